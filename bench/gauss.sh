@@ -1,0 +1,9 @@
+#!/bin/sh
+# Build and run the Gaussian generator benchmark (cldyn vs GSL).
+# Usage: bench/gauss.sh [samples_per_method]
+set -e
+cd "$(dirname "$0")/.."
+out="${TMPDIR:-/tmp}/cldyn_bench_gauss"
+gcc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -ffp-contract=off -Iinclude \
+    src/rng.c bench/gauss.c -lgsl -lgslcblas -lm -o "$out"
+"$out" "$@"

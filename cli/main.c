@@ -1,0 +1,104 @@
+/* cldyn - command-line front end.  It only parses options and calls
+ * libcldyn.  Exit status: 0 success, 2 bad input (one-line message, no
+ * output file), 1 a run that failed (divergence, I/O error). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cldyn/cldyn.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "cldyn %s - training dynamics of nonlinear contrastive learning in high dimension\n"
+          "usage: cldyn COMMAND [--option VALUE]...   (cldyn COMMAND --help for options)\n"
+          "commands:\n"
+          "  simulate   online SGD of the N-dimensional model; order parameters over time\n",
+          CL_VERSION);
+}
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress_line(void *ctx, double fraction) {
+  double *last = ctx;
+  double t = now_seconds();
+  if (t - *last < 0.2 && fraction < 1) return;
+  *last = t;
+  fprintf(stderr, "\rcldyn: %5.1f%%", 100 * fraction);
+  if (fraction >= 1) fputc('\n', stderr);
+  fflush(stderr);
+}
+
+static int fail(int code, const char *msg) {
+  fprintf(stderr, "cldyn: %s\n", msg);
+  return code;
+}
+
+static int run_simulate(cl_config *cfg, int argc, char **argv) {
+  char err[CL_ERRLEN];
+  cl_outfile out, sum;
+  int has_sum = cfg->summary[0] != '\0';
+  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+  if (has_sum && cl_out_open(&sum, cfg->summary, "summary", err)) {
+    cl_out_abort(&out);
+    return fail(2, err);
+  }
+  double t0 = now_seconds(), last = 0;
+  cl_traj *tr = NULL;
+  cl_status st = cl_simulate(&cfg->model, &cfg->sched, cfg->threads, &tr,
+                             isatty(2) ? progress_line : NULL, &last, err);
+  if (!st) st = cl_traj_write_csv(tr, out.f);
+  if (!st && has_sum) st = cl_traj_write_summary(tr, sum.f);
+  cl_traj_free(tr);
+  if (st) {
+    cl_out_abort(&out);
+    if (has_sum) cl_out_abort(&sum);
+    return fail(st == CL_EINVAL ? 2 : 1, st == CL_EIO ? "error writing the output" : err);
+  }
+  double wall = now_seconds() - t0;
+  if ((st = cl_out_commit(&out, err))) return fail(1, err);
+  if (has_sum && (st = cl_out_commit(&sum, err))) return fail(1, err);
+  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err)))
+    return fail(1, err);
+  const char *kv[] = {"summary_of", cfg->out, NULL};
+  if (has_sum && (st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv, err)))
+    return fail(1, err);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("cldyn %s\n", CL_VERSION);
+    return 0;
+  }
+  cl_command cmd = cl_command_from_name(argv[1]);
+  if (cmd != CL_CMD_SIMULATE) {
+    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate\n", argv[1]);
+    return 2;
+  }
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  cl_config_init(&cfg, cmd);
+  if (cl_config_parse_args(&cfg, argc - 2, argv + 2, err)) return fail(2, err);
+  if (cfg.help) {
+    cl_config_help(cmd, stdout);
+    return 0;
+  }
+  if (cfg.print_config) {
+    cl_config_print(&cfg, stdout);
+    return 0;
+  }
+  return run_simulate(&cfg, argc, argv);
+}

@@ -1,0 +1,46 @@
+/* cldyn/act.h - the pointwise functions of the model (MODEL.md section 1):
+ * activations sigma (with sigma', sigma''), the decorrelation penalty g
+ * (with g') and the separable regularizer phi (with phi'). */
+#ifndef CLDYN_ACT_H
+#define CLDYN_ACT_H
+
+#include "cldyn/common.h"
+
+typedef enum {
+  CL_ACT_LINEAR,
+  CL_ACT_TANH,
+  CL_ACT_ERF, /* erf(h / sqrt 2) */
+  CL_ACT_RELU,
+  CL_ACT_SIGMOID,
+  CL_ACT_CUBIC /* h^3 */
+} cl_act;
+
+typedef enum { CL_G_SQUARE, CL_G_ABS } cl_gfun;
+
+typedef enum { CL_REG_NONE, CL_REG_L2, CL_REG_L1, CL_REG_ELASTIC } cl_reg_kind;
+
+/* phi(w) = beta1 |w| + beta2 w^2 / 2; l2 uses beta2 only, l1 beta1 only. */
+typedef struct {
+  cl_reg_kind kind;
+  double beta1;
+  double beta2;
+} cl_reg;
+
+/* sigma(h), sigma'(h), sigma''(h); relu has sigma'(0) = 0, sigma'' = 0. */
+void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2);
+double cl_act_f(cl_act act, double h);
+cl_status cl_act_parse(const char *name, cl_act *act, char *err);
+const char *cl_act_name(cl_act act);
+
+double cl_g_f(cl_gfun g, double u);
+double cl_g_d(cl_gfun g, double u); /* abs: sign(u), 0 at 0 */
+cl_status cl_g_parse(const char *name, cl_gfun *g, char *err);
+const char *cl_g_name(cl_gfun g);
+
+double cl_reg_phi(const cl_reg *reg, double w);
+double cl_reg_dphi(const cl_reg *reg, double w); /* l1 part: beta1 sign(w), 0 at 0 */
+/* `none`, `l2:BETA`, `l1:BETA`, `elastic:BETA1:BETA2`, betas >= 0. */
+cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err);
+void cl_reg_format(const cl_reg *reg, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,17 @@
+/* cldyn/cldyn.h - libcldyn: training dynamics of nonlinear contrastive
+ * learning in the high-dimensional limit.  Include this for everything. */
+#ifndef CLDYN_CLDYN_H
+#define CLDYN_CLDYN_H
+
+#include "cldyn/common.h"
+#include "cldyn/rng.h"
+#include "cldyn/law.h"
+#include "cldyn/act.h"
+#include "cldyn/model.h"
+#include "cldyn/config.h"
+#include "cldyn/data.h"
+#include "cldyn/traj.h"
+#include "cldyn/simulate.h"
+#include "cldyn/output.h"
+
+#endif

@@ -1,0 +1,37 @@
+/* cldyn/common.h - version, limits and the status/error convention.
+ *
+ * Every library function that can fail returns a cl_status and, when given a
+ * non-NULL `err` buffer of CL_ERRLEN bytes, writes a one-line message there.
+ * The library never exits and never prints.
+ */
+#ifndef CLDYN_COMMON_H
+#define CLDYN_COMMON_H
+
+#include <stddef.h>
+
+#define CL_VERSION "0.1.0"
+#define CL_ERRLEN 512
+#define CL_KMAX 32 /* planted features */
+#define CL_MMAX 16 /* output units */
+
+typedef enum {
+  CL_OK = 0,
+  CL_EINVAL = 2,  /* bad input: the CLI exits with status 2 */
+  CL_ENOMEM = 3,  /* allocation failed */
+  CL_EIO = 4,     /* a file could not be read or written */
+  CL_EDIVERGE = 5 /* NaN, overflow or an invalid state during a run */
+} cl_status;
+
+/* printf-style helper: writes the message into err (if non-NULL), returns code. */
+cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
+
+/* Strict number parsing: the whole string must be one finite number.
+ * Return 1 on success, 0 on a malformed number. */
+int cl_parse_real(const char *s, double *x);
+/* An integer, also written as 1e6; must be integral and |x| < 2^53. */
+int cl_parse_int(const char *s, long long *x);
+/* Shortest of %.15g/%.16g/%.17g that reads back to exactly x. Returns buf. */
+char *cl_fmt_real(char *buf, size_t len, double x);

@@ -1,0 +1,63 @@
+/* cldyn/config.h - the effective configuration of one command: model,
+ * schedule and I/O options, set from the command line and config files
+ * (INTERFACE.md).  Setting an option by name is also how sweeps vary one. */
+#ifndef CLDYN_CONFIG_H
+#define CLDYN_CONFIG_H
+
+#include <stdio.h>
+
+#include "cldyn/model.h"
+
+#define CL_PATHLEN 4096
+
+typedef enum {
+  CL_CMD_SIMULATE = 1 << 0,
+  CL_CMD_REDUCED = 1 << 1,
+  CL_CMD_ODE = 1 << 2,
+  CL_CMD_PDE = 1 << 3,
+  CL_CMD_FIXED = 1 << 4,
+  CL_CMD_BASIN = 1 << 5
+} cl_command;
+
+typedef struct {
+  cl_command cmd;
+  cl_model model;
+  cl_schedule sched;
+  char out[CL_PATHLEN];     /* "-" for stdout */
+  char summary[CL_PATHLEN]; /* "" for none */
+  int threads;              /* 0: OpenMP default */
+  int print_config;
+  int help;
+  /* R0/Q0 are kept as text until K and M are final */
+  char R0_spec[1024], Q0_spec[1024];
+  /* internal: each config file is a source; the first `c` of a source
+   * replaces the list given so far (so --c on the command line replaces a
+   * config file's list), later ones append. */
+  int c_source, c_count, source, nsources, depth;
+} cl_config;
+
+const char *cl_command_name(cl_command cmd);
+/* Parse the command's name; 0 if unknown. */
+cl_command cl_command_from_name(const char *name);
+
+void cl_config_init(cl_config *cfg, cl_command cmd);
+/* Set one option by name (without dashes) from its text value. */
+cl_status cl_config_set(cl_config *cfg, const char *name, const char *value, char *err);
+/* Read a config file: `name = value` lines, '#' comments. */
+cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err);
+/* Parse argv (after the command name): options and --config files in order,
+ * then resolve R0/Q0 and validate everything. */
+cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err);
+/* Resolve R0/Q0 and validate (called by cl_config_parse_args). */
+cl_status cl_config_finish(cl_config *cfg, char *err);
+/* Write every effective option of the command as `name = value` lines. */
+void cl_config_print(const cl_config *cfg, FILE *f);
+/* Option help for the command. */
+void cl_config_help(cl_command cmd, FILE *f);
+
+/* Iterate over the effective options (name, value) in print order; calls
+ * fn for each, with repeated names for repeatable options. */
+typedef void (*cl_config_visit_fn)(void *ctx, const char *name, const char *value);
+void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx);
+
+#endif

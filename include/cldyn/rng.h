@@ -1,0 +1,44 @@
+/* cldyn/rng.h - seeded random streams: one independent stream per run.
+ *
+ * Design: xoshiro256+ run in CL_RNG_LANES interleaved lanes so that bulk
+ * Gaussian generation vectorises, plus one scalar lane for slow paths and
+ * scalar draws.  Every stream is a pure function of (seed, stream), so run r
+ * of seed s gives the same numbers whatever the number of runs or threads.
+ */
+#ifndef CLDYN_RNG_H
+#define CLDYN_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CL_RNG_LANES 8
+
+typedef struct cl_rng cl_rng;
+
+/* Allocate the stream `stream` of seed `seed`; NULL on allocation failure. */
+cl_rng *cl_rng_alloc(uint64_t seed, uint64_t stream);
+void cl_rng_free(cl_rng *rng);
+/* Copy the full state of src into dst (both allocated). */
+void cl_rng_copy(cl_rng *dst, const cl_rng *src);
+/* Size in bytes of the serialisable state, and (de)serialisation of it. */
+size_t cl_rng_state_size(void);
+void cl_rng_get_state(const cl_rng *rng, void *buf);
+void cl_rng_set_state(cl_rng *rng, const void *buf);
+
+/* Scalar draws (scalar lane). */
+uint64_t cl_rng_u64(cl_rng *rng);
+double cl_rng_uniform(cl_rng *rng);     /* in [0, 1), 53 random bits */
+double cl_rng_uniform_pos(cl_rng *rng); /* in (0, 1) */
+double cl_rng_gauss(cl_rng *rng);       /* standard normal */
+
+/* Fill out[0..n) with i.i.d. standard normals (vectorised ziggurat). */
+void cl_rng_gauss_fill(cl_rng *rng, double *out, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

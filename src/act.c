@@ -1,0 +1,117 @@
+/* Activations, decorrelation penalty g and regularizer phi (MODEL.md s.1). */
+#include "cldyn/act.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const act_names[] = {"linear", "tanh", "erf", "relu", "sigmoid", "cubic"};
+static const char *const g_names[] = {"square", "abs"};
+
+const char *cl_act_name(cl_act act) { return act_names[act]; }
+const char *cl_g_name(cl_gfun g) { return g_names[g]; }
+
+void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2) {
+  switch (act) {
+  case CL_ACT_LINEAR: *f = h, *d1 = 1, *d2 = 0; return;
+  case CL_ACT_TANH: {
+    double t = tanh(h), s = 1 - t * t;
+    *f = t, *d1 = s, *d2 = -2 * t * s;
+    return;
+  }
+  case CL_ACT_ERF: {
+    /* erf(h/sqrt2): derivative sqrt(2/pi) exp(-h^2/2) */
+    double g = sqrt(2.0 / M_PI) * exp(-0.5 * h * h);
+    *f = erf(h * M_SQRT1_2), *d1 = g, *d2 = -h * g;
+    return;
+  }
+  case CL_ACT_RELU: *f = h > 0 ? h : 0, *d1 = h > 0 ? 1 : 0, *d2 = 0; return;
+  case CL_ACT_SIGMOID: {
+    double s = 1 / (1 + exp(-h)), ds = s * (1 - s);
+    *f = s, *d1 = ds, *d2 = ds * (1 - 2 * s);
+    return;
+  }
+  case CL_ACT_CUBIC: *f = h * h * h, *d1 = 3 * h * h, *d2 = 6 * h; return;
+  }
+  *f = *d1 = *d2 = NAN;
+}
+
+double cl_act_f(cl_act act, double h) {
+  double f, d1, d2;
+  cl_act_eval(act, h, &f, &d1, &d2);
+  return f;
+}
+
+cl_status cl_act_parse(const char *name, cl_act *act, char *err) {
+  for (int k = 0; k < 6; k++)
+    if (strcmp(name, act_names[k]) == 0) return *act = (cl_act)k, CL_OK;
+  return cl_fail(err, CL_EINVAL,
+                 "--act: unknown activation '%s'; accepted: linear, tanh, erf, relu, sigmoid, "
+                 "cubic",
+                 name);
+}
+
+double cl_g_f(cl_gfun g, double u) { return g == CL_G_SQUARE ? u * u : fabs(u); }
+double cl_g_d(cl_gfun g, double u) {
+  if (g == CL_G_SQUARE) return 2 * u;
+  return (u > 0) - (u < 0);
+}
+
+cl_status cl_g_parse(const char *name, cl_gfun *g, char *err) {
+  for (int k = 0; k < 2; k++)
+    if (strcmp(name, g_names[k]) == 0) return *g = (cl_gfun)k, CL_OK;
+  return cl_fail(err, CL_EINVAL, "--g: unknown function '%s'; accepted: square, abs", name);
+}
+
+double cl_reg_phi(const cl_reg *reg, double w) {
+  return reg->beta1 * fabs(w) + 0.5 * reg->beta2 * w * w;
+}
+
+double cl_reg_dphi(const cl_reg *reg, double w) {
+  return reg->beta1 * ((w > 0) - (w < 0)) + reg->beta2 * w;
+}
+
+#define REG_RANGE "accepted: none, l2:BETA, l1:BETA, elastic:BETA1:BETA2 with every BETA >= 0"
+
+cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *a = strchr(buf, ':'), *b = NULL;
+  if (a) {
+    *a++ = '\0';
+    b = strchr(a, ':');
+    if (b) *b++ = '\0';
+  }
+  double x = 0, y = 0;
+  reg->beta1 = reg->beta2 = 0;
+  if (strcmp(buf, "none") == 0 && !a) {
+    reg->kind = CL_REG_NONE;
+    return CL_OK;
+  }
+  int two = strcmp(buf, "elastic") == 0;
+  if (!two && strcmp(buf, "l2") != 0 && strcmp(buf, "l1") != 0)
+    return cl_fail(err, CL_EINVAL, "--reg: unknown regularizer '%s'; " REG_RANGE, spec);
+  if (!a || (two && !b) || (!two && b))
+    return cl_fail(err, CL_EINVAL, "--reg: wrong number of parameters in '%s'; " REG_RANGE,
+                   spec);
+  if (!cl_parse_real(a, &x) || (two && !cl_parse_real(b, &y)))
+    return cl_fail(err, CL_EINVAL, "--reg: malformed number in '%s'; " REG_RANGE, spec);
+  if (x < 0 || y < 0)
+    return cl_fail(err, CL_EINVAL, "--reg: negative beta in '%s'; " REG_RANGE, spec);
+  if (two) reg->kind = CL_REG_ELASTIC, reg->beta1 = x, reg->beta2 = y;
+  else if (buf[1] == '2') reg->kind = CL_REG_L2, reg->beta2 = x;
+  else reg->kind = CL_REG_L1, reg->beta1 = x;
+  return CL_OK;
+}
+
+void cl_reg_format(const cl_reg *reg, char *buf, size_t len) {
+  char a[32], b[32];
+  cl_fmt_real(a, 32, reg->beta1);
+  cl_fmt_real(b, 32, reg->beta2);
+  switch (reg->kind) {
+  case CL_REG_NONE: snprintf(buf, len, "none"); break;
+  case CL_REG_L2: snprintf(buf, len, "l2:%s", b); break;
+  case CL_REG_L1: snprintf(buf, len, "l1:%s", a); break;
+  case CL_REG_ELASTIC: snprintf(buf, len, "elastic:%s:%s", a, b); break;
+  }
+}

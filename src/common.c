@@ -1,0 +1,50 @@
+#include "cldyn/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+cl_status cl_fail(char *err, cl_status code, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, CL_ERRLEN, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cl_parse_real(const char *s, double *x) {
+  if (!s) return 0;
+  while (isspace((unsigned char)*s)) s++;
+  if (!*s) return 0;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  while (isspace((unsigned char)*end)) end++;
+  /* reject "nan", "inf", trailing garbage and overflow */
+  if (*end || errno == ERANGE || !isfinite(v)) return 0;
+  *x = v;
+  return 1;
+}
+
+int cl_parse_int(const char *s, long long *x) {
+  double v;
+  if (!cl_parse_real(s, &v)) return 0;
+  if (v != floor(v) || fabs(v) >= 9007199254740992.0) return 0;
+  *x = (long long)v;
+  return 1;
+}
+
+char *cl_fmt_real(char *buf, size_t len, double x) {
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, len, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x) break;
+  }
+  return buf;
+}

@@ -1,0 +1,374 @@
+/* Option table, config files and --print-config (INTERFACE.md). */
+#include "cldyn/config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RUNS (CL_CMD_SIMULATE | CL_CMD_REDUCED)
+#define TRAJ (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_ODE | CL_CMD_PDE)
+#define ALL (TRAJ | CL_CMD_FIXED | CL_CMD_BASIN)
+
+typedef struct {
+  const char *name;
+  unsigned cmds;
+  int flag; /* takes no value */
+  const char *arg, *help;
+} cl_option;
+
+static const cl_option options[] = {
+    {"N", RUNS, 0, "INT", "input dimension, >= K + M + 1 (default 1000)"},
+    {"M", ALL, 0, "INT", "output units, in [1, 16] (default 1)"},
+    {"c", ALL, 0, "SPEC", "law of one hidden variable, repeat for K features (default rademacher:3)"},
+    {"features", CL_CMD_SIMULATE | CL_CMD_PDE, 0, "axis|dense|sparse:P", "feature layout (default axis)"},
+    {"act", ALL, 0, "NAME", "linear, tanh, erf, relu, sigmoid, cubic (default tanh)"},
+    {"g", ALL, 0, "NAME", "square, abs (default square)"},
+    {"lambda", ALL, 0, "X", "decorrelation weight, >= 0 (default 0)"},
+    {"reg", ALL, 0, "SPEC", "none, l2:BETA, l1:BETA, elastic:BETA1:BETA2 (default l2:0.5)"},
+    {"tau", ALL, 0, "X", "learning rate, > 0 (default 0.5)"},
+    {"s", ALL, 0, "X", "augmentation noise sd, >= 0 (default 0.5)"},
+    {"rho", ALL, 0, "X", "correlation of the two views' noise, in [-1, 1] (default 0)"},
+    {"B", ALL, 0, "INT", "batch size, >= 1 (default 1)"},
+    {"init", RUNS, 0, "random|overlap", "initial state (default overlap)"},
+    {"R0", TRAJ, 0, "LIST", "initial R, K x M, rows separated by ';', or one number (default 0.1)"},
+    {"Q0", TRAJ, 0, "LIST", "initial Q, M x M, or one number for the diagonal (default 1)"},
+    {"T", TRAJ, 0, "X", "end time t = steps / N, >= 0 (default 20)"},
+    {"dt-out", TRAJ, 0, "X", "output interval, > 0 (default 0.5)"},
+    {"runs", RUNS, 0, "INT", "independent runs, >= 1 (default 1)"},
+    {"seed", RUNS, 0, "INT", "random seed, integer in [0, 2^53) (default 1)"},
+    {"out", ALL, 0, "PATH", "output CSV, '-' for stdout (default -)"},
+    {"summary", RUNS, 0, "PATH", "CSV of the mean and sd over runs"},
+    {"threads", RUNS, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
+    {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
+    {"print-config", ALL, 1, "", "print the effective configuration and exit"},
+    {"help", ALL, 1, "", "print this help and exit"},
+};
+#define NOPT (sizeof options / sizeof options[0])
+
+static const struct {
+  cl_command cmd;
+  const char *name;
+} commands[] = {{CL_CMD_SIMULATE, "simulate"}, {CL_CMD_REDUCED, "reduced"}, {CL_CMD_ODE, "ode"},
+                {CL_CMD_PDE, "pde"},           {CL_CMD_FIXED, "fixed"},     {CL_CMD_BASIN, "basin"}};
+
+const char *cl_command_name(cl_command cmd) {
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (commands[i].cmd == cmd) return commands[i].name;
+  return "?";
+}
+
+cl_command cl_command_from_name(const char *name) {
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(commands[i].name, name) == 0) return commands[i].cmd;
+  return 0;
+}
+
+void cl_config_init(cl_config *cfg, cl_command cmd) {
+  memset(cfg, 0, sizeof *cfg);
+  cfg->cmd = cmd;
+  cl_model_default(&cfg->model);
+  cl_schedule_default(&cfg->sched);
+  strcpy(cfg->out, "-");
+  strcpy(cfg->R0_spec, "0.1");
+  strcpy(cfg->Q0_spec, "1");
+  cfg->c_source = -1;
+}
+
+static cl_status get_real(const char *name, const char *v, double *x, const char *range,
+                          char *err) {
+  if (!cl_parse_real(v, x))
+    return cl_fail(err, CL_EINVAL, "--%s: malformed number '%s'; accepted: %s", name, v, range);
+  return CL_OK;
+}
+
+static cl_status get_int(const char *name, const char *v, long long *x, const char *range,
+                         char *err) {
+  if (!cl_parse_int(v, x))
+    return cl_fail(err, CL_EINVAL, "--%s: malformed integer '%s'; accepted: %s", name, v, range);
+  return CL_OK;
+}
+
+static cl_status copy_path(const char *name, const char *v, char *dst, char *err) {
+  if (!*v) return cl_fail(err, CL_EINVAL, "--%s: empty path", name);
+  if (strlen(v) >= CL_PATHLEN) return cl_fail(err, CL_EINVAL, "--%s: path too long", name);
+  strcpy(dst, v);
+  return CL_OK;
+}
+
+/* The value-range checks that need no other option are done here, so that
+ * the message points at the option as typed; cross-option checks (N vs K+M,
+ * R0/Q0 shapes, PSD) are in cl_config_finish. */
+cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *err) {
+  const cl_option *opt = NULL;
+  for (size_t i = 0; i < NOPT; i++)
+    if (strcmp(options[i].name, name) == 0) opt = &options[i];
+  if (!opt)
+    return cl_fail(err, CL_EINVAL, "unknown option '--%s' for '%s' (see cldyn %s --help)", name,
+                   cl_command_name(cfg->cmd), cl_command_name(cfg->cmd));
+  if (!(opt->cmds & cfg->cmd))
+    return cl_fail(err, CL_EINVAL, "--%s: does not apply to '%s'", name,
+                   cl_command_name(cfg->cmd));
+  cl_model *m = &cfg->model;
+  cl_schedule *s = &cfg->sched;
+  double x;
+  long long n;
+  cl_status st;
+#define IS(str) (strcmp(name, str) == 0)
+  if (IS("N")) {
+    if ((st = get_int(name, v, &n, "an integer >= K + M + 1", err))) return st;
+    if (n < 3 || n > 2000000000LL)
+      return cl_fail(err, CL_EINVAL, "--N: must be an integer in [K + M + 1, 2e9] (got %s)", v);
+    m->N = n;
+  } else if (IS("M")) {
+    if ((st = get_int(name, v, &n, "an integer in [1, 16]", err))) return st;
+    if (n < 1 || n > CL_MMAX)
+      return cl_fail(err, CL_EINVAL, "--M: must be an integer in [1, %d] (got %s)", CL_MMAX, v);
+    m->M = (int)n;
+  } else if (IS("c")) {
+    if (cfg->c_source != cfg->source) cfg->c_count = 0, cfg->c_source = cfg->source;
+    if (cfg->c_count == CL_KMAX)
+      return cl_fail(err, CL_EINVAL, "--c: at most %d features accepted", CL_KMAX);
+    if ((st = cl_law_parse(v, &m->c[cfg->c_count], err))) return st;
+    m->K = ++cfg->c_count;
+  } else if (IS("features")) {
+    if (strcmp(v, "axis") == 0) m->features = CL_FEAT_AXIS, m->feat_p = 1;
+    else if (strcmp(v, "dense") == 0) m->features = CL_FEAT_DENSE, m->feat_p = 1;
+    else if (strncmp(v, "sparse:", 7) == 0) {
+      if (!cl_parse_real(v + 7, &x))
+        return cl_fail(err, CL_EINVAL, "--features: malformed density '%s'; accepted: "
+                       "axis, dense, sparse:P with P in (0, 1]", v + 7);
+      if (!(x > 0 && x <= 1))
+        return cl_fail(err, CL_EINVAL, "--features: sparse P must be in (0, 1] (got %s)", v + 7);
+      m->features = CL_FEAT_SPARSE, m->feat_p = x;
+    } else
+      return cl_fail(err, CL_EINVAL,
+                     "--features: unknown layout '%s'; accepted: axis, dense, sparse:P", v);
+  } else if (IS("act")) {
+    return cl_act_parse(v, &m->act, err);
+  } else if (IS("g")) {
+    return cl_g_parse(v, &m->g, err);
+  } else if (IS("lambda")) {
+    if ((st = get_real(name, v, &x, "a real >= 0", err))) return st;
+    if (x < 0) return cl_fail(err, CL_EINVAL, "--lambda: must be >= 0 (got %s)", v);
+    m->lambda = x;
+  } else if (IS("reg")) {
+    return cl_reg_parse(v, &m->reg, err);
+  } else if (IS("tau")) {
+    if ((st = get_real(name, v, &x, "a real > 0", err))) return st;
+    if (!(x > 0)) return cl_fail(err, CL_EINVAL, "--tau: must be > 0 (got %s)", v);
+    m->tau = x;
+  } else if (IS("s")) {
+    if ((st = get_real(name, v, &x, "a real >= 0", err))) return st;
+    if (!(x >= 0)) return cl_fail(err, CL_EINVAL, "--s: must be >= 0 (got %s)", v);
+    m->s = x;
+  } else if (IS("rho")) {
+    if ((st = get_real(name, v, &x, "a real in [-1, 1]", err))) return st;
+    if (!(x >= -1 && x <= 1)) return cl_fail(err, CL_EINVAL, "--rho: must be in [-1, 1] (got %s)", v);
+    m->rho = x;
+  } else if (IS("B")) {
+    if ((st = get_int(name, v, &n, "an integer >= 1", err))) return st;
+    if (n < 1 || n > 1000000) return cl_fail(err, CL_EINVAL, "--B: must be an integer in [1, 1e6] (got %s)", v);
+    m->B = (int)n;
+  } else if (IS("init")) {
+    if (strcmp(v, "random") == 0) m->init = CL_INIT_RANDOM;
+    else if (strcmp(v, "overlap") == 0) m->init = CL_INIT_OVERLAP;
+    else return cl_fail(err, CL_EINVAL, "--init: unknown '%s'; accepted: random, overlap", v);
+  } else if (IS("R0") || IS("Q0")) {
+    char *dst = IS("R0") ? cfg->R0_spec : cfg->Q0_spec;
+    if (strlen(v) >= sizeof cfg->R0_spec) return cl_fail(err, CL_EINVAL, "--%s: list too long", name);
+    strcpy(dst, v);
+  } else if (IS("T")) {
+    if ((st = get_real(name, v, &x, "a real >= 0", err))) return st;
+    if (!(x >= 0)) return cl_fail(err, CL_EINVAL, "--T: must be >= 0 (got %s)", v);
+    s->T = x;
+  } else if (IS("dt-out")) {
+    if ((st = get_real(name, v, &x, "a real > 0", err))) return st;
+    if (!(x > 0)) return cl_fail(err, CL_EINVAL, "--dt-out: must be > 0 (got %s)", v);
+    s->dt_out = x;
+  } else if (IS("runs")) {
+    if ((st = get_int(name, v, &n, "an integer >= 1", err))) return st;
+    if (n < 1 || n > 100000000) return cl_fail(err, CL_EINVAL, "--runs: must be an integer in [1, 1e8] (got %s)", v);
+    s->runs = n;
+  } else if (IS("seed")) {
+    if ((st = get_int(name, v, &n, "an integer in [0, 2^53)", err))) return st;
+    if (n < 0) return cl_fail(err, CL_EINVAL, "--seed: must be an integer in [0, 2^53) (got %s)", v);
+    s->seed = (uint64_t)n;
+  } else if (IS("out")) {
+    return copy_path(name, v, cfg->out, err);
+  } else if (IS("summary")) {
+    return copy_path(name, v, cfg->summary, err);
+  } else if (IS("threads")) {
+    if ((st = get_int(name, v, &n, "an integer in [0, 1024]", err))) return st;
+    if (n < 0 || n > 1024) return cl_fail(err, CL_EINVAL, "--threads: must be an integer in [0, 1024] (got %s)", v);
+    cfg->threads = (int)n;
+  } else if (IS("config")) {
+    return cl_config_read_file(cfg, v, err);
+  } else if (IS("print-config")) {
+    cfg->print_config = 1;
+  } else if (IS("help")) {
+    cfg->help = 1;
+  }
+#undef IS
+  return CL_OK;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+    s[--n] = '\0';
+  return s;
+}
+
+cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return cl_fail(err, CL_EINVAL, "--config: cannot read '%s': %s", path, strerror(errno));
+  if (cfg->depth >= 8) {
+    fclose(f);
+    return cl_fail(err, CL_EINVAL, "--config: config files nested deeper than 8 at '%s'", path);
+  }
+  /* each file is its own source: its first `c` replaces the list so far */
+  int outer = cfg->source;
+  cfg->source = ++cfg->nsources;
+  cfg->depth++;
+  char line[8192];
+  int lineno = 0;
+  cl_status st = CL_OK;
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *l = trim(line);
+    if (!*l) continue;
+    char *eq = strchr(l, '=');
+    char tmp[CL_ERRLEN];
+    if (!eq) {
+      st = cl_fail(err, CL_EINVAL, "--config: %s:%d: expected 'name = value'", path, lineno);
+      break;
+    }
+    *eq = '\0';
+    char *name = trim(l), *value = trim(eq + 1);
+    if ((st = cl_config_set(cfg, name, value, tmp))) {
+      cl_fail(err, st, "%s (in %s:%d)", tmp, path, lineno);
+      break;
+    }
+  }
+  if (!st && ferror(f)) st = cl_fail(err, CL_EINVAL, "--config: error reading '%s'", path);
+  fclose(f);
+  cfg->source = outer;
+  cfg->depth--;
+  return st;
+}
+
+cl_status cl_config_finish(cl_config *cfg, char *err) {
+  cl_status st;
+  if ((st = cl_model_set_R0(&cfg->model, cfg->R0_spec, err))) return st;
+  if ((st = cl_model_set_Q0(&cfg->model, cfg->Q0_spec, err))) return st;
+  if ((st = cl_model_check(&cfg->model, (cfg->cmd & RUNS) != 0, err))) return st;
+  return cl_schedule_check(&cfg->sched, err);
+}
+
+cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err) {
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strncmp(a, "--", 2) != 0 || !a[2])
+      return cl_fail(err, CL_EINVAL, "unexpected argument '%s'; options are --name VALUE", a);
+    char name[128];
+    const char *eq = strchr(a + 2, '=');
+    size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (len >= sizeof name)
+      return cl_fail(err, CL_EINVAL, "unknown option '%.40s...'", a);
+    memcpy(name, a + 2, len);
+    name[len] = '\0';
+    const cl_option *opt = NULL;
+    for (size_t k = 0; k < NOPT; k++)
+      if (strcmp(options[k].name, name) == 0) opt = &options[k];
+    const char *value;
+    if (opt && opt->flag) {
+      if (eq) return cl_fail(err, CL_EINVAL, "--%s: takes no value", name);
+      value = "1";
+    } else if (eq) {
+      value = eq + 1;
+    } else {
+      if (!opt) value = "";
+      else if (i + 1 >= argc) return cl_fail(err, CL_EINVAL, "--%s: missing value (%s)", name, opt->arg);
+      else value = argv[++i];
+    }
+    cl_status st = cl_config_set(cfg, name, value, err);
+    if (st) return st;
+  }
+  if (cfg->help) return CL_OK;
+  return cl_config_finish(cfg, err);
+}
+
+static void fmt_matrix(char *buf, size_t len, const double *a, int rows, int cols) {
+  size_t off = 0;
+  char num[32];
+  buf[0] = '\0';
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) {
+      const char *sep = c ? "," : (r ? ";" : "");
+      off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s", sep,
+                              cl_fmt_real(num, sizeof num, a[r * cols + c]));
+    }
+}
+
+void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
+  const cl_model *m = &cfg->model;
+  const cl_schedule *s = &cfg->sched;
+  char buf[8192], num[32];
+  for (size_t i = 0; i < NOPT; i++) {
+    const char *n = options[i].name;
+    if (!(options[i].cmds & cfg->cmd)) continue;
+#define IS(str) (strcmp(n, str) == 0)
+#define EMIT(...) (snprintf(buf, sizeof buf, __VA_ARGS__), fn(ctx, n, buf))
+    if (IS("N")) EMIT("%lld", m->N);
+    else if (IS("M")) EMIT("%d", m->M);
+    else if (IS("c"))
+      for (int j = 0; j < m->K; j++) cl_law_format(&m->c[j], buf, sizeof buf), fn(ctx, n, buf);
+    else if (IS("features")) {
+      if (m->features == CL_FEAT_SPARSE) EMIT("sparse:%s", cl_fmt_real(num, 32, m->feat_p));
+      else EMIT("%s", m->features == CL_FEAT_AXIS ? "axis" : "dense");
+    } else if (IS("act")) EMIT("%s", cl_act_name(m->act));
+    else if (IS("g")) EMIT("%s", cl_g_name(m->g));
+    else if (IS("lambda")) EMIT("%s", cl_fmt_real(num, 32, m->lambda));
+    else if (IS("reg")) cl_reg_format(&m->reg, buf, sizeof buf), fn(ctx, n, buf);
+    else if (IS("tau")) EMIT("%s", cl_fmt_real(num, 32, m->tau));
+    else if (IS("s")) EMIT("%s", cl_fmt_real(num, 32, m->s));
+    else if (IS("rho")) EMIT("%s", cl_fmt_real(num, 32, m->rho));
+    else if (IS("B")) EMIT("%d", m->B);
+    else if (IS("init")) EMIT("%s", m->init == CL_INIT_RANDOM ? "random" : "overlap");
+    else if (IS("R0")) fmt_matrix(buf, sizeof buf, m->R0, m->K, m->M), fn(ctx, n, buf);
+    else if (IS("Q0")) fmt_matrix(buf, sizeof buf, m->Q0, m->M, m->M), fn(ctx, n, buf);
+    else if (IS("T")) EMIT("%s", cl_fmt_real(num, 32, s->T));
+    else if (IS("dt-out")) EMIT("%s", cl_fmt_real(num, 32, s->dt_out));
+    else if (IS("runs")) EMIT("%lld", s->runs);
+    else if (IS("seed")) EMIT("%llu", (unsigned long long)s->seed);
+    else if (IS("out")) EMIT("%s", cfg->out);
+    else if (IS("summary")) {
+      if (cfg->summary[0]) EMIT("%s", cfg->summary);
+    } else if (IS("threads")) EMIT("%d", cfg->threads);
+#undef EMIT
+#undef IS
+  }
+}
+
+static void print_one(void *ctx, const char *name, const char *value) {
+  fprintf((FILE *)ctx, "%s = %s\n", name, value);
+}
+
+void cl_config_print(const cl_config *cfg, FILE *f) {
+  fprintf(f, "# cldyn %s: effective configuration (cldyn %s)\n", cl_command_name(cfg->cmd),
+          CL_VERSION);
+  cl_config_visit(cfg, print_one, f);
+}
+
+void cl_config_help(cl_command cmd, FILE *f) {
+  fprintf(f, "usage: cldyn %s [--name VALUE | --name=VALUE]...\n\noptions:\n",
+          cl_command_name(cmd));
+  for (size_t i = 0; i < NOPT; i++)
+    if (options[i].cmds & cmd)
+      fprintf(f, "  --%-13s %-20s %s\n", options[i].name, options[i].arg, options[i].help);
+}

@@ -1,0 +1,217 @@
+/* Model parameters: defaults, validation, R0/Q0 lists (MODEL.md s.1). */
+#include "cldyn/model.h"
+
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_matrix.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cl_model_default(cl_model *m) {
+  memset(m, 0, sizeof *m);
+  m->N = 1000;
+  m->K = 1;
+  m->M = 1;
+  m->B = 1;
+  cl_law_parse("rademacher:3", &m->c[0], NULL);
+  m->act = CL_ACT_TANH;
+  m->g = CL_G_SQUARE;
+  m->lambda = 0;
+  m->reg.kind = CL_REG_L2;
+  m->reg.beta2 = 0.5;
+  m->tau = 0.5;
+  m->s = 0.5;
+  m->rho = 0;
+  m->features = CL_FEAT_AXIS;
+  m->feat_p = 1;
+  m->init = CL_INIT_OVERLAP;
+  m->R0[0] = 0.1;
+  m->Q0[0] = 1;
+}
+
+void cl_schedule_default(cl_schedule *s) {
+  s->T = 20;
+  s->dt_out = 0.5;
+  s->runs = 1;
+  s->seed = 1;
+}
+
+double cl_sym_min_eig(const double *A, int n) {
+  gsl_matrix *a = gsl_matrix_alloc((size_t)n, (size_t)n);
+  gsl_vector *e = gsl_vector_alloc((size_t)n);
+  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc((size_t)n);
+  memcpy(a->data, A, sizeof(double) * (size_t)n * (size_t)n);
+  gsl_eigen_symm(a, e, w);
+  double lo = gsl_vector_min(e);
+  gsl_eigen_symm_free(w);
+  gsl_vector_free(e);
+  gsl_matrix_free(a);
+  return lo;
+}
+
+cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S) {
+  size_t un = (size_t)n;
+  gsl_matrix *a = gsl_matrix_alloc(un, un), *v = gsl_matrix_alloc(un, un);
+  gsl_vector *e = gsl_vector_alloc(un);
+  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(un);
+  memcpy(a->data, A, sizeof(double) * un * un);
+  gsl_eigen_symmv(a, e, v, w);
+  double big = 0;
+  for (size_t k = 0; k < un; k++) big = fmax(big, fabs(gsl_vector_get(e, k)));
+  cl_status st = CL_OK;
+  for (size_t k = 0; k < un; k++) {
+    double ev = gsl_vector_get(e, k);
+    if (ev < -tol * (big > 1 ? big : 1)) st = CL_EINVAL;
+    gsl_vector_set(e, k, ev > 0 ? sqrt(ev) : 0.0);
+  }
+  for (size_t i = 0; i < un; i++)
+    for (size_t j = 0; j < un; j++) {
+      double acc = 0;
+      for (size_t k = 0; k < un; k++)
+        acc += gsl_matrix_get(v, i, k) * gsl_vector_get(e, k) * gsl_matrix_get(v, j, k);
+      S[i * un + j] = acc;
+    }
+  gsl_eigen_symmv_free(w);
+  gsl_vector_free(e);
+  gsl_matrix_free(v);
+  gsl_matrix_free(a);
+  return st;
+}
+
+/* Parse "a,b;c,d" into at most cap numbers; sets rows/cols, or returns
+ * CL_EINVAL for ragged rows or a malformed number. */
+static cl_status parse_matrix(const char *opt, const char *spec, double *out, int cap,
+                              int *rows, int *cols, char *err) {
+  char buf[4096];
+  if (strlen(spec) >= sizeof buf) return cl_fail(err, CL_EINVAL, "--%s: list too long", opt);
+  strcpy(buf, spec);
+  int n = 0, r = 0, c0 = -1;
+  char *save_r = NULL;
+  for (char *row = strtok_r(buf, ";", &save_r); row; row = strtok_r(NULL, ";", &save_r)) {
+    int c = 0;
+    char *save_c = NULL;
+    for (char *tok = strtok_r(row, ", \t", &save_c); tok; tok = strtok_r(NULL, ", \t", &save_c)) {
+      double x;
+      if (!cl_parse_real(tok, &x))
+        return cl_fail(err, CL_EINVAL, "--%s: malformed number '%s'", opt, tok);
+      if (n == cap) return cl_fail(err, CL_EINVAL, "--%s: too many entries", opt);
+      out[n++] = x;
+      c++;
+    }
+    if (c == 0) continue;
+    if (c0 >= 0 && c != c0)
+      return cl_fail(err, CL_EINVAL, "--%s: rows of unequal length in '%s'", opt, spec);
+    c0 = c;
+    r++;
+  }
+  if (n == 0) return cl_fail(err, CL_EINVAL, "--%s: empty list", opt);
+  *rows = r;
+  *cols = c0;
+  return CL_OK;
+}
+
+cl_status cl_model_set_R0(cl_model *m, const char *spec, char *err) {
+  double v[CL_KMAX * CL_MMAX];
+  int r, c;
+  cl_status st = parse_matrix("R0", spec, v, CL_KMAX * CL_MMAX, &r, &c, err);
+  if (st) return st;
+  if (r == 1 && c == 1) {
+    for (int i = 0; i < m->K * m->M; i++) m->R0[i] = v[0];
+    return CL_OK;
+  }
+  if (r != m->K || c != m->M)
+    return cl_fail(err, CL_EINVAL,
+                   "--R0: got a %d x %d list; accepted: one number or K x M = %d x %d (rows "
+                   "separated by ';')",
+                   r, c, m->K, m->M);
+  memcpy(m->R0, v, sizeof(double) * (size_t)(r * c));
+  return CL_OK;
+}
+
+cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err) {
+  double v[CL_MMAX * CL_MMAX];
+  int r, c;
+  cl_status st = parse_matrix("Q0", spec, v, CL_MMAX * CL_MMAX, &r, &c, err);
+  if (st) return st;
+  if (r == 1 && c == 1) {
+    memset(m->Q0, 0, sizeof m->Q0);
+    for (int i = 0; i < m->M; i++) m->Q0[i * m->M + i] = v[0];
+    return CL_OK;
+  }
+  if (r != m->M || c != m->M)
+    return cl_fail(err, CL_EINVAL,
+                   "--Q0: got a %d x %d list; accepted: one number (the diagonal) or M x M = "
+                   "%d x %d",
+                   r, c, m->M, m->M);
+  memcpy(m->Q0, v, sizeof(double) * (size_t)(r * c));
+  return CL_OK;
+}
+
+cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
+  if (m->K < 1 || m->K > CL_KMAX)
+    return cl_fail(err, CL_EINVAL, "--c: between 1 and %d features accepted (got %d)", CL_KMAX,
+                   m->K);
+  if (m->M < 1 || m->M > CL_MMAX)
+    return cl_fail(err, CL_EINVAL, "--M: must be an integer in [1, %d] (got %d)", CL_MMAX, m->M);
+  if (need_N && (m->N < m->K + m->M + 1 || m->N > 2000000000LL))
+    return cl_fail(err, CL_EINVAL, "--N: must be an integer in [K + M + 1, 2e9] = [%d, 2e9] (got %lld)",
+                   m->K + m->M + 1, m->N);
+  if (m->B < 1)
+    return cl_fail(err, CL_EINVAL, "--B: must be an integer >= 1 (got %d)", m->B);
+  for (int j = 0; j < m->K; j++) {
+    cl_status st = cl_law_check(&m->c[j], err);
+    if (st) return st;
+  }
+  if (!(m->tau > 0)) return cl_fail(err, CL_EINVAL, "--tau: must be > 0 (got %g)", m->tau);
+  if (!(m->s >= 0)) return cl_fail(err, CL_EINVAL, "--s: must be >= 0 (got %g)", m->s);
+  if (!(m->rho >= -1 && m->rho <= 1))
+    return cl_fail(err, CL_EINVAL, "--rho: must be in [-1, 1] (got %g)", m->rho);
+  if (!(m->lambda >= 0))
+    return cl_fail(err, CL_EINVAL, "--lambda: must be >= 0 (got %g)", m->lambda);
+  if (!(m->reg.beta1 >= 0 && m->reg.beta2 >= 0))
+    return cl_fail(err, CL_EINVAL, "--reg: beta must be >= 0");
+  if (m->features == CL_FEAT_SPARSE && !(m->feat_p > 0 && m->feat_p <= 1))
+    return cl_fail(err, CL_EINVAL, "--features: sparse P must be in (0, 1] (got %g)", m->feat_p);
+  int M = m->M, K = m->K;
+  for (int i = 0; i < M; i++) {
+    if (!(m->Q0[i * M + i] > 0))
+      return cl_fail(err, CL_EINVAL, "--Q0: diagonal entries must be > 0 (Q0_%d_%d = %g)", i + 1,
+                     i + 1, m->Q0[i * M + i]);
+    for (int l = 0; l < i; l++)
+      if (m->Q0[i * M + l] != m->Q0[l * M + i])
+        return cl_fail(err, CL_EINVAL, "--Q0: must be symmetric (Q0_%d_%d != Q0_%d_%d)", i + 1,
+                       l + 1, l + 1, i + 1);
+  }
+  /* Q0 - R0^T R0 is the Gram matrix of the background part: it must be PSD */
+  double S[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double acc = m->Q0[i * M + l];
+      if (m->init == CL_INIT_OVERLAP)
+        for (int j = 0; j < K; j++) acc -= m->R0[j * M + i] * m->R0[j * M + l];
+      S[i * M + l] = acc;
+    }
+  double scale = 0;
+  for (int i = 0; i < M; i++) scale = fmax(scale, m->Q0[i * M + i]);
+  double lo = cl_sym_min_eig(S, M);
+  if (lo < -1e-12 * scale)
+    return cl_fail(err, CL_EINVAL,
+                   m->init == CL_INIT_OVERLAP
+                       ? "--Q0: Q0 - R0^T R0 must be positive semidefinite (smallest eigenvalue %g)"
+                       : "--Q0: must be positive semidefinite (smallest eigenvalue %g)",
+                   lo);
+  return CL_OK;
+}
+
+cl_status cl_schedule_check(const cl_schedule *s, char *err) {
+  if (!(s->T >= 0)) return cl_fail(err, CL_EINVAL, "--T: must be >= 0 (got %g)", s->T);
+  if (!(s->dt_out > 0))
+    return cl_fail(err, CL_EINVAL, "--dt-out: must be > 0 (got %g)", s->dt_out);
+  if (s->T / s->dt_out > 1e7)
+    return cl_fail(err, CL_EINVAL, "--dt-out: at most 1e7 output times accepted (T/dt-out = %g)",
+                   s->T / s->dt_out);
+  if (s->runs < 1 || s->runs > 100000000)
+    return cl_fail(err, CL_EINVAL, "--runs: must be an integer in [1, 1e8] (got %lld)", s->runs);
+  return CL_OK;
+}

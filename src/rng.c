@@ -1,0 +1,592 @@
+/* rng.c - seeded random streams and the bulk Gaussian generator.
+ *
+ * WHY HAND-WRITTEN (and not GSL):
+ *   BENCH_PLACEHOLDER
+ *
+ * Generator.  Eight xoshiro256+ lanes stored as s[4][8] (word-major, lane
+ * minor) so that one step of all lanes is a handful of 8-wide integer vector
+ * ops, plus one scalar lane (xoshiro256++, whose low bits are also good, since
+ * cl_rng_u64 hands out all 64 bits) used for scalar draws and for the rare
+ * slow paths of the ziggurat.  From the lane outputs (xoshiro256+) only bits
+ * 3..63 are used: the three lowest bits of xoshiro256+ have low linear
+ * complexity.
+ *
+ * Seeding.  All 36 state words are the output of a splitmix64 chain started
+ * from hash(seed, stream), so the stream is a pure function of (seed, stream)
+ * and independent of whatever else is allocated.
+ *
+ * Gaussians.  Marsaglia-Tsang ziggurat, 256 layers, r = 3.6541528853610088.
+ * A 64-bit word u gives the layer i = u >> 56, the sign = bit 55 and the
+ * 52-bit uniform j = bits 3..54; the candidate is x = j * x_i / 2^52 and it
+ * is accepted at once when j < k_i = floor(2^52 x_{i-1} / x_i) (about 99% of
+ * the time).  Otherwise: layer 0 (base strip) -> Marsaglia's tail method;
+ * layer i > 0 -> wedge test with a fresh uniform; if the wedge test rejects,
+ * the slot receives a fresh complete sample (scalar ziggurat) from the scalar
+ * lane.  Output = (accepted first candidate) or (fresh N(0,1)), and since an
+ * accepted candidate is exactly N(0,1) distributed, so is the output.
+ *
+ * cl_rng_gauss_fill works on chunks of CHUNK samples:
+ *   (a) 8 lanes -> buffer of uint64 (8-wide integer ops),
+ *   (b) buffer -> candidates x and reject flags (two table gathers per
+ *       8 samples; the 52-bit integer -> double conversion uses the exact
+ *       2^52 magic-number trick so it vectorises without AVX-512DQ),
+ *   (c) scalar fix-up of the ~1.1% rejected slots, in increasing position.
+ * (a) and (b) are compiled three times (AVX-512F, AVX2, baseline x86-64) and
+ * selected at run time.  They use only integer operations, one exact int ->
+ * double conversion and one correctly rounded multiply per sample (we compile
+ * with -ffp-contract=off, and there is no FMA in these paths), so every
+ * variant produces bit-identical output.  The environment variable
+ * CLDYN_RNG_ISA=default|avx2|avx512f, read at cl_rng_alloc, caps the variant
+ * used by that generator (testing only; results do not depend on it).
+ *
+ * Prefix property: the first m values of fill(rng, out, n) are the same for
+ * every n >= m (from the same state); the state afterwards differs.
+ */
+#include "cldyn/rng.h"
+
+#include <math.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CL_RNG_X86 1
+#include <immintrin.h>
+#else
+#define CL_RNG_X86 0
+#endif
+
+#define ZIG_R 3.6541528853610087963519472518
+#define ZIG_N 256
+#define CHUNK 256 /* multiple of 64 */
+#define M52 ((UINT64_C(1) << 52) - 1)
+#define MAGIC52 UINT64_C(0x4330000000000000) /* bits of 2^52 */
+#define TWO52 4503599627370496.0
+#define SIGNBIT (UINT64_C(1) << 63)
+
+enum { ISA_DEFAULT = 0, ISA_AVX2 = 1, ISA_AVX512F = 2 };
+
+struct cl_rng {
+    alignas(64) uint64_t s[4][CL_RNG_LANES]; /* vector lanes, xoshiro256+ */
+    uint64_t t[4];                           /* scalar lane, xoshiro256++ */
+    int isa;                                 /* best code path allowed */
+    /* Ziggurat tables (recomputed at alloc, not part of the state). */
+    alignas(64) int64_t k[ZIG_N]; /* fast acceptance bound on j */
+    alignas(64) double w[ZIG_N];  /* x_i / 2^52 */
+    alignas(64) double f[ZIG_N];  /* exp(-x_i^2 / 2) */
+    /* Wedge squeeze (layers 1..255): with t = (x_i - x) / (x_i - x_{i-1})
+     * and y = f_i + U (f_{i-1} - f_i), the curve in (t, U) coordinates lies
+     * between the chord U = t and U = t - sq_d (convex layers, x_{i-1} >= 1)
+     * or U = t + sq_d (concave layers, x_i <= 1), so exp() is only needed
+     * in a thin band.  sq_kind: 0 = neither, 1 = convex, 2 = concave. */
+    double sq_inv[ZIG_N]; /* 1 / (x_i - x_{i-1}) */
+    double sq_d[ZIG_N];   /* max |chord - curve|, padded */
+    uint8_t sq_kind[ZIG_N];
+};
+
+/* ------------------------------------------------------------------ */
+/* Bit helpers                                                          */
+
+static inline double u2d(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
+static inline uint64_t d2u(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Scalar lane: xoshiro256++. */
+static inline uint64_t next_scalar(cl_rng *rng)
+{
+    uint64_t *s = rng->t;
+    const uint64_t result = rotl(s[0] + s[3], 23) + s[0];
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation, seeding, state                                           */
+
+static void zig_tables(cl_rng *rng)
+{
+    const double m1 = TWO52;
+    double dn = ZIG_R, tn = ZIG_R;
+    /* Area of each layer: r f(r) + tail integral. */
+    const double vn = ZIG_R * exp(-0.5 * ZIG_R * ZIG_R) +
+                      sqrt(M_PI / 2.0) * erfc(ZIG_R / M_SQRT2);
+    const double q = vn / exp(-0.5 * dn * dn);
+
+    rng->k[0] = (int64_t)((dn / q) * m1);
+    rng->k[1] = 0;
+    rng->w[0] = q / m1;
+    rng->w[ZIG_N - 1] = dn / m1;
+    rng->f[0] = 1.0;
+    rng->f[ZIG_N - 1] = exp(-0.5 * dn * dn);
+    for (int i = ZIG_N - 2; i >= 1; i--) {
+        dn = sqrt(-2.0 * log(vn / dn + exp(-0.5 * dn * dn)));
+        rng->k[i + 1] = (int64_t)((dn / tn) * m1);
+        tn = dn;
+        rng->f[i] = exp(-0.5 * dn * dn);
+        rng->w[i] = dn / m1;
+    }
+
+    for (int i = 1; i < ZIG_N; i++) {
+        const double xh = rng->w[i] * m1, xl = rng->w[i - 1] * m1;
+        const double lo = (i == 1) ? 0.0 : xl; /* x_0 = 0 */
+        const double fh = rng->f[i - 1], fl = rng->f[i];
+        rng->sq_inv[i] = 1.0 / (xh - lo);
+        rng->sq_kind[i] = lo >= 1.0 ? 1 : (xh <= 1.0 ? 2 : 0);
+        double gap = 0.0;
+        for (int s = 1; s < 256; s++) {
+            const double t = s / 256.0;
+            const double x = xh - t * (xh - lo);
+            const double g = (exp(-0.5 * x * x) - fl) / (fh - fl);
+            const double e = fabs(g - t);
+            if (e > gap)
+                gap = e;
+        }
+        rng->sq_d[i] = 1.01 * gap + 1e-12;
+    }
+}
+
+static int isa_detect(void)
+{
+    int isa = ISA_DEFAULT;
+#if CL_RNG_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        isa = ISA_AVX2;
+    if (__builtin_cpu_supports("avx512f"))
+        isa = ISA_AVX512F;
+#endif
+    const char *env = getenv("CLDYN_RNG_ISA");
+    if (env) {
+        int cap = isa;
+        if (strcmp(env, "default") == 0)
+            cap = ISA_DEFAULT;
+        else if (strcmp(env, "avx2") == 0)
+            cap = ISA_AVX2;
+        if (cap < isa)
+            isa = cap;
+    }
+    return isa;
+}
+
+cl_rng *cl_rng_alloc(uint64_t seed, uint64_t stream)
+{
+    size_t sz = (sizeof(cl_rng) + 63) & ~(size_t)63;
+    cl_rng *rng = aligned_alloc(64, sz);
+    if (!rng)
+        return NULL;
+    memset(rng, 0, sizeof *rng);
+
+    /* hash(seed, stream) -> start of a splitmix64 chain. */
+    uint64_t h = mix64(seed ^ UINT64_C(0x6a09e667f3bcc909));
+    h = mix64(h ^ mix64(stream + UINT64_C(0xbb67ae8584caa73b)));
+    for (int l = 0; l < CL_RNG_LANES; l++) {
+        for (int j = 0; j < 4; j++)
+            rng->s[j][l] = splitmix64(&h);
+        if (!(rng->s[0][l] | rng->s[1][l] | rng->s[2][l] | rng->s[3][l]))
+            rng->s[0][l] = 1; /* all-zero state is a fixed point */
+    }
+    for (int j = 0; j < 4; j++)
+        rng->t[j] = splitmix64(&h);
+    if (!(rng->t[0] | rng->t[1] | rng->t[2] | rng->t[3]))
+        rng->t[0] = 1;
+
+    rng->isa = isa_detect();
+    zig_tables(rng);
+    return rng;
+}
+
+void cl_rng_free(cl_rng *rng)
+{
+    free(rng);
+}
+
+void cl_rng_copy(cl_rng *dst, const cl_rng *src)
+{
+    if (dst != src)
+        memcpy(dst, src, sizeof *dst);
+}
+
+#define STATE_WORDS (4 * CL_RNG_LANES + 4)
+
+size_t cl_rng_state_size(void)
+{
+    return STATE_WORDS * 8;
+}
+
+/* The state is serialised as little-endian 64-bit words: s[0][0..8),
+ * s[1][..], s[2][..], s[3][..], then t[0..4). */
+void cl_rng_get_state(const cl_rng *rng, void *buf)
+{
+    unsigned char *p = buf;
+    uint64_t words[STATE_WORDS];
+    memcpy(words, rng->s, sizeof rng->s);
+    memcpy(words + 4 * CL_RNG_LANES, rng->t, sizeof rng->t);
+    for (int i = 0; i < STATE_WORDS; i++)
+        for (int b = 0; b < 8; b++)
+            p[8 * i + b] = (unsigned char)(words[i] >> (8 * b));
+}
+
+void cl_rng_set_state(cl_rng *rng, const void *buf)
+{
+    const unsigned char *p = buf;
+    uint64_t words[STATE_WORDS];
+    for (int i = 0; i < STATE_WORDS; i++) {
+        uint64_t v = 0;
+        for (int b = 0; b < 8; b++)
+            v |= (uint64_t)p[8 * i + b] << (8 * b);
+        words[i] = v;
+    }
+    memcpy(rng->s, words, sizeof rng->s);
+    memcpy(rng->t, words + 4 * CL_RNG_LANES, sizeof rng->t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scalar draws                                                         */
+
+uint64_t cl_rng_u64(cl_rng *rng)
+{
+    return next_scalar(rng);
+}
+
+double cl_rng_uniform(cl_rng *rng)
+{
+    return (double)(next_scalar(rng) >> 11) * 0x1.0p-53;
+}
+
+double cl_rng_uniform_pos(cl_rng *rng)
+{
+    /* (j + 1/2) 2^-52, j < 2^52: in [2^-53, 1 - 2^-53], exact. */
+    return ((double)(next_scalar(rng) >> 12) + 0.5) * 0x1.0p-52;
+}
+
+/* Marsaglia's tail method: |x| > r with density prop. to exp(-x^2/2). */
+static double zig_tail(cl_rng *rng, int neg)
+{
+    double x, y;
+    do {
+        x = -log(cl_rng_uniform_pos(rng)) / ZIG_R;
+        y = -log(cl_rng_uniform_pos(rng));
+    } while (y + y < x * x);
+    return neg ? -(ZIG_R + x) : (ZIG_R + x);
+}
+
+static inline double zig_candidate(const cl_rng *rng, uint64_t u, unsigned *idx,
+                                   int64_t *j)
+{
+    *idx = (unsigned)(u >> 56);
+    *j = (int64_t)((u >> 3) & M52);
+    double d = u2d((uint64_t)*j | MAGIC52) - TWO52;
+    return d * rng->w[*idx];
+}
+
+/* Wedge test of layer i >= 1 for |x| in [x_{i-1}, x_i): is the point
+ * (x, f_i + U (f_{i-1} - f_i)) under the curve?  Squeezes first. */
+static int zig_wedge(const cl_rng *rng, unsigned i, double x, double U)
+{
+    const double t = (rng->w[i] * TWO52 - x) * rng->sq_inv[i];
+    switch (rng->sq_kind[i]) {
+    case 1: /* convex: t - d <= curve <= t */
+        if (U >= t)
+            return 0;
+        if (U < t - rng->sq_d[i])
+            return 1;
+        break;
+    case 2: /* concave: t <= curve <= t + d */
+        if (U < t)
+            return 1;
+        if (U >= t + rng->sq_d[i])
+            return 0;
+        break;
+    default:
+        break;
+    }
+    const double y = rng->f[i] + U * (rng->f[i - 1] - rng->f[i]);
+    return y < exp(-0.5 * x * x);
+}
+
+/* Slow path for a candidate that failed the fast test: returns 1 and sets
+ * *out when it is accepted (wedge or tail), 0 when the wedge rejects. */
+static int zig_slow(cl_rng *rng, unsigned idx, double x, int neg, double *out)
+{
+    if (idx == 0) {
+        *out = zig_tail(rng, neg);
+        return 1;
+    }
+    if (zig_wedge(rng, idx, x, cl_rng_uniform(rng))) {
+        *out = neg ? -x : x;
+        return 1;
+    }
+    return 0;
+}
+
+double cl_rng_gauss(cl_rng *rng)
+{
+    for (;;) {
+        uint64_t u = next_scalar(rng);
+        unsigned idx;
+        int64_t j;
+        double x = zig_candidate(rng, u, &idx, &j);
+        int neg = (int)((u >> 55) & 1);
+        if (j < rng->k[idx])
+            return neg ? -x : x;
+        double out;
+        if (zig_slow(rng, idx, x, neg, &out))
+            return out;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Bulk generation                                                      */
+
+/* (a) + (b) for `rounds` rounds of 8 samples: advance the 8 lanes, keep the
+ * raw words in buf (needed by the fix-up), write the fast-path candidates to
+ * out and set bit l of rej[r] when sample 8r+l failed the fast test.  All
+ * variants below compute exactly the same bits. */
+
+#define KERNEL_ARGS                                                          \
+    uint64_t(*restrict s)[CL_RNG_LANES], uint64_t *restrict buf,             \
+        double *restrict out, uint8_t *restrict rej,                         \
+        const double *restrict w, const int64_t *restrict k, size_t rounds
+
+static void kernel_default(KERNEL_ARGS)
+{
+    uint64_t s0[CL_RNG_LANES], s1[CL_RNG_LANES], s2[CL_RNG_LANES],
+        s3[CL_RNG_LANES];
+    memcpy(s0, s[0], sizeof s0);
+    memcpy(s1, s[1], sizeof s1);
+    memcpy(s2, s[2], sizeof s2);
+    memcpy(s3, s[3], sizeof s3);
+    for (size_t r = 0; r < rounds; r++) {
+        unsigned mask = 0;
+        for (int l = 0; l < CL_RNG_LANES; l++) {
+            const uint64_t u = s0[l] + s3[l];
+            const uint64_t t = s1[l] << 17;
+            s2[l] ^= s0[l];
+            s3[l] ^= s1[l];
+            s1[l] ^= s2[l];
+            s0[l] ^= s3[l];
+            s2[l] ^= t;
+            s3[l] = rotl(s3[l], 45);
+
+            const uint64_t idx = u >> 56;
+            const int64_t j = (int64_t)((u >> 3) & M52);
+            const double d = u2d((uint64_t)j | MAGIC52) - TWO52;
+            const double x = d * w[idx];
+            buf[r * CL_RNG_LANES + l] = u;
+            out[r * CL_RNG_LANES + l] = u2d(d2u(x) | ((u << 8) & SIGNBIT));
+            mask |= (unsigned)(j >= k[idx]) << l;
+        }
+        rej[r] = (uint8_t)mask;
+    }
+    memcpy(s[0], s0, sizeof s0);
+    memcpy(s[1], s1, sizeof s1);
+    memcpy(s[2], s2, sizeof s2);
+    memcpy(s[3], s3, sizeof s3);
+}
+
+#if CL_RNG_X86
+__attribute__((target("avx2"))) static void kernel_avx2(KERNEL_ARGS)
+{
+    /* Lanes 0..3 in the "a" registers, 4..7 in the "b" registers. */
+    __m256i s0a = _mm256_load_si256((const __m256i *)&s[0][0]);
+    __m256i s0b = _mm256_load_si256((const __m256i *)&s[0][4]);
+    __m256i s1a = _mm256_load_si256((const __m256i *)&s[1][0]);
+    __m256i s1b = _mm256_load_si256((const __m256i *)&s[1][4]);
+    __m256i s2a = _mm256_load_si256((const __m256i *)&s[2][0]);
+    __m256i s2b = _mm256_load_si256((const __m256i *)&s[2][4]);
+    __m256i s3a = _mm256_load_si256((const __m256i *)&s[3][0]);
+    __m256i s3b = _mm256_load_si256((const __m256i *)&s[3][4]);
+    const __m256i m52 = _mm256_set1_epi64x((long long)M52);
+    const __m256i magic = _mm256_set1_epi64x((long long)MAGIC52);
+    const __m256i sbit = _mm256_set1_epi64x((long long)SIGNBIT);
+    const __m256d two52 = _mm256_set1_pd(TWO52);
+
+#define XO_STEP_256(s0, s1, s2, s3, u)                                       \
+    do {                                                                     \
+        u = _mm256_add_epi64(s0, s3);                                        \
+        const __m256i t_ = _mm256_slli_epi64(s1, 17);                        \
+        s2 = _mm256_xor_si256(s2, s0);                                       \
+        s3 = _mm256_xor_si256(s3, s1);                                       \
+        s1 = _mm256_xor_si256(s1, s2);                                       \
+        s0 = _mm256_xor_si256(s0, s3);                                       \
+        s2 = _mm256_xor_si256(s2, t_);                                       \
+        s3 = _mm256_or_si256(_mm256_slli_epi64(s3, 45),                      \
+                             _mm256_srli_epi64(s3, 19));                     \
+    } while (0)
+
+    for (size_t r = 0; r < rounds; r++) {
+        __m256i ua, ub;
+        XO_STEP_256(s0a, s1a, s2a, s3a, ua);
+        XO_STEP_256(s0b, s1b, s2b, s3b, ub);
+        _mm256_storeu_si256((__m256i *)(buf + 8 * r), ua);
+        _mm256_storeu_si256((__m256i *)(buf + 8 * r + 4), ub);
+    }
+    _mm256_store_si256((__m256i *)&s[0][0], s0a);
+    _mm256_store_si256((__m256i *)&s[0][4], s0b);
+    _mm256_store_si256((__m256i *)&s[1][0], s1a);
+    _mm256_store_si256((__m256i *)&s[1][4], s1b);
+    _mm256_store_si256((__m256i *)&s[2][0], s2a);
+    _mm256_store_si256((__m256i *)&s[2][4], s2b);
+    _mm256_store_si256((__m256i *)&s[3][0], s3a);
+    _mm256_store_si256((__m256i *)&s[3][4], s3b);
+
+    /* Table look-ups with scalar loads: on AMD Zen 4 vpgatherqq is slower
+     * than 4 loads + inserts. */
+    const unsigned char *ib = (const unsigned char *)buf + 7; /* top bytes */
+    for (size_t i = 0; i < 8 * rounds; i += 4) {
+        const unsigned char *p = ib + 8 * i;
+        const __m256i u = _mm256_loadu_si256((const __m256i *)(buf + i));
+        const __m256i j = _mm256_and_si256(_mm256_srli_epi64(u, 3), m52);
+        const __m256d d = _mm256_sub_pd(
+            _mm256_castsi256_pd(_mm256_or_si256(j, magic)), two52);
+        const __m256d wv = _mm256_set_pd(w[p[24]], w[p[16]], w[p[8]], w[p[0]]);
+        const __m256i kv = _mm256_set_epi64x(k[p[24]], k[p[16]], k[p[8]], k[p[0]]);
+        const __m256i x = _mm256_castpd_si256(_mm256_mul_pd(d, wv));
+        const __m256i sg = _mm256_and_si256(_mm256_slli_epi64(u, 8), sbit);
+        _mm256_storeu_si256((__m256i *)(out + i), _mm256_or_si256(x, sg));
+        /* acceptance mask k > j, 4 bits; rejection = complement */
+        const int acc =
+            _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(kv, j)));
+        const unsigned rj = (unsigned)(~acc & 0xF) << (i & 4);
+        if (i & 4)
+            rej[i / 8] |= (uint8_t)rj;
+        else
+            rej[i / 8] = (uint8_t)rj;
+    }
+#undef XO_STEP_256
+}
+
+__attribute__((target("avx512f"))) static void kernel_avx512(KERNEL_ARGS)
+{
+    __m512i s0 = _mm512_load_si512(s[0]);
+    __m512i s1 = _mm512_load_si512(s[1]);
+    __m512i s2 = _mm512_load_si512(s[2]);
+    __m512i s3 = _mm512_load_si512(s[3]);
+    const __m512i m52 = _mm512_set1_epi64((long long)M52);
+    const __m512i magic = _mm512_set1_epi64((long long)MAGIC52);
+    const __m512i sbit = _mm512_set1_epi64((long long)SIGNBIT);
+    const __m512d two52 = _mm512_set1_pd(TWO52);
+
+    for (size_t r = 0; r < rounds; r++) {
+        const __m512i u = _mm512_add_epi64(s0, s3);
+        const __m512i t = _mm512_slli_epi64(s1, 17);
+        s2 = _mm512_xor_si512(s2, s0);
+        s3 = _mm512_xor_si512(s3, s1);
+        s1 = _mm512_xor_si512(s1, s2);
+        s0 = _mm512_xor_si512(s0, s3);
+        s2 = _mm512_xor_si512(s2, t);
+        s3 = _mm512_rol_epi64(s3, 45);
+        _mm512_storeu_si512(buf + r * 8, u);
+    }
+    _mm512_store_si512(s[0], s0);
+    _mm512_store_si512(s[1], s1);
+    _mm512_store_si512(s[2], s2);
+    _mm512_store_si512(s[3], s3);
+
+    const unsigned char *ib = (const unsigned char *)buf + 7; /* top bytes */
+    for (size_t r = 0; r < rounds; r++) {
+        const unsigned char *p = ib + 64 * r;
+        const __m512i u = _mm512_loadu_si512(buf + r * 8);
+        const __m512i j = _mm512_and_si512(_mm512_srli_epi64(u, 3), m52);
+        const __m512d d =
+            _mm512_sub_pd(_mm512_castsi512_pd(_mm512_or_si512(j, magic)), two52);
+        const __m512d wv = _mm512_set_pd(w[p[56]], w[p[48]], w[p[40]], w[p[32]],
+                                         w[p[24]], w[p[16]], w[p[8]], w[p[0]]);
+        const __m512i kv = _mm512_set_epi64(k[p[56]], k[p[48]], k[p[40]], k[p[32]],
+                                            k[p[24]], k[p[16]], k[p[8]], k[p[0]]);
+        const __m512i x = _mm512_castpd_si512(_mm512_mul_pd(d, wv));
+        const __m512i xs =
+            _mm512_ternarylogic_epi64(x, _mm512_slli_epi64(u, 8), sbit, 0xF8);
+        _mm512_storeu_si512(out + r * 8, xs);
+        rej[r] = (uint8_t)_mm512_cmpge_epi64_mask(j, kv);
+    }
+}
+#endif
+
+/* (c) Slow paths for the flagged slots, in increasing position. */
+static void fix_up(cl_rng *rng, const uint64_t *buf, double *out,
+                   const uint8_t *rej, size_t m)
+{
+    /* rej has CHUNK / 8 bytes, a multiple of 8; flags of slots >= m are
+     * ignored. */
+    for (size_t b = 0; 8 * b < m; b += 8) {
+        uint64_t word;
+        memcpy(&word, rej + b, 8);
+        while (word) {
+            const size_t i = 8 * b + (size_t)__builtin_ctzll(word);
+            word &= word - 1;
+            if (i >= m)
+                return;
+            const uint64_t u = buf[i];
+            unsigned idx;
+            int64_t j;
+            const double x = zig_candidate(rng, u, &idx, &j);
+            double v;
+            if (!zig_slow(rng, idx, x, (int)((u >> 55) & 1), &v))
+                v = cl_rng_gauss(rng);
+            out[i] = v;
+        }
+    }
+}
+
+void cl_rng_gauss_fill(cl_rng *rng, double *out, size_t n)
+{
+    alignas(64) uint64_t buf[CHUNK];
+    alignas(64) double tmp[CHUNK];
+    uint8_t rej[CHUNK / 8] = {0};
+
+    while (n > 0) {
+        const size_t m = n < CHUNK ? n : CHUNK;
+        const size_t rounds = (m + CL_RNG_LANES - 1) / CL_RNG_LANES;
+        double *dst = (rounds * CL_RNG_LANES <= n) ? out : tmp;
+#if CL_RNG_X86
+        if (rng->isa == ISA_AVX512F)
+            kernel_avx512(rng->s, buf, dst, rej, rng->w, rng->k, rounds);
+        else if (rng->isa == ISA_AVX2)
+            kernel_avx2(rng->s, buf, dst, rej, rng->w, rng->k, rounds);
+        else
+#endif
+            kernel_default(rng->s, buf, dst, rej, rng->w, rng->k, rounds);
+        if (dst == tmp)
+            memcpy(out, tmp, m * sizeof *out);
+        fix_up(rng, buf, out, rej, m);
+        out += m;
+        n -= m;
+    }
+}

@@ -1,0 +1,235 @@
+/* Online SGD of the microscopic model (MODEL.md s.1):
+ *   x = U c + P_perp z,  x^(a) = x + s eps^(a),  h^(a) = W^T x^(a) / sqrt(N),
+ *   W <- W - tau grad_W F - (tau / N) phi'(W),  t = steps / N.
+ * The M = 1, B = 1 case runs a fused loop (three passes over N per step);
+ * the general case uses CBLAS for the batch products. */
+#include "cldyn/simulate.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/data.h"
+#include "cldyn/rng.h"
+
+/* OpenBLAS threads would nest inside our per-run threads and could change
+ * the summation order: we parallelise over runs and keep BLAS serial. */
+extern void openblas_set_num_threads(int);
+
+struct cl_sim {
+  cl_model m;
+  int general;
+  long long steps;
+  cl_rng *rng;
+  double *U;   /* N x K */
+  double *W;   /* N x M */
+  double *buf; /* 3 N B: Z | E1 | E2, each N x B */
+  double *work;
+  double *grad; /* N x M, general path only */
+  double *c;    /* B x K */
+};
+
+void cl_sim_free(cl_sim *sim) {
+  if (!sim) return;
+  cl_rng_free(sim->rng);
+  free(sim->U);
+  free(sim->W);
+  free(sim->buf);
+  free(sim->work);
+  free(sim->grad);
+  free(sim->c);
+  free(sim);
+}
+
+cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int force_general,
+                     char *err) {
+  cl_sim *sim = calloc(1, sizeof *sim);
+  if (!sim) return cl_fail(err, CL_ENOMEM, "simulate: out of memory"), NULL;
+  sim->m = *m;
+  sim->general = force_general || m->M > 1 || m->B > 1;
+  size_t N = (size_t)m->N, K = (size_t)m->K, M = (size_t)m->M, B = (size_t)m->B;
+  sim->rng = cl_rng_alloc(seed, run);
+  sim->U = malloc(sizeof(double) * N * K);
+  sim->W = malloc(sizeof(double) * N * M);
+  sim->buf = malloc(sizeof(double) * 3 * N * B);
+  sim->work = malloc(sizeof(double) * (4 * M * B + 2 * K * B + 1));
+  sim->c = malloc(sizeof(double) * B * K);
+  sim->grad = sim->general ? malloc(sizeof(double) * N * M) : NULL;
+  if ((sim->general && !sim->grad) || !sim->rng || !sim->U || !sim->W || !sim->buf || !sim->work || !sim->c) {
+    cl_sim_free(sim);
+    return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N), NULL;
+  }
+  if (cl_features_draw(m, sim->rng, sim->U, err) || cl_weights_init(m, sim->U, sim->rng, sim->W, err)) {
+    cl_sim_free(sim);
+    return NULL;
+  }
+  return sim;
+}
+
+long long cl_sim_steps(const cl_sim *sim) { return sim->steps; }
+const double *cl_sim_weights(const cl_sim *sim) { return sim->W; }
+const double *cl_sim_features(const cl_sim *sim) { return sim->U; }
+
+void cl_sim_order(const cl_sim *sim, double *R, double *Q) {
+  cl_order_params(&sim->m, sim->U, sim->W, R, Q);
+}
+
+
+/* One step, M = 1 and B = 1, fused over N. */
+static void step_m1(cl_sim *sim) {
+  const cl_model *m = &sim->m;
+  const long long N = m->N;
+  const int K = m->K;
+  double *restrict w = sim->W, *restrict z = sim->buf, *restrict e1 = z + N, *restrict e2 = e1 + N;
+  /* same draws, in the same order, as cl_batch_draw */
+  for (int j = 0; j < K; j++) sim->c[j] = cl_law_sample(&m->c[j], sim->rng);
+  cl_rng_gauss_fill(sim->rng, sim->buf, (size_t)(3 * N));
+  /* clean sample x = U c + P_perp z, written into z */
+  if (m->features == CL_FEAT_AXIS) {
+    for (int j = 0; j < K; j++) z[j] = sim->c[j];
+  } else {
+    const double *U = sim->U;
+    for (int j = 0; j < K; j++) {
+      double p = 0;
+      for (long long n = 0; n < N; n++) p += U[n * K + j] * z[n];
+      double a = sim->c[j] - p;
+      for (long long n = 0; n < N; n++) z[n] += a * U[n * K + j];
+    }
+  }
+  /* eps2 = rho eps1 + sqrt(1 - rho^2) eps', and the three projections on w */
+  const double rho = m->rho, sr = sqrt(1 - rho * rho);
+  double wz = 0, we1 = 0, we2 = 0;
+#pragma omp simd reduction(+ : wz, we1, we2)
+  for (long long n = 0; n < N; n++) {
+    double e = rho * e1[n] + sr * e2[n];
+    e2[n] = e;
+    wz += w[n] * z[n];
+    we1 += w[n] * e1[n];
+    we2 += w[n] * e;
+  }
+  const double isq = 1 / sqrt((double)N), s = m->s;
+  double h1 = (wz + s * we1) * isq, h2 = (wz + s * we2) * isq, G1, G2;
+  cl_batch_loss(m, &h1, &h2, &G1, &G2);
+  /* w <- w - (tau/N) phi'(w) + (tau/sqrt N) (G1 x1 + G2 x2) */
+  const double a = m->tau * isq, az = a * (G1 + G2), a1 = a * s * G1, a2 = a * s * G2;
+  const double tn = m->tau / (double)N, b1 = tn * m->reg.beta1, keep = 1 - tn * m->reg.beta2;
+  if (b1 == 0) {
+#pragma omp simd
+    for (long long n = 0; n < N; n++) w[n] = keep * w[n] + az * z[n] + a1 * e1[n] + a2 * e2[n];
+  } else {
+#pragma omp simd
+    for (long long n = 0; n < N; n++) {
+      double sg = (double)((w[n] > 0) - (w[n] < 0));
+      w[n] = keep * w[n] - b1 * sg + az * z[n] + a1 * e1[n] + a2 * e2[n];
+    }
+  }
+}
+
+/* One step, any M and B, with CBLAS for the N x B by B x M products. */
+static void step_general(cl_sim *sim) {
+  const cl_model *m = &sim->m;
+  const size_t NB = (size_t)m->N * (size_t)m->B;
+  const int N = (int)m->N, M = m->M;
+  double *X = sim->buf, *X1 = X + NB, *X2 = X1 + NB;
+  cl_batch_draw(m, sim->U, sim->rng, sim->c, X, X1, X2, sim->work);
+  /* the tested gradient (cl_batch_grad), then W <- W - tau G - (tau/N) phi'(W) */
+  cl_batch_grad(m, sim->W, X1, X2, sim->grad, sim->work);
+  const double tn = m->tau / (double)N, tau = m->tau;
+  double *W = sim->W;
+  for (size_t k = 0; k < (size_t)N * (size_t)M; k++)
+    W[k] -= tn * cl_reg_dphi(&m->reg, W[k]) + tau * sim->grad[k];
+}
+
+void cl_sim_advance(cl_sim *sim, long long steps) {
+  for (long long k = 0; k < steps; k++) {
+    if (sim->general) step_general(sim);
+    else step_m1(sim);
+  }
+  sim->steps += steps;
+}
+
+size_t cl_schedule_nt(const cl_schedule *s) {
+  return (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
+}
+
+long long cl_schedule_step(const cl_schedule *s, long long N, size_t k) {
+  return llround((double)k * s->dt_out * (double)N);
+}
+
+/* A state is invalid when any order parameter is not finite or |Q| is huge. */
+static int state_ok(int K, int M, const double *R, const double *Q) {
+  for (int k = 0; k < K * M; k++)
+    if (!isfinite(R[k])) return 0;
+  for (int k = 0; k < M * M; k++)
+    if (!isfinite(Q[k]) || fabs(Q[k]) > 1e100) return 0;
+  return 1;
+}
+
+static cl_status run_one(const cl_model *m, const cl_schedule *s, long long r, cl_traj *tr,
+                         cl_progress_fn progress, void *ctx, long long *done, char *err) {
+  cl_sim *sim = cl_sim_alloc(m, s->seed, (uint64_t)r, 0, err);
+  if (!sim) return CL_ENOMEM;
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  cl_status st = CL_OK;
+  long long total = s->runs * (long long)tr->nt;
+  for (size_t k = 0; k < tr->nt; k++) {
+    cl_sim_advance(sim, cl_schedule_step(s, m->N, k) - sim->steps);
+    cl_sim_order(sim, R, Q);
+    cl_traj_set(m->K, m->M, R, Q, cl_traj_row(tr, r, k));
+    if (!state_ok(m->K, m->M, R, Q)) {
+      st = cl_fail(err, CL_EDIVERGE,
+                   "simulate: run %lld diverged at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, "
+                   "s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
+                   r + 1, tr->t[k], Q[0], R[0], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+      break;
+    }
+    if (progress) {
+      long long d;
+#pragma omp atomic capture
+      d = ++*done;
+#pragma omp critical(cl_progress)
+      progress(ctx, (double)d / (double)total);
+    }
+  }
+  cl_sim_free(sim);
+  return st;
+}
+
+cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                      cl_progress_fn progress, void *ctx, char *err) {
+  char e0[CL_ERRLEN];
+  cl_status st = cl_model_check(m, 1, err);
+  if (st || (st = cl_schedule_check(s, err))) return st;
+  size_t nt = cl_schedule_nt(s);
+  cl_traj *tr = cl_traj_alloc(m->K, m->M, nt, s->runs);
+  if (!tr) return cl_fail(err, CL_ENOMEM, "simulate: out of memory for the trajectory table");
+  for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
+  openblas_set_num_threads(1);
+  long long first_bad = -1, done = 0;
+  int nthreads = threads > 0 ? threads : omp_get_max_threads();
+  /* the error reported is the one of the lowest failing run, whatever the
+   * scheduling, so that messages are reproducible too */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (long long r = 0; r < s->runs; r++) {
+    char e[CL_ERRLEN];
+    cl_status rs = run_one(m, s, r, tr, progress, ctx, &done, e);
+    if (rs) {
+#pragma omp critical(cl_sim_err)
+      if (first_bad < 0 || r < first_bad) {
+        first_bad = r;
+        st = rs;
+        memcpy(e0, e, sizeof e0);
+      }
+    }
+  }
+  if (first_bad >= 0) {
+    cl_traj_free(tr);
+    if (err) memcpy(err, e0, CL_ERRLEN);
+    return st;
+  }
+  *out = tr;
+  return CL_OK;
+}

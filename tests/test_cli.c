@@ -1,0 +1,197 @@
+/* The command line contract (INTERFACE.md): bad input, atomic outputs,
+ * metadata, config files, reproducibility over threads. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+
+#include "testutil.h"
+
+static int count_entries(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+typedef struct {
+  const char *args, *option;
+} bad_case;
+
+Test(cli, bad_input_one_line_exit_2_no_output) {
+  const bad_case cases[] = {
+      {"--foo 1", "--foo"},
+      {"--tau abc", "--tau"},
+      {"--tau 0.5x", "--tau"},
+      {"--N 1e3.5", "--N"},
+      {"--N 3 --M 2", "--N"},
+      {"--N 2", "--N"},
+      {"--rho 1.5", "--rho"},
+      {"--rho -1.01", "--rho"},
+      {"--s -0.1", "--s"},
+      {"--tau 0", "--tau"},
+      {"--tau -1", "--tau"},
+      {"--B 0", "--B"},
+      {"--reg l2:-0.5", "--reg"},
+      {"--reg elastic:0.1:-1", "--reg"},
+      {"--reg l3:1", "--reg"},
+      {"--c discrete:1@0.5,-1@0.4", "--c"},
+      {"--c gauss:0", "--c"},
+      {"--c rademacher:-2", "--c"},
+      {"--c student:1:4", "--c"},
+      {"--c sparse:1:0", "--c"},
+      {"--c sparse:1:1.5", "--c"},
+      {"--M 2 --R0 '0.1;0.2'", "--R0"},
+      {"--c gauss --c gauss --R0 '0.1,0.2'", "--R0"},
+      {"--M 2 --Q0 '1,0,0'", "--Q0"},
+      {"--M 2 --Q0 '1,0.5;0.4,1'", "--Q0"},
+      {"--R0 1.2 --Q0 1", "--Q0"},
+      {"--M 2 --R0 '0.9,0.9' --Q0 '1,0;0,1' --c gauss --R0 '0.9,0.9'", "--Q0"},
+      {"--Q0 -1", "--Q0"},
+      {"--config /nonexistent/cldyn.cfg", "--config"},
+      {"--out /nonexistent/dir/out.csv", "--out"},
+      {"--act softplus", "--act"},
+      {"--features sparse:0", "--features"},
+      {"--init zero", "--init"},
+      {"--T -1", "--T"},
+      {"--dt-out 0", "--dt-out"},
+      {"--runs 0", "--runs"},
+      {"--seed -3", "--seed"},
+      {"--tau", "--tau"},
+  };
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char args[1024], err[4096];
+    /* the case goes last, so that it overrides --out and can end in a bare option */
+    snprintf(args, sizeof args, "simulate --T 0.1 --out %s/o.csv --summary %s/s.csv %s", dir, dir,
+             cases[i].args);
+    int st = run_cli(args, err, sizeof err);
+    cr_expect_eq(st, 2, "'%s': exit %d, stderr '%s'", cases[i].args, st, err);
+    size_t len = strlen(err);
+    cr_expect(len > 0 && err[len - 1] == '\n' && strchr(err, '\n') == err + len - 1,
+              "'%s': not one line: '%s'", cases[i].args, err);
+    cr_expect(strstr(err, cases[i].option) != NULL, "'%s': message does not name %s: '%s'",
+              cases[i].args, cases[i].option, err);
+    cr_expect_eq(count_entries(dir), 0, "'%s' left a file in %s", cases[i].args, dir);
+  }
+  /* messages give the accepted range */
+  char err[4096];
+  run_cli("simulate --rho 2", err, sizeof err);
+  cr_expect(strstr(err, "[-1, 1]"), "%s", err);
+  run_cli("simulate --c student:1:3", err, sizeof err);
+  cr_expect(strstr(err, "> 4"), "%s", err);
+  run_cli("simulate --c sparse:1:2", err, sizeof err);
+  cr_expect(strstr(err, "(0, 1]"), "%s", err);
+  run_cli("simulate --N 3 --M 2", err, sizeof err);
+  cr_expect(strstr(err, "K + M + 1"), "%s", err);
+  rmdir(dir);
+}
+
+Test(cli, unknown_command_exit_2) {
+  char err[1024];
+  cr_assert_eq(run_cli("simulat", err, sizeof err), 2);
+  cr_assert_eq(run_cli("", err, sizeof err), 2);
+}
+
+Test(cli, outputs_and_metadata) {
+  char dir[64], args[1024], path[256];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(args, sizeof args,
+           "simulate --N 200 --T 1 --dt-out 0.25 --runs 3 --seed 5 --out %s/o.csv --summary %s/s.csv",
+           dir, dir);
+  cr_assert_eq(run_cli(args, NULL, 0), 0);
+  snprintf(path, sizeof path, "%s/o.csv", dir);
+  char *csv = slurp(path, NULL);
+  cr_assert_not_null(csv);
+  cr_assert(strncmp(csv, "run,t,R_1_1,Q_1_1,cos_1_1\n", 26) == 0, "%.60s", csv);
+  int lines = 0;
+  for (char *p = csv; *p; p++) lines += *p == '\n';
+  cr_assert_eq(lines, 1 + 3 * 5);
+  free(csv);
+  snprintf(path, sizeof path, "%s/s.csv", dir);
+  csv = slurp(path, NULL);
+  cr_assert(strncmp(csv, "t,R_1_1_mean,R_1_1_sd,Q_1_1_mean,Q_1_1_sd,cos_1_1_mean,cos_1_1_sd\n", 66) == 0);
+  free(csv);
+  snprintf(path, sizeof path, "%s/o.csv.json", dir);
+  json_error_t jerr;
+  json_t *meta = json_load_file(path, 0, &jerr);
+  cr_assert_not_null(meta, "%s", jerr.text);
+  cr_assert_eq(json_integer_value(json_object_get(meta, "seed")), 5);
+  cr_assert_str_eq(json_string_value(json_object_get(meta, "command")), "simulate");
+  cr_assert_not_null(json_object_get(meta, "version"));
+  cr_assert(json_is_number(json_object_get(meta, "wall_time_s")));
+  json_t *par = json_object_get(meta, "parameters");
+  cr_assert_eq(json_integer_value(json_object_get(par, "N")), 200);
+  cr_assert_float_eq(json_number_value(json_object_get(par, "tau")), 0.5, 0);
+  cr_assert_str_eq(json_string_value(json_array_get(json_object_get(par, "c"), 0)), "rademacher:3");
+  cr_assert(json_array_size(json_object_get(meta, "argv")) > 5);
+  json_decref(meta);
+  snprintf(path, sizeof path, "%s/s.csv.json", dir);
+  cr_assert(file_exists(path));
+  cr_assert_eq(count_entries(dir), 4, "temporary files left behind");
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, same_seed_identical_files_with_1_and_2_threads) {
+  char dir[64], args[1024], a[256], b[256];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(a, sizeof a, "%s/t1.csv", dir);
+  snprintf(b, sizeof b, "%s/t2.csv", dir);
+  snprintf(args, sizeof args, "simulate --N 300 --T 2 --runs 6 --M 2 --B 2 --c gauss --c laplace:2 "
+           "--R0 '0.1,0;0,0.1' --features dense --threads 1 --out %s", a);
+  cr_assert_eq(run_cli(args, NULL, 0), 0);
+  snprintf(args, sizeof args, "simulate --N 300 --T 2 --runs 6 --M 2 --B 2 --c gauss --c laplace:2 "
+           "--R0 '0.1,0;0,0.1' --features dense --threads 2 --out %s", b);
+  cr_assert_eq(run_cli(args, NULL, 0), 0);
+  size_t la = 0, lb = 0;
+  char *fa = slurp(a, &la), *fb = slurp(b, &lb);
+  cr_assert(la > 100 && la == lb && memcmp(fa, fb, la) == 0, "files differ");
+  free(fa);
+  free(fb);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, print_config_round_trips_through_config_file) {
+  char dir[64], cmd[1024];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(cmd, sizeof cmd,
+           "%s simulate --c gauss:2 --c 'discrete:-1@0.5,1@0.5' --reg elastic:0.1:0.2 --rho -0.3 "
+           "--R0 '0.1;0.2' --print-config > %s/a.cfg && %s simulate --config %s/a.cfg --print-config > %s/b.cfg"
+           " && cmp %s/a.cfg %s/b.cfg && grep -c '^c = ' %s/a.cfg",
+           cli_bin(), dir, cli_bin(), dir, dir, dir, dir, dir);
+  FILE *p = popen(cmd, "r");
+  char out[64] = "";
+  cr_assert(fgets(out, sizeof out, p) != NULL);
+  cr_assert_eq(pclose(p), 0);
+  cr_assert_str_eq(out, "2\n");
+  /* a command-line --c replaces the config file's list */
+  snprintf(cmd, sizeof cmd, "%s simulate --config %s/a.cfg --c uniform --R0 0.1 --print-config | grep -c '^c = '",
+           cli_bin(), dir);
+  p = popen(cmd, "r");
+  cr_assert(fgets(out, sizeof out, p) != NULL);
+  pclose(p);
+  cr_assert_str_eq(out, "1\n");
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+
+Test(cli, config_file_errors_name_the_line) {
+  char dir[64], path[128], args[256], err[1024];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/bad.cfg", dir);
+  FILE *f = fopen(path, "w");
+  fputs("# comment\nN = 500\ntau = fast\n", f);
+  fclose(f);
+  snprintf(args, sizeof args, "simulate --config %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2);
+  cr_assert(strstr(err, "--tau") && strstr(err, "bad.cfg:3"), "%s", err);
+  unlink(path);
+  rmdir(dir);
+}

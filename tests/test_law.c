@@ -1,0 +1,132 @@
+/* Laws of c: exact moments against quadrature of the density (or exact
+ * sums), and sampled moments against the exact ones. */
+#include <criterion/criterion.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_randist.h>
+#include <math.h>
+
+#include "cldyn/cldyn.h"
+
+static const char *const specs[] = {"gauss:2",       "rademacher:3",    "uniform:0.7",
+                                    "laplace:1.5",   "sparse:2:0.25",   "student:1.3:12",
+                                    "discrete:-2@0.2,0@0.4,2@0.2,-1@0.1,1@0.1"};
+#define NSPEC (sizeof specs / sizeof specs[0])
+
+typedef struct {
+  const cl_law *law;
+  int power;
+} integrand_ctx;
+
+static double density(const cl_law *law, double x) {
+  double sd = sqrt(law->m2);
+  switch (law->kind) {
+  case CL_LAW_GAUSS: return gsl_ran_gaussian_pdf(x, sd);
+  case CL_LAW_UNIFORM: return fabs(x) <= sqrt(3) * sd ? 1 / (2 * sqrt(3) * sd) : 0;
+  case CL_LAW_LAPLACE: return gsl_ran_laplace_pdf(x, sd / sqrt(2));
+  case CL_LAW_STUDENT: {
+    double k = sd * sqrt((law->nu - 2) / law->nu);
+    return gsl_ran_tdist_pdf(x / k, law->nu) / k;
+  }
+  default: return NAN;
+  }
+}
+
+static double integrand(double x, void *p) {
+  integrand_ctx *c = p;
+  return pow(x, c->power) * density(c->law, x);
+}
+
+/* E[c^power] computed independently of cl_law_m2/m4. */
+static double moment_independent(const cl_law *law, int power) {
+  double sd = sqrt(law->m2);
+  switch (law->kind) {
+  case CL_LAW_RADEMACHER: return power % 2 ? 0 : pow(sd, power);
+  case CL_LAW_SPARSE: return power % 2 ? 0 : law->p * pow(sd / sqrt(law->p), power);
+  case CL_LAW_DISCRETE: {
+    double acc = 0;
+    for (int i = 0; i < law->nvals; i++) acc += law->probs[i] * pow(law->vals[i], power);
+    return acc;
+  }
+  default: break;
+  }
+  integrand_ctx ctx = {law, power};
+  gsl_function F = {integrand, &ctx};
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(2000);
+  double res, abserr;
+  if (law->kind == CL_LAW_UNIFORM)
+    gsl_integration_qags(&F, -sqrt(3) * sd, sqrt(3) * sd, 1e-13, 1e-13, 2000, w, &res, &abserr);
+  else
+    gsl_integration_qagi(&F, 1e-13, 1e-12, 2000, w, &res, &abserr);
+  gsl_integration_workspace_free(w);
+  return res;
+}
+
+Test(law, exact_moments_match_quadrature) {
+  for (size_t i = 0; i < NSPEC; i++) {
+    cl_law law;
+    char err[CL_ERRLEN];
+    cr_assert_eq(cl_law_parse(specs[i], &law, err), CL_OK, "%s: %s", specs[i], err);
+    double m2 = moment_independent(&law, 2), m4 = moment_independent(&law, 4);
+    cr_assert_float_eq(cl_law_m2(&law), m2, 1e-9 * m2, "%s m2 %g vs %g", specs[i], cl_law_m2(&law), m2);
+    cr_assert_float_eq(cl_law_m4(&law), m4, 1e-8 * m4, "%s m4 %g vs %g", specs[i], cl_law_m4(&law), m4);
+    cr_assert_float_eq(cl_law_kurtosis(&law), m4 / (m2 * m2), 1e-8, "%s kurtosis", specs[i]);
+    cr_assert_float_eq(moment_independent(&law, 1), 0, 1e-10, "%s mean", specs[i]);
+  }
+}
+
+Test(law, known_kurtoses) {
+  const char *s[] = {"gauss", "rademacher", "uniform", "laplace", "sparse:1:0.2", "student:1:10"};
+  const double k[] = {3, 1, 1.8, 6, 5, 4};
+  for (int i = 0; i < 6; i++) {
+    cl_law law;
+    cr_assert_eq(cl_law_parse(s[i], &law, NULL), CL_OK);
+    cr_assert_float_eq(cl_law_kurtosis(&law), k[i], 1e-14, "%s", s[i]);
+    cr_assert_float_eq(law.m2, 1.0, 0, "%s default m2", s[i]);
+  }
+}
+
+Test(law, sampled_moments_within_5_standard_errors) {
+  const long n = 1000000;
+  for (size_t i = 0; i < NSPEC; i++) {
+    cl_law law;
+    cl_law_parse(specs[i], &law, NULL);
+    cl_rng *rng = cl_rng_alloc(42, i);
+    double s1 = 0, s2 = 0, s4 = 0, s8 = 0;
+    for (long k = 0; k < n; k++) {
+      double x = cl_law_sample(&law, rng), x2 = x * x;
+      s1 += x, s2 += x2, s4 += x2 * x2, s8 += x2 * x2 * x2 * x2;
+    }
+    cl_rng_free(rng);
+    s1 /= n, s2 /= n, s4 /= n, s8 /= n;
+    double m2 = cl_law_m2(&law), m4 = cl_law_m4(&law);
+    double se1 = sqrt(m2 / n), se2 = sqrt((m4 - m2 * m2) / n), se4 = sqrt(fmax(s8 - s4 * s4, 0) / n);
+    cr_expect_leq(fabs(s1), 5 * se1, "%s: mean %g (se %g)", specs[i], s1, se1);
+    cr_expect_leq(fabs(s2 - m2), 5 * se2 + 1e-15, "%s: m2 %g vs %g (se %g)", specs[i], s2, m2, se2);
+    cr_expect_leq(fabs(s4 - m4), 5 * se4 + 1e-14, "%s: m4 %g vs %g (se %g)", specs[i], s4, m4, se4);
+  }
+}
+
+Test(law, format_round_trips) {
+  for (size_t i = 0; i < NSPEC; i++) {
+    cl_law a, b;
+    char buf[512];
+    cl_law_parse(specs[i], &a, NULL);
+    cl_law_format(&a, buf, sizeof buf);
+    cr_assert_eq(cl_law_parse(buf, &b, NULL), CL_OK, "%s -> %s", specs[i], buf);
+    cr_assert_eq(memcmp(&a, &b, sizeof a), 0, "%s -> %s", specs[i], buf);
+  }
+}
+
+Test(law, bad_specs_are_rejected_with_the_option_named) {
+  const char *bad[] = {"gauss:0",       "gauss:-1",        "student:1:4",    "student:1:3.5",
+                       "sparse:1:0",    "sparse:1:1.5",    "discrete:1@0.5,-1@0.4",
+                       "discrete:1@0.5,2@0.5", "cauchy",   "gauss:abc",      "rademacher:1:2",
+                       "discrete:",     "discrete:1@x"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cl_law law;
+    char err[CL_ERRLEN] = "";
+    cr_assert_eq(cl_law_parse(bad[i], &law, err), CL_EINVAL, "%s accepted", bad[i]);
+    cr_assert(strncmp(err, "--c:", 4) == 0, "%s: message '%s'", bad[i], err);
+    cr_assert(strchr(err, '\n') == NULL);
+  }
+}

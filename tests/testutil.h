@@ -1,0 +1,64 @@
+/* Shared helpers for the Criterion tests. */
+#ifndef CLDYN_TESTUTIL_H
+#define CLDYN_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Path of the CLI under test (set by the Makefile). */
+static inline const char *cli_bin(void) {
+  const char *b = getenv("CLDYN_BIN");
+  return b ? b : "build/cldyn";
+}
+
+/* A fresh private directory for the test's files. */
+static inline void make_tmpdir(char *dir, size_t len) {
+  snprintf(dir, len, "/tmp/cldyn_test_XXXXXX");
+  if (!mkdtemp(dir)) abort();
+}
+
+/* Run `cldyn ARGS`, stderr captured into errbuf; returns the exit status. */
+static inline int run_cli(const char *args, char *errbuf, size_t errlen) {
+  char errfile[] = "/tmp/cldyn_stderr_XXXXXX";
+  int fd = mkstemp(errfile);
+  if (fd < 0) abort();
+  close(fd);
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s </dev/null", cli_bin(), args, errfile);
+  int st = system(cmd);
+  if (errbuf) {
+    FILE *f = fopen(errfile, "r");
+    size_t n = f ? fread(errbuf, 1, errlen - 1, f) : 0;
+    errbuf[n] = '\0';
+    if (f) fclose(f);
+  }
+  unlink(errfile);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static inline int file_exists(const char *path) {
+  struct stat sb;
+  return stat(path, &sb) == 0;
+}
+
+/* Read a whole file; caller frees. */
+static inline char *slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (len) *len = 0;
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  size_t got = fread(buf, 1, (size_t)n, f);
+  buf[got] = '\0';
+  fclose(f);
+  if (len) *len = got;
+  return buf;
+}
+
+#endif
