@@ -76,12 +76,13 @@ struct cl_rng {
     alignas(64) double f[ZIG_N];  /* exp(-x_i^2 / 2) */
     /* Wedge squeeze (layers 1..255): with t = (x_i - x) / (x_i - x_{i-1})
      * and y = f_i + U (f_{i-1} - f_i), the curve in (t, U) coordinates lies
-     * between the chord U = t and U = t - sq_d (convex layers, x_{i-1} >= 1)
-     * or U = t + sq_d (concave layers, x_i <= 1), so exp() is only needed
-     * in a thin band.  sq_kind: 0 = neither, 1 = convex, 2 = concave. */
+     * between the chord U = t and U = t - gap (convex layers, x_{i-1} >= 1)
+     * or U = t + gap (concave layers, x_i <= 1).  Hence U < t + sq_lo[i]
+     * accepts, U >= t + sq_hi[i] rejects, and exp() is only needed in the
+     * thin band between (about 6% of the wedge tests). */
     double sq_inv[ZIG_N]; /* 1 / (x_i - x_{i-1}) */
-    double sq_d[ZIG_N];   /* max |chord - curve|, padded */
-    uint8_t sq_kind[ZIG_N];
+    double sq_lo[ZIG_N];
+    double sq_hi[ZIG_N];
 };
 
 /* ------------------------------------------------------------------ */
@@ -167,17 +168,26 @@ static void zig_tables(cl_rng *rng)
         const double lo = (i == 1) ? 0.0 : xl; /* x_0 = 0 */
         const double fh = rng->f[i - 1], fl = rng->f[i];
         rng->sq_inv[i] = 1.0 / (xh - lo);
-        rng->sq_kind[i] = lo >= 1.0 ? 1 : (xh <= 1.0 ? 2 : 0);
         double gap = 0.0;
-        for (int s = 1; s < 256; s++) {
-            const double t = s / 256.0;
+        for (int q = 1; q < 256; q++) {
+            const double t = q / 256.0;
             const double x = xh - t * (xh - lo);
             const double g = (exp(-0.5 * x * x) - fl) / (fh - fl);
             const double e = fabs(g - t);
             if (e > gap)
                 gap = e;
         }
-        rng->sq_d[i] = 1.01 * gap + 1e-12;
+        gap = 1.01 * gap + 1e-12; /* grid and rounding margin */
+        if (lo >= 1.0) { /* convex: t - gap <= curve <= t */
+            rng->sq_lo[i] = -gap;
+            rng->sq_hi[i] = 0.0;
+        } else if (xh <= 1.0) { /* concave: t <= curve <= t + gap */
+            rng->sq_lo[i] = 0.0;
+            rng->sq_hi[i] = gap;
+        } else { /* inflection point inside: always use exp() */
+            rng->sq_lo[i] = -2.0;
+            rng->sq_hi[i] = 2.0;
+        }
     }
 }
 
@@ -320,22 +330,10 @@ static inline double zig_candidate(const cl_rng *rng, uint64_t u, unsigned *idx,
 static int zig_wedge(const cl_rng *rng, unsigned i, double x, double U)
 {
     const double t = (rng->w[i] * TWO52 - x) * rng->sq_inv[i];
-    switch (rng->sq_kind[i]) {
-    case 1: /* convex: t - d <= curve <= t */
-        if (U >= t)
-            return 0;
-        if (U < t - rng->sq_d[i])
-            return 1;
-        break;
-    case 2: /* concave: t <= curve <= t + d */
-        if (U < t)
-            return 1;
-        if (U >= t + rng->sq_d[i])
-            return 0;
-        break;
-    default:
-        break;
-    }
+    const int acc = U < t + rng->sq_lo[i];
+    const int rej = U >= t + rng->sq_hi[i];
+    if (__builtin_expect(acc | rej, 1))
+        return acc;
     const double y = rng->f[i] + U * (rng->f[i - 1] - rng->f[i]);
     return y < exp(-0.5 * x * x);
 }
@@ -539,30 +537,42 @@ __attribute__((target("avx512f"))) static void kernel_avx512(KERNEL_ARGS)
 }
 #endif
 
-/* (c) Slow paths for the flagged slots, in increasing position. */
+/* (c) Slow paths for the flagged slots, in increasing position: wedge test
+ * (or tail) for each, then a fresh scalar sample for every slot whose wedge
+ * test failed.  Written to keep data-dependent branches few. */
 static void fix_up(cl_rng *rng, const uint64_t *buf, double *out,
                    const uint8_t *rej, size_t m)
 {
+    uint16_t redo[CHUNK];
+    size_t nredo = 0;
     /* rej has CHUNK / 8 bytes, a multiple of 8; flags of slots >= m are
      * ignored. */
     for (size_t b = 0; 8 * b < m; b += 8) {
         uint64_t word;
         memcpy(&word, rej + b, 8);
+        if (8 * b + 64 > m) /* drop flags of slots >= m */
+            word &= (m - 8 * b) >= 64 ? ~UINT64_C(0)
+                                      : (UINT64_C(1) << (m - 8 * b)) - 1;
         while (word) {
             const size_t i = 8 * b + (size_t)__builtin_ctzll(word);
             word &= word - 1;
-            if (i >= m)
-                return;
             const uint64_t u = buf[i];
             unsigned idx;
             int64_t j;
             const double x = zig_candidate(rng, u, &idx, &j);
-            double v;
-            if (!zig_slow(rng, idx, x, (int)((u >> 55) & 1), &v))
-                v = cl_rng_gauss(rng);
-            out[i] = v;
+            const int neg = (int)((u >> 55) & 1);
+            if (__builtin_expect(idx == 0, 0)) {
+                out[i] = zig_tail(rng, neg);
+                continue;
+            }
+            const int ok = zig_wedge(rng, idx, x, cl_rng_uniform(rng));
+            out[i] = neg ? -x : x;
+            redo[nredo] = (uint16_t)i;
+            nredo += (size_t)!ok;
         }
     }
+    for (size_t q = 0; q < nredo; q++)
+        out[redo[q]] = cl_rng_gauss(rng);
 }
 
 void cl_rng_gauss_fill(cl_rng *rng, double *out, size_t n)
