@@ -13,7 +13,8 @@ static void usage(FILE *f) {
           "cldyn %s - training dynamics of nonlinear contrastive learning in high dimension\n"
           "usage: cldyn COMMAND [--option VALUE]...   (cldyn COMMAND --help for options)\n"
           "commands:\n"
-          "  simulate   online SGD of the N-dimensional model; order parameters over time\n",
+          "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
+          "  ode        the limiting ODEs for R and Q (L2 regularizer)\n",
           CL_VERSION);
 }
 
@@ -38,8 +39,33 @@ static int fail(int code, const char *msg) {
   return code;
 }
 
-static int run_simulate(cl_config *cfg, int argc, char **argv) {
+/* Write a trajectory table (and its summary) atomically, with metadata. */
+static int write_outputs(cl_config *cfg, cl_traj *tr, cl_outfile *out, cl_outfile *sum, int argc,
+                         char **argv, double wall, const char *info) {
   char err[CL_ERRLEN];
+  int has_sum = sum != NULL;
+  cl_status st = cl_traj_write_csv(tr, out->f);
+  if (!st && has_sum) st = cl_traj_write_summary(tr, sum->f);
+  if (st) {
+    cl_out_abort(out);
+    if (has_sum) cl_out_abort(sum);
+    return fail(1, "error writing the output");
+  }
+  if ((st = cl_out_commit(out, err))) return fail(1, err);
+  if (has_sum && (st = cl_out_commit(sum, err))) return fail(1, err);
+  const char *kv[] = {"method", info, NULL, NULL, NULL};
+  const char **extra = info ? kv : kv + 2;
+  if (!out->is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, extra, err)))
+    return fail(1, err);
+  if (has_sum) {
+    const char *kv2[] = {"summary_of", cfg->out, NULL};
+    if ((st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv2, err))) return fail(1, err);
+  }
+  return 0;
+}
+
+static int run_traj(cl_config *cfg, int argc, char **argv) {
+  char err[CL_ERRLEN], info[CL_ERRLEN] = "";
   cl_outfile out, sum;
   int has_sum = cfg->summary[0] != '\0';
   if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
@@ -49,25 +75,22 @@ static int run_simulate(cl_config *cfg, int argc, char **argv) {
   }
   double t0 = now_seconds(), last = 0;
   cl_traj *tr = NULL;
-  cl_status st = cl_simulate(&cfg->model, &cfg->sched, cfg->threads, &tr,
-                             isatty(2) ? progress_line : NULL, &last, err);
-  if (!st) st = cl_traj_write_csv(tr, out.f);
-  if (!st && has_sum) st = cl_traj_write_summary(tr, sum.f);
-  cl_traj_free(tr);
+  cl_status st;
+  if (cfg->cmd == CL_CMD_ODE)
+    st = cl_ode_solve(&cfg->model, &cfg->sched, &cfg->ode, &tr, info, err);
+  else
+    st = cl_simulate(&cfg->model, &cfg->sched, cfg->threads, &tr,
+                     isatty(2) ? progress_line : NULL, &last, err);
   if (st) {
     cl_out_abort(&out);
     if (has_sum) cl_out_abort(&sum);
-    return fail(st == CL_EINVAL ? 2 : 1, st == CL_EIO ? "error writing the output" : err);
+    return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  double wall = now_seconds() - t0;
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (has_sum && (st = cl_out_commit(&sum, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err)))
-    return fail(1, err);
-  const char *kv[] = {"summary_of", cfg->out, NULL};
-  if (has_sum && (st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv, err)))
-    return fail(1, err);
-  return 0;
+  if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
+  int rc = write_outputs(cfg, tr, &out, has_sum ? &sum : NULL, argc, argv, now_seconds() - t0,
+                         info[0] ? info : NULL);
+  cl_traj_free(tr);
+  return rc;
 }
 
 int main(int argc, char **argv) {
@@ -84,8 +107,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   cl_command cmd = cl_command_from_name(argv[1]);
-  if (cmd != CL_CMD_SIMULATE) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate\n", argv[1]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE) {
+    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, ode\n", argv[1]);
     return 2;
   }
   cl_config cfg;
@@ -100,5 +123,5 @@ int main(int argc, char **argv) {
     cl_config_print(&cfg, stdout);
     return 0;
   }
-  return run_simulate(&cfg, argc, argv);
+  return run_traj(&cfg, argc, argv);
 }

@@ -36,10 +36,17 @@ static const cl_option options[] = {
     {"T", TRAJ, 0, "X", "end time t = steps / N, >= 0 (default 20)"},
     {"dt-out", TRAJ, 0, "X", "output interval, > 0 (default 0.5)"},
     {"runs", RUNS, 0, "INT", "independent runs, >= 1 (default 1)"},
-    {"seed", RUNS, 0, "INT", "random seed, integer in [0, 2^53) (default 1)"},
+    {"seed", RUNS | CL_CMD_ODE, 0, "INT", "random seed (ode: of the Monte Carlo point set), in [0, 2^53) (default 1)"},
     {"out", ALL, 0, "PATH", "output CSV, '-' for stdout (default -)"},
     {"summary", RUNS, 0, "PATH", "CSV of the mean and sd over runs"},
     {"threads", RUNS, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
+    {"rtol", CL_CMD_ODE, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
+    {"atol", CL_CMD_ODE, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
+    {"stepper", CL_CMD_ODE, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
+    {"quad-gauss", CL_CMD_ODE, 0, "INT", "Gauss-Hermite points per Gaussian direction, in [2, 200] (default 24)"},
+    {"quad-law", CL_CMD_ODE, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
+    {"quad-mgrid", CL_CMD_ODE, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 96)"},
+    {"mc-points", CL_CMD_ODE, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
     {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
     {"help", ALL, 1, "", "print this help and exit"},
@@ -70,6 +77,7 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   cl_model_default(&cfg->model);
   cl_schedule_default(&cfg->sched);
   strcpy(cfg->out, "-");
+  cl_ode_opts_default(&cfg->ode);
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
   cfg->c_source = -1;
@@ -194,6 +202,7 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     if ((st = get_int(name, v, &n, "an integer in [0, 2^53)", err))) return st;
     if (n < 0) return cl_fail(err, CL_EINVAL, "--seed: must be an integer in [0, 2^53) (got %s)", v);
     s->seed = (uint64_t)n;
+    cfg->ode.quad.mc_seed = (uint64_t)n;
   } else if (IS("out")) {
     return copy_path(name, v, cfg->out, err);
   } else if (IS("summary")) {
@@ -202,6 +211,24 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     if ((st = get_int(name, v, &n, "an integer in [0, 1024]", err))) return st;
     if (n < 0 || n > 1024) return cl_fail(err, CL_EINVAL, "--threads: must be an integer in [0, 1024] (got %s)", v);
     cfg->threads = (int)n;
+  } else if (IS("rtol") || IS("atol")) {
+    if ((st = get_real(name, v, &x, IS("rtol") ? "a real > 0" : "a real >= 0", err))) return st;
+    if (IS("rtol") ? !(x > 0) : !(x >= 0))
+      return cl_fail(err, CL_EINVAL, "--%s: must be %s (got %s)", name, IS("rtol") ? "> 0" : ">= 0", v);
+    *(IS("rtol") ? &cfg->ode.rtol : &cfg->ode.atol) = x;
+  } else if (IS("stepper")) {
+    if ((st = cl_ode_check_stepper(v, err))) return st;
+    snprintf(cfg->ode.stepper, sizeof cfg->ode.stepper, "%s", v);
+  } else if (IS("quad-gauss") || IS("quad-law") || IS("quad-mgrid") || IS("mc-points")) {
+    long long lo = IS("quad-mgrid") ? 4 : IS("mc-points") ? 100 : 2;
+    long long hi = IS("quad-gauss") ? 200 : IS("quad-law") ? 400 : IS("quad-mgrid") ? 2000 : 100000000;
+    if ((st = get_int(name, v, &n, "an integer", err))) return st;
+    if (n < lo || n > hi)
+      return cl_fail(err, CL_EINVAL, "--%s: must be an integer in [%lld, %lld] (got %s)", name, lo, hi, v);
+    if (IS("quad-gauss")) cfg->ode.quad.n_gauss = (int)n;
+    else if (IS("quad-law")) cfg->ode.quad.n_law = (int)n;
+    else if (IS("quad-mgrid")) cfg->ode.quad.n_mgrid = (int)n;
+    else cfg->ode.quad.mc_points = n;
   } else if (IS("config")) {
     return cl_config_read_file(cfg, v, err);
   } else if (IS("print-config")) {
@@ -350,6 +377,13 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("summary")) {
       if (cfg->summary[0]) EMIT("%s", cfg->summary);
     } else if (IS("threads")) EMIT("%d", cfg->threads);
+    else if (IS("rtol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.rtol));
+    else if (IS("atol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.atol));
+    else if (IS("stepper")) EMIT("%s", cfg->ode.stepper);
+    else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : 24);
+    else if (IS("quad-law")) EMIT("%d", cfg->ode.quad.n_law ? cfg->ode.quad.n_law : 32);
+    else if (IS("quad-mgrid")) EMIT("%d", cfg->ode.quad.n_mgrid ? cfg->ode.quad.n_mgrid : 96);
+    else if (IS("mc-points")) EMIT("%ld", cfg->ode.quad.mc_points ? cfg->ode.quad.mc_points : 20000);
 #undef EMIT
 #undef IS
   }

@@ -12,6 +12,9 @@
 #include "cldyn/data.h"
 #include "cldyn/traj.h"
 #include "cldyn/simulate.h"
+#include "cldyn/quad.h"
+#include "cldyn/drift.h"
+#include "cldyn/ode.h"
 #include "cldyn/output.h"
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cldyn/model.h"
+#include "cldyn/ode.h"
 
 #define CL_PATHLEN 4096
 
@@ -26,6 +27,7 @@ typedef struct {
   char out[CL_PATHLEN];     /* "-" for stdout */
   char summary[CL_PATHLEN]; /* "" for none */
   int threads;              /* 0: OpenMP default */
+  cl_ode_opts ode;          /* ode: stepper, tolerances, quadrature orders */
   int print_config;
   int help;
   /* R0/Q0 are kept as text until K and M are final */

@@ -1,0 +1,55 @@
+/* cldyn/drift.h - the expectation engine: the drift of the order parameters
+ * in the high-dimensional limit (MODEL.md s.2-3; derivation in
+ * docs/theory.md).  With an L2 regularizer (beta = beta2)
+ *   dR_ji/dt = tau (E[(D1_i + D2_i) c_j] + s E[D1_i eps1_j + D2_i eps2_j] - beta R_ji)
+ *   dQ_il/dt = tau (P_il + P_li) - 2 tau beta Q_il + tau^2 Vm_il
+ * where D_a = -dF/dh_a, P_il = E[D1_l h1_i + D2_l h2_i] and Vm is the
+ * second moment of the gradient.  The Stein terms use the regression form
+ * E[D eps] = Cov(eps, h) Sigma^+ E[D (h - mu)], which needs no derivative
+ * of sigma' (relu) and works for singular Sigma (s = 0, rho = +-1, Q = R^T R).
+ *
+ * Methods: exact sums over discrete laws and Gauss rules for continuous ones
+ * (quad.h); tensor Gauss-Hermite over the active eigen-directions of the
+ * 2M x 2M covariance of (h1, h2) when there are at most 4; for M = 1 with
+ * many c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
+ * Chebyshev nodes in m = c . R.  Batch B > 1 with lambda != 0 (and M > 2)
+ * uses Monte Carlo over the whole batch with a fixed point set (common
+ * random numbers, so the drift is a smooth function of the state) and a
+ * standard-error estimate. */
+#ifndef CLDYN_DRIFT_H
+#define CLDYN_DRIFT_H
+
+#include "cldyn/model.h"
+
+typedef struct {
+  int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: 24, or 10 if > 2 dirs) */
+  int n_law;      /* points of a continuous law's rule (0: 32) */
+  int n_mgrid;    /* Chebyshev points in m for M = 1 (0: 64) */
+  long mc_points; /* Monte Carlo batches (0: 20000) */
+  uint64_t mc_seed;
+} cl_quad_opts;
+
+typedef struct cl_drift cl_drift;
+
+/* The model must have an L2 (or no) regularizer. */
+cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
+void cl_drift_free(cl_drift *d);
+/* dR (K x M) and dQ (M x M) at (R, Q).  CL_EDIVERGE if (R, Q) is outside
+ * the physical domain (Q - R^T R not PSD) or not finite. */
+cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                        char *err);
+/* Monte Carlo standard error of the last evaluation (max over components);
+ * 0 for quadrature. */
+double cl_drift_stderr(const cl_drift *d);
+/* One line describing what is computed (method, orders, points). */
+const char *cl_drift_method(const cl_drift *d);
+
+/* The M = 1 terms of MODEL.md s.2 at (R, Q) (any B; for lambda = 0 they do
+ * not depend on B): a_j, b_z, b_e, V and E[G1 h1 + G2 h2]. */
+typedef struct {
+  double a[CL_KMAX];
+  double b_z, b_e, V, Egh;
+} cl_m1_terms;
+cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms *t, char *err);
+
+#endif

@@ -1,0 +1,29 @@
+/* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (MODEL.md s.2-3),
+ * integrated with GSL odeiv2: adaptive, error-controlled, rk8pd by default
+ * or an implicit stepper (msbdf, rk4imp, bsimp) for stiff cases, with a
+ * finite-difference Jacobian. */
+#ifndef CLDYN_ODE_H
+#define CLDYN_ODE_H
+
+#include "cldyn/drift.h"
+#include "cldyn/traj.h"
+
+typedef struct {
+  char stepper[16]; /* rk8pd (default), rkf45, rkck, msbdf, rk4imp, bsimp */
+  double rtol, atol;
+  cl_quad_opts quad;
+} cl_ode_opts;
+
+void cl_ode_opts_default(cl_ode_opts *o);
+cl_status cl_ode_check_stepper(const char *name, char *err);
+
+/* Integrate from (R0, Q0) of the model over the schedule's time grid (one
+ * block).  `info` (may be NULL, CL_ERRLEN bytes) receives a description of
+ * the drift method and, for Monte Carlo drifts, the standard error at the
+ * first and last output.  A NaN, a drift that cannot be evaluated or a
+ * state outside the domain (Q - R^T R not PSD) stops with CL_EDIVERGE and a
+ * message with the time and the parameters. */
+cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
+                       cl_traj **out, char *info, char *err);
+
+#endif

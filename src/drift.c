@@ -1,0 +1,455 @@
+/* The expectation engine: drift of (R, Q) in the high-dimensional limit.
+ * Notation of MODEL.md: R (K x M), Q (M x M), tau, s, rho, beta; D_a is
+ * -dF/dh_a for view a; (h1, h2) given c is Gaussian with mean (R^T c, R^T c)
+ * and covariance Sigma = [[A + s^2 Q, A + rho s^2 Q], [., A + s^2 Q]],
+ * A = Q - R^T R.  See docs/theory.md for the derivation. */
+#include "cldyn/drift.h"
+
+#include <gsl/gsl_eigen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/data.h"
+#include "cldyn/quad.h"
+#include "cldyn/rng.h"
+
+enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC };
+
+struct cl_drift {
+  cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
+  int method;
+  double beta, Beff;
+  int K, M, d2; /* d2 = 2M */
+  /* c nodes: tensor product of the laws' rules */
+  int nc;
+  double *cx, *cw;
+  cl_rule gh_lo, gh_hi; /* normal rules for <= 2 and > 2 active directions */
+  int nm;               /* Chebyshev nodes in m */
+  long nmc;             /* Monte Carlo batches */
+  double *mc_c, *mc_z;  /* nmc * B * K and nmc * B * 2M */
+  double se;
+  /* per-evaluation state */
+  int d;                      /* active directions of Sigma */
+  double lam[2 * CL_MMAX];    /* their eigenvalues */
+  double vec[4 * CL_MMAX * CL_MMAX]; /* their eigenvectors, column k at vec[r * d2 + k] */
+  int npts;                   /* Gaussian nodes */
+  double *gz, *gw, *goff;     /* npts x d, npts, npts x 2M */
+  int psize;
+  double *psi, *acc, *grid;   /* psi-sized scratch, accumulator, nm * psize table */
+  char method_str[256];
+};
+
+static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
+
+void cl_drift_free(cl_drift *d) {
+  if (!d) return;
+  free(d->cx);
+  free(d->cw);
+  cl_rule_free(&d->gh_lo);
+  cl_rule_free(&d->gh_hi);
+  free(d->mc_c);
+  free(d->mc_z);
+  free(d->gz);
+  free(d->gw);
+  free(d->goff);
+  free(d->psi);
+  free(d->acc);
+  free(d->grid);
+  free(d);
+}
+
+cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
+  if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
+    return cl_fail(err, CL_EINVAL,
+                   "--reg: the order-parameter ODEs close only for l2 or none (use pde)"),
+           NULL;
+  cl_drift *d = calloc(1, sizeof *d);
+  if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  d->m = *m;
+  d->m1 = *m;
+  d->m1.B = 1;
+  d->K = m->K, d->M = m->M, d->d2 = 2 * m->M;
+  d->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
+  int ng = o && o->n_gauss > 0 ? o->n_gauss : 24, nl = o && o->n_law > 0 ? o->n_law : 32;
+  int ng_hi = o && o->n_gauss > 0 ? (o->n_gauss + 1) / 2 : 10;
+  d->nm = o && o->n_mgrid > 0 ? o->n_mgrid : 96;
+  d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
+  int need_mc = (m->B > 1 && m->lambda != 0) || m->M > 2;
+  d->Beff = need_mc ? 1 : m->B;
+  cl_status st = cl_rule_normal(ng, &d->gh_lo, err);
+  if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
+  if (st) return cl_drift_free(d), NULL;
+  if (need_mc) {
+    /* a fixed point set: c and the standardised Gaussians of every sample */
+    d->method = METHOD_MC;
+    size_t nb = (size_t)d->nmc * (size_t)m->B;
+    d->mc_c = malloc(sizeof(double) * nb * (size_t)m->K);
+    d->mc_z = malloc(sizeof(double) * nb * (size_t)d->d2);
+    cl_rng *rng = cl_rng_alloc(o ? o->mc_seed : 1, 0x6d63);
+    if (!d->mc_c || !d->mc_z || !rng) {
+      cl_rng_free(rng);
+      cl_drift_free(d);
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory for %ld Monte Carlo points", d->nmc), NULL;
+    }
+    for (size_t k = 0; k < nb; k++)
+      for (int j = 0; j < m->K; j++) d->mc_c[k * (size_t)m->K + (size_t)j] = cl_law_sample(&m->c[j], rng);
+    cl_rng_gauss_fill(rng, d->mc_z, nb * (size_t)d->d2);
+    cl_rng_free(rng);
+    snprintf(d->method_str, sizeof d->method_str,
+             "Monte Carlo over the batch (B = %d): %ld fixed batches (seed %llu), c sampled, "
+             "standard error printed",
+             m->B, d->nmc, (unsigned long long)(o ? o->mc_seed : 1));
+  } else {
+    /* tensor product of the laws' rules */
+    cl_rule rules[CL_KMAX];
+    long nc = 1;
+    for (int j = 0; j < m->K; j++) {
+      if ((st = cl_rule_law(&m->c[j], nl, &rules[j], err))) {
+        for (int i = 0; i < j; i++) cl_rule_free(&rules[i]);
+        return cl_drift_free(d), NULL;
+      }
+      nc *= rules[j].n;
+      if (nc > 4000000) {
+        for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
+        cl_drift_free(d);
+        return cl_fail(err, CL_EINVAL, "ode: too many features for the quadrature (> 4e6 c nodes)"),
+               NULL;
+      }
+    }
+    d->nc = (int)nc;
+    d->cx = malloc(sizeof(double) * (size_t)nc * (size_t)m->K);
+    d->cw = malloc(sizeof(double) * (size_t)nc);
+    if (!d->cx || !d->cw) {
+      for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
+      cl_drift_free(d);
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+    }
+    for (long k = 0; k < nc; k++) {
+      long rest = k;
+      double w = 1;
+      for (int j = m->K - 1; j >= 0; j--) {
+        int i = (int)(rest % rules[j].n);
+        rest /= rules[j].n;
+        d->cx[k * m->K + j] = rules[j].x[i];
+        w *= rules[j].w[i];
+      }
+      d->cw[k] = w;
+    }
+    for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
+    d->method = (m->M == 1 && nc > d->nm) ? METHOD_MGRID : METHOD_QUAD;
+    if (d->method == METHOD_MGRID)
+      snprintf(d->method_str, sizeof d->method_str,
+               "quadrature: %d c nodes (exact atoms or %d-point Gauss rules), Gaussian part by "
+               "%d-point Gauss-Hermite per direction tabulated on %d Chebyshev nodes in m = c.R",
+               d->nc, nl, ng, d->nm);
+    else
+      snprintf(d->method_str, sizeof d->method_str,
+               "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x tensor "
+               "Gauss-Hermite (%d points per direction, %d if more than 2 directions)",
+               d->nc, nl, ng, ng_hi);
+  }
+  int maxpts = 1;
+  const cl_rule *r = d->d2 > 2 ? &d->gh_hi : &d->gh_lo;
+  for (int k = 0; k < d->d2; k++) maxpts *= r->n;
+  if (d->method == METHOD_MC) maxpts = 1;
+  d->gz = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
+  d->gw = malloc(sizeof(double) * (size_t)maxpts);
+  d->goff = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
+  int ps = psi_size(d->M, d->d2);
+  d->psi = malloc(sizeof(double) * (size_t)ps);
+  d->acc = malloc(sizeof(double) * (size_t)ps);
+  d->grid = malloc(sizeof(double) * (size_t)ps * (size_t)d->nm);
+  if (!d->gz || !d->gw || !d->goff || !d->psi || !d->acc || !d->grid) {
+    cl_drift_free(d);
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  }
+  return d;
+}
+
+double cl_drift_stderr(const cl_drift *d) { return d->se; }
+const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
+
+/* Eigen-decomposition of Sigma; keeps the directions with eigenvalue above
+ * a relative threshold.  Fails outside the physical domain. */
+static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *err) {
+  const int K = d->K, M = d->M, d2 = d->d2;
+  const double s2 = d->m.s * d->m.s, rho = d->m.rho;
+  for (int k = 0; k < K * M; k++)
+    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
+  for (int k = 0; k < M * M; k++)
+    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
+  double S[4 * CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double A = Q[i * M + l];
+      for (int j = 0; j < K; j++) A -= R[j * M + i] * R[j * M + l];
+      S[i * d2 + l] = S[(M + i) * d2 + M + l] = A + s2 * Q[i * M + l];
+      S[i * d2 + M + l] = S[(M + i) * d2 + l] = A + rho * s2 * Q[i * M + l];
+    }
+  gsl_matrix_view sv = gsl_matrix_view_array(S, (size_t)d2, (size_t)d2);
+  gsl_vector *ev = gsl_vector_alloc((size_t)d2);
+  gsl_matrix *evec = gsl_matrix_alloc((size_t)d2, (size_t)d2);
+  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)d2);
+  /* Q - R^T R must be PSD: check its smallest eigenvalue separately */
+  double A[CL_MMAX * CL_MMAX], qmax = 0;
+  for (int i = 0; i < M; i++) {
+    qmax = fmax(qmax, fabs(Q[i * M + i]));
+    for (int l = 0; l < M; l++) {
+      A[i * M + l] = Q[i * M + l];
+      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
+    }
+  }
+  double amin = cl_sym_min_eig(A, M);
+  gsl_eigen_symmv(&sv.matrix, ev, evec, ws);
+  double lmax = 0;
+  for (int k = 0; k < d2; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
+  d->d = 0;
+  for (int k = 0; k < d2; k++) {
+    double l = gsl_vector_get(ev, k);
+    if (l > 1e-12 * fmax(lmax, 1e-300)) {
+      d->lam[d->d] = l;
+      for (int r = 0; r < d2; r++) d->vec[r * d2 + d->d] = gsl_matrix_get(evec, (size_t)r, (size_t)k);
+      d->d++;
+    }
+  }
+  gsl_eigen_symmv_free(ws);
+  gsl_matrix_free(evec);
+  gsl_vector_free(ev);
+  if (amin < -1e-9 * fmax(qmax, 1))
+    return cl_fail(err, CL_EDIVERGE,
+                   "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  if (d->method == METHOD_MC) return CL_OK;
+  /* tensor Gauss-Hermite over the active directions: offsets h - mu = L z */
+  const cl_rule *r = d->d > 2 ? &d->gh_hi : &d->gh_lo;
+  int npts = 1;
+  for (int k = 0; k < d->d; k++) npts *= r->n;
+  d->npts = npts;
+  for (int p = 0; p < npts; p++) {
+    int rest = p;
+    double w = 1;
+    for (int k = 0; k < d->d; k++) {
+      int i = rest % r->n;
+      rest /= r->n;
+      d->gz[p * d2 + k] = r->x[i];
+      w *= r->w[i];
+    }
+    d->gw[p] = w;
+    for (int row = 0; row < d2; row++) {
+      double off = 0;
+      for (int k = 0; k < d->d; k++) off += d->vec[row * d2 + k] * sqrt(d->lam[k]) * d->gz[p * d2 + k];
+      d->goff[p * d2 + row] = off;
+    }
+  }
+  d->psize = psi_size(M, d->d);
+  return CL_OK;
+}
+
+/* Per-sample contributions for one (h1, h2) with standardised coordinates z:
+ * adds w times [G_i, T_a,i,k, P_il, Vm_il] to psi (layout of psi_size). */
+static inline void accumulate(const cl_drift *d, const double *h1, const double *h2,
+                              const double *D1, const double *D2, const double *z, double w,
+                              double *psi) {
+  const int M = d->M, dd = d->d;
+  const double s2 = d->m.s * d->m.s, rho = d->m.rho;
+  double *G = psi, *T = psi + M, *P = T + 2 * M * dd, *V = P + M * M;
+  for (int i = 0; i < M; i++) {
+    G[i] += w * (D1[i] + D2[i]);
+    for (int k = 0; k < dd; k++) {
+      T[i * dd + k] += w * D1[i] * z[k];
+      T[(M + i) * dd + k] += w * D2[i] * z[k];
+    }
+    for (int l = 0; l < M; l++) {
+      P[i * M + l] += w * (D1[l] * h1[i] + D2[l] * h2[i]);
+      V[i * M + l] += w * ((1 + s2) * (D1[i] * D1[l] + D2[i] * D2[l]) +
+                           (1 + rho * s2) * (D1[i] * D2[l] + D2[i] * D1[l]));
+    }
+  }
+}
+
+/* psi(mu): the Gaussian expectation given the mean R^T c = mu (M values). */
+static void gauss_block(const cl_drift *d, const double *mu, double *psi) {
+  const int M = d->M, d2 = d->d2;
+  memset(psi, 0, sizeof(double) * (size_t)d->psize);
+  double h1[CL_MMAX], h2[CL_MMAX], D1[CL_MMAX], D2[CL_MMAX];
+  for (int p = 0; p < d->npts; p++) {
+    const double *off = d->goff + p * d2;
+    for (int i = 0; i < M; i++) h1[i] = mu[i] + off[i], h2[i] = mu[i] + off[M + i];
+    cl_batch_loss(&d->m1, h1, h2, D1, D2);
+    accumulate(d, h1, h2, D1, D2, d->gz + p * d2, d->gw[p], psi);
+  }
+}
+
+/* Turn accumulated [sum_c p_c c_j G_i (aR), T, P, Vm] into dR, dQ. */
+static void assemble(const cl_drift *d, const double *R, const double *Q, const double *aR,
+                     const double *psi, double *dR, double *dQ) {
+  const int K = d->K, M = d->M, d2 = d->d2, dd = d->d;
+  const double tau = d->m.tau, s = d->m.s, rho = d->m.rho, beta = d->beta;
+  const double *T = psi + M, *P = T + 2 * M * dd, *V = P + M * M;
+  for (int j = 0; j < K; j++) {
+    /* proj_a[k] = Cov(eps_a_j, h) . v_k / sqrt(lam_k) */
+    double p1[2 * CL_MMAX], p2[2 * CL_MMAX];
+    for (int k = 0; k < dd; k++) {
+      double x1 = 0, x2 = 0;
+      for (int l = 0; l < M; l++) {
+        x1 += R[j * M + l] * d->vec[l * d2 + k];
+        x2 += R[j * M + l] * d->vec[(M + l) * d2 + k];
+      }
+      p1[k] = s * (x1 + rho * x2) / sqrt(d->lam[k]);
+      p2[k] = s * (rho * x1 + x2) / sqrt(d->lam[k]);
+    }
+    for (int i = 0; i < M; i++) {
+      double stein = 0;
+      for (int k = 0; k < dd; k++) stein += p1[k] * T[i * dd + k] + p2[k] * T[(M + i) * dd + k];
+      dR[j * M + i] = tau * (aR[j * M + i] + s * stein - beta * R[j * M + i]);
+    }
+  }
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++)
+      dQ[i * M + l] = tau * (P[i * M + l] + P[l * M + i]) - 2 * tau * beta * Q[i * M + l] +
+                      tau * tau * V[i * M + l] / d->Beff;
+}
+
+/* Barycentric Chebyshev (first kind) interpolation of the table at m. */
+static void cheb_eval(const cl_drift *d, double lo, double hi, double m, double *out) {
+  const int n = d->nm, ps = d->psize;
+  double x = (2 * m - lo - hi) / (hi - lo), num_w = 0;
+  memset(out, 0, sizeof(double) * (size_t)ps);
+  for (int k = 0; k < n; k++) {
+    double th = M_PI * (k + 0.5) / n, xk = cos(th), diff = x - xk;
+    if (fabs(diff) < 1e-15) {
+      memcpy(out, d->grid + (size_t)k * ps, sizeof(double) * (size_t)ps);
+      return;
+    }
+    double wk = ((k & 1) ? -1.0 : 1.0) * sin(th) / diff;
+    num_w += wk;
+    const double *g = d->grid + (size_t)k * ps;
+    for (int c = 0; c < ps; c++) out[c] += wk * g[c];
+  }
+  for (int c = 0; c < ps; c++) out[c] /= num_w;
+}
+
+static cl_status eval_quad(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ) {
+  const int K = d->K, M = d->M, ps = d->psize;
+  double aR[CL_KMAX * CL_MMAX] = {0}, mu[CL_MMAX];
+  memset(d->acc, 0, sizeof(double) * (size_t)ps);
+  double lo = 0, hi = 0;
+  if (d->method == METHOD_MGRID) {
+    lo = INFINITY, hi = -INFINITY;
+    for (int c = 0; c < d->nc; c++) {
+      double m = 0;
+      for (int j = 0; j < K; j++) m += d->cx[c * K + j] * R[j];
+      lo = fmin(lo, m), hi = fmax(hi, m);
+    }
+    if (hi - lo < 1e-12) hi = lo + 1e-12;
+    for (int k = 0; k < d->nm; k++) {
+      double m = 0.5 * (lo + hi) + 0.5 * (hi - lo) * cos(M_PI * (k + 0.5) / d->nm);
+      gauss_block(d, &m, d->grid + (size_t)k * ps);
+    }
+  }
+  for (int c = 0; c < d->nc; c++) {
+    const double *cv = d->cx + c * K, w = d->cw[c];
+    if (w == 0) continue;
+    for (int i = 0; i < M; i++) {
+      mu[i] = 0;
+      for (int j = 0; j < K; j++) mu[i] += cv[j] * R[j * M + i];
+    }
+    if (d->method == METHOD_MGRID) cheb_eval(d, lo, hi, mu[0], d->psi);
+    else gauss_block(d, mu, d->psi);
+    for (int k = 0; k < ps; k++) d->acc[k] += w * d->psi[k];
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < M; i++) aR[j * M + i] += w * cv[j] * d->psi[i];
+  }
+  assemble(d, R, Q, aR, d->acc, dR, dQ);
+  d->se = 0;
+  return CL_OK;
+}
+
+static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ) {
+  const int K = d->K, M = d->M, B = d->m.B, d2 = d->d2, dd = d->d;
+  d->psize = psi_size(M, dd);
+  const int ps = d->psize, nout = K * M + M * M;
+  double H1[CL_MMAX * 64], H2[CL_MMAX * 64], D1[CL_MMAX * 64], D2[CL_MMAX * 64];
+  double *Hb1 = B <= 64 ? H1 : malloc(sizeof(double) * (size_t)(4 * M * B));
+  double *Hb2 = B <= 64 ? H2 : Hb1 + M * B, *Db1 = B <= 64 ? D1 : Hb2 + M * B,
+         *Db2 = B <= 64 ? D2 : Db1 + M * B;
+  if (!Hb1) return CL_ENOMEM;
+  double sum[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX] = {0}, sumsq[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX] = {0};
+  double one[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
+  double sq[2 * CL_MMAX];
+  for (int k = 0; k < dd; k++) sq[k] = sqrt(d->lam[k]);
+  for (long n = 0; n < d->nmc; n++) {
+    double aR[CL_KMAX * CL_MMAX] = {0};
+    memset(d->psi, 0, sizeof(double) * (size_t)ps);
+    for (int b = 0; b < B; b++) {
+      const double *c = d->mc_c + ((size_t)n * B + b) * K, *z = d->mc_z + ((size_t)n * B + b) * d2;
+      for (int i = 0; i < M; i++) {
+        double mu = 0, o1 = 0, o2 = 0;
+        for (int j = 0; j < K; j++) mu += c[j] * R[j * M + i];
+        for (int k = 0; k < dd; k++) {
+          o1 += d->vec[i * d2 + k] * sq[k] * z[k];
+          o2 += d->vec[(M + i) * d2 + k] * sq[k] * z[k];
+        }
+        Hb1[i * B + b] = mu + o1, Hb2[i * B + b] = mu + o2;
+      }
+    }
+    cl_batch_loss(&d->m, Hb1, Hb2, Db1, Db2);
+    for (int b = 0; b < B; b++) {
+      const double *c = d->mc_c + ((size_t)n * B + b) * K, *z = d->mc_z + ((size_t)n * B + b) * d2;
+      double h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX];
+      for (int i = 0; i < M; i++)
+        h1[i] = Hb1[i * B + b], h2[i] = Hb2[i * B + b], g1[i] = Db1[i * B + b], g2[i] = Db2[i * B + b];
+      accumulate(d, h1, h2, g1, g2, z, 1.0, d->psi);
+      for (int j = 0; j < K; j++)
+        for (int i = 0; i < M; i++) aR[j * M + i] += c[j] * (g1[i] + g2[i]);
+    }
+    assemble(d, R, Q, aR, d->psi, one, one + K * M);
+    for (int k = 0; k < nout; k++) sum[k] += one[k], sumsq[k] += one[k] * one[k];
+  }
+  d->se = 0;
+  double nn = (double)d->nmc;
+  for (int k = 0; k < nout; k++) {
+    double mean = sum[k] / nn;
+    d->se = fmax(d->se, sqrt(fmax(sumsq[k] / nn - mean * mean, 0) / nn));
+    if (k < K * M) dR[k] = mean;
+    else dQ[k - K * M] = mean;
+  }
+  if (B > 64) free(Hb1);
+  return CL_OK;
+}
+
+cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                        char *err) {
+  cl_status st = prepare(d, R, Q, err);
+  if (st) return st;
+  st = d->method == METHOD_MC ? eval_mc(d, R, Q, dR, dQ) : eval_quad(d, R, Q, dR, dQ);
+  if (st) return cl_fail(err, st, "ode: out of memory");
+  for (int k = 0; k < d->K * d->M; k++)
+    if (!isfinite(dR[k])) return cl_fail(err, CL_EDIVERGE, "the drift of R is not finite");
+  for (int k = 0; k < d->M * d->M; k++)
+    if (!isfinite(dQ[k])) return cl_fail(err, CL_EDIVERGE, "the drift of Q is not finite");
+  return CL_OK;
+}
+
+cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms *t, char *err) {
+  if (d->M != 1 || d->method == METHOD_MC)
+    return cl_fail(err, CL_EINVAL, "m1 terms need M = 1 and a quadrature method");
+  double dR[CL_KMAX], dQ;
+  cl_status st = cl_drift_eval(d, R, &Q, dR, &dQ, err);
+  if (st) return st;
+  /* acc holds [G, T (2 x d), P, Vm] summed over c; a_j needs c_j G */
+  const int K = d->K, dd = d->d, d2 = d->d2;
+  const double s = d->m.s, rho = d->m.rho, tau = d->m.tau;
+  const double *T = d->acc + 1, *P = T + 2 * dd, *V = P + 1;
+  /* b_z = (1, 1) Sigma^+ E[(G1 + G2)(h - mu)], b_e = s^2 [(1, rho) Sigma^+ T1 + (rho, 1) Sigma^+ T2] */
+  double bz = 0, be = 0;
+  for (int k = 0; k < dd; k++) {
+    double v1 = d->vec[0 * d2 + k], v2 = d->vec[1 * d2 + k], il = 1 / sqrt(d->lam[k]);
+    bz += (v1 + v2) * il * (T[k] + T[dd + k]);
+    be += s * s * il * ((v1 + rho * v2) * T[k] + (rho * v1 + v2) * T[dd + k]);
+  }
+  for (int j = 0; j < K; j++) t->a[j] = dR[j] / tau - be * R[j] + d->beta * R[j];
+  t->b_z = bz, t->b_e = be, t->V = V[0], t->Egh = P[0];
+  return CL_OK;
+}

@@ -1,0 +1,113 @@
+/* Quadrature rules matched to the laws of c, built on GSL's fixed-point
+ * rules (gsl_integration_fixed_*), normalised to probability weights. */
+#include "cldyn/quad.h"
+
+#include <gsl/gsl_integration.h>
+#include <math.h>
+#include <stdlib.h>
+
+static cl_status rule_alloc(cl_rule *r, int n, char *err) {
+  r->n = n;
+  r->x = malloc(sizeof(double) * (size_t)n);
+  r->w = malloc(sizeof(double) * (size_t)n);
+  if (!r->x || !r->w) {
+    cl_rule_free(r);
+    return cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
+  }
+  return CL_OK;
+}
+
+void cl_rule_free(cl_rule *r) {
+  free(r->x);
+  free(r->w);
+  r->x = r->w = NULL;
+  r->n = 0;
+}
+
+/* GSL fixed rule: nodes and weights for the weight function of `type`,
+ * weights normalised to sum 1. */
+static cl_status gsl_rule(const gsl_integration_fixed_type *type, int n, double a, double b,
+                          double alpha, cl_rule *r, char *err) {
+  gsl_integration_fixed_workspace *ws = gsl_integration_fixed_alloc(type, (size_t)n, a, b, alpha, 0);
+  if (!ws) return cl_fail(err, CL_EINVAL, "quadrature: GSL could not build a %d-point rule", n);
+  cl_status st = rule_alloc(r, n, err);
+  if (!st) {
+    const double *x = gsl_integration_fixed_nodes(ws), *w = gsl_integration_fixed_weights(ws);
+    double sum = 0;
+    for (int k = 0; k < n; k++) sum += w[k];
+    for (int k = 0; k < n; k++) r->x[k] = x[k], r->w[k] = w[k] / sum;
+  }
+  gsl_integration_fixed_free(ws);
+  return st;
+}
+
+cl_status cl_rule_normal(int n, cl_rule *r, char *err) {
+  /* Hermite weight exp(-x^2): Z = sqrt(2) x */
+  cl_status st = gsl_rule(gsl_integration_fixed_hermite, n, 0, 1, 0, r, err);
+  if (!st)
+    for (int k = 0; k < n; k++) r->x[k] *= M_SQRT2;
+  return st;
+}
+
+cl_status cl_rule_law(const cl_law *law, int n, cl_rule *r, char *err) {
+  double sd = sqrt(law->m2);
+  cl_status st;
+  switch (law->kind) {
+  case CL_LAW_RADEMACHER:
+    if ((st = rule_alloc(r, 2, err))) return st;
+    r->x[0] = -sd, r->x[1] = sd, r->w[0] = r->w[1] = 0.5;
+    return CL_OK;
+  case CL_LAW_SPARSE:
+    if ((st = rule_alloc(r, 3, err))) return st;
+    r->x[0] = -sd / sqrt(law->p), r->x[1] = 0, r->x[2] = sd / sqrt(law->p);
+    r->w[0] = r->w[2] = law->p / 2, r->w[1] = 1 - law->p;
+    return CL_OK;
+  case CL_LAW_DISCRETE:
+    if ((st = rule_alloc(r, law->nvals, err))) return st;
+    for (int k = 0; k < law->nvals; k++) r->x[k] = law->vals[k], r->w[k] = law->probs[k];
+    return CL_OK;
+  case CL_LAW_GAUSS:
+    if ((st = cl_rule_normal(n, r, err))) return st;
+    for (int k = 0; k < n; k++) r->x[k] *= sd;
+    return CL_OK;
+  case CL_LAW_UNIFORM: {
+    double a = sqrt(3.0) * sd;
+    return gsl_rule(gsl_integration_fixed_legendre, n, -a, a, 0, r, err);
+  }
+  case CL_LAW_LAPLACE: {
+    /* density exp(-|x|/b)/(2b): Gauss-Laguerre on each half-line */
+    int h = (n + 1) / 2;
+    cl_rule half;
+    double b = sd / M_SQRT2;
+    if ((st = gsl_rule(gsl_integration_fixed_laguerre, h, 0, 1, 0, &half, err))) return st;
+    if ((st = rule_alloc(r, 2 * h, err))) return cl_rule_free(&half), st;
+    for (int k = 0; k < h; k++) {
+      r->x[k] = -b * half.x[k], r->x[h + k] = b * half.x[k];
+      r->w[k] = r->w[h + k] = half.w[k] / 2;
+    }
+    cl_rule_free(&half);
+    return CL_OK;
+  }
+  case CL_LAW_STUDENT: {
+    /* c = k Z sqrt(nu / V), V ~ chi2_nu, k^2 = m2 (nu - 2) / nu; with
+     * u = V / 2 ~ Gamma(nu / 2): generalised Laguerre, alpha = nu/2 - 1 */
+    int nu_n = (int)ceil(sqrt((double)n)) + 2, nz = (n + nu_n - 1) / nu_n;
+    if (nz < 4) nz = 4;
+    cl_rule ru, rz;
+    if ((st = gsl_rule(gsl_integration_fixed_laguerre, nu_n, 0, 1, law->nu / 2 - 1, &ru, err)))
+      return st;
+    if ((st = cl_rule_normal(nz, &rz, err))) return cl_rule_free(&ru), st;
+    if ((st = rule_alloc(r, nu_n * nz, err))) return cl_rule_free(&ru), cl_rule_free(&rz), st;
+    double k = sd * sqrt((law->nu - 2) / law->nu);
+    for (int i = 0; i < nu_n; i++)
+      for (int j = 0; j < nz; j++) {
+        r->x[i * nz + j] = k * sqrt(law->nu / (2 * ru.x[i])) * rz.x[j];
+        r->w[i * nz + j] = ru.w[i] * rz.w[j];
+      }
+    cl_rule_free(&ru);
+    cl_rule_free(&rz);
+    return CL_OK;
+  }
+  }
+  return cl_fail(err, CL_EINVAL, "quadrature: unknown law");
+}
