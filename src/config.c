@@ -43,9 +43,9 @@ static const cl_option options[] = {
     {"rtol", CL_CMD_ODE, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
     {"atol", CL_CMD_ODE, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
     {"stepper", CL_CMD_ODE, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
-    {"quad-gauss", CL_CMD_ODE, 0, "INT", "Gauss-Hermite points per Gaussian direction, in [2, 200] (default 24)"},
+    {"quad-gauss", CL_CMD_ODE, 0, "INT", "Gauss-Hermite points per Gaussian direction, in [2, 200] (default 16)"},
     {"quad-law", CL_CMD_ODE, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
-    {"quad-mgrid", CL_CMD_ODE, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 96)"},
+    {"quad-mgrid", CL_CMD_ODE, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"mc-points", CL_CMD_ODE, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
     {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
@@ -380,9 +380,9 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("rtol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.rtol));
     else if (IS("atol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.atol));
     else if (IS("stepper")) EMIT("%s", cfg->ode.stepper);
-    else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : 24);
-    else if (IS("quad-law")) EMIT("%d", cfg->ode.quad.n_law ? cfg->ode.quad.n_law : 32);
-    else if (IS("quad-mgrid")) EMIT("%d", cfg->ode.quad.n_mgrid ? cfg->ode.quad.n_mgrid : 96);
+    else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : CL_QUAD_GAUSS);
+    else if (IS("quad-law")) EMIT("%d", cfg->ode.quad.n_law ? cfg->ode.quad.n_law : CL_QUAD_LAW);
+    else if (IS("quad-mgrid")) EMIT("%d", cfg->ode.quad.n_mgrid ? cfg->ode.quad.n_mgrid : CL_QUAD_MGRID);
     else if (IS("mc-points")) EMIT("%ld", cfg->ode.quad.mc_points ? cfg->ode.quad.mc_points : 20000);
 #undef EMIT
 #undef IS

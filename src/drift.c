@@ -30,8 +30,10 @@ struct cl_drift {
   long nmc;             /* Monte Carlo batches */
   double *mc_c, *mc_z;  /* nmc * B * K and nmc * B * 2M */
   double se;
+  int merged[CL_KMAX]; /* gauss features merged into the Gaussian part (quadrature only) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
+  int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
   double lam[2 * CL_MMAX];    /* their eigenvalues */
   double vec[4 * CL_MMAX * CL_MMAX]; /* their eigenvectors, column k at vec[r * d2 + k] */
   int npts;                   /* Gaussian nodes */
@@ -72,14 +74,14 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->m1.B = 1;
   d->K = m->K, d->M = m->M, d->d2 = 2 * m->M;
   d->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
-  int ng = o && o->n_gauss > 0 ? o->n_gauss : 24, nl = o && o->n_law > 0 ? o->n_law : 32;
-  int ng_hi = o && o->n_gauss > 0 ? (o->n_gauss + 1) / 2 : 10;
-  d->nm = o && o->n_mgrid > 0 ? o->n_mgrid : 96;
+  int ng = o && o->n_gauss > 0 ? o->n_gauss : CL_QUAD_GAUSS, nl = o && o->n_law > 0 ? o->n_law : CL_QUAD_LAW;
+  int ng_hi = (ng + 1) / 2;
+  d->nm = o && o->n_mgrid > 0 ? o->n_mgrid : CL_QUAD_MGRID;
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   int need_mc = (m->B > 1 && m->lambda != 0) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
-  cl_status st = cl_rule_normal(ng, &d->gh_lo, err);
-  if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
+  cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
+  if (!st) st = cl_rule_normal_trap(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), NULL;
   if (need_mc) {
     /* a fixed point set: c and the standardised Gaussians of every sample */
@@ -106,7 +108,11 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     cl_rule rules[CL_KMAX];
     long nc = 1;
     for (int j = 0; j < m->K; j++) {
-      if ((st = cl_rule_law(&m->c[j], nl, &rules[j], err))) {
+      /* a Gaussian c_j joins the Gaussian part exactly: its rule is the
+       * single node 0 and its variance enters Sigma (see prepare) */
+      d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
+      cl_law point = {.kind = CL_LAW_DISCRETE, .m2 = 0, .nvals = 1, .vals = {0}, .probs = {1}};
+      if ((st = cl_rule_law(d->merged[j] ? &point : &m->c[j], nl, &rules[j], err))) {
         for (int i = 0; i < j; i++) cl_rule_free(&rules[i]);
         return cl_drift_free(d), NULL;
       }
@@ -126,17 +132,28 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       cl_drift_free(d);
       return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
     }
+    /* nodes whose weight is below 1e-15 of the largest are dropped: their
+     * total mass is below nc * 1e-15 */
+    double wmax = 1;
+    for (int j = 0; j < m->K; j++) {
+      double mx = 0;
+      for (int i = 0; i < rules[j].n; i++) mx = fmax(mx, rules[j].w[i]);
+      wmax *= mx;
+    }
+    long kept = 0;
     for (long k = 0; k < nc; k++) {
       long rest = k;
       double w = 1;
       for (int j = m->K - 1; j >= 0; j--) {
         int i = (int)(rest % rules[j].n);
         rest /= rules[j].n;
-        d->cx[k * m->K + j] = rules[j].x[i];
+        d->cx[kept * m->K + j] = rules[j].x[i];
         w *= rules[j].w[i];
       }
-      d->cw[k] = w;
+      if (w < 1e-15 * wmax) continue;
+      d->cw[kept++] = w;
     }
+    d->nc = (int)(nc = kept);
     for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
     d->method = (m->M == 1 && nc > d->nm) ? METHOD_MGRID : METHOD_QUAD;
     if (d->method == METHOD_MGRID)
@@ -171,6 +188,60 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
 double cl_drift_stderr(const cl_drift *d) { return d->se; }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
+static double A_min_m1(const double *R, const double *Q, int K) {
+  double A = Q[0];
+  for (int j = 0; j < K; j++) A -= R[j] * R[j];
+  return A;
+}
+
+/* M = 1: Sigma = [[a, b], [b, a]] has eigenvectors (1, 1)/sqrt 2 (a + b) and
+ * (1, -1)/sqrt 2 (a - b) exactly.  Swapping the views flips the second
+ * coordinate and exchanges G1 and G2, so only the nodes with z >= 0 along
+ * it are evaluated (gauss_block_m1 adds the mirror image). */
+static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err) {
+  if (A < -1e-9 * fmax(a, 1))
+    return cl_fail(err, CL_EDIVERGE,
+                   "the state left the physical domain: Q - |R|^2 = %g < 0", A);
+  double lam[2] = {a + b, a - b}, lmax = fmax(fmax(lam[0], lam[1]), 1e-300);
+  const double r2 = 0.70710678118654752;
+  double vecs[2][2] = {{r2, r2}, {r2, -r2}};
+  d->d = 0;
+  for (int k = 0; k < 2; k++)
+    if (lam[k] > 1e-12 * lmax) {
+      if (k == 1) d->pair = d->d;
+      d->lam[d->d] = lam[k];
+      d->vec[0 * 2 + d->d] = vecs[k][0], d->vec[1 * 2 + d->d] = vecs[k][1];
+      d->d++;
+    }
+  const cl_rule *r = &d->gh_lo;
+  int npts = 0, n = d->d == 2 ? r->n * r->n : d->d == 1 ? r->n : 1;
+  for (int p = 0; p < n; p++) {
+    double z[2] = {0, 0}, w = 1;
+    int rest = p;
+    for (int k = 0; k < d->d; k++) {
+      int i = rest % r->n;
+      rest /= r->n;
+      z[k] = r->x[i], w *= r->w[i];
+    }
+    double mult = 1;
+    if (d->pair >= 0) {
+      if (z[d->pair] < 0) continue;
+      mult = z[d->pair] > 0 ? 1 : 0.5; /* the middle node is its own mirror */
+    }
+    d->gz[npts * 2] = z[0], d->gz[npts * 2 + 1] = z[1];
+    d->gw[npts] = w * mult;
+    for (int row = 0; row < 2; row++) {
+      double off = 0;
+      for (int k = 0; k < d->d; k++) off += d->vec[row * 2 + k] * sqrt(d->lam[k]) * z[k];
+      d->goff[npts * 2 + row] = off;
+    }
+    npts++;
+  }
+  d->npts = npts;
+  d->psize = psi_size(1, d->d);
+  return CL_OK;
+}
+
 /* Eigen-decomposition of Sigma; keeps the directions with eigenvalue above
  * a relative threshold.  Fails outside the physical domain. */
 static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *err) {
@@ -185,9 +256,13 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
     for (int l = 0; l < M; l++) {
       double A = Q[i * M + l];
       for (int j = 0; j < K; j++) A -= R[j * M + i] * R[j * M + l];
+      for (int j = 0; j < K; j++)
+        if (d->merged[j]) A += d->m.c[j].m2 * R[j * M + i] * R[j * M + l];
       S[i * d2 + l] = S[(M + i) * d2 + M + l] = A + s2 * Q[i * M + l];
       S[i * d2 + M + l] = S[(M + i) * d2 + l] = A + rho * s2 * Q[i * M + l];
     }
+  d->pair = -1;
+  if (M == 1) return prepare_m1(d, S[0], S[1], A_min_m1(R, Q, K), err);
   gsl_matrix_view sv = gsl_matrix_view_array(S, (size_t)d2, (size_t)d2);
   gsl_vector *ev = gsl_vector_alloc((size_t)d2);
   gsl_matrix *evec = gsl_matrix_alloc((size_t)d2, (size_t)d2);
@@ -268,9 +343,49 @@ static inline void accumulate(const cl_drift *d, const double *h1, const double 
   }
 }
 
+/* M = 1: D1 = G1 = sigma'(h1) sigma(h2), D2 = G2 = sigma(h1) sigma'(h2);
+ * the same sums as accumulate() without the general loss (the hot loop of
+ * the ode command). */
+static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
+  const int dd = d->d, pair = d->pair;
+  const double s2 = d->m.s * d->m.s, rho = d->m.rho;
+  const cl_act act = d->m.act;
+  double G = 0, T[4] = {0, 0, 0, 0}, P = 0, V = 0;
+  for (int p = 0; p < d->npts; p++) {
+    const double *off = d->goff + p * 2, *z = d->gz + p * 2, w = d->gw[p];
+    double h1 = mu + off[0], h2 = mu + off[1], f1, g1, f2, g2, dummy;
+    cl_act_eval_inline(act, h1, &f1, &g1, &dummy);
+    cl_act_eval_inline(act, h2, &f2, &g2, &dummy);
+    double G1 = g1 * f2, G2 = f1 * g2;
+    if (pair < 0) {
+      G += w * (G1 + G2);
+      for (int k = 0; k < dd; k++) T[k] += w * G1 * z[k], T[dd + k] += w * G2 * z[k];
+      P += w * (G1 * h1 + G2 * h2);
+      V += w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
+    } else {
+      /* the node and its mirror (views swapped: z[pair] -> -z[pair], G1 <-> G2) */
+      G += 2 * w * (G1 + G2);
+      for (int k = 0; k < dd; k++) {
+        double zm = k == pair ? -z[k] : z[k];
+        T[k] += w * (G1 * z[k] + G2 * zm), T[dd + k] += w * (G2 * z[k] + G1 * zm);
+      }
+      P += 2 * w * (G1 * h1 + G2 * h2);
+      V += 2 * w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
+    }
+  }
+  psi[0] = G;
+  for (int k = 0; k < 2 * dd; k++) psi[1 + k] = T[k];
+  psi[1 + 2 * dd] = P;
+  psi[2 + 2 * dd] = V;
+}
+
 /* psi(mu): the Gaussian expectation given the mean R^T c = mu (M values). */
 static void gauss_block(const cl_drift *d, const double *mu, double *psi) {
   const int M = d->M, d2 = d->d2;
+  if (M == 1) { /* lambda does not enter: there is no off-diagonal C */
+    gauss_block_m1(d, mu[0], psi);
+    return;
+  }
   memset(psi, 0, sizeof(double) * (size_t)d->psize);
   double h1[CL_MMAX], h2[CL_MMAX], D1[CL_MMAX], D2[CL_MMAX];
   for (int p = 0; p < d->npts; p++) {
@@ -300,9 +415,20 @@ static void assemble(const cl_drift *d, const double *R, const double *Q, const 
       p2[k] = s * (rho * x1 + x2) / sqrt(d->lam[k]);
     }
     for (int i = 0; i < M; i++) {
-      double stein = 0;
+      double stein = 0, a = aR[j * M + i];
       for (int k = 0; k < dd; k++) stein += p1[k] * T[i * dd + k] + p2[k] * T[(M + i) * dd + k];
-      dR[j * M + i] = tau * (aR[j * M + i] + s * stein - beta * R[j * M + i]);
+      if (d->merged[j]) {
+        /* E[(D1 + D2) c_j] = Cov(c_j, h) Sigma^+ E[(D1 + D2)(h - mu)],
+         * Cov(c_j, h) = m2_j (R_j, R_j) */
+        a = 0;
+        for (int k = 0; k < dd; k++) {
+          double x = 0;
+          for (int l = 0; l < M; l++)
+            x += R[j * M + l] * (d->vec[l * d2 + k] + d->vec[(M + l) * d2 + k]);
+          a += d->m.c[j].m2 * x / sqrt(d->lam[k]) * (T[i * dd + k] + T[(M + i) * dd + k]);
+        }
+      }
+      dR[j * M + i] = tau * (a + s * stein - beta * R[j * M + i]);
     }
   }
   for (int i = 0; i < M; i++)

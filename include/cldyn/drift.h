@@ -21,10 +21,16 @@
 
 #include "cldyn/model.h"
 
+/* Default orders (see docs/theory.md for their accuracy). */
+#define CL_QUAD_GAUSS 40
+#define CL_QUAD_LAW 32
+#define CL_QUAD_MGRID 48
+
 typedef struct {
-  int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: 24, or 10 if > 2 dirs) */
-  int n_law;      /* points of a continuous law's rule (0: 32) */
-  int n_mgrid;    /* Chebyshev points in m for M = 1 (0: 64) */
+  int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: CL_QUAD_GAUSS;
+                     half as many when there are more than 2 directions) */
+  int n_law;      /* points of a continuous law's rule (0: CL_QUAD_LAW) */
+  int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
   long mc_points; /* Monte Carlo batches (0: 20000) */
   uint64_t mc_seed;
 } cl_quad_opts;

@@ -14,6 +14,10 @@ typedef struct {
 
 /* n-point standard normal rule: E[f(Z)] ~ sum w_k f(x_k). */
 cl_status cl_rule_normal(int n, cl_rule *r, char *err);
+/* n-point standard normal rule by the truncated trapezoid (see quad.c):
+ * converges geometrically for integrands analytic in a strip (tanh,
+ * sigmoid), where Gauss-Hermite converges only like exp(-c sqrt n). */
+cl_status cl_rule_normal_trap(int n, cl_rule *r, char *err);
 /* Rule for the law of c with about n points: discrete laws (rademacher,
  * sparse, discrete) are their exact atoms; gauss is Gauss-Hermite; uniform
  * Gauss-Legendre; laplace Gauss-Laguerre on each half-line; student t the

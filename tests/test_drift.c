@@ -1,0 +1,161 @@
+/* The expectation engine against closed forms (MODEL.md s.5):
+ *  - linear sigma: every expectation is a Gaussian moment;
+ *  - erf sigma with Gaussian c: E[y1 y2] = (2/pi) asin(C12 / (1 + C11)), and
+ *    the drift is the gradient of that population objective;
+ *  - the singular cases s = 0, rho = +-1, Q = |R|^2. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "cldyn/cldyn.h"
+
+static cl_model base(const char *act, const char *law) {
+  cl_model m;
+  cl_model_default(&m);
+  cl_act_parse(act, &m.act, NULL);
+  cl_law_parse(law, &m.c[0], NULL);
+  return m;
+}
+
+/* Linear sigma, M = 1, any law with second moment m2:
+ *   a = 2 m2 R, b_e R = 2 rho s^2 R,
+ *   E[G1 h1 + G2 h2] = 2 E[h1 h2],  V from second moments. */
+static void linear_closed_form(const cl_model *m, double R, double Q, double *dR, double *dQ) {
+  double m2 = m->c[0].m2, s2 = m->s * m->s, rho = m->rho, tau = m->tau, beta = m->reg.beta2;
+  double A = Q - R * R, E11 = m2 * R * R + A + s2 * Q, E12 = m2 * R * R + A + rho * s2 * Q;
+  double V = 2 * E11 + 2 * E12 + s2 * (2 * E11 + 2 * rho * E12);
+  *dR = tau * (2 * m2 * R + 2 * rho * s2 * R - beta * R);
+  *dQ = 2 * tau * (2 * E12 - beta * Q) + tau * tau * V / m->B;
+}
+
+Test(drift, linear_sigma_matches_closed_form) {
+  const char *laws[] = {"gauss:2", "rademacher:3", "uniform:0.5", "laplace:1.5", "sparse:2:0.3",
+                        "student:1.2:9", "discrete:-1@0.25,0@0.5,1@0.25"};
+  const double rhos[] = {-1, -0.3, 0, 0.7, 1}, ss[] = {0, 0.5, 1.3};
+  for (size_t l = 0; l < sizeof laws / sizeof laws[0]; l++)
+    for (int r = 0; r < 5; r++)
+      for (int k = 0; k < 3; k++) {
+        cl_model m = base("linear", laws[l]);
+        m.rho = rhos[r], m.s = ss[k], m.B = 3;
+        cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+        cr_assert_not_null(d);
+        double R = 0.3, Q = 1.4, dR, dQ, eR, eQ;
+        cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, NULL), CL_OK);
+        linear_closed_form(&m, R, Q, &eR, &eQ);
+        cr_assert_float_eq(dR, eR, 1e-10 * (1 + fabs(eR)), "%s rho %g s %g: dR %.15g vs %.15g",
+                           laws[l], m.rho, m.s, dR, eR);
+        cr_assert_float_eq(dQ, eQ, 1e-10 * (1 + fabs(eQ)), "%s rho %g s %g: dQ %.15g vs %.15g",
+                           laws[l], m.rho, m.s, dQ, eQ);
+        /* the singular point Q = R^2 (with s = 0 Sigma vanishes entirely) */
+        R = 0.8, Q = 0.64;
+        cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, NULL), CL_OK);
+        linear_closed_form(&m, R, Q, &eR, &eQ);
+        cr_assert_float_eq(dR, eR, 1e-10 * (1 + fabs(eR)), "Q = R^2, %s: %.15g vs %.15g", laws[l], dR, eR);
+        cr_assert_float_eq(dQ, eQ, 1e-10 * (1 + fabs(eQ)), "Q = R^2, %s: %.15g vs %.15g", laws[l], dQ, eQ);
+        cl_drift_free(d);
+      }
+}
+
+/* erf(h / sqrt 2) with Gaussian c: f(R, Q) = E[y1 y2] = (2/pi) asin(u),
+ * u = C12 / (1 + C11), C11 = Q (1 + s^2) + (m2 - 1) R^2,
+ * C12 = Q (1 + rho s^2) + (m2 - 1) R^2.  The drift is the gradient of f:
+ * dR/dt = tau (f_R + 2 R f_Q) - tau beta R,
+ * dQ/dt = 2 tau (R f_R + 2 Q f_Q) - 2 tau beta Q + tau^2 V. */
+Test(drift, erf_gaussian_matches_arcsin_gradient) {
+  const double rhos[] = {-1, -0.5, 0, 0.5, 1}, ss[] = {0, 0.4, 1.0};
+  for (int r = 0; r < 5; r++)
+    for (int k = 0; k < 3; k++)
+      for (int K = 1; K <= 2; K++) {
+        cl_model m = base("erf", "gauss:2.5");
+        m.rho = rhos[r], m.s = ss[k], m.K = K;
+        cl_law_parse("gauss:0.7", &m.c[1], NULL);
+        cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+        double R[2] = {0.4, -0.2}, Q = 1.1, dR[2], dQ;
+        cr_assert_eq(cl_drift_eval(d, R, &Q, dR, &dQ, NULL), CL_OK);
+        double s2 = m.s * m.s, q1 = 1 + s2, q2 = 1 + m.rho * s2, tau = m.tau, beta = m.reg.beta2;
+        double C11 = Q * q1, C12 = Q * q2, dC[2];
+        for (int j = 0; j < K; j++) {
+          C11 += (m.c[j].m2 - 1) * R[j] * R[j], C12 += (m.c[j].m2 - 1) * R[j] * R[j];
+          dC[j] = 2 * (m.c[j].m2 - 1) * R[j]; /* d C11 / d R_j = d C12 / d R_j */
+        }
+        double u = C12 / (1 + C11), g = (2 / M_PI) / sqrt(1 - u * u);
+        double fQ = g * (q2 * (1 + C11) - C12 * q1) / ((1 + C11) * (1 + C11)), RfR = 0;
+        for (int j = 0; j < K; j++) {
+          double fR = g * (dC[j] * (1 + C11) - C12 * dC[j]) / ((1 + C11) * (1 + C11));
+          double e = tau * (fR + 2 * R[j] * fQ) - tau * beta * R[j];
+          cr_assert_float_eq(dR[j], e, 1e-10, "rho %g s %g K %d: dR_%d %.15g vs %.15g", m.rho, m.s,
+                             K, j + 1, dR[j], e);
+          RfR += R[j] * fR;
+        }
+        /* the tau^2 V part has no closed form: compare dQ without it via tau -> 2 tau scaling */
+        cl_model m2 = m;
+        m2.tau = 2 * tau;
+        cl_drift *d2 = cl_drift_alloc(&m2, NULL, NULL);
+        double dR2[2], dQ2;
+        cl_drift_eval(d2, R, &Q, dR2, &dQ2, NULL);
+        /* dQ(tau) = tau X + tau^2 V: X = (4 dQ(tau) - dQ(2 tau)) / (2 tau) */
+        double X = (4 * dQ - dQ2) / (2 * tau), eX = 2 * (RfR + 2 * Q * fQ) - 2 * beta * Q;
+        cr_assert_float_eq(X, eX, 1e-9, "rho %g s %g K %d: drift of Q %.15g vs %.15g", m.rho, m.s, K, X, eX);
+        cl_drift_free(d);
+        cl_drift_free(d2);
+      }
+}
+
+/* The M = 1 terms: a_j + b_e R_j - beta R_j reproduces dR, and at R = 0 the
+ * linearisation a_j ~ <c_j^2> R_j E[d_m (G1 + G2)] sees only second moments:
+ * laws with equal m2 give equal da/dR at R = 0. */
+Test(drift, m1_terms_and_second_moment_at_origin) {
+  const char *laws[] = {"gauss:2", "rademacher:2", "uniform:2", "laplace:2", "student:2:7"};
+  double slope[5];
+  for (int l = 0; l < 5; l++) {
+    cl_model m = base("tanh", laws[l]);
+    cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+    cl_m1_terms t0, t1;
+    double eps = 1e-4, R = eps, Rm = -eps, Q = 1;
+    cr_assert_eq(cl_drift_m1_terms(d, &R, Q, &t1, NULL), CL_OK);
+    cr_assert_eq(cl_drift_m1_terms(d, &Rm, Q, &t0, NULL), CL_OK);
+    slope[l] = (t1.a[0] - t0.a[0]) / (2 * eps);
+    double dR, dQ;
+    cl_drift_eval(d, &R, &Q, &dR, &dQ, NULL);
+    cr_assert_float_eq(dR, m.tau * (t1.a[0] + t1.b_e * R - m.reg.beta2 * R), 1e-13);
+    cl_drift_free(d);
+  }
+  for (int l = 1; l < 5; l++)
+    cr_assert_float_eq(slope[l], slope[0], 2e-6 * fabs(slope[0]), "%s: %.10g vs gauss %.10g",
+                       laws[l], slope[l], slope[0]);
+}
+
+/* Outside the physical domain the engine refuses with a clear message. */
+Test(drift, domain_violation_is_reported) {
+  cl_model m = base("tanh", "rademacher:3");
+  cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+  double R = 1.2, Q = 1, dR, dQ;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, err), CL_EDIVERGE);
+  cr_assert(strstr(err, "domain"), "%s", err);
+  R = NAN;
+  cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, err), CL_EDIVERGE);
+  cl_drift_free(d);
+  m.reg.kind = CL_REG_L1;
+  cr_assert_null(cl_drift_alloc(&m, NULL, err));
+  cr_assert(strstr(err, "--reg"), "%s", err);
+}
+
+/* M = 2 with lambda = 0: the units decouple, so each unit's R and Q_ii
+ * follow the M = 1 equations. */
+Test(drift, m2_without_lambda_decouples) {
+  cl_model m = base("tanh", "rademacher:3");
+  cl_model m2 = m;
+  m2.M = 2;
+  cl_quad_opts o = {.n_gauss = 64}; /* 32 points per direction in 4 dimensions */
+  cl_drift *d1 = cl_drift_alloc(&m, &o, NULL), *d2 = cl_drift_alloc(&m2, &o, NULL);
+  double R2[2] = {0.3, -0.1}, Q2[4] = {1.2, 0.2, 0.2, 0.8}, dR2[2], dQ2[4];
+  cr_assert_eq(cl_drift_eval(d2, R2, Q2, dR2, dQ2, NULL), CL_OK);
+  for (int i = 0; i < 2; i++) {
+    double R = R2[i], Q = Q2[3 * i], dR, dQ;
+    cl_drift_eval(d1, &R, &Q, &dR, &dQ, NULL);
+    cr_assert_float_eq(dR2[i], dR, 1e-8, "unit %d: %.12g vs %.12g", i, dR2[i], dR);
+    cr_assert_float_eq(dQ2[3 * i], dQ, 1e-8, "unit %d: %.12g vs %.12g", i, dQ2[3 * i], dQ);
+  }
+  cl_drift_free(d1);
+  cl_drift_free(d2);
+}
