@@ -75,13 +75,14 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->K = m->K, d->M = m->M, d->d2 = 2 * m->M;
   d->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
   int ng = o && o->n_gauss > 0 ? o->n_gauss : CL_QUAD_GAUSS, nl = o && o->n_law > 0 ? o->n_law : CL_QUAD_LAW;
-  int ng_hi = (ng + 1) / 2;
+  int ng_hi = (ng + 3) / 4; /* 4 directions: a quarter as many per direction */
   d->nm = o && o->n_mgrid > 0 ? o->n_mgrid : CL_QUAD_MGRID;
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   int need_mc = (m->B > 1 && m->lambda != 0) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
   cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
-  if (!st) st = cl_rule_normal_trap(ng_hi, &d->gh_hi, err);
+  /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
+  if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), NULL;
   if (need_mc) {
     /* a fixed point set: c and the standardised Gaussians of every sample */
@@ -164,7 +165,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     else
       snprintf(d->method_str, sizeof d->method_str,
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x tensor "
-               "Gauss-Hermite (%d points per direction, %d if more than 2 directions)",
+               "Gauss-Hermite (%d points per direction, %d Gauss-Hermite if more than 2 directions)",
                d->nc, nl, ng, ng_hi);
   }
   int maxpts = 1;

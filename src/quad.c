@@ -94,8 +94,7 @@ cl_status cl_rule_law(const cl_law *law, int n, cl_rule *r, char *err) {
      * like c^2 ~ 1/u; so E[g] = E_{alpha-1}[u g(u)] / alpha is computed with
      * the generalised Gauss-Laguerre rule of the lower weight u^(alpha-1)
      * e^-u, where u g(u) is smooth: second moments are then exact. */
-    int nu_n = (int)ceil(sqrt((double)n)) + 2, nz = (n + nu_n - 1) / nu_n;
-    if (nz < 4) nz = 4;
+    int nu_n = (int)ceil(sqrt((double)n)), nz = nu_n;
     cl_rule ru, rz;
     double alpha = law->nu / 2 - 1;
     if ((st = gsl_rule(gsl_integration_fixed_laguerre, nu_n, 0, 1, alpha - 1, &ru, err)))

@@ -28,7 +28,7 @@
 
 typedef struct {
   int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: CL_QUAD_GAUSS;
-                     half as many when there are more than 2 directions) */
+                     a quarter as many when there are more than 2 directions) */
   int n_law;      /* points of a continuous law's rule (0: CL_QUAD_LAW) */
   int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
   long mc_points; /* Monte Carlo batches (0: 20000) */

@@ -1,0 +1,112 @@
+/* Theory against simulation (suite "validation", excluded from the
+ * sanitizer run for time; the same code paths run there in test_smoke.c).
+ * The ODE of `cldyn ode` against the mean of simulate runs at N = 4000:
+ * max |delta cos| over the trajectory must be below 0.03. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "cldyn/cldyn.h"
+
+typedef struct {
+  const char *args;
+  int runs;
+} vcase;
+
+/* Parse options for `cmd` into cfg; asserts on error. */
+static void setup(cl_config *cfg, cl_command cmd, const char *args) {
+  char buf[1024], *argv[64], err[CL_ERRLEN];
+  int argc = 0;
+  snprintf(buf, sizeof buf, "%s", args);
+  for (char *tok = strtok(buf, " "); tok && argc < 64; tok = strtok(NULL, " ")) argv[argc++] = tok;
+  cl_config_init(cfg, cmd);
+  cr_assert_eq(cl_config_parse_args(cfg, argc, argv, err), CL_OK, "%s: %s", args, err);
+}
+
+/* max over t and over the cos columns of |mean_sim cos - ode cos| */
+static double max_cos_gap(const char *args, int runs, uint64_t seed) {
+  cl_config sc, oc;
+  char full[1024], err[CL_ERRLEN];
+  snprintf(full, sizeof full, "%s --N 4000", args);
+  setup(&sc, CL_CMD_SIMULATE, full);
+  setup(&oc, CL_CMD_ODE, args);
+  sc.sched.runs = runs, sc.sched.seed = seed;
+  cl_traj *sim, *ode;
+  cr_assert_eq(cl_simulate(&sc.model, &sc.sched, 0, &sim, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ode, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(sim->nt, ode->nt);
+  int K = sim->K, M = sim->M, c0 = sim->ncol - K * M;
+  double gap = 0;
+  for (size_t k = 0; k < sim->nt; k++)
+    for (int c = c0; c < sim->ncol; c++) {
+      double mean = 0;
+      for (long long r = 0; r < sim->runs; r++) mean += cl_traj_row(sim, r, k)[c];
+      mean /= (double)sim->runs;
+      gap = fmax(gap, fabs(mean - cl_traj_row(ode, 0, k)[c]));
+    }
+  cl_traj_free(sim);
+  cl_traj_free(ode);
+  return gap;
+}
+
+/* Each of tanh, erf, relu; rho in {-1, 0, 0.5}; B in {1, 4}; K in {1, 2}
+ * appears, with s > 0 throughout. */
+static const vcase m1_cases[] = {
+    {"--act tanh --rho 0 --B 1 --T 5 --R0 0.2", 8},
+    {"--act erf --rho -1 --B 4 --T 4 --R0 0.2 --tau 1", 8},
+    {"--act relu --rho 0.5 --B 1 --T 4 --R0 0.2 --reg l2:1.2 --tau 0.3", 8},
+    {"--act tanh --rho 0.5 --B 4 --T 4 --R0 0.2;0.1 --c rademacher:3 --c uniform:2 --tau 1", 8},
+    {"--act erf --rho 0 --B 1 --T 5 --R0 0.15;0.1 --c laplace:2 --c rademacher:3", 8},
+    {"--act relu --rho -1 --B 1 --T 4 --R0 0.2;0.1 --c rademacher:3 --c gauss:2 --reg l2:1.2 --tau 0.3", 8},
+    {"--act tanh --rho -1 --B 1 --T 5 --R0 0.2 --c laplace:3 --s 0.8", 8},
+    {"--act relu --rho 0 --B 4 --T 3 --R0 0.2 --reg l2:1.2 --tau 0.5", 8},
+};
+
+Test(validation, ode_matches_simulation_m1, .timeout = 600) {
+  for (size_t i = 0; i < sizeof m1_cases / sizeof m1_cases[0]; i++) {
+    double gap = max_cos_gap(m1_cases[i].args, m1_cases[i].runs, 100 + i);
+    cr_log_info("max |delta cos| = %.4f  (%s)", gap, m1_cases[i].args);
+    cr_expect_lt(gap, 0.03, "max |delta cos| = %g for %s", gap, m1_cases[i].args);
+  }
+}
+
+/* M = 2 with lambda > 0: the coupling through g'(C_12), by quadrature
+ * (B = 1) and by Monte Carlo over the batch (B = 2). */
+Test(validation, ode_matches_simulation_m2_lambda, .timeout = 600) {
+  const vcase c[] = {
+      {"--M 2 --lambda 1 --T 4 --R0 0.3,0.1 --Q0 1,0.3;0.3,1 --c rademacher:3", 8},
+      {"--M 2 --lambda 2 --g abs --T 4 --R0 0.3,0.1;0.1,0.2 --c rademacher:3 --c rademacher:2", 8},
+      {"--M 2 --lambda 1 --B 2 --T 3 --R0 0.3,0.1 --Q0 1,0.3;0.3,1 --c rademacher:3 --tau 0.7", 8},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    double gap = max_cos_gap(c[i].args, c[i].runs, 200 + i);
+    cr_log_info("max |delta cos| = %.4f  (%s)", gap, c[i].args);
+    cr_expect_lt(gap, 0.03, "max |delta cos| = %g for %s", gap, c[i].args);
+  }
+}
+
+/* Doubling every quadrature order and halving the tolerances changes the
+ * solution by at most 1e-6 (M = 1; see docs/theory.md for the measured
+ * figures of M = 2 and of the student law, which converge more slowly). */
+Test(validation, ode_accuracy_under_refinement, .timeout = 300) {
+  const char *cases[] = {"--T 20", "--act erf --rho -0.5 --T 20",
+                         "--c uniform:3 --c laplace:2 --R0 0.2;0.1 --T 10",
+                         "--act sigmoid --rho 0.5 --s 1 --T 20", "--c sparse:2:0.3 --B 4 --T 20"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cl_config a, b;
+    char fine[1024], err[CL_ERRLEN];
+    setup(&a, CL_CMD_ODE, cases[i]);
+    snprintf(fine, sizeof fine, "%s --quad-gauss %d --quad-law %d --quad-mgrid %d --rtol %g --atol %g",
+             cases[i], 2 * CL_QUAD_GAUSS, 2 * CL_QUAD_LAW, 2 * CL_QUAD_MGRID, a.ode.rtol / 2,
+             a.ode.atol / 2);
+    setup(&b, CL_CMD_ODE, fine);
+    cl_traj *ta, *tb;
+    cr_assert_eq(cl_ode_solve(&a.model, &a.sched, &a.ode, &ta, NULL, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_ode_solve(&b.model, &b.sched, &b.ode, &tb, NULL, err), CL_OK, "%s", err);
+    double diff = 0;
+    for (size_t k = 0; k < ta->nt * (size_t)ta->ncol; k++) diff = fmax(diff, fabs(ta->data[k] - tb->data[k]));
+    cr_log_info("refinement changes the solution by %.3g  (%s)", diff, cases[i]);
+    cr_expect_leq(diff, 1e-6, "refinement changed the solution by %g for %s", diff, cases[i]);
+    cl_traj_free(ta);
+    cl_traj_free(tb);
+  }
+}
