@@ -14,6 +14,7 @@ static void usage(FILE *f) {
           "usage: cldyn COMMAND [--option VALUE]...   (cldyn COMMAND --help for options)\n"
           "commands:\n"
           "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
+          "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
           "  ode        the limiting ODEs for R and Q (L2 regularizer)\n",
           CL_VERSION);
 }
@@ -78,6 +79,9 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   cl_status st;
   if (cfg->cmd == CL_CMD_ODE)
     st = cl_ode_solve(&cfg->model, &cfg->sched, &cfg->ode, &tr, info, err);
+  else if (cfg->cmd == CL_CMD_REDUCED)
+    st = cl_reduced(&cfg->model, &cfg->sched, cfg->threads, &tr,
+                    isatty(2) ? progress_line : NULL, &last, err);
   else
     st = cl_simulate(&cfg->model, &cfg->sched, cfg->threads, &tr,
                      isatty(2) ? progress_line : NULL, &last, err);
@@ -107,8 +111,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   cl_command cmd = cl_command_from_name(argv[1]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, ode\n", argv[1]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE && cmd != CL_CMD_REDUCED) {
+    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode\n", argv[1]);
     return 2;
   }
   cl_config cfg;

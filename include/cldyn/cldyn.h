@@ -15,6 +15,7 @@
 #include "cldyn/quad.h"
 #include "cldyn/drift.h"
 #include "cldyn/ode.h"
+#include "cldyn/reduced.h"
 #include "cldyn/output.h"
 
 #endif

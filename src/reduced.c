@@ -1,0 +1,287 @@
+/* The exact finite-N order-parameter chain (MODEL.md s.4, L2 only).
+ * Notation: Rt = U^T W (K x M), G = Wp^T Wp (M x M) with Wp = P_perp W,
+ * L a square root of G (G = L L^T), so Wp = V L^T for an orthonormal V
+ * (N x M) that never needs to be formed: by isotropy, the projections of a
+ * fresh N(0, I_N) vector on span(U) and on span(V) are independent standard
+ * normals (K and M of them), and the rest lives in the N - K - M dimensional
+ * complement, where only its Gram matrix matters. */
+#include "cldyn/reduced.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/data.h"
+#include "cldyn/rng.h"
+
+struct cl_red {
+  cl_model m;
+  long long steps;
+  cl_rng *rng;
+  double Rt[CL_KMAX * CL_MMAX], G[CL_MMAX * CL_MMAX];
+  double *buf; /* per-step draws and work */
+};
+
+void cl_red_free(cl_red *r) {
+  if (!r) return;
+  cl_rng_free(r->rng);
+  free(r->buf);
+  free(r);
+}
+
+/* gsl_rng adapter over a cl_rng stream, for the chi-square draws */
+static unsigned long ad_get(void *s) { return (unsigned long)(cl_rng_u64((cl_rng *)s) >> 32); }
+static double ad_get_double(void *s) { return cl_rng_uniform((cl_rng *)s); }
+static void ad_set(void *s, unsigned long seed) {
+  (void)s;
+  (void)seed;
+}
+static const gsl_rng_type ad_type = {"cldyn-reduced", 0xffffffffUL, 0, 0, ad_set, ad_get, ad_get_double};
+
+/* A sample of Wishart_M(dof, S) (S PSD) by the Bartlett decomposition:
+ * S^(1/2) A A^T S^(1/2), A lower triangular, A_ii^2 ~ chi2(dof - i),
+ * A_ij ~ N(0, 1) below the diagonal.  Out: M x M. */
+static void wishart(cl_rng *rng, int M, double dof, const double *S, double *out) {
+  gsl_rng g = {&ad_type, rng};
+  double A[CL_MMAX * CL_MMAX] = {0}, Sh[CL_MMAX * CL_MMAX], AAt[CL_MMAX * CL_MMAX], T[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    A[i * M + i] = sqrt(gsl_ran_chisq(&g, dof - i));
+    for (int j = 0; j < i; j++) A[i * M + j] = cl_rng_gauss(rng);
+  }
+  if (M == 1) {
+    out[0] = S[0] * A[0] * A[0];
+    return;
+  }
+  cl_sym_sqrt(S, M, 1e300, Sh); /* PSD by construction: clip rounding */
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < M; j++) {
+      double acc = 0;
+      for (int k = 0; k < M; k++) acc += A[i * M + k] * A[j * M + k];
+      AAt[i * M + j] = acc;
+    }
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < M; j++) {
+      double acc = 0;
+      for (int k = 0; k < M; k++) acc += Sh[i * M + k] * AAt[k * M + j];
+      T[i * M + j] = acc;
+    }
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < M; j++) {
+      double acc = 0;
+      for (int k = 0; k < M; k++) acc += T[i * M + k] * Sh[k * M + j];
+      out[i * M + j] = acc;
+    }
+  for (int i = 0; i < M; i++) /* exact symmetry */
+    for (int j = 0; j < i; j++) out[i * M + j] = out[j * M + i] = 0.5 * (out[i * M + j] + out[j * M + i]);
+}
+
+cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
+  if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
+    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none"), NULL;
+  cl_red *r = calloc(1, sizeof *r);
+  if (!r) return cl_fail(err, CL_ENOMEM, "reduced: out of memory"), NULL;
+  r->m = *m;
+  int K = m->K, M = m->M, B = m->B;
+  r->rng = cl_rng_alloc(seed, run);
+  r->buf = malloc(sizeof(double) * (size_t)(B * (3 * K + 3 * M + 6 * M) + 3 * B * M + 16));
+  if (!r->rng || !r->buf) {
+    cl_red_free(r);
+    return cl_fail(err, CL_ENOMEM, "reduced: out of memory"), NULL;
+  }
+  double sq = sqrt((double)m->N);
+  if (m->init == CL_INIT_OVERLAP) {
+    for (int k = 0; k < K * M; k++) r->Rt[k] = sq * m->R0[k];
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
+        double acc = m->Q0[i * M + l];
+        for (int j = 0; j < K; j++) acc -= m->R0[j * M + i] * m->R0[j * M + l];
+        r->G[i * M + l] = (double)m->N * acc;
+      }
+  } else {
+    /* i.i.d. rows N(0, Q0): the K feature rows are Gaussian, the Gram of the
+     * other N - K rows is Wishart_M(N - K, Q0) */
+    double S[CL_MMAX * CL_MMAX];
+    if (cl_sym_sqrt(m->Q0, M, 1e-12, S)) {
+      cl_red_free(r);
+      return cl_fail(err, CL_EINVAL, "--Q0: must be positive semidefinite"), NULL;
+    }
+    for (int j = 0; j < K; j++) {
+      double g[CL_MMAX];
+      for (int l = 0; l < M; l++) g[l] = cl_rng_gauss(r->rng);
+      for (int i = 0; i < M; i++) {
+        double acc = 0;
+        for (int l = 0; l < M; l++) acc += S[i * M + l] * g[l];
+        r->Rt[j * M + i] = acc;
+      }
+    }
+    wishart(r->rng, M, (double)(m->N - K), m->Q0, r->G);
+  }
+  return r;
+}
+
+void cl_red_order(const cl_red *r, double *R, double *Q) {
+  const cl_model *m = &r->m;
+  int K = m->K, M = m->M;
+  double N = (double)m->N, sq = sqrt(N);
+  for (int k = 0; k < K * M; k++) R[k] = r->Rt[k] / sq;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double acc = r->G[i * M + l];
+      for (int j = 0; j < K; j++) acc += r->Rt[j * M + i] * r->Rt[j * M + l];
+      Q[i * M + l] = acc / N;
+    }
+}
+
+static void step(cl_red *r) {
+  const cl_model *m = &r->m;
+  const int K = m->K, M = m->M, B = m->B;
+  const double N = (double)m->N, isq = 1 / sqrt(N), s = m->s, rho = m->rho, sr = sqrt(1 - rho * rho);
+  double *c = r->buf, *eU1 = c + B * K, *eU2 = eU1 + B * K; /* B x K each */
+  double *gz = eU2 + B * K, *g1 = gz + B * M, *g2 = g1 + B * M; /* B x M each */
+  double *H1 = g2 + B * M, *H2 = H1 + M * B, *D1 = H2 + M * B, *D2 = D1 + M * B; /* M x B */
+  double *C = D2 + M * B; /* 3B x M coefficient matrix of the complement vectors */
+  /* the draws: c, then the span(U) and span(V) components of z, eps1, eps' */
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < K; j++) c[b * K + j] = cl_law_sample(&m->c[j], r->rng);
+  for (int b = 0; b < B; b++) {
+    for (int j = 0; j < K; j++) {
+      double e1 = cl_rng_gauss(r->rng), ep = cl_rng_gauss(r->rng);
+      eU1[b * K + j] = e1, eU2[b * K + j] = rho * e1 + sr * ep;
+    }
+    for (int i = 0; i < M; i++) {
+      double z = cl_rng_gauss(r->rng), e1 = cl_rng_gauss(r->rng), ep = cl_rng_gauss(r->rng);
+      gz[b * M + i] = z, g1[b * M + i] = e1, g2[b * M + i] = rho * e1 + sr * ep;
+    }
+  }
+  /* L with G = L L^T (symmetric square root) */
+  double L[CL_MMAX * CL_MMAX];
+  if (M == 1) L[0] = sqrt(fmax(r->G[0], 0));
+  else cl_sym_sqrt(r->G, M, 1e300, L);
+  /* h_a = (Rt^T (c + s eU_a) + L (gz + s g_a)) / sqrt N */
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < M; i++) {
+      double a1 = 0, a2 = 0;
+      for (int j = 0; j < K; j++) {
+        a1 += r->Rt[j * M + i] * (c[b * K + j] + s * eU1[b * K + j]);
+        a2 += r->Rt[j * M + i] * (c[b * K + j] + s * eU2[b * K + j]);
+      }
+      for (int l = 0; l < M; l++) {
+        a1 += L[i * M + l] * (gz[b * M + l] + s * g1[b * M + l]);
+        a2 += L[i * M + l] * (gz[b * M + l] + s * g2[b * M + l]);
+      }
+      H1[i * B + b] = a1 * isq, H2[i * B + b] = a2 * isq;
+    }
+  cl_batch_loss(m, H1, H2, D1, D2);
+  const double keep = 1 - m->tau * (m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0) / N;
+  const double a = m->tau * isq;
+  /* Rt <- keep Rt + a sum_b [(c + s eU1) D1^T + (c + s eU2) D2^T] */
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) {
+      double acc = 0;
+      for (int b = 0; b < B; b++)
+        acc += (c[b * K + j] + s * eU1[b * K + j]) * D1[i * B + b] +
+               (c[b * K + j] + s * eU2[b * K + j]) * D2[i * B + b];
+      r->Rt[j * M + i] = keep * r->Rt[j * M + i] + a * acc;
+    }
+  /* span(V) part: Y = keep L^T + a sum_b [(gz + s g1) D1^T + (gz + s g2) D2^T] (M x M) */
+  double Y[CL_MMAX * CL_MMAX];
+  for (int l = 0; l < M; l++)
+    for (int i = 0; i < M; i++) {
+      double acc = 0;
+      for (int b = 0; b < B; b++)
+        acc += (gz[b * M + l] + s * g1[b * M + l]) * D1[i * B + b] +
+               (gz[b * M + l] + s * g2[b * M + l]) * D2[i * B + b];
+      Y[l * M + i] = keep * L[i * M + l] + a * acc; /* (L^T)_li = L_il */
+    }
+  /* complement: sum_b [r_z (D1 + D2)^T + s r_1 (D1 + rho D2)^T + s sr r' D2^T]
+   * = Rmat C with C (3B x M); its Gram is Wishart_M(N - K - M, C^T C) */
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < M; i++) {
+      C[(3 * b) * M + i] = a * (D1[i * B + b] + D2[i * B + b]);
+      C[(3 * b + 1) * M + i] = a * s * (D1[i * B + b] + rho * D2[i * B + b]);
+      C[(3 * b + 2) * M + i] = a * s * sr * D2[i * B + b];
+    }
+  double S[CL_MMAX * CL_MMAX], Wn[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double acc = 0;
+      for (int k = 0; k < 3 * B; k++) acc += C[k * M + i] * C[k * M + l];
+      S[i * M + l] = acc;
+    }
+  wishart(r->rng, M, N - K - M, S, Wn);
+  /* G <- Y^T Y + Wishart part */
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double acc = Wn[i * M + l];
+      for (int k = 0; k < M; k++) acc += Y[k * M + i] * Y[k * M + l];
+      r->G[i * M + l] = acc;
+    }
+}
+
+void cl_red_advance(cl_red *r, long long steps) {
+  for (long long k = 0; k < steps; k++) step(r);
+  r->steps += steps;
+}
+
+cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                     cl_progress_fn progress, void *ctx, char *err) {
+  cl_status st = cl_model_check(m, 1, err);
+  if (st || (st = cl_schedule_check(s, err))) return st;
+  if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
+    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none");
+  size_t nt = cl_schedule_nt(s);
+  cl_traj *tr = cl_traj_alloc(m->K, m->M, nt, s->runs);
+  if (!tr) return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
+  for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
+  long long first_bad = -1, done = 0, total = s->runs * (long long)nt;
+  char e0[CL_ERRLEN] = "";
+  int nth = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 16) num_threads(nth)
+  for (long long run = 0; run < s->runs; run++) {
+    char e[CL_ERRLEN];
+    cl_red *r = cl_red_alloc(m, s->seed, (uint64_t)run, e);
+    cl_status rs = r ? CL_OK : CL_ENOMEM;
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    for (size_t k = 0; k < nt && r && !rs; k++) {
+      cl_red_advance(r, cl_schedule_step(s, m->N, k) - r->steps);
+      cl_red_order(r, R, Q);
+      cl_traj_set(m->K, m->M, R, Q, cl_traj_row(tr, run, k));
+      int ok = 1;
+      for (int q = 0; q < m->K * m->M; q++) ok &= isfinite(R[q]);
+      for (int q = 0; q < m->M * m->M; q++) ok &= isfinite(Q[q]) && fabs(Q[q]) < 1e100;
+      if (!ok)
+        rs = cl_fail(e, CL_EDIVERGE,
+                     "reduced: run %lld diverged at t = %g with tau = %g, s = %g, rho = %g, "
+                     "lambda = %g, B = %d, N = %lld; lower tau",
+                     run + 1, tr->t[k], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+      if (progress) {
+        long long d;
+#pragma omp atomic capture
+        d = ++done;
+        if (d % 64 == 0 || d == total) {
+#pragma omp critical(cl_progress)
+          progress(ctx, (double)d / (double)total);
+        }
+      }
+    }
+    cl_red_free(r);
+    if (rs) {
+#pragma omp critical(cl_red_err)
+      if (first_bad < 0 || run < first_bad) {
+        first_bad = run;
+        st = rs;
+        memcpy(e0, e, CL_ERRLEN);
+      }
+    }
+  }
+  if (first_bad >= 0) {
+    cl_traj_free(tr);
+    if (err) memcpy(err, e0, CL_ERRLEN);
+    return st;
+  }
+  *out = tr;
+  return CL_OK;
+}
