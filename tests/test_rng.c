@@ -290,7 +290,9 @@ Test(rng, gauss_fill_small_calls_normal_law)
 
 Test(rng, fill_odd_sizes_prefix)
 {
-    const size_t sizes[] = {1, 7, 8, 9, 63, 255, 256, 257, 1001, 4099};
+    /* around the chunk sizes (256 before, 512 now) and lane rounds (8) */
+    const size_t sizes[] = {1,   7,   8,   9,   63,   255,  256,
+                            257, 511, 512, 513, 1001, 1025, 4099};
     cl_rng *base = xalloc(5, 5);
     double *ref = xmalloc_d(5000);
     cl_rng *r = xalloc(0, 0);
