@@ -43,7 +43,7 @@ static const cl_option options[] = {
     {"rtol", CL_CMD_ODE, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
     {"atol", CL_CMD_ODE, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
     {"stepper", CL_CMD_ODE, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
-    {"quad-gauss", CL_CMD_ODE, 0, "INT", "Gauss-Hermite points per Gaussian direction, in [2, 200] (default 16)"},
+    {"quad-gauss", CL_CMD_ODE, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
     {"quad-law", CL_CMD_ODE, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
     {"quad-mgrid", CL_CMD_ODE, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"mc-points", CL_CMD_ODE, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},

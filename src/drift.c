@@ -43,6 +43,19 @@ struct cl_drift {
   char method_str[256];
 };
 
+/* Laws symmetric under c -> -c; their rules (quad.c) are symmetric too. */
+static int law_is_symmetric(const cl_law *law) {
+  if (law->kind != CL_LAW_DISCRETE) return 1;
+  for (int i = 0; i < law->nvals; i++) {
+    int found = 0;
+    for (int k = 0; k < law->nvals && !found; k++)
+      found = fabs(law->vals[k] + law->vals[i]) <= 1e-14 * fabs(law->vals[i]) &&
+              fabs(law->probs[k] - law->probs[i]) <= 1e-15;
+    if (!found) return 0;
+  }
+  return 1;
+}
+
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
 void cl_drift_free(cl_drift *d) {
@@ -155,6 +168,26 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       d->cw[kept++] = w;
     }
     d->nc = (int)(nc = kept);
+    /* For an odd sigma every D_a is odd under h -> -h (C = y1 y2^T is even),
+     * so the node -c contributes exactly what c does (with c_j -> -c_j in
+     * a and the mean -mu): with symmetric laws only the nodes whose first
+     * nonzero coordinate is positive are kept, with double weight. */
+    int odd = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
+              m->act == CL_ACT_CUBIC;
+    for (int j = 0; j < m->K && odd; j++) odd = d->merged[j] || law_is_symmetric(&m->c[j]);
+    if (odd) {
+      long folded = 0;
+      for (long k = 0; k < nc; k++) {
+        const double *cv = d->cx + k * m->K;
+        int j = 0;
+        while (j < m->K && cv[j] == 0) j++;
+        if (j < m->K && cv[j] < 0) continue;
+        double w = d->cw[k] * (j < m->K ? 2 : 1);
+        memmove(d->cx + folded * m->K, cv, sizeof(double) * (size_t)m->K);
+        d->cw[folded++] = w;
+      }
+      d->nc = (int)(nc = folded);
+    }
     for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
     d->method = (m->M == 1 && nc > d->nm) ? METHOD_MGRID : METHOD_QUAD;
     if (d->method == METHOD_MGRID)

@@ -21,13 +21,14 @@ static const struct {
   const gsl_odeiv2_step_type **type;
 } steppers[] = {{"rk8pd", &gsl_odeiv2_step_rk8pd}, {"rkf45", &gsl_odeiv2_step_rkf45},
                 {"rkck", &gsl_odeiv2_step_rkck},   {"msbdf", &gsl_odeiv2_step_msbdf},
-                {"rk4imp", &gsl_odeiv2_step_rk4imp}, {"bsimp", &gsl_odeiv2_step_bsimp}};
+                {"rk4imp", &gsl_odeiv2_step_rk4imp}, {"bsimp", &gsl_odeiv2_step_bsimp},
+                {"msadams", &gsl_odeiv2_step_msadams}};
 
 cl_status cl_ode_check_stepper(const char *name, char *err) {
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(name, steppers[i].name) == 0) return CL_OK;
   return cl_fail(err, CL_EINVAL,
-                 "--stepper: unknown '%s'; accepted: rk8pd, rkf45, rkck, msbdf, rk4imp, bsimp", name);
+                 "--stepper: unknown '%s'; accepted: rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp", name);
 }
 
 typedef struct {

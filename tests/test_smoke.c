@@ -27,7 +27,7 @@ Test(smoke, simulate_paths) {
   const char *acts[] = {"linear", "tanh", "erf", "relu", "sigmoid", "cubic"};
   char a[256];
   for (int i = 0; i < 6; i++) {
-    snprintf(a, sizeof a, "--N 60 --T 0.5 --act %s --runs 2 --tau 0.02 --Q0 0.3", acts[i]);
+    snprintf(a, sizeof a, "--N 60 --T 0.5 --act %s --runs 2 --tau 0.005 --Q0 0.2", acts[i]);
     run(CL_CMD_SIMULATE, a);
   }
   run(CL_CMD_SIMULATE, "--N 80 --T 0.5 --M 3 --B 3 --lambda 0.5 --g abs --c gauss --c sparse:2:0.5 "
