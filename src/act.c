@@ -15,6 +15,56 @@ void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2) {
   cl_act_eval_inline(act, h, f, d1, d2);
 }
 
+/* glibc's libmvec (2.35+) has SIMD variants of tanh, erf and exp; declaring
+ * them lets `omp simd` loops call them.  Measured here: tanh 4.0 ns (SSE2
+ * variant) and 2.1 ns (AVX2) against 8.9 ns scalar.  The variants differ
+ * from the scalar functions by at most an ulp or so, so results can differ in
+ * the last bit from one instruction set to another (never between runs). */
+#pragma omp declare simd notinbranch
+double tanh(double);
+#pragma omp declare simd notinbranch
+double erf(double);
+#pragma omp declare simd notinbranch
+double exp(double);
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CL_ACT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CL_ACT_CLONES
+#endif
+
+CL_ACT_CLONES void cl_act_eval_vec(cl_act act, const double *restrict h, double *restrict f,
+                                   double *restrict d1, int n) {
+  switch (act) {
+  case CL_ACT_TANH:
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+      double t = tanh(h[i]);
+      f[i] = t, d1[i] = 1 - t * t;
+    }
+    return;
+  case CL_ACT_ERF:
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+      f[i] = erf(h[i] * 0.70710678118654752);
+      d1[i] = 0.79788456080286536 * exp(-0.5 * h[i] * h[i]);
+    }
+    return;
+  case CL_ACT_SIGMOID:
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+      double sg = 1 / (1 + exp(-h[i]));
+      f[i] = sg, d1[i] = sg * (1 - sg);
+    }
+    return;
+  default:
+    for (int i = 0; i < n; i++) {
+      double d2;
+      cl_act_eval_inline(act, h[i], &f[i], &d1[i], &d2);
+    }
+  }
+}
+
 double cl_act_f(cl_act act, double h) {
   double f, d1, d2;
   cl_act_eval(act, h, &f, &d1, &d2);

@@ -193,12 +193,12 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     if (d->method == METHOD_MGRID)
       snprintf(d->method_str, sizeof d->method_str,
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules), Gaussian part by "
-               "%d-point Gauss-Hermite per direction tabulated on %d Chebyshev nodes in m = c.R",
+               "%d-point trapezoid per direction tabulated on %d Chebyshev nodes in m = c.R",
                d->nc, nl, ng, d->nm);
     else
       snprintf(d->method_str, sizeof d->method_str,
-               "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x tensor "
-               "Gauss-Hermite (%d points per direction, %d Gauss-Hermite if more than 2 directions)",
+               "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x Gaussian part "
+               "(%d-point trapezoid per direction in 2-d, %d-point Gauss-Hermite in 4-d)",
                d->nc, nl, ng, ng_hi);
   }
   int maxpts = 1;
@@ -383,28 +383,36 @@ static inline void accumulate(const cl_drift *d, const double *h1, const double 
 static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
   const int dd = d->d, pair = d->pair;
   const double s2 = d->m.s * d->m.s, rho = d->m.rho;
-  const cl_act act = d->m.act;
   double G = 0, T[4] = {0, 0, 0, 0}, P = 0, V = 0;
-  for (int p = 0; p < d->npts; p++) {
-    const double *off = d->goff + p * 2, *z = d->gz + p * 2, w = d->gw[p];
-    double h1 = mu + off[0], h2 = mu + off[1], f1, g1, f2, g2, dummy;
-    cl_act_eval_inline(act, h1, &f1, &g1, &dummy);
-    cl_act_eval_inline(act, h2, &f2, &g2, &dummy);
-    double G1 = g1 * f2, G2 = f1 * g2;
-    if (pair < 0) {
-      G += w * (G1 + G2);
-      for (int k = 0; k < dd; k++) T[k] += w * G1 * z[k], T[dd + k] += w * G2 * z[k];
-      P += w * (G1 * h1 + G2 * h2);
-      V += w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
-    } else {
-      /* the node and its mirror (views swapped: z[pair] -> -z[pair], G1 <-> G2) */
-      G += 2 * w * (G1 + G2);
-      for (int k = 0; k < dd; k++) {
-        double zm = k == pair ? -z[k] : z[k];
-        T[k] += w * (G1 * z[k] + G2 * zm), T[dd + k] += w * (G2 * z[k] + G1 * zm);
+  enum { CH = 256 };
+  double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH];
+  for (int p0 = 0; p0 < d->npts; p0 += CH) {
+    int n = d->npts - p0 < CH ? d->npts - p0 : CH;
+    for (int k = 0; k < n; k++) {
+      const double *off = d->goff + (p0 + k) * 2;
+      h1[k] = mu + off[0], h2[k] = mu + off[1];
+    }
+    /* sigma and sigma' for the chunk, vectorised (libmvec) */
+    cl_act_eval_vec(d->m.act, h1, f1, g1, n);
+    cl_act_eval_vec(d->m.act, h2, f2, g2, n);
+    for (int k = 0; k < n; k++) {
+      const double *z = d->gz + (p0 + k) * 2, w = d->gw[p0 + k];
+      double G1 = g1[k] * f2[k], G2 = f1[k] * g2[k];
+      if (pair < 0) {
+        G += w * (G1 + G2);
+        for (int q = 0; q < dd; q++) T[q] += w * G1 * z[q], T[dd + q] += w * G2 * z[q];
+        P += w * (G1 * h1[k] + G2 * h2[k]);
+        V += w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
+      } else {
+        /* the node and its mirror (views swapped: z[pair] -> -z[pair], G1 <-> G2) */
+        G += 2 * w * (G1 + G2);
+        for (int q = 0; q < dd; q++) {
+          double zm = q == pair ? -z[q] : z[q];
+          T[q] += w * (G1 * z[q] + G2 * zm), T[dd + q] += w * (G2 * z[q] + G1 * zm);
+        }
+        P += 2 * w * (G1 * h1[k] + G2 * h2[k]);
+        V += 2 * w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
       }
-      P += 2 * w * (G1 * h1 + G2 * h2);
-      V += 2 * w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
     }
   }
   psi[0] = G;

@@ -31,6 +31,10 @@ typedef struct {
 /* sigma(h), sigma'(h), sigma''(h); relu has sigma'(0) = 0, sigma'' = 0. */
 void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2);
 double cl_act_f(cl_act act, double h);
+/* sigma and sigma' over an array, vectorised with glibc's libmvec where the
+ * activation needs tanh, erf or exp (may differ from cl_act_eval in the last
+ * bit; deterministic on a given machine). */
+void cl_act_eval_vec(cl_act act, const double *h, double *f, double *d1, int n);
 /* The same as cl_act_eval, inlined into hot loops. */
 static inline void cl_act_eval_inline(cl_act act, double h, double *f, double *d1, double *d2) {
   switch (act) {
