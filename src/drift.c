@@ -34,6 +34,7 @@ struct cl_drift {
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
+  int slot[2];                /* M = 1: slot of active direction k in the node coordinates */
   double lam[2 * CL_MMAX];    /* their eigenvalues */
   double vec[4 * CL_MMAX * CL_MMAX]; /* their eigenvectors, column k at vec[r * d2 + k] */
   int npts;                   /* Gaussian nodes */
@@ -243,6 +244,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
   for (int k = 0; k < 2; k++)
     if (lam[k] > 1e-12 * lmax) {
       if (k == 1) d->pair = d->d;
+      d->slot[d->d] = k; /* node coordinates are stored by direction: + then - */
       d->lam[d->d] = lam[k];
       d->vec[0 * 2 + d->d] = vecs[k][0], d->vec[1 * 2 + d->d] = vecs[k][1];
       d->d++;
@@ -262,7 +264,8 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
       if (z[d->pair] < 0) continue;
       mult = z[d->pair] > 0 ? 1 : 0.5; /* the middle node is its own mirror */
     }
-    d->gz[npts * 2] = z[0], d->gz[npts * 2 + 1] = z[1];
+    d->gz[npts * 2] = d->gz[npts * 2 + 1] = 0;
+    for (int k = 0; k < d->d; k++) d->gz[npts * 2 + d->slot[k]] = z[k];
     d->gw[npts] = w * mult;
     for (int row = 0; row < 2; row++) {
       double off = 0;
@@ -380,12 +383,45 @@ static inline void accumulate(const cl_drift *d, const double *h1, const double 
 /* M = 1: D1 = G1 = sigma'(h1) sigma(h2), D2 = G2 = sigma(h1) sigma'(h2);
  * the same sums as accumulate() without the general loss (the hot loop of
  * the ode command). */
+/* The accumulation over a chunk of nodes, vectorised (omp simd reductions).
+ * z holds the node coordinates (2 per node, 0 when a direction is inactive);
+ * with mirror != 0 each node also stands for its view-swapped mirror
+ * (z[1] -> -z[1], G1 <-> G2): slot 0 is the direction (1, 1), slot 1 the
+ * direction (1, -1). */
+static void accumulate_m1(int n, const double *restrict z, const double *restrict w,
+                          const double *restrict h1, const double *restrict h2,
+                          const double *restrict f1, const double *restrict g1,
+                          const double *restrict f2, const double *restrict g2, double s2,
+                          double rho, int mirror, double *restrict acc) {
+  double G = 0, T0 = 0, T1 = 0, T2 = 0, T3 = 0, P = 0, V = 0;
+  const double c1 = 1 + s2, c2 = 2 * (1 + rho * s2);
+  if (mirror) {
+#pragma omp simd reduction(+ : G, T0, T1, T2, T3, P, V)
+    for (int k = 0; k < n; k++) {
+      double G1 = g1[k] * f2[k], G2 = f1[k] * g2[k], wk = w[k], za = z[2 * k], zb = z[2 * k + 1];
+      G += 2 * wk * (G1 + G2);
+      T0 += wk * (G1 + G2) * za, T1 += wk * (G1 - G2) * zb;
+      T2 += wk * (G2 + G1) * za, T3 += wk * (G2 - G1) * zb;
+      P += 2 * wk * (G1 * h1[k] + G2 * h2[k]);
+      V += 2 * wk * (c1 * (G1 * G1 + G2 * G2) + c2 * G1 * G2);
+    }
+  } else {
+#pragma omp simd reduction(+ : G, T0, T1, T2, T3, P, V)
+    for (int k = 0; k < n; k++) {
+      double G1 = g1[k] * f2[k], G2 = f1[k] * g2[k], wk = w[k], za = z[2 * k], zb = z[2 * k + 1];
+      G += wk * (G1 + G2);
+      T0 += wk * G1 * za, T1 += wk * G1 * zb, T2 += wk * G2 * za, T3 += wk * G2 * zb;
+      P += wk * (G1 * h1[k] + G2 * h2[k]);
+      V += wk * (c1 * (G1 * G1 + G2 * G2) + c2 * G1 * G2);
+    }
+  }
+  acc[0] += G, acc[1] += T0, acc[2] += T1, acc[3] += T2, acc[4] += T3, acc[5] += P, acc[6] += V;
+}
+
 static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
-  const int dd = d->d, pair = d->pair;
-  const double s2 = d->m.s * d->m.s, rho = d->m.rho;
-  double G = 0, T[4] = {0, 0, 0, 0}, P = 0, V = 0;
+  const int dd = d->d;
   enum { CH = 256 };
-  double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH];
+  double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH], acc[7] = {0};
   for (int p0 = 0; p0 < d->npts; p0 += CH) {
     int n = d->npts - p0 < CH ? d->npts - p0 : CH;
     for (int k = 0; k < n; k++) {
@@ -395,30 +431,15 @@ static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
     /* sigma and sigma' for the chunk, vectorised (libmvec) */
     cl_act_eval_vec(d->m.act, h1, f1, g1, n);
     cl_act_eval_vec(d->m.act, h2, f2, g2, n);
-    for (int k = 0; k < n; k++) {
-      const double *z = d->gz + (p0 + k) * 2, w = d->gw[p0 + k];
-      double G1 = g1[k] * f2[k], G2 = f1[k] * g2[k];
-      if (pair < 0) {
-        G += w * (G1 + G2);
-        for (int q = 0; q < dd; q++) T[q] += w * G1 * z[q], T[dd + q] += w * G2 * z[q];
-        P += w * (G1 * h1[k] + G2 * h2[k]);
-        V += w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
-      } else {
-        /* the node and its mirror (views swapped: z[pair] -> -z[pair], G1 <-> G2) */
-        G += 2 * w * (G1 + G2);
-        for (int q = 0; q < dd; q++) {
-          double zm = q == pair ? -z[q] : z[q];
-          T[q] += w * (G1 * z[q] + G2 * zm), T[dd + q] += w * (G2 * z[q] + G1 * zm);
-        }
-        P += 2 * w * (G1 * h1[k] + G2 * h2[k]);
-        V += 2 * w * ((1 + s2) * (G1 * G1 + G2 * G2) + 2 * (1 + rho * s2) * G1 * G2);
-      }
-    }
+    accumulate_m1(n, d->gz + p0 * 2, d->gw + p0, h1, h2, f1, g1, f2, g2, d->m.s * d->m.s,
+                  d->m.rho, d->pair >= 0, acc);
   }
-  psi[0] = G;
-  for (int k = 0; k < 2 * dd; k++) psi[1 + k] = T[k];
-  psi[1 + 2 * dd] = P;
-  psi[2 + 2 * dd] = V;
+  /* acc: G, T1 = E[G1 z] (2 coords), T2 = E[G2 z] (2 coords), P, V; only
+   * the first dd coordinates of z are directions */
+  psi[0] = acc[0];
+  for (int k = 0; k < dd; k++) psi[1 + k] = acc[1 + d->slot[k]], psi[1 + dd + k] = acc[3 + d->slot[k]];
+  psi[1 + 2 * dd] = acc[5];
+  psi[2 + 2 * dd] = acc[6];
 }
 
 /* psi(mu): the Gaussian expectation given the mean R^T c = mu (M values). */
