@@ -1,7 +1,9 @@
 /* cldyn - command-line front end.  It only parses options and calls
  * libcldyn.  Exit status: 0 success, 2 bad input (one-line message, no
  * output file), 1 a run that failed (divergence, I/O error). */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,7 +17,8 @@ static void usage(FILE *f) {
           "commands:\n"
           "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
           "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
-          "  ode        the limiting ODEs for R and Q (L2 regularizer)\n",
+          "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
+          "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n",
           CL_VERSION);
 }
 
@@ -97,6 +100,88 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   return rc;
 }
 
+/* Apply one value of --vary: a numeric option, or m2_J (the second moment of
+ * feature J).  Re-validates the configuration. */
+static cl_status apply_vary(cl_config *c, const char *name, double v, char *err) {
+  char val[64];
+  cl_fmt_real(val, sizeof val, v);
+  if (strncmp(name, "m2_", 3) == 0) {
+    long long j;
+    if (!cl_parse_int(name + 3, &j) || j < 1 || j > c->model.K)
+      return cl_fail(err, CL_EINVAL, "--vary: m2_J needs J in [1, K] = [1, %d] (got '%s')", c->model.K, name);
+    cl_law *law = &c->model.c[j - 1];
+    if (law->kind == CL_LAW_DISCRETE) {
+      double f = sqrt(v / law->m2);
+      for (int i = 0; i < law->nvals; i++) law->vals[i] *= f;
+    }
+    law->m2 = v;
+  } else {
+    char e[CL_ERRLEN];
+    cl_status st = cl_config_set(c, name, val, e);
+    if (st) return cl_fail(err, st, "--vary: %s", e);
+  }
+  return cl_config_finish(c, err);
+}
+
+static int run_fixed(cl_config *cfg, int argc, char **argv) {
+  char err[CL_ERRLEN];
+  cl_outfile out;
+  const cl_model *m = &cfg->model;
+  /* check --vary's name before any work */
+  char vname[128] = "";
+  double a = 0, b = 0, h = 1;
+  if (cfg->vary[0]) {
+    const char *eq = strchr(cfg->vary, '=');
+    snprintf(vname, sizeof vname, "%.*s", (int)(eq - cfg->vary), cfg->vary);
+    sscanf(eq + 1, "%lf:%lf:%lf", &a, &b, &h);
+    cl_config probe = *cfg;
+    if (apply_vary(&probe, vname, a, err)) return fail(2, err);
+  }
+  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+  double t0 = now_seconds();
+  cl_status st = CL_OK;
+  if (cfg->threshold) {
+    fprintf(out.f, "feature,critical_m2\n");
+    for (int j = 0; j < m->K && !st; j++) {
+      double m2c;
+      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(out.f, "%d,%.17g\n", j + 1, m2c);
+    }
+  } else {
+    cl_fixed_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL);
+    cl_fixed_point *prev = NULL;
+    int nprev = 0;
+    long npts = vname[0] ? (long)floor((b - a) / h + 1e-9) + 1 : 1;
+    for (long k = 0; k < npts && !st; k++) {
+      cl_config c = *cfg;
+      double v = a + (double)k * h;
+      char vs[64];
+      if (vname[0] && (st = apply_vary(&c, vname, v, err))) break;
+      /* continuation: the previous fixed points are extra starts */
+      double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
+      int ne = 0;
+      for (int i = 0; i < nprev && ne < 64; i++, ne++)
+        memcpy(extra + ne * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
+      cl_fixed_point *fp = NULL;
+      int nf = 0;
+      st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
+      free(extra);
+      if (st) break;
+      cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
+      free(prev);
+      prev = fp, nprev = nf;
+    }
+    free(prev);
+  }
+  if (st) {
+    cl_out_abort(&out);
+    return fail(st == CL_EINVAL ? 2 : 1, err);
+  }
+  if ((st = cl_out_commit(&out, err))) return fail(1, err);
+  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, NULL, err)))
+    return fail(1, err);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -111,8 +196,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   cl_command cmd = cl_command_from_name(argv[1]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE && cmd != CL_CMD_REDUCED) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode\n", argv[1]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_FIXED) {
+    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed\n", argv[1]);
     return 2;
   }
   cl_config cfg;
@@ -127,5 +212,6 @@ int main(int argc, char **argv) {
     cl_config_print(&cfg, stdout);
     return 0;
   }
+  if (cmd == CL_CMD_FIXED) return run_fixed(&cfg, argc, argv);
   return run_traj(&cfg, argc, argv);
 }

@@ -36,17 +36,19 @@ static const cl_option options[] = {
     {"T", TRAJ, 0, "X", "end time t = steps / N, >= 0 (default 20)"},
     {"dt-out", TRAJ, 0, "X", "output interval, > 0 (default 0.5)"},
     {"runs", RUNS, 0, "INT", "independent runs, >= 1 (default 1)"},
-    {"seed", RUNS | CL_CMD_ODE, 0, "INT", "random seed (ode: of the Monte Carlo point set), in [0, 2^53) (default 1)"},
+    {"seed", RUNS | CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "random seed (ode: of the Monte Carlo point set), in [0, 2^53) (default 1)"},
     {"out", ALL, 0, "PATH", "output CSV, '-' for stdout (default -)"},
     {"summary", RUNS, 0, "PATH", "CSV of the mean and sd over runs"},
     {"threads", RUNS, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
     {"rtol", CL_CMD_ODE, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
     {"atol", CL_CMD_ODE, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
     {"stepper", CL_CMD_ODE, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
-    {"quad-gauss", CL_CMD_ODE, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
-    {"quad-law", CL_CMD_ODE, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
-    {"quad-mgrid", CL_CMD_ODE, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
-    {"mc-points", CL_CMD_ODE, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
+    {"quad-gauss", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
+    {"quad-law", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
+    {"quad-mgrid", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
+    {"mc-points", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
+    {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
+    {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
     {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
     {"help", ALL, 1, "", "print this help and exit"},
@@ -229,6 +231,23 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     else if (IS("quad-law")) cfg->ode.quad.n_law = (int)n;
     else if (IS("quad-mgrid")) cfg->ode.quad.n_mgrid = (int)n;
     else cfg->ode.quad.mc_points = n;
+  } else if (IS("threshold")) {
+    cfg->threshold = 1;
+  } else if (IS("vary")) {
+    double a, b, h;
+    const char *eq = strchr(v, '=');
+    char rng[200];
+    if (!eq || eq == v || strlen(v) >= sizeof cfg->vary)
+      return cl_fail(err, CL_EINVAL, "--vary: expected NAME=A:B:STEP (got '%s')", v);
+    snprintf(rng, sizeof rng, "%s", eq + 1);
+    char *c1 = strchr(rng, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c1 || !c2) return cl_fail(err, CL_EINVAL, "--vary: expected NAME=A:B:STEP (got '%s')", v);
+    *c1 = *c2 = '\0';
+    if (!cl_parse_real(rng, &a) || !cl_parse_real(c1 + 1, &b) || !cl_parse_real(c2 + 1, &h))
+      return cl_fail(err, CL_EINVAL, "--vary: malformed number in '%s'", v);
+    if (!(h > 0) || b < a || (b - a) / h > 1e6)
+      return cl_fail(err, CL_EINVAL, "--vary: need A <= B and 0 < STEP, at most 1e6 points (got '%s')", v);
+    strcpy(cfg->vary, v);
   } else if (IS("config")) {
     return cl_config_read_file(cfg, v, err);
   } else if (IS("print-config")) {
@@ -377,7 +396,11 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("summary")) {
       if (cfg->summary[0]) EMIT("%s", cfg->summary);
     } else if (IS("threads")) EMIT("%d", cfg->threads);
-    else if (IS("rtol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.rtol));
+    else if (IS("vary")) {
+      if (cfg->vary[0]) EMIT("%s", cfg->vary);
+    } else if (IS("threshold")) {
+      if (cfg->threshold) EMIT("1");
+    } else if (IS("rtol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.rtol));
     else if (IS("atol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.atol));
     else if (IS("stepper")) EMIT("%s", cfg->ode.stepper);
     else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : CL_QUAD_GAUSS);

@@ -195,3 +195,34 @@ Test(cli, config_file_errors_name_the_line) {
   unlink(path);
   rmdir(dir);
 }
+
+Test(cli, fixed_outputs_and_bad_vary) {
+  char dir[64], args[512], path[256], err[1024];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(args, sizeof args, "fixed --vary m2_1=1:2:0.5 --out %s/f.csv", dir);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  char *csv = slurp(path, NULL);
+  const char *hdr = "m2_1,id,R_1_1,Q_1_1,cos_1_1,eig_re_1,eig_im_1,eig_re_2,eig_im_2,stability\n";
+  cr_assert(strncmp(csv, hdr, strlen(hdr)) == 0, "%.80s", csv);
+  cr_assert(strstr(csv, "\n1.5,1,") && strstr(csv, ",stable\n") && strstr(csv, ",saddle\n"), "%s", csv);
+  free(csv);
+  snprintf(args, sizeof args, "fixed --threshold --out %s/t.csv", dir);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  snprintf(path, sizeof path, "%s/t.csv", dir);
+  csv = slurp(path, NULL);
+  const char *thr = "feature,critical_m2\n1,1.29";
+  cr_assert(strncmp(csv, thr, strlen(thr)) == 0, "%s", csv);
+  free(csv);
+  const char *bad[] = {"--vary rho", "--vary rho=1:0:1", "--vary foo=1:2:1", "--vary m2_3=1:2:1",
+                       "--vary rho=a:1:1", "--N 100", "--runs 3"};
+  for (int i = 0; i < 7; i++) {
+    snprintf(args, sizeof args, "fixed %s --out %s/bad.csv", bad[i], dir);
+    cr_expect_eq(run_cli(args, err, sizeof err), 2, "%s: %s", bad[i], err);
+    cr_expect(strstr(err, "--") != NULL && strchr(err, '\n') == err + strlen(err) - 1, "%s: %s", bad[i], err);
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    cr_expect(!file_exists(path), "%s wrote a file", bad[i]);
+  }
+  snprintf(args, sizeof args, "rm -rf %s", dir);
+  cr_assert_eq(system(args), 0);
+}

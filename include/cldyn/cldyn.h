@@ -16,6 +16,7 @@
 #include "cldyn/drift.h"
 #include "cldyn/ode.h"
 #include "cldyn/reduced.h"
+#include "cldyn/fixed.h"
 #include "cldyn/output.h"
 
 #endif

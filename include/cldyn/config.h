@@ -29,6 +29,8 @@ typedef struct {
   int threads;              /* 0: OpenMP default */
   cl_ode_opts ode;          /* ode: stepper, tolerances, quadrature orders */
   int print_config;
+  int threshold;          /* fixed: write the critical second moments */
+  char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */
   int help;
   /* R0/Q0 are kept as text until K and M are final */
   char R0_spec[1024], Q0_spec[1024];
