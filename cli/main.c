@@ -2,6 +2,7 @@
  * libcldyn.  Exit status: 0 success, 2 bad input (one-line message, no
  * output file), 1 a run that failed (divergence, I/O error). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static void usage(FILE *f) {
           "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
           "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
           "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
-          "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n",
+          "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
+          "  basin      feature-selection probabilities from an uninformative start; --map\n",
           CL_VERSION);
 }
 
@@ -182,6 +184,79 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   return 0;
 }
 
+static int run_basin(cl_config *cfg, int argc, char **argv) {
+  char err[CL_ERRLEN];
+  cl_outfile out, map;
+  const cl_model *m = &cfg->model;
+  int has_map = cfg->map[0] != '\0';
+  if (m->M != 1) return fail(2, "--M: basin needs M = 1");
+  if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
+  if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
+  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+  if (has_map && cl_out_open(&map, cfg->map, "map", err)) return cl_out_abort(&out), fail(2, err);
+  double t0 = now_seconds();
+  cl_basin_result res;
+  cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->eps, cfg->tmax, cfg->sched.seed,
+                          cfg->threads, &res, err);
+  if (!st) {
+    fprintf(out.f, "fixed_point,probability,stderr");
+    for (int j = 0; j < m->K; j++) fprintf(out.f, ",cos_%d_1", j + 1);
+    fprintf(out.f, "\n");
+    for (int i = 0; i <= res.nfp; i++) {
+      if (i == res.nfp && res.count[i] == 0) break;
+      double p = (double)res.count[i] / (double)res.ndir;
+      if (i < res.nfp) fprintf(out.f, "%d", i + 1);
+      else fprintf(out.f, "none");
+      fprintf(out.f, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
+      for (int j = 0; j < m->K; j++)
+        fprintf(out.f, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
+      fprintf(out.f, "\n");
+    }
+  }
+  if (!st && has_map) {
+    /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
+    int n = cfg->map_points;
+    double r = 0.95 * sqrt(m->Q0[0]);
+    int *which = malloc(sizeof(int) * (size_t)(n * n));
+    char e0[CL_ERRLEN] = "";
+    int bad = 0;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(cfg->threads > 0 ? cfg->threads : omp_get_max_threads())
+    for (int k = 0; k < n * n; k++) {
+      double R0[2] = {-r + 2 * r * (k % n) / (n - 1), -r + 2 * r * (k / n) / (n - 1)};
+      char e[CL_ERRLEN];
+      which[k] = -1;
+      if (R0[0] * R0[0] + R0[1] * R0[1] >= m->Q0[0]) continue;
+      if (cl_basin_classify(m, &cfg->ode, &res, R0, m->Q0[0], cfg->tmax, &which[k], e)) {
+#pragma omp critical(cl_map_err)
+        bad = 1, memcpy(e0, e, CL_ERRLEN);
+      }
+    }
+    if (bad) st = cl_fail(err, CL_EDIVERGE, "basin --map: %s", e0);
+    else {
+      fprintf(map.f, "R_1_1,R_2_1,fixed_point\n");
+      for (int k = 0; k < n * n; k++) {
+        if (which[k] < 0) continue;
+        fprintf(map.f, "%.17g,%.17g,", -r + 2 * r * (k % n) / (n - 1), -r + 2 * r * (k / n) / (n - 1));
+        if (which[k] < res.nfp) fprintf(map.f, "%d\n", which[k] + 1);
+        else fprintf(map.f, "none\n");
+      }
+    }
+    free(which);
+  }
+  if (!st) cl_basin_result_free(&res);
+  if (st) {
+    cl_out_abort(&out);
+    if (has_map) cl_out_abort(&map);
+    return fail(st == CL_EINVAL ? 2 : 1, err);
+  }
+  if ((st = cl_out_commit(&out, err))) return fail(1, err);
+  if (has_map && (st = cl_out_commit(&map, err))) return fail(1, err);
+  double wall = now_seconds() - t0;
+  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  if (has_map && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -196,8 +271,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   cl_command cmd = cl_command_from_name(argv[1]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_ODE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed\n", argv[1]);
+  if (!cmd) {
+    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed, basin\n", argv[1]);
     return 2;
   }
   cl_config cfg;
@@ -213,5 +288,6 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (cmd == CL_CMD_FIXED) return run_fixed(&cfg, argc, argv);
+  if (cmd == CL_CMD_BASIN) return run_basin(&cfg, argc, argv);
   return run_traj(&cfg, argc, argv);
 }

@@ -32,23 +32,28 @@ static const cl_option options[] = {
     {"B", ALL, 0, "INT", "batch size, >= 1 (default 1)"},
     {"init", RUNS, 0, "random|overlap", "initial state (default overlap)"},
     {"R0", TRAJ, 0, "LIST", "initial R, K x M, rows separated by ';', or one number (default 0.1)"},
-    {"Q0", TRAJ, 0, "LIST", "initial Q, M x M, or one number for the diagonal (default 1)"},
+    {"Q0", TRAJ | CL_CMD_BASIN, 0, "LIST", "initial Q, M x M, or one number for the diagonal (default 1)"},
     {"T", TRAJ, 0, "X", "end time t = steps / N, >= 0 (default 20)"},
     {"dt-out", TRAJ, 0, "X", "output interval, > 0 (default 0.5)"},
     {"runs", RUNS, 0, "INT", "independent runs, >= 1 (default 1)"},
-    {"seed", RUNS | CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "random seed (ode: of the Monte Carlo point set), in [0, 2^53) (default 1)"},
+    {"seed", RUNS | CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "random seed (ode: of the Monte Carlo point set), in [0, 2^53) (default 1)"},
     {"out", ALL, 0, "PATH", "output CSV, '-' for stdout (default -)"},
     {"summary", RUNS, 0, "PATH", "CSV of the mean and sd over runs"},
-    {"threads", RUNS, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
-    {"rtol", CL_CMD_ODE, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
-    {"atol", CL_CMD_ODE, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
-    {"stepper", CL_CMD_ODE, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
-    {"quad-gauss", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
-    {"quad-law", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
-    {"quad-mgrid", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
-    {"mc-points", CL_CMD_ODE | CL_CMD_FIXED, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
+    {"threads", RUNS | CL_CMD_BASIN, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
+    {"rtol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
+    {"atol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
+    {"stepper", CL_CMD_ODE | CL_CMD_BASIN, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
+    {"quad-gauss", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
+    {"quad-law", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
+    {"quad-mgrid", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
+    {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
     {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
     {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
+    {"directions", CL_CMD_BASIN, 0, "INT", "initial directions, in [2, 1e7] (default 360)"},
+    {"eps", CL_CMD_BASIN, 0, "X", "|R(0)| of the uninformative start, in (0, 0.5] (default 1e-3)"},
+    {"tmax", CL_CMD_BASIN, 0, "X", "integration time to reach a fixed point, > 0 (default 200)"},
+    {"map", CL_CMD_BASIN, 0, "PATH", "also write the fixed point reached from a grid of (R_1, R_2), K = 2"},
+    {"map-points", CL_CMD_BASIN, 0, "INT", "grid points per axis of --map, in [2, 1000] (default 41)"},
     {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
     {"help", ALL, 1, "", "print this help and exit"},
@@ -80,6 +85,7 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   cl_schedule_default(&cfg->sched);
   strcpy(cfg->out, "-");
   cl_ode_opts_default(&cfg->ode);
+  cfg->directions = 360, cfg->eps = 1e-3, cfg->tmax = 200, cfg->map_points = 41;
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
   cfg->c_source = -1;
@@ -231,6 +237,22 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     else if (IS("quad-law")) cfg->ode.quad.n_law = (int)n;
     else if (IS("quad-mgrid")) cfg->ode.quad.n_mgrid = (int)n;
     else cfg->ode.quad.mc_points = n;
+  } else if (IS("directions") || IS("map-points")) {
+    long long hi = IS("directions") ? 10000000 : 1000;
+    if ((st = get_int(name, v, &n, "an integer", err))) return st;
+    if (n < 2 || n > hi) return cl_fail(err, CL_EINVAL, "--%s: must be an integer in [2, %lld] (got %s)", name, hi, v);
+    if (IS("directions")) cfg->directions = n;
+    else cfg->map_points = (int)n;
+  } else if (IS("eps")) {
+    if ((st = get_real(name, v, &x, "a real in (0, 0.5]", err))) return st;
+    if (!(x > 0 && x <= 0.5)) return cl_fail(err, CL_EINVAL, "--eps: must be in (0, 0.5] (got %s)", v);
+    cfg->eps = x;
+  } else if (IS("tmax")) {
+    if ((st = get_real(name, v, &x, "a real > 0", err))) return st;
+    if (!(x > 0)) return cl_fail(err, CL_EINVAL, "--tmax: must be > 0 (got %s)", v);
+    cfg->tmax = x;
+  } else if (IS("map")) {
+    return copy_path(name, v, cfg->map, err);
   } else if (IS("threshold")) {
     cfg->threshold = 1;
   } else if (IS("vary")) {
@@ -396,6 +418,12 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("summary")) {
       if (cfg->summary[0]) EMIT("%s", cfg->summary);
     } else if (IS("threads")) EMIT("%d", cfg->threads);
+    else if (IS("directions")) EMIT("%ld", cfg->directions);
+    else if (IS("eps")) EMIT("%s", cl_fmt_real(num, 32, cfg->eps));
+    else if (IS("tmax")) EMIT("%s", cl_fmt_real(num, 32, cfg->tmax));
+    else if (IS("map")) {
+      if (cfg->map[0]) EMIT("%s", cfg->map);
+    } else if (IS("map-points")) EMIT("%d", cfg->map_points);
     else if (IS("vary")) {
       if (cfg->vary[0]) EMIT("%s", cfg->vary);
     } else if (IS("threshold")) {

@@ -17,6 +17,7 @@
 #include "cldyn/ode.h"
 #include "cldyn/reduced.h"
 #include "cldyn/fixed.h"
+#include "cldyn/basin.h"
 #include "cldyn/output.h"
 
 #endif

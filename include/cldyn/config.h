@@ -31,6 +31,10 @@ typedef struct {
   int print_config;
   int threshold;          /* fixed: write the critical second moments */
   char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */
+  long directions;        /* basin */
+  double eps, tmax;       /* basin */
+  char map[CL_PATHLEN];   /* basin: grid output, "" for none */
+  int map_points;         /* basin */
   int help;
   /* R0/Q0 are kept as text until K and M are final */
   char R0_spec[1024], Q0_spec[1024];
