@@ -196,7 +196,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (has_map && cl_out_open(&map, cfg->map, "map", err)) return cl_out_abort(&out), fail(2, err);
   double t0 = now_seconds();
   cl_basin_result res;
-  cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->eps, cfg->tmax, cfg->sched.seed,
+  cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
   if (!st) {
     fprintf(out.f, "fixed_point,probability,stderr");
@@ -204,7 +204,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     fprintf(out.f, "\n");
     for (int i = 0; i <= res.nfp; i++) {
       if (i == res.nfp && res.count[i] == 0) break;
-      double p = (double)res.count[i] / (double)res.ndir;
+      double p = res.prob[i];
       if (i < res.nfp) fprintf(out.f, "%d", i + 1);
       else fprintf(out.f, "none");
       fprintf(out.f, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));

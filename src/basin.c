@@ -6,11 +6,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cldyn/quad.h"
 #include "cldyn/rng.h"
+
+/* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
+ * (h1, h2) centred Gaussian, variances Q (1 + s^2), covariance Q (1 + rho s^2);
+ * tensor trapezoid rule on the eigen-directions (1, +-1)/sqrt 2. */
+static void noise_terms_r0(const cl_model *m, double Q, double *EGG, double *Es) {
+  cl_rule r;
+  cl_rule_normal_trap(40, &r, NULL);
+  double s2 = m->s * m->s, a = Q * (1 + s2), b = Q * (1 + m->rho * s2);
+  double up = sqrt(fmax(a + b, 0) / 2), um = sqrt(fmax(a - b, 0) / 2);
+  double gg = 0, es = 0;
+  for (int i = 0; i < r.n; i++)
+    for (int k = 0; k < r.n; k++) {
+      double h1 = up * r.x[i] + um * r.x[k], h2 = up * r.x[i] - um * r.x[k], f1, d1, f2, d2, t;
+      cl_act_eval(m->act, h1, &f1, &d1, &t);
+      cl_act_eval(m->act, h2, &f2, &d2, &t);
+      double G1 = d1 * f2, G2 = f1 * d2, w = r.w[i] * r.w[k];
+      gg += w * (G1 + G2) * (G1 + G2);
+      es += w * (G1 * G1 + G2 * G2 + 2 * m->rho * G1 * G2);
+    }
+  cl_rule_free(&r);
+  *EGG = gg, *Es = es;
+}
+
+cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
+  /* Linear escape from R = 0: dR_j = lambda_j(Q) R_j dt + sqrt(tau^2 v_j(Q) / (B N)) dW,
+   * with Q(t) following dQ/dt at R = 0 from Q0.  R_j(t) ~ A_j exp(Lambda_j(t)),
+   * A_j = R_j(0) + int exp(-Lambda_j) sqrt(...) dW: N var(A_j) = Q0 + int exp(-2 Lambda_j) tau^2 v_j / B. */
+  const int K = m->K;
+  cl_drift *d = cl_drift_alloc(m, o, err);
+  if (!d) return CL_EINVAL;
+  double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0};
+  const double h = 0.01;
+  cl_status st = CL_OK;
+  for (int it = 0; it < 200000 && !st; it++) {
+    cl_m1_terms t;
+    if ((st = cl_drift_m1_terms(d, R, Q, &t, err))) break;
+    double EGG, Es, dR[CL_KMAX], dQ;
+    noise_terms_r0(m, Q, &EGG, &Es);
+    double lmin = INFINITY;
+    for (int j = 0; j < K; j++) {
+      double lam = m->tau * (m->c[j].m2 * t.b_z + t.b_e - m->reg.beta2);
+      double v = m->tau * m->tau * (m->c[j].m2 * EGG + m->s * m->s * Es) / m->B;
+      acc[j] += h * exp(-2 * Lam[j]) * v;
+      Lam[j] += h * lam;
+      lmin = fmin(lmin, Lam[j]);
+    }
+    if (lmin > 25) break; /* exp(-50): the noise no longer matters */
+    if (it > 0 && lmin < -5) {
+      st = cl_fail(err, CL_EINVAL, "basin: the uninformative state is not unstable along every feature");
+      break;
+    }
+    if ((st = cl_drift_eval(d, R, &Q, dR, &dQ, err))) break;
+    Q += h * dQ; /* Euler in Q: smooth and slow; only the weights depend on it */
+  }
+  for (int j = 0; j < K; j++) var[j] = m->Q0[0] + acc[j];
+  cl_drift_free(d);
+  return st;
+}
 
 void cl_basin_result_free(cl_basin_result *res) {
   free(res->fp);
   free(res->count);
+  free(res->prob);
+  free(res->weight);
   memset(res, 0, sizeof *res);
 }
 
@@ -38,8 +99,9 @@ cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_ba
   return CL_OK;
 }
 
-cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double eps, double tmax,
-                   uint64_t seed, int threads, cl_basin_result *res, char *err) {
+cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+                   int threads, cl_basin_result *res, char *err) {
+  const long long N = m->N;
   memset(res, 0, sizeof *res);
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "--M: basin needs M = 1");
   if (m->K < 2) return cl_fail(err, CL_EINVAL, "--c: basin needs K >= 2 features");
@@ -56,18 +118,21 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double ep
   res->ndir = ndir;
   res->count = calloc((size_t)ns + 1, sizeof(long));
   const int K = m->K;
-  /* directions: regular angles for K = 2; seeded isotropic Gaussians else */
+  /* the law of the escape direction: A ~ N(0, diag(var)) (not isotropic:
+   * the noise accumulated while escaping favours the slower features) */
+  double var[CL_KMAX];
+  if ((st = cl_basin_escape_variances(m, &o->quad, var, err))) {
+    cl_basin_result_free(res);
+    return st;
+  }
+  memcpy(res->var, var, sizeof(double) * (size_t)K);
+  /* starts: R(0) = A, A_j ~ N(0, var_j / N), seeded; equal weights */
   double *dirs = malloc(sizeof(double) * (size_t)ndir * (size_t)K);
+  res->weight = malloc(sizeof(double) * (size_t)ndir);
   cl_rng *rng = cl_rng_alloc(seed, 0x6261);
   for (long k = 0; k < ndir; k++) {
-    double *u = dirs + k * K, nrm = 0;
-    if (K == 2) {
-      double th = 2 * M_PI * ((double)k + 0.5) / (double)ndir;
-      u[0] = cos(th), u[1] = sin(th);
-      continue;
-    }
-    for (int j = 0; j < K; j++) u[j] = cl_rng_gauss(rng), nrm += u[j] * u[j];
-    for (int j = 0; j < K; j++) u[j] /= sqrt(nrm);
+    for (int j = 0; j < K; j++) dirs[k * K + j] = sqrt(var[j] / (double)N) * cl_rng_gauss(rng);
+    res->weight[k] = 1.0 / (double)ndir;
   }
   cl_rng_free(rng);
   int *which = malloc(sizeof(int) * (size_t)ndir);
@@ -78,14 +143,16 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double ep
   for (long k = 0; k < ndir; k++) {
     double R0[CL_KMAX];
     char e[CL_ERRLEN];
-    for (int j = 0; j < K; j++) R0[j] = eps * dirs[k * K + j];
+    for (int j = 0; j < K; j++) R0[j] = dirs[k * K + j];
     if (cl_basin_classify(m, o, res, R0, m->Q0[0], tmax, &which[k], e)) {
 #pragma omp critical(cl_basin_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
     }
   }
-  if (bad < 0)
-    for (long k = 0; k < ndir; k++) res->count[which[k]]++;
+  if (bad < 0) {
+    res->prob = calloc((size_t)res->nfp + 1, sizeof(double));
+    for (long k = 0; k < ndir; k++) res->count[which[k]]++, res->prob[which[k]] += res->weight[k];
+  }
   free(which);
   free(dirs);
   if (bad >= 0) {

@@ -18,7 +18,7 @@ typedef struct {
 } cl_option;
 
 static const cl_option options[] = {
-    {"N", RUNS, 0, "INT", "input dimension, >= K + M + 1 (default 1000)"},
+    {"N", RUNS | CL_CMD_BASIN, 0, "INT", "input dimension, >= K + M + 1 (basin: sets |R(0)| ~ N^-1/2) (default 1000)"},
     {"M", ALL, 0, "INT", "output units, in [1, 16] (default 1)"},
     {"c", ALL, 0, "SPEC", "law of one hidden variable, repeat for K features (default rademacher:3)"},
     {"features", CL_CMD_SIMULATE | CL_CMD_PDE, 0, "axis|dense|sparse:P", "feature layout (default axis)"},
@@ -49,8 +49,7 @@ static const cl_option options[] = {
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
     {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
     {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
-    {"directions", CL_CMD_BASIN, 0, "INT", "initial directions, in [2, 1e7] (default 360)"},
-    {"eps", CL_CMD_BASIN, 0, "X", "|R(0)| of the uninformative start, in (0, 0.5] (default 1e-3)"},
+    {"directions", CL_CMD_BASIN, 0, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7] (default 360)"},
     {"tmax", CL_CMD_BASIN, 0, "X", "integration time to reach a fixed point, > 0 (default 200)"},
     {"map", CL_CMD_BASIN, 0, "PATH", "also write the fixed point reached from a grid of (R_1, R_2), K = 2"},
     {"map-points", CL_CMD_BASIN, 0, "INT", "grid points per axis of --map, in [2, 1000] (default 41)"},
@@ -243,10 +242,6 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     if (n < 2 || n > hi) return cl_fail(err, CL_EINVAL, "--%s: must be an integer in [2, %lld] (got %s)", name, hi, v);
     if (IS("directions")) cfg->directions = n;
     else cfg->map_points = (int)n;
-  } else if (IS("eps")) {
-    if ((st = get_real(name, v, &x, "a real in (0, 0.5]", err))) return st;
-    if (!(x > 0 && x <= 0.5)) return cl_fail(err, CL_EINVAL, "--eps: must be in (0, 0.5] (got %s)", v);
-    cfg->eps = x;
   } else if (IS("tmax")) {
     if ((st = get_real(name, v, &x, "a real > 0", err))) return st;
     if (!(x > 0)) return cl_fail(err, CL_EINVAL, "--tmax: must be > 0 (got %s)", v);
@@ -334,7 +329,7 @@ cl_status cl_config_finish(cl_config *cfg, char *err) {
   cl_status st;
   if ((st = cl_model_set_R0(&cfg->model, cfg->R0_spec, err))) return st;
   if ((st = cl_model_set_Q0(&cfg->model, cfg->Q0_spec, err))) return st;
-  if ((st = cl_model_check(&cfg->model, (cfg->cmd & RUNS) != 0, err))) return st;
+  if ((st = cl_model_check(&cfg->model, (cfg->cmd & (RUNS | CL_CMD_BASIN)) != 0, err))) return st;
   return cl_schedule_check(&cfg->sched, err);
 }
 
@@ -419,7 +414,6 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
       if (cfg->summary[0]) EMIT("%s", cfg->summary);
     } else if (IS("threads")) EMIT("%d", cfg->threads);
     else if (IS("directions")) EMIT("%ld", cfg->directions);
-    else if (IS("eps")) EMIT("%s", cl_fmt_real(num, 32, cfg->eps));
     else if (IS("tmax")) EMIT("%s", cl_fmt_real(num, 32, cfg->tmax));
     else if (IS("map")) {
       if (cfg->map[0]) EMIT("%s", cfg->map);

@@ -111,3 +111,35 @@ Test(validation, ode_accuracy_under_refinement, .timeout = 300) {
     cl_traj_free(tb);
   }
 }
+
+/* Basin probabilities (ODE from starts R(0) ~ N^-1/2 drawn with the escape
+ * law) against the frequencies of the exact finite-N chain at N = 1e4. */
+Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {
+  cl_config b, r;
+  char err[CL_ERRLEN];
+  const char *args = "--c rademacher:3 --c rademacher:2.5 --N 10000";
+  setup(&b, CL_CMD_BASIN, args);
+  char full[512];
+  snprintf(full, sizeof full, "%s --init random --T 30 --dt-out 30", args);
+  setup(&r, CL_CMD_REDUCED, full);
+  r.sched.runs = 1000, r.sched.seed = 4242;
+  cl_basin_result res;
+  cr_assert_eq(cl_basin(&b.model, &b.ode, 1000, 200, 7, 0, &res, err), CL_OK, "%s", err);
+  double p_basin = 0;
+  for (int i = 0; i < res.nfp; i++)
+    if (fabs(res.fp[i].y[0]) > fabs(res.fp[i].y[1])) p_basin += res.prob[i];
+  cl_basin_result_free(&res);
+  cl_traj *tr;
+  cr_assert_eq(cl_reduced(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  long n1 = 0;
+  for (long long k = 0; k < tr->runs; k++) {
+    const double *row = cl_traj_row(tr, k, tr->nt - 1);
+    n1 += fabs(row[3]) > fabs(row[4]); /* cos_1_1 vs cos_2_1 */
+  }
+  double p_red = (double)n1 / (double)tr->runs;
+  double se = sqrt(p_basin * (1 - p_basin) / 1000 + p_red * (1 - p_red) / (double)tr->runs);
+  cr_log_info("P(feature 1): basin %.4f, reduced chain %.4f (N = 1e4, 1000 + %lld), %.1f se", p_basin,
+              p_red, tr->runs, fabs(p_basin - p_red) / se);
+  cr_expect_leq(fabs(p_basin - p_red), 3 * se, "basin %g vs reduced %g (se %g)", p_basin, p_red, se);
+  cl_traj_free(tr);
+}

@@ -3,11 +3,16 @@
  * (MODEL.md, finding (ii); docs/theory.md s.8).  M = 1.
  *
  * A random initialisation in high dimension gives R = O(N^-1/2) with an
- * isotropic direction in R^K: each direction u is integrated from
- * R(0) = eps u, Q(0) = Q0 until tmax and assigned to the stable fixed point
- * it reaches.  The probability of a fixed point is the measure of its
- * directions (a regular grid of angles for K = 2, seeded uniform directions
- * for K > 2). */
+ * isotropic direction in R^K, but the SGD noise while R escapes from 0 is of
+ * the same order: in the linear phase R_j(t) ~ A_j exp(Lambda_j(t)) with
+ * A_j ~ N(0, var_j / N), var_j = Q0 + int exp(-2 Lambda_j) tau^2 v_j / B
+ * (cl_basin_escape_variances).  The ODE is integrated from R(0) = A (ndir
+ * seeded draws of A at the model's N), Q(0) = Q0, until tmax, and each start
+ * is assigned to the stable fixed point it reaches; a fixed point's
+ * probability is the fraction of starts.  The size of A matters: features
+ * with different growth rates compete for a time ~ log N, so the selection
+ * probabilities depend on N (logarithmically); with equal rates only the
+ * direction matters.  See docs/theory.md s.8. */
 #ifndef CLDYN_BASIN_H
 #define CLDYN_BASIN_H
 
@@ -18,12 +23,17 @@ typedef struct {
   int nfp;            /* stable fixed points */
   cl_fixed_point *fp; /* their description */
   long *count;        /* directions reaching each; unassigned in count[nfp] */
+  double *prob;       /* their probability under the escape law (nfp + 1) */
+  double *weight;     /* per direction */
+  double var[CL_KMAX];/* N var(A_j) of the escape amplitudes */
   long ndir;
 } cl_basin_result;
 
-cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double eps, double tmax,
-                   uint64_t seed, int threads, cl_basin_result *res, char *err);
+cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+                   int threads, cl_basin_result *res, char *err);
 void cl_basin_result_free(cl_basin_result *res);
+/* N var(A_j) for each feature (see above). */
+cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err);
 
 /* Which stable fixed point (index, or nfp if none within 1e-3) the ODE
  * reaches from R(0) = R0 (K values), Q(0) = Q0. */
