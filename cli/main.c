@@ -84,12 +84,19 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   cl_status st;
   if (cfg->cmd == CL_CMD_ODE)
     st = cl_ode_solve(&cfg->model, &cfg->sched, &cfg->ode, &tr, info, err);
-  else if (cfg->cmd == CL_CMD_REDUCED)
-    st = cl_reduced(&cfg->model, &cfg->sched, cfg->threads, &tr,
-                    isatty(2) ? progress_line : NULL, &last, err);
-  else
-    st = cl_simulate(&cfg->model, &cfg->sched, cfg->threads, &tr,
-                     isatty(2) ? progress_line : NULL, &last, err);
+  else {
+    if (cfg->cmd == CL_CMD_REDUCED &&
+        (cfg->model.reg.kind == CL_REG_L1 || cfg->model.reg.kind == CL_REG_ELASTIC)) {
+      cl_out_abort(&out);
+      if (has_sum) cl_out_abort(&sum);
+      return fail(2, "--reg: the reduced chain is exact only for l2 or none");
+    }
+    cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
+                       cfg->resume[0] ? cfg->resume : NULL};
+    st = cl_run_engine(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
+                       &cfg->model, &cfg->sched, cfg->threads, &ck,
+                       &tr, isatty(2) ? progress_line : NULL, &last, err);
+  }
   if (st) {
     cl_out_abort(&out);
     if (has_sum) cl_out_abort(&sum);

@@ -47,6 +47,9 @@ static const cl_option options[] = {
     {"quad-law", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
     {"quad-mgrid", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
+    {"checkpoint", RUNS, 0, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)"},
+    {"checkpoint-every", RUNS, 0, "X", "checkpoint interval in t, > 0 (default 1)"},
+    {"resume", RUNS, 0, "PATH", "resume from a checkpoint written with the same parameters"},
     {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
     {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
     {"directions", CL_CMD_BASIN, 0, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7] (default 360)"},
@@ -84,7 +87,7 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   cl_schedule_default(&cfg->sched);
   strcpy(cfg->out, "-");
   cl_ode_opts_default(&cfg->ode);
-  cfg->directions = 360, cfg->eps = 1e-3, cfg->tmax = 200, cfg->map_points = 41;
+  cfg->directions = 360, cfg->tmax = 200, cfg->map_points = 41, cfg->checkpoint_every = 1;
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
   cfg->c_source = -1;
@@ -248,6 +251,12 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     cfg->tmax = x;
   } else if (IS("map")) {
     return copy_path(name, v, cfg->map, err);
+  } else if (IS("checkpoint") || IS("resume")) {
+    return copy_path(name, v, IS("checkpoint") ? cfg->checkpoint : cfg->resume, err);
+  } else if (IS("checkpoint-every")) {
+    if ((st = get_real(name, v, &x, "a real > 0", err))) return st;
+    if (!(x > 0)) return cl_fail(err, CL_EINVAL, "--checkpoint-every: must be > 0 (got %s)", v);
+    cfg->checkpoint_every = x;
   } else if (IS("threshold")) {
     cfg->threshold = 1;
   } else if (IS("vary")) {
@@ -413,6 +422,11 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("summary")) {
       if (cfg->summary[0]) EMIT("%s", cfg->summary);
     } else if (IS("threads")) EMIT("%d", cfg->threads);
+    else if (IS("checkpoint")) {
+      if (cfg->checkpoint[0]) EMIT("%s", cfg->checkpoint);
+    } else if (IS("resume")) {
+      if (cfg->resume[0]) EMIT("%s", cfg->resume);
+    } else if (IS("checkpoint-every")) EMIT("%s", cl_fmt_real(num, 32, cfg->checkpoint_every));
     else if (IS("directions")) EMIT("%ld", cfg->directions);
     else if (IS("tmax")) EMIT("%s", cl_fmt_real(num, 32, cfg->tmax));
     else if (IS("map")) {

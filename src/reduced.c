@@ -16,6 +16,7 @@
 
 #include "cldyn/data.h"
 #include "cldyn/rng.h"
+#include "cldyn/runner.h"
 
 struct cl_red {
   cl_model m;
@@ -226,62 +227,40 @@ void cl_red_advance(cl_red *r, long long steps) {
   r->steps += steps;
 }
 
+/* The engine interface of runner.h: state = steps, Rt, G, the random stream. */
+static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
+  return cl_red_alloc(m, seed, run, err);
+}
+static void eng_free(void *p) { cl_red_free(p); }
+static void eng_advance(void *p, long long n) { cl_red_advance(p, n); }
+static long long eng_steps(const void *p) { return ((const cl_red *)p)->steps; }
+static void eng_order(const void *p, double *R, double *Q) { cl_red_order(p, R, Q); }
+static size_t eng_size(const void *p) {
+  (void)p;
+  return sizeof(long long) + sizeof(double) * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX) + cl_rng_state_size();
+}
+static void eng_save(const void *p, void *buf) {
+  const cl_red *r = p;
+  unsigned char *b = buf;
+  memcpy(b, &r->steps, sizeof(long long)), b += sizeof(long long);
+  memcpy(b, r->Rt, sizeof r->Rt), b += sizeof r->Rt;
+  memcpy(b, r->G, sizeof r->G), b += sizeof r->G;
+  cl_rng_get_state(r->rng, b);
+}
+static void eng_load(void *p, const void *buf) {
+  cl_red *r = p;
+  const unsigned char *b = buf;
+  memcpy(&r->steps, b, sizeof(long long)), b += sizeof(long long);
+  memcpy(r->Rt, b, sizeof r->Rt), b += sizeof r->Rt;
+  memcpy(r->G, b, sizeof r->G), b += sizeof r->G;
+  cl_rng_set_state(r->rng, b);
+}
+const cl_engine cl_engine_reduced = {"reduced", eng_alloc, eng_free, eng_advance, eng_steps,
+                                     eng_order, eng_size, eng_save, eng_load};
+
 cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                      cl_progress_fn progress, void *ctx, char *err) {
-  cl_status st = cl_model_check(m, 1, err);
-  if (st || (st = cl_schedule_check(s, err))) return st;
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none");
-  size_t nt = cl_schedule_nt(s);
-  cl_traj *tr = cl_traj_alloc(m->K, m->M, nt, s->runs);
-  if (!tr) return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
-  for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
-  long long first_bad = -1, done = 0, total = s->runs * (long long)nt;
-  char e0[CL_ERRLEN] = "";
-  int nth = threads > 0 ? threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 16) num_threads(nth)
-  for (long long run = 0; run < s->runs; run++) {
-    char e[CL_ERRLEN];
-    cl_red *r = cl_red_alloc(m, s->seed, (uint64_t)run, e);
-    cl_status rs = r ? CL_OK : CL_ENOMEM;
-    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
-    for (size_t k = 0; k < nt && r && !rs; k++) {
-      cl_red_advance(r, cl_schedule_step(s, m->N, k) - r->steps);
-      cl_red_order(r, R, Q);
-      cl_traj_set(m->K, m->M, R, Q, cl_traj_row(tr, run, k));
-      int ok = 1;
-      for (int q = 0; q < m->K * m->M; q++) ok &= isfinite(R[q]);
-      for (int q = 0; q < m->M * m->M; q++) ok &= isfinite(Q[q]) && fabs(Q[q]) < 1e100;
-      if (!ok)
-        rs = cl_fail(e, CL_EDIVERGE,
-                     "reduced: run %lld diverged at t = %g with tau = %g, s = %g, rho = %g, "
-                     "lambda = %g, B = %d, N = %lld; lower tau",
-                     run + 1, tr->t[k], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
-      if (progress) {
-        long long d;
-#pragma omp atomic capture
-        d = ++done;
-        if (d % 64 == 0 || d == total) {
-#pragma omp critical(cl_progress)
-          progress(ctx, (double)d / (double)total);
-        }
-      }
-    }
-    cl_red_free(r);
-    if (rs) {
-#pragma omp critical(cl_red_err)
-      if (first_bad < 0 || run < first_bad) {
-        first_bad = run;
-        st = rs;
-        memcpy(e0, e, CL_ERRLEN);
-      }
-    }
-  }
-  if (first_bad >= 0) {
-    cl_traj_free(tr);
-    if (err) memcpy(err, e0, CL_ERRLEN);
-    return st;
-  }
-  *out = tr;
-  return CL_OK;
+  return cl_run_engine(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
 }

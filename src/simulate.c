@@ -14,6 +14,7 @@
 
 #include "cldyn/data.h"
 #include "cldyn/rng.h"
+#include "cldyn/runner.h"
 
 /* OpenBLAS threads would nest inside our per-run threads and could change
  * the summation order: we parallelise over runs and keep BLAS serial. */
@@ -197,77 +198,41 @@ long long cl_schedule_step(const cl_schedule *s, long long N, size_t k) {
   return llround((double)k * s->dt_out * (double)N);
 }
 
-/* A state is invalid when any order parameter is not finite or |Q| is huge. */
-static int state_ok(int K, int M, const double *R, const double *Q) {
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return 0;
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k]) || fabs(Q[k]) > 1e100) return 0;
-  return 1;
+/* The engine interface of runner.h: state = steps, W, U, the random stream. */
+static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
+  return cl_sim_alloc(m, seed, run, 0, err);
 }
-
-static cl_status run_one(const cl_model *m, const cl_schedule *s, long long r, cl_traj *tr,
-                         cl_progress_fn progress, void *ctx, long long *done, char *err) {
-  cl_sim *sim = cl_sim_alloc(m, s->seed, (uint64_t)r, 0, err);
-  if (!sim) return CL_ENOMEM;
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
-  cl_status st = CL_OK;
-  long long total = s->runs * (long long)tr->nt;
-  for (size_t k = 0; k < tr->nt; k++) {
-    cl_sim_advance(sim, cl_schedule_step(s, m->N, k) - sim->steps);
-    cl_sim_order(sim, R, Q);
-    cl_traj_set(m->K, m->M, R, Q, cl_traj_row(tr, r, k));
-    if (!state_ok(m->K, m->M, R, Q)) {
-      st = cl_fail(err, CL_EDIVERGE,
-                   "simulate: run %lld diverged at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, "
-                   "s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
-                   r + 1, tr->t[k], Q[0], R[0], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
-      break;
-    }
-    if (progress) {
-      long long d;
-#pragma omp atomic capture
-      d = ++*done;
-#pragma omp critical(cl_progress)
-      progress(ctx, (double)d / (double)total);
-    }
-  }
-  cl_sim_free(sim);
-  return st;
+static void eng_free(void *p) { cl_sim_free(p); }
+static void eng_advance(void *p, long long n) { cl_sim_advance(p, n); }
+static long long eng_steps(const void *p) { return cl_sim_steps(p); }
+static void eng_order(const void *p, double *R, double *Q) { cl_sim_order(p, R, Q); }
+static size_t eng_size(const void *p) {
+  const cl_sim *sim = p;
+  return sizeof(long long) + sizeof(double) * (size_t)sim->m.N * (size_t)(sim->m.M + sim->m.K) +
+         cl_rng_state_size();
 }
+static void eng_save(const void *p, void *buf) {
+  const cl_sim *sim = p;
+  size_t nw = (size_t)sim->m.N * (size_t)sim->m.M, nu = (size_t)sim->m.N * (size_t)sim->m.K;
+  unsigned char *b = buf;
+  memcpy(b, &sim->steps, sizeof(long long)), b += sizeof(long long);
+  memcpy(b, sim->W, sizeof(double) * nw), b += sizeof(double) * nw;
+  memcpy(b, sim->U, sizeof(double) * nu), b += sizeof(double) * nu;
+  cl_rng_get_state(sim->rng, b);
+}
+static void eng_load(void *p, const void *buf) {
+  cl_sim *sim = p;
+  size_t nw = (size_t)sim->m.N * (size_t)sim->m.M, nu = (size_t)sim->m.N * (size_t)sim->m.K;
+  const unsigned char *b = buf;
+  memcpy(&sim->steps, b, sizeof(long long)), b += sizeof(long long);
+  memcpy(sim->W, b, sizeof(double) * nw), b += sizeof(double) * nw;
+  memcpy(sim->U, b, sizeof(double) * nu), b += sizeof(double) * nu;
+  cl_rng_set_state(sim->rng, b);
+}
+const cl_engine cl_engine_simulate = {"simulate", eng_alloc, eng_free, eng_advance, eng_steps,
+                                      eng_order, eng_size, eng_save, eng_load};
 
 cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                       cl_progress_fn progress, void *ctx, char *err) {
-  char e0[CL_ERRLEN];
-  cl_status st = cl_model_check(m, 1, err);
-  if (st || (st = cl_schedule_check(s, err))) return st;
-  size_t nt = cl_schedule_nt(s);
-  cl_traj *tr = cl_traj_alloc(m->K, m->M, nt, s->runs);
-  if (!tr) return cl_fail(err, CL_ENOMEM, "simulate: out of memory for the trajectory table");
-  for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
-  openblas_set_num_threads(1);
-  long long first_bad = -1, done = 0;
-  int nthreads = threads > 0 ? threads : omp_get_max_threads();
-  /* the error reported is the one of the lowest failing run, whatever the
-   * scheduling, so that messages are reproducible too */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-  for (long long r = 0; r < s->runs; r++) {
-    char e[CL_ERRLEN];
-    cl_status rs = run_one(m, s, r, tr, progress, ctx, &done, e);
-    if (rs) {
-#pragma omp critical(cl_sim_err)
-      if (first_bad < 0 || r < first_bad) {
-        first_bad = r;
-        st = rs;
-        memcpy(e0, e, sizeof e0);
-      }
-    }
-  }
-  if (first_bad >= 0) {
-    cl_traj_free(tr);
-    if (err) memcpy(err, e0, CL_ERRLEN);
-    return st;
-  }
-  *out = tr;
-  return CL_OK;
+  return cl_run_engine(&cl_engine_simulate, m, s, threads, NULL, out, progress, ctx, err);
 }

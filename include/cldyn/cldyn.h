@@ -18,6 +18,7 @@
 #include "cldyn/reduced.h"
 #include "cldyn/fixed.h"
 #include "cldyn/basin.h"
+#include "cldyn/runner.h"
 #include "cldyn/output.h"
 
 #endif

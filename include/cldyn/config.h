@@ -31,8 +31,10 @@ typedef struct {
   int print_config;
   int threshold;          /* fixed: write the critical second moments */
   char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */
+  char checkpoint[CL_PATHLEN], resume[CL_PATHLEN]; /* simulate, reduced */
+  double checkpoint_every;
   long directions;        /* basin */
-  double eps, tmax;       /* basin */
+  double tmax;            /* basin */
   char map[CL_PATHLEN];   /* basin: grid output, "" for none */
   int map_points;         /* basin */
   int help;
