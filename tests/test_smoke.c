@@ -45,3 +45,24 @@ Test(smoke, ode_paths) {
   run(CL_CMD_ODE, "--T 1 --stepper msbdf");
   run(CL_CMD_ODE, "--T 1 --stepper bsimp --act erf");
 }
+
+/* A blow-up in the ODE or the reduced chain stops with the time and the
+ * parameters, and no table. */
+Test(smoke, divergence_is_reported_by_ode_and_reduced) {
+  char buf[] = "--act cubic --tau 5 --Q0 4 --R0 0.5 --T 50 --N 100", *argv[16], err[CL_ERRLEN] = "";
+  int argc = 0;
+  for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) argv[argc++] = tok;
+  cl_config cfg;
+  cl_config_init(&cfg, CL_CMD_REDUCED);
+  cr_assert_eq(cl_config_parse_args(&cfg, argc, argv, err), CL_OK, "%s", err);
+  cl_traj *tr = NULL;
+  cr_assert_eq(cl_reduced(&cfg.model, &cfg.sched, 1, &tr, NULL, NULL, err), CL_EDIVERGE);
+  cr_assert_null(tr);
+  cr_assert(strstr(err, "diverged at t =") && strstr(err, "tau = 5"), "%s", err);
+  cl_ode_opts o;
+  cl_ode_opts_default(&o);
+  err[0] = '\0';
+  cr_assert_eq(cl_ode_solve(&cfg.model, &cfg.sched, &o, &tr, NULL, err), CL_EDIVERGE);
+  cr_assert_null(tr);
+  cr_assert(strstr(err, "t = ") && strstr(err, "tau = 5"), "%s", err);
+}
