@@ -204,3 +204,8 @@ double cl_law_sample(const cl_law *law, cl_rng *rng) {
   }
   return NAN;
 }
+
+double cl_rng_chisq(cl_rng *rng, double nu) {
+  gsl_rng g = {&adapter_type, rng};
+  return gsl_ran_chisq(&g, nu);
+}

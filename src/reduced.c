@@ -7,8 +7,6 @@
  * complement, where only its Gram matrix matters. */
 #include "cldyn/reduced.h"
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -33,23 +31,14 @@ void cl_red_free(cl_red *r) {
   free(r);
 }
 
-/* gsl_rng adapter over a cl_rng stream, for the chi-square draws */
-static unsigned long ad_get(void *s) { return (unsigned long)(cl_rng_u64((cl_rng *)s) >> 32); }
-static double ad_get_double(void *s) { return cl_rng_uniform((cl_rng *)s); }
-static void ad_set(void *s, unsigned long seed) {
-  (void)s;
-  (void)seed;
-}
-static const gsl_rng_type ad_type = {"cldyn-reduced", 0xffffffffUL, 0, 0, ad_set, ad_get, ad_get_double};
 
 /* A sample of Wishart_M(dof, S) (S PSD) by the Bartlett decomposition:
  * S^(1/2) A A^T S^(1/2), A lower triangular, A_ii^2 ~ chi2(dof - i),
  * A_ij ~ N(0, 1) below the diagonal.  Out: M x M. */
 static void wishart(cl_rng *rng, int M, double dof, const double *S, double *out) {
-  gsl_rng g = {&ad_type, rng};
   double A[CL_MMAX * CL_MMAX] = {0}, Sh[CL_MMAX * CL_MMAX], AAt[CL_MMAX * CL_MMAX], T[CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++) {
-    A[i * M + i] = sqrt(gsl_ran_chisq(&g, dof - i));
+    A[i * M + i] = sqrt(cl_rng_chisq(rng, dof - i));
     for (int j = 0; j < i; j++) A[i * M + j] = cl_rng_gauss(rng);
   }
   if (M == 1) {

@@ -7,14 +7,11 @@
 #include <stdlib.h>
 
 #include "cldyn/cldyn.h"
+#include "testutil.h"
 
 static void setup(cl_config *cfg, cl_command cmd, const char *args) {
-  char buf[1024], *argv[64], err[CL_ERRLEN];
-  int argc = 0;
-  snprintf(buf, sizeof buf, "%s", args);
-  for (char *tok = strtok(buf, " "); tok && argc < 64; tok = strtok(NULL, " ")) argv[argc++] = tok;
-  cl_config_init(cfg, cmd);
-  cr_assert_eq(cl_config_parse_args(cfg, argc, argv, err), CL_OK, "%s: %s", args, err);
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(cfg, cmd, args, err), CL_OK, "%s: %s", args, err);
 }
 
 static int cmp(const void *a, const void *b) {

@@ -5,15 +5,12 @@
 #include <math.h>
 
 #include "cldyn/cldyn.h"
+#include "testutil.h"
 
 static void run(cl_command cmd, const char *args) {
-  char buf[1024], *argv[64], err[CL_ERRLEN];
-  int argc = 0;
-  snprintf(buf, sizeof buf, "%s", args);
-  for (char *tok = strtok(buf, " "); tok && argc < 64; tok = strtok(NULL, " ")) argv[argc++] = tok;
+  char err[CL_ERRLEN];
   cl_config cfg;
-  cl_config_init(&cfg, cmd);
-  cr_assert_eq(cl_config_parse_args(&cfg, argc, argv, err), CL_OK, "%s: %s", args, err);
+  cr_assert_eq(cfg_from_args(&cfg, cmd, args, err), CL_OK, "%s: %s", args, err);
   cl_traj *tr = NULL;
   cl_status st = cmd == CL_CMD_ODE ? cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &tr, NULL, err)
                                    : cl_simulate(&cfg.model, &cfg.sched, 2, &tr, NULL, NULL, err);

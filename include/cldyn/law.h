@@ -49,4 +49,7 @@ double cl_law_kurtosis(const cl_law *law); /* E[c^4] / E[c^2]^2 */
 /* One draw from the law, using the stream `rng`. */
 double cl_law_sample(const cl_law *law, cl_rng *rng);
 
+/* A chi-square draw with nu degrees of freedom (GSL's sampler over `rng`). */
+double cl_rng_chisq(cl_rng *rng, double nu);
+
 #endif
