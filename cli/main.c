@@ -20,7 +20,9 @@ static void usage(FILE *f) {
           "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
           "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
           "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
-          "  basin      feature-selection probabilities from an uninformative start; --map\n",
+          "  basin      feature-selection probabilities from an uninformative start; --map\n"
+          "  sweep      any of simulate, reduced, ode, fixed over a parameter grid (threads,\n"
+          "             --shard I/N for job arrays, --merge, --resume)\n",
           CL_VERSION);
 }
 
@@ -109,29 +111,6 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   return rc;
 }
 
-/* Apply one value of --vary: a numeric option, or m2_J (the second moment of
- * feature J).  Re-validates the configuration. */
-static cl_status apply_vary(cl_config *c, const char *name, double v, char *err) {
-  char val[64];
-  cl_fmt_real(val, sizeof val, v);
-  if (strncmp(name, "m2_", 3) == 0) {
-    long long j;
-    if (!cl_parse_int(name + 3, &j) || j < 1 || j > c->model.K)
-      return cl_fail(err, CL_EINVAL, "--vary: m2_J needs J in [1, K] = [1, %d] (got '%s')", c->model.K, name);
-    cl_law *law = &c->model.c[j - 1];
-    if (law->kind == CL_LAW_DISCRETE) {
-      double f = sqrt(v / law->m2);
-      for (int i = 0; i < law->nvals; i++) law->vals[i] *= f;
-    }
-    law->m2 = v;
-  } else {
-    char e[CL_ERRLEN];
-    cl_status st = cl_config_set(c, name, val, e);
-    if (st) return cl_fail(err, st, "--vary: %s", e);
-  }
-  return cl_config_finish(c, err);
-}
-
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_outfile out;
@@ -144,7 +123,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     snprintf(vname, sizeof vname, "%.*s", (int)(eq - cfg->vary), cfg->vary);
     sscanf(eq + 1, "%lf:%lf:%lf", &a, &b, &h);
     cl_config probe = *cfg;
-    if (apply_vary(&probe, vname, a, err)) return fail(2, err);
+    if (cl_config_set_number(&probe, vname, a, err)) return fail(2, err);
   }
   if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
   double t0 = now_seconds();
@@ -164,7 +143,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       cl_config c = *cfg;
       double v = a + (double)k * h;
       char vs[64];
-      if (vname[0] && (st = apply_vary(&c, vname, v, err))) break;
+      if (vname[0] && (st = cl_config_set_number(&c, vname, v, err))) break;
       /* continuation: the previous fixed points are extra starts */
       double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
       int ne = 0;
@@ -264,6 +243,122 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   return 0;
 }
 
+/* cldyn sweep [--vary NAME=A:B:STEP]... [--shard I/N] [--resume] COMMAND [options]
+ * cldyn sweep --merge --out PATH FILE... */
+static int run_sweep(int argc, char **argv) {
+  char err[CL_ERRLEN];
+  cl_vary v[CL_SWEEP_MAXVARY];
+  int nv = 0, resume = 0, merge = 0, i = 2, threads = 0;
+  long shard = 0, nshards = 1;
+  const char *merge_out = "-";
+  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
+      if (nv == CL_SWEEP_MAXVARY) return fail(2, "--vary: at most 8 parameters");
+      if (cl_vary_parse(argv[++i], &v[nv++], err)) return fail(2, err);
+    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+      long a, b;
+      char extra;
+      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
+        return fail(2, "--shard: expected I/N with 1 <= I <= N");
+      shard = a - 1, nshards = b;
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      long long t;
+      if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024)
+        return fail(2, "--threads: must be an integer in [0, 1024]");
+      threads = (int)t;
+    } else if (!strcmp(argv[i], "--resume")) {
+      resume = 1;
+    } else if (!strcmp(argv[i], "--merge")) {
+      merge = 1;
+    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
+      merge_out = argv[++i];
+    } else {
+      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
+                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
+      return 2;
+    }
+  }
+  if (merge) {
+    cl_outfile out;
+    if (i >= argc) return fail(2, "--merge: no input files");
+    if (cl_out_open(&out, merge_out, "out", err)) return fail(2, err);
+    if (cl_sweep_merge(argv + i, argc - i, out.f, err)) return cl_out_abort(&out), fail(2, err);
+    return cl_out_commit(&out, err) ? fail(1, err) : 0;
+  }
+  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode or fixed)");
+  cl_command cmd = cl_command_from_name(argv[i]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_FIXED) {
+    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, fixed\n", argv[i]);
+    return 2;
+  }
+  if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
+  cl_config cfg;
+  cl_config_init(&cfg, cmd);
+  if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
+  if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold)
+    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary and --threshold of the command are not available in a sweep");
+  /* every point's parameters must be valid: check the corners of the grid */
+  for (int k = 0; k < nv; k++) {
+    cl_config probe = cfg;
+    if (cl_config_set_number(&probe, v[k].name, v[k].a, err) ||
+        cl_config_set_number(&probe, v[k].name, v[k].a + (double)(v[k].n - 1) * v[k].step, err))
+      return fail(2, err);
+  }
+  /* --resume: the points already in the output are skipped */
+  long *done = NULL, ndone = 0;
+  int have_old = resume && strcmp(cfg.out, "-") != 0 && access(cfg.out, R_OK) == 0;
+  if (have_old) {
+    FILE *f = fopen(cfg.out, "r");
+    char *line = NULL;
+    size_t n = 0;
+    long np = cl_sweep_points(v, nv), lineno = 0;
+    done = malloc(sizeof(long) * (size_t)np);
+    while (f && getline(&line, &n, f) > 0)
+      if (lineno++ > 0) {
+        long p = strtol(line, NULL, 10) - 1;
+        if (p >= 0 && p < np && (ndone == 0 || done[ndone - 1] != p)) done[ndone++] = p;
+      }
+    free(line);
+    if (f) fclose(f);
+    /* keep the list sorted for the binary search */
+    for (long a = 1; a < ndone; a++)
+      for (long b = a; b > 0 && done[b - 1] > done[b]; b--) {
+        long t = done[b];
+        done[b] = done[b - 1], done[b - 1] = t;
+      }
+  }
+  cl_outfile out;
+  if (cl_out_open(&out, cfg.out, "out", err)) return free(done), fail(2, err);
+  double t0 = now_seconds();
+  cl_status st;
+  if (have_old) {
+    /* new points to a temporary file, then merged with the old output */
+    char tmp[CL_PATHLEN + 16];
+    snprintf(tmp, sizeof tmp, "%s.new.%ld", cfg.out, (long)getpid());
+    FILE *nf = fopen(tmp, "w");
+    if (!nf) return cl_out_abort(&out), free(done), fail(2, "--resume: cannot write next to the output");
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
+    fclose(nf);
+    if (!st) {
+      char *paths[2] = {cfg.out, tmp};
+      /* an empty new part (all done) has no header: merge the old file alone */
+      FILE *chk = fopen(tmp, "r");
+      int empty = chk && fgetc(chk) == EOF;
+      if (chk) fclose(chk);
+      st = cl_sweep_merge(paths, empty ? 1 : 2, out.f, err);
+    }
+    unlink(tmp);
+  } else {
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, out.f, err);
+  }
+  free(done);
+  if (st) return cl_out_abort(&out), fail(st == CL_EINVAL ? 2 : 1, err);
+  if ((st = cl_out_commit(&out, err))) return fail(1, err);
+  if (!out.is_stdout && (st = cl_meta_write(cfg.out, &cfg, argc, argv, now_seconds() - t0, NULL, err)))
+    return fail(1, err);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -277,6 +372,7 @@ int main(int argc, char **argv) {
     printf("cldyn %s\n", CL_VERSION);
     return 0;
   }
+  if (strcmp(argv[1], "sweep") == 0) return run_sweep(argc, argv);
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
     fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed, basin\n", argv[1]);

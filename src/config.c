@@ -465,3 +465,25 @@ void cl_config_help(cl_command cmd, FILE *f) {
     if (options[i].cmds & cmd)
       fprintf(f, "  --%-13s %-20s %s\n", options[i].name, options[i].arg, options[i].help);
 }
+
+cl_status cl_config_set_number(cl_config *c, const char *name, double v, char *err) {
+  char val[64];
+  cl_fmt_real(val, sizeof val, v);
+  if (strncmp(name, "m2_", 3) == 0) {
+    long long j;
+    if (!cl_parse_int(name + 3, &j) || j < 1 || j > c->model.K)
+      return cl_fail(err, CL_EINVAL, "--vary: m2_J needs J in [1, K] = [1, %d] (got '%s')", c->model.K, name);
+    cl_law *law = &c->model.c[j - 1];
+    if (!(v > 0)) return cl_fail(err, CL_EINVAL, "--vary: %s must be > 0 (got %s)", name, val);
+    if (law->kind == CL_LAW_DISCRETE) {
+      double f = sqrt(v / law->m2);
+      for (int i = 0; i < law->nvals; i++) law->vals[i] *= f;
+    }
+    law->m2 = v;
+  } else {
+    char e[CL_ERRLEN];
+    cl_status st = cl_config_set(c, name, val, e);
+    if (st) return cl_fail(err, st, "--vary: %s", e);
+  }
+  return cl_config_finish(c, err);
+}

@@ -263,3 +263,33 @@ Test(cli, checkpoint_kill_and_resume_is_byte_identical, .timeout = 120) {
     cr_assert_eq(system(cmd), 0);
   }
 }
+
+/* A sweep's output does not depend on the threads or on the sharding once
+ * merged, and --resume completes a partial output to the same bytes. */
+Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
+  const char *grid = "--vary rho=-0.5:0.5:0.5 --vary tau=0.3:0.5:0.2";
+  char bin[4096];
+  cr_assert_not_null(realpath(cli_bin(), bin)); /* the commands run in another directory */
+  const char *cmds[] = {"simulate --N 200 --T 1 --runs 2", "ode --T 2", "fixed"};
+  for (int c = 0; c < 3; c++) {
+    char dir[64], cmd[8192];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && B=%s && $B sweep --threads 1 %s %s --out t1.csv && $B sweep --threads 2 %s %s --out t2.csv"
+             " && cmp t1.csv t2.csv"
+             " && for i in 1 2 3 4; do $B sweep --shard $i/4 %s %s --out s$i.csv || exit 1; done"
+             " && $B sweep --merge --out m.csv s4.csv s2.csv s1.csv s3.csv && cmp m.csv t1.csv"
+             " && cp s2.csv r.csv && $B sweep --resume %s %s --out r.csv && cmp r.csv t1.csv"
+             " && head -1 t1.csv | grep -q '^point,rho,tau,'",
+             dir, bin, grid, cmds[c], grid, cmds[c], grid, cmds[c], grid, cmds[c]);
+    cr_expect_eq(system(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+  }
+  char err[1024];
+  cr_expect_eq(run_cli("sweep ode --T 1", err, sizeof err), 2, "%s", err);
+  cr_expect_eq(run_cli("sweep --vary rho=0:1:0.5 basin", err, sizeof err), 2, "%s", err);
+  cr_expect_eq(run_cli("sweep --vary rho=0:2:0.5 ode --T 1", err, sizeof err), 2, "%s", err);
+  cr_expect(strstr(err, "--rho") != NULL, "%s", err);
+  cr_expect_eq(run_cli("sweep --shard 3/2 --vary rho=0:1:0.5 ode", err, sizeof err), 2, "%s", err);
+}

@@ -19,6 +19,7 @@
 #include "cldyn/fixed.h"
 #include "cldyn/basin.h"
 #include "cldyn/runner.h"
+#include "cldyn/sweep.h"
 #include "cldyn/output.h"
 
 #endif

@@ -60,6 +60,9 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err);
 cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err);
 /* Resolve R0/Q0 and validate (called by cl_config_parse_args). */
 cl_status cl_config_finish(cl_config *cfg, char *err);
+/* Set a numeric option (or m2_J, the second moment of feature J) to v and
+ * re-validate: how --vary moves through a parameter. */
+cl_status cl_config_set_number(cl_config *cfg, const char *name, double v, char *err);
 /* Write every effective option of the command as `name = value` lines. */
 void cl_config_print(const cl_config *cfg, FILE *f);
 /* Option help for the command. */
