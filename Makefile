@@ -22,8 +22,18 @@ OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 HDR := $(wildcard include/cldyn/*.h)
 
+# MPI: `make MPI=1` (or automatically when mpicc is found) also builds
+# build/cldyn-mpi, whose `sweep` spreads the grid over MPI ranks.  The plain
+# build/cldyn never links MPI.
+MPICC ?= mpicc
+MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
+MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
+
 .PHONY: all deps demo test test-asan check bench install uninstall clean
-all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn
+all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
+
+$(BUILD)/cldyn-mpi: cli/main.c $(BUILD)/libcldyn.a $(HDR)
+	OMPI_CC=$(CC) $(MPICC) -DCL_MPI $(ALL_CFLAGS) $(LDFLAGS) -o $@ cli/main.c $(BUILD)/libcldyn.a $(LIBS)
 
 deps:
 	@tools/deps.sh build
@@ -55,11 +65,13 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(H
 # The whole suite: the Criterion tests (they also drive the CLI).
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
-	CLDYN_BIN=$(BUILD)/cldyn $(BUILD)/cldyn_tests --jobs 2
+	CLDYN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
+	  $(BUILD)/cldyn_tests --jobs 2
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
-	CLDYN_BIN=$(BUILD)/asan/cldyn ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	@$(MAKE) --no-print-directory all
+	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*)'
 # (the statistical validation suite is left out of the sanitizer run for
 # time; test_smoke.c runs the same code paths there on small problems)

@@ -11,6 +11,10 @@
 
 #include "cldyn/cldyn.h"
 
+#ifdef CL_MPI
+#include <mpi.h>
+#endif
+
 static void usage(FILE *f) {
   fprintf(f,
           "cldyn %s - training dynamics of nonlinear contrastive learning in high dimension\n"
@@ -327,6 +331,67 @@ static int run_sweep(int argc, char **argv) {
         done[b] = done[b - 1], done[b - 1] = t;
       }
   }
+#ifdef CL_MPI
+  /* MPI: the points are spread over the ranks as finer shards; rank 0
+   * gathers the rows and writes the one output (in point order). */
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size > 1) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&text, &len);
+    cl_status st = cl_sweep_run(&cfg, v, nv, shard * size + rank, nshards * size, done, ndone, threads,
+                                1, mf, err);
+    fclose(mf);
+    int ok = st == CL_OK, all_ok;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    int mylen = (int)len, *lens = NULL, *displs = NULL;
+    char *all = NULL;
+    if (rank == 0) lens = calloc((size_t)size, sizeof(int)), displs = calloc((size_t)size, sizeof(int));
+    MPI_Gather(&mylen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    long total = 0;
+    if (rank == 0) {
+      for (int r = 0; r < size; r++) displs[r] = (int)total, total += lens[r];
+      all = malloc((size_t)total + 1);
+    }
+    MPI_Gatherv(text, mylen, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
+    free(text);
+    int rc = 0;
+    if (!all_ok) rc = ok ? 1 : fail(st == CL_EINVAL ? 2 : 1, err);
+    if (rank == 0 && all_ok) {
+      /* each rank's part to a file, then the ordinary merge (with the old
+       * output first when resuming) */
+      char **paths = calloc((size_t)size + 1, sizeof(char *));
+      int np = 0;
+      if (have_old) paths[np++] = strdup(cfg.out);
+      for (int r = 0; r < size; r++) {
+        if (lens[r] == 0) continue;
+        char *path = malloc(CL_PATHLEN + 32);
+        snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(cfg.out, "-") ? cfg.out : "/tmp/cldyn-sweep", r, (long)getpid());
+        FILE *f = fopen(path, "w");
+        if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
+        if (f) fclose(f);
+        paths[np++] = path;
+      }
+      cl_outfile out;
+      if (!rc && cl_out_open(&out, cfg.out, "out", err)) rc = fail(2, err);
+      if (!rc && cl_sweep_merge(paths, np, out.f, err)) cl_out_abort(&out), rc = fail(1, err);
+      if (!rc && cl_out_commit(&out, err)) rc = fail(1, err);
+      if (!rc && !out.is_stdout && cl_meta_write(cfg.out, &cfg, argc, argv, 0, NULL, err)) rc = fail(1, err);
+      for (int k = 0; k < np; k++) {
+        if (!(have_old && k == 0)) unlink(paths[k]);
+        free(paths[k]);
+      }
+      free(paths);
+    }
+    free(all);
+    free(lens);
+    free(displs);
+    free(done);
+    return rc;
+  }
+#endif
   cl_outfile out;
   if (cl_out_open(&out, cfg.out, "out", err)) return free(done), fail(2, err);
   double t0 = now_seconds();
@@ -372,7 +437,16 @@ int main(int argc, char **argv) {
     printf("cldyn %s\n", CL_VERSION);
     return 0;
   }
-  if (strcmp(argv[1], "sweep") == 0) return run_sweep(argc, argv);
+  if (strcmp(argv[1], "sweep") == 0) {
+#ifdef CL_MPI
+    MPI_Init(&argc, &argv);
+    int rc = run_sweep(argc, argv);
+    MPI_Finalize();
+    return rc;
+#else
+    return run_sweep(argc, argv);
+#endif
+  }
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
     fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed, basin\n", argv[1]);

@@ -293,3 +293,32 @@ Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
   cr_expect(strstr(err, "--rho") != NULL, "%s", err);
   cr_expect_eq(run_cli("sweep --shard 3/2 --vary rho=0:1:0.5 ode", err, sizeof err), 2, "%s", err);
 }
+
+/* The MPI sweep (build/cldyn-mpi under mpirun, 2 ranks) writes the same bytes
+ * as the serial sweep, also when resuming. */
+Test(cli, mpi_sweep_equals_serial, .timeout = 180) {
+  const char *mpi = getenv("CLDYN_MPI_BIN");
+  cr_assert(mpi && *mpi, "no MPI build: CLDYN_MPI_BIN is empty (make MPI=1 needs openmpi-bin libopenmpi-dev)");
+  char bin[1024], mbin[1024], dir[64], cmd[16384];
+  char rb[4096], rm[4096];
+  cr_assert_not_null(realpath(cli_bin(), rb));
+  cr_assert_not_null(realpath(mpi, rm));
+  snprintf(bin, sizeof bin, "%.1000s", rb);
+  snprintf(mbin, sizeof mbin, "%.1000s", rm);
+  make_tmpdir(dir, sizeof dir);
+  const char *grid = "--vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2";
+  snprintf(cmd, sizeof cmd,
+           "cd %s && %s sweep %s ode --T 2 --out serial.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 %s sweep %s ode --T 2 --out mpi.csv"
+           " && cmp serial.csv mpi.csv"
+           " && %s sweep --shard 2/3 %s ode --T 2 --out part.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 %s sweep --resume %s ode --T 2 --out part.csv"
+           " && cmp serial.csv part.csv"
+           " && %s sweep %s simulate --N 200 --T 1 --runs 2 --out s2.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 %s sweep %s simulate --N 200 --T 1 --runs 2 --out m2.csv"
+           " && cmp s2.csv m2.csv",
+           dir, bin, grid, mbin, grid, bin, grid, mbin, grid, bin, grid, mbin, grid);
+  cr_expect_eq(system(cmd), 0, "MPI sweep differs from the serial sweep");
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
