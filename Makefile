@@ -83,8 +83,9 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p demo-out
 	$(BUILD)/cldyn simulate --runs 8 --out demo-out/simulate.csv --summary demo-out/summary.csv
+	$(BUILD)/cldyn reproduce --quick --out demo-out/reproduce
 	@echo "demo: outputs in $(CURDIR)/demo-out: simulate.csv (8 runs), summary.csv (mean, sd)," \
-	      "and their .json metadata"
+	      "their .json metadata, and reproduce/report.md with its data and figures"
 
 bench:
 	@tools/deps.sh bench

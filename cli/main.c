@@ -26,7 +26,8 @@ static void usage(FILE *f) {
           "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
           "  basin      feature-selection probabilities from an uninformative start; --map\n"
           "  sweep      any of simulate, reduced, ode, fixed over a parameter grid (threads,\n"
-          "             --shard I/N for job arrays, --merge, --resume)\n",
+          "             --shard I/N for job arrays, --merge, --resume)\n"
+          "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n",
           CL_VERSION);
 }
 
@@ -194,7 +195,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     fprintf(out.f, "\n");
     for (int i = 0; i <= res.nfp; i++) {
       if (i == res.nfp && res.count[i] == 0) break;
-      double p = res.prob[i];
+      double p = fmin(fmax(res.prob[i], 0), 1);
       if (i < res.nfp) fprintf(out.f, "%d", i + 1);
       else fprintf(out.f, "none");
       fprintf(out.f, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
@@ -424,6 +425,37 @@ static int run_sweep(int argc, char **argv) {
   return 0;
 }
 
+/* cldyn reproduce [--quick] [--out DIR] */
+static int run_reproduce(int argc, char **argv) {
+  int quick = 0;
+  const char *dir = "reproduce-out";
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc) dir = argv[++i];
+    else if (!strcmp(argv[i], "--help")) {
+      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n");
+      return 0;
+    } else {
+      fprintf(stderr, "cldyn: reproduce: unknown option '%s'; accepted: --quick, --out DIR\n", argv[i]);
+      return 2;
+    }
+  }
+  if (strlen(dir) > 1000 || strpbrk(dir, "'\"$`\\"))
+    return fail(2, "--out: the directory name must be under 1000 characters, without quotes, $, ` or \\");
+  char err[CL_ERRLEN];
+  double t0 = now_seconds();
+  if (cl_reproduce(dir, quick, err)) return fail(1, err);
+  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "rho"};
+  for (int k = 0; k < 4; k++) {
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, figs[k]);
+    if (system(cmd) != 0) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
+  }
+  printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
+         now_seconds() - t0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     usage(stderr);
@@ -437,6 +469,7 @@ int main(int argc, char **argv) {
     printf("cldyn %s\n", CL_VERSION);
     return 0;
   }
+  if (strcmp(argv[1], "reproduce") == 0) return run_reproduce(argc, argv);
   if (strcmp(argv[1], "sweep") == 0) {
 #ifdef CL_MPI
     MPI_Init(&argc, &argv);

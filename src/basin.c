@@ -75,8 +75,21 @@ void cl_basin_result_free(cl_basin_result *res) {
   memset(res, 0, sizeof *res);
 }
 
-cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res,
-                            const double *R0, double Q0, double tmax, int *which, char *err) {
+/* nearest stable fixed point to y (max-norm < 1e-3), or nfp */
+static int nearest(const cl_basin_result *res, int n, const double *y) {
+  int best = res->nfp;
+  double bestd = 1e-3;
+  for (int i = 0; i < res->nfp; i++) {
+    double d = 0;
+    for (int k = 0; k < n; k++) d = fmax(d, fabs(res->fp[i].y[k] - y[k]));
+    if (d < bestd) bestd = d, best = i;
+  }
+  return best;
+}
+
+static cl_status classify_end(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res,
+                              const double *R0, double Q0, double tmax, int *which, double *yend,
+                              char *err) {
   cl_model mm = *m;
   memcpy(mm.R0, R0, sizeof(double) * (size_t)m->K);
   mm.Q0[0] = Q0;
@@ -86,16 +99,34 @@ cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_ba
   cl_status st = cl_ode_solve(&mm, &s, o, &tr, NULL, err);
   if (st) return st;
   const double *row = cl_traj_row(tr, 0, tr->nt - 1);
-  int K = m->K, n = K + 1, best = res->nfp;
-  double y[CL_KMAX + 1], bestd = 1e-3;
+  int K = m->K;
+  double y[CL_KMAX + 1];
   memcpy(y, row, sizeof(double) * (size_t)(K + 1)); /* R_1..R_K, Q_1_1 */
-  for (int i = 0; i < res->nfp; i++) {
-    double d = 0;
-    for (int k = 0; k < n; k++) d = fmax(d, fabs(res->fp[i].y[k] - y[k]));
-    if (d < bestd) bestd = d, best = i;
-  }
+  if (yend) memcpy(yend, y, sizeof(double) * (size_t)(K + 1));
   cl_traj_free(tr);
-  *which = best;
+  *which = nearest(res, K + 1, y);
+  return CL_OK;
+}
+
+cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res,
+                            const double *R0, double Q0, double tmax, int *which, char *err) {
+  return classify_end(m, o, res, R0, Q0, tmax, which, NULL, err);
+}
+
+/* The stable fixed points, found from the standard starts plus `extra`. */
+static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const double *extra, int nextra,
+                               cl_basin_result *res, char *err) {
+  cl_fixed_point *all;
+  int nall;
+  cl_status st = cl_fixed_find(m, &o->quad, extra, nextra, &all, &nall, err);
+  if (st) return st;
+  free(res->fp);
+  res->fp = malloc(sizeof *res->fp * (size_t)(nall + 1));
+  int ns = 0;
+  for (int i = 0; i < nall; i++)
+    if (all[i].stability == CL_STABLE) res->fp[ns++] = all[i];
+  free(all);
+  res->nfp = ns;
   return CL_OK;
 }
 
@@ -105,18 +136,9 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
   memset(res, 0, sizeof *res);
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "--M: basin needs M = 1");
   if (m->K < 2) return cl_fail(err, CL_EINVAL, "--c: basin needs K >= 2 features");
-  cl_fixed_point *all;
-  int nall;
-  cl_status st = cl_fixed_find(m, &o->quad, NULL, 0, &all, &nall, err);
+  cl_status st = stable_points(m, o, NULL, 0, res, err);
   if (st) return st;
-  res->fp = malloc(sizeof *res->fp * (size_t)(nall + 1));
-  int ns = 0;
-  for (int i = 0; i < nall; i++)
-    if (all[i].stability == CL_STABLE) res->fp[ns++] = all[i];
-  free(all);
-  res->nfp = ns;
   res->ndir = ndir;
-  res->count = calloc((size_t)ns + 1, sizeof(long));
   const int K = m->K;
   /* the law of the escape direction: A ~ N(0, diag(var)) (not isotropic:
    * the noise accumulated while escaping favours the slower features) */
@@ -136,6 +158,7 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
   }
   cl_rng_free(rng);
   int *which = malloc(sizeof(int) * (size_t)ndir);
+  double *ends = malloc(sizeof(double) * (size_t)ndir * (size_t)(K + 1));
   long bad = -1;
   char e0[CL_ERRLEN] = "";
   int nth = threads > 0 ? threads : omp_get_max_threads();
@@ -144,16 +167,30 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
     double R0[CL_KMAX];
     char e[CL_ERRLEN];
     for (int j = 0; j < K; j++) R0[j] = dirs[k * K + j];
-    if (cl_basin_classify(m, o, res, R0, m->Q0[0], tmax, &which[k], e)) {
+    if (classify_end(m, o, res, R0, m->Q0[0], tmax, &which[k], ends + k * (K + 1), e)) {
 #pragma omp critical(cl_basin_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
     }
   }
+  /* endpoints near no known stable point: the flow found one the Newton
+   * starts missed (e.g. a mixed state); polish them and classify again */
   if (bad < 0) {
+    double *extra = malloc(sizeof(double) * 64 * (size_t)(K + 1));
+    int ne = 0;
+    for (long k = 0; k < ndir && ne < 64; k++)
+      if (which[k] == res->nfp) memcpy(extra + ne++ * (K + 1), ends + k * (K + 1), sizeof(double) * (size_t)(K + 1));
+    if (ne > 0 && !(st = stable_points(m, o, extra, ne, res, err)))
+      for (long k = 0; k < ndir; k++) which[k] = nearest(res, K + 1, ends + k * (K + 1));
+    free(extra);
+    if (st) bad = 0, memcpy(e0, err, CL_ERRLEN);
+  }
+  if (bad < 0) {
+    res->count = calloc((size_t)res->nfp + 1, sizeof(long));
     res->prob = calloc((size_t)res->nfp + 1, sizeof(double));
     for (long k = 0; k < ndir; k++) res->count[which[k]]++, res->prob[which[k]] += res->weight[k];
   }
   free(which);
+  free(ends);
   free(dirs);
   if (bad >= 0) {
     cl_basin_result_free(res);

@@ -2,6 +2,7 @@
  * the learnability threshold of the uninformative state.  Notation of
  * MODEL.md; y = (R, upper triangle of Q). */
 #include "cldyn/fixed.h"
+#include "cldyn/rng.h"
 #include "cldyn/traj.h"
 
 #include <gsl/gsl_eigen.h>
@@ -153,7 +154,10 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
   /* starts: R = 0 and R along each feature, with unit i on feature j at
    * overlaps +-{0.3, 0.7, 0.95} of sqrt(Q), Q = 1 diagonal; plus extras */
   const double levels[] = {0.3, 0.7, 0.95};
-  int cap = 1 + 2 * 3 * K * M + nextra + 8;
+  /* plus seeded random starts, which find the mixed states (a unit on
+   * several features at once) that the axis starts miss */
+  const int nrand = 12 * K * M;
+  int cap = 1 + 2 * 3 * K * M + nrand + nextra + 8;
   double *starts = calloc((size_t)cap * (size_t)n, sizeof(double));
   int ns = 0;
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
@@ -167,6 +171,14 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
     }
     cl_state_pack(K, M, R, Q, starts + (size_t)ns++ * n);
   }
+  cl_rng *rng = cl_rng_alloc(12345, 0x6678);
+  for (int s = 0; s < nrand && rng; s++) {
+    memset(Q, 0, sizeof Q);
+    for (int i = 0; i < M; i++) Q[i * M + i] = 1;
+    for (int k = 0; k < K * M; k++) R[k] = (2 * cl_rng_uniform(rng) - 1) * 0.9 / sqrt((double)K);
+    cl_state_pack(K, M, R, Q, starts + (size_t)ns++ * n);
+  }
+  cl_rng_free(rng);
   for (int e = 0; e < nextra; e++) memcpy(starts + (size_t)ns++ * n, extra + (size_t)e * n, sizeof(double) * (size_t)n);
   cl_fixed_point *fp = calloc((size_t)ns, sizeof *fp);
   int nf = 0;

@@ -140,3 +140,34 @@ Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {
   cr_expect_leq(fabs(p_basin - p_red), 3 * se, "basin %g vs reduced %g (se %g)", p_basin, p_red, se);
   cl_traj_free(tr);
 }
+
+/* `cldyn reproduce --quick` (what `make demo` runs) writes the report, its
+ * data and its figures; the critical second moments in its table agree
+ * across the five laws (finding (i)). */
+Test(validation, reproduce_quick_writes_report, .timeout = 300) {
+  char dir[64], cmd[512];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(cmd, sizeof cmd, "%s reproduce --quick --out %s/r > /dev/null", cli_bin(), dir);
+  cr_assert_eq(system(cmd), 0);
+  const char *files[] = {"report.md", "threshold.csv", "selection.csv", "rho.csv", "ode_vs_sim.csv",
+                         "bifurcation.png", "selection.svg", "rho.png", "ode_vs_sim.png"};
+  for (int i = 0; i < 9; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/r/%s", dir, files[i]);
+    cr_expect(file_exists(path), "missing %s", files[i]);
+  }
+  char path[256];
+  snprintf(path, sizeof path, "%s/r/threshold.csv", dir);
+  FILE *f = fopen(path, "r");
+  char line[256], law[64];
+  double kurt, m2c, lo = 1e300, hi = -1e300;
+  cr_assert(fgets(line, sizeof line, f) != NULL);
+  int n = 0;
+  while (fgets(line, sizeof line, f) && sscanf(line, "%63[^,],%lf,%lf", law, &kurt, &m2c) == 3)
+    lo = fmin(lo, m2c), hi = fmax(hi, m2c), n++;
+  fclose(f);
+  cr_assert_eq(n, 5);
+  cr_assert_leq(hi - lo, 1e-8, "critical <c^2> spread %g", hi - lo);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}

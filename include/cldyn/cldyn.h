@@ -20,6 +20,7 @@
 #include "cldyn/basin.h"
 #include "cldyn/runner.h"
 #include "cldyn/sweep.h"
+#include "cldyn/reproduce.h"
 #include "cldyn/output.h"
 
 #endif

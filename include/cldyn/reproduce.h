@@ -1,0 +1,12 @@
+/* cldyn/reproduce.h - the study of the paper's three findings: data (CSV),
+ * gnuplot scripts (PNG and SVG) and report.md in one directory. */
+#ifndef CLDYN_REPRODUCE_H
+#define CLDYN_REPRODUCE_H
+
+#include "cldyn/common.h"
+
+/* Write everything into `dir` (created if missing); `quick` uses smaller
+ * grids and fewer runs.  The caller runs gnuplot on the `.gp` scripts. */
+cl_status cl_reproduce(const char *dir, int quick, char *err);
+
+#endif
