@@ -487,3 +487,14 @@ cl_status cl_config_set_number(cl_config *c, const char *name, double v, char *e
   }
   return cl_config_finish(c, err);
 }
+
+cl_status cl_config_parse_string(cl_config *cfg, cl_command cmd, const char *args, char *err) {
+  char buf[4096], *argv[128], *save = NULL;
+  int argc = 0;
+  if (strlen(args) >= sizeof buf) return cl_fail(err, CL_EINVAL, "options too long");
+  strcpy(buf, args);
+  for (char *t = strtok_r(buf, " \t", &save); t && argc < 128; t = strtok_r(NULL, " \t", &save))
+    argv[argc++] = t;
+  cl_config_init(cfg, cmd);
+  return cl_config_parse_args(cfg, argc, argv, err);
+}

@@ -23,15 +23,6 @@ static FILE *open_in(const char *dir, const char *name, char *err) {
   return f;
 }
 
-static cl_status parse_into(cl_config *cfg, cl_command cmd, const char *args, char *err) {
-  char buf[1024], *argv[64];
-  int argc = 0;
-  snprintf(buf, sizeof buf, "%s", args);
-  for (char *t = strtok(buf, " "); t && argc < 64; t = strtok(NULL, " ")) argv[argc++] = t;
-  cl_config_init(cfg, cmd);
-  return cl_config_parse_args(cfg, argc, argv, err);
-}
-
 /* gnuplot preamble writing both PNG and SVG of the same plot */
 static void gp_begin(FILE *g, const char *name, const char *title, const char *xl, const char *yl) {
   fprintf(g, "set datafile separator ','\nset key outside right\nset grid\n"
@@ -57,7 +48,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     long long N = quick ? 2000 : 4000;
     char a[256];
     snprintf(a, sizeof a, "--N %lld --T 15 --dt-out 0.5", N);
-    if ((st = parse_into(c, CL_CMD_SIMULATE, a, err))) goto out;
+    if ((st = cl_config_parse_string(c, CL_CMD_SIMULATE, a, err))) goto out;
     c->sched.runs = runs;
     cl_traj *sim = NULL, *ode = NULL;
     if ((st = cl_run_engine(&cl_engine_simulate, &c->model, &c->sched, 0, NULL, &sim, NULL, NULL, err))) goto out;
@@ -103,7 +94,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     for (int l = 0; l < 5; l++) {
       char a[128];
       snprintf(a, sizeof a, "--c %s", laws[l]);
-      if ((st = parse_into(c, CL_CMD_FIXED, a, err))) goto out;
+      if ((st = cl_config_parse_string(c, CL_CMD_FIXED, a, err))) goto out;
       double m2c;
       if ((st = cl_critical_m2(&c->model, NULL, 0, &m2c, err))) goto out;
       lo = fmin(lo, m2c), hi = fmax(hi, m2c);
@@ -113,7 +104,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     fclose(f);
     fprintf(rep, "\nSpread across laws: %.2e.\n\n", hi - lo);
     /* bifurcation diagram in <c^2> (rademacher) */
-    if ((st = parse_into(c, CL_CMD_FIXED, "", err))) goto out;
+    if ((st = cl_config_parse_string(c, CL_CMD_FIXED, "", err))) goto out;
     FILE *b = open_in(dir, "bifurcation.csv", err);
     fprintf(b, "m2,cos,stable\n");
     double step = quick ? 0.25 : 0.1;
@@ -154,7 +145,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     for (int l = 0; l < 6; l++) {
       char a[256];
       snprintf(a, sizeof a, "--c %s --c gauss:3 --N 10000", laws[l]);
-      if ((st = parse_into(c, CL_CMD_BASIN, a, err))) goto out;
+      if ((st = cl_config_parse_string(c, CL_CMD_BASIN, a, err))) goto out;
       cl_basin_result res;
       if ((st = cl_basin(&c->model, &c->ode, nd, 1000, 1, 0, &res, err))) goto out;
       double p = 0;
@@ -183,7 +174,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     fprintf(f, "rho,cos,V\n");
     double step = quick ? 0.25 : 0.1, best = -1, best_rho = 0;
     for (double rho = -1; rho <= 1 + 1e-9; rho += step) {
-      if ((st = parse_into(c, CL_CMD_FIXED, "", err))) goto out;
+      if ((st = cl_config_parse_string(c, CL_CMD_FIXED, "", err))) goto out;
       if ((st = cl_config_set_number(c, "rho", fabs(rho) < 1e-12 ? 0 : rho, err))) goto out;
       cl_fixed_point *fp;
       int n;

@@ -65,12 +65,7 @@ static inline char *slurp(const char *path, size_t *len) {
  * leaves the message in err. */
 #ifdef CLDYN_CLDYN_H
 static inline cl_status cfg_from_args(cl_config *cfg, cl_command cmd, const char *args, char *err) {
-  char buf[1024], *argv[64];
-  int argc = 0;
-  snprintf(buf, sizeof buf, "%s", args);
-  for (char *tok = strtok(buf, " "); tok && argc < 64; tok = strtok(NULL, " ")) argv[argc++] = tok;
-  cl_config_init(cfg, cmd);
-  return cl_config_parse_args(cfg, argc, argv, err);
+  return cl_config_parse_string(cfg, cmd, args, err);
 }
 #endif
 

@@ -58,6 +58,9 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err);
 /* Parse argv (after the command name): options and --config files in order,
  * then resolve R0/Q0 and validate everything. */
 cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err);
+/* Initialise for `cmd` and parse options written as one string, separated
+ * by spaces (no quoting): a convenience for programs and tests. */
+cl_status cl_config_parse_string(cl_config *cfg, cl_command cmd, const char *args, char *err);
 /* Resolve R0/Q0 and validate (called by cl_config_parse_args). */
 cl_status cl_config_finish(cl_config *cfg, char *err);
 /* Set a numeric option (or m2_J, the second moment of feature J) to v and
