@@ -13,17 +13,7 @@
 #include <time.h>
 
 #include "cldyn/cldyn.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "benchutil.h"
 
 int main(int argc, char **argv) {
   if (argc < 4) {
@@ -44,13 +34,13 @@ int main(int argc, char **argv) {
   cl_traj *tr = NULL;
   while (n < reps && (n == 0 || spent < budget)) {
     if (tr) cl_traj_free(tr), tr = NULL;
-    double t0 = now();
+    double t0 = bench_now();
     if (cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &tr, info, err))
       return fprintf(stderr, "%s: %s\n", name, err), 1;
-    t[n] = now() - t0;
+    t[n] = bench_now() - t0;
     spent += t[n++];
   }
-  qsort(t, (size_t)n, sizeof(double), cmp);
+  qsort(t, (size_t)n, sizeof(double), bench_cmp_double);
   double *last = cl_traj_row(tr, 0, tr->nt - 1);
   printf("%s s=%.6f min_s=%.6f reps=%d cos_1_1(T)=%.10f [%s]\n", name, t[n / 2], t[0], n,
          last[tr->ncol - tr->K * tr->M], info);

@@ -7,31 +7,21 @@
 #include <time.h>
 
 #include "cldyn/cldyn.h"
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "benchutil.h"
 
 /* median seconds per step over 7 repetitions of `steps` steps */
 static double per_step(cl_model *m, int reduced, long long steps) {
   double t[7];
   for (int r = 0; r < 7; r++) {
     void *h = reduced ? (void *)cl_red_alloc(m, 1, (uint64_t)r, NULL) : (void *)cl_sim_alloc(m, 1, (uint64_t)r, 0, NULL);
-    double t0 = now();
+    double t0 = bench_now();
     if (reduced) cl_red_advance(h, steps);
     else cl_sim_advance(h, steps);
-    t[r] = (now() - t0) / (double)steps;
+    t[r] = (bench_now() - t0) / (double)steps;
     if (reduced) cl_red_free(h);
     else cl_sim_free(h);
   }
-  qsort(t, 7, sizeof(double), cmp);
+  qsort(t, 7, sizeof(double), bench_cmp_double);
   return t[3];
 }
 

@@ -18,41 +18,31 @@
 #include "cldyn/model.h"
 #include "cldyn/rng.h"
 #include "cldyn/simulate.h"
+#include "benchutil.h"
 
 #define REPS 7
 #define MIN_REP 0.05 /* seconds */
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 static volatile double sink;
 
 static double time_steps(cl_sim *sim, long long n) {
-  double t0 = now();
+  double t0 = bench_now();
   cl_sim_advance(sim, n);
-  return now() - t0;
+  return bench_now() - t0;
 }
 
 static double time_fills(cl_rng *rng, double *buf, size_t len, long long n) {
-  double t0 = now();
+  double t0 = bench_now();
   for (long long k = 0; k < n; k++) {
     cl_rng_gauss_fill(rng, buf, len);
     sink += buf[k % (long long)len];
   }
-  return now() - t0;
+  return bench_now() - t0;
 }
 
 static int bench(long long N) {
