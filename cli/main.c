@@ -27,7 +27,9 @@ static void usage(FILE *f) {
           "  basin      feature-selection probabilities from an uninformative start; --map\n"
           "  sweep      any of simulate, reduced, ode, fixed over a parameter grid (threads,\n"
           "             --shard I/N for job arrays, --merge, --resume)\n"
-          "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n",
+          "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n"
+          "  pde        the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)\n"
+          "  plot       figures: PDE density vs simulated histogram, trajectories\n",
           CL_VERSION);
 }
 
@@ -77,42 +79,89 @@ static int write_outputs(cl_config *cfg, cl_traj *tr, cl_outfile *out, cl_outfil
   return 0;
 }
 
+static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
+  cl_outfile *f = ctx;
+  (void)k;
+  cl_pde_write_density(p, f->f);
+  return ferror(f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
+}
+
+static void hist_obs(void *ctx, const void *state, long long run, size_t k) {
+  cl_hist_add(ctx, run, k, cl_sim_features(state), cl_sim_weights(state));
+}
+
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
-  cl_outfile out, sum;
+  cl_outfile out, sum, dens;
   int has_sum = cfg->summary[0] != '\0';
+  int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
+  int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
+  if (cfg->cmd == CL_CMD_REDUCED &&
+      (cfg->model.reg.kind == CL_REG_L1 || cfg->model.reg.kind == CL_REG_ELASTIC))
+    return fail(2, "--reg: the reduced chain is exact only for l2 or none");
+  if (has_hist && cfg->model.M != 1) return fail(2, "--hist-out: needs M = 1");
+  if (has_hist && (cfg->checkpoint[0] || cfg->resume[0]))
+    return fail(2, "--hist-out: cannot be combined with --checkpoint or --resume");
+  if (cfg->cmd == CL_CMD_PDE && cfg->model.M != 1) return fail(2, "--M: the PDE is implemented for M = 1");
   if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
   if (has_sum && cl_out_open(&sum, cfg->summary, "summary", err)) {
     cl_out_abort(&out);
     return fail(2, err);
   }
+  const char *side = has_dens ? cfg->density_out : cfg->hist_out;
+  if ((has_dens || has_hist) && cl_out_open(&dens, side, has_dens ? "density-out" : "hist-out", err)) {
+    cl_out_abort(&out);
+    if (has_sum) cl_out_abort(&sum);
+    return fail(2, err);
+  }
   double t0 = now_seconds(), last = 0;
   cl_traj *tr = NULL;
-  cl_status st;
+  cl_hist *hist = NULL;
+  cl_status st = CL_OK;
   if (cfg->cmd == CL_CMD_ODE)
     st = cl_ode_solve(&cfg->model, &cfg->sched, &cfg->ode, &tr, info, err);
-  else {
-    if (cfg->cmd == CL_CMD_REDUCED &&
-        (cfg->model.reg.kind == CL_REG_L1 || cfg->model.reg.kind == CL_REG_ELASTIC)) {
-      cl_out_abort(&out);
-      if (has_sum) cl_out_abort(&sum);
-      return fail(2, "--reg: the reduced chain is exact only for l2 or none");
-    }
+  else if (cfg->cmd == CL_CMD_PDE) {
+    cl_pde_opts po = cfg->pde;
+    po.quad = cfg->ode.quad;
+    if (has_dens) cl_density_header(dens.f, cfg->model.K);
+    st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, &dens,
+                      info, err);
+  } else {
     cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
                        cfg->resume[0] ? cfg->resume : NULL};
-    st = cl_run_engine(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
-                       &cfg->model, &cfg->sched, cfg->threads, &ck,
-                       &tr, isatty(2) ? progress_line : NULL, &last, err);
+    if (has_hist) {
+      size_t nt = cl_schedule_nt(&cfg->sched);
+      double *tt = malloc(sizeof(double) * nt);
+      for (size_t k = 0; k < nt; k++)
+        tt[k] = (double)cl_schedule_step(&cfg->sched, cfg->model.N, k) / (double)cfg->model.N;
+      hist = cl_hist_alloc(&cfg->model, tt, nt, cfg->sched.runs, cfg->hist_width, err);
+      free(tt);
+      if (!hist) st = CL_EINVAL;
+    }
+    if (!st)
+      st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
+                             &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
+                             isatty(2) ? progress_line : NULL, &last, hist ? hist_obs : NULL, hist, err);
+    if (!st && hist && cl_hist_write(hist, dens.f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
+    cl_hist_free(hist);
   }
   if (st) {
     cl_out_abort(&out);
     if (has_sum) cl_out_abort(&sum);
+    if (has_dens || has_hist) cl_out_abort(&dens);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
   if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
   int rc = write_outputs(cfg, tr, &out, has_sum ? &sum : NULL, argc, argv, now_seconds() - t0,
                          info[0] ? info : NULL);
   cl_traj_free(tr);
+  if (!rc && (has_dens || has_hist)) {
+    if (cl_out_commit(&dens, err)) return fail(1, err);
+    const char *kv[] = {"density_of", cfg->out, NULL};
+    if (!dens.is_stdout && cl_meta_write(side, cfg, argc, argv, now_seconds() - t0, kv, err))
+      return fail(1, err);
+  } else if (has_dens || has_hist)
+    cl_out_abort(&dens);
   return rc;
 }
 
@@ -245,6 +294,76 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   double wall = now_seconds() - t0;
   if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
   if (has_map && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  return 0;
+}
+
+/* cldyn plot --out FIG.png|svg [--density D] [--hist H] [--t T] [--min-mass X] [--y COL] [FILE...] */
+static int run_plot(int argc, char **argv) {
+  char err[CL_ERRLEN];
+  const char *out = NULL, *dens = NULL, *hist = NULL, *col = "cos_1_1";
+  double t = NAN, minmass = 0.05;
+  const char *files[256];
+  int nf = 0;
+  for (int i = 2; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help")) {
+      printf("usage: cldyn plot --out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
+             "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]\n"
+             "  --density/--hist: overlay of pde --density-out and simulate --hist-out at the time\n"
+             "    closest to T (default: the last), one panel per xi; with both, prints the L1\n"
+             "    distance per xi (CSV xi,t,l1) with bins merged to hold >= X of the PDE's mass\n"
+             "    (default 0.05)\n"
+             "  TRAJ.csv: COLUMN (default cos_1_1) against t of each ode/pde/simulate output;\n"
+             "    summaries are drawn as mean +- sd\n"
+             "  the gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)\n");
+      return 0;
+    }
+    if (strncmp(a, "--", 2) != 0) {
+      if (nf == 256) return fail(2, "plot: at most 256 files");
+      files[nf++] = a;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      snprintf(err, sizeof err, "%s: missing value", a);
+      return fail(2, err);
+    }
+    const char *v = argv[++i];
+    if (!strcmp(a, "--out")) out = v;
+    else if (!strcmp(a, "--density")) dens = v;
+    else if (!strcmp(a, "--hist")) hist = v;
+    else if (!strcmp(a, "--y")) col = v;
+    else if (!strcmp(a, "--t") || !strcmp(a, "--min-mass")) {
+      double x;
+      int okv = cl_parse_real(v, &x) && (!strcmp(a, "--t") ? x >= 0 : (x > 0 && x <= 1));
+      if (!okv) {
+        snprintf(err, sizeof err, "%s: must be %s (got '%s')", a, !strcmp(a, "--t") ? "a real >= 0" : "in (0, 1]", v);
+        return fail(2, err);
+      }
+      *(!strcmp(a, "--t") ? &t : &minmass) = x;
+    } else {
+      snprintf(err, sizeof err, "plot: unknown option '%s'; accepted: --out, --density, --hist, --t, --min-mass, --y", a);
+      return fail(2, err);
+    }
+  }
+  if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
+  if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
+  if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
+  cl_status st;
+  if (nf) st = cl_plot_traj(out, files, nf, col, err);
+  else st = cl_plot_density(out, dens, hist, t, err);
+  if (st) return fail(st == CL_EINVAL ? 2 : 1, err);
+  if (dens && hist) {
+    cl_dens_set a, b;
+    if ((st = cl_dens_read(dens, t, &a, err))) return fail(2, err);
+    if ((st = cl_dens_read(hist, a.t, &b, err))) return cl_dens_free(&a), fail(2, err);
+    printf("xi,t,l1\n");
+    for (int k = 0; k < a.ncls; k++) {
+      int q = cl_dens_find(&b, a.c[k].xi);
+      for (int j = 0; j < a.K; j++) printf("%s%.10g", j ? ";" : "", a.c[k].xi[j]);
+      printf(",%.10g,%.6g\n", b.t, q >= 0 ? cl_dens_l1(&a.c[k], &b.c[q], minmass) : NAN);
+    }
+    cl_dens_free(&a), cl_dens_free(&b);
+  }
   return 0;
 }
 
@@ -470,6 +589,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(argv[1], "reproduce") == 0) return run_reproduce(argc, argv);
+  if (strcmp(argv[1], "plot") == 0) return run_plot(argc, argv);
   if (strcmp(argv[1], "sweep") == 0) {
 #ifdef CL_MPI
     MPI_Init(&argc, &argv);

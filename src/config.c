@@ -43,10 +43,15 @@ static const cl_option options[] = {
     {"rtol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
     {"atol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
     {"stepper", CL_CMD_ODE | CL_CMD_BASIN, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
-    {"quad-gauss", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
-    {"quad-law", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
-    {"quad-mgrid", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
+    {"quad-gauss", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
+    {"quad-law", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
+    {"quad-mgrid", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches when B > 1 and lambda > 0 or M > 2, in [100, 1e8] (default 20000)"},
+    {"cells", CL_CMD_PDE, 0, "INT", "cells per value of xi over the initial range (8 sd each side), in [20, 1e6] (default 2000)"},
+    {"dt", CL_CMD_PDE, 0, "X", "largest time step of the PDE (TR-BDF2), in (0, 1] (default 0.01)"},
+    {"density-out", CL_CMD_PDE, 0, "PATH", "write the densities at each dt-out: CSV t,xi,w,p"},
+    {"hist-out", CL_CMD_SIMULATE, 0, "PATH", "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p"},
+    {"hist-width", CL_CMD_SIMULATE, 0, "X", "bin width of --hist-out (bins are [k h, (k+1) h)), > 0 (default 0.05)"},
     {"checkpoint", RUNS, 0, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)"},
     {"checkpoint-every", RUNS, 0, "X", "checkpoint interval in t, > 0 (default 1)"},
     {"resume", RUNS, 0, "PATH", "resume from a checkpoint written with the same parameters"},
@@ -87,6 +92,8 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   cl_schedule_default(&cfg->sched);
   strcpy(cfg->out, "-");
   cl_ode_opts_default(&cfg->ode);
+  cl_pde_opts_default(&cfg->pde);
+  cfg->hist_width = 0.05;
   cfg->directions = 360, cfg->tmax = 200, cfg->map_points = 41, cfg->checkpoint_every = 1;
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
@@ -251,6 +258,17 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     cfg->tmax = x;
   } else if (IS("map")) {
     return copy_path(name, v, cfg->map, err);
+  } else if (IS("cells")) {
+    if ((st = get_int(name, v, &n, "an integer in [20, 1e6]", err))) return st;
+    if (n < 20 || n > 1000000) return cl_fail(err, CL_EINVAL, "--cells: must be an integer in [20, 1e6] (got %s)", v);
+    cfg->pde.cells = (int)n;
+  } else if (IS("dt") || IS("hist-width")) {
+    if ((st = get_real(name, v, &x, IS("dt") ? "a real in (0, 1]" : "a real > 0", err))) return st;
+    if (IS("dt") ? !(x > 0 && x <= 1) : !(x > 0 && x < 1e100))
+      return cl_fail(err, CL_EINVAL, "--%s: must be %s (got %s)", name, IS("dt") ? "in (0, 1]" : "> 0", v);
+    *(IS("dt") ? &cfg->pde.dt : &cfg->hist_width) = x;
+  } else if (IS("density-out") || IS("hist-out")) {
+    return copy_path(name, v, IS("density-out") ? cfg->density_out : cfg->hist_out, err);
   } else if (IS("checkpoint") || IS("resume")) {
     return copy_path(name, v, IS("checkpoint") ? cfg->checkpoint : cfg->resume, err);
   } else if (IS("checkpoint-every")) {
@@ -442,6 +460,13 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : CL_QUAD_GAUSS);
     else if (IS("quad-law")) EMIT("%d", cfg->ode.quad.n_law ? cfg->ode.quad.n_law : CL_QUAD_LAW);
     else if (IS("quad-mgrid")) EMIT("%d", cfg->ode.quad.n_mgrid ? cfg->ode.quad.n_mgrid : CL_QUAD_MGRID);
+    else if (IS("cells")) EMIT("%d", cfg->pde.cells);
+    else if (IS("dt")) EMIT("%s", cl_fmt_real(num, 32, cfg->pde.dt));
+    else if (IS("density-out")) {
+      if (cfg->density_out[0]) EMIT("%s", cfg->density_out);
+    } else if (IS("hist-out")) {
+      if (cfg->hist_out[0]) EMIT("%s", cfg->hist_out);
+    } else if (IS("hist-width")) EMIT("%s", cl_fmt_real(num, 32, cfg->hist_width));
     else if (IS("mc-points")) EMIT("%ld", cfg->ode.quad.mc_points ? cfg->ode.quad.mc_points : 20000);
 #undef EMIT
 #undef IS

@@ -53,6 +53,45 @@ cl_status cl_features_draw(const cl_model *m, cl_rng *rng, double *U, char *err)
   return orthonormalise(N, U, K, NULL, 0, 0, err);
 }
 
+/* Support values of one feature entry. */
+static int feature_values(const cl_model *m, double *v) {
+  if (m->features == CL_FEAT_AXIS) return v[0] = 0, 1;
+  if (m->features == CL_FEAT_DENSE || m->feat_p >= 1) return v[0] = 1, v[1] = -1, 2;
+  double a = 1 / sqrt(m->feat_p);
+  return v[0] = 0, v[1] = a, v[2] = -a, 3;
+}
+
+int cl_feature_classes(const cl_model *m, double *xi, double *prob) {
+  double v[3];
+  int nv = feature_values(m, v), K = m->K, count = 1;
+  for (int j = 0; j < K; j++) count *= nv;
+  for (int c = 0; c < count; c++) {
+    double pr = 1;
+    for (int j = 0, r = c; j < K; j++, r /= nv) {
+      double x = v[r % nv];
+      if (xi) xi[c * K + j] = x;
+      pr *= nv == 3 ? (x == 0 ? 1 - m->feat_p : 0.5 * m->feat_p) : nv == 2 ? 0.5 : 1;
+    }
+    if (prob) prob[c] = pr;
+  }
+  return count;
+}
+
+int cl_feature_class_of(const cl_model *m, const double *U, long long n) {
+  double v[3];
+  int nv = feature_values(m, v), K = m->K, c = 0, mult = 1;
+  if (m->features == CL_FEAT_AXIS) return n < K ? -1 : 0;
+  double sq = sqrt((double)m->N);
+  for (int j = 0; j < K; j++, mult *= nv) {
+    double x = sq * U[n * K + j];
+    int best = 0;
+    for (int q = 1; q < nv; q++)
+      if (fabs(x - v[q]) < fabs(x - v[best])) best = q;
+    c += best * mult;
+  }
+  return c;
+}
+
 cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, double *W, char *err) {
   long long N = m->N;
   int K = m->K, M = m->M;

@@ -133,6 +133,12 @@ done:
 cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
                         const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress, void *ctx,
                         char *err) {
+  return cl_run_engine_obs(e, m, s, threads, ck, out, progress, ctx, NULL, NULL, err);
+}
+
+cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
+                            const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress,
+                            void *ctx, cl_run_observer obs, void *octx, char *err) {
   cl_status st = cl_model_check(m, 1, err);
   if (st || (st = cl_schedule_check(s, err))) return st;
   size_t nt = cl_schedule_nt(s);
@@ -171,6 +177,7 @@ cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule
       e->advance(state, cl_schedule_step(s, m->N, k) - e->steps(state));
       e->order(state, R, Q);
       cl_traj_set(m->K, m->M, R, Q, cl_traj_row(tr, r, k));
+      if (obs) obs(octx, state, r, k);
       int ok = 1;
       for (int q = 0; q < m->K * m->M; q++) ok &= isfinite(R[q]);
       for (int q = 0; q < m->M * m->M; q++) ok &= isfinite(Q[q]) && fabs(Q[q]) < 1e100;

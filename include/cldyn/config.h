@@ -8,6 +8,7 @@
 
 #include "cldyn/model.h"
 #include "cldyn/ode.h"
+#include "cldyn/pde.h"
 
 #define CL_PATHLEN 4096
 
@@ -28,6 +29,10 @@ typedef struct {
   char summary[CL_PATHLEN]; /* "" for none */
   int threads;              /* 0: OpenMP default */
   cl_ode_opts ode;          /* ode: stepper, tolerances, quadrature orders */
+  cl_pde_opts pde;          /* pde: cells, dt (its quad is taken from ode.quad) */
+  char density_out[CL_PATHLEN]; /* pde: densities at each dt-out, "" for none */
+  char hist_out[CL_PATHLEN];    /* simulate: histograms of w per xi, "" for none */
+  double hist_width;            /* simulate: bin width of hist_out */
   int print_config;
   int threshold;          /* fixed: write the critical second moments */
   char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */

@@ -12,6 +12,16 @@
 /* Orthonormal features for the layout; U must hold N*K doubles.  For the
  * axis layout u_j = e_j. */
 cl_status cl_features_draw(const cl_model *m, cl_rng *rng, double *U, char *err);
+/* The limiting law of a coordinate's feature row xi_n = sqrt(N) U[n, :]:
+ * its support points (classes) and their probabilities.  dense: +-1 per
+ * feature (2^K classes); sparse:P: 0, +-1/sqrt(P) (3^K; 2^K if P = 1);
+ * axis: the single class xi = 0 of the N - K background coordinates (the
+ * spike coordinates n < K are not counted).  Writes count*K values to xi
+ * and count to prob when they are non-NULL; returns the count. */
+int cl_feature_classes(const cl_model *m, double *xi, double *prob);
+/* The class of coordinate n of U (N x K): each entry of sqrt(N) U[n, :]
+ * rounded to the nearest support value; -1 for axis spike coordinates. */
+int cl_feature_class_of(const cl_model *m, const double *U, long long n);
 /* Initial weights W (N*M doubles) for m->init: `random` draws i.i.d. rows
  * N(0, Q0); `overlap` builds W = sqrt(N) (U R0 + V S) with V orthonormal,
  * orthogonal to U, and S = (Q0 - R0^T R0)^(1/2), so that R(0) = R0 and

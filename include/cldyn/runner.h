@@ -34,6 +34,14 @@ typedef struct {
 extern const cl_engine cl_engine_simulate;
 extern const cl_engine cl_engine_reduced;
 
+/* Called after output k of run `run` with the engine's state (a cl_sim *
+ * for cl_engine_simulate); from several threads at once for different runs. */
+typedef void (*cl_run_observer)(void *ctx, const void *state, long long run, size_t k);
+
+/* As cl_run_engine, with an observer (NULL: none). */
+cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
+                            const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress,
+                            void *ctx, cl_run_observer obs, void *octx, char *err);
 /* All runs of the schedule with engine `e`; see cl_simulate. */
 cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
                         const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress, void *ctx,

@@ -1,0 +1,82 @@
+/* cldyn/pde.h - the McKean-Vlasov PDE of MODEL.md s.2 (M = 1, any
+ * separable regularizer): one density in w per value of the feature row xi,
+ *
+ *   d_t p_xi = -d_w [mu(w, xi) p_xi] + D d_w^2 p_xi,   D = tau^2 V / (2B),
+ *   mu(w, xi) = tau (a . xi + b_z (w - xi . R) + b_e w) - tau phi'(w),
+ *
+ * closed by R_j = E[xi_j w] and Q = E[w^2] over all classes.  The
+ * coefficients a, b_z, b_e, V come from the expectation engine (drift.h).
+ *
+ * Numerics (docs/theory.md s.9): finite volumes on a uniform lattice of
+ * cells (interfaces at multiples of dw, so w = 0 is an interface and the
+ * jump of l1's -beta sign(w) falls between cells); Scharfetter-Gummel
+ * (exponentially fitted, Chang-Cooper type) fluxes, which are upwind where
+ * drift dominates and central where diffusion does, with no oscillation at
+ * the jump; zero-flux ends, so mass is conserved to rounding.  Time: TR-BDF2
+ * (L-stable, second order) with the coefficients extrapolated linearly from
+ * the last two steps; a step whose result would have a negative density is
+ * redone with implicit Euler, whose matrix is an M-matrix (non-negative
+ * unconditionally).  Each class's grid grows by whole cells when mass comes
+ * near an edge.
+ *
+ * Layouts: dense (xi = +-1 per feature, 2^K classes), sparse:P ({0, +-1/sqrt
+ * P}, 3^K classes); axis: the K spike coordinates carry O(sqrt N) weights,
+ * so their R_j follow the ODE dR_j/dt = tau (a_j + b_e R_j - beta2 R_j) (the
+ * l1 part of phi' is O(N^-1/2) there and vanishes) while the background
+ * (xi = 0) is one density and Q = |R|^2 + E_bg[w^2]. */
+#ifndef CLDYN_PDE_H
+#define CLDYN_PDE_H
+
+#include <stdio.h>
+
+#include "cldyn/drift.h"
+#include "cldyn/traj.h"
+
+typedef struct {
+  int cells;       /* cells per class over the initial range (0: 2000) */
+  double dt;       /* time step (0: 0.01) */
+  double width;    /* initial half-width of each grid, in initial sd (0: 8) */
+  cl_quad_opts quad;
+} cl_pde_opts;
+
+void cl_pde_opts_default(cl_pde_opts *o);
+
+typedef struct cl_pde cl_pde;
+
+/* Initial condition: w | xi ~ N(xi . R0, Q0 - |R0|^2) (what `simulate
+ * --init overlap` draws); needs M = 1 and Q0 > |R0|^2. */
+cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err);
+void cl_pde_free(cl_pde *p);
+/* Advance to time t (>= the current time) in steps of at most o->dt, the
+ * last one shortened to land on t.  CL_EDIVERGE with the time and the
+ * parameters on a non-finite state or runaway grid. */
+cl_status cl_pde_advance(cl_pde *p, double t, char *err);
+double cl_pde_time(const cl_pde *p);
+/* R (K) and Q (1) of the current density. */
+void cl_pde_order(const cl_pde *p, double *R, double *Q);
+/* Total mass sum_xi P(xi) int p_xi dw (1 up to rounding). */
+double cl_pde_mass(const cl_pde *p);
+/* Classes: their number, the value xi (K entries) and probability of class
+ * c, and its grid: cell i has centre w0 + (i + 1/2) dw and density p[i]. */
+int cl_pde_nclass(const cl_pde *p);
+const double *cl_pde_class_xi(const cl_pde *p, int c);
+double cl_pde_class_prob(const cl_pde *p, int c);
+size_t cl_pde_class_grid(const cl_pde *p, int c, double *w0, double *dw, const double **dens);
+/* Counters for the metadata: steps taken, steps redone with implicit Euler,
+ * grid extensions, cells now (all classes). */
+void cl_pde_stats(const cl_pde *p, long *steps, long *fallbacks, long *grows, long *cells);
+
+/* Called at every output time k of cl_pde_solve. */
+typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char *err);
+
+/* Integrate over the schedule's output grid (one block).  `info` (may be
+ * NULL, CL_ERRLEN bytes) receives the method and the counters. */
+cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
+                       cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err);
+
+/* Long-format density rows `t,xi,w,p` (`t,xi_1,..,xi_K,w,p` for K > 1):
+ * header, then the rows of one time. */
+void cl_density_header(FILE *f, int K);
+void cl_pde_write_density(const cl_pde *p, FILE *f);
+
+#endif

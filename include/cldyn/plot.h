@@ -1,0 +1,50 @@
+/* cldyn/plot.h - reading the long-format density files (pde --density-out,
+ * simulate --hist-out: `[run,]t,xi..,w,p`), the L1 distance between a
+ * theory density and a histogram, and gnuplot figures from output files. */
+#ifndef CLDYN_PLOT_H
+#define CLDYN_PLOT_H
+
+#include <stddef.h>
+
+#include "cldyn/common.h"
+
+/* One value of xi at one time: n bins (or cells) of width h on the lattice
+ * [k h, (k + 1) h), k = lo .. lo + n - 1, densities p (averaged over runs). */
+typedef struct {
+  double xi[CL_KMAX];
+  long lo;
+  size_t n;
+  double h;
+  double *p;
+} cl_dens_class;
+
+typedef struct {
+  int K, ncls, runs;
+  double t;
+  cl_dens_class *c;
+} cl_dens_set;
+
+/* Read the block of `path` at the time closest to t (NAN: the last time);
+ * with a `run` column, the density of each bin is the mean over runs. */
+cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err);
+void cl_dens_free(cl_dens_set *s);
+/* The class of s with value xi (K entries), or -1. */
+int cl_dens_find(const cl_dens_set *s, const double *xi);
+/* L1 distance between the laws of a theory density and a histogram, both
+ * binned on the histogram's lattice, with adjacent bins merged (in order of
+ * w) until each group holds at least `minmass` of the theory's mass; in
+ * [0, 2].  Mass of either outside the other's range counts in full. */
+double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double minmass);
+
+/* Figures (PNG or SVG by the extension of `out`, written atomically; the
+ * gnuplot script is kept as out.gp, its data as out.dat).
+ * Overlay: one panel per xi of the theory density at time t and the
+ * histogram (either may be NULL).  Trajectories: column `col` against t of
+ * each file (`col`_mean with a +-sd band for summary files; every run for
+ * files with a run column). */
+cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
+                          char *err);
+cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
+                       char *err);
+
+#endif

@@ -1,0 +1,512 @@
+/* The McKean-Vlasov PDE (M = 1): finite volumes with Scharfetter-Gummel
+ * fluxes, TR-BDF2 in time with an implicit-Euler fallback, growing grids.
+ * See pde.h and docs/theory.md s.9. */
+#include "cldyn/pde.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/data.h"
+#include "cldyn/simulate.h"
+
+/* glibc's libmvec exp, so that the flux loop vectorises (as in act.c). */
+#pragma omp declare simd notinbranch
+double exp(double);
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CL_PDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CL_PDE_CLONES
+#endif
+
+#define TRBDF2_G 0.58578643762690485 /* gamma = 2 - sqrt 2 */
+#define EDGE_MASS 1e-11              /* grow a grid when its edge cells hold this much */
+
+void cl_pde_opts_default(cl_pde_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->cells = 2000;
+  o->dt = 0.01;
+  o->width = 8;
+}
+
+/* The coefficients of the PDE at one time. */
+typedef struct {
+  double a[CL_KMAX], bz, be, V, R[CL_KMAX];
+} coef;
+
+typedef struct {
+  long lo;     /* the grid's left edge is lo * dw */
+  size_t n, cap;
+  double *p;   /* densities of the n cells */
+  double *p0;  /* the density at the start of a step */
+  double *ps;  /* the TR-BDF2 intermediate stage */
+} pclass;
+
+struct cl_pde {
+  cl_model m;
+  cl_pde_opts o;
+  cl_drift *drift;
+  int K, ncls, axis;
+  double *xi, *prob;
+  pclass *cls;
+  double dw, t;
+  double Rs[CL_KMAX], Rs0[CL_KMAX], Rss[CL_KMAX]; /* axis: the spikes' R */
+  double beta1, beta2, diff_scale;               /* phi' = beta1 sign + beta2 w; D = diff_scale V */
+  coef cur, prev;
+  double h_prev;
+  int have_prev;
+  long steps, fallbacks, grows;
+  size_t cells0;
+  double *af, *ab, *cp, *rhs; /* scratch: interface coefficients, Thomas, right-hand side */
+  size_t work_cap;
+};
+
+static cl_status grow_work(cl_pde *p, size_t n, char *err) {
+  if (n <= p->work_cap) return CL_OK;
+  size_t cap = n + n / 2;
+  double *b[4];
+  double **old[4] = {&p->af, &p->ab, &p->cp, &p->rhs};
+  for (int k = 0; k < 4; k++) {
+    b[k] = realloc(*old[k], sizeof(double) * cap);
+    if (!b[k]) return cl_fail(err, CL_ENOMEM, "pde: out of memory for %zu cells", n);
+    *old[k] = b[k];
+  }
+  p->work_cap = cap;
+  return CL_OK;
+}
+
+static cl_status class_reserve(pclass *c, size_t cap, char *err) {
+  if (cap <= c->cap) return CL_OK;
+  double **arr[3] = {&c->p, &c->p0, &c->ps};
+  for (int k = 0; k < 3; k++) {
+    double *b = realloc(*arr[k], sizeof(double) * cap);
+    if (!b) return cl_fail(err, CL_ENOMEM, "pde: out of memory for %zu cells", cap);
+    *arr[k] = b;
+  }
+  c->cap = cap;
+  return CL_OK;
+}
+
+void cl_pde_free(cl_pde *p) {
+  if (!p) return;
+  for (int c = 0; c < p->ncls && p->cls; c++) free(p->cls[c].p), free(p->cls[c].p0), free(p->cls[c].ps);
+  free(p->cls);
+  free(p->xi);
+  free(p->prob);
+  free(p->af), free(p->ab), free(p->cp), free(p->rhs);
+  cl_drift_free(p->drift);
+  free(p);
+}
+
+void cl_pde_order(const cl_pde *p, double *R, double *Q) {
+  int K = p->K;
+  double q = 0;
+  for (int j = 0; j < K; j++) R[j] = p->axis ? p->Rs[j] : 0;
+  if (p->axis)
+    for (int j = 0; j < K; j++) q += p->Rs[j] * p->Rs[j];
+  for (int c = 0; c < p->ncls; c++) {
+    const pclass *g = &p->cls[c];
+    double m1 = 0, m2 = 0, dw = p->dw;
+    for (size_t i = 0; i < g->n; i++) {
+      double w = ((double)g->lo + (double)i + 0.5) * dw;
+      m1 += w * g->p[i], m2 += w * w * g->p[i];
+    }
+    m1 *= dw, m2 *= dw;
+    q += p->prob[c] * m2;
+    if (!p->axis)
+      for (int j = 0; j < K; j++) R[j] += p->prob[c] * p->xi[c * K + j] * m1;
+  }
+  *Q = q;
+}
+
+double cl_pde_mass(const cl_pde *p) {
+  double mass = 0;
+  for (int c = 0; c < p->ncls; c++) {
+    double s = 0;
+    for (size_t i = 0; i < p->cls[c].n; i++) s += p->cls[c].p[i];
+    mass += p->prob[c] * s * p->dw;
+  }
+  return mass;
+}
+
+static cl_status diverged(const cl_pde *p, char *err, const char *what) {
+  double R[CL_KMAX], Q;
+  cl_pde_order(p, R, &Q);
+  return cl_fail(err, CL_EDIVERGE,
+                 "pde: %s at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, rho = %g, B = %d; "
+                 "lower tau or --dt",
+                 what, p->t, Q, R[0], p->m.tau, p->m.s, p->m.rho, p->m.B);
+}
+
+/* The coefficients at the current density. */
+static cl_status eval_coef(cl_pde *p, coef *cf, char *err) {
+  double Q;
+  cl_m1_terms tm;
+  cl_pde_order(p, cf->R, &Q);
+  int ok = isfinite(Q) && Q < 1e100;
+  for (int j = 0; j < p->K; j++) ok &= isfinite(cf->R[j]);
+  if (!ok) return diverged(p, err, "non-finite state");
+  char e2[CL_ERRLEN];
+  if (cl_drift_m1_terms(p->drift, cf->R, Q, &tm, e2)) return diverged(p, err, "drift not computable");
+  ok = isfinite(tm.b_z) && isfinite(tm.b_e) && isfinite(tm.V) && tm.V >= 0;
+  for (int j = 0; j < p->K; j++) cf->a[j] = tm.a[j], ok &= isfinite(tm.a[j]);
+  cf->bz = tm.b_z, cf->be = tm.b_e, cf->V = tm.V;
+  return ok ? CL_OK : diverged(p, err, "non-finite drift");
+}
+
+/* cur + x (cur - prev) / h_prev: the coefficients extrapolated by time x. */
+static void extrapolate(const cl_pde *p, double x, coef *out) {
+  *out = p->cur;
+  if (!p->have_prev || x == 0) return;
+  double r = x / p->h_prev;
+  for (int j = 0; j < p->K; j++) {
+    out->a[j] += r * (p->cur.a[j] - p->prev.a[j]);
+    out->R[j] += r * (p->cur.R[j] - p->prev.R[j]);
+  }
+  out->bz += r * (p->cur.bz - p->prev.bz);
+  out->be += r * (p->cur.be - p->prev.be);
+  out->V = fmax(0, out->V + r * (p->cur.V - p->prev.V));
+}
+
+/* Interface coefficients of class c under cf: the flux through the
+ * interface between cells i and i+1, divided by dw, is af[i] p[i] -
+ * ab[i] p[i+1]; af = (D/dw^2) B(-Pe), ab = (D/dw^2) B(Pe), Pe = mu dw / D,
+ * B(x) = x / (e^x - 1) (Bernoulli).  D = 0 gives plain upwinding. */
+CL_PDE_CLONES static void fluxes(long lo, size_t n, double dw, double A, double Bl, double D,
+                                 double tb1, double tb2, double *restrict af, double *restrict ab) {
+  if (n < 2) return;
+  size_t ni = n - 1;
+  if (!(D > 0)) {
+    for (size_t i = 0; i < ni; i++) {
+      double w = (double)(lo + (long)i + 1) * dw;
+      double mu = A + Bl * w - tb2 * w - (w > 0 ? tb1 : w < 0 ? -tb1 : 0);
+      af[i] = fmax(mu, 0) / dw, ab[i] = fmax(-mu, 0) / dw;
+    }
+    return;
+  }
+  double k = D / (dw * dw), r = dw / D;
+#pragma omp simd
+  for (size_t i = 0; i < ni; i++) {
+    double w = (double)(lo + (long)i + 1) * dw;
+    double sg = (double)(w > 0) - (double)(w < 0);
+    double x = (A + (Bl - tb2) * w - tb1 * sg) * r;
+    /* B(x) for |x| < 1e-4 from its series (e^x - 1 cancels there) */
+    double xc = fmin(fmax(x, -700), 700);
+    double e = exp(xc);
+    double big = xc / (e - 1);
+    double small = 1 - 0.5 * x + x * x / 12;
+    double bx = fabs(x) < 1e-4 ? small : (x > 700 ? 0 : x < -700 ? -x : big);
+    ab[i] = k * bx;
+    af[i] = k * (bx + x); /* B(-x) = B(x) + x */
+  }
+}
+
+/* Solve (I - c L) x = b, L the operator with interface coefficients af, ab
+ * (zero flux at both ends), by the Thomas algorithm; cp is scratch. */
+static void solve_tri(size_t n, double c, const double *af, const double *ab, const double *b,
+                      double *x, double *cp) {
+  /* row i: -c af[i-1] x[i-1] + (1 + c (ab[i-1] + af[i])) x[i] - c ab[i] x[i+1] = b[i] */
+  double diag = 1 + c * (n > 1 ? af[0] : 0);
+  double up = n > 1 ? -c * ab[0] : 0;
+  cp[0] = up / diag;
+  x[0] = b[0] / diag;
+  for (size_t i = 1; i < n; i++) {
+    double lower = -c * af[i - 1];
+    double d = 1 + c * (ab[i - 1] + (i + 1 < n ? af[i] : 0)) - lower * cp[i - 1];
+    cp[i] = i + 1 < n ? -c * ab[i] / d : 0;
+    x[i] = (b[i] - lower * x[i - 1]) / d;
+  }
+  for (size_t i = n - 1; i-- > 0;) x[i] -= cp[i] * x[i + 1];
+}
+
+/* y = x + c L x. */
+static void apply_op(size_t n, double c, const double *af, const double *ab, const double *x,
+                     double *y) {
+  for (size_t i = 0; i < n; i++) {
+    double in = 0, out = 0;
+    if (i > 0) in += af[i - 1] * x[i - 1], out += ab[i - 1] * x[i];
+    if (i + 1 < n) in += ab[i] * x[i + 1], out += af[i] * x[i];
+    y[i] = x[i] + c * (in - out);
+  }
+}
+
+static void class_fluxes(cl_pde *p, int c, const coef *cf) {
+  const pclass *g = &p->cls[c];
+  double tau = p->m.tau, A = 0;
+  for (int j = 0; j < p->K; j++) {
+    double x = p->xi[c * p->K + j];
+    A += x * (cf->a[j] - cf->bz * cf->R[j]);
+  }
+  fluxes(g->lo, g->n, p->dw, tau * A, tau * (cf->bz + cf->be), p->diff_scale * cf->V,
+         tau * p->beta1, tau * p->beta2, p->af, p->ab);
+}
+
+static int nonneg(const double *x, size_t n) {
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) ok &= x[i] >= 0;
+  return ok;
+}
+
+/* One step of length h from the state in p/Rs (saved into p0/Rs0).  With
+ * `ie`, implicit Euler; otherwise TR-BDF2.  Returns 1 if every density
+ * stayed non-negative.  c0/cg/c1: the coefficients at t, t + gamma h, t + h. */
+static int step(cl_pde *p, double h, const coef *c0, const coef *cg, const coef *c1, int ie) {
+  const double g = TRBDF2_G, d = (1 - g) / (2 - g), w1 = 1 / (g * (2 - g)),
+               w0 = (1 - g) * (1 - g) / (g * (2 - g));
+  int ok = 1;
+  for (int c = 0; c < p->ncls; c++) {
+    pclass *cl = &p->cls[c];
+    size_t n = cl->n;
+    if (ie) {
+      class_fluxes(p, c, c1);
+      solve_tri(n, h, p->af, p->ab, cl->p0, cl->p, p->cp);
+      ok &= nonneg(cl->p, n);
+      continue;
+    }
+    class_fluxes(p, c, c0);
+    apply_op(n, 0.5 * g * h, p->af, p->ab, cl->p0, p->rhs);
+    class_fluxes(p, c, cg);
+    solve_tri(n, 0.5 * g * h, p->af, p->ab, p->rhs, cl->ps, p->cp);
+    for (size_t i = 0; i < n; i++) p->rhs[i] = w1 * cl->ps[i] - w0 * cl->p0[i];
+    class_fluxes(p, c, c1);
+    solve_tri(n, d * h, p->af, p->ab, p->rhs, cl->p, p->cp);
+    ok &= nonneg(cl->ps, n) && nonneg(cl->p, n);
+  }
+  if (p->axis) {
+    /* dR_j/dt = tau (a_j + (b_e - beta2) R_j), the same stages */
+    double tau = p->m.tau, b2 = p->beta2;
+    for (int j = 0; j < p->K; j++) {
+      double y0 = p->Rs0[j];
+      if (ie) {
+        p->Rs[j] = (y0 + h * tau * c1->a[j]) / (1 - h * tau * (c1->be - b2));
+        continue;
+      }
+      double f0 = tau * (c0->a[j] + (c0->be - b2) * y0);
+      double ys = (y0 + 0.5 * g * h * (f0 + tau * cg->a[j])) / (1 - 0.5 * g * h * tau * (cg->be - b2));
+      p->Rs[j] = (w1 * ys - w0 * y0 + d * h * tau * c1->a[j]) / (1 - d * h * tau * (c1->be - b2));
+    }
+  }
+  return ok;
+}
+
+static void save_start(cl_pde *p) {
+  for (int c = 0; c < p->ncls; c++) memcpy(p->cls[c].p0, p->cls[c].p, sizeof(double) * p->cls[c].n);
+  memcpy(p->Rs0, p->Rs, sizeof p->Rs);
+}
+
+/* Extend grids whose edge cells hold mass. */
+static cl_status maybe_grow(cl_pde *p, char *err) {
+  for (int c = 0; c < p->ncls; c++) {
+    pclass *g = &p->cls[c];
+    size_t n = g->n, edge = n / 50 > 8 ? n / 50 : 8;
+    if (edge > n / 2) edge = n / 2;
+    double ml = 0, mr = 0;
+    for (size_t i = 0; i < edge; i++) ml += g->p[i], mr += g->p[n - 1 - i];
+    ml *= p->dw, mr *= p->dw;
+    if (!(ml > EDGE_MASS) && !(mr > EDGE_MASS)) continue;
+    size_t add = n / 4 > 16 ? n / 4 : 16;
+    size_t addl = ml > EDGE_MASS ? add : 0, addr = mr > EDGE_MASS ? add : 0;
+    if (n + addl + addr > 200 * p->cells0 + 1000) return diverged(p, err, "density spread beyond 200 times its initial grid");
+    cl_status st = class_reserve(g, n + addl + addr, err);
+    if (!st) st = grow_work(p, n + addl + addr, err);
+    if (st) return st;
+    memmove(g->p + addl, g->p, sizeof(double) * n);
+    memset(g->p, 0, sizeof(double) * addl);
+    memset(g->p + addl + n, 0, sizeof(double) * addr);
+    g->lo -= (long)addl;
+    g->n = n + addl + addr;
+    p->grows++;
+  }
+  return CL_OK;
+}
+
+static cl_status advance_one(cl_pde *p, double h, char *err) {
+  coef cg, c1;
+  save_start(p);
+  cl_status st;
+  if (!p->have_prev) {
+    /* first step: predict with frozen coefficients, then correct with the
+     * coefficients interpolated between t and t + h */
+    int ok = step(p, h, &p->cur, &p->cur, &p->cur, 0);
+    if (!ok) step(p, h, &p->cur, &p->cur, &p->cur, 1);
+    coef end;
+    if ((st = eval_coef(p, &end, err))) return st;
+    /* the coefficients at t + gamma h, interpolated between t and t + h */
+    coef mid = p->cur;
+    double r = TRBDF2_G;
+    for (int j = 0; j < p->K; j++) mid.a[j] += r * (end.a[j] - p->cur.a[j]), mid.R[j] += r * (end.R[j] - p->cur.R[j]);
+    mid.bz += r * (end.bz - p->cur.bz), mid.be += r * (end.be - p->cur.be), mid.V += r * (end.V - p->cur.V);
+    if (!step(p, h, &p->cur, &mid, &end, 0)) p->fallbacks++, step(p, h, &p->cur, &mid, &end, 1);
+  } else {
+    extrapolate(p, TRBDF2_G * h, &cg);
+    extrapolate(p, h, &c1);
+    if (!step(p, h, &p->cur, &cg, &c1, 0)) p->fallbacks++, step(p, h, &p->cur, &cg, &c1, 1);
+  }
+  p->t += h;
+  p->steps++;
+  if ((st = maybe_grow(p, err))) return st;
+  coef next;
+  if ((st = eval_coef(p, &next, err))) return st;
+  p->prev = p->cur, p->cur = next, p->h_prev = h, p->have_prev = 1;
+  return CL_OK;
+}
+
+cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
+  double t0 = p->t, span = t - t0;
+  if (!(span > 0)) return CL_OK;
+  long n = (long)ceil(span / p->o.dt - 1e-9);
+  if (n < 1) n = 1;
+  double h = span / (double)n;
+  for (long k = 0; k < n; k++) {
+    cl_status st = advance_one(p, h, err);
+    if (st) return st;
+  }
+  p->t = t;
+  return CL_OK;
+}
+
+cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--M: the PDE is implemented for M = 1"), NULL;
+  cl_pde_opts oo;
+  cl_pde_opts_default(&oo);
+  if (o) {
+    if (o->cells > 0) oo.cells = o->cells;
+    if (o->dt > 0) oo.dt = o->dt;
+    if (o->width > 0) oo.width = o->width;
+    oo.quad = o->quad;
+  }
+  int K = m->K;
+  double r2 = 0;
+  for (int j = 0; j < K; j++) r2 += m->R0[j] * m->R0[j];
+  double var = m->Q0[0] - r2;
+  if (!(var > 0))
+    return cl_fail(err, CL_EINVAL, "--Q0: the PDE needs Q0 > |R0|^2 (a density; got Q0 = %g, |R0|^2 = %g)",
+                   m->Q0[0], r2), NULL;
+  cl_pde *p = calloc(1, sizeof *p);
+  if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory"), NULL;
+  p->m = *m, p->o = oo, p->K = K;
+  p->axis = m->features == CL_FEAT_AXIS;
+  p->beta1 = m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC ? m->reg.beta1 : 0;
+  p->beta2 = m->reg.kind == CL_REG_L2 || m->reg.kind == CL_REG_ELASTIC ? m->reg.beta2 : 0;
+  p->diff_scale = m->tau * m->tau / (2.0 * m->B);
+  /* the engine's a, b, V do not depend on phi: give it the model without */
+  cl_model md = *m;
+  md.reg.kind = CL_REG_NONE, md.reg.beta1 = md.reg.beta2 = 0;
+  p->drift = cl_drift_alloc(&md, &oo.quad, err);
+  if (!p->drift) return cl_pde_free(p), NULL;
+  int nc = cl_feature_classes(m, NULL, NULL);
+  if (nc > 4096) {
+    cl_pde_free(p);
+    return cl_fail(err, CL_EINVAL, "--c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc), NULL;
+  }
+  p->xi = malloc(sizeof(double) * (size_t)(nc * K));
+  p->prob = malloc(sizeof(double) * (size_t)nc);
+  p->cls = calloc((size_t)nc, sizeof *p->cls);
+  if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "pde: out of memory"), NULL;
+  p->ncls = nc;
+  cl_feature_classes(m, p->xi, p->prob);
+  double sd = sqrt(var), W = oo.width * sd;
+  p->dw = 2 * W / oo.cells;
+  p->cells0 = (size_t)oo.cells;
+  cl_status st = CL_OK;
+  for (int c = 0; c < nc && !st; c++) {
+    double mean = 0;
+    if (p->axis) mean = 0;
+    else
+      for (int j = 0; j < K; j++) mean += p->xi[c * K + j] * m->R0[j];
+    pclass *g = &p->cls[c];
+    g->lo = (long)floor((mean - W) / p->dw);
+    long hi = (long)ceil((mean + W) / p->dw);
+    g->n = (size_t)(hi - g->lo);
+    if ((st = class_reserve(g, g->n, err)) || (st = grow_work(p, g->n, err))) break;
+    /* the Gaussian density at the cell centres, normalised to mass 1: the
+     * midpoint rule then gives R0 and Q0 to rounding */
+    double sum = 0;
+    for (size_t i = 0; i < g->n; i++) {
+      double w = ((double)g->lo + (double)i + 0.5) * p->dw, z = (w - mean) / sd;
+      sum += g->p[i] = exp(-0.5 * z * z);
+    }
+    for (size_t i = 0; i < g->n; i++) g->p[i] /= sum * p->dw;
+  }
+  if (!st && p->axis)
+    for (int j = 0; j < K; j++) p->Rs[j] = m->R0[j];
+  if (!st) st = eval_coef(p, &p->cur, err);
+  if (st) return cl_pde_free(p), NULL;
+  return p;
+}
+
+double cl_pde_time(const cl_pde *p) { return p->t; }
+int cl_pde_nclass(const cl_pde *p) { return p->ncls; }
+const double *cl_pde_class_xi(const cl_pde *p, int c) { return p->xi + c * p->K; }
+double cl_pde_class_prob(const cl_pde *p, int c) { return p->prob[c]; }
+
+size_t cl_pde_class_grid(const cl_pde *p, int c, double *w0, double *dw, const double **dens) {
+  const pclass *g = &p->cls[c];
+  *w0 = (double)g->lo * p->dw, *dw = p->dw, *dens = g->p;
+  return g->n;
+}
+
+void cl_pde_stats(const cl_pde *p, long *steps, long *fallbacks, long *grows, long *cells) {
+  long n = 0;
+  for (int c = 0; c < p->ncls; c++) n += (long)p->cls[c].n;
+  *steps = p->steps, *fallbacks = p->fallbacks, *grows = p->grows, *cells = n;
+}
+
+void cl_density_header(FILE *f, int K) {
+  fputs("t", f);
+  if (K == 1) fputs(",xi", f);
+  else
+    for (int j = 0; j < K; j++) fprintf(f, ",xi_%d", j + 1);
+  fputs(",w,p\n", f);
+}
+
+void cl_pde_write_density(const cl_pde *p, FILE *f) {
+  for (int c = 0; c < p->ncls; c++) {
+    char head[64 + 24 * CL_KMAX];
+    int off = snprintf(head, sizeof head, "%.10g", p->t);
+    for (int j = 0; j < p->K; j++) off += snprintf(head + off, sizeof head - (size_t)off, ",%.10g", p->xi[c * p->K + j]);
+    const pclass *g = &p->cls[c];
+    for (size_t i = 0; i < g->n; i++)
+      fprintf(f, "%s,%.10g,%.9g\n", head, ((double)g->lo + (double)i + 0.5) * p->dw, g->p[i]);
+  }
+}
+
+cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
+                       cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err) {
+  cl_status st = cl_schedule_check(s, err);
+  if (st) return st;
+  cl_pde *p = cl_pde_alloc(m, o, err);
+  if (!p) return err && strstr(err, "out of memory") ? CL_ENOMEM : CL_EINVAL;
+  size_t nt = cl_schedule_nt(s);
+  cl_traj *tr = cl_traj_alloc(m->K, 1, nt, 1);
+  if (!tr) {
+    cl_pde_free(p);
+    return cl_fail(err, CL_ENOMEM, "pde: out of memory");
+  }
+  for (size_t k = 0; k < nt && !st; k++) {
+    tr->t[k] = (double)k * s->dt_out;
+    if ((st = cl_pde_advance(p, tr->t[k], err))) break;
+    double R[CL_KMAX], Q;
+    cl_pde_order(p, R, &Q);
+    cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
+    if (obs) st = obs(ctx, p, k, err);
+  }
+  if (!st && info) {
+    long steps, fb, grows, cells;
+    cl_pde_stats(p, &steps, &fb, &grows, &cells);
+    snprintf(info, CL_ERRLEN,
+             "finite volumes (Scharfetter-Gummel fluxes), TR-BDF2 with dt <= %g, %d classes of xi, "
+             "dw = %.4g; %ld steps, %ld redone with implicit Euler, %ld grid extensions, %ld cells at "
+             "the end; mass - 1 = %.2e; drift: %s",
+             p->o.dt, p->ncls, p->dw, steps, fb, grows, cells, cl_pde_mass(p) - 1,
+             cl_drift_method(p->drift));
+  }
+  cl_pde_free(p);
+  if (st) {
+    cl_traj_free(tr);
+    return st;
+  }
+  *out = tr;
+  return CL_OK;
+}
