@@ -65,13 +65,13 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(H
 # The whole suite: the Criterion tests (they also drive the CLI).
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
-	CLDYN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
+	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
 	  $(BUILD)/cldyn_tests --jobs 2
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
 	@$(MAKE) --no-print-directory all
-	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*)'
 # (the statistical validation suite is left out of the sanitizer run for
 # time; test_smoke.c runs the same code paths there on small problems)

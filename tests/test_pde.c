@@ -249,3 +249,35 @@ Test(validation, pde_l1_matches_simulation_histograms, .timeout = 600) {
   cr_expect_eq(run_cli(args, err, sizeof err), 0, "%s", err);
   cr_expect(file_exists(fig));
 }
+
+/* valgrind (memcheck) reports nothing on short runs of every engine; on the
+ * plain build (CLDYN_PLAIN_BIN), since the sanitizer build cannot run under
+ * valgrind.  One thread: libgomp's thread stacks are otherwise reported as
+ * "possibly lost". */
+Test(hardening, valgrind_clean, .timeout = 300) {
+  const char *plain = getenv("CLDYN_PLAIN_BIN");
+  cr_assert_not_null(plain, "CLDYN_PLAIN_BIN is not set (make test sets it)");
+  char dir[64], cmd[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *runs[] = {
+      "simulate --N 300 --T 0.5 --runs 2 --threads 1 --features sparse:0.2 --reg l1:0.4 --hist-out %s/h.csv --out %s/s.csv",
+      "reduced --N 300 --T 0.5 --runs 2 --threads 1 --out %s/r.csv%.0s",
+      "ode --T 2 --c rademacher:3 --c laplace:2 --R0 '0.1;0.05' --out %s/o.csv%.0s",
+      "pde --T 0.5 --cells 200 --features sparse:0.2 --reg l1:0.4 --density-out %s/d.csv --out %s/p.csv",
+      "plot --out %s/f.png --density %s/d.csv",
+  };
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char args[1024];
+    snprintf(args, sizeof args, runs[i], dir, dir);
+    snprintf(cmd, sizeof cmd,
+             "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "
+             "--trace-children=no %s %s >/dev/null 2>%s/vg.txt",
+             plain, args, dir);
+    int st = system(cmd);
+    char log[4096] = "", path[128];
+    snprintf(path, sizeof path, "%s/vg.txt", dir);
+    char *l = slurp(path, NULL);
+    if (l) snprintf(log, sizeof log, "%s", l), free(l);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "valgrind %s: status %d\n%s", args, WEXITSTATUS(st), log);
+  }
+}

@@ -15,6 +15,8 @@ command -v gnuplot >/dev/null 2>&1 || missing="$missing gnuplot-nox"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
 command -v gcc >/dev/null 2>&1 || missing="$missing gcc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
+# valgrind: the memcheck test of short simulate, ode, reduced and pde runs
+command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
 # Open MPI for the MPI sweep and its test (build/cldyn-mpi)
 { command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; } || missing="$missing openmpi-bin libopenmpi-dev"
 if [ "$what" = bench ]; then
