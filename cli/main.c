@@ -25,7 +25,7 @@ static void usage(FILE *f) {
           "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
           "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
           "  basin      feature-selection probabilities from an uninformative start; --map\n"
-          "  sweep      any of simulate, reduced, ode, fixed over a parameter grid (threads,\n"
+          "  sweep      any of simulate, reduced, ode, pde, fixed over a parameter grid (threads,\n"
           "             --shard I/N for job arrays, --merge, --resume)\n"
           "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n"
           "  pde        the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)\n"
@@ -409,18 +409,20 @@ static int run_sweep(int argc, char **argv) {
     if (cl_sweep_merge(argv + i, argc - i, out.f, err)) return cl_out_abort(&out), fail(2, err);
     return cl_out_commit(&out, err) ? fail(1, err) : 0;
   }
-  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode or fixed)");
+  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
   cl_command cmd = cl_command_from_name(argv[i]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, fixed\n", argv[i]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
+      cmd != CL_CMD_FIXED) {
+    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
     return 2;
   }
   if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
   cl_config cfg;
   cl_config_init(&cfg, cmd);
   if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
-  if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold)
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary and --threshold of the command are not available in a sweep");
+  if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
+      cfg.density_out[0] || cfg.hist_out[0])
+    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --density-out and --hist-out of the command are not available in a sweep");
   /* every point's parameters must be valid: check the corners of the grid */
   for (int k = 0; k < nv; k++) {
     cl_config probe = cfg;

@@ -58,7 +58,11 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
   } else {
     cl_traj *tr = NULL;
     if (c->cmd == CL_CMD_ODE) st = cl_ode_solve(&c->model, &c->sched, &c->ode, &tr, NULL, err);
-    else
+    else if (c->cmd == CL_CMD_PDE) {
+      cl_pde_opts po = c->pde;
+      po.quad = c->ode.quad;
+      st = cl_pde_solve(&c->model, &c->sched, &po, &tr, NULL, NULL, NULL, err);
+    } else
       st = cl_run_engine(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                          &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
     if (!st) st = cl_traj_write_csv(tr, f);

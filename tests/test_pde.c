@@ -281,3 +281,34 @@ Test(hardening, valgrind_clean, .timeout = 300) {
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "valgrind %s: status %d\n%s", args, WEXITSTATUS(st), log);
   }
 }
+
+/* A PDE sweep (an l1 phase diagram) is byte-identical with 1 and 2 threads
+ * and its rows equal single pde runs. */
+Test(pde, sweep_threads_and_single_runs, .timeout = 120) {
+  char dir[64], args[1024], err[1024], a[128], b[128], one[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(a, sizeof a, "%s/a.csv", dir);
+  snprintf(b, sizeof b, "%s/b.csv", dir);
+  snprintf(one, sizeof one, "%s/one.csv", dir);
+  const char *model = "--features sparse:0.2 --T 2 --dt-out 1 --cells 300";
+  for (int th = 1; th <= 2; th++) {
+    snprintf(args, sizeof args, "sweep --threads %d --vary tau=0.3:0.5:0.2 pde %s --reg l1:0.4 --out %s", th,
+             model, th == 1 ? a : b);
+    cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s: %s", args, err);
+  }
+  char *ta = slurp(a, NULL), *tb = slurp(b, NULL);
+  cr_assert(ta && tb);
+  cr_expect_str_eq(ta, tb);
+  snprintf(args, sizeof args, "pde %s --reg l1:0.4 --tau 0.5 --out %s", model, one);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  char *t1 = slurp(one, NULL);
+  /* the last row of the sweep (point 2, tau 0.5) equals the last row of the single run */
+  const char *la = strrchr(ta, '\n');
+  while (la > ta && la[-1] != '\n') la--;
+  const char *r1 = t1 + strlen(t1) - 1;
+  while (r1 > t1 && r1[-1] != '\n') r1--;
+  /* la: "2,0.5,2,..." ; r1: "2,..." */
+  cr_assert(la && strncmp(la, "2,0.5,", 6) == 0, "%s", la);
+  cr_expect_str_eq(la + 6, r1);
+  free(ta), free(tb), free(t1);
+}
