@@ -57,7 +57,7 @@ struct cl_pde {
   coef cur, prev;
   double h_prev;
   int have_prev;
-  long steps, fallbacks, grows;
+  long steps, fallbacks, halvings, grows;
   size_t cells0;
   double *af, *ab, *cp, *rhs; /* scratch: interface coefficients, Thomas, right-hand side */
   size_t work_cap;
@@ -339,8 +339,34 @@ static cl_status maybe_grow(cl_pde *p, char *err) {
   return CL_OK;
 }
 
+static void restore_start(cl_pde *p) {
+  for (int c = 0; c < p->ncls; c++) memcpy(p->cls[c].p, p->cls[c].p0, sizeof(double) * p->cls[c].n);
+  memcpy(p->Rs, p->Rs0, sizeof p->Rs);
+}
+
+/* From the state at t + off, a TR-BDF2 step of length h with extrapolated
+ * coefficients.  If a density would turn negative, the step is redone as
+ * two halves (second order is kept), down to h / 8, where implicit Euler
+ * (non-negative unconditionally) takes over. */
+static void try_step(cl_pde *p, double off, double h, int depth) {
+  coef c0, cg, c1;
+  save_start(p);
+  extrapolate(p, off, &c0);
+  extrapolate(p, off + TRBDF2_G * h, &cg);
+  extrapolate(p, off + h, &c1);
+  if (step(p, h, &c0, &cg, &c1, 0)) return;
+  if (depth >= 3) {
+    p->fallbacks++;
+    step(p, h, &c0, &cg, &c1, 1);
+    return;
+  }
+  p->halvings++;
+  restore_start(p);
+  try_step(p, off, 0.5 * h, depth + 1);
+  try_step(p, off + 0.5 * h, 0.5 * h, depth + 1);
+}
+
 static cl_status advance_one(cl_pde *p, double h, char *err) {
-  coef cg, c1;
   save_start(p);
   cl_status st;
   if (!p->have_prev) {
@@ -356,11 +382,8 @@ static cl_status advance_one(cl_pde *p, double h, char *err) {
     for (int j = 0; j < p->K; j++) mid.a[j] += r * (end.a[j] - p->cur.a[j]), mid.R[j] += r * (end.R[j] - p->cur.R[j]);
     mid.bz += r * (end.bz - p->cur.bz), mid.be += r * (end.be - p->cur.be), mid.V += r * (end.V - p->cur.V);
     if (!step(p, h, &p->cur, &mid, &end, 0)) p->fallbacks++, step(p, h, &p->cur, &mid, &end, 1);
-  } else {
-    extrapolate(p, TRBDF2_G * h, &cg);
-    extrapolate(p, h, &c1);
-    if (!step(p, h, &p->cur, &cg, &c1, 0)) p->fallbacks++, step(p, h, &p->cur, &cg, &c1, 1);
-  }
+  } else
+    try_step(p, 0, h, 0);
   p->t += h;
   p->steps++;
   if ((st = maybe_grow(p, err))) return st;
@@ -465,10 +488,11 @@ size_t cl_pde_class_grid(const cl_pde *p, int c, double *w0, double *dw, const d
   return g->n;
 }
 
-void cl_pde_stats(const cl_pde *p, long *steps, long *fallbacks, long *grows, long *cells) {
+void cl_pde_stats(const cl_pde *p, long *steps, long *halvings, long *fallbacks, long *grows,
+                  long *cells) {
   long n = 0;
   for (int c = 0; c < p->ncls; c++) n += (long)p->cls[c].n;
-  *steps = p->steps, *fallbacks = p->fallbacks, *grows = p->grows, *cells = n;
+  *steps = p->steps, *halvings = p->halvings, *fallbacks = p->fallbacks, *grows = p->grows, *cells = n;
 }
 
 void cl_density_header(FILE *f, int K) {
@@ -511,13 +535,13 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     if (obs) st = obs(ctx, p, k, err);
   }
   if (!st && info) {
-    long steps, fb, grows, cells;
-    cl_pde_stats(p, &steps, &fb, &grows, &cells);
+    long steps, hv, fb, grows, cells;
+    cl_pde_stats(p, &steps, &hv, &fb, &grows, &cells);
     snprintf(info, CL_ERRLEN,
              "finite volumes (Scharfetter-Gummel fluxes), TR-BDF2 with dt <= %g, %d classes of xi, "
-             "dw = %.4g; %ld steps, %ld redone with implicit Euler, %ld grid extensions, %ld cells at "
-             "the end; mass - 1 = %.2e; drift: %s",
-             p->o.dt, p->ncls, p->dw, steps, fb, grows, cells, cl_pde_mass(p) - 1,
+             "dw = %.4g; %ld steps, %ld halved, %ld implicit-Euler substeps, %ld grid extensions, "
+             "%ld cells at the end; mass - 1 = %.2e; drift: %s",
+             p->o.dt, p->ncls, p->dw, steps, hv, fb, grows, cells, cl_pde_mass(p) - 1,
              cl_drift_method(p->drift));
   }
   cl_pde_free(p);

@@ -15,8 +15,8 @@
  * the jump; zero-flux ends, so mass is conserved to rounding.  Time: TR-BDF2
  * (L-stable, second order) with the coefficients extrapolated linearly from
  * the last two steps; a step whose result would have a negative density is
- * redone with implicit Euler, whose matrix is an M-matrix (non-negative
- * unconditionally).  Each class's grid grows by whole cells when mass comes
+ * redone as two half steps, down to dt / 8, where implicit Euler, whose
+ * matrix is an M-matrix (non-negative unconditionally), takes over.  Each class's grid grows by whole cells when mass comes
  * near an edge.
  *
  * Layouts: dense (xi = +-1 per feature, 2^K classes), sparse:P ({0, +-1/sqrt
@@ -62,9 +62,11 @@ int cl_pde_nclass(const cl_pde *p);
 const double *cl_pde_class_xi(const cl_pde *p, int c);
 double cl_pde_class_prob(const cl_pde *p, int c);
 size_t cl_pde_class_grid(const cl_pde *p, int c, double *w0, double *dw, const double **dens);
-/* Counters for the metadata: steps taken, steps redone with implicit Euler,
- * grid extensions, cells now (all classes). */
-void cl_pde_stats(const cl_pde *p, long *steps, long *fallbacks, long *grows, long *cells);
+/* Counters for the metadata: steps taken, (sub)steps redone as two halves,
+ * substeps done with implicit Euler, grid extensions, cells now (all
+ * classes). */
+void cl_pde_stats(const cl_pde *p, long *steps, long *halvings, long *fallbacks, long *grows,
+                  long *cells);
 
 /* Called at every output time k of cl_pde_solve. */
 typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char *err);
