@@ -557,7 +557,7 @@ static cl_status noise_figure(study *S, const char *stem, const char *xl, const 
              "  plot '%s.csv' skip 1 using 1:2 with linespoints pt 7 lw 2 title 'ODE fixed point', "
              "'' skip 1 using 1:5 with lines dt 2 lw 2 lc rgb 'black' title 'ODE, late window', "
              "'' skip 1 using 1:6:7 with yerrorbars pt 5 title 'simulate, late window (mean +- se)'\n"
-             "  set ylabel 'gradient variance V'\n"
+             "  set ylabel 'gradient variance V'\n  set key top left\n"
              "  plot '%s.csv' skip 1 using 1:3 with linespoints pt 7 lw 2 lc rgb '#b00000' title 'V at the fixed point', "
              "'' skip 1 using 1:4 with linespoints pt 5 lw 2 dt 2 lc rgb '#0060b0' title 'V at the reference state'\n"
              "  unset multiplot\n}\n",
