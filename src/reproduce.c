@@ -500,7 +500,7 @@ static double window_mean(cl_traj *tr, long long r, double t0) {
  * simulation over a late time window from the same start */
 static cl_status noise_scan(study *S, const char *name, double a, double b, double step, const char *base,
                             const char *csv, int runs, long long N, double T, const double *yref,
-                            double *best_cos, double *best_at) {
+                            double *best_cos, double *best_at, double *Vref_ends) {
   cl_status st;
   const double t0 = T - 10;
   FILE *f = open_in(S, csv);
@@ -536,6 +536,8 @@ static cl_status noise_scan(study *S, const char *name, double a, double b, doub
     m /= runs;
     double se = sqrt(fmax(q / runs - m * m, 0) * runs / (runs - 1) / runs);
     if (cosv > *best_cos) *best_cos = cosv, *best_at = x;
+    if (v == a) Vref_ends[0] = Vref;
+    Vref_ends[1] = Vref;
     fprintf(f, "%g,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f\n", x, cosv, V, Vref, co, m, se);
     fprintf(S->rep, "| %g | %.4f | %.4f | %.4f | %.4f | %.4f +- %.4f | %.1f |\n", x, cosv, V, Vref, co, m, se,
             zscore(co, 0, m, se));
@@ -589,12 +591,13 @@ static cl_status sec_noise(study *S) {
           "window columns with each other.  Simulation side: cos only (V is a theory quantity here).\n\n"
           "### Against rho (s = 0.5)\n\n",
           runs, N, yref[0], yref[1]);
-  double best, best_at;
-  if ((st = noise_scan(S, "rho", -1, 1, S->quick ? 0.5 : 0.2, "--R0 0.3", "rho.csv", runs, N, T, yref, &best, &best_at)))
+  double best, best_at, Ve[2];
+  if ((st = noise_scan(S, "rho", -1, 1, S->quick ? 0.5 : 0.2, "--R0 0.3", "rho.csv", runs, N, T, yref, &best, &best_at, Ve)))
     return st;
-  fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at rho = %g.\n\n![](rho.png)\n\n### Against s (rho = 0)\n\n",
-          best, best_at);
-  if ((st = noise_scan(S, "s", 0, 2, S->quick ? 0.5 : 0.25, "--R0 0.3", "noise_s.csv", runs, N, T, yref, &best, &best_at)))
+  fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at rho = %g.  V at the reference state: %.4f at rho = -1, "
+                  "%.4f at rho = 1.\n\n![](rho.png)\n\n### Against s (rho = 0)\n\n",
+          best, best_at, Ve[0], Ve[1]);
+  if ((st = noise_scan(S, "s", 0, 2, S->quick ? 0.5 : 0.25, "--R0 0.3", "noise_s.csv", runs, N, T, yref, &best, &best_at, Ve)))
     return st;
   fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at s = %g.\n\n![](noise_s.png)\n\n", best, best_at);
   if ((st = noise_figure(S, "rho", "rho", "Steady state against the correlation of the views' noise (s = 0.5)")))
