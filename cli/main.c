@@ -238,6 +238,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
+  int have_res = !st; /* cl_basin frees its result on failure */
   if (!st) {
     fprintf(out.f, "fixed_point,probability,stderr");
     for (int j = 0; j < m->K; j++) fprintf(out.f, ",cos_%d_1", j + 1);
@@ -256,34 +257,20 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
-    double r = 0.95 * sqrt(m->Q0[0]);
     int *which = malloc(sizeof(int) * (size_t)(n * n));
-    char e0[CL_ERRLEN] = "";
-    int bad = 0;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(cfg->threads > 0 ? cfg->threads : omp_get_max_threads())
-    for (int k = 0; k < n * n; k++) {
-      double R0[2] = {-r + 2 * r * (k % n) / (n - 1), -r + 2 * r * (k / n) / (n - 1)};
-      char e[CL_ERRLEN];
-      which[k] = -1;
-      if (R0[0] * R0[0] + R0[1] * R0[1] >= m->Q0[0]) continue;
-      if (cl_basin_classify(m, &cfg->ode, &res, R0, m->Q0[0], cfg->tmax, &which[k], e)) {
-#pragma omp critical(cl_map_err)
-        bad = 1, memcpy(e0, e, CL_ERRLEN);
-      }
-    }
-    if (bad) st = cl_fail(err, CL_EDIVERGE, "basin --map: %s", e0);
-    else {
+    st = cl_basin_map(m, &cfg->ode, &res, n, cfg->tmax, cfg->threads, which, err);
+    if (!st) {
       fprintf(map.f, "R_1_1,R_2_1,fixed_point\n");
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
-        fprintf(map.f, "%.17g,%.17g,", -r + 2 * r * (k % n) / (n - 1), -r + 2 * r * (k / n) / (n - 1));
+        fprintf(map.f, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
         if (which[k] < res.nfp) fprintf(map.f, "%d\n", which[k] + 1);
         else fprintf(map.f, "none\n");
       }
     }
     free(which);
   }
-  if (!st) cl_basin_result_free(&res);
+  if (have_res) cl_basin_result_free(&res);
   if (st) {
     cl_out_abort(&out);
     if (has_map) cl_out_abort(&map);
@@ -566,8 +553,8 @@ static int run_reproduce(int argc, char **argv) {
   char err[CL_ERRLEN];
   double t0 = now_seconds();
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
-  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "rho"};
-  for (int k = 0; k < 4; k++) {
+  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s"};
+  for (int k = 0; k < 6; k++) {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, figs[k]);
     if (system(cmd) != 0) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);

@@ -113,6 +113,32 @@ cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_ba
   return classify_end(m, o, res, R0, Q0, tmax, which, NULL, err);
 }
 
+double cl_basin_map_coord(const cl_model *m, int n, int i) {
+  double r = 0.95 * sqrt(m->Q0[0]);
+  return -r + 2 * r * i / (n - 1);
+}
+
+cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res, int n,
+                       double tmax, int threads, int *which, char *err) {
+  if (m->K != 2) return cl_fail(err, CL_EINVAL, "--map: needs exactly K = 2 features");
+  if (n < 2) return cl_fail(err, CL_EINVAL, "--map-points: must be at least 2");
+  char e0[CL_ERRLEN] = "";
+  int bad = 0;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads > 0 ? threads : omp_get_max_threads())
+  for (int k = 0; k < n * n; k++) {
+    double R0[2] = {cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n)};
+    char e[CL_ERRLEN];
+    which[k] = -1;
+    if (R0[0] * R0[0] + R0[1] * R0[1] >= m->Q0[0]) continue;
+    if (cl_basin_classify(m, o, res, R0, m->Q0[0], tmax, &which[k], e)) {
+#pragma omp critical(cl_map_err)
+      bad = 1, memcpy(e0, e, CL_ERRLEN);
+    }
+  }
+  if (bad) return cl_fail(err, CL_EDIVERGE, "basin --map: %s", e0);
+  return CL_OK;
+}
+
 /* The stable fixed points, found from the standard starts plus `extra`. */
 static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const double *extra, int nextra,
                                cl_basin_result *res, char *err) {

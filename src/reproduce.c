@@ -1,5 +1,6 @@
 /* The study of the paper's three findings (MODEL.md, top): data as CSV,
  * gnuplot scripts for the figures, and report.md, in one directory.
+ * One function per section; every number in the report is computed here.
  * Notation of MODEL.md. */
 #include "cldyn/reproduce.h"
 
@@ -8,18 +9,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <omp.h>
 
 #include "cldyn/basin.h"
 #include "cldyn/config.h"
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
+#include "cldyn/rng.h"
 #include "cldyn/runner.h"
 
-static FILE *open_in(const char *dir, const char *name, char *err) {
+typedef struct {
+  const char *dir;
+  int quick;
+  FILE *rep;    /* report.md */
+  cl_config *c; /* scratch configuration, re-parsed by each step */
+  char *err;
+} study;
+
+static double wall_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static FILE *open_in(const study *S, const char *name) {
   char path[4200];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(path, sizeof path, "%s/%s", S->dir, name);
   FILE *f = fopen(path, "w");
-  if (!f) cl_fail(err, CL_EIO, "reproduce: cannot write '%s'", path);
+  if (!f) cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", path);
   return f;
 }
 
@@ -31,181 +50,591 @@ static void gp_begin(FILE *g, const char *name, const char *title, const char *x
              "else { set terminal svg size 900,560 }\n  set output '%s.'.t\n", name);
 }
 
+/* binomial proportion k / n and its standard error */
+static void binom(long k, long long n, double *p, double *se) {
+  *p = n > 0 ? (double)k / (double)n : NAN;
+  *se = sqrt(*p * (1 - *p) / (double)n);
+}
+
+/* |a - b| in units of the combined standard error ("-" style: NAN when both
+ * errors vanish and the values differ, 0 when they agree exactly) */
+static double zscore(double a, double sa, double b, double sb) {
+  double s = sqrt(sa * sa + sb * sb);
+  if (s > 0) return fabs(a - b) / s;
+  return a == b ? 0 : INFINITY;
+}
+
+/* column of cos_j_1 in a trajectory row (M = 1) */
+static int cos_col(int K, int j) { return K + 1 + j; }
+
+/* 0. theory against simulation, default model */
+static cl_status sec_ode_vs_sim(study *S) {
+  cl_status st;
+  int runs = S->quick ? 8 : 16;
+  long long N = S->quick ? 2000 : 4000;
+  char a[256];
+  snprintf(a, sizeof a, "--N %lld --T 15 --dt-out 0.5", N);
+  if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, a, S->err))) return st;
+  S->c->sched.runs = runs;
+  cl_traj *sim = NULL, *ode = NULL;
+  if ((st = cl_run_engine(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
+    return st;
+  cl_ode_opts o;
+  cl_ode_opts_default(&o);
+  if ((st = cl_ode_solve(&S->c->model, &S->c->sched, &o, &ode, NULL, S->err))) {
+    cl_traj_free(sim);
+    return st;
+  }
+  FILE *f = open_in(S, "ode_vs_sim.csv");
+  if (!f) return cl_traj_free(sim), cl_traj_free(ode), CL_EIO;
+  fprintf(f, "t,ode_cos,sim_mean,sim_sd\n");
+  double maxgap = 0;
+  for (size_t k = 0; k < sim->nt; k++) {
+    double m = 0, v = 0;
+    for (int r = 0; r < runs; r++) m += cl_traj_row(sim, r, k)[2];
+    m /= runs;
+    for (int r = 0; r < runs; r++) v += pow(cl_traj_row(sim, r, k)[2] - m, 2);
+    double oc = cl_traj_row(ode, 0, k)[2];
+    maxgap = fmax(maxgap, fabs(m - oc));
+    fprintf(f, "%g,%.10g,%.10g,%.10g\n", sim->t[k], oc, m, sqrt(v / (runs - 1)));
+  }
+  fclose(f);
+  cl_traj_free(sim);
+  cl_traj_free(ode);
+  FILE *g = open_in(S, "ode_vs_sim.gp");
+  if (!g) return CL_EIO;
+  gp_begin(g, "ode_vs_sim", "Default model: ODE against simulation", "t", "cos");
+  fprintf(g, "  plot 'ode_vs_sim.csv' skip 1 using 1:($3-$4):($3+$4) with filledcurves lc rgb '#c0d0ff' "
+             "title 'simulation mean +- sd', '' skip 1 using 1:3 with lines lw 2 title 'simulation mean', "
+             "'' skip 1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'ODE'\n}\n");
+  fclose(g);
+  fprintf(S->rep, "## Theory against simulation\n\nDefault model, %d runs at N = %lld: max |mean cos - ODE cos| "
+                  "over t in [0, 15] = %.4f.\n\n![](ode_vs_sim.png)\n\n", runs, N, maxgap);
+  return CL_OK;
+}
+
+/* (i) the learnability threshold sees only <c^2>; bifurcation diagram */
+static cl_status sec_threshold(study *S) {
+  cl_status st;
+  const char *laws[] = {"gauss", "rademacher", "uniform", "laplace", "student:1:9"};
+  fprintf(S->rep, "## Finding (i): only the second moment decides learnability at R = 0\n\n"
+                  "| law | kurtosis | critical <c^2> |\n| --- | --- | --- |\n");
+  FILE *f = open_in(S, "threshold.csv");
+  if (!f) return CL_EIO;
+  fprintf(f, "law,kurtosis,critical_m2\n");
+  double lo = INFINITY, hi = -INFINITY;
+  for (int l = 0; l < 5; l++) {
+    char a[128];
+    snprintf(a, sizeof a, "--c %s", laws[l]);
+    double m2c;
+    if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, a, S->err)) ||
+        (st = cl_critical_m2(&S->c->model, NULL, 0, &m2c, S->err)))
+      return fclose(f), st;
+    lo = fmin(lo, m2c), hi = fmax(hi, m2c);
+    fprintf(f, "%s,%g,%.12g\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
+    fprintf(S->rep, "| %s | %g | %.10f |\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
+  }
+  fclose(f);
+  fprintf(S->rep, "\nSpread across laws: %.2e.\n\n", hi - lo);
+  /* bifurcation diagram in <c^2> (rademacher) */
+  if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, "", S->err))) return st;
+  FILE *b = open_in(S, "bifurcation.csv");
+  if (!b) return CL_EIO;
+  fprintf(b, "m2,cos,stable\n");
+  double step = S->quick ? 0.25 : 0.1;
+  for (double m2 = 0.5; m2 <= 4 + 1e-9; m2 += step) {
+    cl_config cc = *S->c;
+    cl_fixed_point *fp;
+    int n;
+    if ((st = cl_config_set_number(&cc, "m2_1", m2, S->err)) ||
+        (st = cl_fixed_find(&cc.model, NULL, NULL, 0, &fp, &n, S->err)))
+      return fclose(b), st;
+    for (int i = 0; i < n; i++)
+      fprintf(b, "%g,%.10g,%d\n", m2, fp[i].y[0] / sqrt(fp[i].y[1]), fp[i].stability == CL_STABLE);
+    free(fp);
+  }
+  fclose(b);
+  FILE *g = open_in(S, "bifurcation.gp");
+  if (!g) return CL_EIO;
+  gp_begin(g, "bifurcation", "Fixed points against <c^2> (rademacher, default model)", "<c^2>", "cos at the fixed point");
+  fprintf(g, "  plot 'bifurcation.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 title 'stable', "
+             "'' skip 1 using 1:($3==0?$2:1/0) with points pt 6 title 'unstable or saddle'\n}\n");
+  fclose(g);
+  fprintf(S->rep, "![](bifurcation.png)\n\n");
+  return CL_OK;
+}
+
+/* The selection frequency of feature 1 among `runs` runs of engine `e` from
+ * a random start (the options `args`), at the end time: a run selects the
+ * feature with the largest |cos_j|; it is unsettled if that is below 0.5. */
+static cl_status select_freq(study *S, const cl_engine *e, const char *args, long long runs,
+                             uint64_t seed, long *n1, long *unsettled) {
+  cl_status st = cl_config_parse_string(S->c, CL_CMD_REDUCED, args, S->err);
+  if (st) return st;
+  S->c->sched.runs = runs, S->c->sched.seed = seed;
+  cl_traj *tr;
+  if ((st = cl_run_engine(e, &S->c->model, &S->c->sched, 0, NULL, &tr, NULL, NULL, S->err))) return st;
+  const int K = tr->K;
+  *n1 = 0, *unsettled = 0;
+  for (long long r = 0; r < runs; r++) {
+    const double *row = cl_traj_row(tr, r, tr->nt - 1);
+    int best = 0;
+    for (int j = 1; j < K; j++)
+      if (fabs(row[cos_col(K, j)]) > fabs(row[cos_col(K, best)])) best = j;
+    *n1 += best == 0;
+    *unsettled += fabs(row[cos_col(K, best)]) < 0.5;
+  }
+  cl_traj_free(tr);
+  return CL_OK;
+}
+
+/* The ODE side of finding (ii): nd starts R(0) ~ N(0, diag(var) / N) from
+ * the escape law of cl_basin (Q(0) = Q0), integrated to tmax; feature 1 is
+ * selected at time t if |cos_1| is the largest there.  *n1_end counts that
+ * at t = tend (the runs' end time), *n1_inf at t = tmax (the basin
+ * probability of `cldyn basin` when every start has reached a stable point);
+ * *unsettled counts the starts whose largest |cos| at tmax is below 0.5. */
+static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed, double tend, double tmax,
+                            long *n1_end, long *n1_inf, long *unsettled) {
+  const int K = m->K;
+  double var[CL_KMAX];
+  cl_status st = cl_basin_escape_variances(m, &S->c->ode.quad, var, S->err);
+  if (st) return st;
+  double *R0 = malloc(sizeof(double) * (size_t)nd * (size_t)K);
+  cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
+  cl_rng_free(rng);
+  long a = 0, b = 0, u = 0, bad = -1;
+  char e0[CL_ERRLEN] = "";
+  const cl_ode_opts *o = &S->c->ode;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : a, b, u)
+  for (long k = 0; k < nd; k++) {
+    cl_model mm = *m;
+    memcpy(mm.R0, R0 + k * K, sizeof(double) * (size_t)K);
+    mm.init = CL_INIT_OVERLAP;
+    /* output at tend and tmax only */
+    cl_schedule s = {.T = tmax, .dt_out = tend, .runs = 1, .seed = 1};
+    cl_traj *tr;
+    char e[CL_ERRLEN];
+    if (cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
+#pragma omp critical(cl_rep_err)
+      if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
+      continue;
+    }
+    for (int w = 0; w < 2; w++) {
+      const double *row = cl_traj_row(tr, 0, w == 0 ? 1 : tr->nt - 1);
+      int best = 0;
+      for (int j = 1; j < K; j++)
+        if (fabs(row[cos_col(K, j)]) > fabs(row[cos_col(K, best)])) best = j;
+      if (w == 0) a += best == 0;
+      else b += best == 0, u += fabs(row[cos_col(K, best)]) < 0.5;
+    }
+    cl_traj_free(tr);
+  }
+  free(R0);
+  if (bad >= 0) return cl_fail(S->err, CL_EDIVERGE, "reproduce: ODE from start %ld: %s", bad + 1, e0);
+  *n1_end = a, *n1_inf = b, *unsettled = u;
+  return CL_OK;
+}
+
+/* (ii) selection probability against the kurtosis of feature 1 (equal <c^2>):
+ * ODE basins against the reduced chain at N = 1e4 and simulate at N = 2000 */
+static cl_status sec_selection(study *S) {
+  cl_status st;
+  /* Reference feature rademacher:3, not gauss:3: when feature 2 is Gaussian,
+   * its learned state is exactly marginal along R_1 (docs/theory.md s.8), so
+   * finite-N runs linger near it for times >> log N and the end-time
+   * frequency depends on the end time.  Feature 1 Gaussian is left out for
+   * the same reason. */
+  const char *ref = "rademacher:3";
+  const char *full[] = {"rademacher:3", "sparse:3:0.5", "sparse:3:0.35", "student:3:10", "laplace:3"};
+  const char *quick[] = {"rademacher:3", "sparse:3:0.5", "sparse:3:0.2"}; /* discrete: fast quadrature */
+  const char **laws = S->quick ? quick : full;
+  const int nl = S->quick ? 3 : 5;
+  const long nd = S->quick ? 100 : 300;
+  const long long nred = S->quick ? 100 : 1000, nsim = S->quick ? 16 : 40;
+  const long long Nred = 10000, Nsim = 2000;
+  const double Tend = 25, tmax = 200;
+  fprintf(S->rep,
+          "## Finding (ii): higher moments change which feature is selected\n\n"
+          "Two features with equal second moments (so equal growth rates at R = 0): feature 1 has "
+          "the law below, feature 2 is `%s`.  P(feature 1) is the probability that a random start "
+          "ends with |cos_1| > |cos_2|, the rule used for every column.\n\n"
+          "- **ODE**: %ld starts R(0) drawn from the escape law of `cldyn basin` at N = %lld "
+          "(docs/theory.md s.8), integrated by the ODEs; classified at t = %g (**basin**: every "
+          "start has then reached a stable fixed point, this is `cldyn basin`'s probability of the "
+          "stable points with |R_1| > |R_2|) and at the runs' end time t = %g.  With equal second "
+          "moments the escape law is isotropic, so the basin probability does not depend on N; "
+          "the value at t = %g does (through the escape time, about log(sqrt N) / 0.40).\n"
+          "- **reduced**: %lld runs of the exact finite-N chain (`cldyn reduced --init random`) "
+          "at N = %lld; **simulate**: %lld runs of the full SGD at N = %lld.  Each run is "
+          "classified at its end time t = %g.  Unsettled: runs (or ODE starts at t = %g) whose "
+          "largest |cos_j| is below 0.5; they are still classified.\n"
+          "- Standard errors are binomial, sqrt(p (1 - p) / n); z is |difference| over the "
+          "combined standard error, against the basin (z_b) and against the ODE at the end time "
+          "(z_t).\n\n"
+          "| law of feature 1 | kurtosis | ODE basin | ODE at t = %g | reduced N = 1e4 | z_b | z_t | "
+          "simulate N = 2000 | z_b | z_t | unsettled (ODE, reduced, simulate) |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+          ref, nd, Nred, tmax, Tend, Tend, nred, Nred, nsim, Nsim, Tend, tmax, Tend);
+  FILE *f = open_in(S, "selection.csv");
+  if (!f) return CL_EIO;
+  fprintf(f, "law,kurtosis,p_ode,se_ode,p_ode_end,se_ode_end,p_reduced,se_reduced,p_simulate,se_simulate,"
+             "unsettled_ode,unsettled_reduced,unsettled_simulate\n");
+  double zmax_b = 0, zmax_t = 0;
+  for (int l = 0; l < nl; l++) {
+    char a[256];
+    snprintf(a, sizeof a, "--c %s --c %s --N %lld", laws[l], ref, Nred);
+    if ((st = cl_config_parse_string(S->c, CL_CMD_BASIN, a, S->err))) return fclose(f), st;
+    double kurt = cl_law_kurtosis(&S->c->model.c[0]);
+    cl_model m = S->c->model;
+    long n1e = 0, n1i = 0, uo = 0, n1r = 0, ur = 0, n1s = 0, us = 0;
+    if ((st = ode_select(S, &m, nd, 1 + (uint64_t)l, Tend, tmax, &n1e, &n1i, &uo))) return fclose(f), st;
+    snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nred, Tend, Tend);
+    if ((st = select_freq(S, &cl_engine_reduced, a, nred, 100 + (uint64_t)l, &n1r, &ur)))
+      return fclose(f), st;
+    snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nsim, Tend, Tend);
+    if ((st = select_freq(S, &cl_engine_simulate, a, nsim, 200 + (uint64_t)l, &n1s, &us)))
+      return fclose(f), st;
+    double pb, seb, pe, see, pr, ser, ps, ses;
+    binom(n1i, nd, &pb, &seb);
+    binom(n1e, nd, &pe, &see);
+    binom(n1r, nred, &pr, &ser);
+    binom(n1s, nsim, &ps, &ses);
+    double zrb = zscore(pb, seb, pr, ser), zrt = zscore(pe, see, pr, ser);
+    double zsb = zscore(pb, seb, ps, ses), zst = zscore(pe, see, ps, ses);
+    zmax_b = fmax(zmax_b, fmax(zrb, zsb)), zmax_t = fmax(zmax_t, fmax(zrt, zst));
+    fprintf(f, "%s,%g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", laws[l], kurt, pb, seb, pe,
+            see, pr, ser, ps, ses, (double)uo / (double)nd, (double)ur / (double)nred, (double)us / (double)nsim);
+    fprintf(S->rep,
+            "| %s | %.3g | %.3f +- %.3f | %.3f +- %.3f | %.3f +- %.3f | %.1f | %.1f | %.3f +- %.3f | %.1f | "
+            "%.1f | %ld, %ld, %ld |\n",
+            laws[l], kurt, pb, seb, pe, see, pr, ser, zrb, zrt, ps, ses, zsb, zst, uo, ur, us);
+  }
+  fclose(f);
+  FILE *g = open_in(S, "selection.gp");
+  if (!g) return CL_EIO;
+  gp_begin(g, "selection", "Selection of feature 1 against its kurtosis (feature 2: rademacher:3, equal <c^2>)",
+           "kurtosis of feature 1", "P(feature 1 selected)");
+  fprintf(g, "  set yrange [-0.05:1.05]\n  set key top right inside\n"
+             "  plot 'selection.csv' skip 1 using 2:3:4 with yerrorlines pt 7 lw 2 title 'ODE basin (t = %g)', "
+             "'' skip 1 using 2:5:6 with yerrorlines pt 6 lw 1 dt 2 title 'ODE at t = %g', "
+             "'' skip 1 using ($2+0.06):7:8 with yerrorbars pt 5 title 'reduced, N = 1e4, t = %g', "
+             "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = 2000, t = %g'\n}\n",
+          tmax, Tend, Tend, Tend);
+  fclose(g);
+  fprintf(S->rep, "\nLargest z against the basin: %.1f; against the ODE at the end time: %.1f.  (Points "
+                  "offset by +-0.06 in kurtosis in the figure for legibility.)  Where the basin gives 0 but "
+                  "runs give a few per cent, those runs sit near the feature-1 state, a saddle, at the end "
+                  "time, and the ODE at the same time shows the same.\n\n![](selection.png)\n\n",
+          zmax_b, zmax_t);
+  return CL_OK;
+}
+
+/* (c) phase portrait in the (cos_1, cos_2) plane for one pair of laws */
+static cl_status sec_phase(study *S) {
+  cl_status st;
+  const char *pair = "--c sparse:3:0.5 --c rademacher:3";
+  const int n = S->quick ? 20 : 40; /* even: no start on the invariant axes */
+  const double tmax = 200;
+  if ((st = cl_config_parse_string(S->c, CL_CMD_BASIN, pair, S->err))) return st;
+  const cl_model *m = &S->c->model;
+  /* stable points (with the mixed states polished from basin end points) */
+  cl_basin_result res;
+  if ((st = cl_basin(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
+  int *which = malloc(sizeof(int) * (size_t)(n * n));
+  if ((st = cl_basin_map(m, &S->c->ode, &res, n, tmax, 0, which, S->err))) goto out;
+  FILE *f = open_in(S, "phase_map.csv"), *b = open_in(S, "phase_boundary.csv");
+  if (!f || !b) {
+    if (f) fclose(f);
+    if (b) fclose(b);
+    st = CL_EIO;
+    goto out;
+  }
+  /* Q(0) = 1: the grid's R(0) is its cos(0) */
+  fprintf(f, "cos_1,cos_2,fixed_point\n");
+  fprintf(b, "cos_1,cos_2\n");
+  long nnone = 0, nin = 0;
+  for (int k = 0; k < n * n; k++) {
+    if (which[k] < 0) continue;
+    double x = cl_basin_map_coord(m, n, k % n), y = cl_basin_map_coord(m, n, k / n);
+    nin++, nnone += which[k] == res.nfp;
+    fprintf(f, "%.6f,%.6f,%d\n", x, y, which[k] == res.nfp ? 0 : which[k] + 1);
+    /* the boundary: midpoints between neighbours reaching different points */
+    if (k % n + 1 < n && which[k + 1] >= 0 && which[k + 1] != which[k])
+      fprintf(b, "%.6f,%.6f\n", (x + cl_basin_map_coord(m, n, k % n + 1)) / 2, y);
+    if (k / n + 1 < n && which[k + n] >= 0 && which[k + n] != which[k])
+      fprintf(b, "%.6f,%.6f\n", x, (y + cl_basin_map_coord(m, n, k / n + 1)) / 2);
+  }
+  fclose(f);
+  fclose(b);
+  /* all fixed points: the stable ones of the basin and the others Newton finds */
+  cl_fixed_point *fp;
+  int nfp;
+  if ((st = cl_fixed_find(m, &S->c->ode.quad, NULL, 0, &fp, &nfp, S->err))) goto out;
+  FILE *p = open_in(S, "phase_fixed.csv");
+  if (!p) {
+    free(fp);
+    st = CL_EIO;
+    goto out;
+  }
+  fprintf(p, "cos_1,cos_2,stable\n");
+  for (int i = 0; i < res.nfp; i++)
+    fprintf(p, "%.6f,%.6f,1\n", res.fp[i].y[0] / sqrt(res.fp[i].y[2]), res.fp[i].y[1] / sqrt(res.fp[i].y[2]));
+  int nsad = 0;
+  for (int i = 0; i < nfp; i++)
+    if (fp[i].stability != CL_STABLE)
+      nsad++, fprintf(p, "%.6f,%.6f,0\n", fp[i].y[0] / sqrt(fp[i].y[2]), fp[i].y[1] / sqrt(fp[i].y[2]));
+  free(fp);
+  fclose(p);
+  /* a few ODE trajectories: small starts around the uninformative state and
+   * larger ones */
+  FILE *tf = open_in(S, "phase_traj.csv");
+  if (!tf) {
+    st = CL_EIO;
+    goto out;
+  }
+  fprintf(tf, "cos_1,cos_2\n");
+  const int ntr = 16;
+  for (int k = 0; k < ntr && !st; k++) {
+    double ang = 2 * M_PI * (k / 2 + 0.25) / (ntr / 2), rad = k % 2 ? 0.7 : 0.02;
+    cl_model mm = *m;
+    mm.R0[0] = rad * cos(ang), mm.R0[1] = rad * sin(ang), mm.Q0[0] = 1, mm.init = CL_INIT_OVERLAP;
+    cl_schedule s = {.T = 40, .dt_out = 0.1, .runs = 1, .seed = 1};
+    cl_traj *tr;
+    if ((st = cl_ode_solve(&mm, &s, &S->c->ode, &tr, NULL, S->err))) break;
+    for (size_t t = 0; t < tr->nt; t++) {
+      const double *row = cl_traj_row(tr, 0, t);
+      fprintf(tf, "%.6f,%.6f\n", row[cos_col(2, 0)], row[cos_col(2, 1)]);
+    }
+    fprintf(tf, "\n"); /* a blank line separates the curves */
+    cl_traj_free(tr);
+  }
+  fclose(tf);
+  if (st) goto out;
+  FILE *g = open_in(S, "phase.gp");
+  if (!g) {
+    st = CL_EIO;
+    goto out;
+  }
+  /* one distinct colour per stable point, black for none */
+  static const char *colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                                  "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  fprintf(g, "set datafile separator ','\nset key outside bottom center horizontal\nset size ratio -1\n"
+             "set title \"Phase portrait: feature 1 sparse:3:0.5, feature 2 rademacher:3 (Q(0) = 1)\"\n"
+             "set xlabel 'cos_1'\nset ylabel 'cos_2'\nset xrange [-1:1]\nset yrange [-1:1]\n"
+             "set cblabel 'stable fixed point reached (0: none)'\nset cbrange [-0.5:%d.5]\nset cbtics 1\n"
+             "set palette defined (0 'black', 1 'black'",
+          res.nfp);
+  /* a step function: colour k on [k, k + 1] of [0, nfp + 1] */
+  for (int i = 0; i < res.nfp; i++)
+    fprintf(g, ", %d '%s', %d '%s'", i + 1, colours[i % 10], i + 2, colours[i % 10]);
+  fprintf(g, ")\n");
+  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 820,860 } "
+             "else { set terminal svg size 820,860 }\n  set output 'phase.'.t\n");
+  fprintf(g, "  plot 'phase_map.csv' skip 1 using 1:2:3 with points pt 5 ps %s lc palette notitle, "
+             "'phase_boundary.csv' skip 1 using 1:2 with points pt 7 ps 0.3 lc rgb 'black' title 'basin boundary', "
+             "'phase_traj.csv' skip 1 using 1:2 with lines lw 1.5 lc rgb '#404040' title 'ODE trajectories', "
+             "'phase_fixed.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 ps 1.8 lc rgb 'black' title 'stable', "
+             "'' skip 1 using 1:($3==0?$2:1/0) with points pt 8 ps 1.8 lc rgb 'red' title 'saddle or unstable'\n}\n",
+          S->quick ? "1.6" : "1.0");
+  fclose(g);
+  fprintf(S->rep,
+          "## Phase portrait\n\nFeature 1 `sparse:3:0.5`, feature 2 `rademacher:3`.  Colour: the stable "
+          "fixed point the ODE reaches (t = %g) from R(0) on a %d x %d grid with Q(0) = 1, so that the "
+          "start's R is its cos (%ld starts inside the disc |R| < 1; %ld reach none of the %d stable "
+          "points).  Black dots: the basin boundary (midpoints between neighbouring starts that reach "
+          "different points).  Filled circles: the stable points; red triangles: the %d saddles and "
+          "unstable points found by `cldyn fixed` (projected on the plane; their Q differs).  Grey: "
+          "ODE trajectories from |R(0)| = 0.02 and 0.7.\n\n![](phase.png)\n\n",
+          tmax, n, n, nin, nnone, res.nfp, nsad);
+out:
+  free(which);
+  cl_basin_result_free(&res);
+  return st;
+}
+
+/* V of MODEL.md s.2 for model m at the state y = (R, Q) (K = 1) */
+static cl_status V_at(study *S, const cl_model *m, const double *y, double *V) {
+  cl_drift *d = cl_drift_alloc(m, NULL, S->err);
+  if (!d) return CL_EINVAL;
+  cl_m1_terms t;
+  cl_status st = cl_drift_m1_terms(d, y, y[1], &t, S->err);
+  if (!st) *V = t.V;
+  cl_drift_free(d);
+  return st;
+}
+
+/* the ODE's stable learned state y = (R, Q) (largest cos; cos 0 if only
+ * R = 0 is stable) and the gradient variance V there (K = 1) */
+static cl_status stable_state(study *S, const cl_model *m, double *y, double *cosv, double *V) {
+  cl_fixed_point *fp;
+  int n;
+  cl_status st = cl_fixed_find(m, NULL, NULL, 0, &fp, &n, S->err);
+  if (st) return st;
+  int best = -1;
+  for (int i = 0; i < n; i++)
+    if (fp[i].stability == CL_STABLE && fp[i].y[0] >= -1e-9 &&
+        (best < 0 || fp[i].y[0] / sqrt(fp[i].y[1]) > fp[best].y[0] / sqrt(fp[best].y[1])))
+      best = i;
+  *cosv = NAN, *V = NAN, y[0] = y[1] = NAN;
+  if (best >= 0) {
+    y[0] = fmax(fp[best].y[0], 0), y[1] = fp[best].y[1];
+    *cosv = y[0] / sqrt(y[1]);
+    st = V_at(S, m, y, V);
+  }
+  free(fp);
+  return st;
+}
+
+/* mean of cos over t in [t0, T] for the ODE and for each simulated run */
+static double window_mean(cl_traj *tr, long long r, double t0) {
+  double m = 0;
+  int n = 0;
+  for (size_t k = 0; k < tr->nt; k++)
+    if (tr->t[k] >= t0 - 1e-9) m += cl_traj_row(tr, r, k)[2], n++;
+  return m / n;
+}
+
+/* (iii) one noise parameter (rho or s) over a grid: ODE fixed point, ODE and
+ * simulation over a late time window from the same start */
+static cl_status noise_scan(study *S, const char *name, double a, double b, double step, const char *base,
+                            const char *csv, int runs, long long N, double T, const double *yref,
+                            double *best_cos, double *best_at, double *Vref_ends) {
+  cl_status st;
+  const double t0 = T - 10;
+  FILE *f = open_in(S, csv);
+  if (!f) return CL_EIO;
+  fprintf(f, "%s,cos_fixed,V,V_ref,ode_window,sim_mean,sim_se\n", name);
+  fprintf(S->rep, "| %s | cos (ODE fixed point) | V (there) | V (reference state) | cos ODE, t in [%g, %g] | "
+                  "cos simulate, t in [%g, %g] | z |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+          name, t0, T, t0, T);
+  *best_cos = -1, *best_at = NAN;
+  for (double v = a; v <= b + 1e-9; v += step) {
+    double x = fabs(v) < 1e-12 ? 0 : v;
+    char args[256];
+    snprintf(args, sizeof args, "%s --N %lld --T %g --dt-out 0.5", base, N, T);
+    if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, args, S->err)) ||
+        (st = cl_config_set_number(S->c, name, x, S->err)))
+      return fclose(f), st;
+    S->c->sched.runs = runs, S->c->sched.seed = 300 + (uint64_t)lround(100 * (x + 10));
+    double cosv, V, Vref, y[2];
+    if ((st = stable_state(S, &S->c->model, y, &cosv, &V)) || (st = V_at(S, &S->c->model, yref, &Vref)))
+      return fclose(f), st;
+    cl_traj *ode, *sim;
+    if ((st = cl_ode_solve(&S->c->model, &S->c->sched, &S->c->ode, &ode, NULL, S->err))) return fclose(f), st;
+    double co = window_mean(ode, 0, t0);
+    cl_traj_free(ode);
+    if ((st = cl_run_engine(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
+      return fclose(f), st;
+    double m = 0, q = 0;
+    for (int r = 0; r < runs; r++) {
+      double w = window_mean(sim, r, t0);
+      m += w, q += w * w;
+    }
+    cl_traj_free(sim);
+    m /= runs;
+    double se = sqrt(fmax(q / runs - m * m, 0) * runs / (runs - 1) / runs);
+    if (cosv > *best_cos) *best_cos = cosv, *best_at = x;
+    if (v == a) Vref_ends[0] = Vref;
+    Vref_ends[1] = Vref;
+    fprintf(f, "%g,%.8f,%.8f,%.8f,%.8f,%.8f,%.8f\n", x, cosv, V, Vref, co, m, se);
+    fprintf(S->rep, "| %g | %.4f | %.4f | %.4f | %.4f | %.4f +- %.4f | %.1f |\n", x, cosv, V, Vref, co, m, se,
+            zscore(co, 0, m, se));
+  }
+  fclose(f);
+  return CL_OK;
+}
+
+/* the two-panel figure of a noise scan: cos (ODE, simulation) and V */
+static cl_status noise_figure(study *S, const char *stem, const char *xl, const char *what) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.gp", stem);
+  FILE *g = open_in(S, name);
+  if (!g) return CL_EIO;
+  fprintf(g, "set datafile separator ','\nset grid\nset key bottom left\nset xlabel '%s'\n", xl);
+  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 1100,480 } "
+             "else { set terminal svg size 1100,480 }\n  set output '%s.'.t\n"
+             "  set multiplot layout 1,2 title \"%s\"\n  set ylabel 'cos'\n"
+             "  plot '%s.csv' skip 1 using 1:2 with linespoints pt 7 lw 2 title 'ODE fixed point', "
+             "'' skip 1 using 1:5 with lines dt 2 lw 2 lc rgb 'black' title 'ODE, late window', "
+             "'' skip 1 using 1:6:7 with yerrorbars pt 5 title 'simulate, late window (mean +- se)'\n"
+             "  set ylabel 'gradient variance V'\n  set key top left\n"
+             "  plot '%s.csv' skip 1 using 1:3 with linespoints pt 7 lw 2 lc rgb '#b00000' title 'V at the fixed point', "
+             "'' skip 1 using 1:4 with linespoints pt 5 lw 2 dt 2 lc rgb '#0060b0' title 'V at the reference state'\n"
+             "  unset multiplot\n}\n",
+          stem, what, stem, stem);
+  fclose(g);
+  return CL_OK;
+}
+
+static cl_status sec_noise(study *S) {
+  cl_status st;
+  const int runs = S->quick ? 6 : 16;
+  const long long N = 1000;
+  const double T = 40;
+  /* the reference state: the default model's stable point (rho = 0, s = 0.5) */
+  double yref[2], cref, Vref;
+  if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, "", S->err)) ||
+      (st = stable_state(S, &S->c->model, yref, &cref, &Vref)))
+    return st;
+  fprintf(S->rep,
+          "## Finding (iii): negatively correlated noise helps\n\n"
+          "Default model (tanh, `rademacher:3`, tau 0.5, l2:0.5, B = 1).  For each noise parameter: "
+          "the stable learned state of the ODE (its cos and the per-sample gradient variance V of "
+          "MODEL.md s.2 there), and, from the same start R(0) = 0.3, Q(0) = 1, the ODE and the mean "
+          "of %d simulate runs at N = %lld averaged over the last 10 units of time (mean +- standard "
+          "error over runs; z against the ODE over the same window).  V is given at each parameter's own "
+          "fixed point and at one reference state, the default model's fixed point (R, Q) = (%.4f, %.4f), "
+          "which isolates the direct effect of the noise on the gradient from the move of the "
+          "fixed point.  Near the loss of learnability the relaxation is slow and the window has not reached the fixed point: compare the "
+          "window columns with each other.  Simulation side: cos only (V is a theory quantity here).\n\n"
+          "### Against rho (s = 0.5)\n\n",
+          runs, N, yref[0], yref[1]);
+  double best, best_at, Ve[2];
+  if ((st = noise_scan(S, "rho", -1, 1, S->quick ? 0.5 : 0.2, "--R0 0.3", "rho.csv", runs, N, T, yref, &best, &best_at, Ve)))
+    return st;
+  fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at rho = %g.  V at the reference state: %.4f at rho = -1, "
+                  "%.4f at rho = 1.\n\n![](rho.png)\n\n### Against s (rho = 0)\n\n",
+          best, best_at, Ve[0], Ve[1]);
+  if ((st = noise_scan(S, "s", 0, 2, S->quick ? 0.5 : 0.25, "--R0 0.3", "noise_s.csv", runs, N, T, yref, &best, &best_at, Ve)))
+    return st;
+  fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at s = %g.\n\n![](noise_s.png)\n\n", best, best_at);
+  if ((st = noise_figure(S, "rho", "rho", "Steady state against the correlation of the views' noise (s = 0.5)")))
+    return st;
+  return noise_figure(S, "noise_s", "s", "Steady state against the augmentation noise s (rho = 0)");
+}
+
 cl_status cl_reproduce(const char *dir, int quick, char *err) {
   mkdir(dir, 0777);
-  cl_status st = CL_OK;
-  cl_config *c = malloc(sizeof *c);
-  FILE *rep = open_in(dir, "report.md", err);
-  if (!rep) return free(c), CL_EIO;
-  fprintf(rep, "# cldyn reproduce%s: the three findings of Meng & Wang (arXiv:2406.06909)\n\n"
-               "Generated by `cldyn reproduce%s` (cldyn %s). Data are the CSV files beside this "
-               "report; figures are PNG and SVG made by gnuplot from the `.gp` scripts.\n\n",
+  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err};
+  S.rep = open_in(&S, "report.md");
+  if (!S.rep) return free(S.c), CL_EIO;
+  fprintf(S.rep, "# cldyn reproduce%s: the three findings of Meng & Wang (arXiv:2406.06909)\n\n"
+                 "Generated by `cldyn reproduce%s` (cldyn %s). Data are the CSV files beside this "
+                 "report; figures are PNG and SVG made by gnuplot from the `.gp` scripts.\n\n",
           quick ? " --quick" : "", quick ? " --quick" : "", CL_VERSION);
-
-  /* 0. theory against simulation, default model */
-  {
-    int runs = quick ? 8 : 16;
-    long long N = quick ? 2000 : 4000;
-    char a[256];
-    snprintf(a, sizeof a, "--N %lld --T 15 --dt-out 0.5", N);
-    if ((st = cl_config_parse_string(c, CL_CMD_SIMULATE, a, err))) goto out;
-    c->sched.runs = runs;
-    cl_traj *sim = NULL, *ode = NULL;
-    if ((st = cl_run_engine(&cl_engine_simulate, &c->model, &c->sched, 0, NULL, &sim, NULL, NULL, err))) goto out;
-    cl_ode_opts o;
-    cl_ode_opts_default(&o);
-    if ((st = cl_ode_solve(&c->model, &c->sched, &o, &ode, NULL, err))) {
-      cl_traj_free(sim);
-      goto out;
-    }
-    FILE *f = open_in(dir, "ode_vs_sim.csv", err);
-    fprintf(f, "t,ode_cos,sim_mean,sim_sd\n");
-    double maxgap = 0;
-    for (size_t k = 0; k < sim->nt; k++) {
-      double m = 0, v = 0;
-      for (int r = 0; r < runs; r++) m += cl_traj_row(sim, r, k)[2];
-      m /= runs;
-      for (int r = 0; r < runs; r++) v += pow(cl_traj_row(sim, r, k)[2] - m, 2);
-      double oc = cl_traj_row(ode, 0, k)[2];
-      maxgap = fmax(maxgap, fabs(m - oc));
-      fprintf(f, "%g,%.10g,%.10g,%.10g\n", sim->t[k], oc, m, sqrt(v / (runs - 1)));
-    }
-    fclose(f);
-    cl_traj_free(sim);
-    cl_traj_free(ode);
-    FILE *g = open_in(dir, "ode_vs_sim.gp", err);
-    gp_begin(g, "ode_vs_sim", "Default model: ODE against simulation", "t", "cos");
-    fprintf(g, "  plot 'ode_vs_sim.csv' skip 1 using 1:($3-$4):($3+$4) with filledcurves lc rgb '#c0d0ff' "
-               "title 'simulation mean +- sd', '' skip 1 using 1:3 with lines lw 2 title 'simulation mean', "
-               "'' skip 1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'ODE'\n}\n");
-    fclose(g);
-    fprintf(rep, "## Theory against simulation\n\nDefault model, %d runs at N = %lld: max |mean cos - ODE cos| "
-                 "over t in [0, 15] = %.4f.\n\n![](ode_vs_sim.png)\n\n", runs, N, maxgap);
+  static const struct {
+    const char *name;
+    cl_status (*run)(study *);
+  } secs[] = {{"theory against simulation", sec_ode_vs_sim}, {"finding (i)", sec_threshold},
+              {"finding (ii)", sec_selection},              {"phase portrait", sec_phase},
+              {"finding (iii)", sec_noise}};
+  const int ns = (int)(sizeof secs / sizeof secs[0]);
+  double took[8];
+  cl_status st = CL_OK;
+  for (int k = 0; k < ns && !st; k++) {
+    double t0 = wall_seconds();
+    st = secs[k].run(&S);
+    took[k] = wall_seconds() - t0;
   }
-
-  /* (i) the learnability threshold sees only <c^2> */
-  {
-    const char *laws[] = {"gauss", "rademacher", "uniform", "laplace", "student:1:9"};
-    fprintf(rep, "## Finding (i): only the second moment decides learnability at R = 0\n\n"
-                 "| law | kurtosis | critical <c^2> |\n| --- | --- | --- |\n");
-    FILE *f = open_in(dir, "threshold.csv", err);
-    fprintf(f, "law,kurtosis,critical_m2\n");
-    double lo = INFINITY, hi = -INFINITY;
-    for (int l = 0; l < 5; l++) {
-      char a[128];
-      snprintf(a, sizeof a, "--c %s", laws[l]);
-      if ((st = cl_config_parse_string(c, CL_CMD_FIXED, a, err))) goto out;
-      double m2c;
-      if ((st = cl_critical_m2(&c->model, NULL, 0, &m2c, err))) goto out;
-      lo = fmin(lo, m2c), hi = fmax(hi, m2c);
-      fprintf(f, "%s,%g,%.12g\n", laws[l], cl_law_kurtosis(&c->model.c[0]), m2c);
-      fprintf(rep, "| %s | %g | %.10f |\n", laws[l], cl_law_kurtosis(&c->model.c[0]), m2c);
-    }
-    fclose(f);
-    fprintf(rep, "\nSpread across laws: %.2e.\n\n", hi - lo);
-    /* bifurcation diagram in <c^2> (rademacher) */
-    if ((st = cl_config_parse_string(c, CL_CMD_FIXED, "", err))) goto out;
-    FILE *b = open_in(dir, "bifurcation.csv", err);
-    fprintf(b, "m2,cos,stable\n");
-    double step = quick ? 0.25 : 0.1;
-    for (double m2 = 0.5; m2 <= 4 + 1e-9; m2 += step) {
-      cl_config cc = *c;
-      if ((st = cl_config_set_number(&cc, "m2_1", m2, err))) goto out;
-      cl_fixed_point *fp;
-      int n;
-      if ((st = cl_fixed_find(&cc.model, NULL, NULL, 0, &fp, &n, err))) goto out;
-      for (int i = 0; i < n; i++)
-        fprintf(b, "%g,%.10g,%d\n", m2, fp[i].y[0] / sqrt(fp[i].y[1]), fp[i].stability == CL_STABLE);
-      free(fp);
-    }
-    fclose(b);
-    FILE *g = open_in(dir, "bifurcation.gp", err);
-    gp_begin(g, "bifurcation", "Fixed points against <c^2> (rademacher, default model)", "<c^2>", "cos at the fixed point");
-    fprintf(g, "  plot 'bifurcation.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 title 'stable', "
-               "'' skip 1 using 1:($3==0?$2:1/0) with points pt 6 title 'unstable or saddle'\n}\n");
-    fclose(g);
-    fprintf(rep, "![](bifurcation.png)\n\n");
+  if (!st) {
+    fprintf(S.rep, "## Wall time of each section\n\n| section | seconds |\n| --- | --- |\n");
+    for (int k = 0; k < ns; k++) fprintf(S.rep, "| %s | %.1f |\n", secs[k].name, took[k]);
+    fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
+                   "equations and the numerical methods behind every number.\n");
   }
-
-  /* (ii) selection probability against the kurtosis of feature 1 (equal <c^2>) */
-  {
-    /* not gauss:3 itself: two Gaussian features are exchangeable under
-     * rotations of the feature plane, the learned states form a circle of
-     * marginal fixed points and the selection is uniform over directions */
-    const char *laws[] = {"rademacher:3", "uniform:3", "sparse:3:0.5", "student:3:10", "sparse:3:0.2", "laplace:3"};
-    long nd = quick ? 48 : 240;
-    fprintf(rep, "## Finding (ii): higher moments change which feature is selected\n\n"
-                 "Feature 1 has the law below, feature 2 is `gauss:3` (equal second moments, so equal "
-                 "growth rates at R = 0); probability that a random start at N = 1e4 ends at a stable state "
-                 "where feature 1 has the larger overlap "
-                 "(`cldyn basin`, %ld starts):\n\n| law of feature 1 | kurtosis | P(feature 1) | stderr |\n"
-                 "| --- | --- | --- | --- |\n", nd);
-    FILE *f = open_in(dir, "selection.csv", err);
-    fprintf(f, "law,kurtosis,p1,stderr\n");
-    for (int l = 0; l < 6; l++) {
-      char a[256];
-      snprintf(a, sizeof a, "--c %s --c gauss:3 --N 10000", laws[l]);
-      if ((st = cl_config_parse_string(c, CL_CMD_BASIN, a, err))) goto out;
-      cl_basin_result res;
-      if ((st = cl_basin(&c->model, &c->ode, nd, 1000, 1, 0, &res, err))) goto out;
-      double p = 0;
-      for (int i = 0; i < res.nfp; i++)
-        if (fabs(res.fp[i].y[0]) > fabs(res.fp[i].y[1])) p += res.prob[i];
-      p = fmin(fmax(p, 0), 1);
-      double se = sqrt(p * (1 - p) / (double)nd);
-      fprintf(f, "%s,%g,%.6f,%.6f\n", laws[l], cl_law_kurtosis(&c->model.c[0]), p, se);
-      fprintf(rep, "| %s | %g | %.3f | %.3f |\n", laws[l], cl_law_kurtosis(&c->model.c[0]), p, se);
-      cl_basin_result_free(&res);
-    }
-    fclose(f);
-    FILE *g = open_in(dir, "selection.gp", err);
-    gp_begin(g, "selection", "Selection of feature 1 against its kurtosis (feature 2: gauss, equal <c^2>)",
-             "kurtosis of feature 1", "P(feature 1 selected)");
-    fprintf(g, "  set yrange [0:1]\n  plot 'selection.csv' skip 1 using 2:3:4 with yerrorbars pt 7 title 'basin (ODE)'\n}\n");
-    fclose(g);
-    fprintf(rep, "\n(With feature 1 also Gaussian the two features are exchangeable under rotations of "
-                 "the feature plane: the learned states form a circle of marginal fixed points, and the "
-                 "selection is uniform over directions.)\n\n![](selection.png)\n\n");
-  }
-
-  /* (iii) noise correlation: steady-state cos and gradient variance V */
-  {
-    FILE *f = open_in(dir, "rho.csv", err);
-    fprintf(f, "rho,cos,V\n");
-    double step = quick ? 0.25 : 0.1, best = -1, best_rho = 0;
-    for (double rho = -1; rho <= 1 + 1e-9; rho += step) {
-      if ((st = cl_config_parse_string(c, CL_CMD_FIXED, "", err))) goto out;
-      if ((st = cl_config_set_number(c, "rho", fabs(rho) < 1e-12 ? 0 : rho, err))) goto out;
-      cl_fixed_point *fp;
-      int n;
-      if ((st = cl_fixed_find(&c->model, NULL, NULL, 0, &fp, &n, err))) goto out;
-      double cosv = NAN, V = NAN;
-      for (int i = 0; i < n; i++)
-        if (fp[i].stability == CL_STABLE && fp[i].y[0] > 0) {
-          cosv = fp[i].y[0] / sqrt(fp[i].y[1]);
-          cl_drift *d = cl_drift_alloc(&c->model, NULL, err);
-          cl_m1_terms t;
-          if (d && !cl_drift_m1_terms(d, fp[i].y, fp[i].y[1], &t, err)) V = t.V;
-          cl_drift_free(d);
-        }
-      free(fp);
-      if (cosv > best) best = cosv, best_rho = rho;
-      fprintf(f, "%g,%.10g,%.10g\n", rho, cosv, V);
-    }
-    fclose(f);
-    FILE *g = open_in(dir, "rho.gp", err);
-    gp_begin(g, "rho", "Steady state against the correlation of the views' noise", "rho", "cos at the stable point");
-    fprintf(g, "  set ytics nomirror\n  set y2tics\n  set y2label 'gradient variance V'\n"
-               "  plot 'rho.csv' skip 1 using 1:2 with linespoints pt 7 axes x1y1 title 'cos', "
-               "'' skip 1 using 1:3 with linespoints pt 5 axes x1y2 title 'V'\n}\n");
-    fclose(g);
-    fprintf(rep, "## Finding (iii): negatively correlated noise helps\n\nDefault model (s = 0.5): the "
-                 "stable learned state's cos and the per-sample gradient variance V against rho; the "
-                 "best cos, %.4f, is at rho = %g.\n\n![](rho.png)\n\n", best, best_rho);
-  }
-  fprintf(rep, "See `docs/theory.md` for the equations and the numerical methods behind every number.\n");
-out:
-  fclose(rep);
-  free(c);
+  fclose(S.rep);
+  free(S.c);
   return st;
 }

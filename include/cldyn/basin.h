@@ -40,4 +40,13 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
 cl_status cl_basin_classify(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res,
                             const double *R0, double Q0, double tmax, int *which, char *err);
 
+/* Phase-portrait map (K = 2): the stable fixed point reached from each
+ * start of an n x n grid, R(0) = (-r + 2 r i / (n - 1), -r + 2 r l / (n - 1)),
+ * r = 0.95 sqrt(Q0), Q(0) = Q0.  which[i + n l] is an index into res->fp,
+ * res->nfp for none, or -1 outside the physical disc |R(0)|^2 < Q0. */
+cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res, int n,
+                       double tmax, int threads, int *which, char *err);
+/* The grid coordinate of index i (0..n-1) of cl_basin_map. */
+double cl_basin_map_coord(const cl_model *m, int n, int i);
+
 #endif
