@@ -375,7 +375,11 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(o->stepper, steppers[i].name) == 0) type = *steppers[i].type;
   ode_ctx c = {.K = m->K, .M = m->M};
-  c.drift = cl_drift_alloc(m, &o->quad, err);
+  /* the implicit steppers difference the drift (jac): no adaptive rules there */
+  cl_quad_opts quad = o->quad;
+  quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
+                     strcmp(o->stepper, "bsimp");
+  c.drift = cl_drift_alloc(m, &quad, err);
   if (!c.drift) return CL_EINVAL;
   int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
   size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
