@@ -37,6 +37,7 @@ struct cl_drift {
   double *mc_c, *mc_z;  /* nmc * B * K and nmc * B * 2M */
   double se;
   int merged[CL_KMAX]; /* gauss features merged into the Gaussian part (quadrature only) */
+  int odd;             /* odd sigma and symmetric laws: psi(-m) = psi(m) but for G (odd) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -48,6 +49,7 @@ struct cl_drift {
   double cp, cm;              /* M = 1: h - mu = cp z_+ (1, 1) + cm z_- (1, -1) */
   double *cheb_x, *cheb_w;    /* Chebyshev nodes in [-1, 1] and barycentric weights */
   double *cheb_acc;           /* (K + 2) x nm scratch of eval_quad */
+  double sig1;                /* M = 1: sd of h_a given c */
   double *gz, *gw, *goff;     /* npts x d, npts, npts x 2M */
   int psize;
   double *psi, *acc, *grid;   /* psi-sized scratch, accumulator, nm * psize table */
@@ -202,6 +204,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     int odd = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
               m->act == CL_ACT_CUBIC;
     for (int j = 0; j < m->K && odd; j++) odd = d->merged[j] || law_is_symmetric(&m->c[j]);
+    d->odd = odd;
     if (odd) {
       long folded = 0;
       for (long k = 0; k < nc; k++) {
@@ -378,7 +381,7 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
       S[i * d2 + M + l] = S[(M + i) * d2 + l] = A + rho * s2 * Q[i * M + l];
     }
   d->pair = -1;
-  if (M == 1) return prepare_m1(d, S[0], S[1], A_min_m1(R, Q, K), err);
+  if (M == 1) return d->sig1 = sqrt(fmax(S[0], 0)), prepare_m1(d, S[0], S[1], A_min_m1(R, Q, K), err);
   gsl_matrix_view sv = gsl_matrix_view_array(S, (size_t)d2, (size_t)d2);
   gsl_vector *ev = gsl_vector_alloc((size_t)d2);
   gsl_matrix *evec = gsl_matrix_alloc((size_t)d2, (size_t)d2);
@@ -600,10 +603,34 @@ static cl_status eval_quad(cl_drift *d, const double *R, const double *Q, double
       for (int j = 0; j < K; j++) m += d->cx[c * K + j] * R[j];
       lo = fmin(lo, m), hi = fmax(hi, m);
     }
+    /* With an odd sigma and symmetric laws the folded nodes stand for
+     * their mirror images too: the range is taken symmetric, and psi at the
+     * mirrored Chebyshev point -m_k is psi(m_k) with G negated (D_a is odd
+     * under h -> -h, z -> -z: G is odd in m, E[G z], P and V are even), so
+     * only half of the table is computed. */
+    if (d->odd) hi = fmax(fabs(lo), fabs(hi)), lo = -hi;
     if (hi - lo < 1e-12) hi = lo + 1e-12;
+    /* Chebyshev points in u = asinh(m / sc), not in m: psi varies on the
+     * scale of the Gaussian smoothing (sd of h given c, sc; at least 0.5,
+     * sigma's own scale) near m = 0, where the mass of c is, and is
+     * saturated in the tails, which set the range (heavy-tailed laws: a
+     * Gauss-Laguerre node of laplace lies at 40 sd).  Chebyshev points in m
+     * put most of the table in the tails: on uniform:2 + laplace:3
+     * (R0 = 0.1, 0.05) to T = 50, against the direct sum over the 448 c
+     * nodes, 48 points in m were 4e-2 off (5e-3 by t = 10, and the other
+     * feature won), 96 points 1.5e-4; in u, 48 points 1.3e-7, 96 points
+     * 3e-10. */
+    double sc = fmax(d->sig1, 0.5);
+    lo = asinh(lo / sc), hi = asinh(hi / sc);
     for (int k = 0; k < d->nm; k++) {
-      double m = 0.5 * (lo + hi) + 0.5 * (hi - lo) * d->cheb_x[k];
-      gauss_block(d, &m, d->grid + (size_t)k * ps);
+      double *g = d->grid + (size_t)k * ps;
+      if (d->odd && k > d->nm - 1 - k) {
+        memcpy(g, d->grid + (size_t)(d->nm - 1 - k) * ps, sizeof(double) * (size_t)ps);
+        g[0] = -g[0];
+        continue;
+      }
+      double m = sc * sinh(0.5 * (lo + hi) + 0.5 * (hi - lo) * d->cheb_x[k]);
+      gauss_block(d, &m, g);
     }
     /* The interpolant is linear in the table: sum_c w_c psi(m_c) =
      * sum_k (sum_c w_c l_k(m_c)) psi(m_k), with the Lagrange weights l_k.
@@ -616,7 +643,7 @@ static cl_status eval_quad(cl_drift *d, const double *R, const double *Q, double
       const double *cv = d->cx + c * K, w = d->cw[c];
       double m = 0;
       for (int j = 0; j < K; j++) m += cv[j] * R[j];
-      double x = (2 * m - lo - hi) / (hi - lo), sum = 0;
+      double x = (2 * asinh(m / sc) - lo - hi) / (hi - lo), sum = 0;
       int exact = -1;
       for (int k = 0; k < nm; k++) {
         double diff = x - d->cheb_x[k];
