@@ -223,7 +223,8 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     if (d->method == METHOD_MGRID)
       snprintf(d->method_str, sizeof d->method_str,
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules), Gaussian part by "
-               "%d-point trapezoid per direction tabulated on %d Chebyshev nodes in m = c.R",
+               "%d-point trapezoid per direction tabulated on %d Chebyshev nodes in asinh(m / sc), "
+               "m = c.R",
                d->nc, nl, ng, d->nm);
     else
       snprintf(d->method_str, sizeof d->method_str,
