@@ -139,6 +139,9 @@ static const double dop_d[4][16] = {
     {-0.25693933462703749003312586129e+2, 0, 0, 0, 0, -0.15418974869023643374053993627e+3, -0.23152937917604549567536039109e+3, 0.35763911791061412378285349910e+3, 0.93405324183624310003907691704e+2, -0.37458323136451633156875139351e+2, 0.10409964950896230045147246184e+3, 0.29840293426660503123344363579e+2, -0.43533456590011143754432175058e+2, 0.96324553959188282948394950600e+2, -0.39177261675615439165231486172e+2, -0.14972683625798562581422125276e+3},
 };
 
+/* v / sc, with 0 for 0 / 0 (atol = 0 and a component that is exactly 0) */
+static inline double scaled(double v, double sc) { return v == 0 ? 0 : v / sc; }
+
 typedef struct {
   int n;
   double *k[16], *y, *ynew, *ytmp, *sc, *F; /* F: 7 x n dense-output coefficients */
@@ -168,7 +171,8 @@ static double dop_step(dop_ws *w, gsl_odeiv2_system *sys, double t, double h, do
       a3 += dop_a[12][j] * w->k[j][i];
     }
     a3 -= dop_bhh[0] * w->k[0][i] + dop_bhh[1] * w->k[8][i] + dop_bhh[2] * w->k[11][i];
-    e5 += (a5 / sc) * (a5 / sc), e3 += (a3 / sc) * (a3 / sc);
+    a5 = scaled(a5, sc), a3 = scaled(a3, sc);
+    e5 += a5 * a5, e3 += a3 * a3;
   }
   if (e5 == 0 && e3 == 0) return 0;
   double e = fabs(h) * e5 / sqrt((e5 + 0.01 * e3) * n);
@@ -220,7 +224,7 @@ static void dop_interp(const dop_ws *w, double x, double h, double *out, double 
 
 static double rms_scaled(const double *v, const double *sc, int n) {
   double s = 0;
-  for (int i = 0; i < n; i++) s += (v[i] / sc[i]) * (v[i] / sc[i]);
+  for (int i = 0; i < n; i++) s += scaled(v[i], sc[i]) * scaled(v[i], sc[i]);
   return sqrt(s / n);
 }
 
@@ -297,7 +301,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
           }
           for (int i = 0; i < n && !bad; i++) {
             double sc = atol + rtol * fmax(fabs(w.y[i]), fabs(w.ynew[i])),
-                   x = hstep * (w.du[i] - w.fu[i]) / sc;
+                   x = scaled(hstep * (w.du[i] - w.fu[i]), sc);
             dd += x * x;
           }
           if (bad || !(sqrt(dd / n) <= 10)) {
