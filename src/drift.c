@@ -47,6 +47,8 @@ struct cl_drift {
   int npts;                   /* Gaussian nodes */
   int m1_key;                 /* which node set gz/gw hold (-1: none; M = 1: 0-3 by active directions, M = 2: 10 + d) */
   double cp, cm;              /* M = 1: h - mu = cp z_+ (1, 1) + cm z_- (1, -1) */
+  const cl_rule *rp, *rm;     /* M = 1, both directions active: their rules */
+  int jm0;                    /* first node of rm with z >= 0 */
   double *cheb_x, *cheb_w;    /* Chebyshev nodes in [-1, 1] and barycentric weights */
   double *cheb_acc;           /* (K + 2) x nm scratch of eval_quad */
   double sig1;                /* M = 1: sd of h_a given c */
@@ -70,6 +72,13 @@ static int law_is_symmetric(const cl_law *law) {
 }
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
+
+/* vector-width clones of the M = 1 tanh kernel (as cl_act_eval_vec) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CL_M1_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CL_M1_CLONES
+#endif
 
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
@@ -347,6 +356,8 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
       rk[k] = t;
     }
   }
+  d->rp = rk[0], d->rm = rk[1], d->jm0 = 0;
+  while (d->jm0 < rk[1]->n && rk[1]->x[d->jm0] < 0) d->jm0++;
   /* nodes: direction 0 outer, direction 1 inner (or a single node) */
   int npts = 0, n0 = d->d >= 1 ? rk[0]->n : 1, n1 = d->d == 2 ? rk[1]->n : 1;
   for (int i = 0; i < n0; i++)
@@ -515,11 +526,53 @@ static void accumulate_m1(int n, const double *restrict z, const double *restric
   acc[0] += G, acc[1] += T0, acc[2] += T1, acc[3] += T2, acc[4] += T3, acc[5] += P, acc[6] += V;
 }
 
+/* tanh with both directions active (the common case of `cldyn ode`), the
+ * same sums as accumulate_m1 with the mirror: with h = mu + u_i +- v_j
+ * (u_i = cp z+_i, v_j = cm z-_j, z-_j >= 0), e^(2 h1) = A_i B_j and
+ * e^(2 h2) = A_i / B_j, and with r = 1 / (1 + e^(2h)), tanh h = 1 - 2 r and
+ * tanh' h = 4 e^(2h) r^2 (no cancellation for large |h|).  n+ + n-
+ * exponentials per table and a division per node instead of two tanh per
+ * node.  Returns 0 (nothing done) if e^(2h) could overflow. */
+CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double *acc) {
+  enum { NJ = 208 };
+  const cl_rule *rp = d->rp, *rm = d->rm;
+  const int n0 = rp->n, j0 = d->jm0, n1 = rm->n - j0;
+  if (n1 > NJ || !(fabs(mu) + d->cp * fabs(rp->x[0]) + d->cm * fabs(rm->x[0]) < 150)) return 0;
+  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
+  double B[NJ], Bi[NJ], v[NJ], zb[NJ], wb[NJ];
+  double X0[NJ] = {0}, X0z[NJ] = {0}, X1[NJ] = {0}, XP[NJ] = {0}, XV[NJ] = {0};
+  for (int j = 0; j < n1; j++) {
+    zb[j] = rm->x[j0 + j], wb[j] = rm->w[j0 + j] * (zb[j] > 0 ? 1 : 0.5);
+    v[j] = d->cm * zb[j], B[j] = exp(2 * v[j]), Bi[j] = 1 / B[j];
+  }
+  for (int i = 0; i < n0; i++) {
+    const double u = mu + d->cp * rp->x[i], a = exp(2 * u), wi = rp->w[i], wz = wi * rp->x[i];
+#pragma omp simd
+    for (int j = 0; j < n1; j++) {
+      double E1 = a * B[j], E2 = a * Bi[j], r1 = 1 / (1 + E1), r2 = 1 / (1 + E2);
+      double f1 = 1 - 2 * r1, g1 = 4 * E1 * r1 * r1, f2 = 1 - 2 * r2, g2 = 4 * E2 * r2 * r2;
+      double G1 = g1 * f2, G2 = f1 * g2, S = G1 + G2;
+      X0[j] += wi * S, X0z[j] += wz * S, X1[j] += wi * (G1 - G2);
+      XP[j] += wi * (G1 * (u + v[j]) + G2 * (u - v[j]));
+      XV[j] += wi * (c1 * (G1 * G1 + G2 * G2) + c2 * G1 * G2);
+    }
+  }
+  double S0 = 0, S0z = 0, S1z = 0, SP = 0, SV = 0;
+  for (int j = 0; j < n1; j++) {
+    S0 += wb[j] * X0[j], S0z += wb[j] * X0z[j], S1z += wb[j] * zb[j] * X1[j];
+    SP += wb[j] * XP[j], SV += wb[j] * XV[j];
+  }
+  acc[0] = 2 * S0, acc[1] = S0z, acc[2] = S1z, acc[3] = S0z, acc[4] = -S1z, acc[5] = 2 * SP;
+  acc[6] = 2 * SV;
+  return 1;
+}
+
 static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
   const int dd = d->d;
   enum { CH = 256 };
   double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH], acc[7] = {0};
-  for (int p0 = 0; p0 < d->npts; p0 += CH) {
+  int done = d->m.act == CL_ACT_TANH && dd == 2 && d->pair == 1 && gauss_block_m1_tanh(d, mu, acc);
+  for (int p0 = 0; p0 < d->npts && !done; p0 += CH) {
     int n = d->npts - p0 < CH ? d->npts - p0 : CH;
     for (int k = 0; k < n; k++) {
       const double *z = d->gz + (p0 + k) * 2, u = d->cp * z[0], v = d->cm * z[1];
