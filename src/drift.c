@@ -12,6 +12,10 @@
 #include <string.h>
 
 #include "cldyn/data.h"
+
+/* libmvec's SIMD exp for the omp simd loops (see act.c) */
+#pragma omp declare simd notinbranch
+double exp(double);
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 
@@ -541,15 +545,23 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
   double B[NJ], Bi[NJ], v[NJ], zb[NJ], wb[NJ];
   double X0[NJ] = {0}, X0z[NJ] = {0}, X1[NJ] = {0}, XP[NJ] = {0}, XV[NJ] = {0};
+  double A[NJ * 2];
+  if (n0 > 2 * NJ) return 0;
   for (int j = 0; j < n1; j++) {
     zb[j] = rm->x[j0 + j], wb[j] = rm->w[j0 + j] * (zb[j] > 0 ? 1 : 0.5);
-    v[j] = d->cm * zb[j], B[j] = exp(2 * v[j]), Bi[j] = 1 / B[j];
+    v[j] = d->cm * zb[j];
   }
+#pragma omp simd
+  for (int j = 0; j < n1; j++) B[j] = exp(2 * v[j]), Bi[j] = exp(-2 * v[j]);
+#pragma omp simd
+  for (int i = 0; i < n0; i++) A[i] = exp(2 * (mu + d->cp * rp->x[i]));
   for (int i = 0; i < n0; i++) {
-    const double u = mu + d->cp * rp->x[i], a = exp(2 * u), wi = rp->w[i], wz = wi * rp->x[i];
+    const double u = mu + d->cp * rp->x[i], a = A[i], wi = rp->w[i], wz = wi * rp->x[i];
 #pragma omp simd
     for (int j = 0; j < n1; j++) {
-      double E1 = a * B[j], E2 = a * Bi[j], r1 = 1 / (1 + E1), r2 = 1 / (1 + E2);
+      /* one division for both views */
+      double E1 = a * B[j], E2 = a * Bi[j], p1 = 1 + E1, p2 = 1 + E2, q = 1 / (p1 * p2);
+      double r1 = q * p2, r2 = q * p1;
       double f1 = 1 - 2 * r1, g1 = 4 * E1 * r1 * r1, f2 = 1 - 2 * r2, g2 = 4 * E2 * r2 * r2;
       double G1 = g1 * f2, G2 = f1 * g2, S = G1 + G2;
       X0[j] += wi * S, X0z[j] += wz * S, X1[j] += wi * (G1 - G2);
