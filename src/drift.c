@@ -53,6 +53,7 @@ struct cl_drift {
   double cp, cm;              /* M = 1: h - mu = cp z_+ (1, 1) + cm z_- (1, -1) */
   const cl_rule *rp, *rm;     /* M = 1, both directions active: their rules */
   int jm0;                    /* first node of rm with z >= 0 */
+  int m1_nodes;               /* M = 1: gz/gw hold the node list of rp, rm */
   double *cheb_x, *cheb_w;    /* Chebyshev nodes in [-1, 1] and barycentric weights */
   double *cheb_acc;           /* (K + 2) x nm scratch of eval_quad */
   double sig1;                /* M = 1: sd of h_a given c */
@@ -289,6 +290,28 @@ static double A_min_m1(const double *R, const double *Q, int K) {
   return A;
 }
 
+/* M = 1: the flat node list (gz, gw) of the active directions' rules rp
+ * (outer) and rm (inner), with the mirror half along (1, -1). */
+static void build_m1_nodes(cl_drift *d) {
+  const cl_rule *r0 = d->rp, *r1 = d->rm;
+  int npts = 0, n0 = d->d >= 1 ? r0->n : 1, n1 = d->d == 2 ? r1->n : 1;
+  for (int i = 0; i < n0; i++)
+    for (int j = 0; j < n1; j++) {
+      double z[2] = {d->d >= 1 ? r0->x[i] : 0, d->d == 2 ? r1->x[j] : 0};
+      double w = (d->d >= 1 ? r0->w[i] : 1) * (d->d == 2 ? r1->w[j] : 1), mult = 1;
+      if (d->pair >= 0) {
+        if (z[d->pair] < 0) continue;
+        mult = z[d->pair] > 0 ? 1 : 0.5; /* the middle node is its own mirror */
+      }
+      d->gz[npts * 2] = d->gz[npts * 2 + 1] = 0;
+      for (int k = 0; k < d->d; k++) d->gz[npts * 2 + d->slot[k]] = z[k];
+      d->gw[npts] = w * mult;
+      npts++;
+    }
+  d->npts = npts;
+  d->m1_nodes = 1;
+}
+
 /* M = 1: Sigma = [[a, b], [b, a]] has eigenvectors (1, 1)/sqrt 2 (a + b) and
  * (1, -1)/sqrt 2 (a - b) exactly.  Swapping the views flips the second
  * coordinate and exchanges G1 and G2, so only the nodes with z >= 0 along
@@ -362,24 +385,12 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
   }
   d->rp = rk[0], d->rm = rk[1], d->jm0 = 0;
   while (d->jm0 < rk[1]->n && rk[1]->x[d->jm0] < 0) d->jm0++;
-  /* nodes: direction 0 outer, direction 1 inner (or a single node) */
-  int npts = 0, n0 = d->d >= 1 ? rk[0]->n : 1, n1 = d->d == 2 ? rk[1]->n : 1;
-  for (int i = 0; i < n0; i++)
-    for (int j = 0; j < n1; j++) {
-      double z[2] = {d->d >= 1 ? rk[0]->x[i] : 0, d->d == 2 ? rk[1]->x[j] : 0};
-      double w = (d->d >= 1 ? rk[0]->w[i] : 1) * (d->d == 2 ? rk[1]->w[j] : 1), mult = 1;
-      if (d->pair >= 0) {
-        if (z[d->pair] < 0) continue;
-        mult = z[d->pair] > 0 ? 1 : 0.5; /* the middle node is its own mirror */
-      }
-      d->gz[npts * 2] = d->gz[npts * 2 + 1] = 0;
-      for (int k = 0; k < d->d; k++) d->gz[npts * 2 + d->slot[k]] = z[k];
-      d->gw[npts] = w * mult;
-      npts++;
-    }
   d->m1_key = key;
-  d->npts = npts;
   d->psize = psi_size(1, d->d);
+  /* the tanh kernel needs only the two rules: the node list is built when
+   * the general path first needs it (build_m1_nodes) */
+  d->m1_nodes = 0;
+  if (!(d->m.act == CL_ACT_TANH && d->d == 2 && d->pair == 1)) build_m1_nodes(d);
   return CL_OK;
 }
 
@@ -579,11 +590,12 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   return 1;
 }
 
-static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
+static void gauss_block_m1(cl_drift *d, double mu, double *psi) {
   const int dd = d->d;
   enum { CH = 256 };
   double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH], acc[7] = {0};
   int done = d->m.act == CL_ACT_TANH && dd == 2 && d->pair == 1 && gauss_block_m1_tanh(d, mu, acc);
+  if (!done && !d->m1_nodes) build_m1_nodes(d);
   for (int p0 = 0; p0 < d->npts && !done; p0 += CH) {
     int n = d->npts - p0 < CH ? d->npts - p0 : CH;
     for (int k = 0; k < n; k++) {
@@ -605,7 +617,7 @@ static void gauss_block_m1(const cl_drift *d, double mu, double *psi) {
 }
 
 /* psi(mu): the Gaussian expectation given the mean R^T c = mu (M values). */
-static void gauss_block(const cl_drift *d, const double *mu, double *psi) {
+static void gauss_block(cl_drift *d, const double *mu, double *psi) {
   const int M = d->M, d2 = d->d2;
   if (M == 1) { /* lambda does not enter: there is no off-diagonal C */
     gauss_block_m1(d, mu[0], psi);
