@@ -553,9 +553,10 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   const cl_rule *rp = d->rp, *rm = d->rm;
   const int n0 = rp->n, j0 = d->jm0, n1 = rm->n - j0;
   if (n1 > NJ || !(fabs(mu) + d->cp * fabs(rp->x[0]) + d->cm * fabs(rm->x[0]) < 150)) return 0;
-  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
+  /* c1 (G1^2 + G2^2) + c2 G1 G2 = c1 S^2 + c3 G1 G2, S = G1 + G2 */
+  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c3 = 2 * (1 + d->m.rho * s2) - 2 * c1;
   double B[NJ], Bi[NJ], v[NJ], zb[NJ], wb[NJ], A[2 * NJ], u[2 * NJ];
-  double X0[2 * NJ] = {0}, X1[2 * NJ] = {0}, XP[2 * NJ] = {0}, XV[2 * NJ] = {0};
+  double X0[2 * NJ] = {0}, X1[2 * NJ] = {0}, XV[2 * NJ] = {0};
   if (n0 > 2 * NJ) return 0;
   for (int j = 0; j < n1; j++) {
     zb[j] = rm->x[j0 + j], wb[j] = rm->w[j0 + j] * (zb[j] > 0 ? 1 : 0.5);
@@ -569,24 +570,25 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   /* the inner loop runs over direction (1, 1), the longer one (the other
    * is halved by the mirror): full SIMD vectors */
   for (int j = 0; j < n1; j++) {
-    const double b = B[j], bi = Bi[j], vj = v[j], wj = wb[j], wjz = wj * zb[j];
+    const double b = B[j], bi = Bi[j], wj = wb[j], wjz = wj * zb[j], wj1 = wj * c1, wj3 = wj * c3;
 #pragma omp simd
     for (int i = 0; i < n0; i++) {
       /* one division for both views */
       double E1 = A[i] * b, E2 = A[i] * bi, p1 = 1 + E1, p2 = 1 + E2, q = 1 / (p1 * p2);
       double r1 = q * p2, r2 = q * p1;
       double f1 = 1 - 2 * r1, g1 = 4 * E1 * r1 * r1, f2 = 1 - 2 * r2, g2 = 4 * E2 * r2 * r2;
-      double G1 = g1 * f2, G2 = f1 * g2;
-      X0[i] += wj * (G1 + G2), X1[i] += wjz * (G1 - G2);
-      XP[i] += wj * (G1 * (u[i] + vj) + G2 * (u[i] - vj));
-      XV[i] += wj * (c1 * (G1 * G1 + G2 * G2) + c2 * G1 * G2);
+      double G1 = g1 * f2, G2 = f1 * g2, S = G1 + G2;
+      X0[i] += wj * S, X1[i] += wjz * (G1 - G2);
+      XV[i] += wj1 * (S * S) + wj3 * (G1 * G2);
     }
   }
+  /* E[G1 h1 + G2 h2] = E[(G1 + G2) u + (G1 - G2) v] with v = cm z-: from
+   * X0 and X1 */
   double S0 = 0, S0z = 0, S1z = 0, SP = 0, SV = 0;
   for (int i = 0; i < n0; i++) {
     const double wi = rp->w[i];
     S0 += wi * X0[i], S0z += wi * rp->x[i] * X0[i], S1z += wi * X1[i];
-    SP += wi * XP[i], SV += wi * XV[i];
+    SP += wi * (u[i] * X0[i] + d->cm * X1[i]), SV += wi * XV[i];
   }
   acc[0] = 2 * S0, acc[1] = S0z, acc[2] = S1z, acc[3] = S0z, acc[4] = -S1z, acc[5] = 2 * SP;
   acc[6] = 2 * SV;
