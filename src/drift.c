@@ -552,7 +552,8 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   enum { NJ = 208 };
   const cl_rule *rp = d->rp, *rm = d->rm;
   const int n0 = rp->n, j0 = d->jm0, n1 = rm->n - j0;
-  if (n1 > NJ || !(fabs(mu) + d->cp * fabs(rp->x[0]) + d->cm * fabs(rm->x[0]) < 150)) return 0;
+  /* E = e^(2h) <= e^150: E^2 and 1 / q^2 stay below e^600 */
+  if (n1 > NJ || !(fabs(mu) + d->cp * fabs(rp->x[0]) + d->cm * fabs(rm->x[0]) < 75)) return 0;
   /* c1 (G1^2 + G2^2) + c2 G1 G2 = c1 S^2 + c3 G1 G2, S = G1 + G2 */
   const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c3 = 2 * (1 + d->m.rho * s2) - 2 * c1;
   double B[NJ], Bi[NJ], v[NJ], zb[NJ], wb[NJ], A[2 * NJ], u[2 * NJ];
@@ -573,11 +574,11 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
     const double b = B[j], bi = Bi[j], wj = wb[j], wjz = wj * zb[j], wj1 = wj * c1, wj3 = wj * c3;
 #pragma omp simd
     for (int i = 0; i < n0; i++) {
-      /* one division for both views */
-      double E1 = A[i] * b, E2 = A[i] * bi, p1 = 1 + E1, p2 = 1 + E2, q = 1 / (p1 * p2);
-      double r1 = q * p2, r2 = q * p1;
-      double f1 = 1 - 2 * r1, g1 = 4 * E1 * r1 * r1, f2 = 1 - 2 * r2, g2 = 4 * E2 * r2 * r2;
-      double G1 = g1 * f2, G2 = f1 * g2, S = G1 + G2;
+      /* G1 = tanh'(h1) tanh(h2) = 4 E1 (E2 - 1) / ((1 + E1)^2 (1 + E2))
+       *    = 4 q^2 E1 (E2^2 - 1) with q = 1 / ((1 + E1)(1 + E2)), and G2
+       * likewise: one division for both views */
+      double E1 = A[i] * b, E2 = A[i] * bi, q = 1 / ((1 + E1) * (1 + E2)), k = 4 * (q * q);
+      double G1 = k * (E1 * (E2 * E2 - 1)), G2 = k * (E2 * (E1 * E1 - 1)), S = G1 + G2;
       X0[i] += wj * S, X1[i] += wjz * (G1 - G2);
       XV[i] += wj1 * (S * S) + wj3 * (G1 * G2);
     }
