@@ -42,7 +42,7 @@ static const cl_option options[] = {
     {"threads", RUNS | CL_CMD_BASIN, 0, "INT", "OpenMP threads, >= 0, 0 = default (default 0)"},
     {"rtol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "relative tolerance of the adaptive integrator, > 0 (default 1e-8)"},
     {"atol", CL_CMD_ODE | CL_CMD_BASIN, 0, "X", "absolute tolerance, >= 0 (default 1e-10)"},
-    {"stepper", CL_CMD_ODE | CL_CMD_BASIN, 0, "NAME", "rk8pd, rkf45, rkck, or implicit msbdf, rk4imp, bsimp (default rk8pd)"},
+    {"stepper", CL_CMD_ODE | CL_CMD_BASIN, 0, "NAME", "dop853 (with dense output), GSL rk8pd, rkf45, rkck, msadams, or implicit msbdf, rk4imp, bsimp (default dop853)"},
     {"quad-gauss", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
     {"quad-law", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
     {"quad-mgrid", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},

@@ -115,6 +115,23 @@ cl_status cl_rule_law(const cl_law *law, int n, cl_rule *r, char *err) {
   return cl_fail(err, CL_EINVAL, "quadrature: unknown law");
 }
 
+cl_status cl_rule_normal_trap_range(int n, double L, cl_rule *r, char *err) {
+  cl_status st = rule_alloc(r, n, err);
+  if (st) return st;
+  if (n == 1) {
+    r->x[0] = 0, r->w[0] = 1;
+    return CL_OK;
+  }
+  double h = 2 * L / (n - 1), sum = 0;
+  for (int k = 0; k < n; k++) {
+    r->x[k] = -L + h * k;
+    r->w[k] = exp(-0.5 * r->x[k] * r->x[k]);
+    sum += r->w[k];
+  }
+  for (int k = 0; k < n; k++) r->w[k] /= sum;
+  return CL_OK;
+}
+
 cl_status cl_rule_normal_trap(int n, cl_rule *r, char *err) {
   /* Trapezoid on [-L, L] with step h = 2L / (n - 1): for integrands analytic
    * in a strip |Im z| < delta the error is ~ exp(-2 pi delta / h) plus the

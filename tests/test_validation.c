@@ -109,6 +109,34 @@ Test(validation, ode_accuracy_under_refinement, .timeout = 300) {
   }
 }
 
+/* The K >= 2 m-grid (psi tabulated in m = c . R and interpolated) against the
+ * direct sum over every c node (--quad-mgrid above the node count turns the
+ * grid off), with heavy-tailed laws whose quadrature nodes reach far out:
+ * the laws of bench/ode's K = 2 case, and student + laplace. */
+Test(validation, mgrid_matches_direct_sum, .timeout = 300) {
+  const char *cases[] = {"--c uniform:2 --c laplace:3 --R0 0.1;0.05 --T 30",
+                         "--c student:2:7 --c laplace:3 --R0 0.1;0.05 --T 10"};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    cl_config a, b;
+    char direct[1024], err[CL_ERRLEN];
+    setup(&a, CL_CMD_ODE, cases[i]);
+    snprintf(direct, sizeof direct, "%s --quad-mgrid 2000", cases[i]);
+    setup(&b, CL_CMD_ODE, direct);
+    cl_traj *ta, *tb;
+    char info[CL_ERRLEN];
+    cr_assert_eq(cl_ode_solve(&a.model, &a.sched, &a.ode, &ta, info, err), CL_OK, "%s", err);
+    cr_assert(strstr(info, "Chebyshev"), "the default should use the m-grid: %s", info);
+    cr_assert_eq(cl_ode_solve(&b.model, &b.sched, &b.ode, &tb, info, err), CL_OK, "%s", err);
+    cr_assert(!strstr(info, "Chebyshev"), "--quad-mgrid 2000 should sum directly: %s", info);
+    double diff = 0;
+    for (size_t k = 0; k < ta->nt * (size_t)ta->ncol; k++) diff = fmax(diff, fabs(ta->data[k] - tb->data[k]));
+    cr_log_info("m-grid vs direct sum: %.3g  (%s)", diff, cases[i]);
+    cr_expect_leq(diff, 1e-6, "m-grid vs direct sum: %g for %s", diff, cases[i]);
+    cl_traj_free(ta);
+    cl_traj_free(tb);
+  }
+}
+
 /* Basin probabilities (ODE from starts R(0) ~ N^-1/2 drawn with the escape
  * law) against the frequencies of the exact finite-N chain at N = 1e4. */
 Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {

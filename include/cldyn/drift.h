@@ -33,6 +33,11 @@ typedef struct {
   int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
   long mc_points; /* Monte Carlo batches (0: 20000) */
   uint64_t mc_seed;
+  int adapt_gauss; /* M = 1, tanh or sigmoid: fewer points along directions where the
+                      integrand is smoother (docs/theory.md s.3).  The drift then jumps
+                      (by ~1e-11) where a count changes, so this is for integration
+                      only, never for finite differences; cl_ode_solve sets it for its
+                      explicit steppers.  0: off */
 } cl_quad_opts;
 
 typedef struct cl_drift cl_drift;

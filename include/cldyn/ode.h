@@ -1,7 +1,9 @@
 /* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (MODEL.md s.2-3),
- * integrated with GSL odeiv2: adaptive, error-controlled, rk8pd by default
- * or an implicit stepper (msbdf, rk4imp, bsimp) for stiff cases, with a
- * finite-difference Jacobian. */
+ * integrated adaptively with error control: by default DOP853 with its
+ * 7th-order dense output (src/ode.c; steps are not cut at the output
+ * times), or a GSL odeiv2 stepper (rk8pd, rkf45, rkck, msadams, or an
+ * implicit one, msbdf, rk4imp, bsimp, for stiff cases, with a
+ * finite-difference Jacobian) stopping at every output time. */
 #ifndef CLDYN_ODE_H
 #define CLDYN_ODE_H
 
@@ -9,7 +11,7 @@
 #include "cldyn/traj.h"
 
 typedef struct {
-  char stepper[16]; /* rk8pd (default), rkf45, rkck, msbdf, rk4imp, bsimp */
+  char stepper[16]; /* dop853 (default), rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp */
   double rtol, atol;
   cl_quad_opts quad;
 } cl_ode_opts;

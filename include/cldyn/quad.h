@@ -18,6 +18,8 @@ cl_status cl_rule_normal(int n, cl_rule *r, char *err);
  * converges geometrically for integrands analytic in a strip (tanh,
  * sigmoid), where Gauss-Hermite converges only like exp(-c sqrt n). */
 cl_status cl_rule_normal_trap(int n, cl_rule *r, char *err);
+/* n-point trapezoid on [-L, L] for the standard normal (n >= 1). */
+cl_status cl_rule_normal_trap_range(int n, double L, cl_rule *r, char *err);
 /* Rule for the law of c with about n points: discrete laws (rademacher,
  * sparse, discrete) are their exact atoms; gauss is Gauss-Hermite; uniform
  * Gauss-Legendre; laplace Gauss-Laguerre on each half-line; student t the
