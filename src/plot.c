@@ -247,32 +247,16 @@ static void fmt_xi(const cl_dens_set *s, int k, char *buf, size_t len) {
     off += (size_t)snprintf(buf + off, len - off, "%s%.4g", j ? "," : "", s->c[k].xi[j]);
 }
 
-cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
-                          char *err) {
-  cl_status st = check_out(out, err);
-  if (st) return st;
-  cl_dens_set th = {0}, hs = {0};
-  if (density && (st = cl_dens_read(density, t, &th, err))) return st;
-  if (hist && (st = cl_dens_read(hist, density ? th.t : t, &hs, err))) return cl_dens_free(&th), st;
-  const cl_dens_set *base = density ? &th : &hs;
-  char gp[4200], dat[4200], tmp[4200];
-  snprintf(gp, sizeof gp, "%s.gp", out);
-  snprintf(dat, sizeof dat, "%s.dat", out);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
-  FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
-  if (!d || !g) {
-    if (d) fclose(d);
-    if (g) fclose(g);
-    cl_dens_free(&th), cl_dens_free(&hs);
-    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
-  }
+void cl_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, FILE *d,
+                        const char *datname) {
+  const cl_dens_set *base = th ? th : hs;
   /* data: one gnuplot index per (class, source): theory then histogram */
   int npanel = base->ncls < 9 ? base->ncls : 9;
   for (int k = 0; k < npanel; k++)
     for (int src = 0; src < 2; src++) {
-      const cl_dens_set *s = src ? &hs : &th;
-      int q = (src ? hist : density) ? cl_dens_find(s, base->c[k].xi) : -1;
-      fprintf(d, "# %s %s\n", src ? "histogram" : "theory", k ? "" : "");
+      const cl_dens_set *s = src ? hs : th;
+      int q = s ? cl_dens_find(s, base->c[k].xi) : -1;
+      fprintf(d, "# %s\n", src ? "histogram" : "theory");
       if (q >= 0)
         for (size_t i = 0; i < s->c[q].n; i++)
           fprintf(d, "%.10g %.10g\n", ((double)s->c[q].lo + (double)i + 0.5) * s->c[q].h, s->c[q].p[i]);
@@ -280,17 +264,17 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
       fprintf(d, "\n\n");
     }
   int cols = npanel < 3 ? npanel : 3, rows = (npanel + cols - 1) / cols;
-  fprintf(g, "set terminal %s\nset output '%s'\nset multiplot layout %d,%d title 't = %g'\n"
+  fprintf(g, "set datafile separator whitespace\nset multiplot layout %d,%d title 't = %g'\n"
              "set grid\nset xlabel 'w'\nset ylabel 'density'\nset key top right\n",
-          terminal(out), tmp, rows, cols, base->t);
+          rows, cols, base->t);
   for (int k = 0; k < npanel; k++) {
     char xs[64 * CL_KMAX];
     fmt_xi(base, k, xs, sizeof xs);
     /* the range where either density exceeds 1e-3 of its peak */
     double a = INFINITY, b = -INFINITY;
     for (int src = 0; src < 2; src++) {
-      const cl_dens_set *s = src ? &hs : &th;
-      int q = (src ? hist : density) ? cl_dens_find(s, base->c[k].xi) : -1;
+      const cl_dens_set *s = src ? hs : th;
+      int q = s ? cl_dens_find(s, base->c[k].xi) : -1;
       if (q < 0) continue;
       double mx = 0;
       for (size_t i = 0; i < s->c[q].n; i++) mx = fmax(mx, s->c[q].p[i]);
@@ -302,11 +286,35 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
     }
     if (a < b) fprintf(g, "set xrange [%.6g:%.6g]\n", a - 0.05 * (b - a), b + 0.05 * (b - a));
     fprintf(g, "set title '%s'\nplot ", xs);
-    if (hist) fprintf(g, "'%s' index %d using 1:2 with histeps lw 1.5 lc rgb '#d95f02' title 'simulation'%s", dat, 2 * k + 1, density ? ", " : "");
-    if (density) fprintf(g, "'%s' index %d using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'PDE'", dat, 2 * k);
+    if (hs)
+      fprintf(g, "'%s' index %d using 1:2 with histeps lw 1.5 lc rgb '#d95f02' title 'simulation'%s", datname,
+              2 * k + 1, th ? ", " : "");
+    if (th) fprintf(g, "'%s' index %d using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'PDE'", datname, 2 * k);
     fprintf(g, "\n");
   }
   fprintf(g, "unset multiplot\n");
+}
+
+cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
+                          char *err) {
+  cl_status st = check_out(out, err);
+  if (st) return st;
+  cl_dens_set th = {0}, hs = {0};
+  if (density && (st = cl_dens_read(density, t, &th, err))) return st;
+  if (hist && (st = cl_dens_read(hist, density ? th.t : t, &hs, err))) return cl_dens_free(&th), st;
+  char gp[4200], dat[4200], tmp[4200];
+  snprintf(gp, sizeof gp, "%s.gp", out);
+  snprintf(dat, sizeof dat, "%s.dat", out);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
+  FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
+  if (!d || !g) {
+    if (d) fclose(d);
+    if (g) fclose(g);
+    cl_dens_free(&th), cl_dens_free(&hs);
+    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
+  }
+  fprintf(g, "set terminal %s\nset output '%s'\n", terminal(out), tmp);
+  cl_density_overlay(density ? &th : NULL, hist ? &hs : NULL, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
   cl_dens_free(&th), cl_dens_free(&hs);

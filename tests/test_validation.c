@@ -183,8 +183,9 @@ Test(validation, reproduce_quick_writes_report, .timeout = 300) {
   cr_assert_eq(system(cmd), 0);
   const char *files[] = {"report.md", "threshold.csv", "selection.csv", "rho.csv", "ode_vs_sim.csv",
                          "bifurcation.png", "selection.svg", "rho.png", "ode_vs_sim.png", "noise_s.csv",
-                         "noise_s.png", "phase.png", "phase.svg", "phase_map.csv"};
-  for (int i = 0; i < 14; i++) {
+                         "noise_s.png", "phase.png", "phase.svg", "phase_map.csv", "pde_density.csv",
+                         "sim_hist.csv", "pde_vs_sim.csv", "pde_overlay.png", "pde_overlay.svg"};
+  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char path[256];
     snprintf(path, sizeof path, "%s/r/%s", dir, files[i]);
     cr_expect(file_exists(path), "missing %s", files[i]);

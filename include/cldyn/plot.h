@@ -5,6 +5,7 @@
 #define CLDYN_PLOT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "cldyn/common.h"
 
@@ -44,6 +45,11 @@ double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double
  * files with a run column). */
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
                           char *err);
+/* The gnuplot commands (to g) and data (to d, read back as `datname`) of
+ * the overlay, without terminal and output: one panel per xi (at most 9)
+ * of the theory density and the histogram (either may be NULL). */
+void cl_density_overlay(const cl_dens_set *theory, const cl_dens_set *hist, FILE *g, FILE *d,
+                        const char *datname);
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err);
 
