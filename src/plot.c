@@ -231,7 +231,7 @@ static cl_status run_gnuplot(const char *gp, const char *tmp, const char *out, c
 
 static const char *terminal(const char *out) {
   size_t n = strlen(out);
-  return n > 4 && !strcmp(out + n - 4, ".svg") ? "svg size 900,600 dynamic" : "pngcairo size 900,600";
+  return n > 4 && !strcmp(out + n - 4, ".svg") ? "svg size 900,600 dynamic noenhanced" : "pngcairo size 900,600 noenhanced";
 }
 
 static cl_status check_out(const char *out, char *err) {
@@ -361,7 +361,7 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
                  "lc %d notitle, '%s' skip 1 using 1:%d with lines lw 2 lc %d title '%s (mean +- sd)'",
               sep, files[i], cm, cs, cm, cs, i + 1, files[i], cm, i + 1, files[i]);
     else if (cx > 0 && crun > 0)
-      fprintf(g, "%s'%s' skip 1 using %d:%d with lines lc %d title '%s (runs)'", sep, files[i],
+      fprintf(g, "%s'%s' skip 1 using %d:%d with points pt 7 ps 0.3 lc %d title '%s (runs)'", sep, files[i],
               crun == 1 ? 2 : 1, cx, i + 1, files[i]);
     else if (cx > 0)
       fprintf(g, "%s'%s' skip 1 using 1:%d with lines lw 2 lc %d title '%s'", sep, files[i], cx, i + 1, files[i]);
