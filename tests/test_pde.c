@@ -312,3 +312,15 @@ Test(pde, sweep_threads_and_single_runs, .timeout = 120) {
   cr_expect_str_eq(la + 6, r1);
   free(ta), free(tb), free(t1);
 }
+
+/* A blow-up stops with exit status 1, the time and the parameters, and no
+ * output file. */
+Test(pde, divergence_names_time_and_parameters) {
+  char dir[64], args[512], err[1024], out[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(out, sizeof out, "%s/o.csv", dir);
+  snprintf(args, sizeof args, "pde --act relu --reg l2:0.2 --T 50 --cells 200 --out %s", out);
+  cr_assert_eq(run_cli(args, err, sizeof err), 1, "%s", err);
+  cr_expect(strstr(err, "t = ") && strstr(err, "tau = 0.5") && strstr(err, "Q_1_1"), "%s", err);
+  cr_expect(!file_exists(out));
+}
