@@ -20,10 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int argc = 0;
   for (char *t = strtok_r(copy, " \t\n\r", &save); t && argc < 256; t = strtok_r(NULL, " \t\n\r", &save))
     argv[argc++] = t;
-  const cl_command cmds[] = {CL_CMD_SIMULATE, CL_CMD_REDUCED, CL_CMD_ODE, CL_CMD_FIXED, CL_CMD_BASIN};
+  const cl_command cmds[] = {CL_CMD_SIMULATE, CL_CMD_REDUCED, CL_CMD_ODE, CL_CMD_PDE, CL_CMD_FIXED, CL_CMD_BASIN};
   cl_config *cfg = malloc(sizeof *cfg);
   char err[CL_ERRLEN];
-  for (int c = 0; c < 5; c++) {
+  for (int c = 0; c < (int)(sizeof cmds / sizeof cmds[0]); c++) {
     cl_config_init(cfg, cmds[c]);
     if (cl_config_parse_args(cfg, argc, argv, err) == CL_OK && !cfg->help) {
       FILE *devnull = fopen("/dev/null", "w");
