@@ -128,7 +128,9 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   int ng_hi = (ng + 3) / 4; /* 4 directions: a quarter as many per direction */
   d->nm = o && o->n_mgrid > 0 ? o->n_mgrid : CL_QUAD_MGRID;
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
-  int need_mc = (m->B > 1 && m->lambda != 0) || m->M > 2;
+  /* lambda couples the batch only through the off-diagonal C_il, i != l:
+   * with M = 1 there are none, and the batch decouples as for lambda = 0 */
+  int need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
   cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */

@@ -216,3 +216,22 @@ Test(drift, m2_without_lambda_decouples) {
   cl_drift_free(d1);
   cl_drift_free(d2);
 }
+
+/* With M = 1 the decorrelation term has no pairs (i != l), so lambda must
+ * not change the drift, for any batch size: quadrature, not Monte Carlo. */
+Test(drift, lambda_is_inert_for_one_unit) {
+  char err[CL_ERRLEN];
+  cl_model m = base("tanh", "rademacher:3");
+  m.B = 4;
+  double R = 0.3, Q = 1.1, dR[2][1], dQ[2][1];
+  for (int k = 0; k < 2; k++) {
+    m.lambda = k ? 1.5 : 0;
+    cl_drift *d = cl_drift_alloc(&m, NULL, err);
+    cr_assert_not_null(d, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, &R, &Q, dR[k], dQ[k], err), CL_OK, "%s", err);
+    cr_expect_eq(cl_drift_stderr(d), 0, "lambda = %g: Monte Carlo used", m.lambda);
+    cl_drift_free(d);
+  }
+  cr_expect_eq(dR[0][0], dR[1][0]);
+  cr_expect_eq(dQ[0][0], dQ[1][0]);
+}
