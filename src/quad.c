@@ -137,19 +137,8 @@ cl_status cl_rule_normal_trap(int n, cl_rule *r, char *err) {
    * in a strip |Im z| < delta the error is ~ exp(-2 pi delta / h) plus the
    * truncation exp(-L^2 / 2); the two are balanced for delta = 1.5 (tanh
    * of a unit-variance argument has poles at distance pi/2). */
-  cl_status st = rule_alloc(r, n, err);
-  if (st) return st;
-  if (n == 1) {
-    r->x[0] = 0, r->w[0] = 1;
-    return CL_OK;
-  }
+  if (n == 1) return cl_rule_normal_trap_range(1, 0, r, err);
   const double delta = 1.5;
-  double h = cbrt(16 * M_PI * delta / ((double)n * n)), L = 0.5 * h * (n - 1), sum = 0;
-  for (int k = 0; k < n; k++) {
-    r->x[k] = -L + h * k;
-    r->w[k] = exp(-0.5 * r->x[k] * r->x[k]);
-    sum += r->w[k];
-  }
-  for (int k = 0; k < n; k++) r->w[k] /= sum;
-  return CL_OK;
+  double h = cbrt(16 * M_PI * delta / ((double)n * n));
+  return cl_rule_normal_trap_range(n, 0.5 * h * (n - 1), r, err);
 }
