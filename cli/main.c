@@ -86,10 +86,6 @@ static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   return ferror(f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
 }
 
-static void hist_obs(void *ctx, const void *state, long long run, size_t k) {
-  cl_hist_add(ctx, run, k, cl_sim_features(state), cl_sim_weights(state));
-}
-
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
   cl_outfile out, sum, dens;
@@ -129,19 +125,11 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   } else {
     cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
                        cfg->resume[0] ? cfg->resume : NULL};
-    if (has_hist) {
-      size_t nt = cl_schedule_nt(&cfg->sched);
-      double *tt = malloc(sizeof(double) * nt);
-      for (size_t k = 0; k < nt; k++)
-        tt[k] = (double)cl_schedule_step(&cfg->sched, cfg->model.N, k) / (double)cfg->model.N;
-      hist = cl_hist_alloc(&cfg->model, tt, nt, cfg->sched.runs, cfg->hist_width, err);
-      free(tt);
-      if (!hist) st = CL_EINVAL;
-    }
+    if (has_hist && !(hist = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, err))) st = CL_EINVAL;
     if (!st)
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
-                             isatty(2) ? progress_line : NULL, &last, hist ? hist_obs : NULL, hist, err);
+                             isatty(2) ? progress_line : NULL, &last, hist ? cl_hist_observe : NULL, hist, err);
     if (!st && hist && cl_hist_write(hist, dens.f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }

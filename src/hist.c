@@ -7,6 +7,7 @@
 
 #include "cldyn/data.h"
 #include "cldyn/pde.h"
+#include "cldyn/simulate.h"
 
 typedef struct {
   long lo;           /* first bin index */
@@ -25,11 +26,12 @@ struct cl_hist {
   hbin *bins; /* (run * nt + k) * ncls + c */
 };
 
-cl_hist *cl_hist_alloc(const cl_model *m, const double *t, size_t nt, long long runs, double width,
-                       char *err) {
+cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, char *err) {
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "--hist-out: needs M = 1"), NULL;
   cl_hist *h = calloc(1, sizeof *h);
   if (!h) return cl_fail(err, CL_ENOMEM, "--hist-out: out of memory"), NULL;
+  size_t nt = cl_schedule_nt(s);
+  long long runs = s->runs;
   h->m = *m, h->width = width, h->nt = nt, h->runs = runs;
   h->ncls = cl_feature_classes(m, NULL, NULL);
   if (h->ncls > 4096) {
@@ -46,7 +48,7 @@ cl_hist *cl_hist_alloc(const cl_model *m, const double *t, size_t nt, long long 
     return cl_fail(err, CL_ENOMEM, "--hist-out: out of memory"), NULL;
   }
   cl_feature_classes(m, h->xi, NULL);
-  memcpy(h->t, t, sizeof(double) * nt);
+  for (size_t k = 0; k < nt; k++) h->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
   return h;
 }
 
@@ -100,6 +102,10 @@ void cl_hist_add(cl_hist *h, long long run, size_t k, const double *U, const dou
     if (i < b[c].n) b[c].count[i]++;
   }
   free(cls), free(idx);
+}
+
+void cl_hist_observe(void *hist, const void *sim, long long run, size_t k) {
+  cl_hist_add(hist, run, k, cl_sim_features(sim), cl_sim_weights(sim));
 }
 
 cl_status cl_hist_write(const cl_hist *h, FILE *f) {

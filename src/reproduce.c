@@ -622,10 +622,6 @@ static cl_status pde_keep_last(void *ctx, const cl_pde *p, size_t k, char *err) 
   return CL_OK;
 }
 
-static void hist_keep(void *ctx, const void *state, long long run, size_t k) {
-  cl_hist_add(ctx, run, k, cl_sim_features(state), cl_sim_weights(state));
-}
-
 static cl_status sec_pde(study *S) {
   cl_status st;
   const char *model = "--features sparse:0.2 --reg l1:0.4 --R0 0.3 --T 15 --dt-out 0.5";
@@ -653,12 +649,9 @@ static cl_status sec_pde(study *S) {
   if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, a, S->err))) return cl_traj_free(pt), st;
   S->c->sched.runs = runs, S->c->sched.seed = 3;
   size_t nt = cl_schedule_nt(&S->c->sched);
-  double *tt = malloc(sizeof(double) * nt);
-  for (size_t k = 0; k < nt; k++) tt[k] = (double)cl_schedule_step(&S->c->sched, N, k) / (double)N;
-  cl_hist *h = cl_hist_alloc(&S->c->model, tt, nt, runs, 0.05, S->err);
-  free(tt);
+  cl_hist *h = cl_hist_alloc(&S->c->model, &S->c->sched, 0.05, S->err);
   if (!h) return cl_traj_free(pt), CL_EINVAL;
-  st = cl_run_engine_obs(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, hist_keep, h,
+  st = cl_run_engine_obs(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, cl_hist_observe, h,
                          S->err);
   FILE *hf = st ? NULL : open_in(S, "sim_hist.csv");
   if (!st && !hf) st = CL_EIO;

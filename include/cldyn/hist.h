@@ -13,12 +13,15 @@
 
 typedef struct cl_hist cl_hist;
 
-cl_hist *cl_hist_alloc(const cl_model *m, const double *t, size_t nt, long long runs, double width,
-                       char *err);
+/* Histograms for every run and output time of schedule s (t_k = step_k / N). */
+cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, char *err);
 void cl_hist_free(cl_hist *h);
 /* Record output k of run `run` from features U (N x K) and weights W (first
  * column used, M = 1 only).  Safe from several threads for different runs. */
 void cl_hist_add(cl_hist *h, long long run, size_t k, const double *U, const double *W);
+/* The same as a cl_run_observer of cl_engine_simulate (runner.h): records
+ * the features and weights of the run's cl_sim state into `hist`. */
+void cl_hist_observe(void *hist, const void *sim, long long run, size_t k);
 /* All recorded histograms: a leading `run` column when runs > 1; every bin
  * between the smallest and the largest occupied one, empty bins included. */
 cl_status cl_hist_write(const cl_hist *h, FILE *f);
