@@ -323,22 +323,25 @@ static int run_plot(int argc, char **argv) {
   if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
   if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
-  cl_status st;
-  if (nf) st = cl_plot_traj(out, files, nf, col, err);
-  else st = cl_plot_density(out, dens, hist, t, err);
-  if (st) return fail(st == CL_EINVAL ? 2 : 1, err);
-  if (dens && hist) {
-    cl_dens_set a, b;
-    if ((st = cl_dens_read(dens, t, &a, err))) return fail(2, err);
-    if ((st = cl_dens_read(hist, a.t, &b, err))) return cl_dens_free(&a), fail(2, err);
+  if (nf) {
+    cl_status st = cl_plot_traj(out, files, nf, col, err);
+    return st ? fail(st == CL_EINVAL ? 2 : 1, err) : 0;
+  }
+  cl_dens_set a = {0}, b = {0};
+  cl_status st = cl_plot_check_out(out, err);
+  if (!st && dens) st = cl_dens_read(dens, t, &a, err);
+  if (!st && hist) st = cl_dens_read(hist, dens ? a.t : t, &b, err);
+  if (!st) st = cl_plot_density_sets(out, dens ? &a : NULL, hist ? &b : NULL, err);
+  if (!st && dens && hist) {
     printf("xi,t,l1\n");
     for (int k = 0; k < a.ncls; k++) {
       int q = cl_dens_find(&b, a.c[k].xi);
       for (int j = 0; j < a.K; j++) printf("%s%.10g", j ? ";" : "", a.c[k].xi[j]);
       printf(",%.10g,%.6g\n", b.t, q >= 0 ? cl_dens_l1(&a.c[k], &b.c[q], minmass) : NAN);
     }
-    cl_dens_free(&a), cl_dens_free(&b);
   }
+  cl_dens_free(&a), cl_dens_free(&b);
+  if (st) return fail(st == CL_EINVAL ? 2 : 1, err);
   return 0;
 }
 

@@ -234,7 +234,7 @@ static const char *terminal(const char *out) {
   return n > 4 && !strcmp(out + n - 4, ".svg") ? "svg size 900,600 dynamic noenhanced" : "pngcairo size 900,600 noenhanced";
 }
 
-static cl_status check_out(const char *out, char *err) {
+cl_status cl_plot_check_out(const char *out, char *err) {
   size_t n = strlen(out);
   if (n < 5 || (strcmp(out + n - 4, ".png") && strcmp(out + n - 4, ".svg")))
     return cl_fail(err, CL_EINVAL, "--out: the figure's path must end in .png or .svg (got '%s')", out);
@@ -295,13 +295,10 @@ void cl_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, F
   fprintf(g, "unset multiplot\n");
 }
 
-cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
-                          char *err) {
-  cl_status st = check_out(out, err);
+cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_dens_set *hs,
+                               char *err) {
+  cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
-  cl_dens_set th = {0}, hs = {0};
-  if (density && (st = cl_dens_read(density, t, &th, err))) return st;
-  if (hist && (st = cl_dens_read(hist, density ? th.t : t, &hs, err))) return cl_dens_free(&th), st;
   char gp[4200], dat[4200], tmp[4200];
   snprintf(gp, sizeof gp, "%s.gp", out);
   snprintf(dat, sizeof dat, "%s.dat", out);
@@ -310,21 +307,31 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
   if (!d || !g) {
     if (d) fclose(d);
     if (g) fclose(g);
-    cl_dens_free(&th), cl_dens_free(&hs);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
   }
   fprintf(g, "set terminal %s\nset output '%s'\n", terminal(out), tmp);
-  cl_density_overlay(density ? &th : NULL, hist ? &hs : NULL, g, d, dat);
+  cl_density_overlay(th, hs, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
-  cl_dens_free(&th), cl_dens_free(&hs);
   if (bad) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
   return run_gnuplot(gp, tmp, out, err);
 }
 
+cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
+                          char *err) {
+  cl_status st = cl_plot_check_out(out, err);
+  if (st) return st;
+  cl_dens_set th = {0}, hs = {0};
+  if (density && (st = cl_dens_read(density, t, &th, err))) return st;
+  if (hist && (st = cl_dens_read(hist, density ? th.t : t, &hs, err))) return cl_dens_free(&th), st;
+  st = cl_plot_density_sets(out, density ? &th : NULL, hist ? &hs : NULL, err);
+  cl_dens_free(&th), cl_dens_free(&hs);
+  return st;
+}
+
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err) {
-  cl_status st = check_out(out, err);
+  cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
   char gp[4200], tmp[4200];
   snprintf(gp, sizeof gp, "%s.gp", out);

@@ -37,6 +37,9 @@ int cl_dens_find(const cl_dens_set *s, const double *xi);
  * [0, 2].  Mass of either outside the other's range counts in full. */
 double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double minmass);
 
+/* CL_EINVAL unless `out` ends in .png or .svg. */
+cl_status cl_plot_check_out(const char *out, char *err);
+
 /* Figures (PNG or SVG by the extension of `out`, written atomically; the
  * gnuplot script is kept as out.gp, its data as out.dat).
  * Overlay: one panel per xi of the theory density at time t and the
@@ -45,6 +48,9 @@ double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double
  * files with a run column). */
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
                           char *err);
+/* The same from sets already read (either may be NULL). */
+cl_status cl_plot_density_sets(const char *out, const cl_dens_set *theory, const cl_dens_set *hist,
+                               char *err);
 /* The gnuplot commands (to g) and data (to d, read back as `datname`) of
  * the overlay, without terminal and output: one panel per xi (at most 9)
  * of the theory density and the histogram (either may be NULL). */
