@@ -157,17 +157,21 @@ static cl_status eval_coef(cl_pde *p, coef *cf, char *err) {
 }
 
 /* cur + x (cur - prev) / h_prev: the coefficients extrapolated by time x. */
-static void extrapolate(const cl_pde *p, double x, coef *out) {
-  *out = p->cur;
-  if (!p->have_prev || x == 0) return;
-  double r = x / p->h_prev;
-  for (int j = 0; j < p->K; j++) {
-    out->a[j] += r * (p->cur.a[j] - p->prev.a[j]);
-    out->R[j] += r * (p->cur.R[j] - p->prev.R[j]);
+/* out = base + r (to - from), componentwise (V kept >= 0). */
+static void coef_line(int K, const coef *base, const coef *from, const coef *to, double r, coef *out) {
+  *out = *base;
+  for (int j = 0; j < K; j++) {
+    out->a[j] += r * (to->a[j] - from->a[j]);
+    out->R[j] += r * (to->R[j] - from->R[j]);
   }
-  out->bz += r * (p->cur.bz - p->prev.bz);
-  out->be += r * (p->cur.be - p->prev.be);
-  out->V = fmax(0, out->V + r * (p->cur.V - p->prev.V));
+  out->bz += r * (to->bz - from->bz);
+  out->be += r * (to->be - from->be);
+  out->V = fmax(0, out->V + r * (to->V - from->V));
+}
+
+static void extrapolate(const cl_pde *p, double x, coef *out) {
+  if (!p->have_prev || x == 0) *out = p->cur;
+  else coef_line(p->K, &p->cur, &p->prev, &p->cur, x / p->h_prev, out);
 }
 
 /* Interface coefficients of class c under cf: the flux through the
@@ -377,10 +381,8 @@ static cl_status advance_one(cl_pde *p, double h, char *err) {
     coef end;
     if ((st = eval_coef(p, &end, err))) return st;
     /* the coefficients at t + gamma h, interpolated between t and t + h */
-    coef mid = p->cur;
-    double r = TRBDF2_G;
-    for (int j = 0; j < p->K; j++) mid.a[j] += r * (end.a[j] - p->cur.a[j]), mid.R[j] += r * (end.R[j] - p->cur.R[j]);
-    mid.bz += r * (end.bz - p->cur.bz), mid.be += r * (end.be - p->cur.be), mid.V += r * (end.V - p->cur.V);
+    coef mid;
+    coef_line(p->K, &p->cur, &p->cur, &end, TRBDF2_G, &mid);
     if (!step(p, h, &p->cur, &mid, &end, 0)) p->fallbacks++, step(p, h, &p->cur, &mid, &end, 1);
   } else
     try_step(p, 0, h, 0);
