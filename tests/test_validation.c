@@ -82,6 +82,24 @@ Test(validation, ode_matches_simulation_m2_lambda, .timeout = 600) {
   }
 }
 
+/* max |difference| over the whole table of `cldyn ode A` and `cldyn ode B`;
+ * the drift methods' descriptions into info_a / info_b (may be NULL). */
+static double ode_gap(const char *args_a, const char *args_b, char *info_a, char *info_b) {
+  cl_config a, b;
+  char err[CL_ERRLEN];
+  setup(&a, CL_CMD_ODE, args_a);
+  setup(&b, CL_CMD_ODE, args_b);
+  cl_traj *ta, *tb;
+  cr_assert_eq(cl_ode_solve(&a.model, &a.sched, &a.ode, &ta, info_a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&b.model, &b.sched, &b.ode, &tb, info_b, err), CL_OK, "%s", err);
+  cr_assert_eq(ta->nt * (size_t)ta->ncol, tb->nt * (size_t)tb->ncol);
+  double diff = 0;
+  for (size_t k = 0; k < ta->nt * (size_t)ta->ncol; k++) diff = fmax(diff, fabs(ta->data[k] - tb->data[k]));
+  cl_traj_free(ta);
+  cl_traj_free(tb);
+  return diff;
+}
+
 /* Doubling every quadrature order and halving the tolerances changes the
  * solution by at most 1e-6 (M = 1; see docs/theory.md for the measured
  * figures of M = 2 and of the student law, which converge more slowly). */
@@ -90,22 +108,15 @@ Test(validation, ode_accuracy_under_refinement, .timeout = 300) {
                          "--c uniform:3 --c laplace:2 --R0 0.2;0.1 --T 10",
                          "--act sigmoid --rho 0.5 --s 1 --T 20", "--c sparse:2:0.3 --B 4 --T 20"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    cl_config a, b;
-    char fine[1024], err[CL_ERRLEN];
+    cl_config a;
+    char fine[1024];
     setup(&a, CL_CMD_ODE, cases[i]);
     snprintf(fine, sizeof fine, "%s --quad-gauss %d --quad-law %d --quad-mgrid %d --rtol %g --atol %g",
              cases[i], 2 * CL_QUAD_GAUSS, 2 * CL_QUAD_LAW, 2 * CL_QUAD_MGRID, a.ode.rtol / 2,
              a.ode.atol / 2);
-    setup(&b, CL_CMD_ODE, fine);
-    cl_traj *ta, *tb;
-    cr_assert_eq(cl_ode_solve(&a.model, &a.sched, &a.ode, &ta, NULL, err), CL_OK, "%s", err);
-    cr_assert_eq(cl_ode_solve(&b.model, &b.sched, &b.ode, &tb, NULL, err), CL_OK, "%s", err);
-    double diff = 0;
-    for (size_t k = 0; k < ta->nt * (size_t)ta->ncol; k++) diff = fmax(diff, fabs(ta->data[k] - tb->data[k]));
+    double diff = ode_gap(cases[i], fine, NULL, NULL);
     cr_log_info("refinement changes the solution by %.3g  (%s)", diff, cases[i]);
     cr_expect_leq(diff, 1e-6, "refinement changed the solution by %g for %s", diff, cases[i]);
-    cl_traj_free(ta);
-    cl_traj_free(tb);
   }
 }
 
@@ -117,23 +128,13 @@ Test(validation, mgrid_matches_direct_sum, .timeout = 300) {
   const char *cases[] = {"--c uniform:2 --c laplace:3 --R0 0.1;0.05 --T 30",
                          "--c student:2:7 --c laplace:3 --R0 0.1;0.05 --T 10"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    cl_config a, b;
-    char direct[1024], err[CL_ERRLEN];
-    setup(&a, CL_CMD_ODE, cases[i]);
+    char direct[1024], info_a[CL_ERRLEN], info_b[CL_ERRLEN];
     snprintf(direct, sizeof direct, "%s --quad-mgrid 2000", cases[i]);
-    setup(&b, CL_CMD_ODE, direct);
-    cl_traj *ta, *tb;
-    char info[CL_ERRLEN];
-    cr_assert_eq(cl_ode_solve(&a.model, &a.sched, &a.ode, &ta, info, err), CL_OK, "%s", err);
-    cr_assert(strstr(info, "Chebyshev"), "the default should use the m-grid: %s", info);
-    cr_assert_eq(cl_ode_solve(&b.model, &b.sched, &b.ode, &tb, info, err), CL_OK, "%s", err);
-    cr_assert(!strstr(info, "Chebyshev"), "--quad-mgrid 2000 should sum directly: %s", info);
-    double diff = 0;
-    for (size_t k = 0; k < ta->nt * (size_t)ta->ncol; k++) diff = fmax(diff, fabs(ta->data[k] - tb->data[k]));
+    double diff = ode_gap(cases[i], direct, info_a, info_b);
+    cr_assert(strstr(info_a, "Chebyshev"), "the default should use the m-grid: %s", info_a);
+    cr_assert(!strstr(info_b, "Chebyshev"), "--quad-mgrid 2000 should sum directly: %s", info_b);
     cr_log_info("m-grid vs direct sum: %.3g  (%s)", diff, cases[i]);
     cr_expect_leq(diff, 1e-6, "m-grid vs direct sum: %g for %s", diff, cases[i]);
-    cl_traj_free(ta);
-    cl_traj_free(tb);
   }
 }
 
