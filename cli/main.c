@@ -72,7 +72,7 @@ static int write_outputs(cl_config *cfg, cl_traj *tr, cl_outfile *out, cl_outfil
   const char **extra = info ? kv : kv + 2;
   if (!out->is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, extra, err)))
     return fail(1, err);
-  if (has_sum) {
+  if (has_sum && !sum->is_stdout) {
     const char *kv2[] = {"summary_of", cfg->out, NULL};
     if ((st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv2, err))) return fail(1, err);
   }
@@ -268,7 +268,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (has_map && (st = cl_out_commit(&map, err))) return fail(1, err);
   double wall = now_seconds() - t0;
   if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
-  if (has_map && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  if (has_map && !map.is_stdout && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
   return 0;
 }
 

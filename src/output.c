@@ -17,6 +17,18 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     return CL_OK;
   }
   snprintf(o->path, sizeof o->path, "%s", path);
+  /* An existing device or pipe (/dev/null, a FIFO), and anything under
+   * /dev or /proc (/dev/stdout may lead to a regular file), is written in
+   * place, like stdout: renaming a temporary file onto it would replace the
+   * node itself (as root) instead of writing to it. */
+  struct stat sb;
+  int special = strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+  if (stat(path, &sb) == 0 && (special || (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
+    if (!(o->f = fopen(path, "a")))
+      return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(errno));
+    o->is_stdout = o->is_device = 1;
+    return CL_OK;
+  }
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(o->tmp);
   if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
@@ -28,6 +40,11 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
 }
 
 cl_status cl_out_commit(cl_outfile *o, char *err) {
+  if (o->is_device) {
+    int bad = fclose(o->f) != 0;
+    o->f = NULL;
+    return bad ? cl_fail(err, CL_EIO, "cannot write '%s'", o->path) : CL_OK;
+  }
   if (o->is_stdout) return fflush(stdout) ? cl_fail(err, CL_EIO, "cannot write stdout") : CL_OK;
   int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
   bad |= fclose(o->f) != 0;
@@ -45,6 +62,7 @@ cl_status cl_out_commit(cl_outfile *o, char *err) {
 }
 
 void cl_out_abort(cl_outfile *o) {
+  if (o->is_device && o->f) fclose(o->f), o->f = NULL;
   if (o->is_stdout || !o->f) return;
   fclose(o->f);
   unlink(o->tmp);

@@ -329,3 +329,19 @@ Test(cli, mpi_sweep_equals_serial, .timeout = 180) {
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);
 }
+
+/* Writing to a device is done in place: --out /dev/null must neither
+ * replace /dev/null (atomic rename, as root) nor leave /dev/null.json. */
+Test(cli, out_to_a_device_writes_in_place) {
+  char err[1024];
+  struct stat before, after;
+  cr_assert_eq(stat("/dev/null", &before), 0);
+  cr_assert(S_ISCHR(before.st_mode));
+  cr_assert_eq(run_cli("ode --T 1 --dt-out 1 --out /dev/null", err, sizeof err), 0, "%s", err);
+  cr_assert_eq(run_cli("simulate --N 200 --T 0.5 --runs 2 --out /dev/null --summary /dev/null", err, sizeof err), 0,
+               "%s", err);
+  cr_assert_eq(stat("/dev/null", &after), 0);
+  cr_expect(S_ISCHR(after.st_mode), "/dev/null is no longer a character device");
+  cr_expect_eq(before.st_rdev, after.st_rdev);
+  cr_expect(!file_exists("/dev/null.json"), "a sidecar was written beside /dev/null");
+}

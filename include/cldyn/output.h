@@ -12,10 +12,12 @@ typedef struct {
   FILE *f;
   char path[CL_PATHLEN];
   char tmp[CL_PATHLEN + 32];
-  int is_stdout;
+  int is_stdout; /* a stream, not a file of ours: stdout or a device (no rename, no sidecar) */
+  int is_device; /* an existing device or pipe, written in place */
 } cl_outfile;
 
-/* Open the temporary file for `path` ("-" is stdout).  Fails with CL_EIO and
+/* Open the temporary file for `path` ("-" is stdout; an existing device or
+ * pipe such as /dev/null is written in place, without a sidecar).  Fails with CL_EIO and
  * a message naming `option` when the directory is not writable. */
 cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char *err);
 /* Flush, fsync and rename into place. */
