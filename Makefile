@@ -29,7 +29,7 @@ MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 
-.PHONY: all deps demo test test-asan check bench install uninstall clean
+.PHONY: all deps demo test test-asan check check-docs bench install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
 
 $(BUILD)/cldyn-mpi: cli/main.c $(BUILD)/libcldyn.a $(HDR)
@@ -63,7 +63,7 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(H
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn_tests $(TEST_SRC) $(SRC) $(LIBS) -lcriterion
 
 # The whole suite: the Criterion tests (they also drive the CLI).
-test: deps
+test: deps check-docs
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
 	  $(BUILD)/cldyn_tests --jobs 2
@@ -85,6 +85,10 @@ test-asan: deps
 # time; test_smoke.c runs the same code paths there on small problems)
 
 check: test test-asan
+
+# Every document and section cited in the sources and docs exists (tools/check-docs.sh).
+check-docs:
+	@tools/check-docs.sh
 
 # The main job with its embedded defaults.
 demo: deps

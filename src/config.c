@@ -1,4 +1,4 @@
-/* Option table, config files and --print-config (INTERFACE.md). */
+/* Option table, config files and --print-config (docs/cli.md s.2-3). */
 #include "cldyn/config.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Atomic result files and JSON sidecars (INTERFACE.md "Output"). */
+/* Atomic result files and JSON sidecars (docs/cli.md s.5). */
 #include "cldyn/output.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* Online SGD of the microscopic model (MODEL.md s.1):
+/* Online SGD of the microscopic model (docs/model.md s.4):
  *   x = U c + P_perp z,  x^(a) = x + s eps^(a),  h^(a) = W^T x^(a) / sqrt(N),
  *   W <- W - tau grad_W F - (tau / N) phi'(W),  t = steps / N.
  * The M = 1, B = 1 case runs a fused loop (three passes over N per step);

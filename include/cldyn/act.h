@@ -1,4 +1,4 @@
-/* cldyn/act.h - the pointwise functions of the model (MODEL.md section 1):
+/* cldyn/act.h - the pointwise functions of the model (docs/model.md s.2-3):
  * activations sigma (with sigma', sigma''), the decorrelation penalty g
  * (with g') and the separable regularizer phi (with phi'). */
 #ifndef CLDYN_ACT_H

@@ -1,6 +1,6 @@
 /* cldyn/basin.h - attraction regions of the ODEs' stable fixed points and
  * the probability of selecting each feature from an uninformative start
- * (MODEL.md, finding (ii); docs/theory.md s.8).  M = 1.
+ * (docs/model.md s.6, finding (ii); docs/theory.md s.8).  M = 1.
  *
  * A random initialisation in high dimension gives R = O(N^-1/2) with an
  * isotropic direction in R^K, but the SGD noise while R escapes from 0 is of

@@ -1,4 +1,4 @@
-/* cldyn/data.h - sampling for the microscopic model (MODEL.md s.1):
+/* cldyn/data.h - sampling for the microscopic model (docs/model.md s.1-2):
  * planted features u_j, the initial weights, and the loss of one batch.
  *
  * Storage: U is N x K and W is N x M, both row-major (entry (n, j) at

@@ -1,6 +1,6 @@
 /* cldyn/fixed.h - fixed points of the order-parameter ODEs (L2), their
  * Jacobians, eigenvalues and stability, and the learnability threshold of
- * the uninformative state (MODEL.md s.2; docs/theory.md s.7).
+ * the uninformative state (docs/model.md s.6; docs/theory.md s.7).
  *
  * The state vector is y = (R row-major K x M, upper triangle of Q), as in
  * ode.h; n = K M + M (M + 1) / 2. */

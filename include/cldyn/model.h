@@ -1,6 +1,6 @@
-/* cldyn/model.h - the parameters of the microscopic model (MODEL.md s.1).
+/* cldyn/model.h - the parameters of the microscopic model (docs/model.md s.1-5).
  *
- * Notation follows MODEL.md: N input dimension, K planted features, M output
+ * Notation follows docs/model.md: N input dimension, K planted features, M output
  * units, B batch size, tau learning rate, s and rho the augmentation noise
  * level and the correlation of the two views' noise, lambda the weight of
  * the decorrelation penalty g, phi the regularizer.  R is K x M and Q is
@@ -41,7 +41,7 @@ typedef struct {
   uint64_t seed;
 } cl_schedule;
 
-/* Defaults of INTERFACE.md: K = 1 rademacher:3, M = 1, tanh, square,
+/* Defaults (docs/cli.md s.2): K = 1 rademacher:3, M = 1, tanh, square,
  * lambda 0, l2:0.5, tau 0.5, s 0.5, rho 0, B 1, overlap R0 0.1 Q0 1. */
 void cl_model_default(cl_model *m);
 void cl_schedule_default(cl_schedule *s);

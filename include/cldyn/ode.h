@@ -1,4 +1,4 @@
-/* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (MODEL.md s.2-3),
+/* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (docs/model.md s.6-7),
  * integrated adaptively with error control: by default DOP853 with its
  * 7th-order dense output (src/ode.c; steps are not cut at the output
  * times), or a GSL odeiv2 stepper (rk8pd, rkf45, rkck, msadams, or an

@@ -1,4 +1,4 @@
-/* cldyn/pde.h - the McKean-Vlasov PDE of MODEL.md s.2 (M = 1, any
+/* cldyn/pde.h - the McKean-Vlasov PDE of docs/model.md s.8 (M = 1, any
  * separable regularizer): one density in w per value of the feature row xi,
  *
  *   d_t p_xi = -d_w [mu(w, xi) p_xi] + D d_w^2 p_xi,   D = tau^2 V / (2B),

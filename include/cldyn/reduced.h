@@ -1,5 +1,5 @@
 /* cldyn/reduced.h - the exact finite-N chain of the order parameters under
- * an L2 regularizer (MODEL.md s.4; derivation in docs/theory.md).
+ * an L2 regularizer (docs/model.md s.9; derivation in docs/theory.md).
  *
  * State: Rt = U^T W (K x M) and the Gram G = Wp^T Wp (M x M) of the part of
  * W orthogonal to the features, so R = Rt / sqrt N, Q = (Rt^T Rt + G) / N.

@@ -1,4 +1,4 @@
-/* cldyn/simulate.h - online SGD of the N-dimensional model (MODEL.md s.1).
+/* cldyn/simulate.h - online SGD of the N-dimensional model (docs/model.md s.4).
  *
  * One cl_sim is one run: features U, weights W, its own random stream
  * (stream `run` of `seed`) and batch buffers.  Memory is O(N (K + M + 3B)):

@@ -1,7 +1,7 @@
 /* cldyn/traj.h - order-parameter trajectories: the table every trajectory
  * engine (simulate, reduced, ode, pde) fills and the CSV writers read.
  *
- * Columns (INTERFACE.md): R_j_i (K x M), Q_i_l for i <= l, cos_j_i. */
+ * Columns (docs/cli.md s.5): R_j_i (K x M), Q_i_l for i <= l, cos_j_i. */
 #ifndef CLDYN_TRAJ_H
 #define CLDYN_TRAJ_H
 
