@@ -1,5 +1,5 @@
 /* Option table, config files and --print-config (docs/cli.md s.2-3). */
-#include "cldyn/config.h"
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>

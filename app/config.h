@@ -1,4 +1,4 @@
-/* cldyn/config.h - the effective configuration of one command: model,
+/* app/config.h - the effective configuration of one command: model,
  * schedule and I/O options, set from the command line and config files
  * (docs/cli.md s.2-3).  Setting an option by name is also how sweeps vary one. */
 #ifndef CLDYN_CONFIG_H

@@ -2,7 +2,7 @@
  * gnuplot scripts for the figures, and report.md, in one directory.
  * One function per section; every number in the report is computed here.
  * Notation of docs/model.md. */
-#include "cldyn/reproduce.h"
+#include "reproduce.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,12 +14,12 @@
 #include <omp.h>
 
 #include "cldyn/basin.h"
-#include "cldyn/config.h"
+#include "config.h"
 #include "cldyn/fixed.h"
 #include "cldyn/hist.h"
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
-#include "cldyn/plot.h"
+#include "plot.h"
 #include "cldyn/rng.h"
 #include "cldyn/runner.h"
 #include "cldyn/simulate.h"
