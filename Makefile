@@ -37,22 +37,24 @@ MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 
-.PHONY: all deps demo test test-asan check check-docs bench install uninstall clean
+.PHONY: all deps demo test test-asan check check-docs check-abi bench install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
 
 $(BUILD)/cldyn-mpi: $(BUILD)/obj/app/main-mpi.o $(APP_OBJ) $(BUILD)/libcldyn.a
 	OMPI_CC=$(CC) $(MPICC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
 
-$(BUILD)/obj/app/main-mpi.o: app/main.c | $(BUILD)/obj/app
+$(BUILD)/obj/app/main-mpi.o: app/main.c Makefile | $(BUILD)/obj/app
 	OMPI_CC=$(CC) $(MPICC) -DCL_MPI $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 deps:
 	@tools/deps.sh build
 
-$(BUILD)/obj/%.o: src/%.c | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+# The library exports only what its installed headers declare (each wraps
+# its declarations in `#pragma GCC visibility push(default)`).
+$(BUILD)/obj/%.o: src/%.c Makefile | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/app/%.o: app/%.c | $(BUILD)/obj/app
+$(BUILD)/obj/app/%.o: app/%.c Makefile | $(BUILD)/obj/app
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(BUILD)/obj $(BUILD)/obj/app $(BUILD)/asan:
@@ -65,7 +67,7 @@ $(BUILD)/libcldyn.a: $(OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/libcldyn.so: $(OBJ)
-	$(CC) -shared -fopenmp -Wl,-soname,libcldyn.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -fopenmp -Wl,-soname,libcldyn.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/cldyn: $(BUILD)/obj/app/main.o $(APP_OBJ) $(BUILD)/libcldyn.a
 	$(CC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
@@ -83,6 +85,7 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app
 # The whole suite: the Criterion tests (they also drive the CLI).
 test: deps check-docs
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
+	@tools/check-abi.sh $(BUILD)/libcldyn.so
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
 	  $(BUILD)/cldyn_tests --jobs 2
 
@@ -107,6 +110,10 @@ check: test test-asan
 # Every document and section cited in the sources and docs exists (tools/check-docs.sh).
 check-docs:
 	@tools/check-docs.sh
+
+# libcldyn.so exports exactly the symbols listed in the README (tools/check-abi.sh).
+check-abi: $(BUILD)/libcldyn.so
+	@tools/check-abi.sh $<
 
 # The main job with its embedded defaults.
 demo: deps

@@ -18,6 +18,7 @@
 
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int nfp;            /* stable fixed points */
@@ -49,4 +50,5 @@ cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_r
 /* The grid coordinate of index i (0..n-1) of cl_basin_map. */
 double cl_basin_map_coord(const cl_model *m, int n, int i);
 
+#pragma GCC visibility pop
 #endif

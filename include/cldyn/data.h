@@ -8,6 +8,7 @@
 
 #include "cldyn/model.h"
 #include "cldyn/rng.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 /* Orthonormal features for the layout; U must hold N*K doubles.  For the
  * axis layout u_j = e_j. */
@@ -48,4 +49,5 @@ double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, doub
 double cl_batch_grad(const cl_model *m, const double *W, const double *X1, const double *X2,
                      double *G, double *work);
 
+#pragma GCC visibility pop
 #endif

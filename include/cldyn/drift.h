@@ -20,6 +20,7 @@
 #define CLDYN_DRIFT_H
 
 #include "cldyn/model.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 /* Default orders (see docs/theory.md for their accuracy). */
 #define CL_QUAD_GAUSS 40
@@ -63,4 +64,5 @@ typedef struct {
 } cl_m1_terms;
 cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms *t, char *err);
 
+#pragma GCC visibility pop
 #endif

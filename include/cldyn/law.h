@@ -9,6 +9,7 @@
 
 #include "cldyn/common.h"
 #include "cldyn/rng.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 #define CL_DISCRETE_MAX 32
 
@@ -52,4 +53,5 @@ double cl_law_sample(const cl_law *law, cl_rng *rng);
 /* A chi-square draw with nu degrees of freedom (GSL's sampler over `rng`). */
 double cl_rng_chisq(cl_rng *rng, double nu);
 
+#pragma GCC visibility pop
 #endif

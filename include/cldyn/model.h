@@ -13,6 +13,7 @@
 #include "cldyn/act.h"
 #include "cldyn/common.h"
 #include "cldyn/law.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef enum { CL_FEAT_AXIS, CL_FEAT_DENSE, CL_FEAT_SPARSE } cl_feat_kind;
 typedef enum { CL_INIT_RANDOM, CL_INIT_OVERLAP } cl_init_kind;
@@ -63,4 +64,5 @@ double cl_sym_min_eig(const double *A, int n);
  * one is below. */
 cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S);
 
+#pragma GCC visibility pop
 #endif

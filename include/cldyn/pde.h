@@ -31,6 +31,7 @@
 
 #include "cldyn/drift.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int cells;       /* cells per class over the initial range (0: 2000) */
@@ -81,4 +82,5 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
 void cl_density_header(FILE *f, int K);
 void cl_pde_write_density(const cl_pde *p, FILE *f);
 
+#pragma GCC visibility pop
 #endif

@@ -8,6 +8,7 @@
 
 #include "cldyn/model.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_sim cl_sim;
 
@@ -39,4 +40,5 @@ long long cl_schedule_step(const cl_schedule *s, long long N, size_t k);
 cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                       cl_progress_fn progress, void *ctx, char *err);
 
+#pragma GCC visibility pop
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cldyn/common.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int K, M;
@@ -33,4 +34,5 @@ cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f);
 /* CSV of t, <col>_mean, <col>_sd over runs (sd with n - 1; 0 for one run). */
 cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f);
 
+#pragma GCC visibility pop
 #endif
