@@ -190,14 +190,6 @@ void cl_sim_advance(cl_sim *sim, long long steps) {
   sim->steps += steps;
 }
 
-size_t cl_schedule_nt(const cl_schedule *s) {
-  return (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
-}
-
-long long cl_schedule_step(const cl_schedule *s, long long N, size_t k) {
-  return llround((double)k * s->dt_out * (double)N);
-}
-
 /* The engine interface of runner.h: state = steps, W, U, the random stream. */
 static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
   return cl_sim_alloc(m, seed, run, 0, err);

@@ -9,6 +9,7 @@
 #include "cldyn/law.h"
 #include "cldyn/act.h"
 #include "cldyn/model.h"
+#include "cldyn/schedule.h"
 #include "cldyn/data.h"
 #include "cldyn/traj.h"
 #include "cldyn/simulate.h"

@@ -7,6 +7,7 @@
 #define CLDYN_SIMULATE_H
 
 #include "cldyn/model.h"
+#include "cldyn/schedule.h"
 #include "cldyn/traj.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
@@ -27,11 +28,6 @@ const double *cl_sim_features(const cl_sim *sim); /* N x K */
 
 /* Progress callback: fraction of the total work done, in [0, 1]. */
 typedef void (*cl_progress_fn)(void *ctx, double fraction);
-
-/* Time grid of a schedule: number of output times, and the step index of
- * output k (t_k = step / N). */
-size_t cl_schedule_nt(const cl_schedule *s);
-long long cl_schedule_step(const cl_schedule *s, long long N, size_t k);
 
 /* All runs of the schedule, in parallel over runs with `threads` OpenMP
  * threads (0: the OpenMP default).  The result does not depend on the
