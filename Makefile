@@ -14,13 +14,21 @@ LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lm
 WARN := -Wall -Wextra -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -fPIC -ffp-contract=off -fopenmp \
-              -Iinclude $(PKG_CFLAGS)
+              -Iinclude -I. $(PKG_CFLAGS)
 LDFLAGS ?=
 
+# Two layers: the core library libcldyn (src/, installed headers in
+# include/cldyn/) and the application layer app/ (options, config files,
+# result files, figures, sweeps, the reproduce study and the CLI's main.c),
+# whose headers are not installed.  The CLI and the tests link the app
+# objects and libcldyn.a.  Header dependencies come from -MMD -MP.
 SRC := $(wildcard src/*.c)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
+APP_SRC := $(filter-out app/main.c,$(wildcard app/*.c))
+APP_OBJ := $(APP_SRC:app/%.c=$(BUILD)/obj/app/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 HDR := $(wildcard include/cldyn/*.h)
+DEPFLAGS = -MMD -MP
 
 # MPI: `make MPI=1` (or automatically when mpicc is found) also builds
 # build/cldyn-mpi, whose `sweep` spreads the grid over MPI ranks.  The plain
@@ -28,51 +36,66 @@ HDR := $(wildcard include/cldyn/*.h)
 MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
+# tests that need build/cldyn-mpi, left out with MPI=0
+NO_MPI_TESTS := cli/mpi_sweep_equals_serial
 
-.PHONY: all deps demo test test-asan check bench install uninstall clean
+.PHONY: all deps demo test test-asan check check-docs check-abi bench install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
 
-$(BUILD)/cldyn-mpi: cli/main.c $(BUILD)/libcldyn.a $(HDR)
-	OMPI_CC=$(CC) $(MPICC) -DCL_MPI $(ALL_CFLAGS) $(LDFLAGS) -o $@ cli/main.c $(BUILD)/libcldyn.a $(LIBS)
+$(BUILD)/cldyn-mpi: $(BUILD)/obj/app/main-mpi.o $(APP_OBJ) $(BUILD)/libcldyn.a
+	OMPI_CC=$(CC) $(MPICC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
+
+$(BUILD)/obj/app/main-mpi.o: app/main.c Makefile | $(BUILD)/obj/app
+	OMPI_CC=$(CC) $(MPICC) -DCL_MPI $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 deps:
 	@tools/deps.sh build
 
-$(BUILD)/obj/%.o: src/%.c $(HDR) | $(BUILD)/obj
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+# The library exports only what its installed headers declare (each wraps
+# its declarations in `#pragma GCC visibility push(default)`).
+$(BUILD)/obj/%.o: src/%.c Makefile | $(BUILD)/obj
+	$(CC) $(ALL_CFLAGS) -fvisibility=hidden $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/obj $(BUILD)/asan:
+$(BUILD)/obj/app/%.o: app/%.c Makefile | $(BUILD)/obj/app
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj $(BUILD)/obj/app $(BUILD)/asan:
 	@mkdir -p $@
 
+-include $(OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/obj/app/main.d $(BUILD)/obj/app/main-mpi.d
+
 $(BUILD)/libcldyn.a: $(OBJ)
+	rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/libcldyn.so: $(OBJ)
-	$(CC) -shared -fopenmp -Wl,-soname,libcldyn.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) -shared -fopenmp -Wl,-soname,libcldyn.so.0 -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/cldyn: cli/main.c $(BUILD)/libcldyn.a $(HDR)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ cli/main.c $(BUILD)/libcldyn.a $(LIBS)
+$(BUILD)/cldyn: $(BUILD)/obj/app/main.o $(APP_OBJ) $(BUILD)/libcldyn.a
+	$(CC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
 
-$(BUILD)/cldyn_tests: $(TEST_SRC) $(BUILD)/libcldyn.a $(HDR) tests/testutil.h
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_SRC) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
+$(BUILD)/cldyn_tests: $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h tests/*.h)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
 
 # Sanitizer build: the library, CLI and tests again with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-$(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(HDR) | $(BUILD)/asan
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn cli/main.c $(SRC) $(LIBS)
-	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn_tests $(TEST_SRC) $(SRC) $(LIBS) -lcriterion
+$(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app/main.c $(HDR) \
+    $(wildcard app/*.h tests/*.h) | $(BUILD)/asan
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn app/main.c $(APP_SRC) $(SRC) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn_tests $(TEST_SRC) $(APP_SRC) $(SRC) $(LIBS) -lcriterion
 
 # The whole suite: the Criterion tests (they also drive the CLI).
-test: deps
+test: deps check-docs
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
-	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
-	  $(BUILD)/cldyn_tests --jobs 2
+	@tools/check-abi.sh $(BUILD)/libcldyn.so
+	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
+	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
 	@$(MAKE) --no-print-directory all
-	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*)' >$(BUILD)/asan/test.log 2>&1; \
+	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*$(if $(MPI_BIN),,|$(NO_MPI_TESTS)))' >$(BUILD)/asan/test.log 2>&1; \
 	  st=$$?; cat $(BUILD)/asan/test.log; \
 	  if grep -q 'ERROR: LeakSanitizer' $(BUILD)/asan/test.log; then \
 	    echo "test-asan: a test process leaked memory (LeakSanitizer report above)" >&2; exit 1; fi; \
@@ -85,6 +108,14 @@ test-asan: deps
 # time; test_smoke.c runs the same code paths there on small problems)
 
 check: test test-asan
+
+# Every document and section cited in the sources and docs exists (tools/check-docs.sh).
+check-docs:
+	@tools/check-docs.sh
+
+# libcldyn.so exports exactly the symbols listed in the README (tools/check-abi.sh).
+check-abi: $(BUILD)/libcldyn.so
+	@tools/check-abi.sh $<
 
 # The main job with its embedded defaults.
 demo: deps

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cldyn/cldyn.h"
+#include "app/app.h" /* the core library and the application layer (options) */
 #include "benchutil.h"
 
 int main(int argc, char **argv) {

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""NumPy reference for cldyn's M = 1, B = 1 online SGD step (MODEL.md s.1).
+"""NumPy reference for cldyn's M = 1, B = 1 online SGD step (docs/model.md s.4).
 
 Model (cldyn defaults): axis feature u_1 = e_1, K = 1, c ~ rademacher with
 <c^2> = 3 (c = +-sqrt 3), tanh, loss F = -y1 y2 (lambda = 0), L2 regularizer

@@ -1,4 +1,4 @@
-/* Activations, decorrelation penalty g and regularizer phi (MODEL.md s.1). */
+/* Activations, decorrelation penalty g and regularizer phi (docs/model.md s.2-3). */
 #include "cldyn/act.h"
 
 #include <math.h>

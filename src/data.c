@@ -1,5 +1,5 @@
 /* Features, initial weights, order parameters and the batch loss
- * (MODEL.md s.1; notation R, Q, U, W, C, lambda, g as there). */
+ * (docs/model.md s.1-4; notation R, Q, U, W, C, lambda, g as there). */
 #include "cldyn/data.h"
 
 #include <cblas.h>

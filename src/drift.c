@@ -1,5 +1,5 @@
 /* The expectation engine: drift of (R, Q) in the high-dimensional limit.
- * Notation of MODEL.md: R (K x M), Q (M x M), tau, s, rho, beta; D_a is
+ * Notation of docs/model.md s.7: R (K x M), Q (M x M), tau, s, rho, beta; D_a is
  * -dF/dh_a for view a; (h1, h2) given c is Gaussian with mean (R^T c, R^T c)
  * and covariance Sigma = [[A + s^2 Q, A + rho s^2 Q], [., A + s^2 Q]],
  * A = Q - R^T R.  See docs/theory.md for the derivation. */

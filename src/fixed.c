@@ -1,6 +1,6 @@
 /* Fixed points of the order-parameter ODEs, Jacobians and stability, and
  * the learnability threshold of the uninformative state.  Notation of
- * MODEL.md; y = (R, upper triangle of Q). */
+ * docs/model.md s.6-7; y = (R, upper triangle of Q). */
 #include "cldyn/fixed.h"
 #include "cldyn/rng.h"
 #include "cldyn/traj.h"

@@ -1,4 +1,4 @@
-/* Laws of the hidden variables c_j (MODEL.md section 1): parsing, exact
+/* Laws of the hidden variables c_j (docs/model.md s.1): parsing, exact
  * moments and sampling.  Continuous laws with a GSL sampler (Student t,
  * Laplace, flat) use GSL through a gsl_rng adapter over our stream. */
 #include "cldyn/law.h"

@@ -1,4 +1,4 @@
-/* Model parameters: defaults, validation, R0/Q0 lists (MODEL.md s.1). */
+/* Model parameters: defaults, validation, R0/Q0 lists (docs/model.md s.1-3). */
 #include "cldyn/model.h"
 
 #include <gsl/gsl_eigen.h>

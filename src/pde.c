@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cldyn/data.h"
-#include "cldyn/simulate.h"
+#include "cldyn/schedule.h"
 
 /* glibc's libmvec expm1 (2.35+), so that the flux loop vectorises (as
  * exp and tanh in act.c). */

@@ -1,4 +1,4 @@
-/* The exact finite-N order-parameter chain (MODEL.md s.4, L2 only).
+/* The exact finite-N order-parameter chain (docs/model.md s.9, L2 only).
  * Notation: Rt = U^T W (K x M), G = Wp^T Wp (M x M) with Wp = P_perp W,
  * L a square root of G (G = L L^T), so Wp = V L^T for an orthonormal V
  * (N x M) that never needs to be formed: by isotropy, the projections of a

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cldyn/config.h"
+#include "cldyn/act.h"
+#include "cldyn/law.h"
 
 #define CK_MAGIC "CLDYNCK1"
 
@@ -24,9 +25,7 @@ typedef struct {
   size_t len, cap;
 } sbuf;
 
-static void fp_add(void *ctx, const char *name, const char *value) {
-  sbuf *b = ctx;
-  if (!strcmp(name, "out") || !strcmp(name, "summary") || !strcmp(name, "threads")) return;
+static void fp_add(sbuf *b, const char *name, const char *value) {
   size_t need = strlen(name) + strlen(value) + 4;
   if (b->len + need >= b->cap) {
     b->cap = 2 * (b->cap + need);
@@ -35,15 +34,53 @@ static void fp_add(void *ctx, const char *name, const char *value) {
   b->len += (size_t)sprintf(b->fp + b->len, "%s=%s\n", name, value);
 }
 
-/* Everything that determines the result, as text. */
+static void fp_real(sbuf *b, const char *name, double x) {
+  char num[32];
+  fp_add(b, name, cl_fmt_real(num, sizeof num, x));
+}
+
+static void fp_matrix(sbuf *b, const char *name, const double *a, int rows, int cols) {
+  char buf[8192], num[32];
+  size_t off = 0;
+  buf[0] = '\0';
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++)
+      off += (size_t)snprintf(buf + off, off < sizeof buf ? sizeof buf - off : 0, "%s%s",
+                              c ? "," : (r ? ";" : ""), cl_fmt_real(num, sizeof num, a[r * cols + c]));
+  fp_add(b, name, buf);
+}
+
+/* Everything that determines the result, as text (name=value lines with
+ * the option names of the CLI, exact decimal numbers). */
 static char *fingerprint(const cl_engine *e, const cl_model *m, const cl_schedule *s) {
-  cl_config *cfg = malloc(sizeof *cfg);
-  cl_config_init(cfg, CL_CMD_SIMULATE);
-  cfg->model = *m, cfg->sched = *s;
   sbuf b = {calloc(1, 256), 0, 256};
+  char buf[8192];
   fp_add(&b, "engine", e->name);
-  cl_config_visit(cfg, fp_add, &b);
-  free(cfg);
+  snprintf(buf, sizeof buf, "%lld", m->N), fp_add(&b, "N", buf);
+  snprintf(buf, sizeof buf, "%d", m->M), fp_add(&b, "M", buf);
+  for (int j = 0; j < m->K; j++) cl_law_format(&m->c[j], buf, sizeof buf), fp_add(&b, "c", buf);
+  if (m->features == CL_FEAT_SPARSE) {
+    char num[32];
+    snprintf(buf, sizeof buf, "sparse:%s", cl_fmt_real(num, sizeof num, m->feat_p));
+    fp_add(&b, "features", buf);
+  } else {
+    fp_add(&b, "features", m->features == CL_FEAT_AXIS ? "axis" : "dense");
+  }
+  fp_add(&b, "act", cl_act_name(m->act));
+  fp_add(&b, "g", cl_g_name(m->g));
+  fp_real(&b, "lambda", m->lambda);
+  cl_reg_format(&m->reg, buf, sizeof buf), fp_add(&b, "reg", buf);
+  fp_real(&b, "tau", m->tau);
+  fp_real(&b, "s", m->s);
+  fp_real(&b, "rho", m->rho);
+  snprintf(buf, sizeof buf, "%d", m->B), fp_add(&b, "B", buf);
+  fp_add(&b, "init", m->init == CL_INIT_RANDOM ? "random" : "overlap");
+  fp_matrix(&b, "R0", m->R0, m->K, m->M);
+  fp_matrix(&b, "Q0", m->Q0, m->M, m->M);
+  fp_real(&b, "T", s->T);
+  fp_real(&b, "dt-out", s->dt_out);
+  snprintf(buf, sizeof buf, "%lld", s->runs), fp_add(&b, "runs", buf);
+  snprintf(buf, sizeof buf, "%llu", (unsigned long long)s->seed), fp_add(&b, "seed", buf);
   return b.fp;
 }
 

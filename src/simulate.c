@@ -1,4 +1,4 @@
-/* Online SGD of the microscopic model (MODEL.md s.1):
+/* Online SGD of the microscopic model (docs/model.md s.4):
  *   x = U c + P_perp z,  x^(a) = x + s eps^(a),  h^(a) = W^T x^(a) / sqrt(N),
  *   W <- W - tau grad_W F - (tau / N) phi'(W),  t = steps / N.
  * The M = 1, B = 1 case runs a fused loop (three passes over N per step);
@@ -188,14 +188,6 @@ void cl_sim_advance(cl_sim *sim, long long steps) {
     else step_m1(sim);
   }
   sim->steps += steps;
-}
-
-size_t cl_schedule_nt(const cl_schedule *s) {
-  return (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
-}
-
-long long cl_schedule_step(const cl_schedule *s, long long N, size_t k) {
-  return llround((double)k * s->dt_out * (double)N);
 }
 
 /* The engine interface of runner.h: state = steps, W, U, the random stream. */

@@ -1,4 +1,4 @@
-/* Order-parameter tables and their CSV form (INTERFACE.md "Output"). */
+/* Order-parameter tables and their CSV form (docs/cli.md s.5). */
 #include "cldyn/traj.h"
 
 #include <math.h>

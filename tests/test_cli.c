@@ -1,4 +1,4 @@
-/* The command line contract (INTERFACE.md): bad input, atomic outputs,
+/* The command line contract (docs/cli.md): bad input, atomic outputs,
  * metadata, config files, reproducibility over threads. */
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -1,4 +1,4 @@
-/* The expectation engine against closed forms (MODEL.md s.5):
+/* The expectation engine against closed forms (docs/theory.md s.5):
  *  - linear sigma: every expectation is a Gaussian moment;
  *  - erf sigma with Gaussian c: E[y1 y2] = (2/pi) asin(C12 / (1 + C11)), and
  *    the drift is the gradient of that population objective;
@@ -125,7 +125,7 @@ Test(drift, m1_terms_and_second_moment_at_origin) {
 }
 
 /* tanh, M = 1 (drift.c's exp-product kernel, with and without the reduced
- * point counts of `cldyn ode`) against MODEL.md s.2 computed here by brute
+ * point counts of `cldyn ode`) against docs/model.md s.6 computed here by brute
  * force: the Cholesky factor of the 2 x 2 covariance, a 401 x 401 trapezoid
  * on [-10, 10]^2 and sigma'' explicitly (b_e), for rademacher c; states
  * from the start of the default model to Q = 3, R = 1.5. */

@@ -1,4 +1,4 @@
-/* Fixed points, stability and the learnability threshold (MODEL.md s.2). */
+/* Fixed points, stability and the learnability threshold (docs/model.md s.6). */
 #include <criterion/criterion.h>
 #include <math.h>
 

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "cldyn/cldyn.h"
+#include "app/app.h" /* the core library and the application layer */
 
 Test(sim, overlap_init_reproduces_R0_and_Q0) {
   const char *feats[] = {"axis", "dense", "sparse:0.3"};

@@ -1,4 +1,4 @@
-/* Simulation against the M = 1 limit of MODEL.md s.2, integrated here with a
+/* Simulation against the M = 1 limit of docs/model.md s.6, integrated here with a
  * fixed-step RK4 and a tensor Gauss-Hermite rule (the stand-alone check the
  * foundation issue asks for, independent of the ODE engine):
  *   dR/dt = tau (a + b_e R - beta R)

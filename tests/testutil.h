@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "app/app.h" /* the core library and the application layer */
+
 /* Path of the CLI under test (set by the Makefile). */
 static inline const char *cli_bin(void) {
   const char *b = getenv("CLDYN_BIN");

@@ -1,4 +1,4 @@
-/* cldyn/act.h - the pointwise functions of the model (MODEL.md section 1):
+/* cldyn/act.h - the pointwise functions of the model (docs/model.md s.2-3):
  * activations sigma (with sigma', sigma''), the decorrelation penalty g
  * (with g') and the separable regularizer phi (with phi'). */
 #ifndef CLDYN_ACT_H
@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "cldyn/common.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef enum {
   CL_ACT_LINEAR,
@@ -75,4 +76,5 @@ double cl_reg_dphi(const cl_reg *reg, double w); /* l1 part: beta1 sign(w), 0 at
 cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err);
 void cl_reg_format(const cl_reg *reg, char *buf, size_t len);
 
+#pragma GCC visibility pop
 #endif

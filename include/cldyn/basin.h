@@ -1,6 +1,6 @@
 /* cldyn/basin.h - attraction regions of the ODEs' stable fixed points and
  * the probability of selecting each feature from an uninformative start
- * (MODEL.md, finding (ii); docs/theory.md s.8).  M = 1.
+ * (docs/model.md s.6, finding (ii); docs/theory.md s.8).  M = 1.
  *
  * A random initialisation in high dimension gives R = O(N^-1/2) with an
  * isotropic direction in R^K, but the SGD noise while R escapes from 0 is of
@@ -18,6 +18,7 @@
 
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int nfp;            /* stable fixed points */
@@ -49,4 +50,5 @@ cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_r
 /* The grid coordinate of index i (0..n-1) of cl_basin_map. */
 double cl_basin_map_coord(const cl_model *m, int n, int i);
 
+#pragma GCC visibility pop
 #endif

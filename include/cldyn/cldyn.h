@@ -1,5 +1,6 @@
 /* cldyn/cldyn.h - libcldyn: training dynamics of nonlinear contrastive
- * learning in the high-dimensional limit.  Include this for everything. */
+ * learning in the high-dimensional limit.  Include this for the whole core
+ * library (the CLI's own layer, app/, is not part of it). */
 #ifndef CLDYN_CLDYN_H
 #define CLDYN_CLDYN_H
 
@@ -8,7 +9,7 @@
 #include "cldyn/law.h"
 #include "cldyn/act.h"
 #include "cldyn/model.h"
-#include "cldyn/config.h"
+#include "cldyn/schedule.h"
 #include "cldyn/data.h"
 #include "cldyn/traj.h"
 #include "cldyn/simulate.h"
@@ -17,13 +18,9 @@
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
 #include "cldyn/hist.h"
-#include "cldyn/plot.h"
 #include "cldyn/reduced.h"
 #include "cldyn/fixed.h"
 #include "cldyn/basin.h"
 #include "cldyn/runner.h"
-#include "cldyn/sweep.h"
-#include "cldyn/reproduce.h"
-#include "cldyn/output.h"
 
 #endif

@@ -8,6 +8,7 @@
 #define CLDYN_COMMON_H
 
 #include <stddef.h>
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 #define CL_VERSION "0.1.0"
 #define CL_ERRLEN 512
@@ -26,8 +27,6 @@ typedef enum {
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#endif
-
 /* Strict number parsing: the whole string must be one finite number.
  * Return 1 on success, 0 on a malformed number. */
 int cl_parse_real(const char *s, double *x);
@@ -35,3 +34,6 @@ int cl_parse_real(const char *s, double *x);
 int cl_parse_int(const char *s, long long *x);
 /* Shortest of %.15g/%.16g/%.17g that reads back to exactly x. Returns buf. */
 char *cl_fmt_real(char *buf, size_t len, double x);
+
+#pragma GCC visibility pop
+#endif

@@ -1,4 +1,4 @@
-/* cldyn/data.h - sampling for the microscopic model (MODEL.md s.1):
+/* cldyn/data.h - sampling for the microscopic model (docs/model.md s.1-2):
  * planted features u_j, the initial weights, and the loss of one batch.
  *
  * Storage: U is N x K and W is N x M, both row-major (entry (n, j) at
@@ -8,6 +8,7 @@
 
 #include "cldyn/model.h"
 #include "cldyn/rng.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 /* Orthonormal features for the layout; U must hold N*K doubles.  For the
  * axis layout u_j = e_j. */
@@ -48,4 +49,5 @@ double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, doub
 double cl_batch_grad(const cl_model *m, const double *W, const double *X1, const double *X2,
                      double *G, double *work);
 
+#pragma GCC visibility pop
 #endif

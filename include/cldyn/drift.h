@@ -1,5 +1,5 @@
 /* cldyn/drift.h - the expectation engine: the drift of the order parameters
- * in the high-dimensional limit (MODEL.md s.2-3; derivation in
+ * in the high-dimensional limit (docs/model.md s.6-7; derivation in
  * docs/theory.md).  With an L2 regularizer (beta = beta2)
  *   dR_ji/dt = tau (E[(D1_i + D2_i) c_j] + s E[D1_i eps1_j + D2_i eps2_j] - beta R_ji)
  *   dQ_il/dt = tau (P_il + P_li) - 2 tau beta Q_il + tau^2 Vm_il
@@ -20,6 +20,7 @@
 #define CLDYN_DRIFT_H
 
 #include "cldyn/model.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 /* Default orders (see docs/theory.md for their accuracy). */
 #define CL_QUAD_GAUSS 40
@@ -55,7 +56,7 @@ double cl_drift_stderr(const cl_drift *d);
 /* One line describing what is computed (method, orders, points). */
 const char *cl_drift_method(const cl_drift *d);
 
-/* The M = 1 terms of MODEL.md s.2 at (R, Q) (any B; for lambda = 0 they do
+/* The M = 1 terms of docs/model.md s.6 at (R, Q) (any B; for lambda = 0 they do
  * not depend on B): a_j, b_z, b_e, V and E[G1 h1 + G2 h2]. */
 typedef struct {
   double a[CL_KMAX];
@@ -63,4 +64,5 @@ typedef struct {
 } cl_m1_terms;
 cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms *t, char *err);
 
+#pragma GCC visibility pop
 #endif

@@ -1,6 +1,6 @@
 /* cldyn/fixed.h - fixed points of the order-parameter ODEs (L2), their
  * Jacobians, eigenvalues and stability, and the learnability threshold of
- * the uninformative state (MODEL.md s.2; docs/theory.md s.7).
+ * the uninformative state (docs/model.md s.6; docs/theory.md s.7).
  *
  * The state vector is y = (R row-major K x M, upper triangle of Q), as in
  * ode.h; n = K M + M (M + 1) / 2. */
@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cldyn/drift.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef enum { CL_STABLE, CL_SADDLE, CL_UNSTABLE, CL_MARGINAL } cl_stability;
 
@@ -55,4 +56,5 @@ cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double
 void cl_fixed_write_header(FILE *f, int K, int M, const char *vary);
 void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value);
 
+#pragma GCC visibility pop
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cldyn/model.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_hist cl_hist;
 
@@ -26,4 +27,5 @@ void cl_hist_observe(void *hist, const void *sim, long long run, size_t k);
  * between the smallest and the largest occupied one, empty bins included. */
 cl_status cl_hist_write(const cl_hist *h, FILE *f);
 
+#pragma GCC visibility pop
 #endif

@@ -1,4 +1,4 @@
-/* cldyn/law.h - laws of one hidden variable c_j (MODEL.md section 1).
+/* cldyn/law.h - laws of one hidden variable c_j (docs/model.md s.1).
  *
  * Every law has zero mean and is scaled to a given second moment m2 = <c^2>,
  * except `discrete`, whose values are given explicitly (it must have zero
@@ -9,6 +9,7 @@
 
 #include "cldyn/common.h"
 #include "cldyn/rng.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 #define CL_DISCRETE_MAX 32
 
@@ -32,7 +33,7 @@ typedef struct {
   double probs[CL_DISCRETE_MAX];
 } cl_law;
 
-/* Parse `NAME[:M2[:P]]` or `discrete:V1@P1,V2@P2,...` (see INTERFACE.md).
+/* Parse `NAME[:M2[:P]]` or `discrete:V1@P1,V2@P2,...` (see docs/cli.md s.2).
  * Defaults: M2 = 1, sparse P = 0.1, student NU = 10. Validates the result. */
 cl_status cl_law_parse(const char *spec, cl_law *law, char *err);
 /* Check ranges: m2 > 0, 0 < p <= 1, nu > 4, discrete probabilities >= 0
@@ -52,4 +53,5 @@ double cl_law_sample(const cl_law *law, cl_rng *rng);
 /* A chi-square draw with nu degrees of freedom (GSL's sampler over `rng`). */
 double cl_rng_chisq(cl_rng *rng, double nu);
 
+#pragma GCC visibility pop
 #endif

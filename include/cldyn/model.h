@@ -1,6 +1,6 @@
-/* cldyn/model.h - the parameters of the microscopic model (MODEL.md s.1).
+/* cldyn/model.h - the parameters of the microscopic model (docs/model.md s.1-5).
  *
- * Notation follows MODEL.md: N input dimension, K planted features, M output
+ * Notation follows docs/model.md: N input dimension, K planted features, M output
  * units, B batch size, tau learning rate, s and rho the augmentation noise
  * level and the correlation of the two views' noise, lambda the weight of
  * the decorrelation penalty g, phi the regularizer.  R is K x M and Q is
@@ -13,6 +13,7 @@
 #include "cldyn/act.h"
 #include "cldyn/common.h"
 #include "cldyn/law.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef enum { CL_FEAT_AXIS, CL_FEAT_DENSE, CL_FEAT_SPARSE } cl_feat_kind;
 typedef enum { CL_INIT_RANDOM, CL_INIT_OVERLAP } cl_init_kind;
@@ -41,7 +42,7 @@ typedef struct {
   uint64_t seed;
 } cl_schedule;
 
-/* Defaults of INTERFACE.md: K = 1 rademacher:3, M = 1, tanh, square,
+/* Defaults (docs/cli.md s.2): K = 1 rademacher:3, M = 1, tanh, square,
  * lambda 0, l2:0.5, tau 0.5, s 0.5, rho 0, B 1, overlap R0 0.1 Q0 1. */
 void cl_model_default(cl_model *m);
 void cl_schedule_default(cl_schedule *s);
@@ -63,4 +64,5 @@ double cl_sym_min_eig(const double *A, int n);
  * one is below. */
 cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S);
 
+#pragma GCC visibility pop
 #endif

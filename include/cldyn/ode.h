@@ -1,4 +1,4 @@
-/* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (MODEL.md s.2-3),
+/* cldyn/ode.h - the limiting ODEs for (R, Q) under L2 (docs/model.md s.6-7),
  * integrated adaptively with error control: by default DOP853 with its
  * 7th-order dense output (src/ode.c; steps are not cut at the output
  * times), or a GSL odeiv2 stepper (rk8pd, rkf45, rkck, msadams, or an
@@ -9,6 +9,7 @@
 
 #include "cldyn/drift.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   char stepper[16]; /* dop853 (default), rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp */
@@ -28,4 +29,5 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err);
 
+#pragma GCC visibility pop
 #endif

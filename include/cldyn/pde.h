@@ -1,4 +1,4 @@
-/* cldyn/pde.h - the McKean-Vlasov PDE of MODEL.md s.2 (M = 1, any
+/* cldyn/pde.h - the McKean-Vlasov PDE of docs/model.md s.8 (M = 1, any
  * separable regularizer): one density in w per value of the feature row xi,
  *
  *   d_t p_xi = -d_w [mu(w, xi) p_xi] + D d_w^2 p_xi,   D = tau^2 V / (2B),
@@ -31,6 +31,7 @@
 
 #include "cldyn/drift.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int cells;       /* cells per class over the initial range (0: 2000) */
@@ -81,4 +82,5 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
 void cl_density_header(FILE *f, int K);
 void cl_pde_write_density(const cl_pde *p, FILE *f);
 
+#pragma GCC visibility pop
 #endif

@@ -6,6 +6,7 @@
 #define CLDYN_QUAD_H
 
 #include "cldyn/law.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int n;
@@ -28,4 +29,5 @@ cl_status cl_rule_normal_trap_range(int n, double L, cl_rule *r, char *err);
 cl_status cl_rule_law(const cl_law *law, int n, cl_rule *r, char *err);
 void cl_rule_free(cl_rule *r);
 
+#pragma GCC visibility pop
 #endif

@@ -1,5 +1,5 @@
 /* cldyn/reduced.h - the exact finite-N chain of the order parameters under
- * an L2 regularizer (MODEL.md s.4; derivation in docs/theory.md).
+ * an L2 regularizer (docs/model.md s.9; derivation in docs/theory.md).
  *
  * State: Rt = U^T W (K x M) and the Gram G = Wp^T Wp (M x M) of the part of
  * W orthogonal to the features, so R = Rt / sqrt N, Q = (Rt^T Rt + G) / N.
@@ -14,6 +14,7 @@
 #include "cldyn/model.h"
 #include "cldyn/simulate.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_red cl_red;
 
@@ -26,4 +27,5 @@ void cl_red_order(const cl_red *r, double *R, double *Q);
 cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                      cl_progress_fn progress, void *ctx, char *err);
 
+#pragma GCC visibility pop
 #endif

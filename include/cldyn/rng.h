@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,4 +52,6 @@ void cl_rng_gauss_fill(cl_rng *rng, double *out, size_t n);
 #ifdef __cplusplus
 }
 #endif
+
+#pragma GCC visibility pop
 #endif

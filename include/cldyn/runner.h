@@ -12,6 +12,7 @@
 #include "cldyn/model.h"
 #include "cldyn/simulate.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   const char *name; /* "simulate", "reduced": used in messages */
@@ -47,4 +48,5 @@ cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule
                         const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress, void *ctx,
                         char *err);
 
+#pragma GCC visibility pop
 #endif

@@ -1,4 +1,4 @@
-/* cldyn/simulate.h - online SGD of the N-dimensional model (MODEL.md s.1).
+/* cldyn/simulate.h - online SGD of the N-dimensional model (docs/model.md s.4).
  *
  * One cl_sim is one run: features U, weights W, its own random stream
  * (stream `run` of `seed`) and batch buffers.  Memory is O(N (K + M + 3B)):
@@ -7,7 +7,9 @@
 #define CLDYN_SIMULATE_H
 
 #include "cldyn/model.h"
+#include "cldyn/schedule.h"
 #include "cldyn/traj.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_sim cl_sim;
 
@@ -27,11 +29,6 @@ const double *cl_sim_features(const cl_sim *sim); /* N x K */
 /* Progress callback: fraction of the total work done, in [0, 1]. */
 typedef void (*cl_progress_fn)(void *ctx, double fraction);
 
-/* Time grid of a schedule: number of output times, and the step index of
- * output k (t_k = step / N). */
-size_t cl_schedule_nt(const cl_schedule *s);
-long long cl_schedule_step(const cl_schedule *s, long long N, size_t k);
-
 /* All runs of the schedule, in parallel over runs with `threads` OpenMP
  * threads (0: the OpenMP default).  The result does not depend on the
  * number of threads.  A non-finite or overflowing state stops with
@@ -39,4 +36,5 @@ long long cl_schedule_step(const cl_schedule *s, long long N, size_t k);
 cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                       cl_progress_fn progress, void *ctx, char *err);
 
+#pragma GCC visibility pop
 #endif

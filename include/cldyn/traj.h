@@ -1,7 +1,7 @@
 /* cldyn/traj.h - order-parameter trajectories: the table every trajectory
  * engine (simulate, reduced, ode, pde) fills and the CSV writers read.
  *
- * Columns (INTERFACE.md): R_j_i (K x M), Q_i_l for i <= l, cos_j_i. */
+ * Columns (docs/cli.md s.5): R_j_i (K x M), Q_i_l for i <= l, cos_j_i. */
 #ifndef CLDYN_TRAJ_H
 #define CLDYN_TRAJ_H
 
@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cldyn/common.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct {
   int K, M;
@@ -33,4 +34,5 @@ cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f);
 /* CSV of t, <col>_mean, <col>_sd over runs (sd with n - 1; 0 for one run). */
 cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f);
 
+#pragma GCC visibility pop
 #endif

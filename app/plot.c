@@ -1,5 +1,5 @@
 /* Density files, their L1 distance, and gnuplot figures (plot.h). */
-#include "cldyn/plot.h"
+#include "plot.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* cldyn/reproduce.h - the study of the paper's three findings: data (CSV),
+/* app/reproduce.h - the study of the paper's three findings: data (CSV),
  * gnuplot scripts (PNG and SVG) and report.md in one directory. */
 #ifndef CLDYN_REPRODUCE_H
 #define CLDYN_REPRODUCE_H

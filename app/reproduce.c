@@ -1,8 +1,8 @@
-/* The study of the paper's three findings (MODEL.md, top): data as CSV,
+/* The study of the paper's three findings (docs/model.md, introduction): data as CSV,
  * gnuplot scripts for the figures, and report.md, in one directory.
  * One function per section; every number in the report is computed here.
- * Notation of MODEL.md. */
-#include "cldyn/reproduce.h"
+ * Notation of docs/model.md. */
+#include "reproduce.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -14,12 +14,12 @@
 #include <omp.h>
 
 #include "cldyn/basin.h"
-#include "cldyn/config.h"
+#include "config.h"
 #include "cldyn/fixed.h"
 #include "cldyn/hist.h"
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
-#include "cldyn/plot.h"
+#include "plot.h"
 #include "cldyn/rng.h"
 #include "cldyn/runner.h"
 #include "cldyn/simulate.h"
@@ -458,7 +458,7 @@ out:
   return st;
 }
 
-/* V of MODEL.md s.2 for model m at the state y = (R, Q) (K = 1) */
+/* V of docs/model.md s.6 for model m at the state y = (R, Q) (K = 1) */
 static cl_status V_at(study *S, const cl_model *m, const double *y, double *V) {
   cl_drift *d = cl_drift_alloc(m, NULL, S->err);
   if (!d) return CL_EINVAL;
@@ -586,7 +586,7 @@ static cl_status sec_noise(study *S) {
           "## Finding (iii): negatively correlated noise helps\n\n"
           "Default model (tanh, `rademacher:3`, tau 0.5, l2:0.5, B = 1).  For each noise parameter: "
           "the stable learned state of the ODE (its cos and the per-sample gradient variance V of "
-          "MODEL.md s.2 there), and, from the same start R(0) = 0.3, Q(0) = 1, the ODE and the mean "
+          "docs/model.md s.6 there), and, from the same start R(0) = 0.3, Q(0) = 1, the ODE and the mean "
           "of %d simulate runs at N = %lld averaged over the last 10 units of time (mean +- standard "
           "error over runs; z against the ODE over the same window).  V is given at each parameter's own "
           "fixed point and at one reference state, the default model's fixed point (R, Q) = (%.4f, %.4f), "

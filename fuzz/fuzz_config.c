@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cldyn/cldyn.h"
+#include "app/app.h" /* the option parser is in the application layer */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 4096) return 0;

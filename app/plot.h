@@ -1,4 +1,4 @@
-/* cldyn/plot.h - reading the long-format density files (pde --density-out,
+/* app/plot.h - reading the long-format density files (pde --density-out,
  * simulate --hist-out: `[run,]t,xi..,w,p`), the L1 distance between a
  * theory density and a histogram, and gnuplot figures from output files. */
 #ifndef CLDYN_PLOT_H

@@ -1,4 +1,4 @@
-/* cldyn/sweep.h - a command at every point of a Cartesian grid of
+/* app/sweep.h - a command at every point of a Cartesian grid of
  * parameters, in parallel over points (OpenMP), sharded for job arrays,
  * resumable, with outputs that do not depend on threads or sharding.
  *
@@ -11,7 +11,7 @@
 
 #include <stdio.h>
 
-#include "cldyn/config.h"
+#include "config.h"
 
 #define CL_SWEEP_MAXVARY 8
 

@@ -1,5 +1,5 @@
-/* Option table, config files and --print-config (INTERFACE.md). */
-#include "cldyn/config.h"
+/* Option table, config files and --print-config (docs/cli.md s.2-3). */
+#include "config.h"
 
 #include <errno.h>
 #include <math.h>

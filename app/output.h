@@ -1,4 +1,4 @@
-/* cldyn/output.h - result files: written to a temporary file beside the
+/* app/output.h - result files: written to a temporary file beside the
  * target and renamed into place, so a killed run never leaves a half-written
  * result; and the JSON metadata sidecar PATH.json. */
 #ifndef CLDYN_OUTPUT_H
@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "cldyn/config.h"
+#include "config.h"
 
 typedef struct {
   FILE *f;

@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cldyn/cldyn.h"
+#include "app.h"
 
 #ifdef CL_MPI
 #include <mpi.h>

@@ -1,5 +1,5 @@
-/* Atomic result files and JSON sidecars (INTERFACE.md "Output"). */
-#include "cldyn/output.h"
+/* Atomic result files and JSON sidecars (docs/cli.md s.5). */
+#include "output.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,5 +1,5 @@
 /* Parameter sweeps: the grid, the per-point runs and the merge. */
-#include "cldyn/sweep.h"
+#include "sweep.h"
 
 #include <math.h>
 #include <omp.h>

@@ -1,6 +1,6 @@
-/* cldyn/config.h - the effective configuration of one command: model,
+/* app/config.h - the effective configuration of one command: model,
  * schedule and I/O options, set from the command line and config files
- * (INTERFACE.md).  Setting an option by name is also how sweeps vary one. */
+ * (docs/cli.md s.2-3).  Setting an option by name is also how sweeps vary one. */
 #ifndef CLDYN_CONFIG_H
 #define CLDYN_CONFIG_H
 

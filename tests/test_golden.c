@@ -1,0 +1,110 @@
+/* Golden outputs: the CSVs of the fixed commands in tests/golden/commands
+ * must stay byte-identical to the recorded ones (tests/golden/regen.sh wrote
+ * them).  A refactoring that changes a single digit fails here. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+
+#include "testutil.h"
+
+#define GOLDEN_DIR "tests/golden"
+
+/* The golden bytes belong to the optimised build: the sanitizer build
+ * (-O1) does not vectorise the libmvec loops and differs in the last digits.
+ * `make test-asan` passes the plain build as CLDYN_PLAIN_BIN. */
+static const char *golden_bin(void) {
+  const char *plain = getenv("CLDYN_PLAIN_BIN");
+  return plain && *plain ? plain : cli_bin();
+}
+
+/* Run the CLI with the space-separated ARGS (no shell: `;` and `@` stay
+ * literal), `{out}` replaced by dir; returns the exit status. */
+static int run_golden(const char *line, const char *dir) {
+  char buf[2048];
+  size_t n = 0;
+  for (const char *p = line; *p && n + 64 < sizeof buf; p++) {
+    if (strncmp(p, "{out}", 5) == 0) {
+      n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", dir);
+      p += 4;
+    } else {
+      buf[n++] = *p;
+    }
+  }
+  buf[n] = '\0';
+  char *argv[64];
+  int argc = 0;
+  argv[argc++] = (char *)golden_bin();
+  for (char *tok = strtok(buf, " \n"); tok && argc < 63; tok = strtok(NULL, " \n")) argv[argc++] = tok;
+  argv[argc] = NULL;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    FILE *null = freopen("/dev/null", "w", stdout);
+    (void)null;
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int is_csv(const char *name) {
+  size_t len = strlen(name);
+  return len > 4 && strcmp(name + len - 4, ".csv") == 0;
+}
+
+static int count_csv(const char *dir) {
+  DIR *d = opendir(dir);
+  cr_assert(d != NULL, "cannot open %s", dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (is_csv(e->d_name)) n++;
+  closedir(d);
+  return n;
+}
+
+Test(golden, cli_outputs_byte_identical, .timeout = 120) {
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  FILE *f = fopen(GOLDEN_DIR "/commands", "r");
+  cr_assert(f != NULL, "cannot open " GOLDEN_DIR "/commands (run from the repository root)");
+  char line[2048];
+  int ncmd = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || line[0] == '\n') continue;
+    int st = run_golden(line, dir);
+    cr_expect_eq(st, 0, "exit %d: %s", st, line);
+    ncmd++;
+  }
+  fclose(f);
+  cr_assert_geq(ncmd, 7);
+
+  int ngolden = 0;
+  DIR *d = opendir(GOLDEN_DIR);
+  cr_assert(d != NULL);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!is_csv(e->d_name)) continue;
+    ngolden++;
+    char want_path[512], got_path[512];
+    snprintf(want_path, sizeof want_path, GOLDEN_DIR "/%s", e->d_name);
+    snprintf(got_path, sizeof got_path, "%s/%s", dir, e->d_name);
+    size_t nwant, ngot;
+    char *want = slurp(want_path, &nwant), *got = slurp(got_path, &ngot);
+    cr_expect(got != NULL, "%s was not written", got_path);
+    if (want && got) {
+      size_t i = 0;
+      while (i < nwant && i < ngot && want[i] == got[i]) i++;
+      cr_expect(nwant == ngot && i == nwant, "%s differs from the golden file at byte %zu", e->d_name, i);
+    }
+    free(want);
+    free(got);
+  }
+  closedir(d);
+  cr_expect_geq(ngolden, 8, "golden CSVs missing from " GOLDEN_DIR);
+  cr_expect_eq(count_csv(dir), ngolden, "the commands wrote CSVs that have no golden file");
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_expect_eq(system(cmd), 0);
+}
