@@ -25,6 +25,9 @@
 #define CL_QUAD_GAUSS 40
 #define CL_QUAD_LAW 32
 #define CL_QUAD_MGRID 48
+/* M = 1: above this many c nodes (product of the laws' rules) the
+ * characteristic-function method replaces the tensor quadrature */
+#define CL_CF_NODES 2000
 
 typedef struct {
   int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: CL_QUAD_GAUSS;
@@ -33,6 +36,8 @@ typedef struct {
   int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
   long mc_points; /* Monte Carlo batches (0: 20000) */
   uint64_t mc_seed;
+  int m1_cf;       /* M = 1: 1 forces the characteristic-function method (docs/m1-many-features.md),
+                      -1 forbids it, 0: when the laws' rules have more than CL_CF_NODES nodes */
   int adapt_gauss; /* M = 1, tanh or sigmoid: fewer points along directions where the
                       integrand is smoother (docs/theory.md s.3).  The drift then jumps
                       (by ~1e-11) where a count changes, so this is for integration
