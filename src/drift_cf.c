@@ -35,6 +35,7 @@
 #define CF_EW 40.0
 #define CF_EX 38.0
 #define CF_ET 37.0
+#define CF_PER 2.5 /* aliasing period / L */
 #define CF_MAXWORK 6000000L /* n_x * n_w above which the method is refused */
 #define CF_GL 16            /* Gauss-Legendre points per relu panel */
 
@@ -315,7 +316,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   } else
     nx = 2 * (int)ceil(L / hx) + 1;
   /* w rule: the Gaussian factor is e^-CF_EW at W; step 2 pi / P, P = 2.5 L */
-  double W = sqrt(2 * CF_EW) / cp, P = 2.5 * L, dw = 2 * M_PI / P;
+  double W = sqrt(2 * CF_EW) / cp, P = CF_PER * L, dw = 2 * M_PI / P;
   int nw = (int)ceil(W / dw) + 1;
   if ((double)nx * nw > CF_MAXWORK || nx > 1000000 || nw > 1000000)
     return cl_fail(err, CL_EINVAL,
