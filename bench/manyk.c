@@ -5,13 +5,17 @@
  *
  * usage: manyk NAME METHOD REPS BUDGET_S [cldyn ode options...]
  *   METHOD: cf (forced), tensor (forbidden) or auto.  Prints one line:
- *   NAME METHOD s=MEDIAN reps=N nt=... and the trajectory to
+ *   NAME METHOD s=MEDIAN cpu=MEDIAN reps=N (wall and process CPU seconds
+ *   per solve: on a loaded machine the CPU time is the steadier) and the
+ *   trajectory to
  *   build/bench/manyk_NAME_METHOD.traj (one value per line) for the
  *   comparison (manyk_diff).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <time.h>
 
 #include "benchutil.h"
 #include "cldyn/cldyn.h"
@@ -31,20 +35,25 @@ int main(int argc, char **argv) {
   cl_config_init(&cfg, CL_CMD_ODE);
   if (cl_config_parse_args(&cfg, argc - 5, argv + 5, err)) return fprintf(stderr, "%s\n", err), 2;
   cfg.ode.quad.m1_cf = !strcmp(meth, "cf") ? 1 : !strcmp(meth, "tensor") ? -1 : 0;
-  double t[64], spent = 0;
+  double t[64], tc[64], spent = 0;
   int n = 0;
   cl_traj *tr = NULL;
   while (n < reps && (n == 0 || spent < budget)) {
     if (tr) cl_traj_free(tr), tr = NULL;
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
     double t0 = bench_now();
     if (cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &tr, info, err)) {
       printf("%s %s failed: %s\n", name, meth, err);
       return 0;
     }
     t[n] = bench_now() - t0;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    tc[n] = (double)(c1.tv_sec - c0.tv_sec) + 1e-9 * (double)(c1.tv_nsec - c0.tv_nsec);
     spent += t[n++];
   }
   qsort(t, (size_t)n, sizeof(double), bench_cmp_double);
+  qsort(tc, (size_t)n, sizeof(double), bench_cmp_double);
   char path[512];
   snprintf(path, sizeof path, "build/bench/manyk_%s_%s.traj", name, meth);
   FILE *f = fopen(path, "w");
@@ -54,7 +63,7 @@ int main(int argc, char **argv) {
     for (int c = 0; c < tr->ncol; c++) fprintf(f, "%.17g\n", row[c]);
   }
   fclose(f);
-  printf("%s %s s=%.6f reps=%d\n", name, meth, t[n / 2], n);
+  printf("%s %s s=%.6f cpu=%.6f reps=%d\n", name, meth, t[n / 2], tc[n / 2], n);
   cl_traj_free(tr);
   return 0;
 }

@@ -162,9 +162,10 @@ static void law_cf(const cl_law *law, double t, double *pr, double *pi, double *
     const double nu = law->nu, mu = 0.5 * nu, k = sd * sqrt((nu - 2) / nu);
     double z = sqrt(nu) * k * fabs(t);
     if (z == 0) return;
-    double lz = log(z), lc = -gsl_sf_lngamma(mu) - (mu - 1) * M_LN2;
-    *pr = exp(lc + mu * lz + gsl_sf_bessel_lnKnu(mu, z));
-    *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * exp(lc + mu * lz + gsl_sf_bessel_lnKnu(mu - 1, z));
+    /* e^z K_nu(z) (GSL's scaled form) and one exponential for both */
+    double e = exp(-gsl_sf_lngamma(mu) - (mu - 1) * M_LN2 + mu * log(z) - z);
+    *pr = e * gsl_sf_bessel_Knu_scaled(mu, z);
+    *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * e * gsl_sf_bessel_Knu_scaled(mu - 1, z);
     return;
   }
   case CL_LAW_DISCRETE:
