@@ -32,12 +32,23 @@
 #include "cldyn/quad.h"
 
 /* error exponents: Gaussian factor at the w cut, x-trapezoid, tails */
+#ifndef CF_EW
 #define CF_EW 40.0
+#endif
+#ifndef CF_EX
 #define CF_EX 38.0
+#endif
+#ifndef CF_ET
 #define CF_ET 37.0
+#endif
+#ifndef CF_PER
 #define CF_PER 2.5 /* aliasing period / L */
+#endif
 #define CF_MAXWORK 6000000L /* n_x * n_w above which the method is refused */
 #define CF_GL 16            /* Gauss-Legendre points per relu panel */
+#ifndef CF_PANEL
+#define CF_PANEL 6          /* relu panel width / x step */
+#endif
 
 struct cl_cf {
   int K, nu_; /* nu_: used features */
@@ -312,7 +323,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   int nx, relu = cf->act == CL_ACT_RELU, npan = 0;
   if (relu) {
     /* panels of about 6 trapezoid steps: 16 Gauss-Legendre points each */
-    npan = (int)ceil(L / (6 * hx));
+    npan = (int)ceil(L / (CF_PANEL * hx));
     nx = npan * CF_GL;
   } else
     nx = 2 * (int)ceil(L / hx) + 1;
