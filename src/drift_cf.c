@@ -46,6 +46,9 @@
 #endif
 #define CF_MAXWORK 6000000L /* n_x * n_w above which the method is refused */
 #define CF_GL 16            /* Gauss-Legendre points per relu panel */
+#ifndef CF_STQ
+#define CF_STQ 5e-11 /* student: one-sided tail mass beyond the range */
+#endif
 #ifndef CF_PANEL
 #define CF_PANEL 6          /* relu panel width / x step */
 #endif
@@ -54,7 +57,7 @@ struct cl_cf {
   int K, nu_; /* nu_: used features */
   int use[CL_KMAX];
   cl_law law[CL_KMAX];
-  double tq[CL_KMAX]; /* student: the 1e-13 upper quantile of |c| */
+  double tq[CL_KMAX]; /* student: the CF_STQ upper quantile of |c| */
   cl_act act;
   double s2, rho;
   cl_rule vr; /* normal rule along v (only its nodes >= 0 are used) */
@@ -93,7 +96,7 @@ cl_cf *cl_cf_alloc(const cl_model *m, const int *skip, int n_v, char *err) {
     cf->nu_ += cf->use[j];
     if (m->c[j].kind == CL_LAW_STUDENT)
       cf->tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
-                  gsl_cdf_tdist_Qinv(5e-14, m->c[j].nu);
+                  gsl_cdf_tdist_Qinv(CF_STQ, m->c[j].nu);
   }
   if (cl_rule_normal_trap(n_v, &cf->vr, err)) return cl_cf_free(cf), NULL;
   while (cf->jv0 < cf->vr.n && cf->vr.x[cf->jv0] < 0) cf->jv0++;
@@ -212,7 +215,9 @@ static double law_max(const cl_law *law) {
  * plus Bernstein's (2/3) E max |R_j c_j| when a sparse or discrete law is
  * present.  L_U: the Gaussian part and the gauss laws sqrt(2 E var), plus
  * E b for laplace (a sum of exponential tails decays at the rate of the
- * heaviest) and the 5e-14 quantile of the heaviest student. */
+ * heaviest) and the CF_STQ quantile of the heaviest student (a polynomial
+ * tail: the 5e-14 quantile made the range of nu = 5 ~ 350 sd, 5 s for an
+ * ode run). */
 static double x_range(const cl_cf *cf, const double *R, double cp, double E, double *sd) {
   double vB = 0, vU = cp * cp, lap = 0, bern = 0, stu = 0, exact = 0;
   for (int j = 0; j < cf->K; j++) {
