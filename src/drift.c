@@ -171,16 +171,20 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
              "standard error printed",
              m->B, d->nmc, (unsigned long long)(o ? o->mc_seed : 1));
   } else {
-    /* M = 1 with many c nodes: characteristic functions (drift_cf.c); the
-     * tensor product is still built, for the states where that method does
-     * not apply, when it has at most 4e6 nodes */
-    double nprod = 1;
+    /* M = 1 with many c nodes: characteristic functions (drift_cf.c), when
+     * the default rules (CL_QUAD_LAW points: the choice does not move with
+     * --quad-law) make more than CL_CF_NODES nodes; the tensor product is
+     * still built, for the states where that method does not apply, when
+     * it has at most 4e6 nodes */
+    double nprod = 1, nfull = 1;
     for (int j = 0; j < m->K && m->M == 1; j++) {
-      cl_rule r1;
+      cl_rule r1, r2;
       if (m->c[j].kind == CL_LAW_GAUSS) continue;
-      if ((st = cl_rule_law(&m->c[j], nl, &r1, err))) return cl_drift_free(d), NULL;
-      nprod *= r1.n;
+      if ((st = cl_rule_law(&m->c[j], CL_QUAD_LAW, &r1, err))) return cl_drift_free(d), NULL;
+      if ((st = cl_rule_law(&m->c[j], nl, &r2, err))) return cl_rule_free(&r1), cl_drift_free(d), NULL;
+      nprod *= r1.n, nfull *= r2.n;
       cl_rule_free(&r1);
+      cl_rule_free(&r2);
     }
     int cf_mode = o ? o->m1_cf : 0;
     if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && nprod > CL_CF_NODES))) {
@@ -189,7 +193,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       if (!d->cf) return cl_drift_free(d), NULL;
     }
     /* tensor product of the laws' rules */
-    if (!(d->cf && nprod > 4000000)) {
+    if (!(d->cf && nfull > 4000000)) {
     cl_rule rules[CL_KMAX];
     long nc = 1;
     for (int j = 0; j < m->K; j++) {
