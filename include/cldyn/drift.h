@@ -12,7 +12,8 @@
  * (quad.h); tensor Gauss-Hermite over the active eigen-directions of the
  * 2M x 2M covariance of (h1, h2) when there are at most 4; for M = 1 with
  * many c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
- * Chebyshev nodes in m = c . R.  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,
+ * Chebyshev nodes in m = c . R; above CL_CF_NODES c nodes the c-expectation
+ * goes through the laws' characteristic functions (docs/m1-many-features.md).  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,
  * uses Monte Carlo over the whole batch with a fixed point set (common
  * random numbers, so the drift is a smooth function of the state) and a
  * standard-error estimate. */
