@@ -321,3 +321,29 @@ Test(manyk, ode_k6_matches_reduced, .timeout = 300) {
   cr_log_info("ode K = 6 vs reduced (N = 1e4, %lld runs): worst %.2f se", tr->runs, worst);
   cl_traj_free(tr);
 }
+
+/* --quad-cf: bad values exit 2 with a one-line message naming the option and
+ * write no file; `on` and `off` select the method (the JSON method line). */
+Test(manyk, quad_cf_option) {
+  char dir[64], args[1024], ebuf[512], path[512];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/o.csv", dir);
+  snprintf(args, sizeof args, "ode --quad-cf maybe --out '%s'", path);
+  cr_expect_eq(run_cli(args, ebuf, sizeof ebuf), 2);
+  cr_expect(strstr(ebuf, "--quad-cf") && strstr(ebuf, "auto, on or off"), "%s", ebuf);
+  cr_expect(!file_exists(path), "no output on bad input");
+  cl_config c;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&c, CL_CMD_ODE, "--c uniform:2 --c laplace:3 --quad-cf on", err), CL_OK, "%s", err);
+  cl_drift *d = cl_drift_alloc(&c.model, &c.ode.quad, err);
+  cr_assert_not_null(d, "%s", err);
+  cr_expect(strstr(cl_drift_method(d), "characteristic") != NULL, "%s", cl_drift_method(d));
+  cl_drift_free(d);
+  cr_assert_eq(cfg_from_args(&c, CL_CMD_ODE, "--c uniform:2 --c laplace:3 --c uniform:1 --quad-cf off", err),
+               CL_OK, "%s", err);
+  d = cl_drift_alloc(&c.model, &c.ode.quad, err);
+  cr_assert_not_null(d, "%s", err);
+  cr_expect(strstr(cl_drift_method(d), "characteristic") == NULL, "%s", cl_drift_method(d));
+  cl_drift_free(d);
+  rmdir(dir);
+}
