@@ -20,7 +20,7 @@ LDFLAGS ?=
 SRC := $(wildcard src/*.c)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(wildcard tests/*.c)
-HDR := $(wildcard include/cldyn/*.h)
+HDR := $(wildcard include/cldyn/*.h src/*.h)
 
 # MPI: `make MPI=1` (or automatically when mpicc is found) also builds
 # build/cldyn-mpi, whose `sweep` spreads the grid over MPI ranks.  The plain
