@@ -176,15 +176,13 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
      * --quad-law) make more than CL_CF_NODES nodes; the tensor product is
      * still built, for the states where that method does not apply, when
      * it has at most 4e6 nodes */
-    double nprod = 1, nfull = 1;
+    double nprod = 1;
     for (int j = 0; j < m->K && m->M == 1; j++) {
-      cl_rule r1, r2;
+      cl_rule r1;
       if (m->c[j].kind == CL_LAW_GAUSS) continue;
       if ((st = cl_rule_law(&m->c[j], CL_QUAD_LAW, &r1, err))) return cl_drift_free(d), NULL;
-      if ((st = cl_rule_law(&m->c[j], nl, &r2, err))) return cl_rule_free(&r1), cl_drift_free(d), NULL;
-      nprod *= r1.n, nfull *= r2.n;
+      nprod *= r1.n;
       cl_rule_free(&r1);
-      cl_rule_free(&r2);
     }
     int cf_mode = o ? o->m1_cf : 0;
     if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && nprod > CL_CF_NODES))) {
@@ -193,7 +191,6 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       if (!d->cf) return cl_drift_free(d), NULL;
     }
     /* tensor product of the laws' rules */
-    if (!(d->cf && nfull > 4000000)) {
     cl_rule rules[CL_KMAX];
     long nc = 1;
     for (int j = 0; j < m->K; j++) {
@@ -206,6 +203,10 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
         return cl_drift_free(d), NULL;
       }
       nc *= rules[j].n;
+      if (nc > 4000000 && d->cf) { /* characteristic functions only */
+        for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
+        goto tensor_done;
+      }
       if (nc > 4000000) {
         for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
         cl_drift_free(d);
@@ -283,7 +284,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
                "; fewer trapezoid points (same range, same error exponent) along directions "
                "where sigma's poles are farther");
     }
-    }
+  tensor_done:
     if (d->cf) {
       d->fallback = d->nc > 0 ? d->method : -1;
       d->method = METHOD_CF;
