@@ -27,7 +27,7 @@ OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 APP_SRC := $(filter-out app/main.c,$(wildcard app/*.c))
 APP_OBJ := $(APP_SRC:app/%.c=$(BUILD)/obj/app/%.o)
 TEST_SRC := $(wildcard tests/*.c)
-HDR := $(wildcard include/cldyn/*.h)
+HDR := $(wildcard include/cldyn/*.h src/*.h)
 DEPFLAGS = -MMD -MP
 
 # MPI: `make MPI=1` (or automatically when mpicc is found) also builds

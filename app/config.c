@@ -46,6 +46,7 @@ static const cl_option options[] = {
     {"quad-gauss", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200] (default 40)"},
     {"quad-law", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "points of a continuous law's rule, in [2, 400] (default 32)"},
     {"quad-mgrid", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
+    {"quad-cf", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "MODE", "M = 1: the c-expectation through characteristic functions (docs/m1-many-features.md): auto (when the laws' rules make more than 2000 c nodes), on, off (default auto)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches when B > 1, lambda > 0 and M >= 2, or M > 2, in [100, 1e8] (default 20000)"},
     {"cells", CL_CMD_PDE, 0, "INT", "cells per value of xi over the initial range (8 sd each side), in [20, 1e6] (default 2000)"},
     {"dt", CL_CMD_PDE, 0, "X", "largest time step of the PDE (TR-BDF2), in (0, 1] (default 0.01)"},
@@ -236,6 +237,10 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
   } else if (IS("stepper")) {
     if ((st = cl_ode_check_stepper(v, err))) return st;
     snprintf(cfg->ode.stepper, sizeof cfg->ode.stepper, "%s", v);
+  } else if (IS("quad-cf")) {
+    if (strcmp(v, "auto") && strcmp(v, "on") && strcmp(v, "off"))
+      return cl_fail(err, CL_EINVAL, "--quad-cf: must be auto, on or off (got %s)", v);
+    cfg->ode.quad.m1_cf = !strcmp(v, "on") ? 1 : !strcmp(v, "off") ? -1 : 0;
   } else if (IS("quad-gauss") || IS("quad-law") || IS("quad-mgrid") || IS("mc-points")) {
     long long lo = IS("quad-mgrid") ? 4 : IS("mc-points") ? 100 : 2;
     long long hi = IS("quad-gauss") ? 200 : IS("quad-law") ? 400 : IS("quad-mgrid") ? 2000 : 100000000;
@@ -460,6 +465,7 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("quad-gauss")) EMIT("%d", cfg->ode.quad.n_gauss ? cfg->ode.quad.n_gauss : CL_QUAD_GAUSS);
     else if (IS("quad-law")) EMIT("%d", cfg->ode.quad.n_law ? cfg->ode.quad.n_law : CL_QUAD_LAW);
     else if (IS("quad-mgrid")) EMIT("%d", cfg->ode.quad.n_mgrid ? cfg->ode.quad.n_mgrid : CL_QUAD_MGRID);
+    else if (IS("quad-cf")) EMIT("%s", cfg->ode.quad.m1_cf > 0 ? "on" : cfg->ode.quad.m1_cf < 0 ? "off" : "auto");
     else if (IS("cells")) EMIT("%d", cfg->pde.cells);
     else if (IS("dt")) EMIT("%s", cl_fmt_real(num, 32, cfg->pde.dt));
     else if (IS("density-out")) {

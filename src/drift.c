@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cldyn/data.h"
+#include "drift_cf.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
 #pragma omp declare simd notinbranch
@@ -21,11 +22,13 @@ double asinh(double);
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 
-enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC };
+enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF };
 
 struct cl_drift {
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
+  cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
+  int fallback; /* METHOD_CF: the tensor method where it does not apply (-1: none) */
   double beta, Beff;
   int K, M, d2; /* d2 = 2M */
   /* c nodes: tensor product of the laws' rules */
@@ -109,6 +112,7 @@ void cl_drift_free(cl_drift *d) {
   free(d->cheb_w);
   free(d->cheb_acc);
   free(d->cheb_xc);
+  cl_cf_free(d->cf);
   free(d);
 }
 
@@ -167,6 +171,25 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
              "standard error printed",
              m->B, d->nmc, (unsigned long long)(o ? o->mc_seed : 1));
   } else {
+    /* M = 1 with many c nodes: characteristic functions (drift_cf.c), when
+     * the default rules (CL_QUAD_LAW points: the choice does not move with
+     * --quad-law) make more than CL_CF_NODES nodes; the tensor product is
+     * still built, for the states where that method does not apply, when
+     * it has at most 4e6 nodes */
+    double nprod = 1;
+    for (int j = 0; j < m->K && m->M == 1; j++) {
+      cl_rule r1;
+      if (m->c[j].kind == CL_LAW_GAUSS) continue;
+      if ((st = cl_rule_law(&m->c[j], CL_QUAD_LAW, &r1, err))) return cl_drift_free(d), NULL;
+      nprod *= r1.n;
+      cl_rule_free(&r1);
+    }
+    int cf_mode = o ? o->m1_cf : 0;
+    if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && nprod > CL_CF_NODES))) {
+      for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
+      d->cf = cl_cf_alloc(m, d->merged, ng, err);
+      if (!d->cf) return cl_drift_free(d), NULL;
+    }
     /* tensor product of the laws' rules */
     cl_rule rules[CL_KMAX];
     long nc = 1;
@@ -180,6 +203,10 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
         return cl_drift_free(d), NULL;
       }
       nc *= rules[j].n;
+      if (nc > 4000000 && d->cf) { /* characteristic functions only */
+        for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
+        goto tensor_done;
+      }
       if (nc > 4000000) {
         for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
         cl_drift_free(d);
@@ -256,6 +283,18 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       snprintf(d->method_str + len, sizeof d->method_str - len,
                "; fewer trapezoid points (same range, same error exponent) along directions "
                "where sigma's poles are farther");
+    }
+  tensor_done:
+    if (d->cf) {
+      d->fallback = d->nc > 0 ? d->method : -1;
+      d->method = METHOD_CF;
+      char tail[96] = "";
+      if (d->fallback >= 0)
+        snprintf(tail, sizeof tail, "; %d c nodes where the smoothing vanishes", d->nc);
+      snprintf(d->method_str, sizeof d->method_str,
+               "characteristic functions: law of m + u and its %d tilted laws by Fourier "
+               "trapezoids (error exponents 38-40), %d-point trapezoid along (1, -1)%s",
+               m->K, ng, tail);
     }
   }
   int maxpts = 1;
@@ -852,11 +891,38 @@ static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *
   return CL_OK;
 }
 
+/* M = 1 through characteristic functions (drift_cf.c): the sums of
+ * gauss_block_m1 over c in its acc layout, mapped to the active directions. */
+static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                         char *err) {
+  double a7[7], aR[CL_KMAX] = {0};
+  cl_status st = cl_cf_eval(d->cf, R, d->cp, d->cm, a7, aR, err);
+  if (st) return st;
+  const int dd = d->d;
+  d->acc[0] = a7[0];
+  for (int k = 0; k < dd; k++) d->acc[1 + k] = a7[1 + d->slot[k]], d->acc[1 + dd + k] = a7[3 + d->slot[k]];
+  d->acc[1 + 2 * dd] = a7[5];
+  d->acc[2 + 2 * dd] = a7[6];
+  assemble(d, R, Q, aR, d->acc, dR, dQ);
+  d->se = 0;
+  return CL_OK;
+}
+
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;
-  st = d->method == METHOD_MC ? eval_mc(d, R, Q, dR, dQ) : eval_quad(d, R, Q, dR, dQ);
+  if (d->method == METHOD_CF) {
+    st = eval_cf(d, R, Q, dR, dQ, err);
+    if (st == CL_EINVAL && d->fallback >= 0) { /* the tensor quadrature where it does not apply */
+      d->method = d->fallback;
+      st = eval_quad(d, R, Q, dR, dQ);
+      d->method = METHOD_CF;
+      if (st) return cl_fail(err, st, "ode: out of memory");
+    } else if (st)
+      return st;
+  } else
+    st = d->method == METHOD_MC ? eval_mc(d, R, Q, dR, dQ) : eval_quad(d, R, Q, dR, dQ);
   if (st) return cl_fail(err, st, "ode: out of memory");
   for (int k = 0; k < d->K * d->M; k++)
     if (!isfinite(dR[k])) return cl_fail(err, CL_EDIVERGE, "the drift of R is not finite");

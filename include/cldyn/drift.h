@@ -12,7 +12,8 @@
  * (quad.h); tensor Gauss-Hermite over the active eigen-directions of the
  * 2M x 2M covariance of (h1, h2) when there are at most 4; for M = 1 with
  * many c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
- * Chebyshev nodes in m = c . R.  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,
+ * Chebyshev nodes in m = c . R; above CL_CF_NODES c nodes the c-expectation
+ * goes through the laws' characteristic functions (docs/m1-many-features.md).  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,
  * uses Monte Carlo over the whole batch with a fixed point set (common
  * random numbers, so the drift is a smooth function of the state) and a
  * standard-error estimate. */
@@ -26,6 +27,9 @@
 #define CL_QUAD_GAUSS 40
 #define CL_QUAD_LAW 32
 #define CL_QUAD_MGRID 48
+/* M = 1: above this many c nodes (product of the laws' rules) the
+ * characteristic-function method replaces the tensor quadrature */
+#define CL_CF_NODES 2000
 
 typedef struct {
   int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: CL_QUAD_GAUSS;
@@ -34,6 +38,8 @@ typedef struct {
   int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
   long mc_points; /* Monte Carlo batches (0: 20000) */
   uint64_t mc_seed;
+  int m1_cf;       /* M = 1: 1 forces the characteristic-function method (docs/m1-many-features.md),
+                      -1 forbids it, 0: when the laws' rules have more than CL_CF_NODES nodes */
   int adapt_gauss; /* M = 1, tanh or sigmoid: fewer points along directions where the
                       integrand is smoother (docs/theory.md s.3).  The drift then jumps
                       (by ~1e-11) where a count changes, so this is for integration

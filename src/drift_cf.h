@@ -1,0 +1,35 @@
+/* drift_cf.h - internal: the M = 1 expectations over many features through
+ * characteristic functions (docs/m1-many-features.md).  Used by drift.c
+ * when the tensor product of the laws' rules is large; the cost of one
+ * evaluation is polynomial in K.
+ *
+ * Given c, (h1, h2) = (X + v, X - v) with X = m + u, m = c . R,
+ * u ~ N(0, cp^2) and v ~ N(0, cm^2).  The density of X and its tilted
+ * densities E[c_j; X in dx] are Fourier integrals of closed-form
+ * characteristic functions (the Gaussian factor exp(-cp^2 w^2 / 2) makes
+ * them converge fast); the outer integral over X is a trapezoid (a
+ * Gauss-Legendre composite for relu, on x > 0). */
+#ifndef CLDYN_DRIFT_CF_H
+#define CLDYN_DRIFT_CF_H
+
+#include "cldyn/model.h"
+
+typedef struct cl_cf cl_cf;
+
+/* skip[j] != 0: feature j is not a c variable here (a gauss law merged into
+ * the Gaussian part by drift.c).  n_v: points of the rule along v. */
+cl_cf *cl_cf_alloc(const cl_model *m, const int *skip, int n_v, char *err);
+void cl_cf_free(cl_cf *cf);
+
+/* The sums of gauss_block_m1 over c: acc = [E(G1 + G2), E(G1 z+), E(G1 z-),
+ * E(G2 z+), E(G2 z-), E(G1 h1 + G2 h2), E(V)], with u = cp z+, v = cm z-,
+ * and aR[j] = E[c_j (G1 + G2)] (0 for skipped features).  CL_EINVAL (with
+ * a message) if the method does not apply: cp too small for the grids
+ * (the Gaussian smoothing vanishes) or the grids too large. */
+cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double acc[7], double *aR,
+                     char *err);
+
+/* Grid sizes of the last successful evaluation. */
+void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L);
+
+#endif
