@@ -16,6 +16,7 @@ static const state states[] = {
     {"R large", 2.0, 5, 0.5, 0, 0.5},        {"Q-R^2 small", 0.9, 0.8101, 0.5, 0, 0.5},
     {"s = 0", 0.3, 1, 0, 0, 0.5},            {"rho = 1", 0.3, 1, 0.5, 1, 0.5},
     {"rho = -1", 0.3, 1, 0.5, -1, 0.5},      {"rho=-1, Q=R^2", 0.5, 0.25, 0.5, -1, 0.5},
+    {"Q large", 1.0, 10, 0.5, 0, 0.5},       {"Q=30, s=1", 3.0, 30, 1, 0.5, 0.5},
 };
 
 static int engine(const cl_model *m, int ng, double R, double Q, double *dR, double *dQ) {

@@ -36,6 +36,7 @@ struct cl_drift {
   /* M = 1, tanh or sigmoid: fewer trapezoid points along a direction whose
    * strip of analyticity is wider than the design's (prepare_m1) */
   double pole;          /* distance of sigma's poles from the real axis (0: not used) */
+  int adapt;            /* fewer points where the poles are farther (cl_quad_opts.adapt_gauss) */
   double trap_E;        /* the design's error exponent */
   int trap_n;           /* entries of trap - 1 */
   cl_rule *trap;        /* trap[n]: n-point trapezoid on gh_lo's range (built on demand) */
@@ -142,18 +143,26 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
   int need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
-  cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
+  /* M = 1 with a polynomial sigma (linear, cubic): every integrand is a
+   * polynomial of degree <= 10 times the normal density, which the
+   * ng-point Gauss-Hermite rule integrates exactly (the trapezoid's range
+   * cut the h^10 tail of cubic's V: 2e-7 relative at the defaults) */
+  int poly = m->M == 1 && (m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC) && ng >= 6;
+  cl_status st = poly ? cl_rule_normal(ng, &d->gh_lo, err) : cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
   if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), NULL;
-  if (o && o->adapt_gauss && m->M == 1 && ng >= 3 &&
-      (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID)) {
-    /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi */
-    d->pole = m->act == CL_ACT_TANH ? M_PI / 2 : M_PI;
+  if (m->M == 1 && ng >= 3 &&
+      (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID || m->act == CL_ACT_ERF)) {
+    /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi;
+     * erf(h / sqrt 2) is entire but its derivative exp(-h^2 / 2) needs the
+     * same step as a pole at about 2 (docs/kinks.md) */
+    d->pole = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : 2.0;
+    d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
-    d->trap_n = ng;
-    d->trap = calloc((size_t)ng + 1, sizeof *d->trap);
+    d->trap_n = 4 * ng; /* more points (at most 4x) where the poles come closer */
+    d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
     if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
   }
   if (m->M == 1 && m->act == CL_ACT_RELU) {
@@ -281,13 +290,14 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     if (d->pole > 0) {
       size_t len = strlen(d->method_str);
       snprintf(d->method_str + len, sizeof d->method_str - len,
-               "; fewer trapezoid points (same range, same error exponent) along directions "
-               "where sigma's poles are farther");
+               "; more trapezoid points (same range) along directions where sigma's poles "
+               "are nearer%s",
+               d->adapt ? ", fewer where they are farther" : "");
     }
   }
   int maxpts = 1;
   const cl_rule *r = d->d2 > 2 ? &d->gh_hi : &d->gh_lo;
-  for (int k = 0; k < d->d2; k++) maxpts *= r->n;
+  for (int k = 0; k < d->d2; k++) maxpts *= d->trap ? d->trap_n : r->n;
   if (d->method == METHOD_MC) maxpts = 1;
   d->gz = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
   d->gw = malloc(sizeof(double) * (size_t)maxpts);
@@ -392,7 +402,19 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
     double L = -d->gh_lo.x[0], E = d->trap_E;
     for (int k = 0; k < d->d; k++) {
       double c = sqrt(d->lam[k] / 2), dk = c > 0 ? d->pole / c : INFINITY;
-      if (!(dk > 1.5)) continue;
+      /* Where the poles come closer than the design's 1.5 (large Q: the
+       * sd of h grows, and sigma' is a narrow peak in z_k), a shorter step
+       * on the same range keeps the exponent at the design's - 2 (at most
+       * 4x the points; docs/kinks.md: at Q = 10 the 40-point rule was
+       * 7e-3 off in dQ for tanh).  The margin of 2 keeps the default
+       * model's start (d = 1.49) on the default rule. */
+      double Ei = E - 12, hi = 2 * M_PI * dk / (Ei + 0.5 * dk * dk);
+      if (dk < 1.5 && hi < 2 * L / (nk[k] - 1)) {
+        double more = 4 * ceil((ceil(2 * L / hi) + 1) / 4);
+        nk[k] = more > d->trap_n ? d->trap_n : (int)more;
+        continue;
+      }
+      if (!(dk > 1.5) || !d->adapt) continue;
       double h = dk * dk < 2 * E ? 2 * M_PI * dk / (E + 0.5 * dk * dk) : M_PI * sqrt(2 / E);
       /* rounded up to a multiple of 4, so that the stages of a step
        * rarely straddle a change of rule */
@@ -410,7 +432,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
   const cl_rule *rk[2];
   for (int k = 0; k < 2; k++) {
     rk[k] = &d->gh_lo;
-    if (nk[k] < d->gh_lo.n) {
+    if (nk[k] != d->gh_lo.n) {
       cl_rule *t = &d->trap[nk[k]];
       if (!t->n && cl_rule_normal_trap_range(nk[k], -d->gh_lo.x[0], t, err))
         return CL_ENOMEM;
