@@ -287,6 +287,17 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x Gaussian part "
                "(%d-point trapezoid per direction in 2-d, %d-point Gauss-Hermite in 4-d)",
                d->nc, nl, ng, ng_hi);
+    if (d->kinked || poly) {
+      size_t len = strlen(d->method_str);
+      if (d->kinked)
+        snprintf(d->method_str + len, sizeof d->method_str - len,
+                 "; relu: exact between the kinks along one direction, %d-point Gauss-Legendre "
+                 "panels along the other",
+                 d->kq);
+      else
+        snprintf(d->method_str + len, sizeof d->method_str - len,
+                 "; polynomial sigma: Gauss-Hermite (exact) in place of the trapezoid");
+    }
     if (d->pole > 0) {
       size_t len = strlen(d->method_str);
       snprintf(d->method_str + len, sizeof d->method_str - len,
