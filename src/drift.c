@@ -161,7 +161,8 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
-    d->trap_n = 4 * ng; /* more points (at most 4x) where the poles come closer */
+    /* more points (at most 4x, and < 4096: the node-set key) where the poles come closer */
+    d->trap_n = 4 * ng < 4000 ? 4 * ng : ng > 4000 ? ng : 4000;
     d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
     if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
   }
@@ -423,6 +424,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
       if (dk < 1.5 && hi < 2 * L / (nk[k] - 1)) {
         double more = 4 * ceil((ceil(2 * L / hi) + 1) / 4);
         nk[k] = more > d->trap_n ? d->trap_n : (int)more;
+        if (nk[k] < d->gh_lo.n) nk[k] = d->gh_lo.n;
         continue;
       }
       if (!(dk > 1.5) || !d->adapt) continue;
@@ -437,7 +439,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
    * point counts: it is built when they change (building it every
    * evaluation cost more than the quadrature itself, measured: 72% of
    * `cldyn ode`). */
-  int key = (d->d == 2 ? 3 : d->d == 1 ? 1 + d->slot[0] : 0) + 4 * (nk[0] + 256 * nk[1]);
+  int key = (d->d == 2 ? 3 : d->d == 1 ? 1 + d->slot[0] : 0) + 4 * (nk[0] + 4096 * nk[1]); /* nk < 4096 */
   if (d->method == METHOD_MC) return CL_OK; /* no nodes (gz holds one point) */
   if (key == d->m1_key) return d->psize = psi_size(1, d->d), CL_OK;
   const cl_rule *rk[2];
