@@ -214,3 +214,25 @@ Test(kinks, relu_ode_matches_reduced, .timeout = 300) {
   cl_traj_free(to);
   cl_traj_free(tr);
 }
+
+/* relu is homogeneous, so the dead state R = 0, Q = 0 is a fixed point; it
+ * lies on the boundary Q >= R^2 of the physical domain, where the central
+ * difference of the Jacobian steps outside: `fixed` must still classify
+ * it (one-sided differences there) instead of failing. */
+Test(kinks, relu_dead_state_is_a_fixed_point) {
+  cl_model m = state_model(CL_ACT_RELU, &states[0]);
+  cl_fixed_point *fp = NULL;
+  int nf = 0;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &fp, &nf, err), CL_OK, "%s", err);
+  int found = 0;
+  for (int k = 0; k < nf; k++)
+    if (fabs(fp[k].y[0]) < 1e-9 && fabs(fp[k].y[1]) < 1e-9) {
+      found = 1;
+      /* dQ/dt = -0.837 Q along R = 0; R grows: a saddle */
+      cr_expect_eq(fp[k].stability, CL_SADDLE);
+      cr_expect_lt(fp[k].residual, 1e-12);
+    }
+  cr_expect(found, "the dead state was not found (%d fixed points)", nf);
+  free(fp);
+}
