@@ -6,6 +6,7 @@
 #include "cldyn/drift.h"
 
 #include <gsl/gsl_eigen.h>
+#include <gsl/gsl_integration.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct cl_drift {
   /* M = 1, tanh or sigmoid: fewer trapezoid points along a direction whose
    * strip of analyticity is wider than the design's (prepare_m1) */
   double pole;          /* distance of sigma's poles from the real axis (0: not used) */
+  int adapt;            /* fewer points where the poles are farther (cl_quad_opts.adapt_gauss) */
   double trap_E;        /* the design's error exponent */
   int trap_n;           /* entries of trap - 1 */
   cl_rule *trap;        /* trap[n]: n-point trapezoid on gh_lo's range (built on demand) */
@@ -47,6 +49,13 @@ struct cl_drift {
   double se;
   int merged[CL_KMAX]; /* gauss features merged into the Gaussian part (quadrature only) */
   int odd;             /* odd sigma and symmetric laws: psi(-m) = psi(m) but for G (odd) */
+  /* M = 1, piecewise-linear sigma (relu): slopes below and above the kink at
+   * h = 0, and the Gauss-Legendre panel rule of the outer direction
+   * (gauss_block_m1_kink; docs/kinks.md) */
+  int kinked;
+  double slope_neg, slope_pos;
+  int kq;                 /* Gauss-Legendre points per panel */
+  double *kq_x, *kq_w;    /* on [-1, 1] */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -113,6 +122,8 @@ void cl_drift_free(cl_drift *d) {
   free(d->cheb_acc);
   free(d->cheb_xc);
   cl_cf_free(d->cf);
+  free(d->kq_x);
+  free(d->kq_w);
   free(d);
 }
 
@@ -136,19 +147,45 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
   int need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
-  cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
+  /* M = 1 with a polynomial sigma (linear, cubic): every integrand is a
+   * polynomial of degree <= 10 times the normal density, which the
+   * ng-point Gauss-Hermite rule integrates exactly (the trapezoid's range
+   * cut the h^10 tail of cubic's V: 2e-7 relative at the defaults) */
+  int poly = m->M == 1 && (m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC) && ng >= 6;
+  cl_status st = poly ? cl_rule_normal(ng, &d->gh_lo, err) : cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
   if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), NULL;
-  if (o && o->adapt_gauss && m->M == 1 && ng >= 3 &&
-      (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID)) {
-    /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi */
-    d->pole = m->act == CL_ACT_TANH ? M_PI / 2 : M_PI;
+  if (m->M == 1 && ng >= 3 &&
+      (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID || m->act == CL_ACT_ERF)) {
+    /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi;
+     * erf(h / sqrt 2) is entire but its derivative exp(-h^2 / 2) needs the
+     * same step as a pole at about 2 (docs/kinks.md) */
+    d->pole = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : 2.0;
+    d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
-    d->trap_n = ng;
-    d->trap = calloc((size_t)ng + 1, sizeof *d->trap);
+    /* more points (at most 4x, and < 4096: the node-set key) where the poles come closer */
+    d->trap_n = 4 * ng < 4000 ? 4 * ng : ng > 4000 ? ng : 4000;
+    d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
     if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  }
+  if (m->M == 1 && m->act == CL_ACT_RELU) {
+    /* sigma piecewise linear with a kink at 0 (relu: slopes 0 and 1): the
+     * inner Gaussian integral is exact, the outer one uses Gauss-Legendre
+     * panels of unit width with ng / 5 points each (gauss_block_m1_kink) */
+    d->kinked = 1, d->slope_neg = 0, d->slope_pos = 1;
+    d->kq = ng / 5 > 2 ? ng / 5 : 2;
+    d->kq_x = malloc(sizeof(double) * (size_t)d->kq);
+    d->kq_w = malloc(sizeof(double) * (size_t)d->kq);
+    gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)d->kq);
+    if (!d->kq_x || !d->kq_w || !t) {
+      if (t) gsl_integration_glfixed_table_free(t);
+      return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+    }
+    for (int k = 0; k < d->kq; k++)
+      gsl_integration_glfixed_point(-1, 1, (size_t)k, &d->kq_x[k], &d->kq_w[k], t);
+    gsl_integration_glfixed_table_free(t);
   }
   if (need_mc) {
     /* a fixed point set: c and the standardised Gaussians of every sample */
@@ -278,11 +315,23 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x Gaussian part "
                "(%d-point trapezoid per direction in 2-d, %d-point Gauss-Hermite in 4-d)",
                d->nc, nl, ng, ng_hi);
+    if (d->kinked || poly) {
+      size_t len = strlen(d->method_str);
+      if (d->kinked)
+        snprintf(d->method_str + len, sizeof d->method_str - len,
+                 "; relu: exact between the kinks along one direction, %d-point Gauss-Legendre "
+                 "panels along the other",
+                 d->kq);
+      else
+        snprintf(d->method_str + len, sizeof d->method_str - len,
+                 "; polynomial sigma: Gauss-Hermite (exact) in place of the trapezoid");
+    }
     if (d->pole > 0) {
       size_t len = strlen(d->method_str);
       snprintf(d->method_str + len, sizeof d->method_str - len,
-               "; fewer trapezoid points (same range, same error exponent) along directions "
-               "where sigma's poles are farther");
+               "; more trapezoid points (same range) along directions where sigma's poles "
+               "are nearer%s",
+               d->adapt ? ", fewer where they are farther" : "");
     }
   tensor_done:
     if (d->cf) {
@@ -299,7 +348,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   }
   int maxpts = 1;
   const cl_rule *r = d->d2 > 2 ? &d->gh_hi : &d->gh_lo;
-  for (int k = 0; k < d->d2; k++) maxpts *= r->n;
+  for (int k = 0; k < d->d2; k++) maxpts *= d->trap ? d->trap_n : r->n;
   if (d->method == METHOD_MC) maxpts = 1;
   d->gz = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
   d->gw = malloc(sizeof(double) * (size_t)maxpts);
@@ -404,7 +453,20 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
     double L = -d->gh_lo.x[0], E = d->trap_E;
     for (int k = 0; k < d->d; k++) {
       double c = sqrt(d->lam[k] / 2), dk = c > 0 ? d->pole / c : INFINITY;
-      if (!(dk > 1.5)) continue;
+      /* Where the poles come closer than the design's 1.5 (large Q: the
+       * sd of h grows, and sigma' is a narrow peak in z_k), a shorter step
+       * on the same range keeps the exponent at the design's - 2 (at most
+       * 4x the points; docs/kinks.md: at Q = 10 the 40-point rule was
+       * 7e-3 off in dQ for tanh).  The margin of 2 keeps the default
+       * model's start (d = 1.49) on the default rule. */
+      double Ei = E - 12, hi = 2 * M_PI * dk / (Ei + 0.5 * dk * dk);
+      if (dk < 1.5 && hi < 2 * L / (nk[k] - 1)) {
+        double more = 4 * ceil((ceil(2 * L / hi) + 1) / 4);
+        nk[k] = more > d->trap_n ? d->trap_n : (int)more;
+        if (nk[k] < d->gh_lo.n) nk[k] = d->gh_lo.n;
+        continue;
+      }
+      if (!(dk > 1.5) || !d->adapt) continue;
       double h = dk * dk < 2 * E ? 2 * M_PI * dk / (E + 0.5 * dk * dk) : M_PI * sqrt(2 / E);
       /* rounded up to a multiple of 4, so that the stages of a step
        * rarely straddle a change of rule */
@@ -416,13 +478,13 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
    * point counts: it is built when they change (building it every
    * evaluation cost more than the quadrature itself, measured: 72% of
    * `cldyn ode`). */
-  int key = (d->d == 2 ? 3 : d->d == 1 ? 1 + d->slot[0] : 0) + 4 * (nk[0] + 256 * nk[1]);
+  int key = (d->d == 2 ? 3 : d->d == 1 ? 1 + d->slot[0] : 0) + 4 * (nk[0] + 4096 * nk[1]); /* nk < 4096 */
   if (d->method == METHOD_MC) return CL_OK; /* no nodes (gz holds one point) */
   if (key == d->m1_key) return d->psize = psi_size(1, d->d), CL_OK;
   const cl_rule *rk[2];
   for (int k = 0; k < 2; k++) {
     rk[k] = &d->gh_lo;
-    if (nk[k] < d->gh_lo.n) {
+    if (nk[k] != d->gh_lo.n) {
       cl_rule *t = &d->trap[nk[k]];
       if (!t->n && cl_rule_normal_trap_range(nk[k], -d->gh_lo.x[0], t, err))
         return CL_ENOMEM;
@@ -436,7 +498,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
   /* the tanh kernel needs only the two rules: the node list is built when
    * the general path first needs it (build_m1_nodes) */
   d->m1_nodes = 0;
-  if (!(d->m.act == CL_ACT_TANH && d->d == 2 && d->pair == 1)) build_m1_nodes(d);
+  if (!(d->m.act == CL_ACT_TANH && d->d == 2 && d->pair == 1) && !d->kinked) build_m1_nodes(d);
   return CL_OK;
 }
 
@@ -642,11 +704,123 @@ CL_M1_CLONES static int gauss_block_m1_tanh(const cl_drift *d, double mu, double
   return 1;
 }
 
+/* M = 1, sigma piecewise linear with a kink at h = 0 (relu): the rule of
+ * docs/kinks.md.  In the coordinates h - mu = cp z+ (1, 1) + cm z- (1, -1)
+ * the kink lines h1 = 0 and h2 = 0 are straight lines.  Along the
+ * direction with the larger coefficient (x, the inner one) sigma is linear
+ * between the two kink points, so every quantity is a quadratic polynomial
+ * in x times the normal density on at most three intervals: the inner
+ * integral is exact (normal tail moments).  The result is a smooth function
+ * of the outer coordinate y except where the kink lines cross (y0), so the
+ * outer integral uses Gauss-Legendre panels of unit width on [-L, L] split
+ * at y0 (the panel containing y0 is cut in two: the node count does not
+ * change with the state).  Returns the full-plane sums in the layout of
+ * accumulate_m1's acc. */
+
+/* J_n(k) = int_k^inf x^n phi(x) dx, n = 0, 1, 2 */
+static void tail_moments(double k, double J[3]) {
+  if (k == -INFINITY) {
+    J[0] = 1, J[1] = 0, J[2] = 1;
+    return;
+  }
+  if (k == INFINITY) {
+    J[0] = J[1] = J[2] = 0;
+    return;
+  }
+  double q = 0.5 * erfc(k * 0.70710678118654752), ph = 0.39894228040143268 * exp(-0.5 * k * k);
+  J[0] = q, J[1] = ph, J[2] = k * ph + q;
+}
+
+/* adds w times the inner integral over x at outer coordinate y (h_a = p_a +
+ * a_a x, x standard normal; a point mass at x = 0 if a1 = a2 = 0) to
+ * e = [G1 + G2, G1 x, G1 y, G2 x, G2 y, G1 h1 + G2 h2, V] */
+static void kink_inner(const cl_drift *d, double p1, double a1, double p2, double a2, double y,
+                       double w, double c1, double c2, double *e) {
+  double k[2], bnd[4];
+  int nk = 0;
+  if (a1 != 0) k[nk++] = -p1 / a1;
+  if (a2 != 0) k[nk++] = -p2 / a2;
+  if (nk == 2 && k[1] < k[0]) {
+    double t = k[0];
+    k[0] = k[1], k[1] = t;
+  }
+  bnd[0] = -INFINITY;
+  for (int i = 0; i < nk; i++) bnd[1 + i] = k[i];
+  bnd[nk + 1] = INFINITY;
+  const int point = a1 == 0 && a2 == 0;
+  double Jlo[3], Jhi[3];
+  tail_moments(bnd[0], Jlo);
+  for (int i = 0; i <= nk; i++) {
+    double lo = bnd[i], hi = bnd[i + 1];
+    tail_moments(hi, Jhi);
+    /* the signs of h1, h2 inside the interval */
+    double xr = isfinite(lo) && isfinite(hi) ? 0.5 * (lo + hi) : isfinite(lo) ? lo + 1 : isfinite(hi) ? hi - 1 : 0;
+    double s1 = p1 + a1 * xr > 0 ? d->slope_pos : d->slope_neg;
+    double s2 = p2 + a2 * xr > 0 ? d->slope_pos : d->slope_neg;
+    double S = s1 * s2;
+    if (S != 0 && hi > lo) {
+      double M0 = point ? 1 : Jlo[0] - Jhi[0], M1 = point ? 0 : Jlo[1] - Jhi[1],
+             M2 = point ? 0 : Jlo[2] - Jhi[2];
+      double E1 = p1 * M0 + a1 * M1, E2 = p2 * M0 + a2 * M1;
+      double E1x = p1 * M1 + a1 * M2, E2x = p2 * M1 + a2 * M2;
+      double E11 = p1 * p1 * M0 + 2 * p1 * a1 * M1 + a1 * a1 * M2;
+      double E22 = p2 * p2 * M0 + 2 * p2 * a2 * M1 + a2 * a2 * M2;
+      double E12 = p1 * p2 * M0 + (p1 * a2 + p2 * a1) * M1 + a1 * a2 * M2;
+      double ws = w * S;
+      e[0] += ws * (E1 + E2);
+      e[1] += ws * E2x, e[2] += ws * y * E2;
+      e[3] += ws * E1x, e[4] += ws * y * E1;
+      e[5] += 2 * ws * E12;
+      e[6] += ws * S * (c1 * (E11 + E22) + c2 * E12);
+    }
+    Jlo[0] = Jhi[0], Jlo[1] = Jhi[1], Jlo[2] = Jhi[2];
+  }
+}
+
+static void gauss_block_m1_kink(const cl_drift *d, double mu, double *acc) {
+  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
+  const double cp = d->cp, cm = d->cm;
+  /* inner along z+ (h_a = mu +- cm y + cp x) or along z- (h_a = mu + cp y +- cm x) */
+  const int inner_p = cp >= cm;
+  const double ci = inner_p ? cp : cm, co = inner_p ? cm : cp;
+  double e[7] = {0};
+  if (co == 0) { /* one direction at most: the inner integral alone */
+    if (inner_p) kink_inner(d, mu, cp, mu, cp, 0, 1, c1, c2, e);
+    else kink_inner(d, mu, ci, mu, -ci, 0, 1, c1, c2, e);
+  } else {
+    /* the kink lines cross at y0 = 0 (inner z+) or y0 = -mu / cp (inner z-) */
+    enum { L = 9 };
+    const double y0 = inner_p ? 0 : -mu / cp;
+    for (int pnl = -L; pnl < L; pnl++) {
+      double lo = pnl, hi = pnl + 1;
+      for (int half = 0; half < 2; half++) {
+        double a = lo, b = hi;
+        if (y0 > lo && y0 < hi) {
+          if (half == 0) b = y0;
+          else a = y0;
+        } else if (half == 1) break;
+        const double hw = 0.5 * (b - a), mid = 0.5 * (a + b);
+        for (int k = 0; k < d->kq; k++) {
+          double y = mid + hw * d->kq_x[k];
+          double w = hw * d->kq_w[k] * 0.39894228040143268 * exp(-0.5 * y * y);
+          if (inner_p) kink_inner(d, mu + cm * y, cp, mu - cm * y, cp, y, w, c1, c2, e);
+          else kink_inner(d, mu + cp * y, cm, mu + cp * y, -cm, y, w, c1, c2, e);
+        }
+      }
+    }
+  }
+  /* acc: G, E[G1 z+], E[G1 z-], E[G2 z+], E[G2 z-], P, V */
+  acc[0] = e[0], acc[5] = e[5], acc[6] = e[6];
+  if (inner_p) acc[1] = e[1], acc[2] = e[2], acc[3] = e[3], acc[4] = e[4];
+  else acc[1] = e[2], acc[2] = e[1], acc[3] = e[4], acc[4] = e[3];
+}
+
 static void gauss_block_m1(cl_drift *d, double mu, double *psi) {
   const int dd = d->d;
   enum { CH = 256 };
   double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH], acc[7] = {0};
   int done = d->m.act == CL_ACT_TANH && dd == 2 && d->pair == 1 && gauss_block_m1_tanh(d, mu, acc);
+  if (d->kinked) gauss_block_m1_kink(d, mu, acc), done = 1;
   if (!done && !d->m1_nodes) build_m1_nodes(d);
   for (int p0 = 0; p0 < d->npts && !done; p0 += CH) {
     int n = d->npts - p0 < CH ? d->npts - p0 : CH;

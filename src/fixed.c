@@ -48,16 +48,25 @@ cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, 
 static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
                              char *err) {
   int n = cl_state_size(K, M);
-  double yp[NMAX], fp[NMAX], fm[NMAX];
+  double yp[NMAX], fp[NMAX], fm[NMAX], f0[NMAX];
   memcpy(yp, y, sizeof(double) * (size_t)n);
   for (int j = 0; j < n; j++) {
     double h = scale * fmax(1, fabs(y[j]));
-    cl_status st;
     yp[j] = y[j] + h;
-    if ((st = cl_state_drift(d, K, M, yp, fp, err))) return st;
+    cl_status sp = cl_state_drift(d, K, M, yp, fp, err);
     yp[j] = y[j] - h;
-    if ((st = cl_state_drift(d, K, M, yp, fm, err))) return st;
+    cl_status sm = cl_state_drift(d, K, M, yp, fm, err);
     yp[j] = y[j];
+    if (sp && sm) return sp;
+    if ((sp && sp != CL_EDIVERGE) || (sm && sm != CL_EDIVERGE)) return sp ? sp : sm;
+    if (sp || sm) {
+      /* a root on the boundary of the physical domain (e.g. Q = 0, a dead
+       * unit): one side of the step leaves it, so a one-sided difference */
+      cl_status s0 = cl_state_drift(d, K, M, y, f0, err);
+      if (s0) return s0;
+      for (int i = 0; i < n; i++) J[i * n + j] = sp ? (f0[i] - fm[i]) / h : (fp[i] - f0[i]) / h;
+      continue;
+    }
     for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
   }
   return CL_OK;

@@ -10,7 +10,9 @@
  *
  * Methods: exact sums over discrete laws and Gauss rules for continuous ones
  * (quad.h); tensor Gauss-Hermite over the active eigen-directions of the
- * 2M x 2M covariance of (h1, h2) when there are at most 4; for M = 1 with
+ * 2M x 2M covariance of (h1, h2) when there are at most 4 (M = 1: relu
+ * exactly between its kinks, linear and cubic by Gauss-Hermite, the others
+ * by the trapezoid rule; docs/kinks.md); for M = 1 with
  * many c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
  * Chebyshev nodes in m = c . R; above CL_CF_NODES c nodes the c-expectation
  * goes through the laws' characteristic functions (docs/m1-many-features.md).  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,

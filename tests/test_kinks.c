@@ -1,0 +1,238 @@
+/* The M = 1 expectation engine at its default orders against brute-force
+ * references (tests/kinkref.h: nested adaptive Gauss-Kronrod split at the
+ * kink lines, and a Monte Carlo of the one-step increment), for every
+ * activation at states chosen to stress the rules: R small and large,
+ * Q - R^2 small, s = 0, rho = +-1 (singular covariances), large Q (sigma'
+ * narrow on the scale of the Gaussian).  relu has a kink: its rule must
+ * converge steadily under --quad-gauss, and `ode` must agree with the exact
+ * finite-N chain `reduced`.  See docs/kinks.md. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "cldyn/cldyn.h"
+#include "kinkref.h"
+#include "testutil.h"
+
+typedef struct {
+  double R, Q, s, rho, beta;
+  const char *law2; /* a second feature (NULL: K = 1) */
+} kstate;
+
+static const kstate states[] = {
+    {0.1, 1, 0.5, 0, 2.5, NULL},     /* the finding: relu, l2:2.5 */
+    {0.01, 1, 0.5, 0, 0.5, NULL},    /* R small */
+    {2.0, 5, 0.5, 0, 0.5, NULL},     /* R large */
+    {0.9, 0.8101, 0.5, 0, 0.5, NULL}, /* Q - R^2 = 1e-4 */
+    {0.3, 1, 0, 0, 0.5, NULL},       /* s = 0 */
+    {0.3, 1, 0.5, 1, 0.5, NULL},     /* rho = 1 */
+    {0.3, 1, 0.5, -1, 0.5, NULL},    /* rho = -1 */
+    {0.5, 0.25, 0.5, -1, 0.5, NULL}, /* rho = -1, Q = R^2: one direction */
+    {1.0, 10, 0.5, 0, 0.5, NULL},    /* Q large */
+    {3.0, 30, 1, 0.5, 0.5, NULL},    /* Q larger, s = 1 */
+    {0.4, 1.2, 0.7, -0.3, 0.5, "sparse:2:0.3"},
+};
+
+/* Stated tolerance of each activation at the default orders, on
+ * |error| / (1 + |drift|) for dR and dQ (docs/kinks.md). */
+static double tolerance(cl_act act) {
+  switch (act) {
+  case CL_ACT_TANH: return 1e-6;    /* the trapezoid's design exponent (V's poles) */
+  case CL_ACT_SIGMOID: return 1e-8;
+  default: return 1e-10;            /* linear, cubic (exact), erf, relu */
+  }
+}
+
+static cl_model state_model(cl_act act, const kstate *st) {
+  cl_model m;
+  cl_model_default(&m);
+  m.act = act;
+  m.s = st->s, m.rho = st->rho, m.reg.beta2 = st->beta;
+  if (st->law2) {
+    m.K = 2;
+    cr_assert_eq(cl_law_parse(st->law2, &m.c[1], NULL), CL_OK);
+  }
+  return m;
+}
+
+/* R of the state: the first feature carries st->R, a second one R / 2 (Q is
+ * raised by R2^2 so that Q - |R|^2 is the state's) */
+static void state_R(const kstate *st, double *R, double *Q) {
+  R[0] = st->R, R[1] = 0.5 * st->R;
+  *Q = st->Q + (st->law2 ? R[1] * R[1] : 0);
+}
+
+static void engine(const cl_model *m, int ng, const double *R, double Q, double *dR, double *dQ) {
+  cl_quad_opts o = {.n_gauss = ng};
+  char err[CL_ERRLEN];
+  cl_drift *d = cl_drift_alloc(m, &o, err);
+  cr_assert_not_null(d, "%s", err);
+  cr_assert_eq(cl_drift_eval(d, R, &Q, dR, dQ, err), CL_OK, "%s", err);
+  cl_drift_free(d);
+}
+
+/* The finding of issue 12: relu at R = 0.1, Q = 1, l2:2.5.  The adaptive
+ * reference agrees with 10^7 samples of the one-step increment (so the
+ * reference's formulas are right), and the engine with the reference. */
+Test(kinks, relu_finding_matches_both_references, .timeout = 120) {
+  cl_model m = state_model(CL_ACT_RELU, &states[0]);
+  double R = 0.1, Q = 1, rR, rQ, eR, eQ, mR, mQ, sR, sQ;
+  cr_assert_eq(kref_quad(&m, &R, Q, 1e-12, &rR, &rQ), 0);
+  kref_mc(&m, &R, Q, 20000000, 12, &mR, &mQ, &sR, &sQ);
+  engine(&m, 0, &R, Q, &eR, &eQ);
+  cr_log_info("relu R = 0.1: reference dR %.10f dQ %.10f; Monte Carlo %.5f +- %.5f, %.5f +- %.5f; "
+              "engine %.10f %.10f",
+              rR, rQ, mR, sR, mQ, sQ, eR, eQ);
+  cr_expect_leq(fabs(mR - rR), 3 * sR, "dR: Monte Carlo %g +- %g vs reference %g", mR, sR, rR);
+  cr_expect_leq(fabs(mQ - rQ), 3 * sQ, "dQ: Monte Carlo %g +- %g vs reference %g", mQ, sQ, rQ);
+  /* resolves the old rule's 0.02854 (11 standard errors off) */
+  cr_expect_lt(sR, 3.5e-4);
+  cr_expect_leq(fabs(eR - rR), 1e-10, "engine dR %.12g vs %.12g", eR, rR);
+  cr_expect_leq(fabs(eQ - rQ), 1e-10, "engine dQ %.12g vs %.12g", eQ, rQ);
+}
+
+/* A cheaper Monte Carlo check of the reference at the stress states, for
+ * the kinked activation (10^6 samples each, 4 standard errors). */
+Test(kinks, reference_matches_monte_carlo_at_stress_states, .timeout = 120) {
+  for (size_t k = 1; k < sizeof states / sizeof states[0]; k++) {
+    cl_model m = state_model(CL_ACT_RELU, &states[k]);
+    double R[2], Q, rR[2], rQ, mR[2], mQ, sR[2], sQ;
+    state_R(&states[k], R, &Q);
+    cr_assert_eq(kref_quad(&m, R, Q, 1e-11, rR, &rQ), 0);
+    kref_mc(&m, R, Q, 1000000, 100 + k, mR, &mQ, sR, &sQ);
+    for (int j = 0; j < m.K; j++)
+      cr_expect_leq(fabs(mR[j] - rR[j]), 4 * sR[j], "state %zu dR_%d: MC %g +- %g vs %g", k, j,
+                    mR[j], sR[j], rR[j]);
+    cr_expect_leq(fabs(mQ - rQ), 4 * sQ, "state %zu dQ: MC %g +- %g vs %g", k, mQ, sQ, rQ);
+  }
+}
+
+/* Every activation at every state: the engine at its default orders within
+ * the activation's stated tolerance of the reference; the reference's own
+ * error bar (its change from relative accuracy 1e-10 to 1e-12) is asserted
+ * to be well below the tolerance, so the comparison resolves it. */
+Test(kinks, every_activation_within_stated_tolerance, .timeout = 300) {
+  for (int a = 0; a < 6; a++) {
+    cl_act act = (cl_act)a;
+    double tol = tolerance(act), worst = 0;
+    for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
+      cl_model m = state_model(act, &states[k]);
+      double R[2], Q, rR[2], rQ, cR[2], cQ, eR[2], eQ;
+      state_R(&states[k], R, &Q);
+      kref_quad(&m, R, Q, 1e-12, rR, &rQ);
+      kref_quad(&m, R, Q, 1e-10, cR, &cQ);
+      engine(&m, 0, R, Q, eR, &eQ);
+      double bar = fabs(cQ - rQ) / (1 + fabs(rQ)), err = fabs(eQ - rQ) / (1 + fabs(rQ));
+      for (int j = 0; j < m.K; j++) {
+        bar = fmax(bar, fabs(cR[j] - rR[j]) / (1 + fabs(rR[j])));
+        err = fmax(err, fabs(eR[j] - rR[j]) / (1 + fabs(rR[j])));
+      }
+      cr_expect_lt(bar, 0.1 * tol, "%s state %zu: the reference is not resolved (%g)",
+                   cl_act_name(act), k, bar);
+      cr_expect_leq(err, tol, "%s state %zu: error %g > tolerance %g (dR %.12g vs %.12g, dQ %.12g vs %.12g)",
+                    cl_act_name(act), k, err, tol, eR[0], rR[0], eQ, rQ);
+      worst = fmax(worst, err);
+    }
+    cr_log_info("%s: worst relative error %.2e (tolerance %.0e)", cl_act_name(act), worst, tol);
+  }
+}
+
+/* relu under refinement of --quad-gauss: the drift's error falls at every
+ * doubling until it reaches rounding (the old rule went 4.7e-3, 3.3e-3,
+ * 4.1e-3, 6.3e-4), and R(12), Q(12) of `ode` settle (old: 1.998, 1.939,
+ * 1.961, 1.967). */
+Test(kinks, relu_refinement_converges_steadily, .timeout = 120) {
+  cl_model m = state_model(CL_ACT_RELU, &states[0]);
+  double R = 0.1, Q = 1, rR, rQ;
+  cr_assert_eq(kref_quad(&m, &R, Q, 1e-12, &rR, &rQ), 0);
+  double prev = INFINITY;
+  for (int ng = 10; ng <= 160; ng *= 2) {
+    double eR, eQ;
+    engine(&m, ng, &R, Q, &eR, &eQ);
+    double e = fmax(fabs(eR - rR), fabs(eQ - rQ));
+    cr_log_info("--quad-gauss %d: error %.2e", ng, e);
+    cr_expect(e < prev || e < 1e-14, "--quad-gauss %d: error %g after %g", ng, e, prev);
+    if (ng >= 40) cr_expect_lt(e, 1e-13, "--quad-gauss %d: error %g", ng, e);
+    prev = fmax(e, 1e-14);
+  }
+  double last[2] = {0}, change = INFINITY;
+  for (int ng = 20; ng <= 160; ng *= 2) {
+    cl_config c;
+    char args[256], err[CL_ERRLEN];
+    snprintf(args, sizeof args, "--act relu --reg l2:2.5 --T 12 --dt-out 12 --quad-gauss %d", ng);
+    cr_assert_eq(cfg_from_args(&c, CL_CMD_ODE, args, err), CL_OK, "%s", err);
+    cl_traj *tr;
+    cr_assert_eq(cl_ode_solve(&c.model, &c.sched, &c.ode, &tr, NULL, err), CL_OK, "%s", err);
+    double *row = cl_traj_row(tr, 0, tr->nt - 1);
+    if (ng > 20) {
+      double ch = fmax(fabs(row[0] - last[0]), fabs(row[1] - last[1]));
+      cr_log_info("--quad-gauss %d: R(12) = %.12f, Q(12) = %.12f, change %.2e", ng, row[0], row[1], ch);
+      /* the integrator's own tolerance (rtol 1e-8) bounds the change once
+       * the rule has converged */
+      cr_expect_lt(ch, ng == 40 ? 1e-5 : 1e-7, "--quad-gauss %d: R, Q(12) changed by %g", ng, ch);
+      cr_expect(ch <= change || ch < 1e-7, "--quad-gauss %d: change %g after %g", ng, ch, change);
+      change = ch;
+    }
+    last[0] = row[0], last[1] = row[1];
+    cl_traj_free(tr);
+  }
+}
+
+/* `ode --act relu` against the exact finite-N chain `reduced` at N = 10^4:
+ * R and Q at every output time within 3 standard errors of the mean of 400
+ * runs.  cos = R / sqrt(Q) is left out: the mean of a nonlinear function
+ * carries a finite-N bias (measured at t = 4: ode 0.59928, reduced
+ * 0.59761 +- 0.0006 at N = 10^4, 0.59856 +- 0.0003 at N = 4 10^4). */
+Test(kinks, relu_ode_matches_reduced, .timeout = 300) {
+  const char *args = "--act relu --reg l2:2.5 --T 4 --dt-out 1";
+  cl_config o, r;
+  char full[512], err[CL_ERRLEN];
+  snprintf(full, sizeof full, "%s --N 10000", args);
+  cr_assert_eq(cfg_from_args(&o, CL_CMD_ODE, args, err), CL_OK, "%s", err);
+  cr_assert_eq(cfg_from_args(&r, CL_CMD_REDUCED, full, err), CL_OK, "%s", err);
+  r.sched.runs = 400, r.sched.seed = 31;
+  cl_traj *to, *tr;
+  cr_assert_eq(cl_ode_solve(&o.model, &o.sched, &o.ode, &to, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_reduced(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(to->nt, tr->nt);
+  for (size_t k = 1; k < tr->nt; k++)
+    for (int c = 0; c < tr->ncol - tr->K * tr->M; c++) {
+      double mean = 0, var = 0;
+      for (long long q = 0; q < tr->runs; q++) mean += cl_traj_row(tr, q, k)[c];
+      mean /= (double)tr->runs;
+      for (long long q = 0; q < tr->runs; q++) {
+        double x = cl_traj_row(tr, q, k)[c] - mean;
+        var += x * x;
+      }
+      double se = sqrt(var / (double)(tr->runs - 1) / (double)tr->runs), th = cl_traj_row(to, 0, k)[c];
+      char name[32];
+      cl_traj_colname(tr->K, tr->M, c, name, sizeof name);
+      cr_log_info("t = %g %s: ode %.5f, reduced %.5f +- %.5f (%.1f se)", tr->t[k], name, th, mean, se,
+                  fabs(th - mean) / se);
+      cr_expect_leq(fabs(th - mean), 3 * se, "t = %g %s: ode %g vs reduced %g +- %g", tr->t[k], name,
+                    th, mean, se);
+    }
+  cl_traj_free(to);
+  cl_traj_free(tr);
+}
+
+/* relu is homogeneous, so the dead state R = 0, Q = 0 is a fixed point; it
+ * lies on the boundary Q >= R^2 of the physical domain, where the central
+ * difference of the Jacobian steps outside: `fixed` must still classify
+ * it (one-sided differences there) instead of failing. */
+Test(kinks, relu_dead_state_is_a_fixed_point) {
+  cl_model m = state_model(CL_ACT_RELU, &states[0]);
+  cl_fixed_point *fp = NULL;
+  int nf = 0;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &fp, &nf, err), CL_OK, "%s", err);
+  int found = 0;
+  for (int k = 0; k < nf; k++)
+    if (fabs(fp[k].y[0]) < 1e-9 && fabs(fp[k].y[1]) < 1e-9) {
+      found = 1;
+      /* dQ/dt = -0.837 Q along R = 0; R grows: a saddle */
+      cr_expect_eq(fp[k].stability, CL_SADDLE);
+      cr_expect_lt(fp[k].residual, 1e-12);
+    }
+  cr_expect(found, "the dead state was not found (%d fixed points)", nf);
+  free(fp);
+}
