@@ -11,9 +11,15 @@
  * Usage: simstep N B [B ...]     (N may be written 1e4)
  * Output, one line per (B, M):
  *   N=<N> B=<B> M=<M> step_us=<us> ratio=<step / step(M = 1)>
+ *
+ *        simstep count N B M STEPS
+ * builds the same model and runs STEPS steps, untimed, printing nothing:
+ * for instruction counts under valgrind --tool=callgrind (the difference of
+ * two counts, STEPS and 0, divided by STEPS is the cost of one step).
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cldyn/model.h"
 #include "cldyn/simulate.h"
@@ -31,23 +37,27 @@ static double time_steps(cl_sim *sim, long long n) {
   return bench_now() - t0;
 }
 
-static int bench(long long N, int B) {
+static cl_sim *make(long long N, int B, int M) {
   char err[CL_ERRLEN];
+  cl_model m;
+  cl_sim *sim = NULL;
+  cl_model_default(&m);
+  m.N = N, m.B = B, m.M = M, m.lambda = 1;
+  for (int i = 0; i < m.M; i++) {
+    for (int j = 0; j < m.K; j++) m.R0[j * m.M + i] = 0.1;
+    for (int l = 0; l < m.M; l++) m.Q0[i * m.M + l] = i == l;
+  }
+  if (cl_model_check(&m, 1, err) || !(sim = cl_sim_alloc(&m, 1, 0, 0, err)))
+    fprintf(stderr, "simstep: %s\n", err);
+  return sim;
+}
+
+static int bench(long long N, int B) {
   cl_sim *sim[NM];
   long long ns[NM];
   double t[NM][REPS], med[NM];
   for (int k = 0; k < NM; k++) {
-    cl_model m;
-    cl_model_default(&m);
-    m.N = N, m.B = B, m.M = Ms[k], m.lambda = 1;
-    for (int i = 0; i < m.M; i++) {
-      for (int j = 0; j < m.K; j++) m.R0[j * m.M + i] = 0.1;
-      for (int l = 0; l < m.M; l++) m.Q0[i * m.M + l] = i == l;
-    }
-    if (cl_model_check(&m, 1, err) || !(sim[k] = cl_sim_alloc(&m, 1, 0, 0, err))) {
-      fprintf(stderr, "simstep: %s\n", err);
-      return 1;
-    }
+    if (!(sim[k] = make(N, B, Ms[k]))) return 1;
     /* warm up and calibrate: double the count until one repetition >= MIN_REP */
     ns[k] = 1;
     while (time_steps(sim[k], ns[k]) < MIN_REP) ns[k] *= 2;
@@ -68,6 +78,13 @@ static int bench(long long N, int B) {
 }
 
 int main(int argc, char **argv) {
+  if (argc == 6 && !strcmp(argv[1], "count")) {
+    cl_sim *sim = make((long long)strtod(argv[2], NULL), atoi(argv[3]), atoi(argv[4]));
+    if (!sim) return 1;
+    cl_sim_advance(sim, atoll(argv[5]));
+    cl_sim_free(sim);
+    return 0;
+  }
   if (argc < 3) {
     fprintf(stderr, "usage: simstep N B [B ...]\n");
     return 2;
