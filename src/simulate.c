@@ -5,7 +5,8 @@
  * any other M and B runs the M-unit step (step_units): the units share each
  * sample's normals, all pre-activations come from one pass over the
  * coordinates and the update from another, on unit-major weights.  The
- * CBLAS reference step is kept for tests.  Where the time goes: docs/simstep.md. */
+ * CBLAS reference step is kept for tests.  The step's algebra and where
+ * the time goes: docs/theory.md s.1. */
 #include "cldyn/simulate.h"
 
 #include <cblas.h>
@@ -33,6 +34,7 @@ struct cl_sim {
   double *W;   /* N x M */
   double *Wt;  /* M x N, unit-major (the M-unit step's weights; == W when M = 1) */
   double *buf; /* 3 N B: the step's normals (layout: see step_units, cl_batch_draw) */
+  double *raw; /* 3 N B: the normals as drawn (N x B blocks), M-unit path with B > 1 */
   double *work;
   double *coef; /* 3 M B step coefficients, M-unit path */
   double *grad; /* N x M, reference path only */
@@ -46,6 +48,7 @@ void cl_sim_free(cl_sim *sim) {
   if (sim->Wt != sim->W) free(sim->Wt);
   free(sim->W);
   free(sim->buf);
+  free(sim->raw);
   free(sim->coef);
   free(sim->work);
   free(sim->grad);
@@ -66,12 +69,14 @@ cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, c
   sim->W = malloc(sizeof(double) * N * M);
   sim->Wt = sim->path == CL_SIM_UNITS && M > 1 ? malloc(sizeof(double) * N * M) : sim->W;
   sim->buf = malloc(sizeof(double) * 3 * N * B);
+  int raw = sim->path == CL_SIM_UNITS && B > 1;
+  sim->raw = raw ? malloc(sizeof(double) * 3 * N * B) : NULL;
   sim->work = malloc(sizeof(double) * (4 * M * B + 2 * K * B + 1));
   sim->coef = malloc(sizeof(double) * 3 * M * B);
   sim->c = malloc(sizeof(double) * B * K);
   int ref = sim->path == CL_SIM_REFERENCE;
   sim->grad = ref ? malloc(sizeof(double) * N * M) : NULL;
-  if ((ref && !sim->grad) || !sim->rng || !sim->U || !sim->W || !sim->Wt || !sim->buf ||
+  if ((ref && !sim->grad) || (raw && !sim->raw) || !sim->rng || !sim->U || !sim->W || !sim->Wt || !sim->buf ||
       !sim->work || !sim->coef || !sim->c) {
     cl_sim_free(sim);
     return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N), NULL;
@@ -306,12 +311,21 @@ void cl_units_update(const cl_model *m, double *Wt, const double *X, const doubl
   }
 }
 
-/* One step, any M and B: the M-unit step.  The batch is drawn as c (B x K),
- * then 3 N B normals read as B clean samples | B eps1 | B eps' (each of
- * length N, sample-major), the clean samples are projected, and
- * cl_units_coef / cl_units_update make one pass each over the coordinates.
- * The weights are the unit-major sim->Wt (M x N).  With M = 1 and B = 1 this
- * is step_m1 operation for operation. */
+/* dst (cols x rows) = transpose of src (rows x cols), both row-major */
+static void transpose(const double *src, long long rows, int cols, double *dst) {
+  for (long long n = 0; n < rows; n++)
+    for (int i = 0; i < cols; i++) dst[(size_t)i * (size_t)rows + (size_t)n] = src[n * cols + i];
+}
+
+/* One step, any M and B: the M-unit step.  The batch is drawn as
+ * cl_batch_draw draws it: c (B x K), then 3 N B normals z | eps1 | eps',
+ * each N x B row-major; for B > 1 they are transposed to sample-major
+ * (B x N) so that each sample's vectors are contiguous.  The clean samples
+ * are projected, and cl_units_coef / cl_units_update make one pass each over
+ * the coordinates.  The weights are the unit-major sim->Wt (M x N).  The
+ * step consumes the reference step's numbers in the same roles, so the two
+ * agree to rounding; with M = 1 and B = 1 it is step_m1 operation for
+ * operation. */
 static void step_units(cl_sim *sim) {
   const cl_model *m = &sim->m;
   const long long N = m->N;
@@ -319,7 +333,12 @@ static void step_units(cl_sim *sim) {
   const size_t NB = (size_t)N * (size_t)B;
   for (int b = 0; b < B; b++)
     for (int j = 0; j < K; j++) sim->c[b * K + j] = cl_law_sample(&m->c[j], sim->rng);
-  cl_rng_gauss_fill(sim->rng, sim->buf, 3 * NB);
+  if (B == 1) {
+    cl_rng_gauss_fill(sim->rng, sim->buf, 3 * NB);
+  } else {
+    cl_rng_gauss_fill(sim->rng, sim->raw, 3 * NB);
+    for (int blk = 0; blk < 3; blk++) transpose(sim->raw + blk * NB, N, B, sim->buf + blk * NB);
+  }
   double *X = sim->buf, *E1 = X + NB, *Ep = E1 + NB;
   for (int b = 0; b < B; b++) project_sample(m, sim->U, sim->c + b * K, X + (size_t)b * (size_t)N);
   cl_units_coef(m, sim->Wt, X, E1, Ep, sim->coef, sim->work);
@@ -367,12 +386,6 @@ static void step_reference(cl_sim *sim) {
   double *W = sim->W;
   for (size_t k = 0; k < (size_t)N * (size_t)M; k++)
     W[k] -= tn * cl_reg_dphi(&m->reg, W[k]) + tau * sim->grad[k];
-}
-
-/* dst (cols x rows) = transpose of src (rows x cols), both row-major */
-static void transpose(const double *src, long long rows, int cols, double *dst) {
-  for (long long n = 0; n < rows; n++)
-    for (int i = 0; i < cols; i++) dst[(size_t)i * (size_t)rows + (size_t)n] = src[n * cols + i];
 }
 
 void cl_sim_advance(cl_sim *sim, long long steps) {

@@ -1,7 +1,7 @@
 /* cldyn/simulate.h - online SGD of the N-dimensional model (MODEL.md s.1).
  *
  * One cl_sim is one run: features U, weights W, its own random stream
- * (stream `run` of `seed`) and batch buffers.  Memory is O(N (K + M + 3B)):
+ * (stream `run` of `seed`) and batch buffers.  Memory is O(N (K + 2M + 6B)):
  * no N x N matrix is ever formed; P_perp z is z - U (U^T z). */
 #ifndef CLDYN_SIMULATE_H
 #define CLDYN_SIMULATE_H
@@ -15,9 +15,8 @@ typedef struct cl_sim cl_sim;
  * when it applies and the M-unit step otherwise; the others force a path
  * (for tests and benchmarks).  The M-unit step equals the fused loop
  * operation for operation at M = B = 1; the reference step (CBLAS on N x B
- * blocks, cl_batch_draw and cl_batch_grad) draws the same numbers and, for
- * B = 1, agrees with both to rounding; for B > 1 the M-unit step reads the
- * same normals in another order (sample-major), so it agrees in law only. */
+ * blocks, cl_batch_draw and cl_batch_grad) draws the same numbers in the
+ * same roles and agrees with both to rounding. */
 enum { CL_SIM_AUTO = 0, CL_SIM_REFERENCE = 1, CL_SIM_UNITS = 2, CL_SIM_FUSED = 3 };
 
 /* Draw the features and the initial weights of run `run` of seed `seed`;
