@@ -12,8 +12,9 @@
 typedef struct cl_sim cl_sim;
 
 /* Step implementations.  CL_SIM_AUTO picks the fused M = 1, B = 1 loop
- * when it applies and the M-unit step otherwise; the others force a path
- * (for tests and benchmarks).  The M-unit step equals the fused loop
+ * when it applies and the M-unit step otherwise; REFERENCE and UNITS force
+ * a path (for tests and benchmarks; FUSED exists for M = B = 1 only and
+ * otherwise means AUTO).  The M-unit step equals the fused loop
  * operation for operation at M = B = 1; the reference step (CBLAS on N x B
  * blocks, cl_batch_draw and cl_batch_grad) draws the same numbers in the
  * same roles and agrees with both to rounding. */
