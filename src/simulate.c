@@ -312,9 +312,17 @@ void cl_units_update(const cl_model *m, double *Wt, const double *X, const doubl
 }
 
 /* dst (cols x rows) = transpose of src (rows x cols), both row-major */
-static void transpose(const double *src, long long rows, int cols, double *dst) {
-  for (long long n = 0; n < rows; n++)
-    for (int i = 0; i < cols; i++) dst[(size_t)i * (size_t)rows + (size_t)n] = src[n * cols + i];
+static void transpose(const double *restrict src, long long rows, int cols, double *restrict dst) {
+  /* blocks of 64 rows: the source block stays in L1 while it is read once
+   * per destination row */
+  for (long long n0 = 0; n0 < rows; n0 += 64) {
+    const long long n1 = rows - n0 < 64 ? rows : n0 + 64;
+    for (int i = 0; i < cols; i++) {
+      const double *restrict s = src + i;
+      double *restrict d = dst + (size_t)i * (size_t)rows;
+      for (long long n = n0; n < n1; n++) d[n] = s[n * cols];
+    }
+  }
 }
 
 /* One step, any M and B: the M-unit step.  The batch is drawn as
