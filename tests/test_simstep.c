@@ -1,8 +1,9 @@
 /* The M-unit SGD step (simulate.c: cl_units_coef, cl_units_update,
  * step_units): its gradient against finite differences, its update against
  * a direct loop, its agreement with the fused M = 1 loop (bit for bit) and
- * with the CBLAS reference step (to rounding for B = 1, in law for B > 1),
- * and its independence of the number of threads. */
+ * with the CBLAS reference step (to rounding on the same stream, in law on
+ * independent streams), its independence of the number of threads, and
+ * save/load. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
