@@ -212,7 +212,7 @@ Test(simstep, units_path_equals_reference_to_rounding) {
  * after 40 steps (t = 0.2) must agree within 4 standard errors of the difference;
  * M = 2 and M = 8 with B = 4, and M = 1 with B = 3.  (Pairing each sample
  * with another sample's coefficients in cl_units_update gives |z| = 33.) */
-Test(simstep, units_path_has_the_law_of_the_reference, .timeout = 120) {
+Test(simstep, units_path_has_the_law_of_the_reference, .timeout = 300) {
   enum { RUNS = 120, STEPS = 40 };
   const struct {
     int M, B;
