@@ -2,7 +2,11 @@
  *   x = U c + P_perp z,  x^(a) = x + s eps^(a),  h^(a) = W^T x^(a) / sqrt(N),
  *   W <- W - tau grad_W F - (tau / N) phi'(W),  t = steps / N.
  * The M = 1, B = 1 case runs a fused loop (three passes over N per step);
- * the general case uses CBLAS for the batch products. */
+ * any other M and B runs the M-unit step (step_units): the units share each
+ * sample's normals, all pre-activations come from one pass over the
+ * coordinates and the update from another, on unit-major weights.  The
+ * CBLAS reference step is kept for tests.  The step's algebra and where
+ * the time goes: docs/theory.md s.1. */
 #include "cldyn/simulate.h"
 
 #include <cblas.h>
@@ -22,14 +26,18 @@ extern void openblas_set_num_threads(int);
 
 struct cl_sim {
   cl_model m;
-  int general;
+  int path; /* CL_SIM_FUSED, CL_SIM_UNITS or CL_SIM_REFERENCE */
+  int wt_fresh; /* Wt holds the current weights (set by an advance, cleared by a load) */
   long long steps;
   cl_rng *rng;
   double *U;   /* N x K */
   double *W;   /* N x M */
-  double *buf; /* 3 N B: Z | E1 | E2, each N x B */
+  double *Wt;  /* M x N, unit-major (the M-unit step's weights; == W when M = 1) */
+  double *buf; /* 3 N B: the step's normals (layout: see step_units, cl_batch_draw) */
+  double *raw; /* 3 N B: the normals as drawn (N x B blocks), M-unit path with B > 1 */
   double *work;
-  double *grad; /* N x M, general path only */
+  double *coef; /* 3 M B step coefficients, M-unit path */
+  double *grad; /* N x M, reference path only */
   double *c;    /* B x K */
 };
 
@@ -37,29 +45,39 @@ void cl_sim_free(cl_sim *sim) {
   if (!sim) return;
   cl_rng_free(sim->rng);
   free(sim->U);
+  if (sim->Wt != sim->W) free(sim->Wt);
   free(sim->W);
   free(sim->buf);
+  free(sim->raw);
+  free(sim->coef);
   free(sim->work);
   free(sim->grad);
   free(sim->c);
   free(sim);
 }
 
-cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int force_general,
-                     char *err) {
+cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, char *err) {
   cl_sim *sim = calloc(1, sizeof *sim);
   if (!sim) return cl_fail(err, CL_ENOMEM, "simulate: out of memory"), NULL;
   sim->m = *m;
-  sim->general = force_general || m->M > 1 || m->B > 1;
+  sim->path = path == CL_SIM_REFERENCE || path == CL_SIM_UNITS ? path
+              : m->M > 1 || m->B > 1                          ? CL_SIM_UNITS
+                                                              : CL_SIM_FUSED;
   size_t N = (size_t)m->N, K = (size_t)m->K, M = (size_t)m->M, B = (size_t)m->B;
   sim->rng = cl_rng_alloc(seed, run);
   sim->U = malloc(sizeof(double) * N * K);
   sim->W = malloc(sizeof(double) * N * M);
+  sim->Wt = sim->path == CL_SIM_UNITS && M > 1 ? malloc(sizeof(double) * N * M) : sim->W;
   sim->buf = malloc(sizeof(double) * 3 * N * B);
+  int raw = sim->path == CL_SIM_UNITS && B > 1;
+  sim->raw = raw ? malloc(sizeof(double) * 3 * N * B) : NULL;
   sim->work = malloc(sizeof(double) * (4 * M * B + 2 * K * B + 1));
+  sim->coef = malloc(sizeof(double) * 3 * M * B);
   sim->c = malloc(sizeof(double) * B * K);
-  sim->grad = sim->general ? malloc(sizeof(double) * N * M) : NULL;
-  if ((sim->general && !sim->grad) || !sim->rng || !sim->U || !sim->W || !sim->buf || !sim->work || !sim->c) {
+  int ref = sim->path == CL_SIM_REFERENCE;
+  sim->grad = ref ? malloc(sizeof(double) * N * M) : NULL;
+  if ((ref && !sim->grad) || (raw && !sim->raw) || !sim->rng || !sim->U || !sim->W || !sim->Wt || !sim->buf ||
+      !sim->work || !sim->coef || !sim->c) {
     cl_sim_free(sim);
     return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N), NULL;
   }
@@ -130,6 +148,211 @@ CL_CLONES static void update4(double *restrict w, const double *restrict z,
   }
 }
 
+/* The same two passes for two units at once: the data vectors are loaded
+ * once for both.  Each unit's sums see exactly the operations of dot3, so a
+ * unit's pre-activation does not depend on how the units are paired. */
+CL_CLONES static void dot3x2(const double *restrict w, const double *restrict v,
+                             const double *restrict a, const double *restrict b,
+                             const double *restrict c, long long n, double out[6]) {
+  v8d sa = {0}, sb = {0}, sc = {0}, ta = {0}, tb = {0}, tc = {0};
+  long long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v8d wv, vv, av, bv, cv;
+    LOAD8(wv, w + i), LOAD8(vv, v + i), LOAD8(av, a + i), LOAD8(bv, b + i), LOAD8(cv, c + i);
+    sa += wv * av;
+    sb += wv * bv;
+    sc += wv * cv;
+    ta += vv * av;
+    tb += vv * bv;
+    tc += vv * cv;
+  }
+  for (int k = 0; i < n; i++, k++) {
+    sa[k] += w[i] * a[i], sb[k] += w[i] * b[i], sc[k] += w[i] * c[i];
+    ta[k] += v[i] * a[i], tb[k] += v[i] * b[i], tc[k] += v[i] * c[i];
+  }
+  double lanes[6][8];
+  memcpy(lanes[0], &sa, sizeof sa), memcpy(lanes[1], &sb, sizeof sb), memcpy(lanes[2], &sc, sizeof sc);
+  memcpy(lanes[3], &ta, sizeof ta), memcpy(lanes[4], &tb, sizeof tb), memcpy(lanes[5], &tc, sizeof tc);
+  for (int j = 0; j < 6; j++) {
+    const double *x = lanes[j];
+    out[j] = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]));
+  }
+}
+
+/* sign(w) as doubles, lane by lane, exactly as (double)((w > 0) - (w < 0)) */
+#define SIGN8(w) __builtin_convertvector(((w) < (v8d){0}) - ((w) > (v8d){0}), v8d)
+
+/* update4 for two units w, v sharing the data vectors z, e, f; ca and cb are
+ * their (az, a1, a2).  Elementwise in update4's order, so bit-identical to
+ * two update4 calls (written with 8-wide vectors: GCC -O2 leaves update4's
+ * loop scalar). */
+CL_CLONES static void update4x2(double *restrict w, double *restrict v, const double *restrict z,
+                                const double *restrict e, const double *restrict f, long long n,
+                                double keep, double b1, const double ca[3], const double cb[3]) {
+  const double wz = ca[0], w1 = ca[1], w2 = ca[2], vz = cb[0], v1 = cb[1], v2 = cb[2];
+  const v8d kp = (v8d){0} + keep, bb = (v8d){0} + b1, wzv = (v8d){0} + wz, w1v = (v8d){0} + w1,
+            w2v = (v8d){0} + w2, vzv = (v8d){0} + vz, v1v = (v8d){0} + v1, v2v = (v8d){0} + v2;
+  long long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v8d wv, vv, zv, ev, fv;
+    LOAD8(wv, w + i), LOAD8(vv, v + i), LOAD8(zv, z + i), LOAD8(ev, e + i), LOAD8(fv, f + i);
+    v8d tw = kp * wv, tv = kp * vv;
+    if (b1 != 0) tw = tw - bb * SIGN8(wv), tv = tv - bb * SIGN8(vv);
+    tw = tw + wzv * zv + w1v * ev + w2v * fv;
+    tv = tv + vzv * zv + v1v * ev + v2v * fv;
+    memcpy(w + i, &tw, sizeof tw), memcpy(v + i, &tv, sizeof tv);
+  }
+  for (; i < n; i++) {
+    double sw = (double)((w[i] > 0) - (w[i] < 0)), sv = (double)((v[i] > 0) - (v[i] < 0));
+    double tw = keep * w[i], tv = keep * v[i];
+    if (b1 != 0) tw = tw - b1 * sw, tv = tv - b1 * sv;
+    w[i] = tw + wz * z[i] + w1 * e[i] + w2 * f[i];
+    v[i] = tv + vz * z[i] + v1 * e[i] + v2 * f[i];
+  }
+}
+
+/* w <- keep w - b1 sign(w) + sum_b (c_b0 z_b + c_b1 e_b + c_b2 f_b) for B
+ * samples (z_b = z + b n, ...), 8 coordinates at a time; the sum is taken
+ * in the order of update4 (which it equals for B = 1). */
+CL_CLONES static void update_batch(double *restrict w, const double *restrict z,
+                                   const double *restrict e, const double *restrict f, long long n,
+                                   int B, double keep, double b1, const double *restrict c) {
+  const v8d kp = (v8d){0} + keep, bb = (v8d){0} + b1;
+  long long i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v8d wv, t;
+    LOAD8(wv, w + i);
+    t = kp * wv;
+    if (b1 != 0) t = t - bb * SIGN8(wv);
+    for (int b = 0; b < B; b++) {
+      const size_t o = (size_t)b * (size_t)n + (size_t)i;
+      v8d zv, ev, fv;
+      LOAD8(zv, z + o), LOAD8(ev, e + o), LOAD8(fv, f + o);
+      t = t + c[3 * b] * zv + c[3 * b + 1] * ev + c[3 * b + 2] * fv;
+    }
+    memcpy(w + i, &t, sizeof t);
+  }
+  for (; i < n; i++) {
+    double t = keep * w[i];
+    if (b1 != 0) t = t - b1 * (double)((w[i] > 0) - (w[i] < 0));
+    for (int b = 0; b < B; b++) {
+      const size_t o = (size_t)b * (size_t)n + (size_t)i;
+      t = t + c[3 * b] * z[o] + c[3 * b + 1] * e[o] + c[3 * b + 2] * f[o];
+    }
+    w[i] = t;
+  }
+}
+
+/* x <- U c + P_perp x = x + U (c - U^T x) for one sample x (length N) */
+static void project_sample(const cl_model *m, const double *U, const double *c, double *x) {
+  const long long N = m->N;
+  const int K = m->K;
+  if (m->features == CL_FEAT_AXIS) {
+    for (int j = 0; j < K; j++) x[j] = c[j];
+    return;
+  }
+  for (int j = 0; j < K; j++) {
+    double p = 0;
+    for (long long n = 0; n < N; n++) p += U[n * K + j] * x[n];
+    double a = c[j] - p;
+    for (long long n = 0; n < N; n++) x[n] += a * U[n * K + j];
+  }
+}
+
+double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const double *E1,
+                     const double *Ep, double *A, double *work) {
+  const long long N = m->N;
+  const int M = m->M, B = m->B;
+  const size_t sN = (size_t)N;
+  double *H1 = work, *H2 = work + M * B, *D1 = work + 2 * M * B, *D2 = work + 3 * M * B;
+  const double rho = m->rho, sr = sqrt(1 - rho * rho), isq = 1 / sqrt((double)N), s = m->s;
+  /* one pass over the coordinates per sample and pair of units: w.x, w.e1, w.e'
+   * (eps2 = rho eps1 + sqrt(1 - rho^2) eps' is never formed) */
+  for (int b = 0; b < B; b++) {
+    const double *x = X + (size_t)b * sN, *e = E1 + (size_t)b * sN, *f = Ep + (size_t)b * sN;
+    for (int i = 0; i < M; i += 2) {
+      double d[6];
+      if (i + 1 < M) dot3x2(Wt + (size_t)i * sN, Wt + (size_t)(i + 1) * sN, x, e, f, N, d);
+      else dot3(Wt + (size_t)i * sN, x, e, f, N, d);
+      for (int u = 0; u < 2 && i + u < M; u++) {
+        const double *du = d + 3 * u;
+        H1[(i + u) * B + b] = (du[0] + s * du[1]) * isq;
+        H2[(i + u) * B + b] = (du[0] + s * (rho * du[1] + sr * du[2])) * isq;
+      }
+    }
+  }
+  double F = cl_batch_loss(m, H1, H2, D1, D2);
+  /* tau (G1 x1 + G2 x2) / sqrt N = az x + a1 eps1 + a2 eps', as in step_m1 */
+  const double a = m->tau * isq;
+  for (int k = 0; k < M * B; k++) {
+    const double G1 = D1[k], G2 = D2[k];
+    A[3 * k] = a * (G1 + G2), A[3 * k + 1] = a * s * (G1 + rho * G2), A[3 * k + 2] = a * s * sr * G2;
+  }
+  return F;
+}
+
+void cl_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
+                     const double *Ep, const double *A) {
+  const long long N = m->N;
+  const int M = m->M, B = m->B;
+  const size_t sN = (size_t)N;
+  const double tn = m->tau / (double)N, b1 = tn * m->reg.beta1, keep = 1 - tn * m->reg.beta2;
+  if (B == 1) {
+    for (int i = 0; i < M; i += 2) {
+      if (i + 1 < M)
+        update4x2(Wt + (size_t)i * sN, Wt + (size_t)(i + 1) * sN, X, E1, Ep, N, keep, b1,
+                  A + 3 * i, A + 3 * (i + 1));
+      else
+        update4(Wt + (size_t)i * sN, X, E1, Ep, N, keep, b1, A[3 * i], A[3 * i + 1], A[3 * i + 2]);
+    }
+  } else {
+    for (int i = 0; i < M; i++)
+      update_batch(Wt + (size_t)i * sN, X, E1, Ep, N, B, keep, b1, A + (size_t)3 * i * B);
+  }
+}
+
+/* dst (cols x rows) = transpose of src (rows x cols), both row-major */
+static void transpose(const double *restrict src, long long rows, int cols, double *restrict dst) {
+  /* blocks of 64 rows: the source block stays in L1 while it is read once
+   * per destination row */
+  for (long long n0 = 0; n0 < rows; n0 += 64) {
+    const long long n1 = rows - n0 < 64 ? rows : n0 + 64;
+    for (int i = 0; i < cols; i++) {
+      const double *restrict s = src + i;
+      double *restrict d = dst + (size_t)i * (size_t)rows;
+      for (long long n = n0; n < n1; n++) d[n] = s[n * cols];
+    }
+  }
+}
+
+/* One step, any M and B: the M-unit step.  The batch is drawn as
+ * cl_batch_draw draws it: c (B x K), then 3 N B normals z | eps1 | eps',
+ * each N x B row-major; for B > 1 they are transposed to sample-major
+ * (B x N) so that each sample's vectors are contiguous.  The clean samples
+ * are projected, and cl_units_coef / cl_units_update make one pass each over
+ * the coordinates.  The weights are the unit-major sim->Wt (M x N).  The
+ * step consumes the reference step's numbers in the same roles, so the two
+ * agree to rounding; with M = 1 and B = 1 it is step_m1 operation for
+ * operation. */
+static void step_units(cl_sim *sim) {
+  const cl_model *m = &sim->m;
+  const long long N = m->N;
+  const int K = m->K, B = m->B;
+  const size_t NB = (size_t)N * (size_t)B;
+  for (int b = 0; b < B; b++)
+    for (int j = 0; j < K; j++) sim->c[b * K + j] = cl_law_sample(&m->c[j], sim->rng);
+  if (B == 1) {
+    cl_rng_gauss_fill(sim->rng, sim->buf, 3 * NB);
+  } else {
+    cl_rng_gauss_fill(sim->rng, sim->raw, 3 * NB);
+    for (int blk = 0; blk < 3; blk++) transpose(sim->raw + blk * NB, N, B, sim->buf + blk * NB);
+  }
+  double *X = sim->buf, *E1 = X + NB, *Ep = E1 + NB;
+  for (int b = 0; b < B; b++) project_sample(m, sim->U, sim->c + b * K, X + (size_t)b * (size_t)N);
+  cl_units_coef(m, sim->Wt, X, E1, Ep, sim->coef, sim->work);
+  cl_units_update(m, sim->Wt, X, E1, Ep, sim->coef);
+}
+
 /* One step, M = 1 and B = 1, fused over N. */
 static void step_m1(cl_sim *sim) {
   const cl_model *m = &sim->m;
@@ -140,17 +363,7 @@ static void step_m1(cl_sim *sim) {
   for (int j = 0; j < K; j++) sim->c[j] = cl_law_sample(&m->c[j], sim->rng);
   cl_rng_gauss_fill(sim->rng, sim->buf, (size_t)(3 * N));
   /* clean sample x = U c + P_perp z, written into z */
-  if (m->features == CL_FEAT_AXIS) {
-    for (int j = 0; j < K; j++) z[j] = sim->c[j];
-  } else {
-    const double *U = sim->U;
-    for (int j = 0; j < K; j++) {
-      double p = 0;
-      for (long long n = 0; n < N; n++) p += U[n * K + j] * z[n];
-      double a = sim->c[j] - p;
-      for (long long n = 0; n < N; n++) z[n] += a * U[n * K + j];
-    }
-  }
+  project_sample(m, sim->U, sim->c, z);
   /* eps2 = rho eps1 + sqrt(1 - rho^2) eps' is never stored: w.eps2 and the
    * update are written with eps1 and eps' (e2 holds eps') */
   const double rho = m->rho, sr = sqrt(1 - rho * rho);
@@ -167,8 +380,9 @@ static void step_m1(cl_sim *sim) {
   update4(w, z, e1, e2, N, keep, b1, az, a1, a2);
 }
 
-/* One step, any M and B, with CBLAS for the N x B by B x M products. */
-static void step_general(cl_sim *sim) {
+/* The reference step, any M and B, with CBLAS for the N x B by B x M
+ * products (the implementation before the M-unit step; kept for tests). */
+static void step_reference(cl_sim *sim) {
   const cl_model *m = &sim->m;
   const size_t NB = (size_t)m->N * (size_t)m->B;
   const int N = (int)m->N, M = m->M;
@@ -183,9 +397,22 @@ static void step_general(cl_sim *sim) {
 }
 
 void cl_sim_advance(cl_sim *sim, long long steps) {
-  for (long long k = 0; k < steps; k++) {
-    if (sim->general) step_general(sim);
-    else step_m1(sim);
+  if (steps <= 0) return;
+  const long long N = sim->m.N;
+  const int M = sim->m.M;
+  switch (sim->path) {
+    case CL_SIM_REFERENCE:
+      for (long long k = 0; k < steps; k++) step_reference(sim);
+      break;
+    case CL_SIM_UNITS:
+      /* sim->Wt is the unit-major copy of W (W itself when M = 1) */
+      if (sim->Wt != sim->W && !sim->wt_fresh) transpose(sim->W, N, M, sim->Wt);
+      for (long long k = 0; k < steps; k++) step_units(sim);
+      if (sim->Wt != sim->W) transpose(sim->Wt, M, (int)N, sim->W);
+      sim->wt_fresh = 1;
+      break;
+    default:
+      for (long long k = 0; k < steps; k++) step_m1(sim);
   }
   sim->steps += steps;
 }
@@ -220,6 +447,7 @@ static void eng_load(void *p, const void *buf) {
   memcpy(sim->W, b, sizeof(double) * nw), b += sizeof(double) * nw;
   memcpy(sim->U, b, sizeof(double) * nu), b += sizeof(double) * nu;
   cl_rng_set_state(sim->rng, b);
+  sim->wt_fresh = 0;
 }
 const cl_engine cl_engine_simulate = {"simulate", eng_alloc, eng_free, eng_advance, eng_steps,
                                       eng_order, eng_size, eng_save, eng_load};
