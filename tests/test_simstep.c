@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cldyn/cldyn.h"
+#include "app/app.h" /* the core library and the application layer */
 
 /* F of the batch from unit-major Wt (M x N) and sample-major x, eps1, eps'
  * (B x N), by direct sums over the two views x + s eps1 and
