@@ -24,7 +24,7 @@ LDFLAGS ?=
 # objects and libcldyn.a.  Header dependencies come from -MMD -MP.
 SRC := $(wildcard src/*.c)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
-APP_SRC := $(filter-out app/main.c,$(wildcard app/*.c))
+APP_SRC := $(filter-out app/main.c app/capi.c,$(wildcard app/*.c))
 APP_OBJ := $(APP_SRC:app/%.c=$(BUILD)/obj/app/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 HDR := $(wildcard include/cldyn/*.h)
@@ -40,7 +40,15 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial
 
 .PHONY: all deps demo test test-asan check check-docs check-abi bench install uninstall clean
-all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
+all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
+
+# The Python package's library (python/cldyn, docs/python.md): the CLI's
+# main() renamed, the FFI entry point app/capi.c, the app objects and the core.
+$(BUILD)/obj/app/main-py.o: app/main.c Makefile | $(BUILD)/obj/app
+	$(CC) -Dmain=cl_cli_main -Disatty=cldyn_capi_isatty $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libcldyn_py.so: $(BUILD)/obj/app/capi.o $(BUILD)/obj/app/main-py.o $(APP_OBJ) $(OBJ)
+	$(CC) -shared -fopenmp -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/cldyn-mpi: $(BUILD)/obj/app/main-mpi.o $(APP_OBJ) $(BUILD)/libcldyn.a
 	OMPI_CC=$(CC) $(MPICC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
@@ -62,7 +70,8 @@ $(BUILD)/obj/app/%.o: app/%.c Makefile | $(BUILD)/obj/app
 $(BUILD)/obj $(BUILD)/obj/app $(BUILD)/asan:
 	@mkdir -p $@
 
--include $(OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/obj/app/main.d $(BUILD)/obj/app/main-mpi.d
+-include $(OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/obj/app/main.d $(BUILD)/obj/app/main-mpi.d \
+  $(BUILD)/obj/app/main-py.d $(BUILD)/obj/app/capi.d
 
 $(BUILD)/libcldyn.a: $(OBJ)
 	rm -f $@
