@@ -39,7 +39,7 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial
 
-.PHONY: all deps demo test test-asan check check-docs check-abi bench install uninstall clean
+.PHONY: all deps demo test test-python test-asan check check-docs check-abi bench install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
 
 # The Python package's library (python/cldyn, docs/python.md): the CLI's
@@ -99,6 +99,15 @@ test: deps check-docs
 	@tools/check-abi.sh $(BUILD)/libcldyn.so
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
 	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
+	@$(MAKE) --no-print-directory test-python
+
+# The Python package (python/cldyn, docs/python.md): its pytest suite, then
+# the notebooks in examples/ executed with a small budget (tools/run-notebooks.sh).
+PYTHON ?= /usr/bin/python3
+test-python: all
+	PYTHONPATH=$(CURDIR)/python CLDYN_BIN=$(abspath $(BUILD))/cldyn CLDYN_LIB=$(abspath $(BUILD))/libcldyn_py.so \
+	  $(PYTHON) -m pytest -q python/tests
+	PYTHONPATH=$(CURDIR)/python CLDYN_LIB=$(abspath $(BUILD))/libcldyn_py.so tools/run-notebooks.sh $(BUILD)/notebooks
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
@@ -140,6 +149,11 @@ bench:
 	@$(MAKE) --no-print-directory all
 	bench/simulate
 
+# The Python package goes where Debian's python3 looks under PREFIX:
+# /usr/lib/python3/dist-packages for /usr, else PREFIX/lib/python3.X/dist-packages
+# (/usr/local/lib/python3.11/dist-packages on Debian 12).
+PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/cldyn $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -151,11 +165,15 @@ install: all
 	install -m 755 $(BUILD)/cldyn $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cldyn.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cldyn.pc
+	install -d $(DESTDIR)$(PYDIR)/cldyn
+	install -m 644 python/cldyn/*.py $(DESTDIR)$(PYDIR)/cldyn/
+	install -m 755 $(BUILD)/libcldyn_py.so $(DESTDIR)$(PYDIR)/cldyn/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcldyn.* $(DESTDIR)$(PREFIX)/bin/cldyn \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/cldyn.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/cldyn
+	rm -rf $(DESTDIR)$(PYDIR)/cldyn
 
 clean:
 	rm -rf $(BUILD) demo-out

@@ -102,7 +102,7 @@ def test_fixed_agrees_with_cli(tmp_path):
 
 
 def test_basin_agrees_with_cli_with_map(tmp_path):
-    opts = dict(c=["rademacher:3", "rademacher:4"], directions=20, seed=5)
+    opts = dict(c=["rademacher:3", "rademacher:4"], directions=20, seed=5, tmax=60, quad_gauss=16)
     r = agree(tmp_path, cldyn.basin, "basin", **opts)
     p = r["probability"]
     assert np.all((p >= 0) & (p <= 1)) and abs(np.sum(p) - 1) < 1e-12
