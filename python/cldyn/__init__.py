@@ -288,13 +288,18 @@ def run(command, args=(), progress=None, **options):
     with tempfile.TemporaryDirectory(prefix="cldyn-") as wd:
         files = {}
         opts = dict(options)
+        for flag in ("help", "print_config"):
+            if opts.get(flag):
+                raise Error(f"--{_opt_name(flag)}: use cldyn.{flag}(command, ...), which returns the text")
         out = opts.pop("out", None)
-        files["out"] = out if isinstance(out, (str, os.PathLike)) else os.path.join(wd, "out.csv")
+        keep = isinstance(out, (str, os.PathLike)) and os.fspath(out) != "-"
+        files["out"] = out if keep else os.path.join(wd, "out.csv")
         for key in _EXTRAS:
             v = opts.pop(key, None)
             if v is None or v is False:
                 continue
-            files[key] = v if isinstance(v, (str, os.PathLike)) else os.path.join(wd, key + ".csv")
+            keep = isinstance(v, (str, os.PathLike)) and os.fspath(v) != "-"
+            files[key] = v if keep else os.path.join(wd, key + ".csv")
         # options of the command go after it (a sweep's own before)
         argv = [command] + list(args) + command_line(**opts)
         for key, path in files.items():

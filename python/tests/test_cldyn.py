@@ -271,3 +271,32 @@ def test_import_from_the_source_tree():
                        env=env, cwd="/", capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "0.5"
+
+
+def test_help_and_print_config_flags_point_to_their_functions():
+    with pytest.raises(cldyn.Error, match="cldyn.help"):
+        cldyn.ode(help=True)
+    with pytest.raises(cldyn.Error, match="cldyn.print_config"):
+        cldyn.simulate(print_config=True)
+    r = cldyn.ode(T=0.5, out="-")  # stdout: the result is still returned
+    assert len(r) == 2
+
+
+def test_make_install_puts_the_module_where_python_finds_it(tmp_path):
+    build = os.path.dirname(BIN)
+    prefix = tmp_path / "prefix"
+    p = subprocess.run(["make", "-s", "-C", ROOT, "install", f"PREFIX={prefix}",
+                        f"BUILD={os.path.relpath(build, ROOT)}"],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr
+    ver = "%d.%d" % sys.version_info[:2]
+    site = prefix / "lib" / f"python{ver}" / "dist-packages"
+    assert (site / "cldyn" / "libcldyn_py.so").exists()
+    env = dict(os.environ, PYTHONPATH=str(site))
+    env.pop("CLDYN_LIB", None)
+    code = "import cldyn; print(cldyn.library_path()); print(len(cldyn.fixed()))"
+    q = subprocess.run([sys.executable, "-c", code], env=env, cwd="/", capture_output=True,
+                       text=True, timeout=60)
+    assert q.returncode == 0, q.stderr
+    lib, n = q.stdout.split()
+    assert lib.startswith(str(site)) and int(n) >= 1
