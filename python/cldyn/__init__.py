@@ -232,18 +232,21 @@ def _exec(argv, workdir, progress=None):
                 rc = 3
         finally:
             os._exit(rc)
-    last = -1.0
+    last, nap = -1.0, 0.0005
     try:
         while True:
+            if not progress:  # a blocking wait; Ctrl-C interrupts it
+                _, status = os.waitpid(pid, 0)
+                break
             wpid, status = os.waitpid(pid, os.WNOHANG)
             if wpid:
                 break
-            if progress:
-                frac = _progress_of(se, last)
-                if frac != last and frac >= 0:
-                    last = frac
-                    progress(frac)
-            time.sleep(0.05)
+            frac = _progress_of(se, last)
+            if frac != last and frac >= 0:
+                last = frac
+                progress(frac)
+            time.sleep(nap)  # short calls return soon, long ones are polled every 50 ms
+            nap = min(2 * nap, 0.05)
     except BaseException:  # Ctrl-C (KeyboardInterrupt) or any other: stop the worker
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
