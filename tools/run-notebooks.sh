@@ -6,7 +6,11 @@
 set -eu
 out=${1:-build/notebooks}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 export MPLBACKEND=Agg PYDEVD_DISABLE_FILE_VALIDATION=1
+# kernel connection files and IPython's profile inside OUTDIR: nothing is
+# needed from, or left in, the home directory
+export JUPYTER_RUNTIME_DIR="$out/runtime" IPYTHONDIR="$out/ipython" MPLCONFIGDIR="$out/mpl"
 # the kernel runs in examples/: the package of this tree, by absolute path
 export PYTHONPATH="$(pwd)/python${PYTHONPATH:+:$PYTHONPATH}"
 n=0
