@@ -17,6 +17,7 @@ run that fails raises :class:`RunError`.  See docs/python.md.
 """
 
 import os
+import re
 import signal
 import tempfile
 import time
@@ -188,24 +189,22 @@ def command_line(**options):
     return args
 
 
+_PERCENT = re.compile(r"(\d+(?:\.\d*)?)\s*%")
+
+
 def _progress_of(path, last):
-    """The last fraction in the CLI's progress lines ("\\rcldyn:  42.0%")."""
+    """The last percentage in the CLI's progress lines ("\\rcldyn:  42.0%"),
+    as a fraction; `last` if there is none yet."""
     try:
         with open(path, "rb") as f:
             f.seek(0, 2)
             size = f.tell()
-            f.seek(max(0, size - 256))
+            f.seek(max(0, size - 512))
             tail = f.read().decode(errors="replace")
     except OSError:
         return last
-    k = tail.rfind("%")
-    if k < 0:
-        return last
-    j = tail.rfind(":", 0, k)
-    try:
-        return float(tail[j + 1:k]) / 100
-    except ValueError:
-        return last
+    found = _PERCENT.findall(tail)
+    return min(float(found[-1]) / 100, 1.0) if found else last
 
 
 def _exec(argv, workdir, progress=None):
@@ -260,7 +259,7 @@ def _exec(argv, workdir, progress=None):
     lines = []
     for ln in err.replace("\r", "\n").splitlines():
         ln = ln.strip()
-        if not ln or (ln.startswith("cldyn:") and ln.endswith("%")):
+        if not ln or (ln.startswith("cldyn:") and _PERCENT.search(ln)):  # progress
             continue
         lines.append(ln[len("cldyn: "):] if ln.startswith("cldyn: ") else ln)
     if rc == 0 and progress and last < 1:
