@@ -6,6 +6,8 @@ def nb(cells, path):
     n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     n.metadata["language_info"] = {"name": "python"}
     n.cells = [nbf.v4.new_markdown_cell(c[1]) if c[0] == "md" else nbf.v4.new_code_cell(c[1]) for c in cells]
+    for i, cell in enumerate(n.cells):
+        cell["id"] = f"cell-{i}"  # stable ids: regenerating changes only what was edited
     nbf.write(n, path)
 
 setup = """%matplotlib inline
@@ -73,10 +75,10 @@ from random uninformative states and reports the probability of each stable fixe
 is selected at the points where |cos_1| > |cos_2|."""),
 ("code", """rows = []
 for law in ["rademacher:3", "sparse:3:0.5", "sparse:3:0.2"]:
-    b = cldyn.basin(c=[law, "rademacher:3"], directions=60, seed=2, tmax=100)
+    b = cldyn.basin(c=[law, "rademacher:3"], directions=40, seed=2, tmax=80)
     sel = np.abs(b["cos_1_1"]) > np.abs(b["cos_2_1"])
     p = float(np.sum(b["probability"][sel]))
-    se = np.sqrt(p * (1 - p) / 60)
+    se = np.sqrt(p * (1 - p) / 40)
     rows.append((law, p, se))
     print(f"feature 1 = {law:14s} P(feature 1 selected) = {p:.2f} ± {se:.2f}")
 fig, ax = plt.subplots(figsize=(6, 3.5))
