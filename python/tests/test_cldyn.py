@@ -300,3 +300,22 @@ def test_make_install_puts_the_module_where_python_finds_it(tmp_path):
     assert q.returncode == 0, q.stderr
     lib, n = q.stdout.split()
     assert lib.startswith(str(site)) and int(n) >= 1
+
+
+def test_concurrent_calls_from_threads():
+    """Each call has its own worker process and files: calls from several
+    threads at once give the results of calls made one by one."""
+    rhos = [-0.5, 0.0, 0.5, 0.9]
+    alone = [cldyn.ode(T=2, rho=r) for r in rhos]
+    got = [None] * len(rhos)
+
+    def work(k):
+        got[k] = cldyn.ode(T=2, rho=rhos[k])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(len(rhos))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for a, b in zip(alone, got):
+        same_bits(a, b)
