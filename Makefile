@@ -24,7 +24,7 @@ LDFLAGS ?=
 # objects and libcldyn.a.  Header dependencies come from -MMD -MP.
 SRC := $(wildcard src/*.c)
 OBJ := $(SRC:src/%.c=$(BUILD)/obj/%.o)
-APP_SRC := $(filter-out app/main.c,$(wildcard app/*.c))
+APP_SRC := $(filter-out app/main.c app/capi.c,$(wildcard app/*.c))
 APP_OBJ := $(APP_SRC:app/%.c=$(BUILD)/obj/app/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 HDR := $(wildcard include/cldyn/*.h src/*.h)
@@ -39,8 +39,16 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial
 
-.PHONY: all deps demo test test-asan check check-docs check-abi bench install uninstall clean
-all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
+.PHONY: all deps demo test test-python test-asan check check-docs check-abi bench install uninstall clean
+all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
+
+# The Python package's library (python/cldyn, docs/python.md): the CLI's
+# main() renamed, the FFI entry point app/capi.c, the app objects and the core.
+$(BUILD)/obj/app/main-py.o: app/main.c Makefile | $(BUILD)/obj/app
+	$(CC) -Dmain=cl_cli_main -Disatty=cldyn_capi_isatty $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libcldyn_py.so: $(BUILD)/obj/app/capi.o $(BUILD)/obj/app/main-py.o $(APP_OBJ) $(OBJ)
+	$(CC) -shared -fopenmp -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/cldyn-mpi: $(BUILD)/obj/app/main-mpi.o $(APP_OBJ) $(BUILD)/libcldyn.a
 	OMPI_CC=$(CC) $(MPICC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
@@ -62,7 +70,8 @@ $(BUILD)/obj/app/%.o: app/%.c Makefile | $(BUILD)/obj/app
 $(BUILD)/obj $(BUILD)/obj/app $(BUILD)/asan:
 	@mkdir -p $@
 
--include $(OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/obj/app/main.d $(BUILD)/obj/app/main-mpi.d
+-include $(OBJ:.o=.d) $(APP_OBJ:.o=.d) $(BUILD)/obj/app/main.d $(BUILD)/obj/app/main-mpi.d \
+  $(BUILD)/obj/app/main-py.d $(BUILD)/obj/app/capi.d
 
 $(BUILD)/libcldyn.a: $(OBJ)
 	rm -f $@
@@ -90,6 +99,15 @@ test: deps check-docs
 	@tools/check-abi.sh $(BUILD)/libcldyn.so
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
 	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
+	@$(MAKE) --no-print-directory test-python
+
+# The Python package (python/cldyn, docs/python.md): its pytest suite, then
+# the notebooks in examples/ executed with a small budget (tools/run-notebooks.sh).
+PYTHON ?= /usr/bin/python3
+test-python: all
+	PYTHONPATH=$(CURDIR)/python CLDYN_BIN=$(abspath $(BUILD))/cldyn CLDYN_LIB=$(abspath $(BUILD))/libcldyn_py.so \
+	  $(PYTHON) -m pytest -q python/tests
+	PYTHONPATH=$(CURDIR)/python CLDYN_LIB=$(abspath $(BUILD))/libcldyn_py.so tools/run-notebooks.sh $(BUILD)/notebooks
 
 test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
@@ -131,6 +149,11 @@ bench:
 	@$(MAKE) --no-print-directory all
 	bench/simulate
 
+# The Python package goes where Debian's python3 looks under PREFIX:
+# /usr/lib/python3/dist-packages for /usr, else PREFIX/lib/python3.X/dist-packages
+# (/usr/local/lib/python3.11/dist-packages on Debian 12).
+PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)
+PYDIR ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VER)/dist-packages)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/cldyn $(DESTDIR)$(PREFIX)/bin \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
@@ -142,11 +165,15 @@ install: all
 	install -m 755 $(BUILD)/cldyn $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cldyn.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cldyn.pc
+	install -d $(DESTDIR)$(PYDIR)/cldyn
+	install -m 644 python/cldyn/*.py $(DESTDIR)$(PYDIR)/cldyn/
+	install -m 755 $(BUILD)/libcldyn_py.so $(DESTDIR)$(PYDIR)/cldyn/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libcldyn.* $(DESTDIR)$(PREFIX)/bin/cldyn \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/cldyn.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/cldyn
+	rm -rf $(DESTDIR)$(PYDIR)/cldyn
 
 clean:
 	rm -rf $(BUILD) demo-out

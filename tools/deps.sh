@@ -19,6 +19,13 @@ command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v valgrind >/dev/null 2>&1 || missing="$missing valgrind"
 # Open MPI for the MPI sweep and its test (build/cldyn-mpi)
 { command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; } || missing="$missing openmpi-bin libopenmpi-dev"
+# the Python package's tests and the notebooks in examples/ (make test-python)
+py() { /usr/bin/python3 -c "import $1" >/dev/null 2>&1; }
+py numpy || missing="$missing python3-numpy"
+py pytest || missing="$missing python3-pytest"
+py matplotlib || missing="$missing python3-matplotlib"
+py ipykernel || missing="$missing python3-ipykernel"
+command -v jupyter-nbconvert >/dev/null 2>&1 || missing="$missing jupyter-nbconvert"
 if [ "$what" = bench ]; then
   /usr/bin/python3 -c 'import numpy, scipy' >/dev/null 2>&1 || missing="$missing python3-numpy python3-scipy"
   command -v /usr/bin/time >/dev/null 2>&1 || [ -x /usr/bin/time ] || missing="$missing time"
