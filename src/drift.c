@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cldyn/data.h"
+#include "drift_multi.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
 #pragma omp declare simd notinbranch
@@ -21,9 +22,10 @@ double asinh(double);
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 
-enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC };
+enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_MULTI };
 
 struct cl_drift {
+  cl_multi *multi; /* M >= 2: the lattice engine (drift_multi.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   double beta, Beff;
@@ -63,7 +65,7 @@ struct cl_drift {
   double *gz, *gw, *goff;     /* npts x d, npts, npts x 2M */
   int psize;
   double *psi, *acc, *grid;   /* psi-sized scratch, accumulator, nm * psize table */
-  char method_str[256];
+  char method_str[640];
 };
 
 /* Laws symmetric under c -> -c; their rules (quad.c) are symmetric too. */
@@ -90,6 +92,7 @@ static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
+  cl_multi_free(d->multi);
   free(d->cx);
   free(d->cw);
   cl_rule_free(&d->gh_lo);
@@ -130,7 +133,20 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   /* lambda couples the batch only through the off-diagonal C_il, i != l:
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
-  int need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
+  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_LATTICE)) {
+    /* the lattice engine (drift_multi.c); Monte Carlo over whole batches
+     * only where it has too many dimensions */
+    char e2[CL_ERRLEN];
+    d->multi = cl_multi_alloc(m, o, e2);
+    if (d->multi) {
+      d->method = METHOD_MULTI;
+      snprintf(d->method_str, sizeof d->method_str, "%s", cl_multi_method(d->multi));
+      return d;
+    }
+    if (strncmp(e2, "lattice:", 8) != 0) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
+  }
+  int need_mc = m->M > 1;
+  if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
   cl_status st = cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
@@ -288,7 +304,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   return d;
 }
 
-double cl_drift_stderr(const cl_drift *d) { return d->se; }
+double cl_drift_stderr(const cl_drift *d) { return d->multi ? cl_multi_errmax(d->multi) : d->se; }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
 static double A_min_m1(const double *R, const double *Q, int K) {
@@ -854,6 +870,7 @@ static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *
 
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
+  if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;
   st = d->method == METHOD_MC ? eval_mc(d, R, Q, dR, dQ) : eval_quad(d, R, Q, dR, dQ);

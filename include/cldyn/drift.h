@@ -38,7 +38,12 @@ typedef struct {
                       (by ~1e-11) where a count changes, so this is for integration
                       only, never for finite differences; cl_ode_solve sets it for its
                       explicit steppers.  0: off */
+  int expect;      /* M >= 2: CL_EXPECT_LATTICE (default, src/drift_multi.c, docs/multi.md)
+                      or CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
+                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite) */
+  long qmc_points; /* M >= 2 lattice: points per random shift (a power of 2; 0: default) */
 } cl_quad_opts;
+enum { CL_EXPECT_LATTICE = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2 };
 
 typedef struct cl_drift cl_drift;
 

@@ -1,0 +1,29 @@
+/* drift_multi.h (internal) - the expectation engine for M >= 2 units
+ * (docs/multi.md): dR, dQ by a randomly shifted rank-1 lattice rule over
+ * (continuous c, Gaussian part), exact sums over discrete atoms, and an
+ * error bound from independent random shifts (fixed internal seed). */
+#ifndef CLDYN_DRIFT_MULTI_H
+#define CLDYN_DRIFT_MULTI_H
+
+#include "cldyn/drift.h"
+
+typedef struct cl_multi cl_multi;
+
+/* NULL with CL_EINVAL in err if the case cannot be handled (more than
+ * CL_MULTI_DIMAX lattice dimensions); the caller then falls back to Monte
+ * Carlo over whole batches. */
+#define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
+cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
+void cl_multi_free(cl_multi *q);
+/* dR (K x M), dQ (M x M); if ebar is non-NULL it receives the error bound of
+ * every component (K*M entries for dR, then M*M for dQ). */
+cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
+                        double *ebar, char *err);
+/* Largest error bound of the last evaluation (over the components). */
+double cl_multi_errmax(const cl_multi *q);
+const char *cl_multi_method(const cl_multi *q);
+/* The R replicate drifts of the last evaluation (rep r at r * (K*M + M*M)),
+ * and their count. */
+const double *cl_multi_replicates(const cl_multi *q, int *nrep);
+
+#endif
