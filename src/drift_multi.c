@@ -40,6 +40,14 @@ enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
 enum { NREP_DEFAULT = 8, ATOMS_MAX = 64 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 
+/* A chunk of points: c, h = (h1, h2) and sigma, sigma' of every h, the
+ * activations vectorised over the chunk (libmvec). */
+enum { CH = 128 };
+typedef struct chunk_s {
+  double c[CH * CL_KMAX], h[CH * 2 * CL_MMAX], y[CH * 2 * CL_MMAX], sd[CH * 2 * CL_MMAX];
+  const double *z[CH];
+} chunk;
+
 struct cl_multi {
   cl_model m;
   int K, M, B, d2, mode, Bq; /* Bq: samples per lattice point (B in BATCH mode, else 1) */
@@ -54,6 +62,7 @@ struct cl_multi {
   double *acc, *reps, *mom; /* accumulators, nrep x nout, SQEXP moments */
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
   double emax;
+  chunk *ck;
   char method[640];
 };
 
@@ -110,6 +119,7 @@ void cl_multi_free(cl_multi *q) {
   free(q->acc);
   free(q->reps);
   free(q->mom);
+  free(q->ck);
   free(q);
 }
 
@@ -212,10 +222,11 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   size_t npts = (size_t)q->nrep * (size_t)q->n * (size_t)q->nq;
   q->pts = malloc(sizeof(double) * (npts ? npts : 1));
   q->acc = malloc(sizeof(double) * (size_t)q->asz);
+  q->ck = malloc(sizeof *q->ck);
   q->reps = malloc(sizeof(double) * (size_t)q->nrep * (size_t)q->nout);
   size_t M4 = (size_t)M * M * M * M;
   q->mom = q->mode == MODE_SQEXP ? malloc(sizeof(double) * (M * M + 5 * M4)) : NULL;
-  if (!q->pts || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
+  if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory for the lattice (%zu values)", npts), NULL;
@@ -264,9 +275,9 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
                                              : "whole batch in the lattice";
   snprintf(q->method, sizeof q->method,
-           "lattice rule (M >= 2, %s): %d random shifts x %d points in %d dims (rank-1, "
-           "tent-transformed), %d atom combinations summed exactly; error bound = t(0.995, %d) "
-           "sd / sqrt(%d) over the shifts (fixed seed)",
+           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims, %d atom "
+           "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "
+           "sd / sqrt(%d) over the shifts (fixed internal seed)",
            path, q->nrep, q->n, q->nq, q->na, q->nrep - 1, q->nrep);
   return q;
 }
@@ -416,10 +427,6 @@ static void ghat_sample(const cl_multi *q, const double *y1, const double *y2, c
   }
 }
 
-static void act_all(cl_act act, int M, const double *h, double *y, double *sd) {
-  double dd;
-  for (int i = 0; i < M; i++) cl_act_eval_inline(act, h[i], &y[i], &sd[i], &dd);
-}
 
 /* mu0 = R^T (atom part of c) */
 static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
@@ -430,26 +437,36 @@ static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
       for (int i = 0; i < M; i++) mu0[i] += q->ax[(size_t)a * K + j] * R[j * M + i];
 }
 
+static void chunk_eval(const cl_multi *q, const double *R, const double *atom, const double *mu0,
+                       const double *pts, int nch, chunk *ck) {
+  const int K = q->K, d2 = q->d2, nq = q->nq;
+  for (int k = 0; k < nch; k++)
+    sample_h(q, R, atom, mu0, pts + (size_t)k * nq, ck->c + k * K, ck->h + k * d2,
+             ck->h + k * d2 + q->M, &ck->z[k]);
+  cl_act_eval_vec(q->m.act, ck->h, ck->y, ck->sd, nch * d2);
+}
+
 /* One replicate: fills acc (and the SQEXP corrections into V). */
 static void replicate(cl_multi *q, int r, const double *R) {
   const int K = q->K, M = q->M, d2 = q->d2, n = q->n, nq = q->nq, B = q->B;
   const double lam = q->m.lambda, wn = 1.0 / n;
   const double *pts = q->pts + (size_t)r * n * nq;
-  double c[CL_KMAX], h1[CL_MMAX], h2[CL_MMAX], y1[CL_MMAX], y2[CL_MMAX], sd1[CL_MMAX], sd2[CL_MMAX];
-  double g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
-  const double *z;
+  double h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
+  chunk *ck = q->ck;
   memset(q->acc, 0, sizeof(double) * (size_t)q->asz);
   if (q->mode == MODE_SAMPLE) {
     double l = B == 1 ? lam : 0;
     for (int a = 0; a < q->na; a++) {
       atom_mu(q, R, a, mu0);
       const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-      for (int p = 0; p < n; p++) {
-        sample_h(q, R, atom, mu0, pts + (size_t)p * nq, c, h1, h2, &z);
-        act_all(q->m.act, M, h1, y1, sd1);
-        act_all(q->m.act, M, h2, y2, sd2);
-        ghat_sample(q, y1, y2, sd1, sd2, l, g1, g2);
-        accumulate(q, c, z, h1, h2, g1, g2, w, q->acc);
+      for (int p0 = 0; p0 < n; p0 += CH) {
+        const int nch = n - p0 < CH ? n - p0 : CH;
+        chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
+        for (int k = 0; k < nch; k++) {
+          const double *hk = ck->h + k * d2, *yk = ck->y + k * d2, *sk = ck->sd + k * d2;
+          ghat_sample(q, yk, yk + M, sk, sk + M, l, g1, g2);
+          accumulate(q, ck->c + k * K, ck->z[k], hk, hk + M, g1, g2, w, q->acc);
+        }
       }
     }
     return;
@@ -483,13 +500,13 @@ static void replicate(cl_multi *q, int r, const double *R) {
   memset(mm, 0, sizeof(double) * (size_t)(M2 + 5 * M4));
   for (int a = 0; a < q->na; a++) {
     atom_mu(q, R, a, mu0);
-    const double wa = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-    for (int p = 0; p < n; p++) {
-      sample_h(q, R, atom, mu0, pts + (size_t)p * nq, c, h1, h2, &z);
-      act_all(q->m.act, M, h1, y1, sd1);
-      act_all(q->m.act, M, h2, y2, sd2);
+    const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
+    for (int p0 = 0; p0 < n; p0 += CH) {
+     const int nch = n - p0 < CH ? n - p0 : CH;
+     chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
+     for (int pk = 0; pk < nch; pk++) {
+      const double *y1 = ck->y + pk * d2, *y2 = y1 + M;
       double phi[CL_MMAX * CL_MMAX];
-      const double w = wa;
       for (int i = 0; i < M; i++)
         for (int k = 0; k < M; k++) phi[i * M + k] = y1[i] * y2[k];
       for (int u = 0; u < M2; u++) {
@@ -497,6 +514,7 @@ static void replicate(cl_multi *q, int r, const double *R) {
         const double wu = w * phi[u];
         for (int v = 0; v < M2; v++) PP[u * M2 + v] += wu * phi[v];
       }
+     }
     }
   }
   /* PP -> Cov_1(phi_u, phi_v) */
@@ -506,12 +524,13 @@ static void replicate(cl_multi *q, int r, const double *R) {
   const double f1 = 2 * lam * (B - 1) / B, f0 = 2 * lam / B;
   for (int a = 0; a < q->na; a++) {
     atom_mu(q, R, a, mu0);
-    const double wa = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-    for (int p = 0; p < n; p++) {
-      const double w = wa;
-      sample_h(q, R, atom, mu0, pts + (size_t)p * nq, c, h1, h2, &z);
-      act_all(q->m.act, M, h1, y1, sd1);
-      act_all(q->m.act, M, h2, y2, sd2);
+    const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
+    for (int p0 = 0; p0 < n; p0 += CH) {
+     const int nch = n - p0 < CH ? n - p0 : CH;
+     chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
+     for (int pk = 0; pk < nch; pk++) {
+      const double *h1 = ck->h + pk * d2, *h2 = h1 + M, *y1 = ck->y + pk * d2, *y2 = y1 + M;
+      const double *sd1 = ck->sd + pk * d2, *sd2 = sd1 + M;
       double a1 = 0, a2 = 0, be[2][CL_MMAX * CL_MMAX];
       for (int k = 0; k < M; k++) a1 += y1[k] * y1[k], a2 += y2[k] * y2[k];
       for (int i = 0; i < M; i++) {
@@ -525,7 +544,7 @@ static void replicate(cl_multi *q, int r, const double *R) {
         }
         g1[i] = t1, g2[i] = t2;
       }
-      accumulate(q, c, z, h1, h2, g1, g2, w, q->acc);
+      accumulate(q, ck->c + pk * K, ck->z[pk], h1, h2, g1, g2, w, q->acc);
       for (int ab = 0; ab < 4; ab++) {
         const double *ba = be[ab >> 1], *bb = be[ab & 1];
         double *blk = BB + (size_t)ab * M4;
@@ -535,6 +554,7 @@ static void replicate(cl_multi *q, int r, const double *R) {
           for (int v = 0; v < M2; v++) blk[u * M2 + v] += wu * bb[v];
         }
       }
+     }
     }
   }
   /* the fluctuation of the other B - 1 samples:

@@ -299,7 +299,7 @@ static void ode_vs_reduced(const char *args, long long runs, uint64_t seed) {
 }
 
 Test(multi, ode_matches_reduced_m2_m3, .timeout = 300) {
-  ode_vs_reduced("--M 2 --lambda 1 --T 3 --dt-out 1 --R0 0.3,0.1;0.1,0.2 --c rademacher:3 --c laplace:3", 200, 51);
-  ode_vs_reduced("--M 3 --lambda 1 --T 2 --dt-out 1 --R0 0.3,0.1,0.05;0.1,0.2,0.05 --c rademacher:3 --c uniform:3", 200,
-                 52);
+  ode_vs_reduced("--M 2 --lambda 1 --T 2 --dt-out 0.5 --R0 0.3,0.1;0.1,0.2 --c rademacher:3 --c laplace:3", 64, 51);
+  ode_vs_reduced("--M 3 --lambda 1 --T 1.5 --dt-out 0.5 --R0 0.3,0.1,0.05;0.1,0.2,0.05 --c rademacher:3 --c uniform:3",
+                 64, 52);
 }
