@@ -304,6 +304,17 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   return d;
 }
 
+int cl_drift_nrep(const cl_drift *d) {
+  int n = 0;
+  if (d->multi) cl_multi_replicates(d->multi, &n);
+  return n;
+}
+cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err) {
+  if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
+  return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
+}
+double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
 double cl_drift_stderr(const cl_drift *d) { return d->multi ? cl_multi_errmax(d->multi) : d->se; }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 

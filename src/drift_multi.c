@@ -610,6 +610,24 @@ static void assemble(const cl_multi *q, const double *R, const double *Q, double
     for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
 }
 
+cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err) {
+  cl_status st = prepare(q, R, Q, err);
+  if (st) return st;
+  const int KM = q->K * q->M;
+  double *out = q->reps + (size_t)rep * q->nout;
+  replicate(q, rep, R);
+  assemble(q, R, Q, out);
+  for (int k = 0; k < q->nout; k++) {
+    if (!isfinite(out[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+    if (k < KM) dR[k] = out[k];
+    else dQ[k - KM] = out[k];
+  }
+  return CL_OK;
+}
+
+double cl_multi_tquant(const cl_multi *q) { return q->tq; }
+
 cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
                         double *ebar, char *err) {
   cl_status st = prepare(q, R, Q, err);

@@ -19,6 +19,14 @@ void cl_multi_free(cl_multi *q);
  * every component (K*M entries for dR, then M*M for dQ). */
 cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
                         double *ebar, char *err);
+/* The drift by replicate `rep` (0 <= rep < nrep) alone: each replicate is
+ * an unbiased estimate of the drift, smooth in the state; integrating the
+ * replicates separately gives trajectories whose spread bounds the error of
+ * their mean (cl_ode_solve). */
+cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err);
+/* The Student-t factor of the bound (t(0.995, nrep - 1)). */
+double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */
 double cl_multi_errmax(const cl_multi *q);
 const char *cl_multi_method(const cl_multi *q);

@@ -303,3 +303,33 @@ Test(multi, ode_matches_reduced_m2_m3, .timeout = 300) {
   ode_vs_reduced("--M 3 --lambda 1 --T 1.5 --dt-out 0.5 --R0 0.3,0.1,0.05;0.1,0.2,0.05 --c rademacher:3 --c uniform:3",
                  64, 52);
 }
+
+/* cldyn ode with the default stepper integrates each randomised rule
+ * separately: the printed trajectory bound covers the change to a 16x
+ * finer rule over the whole table of R and Q. */
+static double ode_run(const char *args, cl_traj **tr, char *info) {
+  cl_config oc;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, args, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, tr, info, err), CL_OK, "%s", err);
+  const char *p = strstr(info, "trajectory error bound ");
+  cr_assert(p, "no trajectory bound in '%s'", info);
+  return atof(p + strlen("trajectory error bound "));
+}
+
+Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
+  const char *base = "--M 2 --lambda 1 --c rademacher:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --T 4 --dt-out 1 --qmc-points 1024";
+  char fine[512], info[CL_ERRLEN];
+  snprintf(fine, sizeof fine, "%s --qmc-points 16384", base);
+  cl_traj *a, *b;
+  double ba = ode_run(base, &a, info);
+  cr_expect(strstr(info, "1024 points"), "%s", info);
+  double bb = ode_run(fine, &b, info);
+  double gap = 0;
+  for (size_t k = 0; k < a->nt; k++)
+    for (int c = 0; c < a->ncol - a->K * a->M; c++) gap = fmax(gap, fabs(cl_traj_row(a, 0, k)[c] - cl_traj_row(b, 0, k)[c]));
+  cr_log_info("trajectory bounds %.3g (1024 points) and %.3g (16384), change %.3g", ba, bb, gap);
+  cr_expect_leq(gap, ba + bb, "change %g beyond the bounds %g + %g", gap, ba, bb);
+  cl_traj_free(a);
+  cl_traj_free(b);
+}

@@ -54,8 +54,16 @@ void cl_drift_free(cl_drift *d);
  * the physical domain (Q - R^T R not PSD) or not finite. */
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err);
+/* M >= 2 lattice engine: the number of independent randomised rules whose
+ * mean is the drift (0 for the other methods), the drift of rule `rep`
+ * alone, and the Student-t factor t(0.995, nrep - 1) of the error bound
+ * t sd / sqrt(nrep) (docs/multi.md). */
+int cl_drift_nrep(const cl_drift *d);
+cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err);
+double cl_drift_tquant(const cl_drift *d);
 /* Monte Carlo standard error of the last evaluation (max over components);
- * 0 for quadrature. */
+ * for the M >= 2 engine the error bound (t sd / sqrt(nrep)); 0 for quadrature. */
 double cl_drift_stderr(const cl_drift *d);
 /* One line describing what is computed (method, orders, points). */
 const char *cl_drift_method(const cl_drift *d);
