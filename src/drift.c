@@ -25,7 +25,7 @@ double asinh(double);
 enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_MULTI };
 
 struct cl_drift {
-  cl_multi *multi; /* M >= 2: the lattice engine (drift_multi.c) */
+  cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   double beta, Beff;
@@ -133,8 +133,8 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   /* lambda couples the batch only through the off-diagonal C_il, i != l:
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
-  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_LATTICE)) {
-    /* the lattice engine (drift_multi.c); Monte Carlo over whole batches
+  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_QMC)) {
+    /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
      * only where it has too many dimensions */
     char e2[CL_ERRLEN];
     d->multi = cl_multi_alloc(m, o, e2);
@@ -143,7 +143,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       snprintf(d->method_str, sizeof d->method_str, "%s", cl_multi_method(d->multi));
       return d;
     }
-    if (strncmp(e2, "lattice:", 8) != 0) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
+    if (strncmp(e2, "qmc:", 4) != 0) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
   }
   int need_mc = m->M > 1;
   if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;

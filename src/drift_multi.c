@@ -13,15 +13,14 @@
  *   SQEXP   g = square, B > 1, lambda != 0: the exact expansion in 1/B (two
  *           passes: single-sample moments m_ik, Cov(phi, phi), then the mean
  *           field part and the fluctuation term of V).
- *   BATCH   other g with B > 1 and lambda != 0: the lattice over the whole
- *           batch (B samples), D from cl_batch_loss.
- * Integration: rank-1 lattice (Cools, Kuo & Nuyens' embedded base-2
- * generating vector) with a random shift and the tent (baker's) transform,
- * mapped to the normals and the laws by their quantile functions; NREP
- * independent shifts from a fixed seed; the bound is the Student-t 99.5%
- * quantile x sd / sqrt(NREP).  Discrete laws are summed over their atoms
- * when the product of atom counts is small (folded c -> -c for odd sigma
- * and symmetric laws). */
+ *   BATCH   other g with B > 1 and lambda != 0: the point set covers the
+ *           whole batch (B samples), D from cl_batch_loss.
+ * Integration: Sobol' points (GSL) over (continuous c, z), mapped by the
+ * laws' quantile functions and Phi^-1, randomised by NREP digital shifts
+ * from a fixed internal seed; the drift is the mean of the NREP rules and
+ * the bound is the Student-t 99.5% quantile x sd / sqrt(NREP).  Discrete
+ * laws are summed over their atoms when the product of atom counts is small
+ * (folded c -> -c for odd sigma and symmetric laws). */
 #include "drift_multi.h"
 
 #include <gsl/gsl_cdf.h>
@@ -50,12 +49,12 @@ typedef struct chunk_s {
 
 struct cl_multi {
   cl_model m;
-  int K, M, B, d2, mode, Bq; /* Bq: samples per lattice point (B in BATCH mode, else 1) */
+  int K, M, B, d2, mode, Bq; /* Bq: samples per point (B in BATCH mode, else 1) */
   double beta;
-  int nrep, n, nq, ncq; /* replicates, points per replicate, lattice dims, c dims per sample */
-  int cq[CL_KMAX];      /* lattice coordinate of law j within a sample, -1: summed over atoms */
+  int nrep, n, nq, ncq; /* rules, points per rule, dims, c dims per sample */
+  int cq[CL_KMAX];      /* coordinate of law j within a sample, -1: summed over atoms */
   int na;               /* atom combinations */
-  double *ax, *aw;      /* na x K (0 for lattice laws), na */
+  double *ax, *aw;      /* na x K (0 for the laws in the point set), na */
   double *pts;          /* nrep x n x nq */
   double tq;            /* Student-t quantile for the bound */
   int nout, asz;        /* K*M + M*M; accumulator size */
@@ -171,7 +170,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (q->nq > CL_MULTI_DIMAX) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_EINVAL, "lattice: %d dimensions > %d", q->nq, CL_MULTI_DIMAX), NULL;
+    return cl_fail(err, CL_EINVAL, "qmc: %d dimensions > %d (Sobol' limit)", q->nq, CL_MULTI_DIMAX), NULL;
   }
   /* atom combinations */
   long na = exact ? prod : 1;
@@ -229,9 +228,9 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory for the lattice (%zu values)", npts), NULL;
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts), NULL;
   }
-  /* the point sets: shifted lattice, tent transform, quantile functions */
+  /* the point sets: Sobol' points, digital shifts, quantile functions */
   uint64_t st = SHIFT_SEED;
   const int per = q->ncq + q->d2;
   double *base = NULL;
@@ -273,7 +272,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   const char *path = q->mode == MODE_SAMPLE
                          ? (m->B == 1 ? "per-sample gradient (B = 1)" : "per-sample gradient (lambda = 0)")
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
-                                             : "whole batch in the lattice";
+                                             : "whole batch in the point set";
   snprintf(q->method, sizeof q->method,
            "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims, %d atom "
            "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "

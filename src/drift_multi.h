@@ -1,7 +1,7 @@
 /* drift_multi.h (internal) - the expectation engine for M >= 2 units
- * (docs/multi.md): dR, dQ by a randomly shifted rank-1 lattice rule over
+ * (docs/multi.md): dR, dQ by digitally shifted Sobol' rules over
  * (continuous c, Gaussian part), exact sums over discrete atoms, and an
- * error bound from independent random shifts (fixed internal seed). */
+ * error bound from independent shifts (fixed internal seed). */
 #ifndef CLDYN_DRIFT_MULTI_H
 #define CLDYN_DRIFT_MULTI_H
 
@@ -9,9 +9,9 @@
 
 typedef struct cl_multi cl_multi;
 
-/* NULL with CL_EINVAL in err if the case cannot be handled (more than
- * CL_MULTI_DIMAX lattice dimensions); the caller then falls back to Monte
- * Carlo over whole batches. */
+/* NULL with CL_EINVAL in err (starting "qmc:") if the case cannot be
+ * handled (more than CL_MULTI_DIMAX dimensions); the caller then falls back
+ * to Monte Carlo over whole batches. */
 #define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
 cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
 void cl_multi_free(cl_multi *q);
