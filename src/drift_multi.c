@@ -256,8 +256,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
         /* digital shift: XOR of the 32-bit expansion with a random word */
         uint32_t u = (uint32_t)(base[(size_t)p * q->nq + k] * 4294967296.0) ^ dshift[k];
         double t = ((double)u + 0.5) * 0x1p-32;
-        int b = k / per, c = k % per;
-        (void)b;
+        const int c = k % per; /* coordinate within its sample */
         if (c < q->ncq) {
           int j = 0;
           while (q->cq[j] != c) j++;
