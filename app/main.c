@@ -139,7 +139,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     if (has_dens || has_hist) cl_out_abort(&dens);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
+  if (strstr(info, "standard error") || strstr(info, "error bound")) fprintf(stderr, "cldyn: %s\n", info);
   int rc = write_outputs(cfg, tr, &out, has_sum ? &sum : NULL, argc, argv, now_seconds() - t0,
                          info[0] ? info : NULL);
   cl_traj_free(tr);

@@ -14,6 +14,7 @@
 
 #include "cldyn/data.h"
 #include "drift_cf.h"
+#include "drift_multi.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
 #pragma omp declare simd notinbranch
@@ -23,9 +24,10 @@ double asinh(double);
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 
-enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF };
+enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
 struct cl_drift {
+  cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -75,7 +77,7 @@ struct cl_drift {
   double *gz, *gw, *goff;     /* npts x d, npts, npts x 2M */
   int psize;
   double *psi, *acc, *grid;   /* psi-sized scratch, accumulator, nm * psize table */
-  char method_str[256];
+  char method_str[640];
 };
 
 /* Laws symmetric under c -> -c; their rules (quad.c) are symmetric too. */
@@ -102,6 +104,7 @@ static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
+  cl_multi_free(d->multi);
   free(d->cx);
   free(d->cw);
   cl_rule_free(&d->gh_lo);
@@ -145,7 +148,20 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   /* lambda couples the batch only through the off-diagonal C_il, i != l:
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
-  int need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
+  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_QMC)) {
+    /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
+     * only where it has too many dimensions */
+    char e2[CL_ERRLEN];
+    d->multi = cl_multi_alloc(m, o, e2);
+    if (d->multi) {
+      d->method = METHOD_MULTI;
+      snprintf(d->method_str, sizeof d->method_str, "%s", cl_multi_method(d->multi));
+      return d;
+    }
+    if (strncmp(e2, "qmc:", 4) != 0) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
+  }
+  int need_mc = m->M > 1;
+  if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   d->Beff = need_mc ? 1 : m->B;
   /* M = 1 with a polynomial sigma (linear, cubic): every integrand is a
    * polynomial of degree <= 10 times the normal density, which the
@@ -376,7 +392,18 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   return d;
 }
 
-double cl_drift_stderr(const cl_drift *d) { return d->se; }
+int cl_drift_nrep(const cl_drift *d) {
+  int n = 0;
+  if (d->multi) cl_multi_replicates(d->multi, &n);
+  return n;
+}
+cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err) {
+  if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
+  return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
+}
+double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
+double cl_drift_stderr(const cl_drift *d) { return d->multi ? cl_multi_errmax(d->multi) : d->se; }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
 static double A_min_m1(const double *R, const double *Q, int K) {
@@ -1084,6 +1111,7 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
+  if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;
   if (d->method == METHOD_CF) {

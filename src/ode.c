@@ -39,6 +39,7 @@ cl_status cl_ode_check_stepper(const char *name, char *err) {
 typedef struct {
   cl_drift *drift;
   int K, M;
+  int nrep, n1; /* M >= 2 engine with dop853: 1 + nrep stacked systems of n1 each */
   cl_status st;
   char err[CL_ERRLEN];
   double t_fail;
@@ -54,17 +55,23 @@ static void unpack(const ode_ctx *c, const double *y, double *R, double *Q) {
 static int rhs(double t, const double *y, double *f, void *params) {
   ode_ctx *c = params;
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  unpack(c, y, R, Q);
-  cl_status st = cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
-  if (st) {
-    c->st = st;
-    c->t_fail = t;
-    return GSL_EBADFUNC;
+  /* copy 0: the drift (mean of the rules); copy r >= 1: rule r - 1 alone */
+  for (int r = 0; r <= c->nrep; r++) {
+    const double *yr = y + (size_t)r * c->n1;
+    double *fr = f + (size_t)r * c->n1;
+    unpack(c, yr, R, Q);
+    cl_status st = r ? cl_drift_eval_rep(c->drift, r - 1, R, Q, dR, dQ, c->err)
+                     : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
+    if (st) {
+      c->st = st;
+      c->t_fail = t;
+      return GSL_EBADFUNC;
+    }
+    int K = c->K, M = c->M, k = K * M;
+    memcpy(fr, dR, sizeof(double) * (size_t)(K * M));
+    for (int i = 0; i < M; i++)
+      for (int l = i; l < M; l++) fr[k++] = dQ[i * M + l];
   }
-  int K = c->K, M = c->M, k = K * M;
-  memcpy(f, dR, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) f[k++] = dQ[i * M + l];
   return GSL_SUCCESS;
 }
 
@@ -386,12 +393,19 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   c.drift = cl_drift_alloc(m, &quad, err);
   if (!c.drift) return CL_EINVAL;
   int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
+  /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
+   * rules also drives its own copy of the system; the output is the copy
+   * driven by their mean, and the spread of the copies bounds its error */
+  c.n1 = n, c.nrep = type ? 0 : cl_drift_nrep(c.drift);
+  if (c.nrep < 2) c.nrep = 0;
+  const int nr = c.nrep, nall = n * (1 + nr);
   size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
   cl_traj *tr = cl_traj_alloc(K, M, nt, 1);
-  double *Y = malloc(sizeof(double) * nt * (size_t)n);
-  if (!tr || !Y) {
+  double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
+  if (!tr || !Y || !yall) {
     cl_traj_free(tr);
     free(Y);
+    free(yall);
     cl_drift_free(c.drift);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
@@ -400,7 +414,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   memcpy(y, m->R0, sizeof(double) * (size_t)(K * M));
   for (int i = 0; i < M; i++)
     for (int l = i; l < M; l++) y[k++] = m->Q0[i * M + l];
-  gsl_odeiv2_system sys = {rhs, jac, (size_t)n, &c};
+  for (int r = 0; r <= nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
+  gsl_odeiv2_system sys = {rhs, jac, (size_t)nall, &c};
   char pars[256];
   snprintf(pars, sizeof pars, "tau = %g, s = %g, rho = %g, lambda = %g, B = %d, act = %s", m->tau,
            m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
@@ -417,9 +432,20 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   se0 = cl_drift_stderr(c.drift);
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, s->dt_out, o->rtol, o->atol, Y, pars, err)
-              : integrate_dop853(&sys, &c, y, nt, s->dt_out, o->rtol, o->atol, Y, pars, err);
+              : integrate_dop853(&sys, &c, yall, nt, s->dt_out, o->rtol, o->atol, Y, pars, err);
+  double tbound = 0; /* max over the table of t sd / sqrt(nrep) of the replicate trajectories */
+  for (size_t j = 0; j < nt && !st && nr > 1; j++) {
+    const double *yj = Y + j * (size_t)nall + n; /* the single-rule copies */
+    for (int q = 0; q < n; q++) {
+      double mean = 0, var = 0;
+      for (int r = 0; r < nr; r++) mean += yj[(size_t)r * n + q];
+      mean /= nr;
+      for (int r = 0; r < nr; r++) var += (yj[(size_t)r * n + q] - mean) * (yj[(size_t)r * n + q] - mean);
+      tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
+    }
+  }
   for (size_t j = 0; j < nt && !st; j++) {
-    const double *yj = Y + j * (size_t)n;
+    const double *yj = Y + j * (size_t)nall;
     tr->t[j] = (double)j * s->dt_out;
     for (int q = 0; q < n; q++)
       if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g", tr->t[j]);
@@ -428,13 +454,19 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   }
   gsl_set_error_handler(old);
   if (info) {
-    if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
+    if (nr > 1)
+      snprintf(info, CL_ERRLEN,
+               "%s; each of the %d rules also integrated alone: trajectory error bound %.3g (max "
+               "over the table of R and Q, from their spread); drift error bound %.3g at t = 0",
+               cl_drift_method(c.drift), nr, tbound, se0);
+    else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
       snprintf(info, CL_ERRLEN, "%s; drift standard error %.3g at t = 0, %.3g at the last step",
                cl_drift_method(c.drift), se0, cl_drift_stderr(c.drift));
     else
       snprintf(info, CL_ERRLEN, "%s", cl_drift_method(c.drift));
   }
   free(Y);
+  free(yall);
   cl_drift_free(c.drift);
   if (st) {
     cl_traj_free(tr);

@@ -201,7 +201,8 @@ Test(drift, m2_without_lambda_decouples) {
   cl_model m = base("tanh", "rademacher:3");
   cl_model m2 = m;
   m2.M = 2;
-  cl_quad_opts o = {.n_gauss = 128}; /* 32 points per direction in 4 dimensions */
+  /* the 4-d Gauss-Hermite path (--expect tensor), 32 points per direction */
+  cl_quad_opts o = {.n_gauss = 128, .expect = CL_EXPECT_TENSOR};
   cl_drift *d1 = cl_drift_alloc(&m, &o, NULL), *d2 = cl_drift_alloc(&m2, &o, NULL);
   double R2[2] = {0.3, -0.1}, Q2[4] = {1.2, 0.2, 0.2, 0.8}, dR2[2], dQ2[4];
   cr_assert_eq(cl_drift_eval(d2, R2, Q2, dR2, dQ2, NULL), CL_OK);

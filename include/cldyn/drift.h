@@ -8,17 +8,17 @@
  * E[D eps] = Cov(eps, h) Sigma^+ E[D (h - mu)], which needs no derivative
  * of sigma' (relu) and works for singular Sigma (s = 0, rho = +-1, Q = R^T R).
  *
- * Methods: exact sums over discrete laws and Gauss rules for continuous ones
- * (quad.h); tensor Gauss-Hermite over the active eigen-directions of the
- * 2M x 2M covariance of (h1, h2) when there are at most 4 (M = 1: relu
- * exactly between its kinks, linear and cubic by Gauss-Hermite, the others
- * by the trapezoid rule; docs/kinks.md); for M = 1 with
- * many c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
+ * Methods, M = 1: exact sums over discrete laws and Gauss rules for
+ * continuous ones (quad.h); rules over the 2 active directions of the
+ * covariance of (h1, h2) (relu exactly between its kinks, linear and cubic by
+ * Gauss-Hermite, the others by the trapezoid rule; docs/kinks.md); with many
+ * c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
  * Chebyshev nodes in m = c . R; above CL_CF_NODES c nodes the c-expectation
- * goes through the laws' characteristic functions (docs/m1-many-features.md).  Batch B > 1 with lambda != 0 and M >= 2, and M > 2,
- * uses Monte Carlo over the whole batch with a fixed point set (common
- * random numbers, so the drift is a smooth function of the state) and a
- * standard-error estimate. */
+ * goes through the laws' characteristic functions (docs/m1-many-features.md).
+ * M >= 2 (any B, g, lambda; docs/multi.md): randomised Sobol' rules with an
+ * error bound (src/drift_multi.c), or on request (expect) the older Monte
+ * Carlo over whole batches or, for M = 2 with B = 1 or lambda = 0, tensor
+ * Gauss-Hermite over the active eigen-directions. */
 #ifndef CLDYN_DRIFT_H
 #define CLDYN_DRIFT_H
 
@@ -47,7 +47,12 @@ typedef struct {
                       (by ~1e-11) where a count changes, so this is for integration
                       only, never for finite differences; cl_ode_solve sets it for its
                       explicit steppers.  0: off */
+  int expect;      /* M >= 2: CL_EXPECT_QMC (default, src/drift_multi.c, docs/multi.md)
+                      or CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
+                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite) */
+  long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
 } cl_quad_opts;
+enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2 };
 
 typedef struct cl_drift cl_drift;
 
@@ -58,8 +63,16 @@ void cl_drift_free(cl_drift *d);
  * the physical domain (Q - R^T R not PSD) or not finite. */
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err);
+/* M >= 2 engine: the number of independent randomised rules whose
+ * mean is the drift (0 for the other methods), the drift of rule `rep`
+ * alone, and the Student-t factor t(0.995, nrep - 1) of the error bound
+ * t sd / sqrt(nrep) (docs/multi.md). */
+int cl_drift_nrep(const cl_drift *d);
+cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err);
+double cl_drift_tquant(const cl_drift *d);
 /* Monte Carlo standard error of the last evaluation (max over components);
- * 0 for quadrature. */
+ * for the M >= 2 engine the error bound (t sd / sqrt(nrep)); 0 for quadrature. */
 double cl_drift_stderr(const cl_drift *d);
 /* One line describing what is computed (method, orders, points). */
 const char *cl_drift_method(const cl_drift *d);

@@ -1,0 +1,37 @@
+/* drift_multi.h (internal) - the expectation engine for M >= 2 units
+ * (docs/multi.md): dR, dQ by digitally shifted Sobol' rules over
+ * (continuous c, Gaussian part), exact sums over discrete atoms, and an
+ * error bound from independent shifts (fixed internal seed). */
+#ifndef CLDYN_DRIFT_MULTI_H
+#define CLDYN_DRIFT_MULTI_H
+
+#include "cldyn/drift.h"
+
+typedef struct cl_multi cl_multi;
+
+/* NULL with CL_EINVAL in err (starting "qmc:") if the case cannot be
+ * handled (more than CL_MULTI_DIMAX dimensions); the caller then falls back
+ * to Monte Carlo over whole batches. */
+#define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
+cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
+void cl_multi_free(cl_multi *q);
+/* dR (K x M), dQ (M x M); if ebar is non-NULL it receives the error bound of
+ * every component (K*M entries for dR, then M*M for dQ). */
+cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
+                        double *ebar, char *err);
+/* The drift by replicate `rep` (0 <= rep < nrep) alone: each replicate is
+ * an unbiased estimate of the drift, smooth in the state; integrating the
+ * replicates separately gives trajectories whose spread bounds the error of
+ * their mean (cl_ode_solve). */
+cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err);
+/* The Student-t factor of the bound (t(0.995, nrep - 1)). */
+double cl_multi_tquant(const cl_multi *q);
+/* Largest error bound of the last evaluation (over the components). */
+double cl_multi_errmax(const cl_multi *q);
+const char *cl_multi_method(const cl_multi *q);
+/* The R replicate drifts of the last evaluation (rep r at r * (K*M + M*M)),
+ * and their count. */
+const double *cl_multi_replicates(const cl_multi *q, int *nrep);
+
+#endif

@@ -1,0 +1,335 @@
+/* The M >= 2 expectation engine (src/drift_multi.c, docs/multi.md), suite
+ * "multi":
+ *  - against a brute-force Monte Carlo of the exact per-step drift: whole
+ *    batches through cl_batch_loss, with the augmentation noise along the
+ *    features (eps_a . xi_j) drawn explicitly (no Stein regression), for
+ *    every activation and g at M = 2 and 3, and g = square with B = 2, 4;
+ *  - its printed error bound against a 16x finer rule;
+ *  - determinism (no dependence on --seed), continuity in the state, and a
+ *    degenerate covariance (dead unit, s = 0, rho = 1);
+ *  - `cldyn ode` against the mean of `reduced` runs at N = 1e4. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "../src/drift_multi.h"
+#include "cldyn/cldyn.h"
+#include "testutil.h"
+
+#define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
+
+static cl_model model_of(const char *args) {
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
+  return cfg.model;
+}
+
+/* Brute-force reference: mean and standard error of the per-batch drift
+ * over nb seeded batches.  Per sample: c from the laws; zt ~ N(0, A) with
+ * A = Q - R^T R; the noise of view a along the features xi_a (K normals)
+ * and the rest eta_a (M normals): e_a = s (R^T xi_a + A^(1/2) eta_a), so
+ * that Cov(e_a, xi_a) = s R^T and Cov(e_a) = s^2 Q; view 2's normals have
+ * correlation rho with view 1's. */
+static void reference(const cl_model *m, const double *R, const double *Q, long nb, uint64_t seed,
+                      double *mean, double *se) {
+  const int K = m->K, M = m->M, B = m->B, nout = K * M + M * M;
+  const double s = m->s, rho = m->rho, tau = m->tau, beta = m->reg.beta2, sr = sqrt(1 - rho * rho);
+  double A[CL_MMAX * CL_MMAX], SA[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      A[i * M + l] = Q[i * M + l];
+      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
+    }
+  cr_assert_eq(cl_sym_sqrt(A, M, 1e-9, SA), CL_OK);
+  cl_rng *rng = cl_rng_alloc(seed, 7);
+  double *sum = calloc((size_t)nout, sizeof(double)), *sq = calloc((size_t)nout, sizeof(double));
+  double *one = malloc(sizeof(double) * (size_t)nout);
+  double *C = malloc(sizeof(double) * (size_t)(B * K)), *X1 = malloc(sizeof(double) * (size_t)(B * K)),
+         *X2 = malloc(sizeof(double) * (size_t)(B * K));
+  double *H1 = malloc(sizeof(double) * (size_t)(4 * M * B)), *H2 = H1 + M * B, *D1 = H2 + M * B, *D2 = D1 + M * B;
+  cr_assert(rng && sum && sq && one && C && X1 && X2 && H1);
+  for (long n = 0; n < nb; n++) {
+    for (int b = 0; b < B; b++) {
+      double g[4 * CL_MMAX + 2 * CL_KMAX], zt[CL_MMAX], n1[CL_MMAX], n2[CL_MMAX];
+      for (int j = 0; j < K; j++) C[b * K + j] = cl_law_sample(&m->c[j], rng);
+      cl_rng_gauss_fill(rng, g, (size_t)(3 * M + 2 * K));
+      for (int j = 0; j < K; j++) {
+        X1[b * K + j] = g[3 * M + j];
+        X2[b * K + j] = rho * g[3 * M + j] + sr * g[3 * M + K + j];
+      }
+      for (int i = 0; i < M; i++) {
+        zt[i] = n1[i] = n2[i] = 0;
+        for (int l = 0; l < M; l++) {
+          zt[i] += SA[i * M + l] * g[l];
+          n1[i] += SA[i * M + l] * g[M + l];
+          n2[i] += SA[i * M + l] * (rho * g[M + l] + sr * g[2 * M + l]);
+        }
+      }
+      for (int i = 0; i < M; i++) {
+        double mu = 0, e1 = n1[i], e2 = n2[i];
+        for (int j = 0; j < K; j++) {
+          mu += C[b * K + j] * R[j * M + i];
+          e1 += X1[b * K + j] * R[j * M + i];
+          e2 += X2[b * K + j] * R[j * M + i];
+        }
+        H1[i * B + b] = mu + zt[i] + s * e1;
+        H2[i * B + b] = mu + zt[i] + s * e2;
+      }
+    }
+    cl_batch_loss(m, H1, H2, D1, D2);
+    const double s2 = s * s;
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < M; i++) {
+        double a = 0;
+        for (int b = 0; b < B; b++)
+          a += (D1[i * B + b] + D2[i * B + b]) * C[b * K + j] +
+               s * (D1[i * B + b] * X1[b * K + j] + D2[i * B + b] * X2[b * K + j]);
+        one[j * M + i] = tau * (a - beta * R[j * M + i]);
+      }
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
+        double P = 0, V = 0;
+        for (int b = 0; b < B; b++) {
+          const double a1i = D1[i * B + b], a2i = D2[i * B + b], a1l = D1[l * B + b], a2l = D2[l * B + b];
+          P += a1l * H1[i * B + b] + a2l * H2[i * B + b] + a1i * H1[l * B + b] + a2i * H2[l * B + b];
+          V += (a1i + a2i) * (a1l + a2l) + s2 * (a1i * a1l + a2i * a2l + rho * (a1i * a2l + a2i * a1l));
+        }
+        one[K * M + i * M + l] = tau * P - 2 * tau * beta * Q[i * M + l] + tau * tau * V;
+      }
+    for (int k = 0; k < nout; k++) sum[k] += one[k], sq[k] += one[k] * one[k];
+  }
+  for (int k = 0; k < nout; k++) {
+    mean[k] = sum[k] / (double)nb;
+    se[k] = sqrt(fmax(sq[k] / (double)nb - mean[k] * mean[k], 0) / (double)nb);
+  }
+  free(sum), free(sq), free(one), free(C), free(X1), free(X2), free(H1);
+  cl_rng_free(rng);
+}
+
+/* the engine's drift (dR then dQ) and its error bounds */
+static void engine(const cl_model *m, const double *R, const double *Q, long pts, uint64_t seed,
+                   double *out, double *eb) {
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  o.qmc_points = pts, o.mc_seed = seed;
+  cl_multi *q = cl_multi_alloc(m, &o, err);
+  cr_assert(q, "%s", err);
+  cr_assert_eq(cl_multi_eval(q, R, Q, out, out + m->K * m->M, eb, err), CL_OK, "%s", err);
+  cl_multi_free(q);
+}
+
+/* engine vs reference within max(4 combined standard errors + the
+ * engine's bound) */
+static void check_model(const cl_model *mp, const char *args, long nb, uint64_t seed) {
+  cl_model m = *mp;
+  const int nout = m.K * m.M + m.M * m.M;
+  double ref[NOUT], se[NOUT], d[NOUT], eb[NOUT];
+  reference(&m, m.R0, m.Q0, nb, seed, ref, se);
+  engine(&m, m.R0, m.Q0, 0, 1, d, eb);
+  double worst = 0;
+  for (int k = 0; k < nout; k++) {
+    double tol = 4 * se[k] + eb[k];
+    worst = fmax(worst, fabs(d[k] - ref[k]) / tol);
+    cr_expect_leq(fabs(d[k] - ref[k]), tol, "%s: component %d: engine %.6g (bound %.2g) vs Monte Carlo %.6g (se %.2g)",
+                  args, k, d[k], eb[k], ref[k], se[k]);
+  }
+  cr_log_info("%s: max |engine - MC| / (4 se + bound) = %.2f", args, worst);
+}
+
+static void check_case(const char *args, long nb, uint64_t seed) {
+  cl_model m = model_of(args);
+  check_model(&m, args, nb, seed);
+}
+
+#define STATE2 "--R0 0.4,0.1;0.05,0.3 --Q0 1,0.2;0.2,0.8 --c rademacher:3 --c uniform:2"
+#define STATE3 "--R0 0.4,0.1,0.0;0.05,0.3,0.2 --Q0 1,0.2,0.1;0.2,0.8,0;0.1,0,0.9 --c laplace:2 --c rademacher:3"
+
+Test(multi, every_activation_and_g_m2_m3_against_monte_carlo, .timeout = 120) {
+  const char *acts[] = {"linear", "tanh", "erf", "relu", "sigmoid", "cubic"};
+  const char *gs[] = {"square", "abs"};
+  char args[512];
+  for (int a = 0; a < 6; a++)
+    for (int g = 0; g < 2; g++)
+      for (int M = 2; M <= 3; M++) {
+        /* cubic grows fast: a smaller state and lambda */
+        int cub = a == 5;
+        snprintf(args, sizeof args, "--M %d --act %s --g %s --lambda %s --s 0.6 --rho 0.3 %s", M, acts[a], gs[g],
+                 cub ? "0.2" : "1", M == 2 ? STATE2 : STATE3);
+        if (cub) strcat(args, M == 2 ? " --Q0 0.5,0.1;0.1,0.4" : " --Q0 0.5,0.1,0.05;0.1,0.4,0;0.05,0,0.45");
+        check_case(args, cub ? 400000 : 200000, 11 + (uint64_t)(a * 4 + g * 2 + M));
+      }
+}
+
+Test(multi, square_batch_expansion_against_monte_carlo, .timeout = 120) {
+  /* B = 2 and 4 by the exact 1/B expansion; abs with B = 2 through the
+   * whole-batch rule */
+  check_case("--M 2 --B 2 --lambda 1 " STATE2, 300000, 31);
+  check_case("--M 2 --B 4 --lambda 1.5 --rho -0.5 " STATE2, 200000, 32);
+  check_case("--M 3 --B 2 --lambda 1 --act erf " STATE3, 200000, 33);
+  check_case("--M 2 --B 2 --lambda 1 --g abs " STATE2, 300000, 34);
+  check_case("--M 2 --B 3 --lambda 0 --act relu " STATE2, 200000, 35);
+}
+
+/* The expansion's fluctuation term matters: dropping it (B = 1 drift with
+ * the batch's 1/B in V) is detectably wrong, so the test above can fail. */
+Test(multi, batch_fluctuation_term_is_resolved) {
+  cl_model m = model_of("--M 2 --B 2 --lambda 2 " STATE2), m1 = m;
+  const int nout = m.K * m.M + m.M * m.M;
+  double d[NOUT], eb[NOUT], d1[NOUT], eb1[NOUT];
+  engine(&m, m.R0, m.Q0, 0, 1, d, eb);
+  m1.B = 1;
+  engine(&m1, m.R0, m.Q0, 0, 1, d1, eb1);
+  double gap = 0;
+  for (int k = 0; k < nout; k++) gap = fmax(gap, fabs(d[k] - d1[k]) / (eb[k] + eb1[k]));
+  cr_expect_gt(gap, 10, "B = 2 and B = 1 drifts differ by only %g bounds", gap);
+}
+
+/* The printed bound covers the error against a 16x finer rule. */
+Test(multi, error_bound_covers_true_error, .timeout = 60) {
+  const char *cases[] = {"--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1",
+                         "--M 2 --lambda 1 --act relu --g abs " STATE2,
+                         "--M 3 --lambda 1 --act erf " STATE3,
+                         "--M 2 --B 4 --lambda 1 " STATE2};
+  for (int c = 0; c < 4; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * m.M + m.M * m.M;
+    double d[NOUT], eb[NOUT], f[NOUT], ef[NOUT];
+    engine(&m, m.R0, m.Q0, 1024, 1, d, eb);
+    engine(&m, m.R0, m.Q0, 16384, 1, f, ef);
+    int bad = 0;
+    for (int k = 0; k < nout; k++) bad += fabs(d[k] - f[k]) > eb[k] + ef[k];
+    /* a 99% bound per component: allow one miss in the whole table */
+    cr_expect_leq(bad, nout > 8 ? 1 : 0, "%s: %d of %d components outside the bound", cases[c], bad, nout);
+  }
+}
+
+/* No dependence on --seed: bit-identical drifts. */
+Test(multi, deterministic_and_seed_free) {
+  cl_model m = model_of("--M 3 --lambda 1 " STATE3);
+  double a[NOUT], b[NOUT], ea[NOUT], eb[NOUT];
+  engine(&m, m.R0, m.Q0, 512, 1, a, ea);
+  engine(&m, m.R0, m.Q0, 512, 987654321, b, eb);
+  cr_assert_eq(memcmp(a, b, sizeof(double) * (size_t)(m.K * m.M + m.M * m.M)), 0);
+  cr_assert_eq(memcmp(ea, eb, sizeof(double) * (size_t)(m.K * m.M + m.M * m.M)), 0);
+}
+
+/* Continuity: a step of 1e-7 in any coordinate moves the drift by O(1e-7). */
+Test(multi, drift_is_continuous_in_the_state) {
+  cl_model m = model_of("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.3,0.1;0.1,0.2");
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  o.qmc_points = 1024;
+  cl_multi *q = cl_multi_alloc(&m, &o, err);
+  cr_assert(q, "%s", err);
+  double d0[NOUT], d1[NOUT];
+  cr_assert_eq(cl_multi_eval(q, m.R0, m.Q0, d0, d0 + K * M, NULL, err), CL_OK, "%s", err);
+  for (int k = 0; k < K * M + M * M; k++) {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    memcpy(R, m.R0, sizeof R), memcpy(Q, m.Q0, sizeof Q);
+    if (k < K * M) R[k] += 1e-7;
+    else if (k - K * M != 1 && k - K * M != 2) Q[k - K * M] += 1e-7;
+    else Q[1] += 1e-7, Q[2] += 1e-7; /* Q stays symmetric */
+    cr_assert_eq(cl_multi_eval(q, R, Q, d1, d1 + K * M, NULL, err), CL_OK, "%s", err);
+    double jump = 0;
+    for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+    cr_expect_leq(jump, 2e-5, "coordinate %d: the drift moves by %g for a step of 1e-7", k, jump);
+  }
+  cl_multi_free(q);
+}
+
+/* Degenerate covariances: a dead unit (Q_22 = 0, R_j2 = 0), s = 0, rho = 1. */
+Test(multi, degenerate_covariance_is_finite) {
+  const char *cases[] = {"--M 2 --lambda 1 --R0 0.4,0 --c rademacher:3",
+                         "--M 2 --lambda 1 --s 0 " STATE2, "--M 2 --lambda 1 --rho 1 " STATE2,
+                         "--M 3 --lambda 1 --B 2 --R0 0.4,0,0;0,0.3,0 --c rademacher:3 --c uniform:2"};
+  cl_model ms[4];
+  for (int c = 0; c < 4; c++) {
+    cl_model m = model_of(cases[c]);
+    if (c == 0) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0; /* unit 2 dead */
+    if (c == 3) /* Q = R^T R with unit 3 dead: no background at all */
+      for (int i = 0; i < 3; i++)
+        for (int l = 0; l < 3; l++) m.Q0[i * 3 + l] = i == l ? (i == 0 ? 0.16 : i == 1 ? 0.09 : 0) : 0;
+    ms[c] = m;
+    double d[NOUT], eb[NOUT];
+    engine(&m, m.R0, m.Q0, 512, 1, d, eb);
+    for (int k = 0; k < m.K * m.M + m.M * m.M; k++) cr_expect(isfinite(d[k]) && isfinite(eb[k]), "%s: %d", cases[c], k);
+    if (c == 0) { /* the dead unit stays dead: its R and Q drift vanish */
+      cr_expect_leq(fabs(d[1]), 1e-12, "dR_12 = %g", d[1]);
+      cr_expect_leq(fabs(d[2 + 3]), 1e-12, "dQ_22 = %g", d[5]);
+    }
+  }
+  /* the dead unit and s = 0 match Monte Carlo too */
+  check_model(&ms[0], "dead unit", 200000, 41);
+  check_model(&ms[1], cases[1], 200000, 42);
+}
+
+/* `cldyn ode` (default engine) against the mean of 48 `reduced` runs at
+ * N = 1e4: within 3 standard errors plus an O(1/N) allowance (20 / N). */
+static void ode_vs_reduced(const char *args, long long runs, uint64_t seed) {
+  cl_config oc, rc;
+  char full[1024], err[CL_ERRLEN];
+  snprintf(full, sizeof full, "%s --N 10000", args);
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, args, err), CL_OK, "%s", err);
+  cr_assert_eq(cfg_from_args(&rc, CL_CMD_REDUCED, full, err), CL_OK, "%s", err);
+  rc.sched.runs = runs, rc.sched.seed = seed;
+  cl_traj *ode, *red;
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ode, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_reduced(&rc.model, &rc.sched, 0, &red, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(ode->nt, red->nt);
+  double worst = 0;
+  for (size_t k = 1; k < red->nt; k++)
+    for (int c = 0; c < red->ncol - red->K * red->M; c++) { /* R and Q */
+      double mean = 0, sq = 0;
+      for (long long r = 0; r < red->runs; r++) {
+        double v = cl_traj_row(red, r, k)[c];
+        mean += v, sq += v * v;
+      }
+      mean /= (double)red->runs;
+      double se = sqrt(fmax(sq / (double)red->runs - mean * mean, 0) / (double)red->runs);
+      double gap = fabs(mean - cl_traj_row(ode, 0, k)[c]), tol = 3 * se + 20.0 / 10000;
+      worst = fmax(worst, gap / tol);
+      cr_expect_leq(gap, tol, "%s: t = %g, column %d: ode %g, reduced %g (se %g)", args, red->t[k], c,
+                    cl_traj_row(ode, 0, k)[c], mean, se);
+    }
+  cr_log_info("%s: max gap / (3 se + 20/N) = %.2f", args, worst);
+  cl_traj_free(ode);
+  cl_traj_free(red);
+}
+
+Test(multi, ode_matches_reduced_m2_m3, .timeout = 300) {
+  ode_vs_reduced("--M 2 --lambda 1 --T 1.2 --dt-out 0.4 --R0 0.3,0.1;0.1,0.2 --c rademacher:3 --c laplace:3", 48, 51);
+  ode_vs_reduced("--M 3 --lambda 1 --T 0.8 --dt-out 0.4 --R0 0.3,0.1,0.05;0.1,0.2,0.05 --c rademacher:3 --c uniform:3",
+                 48, 52);
+}
+
+/* cldyn ode with the default stepper integrates each randomised rule
+ * separately: the printed trajectory bound covers the change to a 16x
+ * finer rule over the whole table of R and Q. */
+static double ode_run(const char *args, cl_traj **tr, char *info) {
+  cl_config oc;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, args, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, tr, info, err), CL_OK, "%s", err);
+  const char *p = strstr(info, "trajectory error bound ");
+  cr_assert(p, "no trajectory bound in '%s'", info);
+  return atof(p + strlen("trajectory error bound "));
+}
+
+Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
+  const char *base = "--M 2 --lambda 1 --c rademacher:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --T 4 --dt-out 1 --qmc-points 1024";
+  char fine[512], info[CL_ERRLEN];
+  snprintf(fine, sizeof fine, "%s --qmc-points 16384", base);
+  cl_traj *a, *b;
+  double ba = ode_run(base, &a, info);
+  cr_expect(strstr(info, "1024 points"), "%s", info);
+  double bb = ode_run(fine, &b, info);
+  double gap = 0;
+  for (size_t k = 0; k < a->nt; k++)
+    for (int c = 0; c < a->ncol - a->K * a->M; c++) gap = fmax(gap, fabs(cl_traj_row(a, 0, k)[c] - cl_traj_row(b, 0, k)[c]));
+  cr_log_info("trajectory bounds %.3g (1024 points) and %.3g (16384), change %.3g", ba, bb, gap);
+  cr_expect_leq(gap, ba + bb, "change %g beyond the bounds %g + %g", gap, ba, bb);
+  cl_traj_free(a);
+  cl_traj_free(b);
+}
