@@ -39,7 +39,7 @@ cl_status cl_ode_check_stepper(const char *name, char *err) {
 typedef struct {
   cl_drift *drift;
   int K, M;
-  int nrep, n1; /* M >= 2 engine with dop853: 1 + nrep stacked systems of n1 each */
+  int nrep, n1; /* M >= 2 engine with dop853: nrep stacked replicate systems of n1 each */
   cl_status st;
   char err[CL_ERRLEN];
   double t_fail;
@@ -55,13 +55,12 @@ static void unpack(const ode_ctx *c, const double *y, double *R, double *Q) {
 static int rhs(double t, const double *y, double *f, void *params) {
   ode_ctx *c = params;
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  /* copy 0: the drift (mean of the rules); copy r >= 1: rule r - 1 alone */
-  for (int r = 0; r <= c->nrep; r++) {
+  for (int r = 0; r < (c->nrep > 1 ? c->nrep : 1); r++) {
     const double *yr = y + (size_t)r * c->n1;
     double *fr = f + (size_t)r * c->n1;
     unpack(c, yr, R, Q);
-    cl_status st = r ? cl_drift_eval_rep(c->drift, r - 1, R, Q, dR, dQ, c->err)
-                     : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
+    cl_status st = c->nrep > 1 ? cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err)
+                               : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
     if (st) {
       c->st = st;
       c->t_fail = t;
@@ -394,11 +393,10 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!c.drift) return CL_EINVAL;
   int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
   /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
-   * rules also drives its own copy of the system; the output is the copy
-   * driven by their mean, and the spread of the copies bounds its error */
+   * rules drives its own copy of the system; the output is their mean and
+   * their spread bounds its error */
   c.n1 = n, c.nrep = type ? 0 : cl_drift_nrep(c.drift);
-  if (c.nrep < 2) c.nrep = 0;
-  const int nr = c.nrep, nall = n * (1 + nr);
+  const int nr = c.nrep > 1 ? c.nrep : 1, nall = n * nr;
   size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
   cl_traj *tr = cl_traj_alloc(K, M, nt, 1);
   double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
@@ -414,7 +412,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   memcpy(y, m->R0, sizeof(double) * (size_t)(K * M));
   for (int i = 0; i < M; i++)
     for (int l = i; l < M; l++) y[k++] = m->Q0[i * M + l];
-  for (int r = 0; r <= nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
+  for (int r = 0; r < nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
   gsl_odeiv2_system sys = {rhs, jac, (size_t)nall, &c};
   char pars[256];
   snprintf(pars, sizeof pars, "tau = %g, s = %g, rho = %g, lambda = %g, B = %d, act = %s", m->tau,
@@ -435,13 +433,14 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
               : integrate_dop853(&sys, &c, yall, nt, s->dt_out, o->rtol, o->atol, Y, pars, err);
   double tbound = 0; /* max over the table of t sd / sqrt(nrep) of the replicate trajectories */
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
-    const double *yj = Y + j * (size_t)nall + n; /* the single-rule copies */
+    double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++) {
       double mean = 0, var = 0;
       for (int r = 0; r < nr; r++) mean += yj[(size_t)r * n + q];
       mean /= nr;
       for (int r = 0; r < nr; r++) var += (yj[(size_t)r * n + q] - mean) * (yj[(size_t)r * n + q] - mean);
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
+      yj[q] = mean; /* the mean in the first replicate's slot */
     }
   }
   for (size_t j = 0; j < nt && !st; j++) {
@@ -456,8 +455,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (info) {
     if (nr > 1)
       snprintf(info, CL_ERRLEN,
-               "%s; each of the %d rules also integrated alone: trajectory error bound %.3g (max "
-               "over the table of R and Q, from their spread); drift error bound %.3g at t = 0",
+               "%s; %d rules integrated separately, trajectory error bound %.3g (max over the "
+               "table of R and Q); drift error bound %.3g at t = 0",
                cl_drift_method(c.drift), nr, tbound, se0);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
       snprintf(info, CL_ERRLEN, "%s; drift standard error %.3g at t = 0, %.3g at the last step",
