@@ -546,9 +546,9 @@ static int run_reproduce(int argc, char **argv) {
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, figs[k]);
-    if (system(cmd) != 0) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
+    char script[64], msg[256];
+    snprintf(script, sizeof script, "%s.gp", figs[k]);
+    if (cl_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
   }
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
          now_seconds() - t0);
