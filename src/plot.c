@@ -90,9 +90,17 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   double best = NAN;
   long nrow = 0;
   while (fgets(line, sizeof line, f)) {
-    if (!parse_row(line, &c, v)) {
+    int ok = parse_row(line, &c, v);
+    /* every value finite, run a small non-negative integer, |w| modest */
+    for (int j = 0; ok && j < c.ncol; j++) ok = isfinite(v[j]);
+    if (ok && c.run >= 0) ok = v[c.run] >= 0 && v[c.run] <= 1e6 && v[c.run] == floor(v[c.run]);
+    if (ok) ok = fabs(v[c.w]) <= 1e6 && v[c.p] >= 0;
+    if (!ok) {
       fclose(f);
-      return cl_fail(err, CL_EINVAL, "plot: '%s': malformed row %ld", path, nrow + 2);
+      return cl_fail(err, CL_EINVAL,
+                     "plot: '%s' line %ld: malformed row (expected %d finite numbers, run an integer in "
+                     "[0, 1e6], |w| <= 1e6, p >= 0)",
+                     path, nrow + 2, c.ncol);
     }
     nrow++;
     double tt = v[c.t];
@@ -111,15 +119,18 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   size_t nr = 0, cap = 1024;
   drow *rows = malloc(sizeof *rows * cap);
   out->K = c.K, out->t = best;
-  int maxrun = 0;
-  while (fgets(line, sizeof line, f) && rows) {
+  int maxrun = 0, oom = !rows;
+  while (!oom && fgets(line, sizeof line, f)) {
     if (!parse_row(line, &c, v) || v[c.t] != best) continue;
     double xi[CL_KMAX];
     for (int j = 0; j < c.K; j++) xi[j] = v[c.xi[j]];
     int k = cl_dens_find(out, xi);
     if (k < 0) {
       cl_dens_class *nc = realloc(out->c, sizeof *nc * (size_t)(out->ncls + 1));
-      if (!nc) break;
+      if (!nc) {
+        oom = 1;
+        break;
+      }
       out->c = nc;
       k = out->ncls++;
       memset(&out->c[k], 0, sizeof out->c[k]);
@@ -128,7 +139,10 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
     }
     if (nr == cap) {
       drow *nrw = realloc(rows, sizeof *rows * (cap *= 2));
-      if (!nrw) break;
+      if (!nrw) {
+        oom = 1;
+        break;
+      }
       rows = nrw;
     }
     int run = c.run >= 0 ? (int)v[c.run] : 1;
@@ -136,7 +150,7 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
     rows[nr++] = (drow){v[c.w], v[c.p], k, run};
   }
   fclose(f);
-  if (!rows) return cl_dens_free(out), cl_fail(err, CL_ENOMEM, "plot: out of memory");
+  if (oom) return free(rows), cl_dens_free(out), cl_fail(err, CL_ENOMEM, "plot: out of memory");
   out->runs = maxrun;
   /* the lattice width of each class: the smallest gap between centres of
    * consecutive rows of one run */
@@ -148,6 +162,15 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   for (int k = 0; k < out->ncls; k++) {
     cl_dens_class *cl = &out->c[k];
     if (!isfinite(cl->h)) cl->h = 1;
+    /* at most 1e7 cells between the extreme rows of a class */
+    double wmin = INFINITY, wmax = -INFINITY;
+    for (size_t i = 0; i < nr; i++)
+      if (rows[i].cls == k) wmin = fmin(wmin, rows[i].w), wmax = fmax(wmax, rows[i].w);
+    if ((wmax - wmin) / cl->h > 1e7 || fabs(wmin) / cl->h > 1e15 || fabs(wmax) / cl->h > 1e15) {
+      free(rows);
+      cl_dens_free(out);
+      return cl_fail(err, CL_EINVAL, "plot: '%s': the w of a class span more than 1e7 cells", path);
+    }
     long lo = 0, hi = 0;
     int first = 1;
     for (size_t i = 0; i < nr; i++)
@@ -292,16 +315,19 @@ cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t 
 }
 
 /* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
-static cl_status run_gnuplot(const char *gp, const char *tmp, const char *out, char *err) {
+static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
   char msg[512];
   cl_status st = cl_gnuplot_run(NULL, gp, msg, sizeof msg);
   if (st != CL_OK || access(tmp, F_OK) != 0) {
-    unlink(tmp);
+    /* no partial figure: neither the script nor its data stay */
+    unlink(tmp), unlink(gp);
+    if (dat) unlink(dat);
     return cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp,
                    msg[0] ? ": " : "", msg);
   }
   if (rename(tmp, out) != 0) {
-    unlink(tmp);
+    unlink(tmp), unlink(gp);
+    if (dat) unlink(dat);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", out);
   }
   return CL_OK;
@@ -391,8 +417,8 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
   FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
   if (!d || !g) {
-    if (d) fclose(d);
-    if (g) fclose(g);
+    if (d) fclose(d), unlink(dat);
+    if (g) fclose(g), unlink(gp);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
   }
   fprintf(g, "set terminal %s\nset output ", terminal(out));
@@ -401,8 +427,8 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   cl_density_overlay(th, hs, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
-  if (bad) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  return run_gnuplot(gp, tmp, out, err);
+  if (bad) return unlink(gp), unlink(dat), cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
+  return run_gnuplot(gp, dat, tmp, out, err);
 }
 
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
@@ -479,6 +505,6 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   }
   fprintf(g, "\n");
   if (fclose(g) != 0 && !st) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  if (st) return st;
-  return run_gnuplot(gp, tmp, out, err);
+  if (st) return unlink(gp), st;
+  return run_gnuplot(gp, NULL, tmp, out, err);
 }

@@ -108,3 +108,28 @@ Test(harden, plot_hostile_names_run_nothing, .timeout = 60) {
   cr_expect(!exists_in(dir, "X") && !exists_in(dir, "f5.png") && !exists_in(dir, "f7.png"));
   rm_rf(dir);
 }
+
+/* Malformed density files: exit 2 with the file and line, no crash, no
+ * figure, script or data left behind. */
+Test(harden, plot_malformed_density_files, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *rows[] = {"1e300,0,1,0.5,1", "-5,0,1,0.5,1", "1.5,0,1,0.5,1", "1,nan,1,0.5,1", "1,0,1,nan,1",
+                        "1,0,1,inf,1",     "1,0,1,1e18,1", "1,0,1,0.5",     "1,0,1,0.5,1,7", "1,0,1,0.5,-1",
+                        "1,0,1,0.5,x",     "1,0,1,1e-13,1\n1,0,1,1,1"};
+  int held = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char text[256];
+    /* the last case: a lattice of 1e13 cells */
+    snprintf(text, sizeof text, "run,t,xi,w,p\n1,0,1,0,1\n%s\n", rows[i]);
+    write_file(dir, "bad.csv", text);
+    int rc = RUN(dir, err, "plot", "--out", "b.png", "--density", "bad.csv");
+    int ok = rc == 2 && strstr(err, "bad.csv") && !exists_in(dir, "b.png") && !exists_in(dir, "b.png.gp") &&
+             !exists_in(dir, "b.png.dat");
+    if (i < sizeof rows / sizeof *rows - 1) ok = ok && strstr(err, "line 3");
+    cr_expect(ok, "row '%s': rc %d: %s", rows[i], rc, err);
+    held += ok;
+  }
+  cr_expect_eq(held, (int)(sizeof rows / sizeof *rows));
+  rm_rf(dir);
+}
