@@ -1,5 +1,6 @@
 /* Atomic result files and JSON sidecars (INTERFACE.md "Output"). */
 #include "cldyn/output.h"
+#include "cldyn/tmpfiles.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -36,6 +37,7 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     if (fd >= 0) close(fd), unlink(o->tmp);
     return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(e));
   }
+  cl_tmp_register(o->tmp);
   return CL_OK;
 }
 
@@ -56,8 +58,10 @@ cl_status cl_out_commit(cl_outfile *o, char *err) {
   if (bad || rename(o->tmp, o->path) != 0) {
     int e = errno;
     unlink(o->tmp);
+    cl_tmp_unregister(o->tmp);
     return cl_fail(err, CL_EIO, "cannot write '%s': %s", o->path, strerror(e));
   }
+  cl_tmp_unregister(o->tmp);
   return CL_OK;
 }
 
@@ -66,6 +70,7 @@ void cl_out_abort(cl_outfile *o) {
   if (o->is_stdout || !o->f) return;
   fclose(o->f);
   unlink(o->tmp);
+  cl_tmp_unregister(o->tmp);
   o->f = NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 
 #include "testutil.h"
 
@@ -131,5 +132,171 @@ Test(harden, plot_malformed_density_files, .timeout = 60) {
     held += ok;
   }
   cr_expect_eq(held, (int)(sizeof rows / sizeof *rows));
+  rm_rf(dir);
+}
+
+/* ---- 2. checkpoints ---- */
+
+#include <zlib.h>
+
+static uint64_t lcg(uint64_t *x) {
+  *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+  return *x >> 33;
+}
+
+static void put_file(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(b, 1, n, f), n);
+  fclose(f);
+}
+
+static void fix_crc(unsigned char *b, size_t n) {
+  uLong c = crc32(0, b, (uInt)(n - 4));
+  for (int k = 0; k < 4; k++) b[n - 4 + (size_t)k] = (unsigned char)(c >> (8 * k));
+}
+
+/* Offsets of the fields of a checkpoint (see runner.c). */
+typedef struct {
+  size_t fl_at, runs_at, nt_at, status_at[4], kdone_at[4], bl_at[4];
+  int nruns, st[4];
+} ck_layout;
+
+static int parse_ck(const unsigned char *b, size_t n, ck_layout *L) {
+  size_t at = 8, fl, nt, nc;
+  long long runs;
+  L->fl_at = at;
+  memcpy(&fl, b + at, 8), at += 8 + fl;
+  L->runs_at = at;
+  memcpy(&runs, b + at, 8), at += 8;
+  L->nt_at = at;
+  memcpy(&nt, b + at, 8), at += 8;
+  memcpy(&nc, b + at, 8), at += 8;
+  if (runs < 1 || runs > 4) return 0;
+  L->nruns = (int)runs;
+  for (int r = 0; r < runs; r++) {
+    size_t kd, bl;
+    L->status_at[r] = at;
+    memcpy(&L->st[r], b + at, 4), at += 4;
+    L->kdone_at[r] = at;
+    memcpy(&kd, b + at, 8), at += 8 + kd * nc * 8;
+    L->bl_at[r] = at;
+    memcpy(&bl, b + at, 8), at += 8 + bl;
+    if (at > n) return 0;
+  }
+  return at + 4 == n;
+}
+
+Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
+  char dir[64], err[2048], ck[128], bad[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(ck, sizeof ck, "%s/ck", dir);
+  snprintf(bad, sizeof bad, "%s/bad", dir);
+  const char *model[] = {"reduced", "--N", "100000", "--runs", "2", "--T", "400", "--threads", "1"};
+  /* a checkpoint with a run in progress: start, kill -9 once it exists */
+  unsigned char *b = NULL;
+  size_t n = 0;
+  ck_layout L;
+  int got = 0;
+  for (int attempt = 0; attempt < 5 && !got; attempt++) {
+    unlink(ck);
+    pid_t pid = fork();
+    if (pid == 0) {
+      char bin[4096];
+      if (!realpath(cli_bin(), bin)) _exit(126);
+      int nul = open("/dev/null", O_WRONLY);
+      dup2(nul, 1), dup2(nul, 2);
+      execl(bin, bin, model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
+            "--checkpoint", ck, "--checkpoint-every", "0.25", "--out", "/dev/null", (char *)NULL);
+      _exit(127);
+    }
+    for (int i = 0; i < 2000 && !file_exists(ck); i++) usleep(2000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    free(b);
+    b = (unsigned char *)slurp(ck, &n);
+    got = b && n > 64 && parse_ck(b, n, &L) && L.st[0] == 1;
+  }
+  cr_assert(got, "no checkpoint with a run in progress");
+  /* the intact file resumes (a short --T would change the fingerprint:
+   * only check that reading succeeds and the run starts) */
+  uint64_t seed = 12345;
+  int tried = 0, held = 0;
+  const char *resume[] = {model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
+                          "--resume", bad, "--out", "/dev/null", NULL};
+  /* flipped bytes: every byte of the header and a seeded sample of the rest */
+  for (int k = 0; k < 260; k++) {
+    size_t pos = k < 60 ? (size_t)k : (size_t)(lcg(&seed) % n);
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    c[pos] ^= (unsigned char)(1 + lcg(&seed) % 255);
+    put_file(bad, c, n);
+    free(c);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "corrupt checkpoint");
+    cr_expect(ok, "byte %zu flipped: rc %d: %s", pos, rc, err);
+    tried++, held += ok;
+  }
+  /* truncated files */
+  for (int k = 0; k < 80; k++) {
+    size_t len = k < 20 ? (size_t)k : (size_t)(lcg(&seed) % n);
+    put_file(bad, b, len);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "corrupt checkpoint");
+    cr_expect(ok, "truncated to %zu bytes: rc %d: %s", len, rc, err);
+    tried++, held += ok;
+  }
+  /* forged fields with a valid checksum: statuses, lengths and counts */
+  struct {
+    size_t at, width;
+    long long delta;
+  } forge[] = {{L.fl_at, 8, 1},           {L.fl_at, 8, -1},           {L.fl_at, 8, 1ll << 40},
+               {L.runs_at, 8, 1},         {L.nt_at, 8, -1},           {L.status_at[0], 4, 1},
+               {L.status_at[0], 4, -1},   {L.status_at[1], 4, 1},     {L.status_at[1], 4, 2},
+               {L.status_at[0], 4, 1000}, {L.kdone_at[0], 8, 1},      {L.kdone_at[0], 8, -1},
+               {L.kdone_at[0], 8, 1ll << 60}, {L.bl_at[0], 8, 1},     {L.bl_at[0], 8, -1},
+               {L.bl_at[0], 8, -(1ll << 62)}, {L.kdone_at[1], 8, 1}, {L.bl_at[1], 8, 8}};
+  for (size_t k = 0; k < sizeof forge / sizeof *forge; k++) {
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    long long v = 0;
+    memcpy(&v, c + forge[k].at, forge[k].width);
+    v += forge[k].delta;
+    memcpy(c + forge[k].at, &v, forge[k].width);
+    fix_crc(c, n);
+    put_file(bad, c, n);
+    free(c);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "--resume");
+    cr_expect(ok, "forged field %zu: rc %d: %s", k, rc, err);
+    tried++, held += ok;
+  }
+  cr_expect_eq(held, tried);
+  cr_log_info("checkpoint corruption: %d cases tried, %d held", tried, held);
+  free(b);
+  rm_rf(dir);
+}
+
+/* A checkpoint path that is a FIFO or a directory is refused before any
+ * work, and the node is left as it was. */
+Test(harden, checkpoint_never_replaces_a_special_file) {
+  char dir[64], err[2048], fifo[128], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  cr_assert_eq(mkfifo(fifo, 0644), 0);
+  cr_assert_eq(mkdir(sub, 0755), 0);
+  const char *paths[] = {"fifo", "sub", "missing/ck"};
+  for (int k = 0; k < 3; k++) {
+    int rc = RUN(dir, err, "reduced", "--N", "1000", "--T", "1", "--checkpoint", paths[k], "--out", "r.csv");
+    cr_expect_eq(rc, 2, "%s: %s", paths[k], err);
+    cr_expect(strstr(err, "--checkpoint") != NULL, "%s", err);
+    cr_expect(!exists_in(dir, "r.csv"));
+  }
+  struct stat sb;
+  cr_assert_eq(lstat(fifo, &sb), 0);
+  cr_expect(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+  cr_assert_eq(lstat(sub, &sb), 0);
+  cr_expect(S_ISDIR(sb.st_mode));
   rm_rf(dir);
 }

@@ -25,5 +25,6 @@
 #include "cldyn/sweep.h"
 #include "cldyn/reproduce.h"
 #include "cldyn/output.h"
+#include "cldyn/tmpfiles.h"
 
 #endif
