@@ -54,41 +54,14 @@ static int fail(int code, const char *msg) {
   return code;
 }
 
-/* Write a trajectory table (and its summary) atomically, with metadata. */
-static int write_outputs(cl_config *cfg, cl_traj *tr, cl_outfile *out, cl_outfile *sum, int argc,
-                         char **argv, double wall, const char *info) {
-  char err[CL_ERRLEN];
-  int has_sum = sum != NULL;
-  cl_status st = cl_traj_write_csv(tr, out->f);
-  if (!st && has_sum) st = cl_traj_write_summary(tr, sum->f);
-  if (st) {
-    cl_out_abort(out);
-    if (has_sum) cl_out_abort(sum);
-    return fail(1, "error writing the output");
-  }
-  if ((st = cl_out_commit(out, err))) return fail(1, err);
-  if (has_sum && (st = cl_out_commit(sum, err))) return fail(1, err);
-  const char *kv[] = {"method", info, NULL, NULL, NULL};
-  const char **extra = info ? kv : kv + 2;
-  if (!out->is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, extra, err)))
-    return fail(1, err);
-  if (has_sum && !sum->is_stdout) {
-    const char *kv2[] = {"summary_of", cfg->out, NULL};
-    if ((st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv2, err))) return fail(1, err);
-  }
-  return 0;
-}
-
 static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   cl_outfile *f = ctx;
   (void)k;
-  cl_pde_write_density(p, f->f);
-  return ferror(f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
+  return cl_pde_write_density(p, f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
 }
 
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
-  cl_outfile out, sum, dens;
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
@@ -99,17 +72,22 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   if (has_hist && (cfg->checkpoint[0] || cfg->resume[0]))
     return fail(2, "--hist-out: cannot be combined with --checkpoint or --resume");
   if (cfg->cmd == CL_CMD_PDE && cfg->model.M != 1) return fail(2, "--M: the PDE is implemented for M = 1");
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
-  if (has_sum && cl_out_open(&sum, cfg->summary, "summary", err)) {
-    cl_out_abort(&out);
-    return fail(2, err);
-  }
   const char *side = has_dens ? cfg->density_out : cfg->hist_out;
-  if ((has_dens || has_hist) && cl_out_open(&dens, side, has_dens ? "density-out" : "hist-out", err)) {
-    cl_out_abort(&out);
-    if (has_sum) cl_out_abort(&sum);
-    return fail(2, err);
-  }
+  const char *sopt = has_dens ? "density-out" : "hist-out";
+  /* every output checked, then opened (with its sidecar), before any work */
+  const char *opts[] = {"out", "summary", sopt, "checkpoint"};
+  const char *paths[] = {cfg->out, has_sum ? cfg->summary : NULL, has_dens || has_hist ? side : NULL,
+                         cfg->cmd == CL_CMD_PDE || cfg->cmd == CL_CMD_ODE ? NULL : cfg->checkpoint};
+  const int sc[] = {1, 1, 1, 0};
+  if (cl_out_check_all(opts, paths, sc, 4, err)) return fail(2, err);
+  cl_outset set = {0};
+  int i_sum = -1, i_dens = -1;
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  if (has_sum && (i_sum = set.n, cl_outset_add(&set, cfg->summary, "summary", 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  if ((has_dens || has_hist) && (i_dens = set.n, cl_outset_add(&set, side, sopt, 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  cl_outfile *dens = i_dens >= 0 ? &set.f[i_dens] : NULL;
   double t0 = now_seconds(), last = 0;
   cl_traj *tr = NULL;
   cl_hist *hist = NULL;
@@ -119,8 +97,8 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   else if (cfg->cmd == CL_CMD_PDE) {
     cl_pde_opts po = cfg->pde;
     po.quad = cfg->ode.quad;
-    if (has_dens) cl_density_header(dens.f, cfg->model.K);
-    st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, &dens,
+    if (has_dens) cl_density_header(dens->f, cfg->model.K);
+    st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, dens,
                       info, err);
   } else {
     cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
@@ -130,145 +108,161 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
                              isatty(2) ? progress_line : NULL, &last, hist ? cl_hist_observe : NULL, hist, err);
-    if (!st && hist && cl_hist_write(hist, dens.f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
+    if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }
+  if (!st) {
+    if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
+    if (cl_traj_write_csv(tr, set.f[0].f) || (has_sum && cl_traj_write_summary(tr, set.f[i_sum].f)))
+      st = cl_fail(err, CL_EIO, "error writing the output");
+  }
+  if (!st) {
+    /* the metadata: the primary's with the method, the companions name it */
+    double wall = now_seconds() - t0;
+    const char *kv[] = {"method", info, NULL, NULL, NULL};
+    const char **extra = info[0] ? kv : kv + 2;
+    if (set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, extra, err);
+    const char *kvs[] = {"summary_of", cfg->out, NULL}, *kvd[] = {"density_of", cfg->out, NULL};
+    if (!st && i_sum >= 0 && set.meta[i_sum] >= 0)
+      st = cl_meta_dump(set.f[set.meta[i_sum]].f, cfg, argc, argv, wall, kvs, err);
+    if (!st && i_dens >= 0 && set.meta[i_dens] >= 0)
+      st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
+  }
+  cl_traj_free(tr);
   if (st) {
-    cl_out_abort(&out);
-    if (has_sum) cl_out_abort(&sum);
-    if (has_dens || has_hist) cl_out_abort(&dens);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
-  int rc = write_outputs(cfg, tr, &out, has_sum ? &sum : NULL, argc, argv, now_seconds() - t0,
-                         info[0] ? info : NULL);
-  cl_traj_free(tr);
-  if (!rc && (has_dens || has_hist)) {
-    if (cl_out_commit(&dens, err)) return fail(1, err);
-    const char *kv[] = {"density_of", cfg->out, NULL};
-    if (!dens.is_stdout && cl_meta_write(side, cfg, argc, argv, now_seconds() - t0, kv, err))
-      return fail(1, err);
-  } else if (has_dens || has_hist)
-    cl_out_abort(&dens);
-  return rc;
+  if (cl_outset_commit(&set, err)) return fail(1, err);
+  return 0;
 }
 
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
-  cl_outfile out;
   const cl_model *m = &cfg->model;
-  /* check --vary's name before any work */
-  char vname[128] = "";
-  double a = 0, b = 0, h = 1;
-  if (cfg->vary[0]) {
-    const char *eq = strchr(cfg->vary, '=');
-    snprintf(vname, sizeof vname, "%.*s", (int)(eq - cfg->vary), cfg->vary);
-    sscanf(eq + 1, "%lf:%lf:%lf", &a, &b, &h);
-    cl_config probe = *cfg;
-    if (cl_config_set_number(&probe, vname, a, err)) return fail(2, err);
+  /* --vary: every value of the grid must be valid, checked before any work */
+  cl_vary vy = {.n = 1};
+  int has_vary = cfg->vary[0] != '\0';
+  if (has_vary) {
+    if (cl_vary_parse(cfg->vary, &vy, err)) return fail(2, err);
+    for (long k = 0; k < vy.n; k++) {
+      cl_config probe = *cfg;
+      if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
+    }
   }
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+  const char *opt[] = {"out"}, *path[] = {cfg->out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
+  cl_outset set = {0};
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  FILE *of = set.f[0].f;
   double t0 = now_seconds();
   cl_status st = CL_OK;
   if (cfg->threshold) {
-    fprintf(out.f, "feature,critical_m2\n");
+    fprintf(of, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
-      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(out.f, "%d,%.17g\n", j + 1, m2c);
+      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%.17g\n", j + 1, m2c);
     }
   } else {
-    cl_fixed_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL);
+    cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
-    long npts = vname[0] ? (long)floor((b - a) / h + 1e-9) + 1 : 1;
-    for (long k = 0; k < npts && !st; k++) {
+    double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
+    if (!extra) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    for (long k = 0; k < vy.n && !st; k++) {
       cl_config c = *cfg;
-      double v = a + (double)k * h;
+      double v = has_vary ? cl_vary_value(&vy, k) : 0;
       char vs[64];
-      if (vname[0] && (st = cl_config_set_number(&c, vname, v, err))) break;
+      if (has_vary && (st = cl_config_set_number(&c, vy.name, v, err))) break;
       /* continuation: the previous fixed points are extra starts */
-      double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
       int ne = 0;
       for (int i = 0; i < nprev && ne < 64; i++, ne++)
         memcpy(extra + ne * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
       cl_fixed_point *fp = NULL;
       int nf = 0;
       st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
-      free(extra);
       if (st) break;
-      cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
+      if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
+        st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
     }
+    free(extra);
     free(prev);
   }
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
   if (st) {
-    cl_out_abort(&out);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, NULL, err)))
-    return fail(1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
 static int run_basin(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
-  cl_outfile out, map;
   const cl_model *m = &cfg->model;
   int has_map = cfg->map[0] != '\0';
   if (m->M != 1) return fail(2, "--M: basin needs M = 1");
   if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
   if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
-  if (has_map && cl_out_open(&map, cfg->map, "map", err)) return cl_out_abort(&out), fail(2, err);
+  const char *opt[] = {"out", "map"}, *path[] = {cfg->out, has_map ? cfg->map : NULL};
+  const int sc[] = {1, 1};
+  if (cl_out_check_all(opt, path, sc, 2, err)) return fail(2, err);
+  cl_outset set = {0};
+  int i_map = -1;
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  if (has_map && (i_map = set.n, cl_outset_add(&set, cfg->map, "map", 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  FILE *of = set.f[0].f, *mf = has_map ? set.f[i_map].f : NULL;
   double t0 = now_seconds();
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
   int have_res = !st; /* cl_basin frees its result on failure */
   if (!st) {
-    fprintf(out.f, "fixed_point,probability,stderr");
-    for (int j = 0; j < m->K; j++) fprintf(out.f, ",cos_%d_1", j + 1);
-    fprintf(out.f, "\n");
+    fprintf(of, "fixed_point,probability,stderr");
+    for (int j = 0; j < m->K; j++) fprintf(of, ",cos_%d_1", j + 1);
+    fprintf(of, "\n");
     for (int i = 0; i <= res.nfp; i++) {
       if (i == res.nfp && res.count[i] == 0) break;
       double p = fmin(fmax(res.prob[i], 0), 1);
-      if (i < res.nfp) fprintf(out.f, "%d", i + 1);
-      else fprintf(out.f, "none");
-      fprintf(out.f, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
+      if (i < res.nfp) fprintf(of, "%d", i + 1);
+      else fprintf(of, "none");
+      fprintf(of, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
       for (int j = 0; j < m->K; j++)
-        fprintf(out.f, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
-      fprintf(out.f, "\n");
+        fprintf(of, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
+      fprintf(of, "\n");
     }
   }
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
-    int *which = malloc(sizeof(int) * (size_t)(n * n));
-    st = cl_basin_map(m, &cfg->ode, &res, n, cfg->tmax, cfg->threads, which, err);
+    int *which = malloc(sizeof(int) * (size_t)n * (size_t)n);
+    if (!which) st = cl_fail(err, CL_ENOMEM, "--map: out of memory");
+    if (!st) st = cl_basin_map(m, &cfg->ode, &res, n, cfg->tmax, cfg->threads, which, err);
     if (!st) {
-      fprintf(map.f, "R_1_1,R_2_1,fixed_point\n");
+      fprintf(mf, "R_1_1,R_2_1,fixed_point\n");
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
-        fprintf(map.f, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
-        if (which[k] < res.nfp) fprintf(map.f, "%d\n", which[k] + 1);
-        else fprintf(map.f, "none\n");
+        fprintf(mf, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
+        if (which[k] < res.nfp) fprintf(mf, "%d\n", which[k] + 1);
+        else fprintf(mf, "none\n");
       }
     }
     free(which);
   }
   if (have_res) cl_basin_result_free(&res);
+  double wall = now_seconds() - t0;
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
+  if (!st && has_map && set.meta[i_map] >= 0)
+    st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
   if (st) {
-    cl_out_abort(&out);
-    if (has_map) cl_out_abort(&map);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (has_map && (st = cl_out_commit(&map, err))) return fail(1, err);
-  double wall = now_seconds() - t0;
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
-  if (has_map && !map.is_stdout && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
@@ -492,8 +486,9 @@ static int run_sweep(int argc, char **argv) {
     return rc;
   }
 #endif
-  cl_outfile out;
-  if (cl_out_open(&out, cfg.out, "out", err)) return free(done), fail(2, err);
+  cl_outset set = {0};
+  if (cl_outset_add(&set, cfg.out, "out", 1, err)) return cl_outset_abort(&set), free(done), fail(2, err);
+  cl_outfile *outp = &set.f[0];
   double t0 = now_seconds();
   cl_status st;
   if (have_old) {
@@ -501,7 +496,7 @@ static int run_sweep(int argc, char **argv) {
     char tmp[CL_PATHLEN + 16];
     snprintf(tmp, sizeof tmp, "%s.new.%ld", cfg.out, (long)getpid());
     FILE *nf = fopen(tmp, "w");
-    if (!nf) return cl_out_abort(&out), free(done), fail(2, "--resume: cannot write next to the output");
+    if (!nf) return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
     st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
     fclose(nf);
     if (!st) {
@@ -510,17 +505,16 @@ static int run_sweep(int argc, char **argv) {
       FILE *chk = fopen(tmp, "r");
       int empty = chk && fgetc(chk) == EOF;
       if (chk) fclose(chk);
-      st = cl_sweep_merge(paths, empty ? 1 : 2, out.f, err);
+      st = cl_sweep_merge(paths, empty ? 1 : 2, outp->f, err);
     }
     unlink(tmp);
   } else {
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, out.f, err);
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, outp->f, err);
   }
   free(done);
-  if (st) return cl_out_abort(&out), fail(st == CL_EINVAL ? 2 : 1, err);
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg.out, &cfg, argc, argv, now_seconds() - t0, NULL, err)))
-    return fail(1, err);
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, NULL, err);
+  if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 

@@ -331,7 +331,7 @@ void cl_fixed_write_header(FILE *f, int K, int M, const char *vary) {
   fprintf(f, ",stability\n");
 }
 
-void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value) {
+cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value) {
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], row[3 * CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   int nc = cl_traj_ncol(K, M);
   for (int i = 0; i < np; i++) {
@@ -341,6 +341,7 @@ void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np,
     fprintf(f, "%d", i + 1);
     for (int c = 0; c < nc; c++) fprintf(f, ",%.17g", row[c]);
     for (int k = 0; k < p[i].n; k++) fprintf(f, ",%.17g,%.17g", p[i].eig_re[k], p[i].eig_im[k]);
-    fprintf(f, ",%s\n", cl_stability_name(p[i].stability));
+    if (fprintf(f, ",%s\n", cl_stability_name(p[i].stability)) < 0) return CL_EIO;
   }
+  return ferror(f) ? CL_EIO : CL_OK;
 }

@@ -617,8 +617,7 @@ typedef struct {
 
 static cl_status pde_keep_last(void *ctx, const cl_pde *p, size_t k, char *err) {
   pde_last *pl = ctx;
-  (void)err;
-  if (k == pl->last) cl_pde_write_density(p, pl->f);
+  if (k == pl->last && cl_pde_write_density(p, pl->f)) return cl_fail(err, CL_EIO, "reproduce: write error");
   return CL_OK;
 }
 

@@ -25,7 +25,24 @@ cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err) {
   if (!(v->step > 0) || v->b < v->a || (v->b - v->a) / v->step > 1e6)
     return cl_fail(err, CL_EINVAL, "--vary: need A <= B and 0 < STEP, at most 1e6 points (got '%s')", spec);
   v->n = (long)floor((v->b - v->a) / v->step + 1e-9) + 1;
+  /* the fewest decimals that write A and STEP exactly */
+  v->dec = -1;
+  for (int d = 0; d <= 15 && v->dec < 0; d++) {
+    double sc = pow(10, d), ia = round(v->a * sc), is = round(v->step * sc);
+    if (fabs(ia) + (double)(v->n + 1) * is < 9e15 && ia / sc == v->a && is / sc == v->step && is > 0) {
+      v->dec = d, v->ia = (long long)ia, v->istep = (long long)is;
+      double ib = round(v->b * sc);
+      /* B on the decimal lattice: the count in integers */
+      if (ib / sc == v->b && fabs(ib) < 1e15) v->n = (long)(((long long)ib - v->ia) / v->istep) + 1;
+    }
+  }
+  if (v->n > 1000001) return cl_fail(err, CL_EINVAL, "--vary: at most 1e6 points (got '%s')", spec);
   return CL_OK;
+}
+
+double cl_vary_value(const cl_vary *v, long k) {
+  if (v->dec < 0) return v->a + (double)k * v->step;
+  return (double)(v->ia + (long long)k * v->istep) / pow(10, v->dec);
 }
 
 long cl_sweep_points(const cl_vary *v, int nv) {
@@ -37,7 +54,7 @@ long cl_sweep_points(const cl_vary *v, int nv) {
 /* values of point p (first vary slowest) */
 static void point_values(const cl_vary *v, int nv, long p, double *val) {
   for (int i = nv - 1; i >= 0; i--) {
-    val[i] = v[i].a + (double)(p % v[i].n) * v[i].step;
+    val[i] = cl_vary_value(&v[i], p % v[i].n);
     p /= v[i].n;
   }
 }
@@ -52,7 +69,7 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
     int nf = 0;
     if (!(st = cl_fixed_find(&c->model, &c->ode.quad, NULL, 0, &fp, &nf, err))) {
       cl_fixed_write_header(f, c->model.K, c->model.M, NULL);
-      cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL);
+      if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "sweep: write error");
     }
     free(fp);
   } else {

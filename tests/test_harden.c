@@ -8,8 +8,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <sys/resource.h>
 
 #include "testutil.h"
+
+/* RLIMIT_FSIZE of the child (bytes; < 0: unchanged), SIGXFSZ ignored. */
+static long child_fsize = -1;
 
 /* Run the CLI with the NULL-terminated arguments in directory dir (NULL:
  * here), stdout to out_path (NULL: /dev/null), stderr into errbuf.
@@ -23,6 +27,11 @@ static int run_in(const char *dir, const char *out_path, char *errbuf, size_t er
   pid_t pid = fork();
   if (pid == 0) {
     if (dir && chdir(dir) != 0) _exit(126);
+    if (child_fsize >= 0) {
+      struct rlimit rl = {(rlim_t)child_fsize, (rlim_t)child_fsize};
+      signal(SIGXFSZ, SIG_IGN);
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+    }
     int ofd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int nul = open("/dev/null", O_RDONLY);
     dup2(nul, 0), dup2(ofd, 1), dup2(efd, 2);
@@ -298,5 +307,88 @@ Test(harden, checkpoint_never_replaces_a_special_file) {
   cr_expect(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
   cr_assert_eq(lstat(sub, &sb), 0);
   cr_expect(S_ISDIR(sb.st_mode));
+  rm_rf(dir);
+}
+
+/* ---- 3. outputs: clashes, checks before work, all or nothing ---- */
+
+static int count_in(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+Test(harden, outputs_on_one_path_and_bad_directories_before_work, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  cr_assert_eq(mkdir(strcat(strcpy((char[128]){0}, dir), "/sub"), 0755), 0);
+  const char *const cases[][16] = {
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "./sub/../o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "o.csv.json", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--hist-out", "o.csv", NULL},
+      {"pde", "--T", "0.5", "--cells", "100", "--out", "o.csv", "--density-out", "o.csv", NULL},
+      {"basin", "--c", "gauss", "--c", "gauss", "--directions", "4", "--out", "o.csv", "--map", "o.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "o.csv", "--checkpoint", "o.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "sub", NULL},
+      {"fixed", "--out", "sub", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "missing/s.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--hist-out", "missing/h.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "o.csv", "--checkpoint", "missing/ck", NULL},
+      {"basin", "--c", "gauss", "--c", "gauss", "--directions", "4", "--out", "o.csv", "--map", "sub", NULL},
+      {"fixed", "--vary", "rho=0:1.5:0.5", "--out", "-", NULL},
+      {"fixed", "--vary", "tau=0.5:-0.1:0.1", "--out", "-", NULL},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char outp[160];
+    snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
+    int before = count_in(dir);
+    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    size_t ol = 0;
+    free(slurp(outp, &ol));
+    unlink(outp);
+    int ok = rc == 2 && count_in(dir) == before - 0 && ol == 0 && strchr(err, '\n') == strrchr(err, '\n');
+    cr_expect(ok, "case %zu (%s ... %s): rc %d, %zu bytes on stdout, %d files (was %d): %s", k, cases[k][0],
+              cases[k][7] ? cases[k][7] : "", rc, ol, count_in(dir), before, err);
+    tried++, held += ok;
+  }
+  /* a --vary grid whose values are all valid runs, and prints as written */
+  int rc = RUN(dir, err, "fixed", "--vary", "rho=-0.2:1:0.1", "--out", "f.csv");
+  cr_expect_eq(rc, 0, "%s", err);
+  char p[128];
+  snprintf(p, sizeof p, "%s/f.csv", dir);
+  char *t = slurp(p, NULL);
+  cr_expect(t && strstr(t, "\n1,") && strstr(t, "\n0.3,") && !strstr(t, "0000000"), "%s", t ? t : "");
+  free(t);
+  cr_log_info("clashes and checks before work: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* A result is all or nothing: when its companion cannot be written, the
+ * primary is not left behind (RLIMIT_FSIZE between the two sizes: with
+ * one run the summary (mean and sd) is larger than the table). */
+Test(harden, outputs_all_or_nothing, .timeout = 60) {
+  char dir[64], err[2048], p[160];
+  make_tmpdir(dir, sizeof dir);
+  int rc = RUN(dir, err, "simulate", "--N", "200", "--T", "2", "--runs", "1", "--out", "a.csv", "--summary", "b.csv");
+  cr_assert_eq(rc, 0, "%s", err);
+  size_t la = 0, lb = 0;
+  snprintf(p, sizeof p, "%s/a.csv", dir);
+  free(slurp(p, &la));
+  snprintf(p, sizeof p, "%s/b.csv", dir);
+  free(slurp(p, &lb));
+  cr_assert(lb > la + 10, "summary %zu bytes, table %zu", lb, la);
+  rm_rf(dir);
+  make_tmpdir(dir, sizeof dir);
+  child_fsize = (long)(la + lb) / 2;
+  rc = RUN(dir, err, "simulate", "--N", "200", "--T", "2", "--runs", "1", "--out", "a.csv", "--summary", "b.csv");
+  child_fsize = -1;
+  cr_expect_eq(rc, 1, "%s", err);
+  cr_expect_eq(count_in(dir), 0, "files left after a failed companion: %s", err);
   rm_rf(dir);
 }

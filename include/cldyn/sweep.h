@@ -19,10 +19,19 @@ typedef struct {
   char name[64];
   double a, b, step;
   long n;
+  /* decimal grid: value k is (ia + k istep) / 10^dec, exact as written */
+  int dec;
+  long long ia, istep;
 } cl_vary;
 
-/* NAME=A:B:STEP with A <= B, STEP > 0. */
+/* NAME=A:B:STEP with A <= B, STEP > 0.  The grid holds A + k STEP up to B
+ * (within 1e-9 STEP); when A and STEP have at most 15 decimals, each value
+ * is computed from integers as (A 10^d + k STEP 10^d) / 10^d, so it is the
+ * double nearest the decimal number and prints as written (0.3, not
+ * 0.30000000000000004). */
 cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err);
+/* Value k (0-based) of the grid. */
+double cl_vary_value(const cl_vary *v, long k);
 
 /* Run the points of shard `shard` (0-based) of `nshards` (points p with
  * p % nshards == shard) that are not already in `done` (a sorted list of
