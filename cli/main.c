@@ -497,6 +497,7 @@ static int run_sweep(int argc, char **argv) {
     snprintf(tmp, sizeof tmp, "%s.new.%ld", cfg.out, (long)getpid());
     FILE *nf = fopen(tmp, "w");
     if (!nf) return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
+    cl_tmp_register(tmp);
     st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
     fclose(nf);
     if (!st) {
@@ -508,6 +509,7 @@ static int run_sweep(int argc, char **argv) {
       st = cl_sweep_merge(paths, empty ? 1 : 2, outp->f, err);
     }
     unlink(tmp);
+    cl_tmp_unregister(tmp);
   } else {
     st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, outp->f, err);
   }
@@ -550,6 +552,9 @@ static int run_reproduce(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* SIGINT, SIGTERM, SIGHUP: remove our temporary files, exit 128 + signal */
+  char serr[CL_ERRLEN];
+  if (cl_signals_install(serr)) return fail(1, serr);
   if (argc < 2) {
     usage(stderr);
     return 2;

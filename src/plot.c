@@ -1,5 +1,6 @@
 /* Density files, their L1 distance, and gnuplot figures (plot.h). */
 #include "cldyn/plot.h"
+#include "cldyn/tmpfiles.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -315,9 +316,16 @@ cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t 
 }
 
 /* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
+static void forget(const char *gp, const char *dat, const char *tmp) {
+  cl_tmp_unregister(gp), cl_tmp_unregister(tmp);
+  if (dat) cl_tmp_unregister(dat);
+}
+
 static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
   char msg[512];
+  cl_tmp_register(tmp);
   cl_status st = cl_gnuplot_run(NULL, gp, msg, sizeof msg);
+  forget(gp, dat, tmp);
   if (st != CL_OK || access(tmp, F_OK) != 0) {
     /* no partial figure: neither the script nor its data stay */
     unlink(tmp), unlink(gp);
@@ -416,9 +424,11 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   snprintf(dat, sizeof dat, "%s.dat", out);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
   FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
+  cl_tmp_register(dat), cl_tmp_register(gp);
   if (!d || !g) {
     if (d) fclose(d), unlink(dat);
     if (g) fclose(g), unlink(gp);
+    forget(gp, dat, tmp);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
   }
   fprintf(g, "set terminal %s\nset output ", terminal(out));
@@ -427,7 +437,7 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   cl_density_overlay(th, hs, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
-  if (bad) return unlink(gp), unlink(dat), cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
+  if (bad) return unlink(gp), unlink(dat), forget(gp, dat, tmp), cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
   return run_gnuplot(gp, dat, tmp, out, err);
 }
 
@@ -459,6 +469,7 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
                      CL_GP_PATHLEN);
   FILE *g = fopen(gp, "w");
   if (!g) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
+  cl_tmp_register(gp);
   fprintf(g, "set terminal %s\nset output ", terminal(out));
   gp_file(g, tmp);
   fprintf(g, "\nset datafile separator ','\nset grid\nset xlabel 't'\nset ylabel ");
@@ -505,6 +516,6 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   }
   fprintf(g, "\n");
   if (fclose(g) != 0 && !st) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  if (st) return unlink(gp), st;
+  if (st) return unlink(gp), cl_tmp_unregister(gp), st;
   return run_gnuplot(gp, NULL, tmp, out, err);
 }
