@@ -112,9 +112,19 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     cl_hist_free(hist);
   }
   if (!st) {
+    /* no NaN or infinity in any output column (exit 1, with the parameters) */
+    char e1[CL_ERRLEN];
+    const cl_model *m = &cfg->model;
+    if ((st = cl_traj_check_finite(tr, e1)))
+      cl_fail(err, st, "%s: %s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
+              cl_command_name(cfg->cmd), e1, m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+  }
+  if (!st) {
     if (strstr(info, "standard error")) fprintf(stderr, "cldyn: %s\n", info);
-    if (cl_traj_write_csv(tr, set.f[0].f) || (has_sum && cl_traj_write_summary(tr, set.f[i_sum].f)))
-      st = cl_fail(err, CL_EIO, "error writing the output");
+    cl_status ws = cl_traj_write_csv(tr, set.f[0].f);
+    if (!ws && has_sum) ws = cl_traj_write_summary(tr, set.f[i_sum].f);
+    if (ws == CL_EDIVERGE) st = cl_fail(err, ws, "--summary: a mean or sd is not a finite number (overflow)");
+    else if (ws) st = cl_fail(err, CL_EIO, "error writing the output");
   }
   if (!st) {
     /* the metadata: the primary's with the method, the companions name it */

@@ -1,7 +1,13 @@
 #include "cldyn/common.h"
 
+#include <gsl/gsl_errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+static void lib_init_once(void) { gsl_set_error_handler_off(); }
+void cl_lib_init(void) { pthread_once(&lib_once, lib_init_once); }
 
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...) {
   if (err) {

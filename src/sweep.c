@@ -82,7 +82,8 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
     } else
       st = cl_run_engine(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                          &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
-    if (!st) st = cl_traj_write_csv(tr, f);
+    if (!st) st = cl_traj_check_finite(tr, err);
+    if (!st && cl_traj_write_csv(tr, f)) st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
     cl_traj_free(tr);
   }
   fclose(f);

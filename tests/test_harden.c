@@ -459,3 +459,76 @@ Test(harden, signals_remove_temporary_files, .timeout = 120) {
   cr_log_info("signals: %d cases tried, %d held", tried, held);
   rm_rf(dir);
 }
+
+/* ---- 5. never hang, never NaN with exit 0; config files ---- */
+
+Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *steppers[] = {"dop853", "rkf45", "msbdf"};
+  int tried = 0, held = 0;
+  for (int k = 0; k < 3; k++) {
+    int rc = RUN(dir, err, "ode", "--act", "linear", "--reg", "none", "--tau", "10", "--T", "1", "--stepper",
+                 steppers[k], "--out", "o.csv");
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 10") && !exists_in(dir, "o.csv");
+    cr_expect(ok, "%s: rc %d: %s", steppers[k], rc, err);
+    tried++, held += ok;
+  }
+  /* NaN columns: exit 1 with time and parameters, no file */
+  const char *const nan_cases[][16] = {
+      {"simulate", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", NULL},
+      {"simulate", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", "--summary", "s.csv", NULL},
+      {"reduced", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", NULL},
+  };
+  for (int k = 0; k < 3; k++) {
+    int rc = run_in(dir, NULL, err, sizeof err, nan_cases[k]);
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_in(dir) == 0;
+    cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
+    tried++, held += ok;
+  }
+  cr_log_info("runaway runs: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+Test(harden, config_files_nul_long_lines_quoting) {
+  char dir[64], err[2048], p[128];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  /* NUL bytes (like /dev/zero) and overlong lines: exit 2, never a hang */
+  snprintf(p, sizeof p, "%s/nul.cfg", dir);
+  FILE *f = fopen(p, "wb");
+  fwrite("tau = 0.5\n\0\0\0\n", 1, 14, f);
+  fclose(f);
+  write_file(dir, "long.cfg", "");
+  snprintf(p, sizeof p, "%s/long.cfg", dir);
+  f = fopen(p, "w");
+  fputs("# ", f);
+  for (int i = 0; i < 9000; i++) fputc('x', f);
+  fputs(" tau = 5\n", f);
+  fclose(f);
+  write_file(dir, "open.cfg", "out = \"a#b\n");
+  write_file(dir, "after.cfg", "out = \"a\" b\n");
+  const char *bad[] = {"nul.cfg", "long.cfg", "open.cfg", "after.cfg"}, *line[] = {":2:", ":1:", ":1:", ":1:"};
+  for (int k = 0; k < 4; k++) {
+    int rc = RUN(dir, err, "ode", "--config", bad[k], "--print-config");
+    int ok = rc == 2 && strstr(err, bad[k]) && strstr(err, line[k]) && strchr(err, '\n') == strrchr(err, '\n');
+    cr_expect(ok, "%s: rc %d: %s", bad[k], rc, err);
+    tried++, held += ok;
+  }
+  /* values with #, quotes, backslashes and spaces round-trip */
+  const char *outs[] = {"a#b.csv", "q\"uote.csv", "back\\slash.csv", " lead.csv", "plain.csv"};
+  for (int k = 0; k < 5; k++) {
+    char o1[160], o2[160];
+    snprintf(o1, sizeof o1, "%s/p1.cfg", dir);
+    snprintf(o2, sizeof o2, "%s/p2.cfg", dir);
+    run_in(dir, o1, err, sizeof err, (const char *const[]){"ode", "--out", outs[k], "--tau", "0.7", "--print-config", NULL});
+    run_in(dir, o2, err, sizeof err, (const char *const[]){"ode", "--config", "p1.cfg", "--print-config", NULL});
+    char *a = slurp(o1, NULL), *b = slurp(o2, NULL);
+    int ok = a && b && !strcmp(a, b) && strstr(a, "tau = 0.7");
+    cr_expect(ok, "'%s' does not round-trip:\n%s\n---\n%s", outs[k], a ? a : "", b ? b : "");
+    free(a), free(b);
+    tried++, held += ok;
+  }
+  cr_log_info("config files: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}

@@ -22,6 +22,12 @@ typedef enum {
   CL_EDIVERGE = 5 /* NaN, overflow or an invalid state during a run */
 } cl_status;
 
+/* Process-wide set-up, done once (pthread_once) whatever the threads:
+ * GSL's error handler is switched off for good (the library checks every
+ * GSL status itself; the default handler aborts the process).  Called by
+ * the entry points that use GSL; calling it again costs nothing. */
+void cl_lib_init(void);
+
 /* printf-style helper: writes the message into err (if non-NULL), returns code. */
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
