@@ -384,12 +384,39 @@ static int run_sweep(int argc, char **argv) {
       return 2;
     }
   }
+  char kvb[4][32];
+  const char *kv[9];
   if (merge) {
-    cl_outfile out;
-    if (i >= argc) return fail(2, "--merge: no input files");
-    if (cl_out_open(&out, merge_out, "out", err)) return fail(2, err);
-    if (cl_sweep_merge(argv + i, argc - i, out.f, err)) return cl_out_abort(&out), fail(2, err);
-    return cl_out_commit(&out, err) ? fail(1, err) : 0;
+    /* the inputs' fingerprints from their .json; the merge must be complete */
+    int n = argc - i;
+    if (n <= 0) return fail(2, "--merge: no input files");
+    cl_sweep_id *ids = calloc((size_t)n, sizeof *ids);
+    if (!ids) return fail(1, "--merge: out of memory");
+    for (int k = 0; k < n; k++)
+      if (cl_sweep_read_id(argv[i + k], &ids[k], err)) return free(ids), fail(2, err);
+    cl_sweep_id want = ids[0];
+    want.shard = 0, want.nshards = 1;
+    /* a merge of the shards of one shard of a larger job stays that shard */
+    int same = 1;
+    for (int k = 1; k < n; k++) same &= ids[k].shard == ids[0].shard && ids[k].nshards == ids[0].nshards;
+    if (same && n == 1) want.shard = ids[0].shard, want.nshards = ids[0].nshards;
+    const char *opt[] = {"out"}, *path[] = {merge_out};
+    const int sc[] = {1};
+    if (cl_out_check_all(opt, path, sc, 1, err)) return free(ids), fail(2, err);
+    cl_outset set = {0};
+    if (cl_outset_add(&set, merge_out, "out", 1, err)) return free(ids), cl_outset_abort(&set), fail(2, err);
+    cl_status st = cl_sweep_merge(argv + i, ids, n, &want, set.f[0].f, err);
+    free(ids);
+    if (!st && set.meta[0] >= 0) {
+      /* the merge's own sidecar: the sweep's identity and the inputs */
+      FILE *jf = set.f[set.meta[0]].f;
+      cl_sweep_id_kv(&want, kvb, kv);
+      fprintf(jf, "{\n  \"program\": \"cldyn\",\n  \"version\": \"%s\",\n  \"command\": \"sweep --merge\",\n", CL_VERSION);
+      for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
+      fprintf(jf, "  \"inputs\": %d\n}\n", n);
+    }
+    if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+    return cl_outset_commit(&set, err) ? fail(1, err) : 0;
   }
   if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
   cl_command cmd = cl_command_from_name(argv[i]);
@@ -405,39 +432,43 @@ static int run_sweep(int argc, char **argv) {
   if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
       cfg.density_out[0] || cfg.hist_out[0])
     return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --density-out and --hist-out of the command are not available in a sweep");
-  /* every point's parameters must be valid: check the corners of the grid */
-  for (int k = 0; k < nv; k++) {
-    cl_config probe = cfg;
-    if (cl_config_set_number(&probe, v[k].name, v[k].a, err) ||
-        cl_config_set_number(&probe, v[k].name, v[k].a + (double)(v[k].n - 1) * v[k].step, err))
-      return fail(2, err);
-  }
-  /* --resume: the points already in the output are skipped */
+  /* every value of every --vary must be valid (checked before any work) */
+  for (int k = 0; k < nv; k++)
+    for (long j = 0; j < v[k].n; j++) {
+      cl_config probe = cfg;
+      if (cl_config_set_number(&probe, v[k].name, cl_vary_value(&v[k], j), err)) return fail(2, err);
+    }
+  cl_sweep_id id;
+  if (cl_sweep_identity(&cfg, v, nv, shard, nshards, &id, err)) return fail(1, err);
+  const char *opt[] = {"out"}, *path[] = {cfg.out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
+  /* --resume: the complete points of the old output (same sweep, same
+   * shard) are kept, to a clean copy; the rest is run again */
   long *done = NULL, ndone = 0;
   int have_old = resume && strcmp(cfg.out, "-") != 0 && access(cfg.out, R_OK) == 0;
+  char oldc[CL_PATHLEN + 32] = "";
   if (have_old) {
-    FILE *f = fopen(cfg.out, "r");
-    char *line = NULL;
-    size_t n = 0;
-    long np = cl_sweep_points(v, nv), lineno = 0;
-    done = malloc(sizeof(long) * (size_t)np);
-    while (f && getline(&line, &n, f) > 0)
-      if (lineno++ > 0) {
-        long p = strtol(line, NULL, 10) - 1;
-        if (p >= 0 && p < np && (ndone == 0 || done[ndone - 1] != p)) done[ndone++] = p;
-      }
-    free(line);
-    if (f) fclose(f);
-    /* keep the list sorted for the binary search */
-    for (long a = 1; a < ndone; a++)
-      for (long b = a; b > 0 && done[b - 1] > done[b]; b--) {
-        long t = done[b];
-        done[b] = done[b - 1], done[b - 1] = t;
-      }
+    cl_sweep_id old;
+    if (cl_sweep_read_id(cfg.out, &old, err)) return fail(2, err);
+    /* the old output may hold a finer shard of this one (a subset) */
+    if (strcmp(old.fp, id.fp) || old.points != id.points || old.nshards % id.nshards != 0 ||
+        old.shard % id.nshards != id.shard)
+      return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
+    snprintf(oldc, sizeof oldc, "%s.old.XXXXXX", cfg.out);
+    int fd = mkstemp(oldc);
+    FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!cf) return fail(2, "--resume: cannot write next to the output");
+    cl_tmp_register(oldc);
+    cl_status st = cl_sweep_scan_done(cfg.out, &id, &done, &ndone, cf, err);
+    if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
+    if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(st == CL_EINVAL ? 2 : 1, err);
   }
+  cl_sweep_id_kv(&id, kvb, kv);
 #ifdef CL_MPI
-  /* MPI: the points are spread over the ranks as finer shards; rank 0
-   * gathers the rows and writes the one output (in point order). */
+  /* MPI: each rank runs its part of the shard (the rule of sweep.h); rank 0
+   * gathers the parts and merges them (with the old output's points when
+   * resuming) into the one output. */
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -445,9 +476,9 @@ static int run_sweep(int argc, char **argv) {
     char *text = NULL;
     size_t len = 0;
     FILE *mf = open_memstream(&text, &len);
-    cl_status st = cl_sweep_run(&cfg, v, nv, shard * size + rank, nshards * size, done, ndone, threads,
-                                1, mf, err);
-    fclose(mf);
+    cl_status st = mf ? cl_sweep_run_part(&cfg, v, nv, shard, nshards, rank, size, done, ndone, threads, 1, mf, err)
+                      : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+    if (mf) fclose(mf);
     int ok = st == CL_OK, all_ok;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     int mylen = (int)len, *lens = NULL, *displs = NULL;
@@ -464,30 +495,36 @@ static int run_sweep(int argc, char **argv) {
     int rc = 0;
     if (!all_ok) rc = ok ? 1 : fail(st == CL_EINVAL ? 2 : 1, err);
     if (rank == 0 && all_ok) {
-      /* each rank's part to a file, then the ordinary merge (with the old
-       * output first when resuming) */
       char **paths = calloc((size_t)size + 1, sizeof(char *));
+      cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
       int np = 0;
-      if (have_old) paths[np++] = strdup(cfg.out);
+      if (have_old) paths[np] = strdup(oldc), ids[np++] = id;
       for (int r = 0; r < size; r++) {
         if (lens[r] == 0) continue;
         char *path = malloc(CL_PATHLEN + 32);
         snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(cfg.out, "-") ? cfg.out : "/tmp/cldyn-sweep", r, (long)getpid());
+        cl_tmp_register(path);
         FILE *f = fopen(path, "w");
         if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
-        if (f) fclose(f);
-        paths[np++] = path;
+        if (f && fclose(f) != 0 && !rc) rc = fail(1, "sweep: cannot write a rank's part");
+        paths[np] = path, ids[np++] = id;
       }
-      cl_outfile out;
-      if (!rc && cl_out_open(&out, cfg.out, "out", err)) rc = fail(2, err);
-      if (!rc && cl_sweep_merge(paths, np, out.f, err)) cl_out_abort(&out), rc = fail(1, err);
-      if (!rc && cl_out_commit(&out, err)) rc = fail(1, err);
-      if (!rc && !out.is_stdout && cl_meta_write(cfg.out, &cfg, argc, argv, 0, NULL, err)) rc = fail(1, err);
+      cl_outset set = {0};
+      if (!rc && cl_outset_add(&set, cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
+      if (!rc && cl_sweep_merge(paths, ids, np, &id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
+      if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, 0, kv, err))
+        cl_outset_abort(&set), rc = fail(1, err);
+      if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
       for (int k = 0; k < np; k++) {
-        if (!(have_old && k == 0)) unlink(paths[k]);
+        unlink(paths[k]);
+        cl_tmp_unregister(paths[k]);
         free(paths[k]);
       }
       free(paths);
+      free(ids);
+    } else if (have_old) {
+      unlink(oldc);
+      cl_tmp_unregister(oldc);
     }
     free(all);
     free(lens);
@@ -497,34 +534,37 @@ static int run_sweep(int argc, char **argv) {
   }
 #endif
   cl_outset set = {0};
-  if (cl_outset_add(&set, cfg.out, "out", 1, err)) return cl_outset_abort(&set), free(done), fail(2, err);
-  cl_outfile *outp = &set.f[0];
+  if (cl_outset_add(&set, cfg.out, "out", 1, err)) {
+    if (have_old) unlink(oldc), cl_tmp_unregister(oldc);
+    return cl_outset_abort(&set), free(done), fail(2, err);
+  }
   double t0 = now_seconds();
   cl_status st;
   if (have_old) {
-    /* new points to a temporary file, then merged with the old output */
-    char tmp[CL_PATHLEN + 16];
-    snprintf(tmp, sizeof tmp, "%s.new.%ld", cfg.out, (long)getpid());
-    FILE *nf = fopen(tmp, "w");
-    if (!nf) return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
+    /* new points to a temporary file, then merged with the old points */
+    char tmp[CL_PATHLEN + 32];
+    snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", cfg.out);
+    int fd = mkstemp(tmp);
+    FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!nf) {
+      unlink(oldc), cl_tmp_unregister(oldc);
+      return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
+    }
     cl_tmp_register(tmp);
     st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
-    fclose(nf);
+    if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
     if (!st) {
-      char *paths[2] = {cfg.out, tmp};
-      /* an empty new part (all done) has no header: merge the old file alone */
-      FILE *chk = fopen(tmp, "r");
-      int empty = chk && fgetc(chk) == EOF;
-      if (chk) fclose(chk);
-      st = cl_sweep_merge(paths, empty ? 1 : 2, outp->f, err);
+      char *paths[2] = {oldc, tmp};
+      cl_sweep_id ids[2] = {id, id};
+      st = cl_sweep_merge(paths, ids, 2, &id, set.f[0].f, err);
     }
-    unlink(tmp);
-    cl_tmp_unregister(tmp);
+    unlink(tmp), unlink(oldc);
+    cl_tmp_unregister(tmp), cl_tmp_unregister(oldc);
   } else {
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, outp->f, err);
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, set.f[0].f, err);
   }
   free(done);
-  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, NULL, err);
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kv, err);
   if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;

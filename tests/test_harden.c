@@ -532,3 +532,92 @@ Test(harden, config_files_nul_long_lines_quoting) {
   cr_log_info("config files: %d cases tried, %d held", tried, held);
   rm_rf(dir);
 }
+
+/* ---- 6. sweeps ---- */
+
+static int sh(const char *dir, const char *script) {
+  char bin[4096], cmd[16384];
+  if (!realpath(cli_bin(), bin)) abort();
+  snprintf(cmd, sizeof cmd, "cd '%s' && B='%s' && { %s ; } >/dev/null 2>&1", dir, bin, script);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(harden, sweep_merge_and_resume_check_everything, .timeout = 120) {
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  const char *G = "--vary rho=-0.5:0.5:0.5 --vary tau=0.3:0.5:0.2";
+  char setup[2048];
+  snprintf(setup, sizeof setup,
+           "$B sweep %s ode --T 2 --out full.csv && for i in 1 2 3; do $B sweep --shard $i/3 %s ode --T 2 --out s$i.csv || exit 1; done"
+           " && $B sweep --shard 1/3 --vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2 ode --T 2 --out g1.csv"
+           " && $B sweep --shard 1/3 %s ode --T 3 --out t1.csv"
+           " && $B sweep --merge --out m.csv s3.csv s1.csv s2.csv && cmp m.csv full.csv && test -f m.csv.json",
+           G, G, G);
+  cr_assert_eq(sh(dir, setup), 0, "setup failed");
+  struct {
+    const char *what, *script;
+  } bad[] = {
+      {"a missing shard", "$B sweep --merge --out x.csv s1.csv s2.csv"},
+      {"another grid", "$B sweep --merge --out x.csv g1.csv s2.csv s3.csv"},
+      {"another --T", "$B sweep --merge --out x.csv t1.csv s2.csv s3.csv"},
+      {"a shard twice", "$B sweep --merge --out x.csv s1.csv s1.csv s2.csv s3.csv"},
+      {"too few columns", "sed '3s/,[^,]*$//' s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                          "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"a line cut mid-number", "head -c -7 s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                                "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"a point's rows missing", "sed '3d' s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                                 "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"no fingerprint", "cp s2.csv n2.csv && $B sweep --merge --out x.csv s1.csv n2.csv s3.csv"},
+      {"resume with another --T", "cp s1.csv r.csv && cp s1.csv.json r.csv.json && $B sweep --resume %s ode --T 3 --out r.csv"},
+      {"--vary of a non-model option", "$B sweep --vary out=1:2:1 ode --T 1 --out x.csv"},
+      {"fixed --vary of a non-model option", "$B fixed --vary threads=1:2:1 --out x.csv"},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    char script[1024];
+    snprintf(script, sizeof script, bad[k].script, G);
+    int rc = sh(dir, script);
+    int ok = rc == 2 && !exists_in(dir, "x.csv");
+    cr_expect(ok, "%s: exit %d", bad[k].what, rc);
+    tried++, held += ok;
+  }
+  /* --resume drops an incomplete tail (a line cut mid-number, a point cut
+   * short) and completes the output to the same bytes */
+  const char *resumes[] = {"head -c -7 full.csv > r.csv", "head -n 20 full.csv > r.csv",
+                           "head -n 1 full.csv > r.csv", "cat s1.csv > r.csv && cp s1.csv.json r.csv.json"};
+  for (int k = 0; k < 4; k++) {
+    char script[1024];
+    snprintf(script, sizeof script, "%s && { test -f r.csv.json || cp full.csv.json r.csv.json; } && "
+             "$B sweep --resume %s ode --T 2 --out r.csv && cmp r.csv full.csv", resumes[k], G);
+    int rc = sh(dir, script);
+    cr_expect_eq(rc, 0, "resume after '%s'", resumes[k]);
+    tried++, held += rc == 0;
+    sh(dir, "rm -f r.csv r.csv.json");
+  }
+  /* grid values print as written */
+  cr_expect_eq(sh(dir, "$B sweep --vary s=0:0.3:0.1 ode --T 1 --out v.csv && cut -d, -f2 v.csv | sort -u | tr '\\n' ' ' "
+                       "| grep -qx '0 0.1 0.2 0.3 s ' && $B sweep --vary rho=-0.2:1:0.1 fixed --out w.csv && grep -q '^13,1,' w.csv"),
+               0, "grid values do not print as written");
+  cr_log_info("sweeps: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* One shard rule: an MPI run of shard 2/2 holds the points of the serial
+ * shard 2/2, and merges with serial shard 1/2 into the full sweep. */
+Test(harden, mpi_and_serial_shards_agree, .timeout = 180) {
+  const char *mpi = getenv("CLDYN_MPI_BIN");
+  cr_assert(mpi && *mpi, "no MPI build: CLDYN_MPI_BIN is empty");
+  char dir[64], rm[4096], script[8192];
+  cr_assert_not_null(realpath(mpi, rm));
+  make_tmpdir(dir, sizeof dir);
+  const char *G = "--vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2";
+  snprintf(script, sizeof script,
+           "$B sweep %s ode --T 1 --out full.csv && $B sweep --shard 1/2 %s ode --T 1 --out a.csv"
+           " && $B sweep --shard 2/2 %s ode --T 1 --out b.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 '%s' sweep --shard 2/2 %s ode --T 1 --out mb.csv"
+           " && cmp b.csv mb.csv && $B sweep --merge --out m.csv a.csv mb.csv && cmp m.csv full.csv",
+           G, G, G, rm, G);
+  cr_expect_eq(sh(dir, script), 0, "MPI shard 2/2 differs from the serial shard 2/2");
+  rm_rf(dir);
+}
