@@ -56,6 +56,11 @@ $(BUILD)/cldyn: cli/main.c $(BUILD)/libcldyn.a $(HDR)
 $(BUILD)/cldyn_tests: $(TEST_SRC) $(BUILD)/libcldyn.a $(HDR) tests/testutil.h
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_SRC) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
 
+# Allocation-failure tests: the library linked with counting malloc hooks.
+$(BUILD)/cldyn_oomtests: tests/oom/test_oom.c $(BUILD)/libcldyn.a $(HDR)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free -o $@ \
+	  tests/oom/test_oom.c $(BUILD)/libcldyn.a $(LIBS) -lcriterion
+
 # Sanitizer build: the library, CLI and tests again with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(HDR) | $(BUILD)/asan
@@ -64,7 +69,8 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(TEST_SRC) cli/main.c $(H
 
 # The whole suite: the Criterion tests (they also drive the CLI).
 test: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
+	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests $(BUILD)/cldyn_oomtests
+	$(BUILD)/cldyn_oomtests --jobs 2
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$$(command -v $(MPICC) >/dev/null && echo $(BUILD)/cldyn-mpi) \
 	  $(BUILD)/cldyn_tests --jobs 2
 

@@ -157,7 +157,7 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   root_ctx c = {.K = K, .M = M};
   c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return CL_EINVAL;
+  if (!c.d) return cl_alloc_status(err);
   /* starts: R = 0 and R along each feature, with unit i on feature j at
    * overlaps +-{0.3, 0.7, 0.95} of sqrt(Q), Q = 1 diagonal; plus extras */
   const double levels[] = {0.3, 0.7, 0.95};
@@ -266,7 +266,7 @@ cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Q
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "--threshold: needs M = 1");
   q_ctx c = {.K = m->K};
   c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return CL_EINVAL;
+  if (!c.d) return cl_alloc_status(err);
   gsl_function F = {dq_at, &c};
   /* dQ/dt > 0 at small Q for a nonlinear sigma with noise; bracket upwards */
   double lo = 1e-6, hi = 1;

@@ -416,7 +416,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
                      strcmp(o->stepper, "bsimp");
   c.drift = cl_drift_alloc(m, &quad, err);
-  if (!c.drift) return CL_EINVAL;
+  if (!c.drift) return cl_alloc_status(err);
   int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
   size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
   cl_traj *tr = cl_traj_alloc(K, M, nt, 1);

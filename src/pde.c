@@ -522,7 +522,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   cl_status st = cl_schedule_check(s, err);
   if (st) return st;
   cl_pde *p = cl_pde_alloc(m, o, err);
-  if (!p) return err && strstr(err, "out of memory") ? CL_ENOMEM : CL_EINVAL;
+  if (!p) return cl_alloc_status(err);
   size_t nt = cl_schedule_nt(s);
   cl_traj *tr = cl_traj_alloc(m->K, 1, nt, 1);
   if (!tr) {

@@ -245,6 +245,7 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
   if (st) return st;
   double *R0 = malloc(sizeof(double) * (size_t)nd * (size_t)K);
   cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
   for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
   long a = 0, b = 0, u = 0, bad = -1;
@@ -386,6 +387,10 @@ static cl_status sec_phase(study *S) {
   cl_basin_result res;
   if ((st = cl_basin(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
   int *which = malloc(sizeof(int) * (size_t)(n * n));
+  if (!which) {
+    st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+    goto out;
+  }
   if ((st = cl_basin_map(m, &S->c->ode, &res, n, tmax, 0, which, S->err))) goto out;
   FILE *f = open_in(S, "phase_map.csv"), *b = open_in(S, "phase_boundary.csv");
   if (!f || !b) {

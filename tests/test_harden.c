@@ -621,3 +621,68 @@ Test(harden, mpi_and_serial_shards_agree, .timeout = 180) {
   cr_expect_eq(sh(dir, script), 0, "MPI shard 2/2 differs from the serial shard 2/2");
   rm_rf(dir);
 }
+
+/* ---- 7. process-wide state, write errors ---- */
+
+#include <gsl/gsl_errno.h>
+
+#include "cldyn/cldyn.h"
+
+extern int openblas_get_num_threads(void);
+
+/* After the library's init, a GSL error returns a status instead of
+ * aborting (also from several threads at once), and BLAS is serial. */
+Test(harden, library_init_gsl_handler_and_blas_threads) {
+  cl_lib_init();
+  cr_expect_eq(openblas_get_num_threads(), 1);
+  int nulls = 0;
+#pragma omp parallel for num_threads(2) reduction(+ : nulls)
+  for (int k = 0; k < 64; k++) {
+    cl_lib_init();
+    gsl_error("a test error", __FILE__, __LINE__, GSL_EINVAL); /* aborts under GSL's default handler */
+    nulls++;
+  }
+  cr_expect_eq(nulls, 64);
+}
+
+/* Every output kind against a failing write (RLIMIT_FSIZE of 64 bytes,
+ * SIGXFSZ ignored): exit 1, no result and no temporary file left. */
+Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  /* inputs for plot and merge, written without a limit */
+  cr_assert_eq(sh(dir, "$B ode --T 2 --out traj.csv && $B sweep --shard 1/2 --vary rho=0:0.5:0.5 ode --T 1 --out a.csv"
+                       " && $B sweep --shard 2/2 --vary rho=0:0.5:0.5 ode --T 1 --out b.csv"),
+               0);
+  int before = count_in(dir);
+  const char *const cases[][24] = {
+      {"ode", "--T", "2", "--out", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "-", "--summary", "s.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "-", "--hist-out", "h.csv", NULL},
+      {"reduced", "--N", "200", "--T", "1", "--out", "-", "--checkpoint", "ck", NULL},
+      {"pde", "--T", "0.2", "--cells", "100", "--out", "-", "--density-out", "d.csv", NULL},
+      {"fixed", "--out", "o.csv", NULL},
+      {"fixed", "--threshold", "--out", "o.csv", NULL},
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2.5", "--N", "10000", "--directions", "4", "--out", "-",
+       "--map", "m.csv", "--map-points", "4", NULL},
+      {"sweep", "--vary", "rho=0:0.5:0.5", "ode", "--T", "1", "--out", "o.csv", NULL},
+      {"sweep", "--merge", "--out", "o.csv", "a.csv", "b.csv", NULL},
+      {"plot", "--out", "f.png", "traj.csv", NULL},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char outp[160];
+    snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
+    child_fsize = 64;
+    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    child_fsize = -1;
+    unlink(outp);
+    int ok = rc == 1 && count_in(dir) == before && count_tmp(dir) == 0;
+    cr_expect(ok, "%s %s: rc %d, %d files (was %d): %s", cases[k][0], cases[k][1], rc, count_in(dir), before, err);
+    tried++, held += ok;
+    if (!ok) sh(dir, "rm -f o.csv* s.csv* h.csv* ck* d.csv* m.csv* f.png*");
+  }
+  cr_log_info("write errors: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
