@@ -29,7 +29,7 @@ MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 
-.PHONY: all deps demo test test-asan check bench install uninstall clean
+.PHONY: all deps demo test test-asan check bench fuzz install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
 
 $(BUILD)/cldyn-mpi: cli/main.c $(BUILD)/libcldyn.a $(HDR)
@@ -91,6 +91,13 @@ test-asan: deps
 # time; test_smoke.c runs the same code paths there on small problems)
 
 check: test test-asan
+
+# libFuzzer (clang): the config parser, the checkpoint reader and the CSV
+# readers, FUZZ_SECS seconds each (bench/fuzz/run).
+FUZZ_SECS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory all
+	bench/fuzz/run $(FUZZ_SECS)
 
 # The main job with its embedded defaults.
 demo: deps

@@ -353,7 +353,7 @@ cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const
   }
   if (!st && !header) st = cl_fail(err, CL_EINVAL, "--merge: no input rows");
   if (!st) {
-    qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
+    if (nrows) qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
     /* every point of the shard exactly once, from one input, with its rows */
     long k = 0;
     for (long p = want->shard; p < want->points && !st; p += want->nshards) {
