@@ -608,7 +608,7 @@ Test(harden, sweep_merge_and_resume_check_everything, .timeout = 120) {
 Test(harden, mpi_and_serial_shards_agree, .timeout = 180) {
   const char *mpi = getenv("CLDYN_MPI_BIN");
   cr_assert(mpi && *mpi, "no MPI build: CLDYN_MPI_BIN is empty");
-  char dir[64], rm[4096], script[8192];
+  char dir[64], rm[4096], script[16384];
   cr_assert_not_null(realpath(mpi, rm));
   /* the serial runs use the plain build next to the MPI one (a sanitizer
    * build may differ in the last bit) */
@@ -620,9 +620,9 @@ Test(harden, mpi_and_serial_shards_agree, .timeout = 180) {
   make_tmpdir(dir, sizeof dir);
   const char *G = "--vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2";
   snprintf(script, sizeof script,
-           "P='%s' && $P sweep %s ode --T 1 --out full.csv && $P sweep --shard 1/2 %s ode --T 1 --out a.csv"
+           "P='%.1000s' && $P sweep %s ode --T 1 --out full.csv && $P sweep --shard 1/2 %s ode --T 1 --out a.csv"
            " && $P sweep --shard 2/2 %s ode --T 1 --out b.csv"
-           " && mpirun --allow-run-as-root --oversubscribe -n 2 '%s' sweep --shard 2/2 %s ode --T 1 --out mb.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 '%.1000s' sweep --shard 2/2 %s ode --T 1 --out mb.csv"
            " && cmp b.csv mb.csv && $B sweep --merge --out m.csv a.csv mb.csv && cmp m.csv full.csv",
            plain, G, G, G, rm, G);
   cr_expect_eq(sh(dir, script), 0, "MPI shard 2/2 differs from the serial shard 2/2");
