@@ -37,7 +37,7 @@ MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
-NO_MPI_TESTS := cli/mpi_sweep_equals_serial
+NO_MPI_TESTS := cli/mpi_sweep_equals_serial|harden/mpi_and_serial_shards_agree
 
 .PHONY: all deps demo test test-asan check check-docs check-abi bench fuzz install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN)
