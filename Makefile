@@ -5,9 +5,9 @@ BUILD ?= build
 CC ?= gcc
 VERSION := 0.1.0
 
-PKGS := gsl jansson openblas
+PKGS := gsl jansson openblas zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lopenblas)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lopenblas -lz)
 # GSL's own CBLAS is not linked: OpenBLAS provides cblas_* for GSL too.
 LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lm
 
@@ -37,9 +37,9 @@ MPICC ?= mpicc
 MPI ?= $(if $(shell command -v $(MPICC) 2>/dev/null),1,0)
 MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
-NO_MPI_TESTS := cli/mpi_sweep_equals_serial
+NO_MPI_TESTS := cli/mpi_sweep_equals_serial|harden/mpi_and_serial_shards_agree
 
-.PHONY: all deps demo test test-python test-asan check check-docs check-abi bench install uninstall clean
+.PHONY: all deps demo test test-python test-asan check check-docs check-abi bench fuzz install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
 
 # The Python package's library (python/cldyn, docs/python.md): the CLI's
@@ -86,6 +86,12 @@ $(BUILD)/cldyn: $(BUILD)/obj/app/main.o $(APP_OBJ) $(BUILD)/libcldyn.a
 $(BUILD)/cldyn_tests: $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h tests/*.h)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
 
+# Allocation-failure tests: the library linked with counting malloc hooks
+# (the app objects only parse the options, outside the injected runs).
+$(BUILD)/cldyn_oomtests: tests/oom/test_oom.c $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free -o $@ \
+	  tests/oom/test_oom.c $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
+
 # Sanitizer build: the library, CLI and tests again with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app/main.c $(HDR) \
@@ -95,8 +101,9 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app
 
 # The whole suite: the Criterion tests (they also drive the CLI).
 test: deps check-docs
-	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
+	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests $(BUILD)/cldyn_oomtests
 	@tools/check-abi.sh $(BUILD)/libcldyn.so
+	$(BUILD)/cldyn_oomtests --jobs 2
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
 	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
 	@$(MAKE) --no-print-directory test-python
@@ -134,6 +141,13 @@ check-docs:
 # libcldyn.so exports exactly the symbols listed in the README (tools/check-abi.sh).
 check-abi: $(BUILD)/libcldyn.so
 	@tools/check-abi.sh $<
+
+# libFuzzer (clang): the config parser, the checkpoint reader and the CSV
+# readers, FUZZ_SECS seconds each (fuzz/run).
+FUZZ_SECS ?= 60
+fuzz:
+	@$(MAKE) --no-print-directory all
+	fuzz/run $(FUZZ_SECS)
 
 # The main job with its embedded defaults.
 demo: deps

@@ -49,7 +49,7 @@ static const cl_option options[] = {
     {"quad-cf", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "MODE", "M = 1: the c-expectation through characteristic functions (docs/m1-many-features.md): auto (when the laws' rules make more than 2000 c nodes), on, off (default auto)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8] (default 20000)"},
     {"expect", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "qmc|mc|tensor", "M >= 2 expectations: randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = 0) the old tensor Gauss-Hermite (default qmc)"},
-    {"qmc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20] (default: by M, docs/multi.md)"},
+    {"qmc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, docs/multi.md)"},
     {"cells", CL_CMD_PDE, 0, "INT", "cells per value of xi over the initial range (8 sd each side), in [20, 1e6] (default 2000)"},
     {"dt", CL_CMD_PDE, 0, "X", "largest time step of the PDE (TR-BDF2), in (0, 1] (default 0.01)"},
     {"density-out", CL_CMD_PDE, 0, "PATH", "write the densities at each dt-out: CSV t,xi,w,p"},
@@ -64,7 +64,7 @@ static const cl_option options[] = {
     {"tmax", CL_CMD_BASIN, 0, "X", "integration time to reach a fixed point, > 0 (default 200)"},
     {"map", CL_CMD_BASIN, 0, "PATH", "also write the fixed point reached from a grid of (R_1, R_2), K = 2"},
     {"map-points", CL_CMD_BASIN, 0, "INT", "grid points per axis of --map, in [2, 1000] (default 41)"},
-    {"config", ALL, 0, "FILE", "read options from FILE (name = value lines)"},
+    {"config", ALL, 0, "FILE", "read options from FILE (name = value lines; \"quoted\" values may hold #); options apply left to right, the last wins, and a file's first c replaces earlier --c"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
     {"help", ALL, 1, "", "print this help and exit"},
 };
@@ -260,8 +260,9 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: qmc, mc, tensor", v);
   } else if (IS("qmc-points")) {
     if ((st = get_int(name, v, &n, "an integer", err))) return st;
-    if (n < 16 || n > (1 << 20))
-      return cl_fail(err, CL_EINVAL, "--qmc-points: must be an integer in [16, 1048576] (got %s)", v);
+    /* 0 is the default, chosen by M (what --print-config writes back) */
+    if (n != 0 && (n < 16 || n > (1 << 20)))
+      return cl_fail(err, CL_EINVAL, "--qmc-points: must be 0 (by M) or an integer in [16, 1048576] (got %s)", v);
     cfg->ode.quad.qmc_points = (long)n;
   } else if (IS("directions") || IS("map-points")) {
     long long hi = IS("directions") ? 10000000 : 1000;
@@ -328,6 +329,42 @@ static char *trim(char *s) {
   return s;
 }
 
+/* One line of a config file into buf (without the newline): 1 a line, 0 end
+ * of file, -1 a NUL byte, -2 longer than len - 1 bytes. */
+static int read_line(FILE *f, char *buf, size_t len) {
+  size_t n = 0;
+  int c;
+  while ((c = getc(f)) != EOF && c != '\n') {
+    if (c == '\0') return -1;
+    if (n + 1 >= len) return -2;
+    buf[n++] = (char)c;
+  }
+  buf[n] = '\0';
+  return c == EOF && n == 0 ? 0 : 1;
+}
+
+/* The value part of `name = value  # comment`: a value in double quotes
+ * keeps everything inside (#, spaces), with \" and \\ for a quote and a
+ * backslash; an unquoted value ends at the first #.  Returns NULL on an
+ * unterminated quote or text after the closing quote. */
+static char *unquote(char *v) {
+  if (*v != '"') {
+    char *hash = strchr(v, '#');
+    if (hash) *hash = '\0';
+    return trim(v);
+  }
+  char *out = v, *p = v + 1;
+  for (; *p && *p != '"'; p++) {
+    if (*p == '\\' && (p[1] == '"' || p[1] == '\\')) p++;
+    *out++ = *p;
+  }
+  if (*p != '"') return NULL;
+  char *rest = trim(p + 1);
+  if (*rest && *rest != '#') return NULL;
+  *out = '\0';
+  return v;
+}
+
 cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
   FILE *f = fopen(path, "r");
   if (!f)
@@ -341,24 +378,36 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
   cfg->source = ++cfg->nsources;
   cfg->depth++;
   char line[8192];
-  int lineno = 0;
+  int lineno = 0, got;
   cl_status st = CL_OK;
-  while (fgets(line, sizeof line, f)) {
+  while ((got = read_line(f, line, sizeof line)) != 0) {
     lineno++;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = '\0';
+    if (got == -1) {
+      st = cl_fail(err, CL_EINVAL, "--config: %.300s:%d: a NUL byte (not a text file)", path, lineno);
+      break;
+    }
+    if (got == -2) {
+      st = cl_fail(err, CL_EINVAL, "--config: %.300s:%d: line longer than %zu bytes", path, lineno, sizeof line - 2);
+      break;
+    }
     char *l = trim(line);
-    if (!*l) continue;
+    if (!*l || *l == '#') continue;
     char *eq = strchr(l, '=');
+    char *hash = strchr(l, '#');
     char tmp[CL_ERRLEN];
-    if (!eq) {
-      st = cl_fail(err, CL_EINVAL, "--config: %s:%d: expected 'name = value'", path, lineno);
+    if (!eq || (hash && hash < eq)) {
+      st = cl_fail(err, CL_EINVAL, "--config: %.300s:%d: expected 'name = value'", path, lineno);
       break;
     }
     *eq = '\0';
-    char *name = trim(l), *value = trim(eq + 1);
+    char *name = trim(l), *value = unquote(trim(eq + 1));
+    if (!value) {
+      st = cl_fail(err, CL_EINVAL, "--config: %.300s:%d: a quoted value must end with \" (then only a # comment)",
+                   path, lineno);
+      break;
+    }
     if ((st = cl_config_set(cfg, name, value, tmp))) {
-      cl_fail(err, st, "%s (in %s:%d)", tmp, path, lineno);
+      cl_fail(err, st, "%s (in %.300s:%d)", tmp, path, lineno);
       break;
     }
   }
@@ -493,8 +542,23 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
   }
 }
 
+/* Values that would not read back as written (a #, a quote, a backslash,
+ * spaces at either end, empty) are printed in double quotes. */
 static void print_one(void *ctx, const char *name, const char *value) {
-  fprintf((FILE *)ctx, "%s = %s\n", name, value);
+  FILE *f = ctx;
+  size_t n = strlen(value);
+  int quote = n == 0 || strpbrk(value, "#\"\\") || value[0] == ' ' || value[0] == '\t' || value[n - 1] == ' ' ||
+              value[n - 1] == '\t';
+  if (!quote) {
+    fprintf(f, "%s = %s\n", name, value);
+    return;
+  }
+  fprintf(f, "%s = \"", name);
+  for (const char *p = value; *p; p++) {
+    if (*p == '"' || *p == '\\') fputc('\\', f);
+    fputc(*p, f);
+  }
+  fprintf(f, "\"\n");
 }
 
 void cl_config_print(const cl_config *cfg, FILE *f) {

@@ -10,8 +10,6 @@
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
 
-#define CL_PATHLEN 4096
-
 typedef enum {
   CL_CMD_SIMULATE = 1 << 0,
   CL_CMD_REDUCED = 1 << 1,

@@ -54,41 +54,14 @@ static int fail(int code, const char *msg) {
   return code;
 }
 
-/* Write a trajectory table (and its summary) atomically, with metadata. */
-static int write_outputs(cl_config *cfg, cl_traj *tr, cl_outfile *out, cl_outfile *sum, int argc,
-                         char **argv, double wall, const char *info) {
-  char err[CL_ERRLEN];
-  int has_sum = sum != NULL;
-  cl_status st = cl_traj_write_csv(tr, out->f);
-  if (!st && has_sum) st = cl_traj_write_summary(tr, sum->f);
-  if (st) {
-    cl_out_abort(out);
-    if (has_sum) cl_out_abort(sum);
-    return fail(1, "error writing the output");
-  }
-  if ((st = cl_out_commit(out, err))) return fail(1, err);
-  if (has_sum && (st = cl_out_commit(sum, err))) return fail(1, err);
-  const char *kv[] = {"method", info, NULL, NULL, NULL};
-  const char **extra = info ? kv : kv + 2;
-  if (!out->is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, extra, err)))
-    return fail(1, err);
-  if (has_sum && !sum->is_stdout) {
-    const char *kv2[] = {"summary_of", cfg->out, NULL};
-    if ((st = cl_meta_write(cfg->summary, cfg, argc, argv, wall, kv2, err))) return fail(1, err);
-  }
-  return 0;
-}
-
 static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   cl_outfile *f = ctx;
   (void)k;
-  cl_pde_write_density(p, f->f);
-  return ferror(f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
+  return cl_pde_write_density(p, f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
 }
 
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
-  cl_outfile out, sum, dens;
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
@@ -99,17 +72,22 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   if (has_hist && (cfg->checkpoint[0] || cfg->resume[0]))
     return fail(2, "--hist-out: cannot be combined with --checkpoint or --resume");
   if (cfg->cmd == CL_CMD_PDE && cfg->model.M != 1) return fail(2, "--M: the PDE is implemented for M = 1");
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
-  if (has_sum && cl_out_open(&sum, cfg->summary, "summary", err)) {
-    cl_out_abort(&out);
-    return fail(2, err);
-  }
   const char *side = has_dens ? cfg->density_out : cfg->hist_out;
-  if ((has_dens || has_hist) && cl_out_open(&dens, side, has_dens ? "density-out" : "hist-out", err)) {
-    cl_out_abort(&out);
-    if (has_sum) cl_out_abort(&sum);
-    return fail(2, err);
-  }
+  const char *sopt = has_dens ? "density-out" : "hist-out";
+  /* every output checked, then opened (with its sidecar), before any work */
+  const char *opts[] = {"out", "summary", sopt, "checkpoint"};
+  const char *paths[] = {cfg->out, has_sum ? cfg->summary : NULL, has_dens || has_hist ? side : NULL,
+                         cfg->cmd == CL_CMD_PDE || cfg->cmd == CL_CMD_ODE ? NULL : cfg->checkpoint};
+  const int sc[] = {1, 1, 1, 0};
+  if (cl_out_check_all(opts, paths, sc, 4, err)) return fail(2, err);
+  cl_outset set = {0};
+  int i_sum = -1, i_dens = -1;
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  if (has_sum && (i_sum = set.n, cl_outset_add(&set, cfg->summary, "summary", 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  if ((has_dens || has_hist) && (i_dens = set.n, cl_outset_add(&set, side, sopt, 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  cl_outfile *dens = i_dens >= 0 ? &set.f[i_dens] : NULL;
   double t0 = now_seconds(), last = 0;
   cl_traj *tr = NULL;
   cl_hist *hist = NULL;
@@ -119,156 +97,182 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   else if (cfg->cmd == CL_CMD_PDE) {
     cl_pde_opts po = cfg->pde;
     po.quad = cfg->ode.quad;
-    if (has_dens) cl_density_header(dens.f, cfg->model.K);
-    st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, &dens,
+    if (has_dens) cl_density_header(dens->f, cfg->model.K);
+    st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, dens,
                       info, err);
   } else {
     cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
                        cfg->resume[0] ? cfg->resume : NULL};
-    if (has_hist && !(hist = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, err))) st = CL_EINVAL;
+    if (has_hist && !(hist = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, err))) st = cl_alloc_status(err);
     if (!st)
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
                              isatty(2) ? progress_line : NULL, &last, hist ? cl_hist_observe : NULL, hist, err);
-    if (!st && hist && cl_hist_write(hist, dens.f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
+    if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }
+  if (!st) {
+    /* no NaN or infinity in any output column (exit 1, with the parameters) */
+    char e1[CL_ERRLEN];
+    const cl_model *m = &cfg->model;
+    if ((st = cl_traj_check_finite(tr, e1)))
+      cl_fail(err, st, "%s: %s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
+              cl_command_name(cfg->cmd), e1, m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+  }
+  if (!st) {
+    if (strstr(info, "standard error") || strstr(info, "error bound")) fprintf(stderr, "cldyn: %s\n", info);
+    cl_status ws = cl_traj_write_csv(tr, set.f[0].f);
+    if (!ws && has_sum) ws = cl_traj_write_summary(tr, set.f[i_sum].f);
+    if (ws == CL_EDIVERGE) st = cl_fail(err, ws, "--summary: a mean or sd is not a finite number (overflow)");
+    else if (ws) st = cl_fail(err, CL_EIO, "error writing the output");
+  }
+  if (!st) {
+    /* the metadata: the primary's with the method, the companions name it */
+    double wall = now_seconds() - t0;
+    const char *kv[] = {"method", info, NULL, NULL, NULL};
+    const char **extra = info[0] ? kv : kv + 2;
+    if (set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, extra, err);
+    const char *kvs[] = {"summary_of", cfg->out, NULL}, *kvd[] = {"density_of", cfg->out, NULL};
+    if (!st && i_sum >= 0 && set.meta[i_sum] >= 0)
+      st = cl_meta_dump(set.f[set.meta[i_sum]].f, cfg, argc, argv, wall, kvs, err);
+    if (!st && i_dens >= 0 && set.meta[i_dens] >= 0)
+      st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
+  }
+  cl_traj_free(tr);
   if (st) {
-    cl_out_abort(&out);
-    if (has_sum) cl_out_abort(&sum);
-    if (has_dens || has_hist) cl_out_abort(&dens);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if (strstr(info, "standard error") || strstr(info, "error bound")) fprintf(stderr, "cldyn: %s\n", info);
-  int rc = write_outputs(cfg, tr, &out, has_sum ? &sum : NULL, argc, argv, now_seconds() - t0,
-                         info[0] ? info : NULL);
-  cl_traj_free(tr);
-  if (!rc && (has_dens || has_hist)) {
-    if (cl_out_commit(&dens, err)) return fail(1, err);
-    const char *kv[] = {"density_of", cfg->out, NULL};
-    if (!dens.is_stdout && cl_meta_write(side, cfg, argc, argv, now_seconds() - t0, kv, err))
-      return fail(1, err);
-  } else if (has_dens || has_hist)
-    cl_out_abort(&dens);
-  return rc;
+  if (cl_outset_commit(&set, err)) return fail(1, err);
+  return 0;
 }
 
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
-  cl_outfile out;
   const cl_model *m = &cfg->model;
-  /* check --vary's name before any work */
-  char vname[128] = "";
-  double a = 0, b = 0, h = 1;
-  if (cfg->vary[0]) {
-    const char *eq = strchr(cfg->vary, '=');
-    snprintf(vname, sizeof vname, "%.*s", (int)(eq - cfg->vary), cfg->vary);
-    sscanf(eq + 1, "%lf:%lf:%lf", &a, &b, &h);
-    cl_config probe = *cfg;
-    if (cl_config_set_number(&probe, vname, a, err)) return fail(2, err);
+  /* --vary: every value of the grid must be valid, checked before any work */
+  cl_vary vy = {.n = 1};
+  int has_vary = cfg->vary[0] != '\0';
+  if (has_vary) {
+    if (cl_vary_parse(cfg->vary, &vy, err)) return fail(2, err);
+    for (long k = 0; k < vy.n; k++) {
+      cl_config probe = *cfg;
+      if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
+    }
   }
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+  const char *opt[] = {"out"}, *path[] = {cfg->out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
+  cl_outset set = {0};
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  FILE *of = set.f[0].f;
   double t0 = now_seconds();
   cl_status st = CL_OK;
   if (cfg->threshold) {
-    fprintf(out.f, "feature,critical_m2\n");
+    fprintf(of, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
-      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(out.f, "%d,%.17g\n", j + 1, m2c);
+      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%.17g\n", j + 1, m2c);
     }
   } else {
-    cl_fixed_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL);
+    cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
-    long npts = vname[0] ? (long)floor((b - a) / h + 1e-9) + 1 : 1;
-    for (long k = 0; k < npts && !st; k++) {
+    double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
+    if (!extra) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    for (long k = 0; k < vy.n && !st; k++) {
       cl_config c = *cfg;
-      double v = a + (double)k * h;
+      double v = has_vary ? cl_vary_value(&vy, k) : 0;
       char vs[64];
-      if (vname[0] && (st = cl_config_set_number(&c, vname, v, err))) break;
+      if (has_vary && (st = cl_config_set_number(&c, vy.name, v, err))) break;
       /* continuation: the previous fixed points are extra starts */
-      double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
       int ne = 0;
       for (int i = 0; i < nprev && ne < 64; i++, ne++)
         memcpy(extra + ne * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
       cl_fixed_point *fp = NULL;
       int nf = 0;
       st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
-      free(extra);
       if (st) break;
-      cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
+      if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
+        st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
     }
+    free(extra);
     free(prev);
   }
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
   if (st) {
-    cl_out_abort(&out);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, NULL, err)))
-    return fail(1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
 static int run_basin(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
-  cl_outfile out, map;
   const cl_model *m = &cfg->model;
   int has_map = cfg->map[0] != '\0';
   if (m->M != 1) return fail(2, "--M: basin needs M = 1");
   if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
   if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
-  if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
-  if (has_map && cl_out_open(&map, cfg->map, "map", err)) return cl_out_abort(&out), fail(2, err);
+  const char *opt[] = {"out", "map"}, *path[] = {cfg->out, has_map ? cfg->map : NULL};
+  const int sc[] = {1, 1};
+  if (cl_out_check_all(opt, path, sc, 2, err)) return fail(2, err);
+  cl_outset set = {0};
+  int i_map = -1;
+  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  if (has_map && (i_map = set.n, cl_outset_add(&set, cfg->map, "map", 1, err)))
+    return cl_outset_abort(&set), fail(2, err);
+  FILE *of = set.f[0].f, *mf = has_map ? set.f[i_map].f : NULL;
   double t0 = now_seconds();
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
   int have_res = !st; /* cl_basin frees its result on failure */
   if (!st) {
-    fprintf(out.f, "fixed_point,probability,stderr");
-    for (int j = 0; j < m->K; j++) fprintf(out.f, ",cos_%d_1", j + 1);
-    fprintf(out.f, "\n");
+    fprintf(of, "fixed_point,probability,stderr");
+    for (int j = 0; j < m->K; j++) fprintf(of, ",cos_%d_1", j + 1);
+    fprintf(of, "\n");
     for (int i = 0; i <= res.nfp; i++) {
       if (i == res.nfp && res.count[i] == 0) break;
       double p = fmin(fmax(res.prob[i], 0), 1);
-      if (i < res.nfp) fprintf(out.f, "%d", i + 1);
-      else fprintf(out.f, "none");
-      fprintf(out.f, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
+      if (i < res.nfp) fprintf(of, "%d", i + 1);
+      else fprintf(of, "none");
+      fprintf(of, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
       for (int j = 0; j < m->K; j++)
-        fprintf(out.f, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
-      fprintf(out.f, "\n");
+        fprintf(of, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
+      fprintf(of, "\n");
     }
   }
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
-    int *which = malloc(sizeof(int) * (size_t)(n * n));
-    st = cl_basin_map(m, &cfg->ode, &res, n, cfg->tmax, cfg->threads, which, err);
+    int *which = malloc(sizeof(int) * (size_t)n * (size_t)n);
+    if (!which) st = cl_fail(err, CL_ENOMEM, "--map: out of memory");
+    if (!st) st = cl_basin_map(m, &cfg->ode, &res, n, cfg->tmax, cfg->threads, which, err);
     if (!st) {
-      fprintf(map.f, "R_1_1,R_2_1,fixed_point\n");
+      fprintf(mf, "R_1_1,R_2_1,fixed_point\n");
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
-        fprintf(map.f, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
-        if (which[k] < res.nfp) fprintf(map.f, "%d\n", which[k] + 1);
-        else fprintf(map.f, "none\n");
+        fprintf(mf, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
+        if (which[k] < res.nfp) fprintf(mf, "%d\n", which[k] + 1);
+        else fprintf(mf, "none\n");
       }
     }
     free(which);
   }
   if (have_res) cl_basin_result_free(&res);
+  double wall = now_seconds() - t0;
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
+  if (!st && has_map && set.meta[i_map] >= 0)
+    st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
   if (st) {
-    cl_out_abort(&out);
-    if (has_map) cl_out_abort(&map);
+    cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (has_map && (st = cl_out_commit(&map, err))) return fail(1, err);
-  double wall = now_seconds() - t0;
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
-  if (has_map && !map.is_stdout && (st = cl_meta_write(cfg->map, cfg, argc, argv, wall, NULL, err))) return fail(1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
@@ -380,12 +384,39 @@ static int run_sweep(int argc, char **argv) {
       return 2;
     }
   }
+  char kvb[4][32];
+  const char *kv[9];
   if (merge) {
-    cl_outfile out;
-    if (i >= argc) return fail(2, "--merge: no input files");
-    if (cl_out_open(&out, merge_out, "out", err)) return fail(2, err);
-    if (cl_sweep_merge(argv + i, argc - i, out.f, err)) return cl_out_abort(&out), fail(2, err);
-    return cl_out_commit(&out, err) ? fail(1, err) : 0;
+    /* the inputs' fingerprints from their .json; the merge must be complete */
+    int n = argc - i;
+    if (n <= 0) return fail(2, "--merge: no input files");
+    cl_sweep_id *ids = calloc((size_t)n, sizeof *ids);
+    if (!ids) return fail(1, "--merge: out of memory");
+    for (int k = 0; k < n; k++)
+      if (cl_sweep_read_id(argv[i + k], &ids[k], err)) return free(ids), fail(2, err);
+    cl_sweep_id want = ids[0];
+    want.shard = 0, want.nshards = 1;
+    /* a merge of the shards of one shard of a larger job stays that shard */
+    int same = 1;
+    for (int k = 1; k < n; k++) same &= ids[k].shard == ids[0].shard && ids[k].nshards == ids[0].nshards;
+    if (same && n == 1) want.shard = ids[0].shard, want.nshards = ids[0].nshards;
+    const char *opt[] = {"out"}, *path[] = {merge_out};
+    const int sc[] = {1};
+    if (cl_out_check_all(opt, path, sc, 1, err)) return free(ids), fail(2, err);
+    cl_outset set = {0};
+    if (cl_outset_add(&set, merge_out, "out", 1, err)) return free(ids), cl_outset_abort(&set), fail(2, err);
+    cl_status st = cl_sweep_merge(argv + i, ids, n, &want, set.f[0].f, err);
+    free(ids);
+    if (!st && set.meta[0] >= 0) {
+      /* the merge's own sidecar: the sweep's identity and the inputs */
+      FILE *jf = set.f[set.meta[0]].f;
+      cl_sweep_id_kv(&want, kvb, kv);
+      fprintf(jf, "{\n  \"program\": \"cldyn\",\n  \"version\": \"%s\",\n  \"command\": \"sweep --merge\",\n", CL_VERSION);
+      for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
+      fprintf(jf, "  \"inputs\": %d\n}\n", n);
+    }
+    if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+    return cl_outset_commit(&set, err) ? fail(1, err) : 0;
   }
   if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
   cl_command cmd = cl_command_from_name(argv[i]);
@@ -401,39 +432,43 @@ static int run_sweep(int argc, char **argv) {
   if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
       cfg.density_out[0] || cfg.hist_out[0])
     return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --density-out and --hist-out of the command are not available in a sweep");
-  /* every point's parameters must be valid: check the corners of the grid */
-  for (int k = 0; k < nv; k++) {
-    cl_config probe = cfg;
-    if (cl_config_set_number(&probe, v[k].name, v[k].a, err) ||
-        cl_config_set_number(&probe, v[k].name, v[k].a + (double)(v[k].n - 1) * v[k].step, err))
-      return fail(2, err);
-  }
-  /* --resume: the points already in the output are skipped */
+  /* every value of every --vary must be valid (checked before any work) */
+  for (int k = 0; k < nv; k++)
+    for (long j = 0; j < v[k].n; j++) {
+      cl_config probe = cfg;
+      if (cl_config_set_number(&probe, v[k].name, cl_vary_value(&v[k], j), err)) return fail(2, err);
+    }
+  cl_sweep_id id;
+  if (cl_sweep_identity(&cfg, v, nv, shard, nshards, &id, err)) return fail(1, err);
+  const char *opt[] = {"out"}, *path[] = {cfg.out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
+  /* --resume: the complete points of the old output (same sweep, same
+   * shard) are kept, to a clean copy; the rest is run again */
   long *done = NULL, ndone = 0;
   int have_old = resume && strcmp(cfg.out, "-") != 0 && access(cfg.out, R_OK) == 0;
+  char oldc[CL_PATHLEN + 32] = "";
   if (have_old) {
-    FILE *f = fopen(cfg.out, "r");
-    char *line = NULL;
-    size_t n = 0;
-    long np = cl_sweep_points(v, nv), lineno = 0;
-    done = malloc(sizeof(long) * (size_t)np);
-    while (f && getline(&line, &n, f) > 0)
-      if (lineno++ > 0) {
-        long p = strtol(line, NULL, 10) - 1;
-        if (p >= 0 && p < np && (ndone == 0 || done[ndone - 1] != p)) done[ndone++] = p;
-      }
-    free(line);
-    if (f) fclose(f);
-    /* keep the list sorted for the binary search */
-    for (long a = 1; a < ndone; a++)
-      for (long b = a; b > 0 && done[b - 1] > done[b]; b--) {
-        long t = done[b];
-        done[b] = done[b - 1], done[b - 1] = t;
-      }
+    cl_sweep_id old;
+    if (cl_sweep_read_id(cfg.out, &old, err)) return fail(2, err);
+    /* the old output may hold a finer shard of this one (a subset) */
+    if (strcmp(old.fp, id.fp) || old.points != id.points || old.nshards % id.nshards != 0 ||
+        old.shard % id.nshards != id.shard)
+      return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
+    snprintf(oldc, sizeof oldc, "%s.old.XXXXXX", cfg.out);
+    int fd = mkstemp(oldc);
+    FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!cf) return fail(2, "--resume: cannot write next to the output");
+    cl_tmp_register(oldc);
+    cl_status st = cl_sweep_scan_done(cfg.out, &id, &done, &ndone, cf, err);
+    if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
+    if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(st == CL_EINVAL ? 2 : 1, err);
   }
+  cl_sweep_id_kv(&id, kvb, kv);
 #ifdef CL_MPI
-  /* MPI: the points are spread over the ranks as finer shards; rank 0
-   * gathers the rows and writes the one output (in point order). */
+  /* MPI: each rank runs its part of the shard (the rule of sweep.h); rank 0
+   * gathers the parts and merges them (with the old output's points when
+   * resuming) into the one output. */
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -441,9 +476,9 @@ static int run_sweep(int argc, char **argv) {
     char *text = NULL;
     size_t len = 0;
     FILE *mf = open_memstream(&text, &len);
-    cl_status st = cl_sweep_run(&cfg, v, nv, shard * size + rank, nshards * size, done, ndone, threads,
-                                1, mf, err);
-    fclose(mf);
+    cl_status st = mf ? cl_sweep_run_part(&cfg, v, nv, shard, nshards, rank, size, done, ndone, threads, 1, mf, err)
+                      : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+    if (mf) fclose(mf);
     int ok = st == CL_OK, all_ok;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     int mylen = (int)len, *lens = NULL, *displs = NULL;
@@ -460,30 +495,36 @@ static int run_sweep(int argc, char **argv) {
     int rc = 0;
     if (!all_ok) rc = ok ? 1 : fail(st == CL_EINVAL ? 2 : 1, err);
     if (rank == 0 && all_ok) {
-      /* each rank's part to a file, then the ordinary merge (with the old
-       * output first when resuming) */
       char **paths = calloc((size_t)size + 1, sizeof(char *));
+      cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
       int np = 0;
-      if (have_old) paths[np++] = strdup(cfg.out);
+      if (have_old) paths[np] = strdup(oldc), ids[np++] = id;
       for (int r = 0; r < size; r++) {
         if (lens[r] == 0) continue;
         char *path = malloc(CL_PATHLEN + 32);
         snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(cfg.out, "-") ? cfg.out : "/tmp/cldyn-sweep", r, (long)getpid());
+        cl_tmp_register(path);
         FILE *f = fopen(path, "w");
         if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
-        if (f) fclose(f);
-        paths[np++] = path;
+        if (f && fclose(f) != 0 && !rc) rc = fail(1, "sweep: cannot write a rank's part");
+        paths[np] = path, ids[np++] = id;
       }
-      cl_outfile out;
-      if (!rc && cl_out_open(&out, cfg.out, "out", err)) rc = fail(2, err);
-      if (!rc && cl_sweep_merge(paths, np, out.f, err)) cl_out_abort(&out), rc = fail(1, err);
-      if (!rc && cl_out_commit(&out, err)) rc = fail(1, err);
-      if (!rc && !out.is_stdout && cl_meta_write(cfg.out, &cfg, argc, argv, 0, NULL, err)) rc = fail(1, err);
+      cl_outset set = {0};
+      if (!rc && cl_outset_add(&set, cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
+      if (!rc && cl_sweep_merge(paths, ids, np, &id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
+      if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, 0, kv, err))
+        cl_outset_abort(&set), rc = fail(1, err);
+      if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
       for (int k = 0; k < np; k++) {
-        if (!(have_old && k == 0)) unlink(paths[k]);
+        unlink(paths[k]);
+        cl_tmp_unregister(paths[k]);
         free(paths[k]);
       }
       free(paths);
+      free(ids);
+    } else if (have_old) {
+      unlink(oldc);
+      cl_tmp_unregister(oldc);
     }
     free(all);
     free(lens);
@@ -492,35 +533,40 @@ static int run_sweep(int argc, char **argv) {
     return rc;
   }
 #endif
-  cl_outfile out;
-  if (cl_out_open(&out, cfg.out, "out", err)) return free(done), fail(2, err);
+  cl_outset set = {0};
+  if (cl_outset_add(&set, cfg.out, "out", 1, err)) {
+    if (have_old) unlink(oldc), cl_tmp_unregister(oldc);
+    return cl_outset_abort(&set), free(done), fail(2, err);
+  }
   double t0 = now_seconds();
   cl_status st;
   if (have_old) {
-    /* new points to a temporary file, then merged with the old output */
-    char tmp[CL_PATHLEN + 16];
-    snprintf(tmp, sizeof tmp, "%s.new.%ld", cfg.out, (long)getpid());
-    FILE *nf = fopen(tmp, "w");
-    if (!nf) return cl_out_abort(&out), free(done), fail(2, "--resume: cannot write next to the output");
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
-    fclose(nf);
-    if (!st) {
-      char *paths[2] = {cfg.out, tmp};
-      /* an empty new part (all done) has no header: merge the old file alone */
-      FILE *chk = fopen(tmp, "r");
-      int empty = chk && fgetc(chk) == EOF;
-      if (chk) fclose(chk);
-      st = cl_sweep_merge(paths, empty ? 1 : 2, out.f, err);
+    /* new points to a temporary file, then merged with the old points */
+    char tmp[CL_PATHLEN + 32];
+    snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", cfg.out);
+    int fd = mkstemp(tmp);
+    FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!nf) {
+      unlink(oldc), cl_tmp_unregister(oldc);
+      return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
     }
-    unlink(tmp);
+    cl_tmp_register(tmp);
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
+    if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
+    if (!st) {
+      char *paths[2] = {oldc, tmp};
+      cl_sweep_id ids[2] = {id, id};
+      st = cl_sweep_merge(paths, ids, 2, &id, set.f[0].f, err);
+    }
+    unlink(tmp), unlink(oldc);
+    cl_tmp_unregister(tmp), cl_tmp_unregister(oldc);
   } else {
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, out.f, err);
+    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, set.f[0].f, err);
   }
   free(done);
-  if (st) return cl_out_abort(&out), fail(st == CL_EINVAL ? 2 : 1, err);
-  if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg.out, &cfg, argc, argv, now_seconds() - t0, NULL, err)))
-    return fail(1, err);
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kv, err);
+  if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
@@ -546,9 +592,9 @@ static int run_reproduce(int argc, char **argv) {
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, figs[k]);
-    if (system(cmd) != 0) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
+    char script[64], msg[256];
+    snprintf(script, sizeof script, "%s.gp", figs[k]);
+    if (cl_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
   }
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
          now_seconds() - t0);
@@ -556,6 +602,9 @@ static int run_reproduce(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+  /* SIGINT, SIGTERM, SIGHUP: remove our temporary files, exit 128 + signal */
+  char serr[CL_ERRLEN];
+  if (cl_signals_install(serr)) return fail(1, serr);
   if (argc < 2) {
     usage(stderr);
     return 2;

@@ -1,7 +1,10 @@
 /* Atomic result files and JSON sidecars (docs/cli.md s.5). */
 #include "output.h"
 
+#include "cldyn/tmpfiles.h"
+
 #include <errno.h>
+#include <limits.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +39,7 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     if (fd >= 0) close(fd), unlink(o->tmp);
     return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(e));
   }
+  cl_tmp_register(o->tmp);
   return CL_OK;
 }
 
@@ -56,8 +60,10 @@ cl_status cl_out_commit(cl_outfile *o, char *err) {
   if (bad || rename(o->tmp, o->path) != 0) {
     int e = errno;
     unlink(o->tmp);
+    cl_tmp_unregister(o->tmp);
     return cl_fail(err, CL_EIO, "cannot write '%s': %s", o->path, strerror(e));
   }
+  cl_tmp_unregister(o->tmp);
   return CL_OK;
 }
 
@@ -66,6 +72,7 @@ void cl_out_abort(cl_outfile *o) {
   if (o->is_stdout || !o->f) return;
   fclose(o->f);
   unlink(o->tmp);
+  cl_tmp_unregister(o->tmp);
   o->f = NULL;
 }
 
@@ -89,9 +96,13 @@ static void add_param(void *ctx, const char *name, const char *value) {
   }
 }
 
-cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char **argv,
-                        double wall_seconds, const char *const *extra_kv, char *err) {
+cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
+                       const char *const *extra_kv, char *err) {
   json_t *root = json_object(), *args = json_array(), *params = json_object();
+  if (!root || !args || !params) {
+    json_decref(root), json_decref(args), json_decref(params);
+    return cl_fail(err, CL_ENOMEM, "out of memory for the metadata");
+  }
   for (int i = 0; i < argc; i++) json_array_append_new(args, json_string(argv[i]));
   cl_config_visit(cfg, add_param, params);
   char stamp[64];
@@ -107,19 +118,142 @@ cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char *
   json_object_set_new(root, "finished_utc", json_string(stamp));
   for (int i = 0; extra_kv && extra_kv[i] && extra_kv[i + 1]; i += 2)
     json_object_set_new(root, extra_kv[i], json_string(extra_kv[i + 1]));
+  int bad = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+  bad |= fputc('\n', f) == EOF;
+  json_decref(root);
+  return bad ? cl_fail(err, CL_EIO, "cannot write the metadata") : CL_OK;
+}
+
+cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char **argv,
+                        double wall_seconds, const char *const *extra_kv, char *err) {
   char jpath[CL_PATHLEN + 8];
   snprintf(jpath, sizeof jpath, "%s.json", path);
   cl_outfile o;
   cl_status st = cl_out_open(&o, jpath, "out", err);
-  if (!st) {
-    if (json_dumpf(root, o.f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-      cl_out_abort(&o);
-      st = cl_fail(err, CL_EIO, "cannot write '%s'", jpath);
-    } else {
-      fputc('\n', o.f);
-      st = cl_out_commit(&o, err);
+  if (st) return st;
+  if ((st = cl_meta_dump(o.f, cfg, argc, argv, wall_seconds, extra_kv, err))) {
+    cl_out_abort(&o);
+    return cl_fail(err, st, "cannot write '%s'", jpath);
+  }
+  return cl_out_commit(&o, err);
+}
+
+/* ---- groups of outputs ---- */
+
+/* The file a path names: the real path of its directory and its last
+ * component; "" for stdout and devices (written in place). */
+static cl_status out_key(const char *path, const char *option, char *key, size_t len, char *err) {
+  key[0] = '\0';
+  if (!strcmp(path, "-")) return CL_OK;
+  struct stat sb;
+  int exists = stat(path, &sb) == 0;
+  if (exists && S_ISDIR(sb.st_mode)) return cl_fail(err, CL_EINVAL, "--%s: '%s' is a directory", option, path);
+  if (exists && (!S_ISREG(sb.st_mode) || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6))) return CL_OK;
+  size_t n = strlen(path);
+  if (n == 0 || n >= CL_PATHLEN - 16) return cl_fail(err, CL_EINVAL, "--%s: the path must have 1 to %d bytes", option, CL_PATHLEN - 17);
+  if (path[n - 1] == '/') return cl_fail(err, CL_EINVAL, "--%s: '%s' names a directory", option, path);
+  char dir[CL_PATHLEN], real[PATH_MAX];
+  const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+  if (!slash) snprintf(dir, sizeof dir, ".");
+  else if (slash == path) snprintf(dir, sizeof dir, "/");
+  else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  if (!realpath(dir, real)) return cl_fail(err, CL_EINVAL, "--%s: the directory of '%s' does not exist", option, path);
+  if (access(real, W_OK | X_OK) != 0)
+    return cl_fail(err, CL_EINVAL, "--%s: the directory of '%s' is not writable", option, path);
+  if (strlen(base) > 200)
+    return cl_fail(err, CL_EINVAL, "--%s: the file name in '%s' must be under 200 bytes (temporary and .json names are longer)", option, path);
+  if (snprintf(key, len, "%s/%s", real, base) >= (int)len)
+    return cl_fail(err, CL_EINVAL, "--%s: the path '%s' is too long", option, path);
+  return CL_OK;
+}
+
+cl_status cl_out_check_all(const char *const *option, const char *const *path, const int *sidecar, int n,
+                           char *err) {
+  /* every file written: each path, and PATH.json beside those with a sidecar */
+  enum { MAXF = 32 };
+  if (n > MAXF / 2) return cl_fail(err, CL_EINVAL, "too many outputs");
+  char *keys = malloc((size_t)MAXF * (CL_PATHLEN + 8));
+  if (!keys) return cl_fail(err, CL_ENOMEM, "out of memory");
+  const char *who[MAXF];
+  struct stat sb;
+  dev_t dev[MAXF];
+  ino_t ino[MAXF];
+  int nk = 0;
+  cl_status st = CL_OK;
+  for (int i = 0; i < n && !st; i++) {
+    if (!path[i] || !path[i][0]) continue;
+    char *k = keys + (size_t)nk * (CL_PATHLEN + 8);
+    if ((st = out_key(path[i], option[i], k, CL_PATHLEN, err)) || !k[0]) continue;
+    int has_ino = stat(path[i], &sb) == 0;
+    dev[nk] = has_ino ? sb.st_dev : 0, ino[nk] = has_ino ? sb.st_ino : 0, who[nk++] = option[i];
+    if (sidecar[i]) {
+      char *kj = keys + (size_t)nk * (CL_PATHLEN + 8);
+      size_t kl = strlen(k);
+      memcpy(kj, k, kl);
+      memcpy(kj + kl, ".json", 6);
+      dev[nk] = 0, ino[nk] = 0, who[nk++] = option[i];
     }
   }
-  json_decref(root);
+  for (int a = 0; a < nk && !st; a++)
+    for (int b = a + 1; b < nk && !st; b++) {
+      const char *ka = keys + (size_t)a * (CL_PATHLEN + 8), *kb = keys + (size_t)b * (CL_PATHLEN + 8);
+      if (!strcmp(ka, kb) || (ino[a] && ino[a] == ino[b] && dev[a] == dev[b]))
+        st = cl_fail(err, CL_EINVAL, "--%s: '%s' is the same file as an output of --%s; give each output its own path",
+                     who[b], kb, who[a]);
+    }
+  free(keys);
   return st;
+}
+
+cl_status cl_outset_add(cl_outset *s, const char *path, const char *option, int sidecar, char *err) {
+  if (s->n + 2 > CL_OUTSET_MAX) return cl_fail(err, CL_EINVAL, "too many outputs");
+  cl_outfile *o = &s->f[s->n];
+  cl_status st = cl_out_open(o, path, option, err);
+  if (st) return st;
+  s->meta[s->n] = -1;
+  s->n++;
+  if (sidecar && !o->is_stdout) {
+    char jpath[CL_PATHLEN + 8];
+    if (snprintf(jpath, sizeof jpath, "%s.json", path) >= CL_PATHLEN)
+      return cl_fail(err, CL_EINVAL, "--%s: the path is too long", option);
+    if ((st = cl_out_open(&s->f[s->n], jpath, option, err))) return st;
+    s->meta[s->n - 1] = s->n;
+    s->meta[s->n] = -1;
+    s->n++;
+  }
+  return CL_OK;
+}
+
+cl_status cl_outset_commit(cl_outset *s, char *err) {
+  cl_status st = CL_OK;
+  /* 1. flush and sync every file; any failure leaves nothing */
+  for (int i = 0; i < s->n && !st; i++) {
+    cl_outfile *o = &s->f[i];
+    if (o->is_stdout && !o->is_device) {
+      if (fflush(stdout)) st = cl_fail(err, CL_EIO, "cannot write stdout");
+      continue;
+    }
+    if (fflush(o->f) != 0 || ferror(o->f) || (!o->is_device && fsync(fileno(o->f)) != 0))
+      st = cl_fail(err, CL_EIO, "cannot write '%s': %s", o->path, strerror(errno ? errno : EIO));
+  }
+  if (st) {
+    cl_outset_abort(s);
+    return st;
+  }
+  /* 2. rename all; on a failure, remove those already renamed */
+  int done = 0;
+  for (int i = 0; i < s->n && !st; i++, done++)
+    if ((st = cl_out_commit(&s->f[i], err))) break;
+  if (st) {
+    for (int i = 0; i < done; i++)
+      if (!s->f[i].is_stdout) unlink(s->f[i].path);
+    for (int i = done + 1; i < s->n; i++) cl_out_abort(&s->f[i]);
+  }
+  s->n = 0;
+  return st;
+}
+
+void cl_outset_abort(cl_outset *s) {
+  for (int i = 0; i < s->n; i++) cl_out_abort(&s->f[i]);
+  s->n = 0;
 }

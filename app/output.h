@@ -30,4 +30,32 @@ void cl_out_abort(cl_outfile *o);
 cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char **argv,
                         double wall_seconds, const char *const *extra_kv, char *err);
 
+/* The same JSON to an open stream. */
+cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
+                       const char *const *extra_kv, char *err);
+
+/* Before any work: CL_EINVAL when an output path (NULL or "" skipped, "-"
+ * and devices allowed) is a directory, has a missing or unwritable
+ * directory, or names the same file as another output, PATH.json included
+ * for those with sidecar[i] (compared by the real path of the directory and
+ * the name, and by device and inode for existing files). */
+cl_status cl_out_check_all(const char *const *option, const char *const *path, const int *sidecar, int n,
+                           char *err);
+
+/* A group of outputs written all or nothing: each is opened as a temporary
+ * file, with its .json sidecar (sidecar != 0; none for stdout or a device);
+ * commit syncs them all, then renames them all (removing those renamed
+ * before a failed rename); abort removes every temporary file. */
+#define CL_OUTSET_MAX 12
+typedef struct {
+  int n;
+  cl_outfile f[CL_OUTSET_MAX];
+  int meta[CL_OUTSET_MAX]; /* index of f[i]'s sidecar, or -1 */
+} cl_outset;
+
+/* Adds f[s->n] (and its sidecar after it). */
+cl_status cl_outset_add(cl_outset *s, const char *path, const char *option, int sidecar, char *err);
+cl_status cl_outset_commit(cl_outset *s, char *err);
+void cl_outset_abort(cl_outset *s);
+
 #endif

@@ -1,10 +1,15 @@
 /* Density files, their L1 distance, and gnuplot figures (plot.h). */
 #include "plot.h"
 
+#include "cldyn/tmpfiles.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 typedef struct {
@@ -87,9 +92,17 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   double best = NAN;
   long nrow = 0;
   while (fgets(line, sizeof line, f)) {
-    if (!parse_row(line, &c, v)) {
+    int ok = parse_row(line, &c, v);
+    /* every value finite, run a small non-negative integer, |w| modest */
+    for (int j = 0; ok && j < c.ncol; j++) ok = isfinite(v[j]);
+    if (ok && c.run >= 0) ok = v[c.run] >= 0 && v[c.run] <= 1e6 && v[c.run] == floor(v[c.run]);
+    if (ok) ok = fabs(v[c.w]) <= 1e6 && v[c.p] >= 0;
+    if (!ok) {
       fclose(f);
-      return cl_fail(err, CL_EINVAL, "plot: '%s': malformed row %ld", path, nrow + 2);
+      return cl_fail(err, CL_EINVAL,
+                     "plot: '%s' line %ld: malformed row (expected %d finite numbers, run an integer in "
+                     "[0, 1e6], |w| <= 1e6, p >= 0)",
+                     path, nrow + 2, c.ncol);
     }
     nrow++;
     double tt = v[c.t];
@@ -108,15 +121,18 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   size_t nr = 0, cap = 1024;
   drow *rows = malloc(sizeof *rows * cap);
   out->K = c.K, out->t = best;
-  int maxrun = 0;
-  while (fgets(line, sizeof line, f) && rows) {
+  int maxrun = 0, oom = !rows;
+  while (!oom && fgets(line, sizeof line, f)) {
     if (!parse_row(line, &c, v) || v[c.t] != best) continue;
     double xi[CL_KMAX];
     for (int j = 0; j < c.K; j++) xi[j] = v[c.xi[j]];
     int k = cl_dens_find(out, xi);
     if (k < 0) {
       cl_dens_class *nc = realloc(out->c, sizeof *nc * (size_t)(out->ncls + 1));
-      if (!nc) break;
+      if (!nc) {
+        oom = 1;
+        break;
+      }
       out->c = nc;
       k = out->ncls++;
       memset(&out->c[k], 0, sizeof out->c[k]);
@@ -125,7 +141,10 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
     }
     if (nr == cap) {
       drow *nrw = realloc(rows, sizeof *rows * (cap *= 2));
-      if (!nrw) break;
+      if (!nrw) {
+        oom = 1;
+        break;
+      }
       rows = nrw;
     }
     int run = c.run >= 0 ? (int)v[c.run] : 1;
@@ -133,7 +152,7 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
     rows[nr++] = (drow){v[c.w], v[c.p], k, run};
   }
   fclose(f);
-  if (!rows) return cl_dens_free(out), cl_fail(err, CL_ENOMEM, "plot: out of memory");
+  if (oom) return free(rows), cl_dens_free(out), cl_fail(err, CL_ENOMEM, "plot: out of memory");
   out->runs = maxrun;
   /* the lattice width of each class: the smallest gap between centres of
    * consecutive rows of one run */
@@ -145,6 +164,15 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   for (int k = 0; k < out->ncls; k++) {
     cl_dens_class *cl = &out->c[k];
     if (!isfinite(cl->h)) cl->h = 1;
+    /* at most 1e7 cells between the extreme rows of a class */
+    double wmin = INFINITY, wmax = -INFINITY;
+    for (size_t i = 0; i < nr; i++)
+      if (rows[i].cls == k) wmin = fmin(wmin, rows[i].w), wmax = fmax(wmax, rows[i].w);
+    if ((wmax - wmin) / cl->h > 1e7 || fabs(wmin) / cl->h > 1e15 || fabs(wmax) / cl->h > 1e15) {
+      free(rows);
+      cl_dens_free(out);
+      return cl_fail(err, CL_EINVAL, "plot: '%s': the w of a class span more than 1e7 cells", path);
+    }
     long lo = 0, hi = 0;
     int first = 1;
     for (size_t i = 0; i < nr; i++)
@@ -206,24 +234,109 @@ double cl_dens_l1(const cl_dens_class *th, const cl_dens_class *hs, double minma
   return dist;
 }
 
-/* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
-static cl_status run_gnuplot(const char *gp, const char *tmp, const char *out, char *err) {
-  char cmd[9000];
-  snprintf(cmd, sizeof cmd, "gnuplot '%s' 2>&1", gp);
-  FILE *pp = popen(cmd, "r");
-  if (!pp) return cl_fail(err, CL_EIO, "plot: cannot run gnuplot (apt-get install gnuplot-nox)");
-  char msg[512] = "";
-  while (fgets(msg, sizeof msg, pp)) {
+/* gnuplot strings: double-quoted, with every byte other than letters,
+ * digits and " ._,/+-=:()[]" written as an octal escape \ooo, so that the
+ * script holds no quote, backquote (command substitution), @ (macro),
+ * backslash or newline of the name.  Control characters are refused all
+ * the same (a name with a newline is surely a mistake). */
+int cl_gp_quotable(const char *s) {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+  return 1;
+}
+
+static void gp_put(FILE *g, const char *s) {
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr(" ._,/+-=:()[]", c))
+      fputc(c, g);
+    else fprintf(g, "\\%03o", c);
   }
-  int rc = pclose(pp);
-  if (rc != 0 || access(tmp, F_OK) != 0) {
-    unlink(tmp);
-    msg[strcspn(msg, "\n")] = '\0';
+}
+
+/* A quoted string `pre s post`. */
+static void gp_str(FILE *g, const char *pre, const char *s, const char *post) {
+  fputc('"', g);
+  gp_put(g, pre), gp_put(g, s), gp_put(g, post);
+  fputc('"', g);
+}
+
+/* A quoted file name: relative names get "./" so that gnuplot's special
+ * names ('< command', '-', '+', '++', '~/...') never apply. */
+static void gp_file(FILE *g, const char *path) {
+  gp_str(g, path[0] == '/' ? "" : "./", path, "");
+}
+
+cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen) {
+  if (msglen) msg[0] = '\0';
+  char arg[CL_GP_PATHLEN + 3];
+  if (snprintf(arg, sizeof arg, "%s%s", script[0] == '/' ? "" : "./", script) >= (int)sizeof arg)
+    return CL_EINVAL;
+  int fds[2];
+  if (pipe(fds) != 0) return CL_EIO;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]), close(fds[1]);
+    return CL_EIO;
+  }
+  if (pid == 0) {
+    /* the child: gnuplot's output to the pipe, no shell */
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) dup2(nul, 0);
+    dup2(fds[1], 1), dup2(fds[1], 2);
+    close(fds[0]), close(fds[1]);
+    if (dir && chdir(dir) != 0) _exit(127);
+    char *const av[] = {"gnuplot", arg, NULL};
+    execvp("gnuplot", av);
+    _exit(127);
+  }
+  close(fds[1]);
+  /* keep the last line of its output for the message */
+  char buf[512], line[512] = "";
+  size_t ll = 0;
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof buf)) != 0) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+      if (buf[i] == '\n') {
+        if (ll) line[ll] = '\0', snprintf(msg, msglen, "%s", line);
+        ll = 0;
+      } else if (ll + 1 < sizeof line) line[ll++] = buf[i];
+    }
+  }
+  if (ll) line[ll] = '\0', snprintf(msg, msglen, "%s", line);
+  close(fds[0]);
+  int wst;
+  while (waitpid(pid, &wst, 0) < 0)
+    if (errno != EINTR) return CL_EIO;
+  if (WIFEXITED(wst) && WEXITSTATUS(wst) == 127 && !msg[0]) snprintf(msg, msglen, "cannot run gnuplot");
+  return WIFEXITED(wst) && WEXITSTATUS(wst) == 0 ? CL_OK : CL_EIO;
+}
+
+/* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
+static void forget(const char *gp, const char *dat, const char *tmp) {
+  cl_tmp_unregister(gp), cl_tmp_unregister(tmp);
+  if (dat) cl_tmp_unregister(dat);
+}
+
+static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
+  char msg[512];
+  cl_tmp_register(tmp);
+  cl_status st = cl_gnuplot_run(NULL, gp, msg, sizeof msg);
+  forget(gp, dat, tmp);
+  if (st != CL_OK || access(tmp, F_OK) != 0) {
+    /* no partial figure: neither the script nor its data stay */
+    unlink(tmp), unlink(gp);
+    if (dat) unlink(dat);
     return cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp,
                    msg[0] ? ": " : "", msg);
   }
   if (rename(tmp, out) != 0) {
-    unlink(tmp);
+    unlink(tmp), unlink(gp);
+    if (dat) unlink(dat);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", out);
   }
   return CL_OK;
@@ -238,6 +351,9 @@ cl_status cl_plot_check_out(const char *out, char *err) {
   size_t n = strlen(out);
   if (n < 5 || (strcmp(out + n - 4, ".png") && strcmp(out + n - 4, ".svg")))
     return cl_fail(err, CL_EINVAL, "--out: the figure's path must end in .png or .svg (got '%s')", out);
+  if (n > CL_GP_PATHLEN - 64 || !cl_gp_quotable(out))
+    return cl_fail(err, CL_EINVAL, "--out: the figure's path must be under %d bytes, without control characters",
+                   CL_GP_PATHLEN - 64);
   return CL_OK;
 }
 
@@ -286,10 +402,15 @@ void cl_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, F
     }
     if (a < b) fprintf(g, "set xrange [%.6g:%.6g]\n", a - 0.05 * (b - a), b + 0.05 * (b - a));
     fprintf(g, "set title '%s'\nplot ", xs);
-    if (hs)
-      fprintf(g, "'%s' index %d using 1:2 with histeps lw 1.5 lc rgb '#d95f02' title 'simulation'%s", datname,
-              2 * k + 1, th ? ", " : "");
-    if (th) fprintf(g, "'%s' index %d using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'PDE'", datname, 2 * k);
+    if (hs) {
+      gp_file(g, datname);
+      fprintf(g, " index %d using 1:2 with histeps lw 1.5 lc rgb '#d95f02' title 'simulation'%s", 2 * k + 1,
+              th ? ", " : "");
+    }
+    if (th) {
+      gp_file(g, datname);
+      fprintf(g, " index %d using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'PDE'", 2 * k);
+    }
     fprintf(g, "\n");
   }
   fprintf(g, "unset multiplot\n");
@@ -304,17 +425,21 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   snprintf(dat, sizeof dat, "%s.dat", out);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
   FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
+  cl_tmp_register(dat), cl_tmp_register(gp);
   if (!d || !g) {
-    if (d) fclose(d);
-    if (g) fclose(g);
+    if (d) fclose(d), unlink(dat);
+    if (g) fclose(g), unlink(gp);
+    forget(gp, dat, tmp);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
   }
-  fprintf(g, "set terminal %s\nset output '%s'\n", terminal(out), tmp);
+  fprintf(g, "set terminal %s\nset output ", terminal(out));
+  gp_file(g, tmp);
+  fprintf(g, "\n");
   cl_density_overlay(th, hs, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
-  if (bad) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  return run_gnuplot(gp, tmp, out, err);
+  if (bad) return unlink(gp), unlink(dat), forget(gp, dat, tmp), cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
+  return run_gnuplot(gp, dat, tmp, out, err);
 }
 
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
@@ -336,11 +461,21 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   char gp[4200], tmp[4200];
   snprintf(gp, sizeof gp, "%s.gp", out);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
+  /* every string that goes into the script must be quotable */
+  if (!cl_gp_quotable(col) || strlen(col) > 200)
+    return cl_fail(err, CL_EINVAL, "--y: the column name must be under 200 bytes, without control characters");
+  for (int i = 0; i < nfiles; i++)
+    if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN)
+      return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
+                     CL_GP_PATHLEN);
   FILE *g = fopen(gp, "w");
   if (!g) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  fprintf(g, "set terminal %s\nset output '%s'\nset datafile separator ','\nset grid\n"
-             "set xlabel 't'\nset ylabel '%s'\nset key bottom right\nplot ",
-          terminal(out), tmp, col);
+  cl_tmp_register(gp);
+  fprintf(g, "set terminal %s\nset output ", terminal(out));
+  gp_file(g, tmp);
+  fprintf(g, "\nset datafile separator ','\nset grid\nset xlabel 't'\nset ylabel ");
+  gp_str(g, "", col, "");
+  fprintf(g, "\nset key bottom right\nplot ");
   for (int i = 0; i < nfiles && !st; i++) {
     FILE *f = fopen(files[i], "r");
     char head[16384];
@@ -362,20 +497,26 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
       if (!strcmp(tok, want_s)) cs = k;
       if (!strcmp(tok, "run")) crun = k;
     }
-    const char *sep = i ? ", " : "";
-    if (cm > 0 && cs > 0)
-      fprintf(g, "%s'%s' skip 1 using 1:($%d-$%d):($%d+$%d) with filledcurves fs transparent solid 0.25 "
-                 "lc %d notitle, '%s' skip 1 using 1:%d with lines lw 2 lc %d title '%s (mean +- sd)'",
-              sep, files[i], cm, cs, cm, cs, i + 1, files[i], cm, i + 1, files[i]);
-    else if (cx > 0 && crun > 0)
-      fprintf(g, "%s'%s' skip 1 using %d:%d with points pt 7 ps 0.3 lc %d title '%s (runs)'", sep, files[i],
-              crun == 1 ? 2 : 1, cx, i + 1, files[i]);
-    else if (cx > 0)
-      fprintf(g, "%s'%s' skip 1 using 1:%d with lines lw 2 lc %d title '%s'", sep, files[i], cx, i + 1, files[i]);
-    else st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s'", files[i], col);
+    if (i) fprintf(g, ", ");
+    if (cm > 0 && cs > 0) {
+      gp_file(g, files[i]);
+      fprintf(g, " skip 1 using 1:($%d-$%d):($%d+$%d) with filledcurves fs transparent solid 0.25 lc %d notitle, ",
+              cm, cs, cm, cs, i + 1);
+      gp_file(g, files[i]);
+      fprintf(g, " skip 1 using 1:%d with lines lw 2 lc %d title ", cm, i + 1);
+      gp_str(g, "", files[i], " (mean +- sd)");
+    } else if (cx > 0 && crun > 0) {
+      gp_file(g, files[i]);
+      fprintf(g, " skip 1 using %d:%d with points pt 7 ps 0.3 lc %d title ", crun == 1 ? 2 : 1, cx, i + 1);
+      gp_str(g, "", files[i], " (runs)");
+    } else if (cx > 0) {
+      gp_file(g, files[i]);
+      fprintf(g, " skip 1 using 1:%d with lines lw 2 lc %d title ", cx, i + 1);
+      gp_str(g, "", files[i], "");
+    } else st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s'", files[i], col);
   }
   fprintf(g, "\n");
   if (fclose(g) != 0 && !st) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  if (st) return st;
-  return run_gnuplot(gp, tmp, out, err);
+  if (st) return unlink(gp), cl_tmp_unregister(gp), st;
+  return run_gnuplot(gp, NULL, tmp, out, err);
 }

@@ -37,7 +37,16 @@ int cl_dens_find(const cl_dens_set *s, const double *xi);
  * [0, 2].  Mass of either outside the other's range counts in full. */
 double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double minmass);
 
-/* CL_EINVAL unless `out` ends in .png or .svg. */
+/* The longest path given to gnuplot. */
+#define CL_GP_PATHLEN 4096
+/* 1 if s can be written as a gnuplot string (no control characters). */
+int cl_gp_quotable(const char *s);
+/* Run `gnuplot SCRIPT` in directory dir (NULL: the current one) without a
+ * shell (fork and exec); the last line gnuplot printed goes to msg.
+ * CL_OK when gnuplot exits with status 0. */
+cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen);
+
+/* CL_EINVAL unless `out` ends in .png or .svg and is quotable. */
 cl_status cl_plot_check_out(const char *out, char *err);
 
 /* Figures (PNG or SVG by the extension of `out`, written atomically; the

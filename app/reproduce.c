@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <omp.h>
 
@@ -23,6 +24,15 @@
 #include "cldyn/rng.h"
 #include "cldyn/runner.h"
 #include "cldyn/simulate.h"
+#include "cldyn/tmpfiles.h"
+
+/* A file of the study, written to a temporary name and renamed when
+ * closed (close_in), so that no file is ever half-written. */
+typedef struct {
+  FILE *f;
+  char tmp[4232], path[4200];
+} tfile;
+#define NTF 16
 
 typedef struct {
   const char *dir;
@@ -30,6 +40,7 @@ typedef struct {
   FILE *rep;    /* report.md */
   cl_config *c; /* scratch configuration, re-parsed by each step */
   char *err;
+  tfile *tf; /* NTF slots */
 } study;
 
 static double wall_seconds(void) {
@@ -38,12 +49,40 @@ static double wall_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static FILE *open_in(const study *S, const char *name) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", S->dir, name);
-  FILE *f = fopen(path, "w");
-  if (!f) cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", path);
-  return f;
+static FILE *open_in(study *S, const char *name) {
+  tfile *t = NULL;
+  for (int i = 0; i < NTF && !t; i++)
+    if (!S->tf[i].f) t = &S->tf[i];
+  if (!t) return cl_fail(S->err, CL_EIO, "reproduce: too many open files"), NULL;
+  snprintf(t->path, sizeof t->path, "%s/%s", S->dir, name);
+  snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
+  int fd = mkstemp(t->tmp);
+  if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp);
+  if (!t->f) {
+    cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+    return NULL;
+  }
+  cl_tmp_register(t->tmp);
+  return t->f;
+}
+
+/* Close and rename into place (nonzero on a write error: the file is then
+ * removed). */
+static int close_in(study *S, FILE *f) {
+  for (int i = 0; i < NTF; i++)
+    if (S->tf[i].f == f) {
+      tfile *t = &S->tf[i];
+      int bad = ferror(f) != 0;
+      bad |= fclose(f) != 0;
+      t->f = NULL;
+      mode_t mask = umask(0);
+      umask(mask);
+      if (!bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
+      if (bad) unlink(t->tmp);
+      cl_tmp_unregister(t->tmp);
+      return bad;
+    }
+  return fclose(f);
 }
 
 /* gnuplot preamble writing both PNG and SVG of the same plot */
@@ -102,7 +141,7 @@ static cl_status sec_ode_vs_sim(study *S) {
     maxgap = fmax(maxgap, fabs(m - oc));
     fprintf(f, "%g,%.10g,%.10g,%.10g\n", sim->t[k], oc, m, sqrt(v / (runs - 1)));
   }
-  fclose(f);
+  close_in(S, f);
   cl_traj_free(sim);
   cl_traj_free(ode);
   FILE *g = open_in(S, "ode_vs_sim.gp");
@@ -111,7 +150,7 @@ static cl_status sec_ode_vs_sim(study *S) {
   fprintf(g, "  plot 'ode_vs_sim.csv' skip 1 using 1:($3-$4):($3+$4) with filledcurves lc rgb '#c0d0ff' "
              "title 'simulation mean +- sd', '' skip 1 using 1:3 with lines lw 2 title 'simulation mean', "
              "'' skip 1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'ODE'\n}\n");
-  fclose(g);
+  close_in(S, g);
   fprintf(S->rep, "## Theory against simulation\n\nDefault model, %d runs at N = %lld: max |mean cos - ODE cos| "
                   "over t in [0, 15] = %.4f.\n\n![](ode_vs_sim.png)\n\n", runs, N, maxgap);
   return CL_OK;
@@ -133,12 +172,12 @@ static cl_status sec_threshold(study *S) {
     double m2c;
     if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, a, S->err)) ||
         (st = cl_critical_m2(&S->c->model, NULL, 0, &m2c, S->err)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     lo = fmin(lo, m2c), hi = fmax(hi, m2c);
     fprintf(f, "%s,%g,%.12g\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
     fprintf(S->rep, "| %s | %g | %.10f |\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
   }
-  fclose(f);
+  close_in(S, f);
   fprintf(S->rep, "\nSpread across laws: %.2e.\n\n", hi - lo);
   /* bifurcation diagram in <c^2> (rademacher) */
   if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, "", S->err))) return st;
@@ -152,18 +191,18 @@ static cl_status sec_threshold(study *S) {
     int n;
     if ((st = cl_config_set_number(&cc, "m2_1", m2, S->err)) ||
         (st = cl_fixed_find(&cc.model, NULL, NULL, 0, &fp, &n, S->err)))
-      return fclose(b), st;
+      return close_in(S, b), st;
     for (int i = 0; i < n; i++)
       fprintf(b, "%g,%.10g,%d\n", m2, fp[i].y[0] / sqrt(fp[i].y[1]), fp[i].stability == CL_STABLE);
     free(fp);
   }
-  fclose(b);
+  close_in(S, b);
   FILE *g = open_in(S, "bifurcation.gp");
   if (!g) return CL_EIO;
   gp_begin(g, "bifurcation", "Fixed points against <c^2> (rademacher, default model)", "<c^2>", "cos at the fixed point");
   fprintf(g, "  plot 'bifurcation.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 title 'stable', "
              "'' skip 1 using 1:($3==0?$2:1/0) with points pt 6 title 'unstable or saddle'\n}\n");
-  fclose(g);
+  close_in(S, g);
   fprintf(S->rep, "![](bifurcation.png)\n\n");
   return CL_OK;
 }
@@ -206,6 +245,7 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
   if (st) return st;
   double *R0 = malloc(sizeof(double) * (size_t)nd * (size_t)K);
   cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
   for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
   long a = 0, b = 0, u = 0, bad = -1;
@@ -289,17 +329,17 @@ static cl_status sec_selection(study *S) {
   for (int l = 0; l < nl; l++) {
     char a[256];
     snprintf(a, sizeof a, "--c %s --c %s --N %lld", laws[l], ref, Nred);
-    if ((st = cl_config_parse_string(S->c, CL_CMD_BASIN, a, S->err))) return fclose(f), st;
+    if ((st = cl_config_parse_string(S->c, CL_CMD_BASIN, a, S->err))) return close_in(S, f), st;
     double kurt = cl_law_kurtosis(&S->c->model.c[0]);
     cl_model m = S->c->model;
     long n1e = 0, n1i = 0, uo = 0, n1r = 0, ur = 0, n1s = 0, us = 0;
-    if ((st = ode_select(S, &m, nd, 1 + (uint64_t)l, Tend, tmax, &n1e, &n1i, &uo))) return fclose(f), st;
+    if ((st = ode_select(S, &m, nd, 1 + (uint64_t)l, Tend, tmax, &n1e, &n1i, &uo))) return close_in(S, f), st;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nred, Tend, Tend);
     if ((st = select_freq(S, &cl_engine_reduced, a, nred, 100 + (uint64_t)l, &n1r, &ur)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nsim, Tend, Tend);
     if ((st = select_freq(S, &cl_engine_simulate, a, nsim, 200 + (uint64_t)l, &n1s, &us)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     double pb, seb, pe, see, pr, ser, ps, ses;
     binom(n1i, nd, &pb, &seb);
     binom(n1e, nd, &pe, &see);
@@ -315,7 +355,7 @@ static cl_status sec_selection(study *S) {
             "%.1f | %ld, %ld, %ld |\n",
             laws[l], kurt, pb, seb, pe, see, pr, ser, zrb, zrt, ps, ses, zsb, zst, uo, ur, us);
   }
-  fclose(f);
+  close_in(S, f);
   FILE *g = open_in(S, "selection.gp");
   if (!g) return CL_EIO;
   gp_begin(g, "selection", "Selection of feature 1 against its kurtosis (feature 2: rademacher:3, equal <c^2>)",
@@ -326,7 +366,7 @@ static cl_status sec_selection(study *S) {
              "'' skip 1 using ($2+0.06):7:8 with yerrorbars pt 5 title 'reduced, N = 1e4, t = %g', "
              "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = 2000, t = %g'\n}\n",
           tmax, Tend, Tend, Tend);
-  fclose(g);
+  close_in(S, g);
   fprintf(S->rep, "\nLargest z against the basin: %.1f; against the ODE at the end time: %.1f.  (Points "
                   "offset by +-0.06 in kurtosis in the figure for legibility.)  Where the basin gives 0 but "
                   "runs give a few per cent, those runs sit near the feature-1 state, a saddle, at the end "
@@ -347,11 +387,15 @@ static cl_status sec_phase(study *S) {
   cl_basin_result res;
   if ((st = cl_basin(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
   int *which = malloc(sizeof(int) * (size_t)(n * n));
+  if (!which) {
+    st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+    goto out;
+  }
   if ((st = cl_basin_map(m, &S->c->ode, &res, n, tmax, 0, which, S->err))) goto out;
   FILE *f = open_in(S, "phase_map.csv"), *b = open_in(S, "phase_boundary.csv");
   if (!f || !b) {
-    if (f) fclose(f);
-    if (b) fclose(b);
+    if (f) close_in(S, f);
+    if (b) close_in(S, b);
     st = CL_EIO;
     goto out;
   }
@@ -370,8 +414,8 @@ static cl_status sec_phase(study *S) {
     if (k / n + 1 < n && which[k + n] >= 0 && which[k + n] != which[k])
       fprintf(b, "%.6f,%.6f\n", x, (y + cl_basin_map_coord(m, n, k / n + 1)) / 2);
   }
-  fclose(f);
-  fclose(b);
+  close_in(S, f);
+  close_in(S, b);
   /* all fixed points: the stable ones of the basin and the others Newton finds */
   cl_fixed_point *fp;
   int nfp;
@@ -390,7 +434,7 @@ static cl_status sec_phase(study *S) {
     if (fp[i].stability != CL_STABLE)
       nsad++, fprintf(p, "%.6f,%.6f,0\n", fp[i].y[0] / sqrt(fp[i].y[2]), fp[i].y[1] / sqrt(fp[i].y[2]));
   free(fp);
-  fclose(p);
+  close_in(S, p);
   /* a few ODE trajectories: small starts around the uninformative state and
    * larger ones */
   FILE *tf = open_in(S, "phase_traj.csv");
@@ -414,7 +458,7 @@ static cl_status sec_phase(study *S) {
     fprintf(tf, "\n"); /* a blank line separates the curves */
     cl_traj_free(tr);
   }
-  fclose(tf);
+  close_in(S, tf);
   if (st) goto out;
   FILE *g = open_in(S, "phase.gp");
   if (!g) {
@@ -442,7 +486,7 @@ static cl_status sec_phase(study *S) {
              "'phase_fixed.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 ps 1.8 lc rgb 'black' title 'stable', "
              "'' skip 1 using 1:($3==0?$2:1/0) with points pt 8 ps 1.8 lc rgb 'red' title 'saddle or unstable'\n}\n",
           S->quick ? "1.6" : "1.0");
-  fclose(g);
+  close_in(S, g);
   fprintf(S->rep,
           "## Phase portrait\n\nFeature 1 `sparse:3:0.5`, feature 2 `rademacher:3`.  Colour: the stable "
           "fixed point the ODE reaches (t = %g) from R(0) on a %d x %d grid with Q(0) = 1, so that the "
@@ -520,17 +564,17 @@ static cl_status noise_scan(study *S, const char *name, double a, double b, doub
     snprintf(args, sizeof args, "%s --N %lld --T %g --dt-out 0.5", base, N, T);
     if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, args, S->err)) ||
         (st = cl_config_set_number(S->c, name, x, S->err)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     S->c->sched.runs = runs, S->c->sched.seed = 300 + (uint64_t)lround(100 * (x + 10));
     double cosv, V, Vref, y[2];
     if ((st = stable_state(S, &S->c->model, y, &cosv, &V)) || (st = V_at(S, &S->c->model, yref, &Vref)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     cl_traj *ode, *sim;
-    if ((st = cl_ode_solve(&S->c->model, &S->c->sched, &S->c->ode, &ode, NULL, S->err))) return fclose(f), st;
+    if ((st = cl_ode_solve(&S->c->model, &S->c->sched, &S->c->ode, &ode, NULL, S->err))) return close_in(S, f), st;
     double co = window_mean(ode, 0, t0);
     cl_traj_free(ode);
     if ((st = cl_run_engine(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
-      return fclose(f), st;
+      return close_in(S, f), st;
     double m = 0, q = 0;
     for (int r = 0; r < runs; r++) {
       double w = window_mean(sim, r, t0);
@@ -546,7 +590,7 @@ static cl_status noise_scan(study *S, const char *name, double a, double b, doub
     fprintf(S->rep, "| %g | %.4f | %.4f | %.4f | %.4f | %.4f +- %.4f | %.1f |\n", x, cosv, V, Vref, co, m, se,
             zscore(co, 0, m, se));
   }
-  fclose(f);
+  close_in(S, f);
   return CL_OK;
 }
 
@@ -568,7 +612,7 @@ static cl_status noise_figure(study *S, const char *stem, const char *xl, const 
              "'' skip 1 using 1:4 with linespoints pt 5 lw 2 dt 2 lc rgb '#0060b0' title 'V at the reference state'\n"
              "  unset multiplot\n}\n",
           stem, what, stem, stem);
-  fclose(g);
+  close_in(S, g);
   return CL_OK;
 }
 
@@ -617,8 +661,7 @@ typedef struct {
 
 static cl_status pde_keep_last(void *ctx, const cl_pde *p, size_t k, char *err) {
   pde_last *pl = ctx;
-  (void)err;
-  if (k == pl->last) cl_pde_write_density(p, pl->f);
+  if (k == pl->last && cl_pde_write_density(p, pl->f)) return cl_fail(err, CL_EIO, "reproduce: write error");
   return CL_OK;
 }
 
@@ -641,7 +684,7 @@ static cl_status sec_pde(study *S) {
   cl_traj *pt = NULL, *sim = NULL;
   char info[CL_ERRLEN] = "";
   st = cl_pde_solve(&pm, &ps, &po, &pt, pde_keep_last, &pl, info, S->err);
-  fclose(df);
+  close_in(S, df);
   if (st) return st;
   /* simulate with histograms */
   char a[512];
@@ -656,7 +699,7 @@ static cl_status sec_pde(study *S) {
   FILE *hf = st ? NULL : open_in(S, "sim_hist.csv");
   if (!st && !hf) st = CL_EIO;
   if (!st) st = cl_hist_write(h, hf);
-  if (hf) fclose(hf);
+  if (hf) close_in(S, hf);
   cl_hist_free(h);
   if (st) return cl_traj_free(pt), cl_traj_free(sim), st;
   /* order parameters: PDE against the mean of the runs */
@@ -678,7 +721,7 @@ static cl_status sec_pde(study *S) {
     }
     fprintf(of, "\n");
   }
-  fclose(of);
+  close_in(S, of);
   cl_traj_free(pt), cl_traj_free(sim);
   /* densities at t = 15: L1 distances and the overlay */
   cl_dens_set th, hs;
@@ -703,8 +746,8 @@ static cl_status sec_pde(study *S) {
   fprintf(S->rep, "\nSolver: %s.\n\n![](pde_overlay.png)\n\n", info);
   FILE *g = open_in(S, "pde_overlay.gp"), *d = open_in(S, "pde_overlay.dat");
   if (!g || !d) {
-    if (g) fclose(g);
-    if (d) fclose(d);
+    if (g) close_in(S, g);
+    if (d) close_in(S, d);
     cl_dens_free(&th), cl_dens_free(&hs);
     return CL_EIO;
   }
@@ -712,16 +755,24 @@ static cl_status sec_pde(study *S) {
              "else { set terminal svg size 1000,420 }\n  set output 'pde_overlay.'.t\n");
   cl_density_overlay(&th, &hs, g, d, "pde_overlay.dat");
   fprintf(g, "}\n");
-  fclose(g), fclose(d);
+  close_in(S, g), close_in(S, d);
   cl_dens_free(&th), cl_dens_free(&hs);
   return CL_OK;
 }
 
 cl_status cl_reproduce(const char *dir, int quick, char *err) {
   mkdir(dir, 0777);
-  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err};
+  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, calloc(NTF, sizeof(tfile))};
+  if (!S.c || !S.tf) return free(S.c), free(S.tf), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+  /* UNFINISHED marks the directory until every section is written */
+  char mark[4200];
+  snprintf(mark, sizeof mark, "%s/UNFINISHED", dir);
+  FILE *mf = fopen(mark, "w");
+  if (!mf) return free(S.c), free(S.tf), cl_fail(err, CL_EIO, "reproduce: cannot write in '%s'", dir);
+  fprintf(mf, "cldyn reproduce has not finished here (running, interrupted or failed): the files are incomplete\n");
+  if (fclose(mf) != 0) return free(S.c), free(S.tf), cl_fail(err, CL_EIO, "reproduce: cannot write '%s'", mark);
   S.rep = open_in(&S, "report.md");
-  if (!S.rep) return free(S.c), CL_EIO;
+  if (!S.rep) return free(S.c), free(S.tf), CL_EIO;
   fprintf(S.rep, "# cldyn reproduce%s: the three findings of Meng & Wang (arXiv:2406.06909)\n\n"
                  "Generated by `cldyn reproduce%s` (cldyn %s). Data are the CSV files beside this "
                  "report; figures are PNG and SVG made by gnuplot from the `.gp` scripts.\n\n",
@@ -746,7 +797,11 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
                    "equations and the numerical methods behind every number.\n");
   }
-  fclose(S.rep);
+  if (close_in(&S, S.rep) && !st) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
+  for (int i = 0; i < NTF; i++)
+    if (S.tf[i].f) close_in(&S, S.tf[i].f);
+  if (!st) unlink(mark);
   free(S.c);
+  free(S.tf);
   return st;
 }

@@ -10,6 +10,9 @@
 #include "cldyn/ode.h"
 #include "cldyn/runner.h"
 
+#include <jansson.h>
+#include <zlib.h>
+
 cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err) {
   const char *eq = strchr(spec, '=');
   if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof v->name)
@@ -22,10 +25,29 @@ cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err) {
   *c1 = *c2 = '\0';
   if (!cl_parse_real(rng, &v->a) || !cl_parse_real(c1 + 1, &v->b) || !cl_parse_real(c2 + 1, &v->step))
     return cl_fail(err, CL_EINVAL, "--vary: malformed number in '%s'", spec);
+  if (!cl_vary_name_ok(v->name))
+    return cl_fail(err, CL_EINVAL, "--vary: '%s' cannot be varied (only model and numerical options)", v->name);
   if (!(v->step > 0) || v->b < v->a || (v->b - v->a) / v->step > 1e6)
     return cl_fail(err, CL_EINVAL, "--vary: need A <= B and 0 < STEP, at most 1e6 points (got '%s')", spec);
   v->n = (long)floor((v->b - v->a) / v->step + 1e-9) + 1;
+  /* the fewest decimals that write A and STEP exactly */
+  v->dec = -1;
+  for (int d = 0; d <= 15 && v->dec < 0; d++) {
+    double sc = pow(10, d), ia = round(v->a * sc), is = round(v->step * sc);
+    if (fabs(ia) + (double)(v->n + 1) * is < 9e15 && ia / sc == v->a && is / sc == v->step && is > 0) {
+      v->dec = d, v->ia = (long long)ia, v->istep = (long long)is;
+      double ib = round(v->b * sc);
+      /* B on the decimal lattice: the count in integers */
+      if (ib / sc == v->b && fabs(ib) < 1e15) v->n = (long)(((long long)ib - v->ia) / v->istep) + 1;
+    }
+  }
+  if (v->n > 1000001) return cl_fail(err, CL_EINVAL, "--vary: at most 1e6 points (got '%s')", spec);
   return CL_OK;
+}
+
+double cl_vary_value(const cl_vary *v, long k) {
+  if (v->dec < 0) return v->a + (double)k * v->step;
+  return (double)(v->ia + (long long)k * v->istep) / pow(10, v->dec);
 }
 
 long cl_sweep_points(const cl_vary *v, int nv) {
@@ -37,7 +59,7 @@ long cl_sweep_points(const cl_vary *v, int nv) {
 /* values of point p (first vary slowest) */
 static void point_values(const cl_vary *v, int nv, long p, double *val) {
   for (int i = nv - 1; i >= 0; i--) {
-    val[i] = v[i].a + (double)(p % v[i].n) * v[i].step;
+    val[i] = cl_vary_value(&v[i], p % v[i].n);
     p /= v[i].n;
   }
 }
@@ -52,7 +74,7 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
     int nf = 0;
     if (!(st = cl_fixed_find(&c->model, &c->ode.quad, NULL, 0, &fp, &nf, err))) {
       cl_fixed_write_header(f, c->model.K, c->model.M, NULL);
-      cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL);
+      if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "sweep: write error");
     }
     free(fp);
   } else {
@@ -65,7 +87,8 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
     } else
       st = cl_run_engine(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                          &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
-    if (!st) st = cl_traj_write_csv(tr, f);
+    if (!st) st = cl_traj_check_finite(tr, err);
+    if (!st && cl_traj_write_csv(tr, f)) st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
     cl_traj_free(tr);
   }
   fclose(f);
@@ -85,6 +108,11 @@ static int in_done(const long *done, long ndone, long p) {
 
 cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
                        const long *done, long ndone, int threads, int header, FILE *out, char *err) {
+  return cl_sweep_run_part(base, v, nv, shard, nshards, 0, 1, done, ndone, threads, header, out, err);
+}
+
+cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards, long sub,
+                            long nsub, const long *done, long ndone, int threads, int header, FILE *out, char *err) {
   long np = cl_sweep_points(v, nv);
   char **text = calloc((size_t)np, sizeof(char *));
   if (!text) return cl_fail(err, CL_ENOMEM, "sweep: out of memory");
@@ -94,13 +122,13 @@ cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long sha
   int nth = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
   for (long p = 0; p < np; p++) {
-    if (p % nshards != shard || (done && in_done(done, ndone, p))) continue;
+    if (p % nshards != shard || (p / nshards) % nsub != sub || (done && in_done(done, ndone, p))) continue;
     char e[CL_ERRLEN];
     double val[CL_SWEEP_MAXVARY];
     point_values(v, nv, p, val);
     cl_config *c = malloc(sizeof *c);
-    *c = *base;
-    cl_status ps = CL_OK;
+    cl_status ps = c ? CL_OK : cl_fail(e, CL_ENOMEM, "out of memory");
+    if (c) *c = *base;
     for (int i = 0; i < nv && !ps; i++) ps = cl_config_set_number(c, v[i].name, val[i], e);
     size_t len = 0;
     char *t = NULL;
@@ -145,8 +173,105 @@ cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long sha
   return st;
 }
 
+/* ---- identity ---- */
+
+int cl_vary_name_ok(const char *name) {
+  static const char *const no[] = {"out",    "summary", "threads",      "checkpoint", "checkpoint-every",
+                                   "resume", "config",  "print-config", "help",       "vary",
+                                   "threshold", "map",  "density-out",  "hist-out",   NULL};
+  for (int i = 0; no[i]; i++)
+    if (!strcmp(name, no[i])) return 0;
+  return 1;
+}
+
+typedef struct {
+  char *s;
+  size_t len, cap;
+  int oom;
+} tbuf;
+
+static void tb_add(tbuf *b, const char *a, const char *c) {
+  size_t need = strlen(a) + strlen(c) + 3;
+  if (b->oom) return;
+  if (b->len + need >= b->cap) {
+    size_t cap = 2 * (b->cap + need);
+    char *n = realloc(b->s, cap);
+    if (!n) {
+      b->oom = 1;
+      return;
+    }
+    b->s = n, b->cap = cap;
+  }
+  b->len += (size_t)sprintf(b->s + b->len, "%s=%s\n", a, c);
+}
+
+static void id_visit(void *ctx, const char *name, const char *value) {
+  if (!cl_vary_name_ok(name) && strcmp(name, "vary")) return;
+  if (!strcmp(name, "vary")) return;
+  tb_add(ctx, name, value);
+}
+
+cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
+                            cl_sweep_id *id, char *err) {
+  tbuf b = {0};
+  tb_add(&b, "command", cl_command_name(base->cmd));
+  cl_config_visit(base, id_visit, &b);
+  int varies_rows = 0;
+  for (int i = 0; i < nv; i++) {
+    char spec[160];
+    snprintf(spec, sizeof spec, "%.17g:%.17g:%.17g:%ld", v[i].a, v[i].b, v[i].step, v[i].n);
+    tb_add(&b, v[i].name, spec);
+    varies_rows |= !strcmp(v[i].name, "T") || !strcmp(v[i].name, "dt-out") || !strcmp(v[i].name, "runs");
+  }
+  if (b.oom) return free(b.s), cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+  uLong c1 = crc32(0, (const Bytef *)b.s, (uInt)b.len), c2 = adler32(1, (const Bytef *)b.s, (uInt)b.len);
+  free(b.s);
+  snprintf(id->fp, sizeof id->fp, "%08lx%08lx", c1 & 0xffffffffUL, c2 & 0xffffffffUL);
+  id->points = cl_sweep_points(v, nv);
+  id->shard = shard, id->nshards = nshards;
+  long nt = (long)cl_schedule_nt(&base->sched);
+  if (base->cmd == CL_CMD_FIXED || varies_rows) id->rows_per_point = 0;
+  else id->rows_per_point = nt * (base->cmd == CL_CMD_SIMULATE || base->cmd == CL_CMD_REDUCED ? (long)base->sched.runs : 1);
+  return CL_OK;
+}
+
+const char *const *cl_sweep_id_kv(const cl_sweep_id *id, char buf[4][32], const char *kv[9]) {
+  snprintf(buf[0], 32, "%s", id->fp);
+  snprintf(buf[1], 32, "%ld", id->points);
+  snprintf(buf[2], 32, "%ld", id->rows_per_point);
+  snprintf(buf[3], 32, "%ld/%ld", id->shard + 1, id->nshards);
+  kv[0] = "sweep_fingerprint", kv[1] = buf[0], kv[2] = "sweep_points", kv[3] = buf[1];
+  kv[4] = "sweep_rows_per_point", kv[5] = buf[2], kv[6] = "sweep_shard", kv[7] = buf[3], kv[8] = NULL;
+  return kv;
+}
+
+cl_status cl_sweep_read_id(const char *path, cl_sweep_id *id, char *err) {
+  char jp[CL_PATHLEN + 8];
+  snprintf(jp, sizeof jp, "%s.json", path);
+  json_error_t je;
+  json_t *root = json_load_file(jp, 0, &je);
+  const char *f = root ? json_string_value(json_object_get(root, "sweep_fingerprint")) : NULL,
+             *p = root ? json_string_value(json_object_get(root, "sweep_points")) : NULL,
+             *r = root ? json_string_value(json_object_get(root, "sweep_rows_per_point")) : NULL,
+             *sh = root ? json_string_value(json_object_get(root, "sweep_shard")) : NULL;
+  char extra;
+  int ok = f && p && r && sh && strlen(f) == 16 && sscanf(p, "%ld%c", &id->points, &extra) == 1 &&
+           sscanf(r, "%ld%c", &id->rows_per_point, &extra) == 1 &&
+           sscanf(sh, "%ld/%ld%c", &id->shard, &id->nshards, &extra) == 2 && id->points > 0 &&
+           id->rows_per_point >= 0 && id->nshards >= 1 && id->shard >= 1 && id->shard <= id->nshards;
+  if (ok) snprintf(id->fp, sizeof id->fp, "%s", f), id->shard--;
+  json_decref(root);
+  if (!ok)
+    return cl_fail(err, CL_EINVAL, "'%s': no sweep fingerprint in '%s' (missing or not written by a cldyn sweep)",
+                   path, jp);
+  return CL_OK;
+}
+
+/* ---- merge ---- */
+
 typedef struct {
   long point, order;
+  int file;
   char *line;
 } row;
 
@@ -156,12 +281,25 @@ static int cmp_row(const void *a, const void *b) {
   return (x->order > y->order) - (x->order < y->order);
 }
 
-cl_status cl_sweep_merge(char **paths, int npaths, FILE *out, char *err) {
+static long ncols(const char *line) {
+  long n = 1;
+  for (; *line; line++) n += *line == ',';
+  return n;
+}
+
+cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const cl_sweep_id *want, FILE *out,
+                         char *err) {
   row *rows = NULL;
-  long nrows = 0, cap = 0;
+  long nrows = 0, cap = 0, hcols = 0;
   char *header = NULL;
   cl_status st = CL_OK;
   for (int i = 0; i < npaths && !st; i++) {
+    if (strcmp(ids[i].fp, want->fp) || ids[i].points != want->points ||
+        ids[i].rows_per_point != want->rows_per_point) {
+      st = cl_fail(err, CL_EINVAL, "--merge: '%s' is from another sweep (fingerprint %s, %ld points; expected %s, %ld points)",
+                   paths[i], ids[i].fp, ids[i].points, want->fp, want->points);
+      break;
+    }
     FILE *f = fopen(paths[i], "r");
     if (!f) {
       st = cl_fail(err, CL_EINVAL, "--merge: cannot read '%s'", paths[i]);
@@ -171,25 +309,43 @@ cl_status cl_sweep_merge(char **paths, int npaths, FILE *out, char *err) {
     size_t n = 0;
     ssize_t got;
     long lineno = 0;
-    while ((got = getline(&line, &n, f)) > 0) {
-      if (line[got - 1] == '\n') line[got - 1] = '\0';
-      if (lineno++ == 0) {
-        if (!header) header = strdup(line);
-        else if (strcmp(header, line) != 0) {
-          st = cl_fail(err, CL_EINVAL, "--merge: '%s' has another header than '%s'", paths[i], paths[0]);
-          break;
-        }
-        continue;
-      }
-      if (!*line) continue;
-      char *end;
-      long pt = strtol(line, &end, 10);
-      if (end == line || *end != ',') {
-        st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld does not start with a point index", paths[i], lineno);
+    while (!st && (got = getline(&line, &n, f)) > 0) {
+      lineno++;
+      if (line[got - 1] != '\n' || strlen(line) != (size_t)got) {
+        st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld is cut short (or holds a NUL byte)", paths[i], lineno);
         break;
       }
-      if (nrows == cap) cap = cap ? 2 * cap : 1024, rows = realloc(rows, sizeof *rows * (size_t)cap);
-      rows[nrows].point = pt, rows[nrows].order = nrows, rows[nrows].line = strdup(line);
+      line[got - 1] = '\0';
+      if (lineno == 1) {
+        if (!header) header = strdup(line), hcols = ncols(line);
+        if (!header) st = cl_fail(err, CL_ENOMEM, "--merge: out of memory");
+        else if (strcmp(header, line) != 0)
+          st = cl_fail(err, CL_EINVAL, "--merge: '%s' has another header than the first input", paths[i]);
+        continue;
+      }
+      char *end;
+      long pt = strtol(line, &end, 10);
+      if (end == line || *end != ',' || ncols(line) != hcols) {
+        st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld: expected %ld columns starting with a point index",
+                     paths[i], lineno, hcols);
+        break;
+      }
+      if (pt < 1 || pt > want->points || (pt - 1) % want->nshards != want->shard) {
+        st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld: point %ld is not in the grid's %s %ld/%ld", paths[i],
+                     lineno, pt, want->nshards > 1 ? "shard" : "points", want->shard + 1, want->nshards);
+        break;
+      }
+      if (nrows == cap) {
+        long nc = cap ? 2 * cap : 1024;
+        row *nr = realloc(rows, sizeof *rows * (size_t)nc);
+        if (!nr) {
+          st = cl_fail(err, CL_ENOMEM, "--merge: out of memory");
+          break;
+        }
+        rows = nr, cap = nc;
+      }
+      rows[nrows] = (row){pt, nrows, i, strdup(line)};
+      if (!rows[nrows].line) st = cl_fail(err, CL_ENOMEM, "--merge: out of memory");
       nrows++;
     }
     free(line);
@@ -197,21 +353,94 @@ cl_status cl_sweep_merge(char **paths, int npaths, FILE *out, char *err) {
   }
   if (!st && !header) st = cl_fail(err, CL_EINVAL, "--merge: no input rows");
   if (!st) {
-    qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
-    fprintf(out, "%s\n", header);
-    /* a point present in two inputs (a resumed file) is kept once */
-    for (long k = 0; k < nrows; k++) {
-      if (k > 0 && rows[k].point == rows[k - 1].point && rows[k].order != rows[k - 1].order + 1) {
-        long p = rows[k].point;
-        while (k < nrows && rows[k].point == p) k++;
-        k--;
-        continue;
-      }
-      fprintf(out, "%s\n", rows[k].line);
+    if (nrows) qsort(rows, (size_t)nrows, sizeof *rows, cmp_row);
+    /* every point of the shard exactly once, from one input, with its rows */
+    long k = 0;
+    for (long p = want->shard; p < want->points && !st; p += want->nshards) {
+      long a = k;
+      while (k < nrows && rows[k].point == p + 1) k++;
+      if (k == a) st = cl_fail(err, CL_EINVAL, "--merge: point %ld is missing (a missing shard or input?)", p + 1);
+      else if (rows[k - 1].file != rows[a].file)
+        st = cl_fail(err, CL_EINVAL, "--merge: point %ld is in both '%s' and '%s'", p + 1, paths[rows[a].file],
+                     paths[rows[k - 1].file]);
+      else if (want->rows_per_point > 0 && k - a != want->rows_per_point)
+        st = cl_fail(err, CL_EINVAL, "--merge: point %ld has %ld rows in '%s' (expected %ld)", p + 1, k - a,
+                     paths[rows[a].file], want->rows_per_point);
     }
+  }
+  if (!st) {
+    fprintf(out, "%s\n", header);
+    for (long k = 0; k < nrows; k++) fprintf(out, "%s\n", rows[k].line);
+    if (ferror(out)) st = cl_fail(err, CL_EIO, "--merge: write error");
   }
   for (long k = 0; k < nrows; k++) free(rows[k].line);
   free(rows);
   free(header);
   return st;
+}
+
+cl_status cl_sweep_scan_done(const char *path, const cl_sweep_id *id, long **done, long *ndone, FILE *clean,
+                             char *err) {
+  *done = NULL, *ndone = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return cl_fail(err, CL_EINVAL, "--resume: cannot read '%s'", path);
+  long np = id->points, hcols = 0, lineno = 0;
+  long *cnt = calloc((size_t)np, sizeof(long));
+  char *line = NULL;
+  size_t n = 0;
+  ssize_t got;
+  long last = -1;
+  cl_status st = cnt ? CL_OK : cl_fail(err, CL_ENOMEM, "--resume: out of memory");
+  /* pass 1: rows per point, from whole lines with the right columns */
+  while (!st && (got = getline(&line, &n, f)) > 0) {
+    int whole = line[got - 1] == '\n' && strlen(line) == (size_t)got;
+    if (++lineno == 1) {
+      if (!whole) break;
+      line[got - 1] = '\0';
+      hcols = ncols(line);
+      fprintf(clean, "%s\n", line);
+      continue;
+    }
+    char *end;
+    long pt = strtol(line, &end, 10);
+    if (end == line || *end != ',' || pt < 1 || pt > np) break; /* a damaged tail: stop here */
+    if (!whole || (line[got - 1] = '\0', ncols(line) != hcols)) {
+      cnt[pt - 1] = -1; /* a point cut short */
+      break;
+    }
+    if (cnt[pt - 1] >= 0) cnt[pt - 1]++;
+    last = pt - 1;
+  }
+  /* with a variable row count the last point may be incomplete: redo it */
+  if (!st && id->rows_per_point == 0 && last >= 0) cnt[last] = -1;
+  long *d = st ? NULL : malloc(sizeof(long) * (size_t)np);
+  if (!st && !d) st = cl_fail(err, CL_ENOMEM, "--resume: out of memory");
+  for (long p = 0; !st && p < np; p++)
+    if (cnt[p] > 0 && (id->rows_per_point == 0 || cnt[p] == id->rows_per_point)) d[(*ndone)++] = p;
+  /* pass 2: the rows of complete points */
+  if (!st && hcols) {
+    rewind(f);
+    lineno = 0;
+    while ((got = getline(&line, &n, f)) > 0) {
+      if (++lineno == 1) continue;
+      char *end;
+      long pt = strtol(line, &end, 10);
+      if (end == line || pt < 1 || pt > np || line[got - 1] != '\n') break;
+      long lo = 0, hi = *ndone - 1, hit = 0;
+      while (lo <= hi && !hit) {
+        long mid = (lo + hi) / 2;
+        if (d[mid] == pt - 1) hit = 1;
+        else if (d[mid] < pt - 1) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      if (hit) fputs(line, clean);
+    }
+  }
+  free(line);
+  free(cnt);
+  fclose(f);
+  if (st) return free(d), st;
+  if (ferror(clean)) return free(d), *ndone = 0, cl_fail(err, CL_EIO, "--resume: write error");
+  *done = d;
+  return CL_OK;
 }

@@ -19,23 +19,73 @@ typedef struct {
   char name[64];
   double a, b, step;
   long n;
+  /* decimal grid: value k is (ia + k istep) / 10^dec, exact as written */
+  int dec;
+  long long ia, istep;
 } cl_vary;
 
-/* NAME=A:B:STEP with A <= B, STEP > 0. */
+/* NAME=A:B:STEP with A <= B, STEP > 0.  The grid holds A + k STEP up to B
+ * (within 1e-9 STEP); when A and STEP have at most 15 decimals, each value
+ * is computed from integers as (A 10^d + k STEP 10^d) / 10^d, so it is the
+ * double nearest the decimal number and prints as written (0.3, not
+ * 0.30000000000000004). */
 cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err);
+/* Value k (0-based) of the grid. */
+double cl_vary_value(const cl_vary *v, long k);
 
-/* Run the points of shard `shard` (0-based) of `nshards` (points p with
- * p % nshards == shard) that are not already in `done` (a sorted list of
- * 0-based point indices, may be NULL), and write the header (if `header`)
- * and the rows to `out`.  Commands: simulate, reduced, ode, fixed. */
+/* Shards: point p (0-based, in grid order) belongs to shard p mod N; an
+ * MPI job of R ranks running shard I splits it again: its rank r runs the
+ * points of the shard with (p div N) mod R == r.  So a serial shard and an
+ * MPI run of the same shard hold the same points. */
+
+/* What identifies a sweep's output: a 64-bit hash of the command, every
+ * option that changes a result and the grid (fingerprint), the number of
+ * grid points, the rows each point has (0: variable, for fixed or when T,
+ * dt-out or runs are varied) and the shard the file holds.  It is stored in
+ * the output's .json sidecar (keys sweep_fingerprint, sweep_points,
+ * sweep_rows_per_point, sweep_shard). */
+typedef struct {
+  char fp[24];
+  long points, rows_per_point, shard, nshards;
+} cl_sweep_id;
+
+/* 1 if `name` may be varied (model and numerical options, not out,
+ * threads, checkpoint, ...). */
+int cl_vary_name_ok(const char *name);
+cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
+                            cl_sweep_id *id, char *err);
+/* The id of a sweep output from PATH.json (CL_EINVAL when missing). */
+cl_status cl_sweep_read_id(const char *path, cl_sweep_id *id, char *err);
+/* The sidecar's key/value strings for id (NULL-terminated; buf holds them). */
+const char *const *cl_sweep_id_kv(const cl_sweep_id *id, char buf[4][32], const char *kv[9]);
+
+/* Run the points of shard `shard` (0-based) of `nshards`, part `sub` of
+ * `nsub` (MPI ranks; 0 of 1 otherwise), that are not already in `done` (a
+ * sorted list of 0-based point indices, may be NULL), and write the header
+ * (if `header`) and the rows to `out`.  Commands: simulate, reduced, ode,
+ * pde, fixed. */
+cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards, long sub,
+                            long nsub, const long *done, long ndone, int threads, int header, FILE *out, char *err);
 cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
                        const long *done, long ndone, int threads, int header, FILE *out, char *err);
 
 /* Number of grid points. */
 long cl_sweep_points(const cl_vary *v, int nv);
 
-/* Merge CSV files written by sweeps of the same grid (shards, or a file and
- * its resumed part): one header, rows sorted by point, stable. */
-cl_status cl_sweep_merge(char **paths, int npaths, FILE *out, char *err);
+/* Merge files of one sweep (ids[i] the id of paths[i]; empty files are
+ * skipped) into `out`: one header, rows sorted by point.  CL_EINVAL unless
+ * every id has want's fingerprint, points and rows per point, every row is
+ * a whole line with the header's number of columns, and every point of
+ * want's shard is present in exactly one input with the right number of
+ * rows. */
+cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const cl_sweep_id *want, FILE *out,
+                         char *err);
+
+/* --resume: the points of `path` that are complete (every line whole, the
+ * right columns and rows; with a variable row count the file's last point
+ * is redone), as a sorted list (*done, malloc'd), and the file with only
+ * those points to `clean`. */
+cl_status cl_sweep_scan_done(const char *path, const cl_sweep_id *id, long **done, long *ndone, FILE *clean,
+                             char *err);
 
 #endif

@@ -12,9 +12,10 @@
 /* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
  * (h1, h2) centred Gaussian, variances Q (1 + s^2), covariance Q (1 + rho s^2);
  * tensor trapezoid rule on the eigen-directions (1, +-1)/sqrt 2. */
-static void noise_terms_r0(const cl_model *m, double Q, double *EGG, double *Es) {
+static cl_status noise_terms_r0(const cl_model *m, double Q, double *EGG, double *Es, char *err) {
   cl_rule r;
-  cl_rule_normal_trap(40, &r, NULL);
+  cl_status st = cl_rule_normal_trap(40, &r, err);
+  if (st) return st;
   double s2 = m->s * m->s, a = Q * (1 + s2), b = Q * (1 + m->rho * s2);
   double up = sqrt(fmax(a + b, 0) / 2), um = sqrt(fmax(a - b, 0) / 2);
   double gg = 0, es = 0;
@@ -29,6 +30,7 @@ static void noise_terms_r0(const cl_model *m, double Q, double *EGG, double *Es)
     }
   cl_rule_free(&r);
   *EGG = gg, *Es = es;
+  return CL_OK;
 }
 
 cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
@@ -37,7 +39,7 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
    * A_j = R_j(0) + int exp(-Lambda_j) sqrt(...) dW: N var(A_j) = Q0 + int exp(-2 Lambda_j) tau^2 v_j / B. */
   const int K = m->K;
   cl_drift *d = cl_drift_alloc(m, o, err);
-  if (!d) return CL_EINVAL;
+  if (!d) return cl_alloc_status(err);
   double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0};
   const double h = 0.01;
   cl_status st = CL_OK;
@@ -45,7 +47,7 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
     cl_m1_terms t;
     if ((st = cl_drift_m1_terms(d, R, Q, &t, err))) break;
     double EGG, Es, dR[CL_KMAX], dQ;
-    noise_terms_r0(m, Q, &EGG, &Es);
+    if ((st = noise_terms_r0(m, Q, &EGG, &Es, err))) break;
     double lmin = INFINITY;
     for (int j = 0; j < K; j++) {
       double lam = m->tau * (m->c[j].m2 * t.b_z + t.b_e - m->reg.beta2);
@@ -148,6 +150,7 @@ static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const do
   if (st) return st;
   free(res->fp);
   res->fp = malloc(sizeof *res->fp * (size_t)(nall + 1));
+  if (!res->fp) return free(all), cl_fail(err, CL_ENOMEM, "basin: out of memory");
   int ns = 0;
   for (int i = 0; i < nall; i++)
     if (all[i].stability == CL_STABLE) res->fp[ns++] = all[i];
@@ -178,14 +181,20 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
   double *dirs = malloc(sizeof(double) * (size_t)ndir * (size_t)K);
   res->weight = malloc(sizeof(double) * (size_t)ndir);
   cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  int *which = malloc(sizeof(int) * (size_t)ndir);
+  double *ends = malloc(sizeof(double) * (size_t)ndir * (size_t)(K + 1));
+  if (!dirs || !res->weight || !rng || !which || !ends) {
+    free(dirs), free(which), free(ends), cl_rng_free(rng);
+    cl_basin_result_free(res);
+    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  }
   for (long k = 0; k < ndir; k++) {
     for (int j = 0; j < K; j++) dirs[k * K + j] = sqrt(var[j] / (double)N) * cl_rng_gauss(rng);
     res->weight[k] = 1.0 / (double)ndir;
   }
   cl_rng_free(rng);
-  int *which = malloc(sizeof(int) * (size_t)ndir);
-  double *ends = malloc(sizeof(double) * (size_t)ndir * (size_t)(K + 1));
   long bad = -1;
+  cl_status oom = CL_OK, bad_st = CL_EDIVERGE;
   char e0[CL_ERRLEN] = "";
   int nth = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
@@ -193,34 +202,42 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
     double R0[CL_KMAX];
     char e[CL_ERRLEN];
     for (int j = 0; j < K; j++) R0[j] = dirs[k * K + j];
-    if (classify_end(m, o, res, R0, m->Q0[0], tmax, &which[k], ends + k * (K + 1), e)) {
+    cl_status cs = classify_end(m, o, res, R0, m->Q0[0], tmax, &which[k], ends + k * (K + 1), e);
+    if (cs) {
 #pragma omp critical(cl_basin_err)
-      if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
+      if (bad < 0 || k < bad) bad = k, bad_st = cs, memcpy(e0, e, CL_ERRLEN);
     }
   }
   /* endpoints near no known stable point: the flow found one the Newton
    * starts missed (e.g. a mixed state); polish them and classify again */
   if (bad < 0) {
     double *extra = malloc(sizeof(double) * 64 * (size_t)(K + 1));
+    if (!extra) oom = st = cl_fail(err, CL_ENOMEM, "basin: out of memory");
     int ne = 0;
-    for (long k = 0; k < ndir && ne < 64; k++)
+    for (long k = 0; k < ndir && ne < 64 && extra; k++)
       if (which[k] == res->nfp) memcpy(extra + ne++ * (K + 1), ends + k * (K + 1), sizeof(double) * (size_t)(K + 1));
     if (ne > 0 && !(st = stable_points(m, o, extra, ne, res, err)))
       for (long k = 0; k < ndir; k++) which[k] = nearest(res, K + 1, ends + k * (K + 1));
     free(extra);
+    if (st == CL_ENOMEM) oom = st;
     if (st) bad = 0, memcpy(e0, err, CL_ERRLEN);
   }
   if (bad < 0) {
     res->count = calloc((size_t)res->nfp + 1, sizeof(long));
     res->prob = calloc((size_t)res->nfp + 1, sizeof(double));
-    for (long k = 0; k < ndir; k++) res->count[which[k]]++, res->prob[which[k]] += res->weight[k];
+    if (!res->count || !res->prob) oom = CL_ENOMEM, bad = 0, snprintf(e0, sizeof e0, "out of memory");
+    for (long k = 0; k < ndir && !oom; k++) res->count[which[k]]++, res->prob[which[k]] += res->weight[k];
   }
   free(which);
   free(ends);
   free(dirs);
+  if (bad >= 0 && oom) {
+    cl_basin_result_free(res);
+    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  }
   if (bad >= 0) {
     cl_basin_result_free(res);
-    return cl_fail(err, CL_EDIVERGE, "basin: direction %ld: %s", bad + 1, e0);
+    return cl_fail(err, bad_st, "basin: direction %ld: %s", bad + 1, e0);
   }
   return CL_OK;
 }

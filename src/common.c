@@ -1,7 +1,25 @@
 #include "cldyn/common.h"
 
+#include <gsl/gsl_errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+/* OpenBLAS's own threads would nest inside our per-run OpenMP threads:
+ * BLAS is kept on the calling thread, for speed and so that every run is
+ * one sequence of operations whatever --threads. */
+extern void openblas_set_num_threads(int);
+static void lib_init_once(void) {
+  gsl_set_error_handler_off();
+  openblas_set_num_threads(1);
+}
+cl_status cl_alloc_status(const char *err) {
+  return err && strstr(err, "out of memory") ? CL_ENOMEM : CL_EINVAL;
+}
+
+void cl_lib_init(void) { pthread_once(&lib_once, lib_init_once); }
 
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...) {
   if (err) {

@@ -105,6 +105,7 @@ static int newton(root_ctx *c, const double *y0, double *y) {
   gsl_vector_view x0 = gsl_vector_view_array((double *)y0, (size_t)n);
   gsl_multiroot_fsolver *s = gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, (size_t)n);
   int ok = 0;
+  if (!s) return -1;
   if (gsl_multiroot_fsolver_set(s, &F, &x0.vector) == GSL_SUCCESS) {
     for (int it = 0; it < 200; it++) {
       if (gsl_multiroot_fsolver_iterate(s)) break;
@@ -138,6 +139,12 @@ static cl_status classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *er
   gsl_matrix_view Jv = gsl_matrix_view_array(J, (size_t)n, (size_t)n);
   gsl_vector_complex *ev = gsl_vector_complex_alloc((size_t)n);
   gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
+  if (!ev || !w) {
+    if (ev) gsl_vector_complex_free(ev);
+    if (w) gsl_eigen_nonsymm_free(w);
+    free(J);
+    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  }
   gsl_eigen_nonsymm(&Jv.matrix, ev, w);
   gsl_eigen_nonsymmv_sort(ev, NULL, GSL_EIGEN_SORT_ABS_DESC);
   int pos = 0, neg = 0;
@@ -159,7 +166,7 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   root_ctx c = {.K = K, .M = M};
   c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return CL_EINVAL;
+  if (!c.d) return cl_alloc_status(err);
   /* starts: R = 0 and R along each feature, with unit i on feature j at
    * overlaps +-{0.3, 0.7, 0.95} of sqrt(Q), Q = 1 diagonal; plus extras */
   const double levels[] = {0.3, 0.7, 0.95};
@@ -168,6 +175,7 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
   const int nrand = 12 * K * M;
   int cap = 1 + 2 * 3 * K * M + nrand + nextra + 8;
   double *starts = calloc((size_t)cap * (size_t)n, sizeof(double));
+  if (!starts) return cl_drift_free(c.d), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   int ns = 0;
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
   for (int s = -1; s < 2 * 3 * K * M; s++) {
@@ -181,7 +189,8 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
     cl_state_pack(K, M, R, Q, starts + (size_t)ns++ * n);
   }
   cl_rng *rng = cl_rng_alloc(12345, 0x6678);
-  for (int s = 0; s < nrand && rng; s++) {
+  if (!rng) return free(starts), cl_drift_free(c.d), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  for (int s = 0; s < nrand; s++) {
     memset(Q, 0, sizeof Q);
     for (int i = 0; i < M; i++) Q[i * M + i] = 1;
     for (int k = 0; k < K * M; k++) R[k] = (2 * cl_rng_uniform(rng) - 1) * 0.9 / sqrt((double)K);
@@ -191,11 +200,13 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
   for (int e = 0; e < nextra; e++) memcpy(starts + (size_t)ns++ * n, extra + (size_t)e * n, sizeof(double) * (size_t)n);
   cl_fixed_point *fp = calloc((size_t)ns, sizeof *fp);
   int nf = 0;
-  cl_status st = CL_OK;
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  cl_status st = fp ? CL_OK : cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  cl_lib_init();
   for (int s = 0; s < ns && !st; s++) {
     double y[NMAX];
-    if (!newton(&c, starts + (size_t)s * n, y)) continue;
+    int nw = newton(&c, starts + (size_t)s * n, y);
+    if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (nw <= 0) continue;
     /* in the physical domain? (the drift refuses states outside it) */
     double f[NMAX];
     if (cl_state_drift(c.d, K, M, y, f, NULL)) continue;
@@ -208,10 +219,13 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
     if (dup) continue;
     fp[nf].n = n;
     memcpy(fp[nf].y, y, sizeof(double) * (size_t)n);
-    st = classify(c.d, K, M, &fp[nf], err);
+    char e1[CL_ERRLEN];
+    st = classify(c.d, K, M, &fp[nf], e1);
+    if (st)
+      cl_fail(err, st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, lambda = %g, "
+                       "B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
     nf++;
   }
-  gsl_set_error_handler(old);
   free(starts);
   cl_drift_free(c.d);
   if (st) {
@@ -261,15 +275,14 @@ cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Q
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "--threshold: needs M = 1");
   q_ctx c = {.K = m->K};
   c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return CL_EINVAL;
+  if (!c.d) return cl_alloc_status(err);
   gsl_function F = {dq_at, &c};
   /* dQ/dt > 0 at small Q for a nonlinear sigma with noise; bracket upwards */
   double lo = 1e-6, hi = 1;
   double flo = dq_at(lo, &c), fhi = dq_at(hi, &c);
   while (fhi * flo > 0 && hi < 1e6 && !c.status) hi *= 2, fhi = dq_at(hi, &c);
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  cl_lib_init();
   cl_status st = (flo * fhi > 0 || c.status) ? CL_EDIVERGE : brent(&F, lo, hi, Qstar);
-  gsl_set_error_handler(old);
   cl_drift_free(c.d);
   if (st)
     return cl_fail(err, CL_EDIVERGE,
@@ -324,9 +337,8 @@ cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double
                    "--threshold: feature %d: the eigenvalue at R = 0 does not change sign for "
                    "<c^2> in [1e-4, 1e4] (%g at 1e-4, %g at %g)",
                    j + 1, flo, fhi, hi);
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  cl_lib_init();
   cl_status st = brent(&F, lo, hi, m2c);
-  gsl_set_error_handler(old);
   return st ? cl_fail(err, st, "--threshold: root finding failed for feature %d", j + 1) : CL_OK;
 }
 
@@ -340,7 +352,7 @@ void cl_fixed_write_header(FILE *f, int K, int M, const char *vary) {
   fprintf(f, ",stability\n");
 }
 
-void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value) {
+cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value) {
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], row[3 * CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   int nc = cl_traj_ncol(K, M);
   for (int i = 0; i < np; i++) {
@@ -350,6 +362,7 @@ void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np,
     fprintf(f, "%d", i + 1);
     for (int c = 0; c < nc; c++) fprintf(f, ",%.17g", row[c]);
     for (int k = 0; k < p[i].n; k++) fprintf(f, ",%.17g,%.17g", p[i].eig_re[k], p[i].eig_im[k]);
-    fprintf(f, ",%s\n", cl_stability_name(p[i].stability));
+    if (fprintf(f, ",%s\n", cl_stability_name(p[i].stability)) < 0) return CL_EIO;
   }
+  return ferror(f) ? CL_EIO : CL_OK;
 }

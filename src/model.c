@@ -149,6 +149,7 @@ cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err) {
 }
 
 cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
+  cl_lib_init();
   if (m->K < 1 || m->K > CL_KMAX)
     return cl_fail(err, CL_EINVAL, "--c: between 1 and %d features accepted (got %d)", CL_KMAX,
                    m->K);

@@ -59,8 +59,15 @@ static int rhs(double t, const double *y, double *f, void *params) {
     const double *yr = y + (size_t)r * c->n1;
     double *fr = f + (size_t)r * c->n1;
     unpack(c, yr, R, Q);
-    cl_status st = c->nrep > 1 ? cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err)
-                               : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
+    int n = c->K * c->M + c->M * (c->M + 1) / 2;
+    cl_status st = CL_OK;
+    /* R and Q are O(1): beyond 1e15 the solution blows up */
+    for (int i = 0; i < n && !st; i++)
+      if (!(fabs(yr[i]) < 1e15))
+        st = cl_fail(c->err, CL_EDIVERGE, "the solution blows up (|y_%d| = %g > 1e15)", i + 1, fabs(yr[i]));
+    if (!st)
+      st = c->nrep > 1 ? cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err)
+                       : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
     if (st) {
       c->st = st;
       c->t_fail = t;
@@ -111,7 +118,9 @@ static int jac(double t, const double *y, double *dfdy, double *dfdt, void *para
  * initial step are those of Hairer's dop853.f as implemented by SciPy.
  * A drift that cannot be evaluated at a stage (a trial state outside the
  * domain, or not finite) rejects the step and halves it; the integration
- * stops when the step falls below 10 ulp of t. */
+ * stops (CL_EDIVERGE, with t and the parameters) when the step falls below
+ * 1e-9 max(1, T) (or 10 ulp of t), after 2e5 + 1000 T trial steps, or when a
+ * component of the state exceeds 1e15 in magnitude. */
 /* DOP853 (Hairer, Norsett & Wanner; the coefficients of Hairer's dop853.f as in
  * SciPy's dop853_coefficients.py): nodes c, stages a (rows 13-15 are the
  * three extra stages of the dense output), weights b (= row 12 of a),
@@ -263,15 +272,22 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   double h = fmin(100 * h0, h1);
   size_t next = 1;
   double hcap = INFINITY; /* set by a dense-output defect rejection */
+  /* a step below 1e-9 of the time scale max(1, T), or more than 1e6 steps
+   * (accepted and rejected), ends the run: the solution blows up or is
+   * too stiff for an explicit method */
+  const double hfloor = 1e-9 * fmax(1, t_end);
+  const long budget = 200000 + (long)fmin(1e8, 1000 * t_end);
+  long ntrial = 0;
   for (long nstep = 0; next < nt; nstep++) {
-    if (nstep > 10000000) {
-      st = cl_fail(err, CL_EDIVERGE, "ode: more than 1e7 steps by t = %g (%s)", t, pars);
-      goto done;
-    }
     int rejected = 0;
     double tnew, hstep;
     for (;;) {
-      double hmin = 10 * (nextafter(t, INFINITY) - t);
+      if (++ntrial > budget) {
+        st = cl_fail(err, CL_EDIVERGE, "ode: step budget (%ld steps) exceeded at t = %g, step %g (%s)", budget, t, h,
+                     pars);
+        goto done;
+      }
+      double hmin = fmax(10 * (nextafter(t, INFINITY) - t), hfloor);
       if (h < hmin) {
         if (c->st)
           st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
@@ -334,6 +350,13 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       next++;
     }
     t = tnew;
+    /* R and Q are O(1) quantities: beyond 1e15 the solution blows up */
+    for (int i = 0; i < n; i++)
+      if (!(fabs(w.ynew[i]) < 1e15)) {
+        st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|y_%d| = %g > 1e15) (%s)", t, i + 1,
+                     fabs(w.ynew[i]), pars);
+        goto done;
+      }
     double *tmp = w.k[0];
     w.k[0] = w.k[12], w.k[12] = tmp;
     tmp = w.y, w.y = w.ynew, w.ynew = tmp;
@@ -357,9 +380,19 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   memcpy(Y, y0, sizeof(double) * (size_t)n);
   gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(sys, type, 1e-3 * fmin(dt, 1), atol, rtol);
   if (!drv) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  gsl_odeiv2_driver_set_nmax(drv, 10000000);
+  /* the limits of integrate_dop853: a step floor and a step budget */
+  double t_end = (double)(nt - 1) * dt;
+  gsl_odeiv2_driver_set_nmax(drv, 200000 + (unsigned long)fmin(1e8, 1000 * t_end));
+  gsl_odeiv2_driver_set_hmin(drv, 1e-9 * fmax(1, t_end));
   for (size_t j = 1; j < nt; j++) {
     int gs = gsl_odeiv2_driver_apply(drv, &t, (double)j * dt, y);
+    for (int i = 0; i < n && gs == GSL_SUCCESS; i++)
+      if (!(fabs(y[i]) < 1e15)) {
+        st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|y_%d| = %g > 1e15) (%s)", t, i + 1,
+                     fabs(y[i]), pars);
+        gsl_odeiv2_driver_free(drv);
+        return st;
+      }
     if (gs != GSL_SUCCESS) {
       if (c->st)
         st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
@@ -390,7 +423,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
                      strcmp(o->stepper, "bsimp");
   c.drift = cl_drift_alloc(m, &quad, err);
-  if (!c.drift) return CL_EINVAL;
+  if (!c.drift) return cl_alloc_status(err);
   int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
   /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
    * rules drives its own copy of the system; the output is their mean and
@@ -417,7 +450,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   char pars[256];
   snprintf(pars, sizeof pars, "tau = %g, s = %g, rho = %g, lambda = %g, B = %d, act = %s", m->tau,
            m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
-  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  cl_lib_init();
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], se0 = 0;
   /* the drift at t = 0: a clear error if the start is invalid, and the
    * Monte Carlo standard error there */
@@ -451,7 +484,6 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     unpack(&c, yj, R, Q);
     cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
   }
-  gsl_set_error_handler(old);
   if (info) {
     if (nr > 1)
       snprintf(info, CL_ERRLEN,

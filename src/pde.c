@@ -505,15 +505,16 @@ void cl_density_header(FILE *f, int K) {
   fputs(",w,p\n", f);
 }
 
-void cl_pde_write_density(const cl_pde *p, FILE *f) {
+cl_status cl_pde_write_density(const cl_pde *p, FILE *f) {
   for (int c = 0; c < p->ncls; c++) {
     char head[64 + 24 * CL_KMAX];
     int off = snprintf(head, sizeof head, "%.10g", p->t);
     for (int j = 0; j < p->K; j++) off += snprintf(head + off, sizeof head - (size_t)off, ",%.10g", p->xi[c * p->K + j]);
     const pclass *g = &p->cls[c];
     for (size_t i = 0; i < g->n; i++)
-      fprintf(f, "%s,%.10g,%.9g\n", head, ((double)g->lo + (double)i + 0.5) * p->dw, g->p[i]);
+      if (fprintf(f, "%s,%.10g,%.9g\n", head, ((double)g->lo + (double)i + 0.5) * p->dw, g->p[i]) < 0) return CL_EIO;
   }
+  return ferror(f) ? CL_EIO : CL_OK;
 }
 
 cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
@@ -521,7 +522,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   cl_status st = cl_schedule_check(s, err);
   if (st) return st;
   cl_pde *p = cl_pde_alloc(m, o, err);
-  if (!p) return err && strstr(err, "out of memory") ? CL_ENOMEM : CL_EINVAL;
+  if (!p) return cl_alloc_status(err);
   size_t nt = cl_schedule_nt(s);
   cl_traj *tr = cl_traj_alloc(m->K, 1, nt, 1);
   if (!tr) {

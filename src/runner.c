@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "cldyn/act.h"
 #include "cldyn/law.h"
+#include "cldyn/tmpfiles.h"
 
-#define CK_MAGIC "CLDYNCK1"
+#define CK_MAGIC "CLDYNCK2"
 
 typedef struct {
   int status; /* 0 not started, 1 in progress, 2 done */
@@ -26,10 +30,16 @@ typedef struct {
 } sbuf;
 
 static void fp_add(sbuf *b, const char *name, const char *value) {
+  if (!b->fp) return; /* an allocation failed: fingerprint() returns NULL */
   size_t need = strlen(name) + strlen(value) + 4;
   if (b->len + need >= b->cap) {
     b->cap = 2 * (b->cap + need);
-    b->fp = realloc(b->fp, b->cap);
+    char *nb = realloc(b->fp, b->cap);
+    if (!nb) {
+      free(b->fp), b->fp = NULL;
+      return;
+    }
+    b->fp = nb;
   }
   b->len += (size_t)sprintf(b->fp + b->len, "%s=%s\n", name, value);
 }
@@ -84,86 +94,167 @@ static char *fingerprint(const cl_engine *e, const cl_model *m, const cl_schedul
   return b.fp;
 }
 
+/* The checkpoint file (little-endian host layout, one machine):
+ *   "CLDYNCK2", fingerprint length and text, runs, nt, ncol, then per run:
+ *   status (0 not started, 1 in progress, 2 done), kdone, kdone * ncol
+ *   doubles, blob length, blob (the engine's state; status 1 only);
+ *   then the zlib crc32 of every byte before it (4 bytes).
+ * Any file that does not parse exactly, or whose crc differs, is refused
+ * as "corrupt checkpoint". */
+typedef struct {
+  FILE *f;
+  uLong crc;
+} ckw;
+
+static void put(ckw *w, const void *p, size_t n) {
+  if (!n) return;
+  fwrite(p, 1, n, w->f);
+  w->crc = crc32_z(w->crc, p, n);
+}
+
+cl_status cl_ckpt_check_path(const char *path, const char *option, char *err) {
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return cl_fail(err, CL_EINVAL, "--%s: '%s' exists and is not a regular file", option, path);
+  /* the directory must take the temporary file */
+  char tmp[CL_PATHLEN + 32];
+  if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
+    return cl_fail(err, CL_EINVAL, "--%s: the path is longer than %d bytes", option, CL_PATHLEN - 1);
+  int fd = mkstemp(tmp);
+  if (fd < 0) return cl_fail(err, CL_EINVAL, "--%s: cannot write '%s': %s", option, path, strerror(errno));
+  close(fd);
+  unlink(tmp);
+  return CL_OK;
+}
+
 static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, const slot *sl,
                           char *err) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return cl_fail(err, CL_EIO, "--checkpoint: cannot write '%s'", path);
+  /* never rename onto a device, a FIFO or a directory */
+  struct stat sb;
+  if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+    return cl_fail(err, CL_EIO, "--checkpoint: '%s' is not a regular file", path);
+  char tmp[CL_PATHLEN + 32];
+  snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+  int fd = mkstemp(tmp);
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (!f) {
+    if (fd >= 0) close(fd), unlink(tmp);
+    return cl_fail(err, CL_EIO, "--checkpoint: cannot write '%s'", path);
+  }
+  cl_tmp_register(tmp);
+  ckw w = {f, crc32_z(0, NULL, 0)};
   size_t fl = strlen(fp), nc = (size_t)tr->ncol;
   long long runs = tr->runs;
-  fwrite(CK_MAGIC, 1, 8, f);
-  fwrite(&fl, sizeof fl, 1, f);
-  fwrite(fp, 1, fl, f);
-  fwrite(&runs, sizeof runs, 1, f);
-  fwrite(&tr->nt, sizeof tr->nt, 1, f);
-  fwrite(&nc, sizeof nc, 1, f);
+  put(&w, CK_MAGIC, 8);
+  put(&w, &fl, sizeof fl);
+  put(&w, fp, fl);
+  put(&w, &runs, sizeof runs);
+  put(&w, &tr->nt, sizeof tr->nt);
+  put(&w, &nc, sizeof nc);
   for (long long r = 0; r < runs; r++) {
-    fwrite(&sl[r].status, sizeof(int), 1, f);
-    fwrite(&sl[r].kdone, sizeof(size_t), 1, f);
-    fwrite(tr->data + (size_t)r * tr->nt * nc, sizeof(double), sl[r].kdone * nc, f);
+    put(&w, &sl[r].status, sizeof(int));
+    put(&w, &sl[r].kdone, sizeof(size_t));
+    put(&w, tr->data + (size_t)r * tr->nt * nc, sizeof(double) * sl[r].kdone * nc);
     size_t bl = sl[r].status == 1 ? sl[r].blob_len : 0;
-    fwrite(&bl, sizeof bl, 1, f);
-    if (bl) fwrite(sl[r].blob, 1, bl, f);
+    put(&w, &bl, sizeof bl);
+    if (bl) put(&w, sl[r].blob, bl);
   }
+  unsigned char c4[4];
+  for (int b = 0; b < 4; b++) c4[b] = (unsigned char)(w.crc >> (8 * b));
+  fwrite(c4, 1, 4, f);
   int bad = ferror(f) != 0;
   bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
   bad |= fclose(f) != 0;
+  mode_t mask = umask(0);
+  umask(mask);
+  if (!bad) bad = chmod(tmp, 0666 & ~mask) != 0;
   if (bad || rename(tmp, path) != 0) {
     unlink(tmp);
+    cl_tmp_unregister(tmp);
     return cl_fail(err, CL_EIO, "--checkpoint: cannot write '%s'", path);
   }
+  cl_tmp_unregister(tmp);
   return CL_OK;
+}
+
+typedef struct {
+  const unsigned char *p;
+  size_t n, at;
+} ckr;
+
+static int take(ckr *r, void *dst, size_t n) {
+  if (n > r->n - r->at) return 0;
+  memcpy(dst, r->p + r->at, n);
+  r->at += n;
+  return 1;
 }
 
 static cl_status read_ck(const char *path, const char *fp, cl_traj *tr, slot *sl, char *err) {
   FILE *f = fopen(path, "rb");
   if (!f) return cl_fail(err, CL_EINVAL, "--resume: cannot read '%s'", path);
-  char magic[8];
+  struct stat sb;
+  if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 12) {
+    fclose(f);
+    return cl_fail(err, CL_EINVAL, "--resume: '%s' is not a cldyn checkpoint (corrupt checkpoint)", path);
+  }
+  size_t n = (size_t)sb.st_size;
+  unsigned char *buf = malloc(n);
+  if (!buf) return fclose(f), cl_fail(err, CL_ENOMEM, "--resume: out of memory for '%s'", path);
+  size_t got = fread(buf, 1, n, f);
+  fclose(f);
+  cl_status st = CL_OK;
+  uLong crc = 0;
+  for (int b = 0; got == n && b < 4; b++) crc |= (uLong)buf[n - 4 + (size_t)b] << (8 * b);
+  if (got != n || memcmp(buf, CK_MAGIC, 8) != 0 || crc32_z(crc32_z(0, NULL, 0), buf, n - 4) != crc) {
+    free(buf);
+    return cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (bad magic, length or checksum)", path);
+  }
+  ckr r = {buf, n - 4, 8};
   size_t fl, nt, nc;
   long long runs;
-  cl_status st = CL_OK;
-  char *fp2 = NULL;
-  if (fread(magic, 1, 8, f) != 8 || memcmp(magic, CK_MAGIC, 8) || fread(&fl, sizeof fl, 1, f) != 1 ||
-      fl > (1u << 24)) {
-    st = cl_fail(err, CL_EINVAL, "--resume: '%s' is not a cldyn checkpoint", path);
+  if (!take(&r, &fl, sizeof fl) || fl > r.n - r.at) {
+    st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (fingerprint length)", path);
     goto done;
   }
-  fp2 = malloc(fl + 1);
-  if (fread(fp2, 1, fl, f) != fl) {
-    st = cl_fail(err, CL_EINVAL, "--resume: '%s' is truncated", path);
-    goto done;
-  }
-  fp2[fl] = '\0';
-  if (strcmp(fp2, fp) != 0) {
+  if (fl != strlen(fp) || memcmp(r.p + r.at, fp, fl) != 0) {
     st = cl_fail(err, CL_EINVAL,
                  "--resume: '%s' was written with other parameters (compare its --print-config)", path);
     goto done;
   }
-  if (fread(&runs, sizeof runs, 1, f) != 1 || fread(&nt, sizeof nt, 1, f) != 1 ||
-      fread(&nc, sizeof nc, 1, f) != 1 || runs != tr->runs || nt != tr->nt || nc != (size_t)tr->ncol) {
-    st = cl_fail(err, CL_EINVAL, "--resume: '%s' does not match this run's shape", path);
+  r.at += fl;
+  if (!take(&r, &runs, sizeof runs) || !take(&r, &nt, sizeof nt) || !take(&r, &nc, sizeof nc) ||
+      runs != tr->runs || nt != tr->nt || nc != (size_t)tr->ncol) {
+    st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (shape)", path);
     goto done;
   }
-  for (long long r = 0; r < runs && !st; r++) {
+  for (long long q = 0; q < runs && !st; q++) {
     size_t bl;
-    if (fread(&sl[r].status, sizeof(int), 1, f) != 1 || fread(&sl[r].kdone, sizeof(size_t), 1, f) != 1 ||
-        sl[r].kdone > nt ||
-        fread(tr->data + (size_t)r * nt * nc, sizeof(double), sl[r].kdone * nc, f) != sl[r].kdone * nc ||
-        fread(&bl, sizeof bl, 1, f) != 1 || bl > (1ull << 34)) {
-      st = cl_fail(err, CL_EINVAL, "--resume: '%s' is truncated", path);
-      break;
+    slot *z = &sl[q];
+    int ok = take(&r, &z->status, sizeof(int)) && take(&r, &z->kdone, sizeof(size_t)) && z->kdone <= nt &&
+             z->kdone * nc * sizeof(double) <= r.n - r.at;
+    if (ok) {
+      ok = take(&r, tr->data + (size_t)q * nt * nc, sizeof(double) * z->kdone * nc);
+      for (size_t i = 0; ok && i < z->kdone * nc; i++) ok = isfinite(tr->data[(size_t)q * nt * nc + i]);
     }
-    sl[r].blob_len = bl;
-    if (bl) {
-      sl[r].blob = malloc(bl);
-      if (!sl[r].blob || fread(sl[r].blob, 1, bl, f) != bl)
-        st = cl_fail(err, CL_EINVAL, "--resume: '%s' is truncated", path);
+    ok = ok && take(&r, &bl, sizeof bl) && bl <= r.n - r.at;
+    /* a run not started has nothing, a finished one all rows and no state,
+     * one in progress some rows and its state */
+    ok = ok && ((z->status == 0 && z->kdone == 0 && bl == 0) || (z->status == 2 && z->kdone == nt && bl == 0) ||
+                (z->status == 1 && z->kdone > 0 && z->kdone < nt && bl > 0));
+    if (ok && bl) {
+      z->blob = malloc(bl);
+      if (!z->blob) {
+        st = cl_fail(err, CL_ENOMEM, "--resume: out of memory for '%s'", path);
+        break;
+      }
+      ok = take(&r, z->blob, bl);
+      z->blob_len = bl;
     }
+    if (!ok) st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (run %lld)", path, q + 1);
   }
+  if (!st && r.at != r.n) st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (trailing bytes)", path);
 done:
-  free(fp2);
-  fclose(f);
+  free(buf);
   return st;
 }
 
@@ -189,7 +280,12 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
   for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
   const char *ckpath = ck && ck->checkpoint && ck->checkpoint[0] ? ck->checkpoint : NULL;
   double every = ck ? ck->every : 0;
-  char *fp = (ckpath || (ck && ck->resume && ck->resume[0])) ? fingerprint(e, m, s) : NULL;
+  char *fp = NULL;
+  if (ckpath && (st = cl_ckpt_check_path(ckpath, "checkpoint", err))) goto done;
+  if ((ckpath || (ck && ck->resume && ck->resume[0])) && !(fp = fingerprint(e, m, s))) {
+    st = cl_fail(err, CL_ENOMEM, "%s: out of memory", e->name);
+    goto done;
+  }
   if (ck && ck->resume && ck->resume[0] && (st = read_ck(ck->resume, fp, tr, sl, err))) goto done;
   long long first_bad = -1, done = 0, total = s->runs * (long long)nt;
   for (long long r = 0; r < s->runs; r++) done += (long long)sl[r].kdone;
@@ -205,8 +301,16 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
     if (!state) rs = CL_ENOMEM;
     size_t k0 = 0;
     if (state && sl[r].status == 1) {
-      e->load(state, sl[r].blob);
-      k0 = sl[r].kdone;
+      /* the state must have this engine's size and be at the step of its
+       * last row */
+      if (sl[r].blob_len != e->state_size(state)) rs = CL_EINVAL;
+      else {
+        e->load(state, sl[r].blob);
+        k0 = sl[r].kdone;
+        if (e->steps(state) != cl_schedule_step(s, m->N, k0 - 1)) rs = CL_EINVAL;
+      }
+      if (rs)
+        cl_fail(e1, rs, "--resume: '%s': corrupt checkpoint (state of run %lld)", ck->resume, r + 1);
     }
     double next_ck = every > 0 ? (floor((k0 ? tr->t[k0 - 1] : 0) / every) + 1) * every : INFINITY;
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
@@ -229,6 +333,10 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
         while (next_ck <= tr->t[k]) next_ck += every;
         size_t bl = k + 1 == nt ? 0 : e->state_size(state);
         unsigned char *blob = bl ? malloc(bl) : NULL;
+        if (bl && !blob) {
+          rs = cl_fail(e1, CL_ENOMEM, "--checkpoint: out of memory for the state of run %lld", r + 1);
+          break;
+        }
         if (blob) e->save(state, blob);
 #pragma omp critical(cl_ckpt)
         {

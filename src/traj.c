@@ -77,10 +77,28 @@ cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f) {
       const double *row = tr->data + ((size_t)r * tr->nt + k) * (size_t)tr->ncol;
       if (run_col) fprintf(f, "%lld,", r + 1);
       fprintf(f, "%.17g", tr->t[k]);
-      for (int c = 0; c < tr->ncol; c++) fprintf(f, ",%.17g", row[c]);
+      for (int c = 0; c < tr->ncol; c++) {
+        if (!isfinite(row[c])) return CL_EDIVERGE;
+        fprintf(f, ",%.17g", row[c]);
+      }
       fputc('\n', f);
     }
   return ferror(f) ? CL_EIO : CL_OK;
+}
+
+cl_status cl_traj_check_finite(const cl_traj *tr, char *err) {
+  for (long long r = 0; r < tr->runs; r++)
+    for (size_t k = 0; k < tr->nt; k++) {
+      const double *row = tr->data + ((size_t)r * tr->nt + k) * (size_t)tr->ncol;
+      for (int c = 0; c < tr->ncol; c++)
+        if (!isfinite(row[c])) {
+          char name[64];
+          cl_traj_colname(tr->K, tr->M, c, name, sizeof name);
+          return cl_fail(err, CL_EDIVERGE, "run %lld: %s = %g at t = %g (not a finite number)", r + 1, name, row[c],
+                         tr->t[k]);
+        }
+    }
+  return CL_OK;
 }
 
 cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
@@ -99,6 +117,7 @@ cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
         ss += d * d;
       }
       double sd = tr->runs > 1 ? sqrt(ss / (double)(tr->runs - 1)) : 0.0;
+      if (!isfinite(mean) || !isfinite(sd)) return CL_EDIVERGE;
       fprintf(f, ",%.17g,%.17g", mean, sd);
     }
     fputc('\n', f);

@@ -279,7 +279,7 @@ Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
              " && cmp t1.csv t2.csv"
              " && for i in 1 2 3 4; do $B sweep --shard $i/4 %s %s --out s$i.csv || exit 1; done"
              " && $B sweep --merge --out m.csv s4.csv s2.csv s1.csv s3.csv && cmp m.csv t1.csv"
-             " && cp s2.csv r.csv && $B sweep --resume %s %s --out r.csv && cmp r.csv t1.csv"
+             " && cp s2.csv r.csv && cp s2.csv.json r.csv.json && $B sweep --resume %s %s --out r.csv && cmp r.csv t1.csv"
              " && head -1 t1.csv | grep -q '^point,rho,tau,'",
              dir, bin, grid, cmds[c], grid, cmds[c], grid, cmds[c], grid, cmds[c]);
     cr_expect_eq(system(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]);

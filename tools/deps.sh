@@ -10,6 +10,8 @@ have_hdr() { [ -f "/usr/include/$1" ] || [ -f "/usr/include/x86_64-linux-gnu/$1"
 have_hdr gsl/gsl_odeiv2.h || missing="$missing libgsl-dev"
 have_hdr criterion/criterion.h || missing="$missing libcriterion-dev"
 have_hdr jansson.h || missing="$missing libjansson-dev"
+# zlib: the crc32 of checkpoint files
+have_hdr zlib.h || missing="$missing zlib1g-dev"
 { have_hdr cblas.h && ls /usr/lib/*/libopenblas.so >/dev/null 2>&1; } || missing="$missing libopenblas-dev"
 command -v gnuplot >/dev/null 2>&1 || missing="$missing gnuplot-nox"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"

@@ -22,5 +22,6 @@
 #include "cldyn/fixed.h"
 #include "cldyn/basin.h"
 #include "cldyn/runner.h"
+#include "cldyn/tmpfiles.h"
 
 #endif

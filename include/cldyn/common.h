@@ -14,6 +14,7 @@
 #define CL_ERRLEN 512
 #define CL_KMAX 32 /* planted features */
 #define CL_MMAX 16 /* output units */
+#define CL_PATHLEN 4096 /* file names (options, checkpoints), with the NUL */
 
 typedef enum {
   CL_OK = 0,
@@ -22,6 +23,19 @@ typedef enum {
   CL_EIO = 4,     /* a file could not be read or written */
   CL_EDIVERGE = 5 /* NaN, overflow or an invalid state during a run */
 } cl_status;
+
+/* Process-wide set-up, done once (pthread_once) whatever the threads:
+ * GSL's error handler is switched off for good (the library checks every
+ * GSL status itself; the default handler aborts the process), and OpenBLAS
+ * is limited to one thread (runs are parallel over OpenMP threads).  Called by
+ * the entry points that use GSL; calling it again costs nothing. */
+void cl_lib_init(void);
+
+/* The status of an allocator that returned NULL and wrote `err`:
+ * CL_ENOMEM when the message says "out of memory", else CL_EINVAL.  (The
+ * allocators return only a pointer; this keeps out of memory one status,
+ * hence one exit code, everywhere.) */
+cl_status cl_alloc_status(const char *err);
 
 /* printf-style helper: writes the message into err (if non-NULL), returns code. */
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)

@@ -54,7 +54,8 @@ cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double
 
 /* CSV: [vary,]id, the R/Q/cos columns of traj.h, eig_re_k, eig_im_k, stability. */
 void cl_fixed_write_header(FILE *f, int K, int M, const char *vary);
-void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value);
+/* CL_EIO on a write error. */
+cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value);
 
 #pragma GCC visibility pop
 #endif

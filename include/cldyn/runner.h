@@ -32,6 +32,10 @@ typedef struct {
   const char *resume; /* checkpoint to resume from; NULL: none */
 } cl_ckpt_opts;
 
+/* CL_EINVAL unless `path` is a regular file or absent and its directory
+ * takes a temporary file (message names --option). */
+cl_status cl_ckpt_check_path(const char *path, const char *option, char *err);
+
 extern const cl_engine cl_engine_simulate;
 extern const cl_engine cl_engine_reduced;
 

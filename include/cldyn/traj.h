@@ -31,6 +31,9 @@ void cl_traj_set(int K, int M, const double *R, const double *Q, double *row);
 
 /* CSV: header then rows; a leading `run` column (1-based) when runs > 1. */
 cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f);
+/* CL_EDIVERGE, naming the run, column and time, at the first value that is
+ * not finite (the writers also refuse them, with CL_EDIVERGE). */
+cl_status cl_traj_check_finite(const cl_traj *tr, char *err);
 /* CSV of t, <col>_mean, <col>_sd over runs (sd with n - 1; 0 for one run). */
 cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f);
 

@@ -1,0 +1,31 @@
+/* cldyn/tmpfiles.h - the temporary files of this process, removed on
+ * SIGINT, SIGTERM and SIGHUP.
+ *
+ * Every temporary file (the *.tmp.XXXXXX beside a checkpoint, which the
+ * runner creates, or beside a result or a figure, which the application
+ * layer creates) is registered while it exists.  This is
+ * the library's one piece of process-wide state: a fixed table that a signal
+ * handler can read without locks.  cl_signals_install() (the CLI calls it)
+ * sets handlers that unlink every registered file and exit with status
+ * 128 + signal. */
+#ifndef CLDYN_TMPFILES_H
+#define CLDYN_TMPFILES_H
+
+#include "cldyn/common.h"
+#pragma GCC visibility push(default) /* the public API: see README "Library" */
+
+#define CL_TMP_SLOTS 64
+
+/* Record `path` (0), or -1 when the table is full or the path too long (the
+ * file is then not removed by a signal). */
+int cl_tmp_register(const char *path);
+/* Forget `path` (after it was renamed into place or removed). */
+void cl_tmp_unregister(const char *path);
+/* Unlink every registered file; async-signal-safe. */
+void cl_tmp_remove_all(void);
+/* Handlers for SIGINT, SIGTERM, SIGHUP: cl_tmp_remove_all, then
+ * _exit(128 + signal). */
+cl_status cl_signals_install(char *err);
+
+#pragma GCC visibility pop
+#endif

@@ -1,0 +1,65 @@
+/* The registry of temporary files and the signal handlers (tmpfiles.h). */
+#include "cldyn/tmpfiles.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TMP_LEN 4200
+
+/* A slot is written only while `used` is 0 and published by setting it to
+ * 1 (release); the handler reads only slots whose `used` is 1 (acquire). */
+static struct {
+  atomic_int used;
+  char path[TMP_LEN];
+} slots[CL_TMP_SLOTS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+int cl_tmp_register(const char *path) {
+  size_t n = strlen(path);
+  if (n >= TMP_LEN) return -1;
+  int rc = -1;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < CL_TMP_SLOTS; i++)
+    if (!atomic_load_explicit(&slots[i].used, memory_order_relaxed)) {
+      memcpy(slots[i].path, path, n + 1);
+      atomic_store_explicit(&slots[i].used, 1, memory_order_release);
+      rc = 0;
+      break;
+    }
+  pthread_mutex_unlock(&lock);
+  return rc;
+}
+
+void cl_tmp_unregister(const char *path) {
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < CL_TMP_SLOTS; i++)
+    if (atomic_load_explicit(&slots[i].used, memory_order_relaxed) && !strcmp(slots[i].path, path)) {
+      atomic_store_explicit(&slots[i].used, 0, memory_order_release);
+      break;
+    }
+  pthread_mutex_unlock(&lock);
+}
+
+void cl_tmp_remove_all(void) {
+  for (int i = 0; i < CL_TMP_SLOTS; i++)
+    if (atomic_load_explicit(&slots[i].used, memory_order_acquire)) unlink(slots[i].path);
+}
+
+static void on_signal(int sig) {
+  cl_tmp_remove_all();
+  _exit(128 + sig);
+}
+
+cl_status cl_signals_install(char *err) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigfillset(&sa.sa_mask);
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (int i = 0; i < 3; i++)
+    if (sigaction(sigs[i], &sa, NULL) != 0) return cl_fail(err, CL_EIO, "cannot install signal handlers");
+  return CL_OK;
+}

@@ -1,0 +1,695 @@
+/* Hardening (issue 13): hostile names, corrupt files, clashing outputs,
+ * signals, runaway runs, bad sweeps.  The CLI is run with fork/exec (never
+ * a shell), in a private directory. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "testutil.h"
+
+/* RLIMIT_FSIZE of the child (bytes; < 0: unchanged), SIGXFSZ ignored. */
+static long child_fsize = -1;
+
+/* Run the CLI with the NULL-terminated arguments in directory dir (NULL:
+ * here), stdout to out_path (NULL: /dev/null), stderr into errbuf.
+ * Returns the exit status, or 128 + signal. */
+static int run_in(const char *dir, const char *out_path, char *errbuf, size_t errlen, const char *const *args) {
+  char bin[4096];
+  if (!realpath(cli_bin(), bin)) abort();
+  char errfile[] = "/tmp/cldyn_stderr_XXXXXX";
+  int efd = mkstemp(errfile);
+  if (efd < 0) abort();
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (dir && chdir(dir) != 0) _exit(126);
+    if (child_fsize >= 0) {
+      struct rlimit rl = {(rlim_t)child_fsize, (rlim_t)child_fsize};
+      signal(SIGXFSZ, SIG_IGN);
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+    }
+    int ofd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int nul = open("/dev/null", O_RDONLY);
+    dup2(nul, 0), dup2(ofd, 1), dup2(efd, 2);
+    const char *av[64];
+    int n = 0;
+    av[n++] = bin;
+    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
+    av[n] = NULL;
+    execv(bin, (char *const *)av);
+    _exit(127);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  if (errbuf) {
+    ssize_t k = pread(efd, errbuf, errlen - 1, 0);
+    errbuf[k > 0 ? k : 0] = '\0';
+  }
+  close(efd);
+  unlink(errfile);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define RUN(dir, err, ...) run_in(dir, NULL, err, sizeof err, (const char *const[]){__VA_ARGS__, NULL})
+
+static void write_file(const char *dir, const char *name, const char *text) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  FILE *f = fopen(p, "w");
+  cr_assert_not_null(f, "cannot write %s", p);
+  fputs(text, f);
+  fclose(f);
+}
+
+static int exists_in(const char *dir, const char *name) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  struct stat sb;
+  return lstat(p, &sb) == 0;
+}
+
+static void rm_rf(const char *dir) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) abort();
+}
+
+static int have_gnuplot(void) { return system("command -v gnuplot >/dev/null 2>&1") == 0; }
+
+/* ---- 1. plot never runs a shell, and gnuplot never runs a command ---- */
+
+Test(harden, plot_hostile_names_run_nothing, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *traj = "t,cos_1_1\n0,0.1\n1,0.2\n2,0.3\n";
+  /* a trajectory file name, --out, and a column header chosen by --y */
+  const char *fname = "pde.csv' skip 1 using 1:5 title 'a'; system \"touch X\"; print 'z";
+  const char *col = "'; system \"touch X\"; set ylabel 'Y";
+  write_file(dir, fname, traj);
+  write_file(dir, "ok.csv", traj);
+  char hdr[512];
+  snprintf(hdr, sizeof hdr, "t,%s\n0,0.1\n1,0.2\n", col);
+  write_file(dir, "col.csv", hdr);
+  write_file(dir, "< touch X", traj);
+  write_file(dir, "`touch X`@x.csv", traj);
+  int gp = have_gnuplot();
+  int rc = RUN(dir, err, "plot", "--out", "f1.png", fname);
+  cr_expect(!exists_in(dir, "X"), "a hostile file name ran a command");
+  if (gp) cr_expect(rc == 0 && exists_in(dir, "f1.png"), "rc %d: %s", rc, err);
+  rc = RUN(dir, err, "plot", "--out", "a';touch X;'.png", "ok.csv");
+  cr_expect(!exists_in(dir, "X"), "a hostile --out ran a command");
+  if (gp) cr_expect(rc == 0 && exists_in(dir, "a';touch X;'.png"), "rc %d: %s", rc, err);
+  rc = RUN(dir, err, "plot", "--out", "f3.png", "--y", col, "col.csv");
+  cr_expect(!exists_in(dir, "X"), "a hostile column name ran a command");
+  if (gp) cr_expect(rc == 0 && exists_in(dir, "f3.png"), "rc %d: %s", rc, err);
+  rc = RUN(dir, err, "plot", "--out", "f4.png", "< touch X", "`touch X`@x.csv");
+  cr_expect(!exists_in(dir, "X"), "gnuplot's '<' or backquote ran a command");
+  if (gp) cr_expect(rc == 0 && exists_in(dir, "f4.png"), "rc %d: %s", rc, err);
+  /* names that cannot be quoted: exit 2, no figure */
+  write_file(dir, "nl\nsystem 'touch X'\n.csv", traj);
+  cr_expect_eq(RUN(dir, err, "plot", "--out", "f5.png", "nl\nsystem 'touch X'\n.csv"), 2, "%s", err);
+  cr_expect_eq(RUN(dir, err, "plot", "--out", "f6\n.png", "ok.csv"), 2, "%s", err);
+  cr_expect(strstr(err, "--out") != NULL, "%s", err);
+  cr_expect_eq(RUN(dir, err, "plot", "--out", "f7.png", "--y", "a\nb", "ok.csv"), 2, "%s", err);
+  cr_expect(!exists_in(dir, "X") && !exists_in(dir, "f5.png") && !exists_in(dir, "f7.png"));
+  rm_rf(dir);
+}
+
+/* Malformed density files: exit 2 with the file and line, no crash, no
+ * figure, script or data left behind. */
+Test(harden, plot_malformed_density_files, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *rows[] = {"1e300,0,1,0.5,1", "-5,0,1,0.5,1", "1.5,0,1,0.5,1", "1,nan,1,0.5,1", "1,0,1,nan,1",
+                        "1,0,1,inf,1",     "1,0,1,1e18,1", "1,0,1,0.5",     "1,0,1,0.5,1,7", "1,0,1,0.5,-1",
+                        "1,0,1,0.5,x",     "1,0,1,1e-13,1\n1,0,1,1,1"};
+  int held = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+    char text[256];
+    /* the last case: a lattice of 1e13 cells */
+    snprintf(text, sizeof text, "run,t,xi,w,p\n1,0,1,0,1\n%s\n", rows[i]);
+    write_file(dir, "bad.csv", text);
+    int rc = RUN(dir, err, "plot", "--out", "b.png", "--density", "bad.csv");
+    int ok = rc == 2 && strstr(err, "bad.csv") && !exists_in(dir, "b.png") && !exists_in(dir, "b.png.gp") &&
+             !exists_in(dir, "b.png.dat");
+    if (i < sizeof rows / sizeof *rows - 1) ok = ok && strstr(err, "line 3");
+    cr_expect(ok, "row '%s': rc %d: %s", rows[i], rc, err);
+    held += ok;
+  }
+  cr_expect_eq(held, (int)(sizeof rows / sizeof *rows));
+  rm_rf(dir);
+}
+
+/* ---- 2. checkpoints ---- */
+
+#include <zlib.h>
+
+static uint64_t lcg(uint64_t *x) {
+  *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+  return *x >> 33;
+}
+
+static void put_file(const char *path, const unsigned char *b, size_t n) {
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite(b, 1, n, f), n);
+  fclose(f);
+}
+
+static void fix_crc(unsigned char *b, size_t n) {
+  uLong c = crc32(0, b, (uInt)(n - 4));
+  for (int k = 0; k < 4; k++) b[n - 4 + (size_t)k] = (unsigned char)(c >> (8 * k));
+}
+
+/* Offsets of the fields of a checkpoint (see runner.c). */
+typedef struct {
+  size_t fl_at, runs_at, nt_at, status_at[4], kdone_at[4], bl_at[4];
+  int nruns, st[4];
+} ck_layout;
+
+static int parse_ck(const unsigned char *b, size_t n, ck_layout *L) {
+  size_t at = 8, fl, nt, nc;
+  long long runs;
+  L->fl_at = at;
+  memcpy(&fl, b + at, 8), at += 8 + fl;
+  L->runs_at = at;
+  memcpy(&runs, b + at, 8), at += 8;
+  L->nt_at = at;
+  memcpy(&nt, b + at, 8), at += 8;
+  memcpy(&nc, b + at, 8), at += 8;
+  if (runs < 1 || runs > 4) return 0;
+  L->nruns = (int)runs;
+  for (int r = 0; r < runs; r++) {
+    size_t kd, bl;
+    L->status_at[r] = at;
+    memcpy(&L->st[r], b + at, 4), at += 4;
+    L->kdone_at[r] = at;
+    memcpy(&kd, b + at, 8), at += 8 + kd * nc * 8;
+    L->bl_at[r] = at;
+    memcpy(&bl, b + at, 8), at += 8 + bl;
+    if (at > n) return 0;
+  }
+  return at + 4 == n;
+}
+
+Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
+  char dir[64], err[2048], ck[128], bad[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(ck, sizeof ck, "%s/ck", dir);
+  snprintf(bad, sizeof bad, "%s/bad", dir);
+  const char *model[] = {"reduced", "--N", "100000", "--runs", "2", "--T", "400", "--threads", "1"};
+  /* a checkpoint with a run in progress: start, kill -9 once it exists */
+  unsigned char *b = NULL;
+  size_t n = 0;
+  ck_layout L;
+  int got = 0;
+  for (int attempt = 0; attempt < 5 && !got; attempt++) {
+    unlink(ck);
+    pid_t pid = fork();
+    if (pid == 0) {
+      char bin[4096];
+      if (!realpath(cli_bin(), bin)) _exit(126);
+      int nul = open("/dev/null", O_WRONLY);
+      dup2(nul, 1), dup2(nul, 2);
+      execl(bin, bin, model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
+            "--checkpoint", ck, "--checkpoint-every", "0.25", "--out", "/dev/null", (char *)NULL);
+      _exit(127);
+    }
+    for (int i = 0; i < 2000 && !file_exists(ck); i++) usleep(2000);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    free(b);
+    b = (unsigned char *)slurp(ck, &n);
+    got = b && n > 64 && parse_ck(b, n, &L) && L.st[0] == 1;
+  }
+  cr_assert(got, "no checkpoint with a run in progress");
+  /* the intact file resumes (a short --T would change the fingerprint:
+   * only check that reading succeeds and the run starts) */
+  uint64_t seed = 12345;
+  int tried = 0, held = 0;
+  const char *resume[] = {model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
+                          "--resume", bad, "--out", "/dev/null", NULL};
+  /* flipped bytes: every byte of the header and a seeded sample of the rest */
+  for (int k = 0; k < 260; k++) {
+    size_t pos = k < 60 ? (size_t)k : (size_t)(lcg(&seed) % n);
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    c[pos] ^= (unsigned char)(1 + lcg(&seed) % 255);
+    put_file(bad, c, n);
+    free(c);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "corrupt checkpoint");
+    cr_expect(ok, "byte %zu flipped: rc %d: %s", pos, rc, err);
+    tried++, held += ok;
+  }
+  /* truncated files */
+  for (int k = 0; k < 80; k++) {
+    size_t len = k < 20 ? (size_t)k : (size_t)(lcg(&seed) % n);
+    put_file(bad, b, len);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "corrupt checkpoint");
+    cr_expect(ok, "truncated to %zu bytes: rc %d: %s", len, rc, err);
+    tried++, held += ok;
+  }
+  /* forged fields with a valid checksum: statuses, lengths and counts */
+  struct {
+    size_t at, width;
+    long long delta;
+  } forge[] = {{L.fl_at, 8, 1},           {L.fl_at, 8, -1},           {L.fl_at, 8, 1ll << 40},
+               {L.runs_at, 8, 1},         {L.nt_at, 8, -1},           {L.status_at[0], 4, 1},
+               {L.status_at[0], 4, -1},   {L.status_at[1], 4, 1},     {L.status_at[1], 4, 2},
+               {L.status_at[0], 4, 1000}, {L.kdone_at[0], 8, 1},      {L.kdone_at[0], 8, -1},
+               {L.kdone_at[0], 8, 1ll << 60}, {L.bl_at[0], 8, 1},     {L.bl_at[0], 8, -1},
+               {L.bl_at[0], 8, -(1ll << 62)}, {L.kdone_at[1], 8, 1}, {L.bl_at[1], 8, 8}};
+  for (size_t k = 0; k < sizeof forge / sizeof *forge; k++) {
+    unsigned char *c = malloc(n);
+    memcpy(c, b, n);
+    long long v = 0;
+    memcpy(&v, c + forge[k].at, forge[k].width);
+    v += forge[k].delta;
+    memcpy(c + forge[k].at, &v, forge[k].width);
+    fix_crc(c, n);
+    put_file(bad, c, n);
+    free(c);
+    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int ok = rc == 2 && strstr(err, "--resume");
+    cr_expect(ok, "forged field %zu: rc %d: %s", k, rc, err);
+    tried++, held += ok;
+  }
+  cr_expect_eq(held, tried);
+  cr_log_info("checkpoint corruption: %d cases tried, %d held", tried, held);
+  free(b);
+  rm_rf(dir);
+}
+
+/* A checkpoint path that is a FIFO or a directory is refused before any
+ * work, and the node is left as it was. */
+Test(harden, checkpoint_never_replaces_a_special_file) {
+  char dir[64], err[2048], fifo[128], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  cr_assert_eq(mkfifo(fifo, 0644), 0);
+  cr_assert_eq(mkdir(sub, 0755), 0);
+  const char *paths[] = {"fifo", "sub", "missing/ck"};
+  for (int k = 0; k < 3; k++) {
+    int rc = RUN(dir, err, "reduced", "--N", "1000", "--T", "1", "--checkpoint", paths[k], "--out", "r.csv");
+    cr_expect_eq(rc, 2, "%s: %s", paths[k], err);
+    cr_expect(strstr(err, "--checkpoint") != NULL, "%s", err);
+    cr_expect(!exists_in(dir, "r.csv"));
+  }
+  struct stat sb;
+  cr_assert_eq(lstat(fifo, &sb), 0);
+  cr_expect(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+  cr_assert_eq(lstat(sub, &sb), 0);
+  cr_expect(S_ISDIR(sb.st_mode));
+  rm_rf(dir);
+}
+
+/* ---- 3. outputs: clashes, checks before work, all or nothing ---- */
+
+static int count_in(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+Test(harden, outputs_on_one_path_and_bad_directories_before_work, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  cr_assert_eq(mkdir(strcat(strcpy((char[128]){0}, dir), "/sub"), 0755), 0);
+  const char *const cases[][16] = {
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "./sub/../o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "o.csv.json", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--hist-out", "o.csv", NULL},
+      {"pde", "--T", "0.5", "--cells", "100", "--out", "o.csv", "--density-out", "o.csv", NULL},
+      {"basin", "--c", "gauss", "--c", "gauss", "--directions", "4", "--out", "o.csv", "--map", "o.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "o.csv", "--checkpoint", "o.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "sub", NULL},
+      {"fixed", "--out", "sub", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--summary", "missing/s.csv", NULL},
+      {"simulate", "--N", "200", "--T", "0.5", "--out", "o.csv", "--hist-out", "missing/h.csv", NULL},
+      {"reduced", "--N", "200", "--T", "0.5", "--out", "o.csv", "--checkpoint", "missing/ck", NULL},
+      {"basin", "--c", "gauss", "--c", "gauss", "--directions", "4", "--out", "o.csv", "--map", "sub", NULL},
+      {"fixed", "--vary", "rho=0:1.5:0.5", "--out", "-", NULL},
+      {"fixed", "--vary", "tau=0.5:-0.1:0.1", "--out", "-", NULL},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char outp[160];
+    snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
+    int before = count_in(dir);
+    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    size_t ol = 0;
+    free(slurp(outp, &ol));
+    unlink(outp);
+    int ok = rc == 2 && count_in(dir) == before - 0 && ol == 0 && strchr(err, '\n') == strrchr(err, '\n');
+    cr_expect(ok, "case %zu (%s ... %s): rc %d, %zu bytes on stdout, %d files (was %d): %s", k, cases[k][0],
+              cases[k][7] ? cases[k][7] : "", rc, ol, count_in(dir), before, err);
+    tried++, held += ok;
+  }
+  /* a --vary grid whose values are all valid runs, and prints as written */
+  int rc = RUN(dir, err, "fixed", "--vary", "rho=-0.2:1:0.1", "--out", "f.csv");
+  cr_expect_eq(rc, 0, "%s", err);
+  char p[128];
+  snprintf(p, sizeof p, "%s/f.csv", dir);
+  char *t = slurp(p, NULL);
+  cr_expect(t && strstr(t, "\n1,") && strstr(t, "\n0.3,") && !strstr(t, "0000000"), "%s", t ? t : "");
+  free(t);
+  cr_log_info("clashes and checks before work: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* A result is all or nothing: when its companion cannot be written, the
+ * primary is not left behind (RLIMIT_FSIZE between the two sizes: with
+ * one run the summary (mean and sd) is larger than the table). */
+Test(harden, outputs_all_or_nothing, .timeout = 60) {
+  char dir[64], err[2048], p[160];
+  make_tmpdir(dir, sizeof dir);
+  int rc = RUN(dir, err, "simulate", "--N", "200", "--T", "2", "--runs", "1", "--out", "a.csv", "--summary", "b.csv");
+  cr_assert_eq(rc, 0, "%s", err);
+  size_t la = 0, lb = 0;
+  snprintf(p, sizeof p, "%s/a.csv", dir);
+  free(slurp(p, &la));
+  snprintf(p, sizeof p, "%s/b.csv", dir);
+  free(slurp(p, &lb));
+  cr_assert(lb > la + 10, "summary %zu bytes, table %zu", lb, la);
+  rm_rf(dir);
+  make_tmpdir(dir, sizeof dir);
+  child_fsize = (long)(la + lb) / 2;
+  rc = RUN(dir, err, "simulate", "--N", "200", "--T", "2", "--runs", "1", "--out", "a.csv", "--summary", "b.csv");
+  child_fsize = -1;
+  cr_expect_eq(rc, 1, "%s", err);
+  cr_expect_eq(count_in(dir), 0, "files left after a failed companion: %s", err);
+  rm_rf(dir);
+}
+
+/* ---- 4. signals ---- */
+
+static int count_tmp(const char *dir) {
+  DIR *d = opendir(dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strstr(e->d_name, ".tmp.")) n++;
+  closedir(d);
+  return n;
+}
+
+/* Start the CLI in dir, wait until `ready` exists there (and a temporary
+ * file), send sig; returns the exit status (128 + signal expected). */
+static int signal_run(const char *dir, const char *ready, int sig, const char *const *args) {
+  char bin[4096];
+  if (!realpath(cli_bin(), bin)) abort();
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (chdir(dir) != 0) _exit(126);
+    int nul = open("/dev/null", O_RDWR);
+    dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+    const char *av[64];
+    int n = 0;
+    av[n++] = bin;
+    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
+    av[n] = NULL;
+    execv(bin, (char *const *)av);
+    _exit(127);
+  }
+  for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_tmp(dir) > 0); i++) usleep(2000);
+  usleep(20000);
+  kill(pid, sig);
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+}
+
+Test(harden, signals_remove_temporary_files, .timeout = 120) {
+  const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  int tried = 0, held = 0;
+  for (int k = 0; k < 3; k++) {
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    const char *args[] = {"simulate", "--N", "4000", "--runs", "4", "--T", "400", "--threads", "1", "--out",
+                          "a.csv", "--summary", "b.csv", "--checkpoint", "ck", "--checkpoint-every", "0.05", NULL};
+    int rc = signal_run(dir, "ck", sigs[k], args);
+    int ok = rc == 128 + sigs[k] && count_tmp(dir) == 0 && !exists_in(dir, "a.csv") && !exists_in(dir, "b.csv");
+    cr_expect(ok, "signal %d: status %d, %d temporary files left", sigs[k], rc, count_tmp(dir));
+    tried++, held += ok;
+    rm_rf(dir);
+  }
+  /* reproduce: no half-written file, the directory marked unfinished */
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  const char *args[] = {"reproduce", "--quick", "--out", "r", NULL};
+  char sub[128];
+  snprintf(sub, sizeof sub, "%s/r", dir);
+  /* wait for the marker inside r/: signal_run looks in dir for `ready` */
+  int rc = signal_run(dir, "r/UNFINISHED", SIGTERM, args);
+  int ok = rc == 128 + SIGTERM && count_tmp(sub) == 0 && exists_in(sub, "UNFINISHED") && !exists_in(sub, "report.md");
+  cr_expect(ok, "reproduce: status %d, %d temporary files", rc, count_tmp(sub));
+  tried++, held += ok;
+  cr_log_info("signals: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* ---- 5. never hang, never NaN with exit 0; config files ---- */
+
+Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *steppers[] = {"dop853", "rkf45", "msbdf"};
+  int tried = 0, held = 0;
+  for (int k = 0; k < 3; k++) {
+    int rc = RUN(dir, err, "ode", "--act", "linear", "--reg", "none", "--tau", "10", "--T", "1", "--stepper",
+                 steppers[k], "--out", "o.csv");
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 10") && !exists_in(dir, "o.csv");
+    cr_expect(ok, "%s: rc %d: %s", steppers[k], rc, err);
+    tried++, held += ok;
+  }
+  /* NaN columns: exit 1 with time and parameters, no file */
+  const char *const nan_cases[][16] = {
+      {"simulate", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", NULL},
+      {"simulate", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", "--summary", "s.csv", NULL},
+      {"reduced", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", NULL},
+  };
+  for (int k = 0; k < 3; k++) {
+    int rc = run_in(dir, NULL, err, sizeof err, nan_cases[k]);
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_in(dir) == 0;
+    cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
+    tried++, held += ok;
+  }
+  cr_log_info("runaway runs: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+Test(harden, config_files_nul_long_lines_quoting) {
+  char dir[64], err[2048], p[128];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  /* NUL bytes (like /dev/zero) and overlong lines: exit 2, never a hang */
+  snprintf(p, sizeof p, "%s/nul.cfg", dir);
+  FILE *f = fopen(p, "wb");
+  fwrite("tau = 0.5\n\0\0\0\n", 1, 14, f);
+  fclose(f);
+  write_file(dir, "long.cfg", "");
+  snprintf(p, sizeof p, "%s/long.cfg", dir);
+  f = fopen(p, "w");
+  fputs("# ", f);
+  for (int i = 0; i < 9000; i++) fputc('x', f);
+  fputs(" tau = 5\n", f);
+  fclose(f);
+  write_file(dir, "open.cfg", "out = \"a#b\n");
+  write_file(dir, "after.cfg", "out = \"a\" b\n");
+  const char *bad[] = {"nul.cfg", "long.cfg", "open.cfg", "after.cfg"}, *line[] = {":2:", ":1:", ":1:", ":1:"};
+  for (int k = 0; k < 4; k++) {
+    int rc = RUN(dir, err, "ode", "--config", bad[k], "--print-config");
+    int ok = rc == 2 && strstr(err, bad[k]) && strstr(err, line[k]) && strchr(err, '\n') == strrchr(err, '\n');
+    cr_expect(ok, "%s: rc %d: %s", bad[k], rc, err);
+    tried++, held += ok;
+  }
+  /* values with #, quotes, backslashes and spaces round-trip */
+  const char *outs[] = {"a#b.csv", "q\"uote.csv", "back\\slash.csv", " lead.csv", "plain.csv"};
+  for (int k = 0; k < 5; k++) {
+    char o1[160], o2[160];
+    snprintf(o1, sizeof o1, "%s/p1.cfg", dir);
+    snprintf(o2, sizeof o2, "%s/p2.cfg", dir);
+    run_in(dir, o1, err, sizeof err, (const char *const[]){"ode", "--out", outs[k], "--tau", "0.7", "--print-config", NULL});
+    run_in(dir, o2, err, sizeof err, (const char *const[]){"ode", "--config", "p1.cfg", "--print-config", NULL});
+    char *a = slurp(o1, NULL), *b = slurp(o2, NULL);
+    int ok = a && b && !strcmp(a, b) && strstr(a, "tau = 0.7");
+    cr_expect(ok, "'%s' does not round-trip:\n%s\n---\n%s", outs[k], a ? a : "", b ? b : "");
+    free(a), free(b);
+    tried++, held += ok;
+  }
+  cr_log_info("config files: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* ---- 6. sweeps ---- */
+
+static int sh(const char *dir, const char *script) {
+  char bin[4096], cmd[16384];
+  if (!realpath(cli_bin(), bin)) abort();
+  snprintf(cmd, sizeof cmd, "cd '%s' && B='%s' && { %s ; } >/dev/null 2>&1", dir, bin, script);
+  int st = system(cmd);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(harden, sweep_merge_and_resume_check_everything, .timeout = 120) {
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  const char *G = "--vary rho=-0.5:0.5:0.5 --vary tau=0.3:0.5:0.2";
+  char setup[2048];
+  snprintf(setup, sizeof setup,
+           "$B sweep %s ode --T 2 --out full.csv && for i in 1 2 3; do $B sweep --shard $i/3 %s ode --T 2 --out s$i.csv || exit 1; done"
+           " && $B sweep --shard 1/3 --vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2 ode --T 2 --out g1.csv"
+           " && $B sweep --shard 1/3 %s ode --T 3 --out t1.csv"
+           " && $B sweep --merge --out m.csv s3.csv s1.csv s2.csv && cmp m.csv full.csv && test -f m.csv.json",
+           G, G, G);
+  cr_assert_eq(sh(dir, setup), 0, "setup failed");
+  struct {
+    const char *what, *script;
+  } bad[] = {
+      {"a missing shard", "$B sweep --merge --out x.csv s1.csv s2.csv"},
+      {"another grid", "$B sweep --merge --out x.csv g1.csv s2.csv s3.csv"},
+      {"another --T", "$B sweep --merge --out x.csv t1.csv s2.csv s3.csv"},
+      {"a shard twice", "$B sweep --merge --out x.csv s1.csv s1.csv s2.csv s3.csv"},
+      {"too few columns", "sed '3s/,[^,]*$//' s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                          "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"a line cut mid-number", "head -c -7 s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                                "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"a point's rows missing", "sed '3d' s2.csv > c2.csv && cp s2.csv.json c2.csv.json && "
+                                 "$B sweep --merge --out x.csv s1.csv c2.csv s3.csv"},
+      {"no fingerprint", "cp s2.csv n2.csv && $B sweep --merge --out x.csv s1.csv n2.csv s3.csv"},
+      {"resume with another --T", "cp s1.csv r.csv && cp s1.csv.json r.csv.json && $B sweep --resume %s ode --T 3 --out r.csv"},
+      {"--vary of a non-model option", "$B sweep --vary out=1:2:1 ode --T 1 --out x.csv"},
+      {"fixed --vary of a non-model option", "$B fixed --vary threads=1:2:1 --out x.csv"},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    char script[1024];
+    snprintf(script, sizeof script, bad[k].script, G);
+    int rc = sh(dir, script);
+    int ok = rc == 2 && !exists_in(dir, "x.csv");
+    cr_expect(ok, "%s: exit %d", bad[k].what, rc);
+    tried++, held += ok;
+  }
+  /* --resume drops an incomplete tail (a line cut mid-number, a point cut
+   * short) and completes the output to the same bytes */
+  const char *resumes[] = {"head -c -7 full.csv > r.csv", "head -n 20 full.csv > r.csv",
+                           "head -n 1 full.csv > r.csv", "cat s1.csv > r.csv && cp s1.csv.json r.csv.json"};
+  for (int k = 0; k < 4; k++) {
+    char script[1024];
+    snprintf(script, sizeof script, "%s && { test -f r.csv.json || cp full.csv.json r.csv.json; } && "
+             "$B sweep --resume %s ode --T 2 --out r.csv && cmp r.csv full.csv", resumes[k], G);
+    int rc = sh(dir, script);
+    cr_expect_eq(rc, 0, "resume after '%s'", resumes[k]);
+    tried++, held += rc == 0;
+    sh(dir, "rm -f r.csv r.csv.json");
+  }
+  /* grid values print as written */
+  cr_expect_eq(sh(dir, "$B sweep --vary s=0:0.3:0.1 ode --T 1 --out v.csv && cut -d, -f2 v.csv | sort -u | tr '\\n' ' ' "
+                       "| grep -qx '0 0.1 0.2 0.3 s ' && $B sweep --vary rho=-0.2:1:0.1 fixed --out w.csv && grep -q '^13,1,' w.csv"),
+               0, "grid values do not print as written");
+  cr_log_info("sweeps: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* One shard rule: an MPI run of shard 2/2 holds the points of the serial
+ * shard 2/2, and merges with serial shard 1/2 into the full sweep. */
+Test(harden, mpi_and_serial_shards_agree, .timeout = 180) {
+  const char *mpi = getenv("CLDYN_MPI_BIN");
+  cr_assert(mpi && *mpi, "no MPI build: CLDYN_MPI_BIN is empty");
+  char dir[64], rm[4096], script[16384];
+  cr_assert_not_null(realpath(mpi, rm));
+  /* the serial runs use the plain build next to the MPI one (a sanitizer
+   * build may differ in the last bit) */
+  char plain[4200];
+  snprintf(plain, sizeof plain, "%s", rm);
+  char *slash = strrchr(plain, '/');
+  cr_assert_not_null(slash);
+  strcpy(slash + 1, "cldyn");
+  make_tmpdir(dir, sizeof dir);
+  const char *G = "--vary rho=-0.5:0.5:0.25 --vary tau=0.3:0.5:0.2";
+  snprintf(script, sizeof script,
+           "P='%.1000s' && $P sweep %s ode --T 1 --out full.csv && $P sweep --shard 1/2 %s ode --T 1 --out a.csv"
+           " && $P sweep --shard 2/2 %s ode --T 1 --out b.csv"
+           " && mpirun --allow-run-as-root --oversubscribe -n 2 '%.1000s' sweep --shard 2/2 %s ode --T 1 --out mb.csv"
+           " && cmp b.csv mb.csv && $B sweep --merge --out m.csv a.csv mb.csv && cmp m.csv full.csv",
+           plain, G, G, G, rm, G);
+  cr_expect_eq(sh(dir, script), 0, "MPI shard 2/2 differs from the serial shard 2/2");
+  rm_rf(dir);
+}
+
+/* ---- 7. process-wide state, write errors ---- */
+
+#include <gsl/gsl_errno.h>
+
+#include "cldyn/cldyn.h"
+
+extern int openblas_get_num_threads(void);
+
+/* After the library's init, a GSL error returns a status instead of
+ * aborting (also from several threads at once), and BLAS is serial. */
+Test(harden, library_init_gsl_handler_and_blas_threads) {
+  cl_lib_init();
+  cr_expect_eq(openblas_get_num_threads(), 1);
+  int nulls = 0;
+#pragma omp parallel for num_threads(2) reduction(+ : nulls)
+  for (int k = 0; k < 64; k++) {
+    cl_lib_init();
+    gsl_error("a test error", __FILE__, __LINE__, GSL_EINVAL); /* aborts under GSL's default handler */
+    nulls++;
+  }
+  cr_expect_eq(nulls, 64);
+}
+
+/* Every output kind against a failing write (RLIMIT_FSIZE of 64 bytes,
+ * SIGXFSZ ignored): exit 1, no result and no temporary file left. */
+Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  /* inputs for plot and merge, written without a limit */
+  cr_assert_eq(sh(dir, "$B ode --T 2 --out traj.csv && $B sweep --shard 1/2 --vary rho=0:0.5:0.5 ode --T 1 --out a.csv"
+                       " && $B sweep --shard 2/2 --vary rho=0:0.5:0.5 ode --T 1 --out b.csv"),
+               0);
+  int before = count_in(dir);
+  const char *const cases[][24] = {
+      {"ode", "--T", "2", "--out", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "o.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "-", "--summary", "s.csv", NULL},
+      {"simulate", "--N", "200", "--T", "1", "--out", "-", "--hist-out", "h.csv", NULL},
+      {"reduced", "--N", "200", "--T", "1", "--out", "-", "--checkpoint", "ck", NULL},
+      {"pde", "--T", "0.2", "--cells", "100", "--out", "-", "--density-out", "d.csv", NULL},
+      {"fixed", "--out", "o.csv", NULL},
+      {"fixed", "--threshold", "--out", "o.csv", NULL},
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2.5", "--N", "10000", "--directions", "4", "--out", "-",
+       "--map", "m.csv", "--map-points", "4", NULL},
+      {"sweep", "--vary", "rho=0:0.5:0.5", "ode", "--T", "1", "--out", "o.csv", NULL},
+      {"sweep", "--merge", "--out", "o.csv", "a.csv", "b.csv", NULL},
+      {"plot", "--out", "f.png", "traj.csv", NULL},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char outp[160];
+    snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
+    child_fsize = 64;
+    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    child_fsize = -1;
+    unlink(outp);
+    int ok = rc == 1 && count_in(dir) == before && count_tmp(dir) == 0;
+    cr_expect(ok, "%s %s: rc %d, %d files (was %d): %s", cases[k][0], cases[k][1], rc, count_in(dir), before, err);
+    tried++, held += ok;
+    if (!ok) sh(dir, "rm -f o.csv* s.csv* h.csv* ck* d.csv* m.csv* f.png*");
+  }
+  cr_log_info("write errors: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
