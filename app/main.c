@@ -177,7 +177,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(out.f, "%d,%.17g\n", j + 1, m2c);
     }
   } else {
-    cl_fixed_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL);
+    if (cfg->terms && m->M != 1) st = cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
+    else if (cfg->terms) st = cl_terms_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL, err);
+    else cl_fixed_write_header(out.f, m->K, m->M, vname[0] ? vname : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
     long npts = vname[0] ? (long)floor((b - a) / h + 1e-9) + 1 : 1;
@@ -196,7 +198,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
       free(extra);
       if (st) break;
-      cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
+      if (cfg->terms)
+        st = cl_terms_write_rows(out.f, &c.model, &c.ode.quad, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL, err);
+      else cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
       free(prev);
       prev = fp, nprev = nf;
     }
