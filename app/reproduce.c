@@ -15,6 +15,7 @@
 
 #include "cldyn/basin.h"
 #include "config.h"
+#include "findings.h"
 #include "cldyn/fixed.h"
 #include "cldyn/hist.h"
 #include "cldyn/ode.h"
@@ -609,6 +610,9 @@ static cl_status sec_noise(study *S) {
   return noise_figure(S, "noise_s", "s", "Steady state against the augmentation noise s (rho = 0)");
 }
 
+/* the findings as stated: app/findings.c */
+static cl_status sec_findings(study *S) { return cl_findings_report(S->dir, S->quick, S->rep, S->err); }
+
 /* Beyond L2: the law of the weights under l1, the PDE against simulation */
 typedef struct {
   FILE *f;
@@ -731,7 +735,8 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     cl_status (*run)(study *);
   } secs[] = {{"theory against simulation", sec_ode_vs_sim}, {"finding (i)", sec_threshold},
               {"finding (ii)", sec_selection},              {"phase portrait", sec_phase},
-              {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde}};
+              {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde},
+              {"the findings as stated", sec_findings}};
   const int ns = (int)(sizeof secs / sizeof secs[0]);
   double took[8];
   cl_status st = CL_OK;
