@@ -279,7 +279,7 @@ static cl_status sec_ii(fstudy *S) {
     int n;
   } sw[] = {{"s", {0, 0.25, 0.75, 1.0, 1.5}, 5}, {"rho", {-1, -0.5, 0.5, 1}, 4}, {"tau", {0.25, 0.75, 1.0}, 3},
             {"beta", {0.3, 0.4, 0.6}, 3}, {"m2", {2, 4, 6}, 3}};
-  const int nsw = S->quick ? 0 : 5;
+  const int nsw = S->quick ? 1 : 5;
   FILE *w = fopen_in(S, "graded_sweep.csv");
   if (!w) return CL_EIO;
   fprintf(w, "param,value,graded,p_theory\n");
@@ -537,7 +537,7 @@ static cl_status sec_iii(fstudy *S) {
   fprintf(g, "  set multiplot layout 1,2 title 'The parts of 1/cos*^2 - 1 = tau V / (2 B kappa R*^2) against rho (s = 0.5)'\n"
              "  set xlabel 'rho'\n  set key outside below\n  set ylabel 'gradient second moment'\n"
              "  plot 'mechanism.csv' skip 1 using 1:5 with linespoints pt 7 lw 2 title 'V', "
-             "'' skip 1 using 1:6 with linespoints pt 5 title 'V_data', '' skip 1 using 1:7 with linespoints pt 9 title 'V_noise'\n"
+             "'' skip 1 using 1:6 with linespoints pt 5 title 'V_{data}', '' skip 1 using 1:7 with linespoints pt 9 title 'V_{noise}'\n"
              "  set ylabel 'drift terms'\n"
              "  plot 'mechanism.csv' skip 1 using 1:10 with linespoints pt 7 lw 2 title 'kappa', "
              "'' skip 1 using 1:8 with linespoints pt 5 title 'b_z', '' skip 1 using 1:9 with linespoints pt 9 title 'b_e', "

@@ -548,7 +548,8 @@ static int run_reproduce(int argc, char **argv) {
   char err[CL_ERRLEN];
   double t0 = now_seconds();
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
-  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay"};
+  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
+                        "mechanism", "graded", "graded_sweep", "graded_portrait"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot %s.gp 2>/dev/null", dir, figs[k]);
