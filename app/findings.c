@@ -222,7 +222,8 @@ static cl_status sec_ii(fstudy *S) {
   FILE *f = fopen_in(S, "graded.csv");
   if (!f) return CL_EIO;
   fprintf(f, "law,kurtosis,eig1,eig2,graded,p_theory,p_theory_small,p_reduced,se_reduced,z\n");
-  double maxdev = 0, maxdev_se = 0, zmax = 0;
+  double maxdev = 0, maxdev_se = 0, maxdev_th = 0, zmax = 0, kmin_empty = NAN;
+  int n_empty = 0, n_mixed = 0, n_graded = 0;
   double theta_case = NAN;
   for (int l = 0; l < nl; l++) {
     char a[256];
@@ -248,9 +249,14 @@ static cl_status sec_ii(fstudy *S) {
       if ((st = reduced_freq(S, a, runs, 300 + (uint64_t)l, &pr, &ser, &u))) return fclose(f), st;
       z = fabs(P - pr) / ser;
       zmax = fmax(zmax, z);
-      if (graded && fabs(pr - 0.5) > maxdev) maxdev = fabs(pr - 0.5), maxdev_se = ser;
+      if (graded && fabs(pr - 0.5) > maxdev) maxdev = fabs(pr - 0.5), maxdev_se = ser, maxdev_th = fabs(P - 0.5);
     }
-    const char *regime = graded ? "graded (both stable)" : s1 == CL_SADDLE ? "empty basin (state 1 saddle)" : "other";
+    int empty = !graded && s1 == CL_SADDLE && (P < 1e-6 || P > 1 - 1e-6);
+    const char *regime = graded ? "graded (both stable)"
+                         : empty ? "empty basin (state 1 saddle)"
+                         : s1 == CL_SADDLE ? "state 1 saddle, stable mixed states" : "other";
+    n_graded += graded, n_empty += empty, n_mixed += !graded && !empty;
+    if (empty && !(kurt >= kmin_empty)) kmin_empty = kurt;
     fprintf(f, "%s,%g,%.10g,%.10g,%d,%.8f,%.8f,%.6f,%.6f,%.3f\n", laws[l], kurt, ev1, ev2, graded, P, Ps, pr, ser, z);
     fprintf(S->rep, "| %s | %.3g | %.4f (%s) | %.4f (%s) | %s | %.5f | %.5f |", laws[l], kurt, ev1,
             s1 >= 0 ? cl_stability_name(s1) : "none", ev2, s2 >= 0 ? cl_stability_name(s2) : "none", regime, P, Ps);
@@ -361,14 +367,24 @@ static cl_status sec_ii(fstudy *S) {
                     "bisection at radii 0.01 to 0.75 (boundary angle near R = 0: %.6f rad, against pi/4 = %.6f "
                     "for equal basins).\n\n![](graded_portrait.png)\n\n", ref, theta_case, M_PI / 4);
   }
+  int seen = maxdev > 3 * maxdev_se;
   fprintf(S->rep,
-          "**Verdict: partly supported.**  Higher moments do change the selection probability through "
-          "the attraction regions and not through the stability of R = 0 (whose eigenvalues are equal, "
-          "finding (i)), but in this model the two mechanisms must be separated.  The large effects are "
-          "*empty basins*: when feature 1's learned state is a saddle (the leptokurtic laws above), "
-          "P is 0 or 1.  A *graded* change of the basin size while both learned states are stable exists "
-          "but is small: the largest deviation from 1/2 measured above is %.4f +- %.4f (reduced) and %.4f "
-          "(theory, over the sweep).\n\n", maxdev, maxdev_se, swmax);
+          "**Verdict: %s.**  At R = 0 the two features are equally unstable (finding (i)); which one is "
+          "selected is decided by the attraction regions of the learned states, and two mechanisms must be "
+          "separated.  *Empty basins* (%d of the laws above, from kurtosis %.3g up): feature 1's learned "
+          "state is a saddle and P = 0 - local stability of the learned state, not a graded basin.  "
+          "%s*Graded basins* (%d laws, both learned states stable): ",
+          seen ? "supported, with the two mechanisms separated" : "partly supported: only empty basins are resolved",
+          n_empty, kmin_empty, n_mixed ? "(Between the two, a saddle pure state whose starts go to stable mixed states.)  " : "",
+          n_graded);
+  if (seen)
+    fprintf(S->rep, "P(feature 1) moves continuously with the kurtosis of feature 1; the largest deviation from 1/2 "
+                    "is %.4f in theory and %.4f +- %.4f in the finite-N chain (%.1f standard errors from 1/2), "
+                    "and up to %.4f over the parameter sweep.  The effect is real but moderate: a few per cent of the "
+                    "starts.\n\n", maxdev_th, maxdev, maxdev_se, maxdev / maxdev_se, swmax);
+  else
+    fprintf(S->rep, "no deviation from 1/2 is resolved: |P - 1/2| <= %.4f (measured %.4f + 2 se) in the finite-N "
+                    "chain, %.4f in theory over the sweep.\n\n", maxdev + 2 * maxdev_se, maxdev, swmax);
   return CL_OK;
 }
 
