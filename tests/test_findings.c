@@ -8,7 +8,7 @@
 #include "app/findings.h"
 #include "testutil.h"
 
-Test(findings, quick_report_has_sections_and_tables, .timeout = 120) {
+Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   char dir[64], path[256], err[CL_ERRLEN];
   make_tmpdir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/report.md", dir);
