@@ -269,11 +269,12 @@ static cl_status sec_ii(fstudy *S) {
   FILE *g = fopen_in(S, "graded.gp");
   if (!g) return CL_EIO;
   gp_head(g, "graded", 900, 560);
-  fprintf(g, "  set title \"P(a start ends with |cos_1| > |cos_2|), feature 2 = %s, <c^2> = 3\"\n"
+  fprintf(g, "  set title \"Selection of feature 1: P(a start ends with |cos_1| > |cos_2|, pure or mixed state)\\n"
+             "feature 2 = %s, both at <c^2> = 3\"\n"
              "  set xlabel 'kurtosis of feature 1'\n  set ylabel 'P(feature 1 selected)'\n"
-             "  set yrange [-0.05:1.05]\n  set key outside right\n"
+             "  set yrange [-0.05:1.05]\n  set key below\n"
              "  plot 'graded.csv' skip 1 using 2:($5==1?$6:1/0) with points pt 7 ps 1.5 title 'theory, both states stable (graded)', "
-             "'' skip 1 using 2:($5==0?$6:1/0) with points pt 4 ps 1.5 title 'theory, state 1 a saddle (empty basin)', "
+             "'' skip 1 using 2:($5==0?$6:1/0) with points pt 4 ps 1.5 title 'theory, feature-1 learned state a saddle', "
              "'' skip 1 using ($2+0.03):8:9 with yerrorbars pt 5 title 'reduced, N = %lld (+- se)'\n}\n",
           ref, Nm);
   fclose(g);
@@ -532,21 +533,25 @@ static cl_status sec_iii(fstudy *S) {
           "| rho = +1 | rho = +1 | %.5f |\n\n",
           pm.cos, c_mp, c_pm, pp.cos);
   double gain = pm.cos - pp.cos, viaV = 0.5 * ((pm.cos - c_mp) + (c_pm - pp.cos));
-  const char *carrier = fabs(viaV) > 0.5 * fabs(gain) ? "the diffusion V" : "the drift (kappa and R*)";
+  double shareV = (cVd + cVn) / dL, shareK = (cbz + cbe) / dL, shareR = cR / dL;
+  int byV = shareV > 0.5;
   fprintf(S->rep,
-          "The gain of rho = -1 over +1 in cos* is %.5f; swapping V alone moves cos* by %.5f on average over the two "
-          "drifts, swapping the drift alone by %.5f.\n\n"
+          "The gain of rho = -1 over +1 in cos* is %.5f; swapping V alone moves cos* by %+.5f on average over the two "
+          "drifts, swapping the drift alone by %+.5f.\n\n"
           "**Verdict: %s.**  Negatively correlated noise improves cos* in this model (%.5f at rho = -1 against %.5f at "
-          "+1), and it does reduce the noise part of the gradient variance (V_noise %.5f against %.5f), but the data "
-          "part rises (%.5f against %.5f), so the total V is %s at rho = -1 (%.5f against %.5f).  The gain is carried "
-          "mainly by %s: in the attribution, V contributes %+.5f and kappa %+.5f, R* %+.5f to Delta = %+.5f.  "
-          "So negatively correlated noise reduces the variance of the noise part of the gradient, %s the whole "
-          "gradient variance at the learned state.\n\n",
+          "+1).  It does reduce the noise part of the gradient variance (V_noise %.5f against %.5f), but the data "
+          "part rises (%.5f against %.5f), so the total V changes by only %+.1f%% from rho = +1 to -1 (%.5f against "
+          "%.5f).  Shares of Delta = %.4f in log(1/cos*^2 - 1): V %.0f%% (data %+.4f, noise %+.4f), kappa %.0f%% "
+          "(b_z %+.4f, b_e %+.4f), R* %.0f%%; the counterfactuals agree (%s).  So the gain is carried by %s: "
+          "negatively correlated noise reduces the variance of the noise part of the gradient, %s.\n\n",
           gain, viaV, gain - viaV,
-          (cVd + cVn) > 0 ? "supported, by the variance" : "partly supported: the gain is real, the stated reason is not the main one",
-          pm.cos, pp.cos, pm.t.V_noise, pp.t.V_noise, pm.t.V_data, pp.t.V_data,
-          pm.t.V < pp.t.V ? "smaller" : "larger", pm.t.V, pp.t.V, carrier, cVd + cVn, cbz + cbe, cR, dL,
-          pm.t.V < pp.t.V ? "and also" : "not");
+          byV ? "supported: the gain is carried by the gradient variance"
+              : "partly supported: the gain is real, but it is not carried by the gradient variance",
+          pm.cos, pp.cos, pm.t.V_noise, pp.t.V_noise, pm.t.V_data, pp.t.V_data, 100 * (pm.t.V / pp.t.V - 1), pm.t.V,
+          pp.t.V, dL, 100 * shareV, cVd, cVn, 100 * shareK, cbz, cbe, 100 * shareR,
+          fabs(viaV) < fabs(gain - viaV) ? "swapping the drift moves cos* more than swapping V" : "swapping V moves cos* more than swapping the drift",
+          byV ? "the diffusion V" : "the drift, mainly through kappa = beta - b_z - b_e (the damping of the weights' part off the feature)",
+          byV ? "and that is what improves cos*" : "but the total variance barely moves and is not what improves cos*");
   FILE *g = fopen_in(S, "mechanism.gp");
   if (!g) return CL_EIO;
   gp_head(g, "mechanism", 1100, 480);
