@@ -403,8 +403,8 @@ static int run_sweep(int argc, char **argv) {
   cl_config_init(&cfg, cmd);
   if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
   if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
-      cfg.density_out[0] || cfg.hist_out[0])
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --density-out and --hist-out of the command are not available in a sweep");
+      cfg.density_out[0] || cfg.hist_out[0] || cfg.terms)
+    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
   /* every point's parameters must be valid: check the corners of the grid */
   for (int k = 0; k < nv; k++) {
     cl_config probe = cfg;
