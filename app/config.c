@@ -59,6 +59,7 @@ static const cl_option options[] = {
     {"checkpoint-every", RUNS, 0, "X", "checkpoint interval in t, > 0 (default 1)"},
     {"resume", RUNS, 0, "PATH", "resume from a checkpoint written with the same parameters"},
     {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
+    {"terms", CL_CMD_FIXED, 1, "", "append V,V_data,V_noise,b_z,b_e,kappa to each fixed point (M = 1)"},
     {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
     {"directions", CL_CMD_BASIN, 0, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7] (default 360)"},
     {"tmax", CL_CMD_BASIN, 0, "X", "integration time to reach a fixed point, > 0 (default 200)"},
@@ -295,6 +296,8 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     cfg->checkpoint_every = x;
   } else if (IS("threshold")) {
     cfg->threshold = 1;
+  } else if (IS("terms")) {
+    cfg->terms = 1;
   } else if (IS("vary")) {
     double a, b, h;
     const char *eq = strchr(v, '=');
@@ -520,6 +523,8 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
       if (cfg->vary[0]) EMIT("%s", cfg->vary);
     } else if (IS("threshold")) {
       if (cfg->threshold) EMIT("1");
+    } else if (IS("terms")) {
+      if (cfg->terms) EMIT("1");
     } else if (IS("rtol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.rtol));
     else if (IS("atol")) EMIT("%s", cl_fmt_real(num, 32, cfg->ode.atol));
     else if (IS("stepper")) EMIT("%s", cfg->ode.stepper);

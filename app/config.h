@@ -33,6 +33,7 @@ typedef struct {
   double hist_width;            /* simulate: bin width of hist_out */
   int print_config;
   int threshold;          /* fixed: write the critical second moments */
+  int terms;              /* fixed: append the noise mechanism's terms (M = 1) */
   char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */
   char checkpoint[CL_PATHLEN], resume[CL_PATHLEN]; /* simulate, reduced */
   double checkpoint_every;

@@ -175,7 +175,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%.17g\n", j + 1, m2c);
     }
   } else {
-    cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
+    if (cfg->terms && m->M != 1) st = cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
+    else if (cfg->terms) st = cl_terms_write_header(of, m->K, m->M, has_vary ? vy.name : NULL, err);
+    else cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
     double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
@@ -193,7 +195,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       int nf = 0;
       st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
       if (st) break;
-      if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
+      if (cfg->terms)
+        st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL, err);
+      else if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
         st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
@@ -430,8 +434,8 @@ static int run_sweep(int argc, char **argv) {
   cl_config_init(&cfg, cmd);
   if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
   if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
-      cfg.density_out[0] || cfg.hist_out[0])
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --density-out and --hist-out of the command are not available in a sweep");
+      cfg.density_out[0] || cfg.hist_out[0] || cfg.terms)
+    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
   /* every value of every --vary must be valid (checked before any work) */
   for (int k = 0; k < nv; k++)
     for (long j = 0; j < v[k].n; j++) {
@@ -590,7 +594,8 @@ static int run_reproduce(int argc, char **argv) {
   char err[CL_ERRLEN];
   double t0 = now_seconds();
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
-  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay"};
+  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
+                        "mechanism", "graded", "graded_sweep", "graded_portrait"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
     char script[64], msg[256];
     snprintf(script, sizeof script, "%s.gp", figs[k]);

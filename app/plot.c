@@ -381,7 +381,7 @@ void cl_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, F
     }
   int cols = npanel < 3 ? npanel : 3, rows = (npanel + cols - 1) / cols;
   fprintf(g, "set datafile separator whitespace\nset multiplot layout %d,%d title 't = %g'\n"
-             "set grid\nset xlabel 'w'\nset ylabel 'density'\nset key top right\n",
+             "set grid\nset xlabel 'w'\nset ylabel 'density'\nset key below\n",
           rows, cols, base->t);
   for (int k = 0; k < npanel; k++) {
     char xs[64 * CL_KMAX];

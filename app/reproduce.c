@@ -16,6 +16,7 @@
 
 #include "cldyn/basin.h"
 #include "config.h"
+#include "findings.h"
 #include "cldyn/fixed.h"
 #include "cldyn/hist.h"
 #include "cldyn/ode.h"
@@ -165,7 +166,7 @@ static cl_status sec_threshold(study *S) {
   FILE *f = open_in(S, "threshold.csv");
   if (!f) return CL_EIO;
   fprintf(f, "law,kurtosis,critical_m2\n");
-  double lo = INFINITY, hi = -INFINITY;
+  double lo = INFINITY, hi = -INFINITY, m2c_rad = NAN;
   for (int l = 0; l < 5; l++) {
     char a[128];
     snprintf(a, sizeof a, "--c %s", laws[l]);
@@ -174,6 +175,7 @@ static cl_status sec_threshold(study *S) {
         (st = cl_critical_m2(&S->c->model, NULL, 0, &m2c, S->err)))
       return close_in(S, f), st;
     lo = fmin(lo, m2c), hi = fmax(hi, m2c);
+    if (l == 1) m2c_rad = m2c; /* rademacher: the law of the bifurcation diagram */
     fprintf(f, "%s,%g,%.12g\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
     fprintf(S->rep, "| %s | %g | %.10f |\n", laws[l], cl_law_kurtosis(&S->c->model.c[0]), m2c);
   }
@@ -200,6 +202,9 @@ static cl_status sec_threshold(study *S) {
   FILE *g = open_in(S, "bifurcation.gp");
   if (!g) return CL_EIO;
   gp_begin(g, "bifurcation", "Fixed points against <c^2> (rademacher, default model)", "<c^2>", "cos at the fixed point");
+  fprintf(g, "  set arrow from %.6f, graph 0 to %.6f, graph 1 nohead dt 2 lc rgb 'red'\n"
+             "  set label 'threshold <c^2> = %.4f' at %.6f, graph 0.5 offset 1,0 tc rgb 'red'\n"
+             "  set key outside below\n", m2c_rad, m2c_rad, m2c_rad, m2c_rad);
   fprintf(g, "  plot 'bifurcation.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 title 'stable', "
              "'' skip 1 using 1:($3==0?$2:1/0) with points pt 6 title 'unstable or saddle'\n}\n");
   close_in(S, g);
@@ -324,7 +329,7 @@ static cl_status sec_selection(study *S) {
   FILE *f = open_in(S, "selection.csv");
   if (!f) return CL_EIO;
   fprintf(f, "law,kurtosis,p_ode,se_ode,p_ode_end,se_ode_end,p_reduced,se_reduced,p_simulate,se_simulate,"
-             "unsettled_ode,unsettled_reduced,unsettled_simulate\n");
+             "unsettled_ode,unsettled_reduced,unsettled_simulate,state1_stable\n");
   double zmax_b = 0, zmax_t = 0;
   for (int l = 0; l < nl; l++) {
     char a[256];
@@ -340,6 +345,13 @@ static cl_status sec_selection(study *S) {
     snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nsim, Tend, Tend);
     if ((st = select_freq(S, &cl_engine_simulate, a, nsim, 200 + (uint64_t)l, &n1s, &us)))
       return close_in(S, f), st;
+    /* is feature 1's pure learned state stable (graded) or a saddle (empty basin)? */
+    cl_fixed_point *fp;
+    int nf, s1 = -1;
+    if ((st = cl_fixed_find(&m, NULL, NULL, 0, &fp, &nf, S->err))) return close_in(S, f), st;
+    for (int i = 0; i < nf; i++)
+      if (fp[i].y[0] > 0.05 && fabs(fp[i].y[1]) < 1e-6) s1 = fp[i].stability == CL_STABLE;
+    free(fp);
     double pb, seb, pe, see, pr, ser, ps, ses;
     binom(n1i, nd, &pb, &seb);
     binom(n1e, nd, &pe, &see);
@@ -348,8 +360,8 @@ static cl_status sec_selection(study *S) {
     double zrb = zscore(pb, seb, pr, ser), zrt = zscore(pe, see, pr, ser);
     double zsb = zscore(pb, seb, ps, ses), zst = zscore(pe, see, ps, ses);
     zmax_b = fmax(zmax_b, fmax(zrb, zsb)), zmax_t = fmax(zmax_t, fmax(zrt, zst));
-    fprintf(f, "%s,%g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f\n", laws[l], kurt, pb, seb, pe,
-            see, pr, ser, ps, ses, (double)uo / (double)nd, (double)ur / (double)nred, (double)us / (double)nsim);
+    fprintf(f, "%s,%g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d\n", laws[l], kurt, pb, seb, pe,
+            see, pr, ser, ps, ses, (double)uo / (double)nd, (double)ur / (double)nred, (double)us / (double)nsim, s1);
     fprintf(S->rep,
             "| %s | %.3g | %.3f +- %.3f | %.3f +- %.3f | %.3f +- %.3f | %.1f | %.1f | %.3f +- %.3f | %.1f | "
             "%.1f | %ld, %ld, %ld |\n",
@@ -358,13 +370,14 @@ static cl_status sec_selection(study *S) {
   close_in(S, f);
   FILE *g = open_in(S, "selection.gp");
   if (!g) return CL_EIO;
-  gp_begin(g, "selection", "Selection of feature 1 against its kurtosis (feature 2: rademacher:3, equal <c^2>)",
+  gp_begin(g, "selection", "P(a run ends with |cos_1| > |cos_2|, pure or mixed state); feature 2: rademacher:3, equal <c^2>",
            "kurtosis of feature 1", "P(feature 1 selected)");
-  fprintf(g, "  set yrange [-0.05:1.05]\n  set key top right inside\n"
+  fprintf(g, "  set yrange [-0.05:1.05]\n  set key outside below\n"
              "  plot 'selection.csv' skip 1 using 2:3:4 with yerrorlines pt 7 lw 2 title 'ODE basin (t = %g)', "
              "'' skip 1 using 2:5:6 with yerrorlines pt 6 lw 1 dt 2 title 'ODE at t = %g', "
              "'' skip 1 using ($2+0.06):7:8 with yerrorbars pt 5 title 'reduced, N = 1e4, t = %g', "
-             "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = 2000, t = %g'\n}\n",
+             "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = 2000, t = %g', "
+             "'' skip 1 using 2:($14==0?$3:1/0) with points pt 4 ps 3 lc rgb 'red' title 'feature-1 learned state is a saddle (empty basin)'\n}\n",
           tmax, Tend, Tend, Tend);
   close_in(S, g);
   fprintf(S->rep, "\nLargest z against the basin: %.1f; against the ODE at the end time: %.1f.  (Points "
@@ -600,14 +613,14 @@ static cl_status noise_figure(study *S, const char *stem, const char *xl, const 
   snprintf(name, sizeof name, "%s.gp", stem);
   FILE *g = open_in(S, name);
   if (!g) return CL_EIO;
-  fprintf(g, "set datafile separator ','\nset grid\nset key bottom left\nset xlabel '%s'\n", xl);
+  fprintf(g, "set datafile separator ','\nset grid\nset key outside below\nset xlabel '%s'\n", xl);
   fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 1100,480 } "
              "else { set terminal svg size 1100,480 }\n  set output '%s.'.t\n"
              "  set multiplot layout 1,2 title \"%s\"\n  set ylabel 'cos'\n"
              "  plot '%s.csv' skip 1 using 1:2 with linespoints pt 7 lw 2 title 'ODE fixed point', "
              "'' skip 1 using 1:5 with lines dt 2 lw 2 lc rgb 'black' title 'ODE, late window', "
              "'' skip 1 using 1:6:7 with yerrorbars pt 5 title 'simulate, late window (mean +- se)'\n"
-             "  set ylabel 'gradient variance V'\n  set key top left\n"
+             "  set ylabel 'gradient variance V'\n"
              "  plot '%s.csv' skip 1 using 1:3 with linespoints pt 7 lw 2 lc rgb '#b00000' title 'V at the fixed point', "
              "'' skip 1 using 1:4 with linespoints pt 5 lw 2 dt 2 lc rgb '#0060b0' title 'V at the reference state'\n"
              "  unset multiplot\n}\n",
@@ -652,6 +665,9 @@ static cl_status sec_noise(study *S) {
     return st;
   return noise_figure(S, "noise_s", "s", "Steady state against the augmentation noise s (rho = 0)");
 }
+
+/* the findings as stated: app/findings.c */
+static cl_status sec_findings(study *S) { return cl_findings_report(S->dir, S->quick, S->rep, S->err); }
 
 /* Beyond L2: the law of the weights under l1, the PDE against simulation */
 typedef struct {
@@ -782,7 +798,8 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
     cl_status (*run)(study *);
   } secs[] = {{"theory against simulation", sec_ode_vs_sim}, {"finding (i)", sec_threshold},
               {"finding (ii)", sec_selection},              {"phase portrait", sec_phase},
-              {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde}};
+              {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde},
+              {"the findings as stated", sec_findings}};
   const int ns = (int)(sizeof secs / sizeof secs[0]);
   double took[8];
   cl_status st = CL_OK;

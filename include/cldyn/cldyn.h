@@ -21,6 +21,7 @@
 #include "cldyn/reduced.h"
 #include "cldyn/fixed.h"
 #include "cldyn/basin.h"
+#include "cldyn/terms.h"
 #include "cldyn/runner.h"
 #include "cldyn/tmpfiles.h"
 
