@@ -21,62 +21,6 @@ const char *cl_stability_name(cl_stability s) {
   return names[s];
 }
 
-int cl_state_size(int K, int M) { return K * M + M * (M + 1) / 2; }
-
-void cl_state_pack(int K, int M, const double *R, const double *Q, double *y) {
-  int k = K * M;
-  memcpy(y, R, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) y[k++] = Q[i * M + l];
-}
-
-void cl_state_unpack(int K, int M, const double *y, double *R, double *Q) {
-  int k = K * M;
-  memcpy(R, y, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) Q[i * M + l] = Q[l * M + i] = y[k++];
-}
-
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  cl_state_unpack(K, M, y, R, Q);
-  cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
-  if (!st) cl_state_pack(K, M, dR, dQ, f);
-  return st;
-}
-
-static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
-                             char *err) {
-  int n = cl_state_size(K, M);
-  double yp[NMAX], fp[NMAX], fm[NMAX];
-  memcpy(yp, y, sizeof(double) * (size_t)n);
-  for (int j = 0; j < n; j++) {
-    double h = scale * fmax(1, fabs(y[j]));
-    cl_status st;
-    yp[j] = y[j] + h;
-    if ((st = cl_state_drift(d, K, M, yp, fp, err))) return st;
-    yp[j] = y[j] - h;
-    if ((st = cl_state_drift(d, K, M, yp, fm, err))) return st;
-    yp[j] = y[j];
-    for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
-  }
-  return CL_OK;
-}
-
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
-                            double *err_est, char *err) {
-  int n = cl_state_size(K, M);
-  double *J2 = malloc(sizeof(double) * (size_t)(n * n));
-  if (!J2) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  cl_status st = fd_jacobian(d, K, M, y, 1e-5, J, err);
-  if (!st) st = fd_jacobian(d, K, M, y, 5e-6, J2, err);
-  double e = 0;
-  for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
-  if (err_est) *err_est = e;
-  free(J2);
-  return st;
-}
-
 typedef struct {
   cl_drift *d;
   int K, M;

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "cldyn/drift.h"
+#include "cldyn/ode.h"
 
 typedef enum { CL_STABLE, CL_SADDLE, CL_UNSTABLE, CL_MARGINAL } cl_stability;
 
@@ -24,19 +24,6 @@ typedef struct {
 } cl_fixed_point;
 
 const char *cl_stability_name(cl_stability s);
-
-/* State vector <-> (R, Q). */
-int cl_state_size(int K, int M);
-void cl_state_pack(int K, int M, const double *R, const double *Q, double *y);
-void cl_state_unpack(int K, int M, const double *y, double *R, double *Q);
-
-/* Drift dy/dt at y (CL_EDIVERGE outside the domain). */
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
-/* Jacobian (n x n row-major) by central differences with step h_j =
- * 1e-5 max(1, |y_j|); *err_est is the max difference from the Jacobian with
- * half the steps (the verified accuracy). */
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
-                            double *err_est, char *err);
 
 /* All fixed points found by multi-start Newton (GSL hybrids) from a grid of
  * starts including the uninformative state and each feature axis (plus the
