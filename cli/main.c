@@ -153,6 +153,14 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   return rc;
 }
 
+/* --threshold NAME: apply a value of the parameter to a model */
+static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
+  cl_config c = *(const cl_config *)ctx;
+  cl_status st = cl_config_set_number(&c, c.threshold_name, v, err);
+  if (!st) *m = c.model;
+  return st;
+}
+
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_outfile out;
@@ -167,10 +175,37 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     cl_config probe = *cfg;
     if (cl_config_set_number(&probe, vname, a, err)) return fail(2, err);
   }
+  const char *tn = cfg->threshold_name;
+  int sel_id = 1, sel_kind = -1;
+  if (cfg->threshold && tn[0]) {
+    if (strcmp(vname, tn) != 0)
+      return fprintf(stderr, "cldyn: --threshold %s: needs --vary %s=A:B:STEP (the range to scan)\n", tn, tn), 2;
+    if (cfg->point[0] && (sel_kind = cl_fixed_kind_from_name(cfg->point)) >= 0) sel_id = 0;
+    else if (cfg->point[0]) sel_id = atoi(cfg->point);
+  } else if (cfg->point[0])
+    return fail(2, "--point: only with --threshold NAME");
   if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
   double t0 = now_seconds();
   cl_status st = CL_OK;
-  if (cfg->threshold) {
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  fo.nrandom = cfg->starts;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
+  double maxres = 0;
+  char syms[256] = "";
+  if (cfg->threshold && tn[0]) {
+    cl_threshold th[64];
+    int nth = 0;
+    st = cl_fixed_threshold(m, &cfg->ode.quad, set_param, cfg, a, b, h, sel_id, sel_kind, th, 64, &nth, err);
+    if (!st) {
+      fprintf(out.f, "parameter,point,critical,event,before,after,kind\n");
+      for (int k = 0; k < nth; k++)
+        fprintf(out.f, "%s,%s,%.12g,%s,%s,%s,%s\n", tn, cfg->point[0] ? cfg->point : "1", th[k].value,
+                th[k].event ? "disappears" : "stability", cl_stability_name(th[k].before),
+                th[k].event ? "none" : cl_stability_name(th[k].after), cl_fixed_kind_name(th[k].at.kind));
+      if (nth == 0) fprintf(stderr, "cldyn: fixed: the point does not change stability for %s in [%g, %g]\n", tn, a, b);
+    }
+  } else if (cfg->threshold) {
     fprintf(out.f, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
@@ -186,28 +221,44 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       double v = a + (double)k * h;
       char vs[64];
       if (vname[0] && (st = cl_config_set_number(&c, vname, v, err))) break;
-      /* continuation: the previous fixed points are extra starts */
-      double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
+      /* continuation: one point of each previous orbit is an extra start */
+      double *extra = malloc(sizeof(double) * 64 * CL_STATE_MAX);
       int ne = 0;
-      for (int i = 0; i < nprev && ne < 64; i++, ne++)
-        memcpy(extra + ne * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
+      for (int i = 0; extra && i < nprev && ne < 64; i++)
+        if (i == 0 || prev[i].orbit != prev[i - 1].orbit)
+          memcpy(extra + ne++ * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
       cl_fixed_point *fp = NULL;
       int nf = 0;
-      st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
+      cl_fixed_info info;
+      st = extra ? cl_fixed_find_ex(&c.model, &c.ode.quad, &fo, extra, ne, &fp, &nf, &info, err)
+                 : cl_fail(err, CL_ENOMEM, "fixed: out of memory");
       free(extra);
       if (st) break;
+      starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
+      truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
+      snprintf(syms, sizeof syms, "%s", info.symmetries);
       cl_fixed_write_rows(out.f, m->K, m->M, fp, nf, vname[0] ? cl_fmt_real(vs, sizeof vs, v) : NULL);
       free(prev);
       prev = fp, nprev = nf;
     }
     free(prev);
+    if (!st)
+      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
+              starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
   }
   if (st) {
     cl_out_abort(&out);
     return fail(st == CL_EINVAL ? 2 : 1, err);
   }
   if ((st = cl_out_commit(&out, err))) return fail(1, err);
-  if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, NULL, err)))
+  char s1[32], s2[32], s3[32], s4[32], s5[32];
+  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves);
+  snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
+  snprintf(s5, sizeof s5, "%.3g", maxres);
+  const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
+                      "symmetries", syms, NULL};
+  if (!out.is_stdout &&
+      (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err)))
     return fail(1, err);
   return 0;
 }

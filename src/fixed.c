@@ -832,10 +832,126 @@ void cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np,
   }
 }
 
+/* ---- critical values of a parameter ----------------------------------- */
+typedef struct {
+  const cl_model *m;
+  const cl_quad_opts *o;
+  cl_param_setter set;
+  void *ctx;
+  double y[CL_STATE_MAX]; /* the last point, the start of the next Newton */
+  int fail;
+  char err[CL_ERRLEN];
+} track_ctx;
+
+/* the tracked point at parameter value v, by Newton from t->y (dead units
+ * stay pinned); 1 on success with the classified point in *p */
+static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *p) {
+  cl_model mm = *t->m;
+  if (t->set(t->ctx, v, &mm, t->err)) return t->fail = 2, 0;
+  const int K = mm.K, M = mm.M, n = cl_state_size(K, M), dead = dead_mask(K, M, from);
+  root_ctx c = {.K = K, .M = M, .n = n};
+  if (!(c.d = cl_drift_alloc(&mm, t->o, t->err))) return t->fail = 2, 0;
+  int k = 0;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++, k++)
+      if (!(dead >> i & 1)) c.idx[c.nfree++] = k;
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++, k++)
+      if (!((dead >> i | dead >> l) & 1)) c.idx[c.nfree++] = k;
+  double y[CL_STATE_MAX];
+  int ok = damped_newton(&c, from, y);
+  if (ok) {
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    memcpy(p->y, y, sizeof(double) * (size_t)n);
+    if (cl_fixed_classify(c.d, K, M, p, t->err)) ok = 0, t->fail = 2;
+  }
+  cl_drift_free(c.d);
+  return ok;
+}
+
+static double max_re(const cl_fixed_point *p) {
+  double r = -INFINITY;
+  for (int k = 0; k < p->n; k++) r = fmax(r, p->eig_re[k]);
+  return r;
+}
+
+static double eig_of_v(double v, void *params) {
+  track_ctx *t = params;
+  cl_fixed_point p;
+  if (!track_at(t, v, t->y, &p)) {
+    t->fail = t->fail ? t->fail : 1;
+    return NAN;
+  }
+  return max_re(&p);
+}
+
 cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_setter set, void *ctx,
                              double a, double b, double h, int sel_id, int sel_kind,
                              cl_threshold *out, int cap, int *nout, char *err) {
-  (void)m, (void)o, (void)set, (void)ctx, (void)a, (void)b, (void)h, (void)sel_id, (void)sel_kind,
-      (void)out, (void)cap, (void)nout;
-  return cl_fail(err, CL_EINVAL, "not yet");
+  track_ctx t = {.m = m, .o = o, .set = set, .ctx = ctx};
+  cl_model ma = *m;
+  *nout = 0;
+  cl_status st = set(ctx, a, &ma, err);
+  if (st) return st;
+  cl_fixed_point *fp, cur, next;
+  int np;
+  if ((st = cl_fixed_find(&ma, o, NULL, 0, &fp, &np, err))) return st;
+  int pick = -1;
+  for (int i = 0; i < np && pick < 0; i++)
+    if (sel_id > 0 ? i == sel_id - 1 : fp[i].kind == sel_kind) pick = i;
+  if (pick < 0) {
+    free(fp);
+    if (sel_id > 0)
+      return cl_fail(err, CL_EINVAL, "--point: %d is not a fixed point id at the first value (%d found)",
+                     sel_id, np);
+    return cl_fail(err, CL_EINVAL, "--point: no fixed point of kind %s at the first value",
+                   cl_fixed_kind_name(sel_kind));
+  }
+  cur = fp[pick];
+  free(fp);
+  long npts = (long)floor((b - a) / h + 1e-9) + 1;
+  double vprev = a;
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  for (long k = 1; k < npts && *nout < cap; k++) {
+    double v = a + (double)k * h;
+    memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+    t.fail = 0;
+    int ok = track_at(&t, v, cur.y, &next);
+    if (t.fail == 2) {
+      st = cl_fail(err, CL_EINVAL, "--threshold: %s", t.err);
+      break;
+    }
+    double l0 = max_re(&cur);
+    if (!ok) {
+      /* the point disappears (a fold): bisect on its existence */
+      double lo = vprev, hi = v;
+      cl_fixed_point p = cur;
+      for (int it = 0; it < 40 && hi - lo > 1e-10 * fmax(1, fabs(hi)); it++) {
+        double mid = (lo + hi) / 2;
+        cl_fixed_point q;
+        memcpy(t.y, p.y, sizeof(double) * (size_t)p.n);
+        if (track_at(&t, mid, p.y, &q)) lo = mid, p = q;
+        else hi = mid;
+      }
+      cl_threshold *r = &out[(*nout)++];
+      r->value = lo, r->event = 1, r->before = cur.stability, r->after = cur.stability, r->at = p;
+      break;
+    }
+    double l1 = max_re(&next);
+    if ((l0 < 0) != (l1 < 0)) {
+      gsl_function F = {eig_of_v, &t};
+      double root = NAN;
+      memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      t.fail = 0;
+      if (brent(&F, vprev, v, &root) || t.fail) root = NAN;
+      cl_threshold *r = &out[(*nout)++];
+      r->value = root, r->event = 0, r->before = cur.stability, r->after = next.stability;
+      memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      if (!(isfinite(root) && track_at(&t, root, cur.y, &r->at))) r->at = next;
+    }
+    cur = next, vprev = v;
+  }
+  gsl_set_error_handler(old);
+  return st;
 }
