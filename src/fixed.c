@@ -532,6 +532,11 @@ static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, cons
   p0->n = n;
   memcpy(p0->y, y, sizeof(double) * (size_t)n);
   cl_status st = cl_fixed_classify(d, K, M, p0, err);
+  if (st == CL_EDIVERGE) {
+    /* no Jacobian even one-sided (a corner of the domain): listed, unclassified */
+    for (int k = 0; k < n; k++) p0->eig_re[k] = p0->eig_im[k] = NAN;
+    p0->jac_error = NAN, p0->stability = CL_MARGINAL, st = CL_OK;
+  }
   for (int a = 0; a < nim && !st; a++) {
     cl_fixed_point *p = &f->p[f->np + a];
     if (a > 0) {

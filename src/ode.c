@@ -95,19 +95,50 @@ cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, 
   return st;
 }
 
+/* Column j by central differences; where a side leaves the domain (a
+ * point on its boundary, e.g. two units with parallel weights: Q - R^T R
+ * singular), the second-order one-sided formula on the other side, else
+ * central differences with a 16 times smaller step. */
 static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
                              char *err) {
-  int n = cl_state_size(K, M);
-  double yp[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX];
+  int n = cl_state_size(K, M), have_f0 = 0;
+  double yp[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX], f0[CL_STATE_MAX];
   memcpy(yp, y, sizeof(double) * (size_t)n);
   for (int j = 0; j < n; j++) {
     double h = scale * fmax(1, fabs(y[j]));
     cl_status st;
     yp[j] = y[j] + h;
-    if ((st = cl_state_drift(d, K, M, yp, fp, err))) return st;
+    st = cl_state_drift(d, K, M, yp, fp, err);
     yp[j] = y[j] - h;
-    if ((st = cl_state_drift(d, K, M, yp, fm, err))) return st;
+    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
     yp[j] = y[j];
+    if (!st) {
+      for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
+      continue;
+    }
+    if (st != CL_EDIVERGE) return st;
+    if (!have_f0 && (st = cl_state_drift(d, K, M, y, f0, err))) return st;
+    have_f0 = 1;
+    int done = 0;
+    for (int side = 1; side >= -1 && !done; side -= 2) {
+      yp[j] = y[j] + side * h;
+      st = cl_state_drift(d, K, M, yp, fp, NULL);
+      yp[j] = y[j] + 2 * side * h;
+      if (!st) st = cl_state_drift(d, K, M, yp, fm, NULL);
+      yp[j] = y[j];
+      if (!st) {
+        for (int i = 0; i < n; i++) J[i * n + j] = side * (-3 * f0[i] + 4 * fp[i] - fm[i]) / (2 * h);
+        done = 1;
+      }
+    }
+    if (done) continue;
+    h /= 16;
+    yp[j] = y[j] + h;
+    st = cl_state_drift(d, K, M, yp, fp, err);
+    yp[j] = y[j] - h;
+    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
+    yp[j] = y[j];
+    if (st) return st;
     for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
   }
   return CL_OK;
