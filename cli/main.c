@@ -268,7 +268,29 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   cl_outfile out, map;
   const cl_model *m = &cfg->model;
   int has_map = cfg->map[0] != '\0';
-  if (m->M != 1) return fail(2, "--M: basin needs M = 1");
+  if (m->M >= 2) {
+    /* M >= 2: the probability of each outcome (specialised, dead, ...) */
+    if (has_map) return fail(2, "--map: needs M = 1");
+    if (m->B != 1) return fail(2, "--B: basin with M >= 2 needs B = 1");
+    if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
+    double t0 = now_seconds();
+    cl_basin_multi_result res;
+    cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
+    if (st) {
+      cl_out_abort(&out);
+      return fail(st == CL_EINVAL ? 2 : 1, err);
+    }
+    fprintf(out.f, "outcome,probability,stderr,count\n");
+    for (int q = 0; q < CL_NKINDS; q++) {
+      double p = res.prob[q];
+      fprintf(out.f, "%s,%.17g,%.17g,%ld\n", cl_fixed_kind_name(q), p, sqrt(p * (1 - p) / (double)res.ndir),
+              res.count[q]);
+    }
+    if ((st = cl_out_commit(&out, err))) return fail(1, err);
+    if (!out.is_stdout && (st = cl_meta_write(cfg->out, cfg, argc, argv, now_seconds() - t0, NULL, err)))
+      return fail(1, err);
+    return 0;
+  }
   if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
   if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
   if (cl_out_open(&out, cfg->out, "out", err)) return fail(2, err);
