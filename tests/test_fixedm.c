@@ -337,3 +337,37 @@ Test(fixedm, cli_threshold_and_point_bad_input) {
   cr_assert(txt && strstr(txt, ",stability,orbit,kind,residual\n"), "%s", txt);
   free(txt);
 }
+
+/* basin for M = 2 (the ODE from the escape law) against the exact finite-N
+ * chain (reduced, random init) at the same N: the probability that a unit
+ * dies agrees within 3 combined standard errors (small samples: the test
+ * is weak but can fail). */
+Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
+  cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
+  m.N = 1000;
+  m.Q0[0] = m.Q0[3] = 1, m.Q0[1] = m.Q0[2] = 0;
+  cl_ode_opts o;
+  cl_ode_opts_default(&o);
+  o.quad.n_gauss = 20;
+  cl_basin_multi_result res;
+  char err[CL_ERRLEN];
+  const long nd = 16, runs = 60;
+  cr_assert_eq(cl_basin_multi(&m, &o, nd, 30, 3, 2, &res, err), CL_OK, "%s", err);
+  long tot = 0;
+  for (int q = 0; q < CL_NKINDS; q++) tot += res.count[q];
+  cr_assert_eq(tot, nd);
+  for (int k = 0; k < 4; k++) cr_assert_gt(res.var[k], m.Q0[0], "escape variance %d = %g", k, res.var[k]);
+  cl_model mr = m;
+  mr.init = CL_INIT_RANDOM;
+  cl_schedule s = {.T = 30, .dt_out = 30, .runs = runs, .seed = 11};
+  cl_traj *tr;
+  cr_assert_eq(cl_run_engine(&cl_engine_reduced, &mr, &s, 2, NULL, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  long dead = 0;
+  for (long r = 0; r < runs; r++) dead += cl_basin_outcome(2, 2, cl_traj_row(tr, r, tr->nt - 1)) == CL_KIND_DEAD;
+  cl_traj_free(tr);
+  double p1 = res.prob[CL_KIND_DEAD], p2 = (double)dead / runs, p = (res.count[CL_KIND_DEAD] + dead) / (double)(nd + runs);
+  double se = sqrt(p * (1 - p) * (1.0 / nd + 1.0 / runs));
+  cr_assert_gt(se, 0);
+  cr_assert_leq(fabs(p1 - p2), 3 * se, "P(dead): basin %.3f (n = %ld), reduced %.3f (n = %ld), se %.3f", p1, nd, p2,
+                runs, se);
+}
