@@ -201,7 +201,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       fprintf(out.f, "parameter,point,critical,event,before,after,kind\n");
       for (int k = 0; k < nth; k++)
         fprintf(out.f, "%s,%s,%.12g,%s,%s,%s,%s\n", tn, cfg->point[0] ? cfg->point : "1", th[k].value,
-                th[k].event ? "disappears" : "stability", cl_stability_name(th[k].before),
+                th[k].event ? "lost" : "stability", cl_stability_name(th[k].before),
                 th[k].event ? "none" : cl_stability_name(th[k].after), cl_fixed_kind_name(th[k].at.kind));
       if (nth == 0) fprintf(stderr, "cldyn: fixed: the point does not change stability for %s in [%g, %g]\n", tn, a, b);
     }

@@ -86,7 +86,7 @@ int cl_fixed_kind_of(int K, int M, const double *y) {
 
 void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->nrandom = -1;
-  fo->deflation = 1;
+  fo->deflation = -1;
   fo->orbit_cap = 0;
 }
 
@@ -565,6 +565,9 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   else cl_fixed_opts_default(&fo);
   memset(&info, 0, sizeof info);
   int cap = fo.orbit_cap > 0 ? fo.orbit_cap : 1024;
+  /* auto: deflated retries for M >= 2 (for M = 1 the starts and the orbits
+   * already complete the known cases, at a third of the cost) */
+  if (fo.deflation < 0) fo.deflation = M >= 2;
   int nrandom = fo.nrandom >= 0 ? fo.nrandom : M == 1 ? 12 * K * M : 4 * K * M;
   cl_symmetry g;
   cl_symmetry_init(m, &g);

@@ -57,7 +57,8 @@ int cl_fixed_kind_of(int K, int M, const double *y);
 
 typedef struct {
   int nrandom;   /* seeded random starts; < 0: 12 K M for M = 1, 4 K M for M >= 2 */
-  int deflation; /* deflate known roots and their images (Farrell et al. 2015); default 1 */
+  int deflation; /* deflated retries from each start (Farrell et al. 2015): 1, 0, or -1
+                    (default) for M >= 2 only */
   int orbit_cap; /* most images listed per orbit; 0: 1024 */
 } cl_fixed_opts;
 
@@ -102,7 +103,8 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
 typedef cl_status (*cl_param_setter)(void *ctx, double v, cl_model *m, char *err);
 typedef struct {
   double value;      /* critical value */
-  int event;         /* 0: stability change, 1: the point disappears (no root beyond) */
+  int event;         /* 0: stability change, 1: Newton loses the point beyond (a fold, or a
+                        point on the domain boundary the continuation cannot follow) */
   cl_stability before, after;
   cl_fixed_point at; /* the point at the critical value */
 } cl_threshold;
