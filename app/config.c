@@ -1,5 +1,6 @@
 /* Option table, config files and --print-config (docs/cli.md s.2-3). */
 #include "config.h"
+#include "cldyn/fixed.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,6 +10,7 @@
 #define RUNS (CL_CMD_SIMULATE | CL_CMD_REDUCED)
 #define TRAJ (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_ODE | CL_CMD_PDE)
 #define ALL (TRAJ | CL_CMD_FIXED | CL_CMD_BASIN)
+#define IS2(a, b) (strcmp(a, b) == 0)
 
 typedef struct {
   const char *name;
@@ -58,7 +60,9 @@ static const cl_option options[] = {
     {"checkpoint", RUNS, 0, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)"},
     {"checkpoint-every", RUNS, 0, "X", "checkpoint interval in t, > 0 (default 1)"},
     {"resume", RUNS, 0, "PATH", "resume from a checkpoint written with the same parameters"},
-    {"threshold", CL_CMD_FIXED, 1, "", "write feature,critical_m2: where R = 0 loses stability (M = 1)"},
+    {"threshold", CL_CMD_FIXED, 2, "[NAME]", "no NAME (or m2): write feature,critical_m2 where R = 0 loses stability (M = 1); NAME = lambda, tau, s, rho or m2_J: the values in --vary NAME=A:B:STEP where the --point changes stability"},
+    {"point", CL_CMD_FIXED, 0, "ID|KIND", "the fixed point of --threshold NAME at the first --vary value: its id, or the first of a kind (uninformative, specialised, shared, rotated, mixed, partial, dead) (default 1)"},
+    {"starts", CL_CMD_FIXED, 0, "INT", "seeded random Newton starts, in [0, 100000] (default 12 K for M = 1, 4 K M otherwise)"},
     {"terms", CL_CMD_FIXED, 1, "", "append V,V_data,V_noise,b_z,b_e,kappa to each fixed point (M = 1)"},
     {"vary", CL_CMD_FIXED, 0, "NAME=A:B:STEP", "continue the fixed points in a numeric option (bifurcation diagram)"},
     {"directions", CL_CMD_BASIN, 0, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7] (default 360)"},
@@ -98,6 +102,7 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   cl_ode_opts_default(&cfg->ode);
   cl_pde_opts_default(&cfg->pde);
   cfg->hist_width = 0.05;
+  cfg->starts = -1;
   cfg->directions = 360, cfg->tmax = 200, cfg->map_points = 41, cfg->checkpoint_every = 1;
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
@@ -296,6 +301,28 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     cfg->checkpoint_every = x;
   } else if (IS("threshold")) {
     cfg->threshold = 1;
+    cfg->threshold_name[0] = '\0';
+    if (!strcmp(v, "1") || !strcmp(v, "m2") || !v[0]) return CL_OK;
+    long long j;
+    if (strlen(v) >= sizeof cfg->threshold_name ||
+        !(IS2(v, "lambda") || IS2(v, "tau") || IS2(v, "s") || IS2(v, "rho") ||
+          (strncmp(v, "m2_", 3) == 0 && cl_parse_int(v + 3, &j) && j >= 1 && j <= CL_KMAX)))
+      return cl_fail(err, CL_EINVAL,
+                     "--threshold: unknown parameter '%s'; accepted: m2 (the default), lambda, tau, s, "
+                     "rho, m2_J (J a feature)", v);
+    strcpy(cfg->threshold_name, v);
+  } else if (IS("point")) {
+    long long j;
+    if (strlen(v) >= sizeof cfg->point || !v[0] ||
+        !((cl_parse_int(v, &j) && j >= 1) || cl_fixed_kind_from_name(v) >= 0))
+      return cl_fail(err, CL_EINVAL,
+                     "--point: expected an id >= 1 or a kind (uninformative, specialised, shared, "
+                     "rotated, mixed, partial, dead) (got '%s')", v);
+    strcpy(cfg->point, v);
+  } else if (IS("starts")) {
+    if ((st = get_int(name, v, &n, "an integer in [0, 100000]", err))) return st;
+    if (n < 0 || n > 100000) return cl_fail(err, CL_EINVAL, "--starts: must be an integer in [0, 100000] (got %s)", v);
+    cfg->starts = (int)n;
   } else if (IS("terms")) {
     cfg->terms = 1;
   } else if (IS("vary")) {
@@ -446,8 +473,11 @@ cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err)
       if (strcmp(options[k].name, name) == 0) opt = &options[k];
     const char *value;
     if (opt && opt->flag) {
-      if (eq) return cl_fail(err, CL_EINVAL, "--%s: takes no value", name);
-      value = "1";
+      if (eq && opt->flag == 1) return cl_fail(err, CL_EINVAL, "--%s: takes no value", name);
+      /* flag 2: an optional value, given with '=' or as the next word */
+      if (eq) value = eq + 1;
+      else if (opt->flag == 2 && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) value = argv[++i];
+      else value = "1";
     } else if (eq) {
       value = eq + 1;
     } else {
@@ -522,6 +552,11 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else if (IS("vary")) {
       if (cfg->vary[0]) EMIT("%s", cfg->vary);
     } else if (IS("threshold")) {
+      if (cfg->threshold) EMIT("%s", cfg->threshold_name[0] ? cfg->threshold_name : "m2");
+    } else if (IS("point")) {
+      if (cfg->point[0]) EMIT("%s", cfg->point);
+    } else if (IS("starts")) {
+      if (cfg->starts >= 0) EMIT("%d", cfg->starts);
       if (cfg->threshold) EMIT("1");
     } else if (IS("terms")) {
       if (cfg->terms) EMIT("1");

@@ -34,6 +34,9 @@ typedef struct {
   int print_config;
   int threshold;          /* fixed: write the critical second moments */
   int terms;              /* fixed: append the noise mechanism's terms (M = 1) */
+  char threshold_name[32]; /* fixed: --threshold NAME ("" for the critical m2) */
+  char point[32];         /* fixed: --point ID|KIND, "" for 1 */
+  int starts;             /* fixed: random starts, -1 for the default */
   char vary[256];         /* fixed: NAME=A:B:STEP, "" for none */
   char checkpoint[CL_PATHLEN], resume[CL_PATHLEN]; /* simulate, reduced */
   double checkpoint_every;

@@ -147,6 +147,14 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   return 0;
 }
 
+/* --threshold NAME: apply a value of the parameter to a model */
+static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
+  cl_config c = *(const cl_config *)ctx;
+  cl_status st = cl_config_set_number(&c, c.threshold_name, v, err);
+  if (!st) *m = c.model;
+  return st;
+}
+
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
@@ -160,6 +168,15 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
     }
   }
+  const char *tn = cfg->threshold_name;
+  int sel_id = 1, sel_kind = -1;
+  if (cfg->threshold && tn[0]) {
+    if (strcmp(vy.name, tn) != 0)
+      return fprintf(stderr, "cldyn: --threshold %s: needs --vary %s=A:B:STEP (the range to scan)\n", tn, tn), 2;
+    if (cfg->point[0] && (sel_kind = cl_fixed_kind_from_name(cfg->point)) >= 0) sel_id = 0;
+    else if (cfg->point[0]) sel_id = atoi(cfg->point);
+  } else if (cfg->point[0])
+    return fail(2, "--point: only with --threshold NAME");
   const char *opt[] = {"out"}, *path[] = {cfg->out};
   const int sc[] = {1};
   if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
@@ -168,7 +185,27 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   FILE *of = set.f[0].f;
   double t0 = now_seconds();
   cl_status st = CL_OK;
-  if (cfg->threshold) {
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  fo.nrandom = cfg->starts;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
+  double maxres = 0;
+  char syms[256] = "";
+  if (cfg->threshold && tn[0]) {
+    cl_threshold th[64];
+    int nth = 0;
+    st = cl_fixed_threshold(m, &cfg->ode.quad, set_param, cfg, vy.a, vy.b, vy.step, sel_id, sel_kind, th, 64, &nth,
+                            err);
+    if (!st) {
+      fprintf(of, "parameter,point,critical,event,before,after,kind\n");
+      for (int k = 0; k < nth; k++)
+        fprintf(of, "%s,%s,%.12g,%s,%s,%s,%s\n", tn, cfg->point[0] ? cfg->point : "1", th[k].value,
+                th[k].event ? "lost" : "stability", cl_stability_name(th[k].before),
+                th[k].event ? "none" : cl_stability_name(th[k].after), cl_fixed_kind_name(th[k].at.kind));
+      if (nth == 0)
+        fprintf(stderr, "cldyn: fixed: the point does not change stability for %s in [%g, %g]\n", tn, vy.a, vy.b);
+    }
+  } else if (cfg->threshold) {
     fprintf(of, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
@@ -180,21 +217,26 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     else cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
-    double *extra = malloc(sizeof(double) * 64 * (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX));
+    double *extra = malloc(sizeof(double) * 64 * CL_STATE_MAX);
     if (!extra) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
     for (long k = 0; k < vy.n && !st; k++) {
       cl_config c = *cfg;
       double v = has_vary ? cl_vary_value(&vy, k) : 0;
       char vs[64];
       if (has_vary && (st = cl_config_set_number(&c, vy.name, v, err))) break;
-      /* continuation: the previous fixed points are extra starts */
+      /* continuation: one point of each previous orbit is an extra start */
       int ne = 0;
-      for (int i = 0; i < nprev && ne < 64; i++, ne++)
-        memcpy(extra + ne * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
+      for (int i = 0; extra && i < nprev && ne < 64; i++)
+        if (i == 0 || prev[i].orbit != prev[i - 1].orbit)
+          memcpy(extra + ne++ * prev[i].n, prev[i].y, sizeof(double) * (size_t)prev[i].n);
       cl_fixed_point *fp = NULL;
       int nf = 0;
-      st = cl_fixed_find(&c.model, &c.ode.quad, extra, ne, &fp, &nf, err);
+      cl_fixed_info info;
+      st = cl_fixed_find_ex(&c.model, &c.ode.quad, &fo, extra, ne, &fp, &nf, &info, err);
       if (st) break;
+      starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
+      truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
+      snprintf(syms, sizeof syms, "%s", info.symmetries);
       if (cfg->terms)
         st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL, err);
       else if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
@@ -204,8 +246,18 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     }
     free(extra);
     free(prev);
+    if (!st)
+      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
+              starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
   }
-  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
+  char s1[32], s2[32], s3[32], s4[32], s5[32];
+  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves);
+  snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
+  snprintf(s5, sizeof s5, "%.3g", maxres);
+  const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
+                      "symmetries", syms, NULL};
+  if (!st && set.meta[0] >= 0)
+    st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {
     cl_outset_abort(&set);
     return fail(st == CL_EINVAL ? 2 : 1, err);
@@ -218,7 +270,35 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
   int has_map = cfg->map[0] != '\0';
-  if (m->M != 1) return fail(2, "--M: basin needs M = 1");
+  if (m->M >= 2) {
+    /* M >= 2: the probability of each outcome (specialised, dead, ...) */
+    if (has_map) return fail(2, "--map: needs M = 1");
+    if (m->B != 1) return fail(2, "--B: basin with M >= 2 needs B = 1");
+    const char *opt1[] = {"out"}, *path1[] = {cfg->out};
+    const int sc1[] = {1};
+    if (cl_out_check_all(opt1, path1, sc1, 1, err)) return fail(2, err);
+    cl_outset set = {0};
+    if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+    FILE *of = set.f[0].f;
+    double t0 = now_seconds();
+    cl_basin_multi_result res;
+    cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
+    if (!st) {
+      fprintf(of, "outcome,probability,stderr,count\n");
+      for (int q = 0; q < CL_NKINDS; q++) {
+        double p = res.prob[q];
+        fprintf(of, "%s,%.17g,%.17g,%ld\n", cl_fixed_kind_name(q), p, sqrt(p * (1 - p) / (double)res.ndir),
+                res.count[q]);
+      }
+    }
+    if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
+    if (st) {
+      cl_outset_abort(&set);
+      return fail(st == CL_EINVAL ? 2 : 1, err);
+    }
+    if (cl_outset_commit(&set, err)) return fail(1, err);
+    return 0;
+  }
   if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
   if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
   const char *opt[] = {"out", "map"}, *path[] = {cfg->out, has_map ? cfg->map : NULL};

@@ -241,3 +241,186 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
   }
   return CL_OK;
 }
+
+/* ---- M >= 2 ------------------------------------------------------------ */
+int cl_basin_outcome(int K, int M, const double *y) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0;
+  cl_state_unpack(K, M, y, R, Q);
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, Q[i * M + i]);
+  for (int i = 0; i < M; i++)
+    if (Q[i * M + i] < 1e-6 * qmax) return CL_KIND_DEAD;
+  int on[CL_KMAX] = {0}, nzero = 0, nmixed = 0, shared = 0;
+  for (int i = 0; i < M; i++) {
+    double c2 = 0, best = 0;
+    int jb = 0;
+    for (int j = 0; j < K; j++) {
+      double c = R[j * M + i] * R[j * M + i] / Q[i * M + i];
+      c2 += c;
+      if (c > best) best = c, jb = j;
+    }
+    if (c2 < 0.01) nzero++;
+    else if (best < 0.95 * 0.95 * c2) nmixed++;
+    else shared |= on[jb]++ > 0;
+  }
+  if (nzero == M) return CL_KIND_UNINFORMATIVE;
+  if (nzero) return CL_KIND_PARTIAL;
+  if (!nmixed) return shared ? CL_KIND_SHARED : CL_KIND_SPECIALISED;
+  double worst = 0;
+  for (int i = 0; i < M; i++)
+    for (int l = i + 1; l < M; l++) worst = fmax(worst, fabs(Q[i * M + l]) / sqrt(Q[i * M + i] * Q[l * M + l]));
+  return nmixed >= 2 && worst < 0.2 ? CL_KIND_ROTATED : CL_KIND_MIXED;
+}
+
+/* v_ji / m2-part and s^2-part at R = 0: E[(D1_i + D2_i)^2] and
+ * E[D1_i^2 + D2_i^2 + 2 rho D1_i D2_i], B = 1, with
+ * D1_i = sigma'(h1_i) (y2_i - lambda sum_{l != i} g'(C_il) y2_l), C_il = y1_i y2_l,
+ * D2_i = sigma'(h2_i) (y1_i - lambda sum_{l != i} g'(C_li) y1_l);
+ * (h1, h2) ~ N(0, [[Q (1 + s^2), Q (1 + rho s^2)], [., Q (1 + s^2)]]).
+ * Seeded Monte Carlo (the same points at every Q: smooth in Q). */
+#define NOISE_MC 4000
+static cl_status noise_terms_multi(const cl_model *m, const double *Q, const double *z, double *EGG,
+                                   double *Es) {
+  const int M = m->M, d2 = 2 * M;
+  double S[4 * CL_MMAX * CL_MMAX], L[4 * CL_MMAX * CL_MMAX];
+  const double s2 = m->s * m->s;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      S[i * d2 + l] = S[(M + i) * d2 + M + l] = Q[i * M + l] * (1 + s2);
+      S[i * d2 + M + l] = S[(M + i) * d2 + l] = Q[i * M + l] * (1 + m->rho * s2);
+    }
+  if (cl_sym_sqrt(S, d2, 1e-9, L)) return CL_EDIVERGE;
+  for (int i = 0; i < M; i++) EGG[i] = Es[i] = 0;
+  for (int p = 0; p < NOISE_MC; p++) {
+    double h[2 * CL_MMAX], y[2 * CL_MMAX], dy[2 * CL_MMAX], t;
+    for (int a = 0; a < d2; a++) {
+      h[a] = 0;
+      for (int b = 0; b < d2; b++) h[a] += L[a * d2 + b] * z[(size_t)p * d2 + b];
+      cl_act_eval(m->act, h[a], &y[a], &dy[a], &t);
+    }
+    for (int i = 0; i < M; i++) {
+      double a1 = y[M + i], a2 = y[i];
+      for (int l = 0; l < M; l++) {
+        if (l == i) continue;
+        double c1 = y[i] * y[M + l], c2 = y[l] * y[M + i];
+        double g1 = m->g == CL_G_SQUARE ? 2 * c1 : (c1 > 0) - (c1 < 0);
+        double g2 = m->g == CL_G_SQUARE ? 2 * c2 : (c2 > 0) - (c2 < 0);
+        a1 -= m->lambda * g1 * y[M + l];
+        a2 -= m->lambda * g2 * y[l];
+      }
+      double D1 = dy[i] * a1, D2 = dy[M + i] * a2;
+      EGG[i] += (D1 + D2) * (D1 + D2) / NOISE_MC;
+      Es[i] += (D1 * D1 + D2 * D2 + 2 * m->rho * D1 * D2) / NOISE_MC;
+    }
+  }
+  return CL_OK;
+}
+
+cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  if (m->B != 1) return cl_fail(err, CL_EINVAL, "--B: basin with M >= 2 needs B = 1");
+  cl_drift *d = cl_drift_alloc(m, o, err);
+  if (!d) return CL_EINVAL;
+  double *z = malloc(sizeof(double) * NOISE_MC * 2 * (size_t)M);
+  cl_rng *rng = cl_rng_alloc(977, 0x6272);
+  if (!z || !rng) {
+    free(z), cl_rng_free(rng), cl_drift_free(d);
+    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  }
+  for (long k = 0; k < NOISE_MC * 2L * M; k++) z[k] = cl_rng_gauss(rng);
+  cl_rng_free(rng);
+  double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX], Lam[CL_KMAX * CL_MMAX] = {0},
+         acc[CL_KMAX * CL_MMAX] = {0};
+  memcpy(Q, m->Q0, sizeof(double) * (size_t)(M * M));
+  const double h = 0.02, eps = 1e-6;
+  cl_status st = CL_OK;
+  for (int it = 0; it < 100000 && !st; it++) {
+    double EGG[CL_MMAX], Es[CL_MMAX], y[CL_STATE_MAX], f[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX],
+        dQ[CL_MMAX * CL_MMAX];
+    if (noise_terms_multi(m, Q, z, EGG, Es)) {
+      st = cl_fail(err, CL_EDIVERGE, "basin: Q left the domain at R = 0");
+      break;
+    }
+    double lmin = INFINITY;
+    for (int ji = 0; ji < K * M && !st; ji++) {
+      /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
+       * e_ji (the M >= 2 rules are not exactly odd in R: their drift at
+       * R = 0 need not vanish, the difference cancels that offset) */
+      double fp;
+      R[ji] = eps;
+      cl_state_pack(K, M, R, Q, y);
+      if ((st = cl_state_drift(d, K, M, y, f, err))) break;
+      fp = f[ji];
+      R[ji] = -eps;
+      cl_state_pack(K, M, R, Q, y);
+      R[ji] = 0;
+      if ((st = cl_state_drift(d, K, M, y, f, err))) break;
+      double lam = (fp - f[ji]) / (2 * eps);
+      int j = ji / M, i = ji % M;
+      double v = m->tau * m->tau * (m->c[j].m2 * EGG[i] + m->s * m->s * Es[i]);
+      acc[ji] += h * exp(-2 * Lam[ji]) * v;
+      Lam[ji] += h * lam;
+      lmin = fmin(lmin, Lam[ji]);
+    }
+    if (st || lmin > 25) break;
+    if (it > 0 && lmin < -5) {
+      st = cl_fail(err, CL_EINVAL, "basin: the uninformative state is not unstable along every feature and unit");
+      break;
+    }
+    if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
+    for (int k = 0; k < M * M; k++) Q[k] += h * dQ[k];
+  }
+  (void)n;
+  for (int ji = 0; ji < K * M; ji++) var[ji] = m->Q0[(ji % M) * (M + 1)] + acc[ji];
+  free(z);
+  cl_drift_free(d);
+  return st;
+}
+
+cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+                         int threads, cl_basin_multi_result *res, char *err) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  memset(res, 0, sizeof *res);
+  if (M < 2) return cl_fail(err, CL_EINVAL, "--M: cl_basin_multi needs M >= 2");
+  cl_status st = cl_basin_escape_variances_multi(m, &o->quad, res->var, err);
+  if (st) return st;
+  res->ndir = ndir;
+  double *starts = malloc(sizeof(double) * (size_t)ndir * (size_t)(K * M));
+  int *which = malloc(sizeof(int) * (size_t)ndir);
+  if (!starts || !which) {
+    free(starts), free(which);
+    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  }
+  cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  for (long k = 0; k < ndir * K * M; k++)
+    starts[k] = sqrt(res->var[k % (K * M)] / (double)m->N) * cl_rng_gauss(rng);
+  cl_rng_free(rng);
+  long bad = -1;
+  char e0[CL_ERRLEN] = "";
+  int nth = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+  for (long k = 0; k < ndir; k++) {
+    cl_model mm = *m;
+    char e[CL_ERRLEN];
+    memcpy(mm.R0, starts + k * K * M, sizeof(double) * (size_t)(K * M));
+    mm.init = CL_INIT_OVERLAP;
+    cl_schedule s = {.T = tmax, .dt_out = tmax, .runs = 1, .seed = 1};
+    cl_traj *tr = NULL;
+    which[k] = -1;
+    if (cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
+#pragma omp critical(cl_basinm_err)
+      if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
+      continue;
+    }
+    double y[CL_STATE_MAX];
+    memcpy(y, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * (size_t)n);
+    which[k] = cl_basin_outcome(K, M, y);
+    cl_traj_free(tr);
+  }
+  if (bad < 0)
+    for (long k = 0; k < ndir; k++) res->count[which[k]]++;
+  for (int q = 0; q < CL_NKINDS; q++) res->prob[q] = (double)res->count[q] / (double)ndir;
+  free(starts);
+  free(which);
+  if (bad >= 0) return cl_fail(err, CL_EDIVERGE, "basin: direction %ld: %s", bad + 1, e0);
+  return CL_OK;
+}

@@ -7,6 +7,7 @@
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_roots.h>
 #include <math.h>
@@ -14,137 +15,284 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NMAX (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
+#define NMAX CL_STATE_MAX
 
 const char *cl_stability_name(cl_stability s) {
   static const char *const names[] = {"stable", "saddle", "unstable", "marginal"};
   return names[s];
 }
 
-int cl_state_size(int K, int M) { return K * M + M * (M + 1) / 2; }
-
-void cl_state_pack(int K, int M, const double *R, const double *Q, double *y) {
-  int k = K * M;
-  memcpy(y, R, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) y[k++] = Q[i * M + l];
+const char *cl_fixed_kind_name(int kind) {
+  static const char *const names[] = {"uninformative", "specialised", "shared", "rotated",
+                                      "mixed",         "partial",     "dead"};
+  return kind >= 0 && kind < CL_NKINDS ? names[kind] : "?";
 }
 
-void cl_state_unpack(int K, int M, const double *y, double *R, double *Q) {
-  int k = K * M;
-  memcpy(R, y, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) Q[i * M + l] = Q[l * M + i] = y[k++];
+int cl_fixed_kind_from_name(const char *name) {
+  for (int k = 0; k < CL_NKINDS; k++)
+    if (strcmp(name, cl_fixed_kind_name(k)) == 0) return k;
+  return -1;
 }
 
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+/* a unit is dead when Q_ii <= DEAD_Q max(1, max Q_ll); an overlap counts
+ * when |cos_ji| > ZERO_COS */
+#define DEAD_Q 1e-10
+#define ZERO_COS 1e-6
+
+static int dead_mask(int K, int M, const double *y) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 1;
   cl_state_unpack(K, M, y, R, Q);
-  cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
-  if (!st) cl_state_pack(K, M, dR, dQ, f);
-  return st;
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, Q[i * M + i]);
+  int mask = 0;
+  for (int i = 0; i < M; i++)
+    if (Q[i * M + i] <= DEAD_Q * qmax) mask |= 1 << i;
+  return mask;
 }
 
-static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
-                             char *err) {
-  int n = cl_state_size(K, M);
-  double yp[NMAX], fp[NMAX], fm[NMAX], f0[NMAX];
-  memcpy(yp, y, sizeof(double) * (size_t)n);
-  for (int j = 0; j < n; j++) {
-    double h = scale * fmax(1, fabs(y[j]));
-    yp[j] = y[j] + h;
-    cl_status sp = cl_state_drift(d, K, M, yp, fp, err);
-    yp[j] = y[j] - h;
-    cl_status sm = cl_state_drift(d, K, M, yp, fm, err);
-    yp[j] = y[j];
-    if (sp && sm) return sp;
-    if ((sp && sp != CL_EDIVERGE) || (sm && sm != CL_EDIVERGE)) return sp ? sp : sm;
-    if (sp || sm) {
-      /* a root on the boundary of the physical domain (e.g. Q = 0, a dead
-       * unit): one side of the step leaves it, so a one-sided difference */
-      cl_status s0 = cl_state_drift(d, K, M, y, f0, err);
-      if (s0) return s0;
-      for (int i = 0; i < n; i++) J[i * n + j] = sp ? (f0[i] - fm[i]) / h : (fp[i] - f0[i]) / h;
-      continue;
-    }
-    for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
+int cl_fixed_kind_of(int K, int M, const double *y) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  cl_state_unpack(K, M, y, R, Q);
+  if (dead_mask(K, M, y)) return CL_KIND_DEAD;
+  int nzero = 0, nmixed = 0, shared = 0, on[CL_KMAX] = {0}, spanned = 0;
+  for (int i = 0; i < M; i++) {
+    int cnt = 0, which = -1;
+    for (int j = 0; j < K; j++)
+      if (fabs(R[j * M + i]) > ZERO_COS * sqrt(Q[i * M + i])) cnt++, which = j;
+    if (cnt == 0) nzero++;
+    else if (cnt > 1) nmixed++;
+    else shared |= on[which]++ > 0;
+    for (int j = 0; j < K; j++)
+      if (fabs(R[j * M + i]) > ZERO_COS * sqrt(Q[i * M + i])) on[j] += cnt > 1;
   }
-  return CL_OK;
+  for (int j = 0; j < K; j++) spanned += on[j] > 0;
+  if (nzero == M) return CL_KIND_UNINFORMATIVE;
+  if (nzero > 0) return CL_KIND_PARTIAL;
+  if (nmixed == 0) return shared ? CL_KIND_SHARED : CL_KIND_SPECIALISED;
+  /* rotated: several mixed units whose R-columns are (nearly) orthogonal */
+  if (nmixed >= 2 && spanned >= 2) {
+    double worst = 0;
+    for (int i = 0; i < M; i++)
+      for (int l = i + 1; l < M; l++) {
+        double dot = 0, ni = 0, nl = 0;
+        for (int j = 0; j < K; j++)
+          dot += R[j * M + i] * R[j * M + l], ni += R[j * M + i] * R[j * M + i],
+              nl += R[j * M + l] * R[j * M + l];
+        worst = fmax(worst, fabs(dot) / sqrt(ni * nl));
+      }
+    if (worst < 0.1) return CL_KIND_ROTATED;
+  }
+  return CL_KIND_MIXED;
 }
 
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
-                            double *err_est, char *err) {
-  int n = cl_state_size(K, M);
-  double *J2 = malloc(sizeof(double) * (size_t)(n * n));
-  if (!J2) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  cl_status st = fd_jacobian(d, K, M, y, 1e-5, J, err);
-  if (!st) st = fd_jacobian(d, K, M, y, 5e-6, J2, err);
-  double e = 0;
-  for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
-  if (err_est) *err_est = e;
-  free(J2);
-  return st;
+void cl_fixed_opts_default(cl_fixed_opts *fo) {
+  fo->nrandom = -1;
+  fo->deflation = -1;
+  fo->orbit_cap = 0;
 }
 
+/* ---- Newton with deflation, on the free coordinates ------------------- */
 typedef struct {
   cl_drift *d;
-  int K, M;
-  char err[CL_ERRLEN];
+  int K, M, n;
+  int nfree, idx[CL_STATE_MAX]; /* the free coordinates (dead units' are pinned to 0) */
+  double base[CL_STATE_MAX];    /* the full state with the pinned values */
+  const double *known;          /* deflation: known roots (full states) */
+  int nknown;
+  double cx[CL_STATE_MAX], cf; /* the last undeflated evaluation: x and sum |F| */
+  int have_c;
+  long nevals;
 } root_ctx;
+
+static void full_state(const root_ctx *c, const double *x, double *y) {
+  memcpy(y, c->base, sizeof(double) * (size_t)c->n);
+  for (int k = 0; k < c->nfree; k++) y[c->idx[k]] = x[k];
+}
 
 static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
   root_ctx *c = params;
-  if (cl_state_drift(c->d, c->K, c->M, x->data, f->data, c->err)) return GSL_EDOM;
+  double y[CL_STATE_MAX], F[CL_STATE_MAX];
+  full_state(c, x->data, y);
+  c->nevals++;
+  if (cl_state_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
+  double fac = 1, sum = 0;
+  /* Farrell, Birkisson & Funke's deflation: (1 / |y - y_k|^2 + 1) per known root */
+  for (int k = 0; k < c->nknown; k++) {
+    const double *yk = c->known + (size_t)k * c->n;
+    double d2 = 0;
+    for (int q = 0; q < c->n; q++) d2 += (y[q] - yk[q]) * (y[q] - yk[q]);
+    fac *= 1 / fmax(d2, 1e-300) + 1;
+  }
+  for (int k = 0; k < c->nfree; k++) {
+    f->data[k] = fac * F[c->idx[k]];
+    sum += fabs(F[c->idx[k]]);
+  }
+  if (!isfinite(fac)) return GSL_EDOM;
+  memcpy(c->cx, x->data, sizeof(double) * (size_t)c->nfree);
+  c->cf = sum, c->have_c = 1;
   return GSL_SUCCESS;
 }
 
-/* Newton (hybrids) from y0; returns 1 and the root in y on convergence. */
+/* sum |F| (undeflated) at x */
+static double undeflated(root_ctx *c, const double *x) {
+  if (c->have_c && memcmp(c->cx, x, sizeof(double) * (size_t)c->nfree) == 0) return c->cf;
+  double y[CL_STATE_MAX], F[CL_STATE_MAX], sum = 0;
+  full_state(c, x, y);
+  c->nevals++;
+  if (cl_state_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
+  for (int k = 0; k < c->nfree; k++) sum += fabs(F[c->idx[k]]);
+  return sum;
+}
+
+/* Newton (hybrids) from the full state y0 on the free coordinates; returns 1
+ * and the root (full state) in y when sum |F| < 1e-11. */
 static int newton(root_ctx *c, const double *y0, double *y) {
-  int n = cl_state_size(c->K, c->M);
-  gsl_multiroot_function F = {root_f, (size_t)n, c};
-  gsl_vector_view x0 = gsl_vector_view_array((double *)y0, (size_t)n);
-  gsl_multiroot_fsolver *s = gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, (size_t)n);
-  int ok = 0;
+  double x0[CL_STATE_MAX];
+  for (int k = 0; k < c->nfree; k++) x0[k] = y0[c->idx[k]];
+  gsl_multiroot_function F = {root_f, (size_t)c->nfree, c};
+  gsl_vector_view xv = gsl_vector_view_array(x0, (size_t)c->nfree);
+  gsl_multiroot_fsolver *s = gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, (size_t)c->nfree);
   if (!s) return -1;
-  if (gsl_multiroot_fsolver_set(s, &F, &x0.vector) == GSL_SUCCESS) {
+  int ok = 0;
+  c->have_c = 0;
+  if (gsl_multiroot_fsolver_set(s, &F, &xv.vector) == GSL_SUCCESS) {
     for (int it = 0; it < 200; it++) {
       if (gsl_multiroot_fsolver_iterate(s)) break;
-      if (gsl_multiroot_test_residual(s->f, 1e-11) == GSL_SUCCESS) {
+      if (undeflated(c, s->x->data) < 1e-11) {
         ok = 1;
         break;
       }
     }
   }
-  if (ok) memcpy(y, s->x->data, sizeof(double) * (size_t)n);
+  if (ok) full_state(c, s->x->data, y);
   gsl_multiroot_fsolver_free(s);
   return ok;
 }
 
-static int cmp_fp(const void *a, const void *b) {
-  const cl_fixed_point *x = a, *y = b;
-  if (x->stability != y->stability) return (int)x->stability - (int)y->stability;
-  for (int k = 0; k < x->n; k++)
-    if (x->y[k] != y->y[k]) return x->y[k] < y->y[k] ? 1 : -1;
+/* Damped Newton on the free coordinates with deflation (Farrell, Birkisson &
+ * Funke 2015): the step of G = m F, m = prod_k (1 / |y - y_k|^2 + 1), is
+ * the Newton step d of F scaled by 1 / (1 - grad(log m) . d) (their eq. 3.3);
+ * the Jacobian of F by forward differences (a backward one where the
+ * forward step leaves the domain), the step by a truncated SVD (so
+ * directions along a continuous family do not blow up), halved until the
+ * state is in the domain and |G| decreases.  Returns 1 and the root. */
+static double deflation_log(const root_ctx *c, const double *y, double *grad) {
+  double lm = 0;
+  if (grad) memset(grad, 0, sizeof(double) * (size_t)c->n);
+  for (int k = 0; k < c->nknown; k++) {
+    const double *yk = c->known + (size_t)k * c->n;
+    double d2 = 0;
+    for (int q = 0; q < c->n; q++) d2 += (y[q] - yk[q]) * (y[q] - yk[q]);
+    d2 = fmax(d2, 1e-300);
+    lm += log1p(1 / d2);
+    /* d/dy log(1/d2 + 1) = -2 (y - yk) / (d2 (1 + d2)) */
+    if (grad)
+      for (int q = 0; q < c->n; q++) grad[q] += -2 * (y[q] - yk[q]) / (d2 * (1 + d2));
+  }
+  return lm;
+}
+
+static int eval_free(root_ctx *c, const double *x, double *F) {
+  double y[CL_STATE_MAX], f[CL_STATE_MAX];
+  full_state(c, x, y);
+  c->nevals++;
+  if (cl_state_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
+  for (int k = 0; k < c->nfree; k++) F[k] = f[c->idx[k]];
   return 0;
 }
 
-static cl_status classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
-  int n = p->n;
-  double f[NMAX], *J = malloc(sizeof(double) * (size_t)(n * n));
-  if (!J) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  cl_status st = cl_state_jacobian(d, K, M, p->y, J, &p->jac_error, err);
-  if (st || (st = cl_state_drift(d, K, M, p->y, f, err))) return free(J), st;
-  p->residual = 0;
-  for (int k = 0; k < n; k++) p->residual = fmax(p->residual, fabs(f[k]));
-  gsl_matrix_view Jv = gsl_matrix_view_array(J, (size_t)n, (size_t)n);
+static double norm2(const double *v, int n) {
+  double s = 0;
+  for (int k = 0; k < n; k++) s += v[k] * v[k];
+  return sqrt(s);
+}
+
+static int damped_newton(root_ctx *c, const double *y0, double *yout) {
+  const int nf = c->nfree;
+  if (nf == 0) return 0;
+  double x[CL_STATE_MAX], F[CL_STATE_MAX], xt[CL_STATE_MAX], Ft[CL_STATE_MAX], y[CL_STATE_MAX];
+  for (int k = 0; k < nf; k++) x[k] = y0[c->idx[k]];
+  if (eval_free(c, x, F)) return 0;
+  gsl_matrix *J = gsl_matrix_alloc((size_t)nf, (size_t)nf), *V = gsl_matrix_alloc((size_t)nf, (size_t)nf);
+  gsl_vector *S = gsl_vector_alloc((size_t)nf), *work = gsl_vector_alloc((size_t)nf);
+  int ok = J && V && S && work ? 0 : -1;
+  for (int it = 0; it < 60 && !ok; it++) {
+    double l1 = 0;
+    for (int k = 0; k < nf; k++) l1 += fabs(F[k]);
+    if (l1 < 1e-11) {
+      ok = 1;
+      break;
+    }
+    /* Jacobian of F */
+    int bad = 0;
+    for (int q = 0; q < nf && !bad; q++) {
+      double h = 1e-7 * fmax(1, fabs(x[q]));
+      memcpy(xt, x, sizeof(double) * (size_t)nf);
+      xt[q] = x[q] + h;
+      if (eval_free(c, xt, Ft)) {
+        xt[q] = x[q] - h, h = -h;
+        if (eval_free(c, xt, Ft)) bad = 1;
+      }
+      for (int k = 0; k < nf && !bad; k++) gsl_matrix_set(J, (size_t)k, (size_t)q, (Ft[k] - F[k]) / h);
+    }
+    if (bad) break;
+    /* d = -J^+ F by the SVD, singular values below 1e-10 sigma_max dropped */
+    gsl_linalg_SV_decomp(J, V, S, work);
+    double smax = gsl_vector_get(S, 0), d[CL_STATE_MAX] = {0};
+    for (int r = 0; r < nf; r++) {
+      double sr = gsl_vector_get(S, (size_t)r);
+      if (!(sr > 1e-10 * smax)) continue;
+      double u = 0;
+      for (int k = 0; k < nf; k++) u += gsl_matrix_get(J, (size_t)k, (size_t)r) * F[k];
+      for (int q = 0; q < nf; q++) d[q] -= gsl_matrix_get(V, (size_t)q, (size_t)r) * u / sr;
+    }
+    /* deflation: scale the step */
+    double lm = 0, g[CL_STATE_MAX];
+    if (c->nknown) {
+      full_state(c, x, y);
+      lm = deflation_log(c, y, g);
+      double gd = 0;
+      for (int q = 0; q < nf; q++) gd += g[c->idx[q]] * d[q];
+      double den = 1 - gd;
+      if (fabs(den) > 1e-12) {
+        double tau = 1 / den;
+        if (tau < 0) tau = -tau; /* keep the descent direction of F */
+        for (int q = 0; q < nf; q++) d[q] *= tau;
+      }
+    }
+    double merit = log(norm2(F, nf)) + lm, step = 1;
+    int acc = 0;
+    for (int ls = 0; ls < 30 && !acc; ls++, step /= 2) {
+      for (int q = 0; q < nf; q++) xt[q] = x[q] + step * d[q];
+      if (eval_free(c, xt, Ft)) continue;
+      full_state(c, xt, y);
+      double mt = log(norm2(Ft, nf)) + (c->nknown ? deflation_log(c, y, NULL) : 0);
+      if (mt < merit || norm2(Ft, nf) == 0) acc = 1;
+    }
+    if (!acc) break;
+    memcpy(x, xt, sizeof(double) * (size_t)nf);
+    memcpy(F, Ft, sizeof(double) * (size_t)nf);
+  }
+  if (J) gsl_matrix_free(J);
+  if (V) gsl_matrix_free(V);
+  if (S) gsl_vector_free(S);
+  if (work) gsl_vector_free(work);
+  if (ok > 0) full_state(c, x, yout);
+  return ok;
+}
+
+/* ---- Jacobian and classification -------------------------------------- */
+static cl_status eigen(const double *J0, int n, cl_fixed_point *p) {
+  double *J = malloc(sizeof(double) * (size_t)(n * n));
   gsl_vector_complex *ev = gsl_vector_complex_alloc((size_t)n);
   gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
-  if (!ev || !w) {
+  if (!J || !ev || !w) {
+    free(J);
     if (ev) gsl_vector_complex_free(ev);
     if (w) gsl_eigen_nonsymm_free(w);
-    free(J);
-    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    return CL_ENOMEM;
   }
+  memcpy(J, J0, sizeof(double) * (size_t)(n * n));
+  gsl_matrix_view Jv = gsl_matrix_view_array(J, (size_t)n, (size_t)n);
   gsl_eigen_nonsymm(&Jv.matrix, ev, w);
   gsl_eigen_nonsymmv_sort(ev, NULL, GSL_EIGEN_SORT_ABS_DESC);
   int pos = 0, neg = 0;
@@ -161,81 +309,413 @@ static cl_status classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *er
   return CL_OK;
 }
 
-cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
-                        cl_fixed_point **out, int *nout, char *err) {
-  const int K = m->K, M = m->M, n = cl_state_size(K, M);
-  root_ctx c = {.K = K, .M = M};
-  c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return cl_alloc_status(err);
-  /* starts: R = 0 and R along each feature, with unit i on feature j at
-   * overlaps +-{0.3, 0.7, 0.95} of sqrt(Q), Q = 1 diagonal; plus extras */
-  const double levels[] = {0.3, 0.7, 0.95};
-  /* plus seeded random starts, which find the mixed states (a unit on
-   * several features at once) that the axis starts miss */
-  const int nrand = 12 * K * M;
-  int cap = 1 + 2 * 3 * K * M + nrand + nextra + 8;
-  double *starts = calloc((size_t)cap * (size_t)n, sizeof(double));
-  if (!starts) return cl_drift_free(c.d), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  int ns = 0;
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
-  for (int s = -1; s < 2 * 3 * K * M; s++) {
-    memset(R, 0, sizeof R);
-    memset(Q, 0, sizeof Q);
-    for (int i = 0; i < M; i++) Q[i * M + i] = 1;
-    if (s >= 0) {
-      int sign = s % 2 ? -1 : 1, lev = (s / 2) % 3, ji = s / 6;
-      R[ji] = sign * levels[lev];
+static double residual_at(cl_drift *d, int K, int M, const double *y, char *err, cl_status *st) {
+  double f[CL_STATE_MAX], r = 0;
+  int n = cl_state_size(K, M);
+  if ((*st = cl_state_drift(d, K, M, y, f, err))) return INFINITY;
+  for (int k = 0; k < n; k++) r = fmax(r, fabs(f[k]));
+  return r;
+}
+
+cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
+  const int n = p->n, dead = dead_mask(K, M, p->y);
+  cl_status st = CL_OK;
+  p->residual = residual_at(d, K, M, p->y, err, &st);
+  p->kind = cl_fixed_kind_of(K, M, p->y);
+  if (st) return st;
+  double *J = malloc(sizeof(double) * (size_t)(3 * n * n));
+  if (!J) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  if (!dead) {
+    st = cl_state_jacobian(d, K, M, p->y, J, &p->jac_error, err);
+  } else {
+    /* on the boundary Q_ii = 0 the central differences leave the domain:
+     * differentiate at Q_ii = delta, 2 delta, 4 delta (delta >> the step)
+     * and extrapolate linearly to 0 from the first two; the third gives the
+     * error of the extrapolation */
+    const double delta = 20 * CL_FD_STEP;
+    double e[3];
+    for (int r = 0; r < 3 && !st; r++) {
+      double y[CL_STATE_MAX], Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX];
+      cl_state_unpack(K, M, p->y, Rm, Qm);
+      for (int i = 0; i < M; i++)
+        if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
+      cl_state_pack(K, M, Rm, Qm, y);
+      st = cl_state_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &e[0] : NULL, err);
     }
-    cl_state_pack(K, M, R, Q, starts + (size_t)ns++ * n);
+    double ex = 0;
+    for (int k = 0; k < n * n && !st; k++) {
+      double a = 2 * J[k] - J[n * n + k], b = 2 * J[n * n + k] - J[2 * n * n + k];
+      ex = fmax(ex, fabs(a - b) / 3); /* the O(delta^2) term left in a */
+      J[k] = a;
+    }
+    p->jac_error = fmax(e[0], ex);
   }
-  cl_rng *rng = cl_rng_alloc(12345, 0x6678);
-  if (!rng) return free(starts), cl_drift_free(c.d), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  for (int s = 0; s < nrand; s++) {
-    memset(Q, 0, sizeof Q);
-    for (int i = 0; i < M; i++) Q[i * M + i] = 1;
-    for (int k = 0; k < K * M; k++) R[k] = (2 * cl_rng_uniform(rng) - 1) * 0.9 / sqrt((double)K);
-    cl_state_pack(K, M, R, Q, starts + (size_t)ns++ * n);
+  if (!st && eigen(J, n, p)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  free(J);
+  return st;
+}
+
+/* ---- the finder ------------------------------------------------------- */
+static int cmp_desc(const double *a, const double *b, int n) {
+  for (int k = 0; k < n; k++)
+    if (a[k] != b[k]) return a[k] < b[k] ? 1 : -1;
+  return 0;
+}
+
+static int cmp_fp(const void *a, const void *b) {
+  const cl_fixed_point *x = a, *y = b;
+  return cmp_desc(x->y, y->y, x->n);
+}
+
+/* orbits ordered by stability, then by their first (largest) image */
+static int cmp_orbit(const void *a, const void *b) {
+  const cl_fixed_point *x = *(cl_fixed_point *const *)a, *y = *(cl_fixed_point *const *)b;
+  if (x->stability != y->stability) return (int)x->stability - (int)y->stability;
+  return cmp_desc(x->y, y->y, x->n);
+}
+
+typedef struct {
+  double *y;
+  int n, cap;
+  int ns;
+} start_list;
+
+static int push(start_list *s, const double *R, const double *Q, int K, int M) {
+  if (s->ns == s->cap) {
+    int cap = s->cap ? 2 * s->cap : 64;
+    double *y = realloc(s->y, sizeof(double) * (size_t)cap * (size_t)s->n);
+    if (!y) return 1;
+    s->y = y, s->cap = cap;
+  }
+  cl_state_pack(K, M, R, Q, s->y + (size_t)s->ns++ * s->n);
+  return 0;
+}
+
+/* Q = R^T R + (1 - |R_.i|^2) on the diagonal: the units' background parts
+ * orthogonal, Q_ii = 1 */
+static void q_from_r(int K, int M, const double *R, double *Q) {
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double a = 0;
+      for (int j = 0; j < K; j++) a += R[j * M + i] * R[j * M + l];
+      Q[i * M + l] = a;
+    }
+  for (int i = 0; i < M; i++) Q[i * M + i] = fmax(Q[i * M + i], 1);
+}
+
+/* R (K x Ma) and Q (Ma x Ma) in place to K x M and M x M, units Ma.. dead */
+static void expand(int K, int M, int Ma, double *R, double *Q) {
+  if (Ma == M) return;
+  double R2[CL_KMAX * CL_MMAX] = {0}, Q2[CL_MMAX * CL_MMAX] = {0};
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < Ma; i++) R2[j * M + i] = R[j * Ma + i];
+  for (int i = 0; i < Ma; i++)
+    for (int l = 0; l < Ma; l++) Q2[i * M + l] = Q[i * Ma + l];
+  memcpy(R, R2, sizeof R2);
+  memcpy(Q, Q2, sizeof Q2);
+}
+
+/* the standard starts for the units 0..Ma-1 alive (the others dead) */
+static int make_starts(const cl_model *m, int Ma, int nrandom, start_list *s) {
+  const int K = m->K, M = m->M;
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  int bad = 0;
+#define RESET() (memset(R, 0, sizeof R), memset(Q, 0, sizeof Q))
+#define PUSH() (q_from_r(K, Ma, R, Q), expand(K, M, Ma, R, Q), bad |= push(s, R, Q, K, M))
+  /* uninformative */
+  RESET();
+  PUSH();
+  /* one unit along one feature */
+  const double l1[] = {0.3, 0.7, 0.95}, l2[] = {0.5, 0.9};
+  const double *lev = M == 1 ? l1 : l2;
+  int nlev = M == 1 ? 3 : 2;
+  for (int ji = 0; ji < K * Ma; ji++)
+    for (int lv = 0; lv < nlev; lv++)
+      for (int sg = 1; sg >= -1; sg -= 2) {
+        RESET();
+        R[(ji / Ma) * Ma + ji % Ma] = sg * lev[lv];
+        PUSH();
+      }
+  if (Ma >= 2) {
+    /* specialised: unit i on feature (i + r) mod K, for each rotation r */
+    for (int r = 0; r < K && K >= Ma; r++) {
+      RESET();
+      for (int i = 0; i < Ma; i++) R[((i + r) % K) * Ma + i] = 0.8;
+      PUSH();
+    }
+    /* shared: every unit on feature j */
+    for (int j = 0; j < K; j++) {
+      RESET();
+      for (int i = 0; i < Ma; i++) R[j * Ma + i] = 0.7 * (i % 2 ? -1 : 1);
+      PUSH();
+      RESET();
+      for (int i = 0; i < Ma; i++) R[j * Ma + i] = 0.5;
+      PUSH();
+    }
+    /* rotated frames: units on pairs of features at +-45 degrees */
+    for (int j = 0; j + 1 < K; j++) {
+      RESET();
+      for (int i = 0; i < Ma; i++) {
+        R[j * Ma + i] = 0.5;
+        R[(j + 1) * Ma + i] = i % 2 ? -0.5 : 0.5;
+      }
+      PUSH();
+    }
+  }
+  /* seeded random states: W = (K + Ma) x Ma Gaussian, R its first K rows */
+  cl_rng *rng = cl_rng_alloc(12345 + (uint64_t)(M - Ma), 0x6678);
+  if (!rng) return 1;
+  for (int t = 0; t < nrandom; t++) {
+    RESET();
+    if (M == 1) {
+      for (int k = 0; k < K; k++) R[k] = (2 * cl_rng_uniform(rng) - 1) * 0.9 / sqrt((double)K);
+      Q[0] = 1;
+      bad |= push(s, R, Q, K, M);
+      continue;
+    }
+    double W[(CL_KMAX + CL_MMAX) * CL_MMAX];
+    for (int k = 0; k < (K + Ma) * Ma; k++) W[k] = cl_rng_gauss(rng) / sqrt((double)(K + Ma));
+    for (int k = 0; k < K * Ma; k++) R[k] = W[k];
+    for (int i = 0; i < Ma; i++)
+      for (int l = 0; l < Ma; l++) {
+        double a = 0;
+        for (int r = 0; r < K + Ma; r++) a += W[r * Ma + i] * W[r * Ma + l];
+        Q[i * Ma + l] = a;
+      }
+    expand(K, M, Ma, R, Q);
+    bad |= push(s, R, Q, K, M);
   }
   cl_rng_free(rng);
-  for (int e = 0; e < nextra; e++) memcpy(starts + (size_t)ns++ * n, extra + (size_t)e * n, sizeof(double) * (size_t)n);
-  cl_fixed_point *fp = calloc((size_t)ns, sizeof *fp);
-  int nf = 0;
-  cl_status st = fp ? CL_OK : cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-  cl_lib_init();
-  for (int s = 0; s < ns && !st; s++) {
-    double y[NMAX];
-    int nw = newton(&c, starts + (size_t)s * n, y);
-    if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-    if (nw <= 0) continue;
-    /* in the physical domain? (the drift refuses states outside it) */
-    double f[NMAX];
-    if (cl_state_drift(c.d, K, M, y, f, NULL)) continue;
-    int dup = 0;
-    for (int k = 0; k < nf && !dup; k++) {
-      double dist = 0;
-      for (int q = 0; q < n; q++) dist = fmax(dist, fabs(fp[k].y[q] - y[q]));
-      dup = dist < 1e-6;
-    }
-    if (dup) continue;
-    fp[nf].n = n;
-    memcpy(fp[nf].y, y, sizeof(double) * (size_t)n);
-    char e1[CL_ERRLEN];
-    st = classify(c.d, K, M, &fp[nf], e1);
-    if (st)
-      cl_fail(err, st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, lambda = %g, "
-                       "B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
-    nf++;
+#undef RESET
+#undef PUSH
+  return bad;
+}
+
+typedef struct {
+  cl_fixed_point *p;
+  int np, cap;
+  double *known; /* all images found, for deflation and duplicates */
+  int nknown, capk;
+} found_set;
+
+static int is_known(const found_set *f, int n, const double *y, double tol) {
+  for (int k = 0; k < f->nknown; k++) {
+    double d = 0;
+    for (int q = 0; q < n && d < tol; q++) d = fmax(d, fabs(f->known[(size_t)k * n + q] - y[q]));
+    if (d < tol) return 1;
   }
-  free(starts);
+  return 0;
+}
+
+/* a new root y: classify it, list its orbit with each image's residual */
+static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, const double *y,
+                           int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
+  const int n = cl_state_size(K, M);
+  double *im = malloc(sizeof(double) * (size_t)cap * (size_t)n);
+  if (!im) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  int complete, nim = cl_symmetry_orbit(g, y, 1e-9, im, cap, &complete);
+  info->truncated += !complete;
+  if (f->np + nim > f->cap) {
+    int c2 = 2 * (f->np + nim);
+    cl_fixed_point *p = realloc(f->p, sizeof *p * (size_t)c2);
+    if (!p) return free(im), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    f->p = p, f->cap = c2;
+  }
+  if (f->nknown + nim > f->capk) {
+    int c2 = 2 * (f->nknown + nim);
+    double *k = realloc(f->known, sizeof(double) * (size_t)c2 * (size_t)n);
+    if (!k) return free(im), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    f->known = k, f->capk = c2;
+  }
+  cl_fixed_point *p0 = &f->p[f->np];
+  memset(p0, 0, sizeof *p0);
+  p0->n = n;
+  memcpy(p0->y, y, sizeof(double) * (size_t)n);
+  cl_status st = cl_fixed_classify(d, K, M, p0, err);
+  if (st == CL_EDIVERGE) {
+    /* no Jacobian even one-sided (a corner of the domain): listed, unclassified */
+    for (int k = 0; k < n; k++) p0->eig_re[k] = p0->eig_im[k] = NAN;
+    p0->jac_error = NAN, p0->stability = CL_MARGINAL, st = CL_OK;
+  }
+  for (int a = 0; a < nim && !st; a++) {
+    cl_fixed_point *p = &f->p[f->np + a];
+    if (a > 0) {
+      /* an image: the same spectrum (the Jacobian is conjugated), its own residual */
+      *p = *p0;
+      memcpy(p->y, im + (size_t)a * n, sizeof(double) * (size_t)n);
+      p->residual = residual_at(d, K, M, p->y, err, &st);
+      p->kind = cl_fixed_kind_of(K, M, p->y);
+    }
+    p->orbit = orbit_id;
+    info->max_residual = fmax(info->max_residual, p->residual);
+    memcpy(f->known + (size_t)f->nknown++ * n, p->y, sizeof(double) * (size_t)n);
+  }
+  if (!st) f->np += nim;
+  free(im);
+  return st;
+}
+
+cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo0,
+                           const double *extra, int nextra, cl_fixed_point **out, int *nout,
+                           cl_fixed_info *info0, char *err) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  cl_fixed_opts fo;
+  cl_fixed_info info;
+  if (fo0) fo = *fo0;
+  else cl_fixed_opts_default(&fo);
+  memset(&info, 0, sizeof info);
+  int cap = fo.orbit_cap > 0 ? fo.orbit_cap : 1024;
+  /* auto: deflated retries for M >= 2 (for M = 1 the starts and the orbits
+   * already complete the known cases, at a third of the cost) */
+  if (fo.deflation < 0) fo.deflation = M >= 2;
+  int nrandom = fo.nrandom >= 0 ? fo.nrandom : M == 1 ? 12 * K * M : 4 * K * M;
+  cl_symmetry g;
+  cl_symmetry_init(m, &g);
+  cl_symmetry_describe(&g, info.symmetries, sizeof info.symmetries);
+  root_ctx c = {.K = K, .M = M, .n = n};
+  c.d = cl_drift_alloc(m, o, err);
+  if (!c.d) return cl_alloc_status(err);
+  found_set f = {0};
+  cl_status st = CL_OK;
+  cl_lib_init();
+  /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
+   * the permutation symmetry the other choices are images); at least one
+   * unit alive (w = 0 is not listed) */
+  for (int Ma = M; Ma >= 1 && !st; Ma--) {
+    start_list s = {.n = n};
+    if (make_starts(m, Ma, Ma == M ? nrandom : nrandom / 4, &s)) {
+      free(s.y);
+      st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      break;
+    }
+    for (int e = 0; e < nextra && Ma == M; e++) {
+      double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+      cl_state_unpack(K, M, extra + (size_t)e * n, R, Q);
+      if (push(&s, R, Q, K, M)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    }
+    /* the free coordinates */
+    c.nfree = 0;
+    memset(c.base, 0, sizeof c.base);
+    {
+      int k = 0;
+      for (int j = 0; j < K; j++)
+        for (int i = 0; i < M; i++, k++)
+          if (i < Ma) c.idx[c.nfree++] = k;
+      for (int i = 0; i < M; i++)
+        for (int l = i; l < M; l++, k++)
+          if (l < Ma) c.idx[c.nfree++] = k;
+    }
+    info.starts += s.ns;
+    for (int t = 0; t < s.ns && !st; t++) {
+      /* plain Newton from the start (so every root the undeflated finder
+       * reaches is found), then deflated Newton from it while that finds new
+       * roots (at most 3 times) */
+      for (int rep = 0; rep < 4 && !st; rep++) {
+        double y[CL_STATE_MAX];
+        c.known = rep > 0 ? f.known : NULL;
+        c.nknown = rep > 0 ? f.nknown : 0;
+        info.newton_runs++;
+        /* hybrids first (the finder of M = 1 before deflation), the damped
+         * Newton where it fails and for the deflated runs */
+        int nw = rep == 0 ? newton(&c, s.y + (size_t)t * n, y) : 0;
+        if (nw == 0) nw = damped_newton(&c, s.y + (size_t)t * n, y);
+        if (nw < 0) {
+          st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+          break;
+        }
+        if (nw == 0) {
+          if (rep == 0 && fo.deflation && f.nknown) continue;
+          break;
+        }
+        /* in the physical domain (the drift refuses states outside it), new,
+         * and a root of the whole system (the pinned components too) */
+        /* a unit that converged to Q_ii ~ 0 without being pinned: pin it
+         * (the boundary is where the quadrature changes its rule) */
+        int near_dead = 0;
+        for (int i = 0; i < M; i++) {
+          int k = K * M + i * M - i * (i - 1) / 2; /* Q_ii in y */
+          near_dead |= (i < Ma && y[k] < 1e-7) << i;
+        }
+        if (near_dead) {
+          root_ctx c2 = c;
+          c2.nfree = 0, c2.known = NULL, c2.nknown = 0;
+          int k = 0;
+          for (int j = 0; j < K; j++)
+            for (int i = 0; i < M; i++, k++)
+              if (!(near_dead >> i & 1) && i < Ma) c2.idx[c2.nfree++] = k;
+          for (int i = 0; i < M; i++)
+            for (int l = i; l < M; l++, k++)
+              if (!((near_dead >> i | near_dead >> l) & 1) && l < Ma) c2.idx[c2.nfree++] = k;
+          double y2[CL_STATE_MAX];
+          for (int q = 0; q < n; q++) y2[q] = y[q];
+          memset(c2.base, 0, sizeof c2.base);
+          /* every unit dead (w = 0, e.g. relu's dead state R = 0, Q = 0):
+           * nothing left to solve, the residual decides */
+          int dn = c2.nfree ? damped_newton(&c2, y2, y) : (full_state(&c2, y2, y), 1);
+          if (dn < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+          if (dn <= 0) break;
+        }
+        cl_status st2;
+        double r = residual_at(c.d, K, M, y, NULL, &st2);
+        if (st2 || !(r < 1e-9)) break;
+        if (is_known(&f, n, y, 1e-6)) {
+          if (rep > 0 || !fo.deflation) break;
+          continue;
+        }
+        char e1[CL_ERRLEN];
+        st = add_orbit(c.d, &g, K, M, y, ++info.orbits, cap, &f, &info, e1);
+        if (st)
+          cl_fail(err, st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
+                           "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
+        if (!fo.deflation) break;
+      }
+    }
+    free(s.y);
+  }
   cl_drift_free(c.d);
+  free(f.known);
   if (st) {
-    free(fp);
+    free(f.p);
     return st;
   }
-  qsort(fp, (size_t)nf, sizeof *fp, cmp_fp);
-  *out = fp;
-  *nout = nf;
+  /* order: orbits by stability then by their largest image; images of one
+   * orbit together, largest first; orbit ids renumbered in that order */
+  int no = info.orbits;
+  cl_fixed_point **first = calloc((size_t)no + 1, sizeof *first);
+  cl_fixed_point *sorted = malloc(sizeof *sorted * (size_t)(f.np + 1));
+  if (!first || !sorted) {
+    free(first), free(sorted), free(f.p);
+    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  }
+  int a = 0;
+  for (int id = 1; id <= no; id++) {
+    int b = a;
+    while (b < f.np && f.p[b].orbit == id) b++;
+    qsort(f.p + a, (size_t)(b - a), sizeof *f.p, cmp_fp);
+    first[id - 1] = &f.p[a];
+    a = b;
+  }
+  qsort(first, (size_t)no, sizeof *first, cmp_orbit);
+  int np = 0;
+  for (int k = 0; k < no; k++) {
+    int id = first[k]->orbit;
+    for (cl_fixed_point *p = first[k]; p < f.p + f.np && p->orbit == id; p++) {
+      sorted[np] = *p;
+      sorted[np++].orbit = k + 1;
+    }
+  }
+  free(first);
+  free(f.p);
+  info.points = np;
+  if (info0) *info0 = info;
+  *out = sorted;
+  *nout = np;
   return CL_OK;
+}
+
+cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
+                        cl_fixed_point **out, int *nout, char *err) {
+  return cl_fixed_find_ex(m, o, NULL, extra, nextra, out, nout, NULL, err);
 }
 
 typedef struct {
@@ -349,7 +829,7 @@ void cl_fixed_write_header(FILE *f, int K, int M, const char *vary) {
   fprintf(f, "id");
   for (int c = 0; c < nc; c++) cl_traj_colname(K, M, c, name, sizeof name), fprintf(f, ",%s", name);
   for (int k = 0; k < n; k++) fprintf(f, ",eig_re_%d,eig_im_%d", k + 1, k + 1);
-  fprintf(f, ",stability\n");
+  fprintf(f, ",stability,orbit,kind,residual\n");
 }
 
 cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value) {
@@ -358,11 +838,139 @@ cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, in
   for (int i = 0; i < np; i++) {
     cl_state_unpack(K, M, p[i].y, R, Q);
     cl_traj_set(K, M, R, Q, row);
+    for (int i = 0; i < M; i++) /* a dead unit's cos (0 / 0) is 0 */
+      if (!(Q[i * M + i] > 0))
+        for (int j = 0; j < K; j++) row[K * M + M * (M + 1) / 2 + j * M + i] = 0;
     if (vary_value) fprintf(f, "%s,", vary_value);
     fprintf(f, "%d", i + 1);
     for (int c = 0; c < nc; c++) fprintf(f, ",%.17g", row[c]);
     for (int k = 0; k < p[i].n; k++) fprintf(f, ",%.17g,%.17g", p[i].eig_re[k], p[i].eig_im[k]);
-    if (fprintf(f, ",%s\n", cl_stability_name(p[i].stability)) < 0) return CL_EIO;
+    if (fprintf(f, ",%s,%d,%s,%.3g\n", cl_stability_name(p[i].stability), p[i].orbit,
+                cl_fixed_kind_name(p[i].kind), p[i].residual) < 0)
+      return CL_EIO;
   }
   return ferror(f) ? CL_EIO : CL_OK;
+}
+
+/* ---- critical values of a parameter ----------------------------------- */
+typedef struct {
+  const cl_model *m;
+  const cl_quad_opts *o;
+  cl_param_setter set;
+  void *ctx;
+  double y[CL_STATE_MAX]; /* the last point, the start of the next Newton */
+  int fail;
+  char err[CL_ERRLEN];
+} track_ctx;
+
+/* the tracked point at parameter value v, by Newton from t->y (dead units
+ * stay pinned); 1 on success with the classified point in *p */
+static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *p) {
+  cl_model mm = *t->m;
+  if (t->set(t->ctx, v, &mm, t->err)) return t->fail = 2, 0;
+  const int K = mm.K, M = mm.M, n = cl_state_size(K, M), dead = dead_mask(K, M, from);
+  root_ctx c = {.K = K, .M = M, .n = n};
+  if (!(c.d = cl_drift_alloc(&mm, t->o, t->err))) return t->fail = 2, 0;
+  int k = 0;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++, k++)
+      if (!(dead >> i & 1)) c.idx[c.nfree++] = k;
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++, k++)
+      if (!((dead >> i | dead >> l) & 1)) c.idx[c.nfree++] = k;
+  double y[CL_STATE_MAX];
+  int ok = damped_newton(&c, from, y);
+  if (ok) {
+    memset(p, 0, sizeof *p);
+    p->n = n;
+    memcpy(p->y, y, sizeof(double) * (size_t)n);
+    if (cl_fixed_classify(c.d, K, M, p, t->err)) ok = 0, t->fail = 2;
+  }
+  cl_drift_free(c.d);
+  return ok;
+}
+
+static double max_re(const cl_fixed_point *p) {
+  double r = -INFINITY;
+  for (int k = 0; k < p->n; k++) r = fmax(r, p->eig_re[k]);
+  return r;
+}
+
+static double eig_of_v(double v, void *params) {
+  track_ctx *t = params;
+  cl_fixed_point p;
+  if (!track_at(t, v, t->y, &p)) {
+    t->fail = t->fail ? t->fail : 1;
+    return NAN;
+  }
+  return max_re(&p);
+}
+
+cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_setter set, void *ctx,
+                             double a, double b, double h, int sel_id, int sel_kind,
+                             cl_threshold *out, int cap, int *nout, char *err) {
+  track_ctx t = {.m = m, .o = o, .set = set, .ctx = ctx};
+  cl_model ma = *m;
+  *nout = 0;
+  cl_status st = set(ctx, a, &ma, err);
+  if (st) return st;
+  cl_fixed_point *fp, cur, next;
+  int np;
+  if ((st = cl_fixed_find(&ma, o, NULL, 0, &fp, &np, err))) return st;
+  int pick = -1;
+  for (int i = 0; i < np && pick < 0; i++)
+    if (sel_id > 0 ? i == sel_id - 1 : fp[i].kind == sel_kind) pick = i;
+  if (pick < 0) {
+    free(fp);
+    if (sel_id > 0)
+      return cl_fail(err, CL_EINVAL, "--point: %d is not a fixed point id at the first value (%d found)",
+                     sel_id, np);
+    return cl_fail(err, CL_EINVAL, "--point: no fixed point of kind %s at the first value",
+                   cl_fixed_kind_name(sel_kind));
+  }
+  cur = fp[pick];
+  free(fp);
+  long npts = (long)floor((b - a) / h + 1e-9) + 1;
+  double vprev = a;
+  cl_lib_init();
+  for (long k = 1; k < npts && *nout < cap; k++) {
+    double v = a + (double)k * h;
+    memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+    t.fail = 0;
+    int ok = track_at(&t, v, cur.y, &next);
+    if (t.fail == 2) {
+      st = cl_fail(err, cl_alloc_status(t.err), "--threshold: %s", t.err);
+      break;
+    }
+    double l0 = max_re(&cur);
+    if (!ok) {
+      /* the point disappears (a fold): bisect on its existence */
+      double lo = vprev, hi = v;
+      cl_fixed_point p = cur;
+      for (int it = 0; it < 40 && hi - lo > 1e-10 * fmax(1, fabs(hi)); it++) {
+        double mid = (lo + hi) / 2;
+        cl_fixed_point q;
+        memcpy(t.y, p.y, sizeof(double) * (size_t)p.n);
+        if (track_at(&t, mid, p.y, &q)) lo = mid, p = q;
+        else hi = mid;
+      }
+      cl_threshold *r = &out[(*nout)++];
+      r->value = lo, r->event = 1, r->before = cur.stability, r->after = cur.stability, r->at = p;
+      break;
+    }
+    double l1 = max_re(&next);
+    if ((l0 < 0) != (l1 < 0)) {
+      gsl_function F = {eig_of_v, &t};
+      double root = NAN;
+      memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      t.fail = 0;
+      if (brent(&F, vprev, v, &root) || t.fail) root = NAN;
+      cl_threshold *r = &out[(*nout)++];
+      r->value = root, r->event = 0, r->before = cur.stability, r->after = next.stability;
+      memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      if (!(isfinite(root) && track_at(&t, root, cur.y, &r->at))) r->at = next;
+    }
+    cur = next, vprev = v;
+  }
+  return st;
 }

@@ -45,63 +45,137 @@ typedef struct {
   double t_fail;
 } ode_ctx;
 
-static void unpack(const ode_ctx *c, const double *y, double *R, double *Q) {
-  int K = c->K, M = c->M, k = K * M;
-  memcpy(R, y, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) Q[i * M + l] = Q[l * M + i] = y[k++];
-}
-
 static int rhs(double t, const double *y, double *f, void *params) {
   ode_ctx *c = params;
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  int K = c->K, M = c->M, n = cl_state_size(K, M);
   for (int r = 0; r < (c->nrep > 1 ? c->nrep : 1); r++) {
     const double *yr = y + (size_t)r * c->n1;
     double *fr = f + (size_t)r * c->n1;
-    unpack(c, yr, R, Q);
-    int n = c->K * c->M + c->M * (c->M + 1) / 2;
     cl_status st = CL_OK;
     /* R and Q are O(1): beyond 1e15 the solution blows up */
     for (int i = 0; i < n && !st; i++)
       if (!(fabs(yr[i]) < 1e15))
         st = cl_fail(c->err, CL_EDIVERGE, "the solution blows up (|y_%d| = %g > 1e15)", i + 1, fabs(yr[i]));
-    if (!st)
-      st = c->nrep > 1 ? cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err)
-                       : cl_drift_eval(c->drift, R, Q, dR, dQ, c->err);
+    if (!st && c->nrep <= 1) {
+      st = cl_state_drift(c->drift, K, M, yr, fr, c->err);
+    } else if (!st) {
+      cl_state_unpack(K, M, yr, R, Q);
+      st = cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err);
+      if (!st) cl_state_pack(K, M, dR, dQ, fr);
+    }
     if (st) {
       c->st = st;
       c->t_fail = t;
       return GSL_EBADFUNC;
     }
-    int K = c->K, M = c->M, k = K * M;
-    memcpy(fr, dR, sizeof(double) * (size_t)(K * M));
-    for (int i = 0; i < M; i++)
-      for (int l = i; l < M; l++) fr[k++] = dQ[i * M + l];
   }
   return GSL_SUCCESS;
 }
 
-/* Finite-difference Jacobian for the implicit steppers (central
- * differences; the system is autonomous so df/dt = 0). */
+/* The Jacobian for the implicit steppers: cl_state_jacobian (the system is
+ * autonomous, so df/dt = 0). */
 static int jac(double t, const double *y, double *dfdy, double *dfdt, void *params) {
   ode_ctx *c = params;
-  int n = c->K * c->M + c->M * (c->M + 1) / 2;
-  double yp[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX], fp[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX],
-      fm[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
-  memcpy(yp, y, sizeof(double) * (size_t)n);
-  for (int j = 0; j < n; j++) {
-    double h = 1e-6 * fmax(1, fabs(y[j]));
-    yp[j] = y[j] + h;
-    if (rhs(t, yp, fp, params)) return GSL_EBADFUNC;
-    yp[j] = y[j] - h;
-    if (rhs(t, yp, fm, params)) return GSL_EBADFUNC;
-    yp[j] = y[j];
-    for (int i = 0; i < n; i++) dfdy[i * n + j] = (fp[i] - fm[i]) / (2 * h);
+  int n = cl_state_size(c->K, c->M);
+  cl_status st = cl_state_jacobian(c->drift, c->K, c->M, y, dfdy, NULL, c->err);
+  if (st) {
+    c->st = st;
+    c->t_fail = t;
+    return GSL_EBADFUNC;
   }
   for (int i = 0; i < n; i++) dfdt[i] = 0;
   return GSL_SUCCESS;
 }
 
+/* ---- the state vector y = (R row-major K x M, upper triangle of Q) ---- */
+int cl_state_size(int K, int M) { return K * M + M * (M + 1) / 2; }
+
+void cl_state_pack(int K, int M, const double *R, const double *Q, double *y) {
+  int k = K * M;
+  memcpy(y, R, sizeof(double) * (size_t)(K * M));
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++) y[k++] = Q[i * M + l];
+}
+
+void cl_state_unpack(int K, int M, const double *y, double *R, double *Q) {
+  int k = K * M;
+  memcpy(R, y, sizeof(double) * (size_t)(K * M));
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++) Q[i * M + l] = Q[l * M + i] = y[k++];
+}
+
+cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  cl_state_unpack(K, M, y, R, Q);
+  cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
+  if (!st) cl_state_pack(K, M, dR, dQ, f);
+  return st;
+}
+
+/* Column j by central differences; where a side leaves the domain (a
+ * point on its boundary, e.g. two units with parallel weights: Q - R^T R
+ * singular), the second-order one-sided formula on the other side, else
+ * central differences with a 16 times smaller step. */
+static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
+                             char *err) {
+  int n = cl_state_size(K, M), have_f0 = 0;
+  double yp[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX], f0[CL_STATE_MAX];
+  memcpy(yp, y, sizeof(double) * (size_t)n);
+  for (int j = 0; j < n; j++) {
+    double h = scale * fmax(1, fabs(y[j]));
+    cl_status st;
+    yp[j] = y[j] + h;
+    st = cl_state_drift(d, K, M, yp, fp, err);
+    yp[j] = y[j] - h;
+    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
+    yp[j] = y[j];
+    if (!st) {
+      for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
+      continue;
+    }
+    if (st != CL_EDIVERGE) return st;
+    if (!have_f0 && (st = cl_state_drift(d, K, M, y, f0, err))) return st;
+    have_f0 = 1;
+    int done = 0;
+    for (int side = 1; side >= -1 && !done; side -= 2) {
+      yp[j] = y[j] + side * h;
+      st = cl_state_drift(d, K, M, yp, fp, NULL);
+      yp[j] = y[j] + 2 * side * h;
+      if (!st) st = cl_state_drift(d, K, M, yp, fm, NULL);
+      yp[j] = y[j];
+      if (!st) {
+        for (int i = 0; i < n; i++) J[i * n + j] = side * (-3 * f0[i] + 4 * fp[i] - fm[i]) / (2 * h);
+        done = 1;
+      }
+    }
+    if (done) continue;
+    h /= 16;
+    yp[j] = y[j] + h;
+    st = cl_state_drift(d, K, M, yp, fp, err);
+    yp[j] = y[j] - h;
+    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
+    yp[j] = y[j];
+    if (st) return st;
+    for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
+  }
+  return CL_OK;
+}
+
+cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
+                            double *err_est, char *err) {
+  int n = cl_state_size(K, M);
+  cl_status st = fd_jacobian(d, K, M, y, CL_FD_STEP, J, err);
+  if (st || !err_est) return st;
+  double *J2 = malloc(sizeof(double) * (size_t)(n * n));
+  if (!J2) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+  st = fd_jacobian(d, K, M, y, CL_FD_STEP / 2, J2, err);
+  double e = 0;
+  for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
+  *err_est = e;
+  free(J2);
+  return st;
+}
 
 /* ---- DOP853 with dense output ----------------------------------------
  * Why this is written here and not taken from GSL: GSL's rk8pd has no dense
@@ -424,7 +498,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                      strcmp(o->stepper, "bsimp");
   c.drift = cl_drift_alloc(m, &quad, err);
   if (!c.drift) return cl_alloc_status(err);
-  int K = m->K, M = m->M, n = K * M + M * (M + 1) / 2;
+  int K = m->K, M = m->M, n = cl_state_size(K, M);
   /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
    * rules drives its own copy of the system; the output is their mean and
    * their spread bounds its error */
@@ -440,11 +514,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     cl_drift_free(c.drift);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
-  double y[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
-  int k = K * M;
-  memcpy(y, m->R0, sizeof(double) * (size_t)(K * M));
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) y[k++] = m->Q0[i * M + l];
+  double y[CL_STATE_MAX];
+  cl_state_pack(K, M, m->R0, m->Q0, y);
   for (int r = 0; r < nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
   gsl_odeiv2_system sys = {rhs, jac, (size_t)nall, &c};
   char pars[256];
@@ -455,7 +526,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   /* the drift at t = 0: a clear error if the start is invalid, and the
    * Monte Carlo standard error there */
   double dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  unpack(&c, y, R, Q);
+  cl_state_unpack(K, M, y, R, Q);
   for (int q = 0; q < n; q++)
     if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0");
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
@@ -481,7 +552,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     tr->t[j] = (double)j * s->dt_out;
     for (int q = 0; q < n; q++)
       if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g", tr->t[j]);
-    unpack(&c, yj, R, Q);
+    cl_state_unpack(K, M, yj, R, Q);
     cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
   }
   if (info) {

@@ -166,7 +166,7 @@ Test(terms, cli_appends_the_columns_and_rejects_M2) {
   snprintf(args, sizeof args, "%s/f.csv", dir);
   char *txt = slurp(args, NULL);
   cr_assert_not_null(txt);
-  cr_assert(strstr(txt, ",stability,V,V_data,V_noise,b_z,b_e,kappa\n") != NULL, "header: %.200s", txt);
+  cr_assert(strstr(txt, ",stability,orbit,kind,residual,V,V_data,V_noise,b_z,b_e,kappa\n") != NULL, "header: %.200s", txt);
   /* the stable row's values agree with the library */
   char *row = strstr(txt, "\n1,");
   cr_assert_not_null(row);

@@ -17,6 +17,7 @@
 #define CLDYN_BASIN_H
 
 #include "cldyn/fixed.h"
+#include "cldyn/law.h"
 #include "cldyn/ode.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
@@ -35,6 +36,33 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
 void cl_basin_result_free(cl_basin_result *res);
 /* N var(A_j) for each feature (see above). */
 cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err);
+
+/* ---- M >= 2 (B = 1) -------------------------------------------------
+ * The probability of each outcome of the units from an uninformative start:
+ * specialised (M distinct features), shared, rotated, mixed, dead (a unit
+ * with Q_ii -> 0), partial, uninformative (cl_fixed_kind).  The escape law
+ * is the M = 1 one per (feature, unit): A_ji ~ N(0, var_ji / N),
+ * var_ji = Q0_ii + int exp(-2 Lambda_ji) tau^2 v_ji, with the rates
+ * dLambda_ji/dt the diagonal of the Jacobian at R = 0 (Q(t) following the
+ * drift at R = 0) and v_ji the variance rate of the R_ji noise at R = 0,
+ * including the penalty's part (Monte Carlo over the 2M Gaussian
+ * pre-activations, seeded).  Each start is integrated to tmax and its end
+ * state classified by cl_basin_outcome (docs/fixed-points.md s.5). */
+typedef struct {
+  long ndir;
+  long count[CL_NKINDS];
+  double prob[CL_NKINDS];
+  double var[CL_KMAX * CL_MMAX]; /* N var(A_ji), K x M */
+} cl_basin_multi_result;
+
+cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+                         int threads, cl_basin_multi_result *res, char *err);
+cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err);
+/* The outcome of a state near the end of a run (loose thresholds: a unit
+ * is dead when Q_ii < 1e-6 max Q_ll, on feature j when |cos_ji| > 0.95 of
+ * its |cos| vector; two mixed units form a rotated frame when
+ * |Q_il| < 0.2 sqrt(Q_ii Q_ll)).  y is a state vector (cl_state_pack). */
+int cl_basin_outcome(int K, int M, const double *y);
 
 /* Which stable fixed point (index, or nfp if none within 1e-3) the ODE
  * reaches from R(0) = R0 (K values), Q(0) = Q0. */

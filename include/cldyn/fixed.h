@@ -1,6 +1,9 @@
-/* cldyn/fixed.h - fixed points of the order-parameter ODEs (L2), their
- * Jacobians, eigenvalues and stability, and the learnability threshold of
- * the uninformative state (docs/model.md s.6; docs/theory.md s.7).
+/* cldyn/fixed.h - fixed points of the order-parameter ODEs (L2) for any M
+ * and K, complete up to the model's symmetries (each with its orbit), their
+ * Jacobians, eigenvalues, stability and kind; the learnability threshold of
+ * the uninformative state and the critical value of any parameter where a
+ * chosen fixed point changes stability (docs/theory.md s.7,
+ * docs/fixed-points.md).
  *
  * The state vector is y = (R row-major K x M, upper triangle of Q), as in
  * ode.h; n = K M + M (M + 1) / 2. */
@@ -10,6 +13,8 @@
 #include <stdio.h>
 
 #include "cldyn/drift.h"
+#include "cldyn/ode.h"
+#include "cldyn/symmetry.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef enum { CL_STABLE, CL_SADDLE, CL_UNSTABLE, CL_MARGINAL } cl_stability;
@@ -22,29 +27,92 @@ typedef struct {
   double residual;  /* max |dy/dt| at the point */
   double jac_error; /* estimated error of the finite-difference Jacobian */
   cl_stability stability;
+  int orbit;        /* 1, 2, ...: the same for the images of one point */
+  int kind;         /* cl_fixed_kind */
 } cl_fixed_point;
 
+/* What the units do at a state (docs/fixed-points.md s.3):
+ * uninformative  every unit alive with R = 0;
+ * specialised    every unit on one feature, distinct features;
+ * shared         every unit on one feature, some feature shared;
+ * rotated        M >= 2 units spanning >= 2 features with mixed columns
+ *                (an orthogonal frame rotated away from the feature axes);
+ * mixed          a unit on several features (otherwise);
+ * partial        some units alive with R = 0, others on features;
+ * dead           some unit with Q_ii = 0 (w_i = 0). */
+typedef enum {
+  CL_KIND_UNINFORMATIVE,
+  CL_KIND_SPECIALISED,
+  CL_KIND_SHARED,
+  CL_KIND_ROTATED,
+  CL_KIND_MIXED,
+  CL_KIND_PARTIAL,
+  CL_KIND_DEAD
+} cl_fixed_kind;
+#define CL_NKINDS 7
+
 const char *cl_stability_name(cl_stability s);
+const char *cl_fixed_kind_name(int kind);
+/* -1 if unknown */
+int cl_fixed_kind_from_name(const char *name);
+int cl_fixed_kind_of(int K, int M, const double *y);
 
-/* State vector <-> (R, Q). */
-int cl_state_size(int K, int M);
-void cl_state_pack(int K, int M, const double *R, const double *Q, double *y);
-void cl_state_unpack(int K, int M, const double *y, double *R, double *Q);
+typedef struct {
+  int nrandom;   /* seeded random starts; < 0: 12 K M for M = 1, 4 K M for M >= 2 */
+  int deflation; /* deflated retries from each start (Farrell et al. 2015): 1, 0, or -1
+                    (default) for M >= 2 only */
+  int orbit_cap; /* most images listed per orbit; 0: 1024 */
+} cl_fixed_opts;
 
-/* Drift dy/dt at y (CL_EDIVERGE outside the domain). */
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
-/* Jacobian (n x n row-major) by central differences with step h_j =
- * 1e-5 max(1, |y_j|); *err_est is the max difference from the Jacobian with
- * half the steps (the verified accuracy). */
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
-                            double *err_est, char *err);
+typedef struct {
+  int starts;           /* starting points used */
+  int newton_runs;      /* Newton solves (a start is retried after each new root) */
+  int orbits, points;   /* distinct orbits, and points listed (all images) */
+  int truncated;        /* orbits cut at orbit_cap images */
+  double max_residual;  /* over every listed point */
+  char symmetries[256]; /* the symmetry group used */
+} cl_fixed_info;
 
-/* All fixed points found by multi-start Newton (GSL hybrids) from a grid of
- * starts including the uninformative state and each feature axis (plus the
- * optional extra starts), in the physical domain, duplicates removed, sorted
- * (stable first, then by y).  *out is malloc'ed; free it. */
+void cl_fixed_opts_default(cl_fixed_opts *fo);
+
+/* All fixed points found by deflated multi-start Newton (GSL hybrids), with
+ * the orbit of each under the model's symmetries: starts at the
+ * uninformative state, along each feature axis, on each assignment of units
+ * to distinct features, all units on one feature, rotated frames, with dead
+ * units (Q_ii = 0, solved on the boundary with those units pinned), seeded
+ * random states and the optional extra starts (nextra rows of
+ * cl_state_size).  Roots outside the physical domain are dropped; every
+ * listed image is checked by its own residual.  Sorted by orbit (stable
+ * first), images of one orbit together.  *out is malloc'ed; free it.
+ * fo and info may be NULL. */
+cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo,
+                           const double *extra, int nextra, cl_fixed_point **out, int *nout,
+                           cl_fixed_info *info, char *err);
 cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                         cl_fixed_point **out, int *nout, char *err);
+
+/* Jacobian, eigenvalues, stability, residual and kind of p->y (p->n set).
+ * Dead units (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta
+ * and extrapolated to 0. */
+cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err);
+
+/* The critical value of a parameter where a chosen fixed point changes
+ * stability: the point is selected at the first grid value (by id, 1-based,
+ * or by kind), continued by Newton along the grid a, a + h, ..., b, and each
+ * sign change of its largest real eigenvalue (or disappearance) is located
+ * by Brent's method.  `set` applies a value of the parameter to a copy of
+ * the model (CL_EINVAL with a message if the value is out of range). */
+typedef cl_status (*cl_param_setter)(void *ctx, double v, cl_model *m, char *err);
+typedef struct {
+  double value;      /* critical value */
+  int event;         /* 0: stability change, 1: Newton loses the point beyond (a fold, or a
+                        point on the domain boundary the continuation cannot follow) */
+  cl_stability before, after;
+  cl_fixed_point at; /* the point at the critical value */
+} cl_threshold;
+cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_setter set, void *ctx,
+                             double a, double b, double h, int sel_id, int sel_kind,
+                             cl_threshold *out, int cap, int *nout, char *err);
 
 /* The uninformative state R = 0: Q* with dQ/dt = 0 (Brent), and for feature
  * j the critical second moment m2 at which the eigenvalue of the Jacobian
@@ -52,7 +120,8 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
 cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err);
 cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err);
 
-/* CSV: [vary,]id, the R/Q/cos columns of traj.h, eig_re_k, eig_im_k, stability. */
+/* CSV: [vary,]id, the R/Q/cos columns of traj.h, eig_re_k, eig_im_k,
+ * stability, then orbit, kind, residual. */
 void cl_fixed_write_header(FILE *f, int K, int M, const char *vary);
 /* CL_EIO on a write error. */
 cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value);

@@ -26,6 +26,23 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
  * first and last output.  A NaN, a drift that cannot be evaluated or a
  * state outside the domain (Q - R^T R not PSD) stops with CL_EDIVERGE and a
  * message with the time and the parameters. */
+/* The state vector y = (R row-major K x M, upper triangle of Q) of the
+ * integrators and of the fixed-point finder; n = K M + M (M + 1) / 2. */
+#define CL_STATE_MAX (CL_KMAX * CL_MMAX + CL_MMAX * (CL_MMAX + 1) / 2)
+int cl_state_size(int K, int M);
+void cl_state_pack(int K, int M, const double *R, const double *Q, double *y);
+void cl_state_unpack(int K, int M, const double *y, double *R, double *Q);
+/* Drift dy/dt at y (CL_EDIVERGE outside the domain). */
+cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
+/* Jacobian (n x n row-major) by central differences with step h_j =
+ * CL_FD_STEP max(1, |y_j|) (the one Jacobian of the project: the implicit
+ * steppers and the fixed points use it).  If err_est is not NULL it receives
+ * the max difference from the Jacobian with half the steps (the verified
+ * accuracy). */
+#define CL_FD_STEP 1e-5
+cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
+                            double *err_est, char *err);
+
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err);
 

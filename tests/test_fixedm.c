@@ -1,0 +1,376 @@
+/* Fixed points for any M and K: symmetries, orbits, deflation, kinds,
+ * critical values of a parameter (docs/fixed-points.md). */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "cldyn/cldyn.h"
+#include "testutil.h"
+
+static cl_model model2(int M, double lambda, const char *c1, const char *c2) {
+  cl_model m;
+  cl_model_default(&m);
+  m.M = M, m.K = 2, m.lambda = lambda;
+  cl_law_parse(c1, &m.c[0], NULL);
+  cl_law_parse(c2, &m.c[1], NULL);
+  return m;
+}
+
+/* a seeded state inside the domain: W = (K + M) x M Gaussian, R its first
+ * K rows, Q = W^T W */
+static void random_state(int K, int M, uint64_t seed, double *y) {
+  cl_rng *r = cl_rng_alloc(seed, 7);
+  double W[(CL_KMAX + CL_MMAX) * CL_MMAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  for (int k = 0; k < (K + M) * M; k++) W[k] = cl_rng_gauss(r) / sqrt((double)(K + M));
+  for (int k = 0; k < K * M; k++) R[k] = W[k];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double a = 0;
+      for (int q = 0; q < K + M; q++) a += W[q * M + i] * W[q * M + l];
+      Q[i * M + l] = a;
+    }
+  cl_state_pack(K, M, R, Q, y);
+  cl_rng_free(r);
+}
+
+/* max over components of |drift(e y) - e drift(y)| for generator k */
+static double equivariance_gap(const cl_model *m, const cl_quad_opts *o, const cl_symmetry *g,
+                               const cl_sym_elem *e, const double *y) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  cl_drift *d = cl_drift_alloc(m, o, NULL);
+  cr_assert_not_null(d);
+  double ey[CL_STATE_MAX], f[CL_STATE_MAX], fe[CL_STATE_MAX], ef[CL_STATE_MAX], gap = 0;
+  cl_symmetry_apply(g, e, y, ey);
+  cr_assert_eq(cl_state_drift(d, K, M, y, f, NULL), CL_OK);
+  cr_assert_eq(cl_state_drift(d, K, M, ey, fe, NULL), CL_OK);
+  cl_symmetry_apply(g, e, f, ef);
+  for (int q = 0; q < n; q++) gap = fmax(gap, fabs(fe[q] - ef[q]));
+  cl_drift_free(d);
+  return gap;
+}
+
+/* Every generator of the group claimed for the model maps the drift to the
+ * drift (at generic states), and the maps claimed NOT to hold fail. */
+Test(fixedm, claimed_symmetries_hold_numerically) {
+  /* the M = 2, B = 1 tensor rule (the default randomised rules of
+   * docs/multi.md are equivariant only up to their sampling error) */
+  cl_quad_opts o = {.n_gauss = 20, .expect = CL_EXPECT_TENSOR};
+  struct {
+    int M;
+    double lambda;
+    const char *c1, *c2, *act, *g;
+  } cases[] = {{1, 0, "sparse:3:0.5", "rademacher:3", "tanh", "square"},
+               {2, 1, "rademacher:3", "rademacher:3", "tanh", "square"},
+               {2, 0.7, "sparse:3:0.5", "sparse:3:0.5", "erf", "abs"},
+               {2, 1, "rademacher:3", "discrete:-1@0.25,0.5@0.5,0@0.25", "relu", "square"}};
+  for (int c = 0; c < 4; c++) {
+    cl_model m = model2(cases[c].M, cases[c].lambda, cases[c].c1, cases[c].c2);
+    cl_act_parse(cases[c].act, &m.act, NULL);
+    cl_g_parse(cases[c].g, &m.g, NULL);
+    cl_symmetry g;
+    cl_symmetry_init(&m, &g);
+    int ng = cl_symmetry_ngen(&g);
+    cr_assert_gt(ng, 0);
+    for (int s = 0; s < 2; s++) {
+      double y[CL_STATE_MAX];
+      random_state(m.K, m.M, 100 + (uint64_t)s, y);
+      for (int k = 0; k < ng; k++) {
+        cl_sym_elem e;
+        cl_symmetry_generator(&g, k, &e);
+        double gap = equivariance_gap(&m, &o, &g, &e, y);
+        cr_assert_leq(gap, 1e-10, "case %d generator %d: |drift(e y) - e drift(y)| = %g", c, k, gap);
+      }
+    }
+  }
+  /* relu: a unit's sign is not a symmetry; an asymmetric law's sign is not */
+  cl_model m = model2(2, 1, "rademacher:3", "discrete:-1@0.25,0.5@0.5,0@0.25");
+  cl_act_parse("relu", &m.act, NULL);
+  cl_symmetry g;
+  cl_symmetry_init(&m, &g);
+  cr_assert_eq(g.unit_sign, 0);
+  cr_assert_eq(g.feat_sign[1], 0);
+  cr_assert_eq(g.feat_sign[0], 1);
+  cr_assert_neq(g.feat_class[1], g.feat_class[0]);
+  double y[CL_STATE_MAX];
+  random_state(2, 2, 5, y);
+  cl_sym_elem e = {.up = {0, 1}, .us = {-1, 1}, .fp = {0, 1}, .fs = {1, 1}};
+  cr_assert_gt(equivariance_gap(&m, &o, &g, &e, y), 1e-3, "relu unit sign should not be a symmetry");
+  cl_sym_elem e2 = {.up = {0, 1}, .us = {1, 1}, .fp = {0, 1}, .fs = {1, -1}};
+  /* (with an odd sigma it would hold: flipping every unit flips every
+   * feature, and feature 1's own sign is a symmetry) */
+  double gap2 = equivariance_gap(&m, &o, &g, &e2, y);
+  cr_assert_gt(gap2, 1e-3, "asymmetric law sign should not be a symmetry (%g)", gap2);
+}
+
+/* the orbit is closed, has no duplicates, and has the expected size */
+Test(fixedm, orbit_of_a_generic_state) {
+  cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
+  cl_symmetry g;
+  cl_symmetry_init(&m, &g);
+  double y[CL_STATE_MAX], im[256 * CL_STATE_MAX];
+  random_state(2, 2, 9, y);
+  int complete, n = cl_symmetry_orbit(&g, y, 1e-9, im, 256, &complete);
+  /* units: 2! permutations x 2^2 signs, features: 2! x 2^2 signs, and the
+   * global sign flip (all units and all features) is the identity: 64 / 2 */
+  cr_assert(complete);
+  cr_assert_eq(n, 32, "orbit size %d", n);
+}
+
+static int in_list(const cl_fixed_point *p, int np, const double *y, int n, double tol) {
+  for (int i = 0; i < np; i++) {
+    double d = 0;
+    for (int q = 0; q < n; q++) d = fmax(d, fabs(p[i].y[q] - y[q]));
+    if (d < tol) return i;
+  }
+  return -1;
+}
+
+/* the listed points are closed under every generator, each image has the
+ * orbit id of its source and a residual checked here independently */
+static void check_complete(const cl_model *m, const cl_quad_opts *o, const cl_fixed_point *p, int np) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  cl_symmetry g;
+  cl_symmetry_init(m, &g);
+  cl_drift *d = cl_drift_alloc(m, o, NULL);
+  for (int i = 0; i < np; i++) {
+    double f[CL_STATE_MAX], r = 0;
+    cr_assert_eq(cl_state_drift(d, K, M, p[i].y, f, NULL), CL_OK);
+    for (int q = 0; q < n; q++) r = fmax(r, fabs(f[q]));
+    cr_assert_leq(r, 1e-9, "point %d: residual %g", i + 1, r);
+    cr_assert_float_eq(r, p[i].residual, 1e-15);
+    for (int k = 0; k < cl_symmetry_ngen(&g); k++) {
+      cl_sym_elem e;
+      double z[CL_STATE_MAX];
+      cl_symmetry_generator(&g, k, &e);
+      cl_symmetry_apply(&g, &e, p[i].y, z);
+      int w = in_list(p, np, z, n, 1e-7);
+      cr_assert_geq(w, 0, "point %d: image under generator %d missing", i + 1, k);
+      cr_assert_eq(p[w].orbit, p[i].orbit);
+      cr_assert_eq(p[w].stability, p[i].stability);
+    }
+  }
+  cl_drift_free(d);
+}
+
+/* The deflated finder finds every point the undeflated multi-start Newton
+ * finds (the M = 1 finder before deflation: no deflation, no orbits) and
+ * completes their orbits (the issue's case: 4 stable mixed, 4 mixed saddles). */
+Test(fixedm, finds_every_m1_point_and_completes_orbits) {
+  const char *c1[] = {"rademacher:3", "sparse:3:0.5", "sparse:3:0.5", "laplace:2"};
+  const char *c2[] = {NULL, "rademacher:3", "gauss:3", "uniform:3"};
+  for (int c = 0; c < 4; c++) {
+    cl_model m;
+    cl_model_default(&m);
+    cl_law_parse(c1[c], &m.c[0], NULL);
+    if (c2[c]) m.K = 2, cl_law_parse(c2[c], &m.c[1], NULL);
+    cl_fixed_opts plain;
+    cl_fixed_opts_default(&plain);
+    plain.deflation = 0, plain.orbit_cap = 1;
+    cl_fixed_point *a, *b;
+    int na, nb;
+    cl_fixed_info info;
+    cr_assert_eq(cl_fixed_find_ex(&m, NULL, &plain, NULL, 0, &a, &na, NULL, NULL), CL_OK);
+    cr_assert_eq(cl_fixed_find_ex(&m, NULL, NULL, NULL, 0, &b, &nb, &info, NULL), CL_OK);
+    int n = cl_state_size(m.K, 1);
+    for (int i = 0; i < na; i++)
+      cr_assert_geq(in_list(b, nb, a[i].y, n, 1e-7), 0, "case %d: point %d of the plain finder missing", c, i + 1);
+    check_complete(&m, NULL, b, nb);
+    cr_assert_geq(info.starts, 1 + 18 * m.K);
+    cr_assert_eq(info.points, nb);
+    if (c == 1) {
+      int stable_mixed = 0, saddle_mixed = 0;
+      for (int i = 0; i < nb; i++) {
+        stable_mixed += b[i].kind == CL_KIND_MIXED && b[i].stability == CL_STABLE;
+        saddle_mixed += b[i].kind == CL_KIND_MIXED && b[i].stability == CL_SADDLE;
+      }
+      cr_assert_eq(stable_mixed, 4);
+      cr_assert_eq(saddle_mixed, 4);
+    }
+    free(a);
+    free(b);
+  }
+}
+
+/* M = 2, lambda = 1, two rademacher:3 features: every orbit complete, the
+ * stable state has a dead unit and the other unit on one feature (the M = 1
+ * learned state), and its 8 images are listed. */
+Test(fixedm, m2_orbits_complete_and_dead_unit_state, .timeout = 120) {
+  cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
+  /* the M = 2, B = 1 tensor rule, as tests/test_drift.c (exactly equivariant) */
+  cl_quad_opts o = {.n_gauss = 20, .expect = CL_EXPECT_TENSOR};
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  fo.nrandom = 4;
+  cl_fixed_point *p;
+  int np;
+  cr_assert_eq(cl_fixed_find_ex(&m, &o, &fo, NULL, 0, &p, &np, NULL, NULL), CL_OK);
+  check_complete(&m, &o, p, np);
+  cr_assert_eq(p[0].stability, CL_STABLE);
+  cr_assert_eq(p[0].kind, CL_KIND_DEAD);
+  int nst = 0;
+  for (int i = 0; i < np && p[i].orbit == 1; i++) nst++;
+  cr_assert_eq(nst, 8, "images of the stable dead-unit state: %d", nst);
+  /* the live unit sits where the M = 1 model learns (R, Q) */
+  cl_model m1 = m;
+  m1.M = 1, m1.K = 1;
+  cl_fixed_point *q;
+  int nq;
+  cr_assert_eq(cl_fixed_find(&m1, &o, NULL, 0, &q, &nq, NULL), CL_OK);
+  cr_assert_eq(q[0].stability, CL_STABLE);
+  double Rlive = fmax(fabs(p[0].y[0]), fabs(p[0].y[1])) + fmax(fabs(p[0].y[2]), fabs(p[0].y[3]));
+  cr_assert_float_eq(Rlive, fabs(q[0].y[0]), 1e-3, "live unit R %g vs M = 1 %g", Rlive, q[0].y[0]);
+  /* the uninformative state is found, unstable */
+  int un = 0;
+  for (int i = 0; i < np; i++)
+    if (p[i].kind == CL_KIND_UNINFORMATIVE) {
+      un++;
+      cr_assert_neq(p[i].stability, CL_STABLE);
+    }
+  cr_assert_eq(un, 1);
+  free(p);
+  free(q);
+}
+
+Test(fixedm, kinds_of_constructed_states) {
+  /* K = 2, M = 2: y = (R11, R12, R21, R22, Q11, Q12, Q22) */
+  double spec[7] = {0.8, 0, 0, 0.8, 1, 0, 1}, shared[7] = {0.8, 0.7, 0, 0, 1, 0.5, 1},
+         rot[7] = {0.4, 0.4, 0.4, -0.4, 0.5, 0, 0.5}, mixed[7] = {0.4, 0.4, 0.4, 0.4, 0.5, 0.3, 0.5},
+         dead[7] = {0.9, 0, 0, 0, 0.9, 0, 0}, part[7] = {0.9, 0, 0, 0, 0.9, 0, 0.5},
+         un[7] = {0, 0, 0, 0, 0.3, 0, 0.3};
+  cr_assert_eq(cl_fixed_kind_of(2, 2, spec), CL_KIND_SPECIALISED);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, shared), CL_KIND_SHARED);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, rot), CL_KIND_ROTATED);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, mixed), CL_KIND_MIXED);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, dead), CL_KIND_DEAD);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, part), CL_KIND_PARTIAL);
+  cr_assert_eq(cl_fixed_kind_of(2, 2, un), CL_KIND_UNINFORMATIVE);
+  cr_assert_eq(cl_fixed_kind_from_name("rotated"), CL_KIND_ROTATED);
+  cr_assert_eq(cl_fixed_kind_from_name("nope"), -1);
+}
+
+static cl_status set_m2(void *ctx, double v, cl_model *m, char *err) {
+  (void)ctx, (void)err;
+  double f = sqrt(v / m->c[0].m2);
+  for (int i = 0; i < m->c[0].nvals; i++) m->c[0].vals[i] *= f;
+  m->c[0].m2 = v;
+  return CL_OK;
+}
+
+/* the eigenvalue along R at the uninformative state, by hand */
+static double eig_r0(double m2) {
+  cl_model m;
+  cl_model_default(&m);
+  set_m2(NULL, m2, &m, NULL);
+  double Qs, y[2], J[4];
+  cr_assert_eq(cl_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
+  y[0] = 0, y[1] = Qs;
+  cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+  cr_assert_eq(cl_state_jacobian(d, 1, 1, y, J, NULL, NULL), CL_OK);
+  cl_drift_free(d);
+  return J[0];
+}
+
+/* The generic threshold (continuation + Brent on the largest eigenvalue)
+ * against a brute-force scan of the eigenvalue on a 0.002 grid, and against
+ * the dedicated critical-m2 routine. */
+Test(fixedm, threshold_against_a_scan) {
+  cl_model m;
+  cl_model_default(&m);
+  cl_threshold th[4];
+  int nth;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_fixed_threshold(&m, NULL, set_m2, NULL, 0.5, 3, 0.25, 0, CL_KIND_UNINFORMATIVE, th, 4,
+                                   &nth, err),
+               CL_OK, "%s", err);
+  cr_assert_eq(nth, 1);
+  cr_assert_eq(th[0].event, 0);
+  cr_assert_eq(th[0].before, CL_STABLE);
+  cr_assert_eq(th[0].after, CL_SADDLE);
+  double lo = NAN, prev = eig_r0(1.2);
+  cr_assert_lt(prev, 0);
+  for (double v = 1.202; v < 1.4; v += 0.002) {
+    double e = eig_r0(v);
+    if (e > 0) {
+      lo = v - 0.002;
+      break;
+    }
+  }
+  cr_assert(isfinite(lo), "the scan saw no sign change");
+  cr_assert(th[0].value >= lo - 1e-9 && th[0].value <= lo + 0.002 + 1e-9, "threshold %.8g outside the scan's bracket [%g, %g]",
+            th[0].value, lo, lo + 0.002);
+  double m2c;
+  cr_assert_eq(cl_critical_m2(&m, NULL, 0, &m2c, NULL), CL_OK);
+  cr_assert_float_eq(th[0].value, m2c, 1e-7);
+}
+
+Test(fixedm, cli_threshold_and_point_bad_input) {
+  char dir[64], args[512], err[1024], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  snprintf(args, sizeof args, "fixed --threshold gamma --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2);
+  cr_assert(strstr(err, "--threshold") && strstr(err, "lambda"), "%s", err);
+  cr_assert_not(file_exists(path));
+  snprintf(args, sizeof args, "fixed --threshold lambda --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2);
+  cr_assert(strstr(err, "--vary lambda"), "%s", err);
+  cr_assert_not(file_exists(path));
+  snprintf(args, sizeof args, "fixed --threshold s --vary s=0:1:0.5 --point sideways --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2);
+  cr_assert(strstr(err, "--point"), "%s", err);
+  snprintf(args, sizeof args, "fixed --starts -3 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2);
+  cr_assert(strstr(err, "--starts"), "%s", err);
+  cr_assert_not(file_exists(path));
+  /* the default --threshold still writes the critical m2; NAME form works */
+  snprintf(args, sizeof args, "fixed --threshold --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  char *txt = slurp(path, NULL);
+  cr_assert(txt && strstr(txt, "feature,critical_m2\n1,1.2967"), "%s", txt);
+  free(txt);
+  snprintf(args, sizeof args, "fixed --threshold m2_1 --vary m2_1=0.5:2:0.5 --point uninformative --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  txt = slurp(path, NULL);
+  cr_assert(txt && strstr(txt, "m2_1,uninformative,1.2967"), "%s", txt);
+  free(txt);
+  /* the start count on stderr and the new columns at the end */
+  snprintf(args, sizeof args, "fixed --c sparse:3:0.5 --c rademacher:3 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_assert(strstr(err, "starts") && strstr(err, "orbits"), "%s", err);
+  txt = slurp(path, NULL);
+  cr_assert(txt && strstr(txt, ",stability,orbit,kind,residual\n"), "%s", txt);
+  free(txt);
+}
+
+/* basin for M = 2 (the ODE from the escape law) against the exact finite-N
+ * chain (reduced, random init) at the same N: the probability that a unit
+ * dies agrees within 3 combined standard errors (small samples: the test
+ * is weak but can fail). */
+Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
+  cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
+  m.N = 1000;
+  m.Q0[0] = m.Q0[3] = 1, m.Q0[1] = m.Q0[2] = 0;
+  cl_ode_opts o;
+  cl_ode_opts_default(&o);
+  o.quad.n_gauss = 20;
+  cl_basin_multi_result res;
+  char err[CL_ERRLEN];
+  const long nd = 16, runs = 60;
+  cr_assert_eq(cl_basin_multi(&m, &o, nd, 30, 3, 2, &res, err), CL_OK, "%s", err);
+  long tot = 0;
+  for (int q = 0; q < CL_NKINDS; q++) tot += res.count[q];
+  cr_assert_eq(tot, nd);
+  for (int k = 0; k < 4; k++) cr_assert_gt(res.var[k], m.Q0[0], "escape variance %d = %g", k, res.var[k]);
+  cl_model mr = m;
+  mr.init = CL_INIT_RANDOM;
+  cl_schedule s = {.T = 30, .dt_out = 30, .runs = runs, .seed = 11};
+  cl_traj *tr;
+  cr_assert_eq(cl_run_engine(&cl_engine_reduced, &mr, &s, 2, NULL, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  long dead = 0;
+  for (long r = 0; r < runs; r++) dead += cl_basin_outcome(2, 2, cl_traj_row(tr, r, tr->nt - 1)) == CL_KIND_DEAD;
+  cl_traj_free(tr);
+  double p1 = res.prob[CL_KIND_DEAD], p2 = (double)dead / runs, p = (res.count[CL_KIND_DEAD] + dead) / (double)(nd + runs);
+  double se = sqrt(p * (1 - p) * (1.0 / nd + 1.0 / runs));
+  cr_assert_gt(se, 0);
+  cr_assert_leq(fabs(p1 - p2), 3 * se, "P(dead): basin %.3f (n = %ld), reduced %.3f (n = %ld), se %.3f", p1, nd, p2,
+                runs, se);
+}
