@@ -39,7 +39,7 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial|harden/mpi_and_serial_shards_agree
 
-.PHONY: all deps demo test test-python test-asan check check-docs check-abi bench fuzz install uninstall clean
+.PHONY: all deps demo test test-python test-asan check check-docs check-abi check-deps bench fuzz install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
 
 # The Python package's library (python/cldyn, docs/python.md): the CLI's
@@ -103,6 +103,7 @@ $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app
 test: deps check-docs
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests $(BUILD)/cldyn_oomtests
 	@tools/check-abi.sh $(BUILD)/libcldyn.so
+	@tools/check-deps.py $(BUILD)/obj $(BUILD)/obj/app
 	$(BUILD)/cldyn_oomtests --jobs 2
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
 	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
@@ -143,6 +144,11 @@ check-docs:
 # libcldyn.so exports exactly the symbols listed in the README (tools/check-abi.sh).
 check-abi: $(BUILD)/libcldyn.so
 	@tools/check-abi.sh $<
+
+# No circular dependency between source files, by includes or by symbols
+# (tools/check-deps.py).
+check-deps: all
+	@tools/check-deps.py $(BUILD)/obj $(BUILD)/obj/app
 
 # libFuzzer (clang): the config parser, the checkpoint reader and the CSV
 # readers, FUZZ_SECS seconds each (fuzz/run).

@@ -14,6 +14,7 @@
 #include "cldyn/basin.h"
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
+#include "cldyn/reduced.h"
 #include "cldyn/runner.h"
 #include "cldyn/terms.h"
 #include "config.h"

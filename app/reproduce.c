@@ -23,7 +23,9 @@
 #include "cldyn/pde.h"
 #include "plot.h"
 #include "cldyn/rng.h"
+#include "cldyn/reduced.h"
 #include "cldyn/runner.h"
+#include "cldyn/schedule.h"
 #include "cldyn/simulate.h"
 #include "cldyn/tmpfiles.h"
 

@@ -8,7 +8,10 @@
 
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
+#include "cldyn/reduced.h"
 #include "cldyn/runner.h"
+#include "cldyn/schedule.h"
+#include "cldyn/simulate.h"
 
 #include <jansson.h>
 #include <zlib.h>

@@ -5,7 +5,8 @@
 #ifndef CLDYN_DRIFT_MULTI_H
 #define CLDYN_DRIFT_MULTI_H
 
-#include "cldyn/drift.h"
+#include "cldyn/model.h"
+#include "cldyn/quad.h"
 
 typedef struct cl_multi cl_multi;
 

@@ -7,6 +7,7 @@
 
 #include "cldyn/data.h"
 #include "cldyn/pde.h"
+#include "cldyn/schedule.h"
 #include "cldyn/simulate.h"
 
 typedef struct {

@@ -14,7 +14,6 @@
 
 #include "cldyn/data.h"
 #include "cldyn/rng.h"
-#include "cldyn/runner.h"
 
 struct cl_red {
   cl_model m;
@@ -246,10 +245,3 @@ static void eng_load(void *p, const void *buf) {
 }
 const cl_engine cl_engine_reduced = {"reduced", eng_alloc, eng_free, eng_advance, eng_steps,
                                      eng_order, eng_size, eng_save, eng_load};
-
-cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
-                     cl_progress_fn progress, void *ctx, char *err) {
-  if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
-    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none");
-  return cl_run_engine(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
-}

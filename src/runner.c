@@ -13,6 +13,9 @@
 
 #include "cldyn/act.h"
 #include "cldyn/law.h"
+#include "cldyn/reduced.h"
+#include "cldyn/schedule.h"
+#include "cldyn/simulate.h"
 #include "cldyn/tmpfiles.h"
 
 #define CK_MAGIC "CLDYNCK2"
@@ -373,4 +376,18 @@ done:
   }
   *out = tr;
   return CL_OK;
+}
+
+/* The two stochastic engines without checkpoints: the runner drives them,
+ * they never call it. */
+cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                      cl_progress_fn progress, void *ctx, char *err) {
+  return cl_run_engine(&cl_engine_simulate, m, s, threads, NULL, out, progress, ctx, err);
+}
+
+cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                     cl_progress_fn progress, void *ctx, char *err) {
+  if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
+    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none");
+  return cl_run_engine(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
 }

@@ -18,7 +18,6 @@
 
 #include "cldyn/data.h"
 #include "cldyn/rng.h"
-#include "cldyn/runner.h"
 
 /* OpenBLAS threads would nest inside our per-run threads and could change
  * the summation order: we parallelise over runs and keep BLAS serial. */
@@ -417,7 +416,7 @@ void cl_sim_advance(cl_sim *sim, long long steps) {
   sim->steps += steps;
 }
 
-/* The engine interface of runner.h: state = steps, W, U, the random stream. */
+/* The engine interface of engine.h: state = steps, W, U, the random stream. */
 static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
   return cl_sim_alloc(m, seed, run, 0, err);
 }
@@ -451,8 +450,3 @@ static void eng_load(void *p, const void *buf) {
 }
 const cl_engine cl_engine_simulate = {"simulate", eng_alloc, eng_free, eng_advance, eng_steps,
                                       eng_order, eng_size, eng_save, eng_load};
-
-cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
-                      cl_progress_fn progress, void *ctx, char *err) {
-  return cl_run_engine(&cl_engine_simulate, m, s, threads, NULL, out, progress, ctx, err);
-}

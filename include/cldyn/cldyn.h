@@ -12,6 +12,7 @@
 #include "cldyn/schedule.h"
 #include "cldyn/data.h"
 #include "cldyn/traj.h"
+#include "cldyn/engine.h"
 #include "cldyn/simulate.h"
 #include "cldyn/quad.h"
 #include "cldyn/drift.h"

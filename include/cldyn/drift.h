@@ -23,36 +23,10 @@
 #define CLDYN_DRIFT_H
 
 #include "cldyn/model.h"
+#include "cldyn/quad.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
-/* Default orders (see docs/theory.md for their accuracy). */
-#define CL_QUAD_GAUSS 40
-#define CL_QUAD_LAW 32
-#define CL_QUAD_MGRID 48
-/* M = 1: above this many c nodes (product of the laws' rules) the
- * characteristic-function method replaces the tensor quadrature */
-#define CL_CF_NODES 2000
-
-typedef struct {
-  int n_gauss;    /* Gauss-Hermite points per active Gaussian direction (0: CL_QUAD_GAUSS;
-                     a quarter as many when there are more than 2 directions) */
-  int n_law;      /* points of a continuous law's rule (0: CL_QUAD_LAW) */
-  int n_mgrid;    /* Chebyshev points in m for M = 1 (0: CL_QUAD_MGRID) */
-  long mc_points; /* Monte Carlo batches (0: 20000) */
-  uint64_t mc_seed;
-  int m1_cf;       /* M = 1: 1 forces the characteristic-function method (docs/m1-many-features.md),
-                      -1 forbids it, 0: when the laws' rules have more than CL_CF_NODES nodes */
-  int adapt_gauss; /* M = 1, tanh or sigmoid: fewer points along directions where the
-                      integrand is smoother (docs/theory.md s.3).  The drift then jumps
-                      (by ~1e-11) where a count changes, so this is for integration
-                      only, never for finite differences; cl_ode_solve sets it for its
-                      explicit steppers.  0: off */
-  int expect;      /* M >= 2: CL_EXPECT_QMC (default, src/drift_multi.c, docs/multi.md)
-                      or CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
-                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite) */
-  long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
-} cl_quad_opts;
-enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2 };
+/* The quadrature options cl_quad_opts and the default orders: quad.h. */
 
 typedef struct cl_drift cl_drift;
 

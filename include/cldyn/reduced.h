@@ -11,9 +11,8 @@
 #ifndef CLDYN_REDUCED_H
 #define CLDYN_REDUCED_H
 
+#include "cldyn/engine.h"
 #include "cldyn/model.h"
-#include "cldyn/simulate.h"
-#include "cldyn/traj.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_red cl_red;
@@ -23,9 +22,9 @@ void cl_red_free(cl_red *r);
 void cl_red_advance(cl_red *r, long long steps);
 void cl_red_order(const cl_red *r, double *R, double *Q);
 
-/* All runs, as cl_simulate (same table, same reproducibility). */
-cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
-                     cl_progress_fn progress, void *ctx, char *err);
+/* The engine table of one run (engine.h), driven by the runner
+ * (runner.h: cl_run_engine, cl_reduced). */
+extern const cl_engine cl_engine_reduced;
 
 #pragma GCC visibility pop
 #endif

@@ -9,22 +9,10 @@
 #ifndef CLDYN_RUNNER_H
 #define CLDYN_RUNNER_H
 
+#include "cldyn/engine.h"
 #include "cldyn/model.h"
-#include "cldyn/simulate.h"
 #include "cldyn/traj.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
-
-typedef struct {
-  const char *name; /* "simulate", "reduced": used in messages */
-  void *(*alloc)(const cl_model *m, uint64_t seed, uint64_t run, char *err);
-  void (*free)(void *state);
-  void (*advance)(void *state, long long steps);
-  long long (*steps)(const void *state);
-  void (*order)(const void *state, double *R, double *Q);
-  size_t (*state_size)(const void *state);
-  void (*save)(const void *state, void *buf);
-  void (*load)(void *state, const void *buf);
-} cl_engine;
 
 typedef struct {
   const char *checkpoint; /* path written every `every` units of t; NULL: none */
@@ -35,9 +23,6 @@ typedef struct {
 /* CL_EINVAL unless `path` is a regular file or absent and its directory
  * takes a temporary file (message names --option). */
 cl_status cl_ckpt_check_path(const char *path, const char *option, char *err);
-
-extern const cl_engine cl_engine_simulate;
-extern const cl_engine cl_engine_reduced;
 
 /* Called after output k of run `run` with the engine's state (a cl_sim *
  * for cl_engine_simulate); from several threads at once for different runs. */
@@ -51,6 +36,18 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
 cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
                         const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress, void *ctx,
                         char *err);
+
+/* All runs of the schedule with the SGD engine (cl_engine_simulate,
+ * simulate.h), in parallel over runs with `threads` OpenMP threads (0: the
+ * OpenMP default), without checkpoints.  The result does not depend on the
+ * number of threads.  A non-finite or overflowing state stops with
+ * CL_EDIVERGE and a message naming the run, the time and the parameters. */
+cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                      cl_progress_fn progress, void *ctx, char *err);
+/* All runs with the exact finite-N chain (cl_engine_reduced, reduced.h),
+ * as cl_simulate; the regularizer must be l2 or none. */
+cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+                     cl_progress_fn progress, void *ctx, char *err);
 
 #pragma GCC visibility pop
 #endif

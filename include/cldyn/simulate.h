@@ -6,9 +6,8 @@
 #ifndef CLDYN_SIMULATE_H
 #define CLDYN_SIMULATE_H
 
+#include "cldyn/engine.h"
 #include "cldyn/model.h"
-#include "cldyn/schedule.h"
-#include "cldyn/traj.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 typedef struct cl_sim cl_sim;
@@ -50,15 +49,9 @@ double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const
 void cl_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
                      const double *Ep, const double *A);
 
-/* Progress callback: fraction of the total work done, in [0, 1]. */
-typedef void (*cl_progress_fn)(void *ctx, double fraction);
-
-/* All runs of the schedule, in parallel over runs with `threads` OpenMP
- * threads (0: the OpenMP default).  The result does not depend on the
- * number of threads.  A non-finite or overflowing state stops with
- * CL_EDIVERGE and a message naming the run, the time and the parameters. */
-cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
-                      cl_progress_fn progress, void *ctx, char *err);
+/* The engine table of one run (engine.h), driven by the runner
+ * (runner.h: cl_run_engine, cl_simulate). */
+extern const cl_engine cl_engine_simulate;
 
 #pragma GCC visibility pop
 #endif
