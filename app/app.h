@@ -1,6 +1,7 @@
 /* app/app.h - the application layer over libcldyn: options and config
  * files (config.h), result files (output.h), figures (plot.h), sweeps
- * (sweep.h) and the reproduce study (reproduce.h).  These headers are not
+ * (sweep.h), the reproduce study (reproduce.h) and the exit statuses
+ * (status.h).  These headers are not
  * installed; the CLI (main.c) and the tests include this. */
 #ifndef CLDYN_APP_H
 #define CLDYN_APP_H
@@ -10,6 +11,7 @@
 #include "output.h"
 #include "plot.h"
 #include "reproduce.h"
+#include "status.h"
 #include "sweep.h"
 
 #endif

@@ -141,7 +141,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   cl_traj_free(tr);
   if (st) {
     cl_outset_abort(&set);
-    return fail(st == CL_EINVAL ? 2 : 1, err);
+    return fail(cl_exit_status(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -260,7 +260,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {
     cl_outset_abort(&set);
-    return fail(st == CL_EINVAL ? 2 : 1, err);
+    return fail(cl_exit_status(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -294,7 +294,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
     if (st) {
       cl_outset_abort(&set);
-      return fail(st == CL_EINVAL ? 2 : 1, err);
+      return fail(cl_exit_status(st), err);
     }
     if (cl_outset_commit(&set, err)) return fail(1, err);
     return 0;
@@ -354,7 +354,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
   if (st) {
     cl_outset_abort(&set);
-    return fail(st == CL_EINVAL ? 2 : 1, err);
+    return fail(cl_exit_status(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -413,7 +413,7 @@ static int run_plot(int argc, char **argv) {
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
   if (nf) {
     cl_status st = cl_plot_traj(out, files, nf, col, err);
-    return st ? fail(st == CL_EINVAL ? 2 : 1, err) : 0;
+    return st ? fail(cl_exit_status(st), err) : 0;
   }
   cl_dens_set a = {0}, b = {0};
   cl_status st = cl_plot_check_out(out, err);
@@ -429,7 +429,7 @@ static int run_plot(int argc, char **argv) {
     }
   }
   cl_dens_free(&a), cl_dens_free(&b);
-  if (st) return fail(st == CL_EINVAL ? 2 : 1, err);
+  if (st) return fail(cl_exit_status(st), err);
   return 0;
 }
 
@@ -499,7 +499,7 @@ static int run_sweep(int argc, char **argv) {
       for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
       fprintf(jf, "  \"inputs\": %d\n}\n", n);
     }
-    if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+    if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
     return cl_outset_commit(&set, err) ? fail(1, err) : 0;
   }
   if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
@@ -546,7 +546,7 @@ static int run_sweep(int argc, char **argv) {
     cl_tmp_register(oldc);
     cl_status st = cl_sweep_scan_done(cfg.out, &id, &done, &ndone, cf, err);
     if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
-    if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(st == CL_EINVAL ? 2 : 1, err);
+    if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(cl_exit_status(st), err);
   }
   cl_sweep_id_kv(&id, kvb, kv);
 #ifdef CL_MPI
@@ -577,7 +577,7 @@ static int run_sweep(int argc, char **argv) {
     MPI_Gatherv(text, mylen, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
     free(text);
     int rc = 0;
-    if (!all_ok) rc = ok ? 1 : fail(st == CL_EINVAL ? 2 : 1, err);
+    if (!all_ok) rc = ok ? 1 : fail(cl_exit_status(st), err);
     if (rank == 0 && all_ok) {
       char **paths = calloc((size_t)size + 1, sizeof(char *));
       cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
@@ -649,7 +649,7 @@ static int run_sweep(int argc, char **argv) {
   }
   free(done);
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kv, err);
-  if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
+  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
@@ -722,7 +722,8 @@ int main(int argc, char **argv) {
   cl_config cfg;
   char err[CL_ERRLEN];
   cl_config_init(&cfg, cmd);
-  if (cl_config_parse_args(&cfg, argc - 2, argv + 2, err)) return fail(2, err);
+  cl_status pst = cl_config_parse_args(&cfg, argc - 2, argv + 2, err);
+  if (pst) return fail(cl_exit_status(pst), err);
   if (cfg.help) {
     cl_config_help(cmd, stdout);
     return 0;

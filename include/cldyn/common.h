@@ -2,7 +2,9 @@
  *
  * Every library function that can fail returns a cl_status and, when given a
  * non-NULL `err` buffer of CL_ERRLEN bytes, writes a one-line message there.
- * The library never exits and never prints.
+ * The library never exits and never prints.  A cl_status is not a process
+ * exit status: the command-line tool maps one to the other in its own layer
+ * (app/status.h, docs/cli.md s.6).
  */
 #ifndef CLDYN_COMMON_H
 #define CLDYN_COMMON_H
@@ -18,10 +20,10 @@
 
 typedef enum {
   CL_OK = 0,
-  CL_EINVAL = 2,  /* bad input: the CLI exits with status 2 */
-  CL_ENOMEM = 3,  /* allocation failed */
-  CL_EIO = 4,     /* a file could not be read or written */
-  CL_EDIVERGE = 5 /* NaN, overflow or an invalid state during a run */
+  CL_EINVAL = 1,  /* bad input: a parameter out of range, a malformed or damaged file */
+  CL_ENOMEM = 2,  /* allocation failed */
+  CL_EIO = 3,     /* a file could not be read or written */
+  CL_EDIVERGE = 4 /* NaN, overflow or an invalid state during a run */
 } cl_status;
 
 /* Process-wide set-up, done once (pthread_once) whatever the threads:

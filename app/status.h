@@ -1,0 +1,20 @@
+/* app/status.h - the CLI's exit statuses (docs/cli.md s.6).  The library
+ * reports a cl_status (common.h); what the process returns is decided here,
+ * in the application layer, and nowhere else. */
+#ifndef CLDYN_APP_STATUS_H
+#define CLDYN_APP_STATUS_H
+
+#include "cldyn/common.h"
+
+enum {
+  CL_EXIT_OK = 0,     /* success */
+  CL_EXIT_FAILED = 1, /* a run failed, an I/O error, out of memory */
+  CL_EXIT_USAGE = 2   /* bad input: nothing was computed, no file written */
+};
+
+/* The exit status of a command that ended with library status st:
+ * CL_OK -> 0; CL_EINVAL -> 2; CL_ENOMEM, CL_EIO, CL_EDIVERGE and any
+ * other status -> 1. */
+int cl_exit_status(cl_status st);
+
+#endif
