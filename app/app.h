@@ -13,5 +13,6 @@
 #include "reproduce.h"
 #include "status.h"
 #include "sweep.h"
+#include "sweep_cmd.h"
 
 #endif

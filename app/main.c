@@ -1,6 +1,8 @@
 /* cldyn - command-line front end.  It only parses options and calls
- * libcldyn.  Exit status: 0 success, 2 bad input (one-line message, no
- * output file), 1 a run that failed (divergence, I/O error). */
+ * libcldyn and the application layer (the sweep command: sweep_cmd.c).
+ * Exit status (status.h, docs/cli.md s.6): 0 success, 2 bad input (one-line
+ * message, no output file), 1 a run that failed (divergence, I/O error,
+ * out of memory). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -433,226 +435,46 @@ static int run_plot(int argc, char **argv) {
   return 0;
 }
 
-/* cldyn sweep [--vary NAME=A:B:STEP]... [--shard I/N] [--resume] COMMAND [options]
- * cldyn sweep --merge --out PATH FILE... */
-static int run_sweep(int argc, char **argv) {
-  char err[CL_ERRLEN];
-  cl_vary v[CL_SWEEP_MAXVARY];
-  int nv = 0, resume = 0, merge = 0, i = 2, threads = 0;
-  long shard = 0, nshards = 1;
-  const char *merge_out = "-";
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
-      if (nv == CL_SWEEP_MAXVARY) return fail(2, "--vary: at most 8 parameters");
-      if (cl_vary_parse(argv[++i], &v[nv++], err)) return fail(2, err);
-    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-      long a, b;
-      char extra;
-      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
-        return fail(2, "--shard: expected I/N with 1 <= I <= N");
-      shard = a - 1, nshards = b;
-    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-      long long t;
-      if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024)
-        return fail(2, "--threads: must be an integer in [0, 1024]");
-      threads = (int)t;
-    } else if (!strcmp(argv[i], "--resume")) {
-      resume = 1;
-    } else if (!strcmp(argv[i], "--merge")) {
-      merge = 1;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
-      merge_out = argv[++i];
-    } else {
-      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
-                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
-      return 2;
-    }
-  }
-  char kvb[4][32];
-  const char *kv[9];
-  if (merge) {
-    /* the inputs' fingerprints from their .json; the merge must be complete */
-    int n = argc - i;
-    if (n <= 0) return fail(2, "--merge: no input files");
-    cl_sweep_id *ids = calloc((size_t)n, sizeof *ids);
-    if (!ids) return fail(1, "--merge: out of memory");
-    for (int k = 0; k < n; k++)
-      if (cl_sweep_read_id(argv[i + k], &ids[k], err)) return free(ids), fail(2, err);
-    cl_sweep_id want = ids[0];
-    want.shard = 0, want.nshards = 1;
-    /* a merge of the shards of one shard of a larger job stays that shard */
-    int same = 1;
-    for (int k = 1; k < n; k++) same &= ids[k].shard == ids[0].shard && ids[k].nshards == ids[0].nshards;
-    if (same && n == 1) want.shard = ids[0].shard, want.nshards = ids[0].nshards;
-    const char *opt[] = {"out"}, *path[] = {merge_out};
-    const int sc[] = {1};
-    if (cl_out_check_all(opt, path, sc, 1, err)) return free(ids), fail(2, err);
-    cl_outset set = {0};
-    if (cl_outset_add(&set, merge_out, "out", 1, err)) return free(ids), cl_outset_abort(&set), fail(2, err);
-    cl_status st = cl_sweep_merge(argv + i, ids, n, &want, set.f[0].f, err);
-    free(ids);
-    if (!st && set.meta[0] >= 0) {
-      /* the merge's own sidecar: the sweep's identity and the inputs */
-      FILE *jf = set.f[set.meta[0]].f;
-      cl_sweep_id_kv(&want, kvb, kv);
-      fprintf(jf, "{\n  \"program\": \"cldyn\",\n  \"version\": \"%s\",\n  \"command\": \"sweep --merge\",\n", CL_VERSION);
-      for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
-      fprintf(jf, "  \"inputs\": %d\n}\n", n);
-    }
-    if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
-    return cl_outset_commit(&set, err) ? fail(1, err) : 0;
-  }
-  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
-  cl_command cmd = cl_command_from_name(argv[i]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
-      cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
-    return 2;
-  }
-  if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
-  cl_config cfg;
-  cl_config_init(&cfg, cmd);
-  if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
-  if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
-      cfg.density_out[0] || cfg.hist_out[0] || cfg.terms)
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
-  /* every value of every --vary must be valid (checked before any work) */
-  for (int k = 0; k < nv; k++)
-    for (long j = 0; j < v[k].n; j++) {
-      cl_config probe = cfg;
-      if (cl_config_set_number(&probe, v[k].name, cl_vary_value(&v[k], j), err)) return fail(2, err);
-    }
-  cl_sweep_id id;
-  if (cl_sweep_identity(&cfg, v, nv, shard, nshards, &id, err)) return fail(1, err);
-  const char *opt[] = {"out"}, *path[] = {cfg.out};
-  const int sc[] = {1};
-  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
-  /* --resume: the complete points of the old output (same sweep, same
-   * shard) are kept, to a clean copy; the rest is run again */
-  long *done = NULL, ndone = 0;
-  int have_old = resume && strcmp(cfg.out, "-") != 0 && access(cfg.out, R_OK) == 0;
-  char oldc[CL_PATHLEN + 32] = "";
-  if (have_old) {
-    cl_sweep_id old;
-    if (cl_sweep_read_id(cfg.out, &old, err)) return fail(2, err);
-    /* the old output may hold a finer shard of this one (a subset) */
-    if (strcmp(old.fp, id.fp) || old.points != id.points || old.nshards % id.nshards != 0 ||
-        old.shard % id.nshards != id.shard)
-      return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
-    snprintf(oldc, sizeof oldc, "%s.old.XXXXXX", cfg.out);
-    int fd = mkstemp(oldc);
-    FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!cf) return fail(2, "--resume: cannot write next to the output");
-    cl_tmp_register(oldc);
-    cl_status st = cl_sweep_scan_done(cfg.out, &id, &done, &ndone, cf, err);
-    if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
-    if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(cl_exit_status(st), err);
-  }
-  cl_sweep_id_kv(&id, kvb, kv);
 #ifdef CL_MPI
-  /* MPI: each rank runs its part of the shard (the rule of sweep.h); rank 0
-   * gathers the parts and merges them (with the old output's points when
-   * resuming) into the one output. */
-  int rank = 0, size = 1;
+/* The message passing of an MPI sweep (sweep_cmd.h): the rest of the
+ * sweep, resume and merge included, is app/sweep_cmd.c's. */
+static int mpi_all_ok(void *ctx, int ok) {
+  (void)ctx;
+  int all_ok;
+  MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all_ok;
+}
+
+static cl_status mpi_gather(void *ctx, const char *text, int len, char **all, int **lens, int **displs, char *err) {
+  (void)ctx, (void)err;
+  int rank, size;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (size > 1) {
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mf = open_memstream(&text, &len);
-    cl_status st = mf ? cl_sweep_run_part(&cfg, v, nv, shard, nshards, rank, size, done, ndone, threads, 1, mf, err)
-                      : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
-    if (mf) fclose(mf);
-    int ok = st == CL_OK, all_ok;
-    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    int mylen = (int)len, *lens = NULL, *displs = NULL;
-    char *all = NULL;
-    if (rank == 0) lens = calloc((size_t)size, sizeof(int)), displs = calloc((size_t)size, sizeof(int));
-    MPI_Gather(&mylen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  *all = NULL, *lens = *displs = NULL;
+  if (rank == 0) {
+    *lens = calloc((size_t)size, sizeof(int)), *displs = calloc((size_t)size, sizeof(int));
+    if (!*lens || !*displs) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+  MPI_Gather(&len, 1, MPI_INT, *lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (rank == 0) {
     long total = 0;
-    if (rank == 0) {
-      for (int r = 0; r < size; r++) displs[r] = (int)total, total += lens[r];
-      all = malloc((size_t)total + 1);
-    }
-    MPI_Gatherv(text, mylen, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
-    free(text);
-    int rc = 0;
-    if (!all_ok) rc = ok ? 1 : fail(cl_exit_status(st), err);
-    if (rank == 0 && all_ok) {
-      char **paths = calloc((size_t)size + 1, sizeof(char *));
-      cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
-      int np = 0;
-      if (have_old) paths[np] = strdup(oldc), ids[np++] = id;
-      for (int r = 0; r < size; r++) {
-        if (lens[r] == 0) continue;
-        char *path = malloc(CL_PATHLEN + 32);
-        snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(cfg.out, "-") ? cfg.out : "/tmp/cldyn-sweep", r, (long)getpid());
-        cl_tmp_register(path);
-        FILE *f = fopen(path, "w");
-        if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
-        if (f && fclose(f) != 0 && !rc) rc = fail(1, "sweep: cannot write a rank's part");
-        paths[np] = path, ids[np++] = id;
-      }
-      cl_outset set = {0};
-      if (!rc && cl_outset_add(&set, cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
-      if (!rc && cl_sweep_merge(paths, ids, np, &id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
-      if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, 0, kv, err))
-        cl_outset_abort(&set), rc = fail(1, err);
-      if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
-      for (int k = 0; k < np; k++) {
-        unlink(paths[k]);
-        cl_tmp_unregister(paths[k]);
-        free(paths[k]);
-      }
-      free(paths);
-      free(ids);
-    } else if (have_old) {
-      unlink(oldc);
-      cl_tmp_unregister(oldc);
-    }
-    free(all);
-    free(lens);
-    free(displs);
-    free(done);
-    return rc;
+    for (int r = 0; r < size; r++) (*displs)[r] = (int)total, total += (*lens)[r];
+    if (!(*all = malloc((size_t)total + 1))) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
   }
-#endif
-  cl_outset set = {0};
-  if (cl_outset_add(&set, cfg.out, "out", 1, err)) {
-    if (have_old) unlink(oldc), cl_tmp_unregister(oldc);
-    return cl_outset_abort(&set), free(done), fail(2, err);
-  }
-  double t0 = now_seconds();
-  cl_status st;
-  if (have_old) {
-    /* new points to a temporary file, then merged with the old points */
-    char tmp[CL_PATHLEN + 32];
-    snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", cfg.out);
-    int fd = mkstemp(tmp);
-    FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!nf) {
-      unlink(oldc), cl_tmp_unregister(oldc);
-      return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
-    }
-    cl_tmp_register(tmp);
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
-    if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
-    if (!st) {
-      char *paths[2] = {oldc, tmp};
-      cl_sweep_id ids[2] = {id, id};
-      st = cl_sweep_merge(paths, ids, 2, &id, set.f[0].f, err);
-    }
-    unlink(tmp), unlink(oldc);
-    cl_tmp_unregister(tmp), cl_tmp_unregister(oldc);
-  } else {
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, set.f[0].f, err);
-  }
-  free(done);
-  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kv, err);
-  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
-  if (cl_outset_commit(&set, err)) return fail(1, err);
-  return 0;
+  MPI_Gatherv(text, len, MPI_CHAR, *all, *lens, *displs, MPI_CHAR, 0, MPI_COMM_WORLD);
+  return CL_OK;
 }
+
+static int run_sweep_mpi(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  cl_sweep_comm comm = {0, 1, NULL, mpi_all_ok, mpi_gather};
+  MPI_Comm_rank(MPI_COMM_WORLD, &comm.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &comm.size);
+  int rc = cl_sweep_main(argc, argv, &comm);
+  MPI_Finalize();
+  return rc;
+}
+#endif
 
 /* cldyn reproduce [--quick] [--out DIR] */
 static int run_reproduce(int argc, char **argv) {
@@ -706,12 +528,9 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "plot") == 0) return run_plot(argc, argv);
   if (strcmp(argv[1], "sweep") == 0) {
 #ifdef CL_MPI
-    MPI_Init(&argc, &argv);
-    int rc = run_sweep(argc, argv);
-    MPI_Finalize();
-    return rc;
+    return run_sweep_mpi(argc, argv);
 #else
-    return run_sweep(argc, argv);
+    return cl_sweep_main(argc, argv, NULL);
 #endif
   }
   cl_command cmd = cl_command_from_name(argv[1]);

@@ -1,6 +1,8 @@
 /* The CLI's exit statuses from the library's status codes (docs/cli.md s.6). */
 #include "status.h"
 
+#include <stdio.h>
+
 int cl_exit_status(cl_status st) {
   switch (st) {
     case CL_OK:
@@ -13,4 +15,9 @@ int cl_exit_status(cl_status st) {
     default:
       return CL_EXIT_FAILED;
   }
+}
+
+int cl_exit_msg(int code, const char *msg) {
+  fprintf(stderr, "cldyn: %s\n", msg);
+  return code;
 }

@@ -17,4 +17,7 @@ enum {
  * other status -> 1. */
 int cl_exit_status(cl_status st);
 
+/* Print "cldyn: MSG" on stderr and return code (an exit status). */
+int cl_exit_msg(int code, const char *msg);
+
 #endif

@@ -1,0 +1,290 @@
+/* The `cldyn sweep` command (docs/cli.md s.4): options, --merge, --resume
+ * and the merge of an MPI job's parts.  The grid, the points and the file
+ * checks are sweep.c's; this file only strings them together and reports. */
+#include "sweep_cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cldyn/tmpfiles.h"
+#include "output.h"
+#include "status.h"
+
+static double now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(int code, const char *msg) { return cl_exit_msg(code, msg); }
+
+/* cldyn sweep --merge --out PATH FILE...: the inputs' fingerprints from
+ * their .json; the merge must be complete. */
+static int merge_files(char **files, int n, const char *merge_out) {
+  char err[CL_ERRLEN], kvb[4][32];
+  const char *kv[9];
+  if (n <= 0) return fail(2, "--merge: no input files");
+  cl_sweep_id *ids = calloc((size_t)n, sizeof *ids);
+  if (!ids) return fail(1, "--merge: out of memory");
+  for (int k = 0; k < n; k++)
+    if (cl_sweep_read_id(files[k], &ids[k], err)) return free(ids), fail(2, err);
+  cl_sweep_id want = ids[0];
+  want.shard = 0, want.nshards = 1;
+  /* a merge of the shards of one shard of a larger job stays that shard */
+  int same = 1;
+  for (int k = 1; k < n; k++) same &= ids[k].shard == ids[0].shard && ids[k].nshards == ids[0].nshards;
+  if (same && n == 1) want.shard = ids[0].shard, want.nshards = ids[0].nshards;
+  const char *opt[] = {"out"}, *path[] = {merge_out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return free(ids), fail(2, err);
+  cl_outset set = {0};
+  if (cl_outset_add(&set, merge_out, "out", 1, err)) return free(ids), cl_outset_abort(&set), fail(2, err);
+  cl_status st = cl_sweep_merge(files, ids, n, &want, set.f[0].f, err);
+  free(ids);
+  if (!st && set.meta[0] >= 0) {
+    /* the merge's own sidecar: the sweep's identity and the inputs */
+    FILE *jf = set.f[set.meta[0]].f;
+    cl_sweep_id_kv(&want, kvb, kv);
+    fprintf(jf, "{\n  \"program\": \"cldyn\",\n  \"version\": \"%s\",\n  \"command\": \"sweep --merge\",\n", CL_VERSION);
+    for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
+    fprintf(jf, "  \"inputs\": %d\n}\n", n);
+  }
+  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
+  return cl_outset_commit(&set, err) ? fail(1, err) : 0;
+}
+
+/* What one sweep job runs: the parsed command, the grid and its shard, and
+ * the points already done (--resume). */
+typedef struct {
+  cl_config cfg;
+  cl_vary v[CL_SWEEP_MAXVARY];
+  int nv, threads, argc;
+  long shard, nshards;
+  char **argv;
+  cl_sweep_id id;
+  char kvb[4][32];
+  const char *kv[9];
+  long *done, ndone;
+  int have_old;                /* resuming from an existing output */
+  char oldc[CL_PATHLEN + 32];  /* its complete points (a temporary file) */
+} job;
+
+static void drop_old(job *J) {
+  if (!J->have_old) return;
+  unlink(J->oldc);
+  cl_tmp_unregister(J->oldc);
+}
+
+/* --resume: the complete points of the old output (same sweep, same
+ * shard) are kept, to a clean copy; the rest is run again.  Returns an exit
+ * status. */
+static int resume_scan(job *J) {
+  char err[CL_ERRLEN];
+  const char *out = J->cfg.out;
+  J->have_old = 0;
+  if (strcmp(out, "-") == 0 || access(out, R_OK) != 0) return 0;
+  cl_sweep_id old;
+  if (cl_sweep_read_id(out, &old, err)) return fail(2, err);
+  /* the old output may hold a finer shard of this one (a subset) */
+  if (strcmp(old.fp, J->id.fp) || old.points != J->id.points || old.nshards % J->id.nshards != 0 ||
+      old.shard % J->id.nshards != J->id.shard)
+    return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
+  snprintf(J->oldc, sizeof J->oldc, "%s.old.XXXXXX", out);
+  int fd = mkstemp(J->oldc);
+  FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (!cf) return fail(2, "--resume: cannot write next to the output");
+  cl_tmp_register(J->oldc);
+  J->have_old = 1;
+  cl_status st = cl_sweep_scan_done(out, &J->id, &J->done, &J->ndone, cf, err);
+  if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
+  if (st) return drop_old(J), fail(cl_exit_status(st), err);
+  return 0;
+}
+
+/* Several processes (MPI): each rank runs its part of the shard (the rule
+ * of sweep.h); rank 0 gathers the parts and merges them (with the old
+ * output's points when resuming) into the one output. */
+static int run_parallel(job *J, const cl_sweep_comm *comm) {
+  char err[CL_ERRLEN];
+  int rank = comm->rank, size = comm->size;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&text, &len);
+  cl_status st = mf ? cl_sweep_run_part(&J->cfg, J->v, J->nv, J->shard, J->nshards, rank, size, J->done, J->ndone,
+                                        J->threads, 1, mf, err)
+                    : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+  if (mf) fclose(mf);
+  int ok = st == CL_OK;
+  int all_ok = comm->all_ok(comm->ctx, ok);
+  char *all = NULL;
+  int *lens = NULL, *displs = NULL;
+  char gerr[CL_ERRLEN];
+  cl_status gst = comm->gather(comm->ctx, text, (int)len, &all, &lens, &displs, gerr);
+  free(text);
+  int rc = 0;
+  if (!all_ok) rc = ok ? 1 : fail(cl_exit_status(st), err);
+  else if (gst) rc = fail(cl_exit_status(gst), gerr);
+  if (rank == 0 && !rc) {
+    char **paths = calloc((size_t)size + 1, sizeof(char *));
+    cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
+    int np = 0;
+    if (!paths || !ids) rc = fail(1, "sweep: out of memory");
+    if (!rc && J->have_old) {
+      if (!(paths[np] = strdup(J->oldc))) rc = fail(1, "sweep: out of memory");
+      else ids[np++] = J->id;
+    }
+    for (int r = 0; r < size && !rc; r++) {
+      if (lens[r] == 0) continue;
+      char *path = malloc(CL_PATHLEN + 32);
+      if (!path) {
+        rc = fail(1, "sweep: out of memory");
+        break;
+      }
+      snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(J->cfg.out, "-") ? J->cfg.out : "/tmp/cldyn-sweep", r,
+               (long)getpid());
+      cl_tmp_register(path);
+      FILE *f = fopen(path, "w");
+      if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
+      if (f && fclose(f) != 0 && !rc) rc = fail(1, "sweep: cannot write a rank's part");
+      paths[np] = path, ids[np++] = J->id;
+    }
+    cl_outset set = {0};
+    if (!rc && cl_outset_add(&set, J->cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
+    if (!rc && cl_sweep_merge(paths, ids, np, &J->id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
+    if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, 0, J->kv, err))
+      cl_outset_abort(&set), rc = fail(1, err);
+    if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
+    for (int k = 0; k < np; k++) {
+      unlink(paths[k]);
+      cl_tmp_unregister(paths[k]);
+      free(paths[k]);
+    }
+    free(paths);
+    free(ids);
+  }
+  if (rank != 0 || rc) {
+    drop_old(J);
+  }
+  free(all);
+  free(lens);
+  free(displs);
+  return rc;
+}
+
+/* One process: the points to the output, after the old output's complete
+ * points when resuming. */
+static int run_serial(job *J) {
+  char err[CL_ERRLEN];
+  cl_outset set = {0};
+  if (cl_outset_add(&set, J->cfg.out, "out", 1, err)) {
+    drop_old(J);
+    return cl_outset_abort(&set), fail(2, err);
+  }
+  double t0 = now_seconds();
+  cl_status st;
+  if (J->have_old) {
+    /* new points to a temporary file, then merged with the old points */
+    char tmp[CL_PATHLEN + 32];
+    snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", J->cfg.out);
+    int fd = mkstemp(tmp);
+    FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!nf) {
+      drop_old(J);
+      return cl_outset_abort(&set), fail(2, "--resume: cannot write next to the output");
+    }
+    cl_tmp_register(tmp);
+    st = cl_sweep_run(&J->cfg, J->v, J->nv, J->shard, J->nshards, J->done, J->ndone, J->threads, 1, nf, err);
+    if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
+    if (!st) {
+      char *paths[2] = {J->oldc, tmp};
+      cl_sweep_id ids[2] = {J->id, J->id};
+      st = cl_sweep_merge(paths, ids, 2, &J->id, set.f[0].f, err);
+    }
+    unlink(tmp);
+    cl_tmp_unregister(tmp);
+    drop_old(J);
+  } else {
+    st = cl_sweep_run(&J->cfg, J->v, J->nv, J->shard, J->nshards, NULL, 0, J->threads, 1, set.f[0].f, err);
+  }
+  if (!st && set.meta[0] >= 0)
+    st = cl_meta_dump(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kv, err);
+  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
+  if (cl_outset_commit(&set, err)) return fail(1, err);
+  return 0;
+}
+
+static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_sweep_comm *comm) {
+  char err[CL_ERRLEN];
+  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
+  cl_command cmd = cl_command_from_name(argv[i]);
+  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
+      cmd != CL_CMD_FIXED) {
+    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
+    return 2;
+  }
+  if (J->nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
+  cl_config *cfg = &J->cfg;
+  cl_config_init(cfg, cmd);
+  cl_status pst = cl_config_parse_args(cfg, argc - i - 1, argv + i + 1, err);
+  if (pst) return fail(cl_exit_status(pst), err);
+  if (cfg->summary[0] || cfg->checkpoint[0] || cfg->resume[0] || cfg->vary[0] || cfg->threshold ||
+      cfg->density_out[0] || cfg->hist_out[0] || cfg->terms)
+    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
+  /* every value of every --vary must be valid (checked before any work) */
+  for (int k = 0; k < J->nv; k++)
+    for (long j = 0; j < J->v[k].n; j++) {
+      cl_config probe = *cfg;
+      if (cl_config_set_number(&probe, J->v[k].name, cl_vary_value(&J->v[k], j), err)) return fail(2, err);
+    }
+  if (cl_sweep_identity(cfg, J->v, J->nv, J->shard, J->nshards, &J->id, err)) return fail(1, err);
+  const char *opt[] = {"out"}, *path[] = {cfg->out};
+  const int sc[] = {1};
+  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
+  int rc = resume ? resume_scan(J) : 0;
+  if (rc) return rc;
+  cl_sweep_id_kv(&J->id, J->kvb, J->kv);
+  return comm && comm->size > 1 ? run_parallel(J, comm) : run_serial(J);
+}
+
+int cl_sweep_main(int argc, char **argv, const cl_sweep_comm *comm) {
+  char err[CL_ERRLEN];
+  job *J = calloc(1, sizeof *J);
+  if (!J) return fail(1, "sweep: out of memory");
+  int resume = 0, merge = 0, i = 2;
+  J->nshards = 1, J->argc = argc, J->argv = argv;
+  const char *merge_out = "-";
+  int rc = -1;
+  for (; rc < 0 && i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
+      if (J->nv == CL_SWEEP_MAXVARY) rc = fail(2, "--vary: at most 8 parameters");
+      else if (cl_vary_parse(argv[++i], &J->v[J->nv++], err)) rc = fail(2, err);
+    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+      long a, b;
+      char extra;
+      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
+        rc = fail(2, "--shard: expected I/N with 1 <= I <= N");
+      else J->shard = a - 1, J->nshards = b;
+    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      long long t;
+      if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024) rc = fail(2, "--threads: must be an integer in [0, 1024]");
+      else J->threads = (int)t;
+    } else if (!strcmp(argv[i], "--resume")) {
+      resume = 1;
+    } else if (!strcmp(argv[i], "--merge")) {
+      merge = 1;
+    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
+      merge_out = argv[++i];
+    } else {
+      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
+                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
+      rc = 2;
+    }
+  }
+  if (rc < 0) rc = merge ? merge_files(argv + i, argc - i, merge_out) : sweep_job(J, argc, argv, i, resume, comm);
+  free(J->done);
+  free(J);
+  return rc;
+}
