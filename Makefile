@@ -104,6 +104,7 @@ test: deps check-docs
 	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests $(BUILD)/cldyn_oomtests
 	@tools/check-abi.sh $(BUILD)/libcldyn.so
 	@tools/check-deps.py $(BUILD)/obj $(BUILD)/obj/app
+	@tools/check-messages.py
 	$(BUILD)/cldyn_oomtests --jobs 2
 	CLDYN_BIN=$(BUILD)/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) \
 	  $(BUILD)/cldyn_tests --jobs 2 $(if $(MPI_BIN),,--filter '!($(NO_MPI_TESTS))')
@@ -146,9 +147,11 @@ check-abi: $(BUILD)/libcldyn.so
 	@tools/check-abi.sh $<
 
 # No circular dependency between source files, by includes or by symbols
-# (tools/check-deps.py).
+# (tools/check-deps.py); no CLI option spelled in the library's strings
+# (tools/check-messages.py).
 check-deps: all
 	@tools/check-deps.py $(BUILD)/obj $(BUILD)/obj/app
+	@tools/check-messages.py
 
 # libFuzzer (clang): the config parser, the checkpoint reader and the CSV
 # readers, FUZZ_SECS seconds each (fuzz/run).

@@ -51,10 +51,7 @@ static void progress_line(void *ctx, double fraction) {
   fflush(stderr);
 }
 
-static int fail(int code, const char *msg) {
-  fprintf(stderr, "cldyn: %s\n", msg);
-  return code;
-}
+static int fail(int code, const char *msg) { return cl_exit_msg(code, msg); }
 
 static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   cl_outfile *f = ctx;

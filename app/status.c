@@ -2,6 +2,7 @@
 #include "status.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int cl_exit_status(cl_status st) {
   switch (st) {
@@ -17,7 +18,79 @@ int cl_exit_status(cl_status st) {
   }
 }
 
+/* The library's parameter names and the CLI options that set them. */
+static const struct {
+  const char *param, *option;
+} params[] = {
+    {"act", "act"},         {"g", "g"},           {"reg", "reg"},
+    {"c", "c"},             {"K", "K"},           {"M", "M"},
+    {"N", "N"},             {"B", "B"},           {"tau", "tau"},
+    {"s", "s"},             {"rho", "rho"},       {"lambda", "lambda"},
+    {"features", "features"}, {"R0", "R0"},       {"Q0", "Q0"},
+    {"T", "T"},             {"dt_out", "dt-out"}, {"runs", "runs"},
+    {"stepper", "stepper"}, {"rtol", "rtol"},     {"atol", "atol"},
+    {"checkpoint", "checkpoint"}, {"resume", "resume"}, {"terms", "terms"},
+    {"threshold", "threshold"}, {"point", "point"}, {"map", "map"},
+    {"map_points", "map-points"}, {"hist", "hist-out"},
+};
+
+static const char *option_of(const char *p, size_t n) {
+  for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
+    if (strlen(params[i].param) == n && !strncmp(params[i].param, p, n)) return params[i].option;
+  return NULL;
+}
+
+/* 1 if [p, p + n) is NAME or NAME/NAME/... of known parameters */
+static int all_params(const char *p, size_t n) {
+  while (n) {
+    const char *slash = memchr(p, '/', n);
+    size_t k = slash ? (size_t)(slash - p) : n;
+    if (!k || !option_of(p, k)) return 0;
+    if (!slash) break;
+    p += k + 1, n -= k + 1;
+  }
+  return 1;
+}
+
+char *cl_cli_message(const char *msg, char *out, size_t len) {
+  size_t o = 0;
+  const char *p = msg;
+  if (!len) return out;
+#define PUT(str, n)                                        \
+  do {                                                     \
+    size_t n_ = (n);                                       \
+    if (n_ > len - 1 - o) n_ = len - 1 - o;                \
+    memcpy(out + o, (str), n_), o += n_;                   \
+  } while (0)
+  for (;;) {
+    const char *colon = strstr(p, ": ");
+    size_t seg = colon ? (size_t)(colon - p) : strlen(p);
+    if (colon && all_params(p, seg)) {
+      /* NAME/NAME: -> --OPTION/--OPTION: */
+      const char *q = p;
+      while (q < colon) {
+        const char *slash = memchr(q, '/', (size_t)(colon - q));
+        size_t k = slash ? (size_t)(slash - q) : (size_t)(colon - q);
+        const char *opt = option_of(q, k);
+        PUT("--", 2);
+        PUT(opt, strlen(opt));
+        if (slash) PUT("/", 1);
+        q += k + (slash ? 1 : 0);
+      }
+    } else {
+      PUT(p, seg);
+    }
+    if (!colon) break;
+    PUT(": ", 2);
+    p = colon + 2;
+  }
+#undef PUT
+  out[o] = '\0';
+  return out;
+}
+
 int cl_exit_msg(int code, const char *msg) {
-  fprintf(stderr, "cldyn: %s\n", msg);
+  char buf[2 * CL_ERRLEN];
+  fprintf(stderr, "cldyn: %s\n", cl_cli_message(msg, buf, sizeof buf));
   return code;
 }

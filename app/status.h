@@ -17,7 +17,16 @@ enum {
  * other status -> 1. */
 int cl_exit_status(cl_status st);
 
-/* Print "cldyn: MSG" on stderr and return code (an exit status). */
+/* A library message as the CLI reports it: the library names parameters
+ * ("tau: must be > 0", "sweep: point 3: rtol/atol: ..."); every segment
+ * of the message (its start, or the text after ": ") that is a parameter
+ * name, or a '/'-separated list of them, followed by ": ", is given the
+ * spelling of its option ("--tau: must be > 0").  Writes at most len bytes
+ * (NUL included) to out and returns out. */
+char *cl_cli_message(const char *msg, char *out, size_t len);
+
+/* Print "cldyn: MSG" (translated by cl_cli_message) on stderr and return
+ * code (an exit status). */
 int cl_exit_msg(int code, const char *msg);
 
 #endif

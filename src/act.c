@@ -75,7 +75,7 @@ cl_status cl_act_parse(const char *name, cl_act *act, char *err) {
   for (int k = 0; k < 6; k++)
     if (strcmp(name, act_names[k]) == 0) return *act = (cl_act)k, CL_OK;
   return cl_fail(err, CL_EINVAL,
-                 "--act: unknown activation '%s'; accepted: linear, tanh, erf, relu, sigmoid, "
+                 "act: unknown activation '%s'; accepted: linear, tanh, erf, relu, sigmoid, "
                  "cubic",
                  name);
 }
@@ -89,7 +89,7 @@ double cl_g_d(cl_gfun g, double u) {
 cl_status cl_g_parse(const char *name, cl_gfun *g, char *err) {
   for (int k = 0; k < 2; k++)
     if (strcmp(name, g_names[k]) == 0) return *g = (cl_gfun)k, CL_OK;
-  return cl_fail(err, CL_EINVAL, "--g: unknown function '%s'; accepted: square, abs", name);
+  return cl_fail(err, CL_EINVAL, "g: unknown function '%s'; accepted: square, abs", name);
 }
 
 double cl_reg_phi(const cl_reg *reg, double w) {
@@ -119,14 +119,14 @@ cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err) {
   }
   int two = strcmp(buf, "elastic") == 0;
   if (!two && strcmp(buf, "l2") != 0 && strcmp(buf, "l1") != 0)
-    return cl_fail(err, CL_EINVAL, "--reg: unknown regularizer '%s'; " REG_RANGE, spec);
+    return cl_fail(err, CL_EINVAL, "reg: unknown regularizer '%s'; " REG_RANGE, spec);
   if (!a || (two && !b) || (!two && b))
-    return cl_fail(err, CL_EINVAL, "--reg: wrong number of parameters in '%s'; " REG_RANGE,
+    return cl_fail(err, CL_EINVAL, "reg: wrong number of parameters in '%s'; " REG_RANGE,
                    spec);
   if (!cl_parse_real(a, &x) || (two && !cl_parse_real(b, &y)))
-    return cl_fail(err, CL_EINVAL, "--reg: malformed number in '%s'; " REG_RANGE, spec);
+    return cl_fail(err, CL_EINVAL, "reg: malformed number in '%s'; " REG_RANGE, spec);
   if (x < 0 || y < 0)
-    return cl_fail(err, CL_EINVAL, "--reg: negative beta in '%s'; " REG_RANGE, spec);
+    return cl_fail(err, CL_EINVAL, "reg: negative beta in '%s'; " REG_RANGE, spec);
   if (two) reg->kind = CL_REG_ELASTIC, reg->beta1 = x, reg->beta2 = y;
   else if (buf[1] == '2') reg->kind = CL_REG_L2, reg->beta2 = x;
   else reg->kind = CL_REG_L1, reg->beta1 = x;

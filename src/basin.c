@@ -122,8 +122,8 @@ double cl_basin_map_coord(const cl_model *m, int n, int i) {
 
 cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res, int n,
                        double tmax, int threads, int *which, char *err) {
-  if (m->K != 2) return cl_fail(err, CL_EINVAL, "--map: needs exactly K = 2 features");
-  if (n < 2) return cl_fail(err, CL_EINVAL, "--map-points: must be at least 2");
+  if (m->K != 2) return cl_fail(err, CL_EINVAL, "map: needs exactly K = 2 features");
+  if (n < 2) return cl_fail(err, CL_EINVAL, "map_points: must be at least 2");
   char e0[CL_ERRLEN] = "";
   int bad = 0;
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads > 0 ? threads : omp_get_max_threads())
@@ -137,7 +137,7 @@ cl_status cl_basin_map(const cl_model *m, const cl_ode_opts *o, const cl_basin_r
       bad = 1, memcpy(e0, e, CL_ERRLEN);
     }
   }
-  if (bad) return cl_fail(err, CL_EDIVERGE, "basin --map: %s", e0);
+  if (bad) return cl_fail(err, CL_EDIVERGE, "map: %s", e0);
   return CL_OK;
 }
 
@@ -163,8 +163,8 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
                    int threads, cl_basin_result *res, char *err) {
   const long long N = m->N;
   memset(res, 0, sizeof *res);
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--M: basin needs M = 1");
-  if (m->K < 2) return cl_fail(err, CL_EINVAL, "--c: basin needs K >= 2 features");
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: basin needs M = 1");
+  if (m->K < 2) return cl_fail(err, CL_EINVAL, "c: basin needs K >= 2 features");
   cl_status st = stable_points(m, o, NULL, 0, res, err);
   if (st) return st;
   res->ndir = ndir;
@@ -317,7 +317,7 @@ static cl_status noise_terms_multi(const cl_model *m, const double *Q, const dou
 
 cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
-  if (m->B != 1) return cl_fail(err, CL_EINVAL, "--B: basin with M >= 2 needs B = 1");
+  if (m->B != 1) return cl_fail(err, CL_EINVAL, "B: basin with M >= 2 needs B = 1");
   cl_drift *d = cl_drift_alloc(m, o, err);
   if (!d) return CL_EINVAL;
   double *z = malloc(sizeof(double) * NOISE_MC * 2 * (size_t)M);
@@ -380,7 +380,7 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, dou
                          int threads, cl_basin_multi_result *res, char *err) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   memset(res, 0, sizeof *res);
-  if (M < 2) return cl_fail(err, CL_EINVAL, "--M: cl_basin_multi needs M >= 2");
+  if (M < 2) return cl_fail(err, CL_EINVAL, "M: cl_basin_multi needs M >= 2");
   cl_status st = cl_basin_escape_variances_multi(m, &o->quad, res->var, err);
   if (st) return st;
   res->ndir = ndir;

@@ -29,7 +29,7 @@ static cl_status orthonormalise(long long N, double *A, int k, const double *B, 
     for (long long n = 0; n < N; n++) nrm += A[n * k + j] * A[n * k + j];
     if (!(nrm > 1e-20))
       return cl_fail(err, CL_EINVAL,
-                     "--features: column %d is degenerate (too sparse for N = %lld); raise N or P",
+                     "features: column %d is degenerate (too sparse for N = %lld); raise N or P",
                      j + 1, N);
     nrm = 1 / sqrt(nrm);
     for (long long n = 0; n < N; n++) A[n * k + j] *= nrm;
@@ -100,7 +100,7 @@ cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, doubl
   if (m->init == CL_INIT_RANDOM) {
     /* rows w_n ~ N(0, Q0): w_n = S g_n with S = Q0^(1/2) */
     if (cl_sym_sqrt(m->Q0, M, 1e-12, S))
-      return cl_fail(err, CL_EINVAL, "--Q0: must be positive semidefinite");
+      return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite");
     double row[CL_MMAX];
     for (long long n = 0; n < N; n++) {
       for (int i = 0; i < M; i++) {
@@ -120,7 +120,7 @@ cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, doubl
       G[i * M + l] = acc;
     }
   if (cl_sym_sqrt(G, M, 1e-12, S))
-    return cl_fail(err, CL_EINVAL, "--Q0: Q0 - R0^T R0 must be positive semidefinite");
+    return cl_fail(err, CL_EINVAL, "Q0: Q0 - R0^T R0 must be positive semidefinite");
   /* W currently holds Gaussian columns: make them V, orthonormal and
    * orthogonal to U, then W = sqrt(N) (U R0 + V S). */
   cl_status st = orthonormalise(N, W, M, U, K, K, err);

@@ -133,7 +133,7 @@ void cl_drift_free(cl_drift *d) {
 cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
-                   "--reg: the order-parameter ODEs close only for l2 or none (use pde)"),
+                   "reg: the order-parameter ODEs close only for l2 or none (use pde)"),
            NULL;
   cl_drift *d = calloc(1, sizeof *d);
   if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;

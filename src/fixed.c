@@ -752,7 +752,7 @@ static cl_status brent(gsl_function *F, double lo, double hi, double *root) {
 }
 
 cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--threshold: needs M = 1");
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
   q_ctx c = {.K = m->K};
   c.d = cl_drift_alloc(m, o, err);
   if (!c.d) return cl_alloc_status(err);
@@ -766,7 +766,7 @@ cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Q
   cl_drift_free(c.d);
   if (st)
     return cl_fail(err, CL_EDIVERGE,
-                   "--threshold: no Q* with dQ/dt = 0 at R = 0 in [1e-6, 1e6] (dQ/dt = %g at Q = 1e-6)",
+                   "threshold: no Q* with dQ/dt = 0 at R = 0 in [1e-6, 1e6] (dQ/dt = %g at Q = 1e-6)",
                    flo);
   return CL_OK;
 }
@@ -807,19 +807,19 @@ static double eig_at(double m2, void *params) {
 }
 
 cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--threshold: needs M = 1");
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
   m2_ctx c = {.m = *m, .o = o, .j = j};
   gsl_function F = {eig_at, &c};
   double lo = 1e-4, hi = 1, flo = eig_at(lo, &c), fhi = eig_at(hi, &c);
   while (fhi * flo > 0 && hi < 1e4 && !c.status) hi *= 2, fhi = eig_at(hi, &c);
   if (c.status || flo * fhi > 0)
     return cl_fail(err, CL_EDIVERGE,
-                   "--threshold: feature %d: the eigenvalue at R = 0 does not change sign for "
+                   "threshold: feature %d: the eigenvalue at R = 0 does not change sign for "
                    "<c^2> in [1e-4, 1e4] (%g at 1e-4, %g at %g)",
                    j + 1, flo, fhi, hi);
   cl_lib_init();
   cl_status st = brent(&F, lo, hi, m2c);
-  return st ? cl_fail(err, st, "--threshold: root finding failed for feature %d", j + 1) : CL_OK;
+  return st ? cl_fail(err, st, "threshold: root finding failed for feature %d", j + 1) : CL_OK;
 }
 
 void cl_fixed_write_header(FILE *f, int K, int M, const char *vary) {
@@ -923,9 +923,9 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
   if (pick < 0) {
     free(fp);
     if (sel_id > 0)
-      return cl_fail(err, CL_EINVAL, "--point: %d is not a fixed point id at the first value (%d found)",
+      return cl_fail(err, CL_EINVAL, "point: %d is not a fixed point id at the first value (%d found)",
                      sel_id, np);
-    return cl_fail(err, CL_EINVAL, "--point: no fixed point of kind %s at the first value",
+    return cl_fail(err, CL_EINVAL, "point: no fixed point of kind %s at the first value",
                    cl_fixed_kind_name(sel_kind));
   }
   cur = fp[pick];
@@ -939,7 +939,7 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
     t.fail = 0;
     int ok = track_at(&t, v, cur.y, &next);
     if (t.fail == 2) {
-      st = cl_fail(err, cl_alloc_status(t.err), "--threshold: %s", t.err);
+      st = cl_fail(err, cl_alloc_status(t.err), "threshold: %s", t.err);
       break;
     }
     double l0 = max_re(&cur);

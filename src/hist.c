@@ -28,16 +28,16 @@ struct cl_hist {
 };
 
 cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--hist-out: needs M = 1"), NULL;
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "hist: needs M = 1"), NULL;
   cl_hist *h = calloc(1, sizeof *h);
-  if (!h) return cl_fail(err, CL_ENOMEM, "--hist-out: out of memory"), NULL;
+  if (!h) return cl_fail(err, CL_ENOMEM, "hist: out of memory"), NULL;
   size_t nt = cl_schedule_nt(s);
   long long runs = s->runs;
   h->m = *m, h->width = width, h->nt = nt, h->runs = runs;
   h->ncls = cl_feature_classes(m, NULL, NULL);
   if (h->ncls > 4096) {
     free(h);
-    return cl_fail(err, CL_EINVAL, "--hist-out: %d feature classes exceed the limit of 4096; use fewer features",
+    return cl_fail(err, CL_EINVAL, "hist: %d feature classes exceed the limit of 4096; use fewer features",
                    cl_feature_classes(m, NULL, NULL)), NULL;
   }
   size_t nb = (size_t)runs * nt * (size_t)h->ncls;
@@ -46,7 +46,7 @@ cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, ch
   h->bins = calloc(nb, sizeof *h->bins);
   if (!h->xi || !h->t || !h->bins) {
     cl_hist_free(h);
-    return cl_fail(err, CL_ENOMEM, "--hist-out: out of memory"), NULL;
+    return cl_fail(err, CL_ENOMEM, "hist: out of memory"), NULL;
   }
   cl_feature_classes(m, h->xi, NULL);
   for (size_t k = 0; k < nt; k++) h->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;

@@ -22,27 +22,27 @@ const char *cl_law_name(cl_law_kind kind) { return law_names[kind]; }
 static cl_status parse_discrete(const char *list, cl_law *law, char *err) {
   char buf[2048];
   if (strlen(list) >= sizeof buf)
-    return cl_fail(err, CL_EINVAL, "--c: discrete list too long");
+    return cl_fail(err, CL_EINVAL, "c: discrete list too long");
   strcpy(buf, list);
   law->nvals = 0;
   char *save = NULL;
   for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     char *at = strchr(tok, '@');
     if (!at)
-      return cl_fail(err, CL_EINVAL, "--c: discrete atom '%s' is not VALUE@PROB", tok);
+      return cl_fail(err, CL_EINVAL, "c: discrete atom '%s' is not VALUE@PROB", tok);
     *at = '\0';
     if (law->nvals == CL_DISCRETE_MAX)
-      return cl_fail(err, CL_EINVAL, "--c: at most %d discrete atoms", CL_DISCRETE_MAX);
+      return cl_fail(err, CL_EINVAL, "c: at most %d discrete atoms", CL_DISCRETE_MAX);
     double v, p;
     if (!cl_parse_real(tok, &v) || !cl_parse_real(at + 1, &p))
-      return cl_fail(err, CL_EINVAL, "--c: malformed number in discrete atom '%s@%s'", tok,
+      return cl_fail(err, CL_EINVAL, "c: malformed number in discrete atom '%s@%s'", tok,
                      at + 1);
     law->vals[law->nvals] = v;
     law->probs[law->nvals] = p;
     law->nvals++;
   }
   if (law->nvals == 0)
-    return cl_fail(err, CL_EINVAL, "--c: discrete law needs at least one atom V@P");
+    return cl_fail(err, CL_EINVAL, "c: discrete law needs at least one atom V@P");
   double m2 = 0;
   for (int i = 0; i < law->nvals; i++) m2 += law->probs[i] * law->vals[i] * law->vals[i];
   law->m2 = m2;
@@ -60,10 +60,10 @@ cl_status cl_law_parse(const char *spec, cl_law *law, char *err) {
   for (int k = 0; k < 7; k++)
     if (strlen(law_names[k]) == nlen && strncmp(spec, law_names[k], nlen) == 0) kind = k;
   if (kind < 0)
-    return cl_fail(err, CL_EINVAL, "--c: unknown law '%.*s'; " RANGE_MSG, (int)nlen, spec);
+    return cl_fail(err, CL_EINVAL, "c: unknown law '%.*s'; " RANGE_MSG, (int)nlen, spec);
   law->kind = (cl_law_kind)kind;
   if (law->kind == CL_LAW_DISCRETE) {
-    if (!colon) return cl_fail(err, CL_EINVAL, "--c: discrete needs values; " RANGE_MSG);
+    if (!colon) return cl_fail(err, CL_EINVAL, "c: discrete needs values; " RANGE_MSG);
     cl_status st = parse_discrete(colon + 1, law, err);
     return st ? st : cl_law_check(law, err);
   }
@@ -73,14 +73,14 @@ cl_status cl_law_parse(const char *spec, cl_law *law, char *err) {
     char *second = strchr(buf, ':');
     if (second) *second++ = '\0';
     if (!cl_parse_real(buf, &law->m2))
-      return cl_fail(err, CL_EINVAL, "--c: malformed second moment '%s' in '%s'", buf, spec);
+      return cl_fail(err, CL_EINVAL, "c: malformed second moment '%s' in '%s'", buf, spec);
     if (second) {
       double v;
       if (law->kind != CL_LAW_SPARSE && law->kind != CL_LAW_STUDENT)
-        return cl_fail(err, CL_EINVAL, "--c: law '%s' takes only M2; " RANGE_MSG,
+        return cl_fail(err, CL_EINVAL, "c: law '%s' takes only M2; " RANGE_MSG,
                        law_names[kind]);
       if (strchr(second, ':') || !cl_parse_real(second, &v))
-        return cl_fail(err, CL_EINVAL, "--c: malformed parameter '%s' in '%s'", second, spec);
+        return cl_fail(err, CL_EINVAL, "c: malformed parameter '%s' in '%s'", second, spec);
       if (law->kind == CL_LAW_SPARSE) law->p = v;
       else law->nu = v;
     }
@@ -93,7 +93,7 @@ cl_status cl_law_check(const cl_law *law, char *err) {
     double sum = 0, mean = 0, scale = 0;
     for (int i = 0; i < law->nvals; i++) {
       if (!(law->probs[i] >= 0 && law->probs[i] <= 1))
-        return cl_fail(err, CL_EINVAL, "--c: discrete probability %g outside [0, 1]",
+        return cl_fail(err, CL_EINVAL, "c: discrete probability %g outside [0, 1]",
                        law->probs[i]);
       sum += law->probs[i];
       mean += law->probs[i] * law->vals[i];
@@ -101,18 +101,18 @@ cl_status cl_law_check(const cl_law *law, char *err) {
     }
     if (fabs(sum - 1) > 1e-9)
       return cl_fail(err, CL_EINVAL,
-                     "--c: discrete probabilities sum to %.12g; they must sum to 1 (within 1e-9)",
+                     "c: discrete probabilities sum to %.12g; they must sum to 1 (within 1e-9)",
                      sum);
     if (fabs(mean) > 1e-9 * (scale > 0 ? scale : 1))
-      return cl_fail(err, CL_EINVAL, "--c: discrete law has mean %g; it must have mean 0", mean);
+      return cl_fail(err, CL_EINVAL, "c: discrete law has mean %g; it must have mean 0", mean);
   }
   if (!(law->m2 > 0) || !isfinite(law->m2))
-    return cl_fail(err, CL_EINVAL, "--c: second moment must be > 0 (got %g)", law->m2);
+    return cl_fail(err, CL_EINVAL, "c: second moment must be > 0 (got %g)", law->m2);
   if (law->kind == CL_LAW_SPARSE && !(law->p > 0 && law->p <= 1))
-    return cl_fail(err, CL_EINVAL, "--c: sparse density P must be in (0, 1] (got %g)", law->p);
+    return cl_fail(err, CL_EINVAL, "c: sparse density P must be in (0, 1] (got %g)", law->p);
   if (law->kind == CL_LAW_STUDENT && !(law->nu > 4 && isfinite(law->nu)))
     return cl_fail(err, CL_EINVAL,
-                   "--c: student NU must be > 4 so that the fourth moment exists (got %g)",
+                   "c: student NU must be > 4 so that the fourth moment exists (got %g)",
                    law->nu);
   return CL_OK;
 }

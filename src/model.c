@@ -84,7 +84,7 @@ cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S) {
 static cl_status parse_matrix(const char *opt, const char *spec, double *out, int cap,
                               int *rows, int *cols, char *err) {
   char buf[4096];
-  if (strlen(spec) >= sizeof buf) return cl_fail(err, CL_EINVAL, "--%s: list too long", opt);
+  if (strlen(spec) >= sizeof buf) return cl_fail(err, CL_EINVAL, "%s: list too long", opt);
   strcpy(buf, spec);
   int n = 0, r = 0, c0 = -1;
   char *save_r = NULL;
@@ -94,18 +94,18 @@ static cl_status parse_matrix(const char *opt, const char *spec, double *out, in
     for (char *tok = strtok_r(row, ", \t", &save_c); tok; tok = strtok_r(NULL, ", \t", &save_c)) {
       double x;
       if (!cl_parse_real(tok, &x))
-        return cl_fail(err, CL_EINVAL, "--%s: malformed number '%s'", opt, tok);
-      if (n == cap) return cl_fail(err, CL_EINVAL, "--%s: too many entries", opt);
+        return cl_fail(err, CL_EINVAL, "%s: malformed number '%s'", opt, tok);
+      if (n == cap) return cl_fail(err, CL_EINVAL, "%s: too many entries", opt);
       out[n++] = x;
       c++;
     }
     if (c == 0) continue;
     if (c0 >= 0 && c != c0)
-      return cl_fail(err, CL_EINVAL, "--%s: rows of unequal length in '%s'", opt, spec);
+      return cl_fail(err, CL_EINVAL, "%s: rows of unequal length in '%s'", opt, spec);
     c0 = c;
     r++;
   }
-  if (n == 0) return cl_fail(err, CL_EINVAL, "--%s: empty list", opt);
+  if (n == 0) return cl_fail(err, CL_EINVAL, "%s: empty list", opt);
   *rows = r;
   *cols = c0;
   return CL_OK;
@@ -122,7 +122,7 @@ cl_status cl_model_set_R0(cl_model *m, const char *spec, char *err) {
   }
   if (r != m->K || c != m->M)
     return cl_fail(err, CL_EINVAL,
-                   "--R0: got a %d x %d list; accepted: one number or K x M = %d x %d (rows "
+                   "R0: got a %d x %d list; accepted: one number or K x M = %d x %d (rows "
                    "separated by ';')",
                    r, c, m->K, m->M);
   memcpy(m->R0, v, sizeof(double) * (size_t)(r * c));
@@ -141,7 +141,7 @@ cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err) {
   }
   if (r != m->M || c != m->M)
     return cl_fail(err, CL_EINVAL,
-                   "--Q0: got a %d x %d list; accepted: one number (the diagonal) or M x M = "
+                   "Q0: got a %d x %d list; accepted: one number (the diagonal) or M x M = "
                    "%d x %d",
                    r, c, m->M, m->M);
   memcpy(m->Q0, v, sizeof(double) * (size_t)(r * c));
@@ -151,37 +151,37 @@ cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err) {
 cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
   cl_lib_init();
   if (m->K < 1 || m->K > CL_KMAX)
-    return cl_fail(err, CL_EINVAL, "--c: between 1 and %d features accepted (got %d)", CL_KMAX,
+    return cl_fail(err, CL_EINVAL, "c: between 1 and %d features accepted (got %d)", CL_KMAX,
                    m->K);
   if (m->M < 1 || m->M > CL_MMAX)
-    return cl_fail(err, CL_EINVAL, "--M: must be an integer in [1, %d] (got %d)", CL_MMAX, m->M);
+    return cl_fail(err, CL_EINVAL, "M: must be an integer in [1, %d] (got %d)", CL_MMAX, m->M);
   if (need_N && (m->N < m->K + m->M + 1 || m->N > 2000000000LL))
-    return cl_fail(err, CL_EINVAL, "--N: must be an integer in [K + M + 1, 2e9] = [%d, 2e9] (got %lld)",
+    return cl_fail(err, CL_EINVAL, "N: must be an integer in [K + M + 1, 2e9] = [%d, 2e9] (got %lld)",
                    m->K + m->M + 1, m->N);
   if (m->B < 1)
-    return cl_fail(err, CL_EINVAL, "--B: must be an integer >= 1 (got %d)", m->B);
+    return cl_fail(err, CL_EINVAL, "B: must be an integer >= 1 (got %d)", m->B);
   for (int j = 0; j < m->K; j++) {
     cl_status st = cl_law_check(&m->c[j], err);
     if (st) return st;
   }
-  if (!(m->tau > 0)) return cl_fail(err, CL_EINVAL, "--tau: must be > 0 (got %g)", m->tau);
-  if (!(m->s >= 0)) return cl_fail(err, CL_EINVAL, "--s: must be >= 0 (got %g)", m->s);
+  if (!(m->tau > 0)) return cl_fail(err, CL_EINVAL, "tau: must be > 0 (got %g)", m->tau);
+  if (!(m->s >= 0)) return cl_fail(err, CL_EINVAL, "s: must be >= 0 (got %g)", m->s);
   if (!(m->rho >= -1 && m->rho <= 1))
-    return cl_fail(err, CL_EINVAL, "--rho: must be in [-1, 1] (got %g)", m->rho);
+    return cl_fail(err, CL_EINVAL, "rho: must be in [-1, 1] (got %g)", m->rho);
   if (!(m->lambda >= 0))
-    return cl_fail(err, CL_EINVAL, "--lambda: must be >= 0 (got %g)", m->lambda);
+    return cl_fail(err, CL_EINVAL, "lambda: must be >= 0 (got %g)", m->lambda);
   if (!(m->reg.beta1 >= 0 && m->reg.beta2 >= 0))
-    return cl_fail(err, CL_EINVAL, "--reg: beta must be >= 0");
+    return cl_fail(err, CL_EINVAL, "reg: beta must be >= 0");
   if (m->features == CL_FEAT_SPARSE && !(m->feat_p > 0 && m->feat_p <= 1))
-    return cl_fail(err, CL_EINVAL, "--features: sparse P must be in (0, 1] (got %g)", m->feat_p);
+    return cl_fail(err, CL_EINVAL, "features: sparse P must be in (0, 1] (got %g)", m->feat_p);
   int M = m->M, K = m->K;
   for (int i = 0; i < M; i++) {
     if (!(m->Q0[i * M + i] > 0))
-      return cl_fail(err, CL_EINVAL, "--Q0: diagonal entries must be > 0 (Q0_%d_%d = %g)", i + 1,
+      return cl_fail(err, CL_EINVAL, "Q0: diagonal entries must be > 0 (Q0_%d_%d = %g)", i + 1,
                      i + 1, m->Q0[i * M + i]);
     for (int l = 0; l < i; l++)
       if (m->Q0[i * M + l] != m->Q0[l * M + i])
-        return cl_fail(err, CL_EINVAL, "--Q0: must be symmetric (Q0_%d_%d != Q0_%d_%d)", i + 1,
+        return cl_fail(err, CL_EINVAL, "Q0: must be symmetric (Q0_%d_%d != Q0_%d_%d)", i + 1,
                        l + 1, l + 1, i + 1);
   }
   /* Q0 - R0^T R0 is the Gram matrix of the background part: it must be PSD */
@@ -199,20 +199,20 @@ cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
   if (lo < -1e-12 * scale)
     return cl_fail(err, CL_EINVAL,
                    m->init == CL_INIT_OVERLAP
-                       ? "--Q0: Q0 - R0^T R0 must be positive semidefinite (smallest eigenvalue %g)"
-                       : "--Q0: must be positive semidefinite (smallest eigenvalue %g)",
+                       ? "Q0: Q0 - R0^T R0 must be positive semidefinite (smallest eigenvalue %g)"
+                       : "Q0: must be positive semidefinite (smallest eigenvalue %g)",
                    lo);
   return CL_OK;
 }
 
 cl_status cl_schedule_check(const cl_schedule *s, char *err) {
-  if (!(s->T >= 0)) return cl_fail(err, CL_EINVAL, "--T: must be >= 0 (got %g)", s->T);
+  if (!(s->T >= 0)) return cl_fail(err, CL_EINVAL, "T: must be >= 0 (got %g)", s->T);
   if (!(s->dt_out > 0))
-    return cl_fail(err, CL_EINVAL, "--dt-out: must be > 0 (got %g)", s->dt_out);
+    return cl_fail(err, CL_EINVAL, "dt_out: must be > 0 (got %g)", s->dt_out);
   if (s->T / s->dt_out > 1e7)
-    return cl_fail(err, CL_EINVAL, "--dt-out: at most 1e7 output times accepted (T/dt-out = %g)",
+    return cl_fail(err, CL_EINVAL, "dt_out: at most 1e7 output times accepted (T/dt-out = %g)",
                    s->T / s->dt_out);
   if (s->runs < 1 || s->runs > 100000000)
-    return cl_fail(err, CL_EINVAL, "--runs: must be an integer in [1, 1e8] (got %lld)", s->runs);
+    return cl_fail(err, CL_EINVAL, "runs: must be an integer in [1, 1e8] (got %lld)", s->runs);
   return CL_OK;
 }

@@ -31,7 +31,7 @@ cl_status cl_ode_check_stepper(const char *name, char *err) {
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(name, steppers[i].name) == 0) return CL_OK;
   return cl_fail(err, CL_EINVAL,
-                 "--stepper: unknown '%s'; accepted: dop853, rk8pd, rkf45, rkck, msadams, msbdf, "
+                 "stepper: unknown '%s'; accepted: dop853, rk8pd, rkf45, rkck, msadams, msbdf, "
                  "rk4imp, bsimp",
                  name);
 }
@@ -487,7 +487,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (st || (st = cl_schedule_check(s, err)) || (st = cl_ode_check_stepper(o->stepper, err)))
     return st;
   if (!(o->rtol > 0 && o->atol >= 0))
-    return cl_fail(err, CL_EINVAL, "--rtol/--atol: need rtol > 0 and atol >= 0");
+    return cl_fail(err, CL_EINVAL, "rtol/atol: need rtol > 0 and atol >= 0");
   const gsl_odeiv2_step_type *type = NULL;
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(o->stepper, steppers[i].name) == 0) type = *steppers[i].type;

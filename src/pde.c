@@ -136,7 +136,7 @@ static cl_status diverged(const cl_pde *p, char *err, const char *what) {
   cl_pde_order(p, R, &Q);
   return cl_fail(err, CL_EDIVERGE,
                  "pde: %s at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, rho = %g, B = %d; "
-                 "lower tau or --dt",
+                 "lower tau or the time step dt",
                  what, p->t, Q, R[0], p->m.tau, p->m.s, p->m.rho, p->m.B);
 }
 
@@ -410,7 +410,7 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
 }
 
 cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--M: the PDE is implemented for M = 1"), NULL;
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: the PDE is implemented for M = 1"), NULL;
   cl_pde_opts oo;
   cl_pde_opts_default(&oo);
   if (o) {
@@ -424,7 +424,7 @@ cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
   for (int j = 0; j < K; j++) r2 += m->R0[j] * m->R0[j];
   double var = m->Q0[0] - r2;
   if (!(var > 0))
-    return cl_fail(err, CL_EINVAL, "--Q0: the PDE needs Q0 > |R0|^2 (a density; got Q0 = %g, |R0|^2 = %g)",
+    return cl_fail(err, CL_EINVAL, "Q0: the PDE needs Q0 > |R0|^2 (a density; got Q0 = %g, |R0|^2 = %g)",
                    m->Q0[0], r2), NULL;
   cl_pde *p = calloc(1, sizeof *p);
   if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory"), NULL;
@@ -441,7 +441,7 @@ cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
   int nc = cl_feature_classes(m, NULL, NULL);
   if (nc > 4096) {
     cl_pde_free(p);
-    return cl_fail(err, CL_EINVAL, "--c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc), NULL;
+    return cl_fail(err, CL_EINVAL, "c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc), NULL;
   }
   p->xi = malloc(sizeof(double) * (size_t)(nc * K));
   p->prob = malloc(sizeof(double) * (size_t)nc);

@@ -69,7 +69,7 @@ static void wishart(cl_rng *rng, int M, double dof, const double *S, double *out
 
 cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
-    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none"), NULL;
+    return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none"), NULL;
   cl_red *r = calloc(1, sizeof *r);
   if (!r) return cl_fail(err, CL_ENOMEM, "reduced: out of memory"), NULL;
   r->m = *m;
@@ -95,7 +95,7 @@ cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) 
     double S[CL_MMAX * CL_MMAX];
     if (cl_sym_sqrt(m->Q0, M, 1e-12, S)) {
       cl_red_free(r);
-      return cl_fail(err, CL_EINVAL, "--Q0: must be positive semidefinite"), NULL;
+      return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite"), NULL;
     }
     for (int j = 0; j < K; j++) {
       double g[CL_MMAX];

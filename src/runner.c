@@ -118,13 +118,13 @@ static void put(ckw *w, const void *p, size_t n) {
 cl_status cl_ckpt_check_path(const char *path, const char *option, char *err) {
   struct stat sb;
   if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-    return cl_fail(err, CL_EINVAL, "--%s: '%s' exists and is not a regular file", option, path);
+    return cl_fail(err, CL_EINVAL, "%s: '%s' exists and is not a regular file", option, path);
   /* the directory must take the temporary file */
   char tmp[CL_PATHLEN + 32];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
-    return cl_fail(err, CL_EINVAL, "--%s: the path is longer than %d bytes", option, CL_PATHLEN - 1);
+    return cl_fail(err, CL_EINVAL, "%s: the path is longer than %d bytes", option, CL_PATHLEN - 1);
   int fd = mkstemp(tmp);
-  if (fd < 0) return cl_fail(err, CL_EINVAL, "--%s: cannot write '%s': %s", option, path, strerror(errno));
+  if (fd < 0) return cl_fail(err, CL_EINVAL, "%s: cannot write '%s': %s", option, path, strerror(errno));
   close(fd);
   unlink(tmp);
   return CL_OK;
@@ -135,14 +135,14 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
   /* never rename onto a device, a FIFO or a directory */
   struct stat sb;
   if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-    return cl_fail(err, CL_EIO, "--checkpoint: '%s' is not a regular file", path);
+    return cl_fail(err, CL_EIO, "checkpoint: '%s' is not a regular file", path);
   char tmp[CL_PATHLEN + 32];
   snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
   FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
   if (!f) {
     if (fd >= 0) close(fd), unlink(tmp);
-    return cl_fail(err, CL_EIO, "--checkpoint: cannot write '%s'", path);
+    return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   }
   cl_tmp_register(tmp);
   ckw w = {f, crc32_z(0, NULL, 0)};
@@ -174,7 +174,7 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
   if (bad || rename(tmp, path) != 0) {
     unlink(tmp);
     cl_tmp_unregister(tmp);
-    return cl_fail(err, CL_EIO, "--checkpoint: cannot write '%s'", path);
+    return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   }
   cl_tmp_unregister(tmp);
   return CL_OK;
@@ -194,15 +194,15 @@ static int take(ckr *r, void *dst, size_t n) {
 
 static cl_status read_ck(const char *path, const char *fp, cl_traj *tr, slot *sl, char *err) {
   FILE *f = fopen(path, "rb");
-  if (!f) return cl_fail(err, CL_EINVAL, "--resume: cannot read '%s'", path);
+  if (!f) return cl_fail(err, CL_EINVAL, "resume: cannot read '%s'", path);
   struct stat sb;
   if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 12) {
     fclose(f);
-    return cl_fail(err, CL_EINVAL, "--resume: '%s' is not a cldyn checkpoint (corrupt checkpoint)", path);
+    return cl_fail(err, CL_EINVAL, "resume: '%s' is not a cldyn checkpoint (corrupt checkpoint)", path);
   }
   size_t n = (size_t)sb.st_size;
   unsigned char *buf = malloc(n);
-  if (!buf) return fclose(f), cl_fail(err, CL_ENOMEM, "--resume: out of memory for '%s'", path);
+  if (!buf) return fclose(f), cl_fail(err, CL_ENOMEM, "resume: out of memory for '%s'", path);
   size_t got = fread(buf, 1, n, f);
   fclose(f);
   cl_status st = CL_OK;
@@ -210,24 +210,24 @@ static cl_status read_ck(const char *path, const char *fp, cl_traj *tr, slot *sl
   for (int b = 0; got == n && b < 4; b++) crc |= (uLong)buf[n - 4 + (size_t)b] << (8 * b);
   if (got != n || memcmp(buf, CK_MAGIC, 8) != 0 || crc32_z(crc32_z(0, NULL, 0), buf, n - 4) != crc) {
     free(buf);
-    return cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (bad magic, length or checksum)", path);
+    return cl_fail(err, CL_EINVAL, "resume: '%s': corrupt checkpoint (bad magic, length or checksum)", path);
   }
   ckr r = {buf, n - 4, 8};
   size_t fl, nt, nc;
   long long runs;
   if (!take(&r, &fl, sizeof fl) || fl > r.n - r.at) {
-    st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (fingerprint length)", path);
+    st = cl_fail(err, CL_EINVAL, "resume: '%s': corrupt checkpoint (fingerprint length)", path);
     goto done;
   }
   if (fl != strlen(fp) || memcmp(r.p + r.at, fp, fl) != 0) {
     st = cl_fail(err, CL_EINVAL,
-                 "--resume: '%s' was written with other parameters (compare its --print-config)", path);
+                 "resume: '%s' was written with other parameters (a different model, schedule or engine)", path);
     goto done;
   }
   r.at += fl;
   if (!take(&r, &runs, sizeof runs) || !take(&r, &nt, sizeof nt) || !take(&r, &nc, sizeof nc) ||
       runs != tr->runs || nt != tr->nt || nc != (size_t)tr->ncol) {
-    st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (shape)", path);
+    st = cl_fail(err, CL_EINVAL, "resume: '%s': corrupt checkpoint (shape)", path);
     goto done;
   }
   for (long long q = 0; q < runs && !st; q++) {
@@ -247,15 +247,15 @@ static cl_status read_ck(const char *path, const char *fp, cl_traj *tr, slot *sl
     if (ok && bl) {
       z->blob = malloc(bl);
       if (!z->blob) {
-        st = cl_fail(err, CL_ENOMEM, "--resume: out of memory for '%s'", path);
+        st = cl_fail(err, CL_ENOMEM, "resume: out of memory for '%s'", path);
         break;
       }
       ok = take(&r, z->blob, bl);
       z->blob_len = bl;
     }
-    if (!ok) st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (run %lld)", path, q + 1);
+    if (!ok) st = cl_fail(err, CL_EINVAL, "resume: '%s': corrupt checkpoint (run %lld)", path, q + 1);
   }
-  if (!st && r.at != r.n) st = cl_fail(err, CL_EINVAL, "--resume: '%s': corrupt checkpoint (trailing bytes)", path);
+  if (!st && r.at != r.n) st = cl_fail(err, CL_EINVAL, "resume: '%s': corrupt checkpoint (trailing bytes)", path);
 done:
   free(buf);
   return st;
@@ -313,7 +313,7 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
         if (e->steps(state) != cl_schedule_step(s, m->N, k0 - 1)) rs = CL_EINVAL;
       }
       if (rs)
-        cl_fail(e1, rs, "--resume: '%s': corrupt checkpoint (state of run %lld)", ck->resume, r + 1);
+        cl_fail(e1, rs, "resume: '%s': corrupt checkpoint (state of run %lld)", ck->resume, r + 1);
     }
     double next_ck = every > 0 ? (floor((k0 ? tr->t[k0 - 1] : 0) / every) + 1) * every : INFINITY;
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
@@ -337,7 +337,7 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
         size_t bl = k + 1 == nt ? 0 : e->state_size(state);
         unsigned char *blob = bl ? malloc(bl) : NULL;
         if (bl && !blob) {
-          rs = cl_fail(e1, CL_ENOMEM, "--checkpoint: out of memory for the state of run %lld", r + 1);
+          rs = cl_fail(e1, CL_ENOMEM, "checkpoint: out of memory for the state of run %lld", r + 1);
           break;
         }
         if (blob) e->save(state, blob);
@@ -388,6 +388,6 @@ cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_t
 cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                      cl_progress_fn progress, void *ctx, char *err) {
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
-    return cl_fail(err, CL_EINVAL, "--reg: the reduced chain is exact only for l2 or none");
+    return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none");
   return cl_run_engine(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
 }

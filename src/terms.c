@@ -69,9 +69,9 @@ static cl_status v_split(const cl_model *m, const cl_quad_opts *o, const double 
 
 cl_status cl_terms_eval(const cl_model *m, const cl_quad_opts *o, const double *R, double Q,
                         cl_terms *t, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "terms: needs M = 1 (got %d)", m->M);
   if (m->reg.kind != CL_REG_L2 && m->reg.kind != CL_REG_NONE)
-    return cl_fail(err, CL_EINVAL, "--terms: needs an l2 or no regularizer");
+    return cl_fail(err, CL_EINVAL, "terms: needs an l2 or no regularizer");
   cl_drift *d = cl_drift_alloc(m, o, err);
   if (!d) return CL_ENOMEM;
   cl_m1_terms mt;
@@ -89,10 +89,10 @@ cl_status cl_terms_write_header(FILE *f, int K, int M, const char *vary, char *e
   char *buf = NULL;
   size_t len = 0;
   FILE *ms = open_memstream(&buf, &len);
-  if (!ms) return cl_fail(err, CL_ENOMEM, "fixed --terms: out of memory");
+  if (!ms) return cl_fail(err, CL_ENOMEM, "terms: out of memory");
   cl_fixed_write_header(ms, K, M, vary);
   fclose(ms);
-  if (!buf) return cl_fail(err, CL_ENOMEM, "fixed --terms: out of memory");
+  if (!buf) return cl_fail(err, CL_ENOMEM, "terms: out of memory");
   if (len && buf[len - 1] == '\n') buf[--len] = '\0';
   fprintf(f, "%s,V,V_data,V_noise,b_z,b_e,kappa\n", buf);
   free(buf);
@@ -101,15 +101,15 @@ cl_status cl_terms_write_header(FILE *f, int K, int M, const char *vary, char *e
 
 cl_status cl_terms_write_rows(FILE *f, const cl_model *m, const cl_quad_opts *o,
                               const cl_fixed_point *p, int np, const char *vary_value, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "terms: needs M = 1 (got %d)", m->M);
   for (int i = 0; i < np; i++) {
     char *buf = NULL;
     size_t len = 0;
     FILE *ms = open_memstream(&buf, &len);
-    if (!ms) return cl_fail(err, CL_ENOMEM, "fixed --terms: out of memory");
+    if (!ms) return cl_fail(err, CL_ENOMEM, "terms: out of memory");
     cl_fixed_write_rows(ms, m->K, m->M, p + i, 1, vary_value);
     fclose(ms);
-    if (!buf) return cl_fail(err, CL_ENOMEM, "fixed --terms: out of memory");
+    if (!buf) return cl_fail(err, CL_ENOMEM, "terms: out of memory");
     if (len && buf[len - 1] == '\n') buf[--len] = '\0';
     /* the id column counts rows: renumber from the row's index */
     char *comma = strchr(buf, ',');

@@ -126,7 +126,7 @@ Test(law, bad_specs_are_rejected_with_the_option_named) {
     cl_law law;
     char err[CL_ERRLEN] = "";
     cr_assert_eq(cl_law_parse(bad[i], &law, err), CL_EINVAL, "%s accepted", bad[i]);
-    cr_assert(strncmp(err, "--c:", 4) == 0, "%s: message '%s'", bad[i], err);
+    cr_assert(strncmp(err, "c:", 2) == 0 && !strstr(err, "--"), "%s: message '%s'", bad[i], err);
     cr_assert(strchr(err, '\n') == NULL);
   }
 }

@@ -2,6 +2,8 @@
  *
  * Every library function that can fail returns a cl_status and, when given a
  * non-NULL `err` buffer of CL_ERRLEN bytes, writes a one-line message there.
+ * Messages name parameters as the library's structs do ("tau: must be > 0",
+ * "dt_out: ..."), never a command-line option.
  * The library never exits and never prints.  A cl_status is not a process
  * exit status: the command-line tool maps one to the other in its own layer
  * (app/status.h, docs/cli.md s.6).

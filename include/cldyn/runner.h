@@ -21,7 +21,8 @@ typedef struct {
 } cl_ckpt_opts;
 
 /* CL_EINVAL unless `path` is a regular file or absent and its directory
- * takes a temporary file (message names --option). */
+ * takes a temporary file; the message starts with `option`, the name of the
+ * parameter that holds the path ("checkpoint"). */
 cl_status cl_ckpt_check_path(const char *path, const char *option, char *err);
 
 /* Called after output k of run `run` with the engine's state (a cl_sim *
