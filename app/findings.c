@@ -71,8 +71,9 @@ static cl_status sec_i(fstudy *S) {
     cl_status st = parse_model(S, CL_CMD_FIXED, a, &m);
     double Qs, J[4], je, R = 0;
     if (st || (st = cl_uninformative_Q(&m, NULL, &Qs, S->err))) return st;
-    cl_drift *d = cl_drift_alloc(&m, NULL, S->err);
-    if (!d) return CL_ENOMEM;
+    cl_drift *d;
+    cl_status ast = cl_drift_alloc(&m, NULL, &d, S->err);
+    if (ast) return ast;
     double y[2] = {0, Qs};
     cl_m1_terms t;
     st = cl_state_jacobian(d, 1, 1, y, J, &je, S->err);
@@ -432,9 +433,9 @@ static int cf_f(const gsl_vector *x, void *p, gsl_vector *f) {
 
 static cl_status counterfactual(fstudy *S, const cl_model *ma, const cl_model *mb, const m1_point *start,
                                 double *cosv) {
-  cf_ctx c = {cl_drift_alloc(ma, NULL, S->err), cl_drift_alloc(mb, NULL, S->err), ma->tau, ma->B, 0};
-  cl_status st = CL_OK;
-  if (!c.da || !c.db) st = CL_ENOMEM;
+  cf_ctx c = {NULL, NULL, ma->tau, ma->B, 0};
+  cl_status st = cl_drift_alloc(ma, NULL, &c.da, S->err);
+  if (!st) st = cl_drift_alloc(mb, NULL, &c.db, S->err);
   gsl_multiroot_fsolver *sv = st ? NULL : gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, 2);
   gsl_vector *x = gsl_vector_alloc(2);
   if (!st && (!sv || !x)) st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");

@@ -102,7 +102,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   } else {
     cl_ckpt_opts ck = {cfg->checkpoint[0] ? cfg->checkpoint : NULL, cfg->checkpoint_every,
                        cfg->resume[0] ? cfg->resume : NULL};
-    if (has_hist && !(hist = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, err))) st = cl_alloc_status(err);
+    if (has_hist) st = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, &hist, err);
     if (!st)
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,

@@ -251,7 +251,8 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
   cl_status st = cl_basin_escape_variances(m, &S->c->ode.quad, var, S->err);
   if (st) return st;
   double *R0 = malloc(sizeof(double) * (size_t)nd * (size_t)K);
-  cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  cl_rng *rng;
+  cl_rng_alloc(seed, 0x6261, &rng, NULL);
   if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
   for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
@@ -519,8 +520,9 @@ out:
 
 /* V of docs/model.md s.6 for model m at the state y = (R, Q) (K = 1) */
 static cl_status V_at(study *S, const cl_model *m, const double *y, double *V) {
-  cl_drift *d = cl_drift_alloc(m, NULL, S->err);
-  if (!d) return CL_EINVAL;
+  cl_drift *d;
+  cl_status ast = cl_drift_alloc(m, NULL, &d, S->err);
+  if (ast) return ast;
   cl_m1_terms t;
   cl_status st = cl_drift_m1_terms(d, y, y[1], &t, S->err);
   if (!st) *V = t.V;
@@ -710,8 +712,8 @@ static cl_status sec_pde(study *S) {
   if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, a, S->err))) return cl_traj_free(pt), st;
   S->c->sched.runs = runs, S->c->sched.seed = 3;
   size_t nt = cl_schedule_nt(&S->c->sched);
-  cl_hist *h = cl_hist_alloc(&S->c->model, &S->c->sched, 0.05, S->err);
-  if (!h) return cl_traj_free(pt), CL_EINVAL;
+  cl_hist *h;
+  if ((st = cl_hist_alloc(&S->c->model, &S->c->sched, 0.05, &h, S->err))) return cl_traj_free(pt), st;
   st = cl_run_engine_obs(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, cl_hist_observe, h,
                          S->err);
   FILE *hf = st ? NULL : open_in(S, "sim_hist.csv");

@@ -58,7 +58,8 @@ static const char *names[NMETH] = {
 static cl_rng *alloc_isa(const char *isa)
 {
     setenv("CLDYN_RNG_ISA", isa, 1);
-    cl_rng *r = cl_rng_alloc(12345, 0);
+    cl_rng *r;
+    cl_rng_alloc(12345, 0, &r, NULL);
     unsetenv("CLDYN_RNG_ISA");
     if (!r)
         exit(1);
@@ -83,7 +84,8 @@ int main(int argc, char **argv)
         return 1;
     cl_rng *r512 = alloc_isa("avx512f"), *r2 = alloc_isa("avx2"),
            *r0 = alloc_isa("default");
-    cl_rng *rs = cl_rng_alloc(12345, 1);
+    cl_rng *rs;
+    cl_rng_alloc(12345, 1, &rs, NULL);
     gsl_rng *g_mt = gsl_rng_alloc(gsl_rng_mt19937);
     gsl_rng *g_taus = gsl_rng_alloc(gsl_rng_taus2);
     if (!rs || !g_mt || !g_taus)

@@ -22,7 +22,8 @@ static const state states[] = {
 static int engine(const cl_model *m, int ng, double R, double Q, double *dR, double *dQ) {
   cl_quad_opts o = {.n_gauss = ng};
   char err[CL_ERRLEN];
-  cl_drift *d = cl_drift_alloc(m, &o, err);
+  cl_drift *d;
+  cl_drift_alloc(m, &o, &d, err);
   if (!d) return fprintf(stderr, "%s\n", err), 1;
   int st = cl_drift_eval(d, &R, &Q, dR, dQ, err);
   cl_drift_free(d);

@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "benchutil.h"
-#include "cldyn/cldyn.h"
+#include "app/app.h" /* the option parser (app/config.c) and the core library */
 
 int main(int argc, char **argv) {
   if (argc < 5) {

@@ -13,7 +13,11 @@
 static double per_step(cl_model *m, int reduced, long long steps) {
   double t[7];
   for (int r = 0; r < 7; r++) {
-    void *h = reduced ? (void *)cl_red_alloc(m, 1, (uint64_t)r, NULL) : (void *)cl_sim_alloc(m, 1, (uint64_t)r, 0, NULL);
+    cl_red *hr = NULL;
+    cl_sim *hs = NULL;
+    if (reduced) cl_red_alloc(m, 1, (uint64_t)r, &hr, NULL);
+    else cl_sim_alloc(m, 1, (uint64_t)r, 0, &hs, NULL);
+    void *h = reduced ? (void *)hr : (void *)hs;
     double t0 = bench_now();
     if (reduced) cl_red_advance(h, steps);
     else cl_sim_advance(h, steps);

@@ -47,7 +47,11 @@ static cl_sim *make(long long N, int B, int M) {
     for (int j = 0; j < m.K; j++) m.R0[j * m.M + i] = 0.1;
     for (int l = 0; l < m.M; l++) m.Q0[i * m.M + l] = i == l;
   }
+#ifdef CL_ALLOC_OUT /* this tree */
+  if (cl_model_check(&m, 1, err) || cl_sim_alloc(&m, 1, 0, 0, &sim, err))
+#else /* the reference commit: allocators returned the object */
   if (cl_model_check(&m, 1, err) || !(sim = cl_sim_alloc(&m, 1, 0, 0, err)))
+#endif
     fprintf(stderr, "simstep: %s\n", err);
   return sim;
 }

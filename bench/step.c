@@ -54,8 +54,10 @@ static int bench(long long N) {
     fprintf(stderr, "step: %s\n", err);
     return 1;
   }
-  cl_sim *sim = cl_sim_alloc(&m, 1, 0, 0, err);
-  cl_rng *rng = cl_rng_alloc(2, 0);
+  cl_sim *sim;
+  cl_sim_alloc(&m, 1, 0, 0, &sim, err);
+  cl_rng *rng;
+  cl_rng_alloc(2, 0, &rng, NULL);
   size_t len = (size_t)(3 * N);
   double *buf = malloc(sizeof(double) * len);
   if (!sim || !rng || !buf) {

@@ -38,8 +38,9 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
    * with Q(t) following dQ/dt at R = 0 from Q0.  R_j(t) ~ A_j exp(Lambda_j(t)),
    * A_j = R_j(0) + int exp(-Lambda_j) sqrt(...) dW: N var(A_j) = Q0 + int exp(-2 Lambda_j) tau^2 v_j / B. */
   const int K = m->K;
-  cl_drift *d = cl_drift_alloc(m, o, err);
-  if (!d) return cl_alloc_status(err);
+  cl_drift *d;
+  cl_status st0 = cl_drift_alloc(m, o, &d, err);
+  if (st0) return st0;
   double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0};
   const double h = 0.01;
   cl_status st = CL_OK;
@@ -180,7 +181,8 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
   /* starts: R(0) = A, A_j ~ N(0, var_j / N), seeded; equal weights */
   double *dirs = malloc(sizeof(double) * (size_t)ndir * (size_t)K);
   res->weight = malloc(sizeof(double) * (size_t)ndir);
-  cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  cl_rng *rng;
+  cl_rng_alloc(seed, 0x6261, &rng, NULL);
   int *which = malloc(sizeof(int) * (size_t)ndir);
   double *ends = malloc(sizeof(double) * (size_t)ndir * (size_t)(K + 1));
   if (!dirs || !res->weight || !rng || !which || !ends) {
@@ -318,10 +320,12 @@ static cl_status noise_terms_multi(const cl_model *m, const double *Q, const dou
 cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   if (m->B != 1) return cl_fail(err, CL_EINVAL, "B: basin with M >= 2 needs B = 1");
-  cl_drift *d = cl_drift_alloc(m, o, err);
-  if (!d) return CL_EINVAL;
+  cl_drift *d;
+  cl_status st0 = cl_drift_alloc(m, o, &d, err);
+  if (st0) return st0;
   double *z = malloc(sizeof(double) * NOISE_MC * 2 * (size_t)M);
-  cl_rng *rng = cl_rng_alloc(977, 0x6272);
+  cl_rng *rng;
+  cl_rng_alloc(977, 0x6272, &rng, NULL);
   if (!z || !rng) {
     free(z), cl_rng_free(rng), cl_drift_free(d);
     return cl_fail(err, CL_ENOMEM, "basin: out of memory");
@@ -390,7 +394,11 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, dou
     free(starts), free(which);
     return cl_fail(err, CL_ENOMEM, "basin: out of memory");
   }
-  cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  cl_rng *rng;
+  if ((st = cl_rng_alloc(seed, 0x6261, &rng, err))) {
+    free(starts), free(which);
+    return st;
+  }
   for (long k = 0; k < ndir * K * M; k++)
     starts[k] = sqrt(res->var[k % (K * M)] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);

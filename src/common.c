@@ -15,9 +15,6 @@ static void lib_init_once(void) {
   gsl_set_error_handler_off();
   openblas_set_num_threads(1);
 }
-cl_status cl_alloc_status(const char *err) {
-  return err && strstr(err, "out of memory") ? CL_ENOMEM : CL_EINVAL;
-}
 
 void cl_lib_init(void) { pthread_once(&lib_once, lib_init_once); }
 

@@ -130,13 +130,14 @@ void cl_drift_free(cl_drift *d) {
   free(d);
 }
 
-cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
+cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
+  *out = NULL;
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
-                   "reg: the order-parameter ODEs close only for l2 or none (use pde)"),
-           NULL;
+                   "reg: the order-parameter ODEs close only for l2 or none (use pde)");
+           
   cl_drift *d = calloc(1, sizeof *d);
-  if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   d->m = *m;
   d->m1 = *m;
   d->m1.B = 1;
@@ -152,13 +153,15 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
      * only where it has too many dimensions */
     char e2[CL_ERRLEN];
-    d->multi = cl_multi_alloc(m, o, e2);
+    cl_status mst = cl_multi_alloc(m, o, &d->multi, e2);
+    if (mst) return cl_drift_free(d), cl_fail(err, mst, "%s", e2);
     if (d->multi) {
       d->method = METHOD_MULTI;
       snprintf(d->method_str, sizeof d->method_str, "%s", cl_multi_method(d->multi));
-      return d;
+      *out = d;
+      return CL_OK;
     }
-    if (strncmp(e2, "qmc:", 4) != 0) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
+
   }
   int need_mc = m->M > 1;
   if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
@@ -171,7 +174,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   cl_status st = poly ? cl_rule_normal(ng, &d->gh_lo, err) : cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
   if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
-  if (st) return cl_drift_free(d), NULL;
+  if (st) return cl_drift_free(d), st;
   if (m->M == 1 && ng >= 3 &&
       (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID || m->act == CL_ACT_ERF)) {
     /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi;
@@ -184,7 +187,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     /* more points (at most 4x, and < 4096: the node-set key) where the poles come closer */
     d->trap_n = 4 * ng < 4000 ? 4 * ng : ng > 4000 ? ng : 4000;
     d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
-    if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+    if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
   if (m->M == 1 && m->act == CL_ACT_RELU) {
     /* sigma piecewise linear with a kink at 0 (relu: slopes 0 and 1): the
@@ -197,7 +200,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)d->kq);
     if (!d->kq_x || !d->kq_w || !t) {
       if (t) gsl_integration_glfixed_table_free(t);
-      return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+      return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
     }
     for (int k = 0; k < d->kq; k++)
       gsl_integration_glfixed_point(-1, 1, (size_t)k, &d->kq_x[k], &d->kq_w[k], t);
@@ -209,11 +212,12 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     size_t nb = (size_t)d->nmc * (size_t)m->B;
     d->mc_c = malloc(sizeof(double) * nb * (size_t)m->K);
     d->mc_z = malloc(sizeof(double) * nb * (size_t)d->d2);
-    cl_rng *rng = cl_rng_alloc(o ? o->mc_seed : 1, 0x6d63);
+    cl_rng *rng;
+    cl_rng_alloc(o ? o->mc_seed : 1, 0x6d63, &rng, NULL);
     if (!d->mc_c || !d->mc_z || !rng) {
       cl_rng_free(rng);
       cl_drift_free(d);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory for %ld Monte Carlo points", d->nmc), NULL;
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory for %ld Monte Carlo points", d->nmc);
     }
     for (size_t k = 0; k < nb; k++)
       for (int j = 0; j < m->K; j++) d->mc_c[k * (size_t)m->K + (size_t)j] = cl_law_sample(&m->c[j], rng);
@@ -233,15 +237,15 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     for (int j = 0; j < m->K && m->M == 1; j++) {
       cl_rule r1;
       if (m->c[j].kind == CL_LAW_GAUSS) continue;
-      if ((st = cl_rule_law(&m->c[j], CL_QUAD_LAW, &r1, err))) return cl_drift_free(d), NULL;
+      if ((st = cl_rule_law(&m->c[j], CL_QUAD_LAW, &r1, err))) return cl_drift_free(d), st;
       nprod *= r1.n;
       cl_rule_free(&r1);
     }
     int cf_mode = o ? o->m1_cf : 0;
     if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && nprod > CL_CF_NODES))) {
       for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
-      d->cf = cl_cf_alloc(m, d->merged, ng, err);
-      if (!d->cf) return cl_drift_free(d), NULL;
+      if ((st = cl_cf_alloc(m, d->merged, ng, &d->cf, err))) return cl_drift_free(d), st;
+
     }
     /* tensor product of the laws' rules */
     cl_rule rules[CL_KMAX];
@@ -253,7 +257,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       cl_law point = {.kind = CL_LAW_DISCRETE, .m2 = 0, .nvals = 1, .vals = {0}, .probs = {1}};
       if ((st = cl_rule_law(d->merged[j] ? &point : &m->c[j], nl, &rules[j], err))) {
         for (int i = 0; i < j; i++) cl_rule_free(&rules[i]);
-        return cl_drift_free(d), NULL;
+        return cl_drift_free(d), st;
       }
       nc *= rules[j].n;
       if (nc > 4000000 && d->cf) { /* characteristic functions only */
@@ -263,8 +267,8 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       if (nc > 4000000) {
         for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
         cl_drift_free(d);
-        return cl_fail(err, CL_EINVAL, "ode: too many features for the quadrature (> 4e6 c nodes)"),
-               NULL;
+        return cl_fail(err, CL_EINVAL, "ode: too many features for the quadrature (> 4e6 c nodes)");
+               
       }
     }
     d->nc = (int)nc;
@@ -273,7 +277,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     if (!d->cx || !d->cw) {
       for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
       cl_drift_free(d);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory");
     }
     /* nodes whose weight is below 1e-15 of the largest are dropped: their
      * total mass is below nc * 1e-15 */
@@ -381,7 +385,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (!d->gz || !d->gw || !d->goff || !d->psi || !d->acc || !d->grid || !d->cheb_x || !d->cheb_w ||
       !d->cheb_acc || !d->cheb_xc) {
     cl_drift_free(d);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
   /* Chebyshev points of the first kind and their barycentric weights */
   for (int k = 0; k < d->nm; k++) {
@@ -389,7 +393,8 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     d->cheb_x[k] = cos(th);
     d->cheb_w[k] = ((k & 1) ? -1.0 : 1.0) * sin(th);
   }
-  return d;
+  *out = d;
+  return CL_OK;
 }
 
 int cl_drift_nrep(const cl_drift *d) {

@@ -84,9 +84,10 @@ void cl_cf_free(cl_cf *cf) {
   free(cf);
 }
 
-cl_cf *cl_cf_alloc(const cl_model *m, const int *skip, int n_v, char *err) {
+cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, char *err) {
+  *out = NULL;
   cl_cf *cf = calloc(1, sizeof *cf);
-  if (!cf) return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  if (!cf) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   cf->K = m->K;
   cf->act = m->act;
   cf->s2 = m->s * m->s, cf->rho = m->rho;
@@ -98,13 +99,15 @@ cl_cf *cl_cf_alloc(const cl_model *m, const int *skip, int n_v, char *err) {
       cf->tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
                   gsl_cdf_tdist_Qinv(CF_STQ, m->c[j].nu);
   }
-  if (cl_rule_normal_trap(n_v, &cf->vr, err)) return cl_cf_free(cf), NULL;
+  cl_status st = cl_rule_normal_trap(n_v, &cf->vr, err);
+  if (st) return cl_cf_free(cf), st;
   while (cf->jv0 < cf->vr.n && cf->vr.x[cf->jv0] < 0) cf->jv0++;
   gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc(CF_GL);
-  if (!t) return cl_cf_free(cf), cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  if (!t) return cl_cf_free(cf), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   for (int i = 0; i < CF_GL; i++) gsl_integration_glfixed_point(-1, 1, (size_t)i, &cf->glx[i], &cf->glw[i], t);
   gsl_integration_glfixed_table_free(t);
-  return cf;
+  *out = cf;
+  return CL_OK;
 }
 
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L) {

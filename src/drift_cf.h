@@ -18,7 +18,7 @@ typedef struct cl_cf cl_cf;
 
 /* skip[j] != 0: feature j is not a c variable here (a gauss law merged into
  * the Gaussian part by drift.c).  n_v: points of the rule along v. */
-cl_cf *cl_cf_alloc(const cl_model *m, const int *skip, int n_v, char *err);
+cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, char *err);
 void cl_cf_free(cl_cf *cf);
 
 /* The sums of gauss_block_m1 over c: acc = [E(G1 + G2), E(G1 z+), E(G1 z-),

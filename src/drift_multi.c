@@ -131,9 +131,10 @@ static void sort_rule(cl_rule *r) {
     }
 }
 
-cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
+cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err) {
+  *out = NULL;
   cl_multi *q = calloc(1, sizeof *q);
-  if (!q) return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+  if (!q) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   q->m = *m;
   q->K = m->K, q->M = m->M, q->B = m->B, q->d2 = 2 * m->M;
   q->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
@@ -156,7 +157,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       cl_status st = cl_rule_law(&m->c[j], 2, &atoms[j], err);
       if (st) {
         for (int i = 0; i < j; i++) cl_rule_free(&atoms[i]);
-        return cl_multi_free(q), NULL;
+        return cl_multi_free(q), st;
       }
       sort_rule(&atoms[j]);
       prod *= atoms[j].n;
@@ -170,7 +171,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (q->nq > CL_MULTI_DIMAX) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_EINVAL, "qmc: %d dimensions > %d (Sobol' limit)", q->nq, CL_MULTI_DIMAX), NULL;
+    return CL_OK; /* *out NULL: not for this engine */
   }
   /* atom combinations */
   long na = exact ? prod : 1;
@@ -179,7 +180,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (!q->ax || !q->aw) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory"), NULL;
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
   int kept = 0;
   for (long a = 0; a < na; a++) {
@@ -228,7 +229,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts), NULL;
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
   }
   /* the point sets: Sobol' points, digital shifts, quantile functions */
   uint64_t st = SHIFT_SEED;
@@ -242,7 +243,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
       free(base), gsl_qrng_free(g);
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set"), NULL;
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set");
     }
     for (int p = 0; p < q->n; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
     gsl_qrng_free(g);
@@ -277,7 +278,8 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
            "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "
            "sd / sqrt(%d) over the shifts (fixed internal seed)",
            path, q->nrep, q->n, q->nq, q->na, q->nrep - 1, q->nrep);
-  return q;
+  *out = q;
+  return CL_OK;
 }
 
 double cl_multi_errmax(const cl_multi *q) { return q->emax; }

@@ -10,11 +10,11 @@
 
 typedef struct cl_multi cl_multi;
 
-/* NULL with CL_EINVAL in err (starting "qmc:") if the case cannot be
- * handled (more than CL_MULTI_DIMAX dimensions); the caller then falls back
+/* The engine into *out; CL_OK with *out NULL if the case cannot be
+ * handled (more than CL_MULTI_DIMAX dimensions): the caller then falls back
  * to Monte Carlo over whole batches. */
 #define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
-cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
+cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err);
 void cl_multi_free(cl_multi *q);
 /* dR (K x M), dQ (M x M); if ebar is non-NULL it receives the error bound of
  * every component (K*M entries for dR, then M*M for dQ). */

@@ -463,8 +463,8 @@ static int make_starts(const cl_model *m, int Ma, int nrandom, start_list *s) {
     }
   }
   /* seeded random states: W = (K + Ma) x Ma Gaussian, R its first K rows */
-  cl_rng *rng = cl_rng_alloc(12345 + (uint64_t)(M - Ma), 0x6678);
-  if (!rng) return 1;
+  cl_rng *rng;
+  if (cl_rng_alloc(12345 + (uint64_t)(M - Ma), 0x6678, &rng, NULL)) return 1;
   for (int t = 0; t < nrandom; t++) {
     RESET();
     if (M == 1) {
@@ -573,8 +573,8 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   cl_symmetry_init(m, &g);
   cl_symmetry_describe(&g, info.symmetries, sizeof info.symmetries);
   root_ctx c = {.K = K, .M = M, .n = n};
-  c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return cl_alloc_status(err);
+  cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
+  if (st0) return st0;
   found_set f = {0};
   cl_status st = CL_OK;
   cl_lib_init();
@@ -754,8 +754,8 @@ static cl_status brent(gsl_function *F, double lo, double hi, double *root) {
 cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err) {
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
   q_ctx c = {.K = m->K};
-  c.d = cl_drift_alloc(m, o, err);
-  if (!c.d) return cl_alloc_status(err);
+  cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
+  if (st0) return st0;
   gsl_function F = {dq_at, &c};
   /* dQ/dt > 0 at small Q for a nonlinear sigma with noise; bracket upwards */
   double lo = 1e-6, hi = 1;
@@ -796,7 +796,8 @@ static double eig_at(double m2, void *params) {
     c->status = 1;
     return NAN;
   }
-  cl_drift *d = cl_drift_alloc(&m, c->o, NULL);
+  cl_drift *d;
+  cl_drift_alloc(&m, c->o, &d, NULL);
   double y[NMAX] = {0}, R[CL_KMAX] = {0};
   cl_state_pack(m.K, 1, R, &Qs, y);
   int n = cl_state_size(m.K, 1);
@@ -860,6 +861,7 @@ typedef struct {
   void *ctx;
   double y[CL_STATE_MAX]; /* the last point, the start of the next Newton */
   int fail;
+  cl_status fail_st; /* fail == 2: the status */
   char err[CL_ERRLEN];
 } track_ctx;
 
@@ -867,10 +869,10 @@ typedef struct {
  * stay pinned); 1 on success with the classified point in *p */
 static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *p) {
   cl_model mm = *t->m;
-  if (t->set(t->ctx, v, &mm, t->err)) return t->fail = 2, 0;
+  if ((t->fail_st = t->set(t->ctx, v, &mm, t->err))) return t->fail = 2, 0;
   const int K = mm.K, M = mm.M, n = cl_state_size(K, M), dead = dead_mask(K, M, from);
   root_ctx c = {.K = K, .M = M, .n = n};
-  if (!(c.d = cl_drift_alloc(&mm, t->o, t->err))) return t->fail = 2, 0;
+  if ((t->fail_st = cl_drift_alloc(&mm, t->o, &c.d, t->err))) return t->fail = 2, 0;
   int k = 0;
   for (int j = 0; j < K; j++)
     for (int i = 0; i < M; i++, k++)
@@ -939,7 +941,7 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
     t.fail = 0;
     int ok = track_at(&t, v, cur.y, &next);
     if (t.fail == 2) {
-      st = cl_fail(err, cl_alloc_status(t.err), "threshold: %s", t.err);
+      st = cl_fail(err, t.fail_st, "threshold: %s", t.err);
       break;
     }
     double l0 = max_re(&cur);

@@ -27,10 +27,11 @@ struct cl_hist {
   hbin *bins; /* (run * nt + k) * ncls + c */
 };
 
-cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "hist: needs M = 1"), NULL;
+cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, cl_hist **out, char *err) {
+  *out = NULL;
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "hist: needs M = 1");
   cl_hist *h = calloc(1, sizeof *h);
-  if (!h) return cl_fail(err, CL_ENOMEM, "hist: out of memory"), NULL;
+  if (!h) return cl_fail(err, CL_ENOMEM, "hist: out of memory");
   size_t nt = cl_schedule_nt(s);
   long long runs = s->runs;
   h->m = *m, h->width = width, h->nt = nt, h->runs = runs;
@@ -38,7 +39,7 @@ cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, ch
   if (h->ncls > 4096) {
     free(h);
     return cl_fail(err, CL_EINVAL, "hist: %d feature classes exceed the limit of 4096; use fewer features",
-                   cl_feature_classes(m, NULL, NULL)), NULL;
+                   cl_feature_classes(m, NULL, NULL));
   }
   size_t nb = (size_t)runs * nt * (size_t)h->ncls;
   h->xi = malloc(sizeof(double) * (size_t)(h->ncls * m->K));
@@ -46,11 +47,12 @@ cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, ch
   h->bins = calloc(nb, sizeof *h->bins);
   if (!h->xi || !h->t || !h->bins) {
     cl_hist_free(h);
-    return cl_fail(err, CL_ENOMEM, "hist: out of memory"), NULL;
+    return cl_fail(err, CL_ENOMEM, "hist: out of memory");
   }
   cl_feature_classes(m, h->xi, NULL);
   for (size_t k = 0; k < nt; k++) h->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
-  return h;
+  *out = h;
+  return CL_OK;
 }
 
 void cl_hist_free(cl_hist *h) {

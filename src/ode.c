@@ -496,8 +496,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   cl_quad_opts quad = o->quad;
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
                      strcmp(o->stepper, "bsimp");
-  c.drift = cl_drift_alloc(m, &quad, err);
-  if (!c.drift) return cl_alloc_status(err);
+  st = cl_drift_alloc(m, &quad, &c.drift, err);
+  if (st) return st;
   int K = m->K, M = m->M, n = cl_state_size(K, M);
   /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
    * rules drives its own copy of the system; the output is their mean and
@@ -505,7 +505,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   c.n1 = n, c.nrep = type ? 0 : cl_drift_nrep(c.drift);
   const int nr = c.nrep > 1 ? c.nrep : 1, nall = n * nr;
   size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
-  cl_traj *tr = cl_traj_alloc(K, M, nt, 1);
+  cl_traj *tr;
+  cl_traj_alloc(K, M, nt, 1, &tr, NULL);
   double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
   if (!tr || !Y || !yall) {
     cl_traj_free(tr);

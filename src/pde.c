@@ -409,8 +409,9 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   return CL_OK;
 }
 
-cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: the PDE is implemented for M = 1"), NULL;
+cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err) {
+  *out = NULL;
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: the PDE is implemented for M = 1");
   cl_pde_opts oo;
   cl_pde_opts_default(&oo);
   if (o) {
@@ -425,9 +426,9 @@ cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
   double var = m->Q0[0] - r2;
   if (!(var > 0))
     return cl_fail(err, CL_EINVAL, "Q0: the PDE needs Q0 > |R0|^2 (a density; got Q0 = %g, |R0|^2 = %g)",
-                   m->Q0[0], r2), NULL;
+                   m->Q0[0], r2);
   cl_pde *p = calloc(1, sizeof *p);
-  if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory"), NULL;
+  if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory");
   p->m = *m, p->o = oo, p->K = K;
   p->axis = m->features == CL_FEAT_AXIS;
   p->beta1 = m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC ? m->reg.beta1 : 0;
@@ -436,23 +437,23 @@ cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
   /* the engine's a, b, V do not depend on phi: give it the model without */
   cl_model md = *m;
   md.reg.kind = CL_REG_NONE, md.reg.beta1 = md.reg.beta2 = 0;
-  p->drift = cl_drift_alloc(&md, &oo.quad, err);
-  if (!p->drift) return cl_pde_free(p), NULL;
+  cl_status st = cl_drift_alloc(&md, &oo.quad, &p->drift, err);
+  if (st) return cl_pde_free(p), st;
   int nc = cl_feature_classes(m, NULL, NULL);
   if (nc > 4096) {
     cl_pde_free(p);
-    return cl_fail(err, CL_EINVAL, "c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc), NULL;
+    return cl_fail(err, CL_EINVAL, "c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc);
   }
   p->xi = malloc(sizeof(double) * (size_t)(nc * K));
   p->prob = malloc(sizeof(double) * (size_t)nc);
   p->cls = calloc((size_t)nc, sizeof *p->cls);
-  if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "pde: out of memory"), NULL;
+  if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "pde: out of memory");
   p->ncls = nc;
   cl_feature_classes(m, p->xi, p->prob);
   double sd = sqrt(var), W = oo.width * sd;
   p->dw = 2 * W / oo.cells;
   p->cells0 = (size_t)oo.cells;
-  cl_status st = CL_OK;
+  st = CL_OK;
   for (int c = 0; c < nc && !st; c++) {
     double mean = 0;
     if (p->axis) mean = 0;
@@ -475,8 +476,9 @@ cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err) {
   if (!st && p->axis)
     for (int j = 0; j < K; j++) p->Rs[j] = m->R0[j];
   if (!st) st = eval_coef(p, &p->cur, err);
-  if (st) return cl_pde_free(p), NULL;
-  return p;
+  if (st) return cl_pde_free(p), st;
+  *out = p;
+  return CL_OK;
 }
 
 double cl_pde_time(const cl_pde *p) { return p->t; }
@@ -521,10 +523,11 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
                        cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err) {
   cl_status st = cl_schedule_check(s, err);
   if (st) return st;
-  cl_pde *p = cl_pde_alloc(m, o, err);
-  if (!p) return cl_alloc_status(err);
+  cl_pde *p;
+  if ((st = cl_pde_alloc(m, o, &p, err))) return st;
   size_t nt = cl_schedule_nt(s);
-  cl_traj *tr = cl_traj_alloc(m->K, 1, nt, 1);
+  cl_traj *tr;
+  cl_traj_alloc(m->K, 1, nt, 1, &tr, NULL);
   if (!tr) {
     cl_pde_free(p);
     return cl_fail(err, CL_ENOMEM, "pde: out of memory");

@@ -67,18 +67,19 @@ static void wishart(cl_rng *rng, int M, double dof, const double *S, double *out
     for (int j = 0; j < i; j++) out[i * M + j] = out[j * M + i] = 0.5 * (out[i * M + j] + out[j * M + i]);
 }
 
-cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
+cl_status cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, cl_red **out, char *err) {
+  *out = NULL;
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
-    return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none"), NULL;
+    return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none");
   cl_red *r = calloc(1, sizeof *r);
-  if (!r) return cl_fail(err, CL_ENOMEM, "reduced: out of memory"), NULL;
+  if (!r) return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
   r->m = *m;
   int K = m->K, M = m->M, B = m->B;
-  r->rng = cl_rng_alloc(seed, run);
+  cl_rng_alloc(seed, run, &r->rng, NULL);
   r->buf = malloc(sizeof(double) * (size_t)(B * (3 * K + 3 * M + 6 * M) + 3 * B * M + 16));
   if (!r->rng || !r->buf) {
     cl_red_free(r);
-    return cl_fail(err, CL_ENOMEM, "reduced: out of memory"), NULL;
+    return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
   }
   double sq = sqrt((double)m->N);
   if (m->init == CL_INIT_OVERLAP) {
@@ -95,7 +96,7 @@ cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) 
     double S[CL_MMAX * CL_MMAX];
     if (cl_sym_sqrt(m->Q0, M, 1e-12, S)) {
       cl_red_free(r);
-      return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite"), NULL;
+      return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite");
     }
     for (int j = 0; j < K; j++) {
       double g[CL_MMAX];
@@ -108,7 +109,8 @@ cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) 
     }
     wishart(r->rng, M, (double)(m->N - K), m->Q0, r->G);
   }
-  return r;
+  *out = r;
+  return CL_OK;
 }
 
 void cl_red_order(const cl_red *r, double *R, double *Q) {
@@ -216,8 +218,11 @@ void cl_red_advance(cl_red *r, long long steps) {
 }
 
 /* The engine interface of runner.h: state = steps, Rt, G, the random stream. */
-static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
-  return cl_red_alloc(m, seed, run, err);
+static cl_status eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, void **state, char *err) {
+  cl_red *r;
+  cl_status st = cl_red_alloc(m, seed, run, &r, err);
+  *state = r;
+  return st;
 }
 static void eng_free(void *p) { cl_red_free(p); }
 static void eng_advance(void *p, long long n) { cl_red_advance(p, n); }

@@ -282,12 +282,13 @@ static int isa_detect(void)
     return isa;
 }
 
-cl_rng *cl_rng_alloc(uint64_t seed, uint64_t stream)
+cl_status cl_rng_alloc(uint64_t seed, uint64_t stream, cl_rng **out, char *err)
 {
     size_t sz = (sizeof(cl_rng) + 63) & ~(size_t)63;
+    *out = NULL;
     cl_rng *rng = aligned_alloc(64, sz);
     if (!rng)
-        return NULL;
+        return cl_fail(err, CL_ENOMEM, "rng: out of memory");
     memset(rng, 0, sizeof *rng);
 
     /* hash(seed, stream) -> start of a splitmix64 chain. */
@@ -306,7 +307,8 @@ cl_rng *cl_rng_alloc(uint64_t seed, uint64_t stream)
 
     rng->isa = isa_detect();
     zig_tables(rng);
-    return rng;
+    *out = rng;
+    return CL_OK;
 }
 
 void cl_rng_free(cl_rng *rng)

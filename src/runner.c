@@ -273,7 +273,8 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
   cl_status st = cl_model_check(m, 1, err);
   if (st || (st = cl_schedule_check(s, err))) return st;
   size_t nt = cl_schedule_nt(s);
-  cl_traj *tr = cl_traj_alloc(m->K, m->M, nt, s->runs);
+  cl_traj *tr;
+  cl_traj_alloc(m->K, m->M, nt, s->runs, &tr, NULL);
   slot *sl = calloc((size_t)s->runs, sizeof *sl);
   if (!tr || !sl) {
     cl_traj_free(tr);
@@ -299,9 +300,8 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
   for (long long r = 0; r < s->runs; r++) {
     if (sl[r].status == 2) continue;
     char e1[CL_ERRLEN];
-    cl_status rs = CL_OK;
-    void *state = e->alloc(m, s->seed, (uint64_t)r, e1);
-    if (!state) rs = CL_ENOMEM;
+    void *state = NULL;
+    cl_status rs = e->alloc(m, s->seed, (uint64_t)r, &state, e1);
     size_t k0 = 0;
     if (state && sl[r].status == 1) {
       /* the state must have this engine's size and be at the step of its

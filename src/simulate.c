@@ -55,15 +55,16 @@ void cl_sim_free(cl_sim *sim) {
   free(sim);
 }
 
-cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, char *err) {
+cl_status cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, cl_sim **out, char *err) {
+  *out = NULL;
   cl_sim *sim = calloc(1, sizeof *sim);
-  if (!sim) return cl_fail(err, CL_ENOMEM, "simulate: out of memory"), NULL;
+  if (!sim) return cl_fail(err, CL_ENOMEM, "simulate: out of memory");
   sim->m = *m;
   sim->path = path == CL_SIM_REFERENCE || path == CL_SIM_UNITS ? path
               : m->M > 1 || m->B > 1                          ? CL_SIM_UNITS
                                                               : CL_SIM_FUSED;
   size_t N = (size_t)m->N, K = (size_t)m->K, M = (size_t)m->M, B = (size_t)m->B;
-  sim->rng = cl_rng_alloc(seed, run);
+  cl_rng_alloc(seed, run, &sim->rng, NULL);
   sim->U = malloc(sizeof(double) * N * K);
   sim->W = malloc(sizeof(double) * N * M);
   sim->Wt = sim->path == CL_SIM_UNITS && M > 1 ? malloc(sizeof(double) * N * M) : sim->W;
@@ -78,13 +79,15 @@ cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, c
   if ((ref && !sim->grad) || (raw && !sim->raw) || !sim->rng || !sim->U || !sim->W || !sim->Wt || !sim->buf ||
       !sim->work || !sim->coef || !sim->c) {
     cl_sim_free(sim);
-    return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N), NULL;
+    return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N);
   }
-  if (cl_features_draw(m, sim->rng, sim->U, err) || cl_weights_init(m, sim->U, sim->rng, sim->W, err)) {
+  cl_status st = cl_features_draw(m, sim->rng, sim->U, err);
+  if (st || (st = cl_weights_init(m, sim->U, sim->rng, sim->W, err))) {
     cl_sim_free(sim);
-    return NULL;
+    return st;
   }
-  return sim;
+  *out = sim;
+  return CL_OK;
 }
 
 long long cl_sim_steps(const cl_sim *sim) { return sim->steps; }
@@ -417,8 +420,11 @@ void cl_sim_advance(cl_sim *sim, long long steps) {
 }
 
 /* The engine interface of engine.h: state = steps, W, U, the random stream. */
-static void *eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err) {
-  return cl_sim_alloc(m, seed, run, 0, err);
+static cl_status eng_alloc(const cl_model *m, uint64_t seed, uint64_t run, void **state, char *err) {
+  cl_sim *sim;
+  cl_status st = cl_sim_alloc(m, seed, run, 0, &sim, err);
+  *state = sim;
+  return st;
 }
 static void eng_free(void *p) { cl_sim_free(p); }
 static void eng_advance(void *p, long long n) { cl_sim_advance(p, n); }

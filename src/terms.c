@@ -72,10 +72,11 @@ cl_status cl_terms_eval(const cl_model *m, const cl_quad_opts *o, const double *
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "terms: needs M = 1 (got %d)", m->M);
   if (m->reg.kind != CL_REG_L2 && m->reg.kind != CL_REG_NONE)
     return cl_fail(err, CL_EINVAL, "terms: needs an l2 or no regularizer");
-  cl_drift *d = cl_drift_alloc(m, o, err);
-  if (!d) return CL_ENOMEM;
+  cl_drift *d;
+  cl_status st = cl_drift_alloc(m, o, &d, err);
+  if (st) return st;
   cl_m1_terms mt;
-  cl_status st = cl_drift_m1_terms(d, R, Q, &mt, err);
+  st = cl_drift_m1_terms(d, R, Q, &mt, err);
   cl_drift_free(d);
   if (st) return st;
   double beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0, r2 = 0;

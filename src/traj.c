@@ -24,18 +24,20 @@ void cl_traj_colname(int K, int M, int c, char *buf, size_t len) {
   snprintf(buf, len, "cos_%d_%d", c / M + 1, c % M + 1);
 }
 
-cl_traj *cl_traj_alloc(int K, int M, size_t nt, long long runs) {
+cl_status cl_traj_alloc(int K, int M, size_t nt, long long runs, cl_traj **out, char *err) {
+  *out = NULL;
   cl_traj *tr = calloc(1, sizeof *tr);
-  if (!tr) return NULL;
+  if (!tr) return cl_fail(err, CL_ENOMEM, "trajectory table: out of memory");
   tr->K = K, tr->M = M, tr->nt = nt, tr->runs = runs;
   tr->ncol = cl_traj_ncol(K, M);
   tr->t = calloc(nt ? nt : 1, sizeof(double));
   tr->data = calloc((size_t)runs * nt * (size_t)tr->ncol + 1, sizeof(double));
   if (!tr->t || !tr->data) {
     cl_traj_free(tr);
-    return NULL;
+    return cl_fail(err, CL_ENOMEM, "trajectory table: out of memory");
   }
-  return tr;
+  *out = tr;
+  return CL_OK;
 }
 
 void cl_traj_free(cl_traj *tr) {

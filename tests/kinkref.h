@@ -166,7 +166,8 @@ static inline void kref_mc(const cl_model *m0, const double *R, double Q, long n
   double A = Q;
   for (int j = 0; j < K; j++) A -= R[j] * R[j];
   const double sA = sqrt(fmax(A, 0));
-  cl_rng *rng = cl_rng_alloc(seed, 0x6b696e6b);
+  cl_rng *rng;
+  cl_rng_alloc(seed, 0x6b696e6b, &rng, NULL);
   enum { CH = 4096 };
   const int per = 3 + 2 * K + 1;
   double *g = malloc(sizeof(double) * CH * (size_t)per);

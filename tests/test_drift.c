@@ -36,7 +36,8 @@ Test(drift, linear_sigma_matches_closed_form) {
       for (int k = 0; k < 3; k++) {
         cl_model m = base("linear", laws[l]);
         m.rho = rhos[r], m.s = ss[k], m.B = 3;
-        cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+        cl_drift *d;
+        cl_drift_alloc(&m, NULL, &d, NULL);
         cr_assert_not_null(d);
         double R = 0.3, Q = 1.4, dR, dQ, eR, eQ;
         cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, NULL), CL_OK);
@@ -68,7 +69,8 @@ Test(drift, erf_gaussian_matches_arcsin_gradient) {
         cl_model m = base("erf", "gauss:2.5");
         m.rho = rhos[r], m.s = ss[k], m.K = K;
         cl_law_parse("gauss:0.7", &m.c[1], NULL);
-        cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+        cl_drift *d;
+        cl_drift_alloc(&m, NULL, &d, NULL);
         double R[2] = {0.4, -0.2}, Q = 1.1, dR[2], dQ;
         cr_assert_eq(cl_drift_eval(d, R, &Q, dR, &dQ, NULL), CL_OK);
         double s2 = m.s * m.s, q1 = 1 + s2, q2 = 1 + m.rho * s2, tau = m.tau, beta = m.reg.beta2;
@@ -89,7 +91,8 @@ Test(drift, erf_gaussian_matches_arcsin_gradient) {
         /* the tau^2 V part has no closed form: compare dQ without it via tau -> 2 tau scaling */
         cl_model m2 = m;
         m2.tau = 2 * tau;
-        cl_drift *d2 = cl_drift_alloc(&m2, NULL, NULL);
+        cl_drift *d2;
+        cl_drift_alloc(&m2, NULL, &d2, NULL);
         double dR2[2], dQ2;
         cl_drift_eval(d2, R, &Q, dR2, &dQ2, NULL);
         /* dQ(tau) = tau X + tau^2 V: X = (4 dQ(tau) - dQ(2 tau)) / (2 tau) */
@@ -108,7 +111,8 @@ Test(drift, m1_terms_and_second_moment_at_origin) {
   double slope[5];
   for (int l = 0; l < 5; l++) {
     cl_model m = base("tanh", laws[l]);
-    cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+    cl_drift *d;
+    cl_drift_alloc(&m, NULL, &d, NULL);
     cl_m1_terms t0, t1;
     double eps = 1e-4, R = eps, Rm = -eps, Q = 1;
     cr_assert_eq(cl_drift_m1_terms(d, &R, Q, &t1, NULL), CL_OK);
@@ -165,7 +169,8 @@ Test(drift, tanh_matches_brute_force) {
        * the tolerance at every state here (40 points, the default, are
        * designed for sd ~ 1 and are 6e-5 off at Q = 3, s = 1) */
       cl_quad_opts o = {.n_gauss = 160, .adapt_gauss = adapt};
-      cl_drift *d = cl_drift_alloc(&m, &o, NULL);
+      cl_drift *d;
+      cl_drift_alloc(&m, &o, &d, NULL);
       for (int k = 0; k < 4; k++) {
         double R = states[k][0], Q = states[k][1], dR, dQ, eR, eQ;
         cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, NULL), CL_OK);
@@ -182,7 +187,8 @@ Test(drift, tanh_matches_brute_force) {
 /* Outside the physical domain the engine refuses with a clear message. */
 Test(drift, domain_violation_is_reported) {
   cl_model m = base("tanh", "rademacher:3");
-  cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+  cl_drift *d;
+  cl_drift_alloc(&m, NULL, &d, NULL);
   double R = 1.2, Q = 1, dR, dQ;
   char err[CL_ERRLEN] = "";
   cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, err), CL_EDIVERGE);
@@ -191,7 +197,8 @@ Test(drift, domain_violation_is_reported) {
   cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, err), CL_EDIVERGE);
   cl_drift_free(d);
   m.reg.kind = CL_REG_L1;
-  cr_assert_null(cl_drift_alloc(&m, NULL, err));
+  cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_EINVAL);
+  cr_assert_null(d);
   /* the library names the parameter; the CLI adds the option's spelling */
   cr_assert(strncmp(err, "reg:", 4) == 0 && !strstr(err, "--"), "%s", err);
 }
@@ -204,7 +211,9 @@ Test(drift, m2_without_lambda_decouples) {
   m2.M = 2;
   /* the 4-d Gauss-Hermite path (--expect tensor), 32 points per direction */
   cl_quad_opts o = {.n_gauss = 128, .expect = CL_EXPECT_TENSOR};
-  cl_drift *d1 = cl_drift_alloc(&m, &o, NULL), *d2 = cl_drift_alloc(&m2, &o, NULL);
+  cl_drift *d1, *d2;
+  cl_drift_alloc(&m, &o, &d1, NULL);
+  cl_drift_alloc(&m2, &o, &d2, NULL);
   double R2[2] = {0.3, -0.1}, Q2[4] = {1.2, 0.2, 0.2, 0.8}, dR2[2], dQ2[4];
   cr_assert_eq(cl_drift_eval(d2, R2, Q2, dR2, dQ2, NULL), CL_OK);
   for (int i = 0; i < 2; i++) {
@@ -228,7 +237,8 @@ Test(drift, lambda_is_inert_for_one_unit) {
   double R = 0.3, Q = 1.1, dR[2][1], dQ[2][1];
   for (int k = 0; k < 2; k++) {
     m.lambda = k ? 1.5 : 0;
-    cl_drift *d = cl_drift_alloc(&m, NULL, err);
+    cl_drift *d;
+    cl_drift_alloc(&m, NULL, &d, err);
     cr_assert_not_null(d, "%s", err);
     cr_assert_eq(cl_drift_eval(d, &R, &Q, dR[k], dQ[k], err), CL_OK, "%s", err);
     cr_expect_eq(cl_drift_stderr(d), 0, "lambda = %g: Monte Carlo used", m.lambda);

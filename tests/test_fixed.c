@@ -19,7 +19,8 @@ Test(fixed, uninformative_eigenvalue_is_the_closed_expression) {
     cl_model m = model(laws[l]);
     double Qs, J[4], jerr;
     cr_assert_eq(cl_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
-    cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+    cl_drift *d;
+    cl_drift_alloc(&m, NULL, &d, NULL);
     double R = 0, y[2] = {0, Qs}, dR, dQ;
     cl_drift_eval(d, &R, &Qs, &dR, &dQ, NULL);
     cr_assert_leq(fabs(dQ), 1e-10, "dQ/dt at Q* = %g", dQ);

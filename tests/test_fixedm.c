@@ -18,7 +18,8 @@ static cl_model model2(int M, double lambda, const char *c1, const char *c2) {
 /* a seeded state inside the domain: W = (K + M) x M Gaussian, R its first
  * K rows, Q = W^T W */
 static void random_state(int K, int M, uint64_t seed, double *y) {
-  cl_rng *r = cl_rng_alloc(seed, 7);
+  cl_rng *r;
+  cl_rng_alloc(seed, 7, &r, NULL);
   double W[(CL_KMAX + CL_MMAX) * CL_MMAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
   for (int k = 0; k < (K + M) * M; k++) W[k] = cl_rng_gauss(r) / sqrt((double)(K + M));
   for (int k = 0; k < K * M; k++) R[k] = W[k];
@@ -36,7 +37,8 @@ static void random_state(int K, int M, uint64_t seed, double *y) {
 static double equivariance_gap(const cl_model *m, const cl_quad_opts *o, const cl_symmetry *g,
                                const cl_sym_elem *e, const double *y) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
-  cl_drift *d = cl_drift_alloc(m, o, NULL);
+  cl_drift *d;
+  cl_drift_alloc(m, o, &d, NULL);
   cr_assert_not_null(d);
   double ey[CL_STATE_MAX], f[CL_STATE_MAX], fe[CL_STATE_MAX], ef[CL_STATE_MAX], gap = 0;
   cl_symmetry_apply(g, e, y, ey);
@@ -130,7 +132,8 @@ static void check_complete(const cl_model *m, const cl_quad_opts *o, const cl_fi
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   cl_symmetry g;
   cl_symmetry_init(m, &g);
-  cl_drift *d = cl_drift_alloc(m, o, NULL);
+  cl_drift *d;
+  cl_drift_alloc(m, o, &d, NULL);
   for (int i = 0; i < np; i++) {
     double f[CL_STATE_MAX], r = 0;
     cr_assert_eq(cl_state_drift(d, K, M, p[i].y, f, NULL), CL_OK);
@@ -263,7 +266,8 @@ static double eig_r0(double m2) {
   double Qs, y[2], J[4];
   cr_assert_eq(cl_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
   y[0] = 0, y[1] = Qs;
-  cl_drift *d = cl_drift_alloc(&m, NULL, NULL);
+  cl_drift *d;
+  cl_drift_alloc(&m, NULL, &d, NULL);
   cr_assert_eq(cl_state_jacobian(d, 1, 1, y, J, NULL, NULL), CL_OK);
   cl_drift_free(d);
   return J[0];

@@ -20,7 +20,8 @@ static double loss_of_W(const cl_model *m, const double *W, const double *X1, co
 
 Test(grad, analytic_equals_finite_difference) {
   const int N = 9, Ms[] = {1, 2, 3}, Bs[] = {1, 3};
-  cl_rng *rng = cl_rng_alloc(7, 0);
+  cl_rng *rng;
+  cl_rng_alloc(7, 0, &rng, NULL);
   int checked = 0;
   for (int act = CL_ACT_LINEAR; act <= CL_ACT_CUBIC; act++)
     for (int g = CL_G_SQUARE; g <= CL_G_ABS; g++)

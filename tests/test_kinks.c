@@ -64,7 +64,8 @@ static void state_R(const kstate *st, double *R, double *Q) {
 static void engine(const cl_model *m, int ng, const double *R, double Q, double *dR, double *dQ) {
   cl_quad_opts o = {.n_gauss = ng};
   char err[CL_ERRLEN];
-  cl_drift *d = cl_drift_alloc(m, &o, err);
+  cl_drift *d;
+  cl_drift_alloc(m, &o, &d, err);
   cr_assert_not_null(d, "%s", err);
   cr_assert_eq(cl_drift_eval(d, R, &Q, dR, dQ, err), CL_OK, "%s", err);
   cl_drift_free(d);

@@ -90,7 +90,8 @@ Test(law, sampled_moments_within_5_standard_errors) {
   for (size_t i = 0; i < NSPEC; i++) {
     cl_law law;
     cl_law_parse(specs[i], &law, NULL);
-    cl_rng *rng = cl_rng_alloc(42, i);
+    cl_rng *rng;
+    cl_rng_alloc(42, i, &rng, NULL);
     double s1 = 0, s2 = 0, s4 = 0, s8 = 0;
     for (long k = 0; k < n; k++) {
       double x = cl_law_sample(&law, rng), x2 = x * x;

@@ -24,7 +24,8 @@ static void model_of(cl_model *m, const char *act, int K, const char **laws, dou
 /* the M = 1 terms with the given options */
 static void terms(const cl_model *m, const cl_quad_opts *o, const double *R, double Q, cl_m1_terms *t) {
   char err[CL_ERRLEN];
-  cl_drift *d = cl_drift_alloc(m, o, err);
+  cl_drift *d;
+  cl_drift_alloc(m, o, &d, err);
   cr_assert_not_null(d, "%s", err);
   cr_assert_eq(cl_drift_m1_terms(d, R, Q, t, err), CL_OK, "%s", err);
   cl_drift_free(d);
@@ -114,7 +115,8 @@ static void compare_mc(const char *act, int K, const char **laws, const double *
   double c1 = 1 + s * s, c2 = 2 * (1 + rho * s * s);
   enum { NT = CL_KMAX + 4 };
   double sum[NT] = {0}, sq[NT] = {0}, c[CL_KMAX];
-  cl_rng *rng = cl_rng_alloc(seed, 7);
+  cl_rng *rng;
+  cl_rng_alloc(seed, 7, &rng, NULL);
   for (long i = 0; i < n; i++) {
     double mm = 0;
     for (int j = 0; j < K; j++) c[j] = cl_law_sample(&m.c[j], rng), mm += c[j] * R[j];
@@ -203,7 +205,8 @@ static void jumps(const char *act, const char **laws, double tol) {
   cl_model m;
   char err[CL_ERRLEN];
   model_of(&m, act, 5, laws, 0.5, 0.0);
-  cl_cf *cf = cl_cf_alloc(&m, NULL, 40, err);
+  cl_cf *cf;
+  cl_cf_alloc(&m, NULL, 40, &cf, err);
   cr_assert_not_null(cf, "%s", err);
   const int NS = 40;
   int changes = 0;
@@ -243,7 +246,8 @@ Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
   cl_model m;
   char err[CL_ERRLEN];
   model_of(&m, "tanh", 5, l, 0.5, 0.0);
-  cl_drift *d = cl_drift_alloc(&m, NULL, err);
+  cl_drift *d;
+  cl_drift_alloc(&m, NULL, &d, err);
   cr_assert_not_null(d, "%s", err);
   cr_expect(strstr(cl_drift_method(d), "characteristic") != NULL, "%s", cl_drift_method(d));
   cl_drift_free(d);
@@ -268,7 +272,8 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   double Q5 = Q + 0.02;
   model_of(&m, "tanh", 5, l5, 0.0, 0.0);
   char err[CL_ERRLEN];
-  cl_drift *d = cl_drift_alloc(&m, NULL, err);
+  cl_drift *d;
+  cl_drift_alloc(&m, NULL, &d, err);
   cr_assert_not_null(d, "%s", err);
   double dR[5], dQ;
   cr_assert_eq(cl_drift_eval(d, R5, &Q5, dR, &dQ, err), CL_EINVAL);
@@ -341,13 +346,14 @@ Test(manyk, quad_cf_option) {
   cl_config c;
   char err[CL_ERRLEN];
   cr_assert_eq(cfg_from_args(&c, CL_CMD_ODE, "--c uniform:2 --c laplace:3 --quad-cf on", err), CL_OK, "%s", err);
-  cl_drift *d = cl_drift_alloc(&c.model, &c.ode.quad, err);
+  cl_drift *d;
+  cl_drift_alloc(&c.model, &c.ode.quad, &d, err);
   cr_assert_not_null(d, "%s", err);
   cr_expect(strstr(cl_drift_method(d), "characteristic") != NULL, "%s", cl_drift_method(d));
   cl_drift_free(d);
   cr_assert_eq(cfg_from_args(&c, CL_CMD_ODE, "--c uniform:2 --c laplace:3 --c uniform:1 --quad-cf off", err),
                CL_OK, "%s", err);
-  d = cl_drift_alloc(&c.model, &c.ode.quad, err);
+  cr_assert_eq(cl_drift_alloc(&c.model, &c.ode.quad, &d, err), CL_OK, "%s", err);
   cr_assert_not_null(d, "%s", err);
   cr_expect(strstr(cl_drift_method(d), "characteristic") == NULL, "%s", cl_drift_method(d));
   cl_drift_free(d);

@@ -42,7 +42,8 @@ static void reference(const cl_model *m, const double *R, const double *Q, long 
       for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
     }
   cr_assert_eq(cl_sym_sqrt(A, M, 1e-9, SA), CL_OK);
-  cl_rng *rng = cl_rng_alloc(seed, 7);
+  cl_rng *rng;
+  cl_rng_alloc(seed, 7, &rng, NULL);
   double *sum = calloc((size_t)nout, sizeof(double)), *sq = calloc((size_t)nout, sizeof(double));
   double *one = malloc(sizeof(double) * (size_t)nout);
   double *C = malloc(sizeof(double) * (size_t)(B * K)), *X1 = malloc(sizeof(double) * (size_t)(B * K)),
@@ -113,7 +114,8 @@ static void engine(const cl_model *m, const double *R, const double *Q, long pts
   char err[CL_ERRLEN];
   cl_quad_opts o = {0};
   o.qmc_points = pts, o.mc_seed = seed;
-  cl_multi *q = cl_multi_alloc(m, &o, err);
+  cl_multi *q;
+  cl_multi_alloc(m, &o, &q, err);
   cr_assert(q, "%s", err);
   cr_assert_eq(cl_multi_eval(q, R, Q, out, out + m->K * m->M, eb, err), CL_OK, "%s", err);
   cl_multi_free(q);
@@ -221,7 +223,8 @@ Test(multi, drift_is_continuous_in_the_state) {
   char err[CL_ERRLEN];
   cl_quad_opts o = {0};
   o.qmc_points = 1024;
-  cl_multi *q = cl_multi_alloc(&m, &o, err);
+  cl_multi *q;
+  cl_multi_alloc(&m, &o, &q, err);
   cr_assert(q, "%s", err);
   double d0[NOUT], d1[NOUT];
   cr_assert_eq(cl_multi_eval(q, m.R0, m.Q0, d0, d0 + K * M, NULL, err), CL_OK, "%s", err);

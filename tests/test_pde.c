@@ -109,7 +109,8 @@ Test(pde, l1_cusp_without_oscillation) {
   cl_config pc;
   char err[CL_ERRLEN];
   setup(&pc, CL_CMD_PDE, "--T 8 --features sparse:0.2 --reg l1:0.4");
-  cl_pde *p = cl_pde_alloc(&pc.model, &pc.pde, err);
+  cl_pde *p;
+  cl_pde_alloc(&pc.model, &pc.pde, &p, err);
   cr_assert_not_null(p, "%s", err);
   cr_assert_eq(cl_pde_advance(p, 8, err), CL_OK, "%s", err);
   double xi0[1] = {0};

@@ -23,7 +23,8 @@ static double *xmalloc_d(size_t n)
 
 static cl_rng *xalloc(uint64_t seed, uint64_t stream)
 {
-    cl_rng *r = cl_rng_alloc(seed, stream);
+    cl_rng *r;
+    cl_rng_alloc(seed, stream, &r, NULL);
     cr_assert(r != NULL);
     return r;
 }

@@ -15,7 +15,8 @@ Test(sim, overlap_init_reproduces_R0_and_Q0) {
                     (char *)feats[f], "--R0", "0.3,0.1,-0.2;0.05,0.4,0.1",
                     "--Q0", "1,0.2,0;0.2,2,0.1;0,0.1,0.5"};
     cr_assert_eq(cl_config_parse_args(&cfg, 14, argv, err), CL_OK, "%s", err);
-    cl_sim *sim = cl_sim_alloc(&cfg.model, 3, 0, 0, err);
+    cl_sim *sim;
+    cl_sim_alloc(&cfg.model, 3, 0, 0, &sim, err);
     cr_assert_not_null(sim, "%s", err);
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
     cl_sim_order(sim, R, Q);
@@ -39,7 +40,8 @@ Test(sim, random_init_has_Q0_and_small_R) {
   cl_model m;
   cl_model_default(&m);
   m.N = 20000, m.init = CL_INIT_RANDOM, m.Q0[0] = 2.0;
-  cl_sim *sim = cl_sim_alloc(&m, 5, 0, 0, NULL);
+  cl_sim *sim;
+  cl_sim_alloc(&m, 5, 0, 0, &sim, NULL);
   double R, Q;
   cl_sim_order(sim, &R, &Q);
   /* Q ~ 2 (1 +- sqrt(2/N)), R ~ N(0, 2/N) */
@@ -60,7 +62,9 @@ Test(sim, fused_path_equals_general_path) {
     char *argv[] = {"--N", "400", "--features", (char *)feats[f], "--reg", (char *)regs[f],
                     "--rho", "0.3", "--c", "gauss:2", "--c", "rademacher"};
     cr_assert_eq(cl_config_parse_args(&cfg, 12, argv, err), CL_OK, "%s", err);
-    cl_sim *a = cl_sim_alloc(&cfg.model, 11, 2, 0, err), *b = cl_sim_alloc(&cfg.model, 11, 2, 1, err);
+    cl_sim *a, *b;
+    cl_sim_alloc(&cfg.model, 11, 2, 0, &a, err);
+    cl_sim_alloc(&cfg.model, 11, 2, 1, &b, err);
     cl_sim_advance(a, 2000);
     cl_sim_advance(b, 2000);
     const double *wa = cl_sim_weights(a), *wb = cl_sim_weights(b);
@@ -88,7 +92,8 @@ Test(sim, view_noise_has_correlation_rho) {
                       (char *)feats[f], "--c", "gauss:2", "--c", "uniform:0.5"};
       cr_assert_eq(cl_config_parse_args(&cfg, 14, argv, err), CL_OK, "%s", err);
       cl_model *m = &cfg.model;
-      cl_rng *rng = cl_rng_alloc(9, (uint64_t)i);
+      cl_rng *rng;
+      cl_rng_alloc(9, (uint64_t)i, &rng, NULL);
       double *U = malloc(sizeof(double) * 1000 * 2), *buf = malloc(sizeof(double) * 3 * 4000);
       double c[8], work[8];
       cl_features_draw(m, rng, U, err);

@@ -39,7 +39,8 @@ static double loss_direct(const cl_model *m, const double *Wt, const double *X, 
 Test(simstep, gradient_equals_finite_difference) {
   enum { N = 19 };
   const int Ms[] = {1, 2, 3, 5}, Bs[] = {1, 3};
-  cl_rng *rng = cl_rng_alloc(17, 0);
+  cl_rng *rng;
+  cl_rng_alloc(17, 0, &rng, NULL);
   int checked = 0;
   for (int act = CL_ACT_LINEAR; act <= CL_ACT_CUBIC; act++)
     for (int g = CL_G_SQUARE; g <= CL_G_ABS; g++)
@@ -86,7 +87,8 @@ Test(simstep, gradient_equals_finite_difference) {
 Test(simstep, update_equals_direct_loop) {
   enum { N = 37, M = 3 };
   const char *regs[] = {"l2:0.5", "l1:0.3", "elastic:0.2:0.7", "none"};
-  cl_rng *rng = cl_rng_alloc(23, 0);
+  cl_rng *rng;
+  cl_rng_alloc(23, 0, &rng, NULL);
   for (int r = 0; r < 4; r++)
     for (int B = 1; B <= 3; B += 2) {
       cl_model m;
@@ -132,7 +134,8 @@ Test(simstep, paired_units_equal_single_unit_bitwise) {
     cl_model_default(&m);
     m.N = N, m.M = M, m.B = B, m.lambda = 0, m.rho = 0.3;
     cr_assert_eq(cl_reg_parse("elastic:0.1:0.4", &m.reg, err), CL_OK, "%s", err);
-    cl_rng *rng = cl_rng_alloc(31, (uint64_t)B);
+    cl_rng *rng;
+    cl_rng_alloc(31, (uint64_t)B, &rng, NULL);
     double Wt[M * N], X[2 * N], E1[2 * N], Ep[2 * N], A[3 * M * 2], work[4 * M * 2];
     for (int n = 0; n < N; n++) {
       double w = cl_rng_gauss(rng);
@@ -161,8 +164,10 @@ Test(simstep, units_path_equals_fused_loop_bitwise_at_m1) {
     char *argv[] = {"--N", "403", "--features", (char *)feats[f], "--reg", (char *)regs[f],
                     "--rho", "0.3", "--c", "gauss:2", "--c", "rademacher"};
     cr_assert_eq(cl_config_parse_args(&cfg, 12, argv, err), CL_OK, "%s", err);
-    cl_sim *a = cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_AUTO, err);
-    cl_sim *b = cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_UNITS, err);
+    cl_sim *a;
+    cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_AUTO, &a, err);
+    cl_sim *b;
+    cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_UNITS, &b, err);
     cr_assert(a && b, "%s", err);
     cl_sim_advance(a, 1500);
     cl_sim_advance(b, 700);
@@ -187,8 +192,10 @@ Test(simstep, units_path_equals_reference_to_rounding) {
                     "--c", "laplace:3", "--Q0", "1", "--R0", "0.2"};
     cr_assert_eq(cl_config_parse_args(&cfg, 22, argv, err), CL_OK, "%s", err);
     const int M = cfg.model.M;
-    cl_sim *a = cl_sim_alloc(&cfg.model, 5, 1, CL_SIM_AUTO, err);
-    cl_sim *b = cl_sim_alloc(&cfg.model, 5, 1, CL_SIM_REFERENCE, err);
+    cl_sim *a;
+    cl_sim_alloc(&cfg.model, 5, 1, CL_SIM_AUTO, &a, err);
+    cl_sim *b;
+    cl_sim_alloc(&cfg.model, 5, 1, CL_SIM_REFERENCE, &b, err);
     cr_assert(a && b, "%s", err);
     cl_sim_advance(a, 2000);
     cl_sim_advance(b, 2000);
@@ -233,7 +240,8 @@ Test(simstep, units_path_has_the_law_of_the_reference, .timeout = 300) {
     double *sum = calloc(2 * 2 * (size_t)np, sizeof(double)); /* [path][sum, sum sq][np] */
     for (int path = 0; path < 2; path++)
       for (int r = 0; r < RUNS; r++) {
-        cl_sim *sim = cl_sim_alloc(&m, path ? 199 : 99, (uint64_t)r, path ? CL_SIM_REFERENCE : CL_SIM_AUTO, err);
+        cl_sim *sim;
+        cl_sim_alloc(&m, path ? 199 : 99, (uint64_t)r, path ? CL_SIM_REFERENCE : CL_SIM_AUTO, &sim, err);
         cr_assert_not_null(sim, "%s", err);
         cl_sim_advance(sim, STEPS);
         double v[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
@@ -300,7 +308,9 @@ Test(simstep, save_and_load_continue_bitwise) {
     for (int l = 0; l < 3; l++) m.Q0[i * 3 + l] = i == l;
   }
   char err[CL_ERRLEN];
-  void *a = e->alloc(&m, 3, 0, err), *b = e->alloc(&m, 3, 1, err);
+  void *a, *b;
+  cr_assert_eq(e->alloc(&m, 3, 0, &a, err), CL_OK, "%s", err);
+  cr_assert_eq(e->alloc(&m, 3, 1, &b, err), CL_OK, "%s", err);
   cr_assert(a && b, "%s", err);
   e->advance(a, 250);
   e->advance(b, 100); /* b's unit-major weights now hold another run's state */

@@ -3,7 +3,9 @@
  * Every library function that can fail returns a cl_status and, when given a
  * non-NULL `err` buffer of CL_ERRLEN bytes, writes a one-line message there.
  * Messages name parameters as the library's structs do ("tau: must be > 0",
- * "dt_out: ..."), never a command-line option.
+ * "dt_out: ..."), never a command-line option.  Allocators follow the same
+ * rule: cl_X_alloc(..., cl_X **out, char *err) returns the status and sets
+ * *out (NULL on failure); each object has one cl_X_free, which accepts NULL.
  * The library never exits and never prints.  A cl_status is not a process
  * exit status: the command-line tool maps one to the other in its own layer
  * (app/status.h, docs/cli.md s.6).
@@ -19,6 +21,10 @@
 #define CL_KMAX 32 /* planted features */
 #define CL_MMAX 16 /* output units */
 #define CL_PATHLEN 4096 /* file names (options, checkpoints), with the NUL */
+/* Defined since allocators return a cl_status and the object through an
+ * out-pointer (before, they returned the object or NULL): code that must
+ * build against both can test it. */
+#define CL_ALLOC_OUT 1
 
 typedef enum {
   CL_OK = 0,
@@ -34,12 +40,6 @@ typedef enum {
  * is limited to one thread (runs are parallel over OpenMP threads).  Called by
  * the entry points that use GSL; calling it again costs nothing. */
 void cl_lib_init(void);
-
-/* The status of an allocator that returned NULL and wrote `err`:
- * CL_ENOMEM when the message says "out of memory", else CL_EINVAL.  (The
- * allocators return only a pointer; this keeps out of memory one status,
- * hence one exit code, everywhere.) */
-cl_status cl_alloc_status(const char *err);
 
 /* printf-style helper: writes the message into err (if non-NULL), returns code. */
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)

@@ -30,8 +30,9 @@
 
 typedef struct cl_drift cl_drift;
 
-/* The model must have an L2 (or no) regularizer. */
-cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
+/* The engine for model m into *out (NULL on failure).  The model must have
+ * an L2 (or no) regularizer (else CL_EINVAL). */
+cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err);
 void cl_drift_free(cl_drift *d);
 /* dR (K x M) and dQ (M x M) at (R, Q).  CL_EDIVERGE if (R, Q) is outside
  * the physical domain (Q - R^T R not PSD) or not finite. */

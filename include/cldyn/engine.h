@@ -12,10 +12,11 @@
 #include "cldyn/model.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
-/* One run's state behind a void pointer. */
+/* One run's state behind a void pointer.  alloc sets *state (NULL on
+ * failure) and returns the status. */
 typedef struct {
   const char *name; /* "simulate", "reduced": used in messages */
-  void *(*alloc)(const cl_model *m, uint64_t seed, uint64_t run, char *err);
+  cl_status (*alloc)(const cl_model *m, uint64_t seed, uint64_t run, void **state, char *err);
   void (*free)(void *state);
   void (*advance)(void *state, long long steps);
   long long (*steps)(const void *state);

@@ -14,8 +14,9 @@
 
 typedef struct cl_hist cl_hist;
 
-/* Histograms for every run and output time of schedule s (t_k = step_k / N). */
-cl_hist *cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, char *err);
+/* Histograms for every run and output time of schedule s (t_k = step_k / N),
+ * into *out (NULL on failure). */
+cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, cl_hist **out, char *err);
 void cl_hist_free(cl_hist *h);
 /* Record output k of run `run` from features U (N x K) and weights W (first
  * column used, M = 1 only).  Safe from several threads for different runs. */

@@ -45,8 +45,9 @@ void cl_pde_opts_default(cl_pde_opts *o);
 typedef struct cl_pde cl_pde;
 
 /* Initial condition: w | xi ~ N(xi . R0, Q0 - |R0|^2) (what `simulate
- * --init overlap` draws); needs M = 1 and Q0 > |R0|^2. */
-cl_pde *cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, char *err);
+ * --init overlap` draws); needs M = 1 and Q0 > |R0|^2.  Into *out (NULL on
+ * failure). */
+cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err);
 void cl_pde_free(cl_pde *p);
 /* Advance to time t (>= the current time) in steps of at most o->dt, the
  * last one shortened to land on t.  CL_EDIVERGE with the time and the

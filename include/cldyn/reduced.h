@@ -17,7 +17,8 @@
 
 typedef struct cl_red cl_red;
 
-cl_red *cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, char *err);
+/* Run `run` of seed `seed` into *out (NULL on failure). */
+cl_status cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, cl_red **out, char *err);
 void cl_red_free(cl_red *r);
 void cl_red_advance(cl_red *r, long long steps);
 void cl_red_order(const cl_red *r, double *R, double *Q);

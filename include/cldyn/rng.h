@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cldyn/common.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
 #ifdef __cplusplus
@@ -23,8 +25,9 @@ extern "C" {
 
 typedef struct cl_rng cl_rng;
 
-/* Allocate the stream `stream` of seed `seed`; NULL on allocation failure. */
-cl_rng *cl_rng_alloc(uint64_t seed, uint64_t stream);
+/* Allocate the stream `stream` of seed `seed` into *out (NULL on failure:
+ * CL_ENOMEM). */
+cl_status cl_rng_alloc(uint64_t seed, uint64_t stream, cl_rng **out, char *err);
 void cl_rng_free(cl_rng *rng);
 /* Copy the full state of src into dst (both allocated). */
 void cl_rng_copy(cl_rng *dst, const cl_rng *src);

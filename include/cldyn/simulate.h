@@ -21,9 +21,10 @@ typedef struct cl_sim cl_sim;
  * same roles and agrees with both to rounding. */
 enum { CL_SIM_AUTO = 0, CL_SIM_REFERENCE = 1, CL_SIM_UNITS = 2, CL_SIM_FUSED = 3 };
 
-/* Draw the features and the initial weights of run `run` of seed `seed`;
- * `path` is one of the CL_SIM_* above (0: automatic). */
-cl_sim *cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, char *err);
+/* Draw the features and the initial weights of run `run` of seed `seed`
+ * into *out (NULL on failure); `path` is one of the CL_SIM_* above (0:
+ * automatic). */
+cl_status cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, cl_sim **out, char *err);
 void cl_sim_free(cl_sim *sim);
 /* Advance by `steps` SGD steps (t advances by steps / N). */
 void cl_sim_advance(cl_sim *sim, long long steps);

@@ -23,7 +23,8 @@ typedef struct {
 int cl_traj_ncol(int K, int M);
 /* Name of value column c (0-based) into buf. */
 void cl_traj_colname(int K, int M, int c, char *buf, size_t len);
-cl_traj *cl_traj_alloc(int K, int M, size_t nt, long long runs);
+/* A zeroed table into *out (NULL on failure: CL_ENOMEM). */
+cl_status cl_traj_alloc(int K, int M, size_t nt, long long runs, cl_traj **out, char *err);
 void cl_traj_free(cl_traj *tr);
 double *cl_traj_row(cl_traj *tr, long long run, size_t k);
 /* Fill a row from R (K x M) and Q (M x M): R, upper Q, cos = R / sqrt(Q_ii). */
