@@ -16,7 +16,11 @@ typedef enum {
   CL_CMD_ODE = 1 << 2,
   CL_CMD_PDE = 1 << 3,
   CL_CMD_FIXED = 1 << 4,
-  CL_CMD_BASIN = 1 << 5
+  CL_CMD_BASIN = 1 << 5,
+  /* commands with their own parsers (main.c), named in the command table */
+  CL_CMD_SWEEP = 1 << 6,
+  CL_CMD_REPRODUCE = 1 << 7,
+  CL_CMD_PLOT = 1 << 8
 } cl_command;
 
 typedef struct {
@@ -75,7 +79,7 @@ cl_status cl_config_finish(cl_config *cfg, char *err);
 cl_status cl_config_set_number(cl_config *cfg, const char *name, double v, char *err);
 /* Write every effective option of the command as `name = value` lines. */
 void cl_config_print(const cl_config *cfg, FILE *f);
-/* Option help for the command. */
+/* Option help for the command (generated from the option table, options.h). */
 void cl_config_help(cl_command cmd, FILE *f);
 
 /* Iterate over the effective options (name, value) in print order; calls
