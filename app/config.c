@@ -1,9 +1,9 @@
-/* Option table, config files and --print-config (docs/cli.md s.2-3). */
+/* Config files, the command line and --print-config over the option table
+ * (options.h; docs/cli.md s.2-3, s.7). */
 #include "config.h"
 #include "options.h"
 #include "cldyn/fixed.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -151,8 +151,6 @@ cl_status cl_config_finish(cl_config *cfg, char *err) {
 /* An option's value is the next word, unless that word is itself an option
  * (`--out --T 1` is a missing value, not a file named --T); a value that
  * starts with "--" is given as --name=VALUE. */
-static int looks_like_option(const char *w) { return w[0] == '-' && w[1] == '-' && isalpha((unsigned char)w[2]); }
-
 cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err) {
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
@@ -179,7 +177,7 @@ cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err)
       value = eq + 1;
     } else if (!d) {
       value = ""; /* reported by cl_config_set */
-    } else if (i + 1 >= argc || looks_like_option(argv[i + 1])) {
+    } else if (i + 1 >= argc || cl_option_like(argv[i + 1])) {
       return cl_fail(err, CL_EINVAL, "--%s: missing value (%s)", name, d->arg);
     } else {
       value = argv[++i];

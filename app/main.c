@@ -15,23 +15,7 @@
 #include <mpi.h>
 #endif
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "cldyn %s - training dynamics of nonlinear contrastive learning in high dimension\n"
-          "usage: cldyn COMMAND [--option VALUE]...   (cldyn COMMAND --help for options)\n"
-          "commands:\n"
-          "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
-          "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
-          "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
-          "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
-          "  basin      feature-selection probabilities from an uninformative start; --map\n"
-          "  sweep      any of simulate, reduced, ode, pde, fixed over a parameter grid (threads,\n"
-          "             --shard I/N for job arrays, --merge, --resume)\n"
-          "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n"
-          "  pde        the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)\n"
-          "  plot       figures: PDE density vs simulated histogram, trajectories\n",
-          CL_VERSION);
-}
+static void usage(FILE *f) { cl_commands_help(f); }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -371,8 +355,9 @@ static int run_plot(int argc, char **argv) {
     const char *a = argv[i];
     if (!strcmp(a, "--help")) {
       printf("usage: cldyn plot --out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
-             "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]\n"
-             "  --density/--hist: overlay of pde --density-out and simulate --hist-out at the time\n"
+             "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]\n\n%s\n\n",
+             cl_command_description(CL_CMD_PLOT));
+      printf("  --density/--hist: overlay of pde --density-out and simulate --hist-out at the time\n"
              "    closest to T (default: the last), one panel per xi; with both, prints the L1\n"
              "    distance per xi (CSV xi,t,l1) with bins merged to hold >= X of the PDE's mass\n"
              "    (default 0.05)\n"
@@ -386,7 +371,7 @@ static int run_plot(int argc, char **argv) {
       files[nf++] = a;
       continue;
     }
-    if (i + 1 >= argc) {
+    if (i + 1 >= argc || cl_option_like(argv[i + 1])) {
       snprintf(err, sizeof err, "%s: missing value", a);
       return fail(2, err);
     }
@@ -404,7 +389,10 @@ static int run_plot(int argc, char **argv) {
       }
       *(!strcmp(a, "--t") ? &t : &minmass) = x;
     } else {
-      snprintf(err, sizeof err, "plot: unknown option '%s'; accepted: --out, --density, --hist, --t, --min-mass, --y", a);
+      char hint[96];
+      cl_suggest_option(a + 2, CL_CMD_PLOT, hint, sizeof hint);
+      snprintf(err, sizeof err, "plot: unknown option '%s'%s accepted: --out, --density, --hist, --t, --min-mass, --y", a,
+               hint[0] ? hint : ";");
       return fail(2, err);
     }
   }
@@ -442,6 +430,25 @@ static int run_sweep(int argc, char **argv) {
   long shard = 0, nshards = 1;
   const char *merge_out = "-";
   for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+    int has_value = i + 1 < argc && !cl_option_like(argv[i + 1]);
+    if (!strcmp(argv[i], "--help")) {
+      printf("usage: cldyn sweep [--vary NAME=A:B:STEP]... [--shard I/N] [--threads N] [--resume] COMMAND [options]\n"
+             "       cldyn sweep --merge [--out PATH] FILE...\n\n%s\n\n"
+             "  --vary NAME=A:B:STEP  a numeric option of COMMAND (or m2_J) over A, A + STEP, ..., B; repeat for a\n"
+             "                        grid over several parameters\n"
+             "  --shard I/N           run the I-th of N interleaved parts of the grid (job arrays)\n"
+             "  --threads N           points run in parallel, in [0, 1024], 0 = OpenMP default (default 0)\n"
+             "  --resume              keep the complete points of an existing --out of the same sweep\n"
+             "  --merge               merge the outputs of shards into --out (default -)\n"
+             "  COMMAND               simulate, reduced, ode, pde or fixed, with its options\n",
+             cl_command_description(CL_CMD_SWEEP));
+      return 0;
+    }
+    if ((!strcmp(argv[i], "--vary") || !strcmp(argv[i], "--shard") || !strcmp(argv[i], "--threads") ||
+         (!strcmp(argv[i], "--out") && merge)) && !has_value) {
+      snprintf(err, sizeof err, "%s: missing value", argv[i]);
+      return fail(2, err);
+    }
     if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
       if (nv == CL_SWEEP_MAXVARY) return fail(2, "--vary: at most 8 parameters");
       if (cl_vary_parse(argv[++i], &v[nv++], err)) return fail(2, err);
@@ -463,8 +470,10 @@ static int run_sweep(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
       merge_out = argv[++i];
     } else {
-      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
-                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
+      char hint[96];
+      cl_suggest_option(argv[i] + 2, CL_CMD_SWEEP, hint, sizeof hint);
+      fprintf(stderr, "cldyn: sweep: unknown option '%s'%s accepted before the command: --vary "
+                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i], hint[0] ? hint : ";");
       return 2;
     }
   }
@@ -506,7 +515,10 @@ static int run_sweep(int argc, char **argv) {
   cl_command cmd = cl_command_from_name(argv[i]);
   if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
       cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
+    char hint[96] = "";
+    if (!cmd) cl_suggest_command(argv[i], hint, sizeof hint);
+    fprintf(stderr, "cldyn: sweep: %s '%s'%s%s accepted: simulate, reduced, ode, pde, fixed\n",
+            cmd ? "command" : "unknown command", argv[i], cmd ? " cannot be swept" : "", hint[0] ? hint : ";");
     return 2;
   }
   if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
@@ -660,12 +672,18 @@ static int run_reproduce(int argc, char **argv) {
   const char *dir = "reproduce-out";
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) dir = argv[++i];
+    else if (!strcmp(argv[i], "--out") && (i + 1 >= argc || cl_option_like(argv[i + 1])))
+      return fail(2, "--out: missing value (DIR)");
+    else if (!strcmp(argv[i], "--out")) dir = argv[++i];
     else if (!strcmp(argv[i], "--help")) {
-      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n");
+      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n\n%s\n",
+             cl_command_description(CL_CMD_REPRODUCE));
       return 0;
     } else {
-      fprintf(stderr, "cldyn: reproduce: unknown option '%s'; accepted: --quick, --out DIR\n", argv[i]);
+      char hint[96] = "";
+      if (!strncmp(argv[i], "--", 2)) cl_suggest_option(argv[i] + 2, CL_CMD_REPRODUCE, hint, sizeof hint);
+      fprintf(stderr, "cldyn: reproduce: unknown option '%s'%s accepted: --quick, --out DIR\n", argv[i],
+              hint[0] ? hint : ";");
       return 2;
     }
   }
@@ -716,7 +734,9 @@ int main(int argc, char **argv) {
   }
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed, basin\n", argv[1]);
+    char hint[96];
+    cl_suggest_command(argv[1], hint, sizeof hint);
+    fprintf(stderr, "cldyn: unknown command '%s'%s accepted: %s\n", argv[1], hint[0] ? hint : ";", cl_command_list());
     return 2;
   }
   cl_config cfg;

@@ -1,4 +1,4 @@
-/* The option table and the command table (app/options.h, docs/cli.md s.6):
+/* The option table and the command table (app/options.h, docs/cli.md s.7):
  * everything the CLI knows about an option is in its row of cl_options[]. */
 #include "options.h"
 
@@ -534,6 +534,8 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     else get_generic(cfg, d, fn, ctx);
   }
 }
+
+int cl_option_like(const char *w) { return w[0] == '-' && w[1] == '-' && isalpha((unsigned char)w[2]); }
 
 void cl_options_help(cl_command cmd, FILE *f) {
   fprintf(f, "usage: cldyn %s [--name VALUE | --name=VALUE]...\n\n%s\n\noptions:\n", cl_command_name(cmd),

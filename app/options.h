@@ -1,7 +1,7 @@
 /* app/options.h - the option table: one descriptor per option, from which
  * the command-line parser, config files, range checks, --print-config (and
  * so the JSON metadata and the sweep fingerprint) and every command's --help
- * are generated (docs/cli.md s.6).  The commands themselves, with their
+ * are generated (docs/cli.md s.7).  The commands themselves, with their
  * one-line descriptions, are a table here too.
  *
  * How to add an option (say `--foo X` of ode and fixed, a real in (0, 1]):
@@ -93,6 +93,9 @@ extern const size_t cl_noptions;
 const cl_optdesc *cl_option_find(const char *name, cl_command cmd, int *exists);
 /* Set an option from text, with range checks (the descriptor's). */
 cl_status cl_option_set(cl_config *cfg, const cl_optdesc *d, const char *v, char *err);
+/* Whether a word is an option name (--letter...), so not the value of the
+ * option before it: `--out --T 1` is a missing value, not a file "--T". */
+int cl_option_like(const char *word);
 /* Help lines of every option of cmd. */
 void cl_options_help(cl_command cmd, FILE *f);
 
