@@ -428,10 +428,10 @@ const cl_optdesc cl_options[] = {
     {"seed", CL_OPT_INT, RUNS | CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, "INT", "random seed, in [0, 2^53)", "1",
      F(sched.seed), 0, 0, HUGE_HI, 0, 0, "an integer in [0, 2^53)", "an integer in [0, 2^53)", .set = set_seed,
      .notes = {{CL_CMD_ODE, "of the Monte Carlo point set of --expect mc"}}},
-    {"out", CL_OPT_PATH, ALL, "PATH", "output CSV, '-' for stdout", "-", F(out)},
-    {"summary", CL_OPT_PATH, RUNS, "PATH", "CSV of the mean and sd over runs", NULL, F(summary)},
-    {"threads", CL_OPT_INT, RUNS | CL_CMD_BASIN, "INT", "OpenMP threads, >= 0, 0 = default", "0", F(threads), 0, 0,
-     1024, 0, 0, "an integer in [0, 1024]", "an integer in [0, 1024]"},
+    {"out", CL_OPT_PATH, ALL, "PATH", "output CSV, '-' for stdout", "-", F(out), .flags = CL_OPTF_NOSWEEP},
+    {"summary", CL_OPT_PATH, RUNS, "PATH", "CSV of the mean and sd over runs", NULL, F(summary), .flags = CL_OPTF_NOSWEEP},
+    {"threads", CL_OPT_INT, RUNS | CL_CMD_BASIN, "INT", "OpenMP threads, >= 0, 0 = default", "0", F(threads), CL_OPTF_NOSWEEP,
+     0, 1024, 0, 0, "an integer in [0, 1024]", "an integer in [0, 1024]"},
     {"rtol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "relative tolerance of the adaptive integrator, > 0", "1e-8",
      F(ode.rtol), 0, 0, HUGE_HI, 1, 0, "a real > 0", "> 0"},
     {"atol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "absolute tolerance, >= 0", "1e-10", F(ode.atol), 0, 0,
@@ -467,20 +467,20 @@ const cl_optdesc cl_options[] = {
     {"dt", CL_OPT_REAL, CL_CMD_PDE, "X", "largest time step of the PDE (TR-BDF2), in (0, 1]", "0.01", F(pde.dt), 0, 0, 1,
      1, 0, "a real in (0, 1]", "in (0, 1]"},
     {"density-out", CL_OPT_PATH, CL_CMD_PDE, "PATH", "write the densities at each dt-out: CSV t,xi,w,p", NULL,
-     F(density_out)},
+     F(density_out), .flags = CL_OPTF_NOSWEEP},
     {"hist-out", CL_OPT_PATH, CL_CMD_SIMULATE, "PATH",
-     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out)},
+     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out), .flags = CL_OPTF_NOSWEEP},
     {"hist-width", CL_OPT_REAL, CL_CMD_SIMULATE, "X", "bin width of --hist-out (bins are [k h, (k+1) h)), > 0", "0.05",
      F(hist_width), 0, 0, 1e100, 1, 1, "a real > 0", "> 0"},
     {"checkpoint", CL_OPT_PATH, RUNS, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)", NULL,
-     F(checkpoint)},
-    {"checkpoint-every", CL_OPT_REAL, RUNS, "X", "checkpoint interval in t, > 0", "1", F(checkpoint_every), 0, 0,
+     F(checkpoint), .flags = CL_OPTF_NOSWEEP},
+    {"checkpoint-every", CL_OPT_REAL, RUNS, "X", "checkpoint interval in t, > 0", "1", F(checkpoint_every), CL_OPTF_NOSWEEP, 0,
      HUGE_HI, 1, 0, "a real > 0", "> 0"},
-    {"resume", CL_OPT_PATH, RUNS, "PATH", "resume from a checkpoint written with the same parameters", NULL, F(resume)},
+    {"resume", CL_OPT_PATH, RUNS, "PATH", "resume from a checkpoint written with the same parameters", NULL, F(resume), .flags = CL_OPTF_NOSWEEP},
     {"threshold", CL_OPT_SPECIAL, CL_CMD_FIXED, "[NAME]",
      "no NAME (or m2): write feature,critical_m2 where R = 0 loses stability (M = 1); NAME = lambda, tau, s, rho or "
      "m2_J: the values in --vary NAME=A:B:STEP where the --point changes stability",
-     NULL, .flags = CL_OPTF_OPTVALUE, .set = set_threshold, .get = get_threshold},
+     NULL, .flags = CL_OPTF_OPTVALUE | CL_OPTF_NOSWEEP, .set = set_threshold, .get = get_threshold},
     {"point", CL_OPT_SPECIAL, CL_CMD_FIXED, "ID|KIND",
      "the fixed point of --threshold NAME at the first --vary value: its id, or the first of a kind (uninformative, "
      "specialised, shared, rotated, mixed, partial, dead)",
@@ -492,22 +492,22 @@ const cl_optdesc cl_options[] = {
      F(terms)},
     {"vary", CL_OPT_SPECIAL, CL_CMD_FIXED, "NAME=A:B:STEP",
      "continue the fixed points in a numeric option (bifurcation diagram)", NULL, F(vary), .set = set_vary,
-     .get = get_string},
+     .get = get_string, .flags = CL_OPTF_NOSWEEP},
     {"directions", CL_OPT_INT, CL_CMD_BASIN, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7]", "360", F(directions),
      0, 2, 1e7, 0, 0, "an integer", "an integer in [2, 10000000]"},
     {"tmax", CL_OPT_REAL, CL_CMD_BASIN, "X", "integration time to reach a fixed point, > 0", "200", F(tmax), 0, 0,
      HUGE_HI, 1, 0, "a real > 0", "> 0"},
     {"map", CL_OPT_PATH, CL_CMD_BASIN, "PATH", "also write the fixed point reached from a grid of (R_1, R_2), K = 2",
-     NULL, F(map)},
+     NULL, F(map), .flags = CL_OPTF_NOSWEEP},
     {"map-points", CL_OPT_INT, CL_CMD_BASIN, "INT", "grid points per axis of --map, in [2, 1000]", "41", F(map_points),
      0, 2, 1000, 0, 0, "an integer", "an integer in [2, 1000]"},
     {"config", CL_OPT_SPECIAL, ALL, "FILE",
      "read options from FILE (name = value lines; \"quoted\" values may hold #); options apply left to right, the last "
      "wins, and a file's first c replaces earlier --c",
-     NULL, .flags = CL_OPTF_NOPRINT, .set = set_config},
+     NULL, .flags = CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP, .set = set_config},
     {"print-config", CL_OPT_FLAG, ALL, "", "print the effective configuration and exit", NULL, F(print_config),
-     CL_OPTF_NOPRINT},
-    {"help", CL_OPT_FLAG, ALL, "", "print this help and exit", NULL, F(help), CL_OPTF_NOPRINT},
+     CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    {"help", CL_OPT_FLAG, ALL, "", "print this help and exit", NULL, F(help), CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
 };
 #pragma GCC diagnostic pop
 const size_t cl_noptions = sizeof cl_options / sizeof cl_options[0];
@@ -533,6 +533,11 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     if (d->get) d->get(cfg, d, fn, ctx);
     else get_generic(cfg, d, fn, ctx);
   }
+}
+
+int cl_option_sweepable(const char *name) {
+  const cl_optdesc *d = cl_option_find(name, ~0u, NULL);
+  return !d || !(d->flags & CL_OPTF_NOSWEEP);
 }
 
 int cl_option_like(const char *w) { return w[0] == '-' && w[1] == '-' && isalpha((unsigned char)w[2]); }

@@ -42,7 +42,9 @@ typedef enum {
 enum {
   CL_OPTF_NOPRINT = 1,  /* never in --print-config (help, print-config, config) */
   CL_OPTF_NEG_UNSET = 2, /* INT: a negative value means unset, not printed */
-  CL_OPTF_OPTVALUE = 4  /* FLAG/SPECIAL: takes an optional value (--threshold [NAME]) */
+  CL_OPTF_OPTVALUE = 4, /* FLAG/SPECIAL: takes an optional value (--threshold [NAME]) */
+  CL_OPTF_NOSWEEP = 8   /* not a sweep parameter, and not part of a sweep's fingerprint
+                           (outputs, threads, checkpoints, --vary, --threshold) */
 };
 
 typedef struct cl_optdesc cl_optdesc;
@@ -96,6 +98,9 @@ cl_status cl_option_set(cl_config *cfg, const cl_optdesc *d, const char *v, char
 /* Whether a word is an option name (--letter...), so not the value of the
  * option before it: `--out --T 1` is a missing value, not a file "--T". */
 int cl_option_like(const char *word);
+/* 0 for an option with CL_OPTF_NOSWEEP, 1 otherwise (an unknown name is
+ * reported when it is set). */
+int cl_option_sweepable(const char *name);
 /* Help lines of every option of cmd. */
 void cl_options_help(cl_command cmd, FILE *f);
 

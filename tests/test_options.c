@@ -519,3 +519,20 @@ Test(options, defaults_and_round_trip_through_the_table) {
     free(ma.buf), free(mb.buf);
   }
 }
+
+/* Sweeps: the options that are neither varied nor part of a sweep's
+ * fingerprint are the table's NOSWEEP rows, exactly the list sweeps had
+ * before the table (so fingerprints of old outputs still match). */
+Test(options, sweep_parameters_from_the_table) {
+  const char *no[] = {"out",  "summary",   "threads", "checkpoint",  "checkpoint-every", "resume",  "config",
+                      "print-config", "help", "vary", "threshold", "map", "density-out", "hist-out"};
+  size_t nno = sizeof no / sizeof no[0], seen = 0;
+  for (size_t i = 0; i < cl_noptions; i++) {
+    int listed = 0;
+    for (size_t k = 0; k < nno; k++) listed |= !strcmp(no[k], cl_options[i].name);
+    seen += listed;
+    cr_expect_eq(cl_vary_name_ok(cl_options[i].name), !listed, "--%s", cl_options[i].name);
+  }
+  cr_expect_eq(seen, nno);
+  cr_expect(cl_vary_name_ok("m2_1"));
+}
