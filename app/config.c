@@ -23,6 +23,11 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
   strcpy(cfg->R0_spec, "0.1");
   strcpy(cfg->Q0_spec, "1");
   cfg->c_source = -1;
+  cfg->nshards = 1;
+  strcpy(cfg->merge_out, "-");
+  strcpy(cfg->plot_y, "cos_1_1");
+  cfg->plot_t = NAN, cfg->plot_min_mass = 0.05;
+  strcpy(cfg->repro_dir, "reproduce-out");
 }
 
 /* Set one option through its descriptor (app/options.c): the value-range
@@ -151,11 +156,11 @@ cl_status cl_config_finish(cl_config *cfg, char *err) {
 /* An option's value is the next word, unless that word is itself an option
  * (`--out --T 1` is a missing value, not a file named --T); a value that
  * starts with "--" is given as --name=VALUE. */
-cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err) {
-  for (int i = 0; i < argc; i++) {
+cl_status cl_config_parse_front(cl_config *cfg, int argc, char **argv, int *next, char *err) {
+  int i = 0;
+  for (; i < argc; i++) {
     const char *a = argv[i];
-    if (strncmp(a, "--", 2) != 0 || !a[2])
-      return cl_fail(err, CL_EINVAL, "unexpected argument '%s'; options are --name VALUE", a);
+    if (strncmp(a, "--", 2) != 0 || !a[2]) break;
     char name[128];
     const char *eq = strchr(a + 2, '=');
     size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
@@ -163,9 +168,10 @@ cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err)
       return cl_fail(err, CL_EINVAL, "unknown option '%.40s...'", a);
     memcpy(name, a + 2, len);
     name[len] = '\0';
-    /* the value's shape comes from the option's row for any command; that
-     * it does not apply to this one is reported by cl_config_set */
-    const cl_optdesc *d = cl_option_find(name, ~0u, NULL);
+    /* the value's shape comes from the option's row for this command, or
+     * for any (that it does not apply here is reported by cl_config_set) */
+    const cl_optdesc *d = cl_option_find(name, cfg->cmd, NULL);
+    if (!d) d = cl_option_find(name, ~0u, NULL);
     const char *value;
     if (d && (d->kind == CL_OPT_FLAG || (d->flags & CL_OPTF_OPTVALUE))) {
       if (eq && !(d->flags & CL_OPTF_OPTVALUE)) return cl_fail(err, CL_EINVAL, "--%s: takes no value", name);
@@ -185,7 +191,17 @@ cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err)
     cl_status st = cl_config_set(cfg, name, value, err);
     if (st) return st;
   }
-  if (cfg->help) return CL_OK;
+  *next = i;
+  return CL_OK;
+}
+
+cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err) {
+  int next;
+  cl_status st = cl_config_parse_front(cfg, argc, argv, &next, err);
+  if (st) return st;
+  if (next < argc) return cl_fail(err, CL_EINVAL, "unexpected argument '%s'; options are --name VALUE", argv[next]);
+  /* sweep, plot and reproduce have no model of their own to check */
+  if (cfg->help || (cfg->cmd & (CL_CMD_SWEEP | CL_CMD_PLOT | CL_CMD_REPRODUCE))) return CL_OK;
   return cl_config_finish(cfg, err);
 }
 

@@ -347,55 +347,22 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
 /* cldyn plot --out FIG.png|svg [--density D] [--hist H] [--t T] [--min-mass X] [--y COL] [FILE...] */
 static int run_plot(int argc, char **argv) {
   char err[CL_ERRLEN];
-  const char *out = NULL, *dens = NULL, *hist = NULL, *col = "cos_1_1";
-  double t = NAN, minmass = 0.05;
+  static cl_config pc; /* plot's options (the option table) */
+  cl_config_init(&pc, CL_CMD_PLOT);
   const char *files[256];
   int nf = 0;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help")) {
-      printf("usage: cldyn plot --out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
-             "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]\n\n%s\n\n",
-             cl_command_description(CL_CMD_PLOT));
-      printf("  --density/--hist: overlay of pde --density-out and simulate --hist-out at the time\n"
-             "    closest to T (default: the last), one panel per xi; with both, prints the L1\n"
-             "    distance per xi (CSV xi,t,l1) with bins merged to hold >= X of the PDE's mass\n"
-             "    (default 0.05)\n"
-             "  TRAJ.csv: COLUMN (default cos_1_1) against t of each ode/pde/simulate output;\n"
-             "    summaries are drawn as mean +- sd\n"
-             "  the gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)\n");
-      return 0;
-    }
-    if (strncmp(a, "--", 2) != 0) {
-      if (nf == 256) return fail(2, "plot: at most 256 files");
-      files[nf++] = a;
-      continue;
-    }
-    if (i + 1 >= argc || cl_option_like(argv[i + 1])) {
-      snprintf(err, sizeof err, "%s: missing value", a);
-      return fail(2, err);
-    }
-    const char *v = argv[++i];
-    if (!strcmp(a, "--out")) out = v;
-    else if (!strcmp(a, "--density")) dens = v;
-    else if (!strcmp(a, "--hist")) hist = v;
-    else if (!strcmp(a, "--y")) col = v;
-    else if (!strcmp(a, "--t") || !strcmp(a, "--min-mass")) {
-      double x;
-      int okv = cl_parse_real(v, &x) && (!strcmp(a, "--t") ? x >= 0 : (x > 0 && x <= 1));
-      if (!okv) {
-        snprintf(err, sizeof err, "%s: must be %s (got '%s')", a, !strcmp(a, "--t") ? "a real >= 0" : "in (0, 1]", v);
-        return fail(2, err);
-      }
-      *(!strcmp(a, "--t") ? &t : &minmass) = x;
-    } else {
-      char hint[96];
-      cl_suggest_option(a + 2, CL_CMD_PLOT, hint, sizeof hint);
-      snprintf(err, sizeof err, "plot: unknown option '%s'%s accepted: --out, --density, --hist, --t, --min-mass, --y", a,
-               hint[0] ? hint : ";");
-      return fail(2, err);
-    }
+  /* options and files in any order */
+  for (int i = 2, next; i < argc; i = next + 1) {
+    if (cl_config_parse_front(&pc, argc - i, argv + i, &next, err)) return fail(2, err);
+    if (pc.help) return cl_config_help(CL_CMD_PLOT, stdout), 0;
+    next += i;
+    if (next >= argc) break;
+    if (nf == 256) return fail(2, "plot: at most 256 files");
+    files[nf++] = argv[next];
   }
+  const char *out = pc.plot_out[0] ? pc.plot_out : NULL, *dens = pc.plot_density[0] ? pc.plot_density : NULL;
+  const char *hist = pc.plot_hist[0] ? pc.plot_hist : NULL, *col = pc.plot_y;
+  double t = pc.plot_t, minmass = pc.plot_min_mass;
   if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
   if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
@@ -426,57 +393,19 @@ static int run_plot(int argc, char **argv) {
 static int run_sweep(int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_vary v[CL_SWEEP_MAXVARY];
-  int nv = 0, resume = 0, merge = 0, i = 2, threads = 0;
-  long shard = 0, nshards = 1;
-  const char *merge_out = "-";
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    int has_value = i + 1 < argc && !cl_option_like(argv[i + 1]);
-    if (!strcmp(argv[i], "--help")) {
-      printf("usage: cldyn sweep [--vary NAME=A:B:STEP]... [--shard I/N] [--threads N] [--resume] COMMAND [options]\n"
-             "       cldyn sweep --merge [--out PATH] FILE...\n\n%s\n\n"
-             "  --vary NAME=A:B:STEP  a numeric option of COMMAND (or m2_J) over A, A + STEP, ..., B; repeat for a\n"
-             "                        grid over several parameters\n"
-             "  --shard I/N           run the I-th of N interleaved parts of the grid (job arrays)\n"
-             "  --threads N           points run in parallel, in [0, 1024], 0 = OpenMP default (default 0)\n"
-             "  --resume              keep the complete points of an existing --out of the same sweep\n"
-             "  --merge               merge the outputs of shards into --out (default -)\n"
-             "  COMMAND               simulate, reduced, ode, pde or fixed, with its options\n",
-             cl_command_description(CL_CMD_SWEEP));
-      return 0;
-    }
-    if ((!strcmp(argv[i], "--vary") || !strcmp(argv[i], "--shard") || !strcmp(argv[i], "--threads") ||
-         (!strcmp(argv[i], "--out") && merge)) && !has_value) {
-      snprintf(err, sizeof err, "%s: missing value", argv[i]);
-      return fail(2, err);
-    }
-    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
-      if (nv == CL_SWEEP_MAXVARY) return fail(2, "--vary: at most 8 parameters");
-      if (cl_vary_parse(argv[++i], &v[nv++], err)) return fail(2, err);
-    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-      long a, b;
-      char extra;
-      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
-        return fail(2, "--shard: expected I/N with 1 <= I <= N");
-      shard = a - 1, nshards = b;
-    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-      long long t;
-      if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024)
-        return fail(2, "--threads: must be an integer in [0, 1024]");
-      threads = (int)t;
-    } else if (!strcmp(argv[i], "--resume")) {
-      resume = 1;
-    } else if (!strcmp(argv[i], "--merge")) {
-      merge = 1;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
-      merge_out = argv[++i];
-    } else {
-      char hint[96];
-      cl_suggest_option(argv[i] + 2, CL_CMD_SWEEP, hint, sizeof hint);
-      fprintf(stderr, "cldyn: sweep: unknown option '%s'%s accepted before the command: --vary "
-                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i], hint[0] ? hint : ";");
-      return 2;
-    }
-  }
+  static cl_config swc; /* sweep's own options (the option table), before COMMAND */
+  cl_config_init(&swc, CL_CMD_SWEEP);
+  int i;
+  if (cl_config_parse_front(&swc, argc - 2, argv + 2, &i, err)) return fail(2, err);
+  i += 2;
+  if (swc.help) return cl_config_help(CL_CMD_SWEEP, stdout), 0;
+  int nv = swc.nvary, resume = swc.sweep_resume, merge = swc.merge, threads = swc.threads;
+  long shard = swc.shard, nshards = swc.nshards;
+  const char *merge_out = swc.merge_out;
+  for (int k = 0; k < nv; k++)
+    if (cl_vary_parse(swc.sweep_vary[k], &v[k], err)) return fail(2, err);
+  if (!merge && strcmp(merge_out, "-"))
+    return fail(2, "--out: before COMMAND only with --merge (the sweep's output is the command's --out)");
   char kvb[4][32];
   const char *kv[9];
   if (merge) {
@@ -668,28 +597,15 @@ static int run_sweep(int argc, char **argv) {
 
 /* cldyn reproduce [--quick] [--out DIR] */
 static int run_reproduce(int argc, char **argv) {
-  int quick = 0;
-  const char *dir = "reproduce-out";
-  for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) quick = 1;
-    else if (!strcmp(argv[i], "--out") && (i + 1 >= argc || cl_option_like(argv[i + 1])))
-      return fail(2, "--out: missing value (DIR)");
-    else if (!strcmp(argv[i], "--out")) dir = argv[++i];
-    else if (!strcmp(argv[i], "--help")) {
-      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n\n%s\n",
-             cl_command_description(CL_CMD_REPRODUCE));
-      return 0;
-    } else {
-      char hint[96] = "";
-      if (!strncmp(argv[i], "--", 2)) cl_suggest_option(argv[i] + 2, CL_CMD_REPRODUCE, hint, sizeof hint);
-      fprintf(stderr, "cldyn: reproduce: unknown option '%s'%s accepted: --quick, --out DIR\n", argv[i],
-              hint[0] ? hint : ";");
-      return 2;
-    }
-  }
+  static cl_config rc; /* reproduce's options (the option table) */
+  char err[CL_ERRLEN];
+  cl_config_init(&rc, CL_CMD_REPRODUCE);
+  if (cl_config_parse_args(&rc, argc - 2, argv + 2, err)) return fail(2, err);
+  if (rc.help) return cl_config_help(CL_CMD_REPRODUCE, stdout), 0;
+  int quick = rc.quick;
+  const char *dir = rc.repro_dir;
   if (strlen(dir) > 1000 || strpbrk(dir, "'\"$`\\"))
     return fail(2, "--out: the directory name must be under 1000 characters, without quotes, $, ` or \\");
-  char err[CL_ERRLEN];
   double t0 = now_seconds();
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",

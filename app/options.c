@@ -8,12 +8,16 @@
 #include <string.h>
 
 #include "cldyn/fixed.h"
+#include "sweep.h"
+
+_Static_assert(CL_CONFIG_MAXVARY == CL_SWEEP_MAXVARY, "one limit on --vary");
 
 #define RUNS (CL_CMD_SIMULATE | CL_CMD_REDUCED)
 #define TRAJ (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_ODE | CL_CMD_PDE)
 #define ALL (TRAJ | CL_CMD_FIXED | CL_CMD_BASIN)
 #define QUAD (CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN)
 #define EXPECT (CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN)
+#define OWN (CL_CMD_SWEEP | CL_CMD_PLOT | CL_CMD_REPRODUCE)
 #define F(field) offsetof(cl_config, field), sizeof(((cl_config *)0)->field)
 #define HUGE_HI 1e300
 
@@ -88,6 +92,10 @@ static cl_status set_generic(cl_config *cfg, const cl_optdesc *d, const char *v,
     if (strlen(v) >= d->size) return cl_fail(err, CL_EINVAL, "--%s: path too long", d->name);
     strcpy(p, v);
     return CL_OK;
+  case CL_OPT_TEXT:
+    if (strlen(v) >= d->size) return cl_fail(err, CL_EINVAL, "--%s: too long (at most %zu characters)", d->name, d->size - 1);
+    strcpy(p, v);
+    return CL_OK;
   case CL_OPT_FLAG: {
     int one = 1;
     memcpy(p, &one, sizeof one);
@@ -118,6 +126,7 @@ static void get_generic(const cl_config *cfg, const cl_optdesc *d, cl_config_vis
     return;
   }
   case CL_OPT_PATH:
+  case CL_OPT_TEXT:
     if (*p) emit(ctx, d->name, p);
     return;
   case CL_OPT_FLAG: {
@@ -379,6 +388,27 @@ static cl_status set_config(cl_config *cfg, const cl_optdesc *d, const char *v, 
   return cl_config_read_file(cfg, v, err);
 }
 
+static cl_status set_sweep_vary(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
+  (void)d;
+  cl_vary probe;
+  if (cfg->nvary == CL_CONFIG_MAXVARY) return cl_fail(err, CL_EINVAL, "--vary: at most %d parameters", CL_CONFIG_MAXVARY);
+  cl_status st = cl_vary_parse(v, &probe, err);
+  if (st) return st;
+  if (strlen(v) >= sizeof cfg->sweep_vary[0]) return cl_fail(err, CL_EINVAL, "--vary: too long (got '%.40s...')", v);
+  strcpy(cfg->sweep_vary[cfg->nvary++], v);
+  return CL_OK;
+}
+
+static cl_status set_shard(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
+  (void)d;
+  long a, b;
+  char extra;
+  if (sscanf(v, "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
+    return cl_fail(err, CL_EINVAL, "--shard: expected I/N with 1 <= I <= N");
+  cfg->shard = a - 1, cfg->nshards = b;
+  return CL_OK;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 /* Fields a row leaves out are zero (no flags, no notes, no narrower range):
@@ -430,8 +460,9 @@ const cl_optdesc cl_options[] = {
      .notes = {{CL_CMD_ODE, "of the Monte Carlo point set of --expect mc"}}},
     {"out", CL_OPT_PATH, ALL, "PATH", "output CSV, '-' for stdout", "-", F(out), .flags = CL_OPTF_NOSWEEP},
     {"summary", CL_OPT_PATH, RUNS, "PATH", "CSV of the mean and sd over runs", NULL, F(summary), .flags = CL_OPTF_NOSWEEP},
-    {"threads", CL_OPT_INT, RUNS | CL_CMD_BASIN, "INT", "OpenMP threads, >= 0, 0 = default", "0", F(threads), CL_OPTF_NOSWEEP,
-     0, 1024, 0, 0, "an integer in [0, 1024]", "an integer in [0, 1024]"},
+    {"threads", CL_OPT_INT, RUNS | CL_CMD_BASIN | CL_CMD_SWEEP, "INT", "OpenMP threads, >= 0, 0 = default", "0",
+     F(threads), CL_OPTF_NOSWEEP, 0, 1024, 0, 0, "an integer in [0, 1024]", "an integer in [0, 1024]",
+     .notes = {{CL_CMD_SWEEP, "the grid's points run in parallel"}}},
     {"rtol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "relative tolerance of the adaptive integrator, > 0", "1e-8",
      F(ode.rtol), 0, 0, HUGE_HI, 1, 0, "a real > 0", "> 0"},
     {"atol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "absolute tolerance, >= 0", "1e-10", F(ode.atol), 0, 0,
@@ -507,7 +538,40 @@ const cl_optdesc cl_options[] = {
      NULL, .flags = CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP, .set = set_config},
     {"print-config", CL_OPT_FLAG, ALL, "", "print the effective configuration and exit", NULL, F(print_config),
      CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
-    {"help", CL_OPT_FLAG, ALL, "", "print this help and exit", NULL, F(help), CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    {"help", CL_OPT_FLAG, ALL | OWN, "", "print this help and exit", NULL, F(help), CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    /* sweep, before its COMMAND */
+    {"vary", CL_OPT_SPECIAL, CL_CMD_SWEEP, "NAME=A:B:STEP",
+     "a numeric option of COMMAND (or m2_J) over A, A + STEP, ..., B; repeat (at most 8) for a grid", NULL,
+     .flags = CL_OPTF_NOSWEEP, .set = set_sweep_vary},
+    {"shard", CL_OPT_SPECIAL, CL_CMD_SWEEP, "I/N", "run the I-th of N interleaved parts of the grid (job arrays)", NULL,
+     .flags = CL_OPTF_NOSWEEP, .set = set_shard},
+    {"resume", CL_OPT_FLAG, CL_CMD_SWEEP, "", "keep the complete points of an existing output of the same sweep", NULL,
+     F(sweep_resume), CL_OPTF_NOSWEEP},
+    {"merge", CL_OPT_FLAG, CL_CMD_SWEEP, "", "merge the outputs of shards (FILE...) into --out", NULL, F(merge),
+     CL_OPTF_NOSWEEP},
+    {"out", CL_OPT_PATH, CL_CMD_SWEEP, "PATH", "with --merge: the merged output, '-' for stdout", "-", F(merge_out),
+     CL_OPTF_NOSWEEP},
+    /* plot */
+    {"out", CL_OPT_PATH, CL_CMD_PLOT, "FIG", "the figure, FIG.png or FIG.svg (required)", NULL, F(plot_out),
+     CL_OPTF_NOSWEEP},
+    {"density", CL_OPT_PATH, CL_CMD_PLOT, "PDE.csv",
+     "pde --density-out file: the densities at the time closest to --t, one panel per xi", NULL, F(plot_density),
+     CL_OPTF_NOSWEEP},
+    {"hist", CL_OPT_PATH, CL_CMD_PLOT, "SIM.csv",
+     "simulate --hist-out file; with --density, also prints the L1 distance per xi (CSV xi,t,l1)", NULL,
+     F(plot_hist), CL_OPTF_NOSWEEP},
+    {"t", CL_OPT_REAL, CL_CMD_PLOT, "T", "time of the densities (the closest in the files), >= 0", "the last",
+     F(plot_t), CL_OPTF_NOSWEEP, 0, HUGE_HI, 0, 0, "a real >= 0", ">= 0"},
+    {"min-mass", CL_OPT_REAL, CL_CMD_PLOT, "X",
+     "the L1 distance merges bins to hold >= X of the PDE's mass, in (0, 1]", "0.05", F(plot_min_mass),
+     CL_OPTF_NOSWEEP, 0, 1, 1, 0, "a real in (0, 1]", "in (0, 1]"},
+    {"y", CL_OPT_TEXT, CL_CMD_PLOT, "COLUMN", "the column drawn against t from each TRAJ.csv", "cos_1_1", F(plot_y),
+     CL_OPTF_NOSWEEP},
+    /* reproduce */
+    {"quick", CL_OPT_FLAG, CL_CMD_REPRODUCE, "", "a smaller study, in about a minute", NULL, F(quick),
+     CL_OPTF_NOSWEEP},
+    {"out", CL_OPT_PATH, CL_CMD_REPRODUCE, "DIR", "the directory of the report, data and figures", "reproduce-out",
+     F(repro_dir), CL_OPTF_NOSWEEP},
 };
 #pragma GCC diagnostic pop
 const size_t cl_noptions = sizeof cl_options / sizeof cl_options[0];
@@ -536,43 +600,56 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
 }
 
 int cl_option_sweepable(const char *name) {
-  const cl_optdesc *d = cl_option_find(name, ~0u, NULL);
+  const cl_optdesc *d = cl_option_find(name, ALL, NULL); /* the commands a sweep runs */
   return !d || !(d->flags & CL_OPTF_NOSWEEP);
-}
-
-int cl_option_like(const char *w) { return w[0] == '-' && w[1] == '-' && isalpha((unsigned char)w[2]); }
-
-void cl_options_help(cl_command cmd, FILE *f) {
-  fprintf(f, "usage: cldyn %s [--name VALUE | --name=VALUE]...\n\n%s\n\noptions:\n", cl_command_name(cmd),
-          cl_command_description(cmd));
-  for (size_t i = 0; i < cl_noptions; i++) {
-    const cl_optdesc *d = &cl_options[i];
-    if (!(d->cmds & cmd)) continue;
-    fprintf(f, "  --%-13s %-20s %s", d->name, d->arg, (d->narrow.cmds & cmd) ? d->narrow.help : d->help);
-    for (size_t k = 0; k < sizeof d->notes / sizeof d->notes[0]; k++)
-      if (d->notes[k].cmds & cmd) fprintf(f, " (%s)", d->notes[k].text);
-    if (d->deflt) fprintf(f, " (default %s)", d->deflt);
-    fputc('\n', f);
-  }
 }
 
 /* ---- commands ----------------------------------------------------------- */
 
 static const struct {
   cl_command cmd;
-  const char *name, *description;
+  const char *name, *description, *usage, *more;
 } commands[] = {
-    {CL_CMD_SIMULATE, "simulate", "online SGD of the N-dimensional model; order parameters over time"},
-    {CL_CMD_REDUCED, "reduced", "the exact finite-N order-parameter chain (L2), O(1) per step"},
-    {CL_CMD_ODE, "ode", "the limiting ODEs for R and Q (L2 regularizer)"},
-    {CL_CMD_FIXED, "fixed", "fixed points of the ODEs, eigenvalues, stability; --threshold, --vary"},
-    {CL_CMD_BASIN, "basin", "feature-selection probabilities from an uninformative start; --map"},
-    {CL_CMD_SWEEP, "sweep", "simulate, reduced, ode, pde or fixed over a parameter grid (--shard, --merge, --resume)"},
-    {CL_CMD_REPRODUCE, "reproduce", "the paper's three findings: data, figures, report.md (--quick)"},
-    {CL_CMD_PDE, "pde", "the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)"},
-    {CL_CMD_PLOT, "plot", "figures: PDE density vs simulated histogram, trajectories"},
+    {CL_CMD_SIMULATE, "simulate", "online SGD of the N-dimensional model; order parameters over time", NULL, NULL},
+    {CL_CMD_REDUCED, "reduced", "the exact finite-N order-parameter chain (L2), O(1) per step", NULL, NULL},
+    {CL_CMD_ODE, "ode", "the limiting ODEs for R and Q (L2 regularizer)", NULL, NULL},
+    {CL_CMD_FIXED, "fixed", "fixed points of the ODEs, eigenvalues, stability; --threshold, --vary", NULL, NULL},
+    {CL_CMD_BASIN, "basin", "feature-selection probabilities from an uninformative start; --map", NULL, NULL},
+    {CL_CMD_SWEEP, "sweep", "simulate, reduced, ode, pde or fixed over a parameter grid (--shard, --merge, --resume)",
+     "[--vary NAME=A:B:STEP]... [--shard I/N] [--threads N] [--resume] COMMAND [options]\n"
+     "       cldyn sweep --merge [--out PATH] FILE...",
+     "COMMAND is simulate, reduced, ode, pde or fixed, followed by its own options (its --out is the sweep's\n"
+     "output); the options above go before it."},
+    {CL_CMD_REPRODUCE, "reproduce", "the paper's three findings: data, figures, report.md (--quick)",
+     "[--quick] [--out DIR]", NULL},
+    {CL_CMD_PDE, "pde", "the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)", NULL, NULL},
+    {CL_CMD_PLOT, "plot", "figures: PDE density vs simulated histogram, trajectories",
+     "--out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
+     "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]",
+     "TRAJ.csv: COLUMN against t of each ode/pde/simulate output; summaries are drawn as mean +- sd.\n"
+     "The gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)."},
 };
 #define NCMD (sizeof commands / sizeof commands[0])
+
+int cl_option_like(const char *w) { return w[0] == '-' && w[1] == '-' && isalpha((unsigned char)w[2]); }
+
+void cl_options_help(cl_command cmd, FILE *f) {
+  const char *usage = "[--name VALUE | --name=VALUE]...", *more = NULL;
+  for (size_t i = 0; i < NCMD; i++)
+    if (commands[i].cmd == cmd && commands[i].usage) usage = commands[i].usage, more = commands[i].more;
+  fprintf(f, "usage: cldyn %s %s\n\n%s\n\noptions:\n", cl_command_name(cmd), usage, cl_command_description(cmd));
+  /* in table order, --help last */
+  for (size_t k = 0; k <= cl_noptions; k++) {
+    const cl_optdesc *d = k < cl_noptions ? &cl_options[k] : cl_option_find("help", cmd, NULL);
+    if (!d || !(d->cmds & cmd) || (k < cl_noptions && !strcmp(d->name, "help"))) continue;
+    fprintf(f, "  --%-13s %-20s %s", d->name, d->arg, (d->narrow.cmds & cmd) ? d->narrow.help : d->help);
+    for (size_t k = 0; k < sizeof d->notes / sizeof d->notes[0]; k++)
+      if (d->notes[k].cmds & cmd) fprintf(f, " (%s)", d->notes[k].text);
+    if (d->deflt) fprintf(f, " (default %s)", d->deflt);
+    fputc('\n', f);
+  }
+  if (more) fprintf(f, "\n%s\n", more);
+}
 
 const char *cl_command_name(cl_command cmd) {
   for (size_t i = 0; i < NCMD; i++)
@@ -603,14 +680,6 @@ void cl_commands_help(FILE *f) {
           "commands:\n",
           CL_VERSION);
   for (size_t i = 0; i < NCMD; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].description);
-}
-
-const char *const *cl_command_options(cl_command cmd) {
-  static const char *const sweep[] = {"vary", "shard", "threads", "resume", "merge", "out", "help", NULL};
-  static const char *const plot[] = {"out", "density", "hist", "t", "min-mass", "y", "help", NULL};
-  static const char *const reproduce[] = {"quick", "out", "help", NULL};
-  static const char *const none[] = {NULL};
-  return cmd == CL_CMD_SWEEP ? sweep : cmd == CL_CMD_PLOT ? plot : cmd == CL_CMD_REPRODUCE ? reproduce : none;
 }
 
 /* ---- did you mean --------------------------------------------------------- */
@@ -655,11 +724,10 @@ void cl_suggest_option(const char *name, cl_command cmd, char *buf, size_t len) 
   const char *cands[128];
   size_t n = 0;
   buf[0] = '\0';
-  if (cmd & (CL_CMD_SWEEP | CL_CMD_PLOT | CL_CMD_REPRODUCE)) {
-    for (const char *const *p = cl_command_options(cmd); *p && n < 128; p++) cands[n++] = *p;
-  } else {
-    for (size_t i = 0; i < cl_noptions && n < 128; i++)
-      if (cl_options[i].cmds & cmd) cands[n++] = cl_options[i].name;
+  for (size_t i = 0; i < cl_noptions && n < 128; i++) {
+    if (!(cl_options[i].cmds & cmd)) continue;
+    if (!strcmp(cl_options[i].name, name)) return; /* known: not a slip */
+    cands[n++] = cl_options[i].name;
   }
   const char *s = cl_suggest(name, cands, n);
   if (s) snprintf(buf, len, "; did you mean '--%s'?", s);

@@ -19,9 +19,9 @@
  *   4. run the options/ tests: the recorded --help and --print-config texts
  *      (tests/options/) change by the new line, which you re-record
  *      (tests/test_options.c says how) and review.
- * Options of sweep, plot and reproduce are parsed by their own code in
- * main.c; their names are listed here (cl_command_options) only for the
- * did-you-mean of an unknown option. */
+ * sweep, plot and reproduce have rows too (their fields are at the end of
+ * cl_config); they have no --print-config.  A name may have one row per
+ * group of commands (sweep's --resume is a flag, simulate's a path). */
 #ifndef CLDYN_OPTIONS_H
 #define CLDYN_OPTIONS_H
 
@@ -35,6 +35,7 @@ typedef enum {
   CL_OPT_REAL,   /* a double field, range lo..hi (open ends by lo_open, hi_open) */
   CL_OPT_PATH,   /* a char[CL_PATHLEN] field, not empty; printed when set */
   CL_OPT_FLAG,   /* no value: sets an int field to 1; printed as 1 when set */
+  CL_OPT_TEXT,   /* a char[] field, any text that fits; printed when set */
   CL_OPT_SPECIAL /* its own syntax: the set and get functions */
 } cl_optkind;
 
@@ -110,8 +111,6 @@ const char *cl_command_description(cl_command cmd);
 const char *cl_command_list(void);
 /* Top-level usage: the commands and their descriptions. */
 void cl_commands_help(FILE *f);
-/* Option names of sweep, plot and reproduce (NULL-terminated). */
-const char *const *cl_command_options(cl_command cmd);
 
 /* Did-you-mean: the candidate closest to `word` by edit distance
  * (insertions, deletions, substitutions and transpositions), or NULL when
