@@ -15,13 +15,20 @@
  *      kinds INT, REAL, PATH and FLAG need nothing else; a value with its own
  *      syntax is CL_OPT_SPECIAL with a `set` and a `get` function;
  *   3. a note that only holds for some commands goes in `.notes`, a range
- *      that is narrower for some commands in `.narrow`;
+ *      that is narrower for some commands in `.narrow`; an option that does
+ *      not change results (an output, progress, verbosity) gets
+ *      `.flags = CL_OPTF_NOSWEEP`, which keeps it out of sweep grids and
+ *      fingerprints, and CL_OPTF_NOPRINT keeps it out of --print-config;
  *   4. run the options/ tests: the recorded --help and --print-config texts
  *      (tests/options/) change by the new line, which you re-record
  *      (tests/test_options.c says how) and review.
  * sweep, plot and reproduce have rows too (their fields are at the end of
- * cl_config); they have no --print-config.  A name may have one row per
- * group of commands (sweep's --resume is a flag, simulate's a path). */
+ * cl_config; CL_CMD_SWEEP etc. in .cmds); they have no --print-config.  A
+ * name may have one row per group of commands (sweep's --resume is a flag,
+ * simulate's a path).  For example sweep's `--final` would be
+ *   {"final", CL_OPT_FLAG, CL_CMD_SWEEP, "", "keep only the last time", NULL,
+ *    F(final), CL_OPTF_NOSWEEP},
+ * and main.c's run_sweep reads cfg.final after cl_config_parse_front. */
 #ifndef CLDYN_OPTIONS_H
 #define CLDYN_OPTIONS_H
 
