@@ -650,9 +650,10 @@ int main(int argc, char **argv) {
   }
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
-    char hint[96];
+    char hint[96], list[256];
     cl_suggest_command(argv[1], hint, sizeof hint);
-    fprintf(stderr, "cldyn: unknown command '%s'%s accepted: %s\n", argv[1], hint[0] ? hint : ";", cl_command_list());
+    cl_command_list(list, sizeof list);
+    fprintf(stderr, "cldyn: unknown command '%s'%s accepted: %s\n", argv[1], hint[0] ? hint : ";", list);
     return 2;
   }
   cl_config cfg;

@@ -669,8 +669,11 @@ const char *cl_command_description(cl_command cmd) {
   return "";
 }
 
-const char *cl_command_list(void) {
-  return "simulate, reduced, ode, fixed, basin, sweep, reproduce, pde, plot";
+void cl_command_list(char *buf, size_t len) {
+  size_t off = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < NCMD && off < len; i++)
+    off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", commands[i].name);
 }
 
 void cl_commands_help(FILE *f) {

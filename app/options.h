@@ -114,8 +114,8 @@ void cl_options_help(cl_command cmd, FILE *f);
 
 /* One line describing the command (also for sweep, plot, reproduce). */
 const char *cl_command_description(cl_command cmd);
-/* Every command name, in order, separated by ", ". */
-const char *cl_command_list(void);
+/* Every command name, in order, separated by ", ", into buf. */
+void cl_command_list(char *buf, size_t len);
 /* Top-level usage: the commands and their descriptions. */
 void cl_commands_help(FILE *f);
 
