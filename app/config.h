@@ -10,13 +10,19 @@
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
 
+#define CL_CONFIG_MAXVARY 8 /* sweep: --vary parameters (CL_SWEEP_MAXVARY) */
+
 typedef enum {
   CL_CMD_SIMULATE = 1 << 0,
   CL_CMD_REDUCED = 1 << 1,
   CL_CMD_ODE = 1 << 2,
   CL_CMD_PDE = 1 << 3,
   CL_CMD_FIXED = 1 << 4,
-  CL_CMD_BASIN = 1 << 5
+  CL_CMD_BASIN = 1 << 5,
+  /* commands with their own parsers (main.c), named in the command table */
+  CL_CMD_SWEEP = 1 << 6,
+  CL_CMD_REPRODUCE = 1 << 7,
+  CL_CMD_PLOT = 1 << 8
 } cl_command;
 
 typedef struct {
@@ -45,6 +51,17 @@ typedef struct {
   char map[CL_PATHLEN];   /* basin: grid output, "" for none */
   int map_points;         /* basin */
   int help;
+  /* sweep's own options (before its COMMAND); --vary texts, checked */
+  char sweep_vary[CL_CONFIG_MAXVARY][256];
+  int nvary, sweep_resume, merge;
+  long shard, nshards;      /* --shard I/N as 0-based shard of nshards */
+  char merge_out[CL_PATHLEN]; /* sweep --merge --out */
+  /* plot */
+  char plot_out[CL_PATHLEN], plot_density[CL_PATHLEN], plot_hist[CL_PATHLEN], plot_y[256];
+  double plot_t, plot_min_mass;
+  /* reproduce */
+  int quick;
+  char repro_dir[CL_PATHLEN];
   /* R0/Q0 are kept as text until K and M are final */
   char R0_spec[1024], Q0_spec[1024];
   /* internal: each config file is a source; the first `c` of a source
@@ -62,6 +79,9 @@ void cl_config_init(cl_config *cfg, cl_command cmd);
 cl_status cl_config_set(cl_config *cfg, const char *name, const char *value, char *err);
 /* Read a config file: `name = value` lines, '#' comments. */
 cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err);
+/* Parse options from argv until the first word that is not an option;
+ * *next is its index (argc when none).  For every command. */
+cl_status cl_config_parse_front(cl_config *cfg, int argc, char **argv, int *next, char *err);
 /* Parse argv (after the command name): options and --config files in order,
  * then resolve R0/Q0 and validate everything. */
 cl_status cl_config_parse_args(cl_config *cfg, int argc, char **argv, char *err);
@@ -75,7 +95,7 @@ cl_status cl_config_finish(cl_config *cfg, char *err);
 cl_status cl_config_set_number(cl_config *cfg, const char *name, double v, char *err);
 /* Write every effective option of the command as `name = value` lines. */
 void cl_config_print(const cl_config *cfg, FILE *f);
-/* Option help for the command. */
+/* Option help for the command (generated from the option table, options.h). */
 void cl_config_help(cl_command cmd, FILE *f);
 
 /* Iterate over the effective options (name, value) in print order; calls

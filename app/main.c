@@ -17,23 +17,7 @@
 #include <mpi.h>
 #endif
 
-static void usage(FILE *f) {
-  fprintf(f,
-          "cldyn %s - training dynamics of nonlinear contrastive learning in high dimension\n"
-          "usage: cldyn COMMAND [--option VALUE]...   (cldyn COMMAND --help for options)\n"
-          "commands:\n"
-          "  simulate   online SGD of the N-dimensional model; order parameters over time\n"
-          "  reduced    the exact finite-N order-parameter chain (L2), O(1) per step\n"
-          "  ode        the limiting ODEs for R and Q (L2 regularizer)\n"
-          "  fixed      fixed points of the ODEs, eigenvalues, stability; --threshold, --vary\n"
-          "  basin      feature-selection probabilities from an uninformative start; --map\n"
-          "  sweep      any of simulate, reduced, ode, pde, fixed over a parameter grid (threads,\n"
-          "             --shard I/N for job arrays, --merge, --resume)\n"
-          "  reproduce  the paper's three findings: data, figures, report.md (--quick)\n"
-          "  pde        the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)\n"
-          "  plot       figures: PDE density vs simulated histogram, trajectories\n",
-          CL_VERSION);
-}
+static void usage(FILE *f) { cl_commands_help(f); }
 
 static double now_seconds(void) {
   struct timespec ts;
@@ -362,51 +346,22 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
 /* cldyn plot --out FIG.png|svg [--density D] [--hist H] [--t T] [--min-mass X] [--y COL] [FILE...] */
 static int run_plot(int argc, char **argv) {
   char err[CL_ERRLEN];
-  const char *out = NULL, *dens = NULL, *hist = NULL, *col = "cos_1_1";
-  double t = NAN, minmass = 0.05;
+  static cl_config pc; /* plot's options (the option table) */
+  cl_config_init(&pc, CL_CMD_PLOT);
   const char *files[256];
   int nf = 0;
-  for (int i = 2; i < argc; i++) {
-    const char *a = argv[i];
-    if (!strcmp(a, "--help")) {
-      printf("usage: cldyn plot --out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
-             "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]\n"
-             "  --density/--hist: overlay of pde --density-out and simulate --hist-out at the time\n"
-             "    closest to T (default: the last), one panel per xi; with both, prints the L1\n"
-             "    distance per xi (CSV xi,t,l1) with bins merged to hold >= X of the PDE's mass\n"
-             "    (default 0.05)\n"
-             "  TRAJ.csv: COLUMN (default cos_1_1) against t of each ode/pde/simulate output;\n"
-             "    summaries are drawn as mean +- sd\n"
-             "  the gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)\n");
-      return 0;
-    }
-    if (strncmp(a, "--", 2) != 0) {
-      if (nf == 256) return fail(2, "plot: at most 256 files");
-      files[nf++] = a;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      snprintf(err, sizeof err, "%s: missing value", a);
-      return fail(2, err);
-    }
-    const char *v = argv[++i];
-    if (!strcmp(a, "--out")) out = v;
-    else if (!strcmp(a, "--density")) dens = v;
-    else if (!strcmp(a, "--hist")) hist = v;
-    else if (!strcmp(a, "--y")) col = v;
-    else if (!strcmp(a, "--t") || !strcmp(a, "--min-mass")) {
-      double x;
-      int okv = cl_parse_real(v, &x) && (!strcmp(a, "--t") ? x >= 0 : (x > 0 && x <= 1));
-      if (!okv) {
-        snprintf(err, sizeof err, "%s: must be %s (got '%s')", a, !strcmp(a, "--t") ? "a real >= 0" : "in (0, 1]", v);
-        return fail(2, err);
-      }
-      *(!strcmp(a, "--t") ? &t : &minmass) = x;
-    } else {
-      snprintf(err, sizeof err, "plot: unknown option '%s'; accepted: --out, --density, --hist, --t, --min-mass, --y", a);
-      return fail(2, err);
-    }
+  /* options and files in any order */
+  for (int i = 2, next; i < argc; i = next + 1) {
+    if (cl_config_parse_front(&pc, argc - i, argv + i, &next, err)) return fail(2, err);
+    if (pc.help) return cl_config_help(CL_CMD_PLOT, stdout), 0;
+    next += i;
+    if (next >= argc) break;
+    if (nf == 256) return fail(2, "plot: at most 256 files");
+    files[nf++] = argv[next];
   }
+  const char *out = pc.plot_out[0] ? pc.plot_out : NULL, *dens = pc.plot_density[0] ? pc.plot_density : NULL;
+  const char *hist = pc.plot_hist[0] ? pc.plot_hist : NULL, *col = pc.plot_y;
+  double t = pc.plot_t, minmass = pc.plot_min_mass;
   if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
   if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
@@ -475,22 +430,15 @@ static int run_sweep_mpi(int argc, char **argv) {
 
 /* cldyn reproduce [--quick] [--out DIR] */
 static int run_reproduce(int argc, char **argv) {
-  int quick = 0;
-  const char *dir = "reproduce-out";
-  for (int i = 2; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick")) quick = 1;
-    else if (!strcmp(argv[i], "--out") && i + 1 < argc) dir = argv[++i];
-    else if (!strcmp(argv[i], "--help")) {
-      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n");
-      return 0;
-    } else {
-      fprintf(stderr, "cldyn: reproduce: unknown option '%s'; accepted: --quick, --out DIR\n", argv[i]);
-      return 2;
-    }
-  }
+  static cl_config rc; /* reproduce's options (the option table) */
+  char err[CL_ERRLEN];
+  cl_config_init(&rc, CL_CMD_REPRODUCE);
+  if (cl_config_parse_args(&rc, argc - 2, argv + 2, err)) return fail(2, err);
+  if (rc.help) return cl_config_help(CL_CMD_REPRODUCE, stdout), 0;
+  int quick = rc.quick;
+  const char *dir = rc.repro_dir;
   if (strlen(dir) > 1000 || strpbrk(dir, "'\"$`\\"))
     return fail(2, "--out: the directory name must be under 1000 characters, without quotes, $, ` or \\");
-  char err[CL_ERRLEN];
   double t0 = now_seconds();
   if (cl_reproduce(dir, quick, err)) return fail(1, err);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
@@ -532,7 +480,10 @@ int main(int argc, char **argv) {
   }
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
-    fprintf(stderr, "cldyn: unknown command '%s'; accepted: simulate, reduced, ode, fixed, basin\n", argv[1]);
+    char hint[96], list[256];
+    cl_suggest_command(argv[1], hint, sizeof hint);
+    cl_command_list(list, sizeof list);
+    fprintf(stderr, "cldyn: unknown command '%s'%s accepted: %s\n", argv[1], hint[0] ? hint : ";", list);
     return 2;
   }
   cl_config cfg;

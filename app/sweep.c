@@ -1,5 +1,6 @@
 /* Parameter sweeps: the grid, the per-point runs and the merge. */
 #include "sweep.h"
+#include "options.h"
 
 #include <math.h>
 #include <omp.h>
@@ -178,14 +179,7 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, lon
 
 /* ---- identity ---- */
 
-int cl_vary_name_ok(const char *name) {
-  static const char *const no[] = {"out",    "summary", "threads",      "checkpoint", "checkpoint-every",
-                                   "resume", "config",  "print-config", "help",       "vary",
-                                   "threshold", "map",  "density-out",  "hist-out",   NULL};
-  for (int i = 0; no[i]; i++)
-    if (!strcmp(name, no[i])) return 0;
-  return 1;
-}
+int cl_vary_name_ok(const char *name) { return cl_option_sweepable(name); }
 
 typedef struct {
   char *s;

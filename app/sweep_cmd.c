@@ -59,6 +59,7 @@ static int merge_files(char **files, int n, const char *merge_out) {
 /* What one sweep job runs: the parsed command, the grid and its shard, and
  * the points already done (--resume). */
 typedef struct {
+  cl_config swc; /* sweep's own options (the option table), before COMMAND */
   cl_config cfg;
   cl_vary v[CL_SWEEP_MAXVARY];
   int nv, threads, argc;
@@ -222,7 +223,10 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   cl_command cmd = cl_command_from_name(argv[i]);
   if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
       cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
+    char hint[96] = "";
+    if (!cmd) cl_suggest_command(argv[i], hint, sizeof hint);
+    fprintf(stderr, "cldyn: sweep: %s '%s'%s%s accepted: simulate, reduced, ode, pde, fixed\n",
+            cmd ? "command" : "unknown command", argv[i], cmd ? " cannot be swept" : "", hint[0] ? hint : ";");
     return 2;
   }
   if (J->nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
@@ -253,36 +257,20 @@ int cl_sweep_main(int argc, char **argv, const cl_sweep_comm *comm) {
   char err[CL_ERRLEN];
   job *J = calloc(1, sizeof *J);
   if (!J) return fail(1, "sweep: out of memory");
-  int resume = 0, merge = 0, i = 2;
-  J->nshards = 1, J->argc = argc, J->argv = argv;
-  const char *merge_out = "-";
-  int rc = -1;
-  for (; rc < 0 && i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
-      if (J->nv == CL_SWEEP_MAXVARY) rc = fail(2, "--vary: at most 8 parameters");
-      else if (cl_vary_parse(argv[++i], &J->v[J->nv++], err)) rc = fail(2, err);
-    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-      long a, b;
-      char extra;
-      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
-        rc = fail(2, "--shard: expected I/N with 1 <= I <= N");
-      else J->shard = a - 1, J->nshards = b;
-    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
-      long long t;
-      if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024) rc = fail(2, "--threads: must be an integer in [0, 1024]");
-      else J->threads = (int)t;
-    } else if (!strcmp(argv[i], "--resume")) {
-      resume = 1;
-    } else if (!strcmp(argv[i], "--merge")) {
-      merge = 1;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
-      merge_out = argv[++i];
-    } else {
-      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
-                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
-      rc = 2;
-    }
-  }
+  J->argc = argc, J->argv = argv;
+  cl_config *swc = &J->swc;
+  cl_config_init(swc, CL_CMD_SWEEP);
+  int i, rc = -1;
+  if (cl_config_parse_front(swc, argc - 2, argv + 2, &i, err)) rc = fail(2, err);
+  i += 2;
+  if (rc < 0 && swc->help) rc = (cl_config_help(CL_CMD_SWEEP, stdout), 0);
+  int resume = swc->sweep_resume, merge = swc->merge;
+  J->nv = swc->nvary, J->threads = swc->threads, J->shard = swc->shard, J->nshards = swc->nshards;
+  const char *merge_out = swc->merge_out;
+  for (int k = 0; rc < 0 && k < J->nv; k++)
+    if (cl_vary_parse(swc->sweep_vary[k], &J->v[k], err)) rc = fail(2, err);
+  if (rc < 0 && !merge && strcmp(merge_out, "-"))
+    rc = fail(2, "--out: before COMMAND only with --merge (the sweep's output is the command's --out)");
   if (rc < 0) rc = merge ? merge_files(argv + i, argc - i, merge_out) : sweep_job(J, argc, argv, i, resume, comm);
   free(J->done);
   free(J);
