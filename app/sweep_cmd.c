@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cldyn/tmpfiles.h"
+#include "options.h"
 #include "output.h"
 #include "status.h"
 
