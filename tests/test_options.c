@@ -93,7 +93,10 @@ static void one_case(FILE *out, cl_command cmd, const char *base, int argc, char
   cl_status st = cl_config_parse_args(&cfg, argc, argv, err);
   fprintf(out, "%s %s => ", cl_command_name(cmd), label);
   if (st) {
-    fprintf(out, "%d %s\n", (int)st, err);
+    /* what the user sees: the exit status (not the library code) and the
+     * message with parameters spelled as options (app/status.c) */
+    char shown[2 * CL_ERRLEN];
+    fprintf(out, "%d %s\n", cl_exit_status(st), cl_cli_message(err, shown, sizeof shown));
     return;
   }
   if (cfg.help) {
