@@ -50,7 +50,7 @@ static const cl_option options[] = {
     {"quad-mgrid", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"quad-cf", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "MODE", "M = 1: the c-expectation through characteristic functions (docs/m1-many-features.md): auto (when the laws' rules make more than 2000 c nodes), on, off (default auto)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8] (default 20000)"},
-    {"expect", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "qmc|mc|tensor", "M >= 2 expectations: randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = 0) the old tensor Gauss-Hermite (default qmc)"},
+    {"expect", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "auto|closed|qmc|mc|tensor", "M >= 2 expectations: auto (closed forms for erf with gauss laws, else qmc), closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = 0) the old tensor Gauss-Hermite (default auto)"},
     {"qmc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, docs/multi.md)"},
     {"cells", CL_CMD_PDE, 0, "INT", "cells per value of xi over the initial range (8 sd each side), in [20, 1e6] (default 2000)"},
     {"dt", CL_CMD_PDE, 0, "X", "largest time step of the PDE (TR-BDF2), in (0, 1] (default 0.01)"},
@@ -260,10 +260,12 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     else if (IS("quad-mgrid")) cfg->ode.quad.n_mgrid = (int)n;
     else cfg->ode.quad.mc_points = n;
   } else if (IS("expect")) {
-    if (strcmp(v, "qmc") == 0) cfg->ode.quad.expect = CL_EXPECT_QMC;
+    if (strcmp(v, "auto") == 0) cfg->ode.quad.expect = CL_EXPECT_QMC;
+    else if (strcmp(v, "qmc") == 0) cfg->ode.quad.expect = CL_EXPECT_SOBOL;
+    else if (strcmp(v, "closed") == 0) cfg->ode.quad.expect = CL_EXPECT_CLOSED;
     else if (strcmp(v, "mc") == 0) cfg->ode.quad.expect = CL_EXPECT_MC;
     else if (strcmp(v, "tensor") == 0) cfg->ode.quad.expect = CL_EXPECT_TENSOR;
-    else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: qmc, mc, tensor", v);
+    else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: auto, closed, qmc, mc, tensor", v);
   } else if (IS("qmc-points")) {
     if ((st = get_int(name, v, &n, "an integer", err))) return st;
     /* 0 is the default, chosen by M (what --print-config writes back) */
@@ -574,7 +576,7 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
     } else if (IS("hist-out")) {
       if (cfg->hist_out[0]) EMIT("%s", cfg->hist_out);
     } else if (IS("hist-width")) EMIT("%s", cl_fmt_real(num, 32, cfg->hist_width));
-    else if (IS("expect")) EMIT("%s", cfg->ode.quad.expect == CL_EXPECT_MC ? "mc" : cfg->ode.quad.expect == CL_EXPECT_TENSOR ? "tensor" : "qmc");
+    else if (IS("expect")) EMIT("%s", cfg->ode.quad.expect == CL_EXPECT_MC ? "mc" : cfg->ode.quad.expect == CL_EXPECT_TENSOR ? "tensor" : cfg->ode.quad.expect == CL_EXPECT_CLOSED ? "closed" : cfg->ode.quad.expect == CL_EXPECT_SOBOL ? "qmc" : "auto");
     else if (IS("qmc-points")) EMIT("%ld", cfg->ode.quad.qmc_points);
     else if (IS("mc-points")) EMIT("%ld", cfg->ode.quad.mc_points ? cfg->ode.quad.mc_points : 20000);
 #undef EMIT

@@ -14,6 +14,7 @@
 
 #include "cldyn/data.h"
 #include "drift_cf.h"
+#include "drift_erf.h"
 #include "drift_multi.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
@@ -28,6 +29,7 @@ enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
+  cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -105,6 +107,7 @@ static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
   cl_multi_free(d->multi);
+  cl_erf_free(d->erf);
   free(d->cx);
   free(d->cw);
   cl_rule_free(&d->gh_lo);
@@ -148,7 +151,16 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   /* lambda couples the batch only through the off-diagonal C_il, i != l:
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
-  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_QMC)) {
+  /* closed forms (drift_erf.c, docs/closed-forms.md): on request, and by
+   * default for M >= 2 wherever they apply (erf, every law gauss) */
+  const int expect = o ? o->expect : CL_EXPECT_QMC;
+  if (expect == CL_EXPECT_CLOSED || (expect == CL_EXPECT_QMC && m->M >= 2 && cl_erf_applies(m, NULL, 0))) {
+    d->erf = cl_erf_alloc(m, o, err);
+    if (!d->erf) return cl_drift_free(d), NULL;
+    snprintf(d->method_str, sizeof d->method_str, "%s", cl_erf_method(d->erf));
+    return d;
+  }
+  if (m->M >= 2 && (expect == CL_EXPECT_QMC || expect == CL_EXPECT_SOBOL)) {
     /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
      * only where it has too many dimensions */
     char e2[CL_ERRLEN];
@@ -403,7 +415,9 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
 double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
-double cl_drift_stderr(const cl_drift *d) { return d->multi ? cl_multi_errmax(d->multi) : d->se; }
+double cl_drift_stderr(const cl_drift *d) {
+  return d->multi ? cl_multi_errmax(d->multi) : d->erf ? cl_erf_errmax(d->erf) : d->se;
+}
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
 static double A_min_m1(const double *R, const double *Q, int K) {
@@ -1112,6 +1126,7 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
+  if (d->erf) return cl_erf_eval(d->erf, R, Q, dR, dQ, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;
   if (d->method == METHOD_CF) {
