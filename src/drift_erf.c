@@ -34,8 +34,12 @@
  * TOL_ABS + TOL_REL |value| (docs/closed-forms.md s.4) */
 enum { NT_MAX = 64, NLEV = 6 };
 static const int nt_levels[NLEV] = {8, 12, 18, 27, 40, 60};
+#ifndef TOL_ABS
 #define TOL_ABS 1e-11
+#endif
+#ifndef TOL_REL
 #define TOL_REL 1e-10
+#endif
 
 typedef struct {
   double coef;
@@ -196,12 +200,41 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
       for (int b = nA; b < ns; b++) {
         const double cab = C1[a * ns + b];
         if (cab == 0) continue;
-        int q[NV] = {0}, pr[NV];
+        int pr[NV];
         memcpy(pr, mult, sizeof(int) * (size_t)ns);
-        q[a]++, q[b]++, pr[a]--, pr[b]--;
-        memcpy(Cs, Ct, sizeof(double) * (size_t)(ns * ns));
-        double pref = absorb(Cs, ns, q);
-        sum += mult[a] * mult[b] * cab * pref * price(Cs, ns, pr, tx, tw, nt);
+        pr[a]--, pr[b]--;
+        /* absorb sigma'(v_a) sigma'(v_b): W = I + C_{ab,ab}, C <- C - C_.T W^-1 C_T. */
+        const double w11 = 1 + Ct[a * ns + a], w22 = 1 + Ct[b * ns + b], w12 = Ct[a * ns + b];
+        const double det = w11 * w22 - w12 * w12, i11 = w22 / det, i22 = w11 / det, i12 = -w12 / det;
+        const double pref = TWO_PI / sqrt(det);
+        double val;
+        if (deg == 4) { /* two factors left: only their 2 x 2 covariance is needed */
+          int u = -1, v = -1;
+          for (int k = 0; k < ns; k++)
+            if (pr[k] > 0) {
+              if (u < 0) u = k;
+              if (pr[k] == 2 || u != k) v = k;
+            }
+          double cc[3];
+          const int xs[3] = {u, v, u}, ys[3] = {u, v, v};
+          for (int r = 0; r < 3; r++) {
+            const int x = xs[r], y = ys[r];
+            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b], ay = Ct[a * ns + y], by = Ct[b * ns + y];
+            cc[r] = Ct[x * ns + y] - (xa * (i11 * ay + i12 * by) + xb * (i12 * ay + i22 * by));
+          }
+          double x = cc[2] / sqrt((1 + cc[0]) * (1 + cc[1]));
+          x = x > 1 ? 1 : x < -1 ? -1 : x;
+          val = TWO_PI * asin(x);
+        } else {
+          for (int x = 0; x < ns; x++) {
+            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
+            const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb;
+            for (int y = x; y < ns; y++)
+              Cs[x * ns + y] = Cs[y * ns + x] = Ct[x * ns + y] - (fa * Ct[a * ns + y] + fb * Ct[b * ns + y]);
+          }
+          val = price(Cs, ns, pr, tx, tw, nt);
+        }
+        sum += mult[a] * mult[b] * cab * pref * val;
       }
     I += tw[it] * sum;
   }
