@@ -1154,6 +1154,11 @@ cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms 
   double dR[CL_KMAX], dQ;
   cl_status st = cl_drift_eval(d, R, &Q, dR, &dQ, err);
   if (st) return st;
+  if (d->erf) { /* closed forms (drift_erf.c) */
+    if ((st = cl_erf_m1_terms(d->erf, &t->b_z, &t->b_e, &t->V, &t->Egh, err))) return st;
+    for (int j = 0; j < d->K; j++) t->a[j] = dR[j] / d->m.tau - t->b_e * R[j] + d->beta * R[j];
+    return CL_OK;
+  }
   /* acc holds [G, T (2 x d), P, Vm] summed over c; a_j needs c_j G */
   const int K = d->K, dd = d->d, d2 = d->d2;
   const double s = d->m.s, rho = d->m.rho, tau = d->m.tau;

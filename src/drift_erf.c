@@ -436,6 +436,18 @@ cl_erf *cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
 }
 
 double cl_erf_errmax(const cl_erf *e) { return e->emax; }
+
+cl_status cl_erf_m1_terms(const cl_erf *e, double *b_z, double *b_e, double *V, double *Egh, char *err) {
+  if (e->M != 1) return cl_fail(err, CL_EINVAL, "m1 terms need M = 1");
+  /* G rows (view 1, view 2) x columns (h1, h2); b_z from Cov(zt, h_a) = A,
+   * b_e from the noise covariances, both by Stein (docs/closed-forms.md s.2) */
+  const double *G = e->G, *E = e->E2, s2 = e->m.s * e->m.s, rho = e->m.rho;
+  *b_z = G[0] + G[1] + G[2] + G[3];
+  *b_e = s2 * (G[0] + rho * G[1] + rho * G[2] + G[3]);
+  *V = (1 + s2) * (E[0] + E[3]) + (1 + rho * s2) * (E[1] + E[2]);
+  *Egh = e->Cf[0] * G[0] + e->Cf[1] * G[1] + e->Cf[2] * G[2] + e->Cf[3] * G[3];
+  return CL_OK;
+}
 const char *cl_erf_method(const cl_erf *e) { return e->method; }
 
 cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, double *dQ, char *err) {

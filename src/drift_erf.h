@@ -23,6 +23,9 @@ int cl_erf_applies(const cl_model *m, char *why, size_t len);
 cl_erf *cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, char *err);
 void cl_erf_free(cl_erf *e);
 cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, double *dQ, char *err);
+/* M = 1: the terms b_z, b_e, V and E[G1 h1 + G2 h2] of docs/model.md s.6 at
+ * the last evaluated state (cl_erf_eval first). */
+cl_status cl_erf_m1_terms(const cl_erf *e, double *b_z, double *b_e, double *V, double *Egh, char *err);
 /* Error estimate of the last evaluation (largest over the components of
  * dQ; 0 when every term is closed). */
 double cl_erf_errmax(const cl_erf *e);

@@ -288,3 +288,19 @@ Test(closed, cli) {
   snprintf(args, sizeof args, "rm -rf %s", dir);
   cr_expect_eq(system(args), 0);
 }
+
+/* M = 1: the terms a_j, b_z, b_e, V, E[G h] of the closed forms equal the
+ * quadrature engine's */
+Test(closed, m1_terms) {
+  cl_model m = model_of("--act erf --c gauss:2 --c gauss:0.5 --R0 0.4;0.2 --Q0 1.2 --s 0.6 --rho -0.3");
+  char err[CL_ERRLEN];
+  cl_quad_opts oc = {.expect = CL_EXPECT_CLOSED}, oq = {.n_gauss = 80};
+  cl_drift *dc = cl_drift_alloc(&m, &oc, err), *dq = cl_drift_alloc(&m, &oq, err);
+  cr_assert(dc && dq, "%s", err);
+  cl_m1_terms a, b;
+  cr_assert_eq(cl_drift_m1_terms(dc, m.R0, m.Q0[0], &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_drift_m1_terms(dq, m.R0, m.Q0[0], &b, err), CL_OK, "%s", err);
+  const double x[] = {a.a[0], a.a[1], a.b_z, a.b_e, a.V, a.Egh}, y[] = {b.a[0], b.a[1], b.b_z, b.b_e, b.V, b.Egh};
+  for (int k = 0; k < 6; k++) cr_expect_leq(fabs(x[k] - y[k]), 1e-9 * (1 + fabs(y[k])), "term %d: %.15g vs %.15g", k, x[k], y[k]);
+  cl_drift_free(dc), cl_drift_free(dq);
+}
