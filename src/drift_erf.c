@@ -16,9 +16,9 @@
  *   2. a polynomial factor v_k is removed by Stein's lemma;
  *   3. what is left is a product of erf factors: 0 if their number is odd,
  *      (2/pi) arcsin(C12 / sqrt((1 + C11)(1 + C22))) for two, and for four
- *      or more (only in V with lambda > 0) a Gauss-Hermite rule over the
- *      principal directions of the variables involved, one variable with a
- *      single factor integrated exactly given the others (num_prod). */
+ *      or six (only in V with lambda > 0) one or two nested Gauss-Legendre
+ *      integrals of such closed forms by Price's theorem (price), with an
+ *      error estimate from a coarser rule (ex_sigma). */
 #include "drift_erf.h"
 
 #include <math.h>
@@ -34,12 +34,8 @@
  * TOL_ABS + TOL_REL |value| (docs/closed-forms.md s.4) */
 enum { NT_MAX = 64, NLEV = 6 };
 static const int nt_levels[NLEV] = {8, 12, 18, 27, 40, 60};
-#ifndef TOL_ABS
 #define TOL_ABS 1e-11
-#endif
-#ifndef TOL_REL
 #define TOL_REL 1e-10
-#endif
 
 typedef struct {
   double coef;
@@ -58,7 +54,7 @@ struct cl_erf {
   int nt[NLEV];    /* Gauss-Legendre points in t of each rule */
   double tx[NLEV][NT_MAX], tw[NLEV][NT_MAX]; /* on [0, 1] */
   double Cf[4 * CL_MMAX * CL_MMAX];
-  double verr;     /* error estimate accumulated by num_prod (scaled) */
+  double verr;     /* error estimate accumulated by ex_sigma (scaled) */
   double emax;     /* error estimate of the last evaluation */
   mono *gm;        /* monomials of ghat^a_i, a = 0, 1 (views), i < M */
   int gstart[2 * CL_MMAX + 1];
@@ -68,7 +64,7 @@ struct cl_erf {
   char method[512];
 };
 
-static const double TWO_PI = 0.63661977236758134308; /* 2 / pi */
+static const double TWO_OVER_PI = 0.63661977236758134308; /* 2 / pi */
 
 int cl_erf_applies(const cl_model *m, char *why, size_t len) {
   const char *w = NULL;
@@ -133,7 +129,7 @@ static double absorb(double *C, int n, const int *q) {
       C[r * n + c] -= s;
       C[c * n + r] = C[r * n + c];
     }
-  return pow(TWO_PI, 0.5 * sq) / sqrt(det);
+  return pow(TWO_OVER_PI, 0.5 * sq) / sqrt(det);
 }
 
 /* ---- products of erf factors ---- */
@@ -161,7 +157,7 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
     int a = v[0], b = nv == 2 ? v[1] : v[0];
     double x = C[a * n + b] / sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
     x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_PI * asin(x);
+    return TWO_OVER_PI * asin(x);
   }
   /* block A: two copies of a variable if one has p >= 2, else two variables */
   int src[NV], pa[NV], nA = 0;
@@ -206,7 +202,7 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
         /* absorb sigma'(v_a) sigma'(v_b): W = I + C_{ab,ab}, C <- C - C_.T W^-1 C_T. */
         const double w11 = 1 + Ct[a * ns + a], w22 = 1 + Ct[b * ns + b], w12 = Ct[a * ns + b];
         const double det = w11 * w22 - w12 * w12, i11 = w22 / det, i22 = w11 / det, i12 = -w12 / det;
-        const double pref = TWO_PI / sqrt(det);
+        const double pref = TWO_OVER_PI / sqrt(det);
         double val;
         if (deg == 4) { /* two factors left: only their 2 x 2 covariance is needed */
           int u = -1, v = -1;
@@ -224,7 +220,7 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
           }
           double x = cc[2] / sqrt((1 + cc[0]) * (1 + cc[1]));
           x = x > 1 ? 1 : x < -1 ? -1 : x;
-          val = TWO_PI * asin(x);
+          val = TWO_OVER_PI * asin(x);
         } else {
           for (int x = 0; x < ns; x++) {
             const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
@@ -255,7 +251,7 @@ static double ex_sigma(cl_erf *e, const double *C, int n, const int *p, double s
     double den = sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
     double x = C[a * n + b] / den;
     x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_PI * asin(x);
+    return TWO_OVER_PI * asin(x);
   }
   double lo = price(C, n, p, e->tx[0], e->tw[0], e->nt[0]);
   for (int r = 1;; r++) {
