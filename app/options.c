@@ -312,16 +312,22 @@ static void get_quad_cf(const cl_config *cfg, const cl_optdesc *d, cl_config_vis
 
 static cl_status set_expect(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   (void)d;
-  if (strcmp(v, "qmc") == 0) cfg->ode.quad.expect = CL_EXPECT_QMC;
+  if (strcmp(v, "auto") == 0) cfg->ode.quad.expect = CL_EXPECT_QMC;
+  else if (strcmp(v, "qmc") == 0) cfg->ode.quad.expect = CL_EXPECT_SOBOL;
+  else if (strcmp(v, "closed") == 0) cfg->ode.quad.expect = CL_EXPECT_CLOSED;
   else if (strcmp(v, "mc") == 0) cfg->ode.quad.expect = CL_EXPECT_MC;
   else if (strcmp(v, "tensor") == 0) cfg->ode.quad.expect = CL_EXPECT_TENSOR;
-  else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: qmc, mc, tensor", v);
+  else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: auto, closed, qmc, mc, tensor", v);
   return CL_OK;
 }
 
 static void get_expect(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn emit, void *ctx) {
   int e = cfg->ode.quad.expect;
-  emit(ctx, d->name, e == CL_EXPECT_MC ? "mc" : e == CL_EXPECT_TENSOR ? "tensor" : "qmc");
+  emit(ctx, d->name, e == CL_EXPECT_MC       ? "mc"
+                     : e == CL_EXPECT_TENSOR ? "tensor"
+                     : e == CL_EXPECT_CLOSED ? "closed"
+                     : e == CL_EXPECT_SOBOL  ? "qmc"
+                                             : "auto");
 }
 
 static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
@@ -483,10 +489,11 @@ const cl_optdesc cl_options[] = {
      "auto", .set = set_quad_cf, .get = get_quad_cf},
     {"mc-points", CL_OPT_INT, EXPECT, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8]", "20000",
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},
-    {"expect", CL_OPT_SPECIAL, EXPECT, "qmc|mc|tensor",
-     "M >= 2 expectations: randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B "
-     "= 1 or lambda = 0) the old tensor Gauss-Hermite",
-     "qmc", .set = set_expect, .get = get_expect},
+    {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|mc|tensor",
+     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else qmc), closed (docs/closed-forms.md; any "
+     "M), randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "
+     "0) the old tensor Gauss-Hermite",
+     "auto", .set = set_expect, .get = get_expect},
     {"qmc-points", CL_OPT_INT, EXPECT, "INT",
      "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, "
      "docs/multi.md)",

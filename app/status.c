@@ -31,7 +31,8 @@ static const struct {
     {"stepper", "stepper"}, {"rtol", "rtol"},     {"atol", "atol"},
     {"checkpoint", "checkpoint"}, {"resume", "resume"}, {"terms", "terms"},
     {"threshold", "threshold"}, {"point", "point"}, {"map", "map"},
-    {"map_points", "map-points"}, {"hist", "hist-out"},
+    {"map_points", "map-points"}, {"hist", "hist-out"}, {"expect", "expect"},
+    {"quad_gauss", "quad-gauss"}, {"qmc_points", "qmc-points"},
 };
 
 static const char *option_of(const char *p, size_t n) {

@@ -14,6 +14,7 @@
 
 #include "cldyn/data.h"
 #include "drift_cf.h"
+#include "drift_erf.h"
 #include "drift_multi.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
@@ -28,6 +29,7 @@ enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
+  cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -105,6 +107,7 @@ static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
   cl_multi_free(d->multi);
+  cl_erf_free(d->erf);
   free(d->cx);
   free(d->cw);
   cl_rule_free(&d->gh_lo);
@@ -149,7 +152,17 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   d->nmc = o && o->mc_points > 0 ? o->mc_points : 20000;
   /* lambda couples the batch only through the off-diagonal C_il, i != l:
    * with M = 1 there are none, and the batch decouples as for lambda = 0 */
-  if (m->M >= 2 && !(o && o->expect != CL_EXPECT_QMC)) {
+  /* closed forms (drift_erf.c, docs/closed-forms.md): on request, and by
+   * default for M >= 2 wherever they apply (erf, every law gauss) */
+  const int expect = o ? o->expect : CL_EXPECT_QMC;
+  if (expect == CL_EXPECT_CLOSED || (expect == CL_EXPECT_QMC && m->M >= 2 && cl_erf_applies(m, NULL, 0))) {
+    cl_status est = cl_erf_alloc(m, o, &d->erf, err);
+    if (est) return cl_drift_free(d), est;
+    snprintf(d->method_str, sizeof d->method_str, "%s", cl_erf_method(d->erf));
+    *out = d;
+    return CL_OK;
+  }
+  if (m->M >= 2 && (expect == CL_EXPECT_QMC || expect == CL_EXPECT_SOBOL)) {
     /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
      * only where it has too many dimensions */
     char e2[CL_ERRLEN];
@@ -408,7 +421,9 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
 double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
-double cl_drift_stderr(const cl_drift *d) { return d->multi ? cl_multi_errmax(d->multi) : d->se; }
+double cl_drift_stderr(const cl_drift *d) {
+  return d->multi ? cl_multi_errmax(d->multi) : d->erf ? cl_erf_errmax(d->erf) : d->se;
+}
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
 static double A_min_m1(const double *R, const double *Q, int K) {
@@ -1117,6 +1132,7 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
+  if (d->erf) return cl_erf_eval(d->erf, R, Q, dR, dQ, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;
   if (d->method == METHOD_CF) {
@@ -1144,6 +1160,11 @@ cl_status cl_drift_m1_terms(cl_drift *d, const double *R, double Q, cl_m1_terms 
   double dR[CL_KMAX], dQ;
   cl_status st = cl_drift_eval(d, R, &Q, dR, &dQ, err);
   if (st) return st;
+  if (d->erf) { /* closed forms (drift_erf.c) */
+    if ((st = cl_erf_m1_terms(d->erf, &t->b_z, &t->b_e, &t->V, &t->Egh, err))) return st;
+    for (int j = 0; j < d->K; j++) t->a[j] = dR[j] / d->m.tau - t->b_e * R[j] + d->beta * R[j];
+    return CL_OK;
+  }
   /* acc holds [G, T (2 x d), P, Vm] summed over c; a_j needs c_j G */
   const int K = d->K, dd = d->d, d2 = d->d2;
   const double s = d->m.s, rho = d->m.rho, tau = d->m.tau;

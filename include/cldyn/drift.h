@@ -18,7 +18,10 @@
  * M >= 2 (any B, g, lambda; docs/multi.md): randomised Sobol' rules with an
  * error bound (src/drift_multi.c), or on request (expect) the older Monte
  * Carlo over whole batches or, for M = 2 with B = 1 or lambda = 0, tensor
- * Gauss-Hermite over the active eigen-directions. */
+ * Gauss-Hermite over the active eigen-directions.  sigma = erf with every
+ * law gauss (M >= 2 by default, any M on request): closed forms, and
+ * Price-theorem integrals with an error estimate for V with lambda > 0
+ * (src/drift_erf.c, docs/closed-forms.md). */
 #ifndef CLDYN_DRIFT_H
 #define CLDYN_DRIFT_H
 

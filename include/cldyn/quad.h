@@ -55,12 +55,18 @@ typedef struct {
                       (by ~1e-11) where a count changes, so this is for integration
                       only, never for finite differences; cl_ode_solve sets it for its
                       explicit steppers.  0: off */
-  int expect;      /* M >= 2: CL_EXPECT_QMC (default, src/drift_multi.c, docs/multi.md)
-                      or CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
-                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite) */
+  int expect;      /* CL_EXPECT_QMC (0, the default): for M >= 2 the closed forms where they
+                      apply (erf, every law gauss: src/drift_erf.c, docs/closed-forms.md),
+                      else the Sobol' rules (src/drift_multi.c, docs/multi.md);
+                      CL_EXPECT_SOBOL: the Sobol' rules even where closed forms apply;
+                      CL_EXPECT_CLOSED: the closed forms (any M; refused where they do not
+                      apply); CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
+                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite).
+                      With CL_EXPECT_CLOSED, n_gauss is the points of the fixed rule in the
+                      Price-theorem parameter (0: adaptive, docs/closed-forms.md) */
   long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
 } cl_quad_opts;
-enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2 };
+enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2, CL_EXPECT_CLOSED = 3, CL_EXPECT_SOBOL = 4 };
 
 #pragma GCC visibility pop
 #endif

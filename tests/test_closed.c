@@ -1,0 +1,313 @@
+/* The closed-form engine for erf with Gaussian laws (src/drift_erf.c,
+ * docs/closed-forms.md), suite "closed":
+ *  - every term against a brute-force Monte Carlo of the per-step drift
+ *    (whole batches through cl_batch_loss, the noise along the features
+ *    drawn explicitly, no Stein lemma): dR, the first-order part P + P^T of
+ *    dQ and the second moment V/B separately (from two learning rates), for
+ *    M = 1, 2, 3, lambda = 0 and > 0, B = 1 and 2;
+ *  - M = 1 against the quadrature engine (independent, 1e-10 accurate);
+ *  - the error estimate of the Price-theorem terms bounds the change to a
+ *    far finer rule;
+ *  - the CLI: automatic selection, --expect closed refused where it does
+ *    not apply, --expect qmc still reaching the Sobol' engine. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "cldyn/cldyn.h"
+#include "testutil.h"
+
+#define NT (CL_KMAX * CL_MMAX + 2 * CL_MMAX * CL_MMAX)
+
+static cl_model model_of(const char *args) {
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
+  return cfg.model;
+}
+
+/* Brute force: per batch, T1 = dR / tau + beta R (K x M), T2 = P + P^T and
+ * T3 = Vm (M x M, the coefficient of tau^2 in dQ); mean and standard error
+ * over nb seeded batches.  Per sample: c from the laws, zt ~ N(0, A),
+ * e_a = s (R^T xi_a + A^(1/2) eta_a) with xi_a the noise of view a along the
+ * features (corr rho between the views). */
+static void reference(const cl_model *m, const double *R, const double *Q, long nb, uint64_t seed,
+                      double *mean, double *se) {
+  const int K = m->K, M = m->M, B = m->B, KM = K * M, nout = KM + 2 * M * M;
+  const double s = m->s, rho = m->rho, sr = sqrt(1 - rho * rho), s2 = s * s;
+  double A[CL_MMAX * CL_MMAX], SA[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      A[i * M + l] = Q[i * M + l];
+      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
+    }
+  cr_assert_eq(cl_sym_sqrt(A, M, 1e-9, SA), CL_OK);
+  cl_rng *rng = NULL;
+  cl_rng_alloc(seed, 11, &rng, NULL);
+  double *sum = calloc((size_t)nout, sizeof(double)), *sq = calloc((size_t)nout, sizeof(double));
+  double *one = malloc(sizeof(double) * (size_t)nout);
+  double *C = malloc(sizeof(double) * (size_t)(B * K)), *X1 = malloc(sizeof(double) * (size_t)(B * K)),
+         *X2 = malloc(sizeof(double) * (size_t)(B * K));
+  double *H1 = malloc(sizeof(double) * (size_t)(4 * M * B)), *H2 = H1 + M * B, *D1 = H2 + M * B, *D2 = D1 + M * B;
+  cr_assert(rng && sum && sq && one && C && X1 && X2 && H1);
+  for (long n = 0; n < nb; n++) {
+    for (int b = 0; b < B; b++) {
+      double g[3 * CL_MMAX + 2 * CL_KMAX], zt[CL_MMAX], n1[CL_MMAX], n2[CL_MMAX];
+      for (int j = 0; j < K; j++) C[b * K + j] = cl_law_sample(&m->c[j], rng);
+      cl_rng_gauss_fill(rng, g, (size_t)(3 * M + 2 * K));
+      for (int j = 0; j < K; j++) {
+        X1[b * K + j] = g[3 * M + j];
+        X2[b * K + j] = rho * g[3 * M + j] + sr * g[3 * M + K + j];
+      }
+      for (int i = 0; i < M; i++) {
+        zt[i] = n1[i] = n2[i] = 0;
+        for (int l = 0; l < M; l++) {
+          zt[i] += SA[i * M + l] * g[l];
+          n1[i] += SA[i * M + l] * g[M + l];
+          n2[i] += SA[i * M + l] * (rho * g[M + l] + sr * g[2 * M + l]);
+        }
+      }
+      for (int i = 0; i < M; i++) {
+        double mu = 0, e1 = n1[i], e2 = n2[i];
+        for (int j = 0; j < K; j++) {
+          mu += C[b * K + j] * R[j * M + i];
+          e1 += X1[b * K + j] * R[j * M + i];
+          e2 += X2[b * K + j] * R[j * M + i];
+        }
+        H1[i * B + b] = mu + zt[i] + s * e1;
+        H2[i * B + b] = mu + zt[i] + s * e2;
+      }
+    }
+    cl_batch_loss(m, H1, H2, D1, D2);
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < M; i++) {
+        double a = 0;
+        for (int b = 0; b < B; b++)
+          a += (D1[i * B + b] + D2[i * B + b]) * C[b * K + j] +
+               s * (D1[i * B + b] * X1[b * K + j] + D2[i * B + b] * X2[b * K + j]);
+        one[j * M + i] = a;
+      }
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
+        double P = 0, V = 0;
+        for (int b = 0; b < B; b++) {
+          const double a1i = D1[i * B + b], a2i = D2[i * B + b], a1l = D1[l * B + b], a2l = D2[l * B + b];
+          P += a1l * H1[i * B + b] + a2l * H2[i * B + b] + a1i * H1[l * B + b] + a2i * H2[l * B + b];
+          V += (a1i + a2i) * (a1l + a2l) + s2 * (a1i * a1l + a2i * a2l + rho * (a1i * a2l + a2i * a1l));
+        }
+        one[KM + i * M + l] = P;
+        one[KM + M * M + i * M + l] = V;
+      }
+    for (int k = 0; k < nout; k++) sum[k] += one[k], sq[k] += one[k] * one[k];
+  }
+  for (int k = 0; k < nout; k++) {
+    mean[k] = sum[k] / (double)nb;
+    se[k] = sqrt(fmax(sq[k] / (double)nb - mean[k] * mean[k], 0) / (double)nb);
+  }
+  free(sum), free(sq), free(one), free(C), free(X1), free(X2), free(H1);
+  cl_rng_free(rng);
+}
+
+/* The engine's terms in the layout of reference(), from two learning rates
+ * (dQ / tau + 2 beta Q = (P + P^T) + tau Vm); err gets the largest error
+ * estimate of the two evaluations. */
+static void engine_terms(const cl_model *mp, int expect, int nt, double *out, double *errest) {
+  const int K = mp->K, M = mp->M, KM = K * M;
+  const double taus[2] = {0.5, 1.5}, beta = mp->reg.beta2;
+  double f[2][CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX];
+  char err[CL_ERRLEN];
+  if (errest) *errest = 0;
+  for (int r = 0; r < 2; r++) {
+    cl_model m = *mp;
+    m.tau = taus[r];
+    cl_quad_opts o = {.expect = expect, .n_gauss = nt};
+    cl_drift *d = NULL;
+  cl_drift_alloc(&m, &o, &d, err);
+    cr_assert(d, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR, f[r], err), CL_OK, "%s", err);
+    if (errest) *errest = fmax(*errest, cl_drift_stderr(d));
+    if (r == 0)
+      for (int k = 0; k < KM; k++) out[k] = dR[k] / m.tau + beta * m.R0[k];
+    for (int k = 0; k < M * M; k++) f[r][k] = f[r][k] / m.tau + 2 * beta * m.Q0[k];
+    cl_drift_free(d);
+  }
+  for (int k = 0; k < M * M; k++) {
+    double V = (f[1][k] - f[0][k]) / (taus[1] - taus[0]);
+    out[KM + M * M + k] = V;
+    out[KM + k] = f[0][k] - taus[0] * V;
+  }
+}
+
+static void check_case(const char *args, long nb, uint64_t seed) {
+  cl_model m = model_of(args);
+  const int nout = m.K * m.M + 2 * m.M * m.M;
+  double ref[NT], se[NT], d[NT];
+  reference(&m, m.R0, m.Q0, nb, seed, ref, se);
+  engine_terms(&m, CL_EXPECT_CLOSED, 0, d, NULL);
+  double worst = 0;
+  for (int k = 0; k < nout; k++) {
+    const char *term = k < m.K * m.M ? "dR" : k < m.K * m.M + m.M * m.M ? "P + P^T" : "V";
+    worst = fmax(worst, fabs(d[k] - ref[k]) / se[k]);
+    cr_expect_leq(fabs(d[k] - ref[k]), 4.5 * se[k], "%s: %s component %d: closed %.6g vs Monte Carlo %.6g (se %.2g)",
+                  args, term, k, d[k], ref[k], se[k]);
+  }
+  cr_log_info("%s: max |closed - MC| / se = %.2f", args, worst);
+}
+
+#define S2 "--R0 0.3,0.1;0.05,0.25 --Q0 1.1,0.2;0.2,0.9"
+#define S3 "--R0 0.3,0.1,0.05;0.05,0.25,-0.1;0.1,-0.05,0.2 --Q0 1.1,0.2,0.1;0.2,0.9,-0.1;0.1,-0.1,0.7"
+
+Test(closed, m1_against_mc) {
+  check_case("--act erf --c gauss:2 --c gauss:0.5 --R0 0.4;0.2 --Q0 1.2 --s 0.6 --rho -0.3", 400000, 1);
+}
+Test(closed, m2_lambda0_b1) {
+  check_case("--M 2 --act erf --c gauss:3 --c gauss:1.5 " S2 " --s 0.5 --rho 0.3", 400000, 2);
+}
+Test(closed, m2_lambda0_b2) {
+  check_case("--M 2 --B 2 --act erf --c gauss:3 --c gauss:1.5 " S2 " --s 0.7 --rho -0.5", 300000, 3);
+}
+Test(closed, m2_lambda_b1) {
+  check_case("--M 2 --lambda 0.7 --act erf --c gauss:3 --c gauss:1.5 " S2 " --s 0.5 --rho 0.2", 400000, 4);
+}
+Test(closed, m3_lambda0_b1) {
+  check_case("--M 3 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.4 --rho 0.5", 300000, 5);
+}
+Test(closed, m3_lambda0_b2) {
+  check_case("--M 3 --B 2 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.4 --rho -0.2", 200000, 6);
+}
+Test(closed, m3_lambda_b1) {
+  check_case("--M 3 --lambda 1 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.6 --rho 0", 300000, 7);
+}
+
+/* M = 1: the quadrature engine (trapezoid with 40 points per direction,
+ * 1e-10) is an independent reference; the closed forms agree to 1e-9. */
+Test(closed, m1_against_quadrature) {
+  const char *cases[] = {"--act erf --c gauss:2 --c gauss:0.5 --R0 0.4;0.2 --Q0 1.2 --s 0.6 --rho -0.3",
+                         "--act erf --c gauss:3 --R0 0.9 --Q0 1 --s 0 --B 3 --reg none",
+                         "--act erf --c gauss --R0 0.05 --Q0 2.5 --s 1.2 --rho 0.8"};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    cl_model m = model_of(cases[c]);
+    char err[CL_ERRLEN];
+    double a[CL_KMAX + 1], b[CL_KMAX + 1];
+    cl_quad_opts oc = {.expect = CL_EXPECT_CLOSED}, oq = {.n_gauss = 80};
+    cl_drift *dc = NULL, *dq = NULL;
+    cl_drift_alloc(&m, &oc, &dc, err);
+    cl_drift_alloc(&m, &oq, &dq, err);
+    cr_assert(dc && dq, "%s", err);
+    cr_assert_eq(cl_drift_eval(dc, m.R0, m.Q0, a, a + m.K, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(dq, m.R0, m.Q0, b, b + m.K, err), CL_OK, "%s", err);
+    cr_assert(strstr(cl_drift_method(dc), "closed forms"));
+    for (int k = 0; k <= m.K; k++)
+      cr_expect_leq(fabs(a[k] - b[k]), 1e-9 * (1 + fabs(b[k])), "%s: component %d: closed %.15g quadrature %.15g",
+                    cases[c], k, a[k], b[k]);
+    cl_drift_free(dc), cl_drift_free(dq);
+  }
+}
+
+/* lambda > 0: V's terms with 4-6 erf factors come from Price-theorem
+ * integrals; the printed estimate (against a rule with 2/3 of the points)
+ * must bound the change to a 48-point rule, and lambda = 0 is exact. */
+Test(closed, error_estimate_bounds) {
+  const char *cases[] = {"--M 2 --lambda 1 --act erf --c gauss:3 --c gauss:1.5 " S2 " --s 0.5 --rho 0.2",
+                         "--M 3 --lambda 2 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.9 --rho -0.6",
+                         "--M 2 --lambda 1 --act erf --c gauss:4 --c gauss:4 --R0 1,0.2;0.2,0.9 --Q0 2.5,0.3;0.3,2 --s 0.3"};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * m.M + 2 * m.M * m.M;
+    double fine[NT], d[NT], est;
+    engine_terms(&m, CL_EXPECT_CLOSED, 48, fine, NULL);
+    const int nts[] = {4, 5, 6, 8, 12};
+    for (size_t r = 0; r < sizeof nts / sizeof *nts; r++) {
+      engine_terms(&m, CL_EXPECT_CLOSED, nts[r], d, &est);
+      double worst = 0;
+      for (int k = 0; k < nout; k++) {
+        /* the estimate is on dQ = ... + tau^2 V / B with tau = 1.5 at most */
+        double e = k < m.K * m.M + m.M * m.M ? fabs(d[k] - fine[k]) : 1.5 * 1.5 * fabs(d[k] - fine[k]);
+        worst = fmax(worst, e);
+        if (k < m.K * m.M + m.M * m.M)
+          cr_expect_leq(fabs(d[k] - fine[k]), 1e-12 * (1 + fabs(fine[k])), "%s: exact term %d moved", cases[c], k);
+      }
+      cr_expect_leq(worst, est, "%s: %d points: true error %.3g above the estimate %.3g", cases[c], nts[r], worst, est);
+      cr_expect(est > 0 || worst == 0);
+      cr_log_info("%s: %d points: error %.2e, estimate %.2e", cases[c], nts[r], worst, est);
+    }
+    /* at the default rule the terms are exact to 1e-9 */
+    engine_terms(&m, CL_EXPECT_CLOSED, 0, d, &est);
+    for (int k = 0; k < nout; k++) cr_expect_leq(fabs(d[k] - fine[k]), 1e-9 * (1 + fabs(fine[k])));
+    cr_expect_leq(est, 1e-7);
+  }
+  cl_model m = model_of("--M 3 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3);
+  double d[NT], est;
+  engine_terms(&m, CL_EXPECT_CLOSED, 0, d, &est);
+  cr_expect_eq(est, 0);
+}
+
+/* a dead unit (Q_22 = 0) and s = 0 (a singular covariance): finite, and
+ * the dead unit's drift stays 0 */
+Test(closed, degenerate) {
+  cl_model m = model_of("--M 2 --lambda 1 --act erf --c gauss:2 --c gauss:1 --R0 0.3,0;0.1,0 --s 0");
+  m.Q0[1] = m.Q0[2] = m.Q0[3] = 0; /* unit 2 dead */
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {.expect = CL_EXPECT_CLOSED};
+  cl_drift *d = NULL;
+  cl_drift_alloc(&m, &o, &d, err);
+  cr_assert(d, "%s", err);
+  double dR[4], dQ[4];
+  cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR, dQ, err), CL_OK, "%s", err);
+  for (int k = 0; k < 4; k++) cr_expect(isfinite(dR[k]) && isfinite(dQ[k]));
+  cr_expect_leq(fabs(dR[1]) + fabs(dR[3]) + fabs(dQ[1]) + fabs(dQ[2]) + fabs(dQ[3]), 1e-15);
+  cr_expect_gt(fabs(dR[0]), 1e-3);
+  cl_drift_free(d);
+}
+
+Test(closed, cli) {
+  char dir[64], args[1024], e[4096], path[256];
+  make_tmpdir(dir, sizeof dir);
+  /* automatic for erf with gauss laws at M >= 2; the method goes into the JSON */
+  snprintf(args, sizeof args, "ode --M 2 --act erf --c gauss --c gauss:2 --R0 '0.2,0;0,0.2' --T 1 --out %s/a.csv", dir);
+  cr_assert_eq(run_cli(args, e, sizeof e), 0, "%s", e);
+  snprintf(path, sizeof path, "%s/a.csv.json", dir);
+  char *js = slurp(path, NULL);
+  cr_assert(js);
+  cr_expect(strstr(js, "closed forms") != NULL);
+  free(js);
+  /* qmc still reaches the Sobol' engine */
+  snprintf(args, sizeof args, "ode --M 2 --act erf --c gauss --c gauss:2 --R0 '0.2,0;0,0.2' --T 1 --expect qmc --qmc-points 512 --out %s/b.csv", dir);
+  cr_assert_eq(run_cli(args, e, sizeof e), 0, "%s", e);
+  snprintf(path, sizeof path, "%s/b.csv.json", dir);
+  js = slurp(path, NULL);
+  cr_assert(js);
+  cr_expect(strstr(js, "Sobol") != NULL);
+  free(js);
+  /* refused where the closed forms do not apply: exit 2, the option named, no file */
+  const char *bad[] = {"--act tanh --c gauss --c gauss", "--act erf --c gauss --c laplace:2",
+                       "--act erf --c gauss --c gauss --lambda 1 --B 2",
+                       "--act erf --c gauss --c gauss --lambda 1 --g abs"};
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    snprintf(args, sizeof args, "ode --M 2 %s --R0 '0.2,0;0,0.2' --T 1 --expect closed --out %s/c.csv", bad[k], dir);
+    cr_expect_eq(run_cli(args, e, sizeof e), 2, "%s", bad[k]);
+    cr_expect(strstr(e, "--expect: closed forms") != NULL, "%s: %s", bad[k], e);
+    snprintf(path, sizeof path, "%s/c.csv", dir);
+    cr_expect(!file_exists(path));
+  }
+  snprintf(args, sizeof args, "rm -rf %s", dir);
+  cr_expect_eq(system(args), 0);
+}
+
+/* M = 1: the terms a_j, b_z, b_e, V, E[G h] of the closed forms equal the
+ * quadrature engine's */
+Test(closed, m1_terms) {
+  cl_model m = model_of("--act erf --c gauss:2 --c gauss:0.5 --R0 0.4;0.2 --Q0 1.2 --s 0.6 --rho -0.3");
+  char err[CL_ERRLEN];
+  cl_quad_opts oc = {.expect = CL_EXPECT_CLOSED}, oq = {.n_gauss = 80};
+  cl_drift *dc = NULL, *dq = NULL;
+    cl_drift_alloc(&m, &oc, &dc, err);
+    cl_drift_alloc(&m, &oq, &dq, err);
+  cr_assert(dc && dq, "%s", err);
+  cl_m1_terms a, b;
+  cr_assert_eq(cl_drift_m1_terms(dc, m.R0, m.Q0[0], &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_drift_m1_terms(dq, m.R0, m.Q0[0], &b, err), CL_OK, "%s", err);
+  const double x[] = {a.a[0], a.a[1], a.b_z, a.b_e, a.V, a.Egh}, y[] = {b.a[0], b.a[1], b.b_z, b.b_e, b.V, b.Egh};
+  for (int k = 0; k < 6; k++) cr_expect_leq(fabs(x[k] - y[k]), 1e-9 * (1 + fabs(y[k])), "term %d: %.15g vs %.15g", k, x[k], y[k]);
+  cl_drift_free(dc), cl_drift_free(dq);
+}
