@@ -34,9 +34,10 @@
 
 #include "cldyn/data.h"
 #include "cldyn/quad.h"
+#include "cldyn/symmetry.h"
 
 enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
-enum { NREP_DEFAULT = 8, ATOMS_MAX = 64 };
+enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 
 /* A chunk of points: c, h = (h1, h2) and sigma, sigma' of every h, the
@@ -62,7 +63,8 @@ struct cl_multi {
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
   double emax;
   chunk *ck;
-  char method[640];
+  int ng, nbase; /* symmetry group elements applied to each base point, base points */
+  char method[900];
 };
 
 static uint64_t splitmix(uint64_t *x) {
@@ -129,6 +131,168 @@ static void sort_rule(cl_rule *r) {
       r->x[k] = r->x[k - 1], r->w[k] = r->w[k - 1];
       r->x[k - 1] = tx, r->w[k - 1] = tw;
     }
+}
+
+/* The group that symmetrises the point set (docs/multi.md s.3).  An element
+ * maps a sample's coordinates x = (point-set c, z) to x'[k] = sg[k] x[src[k]]:
+ * z1 and z2 are permuted together by a unit permutation and flipped together
+ * by a unit sign, a c coordinate is flipped (symmetric law) or exchanged with
+ * one of an equal law.  Each factor enters whole or not at all (the product
+ * must stay <= cap); the group is the product of the factors that entered. */
+typedef struct {
+  int ng, nq1;  /* elements, coordinates per sample */
+  int *src, *sg; /* ng x nq1 */
+  int halved; /* only one of each pair e, -e is kept (equal summands) */
+  int fold[CL_MULTI_DIMAX]; /* coordinate k of the base points is drawn from its law's positive half */
+  char what[200];
+} symgroup;
+
+static void symgroup_free(symgroup *G) { free(G->src), free(G->sg), G->src = G->sg = NULL; }
+
+/* all permutations p of 0..n-1 with cls[p[k]] == cls[k] (n <= 12), into
+ * out (cap perms of n ints); returns the count or -1 if more than cap */
+static int class_perms(int n, const int *cls, int *out, int cap) {
+  int p[CL_KMAX], cnt = 0, used[CL_KMAX] = {0}, k = 0;
+  for (int i = 0; i < n; i++) p[i] = -1;
+  /* iterative backtracking */
+  while (k >= 0) {
+    if (k == n) {
+      if (cnt == cap) return -1;
+      memcpy(out + (size_t)cnt * n, p, sizeof(int) * (size_t)n);
+      cnt++;
+      k--;
+      continue;
+    }
+    int v = p[k] + 1;
+    if (p[k] >= 0) used[p[k]] = 0;
+    while (v < n && (used[v] || cls[v] != cls[k])) v++;
+    if (v < n) {
+      p[k] = v, used[v] = 1, k++;
+      if (k < n) p[k] = -1;
+    } else {
+      p[k] = -1, k--;
+    }
+  }
+  return cnt;
+}
+
+static long factorial_cap(int n, long cap) {
+  long f = 1;
+  for (int i = 2; i <= n; i++)
+    if ((f *= i) > cap) return cap + 1;
+  return f;
+}
+
+static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int pairfree, long cap,
+                                symgroup *G, char *err) {
+  const int M = m->M, d2 = 2 * M, nq1 = ncq + d2;
+  cl_symmetry sy;
+  cl_symmetry_init(m, &sy);
+  memset(G, 0, sizeof *G);
+  G->nq1 = nq1;
+  /* point-set c coordinates: their feature (class, sign symmetry) */
+  int ccls[CL_KMAX], csym[CL_KMAX], ns = 0;
+  for (int j = 0; j < m->K; j++)
+    if (cq[j] >= 0) {
+      ccls[cq[j]] = -1, csym[cq[j]] = sy.feat_sign[j];
+      for (int l = 0; l < m->K; l++)
+        if (cq[l] >= 0 && sy.feat_class[l] == sy.feat_class[j]) {
+          ccls[cq[j]] = cq[l]; /* the first point-set coordinate of the class */
+          break;
+        }
+      ns += sy.feat_sign[j];
+    }
+  long size = 1;
+  /* factor 1: unit permutations */
+  int nup = 1, *up = NULL;
+  long f1 = factorial_cap(M, cap);
+  int ucls[CL_MMAX] = {0};
+  if (M > 1 && size * f1 <= cap) {
+    up = malloc(sizeof(int) * (size_t)f1 * M);
+    if (!up) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    nup = class_perms(M, ucls, up, (int)f1);
+    size *= nup;
+  }
+  /* factor 2: unit signs (all, or only the global sign -1) */
+  int nus = 1, usall = 0;
+  if (sy.unit_sign) {
+    if (M < 20 && size * (1L << M) <= cap) nus = 1 << M, usall = 1;
+    else if (size * 2 <= cap) nus = 2;
+  }
+  size *= nus;
+  /* factor 3: c signs of the symmetric laws in the point set */
+  int ncs = 1;
+  if (ns > 0 && ns < 20 && size * (1L << ns) <= cap) ncs = 1 << ns;
+  size *= ncs;
+  /* factor 4: permutations of point-set c coordinates of equal laws */
+  int ncp = 1, *cp = NULL;
+  {
+    long f4 = 1;
+    for (int k = 0; k < ncq && f4 <= cap; k++)
+      if (ccls[k] == k) {
+        int cnt = 0;
+        for (int l = 0; l < ncq; l++) cnt += ccls[l] == k;
+        f4 *= factorial_cap(cnt, cap);
+      }
+    if (f4 > 1 && size * f4 <= cap) {
+      cp = malloc(sizeof(int) * (size_t)f4 * (size_t)(ncq ? ncq : 1));
+      if (!cp) return free(up), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      ncp = class_perms(ncq, ccls, cp, (int)f4);
+      size *= ncp;
+    }
+  }
+  G->ng = (int)size;
+  G->src = malloc(sizeof(int) * (size_t)size * nq1);
+  G->sg = malloc(sizeof(int) * (size_t)size * nq1);
+  if (!G->src || !G->sg) {
+    free(up), free(cp), symgroup_free(G);
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  int e = 0;
+  for (int a = 0; a < nup; a++)
+    for (int b = 0; b < nus; b++)
+      for (int c = 0; c < ncs; c++)
+        for (int d = 0; d < ncp; d++, e++) {
+          int *src = G->src + (size_t)e * nq1, *sg = G->sg + (size_t)e * nq1;
+          for (int k = 0; k < ncq; k++) src[k] = cp ? cp[(size_t)d * ncq + k] : k, sg[k] = 1;
+          for (int k = 0, bit = 0; k < ncq; k++)
+            if (csym[k]) sg[k] = (c >> bit++) & 1 ? -1 : 1;
+          for (int i = 0; i < M; i++) {
+            int pi = up ? up[(size_t)a * M + i] : i;
+            int s = usall ? ((b >> i) & 1 ? -1 : 1) : (b ? -1 : 1);
+            src[ncq + i] = ncq + pi, src[ncq + M + i] = ncq + M + pi;
+            sg[ncq + i] = sg[ncq + M + i] = s;
+          }
+        }
+  /* (c, z) -> (-c, -z) leaves the summand unchanged (odd sigma, symmetric
+   * laws, no atoms folded by it already): of the two elements e and -e only
+   * the one with a positive first z sign is kept */
+  G->halved = 0;
+  if (pairfree && nus >= 2 && (ns == 0 || (ns == ncq && ncs == 1 << ns))) {
+    int kept = 0;
+    for (int e2 = 0; e2 < G->ng; e2++)
+      if (G->sg[(size_t)e2 * nq1 + ncq] > 0) {
+        memmove(G->src + (size_t)kept * nq1, G->src + (size_t)e2 * nq1, sizeof(int) * (size_t)nq1);
+        memmove(G->sg + (size_t)kept * nq1, G->sg + (size_t)e2 * nq1, sizeof(int) * (size_t)nq1);
+        kept++;
+      }
+    G->ng = kept, G->halved = 1;
+  }
+  /* the base points lie in a fundamental domain of the sign flips: a
+   * positive orthant when every sign is in the group, z_1 > 0 for the sign
+   * of all units alone */
+  for (int k = 0; k < ncq; k++) G->fold[k] = ncs > 1 && csym[k];
+  for (int i = 0; i < d2; i++) G->fold[ncq + i] = nus > 2 || (nus == 2 && i == 0);
+  if (getenv("NOFOLD")) memset(G->fold, 0, sizeof G->fold);
+  snprintf(G->what, sizeof G->what, "%s%s%s%s", nup > 1 ? "unit permutations, " : "",
+           nus > 2 ? "unit signs, " : nus == 2 ? "the sign of all units, " : "",
+           ncs > 1 ? "feature signs, " : "", ncp > 1 ? "permutations of equal laws, " : "");
+  size_t L = strlen(G->what);
+  if (L >= 2) G->what[L - 2] = 0;
+  else snprintf(G->what, sizeof G->what, "none");
+  free(up), free(cp);
+  (void)d2;
+  return CL_OK;
 }
 
 cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
@@ -215,7 +379,29 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   }
   int lg = 0;
   while ((1L << lg) < n && lg < 20) lg++;
-  q->n = 1 << lg;
+  /* the symmetry group (docs/multi.md s.3): n / |G| base points (a power
+   * of 2, at least NBASE_MIN), each mapped by every element */
+  symgroup G;
+  {
+    char e2[CL_ERRLEN];
+    /* with atoms folded by (c, z) -> (-c, -z), the point set cannot be halved again */
+    int atoms_folded = 0;
+    for (int j = 0; j < K; j++) atoms_folded |= odd && q->cq[j] < 0;
+    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / (getenv("NBM") ? atol(getenv("NBM")) : NBASE_MIN), &G, e2)) {
+      for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
+      cl_multi_free(q);
+      return cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
+    }
+  }
+  {
+    /* the power of 2 nearest to 2^lg / |G| (in log scale) */
+    double t = (double)(1L << lg) / G.ng;
+    int lb = 0;
+    while (lb < 20 && (double)(1L << (lb + 1)) <= t * 1.4142135623730951) lb++;
+    q->nbase = 1 << lb;
+    q->ng = G.ng;
+    q->n = q->nbase * G.ng;
+  }
   q->nout = K * M + M * M;
   q->asz = K * M + 4 * M * M + 2 * M * M;
   size_t npts = (size_t)q->nrep * (size_t)q->n * (size_t)q->nq;
@@ -227,7 +413,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   q->mom = q->mode == MODE_SQEXP ? malloc(sizeof(double) * (M * M + 5 * M4)) : NULL;
   if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
-    cl_multi_free(q);
+    cl_multi_free(q), symgroup_free(&G);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts), NULL;
   }
   /* the point sets: Sobol' points, digital shifts, quantile functions */
@@ -236,22 +422,23 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   double *base = NULL;
   {
     /* Sobol' points (GSL), the same for every replicate, digitally shifted */
-    base = malloc(sizeof(double) * (size_t)q->n * (size_t)q->nq);
+    base = malloc(sizeof(double) * (size_t)q->nbase * (size_t)q->nq);
     gsl_qrng *g = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)q->nq);
     if (!base || !g) {
-      free(base), gsl_qrng_free(g);
+      free(base), gsl_qrng_free(g), symgroup_free(&G);
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
       return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set"), NULL;
     }
-    for (int p = 0; p < q->n; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
+    for (int p = 0; p < q->nbase; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
     gsl_qrng_free(g);
   }
   for (int r = 0; r < q->nrep; r++) {
     uint32_t dshift[CL_MULTI_DIMAX];
     for (int k = 0; k < q->nq; k++) dshift[k] = (uint32_t)(splitmix(&st) >> 32);
-    for (int p = 0; p < q->n; p++) {
-      double *x = q->pts + ((size_t)r * q->n + p) * q->nq;
+    for (int p = 0; p < q->nbase; p++) {
+      /* the base point first, then its images under the group */
+      double *x = q->pts + ((size_t)r * q->n + (size_t)p * G.ng) * q->nq;
       for (int k = 0; k < q->nq; k++) {
         /* digital shift: XOR of the 32-bit expansion with a random word */
         uint32_t u = (uint32_t)(base[(size_t)p * q->nq + k] * 4294967296.0) ^ dshift[k];
@@ -260,9 +447,16 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
         if (c < q->ncq) {
           int j = 0;
           while (q->cq[j] != c) j++;
-          x[k] = law_quantile(&m->c[j], &atoms[j], t);
+          x[k] = law_quantile(&m->c[j], &atoms[j], G.fold[c] ? 0.5 + 0.5 * t : t);
         } else
-          x[k] = gsl_cdf_ugaussian_Pinv(t);
+          x[k] = G.fold[c] ? gsl_cdf_ugaussian_Qinv(0.5 * (1 - t)) : gsl_cdf_ugaussian_Pinv(t);
+      }
+      /* every sample of the point (B of them in BATCH mode) by the same element */
+      for (int e = 1; e < G.ng; e++) {
+        double *xe = x + (size_t)e * q->nq;
+        const int *src = G.src + (size_t)e * per, *sg = G.sg + (size_t)e * per;
+        for (int b = 0; b < q->Bq; b++)
+          for (int k = 0; k < per; k++) xe[b * per + k] = sg[k] * x[b * per + src[k]];
       }
     }
   }
@@ -273,10 +467,12 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
                                              : "whole batch in the point set";
   snprintf(q->method, sizeof q->method,
-           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims, %d atom "
+           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims (%d base "
+           "points x %d images under %s), %d atom "
            "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "
            "sd / sqrt(%d) over the shifts (fixed internal seed)",
-           path, q->nrep, q->n, q->nq, q->na, q->nrep - 1, q->nrep);
+           path, q->nrep, q->n, q->nq, q->nbase, q->ng, G.what, q->na, q->nrep - 1, q->nrep);
+  symgroup_free(&G);
   return q;
 }
 

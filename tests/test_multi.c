@@ -333,3 +333,55 @@ Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
   cl_traj_free(a);
   cl_traj_free(b);
 }
+
+/* Exact symmetry of the rule (docs/multi.md s.3): the point set is closed
+ * under the model's symmetry group, so drift(g y) = g drift(y) to rounding
+ * for every generator g (unit transpositions, unit signs for odd sigma,
+ * feature signs of symmetric laws, exchanges of equal laws), on every path
+ * (B = 1; the 1/B expansion; the whole batch), in a generic state. */
+static void check_equivariant(const char *args, long pts) {
+  cl_model m = model_of(args);
+  const int K = m.K, M = m.M, n = cl_state_size(K, M);
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  o.qmc_points = pts;
+  cl_multi *q = cl_multi_alloc(&m, &o, err);
+  cr_assert(q, "%s", err);
+  cl_symmetry g;
+  cl_symmetry_init(&m, &g);
+  const int ng = cl_symmetry_ngen(&g);
+  cr_assert_geq(ng, 1);
+  double y[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX], dy[CL_STATE_MAX];
+  cl_state_pack(K, M, m.R0, m.Q0, y);
+  cr_assert_eq(cl_multi_eval(q, m.R0, m.Q0, dR, dQ, NULL, err), CL_OK, "%s", err);
+  cl_state_pack(K, M, dR, dQ, dy);
+  double scale = 0;
+  for (int k = 0; k < n; k++) scale = fmax(scale, fabs(dy[k]));
+  for (int k = 0; k < ng; k++) {
+    cl_sym_elem e;
+    double gy[CL_STATE_MAX], gdy[CL_STATE_MAX], dgy[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    cl_symmetry_generator(&g, k, &e);
+    cl_symmetry_apply(&g, &e, y, gy);
+    cl_symmetry_apply(&g, &e, dy, gdy);
+    cl_state_unpack(K, M, gy, R, Q);
+    cr_assert_eq(cl_multi_eval(q, R, Q, dR, dQ, NULL, err), CL_OK, "%s", err);
+    cl_state_pack(K, M, dR, dQ, dgy);
+    double dmax = 0, moved = 0;
+    for (int c = 0; c < n; c++) dmax = fmax(dmax, fabs(dgy[c] - gdy[c])), moved = fmax(moved, fabs(gy[c] - y[c]));
+    cr_expect_gt(moved, 1e-3, "%s: generator %d leaves the test state in place", args, k);
+    cr_expect_leq(dmax, 1e-12 * fmax(scale, 1), "%s: generator %d: |drift(g y) - g drift(y)| = %.3g",
+                  args, k, dmax);
+  }
+  cl_multi_free(q);
+}
+
+#define GEN2 "--R0 0.3,0.1;0.05,0.2 --Q0 1,0.2;0.2,0.8"
+Test(multi, rule_is_exactly_equivariant, .timeout = 120) {
+  check_equivariant("--M 2 --lambda 1 --c rademacher:3 --c rademacher:3 " GEN2, 0);
+  check_equivariant("--M 2 --lambda 1 --c laplace:3 --c laplace:3 " GEN2, 0);
+  check_equivariant("--M 2 --lambda 1 --c laplace:3 --c uniform:3 " GEN2, 0);
+  check_equivariant("--M 2 --lambda 1 --act relu --g abs --c sparse:3:0.5 --c uniform:2 " GEN2, 0);
+  check_equivariant("--M 2 --B 2 --lambda 1 --c rademacher:3 --c laplace:3 " GEN2, 0);
+  check_equivariant("--M 2 --B 2 --lambda 1 --g abs --c rademacher:3 --c laplace:3 " GEN2, 4096);
+  check_equivariant("--M 3 --lambda 1 --act erf " STATE3, 16384);
+}
