@@ -278,12 +278,12 @@ static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int p
       }
     G->ng = kept, G->halved = 1;
   }
-  /* the base points lie in a fundamental domain of the sign flips: a
-   * positive orthant when every sign is in the group, z_1 > 0 for the sign
-   * of all units alone */
+  /* the base points lie in a fundamental domain of the sign flips: the
+   * view-1 coordinates z1 > 0 when every unit sign is in the group (a unit
+   * sign flips z1_i and z2_i together), z1_1 > 0 for the sign of all units
+   * alone, c_k > 0 for a feature sign */
   for (int k = 0; k < ncq; k++) G->fold[k] = ncs > 1 && csym[k];
-  for (int i = 0; i < d2; i++) G->fold[ncq + i] = nus > 2 || (nus == 2 && i == 0);
-  if (getenv("NOFOLD")) memset(G->fold, 0, sizeof G->fold);
+  for (int i = 0; i < d2; i++) G->fold[ncq + i] = (nus > 2 && i < M) || (nus == 2 && i == 0);
   snprintf(G->what, sizeof G->what, "%s%s%s%s", nup > 1 ? "unit permutations, " : "",
            nus > 2 ? "unit signs, " : nus == 2 ? "the sign of all units, " : "",
            ncs > 1 ? "feature signs, " : "", ncp > 1 ? "permutations of equal laws, " : "");
@@ -387,7 +387,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
     /* with atoms folded by (c, z) -> (-c, -z), the point set cannot be halved again */
     int atoms_folded = 0;
     for (int j = 0; j < K; j++) atoms_folded |= odd && q->cq[j] < 0;
-    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / (getenv("NBM") ? atol(getenv("NBM")) : NBASE_MIN), &G, e2)) {
+    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / NBASE_MIN, &G, e2)) {
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
       return cl_fail(err, CL_ENOMEM, "%s", e2), NULL;
@@ -444,12 +444,15 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
         uint32_t u = (uint32_t)(base[(size_t)p * q->nq + k] * 4294967296.0) ^ dshift[k];
         double t = ((double)u + 0.5) * 0x1p-32;
         const int c = k % per; /* coordinate within its sample */
+        /* the group acts on the B samples of a point together: only the
+         * first sample lies in the fundamental domain */
+        const int fold = k < per && G.fold[c];
         if (c < q->ncq) {
           int j = 0;
           while (q->cq[j] != c) j++;
-          x[k] = law_quantile(&m->c[j], &atoms[j], G.fold[c] ? 0.5 + 0.5 * t : t);
+          x[k] = law_quantile(&m->c[j], &atoms[j], fold ? 0.5 + 0.5 * t : t);
         } else
-          x[k] = G.fold[c] ? gsl_cdf_ugaussian_Qinv(0.5 * (1 - t)) : gsl_cdf_ugaussian_Pinv(t);
+          x[k] = fold ? gsl_cdf_ugaussian_Qinv(0.5 * (1 - t)) : gsl_cdf_ugaussian_Pinv(t);
       }
       /* every sample of the point (B of them in BATCH mode) by the same element */
       for (int e = 1; e < G.ng; e++) {

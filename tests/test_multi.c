@@ -384,4 +384,10 @@ Test(multi, rule_is_exactly_equivariant, .timeout = 120) {
   check_equivariant("--M 2 --B 2 --lambda 1 --c rademacher:3 --c laplace:3 " GEN2, 0);
   check_equivariant("--M 2 --B 2 --lambda 1 --g abs --c rademacher:3 --c laplace:3 " GEN2, 4096);
   check_equivariant("--M 3 --lambda 1 --act erf " STATE3, 16384);
+  /* and the symmetrised rule is still right: the base points lie in a
+   * fundamental domain of the group (a wrong one is equivariant but biased,
+   * by 0.019 in this state where the drift vanishes) */
+  check_case("--M 2 --lambda 1 --c rademacher:3 --c rademacher:3 --R0 0.3863,0.3863;-0.3863,0.3863 "
+             "--Q0 0.3274,0;0,0.3274", 200000, 41);
+  check_case("--M 2 --lambda 1 --c laplace:3 --c laplace:3 " GEN2, 200000, 42);
 }
