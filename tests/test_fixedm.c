@@ -53,7 +53,7 @@ static double equivariance_gap(const cl_model *m, const cl_quad_opts *o, const c
 Test(fixedm, claimed_symmetries_hold_numerically) {
   /* the M = 2, B = 1 tensor rule (the default randomised rules of
    * docs/multi.md are equivariant only up to their sampling error) */
-  cl_quad_opts o = {.n_gauss = 20, .expect = CL_EXPECT_TENSOR};
+  cl_quad_opts o = {.n_gauss = 40, .expect = CL_EXPECT_TENSOR};
   struct {
     int M;
     double lambda;
@@ -196,7 +196,7 @@ Test(fixedm, finds_every_m1_point_and_completes_orbits) {
 Test(fixedm, m2_orbits_complete_and_dead_unit_state, .timeout = 120) {
   cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
   /* the M = 2, B = 1 tensor rule, as tests/test_drift.c (exactly equivariant) */
-  cl_quad_opts o = {.n_gauss = 20, .expect = CL_EXPECT_TENSOR};
+  cl_quad_opts o = {.n_gauss = 40, .expect = CL_EXPECT_TENSOR};
   cl_fixed_opts fo;
   cl_fixed_opts_default(&fo);
   fo.nrandom = 4;

@@ -391,3 +391,50 @@ Test(multi, rule_is_exactly_equivariant, .timeout = 120) {
              "--Q0 0.3274,0;0,0.3274", 200000, 41);
   check_case("--M 2 --lambda 1 --c laplace:3 --c laplace:3 " GEN2, 200000, 42);
 }
+
+/* `--expect tensor` at M = 2 puts (N + 3) / 4 Gauss-Hermite nodes on each of
+ * the 4 directions of (h1, h2) (N = --quad-gauss).  With 2-6 nodes the drift
+ * was not even of the right sign (R_11(2) = 0.021, 0.168, 0.055, 0.080 for
+ * N = 8, 12, 16, 24 against 0.091): such rules are refused (exit 2, no
+ * file); from 10 nodes on the rule converges to the brute-force drift. */
+Test(multi, coarse_m2_tensor_rule_is_refused, .timeout = 300) {
+  const char *args = "--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1";
+  cl_model m = model_of(args);
+  const int nout = m.K * m.M + m.M * m.M;
+  char err[CL_ERRLEN];
+  const int bad[] = {8, 12, 16, 24, 36};
+  for (int k = 0; k < 5; k++) {
+    cl_quad_opts o = {.n_gauss = bad[k], .expect = CL_EXPECT_TENSOR};
+    err[0] = 0;
+    cr_expect_null(cl_drift_alloc(&m, &o, err), "--quad-gauss %d accepted", bad[k]);
+    cr_expect(strstr(err, "--quad-gauss") && strstr(err, ">= 37"), "%s", err);
+  }
+  /* the CLI: exit 2, one line naming the option and the range, no file */
+  char dir[64], path[128], cmd[512], msg[1024];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/o.csv", dir);
+  snprintf(cmd, sizeof cmd, "ode --M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 '0.1,0.02;0.03,0.1' "
+                            "--T 2 --expect tensor --quad-gauss 12 --out %s", path);
+  cr_expect_eq(run_cli(cmd, msg, sizeof msg), 2, "%s", msg);
+  cr_expect(strstr(msg, "--quad-gauss") != NULL, "%s", msg);
+  cr_expect_not(file_exists(path));
+  rmdir(dir);
+  /* accepted rules against the brute-force drift (1e6 samples): 10 nodes
+   * per direction (the default --quad-gauss 40) within 1e-2, 15 within
+   * 4 se + 2e-3 (16-point rules for the laws) */
+  double ref[NOUT], se[NOUT];
+  reference(&m, m.R0, m.Q0, 1000000, 43, ref, se);
+  const int good[] = {40, 60};
+  const double tol[] = {1e-2, 2e-3};
+  for (int k = 0; k < 2; k++) {
+    cl_quad_opts o = {.n_gauss = good[k], .n_law = 16, .expect = CL_EXPECT_TENSOR};
+    cl_drift *d = cl_drift_alloc(&m, &o, err);
+    cr_assert_not_null(d, "%s", err);
+    double out[NOUT];
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * m.M, err), CL_OK, "%s", err);
+    for (int c = 0; c < nout; c++)
+      cr_expect_leq(fabs(out[c] - ref[c]), 4 * se[c] + tol[k], "--quad-gauss %d, component %d: %.6g vs %.6g (se %.2g)",
+                    good[k], c, out[c], ref[c], se[c]);
+    cl_drift_free(d);
+  }
+}
