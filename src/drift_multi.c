@@ -46,6 +46,9 @@ enum { CH = 128 };
 typedef struct chunk_s {
   double c[CH * CL_KMAX], h[CH * 2 * CL_MMAX], y[CH * 2 * CL_MMAX], sd[CH * 2 * CL_MMAX];
   const double *z[CH];
+  /* the B = 1 / lambda = 0 kernel (sample_chunk): the same by coordinate,
+   * point index fastest (row r of a block at r * CH) */
+  double zs[CH * 2 * CL_MMAX], gs[CH * 2 * CL_MMAX];
 } chunk;
 
 struct cl_multi {
@@ -598,33 +601,6 @@ static inline void accumulate(const cl_multi *q, const double *c, const double *
     }
 }
 
-/* ghat for one sample, B = 1 or lambda = 0 (lam = 0 then). */
-static void ghat_sample(const cl_multi *q, const double *y1, const double *y2, const double *sd1,
-                        const double *sd2, double lam, double *g1, double *g2) {
-  const int M = q->M;
-  if (lam == 0) {
-    for (int i = 0; i < M; i++) g1[i] = sd1[i] * y2[i], g2[i] = sd2[i] * y1[i];
-    return;
-  }
-  if (q->m.g == CL_G_SQUARE) {
-    double a1 = 0, a2 = 0;
-    for (int k = 0; k < M; k++) a1 += y1[k] * y1[k], a2 += y2[k] * y2[k];
-    for (int i = 0; i < M; i++) {
-      g1[i] = sd1[i] * (y2[i] - 2 * lam * y1[i] * (a2 - y2[i] * y2[i]));
-      g2[i] = sd2[i] * (y1[i] - 2 * lam * y2[i] * (a1 - y1[i] * y1[i]));
-    }
-  } else {
-    double a1 = 0, a2 = 0;
-    for (int k = 0; k < M; k++) a1 += fabs(y1[k]), a2 += fabs(y2[k]);
-    for (int i = 0; i < M; i++) {
-      double s1 = (y1[i] > 0) - (y1[i] < 0), t2 = (y2[i] > 0) - (y2[i] < 0);
-      g1[i] = sd1[i] * (y2[i] - lam * s1 * (a2 - fabs(y2[i])));
-      g2[i] = sd2[i] * (y1[i] - lam * t2 * (a1 - fabs(y1[i])));
-    }
-  }
-}
-
-
 /* mu0 = R^T (atom part of c) */
 static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
   const int K = q->K, M = q->M;
@@ -643,6 +619,134 @@ static void chunk_eval(const cl_multi *q, const double *R, const double *atom, c
   cl_act_eval_vec(q->m.act, ck->h, ck->y, ck->sd, nch * d2);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CL_MULTI_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CL_MULTI_CLONES
+#endif
+
+static inline double dot_ch(const double *restrict a, const double *restrict b, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += a[k] * b[k];
+  return t;
+}
+
+/* B = 1 or lambda = 0 (lam = 0 then): the nch points of a chunk by
+ * coordinate (point index fastest, so that every loop below is a SIMD loop
+ * over the points): h = mu + S z, sigma, the per-sample gradient and the
+ * sums of accumulate(), weight w, added to acc. */
+CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *R, const double *atom,
+                                         const double *mu0, const double *pts, int nch, double lam,
+                                         double w, chunk *ck, double *acc) {
+  const int K = q->K, M = q->M, d2 = q->d2, nq = q->nq, ncq = q->ncq;
+  double *restrict cs = ck->c, *restrict zs = ck->zs, *restrict hs = ck->h, *restrict ys = ck->y,
+                   *restrict ss = ck->sd, *restrict gs = ck->gs;
+  /* transpose the points of the chunk */
+  for (int k = 0; k < nch; k++) {
+    const double *x = pts + (size_t)k * nq;
+    for (int c = 0; c < ncq; c++) cs[c * CH + k] = x[c];
+    for (int r = 0; r < d2; r++) zs[r * CH + k] = x[ncq + r];
+  }
+  /* h_r = mu0_i + sum_j c_j R_ji + (S z)_r, i = r mod M */
+  for (int r = 0; r < d2; r++) {
+    const int i = r % M;
+    double *restrict hr = hs + r * CH;
+    for (int k = 0; k < nch; k++) hr[k] = mu0[i];
+    for (int j = 0; j < K; j++) {
+      if (q->cq[j] < 0) continue;
+      const double Rji = R[j * M + i], *restrict cj = cs + q->cq[j] * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += Rji * cj[k];
+    }
+    for (int c = 0; c < d2; c++) {
+      const double Src = q->S[r * d2 + c], *restrict zc = zs + c * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += Src * zc[k];
+    }
+    cl_act_eval_vec(q->m.act, hr, ys + r * CH, ss + r * CH, nch);
+  }
+  /* the per-sample gradient g1 (rows 0..M-1), g2 (rows M..2M-1) */
+  if (lam == 0) {
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+      double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) g1[k] = s1[k] * y2[k], g2[k] = s2[k] * y1[k];
+    }
+  } else {
+    double a1[CH], a2[CH];
+    const int sq = q->m.g == CL_G_SQUARE;
+    for (int k = 0; k < nch; k++) a1[k] = a2[k] = 0;
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      if (sq) {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) a1[k] += y1[k] * y1[k], a2[k] += y2[k] * y2[k];
+      } else {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) a1[k] += fabs(y1[k]), a2[k] += fabs(y2[k]);
+      }
+    }
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+      double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+      if (sq) {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) {
+          g1[k] = s1[k] * (y2[k] - 2 * lam * y1[k] * (a2[k] - y2[k] * y2[k]));
+          g2[k] = s2[k] * (y1[k] - 2 * lam * y2[k] * (a1[k] - y1[k] * y1[k]));
+        }
+      } else {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) {
+          double t1 = (y1[k] > 0) - (y1[k] < 0), t2 = (y2[k] > 0) - (y2[k] < 0);
+          g1[k] = s1[k] * (y2[k] - lam * t1 * (a2[k] - fabs(y2[k])));
+          g2[k] = s2[k] * (y1[k] - lam * t2 * (a1[k] - fabs(y1[k])));
+        }
+      }
+    }
+  }
+  /* the sums: [aR (K x M), T (2M x 2M), P (M x M), V (M x M)] */
+  const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
+  double *aR = acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
+  double gsum[CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    const double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+    double t = 0;
+#pragma omp simd reduction(+ : t)
+    for (int k = 0; k < nch; k++) t += g1[k] + g2[k];
+    gsum[i] = t;
+  }
+  for (int j = 0; j < K; j++) {
+    const int cj = q->cq[j];
+    for (int i = 0; i < M; i++) {
+      if (cj < 0) {
+        aR[j * M + i] += w * atom[j] * gsum[i];
+        continue;
+      }
+      const double *restrict c = cs + cj * CH, *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+      double t = 0;
+#pragma omp simd reduction(+ : t)
+      for (int k = 0; k < nch; k++) t += c[k] * (g1[k] + g2[k]);
+      aR[j * M + i] += w * t;
+    }
+  }
+  for (int a = 0; a < d2; a++)
+    for (int r = 0; r < d2; r++) T[a * d2 + r] += w * dot_ch(gs + a * CH, zs + r * CH, nch);
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      P[i * M + l] += w * (dot_ch(gs + l * CH, hs + i * CH, nch) + dot_ch(gs + (M + l) * CH, hs + (M + i) * CH, nch));
+      if (l < i) continue;
+      const double v = c1 * (dot_ch(gs + i * CH, gs + l * CH, nch) + dot_ch(gs + (M + i) * CH, gs + (M + l) * CH, nch)) +
+                       c2 * (dot_ch(gs + i * CH, gs + (M + l) * CH, nch) + dot_ch(gs + (M + i) * CH, gs + l * CH, nch));
+      V[i * M + l] += w * v;
+      if (l != i) V[l * M + i] += w * v;
+    }
+}
+
 /* One replicate: fills acc (and the SQEXP corrections into V). */
 static void replicate(cl_multi *q, int r, const double *R) {
   const int K = q->K, M = q->M, d2 = q->d2, n = q->n, nq = q->nq, B = q->B;
@@ -658,12 +762,7 @@ static void replicate(cl_multi *q, int r, const double *R) {
       const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
       for (int p0 = 0; p0 < n; p0 += CH) {
         const int nch = n - p0 < CH ? n - p0 : CH;
-        chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
-        for (int k = 0; k < nch; k++) {
-          const double *hk = ck->h + k * d2, *yk = ck->y + k * d2, *sk = ck->sd + k * d2;
-          ghat_sample(q, yk, yk + M, sk, sk + M, l, g1, g2);
-          accumulate(q, ck->c + k * K, ck->z[k], hk, hk + M, g1, g2, w, q->acc);
-        }
+        sample_chunk(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, l, w, ck, q->acc);
       }
     }
     return;
