@@ -93,7 +93,7 @@ static int law_is_symmetric(const cl_law *law) {
   return 1;
 }
 
-enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.5) */
+enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.6) */
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
@@ -166,7 +166,7 @@ cl_drift *cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
   /* The M = 2 tensor rule puts (ng + 3) / 4 Gauss-Hermite nodes on each of
    * the 4 directions of (h1, h2): with fewer than CL_TENSOR4_MIN the drift
-   * is not even of the right sign (docs/multi.md s.5), so such a rule is
+   * is not even of the right sign (docs/multi.md s.6), so such a rule is
    * refused rather than integrated */
   if (m->M == 2 && !need_mc && ng_hi < CL_TENSOR4_MIN)
     return cl_drift_free(d),

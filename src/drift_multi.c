@@ -136,7 +136,7 @@ static void sort_rule(cl_rule *r) {
     }
 }
 
-/* The group that symmetrises the point set (docs/multi.md s.3).  An element
+/* The group that symmetrises the point set (docs/multi.md s.5).  An element
  * maps a sample's coordinates x = (point-set c, z) to x'[k] = sg[k] x[src[k]]:
  * z1 and z2 are permuted together by a unit permutation and flipped together
  * by a unit sign, a c coordinate is flipped (symmetric law) or exchanged with
@@ -382,7 +382,7 @@ cl_multi *cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, char *err) {
   }
   int lg = 0;
   while ((1L << lg) < n && lg < 20) lg++;
-  /* the symmetry group (docs/multi.md s.3): n / |G| base points (a power
+  /* the symmetry group (docs/multi.md s.5): n / |G| base points (a power
    * of 2, at least NBASE_MIN), each mapped by every element */
   symgroup G;
   {

@@ -334,7 +334,7 @@ Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
   cl_traj_free(b);
 }
 
-/* Exact symmetry of the rule (docs/multi.md s.3): the point set is closed
+/* Exact symmetry of the rule (docs/multi.md s.5): the point set is closed
  * under the model's symmetry group, so drift(g y) = g drift(y) to rounding
  * for every generator g (unit transpositions, unit signs for odd sigma,
  * feature signs of symmetric laws, exchanges of equal laws), on every path
