@@ -50,7 +50,7 @@ static const cl_option options[] = {
     {"quad-mgrid", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Chebyshev nodes in m for K >= 2 continuous laws, in [4, 2000] (default 48)"},
     {"quad-cf", CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "MODE", "M = 1: the c-expectation through characteristic functions (docs/m1-many-features.md): auto (when the laws' rules make more than 2000 c nodes), on, off (default auto)"},
     {"mc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8] (default 20000)"},
-    {"expect", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "qmc|mc|tensor", "M >= 2 expectations: randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = 0) the old tensor Gauss-Hermite (default qmc)"},
+    {"expect", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "qmc|mc|tensor", "M >= 2 expectations: randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = 0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37 (default qmc)"},
     {"qmc-points", CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN, 0, "INT", "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, docs/multi.md)"},
     {"cells", CL_CMD_PDE, 0, "INT", "cells per value of xi over the initial range (8 sd each side), in [20, 1e6] (default 2000)"},
     {"dt", CL_CMD_PDE, 0, "X", "largest time step of the PDE (TR-BDF2), in (0, 1] (default 0.01)"},
