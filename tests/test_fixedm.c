@@ -193,7 +193,7 @@ Test(fixedm, finds_every_m1_point_and_completes_orbits) {
 /* M = 2, lambda = 1, two rademacher:3 features: every orbit complete, the
  * stable state has a dead unit and the other unit on one feature (the M = 1
  * learned state), and its 8 images are listed. */
-Test(fixedm, m2_orbits_complete_and_dead_unit_state, .timeout = 300) {
+Test(fixedm, m2_orbits_complete_and_dead_unit_state, .timeout = 900) {
   cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
   /* the default engine (docs/multi.md: its rule is exactly equivariant) */
   cl_quad_opts o = {0};
