@@ -492,7 +492,7 @@ const cl_optdesc cl_options[] = {
     {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|mc|tensor",
      "M >= 2 expectations: auto (closed forms for erf with gauss laws, else qmc), closed (docs/closed-forms.md; any "
      "M), randomised Sobol' rules with an error bound, Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "
-     "0) the old tensor Gauss-Hermite",
+     "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37",
      "auto", .set = set_expect, .get = get_expect},
     {"qmc-points", CL_OPT_INT, EXPECT, "INT",
      "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, "

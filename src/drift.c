@@ -95,6 +95,8 @@ static int law_is_symmetric(const cl_law *law) {
   return 1;
 }
 
+enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.6) */
+
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
 /* vector-width clones of the M = 1 tanh kernel (as cl_act_eval_vec) */
@@ -178,6 +180,17 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   }
   int need_mc = m->M > 1;
   if (o && o->expect == CL_EXPECT_TENSOR) need_mc = (m->B > 1 && m->lambda != 0 && m->M > 1) || m->M > 2;
+  /* The M = 2 tensor rule puts (ng + 3) / 4 Gauss-Hermite nodes on each of
+   * the 4 directions of (h1, h2): with fewer than CL_TENSOR4_MIN the drift
+   * is not even of the right sign (docs/multi.md s.6), so such a rule is
+   * refused rather than integrated */
+  if (m->M == 2 && !need_mc && ng_hi < CL_TENSOR4_MIN)
+    return cl_drift_free(d),
+           cl_fail(err, CL_EINVAL,
+                   "quad_gauss: %d gives %d Gauss-Hermite nodes per direction in the 4-d tensor rule "
+                   "(expect tensor) with M = 2; at least %d are needed (quad_gauss >= %d), or use "
+                   "the default engine",
+                   ng, ng_hi, CL_TENSOR4_MIN, 4 * CL_TENSOR4_MIN - 3);
   d->Beff = need_mc ? 1 : m->B;
   /* M = 1 with a polynomial sigma (linear, cubic): every integrand is a
    * polynomial of degree <= 10 times the normal density, which the

@@ -34,9 +34,10 @@
 
 #include "cldyn/data.h"
 #include "cldyn/quad.h"
+#include "cldyn/symmetry.h"
 
 enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
-enum { NREP_DEFAULT = 8, ATOMS_MAX = 64 };
+enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 
 /* A chunk of points: c, h = (h1, h2) and sigma, sigma' of every h, the
@@ -45,6 +46,9 @@ enum { CH = 128 };
 typedef struct chunk_s {
   double c[CH * CL_KMAX], h[CH * 2 * CL_MMAX], y[CH * 2 * CL_MMAX], sd[CH * 2 * CL_MMAX];
   const double *z[CH];
+  /* the B = 1 / lambda = 0 kernel (sample_chunk): the same by coordinate,
+   * point index fastest (row r of a block at r * CH) */
+  double zs[CH * 2 * CL_MMAX], gs[CH * 2 * CL_MMAX];
 } chunk;
 
 struct cl_multi {
@@ -62,7 +66,8 @@ struct cl_multi {
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
   double emax;
   chunk *ck;
-  char method[640];
+  int ng, nbase; /* symmetry group elements applied to each base point, base points */
+  char method[900];
 };
 
 static uint64_t splitmix(uint64_t *x) {
@@ -129,6 +134,168 @@ static void sort_rule(cl_rule *r) {
       r->x[k] = r->x[k - 1], r->w[k] = r->w[k - 1];
       r->x[k - 1] = tx, r->w[k - 1] = tw;
     }
+}
+
+/* The group that symmetrises the point set (docs/multi.md s.5).  An element
+ * maps a sample's coordinates x = (point-set c, z) to x'[k] = sg[k] x[src[k]]:
+ * z1 and z2 are permuted together by a unit permutation and flipped together
+ * by a unit sign, a c coordinate is flipped (symmetric law) or exchanged with
+ * one of an equal law.  Each factor enters whole or not at all (the product
+ * must stay <= cap); the group is the product of the factors that entered. */
+typedef struct {
+  int ng, nq1;  /* elements, coordinates per sample */
+  int *src, *sg; /* ng x nq1 */
+  int halved; /* only one of each pair e, -e is kept (equal summands) */
+  int fold[CL_MULTI_DIMAX]; /* coordinate k of the base points is drawn from its law's positive half */
+  char what[200];
+} symgroup;
+
+static void symgroup_free(symgroup *G) { free(G->src), free(G->sg), G->src = G->sg = NULL; }
+
+/* all permutations p of 0..n-1 with cls[p[k]] == cls[k] (n <= 12), into
+ * out (cap perms of n ints); returns the count or -1 if more than cap */
+static int class_perms(int n, const int *cls, int *out, int cap) {
+  int p[CL_KMAX], cnt = 0, used[CL_KMAX] = {0}, k = 0;
+  for (int i = 0; i < n; i++) p[i] = -1;
+  /* iterative backtracking */
+  while (k >= 0) {
+    if (k == n) {
+      if (cnt == cap) return -1;
+      memcpy(out + (size_t)cnt * n, p, sizeof(int) * (size_t)n);
+      cnt++;
+      k--;
+      continue;
+    }
+    int v = p[k] + 1;
+    if (p[k] >= 0) used[p[k]] = 0;
+    while (v < n && (used[v] || cls[v] != cls[k])) v++;
+    if (v < n) {
+      p[k] = v, used[v] = 1, k++;
+      if (k < n) p[k] = -1;
+    } else {
+      p[k] = -1, k--;
+    }
+  }
+  return cnt;
+}
+
+static long factorial_cap(int n, long cap) {
+  long f = 1;
+  for (int i = 2; i <= n; i++)
+    if ((f *= i) > cap) return cap + 1;
+  return f;
+}
+
+static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int pairfree, long cap,
+                                symgroup *G, char *err) {
+  const int M = m->M, d2 = 2 * M, nq1 = ncq + d2;
+  cl_symmetry sy;
+  cl_symmetry_init(m, &sy);
+  memset(G, 0, sizeof *G);
+  G->nq1 = nq1;
+  /* point-set c coordinates: their feature (class, sign symmetry) */
+  int ccls[CL_KMAX], csym[CL_KMAX], ns = 0;
+  for (int j = 0; j < m->K; j++)
+    if (cq[j] >= 0) {
+      ccls[cq[j]] = -1, csym[cq[j]] = sy.feat_sign[j];
+      for (int l = 0; l < m->K; l++)
+        if (cq[l] >= 0 && sy.feat_class[l] == sy.feat_class[j]) {
+          ccls[cq[j]] = cq[l]; /* the first point-set coordinate of the class */
+          break;
+        }
+      ns += sy.feat_sign[j];
+    }
+  long size = 1;
+  /* factor 1: unit permutations */
+  int nup = 1, *up = NULL;
+  long f1 = factorial_cap(M, cap);
+  int ucls[CL_MMAX] = {0};
+  if (M > 1 && size * f1 <= cap) {
+    up = malloc(sizeof(int) * (size_t)f1 * M);
+    if (!up) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    nup = class_perms(M, ucls, up, (int)f1);
+    size *= nup;
+  }
+  /* factor 2: unit signs (all, or only the global sign -1) */
+  int nus = 1, usall = 0;
+  if (sy.unit_sign) {
+    if (M < 20 && size * (1L << M) <= cap) nus = 1 << M, usall = 1;
+    else if (size * 2 <= cap) nus = 2;
+  }
+  size *= nus;
+  /* factor 3: c signs of the symmetric laws in the point set */
+  int ncs = 1;
+  if (ns > 0 && ns < 20 && size * (1L << ns) <= cap) ncs = 1 << ns;
+  size *= ncs;
+  /* factor 4: permutations of point-set c coordinates of equal laws */
+  int ncp = 1, *cp = NULL;
+  {
+    long f4 = 1;
+    for (int k = 0; k < ncq && f4 <= cap; k++)
+      if (ccls[k] == k) {
+        int cnt = 0;
+        for (int l = 0; l < ncq; l++) cnt += ccls[l] == k;
+        f4 *= factorial_cap(cnt, cap);
+      }
+    if (f4 > 1 && size * f4 <= cap) {
+      cp = malloc(sizeof(int) * (size_t)f4 * (size_t)(ncq ? ncq : 1));
+      if (!cp) return free(up), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      ncp = class_perms(ncq, ccls, cp, (int)f4);
+      size *= ncp;
+    }
+  }
+  G->ng = (int)size;
+  G->src = malloc(sizeof(int) * (size_t)size * nq1);
+  G->sg = malloc(sizeof(int) * (size_t)size * nq1);
+  if (!G->src || !G->sg) {
+    free(up), free(cp), symgroup_free(G);
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  int e = 0;
+  for (int a = 0; a < nup; a++)
+    for (int b = 0; b < nus; b++)
+      for (int c = 0; c < ncs; c++)
+        for (int d = 0; d < ncp; d++, e++) {
+          int *src = G->src + (size_t)e * nq1, *sg = G->sg + (size_t)e * nq1;
+          for (int k = 0; k < ncq; k++) src[k] = cp ? cp[(size_t)d * ncq + k] : k, sg[k] = 1;
+          for (int k = 0, bit = 0; k < ncq; k++)
+            if (csym[k]) sg[k] = (c >> bit++) & 1 ? -1 : 1;
+          for (int i = 0; i < M; i++) {
+            int pi = up ? up[(size_t)a * M + i] : i;
+            int s = usall ? ((b >> i) & 1 ? -1 : 1) : (b ? -1 : 1);
+            src[ncq + i] = ncq + pi, src[ncq + M + i] = ncq + M + pi;
+            sg[ncq + i] = sg[ncq + M + i] = s;
+          }
+        }
+  /* (c, z) -> (-c, -z) leaves the summand unchanged (odd sigma, symmetric
+   * laws, no atoms folded by it already): of the two elements e and -e only
+   * the one with a positive first z sign is kept */
+  G->halved = 0;
+  if (pairfree && nus >= 2 && (ns == 0 || (ns == ncq && ncs == 1 << ns))) {
+    int kept = 0;
+    for (int e2 = 0; e2 < G->ng; e2++)
+      if (G->sg[(size_t)e2 * nq1 + ncq] > 0) {
+        memmove(G->src + (size_t)kept * nq1, G->src + (size_t)e2 * nq1, sizeof(int) * (size_t)nq1);
+        memmove(G->sg + (size_t)kept * nq1, G->sg + (size_t)e2 * nq1, sizeof(int) * (size_t)nq1);
+        kept++;
+      }
+    G->ng = kept, G->halved = 1;
+  }
+  /* the base points lie in a fundamental domain of the sign flips: the
+   * view-1 coordinates z1 > 0 when every unit sign is in the group (a unit
+   * sign flips z1_i and z2_i together), z1_1 > 0 for the sign of all units
+   * alone, c_k > 0 for a feature sign */
+  for (int k = 0; k < ncq; k++) G->fold[k] = ncs > 1 && csym[k];
+  for (int i = 0; i < d2; i++) G->fold[ncq + i] = (nus > 2 && i < M) || (nus == 2 && i == 0);
+  snprintf(G->what, sizeof G->what, "%s%s%s%s", nup > 1 ? "unit permutations, " : "",
+           nus > 2 ? "unit signs, " : nus == 2 ? "the sign of all units, " : "",
+           ncs > 1 ? "feature signs, " : "", ncp > 1 ? "permutations of equal laws, " : "");
+  size_t L = strlen(G->what);
+  if (L >= 2) G->what[L - 2] = 0;
+  else snprintf(G->what, sizeof G->what, "none");
+  free(up), free(cp);
+  (void)d2;
+  return CL_OK;
 }
 
 cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err) {
@@ -216,7 +383,29 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   }
   int lg = 0;
   while ((1L << lg) < n && lg < 20) lg++;
-  q->n = 1 << lg;
+  /* the symmetry group (docs/multi.md s.5): n / |G| base points (a power
+   * of 2, at least NBASE_MIN), each mapped by every element */
+  symgroup G;
+  {
+    char e2[CL_ERRLEN];
+    /* with atoms folded by (c, z) -> (-c, -z), the point set cannot be halved again */
+    int atoms_folded = 0;
+    for (int j = 0; j < K; j++) atoms_folded |= odd && q->cq[j] < 0;
+    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / NBASE_MIN, &G, e2)) {
+      for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
+      cl_multi_free(q);
+      return cl_fail(err, CL_ENOMEM, "%s", e2);
+    }
+  }
+  {
+    /* the power of 2 nearest to 2^lg / |G| (in log scale) */
+    double t = (double)(1L << lg) / G.ng;
+    int lb = 0;
+    while (lb < 20 && (double)(1L << (lb + 1)) <= t * 1.4142135623730951) lb++;
+    q->nbase = 1 << lb;
+    q->ng = G.ng;
+    q->n = q->nbase * G.ng;
+  }
   q->nout = K * M + M * M;
   q->asz = K * M + 4 * M * M + 2 * M * M;
   size_t npts = (size_t)q->nrep * (size_t)q->n * (size_t)q->nq;
@@ -228,7 +417,7 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   q->mom = q->mode == MODE_SQEXP ? malloc(sizeof(double) * (M * M + 5 * M4)) : NULL;
   if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
-    cl_multi_free(q);
+    cl_multi_free(q), symgroup_free(&G);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
   }
   /* the point sets: Sobol' points, digital shifts, quantile functions */
@@ -237,33 +426,44 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   double *base = NULL;
   {
     /* Sobol' points (GSL), the same for every replicate, digitally shifted */
-    base = malloc(sizeof(double) * (size_t)q->n * (size_t)q->nq);
+    base = malloc(sizeof(double) * (size_t)q->nbase * (size_t)q->nq);
     gsl_qrng *g = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)q->nq);
     if (!base || !g) {
-      free(base), gsl_qrng_free(g);
+      free(base), gsl_qrng_free(g), symgroup_free(&G);
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
       return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set");
     }
-    for (int p = 0; p < q->n; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
+    for (int p = 0; p < q->nbase; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
     gsl_qrng_free(g);
   }
   for (int r = 0; r < q->nrep; r++) {
     uint32_t dshift[CL_MULTI_DIMAX];
     for (int k = 0; k < q->nq; k++) dshift[k] = (uint32_t)(splitmix(&st) >> 32);
-    for (int p = 0; p < q->n; p++) {
-      double *x = q->pts + ((size_t)r * q->n + p) * q->nq;
+    for (int p = 0; p < q->nbase; p++) {
+      /* the base point first, then its images under the group */
+      double *x = q->pts + ((size_t)r * q->n + (size_t)p * G.ng) * q->nq;
       for (int k = 0; k < q->nq; k++) {
         /* digital shift: XOR of the 32-bit expansion with a random word */
         uint32_t u = (uint32_t)(base[(size_t)p * q->nq + k] * 4294967296.0) ^ dshift[k];
         double t = ((double)u + 0.5) * 0x1p-32;
         const int c = k % per; /* coordinate within its sample */
+        /* the group acts on the B samples of a point together: only the
+         * first sample lies in the fundamental domain */
+        const int fold = k < per && G.fold[c];
         if (c < q->ncq) {
           int j = 0;
           while (q->cq[j] != c) j++;
-          x[k] = law_quantile(&m->c[j], &atoms[j], t);
+          x[k] = law_quantile(&m->c[j], &atoms[j], fold ? 0.5 + 0.5 * t : t);
         } else
-          x[k] = gsl_cdf_ugaussian_Pinv(t);
+          x[k] = fold ? gsl_cdf_ugaussian_Qinv(0.5 * (1 - t)) : gsl_cdf_ugaussian_Pinv(t);
+      }
+      /* every sample of the point (B of them in BATCH mode) by the same element */
+      for (int e = 1; e < G.ng; e++) {
+        double *xe = x + (size_t)e * q->nq;
+        const int *src = G.src + (size_t)e * per, *sg = G.sg + (size_t)e * per;
+        for (int b = 0; b < q->Bq; b++)
+          for (int k = 0; k < per; k++) xe[b * per + k] = sg[k] * x[b * per + src[k]];
       }
     }
   }
@@ -274,10 +474,12 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
                                              : "whole batch in the point set";
   snprintf(q->method, sizeof q->method,
-           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims, %d atom "
+           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims (%d base "
+           "points x %d images under %s), %d atom "
            "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "
            "sd / sqrt(%d) over the shifts (fixed internal seed)",
-           path, q->nrep, q->n, q->nq, q->na, q->nrep - 1, q->nrep);
+           path, q->nrep, q->n, q->nq, q->nbase, q->ng, G.what, q->na, q->nrep - 1, q->nrep);
+  symgroup_free(&G);
   *out = q;
   return CL_OK;
 }
@@ -401,33 +603,6 @@ static inline void accumulate(const cl_multi *q, const double *c, const double *
     }
 }
 
-/* ghat for one sample, B = 1 or lambda = 0 (lam = 0 then). */
-static void ghat_sample(const cl_multi *q, const double *y1, const double *y2, const double *sd1,
-                        const double *sd2, double lam, double *g1, double *g2) {
-  const int M = q->M;
-  if (lam == 0) {
-    for (int i = 0; i < M; i++) g1[i] = sd1[i] * y2[i], g2[i] = sd2[i] * y1[i];
-    return;
-  }
-  if (q->m.g == CL_G_SQUARE) {
-    double a1 = 0, a2 = 0;
-    for (int k = 0; k < M; k++) a1 += y1[k] * y1[k], a2 += y2[k] * y2[k];
-    for (int i = 0; i < M; i++) {
-      g1[i] = sd1[i] * (y2[i] - 2 * lam * y1[i] * (a2 - y2[i] * y2[i]));
-      g2[i] = sd2[i] * (y1[i] - 2 * lam * y2[i] * (a1 - y1[i] * y1[i]));
-    }
-  } else {
-    double a1 = 0, a2 = 0;
-    for (int k = 0; k < M; k++) a1 += fabs(y1[k]), a2 += fabs(y2[k]);
-    for (int i = 0; i < M; i++) {
-      double s1 = (y1[i] > 0) - (y1[i] < 0), t2 = (y2[i] > 0) - (y2[i] < 0);
-      g1[i] = sd1[i] * (y2[i] - lam * s1 * (a2 - fabs(y2[i])));
-      g2[i] = sd2[i] * (y1[i] - lam * t2 * (a1 - fabs(y1[i])));
-    }
-  }
-}
-
-
 /* mu0 = R^T (atom part of c) */
 static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
   const int K = q->K, M = q->M;
@@ -446,6 +621,134 @@ static void chunk_eval(const cl_multi *q, const double *R, const double *atom, c
   cl_act_eval_vec(q->m.act, ck->h, ck->y, ck->sd, nch * d2);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define CL_MULTI_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CL_MULTI_CLONES
+#endif
+
+static inline double dot_ch(const double *restrict a, const double *restrict b, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += a[k] * b[k];
+  return t;
+}
+
+/* B = 1 or lambda = 0 (lam = 0 then): the nch points of a chunk by
+ * coordinate (point index fastest, so that every loop below is a SIMD loop
+ * over the points): h = mu + S z, sigma, the per-sample gradient and the
+ * sums of accumulate(), weight w, added to acc. */
+CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *R, const double *atom,
+                                         const double *mu0, const double *pts, int nch, double lam,
+                                         double w, chunk *ck, double *acc) {
+  const int K = q->K, M = q->M, d2 = q->d2, nq = q->nq, ncq = q->ncq;
+  double *restrict cs = ck->c, *restrict zs = ck->zs, *restrict hs = ck->h, *restrict ys = ck->y,
+                   *restrict ss = ck->sd, *restrict gs = ck->gs;
+  /* transpose the points of the chunk */
+  for (int k = 0; k < nch; k++) {
+    const double *x = pts + (size_t)k * nq;
+    for (int c = 0; c < ncq; c++) cs[c * CH + k] = x[c];
+    for (int r = 0; r < d2; r++) zs[r * CH + k] = x[ncq + r];
+  }
+  /* h_r = mu0_i + sum_j c_j R_ji + (S z)_r, i = r mod M */
+  for (int r = 0; r < d2; r++) {
+    const int i = r % M;
+    double *restrict hr = hs + r * CH;
+    for (int k = 0; k < nch; k++) hr[k] = mu0[i];
+    for (int j = 0; j < K; j++) {
+      if (q->cq[j] < 0) continue;
+      const double Rji = R[j * M + i], *restrict cj = cs + q->cq[j] * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += Rji * cj[k];
+    }
+    for (int c = 0; c < d2; c++) {
+      const double Src = q->S[r * d2 + c], *restrict zc = zs + c * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += Src * zc[k];
+    }
+    cl_act_eval_vec(q->m.act, hr, ys + r * CH, ss + r * CH, nch);
+  }
+  /* the per-sample gradient g1 (rows 0..M-1), g2 (rows M..2M-1) */
+  if (lam == 0) {
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+      double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) g1[k] = s1[k] * y2[k], g2[k] = s2[k] * y1[k];
+    }
+  } else {
+    double a1[CH], a2[CH];
+    const int sq = q->m.g == CL_G_SQUARE;
+    for (int k = 0; k < nch; k++) a1[k] = a2[k] = 0;
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      if (sq) {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) a1[k] += y1[k] * y1[k], a2[k] += y2[k] * y2[k];
+      } else {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) a1[k] += fabs(y1[k]), a2[k] += fabs(y2[k]);
+      }
+    }
+    for (int i = 0; i < M; i++) {
+      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+      const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+      double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+      if (sq) {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) {
+          g1[k] = s1[k] * (y2[k] - 2 * lam * y1[k] * (a2[k] - y2[k] * y2[k]));
+          g2[k] = s2[k] * (y1[k] - 2 * lam * y2[k] * (a1[k] - y1[k] * y1[k]));
+        }
+      } else {
+#pragma omp simd
+        for (int k = 0; k < nch; k++) {
+          double t1 = (y1[k] > 0) - (y1[k] < 0), t2 = (y2[k] > 0) - (y2[k] < 0);
+          g1[k] = s1[k] * (y2[k] - lam * t1 * (a2[k] - fabs(y2[k])));
+          g2[k] = s2[k] * (y1[k] - lam * t2 * (a1[k] - fabs(y1[k])));
+        }
+      }
+    }
+  }
+  /* the sums: [aR (K x M), T (2M x 2M), P (M x M), V (M x M)] */
+  const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
+  double *aR = acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
+  double gsum[CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    const double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+    double t = 0;
+#pragma omp simd reduction(+ : t)
+    for (int k = 0; k < nch; k++) t += g1[k] + g2[k];
+    gsum[i] = t;
+  }
+  for (int j = 0; j < K; j++) {
+    const int cj = q->cq[j];
+    for (int i = 0; i < M; i++) {
+      if (cj < 0) {
+        aR[j * M + i] += w * atom[j] * gsum[i];
+        continue;
+      }
+      const double *restrict c = cs + cj * CH, *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+      double t = 0;
+#pragma omp simd reduction(+ : t)
+      for (int k = 0; k < nch; k++) t += c[k] * (g1[k] + g2[k]);
+      aR[j * M + i] += w * t;
+    }
+  }
+  for (int a = 0; a < d2; a++)
+    for (int r = 0; r < d2; r++) T[a * d2 + r] += w * dot_ch(gs + a * CH, zs + r * CH, nch);
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      P[i * M + l] += w * (dot_ch(gs + l * CH, hs + i * CH, nch) + dot_ch(gs + (M + l) * CH, hs + (M + i) * CH, nch));
+      if (l < i) continue;
+      const double v = c1 * (dot_ch(gs + i * CH, gs + l * CH, nch) + dot_ch(gs + (M + i) * CH, gs + (M + l) * CH, nch)) +
+                       c2 * (dot_ch(gs + i * CH, gs + (M + l) * CH, nch) + dot_ch(gs + (M + i) * CH, gs + l * CH, nch));
+      V[i * M + l] += w * v;
+      if (l != i) V[l * M + i] += w * v;
+    }
+}
+
 /* One replicate: fills acc (and the SQEXP corrections into V). */
 static void replicate(cl_multi *q, int r, const double *R) {
   const int K = q->K, M = q->M, d2 = q->d2, n = q->n, nq = q->nq, B = q->B;
@@ -461,12 +764,7 @@ static void replicate(cl_multi *q, int r, const double *R) {
       const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
       for (int p0 = 0; p0 < n; p0 += CH) {
         const int nch = n - p0 < CH ? n - p0 : CH;
-        chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
-        for (int k = 0; k < nch; k++) {
-          const double *hk = ck->h + k * d2, *yk = ck->y + k * d2, *sk = ck->sd + k * d2;
-          ghat_sample(q, yk, yk + M, sk, sk + M, l, g1, g2);
-          accumulate(q, ck->c + k * K, ck->z[k], hk, hk + M, g1, g2, w, q->acc);
-        }
+        sample_chunk(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, l, w, ck, q->acc);
       }
     }
     return;
