@@ -694,3 +694,22 @@ Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
   cr_log_info("write errors: %d cases tried, %d held", tried, held);
   rm_rf(dir);
 }
+
+/* reproduce against a failing write (RLIMIT_FSIZE of 1 KiB): the first data
+ * file that cannot be written stops the study with exit 1 and its name; the
+ * directory stays marked UNFINISHED, no temporary file is left, and the
+ * lost file is not in place. */
+Test(harden, reproduce_reports_a_failing_write, .timeout = 300) {
+  char dir[64], err[2048], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(sub, sizeof sub, "%s/r", dir);
+  child_fsize = 1024;
+  int rc = RUN(dir, err, "reproduce", "--quick", "--out", "r");
+  child_fsize = -1;
+  cr_expect_eq(rc, 1, "%s", err);
+  cr_expect(strstr(err, "cannot write") && strstr(err, "ode_vs_sim.csv"), "%s", err);
+  cr_expect(exists_in(sub, "UNFINISHED"));
+  cr_expect(!exists_in(sub, "ode_vs_sim.csv"));
+  cr_expect_eq(count_tmp(sub), 0);
+  rm_rf(dir);
+}
