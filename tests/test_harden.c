@@ -487,6 +487,26 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
     cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
     tried++, held += ok;
   }
+  /* basin: a runaway escape from R = 0 (M = 1: the starts leave the domain;
+   * M = 2: Q(t) at R = 0 blows up) is exit 1 with the time or the starts and
+   * the parameters, never a complaint about --Q0 (exit 2) */
+  const char *const basin_cases[][20] = {
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none", "--tau", "10",
+       "--directions", "4", "--out", "o.csv", NULL},
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "cubic", "--reg", "none", "--directions",
+       "4", "--tmax", "50", "--out", "o.csv", NULL},
+      {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
+       "--tau", "10", "--directions", "4", "--qmc-points", "16", "--out", "o.csv", NULL},
+      {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
+       "--tau", "100", "--directions", "4", "--qmc-points", "16", "--out", "o.csv", NULL},
+  };
+  for (int k = 0; k < 4; k++) {
+    int rc = run_in(dir, NULL, err, sizeof err, basin_cases[k]);
+    int ok = rc == 1 && (strstr(err, "t = ") || strstr(err, "starts at")) && strstr(err, "tau = ") &&
+             !strstr(err, "--Q0") && count_in(dir) == 0;
+    cr_expect(ok, "basin case %d: rc %d: %s", k, rc, err);
+    tried++, held += ok;
+  }
   cr_log_info("runaway runs: %d cases tried, %d held", tried, held);
   rm_rf(dir);
 }
