@@ -454,6 +454,54 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
   return st;
 }
 
+/* The rows of a table that plot hands to gnuplot: every line has the
+ * header's number of fields (ncol), the fields need[0..nneed) (1-based) are
+ * finite numbers, a line is at most 1 MB, and there is at least one row.
+ * Anything else is exit 2 with the file and line (docs/hardening.md s.1). */
+static cl_status check_rows(const char *path, int ncol, const int *need, int nneed, char *err) {
+  FILE *f = fopen(path, "r");
+  if (!f) return cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  long ln = 0, rows = 0;
+  cl_status st = CL_OK;
+  while (!st && (len = getline(&line, &cap, f)) >= 0) {
+    ln++;
+    if (ln == 1) continue; /* the header, read by the caller */
+    if (len > (1 << 20)) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: longer than 1 MB", path, ln);
+      break;
+    }
+    if ((size_t)len != strlen(line)) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: a NUL byte", path, ln);
+      break;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0] && feof(f)) break;
+    int nf = 1;
+    for (const char *c = line; *c; c++) nf += *c == ',';
+    if (nf != ncol) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: %d fields, the header has %d", path, ln, nf, ncol);
+      break;
+    }
+    for (int k = 0; k < nneed && !st; k++) {
+      const char *c = line;
+      for (int j = 1; j < need[k]; j++) c = strchr(c, ',') + 1;
+      char *end;
+      double v = strtod(c, &end);
+      if (end == c || (*end && *end != ',') || !isfinite(v))
+        st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: field %d is not a finite number", path, ln, need[k]);
+    }
+    rows++;
+  }
+  if (!st && ferror(f)) st = cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
+  if (!st && rows == 0) st = cl_fail(err, CL_EINVAL, "plot: '%s' has no data rows", path);
+  free(line);
+  fclose(f);
+  return st;
+}
+
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err) {
   cl_status st = cl_plot_check_out(out, err);
@@ -478,14 +526,31 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   fprintf(g, "\nset key bottom right\nplot ");
   for (int i = 0; i < nfiles && !st; i++) {
     FILE *f = fopen(files[i], "r");
-    char head[16384];
-    if (!f || !fgets(head, sizeof head, f)) {
-      if (f) fclose(f);
+    char head[16384], *hline = NULL;
+    size_t hcap = 0;
+    ssize_t hlen = f ? getline(&hline, &hcap, f) : -1;
+    if (f) fclose(f);
+    if (hlen <= 0) {
+      free(hline);
       st = cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", files[i]);
       break;
     }
-    fclose(f);
+    if ((size_t)hlen != strlen(hline) || hlen >= (ssize_t)sizeof head) {
+      free(hline);
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: %s", files[i],
+                   hlen >= (ssize_t)sizeof head ? "the header is longer than 16 KB" : "a NUL byte");
+      break;
+    }
+    memcpy(head, hline, (size_t)hlen + 1);
+    free(hline);
     head[strcspn(head, "\r\n")] = '\0';
+    size_t hl = strlen(head);
+    if (!hl || strstr(head, ",,") || head[0] == ',' || head[hl - 1] == ',') {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: an empty column name in the header", files[i]);
+      break;
+    }
+    int ncol = 1;
+    for (const char *c = head; *c; c++) ncol += *c == ',';
     /* find the column: exact, or NAME_mean (+ NAME_sd) in a summary */
     int cx = -1, cm = -1, cs = -1, crun = -1, k = 1;
     char want_m[256], want_s[256];
@@ -496,6 +561,11 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
       if (!strcmp(tok, want_m)) cm = k;
       if (!strcmp(tok, want_s)) cs = k;
       if (!strcmp(tok, "run")) crun = k;
+    }
+    /* the columns gnuplot will read: t (or the column after run) and y */
+    int need[3] = {cm > 0 && cs > 0 ? 1 : (cx > 0 && crun == 1 ? 2 : 1), cm > 0 && cs > 0 ? cm : cx, cs};
+    if ((cm > 0 && cs > 0) || cx > 0) {
+      if ((st = check_rows(files[i], ncol, need, cm > 0 && cs > 0 ? 3 : 2, err))) break;
     }
     if (i) fprintf(g, ", ");
     if (cm > 0 && cs > 0) {
