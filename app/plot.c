@@ -454,6 +454,23 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
   return st;
 }
 
+/* One line of f into buf (cap bytes, without the newline): 0, or -1 at the
+ * end of the file, 1 for a line longer than cap - 1 bytes, 2 for a NUL byte.
+ * Bounded, so that an endless line (/dev/zero) never exhausts memory. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len) {
+  size_t n = 0;
+  int c, nul = 0;
+  while ((c = getc(f)) != EOF && c != '\n') {
+    if (n + 1 >= cap) return buf[n] = '\0', *len = n, 1;
+    if (c == '\0') nul = 1;
+    buf[n++] = (char)c;
+  }
+  buf[n] = '\0';
+  *len = n;
+  if (c == EOF && n == 0) return -1;
+  return nul ? 2 : 0;
+}
+
 /* The rows of a table that plot hands to gnuplot: every line has the
  * header's number of fields (ncol), the fields need[0..nneed) (1-based) are
  * finite numbers, a line is at most 1 MB, and there is at least one row.
@@ -461,24 +478,26 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
 static cl_status check_rows(const char *path, int ncol, const int *need, int nneed, char *err) {
   FILE *f = fopen(path, "r");
   if (!f) return cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
+  const size_t cap = (size_t)1 << 20;
+  char *line = malloc(cap);
+  if (!line) return fclose(f), cl_fail(err, CL_ENOMEM, "plot: out of memory");
+  size_t len;
   long ln = 0, rows = 0;
+  int r;
   cl_status st = CL_OK;
-  while (!st && (len = getline(&line, &cap, f)) >= 0) {
+  while (!st && (r = read_line(f, line, cap, &len)) >= 0) {
     ln++;
     if (ln == 1) continue; /* the header, read by the caller */
-    if (len > (1 << 20)) {
+    if (r == 1) {
       st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: longer than 1 MB", path, ln);
       break;
     }
-    if ((size_t)len != strlen(line)) {
+    if (r == 2) {
       st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: a NUL byte", path, ln);
       break;
     }
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!line[0] && feof(f)) break;
+    if (len && line[len - 1] == '\r') line[--len] = '\0';
+    if (!len && feof(f)) break;
     int nf = 1;
     for (const char *c = line; *c; c++) nf += *c == ',';
     if (nf != ncol) {
@@ -526,25 +545,21 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   fprintf(g, "\nset key bottom right\nplot ");
   for (int i = 0; i < nfiles && !st; i++) {
     FILE *f = fopen(files[i], "r");
-    char head[16384], *hline = NULL;
-    size_t hcap = 0;
-    ssize_t hlen = f ? getline(&hline, &hcap, f) : -1;
+    char head[16384];
+    size_t hl = 0;
+    int r = f ? read_line(f, head, sizeof head, &hl) : -1;
+    int rerr = f ? ferror(f) : 1;
     if (f) fclose(f);
-    if (hlen <= 0) {
-      free(hline);
+    if (r < 0 || rerr) {
       st = cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", files[i]);
       break;
     }
-    if ((size_t)hlen != strlen(hline) || hlen >= (ssize_t)sizeof head) {
-      free(hline);
+    if (r > 0) {
       st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: %s", files[i],
-                   hlen >= (ssize_t)sizeof head ? "the header is longer than 16 KB" : "a NUL byte");
+                   r == 1 ? "the header is longer than 16 KB" : "a NUL byte");
       break;
     }
-    memcpy(head, hline, (size_t)hlen + 1);
-    free(hline);
-    head[strcspn(head, "\r\n")] = '\0';
-    size_t hl = strlen(head);
+    if (hl && head[hl - 1] == '\r') head[--hl] = '\0';
     if (!hl || strstr(head, ",,") || head[0] == ',' || head[hl - 1] == ',') {
       st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: an empty column name in the header", files[i]);
       break;

@@ -240,6 +240,11 @@ Test(harden, plot_malformed_trajectory_files, .timeout = 60) {
   int ok = rc == 2 && strstr(err, "nul.csv") && !exists_in(dir, "f.png");
   cr_expect(ok, "nul.csv: rc %d: %s", rc, err);
   tried++, held += ok;
+  /* an endless line (read only: never a write onto a device node) */
+  rc = RUN(dir, err, "plot", "--out", "f.png", "/dev/zero");
+  ok = rc == 2 && strstr(err, "/dev/zero") && !exists_in(dir, "f.png");
+  cr_expect(ok, "/dev/zero: rc %d: %s", rc, err);
+  tried++, held += ok;
   /* a good file with a bad one: still exit 2 and no figure */
   write_file(dir, "good.csv", "t,cos_1_1\n0,0.1\n1,0.2\n");
   rc = RUN(dir, err, "plot", "--out", "f.png", "good.csv", "text.csv");
@@ -361,6 +366,9 @@ Test(harden, checkpoint_never_replaces_a_special_file) {
     cr_expect(strstr(err, "--checkpoint") != NULL, "%s", err);
     cr_expect(!exists_in(dir, "r.csv"));
   }
+  /* --resume from a FIFO: refused at once (opening it would block) */
+  int rc = RUN(dir, err, "reduced", "--N", "1000", "--T", "1", "--resume", "fifo", "--out", "r.csv");
+  cr_expect(rc == 2 && strstr(err, "corrupt checkpoint"), "--resume fifo: rc %d: %s", rc, err);
   struct stat sb;
   cr_assert_eq(lstat(fifo, &sb), 0);
   cr_expect(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
