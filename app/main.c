@@ -568,11 +568,13 @@ static int run_sweep(int argc, char **argv) {
     int mylen = (int)len, *lens = NULL, *displs = NULL;
     char *all = NULL;
     if (rank == 0) lens = calloc((size_t)size, sizeof(int)), displs = calloc((size_t)size, sizeof(int));
+    if (rank == 0 && (!lens || !displs)) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
     MPI_Gather(&mylen, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
     long total = 0;
     if (rank == 0) {
       for (int r = 0; r < size; r++) displs[r] = (int)total, total += lens[r];
       all = malloc((size_t)total + 1);
+      if (!all) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
     }
     MPI_Gatherv(text, mylen, MPI_CHAR, all, lens, displs, MPI_CHAR, 0, MPI_COMM_WORLD);
     free(text);
@@ -581,11 +583,14 @@ static int run_sweep(int argc, char **argv) {
     if (rank == 0 && all_ok) {
       char **paths = calloc((size_t)size + 1, sizeof(char *));
       cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
+      if (!paths || !ids) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
       int np = 0;
       if (have_old) paths[np] = strdup(oldc), ids[np++] = id;
+      if (have_old && !paths[0]) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
       for (int r = 0; r < size; r++) {
         if (lens[r] == 0) continue;
         char *path = malloc(CL_PATHLEN + 32);
+        if (!path) fail(1, "sweep: out of memory"), MPI_Abort(MPI_COMM_WORLD, 1);
         snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(cfg.out, "-") ? cfg.out : "/tmp/cldyn-sweep", r, (long)getpid());
         cl_tmp_register(path);
         FILE *f = fopen(path, "w");

@@ -427,6 +427,10 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, dou
     return cl_fail(err, CL_ENOMEM, "basin: out of memory");
   }
   cl_rng *rng = cl_rng_alloc(seed, 0x6261);
+  if (!rng) {
+    free(starts), free(which);
+    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  }
   for (long k = 0; k < ndir * K * M; k++)
     starts[k] = sqrt(res->var[k % (K * M)] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
