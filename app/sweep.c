@@ -296,8 +296,11 @@ cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const
   for (int i = 0; i < npaths && !st; i++) {
     if (strcmp(ids[i].fp, want->fp) || ids[i].points != want->points ||
         ids[i].rows_per_point != want->rows_per_point) {
-      st = cl_fail(err, CL_EINVAL, "--merge: '%s' is from another sweep (fingerprint %s, %ld points; expected %s, %ld points)",
-                   paths[i], ids[i].fp, ids[i].points, want->fp, want->points);
+      st = cl_fail(err, CL_EINVAL,
+                   "--merge: '%s' is from another sweep (fingerprint %s, %ld points, %ld rows per point; expected %s, "
+                   "%ld points, %ld rows per point)",
+                   paths[i], ids[i].fp, ids[i].points, ids[i].rows_per_point, want->fp, want->points,
+                   want->rows_per_point);
       break;
     }
     FILE *f = fopen(paths[i], "r");
