@@ -18,6 +18,10 @@ command -v valgrind >/dev/null 2>&1 || { echo "valgrind-check: valgrind missing 
 [ -x "$bin" ] && [ -x "$tests" ] || { echo "valgrind-check: build $bin and $tests first" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/cldyn_vg.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
+# private copies: a rebuild during the check cannot swap the binaries
+cp "$bin" "$tmp/cldyn" && cp "$tests" "$tmp/cldyn_tests" || exit 1
+bin=$tmp/cldyn
+tests=$tmp/cldyn_tests
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect)
 # (add --track-origins=yes to find where an uninitialised value comes from)
