@@ -94,3 +94,35 @@ Test(fuzzcorpus, checkpoint, .timeout = 300) {
 Test(fuzzcorpus, csv, .timeout = 300) {
   cr_expect_gt(replay("fuzz_csv", cl_fuzz_csv_one, 300), 0);
 }
+
+/* The checkpoint corpus, read as the CLI reads it (no crc repair): the one
+ * valid file resumes, every forged or cut one is CL_EINVAL ("corrupt
+ * checkpoint"), none crashes. */
+Test(fuzzcorpus, checkpoint_outcomes, .timeout = 120) {
+  DIR *d = opendir(CORPUS_DIR "/fuzz_ckpt");
+  cr_assert_not_null(d);
+  struct dirent *e;
+  int n = 0;
+  char err[CL_ERRLEN];
+  cl_config c;
+  cr_assert_eq(cl_config_parse_string(&c, CL_CMD_REDUCED, "--N 100 --T 0.5 --dt-out 0.25 --runs 2", err), CL_OK);
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[512];
+    snprintf(path, sizeof path, "%s/fuzz_ckpt/%s", CORPUS_DIR, e->d_name);
+    cl_ckpt_opts ck = {NULL, 0, path};
+    cl_traj *tr = NULL;
+    cl_status st = cl_run_engine(&cl_engine_reduced, &c.model, &c.sched, 1, &ck, &tr, NULL, NULL, err);
+    if (!strcmp(e->d_name, "valid_final")) {
+      cr_expect_eq(st, CL_OK, "%s: %s", e->d_name, err);
+      if (!st) cr_expect(tr->runs == 2 && tr->nt == 3);
+    } else {
+      cr_expect_eq(st, CL_EINVAL, "%s: status %d", e->d_name, st);
+      cr_expect(st != CL_EINVAL || strstr(err, "corrupt checkpoint"), "%s: %s", e->d_name, err);
+    }
+    if (!st) cl_traj_free(tr);
+    n++;
+  }
+  closedir(d);
+  cr_expect_geq(n, 10);
+}
