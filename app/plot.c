@@ -52,7 +52,10 @@ static int parse_row(char *line, const dens_cols *c, double *v) {
     if (*end != ',') break;
     s = end + 1;
   }
-  return col == c->ncol;
+  /* nothing after the last number but the line's end */
+  if (*end == '\r') end++;
+  if (*end == '\n') end++;
+  return !*end && col == c->ncol;
 }
 
 void cl_dens_free(cl_dens_set *s) {
@@ -83,7 +86,9 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   char line[8192];
   dens_cols c;
   cl_status st = CL_OK;
-  if (!fgets(line, sizeof line, f) || (st = parse_header(line, &c, path, err))) {
+  if (!fgets(line, sizeof line, f) || (!strchr(line, '\n') && !feof(f) && (st = cl_fail(err, CL_EINVAL,
+                                                   "plot: '%s' line 1: longer than %d bytes", path, (int)sizeof line - 2))) ||
+      (st = parse_header(line, &c, path, err))) {
     fclose(f);
     return st ? st : cl_fail(err, CL_EINVAL, "plot: '%s' is empty", path);
   }
@@ -92,7 +97,8 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   double best = NAN;
   long nrow = 0;
   while (fgets(line, sizeof line, f)) {
-    int ok = parse_row(line, &c, v);
+    /* a line longer than the buffer (no newline before the end of the file) */
+    int ok = (strchr(line, '\n') || feof(f)) && parse_row(line, &c, v);
     /* every value finite, run a small non-negative integer, |w| modest */
     for (int j = 0; ok && j < c.ncol; j++) ok = isfinite(v[j]);
     if (ok && c.run >= 0) ok = v[c.run] >= 0 && v[c.run] <= 1e6 && v[c.run] == floor(v[c.run]);
