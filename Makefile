@@ -39,7 +39,7 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial|harden/mpi_and_serial_shards_agree
 
-.PHONY: all deps demo test test-python test-asan check check-docs check-abi check-deps bench fuzz install uninstall clean
+.PHONY: all deps demo test test-python test-asan test-valgrind check check-docs check-abi check-deps bench fuzz install uninstall clean
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
 
 # The Python package's library (python/cldyn, docs/python.md): the CLI's
@@ -83,7 +83,7 @@ $(BUILD)/libcldyn.so: $(OBJ)
 $(BUILD)/cldyn: $(BUILD)/obj/app/main.o $(APP_OBJ) $(BUILD)/libcldyn.a
 	$(CC) -fopenmp $(LDFLAGS) -o $@ $< $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS)
 
-$(BUILD)/cldyn_tests: $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h tests/*.h)
+$(BUILD)/cldyn_tests: $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h tests/*.h fuzz/*.c)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
 
 # Allocation-failure tests: the library linked with counting malloc hooks
@@ -95,7 +95,7 @@ $(BUILD)/cldyn_oomtests: tests/oom/test_oom.c $(APP_OBJ) $(BUILD)/libcldyn.a $(H
 # Sanitizer build: the library, CLI and tests again with ASan and UBSan.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 $(BUILD)/asan/cldyn $(BUILD)/asan/cldyn_tests: $(SRC) $(APP_SRC) $(TEST_SRC) app/main.c $(HDR) \
-    $(wildcard app/*.h tests/*.h) | $(BUILD)/asan
+    $(wildcard app/*.h tests/*.h fuzz/*.c) | $(BUILD)/asan
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn app/main.c $(APP_SRC) $(SRC) $(LIBS)
 	$(CC) $(ALL_CFLAGS) -O1 $(SAN) -o $(BUILD)/asan/cldyn_tests $(TEST_SRC) $(APP_SRC) $(SRC) $(LIBS) -lcriterion
 
@@ -135,6 +135,11 @@ test-asan: deps
 # are left out of the sanitizer run for time: under ASan the M = 2 basin
 # takes over 5 minutes; test_smoke.c and test_fixedm.c's other tests run the
 # same code paths there on small problems)
+
+# memcheck over a small set of CLI commands and test suites (tools/valgrind-check.sh)
+test-valgrind: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/cldyn_tests
+	tools/valgrind-check.sh $(BUILD)
 
 check: test test-asan
 

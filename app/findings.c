@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <omp.h>
 
@@ -17,7 +19,16 @@
 #include "cldyn/reduced.h"
 #include "cldyn/runner.h"
 #include "cldyn/terms.h"
+#include "cldyn/tmpfiles.h"
 #include "config.h"
+
+/* A data file of the section, written to PATH.tmp.XXXXXX and renamed when
+ * closed (fclose_in), like every file of reproduce: never half-written. */
+typedef struct {
+  FILE *f;
+  char tmp[4232], path[4200];
+} ffile;
+#define NFF 4
 
 typedef struct {
   const char *dir;
@@ -25,15 +36,50 @@ typedef struct {
   FILE *rep;
   cl_config *c;
   char *err;
+  ffile ff[NFF];
+  int werr; /* a file could not be written */
 } fstudy;
 
-static FILE *fopen_in(const fstudy *S, const char *name) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/%s", S->dir, name);
-  FILE *f = fopen(path, "w");
-  if (!f) cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", path);
-  return f;
+static FILE *fopen_in(fstudy *S, const char *name) {
+  ffile *t = NULL;
+  for (int i = 0; i < NFF && !t; i++)
+    if (!S->ff[i].f) t = &S->ff[i];
+  if (!t) return cl_fail(S->err, CL_EIO, "reproduce: too many open files"), NULL;
+  snprintf(t->path, sizeof t->path, "%s/%s", S->dir, name);
+  snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
+  int fd = mkstemp(t->tmp);
+  if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp);
+  if (!t->f) {
+    cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+    return NULL;
+  }
+  cl_tmp_register(t->tmp);
+  return t->f;
 }
+
+/* Close f; keep: rename it into place (a write error removes it and is
+ * remembered in werr), else remove it (an error path). */
+static void fclose_keep(fstudy *S, FILE *f, int keep) {
+  for (int i = 0; i < NFF; i++)
+    if (S->ff[i].f == f) {
+      ffile *t = &S->ff[i];
+      int bad = ferror(f) != 0;
+      bad |= fclose(f) != 0;
+      t->f = NULL;
+      mode_t mask = umask(0);
+      umask(mask);
+      if (keep && !bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
+      if (!keep || bad) unlink(t->tmp);
+      cl_tmp_unregister(t->tmp);
+      if (keep && bad && !S->werr) {
+        S->werr = 1;
+        cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+      }
+      return;
+    }
+}
+static void fclose_in(fstudy *S, FILE *f) { fclose_keep(S, f, 1); }
+static void fdrop_in(fstudy *S, FILE *f) { fclose_keep(S, f, 0); }
 
 static void gp_head(FILE *g, const char *name, int w, int h) {
   fprintf(g, "set datafile separator ','\nset grid\n");
@@ -231,24 +277,24 @@ static cl_status sec_ii(fstudy *S) {
     char a[256];
     cl_model m;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld", laws[l], ref, Nm);
-    if ((st = parse_model(S, CL_CMD_BASIN, a, &m))) return fclose(f), st;
+    if ((st = parse_model(S, CL_CMD_BASIN, a, &m))) return fdrop_in(S, f), st;
     double kurt = cl_law_kurtosis(&m.c[0]), ev1, ev2, var[CL_KMAX], P, Ps, th, ths;
     int s1, s2;
     if ((st = pure_states(S, &m, &ev1, &ev2, &s1, &s2)) ||
         (st = cl_basin_escape_variances(&m, &S->c->ode.quad, var, S->err)))
-      return fclose(f), st;
+      return fdrop_in(S, f), st;
     double r0 = sqrt(var[0] / (double)Nm);
     Ps = NAN;
     if ((st = angular_basin(S, &m, r0, nscan, nbis, tmax, &P, &th)) ||
         (!S->quick && (st = angular_basin(S, &m, r0 / 10, nscan, nbis, tmax, &Ps, &ths))))
-      return fclose(f), st;
+      return fdrop_in(S, f), st;
     int graded = s1 == CL_STABLE && s2 == CL_STABLE;
     if (l == 0) theta_case = th;
     double pr = NAN, ser = NAN, z = NAN;
     long u = 0;
     if (l < nred_laws) {
       snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nm, T, T);
-      if ((st = reduced_freq(S, a, runs, 300 + (uint64_t)l, &pr, &ser, &u))) return fclose(f), st;
+      if ((st = reduced_freq(S, a, runs, 300 + (uint64_t)l, &pr, &ser, &u))) return fdrop_in(S, f), st;
       z = fabs(P - pr) / ser;
       zmax = fmax(zmax, z);
       if (graded && fabs(pr - 0.5) > maxdev) maxdev = fabs(pr - 0.5), maxdev_se = ser, maxdev_th = fabs(P - 0.5);
@@ -265,7 +311,7 @@ static cl_status sec_ii(fstudy *S) {
     if (l < nred_laws) fprintf(S->rep, " %.4f +- %.4f | %.1f | %ld |\n", pr, ser, z, u);
     else fprintf(S->rep, " - | - | - |\n");
   }
-  fclose(f);
+  fclose_in(S, f);
   fprintf(S->rep, "\nLargest z (theory against reduced): %.1f.  Largest measured |P(feature 1) - 1/2| in a graded "
                   "regime: %.4f +- %.4f.\n\n![](graded.png)\n\n", zmax, maxdev, maxdev_se);
   FILE *g = fopen_in(S, "graded.gp");
@@ -279,7 +325,7 @@ static cl_status sec_ii(fstudy *S) {
              "'' skip 1 using 2:($5==0?$6:1/0) with points pt 4 ps 1.5 title 'theory, feature-1 learned state a saddle', "
              "'' skip 1 using ($2+0.03):8:9 with yerrorbars pt 5 title 'reduced, N = %lld (+- se)'\n}\n",
           ref, Nm);
-  fclose(g);
+  fclose_in(S, g);
 
   /* where a graded effect exists: rademacher:3 against uniform:3 while one parameter varies */
   static const struct {
@@ -306,19 +352,19 @@ static cl_status sec_ii(fstudy *S) {
       else if (!strcmp(sw[p].name, "beta"))
         snprintf(a, sizeof a, "--c rademacher:3 --c uniform:3 --N %lld --reg l2:%g", Nm, v);
       else snprintf(a, sizeof a, "--c rademacher:3 --c uniform:3 --N %lld --%s %g", Nm, sw[p].name, v);
-      if ((st = parse_model(S, CL_CMD_BASIN, a, &m))) return fclose(w), st;
+      if ((st = parse_model(S, CL_CMD_BASIN, a, &m))) return fdrop_in(S, w), st;
       double ev1, ev2, var[CL_KMAX], P, th;
       int s1, s2;
       if ((st = pure_states(S, &m, &ev1, &ev2, &s1, &s2)) ||
           (st = cl_basin_escape_variances(&m, &S->c->ode.quad, var, S->err)) ||
           (st = angular_basin(S, &m, sqrt(var[0] / (double)Nm), nscan, nbis, tmax, &P, &th)))
-        return fclose(w), st;
+        return fdrop_in(S, w), st;
       int graded = s1 == CL_STABLE && s2 == CL_STABLE;
       if (graded) swmax = fmax(swmax, fabs(P - 0.5));
       fprintf(w, "%s,%g,%d,%.8f\n", sw[p].name, v, graded, P);
       fprintf(S->rep, "| %s | %g | %s | %.5f | %+.5f |\n", sw[p].name, v, graded ? "yes" : "no", P, P - 0.5);
     }
-  fclose(w);
+  fclose_in(S, w);
   fprintf(S->rep, "\nLargest |P - 1/2| over the graded points of the sweep: %.4f.\n\n![](graded_sweep.png)\n\n", swmax);
   g = fopen_in(S, "graded_sweep.gp");
   if (!g) return CL_EIO;
@@ -327,7 +373,7 @@ static cl_status sec_ii(fstudy *S) {
              "  set xlabel 'parameter value'\n  set ylabel 'P(feature 1) - 1/2 (theory)'\n  set key outside right\n"
              "  plot for [p in 's rho tau beta m2'] 'graded_sweep.csv' skip 1 using 2:(strcol(1) eq p ? $4-0.5 : 1/0) "
              "with linespoints pt 7 title p\n}\n");
-  fclose(g);
+  fclose_in(S, g);
 
   /* the basin boundary of the graded case rademacher:3 against uniform:3 at several radii */
   {
@@ -342,11 +388,11 @@ static cl_status sec_ii(fstudy *S) {
     fprintf(b, "R_1,R_2\n");
     for (int i = 0; i < nr; i++) {
       double P, th;
-      if ((st = angular_basin(S, &m, radii[i], nscan, nbis, tmax, &P, &th))) return fclose(b), st;
+      if ((st = angular_basin(S, &m, radii[i], nscan, nbis, tmax, &P, &th))) return fdrop_in(S, b), st;
       for (int q = 0; q < 4 && isfinite(th); q++)
         fprintf(b, "%.8f,%.8f\n", (q & 1 ? -1 : 1) * radii[i] * cos(th), (q & 2 ? -1 : 1) * radii[i] * sin(th));
     }
-    fclose(b);
+    fclose_in(S, b);
     cl_fixed_point *fp;
     int n;
     if ((st = cl_fixed_find(&m, NULL, NULL, 0, &fp, &n, S->err))) return st;
@@ -355,7 +401,7 @@ static cl_status sec_ii(fstudy *S) {
     fprintf(fx, "R_1,R_2,stable\n");
     for (int i = 0; i < n; i++) fprintf(fx, "%.8f,%.8f,%d\n", fp[i].y[0], fp[i].y[1], fp[i].stability == CL_STABLE);
     free(fp);
-    fclose(fx);
+    fclose_in(S, fx);
     g = fopen_in(S, "graded_portrait.gp");
     if (!g) return CL_EIO;
     gp_head(g, "graded_portrait", 760, 700);
@@ -365,7 +411,7 @@ static cl_status sec_ii(fstudy *S) {
                "x title 'diagonal |R_1| = |R_2|' dt 3 lc rgb 'grey', -x notitle dt 3 lc rgb 'grey', "
                "'graded_fixed.csv' skip 1 using 1:($3==1?$2:1/0) with points pt 7 ps 1.5 lc rgb 'black' title 'stable fixed points', "
                "'' skip 1 using 1:($3==0?$2:1/0) with points pt 6 ps 1.5 lc rgb 'red' title 'saddles'\n}\n");
-    fclose(g);
+    fclose_in(S, g);
     fprintf(S->rep, "Phase portrait of the graded case `rademacher:3` against `%s`: the basin boundary found by "
                     "bisection at radii 0.01 to 0.75 (boundary angle near R = 0: %.6f rad, against pi/4 = %.6f "
                     "for equal basins).\n\n![](graded_portrait.png)\n\n", ref, theta_case, M_PI / 4);
@@ -489,7 +535,7 @@ static cl_status sec_iii(fstudy *S) {
     cl_model m = base;
     m.rho = -1 + k * h;
     m1_point p;
-    if ((st = stable_point(S, &m, &p))) return fclose(f), st;
+    if ((st = stable_point(S, &m, &p))) return fdrop_in(S, f), st;
     double id = p.t.q0 - m.tau * p.t.V / (2 * m.B * p.t.kappa);
     idmax = fmax(idmax, fabs(id));
     fprintf(f, "%g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g\n", m.rho, p.R, p.Q, p.cos, p.t.V, p.t.V_data,
@@ -499,7 +545,7 @@ static cl_status sec_iii(fstudy *S) {
     if (k == 0) pm = p, mm = m;
     if (k == n) pp = p, mp = m;
   }
-  fclose(f);
+  fclose_in(S, f);
   /* attribution of Delta log(1/cos^2 - 1) from rho = -1 to rho = +1 */
   double Lm = log(1 / (pm.cos * pm.cos) - 1), Lp = log(1 / (pp.cos * pp.cos) - 1), dL = Lp - Lm;
   double lV = logmean(pp.t.V, pm.t.V), lk = logmean(pp.t.kappa, pm.t.kappa);
@@ -524,7 +570,7 @@ static cl_status sec_iii(fstudy *S) {
              "b_z,%.12g,%.12g,%.12g\nb_e,%.12g,%.12g,%.12g\nR,%.12g,%.12g,%.12g\ntotal,%.12g,%.12g,%.12g\n",
           pm.t.V_data, pp.t.V_data, cVd, pm.t.V_noise, pp.t.V_noise, cVn, pm.t.b_z, pp.t.b_z, cbz, pm.t.b_e, pp.t.b_e,
           cbe, pm.R, pp.R, cR, Lm, Lp, dL);
-  fclose(a);
+  fclose_in(S, a);
   /* counterfactuals */
   double c_mp, c_pm;
   if ((st = counterfactual(S, &mm, &mp, &pm, &c_mp)) || (st = counterfactual(S, &mp, &mm, &pp, &c_pm))) return st;
@@ -565,18 +611,21 @@ static cl_status sec_iii(fstudy *S) {
              "  plot 'mechanism.csv' skip 1 using 1:10 with linespoints pt 7 lw 2 title 'kappa', "
              "'' skip 1 using 1:8 with linespoints pt 5 title 'b_z', '' skip 1 using 1:9 with linespoints pt 9 title 'b_e', "
              "'' skip 1 using 1:2 with linespoints pt 4 title 'R*'\n  unset multiplot\n}\n");
-  fclose(g);
+  fclose_in(S, g);
   return CL_OK;
 }
 
 cl_status cl_findings_report(const char *dir, int quick, FILE *rep, char *err) {
-  fstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err};
+  fstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err, {{0}}, 0};
   if (!S.c) return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
   fprintf(rep, "## The findings as stated\n\nEach finding with its derivation or mechanism, the measurement that "
                "tests it and a verdict (docs/findings.md).\n\n");
   cl_status st = sec_i(&S);
   if (!st) st = sec_iii(&S);
   if (!st) st = sec_ii(&S);
+  for (int i = 0; i < NFF; i++)
+    if (S.ff[i].f) fdrop_in(&S, S.ff[i].f);
+  if (!st && S.werr) st = CL_EIO; /* the message is in err */
   free(S.c);
   return st;
 }

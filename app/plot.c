@@ -52,7 +52,10 @@ static int parse_row(char *line, const dens_cols *c, double *v) {
     if (*end != ',') break;
     s = end + 1;
   }
-  return col == c->ncol;
+  /* nothing after the last number but the line's end */
+  if (*end == '\r') end++;
+  if (*end == '\n') end++;
+  return !*end && col == c->ncol;
 }
 
 void cl_dens_free(cl_dens_set *s) {
@@ -83,7 +86,9 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   char line[8192];
   dens_cols c;
   cl_status st = CL_OK;
-  if (!fgets(line, sizeof line, f) || (st = parse_header(line, &c, path, err))) {
+  if (!fgets(line, sizeof line, f) || (!strchr(line, '\n') && !feof(f) && (st = cl_fail(err, CL_EINVAL,
+                                                   "plot: '%s' line 1: longer than %d bytes", path, (int)sizeof line - 2))) ||
+      (st = parse_header(line, &c, path, err))) {
     fclose(f);
     return st ? st : cl_fail(err, CL_EINVAL, "plot: '%s' is empty", path);
   }
@@ -92,7 +97,8 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   double best = NAN;
   long nrow = 0;
   while (fgets(line, sizeof line, f)) {
-    int ok = parse_row(line, &c, v);
+    /* a line longer than the buffer (no newline before the end of the file) */
+    int ok = (strchr(line, '\n') || feof(f)) && parse_row(line, &c, v);
     /* every value finite, run a small non-negative integer, |w| modest */
     for (int j = 0; ok && j < c.ncol; j++) ok = isfinite(v[j]);
     if (ok && c.run >= 0) ok = v[c.run] >= 0 && v[c.run] <= 1e6 && v[c.run] == floor(v[c.run]);
@@ -454,6 +460,73 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
   return st;
 }
 
+/* One line of f into buf (cap bytes, without the newline): 0, or -1 at the
+ * end of the file, 1 for a line longer than cap - 1 bytes, 2 for a NUL byte.
+ * Bounded, so that an endless line (/dev/zero) never exhausts memory. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len) {
+  size_t n = 0;
+  int c, nul = 0;
+  while ((c = getc(f)) != EOF && c != '\n') {
+    if (n + 1 >= cap) return buf[n] = '\0', *len = n, 1;
+    if (c == '\0') nul = 1;
+    buf[n++] = (char)c;
+  }
+  buf[n] = '\0';
+  *len = n;
+  if (c == EOF && n == 0) return -1;
+  return nul ? 2 : 0;
+}
+
+/* The rows of a table that plot hands to gnuplot: every line has the
+ * header's number of fields (ncol), the fields need[0..nneed) (1-based) are
+ * finite numbers, a line is at most 1 MB, and there is at least one row.
+ * Anything else is exit 2 with the file and line (docs/hardening.md s.1). */
+static cl_status check_rows(const char *path, int ncol, const int *need, int nneed, char *err) {
+  FILE *f = fopen(path, "r");
+  if (!f) return cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
+  const size_t cap = (size_t)1 << 20;
+  char *line = malloc(cap);
+  if (!line) return fclose(f), cl_fail(err, CL_ENOMEM, "plot: out of memory");
+  size_t len;
+  long ln = 0, rows = 0;
+  int r;
+  cl_status st = CL_OK;
+  while (!st && (r = read_line(f, line, cap, &len)) >= 0) {
+    ln++;
+    if (ln == 1) continue; /* the header, read by the caller */
+    if (r == 1) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: longer than 1 MB", path, ln);
+      break;
+    }
+    if (r == 2) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: a NUL byte", path, ln);
+      break;
+    }
+    if (len && line[len - 1] == '\r') line[--len] = '\0';
+    if (!len && feof(f)) break;
+    int nf = 1;
+    for (const char *c = line; *c; c++) nf += *c == ',';
+    if (nf != ncol) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: %d fields, the header has %d", path, ln, nf, ncol);
+      break;
+    }
+    for (int k = 0; k < nneed && !st; k++) {
+      const char *c = line;
+      for (int j = 1; j < need[k]; j++) c = strchr(c, ',') + 1;
+      char *end;
+      double v = strtod(c, &end);
+      if (end == c || (*end && *end != ',') || !isfinite(v))
+        st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: field %d is not a finite number", path, ln, need[k]);
+    }
+    rows++;
+  }
+  if (!st && ferror(f)) st = cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
+  if (!st && rows == 0) st = cl_fail(err, CL_EINVAL, "plot: '%s' has no data rows", path);
+  free(line);
+  fclose(f);
+  return st;
+}
+
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err) {
   cl_status st = cl_plot_check_out(out, err);
@@ -479,13 +552,26 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   for (int i = 0; i < nfiles && !st; i++) {
     FILE *f = fopen(files[i], "r");
     char head[16384];
-    if (!f || !fgets(head, sizeof head, f)) {
-      if (f) fclose(f);
+    size_t hl = 0;
+    int r = f ? read_line(f, head, sizeof head, &hl) : -1;
+    int rerr = f ? ferror(f) : 1;
+    if (f) fclose(f);
+    if (r < 0 || rerr) {
       st = cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", files[i]);
       break;
     }
-    fclose(f);
-    head[strcspn(head, "\r\n")] = '\0';
+    if (r > 0) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: %s", files[i],
+                   r == 1 ? "the header is longer than 16 KB" : "a NUL byte");
+      break;
+    }
+    if (hl && head[hl - 1] == '\r') head[--hl] = '\0';
+    if (!hl || strstr(head, ",,") || head[0] == ',' || head[hl - 1] == ',') {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line 1: an empty column name in the header", files[i]);
+      break;
+    }
+    int ncol = 1;
+    for (const char *c = head; *c; c++) ncol += *c == ',';
     /* find the column: exact, or NAME_mean (+ NAME_sd) in a summary */
     int cx = -1, cm = -1, cs = -1, crun = -1, k = 1;
     char want_m[256], want_s[256];
@@ -496,6 +582,11 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
       if (!strcmp(tok, want_m)) cm = k;
       if (!strcmp(tok, want_s)) cs = k;
       if (!strcmp(tok, "run")) crun = k;
+    }
+    /* the columns gnuplot will read: t (or the column after run) and y */
+    int need[3] = {cm > 0 && cs > 0 ? 1 : (cx > 0 && crun == 1 ? 2 : 1), cm > 0 && cs > 0 ? cm : cx, cs};
+    if ((cm > 0 && cs > 0) || cx > 0) {
+      if ((st = check_rows(files[i], ncol, need, cm > 0 && cs > 0 ? 3 : 2, err))) break;
     }
     if (i) fprintf(g, ", ");
     if (cm > 0 && cs > 0) {

@@ -44,6 +44,7 @@ typedef struct {
   cl_config *c; /* scratch configuration, re-parsed by each step */
   char *err;
   tfile *tf; /* NTF slots */
+  int werr;  /* a file could not be written (close_in): the run fails */
 } study;
 
 static double wall_seconds(void) {
@@ -83,6 +84,10 @@ static int close_in(study *S, FILE *f) {
       if (!bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
       if (bad) unlink(t->tmp);
       cl_tmp_unregister(t->tmp);
+      if (bad && !S->werr) {
+        S->werr = 1;
+        cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+      }
       return bad;
     }
   return fclose(f);
@@ -782,7 +787,7 @@ static cl_status sec_pde(study *S) {
 
 cl_status cl_reproduce(const char *dir, int quick, char *err) {
   mkdir(dir, 0777);
-  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, calloc(NTF, sizeof(tfile))};
+  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, calloc(NTF, sizeof(tfile)), 0};
   if (!S.c || !S.tf) return free(S.c), free(S.tf), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
   /* UNFINISHED marks the directory until every section is written */
   char mark[4200];
@@ -807,7 +812,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
   const int ns = (int)(sizeof secs / sizeof secs[0]);
   double took[8];
   cl_status st = CL_OK;
-  for (int k = 0; k < ns && !st; k++) {
+  for (int k = 0; k < ns && !st && !S.werr; k++) {
     double t0 = wall_seconds();
     st = secs[k].run(&S);
     took[k] = wall_seconds() - t0;
@@ -821,6 +826,7 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
   if (close_in(&S, S.rep) && !st) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
   for (int i = 0; i < NTF; i++)
     if (S.tf[i].f) close_in(&S, S.tf[i].f);
+  if (!st && S.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
   if (!st) unlink(mark);
   free(S.c);
   free(S.tf);

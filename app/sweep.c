@@ -2,10 +2,12 @@
 #include "sweep.h"
 #include "options.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
@@ -284,6 +286,29 @@ static long ncols(const char *line) {
   return n;
 }
 
+/* Every field of a row written by cldyn is a finite number, or a word
+ * (stable, mixed, ...: a letter, then letters, digits and _ : + . -).
+ * Anything else (a number with a tail, an empty field, nan, a control
+ * byte) is a damaged row. */
+static int row_fields_ok(const char *line) {
+  for (const char *f = line;;) {
+    const char *e = strchr(f, ',');
+    size_t n = e ? (size_t)(e - f) : strlen(f);
+    char buf[64];
+    if (n == 0 || n >= sizeof buf) return 0;
+    memcpy(buf, f, n), buf[n] = '\0';
+    char *end;
+    double v = strtod(buf, &end);
+    int word = isalpha((unsigned char)buf[0]) != 0;
+    for (size_t k = 1; word && k < n; k++)
+      word = isalnum((unsigned char)buf[k]) || strchr("_:+.-", buf[k]);
+    if (word && (!strcasecmp(buf, "nan") || !strncasecmp(buf, "inf", 3))) word = 0;
+    if (!word && (end == buf || *end || !isfinite(v))) return 0;
+    if (!e) return 1;
+    f = e + 1;
+  }
+}
+
 cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const cl_sweep_id *want, FILE *out,
                          char *err) {
   row *rows = NULL;
@@ -293,8 +318,11 @@ cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const
   for (int i = 0; i < npaths && !st; i++) {
     if (strcmp(ids[i].fp, want->fp) || ids[i].points != want->points ||
         ids[i].rows_per_point != want->rows_per_point) {
-      st = cl_fail(err, CL_EINVAL, "--merge: '%s' is from another sweep (fingerprint %s, %ld points; expected %s, %ld points)",
-                   paths[i], ids[i].fp, ids[i].points, want->fp, want->points);
+      st = cl_fail(err, CL_EINVAL,
+                   "--merge: '%s' is from another sweep (fingerprint %s, %ld points, %ld rows per point; expected %s, "
+                   "%ld points, %ld rows per point)",
+                   paths[i], ids[i].fp, ids[i].points, ids[i].rows_per_point, want->fp, want->points,
+                   want->rows_per_point);
       break;
     }
     FILE *f = fopen(paths[i], "r");
@@ -325,6 +353,11 @@ cl_status cl_sweep_merge(char **paths, const cl_sweep_id *ids, int npaths, const
       if (end == line || *end != ',' || ncols(line) != hcols) {
         st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld: expected %ld columns starting with a point index",
                      paths[i], lineno, hcols);
+        break;
+      }
+      if (!row_fields_ok(line)) {
+        st = cl_fail(err, CL_EINVAL, "--merge: '%s' line %ld: a field is neither a finite number nor a word",
+                     paths[i], lineno);
         break;
       }
       if (pt < 1 || pt > want->points || (pt - 1) % want->nshards != want->shard) {
@@ -401,7 +434,7 @@ cl_status cl_sweep_scan_done(const char *path, const cl_sweep_id *id, long **don
     char *end;
     long pt = strtol(line, &end, 10);
     if (end == line || *end != ',' || pt < 1 || pt > np) break; /* a damaged tail: stop here */
-    if (!whole || (line[got - 1] = '\0', ncols(line) != hcols)) {
+    if (!whole || (line[got - 1] = '\0', ncols(line) != hcols || !row_fields_ok(line))) {
       cnt[pt - 1] = -1; /* a point cut short */
       break;
     }

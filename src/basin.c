@@ -33,6 +33,19 @@ static cl_status noise_terms_r0(const cl_model *m, double Q, double *EGG, double
   return CL_OK;
 }
 
+/* A failure of the escape integration (Q(t) at R = 0 leaving the domain or
+ * blowing up): the time and the parameters added to the message. */
+static cl_status escape_failed(const cl_model *m, cl_status st, double t, char *err) {
+  if (st != CL_EDIVERGE) return st;
+  char e[CL_ERRLEN];
+  memcpy(e, err, CL_ERRLEN);
+  e[CL_ERRLEN - 1] = '\0';
+  return cl_fail(err, st,
+                 "basin: the escape from R = 0 stopped at t = %g: %s (tau = %g, s = %g, rho = %g, lambda = %g, "
+                 "B = %d, act = %s)",
+                 t, e, m->tau, m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
+}
+
 cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
   /* Linear escape from R = 0: dR_j = lambda_j(Q) R_j dt + sqrt(tau^2 v_j(Q) / (B N)) dW,
    * with Q(t) following dQ/dt at R = 0 from Q0.  R_j(t) ~ A_j exp(Lambda_j(t)),
@@ -44,7 +57,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
   double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0};
   const double h = 0.01;
   cl_status st = CL_OK;
-  for (int it = 0; it < 200000 && !st; it++) {
+  int it = 0;
+  for (; it < 200000 && !st; it++) {
     cl_m1_terms t;
     if ((st = cl_drift_m1_terms(d, R, Q, &t, err))) break;
     double EGG, Es, dR[CL_KMAX], dQ;
@@ -67,7 +81,7 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
   }
   for (int j = 0; j < K; j++) var[j] = m->Q0[0] + acc[j];
   cl_drift_free(d);
-  return st;
+  return escape_failed(m, st, it * h, err);
 }
 
 void cl_basin_result_free(cl_basin_result *res) {
@@ -88,6 +102,26 @@ static int nearest(const cl_basin_result *res, int n, const double *y) {
     if (d < bestd) bestd = d, best = i;
   }
   return best;
+}
+
+/* The escape start R(0) must lie in the physical domain (for each unit i,
+ * sum_j R_ji^2 < Q0_ii): with a large escape noise (large tau, small N) the
+ * linear escape from R = 0 does not hold.  A failure is CL_EDIVERGE with the
+ * parameters, never a complaint about --Q0. */
+static cl_status start_in_domain(const cl_model *m, const double *R0, const double *var, char *e) {
+  const int K = m->K, M = m->M;
+  for (int i = 0; i < M; i++) {
+    double r2 = 0, vmax = 0;
+    for (int j = 0; j < K; j++) r2 += R0[j * M + i] * R0[j * M + i], vmax = fmax(vmax, var[j * M + i]);
+    double q = m->Q0[i * (M + 1)];
+    if (!(r2 < q))
+      return cl_fail(e, CL_EDIVERGE,
+                     "the escape from R = 0 leaves the physical domain: unit %d starts at |R|^2 = %g >= Q0 = %g "
+                     "(escape variance N var up to %g; N = %lld, tau = %g, s = %g, rho = %g, lambda = %g, B = %d, "
+                     "act = %s): raise N or lower tau",
+                     i + 1, r2, q, vmax, m->N, m->tau, m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
+  }
+  return CL_OK;
 }
 
 static cl_status classify_end(const cl_model *m, const cl_ode_opts *o, const cl_basin_result *res,
@@ -204,7 +238,8 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
     double R0[CL_KMAX];
     char e[CL_ERRLEN];
     for (int j = 0; j < K; j++) R0[j] = dirs[k * K + j];
-    cl_status cs = classify_end(m, o, res, R0, m->Q0[0], tmax, &which[k], ends + k * (K + 1), e);
+    cl_status cs = start_in_domain(m, R0, var, e);
+    if (!cs) cs = classify_end(m, o, res, R0, m->Q0[0], tmax, &which[k], ends + k * (K + 1), e);
     if (cs) {
 #pragma omp critical(cl_basin_err)
       if (bad < 0 || k < bad) bad = k, bad_st = cs, memcpy(e0, e, CL_ERRLEN);
@@ -337,7 +372,8 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
   memcpy(Q, m->Q0, sizeof(double) * (size_t)(M * M));
   const double h = 0.02, eps = 1e-6;
   cl_status st = CL_OK;
-  for (int it = 0; it < 100000 && !st; it++) {
+  int it = 0;
+  for (; it < 100000 && !st; it++) {
     double EGG[CL_MMAX], Es[CL_MMAX], y[CL_STATE_MAX], f[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX],
         dQ[CL_MMAX * CL_MMAX];
     if (noise_terms_multi(m, Q, z, EGG, Es)) {
@@ -377,7 +413,7 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
   for (int ji = 0; ji < K * M; ji++) var[ji] = m->Q0[(ji % M) * (M + 1)] + acc[ji];
   free(z);
   cl_drift_free(d);
-  return st;
+  return escape_failed(m, st, it * h, err);
 }
 
 cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
@@ -414,7 +450,7 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, dou
     cl_schedule s = {.T = tmax, .dt_out = tmax, .runs = 1, .seed = 1};
     cl_traj *tr = NULL;
     which[k] = -1;
-    if (cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
+    if (start_in_domain(m, mm.R0, res->var, e) || cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
 #pragma omp critical(cl_basinm_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
       continue;

@@ -529,7 +529,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   double dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   cl_state_unpack(K, M, y, R, Q);
   for (int q = 0; q < n; q++)
-    if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0");
+    if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0 (%s)", pars);
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
     cl_fail(err, st, "ode: at t = 0: %s", c.err);
   se0 = cl_drift_stderr(c.drift);
@@ -552,7 +552,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     const double *yj = Y + j * (size_t)nall;
     tr->t[j] = (double)j * s->dt_out;
     for (int q = 0; q < n; q++)
-      if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g", tr->t[j]);
+      if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g (%s)", tr->t[j], pars);
     cl_state_unpack(K, M, yj, R, Q);
     cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
   }

@@ -193,6 +193,9 @@ static int take(ckr *r, void *dst, size_t n) {
 }
 
 static cl_status read_ck(const char *path, const char *fp, cl_traj *tr, slot *sl, char *err) {
+  struct stat sb0; /* a FIFO would block the open: only regular files are checkpoints */
+  if (stat(path, &sb0) == 0 && !S_ISREG(sb0.st_mode))
+    return cl_fail(err, CL_EINVAL, "resume: '%s' is not a cldyn checkpoint (corrupt checkpoint)", path);
   FILE *f = fopen(path, "rb");
   if (!f) return cl_fail(err, CL_EINVAL, "resume: cannot read '%s'", path);
   struct stat sb;

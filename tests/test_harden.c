@@ -196,11 +196,75 @@ static int parse_ck(const unsigned char *b, size_t n, ck_layout *L) {
   return at + 4 == n;
 }
 
+/* a message of exactly one line */
+static int one_line(const char *e) {
+  const char *nl = strchr(e, '\n');
+  return nl && !nl[1];
+}
+
+/* Trajectory and summary files given to plot: every malformed file is
+ * exit 2 naming the file (and the line), before gnuplot, leaving nothing. */
+Test(harden, plot_malformed_trajectory_files, .timeout = 60) {
+  char dir[64], err[2048], p[128];
+  make_tmpdir(dir, sizeof dir);
+  const struct {
+    const char *name, *text, *says;
+  } bad[] = {
+      {"empty.csv", "", "cannot read"},
+      {"header_only.csv", "t,cos_1_1\n", "no data rows"},
+      {"text.csv", "t,cos_1_1\n0,0.1\n1,abc\n", "line 3"},
+      {"short.csv", "t,cos_1_1\n0,0.1\n1\n", "line 3"},
+      {"long.csv", "t,cos_1_1\n0,0.1,7\n", "line 2"},
+      {"nan.csv", "t,cos_1_1\n0,0.1\n1,nan\n", "line 3"},
+      {"inf_t.csv", "t,cos_1_1\n0,0.1\ninf,0.2\n", "line 3"},
+      {"emptyname.csv", "t,,cos_1_1\n0,1,0.1\n", "line 1"},
+      {"summary_sd.csv", "t,cos_1_1_mean,cos_1_1_sd\n0,0.1,0.01\n1,0.2,x\n", "line 3"},
+      {"runs.csv", "run,t,cos_1_1\n1,0,0.1\n1,z,0.2\n", "line 3"},
+  };
+  int tried = 0, held = 0;
+  for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+    write_file(dir, bad[k].name, bad[k].text);
+    int rc = RUN(dir, err, "plot", "--out", "f.png", bad[k].name);
+    int ok = rc == 2 && strstr(err, bad[k].name) && strstr(err, bad[k].says) && one_line(err) &&
+             !exists_in(dir, "f.png") && !exists_in(dir, "f.png.gp");
+    cr_expect(ok, "%s: rc %d: %s", bad[k].name, rc, err);
+    tried++, held += ok;
+  }
+  /* a NUL byte in the header */
+  snprintf(p, sizeof p, "%s/nul.csv", dir);
+  FILE *f = fopen(p, "wb");
+  cr_assert_not_null(f);
+  fwrite("t,co\0s_1_1\n0,0.1\n", 1, 18, f);
+  fclose(f);
+  int rc = RUN(dir, err, "plot", "--out", "f.png", "nul.csv");
+  int ok = rc == 2 && strstr(err, "nul.csv") && !exists_in(dir, "f.png");
+  cr_expect(ok, "nul.csv: rc %d: %s", rc, err);
+  tried++, held += ok;
+  /* an endless line (read only: never a write onto a device node) */
+  rc = RUN(dir, err, "plot", "--out", "f.png", "/dev/zero");
+  ok = rc == 2 && strstr(err, "/dev/zero") && !exists_in(dir, "f.png");
+  cr_expect(ok, "/dev/zero: rc %d: %s", rc, err);
+  tried++, held += ok;
+  /* a good file with a bad one: still exit 2 and no figure */
+  write_file(dir, "good.csv", "t,cos_1_1\n0,0.1\n1,0.2\n");
+  rc = RUN(dir, err, "plot", "--out", "f.png", "good.csv", "text.csv");
+  ok = rc == 2 && strstr(err, "text.csv") && !exists_in(dir, "f.png") && !exists_in(dir, "f.png.gp");
+  cr_expect(ok, "good + bad: rc %d: %s", rc, err);
+  tried++, held += ok;
+  if (have_gnuplot()) {
+    rc = RUN(dir, err, "plot", "--out", "f.png", "good.csv");
+    cr_expect(rc == 0 && exists_in(dir, "f.png"), "good.csv: rc %d: %s", rc, err);
+  }
+  cr_log_info("plot: malformed trajectory files: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
 Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
-  char dir[64], err[2048], ck[128], bad[128];
+  char dir[64], err[2048], ck[128], bad[128], out[128];
   make_tmpdir(dir, sizeof dir);
   snprintf(ck, sizeof ck, "%s/ck", dir);
   snprintf(bad, sizeof bad, "%s/bad", dir);
+  snprintf(out, sizeof out, "%s/out.csv", dir); /* never a device node */
   const char *model[] = {"reduced", "--N", "100000", "--runs", "2", "--T", "400", "--threads", "1"};
   /* a checkpoint with a run in progress: start, kill -9 once it exists */
   unsigned char *b = NULL;
@@ -216,7 +280,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
       int nul = open("/dev/null", O_WRONLY);
       dup2(nul, 1), dup2(nul, 2);
       execl(bin, bin, model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
-            "--checkpoint", ck, "--checkpoint-every", "0.25", "--out", "/dev/null", (char *)NULL);
+            "--checkpoint", ck, "--checkpoint-every", "0.25", "--out", out, (char *)NULL);
       _exit(127);
     }
     for (int i = 0; i < 2000 && !file_exists(ck); i++) usleep(2000);
@@ -232,7 +296,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
   uint64_t seed = 12345;
   int tried = 0, held = 0;
   const char *resume[] = {model[0], model[1], model[2], model[3], model[4], model[5], model[6], model[7], model[8],
-                          "--resume", bad, "--out", "/dev/null", NULL};
+                          "--resume", bad, "--out", out, NULL};
   /* flipped bytes: every byte of the header and a seeded sample of the rest */
   for (int k = 0; k < 260; k++) {
     size_t pos = k < 60 ? (size_t)k : (size_t)(lcg(&seed) % n);
@@ -242,7 +306,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
     put_file(bad, c, n);
     free(c);
     int rc = run_in(NULL, NULL, err, sizeof err, resume);
-    int ok = rc == 2 && strstr(err, "corrupt checkpoint");
+    int ok = rc == 2 && strstr(err, "corrupt checkpoint") && !file_exists(out);
     cr_expect(ok, "byte %zu flipped: rc %d: %s", pos, rc, err);
     tried++, held += ok;
   }
@@ -302,6 +366,9 @@ Test(harden, checkpoint_never_replaces_a_special_file) {
     cr_expect(strstr(err, "--checkpoint") != NULL, "%s", err);
     cr_expect(!exists_in(dir, "r.csv"));
   }
+  /* --resume from a FIFO: refused at once (opening it would block) */
+  int rc = RUN(dir, err, "reduced", "--N", "1000", "--T", "1", "--resume", "fifo", "--out", "r.csv");
+  cr_expect(rc == 2 && strstr(err, "corrupt checkpoint"), "--resume fifo: rc %d: %s", rc, err);
   struct stat sb;
   cr_assert_eq(lstat(fifo, &sb), 0);
   cr_expect(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
@@ -484,6 +551,26 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
     int rc = run_in(dir, NULL, err, sizeof err, nan_cases[k]);
     int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_in(dir) == 0;
     cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
+    tried++, held += ok;
+  }
+  /* basin: a runaway escape from R = 0 (M = 1: the starts leave the domain;
+   * M = 2: Q(t) at R = 0 blows up) is exit 1 with the time or the starts and
+   * the parameters, never a complaint about --Q0 (exit 2) */
+  const char *const basin_cases[][20] = {
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none", "--tau", "10",
+       "--directions", "4", "--out", "o.csv", NULL},
+      {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "cubic", "--reg", "none", "--directions",
+       "4", "--tmax", "50", "--out", "o.csv", NULL},
+      {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
+       "--tau", "10", "--directions", "4", "--qmc-points", "64", "--out", "o.csv", NULL},
+      {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
+       "--tau", "100", "--directions", "4", "--qmc-points", "64", "--out", "o.csv", NULL},
+  };
+  for (int k = 0; k < 4; k++) {
+    int rc = run_in(dir, NULL, err, sizeof err, basin_cases[k]);
+    int ok = rc == 1 && (strstr(err, "t = ") || strstr(err, "starts at")) && strstr(err, "tau = ") &&
+             !strstr(err, "--Q0") && count_in(dir) == 0;
+    cr_expect(ok, "basin case %d: rc %d: %s", k, rc, err);
     tried++, held += ok;
   }
   cr_log_info("runaway runs: %d cases tried, %d held", tried, held);
@@ -691,5 +778,66 @@ Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
     if (!ok) sh(dir, "rm -f o.csv* s.csv* h.csv* ck* d.csv* m.csv* f.png*");
   }
   cr_log_info("write errors: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* reproduce against a failing write (RLIMIT_FSIZE of 1 KiB): the first data
+ * file that cannot be written stops the study with exit 1 and its name; the
+ * directory stays marked UNFINISHED, no temporary file is left, and the
+ * lost file is not in place. */
+Test(harden, reproduce_reports_a_failing_write, .timeout = 300) {
+  char dir[64], err[2048], sub[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(sub, sizeof sub, "%s/r", dir);
+  child_fsize = 1024;
+  int rc = RUN(dir, err, "reproduce", "--quick", "--out", "r");
+  child_fsize = -1;
+  cr_expect_eq(rc, 1, "%s", err);
+  cr_expect(strstr(err, "cannot write") && strstr(err, "ode_vs_sim.csv"), "%s", err);
+  cr_expect(exists_in(sub, "UNFINISHED"));
+  cr_expect(!exists_in(sub, "ode_vs_sim.csv"));
+  cr_expect_eq(count_tmp(sub), 0);
+  rm_rf(dir);
+}
+
+/* A number with a tail (found by fuzz_csv: a density row "..,3.\xff..."
+ * was read as 3) and other damaged fields: exit 2 naming the line in plot
+ * --density and in sweep --merge; --resume redoes the damaged point. */
+Test(harden, csv_fields_with_a_tail_are_refused, .timeout = 120) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  const char *dens[] = {"t,xi,w,p\n0,0,0.1,1\n0,0,0.2,1xyz\n", "t,xi,w,p\n0,0,0.1,1\n0,0,0.2,1\xff\n",
+                        "t,xi,w,p\n0,0,0.1,1\n0,0,0.2 ,1\n"};
+  for (int k = 0; k < 3; k++) {
+    write_file(dir, "d.csv", dens[k]);
+    int rc = RUN(dir, err, "plot", "--out", "f.png", "--density", "d.csv");
+    int ok = rc == 2 && strstr(err, "line 3") && !exists_in(dir, "f.png");
+    cr_expect(ok, "density case %d: rc %d: %s", k, rc, err);
+    tried++, held += ok;
+  }
+  cr_assert_eq(sh(dir, "$B sweep --shard 1/2 --vary rho=0:0.5:0.25 ode --T 1 --out a.csv"
+                       " && $B sweep --shard 2/2 --vary rho=0:0.5:0.25 ode --T 1 --out b.csv"
+                       " && cp b.csv b.orig && cp b.csv.json b.orig.json"),
+               0);
+  const char *tails[] = {"xyz", ",", "e", "nan"};
+  for (int k = 0; k < 4; k++) {
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "cp b.orig b.csv && sed -i '3s/.$/&%s/' b.csv", tails[k]);
+    cr_assert_eq(sh(dir, cmd), 0);
+    int rc = RUN(dir, err, "sweep", "--merge", "--out", "m.csv", "a.csv", "b.csv");
+    int ok = rc == 2 && strstr(err, "line 3") && !exists_in(dir, "m.csv");
+    cr_expect(ok, "merge tail '%s': rc %d: %s", tails[k], rc, err);
+    tried++, held += ok;
+  }
+  /* --resume of the full sweep over a.csv + a damaged b.csv: the damaged
+   * point is redone, and the result equals a clean run */
+  cr_assert_eq(sh(dir, "cp b.orig b.csv && sed -i '3s/.$/&xyz/' b.csv && $B sweep --merge --out full.csv a.csv b.orig"
+                       " && cat a.csv > r.csv && tail -n +2 b.csv >> r.csv && cp full.csv.json r.csv.json"
+                       " && $B sweep --resume --vary rho=0:0.5:0.25 ode --T 1 --out r.csv"
+                       " && $B sweep --vary rho=0:0.5:0.25 ode --T 1 --out clean.csv && cmp r.csv clean.csv"),
+               0, "--resume kept a damaged row");
+  tried++, held++;
+  cr_log_info("fields with a tail: %d cases tried, %d held", tried, held);
   rm_rf(dir);
 }
