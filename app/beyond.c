@@ -220,6 +220,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   fprintf(f, "lambda,orbit,kind,stability,images,max_re_eig,cos_unit1,cos_unit2,Q_1_1,Q_1_2,Q_2_2,residual\n");
   double zmax = 0;
   int spec_stable_any = 0;
+  char summary[1024] = "";
   for (int l = 0; l < nl; l++) {
     char a[512];
     /* fixed points: the tensor rule (exact atom sums, smooth enough for
@@ -283,6 +284,14 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     free(fp);
     spec_stable_any |= spec_stable;
     to_classes(kb, cb), to_classes(kr, cr);
+    {
+      int top = 0;
+      for (int b = 1; b < B_N; b++)
+        if (cr[b] > cr[top]) top = b;
+      size_t u = strlen(summary);
+      snprintf(summary + u, sizeof summary - u, "%slambda = %g: %s (%.2f; stable: %s)", u ? ", " : "", lam[l],
+               bname[top], (double)cr[top] / (double)nred, kinds[0] ? kinds : "none");
+    }
     if (with_sim) to_classes(ks, cs);
     double zl = 0, zs = 0;
     for (int b = 0; b < B_N; b++) {
@@ -356,13 +365,12 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "\nLargest z (theory against simulation, all outcomes and lambdas): %.1f.  Fixed points of every "
           "lambda, with their eigenvalues' largest real part, residual and number of images: `beyond_fixed.csv`.\n\n"
           "![](beyond.png)\n\n"
-          "**What it shows.**  %s  The penalty does not make the units specialise: collapse gives way to a "
-          "dead unit or to a rotated frame, which decorrelates the units without aligning them with the features "
-          "(docs/findings.md s.5).\n\n",
-          zmax,
-          spec_stable_any ? "A specialised state is stable at some lambda (table)."
+          "**What it shows.**  The most frequent outcome of the finite-N chain, with its frequency and the "
+          "kinds of the stable fixed points: %s.  %s  (docs/findings.md s.5.)\n\n",
+          zmax, summary,
+          spec_stable_any ? "A specialised state (one unit on each feature) is a stable fixed point at some lambda."
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
-                            "here, and neither the ODE nor the chains end there.");
+                            "here.");
 out:
   if (fo.f) fclose(fo.f), unlink(fo.tmp), cl_tmp_unregister(fo.tmp);
   if (ff.f) fclose(ff.f), unlink(ff.tmp), cl_tmp_unregister(ff.tmp);

@@ -295,7 +295,7 @@ static cl_status sec_ii(fstudy *S) {
                   "| parameter | value | both stable | P(feature 1) | P - 1/2 |\n| --- | --- | --- | --- | --- |\n", Nm);
   double swmax = 0;
   for (int p = 0; p < nsw; p++)
-    for (int k = 0; k < sw[p].n; k++) {
+    for (int k = 0; k < (S->quick ? 2 : sw[p].n); k++) { /* quick: two values (the structure only) */
       char a[256];
       cl_model m;
       double v = sw[p].v[k];

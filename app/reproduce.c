@@ -777,11 +777,12 @@ static cl_status sec_pde(study *S) {
                   "the weights for each value of the feature entry xi. Against %d simulate runs at N = %lld "
                   "(max over t of |PDE - mean of runs|, with the runs' standard error there):\n\n"
                   "| | R | Q | cos |\n| --- | --- | --- | --- |\n| max gap | %.4f | %.4f | %.4f |\n"
-                  "| se at that t | %.4f | %.4f | %.4f |\n| at t | %g | %g | %g |\n\n"
+                  "| se at that t | %.4f | %.4f | %.4f |\n| z | %.1f | %.1f | %.1f |\n| at t | %g | %g | %g |\n\n"
                   "At t = 15, the L1 distance between the PDE's law and the histogram of the runs "
                   "(bins merged to hold at least 5%% of the PDE's mass each; its fall with N is measured by "
                   "`bench/validate_pde`):\n\n| xi | L1 distance |\n| --- | --- |\n",
-          model, runs, N, gap[0], gap[1], gap[2], gap_se[0], gap_se[1], gap_se[2], gap_t[0], gap_t[1], gap_t[2]);
+          model, runs, N, gap[0], gap[1], gap[2], gap_se[0], gap_se[1], gap_se[2], gap[0] / gap_se[0], gap[1] / gap_se[1],
+          gap[2] / gap_se[2], gap_t[0], gap_t[1], gap_t[2]);
   for (int k = 0; k < th.ncls; k++) {
     int q = cl_dens_find(&hs, th.c[k].xi);
     fprintf(S->rep, "| %.4g | %.4f |\n", th.c[k].xi[0], q >= 0 ? cl_dens_l1(&th.c[k], &hs.c[q], 0.05) : NAN);
