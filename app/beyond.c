@@ -220,7 +220,8 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   fprintf(f, "lambda,orbit,kind,stability,images,max_re_eig,cos_unit1,cos_unit2,Q_1_1,Q_1_2,Q_2_2,residual\n");
   double zmax = 0;
   int spec_stable_any = 0;
-  char summary[1024] = "";
+  char summary[2048] = "";
+  int nmiss = 0;
   for (int l = 0; l < nl; l++) {
     char a[512];
     /* fixed points: the tensor rule (exact atom sums, smooth enough for
@@ -288,9 +289,18 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
       int top = 0;
       for (int b = 1; b < B_N; b++)
         if (cr[b] > cr[top]) top = b;
+      /* outcomes the chains reach whose kind has no stable fixed point found */
+      char miss[128] = "";
+      for (int b = 0; b < B_OTHER; b++)
+        if (cr[b] > 0 && !strstr(kinds, bname[b])) {
+          size_t v = strlen(miss);
+          snprintf(miss + v, sizeof miss - v, "%s%s", v ? ", " : "", bname[b]);
+          nmiss++;
+        }
       size_t u = strlen(summary);
-      snprintf(summary + u, sizeof summary - u, "%slambda = %g: %s (%.2f; stable: %s)", u ? ", " : "", lam[l],
-               bname[top], (double)cr[top] / (double)nred, kinds[0] ? kinds : "none");
+      snprintf(summary + u, sizeof summary - u, "%slambda = %g: %s (%.2f; stable: %s%s%s)", u ? "; " : "", lam[l],
+               bname[top], (double)cr[top] / (double)nred, kinds[0] ? kinds : "none",
+               miss[0] ? "; reached but not a stable fixed point found: " : "", miss);
     }
     if (with_sim) to_classes(ks, cs);
     double zl = 0, zs = 0;
@@ -366,8 +376,13 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "lambda, with their eigenvalues' largest real part, residual and number of images: `beyond_fixed.csv`.\n\n"
           "![](beyond.png)\n\n"
           "**What it shows.**  The most frequent outcome of the finite-N chain, with its frequency and the "
-          "kinds of the stable fixed points: %s.  %s  (docs/findings.md s.5.)\n\n",
+          "kinds of the stable fixed points: %s.  %s%s  (docs/findings.md s.5.)\n\n",
           zmax, summary,
+          nmiss ? "Where the chains end in a kind with no stable fixed point listed, either they are still on a slow "
+                  "transient at t = 30 or the finder does not converge there (docs/fixed-points.md s.6: at states "
+                  "whose pre-activation covariance has repeated eigenvalues the tensor rule is not rotation "
+                  "invariant and Newton stalls); the table does not decide which.  "
+                : "",
           spec_stable_any ? "A specialised state (one unit on each feature) is a stable fixed point at some lambda."
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
                             "here.");
