@@ -197,7 +197,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "- **fixed points** (`cldyn fixed --M 2`, tensor Gauss-Hermite rule with 20 points per direction, "
           "exact for the atoms of c; seeded Newton starts plus the basin's end states, so every attractor "
           "reached is also solved for): the kinds that exist, and the stable ones;\n"
-          "- **basin** (`cldyn basin --M 2`; not run in `--quick`, where it is the costly part): %ld starts drawn from the escape law at N = %lld, each ODE "
+          "- **basin** (`cldyn basin --M 2`; the costly part: only at lambda = %g, and not in `--quick`): %ld starts drawn from the escape law at N = %lld, each ODE "
           "(randomised Sobol' rules, `--qmc-points %d`) integrated to t = %g and its end state classified "
           "(docs/fixed-points.md s.5);\n"
           "- **reduced**: %ld runs of the exact finite-N chain (`reduced --init random`), classified by the "
@@ -206,7 +206,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "(theory is itself a sample of %ld starts).  'other' is mixed, partial or uninformative.\n\n"
           "| lambda | stable fixed points (kind: largest unit cos) | saddle orbits | source | specialised | "
           "shared | rotated | dead | other | largest z |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-          N, ndir, N, qmc, T, nred, T, nsim, lsim, ndir);
+          N, lsim, ndir, N, qmc, T, nred, T, nsim, lsim, ndir);
   FILE *o = bopen(&S, &fo, "beyond.csv"), *f = o ? bopen(&S, &ff, "beyond_fixed.csv") : NULL;
   if (!o || !f) {
     st = CL_EIO;
@@ -223,6 +223,9 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   char summary[2048] = "";
   int nmiss = 0;
   for (int l = 0; l < nl; l++) {
+    /* the M = 2 basin is the costly part: only at the lambda of simulate */
+    const int with_sim = fabs(lam[l] - lsim) < 1e-12;
+    const long nd = with_sim ? ndir : 0;
     char a[512];
     /* fixed points: the tensor rule (exact atom sums, smooth enough for
      * Newton); basin ODEs: the randomised Sobol' rules (smooth in the state,
@@ -237,19 +240,18 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     cl_model m = S.c->model;
     cl_ode_opts oo = S.c->ode;
     long kb[CL_NKINDS] = {0}, kr[CL_NKINDS], ks[CL_NKINDS], cb[B_N], cr[B_N], cs[B_N];
-    if (ndir > 0 && (st = basin_ends(&S, &m, &oo, ndir, T, 7 + (uint64_t)l, kb, ends))) goto out;
+    if (nd > 0 && (st = basin_ends(&S, &m, &oo, nd, T, 7 + (uint64_t)l, kb, ends))) goto out;
     /* the chains */
     double first[CL_NKINDS * CL_STATE_MAX];
     snprintf(a, sizeof a, "--M 2 --c rademacher:3 --c rademacher:3 --lambda %g --N %lld --init random --T %g --dt-out %g",
              lam[l], N, T, T);
     if ((st = chain_counts(&S, &cl_engine_reduced, a, nred, 500 + (uint64_t)l, kr, first))) goto out;
-    int with_sim = fabs(lam[l] - lsim) < 1e-12;
     if (with_sim && (st = chain_counts(&S, &cl_engine_simulate, a, nsim, 600 + (uint64_t)l, ks, NULL))) goto out;
     /* the fixed points, seeded with one end state of each kind reached by
      * the basin's ODEs and by the chains */
     double extra[2 * CL_NKINDS * CL_STATE_MAX];
     int nx = 0, seen[CL_NKINDS] = {0};
-    for (long k = 0; k < ndir; k++) {
+    for (long k = 0; k < nd; k++) {
       int q = cl_basin_outcome(2, 2, ends + k * n);
       if (!seen[q]) seen[q] = 1, memcpy(extra + nx * n, ends + k * n, sizeof(double) * (size_t)n), nx++;
     }
@@ -257,7 +259,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
       if (kr[q]) memcpy(extra + nx * n, first + q * n, sizeof(double) * (size_t)n), nx++;
     cl_fixed_opts fopt;
     cl_fixed_opts_default(&fopt);
-    if (quick) fopt.nrandom = 4;
+    fopt.nrandom = 4;
     cl_fixed_point *fp = NULL;
     int nfp = 0;
     if ((st = cl_fixed_find_ex(&m, &qfix, &fopt, extra, nx, &fp, &nfp, NULL, err))) goto out;
@@ -305,15 +307,15 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     if (with_sim) to_classes(ks, cs);
     double zl = 0, zs = 0;
     for (int b = 0; b < B_N; b++) {
-      if (ndir > 0) zl = fmax(zl, zscore(cb[b], ndir, cr[b], nred));
+      if (nd > 0) zl = fmax(zl, zscore(cb[b], nd, cr[b], nred));
       if (with_sim) zs = fmax(zs, zscore(cr[b], nred, cs[b], nsim));
-      if (with_sim && ndir > 0) zs = fmax(zs, zscore(cb[b], ndir, cs[b], nsim));
+      if (with_sim && nd > 0) zs = fmax(zs, zscore(cb[b], nd, cs[b], nsim));
     }
     zmax = fmax(zmax, fmax(zl, zs));
     fprintf(o, "%g", lam[l]);
     for (int b = 0; b < B_N; b++) {
       double p1, s1, p2, s2, p3 = NAN, s3 = NAN;
-      if (ndir > 0) binom(cb[b], ndir, &p1, &s1);
+      if (nd > 0) binom(cb[b], nd, &p1, &s1);
       else p1 = s1 = NAN;
       binom(cr[b], nred, &p2, &s2);
       if (with_sim) binom(cs[b], nsim, &p3, &s3);
@@ -323,12 +325,12 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     /* three report rows: basin, reduced, simulate */
     for (int src = 0; src < 2 + with_sim; src++) {
       const long *c = src == 0 ? cb : src == 1 ? cr : cs;
-      long nn = src == 0 ? ndir : src == 1 ? nred : nsim;
+      long nn = src == 0 ? nd : src == 1 ? nred : nsim;
       if (src == 0) fprintf(rep, "| %g | %s | %d |", lam[l], stab[0] ? stab : "none", nsad);
       else fprintf(rep, "| | | |");
       fprintf(rep, " %s (%ld) |", src == 0 ? "basin" : src == 1 ? "reduced" : "simulate", nn);
-      if (src == 0 && ndir == 0) {
-        fprintf(rep, " (not run in --quick) | | | | | |\n");
+      if (src == 0 && nd == 0) {
+        fprintf(rep, " (not run at this lambda) | | | | | |\n");
         continue;
       }
       for (int b = 0; b < B_N; b++) {
@@ -337,8 +339,8 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
         fprintf(rep, " %.3f +- %.3f |", p, se);
       }
       if (src == 0) fprintf(rep, " |\n");
-      else if (src == 1) fprintf(rep, ndir > 0 ? " %.1f (against basin) |\n" : " |\n", zl);
-      else fprintf(rep, " %.1f (against %sreduced) |\n", zs, ndir > 0 ? "basin and " : "");
+      else if (src == 1) fprintf(rep, nd > 0 ? " %.1f (against basin) |\n" : " |\n", zl);
+      else fprintf(rep, " %.1f (against %sreduced) |\n", zs, nd > 0 ? "basin and " : "");
     }
   }
   if ((st = bclose(&S, &fo)) || (st = bclose(&S, &ff))) goto out;

@@ -23,7 +23,7 @@ Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
   cr_assert_not_null(txt);
   const char *must[] = {"## Beyond the paper: collapse against specialisation (M = 2)",
                         "| lambda | stable fixed points (kind: largest unit cos) | saddle orbits | source |",
-                        "basin (0) | (not run in --quick)", "reduced (40) |", "simulate (8) |", "![](beyond.png)", "**What it shows.**"};
+                        "basin (0) | (not run at this lambda)", "reduced (40) |", "simulate (8) |", "![](beyond.png)", "**What it shows.**"};
   for (size_t i = 0; i < sizeof must / sizeof *must; i++)
     cr_expect(strstr(txt, must[i]) != NULL, "report lacks: %s", must[i]);
   free(txt);
