@@ -343,7 +343,7 @@ static cl_status sec_ii(fstudy *S) {
                   "| parameter | value | both stable | P(feature 1) | P - 1/2 |\n| --- | --- | --- | --- | --- |\n", Nm);
   double swmax = 0;
   for (int p = 0; p < nsw; p++)
-    for (int k = 0; k < sw[p].n; k++) {
+    for (int k = 0; k < (S->quick ? 2 : sw[p].n); k++) { /* quick: two values (the structure only) */
       char a[256];
       cl_model m;
       double v = sw[p].v[k];
@@ -399,7 +399,12 @@ static cl_status sec_ii(fstudy *S) {
     FILE *fx = fopen_in(S, "graded_fixed.csv");
     if (!fx) return free(fp), CL_EIO;
     fprintf(fx, "R_1,R_2,stable\n");
-    for (int i = 0; i < n; i++) fprintf(fx, "%.8f,%.8f,%d\n", fp[i].y[0], fp[i].y[1], fp[i].stability == CL_STABLE);
+    int nst = 0, nsd = 0, norb = 0;
+    for (int i = 0; i < n; i++) {
+      fprintf(fx, "%.8f,%.8f,%d\n", fp[i].y[0], fp[i].y[1], fp[i].stability == CL_STABLE);
+      nst += fp[i].stability == CL_STABLE, nsd += fp[i].stability != CL_STABLE;
+      norb = fp[i].orbit > norb ? fp[i].orbit : norb;
+    }
     free(fp);
     fclose_in(S, fx);
     g = fopen_in(S, "graded_portrait.gp");
@@ -414,7 +419,9 @@ static cl_status sec_ii(fstudy *S) {
     fclose_in(S, g);
     fprintf(S->rep, "Phase portrait of the graded case `rademacher:3` against `%s`: the basin boundary found by "
                     "bisection at radii 0.01 to 0.75 (boundary angle near R = 0: %.6f rad, against pi/4 = %.6f "
-                    "for equal basins).\n\n![](graded_portrait.png)\n\n", ref, theta_case, M_PI / 4);
+                    "for equal basins).  Fixed points drawn: %d stable and %d saddles or unstable, %d orbits listed "
+                    "with all their sign images by `cldyn fixed`.\n\n![](graded_portrait.png)\n\n",
+            ref, theta_case, M_PI / 4, nst, nsd, norb);
   }
   int seen = maxdev > 3 * maxdev_se;
   fprintf(S->rep,

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <omp.h>
 
+#include "beyond.h"
 #include "cldyn/basin.h"
 #include "config.h"
 #include "findings.h"
@@ -51,6 +53,13 @@ static double wall_seconds(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU seconds (user + system) of the whole process, all threads */
+static double cpu_seconds(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru)) return NAN;
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static FILE *open_in(study *S, const char *name) {
@@ -138,16 +147,24 @@ static cl_status sec_ode_vs_sim(study *S) {
   }
   FILE *f = open_in(S, "ode_vs_sim.csv");
   if (!f) return cl_traj_free(sim), cl_traj_free(ode), CL_EIO;
-  fprintf(f, "t,ode_cos,sim_mean,sim_sd\n");
-  double maxgap = 0;
+  fprintf(f, "t,ode_cos,sim_mean,sim_sd,sim_se,z\n");
+  /* the gap and its z at each output time (the runs' standard error of the
+   * mean; the ODE's own error is far below it) */
+  double maxgap = 0, gap_se = NAN, gap_z = NAN, gap_t = 0, zmax = 0, zmax_t = 0;
+  int nz = 0;
   for (size_t k = 0; k < sim->nt; k++) {
     double m = 0, v = 0;
     for (int r = 0; r < runs; r++) m += cl_traj_row(sim, r, k)[2];
     m /= runs;
     for (int r = 0; r < runs; r++) v += pow(cl_traj_row(sim, r, k)[2] - m, 2);
-    double oc = cl_traj_row(ode, 0, k)[2];
-    maxgap = fmax(maxgap, fabs(m - oc));
-    fprintf(f, "%g,%.10g,%.10g,%.10g\n", sim->t[k], oc, m, sqrt(v / (runs - 1)));
+    double oc = cl_traj_row(ode, 0, k)[2], sd = sqrt(v / (runs - 1)), se = sd / sqrt(runs);
+    double z = se > 0 ? fabs(m - oc) / se : NAN;
+    if (fabs(m - oc) > maxgap) maxgap = fabs(m - oc), gap_se = se, gap_z = z, gap_t = sim->t[k];
+    if (se > 0) {
+      nz++;
+      if (z > zmax) zmax = z, zmax_t = sim->t[k];
+    }
+    fprintf(f, "%g,%.10g,%.10g,%.10g,%.10g,%.6g\n", sim->t[k], oc, m, sd, se, z);
   }
   close_in(S, f);
   cl_traj_free(sim);
@@ -159,8 +176,13 @@ static cl_status sec_ode_vs_sim(study *S) {
              "title 'simulation mean +- sd', '' skip 1 using 1:3 with lines lw 2 title 'simulation mean', "
              "'' skip 1 using 1:2 with lines lw 2 dt 2 lc rgb 'black' title 'ODE'\n}\n");
   close_in(S, g);
-  fprintf(S->rep, "## Theory against simulation\n\nDefault model, %d runs at N = %lld: max |mean cos - ODE cos| "
-                  "over t in [0, 15] = %.4f.\n\n![](ode_vs_sim.png)\n\n", runs, N, maxgap);
+  fprintf(S->rep, "## Theory against simulation\n\nDefault model, %d runs at N = %lld, from R(0) = 0.1 (the default).  "
+                  "Largest |mean cos - ODE cos| over t in [0, 15]: %.4f at t = %g, where the runs' standard error of "
+                  "the mean is %.4f (z = %.1f).  Largest z over the %d output times with a nonzero standard error: "
+                  "%.1f (at t = %g; were the %d z independent standard normal, the largest would exceed 3 with "
+                  "probability %.2f).\n\n"
+                  "![](ode_vs_sim.png)\n\n",
+          runs, N, maxgap, gap_t, gap_se, gap_z, nz, zmax, zmax_t, nz, 1 - pow(1 - erfc(3 / sqrt(2)), nz));
   return CL_OK;
 }
 
@@ -295,7 +317,9 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
 }
 
 /* (ii) selection probability against the kurtosis of feature 1 (equal <c^2>):
- * ODE basins against the reduced chain at N = 1e4 and simulate at N = 2000 */
+ * ODE basins against the reduced chain at N = 2000 and simulate at N = 1000
+ * (with equal second moments the basin probability does not depend on N;
+ * the smaller N keep the full study within its time budget) */
 static cl_status sec_selection(study *S) {
   cl_status st;
   /* Reference feature rademacher:3, not gauss:3: when feature 2 is Gaussian,
@@ -310,7 +334,7 @@ static cl_status sec_selection(study *S) {
   const int nl = S->quick ? 3 : 5;
   const long nd = S->quick ? 100 : 300;
   const long long nred = S->quick ? 100 : 1000, nsim = S->quick ? 16 : 40;
-  const long long Nred = 10000, Nsim = 2000;
+  const long long Nred = 2000, Nsim = 1000;
   const double Tend = 25, tmax = 200;
   fprintf(S->rep,
           "## Finding (ii): higher moments change which feature is selected\n\n"
@@ -330,10 +354,10 @@ static cl_status sec_selection(study *S) {
           "- Standard errors are binomial, sqrt(p (1 - p) / n); z is |difference| over the "
           "combined standard error, against the basin (z_b) and against the ODE at the end time "
           "(z_t).\n\n"
-          "| law of feature 1 | kurtosis | ODE basin | ODE at t = %g | reduced N = 1e4 | z_b | z_t | "
-          "simulate N = 2000 | z_b | z_t | unsettled (ODE, reduced, simulate) |\n"
+          "| law of feature 1 | kurtosis | ODE basin | ODE at t = %g | reduced N = %lld | z_b | z_t | "
+          "simulate N = %lld | z_b | z_t | unsettled (ODE, reduced, simulate) |\n"
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-          ref, nd, Nred, tmax, Tend, Tend, nred, Nred, nsim, Nsim, Tend, tmax, Tend);
+          ref, nd, Nred, tmax, Tend, Tend, nred, Nred, nsim, Nsim, Tend, tmax, Tend, Nred, Nsim);
   FILE *f = open_in(S, "selection.csv");
   if (!f) return CL_EIO;
   fprintf(f, "law,kurtosis,p_ode,se_ode,p_ode_end,se_ode_end,p_reduced,se_reduced,p_simulate,se_simulate,"
@@ -383,10 +407,10 @@ static cl_status sec_selection(study *S) {
   fprintf(g, "  set yrange [-0.05:1.05]\n  set key outside below\n"
              "  plot 'selection.csv' skip 1 using 2:3:4 with yerrorlines pt 7 lw 2 title 'ODE basin (t = %g)', "
              "'' skip 1 using 2:5:6 with yerrorlines pt 6 lw 1 dt 2 title 'ODE at t = %g', "
-             "'' skip 1 using ($2+0.06):7:8 with yerrorbars pt 5 title 'reduced, N = 1e4, t = %g', "
-             "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = 2000, t = %g', "
+             "'' skip 1 using ($2+0.06):7:8 with yerrorbars pt 5 title 'reduced, N = %lld, t = %g', "
+             "'' skip 1 using ($2-0.06):9:10 with yerrorbars pt 9 title 'simulate, N = %lld, t = %g', "
              "'' skip 1 using 2:($14==0?$3:1/0) with points pt 4 ps 3 lc rgb 'red' title 'feature-1 learned state is a saddle (empty basin)'\n}\n",
-          tmax, Tend, Tend, Tend);
+          tmax, Tend, Nred, Tend, Nsim, Tend);
   close_in(S, g);
   fprintf(S->rep, "\nLargest z against the basin: %.1f; against the ODE at the end time: %.1f.  (Points "
                   "offset by +-0.06 in kurtosis in the figure for legibility.)  Where the basin gives 0 but "
@@ -662,12 +686,12 @@ static cl_status sec_noise(study *S) {
           "### Against rho (s = 0.5)\n\n",
           runs, N, yref[0], yref[1]);
   double best, best_at, Ve[2];
-  if ((st = noise_scan(S, "rho", -1, 1, S->quick ? 0.5 : 0.2, "--R0 0.3", "rho.csv", runs, N, T, yref, &best, &best_at, Ve)))
+  if ((st = noise_scan(S, "rho", -1, 1, S->quick ? 1.0 : 0.2, "--R0 0.3", "rho.csv", runs, N, T, yref, &best, &best_at, Ve)))
     return st;
   fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at rho = %g.  V at the reference state: %.4f at rho = -1, "
                   "%.4f at rho = 1.\n\n![](rho.png)\n\n### Against s (rho = 0)\n\n",
           best, best_at, Ve[0], Ve[1]);
-  if ((st = noise_scan(S, "s", 0, 2, S->quick ? 0.5 : 0.25, "--R0 0.3", "noise_s.csv", runs, N, T, yref, &best, &best_at, Ve)))
+  if ((st = noise_scan(S, "s", 0, 2, S->quick ? 1.0 : 0.25, "--R0 0.3", "noise_s.csv", runs, N, T, yref, &best, &best_at, Ve)))
     return st;
   fprintf(S->rep, "\nThe best fixed-point cos, %.4f, is at s = %g.\n\n![](noise_s.png)\n\n", best, best_at);
   if ((st = noise_figure(S, "rho", "rho", "Steady state against the correlation of the views' noise (s = 0.5)")))
@@ -677,6 +701,9 @@ static cl_status sec_noise(study *S) {
 
 /* the findings as stated: app/findings.c */
 static cl_status sec_findings(study *S) { return cl_findings_report(S->dir, S->quick, S->rep, S->err); }
+
+/* beyond the paper: collapse against specialisation at M = 2 (app/beyond.c) */
+static cl_status sec_beyond(study *S) { return cl_beyond_report(S->dir, S->quick, S->rep, S->err); }
 
 /* Beyond L2: the law of the weights under l1, the PDE against simulation */
 typedef struct {
@@ -759,11 +786,12 @@ static cl_status sec_pde(study *S) {
                   "the weights for each value of the feature entry xi. Against %d simulate runs at N = %lld "
                   "(max over t of |PDE - mean of runs|, with the runs' standard error there):\n\n"
                   "| | R | Q | cos |\n| --- | --- | --- | --- |\n| max gap | %.4f | %.4f | %.4f |\n"
-                  "| se at that t | %.4f | %.4f | %.4f |\n| at t | %g | %g | %g |\n\n"
+                  "| se at that t | %.4f | %.4f | %.4f |\n| z | %.1f | %.1f | %.1f |\n| at t | %g | %g | %g |\n\n"
                   "At t = 15, the L1 distance between the PDE's law and the histogram of the runs "
                   "(bins merged to hold at least 5%% of the PDE's mass each; its fall with N is measured by "
                   "`bench/validate_pde`):\n\n| xi | L1 distance |\n| --- | --- |\n",
-          model, runs, N, gap[0], gap[1], gap[2], gap_se[0], gap_se[1], gap_se[2], gap_t[0], gap_t[1], gap_t[2]);
+          model, runs, N, gap[0], gap[1], gap[2], gap_se[0], gap_se[1], gap_se[2], gap[0] / gap_se[0], gap[1] / gap_se[1],
+          gap[2] / gap_se[2], gap_t[0], gap_t[1], gap_t[2]);
   for (int k = 0; k < th.ncls; k++) {
     int q = cl_dens_find(&hs, th.c[k].xi);
     fprintf(S->rep, "| %.4g | %.4f |\n", th.c[k].xi[0], q >= 0 ? cl_dens_l1(&th.c[k], &hs.c[q], 0.05) : NAN);
@@ -808,18 +836,21 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
   } secs[] = {{"theory against simulation", sec_ode_vs_sim}, {"finding (i)", sec_threshold},
               {"finding (ii)", sec_selection},              {"phase portrait", sec_phase},
               {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde},
-              {"the findings as stated", sec_findings}};
+              {"the findings as stated", sec_findings},     {"beyond the paper: M = 2", sec_beyond}};
   const int ns = (int)(sizeof secs / sizeof secs[0]);
-  double took[8];
+  double took[16], cpu[16], w0 = wall_seconds(), c0 = cpu_seconds();
   cl_status st = CL_OK;
   for (int k = 0; k < ns && !st && !S.werr; k++) {
-    double t0 = wall_seconds();
+    double t0 = wall_seconds(), u0 = cpu_seconds();
     st = secs[k].run(&S);
-    took[k] = wall_seconds() - t0;
+    took[k] = wall_seconds() - t0, cpu[k] = cpu_seconds() - u0;
   }
   if (!st) {
-    fprintf(S.rep, "## Wall time of each section\n\n| section | seconds |\n| --- | --- |\n");
-    for (int k = 0; k < ns; k++) fprintf(S.rep, "| %s | %.1f |\n", secs[k].name, took[k]);
+    fprintf(S.rep, "## Time of each section\n\nCPU seconds are user + system over all threads (a loaded machine "
+                   "inflates the wall time, not the CPU time).\n\n| section | wall seconds | CPU seconds |\n"
+                   "| --- | --- | --- |\n");
+    for (int k = 0; k < ns; k++) fprintf(S.rep, "| %s | %.1f | %.1f |\n", secs[k].name, took[k], cpu[k]);
+    fprintf(S.rep, "| **total** | %.1f | %.1f |\n", wall_seconds() - w0, cpu_seconds() - c0);
     fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
                    "equations and the numerical methods behind every number.\n");
   }

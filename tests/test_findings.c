@@ -91,6 +91,20 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   cr_assert(fgets(line, sizeof line, f) && sscanf(line, "%63[^,],%lf,%lf,%lf,%d,%lf", name, &k, &e1, &e2, &g, &P) == 6);
   cr_expect(g == 0 && e1 > 0 && P == 0, "%s", line);
   fclose(f);
+  /* the graded phase portrait has every image: 4 stable pure states, the
+   * 4 sign images of the mixed saddle and R = 0 */
+  snprintf(path, sizeof path, "%s/graded_fixed.csv", dir);
+  f = fopen(path, "r");
+  cr_assert_not_null(f);
+  cr_assert(fgets(line, sizeof line, f) != NULL);
+  int nst = 0, nsd = 0, mixed = 0, sfl;
+  double r1, r2;
+  while (fgets(line, sizeof line, f) && sscanf(line, "%lf,%lf,%d", &r1, &r2, &sfl) == 3) {
+    nst += sfl == 1, nsd += sfl == 0;
+    mixed += sfl == 0 && fabs(r1) > 0.05 && fabs(r2) > 0.05;
+  }
+  fclose(f);
+  cr_expect(nst == 4 && nsd == 5 && mixed == 4, "graded portrait: %d stable, %d saddles (%d mixed)", nst, nsd, mixed);
   char cmd[128];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);

@@ -173,7 +173,7 @@ Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {
 /* `cldyn reproduce --quick` (what `make demo` runs) writes the report, its
  * data and its figures; the critical second moments in its table agree
  * across the five laws (finding (i)); its ODE basin probabilities agree with
- * its reduced-chain frequencies (N = 1e4) within 3 combined binomial
+ * its reduced-chain frequencies (N = 2000) within 3 combined binomial
  * standard errors (finding (ii); the full study's 1000-run comparison is in
  * its report, and basin_matches_reduced_frequencies above is the
  * 1000-run test). */

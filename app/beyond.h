@@ -1,0 +1,17 @@
+/* app/beyond.h - the "beyond the paper" section of the reproduce report
+ * (docs/findings.md s.5): collapse against specialisation of M = 2 units as
+ * a function of the decorrelation weight lambda, theory (fixed points and
+ * basins) against the finite-N chain and the full SGD. */
+#ifndef CLDYN_BEYOND_H
+#define CLDYN_BEYOND_H
+
+#include <stdio.h>
+
+#include "cldyn/common.h"
+
+/* Write the section into `rep` (report.md) and its CSV and gnuplot files
+ * (beyond_*.csv, beyond.gp) into `dir`; `quick` uses two values of lambda
+ * and few runs. */
+cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err);
+
+#endif
