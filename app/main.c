@@ -209,7 +209,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     fprintf(of, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
-      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%.17g\n", j + 1, m2c);
+      char b1[32];
+      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%s\n", j + 1, cl_fmt_real(b1, 32, m2c));
     }
   } else {
     if (cfg->terms && m->M != 1) st = cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
@@ -287,8 +288,9 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(of, "outcome,probability,stderr,count\n");
       for (int q = 0; q < CL_NKINDS; q++) {
         double p = res.prob[q];
-        fprintf(of, "%s,%.17g,%.17g,%ld\n", cl_fixed_kind_name(q), p, sqrt(p * (1 - p) / (double)res.ndir),
-                res.count[q]);
+        char b1[32], b2[32];
+        fprintf(of, "%s,%s,%s,%ld\n", cl_fixed_kind_name(q), cl_fmt_real(b1, 32, p),
+                cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res.ndir)), res.count[q]);
       }
     }
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
@@ -324,9 +326,10 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       double p = fmin(fmax(res.prob[i], 0), 1);
       if (i < res.nfp) fprintf(of, "%d", i + 1);
       else fprintf(of, "none");
-      fprintf(of, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
+      char b1[32], b2[32];
+      fprintf(of, ",%s,%s", cl_fmt_real(b1, 32, p), cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res.ndir)));
       for (int j = 0; j < m->K; j++)
-        fprintf(of, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
+        fprintf(of, ",%s", cl_fmt_real(b1, 32, i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN));
       fprintf(of, "\n");
     }
   }
@@ -340,7 +343,9 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(mf, "R_1_1,R_2_1,fixed_point\n");
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
-        fprintf(mf, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
+        char b1[32], b2[32];
+        fprintf(mf, "%s,%s,", cl_fmt_real(b1, 32, cl_basin_map_coord(m, n, k % n)),
+                cl_fmt_real(b2, 32, cl_basin_map_coord(m, n, k / n)));
         if (which[k] < res.nfp) fprintf(mf, "%d\n", which[k] + 1);
         else fprintf(mf, "none\n");
       }

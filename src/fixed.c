@@ -843,8 +843,10 @@ cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, in
         for (int j = 0; j < K; j++) row[K * M + M * (M + 1) / 2 + j * M + i] = 0;
     if (vary_value) fprintf(f, "%s,", vary_value);
     fprintf(f, "%d", i + 1);
-    for (int c = 0; c < nc; c++) fprintf(f, ",%.17g", row[c]);
-    for (int k = 0; k < p[i].n; k++) fprintf(f, ",%.17g,%.17g", p[i].eig_re[k], p[i].eig_im[k]);
+    char a[32], b[32];
+    for (int c = 0; c < nc; c++) fprintf(f, ",%s", cl_fmt_real(a, sizeof a, row[c]));
+    for (int k = 0; k < p[i].n; k++)
+      fprintf(f, ",%s,%s", cl_fmt_real(a, sizeof a, p[i].eig_re[k]), cl_fmt_real(b, sizeof b, p[i].eig_im[k]));
     if (fprintf(f, ",%s,%d,%s,%.3g\n", cl_stability_name(p[i].stability), p[i].orbit,
                 cl_fixed_kind_name(p[i].kind), p[i].residual) < 0)
       return CL_EIO;
