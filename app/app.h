@@ -9,6 +9,7 @@
 #include "config.h"
 #include "output.h"
 #include "plot.h"
+#include "progress.h"
 #include "reproduce.h"
 #include "sweep.h"
 

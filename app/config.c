@@ -72,6 +72,10 @@ static const cl_option options[] = {
     {"config", ALL, 0, "FILE", "read options from FILE (name = value lines; \"quoted\" values may hold #); options apply left to right, the last wins, and a file's first c replaces earlier --c"},
     {"print-config", ALL, 1, "", "print the effective configuration and exit"},
     {"help", ALL, 1, "", "print this help and exit"},
+    /* ux: new options */
+    {"progress", ALL, 1, "", "show progress (what runs, elapsed time, ETA) on stderr even when it is not a terminal"},
+    {"quiet", ALL, 1, "", "no progress line and no notes on stderr"},
+    {"strict", ALL, 1, "", "refuse config-file keys that do not apply to the command (default: skip them, one note)"},
 };
 #define NOPT (sizeof options / sizeof options[0])
 
@@ -346,6 +350,12 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     cfg->print_config = 1;
   } else if (IS("help")) {
     cfg->help = 1;
+  } else if (IS("progress")) { /* ux: new options */
+    cfg->progress = 1;
+  } else if (IS("quiet")) {
+    cfg->quiet = 1;
+  } else if (IS("strict")) {
+    cfg->strict = 1;
   }
 #undef IS
   return CL_OK;
@@ -436,6 +446,18 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
                    path, lineno);
       break;
     }
+    /* ux: one model file for every engine: a known key of another
+     * command is skipped (cl_config_finish refuses it under --strict) */
+    const cl_option *known = NULL;
+    for (size_t k = 0; k < NOPT; k++)
+      if (strcmp(options[k].name, name) == 0) known = &options[k];
+    if (known && !(known->cmds & cfg->cmd)) {
+      if (!cfg->nskipped++) snprintf(cfg->skipped_at, sizeof cfg->skipped_at, "%.200s:%d", path, lineno);
+      size_t used = strlen(cfg->skipped);
+      if (used + strlen(name) + 3 < sizeof cfg->skipped)
+        snprintf(cfg->skipped + used, sizeof cfg->skipped - used, "%s%s", used ? ", " : "", name);
+      continue;
+    }
     if ((st = cl_config_set(cfg, name, value, tmp))) {
       cl_fail(err, st, "%s (in %.300s:%d)", tmp, path, lineno);
       break;
@@ -450,6 +472,10 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
 
 cl_status cl_config_finish(cl_config *cfg, char *err) {
   cl_status st;
+  if (cfg->strict && cfg->nskipped)
+    return cl_fail(err, CL_EINVAL, "--strict: %s: %d config key%s that do%s not apply to '%s': %s", cfg->skipped_at,
+                   cfg->nskipped, cfg->nskipped > 1 ? "s" : "", cfg->nskipped > 1 ? "" : "es", cl_command_name(cfg->cmd),
+                   cfg->skipped);
   if ((st = cl_model_set_R0(&cfg->model, cfg->R0_spec, err))) return st;
   if ((st = cl_model_set_Q0(&cfg->model, cfg->Q0_spec, err))) return st;
   if ((st = cl_model_check(&cfg->model, (cfg->cmd & (RUNS | CL_CMD_BASIN)) != 0, err))) return st;

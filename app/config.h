@@ -45,6 +45,12 @@ typedef struct {
   char map[CL_PATHLEN];   /* basin: grid output, "" for none */
   int map_points;         /* basin */
   int help;
+  /* ux: new options: progress on stderr (forced, silenced); --strict refuses
+   * config-file keys of other commands, which are otherwise skipped and
+   * listed here for one note */
+  int progress, quiet, strict;
+  int nskipped;
+  char skipped[512], skipped_at[256];
   /* R0/Q0 are kept as text until K and M are final */
   char R0_spec[1024], Q0_spec[1024];
   /* internal: each config file is a source; the first `c` of a source

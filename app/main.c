@@ -39,14 +39,16 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void progress_line(void *ctx, double fraction) {
-  double *last = ctx;
-  double t = now_seconds();
-  if (t - *last < 0.2 && fraction < 1) return;
-  *last = t;
-  fprintf(stderr, "\rcldyn: %5.1f%%", 100 * fraction);
-  if (fraction >= 1) fputc('\n', stderr);
-  fflush(stderr);
+/* ux: the progress line: on a terminal, or forced by --progress; never
+ * with --quiet (isatty is the Python glue's switch, see app/capi.c) */
+static int progress_on(const cl_config *cfg) { return !cfg->quiet && (cfg->progress || isatty(2)); }
+
+/* ux: one note for the config-file keys of other commands that were skipped */
+static void skipped_note(const cl_config *cfg) {
+  if (cfg->nskipped && !cfg->quiet)
+    fprintf(stderr, "cldyn: note: %s: skipped %d config key%s that do%s not apply to '%s': %s (--strict refuses them)\n",
+            cfg->skipped_at, cfg->nskipped, cfg->nskipped > 1 ? "s" : "", cfg->nskipped > 1 ? "" : "es",
+            cl_command_name(cfg->cmd), cfg->skipped);
 }
 
 static int fail(int code, const char *msg) {
@@ -88,7 +90,12 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   if ((has_dens || has_hist) && (i_dens = set.n, cl_outset_add(&set, side, sopt, 1, err)))
     return cl_outset_abort(&set), fail(2, err);
   cl_outfile *dens = i_dens >= 0 ? &set.f[i_dens] : NULL;
-  double t0 = now_seconds(), last = 0;
+  double t0 = now_seconds();
+  cl_meter meter;
+  char what[64];
+  snprintf(what, sizeof what, "%s T = %g", cl_command_name(cfg->cmd), cfg->sched.T);
+  cl_meter_init(&meter, what, progress_on(cfg), stderr);
+  cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
   cl_traj *tr = NULL;
   cl_hist *hist = NULL;
   cl_status st = CL_OK;
@@ -97,6 +104,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   else if (cfg->cmd == CL_CMD_PDE) {
     cl_pde_opts po = cfg->pde;
     po.quad = cfg->ode.quad;
+    po.progress = cl_meter_update, po.progress_ctx = &meter;
     if (has_dens) cl_density_header(dens->f, cfg->model.K);
     st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, dens,
                       info, err);
@@ -107,10 +115,11 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     if (!st)
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
-                             isatty(2) ? progress_line : NULL, &last, hist ? cl_hist_observe : NULL, hist, err);
+                             cl_meter_update, &meter, hist ? cl_hist_observe : NULL, hist, err);
     if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }
+  cl_meter_end(&meter);
   if (!st) {
     /* no NaN or infinity in any output column (exit 1, with the parameters) */
     char e1[CL_ERRLEN];
@@ -188,6 +197,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_fixed_opts fo;
   cl_fixed_opts_default(&fo);
   fo.nrandom = cfg->starts;
+  cl_meter meter;
+  cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
+  if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
   double maxres = 0;
   char syms[256] = "";
@@ -244,10 +256,12 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
         st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
+      if (has_vary) cl_meter_update(&meter, (double)(k + 1) / (double)vy.n);
     }
+    cl_meter_end(&meter);
     free(extra);
     free(prev);
-    if (!st)
+    if (!st && !cfg->quiet)
       fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
               starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
   }
@@ -282,17 +296,13 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
     FILE *of = set.f[0].f;
     double t0 = now_seconds();
+    cl_meter meter;
+    cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
+    cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
     cl_basin_multi_result res;
     cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
-    if (!st) {
-      fprintf(of, "outcome,probability,stderr,count\n");
-      for (int q = 0; q < CL_NKINDS; q++) {
-        double p = res.prob[q];
-        char b1[32], b2[32];
-        fprintf(of, "%s,%s,%s,%ld\n", cl_fixed_kind_name(q), cl_fmt_real(b1, 32, p),
-                cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res.ndir)), res.count[q]);
-      }
-    }
+    cl_meter_end(&meter);
+    if (!st) cl_basin_multi_write(of, &res);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
     if (st) {
       cl_outset_abort(&set);
@@ -313,26 +323,16 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     return cl_outset_abort(&set), fail(2, err);
   FILE *of = set.f[0].f, *mf = has_map ? set.f[i_map].f : NULL;
   double t0 = now_seconds();
+  cl_meter meter;
+  cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
+  cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
+  cl_meter_end(&meter);
+  cfg->ode.progress = NULL; /* --map's solves are not counted */
   int have_res = !st; /* cl_basin frees its result on failure */
-  if (!st) {
-    fprintf(of, "fixed_point,probability,stderr");
-    for (int j = 0; j < m->K; j++) fprintf(of, ",cos_%d_1", j + 1);
-    fprintf(of, "\n");
-    for (int i = 0; i <= res.nfp; i++) {
-      if (i == res.nfp && res.count[i] == 0) break;
-      double p = fmin(fmax(res.prob[i], 0), 1);
-      if (i < res.nfp) fprintf(of, "%d", i + 1);
-      else fprintf(of, "none");
-      char b1[32], b2[32];
-      fprintf(of, ",%s,%s", cl_fmt_real(b1, 32, p), cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res.ndir)));
-      for (int j = 0; j < m->K; j++)
-        fprintf(of, ",%s", cl_fmt_real(b1, 32, i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN));
-      fprintf(of, "\n");
-    }
-  }
+  if (!st) cl_basin_write(of, m, &res);
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
@@ -438,44 +438,113 @@ static int run_plot(int argc, char **argv) {
   return 0;
 }
 
+static void sweep_usage(FILE *f) {
+  fprintf(f,
+          "usage: cldyn sweep --vary NAME=A:B:STEP [--vary ...] [sweep options] COMMAND [options of COMMAND]\n"
+          "       cldyn sweep --merge --out PATH FILE...\n"
+          "  runs COMMAND (simulate, reduced, ode, pde, fixed, basin) at every point of the grid; the\n"
+          "  output has a `point` column, one column per --vary, then COMMAND's columns\n"
+          "sweep options (before or after COMMAND):\n"
+          "  --vary NAME=A:B:STEP  a numeric option (or m2_J) from A to B; repeat for a grid (at most 8,\n"
+          "                        each name once; the first varies slowest)\n"
+          "  --summary             each point's mean and sd over runs (simulate, reduced)\n"
+          "  --final               only the last time, t = T, of each point\n"
+          "  --streams MODE        common (default): every point uses --seed (common random numbers);\n"
+          "                        independent: each point its own streams, seeded from (seed, point)\n"
+          "  --progress, --quiet   force or silence the progress line on stderr\n"
+          "before COMMAND only:\n"
+          "  --shard I/N           run the points p with p mod N = I - 1 (job arrays), --merge the files\n"
+          "  --threads N           points run in parallel, >= 0, 0 = default\n"
+          "  --resume              keep the complete points of an existing --out, run the rest\n");
+}
+
 /* cldyn sweep [--vary NAME=A:B:STEP]... [--shard I/N] [--resume] COMMAND [options]
  * cldyn sweep --merge --out PATH FILE... */
 static int run_sweep(int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_vary v[CL_SWEEP_MAXVARY];
-  int nv = 0, resume = 0, merge = 0, i = 2, threads = 0;
+  int nv = 0, resume = 0, merge = 0, i = 2, threads = 0, force_progress = 0, quiet = 0;
   long shard = 0, nshards = 1;
   const char *merge_out = "-";
-  for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
-    if (!strcmp(argv[i], "--vary") && i + 1 < argc) {
-      if (nv == CL_SWEEP_MAXVARY) return fail(2, "--vary: at most 8 parameters");
-      if (cl_vary_parse(argv[++i], &v[nv++], err)) return fail(2, err);
-    } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-      long a, b;
+  cl_sweep_opts so = {0};
+  /* ux: new options (--summary, --final, --streams; accepted after the
+   * command too) */
+  char **rest = calloc((size_t)argc + 1, sizeof(char *));
+  if (!rest) return fail(1, "sweep: out of memory");
+  int nrest = 0, cmd_at = -1;
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    int before = cmd_at < 0;
+    if (before && strncmp(a, "--", 2) != 0) {
+      cmd_at = i;
+      continue;
+    }
+    if (!strcmp(a, "--vary") || !strncmp(a, "--vary=", 7)) {
+      const char *val = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!val) return free(rest), fail(2, "--vary: missing value (NAME=A:B:STEP)");
+      if (nv == CL_SWEEP_MAXVARY) return free(rest), fail(2, "--vary: at most 8 parameters");
+      if (cl_vary_parse(val, &v[nv], err)) return free(rest), fail(2, err);
+      for (int q = 0; q < nv; q++)
+        if (!strcmp(v[q].name, v[nv].name)) {
+          fprintf(stderr, "cldyn: --vary: '%s' is varied twice; give each name once (one NAME=A:B:STEP)\n", v[nv].name);
+          return free(rest), 2;
+        }
+      nv++;
+    } else if (!strcmp(a, "--final")) {
+      so.final = 1;
+    } else if (!strcmp(a, "--summary") && (before || i + 1 >= argc || !strncmp(argv[i + 1], "--", 2))) {
+      so.summary = 1;
+    } else if (!strcmp(a, "--summary")) {
+      return free(rest), fail(2, "--summary: in a sweep it is a flag (the output holds each point's mean and sd over runs), without a path");
+    } else if (!strcmp(a, "--streams") || !strncmp(a, "--streams=", 10)) {
+      const char *val = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : "");
+      if (strcmp(val, "common") && strcmp(val, "independent"))
+        return free(rest), fprintf(stderr, "cldyn: --streams: must be common or independent (got '%s')\n", val), 2;
+      so.independent = !strcmp(val, "independent");
+    } else if (!before) {
+      rest[nrest++] = argv[i];
+    } else if (!strcmp(a, "--shard") && i + 1 < argc) {
+      long x, y;
       char extra;
-      if (sscanf(argv[++i], "%ld/%ld%c", &a, &b, &extra) != 2 || b < 1 || a < 1 || a > b)
-        return fail(2, "--shard: expected I/N with 1 <= I <= N");
-      shard = a - 1, nshards = b;
-    } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+      if (sscanf(argv[++i], "%ld/%ld%c", &x, &y, &extra) != 2 || y < 1 || x < 1 || x > y)
+        return free(rest), fail(2, "--shard: expected I/N with 1 <= I <= N");
+      shard = x - 1, nshards = y;
+    } else if (!strcmp(a, "--threads") && i + 1 < argc) {
       long long t;
       if (!cl_parse_int(argv[++i], &t) || t < 0 || t > 1024)
-        return fail(2, "--threads: must be an integer in [0, 1024]");
+        return free(rest), fail(2, "--threads: must be an integer in [0, 1024]");
       threads = (int)t;
-    } else if (!strcmp(argv[i], "--resume")) {
+    } else if (!strcmp(a, "--resume")) {
       resume = 1;
-    } else if (!strcmp(argv[i], "--merge")) {
+    } else if (!strcmp(a, "--merge")) {
       merge = 1;
-    } else if (!strcmp(argv[i], "--out") && i + 1 < argc && merge) {
+    } else if (!strcmp(a, "--out") && i + 1 < argc && merge) {
       merge_out = argv[++i];
+    } else if (!strcmp(a, "--help")) {
+      sweep_usage(stdout);
+      return free(rest), 0;
+    } else if (!strcmp(a, "--progress")) {
+      force_progress = 1;
+    } else if (!strcmp(a, "--quiet")) {
+      quiet = 1;
+    } else if (merge && strncmp(a, "--", 2) != 0) {
+      break;
     } else {
-      fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary "
-                      "NAME=A:B:STEP, --shard I/N, --threads N, --resume, --merge\n", argv[i]);
-      return 2;
+      int missing = (!strcmp(a, "--shard") || !strcmp(a, "--threads") || !strcmp(a, "--out")) && i + 1 >= argc;
+      if (missing) fprintf(stderr, "cldyn: %s: missing value\n", a);
+      else
+        fprintf(stderr, "cldyn: sweep: unknown option '%s'; accepted before the command: --vary NAME=A:B:STEP, "
+                        "--summary, --final, --streams MODE, --shard I/N, --threads N, --resume, --merge, --progress, "
+                        "--quiet, --help\n", a);
+      return free(rest), 2;
     }
   }
   char kvb[4][32];
   const char *kv[9];
   if (merge) {
+    free(rest);
+    /* the inputs are the words after the options: the command slot */
+    i = cmd_at >= 0 ? cmd_at : argc;
     /* the inputs' fingerprints from their .json; the merge must be complete */
     int n = argc - i;
     if (n <= 0) return fail(2, "--merge: no input files");
@@ -507,28 +576,44 @@ static int run_sweep(int argc, char **argv) {
     if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
     return cl_outset_commit(&set, err) ? fail(1, err) : 0;
   }
-  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
-  cl_command cmd = cl_command_from_name(argv[i]);
-  if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
-      cmd != CL_CMD_FIXED) {
-    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed\n", argv[i]);
-    return 2;
+  if (cmd_at < 0) return free(rest), fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde, fixed or basin)");
+  cl_command cmd = cl_command_from_name(argv[cmd_at]);
+  if (!cmd) {
+    fprintf(stderr, "cldyn: sweep: command '%s' cannot be swept; accepted: simulate, reduced, ode, pde, fixed, basin\n", argv[cmd_at]);
+    return free(rest), 2;
   }
-  if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
   cl_config cfg;
   cl_config_init(&cfg, cmd);
-  if (cl_config_parse_args(&cfg, argc - i - 1, argv + i + 1, err)) return fail(2, err);
+  cl_status pst = cl_config_parse_args(&cfg, nrest, rest, err);
+  free(rest);
+  if (pst) return fail(2, err);
+  if (cfg.help) {
+    sweep_usage(stdout);
+    printf("\n");
+    cl_config_help(cmd, stdout);
+    return 0;
+  }
+  cfg.progress |= force_progress, cfg.quiet |= quiet;
+  skipped_note(&cfg);
+  if (nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
   if (cfg.summary[0] || cfg.checkpoint[0] || cfg.resume[0] || cfg.vary[0] || cfg.threshold ||
-      cfg.density_out[0] || cfg.hist_out[0] || cfg.terms)
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
+      cfg.density_out[0] || cfg.hist_out[0] || cfg.terms || cfg.map[0])
+    return fail(2, "sweep: --checkpoint, --resume, --threshold, --terms, --density-out, --hist-out and --map of the command are not available in a sweep");
+  if (so.summary && cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED)
+    return fail(2, "--summary: needs simulate or reduced (the mean and sd over runs)");
+  if (so.final && (cmd == CL_CMD_FIXED || cmd == CL_CMD_BASIN))
+    return fail(2, "--final: needs simulate, reduced, ode or pde (a table over time)");
   /* every value of every --vary must be valid (checked before any work) */
   for (int k = 0; k < nv; k++)
     for (long j = 0; j < v[k].n; j++) {
       cl_config probe = cfg;
       if (cl_config_set_number(&probe, v[k].name, cl_vary_value(&v[k], j), err)) return fail(2, err);
     }
+  cl_meter meter;
+  cl_meter_init(&meter, "sweep, points", progress_on(&cfg), stderr);
+  so.progress = cl_meter_update, so.progress_ctx = &meter;
   cl_sweep_id id;
-  if (cl_sweep_identity(&cfg, v, nv, shard, nshards, &id, err)) return fail(1, err);
+  if (cl_sweep_identity(&cfg, v, nv, &so, shard, nshards, &id, err)) return fail(1, err);
   const char *opt[] = {"out"}, *path[] = {cfg.out};
   const int sc[] = {1};
   if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
@@ -554,6 +639,23 @@ static int run_sweep(int argc, char **argv) {
     if (st) return unlink(oldc), cl_tmp_unregister(oldc), fail(st == CL_EINVAL ? 2 : 1, err);
   }
   cl_sweep_id_kv(&id, kvb, kv);
+  /* ux: the JSON records the grid, the layout and the streams */
+  char gridb[CL_SWEEP_MAXVARY][100], cmdname[64];
+  const char *grid[2 * CL_SWEEP_MAXVARY + 1];
+  for (int k = 0; k < nv; k++) {
+    char a1[32], a2[32], a3[32];
+    snprintf(gridb[k], sizeof gridb[k], "%s:%s:%s", cl_fmt_real(a1, 32, v[k].a), cl_fmt_real(a2, 32, v[k].b),
+             cl_fmt_real(a3, 32, v[k].step));
+    grid[2 * k] = v[k].name, grid[2 * k + 1] = gridb[k];
+  }
+  grid[2 * nv] = NULL;
+  snprintf(cmdname, sizeof cmdname, "sweep %s", cl_command_name(cmd));
+  const char *kvall[16];
+  int nkv = 0;
+  for (; kv[nkv]; nkv++) kvall[nkv] = kv[nkv];
+  kvall[nkv++] = "sweep_streams", kvall[nkv++] = so.independent ? "independent" : "common";
+  kvall[nkv++] = "sweep_layout", kvall[nkv++] = so.summary ? (so.final ? "summary,final" : "summary") : so.final ? "final" : "all";
+  kvall[nkv] = NULL;
 #ifdef CL_MPI
   /* MPI: each rank runs its part of the shard (the rule of sweep.h); rank 0
    * gathers the parts and merges them (with the old output's points when
@@ -565,7 +667,7 @@ static int run_sweep(int argc, char **argv) {
     char *text = NULL;
     size_t len = 0;
     FILE *mf = open_memstream(&text, &len);
-    cl_status st = mf ? cl_sweep_run_part(&cfg, v, nv, shard, nshards, rank, size, done, ndone, threads, 1, mf, err)
+    cl_status st = mf ? cl_sweep_run_part(&cfg, v, nv, &so, shard, nshards, rank, size, done, ndone, threads, 1, mf, err)
                       : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
     if (mf) fclose(mf);
     int ok = st == CL_OK, all_ok;
@@ -601,7 +703,7 @@ static int run_sweep(int argc, char **argv) {
       cl_outset set = {0};
       if (!rc && cl_outset_add(&set, cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
       if (!rc && cl_sweep_merge(paths, ids, np, &id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
-      if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, 0, kv, err))
+      if (!rc && set.meta[0] >= 0 && cl_meta_dump_grid(set.f[set.meta[0]].f, &cfg, argc, argv, 0, kvall, cmdname, grid, err))
         cl_outset_abort(&set), rc = fail(1, err);
       if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
       for (int k = 0; k < np; k++) {
@@ -640,7 +742,7 @@ static int run_sweep(int argc, char **argv) {
       return cl_outset_abort(&set), free(done), fail(2, "--resume: cannot write next to the output");
     }
     cl_tmp_register(tmp);
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, done, ndone, threads, 1, nf, err);
+    st = cl_sweep_run(&cfg, v, nv, &so, shard, nshards, done, ndone, threads, 1, nf, err);
     if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
     if (!st) {
       char *paths[2] = {oldc, tmp};
@@ -650,10 +752,11 @@ static int run_sweep(int argc, char **argv) {
     unlink(tmp), unlink(oldc);
     cl_tmp_unregister(tmp), cl_tmp_unregister(oldc);
   } else {
-    st = cl_sweep_run(&cfg, v, nv, shard, nshards, NULL, 0, threads, 1, set.f[0].f, err);
+    st = cl_sweep_run(&cfg, v, nv, &so, shard, nshards, NULL, 0, threads, 1, set.f[0].f, err);
   }
   free(done);
-  if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kv, err);
+  if (!st && set.meta[0] >= 0) st = cl_meta_dump_grid(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kvall, cmdname, grid, err);
+  cl_meter_end(&meter);
   if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -728,6 +831,7 @@ int main(int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_config_init(&cfg, cmd);
   if (cl_config_parse_args(&cfg, argc - 2, argv + 2, err)) return fail(2, err);
+  skipped_note(&cfg);
   if (cfg.help) {
     cl_config_help(cmd, stdout);
     return 0;

@@ -88,6 +88,7 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->nrandom = -1;
   fo->deflation = -1;
   fo->orbit_cap = 0;
+  fo->progress = NULL, fo->progress_ctx = NULL;
 }
 
 /* ---- Newton with deflation, on the free coordinates ------------------- */
@@ -607,6 +608,8 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     info.starts += s.ns;
     for (int t = 0; t < s.ns && !st; t++) {
+      /* each pass over the starts of one number of live units is 1/M */
+      if (fo.progress) fo.progress(fo.progress_ctx, ((double)(M - Ma) + (double)t / s.ns) / M);
       /* plain Newton from the start (so every root the undeflated finder
        * reaches is found), then deflated Newton from it while that finds new
        * roots (at most 3 times) */

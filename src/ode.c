@@ -44,6 +44,8 @@ typedef struct {
   cl_status st;
   char err[CL_ERRLEN];
   double t_fail;
+  cl_progress_fn progress; /* cl_ode_opts' hook: fraction of [0, T] */
+  void *pctx;
 } ode_ctx;
 
 static int rhs(double t, const double *y, double *f, void *params) {
@@ -425,6 +427,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       next++;
     }
     t = tnew;
+    if (c->progress) c->progress(c->pctx, t_end > 0 ? t / t_end : 1);
     /* R and Q are O(1) quantities: beyond 1e15 the solution blows up */
     for (int i = 0; i < n; i++)
       if (!(fabs(w.ynew[i]) < 1e15)) {
@@ -461,6 +464,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   gsl_odeiv2_driver_set_hmin(drv, 1e-9 * fmax(1, t_end));
   for (size_t j = 1; j < nt; j++) {
     int gs = gsl_odeiv2_driver_apply(drv, &t, tk[j], y);
+    if (c->progress) c->progress(c->pctx, t / t_end);
     for (int i = 0; i < n && gs == GSL_SUCCESS; i++)
       if (!(fabs(y[i]) < 1e15)) {
         st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|y_%d| = %g > 1e15) (%s)", t, i + 1,
@@ -492,7 +496,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   const gsl_odeiv2_step_type *type = NULL;
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(o->stepper, steppers[i].name) == 0) type = *steppers[i].type;
-  ode_ctx c = {.K = m->K, .M = m->M};
+  ode_ctx c = {.K = m->K, .M = m->M, .progress = o->progress, .pctx = o->progress_ctx};
   /* the implicit steppers difference the drift (jac): no adaptive rules there */
   cl_quad_opts quad = o->quad;
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&

@@ -536,6 +536,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
+    if (o->progress) o->progress(o->progress_ctx, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
     long steps, hv, fb, grows, cells;

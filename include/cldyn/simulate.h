@@ -50,8 +50,6 @@ double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const
 void cl_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
                      const double *Ep, const double *A);
 
-/* Progress callback: fraction of the total work done, in [0, 1]. */
-typedef void (*cl_progress_fn)(void *ctx, double fraction);
 
 /* All runs of the schedule, in parallel over runs with `threads` OpenMP
  * threads (0: the OpenMP default).  The result does not depend on the
