@@ -368,7 +368,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
 /* cldyn plot --out FIG.png|svg [--density D] [--hist H] [--t T] [--min-mass X] [--y COL] [FILE...] */
 static int run_plot(int argc, char **argv) {
   char err[CL_ERRLEN];
-  const char *out = NULL, *dens = NULL, *hist = NULL, *col = "cos_1_1";
+  const char *out = NULL, *dens = NULL, *hist = NULL, *col = "cos_1_1", *xcol = NULL;
   double t = NAN, minmass = 0.05;
   const char *files[256];
   int nf = 0;
@@ -382,8 +382,12 @@ static int run_plot(int argc, char **argv) {
              "    distance per xi (CSV xi,t,l1) with bins merged to hold >= X of the PDE's mass\n"
              "    (default 0.05)\n"
              "  TRAJ.csv: COLUMN (default cos_1_1) against t of each ode/pde/simulate output;\n"
-             "    summaries are drawn as mean +- sd\n"
-             "  the gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)\n");
+             "    summaries are drawn as mean +- sd; the first column must be t\n"
+             "  --x PARAM SWEEP.csv...: COLUMN against the parameter PARAM of sweep (or fixed --vary)\n"
+             "    outputs, at the time closest to --t (default: the last), mean +- standard error over\n"
+             "    runs; one curve per value of the other varied parameters and per fixed point\n"
+             "  the gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat);\n"
+             "    `gnuplot FIG.gp` redraws FIG\n");
       return 0;
     }
     if (strncmp(a, "--", 2) != 0) {
@@ -400,6 +404,7 @@ static int run_plot(int argc, char **argv) {
     else if (!strcmp(a, "--density")) dens = v;
     else if (!strcmp(a, "--hist")) hist = v;
     else if (!strcmp(a, "--y")) col = v;
+    else if (!strcmp(a, "--x")) xcol = v; /* ux: new options (--x; --t also applies to it) */
     else if (!strcmp(a, "--t") || !strcmp(a, "--min-mass")) {
       double x;
       int okv = cl_parse_real(v, &x) && (!strcmp(a, "--t") ? x >= 0 : (x > 0 && x <= 1));
@@ -409,13 +414,18 @@ static int run_plot(int argc, char **argv) {
       }
       *(!strcmp(a, "--t") ? &t : &minmass) = x;
     } else {
-      snprintf(err, sizeof err, "plot: unknown option '%s'; accepted: --out, --density, --hist, --t, --min-mass, --y", a);
+      snprintf(err, sizeof err, "plot: unknown option '%s'; accepted: --out, --density, --hist, --t, --min-mass, --y, --x", a);
       return fail(2, err);
     }
   }
   if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
   if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
+  if (xcol) {
+    if (dens || hist || !nf) return fail(2, "--x: give sweep (or fixed --vary) output files, not --density or --hist");
+    cl_status st = cl_plot_param(out, files, nf, xcol, col, t, err);
+    return st ? fail(st == CL_EINVAL ? 2 : 1, err) : 0;
+  }
   if (nf) {
     cl_status st = cl_plot_traj(out, files, nf, col, err);
     return st ? fail(st == CL_EINVAL ? 2 : 1, err) : 0;
