@@ -119,7 +119,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }
-  cl_meter_end(&meter);
+  cl_meter_end(&meter, !st);
   if (!st) {
     /* no NaN or infinity in any output column (exit 1, with the parameters) */
     char e1[CL_ERRLEN];
@@ -258,7 +258,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       prev = fp, nprev = nf;
       if (has_vary) cl_meter_update(&meter, (double)(k + 1) / (double)vy.n);
     }
-    cl_meter_end(&meter);
+    cl_meter_end(&meter, !st);
     free(extra);
     free(prev);
     if (!st && !cfg->quiet)
@@ -301,7 +301,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
     cl_basin_multi_result res;
     cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
-    cl_meter_end(&meter);
+    cl_meter_end(&meter, !st);
     if (!st) cl_basin_multi_write(of, &res);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
     if (st) {
@@ -329,7 +329,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
-  cl_meter_end(&meter);
+  cl_meter_end(&meter, !st);
   cfg->ode.progress = NULL; /* --map's solves are not counted */
   int have_res = !st; /* cl_basin frees its result on failure */
   if (!st) cl_basin_write(of, m, &res);
@@ -766,7 +766,7 @@ static int run_sweep(int argc, char **argv) {
   }
   free(done);
   if (!st && set.meta[0] >= 0) st = cl_meta_dump_grid(set.f[set.meta[0]].f, &cfg, argc, argv, now_seconds() - t0, kvall, cmdname, grid, err);
-  cl_meter_end(&meter);
+  cl_meter_end(&meter, !st);
   if (st) return cl_outset_abort(&set), fail(st == CL_EINVAL ? 2 : 1, err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;

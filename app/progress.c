@@ -45,7 +45,8 @@ void cl_meter_update(void *ctx, double fraction) {
   fflush(m->f);
 }
 
-void cl_meter_end(cl_meter *m) {
+void cl_meter_end(cl_meter *m, int ok) {
+  if (ok && m->on) cl_meter_update(m, 1);
   /* a run that stopped early: end the line without claiming 100 % */
   if (m->on && m->drawn == 1) fputc('\n', m->f), fflush(m->f), m->drawn = 2;
 }

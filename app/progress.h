@@ -20,8 +20,8 @@ typedef struct {
 void cl_meter_init(cl_meter *m, const char *what, int on, FILE *f);
 /* The cl_progress_fn of a meter (ctx: the cl_meter). */
 void cl_meter_update(void *ctx, double fraction);
-/* End the line (if one was drawn). */
-void cl_meter_end(cl_meter *m);
+/* End the line: at 100 % when ok, else where it stopped. */
+void cl_meter_end(cl_meter *m, int ok);
 /* "42s", "3m05s", "2h07m" */
 char *cl_fmt_duration(char *buf, size_t len, double seconds);
 
