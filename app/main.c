@@ -772,18 +772,21 @@ static int run_sweep(int argc, char **argv) {
   return 0;
 }
 
-/* cldyn reproduce [--quick] [--out DIR] */
+/* cldyn reproduce [--quick] [--out DIR] [--progress] [--quiet] */
 static int run_reproduce(int argc, char **argv) {
-  int quick = 0;
+  int quick = 0, force_progress = 0, quiet = 0;
   const char *dir = "reproduce-out";
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--progress")) force_progress = 1; /* ux: new options */
+    else if (!strcmp(argv[i], "--quiet")) quiet = 1;
     else if (!strcmp(argv[i], "--out") && i + 1 < argc) dir = argv[++i];
     else if (!strcmp(argv[i], "--help")) {
-      printf("usage: cldyn reproduce [--quick] [--out DIR]   (default DIR: reproduce-out)\n");
+      printf("usage: cldyn reproduce [--quick] [--out DIR] [--progress] [--quiet]   (default DIR: reproduce-out)\n");
       return 0;
     } else {
-      fprintf(stderr, "cldyn: reproduce: unknown option '%s'; accepted: --quick, --out DIR\n", argv[i]);
+      fprintf(stderr, "cldyn: reproduce: %s '%s'; accepted: --quick, --out DIR, --progress, --quiet\n",
+              !strcmp(argv[i], "--out") ? "missing value of" : "unknown option", argv[i]);
       return 2;
     }
   }
@@ -791,7 +794,12 @@ static int run_reproduce(int argc, char **argv) {
     return fail(2, "--out: the directory name must be under 1000 characters, without quotes, $, ` or \\");
   char err[CL_ERRLEN];
   double t0 = now_seconds();
-  if (cl_reproduce(dir, quick, err)) return fail(1, err);
+  cl_meter meter;
+  cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
+  if (cl_reproduce(dir, quick, &meter, err)) return cl_meter_end(&meter, 0), fail(1, err);
+  snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
+  meter.last = -1;
+  cl_meter_update(&meter, 0.99);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
                         "mechanism", "graded", "graded_sweep", "graded_portrait"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
@@ -799,6 +807,7 @@ static int run_reproduce(int argc, char **argv) {
     snprintf(script, sizeof script, "%s.gp", figs[k]);
     if (cl_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
   }
+  cl_meter_end(&meter, 1);
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
          now_seconds() - t0);
   return 0;
