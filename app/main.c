@@ -674,6 +674,7 @@ static int run_sweep(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (size > 1) {
+    if (rank) meter.on = 0; /* one progress line: rank 0's part */
     char *text = NULL;
     size_t len = 0;
     FILE *mf = open_memstream(&text, &len);
@@ -731,6 +732,7 @@ static int run_sweep(int argc, char **argv) {
     free(lens);
     free(displs);
     free(done);
+    cl_meter_end(&meter, rc == 0);
     return rc;
   }
 #endif

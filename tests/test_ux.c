@@ -444,6 +444,26 @@ Test(ux, plot_x_against_a_parameter, .timeout = 90) {
   snprintf(cmd, sizeof cmd, "cd '%s' && rm t.svg && gnuplot t.svg.gp >/dev/null 2>&1 && test -s t.svg && ! ls | grep -q tmp",
            dir);
   cr_expect_eq(system(cmd), 0, "rerunning t.svg.gp");
+  /* a --summary sweep: the error bar is COLUMN_sd / sqrt(runs of the .json) */
+  cr_assert_eq(run_in(dir, err, sizeof err, "sweep --vary rho=0:1:1 --summary --final simulate --N 120 --T 1 --runs 9 "
+                      "--out m.csv"), 0, "%s", err);
+  cr_assert_eq(run_in(dir, err, sizeof err, "plot --x rho --out m.png m.csv"), 0, "%s", err);
+  table ms;
+  read_table(dir, "m.csv", &ms);
+  char *md = read_in(dir, "m.png.dat");
+  const char *row = strstr(md, "\n# m.csv \n");
+  cr_assert(row, "%s", md);
+  row = strchr(row + 2, '\n') + 1;
+  for (int p = 0; p < 2; p++, row = strchr(row, '\n') + 1) {
+    double x, mean, e, sd;
+    long nn;
+    cr_assert_eq(sscanf(row, "%lf %lf %lf %ld %lf", &x, &mean, &e, &nn, &sd), 5, "%s", row);
+    cr_expect_eq(x, (double)p);
+    cr_expect_eq(nn, 9);
+    cr_expect_eq(mean, at(&ms, p, col_of(&ms, "cos_1_1_mean")));
+    cr_expect(fabs(e - at(&ms, p, col_of(&ms, "cos_1_1_sd")) / 3) <= 1e-15 * e, "%g", e);
+  }
+  free(md), free(ms.v);
   /* fixed --vary: one curve per fixed point, no error bars */
   cr_expect_eq(run_in(dir, err, sizeof err, "plot --x lambda --y Q_1_1 --out fx.png fx.csv"), 0, "%s", err);
   cr_expect_eq(run_in(dir, err, sizeof err, "plot --x nope --out g.png s.csv"), 2);
