@@ -207,6 +207,13 @@ Test(ux, sweep_help_and_vary_rules) {
   cr_expect_eq(run_in(dir, err, sizeof err, "sweep --vary rho=0:1:1 --summary ode --out c.csv"), 2);
   cr_expect_eq(run_in(dir, err, sizeof err, "sweep --vary rho=0:1:1 --streams sometimes ode --out c.csv"), 2);
   cr_expect(!exists_in(dir, "c.csv"));
+  /* reproduce: the progress options, and a missing --out value named as such */
+  cr_expect_eq(run_in(dir, err, sizeof err, "reproduce --help"), 0);
+  o = read_in(dir, "stdout");
+  cr_expect(strstr(o, "--progress") && strstr(o, "--quiet"), "%s", o);
+  free(o);
+  cr_expect_eq(run_in(dir, err, sizeof err, "reproduce --out"), 2);
+  cr_expect(strstr(err, "missing value") && strstr(err, "--out"), "%s", err);
   rm_rf(dir);
 }
 
