@@ -11,6 +11,7 @@
 #include "options.h"
 #include "output.h"
 #include "plot.h"
+#include "progress.h"
 #include "reproduce.h"
 #include "status.h"
 #include "sweep.h"

@@ -37,6 +37,16 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
 cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *err) {
   int exists;
   const cl_optdesc *d = cl_option_find(name, cfg->cmd, &exists);
+  if (!d && exists && cfg->depth > 0) {
+    /* one model file for every engine: in a config file, a key of another
+     * command is skipped and listed for one note (cl_config_finish refuses
+     * it under --strict) */
+    size_t used = strlen(cfg->skipped);
+    cfg->nskipped++;
+    if (used + strlen(name) + 3 < sizeof cfg->skipped)
+      snprintf(cfg->skipped + used, sizeof cfg->skipped - used, "%s%s", used ? ", " : "", name);
+    return CL_OK;
+  }
   if (!d && exists)
     return cl_fail(err, CL_EINVAL, "--%s: does not apply to '%s'", name, cl_command_name(cfg->cmd));
   if (!d) {
@@ -133,10 +143,13 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
                    path, lineno);
       break;
     }
+    int nskipped = cfg->nskipped;
     if ((st = cl_config_set(cfg, name, value, tmp))) {
       cl_fail(err, st, "%s (in %.300s:%d)", tmp, path, lineno);
       break;
     }
+    /* where the first key of another command was skipped (cl_config_set) */
+    if (!nskipped && cfg->nskipped) snprintf(cfg->skipped_at, sizeof cfg->skipped_at, "%.200s:%d", path, lineno);
   }
   if (!st && ferror(f)) st = cl_fail(err, CL_EINVAL, "--config: error reading '%s'", path);
   fclose(f);
@@ -147,6 +160,10 @@ cl_status cl_config_read_file(cl_config *cfg, const char *path, char *err) {
 
 cl_status cl_config_finish(cl_config *cfg, char *err) {
   cl_status st;
+  if (cfg->strict && cfg->nskipped)
+    return cl_fail(err, CL_EINVAL, "--strict: %s: %d config key%s that do%s not apply to '%s': %s", cfg->skipped_at,
+                   cfg->nskipped, cfg->nskipped > 1 ? "s" : "", cfg->nskipped > 1 ? "" : "es", cl_command_name(cfg->cmd),
+                   cfg->skipped);
   if ((st = cl_model_set_R0(&cfg->model, cfg->R0_spec, err))) return st;
   if ((st = cl_model_set_Q0(&cfg->model, cfg->Q0_spec, err))) return st;
   if ((st = cl_model_check(&cfg->model, (cfg->cmd & (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_BASIN)) != 0, err))) return st;
@@ -231,6 +248,13 @@ void cl_config_print(const cl_config *cfg, FILE *f) {
 }
 
 void cl_config_help(cl_command cmd, FILE *f) { cl_options_help(cmd, f); }
+
+void cl_config_skipped_note(const cl_config *cfg, FILE *f) {
+  if (cfg->nskipped && !cfg->quiet)
+    fprintf(f, "cldyn: note: %s: skipped %d config key%s that do%s not apply to '%s': %s (--strict refuses them)\n",
+            cfg->skipped_at, cfg->nskipped, cfg->nskipped > 1 ? "s" : "", cfg->nskipped > 1 ? "" : "es",
+            cl_command_name(cfg->cmd), cfg->skipped);
+}
 
 cl_status cl_config_set_number(cl_config *c, const char *name, double v, char *err) {
   char val[64];

@@ -54,14 +54,21 @@ typedef struct {
   /* sweep's own options (before its COMMAND); --vary texts, checked */
   char sweep_vary[CL_CONFIG_MAXVARY][256];
   int nvary, sweep_resume, merge;
+  int sweep_summary, sweep_final, sweep_independent; /* --summary, --final, --streams */
   long shard, nshards;      /* --shard I/N as 0-based shard of nshards */
   char merge_out[CL_PATHLEN]; /* sweep --merge --out */
   /* plot */
-  char plot_out[CL_PATHLEN], plot_density[CL_PATHLEN], plot_hist[CL_PATHLEN], plot_y[256];
+  char plot_out[CL_PATHLEN], plot_density[CL_PATHLEN], plot_hist[CL_PATHLEN], plot_y[256], plot_x[256];
   double plot_t, plot_min_mass;
   /* reproduce */
   int quick;
   char repro_dir[CL_PATHLEN];
+  /* progress on stderr (forced, silenced); --strict refuses
+   * config-file keys of other commands, which are otherwise skipped and
+   * listed here for one note */
+  int progress, quiet, strict;
+  int nskipped;
+  char skipped[512], skipped_at[256];
   /* R0/Q0 are kept as text until K and M are final */
   char R0_spec[1024], Q0_spec[1024];
   /* internal: each config file is a source; the first `c` of a source
@@ -97,6 +104,9 @@ cl_status cl_config_set_number(cl_config *cfg, const char *name, double v, char 
 void cl_config_print(const cl_config *cfg, FILE *f);
 /* Option help for the command (generated from the option table, options.h). */
 void cl_config_help(cl_command cmd, FILE *f);
+/* One note on f for the config-file keys of other commands that were
+ * skipped (none: nothing; nothing with --quiet). */
+void cl_config_skipped_note(const cl_config *cfg, FILE *f);
 
 /* Iterate over the effective options (name, value) in print order; calls
  * fn for each, with repeated names for repeatable options. */

@@ -25,15 +25,10 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void progress_line(void *ctx, double fraction) {
-  double *last = ctx;
-  double t = now_seconds();
-  if (t - *last < 0.2 && fraction < 1) return;
-  *last = t;
-  fprintf(stderr, "\rcldyn: %5.1f%%", 100 * fraction);
-  if (fraction >= 1) fputc('\n', stderr);
-  fflush(stderr);
-}
+/* the progress line: on a terminal, or forced by --progress; never
+ * with --quiet (isatty is the Python glue's switch, see app/capi.c) */
+static int progress_on(const cl_config *cfg) { return !cfg->quiet && (cfg->progress || isatty(2)); }
+
 
 static int fail(int code, const char *msg) { return cl_exit_msg(code, msg); }
 
@@ -71,7 +66,12 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   if ((has_dens || has_hist) && (i_dens = set.n, cl_outset_add(&set, side, sopt, 1, err)))
     return cl_outset_abort(&set), fail(2, err);
   cl_outfile *dens = i_dens >= 0 ? &set.f[i_dens] : NULL;
-  double t0 = now_seconds(), last = 0;
+  double t0 = now_seconds();
+  cl_meter meter;
+  char what[64];
+  snprintf(what, sizeof what, "%s T = %g", cl_command_name(cfg->cmd), cfg->sched.T);
+  cl_meter_init(&meter, what, progress_on(cfg), stderr);
+  cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
   cl_traj *tr = NULL;
   cl_hist *hist = NULL;
   cl_status st = CL_OK;
@@ -80,6 +80,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   else if (cfg->cmd == CL_CMD_PDE) {
     cl_pde_opts po = cfg->pde;
     po.quad = cfg->ode.quad;
+    po.progress = cl_meter_update, po.progress_ctx = &meter;
     if (has_dens) cl_density_header(dens->f, cfg->model.K);
     st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, dens,
                       info, err);
@@ -90,10 +91,11 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     if (!st)
       st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
-                             isatty(2) ? progress_line : NULL, &last, hist ? cl_hist_observe : NULL, hist, err);
+                             cl_meter_update, &meter, hist ? cl_hist_observe : NULL, hist, err);
     if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
     cl_hist_free(hist);
   }
+  cl_meter_end(&meter, !st);
   if (!st) {
     /* no NaN or infinity in any output column (exit 1, with the parameters) */
     char e1[CL_ERRLEN];
@@ -171,6 +173,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_fixed_opts fo;
   cl_fixed_opts_default(&fo);
   fo.nrandom = cfg->starts;
+  cl_meter meter;
+  cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
+  if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
   double maxres = 0;
   char syms[256] = "";
@@ -192,7 +197,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     fprintf(of, "feature,critical_m2\n");
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
-      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%.17g\n", j + 1, m2c);
+      char b1[32];
+      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%s\n", j + 1, cl_fmt_real(b1, 32, m2c));
     }
   } else {
     if (cfg->terms && m->M != 1) st = cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
@@ -226,10 +232,12 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
         st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
+      if (has_vary) cl_meter_update(&meter, (double)(k + 1) / (double)vy.n);
     }
+    cl_meter_end(&meter, !st);
     free(extra);
     free(prev);
-    if (!st)
+    if (!st && !cfg->quiet)
       fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
               starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
   }
@@ -264,16 +272,13 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
     FILE *of = set.f[0].f;
     double t0 = now_seconds();
+    cl_meter meter;
+    cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
+    cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
     cl_basin_multi_result res;
     cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
-    if (!st) {
-      fprintf(of, "outcome,probability,stderr,count\n");
-      for (int q = 0; q < CL_NKINDS; q++) {
-        double p = res.prob[q];
-        fprintf(of, "%s,%.17g,%.17g,%ld\n", cl_fixed_kind_name(q), p, sqrt(p * (1 - p) / (double)res.ndir),
-                res.count[q]);
-      }
-    }
+    cl_meter_end(&meter, !st);
+    if (!st) cl_basin_multi_write(of, &res);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
     if (st) {
       cl_outset_abort(&set);
@@ -294,25 +299,16 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     return cl_outset_abort(&set), fail(2, err);
   FILE *of = set.f[0].f, *mf = has_map ? set.f[i_map].f : NULL;
   double t0 = now_seconds();
+  cl_meter meter;
+  cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
+  cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
   cl_basin_result res;
   cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
+  cl_meter_end(&meter, !st);
+  cfg->ode.progress = NULL; /* --map's solves are not counted */
   int have_res = !st; /* cl_basin frees its result on failure */
-  if (!st) {
-    fprintf(of, "fixed_point,probability,stderr");
-    for (int j = 0; j < m->K; j++) fprintf(of, ",cos_%d_1", j + 1);
-    fprintf(of, "\n");
-    for (int i = 0; i <= res.nfp; i++) {
-      if (i == res.nfp && res.count[i] == 0) break;
-      double p = fmin(fmax(res.prob[i], 0), 1);
-      if (i < res.nfp) fprintf(of, "%d", i + 1);
-      else fprintf(of, "none");
-      fprintf(of, ",%.17g,%.17g", p, sqrt(p * (1 - p) / (double)res.ndir));
-      for (int j = 0; j < m->K; j++)
-        fprintf(of, ",%.17g", i < res.nfp ? res.fp[i].y[j] / sqrt(res.fp[i].y[m->K]) : NAN);
-      fprintf(of, "\n");
-    }
-  }
+  if (!st) cl_basin_write(of, m, &res);
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
@@ -323,7 +319,9 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(mf, "R_1_1,R_2_1,fixed_point\n");
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
-        fprintf(mf, "%.17g,%.17g,", cl_basin_map_coord(m, n, k % n), cl_basin_map_coord(m, n, k / n));
+        char b1[32], b2[32];
+        fprintf(mf, "%s,%s,", cl_fmt_real(b1, 32, cl_basin_map_coord(m, n, k % n)),
+                cl_fmt_real(b2, 32, cl_basin_map_coord(m, n, k / n)));
         if (which[k] < res.nfp) fprintf(mf, "%d\n", which[k] + 1);
         else fprintf(mf, "none\n");
       }
@@ -361,10 +359,16 @@ static int run_plot(int argc, char **argv) {
   }
   const char *out = pc.plot_out[0] ? pc.plot_out : NULL, *dens = pc.plot_density[0] ? pc.plot_density : NULL;
   const char *hist = pc.plot_hist[0] ? pc.plot_hist : NULL, *col = pc.plot_y;
+  const char *xcol = pc.plot_x[0] ? pc.plot_x : NULL;
   double t = pc.plot_t, minmass = pc.plot_min_mass;
   if (!out) return fail(2, "plot: --out FIG.png (or .svg) is required");
   if (!dens && !hist && !nf) return fail(2, "plot: give --density and/or --hist, or trajectory files");
   if ((dens || hist) && nf) return fail(2, "plot: density overlays and trajectory files go in separate figures");
+  if (xcol) {
+    if (dens || hist || !nf) return fail(2, "--x: give sweep (or fixed --vary) output files, not --density or --hist");
+    cl_status st = cl_plot_param(out, files, nf, xcol, col, t, err);
+    return st ? fail(cl_exit_status(st), err) : 0;
+  }
   if (nf) {
     cl_status st = cl_plot_traj(out, files, nf, col, err);
     return st ? fail(cl_exit_status(st), err) : 0;
@@ -435,12 +439,17 @@ static int run_reproduce(int argc, char **argv) {
   cl_config_init(&rc, CL_CMD_REPRODUCE);
   if (cl_config_parse_args(&rc, argc - 2, argv + 2, err)) return fail(2, err);
   if (rc.help) return cl_config_help(CL_CMD_REPRODUCE, stdout), 0;
-  int quick = rc.quick;
+  int quick = rc.quick, force_progress = rc.progress, quiet = rc.quiet;
   const char *dir = rc.repro_dir;
   if (strlen(dir) > 1000 || strpbrk(dir, "'\"$`\\"))
     return fail(2, "--out: the directory name must be under 1000 characters, without quotes, $, ` or \\");
   double t0 = now_seconds();
-  if (cl_reproduce(dir, quick, err)) return fail(1, err);
+  cl_meter meter;
+  cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
+  if (cl_reproduce(dir, quick, &meter, err)) return cl_meter_end(&meter, 0), fail(1, err);
+  snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
+  meter.last = -1;
+  cl_meter_update(&meter, 0.99);
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
                         "mechanism", "graded", "graded_sweep", "graded_portrait"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
@@ -448,6 +457,7 @@ static int run_reproduce(int argc, char **argv) {
     snprintf(script, sizeof script, "%s.gp", figs[k]);
     if (cl_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
   }
+  cl_meter_end(&meter, 1);
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
          now_seconds() - t0);
   return 0;
@@ -491,6 +501,7 @@ int main(int argc, char **argv) {
   cl_config_init(&cfg, cmd);
   cl_status pst = cl_config_parse_args(&cfg, argc - 2, argv + 2, err);
   if (pst) return fail(cl_exit_status(pst), err);
+  cl_config_skipped_note(&cfg, stderr);
   if (cfg.help) {
     cl_config_help(cmd, stdout);
     return 0;

@@ -415,6 +415,14 @@ static cl_status set_shard(cl_config *cfg, const cl_optdesc *d, const char *v, c
   return CL_OK;
 }
 
+static cl_status set_streams(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
+  (void)d;
+  if (strcmp(v, "common") && strcmp(v, "independent"))
+    return cl_fail(err, CL_EINVAL, "--streams: must be common or independent (got '%s')", v);
+  cfg->sweep_independent = !strcmp(v, "independent");
+  return CL_OK;
+}
+
 /* ---- the table ----------------------------------------------------------- */
 
 /* Fields a row leaves out are zero (no flags, no notes, no narrower range):
@@ -546,6 +554,14 @@ const cl_optdesc cl_options[] = {
     {"print-config", CL_OPT_FLAG, ALL, "", "print the effective configuration and exit", NULL, F(print_config),
      CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
     {"help", CL_OPT_FLAG, ALL | OWN, "", "print this help and exit", NULL, F(help), CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    {"progress", CL_OPT_FLAG, ALL | CL_CMD_SWEEP | CL_CMD_REPRODUCE, "",
+     "show progress (what runs, elapsed time, ETA) on stderr even when it is not a terminal", NULL, F(progress),
+     CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    {"quiet", CL_OPT_FLAG, ALL | CL_CMD_SWEEP | CL_CMD_REPRODUCE, "", "no progress line and no notes on stderr", NULL,
+     F(quiet), CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
+    {"strict", CL_OPT_FLAG, ALL, "",
+     "refuse config-file keys that do not apply to the command (default: skip them, one note)", NULL, F(strict),
+     CL_OPTF_NOPRINT | CL_OPTF_NOSWEEP},
     /* sweep, before its COMMAND */
     {"vary", CL_OPT_SPECIAL, CL_CMD_SWEEP, "NAME=A:B:STEP",
      "a numeric option of COMMAND (or m2_J) over A, A + STEP, ..., B; repeat (at most 8) for a grid", NULL,
@@ -558,6 +574,15 @@ const cl_optdesc cl_options[] = {
      CL_OPTF_NOSWEEP},
     {"out", CL_OPT_PATH, CL_CMD_SWEEP, "PATH", "with --merge: the merged output, '-' for stdout", "-", F(merge_out),
      CL_OPTF_NOSWEEP},
+    /* sweep, before or after its COMMAND */
+    {"summary", CL_OPT_FLAG, CL_CMD_SWEEP, "", "each point's mean and sd over runs (simulate, reduced)", NULL,
+     F(sweep_summary), CL_OPTF_NOSWEEP},
+    {"final", CL_OPT_FLAG, CL_CMD_SWEEP, "", "only the last time, t = T, of each point", NULL, F(sweep_final),
+     CL_OPTF_NOSWEEP},
+    {"streams", CL_OPT_SPECIAL, CL_CMD_SWEEP, "MODE",
+     "common: every point uses --seed (common random numbers); independent: each point its own streams, seeded "
+     "from (seed, point)",
+     "common", .flags = CL_OPTF_NOSWEEP, .set = set_streams},
     /* plot */
     {"out", CL_OPT_PATH, CL_CMD_PLOT, "FIG", "the figure, FIG.png or FIG.svg (required)", NULL, F(plot_out),
      CL_OPTF_NOSWEEP},
@@ -574,6 +599,10 @@ const cl_optdesc cl_options[] = {
      CL_OPTF_NOSWEEP, 0, 1, 1, 0, "a real in (0, 1]", "in (0, 1]"},
     {"y", CL_OPT_TEXT, CL_CMD_PLOT, "COLUMN", "the column drawn against t from each TRAJ.csv", "cos_1_1", F(plot_y),
      CL_OPTF_NOSWEEP},
+    {"x", CL_OPT_TEXT, CL_CMD_PLOT, "PARAM",
+     "draw COLUMN against the parameter PARAM of sweep (or fixed --vary) outputs, at the time closest to --t, mean "
+     "+- standard error over runs; one curve per value of the other varied parameters and per fixed point",
+     NULL, F(plot_x), CL_OPTF_NOSWEEP},
     /* reproduce */
     {"quick", CL_OPT_FLAG, CL_CMD_REPRODUCE, "", "a smaller study, in about a minute", NULL, F(quick),
      CL_OPTF_NOSWEEP},
@@ -622,19 +651,23 @@ static const struct {
     {CL_CMD_ODE, "ode", "the limiting ODEs for R and Q (L2 regularizer)", NULL, NULL},
     {CL_CMD_FIXED, "fixed", "fixed points of the ODEs, eigenvalues, stability; --threshold, --vary", NULL, NULL},
     {CL_CMD_BASIN, "basin", "feature-selection probabilities from an uninformative start; --map", NULL, NULL},
-    {CL_CMD_SWEEP, "sweep", "simulate, reduced, ode, pde or fixed over a parameter grid (--shard, --merge, --resume)",
+    {CL_CMD_SWEEP, "sweep",
+     "simulate, reduced, ode, pde, fixed or basin over a parameter grid (--shard, --merge, --resume)",
      "[--vary NAME=A:B:STEP]... [--shard I/N] [--threads N] [--resume] COMMAND [options]\n"
      "       cldyn sweep --merge [--out PATH] FILE...",
-     "COMMAND is simulate, reduced, ode, pde or fixed, followed by its own options (its --out is the sweep's\n"
-     "output); the options above go before it."},
+     "COMMAND is simulate, reduced, ode, pde, fixed or basin, followed by its own options (its --out is the\n"
+     "sweep's output); the output has a `point` column, one column per --vary, then COMMAND's columns.\n"
+     "--vary, --summary, --final and --streams may also follow COMMAND; the other options go before it.\n"
+     "Each --vary name once; the first varies slowest."},
     {CL_CMD_REPRODUCE, "reproduce", "the paper's three findings: data, figures, report.md (--quick)",
-     "[--quick] [--out DIR]", NULL},
+     "[--quick] [--out DIR] [--progress] [--quiet]", NULL},
     {CL_CMD_PDE, "pde", "the McKean-Vlasov PDE for the weights' law (M = 1, any regularizer)", NULL, NULL},
-    {CL_CMD_PLOT, "plot", "figures: PDE density vs simulated histogram, trajectories",
+    {CL_CMD_PLOT, "plot", "figures: PDE density vs simulated histogram, trajectories, a quantity against a parameter",
      "--out FIG.png|FIG.svg [--density PDE.csv] [--hist SIM.csv] [--t T]\n"
-     "                  [--min-mass X] [--y COLUMN] [TRAJ.csv ...]",
-     "TRAJ.csv: COLUMN against t of each ode/pde/simulate output; summaries are drawn as mean +- sd.\n"
-     "The gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat)."},
+     "                  [--min-mass X] [--y COLUMN] [--x PARAM] [TRAJ.csv | SWEEP.csv ...]",
+     "TRAJ.csv: COLUMN against t of each ode/pde/simulate output; summaries are drawn as mean +- sd;\n"
+     "the first column must be t.  --x PARAM SWEEP.csv...: COLUMN against PARAM (see --x).\n"
+     "The gnuplot script and data are kept beside the figure (FIG.gp, FIG.dat); `gnuplot FIG.gp` redraws FIG."},
 };
 #define NCMD (sizeof commands / sizeof commands[0])
 

@@ -25,10 +25,10 @@
  * sweep, plot and reproduce have rows too (their fields are at the end of
  * cl_config; CL_CMD_SWEEP etc. in .cmds); they have no --print-config.  A
  * name may have one row per group of commands (sweep's --resume is a flag,
- * simulate's a path).  For example sweep's `--final` would be
- *   {"final", CL_OPT_FLAG, CL_CMD_SWEEP, "", "keep only the last time", NULL,
- *    F(final), CL_OPTF_NOSWEEP},
- * and main.c's run_sweep reads cfg.final after cl_config_parse_front. */
+ * simulate's a path).  For example sweep's `--final` is
+ *   {"final", CL_OPT_FLAG, CL_CMD_SWEEP, "", "only the last time, t = T, of each point", NULL,
+ *    F(sweep_final), CL_OPTF_NOSWEEP},
+ * and sweep_cmd.c's sweep_job reads cfg.sweep_final after cl_config_parse_front. */
 #ifndef CLDYN_OPTIONS_H
 #define CLDYN_OPTIONS_H
 

@@ -98,6 +98,12 @@ static void add_param(void *ctx, const char *name, const char *value) {
 
 cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
                        const char *const *extra_kv, char *err) {
+  return cl_meta_dump_grid(f, cfg, argc, argv, wall_seconds, extra_kv, NULL, NULL, err);
+}
+
+cl_status cl_meta_dump_grid(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
+                            const char *const *extra_kv, const char *command, const char *const *grid_kv,
+                            char *err) {
   json_t *root = json_object(), *args = json_array(), *params = json_object();
   if (!root || !args || !params) {
     json_decref(root), json_decref(args), json_decref(params);
@@ -110,7 +116,14 @@ cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, dou
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
   json_object_set_new(root, "program", json_string("cldyn"));
   json_object_set_new(root, "version", json_string(CL_VERSION));
-  json_object_set_new(root, "command", json_string(cl_command_name(cfg->cmd)));
+  json_object_set_new(root, "command", json_string(command ? command : cl_command_name(cfg->cmd)));
+  /* ux: a sweep's varied parameters hold their grid, not the base value */
+  json_t *grid = grid_kv ? json_object() : NULL;
+  for (int i = 0; grid_kv && grid_kv[i] && grid_kv[i + 1]; i += 2) {
+    json_object_set_new(params, grid_kv[i], json_string(grid_kv[i + 1]));
+    json_object_set_new(grid, grid_kv[i], json_string(grid_kv[i + 1]));
+  }
+  if (grid) json_object_set_new(root, "grid", grid);
   json_object_set_new(root, "argv", args);
   json_object_set_new(root, "parameters", params);
   json_object_set_new(root, "seed", json_integer((json_int_t)cfg->sched.seed));

@@ -34,6 +34,13 @@ cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char *
 cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
                        const char *const *extra_kv, char *err);
 
+/* The same for a sweep: "command" is `command` (e.g. "sweep simulate"),
+ * and each NAME of grid_kv (NAME, "A:B:STEP" pairs, NULL-terminated) is
+ * recorded under "grid" and replaces the base value in "parameters". */
+cl_status cl_meta_dump_grid(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
+                            const char *const *extra_kv, const char *command, const char *const *grid_kv,
+                            char *err);
+
 /* Before any work: CL_EINVAL when an output path (NULL or "" skipped, "-"
  * and devices allowed) is a directory, has a missing or unwritable
  * directory, or names the same file as another output, PATH.json included

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 typedef struct {
   int run, t, w, p, xi[CL_KMAX], K, ncol;
 } dens_cols;
@@ -273,8 +275,31 @@ static void gp_file(FILE *g, const char *path) {
   gp_str(g, path[0] == '/' ? "" : "./", path, "");
 }
 
+/* s as a gnuplot string (gp_str's quoting) into buf; 0 if it does not fit */
+static int gp_str_buf(char *buf, size_t len, const char *pre, const char *s) {
+  char *text = NULL;
+  size_t n = 0;
+  FILE *m = open_memstream(&text, &n);
+  if (!m) return 0;
+  gp_str(m, pre, s, "");
+  fclose(m);
+  int ok = text && n < len;
+  if (ok) memcpy(buf, text, n + 1);
+  free(text);
+  return ok;
+}
+
 cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen) {
+  return cl_gnuplot_run_to(dir, script, NULL, msg, msglen);
+}
+
+cl_status cl_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen) {
   if (msglen) msg[0] = '\0';
+  /* -e cldyn_out = "OUTPUT": the kept script writes there, or to the
+   * figure's own name when rerun by hand */
+  char setout[CL_GP_PATHLEN * 4 + 32] = "cldyn_out = ";
+  if (output && !gp_str_buf(setout + strlen(setout), sizeof setout - strlen(setout), output[0] == '/' ? "" : "./", output))
+    return CL_EINVAL;
   char arg[CL_GP_PATHLEN + 3];
   if (snprintf(arg, sizeof arg, "%s%s", script[0] == '/' ? "" : "./", script) >= (int)sizeof arg)
     return CL_EINVAL;
@@ -292,7 +317,9 @@ cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t 
     dup2(fds[1], 1), dup2(fds[1], 2);
     close(fds[0]), close(fds[1]);
     if (dir && chdir(dir) != 0) _exit(127);
-    char *const av[] = {"gnuplot", arg, NULL};
+    char *const av[] = {"gnuplot", "-e", setout, arg, NULL};
+    char *const av0[] = {"gnuplot", arg, NULL};
+    if (!output) execvp("gnuplot", av0);
     execvp("gnuplot", av);
     _exit(127);
   }
@@ -331,7 +358,7 @@ static void forget(const char *gp, const char *dat, const char *tmp) {
 static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
   char msg[512];
   cl_tmp_register(tmp);
-  cl_status st = cl_gnuplot_run(NULL, gp, msg, sizeof msg);
+  cl_status st = cl_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
   forget(gp, dat, tmp);
   if (st != CL_OK || access(tmp, F_OK) != 0) {
     /* no partial figure: neither the script nor its data stay */
@@ -351,6 +378,15 @@ static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, c
 static const char *terminal(const char *out) {
   size_t n = strlen(out);
   return n > 4 && !strcmp(out + n - 4, ".svg") ? "svg size 900,600 dynamic noenhanced" : "pngcairo size 900,600 noenhanced";
+}
+
+/* The terminal and output of a kept script: cldyn runs it with -e
+ * 'cldyn_out = "TMP"' (written atomically), a user reruns it as
+ * `gnuplot FIG.gp` and it writes FIG.png itself (docs/cli.md s.9). */
+static void gp_output(FILE *g, const char *out) {
+  fprintf(g, "set terminal %s\nif (!exists(\"cldyn_out\")) cldyn_out = ", terminal(out));
+  gp_file(g, out);
+  fprintf(g, "\nset output cldyn_out\n");
 }
 
 cl_status cl_plot_check_out(const char *out, char *err) {
@@ -438,9 +474,7 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
     forget(gp, dat, tmp);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
   }
-  fprintf(g, "set terminal %s\nset output ", terminal(out));
-  gp_file(g, tmp);
-  fprintf(g, "\n");
+  gp_output(g, out);
   cl_density_overlay(th, hs, g, d, dat);
   int bad = fclose(d) != 0;
   bad |= fclose(g) != 0;
@@ -544,9 +578,8 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   FILE *g = fopen(gp, "w");
   if (!g) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
   cl_tmp_register(gp);
-  fprintf(g, "set terminal %s\nset output ", terminal(out));
-  gp_file(g, tmp);
-  fprintf(g, "\nset datafile separator ','\nset grid\nset xlabel 't'\nset ylabel ");
+  gp_output(g, out);
+  fprintf(g, "set datafile separator ','\nset grid\nset xlabel 't'\nset ylabel ");
   gp_str(g, "", col, "");
   fprintf(g, "\nset key bottom right\nplot ");
   for (int i = 0; i < nfiles && !st; i++) {
@@ -572,6 +605,15 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
     }
     int ncol = 1;
     for (const char *c = head; *c; c++) ncol += *c == ',';
+    /* ux: a table over time starts with t (or run,t); sweeps and fixed
+     * tables are drawn against a parameter with --x */
+    if (strcmp(head, "t") && strncmp(head, "t,", 2) && strcmp(head, "run,t") && strncmp(head, "run,t,", 6)) {
+      char first[64];
+      snprintf(first, sizeof first, "%.*s", (int)strcspn(head, ","), head);
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' is not a table over time (its first column is '%s', not t); draw "
+                   "sweep and fixed tables against a parameter with --x NAME", files[i], first);
+      break;
+    }
     /* find the column: exact, or NAME_mean (+ NAME_sd) in a summary */
     int cx = -1, cm = -1, cs = -1, crun = -1, k = 1;
     char want_m[256], want_s[256];
@@ -610,4 +652,239 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   if (fclose(g) != 0 && !st) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
   if (st) return unlink(gp), cl_tmp_unregister(gp), st;
   return run_gnuplot(gp, NULL, tmp, out, err);
+}
+
+/* ---- ux: plot --x PARAM: a quantity against a parameter ---- */
+
+typedef struct {
+  char *key;
+  double x, t, y, sd;
+} prow;
+
+static int cmp_prow(const void *a, const void *b) {
+  const prow *p = a, *q = b;
+  int c = strcmp(p->key, q->key);
+  if (c) return c;
+  if (p->x != q->x) return p->x < q->x ? -1 : 1;
+  return (p->t > q->t) - (p->t < q->t);
+}
+
+/* The names of a sweep's grid (PATH.json "grid"), comma-joined, or "". */
+static void grid_names(const char *path, char *names, size_t len, long *runs) {
+  char jp[CL_GP_PATHLEN + 8];
+  names[0] = '\0';
+  *runs = 0;
+  snprintf(jp, sizeof jp, "%s.json", path);
+  json_t *root = json_load_file(jp, 0, NULL);
+  if (!root) return;
+  json_t *grid = json_object_get(root, "grid"), *par = json_object_get(root, "parameters");
+  const char *k;
+  json_t *v;
+  size_t off = 0;
+  if (json_is_object(grid))
+    json_object_foreach(grid, k, v) off += (size_t)snprintf(names + off, off < len ? len - off : 0, ",%s", k);
+  if (off >= len) names[0] = '\0';
+  json_t *r = par ? json_object_get(par, "runs") : NULL;
+  if (json_is_integer(r)) *runs = (long)json_integer_value(r);
+  json_decref(root);
+}
+
+static int in_list(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; (p = strstr(p, name)); p += n)
+    if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+  return 0;
+}
+
+/* The rows of one file: x, y (or y_mean and y_sd), t and the series key. */
+static cl_status read_param_rows(const char *path, const char *xname, const char *col, prow **rows, long *nrows,
+                                 int *summary, long *runs, char *err) {
+  FILE *f = fopen(path, "r");
+  if (!f) return cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
+  char grid[1024];
+  grid_names(path, grid, sizeof grid, runs);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t got = getline(&line, &cap, f);
+  cl_status st = CL_OK;
+  enum { MAXC = 4096 };
+  int ix = -1, iy = -1, im = -1, is = -1, it = -1, nkey = 0, keyc[16], ncol = 0;
+  char keyn[16][64];
+  char ym[256], ys[256];
+  snprintf(ym, sizeof ym, "%s_mean", col), snprintf(ys, sizeof ys, "%s_sd", col);
+  if (got <= 0) st = cl_fail(err, CL_EINVAL, "plot: '%s' is empty", path);
+  if (!st) {
+    line[strcspn(line, "\r\n")] = '\0';
+    char *save = NULL;
+    for (char *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), ncol++) {
+      if (!strcmp(tok, xname)) ix = ncol;
+      else if (!strcmp(tok, col)) iy = ncol;
+      else if (!strcmp(tok, ym)) im = ncol;
+      else if (!strcmp(tok, ys)) is = ncol;
+      else if (!strcmp(tok, "t")) it = ncol;
+      /* series: the other varied parameters, and the fixed point of fixed and basin tables */
+      else if (nkey < 16 && (in_list(grid, tok) || !strcmp(tok, "id") || !strcmp(tok, "fixed_point") ||
+                             !strcmp(tok, "outcome")))
+        snprintf(keyn[nkey], sizeof keyn[nkey], "%s", tok), keyc[nkey++] = ncol;
+    }
+    if (ix < 0) st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s' (--x)", path, xname);
+    else if (iy < 0 && (im < 0 || is < 0)) st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s' (--y)", path, col);
+  }
+  *summary = iy < 0;
+  long n = 0, rcap = 0;
+  prow *r = NULL;
+  long lineno = 1;
+  while (!st && (got = getline(&line, &cap, f)) > 0) {
+    lineno++;
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0]) continue;
+    char *fld[MAXC];
+    int nf = 0;
+    for (char *p = line; nf < MAXC;) {
+      fld[nf++] = p;
+      char *c = strchr(p, ',');
+      if (!c) break;
+      *c = '\0', p = c + 1;
+    }
+    if (nf != ncol) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: %d fields, the header has %d", path, lineno, nf, ncol);
+      break;
+    }
+    prow pr = {0};
+    int ok = cl_parse_real(fld[ix], &pr.x) && cl_parse_real(fld[*summary ? im : iy], &pr.y);
+    if (ok && *summary) ok = cl_parse_real(fld[is], &pr.sd);
+    if (ok && it >= 0) ok = cl_parse_real(fld[it], &pr.t);
+    if (!ok) {
+      st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: not a number in '%s', '%s' or t", path, lineno, xname, col);
+      break;
+    }
+    char key[512] = "";
+    size_t off = 0;
+    for (int k = 0; k < nkey; k++)
+      off += (size_t)snprintf(key + off, off < sizeof key ? sizeof key - off : 0, "%s%s = %s",
+                              k ? ", " : "", keyn[k], fld[keyc[k]]);
+    pr.key = strdup(key);
+    if (n == rcap) {
+      long nc = rcap ? 2 * rcap : 256;
+      prow *nr = realloc(r, sizeof *r * (size_t)nc);
+      if (!nr) {
+        free(pr.key);
+        st = cl_fail(err, CL_ENOMEM, "plot: out of memory");
+        break;
+      }
+      r = nr, rcap = nc;
+    }
+    if (!pr.key) {
+      st = cl_fail(err, CL_ENOMEM, "plot: out of memory");
+      break;
+    }
+    r[n++] = pr;
+  }
+  free(line);
+  fclose(f);
+  if (!st && n == 0) st = cl_fail(err, CL_EINVAL, "plot: '%s' has no rows", path);
+  if (st) {
+    for (long k = 0; k < n; k++) free(r[k].key);
+    free(r);
+    return st;
+  }
+  *rows = r, *nrows = n;
+  return CL_OK;
+}
+
+cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, const char *x, const char *col,
+                        double t, char *err) {
+  cl_status st = cl_plot_check_out(out, err);
+  if (st) return st;
+  if (!cl_gp_quotable(col) || strlen(col) > 200 || !cl_gp_quotable(x) || strlen(x) > 200)
+    return cl_fail(err, CL_EINVAL, "--x, --y: column names must be under 200 bytes, without control characters");
+  for (int i = 0; i < nfiles; i++)
+    if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN - 64)
+      return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
+                     CL_GP_PATHLEN - 64);
+  char gp[4200], dat[4200], tmp[4200];
+  snprintf(gp, sizeof gp, "%s.gp", out);
+  snprintf(dat, sizeof dat, "%s.dat", out);
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
+  FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
+  cl_tmp_register(dat), cl_tmp_register(gp);
+  if (!d || !g) {
+    if (d) fclose(d), unlink(dat);
+    if (g) fclose(g), unlink(gp);
+    forget(gp, dat, tmp);
+    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
+  }
+  gp_output(g, out);
+  fprintf(g, "set datafile separator whitespace\nset grid\nset key below\nset xlabel ");
+  gp_str(g, "", x, "");
+  fprintf(g, "\nset ylabel ");
+  char at[64];
+  if (isnan(t)) snprintf(at, sizeof at, " (final time)");
+  else snprintf(at, sizeof at, " (t = %g)", t);
+  gp_str(g, "", col, at);
+  fprintf(g, "\nplot ");
+  fprintf(d, "# cldyn plot --x %s --y %s: columns x, mean, error bar, runs, sd; one block per series\n", x, col);
+  int block = 0;
+  for (int i = 0; i < nfiles && !st; i++) {
+    prow *r = NULL;
+    long n = 0, runs = 0;
+    int summary = 0;
+    if ((st = read_param_rows(files[i], x, col, &r, &n, &summary, &runs, err))) break;
+    qsort(r, (size_t)n, sizeof *r, cmp_prow);
+    for (long a = 0; a < n;) {
+      /* one series: rows a..b-1 share the key */
+      long b = a;
+      while (b < n && !strcmp(r[b].key, r[a].key)) b++;
+      fprintf(d, "# %s %s\n", files[i], r[a].key);
+      int any_err = 0;
+      for (long p = a; p < b;) {
+        long q = p;
+        while (q < b && r[q].x == r[p].x) q++;
+        /* the time: the last of this x, or the one closest to --t */
+        double tsel = r[q - 1].t;
+        if (!isnan(t))
+          for (long k = p; k < q; k++)
+            if (fabs(r[k].t - t) < fabs(tsel - t)) tsel = r[k].t;
+        double mean = 0, m2 = 0;
+        long cnt = 0;
+        for (long k = p; k < q; k++) {
+          if (r[k].t != tsel) continue;
+          double dlt = r[k].y - mean;
+          mean += dlt / (double)++cnt;
+          m2 += dlt * (r[k].y - mean);
+        }
+        double sd, e;
+        long nr;
+        if (summary) sd = r[q - 1].sd, nr = runs, e = runs > 1 ? sd / sqrt((double)runs) : sd;
+        else sd = cnt > 1 ? sqrt(m2 / (double)(cnt - 1)) : 0, nr = cnt, e = cnt > 1 ? sd / sqrt((double)cnt) : 0;
+        for (long k = p; k < q; k++)
+          if (r[k].t == tsel && summary) mean = r[k].y;
+        any_err |= e > 0;
+        fprintf(d, "%.17g %.17g %.17g %ld %.17g\n", r[p].x, mean, e, nr, sd);
+        p = q;
+      }
+      fprintf(d, "\n\n");
+      if (block) fprintf(g, ", ");
+      gp_file(g, dat);
+      char title[1024];
+      snprintf(title, sizeof title, "%s%s%s%s", files[i], r[a].key[0] ? " [" : "", r[a].key, r[a].key[0] ? "]" : "");
+      if (any_err) {
+        fprintf(g, " index %d using 1:2:3 with yerrorlines lw 1.5 pt 7 ps 0.6 lc %d title ", block, block + 1);
+        gp_str(g, "", title, summary && runs <= 1 ? " (mean +- sd)" : " (mean +- se)");
+      } else {
+        fprintf(g, " index %d using 1:2 with linespoints lw 1.5 pt 7 ps 0.6 lc %d title ", block, block + 1);
+        gp_str(g, "", title, "");
+      }
+      block++;
+      a = b;
+    }
+    for (long k = 0; k < n; k++) free(r[k].key);
+    free(r);
+  }
+  fprintf(g, "\n");
+  int bad = fclose(d) != 0;
+  bad |= fclose(g) != 0;
+  if (!st && bad) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
+  if (st) return unlink(gp), unlink(dat), forget(gp, dat, tmp), st;
+  return run_gnuplot(gp, dat, tmp, out, err);
 }

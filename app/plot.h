@@ -45,6 +45,8 @@ int cl_gp_quotable(const char *s);
  * shell (fork and exec); the last line gnuplot printed goes to msg.
  * CL_OK when gnuplot exits with status 0. */
 cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen);
+/* The same with gnuplot's variable cldyn_out set to `output` (NULL: unset). */
+cl_status cl_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen);
 
 /* CL_EINVAL unless `out` ends in .png or .svg and is quotable. */
 cl_status cl_plot_check_out(const char *out, char *err);
@@ -67,5 +69,13 @@ void cl_density_overlay(const cl_dens_set *theory, const cl_dens_set *hist, FILE
                         const char *datname);
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err);
+/* ux: --x: column `col` (or col_mean +- its standard error, from col_sd and
+ * the runs of PATH.json) of each file against its column `x`, at the time
+ * closest to t (NAN: the last time of each point), with the mean and the
+ * standard error over runs (rows of one point and time) as error bars; one
+ * curve per value of the other varied parameters (PATH.json "grid") and per
+ * fixed point (id, fixed_point, outcome).  Data kept in out.dat. */
+cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, const char *x, const char *col,
+                        double t, char *err);
 
 #endif

@@ -813,7 +813,7 @@ static cl_status sec_pde(study *S) {
   return CL_OK;
 }
 
-cl_status cl_reproduce(const char *dir, int quick, char *err) {
+cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err) {
   mkdir(dir, 0777);
   study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, calloc(NTF, sizeof(tfile)), 0};
   if (!S.c || !S.tf) return free(S.c), free(S.tf), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
@@ -842,6 +842,11 @@ cl_status cl_reproduce(const char *dir, int quick, char *err) {
   cl_status st = CL_OK;
   for (int k = 0; k < ns && !st && !S.werr; k++) {
     double t0 = wall_seconds(), u0 = cpu_seconds();
+    if (meter) {
+      snprintf(meter->what, sizeof meter->what, "reproduce: %s (%d of %d)", secs[k].name, k + 1, ns);
+      meter->last = -1; /* draw the new section at once */
+      cl_meter_update(meter, (double)k / ns);
+    }
     st = secs[k].run(&S);
     took[k] = wall_seconds() - t0, cpu[k] = cpu_seconds() - u0;
   }

@@ -4,9 +4,12 @@
 #define CLDYN_REPRODUCE_H
 
 #include "cldyn/common.h"
+#include "progress.h"
 
 /* Write everything into `dir` (created if missing); `quick` uses smaller
- * grids and fewer runs.  The caller runs gnuplot on the `.gp` scripts. */
-cl_status cl_reproduce(const char *dir, int quick, char *err);
+ * grids and fewer runs.  The caller runs gnuplot on the `.gp` scripts.
+ * meter (may be NULL) shows the section running and the fraction of
+ * sections done. */
+cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err);
 
 #endif

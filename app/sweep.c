@@ -70,12 +70,70 @@ static void point_values(const cl_vary *v, int nv, long p, double *val) {
   }
 }
 
+void cl_basin_write(FILE *f, const cl_model *m, const cl_basin_result *res) {
+  char b1[32], b2[32];
+  fprintf(f, "fixed_point,probability,stderr");
+  for (int j = 0; j < m->K; j++) fprintf(f, ",cos_%d_1", j + 1);
+  fprintf(f, "\n");
+  for (int i = 0; i <= res->nfp; i++) {
+    if (i == res->nfp && res->count[i] == 0) break;
+    double p = fmin(fmax(res->prob[i], 0), 1);
+    if (i < res->nfp) fprintf(f, "%d", i + 1);
+    else fprintf(f, "none");
+    fprintf(f, ",%s,%s", cl_fmt_real(b1, 32, p), cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)));
+    for (int j = 0; j < m->K; j++)
+      fprintf(f, ",%s", cl_fmt_real(b1, 32, i < res->nfp ? res->fp[i].y[j] / sqrt(res->fp[i].y[m->K]) : NAN));
+    fprintf(f, "\n");
+  }
+}
+
+void cl_basin_multi_write(FILE *f, const cl_basin_multi_result *res) {
+  char b1[32], b2[32];
+  fprintf(f, "outcome,probability,stderr,count\n");
+  for (int q = 0; q < CL_NKINDS; q++) {
+    double p = res->prob[q];
+    fprintf(f, "%s,%s,%s,%ld\n", cl_fixed_kind_name(q), cl_fmt_real(b1, 32, p),
+            cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)), res->count[q]);
+  }
+}
+
+uint64_t cl_sweep_point_seed(uint64_t seed, long p) {
+  uint64_t z = seed + 0x9e3779b97f4a7c15ULL * ((uint64_t)p + 1);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return (z ^ (z >> 31)) >> 11; /* 53 bits: a valid --seed */
+}
+
+/* The last time of every run of tr (a new table), for --final. */
+static cl_traj *traj_last(const cl_traj *tr) {
+  cl_traj *l;
+  if (cl_traj_alloc(tr->K, tr->M, 1, tr->runs, &l, NULL)) return NULL;
+  l->t[0] = tr->t[tr->nt - 1];
+  for (long long r = 0; r < tr->runs; r++)
+    memcpy(cl_traj_row(l, r, 0), tr->data + ((size_t)r * tr->nt + tr->nt - 1) * (size_t)tr->ncol,
+           sizeof(double) * (size_t)tr->ncol);
+  return l;
+}
+
 /* The command's table for one configuration, as CSV text (header and rows). */
-static cl_status run_point(const cl_config *c, char **text, size_t *len, char *err) {
+static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **text, size_t *len, char *err) {
   FILE *f = open_memstream(text, len);
   if (!f) return cl_fail(err, CL_ENOMEM, "sweep: out of memory");
   cl_status st = CL_OK;
-  if (c->cmd == CL_CMD_FIXED) {
+  if (c->cmd == CL_CMD_BASIN) {
+    /* one thread per point: the points are the parallel loop */
+    if (c->model.M >= 2) {
+      cl_basin_multi_result res;
+      if (!(st = cl_basin_multi(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err)))
+        cl_basin_multi_write(f, &res);
+    } else {
+      cl_basin_result res;
+      if (!(st = cl_basin(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err))) {
+        cl_basin_write(f, &c->model, &res);
+        cl_basin_result_free(&res);
+      }
+    }
+  } else if (c->cmd == CL_CMD_FIXED) {
     cl_fixed_point *fp = NULL;
     int nf = 0;
     if (!(st = cl_fixed_find(&c->model, &c->ode.quad, NULL, 0, &fp, &nf, err))) {
@@ -94,7 +152,14 @@ static cl_status run_point(const cl_config *c, char **text, size_t *len, char *e
       st = cl_run_engine(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                          &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
     if (!st) st = cl_traj_check_finite(tr, err);
-    if (!st && cl_traj_write_csv(tr, f)) st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+    if (!st && so && so->final) {
+      cl_traj *l = traj_last(tr);
+      if (!l) st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+      cl_traj_free(tr);
+      tr = l;
+    }
+    if (!st && (so && so->summary ? cl_traj_write_summary(tr, f) : cl_traj_write_csv(tr, f)))
+      st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
     cl_traj_free(tr);
   }
   fclose(f);
@@ -112,14 +177,21 @@ static int in_done(const long *done, long ndone, long p) {
   return 0;
 }
 
-cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
-                       const long *done, long ndone, int threads, int header, FILE *out, char *err) {
-  return cl_sweep_run_part(base, v, nv, shard, nshards, 0, 1, done, ndone, threads, header, out, err);
+cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                       long nshards, const long *done, long ndone, int threads, int header, FILE *out, char *err) {
+  return cl_sweep_run_part(base, v, nv, so, shard, nshards, 0, 1, done, ndone, threads, header, out, err);
 }
 
-cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards, long sub,
-                            long nsub, const long *done, long ndone, int threads, int header, FILE *out, char *err) {
+/* the commands that take --seed */
+#define SEEDED (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_ODE | CL_CMD_FIXED | CL_CMD_BASIN)
+
+cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                            long nshards, long sub, long nsub, const long *done, long ndone, int threads, int header,
+                            FILE *out, char *err) {
   long np = cl_sweep_points(v, nv);
+  long mine = 0, ndone_now = 0;
+  for (long p = 0; p < np; p++)
+    mine += !(p % nshards != shard || (p / nshards) % nsub != sub || (done && in_done(done, ndone, p)));
   char **text = calloc((size_t)np, sizeof(char *));
   if (!text) return cl_fail(err, CL_ENOMEM, "sweep: out of memory");
   cl_status st = CL_OK;
@@ -136,10 +208,17 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, lon
     cl_status ps = c ? CL_OK : cl_fail(e, CL_ENOMEM, "out of memory");
     if (c) *c = *base;
     for (int i = 0; i < nv && !ps; i++) ps = cl_config_set_number(c, v[i].name, val[i], e);
+    /* independent streams: the point's own seed, whatever the sharding */
+    if (!ps && so && so->independent && (c->cmd & SEEDED))
+      ps = cl_config_set_number(c, "seed", (double)cl_sweep_point_seed(c->sched.seed, p), e);
     size_t len = 0;
     char *t = NULL;
-    if (!ps) ps = run_point(c, &t, &len, e);
+    if (!ps) ps = run_point(c, so, &t, &len, e);
     free(c);
+    if (so && so->progress) {
+#pragma omp critical(cl_sweep_progress)
+      so->progress(so->progress_ctx, (double)++ndone_now / (double)(mine ? mine : 1));
+    }
     if (ps) {
       free(t);
 #pragma omp critical(cl_sweep_err)
@@ -210,10 +289,14 @@ static void id_visit(void *ctx, const char *name, const char *value) {
   tb_add(ctx, name, value);
 }
 
-cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
-                            cl_sweep_id *id, char *err) {
+cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                            long nshards, cl_sweep_id *id, char *err) {
   tbuf b = {0};
   tb_add(&b, "command", cl_command_name(base->cmd));
+  /* the layout and the streams change the rows */
+  if (so && so->summary) tb_add(&b, "sweep", "summary");
+  if (so && so->final) tb_add(&b, "sweep", "final");
+  if (so && so->independent) tb_add(&b, "streams", "independent");
   cl_config_visit(base, id_visit, &b);
   int varies_rows = 0;
   for (int i = 0; i < nv; i++) {
@@ -229,8 +312,10 @@ cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, lon
   id->points = cl_sweep_points(v, nv);
   id->shard = shard, id->nshards = nshards;
   long nt = (long)cl_schedule_nt(&base->sched);
-  if (base->cmd == CL_CMD_FIXED || varies_rows) id->rows_per_point = 0;
-  else id->rows_per_point = nt * (base->cmd == CL_CMD_SIMULATE || base->cmd == CL_CMD_REDUCED ? (long)base->sched.runs : 1);
+  int per_run = (base->cmd == CL_CMD_SIMULATE || base->cmd == CL_CMD_REDUCED) && !(so && so->summary);
+  if (so && so->final) nt = 1;
+  if (base->cmd == CL_CMD_FIXED || base->cmd == CL_CMD_BASIN || varies_rows) id->rows_per_point = 0;
+  else id->rows_per_point = nt * (per_run ? (long)base->sched.runs : 1);
   return CL_OK;
 }
 

@@ -11,9 +11,27 @@
 
 #include <stdio.h>
 
+#include "cldyn/basin.h"
+#include "cldyn/simulate.h"
 #include "config.h"
 
 #define CL_SWEEP_MAXVARY 8
+
+/* How the points of a sweep are run and written (docs/cli.md s.4).
+ * summary: each point's mean and sd over runs (simulate, reduced);
+ * final: only the last time (t = T) of each point;
+ * independent: each point its own random streams, seeded from (seed,
+ * point); otherwise every point uses --seed (common random numbers);
+ * progress: called with the fraction of points done (may be NULL). */
+typedef struct {
+  int summary, final, independent;
+  cl_progress_fn progress;
+  void *progress_ctx;
+} cl_sweep_opts;
+
+/* The seed of point p (0-based) with independent streams: a SplitMix64
+ * mix of (seed, p), below 2^53. */
+uint64_t cl_sweep_point_seed(uint64_t seed, long p);
 
 typedef struct {
   char name[64];
@@ -52,8 +70,8 @@ typedef struct {
 /* 1 if `name` may be varied (model and numerical options, not out,
  * threads, checkpoint, ...). */
 int cl_vary_name_ok(const char *name);
-cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
-                            cl_sweep_id *id, char *err);
+cl_status cl_sweep_identity(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                            long nshards, cl_sweep_id *id, char *err);
 /* The id of a sweep output from PATH.json (CL_EINVAL when missing). */
 cl_status cl_sweep_read_id(const char *path, cl_sweep_id *id, char *err);
 /* The sidecar's key/value strings for id (NULL-terminated; buf holds them). */
@@ -63,11 +81,17 @@ const char *const *cl_sweep_id_kv(const cl_sweep_id *id, char buf[4][32], const 
  * `nsub` (MPI ranks; 0 of 1 otherwise), that are not already in `done` (a
  * sorted list of 0-based point indices, may be NULL), and write the header
  * (if `header`) and the rows to `out`.  Commands: simulate, reduced, ode,
- * pde, fixed. */
-cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards, long sub,
-                            long nsub, const long *done, long ndone, int threads, int header, FILE *out, char *err);
-cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, long shard, long nshards,
-                       const long *done, long ndone, int threads, int header, FILE *out, char *err);
+ * pde, fixed, basin. */
+cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                            long nshards, long sub, long nsub, const long *done, long ndone, int threads, int header,
+                            FILE *out, char *err);
+cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, const cl_sweep_opts *so, long shard,
+                       long nshards, const long *done, long ndone, int threads, int header, FILE *out, char *err);
+
+/* basin's tables (M = 1: fixed_point,probability,stderr,cos_J_1...; M >= 2:
+ * outcome,probability,stderr,count), for the command and its sweeps. */
+void cl_basin_write(FILE *f, const cl_model *m, const cl_basin_result *res);
+void cl_basin_multi_write(FILE *f, const cl_basin_multi_result *res);
 
 /* Number of grid points. */
 long cl_sweep_points(const cl_vary *v, int nv);

@@ -12,6 +12,7 @@
 #include "cldyn/tmpfiles.h"
 #include "options.h"
 #include "output.h"
+#include "progress.h"
 #include "status.h"
 
 static double now_seconds(void) {
@@ -67,8 +68,14 @@ typedef struct {
   long shard, nshards;
   char **argv;
   cl_sweep_id id;
+  cl_sweep_opts so; /* --summary, --final, --streams and the progress hook */
+  cl_meter meter;
   char kvb[4][32];
   const char *kv[9];
+  /* the JSON sidecar: the id, the streams and the layout (kvall), the
+   * command and the grid */
+  const char *kvall[16], *grid[2 * CL_SWEEP_MAXVARY + 1];
+  char gridb[CL_SWEEP_MAXVARY][100], cmdname[64];
   long *done, ndone;
   int have_old;                /* resuming from an existing output */
   char oldc[CL_PATHLEN + 32];  /* its complete points (a temporary file) */
@@ -114,8 +121,9 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
   int rank = comm->rank, size = comm->size;
   char *text = NULL;
   size_t len = 0;
+  if (rank) J->meter.on = 0; /* one progress line: rank 0's part */
   FILE *mf = open_memstream(&text, &len);
-  cl_status st = mf ? cl_sweep_run_part(&J->cfg, J->v, J->nv, J->shard, J->nshards, rank, size, J->done, J->ndone,
+  cl_status st = mf ? cl_sweep_run_part(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, rank, size, J->done, J->ndone,
                                         J->threads, 1, mf, err)
                     : cl_fail(err, CL_ENOMEM, "sweep: out of memory");
   if (mf) fclose(mf);
@@ -156,7 +164,8 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
     cl_outset set = {0};
     if (!rc && cl_outset_add(&set, J->cfg.out, "out", 1, err)) cl_outset_abort(&set), rc = fail(2, err);
     if (!rc && cl_sweep_merge(paths, ids, np, &J->id, set.f[0].f, err)) cl_outset_abort(&set), rc = fail(1, err);
-    if (!rc && set.meta[0] >= 0 && cl_meta_dump(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, 0, J->kv, err))
+    if (!rc && set.meta[0] >= 0 &&
+        cl_meta_dump_grid(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, 0, J->kvall, J->cmdname, J->grid, err))
       cl_outset_abort(&set), rc = fail(1, err);
     if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
     for (int k = 0; k < np; k++) {
@@ -173,6 +182,7 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
   free(all);
   free(lens);
   free(displs);
+  cl_meter_end(&J->meter, rc == 0);
   return rc;
 }
 
@@ -198,7 +208,7 @@ static int run_serial(job *J) {
       return cl_outset_abort(&set), fail(2, "--resume: cannot write next to the output");
     }
     cl_tmp_register(tmp);
-    st = cl_sweep_run(&J->cfg, J->v, J->nv, J->shard, J->nshards, J->done, J->ndone, J->threads, 1, nf, err);
+    st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, J->done, J->ndone, J->threads, 1, nf, err);
     if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
     if (!st) {
       char *paths[2] = {J->oldc, tmp};
@@ -209,48 +219,137 @@ static int run_serial(job *J) {
     cl_tmp_unregister(tmp);
     drop_old(J);
   } else {
-    st = cl_sweep_run(&J->cfg, J->v, J->nv, J->shard, J->nshards, NULL, 0, J->threads, 1, set.f[0].f, err);
+    st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, NULL, 0, J->threads, 1, set.f[0].f, err);
   }
   if (!st && set.meta[0] >= 0)
-    st = cl_meta_dump(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kv, err);
+    st = cl_meta_dump_grid(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kvall, J->cmdname,
+                           J->grid, err);
+  cl_meter_end(&J->meter, !st);
   if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
 
+/* The words after COMMAND: sweep's own --vary, --summary (a flag here;
+ * with a path it is the command's, refused), --final and --streams go to
+ * swc, the rest to the command (rest). */
+static int split_after(cl_config *swc, int argc, char **argv, char **rest, int *nrest) {
+  char err[CL_ERRLEN];
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    const char *name = NULL, *val = NULL;
+    char nb[16];
+    if (!strcmp(a, "--vary") || !strcmp(a, "--streams")) {
+      name = a + 2;
+      if (i + 1 >= argc) {
+        snprintf(err, sizeof err, "%s: missing value (%s)", a, a[2] == 'v' ? "NAME=A:B:STEP" : "MODE");
+        return fail(2, err);
+      }
+      val = argv[++i];
+    } else if (!strncmp(a, "--vary=", 7) || !strncmp(a, "--streams=", 10)) {
+      const char *eq = strchr(a, '=');
+      snprintf(nb, sizeof nb, "%.*s", (int)(eq - a - 2), a + 2);
+      name = nb, val = eq + 1;
+    } else if (!strcmp(a, "--final")) {
+      name = "final", val = "1";
+    } else if (!strcmp(a, "--summary")) {
+      if (i + 1 < argc && !cl_option_like(argv[i + 1]))
+        return fail(2, "--summary: in a sweep it is a flag (the output holds each point's mean and sd over runs), "
+                       "without a path");
+      name = "summary", val = "1";
+    }
+    if (!name) {
+      rest[(*nrest)++] = argv[i];
+      continue;
+    }
+    cl_status st = cl_config_set(swc, name, val, err);
+    if (st) return fail(cl_exit_status(st), err);
+  }
+  return 0;
+}
+
 static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_sweep_comm *comm) {
   char err[CL_ERRLEN];
-  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde or fixed)");
+  cl_config *swc = &J->swc;
+  if (i >= argc) return fail(2, "sweep: missing COMMAND (simulate, reduced, ode, pde, fixed or basin)");
   cl_command cmd = cl_command_from_name(argv[i]);
   if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
-      cmd != CL_CMD_FIXED) {
+      cmd != CL_CMD_FIXED && cmd != CL_CMD_BASIN) {
     char hint[96] = "";
     if (!cmd) cl_suggest_command(argv[i], hint, sizeof hint);
-    fprintf(stderr, "cldyn: sweep: %s '%s'%s%s accepted: simulate, reduced, ode, pde, fixed\n",
+    fprintf(stderr, "cldyn: sweep: %s '%s'%s%s accepted: simulate, reduced, ode, pde, fixed, basin\n",
             cmd ? "command" : "unknown command", argv[i], cmd ? " cannot be swept" : "", hint[0] ? hint : ";");
     return 2;
   }
-  if (J->nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
+  char **rest = calloc((size_t)argc + 1, sizeof(char *));
+  if (!rest) return fail(1, "sweep: out of memory");
+  int nrest = 0, rc = split_after(swc, argc - i - 1, argv + i + 1, rest, &nrest);
+  if (rc) return free(rest), rc;
   cl_config *cfg = &J->cfg;
   cl_config_init(cfg, cmd);
-  cl_status pst = cl_config_parse_args(cfg, argc - i - 1, argv + i + 1, err);
+  cl_status pst = cl_config_parse_args(cfg, nrest, rest, err);
+  free(rest);
   if (pst) return fail(cl_exit_status(pst), err);
+  if (cfg->help) {
+    cl_config_help(CL_CMD_SWEEP, stdout);
+    printf("\n");
+    cl_config_help(cmd, stdout);
+    return 0;
+  }
+  cfg->progress |= swc->progress, cfg->quiet |= swc->quiet;
+  cl_config_skipped_note(cfg, stderr);
+  /* the --vary of both sides, each name once */
+  J->nv = swc->nvary;
+  for (int k = 0; k < J->nv; k++) {
+    if (cl_vary_parse(swc->sweep_vary[k], &J->v[k], err)) return fail(2, err);
+    for (int q = 0; q < k; q++)
+      if (!strcmp(J->v[q].name, J->v[k].name)) {
+        snprintf(err, sizeof err, "--vary: '%s' is varied twice; give each name once (one NAME=A:B:STEP)",
+                 J->v[k].name);
+        return fail(2, err);
+      }
+  }
+  if (J->nv == 0) return fail(2, "--vary: sweep needs at least one --vary NAME=A:B:STEP");
   if (cfg->summary[0] || cfg->checkpoint[0] || cfg->resume[0] || cfg->vary[0] || cfg->threshold ||
-      cfg->density_out[0] || cfg->hist_out[0] || cfg->terms)
-    return fail(2, "sweep: --summary, --checkpoint, --resume, --vary, --threshold, --terms, --density-out and --hist-out of the command are not available in a sweep");
+      cfg->density_out[0] || cfg->hist_out[0] || cfg->terms || cfg->map[0])
+    return fail(2, "sweep: --checkpoint, --resume, --threshold, --terms, --density-out, --hist-out and --map of the "
+                   "command are not available in a sweep");
+  J->so = (cl_sweep_opts){0};
+  J->so.summary = swc->sweep_summary, J->so.final = swc->sweep_final, J->so.independent = swc->sweep_independent;
+  if (J->so.summary && cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED)
+    return fail(2, "--summary: needs simulate or reduced (the mean and sd over runs)");
+  if (J->so.final && (cmd == CL_CMD_FIXED || cmd == CL_CMD_BASIN))
+    return fail(2, "--final: needs simulate, reduced, ode or pde (a table over time)");
   /* every value of every --vary must be valid (checked before any work) */
   for (int k = 0; k < J->nv; k++)
     for (long j = 0; j < J->v[k].n; j++) {
       cl_config probe = *cfg;
       if (cl_config_set_number(&probe, J->v[k].name, cl_vary_value(&J->v[k], j), err)) return fail(2, err);
     }
-  if (cl_sweep_identity(cfg, J->v, J->nv, J->shard, J->nshards, &J->id, err)) return fail(1, err);
+  cl_meter_init(&J->meter, "sweep, points", !cfg->quiet && (cfg->progress || isatty(2)), stderr);
+  J->so.progress = cl_meter_update, J->so.progress_ctx = &J->meter;
+  if (cl_sweep_identity(cfg, J->v, J->nv, &J->so, J->shard, J->nshards, &J->id, err)) return fail(1, err);
   const char *opt[] = {"out"}, *path[] = {cfg->out};
   const int sc[] = {1};
   if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
-  int rc = resume ? resume_scan(J) : 0;
+  rc = resume ? resume_scan(J) : 0;
   if (rc) return rc;
   cl_sweep_id_kv(&J->id, J->kvb, J->kv);
+  /* the JSON records the grid, the layout and the streams */
+  for (int k = 0; k < J->nv; k++) {
+    char a1[32], a2[32], a3[32];
+    snprintf(J->gridb[k], sizeof J->gridb[k], "%s:%s:%s", cl_fmt_real(a1, 32, J->v[k].a),
+             cl_fmt_real(a2, 32, J->v[k].b), cl_fmt_real(a3, 32, J->v[k].step));
+    J->grid[2 * k] = J->v[k].name, J->grid[2 * k + 1] = J->gridb[k];
+  }
+  J->grid[2 * J->nv] = NULL;
+  snprintf(J->cmdname, sizeof J->cmdname, "sweep %s", cl_command_name(cmd));
+  int nkv = 0;
+  for (; J->kv[nkv]; nkv++) J->kvall[nkv] = J->kv[nkv];
+  J->kvall[nkv++] = "sweep_streams", J->kvall[nkv++] = J->so.independent ? "independent" : "common";
+  J->kvall[nkv++] = "sweep_layout";
+  J->kvall[nkv++] = J->so.summary ? (J->so.final ? "summary,final" : "summary") : J->so.final ? "final" : "all";
+  J->kvall[nkv] = NULL;
   return comm && comm->size > 1 ? run_parallel(J, comm) : run_serial(J);
 }
 
@@ -266,10 +365,8 @@ int cl_sweep_main(int argc, char **argv, const cl_sweep_comm *comm) {
   i += 2;
   if (rc < 0 && swc->help) rc = (cl_config_help(CL_CMD_SWEEP, stdout), 0);
   int resume = swc->sweep_resume, merge = swc->merge;
-  J->nv = swc->nvary, J->threads = swc->threads, J->shard = swc->shard, J->nshards = swc->nshards;
+  J->threads = swc->threads, J->shard = swc->shard, J->nshards = swc->nshards;
   const char *merge_out = swc->merge_out;
-  for (int k = 0; rc < 0 && k < J->nv; k++)
-    if (cl_vary_parse(swc->sweep_vary[k], &J->v[k], err)) rc = fail(2, err);
   if (rc < 0 && !merge && strcmp(merge_out, "-"))
     rc = fail(2, "--out: before COMMAND only with --merge (the sweep's output is the command's --out)");
   if (rc < 0) rc = merge ? merge_files(argv + i, argc - i, merge_out) : sweep_job(J, argc, argv, i, resume, comm);

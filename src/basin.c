@@ -194,9 +194,13 @@ static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const do
   return CL_OK;
 }
 
-cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                    int threads, cl_basin_result *res, char *err) {
   const long long N = m->N;
+  /* the hook counts directions, not the time of each inner solve */
+  cl_ode_opts oo = *o0, *o = &oo;
+  oo.progress = NULL;
+  long ndone = 0;
   memset(res, 0, sizeof *res);
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: basin needs M = 1");
   if (m->K < 2) return cl_fail(err, CL_EINVAL, "c: basin needs K >= 2 features");
@@ -243,6 +247,10 @@ cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tm
     if (cs) {
 #pragma omp critical(cl_basin_err)
       if (bad < 0 || k < bad) bad = k, bad_st = cs, memcpy(e0, e, CL_ERRLEN);
+    }
+    if (o0->progress) {
+#pragma omp critical(cl_basin_progress)
+      o0->progress(o0->progress_ctx, (double)++ndone / (double)ndir);
     }
   }
   /* endpoints near no known stable point: the flow found one the Newton
@@ -416,8 +424,11 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
   return escape_failed(m, st, it * h, err);
 }
 
-cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                          int threads, cl_basin_multi_result *res, char *err) {
+  cl_ode_opts oo = *o0, *o = &oo;
+  oo.progress = NULL;
+  long ndone = 0;
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   memset(res, 0, sizeof *res);
   if (M < 2) return cl_fail(err, CL_EINVAL, "M: cl_basin_multi needs M >= 2");
@@ -459,6 +470,10 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, dou
     memcpy(y, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * (size_t)n);
     which[k] = cl_basin_outcome(K, M, y);
     cl_traj_free(tr);
+    if (o0->progress) {
+#pragma omp critical(cl_basinm_progress)
+      o0->progress(o0->progress_ctx, (double)++ndone / (double)ndir);
+    }
   }
   if (bad < 0)
     for (long k = 0; k < ndir; k++) res->count[which[k]]++;

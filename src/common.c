@@ -57,9 +57,11 @@ int cl_parse_int(const char *s, long long *x) {
 }
 
 char *cl_fmt_real(char *buf, size_t len, double x) {
-  for (int prec = 15; prec <= 17; prec++) {
+  /* 17 significant digits always read back: no check needed there */
+  for (int prec = 15; prec <= 16; prec++) {
     snprintf(buf, len, "%.*g", prec, x);
-    if (strtod(buf, NULL) == x) break;
+    if (strtod(buf, NULL) == x) return buf;
   }
+  snprintf(buf, len, "%.17g", x);
   return buf;
 }

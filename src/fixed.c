@@ -88,6 +88,7 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->nrandom = -1;
   fo->deflation = -1;
   fo->orbit_cap = 0;
+  fo->progress = NULL, fo->progress_ctx = NULL;
 }
 
 /* ---- Newton with deflation, on the free coordinates ------------------- */
@@ -607,6 +608,8 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     info.starts += s.ns;
     for (int t = 0; t < s.ns && !st; t++) {
+      /* each pass over the starts of one number of live units is 1/M */
+      if (fo.progress) fo.progress(fo.progress_ctx, ((double)(M - Ma) + (double)t / s.ns) / M);
       /* plain Newton from the start (so every root the undeflated finder
        * reaches is found), then deflated Newton from it while that finds new
        * roots (at most 3 times) */
@@ -844,8 +847,10 @@ cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, in
         for (int j = 0; j < K; j++) row[K * M + M * (M + 1) / 2 + j * M + i] = 0;
     if (vary_value) fprintf(f, "%s,", vary_value);
     fprintf(f, "%d", i + 1);
-    for (int c = 0; c < nc; c++) fprintf(f, ",%.17g", row[c]);
-    for (int k = 0; k < p[i].n; k++) fprintf(f, ",%.17g,%.17g", p[i].eig_re[k], p[i].eig_im[k]);
+    char a[32], b[32];
+    for (int c = 0; c < nc; c++) fprintf(f, ",%s", cl_fmt_real(a, sizeof a, row[c]));
+    for (int k = 0; k < p[i].n; k++)
+      fprintf(f, ",%s,%s", cl_fmt_real(a, sizeof a, p[i].eig_re[k]), cl_fmt_real(b, sizeof b, p[i].eig_im[k]));
     if (fprintf(f, ",%s,%d,%s,%.3g\n", cl_stability_name(p[i].stability), p[i].orbit,
                 cl_fixed_kind_name(p[i].kind), p[i].residual) < 0)
       return CL_EIO;

@@ -2,6 +2,7 @@
  * written here) or a GSL odeiv2 stepper.  The state is
  * y = (R row-major K x M, upper triangle of Q). */
 #include "cldyn/ode.h"
+#include "cldyn/schedule.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_odeiv2.h>
@@ -43,6 +44,8 @@ typedef struct {
   cl_status st;
   char err[CL_ERRLEN];
   double t_fail;
+  cl_progress_fn progress; /* cl_ode_opts' hook: fraction of [0, T] */
+  void *pctx;
 } ode_ctx;
 
 static int rhs(double t, const double *y, double *f, void *params) {
@@ -317,9 +320,9 @@ static double rms_scaled(const double *v, const double *sc, int n) {
   return sqrt(s / n);
 }
 
-/* Integrate over t = 0, dt, ..., (nt - 1) dt; Y holds nt rows of n, row 0 = y0. */
+/* Integrate over the output times tk[0] = 0 < ... < tk[nt - 1]; Y holds nt rows of n, row 0 = y0. */
 static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const double *y0, size_t nt,
-                                  double dt, double rtol, double atol, double *Y, const char *pars,
+                                  const double *tk, double rtol, double atol, double *Y, const char *pars,
                                   char *err) {
   const int n = (int)sys->dimension;
   dop_ws w = {.n = n};
@@ -331,7 +334,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   memcpy(w.y, y0, sizeof(double) * (size_t)n);
   memcpy(Y, y0, sizeof(double) * (size_t)n);
   cl_status st = CL_OK;
-  double t = 0, t_end = (double)(nt - 1) * dt;
+  double t = 0, t_end = tk[nt - 1];
   if (nt < 2) goto done;
   if (sys->function(t, w.y, w.k[0], sys->params)) goto drift_failed;
   /* initial step (Hairer): h0 from |y| / |f|, then from a second derivative estimate */
@@ -388,7 +391,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
          * step's end was accurate).  Above 10 the step is shortened as for
          * an error estimate (halved if the drift fails there), and no later
          * step may be longer. */
-        if (next < nt && (double)next * dt < tnew) {
+        if (next < nt && tk[next] < tnew) {
           double dd = 0;
           int bad = dop_dense(&w, sys, t, hstep);
           if (!bad) {
@@ -416,7 +419,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     }
     /* outputs inside (t, tnew] */
     while (next < nt) {
-      double tj = (double)next * dt;
+      double tj = tk[next];
       if (tj > tnew) break;
       double *row = Y + next * (size_t)n;
       if (tj == tnew) memcpy(row, w.ynew, sizeof(double) * (size_t)n);
@@ -424,6 +427,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       next++;
     }
     t = tnew;
+    if (c->progress) c->progress(c->pctx, t_end > 0 ? t / t_end : 1);
     /* R and Q are O(1) quantities: beyond 1e15 the solution blows up */
     for (int i = 0; i < n; i++)
       if (!(fabs(w.ynew[i]) < 1e15)) {
@@ -445,7 +449,7 @@ done:
 
 /* GSL odeiv2 driver: steps end at every output time. */
 static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_odeiv2_step_type *type,
-                               const double *y0, size_t nt, double dt, double rtol, double atol,
+                               const double *y0, size_t nt, const double *tk, double dt, double rtol, double atol,
                                double *Y, const char *pars, char *err) {
   const int n = (int)sys->dimension;
   cl_status st = CL_OK;
@@ -455,11 +459,12 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(sys, type, 1e-3 * fmin(dt, 1), atol, rtol);
   if (!drv) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   /* the limits of integrate_dop853: a step floor and a step budget */
-  double t_end = (double)(nt - 1) * dt;
+  double t_end = tk[nt - 1];
   gsl_odeiv2_driver_set_nmax(drv, 200000 + (unsigned long)fmin(1e8, 1000 * t_end));
   gsl_odeiv2_driver_set_hmin(drv, 1e-9 * fmax(1, t_end));
   for (size_t j = 1; j < nt; j++) {
-    int gs = gsl_odeiv2_driver_apply(drv, &t, (double)j * dt, y);
+    int gs = gsl_odeiv2_driver_apply(drv, &t, tk[j], y);
+    if (c->progress) c->progress(c->pctx, t / t_end);
     for (int i = 0; i < n && gs == GSL_SUCCESS; i++)
       if (!(fabs(y[i]) < 1e15)) {
         st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|y_%d| = %g > 1e15) (%s)", t, i + 1,
@@ -491,7 +496,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   const gsl_odeiv2_step_type *type = NULL;
   for (size_t i = 0; i < sizeof steppers / sizeof steppers[0]; i++)
     if (strcmp(o->stepper, steppers[i].name) == 0) type = *steppers[i].type;
-  ode_ctx c = {.K = m->K, .M = m->M};
+  ode_ctx c = {.K = m->K, .M = m->M, .progress = o->progress, .pctx = o->progress_ctx};
   /* the implicit steppers difference the drift (jac): no adaptive rules there */
   cl_quad_opts quad = o->quad;
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
@@ -504,7 +509,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
    * their spread bounds its error */
   c.n1 = n, c.nrep = type ? 0 : cl_drift_nrep(c.drift);
   const int nr = c.nrep > 1 ? c.nrep : 1, nall = n * nr;
-  size_t nt = (size_t)floor(s->T / s->dt_out * (1 + 1e-12) + 1e-9) + 1;
+  size_t nt = cl_schedule_nt(s);
   cl_traj *tr;
   cl_traj_alloc(K, M, nt, 1, &tr, NULL);
   double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
@@ -515,6 +520,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     cl_drift_free(c.drift);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
+  for (size_t j = 0; j < nt; j++) tr->t[j] = cl_schedule_time(s, j);
   double y[CL_STATE_MAX];
   cl_state_pack(K, M, m->R0, m->Q0, y);
   for (int r = 0; r < nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
@@ -534,8 +540,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     cl_fail(err, st, "ode: at t = 0: %s", c.err);
   se0 = cl_drift_stderr(c.drift);
   if (!st)
-    st = type ? integrate_gsl(&sys, &c, type, y, nt, s->dt_out, o->rtol, o->atol, Y, pars, err)
-              : integrate_dop853(&sys, &c, yall, nt, s->dt_out, o->rtol, o->atol, Y, pars, err);
+    st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)
+              : integrate_dop853(&sys, &c, yall, nt, tr->t, o->rtol, o->atol, Y, pars, err);
   double tbound = 0; /* max over the table of t sd / sqrt(nrep) of the replicate trajectories */
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
     double *yj = Y + j * (size_t)nall;
@@ -550,7 +556,6 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   }
   for (size_t j = 0; j < nt && !st; j++) {
     const double *yj = Y + j * (size_t)nall;
-    tr->t[j] = (double)j * s->dt_out;
     for (int q = 0; q < n; q++)
       if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g (%s)", tr->t[j], pars);
     cl_state_unpack(K, M, yj, R, Q);

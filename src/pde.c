@@ -533,12 +533,13 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     return cl_fail(err, CL_ENOMEM, "pde: out of memory");
   }
   for (size_t k = 0; k < nt && !st; k++) {
-    tr->t[k] = (double)k * s->dt_out;
+    tr->t[k] = cl_schedule_time(s, k);
     if ((st = cl_pde_advance(p, tr->t[k], err))) break;
     double R[CL_KMAX], Q;
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
+    if (o->progress) o->progress(o->progress_ctx, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
     long steps, hv, fb, grows, cells;

@@ -124,8 +124,10 @@ cl_status cl_terms_write_rows(FILE *f, const cl_model *m, const cl_quad_opts *o,
       return st;
     }
     if (vary_value) fprintf(f, "%s,", vary_value);
-    fprintf(f, "%d%s,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", i + 1, comma ? comma : "", t.V,
-            t.V_data, t.V_noise, t.b_z, t.b_e, t.kappa);
+    char b[6][32];
+    fprintf(f, "%d%s,%s,%s,%s,%s,%s,%s\n", i + 1, comma ? comma : "", cl_fmt_real(b[0], 32, t.V),
+            cl_fmt_real(b[1], 32, t.V_data), cl_fmt_real(b[2], 32, t.V_noise), cl_fmt_real(b[3], 32, t.b_z),
+            cl_fmt_real(b[4], 32, t.b_e), cl_fmt_real(b[5], 32, t.kappa));
     free(buf);
   }
   return CL_OK;

@@ -73,15 +73,16 @@ static void header(const cl_traj *tr, FILE *f, int run_col, const char *const *s
 cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f) {
   static const char *const none[] = {""};
   int run_col = tr->runs > 1;
+  char num[32];
   header(tr, f, run_col, none, 1);
   for (long long r = 0; r < tr->runs; r++)
     for (size_t k = 0; k < tr->nt; k++) {
       const double *row = tr->data + ((size_t)r * tr->nt + k) * (size_t)tr->ncol;
       if (run_col) fprintf(f, "%lld,", r + 1);
-      fprintf(f, "%.17g", tr->t[k]);
+      fputs(cl_fmt_real(num, sizeof num, tr->t[k]), f);
       for (int c = 0; c < tr->ncol; c++) {
         if (!isfinite(row[c])) return CL_EDIVERGE;
-        fprintf(f, ",%.17g", row[c]);
+        fprintf(f, ",%s", cl_fmt_real(num, sizeof num, row[c]));
       }
       fputc('\n', f);
     }
@@ -105,9 +106,10 @@ cl_status cl_traj_check_finite(const cl_traj *tr, char *err) {
 
 cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
   static const char *const ms[] = {"_mean", "_sd"};
+  char num[32], num2[32];
   header(tr, f, 0, ms, 2);
   for (size_t k = 0; k < tr->nt; k++) {
-    fprintf(f, "%.17g", tr->t[k]);
+    fputs(cl_fmt_real(num, sizeof num, tr->t[k]), f);
     for (int c = 0; c < tr->ncol; c++) {
       /* two passes: mean, then the centred sum of squares */
       double mean = 0, ss = 0;
@@ -120,7 +122,7 @@ cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
       }
       double sd = tr->runs > 1 ? sqrt(ss / (double)(tr->runs - 1)) : 0.0;
       if (!isfinite(mean) || !isfinite(sd)) return CL_EDIVERGE;
-      fprintf(f, ",%.17g,%.17g", mean, sd);
+      fprintf(f, ",%s,%s", cl_fmt_real(num, sizeof num, mean), cl_fmt_real(num2, sizeof num2, sd));
     }
     fputc('\n', f);
   }

@@ -555,10 +555,12 @@ Test(options, defaults_and_round_trip_through_the_table) {
 
 /* Sweeps: the options that are neither varied nor part of a sweep's
  * fingerprint are the table's NOSWEEP rows, exactly the list sweeps had
- * before the table (so fingerprints of old outputs still match). */
+ * before the table (so fingerprints of old outputs still match), and the
+ * progress and config-file options (--progress, --quiet, --strict). */
 Test(options, sweep_parameters_from_the_table) {
   const char *no[] = {"out",  "summary",   "threads", "checkpoint",  "checkpoint-every", "resume",  "config",
-                      "print-config", "help", "vary", "threshold", "map", "density-out", "hist-out"};
+                      "print-config", "help", "vary", "threshold", "map", "density-out", "hist-out",
+                      "progress", "quiet", "strict"};
   size_t nno = sizeof no / sizeof no[0], seen = 0;
   for (size_t i = 0; i < cl_noptions; i++) {
     if (!(cl_options[i].cmds & (CL_CMD_SIMULATE | CL_CMD_REDUCED | CL_CMD_ODE | CL_CMD_PDE | CL_CMD_FIXED | CL_CMD_BASIN)))

@@ -18,6 +18,10 @@
 
 #define CL_VERSION "0.1.0"
 #define CL_ERRLEN 512
+
+/* Progress callback: fraction of the total work done, in [0, 1].  The
+ * library reports through it and never prints (the CLI draws the line). */
+typedef void (*cl_progress_fn)(void *ctx, double fraction);
 #define CL_KMAX 32 /* planted features */
 #define CL_MMAX 16 /* output units */
 #define CL_PATHLEN 4096 /* file names (options, checkpoints), with the NUL */

@@ -62,6 +62,8 @@ typedef struct {
   int deflation; /* deflated retries from each start (Farrell et al. 2015): 1, 0, or -1
                     (default) for M >= 2 only */
   int orbit_cap; /* most images listed per orbit; 0: 1024 */
+  cl_progress_fn progress; /* fraction of the starts solved; NULL for none */
+  void *progress_ctx;
 } cl_fixed_opts;
 
 typedef struct {

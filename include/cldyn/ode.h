@@ -15,6 +15,10 @@ typedef struct {
   char stepper[16]; /* dop853 (default), rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp */
   double rtol, atol;
   cl_quad_opts quad;
+  /* progress of cl_ode_solve (fraction of [0, T]) and of cl_basin and
+   * cl_basin_multi (fraction of the directions); NULL for none */
+  cl_progress_fn progress;
+  void *progress_ctx;
 } cl_ode_opts;
 
 void cl_ode_opts_default(cl_ode_opts *o);

@@ -38,6 +38,8 @@ typedef struct {
   double dt;       /* time step (0: 0.01) */
   double width;    /* initial half-width of each grid, in initial sd (0: 8) */
   cl_quad_opts quad;
+  cl_progress_fn progress; /* fraction of [0, T] done; NULL for none */
+  void *progress_ctx;
 } cl_pde_opts;
 
 void cl_pde_opts_default(cl_pde_opts *o);

@@ -309,7 +309,10 @@ def run(command, args=(), progress=None, **options):
         rc, _, lines = _exec(argv, wd, progress)
         _check(rc, lines)
         runs = command in ("simulate", "reduced")
-        table = read_csv(files["out"], add_run=runs)
+        # a sweep of simulate or reduced: the same layout for any --runs
+        swept_runs = (command == "sweep" and bool(args) and args[-1] in ("simulate", "reduced")
+                      and "--summary" not in args)
+        table = read_csv(files["out"], add_run=runs or swept_runs)
         meta = {}
         if os.path.exists(os.fspath(files["out"]) + ".json"):
             with open(os.fspath(files["out"]) + ".json") as f:
@@ -363,14 +366,23 @@ def _vary_spec(v):
     return [x for item in v for x in _vary_spec(item)]
 
 
-def sweep(command, vary, progress=None, shard=None, threads=None, **options):
-    """`command` (simulate, reduced, ode, pde, fixed) at every point of a
-    grid (CLI `sweep`).  vary: "NAME=A:B:STEP", a list of them, or a dict
-    {NAME: (A, B, STEP)}.  shard="I/N" and threads are the sweep's own
-    options; the others are the command's."""
+def sweep(command, vary, progress=None, shard=None, threads=None, summary=False, final=False,
+          streams=None, **options):
+    """`command` (simulate, reduced, ode, pde, fixed, basin) at every point
+    of a grid (CLI `sweep`).  vary: "NAME=A:B:STEP", a list of them, or a
+    dict {NAME: (A, B, STEP)}.  shard="I/N", threads, summary (each point's
+    mean and sd over runs), final (only t = T) and streams ("common" or
+    "independent") are the sweep's own options; the others are the
+    command's.  A sweep of simulate or reduced always has a `run` column."""
     pre = []
     for v in _vary_spec(vary):
         pre += ["--vary", v]
+    if summary:
+        pre += ["--summary"]
+    if final:
+        pre += ["--final"]
+    if streams is not None:
+        pre += ["--streams", str(streams)]
     if shard is not None:
         pre += ["--shard", str(shard)]
     if threads is not None:

@@ -204,6 +204,8 @@ def test_errors_carry_the_cli_message(tmp_path, command, opts, cli_args):
 
 def test_sweep_errors(tmp_path):
     with pytest.raises(cldyn.Error, match="cannot be swept"):
+        cldyn.sweep("reproduce", "rho=0:1:1")
+    with pytest.raises(cldyn.Error, match="basin needs K >= 2"):  # basin is sweepable, checked per point
         cldyn.sweep("basin", "rho=0:1:1")
     with pytest.raises(cldyn.Error, match="vary"):
         cldyn.sweep("ode", "rho=1:0:1")
@@ -319,3 +321,31 @@ def test_concurrent_calls_from_threads():
         th.join()
     for a, b in zip(alone, got):
         same_bits(a, b)
+
+
+# ---- issue 15 parts 2-5: sweep layouts, streams, basin, the run column ----
+
+def test_sweep_summary_final_streams_basin():
+    s = cldyn.sweep("simulate", "rho=0:0.5:0.5", summary=True, final=True, N=100, T=1, runs=3, seed=4)
+    assert s.columns[:3] == ["point", "rho", "t"] and len(s["t"]) == 2 and set(s["t"]) == {1.0}
+    full = cldyn.sweep("simulate", "rho=0:0.5:0.5", final=True, N=100, T=1, runs=3, seed=4)
+    for p in (1, 2):
+        x = full["cos_1_1"][full["point"] == p]
+        assert abs(s["cos_1_1_mean"][p - 1] - np.mean(x)) < 1e-14
+        assert abs(s["cos_1_1_sd"][p - 1] - np.std(x, ddof=1)) < 1e-13
+    assert s.meta["grid"] == {"rho": "0:0.5:0.5"} and s.meta["command"] == "sweep simulate"
+    ind = cldyn.sweep("simulate", "rho=0:0.5:0.5", final=True, streams="independent", N=100, T=1, runs=3,
+                      seed=4)
+    assert not np.array_equal(ind["cos_1_1"], full["cos_1_1"])
+    b = cldyn.sweep("basin", "s=0.3:0.5:0.2", c=["rademacher:3", "rademacher:2"], directions=8, tmax=30)
+    assert "probability" in b.columns and set(b["point"]) == {1, 2}
+    with pytest.raises(cldyn.Error):
+        cldyn.sweep("ode", "rho=0:1:1", summary=True)
+
+
+def test_run_column_for_one_run_and_many():
+    one = cldyn.sweep("simulate", "rho=0:0.5:0.5", N=100, T=1, runs=1)
+    many = cldyn.sweep("simulate", "rho=0:0.5:0.5", N=100, T=1, runs=2)
+    assert "run" in one.columns and "run" in many.columns
+    assert set(one["run"]) == {1} and set(many["run"]) == {1, 2}
+    assert "run" in cldyn.simulate(N=100, T=1).columns

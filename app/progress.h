@@ -1,0 +1,28 @@
+/* app/progress.h - the progress line on stderr (docs/cli.md s.8): what runs,
+ * the fraction done, the elapsed time and an estimate of the time left,
+ * redrawn at most 5 times a second.  The library reports progress through
+ * cl_progress_fn callbacks; this is the CLI's drawing of them. */
+#ifndef CLDYN_PROGRESS_H
+#define CLDYN_PROGRESS_H
+
+#include <stdio.h>
+
+#include "cldyn/common.h"
+
+typedef struct {
+  char what[96];
+  double t0, last, fraction;
+  int on, drawn;
+  FILE *f;
+} cl_meter;
+
+/* A meter for `what` drawing on f when `on` (else every call is a no-op). */
+void cl_meter_init(cl_meter *m, const char *what, int on, FILE *f);
+/* The cl_progress_fn of a meter (ctx: the cl_meter). */
+void cl_meter_update(void *ctx, double fraction);
+/* End the line: at 100 % when ok, else where it stopped. */
+void cl_meter_end(cl_meter *m, int ok);
+/* "42s", "3m05s", "2h07m" */
+char *cl_fmt_duration(char *buf, size_t len, double seconds);
+
+#endif
