@@ -859,7 +859,7 @@ cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err) {
     fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
                    "equations and the numerical methods behind every number.\n");
   }
-  if (close_in(&S, S.rep) && !st) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
+  if (close_in(&S, S.rep) && !st && !S.werr) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
   for (int i = 0; i < NTF; i++)
     if (S.tf[i].f) close_in(&S, S.tf[i].f);
   if (!st && S.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
