@@ -260,6 +260,8 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
 
 /* ---- identity ---- */
 
+_Static_assert(CL_CONFIG_MAXVARY == CL_SWEEP_MAXVARY, "one limit on --vary");
+
 int cl_vary_name_ok(const char *name) { return cl_option_sweepable(name); }
 
 typedef struct {

@@ -11,7 +11,8 @@
 
 #include <stddef.h>
 
-#include "cldyn/drift.h"
+#include "cldyn/model.h"
+#include "cldyn/quad.h"
 
 typedef struct cl_erf cl_erf;
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cldyn/ode.h"
+#include "cldyn/state.h"
 
 /* is the atom (v, p) of a discrete law present in `law` (relative 1e-12)? */
 static int has_atom(const cl_law *law, double v, double p) {

@@ -16,6 +16,7 @@
 #include "cldyn/simulate.h"
 #include "cldyn/quad.h"
 #include "cldyn/drift.h"
+#include "cldyn/state.h"
 #include "cldyn/ode.h"
 #include "cldyn/pde.h"
 #include "cldyn/hist.h"

@@ -8,6 +8,7 @@
 #define CLDYN_ODE_H
 
 #include "cldyn/drift.h"
+#include "cldyn/state.h"
 #include "cldyn/traj.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
@@ -30,12 +31,7 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
  * first and last output.  A NaN, a drift that cannot be evaluated or a
  * state outside the domain (Q - R^T R not PSD) stops with CL_EDIVERGE and a
  * message with the time and the parameters. */
-/* The state vector y = (R row-major K x M, upper triangle of Q) of the
- * integrators and of the fixed-point finder; n = K M + M (M + 1) / 2. */
-#define CL_STATE_MAX (CL_KMAX * CL_MMAX + CL_MMAX * (CL_MMAX + 1) / 2)
-int cl_state_size(int K, int M);
-void cl_state_pack(int K, int M, const double *R, const double *Q, double *y);
-void cl_state_unpack(int K, int M, const double *y, double *R, double *Q);
+/* The state vector y (cl_state_size, cl_state_pack, cl_state_unpack): state.h. */
 /* Drift dy/dt at y (CL_EDIVERGE outside the domain). */
 cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
 /* Jacobian (n x n row-major) by central differences with step h_j =
