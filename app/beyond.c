@@ -197,8 +197,8 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "The units may **specialise** (one on each feature), **share** a feature (collapse onto one "
           "direction), turn into a **rotated** orthogonal frame mixing the features, or one unit may "
           "**die** (Q_ii -> 0: dimensional collapse).  For each lambda:\n\n"
-          "- **fixed points** (`cldyn fixed --M 2`, tensor Gauss-Hermite rule with 20 points per direction, "
-          "exact for the atoms of c; seeded Newton starts plus the basin's end states, so every attractor "
+          "- **fixed points** (`cldyn fixed --M 2`, randomised Sobol' rules with 1024 points per rule, closed under "
+          "the model's symmetry group and exact for the atoms of c; seeded Newton starts plus the basin's end states, so every attractor "
           "reached is also solved for): the kinds that exist, and the stable ones;\n"
           "- **basin** (`cldyn basin --M 2`; the costly part: only at lambda = %g, and not in `--quick`): %ld starts drawn from the escape law at N = %lld, each ODE "
           "(randomised Sobol' rules, `--qmc-points %d`) integrated to t = %g and its end state classified "
@@ -382,9 +382,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "kinds of the stable fixed points: %s.  %s%s  (docs/findings.md s.5.)\n\n",
           zmax, summary,
           nmiss ? "Where the chains end in a kind with no stable fixed point listed, either they are still on a slow "
-                  "transient at t = 30 or the finder does not converge there (docs/fixed-points.md s.6: at states "
-                  "whose pre-activation covariance has repeated eigenvalues the tensor rule is not rotation "
-                  "invariant and Newton stalls); the table does not decide which.  "
+                  "transient at t = 30 or the finder does not converge there; the table does not decide which.  "
                 : "",
           spec_stable_any ? "A specialised state (one unit on each feature) is a stable fixed point at some lambda."
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
