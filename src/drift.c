@@ -82,19 +82,6 @@ struct cl_drift {
   char method_str[640];
 };
 
-/* Laws symmetric under c -> -c; their rules (quad.c) are symmetric too. */
-static int law_is_symmetric(const cl_law *law) {
-  if (law->kind != CL_LAW_DISCRETE) return 1;
-  for (int i = 0; i < law->nvals; i++) {
-    int found = 0;
-    for (int k = 0; k < law->nvals && !found; k++)
-      found = fabs(law->vals[k] + law->vals[i]) <= 1e-14 * fabs(law->vals[i]) &&
-              fabs(law->probs[k] - law->probs[i]) <= 1e-15;
-    if (!found) return 0;
-  }
-  return 1;
-}
-
 enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.6) */
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
@@ -333,7 +320,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
      * nonzero coordinate is positive are kept, with double weight. */
     int odd = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
               m->act == CL_ACT_CUBIC;
-    for (int j = 0; j < m->K && odd; j++) odd = d->merged[j] || law_is_symmetric(&m->c[j]);
+    for (int j = 0; j < m->K && odd; j++) odd = d->merged[j] || cl_law_is_symmetric(&m->c[j]);
     d->odd = odd;
     if (odd) {
       long folded = 0;

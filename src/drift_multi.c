@@ -81,7 +81,7 @@ static int law_discrete(const cl_law *l) {
   return l->kind == CL_LAW_RADEMACHER || l->kind == CL_LAW_SPARSE || l->kind == CL_LAW_DISCRETE;
 }
 
-static int law_symmetric(const cl_law *law) {
+int cl_law_is_symmetric(const cl_law *law) {
   if (law->kind != CL_LAW_DISCRETE) return 1;
   for (int i = 0; i < law->nvals; i++) {
     int found = 0;
@@ -329,7 +329,7 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
       sort_rule(&atoms[j]);
       prod *= atoms[j].n;
     }
-    odd = odd && law_symmetric(&m->c[j]);
+    odd = odd && cl_law_is_symmetric(&m->c[j]);
   }
   int exact = q->mode != MODE_BATCH && prod <= 2 * ATOMS_MAX;
   q->ncq = 0;

@@ -10,6 +10,11 @@
 
 typedef struct cl_multi cl_multi;
 
+/* 1 if the law is symmetric under c -> -c (every family; a discrete law
+ * whose atoms come in +- pairs of equal weight); its rules (quad.c) are then
+ * symmetric too.  Shared with drift.c. */
+int cl_law_is_symmetric(const cl_law *law);
+
 /* The engine into *out; CL_OK with *out NULL if the case cannot be
  * handled (more than CL_MULTI_DIMAX dimensions): the caller then falls back
  * to Monte Carlo over whole batches. */
