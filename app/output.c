@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -96,6 +97,47 @@ static void add_param(void *ctx, const char *name, const char *value) {
   }
 }
 
+/* The sidecar as jansson's JSON_INDENT(2) would write it, except that a real
+ * is written in the CSV tables' shortest form that reads back (cl_fmt_real:
+ * 0.3, not jansson's 17 digits 0.29999999999999999), with ".0" added to an
+ * integral value so that it still reads as a real (docs/cli.md s.5).
+ * Returns 0, or -1 on a write or allocation error. */
+static int dump_json(FILE *f, const json_t *v, int depth) {
+  if (json_is_real(v)) {
+    char num[40];
+    cl_fmt_real(num, sizeof num, json_real_value(v));
+    return fprintf(f, "%s%s", num, strpbrk(num, ".eE") ? "" : ".0") < 0 ? -1 : 0;
+  }
+  int obj = json_is_object(v);
+  if (!obj && !json_is_array(v)) { /* strings (escaped by jansson), integers, literals */
+    char *s = json_dumps(v, JSON_ENCODE_ANY);
+    int bad = !s || fputs(s, f) == EOF;
+    free(s);
+    return bad ? -1 : 0;
+  }
+  size_t n = obj ? json_object_size(v) : json_array_size(v), i = 0;
+  if (fputc(obj ? '{' : '[', f) == EOF) return -1;
+  if (obj) {
+    const char *k;
+    json_t *x;
+    json_object_foreach((json_t *)v, k, x) {
+      json_t *key = json_string(k);
+      char *ks = key ? json_dumps(key, JSON_ENCODE_ANY) : NULL;
+      json_decref(key);
+      int bad = !ks || fprintf(f, "%s\n%*s%s: ", i ? "," : "", 2 * (depth + 1), "", ks) < 0;
+      free(ks);
+      if (bad || dump_json(f, x, depth + 1)) return -1;
+      i++;
+    }
+  } else {
+    for (; i < n; i++)
+      if (fprintf(f, "%s\n%*s", i ? "," : "", 2 * (depth + 1), "") < 0 || dump_json(f, json_array_get(v, i), depth + 1))
+        return -1;
+  }
+  if (n && fprintf(f, "\n%*s", 2 * depth, "") < 0) return -1;
+  return fputc(obj ? '}' : ']', f) == EOF ? -1 : 0;
+}
+
 cl_status cl_meta_dump(FILE *f, const cl_config *cfg, int argc, char **argv, double wall_seconds,
                        const char *const *extra_kv, char *err) {
   return cl_meta_dump_grid(f, cfg, argc, argv, wall_seconds, extra_kv, NULL, NULL, err);
@@ -127,11 +169,12 @@ cl_status cl_meta_dump_grid(FILE *f, const cl_config *cfg, int argc, char **argv
   json_object_set_new(root, "argv", args);
   json_object_set_new(root, "parameters", params);
   json_object_set_new(root, "seed", json_integer((json_int_t)cfg->sched.seed));
-  json_object_set_new(root, "wall_time_s", json_real(wall_seconds));
+  /* to the microsecond: the digits beyond are noise */
+  json_object_set_new(root, "wall_time_s", json_real(round(wall_seconds * 1e6) / 1e6));
   json_object_set_new(root, "finished_utc", json_string(stamp));
   for (int i = 0; extra_kv && extra_kv[i] && extra_kv[i + 1]; i += 2)
     json_object_set_new(root, extra_kv[i], json_string(extra_kv[i + 1]));
-  int bad = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+  int bad = dump_json(f, root, 0) != 0;
   bad |= fputc('\n', f) == EOF;
   json_decref(root);
   return bad ? cl_fail(err, CL_EIO, "cannot write the metadata") : CL_OK;

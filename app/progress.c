@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void) {
   struct timespec ts;
@@ -15,8 +16,10 @@ void cl_meter_init(cl_meter *m, const char *what, int on, FILE *f) {
   memset(m, 0, sizeof *m);
   snprintf(m->what, sizeof m->what, "%s", what);
   m->on = on, m->f = f ? f : stderr;
+  m->tty = isatty(fileno(m->f));
   m->t0 = now_s();
   m->last = -1;
+  m->step = -1;
 }
 
 char *cl_fmt_duration(char *buf, size_t len, double s) {
@@ -27,22 +30,38 @@ char *cl_fmt_duration(char *buf, size_t len, double s) {
   return buf;
 }
 
-/* One line, redrawn in place with \r; the percentage is the only number
- * followed by % (the Python package reads it). */
+/* The percentage is the only number followed by % (the Python package
+ * reads it).  On a terminal the line is redrawn in place: \r, the text,
+ * spaces over a longer previous text, and a newline at 100 %; elsewhere
+ * each report is a line of its own. */
+char *cl_meter_format(const cl_meter *m, double fraction, double elapsed, char *buf, size_t len) {
+  double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN;
+  char e1[32], e2[32];
+  snprintf(buf, len, "%scldyn: %s %5.1f%%  elapsed %s  ETA %s%s", m->tty ? "\r" : "", m->what, 100 * fraction,
+           cl_fmt_duration(e1, sizeof e1, elapsed), fraction > 0 ? cl_fmt_duration(e2, sizeof e2, eta) : "?",
+           !m->tty ? "\n" : fraction >= 1 ? "   \n" : "   ");
+  return buf;
+}
+
+void cl_meter_at(cl_meter *m, double fraction, double t) {
+  if (!m || !m->on) return;
+  double fr = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+  if (fr >= 1 && m->fraction >= 1 && m->drawn) return; /* 100 % once */
+  int step = (int)floor(fr * CL_METER_STEPS);
+  if (fr < 1 && m->last >= 0) {
+    if (m->tty && t - m->last < CL_METER_REDRAW_S) return;
+    if (!m->tty && t - m->last < CL_METER_SILENCE_S && (step <= m->step || t - m->last < CL_METER_GAP_S)) return;
+  }
+  m->last = t, m->fraction = fr, m->step = step;
+  char line[256];
+  fputs(cl_meter_format(m, fr, t - m->t0, line, sizeof line), m->f);
+  m->drawn = m->tty && fr < 1 ? 1 : 2;
+  fflush(m->f);
+}
+
 void cl_meter_update(void *ctx, double fraction) {
   cl_meter *m = ctx;
-  if (!m || !m->on) return;
-  double t = now_s();
-  if (fraction < 1 && m->last >= 0 && t - m->last < 0.2) return;
-  if (fraction >= 1 && m->fraction >= 1 && m->drawn) return;
-  m->last = t, m->fraction = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
-  double el = t - m->t0, eta = m->fraction > 0 ? el * (1 - m->fraction) / m->fraction : NAN;
-  char e1[32], e2[32];
-  fprintf(m->f, "\rcldyn: %s %5.1f%%  elapsed %s  ETA %s   ", m->what, 100 * m->fraction,
-          cl_fmt_duration(e1, sizeof e1, el), m->fraction > 0 ? cl_fmt_duration(e2, sizeof e2, eta) : "?");
-  m->drawn = 1;
-  if (m->fraction >= 1) fputc('\n', m->f), m->drawn = 2;
-  fflush(m->f);
+  if (m && m->on) cl_meter_at(m, fraction, now_s());
 }
 
 void cl_meter_end(cl_meter *m, int ok) {

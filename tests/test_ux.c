@@ -3,6 +3,7 @@
  * and progress.  CLI tests with small, seeded runs; every table value is
  * checked against a reference computed here from another run's output. */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <math.h>
 
 #include "testutil.h"
@@ -170,6 +171,58 @@ Test(ux, numbers_in_the_shortest_form_that_reads_back) {
   char *o = read_in(dir, "o.csv");
   cr_expect(strstr(o, "\n0.3,") && !strstr(o, "0.29999999999999999"), "t = 0.3 is not written as 0.3");
   free(o);
+  rm_rf(dir);
+}
+
+/* the JSON sidecars too: 0.3 is "0.3", not jansson's 0.29999999999999999;
+ * every number reads back to the value jansson reads, in the shortest %g
+ * form (a real with an integral value keeps ".0", to read as a real) */
+Test(ux, json_numbers_in_the_shortest_form) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  cr_assert_eq(run_in(dir, err, sizeof err, "ode --T 1 --dt-out 0.3 --rho 0.3 --R0 0.1 --tau 0.7 --out o.csv"), 0,
+               "%s", err);
+  cr_assert_eq(run_in(dir, err, sizeof err, "sweep --vary s=0.1:0.3:0.1 ode --T 0.5 --out w.csv"), 0, "%s", err);
+  const char *files[] = {"o.csv.json", "w.csv.json"};
+  long checked = 0;
+  for (int i = 0; i < 2; i++) {
+    char *text = read_in(dir, files[i]);
+    cr_assert(text, "no %s", files[i]);
+    /* jansson reads it, and the values are those given */
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+    json_error_t je;
+    json_t *root = json_load_file(p, 0, &je);
+    cr_assert(root, "%s: %s", files[i], je.text);
+    json_t *par = json_object_get(root, "parameters");
+    if (i == 0) {
+      cr_expect(json_real_value(json_object_get(par, "rho")) == 0.3);
+      cr_expect(json_real_value(json_object_get(par, "tau")) == 0.7);
+      cr_expect(strstr(text, "\"rho\": 0.3,") && strstr(text, "\"R0\": 0.1,") && strstr(text, "\"dt-out\": 0.3,"),
+                "%s", text);
+    }
+    cr_expect(!strstr(text, "99999999") && !strstr(text, "00000001"), "%s: %s", files[i], text);
+    cr_expect(json_is_real(json_object_get(root, "wall_time_s")));
+    json_decref(root);
+    /* every number after a key, token by token */
+    for (char *q = strstr(text, "\": "); q; q = strstr(q + 1, "\": ")) {
+      char *tok = q + 3, *end;
+      if (!strchr("-0123456789", *tok)) continue;
+      double x = strtod(tok, &end);
+      size_t len = (size_t)(end - tok);
+      char best[40];
+      for (int prec = 1; prec <= 17; prec++) {
+        snprintf(best, sizeof best, "%.*g", prec, x);
+        if (strtod(best, NULL) == x) break;
+      }
+      /* no longer than the shortest %g form, but for a ".0" that marks a real */
+      int dot0 = len > 2 && !strncmp(end - 2, ".0", 2);
+      cr_expect(len <= strlen(best) + (dot0 ? 2 : 0), "%s: '%.*s' (shortest: '%s')", files[i], (int)len, tok, best);
+      checked++;
+    }
+    free(text);
+  }
+  cr_expect(checked > 25, "%ld numbers", checked);
   rm_rf(dir);
 }
 
@@ -545,5 +598,84 @@ Test(ux, progress_callbacks_and_lines, .timeout = 90) {
     cr_expect_eq(run_in(dir, e2, sizeof e2, "%s --out x.csv", runs[i]), 0);
     cr_expect(!strstr(e2, "elapsed"), "%s on a pipe: '%s'", runs[i], e2);
   }
+  rm_rf(dir);
+}
+
+/* Not on a terminal (a log file, a pipe) --progress writes plain lines:
+ * no \r, each line whole, a further percent at most once a second and a
+ * line at least every minute; on a terminal the one line is redrawn. */
+Test(ux, progress_in_logs_is_plain_lines, .timeout = 60) {
+  cl_meter m;
+  char buf[256];
+  cl_meter_init(&m, "ode T = 2", 1, stderr);
+  m.tty = 1;
+  cr_expect_str_eq(cl_meter_format(&m, 0.42, 3, buf, sizeof buf),
+                   "\rcldyn: ode T = 2  42.0%  elapsed 3s  ETA 4s   ");
+  cr_expect_str_eq(cl_meter_format(&m, 1, 61, buf, sizeof buf),
+                   "\rcldyn: ode T = 2 100.0%  elapsed 1m01s  ETA 0s   \n");
+  m.tty = 0;
+  cr_expect_str_eq(cl_meter_format(&m, 0.42, 3, buf, sizeof buf),
+                   "cldyn: ode T = 2  42.0%  elapsed 3s  ETA 4s\n");
+  cr_expect_str_eq(cl_meter_format(&m, 0, 0, buf, sizeof buf), "cldyn: ode T = 2   0.0%  elapsed 0s  ETA ?\n");
+
+  /* the schedule, on a synthetic clock: a report every 0.1 s, 0.1 % each,
+   * for 100 s (up to 99.5 %), then a stall at 99.5 % until t = 250 s, then
+   * 100 % */
+  for (int tty = 0; tty <= 1; tty++) {
+    FILE *f = tmpfile();
+    cr_assert(f);
+    cl_meter_init(&m, "x", 1, f);
+    m.tty = tty, m.t0 = 0;
+    for (int k = 0; k < 2500; k++) cl_meter_at(&m, fmin(0.001 * k, 0.995), 0.1 * k);
+    cl_meter_at(&m, 1, 250);
+    cl_meter_end(&m, 1); /* 100 % once */
+    long n = ftell(f);
+    rewind(f);
+    char *text = malloc((size_t)n + 1);
+    cr_assert_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    long nl = 0, ncr = 0, n100 = 0;
+    for (char *p = text; *p; p++) nl += *p == '\n', ncr += *p == '\r';
+    for (char *p = strstr(text, "100.0%"); p; p = strstr(p + 1, "100.0%")) n100++;
+    cr_expect_eq(n100, 1, "100%% written %ld times", n100);
+    if (tty) {
+      /* redrawn at most 5 times a second over 250 s, one newline at the end */
+      cr_expect(ncr >= 800 && ncr <= 1251, "%ld redraws", ncr);
+      cr_expect_eq(nl, 1);
+      cr_expect_eq(text[n - 1], '\n');
+    } else {
+      /* 0 %, about one line a second while the percent rises (99 or
+       * 100), one a minute during the 150 s stall (2), then 100 % */
+      cr_expect_eq(ncr, 0);
+      cr_expect(nl >= 90 && nl <= 104, "%ld lines:\n%s", nl, text);
+      double prev = -1;
+      long stall = 0;
+      for (char *p = text; *p; p = strchr(p, '\n') + 1) {
+        /* every line is whole: "cldyn: x", the percentage, elapsed, ETA */
+        cr_expect_eq(strncmp(p, "cldyn: x ", 9), 0, "%.40s", p);
+        char *el = strstr(p, "  elapsed ");
+        cr_assert(el && el < strchr(p, '\n') && strstr(el, "ETA") < strchr(p, '\n'), "%.60s", p);
+        int mi = 0, se = 0;
+        double e = sscanf(el + 10, "%dm%ds", &mi, &se) == 2 ? 60 * mi + se : atoi(el + 10);
+        cr_expect(e >= prev, "elapsed %g after %g", e, prev);
+        stall += e > 101 && e < 250;
+        prev = e;
+      }
+      cr_expect_eq(stall, 2, "%ld lines during the 150 s stall:\n%s", stall, text);
+    }
+    free(text);
+  }
+
+  /* the CLI: --progress with stderr to a file */
+  char dir[64], e2[8192];
+  make_tmpdir(dir, sizeof dir);
+  cr_expect_eq(run_in(dir, e2, sizeof e2, "simulate --N 200 --T 5 --runs 2 --progress --out x.csv"), 0, "%s", e2);
+  cr_expect(!strchr(e2, '\r'), "a \\r in a log: '%s'", e2);
+  cr_expect(strstr(e2, "cldyn: simulate") && strstr(e2, "100.0%  elapsed"), "%s", e2);
+  size_t len = strlen(e2);
+  cr_expect(len > 0 && e2[len - 1] == '\n', "'%s'", e2);
+  for (char *p = e2; *p; p = strchr(p, '\n') + 1)
+    cr_expect(!strncmp(p, "cldyn: simulate", 15) && strstr(p, "ETA") < strchr(p, '\n'), "'%s'", p);
   rm_rf(dir);
 }
