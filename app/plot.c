@@ -389,6 +389,51 @@ static void gp_output(FILE *g, const char *out) {
   fprintf(g, "\nset output cldyn_out\n");
 }
 
+/* A kept script FIG.gp, and its data FIG.dat for the figures that have one,
+ * while they are written; tmp is the figure gnuplot writes before the
+ * rename onto FIG. */
+typedef struct {
+  char gp[4200], dat[4200], tmp[4200];
+  FILE *g, *d;
+} gp_files;
+
+/* Open FIG.gp (and FIG.dat when with_dat) as temporary files and write the
+ * script's terminal and output. */
+static cl_status gp_open(gp_files *j, const char *out, int with_dat, char *err) {
+  snprintf(j->gp, sizeof j->gp, "%s.gp", out);
+  snprintf(j->dat, sizeof j->dat, "%s.dat", out);
+  snprintf(j->tmp, sizeof j->tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
+  j->d = with_dat ? fopen(j->dat, "w") : NULL;
+  j->g = fopen(j->gp, "w");
+  if (with_dat) cl_tmp_register(j->dat);
+  cl_tmp_register(j->gp);
+  if ((with_dat && !j->d) || !j->g) {
+    if (j->d) fclose(j->d), unlink(j->dat);
+    if (j->g) fclose(j->g), unlink(j->gp);
+    forget(j->gp, with_dat ? j->dat : NULL, j->tmp);
+    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", with_dat && !j->d ? j->dat : j->gp);
+  }
+  gp_output(j->g, out);
+  return CL_OK;
+}
+
+/* Close the files of gp_open; when st is CL_OK run gnuplot onto out, else
+ * (or when a close fails) remove them and return the error. */
+static cl_status gp_finish(gp_files *j, cl_status st, const char *out, char *err) {
+  const char *dat = j->d ? j->dat : NULL;
+  int bad = j->d && fclose(j->d) != 0;
+  bad |= fclose(j->g) != 0;
+  j->d = j->g = NULL;
+  if (!st && bad) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", j->gp);
+  if (st) {
+    unlink(j->gp);
+    if (dat) unlink(dat);
+    forget(j->gp, dat, j->tmp);
+    return st;
+  }
+  return run_gnuplot(j->gp, dat, j->tmp, out, err);
+}
+
 cl_status cl_plot_check_out(const char *out, char *err) {
   size_t n = strlen(out);
   if (n < 5 || (strcmp(out + n - 4, ".png") && strcmp(out + n - 4, ".svg")))
@@ -462,24 +507,10 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
                                char *err) {
   cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
-  char gp[4200], dat[4200], tmp[4200];
-  snprintf(gp, sizeof gp, "%s.gp", out);
-  snprintf(dat, sizeof dat, "%s.dat", out);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
-  FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
-  cl_tmp_register(dat), cl_tmp_register(gp);
-  if (!d || !g) {
-    if (d) fclose(d), unlink(dat);
-    if (g) fclose(g), unlink(gp);
-    forget(gp, dat, tmp);
-    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
-  }
-  gp_output(g, out);
-  cl_density_overlay(th, hs, g, d, dat);
-  int bad = fclose(d) != 0;
-  bad |= fclose(g) != 0;
-  if (bad) return unlink(gp), unlink(dat), forget(gp, dat, tmp), cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  return run_gnuplot(gp, dat, tmp, out, err);
+  gp_files j;
+  if ((st = gp_open(&j, out, 1, err))) return st;
+  cl_density_overlay(th, hs, j.g, j.d, j.dat);
+  return gp_finish(&j, CL_OK, out, err);
 }
 
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
@@ -565,9 +596,6 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
                        char *err) {
   cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
-  char gp[4200], tmp[4200];
-  snprintf(gp, sizeof gp, "%s.gp", out);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
   /* every string that goes into the script must be quotable */
   if (!cl_gp_quotable(col) || strlen(col) > 200)
     return cl_fail(err, CL_EINVAL, "--y: the column name must be under 200 bytes, without control characters");
@@ -575,10 +603,9 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
     if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN)
       return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
                      CL_GP_PATHLEN);
-  FILE *g = fopen(gp, "w");
-  if (!g) return cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  cl_tmp_register(gp);
-  gp_output(g, out);
+  gp_files j;
+  if ((st = gp_open(&j, out, 0, err))) return st;
+  FILE *g = j.g;
   fprintf(g, "set datafile separator ','\nset grid\nset xlabel 't'\nset ylabel ");
   gp_str(g, "", col, "");
   fprintf(g, "\nset key bottom right\nplot ");
@@ -649,9 +676,7 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
     } else st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s'", files[i], col);
   }
   fprintf(g, "\n");
-  if (fclose(g) != 0 && !st) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  if (st) return unlink(gp), cl_tmp_unregister(gp), st;
-  return run_gnuplot(gp, NULL, tmp, out, err);
+  return gp_finish(&j, st, out, err);
 }
 
 /* ---- ux: plot --x PARAM: a quantity against a parameter ---- */
@@ -802,19 +827,10 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
     if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN - 64)
       return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
                      CL_GP_PATHLEN - 64);
-  char gp[4200], dat[4200], tmp[4200];
-  snprintf(gp, sizeof gp, "%s.gp", out);
-  snprintf(dat, sizeof dat, "%s.dat", out);
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
-  FILE *d = fopen(dat, "w"), *g = fopen(gp, "w");
-  cl_tmp_register(dat), cl_tmp_register(gp);
-  if (!d || !g) {
-    if (d) fclose(d), unlink(dat);
-    if (g) fclose(g), unlink(gp);
-    forget(gp, dat, tmp);
-    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", d ? gp : dat);
-  }
-  gp_output(g, out);
+  gp_files j;
+  if ((st = gp_open(&j, out, 1, err))) return st;
+  FILE *g = j.g, *d = j.d;
+  const char *dat = j.dat;
   fprintf(g, "set datafile separator whitespace\nset grid\nset key below\nset xlabel ");
   gp_str(g, "", x, "");
   fprintf(g, "\nset ylabel ");
@@ -882,9 +898,5 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
     free(r);
   }
   fprintf(g, "\n");
-  int bad = fclose(d) != 0;
-  bad |= fclose(g) != 0;
-  if (!st && bad) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", gp);
-  if (st) return unlink(gp), unlink(dat), forget(gp, dat, tmp), st;
-  return run_gnuplot(gp, dat, tmp, out, err);
+  return gp_finish(&j, st, out, err);
 }
