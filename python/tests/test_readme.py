@@ -54,12 +54,12 @@ BLOCKS = marked_blocks(open(README).read())
 
 def test_the_studies_are_marked():
     """The sweep-then-plot study and the Python example are tested, and every
-    marker sits right before a sh block (a marker elsewhere would be
-    silently skipped)."""
+    marker (a line that starts with one) sits right before a sh block (a
+    marker elsewhere would be silently skipped)."""
     text = open(README).read()
     names = [b.name for b in BLOCKS]
     assert "sweep-then-plot" in names and "python" in names, names
-    assert len(names) == len(set(names)) == text.count("<!-- readme-test:")
+    assert len(names) == len(set(names)) == len(re.findall(r"^<!-- readme-test:", text, re.M))
 
 
 def test_marker_grammar():
