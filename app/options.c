@@ -513,7 +513,7 @@ const cl_optdesc cl_options[] = {
     {"density-out", CL_OPT_PATH, CL_CMD_PDE, "PATH", "write the densities at each dt-out: CSV t,xi,w,p", NULL,
      F(density_out), .flags = CL_OPTF_NOSWEEP},
     {"hist-out", CL_OPT_PATH, CL_CMD_SIMULATE, "PATH",
-     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out), .flags = CL_OPTF_NOSWEEP},
+     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out), .flags = CL_OPTF_NOSWEEP, .param = "hist"},
     {"hist-width", CL_OPT_REAL, CL_CMD_SIMULATE, "X", "bin width of --hist-out (bins are [k h, (k+1) h)), > 0", "0.05",
      F(hist_width), 0, 0, 1e100, 1, 1, "a real > 0", "> 0"},
     {"checkpoint", CL_OPT_PATH, RUNS, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)", NULL,
@@ -617,6 +617,21 @@ const cl_optdesc *cl_option_find(const char *name, cl_command cmd, int *exists) 
       if (exists) *exists = 1;
       if (cl_options[i].cmds & cmd) return &cl_options[i];
     }
+  return NULL;
+}
+
+/* The parameter name of a row: its .param, or its name with '_' for '-' */
+static int param_is(const cl_optdesc *d, const char *p, size_t n) {
+  const char *name = d->param ? d->param : d->name;
+  if (strlen(name) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (d->param || name[i] != '-' ? name[i] : '_')) return 0;
+  return 1;
+}
+
+const char *cl_option_of_param(const char *p, size_t n) {
+  for (size_t i = 0; i < cl_noptions; i++)
+    if ((cl_options[i].cmds & ALL) && param_is(&cl_options[i], p, n)) return cl_options[i].name;
   return NULL;
 }
 

@@ -93,6 +93,9 @@ struct cl_optdesc {
   cl_opt_get_fn get;
   cl_optnote notes[2];
   cl_optnarrow narrow;
+  const char *param; /* the parameter name of the library's messages ("hist:
+                        needs M = 1") when it is not the name with '_' for
+                        '-' (dt-out -> dt_out): cl_option_of_param */
 };
 
 extern const cl_optdesc cl_options[];
@@ -101,6 +104,12 @@ extern const size_t cl_noptions;
 /* The option `name` of command `cmd`: *exists is set when the name is an
  * option of any command.  NULL when it does not apply to cmd. */
 const cl_optdesc *cl_option_find(const char *name, cl_command cmd, int *exists);
+/* The option (its name, without the dashes) whose parameter the library's
+ * messages call p[0..n): a row's .param, else its name with '_' for '-';
+ * only rows of the commands that run the library (not sweep, plot or
+ * reproduce).  NULL when no option sets that parameter.  app/status.c
+ * spells library messages with it (docs/cli.md s.6). */
+const char *cl_option_of_param(const char *p, size_t n);
 /* Set an option from text, with range checks (the descriptor's). */
 cl_status cl_option_set(cl_config *cfg, const cl_optdesc *d, const char *v, char *err);
 /* Whether a word is an option name (--letter...), so not the value of the

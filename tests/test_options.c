@@ -573,3 +573,66 @@ Test(options, sweep_parameters_from_the_table) {
   cr_expect_eq(seen, nno);
   cr_expect(cl_vary_name_ok("m2_1"));
 }
+
+/* One table (app/status.c): every parameter the library's messages name,
+ * "NAME: ..." or "NAME/NAME: ..." at the start of a string in src/, is an
+ * option's (its .param, or its name with '_' for '-'), unless it is a
+ * command or one of the few subjects that are not parameters. */
+Test(options, library_message_parameters_are_options) {
+  static const char *const subjects[] = {"quadrature", "rng", "jacobian", "accepted"};
+  DIR *dir = opendir("src");
+  cr_assert_not_null(dir, "run from the top of the source tree");
+  struct dirent *e;
+  int found = 0;
+  while ((e = readdir(dir))) {
+    size_t len = strlen(e->d_name);
+    if (len < 3 || strcmp(e->d_name + len - 2, ".c")) continue;
+    char path[512];
+    snprintf(path, sizeof path, "src/%s", e->d_name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[4096];
+    for (int ln = 1; fgets(line, sizeof line, f); ln++)
+      for (const char *q = strchr(line, '"'); q; q = strchr(q + 1, '"')) {
+        const char *p = q + 1, *r = p;
+        while (*r == '_' || *r == '/' || (*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+               (r > p && *r >= '0' && *r <= '9'))
+          r++;
+        if (r == p || r[0] != ':' || r[1] != ' ') continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(r - p), p);
+        int other = cl_command_from_name(name) != 0;
+        for (size_t k = 0; k < sizeof subjects / sizeof subjects[0]; k++) other |= !strcmp(name, subjects[k]);
+        if (other) continue;
+        found++;
+        /* each '/'-separated part is a parameter with an option */
+        for (const char *s = name; *s;) {
+          size_t n = strcspn(s, "/");
+          cr_expect_not_null(cl_option_of_param(s, n), "%s:%d: '%.*s' in \"%s: ...\" is no option's parameter", path,
+                             ln, (int)n, s, name);
+          s += n + (s[n] == '/');
+        }
+      }
+    fclose(f);
+  }
+  closedir(dir);
+  cr_assert_gt(found, 30, "only %d parameter messages found in src/", found);
+}
+
+/* The spellings the old hand-written table of app/status.c gave, now from
+ * the option table; what is no option's parameter maps to nothing. */
+Test(options, parameter_names_map_to_option_spellings) {
+  static const char *const pairs[][2] = {
+      {"dt_out", "dt-out"}, {"map_points", "map-points"}, {"hist", "hist-out"}, {"quad_gauss", "quad-gauss"},
+      {"qmc_points", "qmc-points"}, {"tau", "tau"}, {"R0", "R0"}, {"features", "features"}, {"expect", "expect"},
+      {"checkpoint", "checkpoint"}, {"resume", "resume"}, {"threshold", "threshold"}, {"point", "point"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    const char *o = cl_option_of_param(pairs[i][0], strlen(pairs[i][0]));
+    cr_assert_not_null(o, "%s", pairs[i][0]);
+    cr_expect_str_eq(o, pairs[i][1], "%s", pairs[i][0]);
+  }
+  /* plot's --x, sweep's --merge, an option's dashed spelling, a command */
+  static const char *const none[] = {"x", "merge", "dt-out", "ode", "K", "tau_", "ta"};
+  for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+    cr_expect_null(cl_option_of_param(none[i], strlen(none[i])), "%s", none[i]);
+}
