@@ -636,3 +636,51 @@ Test(options, parameter_names_map_to_option_spellings) {
   for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
     cr_expect_null(cl_option_of_param(none[i], strlen(none[i])), "%s", none[i]);
 }
+
+/* Per-command ranges of the table and the rules between options
+ * (app/options.c, docs/cli.md s.7): exit 2 with the rule's one-line
+ * message, before any work, and no file in the working directory. */
+Test(options, ranges_and_rules_refuse_before_any_work) {
+  static char out[65536];
+  char err[4096], dir[64];
+  const struct {
+    const char *args, *msg;
+  } cases[] = {
+      {"reduced --reg l1:0.1", "cldyn: --reg: the reduced chain is exact only for l2 or none\n"},
+      {"ode --reg elastic:0.1:0.2", "cldyn: --reg: the order-parameter ODEs close only for l2 or none (use pde)\n"},
+      {"basin --c gauss --c gauss --reg l1:0.1", "cldyn: --reg: the order-parameter ODEs close only"},
+      {"simulate --M 2 --hist-out h.csv", "cldyn: --hist-out: needs M = 1\n"},
+      {"simulate --hist-out h.csv --checkpoint c.bin", "cldyn: --hist-out: cannot be combined with --checkpoint"},
+      {"fixed --threshold lambda", "cldyn: --threshold lambda: needs --vary lambda=A:B:STEP (the range to scan)\n"},
+      {"fixed --threshold lambda --vary tau=0.1:0.2:0.1", "cldyn: --threshold lambda: needs --vary lambda="},
+      {"fixed --point 1", "cldyn: --point: only with --threshold NAME\n"},
+      {"fixed --threshold --M 2", "cldyn: --threshold: needs M = 1\n"},
+      {"fixed --terms --M 2", "cldyn: --terms: needs --M 1 (got 2)\n"},
+      {"basin --M 2 --map m.csv", "cldyn: --map: needs M = 1\n"},
+      {"basin --M 2 --B 2", "cldyn: --B: basin with M >= 2 needs B = 1\n"},
+      {"basin", "cldyn: --c: basin needs at least 2 features (K >= 2)\n"},
+      {"basin --c gauss --c gauss --c gauss --map m.csv", "cldyn: --map: needs exactly K = 2 features\n"},
+  };
+  make_tmpdir(dir, sizeof dir);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char args[512];
+    snprintf(args, sizeof args, "%s --out o.csv", cases[i].args);
+    cr_expect_eq(run_in(dir, args, out, sizeof out, err, sizeof err), 2, "%s: %s", args, err);
+    cr_expect(strncmp(err, cases[i].msg, strlen(cases[i].msg)) == 0 && strchr(err, '\n') == err + strlen(err) - 1,
+              "%s: '%s', want '%s'", args, err, cases[i].msg);
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+      cr_expect(e->d_name[0] == '.', "%s: left '%s'", args, e->d_name);
+    closedir(d);
+  }
+  rmdir(dir);
+  /* a rule is about what runs: --print-config prints the configuration */
+  cr_expect_eq(run_in(NULL, "fixed --terms --M 2 --print-config", out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "M = 2") != NULL, "%s", out);
+  /* pde and simulate take any regularizer */
+  cr_expect_eq(run_in(NULL, "pde --reg l1:0.1 --print-config", out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(run_in(NULL, "simulate --reg elastic:0.1:0.2 --print-config", out, sizeof out, err, sizeof err), 0,
+               "%s", err);
+}
