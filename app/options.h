@@ -13,7 +13,11 @@
  *         F(foo), .lo = 0, .hi = 1, .lo_open = 1,
  *         .accepted = "a real in (0, 1]", .must = "in (0, 1]"},
  *      kinds INT, REAL, PATH and FLAG need nothing else; a value with its own
- *      syntax is CL_OPT_SPECIAL with a `set` and a `get` function;
+ *      syntax is CL_OPT_SPECIAL with a `set` and a `get` function.  The
+ *      library's messages about the parameter ("foo: must be ...") are
+ *      spelled "--foo: ..." from this row (app/status.c); give `.param`
+ *      only when the library calls it otherwise than the name with '_'
+ *      for '-' (--hist-out's "hist");
  *   3. a note that only holds for some commands goes in `.notes`, a range
  *      that is narrower for some commands in `.narrow` (pde's --M 1: the
  *      parse refuses other values, --help shows .narrow's help); a rule
