@@ -33,7 +33,8 @@ void cl_config_init(cl_config *cfg, cl_command cmd) {
 /* Set one option through its descriptor (app/options.c): the value-range
  * checks that need no other option are done there, so that the message
  * points at the option as typed; cross-option checks (N vs K+M, R0/Q0
- * shapes, PSD) are in cl_config_finish. */
+ * shapes, PSD) are in cl_config_finish, and what a command can run
+ * (--terms needs M = 1, ...) in options.c's rules. */
 cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *err) {
   int exists;
   const cl_optdesc *d = cl_option_find(name, cfg->cmd, &exists);

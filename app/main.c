@@ -43,13 +43,8 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
-  if (cfg->cmd == CL_CMD_REDUCED &&
-      (cfg->model.reg.kind == CL_REG_L1 || cfg->model.reg.kind == CL_REG_ELASTIC))
-    return fail(2, "--reg: the reduced chain is exact only for l2 or none");
-  if (has_hist && cfg->model.M != 1) return fail(2, "--hist-out: needs M = 1");
-  if (has_hist && (cfg->checkpoint[0] || cfg->resume[0]))
-    return fail(2, "--hist-out: cannot be combined with --checkpoint or --resume");
-  if (cfg->cmd == CL_CMD_PDE && cfg->model.M != 1) return fail(2, "--M: the PDE is implemented for M = 1");
+  /* reduced's --reg and pde's --M are ranges of the option table (checked by
+   * the parse), --hist-out's limits are its rules (checked by main) */
   const char *side = has_dens ? cfg->density_out : cfg->hist_out;
   const char *sopt = has_dens ? "density-out" : "hist-out";
   /* every output checked, then opened (with its sidecar), before any work */
@@ -153,15 +148,14 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
     }
   }
+  /* --threshold NAME needs --vary NAME, --point needs --threshold NAME,
+   * --terms needs M = 1: rules of the option table, checked by main */
   const char *tn = cfg->threshold_name;
   int sel_id = 1, sel_kind = -1;
   if (cfg->threshold && tn[0]) {
-    if (strcmp(vy.name, tn) != 0)
-      return fprintf(stderr, "cldyn: --threshold %s: needs --vary %s=A:B:STEP (the range to scan)\n", tn, tn), 2;
     if (cfg->point[0] && (sel_kind = cl_fixed_kind_from_name(cfg->point)) >= 0) sel_id = 0;
     else if (cfg->point[0]) sel_id = atoi(cfg->point);
-  } else if (cfg->point[0])
-    return fail(2, "--point: only with --threshold NAME");
+  }
   const char *opt[] = {"out"}, *path[] = {cfg->out};
   const int sc[] = {1};
   if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
@@ -201,8 +195,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%s\n", j + 1, cl_fmt_real(b1, 32, m2c));
     }
   } else {
-    if (cfg->terms && m->M != 1) st = cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", m->M);
-    else if (cfg->terms) st = cl_terms_write_header(of, m->K, m->M, has_vary ? vy.name : NULL, err);
+    if (cfg->terms) st = cl_terms_write_header(of, m->K, m->M, has_vary ? vy.name : NULL, err);
     else cl_fixed_write_header(of, m->K, m->M, has_vary ? vy.name : NULL);
     cl_fixed_point *prev = NULL;
     int nprev = 0;
@@ -263,8 +256,6 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   int has_map = cfg->map[0] != '\0';
   if (m->M >= 2) {
     /* M >= 2: the probability of each outcome (specialised, dead, ...) */
-    if (has_map) return fail(2, "--map: needs M = 1");
-    if (m->B != 1) return fail(2, "--B: basin with M >= 2 needs B = 1");
     const char *opt1[] = {"out"}, *path1[] = {cfg->out};
     const int sc1[] = {1};
     if (cl_out_check_all(opt1, path1, sc1, 1, err)) return fail(2, err);
@@ -287,8 +278,8 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (cl_outset_commit(&set, err)) return fail(1, err);
     return 0;
   }
-  if (m->K < 2) return fail(2, "--c: basin needs at least 2 features (K >= 2)");
-  if (has_map && m->K != 2) return fail(2, "--map: needs exactly K = 2 features");
+  /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
+   * --map: rules of the option table (app/options.c), checked by main */
   const char *opt[] = {"out", "map"}, *path[] = {cfg->out, has_map ? cfg->map : NULL};
   const int sc[] = {1, 1};
   if (cl_out_check_all(opt, path, sc, 2, err)) return fail(2, err);
@@ -510,6 +501,8 @@ int main(int argc, char **argv) {
     cl_config_print(&cfg, stdout);
     return 0;
   }
+  /* what the command can run (app/options.c's rules), before any work */
+  if ((pst = cl_options_check_rules(&cfg, err))) return fail(cl_exit_status(pst), err);
   if (cmd == CL_CMD_FIXED) return run_fixed(&cfg, argc, argv);
   if (cmd == CL_CMD_BASIN) return run_basin(&cfg, argc, argv);
   return run_traj(&cfg, argc, argv);

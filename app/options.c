@@ -29,10 +29,18 @@ static cl_status out_of_range(const cl_optdesc *d, const char *must, const char 
   return cl_fail(err, CL_EINVAL, "--%s: must be %s (got %s)", d->name, must, v);
 }
 
+/* The narrower range of d for cmd, or NULL */
+static const cl_optnarrow *narrow_of(const cl_optdesc *d, cl_command cmd) {
+  for (size_t k = 0; k < sizeof d->narrow / sizeof d->narrow[0]; k++)
+    if (d->narrow[k].cmds & cmd) return &d->narrow[k];
+  return NULL;
+}
+
 /* The range of d for cmd: the narrow one where it applies. */
 static void range_of(const cl_optdesc *d, cl_command cmd, double *lo, double *hi, const char **must) {
+  const cl_optnarrow *n = narrow_of(d, cmd);
   *lo = d->lo, *hi = d->hi, *must = d->must;
-  if (d->narrow.cmds & cmd) *lo = d->narrow.lo, *hi = d->narrow.hi, *must = d->narrow.must;
+  if (n) *lo = n->lo, *hi = n->hi, *must = n->must;
 }
 
 static cl_status parse_int(const cl_config *cfg, const cl_optdesc *d, const char *v, long long *n, char *err) {
@@ -224,8 +232,15 @@ static void get_g(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn 
 }
 
 static cl_status set_reg(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
-  (void)d;
-  return cl_reg_parse(v, &cfg->model.reg, err);
+  cl_reg reg;
+  cl_status st = cl_reg_parse(v, &reg, err);
+  if (st) return st;
+  /* the equations of some commands close only for some kinds */
+  const cl_optnarrow *n = narrow_of(d, cfg->cmd);
+  if (n && ((double)reg.kind < n->lo || (double)reg.kind > n->hi))
+    return cl_fail(err, CL_EINVAL, "--%s: %s", d->name, n->must);
+  cfg->model.reg = reg;
+  return CL_OK;
 }
 
 static void get_reg(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn emit, void *ctx) {
@@ -434,8 +449,8 @@ const cl_optdesc cl_options[] = {
      "an integer >= K + M + 1", "an integer in [K + M + 1, 2e9]", .notes = {{CL_CMD_BASIN, "sets |R(0)| ~ N^-1/2"}}},
     {"M", CL_OPT_INT, ALL, "INT", "output units, in [1, 16]", "1", F(model.M), 0, 1, CL_MMAX, 0, 0,
      "an integer in [1, 16]", "an integer in [1, 16]",
-     .narrow = {CL_CMD_PDE, 1, 1, "1 for pde (the PDE is implemented for M = 1)",
-                "output units: 1 (the PDE is implemented for M = 1)"}},
+     .narrow = {{CL_CMD_PDE, 1, 1, "1 for pde (the PDE is implemented for M = 1)",
+                 "output units: 1 (the PDE is implemented for M = 1)"}}},
     {"c", CL_OPT_SPECIAL, ALL, "SPEC",
      "law of one hidden variable, repeat for K features: gauss, rademacher, uniform, laplace (NAME[:M2], M2 the "
      "second moment), sparse[:M2[:P]], student[:M2[:NU]], discrete:V1@P1,V2@P2,...",
@@ -448,7 +463,9 @@ const cl_optdesc cl_options[] = {
     {"lambda", CL_OPT_REAL, ALL, "X", "decorrelation weight, >= 0", "0", F(model.lambda), 0, 0, HUGE_HI, 0, 0,
      "a real >= 0", ">= 0"},
     {"reg", CL_OPT_SPECIAL, ALL, "SPEC", "none, l2:BETA, l1:BETA, elastic:BETA1:BETA2", "l2:0.5", .set = set_reg,
-     .get = get_reg, .notes = {{CL_CMD_REDUCED | EXPECT, "none or l2 only for this command"}}},
+     .get = get_reg, .notes = {{CL_CMD_REDUCED | EXPECT, "none or l2 only for this command"}},
+     .narrow = {{CL_CMD_REDUCED, CL_REG_NONE, CL_REG_L2, "the reduced chain is exact only for l2 or none"},
+                {EXPECT, CL_REG_NONE, CL_REG_L2, "the order-parameter ODEs close only for l2 or none (use pde)"}}},
     {"tau", CL_OPT_REAL, ALL, "X", "learning rate, > 0", "0.5", F(model.tau), 0, 0, HUGE_HI, 1, 0, "a real > 0", "> 0"},
     {"s", CL_OPT_REAL, ALL, "X", "augmentation noise sd, >= 0", "0.5", F(model.s), 0, 0, HUGE_HI, 0, 0, "a real >= 0",
      ">= 0"},
@@ -513,7 +530,7 @@ const cl_optdesc cl_options[] = {
     {"density-out", CL_OPT_PATH, CL_CMD_PDE, "PATH", "write the densities at each dt-out: CSV t,xi,w,p", NULL,
      F(density_out), .flags = CL_OPTF_NOSWEEP},
     {"hist-out", CL_OPT_PATH, CL_CMD_SIMULATE, "PATH",
-     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out), .flags = CL_OPTF_NOSWEEP},
+     "write histograms of w for each value of xi at each dt-out: CSV [run,]t,xi,w,p", NULL, F(hist_out), .flags = CL_OPTF_NOSWEEP, .param = "hist"},
     {"hist-width", CL_OPT_REAL, CL_CMD_SIMULATE, "X", "bin width of --hist-out (bins are [k h, (k+1) h)), > 0", "0.05",
      F(hist_width), 0, 0, 1e100, 1, 1, "a real > 0", "> 0"},
     {"checkpoint", CL_OPT_PATH, RUNS, "PATH", "write a checkpoint to PATH every --checkpoint-every (atomically)", NULL,
@@ -620,6 +637,21 @@ const cl_optdesc *cl_option_find(const char *name, cl_command cmd, int *exists) 
   return NULL;
 }
 
+/* The parameter name of a row: its .param, or its name with '_' for '-' */
+static int param_is(const cl_optdesc *d, const char *p, size_t n) {
+  const char *name = d->param ? d->param : d->name;
+  if (strlen(name) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i] != (d->param || name[i] != '-' ? name[i] : '_')) return 0;
+  return 1;
+}
+
+const char *cl_option_of_param(const char *p, size_t n) {
+  for (size_t i = 0; i < cl_noptions; i++)
+    if ((cl_options[i].cmds & ALL) && param_is(&cl_options[i], p, n)) return cl_options[i].name;
+  return NULL;
+}
+
 cl_status cl_option_set(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   return d->set ? d->set(cfg, d, v, err) : set_generic(cfg, d, v, err);
 }
@@ -636,6 +668,82 @@ void cl_config_visit(const cl_config *cfg, cl_config_visit_fn fn, void *ctx) {
 int cl_option_sweepable(const char *name) {
   const cl_optdesc *d = cl_option_find(name, ALL, NULL); /* the commands a sweep runs */
   return !d || !(d->flags & CL_OPTF_NOSWEEP);
+}
+
+/* ---- rules between options ------------------------------------------------ */
+
+/* Each rule is checked for its commands, in table order, by
+ * cl_options_check_rules (main.c, before any work): the first broken one is
+ * reported, with its message here and nowhere else. */
+static cl_status rule_hist_m1(const cl_config *c, char *err) {
+  return c->hist_out[0] && c->model.M != 1 ? cl_fail(err, CL_EINVAL, "--hist-out: needs M = 1") : CL_OK;
+}
+
+static cl_status rule_hist_ckpt(const cl_config *c, char *err) {
+  return c->hist_out[0] && (c->checkpoint[0] || c->resume[0])
+             ? cl_fail(err, CL_EINVAL, "--hist-out: cannot be combined with --checkpoint or --resume")
+             : CL_OK;
+}
+
+/* --threshold NAME scans the range of --vary NAME=A:B:STEP */
+static cl_status rule_threshold_vary(const cl_config *c, char *err) {
+  const char *tn = c->threshold_name;
+  size_t n = strcspn(c->vary, "=");
+  if (c->threshold && tn[0] && (!c->vary[0] || strlen(tn) != n || strncmp(c->vary, tn, n)))
+    return cl_fail(err, CL_EINVAL, "--threshold %s: needs --vary %s=A:B:STEP (the range to scan)", tn, tn);
+  return CL_OK;
+}
+
+static cl_status rule_point(const cl_config *c, char *err) {
+  return c->point[0] && !(c->threshold && c->threshold_name[0])
+             ? cl_fail(err, CL_EINVAL, "--point: only with --threshold NAME")
+             : CL_OK;
+}
+
+/* the critical second moments are those of R = 0 with one unit */
+static cl_status rule_threshold_m1(const cl_config *c, char *err) {
+  return c->threshold && !c->threshold_name[0] && c->model.M != 1
+             ? cl_fail(err, CL_EINVAL, "--threshold: needs M = 1")
+             : CL_OK;
+}
+
+static cl_status rule_terms_m1(const cl_config *c, char *err) {
+  return c->terms && !c->threshold && c->model.M != 1
+             ? cl_fail(err, CL_EINVAL, "--terms: needs --M 1 (got %d)", c->model.M)
+             : CL_OK;
+}
+
+/* basin with M >= 2: the probability of each outcome, one batch at a time */
+static cl_status rule_basin_multi(const cl_config *c, char *err) {
+  if (c->model.M < 2) return CL_OK;
+  if (c->map[0]) return cl_fail(err, CL_EINVAL, "--map: needs M = 1");
+  if (c->model.B != 1) return cl_fail(err, CL_EINVAL, "--B: basin with M >= 2 needs B = 1");
+  return CL_OK;
+}
+
+/* basin with M = 1: which of K >= 2 features is selected; the map is 2-d */
+static cl_status rule_basin_m1(const cl_config *c, char *err) {
+  if (c->model.M != 1) return CL_OK;
+  if (c->model.K < 2) return cl_fail(err, CL_EINVAL, "--c: basin needs at least 2 features (K >= 2)");
+  if (c->map[0] && c->model.K != 2) return cl_fail(err, CL_EINVAL, "--map: needs exactly K = 2 features");
+  return CL_OK;
+}
+
+static const struct {
+  unsigned cmds;
+  cl_status (*check)(const cl_config *cfg, char *err);
+} rules[] = {
+    {CL_CMD_SIMULATE, rule_hist_m1},      {CL_CMD_SIMULATE, rule_hist_ckpt}, {CL_CMD_FIXED, rule_threshold_vary},
+    {CL_CMD_FIXED, rule_point},           {CL_CMD_FIXED, rule_threshold_m1}, {CL_CMD_FIXED, rule_terms_m1},
+    {CL_CMD_BASIN, rule_basin_multi},     {CL_CMD_BASIN, rule_basin_m1},
+};
+
+cl_status cl_options_check_rules(const cl_config *cfg, char *err) {
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+    cl_status st = (rules[i].cmds & cfg->cmd) ? rules[i].check(cfg, err) : CL_OK;
+    if (st) return st;
+  }
+  return CL_OK;
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -680,7 +788,8 @@ void cl_options_help(cl_command cmd, FILE *f) {
   for (size_t k = 0; k <= cl_noptions; k++) {
     const cl_optdesc *d = k < cl_noptions ? &cl_options[k] : cl_option_find("help", cmd, NULL);
     if (!d || !(d->cmds & cmd) || (k < cl_noptions && !strcmp(d->name, "help"))) continue;
-    fprintf(f, "  --%-13s %-20s %s", d->name, d->arg, (d->narrow.cmds & cmd) ? d->narrow.help : d->help);
+    const cl_optnarrow *n = narrow_of(d, cmd);
+    fprintf(f, "  --%-13s %-20s %s", d->name, d->arg, n && n->help ? n->help : d->help);
     for (size_t k = 0; k < sizeof d->notes / sizeof d->notes[0]; k++)
       if (d->notes[k].cmds & cmd) fprintf(f, " (%s)", d->notes[k].text);
     if (d->deflt) fprintf(f, " (default %s)", d->deflt);

@@ -13,9 +13,16 @@
  *         F(foo), .lo = 0, .hi = 1, .lo_open = 1,
  *         .accepted = "a real in (0, 1]", .must = "in (0, 1]"},
  *      kinds INT, REAL, PATH and FLAG need nothing else; a value with its own
- *      syntax is CL_OPT_SPECIAL with a `set` and a `get` function;
+ *      syntax is CL_OPT_SPECIAL with a `set` and a `get` function.  The
+ *      library's messages about the parameter ("foo: must be ...") are
+ *      spelled "--foo: ..." from this row (app/status.c); give `.param`
+ *      only when the library calls it otherwise than the name with '_'
+ *      for '-' (--hist-out's "hist");
  *   3. a note that only holds for some commands goes in `.notes`, a range
- *      that is narrower for some commands in `.narrow`; an option that does
+ *      that is narrower for some commands in `.narrow` (pde's --M 1: the
+ *      parse refuses other values, --help shows .narrow's help); a rule
+ *      between two options (--terms needs M = 1) is a row of `rules[]` in
+ *      options.c, with its message; an option that does
  *      not change results (an output, progress, verbosity) gets
  *      `.flags = CL_OPTF_NOSWEEP`, which keeps it out of sweep grids and
  *      fingerprints, and CL_OPTF_NOPRINT keeps it out of --print-config;
@@ -66,12 +73,17 @@ typedef struct {
   const char *text; /* shown after the help text, in parentheses */
 } cl_optnote;
 
-/* A narrower range for some commands (pde: M = 1) */
+/* A narrower range for some commands (pde: M = 1; reduced, ode, fixed and
+ * basin: reg none or l2), checked when the option is set, so the parse
+ * rejects it (exit 2) before any work */
 typedef struct {
   unsigned cmds;
-  double lo, hi;
-  const char *must; /* the message's "must be ..." */
-  const char *help; /* replaces the help text for these commands */
+  double lo, hi;    /* INT, REAL: the range; SPECIAL: what its set function
+                       reads them as (reg: the cl_reg_kind range) */
+  const char *must; /* INT, REAL: the message's "must be ..."; SPECIAL: the
+                       whole message after "--name: " */
+  const char *help; /* replaces the help text for these commands (NULL: the
+                       row's help) */
 } cl_optnarrow;
 
 struct cl_optdesc {
@@ -92,7 +104,10 @@ struct cl_optdesc {
   cl_opt_set_fn set;
   cl_opt_get_fn get;
   cl_optnote notes[2];
-  cl_optnarrow narrow;
+  cl_optnarrow narrow[2];
+  const char *param; /* the parameter name of the library's messages ("hist:
+                        needs M = 1") when it is not the name with '_' for
+                        '-' (dt-out -> dt_out): cl_option_of_param */
 };
 
 extern const cl_optdesc cl_options[];
@@ -101,6 +116,12 @@ extern const size_t cl_noptions;
 /* The option `name` of command `cmd`: *exists is set when the name is an
  * option of any command.  NULL when it does not apply to cmd. */
 const cl_optdesc *cl_option_find(const char *name, cl_command cmd, int *exists);
+/* The option (its name, without the dashes) whose parameter the library's
+ * messages call p[0..n): a row's .param, else its name with '_' for '-';
+ * only rows of the commands that run the library (not sweep, plot or
+ * reproduce).  NULL when no option sets that parameter.  app/status.c
+ * spells library messages with it (docs/cli.md s.6). */
+const char *cl_option_of_param(const char *p, size_t n);
 /* Set an option from text, with range checks (the descriptor's). */
 cl_status cl_option_set(cl_config *cfg, const cl_optdesc *d, const char *v, char *err);
 /* Whether a word is an option name (--letter...), so not the value of the
@@ -109,6 +130,14 @@ int cl_option_like(const char *word);
 /* 0 for an option with CL_OPTF_NOSWEEP, 1 otherwise (an unknown name is
  * reported when it is set). */
 int cl_option_sweepable(const char *name);
+/* The constraints between options that decide whether cfg->cmd can run
+ * (--hist-out needs M = 1, basin with M >= 2 needs B = 1, ...): every
+ * message is in options.c's rule table.  main.c calls this after the parse
+ * (and after --help and --print-config, which print any configuration),
+ * before any work or file (exit 2).  A range of one option for one command
+ * is a .narrow of its row instead, refused by the parse and shown by
+ * --help. */
+cl_status cl_options_check_rules(const cl_config *cfg, char *err);
 /* Help lines of every option of cmd. */
 void cl_options_help(cl_command cmd, FILE *f);
 

@@ -1,5 +1,6 @@
 /* The CLI's exit statuses from the library's status codes (docs/cli.md s.6). */
 #include "status.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,35 +19,14 @@ int cl_exit_status(cl_status st) {
   }
 }
 
-/* The library's parameter names and the CLI options that set them. */
-static const struct {
-  const char *param, *option;
-} params[] = {
-    {"act", "act"},         {"g", "g"},           {"reg", "reg"},
-    {"c", "c"},             {"K", "K"},           {"M", "M"},
-    {"N", "N"},             {"B", "B"},           {"tau", "tau"},
-    {"s", "s"},             {"rho", "rho"},       {"lambda", "lambda"},
-    {"features", "features"}, {"R0", "R0"},       {"Q0", "Q0"},
-    {"T", "T"},             {"dt_out", "dt-out"}, {"runs", "runs"},
-    {"stepper", "stepper"}, {"rtol", "rtol"},     {"atol", "atol"},
-    {"checkpoint", "checkpoint"}, {"resume", "resume"}, {"terms", "terms"},
-    {"threshold", "threshold"}, {"point", "point"}, {"map", "map"},
-    {"map_points", "map-points"}, {"hist", "hist-out"}, {"expect", "expect"},
-    {"quad_gauss", "quad-gauss"}, {"qmc_points", "qmc-points"},
-};
-
-static const char *option_of(const char *p, size_t n) {
-  for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-    if (strlen(params[i].param) == n && !strncmp(params[i].param, p, n)) return params[i].option;
-  return NULL;
-}
-
-/* 1 if [p, p + n) is NAME or NAME/NAME/... of known parameters */
+/* 1 if [p, p + n) is NAME or NAME/NAME/... of known parameters: the
+ * library's parameter names are the option table's (cl_option_of_param),
+ * so adding an option is one row there */
 static int all_params(const char *p, size_t n) {
   while (n) {
     const char *slash = memchr(p, '/', n);
     size_t k = slash ? (size_t)(slash - p) : n;
-    if (!k || !option_of(p, k)) return 0;
+    if (!k || !cl_option_of_param(p, k)) return 0;
     if (!slash) break;
     p += k + 1, n -= k + 1;
   }
@@ -72,7 +52,7 @@ char *cl_cli_message(const char *msg, char *out, size_t len) {
       while (q < colon) {
         const char *slash = memchr(q, '/', (size_t)(colon - q));
         size_t k = slash ? (size_t)(slash - q) : (size_t)(colon - q);
-        const char *opt = option_of(q, k);
+        const char *opt = cl_option_of_param(q, k);
         PUT("--", 2);
         PUT(opt, strlen(opt));
         if (slash) PUT("/", 1);

@@ -573,3 +573,114 @@ Test(options, sweep_parameters_from_the_table) {
   cr_expect_eq(seen, nno);
   cr_expect(cl_vary_name_ok("m2_1"));
 }
+
+/* One table (app/status.c): every parameter the library's messages name,
+ * "NAME: ..." or "NAME/NAME: ..." at the start of a string in src/, is an
+ * option's (its .param, or its name with '_' for '-'), unless it is a
+ * command or one of the few subjects that are not parameters. */
+Test(options, library_message_parameters_are_options) {
+  static const char *const subjects[] = {"quadrature", "rng", "jacobian", "accepted"};
+  DIR *dir = opendir("src");
+  cr_assert_not_null(dir, "run from the top of the source tree");
+  struct dirent *e;
+  int found = 0;
+  while ((e = readdir(dir))) {
+    size_t len = strlen(e->d_name);
+    if (len < 3 || strcmp(e->d_name + len - 2, ".c")) continue;
+    char path[512];
+    snprintf(path, sizeof path, "src/%s", e->d_name);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    char line[4096];
+    for (int ln = 1; fgets(line, sizeof line, f); ln++)
+      for (const char *q = strchr(line, '"'); q; q = strchr(q + 1, '"')) {
+        const char *p = q + 1, *r = p;
+        while (*r == '_' || *r == '/' || (*r >= 'a' && *r <= 'z') || (*r >= 'A' && *r <= 'Z') ||
+               (r > p && *r >= '0' && *r <= '9'))
+          r++;
+        if (r == p || r[0] != ':' || r[1] != ' ') continue;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(r - p), p);
+        int other = cl_command_from_name(name) != 0;
+        for (size_t k = 0; k < sizeof subjects / sizeof subjects[0]; k++) other |= !strcmp(name, subjects[k]);
+        if (other) continue;
+        found++;
+        /* each '/'-separated part is a parameter with an option */
+        for (const char *s = name; *s;) {
+          size_t n = strcspn(s, "/");
+          cr_expect_not_null(cl_option_of_param(s, n), "%s:%d: '%.*s' in \"%s: ...\" is no option's parameter", path,
+                             ln, (int)n, s, name);
+          s += n + (s[n] == '/');
+        }
+      }
+    fclose(f);
+  }
+  closedir(dir);
+  cr_assert_gt(found, 30, "only %d parameter messages found in src/", found);
+}
+
+/* The spellings the old hand-written table of app/status.c gave, now from
+ * the option table; what is no option's parameter maps to nothing. */
+Test(options, parameter_names_map_to_option_spellings) {
+  static const char *const pairs[][2] = {
+      {"dt_out", "dt-out"}, {"map_points", "map-points"}, {"hist", "hist-out"}, {"quad_gauss", "quad-gauss"},
+      {"qmc_points", "qmc-points"}, {"tau", "tau"}, {"R0", "R0"}, {"features", "features"}, {"expect", "expect"},
+      {"checkpoint", "checkpoint"}, {"resume", "resume"}, {"threshold", "threshold"}, {"point", "point"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    const char *o = cl_option_of_param(pairs[i][0], strlen(pairs[i][0]));
+    cr_assert_not_null(o, "%s", pairs[i][0]);
+    cr_expect_str_eq(o, pairs[i][1], "%s", pairs[i][0]);
+  }
+  /* plot's --x, sweep's --merge, an option's dashed spelling, a command */
+  static const char *const none[] = {"x", "merge", "dt-out", "ode", "K", "tau_", "ta"};
+  for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+    cr_expect_null(cl_option_of_param(none[i], strlen(none[i])), "%s", none[i]);
+}
+
+/* Per-command ranges of the table and the rules between options
+ * (app/options.c, docs/cli.md s.7): exit 2 with the rule's one-line
+ * message, before any work, and no file in the working directory. */
+Test(options, ranges_and_rules_refuse_before_any_work) {
+  static char out[65536];
+  char err[4096], dir[64];
+  const struct {
+    const char *args, *msg;
+  } cases[] = {
+      {"reduced --reg l1:0.1", "cldyn: --reg: the reduced chain is exact only for l2 or none\n"},
+      {"ode --reg elastic:0.1:0.2", "cldyn: --reg: the order-parameter ODEs close only for l2 or none (use pde)\n"},
+      {"basin --c gauss --c gauss --reg l1:0.1", "cldyn: --reg: the order-parameter ODEs close only"},
+      {"simulate --M 2 --hist-out h.csv", "cldyn: --hist-out: needs M = 1\n"},
+      {"simulate --hist-out h.csv --checkpoint c.bin", "cldyn: --hist-out: cannot be combined with --checkpoint"},
+      {"fixed --threshold lambda", "cldyn: --threshold lambda: needs --vary lambda=A:B:STEP (the range to scan)\n"},
+      {"fixed --threshold lambda --vary tau=0.1:0.2:0.1", "cldyn: --threshold lambda: needs --vary lambda="},
+      {"fixed --point 1", "cldyn: --point: only with --threshold NAME\n"},
+      {"fixed --threshold --M 2", "cldyn: --threshold: needs M = 1\n"},
+      {"fixed --terms --M 2", "cldyn: --terms: needs --M 1 (got 2)\n"},
+      {"basin --M 2 --map m.csv", "cldyn: --map: needs M = 1\n"},
+      {"basin --M 2 --B 2", "cldyn: --B: basin with M >= 2 needs B = 1\n"},
+      {"basin", "cldyn: --c: basin needs at least 2 features (K >= 2)\n"},
+      {"basin --c gauss --c gauss --c gauss --map m.csv", "cldyn: --map: needs exactly K = 2 features\n"},
+  };
+  make_tmpdir(dir, sizeof dir);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char args[512];
+    snprintf(args, sizeof args, "%s --out o.csv", cases[i].args);
+    cr_expect_eq(run_in(dir, args, out, sizeof out, err, sizeof err), 2, "%s: %s", args, err);
+    cr_expect(strncmp(err, cases[i].msg, strlen(cases[i].msg)) == 0 && strchr(err, '\n') == err + strlen(err) - 1,
+              "%s: '%s', want '%s'", args, err, cases[i].msg);
+    DIR *d = opendir(dir);
+    cr_assert(d);
+    struct dirent *e;
+    while ((e = readdir(d)))
+      cr_expect(e->d_name[0] == '.', "%s: left '%s'", args, e->d_name);
+    closedir(d);
+  }
+  rmdir(dir);
+  /* a rule is about what runs: --print-config prints the configuration */
+  cr_expect_eq(run_in(NULL, "fixed --terms --M 2 --print-config", out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(out, "M = 2") != NULL, "%s", out);
+  /* pde and simulate take any regularizer */
+  cr_expect_eq(run_in(NULL, "pde --reg l1:0.1 --print-config", out, sizeof out, err, sizeof err), 0, "%s", err);
+  cr_expect_eq(run_in(NULL, "simulate --reg elastic:0.1:0.2 --print-config", out, sizeof out, err, sizeof err), 0,
+               "%s", err);
+}
