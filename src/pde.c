@@ -526,6 +526,34 @@ static cl_status cover(cl_pde *p, double h, int lev, char *err) {
   return st ? st : cover(p, 0.5 * h, lev + 1, err);
 }
 
+/* A class whose density is narrower than two cells sits on one or two cells
+ * of the lattice: its mean is known to dw / 2 and its second moment to
+ * dw^2 / 4 (the floor of a density on the two cells beside w = 0).  Stop
+ * when these errors reach 1e-3 relative in Q or in R (scale sqrt Q).
+ * docs/hardening.md s.11. */
+static cl_status check_resolution(cl_pde *p, char *err) {
+  double R[CL_KMAX], Q, bound = 0, dw = p->dw;
+  cl_pde_order(p, R, &Q);
+  for (int c = 0; c < p->ncls; c++) {
+    const pclass *g = &p->cls[c];
+    double m1 = 0, m2 = 0, x1 = 0;
+    for (size_t i = 0; i < g->n; i++) {
+      double w = ((double)g->lo + (double)i + 0.5) * dw;
+      m1 += w * g->p[i], m2 += w * w * g->p[i];
+    }
+    m1 *= dw, m2 *= dw;
+    if (m2 - m1 * m1 >= 4 * dw * dw) continue;
+    for (int j = 0; j < p->K; j++) x1 += fabs(p->xi[c * p->K + j]);
+    bound += p->prob[c] * (0.25 * dw * dw / Q + 0.5 * dw * x1 / sqrt(Q));
+  }
+  if (!(bound > 1e-3)) return CL_OK;
+  return cl_fail(err, CL_EDIVERGE,
+                 "pde: the density narrowed below two cells (dw = %.3g) at t = %g (Q_1_1 = %g, R_1_1 = %g): "
+                 "R and Q are only known to %.1e relative; raise --cells or shorten --T "
+                 "(tau = %g, s = %g, rho = %g, B = %d)",
+                 dw, p->t, Q, R[0], bound, p->m.tau, p->m.s, p->m.rho, p->m.B);
+}
+
 cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   double t0 = p->t, span = t - t0;
   if (!(span > 0)) return CL_OK;
@@ -538,7 +566,7 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
     if (st) return st;
   }
   p->t = t;
-  return CL_OK;
+  return check_resolution(p, err);
 }
 
 cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err) {
