@@ -500,6 +500,8 @@ static cl_status cover(cl_pde *p, double h, int lev, char *err) {
     cl_status st = cover(p, 0.5 * h, lev + 1, err);
     return st ? st : cover(p, 0.5 * h, lev + 1, err);
   }
+  if (p->attempts > p->budget)
+    return diverged(p, err, "step budget exceeded (the run needs steps far below dt: more than 100 per step of dt)");
   double t0 = p->t, defect;
   char e2[CL_ERRLEN] = "";
   cl_status st = attempt(p, h, &defect, e2);
@@ -518,8 +520,6 @@ static cl_status cover(cl_pde *p, double h, int lev, char *err) {
     if (!isfinite(defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
     return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
   }
-  if (p->attempts > p->budget)
-    return diverged(p, err, "step budget exceeded (the run needs steps far below dt: more than 100 per step of dt)");
   p->level = lev + 1;
   if (p->level > p->finest) p->finest = p->level;
   st = cover(p, 0.5 * h, lev + 1, err);
