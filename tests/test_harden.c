@@ -644,6 +644,34 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
   rm_rf(dir);
 }
 
+/* fixed at large noise: the uninformative point has Q of 2.5e4 (s = 1000)
+ * to 2.2e5 (s = 3000), where an absolute residual of 1e-11 is below the
+ * rounding of dQ/dt: it was never found (0 points, exit 0).  Now exactly one
+ * point (no duplicate from a distance test that was absolute too), at the
+ * ODE's long-time limit. */
+Test(harden, fixed_large_noise_finds_the_point, .timeout = 60) {
+  char dir[64], err[2048], p[160];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  const char *noise[] = {"1000", "3000"};
+  for (int k = 0; k < 2; k++) {
+    int rcf = RUN(dir, err, "fixed", "--s", noise[k], "--out", "f.csv");
+    int rco = RUN(dir, err, "ode", "--s", noise[k], "--T", "100", "--dt-out", "50", "--out", "o.csv");
+    double t[8], R[8], Q[8], to[8], Ro[8], Qo[8];
+    snprintf(p, sizeof p, "%s/f.csv", dir);
+    int nf = read_rq(p, t, R, Q, 8); /* id,R,Q,...: the id reads as t */
+    snprintf(p, sizeof p, "%s/o.csv", dir);
+    int no = read_rq(p, to, Ro, Qo, 8);
+    int ok = rcf == 0 && rco == 0 && nf == 1 && no == 3 && fabs(Q[0] - Qo[2]) <= 1e-8 * Qo[2] &&
+             fabs(R[0]) < 1e-6 && fabs(Ro[2]) < 1e-6;
+    cr_expect(ok, "fixed --s %s: rc %d/%d, %d points, Q %g against the ODE's %g: %s", noise[k], rcf, rco, nf,
+              nf ? Q[0] : 0, no == 3 ? Qo[2] : 0, err);
+    tried++, held += ok;
+  }
+  cr_log_info("fixed at large noise: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
 Test(harden, config_files_nul_long_lines_quoting) {
   char dir[64], err[2048], p[128];
   make_tmpdir(dir, sizeof dir);
