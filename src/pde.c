@@ -549,7 +549,7 @@ static cl_status check_resolution(cl_pde *p, char *err) {
   if (!(bound > 1e-3)) return CL_OK;
   return cl_fail(err, CL_EDIVERGE,
                  "pde: the density narrowed below two cells (dw = %.3g) at t = %g (Q_1_1 = %g, R_1_1 = %g): "
-                 "R and Q are only known to %.1e relative; raise --cells or shorten --T "
+                 "R and Q are only known to %.1e relative; use more cells or a shorter T "
                  "(tau = %g, s = %g, rho = %g, B = %d)",
                  dw, p->t, Q, R[0], bound, p->m.tau, p->m.s, p->m.rho, p->m.B);
 }
