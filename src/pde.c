@@ -23,6 +23,7 @@ double expm1(double);
 
 #define TRBDF2_G 0.58578643762690485 /* gamma = 2 - sqrt 2 */
 #define EDGE_MASS 1e-11              /* grow a grid when its edge cells hold this much */
+#define EDGE_HIT 1e-8                /* a step that left this much there hit the wall: redo it */
 
 void cl_pde_opts_default(cl_pde_opts *o) {
   memset(o, 0, sizeof *o);
@@ -42,6 +43,8 @@ typedef struct {
   double *p;   /* densities of the n cells */
   double *p0;  /* the density at the start of a step */
   double *ps;  /* the TR-BDF2 intermediate stage */
+  double *pk;  /* the density at the start of a step that may be redone */
+  int hitl, hitr; /* the last step left mass in the edge cells (left, right) */
 } pclass;
 
 struct cl_pde {
@@ -52,12 +55,13 @@ struct cl_pde {
   double *xi, *prob;
   pclass *cls;
   double dw, t;
-  double Rs[CL_KMAX], Rs0[CL_KMAX], Rss[CL_KMAX]; /* axis: the spikes' R */
+  double Rs[CL_KMAX], Rs0[CL_KMAX], Rsk[CL_KMAX]; /* axis: the spikes' R (now, step start, kept) */
   double beta1, beta2, diff_scale;               /* phi' = beta1 sign + beta2 w; D = diff_scale V */
   coef cur, prev;
   double h_prev;
   int have_prev;
-  long steps, fallbacks, halvings, grows;
+  long steps, fallbacks, halvings, grows, refined, attempts, budget, calm, widened;
+  int level, finest; /* 2^level steps per step of dt now, at most */
   size_t cells0;
   double *af, *ab, *cp, *rhs; /* scratch: interface coefficients, Thomas, right-hand side */
   size_t work_cap;
@@ -79,8 +83,8 @@ static cl_status grow_work(cl_pde *p, size_t n, char *err) {
 
 static cl_status class_reserve(pclass *c, size_t cap, char *err) {
   if (cap <= c->cap) return CL_OK;
-  double **arr[3] = {&c->p, &c->p0, &c->ps};
-  for (int k = 0; k < 3; k++) {
+  double **arr[4] = {&c->p, &c->p0, &c->ps, &c->pk};
+  for (int k = 0; k < 4; k++) {
     double *b = realloc(*arr[k], sizeof(double) * cap);
     if (!b) return cl_fail(err, CL_ENOMEM, "pde: out of memory for %zu cells", cap);
     *arr[k] = b;
@@ -91,7 +95,7 @@ static cl_status class_reserve(pclass *c, size_t cap, char *err) {
 
 void cl_pde_free(cl_pde *p) {
   if (!p) return;
-  for (int c = 0; c < p->ncls && p->cls; c++) free(p->cls[c].p), free(p->cls[c].p0), free(p->cls[c].ps);
+  for (int c = 0; c < p->ncls && p->cls; c++) free(p->cls[c].p), free(p->cls[c].p0), free(p->cls[c].ps), free(p->cls[c].pk);
   free(p->cls);
   free(p->xi);
   free(p->prob);
@@ -317,28 +321,41 @@ static void save_start(cl_pde *p) {
   memcpy(p->Rs0, p->Rs, sizeof p->Rs);
 }
 
-/* Extend grids whose edge cells hold mass. */
+/* The mass in the outer 2% (at least 8) of the cells of each end of a grid. */
+static void edge_mass(const pclass *g, double dw, double *ml, double *mr) {
+  size_t n = g->n, edge = n / 50 > 8 ? n / 50 : 8;
+  if (edge > n / 2) edge = n / 2;
+  double l = 0, r = 0;
+  for (size_t i = 0; i < edge; i++) l += g->p[i], r += g->p[n - 1 - i];
+  *ml = l * dw, *mr = r * dw;
+}
+
+/* Add addl zero cells on the left of class c's grid and addr on the right. */
+static cl_status grow_class(cl_pde *p, pclass *g, size_t addl, size_t addr, char *err) {
+  size_t n = g->n;
+  if (n + addl + addr > 200 * p->cells0 + 1000) return diverged(p, err, "density spread beyond 200 times its initial grid");
+  cl_status st = class_reserve(g, n + addl + addr, err);
+  if (!st) st = grow_work(p, n + addl + addr, err);
+  if (st) return st;
+  memmove(g->p + addl, g->p, sizeof(double) * n);
+  memset(g->p, 0, sizeof(double) * addl);
+  memset(g->p + addl + n, 0, sizeof(double) * addr);
+  g->lo -= (long)addl;
+  g->n = n + addl + addr;
+  p->grows++;
+  return CL_OK;
+}
+
+/* Extend by a quarter the grids whose edge cells hold mass, on that side. */
 static cl_status maybe_grow(cl_pde *p, char *err) {
   for (int c = 0; c < p->ncls; c++) {
     pclass *g = &p->cls[c];
-    size_t n = g->n, edge = n / 50 > 8 ? n / 50 : 8;
-    if (edge > n / 2) edge = n / 2;
-    double ml = 0, mr = 0;
-    for (size_t i = 0; i < edge; i++) ml += g->p[i], mr += g->p[n - 1 - i];
-    ml *= p->dw, mr *= p->dw;
+    double ml, mr;
+    edge_mass(g, p->dw, &ml, &mr);
     if (!(ml > EDGE_MASS) && !(mr > EDGE_MASS)) continue;
-    size_t add = n / 4 > 16 ? n / 4 : 16;
-    size_t addl = ml > EDGE_MASS ? add : 0, addr = mr > EDGE_MASS ? add : 0;
-    if (n + addl + addr > 200 * p->cells0 + 1000) return diverged(p, err, "density spread beyond 200 times its initial grid");
-    cl_status st = class_reserve(g, n + addl + addr, err);
-    if (!st) st = grow_work(p, n + addl + addr, err);
+    size_t add = g->n / 4 > 16 ? g->n / 4 : 16;
+    cl_status st = grow_class(p, g, ml > EDGE_MASS ? add : 0, mr > EDGE_MASS ? add : 0, err);
     if (st) return st;
-    memmove(g->p + addl, g->p, sizeof(double) * n);
-    memset(g->p, 0, sizeof(double) * addl);
-    memset(g->p + addl + n, 0, sizeof(double) * addr);
-    g->lo -= (long)addl;
-    g->n = n + addl + addr;
-    p->grows++;
   }
   return CL_OK;
 }
@@ -370,29 +387,171 @@ static void try_step(cl_pde *p, double off, double h, int depth) {
   try_step(p, off + 0.5 * h, 0.5 * h, depth + 1);
 }
 
-static cl_status advance_one(cl_pde *p, double h, char *err) {
-  save_start(p);
+/* How far the coefficients used for the step's end (c1, extrapolated) were
+ * from those of the density it produced (next), as the relative error this
+ * makes over the step h: the drift's error moves mass by h |d mu| (relative
+ * to sd = sqrt Q), the diffusion's changes the variance by 2 h |d D| (relative
+ * to Q).  xi's entries are at most 1 in magnitude.  docs/hardening.md s.11. */
+static double coef_defect(const cl_pde *p, double h, const coef *c1, const coef *next) {
+  double Q, R[CL_KMAX], tau = p->m.tau;
+  cl_pde_order(p, R, &Q);
+  double sd = sqrt(Q), da = 0;
+  for (int j = 0; j < p->K; j++)
+    da += fabs(next->a[j] - c1->a[j]) + fabs(next->bz * next->R[j] - c1->bz * c1->R[j]) +
+          fabs(next->be - c1->be) * fabs(next->R[j]);
+  double dmu = tau * (da + (fabs(next->bz - c1->bz) + fabs(next->be - c1->be)) * sd);
+  double dD = p->diff_scale * fabs(next->V - c1->V);
+  return h * dmu / sd + 2 * h * dD / Q;
+}
+
+/* Step control (docs/hardening.md s.11).  A step whose coefficient defect
+ * exceeds PDE_DEFECT_TOL is redone as two halves; the run then goes on at
+ * that level (2^level steps per step of dt, aligned on the dt grid, so the
+ * output times are hit exactly) and returns one level up after
+ * PDE_COARSEN steps in a row whose defect is below PDE_DEFECT_TOL / 16.  A
+ * step below PDE_HMIN_REL max(1, t) or more than PDE_BUDGET steps per step of
+ * dt on average (plus PDE_BUDGET0) stops the run. */
+#define PDE_DEFECT_TOL 1e-3
+#define PDE_COARSEN 4
+#define PDE_HMIN_REL 1e-9
+#define PDE_BUDGET 100
+#define PDE_BUDGET0 10000
+
+static void keep_start(cl_pde *p) {
+  for (int c = 0; c < p->ncls; c++) memcpy(p->cls[c].pk, p->cls[c].p, sizeof(double) * p->cls[c].n);
+  memcpy(p->Rsk, p->Rs, sizeof p->Rs);
+}
+
+static void back_to_start(cl_pde *p) {
+  for (int c = 0; c < p->ncls; c++) memcpy(p->cls[c].p, p->cls[c].pk, sizeof(double) * p->cls[c].n);
+  memcpy(p->Rs, p->Rsk, sizeof p->Rs);
+}
+
+/* One step of length h, kept when its defect is within the tolerance
+ * (*defect; INFINITY when the new state has no computable coefficients, in
+ * which case err holds why), else undone. */
+static cl_status attempt(cl_pde *p, double h, double *defect, char *err) {
   cl_status st;
+  coef c1;
+  keep_start(p);
+again:
+  save_start(p);
   if (!p->have_prev) {
     /* first step: predict with frozen coefficients, then correct with the
      * coefficients interpolated between t and t + h */
     int ok = step(p, h, &p->cur, &p->cur, &p->cur, 0);
     if (!ok) step(p, h, &p->cur, &p->cur, &p->cur, 1);
     coef end;
-    if ((st = eval_coef(p, &end, err))) return st;
+    if ((st = eval_coef(p, &end, err))) {
+      *defect = INFINITY;
+      back_to_start(p);
+      return CL_OK;
+    }
     /* the coefficients at t + gamma h, interpolated between t and t + h */
     coef mid;
     coef_line(p->K, &p->cur, &p->cur, &end, TRBDF2_G, &mid);
     if (!step(p, h, &p->cur, &mid, &end, 0)) p->fallbacks++, step(p, h, &p->cur, &mid, &end, 1);
-  } else
+    c1 = end;
+  } else {
+    extrapolate(p, h, &c1);
     try_step(p, 0, h, 0);
+  }
+  p->attempts++;
+  /* mass that reached the edge cells within the step was held back by the
+   * grid's zero-flux end (spread faster than the grid grows): widen the grid
+   * of the start by a half on that side and redo the step */
+  int hit = 0;
+  for (int c = 0; c < p->ncls; c++) {
+    pclass *g = &p->cls[c];
+    double ml, mr;
+    edge_mass(g, p->dw, &ml, &mr);
+    g->hitl = ml > EDGE_HIT, g->hitr = mr > EDGE_HIT;
+    hit |= g->hitl | g->hitr;
+  }
+  if (hit) {
+    back_to_start(p);
+    for (int c = 0; c < p->ncls; c++) {
+      pclass *g = &p->cls[c];
+      size_t add = g->n / 2 > 16 ? g->n / 2 : 16;
+      if (!(g->hitl | g->hitr)) continue;
+      if ((st = grow_class(p, g, g->hitl ? add : 0, g->hitr ? add : 0, err))) return st;
+      p->widened++;
+    }
+    keep_start(p);
+    goto again;
+  }
+  coef next;
+  *defect = eval_coef(p, &next, err) ? INFINITY : coef_defect(p, h, &c1, &next);
+  if (!(*defect <= PDE_DEFECT_TOL)) {
+    back_to_start(p);
+    return CL_OK;
+  }
   p->t += h;
   p->steps++;
   if ((st = maybe_grow(p, err))) return st;
-  coef next;
-  if ((st = eval_coef(p, &next, err))) return st;
   p->prev = p->cur, p->cur = next, p->h_prev = h, p->have_prev = 1;
   return CL_OK;
+}
+
+/* Cover a span h that starts on the dyadic grid of level `lev` (a step of
+ * dt is level 0). */
+static cl_status cover(cl_pde *p, double h, int lev, char *err) {
+  if (lev < p->level) {
+    cl_status st = cover(p, 0.5 * h, lev + 1, err);
+    return st ? st : cover(p, 0.5 * h, lev + 1, err);
+  }
+  if (p->attempts > p->budget)
+    return diverged(p, err, "step budget exceeded (the run needs steps far below dt: more than 100 per step of dt)");
+  double t0 = p->t, defect;
+  char e2[CL_ERRLEN] = "";
+  cl_status st = attempt(p, h, &defect, e2);
+
+  if (st) return cl_fail(err, st, "%s", e2);
+  if (defect <= PDE_DEFECT_TOL) {
+    p->calm = defect <= PDE_DEFECT_TOL / 16 ? p->calm + 1 : 0;
+    if (p->calm >= PDE_COARSEN && p->level > 0) p->level--, p->calm = 0;
+    return CL_OK;
+  }
+  /* the coefficients changed faster than the step could follow (tau large
+   * against 1 / dt, or a fast transient): halve */
+  p->calm = 0;
+  p->refined++;
+  if (0.5 * h < PDE_HMIN_REL * fmax(1, t0)) {
+    if (!isfinite(defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
+    return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
+  }
+  p->level = lev + 1;
+  if (p->level > p->finest) p->finest = p->level;
+  st = cover(p, 0.5 * h, lev + 1, err);
+  return st ? st : cover(p, 0.5 * h, lev + 1, err);
+}
+
+/* A class whose density is narrower than two cells sits on one or two cells
+ * of the lattice: its mean is known to dw / 2 and its second moment to
+ * dw^2 / 4 (the floor of a density on the two cells beside w = 0).  Stop
+ * when these errors reach 1e-3 relative in Q or in R (scale sqrt Q).
+ * docs/hardening.md s.11. */
+static cl_status check_resolution(cl_pde *p, char *err) {
+  double R[CL_KMAX], Q, bound = 0, dw = p->dw;
+  cl_pde_order(p, R, &Q);
+  for (int c = 0; c < p->ncls; c++) {
+    const pclass *g = &p->cls[c];
+    double m1 = 0, m2 = 0, x1 = 0;
+    for (size_t i = 0; i < g->n; i++) {
+      double w = ((double)g->lo + (double)i + 0.5) * dw;
+      m1 += w * g->p[i], m2 += w * w * g->p[i];
+    }
+    m1 *= dw, m2 *= dw;
+    if (m2 - m1 * m1 >= 4 * dw * dw) continue;
+    for (int j = 0; j < p->K; j++) x1 += fabs(p->xi[c * p->K + j]);
+    bound += p->prob[c] * (0.25 * dw * dw / Q + 0.5 * dw * x1 / sqrt(Q));
+  }
+  if (!(bound > 1e-3)) return CL_OK;
+  return cl_fail(err, CL_EDIVERGE,
+                 "pde: the density narrowed below two cells (dw = %.3g) at t = %g (Q_1_1 = %g, R_1_1 = %g): "
+                 "R and Q are only known to %.1e relative; use more cells or a shorter T "
+                 "(tau = %g, s = %g, rho = %g, B = %d)",
+                 dw, p->t, Q, R[0], bound, p->m.tau, p->m.s, p->m.rho, p->m.B);
 }
 
 cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
@@ -401,12 +560,13 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   long n = (long)ceil(span / p->o.dt - 1e-9);
   if (n < 1) n = 1;
   double h = span / (double)n;
+  p->budget += PDE_BUDGET * n;
   for (long k = 0; k < n; k++) {
-    cl_status st = advance_one(p, h, err);
+    cl_status st = cover(p, h, 0, err);
     if (st) return st;
   }
   p->t = t;
-  return CL_OK;
+  return check_resolution(p, err);
 }
 
 cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err) {
@@ -430,6 +590,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   cl_pde *p = calloc(1, sizeof *p);
   if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory");
   p->m = *m, p->o = oo, p->K = K;
+  p->budget = PDE_BUDGET0;
   p->axis = m->features == CL_FEAT_AXIS;
   p->beta1 = m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC ? m->reg.beta1 : 0;
   p->beta2 = m->reg.kind == CL_REG_L2 || m->reg.kind == CL_REG_ELASTIC ? m->reg.beta2 : 0;
@@ -547,8 +708,10 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     snprintf(info, CL_ERRLEN,
              "finite volumes (Scharfetter-Gummel fluxes), TR-BDF2 with dt <= %g, %d classes of xi, "
              "dw = %.4g; %ld steps, %ld halved, %ld implicit-Euler substeps, %ld grid extensions, "
-             "%ld cells at the end; mass - 1 = %.2e; drift: %s",
-             p->o.dt, p->ncls, p->dw, steps, hv, fb, grows, cells, cl_pde_mass(p) - 1,
+             "%ld cells at the end; %ld steps redone as halves to follow the coefficients (finest "
+             "dt / 2^%d), %ld redone on a wider grid; mass - 1 = %.2e; drift: %s",
+             p->o.dt, p->ncls, p->dw, steps, hv, fb, grows, cells, p->refined, p->finest, p->widened,
+             cl_pde_mass(p) - 1,
              cl_drift_method(p->drift));
   }
   cl_pde_free(p);

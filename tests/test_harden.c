@@ -577,6 +577,101 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
   rm_rf(dir);
 }
 
+/* t,R,Q rows of a trajectory CSV (K = M = 1); returns the number read. */
+static int read_rq(const char *path, double *t, double *R, double *Q, int max) {
+  char *text = slurp(path, NULL);
+  if (!text) return 0;
+  int n = 0;
+  for (char *l = strchr(text, '\n'); l && n < max; l = strchr(l + 1, '\n'))
+    if (sscanf(l + 1, "%lf,%lf,%lf", &t[n], &R[n], &Q[n]) == 3) n++;
+  free(text);
+  return n;
+}
+
+/* pde where the coefficients or the density move faster than a step of dt
+ * (large tau, large s): either the ODE's answer (under l2 the PDE's moments
+ * are the ODE) to 1e-3 at every output time, or exit 1 with the time and
+ * the parameters and no file.  Before the step control, --tau 1000 gave
+ * R = +-0.88 (the ODE: R -> 0) and --s 1000 lost 5% of Q, with exit 0. */
+Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
+  char dir[64], err[2048], p[160], o[160];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  const char *const acc[][8] = {
+      {"--tau", "1000", NULL}, {"--tau", "1e4", NULL}, {"--s", "1000", NULL},
+      {"--tau", "300", "--features", "dense", NULL}, {"--tau", "1000", "--features", "sparse:0.5", NULL},
+  };
+  for (int k = 0; k < 5; k++) {
+    const char *pa[20] = {"pde", "--T", "1", "--cells", "200", "--out", "p.csv"}, *oa[20] = {"ode", "--T", "1", "--out", "o.csv"};
+    int np = 7, no = 5;
+    for (int j = 0; acc[k][j]; j++) {
+      pa[np++] = acc[k][j];
+      if (strcmp(acc[k][j], "--features") == 0) pa[np++] = acc[k][++j]; /* K = 1: one ODE for every layout */
+      else oa[no++] = acc[k][j];
+    }
+    int rcp = run_in(dir, NULL, err, sizeof err, pa), rco = run_in(dir, NULL, err, sizeof err, oa);
+    snprintf(p, sizeof p, "%s/p.csv", dir), snprintf(o, sizeof o, "%s/o.csv", dir);
+    double tp[64], Rp[64], Qp[64], to[64], Ro[64], Qo[64], worst = 0;
+    int n = read_rq(p, tp, Rp, Qp, 64), m = read_rq(o, to, Ro, Qo, 64);
+    int ok = rcp == 0 && rco == 0 && n == 3 && m == 3;
+    for (int i = 0; ok && i < n; i++) {
+      double e = fmax(fabs(Qp[i] - Qo[i]) / Qo[i], fabs(Rp[i] - Ro[i]) / sqrt(Qo[i]));
+      worst = fmax(worst, e);
+      ok &= tp[i] == to[i] && e <= 1e-3;
+    }
+    cr_expect(ok, "pde %s %s: rc %d/%d, %d/%d rows, worst relative gap to the ODE %.3g: %s", acc[k][0], acc[k][1], rcp,
+              rco, n, m, worst, err);
+    cr_log_info("pde %s %s %s: worst relative gap to the ODE %.2e", acc[k][0], acc[k][1], acc[k][2] ? acc[k][3] : "", worst);
+    tried++, held += ok;
+    const char *made[] = {"p.csv", "p.csv.json", "o.csv", "o.csv.json"};
+    for (int j = 0; j < 4; j++) snprintf(p, sizeof p, "%s/%s", dir, made[j]), unlink(p);
+  }
+  /* exit 1 with the time and the parameters, no file: a step below the floor,
+   * a density narrower than two cells (Q would be dw^2 / 4), a blow-up */
+  const char *const bad[][16] = {
+      {"pde", "--T", "1", "--cells", "200", "--tau", "1e5", "--out", "p.csv", NULL},
+      {"pde", "--T", "1", "--cells", "200", "--reg", "l2:100", "--out", "p.csv", NULL},
+      {"pde", "--T", "2", "--cells", "200", "--reg", "l1:50", "--out", "p.csv", NULL},
+      {"pde", "--T", "1", "--cells", "200", "--act", "linear", "--reg", "none", "--tau", "10", "--out", "p.csv", NULL},
+  };
+  for (int k = 0; k < 4; k++) {
+    int rc = run_in(dir, NULL, err, sizeof err, bad[k]);
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = ") && strstr(err, "s = ") && count_in(dir) == 0;
+    cr_expect(ok, "pde case %d: rc %d: %s", k, rc, err);
+    tried++, held += ok;
+  }
+  cr_log_info("pde fast coefficients: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
+/* fixed at large noise: the uninformative point has Q of 2.5e4 (s = 1000)
+ * to 2.2e5 (s = 3000), where an absolute residual of 1e-11 is below the
+ * rounding of dQ/dt: it was never found (0 points, exit 0).  Now exactly one
+ * point (no duplicate from a distance test that was absolute too), at the
+ * ODE's long-time limit. */
+Test(harden, fixed_large_noise_finds_the_point, .timeout = 60) {
+  char dir[64], err[2048], p[160];
+  make_tmpdir(dir, sizeof dir);
+  int tried = 0, held = 0;
+  const char *noise[] = {"1000", "3000"};
+  for (int k = 0; k < 2; k++) {
+    int rcf = RUN(dir, err, "fixed", "--s", noise[k], "--out", "f.csv");
+    int rco = RUN(dir, err, "ode", "--s", noise[k], "--T", "100", "--dt-out", "50", "--out", "o.csv");
+    double t[8], R[8], Q[8], to[8], Ro[8], Qo[8];
+    snprintf(p, sizeof p, "%s/f.csv", dir);
+    int nf = read_rq(p, t, R, Q, 8); /* id,R,Q,...: the id reads as t */
+    snprintf(p, sizeof p, "%s/o.csv", dir);
+    int no = read_rq(p, to, Ro, Qo, 8);
+    int ok = rcf == 0 && rco == 0 && nf == 1 && no == 3 && fabs(Q[0] - Qo[2]) <= 1e-8 * Qo[2] &&
+             fabs(R[0]) < 1e-6 && fabs(Ro[2]) < 1e-6;
+    cr_expect(ok, "fixed --s %s: rc %d/%d, %d points, Q %g against the ODE's %g: %s", noise[k], rcf, rco, nf,
+              nf ? Q[0] : 0, no == 3 ? Qo[2] : 0, err);
+    tried++, held += ok;
+  }
+  cr_log_info("fixed at large noise: %d cases tried, %d held", tried, held);
+  rm_rf(dir);
+}
+
 Test(harden, config_files_nul_long_lines_quoting) {
   char dir[64], err[2048], p[128];
   make_tmpdir(dir, sizeof dir);

@@ -7,7 +7,14 @@
 # --error-exitcode).  "Possibly lost" blocks are not errors: libgomp keeps
 # its thread pool and OpenBLAS its buffers until exit.  Commands that must
 # fail (corrupt files) are checked for their exit status 2 as well.
-# Prints one line per run and a total; exits 1 when any run is not clean.
+# Prints one line per run (in the order below, as runs finish) and a total;
+# exits 1 when any run is not clean.
+# Runs go two at a time (VG_JOBS, default 2: a pool of jobs whose output is
+# kept in order; a `barrier` waits for the runs whose files the next ones
+# read).  Time: the same runs take 13 s of CPU without valgrind, and
+# memcheck is 20 to 50 times slower, so about 5 to 10 minutes on 2 idle
+# cores; on the shared, loaded machine much longer (measured: docs/hardening.md
+# s.10).  Never edit this file while it runs: bash reads it as it goes.
 # docs/hardening.md s.10
 set -u
 cd "$(dirname "$0")/.."
@@ -25,74 +32,120 @@ tests=$tmp/cldyn_tests
 VG=(valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect)
 # (add --track-origins=yes to find where an uninitialised value comes from)
-bad=0
+jobs=${VG_JOBS:-2}
 n=0
-# run EXPECTED_STATUS COMMAND... (the CLI's arguments)
-run() {
-  local want=$1
-  shift
+shown=0
+# print the results of the finished runs, in order, up to the first unfinished one
+show() {
+  while [ -e "$tmp/done.$((shown + 1))" ]; do
+    shown=$((shown + 1))
+    cat "$tmp/res.$shown"
+  done
+}
+# start "$@" (a function and its arguments) as run number n in the pool
+spawn() {
   n=$((n + 1))
+  while [ "$(jobs -pr | wc -l)" -ge "$jobs" ]; do
+    wait -n
+    show
+  done
+  ("$@" >"$tmp/res.$n" 2>&1; touch "$tmp/done.$n") &
+}
+barrier() {
+  wait
+  show
+}
+# one_run K EXPECTED_STATUS COMMAND... (the CLI's arguments)
+one_run() {
+  local k=$1 want=$2
+  shift 2
   local t0=$SECONDS
-  "${VG[@]}" --log-file="$tmp/vg.$n" "$bin" "$@" >"$tmp/out.$n" 2>"$tmp/err.$n"
+  "${VG[@]}" --log-file="$tmp/vg.$k" "$bin" "$@" >"$tmp/out.$k" 2>"$tmp/err.$k"
   local rc=$?
-  if [ "$rc" = "$want" ] && ! [ -s "$tmp/vg.$n" ]; then
+  if [ "$rc" = "$want" ] && ! [ -s "$tmp/vg.$k" ]; then
     printf 'clean  %3ds  cldyn %s\n' $((SECONDS - t0)) "$*"
   else
-    bad=$((bad + 1))
     printf 'FAIL   %3ds  cldyn %s (exit %s, want %s)\n' $((SECONDS - t0)) "$*" "$rc" "$want"
-    head -c 3000 "$tmp/vg.$n"
-    head -c 500 "$tmp/err.$n"
+    head -c 3000 "$tmp/vg.$k"
+    head -c 500 "$tmp/err.$k"
   fi
 }
-# ---- the engines, one thread (small sizes)
+# run EXPECTED_STATUS COMMAND...
+run() { spawn one_run $((n + 1)) "$@"; }
+# one_suite K FILTER: a Criterion suite; each test runs in a worker process
+# that Criterion starts by fork and exec, hence --trace-children (shells and
+# the CLI that CLI tests start are not followed)
+one_suite() {
+  local k=$1 f=$2 t0=$SECONDS
+  CLDYN_BIN=$bin "${VG[@]}" --trace-children=yes --trace-children-skip='*/sh,*/bash,*/cldyn' \
+    --log-file="$tmp/vg.$k.%p" "$tests" --jobs 1 --filter "$f" >"$tmp/out.$k" 2>&1
+  local rc=$?
+  if [ "$rc" = 0 ] && [ -z "$(cat "$tmp/vg.$k".* 2>/dev/null)" ]; then
+    printf 'clean  %3ds  cldyn_tests --filter %s\n' $((SECONDS - t0)) "$f"
+  else
+    printf 'FAIL   %3ds  cldyn_tests --filter %s (exit %s)\n' $((SECONDS - t0)) "$f" "$rc"
+    cat "$tmp/vg.$k".* | head -c 3000
+    tail -c 1500 "$tmp/out.$k"
+  fi
+}
+suite() { spawn one_suite $((n + 1)) "$1"; }
+"$bin" simulate --print-config >"$tmp/cfg" 2>/dev/null
+printf 'run,t,xi,w,p\n0,nan,0,0.1,1\n' >"$tmp/bad_d.csv"
+printf 'N = 100\nT = 0.2 # comment\nc = "rademacher:3"\nreg = \001\n' >"$tmp/bad_cfg"
+# ---- the engines, one thread (small sizes), and whatever reads no other run's file
 run 0 simulate --N 200 --T 0.5 --runs 2 --threads 1 --out "$tmp/s.csv" --summary "$tmp/ss.csv"
 run 0 simulate --N 200 --T 0.5 --M 2 --B 2 --lambda 1 --runs 1 --threads 1 --out "$tmp/s2.csv"
 run 0 reduced --N 300 --T 0.5 --runs 2 --threads 1 --checkpoint "$tmp/ck" --checkpoint-every 0.25 --out "$tmp/r.csv"
-run 0 reduced --N 300 --T 0.5 --runs 2 --threads 1 --resume "$tmp/ck" --out "$tmp/r2.csv"
 run 0 ode --T 2 --c rademacher:3 --c laplace:2 --R0 '0.1;0.05' --out "$tmp/o.csv"
 run 0 ode --T 0.5 --M 2 --lambda 1 --c rademacher:3 --c rademacher:3 --R0 '0.1,0.02;0.03,0.1' --qmc-points 64 --out "$tmp/o2.csv"
+# the closed-form erf engine (Gaussian laws, any M)
+run 0 ode --T 0.5 --M 2 --act erf --c gauss --c gauss --lambda 1 --R0 '0.1,0.02;0.03,0.1' --out "$tmp/o4.csv"
 run 0 fixed --out "$tmp/f.csv"
 run 0 fixed --vary rho=0:0.5:0.25 --out "$tmp/fv.csv"
+# M = 2: the symmetric Sobol' rule of the fixed points (the structured starts
+# only: with the default random starts and two features this took 15 minutes
+# under memcheck on the loaded machine)
+run 0 fixed --M 2 --c rademacher:2 --qmc-points 16 --starts 0 --out "$tmp/f2.csv"
 run 0 basin --c rademacher:3 --c rademacher:2 --directions 2 --tmax 5 --threads 1 --out "$tmp/b.csv"
+# (a whole M = 2 basin takes 10 s of CPU natively, most of it the escape law
+# at R = 0: here the escape that blows up at tau = 10, exit 1, below)
 run 0 pde --T 0.5 --cells 100 --features sparse:0.2 --reg l1:0.4 --density-out "$tmp/d.csv" --out "$tmp/p.csv"
-# ---- sweeps: shards, merge, resume
+run 0 pde --T 0.2 --cells 100 --tau 1000 --out "$tmp/p2.csv"
 run 0 sweep --threads 1 --vary rho=0:0.5:0.25 ode --T 1 --out "$tmp/w.csv"
 run 0 sweep --threads 1 --shard 1/2 --vary rho=0:0.5:0.25 ode --T 1 --out "$tmp/w1.csv"
 run 0 sweep --threads 1 --shard 2/2 --vary rho=0:0.5:0.25 ode --T 1 --out "$tmp/w2.csv"
-run 0 sweep --merge --out "$tmp/wm.csv" "$tmp/w1.csv" "$tmp/w2.csv"
-run 0 sweep --threads 1 --resume --vary rho=0:0.5:0.25 ode --T 1 --out "$tmp/w1.csv"
-# ---- figures and config files
-run 0 plot --out "$tmp/f.png" --density "$tmp/d.csv"
-run 0 plot --out "$tmp/t.png" "$tmp/o.csv"
-"$bin" simulate --print-config >"$tmp/cfg" 2>/dev/null
 run 0 simulate --config "$tmp/cfg" --N 100 --T 0.2 --threads 1 --out "$tmp/c.csv"
-# ---- files that must be refused (exit 2), never a bad read
-printf 'run,t,xi,w,p\n0,nan,0,0.1,1\n' >"$tmp/bad_d.csv"
+# ---- files that must be refused (exit 2), runs that must stop (exit 1)
 run 2 plot --out "$tmp/g.png" --density "$tmp/bad_d.csv"
-head -c 100 "$tmp/ck" >"$tmp/ck_cut"
-run 2 reduced --N 300 --T 0.5 --runs 2 --threads 1 --resume "$tmp/ck_cut" --out "$tmp/r3.csv"
-head -c 120 "$tmp/w1.csv" >"$tmp/w_cut.csv"
-cp "$tmp/w1.csv.json" "$tmp/w_cut.csv.json" 2>/dev/null
-run 2 sweep --merge --out "$tmp/wm2.csv" "$tmp/w_cut.csv" "$tmp/w2.csv"
-printf 'N = 100\nT = 0.2 # comment\nc = "rademacher:3"\nreg = \001\n' >"$tmp/bad_cfg"
 run 2 simulate --config "$tmp/bad_cfg" --out "$tmp/c2.csv"
 run 1 ode --act linear --reg none --tau 10 --T 1 --out "$tmp/o3.csv"
-# ---- Criterion suites (fast ones; each test runs in a worker process that
-# Criterion starts by fork and exec, hence --trace-children; shells are not followed)
-for f in 'law/*' 'rng/*' 'grad/*' 'drift/*' 'simstep/*' 'terms/*' 'fuzzcorpus/*'; do
-  n=$((n + 1))
-  t0=$SECONDS
-  CLDYN_BIN=$bin "${VG[@]}" --trace-children=yes --trace-children-skip='*/sh,*/bash,*/cldyn' \
-    --log-file="$tmp/vg.$n.%p" "$tests" --jobs 1 --filter "$f" >"$tmp/out.$n" 2>&1
-  rc=$?
-  if [ "$rc" = 0 ] && [ -z "$(cat "$tmp/vg.$n".* 2>/dev/null)" ]; then
-    printf 'clean  %3ds  cldyn_tests --filter %s\n' $((SECONDS - t0)) "$f"
-  else
-    bad=$((bad + 1))
-    printf 'FAIL   %3ds  cldyn_tests --filter %s (exit %s)\n' $((SECONDS - t0)) "$f" "$rc"
-    cat "$tmp/vg.$n".* | head -c 3000
-    tail -c 1500 "$tmp/out.$n"
-  fi
+run 1 pde --T 1 --cells 100 --reg l2:100 --out "$tmp/p3.csv"
+run 1 basin --M 2 --c rademacher:3 --c rademacher:2 --act linear --reg none --tau 10 --directions 4 --qmc-points 64 \
+  --threads 1 --out "$tmp/b3.csv"
+barrier
+# ---- what reads the files above: resume, merge, figures, cut files
+head -c 100 "$tmp/ck" >"$tmp/ck_cut"
+head -c 120 "$tmp/w1.csv" >"$tmp/w_cut.csv"
+cp "$tmp/w1.csv.json" "$tmp/w_cut.csv.json" 2>/dev/null
+run 0 reduced --N 300 --T 0.5 --runs 2 --threads 1 --resume "$tmp/ck" --out "$tmp/r2.csv"
+run 0 sweep --merge --out "$tmp/wm.csv" "$tmp/w1.csv" "$tmp/w2.csv"
+run 0 plot --out "$tmp/f.png" --density "$tmp/d.csv"
+run 0 plot --out "$tmp/t.png" "$tmp/o.csv"
+run 2 reduced --N 300 --T 0.5 --runs 2 --threads 1 --resume "$tmp/ck_cut" --out "$tmp/r3.csv"
+run 2 sweep --merge --out "$tmp/wm2.csv" "$tmp/w_cut.csv" "$tmp/w2.csv"
+barrier
+run 0 sweep --threads 1 --resume --vary rho=0:0.5:0.25 ode --T 1 --out "$tmp/w1.csv"
+# ---- Criterion suites (fast ones, or the fast tests of a suite)
+# (multi/* and fixedm/* whole take 13 and 96 s of CPU natively, 50 times that
+# under memcheck: their fast tests only, the symmetry checks among them)
+for f in 'law/*' 'rng/*' 'grad/*' 'drift/*' 'simstep/*' 'terms/*' 'fuzzcorpus/*' 'closed/*' \
+  multi/batch_fluctuation_term_is_resolved multi/error_bound_covers_true_error multi/deterministic_and_seed_free \
+  multi/drift_is_continuous_in_the_state multi/degenerate_covariance_is_finite \
+  multi/trajectory_bound_covers_refinement multi/rule_is_exactly_equivariant \
+  fixedm/claimed_symmetries_hold_numerically fixedm/orbit_of_a_generic_state fixedm/kinds_of_constructed_states; do
+  suite "$f"
 done
+barrier
+bad=$(cat "$tmp"/res.* | grep -c '^FAIL')
 echo "valgrind-check: $((n - bad)) of $n runs clean"
 [ "$bad" = 0 ]

@@ -16,8 +16,12 @@
  * (L-stable, second order) with the coefficients extrapolated linearly from
  * the last two steps; a step whose result would have a negative density is
  * redone as two half steps, down to dt / 8, where implicit Euler, whose
- * matrix is an M-matrix (non-negative unconditionally), takes over.  Each class's grid grows by whole cells when mass comes
- * near an edge.
+ * matrix is an M-matrix (non-negative unconditionally), takes over.  A
+ * step whose extrapolated coefficients miss its result's by more than 1e-3
+ * (relative error over the step) is redone as halves, and the run goes on
+ * at that finer level while needed (docs/hardening.md s.11).  Each class's
+ * grid grows by whole cells when mass comes near an edge, and within the
+ * step when the step pushed mass into the edge cells.
  *
  * Layouts: dense (xi = +-1 per feature, 2^K classes), sparse:P ({0, +-1/sqrt
  * P}, 3^K classes); axis: the K spike coordinates carry O(sqrt N) weights,
@@ -53,7 +57,9 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
 void cl_pde_free(cl_pde *p);
 /* Advance to time t (>= the current time) in steps of at most o->dt, the
  * last one shortened to land on t.  CL_EDIVERGE with the time and the
- * parameters on a non-finite state or runaway grid. */
+ * parameters on a non-finite state, a runaway grid, a step below 1e-9
+ * max(1, t), more than 100 steps per step of dt, or a density narrower than
+ * two cells whose lattice error reaches 1e-3 of R or Q. */
 cl_status cl_pde_advance(cl_pde *p, double t, char *err);
 double cl_pde_time(const cl_pde *p);
 /* R (K) and Q (1) of the current density. */
