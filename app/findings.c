@@ -19,16 +19,11 @@
 #include "cldyn/reduced.h"
 #include "cldyn/runner.h"
 #include "cldyn/terms.h"
-#include "cldyn/tmpfiles.h"
 #include "config.h"
+#include "progress.h"
+#include "studyfiles.h"
 
-/* A data file of the section, written to PATH.tmp.XXXXXX and renamed when
- * closed (fclose_in), like every file of reproduce: never half-written. */
-typedef struct {
-  FILE *f;
-  char tmp[4232], path[4200];
-} ffile;
-#define NFF 4
+#define NFF 4 /* files open at once */
 
 typedef struct {
   const char *dir;
@@ -36,55 +31,23 @@ typedef struct {
   FILE *rep;
   cl_config *c;
   char *err;
-  ffile ff[NFF];
-  int werr; /* a file could not be written */
+  cl_sfile slot[NFF];
+  cl_sfiles F; /* the section's files (studyfiles.h) over slot */
+  cl_span prog; /* the progress of the whole section */
 } fstudy;
 
-static FILE *fopen_in(fstudy *S, const char *name) {
-  ffile *t = NULL;
-  for (int i = 0; i < NFF && !t; i++)
-    if (!S->ff[i].f) t = &S->ff[i];
-  if (!t) return cl_fail(S->err, CL_EIO, "reproduce: too many open files"), NULL;
-  snprintf(t->path, sizeof t->path, "%s/%s", S->dir, name);
-  snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
-  int fd = mkstemp(t->tmp);
-  if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp);
-  if (!t->f) {
-    cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
-    return NULL;
-  }
-  cl_tmp_register(t->tmp);
-  return t->f;
-}
+static FILE *fopen_in(fstudy *S, const char *name) { return cl_sfiles_open(&S->F, name); }
+static void fclose_in(fstudy *S, FILE *f) { cl_sfiles_close(&S->F, f, 1); }
+static void fdrop_in(fstudy *S, FILE *f) { cl_sfiles_close(&S->F, f, 0); }
 
-/* Close f; keep: rename it into place (a write error removes it and is
- * remembered in werr), else remove it (an error path). */
-static void fclose_keep(fstudy *S, FILE *f, int keep) {
-  for (int i = 0; i < NFF; i++)
-    if (S->ff[i].f == f) {
-      ffile *t = &S->ff[i];
-      int bad = ferror(f) != 0;
-      bad |= fclose(f) != 0;
-      t->f = NULL;
-      mode_t mask = umask(0);
-      umask(mask);
-      if (keep && !bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
-      if (!keep || bad) unlink(t->tmp);
-      cl_tmp_unregister(t->tmp);
-      if (keep && bad && !S->werr) {
-        S->werr = 1;
-        cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
-      }
-      return;
-    }
-}
-static void fclose_in(fstudy *S, FILE *f) { fclose_keep(S, f, 1); }
-static void fdrop_in(fstudy *S, FILE *f) { fclose_keep(S, f, 0); }
-
-static void gp_head(FILE *g, const char *name, int w, int h) {
-  fprintf(g, "set datafile separator ','\nset grid\n");
-  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size %d,%d } "
-             "else { set terminal svg size %d,%d }\n  set output '%s.'.t\n", w, h, w, h, name);
+/* The gnuplot script `stem`.gp of a figure stem.png / stem.svg, w x h, with
+ * the common preamble (NULL on failure). */
+static FILE *gp_open(fstudy *S, const char *stem, int w, int h) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.gp", stem);
+  FILE *g = fopen_in(S, name);
+  if (g) fprintf(g, "set datafile separator ','\nset grid\n"), cl_gp_terminals(g, stem, w, h);
+  return g;
 }
 
 static cl_status parse_model(fstudy *S, cl_command cmd, const char *args, cl_model *m) {
@@ -162,16 +125,23 @@ static int ends_on_1(const cl_model *m, const cl_ode_opts *o, double r1, double 
  * and bisection of every change to nbis halvings. *theta gets the last
  * boundary angle found (NAN if none). */
 static cl_status angular_basin(fstudy *S, const cl_model *m, double r, int nscan, int nbis, double tmax,
-                               double *P, double *theta) {
+                               cl_span prog, double *P, double *theta) {
   const cl_ode_opts *o = &S->c->ode;
-  int *cls = malloc(sizeof(int) * (size_t)nscan), bad = 0;
+  int *cls = malloc(sizeof(int) * (size_t)nscan), bad = 0, done = 0;
   if (!cls) return cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
   const double H = M_PI / 2 / nscan;
+  /* progress: the parallel scan is about 0.4 of the work, the serial
+   * bisections the rest */
+  const double fscan = 0.4;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : bad)
   for (int k = 0; k < nscan; k++) {
     double th = (k + 0.5) * H;
     cls[k] = ends_on_1(m, o, r * cos(th), r * sin(th), tmax, &bad);
+#pragma omp critical(cl_findings_progress)
+    cl_span_update(&prog, fscan * ++done / nscan);
   }
+  int nchange = 0, nb = 0;
+  for (int k = 0; k + 1 < nscan; k++) nchange += cls[k] != cls[k + 1];
   /* measure: the scan cells on feature 1, corrected at each change */
   double meas = 0;
   *theta = NAN;
@@ -186,12 +156,14 @@ static cl_status angular_basin(fstudy *S, const cl_model *m, double r, int nscan
       double c = 0.5 * (a + b);
       if (ends_on_1(m, o, r * cos(c), r * sin(c), tmax, &bad) == cls[k]) a = c;
       else b = c;
+      cl_span_update(&prog, fscan + (1 - fscan) * ++nb / (nchange * nbis));
     }
     double x = 0.5 * (a + b);
     meas += cls[k] ? x - (k + 0.5) * H : (k + 1.5) * H - x;
     *theta = x;
   }
   meas += cls[nscan - 1] ? 0.5 * H : 0;
+  cl_span_update(&prog, 1);
   free(cls);
   if (bad) return cl_fail(S->err, CL_EDIVERGE, "reproduce: an ODE of the basin scan failed");
   *P = meas / (M_PI / 2);
@@ -216,15 +188,15 @@ static cl_status pure_states(fstudy *S, const cl_model *m, double *ev1, double *
   return CL_OK;
 }
 
-static cl_status reduced_freq(fstudy *S, const char *args, long long runs, uint64_t seed, double *p, double *se,
-                              long *unsettled) {
+static cl_status reduced_freq(fstudy *S, const char *args, long long runs, uint64_t seed, cl_span prog, double *p,
+                              double *se, long *unsettled) {
   cl_model m;
   cl_status st = parse_model(S, CL_CMD_REDUCED, args, &m);
   if (st) return st;
   cl_schedule sc = S->c->sched;
   sc.runs = runs, sc.seed = seed;
   cl_traj *tr;
-  if ((st = cl_run_engine(&cl_engine_reduced, &m, &sc, 0, NULL, &tr, NULL, NULL, S->err))) return st;
+  if ((st = cl_run_engine(&cl_engine_reduced, &m, &sc, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
   long n1 = 0, u = 0;
   for (long long r = 0; r < runs; r++) {
     const double *row = cl_traj_row(tr, r, tr->nt - 1);
@@ -237,7 +209,11 @@ static cl_status reduced_freq(fstudy *S, const char *args, long long runs, uint6
   return CL_OK;
 }
 
-static cl_status sec_ii(fstudy *S) {
+/* progress of (ii): the table of laws, the sweep and the boundary */
+#define II_LAWS 0.5
+#define II_SWEEP 0.88
+
+static cl_status sec_ii(fstudy *S, cl_span sp) {
   cl_status st;
   const char *ref = "uniform:3";
   const char **laws, *flaws[] = {"rademacher:3", "sparse:3:0.8", "sparse:3:0.6", "uniform:3", "sparse:3:0.5", "sparse:3:0.4",
@@ -273,7 +249,13 @@ static cl_status sec_ii(fstudy *S) {
   double maxdev = 0, maxdev_se = 0, maxdev_th = 0, zmax = 0, kmin_empty = NAN;
   int n_empty = 0, n_mixed = 0, n_graded = 0;
   double theta_case = NAN;
+  /* progress weights of a law: its basins (1 each), its chains (3) */
+  double wsum = 0, wcum = 0;
+  for (int l = 0; l < nl; l++) wsum += (S->quick ? 1 : 2) + (l < nred_laws ? 3 : 0);
   for (int l = 0; l < nl; l++) {
+    const double wl = (S->quick ? 1 : 2) + (l < nred_laws ? 3 : 0), wb = S->quick ? 1 : 2;
+    cl_span lsp = cl_span_part(&sp, II_LAWS * wcum / wsum, II_LAWS * (wcum + wl) / wsum);
+    wcum += wl;
     char a[256];
     cl_model m;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld", laws[l], ref, Nm);
@@ -285,8 +267,9 @@ static cl_status sec_ii(fstudy *S) {
       return fdrop_in(S, f), st;
     double r0 = sqrt(var[0] / (double)Nm);
     Ps = NAN;
-    if ((st = angular_basin(S, &m, r0, nscan, nbis, tmax, &P, &th)) ||
-        (!S->quick && (st = angular_basin(S, &m, r0 / 10, nscan, nbis, tmax, &Ps, &ths))))
+    if ((st = angular_basin(S, &m, r0, nscan, nbis, tmax, cl_span_part(&lsp, 0, 1 / wl), &P, &th)) ||
+        (!S->quick &&
+         (st = angular_basin(S, &m, r0 / 10, nscan, nbis, tmax, cl_span_part(&lsp, 1 / wl, 2 / wl), &Ps, &ths))))
       return fdrop_in(S, f), st;
     int graded = s1 == CL_STABLE && s2 == CL_STABLE;
     if (l == 0) theta_case = th;
@@ -294,7 +277,8 @@ static cl_status sec_ii(fstudy *S) {
     long u = 0;
     if (l < nred_laws) {
       snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nm, T, T);
-      if ((st = reduced_freq(S, a, runs, 300 + (uint64_t)l, &pr, &ser, &u))) return fdrop_in(S, f), st;
+      if ((st = reduced_freq(S, a, runs, 300 + (uint64_t)l, cl_span_part(&lsp, wb / wl, 1), &pr, &ser, &u)))
+        return fdrop_in(S, f), st;
       z = fabs(P - pr) / ser;
       zmax = fmax(zmax, z);
       if (graded && fabs(pr - 0.5) > maxdev) maxdev = fabs(pr - 0.5), maxdev_se = ser, maxdev_th = fabs(P - 0.5);
@@ -314,9 +298,8 @@ static cl_status sec_ii(fstudy *S) {
   fclose_in(S, f);
   fprintf(S->rep, "\nLargest z (theory against reduced): %.1f.  Largest measured |P(feature 1) - 1/2| in a graded "
                   "regime: %.4f +- %.4f.\n\n![](graded.png)\n\n", zmax, maxdev, maxdev_se);
-  FILE *g = fopen_in(S, "graded.gp");
+  FILE *g = gp_open(S, "graded", 900, 560);
   if (!g) return CL_EIO;
-  gp_head(g, "graded", 900, 560);
   fprintf(g, "  set title \"Selection of feature 1: P(a start ends with |cos_1| > |cos_2|, pure or mixed state)\\n"
              "feature 2 = %s, both at <c^2> = 3\"\n"
              "  set xlabel 'kurtosis of feature 1'\n  set ylabel 'P(feature 1 selected)'\n"
@@ -342,8 +325,10 @@ static cl_status sec_ii(fstudy *S) {
                   "varied from the default model at a time (theory at N = %lld, r0; `m2` sets both second moments):\n\n"
                   "| parameter | value | both stable | P(feature 1) | P - 1/2 |\n| --- | --- | --- | --- | --- |\n", Nm);
   double swmax = 0;
+  int npt = 0, ipt = 0;
+  for (int p = 0; p < nsw; p++) npt += S->quick ? 2 : sw[p].n;
   for (int p = 0; p < nsw; p++)
-    for (int k = 0; k < (S->quick ? 2 : sw[p].n); k++) { /* quick: two values (the structure only) */
+    for (int k = 0; k < (S->quick ? 2 : sw[p].n); k++, ipt++) { /* quick: two values (the structure only) */
       char a[256];
       cl_model m;
       double v = sw[p].v[k];
@@ -357,7 +342,10 @@ static cl_status sec_ii(fstudy *S) {
       int s1, s2;
       if ((st = pure_states(S, &m, &ev1, &ev2, &s1, &s2)) ||
           (st = cl_basin_escape_variances(&m, &S->c->ode.quad, var, S->err)) ||
-          (st = angular_basin(S, &m, sqrt(var[0] / (double)Nm), nscan, nbis, tmax, &P, &th)))
+          (st = angular_basin(S, &m, sqrt(var[0] / (double)Nm), nscan, nbis, tmax,
+                              cl_span_part(&sp, II_LAWS + (II_SWEEP - II_LAWS) * ipt / npt,
+                                           II_LAWS + (II_SWEEP - II_LAWS) * (ipt + 1) / npt),
+                              &P, &th)))
         return fdrop_in(S, w), st;
       int graded = s1 == CL_STABLE && s2 == CL_STABLE;
       if (graded) swmax = fmax(swmax, fabs(P - 0.5));
@@ -366,9 +354,8 @@ static cl_status sec_ii(fstudy *S) {
     }
   fclose_in(S, w);
   fprintf(S->rep, "\nLargest |P - 1/2| over the graded points of the sweep: %.4f.\n\n![](graded_sweep.png)\n\n", swmax);
-  g = fopen_in(S, "graded_sweep.gp");
+  g = gp_open(S, "graded_sweep", 1000, 520);
   if (!g) return CL_EIO;
-  gp_head(g, "graded_sweep", 1000, 520);
   fprintf(g, "  set title 'Graded effect, rademacher:3 against uniform:3: P(feature 1) - 1/2 as one parameter varies'\n"
              "  set xlabel 'parameter value'\n  set ylabel 'P(feature 1) - 1/2 (theory)'\n  set key outside right\n"
              "  plot for [p in 's rho tau beta m2'] 'graded_sweep.csv' skip 1 using 2:(strcol(1) eq p ? $4-0.5 : 1/0) "
@@ -388,7 +375,8 @@ static cl_status sec_ii(fstudy *S) {
     fprintf(b, "R_1,R_2\n");
     for (int i = 0; i < nr; i++) {
       double P, th;
-      if ((st = angular_basin(S, &m, radii[i], nscan, nbis, tmax, &P, &th))) return fdrop_in(S, b), st;
+      cl_span bsp = cl_span_part(&sp, II_SWEEP + (1 - II_SWEEP) * i / nr, II_SWEEP + (1 - II_SWEEP) * (i + 1) / nr);
+      if ((st = angular_basin(S, &m, radii[i], nscan, nbis, tmax, bsp, &P, &th))) return fdrop_in(S, b), st;
       for (int q = 0; q < 4 && isfinite(th); q++)
         fprintf(b, "%.8f,%.8f\n", (q & 1 ? -1 : 1) * radii[i] * cos(th), (q & 2 ? -1 : 1) * radii[i] * sin(th));
     }
@@ -407,9 +395,8 @@ static cl_status sec_ii(fstudy *S) {
     }
     free(fp);
     fclose_in(S, fx);
-    g = fopen_in(S, "graded_portrait.gp");
+    g = gp_open(S, "graded_portrait", 760, 700);
     if (!g) return CL_EIO;
-    gp_head(g, "graded_portrait", 760, 700);
     fprintf(g, "  set title 'rademacher:3 (R_1) against uniform:3 (R_2): basin boundary (Q(0) = 1)'\n"
                "  set xlabel 'R_1'\n  set ylabel 'R_2'\n  set size ratio -1\n  set key outside below\n"
                "  plot 'graded_boundary.csv' skip 1 using 1:2 with points pt 2 title 'basin boundary (bisection at fixed radius)', "
@@ -515,7 +502,7 @@ static cl_status counterfactual(fstudy *S, const cl_model *ma, const cl_model *m
 /* logarithmic mean (for an exact additive split of a log difference) */
 static double logmean(double a, double b) { return fabs(a - b) < 1e-14 * fabs(a) ? a : (a - b) / log(a / b); }
 
-static cl_status sec_iii(fstudy *S) {
+static cl_status sec_iii(fstudy *S, cl_span sp) {
   cl_status st;
   const double h = S->quick ? 0.5 : 0.125;
   cl_model base;
@@ -551,6 +538,7 @@ static cl_status sec_iii(fstudy *S) {
             p.cos, p.t.V, p.t.V_data, p.t.V_noise, p.t.b_z, p.t.b_e, p.t.kappa, id);
     if (k == 0) pm = p, mm = m;
     if (k == n) pp = p, mp = m;
+    cl_span_update(&sp, 0.9 * (k + 1) / (n + 1)); /* the counterfactuals: the rest */
   }
   fclose_in(S, f);
   /* attribution of Delta log(1/cos^2 - 1) from rho = -1 to rho = +1 */
@@ -581,6 +569,7 @@ static cl_status sec_iii(fstudy *S) {
   /* counterfactuals */
   double c_mp, c_pm;
   if ((st = counterfactual(S, &mm, &mp, &pm, &c_mp)) || (st = counterfactual(S, &mp, &mm, &pp, &c_pm))) return st;
+  cl_span_update(&sp, 1);
   fprintf(S->rep,
           "**Counterfactuals**: the fixed point of the drift of one rho with the diffusion V(R, Q) of the "
           "other (Newton from the first one's fixed point):\n\n| drift of | V of | cos* |\n| --- | --- | --- |\n"
@@ -607,9 +596,8 @@ static cl_status sec_iii(fstudy *S) {
           fabs(viaV) < fabs(gain - viaV) ? "swapping the drift moves cos* more than swapping V" : "swapping V moves cos* more than swapping the drift",
           byV ? "the diffusion V" : "the drift, mainly through kappa = beta - b_z - b_e (the damping of the weights' part off the feature)",
           byV ? "and that is what improves cos*" : "but the total variance barely moves and is not what improves cos*");
-  FILE *g = fopen_in(S, "mechanism.gp");
+  FILE *g = gp_open(S, "mechanism", 1100, 480);
   if (!g) return CL_EIO;
-  gp_head(g, "mechanism", 1100, 480);
   fprintf(g, "  set multiplot layout 1,2 title 'The parts of 1/cos*^2 - 1 = tau V / (2 B kappa R*^2) against rho (s = 0.5)'\n"
              "  set xlabel 'rho'\n  set key outside below\n  set ylabel 'gradient second moment'\n"
              "  plot 'mechanism.csv' skip 1 using 1:5 with linespoints pt 7 lw 2 title 'V', "
@@ -622,17 +610,19 @@ static cl_status sec_iii(fstudy *S) {
   return CL_OK;
 }
 
-cl_status cl_findings_report(const char *dir, int quick, FILE *rep, char *err) {
-  fstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err, {{0}}, 0};
+cl_status cl_findings_report(const char *dir, int quick, FILE *rep, cl_progress_fn progress, void *pctx, char *err) {
+  fstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err, {{0}}, {dir, err, NULL, NFF, 0}, {progress, pctx, 0, 1}};
+  S.F.slot = S.slot;
   if (!S.c) return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
   fprintf(rep, "## The findings as stated\n\nEach finding with its derivation or mechanism, the measurement that "
                "tests it and a verdict (docs/findings.md).\n\n");
+  /* progress: (i) and (iii) are quick, (ii) is nearly all */
   cl_status st = sec_i(&S);
-  if (!st) st = sec_iii(&S);
-  if (!st) st = sec_ii(&S);
-  for (int i = 0; i < NFF; i++)
-    if (S.ff[i].f) fdrop_in(&S, S.ff[i].f);
-  if (!st && S.werr) st = CL_EIO; /* the message is in err */
+  cl_span_update(&S.prog, 0.01);
+  if (!st) st = sec_iii(&S, cl_span_part(&S.prog, 0.01, 0.04));
+  if (!st) st = sec_ii(&S, cl_span_part(&S.prog, 0.04, 1));
+  cl_sfiles_close_all(&S.F, 0);
+  if (!st && S.F.werr) st = CL_EIO; /* the message is in err */
   free(S.c);
   return st;
 }

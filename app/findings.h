@@ -9,7 +9,8 @@
 #include "cldyn/common.h"
 
 /* Write the section into `rep` (report.md) and its CSV and gnuplot files
- * into `dir`; `quick` uses smaller grids and fewer runs. */
-cl_status cl_findings_report(const char *dir, int quick, FILE *rep, char *err);
+ * into `dir`; `quick` uses smaller grids and fewer runs.  progress (may be
+ * NULL) gets the fraction of the section done, with ctx pctx. */
+cl_status cl_findings_report(const char *dir, int quick, FILE *rep, cl_progress_fn progress, void *pctx, char *err);
 
 #endif

@@ -82,6 +82,10 @@ typedef struct {
 } drow;
 
 cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) {
+  return cl_dens_read_run(path, t, 0, out, err);
+}
+
+cl_status cl_dens_read_run(const char *path, double t, int only, cl_dens_set *out, char *err) {
   memset(out, 0, sizeof *out);
   FILE *f = fopen(path, "r");
   if (!f) return cl_fail(err, CL_EINVAL, "plot: cannot read '%s'", path);
@@ -132,6 +136,7 @@ cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err) 
   int maxrun = 0, oom = !rows;
   while (!oom && fgets(line, sizeof line, f)) {
     if (!parse_row(line, &c, v) || v[c.t] != best) continue;
+    if (only > 0 && (c.run >= 0 ? v[c.run] : 1) != only) continue;
     double xi[CL_KMAX];
     for (int j = 0; j < c.K; j++) xi[j] = v[c.xi[j]];
     int k = cl_dens_find(out, xi);

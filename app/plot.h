@@ -28,6 +28,9 @@ typedef struct {
 /* Read the block of `path` at the time closest to t (NAN: the last time);
  * with a `run` column, the density of each bin is the mean over runs. */
 cl_status cl_dens_read(const char *path, double t, cl_dens_set *out, char *err);
+/* The same for the rows of run `only` (1, 2, ...; a file without a run
+ * column is run 1) at the time closest to t over the whole file; 0: every run. */
+cl_status cl_dens_read_run(const char *path, double t, int only, cl_dens_set *out, char *err);
 void cl_dens_free(cl_dens_set *s);
 /* The class of s with value xi (K entries), or -1. */
 int cl_dens_find(const cl_dens_set *s, const double *xi);

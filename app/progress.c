@@ -69,3 +69,14 @@ void cl_meter_end(cl_meter *m, int ok) {
   /* a run that stopped early: end the line without claiming 100 % */
   if (m->on && m->drawn == 1) fputc('\n', m->f), fflush(m->f), m->drawn = 2;
 }
+
+void cl_span_update(void *span, double fraction) {
+  cl_span *s = span;
+  if (!s || !s->fn) return;
+  double f = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+  s->fn(s->ctx, s->a + (s->b - s->a) * f);
+}
+
+cl_span cl_span_part(cl_span *parent, double a, double b) {
+  return (cl_span){cl_span_update, parent, a, b};
+}

@@ -43,4 +43,18 @@ void cl_meter_end(cl_meter *m, int ok);
 /* "42s", "3m05s", "2h07m" */
 char *cl_fmt_duration(char *buf, size_t len, double seconds);
 
+/* A part of a longer task: the fractions reported to cl_span_update (a
+ * cl_progress_fn, ctx: the cl_span) are mapped onto [a, b] of the parent
+ * callback fn(ctx) (fn NULL: nothing is reported).  Spans nest: a span's
+ * parent may be another span's cl_span_update. */
+typedef struct {
+  cl_progress_fn fn;
+  void *ctx;
+  double a, b;
+} cl_span;
+
+void cl_span_update(void *span, double fraction);
+/* The part [a, b] of parent (fractions of it) as a span of its own. */
+cl_span cl_span_part(cl_span *parent, double a, double b);
+
 #endif

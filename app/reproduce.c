@@ -17,6 +17,8 @@
 
 #include "beyond.h"
 #include "cldyn/basin.h"
+#include "cldyn/data.h"
+#include "densstat.h"
 #include "config.h"
 #include "findings.h"
 #include "cldyn/fixed.h"
@@ -29,15 +31,7 @@
 #include "cldyn/runner.h"
 #include "cldyn/schedule.h"
 #include "cldyn/simulate.h"
-#include "cldyn/tmpfiles.h"
-
-/* A file of the study, written to a temporary name and renamed when
- * closed (close_in), so that no file is ever half-written. */
-typedef struct {
-  FILE *f;
-  char tmp[4232], path[4200];
-} tfile;
-#define NTF 16
+#include "studyfiles.h"
 
 typedef struct {
   const char *dir;
@@ -45,9 +39,10 @@ typedef struct {
   FILE *rep;    /* report.md */
   cl_config *c; /* scratch configuration, re-parsed by each step */
   char *err;
-  tfile *tf; /* NTF slots */
-  int werr;  /* a file could not be written (close_in): the run fails */
+  cl_sfiles F; /* the files written (studyfiles.h); F.werr: one was lost, the run fails */
+  cl_span sec;  /* the progress of the running section (progress.h) */
 } study;
+#define NTF 16 /* files open at once */
 
 static double wall_seconds(void) {
   struct timespec ts;
@@ -62,52 +57,17 @@ static double cpu_seconds(void) {
   return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
-static FILE *open_in(study *S, const char *name) {
-  tfile *t = NULL;
-  for (int i = 0; i < NTF && !t; i++)
-    if (!S->tf[i].f) t = &S->tf[i];
-  if (!t) return cl_fail(S->err, CL_EIO, "reproduce: too many open files"), NULL;
-  snprintf(t->path, sizeof t->path, "%s/%s", S->dir, name);
-  snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
-  int fd = mkstemp(t->tmp);
-  if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp);
-  if (!t->f) {
-    cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
-    return NULL;
-  }
-  cl_tmp_register(t->tmp);
-  return t->f;
-}
+static FILE *open_in(study *S, const char *name) { return cl_sfiles_open(&S->F, name); }
 
 /* Close and rename into place (nonzero on a write error: the file is then
  * removed). */
-static int close_in(study *S, FILE *f) {
-  for (int i = 0; i < NTF; i++)
-    if (S->tf[i].f == f) {
-      tfile *t = &S->tf[i];
-      int bad = ferror(f) != 0;
-      bad |= fclose(f) != 0;
-      t->f = NULL;
-      mode_t mask = umask(0);
-      umask(mask);
-      if (!bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
-      if (bad) unlink(t->tmp);
-      cl_tmp_unregister(t->tmp);
-      if (bad && !S->werr) {
-        S->werr = 1;
-        cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
-      }
-      return bad;
-    }
-  return fclose(f);
-}
+static int close_in(study *S, FILE *f) { return cl_sfiles_close(&S->F, f, 1); }
 
 /* gnuplot preamble writing both PNG and SVG of the same plot */
 static void gp_begin(FILE *g, const char *name, const char *title, const char *xl, const char *yl) {
   fprintf(g, "set datafile separator ','\nset key outside right\nset grid\n"
              "set title \"%s\"\nset xlabel \"%s\"\nset ylabel \"%s\"\n", title, xl, yl);
-  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 900,560 } "
-             "else { set terminal svg size 900,560 }\n  set output '%s.'.t\n", name);
+  cl_gp_terminals(g, name, 900, 560);
 }
 
 /* binomial proportion k / n and its standard error */
@@ -245,12 +205,12 @@ static cl_status sec_threshold(study *S) {
  * a random start (the options `args`), at the end time: a run selects the
  * feature with the largest |cos_j|; it is unsettled if that is below 0.5. */
 static cl_status select_freq(study *S, const cl_engine *e, const char *args, long long runs,
-                             uint64_t seed, long *n1, long *unsettled) {
+                             uint64_t seed, cl_span prog, long *n1, long *unsettled) {
   cl_status st = cl_config_parse_string(S->c, CL_CMD_REDUCED, args, S->err);
   if (st) return st;
   S->c->sched.runs = runs, S->c->sched.seed = seed;
   cl_traj *tr;
-  if ((st = cl_run_engine(e, &S->c->model, &S->c->sched, 0, NULL, &tr, NULL, NULL, S->err))) return st;
+  if ((st = cl_run_engine(e, &S->c->model, &S->c->sched, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
   const int K = tr->K;
   *n1 = 0, *unsettled = 0;
   for (long long r = 0; r < runs; r++) {
@@ -272,7 +232,7 @@ static cl_status select_freq(study *S, const cl_engine *e, const char *args, lon
  * probability of `cldyn basin` when every start has reached a stable point);
  * *unsettled counts the starts whose largest |cos| at tmax is below 0.5. */
 static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed, double tend, double tmax,
-                            long *n1_end, long *n1_inf, long *unsettled) {
+                            cl_span prog, long *n1_end, long *n1_inf, long *unsettled) {
   const int K = m->K;
   double var[CL_KMAX];
   cl_status st = cl_basin_escape_variances(m, &S->c->ode.quad, var, S->err);
@@ -283,7 +243,7 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
   if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
   for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
-  long a = 0, b = 0, u = 0, bad = -1;
+  long a = 0, b = 0, u = 0, bad = -1, done = 0;
   char e0[CL_ERRLEN] = "";
   const cl_ode_opts *o = &S->c->ode;
 #pragma omp parallel for schedule(dynamic, 1) reduction(+ : a, b, u)
@@ -309,6 +269,8 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
       else b += best == 0, u += fabs(row[cos_col(K, best)]) < 0.5;
     }
     cl_traj_free(tr);
+#pragma omp critical(cl_rep_progress)
+    cl_span_update(&prog, (double)++done / (double)nd);
   }
   free(R0);
   if (bad >= 0) return cl_fail(S->err, CL_EDIVERGE, "reproduce: ODE from start %ld: %s", bad + 1, e0);
@@ -320,6 +282,10 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
  * ODE basins against the reduced chain at N = 2000 and simulate at N = 1000
  * (with equal second moments the basin probability does not depend on N;
  * the smaller N keep the full study within its time budget) */
+/* progress of a law of sec_selection: the ODEs up to SEL_ODE, the chains up to SEL_RED, then the SGD */
+#define SEL_ODE 0.4
+#define SEL_RED 0.6
+
 static cl_status sec_selection(study *S) {
   cl_status st;
   /* Reference feature rademacher:3, not gauss:3: when feature 2 is Gaussian,
@@ -365,17 +331,22 @@ static cl_status sec_selection(study *S) {
   double zmax_b = 0, zmax_t = 0;
   for (int l = 0; l < nl; l++) {
     char a[256];
+    /* progress: each law an equal part, split among the ODEs, the chains and the SGD runs */
+    cl_span lsp = cl_span_part(&S->sec, (double)l / nl, (l + 1.0) / nl);
     snprintf(a, sizeof a, "--c %s --c %s --N %lld", laws[l], ref, Nred);
     if ((st = cl_config_parse_string(S->c, CL_CMD_BASIN, a, S->err))) return close_in(S, f), st;
     double kurt = cl_law_kurtosis(&S->c->model.c[0]);
     cl_model m = S->c->model;
     long n1e = 0, n1i = 0, uo = 0, n1r = 0, ur = 0, n1s = 0, us = 0;
-    if ((st = ode_select(S, &m, nd, 1 + (uint64_t)l, Tend, tmax, &n1e, &n1i, &uo))) return close_in(S, f), st;
+    if ((st = ode_select(S, &m, nd, 1 + (uint64_t)l, Tend, tmax, cl_span_part(&lsp, 0, SEL_ODE), &n1e, &n1i, &uo)))
+      return close_in(S, f), st;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nred, Tend, Tend);
-    if ((st = select_freq(S, &cl_engine_reduced, a, nred, 100 + (uint64_t)l, &n1r, &ur)))
+    if ((st = select_freq(S, &cl_engine_reduced, a, nred, 100 + (uint64_t)l, cl_span_part(&lsp, SEL_ODE, SEL_RED),
+                          &n1r, &ur)))
       return close_in(S, f), st;
     snprintf(a, sizeof a, "--c %s --c %s --N %lld --init random --T %g --dt-out %g", laws[l], ref, Nsim, Tend, Tend);
-    if ((st = select_freq(S, &cl_engine_simulate, a, nsim, 200 + (uint64_t)l, &n1s, &us)))
+    if ((st = select_freq(S, &cl_engine_simulate, a, nsim, 200 + (uint64_t)l, cl_span_part(&lsp, SEL_RED, 1),
+                          &n1s, &us)))
       return close_in(S, f), st;
     /* is feature 1's pure learned state stable (graded) or a saddle (empty basin)? */
     cl_fixed_point *fp;
@@ -523,8 +494,7 @@ static cl_status sec_phase(study *S) {
   for (int i = 0; i < res.nfp; i++)
     fprintf(g, ", %d '%s', %d '%s'", i + 1, colours[i % 10], i + 2, colours[i % 10]);
   fprintf(g, ")\n");
-  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 820,860 } "
-             "else { set terminal svg size 820,860 }\n  set output 'phase.'.t\n");
+  cl_gp_terminals(g, "phase", 820, 860);
   fprintf(g, "  plot 'phase_map.csv' skip 1 using 1:2:3 with points pt 5 ps %s lc palette notitle, "
              "'phase_boundary.csv' skip 1 using 1:2 with points pt 7 ps 0.3 lc rgb 'black' title 'basin boundary', "
              "'phase_traj.csv' skip 1 using 1:2 with lines lw 1.5 lc rgb '#404040' title 'ODE trajectories', "
@@ -647,9 +617,8 @@ static cl_status noise_figure(study *S, const char *stem, const char *xl, const 
   FILE *g = open_in(S, name);
   if (!g) return CL_EIO;
   fprintf(g, "set datafile separator ','\nset grid\nset key outside below\nset xlabel '%s'\n", xl);
-  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 1100,480 } "
-             "else { set terminal svg size 1100,480 }\n  set output '%s.'.t\n"
-             "  set multiplot layout 1,2 title \"%s\"\n  set ylabel 'cos'\n"
+  cl_gp_terminals(g, stem, 1100, 480);
+  fprintf(g, "  set multiplot layout 1,2 title \"%s\"\n  set ylabel 'cos'\n"
              "  plot '%s.csv' skip 1 using 1:2 with linespoints pt 7 lw 2 title 'ODE fixed point', "
              "'' skip 1 using 1:5 with lines dt 2 lw 2 lc rgb 'black' title 'ODE, late window', "
              "'' skip 1 using 1:6:7 with yerrorbars pt 5 title 'simulate, late window (mean +- se)'\n"
@@ -657,7 +626,7 @@ static cl_status noise_figure(study *S, const char *stem, const char *xl, const 
              "  plot '%s.csv' skip 1 using 1:3 with linespoints pt 7 lw 2 lc rgb '#b00000' title 'V at the fixed point', "
              "'' skip 1 using 1:4 with linespoints pt 5 lw 2 dt 2 lc rgb '#0060b0' title 'V at the reference state'\n"
              "  unset multiplot\n}\n",
-          stem, what, stem, stem);
+          what, stem, stem);
   close_in(S, g);
   return CL_OK;
 }
@@ -700,7 +669,9 @@ static cl_status sec_noise(study *S) {
 }
 
 /* the findings as stated: app/findings.c */
-static cl_status sec_findings(study *S) { return cl_findings_report(S->dir, S->quick, S->rep, S->err); }
+static cl_status sec_findings(study *S) {
+  return cl_findings_report(S->dir, S->quick, S->rep, cl_span_update, &S->sec, S->err);
+}
 
 /* beyond the paper: collapse against specialisation at M = 2 (app/beyond.c) */
 static cl_status sec_beyond(study *S) { return cl_beyond_report(S->dir, S->quick, S->rep, S->err); }
@@ -715,6 +686,48 @@ static cl_status pde_keep_last(void *ctx, const cl_pde *p, size_t k, char *err) 
   pde_last *pl = ctx;
   if (k == pl->last && cl_pde_write_density(p, pl->f)) return cl_fail(err, CL_EIO, "reproduce: write error");
   return CL_OK;
+}
+
+/* The L1 table of sec_pde: each class of the theory th against the runs of
+ * the histogram file hpath at time t, with its bootstrap se, the expected
+ * distance of a sample of the theory of the same size, and z (densstat.h);
+ * also pde_l1.csv.  m: the simulated model (its N and feature classes). */
+#define PDE_L1_REP 400
+static cl_status pde_l1_table(study *S, const cl_model *m, const cl_dens_set *th, const char *hpath, double t,
+                              int runs) {
+  cl_status st = CL_OK;
+  cl_dens_set *rs = calloc((size_t)runs, sizeof *rs);
+  const cl_dens_class **hc = malloc(sizeof *hc * (size_t)runs);
+  double *nr = malloc(sizeof(double) * (size_t)runs), xi[3 * CL_KMAX], prob[3];
+  FILE *f = NULL;
+  if (!rs || !hc || !nr) st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+  for (int r = 0; r < runs && !st; r++) st = cl_dens_read_run(hpath, t, r + 1, &rs[r], S->err);
+  if (!st && m->K != 1) st = cl_fail(S->err, CL_EINVAL, "reproduce: the L1 table is for K = 1");
+  if (!st && !(f = open_in(S, "pde_l1.csv"))) st = CL_EIO;
+  if (!st) fprintf(f, "xi,weights_per_run,l1,se,expected,z,run_l1,run_se,run_expected,run_z\n");
+  int ncl = st ? 0 : cl_feature_classes(m, xi, prob);
+  for (int k = 0; k < th->ncls && !st; k++) {
+    double nw = NAN;
+    for (int c = 0; c < ncl; c++)
+      if (fabs(xi[c] - th->c[k].xi[0]) < 1e-6 * (1 + fabs(xi[c]))) nw = round(prob[c] * (double)m->N);
+    int all = isfinite(nw);
+    for (int r = 0; r < runs && all; r++) {
+      int q = cl_dens_find(&rs[r], th->c[k].xi);
+      all = q >= 0;
+      if (all) hc[r] = &rs[r].c[q], nr[r] = nw;
+    }
+    cl_l1_stat ls = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    if (all) st = cl_dens_l1_stat(&th->c[k], hc, nr, runs, 0.05, PDE_L1_REP, 7 + (uint64_t)k, &ls, S->err);
+    if (st) break;
+    fprintf(f, "%.6g,%.0f,%.8f,%.8f,%.8f,%.4f,%.8f,%.8f,%.8f,%.4f\n", th->c[k].xi[0], nw, ls.l1, ls.se, ls.expected,
+            ls.z, ls.run_l1, ls.run_se, ls.run_expected, ls.run_z);
+    fprintf(S->rep, "| %.4g | %.0f | %.4f | %.4f +- %.4f | %.1f | %.4f +- %.4f | %.4f | %.1f |\n", th->c[k].xi[0], nw,
+            ls.l1, ls.expected, ls.se, ls.z, ls.run_l1, ls.run_se, ls.run_expected, ls.run_z);
+  }
+  if (f) close_in(S, f);
+  for (int r = 0; rs && r < runs; r++) cl_dens_free(&rs[r]);
+  free(rs), free(hc), free(nr);
+  return st;
 }
 
 static cl_status sec_pde(study *S) {
@@ -743,6 +756,7 @@ static cl_status sec_pde(study *S) {
   snprintf(a, sizeof a, "%s --N %lld", model, N);
   if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, a, S->err))) return cl_traj_free(pt), st;
   S->c->sched.runs = runs, S->c->sched.seed = 3;
+  const cl_model sm = S->c->model;
   size_t nt = cl_schedule_nt(&S->c->sched);
   cl_hist *h;
   if ((st = cl_hist_alloc(&S->c->model, &S->c->sched, 0.05, &h, S->err))) return cl_traj_free(pt), st;
@@ -789,13 +803,20 @@ static cl_status sec_pde(study *S) {
                   "| se at that t | %.4f | %.4f | %.4f |\n| z | %.1f | %.1f | %.1f |\n| at t | %g | %g | %g |\n\n"
                   "At t = 15, the L1 distance between the PDE's law and the histogram of the runs "
                   "(bins merged to hold at least 5%% of the PDE's mass each; its fall with N is measured by "
-                  "`bench/validate_pde`):\n\n| xi | L1 distance |\n| --- | --- |\n",
+                  "`bench/validate_pde`).  Even an exact PDE is at a distance from the histogram of finitely "
+                  "many weights (docs/pde-l1-error.md).  **expected +- se**: the mean and the standard "
+                  "deviation of the distance when each run's histogram is as many independent draws from the "
+                  "PDE's law as the run has weights of that xi (%d replicates, fixed seed), the size finite N "
+                  "gives; z = (distance - expected) / se.  **Run by run**: the mean over the runs of the "
+                  "distance of each run's own histogram, with its standard error over the runs (sd / "
+                  "sqrt(runs), which also carries the runs' correlated fluctuations), against its expected "
+                  "size from the same %d replicates.  z of order 1: no gap between the PDE and the "
+                  "simulation is resolved beyond finite N.\n\n"
+                  "| xi | weights per run | L1 distance | expected +- se | z | run by run +- se | expected | z |\n"
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |\n",
           model, runs, N, gap[0], gap[1], gap[2], gap_se[0], gap_se[1], gap_se[2], gap[0] / gap_se[0], gap[1] / gap_se[1],
-          gap[2] / gap_se[2], gap_t[0], gap_t[1], gap_t[2]);
-  for (int k = 0; k < th.ncls; k++) {
-    int q = cl_dens_find(&hs, th.c[k].xi);
-    fprintf(S->rep, "| %.4g | %.4f |\n", th.c[k].xi[0], q >= 0 ? cl_dens_l1(&th.c[k], &hs.c[q], 0.05) : NAN);
-  }
+          gap[2] / gap_se[2], gap_t[0], gap_t[1], gap_t[2], PDE_L1_REP, PDE_L1_REP);
+  if ((st = pde_l1_table(S, &sm, &th, path, 15, runs))) return cl_dens_free(&th), cl_dens_free(&hs), st;
   fprintf(S->rep, "\nSolver: %s.\n\n![](pde_overlay.png)\n\n", info);
   FILE *g = open_in(S, "pde_overlay.gp"), *d = open_in(S, "pde_overlay.dat");
   if (!g || !d) {
@@ -804,8 +825,7 @@ static cl_status sec_pde(study *S) {
     cl_dens_free(&th), cl_dens_free(&hs);
     return CL_EIO;
   }
-  fprintf(g, "do for [t in 'png svg'] {\n  if (t eq 'png') { set terminal pngcairo size 1000,420 } "
-             "else { set terminal svg size 1000,420 }\n  set output 'pde_overlay.'.t\n");
+  cl_gp_terminals(g, "pde_overlay", 1000, 420);
   cl_density_overlay(&th, &hs, g, d, "pde_overlay.dat");
   fprintf(g, "}\n");
   close_in(S, g), close_in(S, d);
@@ -815,38 +835,46 @@ static cl_status sec_pde(study *S) {
 
 cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err) {
   mkdir(dir, 0777);
-  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, calloc(NTF, sizeof(tfile)), 0};
-  if (!S.c || !S.tf) return free(S.c), free(S.tf), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+  study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, {dir, err, calloc(NTF, sizeof(cl_sfile)), NTF, 0}, {0}};
+  if (!S.c || !S.F.slot) return free(S.c), free(S.F.slot), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
   /* UNFINISHED marks the directory until every section is written */
   char mark[4200];
   snprintf(mark, sizeof mark, "%s/UNFINISHED", dir);
   FILE *mf = fopen(mark, "w");
-  if (!mf) return free(S.c), free(S.tf), cl_fail(err, CL_EIO, "reproduce: cannot write in '%s'", dir);
+  if (!mf) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "reproduce: cannot write in '%s'", dir);
   fprintf(mf, "cldyn reproduce has not finished here (running, interrupted or failed): the files are incomplete\n");
-  if (fclose(mf) != 0) return free(S.c), free(S.tf), cl_fail(err, CL_EIO, "reproduce: cannot write '%s'", mark);
+  if (fclose(mf) != 0) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "reproduce: cannot write '%s'", mark);
   S.rep = open_in(&S, "report.md");
-  if (!S.rep) return free(S.c), free(S.tf), CL_EIO;
+  if (!S.rep) return free(S.c), free(S.F.slot), CL_EIO;
   fprintf(S.rep, "# cldyn reproduce%s: the three findings of Meng & Wang (arXiv:2406.06909)\n\n"
                  "Generated by `cldyn reproduce%s` (cldyn %s). Data are the CSV files beside this "
                  "report; figures are PNG and SVG made by gnuplot from the `.gp` scripts.\n\n",
           quick ? " --quick" : "", quick ? " --quick" : "", CL_VERSION);
+  /* cost: the CPU seconds of the section in a full and a --quick run
+   * (their shares of the progress line; measured 2026-12-02 on 2 cores) */
   static const struct {
     const char *name;
     cl_status (*run)(study *);
-  } secs[] = {{"theory against simulation", sec_ode_vs_sim}, {"finding (i)", sec_threshold},
-              {"finding (ii)", sec_selection},              {"phase portrait", sec_phase},
-              {"finding (iii)", sec_noise},                 {"beyond L2: the PDE", sec_pde},
-              {"the findings as stated", sec_findings},     {"beyond the paper: M = 2", sec_beyond}};
+    double cost, qcost;
+  } secs[] = {{"theory against simulation", sec_ode_vs_sim, 25.2, 3.1}, {"finding (i)", sec_threshold, 0.1, 0.1},
+              {"finding (ii)", sec_selection, 164.4, 16.9},              {"phase portrait", sec_phase, 3.5, 1.6},
+              {"finding (iii)", sec_noise, 83.1, 9.0},                   {"beyond L2: the PDE", sec_pde, 19.3, 5.0},
+              {"the findings as stated", sec_findings, 223.4, 7.3},      {"beyond the paper: M = 2", sec_beyond, 60.0, 8.6}};
   const int ns = (int)(sizeof secs / sizeof secs[0]);
+  double ctot = 0, cdone = 0;
+  for (int k = 0; k < ns; k++) ctot += quick ? secs[k].qcost : secs[k].cost;
   double took[16], cpu[16], w0 = wall_seconds(), c0 = cpu_seconds();
   cl_status st = CL_OK;
-  for (int k = 0; k < ns && !st && !S.werr; k++) {
+  for (int k = 0; k < ns && !st && !S.F.werr; k++) {
     double t0 = wall_seconds(), u0 = cpu_seconds();
+    double ck = quick ? secs[k].qcost : secs[k].cost;
+    S.sec = (cl_span){meter ? cl_meter_update : NULL, meter, cdone / ctot, (cdone + ck) / ctot};
+    cdone += ck;
     if (meter) {
       snprintf(meter->what, sizeof meter->what, "reproduce: %s (%d of %d)", secs[k].name, k + 1, ns);
       meter->last = -1; /* draw the new section at once */
-      cl_meter_update(meter, (double)k / ns);
     }
+    cl_span_update(&S.sec, 0);
     st = secs[k].run(&S);
     took[k] = wall_seconds() - t0, cpu[k] = cpu_seconds() - u0;
   }
@@ -859,12 +887,11 @@ cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err) {
     fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
                    "equations and the numerical methods behind every number.\n");
   }
-  if (close_in(&S, S.rep) && !st && !S.werr) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
-  for (int i = 0; i < NTF; i++)
-    if (S.tf[i].f) close_in(&S, S.tf[i].f);
-  if (!st && S.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
+  if (close_in(&S, S.rep) && !st && !S.F.werr) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
+  cl_sfiles_close_all(&S.F, 1);
+  if (!st && S.F.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
   if (!st) unlink(mark);
   free(S.c);
-  free(S.tf);
+  free(S.F.slot);
   return st;
 }

@@ -8,36 +8,20 @@
 #include <math.h>
 
 #include "app/beyond.h"
-#include "testutil.h"
+#include "reportutil.h"
 
 Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
-  char dir[64], path[256], err[CL_ERRLEN];
-  make_tmpdir(dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/report.md", dir);
-  FILE *rep = fopen(path, "w");
-  cr_assert_not_null(rep);
-  cl_status st = cl_beyond_report(dir, 1, rep, err);
-  fclose(rep);
-  cr_assert_eq(st, CL_OK, "%s", err);
-  char *txt = slurp(path, NULL);
-  cr_assert_not_null(txt);
+  char dir[64], err[CL_ERRLEN], line[4096];
+  FILE *rep = report_begin(dir);
+  char *txt = report_end(dir, rep, cl_beyond_report(dir, 1, rep, err), err);
   const char *must[] = {"## Beyond the paper: collapse against specialisation (M = 2)",
                         "| lambda | stable fixed points (kind: largest unit cos) | saddle orbits | source |",
                         "basin (0) | (not run at this lambda)", "reduced (40) |", "simulate (8) |", "![](beyond.png)", "**What it shows.**"};
-  for (size_t i = 0; i < sizeof must / sizeof *must; i++)
-    cr_expect(strstr(txt, must[i]) != NULL, "report lacks: %s", must[i]);
-  free(txt);
   const char *files[] = {"beyond.csv", "beyond_fixed.csv", "beyond.gp"};
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    cr_expect(file_exists(path), "missing %s", files[i]);
-  }
+  report_expect(dir, txt, must, NELEM(must), files, NELEM(files));
+  free(txt);
   /* beyond.csv: lambda, then (p, se) of basin, reduced, simulate for 5 classes */
-  snprintf(path, sizeof path, "%s/beyond.csv", dir);
-  FILE *f = fopen(path, "r");
-  cr_assert_not_null(f);
-  char line[4096];
-  cr_assert(fgets(line, sizeof line, f) != NULL);
+  FILE *f = report_csv(dir, "beyond.csv");
   int rows = 0;
   while (fgets(line, sizeof line, f)) {
     double v[31];
@@ -66,10 +50,7 @@ Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
   fclose(f);
   cr_assert_eq(rows, 2);
   /* beyond_fixed.csv: a stable fixed point at each lambda, residuals small */
-  snprintf(path, sizeof path, "%s/beyond_fixed.csv", dir);
-  f = fopen(path, "r");
-  cr_assert_not_null(f);
-  cr_assert(fgets(line, sizeof line, f) != NULL);
+  f = report_csv(dir, "beyond_fixed.csv");
   int stable[2] = {0, 0};
   while (fgets(line, sizeof line, f)) {
     double lam = strtod(line, NULL);
@@ -79,7 +60,5 @@ Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
   }
   fclose(f);
   cr_expect(stable[0] > 0 && stable[1] > 0, "stable orbits %d, %d", stable[0], stable[1]);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  report_cleanup(dir);
 }

@@ -6,19 +6,12 @@
 #include <math.h>
 
 #include "app/findings.h"
-#include "testutil.h"
+#include "reportutil.h"
 
 Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
-  char dir[64], path[256], err[CL_ERRLEN];
-  make_tmpdir(dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/report.md", dir);
-  FILE *rep = fopen(path, "w");
-  cr_assert_not_null(rep);
-  cl_status st = cl_findings_report(dir, 1, rep, err);
-  fclose(rep);
-  cr_assert_eq(st, CL_OK, "%s", err);
-  char *txt = slurp(path, NULL);
-  cr_assert_not_null(txt);
+  char dir[64], err[CL_ERRLEN], line[512], name[64];
+  FILE *rep = report_begin(dir);
+  char *txt = report_end(dir, rep, cl_findings_report(dir, 1, rep, NULL, NULL, err), err);
   const char *must[] = {"## The findings as stated",
                         "### (i) Learnability at the uninformative state depends only on <c^2>",
                         "lambda_j = tau (<c_j^2> b_z(Q*) + b_e(Q*) - beta)",
@@ -37,25 +30,16 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
                         "**Counterfactuals**",
                         "| rho = -1 | rho = +1 |",
                         "![](mechanism.png)"};
-  for (size_t i = 0; i < sizeof must / sizeof *must; i++)
-    cr_expect(strstr(txt, must[i]) != NULL, "report lacks: %s", must[i]);
   int verdicts = 0;
   for (const char *p = txt; (p = strstr(p, "**Verdict: ")) != NULL; p++) verdicts++;
   cr_expect_eq(verdicts, 3, "one verdict per finding, found %d", verdicts);
-  free(txt);
   const char *files[] = {"mechanism.csv", "mechanism.gp", "attribution.csv", "graded.csv", "graded.gp",
                          "graded_boundary.csv", "graded_fixed.csv", "graded_portrait.gp"};
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-    cr_expect(file_exists(path), "missing %s", files[i]);
-  }
+  report_expect(dir, txt, must, NELEM(must), files, NELEM(files));
+  free(txt);
   /* the attribution's parts add up to Delta log(1/cos^2 - 1) */
-  snprintf(path, sizeof path, "%s/attribution.csv", dir);
-  FILE *f = fopen(path, "r");
-  cr_assert_not_null(f);
-  char line[512], name[64];
+  FILE *f = report_csv(dir, "attribution.csv");
   double a, b, c, sum = 0, total = NAN, lm = NAN, lp = NAN;
-  cr_assert(fgets(line, sizeof line, f) != NULL);
   while (fgets(line, sizeof line, f) && sscanf(line, "%63[^,],%lf,%lf,%lf", name, &a, &b, &c) == 4) {
     if (!strcmp(name, "total")) total = c, lm = a, lp = b;
     else sum += c;
@@ -64,10 +48,7 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   cr_assert_float_eq(total, lp - lm, 1e-10); /* printed to 12 digits */
   cr_assert_float_eq(sum, total, 1e-9, "parts %g vs Delta %g", sum, total);
   /* the identity at every row of the mechanism table */
-  snprintf(path, sizeof path, "%s/mechanism.csv", dir);
-  f = fopen(path, "r");
-  cr_assert_not_null(f);
-  cr_assert(fgets(line, sizeof line, f) != NULL);
+  f = report_csv(dir, "mechanism.csv");
   int rows = 0;
   double rho, R, Q, cs, V, vd, vn, bz, be, ka;
   while (fgets(line, sizeof line, f) &&
@@ -80,10 +61,7 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   fclose(f);
   cr_assert_eq(rows, 5);
   /* graded.csv: rademacher:3 graded with P in (0, 1); sparse:3:0.3 a saddle with P = 0 */
-  snprintf(path, sizeof path, "%s/graded.csv", dir);
-  f = fopen(path, "r");
-  cr_assert_not_null(f);
-  cr_assert(fgets(line, sizeof line, f) != NULL);
+  f = report_csv(dir, "graded.csv");
   double k, e1, e2, P;
   int g;
   cr_assert(fgets(line, sizeof line, f) && sscanf(line, "%63[^,],%lf,%lf,%lf,%d,%lf", name, &k, &e1, &e2, &g, &P) == 6);
@@ -93,10 +71,7 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   fclose(f);
   /* the graded phase portrait has every image: 4 stable pure states, the
    * 4 sign images of the mixed saddle and R = 0 */
-  snprintf(path, sizeof path, "%s/graded_fixed.csv", dir);
-  f = fopen(path, "r");
-  cr_assert_not_null(f);
-  cr_assert(fgets(line, sizeof line, f) != NULL);
+  f = report_csv(dir, "graded_fixed.csv");
   int nst = 0, nsd = 0, mixed = 0, sfl;
   double r1, r2;
   while (fgets(line, sizeof line, f) && sscanf(line, "%lf,%lf,%d", &r1, &r2, &sfl) == 3) {
@@ -105,7 +80,5 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   }
   fclose(f);
   cr_expect(nst == 4 && nsd == 5 && mixed == 4, "graded portrait: %d stable, %d saddles (%d mixed)", nst, nsd, mixed);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  report_cleanup(dir);
 }

@@ -185,7 +185,7 @@ Test(validation, reproduce_quick_writes_report, .timeout = 300) {
   const char *files[] = {"report.md", "threshold.csv", "selection.csv", "rho.csv", "ode_vs_sim.csv",
                          "bifurcation.png", "selection.svg", "rho.png", "ode_vs_sim.png", "noise_s.csv",
                          "noise_s.png", "phase.png", "phase.svg", "phase_map.csv", "pde_density.csv",
-                         "sim_hist.csv", "pde_vs_sim.csv", "pde_overlay.png", "pde_overlay.svg"};
+                         "sim_hist.csv", "pde_vs_sim.csv", "pde_overlay.png", "pde_overlay.svg", "pde_l1.csv"};
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
     char path[256];
     snprintf(path, sizeof path, "%s/r/%s", dir, files[i]);
@@ -218,6 +218,30 @@ Test(validation, reproduce_quick_writes_report, .timeout = 300) {
   }
   fclose(f);
   cr_assert_geq(n, 3);
+  /* the PDE's L1 distances have a finite positive se and expected size, and
+   * a finite z, pooled and run by run (docs/pde-l1-error.md s.2) */
+  snprintf(path, sizeof path, "%s/r/report.md", dir);
+  char *rep = slurp(path, NULL);
+  cr_assert_not_null(rep);
+  cr_expect(strstr(rep, "| xi | weights per run | L1 distance | expected +- se | z | run by run +- se | expected | z |"),
+            "the report lacks the L1 table's header");
+  free(rep);
+  snprintf(path, sizeof path, "%s/r/pde_l1.csv", dir);
+  f = fopen(path, "r");
+  cr_assert(f != NULL);
+  cr_assert(fgets(line, sizeof line, f) != NULL);
+  cr_expect(strncmp(line, "xi,weights_per_run,l1,se,expected,z,run_l1,run_se,run_expected,run_z", 68) == 0, "%s", line);
+  n = 0;
+  double v[10];
+  while (fgets(line, sizeof line, f) && sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3],
+                                               &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]) == 10) {
+    for (int k = 1; k < 10; k++)
+      if (k != 5 && k != 9) cr_expect(isfinite(v[k]) && v[k] > 0, "xi %g: column %d is %g", v[0], k + 1, v[k]);
+    cr_expect(isfinite(v[5]) && isfinite(v[9]), "xi %g: z %g, run z %g", v[0], v[5], v[9]);
+    n++;
+  }
+  fclose(f);
+  cr_assert_eq(n, 3, "three values of xi (sparse features)");
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);
 }
