@@ -364,7 +364,9 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "kinds of the stable fixed points: %s.  %s%s  (docs/findings.md s.5.)\n\n",
           zmax, summary,
           nmiss ? "Where the chains end in a kind with no stable fixed point listed, either they are still on a slow "
-                  "transient at t = 30 or the finder does not converge there; the table does not decide which.  "
+                  "transient at t = 30, or the finder does not converge there, or (with a stable partial state) the "
+                  "chain is at that state and its weak unit (small Q_ii, R at the noise level N^-1/2) is read as "
+                  "lying on a feature (docs/findings.md s.5); the table does not decide which.  "
                 : "",
           spec_stable_any ? "A specialised state (one unit on each feature) is a stable fixed point at some lambda."
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
