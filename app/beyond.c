@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <omp.h>
 
 #include "cldyn/basin.h"
 #include "cldyn/fixed.h"
@@ -25,6 +24,10 @@
 #include "cldyn/simulate.h"
 #include "cldyn/tmpfiles.h"
 #include "config.h"
+
+/* basin starts at lambda = 1 (full study): with the reduced chain's 200
+ * runs the z of a difference is not dominated by the basin's error */
+#define NBASIN 200
 
 typedef struct {
   const char *dir;
@@ -92,54 +95,6 @@ static double zscore(long ka, long na, long kb, long nb) {
   return pa == pb ? 0 : INFINITY;
 }
 
-/* The basin of cl_basin_multi (the same escape-law starts: seed, stream and
- * order of the draws), keeping each start's end state: counts per kind and
- * the end states (ndir x n). */
-static cl_status basin_ends(bstudy *S, const cl_model *m, const cl_ode_opts *o, long ndir, double tmax,
-                            uint64_t seed, long *count, double *ends) {
-  const int K = m->K, M = m->M, n = cl_state_size(K, M);
-  double var[CL_KMAX * CL_MMAX];
-  cl_status st = cl_basin_escape_variances_multi(m, &o->quad, var, S->err);
-  if (st) return st;
-  double *starts = malloc(sizeof(double) * (size_t)ndir * (size_t)(K * M));
-  int *which = malloc(sizeof(int) * (size_t)ndir);
-  cl_rng *rng = NULL;
-  cl_rng_alloc(seed, 0x6261, &rng, NULL);
-  if (!starts || !which || !rng) {
-    free(starts), free(which), cl_rng_free(rng);
-    return cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
-  }
-  for (long k = 0; k < ndir * K * M; k++) starts[k] = sqrt(var[k % (K * M)] / (double)m->N) * cl_rng_gauss(rng);
-  cl_rng_free(rng);
-  long bad = -1;
-  char e0[CL_ERRLEN] = "";
-#pragma omp parallel for schedule(dynamic, 1)
-  for (long k = 0; k < ndir; k++) {
-    cl_model mm = *m;
-    char e[CL_ERRLEN];
-    memcpy(mm.R0, starts + k * K * M, sizeof(double) * (size_t)(K * M));
-    mm.init = CL_INIT_OVERLAP;
-    cl_schedule s = {.T = tmax, .dt_out = tmax, .runs = 1, .seed = 1};
-    cl_traj *tr = NULL;
-    which[k] = -1;
-    if (cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
-#pragma omp critical(cl_beyond_err)
-      if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
-      continue;
-    }
-    memcpy(ends + k * n, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * (size_t)n);
-    which[k] = cl_basin_outcome(K, M, ends + k * n);
-    cl_traj_free(tr);
-  }
-  for (int q = 0; q < CL_NKINDS; q++) count[q] = 0;
-  if (bad < 0)
-    for (long k = 0; k < ndir; k++) count[which[k]]++;
-  free(starts);
-  free(which);
-  if (bad >= 0) return cl_fail(S->err, CL_EDIVERGE, "reproduce: ODE from start %ld: %s", bad + 1, e0);
-  return CL_OK;
-}
-
 /* outcome counts of `runs` runs of engine e at their end time */
 static cl_status chain_counts(bstudy *S, const cl_engine *e, const char *args, long runs, uint64_t seed,
                               long *count, double *first) {
@@ -173,6 +128,44 @@ static void to_classes(const long *kinds, long *cls) {
   for (int q = 0; q < CL_NKINDS; q++) cls[bclass(q)] += kinds[q];
 }
 
+/* The three report rows of one lambda (basin, reduced, simulate; a source
+ * with n = 0 runs is "not run"): proportions of each class with binomial
+ * standard errors, the basin's over its settled starts only (`unsettled` of
+ * its nb starts had not settled at 4 tmax and are reported apart), and the
+ * largest z of each source against the ones above it.  Returns that z. */
+double cl_beyond_rows(FILE *rep, double lambda, const char *stable, int nsad, const long *cb, long nb,
+                      long unsettled, const long *cr, long nr, const long *cs, long ns) {
+  const long nbs = nb - unsettled;
+  double zl = 0, zs = 0;
+  for (int b = 0; b < B_N; b++) {
+    if (nbs > 0 && nr > 0) zl = fmax(zl, zscore(cb[b], nbs, cr[b], nr));
+    if (ns > 0 && nr > 0) zs = fmax(zs, zscore(cr[b], nr, cs[b], ns));
+    if (ns > 0 && nbs > 0) zs = fmax(zs, zscore(cb[b], nbs, cs[b], ns));
+  }
+  for (int src = 0; src < 2 + (ns > 0); src++) {
+    const long *c = src == 0 ? cb : src == 1 ? cr : cs;
+    long nn = src == 0 ? nbs : src == 1 ? nr : ns;
+    if (src == 0) fprintf(rep, "| %g | %s | %d |", lambda, stable[0] ? stable : "none", nsad);
+    else fprintf(rep, "| | | |");
+    if (src == 0 && unsettled > 0)
+      fprintf(rep, " basin (%ld settled; %ld not settled at 4 tmax, left out) |", nbs, unsettled);
+    else fprintf(rep, " %s (%ld) |", src == 0 ? "basin" : src == 1 ? "reduced" : "simulate", nn);
+    if (nn == 0) {
+      fprintf(rep, " (not run at this lambda) | | | | | |\n");
+      continue;
+    }
+    for (int b = 0; b < B_N; b++) {
+      double p, se;
+      binom(c[b], nn, &p, &se);
+      fprintf(rep, " %.3f +- %.3f |", p, se);
+    }
+    if (src == 0) fprintf(rep, " |\n");
+    else if (src == 1) fprintf(rep, nbs > 0 ? " %.1f (against basin) |\n" : " |\n", zl);
+    else fprintf(rep, " %.1f (against %sreduced) |\n", zs, nbs > 0 ? "basin and " : "");
+  }
+  return fmax(zl, zs);
+}
+
 cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   bstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err};
   if (!S.c) return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
@@ -180,14 +173,15 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   const double *lam = quick ? lquick : lfull;
   const int nl = quick ? 2 : 4, qmc = 1024;
   const long long N = 500;
-  const long ndir = quick ? 0 : 8, nred = quick ? 40 : 200, nsim = quick ? 8 : 40;
+  const long ndir = quick ? 0 : NBASIN, nred = quick ? 40 : 200, nsim = quick ? 8 : 40;
   const double T = 30, lsim = 1; /* simulate at lambda = 1 only */
   const int n = cl_state_size(2, 2);
   cl_status st = CL_OK;
   double *ends = malloc(sizeof(double) * (size_t)(ndir + 1) * (size_t)n);
+  int *settled = malloc(sizeof(int) * (size_t)(ndir + 1));
   bfile fo = {0}, ff = {0}, fg = {0};
-  if (!ends) {
-    free(S.c);
+  if (!ends || !settled) {
+    free(ends), free(settled), free(S.c);
     return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
   }
   fprintf(rep,
@@ -202,14 +196,16 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "reached is also solved for): the kinds that exist, and the stable ones;\n"
           "- **basin** (`cldyn basin --M 2`; the costly part: only at lambda = %g, and not in `--quick`): %ld starts drawn from the escape law at N = %lld, each ODE "
           "(randomised Sobol' rules, `--qmc-points %d`) integrated to t = %g and its end state classified "
-          "(docs/fixed-points.md s.5);\n"
+          "(docs/fixed-points.md s.5); a start that has not settled (the same outcome at t - t/6 and t, no component of "
+          "the state moving by more than %g in between) is integrated again to 2t, then 4t, and if it still has not "
+          "settled it is reported and left out of the proportions;\n"
           "- **reduced**: %ld runs of the exact finite-N chain (`reduced --init random`), classified by the "
           "same rule at t = %g; **simulate**: %ld runs of the full SGD at lambda = %g.\n\n"
           "Standard errors are binomial; z is |difference| over the pooled binomial standard error "
           "(theory is itself a sample of %ld starts).  'other' is mixed, partial or uninformative.\n\n"
           "| lambda | stable fixed points (kind: largest unit cos) | saddle orbits | source | specialised | "
           "shared | rotated | dead | other | largest z |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-          N, lsim, ndir, N, qmc, T, nred, T, nsim, lsim, ndir);
+          N, lsim, ndir, N, qmc, T, CL_BASIN_SETTLE_TOL, nred, T, nsim, lsim, ndir);
   FILE *o = bopen(&S, &fo, "beyond.csv"), *f = o ? bopen(&S, &ff, "beyond_fixed.csv") : NULL;
   if (!o || !f) {
     st = CL_EIO;
@@ -219,7 +215,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   for (int b = 0; b < B_N; b++)
     fprintf(o, ",p_basin_%s,se_basin_%s,p_reduced_%s,se_reduced_%s,p_simulate_%s,se_simulate_%s", bname[b],
             bname[b], bname[b], bname[b], bname[b], bname[b]);
-  fprintf(o, ",stable_kinds\n");
+  fprintf(o, ",stable_kinds,basin_starts,basin_unsettled\n");
   fprintf(f, "lambda,orbit,kind,stability,images,max_re_eig,cos_unit1,cos_unit2,Q_1_1,Q_1_2,Q_2_2,residual\n");
   double zmax = 0;
   int spec_stable_any = 0;
@@ -241,7 +237,15 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     cl_model m = S.c->model;
     cl_ode_opts oo = S.c->ode;
     long kb[CL_NKINDS] = {0}, kr[CL_NKINDS], ks[CL_NKINDS], cb[B_N], cr[B_N], cs[B_N];
-    if (nd > 0 && (st = basin_ends(&S, &m, &oo, nd, T, 7 + (uint64_t)l, kb, ends))) goto out;
+    long unsettled = 0;
+    if (nd > 0) {
+      /* the starts run in parallel, each in its own slot: deterministic */
+      cl_basin_multi_result br;
+      if ((st = cl_basin_multi_ends(&m, &oo, nd, T, 7 + (uint64_t)l, 0, &br, ends, settled, err))) goto out;
+      for (long k = 0; k < nd; k++)
+        if (settled[k]) kb[cl_basin_outcome(2, 2, ends + k * n)]++;
+      unsettled = br.unsettled;
+    }
     /* the chains */
     double first[CL_NKINDS * CL_STATE_MAX];
     snprintf(a, sizeof a, "--M 2 --c rademacher:3 --c rademacher:3 --lambda %g --N %lld --init random --T %g --dt-out %g",
@@ -305,44 +309,22 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
                bname[top], (double)cr[top] / (double)nred, kinds[0] ? kinds : "none",
                miss[0] ? "; reached but not a stable fixed point found: " : "", miss);
     }
+    long cs0[B_N] = {0};
     if (with_sim) to_classes(ks, cs);
-    double zl = 0, zs = 0;
-    for (int b = 0; b < B_N; b++) {
-      if (nd > 0) zl = fmax(zl, zscore(cb[b], nd, cr[b], nred));
-      if (with_sim) zs = fmax(zs, zscore(cr[b], nred, cs[b], nsim));
-      if (with_sim && nd > 0) zs = fmax(zs, zscore(cb[b], nd, cs[b], nsim));
-    }
-    zmax = fmax(zmax, fmax(zl, zs));
+    const long nbs = nd - unsettled; /* the basin's proportions: settled starts only */
     fprintf(o, "%g", lam[l]);
     for (int b = 0; b < B_N; b++) {
       double p1, s1, p2, s2, p3 = NAN, s3 = NAN;
-      if (nd > 0) binom(cb[b], nd, &p1, &s1);
+      if (nbs > 0) binom(cb[b], nbs, &p1, &s1);
       else p1 = s1 = NAN;
       binom(cr[b], nred, &p2, &s2);
       if (with_sim) binom(cs[b], nsim, &p3, &s3);
       fprintf(o, ",%.6f,%.6f,%.6f,%.6f,%.6f,%.6f", p1, s1, p2, s2, p3, s3);
     }
-    fprintf(o, ",%s\n", kinds[0] ? kinds : "none");
+    fprintf(o, ",%s,%ld,%ld\n", kinds[0] ? kinds : "none", nd, unsettled);
     /* three report rows: basin, reduced, simulate */
-    for (int src = 0; src < 2 + with_sim; src++) {
-      const long *c = src == 0 ? cb : src == 1 ? cr : cs;
-      long nn = src == 0 ? nd : src == 1 ? nred : nsim;
-      if (src == 0) fprintf(rep, "| %g | %s | %d |", lam[l], stab[0] ? stab : "none", nsad);
-      else fprintf(rep, "| | | |");
-      fprintf(rep, " %s (%ld) |", src == 0 ? "basin" : src == 1 ? "reduced" : "simulate", nn);
-      if (src == 0 && nd == 0) {
-        fprintf(rep, " (not run at this lambda) | | | | | |\n");
-        continue;
-      }
-      for (int b = 0; b < B_N; b++) {
-        double p, se;
-        binom(c[b], nn, &p, &se);
-        fprintf(rep, " %.3f +- %.3f |", p, se);
-      }
-      if (src == 0) fprintf(rep, " |\n");
-      else if (src == 1) fprintf(rep, nd > 0 ? " %.1f (against basin) |\n" : " |\n", zl);
-      else fprintf(rep, " %.1f (against %sreduced) |\n", zs, nd > 0 ? "basin and " : "");
-    }
+    zmax = fmax(zmax, cl_beyond_rows(rep, lam[l], stab, nsad, cb, nd, unsettled, cr, nred, with_sim ? cs : cs0,
+                                     with_sim ? nsim : 0));
   }
   if ((st = bclose(&S, &fo)) || (st = bclose(&S, &ff))) goto out;
   /* the figure: outcome probabilities against lambda, and the stable kinds */
@@ -382,7 +364,9 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
           "kinds of the stable fixed points: %s.  %s%s  (docs/findings.md s.5.)\n\n",
           zmax, summary,
           nmiss ? "Where the chains end in a kind with no stable fixed point listed, either they are still on a slow "
-                  "transient at t = 30 or the finder does not converge there; the table does not decide which.  "
+                  "transient at t = 30, or the finder does not converge there, or (with a stable partial state) the "
+                  "chain is at that state and its weak unit (small Q_ii, R at the noise level N^-1/2) is read as "
+                  "lying on a feature (docs/findings.md s.5); the table does not decide which.  "
                 : "",
           spec_stable_any ? "A specialised state (one unit on each feature) is a stable fixed point at some lambda."
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
@@ -392,6 +376,7 @@ out:
   if (ff.f) fclose(ff.f), unlink(ff.tmp), cl_tmp_unregister(ff.tmp);
   if (fg.f) fclose(fg.f), unlink(fg.tmp), cl_tmp_unregister(fg.tmp);
   free(ends);
+  free(settled);
   free(S.c);
   return st;
 }

@@ -22,6 +22,16 @@
         zmax     = max over t, columns of |mean gap| / its standard error
       Prints one key=value line.
 
+  validate_gap.py resolve ODE.csv BOUND GAPS
+      BOUND: the trajectory error bound `cldyn ode` printed (on R and Q), or
+      "none"; GAPS: the `gap` lines of all N.  The bound on cos_ji =
+      R_ji / sqrt(Q_ii): |d cos| <= BOUND (1 + |cos_ji| / 2) / sqrt(Q_ii),
+      its maximum over the table (cos_bound); the finest resolution the
+      simulations ask of the limit: target = min over N of gap / sqrt(runs)
+      (the standard error of a mean over the runs, at the largest N: a rule
+      error below it moves the mean gap's z by less than 1); ok=1 if
+      cos_bound <= target.
+
   validate_gap.py fit FILE
       FILE: the `gap` lines of all N.  Least-squares slope of log(gap) against
       log(N), standard error from the residuals (n - 2 degrees of freedom);
@@ -111,6 +121,25 @@ def gap(argv):
           f"mgap_N={mg * N:.3f} zmax={float(z.max()):.2f}")
 
 
+def resolve(argv):
+    ho, O = load(argv[0])
+    rows = [kv(l) for l in open(argv[2]) if l.startswith("N=")]
+    target = min(float(r["gap"]) / math.sqrt(float(r["runs"])) for r in rows)
+    if argv[1] == "none":
+        print(f"cos_bound=none target={target:.3e} ok=1")
+        return
+    b = float(argv[1])
+    worst = 0.0
+    for h in ho:
+        if h.startswith("cos_"):
+            i = h.split("_")[2]
+            q = O[:, ho.index(f"Q_{i}_{i}")]
+            c = np.abs(O[:, ho.index(h)])
+            worst = max(worst, float(((1 + c / 2) / np.sqrt(q)).max()))
+    cb = b * worst
+    print(f"cos_bound={cb:.3e} target={target:.3e} ok={int(cb <= target)}")
+
+
 def fit(argv):
     rows = [kv(l) for l in open(argv[0]) if l.startswith("N=")]
     x = np.log([float(r["N"]) for r in rows])
@@ -138,6 +167,8 @@ if __name__ == "__main__":
         plan(sys.argv[2:])
     elif cmd == "gap":
         gap(sys.argv[2:])
+    elif cmd == "resolve":
+        resolve(sys.argv[2:])
     elif cmd == "fit":
         fit(sys.argv[2:])
     else:

@@ -424,8 +424,32 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
   return escape_failed(m, st, it * h, err);
 }
 
+/* The end of one start at time T (dt_out T / 6): its state and whether it
+ * settled over the last output interval w = T / 6 (the same outcome at
+ * T - w and T, and no state component moved by more than CL_BASIN_SETTLE_TOL
+ * between them). */
+static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, double *y, int *settled, char *e) {
+  const int K = mm->K, M = mm->M, n = cl_state_size(K, M);
+  cl_schedule s = {.T = T, .dt_out = T / 6, .runs = 1, .seed = 1};
+  cl_traj *tr = NULL;
+  cl_status st = cl_ode_solve(mm, &s, o, &tr, NULL, e);
+  if (st) return st;
+  const double *a = cl_traj_row(tr, 0, tr->nt >= 2 ? tr->nt - 2 : 0), *b = cl_traj_row(tr, 0, tr->nt - 1);
+  double dmax = 0;
+  for (int k = 0; k < n; k++) dmax = fmax(dmax, fabs(b[k] - a[k]));
+  *settled = tr->nt >= 2 && dmax <= CL_BASIN_SETTLE_TOL && cl_basin_outcome(K, M, a) == cl_basin_outcome(K, M, b);
+  memcpy(y, b, sizeof(double) * (size_t)n);
+  cl_traj_free(tr);
+  return CL_OK;
+}
+
 cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                          int threads, cl_basin_multi_result *res, char *err) {
+  return cl_basin_multi_ends(m, o0, ndir, tmax, seed, threads, res, NULL, NULL, err);
+}
+
+cl_status cl_basin_multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
+                              int threads, cl_basin_multi_result *res, double *ends, int *settled, char *err) {
   cl_ode_opts oo = *o0, *o = &oo;
   oo.progress = NULL;
   long ndone = 0;
@@ -436,14 +460,14 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, do
   if (st) return st;
   res->ndir = ndir;
   double *starts = malloc(sizeof(double) * (size_t)ndir * (size_t)(K * M));
-  int *which = malloc(sizeof(int) * (size_t)ndir);
-  if (!starts || !which) {
-    free(starts), free(which);
+  int *which = malloc(sizeof(int) * (size_t)ndir), *done = malloc(sizeof(int) * (size_t)ndir);
+  if (!starts || !which || !done) {
+    free(starts), free(which), free(done);
     return cl_fail(err, CL_ENOMEM, "basin: out of memory");
   }
   cl_rng *rng;
   if ((st = cl_rng_alloc(seed, 0x6261, &rng, err))) {
-    free(starts), free(which);
+    free(starts), free(which), free(done);
     return st;
   }
   for (long k = 0; k < ndir * K * M; k++)
@@ -452,34 +476,42 @@ cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, do
   long bad = -1;
   char e0[CL_ERRLEN] = "";
   int nth = threads > 0 ? threads : omp_get_max_threads();
+  /* each start is independent and written to its own slot: the result does
+   * not depend on the threads or the schedule */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
   for (long k = 0; k < ndir; k++) {
     cl_model mm = *m;
     char e[CL_ERRLEN];
     memcpy(mm.R0, starts + k * K * M, sizeof(double) * (size_t)(K * M));
     mm.init = CL_INIT_OVERLAP;
-    cl_schedule s = {.T = tmax, .dt_out = tmax, .runs = 1, .seed = 1};
-    cl_traj *tr = NULL;
     which[k] = -1;
-    if (start_in_domain(m, mm.R0, res->var, e) || cl_ode_solve(&mm, &s, o, &tr, NULL, e)) {
+    double y[CL_STATE_MAX];
+    cl_status cs = start_in_domain(m, mm.R0, res->var, e);
+    /* a start that has not settled at tmax is integrated again to 2 tmax,
+     * then 4 tmax (docs/fixed-points.md s.5) */
+    for (double T = tmax; !cs; T *= 2) {
+      cs = run_start(&mm, o, T, y, &done[k], e);
+      if (cs || done[k] || T >= 4 * tmax) break;
+    }
+    if (cs) {
 #pragma omp critical(cl_basinm_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
       continue;
     }
-    double y[CL_STATE_MAX];
-    memcpy(y, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * (size_t)n);
     which[k] = cl_basin_outcome(K, M, y);
-    cl_traj_free(tr);
+    if (ends) memcpy(ends + k * n, y, sizeof(double) * (size_t)n);
+    if (settled) settled[k] = done[k];
     if (o0->progress) {
 #pragma omp critical(cl_basinm_progress)
       o0->progress(o0->progress_ctx, (double)++ndone / (double)ndir);
     }
   }
   if (bad < 0)
-    for (long k = 0; k < ndir; k++) res->count[which[k]]++;
+    for (long k = 0; k < ndir; k++) res->count[which[k]]++, res->unsettled += !done[k];
   for (int q = 0; q < CL_NKINDS; q++) res->prob[q] = (double)res->count[q] / (double)ndir;
   free(starts);
   free(which);
+  free(done);
   if (bad >= 0) return cl_fail(err, CL_EDIVERGE, "basin: direction %ld: %s", bad + 1, e0);
   return CL_OK;
 }

@@ -37,7 +37,9 @@
 #include "cldyn/symmetry.h"
 
 enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
-enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128 };
+/* NGROUP_MAX: the symmetry group has at most 128 elements, so a larger
+ * budget goes to base points and the error keeps falling (docs/multi.md s.5) */
+enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128, NGROUP_MAX = 128 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 
 /* A chunk of points: c, h = (h1, h2) and sigma, sigma' of every h, the
@@ -384,14 +386,14 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   int lg = 0;
   while ((1L << lg) < n && lg < 20) lg++;
   /* the symmetry group (docs/multi.md s.5): n / |G| base points (a power
-   * of 2, at least NBASE_MIN), each mapped by every element */
+   * of 2, at least NBASE_MIN), each mapped by every element; |G| <= NGROUP_MAX */
   symgroup G;
   {
     char e2[CL_ERRLEN];
     /* with atoms folded by (c, z) -> (-c, -z), the point set cannot be halved again */
     int atoms_folded = 0;
     for (int j = 0; j < K; j++) atoms_folded |= odd && q->cq[j] < 0;
-    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / NBASE_MIN, &G, e2)) {
+    if (symgroup_build(m, q->cq, q->ncq, odd && !atoms_folded, (1L << lg) / NBASE_MIN < NGROUP_MAX ? (1L << lg) / NBASE_MIN : NGROUP_MAX, &G, e2)) {
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
       return cl_fail(err, CL_ENOMEM, "%s", e2);

@@ -7,7 +7,12 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "app/beyond.h"
+#include "app/config.h"
+#include "cldyn/cldyn.h"
 #include "reportutil.h"
 
 Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
@@ -61,4 +66,85 @@ Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
   fclose(f);
   cr_expect(stable[0] > 0 && stable[1] > 0, "stable orbits %d, %d", stable[0], stable[1]);
   report_cleanup(dir);
+}
+
+/* The table rows of one lambda (cl_beyond_rows): the basin's proportions
+ * are over its settled starts, the unsettled ones are named in the row, and
+ * the returned z is the largest pooled two-proportion z of reduced against
+ * the basin and of simulate against both (computed here independently). */
+static double pooled_z(long ka, long na, long kb, long nb) {
+  double p = (double)(ka + kb) / (double)(na + nb);
+  return fabs((double)ka / na - (double)kb / nb) / sqrt(p * (1 - p) * (1.0 / na + 1.0 / nb));
+}
+
+Test(beyond, table_rows_unsettled_and_z) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  cr_assert_not_null(f);
+  /* specialised, shared, rotated, dead, other */
+  const long cb[5] = {0, 0, 80, 114, 3}, cr[5] = {0, 0, 77, 123, 0}, cs[5] = {0, 0, 20, 19, 1};
+  double z = cl_beyond_rows(f, 1, "dead: 0.977, 0.000 (8 images)", 3, cb, 200, 3, cr, 200, cs, 40);
+  /* the quick study's row: no basin */
+  double zq = cl_beyond_rows(f, 0.25, "", 2, cb, 0, 0, cr, 200, cs, 0);
+  fclose(f);
+  cr_assert(strstr(buf, "| 1 | dead: 0.977, 0.000 (8 images) | 3 | basin (197 settled; 3 not settled at 4 tmax, "
+                        "left out) | 0.000 +- 0.000 | 0.000 +- 0.000 | 0.406 +- 0.035 | 0.579 +- 0.035 | "
+                        "0.015 +- 0.009 | |\n"),
+            "%s", buf);
+  cr_assert(strstr(buf, "| | | | reduced (200) | 0.000 +- 0.000 | 0.000 +- 0.000 | 0.385 +- 0.034 | "
+                        "0.615 +- 0.034 | 0.000 +- 0.000 |"),
+            "%s", buf);
+  cr_assert(strstr(buf, "| | | | simulate (40) |"), "%s", buf);
+  cr_assert(strstr(buf, "| 0.25 | none | 2 | basin (0) | (not run at this lambda) |"), "%s", buf);
+  double zl = 0, zs = 0;
+  for (int b = 2; b < 5; b++) {
+    zl = fmax(zl, pooled_z(cb[b], 197, cr[b], 200));
+    zs = fmax(zs, fmax(pooled_z(cr[b], 200, cs[b], 40), pooled_z(cb[b], 197, cs[b], 40)));
+  }
+  cr_expect_float_eq(z, fmax(zl, zs), 1e-12);
+  char want[64];
+  snprintf(want, sizeof want, " %.1f (against basin) |", zl);
+  cr_expect(strstr(buf, want), "%s not in %s", want, buf);
+  cr_expect_eq(zq, 0);
+  free(buf);
+}
+
+/* cl_basin_multi_ends: a start settles (same outcome at tmax - tmax/6 and
+ * tmax, no component moving by more than CL_BASIN_SETTLE_TOL) or is run to
+ * 2 and 4 tmax and counted as unsettled; the end states do not depend on
+ * the threads. */
+Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
+  cl_config *c = malloc(sizeof *c);
+  char err[CL_ERRLEN];
+  cr_assert_not_null(c);
+  cr_assert_eq(cfg_from_args(c, CL_CMD_BASIN,
+                             "--M 2 --c rademacher:3 --c rademacher:3 --lambda 1 --N 500 --qmc-points 64", err),
+               CL_OK, "%s", err);
+  enum { ND = 4, NS = 7 };
+  cr_assert_eq(cl_state_size(2, 2), NS);
+  double ends[3][ND * NS];
+  int settled[3][ND];
+  cl_basin_multi_result r[3];
+  const double tmax[3] = {30, 0.5, 0.5};
+  const int threads[3] = {2, 1, 2};
+  for (int k = 0; k < 3; k++)
+    cr_assert_eq(cl_basin_multi_ends(&c->model, &c->ode, ND, tmax[k], 7, threads[k], &r[k], ends[k], settled[k], err),
+                 CL_OK, "%s", err);
+  /* at t = 30 every start has settled (away from R = 0) */
+  cr_expect_eq(r[0].unsettled, 0);
+  for (int d = 0; d < ND; d++) {
+    cr_expect(settled[0][d], "start %d not settled at t = 30", d);
+    int q = cl_basin_outcome(2, 2, ends[0] + d * NS);
+    cr_expect(q != CL_KIND_UNINFORMATIVE && q != CL_KIND_PARTIAL, "start %d: kind %d", d, q);
+  }
+  /* at t = 0.5 (then 1, 2) the units are still escaping from R = 0 */
+  cr_expect_eq(r[1].unsettled, ND);
+  for (int d = 0; d < ND; d++) cr_expect(!settled[1][d]);
+  long tot = 0;
+  for (int q = 0; q < CL_NKINDS; q++) tot += r[1].count[q];
+  cr_expect_eq(tot, ND);
+  cr_expect(memcmp(ends[1], ends[2], sizeof ends[1]) == 0, "end states differ between 1 and 2 threads");
+  cr_expect(memcmp(settled[1], settled[2], sizeof settled[1]) == 0);
+  free(c);
 }

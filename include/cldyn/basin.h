@@ -47,9 +47,16 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
  * drift at R = 0) and v_ji the variance rate of the R_ji noise at R = 0,
  * including the penalty's part (Monte Carlo over the 2M Gaussian
  * pre-activations, seeded).  Each start is integrated to tmax and its end
- * state classified by cl_basin_outcome (docs/fixed-points.md s.5). */
+ * state classified by cl_basin_outcome (docs/fixed-points.md s.5).  A start
+ * has settled when its outcome is the same at tmax - tmax / 6 and at tmax
+ * and no component of the state moved by more than CL_BASIN_SETTLE_TOL in
+ * between; one that has not is integrated again to 2 tmax, then 4 tmax, and
+ * is classified by its last state (counted in `unsettled` if it has still
+ * not settled). */
+#define CL_BASIN_SETTLE_TOL 1e-3
 typedef struct {
   long ndir;
+  long unsettled; /* starts not settled at 4 tmax (classified all the same) */
   long count[CL_NKINDS];
   double prob[CL_NKINDS];
   double var[CL_KMAX * CL_MMAX]; /* N var(A_ji), K x M */
@@ -57,6 +64,11 @@ typedef struct {
 
 cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
                          int threads, cl_basin_multi_result *res, char *err);
+/* As cl_basin_multi, also returning each start's end state (ends: ndir x
+ * cl_state_size(K, M), or NULL) and whether it settled (settled: ndir, or
+ * NULL).  Deterministic whatever the threads. */
+cl_status cl_basin_multi_ends(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+                              int threads, cl_basin_multi_result *res, double *ends, int *settled, char *err);
 cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err);
 /* The outcome of a state near the end of a run (loose thresholds: a unit
  * is dead when Q_ii < 1e-6 max Q_ll, on feature j when |cos_ji| > 0.95 of
