@@ -299,6 +299,7 @@ static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err)
 static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
   const int K = a->K, M = a->M, F = a->F, d2 = 2 * M;
   const int ne = l->ge.n, nx = l->gx.n;
+  const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
   double *aR = a->acc, *U = aR + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
   memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
   /* eta of the inner points: Seta z */
@@ -340,29 +341,49 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
         for (int p = 0; p < ne; p++) h[p] = x + e[p];
         cl_act_eval_vec(a->m.act, h, a->ys + (size_t)r * ne, a->ds + (size_t)r * ne, ne);
       }
+      /* features D, Y (and DY, YY if lambda != 0) by point; S2 = sum_k YY_k
+       * is linear in the YY: its moments are sums of theirs */
       double *restrict ph = a->phi, *restrict wp = a->wphi;
-      double *restrict s2 = ph + (size_t)4 * M * ne;
-      for (int p = 0; p < ne; p++) s2[p] = 0;
       for (int i = 0; i < M; i++) {
         const double *restrict y = a->ys + (size_t)i * ne, *restrict dd = a->ds + (size_t)i * ne;
         double *restrict fD = ph + (size_t)i * ne, *restrict fY = ph + (size_t)(M + i) * ne;
         double *restrict fDY = ph + (size_t)(2 * M + i) * ne, *restrict fYY = ph + (size_t)(3 * M + i) * ne;
+        if (Fc > 2 * M) {
 #pragma omp simd
-        for (int p = 0; p < ne; p++) {
-          fD[p] = dd[p], fY[p] = y[p], fDY[p] = dd[p] * y[p], fYY[p] = y[p] * y[p];
-          s2[p] += y[p] * y[p];
+          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p], fDY[p] = dd[p] * y[p], fYY[p] = y[p] * y[p];
+        } else {
+#pragma omp simd
+          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p];
         }
       }
-      for (int f = 0; f < F; f++) {
+      for (int f = 0; f < Fc; f++) {
         const double *restrict x = ph + (size_t)f * ne;
         double *restrict wx = wp + (size_t)f * ne, t = 0;
 #pragma omp simd reduction(+ : t)
         for (int p = 0; p < ne; p++) wx[p] = ew[p] * x[p], t += wx[p];
         mf[f] = t;
       }
-      for (int f = 0; f < F; f++) {
-        for (int g = f; g < F; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
+      for (int f = 0; f < Fc; f++) {
+        for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
         for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
+      }
+      if (Fc > 2 * M) {
+        const int S2 = 4 * M;
+        double m2 = 0, mm = 0;
+        for (int k = 0; k < M; k++) m2 += mf[3 * M + k];
+        mf[S2] = m2;
+        for (int f = 0; f < S2; f++) {
+          double t = 0;
+          for (int k = 0; k < M; k++) t += Mo[(3 * M + k) * F + f];
+          Mo[S2 * F + f] = Mo[f * F + S2] = t;
+          if (f >= 3 * M) mm += t;
+        }
+        Mo[S2 * F + S2] = mm;
+        for (int r = 0; r < M; r++) {
+          double t = 0;
+          for (int k = 0; k < M; k++) t += Ee[(3 * M + k) * M + r];
+          Ee[S2 * M + r] = t;
+        }
       }
       /* the expectations given (c, xi): products of one-view moments */
       double G[2 * CL_MMAX], E1[2 * CL_MMAX * CL_MMAX], E2[2 * CL_MMAX * CL_MMAX];
