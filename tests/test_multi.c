@@ -131,8 +131,10 @@ static void quad_engine(const cl_model *m, const double *R, const double *Q, lon
                         double *out, double *eb) {
   char err[CL_ERRLEN];
   cl_quad_opts o = {0};
-  /* M = 3 at the default levels costs seconds per evaluation: 10 nodes */
-  o.acc_nodes = (int)(nodes ? nodes : m->M > 2 ? 10 : 0);
+  /* nodes 0: 14 (M = 2) or 10 (M = 3) nodes per direction, accurate to about
+   * 1e-3 and 1e-2 (docs/accurate.md s.5), far below the Monte Carlo's
+   * errors, and cheap under ASan; -1: the default levels */
+  o.acc_nodes = (int)(nodes > 0 ? nodes : nodes < 0 ? 0 : m->M > 2 ? 10 : 14);
   (void)seed;
   cl_acc *a;
   cr_assert_eq(cl_acc_alloc(m, &o, &a, err), CL_OK, "%s", err);
@@ -494,13 +496,13 @@ Test(accurate, smooth_sigma_m2_m3_against_monte_carlo, .timeout = 180) {
  * fine level) to a much finer rule, at several states: case A's start, a
  * late state (small Q, large R), STATE2 with erf and sigmoid, rho > 0,
  * M = 3, and a dead unit. */
-static void check_estimate(const char *args, int dead, const cl_acc_level *ref) {
+static void check_estimate(const char *args, int dead, long nodes, const cl_acc_level *ref) {
   cl_model m = model_of(args);
   if (dead) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0;
   const int K = m.K, M = m.M, nout = K * M + M * M;
   double d[NOUT], eb[NOUT], f[NOUT];
   char err[CL_ERRLEN];
-  quad_engine(&m, m.R0, m.Q0, 0, 0, d, eb);
+  quad_engine(&m, m.R0, m.Q0, nodes, 0, d, eb);
   cl_acc *a;
   cr_assert_eq(cl_acc_alloc_levels(&m, ref, ref, &a, err), CL_OK, "%s", err);
   cr_assert_eq(cl_acc_eval_level(a, 0, m.R0, m.Q0, f, f + K * M, err), CL_OK, "%s", err);
@@ -512,19 +514,22 @@ static void check_estimate(const char *args, int dead, const cl_acc_level *ref) 
     cr_expect_leq(fabs(d[k] - f[k]), eb[k] + 1e-13, "%s: component %d: %.12g vs finer %.12g, estimate %.3g",
                   args, k, d[k], f[k], eb[k]);
   }
-  cr_log_info("%s: max |drift - finer| %.3g, max estimate %.3g", args, worst, emax);
+  cr_log_info("%s (%ld nodes): max |drift - finer| %.3g, max estimate %.3g", args, nodes, worst, emax);
 }
 
 Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
-  /* references: about 1e-8 (M = 2, bench/accurate) */
-  const cl_acc_level r2 = {36, 18, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
-  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, &r2);
-  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45", 0, &r2);
-  check_estimate("--M 2 --lambda 1 --act erf " STATE2, 0, &r2);
-  check_estimate("--M 2 --lambda 1 --act sigmoid --rho 0.3 " STATE2, 0, &r2);
-  check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, &r2);
-  check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, &r2);
-  check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, &r3);
+  /* the default levels (20 and 25 nodes) against a reference accurate to
+   * about 1e-8, at case A's start; elsewhere 12 and 16 nodes against
+   * 24 (about 4e-6, bench/accurate), and M = 3 with 10 and 14 against 18 */
+  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, -1, &r0);
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45", 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --act erf " STATE2, 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --act sigmoid --rho 0.3 " STATE2, 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, 12, &r2);
+  check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, 12, &r2);
+  check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 10, &r3);
 }
 
 /* Deterministic (bit-identical) and smooth in the state; a dead unit
@@ -556,7 +561,7 @@ Test(accurate, deterministic_smooth_and_dead_unit, .timeout = 120) {
   /* a dead unit: Q_22 = 0, R_j2 = 0 */
   cl_model md = model_of("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3");
   md.Q0[1] = md.Q0[2] = md.Q0[3] = 0;
-  quad_engine(&md, md.R0, md.Q0, 0, 0, d0, e0);
+  quad_engine(&md, md.R0, md.Q0, 12, 0, d0, e0);
   cr_expect_leq(fabs(d0[1]), 1e-12, "dR_12 = %g", d0[1]);
   cr_expect_leq(fabs(d0[1 + 3]), 1e-12, "dQ_22 = %g", d0[4]);
   check_model_with(quad_engine, &md, "dead unit (quad)", 200000, 71);
