@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cldyn/data.h"
+#include "drift_acc.h"
 #include "drift_cf.h"
 #include "drift_erf.h"
 #include "drift_multi.h"
@@ -29,6 +30,7 @@ enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
+  cl_acc *qacc;    /* M >= 2, B = 1, smooth sigma: the deterministic rule (drift_acc.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
@@ -96,6 +98,7 @@ static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 void cl_drift_free(cl_drift *d) {
   if (!d) return;
   cl_multi_free(d->multi);
+  cl_acc_free(d->qacc);
   cl_erf_free(d->erf);
   free(d->cx);
   free(d->cw);
@@ -148,6 +151,15 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     cl_status est = cl_erf_alloc(m, o, &d->erf, err);
     if (est) return cl_drift_free(d), est;
     snprintf(d->method_str, sizeof d->method_str, "%s", cl_erf_method(d->erf));
+    *out = d;
+    return CL_OK;
+  }
+  if (expect == CL_EXPECT_QUAD) {
+    /* the deterministic rule (drift_acc.c, docs/accurate.md) */
+    cl_status ast = cl_acc_alloc(m, o, &d->qacc, err);
+    if (ast) return cl_drift_free(d), ast;
+    d->method = METHOD_MULTI;
+    snprintf(d->method_str, sizeof d->method_str, "%s", cl_acc_method(d->qacc));
     *out = d;
     return CL_OK;
   }
@@ -410,19 +422,31 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   return CL_OK;
 }
 
+/* The deterministic rule (docs/accurate.md s.4) has two "replicates", its
+ * coarse and fine levels; with t = 2 the bound t sd / sqrt(2) of two values
+ * is their difference |fine - coarse|, and cl_ode_solve writes the fine one
+ * (cl_drift_written_rep). */
 int cl_drift_nrep(const cl_drift *d) {
   int n = 0;
   if (d->multi) cl_multi_replicates(d->multi, &n);
+  if (d->qacc) n = 2;
   return n;
 }
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
+  if (d->qacc && (rep == 0 || rep == 1)) return cl_acc_eval_level(d->qacc, rep, R, Q, dR, dQ, err);
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
-double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
+int cl_drift_written_rep(const cl_drift *d) { return d->qacc ? 1 : -1; }
+double cl_drift_tquant(const cl_drift *d) {
+  return d->multi ? cl_multi_tquant(d->multi) : d->qacc ? 2.0 : 0;
+}
 double cl_drift_stderr(const cl_drift *d) {
-  return d->multi ? cl_multi_errmax(d->multi) : d->erf ? cl_erf_errmax(d->erf) : d->se;
+  return d->multi ? cl_multi_errmax(d->multi)
+         : d->qacc ? cl_acc_errmax(d->qacc)
+         : d->erf ? cl_erf_errmax(d->erf)
+                  : d->se;
 }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
@@ -1132,6 +1156,7 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
+  if (d->qacc) return cl_acc_eval(d->qacc, R, Q, dR, dQ, NULL, err);
   if (d->erf) return cl_erf_eval(d->erf, R, Q, dR, dQ, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;

@@ -56,7 +56,6 @@ typedef struct chunk_s {
 struct cl_multi {
   cl_model m;
   int K, M, B, d2, mode, Bq; /* Bq: samples per point (B in BATCH mode, else 1) */
-  double beta;
   int nrep, n, nq, ncq; /* rules, points per rule, dims, c dims per sample */
   int cq[CL_KMAX];      /* coordinate of law j within a sample, -1: summed over atoms */
   int na;               /* atom combinations */
@@ -306,7 +305,6 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   if (!q) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   q->m = *m;
   q->K = m->K, q->M = m->M, q->B = m->B, q->d2 = 2 * m->M;
-  q->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
   const int K = q->K, M = q->M;
   if (m->B == 1 || m->lambda == 0) q->mode = MODE_SAMPLE;
   else if (m->g == CL_G_SQUARE) q->mode = MODE_SQEXP;
@@ -493,15 +491,60 @@ const double *cl_multi_replicates(const cl_multi *q, int *nrep) {
   return q->reps;
 }
 
-/* Symmetric square root S of Sigma and the pseudo-inverse S^+. */
-static cl_status prepare(cl_multi *q, const double *R, const double *Q, char *err) {
-  const int K = q->K, M = q->M, d2 = q->d2;
-  const double s2 = q->m.s * q->m.s, rho = q->m.rho;
+cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err) {
+  double W[4 * CL_MMAX * CL_MMAX];
+  memcpy(W, Sg, sizeof(double) * (size_t)n * (size_t)n);
+  gsl_matrix_view sv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
+  gsl_vector *ev = gsl_vector_alloc((size_t)n);
+  gsl_matrix *V = gsl_matrix_alloc((size_t)n, (size_t)n);
+  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)n);
+  if (!ev || !V || !ws) {
+    gsl_vector_free(ev), gsl_matrix_free(V), gsl_eigen_symmv_free(ws);
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  gsl_eigen_symmv(&sv.matrix, ev, V, ws);
+  double lmax = 0, sq[2 * CL_MMAX], isq[2 * CL_MMAX];
+  for (int k = 0; k < n; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
+  for (int k = 0; k < n; k++) {
+    double l = gsl_vector_get(ev, k);
+    sq[k] = l > 0 ? sqrt(l) : 0;
+    isq[k] = l > 1e-12 * fmax(lmax, 1e-300) ? 1 / sqrt(l) : 0;
+  }
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c < n; c++) {
+      double a = 0, b = 0;
+      for (int k = 0; k < n; k++) {
+        double p = gsl_matrix_get(V, (size_t)r, (size_t)k) * gsl_matrix_get(V, (size_t)c, (size_t)k);
+        a += p * sq[k], b += p * isq[k];
+      }
+      S[r * n + c] = a;
+      if (Sp) Sp[r * n + c] = b;
+    }
+  /* exact symmetry (rounding): S[r][c] = S[c][r] */
+  for (int r = 0; r < n; r++)
+    for (int c = r + 1; c < n; c++) {
+      double a = 0.5 * (S[r * n + c] + S[c * n + r]);
+      S[r * n + c] = S[c * n + r] = a;
+      if (Sp) {
+        double b = 0.5 * (Sp[r * n + c] + Sp[c * n + r]);
+        Sp[r * n + c] = Sp[c * n + r] = b;
+      }
+    }
+  gsl_eigen_symmv_free(ws);
+  gsl_matrix_free(V);
+  gsl_vector_free(ev);
+  return CL_OK;
+}
+
+cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
+                         double *Sg, char *err) {
+  const int K = m->K, M = m->M, d2 = 2 * m->M;
+  const double s2 = m->s * m->s, rho = m->rho;
   for (int k = 0; k < K * M; k++)
     if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
   for (int k = 0; k < M * M; k++)
     if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
-  double A[CL_MMAX * CL_MMAX] = {0}, Sg[4 * CL_MMAX * CL_MMAX], qmax = 0;
+  double qmax = 0;
   for (int i = 0; i < M; i++) {
     qmax = fmax(qmax, fabs(Q[i * M + i]));
     for (int l = 0; l < M; l++) {
@@ -520,41 +563,14 @@ static cl_status prepare(cl_multi *q, const double *R, const double *Q, char *er
       Sg[i * d2 + l] = Sg[(M + i) * d2 + M + l] = a + s2 * qq;
       Sg[i * d2 + M + l] = Sg[(M + i) * d2 + l] = a + rho * s2 * qq;
     }
-  gsl_matrix_view sv = gsl_matrix_view_array(Sg, (size_t)d2, (size_t)d2);
-  gsl_vector *ev = gsl_vector_alloc((size_t)d2);
-  gsl_matrix *V = gsl_matrix_alloc((size_t)d2, (size_t)d2);
-  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)d2);
-  if (!ev || !V || !ws) {
-    gsl_vector_free(ev), gsl_matrix_free(V), gsl_eigen_symmv_free(ws);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  }
-  gsl_eigen_symmv(&sv.matrix, ev, V, ws);
-  double lmax = 0, sq[2 * CL_MMAX], isq[2 * CL_MMAX];
-  for (int k = 0; k < d2; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
-  for (int k = 0; k < d2; k++) {
-    double l = gsl_vector_get(ev, k);
-    sq[k] = l > 0 ? sqrt(l) : 0;
-    isq[k] = l > 1e-12 * fmax(lmax, 1e-300) ? 1 / sqrt(l) : 0;
-  }
-  for (int r = 0; r < d2; r++)
-    for (int c = 0; c < d2; c++) {
-      double a = 0, b = 0;
-      for (int k = 0; k < d2; k++) {
-        double p = gsl_matrix_get(V, (size_t)r, (size_t)k) * gsl_matrix_get(V, (size_t)c, (size_t)k);
-        a += p * sq[k], b += p * isq[k];
-      }
-      q->S[r * d2 + c] = a, q->Sp[r * d2 + c] = b;
-    }
-  /* exact symmetry (rounding): S[r][c] = S[c][r] */
-  for (int r = 0; r < d2; r++)
-    for (int c = r + 1; c < d2; c++) {
-      double a = 0.5 * (q->S[r * d2 + c] + q->S[c * d2 + r]), b = 0.5 * (q->Sp[r * d2 + c] + q->Sp[c * d2 + r]);
-      q->S[r * d2 + c] = q->S[c * d2 + r] = a, q->Sp[r * d2 + c] = q->Sp[c * d2 + r] = b;
-    }
-  gsl_eigen_symmv_free(ws);
-  gsl_matrix_free(V);
-  gsl_vector_free(ev);
   return CL_OK;
+}
+
+/* Symmetric square root S of Sigma and the pseudo-inverse S^+. */
+static cl_status prepare(cl_multi *q, const double *R, const double *Q, char *err) {
+  double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX];
+  cl_status st = cl_multi_sigma(&q->m, R, Q, A, Sg, err);
+  return st ? st : cl_sym_roots(Sg, q->d2, q->S, q->Sp, err);
 }
 
 /* h = (mu, mu) + S z for one sample; c gets the full feature vector. */
@@ -878,10 +894,11 @@ static void replicate(cl_multi *q, int r, const double *R) {
     }
 }
 
-static void assemble(const cl_multi *q, const double *R, const double *Q, double *out) {
-  const int K = q->K, M = q->M, d2 = q->d2;
-  const double tau = q->m.tau, s = q->m.s, rho = q->m.rho, beta = q->beta;
-  const double *aR = q->acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
+void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
+                       const double *acc, double *out) {
+  const int K = m->K, M = m->M, d2 = 2 * m->M;
+  const double tau = m->tau, s = m->s, rho = m->rho, beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
+  const double *aR = acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
   double *dR = out, *dQ = out + K * M;
   for (int j = 0; j < K; j++) {
     double cv1[2 * CL_MMAX], cv2[2 * CL_MMAX], u1[2 * CL_MMAX], u2[2 * CL_MMAX];
@@ -892,7 +909,7 @@ static void assemble(const cl_multi *q, const double *R, const double *Q, double
     }
     for (int a = 0; a < d2; a++) {
       double x1 = 0, x2 = 0;
-      for (int b = 0; b < d2; b++) x1 += q->Sp[a * d2 + b] * cv1[b], x2 += q->Sp[a * d2 + b] * cv2[b];
+      for (int b = 0; b < d2; b++) x1 += Sp[a * d2 + b] * cv1[b], x2 += Sp[a * d2 + b] * cv2[b];
       u1[a] = x1, u2[a] = x2;
     }
     for (int i = 0; i < M; i++) {
@@ -904,10 +921,14 @@ static void assemble(const cl_multi *q, const double *R, const double *Q, double
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++)
       dQ[i * M + l] = tau * (P[i * M + l] + P[l * M + i]) - 2 * tau * beta * Q[i * M + l] +
-                      tau * tau * V[i * M + l] / q->B;
+                      tau * tau * V[i * M + l] / m->B;
   /* exact symmetry */
   for (int i = 0; i < M; i++)
     for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
+}
+
+static void assemble(const cl_multi *q, const double *R, const double *Q, double *out) {
+  cl_multi_assemble(&q->m, R, Q, q->Sp, q->acc, out);
 }
 
 cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,

@@ -40,4 +40,19 @@ const char *cl_multi_method(const cl_multi *q);
  * and their count. */
 const double *cl_multi_replicates(const cl_multi *q, int *nrep);
 
+/* Shared with the deterministic rule (drift_acc.c):
+ * A = Q - R^T R (M x M) and the 2M x 2M covariance Sigma of (h1, h2) given c
+ * (CL_EDIVERGE outside the physical domain or for a non-finite state); */
+cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
+                         double *Sg, char *err);
+/* the symmetric PSD square root S of the n x n matrix Sg (n <= 2 CL_MMAX)
+ * and, if Sp is non-NULL, its pseudo-inverse (eigenvalues below 1e-12 of
+ * the largest dropped); */
+cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err);
+/* and the drift (dR then dQ into out) from the sums acc = [aR (K x M),
+ * T (2M x 2M), P (M x M), V (M x M)] with T_ar = E[ghat_a z_r], z the
+ * standardised (h1, h2) - (mu, mu) = S z, Sp = S^+ (docs/multi.md s.1). */
+void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
+                       const double *acc, double *out);
+
 #endif

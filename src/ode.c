@@ -526,6 +526,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)
               : integrate_dop853(&sys, &c, yall, nt, tr->t, o->rtol, o->atol, Y, pars, err);
   double tbound = 0; /* max over the table of t sd / sqrt(nrep) of the replicate trajectories */
+  const int wrep = cl_drift_written_rep(c.drift); /* docs/accurate.md s.4 */
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
     double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++) {
@@ -534,7 +535,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
       mean /= nr;
       for (int r = 0; r < nr; r++) var += (yj[(size_t)r * n + q] - mean) * (yj[(size_t)r * n + q] - mean);
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
-      yj[q] = mean; /* the mean in the first replicate's slot */
+      /* the mean (or the replicate the engine names) in the first replicate's slot */
+      yj[q] = wrep >= 0 ? yj[(size_t)wrep * n + q] : mean;
     }
   }
   for (size_t j = 0; j < nt && !st; j++) {

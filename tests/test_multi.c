@@ -7,11 +7,15 @@
  *  - its printed error bound against a 16x finer rule;
  *  - determinism (no dependence on --seed), continuity in the state, and a
  *    degenerate covariance (dead unit, s = 0, rho = 1);
- *  - `cldyn ode` against the mean of `reduced` runs at N = 1e4. */
+ *  - `cldyn ode` against the mean of `reduced` runs at N = 1e4;
+ *  - the deterministic rule (src/drift_acc.c, docs/accurate.md): against the
+ *    same Monte Carlo, its error estimate against a much finer rule,
+ *    determinism, continuity and a dead unit. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <string.h>
 
+#include "../src/drift_acc.h"
 #include "../src/drift_multi.h"
 #include "cldyn/cldyn.h"
 #include "testutil.h"
@@ -121,14 +125,33 @@ static void engine(const cl_model *m, const double *R, const double *Q, long pts
   cl_multi_free(q);
 }
 
+/* the deterministic rule (src/drift_acc.c) at its default levels: the
+ * drift and its error estimate |fine - coarse| */
+static void quad_engine(const cl_model *m, const double *R, const double *Q, long nodes, uint64_t seed,
+                        double *out, double *eb) {
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  /* nodes 0: 14 (M = 2) or 10 (M = 3) nodes per direction, accurate to about
+   * 1e-3 and 1e-2 (docs/accurate.md s.5), far below the Monte Carlo's
+   * errors, and cheap under ASan; -1: the default levels */
+  o.acc_nodes = (int)(nodes > 0 ? nodes : nodes < 0 ? 0 : m->M > 2 ? 10 : 14);
+  (void)seed;
+  cl_acc *a;
+  cr_assert_eq(cl_acc_alloc(m, &o, &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_acc_eval(a, R, Q, out, out + m->K * m->M, eb, err), CL_OK, "%s", err);
+  cl_acc_free(a);
+}
+
+typedef void engine_fn(const cl_model *, const double *, const double *, long, uint64_t, double *, double *);
+
 /* engine vs reference within max(4 combined standard errors + the
  * engine's bound) */
-static void check_model(const cl_model *mp, const char *args, long nb, uint64_t seed) {
+static void check_model_with(engine_fn *eng, const cl_model *mp, const char *args, long nb, uint64_t seed) {
   cl_model m = *mp;
   const int nout = m.K * m.M + m.M * m.M;
   double ref[NOUT], se[NOUT], d[NOUT], eb[NOUT];
   reference(&m, m.R0, m.Q0, nb, seed, ref, se);
-  engine(&m, m.R0, m.Q0, 0, 1, d, eb);
+  eng(&m, m.R0, m.Q0, 0, 1, d, eb);
   double worst = 0;
   for (int k = 0; k < nout; k++) {
     double tol = 4 * se[k] + eb[k];
@@ -137,6 +160,10 @@ static void check_model(const cl_model *mp, const char *args, long nb, uint64_t 
                   args, k, d[k], eb[k], ref[k], se[k]);
   }
   cr_log_info("%s: max |engine - MC| / (4 se + bound) = %.2f", args, worst);
+}
+
+static void check_model(const cl_model *mp, const char *args, long nb, uint64_t seed) {
+  check_model_with(engine, mp, args, nb, seed);
 }
 
 static void check_case(const char *args, long nb, uint64_t seed) {
@@ -444,4 +471,117 @@ Test(multi, coarse_m2_tensor_rule_is_refused, .timeout = 300) {
                     good[k], c, out[c], ref[c], se[c]);
     cl_drift_free(d);
   }
+}
+
+/* ---- the deterministic rule (src/drift_acc.c, docs/accurate.md) ---- */
+
+/* Every smooth sigma, g = square, M = 2 and 3, and lambda = 0 with B = 2,
+ * against the brute-force batch Monte Carlo (4 se + the estimate). */
+Test(accurate, smooth_sigma_m2_m3_against_monte_carlo, .timeout = 180) {
+  const char *cases[] = {"--M 2 --lambda 1 --act tanh " STATE2,    "--M 2 --lambda 1 --act erf " STATE2,
+                         "--M 2 --lambda 1 --act sigmoid " STATE2, "--M 2 --lambda 0.5 --act linear " STATE2,
+                         /* cubic: with lambda != 0, V is a moment of degree 22 in h, beyond
+                          * the Monte Carlo (its tail); lambda = 0 here, lambda = 0.5 against
+                          * a finer rule below */
+                         "--M 2 --lambda 0 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c rademacher:1 --c uniform:1",
+                         "--M 2 --lambda 0 --B 2 --act tanh " STATE2,
+                         "--M 3 --lambda 1 --act tanh " STATE3,    "--M 3 --lambda 1 --act sigmoid --rho 0.5 " STATE3};
+  for (int c = 0; c < 8; c++) {
+    cl_model m = model_of(cases[c]);
+    check_model_with(quad_engine, &m, cases[c], 200000, 60 + (uint64_t)c);
+  }
+}
+
+/* The estimate max |fine - coarse| covers the distance of the drift (the
+ * fine level) to a much finer rule, at several states: case A's start, a
+ * late state (small Q, large R), STATE2 with erf and sigmoid, rho > 0,
+ * M = 3, and a dead unit. */
+static void check_estimate(const char *args, int dead, long nodes, const cl_acc_level *ref) {
+  cl_model m = model_of(args);
+  if (dead) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0;
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  double d[NOUT], eb[NOUT], f[NOUT];
+  char err[CL_ERRLEN];
+  quad_engine(&m, m.R0, m.Q0, nodes, 0, d, eb);
+  cl_acc *a;
+  cr_assert_eq(cl_acc_alloc_levels(&m, ref, ref, &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_acc_eval_level(a, 0, m.R0, m.Q0, f, f + K * M, err), CL_OK, "%s", err);
+  cl_acc_free(a);
+  double worst = 0, emax = 0;
+  for (int k = 0; k < nout; k++) {
+    emax = fmax(emax, eb[k]);
+    worst = fmax(worst, fabs(d[k] - f[k]));
+    cr_expect_leq(fabs(d[k] - f[k]), eb[k] + 1e-13, "%s: component %d: %.12g vs finer %.12g, estimate %.3g",
+                  args, k, d[k], f[k], eb[k]);
+  }
+  cr_log_info("%s (%ld nodes): max |drift - finer| %.3g, max estimate %.3g", args, nodes, worst, emax);
+}
+
+Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
+  /* the default levels (20 and 25 nodes) against a reference accurate to
+   * about 1e-8, at case A's start; elsewhere 12 and 16 nodes against
+   * 24 (about 4e-6, bench/accurate), and M = 3 with 10 and 14 against 18 */
+  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, -1, &r0);
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45", 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --act erf " STATE2, 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --act sigmoid --rho 0.3 " STATE2, 0, 12, &r2);
+  check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, 12, &r2);
+  check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, 12, &r2);
+  check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 10, &r3);
+}
+
+/* Deterministic (bit-identical) and smooth in the state; a dead unit
+ * stays dead (its dR and dQ vanish) and matches Monte Carlo. */
+Test(accurate, deterministic_smooth_and_dead_unit, .timeout = 120) {
+  cl_model m = model_of("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.3,0.1;0.1,0.2");
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  double d0[NOUT], e0[NOUT], d1[NOUT], e1[NOUT];
+  quad_engine(&m, m.R0, m.Q0, 10, 0, d0, e0);
+  quad_engine(&m, m.R0, m.Q0, 10, 0, d1, e1);
+  cr_assert_eq(memcmp(d0, d1, sizeof(double) * (size_t)nout), 0);
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  o.acc_nodes = 10;
+  cl_acc *a;
+  cr_assert_eq(cl_acc_alloc(&m, &o, &a, err), CL_OK, "%s", err);
+  for (int k = 0; k < nout; k++) {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    memcpy(R, m.R0, sizeof R), memcpy(Q, m.Q0, sizeof Q);
+    if (k < K * M) R[k] += 1e-7;
+    else if (k - K * M != 1 && k - K * M != 2) Q[k - K * M] += 1e-7;
+    else Q[1] += 1e-7, Q[2] += 1e-7;
+    cr_assert_eq(cl_acc_eval(a, R, Q, d1, d1 + K * M, NULL, err), CL_OK, "%s", err);
+    double jump = 0;
+    for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+    cr_expect_leq(jump, 2e-6, "coordinate %d: the drift moves by %g for a step of 1e-7", k, jump);
+  }
+  cl_acc_free(a);
+  /* a dead unit: Q_22 = 0, R_j2 = 0 */
+  cl_model md = model_of("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3");
+  md.Q0[1] = md.Q0[2] = md.Q0[3] = 0;
+  quad_engine(&md, md.R0, md.Q0, 12, 0, d0, e0);
+  cr_expect_leq(fabs(d0[1]), 1e-12, "dR_12 = %g", d0[1]);
+  cr_expect_leq(fabs(d0[1 + 3]), 1e-12, "dQ_22 = %g", d0[4]);
+  check_model_with(quad_engine, &md, "dead unit (quad)", 200000, 71);
+}
+
+/* Where the rule does not apply it is refused: the library with
+ * CL_EINVAL, the CLI with exit 2 and a one-line message. */
+Test(accurate, refused_where_it_does_not_apply) {
+  const char *bad[] = {"--M 2 --lambda 1 --act relu " STATE2, "--M 2 --lambda 1 --g abs " STATE2,
+                       "--M 2 --lambda 1 --B 2 " STATE2, "--M 2 --lambda 1 --rho -0.5 " STATE2};
+  for (int c = 0; c < 4; c++) {
+    cl_model m = model_of(bad[c]);
+    cl_acc *a;
+    char err[CL_ERRLEN];
+    cr_expect_eq(cl_acc_alloc(&m, NULL, &a, err), CL_EINVAL, "%s", bad[c]);
+    cr_expect(strstr(err, "expect: quad"), "%s", err);
+  }
+  char eb[4096];
+  cr_expect_eq(run_cli("ode --M 2 --lambda 1 --act relu --expect quad --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "--expect: quad"), "%s", eb);
+  cr_expect_eq(run_cli("ode --M 2 --expect quad --quad-nodes 3 --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "--quad-nodes"), "%s", eb);
 }

@@ -17,7 +17,7 @@ static const char *const cmds[] = {"simulate", "reduced", "ode", "pde", "fixed",
 static const char *const names[] = {
     "N", "M", "c", "features", "act", "g", "lambda", "reg", "tau", "s", "rho", "B", "init", "R0", "Q0", "T",
     "dt-out", "runs", "seed", "out", "summary", "threads", "rtol", "atol", "stepper", "quad-gauss", "quad-law",
-    "quad-mgrid", "quad-cf", "mc-points", "expect", "qmc-points", "cells", "dt", "density-out", "hist-out",
+    "quad-mgrid", "quad-cf", "mc-points", "expect", "qmc-points", "quad-nodes", "cells", "dt", "density-out", "hist-out",
     "hist-width", "checkpoint", "checkpoint-every", "resume", "threshold", "point", "starts", "terms", "vary",
     "directions", "tmax", "map", "map-points", "config", "print-config", "help", "foo", "rhoo", "lamda", "Tau"};
 /* NULL: the option given last without a value */

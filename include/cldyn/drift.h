@@ -49,6 +49,10 @@ int cl_drift_nrep(const cl_drift *d);
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
 double cl_drift_tquant(const cl_drift *d);
+/* Of the replicate trajectories integrated separately (cl_ode_solve), the
+ * one to write: -1 for their mean (the randomised rules), 1 for the
+ * deterministic rule's fine level (docs/accurate.md s.4). */
+int cl_drift_written_rep(const cl_drift *d);
 /* Monte Carlo standard error of the last evaluation (max over components);
  * for the M >= 2 engine the error bound (t sd / sqrt(nrep)); 0 for quadrature. */
 double cl_drift_stderr(const cl_drift *d);

@@ -65,8 +65,11 @@ typedef struct {
                       With CL_EXPECT_CLOSED, n_gauss is the points of the fixed rule in the
                       Price-theorem parameter (0: adaptive, docs/closed-forms.md) */
   long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
+  int acc_nodes;   /* M >= 2 quad (CL_EXPECT_QUAD, docs/accurate.md): nodes per Gaussian
+                      direction of the coarse rule (0: default) */
 } cl_quad_opts;
-enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2, CL_EXPECT_CLOSED = 3, CL_EXPECT_SOBOL = 4 };
+enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2, CL_EXPECT_CLOSED = 3, CL_EXPECT_SOBOL = 4,
+       CL_EXPECT_QUAD = 5 };
 
 #pragma GCC visibility pop
 #endif

@@ -1,0 +1,478 @@
+/* The deterministic rule for M >= 2 units, B = 1 (or lambda = 0), g = square
+ * and a smooth sigma (docs/accurate.md).
+ *
+ * Given c, h_a = X + eta_a with X = R^T c + xi, xi ~ N(0, A + rho s^2 Q)
+ * shared by the views and eta_1, eta_2 ~ N(0, (1 - rho) s^2 Q) independent
+ * (rho >= 0; A = Q - R^T R).  Every per-sample gradient is a sum of
+ * products phi_f(h1) phi_f'(h2) of one-view features (docs/accurate.md s.2),
+ * so given (c, xi) each expectation is a product of one-view moments:
+ * the inner rule over eta (M dims) runs once per outer node and serves both
+ * views.  Outer rule: the laws' Gauss rules for c (quad.c: Gauss-Laguerre on
+ * each half of a laplace law, Gauss-Legendre for uniform, atoms for discrete
+ * laws), a tensor rule in the standardised xi; inner: a tensor rule in the
+ * standardised eta.  The Gaussian rules are the truncated trapezoid (tanh,
+ * sigmoid, erf: analytic in a strip) or Gauss-Hermite (linear, cubic:
+ * polynomials), pruned to a ball, mapped by the symmetric square roots of
+ * the covariances (smooth in the state).  Two levels; the drift is the fine
+ * one and the error estimate max |fine - coarse| over the drift vector. */
+#include "drift_acc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/act.h"
+#include "drift_multi.h"
+
+enum { NF_PER_UNIT = 4, NTERM = 3 };
+
+/* one Gaussian tensor rule: n points of d standard normal coordinates */
+typedef struct {
+  int n, d;
+  double *z, *w; /* n x d, n */
+} grid;
+
+typedef struct {
+  cl_acc_level p;
+  int nc;
+  double *cx, *cw; /* nc x K, nc: the c rule */
+  signed char *sc, *sx; /* odd summand: sign of the first nonzero coordinate of a c node, of an xi node */
+  grid gx, ge;     /* outer xi, inner eta */
+} level;
+
+/* ghat_p = sum_t coef phi_f1(h1) phi_f2(h2) */
+typedef struct {
+  double coef;
+  int f1, f2;
+} term;
+
+struct cl_acc {
+  cl_model m;
+  int K, M, F, nout, asz;
+  int nt[2 * CL_MMAX];
+  term tm[2 * CL_MMAX][NTERM];
+  level lv[2];
+  double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
+  double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX];
+  double *eta;            /* M x ne: Seta z of the inner points (point index fastest) */
+  double *hs, *ys, *ds;   /* M x ne scratch */
+  double *phi, *wphi;     /* F x ne scratch */
+  double *acc, *out;      /* accumulators; the two levels' drifts (2 x nout) */
+  double emax;
+  char method[700];
+};
+
+static void grid_free(grid *g) { free(g->z), free(g->w), g->z = g->w = NULL, g->n = 0; }
+
+static void level_free(level *l) {
+  free(l->cx), free(l->cw), free(l->sc), free(l->sx), l->cx = l->cw = NULL, l->sc = l->sx = NULL;
+  grid_free(&l->gx), grid_free(&l->ge);
+}
+
+void cl_acc_free(cl_acc *a) {
+  if (!a) return;
+  for (int k = 0; k < 2; k++) level_free(&a->lv[k]);
+  free(a->eta), free(a->hs), free(a->ys), free(a->ds), free(a->phi), free(a->wphi);
+  free(a->acc), free(a->out);
+  free(a);
+}
+
+int cl_acc_applies(const cl_model *m, char *why, size_t n) {
+  const char *r = NULL;
+  if (m->M < 2) r = "M = 1 has its own rules";
+  else if (m->act == CL_ACT_RELU) r = "relu is not smooth";
+  else if (m->lambda != 0 && m->g != CL_G_SQUARE) r = "g = abs is not smooth";
+  else if (m->lambda != 0 && m->B != 1) r = "B > 1 with lambda != 0";
+  else if (m->rho < 0) r = "rho < 0 (the views are not conditionally independent)";
+  if (r && why) snprintf(why, n, "%s", r);
+  return r == NULL;
+}
+
+/* The d-dimensional tensor rule of the 1-d standard normal rule r.  prune 1
+ * (trapezoid): pruned to the ball |z| <= max |x_k|, the 1-d truncation
+ * radius (the corners carry less mass than the 1-d rule already drops);
+ * prune 2 (Gauss-Hermite, bounded integrands): the points of weight below
+ * 1e-15 of the largest; 0 (polynomials): none, the rule stays exact. */
+static cl_status grid_build(const cl_rule *r, int d, int prune, grid *g, char *err) {
+  long tot = 1;
+  for (int k = 0; k < d; k++) tot *= r->n;
+  double L2 = 0, wmax = 1;
+  for (int k = 0; k < r->n; k++) L2 = fmax(L2, r->x[k] * r->x[k]);
+  L2 *= 1 + 1e-9;
+  for (int k = 0; k < d; k++) {
+    double m = 0;
+    for (int i = 0; i < r->n; i++) m = fmax(m, r->w[i]);
+    wmax *= m;
+  }
+  g->d = d;
+  g->z = malloc(sizeof(double) * (size_t)tot * (size_t)(d ? d : 1));
+  g->w = malloc(sizeof(double) * (size_t)tot);
+  if (!g->z || !g->w) return grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  int n = 0;
+  double wsum = 0;
+  for (long t = 0; t < tot; t++) {
+    long rest = t;
+    double w = 1, r2 = 0, *z = g->z + (size_t)n * d;
+    for (int k = 0; k < d; k++) {
+      int i = (int)(rest % r->n);
+      rest /= r->n;
+      z[k] = r->x[i], w *= r->w[i], r2 += r->x[i] * r->x[i];
+    }
+    if ((prune == 1 && r2 > L2) || (prune == 2 && w < 1e-15 * wmax)) continue;
+    g->w[n++] = w, wsum += w;
+  }
+  for (int k = 0; k < n; k++) g->w[k] /= wsum;
+  g->n = n;
+  return CL_OK;
+}
+
+static cl_status level_build(const cl_model *m, const cl_acc_level *p, level *l, char *err) {
+  const int K = m->K, M = m->M;
+  memset(l, 0, sizeof *l);
+  l->p = *p;
+  const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  cl_rule rx = {0}, re = {0}, rc[CL_KMAX];
+  memset(rc, 0, sizeof rc);
+  cl_status st = poly || p->Lx < 0 ? cl_rule_normal(p->nx, &rx, err) : cl_rule_normal_trap_range(p->nx, p->Lx, &rx, err);
+  if (!st) st = poly || p->Le < 0 ? cl_rule_normal(p->ne, &re, err) : cl_rule_normal_trap_range(p->ne, p->Le, &re, err);
+  long nc = 1;
+  for (int j = 0; j < K && !st; j++) {
+    /* laplace: nl nodes on each half-line; student: about 4 nl (its scale mixture) */
+    const int kind = m->c[j].kind;
+    st = cl_rule_law(&m->c[j], kind == CL_LAW_LAPLACE ? 2 * p->nl : kind == CL_LAW_STUDENT ? 4 * p->nl : p->nl,
+                     &rc[j], err);
+    if (!st) nc *= rc[j].n;
+  }
+  if (!st && nc > 1000000) st = cl_fail(err, CL_EINVAL, "expect: quad would need %ld c nodes (at most 1e6)", nc);
+  if (!st) st = grid_build(&rx, M, poly ? 0 : p->Lx < 0 ? 2 : 1, &l->gx, err);
+  if (!st) st = grid_build(&re, M, poly ? 0 : p->Le < 0 ? 2 : 1, &l->ge, err);
+  if (!st) {
+    l->cx = malloc(sizeof(double) * (size_t)nc * (size_t)K);
+    l->cw = malloc(sizeof(double) * (size_t)nc);
+    if (!l->cx || !l->cw) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  if (!st) {
+    int n = 0;
+    for (long t = 0; t < nc; t++) {
+      long rest = t;
+      double w = 1, *c = l->cx + (size_t)n * K;
+      for (int j = 0; j < K; j++) {
+        int i = (int)(rest % rc[j].n);
+        rest /= rc[j].n;
+        c[j] = rc[j].x[i], w *= rc[j].w[i];
+      }
+      if (w > 0) l->cw[n++] = w;
+    }
+    l->nc = n;
+  }
+  /* (c, xi, eta) -> -(c, xi, eta) leaves the summand unchanged when sigma
+   * is odd and every law symmetric: only the outer nodes whose first
+   * nonzero coordinate is positive are kept, with double weight */
+  int odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  for (int j = 0; j < K; j++) odd = odd && cl_law_is_symmetric(&m->c[j]);
+  if (!st && odd) {
+    l->sc = malloc((size_t)l->nc);
+    l->sx = malloc((size_t)l->gx.n);
+    if (!l->sc || !l->sx) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    for (int k = 0; !st && k < l->nc + l->gx.n; k++) {
+      const int isc = k < l->nc, d = isc ? K : M;
+      const double *x = isc ? l->cx + (size_t)k * K : l->gx.z + (size_t)(k - l->nc) * M;
+      signed char sg = 0;
+      for (int i = 0; i < d && !sg; i++) sg = x[i] > 1e-13 ? 1 : x[i] < -1e-13 ? -1 : 0;
+      if (isc) l->sc[k] = sg;
+      else l->sx[k - l->nc] = sg;
+    }
+  }
+  cl_rule_free(&rx), cl_rule_free(&re);
+  for (int j = 0; j < K; j++) cl_rule_free(&rc[j]);
+  if (st) level_free(l);
+  return st;
+}
+
+cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
+                              const cl_acc_level *fine, cl_acc **out, char *err) {
+  *out = NULL;
+  char why[160];
+  if (!cl_acc_applies(m, why, sizeof why))
+    return cl_fail(err, CL_EINVAL, "expect: quad (the deterministic rule) needs B = 1 or lambda = 0, "
+                   "g = square, a smooth sigma and rho >= 0: %s", why);
+  cl_acc *a = calloc(1, sizeof *a);
+  if (!a) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  a->m = *m;
+  const int K = m->K, M = m->M, d2 = 2 * M;
+  a->K = K, a->M = M, a->F = NF_PER_UNIT * M + 1;
+  a->nout = K * M + M * M;
+  a->asz = K * M + d2 * d2 + 2 * M * M + d2 * d2;
+  /* the per-sample gradient as products of one-view features (docs/accurate.md s.2):
+   * features D_i = sigma'(h_i), Y_i = sigma(h_i), DY_i = D_i Y_i, YY_i = Y_i^2, S2 = sum_k YY_k */
+  const double lam = m->lambda;
+  for (int i = 0; i < M; i++) {
+    const int D = i, Y = M + i, DY = 2 * M + i, YY = 3 * M + i, S2 = 4 * M;
+    a->tm[i][0] = (term){1, D, Y};
+    a->tm[M + i][0] = (term){1, Y, D};
+    a->nt[i] = a->nt[M + i] = 1;
+    if (lam != 0) {
+      a->tm[i][1] = (term){-2 * lam, DY, S2}, a->tm[i][2] = (term){2 * lam, DY, YY};
+      a->tm[M + i][1] = (term){-2 * lam, S2, DY}, a->tm[M + i][2] = (term){2 * lam, YY, DY};
+      a->nt[i] = a->nt[M + i] = 3;
+    }
+  }
+  cl_status st = level_build(m, coarse, &a->lv[0], err);
+  if (!st) st = level_build(m, fine, &a->lv[1], err);
+  if (st) return cl_acc_free(a), st;
+  int nemax = a->lv[0].ge.n > a->lv[1].ge.n ? a->lv[0].ge.n : a->lv[1].ge.n;
+  size_t me = (size_t)M * (size_t)nemax, fe = (size_t)a->F * (size_t)nemax;
+  a->eta = malloc(sizeof(double) * me);
+  a->hs = malloc(sizeof(double) * me);
+  a->ys = malloc(sizeof(double) * me);
+  a->ds = malloc(sizeof(double) * me);
+  a->phi = malloc(sizeof(double) * fe);
+  a->wphi = malloc(sizeof(double) * fe);
+  a->acc = malloc(sizeof(double) * (size_t)a->asz);
+  a->out = malloc(sizeof(double) * 2 * (size_t)a->nout);
+  if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->acc || !a->out)
+    return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  const level *l0 = &a->lv[0], *l1 = &a->lv[1];
+  snprintf(a->method, sizeof a->method,
+           "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "
+           "%s for xi, Gauss-Hermite for eta; outer xi x inner eta nodes %d x %d (coarse) and "
+           "%d x %d (fine) per c node, %d and %d c nodes%s; drift = the fine level, "
+           "error estimate max |fine - coarse| over the drift",
+           m->B == 1 ? "B = 1" : "lambda = 0",
+           m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
+           l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc,
+           l0->sc ? " (half of the outer nodes: odd summand)" : "");
+  *out = a;
+  return CL_OK;
+}
+
+/* Default levels (docs/accurate.md s.4): nodes per direction of the outer
+ * and inner Gaussian rules and per continuous law; o->acc_nodes (if > 0)
+ * sets the outer count of the coarse level, the others follow from it. */
+static void default_levels(const cl_model *m, const cl_quad_opts *o, cl_acc_level *c, cl_acc_level *f) {
+  /* the cost grows like (nx ne)^M: fewer nodes for more units */
+  const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 12 : 8;
+  const int nf = (5 * n + 3) / 4 > n + 4 ? (5 * n + 3) / 4 : n + 4;
+  *c = (cl_acc_level){n, (n + 1) / 2, (n + 1) / 2, 6, -1};
+  /* the fine trapezoid reaches farther (6.5 against 6): the difference then
+   * sees the truncation too, which two rules on one range would share */
+  *f = (cl_acc_level){nf, (nf + 1) / 2, (nf + 1) / 2, 6.5, -1};
+}
+
+cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, char *err) {
+  cl_acc_level c, f;
+  default_levels(m, o, &c, &f);
+  return cl_acc_alloc_levels(m, &c, &f, out, err);
+}
+
+double cl_acc_errmax(const cl_acc *a) { return a->emax; }
+const char *cl_acc_method(const cl_acc *a) { return a->method; }
+
+static inline double dot(const double *restrict x, const double *restrict y, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += x[k] * y[k];
+  return t;
+}
+
+/* Covariances of the split and their square roots; S, S^+ of Sigma. */
+static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err) {
+  const int M = a->M;
+  const double s2 = a->m.s * a->m.s, rho = a->m.rho;
+  double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX], Cx[CL_MMAX * CL_MMAX], Ce[CL_MMAX * CL_MMAX];
+  cl_status st = cl_multi_sigma(&a->m, R, Q, A, Sg, err);
+  if (st || (st = cl_sym_roots(Sg, 2 * M, a->S, a->Sp, err))) return st;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
+      Cx[i * M + l] = A[i * M + l] + rho * s2 * qq;
+      Ce[i * M + l] = (1 - rho) * s2 * qq;
+    }
+  if ((st = cl_sym_roots(Cx, M, a->Sxi, NULL, err))) return st;
+  return cl_sym_roots(Ce, M, a->Seta, NULL, err);
+}
+
+/* One level: the sums [aR (K x M), U (2M x 2M), P (M x M), V (M x M), GG (2M x 2M)]
+ * into acc, then the drift into out.  U_pr = E[ghat_p (h - mu)_r], GG_pq =
+ * E[ghat_p ghat_q]. */
+static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
+  const int K = a->K, M = a->M, F = a->F, d2 = 2 * M;
+  const int ne = l->ge.n, nx = l->gx.n;
+  const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
+  double *aR = a->acc, *U = aR + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
+  memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
+  /* eta of the inner points: Seta z */
+  for (int r = 0; r < M; r++)
+    for (int p = 0; p < ne; p++) {
+      double t = 0;
+      for (int c = 0; c < M; c++) t += a->Seta[r * M + c] * l->ge.z[(size_t)p * M + c];
+      a->eta[(size_t)r * ne + p] = t;
+    }
+  const double *ew = l->ge.w;
+  double mf[4 * CL_MMAX + 1], Mo[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], Ee[(4 * CL_MMAX + 1) * CL_MMAX];
+  for (int ic = 0; ic < l->nc; ic++) {
+    const double *c = l->cx + (size_t)ic * K;
+    double mu[CL_MMAX];
+    for (int i = 0; i < M; i++) {
+      double t = 0;
+      for (int j = 0; j < K; j++) t += R[j * M + i] * c[j];
+      mu[i] = t;
+    }
+    for (int ix = 0; ix < nx; ix++) {
+      double W = l->cw[ic] * l->gx.w[ix];
+      if (l->sc) { /* the folded rule (level_build) */
+        const int sg = l->sc[ic] ? l->sc[ic] : l->sx[ix];
+        if (sg < 0) continue;
+        if (sg > 0) W *= 2;
+      }
+      const double *zx = l->gx.z + (size_t)ix * M;
+      double xi[CL_MMAX];
+      for (int r = 0; r < M; r++) {
+        double t = 0;
+        for (int k = 0; k < M; k++) t += a->Sxi[r * M + k] * zx[k];
+        xi[r] = t;
+      }
+      /* the inner rule: one-view features at h = mu + xi + eta */
+      for (int r = 0; r < M; r++) {
+        double *restrict h = a->hs + (size_t)r * ne;
+        const double *restrict e = a->eta + (size_t)r * ne, x = mu[r] + xi[r];
+#pragma omp simd
+        for (int p = 0; p < ne; p++) h[p] = x + e[p];
+        cl_act_eval_vec(a->m.act, h, a->ys + (size_t)r * ne, a->ds + (size_t)r * ne, ne);
+      }
+      /* features D, Y (and DY, YY if lambda != 0) by point; S2 = sum_k YY_k
+       * is linear in the YY: its moments are sums of theirs */
+      double *restrict ph = a->phi, *restrict wp = a->wphi;
+      for (int i = 0; i < M; i++) {
+        const double *restrict y = a->ys + (size_t)i * ne, *restrict dd = a->ds + (size_t)i * ne;
+        double *restrict fD = ph + (size_t)i * ne, *restrict fY = ph + (size_t)(M + i) * ne;
+        double *restrict fDY = ph + (size_t)(2 * M + i) * ne, *restrict fYY = ph + (size_t)(3 * M + i) * ne;
+        if (Fc > 2 * M) {
+#pragma omp simd
+          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p], fDY[p] = dd[p] * y[p], fYY[p] = y[p] * y[p];
+        } else {
+#pragma omp simd
+          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p];
+        }
+      }
+      for (int f = 0; f < Fc; f++) {
+        const double *restrict x = ph + (size_t)f * ne;
+        double *restrict wx = wp + (size_t)f * ne, t = 0;
+#pragma omp simd reduction(+ : t)
+        for (int p = 0; p < ne; p++) wx[p] = ew[p] * x[p], t += wx[p];
+        mf[f] = t;
+      }
+      for (int f = 0; f < Fc; f++) {
+        for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
+        for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
+      }
+      if (Fc > 2 * M) {
+        const int S2 = 4 * M;
+        double m2 = 0, mm = 0;
+        for (int k = 0; k < M; k++) m2 += mf[3 * M + k];
+        mf[S2] = m2;
+        for (int f = 0; f < S2; f++) {
+          double t = 0;
+          for (int k = 0; k < M; k++) t += Mo[(3 * M + k) * F + f];
+          Mo[S2 * F + f] = Mo[f * F + S2] = t;
+          if (f >= 3 * M) mm += t;
+        }
+        Mo[S2 * F + S2] = mm;
+        for (int r = 0; r < M; r++) {
+          double t = 0;
+          for (int k = 0; k < M; k++) t += Ee[(3 * M + k) * M + r];
+          Ee[S2 * M + r] = t;
+        }
+      }
+      /* the expectations given (c, xi): products of one-view moments */
+      double G[2 * CL_MMAX], E1[2 * CL_MMAX * CL_MMAX], E2[2 * CL_MMAX * CL_MMAX];
+      for (int p = 0; p < d2; p++) {
+        double g = 0, e1[CL_MMAX] = {0}, e2[CL_MMAX] = {0};
+        for (int t = 0; t < a->nt[p]; t++) {
+          const term tm = a->tm[p][t];
+          const double m1 = mf[tm.f1], m2 = mf[tm.f2];
+          g += tm.coef * m1 * m2;
+          for (int r = 0; r < M; r++)
+            e1[r] += tm.coef * Ee[tm.f1 * M + r] * m2, e2[r] += tm.coef * m1 * Ee[tm.f2 * M + r];
+        }
+        G[p] = g;
+        for (int r = 0; r < M; r++) E1[p * M + r] = e1[r], E2[p * M + r] = e2[r];
+      }
+      for (int i = 0; i < M; i++) {
+        const double gi = W * (G[i] + G[M + i]);
+        for (int j = 0; j < K; j++) aR[j * M + i] += c[j] * gi;
+        for (int r = 0; r < M; r++) P[r * M + i] += mu[r] * gi;
+      }
+      for (int p = 0; p < d2; p++)
+        for (int r = 0; r < M; r++) {
+          U[p * d2 + r] += W * (xi[r] * G[p] + E1[p * M + r]);
+          U[p * d2 + M + r] += W * (xi[r] * G[p] + E2[p * M + r]);
+        }
+      for (int p = 0; p < d2; p++)
+        for (int q = p; q < d2; q++) {
+          double v = 0;
+          for (int t = 0; t < a->nt[p]; t++)
+            for (int u = 0; u < a->nt[q]; u++) {
+              const term tp = a->tm[p][t], tq = a->tm[q][u];
+              v += tp.coef * tq.coef * Mo[tp.f1 * F + tq.f1] * Mo[tp.f2 * F + tq.f2];
+            }
+          GG[p * d2 + q] += W * v;
+        }
+    }
+  }
+  /* P_il = E[g1_l h1_i + g2_l h2_i] = mu-part + U; V from GG; T = U S^+ */
+  const double s2 = a->m.s * a->m.s, c1 = 1 + s2, c2 = 1 + a->m.rho * s2;
+  for (int p = 0; p < d2; p++)
+    for (int q = 0; q < p; q++) GG[p * d2 + q] = GG[q * d2 + p];
+  for (int i = 0; i < M; i++)
+    for (int lq = 0; lq < M; lq++) {
+      P[i * M + lq] += U[lq * d2 + i] + U[(M + lq) * d2 + M + i];
+      V[i * M + lq] = c1 * (GG[i * d2 + lq] + GG[(M + i) * d2 + M + lq]) +
+                      c2 * (GG[i * d2 + M + lq] + GG[(M + i) * d2 + lq]);
+    }
+  double T[4 * CL_MMAX * CL_MMAX];
+  for (int p = 0; p < d2; p++)
+    for (int r = 0; r < d2; r++) {
+      double t = 0;
+      for (int b = 0; b < d2; b++) t += U[p * d2 + b] * a->Sp[b * d2 + r];
+      T[p * d2 + r] = t;
+    }
+  memcpy(U, T, sizeof(double) * (size_t)(d2 * d2));
+  cl_multi_assemble(&a->m, R, Q, a->Sp, a->acc, out);
+}
+
+static cl_status finish(const cl_acc *a, const double *o, double *dR, double *dQ, char *err) {
+  const int KM = a->K * a->M;
+  for (int k = 0; k < a->nout; k++) {
+    if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+    if (k < KM) dR[k] = o[k];
+    else dQ[k - KM] = o[k];
+  }
+  return CL_OK;
+}
+
+cl_status cl_acc_eval_level(cl_acc *a, int lev, const double *R, const double *Q, double *dR,
+                            double *dQ, char *err) {
+  cl_status st = prepare(a, R, Q, err);
+  if (st) return st;
+  double *o = a->out + (size_t)lev * a->nout;
+  eval_level(a, &a->lv[lev], R, Q, o);
+  return finish(a, o, dR, dQ, err);
+}
+
+cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, double *dQ,
+                      double *ebar, char *err) {
+  cl_status st = prepare(a, R, Q, err);
+  if (st) return st;
+  double *o0 = a->out, *o1 = a->out + a->nout;
+  eval_level(a, &a->lv[0], R, Q, o0);
+  eval_level(a, &a->lv[1], R, Q, o1);
+  /* the estimate is a norm over the whole drift vector: one component of
+   * the two levels can agree by chance (docs/accurate.md s.4) */
+  a->emax = 0;
+  for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - o0[k]));
+  if (ebar)
+    for (int k = 0; k < a->nout; k++) ebar[k] = a->emax;
+  return finish(a, o1, dR, dQ, err);
+}
