@@ -420,6 +420,20 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
+cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                             char *err) {
+  if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
+  int nr = 0;
+  cl_multi_replicates(d->multi, &nr);
+  const size_t KM = (size_t)d->m.K * d->m.M, MM = (size_t)d->m.M * d->m.M;
+  int rl[64];
+  const double *Rl[64], *Ql[64];
+  double *dRl[64], *dQl[64];
+  if (nr > 64) return cl_fail(err, CL_EINVAL, "too many replicate rules (%d > 64)", nr);
+  for (int r = 0; r < nr; r++)
+    rl[r] = r, Rl[r] = R + r * KM, Ql[r] = Q + r * MM, dRl[r] = dR + r * KM, dQl[r] = dQ + r * MM;
+  return cl_multi_eval_reps(d->multi, nr, rl, Rl, Ql, dRl, dQl, err);
+}
 double cl_drift_tquant(const cl_drift *d) { return d->multi ? cl_multi_tquant(d->multi) : 0; }
 double cl_drift_stderr(const cl_drift *d) {
   return d->multi ? cl_multi_errmax(d->multi) : d->erf ? cl_erf_errmax(d->erf) : d->se;

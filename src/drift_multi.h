@@ -31,6 +31,12 @@ cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *d
  * their mean (cl_ode_solve). */
 cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
+/* The replicates rl[0..nr-1] (distinct), replicate rl[x] at the state
+ * (R[x], Q[x]), into dR[x], dQ[x]: the same values as cl_multi_eval_rep for
+ * each, with every replicate's work in one set of threads (docs/multi.md
+ * s.8). */
+cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *const *R,
+                             const double *const *Q, double *const *dR, double *const *dQ, char *err);
 /* The Student-t factor of the bound (t(0.995, nrep - 1)). */
 double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */
