@@ -77,6 +77,7 @@ struct cl_multi {
   int nunit;
   size_t pstride;
   double *part;
+  double *hys; /* SQEXP: h, sigma, sigma' of every unit from pass 1, for pass 2 */
   chunk **cks;
   int nck;
   int ng, nbase; /* symmetry group elements applied to each base point, base points */
@@ -138,6 +139,7 @@ void cl_multi_free(cl_multi *q) {
   free(q->mom);
   free(q->ptt);
   free(q->part);
+  free(q->hys);
   for (int k = 0; k < q->nck; k++) free(q->cks[k]);
   free(q->cks);
   free(q);
@@ -443,7 +445,8 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
     q->pstride = p1 > p2 ? p1 : p2;
   }
   q->part = malloc(sizeof(double) * q->pstride * (size_t)q->nunit * (size_t)q->nrep);
-  if (!q->pts || !q->part || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
+  if (q->mode == MODE_SQEXP) q->hys = malloc(sizeof(double) * 3 * (size_t)q->d2 * CH * (size_t)q->nunit * (size_t)q->nrep);
+  if (!q->pts || !q->part || (q->mode == MODE_SQEXP && !q->hys) || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q), symgroup_free(&G);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
@@ -863,10 +866,12 @@ CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *S, con
  * PP[u][v] += w sum phi_u phi_v (u = (i, k): phi_u = y1_i y2_k). */
 CL_MULTI_CLONES static void sqexp_chunk1(const cl_multi *q, const double *S, const double *R, const double *mu0,
                                          const double *blk, int nch, double w, chunk *ck, double *mm,
-                                         double *PP) {
+                                         double *PP, double *keep) {
   const int M = q->M, M2 = M * M;
   const double *cs = blk, *zs = blk + (size_t)q->ncq * CH;
   chunk_h(q, S, R, mu0, cs, zs, nch, ck);
+  /* h, sigma, sigma' (consecutive in the scratch) kept for pass 2 */
+  memcpy(keep, ck->h, sizeof(double) * 3 * (size_t)q->d2 * CH);
   const double *rows[CL_MMAX * CL_MMAX];
   double o[CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++)
@@ -892,12 +897,14 @@ CL_MULTI_CLONES static void sqexp_chunk1(const cl_multi *q, const double *S, con
  * (beta2, beta1), (beta2, beta2); beta^a_ik = 0 for k = i). */
 CL_MULTI_CLONES static void sqexp_chunk2(const cl_multi *q, const double *S, const double *R, const double *atom,
                                          const double *mu0, const double *blk, int nch, double w,
-                                         const double *mm, chunk *ck, double *acc, double *BB) {
+                                         const double *mm, const double *kept, chunk *ck, double *acc,
+                                         double *BB) {
   const int M = q->M, M2 = M * M, B = q->B;
   const size_t M4 = (size_t)M2 * M2;
   const double lam = q->m.lambda, f1 = 2 * lam * (B - 1) / B, f0 = 2 * lam / B;
   const double *cs = blk, *zs = blk + (size_t)q->ncq * CH;
-  chunk_h(q, S, R, mu0, cs, zs, nch, ck);
+  (void)S, (void)R, (void)mu0;
+  memcpy(ck->h, kept, sizeof(double) * 3 * (size_t)q->d2 * CH); /* pass 1's h, sigma, sigma' */
   const double *restrict ys = ck->y, *restrict ss = ck->sd;
   double a1[CH], a2[CH];
   for (int p = 0; p < nch; p++) a1[p] = a2[p] = 0;
@@ -1052,7 +1059,7 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
   /* SQEXP: pass 1, the single-sample moments m_ik = E[phi_ik] and
    * E[phi_ik phi_lm], phi_ik = y1_i y2_k */
   const int M2 = M * M, M4 = M2 * M2;
-  const size_t msz = (size_t)M2 + 5 * (size_t)M4;
+  const size_t msz = (size_t)M2 + 5 * (size_t)M4, hsz = 3 * (size_t)q->d2 * CH;
 #pragma omp parallel for schedule(static) num_threads(nth)
   for (int u = 0; u < nr * nu; u++) {
     const int r = rl[u / nu], a = (u % nu) / nch, c = (u % nu) % nch;
@@ -1061,7 +1068,7 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
     atom_mu(q, R, a, mu0);
     memset(part, 0, sizeof(double) * (size_t)(M2 + M4));
     sqexp_chunk1(q, q->S[r], R, mu0, q->ptt + ((size_t)r * nch + c) * CH * nq, CH, q->aw[a] * wn,
-                 q->cks[omp_get_thread_num()], part, part + M2);
+                 q->cks[omp_get_thread_num()], part, part + M2, q->hys + ((size_t)r * nu + u % nu) * hsz);
   }
   for (int x = 0; x < nr; x++) {
     double *mm = q->mom + (size_t)rl[x] * msz, *PP = mm + M2;
@@ -1079,8 +1086,8 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
     atom_mu(q, R, a, mu0);
     memset(part, 0, sizeof(double) * (size_t)(q->asz + 4 * M4));
     sqexp_chunk2(q, q->S[r], R, q->ax + (size_t)a * K, mu0, q->ptt + ((size_t)r * nch + c) * CH * nq,
-                 CH, q->aw[a] * wn, q->mom + (size_t)r * msz, q->cks[omp_get_thread_num()], part,
-                 part + q->asz);
+                 CH, q->aw[a] * wn, q->mom + (size_t)r * msz, q->hys + ((size_t)r * nu + u % nu) * hsz,
+                 q->cks[omp_get_thread_num()], part, part + q->asz);
   }
   const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
   const double fv = 4 * lam * lam * (B - 1) / ((double)B * B);
