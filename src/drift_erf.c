@@ -475,7 +475,7 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
-   * threads (docs/closed-forms.md s.6).  None inside another parallel
+   * threads (docs/multi.md s.8).  None inside another parallel
    * region (sweep, basin). */
   const int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
   const cl_erf *ce = e;

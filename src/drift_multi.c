@@ -526,7 +526,7 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
            path, q->nrep, q->n, q->nq, q->nbase, q->ng, G.what, q->na, q->nrep - 1, q->nrep);
   if (nasked < NBASE_MIN) {
     size_t L = strlen(q->method);
-    snprintf(q->method + L, sizeof q->method - L, "; --qmc-points %ld raised to the minimum %d",
+    snprintf(q->method + L, sizeof q->method - L, "; %ld points per rule raised to the minimum %d",
              nasked, NBASE_MIN);
   }
   symgroup_free(&G);
