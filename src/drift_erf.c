@@ -20,6 +20,7 @@
  *      integrals of such closed forms by Price's theorem (price), with an
  *      error estimate from a coarser rule (ex_sigma). */
 #include "drift_erf.h"
+#include "drift_multi.h" /* cl_drift_threads */
 
 #include <math.h>
 #include <omp.h>
@@ -475,9 +476,9 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
-   * threads (docs/multi.md s.8).  None inside another parallel
-   * region (sweep, basin). */
-  const int nth = omp_in_parallel() ? 1 : omp_get_max_threads();
+   * threads (docs/multi.md s.8); threads only if asked for
+   * (cl_drift_threads). */
+  const int nth = cl_drift_threads();
   const cl_erf *ce = e;
   /* G[(a,i), k] = E[d_k ghat^a_i] */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)

@@ -970,8 +970,14 @@ static chunk *chunk_alloc(int M, int sq) {
 /* Threads for the units of one replicate: none inside another parallel
  * region (sweep, basin, the runner), at most one per unit; a chunk scratch
  * for each. */
+int cl_drift_threads(void) {
+  if (omp_in_parallel()) return 1;
+  const char *e = getenv("OMP_NUM_THREADS");
+  return e && *e ? omp_get_max_threads() : 1;
+}
+
 static cl_status unit_threads(cl_multi *q, int nr, int *nth, char *err) {
-  int n = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int n = cl_drift_threads();
   if (n > nr * q->nunit) n = nr * q->nunit;
   if (n < 1) n = 1;
   if (n > q->nck) {

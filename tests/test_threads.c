@@ -25,11 +25,20 @@ static cl_config config_of(const char *args) {
   return cfg;
 }
 
+/* nth threads for the drift engines: they use threads only when
+ * OMP_NUM_THREADS is set (cl_drift_threads) */
+static void set_threads(int nth) {
+  char v[16];
+  snprintf(v, sizeof v, "%d", nth);
+  setenv("OMP_NUM_THREADS", v, 1);
+  omp_set_num_threads(nth);
+}
+
 /* the drift (dR then dQ) and its bound with nth threads */
 static double drift_with(const cl_config *cfg, int nth, double *out) {
   char err[CL_ERRLEN];
   cl_drift *d = NULL;
-  omp_set_num_threads(nth);
+  set_threads(nth);
   cr_assert_eq(cl_drift_alloc(&cfg->model, &cfg->ode.quad, &d, err), CL_OK, "%s", err);
   const cl_model *m = &cfg->model;
   cr_assert_eq(cl_drift_eval(d, m->R0, m->Q0, out, out + m->K * m->M, err), CL_OK, "%s", err);
@@ -78,7 +87,7 @@ Test(threads, replicates_at_once_equal_one_at_a_time, .timeout = 120) {
     const int K = m->K, M = m->M, KM = K * M, MM = M * M;
     char err[CL_ERRLEN];
     cl_drift *d = NULL;
-    omp_set_num_threads(1);
+    set_threads(1);
     cr_assert_eq(cl_drift_alloc(m, &cfg.ode.quad, &d, err), CL_OK, "%s", err);
     const int nr = cl_drift_nrep(d);
     cr_assert_gt(nr, 1);
@@ -93,7 +102,7 @@ Test(threads, replicates_at_once_equal_one_at_a_time, .timeout = 120) {
       for (int k = 0; k < MM; k++) Q[r * MM + k] = m->Q0[k];
     }
     for (int nth = 1; nth <= 3; nth++) {
-      omp_set_num_threads(nth);
+      set_threads(nth);
       cr_assert_eq(cl_drift_eval_reps(d, R, Q, dR, dQ, err), CL_OK, "%s", err);
       for (int r = 0; r < nr; r++) {
         cr_assert_eq(cl_drift_eval_rep(d, r, R + r * KM, Q + r * MM, r1, r1 + KM, err), CL_OK, "%s", err);
