@@ -439,6 +439,29 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc ? 1 : -1; }
+/* Every replicate at its own state (R, Q: nrep blocks each); the Sobol'
+ * engine evaluates them in one parallel region (docs/multi.md s.8). */
+cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                             char *err) {
+  const size_t KM = (size_t)d->m.K * d->m.M, MM = (size_t)d->m.M * d->m.M;
+  if (d->qacc) {
+    for (int r = 0; r < 2; r++) {
+      cl_status st = cl_acc_eval_level(d->qacc, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err);
+      if (st) return st;
+    }
+    return CL_OK;
+  }
+  if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
+  int nr = 0;
+  cl_multi_replicates(d->multi, &nr);
+  int rl[64];
+  const double *Rl[64], *Ql[64];
+  double *dRl[64], *dQl[64];
+  if (nr > 64) return cl_fail(err, CL_EINVAL, "too many replicate rules (%d > 64)", nr);
+  for (int r = 0; r < nr; r++)
+    rl[r] = r, Rl[r] = R + r * KM, Ql[r] = Q + r * MM, dRl[r] = dR + r * KM, dQl[r] = dQ + r * MM;
+  return cl_multi_eval_reps(d->multi, nr, rl, Rl, Ql, dRl, dQl, err);
+}
 double cl_drift_tquant(const cl_drift *d) {
   return d->multi ? cl_multi_tquant(d->multi) : d->qacc ? 2.0 : 0;
 }

@@ -20,8 +20,10 @@
  *      integrals of such closed forms by Price's theorem (price), with an
  *      error estimate from a coarser rule (ex_sigma). */
 #include "drift_erf.h"
+#include "drift_multi.h" /* cl_drift_threads */
 
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +56,6 @@ struct cl_erf {
   int nt[NLEV];    /* Gauss-Legendre points in t of each rule */
   double tx[NLEV][NT_MAX], tw[NLEV][NT_MAX]; /* on [0, 1] */
   double Cf[4 * CL_MMAX * CL_MMAX];
-  double verr;     /* error estimate accumulated by ex_sigma (scaled) */
   double emax;     /* error estimate of the last evaluation */
   mono *gm;        /* monomials of ghat^a_i, a = 0, 1 (views), i < M */
   int gstart[2 * CL_MMAX + 1];
@@ -238,7 +239,7 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
 }
 
 /* E[prod sigma(v_k)^p_k] over N(0, C) (no other factors). */
-static double ex_sigma(cl_erf *e, const double *C, int n, const int *p, double scale) {
+static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, double scale, double *verr) {
   int deg = 0, v[2], nv = 0;
   for (int k = 0; k < n; k++) {
     deg += p[k];
@@ -257,7 +258,7 @@ static double ex_sigma(cl_erf *e, const double *C, int n, const int *p, double s
   for (int r = 1;; r++) {
     double hi = price(C, n, p, e->tx[r], e->tw[r], e->nt[r]), d = fabs(hi - lo);
     if (r + 1 == e->nlev || d <= TOL_ABS + TOL_REL * fabs(hi)) {
-      e->verr += scale * d;
+      *verr += scale * d;
       return hi;
     }
     lo = hi;
@@ -267,8 +268,8 @@ static double ex_sigma(cl_erf *e, const double *C, int n, const int *p, double s
 /* E[prod sigma^p sigma'^q v^r] over N(0, C) (n local variables); scale is
  * the absolute weight of this result in the caller's sum, for the error
  * estimate. */
-static double ex_rec(cl_erf *e, const double *C0, int n, const int *p, const int *q, const int *r,
-                     double scale) {
+static double ex_rec(const cl_erf *e, const double *C0, int n, const int *p, const int *q, const int *r,
+                     double scale, double *verr) {
   int deg = 0, anyq = 0;
   for (int k = 0; k < n; k++) deg += p[k] + r[k], anyq |= q[k];
   if (deg & 1) return 0; /* odd in v: sigma and v odd, sigma' even */
@@ -279,7 +280,7 @@ static double ex_rec(cl_erf *e, const double *C0, int n, const int *p, const int
   if (anyq) pref = absorb(C, n, q);
   int k = 0;
   while (k < n && r[k] == 0) k++;
-  if (k == n) return pref * ex_sigma(e, C, n, p, scale * pref);
+  if (k == n) return pref * ex_sigma(e, C, n, p, scale * pref, verr);
   /* Stein: E[v_k F] = sum_l C_kl E[d_l F] */
   int r2[NV], p3[NV], q3[NV], r3[NV];
   memcpy(r2, r, sizeof(int) * (size_t)n);
@@ -292,26 +293,26 @@ static double ex_rec(cl_erf *e, const double *C0, int n, const int *p, const int
       memcpy(r3, r2, sizeof(int) * (size_t)n);
       r3[l]--;
       double f = ckl * r2[l];
-      sum += f * ex_rec(e, C, n, p, q0, r3, scale * pref * fabs(f));
+      sum += f * ex_rec(e, C, n, p, q0, r3, scale * pref * fabs(f), verr);
     }
     if (p[l] > 0) {
       memcpy(p3, p, sizeof(int) * (size_t)n);
       memset(q3, 0, sizeof(int) * (size_t)n);
       p3[l]--, q3[l] = 1;
       double f = ckl * p[l];
-      sum += f * ex_rec(e, C, n, p3, q3, r2, scale * pref * fabs(f));
+      sum += f * ex_rec(e, C, n, p3, q3, r2, scale * pref * fabs(f), verr);
     }
   }
   return pref * sum;
 }
 
 /* E[monomial] (with its coefficient). */
-static double ex_mono(cl_erf *e, const mono *mo, double scale) {
+static double ex_mono(const cl_erf *e, const mono *mo, double scale, double *verr) {
   double C[NV * NV];
   const int n = mo->n, d2 = e->d2;
   for (int a = 0; a < n; a++)
     for (int b = 0; b < n; b++) C[a * n + b] = e->Cf[mo->var[a] * d2 + mo->var[b]];
-  return mo->coef * ex_rec(e, C, n, mo->p, mo->q, mo->r, scale * fabs(mo->coef));
+  return mo->coef * ex_rec(e, C, n, mo->p, mo->q, mo->r, scale * fabs(mo->coef), verr);
 }
 
 static void mono_factor(mono *mo, int var, int p, int q, int r) {
@@ -329,7 +330,8 @@ static mono mono_mul(const mono *a, const mono *b) {
 }
 
 /* sum of E[d_var of mo] */
-static double ex_deriv(cl_erf *e, const mono *mo, int var) {
+static double ex_deriv(const cl_erf *e, const mono *mo, int var) {
+  double verr = 0; /* not used: these terms have at most two erf factors */
   int k = 0;
   while (k < mo->n && mo->var[k] != var) k++;
   if (k == mo->n) return 0;
@@ -337,15 +339,15 @@ static double ex_deriv(cl_erf *e, const mono *mo, int var) {
   mono d = *mo;
   if (mo->p[k] > 0) { /* sigma' = d sigma */
     d = *mo, d.coef *= mo->p[k], d.p[k]--, d.q[k]++;
-    s += ex_mono(e, &d, 1);
+    s += ex_mono(e, &d, 1, &verr);
   }
   if (mo->q[k] > 0) { /* d sigma'^q = -q v sigma'^q */
     d = *mo, d.coef *= -mo->q[k], d.r[k]++;
-    s += ex_mono(e, &d, 1);
+    s += ex_mono(e, &d, 1, &verr);
   }
   if (mo->r[k] > 0) {
     d = *mo, d.coef *= mo->r[k], d.r[k]--;
-    s += ex_mono(e, &d, 1);
+    s += ex_mono(e, &d, 1, &verr);
   }
   return s;
 }
@@ -472,26 +474,35 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
   if (amin < -1e-9 * fmax(qmax, 1))
     return cl_fail(err, CL_EDIVERGE,
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  /* Every entry of G and E2 is its own unit of work, summed in a fixed
+   * order whatever thread computes it: the result does not depend on the
+   * threads (docs/multi.md s.8); threads only if asked for
+   * (cl_drift_threads). */
+  const int nth = cl_drift_threads();
+  const cl_erf *ce = e;
   /* G[(a,i), k] = E[d_k ghat^a_i] */
-  for (int ai = 0; ai < d2; ai++)
-    for (int k = 0; k < d2; k++) {
-      double g = 0;
-      for (int t = e->gstart[ai]; t < e->gstart[ai + 1]; t++) g += ex_deriv(e, &e->gm[t], k);
-      e->G[ai * d2 + k] = g;
-    }
-  /* E2[(a,i), (b,l)] = E[ghat^a_i ghat^b_l] */
-  for (int ai = 0; ai < d2; ai++)
-    for (int bl = ai; bl < d2; bl++) {
-      double sum = 0;
-      e->verr = 0;
-      for (int t = e->gstart[ai]; t < e->gstart[ai + 1]; t++)
-        for (int u = e->gstart[bl]; u < e->gstart[bl + 1]; u++) {
-          mono pr = mono_mul(&e->gm[t], &e->gm[u]);
-          sum += ex_mono(e, &pr, 1);
-        }
-      e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = sum;
-      e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = e->verr;
-    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+  for (int x = 0; x < d2 * d2; x++) {
+    const int ai = x / d2, k = x % d2;
+    double g = 0;
+    for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++) g += ex_deriv(ce, &ce->gm[t], k);
+    e->G[ai * d2 + k] = g;
+  }
+  /* E2[(a,i), (b,l)] = E[ghat^a_i ghat^b_l], bl >= ai: pair x of the upper triangle */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+  for (int x = 0; x < d2 * (d2 + 1) / 2; x++) {
+    int ai = 0, rest = x;
+    while (rest >= d2 - ai) rest -= d2 - ai, ai++;
+    const int bl = ai + rest;
+    double sum = 0, verr = 0;
+    for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++)
+      for (int u = ce->gstart[bl]; u < ce->gstart[bl + 1]; u++) {
+        mono pr = mono_mul(&ce->gm[t], &ce->gm[u]);
+        sum += ex_mono(ce, &pr, 1, &verr);
+      }
+    e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = sum;
+    e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = verr;
+  }
   /* dR_ji = tau (sum_k Cov(c_j, v_k) (G1 + G2) + s sum_k (Cov(eps1_j, v_k) G1 + Cov(eps2_j, v_k) G2) - beta R) */
   for (int j = 0; j < K; j++) {
     const double m2 = e->m.c[j].m2, *Rj = R + j * M;

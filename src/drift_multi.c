@@ -27,6 +27,7 @@
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_qrng.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,15 +43,15 @@ enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
 enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128, NGROUP_MAX = 128 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 
-/* A chunk of points: c, h = (h1, h2) and sigma, sigma' of every h, the
- * activations vectorised over the chunk (libmvec). */
+/* A chunk of CH points, by coordinate with the point index fastest (row r
+ * of a block at r * CH), so that every loop over the points is a SIMD loop:
+ * h = (h1, h2), sigma and sigma' of every h (libmvec), the per-sample
+ * gradient g (2M rows), g1 + g2 (M rows), and for the 1/B expansion the
+ * products phi_ik = y1_i y2_k (M^2 rows) and beta (2 M (M - 1) rows).  One
+ * per thread: the blocks live in one allocation (chunk_alloc). */
 enum { CH = 128 };
 typedef struct chunk_s {
-  double c[CH * CL_KMAX], h[CH * 2 * CL_MMAX], y[CH * 2 * CL_MMAX], sd[CH * 2 * CL_MMAX];
-  const double *z[CH];
-  /* the B = 1 / lambda = 0 kernel (sample_chunk): the same by coordinate,
-   * point index fastest (row r of a block at r * CH) */
-  double zs[CH * 2 * CL_MMAX], gs[CH * 2 * CL_MMAX];
+  double *h, *y, *sd, *gs, *gp, *ph, *be;
 } chunk;
 
 struct cl_multi {
@@ -64,9 +65,22 @@ struct cl_multi {
   double tq;            /* Student-t quantile for the bound */
   int nout, asz;        /* K*M + M*M; accumulator size */
   double *acc, *reps, *mom; /* accumulators, nrep x nout, SQEXP moments */
-  double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
+  /* per replicate slot (its own state in cl_multi_eval_reps): the square
+   * root S of Sigma and S^+ */
+  double S[NREP_DEFAULT][4 * CL_MMAX * CL_MMAX], Sp[NREP_DEFAULT][4 * CL_MMAX * CL_MMAX];
   double emax;
-  chunk *ck;
+  /* points in chunk layout (SAMPLE, SQEXP): replicate r, chunk u at
+   * ptt + (r * (n / CH) + u) * CH * nq, coordinate row c at c * CH */
+  double *ptt;
+  /* the deterministic threads (docs/multi.md s.8): units of work (one chunk
+   * of one atom combination), each with its own partial sums (pstride
+   * doubles) added in unit order; a chunk scratch per thread */
+  int nunit;
+  size_t pstride;
+  double *part;
+  double *hys; /* SQEXP: h, sigma, sigma' of every unit from pass 1, for pass 2 */
+  chunk **cks;
+  int nck;
   int ng, nbase; /* symmetry group elements applied to each base point, base points */
   char method[900];
 };
@@ -124,7 +138,11 @@ void cl_multi_free(cl_multi *q) {
   free(q->acc);
   free(q->reps);
   free(q->mom);
-  free(q->ck);
+  free(q->ptt);
+  free(q->part);
+  free(q->hys);
+  for (int k = 0; k < q->nck; k++) free(q->cks[k]);
+  free(q->cks);
   free(q);
 }
 
@@ -381,6 +399,11 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
     n = tot / q->na;
     if (n < 512) n = 512;
   }
+  /* a minimum of NBASE_MIN points per rule (and atom combination): fewer
+   * leave a handful of base points per shift and a bound that means little
+   * (docs/multi.md s.3); a smaller --qmc-points is raised, with a note */
+  long nasked = n;
+  if (n < NBASE_MIN) n = NBASE_MIN;
   int lg = 0;
   while ((1L << lg) < n && lg < 20) lg++;
   /* the symmetry group (docs/multi.md s.5): n / |G| base points (a power
@@ -410,12 +433,20 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   q->asz = K * M + 4 * M * M + 2 * M * M;
   size_t npts = (size_t)q->nrep * (size_t)q->n * (size_t)q->nq;
   q->pts = malloc(sizeof(double) * (npts ? npts : 1));
-  q->acc = malloc(sizeof(double) * (size_t)q->asz);
-  q->ck = malloc(sizeof *q->ck);
+  q->acc = malloc(sizeof(double) * (size_t)q->asz * (size_t)q->nrep);
   q->reps = malloc(sizeof(double) * (size_t)q->nrep * (size_t)q->nout);
   size_t M4 = (size_t)M * M * M * M;
-  q->mom = q->mode == MODE_SQEXP ? malloc(sizeof(double) * (M * M + 5 * M4)) : NULL;
-  if (!q->pts || !q->ck || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
+  q->mom = q->mode == MODE_SQEXP ? malloc(sizeof(double) * (M * M + 5 * M4) * (size_t)q->nrep) : NULL;
+  /* n is a multiple of CH (nbase >= NBASE_MIN = CH, a power of 2) */
+  q->nunit = q->na * (q->n / CH);
+  q->pstride = (size_t)q->asz;
+  if (q->mode == MODE_SQEXP) {
+    size_t p1 = (size_t)(M * M) + M4, p2 = (size_t)q->asz + 4 * M4;
+    q->pstride = p1 > p2 ? p1 : p2;
+  }
+  q->part = malloc(sizeof(double) * q->pstride * (size_t)q->nunit * (size_t)q->nrep);
+  if (q->mode == MODE_SQEXP) q->hys = malloc(sizeof(double) * 3 * (size_t)q->d2 * CH * (size_t)q->nunit * (size_t)q->nrep);
+  if (!q->pts || !q->part || (q->mode == MODE_SQEXP && !q->hys) || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q), symgroup_free(&G);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
@@ -469,6 +500,20 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
   }
   free(base);
   for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
+  if (q->mode != MODE_BATCH) {
+    /* the chunk layout of the kernels: coordinate rows of CH points */
+    q->ptt = malloc(sizeof(double) * (npts ? npts : 1));
+    if (!q->ptt) {
+      cl_multi_free(q), symgroup_free(&G);
+      return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
+    }
+    const int nq = q->nq;
+    for (size_t blk = 0; blk < (size_t)q->nrep * (size_t)(q->n / CH); blk++)
+      for (int k = 0; k < CH; k++)
+        for (int c = 0; c < nq; c++)
+          q->ptt[blk * CH * nq + (size_t)c * CH + k] = q->pts[(blk * CH + k) * nq + c];
+    free(q->pts), q->pts = NULL;
+  }
   const char *path = q->mode == MODE_SAMPLE
                          ? (m->B == 1 ? "per-sample gradient (B = 1)" : "per-sample gradient (lambda = 0)")
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
@@ -479,6 +524,11 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
            "combination(s) of the discrete laws summed exactly; error bound = t(0.995, %d) "
            "sd / sqrt(%d) over the shifts (fixed internal seed)",
            path, q->nrep, q->n, q->nq, q->nbase, q->ng, G.what, q->na, q->nrep - 1, q->nrep);
+  if (nasked < NBASE_MIN) {
+    size_t L = strlen(q->method);
+    snprintf(q->method + L, sizeof q->method - L, "; %ld points per rule raised to the minimum %d",
+             nasked, NBASE_MIN);
+  }
   symgroup_free(&G);
   *out = q;
   return CL_OK;
@@ -567,14 +617,14 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
 }
 
 /* Symmetric square root S of Sigma and the pseudo-inverse S^+. */
-static cl_status prepare(cl_multi *q, const double *R, const double *Q, char *err) {
+static cl_status prepare(cl_multi *q, int slot, const double *R, const double *Q, char *err) {
   double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX];
   cl_status st = cl_multi_sigma(&q->m, R, Q, A, Sg, err);
-  return st ? st : cl_sym_roots(Sg, q->d2, q->S, q->Sp, err);
+  return st ? st : cl_sym_roots(Sg, q->d2, q->S[slot], q->Sp[slot], err);
 }
 
 /* h = (mu, mu) + S z for one sample; c gets the full feature vector. */
-static void sample_h(const cl_multi *q, const double *R, const double *atom, const double *mu0,
+static void sample_h(const cl_multi *q, const double *S, const double *R, const double *atom, const double *mu0,
                      const double *x, double *c, double *h1, double *h2, const double **zp) {
   const int K = q->K, M = q->M, d2 = q->d2;
   double mu[CL_MMAX];
@@ -590,7 +640,7 @@ static void sample_h(const cl_multi *q, const double *R, const double *atom, con
   const double *z = x + q->ncq;
   *zp = z;
   for (int r = 0; r < d2; r++) {
-    const double *Sr = q->S + r * d2;
+    const double *Sr = S + r * d2;
     double o = 0;
     for (int k = 0; k < d2; k++) o += Sr[k] * z[k];
     if (r < M) h1[r] = mu[r] + o;
@@ -630,63 +680,93 @@ static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
       for (int i = 0; i < M; i++) mu0[i] += q->ax[(size_t)a * K + j] * R[j * M + i];
 }
 
-static void chunk_eval(const cl_multi *q, const double *R, const double *atom, const double *mu0,
-                       const double *pts, int nch, chunk *ck) {
-  const int K = q->K, d2 = q->d2, nq = q->nq;
-  for (int k = 0; k < nch; k++)
-    sample_h(q, R, atom, mu0, pts + (size_t)k * nq, ck->c + k * K, ck->h + k * d2,
-             ck->h + k * d2 + q->M, &ck->z[k]);
-  cl_act_eval_vec(q->m.act, ck->h, ck->y, ck->sd, nch * d2);
-}
-
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define CL_MULTI_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define CL_MULTI_CLONES
 #endif
+/* the kernels' helpers are compiled into each clone */
+#if defined(__GNUC__)
+#define CL_KERNEL static inline __attribute__((always_inline))
+#else
+#define CL_KERNEL static inline
+#endif
 
-static inline double dot_ch(const double *restrict a, const double *restrict b, int n) {
+CL_KERNEL double dot_ch(const double *restrict a, const double *restrict b, int n) {
   double t = 0;
 #pragma omp simd reduction(+ : t)
   for (int k = 0; k < n; k++) t += a[k] * b[k];
   return t;
 }
 
-/* B = 1 or lambda = 0 (lam = 0 then): the nch points of a chunk by
- * coordinate (point index fastest, so that every loop below is a SIMD loop
- * over the points): h = mu + S z, sigma, the per-sample gradient and the
- * sums of accumulate(), weight w, added to acc. */
-CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *R, const double *atom,
-                                         const double *mu0, const double *pts, int nch, double lam,
-                                         double w, chunk *ck, double *acc) {
-  const int K = q->K, M = q->M, d2 = q->d2, nq = q->nq, ncq = q->ncq;
-  double *restrict cs = ck->c, *restrict zs = ck->zs, *restrict hs = ck->h, *restrict ys = ck->y,
-                   *restrict ss = ck->sd, *restrict gs = ck->gs;
-  /* transpose the points of the chunk */
-  for (int k = 0; k < nch; k++) {
-    const double *x = pts + (size_t)k * nq;
-    for (int c = 0; c < ncq; c++) cs[c * CH + k] = x[c];
-    for (int r = 0; r < d2; r++) zs[r * CH + k] = x[ncq + r];
+/* o[u] = sum_k a[k] b[u][k], u < nb: four dot products per loop (four
+ * independent reduction chains, a loaded once); each is summed exactly as
+ * dot_ch sums it, so the result does not depend on the grouping. */
+CL_KERNEL void dots_ch(const double *restrict a, const double *const *b, int nb, int n,
+                           double *o) {
+  int u = 0;
+  for (; u + 4 <= nb; u += 4) {
+    const double *restrict b0 = b[u], *restrict b1 = b[u + 1], *restrict b2 = b[u + 2],
+                           *restrict b3 = b[u + 3];
+    double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+#pragma omp simd reduction(+ : t0, t1, t2, t3)
+    for (int k = 0; k < n; k++) t0 += a[k] * b0[k], t1 += a[k] * b1[k], t2 += a[k] * b2[k], t3 += a[k] * b3[k];
+    o[u] = t0, o[u + 1] = t1, o[u + 2] = t2, o[u + 3] = t3;
   }
-  /* h_r = mu0_i + sum_j c_j R_ji + (S z)_r, i = r mod M */
+  for (; u < nb; u++) o[u] = dot_ch(a, b[u], n);
+}
+
+/* h = mu + S z for the nch points of a chunk (cs: rows of the point-set c
+ * coordinates, zs: rows of z), and sigma, sigma' of every h. */
+CL_KERNEL void chunk_h(const cl_multi *q, const double *S, const double *R, const double *mu0,
+                           const double *restrict cs, const double *restrict zs, int nch, chunk *ck) {
+  const int K = q->K, M = q->M, d2 = q->d2;
   for (int r = 0; r < d2; r++) {
     const int i = r % M;
-    double *restrict hr = hs + r * CH;
-    for (int k = 0; k < nch; k++) hr[k] = mu0[i];
-    for (int j = 0; j < K; j++) {
-      if (q->cq[j] < 0) continue;
-      const double Rji = R[j * M + i], *restrict cj = cs + q->cq[j] * CH;
+    double *restrict hr = ck->h + r * CH;
+    const double m0 = mu0[i], *restrict Sr = S + r * d2;
+    double rc[CL_KMAX];
+    const double *cp[CL_KMAX];
+    int nc = 0;
+    for (int j = 0; j < K; j++)
+      if (q->cq[j] >= 0) rc[nc] = R[j * M + i], cp[nc++] = cs + q->cq[j] * CH;
+    /* h_r = mu0_i + sum_j c_j R_ji + sum_c S_rc z_c, added in this order
+     * (four terms per pass over the chunk) */
+    int u = 0, c = 0;
 #pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] += Rji * cj[k];
-    }
-    for (int c = 0; c < d2; c++) {
-      const double Src = q->S[r * d2 + c], *restrict zc = zs + c * CH;
+    for (int k = 0; k < nch; k++) hr[k] = m0;
+    for (; u + 4 <= nc; u += 4) {
+      const double r0 = rc[u], r1 = rc[u + 1], r2 = rc[u + 2], r3 = rc[u + 3];
+      const double *restrict p0 = cp[u], *restrict p1 = cp[u + 1], *restrict p2 = cp[u + 2], *restrict p3 = cp[u + 3];
 #pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] += Src * zc[k];
+      for (int k = 0; k < nch; k++) hr[k] = (((hr[k] + r0 * p0[k]) + r1 * p1[k]) + r2 * p2[k]) + r3 * p3[k];
     }
-    cl_act_eval_vec(q->m.act, hr, ys + r * CH, ss + r * CH, nch);
+    for (; u < nc; u++) {
+      const double r0 = rc[u], *restrict p0 = cp[u];
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += r0 * p0[k];
+    }
+    for (; c + 4 <= d2; c += 4) {
+      const double s0 = Sr[c], s1 = Sr[c + 1], s2 = Sr[c + 2], s3 = Sr[c + 3];
+      const double *restrict z0 = zs + c * CH, *restrict z1 = z0 + CH, *restrict z2 = z1 + CH, *restrict z3 = z2 + CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] = (((hr[k] + s0 * z0[k]) + s1 * z1[k]) + s2 * z2[k]) + s3 * z3[k];
+    }
+    for (; c < d2; c++) {
+      const double s0 = Sr[c], *restrict z0 = zs + c * CH;
+#pragma omp simd
+      for (int k = 0; k < nch; k++) hr[k] += s0 * z0[k];
+    }
+    cl_act_eval_vec(q->m.act, hr, ck->y + r * CH, ck->sd + r * CH, nch);
   }
-  /* the per-sample gradient g1 (rows 0..M-1), g2 (rows M..2M-1) */
+}
+
+/* The per-sample gradient of B = 1 (lam = lambda) or lambda = 0 (lam = 0)
+ * into ck->gs (rows 0..M-1: g1, M..2M-1: g2). */
+CL_KERNEL void chunk_grad(const cl_multi *q, double lam, int nch, chunk *ck) {
+  const int M = q->M;
+  const double *restrict ys = ck->y, *restrict ss = ck->sd;
+  double *restrict gs = ck->gs;
   if (lam == 0) {
     for (int i = 0; i < M; i++) {
       const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
@@ -695,203 +775,375 @@ CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *R, con
 #pragma omp simd
       for (int k = 0; k < nch; k++) g1[k] = s1[k] * y2[k], g2[k] = s2[k] * y1[k];
     }
-  } else {
-    double a1[CH], a2[CH];
-    const int sq = q->m.g == CL_G_SQUARE;
-    for (int k = 0; k < nch; k++) a1[k] = a2[k] = 0;
-    for (int i = 0; i < M; i++) {
-      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
-      if (sq) {
+    return;
+  }
+  double a1[CH], a2[CH];
+  const int sq = q->m.g == CL_G_SQUARE;
+  for (int k = 0; k < nch; k++) a1[k] = a2[k] = 0;
+  for (int i = 0; i < M; i++) {
+    const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+    if (sq) {
 #pragma omp simd
-        for (int k = 0; k < nch; k++) a1[k] += y1[k] * y1[k], a2[k] += y2[k] * y2[k];
-      } else {
+      for (int k = 0; k < nch; k++) a1[k] += y1[k] * y1[k], a2[k] += y2[k] * y2[k];
+    } else {
 #pragma omp simd
-        for (int k = 0; k < nch; k++) a1[k] += fabs(y1[k]), a2[k] += fabs(y2[k]);
-      }
+      for (int k = 0; k < nch; k++) a1[k] += fabs(y1[k]), a2[k] += fabs(y2[k]);
     }
-    for (int i = 0; i < M; i++) {
-      const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
-      const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
-      double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
-      if (sq) {
+  }
+  for (int i = 0; i < M; i++) {
+    const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+    const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+    double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
+    if (sq) {
 #pragma omp simd
-        for (int k = 0; k < nch; k++) {
-          g1[k] = s1[k] * (y2[k] - 2 * lam * y1[k] * (a2[k] - y2[k] * y2[k]));
-          g2[k] = s2[k] * (y1[k] - 2 * lam * y2[k] * (a1[k] - y1[k] * y1[k]));
-        }
-      } else {
+      for (int k = 0; k < nch; k++) {
+        g1[k] = s1[k] * (y2[k] - 2 * lam * y1[k] * (a2[k] - y2[k] * y2[k]));
+        g2[k] = s2[k] * (y1[k] - 2 * lam * y2[k] * (a1[k] - y1[k] * y1[k]));
+      }
+    } else {
 #pragma omp simd
-        for (int k = 0; k < nch; k++) {
-          double t1 = (y1[k] > 0) - (y1[k] < 0), t2 = (y2[k] > 0) - (y2[k] < 0);
-          g1[k] = s1[k] * (y2[k] - lam * t1 * (a2[k] - fabs(y2[k])));
-          g2[k] = s2[k] * (y1[k] - lam * t2 * (a1[k] - fabs(y1[k])));
-        }
+      for (int k = 0; k < nch; k++) {
+        double t1 = (y1[k] > 0) - (y1[k] < 0), t2 = (y2[k] > 0) - (y2[k] < 0);
+        g1[k] = s1[k] * (y2[k] - lam * t1 * (a2[k] - fabs(y2[k])));
+        g2[k] = s2[k] * (y1[k] - lam * t2 * (a1[k] - fabs(y1[k])));
       }
     }
   }
-  /* the sums: [aR (K x M), T (2M x 2M), P (M x M), V (M x M)] */
+}
+
+/* The sums of accumulate() over the chunk (gradient in ck->gs), weight w,
+ * added to acc = [aR (K x M), T (2M x 2M), P (M x M), V (M x M)]. */
+CL_KERNEL void chunk_sums(const cl_multi *q, const double *atom, const double *restrict cs,
+                              const double *restrict zs, int nch, double w, chunk *ck, double *acc) {
+  const int K = q->K, M = q->M, d2 = q->d2;
   const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
   double *aR = acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
-  double gsum[CL_MMAX];
+  const double *gs = ck->gs, *hs = ck->h;
+  double gsum[CL_MMAX], o[2 * CL_KMAX + 4 * CL_MMAX], o2[2 * CL_MMAX];
+  const double *rows[2 * CL_KMAX + 4 * CL_MMAX];
   for (int i = 0; i < M; i++) {
     const double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
-    double t = 0;
+    double *restrict gp = ck->gp + i * CH, t = 0;
 #pragma omp simd reduction(+ : t)
     for (int k = 0; k < nch; k++) t += g1[k] + g2[k];
     gsum[i] = t;
+#pragma omp simd
+    for (int k = 0; k < nch; k++) gp[k] = g1[k] + g2[k];
   }
-  for (int j = 0; j < K; j++) {
-    const int cj = q->cq[j];
-    for (int i = 0; i < M; i++) {
-      if (cj < 0) {
-        aR[j * M + i] += w * atom[j] * gsum[i];
-        continue;
-      }
-      const double *restrict c = cs + cj * CH, *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
-      double t = 0;
-#pragma omp simd reduction(+ : t)
-      for (int k = 0; k < nch; k++) t += c[k] * (g1[k] + g2[k]);
-      aR[j * M + i] += w * t;
-    }
+  /* aR_ji: E[c_j (g1_i + g2_i)] */
+  int nc = 0, cj[CL_KMAX];
+  for (int j = 0; j < K; j++)
+    if (q->cq[j] >= 0) cj[nc] = j, rows[nc++] = cs + q->cq[j] * CH;
+  for (int i = 0; i < M; i++) {
+    for (int j = 0; j < K; j++)
+      if (q->cq[j] < 0) aR[j * M + i] += w * atom[j] * gsum[i];
+    dots_ch(ck->gp + i * CH, rows, nc, nch, o);
+    for (int u = 0; u < nc; u++) aR[cj[u] * M + i] += w * o[u];
   }
-  for (int a = 0; a < d2; a++)
-    for (int r = 0; r < d2; r++) T[a * d2 + r] += w * dot_ch(gs + a * CH, zs + r * CH, nch);
+  /* T_ar = E[g_a z_r] */
+  for (int r = 0; r < d2; r++) rows[r] = zs + r * CH;
+  for (int a = 0; a < d2; a++) {
+    dots_ch(gs + a * CH, rows, d2, nch, o);
+    for (int r = 0; r < d2; r++) T[a * d2 + r] += w * o[r];
+  }
+  /* P_il = E[g1_l h1_i + g2_l h2_i] */
+  for (int r = 0; r < d2; r++) rows[r] = hs + r * CH;
+  for (int l = 0; l < M; l++) {
+    dots_ch(gs + l * CH, rows, M, nch, o);
+    dots_ch(gs + (M + l) * CH, rows + M, M, nch, o2);
+    for (int i = 0; i < M; i++) P[i * M + l] += w * (o[i] + o2[i]);
+  }
+  /* V from the Gram matrix of the 2M gradient rows (upper triangle) */
+  double Gm[4 * CL_MMAX * CL_MMAX];
+  for (int r = 0; r < d2; r++) rows[r] = gs + r * CH;
+  for (int a = 0; a < d2; a++) {
+    dots_ch(gs + a * CH, rows + a, d2 - a, nch, o);
+    for (int b = a; b < d2; b++) Gm[a * d2 + b] = Gm[b * d2 + a] = o[b - a];
+  }
   for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      P[i * M + l] += w * (dot_ch(gs + l * CH, hs + i * CH, nch) + dot_ch(gs + (M + l) * CH, hs + (M + i) * CH, nch));
-      if (l < i) continue;
-      const double v = c1 * (dot_ch(gs + i * CH, gs + l * CH, nch) + dot_ch(gs + (M + i) * CH, gs + (M + l) * CH, nch)) +
-                       c2 * (dot_ch(gs + i * CH, gs + (M + l) * CH, nch) + dot_ch(gs + (M + i) * CH, gs + l * CH, nch));
+    for (int l = i; l < M; l++) {
+      const double v = c1 * (Gm[i * d2 + l] + Gm[(M + i) * d2 + M + l]) +
+                       c2 * (Gm[i * d2 + M + l] + Gm[(M + i) * d2 + l]);
       V[i * M + l] += w * v;
       if (l != i) V[l * M + i] += w * v;
     }
 }
 
-/* One replicate: fills acc (and the SQEXP corrections into V). */
-static void replicate(cl_multi *q, int r, const double *R) {
-  const int K = q->K, M = q->M, d2 = q->d2, n = q->n, nq = q->nq, B = q->B;
-  const double lam = q->m.lambda, wn = 1.0 / n;
-  const double *pts = q->pts + (size_t)r * n * nq;
-  double h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
-  chunk *ck = q->ck;
-  memset(q->acc, 0, sizeof(double) * (size_t)q->asz);
-  if (q->mode == MODE_SAMPLE) {
-    double l = B == 1 ? lam : 0;
-    for (int a = 0; a < q->na; a++) {
-      atom_mu(q, R, a, mu0);
-      const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-      for (int p0 = 0; p0 < n; p0 += CH) {
-        const int nch = n - p0 < CH ? n - p0 : CH;
-        sample_chunk(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, l, w, ck, q->acc);
-      }
+/* B = 1 or lambda = 0 (lam = 0 then): one chunk, weight w, added to acc. */
+CL_MULTI_CLONES static void sample_chunk(const cl_multi *q, const double *S, const double *R, const double *atom,
+                                         const double *mu0, const double *blk, int nch, double lam,
+                                         double w, chunk *ck, double *acc) {
+  const double *cs = blk, *zs = blk + (size_t)q->ncq * CH;
+  chunk_h(q, S, R, mu0, cs, zs, nch, ck);
+  chunk_grad(q, lam, nch, ck);
+  chunk_sums(q, atom, cs, zs, nch, w, ck, acc);
+}
+
+/* The 1/B expansion, pass 1 on one chunk: mm[u] += w sum phi_u,
+ * PP[u][v] += w sum phi_u phi_v (u = (i, k): phi_u = y1_i y2_k). */
+CL_MULTI_CLONES static void sqexp_chunk1(const cl_multi *q, const double *S, const double *R, const double *mu0,
+                                         const double *blk, int nch, double w, chunk *ck, double *mm,
+                                         double *PP, double *keep) {
+  const int M = q->M, M2 = M * M;
+  const double *cs = blk, *zs = blk + (size_t)q->ncq * CH;
+  chunk_h(q, S, R, mu0, cs, zs, nch, ck);
+  /* h, sigma, sigma' (consecutive in the scratch) kept for pass 2 */
+  memcpy(keep, ck->h, sizeof(double) * 3 * (size_t)q->d2 * CH);
+  const double *rows[CL_MMAX * CL_MMAX];
+  double o[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int k = 0; k < M; k++) {
+      const double *restrict y1 = ck->y + i * CH, *restrict y2 = ck->y + (M + k) * CH;
+      double *restrict ph = ck->ph + (i * M + k) * CH, t = 0;
+#pragma omp simd
+      for (int p = 0; p < nch; p++) ph[p] = y1[p] * y2[p];
+#pragma omp simd reduction(+ : t)
+      for (int p = 0; p < nch; p++) t += ph[p];
+      mm[i * M + k] += w * t;
+      rows[i * M + k] = ph;
     }
-    return;
+  for (int u = 0; u < M2; u++) {
+    dots_ch(rows[u], rows + u, M2 - u, nch, o);
+    for (int v = u; v < M2; v++) PP[u * M2 + v] += w * o[v - u];
+  }
+}
+
+/* The 1/B expansion, pass 2 on one chunk: the mean-field gradient gmf
+ * (mm: the single-sample moments), its sums into acc, and the beta
+ * products into BB (4 blocks of M^4: (beta1, beta1), (beta1, beta2),
+ * (beta2, beta1), (beta2, beta2); beta^a_ik = 0 for k = i). */
+CL_MULTI_CLONES static void sqexp_chunk2(const cl_multi *q, const double *S, const double *R, const double *atom,
+                                         const double *mu0, const double *blk, int nch, double w,
+                                         const double *mm, const double *kept, chunk *ck, double *acc,
+                                         double *BB) {
+  const int M = q->M, M2 = M * M, B = q->B;
+  const size_t M4 = (size_t)M2 * M2;
+  const double lam = q->m.lambda, f1 = 2 * lam * (B - 1) / B, f0 = 2 * lam / B;
+  const double *cs = blk, *zs = blk + (size_t)q->ncq * CH;
+  (void)S, (void)R, (void)mu0;
+  memcpy(ck->h, kept, sizeof(double) * 3 * (size_t)q->d2 * CH); /* pass 1's h, sigma, sigma' */
+  const double *restrict ys = ck->y, *restrict ss = ck->sd;
+  double a1[CH], a2[CH];
+  for (int p = 0; p < nch; p++) a1[p] = a2[p] = 0;
+  for (int k = 0; k < M; k++) {
+    const double *restrict y1 = ys + k * CH, *restrict y2 = ys + (M + k) * CH;
+#pragma omp simd
+    for (int p = 0; p < nch; p++) a1[p] += y1[p] * y1[p], a2[p] += y2[p] * y2[p];
+  }
+  /* beta rows: u = (i, k), k != i, in the order of u; be1 after be0 */
+  const int nb = M * (M - 1);
+  int bu[CL_MMAX * CL_MMAX];
+  const double *b0[CL_MMAX * CL_MMAX], *b1[CL_MMAX * CL_MMAX];
+  for (int i = 0, n = 0; i < M; i++) {
+    const double *restrict y1 = ys + i * CH, *restrict y2 = ys + (M + i) * CH;
+    const double *restrict s1 = ss + i * CH, *restrict s2 = ss + (M + i) * CH;
+    double *restrict g1 = ck->gs + i * CH, *restrict g2 = ck->gs + (M + i) * CH;
+#pragma omp simd
+    for (int p = 0; p < nch; p++) {
+      g1[p] = s1[p] * y2[p] - f0 * s1[p] * y1[p] * (a2[p] - y2[p] * y2[p]);
+      g2[p] = s2[p] * y1[p] - f0 * s2[p] * y2[p] * (a1[p] - y1[p] * y1[p]);
+    }
+    for (int k = 0; k < M; k++) {
+      if (k == i) continue;
+      const double *restrict yk1 = ys + k * CH, *restrict yk2 = ys + (M + k) * CH;
+      double *restrict e0 = ck->be + n * CH, *restrict e1 = ck->be + (nb + n) * CH;
+      const double m0 = f1 * mm[i * M + k], m1 = f1 * mm[k * M + i];
+#pragma omp simd
+      for (int p = 0; p < nch; p++) {
+        e0[p] = s1[p] * yk2[p], e1[p] = s2[p] * yk1[p];
+        g1[p] -= m0 * e0[p], g2[p] -= m1 * e1[p];
+      }
+      bu[n] = i * M + k, b0[n] = e0, b1[n] = e1, n++;
+    }
+  }
+  chunk_sums(q, atom, cs, zs, nch, w, ck, acc);
+  double o[CL_MMAX * CL_MMAX];
+  for (int x = 0; x < nb; x++) {
+    const size_t u = (size_t)bu[x] * M2;
+    /* (beta1, beta1) and (beta2, beta2): symmetric */
+    dots_ch(b0[x], b0 + x, nb - x, nch, o);
+    for (int y = x; y < nb; y++) BB[u + bu[y]] += w * o[y - x];
+    dots_ch(b1[x], b1 + x, nb - x, nch, o);
+    for (int y = x; y < nb; y++) BB[3 * M4 + u + bu[y]] += w * o[y - x];
+    /* (beta1, beta2); (beta2, beta1) is its transpose */
+    dots_ch(b0[x], b1, nb, nch, o);
+    for (int y = 0; y < nb; y++) BB[M4 + u + bu[y]] += w * o[y];
+  }
+}
+
+/* One chunk scratch for M units (and the 1/B expansion's rows if sq). */
+static chunk *chunk_alloc(int M, int sq) {
+  const size_t d2 = 2 * (size_t)M, rows = 4 * d2 + M + (sq ? (size_t)M * M + 2 * (size_t)M * (M - 1) : 0);
+  chunk *ck = malloc(sizeof *ck + sizeof(double) * rows * CH);
+  if (!ck) return NULL;
+  double *p = (double *)(ck + 1);
+  ck->h = p, ck->y = p + d2 * CH, ck->sd = p + 2 * d2 * CH, ck->gs = p + 3 * d2 * CH;
+  ck->gp = p + 4 * d2 * CH;
+  ck->ph = sq ? ck->gp + (size_t)M * CH : NULL;
+  ck->be = sq ? ck->ph + (size_t)M * M * CH : NULL;
+  return ck;
+}
+
+/* Threads for the units of one replicate: none inside another parallel
+ * region (sweep, basin, the runner), at most one per unit; a chunk scratch
+ * for each. */
+int cl_drift_threads(void) {
+  if (omp_in_parallel()) return 1;
+  const char *e = getenv("OMP_NUM_THREADS");
+  return e && *e ? omp_get_max_threads() : 1;
+}
+
+static cl_status unit_threads(cl_multi *q, int nr, int *nth, char *err) {
+  int n = cl_drift_threads();
+  if (n > nr * q->nunit) n = nr * q->nunit;
+  if (n < 1) n = 1;
+  if (n > q->nck) {
+    chunk **c = realloc(q->cks, sizeof *c * (size_t)n);
+    if (!c) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    q->cks = c;
+    for (; q->nck < n; q->nck++)
+      if (!(q->cks[q->nck] = chunk_alloc(q->M, q->mode == MODE_SQEXP)))
+        return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  *nth = n;
+  return CL_OK;
+}
+
+/* acc[x] = sum over the units of replicate slot r, in order, of their
+ * partial sums part[x + off] (x < len): the fixed-order reduction that makes
+ * the result independent of the threads */
+static void reduce_units(const cl_multi *q, int r, int off, int len, double *acc) {
+  for (int x = 0; x < len; x++) acc[x] = 0;
+  for (int u = 0; u < q->nunit; u++) {
+    const double *p = q->part + ((size_t)r * q->nunit + u) * q->pstride + off;
+    for (int x = 0; x < len; x++) acc[x] += p[x];
+  }
+}
+
+/* The nr replicates rl[0..nr-1] (each a slot with its own S from prepare),
+ * at the states Rl[x]: fills the slots' accumulators (and the SQEXP
+ * corrections into V).  The work is a fixed partition into units
+ * (replicate, atom combination, chunk of CH points), each summed into its
+ * own partial sums, which are added in unit order: bit-identical whatever
+ * the number of threads (docs/multi.md s.8).  One parallel region per pass
+ * over every unit of every replicate. */
+static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *const *Rl, char *err) {
+  const int K = q->K, M = q->M, n = q->n, nq = q->nq, B = q->B, nch = n / CH, nu = q->nunit;
+  const double lam = q->m.lambda, wn = 1.0 / n;
+  const size_t ps = q->pstride;
+  int nth = 1;
+  cl_status st = unit_threads(q, nr, &nth, err);
+  if (st) return st;
+  if (q->mode == MODE_SAMPLE) {
+    const double l = B == 1 ? lam : 0;
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int u = 0; u < nr * nu; u++) {
+      const int r = rl[u / nu], a = (u % nu) / nch, c = (u % nu) % nch;
+      const double *R = Rl[u / nu];
+      double mu0[CL_MMAX], *part = q->part + ((size_t)r * nu + u % nu) * ps;
+      atom_mu(q, R, a, mu0);
+      memset(part, 0, sizeof(double) * (size_t)q->asz);
+      sample_chunk(q, q->S[r], R, q->ax + (size_t)a * K, mu0, q->ptt + ((size_t)r * nch + c) * CH * nq,
+                   CH, l, q->aw[a] * wn, q->cks[omp_get_thread_num()], part);
+    }
+    for (int x = 0; x < nr; x++) reduce_units(q, rl[x], 0, q->asz, q->acc + (size_t)rl[x] * q->asz);
+    return CL_OK;
   }
   if (q->mode == MODE_BATCH) {
-    const int per = q->ncq + d2;
-    double H1[CL_MMAX * 16], H2[CL_MMAX * 16], D1[CL_MMAX * 16], D2[CL_MMAX * 16];
-    double C[CL_KMAX * 16];
-    const double *Z[16];
-    atom_mu(q, R, 0, mu0);
-    for (int p = 0; p < n; p++) {
-      const double *x = pts + (size_t)p * nq;
-      for (int b = 0; b < B; b++) {
-        sample_h(q, R, q->ax, mu0, x + b * per, C + b * K, h1, h2, &Z[b]);
-        for (int i = 0; i < M; i++) H1[i * B + b] = h1[i], H2[i * B + b] = h2[i];
-      }
-      cl_batch_loss(&q->m, H1, H2, D1, D2);
-      for (int b = 0; b < B; b++) {
-        for (int i = 0; i < M; i++)
-          h1[i] = H1[i * B + b], h2[i] = H2[i * B + b], g1[i] = B * D1[i * B + b],
-          g2[i] = B * D2[i * B + b];
-        accumulate(q, C + b * K, Z[b], h1, h2, g1, g2, wn / B, q->acc);
+    const int per = q->ncq + q->d2;
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int u = 0; u < nr * nu; u++) {
+      double H1[CL_MMAX * 16], H2[CL_MMAX * 16], D1[CL_MMAX * 16], D2[CL_MMAX * 16];
+      double C[CL_KMAX * 16], h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
+      const double *Z[16];
+      const int r = rl[u / nu], c = u % nu;
+      const double *R = Rl[u / nu], *pts = q->pts + (size_t)r * n * nq;
+      double *part = q->part + ((size_t)r * nu + c) * ps;
+      memset(part, 0, sizeof(double) * (size_t)q->asz);
+      atom_mu(q, R, 0, mu0);
+      for (int p = c * CH; p < (c + 1) * CH; p++) {
+        const double *x = pts + (size_t)p * nq;
+        for (int b = 0; b < B; b++) {
+          sample_h(q, q->S[r], R, q->ax, mu0, x + b * per, C + b * K, h1, h2, &Z[b]);
+          for (int i = 0; i < M; i++) H1[i * B + b] = h1[i], H2[i * B + b] = h2[i];
+        }
+        cl_batch_loss(&q->m, H1, H2, D1, D2);
+        for (int b = 0; b < B; b++) {
+          for (int i = 0; i < M; i++)
+            h1[i] = H1[i * B + b], h2[i] = H2[i * B + b], g1[i] = B * D1[i * B + b],
+            g2[i] = B * D2[i * B + b];
+          accumulate(q, C + b * K, Z[b], h1, h2, g1, g2, wn / B, part);
+        }
       }
     }
-    return;
+    for (int x = 0; x < nr; x++) reduce_units(q, rl[x], 0, q->asz, q->acc + (size_t)rl[x] * q->asz);
+    return CL_OK;
   }
   /* SQEXP: pass 1, the single-sample moments m_ik = E[phi_ik] and
    * E[phi_ik phi_lm], phi_ik = y1_i y2_k */
   const int M2 = M * M, M4 = M2 * M2;
-  double *mm = q->mom, *PP = mm + M2, *BB = PP + M4; /* BB: 4 blocks of M4 */
-  memset(mm, 0, sizeof(double) * (size_t)(M2 + 5 * M4));
-  for (int a = 0; a < q->na; a++) {
+  const size_t msz = (size_t)M2 + 5 * (size_t)M4, hsz = 3 * (size_t)q->d2 * CH;
+#pragma omp parallel for schedule(static) num_threads(nth)
+  for (int u = 0; u < nr * nu; u++) {
+    const int r = rl[u / nu], a = (u % nu) / nch, c = (u % nu) % nch;
+    const double *R = Rl[u / nu];
+    double mu0[CL_MMAX], *part = q->part + ((size_t)r * nu + u % nu) * ps;
     atom_mu(q, R, a, mu0);
-    const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-    for (int p0 = 0; p0 < n; p0 += CH) {
-     const int nch = n - p0 < CH ? n - p0 : CH;
-     chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
-     for (int pk = 0; pk < nch; pk++) {
-      const double *y1 = ck->y + pk * d2, *y2 = y1 + M;
-      double phi[CL_MMAX * CL_MMAX];
-      for (int i = 0; i < M; i++)
-        for (int k = 0; k < M; k++) phi[i * M + k] = y1[i] * y2[k];
-      for (int u = 0; u < M2; u++) {
-        mm[u] += w * phi[u];
-        const double wu = w * phi[u];
-        for (int v = 0; v < M2; v++) PP[u * M2 + v] += wu * phi[v];
-      }
-     }
-    }
+    memset(part, 0, sizeof(double) * (size_t)(M2 + M4));
+    sqexp_chunk1(q, q->S[r], R, mu0, q->ptt + ((size_t)r * nch + c) * CH * nq, CH, q->aw[a] * wn,
+                 q->cks[omp_get_thread_num()], part, part + M2, q->hys + ((size_t)r * nu + u % nu) * hsz);
   }
-  /* PP -> Cov_1(phi_u, phi_v) */
-  for (int u = 0; u < M2; u++)
-    for (int v = 0; v < M2; v++) PP[u * M2 + v] -= mm[u] * mm[v];
+  for (int x = 0; x < nr; x++) {
+    double *mm = q->mom + (size_t)rl[x] * msz, *PP = mm + M2;
+    reduce_units(q, rl[x], 0, M2 + M4, mm);
+    /* PP (upper triangle) -> Cov_1(phi_u, phi_v), both triangles */
+    for (int u = 0; u < M2; u++)
+      for (int v = u; v < M2; v++) PP[u * M2 + v] = PP[v * M2 + u] = PP[u * M2 + v] - mm[u] * mm[v];
+  }
   /* pass 2: gmf and the beta products */
-  const double f1 = 2 * lam * (B - 1) / B, f0 = 2 * lam / B;
-  for (int a = 0; a < q->na; a++) {
+#pragma omp parallel for schedule(static) num_threads(nth)
+  for (int u = 0; u < nr * nu; u++) {
+    const int r = rl[u / nu], a = (u % nu) / nch, c = (u % nu) % nch;
+    const double *R = Rl[u / nu];
+    double mu0[CL_MMAX], *part = q->part + ((size_t)r * nu + u % nu) * ps;
     atom_mu(q, R, a, mu0);
-    const double w = q->aw[a] * wn, *atom = q->ax + (size_t)a * K;
-    for (int p0 = 0; p0 < n; p0 += CH) {
-     const int nch = n - p0 < CH ? n - p0 : CH;
-     chunk_eval(q, R, atom, mu0, pts + (size_t)p0 * nq, nch, ck);
-     for (int pk = 0; pk < nch; pk++) {
-      const double *h1 = ck->h + pk * d2, *h2 = h1 + M, *y1 = ck->y + pk * d2, *y2 = y1 + M;
-      const double *sd1 = ck->sd + pk * d2, *sd2 = sd1 + M;
-      double a1 = 0, a2 = 0, be[2][CL_MMAX * CL_MMAX];
-      for (int k = 0; k < M; k++) a1 += y1[k] * y1[k], a2 += y2[k] * y2[k];
-      for (int i = 0; i < M; i++) {
-        double t1 = sd1[i] * y2[i] - f0 * sd1[i] * y1[i] * (a2 - y2[i] * y2[i]);
-        double t2 = sd2[i] * y1[i] - f0 * sd2[i] * y2[i] * (a1 - y1[i] * y1[i]);
-        for (int k = 0; k < M; k++) {
-          be[0][i * M + k] = k == i ? 0 : sd1[i] * y2[k];
-          be[1][i * M + k] = k == i ? 0 : sd2[i] * y1[k];
-          t1 -= f1 * mm[i * M + k] * be[0][i * M + k];
-          t2 -= f1 * mm[k * M + i] * be[1][i * M + k];
-        }
-        g1[i] = t1, g2[i] = t2;
-      }
-      accumulate(q, ck->c + pk * K, ck->z[pk], h1, h2, g1, g2, w, q->acc);
-      for (int ab = 0; ab < 4; ab++) {
-        const double *ba = be[ab >> 1], *bb = be[ab & 1];
-        double *blk = BB + (size_t)ab * M4;
-        for (int u = 0; u < M2; u++) {
-          if (ba[u] == 0) continue;
-          const double wu = w * ba[u];
-          for (int v = 0; v < M2; v++) blk[u * M2 + v] += wu * bb[v];
-        }
-      }
-     }
-    }
+    memset(part, 0, sizeof(double) * (size_t)(q->asz + 4 * M4));
+    sqexp_chunk2(q, q->S[r], R, q->ax + (size_t)a * K, mu0, q->ptt + ((size_t)r * nch + c) * CH * nq,
+                 CH, q->aw[a] * wn, q->mom + (size_t)r * msz, q->hys + ((size_t)r * nu + u % nu) * hsz,
+                 q->cks[omp_get_thread_num()], part, part + q->asz);
   }
-  /* the fluctuation of the other B - 1 samples:
-   * V_il += (4 lam^2 (B - 1) / B^2) sum_{k != i, m != l} E[beta^a_ik beta^b_lm] E[delta delta] */
   const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
   const double fv = 4 * lam * lam * (B - 1) / ((double)B * B);
-  double *V = q->acc + K * M + d2 * d2 + M * M;
-  for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      double sum = 0;
-      for (int k = 0; k < M; k++) {
-        if (k == i) continue;
-        for (int mq = 0; mq < M; mq++) {
-          if (mq == l) continue;
-          const int u = i * M + k, v = l * M + mq, ut = k * M + i, vt = mq * M + l;
-          sum += c1 * (BB[0 * M4 + u * M2 + v] * PP[u * M2 + v] + BB[3 * M4 + u * M2 + v] * PP[ut * M2 + vt]) +
-                 c2 * (BB[1 * M4 + u * M2 + v] * PP[u * M2 + vt] + BB[2 * M4 + u * M2 + v] * PP[ut * M2 + v]);
-        }
+  for (int x = 0; x < nr; x++) {
+    const int r = rl[x];
+    double *acc = q->acc + (size_t)r * q->asz, *PP = q->mom + (size_t)r * msz + M2, *BB = PP + M4;
+    reduce_units(q, r, 0, q->asz, acc);
+    reduce_units(q, r, q->asz, 4 * M4, BB);
+    /* the symmetric blocks from their upper triangles, (beta2, beta1) from (beta1, beta2) */
+    for (int u = 0; u < M2; u++)
+      for (int v = 0; v < M2; v++) {
+        if (v < u) BB[u * M2 + v] = BB[v * M2 + u], BB[3 * M4 + u * M2 + v] = BB[3 * M4 + v * M2 + u];
+        BB[2 * M4 + u * M2 + v] = BB[M4 + v * M2 + u];
       }
-      V[i * M + l] += fv * sum;
-    }
+    /* the fluctuation of the other B - 1 samples:
+     * V_il += (4 lam^2 (B - 1) / B^2) sum_{k != i, m != l} E[beta^a_ik beta^b_lm] E[delta delta] */
+    double *V = acc + K * M + q->d2 * q->d2 + M * M;
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
+        double sum = 0;
+        for (int k = 0; k < M; k++) {
+          if (k == i) continue;
+          for (int mq = 0; mq < M; mq++) {
+            if (mq == l) continue;
+            const int u = i * M + k, v = l * M + mq, ut = k * M + i, vt = mq * M + l;
+            sum += c1 * (BB[0 * M4 + u * M2 + v] * PP[u * M2 + v] + BB[3 * M4 + u * M2 + v] * PP[ut * M2 + vt]) +
+                   c2 * (BB[1 * M4 + u * M2 + v] * PP[u * M2 + vt] + BB[2 * M4 + u * M2 + v] * PP[ut * M2 + v]);
+          }
+        }
+        V[i * M + l] += fv * sum;
+      }
+  }
+  return CL_OK;
 }
 
 void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
@@ -927,22 +1179,32 @@ void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, cons
     for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
 }
 
-static void assemble(const cl_multi *q, const double *R, const double *Q, double *out) {
-  cl_multi_assemble(&q->m, R, Q, q->Sp, q->acc, out);
+static void assemble(const cl_multi *q, int slot, const double *R, const double *Q, double *out) {
+  cl_multi_assemble(&q->m, R, Q, q->Sp[slot], q->acc + (size_t)slot * q->asz, out);
 }
 
 cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
-  cl_status st = prepare(q, R, Q, err);
+  return cl_multi_eval_reps(q, 1, &rep, &R, &Q, &dR, &dQ, err);
+}
+
+cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *const *R,
+                             const double *const *Q, double *const *dR, double *const *dQ, char *err) {
+  for (int x = 0; x < nr; x++) {
+    cl_status st = prepare(q, rl[x], R[x], Q[x], err);
+    if (st) return st;
+  }
+  cl_status st = reps_eval(q, nr, rl, R, err);
   if (st) return st;
   const int KM = q->K * q->M;
-  double *out = q->reps + (size_t)rep * q->nout;
-  replicate(q, rep, R);
-  assemble(q, R, Q, out);
-  for (int k = 0; k < q->nout; k++) {
-    if (!isfinite(out[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
-    if (k < KM) dR[k] = out[k];
-    else dQ[k - KM] = out[k];
+  for (int x = 0; x < nr; x++) {
+    double *out = q->reps + (size_t)rl[x] * q->nout;
+    assemble(q, rl[x], R[x], Q[x], out);
+    for (int k = 0; k < q->nout; k++) {
+      if (!isfinite(out[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+      if (k < KM) dR[x][k] = out[k];
+      else dQ[x][k - KM] = out[k];
+    }
   }
   return CL_OK;
 }
@@ -951,13 +1213,19 @@ double cl_multi_tquant(const cl_multi *q) { return q->tq; }
 
 cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
                         double *ebar, char *err) {
-  cl_status st = prepare(q, R, Q, err);
+  /* every replicate at the same state: one square root, copied */
+  cl_status st = prepare(q, 0, R, Q, err);
   if (st) return st;
   const int nout = q->nout, KM = q->K * q->M;
+  int rl[NREP_DEFAULT];
+  const double *Rl[NREP_DEFAULT];
   for (int r = 0; r < q->nrep; r++) {
-    replicate(q, r, R);
-    assemble(q, R, Q, q->reps + (size_t)r * nout);
+    rl[r] = r, Rl[r] = R;
+    if (r) memcpy(q->S[r], q->S[0], sizeof q->S[0]), memcpy(q->Sp[r], q->Sp[0], sizeof q->Sp[0]);
   }
+  st = reps_eval(q, q->nrep, rl, Rl, err);
+  if (st) return st;
+  for (int r = 0; r < q->nrep; r++) assemble(q, r, R, Q, q->reps + (size_t)r * nout);
   q->emax = 0;
   for (int k = 0; k < nout; k++) {
     double mean = 0, var = 0;

@@ -31,6 +31,19 @@ cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *d
  * their mean (cl_ode_solve). */
 cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
+/* The replicates rl[0..nr-1] (distinct), replicate rl[x] at the state
+ * (R[x], Q[x]), into dR[x], dQ[x]: the same values as cl_multi_eval_rep for
+ * each, with every replicate's work in one set of threads (docs/multi.md
+ * s.8). */
+cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *const *R,
+                             const double *const *Q, double *const *dR, double *const *dQ, char *err);
+/* Threads of the drift engines (this one and drift_erf.c) for one parallel
+ * region: 1 inside another parallel region; else OpenMP's count
+ * (omp_get_max_threads) if OMP_NUM_THREADS is set, and 1 if it is not.  Their
+ * regions last milliseconds, and on a machine shared with other jobs a
+ * second thread that spins while the first is descheduled cost 2-4x the
+ * CPU and the wall time (docs/multi.md s.8): threads are asked for. */
+int cl_drift_threads(void);
 /* The Student-t factor of the bound (t(0.995, nrep - 1)). */
 double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */

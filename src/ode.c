@@ -41,6 +41,7 @@ typedef struct {
   cl_drift *drift;
   int K, M;
   int nrep, n1; /* M >= 2 engine with dop853: nrep stacked replicate systems of n1 each */
+  double *rq;   /* their R, Q, dR, dQ (nrep blocks each), for cl_drift_eval_reps */
   cl_status st;
   char err[CL_ERRLEN];
   double t_fail;
@@ -50,28 +51,28 @@ typedef struct {
 
 static int rhs(double t, const double *y, double *f, void *params) {
   ode_ctx *c = params;
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  int K = c->K, M = c->M, n = cl_state_size(K, M);
-  for (int r = 0; r < (c->nrep > 1 ? c->nrep : 1); r++) {
+  int K = c->K, M = c->M, n = cl_state_size(K, M), nr = c->nrep > 1 ? c->nrep : 1;
+  const size_t KM = (size_t)K * M, MM = (size_t)M * M;
+  double *R = c->rq, *Q = R + nr * KM, *dR = Q + nr * MM, *dQ = dR + nr * KM;
+  cl_status st = CL_OK;
+  for (int r = 0; r < nr && !st; r++) {
     const double *yr = y + (size_t)r * c->n1;
-    double *fr = f + (size_t)r * c->n1;
-    cl_status st = CL_OK;
     /* R and Q are O(1): beyond 1e15 the solution blows up */
     for (int i = 0; i < n && !st; i++)
       if (!(fabs(yr[i]) < 1e15))
         st = cl_fail(c->err, CL_EDIVERGE, "the solution blows up (|y_%d| = %g > 1e15)", i + 1, fabs(yr[i]));
-    if (!st && c->nrep <= 1) {
-      st = cl_state_drift(c->drift, K, M, yr, fr, c->err);
-    } else if (!st) {
-      cl_state_unpack(K, M, yr, R, Q);
-      st = cl_drift_eval_rep(c->drift, r, R, Q, dR, dQ, c->err);
-      if (!st) cl_state_pack(K, M, dR, dQ, fr);
-    }
-    if (st) {
-      c->st = st;
-      c->t_fail = t;
-      return GSL_EBADFUNC;
-    }
+    if (!st && c->nrep > 1) cl_state_unpack(K, M, yr, R + r * KM, Q + r * MM);
+  }
+  if (!st && c->nrep <= 1) st = cl_state_drift(c->drift, K, M, y, f, c->err);
+  else if (!st) {
+    /* every replicate system in one call: its work is spread over the threads */
+    st = cl_drift_eval_reps(c->drift, R, Q, dR, dQ, c->err);
+    for (int r = 0; r < nr && !st; r++) cl_state_pack(K, M, dR + r * KM, dQ + r * MM, f + (size_t)r * c->n1);
+  }
+  if (st) {
+    c->st = st;
+    c->t_fail = t;
+    return GSL_EBADFUNC;
   }
   return GSL_SUCCESS;
 }
@@ -496,10 +497,12 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   cl_traj *tr;
   cl_traj_alloc(K, M, nt, 1, &tr, NULL);
   double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
-  if (!tr || !Y || !yall) {
+  c.rq = malloc(sizeof(double) * 2 * (size_t)nr * ((size_t)K * M + (size_t)M * M));
+  if (!tr || !Y || !yall || !c.rq) {
     cl_traj_free(tr);
     free(Y);
     free(yall);
+    free(c.rq);
     cl_drift_free(c.drift);
     return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
@@ -560,6 +563,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   }
   free(Y);
   free(yall);
+  free(c.rq);
   cl_drift_free(c.drift);
   if (st) {
     cl_traj_free(tr);

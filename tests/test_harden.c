@@ -562,9 +562,9 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
       {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "cubic", "--reg", "none", "--directions",
        "4", "--tmax", "50", "--out", "o.csv", NULL},
       {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
-       "--tau", "10", "--directions", "4", "--qmc-points", "64", "--out", "o.csv", NULL},
+       "--tau", "10", "--directions", "4", "--qmc-points", "16", "--out", "o.csv", NULL},
       {"basin", "--M", "2", "--c", "rademacher:3", "--c", "rademacher:2", "--act", "linear", "--reg", "none",
-       "--tau", "100", "--directions", "4", "--qmc-points", "64", "--out", "o.csv", NULL},
+       "--tau", "100", "--directions", "4", "--qmc-points", "16", "--out", "o.csv", NULL},
   };
   for (int k = 0; k < 4; k++) {
     int rc = run_in(dir, NULL, err, sizeof err, basin_cases[k]);

@@ -48,6 +48,12 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
 int cl_drift_nrep(const cl_drift *d);
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
+/* Every rule at once, rule r at its own state (R + r K M, Q + r M M) into
+ * (dR + r K M, dQ + r M M), r < cl_drift_nrep: the values of
+ * cl_drift_eval_rep, computed over OpenMP threads (bit-identical for any
+ * number of threads; docs/multi.md s.8). */
+cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                             char *err);
 double cl_drift_tquant(const cl_drift *d);
 /* Of the replicate trajectories integrated separately (cl_ode_solve), the
  * one to write: -1 for their mean (the randomised rules), 1 for the
