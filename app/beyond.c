@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 #include "cldyn/basin.h"
 #include "cldyn/fixed.h"
 #include "cldyn/ode.h"
