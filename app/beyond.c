@@ -49,7 +49,7 @@ static FILE *bopen(bstudy *S, bfile *b, const char *name) {
   int fd = mkstemp(b->tmp);
   if (fd >= 0 && !(b->f = fdopen(fd, "w"))) close(fd), unlink(b->tmp);
   if (!b->f) return cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", b->path), NULL;
-  cl_tmp_register(b->tmp);
+  cl_tmpfiles_register(b->tmp);
   return b->f;
 }
 
@@ -62,7 +62,7 @@ static cl_status bclose(bstudy *S, bfile *b) {
   umask(mask);
   if (!bad) bad = chmod(b->tmp, 0666 & ~mask) != 0 || rename(b->tmp, b->path) != 0;
   if (bad) unlink(b->tmp);
-  cl_tmp_unregister(b->tmp);
+  cl_tmpfiles_unregister(b->tmp);
   return bad ? cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", b->path) : CL_OK;
 }
 
@@ -102,7 +102,7 @@ static cl_status chain_counts(bstudy *S, const cl_engine *e, const char *args, l
   cl_schedule sc = S->c->sched;
   sc.runs = runs, sc.seed = seed;
   cl_traj *tr;
-  if ((st = cl_run_engine(e, &S->c->model, &sc, 0, NULL, &tr, NULL, NULL, S->err))) return st;
+  if ((st = cl_runner_run(e, &S->c->model, &sc, 0, NULL, &tr, NULL, NULL, S->err))) return st;
   for (int q = 0; q < CL_NKINDS; q++) count[q] = 0;
   const int n = cl_state_size(tr->K, tr->M);
   for (long r = 0; r < runs; r++) {
@@ -371,9 +371,9 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
                           : "No specialised state (one unit on each feature) is a stable fixed point at any lambda "
                             "here.");
 out:
-  if (fo.f) fclose(fo.f), unlink(fo.tmp), cl_tmp_unregister(fo.tmp);
-  if (ff.f) fclose(ff.f), unlink(ff.tmp), cl_tmp_unregister(ff.tmp);
-  if (fg.f) fclose(fg.f), unlink(fg.tmp), cl_tmp_unregister(fg.tmp);
+  if (fo.f) fclose(fo.f), unlink(fo.tmp), cl_tmpfiles_unregister(fo.tmp);
+  if (ff.f) fclose(ff.f), unlink(ff.tmp), cl_tmpfiles_unregister(ff.tmp);
+  if (fg.f) fclose(fg.f), unlink(fg.tmp), cl_tmpfiles_unregister(fg.tmp);
   free(ends);
   free(settled);
   free(S.c);

@@ -52,7 +52,7 @@ cl_status cl_config_set(cl_config *cfg, const char *name, const char *v, char *e
     return cl_fail(err, CL_EINVAL, "--%s: does not apply to '%s'", name, cl_command_name(cfg->cmd));
   if (!d) {
     char hint[96];
-    cl_suggest_option(name, cfg->cmd, hint, sizeof hint);
+    cl_option_suggest(name, cfg->cmd, hint, sizeof hint);
     return cl_fail(err, CL_EINVAL, "unknown option '--%s' for '%s'%s (see cldyn %s --help)", name,
                    cl_command_name(cfg->cmd), hint, cl_command_name(cfg->cmd));
   }
@@ -259,10 +259,10 @@ void cl_config_skipped_note(const cl_config *cfg, FILE *f) {
 
 cl_status cl_config_set_number(cl_config *c, const char *name, double v, char *err) {
   char val[64];
-  cl_fmt_real(val, sizeof val, v);
+  cl_common_format_real(val, sizeof val, v);
   if (strncmp(name, "m2_", 3) == 0) {
     long long j;
-    if (!cl_parse_int(name + 3, &j) || j < 1 || j > c->model.K)
+    if (!cl_common_parse_int(name + 3, &j) || j < 1 || j > c->model.K)
       return cl_fail(err, CL_EINVAL, "--vary: m2_J needs J in [1, K] = [1, %d] (got '%s')", c->model.K, name);
     cl_law *law = &c->model.c[j - 1];
     if (!(v > 0)) return cl_fail(err, CL_EINVAL, "--vary: %s must be > 0 (got %s)", name, val);

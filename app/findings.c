@@ -79,13 +79,13 @@ static cl_status sec_i(fstudy *S) {
     snprintf(a, sizeof a, "--c %s", laws[l]);
     cl_status st = parse_model(S, CL_CMD_FIXED, a, &m);
     double Qs, J[4], je, R = 0;
-    if (st || (st = cl_uninformative_Q(&m, NULL, &Qs, S->err))) return st;
+    if (st || (st = cl_fixed_uninformative_Q(&m, NULL, &Qs, S->err))) return st;
     cl_drift *d;
     cl_status ast = cl_drift_alloc(&m, NULL, &d, S->err);
     if (ast) return ast;
     double y[2] = {0, Qs};
     cl_m1_terms t;
-    st = cl_state_jacobian(d, 1, 1, y, J, &je, S->err);
+    st = cl_ode_jacobian(d, 1, 1, y, J, &je, S->err);
     if (!st) st = cl_drift_m1_terms(d, &R, Qs, &t, S->err);
     cl_drift_free(d);
     if (st) return st;
@@ -196,7 +196,7 @@ static cl_status reduced_freq(fstudy *S, const char *args, long long runs, uint6
   cl_schedule sc = S->c->sched;
   sc.runs = runs, sc.seed = seed;
   cl_traj *tr;
-  if ((st = cl_run_engine(&cl_engine_reduced, &m, &sc, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
+  if ((st = cl_runner_run(&cl_engine_reduced, &m, &sc, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
   long n1 = 0, u = 0;
   for (long long r = 0; r < runs; r++) {
     const double *row = cl_traj_row(tr, r, tr->nt - 1);

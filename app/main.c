@@ -30,7 +30,7 @@ static double now_seconds(void) {
 static int progress_on(const cl_config *cfg) { return !cfg->quiet && (cfg->progress || isatty(2)); }
 
 
-static int fail(int code, const char *msg) { return cl_exit_msg(code, msg); }
+static int fail(int code, const char *msg) { return cl_status_exit_msg(code, msg); }
 
 static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   cl_outfile *f = ctx;
@@ -76,7 +76,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     cl_pde_opts po = cfg->pde;
     po.quad = cfg->ode.quad;
     po.progress = cl_meter_update, po.progress_ctx = &meter;
-    if (has_dens) cl_density_header(dens->f, cfg->model.K);
+    if (has_dens) cl_pde_write_density_header(dens->f, cfg->model.K);
     st = cl_pde_solve(&cfg->model, &cfg->sched, &po, &tr, has_dens ? density_obs : NULL, dens,
                       info, err);
   } else {
@@ -84,7 +84,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
                        cfg->resume[0] ? cfg->resume : NULL};
     if (has_hist) st = cl_hist_alloc(&cfg->model, &cfg->sched, cfg->hist_width, &hist, err);
     if (!st)
-      st = cl_run_engine_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
+      st = cl_runner_run_obs(cfg->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                              &cfg->model, &cfg->sched, cfg->threads, &ck, &tr,
                              cl_meter_update, &meter, hist ? cl_hist_observe : NULL, hist, err);
     if (!st && hist && cl_hist_write(hist, dens->f)) st = cl_fail(err, CL_EIO, "--hist-out: write error");
@@ -121,7 +121,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   cl_traj_free(tr);
   if (st) {
     cl_outset_abort(&set);
-    return fail(cl_exit_status(st), err);
+    return fail(cl_status_exit_code(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -192,7 +192,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     for (int j = 0; j < m->K && !st; j++) {
       double m2c;
       char b1[32];
-      if (!(st = cl_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%s\n", j + 1, cl_fmt_real(b1, 32, m2c));
+      if (!(st = cl_fixed_critical_m2(m, &cfg->ode.quad, j, &m2c, err))) fprintf(of, "%d,%s\n", j + 1, cl_common_format_real(b1, 32, m2c));
     }
   } else {
     if (cfg->terms) st = cl_terms_write_header(of, m->K, m->M, has_vary ? vy.name : NULL, err);
@@ -220,8 +220,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       snprintf(syms, sizeof syms, "%s", info.symmetries);
       if (cfg->terms)
-        st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL, err);
-      else if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_fmt_real(vs, sizeof vs, v) : NULL))
+        st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_common_format_real(vs, sizeof vs, v) : NULL, err);
+      else if (cl_fixed_write_rows(of, m->K, m->M, fp, nf, has_vary ? cl_common_format_real(vs, sizeof vs, v) : NULL))
         st = cl_fail(err, CL_EIO, "--out: write error");
       free(prev);
       prev = fp, nprev = nf;
@@ -244,7 +244,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {
     cl_outset_abort(&set);
-    return fail(cl_exit_status(st), err);
+    return fail(cl_status_exit_code(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -267,13 +267,13 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
     cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
     cl_basin_multi_result res;
-    cl_status st = cl_basin_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
+    cl_status st = cl_basin_run_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
     cl_meter_end(&meter, !st);
-    if (!st) cl_basin_multi_write(of, &res);
+    if (!st) cl_sweep_write_basin_multi(of, &res);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
     if (st) {
       cl_outset_abort(&set);
-      return fail(cl_exit_status(st), err);
+      return fail(cl_status_exit_code(st), err);
     }
     if (cl_outset_commit(&set, err)) return fail(1, err);
     return 0;
@@ -294,12 +294,12 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
   cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
   cl_basin_result res;
-  cl_status st = cl_basin(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
+  cl_status st = cl_basin_run(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed,
                           cfg->threads, &res, err);
   cl_meter_end(&meter, !st);
   cfg->ode.progress = NULL; /* --map's solves are not counted */
-  int have_res = !st; /* cl_basin frees its result on failure */
-  if (!st) cl_basin_write(of, m, &res);
+  int have_res = !st; /* cl_basin_run frees its result on failure */
+  if (!st) cl_sweep_write_basin(of, m, &res);
   if (!st && has_map) {
     /* the fixed point reached from each (R_1, R_2) inside |R| < sqrt(Q0) */
     int n = cfg->map_points;
@@ -311,8 +311,8 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       for (int k = 0; k < n * n; k++) {
         if (which[k] < 0) continue;
         char b1[32], b2[32];
-        fprintf(mf, "%s,%s,", cl_fmt_real(b1, 32, cl_basin_map_coord(m, n, k % n)),
-                cl_fmt_real(b2, 32, cl_basin_map_coord(m, n, k / n)));
+        fprintf(mf, "%s,%s,", cl_common_format_real(b1, 32, cl_basin_map_coord(m, n, k % n)),
+                cl_common_format_real(b2, 32, cl_basin_map_coord(m, n, k / n)));
         if (which[k] < res.nfp) fprintf(mf, "%d\n", which[k] + 1);
         else fprintf(mf, "none\n");
       }
@@ -326,7 +326,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
   if (st) {
     cl_outset_abort(&set);
-    return fail(cl_exit_status(st), err);
+    return fail(cl_status_exit_code(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
@@ -358,11 +358,11 @@ static int run_plot(int argc, char **argv) {
   if (xcol) {
     if (dens || hist || !nf) return fail(2, "--x: give sweep (or fixed --vary) output files, not --density or --hist");
     cl_status st = cl_plot_param(out, files, nf, xcol, col, t, err);
-    return st ? fail(cl_exit_status(st), err) : 0;
+    return st ? fail(cl_status_exit_code(st), err) : 0;
   }
   if (nf) {
     cl_status st = cl_plot_traj(out, files, nf, col, err);
-    return st ? fail(cl_exit_status(st), err) : 0;
+    return st ? fail(cl_status_exit_code(st), err) : 0;
   }
   cl_dens_set a = {0}, b = {0};
   cl_status st = cl_plot_check_out(out, err);
@@ -378,7 +378,7 @@ static int run_plot(int argc, char **argv) {
     }
   }
   cl_dens_free(&a), cl_dens_free(&b);
-  if (st) return fail(cl_exit_status(st), err);
+  if (st) return fail(cl_status_exit_code(st), err);
   return 0;
 }
 
@@ -437,7 +437,7 @@ static int run_reproduce(int argc, char **argv) {
   double t0 = now_seconds();
   cl_meter meter;
   cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
-  if (cl_reproduce(dir, quick, &meter, err)) return cl_meter_end(&meter, 0), fail(1, err);
+  if (cl_reproduce_run(dir, quick, &meter, err)) return cl_meter_end(&meter, 0), fail(1, err);
   snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
   meter.last = -1;
   cl_meter_update(&meter, 0.99);
@@ -446,7 +446,7 @@ static int run_reproduce(int argc, char **argv) {
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
     char script[64], msg[256];
     snprintf(script, sizeof script, "%s.gp", figs[k]);
-    if (cl_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
+    if (cl_plot_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
   }
   cl_meter_end(&meter, 1);
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
@@ -457,7 +457,7 @@ static int run_reproduce(int argc, char **argv) {
 int main(int argc, char **argv) {
   /* SIGINT, SIGTERM, SIGHUP: remove our temporary files, exit 128 + signal */
   char serr[CL_ERRLEN];
-  if (cl_signals_install(serr)) return fail(1, serr);
+  if (cl_tmpfiles_install_signals(serr)) return fail(1, serr);
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -482,7 +482,7 @@ int main(int argc, char **argv) {
   cl_command cmd = cl_command_from_name(argv[1]);
   if (!cmd) {
     char hint[96], list[256];
-    cl_suggest_command(argv[1], hint, sizeof hint);
+    cl_command_suggest(argv[1], hint, sizeof hint);
     cl_command_list(list, sizeof list);
     fprintf(stderr, "cldyn: unknown command '%s'%s accepted: %s\n", argv[1], hint[0] ? hint : ";", list);
     return 2;
@@ -491,7 +491,7 @@ int main(int argc, char **argv) {
   char err[CL_ERRLEN];
   cl_config_init(&cfg, cmd);
   cl_status pst = cl_config_parse_args(&cfg, argc - 2, argv + 2, err);
-  if (pst) return fail(cl_exit_status(pst), err);
+  if (pst) return fail(cl_status_exit_code(pst), err);
   cl_config_skipped_note(&cfg, stderr);
   if (cfg.help) {
     cl_config_help(cmd, stdout);
@@ -502,7 +502,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   /* what the command can run (app/options.c's rules), before any work */
-  if ((pst = cl_options_check_rules(&cfg, err))) return fail(cl_exit_status(pst), err);
+  if ((pst = cl_options_check_rules(&cfg, err))) return fail(cl_status_exit_code(pst), err);
   if (cmd == CL_CMD_FIXED) return run_fixed(&cfg, argc, argv);
   if (cmd == CL_CMD_BASIN) return run_basin(&cfg, argc, argv);
   return run_traj(&cfg, argc, argv);

@@ -47,7 +47,7 @@ static cl_status parse_int(const cl_config *cfg, const cl_optdesc *d, const char
   double lo, hi;
   const char *must;
   range_of(d, cfg->cmd, &lo, &hi, &must);
-  if (!cl_parse_int(v, n)) return bad_int(d, v, err);
+  if (!cl_common_parse_int(v, n)) return bad_int(d, v, err);
   if ((double)*n < lo || (double)*n > hi) return out_of_range(d, must, v, err);
   return CL_OK;
 }
@@ -87,7 +87,7 @@ static cl_status set_generic(cl_config *cfg, const cl_optdesc *d, const char *v,
     double x, lo, hi;
     const char *must;
     range_of(d, cfg->cmd, &lo, &hi, &must);
-    if (!cl_parse_real(v, &x))
+    if (!cl_common_parse_real(v, &x))
       return cl_fail(err, CL_EINVAL, "--%s: malformed number '%s'; accepted: %s", d->name, v, d->accepted);
     if (!(d->lo_open ? x > lo : x >= lo) || !(d->hi_open ? x < hi : x <= hi)) return out_of_range(d, must, v, err);
     memcpy(p, &x, sizeof x);
@@ -128,7 +128,7 @@ static void get_generic(const cl_config *cfg, const cl_optdesc *d, cl_config_vis
   case CL_OPT_REAL: {
     double x;
     memcpy(&x, p, sizeof x);
-    emit(ctx, d->name, cl_fmt_real(buf, sizeof buf, x));
+    emit(ctx, d->name, cl_common_format_real(buf, sizeof buf, x));
     return;
   }
   case CL_OPT_PATH:
@@ -157,7 +157,7 @@ static cl_status with_suggestion(cl_status st, char *err, const char *word, size
   if (!st || wlen >= sizeof w) return st;
   memcpy(w, word, wlen);
   w[wlen] = '\0';
-  const char *s = cl_suggest(w, names, n);
+  const char *s = cl_options_suggest(w, names, n);
   size_t len = strlen(err);
   if (s && len + strlen(s) + 24 < CL_ERRLEN) snprintf(err + len, CL_ERRLEN - len, " (did you mean '%s'?)", s);
   return st;
@@ -194,7 +194,7 @@ static cl_status set_features(cl_config *cfg, const cl_optdesc *d, const char *v
   if (strcmp(v, "axis") == 0) m->features = CL_FEAT_AXIS, m->feat_p = 1;
   else if (strcmp(v, "dense") == 0) m->features = CL_FEAT_DENSE, m->feat_p = 1;
   else if (strncmp(v, "sparse:", 7) == 0) {
-    if (!cl_parse_real(v + 7, &x))
+    if (!cl_common_parse_real(v + 7, &x))
       return cl_fail(err, CL_EINVAL, "--features: malformed density '%s'; accepted: "
                      "axis, dense, sparse:P with P in (0, 1]", v + 7);
     if (!(x > 0 && x <= 1)) return cl_fail(err, CL_EINVAL, "--features: sparse P must be in (0, 1] (got %s)", v + 7);
@@ -207,7 +207,7 @@ static cl_status set_features(cl_config *cfg, const cl_optdesc *d, const char *v
 static void get_features(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn emit, void *ctx) {
   char buf[64], num[32];
   const cl_model *m = &cfg->model;
-  if (m->features == CL_FEAT_SPARSE) snprintf(buf, sizeof buf, "sparse:%s", cl_fmt_real(num, sizeof num, m->feat_p));
+  if (m->features == CL_FEAT_SPARSE) snprintf(buf, sizeof buf, "sparse:%s", cl_common_format_real(num, sizeof num, m->feat_p));
   else snprintf(buf, sizeof buf, "%s", m->features == CL_FEAT_AXIS ? "axis" : "dense");
   emit(ctx, d->name, buf);
 }
@@ -224,11 +224,11 @@ static void get_act(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_f
 
 static cl_status set_g(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   (void)d;
-  return cl_g_parse(v, &cfg->model.g, err);
+  return cl_gfun_parse(v, &cfg->model.g, err);
 }
 
 static void get_g(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn emit, void *ctx) {
-  emit(ctx, d->name, cl_g_name(cfg->model.g));
+  emit(ctx, d->name, cl_gfun_name(cfg->model.g));
 }
 
 static cl_status set_reg(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
@@ -277,7 +277,7 @@ static void fmt_matrix(char *buf, size_t len, const double *a, int rows, int col
     for (int c = 0; c < cols; c++) {
       const char *sep = c ? "," : (r ? ";" : "");
       off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "%s%s", sep,
-                              cl_fmt_real(num, sizeof num, a[r * cols + c]));
+                              cl_common_format_real(num, sizeof num, a[r * cols + c]));
     }
 }
 
@@ -347,7 +347,7 @@ static void get_expect(const cl_config *cfg, const cl_optdesc *d, cl_config_visi
 
 static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   long long n;
-  if (!cl_parse_int(v, &n)) return bad_int(d, v, err);
+  if (!cl_common_parse_int(v, &n)) return bad_int(d, v, err);
   /* 0 is the default, chosen by M (what --print-config writes back) */
   if (n != 0 && (n < 16 || n > (1 << 20))) return out_of_range(d, d->must, v, err);
   cfg->ode.quad.qmc_points = (long)n;
@@ -356,7 +356,7 @@ static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char 
 
 static cl_status set_quad_nodes(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   long long n;
-  if (!cl_parse_int(v, &n)) return bad_int(d, v, err);
+  if (!cl_common_parse_int(v, &n)) return bad_int(d, v, err);
   if (n != 0 && (n < 4 || n > 64)) return out_of_range(d, d->must, v, err);
   cfg->ode.quad.acc_nodes = (int)n;
   return CL_OK;
@@ -369,7 +369,7 @@ static cl_status set_threshold(cl_config *cfg, const cl_optdesc *d, const char *
   if (!strcmp(v, "1") || !strcmp(v, "m2") || !v[0]) return CL_OK;
   long long j;
   int ok = !strcmp(v, "lambda") || !strcmp(v, "tau") || !strcmp(v, "s") || !strcmp(v, "rho") ||
-           (strncmp(v, "m2_", 3) == 0 && cl_parse_int(v + 3, &j) && j >= 1 && j <= CL_KMAX);
+           (strncmp(v, "m2_", 3) == 0 && cl_common_parse_int(v + 3, &j) && j >= 1 && j <= CL_KMAX);
   if (strlen(v) >= sizeof cfg->threshold_name || !ok)
     return cl_fail(err, CL_EINVAL,
                    "--threshold: unknown parameter '%s'; accepted: m2 (the default), lambda, tau, s, "
@@ -385,7 +385,7 @@ static void get_threshold(const cl_config *cfg, const cl_optdesc *d, cl_config_v
 static cl_status set_point(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   (void)d;
   long long j;
-  if (strlen(v) >= sizeof cfg->point || !v[0] || !((cl_parse_int(v, &j) && j >= 1) || cl_fixed_kind_from_name(v) >= 0))
+  if (strlen(v) >= sizeof cfg->point || !v[0] || !((cl_common_parse_int(v, &j) && j >= 1) || cl_fixed_kind_from_name(v) >= 0))
     return cl_fail(err, CL_EINVAL,
                    "--point: expected an id >= 1 or a kind (uninformative, specialised, shared, "
                    "rotated, mixed, partial, dead) (got '%s')", v);
@@ -404,7 +404,7 @@ static cl_status set_vary(cl_config *cfg, const cl_optdesc *d, const char *v, ch
   char *c1 = strchr(rng, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
   if (!c1 || !c2) return cl_fail(err, CL_EINVAL, "--vary: expected NAME=A:B:STEP (got '%s')", v);
   *c1 = *c2 = '\0';
-  if (!cl_parse_real(rng, &a) || !cl_parse_real(c1 + 1, &b) || !cl_parse_real(c2 + 1, &h))
+  if (!cl_common_parse_real(rng, &a) || !cl_common_parse_real(c1 + 1, &b) || !cl_common_parse_real(c2 + 1, &h))
     return cl_fail(err, CL_EINVAL, "--vary: malformed number in '%s'", v);
   if (!(h > 0) || b < a || (b - a) / h > 1e6)
     return cl_fail(err, CL_EINVAL, "--vary: need A <= B and 0 < STEP, at most 1e6 points (got '%s')", v);
@@ -872,7 +872,7 @@ static int edit_distance(const char *a, const char *b) {
   return d[n][m];
 }
 
-const char *cl_suggest(const char *word, const char *const *cands, size_t n) {
+const char *cl_options_suggest(const char *word, const char *const *cands, size_t n) {
   size_t len = strlen(word);
   /* a slip: one edit in a short word, two in a word of 6 or more letters,
    * and never a change of most of the word */
@@ -886,7 +886,7 @@ const char *cl_suggest(const char *word, const char *const *cands, size_t n) {
   return pick;
 }
 
-void cl_suggest_option(const char *name, cl_command cmd, char *buf, size_t len) {
+void cl_option_suggest(const char *name, cl_command cmd, char *buf, size_t len) {
   const char *cands[128];
   size_t n = 0;
   buf[0] = '\0';
@@ -895,14 +895,14 @@ void cl_suggest_option(const char *name, cl_command cmd, char *buf, size_t len) 
     if (!strcmp(cl_options[i].name, name)) return; /* known: not a slip */
     cands[n++] = cl_options[i].name;
   }
-  const char *s = cl_suggest(name, cands, n);
+  const char *s = cl_options_suggest(name, cands, n);
   if (s) snprintf(buf, len, "; did you mean '--%s'?", s);
 }
 
-void cl_suggest_command(const char *name, char *buf, size_t len) {
+void cl_command_suggest(const char *name, char *buf, size_t len) {
   const char *cands[NCMD];
   for (size_t i = 0; i < NCMD; i++) cands[i] = commands[i].name;
-  const char *s = cl_suggest(name, cands, NCMD);
+  const char *s = cl_options_suggest(name, cands, NCMD);
   buf[0] = '\0';
   if (s) snprintf(buf, len, "; did you mean '%s'?", s);
 }

@@ -151,10 +151,10 @@ void cl_commands_help(FILE *f);
 /* Did-you-mean: the candidate closest to `word` by edit distance
  * (insertions, deletions, substitutions and transpositions), or NULL when
  * none is close enough to be a typing slip. */
-const char *cl_suggest(const char *word, const char *const *cands, size_t n);
+const char *cl_options_suggest(const char *word, const char *const *cands, size_t n);
 /* " (did you mean '--rho'?)" for an unknown option of cmd, or "" */
-void cl_suggest_option(const char *name, cl_command cmd, char *buf, size_t len);
+void cl_option_suggest(const char *name, cl_command cmd, char *buf, size_t len);
 /* ", did you mean 'simulate'?" style suffix for a command, or "" */
-void cl_suggest_command(const char *name, char *buf, size_t len);
+void cl_command_suggest(const char *name, char *buf, size_t len);
 
 #endif

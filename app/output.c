@@ -40,7 +40,7 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     if (fd >= 0) close(fd), unlink(o->tmp);
     return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(e));
   }
-  cl_tmp_register(o->tmp);
+  cl_tmpfiles_register(o->tmp);
   return CL_OK;
 }
 
@@ -61,10 +61,10 @@ cl_status cl_out_commit(cl_outfile *o, char *err) {
   if (bad || rename(o->tmp, o->path) != 0) {
     int e = errno;
     unlink(o->tmp);
-    cl_tmp_unregister(o->tmp);
+    cl_tmpfiles_unregister(o->tmp);
     return cl_fail(err, CL_EIO, "cannot write '%s': %s", o->path, strerror(e));
   }
-  cl_tmp_unregister(o->tmp);
+  cl_tmpfiles_unregister(o->tmp);
   return CL_OK;
 }
 
@@ -73,7 +73,7 @@ void cl_out_abort(cl_outfile *o) {
   if (o->is_stdout || !o->f) return;
   fclose(o->f);
   unlink(o->tmp);
-  cl_tmp_unregister(o->tmp);
+  cl_tmpfiles_unregister(o->tmp);
   o->f = NULL;
 }
 
@@ -81,9 +81,9 @@ void cl_out_abort(cl_outfile *o) {
 static json_t *typed(const char *v) {
   long long n;
   double x;
-  if (cl_parse_int(v, &n) && strchr(v, '.') == NULL && strchr(v, 'e') == NULL)
+  if (cl_common_parse_int(v, &n) && strchr(v, '.') == NULL && strchr(v, 'e') == NULL)
     return json_integer(n);
-  if (cl_parse_real(v, &x)) return json_real(x);
+  if (cl_common_parse_real(v, &x)) return json_real(x);
   return json_string(v);
 }
 
@@ -98,14 +98,14 @@ static void add_param(void *ctx, const char *name, const char *value) {
 }
 
 /* The sidecar as jansson's JSON_INDENT(2) would write it, except that a real
- * is written in the CSV tables' shortest form that reads back (cl_fmt_real:
+ * is written in the CSV tables' shortest form that reads back (cl_common_format_real:
  * 0.3, not jansson's 17 digits 0.29999999999999999), with ".0" added to an
  * integral value so that it still reads as a real (docs/cli.md s.5).
  * Returns 0, or -1 on a write or allocation error. */
 static int dump_json(FILE *f, const json_t *v, int depth) {
   if (json_is_real(v)) {
     char num[40];
-    cl_fmt_real(num, sizeof num, json_real_value(v));
+    cl_common_format_real(num, sizeof num, json_real_value(v));
     return fprintf(f, "%s%s", num, strpbrk(num, ".eE") ? "" : ".0") < 0 ? -1 : 0;
   }
   int obj = json_is_object(v);

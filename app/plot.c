@@ -252,7 +252,7 @@ double cl_dens_l1(const cl_dens_class *th, const cl_dens_class *hs, double minma
  * script holds no quote, backquote (command substitution), @ (macro),
  * backslash or newline of the name.  Control characters are refused all
  * the same (a name with a newline is surely a mistake). */
-int cl_gp_quotable(const char *s) {
+int cl_plot_gp_quotable(const char *s) {
   for (; *s; s++)
     if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
   return 1;
@@ -294,11 +294,11 @@ static int gp_str_buf(char *buf, size_t len, const char *pre, const char *s) {
   return ok;
 }
 
-cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen) {
-  return cl_gnuplot_run_to(dir, script, NULL, msg, msglen);
+cl_status cl_plot_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen) {
+  return cl_plot_gnuplot_run_to(dir, script, NULL, msg, msglen);
 }
 
-cl_status cl_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen) {
+cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen) {
   if (msglen) msg[0] = '\0';
   /* -e cldyn_out = "OUTPUT": the kept script writes there, or to the
    * figure's own name when rerun by hand */
@@ -356,14 +356,14 @@ cl_status cl_gnuplot_run_to(const char *dir, const char *script, const char *out
 
 /* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
 static void forget(const char *gp, const char *dat, const char *tmp) {
-  cl_tmp_unregister(gp), cl_tmp_unregister(tmp);
-  if (dat) cl_tmp_unregister(dat);
+  cl_tmpfiles_unregister(gp), cl_tmpfiles_unregister(tmp);
+  if (dat) cl_tmpfiles_unregister(dat);
 }
 
 static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
   char msg[512];
-  cl_tmp_register(tmp);
-  cl_status st = cl_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
+  cl_tmpfiles_register(tmp);
+  cl_status st = cl_plot_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
   forget(gp, dat, tmp);
   if (st != CL_OK || access(tmp, F_OK) != 0) {
     /* no partial figure: neither the script nor its data stay */
@@ -410,8 +410,8 @@ static cl_status gp_open(gp_files *j, const char *out, int with_dat, char *err) 
   snprintf(j->tmp, sizeof j->tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
   j->d = with_dat ? fopen(j->dat, "w") : NULL;
   j->g = fopen(j->gp, "w");
-  if (with_dat) cl_tmp_register(j->dat);
-  cl_tmp_register(j->gp);
+  if (with_dat) cl_tmpfiles_register(j->dat);
+  cl_tmpfiles_register(j->gp);
   if ((with_dat && !j->d) || !j->g) {
     if (j->d) fclose(j->d), unlink(j->dat);
     if (j->g) fclose(j->g), unlink(j->gp);
@@ -443,7 +443,7 @@ cl_status cl_plot_check_out(const char *out, char *err) {
   size_t n = strlen(out);
   if (n < 5 || (strcmp(out + n - 4, ".png") && strcmp(out + n - 4, ".svg")))
     return cl_fail(err, CL_EINVAL, "--out: the figure's path must end in .png or .svg (got '%s')", out);
-  if (n > CL_GP_PATHLEN - 64 || !cl_gp_quotable(out))
+  if (n > CL_GP_PATHLEN - 64 || !cl_plot_gp_quotable(out))
     return cl_fail(err, CL_EINVAL, "--out: the figure's path must be under %d bytes, without control characters",
                    CL_GP_PATHLEN - 64);
   return CL_OK;
@@ -455,7 +455,7 @@ static void fmt_xi(const cl_dens_set *s, int k, char *buf, size_t len) {
     off += (size_t)snprintf(buf + off, len - off, "%s%.4g", j ? "," : "", s->c[k].xi[j]);
 }
 
-void cl_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, FILE *d,
+void cl_plot_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE *g, FILE *d,
                         const char *datname) {
   const cl_dens_set *base = th ? th : hs;
   /* data: one gnuplot index per (class, source): theory then histogram */
@@ -514,7 +514,7 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   if (st) return st;
   gp_files j;
   if ((st = gp_open(&j, out, 1, err))) return st;
-  cl_density_overlay(th, hs, j.g, j.d, j.dat);
+  cl_plot_density_overlay(th, hs, j.g, j.d, j.dat);
   return gp_finish(&j, CL_OK, out, err);
 }
 
@@ -602,10 +602,10 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
   cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
   /* every string that goes into the script must be quotable */
-  if (!cl_gp_quotable(col) || strlen(col) > 200)
+  if (!cl_plot_gp_quotable(col) || strlen(col) > 200)
     return cl_fail(err, CL_EINVAL, "--y: the column name must be under 200 bytes, without control characters");
   for (int i = 0; i < nfiles; i++)
-    if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN)
+    if (!cl_plot_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN)
       return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
                      CL_GP_PATHLEN);
   gp_files j;
@@ -781,9 +781,9 @@ static cl_status read_param_rows(const char *path, const char *xname, const char
       break;
     }
     prow pr = {0};
-    int ok = cl_parse_real(fld[ix], &pr.x) && cl_parse_real(fld[*summary ? im : iy], &pr.y);
-    if (ok && *summary) ok = cl_parse_real(fld[is], &pr.sd);
-    if (ok && it >= 0) ok = cl_parse_real(fld[it], &pr.t);
+    int ok = cl_common_parse_real(fld[ix], &pr.x) && cl_common_parse_real(fld[*summary ? im : iy], &pr.y);
+    if (ok && *summary) ok = cl_common_parse_real(fld[is], &pr.sd);
+    if (ok && it >= 0) ok = cl_common_parse_real(fld[it], &pr.t);
     if (!ok) {
       st = cl_fail(err, CL_EINVAL, "plot: '%s' line %ld: not a number in '%s', '%s' or t", path, lineno, xname, col);
       break;
@@ -826,10 +826,10 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
                         double t, char *err) {
   cl_status st = cl_plot_check_out(out, err);
   if (st) return st;
-  if (!cl_gp_quotable(col) || strlen(col) > 200 || !cl_gp_quotable(x) || strlen(x) > 200)
+  if (!cl_plot_gp_quotable(col) || strlen(col) > 200 || !cl_plot_gp_quotable(x) || strlen(x) > 200)
     return cl_fail(err, CL_EINVAL, "--x, --y: column names must be under 200 bytes, without control characters");
   for (int i = 0; i < nfiles; i++)
-    if (!cl_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN - 64)
+    if (!cl_plot_gp_quotable(files[i]) || strlen(files[i]) > CL_GP_PATHLEN - 64)
       return cl_fail(err, CL_EINVAL, "plot: file names must be under %d bytes, without control characters",
                      CL_GP_PATHLEN - 64);
   gp_files j;

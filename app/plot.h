@@ -43,13 +43,13 @@ double cl_dens_l1(const cl_dens_class *theory, const cl_dens_class *hist, double
 /* The longest path given to gnuplot. */
 #define CL_GP_PATHLEN 4096
 /* 1 if s can be written as a gnuplot string (no control characters). */
-int cl_gp_quotable(const char *s);
+int cl_plot_gp_quotable(const char *s);
 /* Run `gnuplot SCRIPT` in directory dir (NULL: the current one) without a
  * shell (fork and exec); the last line gnuplot printed goes to msg.
  * CL_OK when gnuplot exits with status 0. */
-cl_status cl_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen);
+cl_status cl_plot_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen);
 /* The same with gnuplot's variable cldyn_out set to `output` (NULL: unset). */
-cl_status cl_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen);
+cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen);
 
 /* CL_EINVAL unless `out` ends in .png or .svg and is quotable. */
 cl_status cl_plot_check_out(const char *out, char *err);
@@ -68,7 +68,7 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *theory, const
 /* The gnuplot commands (to g) and data (to d, read back as `datname`) of
  * the overlay, without terminal and output: one panel per xi (at most 9)
  * of the theory density and the histogram (either may be NULL). */
-void cl_density_overlay(const cl_dens_set *theory, const cl_dens_set *hist, FILE *g, FILE *d,
+void cl_plot_density_overlay(const cl_dens_set *theory, const cl_dens_set *hist, FILE *g, FILE *d,
                         const char *datname);
 cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, const char *col,
                        char *err);

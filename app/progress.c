@@ -22,7 +22,7 @@ void cl_meter_init(cl_meter *m, const char *what, int on, FILE *f) {
   m->step = -1;
 }
 
-char *cl_fmt_duration(char *buf, size_t len, double s) {
+char *cl_meter_format_duration(char *buf, size_t len, double s) {
   if (!(s >= 0) || s > 1e7) snprintf(buf, len, "?");
   else if (s < 60) snprintf(buf, len, "%.0fs", s);
   else if (s < 3600) snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
@@ -38,7 +38,7 @@ char *cl_meter_format(const cl_meter *m, double fraction, double elapsed, char *
   double eta = fraction > 0 ? elapsed * (1 - fraction) / fraction : NAN;
   char e1[32], e2[32];
   snprintf(buf, len, "%scldyn: %s %5.1f%%  elapsed %s  ETA %s%s", m->tty ? "\r" : "", m->what, 100 * fraction,
-           cl_fmt_duration(e1, sizeof e1, elapsed), fraction > 0 ? cl_fmt_duration(e2, sizeof e2, eta) : "?",
+           cl_meter_format_duration(e1, sizeof e1, elapsed), fraction > 0 ? cl_meter_format_duration(e2, sizeof e2, eta) : "?",
            !m->tty ? "\n" : fraction >= 1 ? "   \n" : "   ");
   return buf;
 }

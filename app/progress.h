@@ -41,7 +41,7 @@ char *cl_meter_format(const cl_meter *m, double fraction, double elapsed, char *
 /* End the line: at 100 % when ok, else where it stopped. */
 void cl_meter_end(cl_meter *m, int ok);
 /* "42s", "3m05s", "2h07m" */
-char *cl_fmt_duration(char *buf, size_t len, double seconds);
+char *cl_meter_format_duration(char *buf, size_t len, double seconds);
 
 /* A part of a longer task: the fractions reported to cl_span_update (a
  * cl_progress_fn, ctx: the cl_span) are mapped onto [a, b] of the parent

@@ -97,7 +97,7 @@ static cl_status sec_ode_vs_sim(study *S) {
   if ((st = cl_config_parse_string(S->c, CL_CMD_SIMULATE, a, S->err))) return st;
   S->c->sched.runs = runs;
   cl_traj *sim = NULL, *ode = NULL;
-  if ((st = cl_run_engine(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
+  if ((st = cl_runner_run(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
     return st;
   cl_ode_opts o;
   cl_ode_opts_default(&o);
@@ -161,7 +161,7 @@ static cl_status sec_threshold(study *S) {
     snprintf(a, sizeof a, "--c %s", laws[l]);
     double m2c;
     if ((st = cl_config_parse_string(S->c, CL_CMD_FIXED, a, S->err)) ||
-        (st = cl_critical_m2(&S->c->model, NULL, 0, &m2c, S->err)))
+        (st = cl_fixed_critical_m2(&S->c->model, NULL, 0, &m2c, S->err)))
       return close_in(S, f), st;
     lo = fmin(lo, m2c), hi = fmax(hi, m2c);
     if (l == 1) m2c_rad = m2c; /* rademacher: the law of the bifurcation diagram */
@@ -210,7 +210,7 @@ static cl_status select_freq(study *S, const cl_engine *e, const char *args, lon
   if (st) return st;
   S->c->sched.runs = runs, S->c->sched.seed = seed;
   cl_traj *tr;
-  if ((st = cl_run_engine(e, &S->c->model, &S->c->sched, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
+  if ((st = cl_runner_run(e, &S->c->model, &S->c->sched, 0, NULL, &tr, cl_span_update, &prog, S->err))) return st;
   const int K = tr->K;
   *n1 = 0, *unsettled = 0;
   for (long long r = 0; r < runs; r++) {
@@ -226,7 +226,7 @@ static cl_status select_freq(study *S, const cl_engine *e, const char *args, lon
 }
 
 /* The ODE side of finding (ii): nd starts R(0) ~ N(0, diag(var) / N) from
- * the escape law of cl_basin (Q(0) = Q0), integrated to tmax; feature 1 is
+ * the escape law of cl_basin_run (Q(0) = Q0), integrated to tmax; feature 1 is
  * selected at time t if |cos_1| is the largest there.  *n1_end counts that
  * at t = tend (the runs' end time), *n1_inf at t = tmax (the basin
  * probability of `cldyn basin` when every start has reached a stable point);
@@ -401,7 +401,7 @@ static cl_status sec_phase(study *S) {
   const cl_model *m = &S->c->model;
   /* stable points (with the mixed states polished from basin end points) */
   cl_basin_result res;
-  if ((st = cl_basin(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
+  if ((st = cl_basin_run(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
   int *which = malloc(sizeof(int) * (size_t)(n * n));
   if (!which) {
     st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
@@ -589,7 +589,7 @@ static cl_status noise_scan(study *S, const char *name, double a, double b, doub
     if ((st = cl_ode_solve(&S->c->model, &S->c->sched, &S->c->ode, &ode, NULL, S->err))) return close_in(S, f), st;
     double co = window_mean(ode, 0, t0);
     cl_traj_free(ode);
-    if ((st = cl_run_engine(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
+    if ((st = cl_runner_run(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, S->err)))
       return close_in(S, f), st;
     double m = 0, q = 0;
     for (int r = 0; r < runs; r++) {
@@ -705,7 +705,7 @@ static cl_status pde_l1_table(study *S, const cl_model *m, const cl_dens_set *th
   if (!st && m->K != 1) st = cl_fail(S->err, CL_EINVAL, "reproduce: the L1 table is for K = 1");
   if (!st && !(f = open_in(S, "pde_l1.csv"))) st = CL_EIO;
   if (!st) fprintf(f, "xi,weights_per_run,l1,se,expected,z,run_l1,run_se,run_expected,run_z\n");
-  int ncl = st ? 0 : cl_feature_classes(m, xi, prob);
+  int ncl = st ? 0 : cl_data_feature_classes(m, xi, prob);
   for (int k = 0; k < th->ncls && !st; k++) {
     double nw = NAN;
     for (int c = 0; c < ncl; c++)
@@ -744,7 +744,7 @@ static cl_status sec_pde(study *S) {
   char path[4200];
   FILE *df = open_in(S, "pde_density.csv");
   if (!df) return CL_EIO;
-  cl_density_header(df, pm.K);
+  cl_pde_write_density_header(df, pm.K);
   pde_last pl = {df, cl_schedule_nt(&ps) - 1};
   cl_traj *pt = NULL, *sim = NULL;
   char info[CL_ERRLEN] = "";
@@ -760,7 +760,7 @@ static cl_status sec_pde(study *S) {
   size_t nt = cl_schedule_nt(&S->c->sched);
   cl_hist *h;
   if ((st = cl_hist_alloc(&S->c->model, &S->c->sched, 0.05, &h, S->err))) return cl_traj_free(pt), st;
-  st = cl_run_engine_obs(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, cl_hist_observe, h,
+  st = cl_runner_run_obs(&cl_engine_simulate, &S->c->model, &S->c->sched, 0, NULL, &sim, NULL, NULL, cl_hist_observe, h,
                          S->err);
   FILE *hf = st ? NULL : open_in(S, "sim_hist.csv");
   if (!st && !hf) st = CL_EIO;
@@ -826,14 +826,14 @@ static cl_status sec_pde(study *S) {
     return CL_EIO;
   }
   cl_gp_terminals(g, "pde_overlay", 1000, 420);
-  cl_density_overlay(&th, &hs, g, d, "pde_overlay.dat");
+  cl_plot_density_overlay(&th, &hs, g, d, "pde_overlay.dat");
   fprintf(g, "}\n");
   close_in(S, g), close_in(S, d);
   cl_dens_free(&th), cl_dens_free(&hs);
   return CL_OK;
 }
 
-cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err) {
+cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *err) {
   mkdir(dir, 0777);
   study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, {dir, err, calloc(NTF, sizeof(cl_sfile)), NTF, 0}, {0}};
   if (!S.c || !S.F.slot) return free(S.c), free(S.F.slot), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");

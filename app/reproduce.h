@@ -10,6 +10,6 @@
  * grids and fewer runs.  The caller runs gnuplot on the `.gp` scripts.
  * meter (may be NULL) shows the section running and the fraction of
  * sections done. */
-cl_status cl_reproduce(const char *dir, int quick, cl_meter *meter, char *err);
+cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *err);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int cl_exit_status(cl_status st) {
+int cl_status_exit_code(cl_status st) {
   switch (st) {
     case CL_OK:
       return CL_EXIT_OK;
@@ -33,7 +33,7 @@ static int all_params(const char *p, size_t n) {
   return 1;
 }
 
-char *cl_cli_message(const char *msg, char *out, size_t len) {
+char *cl_status_cli_message(const char *msg, char *out, size_t len) {
   size_t o = 0;
   const char *p = msg;
   if (!len) return out;
@@ -70,8 +70,8 @@ char *cl_cli_message(const char *msg, char *out, size_t len) {
   return out;
 }
 
-int cl_exit_msg(int code, const char *msg) {
+int cl_status_exit_msg(int code, const char *msg) {
   char buf[2 * CL_ERRLEN];
-  fprintf(stderr, "cldyn: %s\n", cl_cli_message(msg, buf, sizeof buf));
+  fprintf(stderr, "cldyn: %s\n", cl_status_cli_message(msg, buf, sizeof buf));
   return code;
 }

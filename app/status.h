@@ -15,7 +15,7 @@ enum {
 /* The exit status of a command that ended with library status st:
  * CL_OK -> 0; CL_EINVAL -> 2; CL_ENOMEM, CL_EIO, CL_EDIVERGE and any
  * other status -> 1. */
-int cl_exit_status(cl_status st);
+int cl_status_exit_code(cl_status st);
 
 /* A library message as the CLI reports it: the library names parameters
  * ("tau: must be > 0", "sweep: point 3: rtol/atol: ..."); every segment
@@ -23,10 +23,10 @@ int cl_exit_status(cl_status st);
  * name, or a '/'-separated list of them, followed by ": ", is given the
  * spelling of its option ("--tau: must be > 0").  Writes at most len bytes
  * (NUL included) to out and returns out. */
-char *cl_cli_message(const char *msg, char *out, size_t len);
+char *cl_status_cli_message(const char *msg, char *out, size_t len);
 
-/* Print "cldyn: MSG" (translated by cl_cli_message) on stderr and return
+/* Print "cldyn: MSG" (translated by cl_status_cli_message) on stderr and return
  * code (an exit status). */
-int cl_exit_msg(int code, const char *msg);
+int cl_status_exit_msg(int code, const char *msg);
 
 #endif

@@ -20,7 +20,7 @@ FILE *cl_sfiles_open(cl_sfiles *s, const char *name) {
     cl_fail(s->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
     return NULL;
   }
-  cl_tmp_register(t->tmp);
+  cl_tmpfiles_register(t->tmp);
   return t->f;
 }
 
@@ -36,7 +36,7 @@ int cl_sfiles_close(cl_sfiles *s, FILE *f, int keep) {
       umask(mask);
       if (keep && !bad) bad = chmod(t->tmp, 0666 & ~mask) != 0 || rename(t->tmp, t->path) != 0;
       if (!keep || bad) unlink(t->tmp);
-      cl_tmp_unregister(t->tmp);
+      cl_tmpfiles_unregister(t->tmp);
       if (keep && bad && !s->werr) {
         s->werr = 1;
         cl_fail(s->err, CL_EIO, "reproduce: cannot write '%s'", t->path);

@@ -29,7 +29,7 @@ cl_status cl_vary_parse(const char *spec, cl_vary *v, char *err) {
   char *c1 = strchr(rng, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
   if (!c1 || !c2) return cl_fail(err, CL_EINVAL, "--vary: expected NAME=A:B:STEP (got '%s')", spec);
   *c1 = *c2 = '\0';
-  if (!cl_parse_real(rng, &v->a) || !cl_parse_real(c1 + 1, &v->b) || !cl_parse_real(c2 + 1, &v->step))
+  if (!cl_common_parse_real(rng, &v->a) || !cl_common_parse_real(c1 + 1, &v->b) || !cl_common_parse_real(c2 + 1, &v->step))
     return cl_fail(err, CL_EINVAL, "--vary: malformed number in '%s'", spec);
   if (!cl_vary_name_ok(v->name))
     return cl_fail(err, CL_EINVAL, "--vary: '%s' cannot be varied (only model and numerical options)", v->name);
@@ -70,7 +70,7 @@ static void point_values(const cl_vary *v, int nv, long p, double *val) {
   }
 }
 
-void cl_basin_write(FILE *f, const cl_model *m, const cl_basin_result *res) {
+void cl_sweep_write_basin(FILE *f, const cl_model *m, const cl_basin_result *res) {
   char b1[32], b2[32];
   fprintf(f, "fixed_point,probability,stderr");
   for (int j = 0; j < m->K; j++) fprintf(f, ",cos_%d_1", j + 1);
@@ -80,20 +80,20 @@ void cl_basin_write(FILE *f, const cl_model *m, const cl_basin_result *res) {
     double p = fmin(fmax(res->prob[i], 0), 1);
     if (i < res->nfp) fprintf(f, "%d", i + 1);
     else fprintf(f, "none");
-    fprintf(f, ",%s,%s", cl_fmt_real(b1, 32, p), cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)));
+    fprintf(f, ",%s,%s", cl_common_format_real(b1, 32, p), cl_common_format_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)));
     for (int j = 0; j < m->K; j++)
-      fprintf(f, ",%s", cl_fmt_real(b1, 32, i < res->nfp ? res->fp[i].y[j] / sqrt(res->fp[i].y[m->K]) : NAN));
+      fprintf(f, ",%s", cl_common_format_real(b1, 32, i < res->nfp ? res->fp[i].y[j] / sqrt(res->fp[i].y[m->K]) : NAN));
     fprintf(f, "\n");
   }
 }
 
-void cl_basin_multi_write(FILE *f, const cl_basin_multi_result *res) {
+void cl_sweep_write_basin_multi(FILE *f, const cl_basin_multi_result *res) {
   char b1[32], b2[32];
   fprintf(f, "outcome,probability,stderr,count\n");
   for (int q = 0; q < CL_NKINDS; q++) {
     double p = res->prob[q];
-    fprintf(f, "%s,%s,%s,%ld\n", cl_fixed_kind_name(q), cl_fmt_real(b1, 32, p),
-            cl_fmt_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)), res->count[q]);
+    fprintf(f, "%s,%s,%s,%ld\n", cl_fixed_kind_name(q), cl_common_format_real(b1, 32, p),
+            cl_common_format_real(b2, 32, sqrt(p * (1 - p) / (double)res->ndir)), res->count[q]);
   }
 }
 
@@ -124,12 +124,12 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
     /* one thread per point: the points are the parallel loop */
     if (c->model.M >= 2) {
       cl_basin_multi_result res;
-      if (!(st = cl_basin_multi(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err)))
-        cl_basin_multi_write(f, &res);
+      if (!(st = cl_basin_run_multi(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err)))
+        cl_sweep_write_basin_multi(f, &res);
     } else {
       cl_basin_result res;
-      if (!(st = cl_basin(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err))) {
-        cl_basin_write(f, &c->model, &res);
+      if (!(st = cl_basin_run(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err))) {
+        cl_sweep_write_basin(f, &c->model, &res);
         cl_basin_result_free(&res);
       }
     }
@@ -149,7 +149,7 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
       po.quad = c->ode.quad;
       st = cl_pde_solve(&c->model, &c->sched, &po, &tr, NULL, NULL, NULL, err);
     } else
-      st = cl_run_engine(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
+      st = cl_runner_run(c->cmd == CL_CMD_REDUCED ? &cl_engine_reduced : &cl_engine_simulate,
                          &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
     if (!st) st = cl_traj_check_finite(tr, err);
     if (!st && so && so->final) {
@@ -248,7 +248,7 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
     }
     for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
       fprintf(out, "%ld", p + 1);
-      for (int i = 0; i < nv; i++) fprintf(out, ",%s", cl_fmt_real(num, sizeof num, val[i]));
+      for (int i = 0; i < nv; i++) fprintf(out, ",%s", cl_common_format_real(num, sizeof num, val[i]));
       fprintf(out, ",%s\n", line);
     }
   }

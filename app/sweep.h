@@ -90,8 +90,8 @@ cl_status cl_sweep_run(const cl_config *base, const cl_vary *v, int nv, const cl
 
 /* basin's tables (M = 1: fixed_point,probability,stderr,cos_J_1...; M >= 2:
  * outcome,probability,stderr,count), for the command and its sweeps. */
-void cl_basin_write(FILE *f, const cl_model *m, const cl_basin_result *res);
-void cl_basin_multi_write(FILE *f, const cl_basin_multi_result *res);
+void cl_sweep_write_basin(FILE *f, const cl_model *m, const cl_basin_result *res);
+void cl_sweep_write_basin_multi(FILE *f, const cl_basin_multi_result *res);
 
 /* Number of grid points. */
 long cl_sweep_points(const cl_vary *v, int nv);

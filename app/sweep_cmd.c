@@ -21,7 +21,7 @@ static double now_seconds(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int fail(int code, const char *msg) { return cl_exit_msg(code, msg); }
+static int fail(int code, const char *msg) { return cl_status_exit_msg(code, msg); }
 
 /* cldyn sweep --merge --out PATH FILE...: the inputs' fingerprints from
  * their .json; the merge must be complete. */
@@ -54,7 +54,7 @@ static int merge_files(char **files, int n, const char *merge_out) {
     for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
     fprintf(jf, "  \"inputs\": %d\n}\n", n);
   }
-  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
+  if (st) return cl_outset_abort(&set), fail(cl_status_exit_code(st), err);
   return cl_outset_commit(&set, err) ? fail(1, err) : 0;
 }
 
@@ -84,7 +84,7 @@ typedef struct {
 static void drop_old(job *J) {
   if (!J->have_old) return;
   unlink(J->oldc);
-  cl_tmp_unregister(J->oldc);
+  cl_tmpfiles_unregister(J->oldc);
 }
 
 /* --resume: the complete points of the old output (same sweep, same
@@ -105,11 +105,11 @@ static int resume_scan(job *J) {
   int fd = mkstemp(J->oldc);
   FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (!cf) return fail(2, "--resume: cannot write next to the output");
-  cl_tmp_register(J->oldc);
+  cl_tmpfiles_register(J->oldc);
   J->have_old = 1;
   cl_status st = cl_sweep_scan_done(out, &J->id, &J->done, &J->ndone, cf, err);
   if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
-  if (st) return drop_old(J), fail(cl_exit_status(st), err);
+  if (st) return drop_old(J), fail(cl_status_exit_code(st), err);
   return 0;
 }
 
@@ -135,8 +135,8 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
   cl_status gst = comm->gather(comm->ctx, text, (int)len, &all, &lens, &displs, gerr);
   free(text);
   int rc = 0;
-  if (!all_ok) rc = ok ? 1 : fail(cl_exit_status(st), err);
-  else if (gst) rc = fail(cl_exit_status(gst), gerr);
+  if (!all_ok) rc = ok ? 1 : fail(cl_status_exit_code(st), err);
+  else if (gst) rc = fail(cl_status_exit_code(gst), gerr);
   if (rank == 0 && !rc) {
     char **paths = calloc((size_t)size + 1, sizeof(char *));
     cl_sweep_id *ids = calloc((size_t)size + 1, sizeof *ids);
@@ -155,7 +155,7 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
       }
       snprintf(path, CL_PATHLEN + 32, "%s.rank%d.%ld", strcmp(J->cfg.out, "-") ? J->cfg.out : "/tmp/cldyn-sweep", r,
                (long)getpid());
-      cl_tmp_register(path);
+      cl_tmpfiles_register(path);
       FILE *f = fopen(path, "w");
       if (!f || fwrite(all + displs[r], 1, (size_t)lens[r], f) != (size_t)lens[r]) rc = fail(1, "sweep: cannot write a rank's part");
       if (f && fclose(f) != 0 && !rc) rc = fail(1, "sweep: cannot write a rank's part");
@@ -170,7 +170,7 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
     if (!rc && cl_outset_commit(&set, err)) rc = fail(1, err);
     for (int k = 0; k < np; k++) {
       unlink(paths[k]);
-      cl_tmp_unregister(paths[k]);
+      cl_tmpfiles_unregister(paths[k]);
       free(paths[k]);
     }
     free(paths);
@@ -207,7 +207,7 @@ static int run_serial(job *J) {
       drop_old(J);
       return cl_outset_abort(&set), fail(2, "--resume: cannot write next to the output");
     }
-    cl_tmp_register(tmp);
+    cl_tmpfiles_register(tmp);
     st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, J->done, J->ndone, J->threads, 1, nf, err);
     if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
     if (!st) {
@@ -216,7 +216,7 @@ static int run_serial(job *J) {
       st = cl_sweep_merge(paths, ids, 2, &J->id, set.f[0].f, err);
     }
     unlink(tmp);
-    cl_tmp_unregister(tmp);
+    cl_tmpfiles_unregister(tmp);
     drop_old(J);
   } else {
     st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, NULL, 0, J->threads, 1, set.f[0].f, err);
@@ -225,7 +225,7 @@ static int run_serial(job *J) {
     st = cl_meta_dump_grid(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kvall, J->cmdname,
                            J->grid, err);
   cl_meter_end(&J->meter, !st);
-  if (st) return cl_outset_abort(&set), fail(cl_exit_status(st), err);
+  if (st) return cl_outset_abort(&set), fail(cl_status_exit_code(st), err);
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
 }
@@ -263,7 +263,7 @@ static int split_after(cl_config *swc, int argc, char **argv, char **rest, int *
       continue;
     }
     cl_status st = cl_config_set(swc, name, val, err);
-    if (st) return fail(cl_exit_status(st), err);
+    if (st) return fail(cl_status_exit_code(st), err);
   }
   return 0;
 }
@@ -276,7 +276,7 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   if (cmd != CL_CMD_SIMULATE && cmd != CL_CMD_REDUCED && cmd != CL_CMD_ODE && cmd != CL_CMD_PDE &&
       cmd != CL_CMD_FIXED && cmd != CL_CMD_BASIN) {
     char hint[96] = "";
-    if (!cmd) cl_suggest_command(argv[i], hint, sizeof hint);
+    if (!cmd) cl_command_suggest(argv[i], hint, sizeof hint);
     fprintf(stderr, "cldyn: sweep: %s '%s'%s%s accepted: simulate, reduced, ode, pde, fixed, basin\n",
             cmd ? "command" : "unknown command", argv[i], cmd ? " cannot be swept" : "", hint[0] ? hint : ";");
     return 2;
@@ -289,7 +289,7 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   cl_config_init(cfg, cmd);
   cl_status pst = cl_config_parse_args(cfg, nrest, rest, err);
   free(rest);
-  if (pst) return fail(cl_exit_status(pst), err);
+  if (pst) return fail(cl_status_exit_code(pst), err);
   if (cfg->help) {
     cl_config_help(CL_CMD_SWEEP, stdout);
     printf("\n");
@@ -338,8 +338,8 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   /* the JSON records the grid, the layout and the streams */
   for (int k = 0; k < J->nv; k++) {
     char a1[32], a2[32], a3[32];
-    snprintf(J->gridb[k], sizeof J->gridb[k], "%s:%s:%s", cl_fmt_real(a1, 32, J->v[k].a),
-             cl_fmt_real(a2, 32, J->v[k].b), cl_fmt_real(a3, 32, J->v[k].step));
+    snprintf(J->gridb[k], sizeof J->gridb[k], "%s:%s:%s", cl_common_format_real(a1, 32, J->v[k].a),
+             cl_common_format_real(a2, 32, J->v[k].b), cl_common_format_real(a3, 32, J->v[k].step));
     J->grid[2 * k] = J->v[k].name, J->grid[2 * k + 1] = J->gridb[k];
   }
   J->grid[2 * J->nv] = NULL;

@@ -41,14 +41,14 @@ int main(int argc, char **argv) {
     if (reps < 1) reps = 1;
     double t0 = cpu_now();
     for (int r = 0; r < reps; r++)
-      if (cl_state_drift(d, K, M, y, f, err)) return fprintf(stderr, "%s\n", err), 1;
+      if (cl_ode_drift(d, K, M, y, f, err)) return fprintf(stderr, "%s\n", err), 1;
     printf("%.6g %.3g\n", (cpu_now() - t0) / reps, cl_drift_stderr(d));
   } else {
     const double dt = atof(argv[2]);
     const long steps = (long)(cfg.sched.T / dt + 0.5);
     double t0 = cpu_now();
     for (long k = 0; k < steps; k++) {
-      if (cl_state_drift(d, K, M, y, f, err)) return fprintf(stderr, "at step %ld: %s\n", k, err), 1;
+      if (cl_ode_drift(d, K, M, y, f, err)) return fprintf(stderr, "at step %ld: %s\n", k, err), 1;
       for (int q = 0; q < n; q++) y[q] += dt * f[q];
     }
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (cl_config_parse_string(&c, CL_CMD_REDUCED, args[k], err)) abort();
     cl_ckpt_opts ck = {NULL, 0, path};
     cl_traj *tr = NULL;
-    if (cl_run_engine(k ? &cl_engine_simulate : &cl_engine_reduced, &c.model, &c.sched, 1, &ck, &tr, NULL, NULL,
+    if (cl_runner_run(k ? &cl_engine_simulate : &cl_engine_reduced, &c.model, &c.sched, 1, &ck, &tr, NULL, NULL,
                       err) == CL_OK)
       cl_traj_free(tr);
   }

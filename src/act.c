@@ -9,7 +9,7 @@ static const char *const act_names[] = {"linear", "tanh", "erf", "relu", "sigmoi
 static const char *const g_names[] = {"square", "abs"};
 
 const char *cl_act_name(cl_act act) { return act_names[act]; }
-const char *cl_g_name(cl_gfun g) { return g_names[g]; }
+const char *cl_gfun_name(cl_gfun g) { return g_names[g]; }
 
 void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2) {
   cl_act_eval_inline(act, h, f, d1, d2);
@@ -65,7 +65,7 @@ CL_ACT_CLONES void cl_act_eval_vec(cl_act act, const double *restrict h, double 
   }
 }
 
-double cl_act_f(cl_act act, double h) {
+double cl_act_value(cl_act act, double h) {
   double f, d1, d2;
   cl_act_eval(act, h, &f, &d1, &d2);
   return f;
@@ -80,13 +80,13 @@ cl_status cl_act_parse(const char *name, cl_act *act, char *err) {
                  name);
 }
 
-double cl_g_f(cl_gfun g, double u) { return g == CL_G_SQUARE ? u * u : fabs(u); }
-double cl_g_d(cl_gfun g, double u) {
+double cl_gfun_value(cl_gfun g, double u) { return g == CL_G_SQUARE ? u * u : fabs(u); }
+double cl_gfun_deriv(cl_gfun g, double u) {
   if (g == CL_G_SQUARE) return 2 * u;
   return (u > 0) - (u < 0);
 }
 
-cl_status cl_g_parse(const char *name, cl_gfun *g, char *err) {
+cl_status cl_gfun_parse(const char *name, cl_gfun *g, char *err) {
   for (int k = 0; k < 2; k++)
     if (strcmp(name, g_names[k]) == 0) return *g = (cl_gfun)k, CL_OK;
   return cl_fail(err, CL_EINVAL, "g: unknown function '%s'; accepted: square, abs", name);
@@ -123,7 +123,7 @@ cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err) {
   if (!a || (two && !b) || (!two && b))
     return cl_fail(err, CL_EINVAL, "reg: wrong number of parameters in '%s'; " REG_RANGE,
                    spec);
-  if (!cl_parse_real(a, &x) || (two && !cl_parse_real(b, &y)))
+  if (!cl_common_parse_real(a, &x) || (two && !cl_common_parse_real(b, &y)))
     return cl_fail(err, CL_EINVAL, "reg: malformed number in '%s'; " REG_RANGE, spec);
   if (x < 0 || y < 0)
     return cl_fail(err, CL_EINVAL, "reg: negative beta in '%s'; " REG_RANGE, spec);
@@ -135,8 +135,8 @@ cl_status cl_reg_parse(const char *spec, cl_reg *reg, char *err) {
 
 void cl_reg_format(const cl_reg *reg, char *buf, size_t len) {
   char a[32], b[32];
-  cl_fmt_real(a, 32, reg->beta1);
-  cl_fmt_real(b, 32, reg->beta2);
+  cl_common_format_real(a, 32, reg->beta1);
+  cl_common_format_real(b, 32, reg->beta2);
   switch (reg->kind) {
   case CL_REG_NONE: snprintf(buf, len, "none"); break;
   case CL_REG_L2: snprintf(buf, len, "l2:%s", b); break;

@@ -194,7 +194,7 @@ static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const do
   return CL_OK;
 }
 
-cl_status cl_basin(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                    int threads, cl_basin_result *res, char *err) {
   const long long N = m->N;
   /* the hook counts directions, not the time of each inner solve */
@@ -333,7 +333,7 @@ static cl_status noise_terms_multi(const cl_model *m, const double *Q, const dou
       S[i * d2 + l] = S[(M + i) * d2 + M + l] = Q[i * M + l] * (1 + s2);
       S[i * d2 + M + l] = S[(M + i) * d2 + l] = Q[i * M + l] * (1 + m->rho * s2);
     }
-  if (cl_sym_sqrt(S, d2, 1e-9, L)) return CL_EDIVERGE;
+  if (cl_model_sym_sqrt(S, d2, 1e-9, L)) return CL_EDIVERGE;
   for (int i = 0; i < M; i++) EGG[i] = Es[i] = 0;
   for (int p = 0; p < NOISE_MC; p++) {
     double h[2 * CL_MMAX], y[2 * CL_MMAX], dy[2 * CL_MMAX], t;
@@ -396,12 +396,12 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
       double fp;
       R[ji] = eps;
       cl_state_pack(K, M, R, Q, y);
-      if ((st = cl_state_drift(d, K, M, y, f, err))) break;
+      if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
       fp = f[ji];
       R[ji] = -eps;
       cl_state_pack(K, M, R, Q, y);
       R[ji] = 0;
-      if ((st = cl_state_drift(d, K, M, y, f, err))) break;
+      if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
       double lam = (fp - f[ji]) / (2 * eps);
       int j = ji / M, i = ji % M;
       double v = m->tau * m->tau * (m->c[j].m2 * EGG[i] + m->s * m->s * Es[i]);
@@ -443,7 +443,7 @@ static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, d
   return CL_OK;
 }
 
-cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin_run_multi(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                          int threads, cl_basin_multi_result *res, char *err) {
   return cl_basin_multi_ends(m, o0, ndir, tmax, seed, threads, res, NULL, NULL, err);
 }
@@ -455,7 +455,7 @@ cl_status cl_basin_multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndi
   long ndone = 0;
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   memset(res, 0, sizeof *res);
-  if (M < 2) return cl_fail(err, CL_EINVAL, "M: cl_basin_multi needs M >= 2");
+  if (M < 2) return cl_fail(err, CL_EINVAL, "M: cl_basin_run_multi needs M >= 2");
   cl_status st = cl_basin_escape_variances_multi(m, &o->quad, res->var, err);
   if (st) return st;
   res->ndir = ndir;

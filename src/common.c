@@ -16,7 +16,7 @@ static void lib_init_once(void) {
   openblas_set_num_threads(1);
 }
 
-void cl_lib_init(void) { pthread_once(&lib_once, lib_init_once); }
+void cl_common_init(void) { pthread_once(&lib_once, lib_init_once); }
 
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...) {
   if (err) {
@@ -34,7 +34,7 @@ cl_status cl_fail(char *err, cl_status code, const char *fmt, ...) {
 #include <stdlib.h>
 #include <string.h>
 
-int cl_parse_real(const char *s, double *x) {
+int cl_common_parse_real(const char *s, double *x) {
   if (!s) return 0;
   while (isspace((unsigned char)*s)) s++;
   if (!*s) return 0;
@@ -48,15 +48,15 @@ int cl_parse_real(const char *s, double *x) {
   return 1;
 }
 
-int cl_parse_int(const char *s, long long *x) {
+int cl_common_parse_int(const char *s, long long *x) {
   double v;
-  if (!cl_parse_real(s, &v)) return 0;
+  if (!cl_common_parse_real(s, &v)) return 0;
   if (v != floor(v) || fabs(v) >= 9007199254740992.0) return 0;
   *x = (long long)v;
   return 1;
 }
 
-char *cl_fmt_real(char *buf, size_t len, double x) {
+char *cl_common_format_real(char *buf, size_t len, double x) {
   /* 17 significant digits always read back: no check needed there */
   for (int prec = 15; prec <= 16; prec++) {
     snprintf(buf, len, "%.*g", prec, x);

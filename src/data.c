@@ -37,7 +37,7 @@ static cl_status orthonormalise(long long N, double *A, int k, const double *B, 
   return CL_OK;
 }
 
-cl_status cl_features_draw(const cl_model *m, cl_rng *rng, double *U, char *err) {
+cl_status cl_data_features_draw(const cl_model *m, cl_rng *rng, double *U, char *err) {
   long long N = m->N;
   int K = m->K;
   memset(U, 0, sizeof(double) * (size_t)(N * K));
@@ -61,7 +61,7 @@ static int feature_values(const cl_model *m, double *v) {
   return v[0] = 0, v[1] = a, v[2] = -a, 3;
 }
 
-int cl_feature_classes(const cl_model *m, double *xi, double *prob) {
+int cl_data_feature_classes(const cl_model *m, double *xi, double *prob) {
   double v[3];
   int nv = feature_values(m, v), K = m->K, count = 1;
   for (int j = 0; j < K; j++) count *= nv;
@@ -77,7 +77,7 @@ int cl_feature_classes(const cl_model *m, double *xi, double *prob) {
   return count;
 }
 
-int cl_feature_class_of(const cl_model *m, const double *U, long long n) {
+int cl_data_feature_class_of(const cl_model *m, const double *U, long long n) {
   double v[3];
   int nv = feature_values(m, v), K = m->K, c = 0, mult = 1;
   if (m->features == CL_FEAT_AXIS) return n < K ? -1 : 0;
@@ -92,14 +92,14 @@ int cl_feature_class_of(const cl_model *m, const double *U, long long n) {
   return c;
 }
 
-cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, double *W, char *err) {
+cl_status cl_data_weights_init(const cl_model *m, const double *U, cl_rng *rng, double *W, char *err) {
   long long N = m->N;
   int K = m->K, M = m->M;
   double S[CL_MMAX * CL_MMAX], sq = sqrt((double)N);
   cl_rng_gauss_fill(rng, W, (size_t)(N * M));
   if (m->init == CL_INIT_RANDOM) {
     /* rows w_n ~ N(0, Q0): w_n = S g_n with S = Q0^(1/2) */
-    if (cl_sym_sqrt(m->Q0, M, 1e-12, S))
+    if (cl_model_sym_sqrt(m->Q0, M, 1e-12, S))
       return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite");
     double row[CL_MMAX];
     for (long long n = 0; n < N; n++) {
@@ -119,7 +119,7 @@ cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, doubl
       for (int j = 0; j < K; j++) acc -= m->R0[j * M + i] * m->R0[j * M + l];
       G[i * M + l] = acc;
     }
-  if (cl_sym_sqrt(G, M, 1e-12, S))
+  if (cl_model_sym_sqrt(G, M, 1e-12, S))
     return cl_fail(err, CL_EINVAL, "Q0: Q0 - R0^T R0 must be positive semidefinite");
   /* W currently holds Gaussian columns: make them V, orthonormal and
    * orthogonal to U, then W = sqrt(N) (U R0 + V S). */
@@ -138,7 +138,7 @@ cl_status cl_weights_init(const cl_model *m, const double *U, cl_rng *rng, doubl
   return CL_OK;
 }
 
-void cl_order_params(const cl_model *m, const double *U, const double *W, double *R, double *Q) {
+void cl_data_order_params(const cl_model *m, const double *U, const double *W, double *R, double *Q) {
   long long N = m->N;
   int K = m->K, M = m->M;
   double sq = sqrt((double)N);
@@ -160,7 +160,7 @@ void cl_order_params(const cl_model *m, const double *U, const double *W, double
     for (int l = i; l < M; l++) Q[l * M + i] = Q[i * M + l] /= (double)N;
 }
 
-void cl_batch_draw(const cl_model *m, const double *U, cl_rng *rng, double *c, double *X,
+void cl_data_batch_draw(const cl_model *m, const double *U, cl_rng *rng, double *c, double *X,
                    double *X1, double *X2, double *work) {
   const int N = (int)m->N, K = m->K, B = m->B;
   const size_t NB = (size_t)N * (size_t)B;
@@ -188,7 +188,7 @@ void cl_batch_draw(const cl_model *m, const double *U, cl_rng *rng, double *c, d
   }
 }
 
-double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, double *D1,
+double cl_data_batch_loss(const cl_model *m, const double *H1, const double *H2, double *D1,
                      double *D2) {
   int M = m->M, B = m->B;
   double y1[CL_MMAX], y2[CL_MMAX], C[CL_MMAX * CL_MMAX], Gam[CL_MMAX * CL_MMAX];
@@ -197,8 +197,8 @@ double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, doub
   memset(C, 0, sizeof C);
   for (int b = 0; b < B; b++) {
     for (int i = 0; i < M; i++) {
-      y1[i] = cl_act_f(m->act, H1[i * B + b]);
-      y2[i] = cl_act_f(m->act, H2[i * B + b]);
+      y1[i] = cl_act_value(m->act, H1[i * B + b]);
+      y2[i] = cl_act_value(m->act, H2[i * B + b]);
     }
     for (int i = 0; i < M; i++)
       for (int l = 0; l < M; l++) C[i * M + l] += y1[i] * y2[l];
@@ -210,8 +210,8 @@ double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, doub
       /* Gam = dF/dC */
       if (i == l) F -= C[i * M + l], Gam[i * M + l] = -1;
       else
-        F += m->lambda * cl_g_f(m->g, C[i * M + l]),
-            Gam[i * M + l] = m->lambda * cl_g_d(m->g, C[i * M + l]);
+        F += m->lambda * cl_gfun_value(m->g, C[i * M + l]),
+            Gam[i * M + l] = m->lambda * cl_gfun_deriv(m->g, C[i * M + l]);
     }
   if (!D1) return F;
   /* dF/dy1_ib = sum_l Gam_il y2_lb / B, dF/dy2_lb = sum_i Gam_il y1_ib / B */
@@ -234,7 +234,7 @@ double cl_batch_loss(const cl_model *m, const double *H1, const double *H2, doub
   return F;
 }
 
-double cl_batch_grad(const cl_model *m, const double *W, const double *X1, const double *X2,
+double cl_data_batch_grad(const cl_model *m, const double *W, const double *X1, const double *X2,
                      double *G, double *work) {
   int N = (int)m->N, M = m->M, B = m->B;
   double isq = 1 / sqrt((double)m->N);
@@ -242,7 +242,7 @@ double cl_batch_grad(const cl_model *m, const double *W, const double *X1, const
   /* H_a = W^T X_a / sqrt(N) */
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, B, N, isq, W, M, X1, B, 0, H1, B);
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, B, N, isq, W, M, X2, B, 0, H2, B);
-  double F = cl_batch_loss(m, H1, H2, D1, D2);
+  double F = cl_data_batch_loss(m, H1, H2, D1, D2);
   /* G = -(X1 D1^T + X2 D2^T) / sqrt(N) */
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, B, -isq, X1, B, D1, B, 0, G, M);
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, B, -isq, X2, B, D2, B, 1, G, M);

@@ -630,7 +630,7 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
       for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
     }
   }
-  double amin = cl_sym_min_eig(A, M);
+  double amin = cl_model_sym_min_eig(A, M);
   gsl_eigen_symmv(&sv.matrix, ev, evec, ws);
   double lmax = 0;
   for (int k = 0; k < d2; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
@@ -948,7 +948,7 @@ static void gauss_block(cl_drift *d, const double *mu, double *psi) {
   for (int p = 0; p < d->npts; p++) {
     const double *off = d->goff + p * d2;
     for (int i = 0; i < M; i++) h1[i] = mu[i] + off[i], h2[i] = mu[i] + off[M + i];
-    cl_batch_loss(&d->m1, h1, h2, D1, D2);
+    cl_data_batch_loss(&d->m1, h1, h2, D1, D2);
     accumulate(d, h1, h2, D1, D2, d->gz + p * d2, d->gw[p], psi);
   }
 }
@@ -1134,7 +1134,7 @@ static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *
         Hb1[i * B + b] = mu + o1, Hb2[i * B + b] = mu + o2;
       }
     }
-    cl_batch_loss(&d->m, Hb1, Hb2, Db1, Db2);
+    cl_data_batch_loss(&d->m, Hb1, Hb2, Db1, Db2);
     for (int b = 0; b < B; b++) {
       const double *c = d->mc_c + ((size_t)n * B + b) * K, *z = d->mc_z + ((size_t)n * B + b) * d2;
       double h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX];

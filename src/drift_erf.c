@@ -470,7 +470,7 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
       e->Cf[i * d2 + M + l] = e->Cf[(M + i) * d2 + l] = t + rho * s2 * qq;
     }
   }
-  double amin = cl_sym_min_eig(A, M);
+  double amin = cl_model_sym_min_eig(A, M);
   if (amin < -1e-9 * fmax(qmax, 1))
     return cl_fail(err, CL_EDIVERGE,
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);

@@ -14,7 +14,7 @@
  *           passes: single-sample moments m_ik, Cov(phi, phi), then the mean
  *           field part and the fluctuation term of V).
  *   BATCH   other g with B > 1 and lambda != 0: the point set covers the
- *           whole batch (B samples), D from cl_batch_loss.
+ *           whole batch (B samples), D from cl_data_batch_loss.
  * Integration: Sobol' points (GSL) over (continuous c, z), mapped by the
  * laws' quantile functions and Phi^-1, randomised by NREP digital shifts
  * from a fixed internal seed; the drift is the mean of the NREP rules and
@@ -603,7 +603,7 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
       A[i * M + l] = a;
     }
   }
-  double amin = cl_sym_min_eig(A, M);
+  double amin = cl_model_sym_min_eig(A, M);
   if (amin < -1e-9 * fmax(qmax, 1))
     return cl_fail(err, CL_EDIVERGE,
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
@@ -1067,7 +1067,7 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
           sample_h(q, q->S[r], R, q->ax, mu0, x + b * per, C + b * K, h1, h2, &Z[b]);
           for (int i = 0; i < M; i++) H1[i * B + b] = h1[i], H2[i * B + b] = h2[i];
         }
-        cl_batch_loss(&q->m, H1, H2, D1, D2);
+        cl_data_batch_loss(&q->m, H1, H2, D1, D2);
         for (int b = 0; b < B; b++) {
           for (int i = 0; i < M; i++)
             h1[i] = H1[i * B + b], h2[i] = H2[i * B + b], g1[i] = B * D1[i * B + b],

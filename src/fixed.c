@@ -114,7 +114,7 @@ static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
   double y[CL_STATE_MAX], F[CL_STATE_MAX];
   full_state(c, x->data, y);
   c->nevals++;
-  if (cl_state_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
+  if (cl_ode_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
   double fac = 1, sum = 0;
   /* Farrell, Birkisson & Funke's deflation: (1 / |y - y_k|^2 + 1) per known root */
   for (int k = 0; k < c->nknown; k++) {
@@ -149,7 +149,7 @@ static double undeflated(root_ctx *c, const double *x) {
   double y[CL_STATE_MAX], F[CL_STATE_MAX], sum = 0;
   full_state(c, x, y);
   c->nevals++;
-  if (cl_state_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
+  if (cl_ode_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
   for (int k = 0; k < c->nfree; k++) sum += fabs(F[c->idx[k]]);
   return sum;
 }
@@ -206,7 +206,7 @@ static int eval_free(root_ctx *c, const double *x, double *F) {
   double y[CL_STATE_MAX], f[CL_STATE_MAX];
   full_state(c, x, y);
   c->nevals++;
-  if (cl_state_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
+  if (cl_ode_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
   for (int k = 0; k < c->nfree; k++) F[k] = f[c->idx[k]];
   return 0;
 }
@@ -323,7 +323,7 @@ static cl_status eigen(const double *J0, int n, cl_fixed_point *p) {
 static double residual_at(cl_drift *d, int K, int M, const double *y, char *err, cl_status *st) {
   double f[CL_STATE_MAX], r = 0;
   int n = cl_state_size(K, M);
-  if ((*st = cl_state_drift(d, K, M, y, f, err))) return INFINITY;
+  if ((*st = cl_ode_drift(d, K, M, y, f, err))) return INFINITY;
   for (int k = 0; k < n; k++) r = fmax(r, fabs(f[k]));
   return r;
 }
@@ -337,7 +337,7 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
   double *J = malloc(sizeof(double) * (size_t)(3 * n * n));
   if (!J) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   if (!dead) {
-    st = cl_state_jacobian(d, K, M, p->y, J, &p->jac_error, err);
+    st = cl_ode_jacobian(d, K, M, p->y, J, &p->jac_error, err);
   } else {
     /* on the boundary Q_ii = 0 the central differences leave the domain:
      * differentiate at Q_ii = delta, 2 delta, 4 delta (delta >> the step)
@@ -351,7 +351,7 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
       for (int i = 0; i < M; i++)
         if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
       cl_state_pack(K, M, Rm, Qm, y);
-      st = cl_state_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &e[0] : NULL, err);
+      st = cl_ode_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &e[0] : NULL, err);
     }
     double ex = 0;
     for (int k = 0; k < n * n && !st; k++) {
@@ -588,7 +588,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   if (st0) return st0;
   found_set f = {0};
   cl_status st = CL_OK;
-  cl_lib_init();
+  cl_common_init();
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
    * the permutation symmetry the other choices are images); at least one
    * unit alive (w = 0 is not listed) */
@@ -764,7 +764,7 @@ static cl_status brent(gsl_function *F, double lo, double hi, double *root) {
   return status == GSL_SUCCESS ? CL_OK : CL_EDIVERGE;
 }
 
-cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err) {
+cl_status cl_fixed_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err) {
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
   q_ctx c = {.K = m->K};
   cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
@@ -774,7 +774,7 @@ cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Q
   double lo = 1e-6, hi = 1;
   double flo = dq_at(lo, &c), fhi = dq_at(hi, &c);
   while (fhi * flo > 0 && hi < 1e6 && !c.status) hi *= 2, fhi = dq_at(hi, &c);
-  cl_lib_init();
+  cl_common_init();
   cl_status st = (flo * fhi > 0 || c.status) ? CL_EDIVERGE : brent(&F, lo, hi, Qstar);
   cl_drift_free(c.d);
   if (st)
@@ -805,7 +805,7 @@ static double eig_at(double m2, void *params) {
   cl_model m = c->m;
   set_m2(&m.c[c->j], m2);
   double Qs, J[(CL_KMAX + 1) * (CL_KMAX + 1)];
-  if (cl_uninformative_Q(&m, c->o, &Qs, NULL)) {
+  if (cl_fixed_uninformative_Q(&m, c->o, &Qs, NULL)) {
     c->status = 1;
     return NAN;
   }
@@ -814,13 +814,13 @@ static double eig_at(double m2, void *params) {
   double y[NMAX] = {0}, R[CL_KMAX] = {0};
   cl_state_pack(m.K, 1, R, &Qs, y);
   int n = cl_state_size(m.K, 1);
-  if (!d || cl_state_jacobian(d, m.K, 1, y, J, NULL, NULL)) c->status = 1;
+  if (!d || cl_ode_jacobian(d, m.K, 1, y, J, NULL, NULL)) c->status = 1;
   cl_drift_free(d);
   /* at R = 0 the R-block is diagonal: feature j's eigenvalue is J_jj */
   return J[c->j * n + c->j];
 }
 
-cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err) {
+cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err) {
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
   m2_ctx c = {.m = *m, .o = o, .j = j};
   gsl_function F = {eig_at, &c};
@@ -831,7 +831,7 @@ cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double
                    "threshold: feature %d: the eigenvalue at R = 0 does not change sign for "
                    "<c^2> in [1e-4, 1e4] (%g at 1e-4, %g at %g)",
                    j + 1, flo, fhi, hi);
-  cl_lib_init();
+  cl_common_init();
   cl_status st = brent(&F, lo, hi, m2c);
   return st ? cl_fail(err, st, "threshold: root finding failed for feature %d", j + 1) : CL_OK;
 }
@@ -858,9 +858,9 @@ cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, in
     if (vary_value) fprintf(f, "%s,", vary_value);
     fprintf(f, "%d", i + 1);
     char a[32], b[32];
-    for (int c = 0; c < nc; c++) fprintf(f, ",%s", cl_fmt_real(a, sizeof a, row[c]));
+    for (int c = 0; c < nc; c++) fprintf(f, ",%s", cl_common_format_real(a, sizeof a, row[c]));
     for (int k = 0; k < p[i].n; k++)
-      fprintf(f, ",%s,%s", cl_fmt_real(a, sizeof a, p[i].eig_re[k]), cl_fmt_real(b, sizeof b, p[i].eig_im[k]));
+      fprintf(f, ",%s,%s", cl_common_format_real(a, sizeof a, p[i].eig_re[k]), cl_common_format_real(b, sizeof b, p[i].eig_im[k]));
     if (fprintf(f, ",%s,%d,%s,%.3g\n", cl_stability_name(p[i].stability), p[i].orbit,
                 cl_fixed_kind_name(p[i].kind), p[i].residual) < 0)
       return CL_EIO;
@@ -949,7 +949,7 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
   free(fp);
   long npts = (long)floor((b - a) / h + 1e-9) + 1;
   double vprev = a;
-  cl_lib_init();
+  cl_common_init();
   for (long k = 1; k < npts && *nout < cap; k++) {
     double v = a + (double)k * h;
     memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);

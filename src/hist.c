@@ -35,11 +35,11 @@ cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, c
   size_t nt = cl_schedule_nt(s);
   long long runs = s->runs;
   h->m = *m, h->width = width, h->nt = nt, h->runs = runs;
-  h->ncls = cl_feature_classes(m, NULL, NULL);
+  h->ncls = cl_data_feature_classes(m, NULL, NULL);
   if (h->ncls > 4096) {
     free(h);
     return cl_fail(err, CL_EINVAL, "hist: %d feature classes exceed the limit of 4096; use fewer features",
-                   cl_feature_classes(m, NULL, NULL));
+                   cl_data_feature_classes(m, NULL, NULL));
   }
   size_t nb = (size_t)runs * nt * (size_t)h->ncls;
   h->xi = malloc(sizeof(double) * (size_t)(h->ncls * m->K));
@@ -49,7 +49,7 @@ cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, c
     cl_hist_free(h);
     return cl_fail(err, CL_ENOMEM, "hist: out of memory");
   }
-  cl_feature_classes(m, h->xi, NULL);
+  cl_data_feature_classes(m, h->xi, NULL);
   for (size_t k = 0; k < nt; k++) h->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
   *out = h;
   return CL_OK;
@@ -79,7 +79,7 @@ void cl_hist_add(cl_hist *h, long long run, size_t k, const double *U, const dou
   }
   /* first pass: class and bin of each coordinate, and each class's range */
   for (long long n = 0; n < N; n++) {
-    int c = cls[n] = cl_feature_class_of(&h->m, U, n);
+    int c = cls[n] = cl_data_feature_class_of(&h->m, U, n);
     if (c < 0) continue;
     double q = floor(W[n] / h->width);
     long i = idx[n] = (long)fmax(fmin(q, 1e15), -1e15);
@@ -114,7 +114,7 @@ void cl_hist_observe(void *hist, const void *sim, long long run, size_t k) {
 cl_status cl_hist_write(const cl_hist *h, FILE *f) {
   int K = h->m.K;
   if (h->runs > 1) fputs("run,", f);
-  cl_density_header(f, K);
+  cl_pde_write_density_header(f, K);
   for (long long r = 0; r < h->runs; r++)
     for (size_t k = 0; k < h->nt; k++)
       for (int c = 0; c < h->ncls; c++) {

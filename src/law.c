@@ -34,7 +34,7 @@ static cl_status parse_discrete(const char *list, cl_law *law, char *err) {
     if (law->nvals == CL_DISCRETE_MAX)
       return cl_fail(err, CL_EINVAL, "c: at most %d discrete atoms", CL_DISCRETE_MAX);
     double v, p;
-    if (!cl_parse_real(tok, &v) || !cl_parse_real(at + 1, &p))
+    if (!cl_common_parse_real(tok, &v) || !cl_common_parse_real(at + 1, &p))
       return cl_fail(err, CL_EINVAL, "c: malformed number in discrete atom '%s@%s'", tok,
                      at + 1);
     law->vals[law->nvals] = v;
@@ -72,14 +72,14 @@ cl_status cl_law_parse(const char *spec, cl_law *law, char *err) {
     snprintf(buf, sizeof buf, "%s", colon + 1);
     char *second = strchr(buf, ':');
     if (second) *second++ = '\0';
-    if (!cl_parse_real(buf, &law->m2))
+    if (!cl_common_parse_real(buf, &law->m2))
       return cl_fail(err, CL_EINVAL, "c: malformed second moment '%s' in '%s'", buf, spec);
     if (second) {
       double v;
       if (law->kind != CL_LAW_SPARSE && law->kind != CL_LAW_STUDENT)
         return cl_fail(err, CL_EINVAL, "c: law '%s' takes only M2; " RANGE_MSG,
                        law_names[kind]);
-      if (strchr(second, ':') || !cl_parse_real(second, &v))
+      if (strchr(second, ':') || !cl_common_parse_real(second, &v))
         return cl_fail(err, CL_EINVAL, "c: malformed parameter '%s' in '%s'", second, spec);
       if (law->kind == CL_LAW_SPARSE) law->p = v;
       else law->nu = v;
@@ -121,19 +121,19 @@ void cl_law_format(const cl_law *law, char *buf, size_t len) {
   char a[32], b[32];
   switch (law->kind) {
   case CL_LAW_SPARSE:
-    snprintf(buf, len, "sparse:%s:%s", cl_fmt_real(a, 32, law->m2), cl_fmt_real(b, 32, law->p));
+    snprintf(buf, len, "sparse:%s:%s", cl_common_format_real(a, 32, law->m2), cl_common_format_real(b, 32, law->p));
     break;
   case CL_LAW_STUDENT:
-    snprintf(buf, len, "student:%s:%s", cl_fmt_real(a, 32, law->m2), cl_fmt_real(b, 32, law->nu));
+    snprintf(buf, len, "student:%s:%s", cl_common_format_real(a, 32, law->m2), cl_common_format_real(b, 32, law->nu));
     break;
   case CL_LAW_DISCRETE: {
     size_t off = (size_t)snprintf(buf, len, "discrete:");
     for (int i = 0; i < law->nvals && off < len; i++)
       off += (size_t)snprintf(buf + off, len - off, "%s%s@%s", i ? "," : "",
-                              cl_fmt_real(a, 32, law->vals[i]), cl_fmt_real(b, 32, law->probs[i]));
+                              cl_common_format_real(a, 32, law->vals[i]), cl_common_format_real(b, 32, law->probs[i]));
     break;
   }
-  default: snprintf(buf, len, "%s:%s", law_names[law->kind], cl_fmt_real(a, 32, law->m2));
+  default: snprintf(buf, len, "%s:%s", law_names[law->kind], cl_common_format_real(a, 32, law->m2));
   }
 }
 
@@ -205,7 +205,7 @@ double cl_law_sample(const cl_law *law, cl_rng *rng) {
   return NAN;
 }
 
-double cl_rng_chisq(cl_rng *rng, double nu) {
+double cl_law_sample_chisq(cl_rng *rng, double nu) {
   gsl_rng g = {&adapter_type, rng};
   return gsl_ran_chisq(&g, nu);
 }

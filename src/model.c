@@ -37,7 +37,7 @@ void cl_schedule_default(cl_schedule *s) {
   s->seed = 1;
 }
 
-double cl_sym_min_eig(const double *A, int n) {
+double cl_model_sym_min_eig(const double *A, int n) {
   gsl_matrix *a = gsl_matrix_alloc((size_t)n, (size_t)n);
   gsl_vector *e = gsl_vector_alloc((size_t)n);
   gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc((size_t)n);
@@ -50,7 +50,7 @@ double cl_sym_min_eig(const double *A, int n) {
   return lo;
 }
 
-cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S) {
+cl_status cl_model_sym_sqrt(const double *A, int n, double tol, double *S) {
   size_t un = (size_t)n;
   gsl_matrix *a = gsl_matrix_alloc(un, un), *v = gsl_matrix_alloc(un, un);
   gsl_vector *e = gsl_vector_alloc(un);
@@ -93,7 +93,7 @@ static cl_status parse_matrix(const char *opt, const char *spec, double *out, in
     char *save_c = NULL;
     for (char *tok = strtok_r(row, ", \t", &save_c); tok; tok = strtok_r(NULL, ", \t", &save_c)) {
       double x;
-      if (!cl_parse_real(tok, &x))
+      if (!cl_common_parse_real(tok, &x))
         return cl_fail(err, CL_EINVAL, "%s: malformed number '%s'", opt, tok);
       if (n == cap) return cl_fail(err, CL_EINVAL, "%s: too many entries", opt);
       out[n++] = x;
@@ -149,7 +149,7 @@ cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err) {
 }
 
 cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
-  cl_lib_init();
+  cl_common_init();
   if (m->K < 1 || m->K > CL_KMAX)
     return cl_fail(err, CL_EINVAL, "c: between 1 and %d features accepted (got %d)", CL_KMAX,
                    m->K);
@@ -195,7 +195,7 @@ cl_status cl_model_check(const cl_model *m, int need_N, char *err) {
     }
   double scale = 0;
   for (int i = 0; i < M; i++) scale = fmax(scale, m->Q0[i * M + i]);
-  double lo = cl_sym_min_eig(S, M);
+  double lo = cl_model_sym_min_eig(S, M);
   if (lo < -1e-12 * scale)
     return cl_fail(err, CL_EINVAL,
                    m->init == CL_INIT_OVERLAP

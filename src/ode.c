@@ -63,7 +63,7 @@ static int rhs(double t, const double *y, double *f, void *params) {
         st = cl_fail(c->err, CL_EDIVERGE, "the solution blows up (|y_%d| = %g > 1e15)", i + 1, fabs(yr[i]));
     if (!st && c->nrep > 1) cl_state_unpack(K, M, yr, R + r * KM, Q + r * MM);
   }
-  if (!st && c->nrep <= 1) st = cl_state_drift(c->drift, K, M, y, f, c->err);
+  if (!st && c->nrep <= 1) st = cl_ode_drift(c->drift, K, M, y, f, c->err);
   else if (!st) {
     /* every replicate system in one call: its work is spread over the threads */
     st = cl_drift_eval_reps(c->drift, R, Q, dR, dQ, c->err);
@@ -77,12 +77,12 @@ static int rhs(double t, const double *y, double *f, void *params) {
   return GSL_SUCCESS;
 }
 
-/* The Jacobian for the implicit steppers: cl_state_jacobian (the system is
+/* The Jacobian for the implicit steppers: cl_ode_jacobian (the system is
  * autonomous, so df/dt = 0). */
 static int jac(double t, const double *y, double *dfdy, double *dfdt, void *params) {
   ode_ctx *c = params;
   int n = cl_state_size(c->K, c->M);
-  cl_status st = cl_state_jacobian(c->drift, c->K, c->M, y, dfdy, NULL, c->err);
+  cl_status st = cl_ode_jacobian(c->drift, c->K, c->M, y, dfdy, NULL, c->err);
   if (st) {
     c->st = st;
     c->t_fail = t;
@@ -92,7 +92,7 @@ static int jac(double t, const double *y, double *dfdy, double *dfdt, void *para
   return GSL_SUCCESS;
 }
 
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
+cl_status cl_ode_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   cl_state_unpack(K, M, y, R, Q);
   cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
@@ -113,23 +113,23 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
     double h = scale * fmax(1, fabs(y[j]));
     cl_status st;
     yp[j] = y[j] + h;
-    st = cl_state_drift(d, K, M, yp, fp, err);
+    st = cl_ode_drift(d, K, M, yp, fp, err);
     yp[j] = y[j] - h;
-    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
+    if (!st) st = cl_ode_drift(d, K, M, yp, fm, err);
     yp[j] = y[j];
     if (!st) {
       for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
       continue;
     }
     if (st != CL_EDIVERGE) return st;
-    if (!have_f0 && (st = cl_state_drift(d, K, M, y, f0, err))) return st;
+    if (!have_f0 && (st = cl_ode_drift(d, K, M, y, f0, err))) return st;
     have_f0 = 1;
     int done = 0;
     for (int side = 1; side >= -1 && !done; side -= 2) {
       yp[j] = y[j] + side * h;
-      st = cl_state_drift(d, K, M, yp, fp, NULL);
+      st = cl_ode_drift(d, K, M, yp, fp, NULL);
       yp[j] = y[j] + 2 * side * h;
-      if (!st) st = cl_state_drift(d, K, M, yp, fm, NULL);
+      if (!st) st = cl_ode_drift(d, K, M, yp, fm, NULL);
       yp[j] = y[j];
       if (!st) {
         for (int i = 0; i < n; i++) J[i * n + j] = side * (-3 * f0[i] + 4 * fp[i] - fm[i]) / (2 * h);
@@ -139,9 +139,9 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
     if (done) continue;
     h /= 16;
     yp[j] = y[j] + h;
-    st = cl_state_drift(d, K, M, yp, fp, err);
+    st = cl_ode_drift(d, K, M, yp, fp, err);
     yp[j] = y[j] - h;
-    if (!st) st = cl_state_drift(d, K, M, yp, fm, err);
+    if (!st) st = cl_ode_drift(d, K, M, yp, fm, err);
     yp[j] = y[j];
     if (st) return st;
     for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fm[i]) / (2 * h);
@@ -149,7 +149,7 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
   return CL_OK;
 }
 
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
+cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
                             double *err_est, char *err) {
   int n = cl_state_size(K, M);
   cl_status st = fd_jacobian(d, K, M, y, CL_FD_STEP, J, err);
@@ -514,7 +514,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   char pars[256];
   snprintf(pars, sizeof pars, "tau = %g, s = %g, rho = %g, lambda = %g, B = %d, act = %s", m->tau,
            m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
-  cl_lib_init();
+  cl_common_init();
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], se0 = 0;
   /* the drift at t = 0: a clear error if the start is invalid, and the
    * Monte Carlo standard error there */

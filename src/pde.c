@@ -600,7 +600,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   md.reg.kind = CL_REG_NONE, md.reg.beta1 = md.reg.beta2 = 0;
   cl_status st = cl_drift_alloc(&md, &oo.quad, &p->drift, err);
   if (st) return cl_pde_free(p), st;
-  int nc = cl_feature_classes(m, NULL, NULL);
+  int nc = cl_data_feature_classes(m, NULL, NULL);
   if (nc > 4096) {
     cl_pde_free(p);
     return cl_fail(err, CL_EINVAL, "c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc);
@@ -610,7 +610,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   p->cls = calloc((size_t)nc, sizeof *p->cls);
   if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "pde: out of memory");
   p->ncls = nc;
-  cl_feature_classes(m, p->xi, p->prob);
+  cl_data_feature_classes(m, p->xi, p->prob);
   double sd = sqrt(var), W = oo.width * sd;
   p->dw = 2 * W / oo.cells;
   p->cells0 = (size_t)oo.cells;
@@ -660,7 +660,7 @@ void cl_pde_stats(const cl_pde *p, long *steps, long *halvings, long *fallbacks,
   *steps = p->steps, *halvings = p->halvings, *fallbacks = p->fallbacks, *grows = p->grows, *cells = n;
 }
 
-void cl_density_header(FILE *f, int K) {
+void cl_pde_write_density_header(FILE *f, int K) {
   fputs("t", f);
   if (K == 1) fputs(",xi", f);
   else

@@ -37,14 +37,14 @@ void cl_red_free(cl_red *r) {
 static void wishart(cl_rng *rng, int M, double dof, const double *S, double *out) {
   double A[CL_MMAX * CL_MMAX] = {0}, Sh[CL_MMAX * CL_MMAX], AAt[CL_MMAX * CL_MMAX], T[CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++) {
-    A[i * M + i] = sqrt(cl_rng_chisq(rng, dof - i));
+    A[i * M + i] = sqrt(cl_law_sample_chisq(rng, dof - i));
     for (int j = 0; j < i; j++) A[i * M + j] = cl_rng_gauss(rng);
   }
   if (M == 1) {
     out[0] = S[0] * A[0] * A[0];
     return;
   }
-  cl_sym_sqrt(S, M, 1e300, Sh); /* PSD by construction: clip rounding */
+  cl_model_sym_sqrt(S, M, 1e300, Sh); /* PSD by construction: clip rounding */
   for (int i = 0; i < M; i++)
     for (int j = 0; j < M; j++) {
       double acc = 0;
@@ -94,7 +94,7 @@ cl_status cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, cl_red **
     /* i.i.d. rows N(0, Q0): the K feature rows are Gaussian, the Gram of the
      * other N - K rows is Wishart_M(N - K, Q0) */
     double S[CL_MMAX * CL_MMAX];
-    if (cl_sym_sqrt(m->Q0, M, 1e-12, S)) {
+    if (cl_model_sym_sqrt(m->Q0, M, 1e-12, S)) {
       cl_red_free(r);
       return cl_fail(err, CL_EINVAL, "Q0: must be positive semidefinite");
     }
@@ -150,7 +150,7 @@ static void step(cl_red *r) {
   /* L with G = L L^T (symmetric square root) */
   double L[CL_MMAX * CL_MMAX];
   if (M == 1) L[0] = sqrt(fmax(r->G[0], 0));
-  else cl_sym_sqrt(r->G, M, 1e300, L);
+  else cl_model_sym_sqrt(r->G, M, 1e300, L);
   /* h_a = (Rt^T (c + s eU_a) + L (gz + s g_a)) / sqrt N */
   for (int b = 0; b < B; b++)
     for (int i = 0; i < M; i++) {
@@ -165,7 +165,7 @@ static void step(cl_red *r) {
       }
       H1[i * B + b] = a1 * isq, H2[i * B + b] = a2 * isq;
     }
-  cl_batch_loss(m, H1, H2, D1, D2);
+  cl_data_batch_loss(m, H1, H2, D1, D2);
   const double keep = 1 - m->tau * (m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0) / N;
   const double a = m->tau * isq;
   /* Rt <- keep Rt + a sum_b [(c + s eU1) D1^T + (c + s eU2) D2^T] */

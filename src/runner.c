@@ -49,7 +49,7 @@ static void fp_add(sbuf *b, const char *name, const char *value) {
 
 static void fp_real(sbuf *b, const char *name, double x) {
   char num[32];
-  fp_add(b, name, cl_fmt_real(num, sizeof num, x));
+  fp_add(b, name, cl_common_format_real(num, sizeof num, x));
 }
 
 static void fp_matrix(sbuf *b, const char *name, const double *a, int rows, int cols) {
@@ -59,7 +59,7 @@ static void fp_matrix(sbuf *b, const char *name, const double *a, int rows, int 
   for (int r = 0; r < rows; r++)
     for (int c = 0; c < cols; c++)
       off += (size_t)snprintf(buf + off, off < sizeof buf ? sizeof buf - off : 0, "%s%s",
-                              c ? "," : (r ? ";" : ""), cl_fmt_real(num, sizeof num, a[r * cols + c]));
+                              c ? "," : (r ? ";" : ""), cl_common_format_real(num, sizeof num, a[r * cols + c]));
   fp_add(b, name, buf);
 }
 
@@ -74,13 +74,13 @@ static char *fingerprint(const cl_engine *e, const cl_model *m, const cl_schedul
   for (int j = 0; j < m->K; j++) cl_law_format(&m->c[j], buf, sizeof buf), fp_add(&b, "c", buf);
   if (m->features == CL_FEAT_SPARSE) {
     char num[32];
-    snprintf(buf, sizeof buf, "sparse:%s", cl_fmt_real(num, sizeof num, m->feat_p));
+    snprintf(buf, sizeof buf, "sparse:%s", cl_common_format_real(num, sizeof num, m->feat_p));
     fp_add(&b, "features", buf);
   } else {
     fp_add(&b, "features", m->features == CL_FEAT_AXIS ? "axis" : "dense");
   }
   fp_add(&b, "act", cl_act_name(m->act));
-  fp_add(&b, "g", cl_g_name(m->g));
+  fp_add(&b, "g", cl_gfun_name(m->g));
   fp_real(&b, "lambda", m->lambda);
   cl_reg_format(&m->reg, buf, sizeof buf), fp_add(&b, "reg", buf);
   fp_real(&b, "tau", m->tau);
@@ -115,7 +115,7 @@ static void put(ckw *w, const void *p, size_t n) {
   w->crc = crc32_z(w->crc, p, n);
 }
 
-cl_status cl_ckpt_check_path(const char *path, const char *option, char *err) {
+cl_status cl_runner_check_ckpt_path(const char *path, const char *option, char *err) {
   struct stat sb;
   if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
     return cl_fail(err, CL_EINVAL, "%s: '%s' exists and is not a regular file", option, path);
@@ -144,7 +144,7 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
     if (fd >= 0) close(fd), unlink(tmp);
     return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   }
-  cl_tmp_register(tmp);
+  cl_tmpfiles_register(tmp);
   ckw w = {f, crc32_z(0, NULL, 0)};
   size_t fl = strlen(fp), nc = (size_t)tr->ncol;
   long long runs = tr->runs;
@@ -173,10 +173,10 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
   if (!bad) bad = chmod(tmp, 0666 & ~mask) != 0;
   if (bad || rename(tmp, path) != 0) {
     unlink(tmp);
-    cl_tmp_unregister(tmp);
+    cl_tmpfiles_unregister(tmp);
     return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   }
-  cl_tmp_unregister(tmp);
+  cl_tmpfiles_unregister(tmp);
   return CL_OK;
 }
 
@@ -264,13 +264,13 @@ done:
   return st;
 }
 
-cl_status cl_run_engine(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
+cl_status cl_runner_run(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
                         const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress, void *ctx,
                         char *err) {
-  return cl_run_engine_obs(e, m, s, threads, ck, out, progress, ctx, NULL, NULL, err);
+  return cl_runner_run_obs(e, m, s, threads, ck, out, progress, ctx, NULL, NULL, err);
 }
 
-cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
+cl_status cl_runner_run_obs(const cl_engine *e, const cl_model *m, const cl_schedule *s, int threads,
                             const cl_ckpt_opts *ck, cl_traj **out, cl_progress_fn progress,
                             void *ctx, cl_run_observer obs, void *octx, char *err) {
   cl_status st = cl_model_check(m, 1, err);
@@ -288,7 +288,7 @@ cl_status cl_run_engine_obs(const cl_engine *e, const cl_model *m, const cl_sche
   const char *ckpath = ck && ck->checkpoint && ck->checkpoint[0] ? ck->checkpoint : NULL;
   double every = ck ? ck->every : 0;
   char *fp = NULL;
-  if (ckpath && (st = cl_ckpt_check_path(ckpath, "checkpoint", err))) goto done;
+  if (ckpath && (st = cl_runner_check_ckpt_path(ckpath, "checkpoint", err))) goto done;
   if ((ckpath || (ck && ck->resume && ck->resume[0])) && !(fp = fingerprint(e, m, s))) {
     st = cl_fail(err, CL_ENOMEM, "%s: out of memory", e->name);
     goto done;
@@ -383,14 +383,14 @@ done:
 
 /* The two stochastic engines without checkpoints: the runner drives them,
  * they never call it. */
-cl_status cl_simulate(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+cl_status cl_runner_run_sim(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                       cl_progress_fn progress, void *ctx, char *err) {
-  return cl_run_engine(&cl_engine_simulate, m, s, threads, NULL, out, progress, ctx, err);
+  return cl_runner_run(&cl_engine_simulate, m, s, threads, NULL, out, progress, ctx, err);
 }
 
-cl_status cl_reduced(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
+cl_status cl_runner_run_red(const cl_model *m, const cl_schedule *s, int threads, cl_traj **out,
                      cl_progress_fn progress, void *ctx, char *err) {
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none");
-  return cl_run_engine(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
+  return cl_runner_run(&cl_engine_reduced, m, s, threads, NULL, out, progress, ctx, err);
 }

@@ -32,7 +32,7 @@ struct cl_sim {
   double *U;   /* N x K */
   double *W;   /* N x M */
   double *Wt;  /* M x N, unit-major (the M-unit step's weights; == W when M = 1) */
-  double *buf; /* 3 N B: the step's normals (layout: see step_units, cl_batch_draw) */
+  double *buf; /* 3 N B: the step's normals (layout: see step_units, cl_data_batch_draw) */
   double *raw; /* 3 N B: the normals as drawn (N x B blocks), M-unit path with B > 1 */
   double *work;
   double *coef; /* 3 M B step coefficients, M-unit path */
@@ -81,8 +81,8 @@ cl_status cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path,
     cl_sim_free(sim);
     return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N);
   }
-  cl_status st = cl_features_draw(m, sim->rng, sim->U, err);
-  if (st || (st = cl_weights_init(m, sim->U, sim->rng, sim->W, err))) {
+  cl_status st = cl_data_features_draw(m, sim->rng, sim->U, err);
+  if (st || (st = cl_data_weights_init(m, sim->U, sim->rng, sim->W, err))) {
     cl_sim_free(sim);
     return st;
   }
@@ -95,7 +95,7 @@ const double *cl_sim_weights(const cl_sim *sim) { return sim->W; }
 const double *cl_sim_features(const cl_sim *sim) { return sim->U; }
 
 void cl_sim_order(const cl_sim *sim, double *R, double *Q) {
-  cl_order_params(&sim->m, sim->U, sim->W, R, Q);
+  cl_data_order_params(&sim->m, sim->U, sim->W, R, Q);
 }
 
 
@@ -261,7 +261,7 @@ static void project_sample(const cl_model *m, const double *U, const double *c, 
   }
 }
 
-double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const double *E1,
+double cl_sim_units_coef(const cl_model *m, const double *Wt, const double *X, const double *E1,
                      const double *Ep, double *A, double *work) {
   const long long N = m->N;
   const int M = m->M, B = m->B;
@@ -283,7 +283,7 @@ double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const
       }
     }
   }
-  double F = cl_batch_loss(m, H1, H2, D1, D2);
+  double F = cl_data_batch_loss(m, H1, H2, D1, D2);
   /* tau (G1 x1 + G2 x2) / sqrt N = az x + a1 eps1 + a2 eps', as in step_m1 */
   const double a = m->tau * isq;
   for (int k = 0; k < M * B; k++) {
@@ -293,7 +293,7 @@ double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const
   return F;
 }
 
-void cl_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
+void cl_sim_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
                      const double *Ep, const double *A) {
   const long long N = m->N;
   const int M = m->M, B = m->B;
@@ -328,10 +328,10 @@ static void transpose(const double *restrict src, long long rows, int cols, doub
 }
 
 /* One step, any M and B: the M-unit step.  The batch is drawn as
- * cl_batch_draw draws it: c (B x K), then 3 N B normals z | eps1 | eps',
+ * cl_data_batch_draw draws it: c (B x K), then 3 N B normals z | eps1 | eps',
  * each N x B row-major; for B > 1 they are transposed to sample-major
  * (B x N) so that each sample's vectors are contiguous.  The clean samples
- * are projected, and cl_units_coef / cl_units_update make one pass each over
+ * are projected, and cl_sim_units_coef / cl_sim_units_update make one pass each over
  * the coordinates.  The weights are the unit-major sim->Wt (M x N).  The
  * step consumes the reference step's numbers in the same roles, so the two
  * agree to rounding; with M = 1 and B = 1 it is step_m1 operation for
@@ -351,8 +351,8 @@ static void step_units(cl_sim *sim) {
   }
   double *X = sim->buf, *E1 = X + NB, *Ep = E1 + NB;
   for (int b = 0; b < B; b++) project_sample(m, sim->U, sim->c + b * K, X + (size_t)b * (size_t)N);
-  cl_units_coef(m, sim->Wt, X, E1, Ep, sim->coef, sim->work);
-  cl_units_update(m, sim->Wt, X, E1, Ep, sim->coef);
+  cl_sim_units_coef(m, sim->Wt, X, E1, Ep, sim->coef, sim->work);
+  cl_sim_units_update(m, sim->Wt, X, E1, Ep, sim->coef);
 }
 
 /* One step, M = 1 and B = 1, fused over N. */
@@ -361,7 +361,7 @@ static void step_m1(cl_sim *sim) {
   const long long N = m->N;
   const int K = m->K;
   double *w = sim->W, *z = sim->buf, *e1 = z + N, *e2 = e1 + N;
-  /* same draws, in the same order, as cl_batch_draw */
+  /* same draws, in the same order, as cl_data_batch_draw */
   for (int j = 0; j < K; j++) sim->c[j] = cl_law_sample(&m->c[j], sim->rng);
   cl_rng_gauss_fill(sim->rng, sim->buf, (size_t)(3 * N));
   /* clean sample x = U c + P_perp z, written into z */
@@ -374,7 +374,7 @@ static void step_m1(cl_sim *sim) {
   const double isq = 1 / sqrt((double)N), s = m->s;
   double h1 = (dots[0] + s * dots[1]) * isq, h2 = (dots[0] + s * (rho * dots[1] + sr * dots[2])) * isq;
   double G1, G2;
-  cl_batch_loss(m, &h1, &h2, &G1, &G2);
+  cl_data_batch_loss(m, &h1, &h2, &G1, &G2);
   /* w <- w - (tau/N) phi'(w) + (tau/sqrt N) (G1 x1 + G2 x2)
    *    = keep w - b1 sign(w) + az z + a1 eps1 + a2 eps' */
   const double a = m->tau * isq, az = a * (G1 + G2), a1 = a * s * (G1 + rho * G2), a2 = a * s * sr * G2;
@@ -389,9 +389,9 @@ static void step_reference(cl_sim *sim) {
   const size_t NB = (size_t)m->N * (size_t)m->B;
   const int N = (int)m->N, M = m->M;
   double *X = sim->buf, *X1 = X + NB, *X2 = X1 + NB;
-  cl_batch_draw(m, sim->U, sim->rng, sim->c, X, X1, X2, sim->work);
-  /* the tested gradient (cl_batch_grad), then W <- W - tau G - (tau/N) phi'(W) */
-  cl_batch_grad(m, sim->W, X1, X2, sim->grad, sim->work);
+  cl_data_batch_draw(m, sim->U, sim->rng, sim->c, X, X1, X2, sim->work);
+  /* the tested gradient (cl_data_batch_grad), then W <- W - tau G - (tau/N) phi'(W) */
+  cl_data_batch_grad(m, sim->W, X1, X2, sim->grad, sim->work);
   const double tn = m->tau / (double)N, tau = m->tau;
   double *W = sim->W;
   for (size_t k = 0; k < (size_t)N * (size_t)M; k++)

@@ -125,9 +125,9 @@ cl_status cl_terms_write_rows(FILE *f, const cl_model *m, const cl_quad_opts *o,
     }
     if (vary_value) fprintf(f, "%s,", vary_value);
     char b[6][32];
-    fprintf(f, "%d%s,%s,%s,%s,%s,%s,%s\n", i + 1, comma ? comma : "", cl_fmt_real(b[0], 32, t.V),
-            cl_fmt_real(b[1], 32, t.V_data), cl_fmt_real(b[2], 32, t.V_noise), cl_fmt_real(b[3], 32, t.b_z),
-            cl_fmt_real(b[4], 32, t.b_e), cl_fmt_real(b[5], 32, t.kappa));
+    fprintf(f, "%d%s,%s,%s,%s,%s,%s,%s\n", i + 1, comma ? comma : "", cl_common_format_real(b[0], 32, t.V),
+            cl_common_format_real(b[1], 32, t.V_data), cl_common_format_real(b[2], 32, t.V_noise), cl_common_format_real(b[3], 32, t.b_z),
+            cl_common_format_real(b[4], 32, t.b_e), cl_common_format_real(b[5], 32, t.kappa));
     free(buf);
   }
   return CL_OK;

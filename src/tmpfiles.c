@@ -17,7 +17,7 @@ static struct {
 } slots[CL_TMP_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-int cl_tmp_register(const char *path) {
+int cl_tmpfiles_register(const char *path) {
   size_t n = strlen(path);
   if (n >= TMP_LEN) return -1;
   int rc = -1;
@@ -33,7 +33,7 @@ int cl_tmp_register(const char *path) {
   return rc;
 }
 
-void cl_tmp_unregister(const char *path) {
+void cl_tmpfiles_unregister(const char *path) {
   pthread_mutex_lock(&lock);
   for (int i = 0; i < CL_TMP_SLOTS; i++)
     if (atomic_load_explicit(&slots[i].used, memory_order_relaxed) && !strcmp(slots[i].path, path)) {
@@ -43,17 +43,17 @@ void cl_tmp_unregister(const char *path) {
   pthread_mutex_unlock(&lock);
 }
 
-void cl_tmp_remove_all(void) {
+void cl_tmpfiles_remove_all(void) {
   for (int i = 0; i < CL_TMP_SLOTS; i++)
     if (atomic_load_explicit(&slots[i].used, memory_order_acquire)) unlink(slots[i].path);
 }
 
 static void on_signal(int sig) {
-  cl_tmp_remove_all();
+  cl_tmpfiles_remove_all();
   _exit(128 + sig);
 }
 
-cl_status cl_signals_install(char *err) {
+cl_status cl_tmpfiles_install_signals(char *err) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;

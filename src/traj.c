@@ -79,10 +79,10 @@ cl_status cl_traj_write_csv(const cl_traj *tr, FILE *f) {
     for (size_t k = 0; k < tr->nt; k++) {
       const double *row = tr->data + ((size_t)r * tr->nt + k) * (size_t)tr->ncol;
       if (run_col) fprintf(f, "%lld,", r + 1);
-      fputs(cl_fmt_real(num, sizeof num, tr->t[k]), f);
+      fputs(cl_common_format_real(num, sizeof num, tr->t[k]), f);
       for (int c = 0; c < tr->ncol; c++) {
         if (!isfinite(row[c])) return CL_EDIVERGE;
-        fprintf(f, ",%s", cl_fmt_real(num, sizeof num, row[c]));
+        fprintf(f, ",%s", cl_common_format_real(num, sizeof num, row[c]));
       }
       fputc('\n', f);
     }
@@ -109,7 +109,7 @@ cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
   char num[32], num2[32];
   header(tr, f, 0, ms, 2);
   for (size_t k = 0; k < tr->nt; k++) {
-    fputs(cl_fmt_real(num, sizeof num, tr->t[k]), f);
+    fputs(cl_common_format_real(num, sizeof num, tr->t[k]), f);
     for (int c = 0; c < tr->ncol; c++) {
       /* two passes: mean, then the centred sum of squares */
       double mean = 0, ss = 0;
@@ -122,7 +122,7 @@ cl_status cl_traj_write_summary(const cl_traj *tr, FILE *f) {
       }
       double sd = tr->runs > 1 ? sqrt(ss / (double)(tr->runs - 1)) : 0.0;
       if (!isfinite(mean) || !isfinite(sd)) return CL_EDIVERGE;
-      fprintf(f, ",%s,%s", cl_fmt_real(num, sizeof num, mean), cl_fmt_real(num2, sizeof num2, sd));
+      fprintf(f, ",%s,%s", cl_common_format_real(num, sizeof num, mean), cl_common_format_real(num2, sizeof num2, sd));
     }
     fputc('\n', f);
   }

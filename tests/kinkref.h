@@ -7,7 +7,7 @@
  *    h1 = 0 and h2 = 0, exact sums over the atoms of discrete laws of c;
  *  - kref_mc: Monte Carlo of the one-step increment of (R, Q) in the limit
  *    N -> infinity: c, the background z and the projections of the two
- *    noise vectors on (xi_1..xi_K, w) are sampled, D_a from cl_batch_loss,
+ *    noise vectors on (xi_1..xi_K, w) are sampled, D_a from cl_data_batch_loss,
  *    and N dR_j = tau (D1 (c_j + s g1_j) + D2 (c_j + s g2_j) - beta R_j),
  *    N dQ = 2 tau (D1 h1 + D2 h2 - beta Q) + tau^2 |x1 D1 + x2 D2|^2 / N.
  *
@@ -186,7 +186,7 @@ static inline void kref_mc(const cl_model *m0, const double *R, double Q, long n
         e1 += R[j] * g1[j], e2 += R[j] * g2[j];
       }
       double h1 = mu + sA * z[0] + s * e1, h2 = mu + sA * z[0] + s * e2, D1, D2;
-      cl_batch_loss(&m, &h1, &h2, &D1, &D2);
+      cl_data_batch_loss(&m, &h1, &h2, &D1, &D2);
       for (int j = 0; j < K; j++) {
         double x = tau * (D1 * (c[j] + s * g1[j]) + D2 * (c[j] + s * g2[j]) - beta * R[j]);
         sR[j] += x, sR2[j] += x * x;

@@ -15,7 +15,7 @@ void mc_ref_batches(const cl_model *m, const double *R, const double *Q, long nb
       A[i * M + l] = Q[i * M + l];
       for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
     }
-  cr_assert_eq(cl_sym_sqrt(A, M, 1e-9, SA), CL_OK);
+  cr_assert_eq(cl_model_sym_sqrt(A, M, 1e-9, SA), CL_OK);
   cl_rng *rng = NULL;
   cl_rng_alloc(seed, stream, &rng, NULL);
   double *sum = calloc((size_t)nout, sizeof(double)), *sq = calloc((size_t)nout, sizeof(double));
@@ -52,7 +52,7 @@ void mc_ref_batches(const cl_model *m, const double *R, const double *Q, long nb
         H2[i * B + b] = mu + zt[i] + s * e2;
       }
     }
-    cl_batch_loss(m, H1, H2, D1, D2);
+    cl_data_batch_loss(m, H1, H2, D1, D2);
     for (int j = 0; j < K; j++)
       for (int i = 0; i < M; i++) {
         double a = 0;

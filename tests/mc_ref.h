@@ -1,6 +1,6 @@
 /* The brute-force reference of the drift shared by the test suites
  * (tests/test_multi.c, tests/test_closed.c): a Monte Carlo over whole
- * batches through cl_batch_loss, the noise along the features drawn
+ * batches through cl_data_batch_loss, the noise along the features drawn
  * explicitly (no Stein lemma).  Per sample: c from the laws; zt ~ N(0, A)
  * with A = Q - R^T R; the noise of view a along the features xi_a (K
  * normals) and the rest eta_a (M normals): e_a = s (R^T xi_a + A^(1/2)

@@ -1,7 +1,7 @@
 /* The closed-form engine for erf with Gaussian laws (src/drift_erf.c,
  * docs/closed-forms.md), suite "closed":
  *  - every term against a brute-force Monte Carlo of the per-step drift
- *    (whole batches through cl_batch_loss, the noise along the features
+ *    (whole batches through cl_data_batch_loss, the noise along the features
  *    drawn explicitly, no Stein lemma): dR, the first-order part P + P^T of
  *    dQ and the second moment V/B separately (from two learning rates), for
  *    M = 1, 2, 3, lambda = 0 and > 0, B = 1 and 2;

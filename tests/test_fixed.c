@@ -18,7 +18,7 @@ Test(fixed, uninformative_eigenvalue_is_the_closed_expression) {
   for (int l = 0; l < 4; l++) {
     cl_model m = model(laws[l]);
     double Qs, J[4], jerr;
-    cr_assert_eq(cl_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
+    cr_assert_eq(cl_fixed_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
     cl_drift *d;
     cl_drift_alloc(&m, NULL, &d, NULL);
     double R = 0, y[2] = {0, Qs}, dR, dQ;
@@ -26,7 +26,7 @@ Test(fixed, uninformative_eigenvalue_is_the_closed_expression) {
     cr_assert_leq(fabs(dQ), 1e-10, "dQ/dt at Q* = %g", dQ);
     cl_m1_terms t;
     cr_assert_eq(cl_drift_m1_terms(d, &R, Qs, &t, NULL), CL_OK);
-    cr_assert_eq(cl_state_jacobian(d, 1, 1, y, J, &jerr, NULL), CL_OK);
+    cr_assert_eq(cl_ode_jacobian(d, 1, 1, y, J, &jerr, NULL), CL_OK);
     double expect = m.tau * (m.c[0].m2 * t.b_z + t.b_e - m.reg.beta2);
     cr_assert_float_eq(J[0], expect, 1e-7, "%s: J_RR %.12g vs tau(<c^2> b_z + b_e - beta) %.12g",
                        laws[l], J[0], expect);
@@ -43,7 +43,7 @@ Test(fixed, critical_m2_is_the_same_for_five_laws) {
   for (int l = 0; l < 5; l++) {
     cl_model m = model(laws[l]);
     char err[CL_ERRLEN];
-    cr_assert_eq(cl_critical_m2(&m, NULL, 0, &m2c[l], err), CL_OK, "%s: %s", laws[l], err);
+    cr_assert_eq(cl_fixed_critical_m2(&m, NULL, 0, &m2c[l], err), CL_OK, "%s: %s", laws[l], err);
   }
   for (int l = 1; l < 5; l++)
     cr_assert_float_eq(m2c[l], m2c[0], 1e-8, "%s: %.12g vs gauss %.12g", laws[l], m2c[l], m2c[0]);

@@ -42,8 +42,8 @@ static double equivariance_gap(const cl_model *m, const cl_quad_opts *o, const c
   cr_assert_not_null(d);
   double ey[CL_STATE_MAX], f[CL_STATE_MAX], fe[CL_STATE_MAX], ef[CL_STATE_MAX], gap = 0;
   cl_symmetry_apply(g, e, y, ey);
-  cr_assert_eq(cl_state_drift(d, K, M, y, f, NULL), CL_OK);
-  cr_assert_eq(cl_state_drift(d, K, M, ey, fe, NULL), CL_OK);
+  cr_assert_eq(cl_ode_drift(d, K, M, y, f, NULL), CL_OK);
+  cr_assert_eq(cl_ode_drift(d, K, M, ey, fe, NULL), CL_OK);
   cl_symmetry_apply(g, e, f, ef);
   for (int q = 0; q < n; q++) gap = fmax(gap, fabs(fe[q] - ef[q]));
   cl_drift_free(d);
@@ -67,7 +67,7 @@ Test(fixedm, claimed_symmetries_hold_numerically) {
   for (int c = 0; c < 4; c++) {
     cl_model m = model2(cases[c].M, cases[c].lambda, cases[c].c1, cases[c].c2);
     cl_act_parse(cases[c].act, &m.act, NULL);
-    cl_g_parse(cases[c].g, &m.g, NULL);
+    cl_gfun_parse(cases[c].g, &m.g, NULL);
     cl_symmetry g;
     cl_symmetry_init(&m, &g);
     int ng = cl_symmetry_ngen(&g);
@@ -136,7 +136,7 @@ static void check_complete(const cl_model *m, const cl_quad_opts *o, const cl_fi
   cl_drift_alloc(m, o, &d, NULL);
   for (int i = 0; i < np; i++) {
     double f[CL_STATE_MAX], r = 0;
-    cr_assert_eq(cl_state_drift(d, K, M, p[i].y, f, NULL), CL_OK);
+    cr_assert_eq(cl_ode_drift(d, K, M, p[i].y, f, NULL), CL_OK);
     for (int q = 0; q < n; q++) r = fmax(r, fabs(f[q]));
     cr_assert_leq(r, 1e-9, "point %d: residual %g", i + 1, r);
     cr_assert_float_eq(r, p[i].residual, 1e-15);
@@ -264,11 +264,11 @@ static double eig_r0(double m2) {
   cl_model_default(&m);
   set_m2(NULL, m2, &m, NULL);
   double Qs, y[2], J[4];
-  cr_assert_eq(cl_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
+  cr_assert_eq(cl_fixed_uninformative_Q(&m, NULL, &Qs, NULL), CL_OK);
   y[0] = 0, y[1] = Qs;
   cl_drift *d;
   cl_drift_alloc(&m, NULL, &d, NULL);
-  cr_assert_eq(cl_state_jacobian(d, 1, 1, y, J, NULL, NULL), CL_OK);
+  cr_assert_eq(cl_ode_jacobian(d, 1, 1, y, J, NULL, NULL), CL_OK);
   cl_drift_free(d);
   return J[0];
 }
@@ -302,7 +302,7 @@ Test(fixedm, threshold_against_a_scan) {
   cr_assert(th[0].value >= lo - 1e-9 && th[0].value <= lo + 0.002 + 1e-9, "threshold %.8g outside the scan's bracket [%g, %g]",
             th[0].value, lo, lo + 0.002);
   double m2c;
-  cr_assert_eq(cl_critical_m2(&m, NULL, 0, &m2c, NULL), CL_OK);
+  cr_assert_eq(cl_fixed_critical_m2(&m, NULL, 0, &m2c, NULL), CL_OK);
   cr_assert_float_eq(th[0].value, m2c, 1e-7);
 }
 
@@ -359,7 +359,7 @@ Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
   cl_basin_multi_result res;
   char err[CL_ERRLEN];
   const long nd = 16, runs = 60;
-  cr_assert_eq(cl_basin_multi(&m, &o, nd, 30, 3, 2, &res, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_basin_run_multi(&m, &o, nd, 30, 3, 2, &res, err), CL_OK, "%s", err);
   long tot = 0;
   for (int q = 0; q < CL_NKINDS; q++) tot += res.count[q];
   cr_assert_eq(tot, nd);
@@ -368,7 +368,7 @@ Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
   mr.init = CL_INIT_RANDOM;
   cl_schedule s = {.T = 30, .dt_out = 30, .runs = runs, .seed = 11};
   cl_traj *tr;
-  cr_assert_eq(cl_run_engine(&cl_engine_reduced, &mr, &s, 2, NULL, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run(&cl_engine_reduced, &mr, &s, 2, NULL, &tr, NULL, NULL, err), CL_OK, "%s", err);
   long dead = 0;
   for (long r = 0; r < runs; r++) dead += cl_basin_outcome(2, 2, cl_traj_row(tr, r, tr->nt - 1)) == CL_KIND_DEAD;
   cl_traj_free(tr);

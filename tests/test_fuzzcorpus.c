@@ -112,7 +112,7 @@ Test(fuzzcorpus, checkpoint_outcomes, .timeout = 120) {
     snprintf(path, sizeof path, "%s/fuzz_ckpt/%s", CORPUS_DIR, e->d_name);
     cl_ckpt_opts ck = {NULL, 0, path};
     cl_traj *tr = NULL;
-    cl_status st = cl_run_engine(&cl_engine_reduced, &c.model, &c.sched, 1, &ck, &tr, NULL, NULL, err);
+    cl_status st = cl_runner_run(&cl_engine_reduced, &c.model, &c.sched, 1, &ck, &tr, NULL, NULL, err);
     if (!strcmp(e->d_name, "valid_final")) {
       cr_expect_eq(st, CL_OK, "%s: %s", e->d_name, err);
       if (!st) cr_expect(tr->runs == 2 && tr->nt == 3);

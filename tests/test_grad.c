@@ -1,4 +1,4 @@
-/* The analytic gradient of the loss F (cl_batch_grad, which the SGD step
+/* The analytic gradient of the loss F (cl_data_batch_grad, which the SGD step
  * uses) against central finite differences, for every activation and g,
  * M in {1, 2, 3}, B in {1, 3} and lambda > 0. */
 #include <criterion/criterion.h>
@@ -15,7 +15,7 @@ static double loss_of_W(const cl_model *m, const double *W, const double *X1, co
       for (int n = 0; n < N; n++) a += W[n * M + i] * X1[n * B + b], c += W[n * M + i] * X2[n * B + b];
       H1[i * B + b] = a / sqrt((double)N), H2[i * B + b] = c / sqrt((double)N);
     }
-  return cl_batch_loss(m, H1, H2, NULL, NULL);
+  return cl_data_batch_loss(m, H1, H2, NULL, NULL);
 }
 
 Test(grad, analytic_equals_finite_difference) {
@@ -35,7 +35,7 @@ Test(grad, analytic_equals_finite_difference) {
           double W[9 * 3], X1[9 * 3], X2[9 * 3], G[9 * 3], work[4 * 3 * 3];
           for (int k = 0; k < N * M; k++) W[k] = 1.3 * cl_rng_gauss(rng);
           for (int k = 0; k < N * B; k++) X1[k] = cl_rng_gauss(rng), X2[k] = cl_rng_gauss(rng);
-          double F = cl_batch_grad(&m, W, X1, X2, G, work);
+          double F = cl_data_batch_grad(&m, W, X1, X2, G, work);
           cr_assert_float_eq(F, loss_of_W(&m, W, X1, X2), 1e-12 * (1 + fabs(F)));
           for (int k = 0; k < N * M; k++) {
             const double eps = 1e-6;
@@ -48,7 +48,7 @@ Test(grad, analytic_equals_finite_difference) {
             double fd = (fp - fm) / (2 * eps);
             cr_assert(fabs(fd - G[k]) <= 1e-6 * (1 + fabs(G[k])),
                       "%s/%s M=%d B=%d entry %d: analytic %.10g fd %.10g", cl_act_name(m.act),
-                      cl_g_name(m.g), M, B, k, G[k], fd);
+                      cl_gfun_name(m.g), M, B, k, G[k], fd);
             checked++;
           }
         }
@@ -67,5 +67,5 @@ Test(grad, activation_derivatives_match_finite_differences) {
       cr_assert_float_eq(d1, (fp - fm) / (2 * eps), 1e-7, "%s sigma' at %g", cl_act_name((cl_act)act), h);
       cr_assert_float_eq(d2, (d1p - d1m) / (2 * eps), 1e-7, "%s sigma'' at %g", cl_act_name((cl_act)act), h);
     }
-  cr_assert_float_eq(cl_act_f(CL_ACT_ERF, 1.0), erf(M_SQRT1_2), 1e-15);
+  cr_assert_float_eq(cl_act_value(CL_ACT_ERF, 1.0), erf(M_SQRT1_2), 1e-15);
 }

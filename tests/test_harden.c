@@ -822,12 +822,12 @@ extern int openblas_get_num_threads(void);
 /* After the library's init, a GSL error returns a status instead of
  * aborting (also from several threads at once), and BLAS is serial. */
 Test(harden, library_init_gsl_handler_and_blas_threads) {
-  cl_lib_init();
+  cl_common_init();
   cr_expect_eq(openblas_get_num_threads(), 1);
   int nulls = 0;
 #pragma omp parallel for num_threads(2) reduction(+ : nulls)
   for (int k = 0; k < 64; k++) {
-    cl_lib_init();
+    cl_common_init();
     gsl_error("a test error", __FILE__, __LINE__, GSL_EINVAL); /* aborts under GSL's default handler */
     nulls++;
   }

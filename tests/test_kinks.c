@@ -193,7 +193,7 @@ Test(kinks, relu_ode_matches_reduced, .timeout = 300) {
   r.sched.runs = 400, r.sched.seed = 31;
   cl_traj *to, *tr;
   cr_assert_eq(cl_ode_solve(&o.model, &o.sched, &o.ode, &to, NULL, err), CL_OK, "%s", err);
-  cr_assert_eq(cl_reduced(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_red(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
   cr_assert_eq(to->nt, tr->nt);
   for (size_t k = 1; k < tr->nt; k++)
     for (int c = 0; c < tr->ncol - tr->K * tr->M; c++) {

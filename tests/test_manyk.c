@@ -315,7 +315,7 @@ Test(manyk, ode_k6_matches_reduced, .timeout = 300) {
   cr_assert_eq(cfg_from_args(&r, CL_CMD_REDUCED, args, err), CL_OK, "%s", err);
   r.sched.runs = 160, r.sched.seed = 606;
   cl_traj *tr;
-  cr_assert_eq(cl_reduced(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_red(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
   double worst = 0;
   for (int c = 0; c < 7; c++) { /* R_1..R_6, Q */
     double s = 0, s2 = 0;

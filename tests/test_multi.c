@@ -1,7 +1,7 @@
 /* The M >= 2 expectation engine (src/drift_multi.c, docs/multi.md), suite
  * "multi":
  *  - against a brute-force Monte Carlo of the exact per-step drift: whole
- *    batches through cl_batch_loss, with the augmentation noise along the
+ *    batches through cl_data_batch_loss, with the augmentation noise along the
  *    features (eps_a . xi_j) drawn explicitly (no Stein regression), for
  *    every activation and g at M = 2 and 3, and g = square with B = 2, 4;
  *  - its printed error bound against a 16x finer rule;
@@ -242,7 +242,7 @@ static void ode_vs_reduced(const char *args, long long runs, uint64_t seed) {
   rc.sched.runs = runs, rc.sched.seed = seed;
   cl_traj *ode, *red;
   cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ode, NULL, err), CL_OK, "%s", err);
-  cr_assert_eq(cl_reduced(&rc.model, &rc.sched, 0, &red, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_red(&rc.model, &rc.sched, 0, &red, NULL, NULL, err), CL_OK, "%s", err);
   cr_assert_eq(ode->nt, red->nt);
   double worst = 0;
   for (size_t k = 1; k < red->nt; k++)

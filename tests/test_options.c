@@ -96,7 +96,7 @@ static void one_case(FILE *out, cl_command cmd, const char *base, int argc, char
     /* what the user sees: the exit status (not the library code) and the
      * message with parameters spelled as options (app/status.c) */
     char shown[2 * CL_ERRLEN];
-    fprintf(out, "%d %s\n", cl_exit_status(st), cl_cli_message(err, shown, sizeof shown));
+    fprintf(out, "%d %s\n", cl_status_exit_code(st), cl_status_cli_message(err, shown, sizeof shown));
     return;
   }
   if (cfg.help) {
@@ -307,14 +307,14 @@ static int run_in(const char *dir, const char *args, char *out, size_t olen, cha
 Test(options, suggest_by_edit_distance) {
   const char *names[] = {"lambda", "tau", "s", "rho", "rademacher", "runs"};
   size_t n = sizeof names / sizeof names[0];
-  cr_expect_str_eq(cl_suggest("lamda", names, n), "lambda");
-  cr_expect_str_eq(cl_suggest("lmabda", names, n), "lambda"); /* a swap is one edit */
-  cr_expect_str_eq(cl_suggest("rhoo", names, n), "rho");
-  cr_expect_str_eq(cl_suggest("Tau", names, n), "tau");
-  cr_expect_str_eq(cl_suggest("rademaher", names, n), "rademacher");
-  cr_expect_null(cl_suggest("x", names, n));    /* one letter: any other is "one edit" */
-  cr_expect_null(cl_suggest("theta", names, n)); /* not a slip */
-  cr_expect_null(cl_suggest("lbd", names, n));
+  cr_expect_str_eq(cl_options_suggest("lamda", names, n), "lambda");
+  cr_expect_str_eq(cl_options_suggest("lmabda", names, n), "lambda"); /* a swap is one edit */
+  cr_expect_str_eq(cl_options_suggest("rhoo", names, n), "rho");
+  cr_expect_str_eq(cl_options_suggest("Tau", names, n), "tau");
+  cr_expect_str_eq(cl_options_suggest("rademaher", names, n), "rademacher");
+  cr_expect_null(cl_options_suggest("x", names, n));    /* one letter: any other is "one edit" */
+  cr_expect_null(cl_options_suggest("theta", names, n)); /* not a slip */
+  cr_expect_null(cl_options_suggest("lbd", names, n));
 }
 
 Test(options, did_you_mean_options_commands_laws) {
@@ -531,7 +531,7 @@ Test(options, defaults_and_round_trip_through_the_table) {
       if (!v.count) continue; /* not printed when unset (point, starts) */
       double x, y;
       int same = strcmp(v.got, d->deflt) == 0 ||
-                 (cl_parse_real(v.got, &x) && cl_parse_real(d->deflt, &y) && x == y);
+                 (cl_common_parse_real(v.got, &x) && cl_common_parse_real(d->deflt, &y) && x == y);
       cr_expect(same, "%s --%s: --help says default %s, a fresh config holds %s", cmds[c], d->name, d->deflt, v.got);
     }
     /* round trip: a busy configuration printed, read back option by option */

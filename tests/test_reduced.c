@@ -47,8 +47,8 @@ static void compare(const char *args, int runs, uint64_t seed) {
   a.sched.runs = b.sched.runs = runs;
   a.sched.seed = seed, b.sched.seed = seed + 1000;
   cl_traj *ts, *tr;
-  cr_assert_eq(cl_simulate(&a.model, &a.sched, 0, &ts, NULL, NULL, err), CL_OK, "%s", err);
-  cr_assert_eq(cl_reduced(&b.model, &b.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_sim(&a.model, &a.sched, 0, &ts, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_red(&b.model, &b.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
   int K = ts->K, M = ts->M, nc = ts->ncol;
   double *xs = malloc(sizeof(double) * (size_t)runs), *xr = malloc(sizeof(double) * (size_t)runs);
   /* columns: Q_1_1 and every cos, at every output time after 0 */

@@ -96,12 +96,12 @@ Test(sim, view_noise_has_correlation_rho) {
       cl_rng_alloc(9, (uint64_t)i, &rng, NULL);
       double *U = malloc(sizeof(double) * 1000 * 2), *buf = malloc(sizeof(double) * 3 * 4000);
       double c[8], work[8];
-      cl_features_draw(m, rng, U, err);
+      cl_data_features_draw(m, rng, U, err);
       double s11 = 0, s22 = 0, s12 = 0, s1x = 0, proj_err = 0;
       long cnt = 0;
       for (int rep = 0; rep < 50; rep++) {
         double *X = buf, *X1 = X + 4000, *X2 = X1 + 4000;
-        cl_batch_draw(m, U, rng, c, X, X1, X2, work);
+        cl_data_batch_draw(m, U, rng, c, X, X1, X2, work);
         for (int k = 0; k < 4000; k++) {
           double e1 = (X1[k] - X[k]) / 0.7, e2 = (X2[k] - X[k]) / 0.7;
           s11 += e1 * e1, s22 += e2 * e2, s12 += e1 * e2, s1x += e1 * X[k];
@@ -136,10 +136,10 @@ Test(sim, same_seed_same_result_whatever_the_threads) {
   cl_schedule_default(&s);
   s.T = 2, s.dt_out = 0.5, s.runs = 5, s.seed = 77;
   cl_traj *a, *b, *c;
-  cr_assert_eq(cl_simulate(&m, &s, 1, &a, NULL, NULL, NULL), CL_OK);
-  cr_assert_eq(cl_simulate(&m, &s, 2, &b, NULL, NULL, NULL), CL_OK);
+  cr_assert_eq(cl_runner_run_sim(&m, &s, 1, &a, NULL, NULL, NULL), CL_OK);
+  cr_assert_eq(cl_runner_run_sim(&m, &s, 2, &b, NULL, NULL, NULL), CL_OK);
   s.runs = 2; /* run r does not depend on how many runs there are */
-  cr_assert_eq(cl_simulate(&m, &s, 2, &c, NULL, NULL, NULL), CL_OK);
+  cr_assert_eq(cl_runner_run_sim(&m, &s, 2, &c, NULL, NULL, NULL), CL_OK);
   size_t n = (size_t)a->runs * a->nt * (size_t)a->ncol;
   cr_assert_eq(memcmp(a->data, b->data, n * sizeof(double)), 0);
   cr_assert_eq(memcmp(a->data, c->data, 2 * a->nt * (size_t)a->ncol * sizeof(double)), 0);
@@ -158,7 +158,7 @@ Test(sim, divergence_stops_with_time_and_parameters) {
   s.T = 50;
   cl_traj *tr = NULL;
   char err[CL_ERRLEN] = "";
-  cr_assert_eq(cl_simulate(&m, &s, 1, &tr, NULL, NULL, err), CL_EDIVERGE);
+  cr_assert_eq(cl_runner_run_sim(&m, &s, 1, &tr, NULL, NULL, err), CL_EDIVERGE);
   cr_assert_null(tr);
   cr_assert(strstr(err, "diverged at t =") && strstr(err, "tau = 5"), "%s", err);
 }

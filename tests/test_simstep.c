@@ -1,4 +1,4 @@
-/* The M-unit SGD step (simulate.c: cl_units_coef, cl_units_update,
+/* The M-unit SGD step (simulate.c: cl_sim_units_coef, cl_sim_units_update,
  * step_units): its gradient against finite differences, its update against
  * a direct loop, its agreement with the fused M = 1 loop (bit for bit) and
  * with the CBLAS reference step (to rounding on the same stream, in law on
@@ -29,7 +29,7 @@ static double loss_direct(const cl_model *m, const double *Wt, const double *X, 
       }
       H1[i * B + b] = a / sqrt((double)N), H2[i * B + b] = c / sqrt((double)N);
     }
-  return cl_batch_loss(m, H1, H2, NULL, NULL);
+  return cl_data_batch_loss(m, H1, H2, NULL, NULL);
 }
 
 /* With tau = 1, sum_b A_ib. (x_b, eps1_b, eps'_b) is -dF/dw_i: check every
@@ -55,7 +55,7 @@ Test(simstep, gradient_equals_finite_difference) {
           for (int k = 0; k < M * N; k++) Wt[k] = 1.1 * cl_rng_gauss(rng);
           for (int k = 0; k < B * N; k++)
             X[k] = cl_rng_gauss(rng), E1[k] = cl_rng_gauss(rng), Ep[k] = cl_rng_gauss(rng);
-          double F = cl_units_coef(&m, Wt, X, E1, Ep, A, work);
+          double F = cl_sim_units_coef(&m, Wt, X, E1, Ep, A, work);
           cr_assert_float_eq(F, loss_direct(&m, Wt, X, E1, Ep), 1e-12 * (1 + fabs(F)));
           for (int i = 0; i < M; i++)
             for (int n = 0; n < N; n++) {
@@ -73,7 +73,7 @@ Test(simstep, gradient_equals_finite_difference) {
               double fd = (fp - fm) / (2 * eps);
               cr_assert(fabs(fd + mg) <= 1e-6 * (1 + fabs(mg)),
                         "%s/%s M=%d B=%d unit %d n %d: -analytic %.10g fd %.10g",
-                        cl_act_name(m.act), cl_g_name(m.g), M, B, i, n, -mg, fd);
+                        cl_act_name(m.act), cl_gfun_name(m.g), M, B, i, n, -mg, fd);
               checked++;
             }
         }
@@ -81,7 +81,7 @@ Test(simstep, gradient_equals_finite_difference) {
   cr_assert_eq(checked, 6 * 2 * (1 + 2 + 3 + 5) * 2 * N);
 }
 
-/* cl_units_update against the update written out entry by entry, for the
+/* cl_sim_units_update against the update written out entry by entry, for the
  * regularizers with and without the sign term, B = 1 (paired kernels) and
  * B = 3. */
 Test(simstep, update_equals_direct_loop) {
@@ -112,7 +112,7 @@ Test(simstep, update_equals_direct_loop) {
           }
           ref[i * N + n] = w - tn * cl_reg_dphi(&m.reg, w) + d;
         }
-      cl_units_update(&m, Wt, X, E1, Ep, A);
+      cl_sim_units_update(&m, Wt, X, E1, Ep, A);
       for (int k = 0; k < M * N; k++)
         cr_assert(fabs(Wt[k] - ref[k]) <= 1e-14 * (1 + fabs(ref[k])), "%s B=%d entry %d: %.17g vs %.17g",
                   regs[r], B, k, Wt[k], ref[k]);
@@ -144,8 +144,8 @@ Test(simstep, paired_units_equal_single_unit_bitwise) {
     for (int step = 0; step < 20; step++) {
       for (int k = 0; k < B * N; k++)
         X[k] = cl_rng_gauss(rng), E1[k] = cl_rng_gauss(rng), Ep[k] = cl_rng_gauss(rng);
-      cl_units_coef(&m, Wt, X, E1, Ep, A, work);
-      cl_units_update(&m, Wt, X, E1, Ep, A);
+      cl_sim_units_coef(&m, Wt, X, E1, Ep, A, work);
+      cl_sim_units_update(&m, Wt, X, E1, Ep, A);
     }
     for (int i = 1; i < M; i++)
       cr_assert_eq(memcmp(Wt, Wt + i * N, sizeof(double) * N), 0, "B=%d: unit %d differs from unit 0", B, i);
@@ -218,7 +218,7 @@ Test(simstep, units_path_equals_reference_to_rounding) {
  * same R0, Q0 in every run) at N = 200, the mean of every entry of R and Q
  * after 40 steps (t = 0.2) must agree within 4 standard errors of the difference;
  * M = 2 and M = 8 with B = 4, and M = 1 with B = 3.  (Pairing each sample
- * with another sample's coefficients in cl_units_update gives |z| = 33.) */
+ * with another sample's coefficients in cl_sim_units_update gives |z| = 33.) */
 Test(simstep, units_path_has_the_law_of_the_reference, .timeout = 300) {
   enum { RUNS = 120, STEPS = 40 };
   const struct {
@@ -282,10 +282,10 @@ Test(simstep, m4_same_result_whatever_the_threads) {
     cl_schedule_default(&s);
     s.T = 1, s.dt_out = 0.25, s.runs = 5, s.seed = 78;
     cl_traj *a, *b, *c;
-    cr_assert_eq(cl_simulate(&m, &s, 1, &a, NULL, NULL, NULL), CL_OK);
-    cr_assert_eq(cl_simulate(&m, &s, 2, &b, NULL, NULL, NULL), CL_OK);
+    cr_assert_eq(cl_runner_run_sim(&m, &s, 1, &a, NULL, NULL, NULL), CL_OK);
+    cr_assert_eq(cl_runner_run_sim(&m, &s, 2, &b, NULL, NULL, NULL), CL_OK);
     s.runs = 2;
-    cr_assert_eq(cl_simulate(&m, &s, 2, &c, NULL, NULL, NULL), CL_OK);
+    cr_assert_eq(cl_runner_run_sim(&m, &s, 2, &c, NULL, NULL, NULL), CL_OK);
     const size_t per = a->nt * (size_t)a->ncol;
     cr_assert_eq(memcmp(a->data, b->data, (size_t)a->runs * per * sizeof(double)), 0, "B=%d", B);
     cr_assert_eq(memcmp(a->data, c->data, 2 * per * sizeof(double)), 0, "B=%d", B);

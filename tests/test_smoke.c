@@ -13,7 +13,7 @@ static void run(cl_command cmd, const char *args) {
   cr_assert_eq(cfg_from_args(&cfg, cmd, args, err), CL_OK, "%s: %s", args, err);
   cl_traj *tr = NULL;
   cl_status st = cmd == CL_CMD_ODE ? cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &tr, NULL, err)
-                                   : cl_simulate(&cfg.model, &cfg.sched, 2, &tr, NULL, NULL, err);
+                                   : cl_runner_run_sim(&cfg.model, &cfg.sched, 2, &tr, NULL, NULL, err);
   cr_assert_eq(st, CL_OK, "%s: %s", args, err);
   for (size_t k = 0; k < tr->nt * (size_t)tr->ncol * (size_t)tr->runs; k++)
     cr_assert(isfinite(tr->data[k]), "%s: non-finite output", args);
@@ -53,7 +53,7 @@ Test(smoke, divergence_is_reported_by_ode_and_reduced) {
   cl_config_init(&cfg, CL_CMD_REDUCED);
   cr_assert_eq(cl_config_parse_args(&cfg, argc, argv, err), CL_OK, "%s", err);
   cl_traj *tr = NULL;
-  cr_assert_eq(cl_reduced(&cfg.model, &cfg.sched, 1, &tr, NULL, NULL, err), CL_EDIVERGE);
+  cr_assert_eq(cl_runner_run_red(&cfg.model, &cfg.sched, 1, &tr, NULL, NULL, err), CL_EDIVERGE);
   cr_assert_null(tr);
   cr_assert(strstr(err, "diverged at t =") && strstr(err, "tau = 5"), "%s", err);
   cl_ode_opts o;

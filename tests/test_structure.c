@@ -5,15 +5,15 @@
 #include "testutil.h"
 
 Test(structure, exit_status_mapping) {
-  cr_assert_eq(cl_exit_status(CL_OK), 0);
-  cr_assert_eq(cl_exit_status(CL_EINVAL), 2);
-  cr_assert_eq(cl_exit_status(CL_ENOMEM), 1);
-  cr_assert_eq(cl_exit_status(CL_EIO), 1);
-  cr_assert_eq(cl_exit_status(CL_EDIVERGE), 1);
-  cr_assert_eq(cl_exit_status((cl_status)99), 1);
+  cr_assert_eq(cl_status_exit_code(CL_OK), 0);
+  cr_assert_eq(cl_status_exit_code(CL_EINVAL), 2);
+  cr_assert_eq(cl_status_exit_code(CL_ENOMEM), 1);
+  cr_assert_eq(cl_status_exit_code(CL_EIO), 1);
+  cr_assert_eq(cl_status_exit_code(CL_EDIVERGE), 1);
+  cr_assert_eq(cl_status_exit_code((cl_status)99), 1);
   /* the library's codes are distinct and none is an exit status by accident
    * of equality with the mapping (bad input is 1 in the library, 2 out) */
-  cr_assert_neq((int)CL_EINVAL, cl_exit_status(CL_EINVAL));
+  cr_assert_neq((int)CL_EINVAL, cl_status_exit_code(CL_EINVAL));
 }
 
 /* The library names parameters; the CLI reports them with the option's
@@ -36,10 +36,10 @@ Test(structure, cli_message_spells_options) {
       {"", ""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    cr_expect_str_eq(cl_cli_message(cases[i].lib, out, sizeof out), cases[i].cli, "from '%s'", cases[i].lib);
+    cr_expect_str_eq(cl_status_cli_message(cases[i].lib, out, sizeof out), cases[i].cli, "from '%s'", cases[i].lib);
   /* truncation keeps a NUL-terminated prefix */
   char small[8];
-  cr_assert_str_eq(cl_cli_message("tau: must be > 0", small, sizeof small), "--tau: ");
+  cr_assert_str_eq(cl_status_cli_message("tau: must be > 0", small, sizeof small), "--tau: ");
 }
 
 /* No string of the core library spells a CLI option (tools/check-messages.py). */

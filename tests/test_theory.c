@@ -60,7 +60,7 @@ Test(theory, default_simulation_follows_the_m1_limit) {
   sch.T = 6, sch.dt_out = 0.5, sch.runs = 8, sch.seed = 2024;
   cl_traj *tr;
   char err[CL_ERRLEN];
-  cr_assert_eq(cl_simulate(&m, &sch, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_sim(&m, &sch, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
 
   gsl_integration_fixed_workspace *gh =
       gsl_integration_fixed_alloc(gsl_integration_fixed_hermite, 40, 0, 1, 0, 0);

@@ -566,7 +566,7 @@ Test(ux, progress_callbacks_and_lines, .timeout = 90) {
   c[0] = c[1] = 0;
   cfg.ode.progress = count, cfg.ode.progress_ctx = c;
   cl_basin_result res;
-  cr_assert_eq(cl_basin(&cfg.model, &cfg.ode, 8, 30, 1, 2, &res, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_basin_run(&cfg.model, &cfg.ode, 8, 30, 1, 2, &res, err), CL_OK, "%s", err);
   cr_expect(c[0] == 8 && c[1] == 1, "%g calls", c[0]);
   cl_basin_result_free(&res);
   cl_fixed_opts fo;

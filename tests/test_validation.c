@@ -28,7 +28,7 @@ static double max_cos_gap(const char *args, int runs, uint64_t seed) {
   setup(&oc, CL_CMD_ODE, args);
   sc.sched.runs = runs, sc.sched.seed = seed;
   cl_traj *sim, *ode;
-  cr_assert_eq(cl_simulate(&sc.model, &sc.sched, 0, &sim, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_sim(&sc.model, &sc.sched, 0, &sim, NULL, NULL, err), CL_OK, "%s", err);
   cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ode, NULL, err), CL_OK, "%s", err);
   cr_assert_eq(sim->nt, ode->nt);
   int K = sim->K, M = sim->M, c0 = sim->ncol - K * M;
@@ -150,13 +150,13 @@ Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {
   setup(&r, CL_CMD_REDUCED, full);
   r.sched.runs = 1000, r.sched.seed = 4242;
   cl_basin_result res;
-  cr_assert_eq(cl_basin(&b.model, &b.ode, 1000, 200, 7, 0, &res, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_basin_run(&b.model, &b.ode, 1000, 200, 7, 0, &res, err), CL_OK, "%s", err);
   double p_basin = 0;
   for (int i = 0; i < res.nfp; i++)
     if (fabs(res.fp[i].y[0]) > fabs(res.fp[i].y[1])) p_basin += res.prob[i];
   cl_basin_result_free(&res);
   cl_traj *tr;
-  cr_assert_eq(cl_reduced(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_runner_run_red(&r.model, &r.sched, 0, &tr, NULL, NULL, err), CL_OK, "%s", err);
   long n1 = 0;
   for (long long k = 0; k < tr->runs; k++) {
     const double *row = cl_traj_row(tr, k, tr->nt - 1);

@@ -31,7 +31,7 @@ typedef struct {
 
 /* sigma(h), sigma'(h), sigma''(h); relu has sigma'(0) = 0, sigma'' = 0. */
 void cl_act_eval(cl_act act, double h, double *f, double *d1, double *d2);
-double cl_act_f(cl_act act, double h);
+double cl_act_value(cl_act act, double h);
 /* sigma and sigma' over an array, vectorised with glibc's libmvec where the
  * activation needs tanh, erf or exp (may differ from cl_act_eval in the last
  * bit; deterministic on a given machine). */
@@ -65,10 +65,10 @@ static inline void cl_act_eval_inline(cl_act act, double h, double *f, double *d
 cl_status cl_act_parse(const char *name, cl_act *act, char *err);
 const char *cl_act_name(cl_act act);
 
-double cl_g_f(cl_gfun g, double u);
-double cl_g_d(cl_gfun g, double u); /* abs: sign(u), 0 at 0 */
-cl_status cl_g_parse(const char *name, cl_gfun *g, char *err);
-const char *cl_g_name(cl_gfun g);
+double cl_gfun_value(cl_gfun g, double u);
+double cl_gfun_deriv(cl_gfun g, double u); /* abs: sign(u), 0 at 0 */
+cl_status cl_gfun_parse(const char *name, cl_gfun *g, char *err);
+const char *cl_gfun_name(cl_gfun g);
 
 double cl_reg_phi(const cl_reg *reg, double w);
 double cl_reg_dphi(const cl_reg *reg, double w); /* l1 part: beta1 sign(w), 0 at 0 */

@@ -31,7 +31,7 @@ typedef struct {
   long ndir;
 } cl_basin_result;
 
-cl_status cl_basin(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
                    int threads, cl_basin_result *res, char *err);
 void cl_basin_result_free(cl_basin_result *res);
 /* N var(A_j) for each feature (see above). */
@@ -62,9 +62,9 @@ typedef struct {
   double var[CL_KMAX * CL_MMAX]; /* N var(A_ji), K x M */
 } cl_basin_multi_result;
 
-cl_status cl_basin_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
+cl_status cl_basin_run_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
                          int threads, cl_basin_multi_result *res, char *err);
-/* As cl_basin_multi, also returning each start's end state (ends: ndir x
+/* As cl_basin_run_multi, also returning each start's end state (ends: ndir x
  * cl_state_size(K, M), or NULL) and whether it settled (settled: ndir, or
  * NULL).  Deterministic whatever the threads. */
 cl_status cl_basin_multi_ends(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,

@@ -43,7 +43,7 @@ typedef enum {
  * GSL status itself; the default handler aborts the process), and OpenBLAS
  * is limited to one thread (runs are parallel over OpenMP threads).  Called by
  * the entry points that use GSL; calling it again costs nothing. */
-void cl_lib_init(void);
+void cl_common_init(void);
 
 /* printf-style helper: writes the message into err (if non-NULL), returns code. */
 cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)
@@ -51,11 +51,11 @@ cl_status cl_fail(char *err, cl_status code, const char *fmt, ...)
 
 /* Strict number parsing: the whole string must be one finite number.
  * Return 1 on success, 0 on a malformed number. */
-int cl_parse_real(const char *s, double *x);
+int cl_common_parse_real(const char *s, double *x);
 /* An integer, also written as 1e6; must be integral and |x| < 2^53. */
-int cl_parse_int(const char *s, long long *x);
+int cl_common_parse_int(const char *s, long long *x);
 /* Shortest of %.15g/%.16g/%.17g that reads back to exactly x. Returns buf. */
-char *cl_fmt_real(char *buf, size_t len, double x);
+char *cl_common_format_real(char *buf, size_t len, double x);
 
 #pragma GCC visibility pop
 #endif

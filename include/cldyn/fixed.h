@@ -118,9 +118,9 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
 
 /* The uninformative state R = 0: Q* with dQ/dt = 0 (Brent), and for feature
  * j the critical second moment m2 at which the eigenvalue of the Jacobian
- * along R_j crosses 0 (Brent on m2, the eigenvalue from cl_state_jacobian). */
-cl_status cl_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err);
-cl_status cl_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err);
+ * along R_j crosses 0 (Brent on m2, the eigenvalue from cl_ode_jacobian). */
+cl_status cl_fixed_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err);
+cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err);
 
 /* CSV: [vary,]id, the R/Q/cos columns of traj.h, eig_re_k, eig_im_k,
  * stability, then orbit, kind, residual. */

@@ -1,5 +1,5 @@
 /* cldyn/hist.h - empirical histograms of the weights of a simulation, one
- * per value of the feature row xi (data.h: cl_feature_classes), in the
+ * per value of the feature row xi (data.h: cl_data_feature_classes), in the
  * long layout of the PDE's densities (pde.h) so that theory and simulation
  * overlay: `[run,]t,xi,w,p` with p the density (count / (n_xi h)) of bin
  * [k h, (k + 1) h) at its centre w.  Bins lie on one lattice of width h for

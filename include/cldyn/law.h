@@ -51,7 +51,7 @@ double cl_law_kurtosis(const cl_law *law); /* E[c^4] / E[c^2]^2 */
 double cl_law_sample(const cl_law *law, cl_rng *rng);
 
 /* A chi-square draw with nu degrees of freedom (GSL's sampler over `rng`). */
-double cl_rng_chisq(cl_rng *rng, double nu);
+double cl_law_sample_chisq(cl_rng *rng, double nu);
 
 #pragma GCC visibility pop
 #endif

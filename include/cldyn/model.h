@@ -58,11 +58,11 @@ cl_status cl_model_set_R0(cl_model *m, const char *spec, char *err);
 cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err);
 
 /* Smallest eigenvalue of the symmetric n x n matrix A (row-major). */
-double cl_sym_min_eig(const double *A, int n);
+double cl_model_sym_min_eig(const double *A, int n);
 /* Symmetric PSD square root S of A (n x n): A = S S, S symmetric.  Negative
  * eigenvalues above -tol * max|eig| are clipped to 0; returns CL_EINVAL if
  * one is below. */
-cl_status cl_sym_sqrt(const double *A, int n, double tol, double *S);
+cl_status cl_model_sym_sqrt(const double *A, int n, double tol, double *S);
 
 #pragma GCC visibility pop
 #endif

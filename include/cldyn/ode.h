@@ -16,8 +16,8 @@ typedef struct {
   char stepper[16]; /* dop853 (default), rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp */
   double rtol, atol;
   cl_quad_opts quad;
-  /* progress of cl_ode_solve (fraction of [0, T]) and of cl_basin and
-   * cl_basin_multi (fraction of the directions); NULL for none */
+  /* progress of cl_ode_solve (fraction of [0, T]) and of cl_basin_run and
+   * cl_basin_run_multi (fraction of the directions); NULL for none */
   cl_progress_fn progress;
   void *progress_ctx;
 } cl_ode_opts;
@@ -33,14 +33,14 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
  * message with the time and the parameters. */
 /* The state vector y (cl_state_size, cl_state_pack, cl_state_unpack): state.h. */
 /* Drift dy/dt at y (CL_EDIVERGE outside the domain). */
-cl_status cl_state_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
+cl_status cl_ode_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
 /* Jacobian (n x n row-major) by central differences with step h_j =
  * CL_FD_STEP max(1, |y_j|) (the one Jacobian of the project: the implicit
  * steppers and the fixed points use it).  If err_est is not NULL it receives
  * the max difference from the Jacobian with half the steps (the verified
  * accuracy). */
 #define CL_FD_STEP 1e-5
-cl_status cl_state_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
+cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
                             double *err_est, char *err);
 
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,

@@ -88,7 +88,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
 
 /* Long-format density rows `t,xi,w,p` (`t,xi_1,..,xi_K,w,p` for K > 1):
  * header, then the rows of one time. */
-void cl_density_header(FILE *f, int K);
+void cl_pde_write_density_header(FILE *f, int K);
 /* CL_EIO on a write error. */
 cl_status cl_pde_write_density(const cl_pde *p, FILE *f);
 

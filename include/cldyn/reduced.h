@@ -24,7 +24,7 @@ void cl_red_advance(cl_red *r, long long steps);
 void cl_red_order(const cl_red *r, double *R, double *Q);
 
 /* The engine table of one run (engine.h), driven by the runner
- * (runner.h: cl_run_engine, cl_reduced). */
+ * (runner.h: cl_runner_run, cl_runner_run_red). */
 extern const cl_engine cl_engine_reduced;
 
 #pragma GCC visibility pop

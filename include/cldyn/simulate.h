@@ -17,7 +17,7 @@ typedef struct cl_sim cl_sim;
  * a path (for tests and benchmarks; FUSED exists for M = B = 1 only and
  * otherwise means AUTO).  The M-unit step equals the fused loop
  * operation for operation at M = B = 1; the reference step (CBLAS on N x B
- * blocks, cl_batch_draw and cl_batch_grad) draws the same numbers in the
+ * blocks, cl_data_batch_draw and cl_data_batch_grad) draws the same numbers in the
  * same roles and agrees with both to rounding. */
 enum { CL_SIM_AUTO = 0, CL_SIM_REFERENCE = 1, CL_SIM_UNITS = 2, CL_SIM_FUSED = 3 };
 
@@ -39,19 +39,19 @@ const double *cl_sim_features(const cl_sim *sim); /* N x K */
  * hold B samples each, sample-major (B x N): the clean samples
  * x_b = U c_b + P_perp z_b and the view noises eps1_b, eps'_b, with
  * eps2_b = rho eps1_b + sqrt(1 - rho^2) eps'_b.
- * cl_units_coef: one pass over the coordinates per sample (and pair of
+ * cl_sim_units_coef: one pass over the coordinates per sample (and pair of
  * units) gives all pre-activations h^(1), h^(2); returns the batch loss F
  * and writes A (M x B x 3, entry ((i B + b) 3 + k)) such that
  *   -tau grad_{w_i} F = sum_b A_ib0 x_b + A_ib1 eps1_b + A_ib2 eps'_b.
  * work holds 4 M B doubles.
- * cl_units_update: w_i <- w_i - (tau/N) phi'(w_i) + that sum, one pass. */
-double cl_units_coef(const cl_model *m, const double *Wt, const double *X, const double *E1,
+ * cl_sim_units_update: w_i <- w_i - (tau/N) phi'(w_i) + that sum, one pass. */
+double cl_sim_units_coef(const cl_model *m, const double *Wt, const double *X, const double *E1,
                      const double *Ep, double *A, double *work);
-void cl_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
+void cl_sim_units_update(const cl_model *m, double *Wt, const double *X, const double *E1,
                      const double *Ep, const double *A);
 
 /* The engine table of one run (engine.h), driven by the runner
- * (runner.h: cl_run_engine, cl_simulate). */
+ * (runner.h: cl_runner_run, cl_runner_run_sim). */
 extern const cl_engine cl_engine_simulate;
 
 #pragma GCC visibility pop

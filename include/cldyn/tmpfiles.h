@@ -5,7 +5,7 @@
  * runner creates, or beside a result or a figure, which the application
  * layer creates) is registered while it exists.  This is
  * the library's one piece of process-wide state: a fixed table that a signal
- * handler can read without locks.  cl_signals_install() (the CLI calls it)
+ * handler can read without locks.  cl_tmpfiles_install_signals() (the CLI calls it)
  * sets handlers that unlink every registered file and exit with status
  * 128 + signal. */
 #ifndef CLDYN_TMPFILES_H
@@ -18,14 +18,14 @@
 
 /* Record `path` (0), or -1 when the table is full or the path too long (the
  * file is then not removed by a signal). */
-int cl_tmp_register(const char *path);
+int cl_tmpfiles_register(const char *path);
 /* Forget `path` (after it was renamed into place or removed). */
-void cl_tmp_unregister(const char *path);
+void cl_tmpfiles_unregister(const char *path);
 /* Unlink every registered file; async-signal-safe. */
-void cl_tmp_remove_all(void);
-/* Handlers for SIGINT, SIGTERM, SIGHUP: cl_tmp_remove_all, then
+void cl_tmpfiles_remove_all(void);
+/* Handlers for SIGINT, SIGTERM, SIGHUP: cl_tmpfiles_remove_all, then
  * _exit(128 + signal). */
-cl_status cl_signals_install(char *err);
+cl_status cl_tmpfiles_install_signals(char *err);
 
 #pragma GCC visibility pop
 #endif

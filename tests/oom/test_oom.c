@@ -96,13 +96,13 @@ static cl_status run_fixed(const cl_config *c, char *err) {
 }
 static cl_status run_sim(const cl_config *c, char *err) {
   cl_traj *tr = NULL;
-  cl_status st = cl_run_engine(&cl_engine_simulate, &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
+  cl_status st = cl_runner_run(&cl_engine_simulate, &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
   cl_traj_free(tr);
   return st;
 }
 static cl_status run_red(const cl_config *c, char *err) {
   cl_traj *tr = NULL;
-  cl_status st = cl_run_engine(&cl_engine_reduced, &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
+  cl_status st = cl_runner_run(&cl_engine_reduced, &c->model, &c->sched, 1, NULL, &tr, NULL, NULL, err);
   cl_traj_free(tr);
   return st;
 }
@@ -116,7 +116,7 @@ static cl_status run_pde(const cl_config *c, char *err) {
 }
 static cl_status run_basin(const cl_config *c, char *err) {
   cl_basin_result res;
-  cl_status st = cl_basin(&c->model, &c->ode, 4, 30, 1, 1, &res, err);
+  cl_status st = cl_basin_run(&c->model, &c->ode, 4, 30, 1, 1, &res, err);
   if (!st) cl_basin_result_free(&res);
   return st;
 }
