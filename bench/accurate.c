@@ -12,27 +12,17 @@
 #include <time.h>
 
 #include "app/app.h"
+#include "bench/benchode.h"
 #include "src/drift_acc.h"
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int parse_level(const char *s, cl_acc_level *l) {
   return sscanf(s, "%d:%d:%d:%lf:%lf", &l->nx, &l->ne, &l->nl, &l->Lx, &l->Le) == 5;
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: accurate NX:NE:NL:LX:LE[,...] REF_NX:NE:NL:LX:LE [cldyn ode options...]\n");
-    return 2;
-  }
   cl_config cfg;
   char err[CL_ERRLEN];
-  cl_config_init(&cfg, CL_CMD_ODE);
-  if (cl_config_parse_args(&cfg, argc - 3, argv + 3, err)) return fprintf(stderr, "%s\n", err), 2;
+  if (bench_ode_config(&cfg, argc, argv, 2, "accurate NX:NE:NL:LX:LE[,...] REF_NX:NE:NL:LX:LE [cldyn ode options...]")) return 2;
   const cl_model *m = &cfg.model;
   const int K = m->K, M = m->M, nout = K * M + M * M;
   double ref[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX], out[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
@@ -40,9 +30,9 @@ int main(int argc, char **argv) {
   if (!parse_level(argv[2], &lr)) return fprintf(stderr, "bad REF level\n"), 2;
   cl_acc *a;
   if (cl_acc_alloc_levels(m, &lr, &lr, &a, err)) return fprintf(stderr, "%s\n", err), 2;
-  double t0 = cpu_now();
+  double t0 = bench_cpu_now();
   if (cl_acc_eval_level(a, 0, m->R0, m->Q0, ref, ref + K * M, err)) return fprintf(stderr, "%s\n", err), 1;
-  printf("reference %s: %.3g CPU s\n", argv[2], cpu_now() - t0);
+  printf("reference %s: %.3g CPU s\n", argv[2], bench_cpu_now() - t0);
   cl_acc_free(a);
   printf("%-16s %10s %12s\n", "level", "CPU s", "max error");
   char *list = strdup(argv[1]);
@@ -51,12 +41,12 @@ int main(int argc, char **argv) {
     if (!parse_level(tok, &l)) return fprintf(stderr, "bad level %s\n", tok), 2;
     if (cl_acc_alloc_levels(m, &l, &l, &a, err)) return fprintf(stderr, "%s\n", err), 2;
     int reps = 0;
-    t0 = cpu_now();
+    t0 = bench_cpu_now();
     do {
       if (cl_acc_eval_level(a, 0, m->R0, m->Q0, out, out + K * M, err)) return fprintf(stderr, "%s\n", err), 1;
       reps++;
-    } while (cpu_now() - t0 < 0.3);
-    double t = (cpu_now() - t0) / reps, e = 0;
+    } while (bench_cpu_now() - t0 < 0.3);
+    double t = (bench_cpu_now() - t0) / reps, e = 0;
     for (int k = 0; k < nout; k++) e = fmax(e, fabs(out[k] - ref[k]));
     printf("%-16s %10.4f %12.3g\n", tok, t, e);
     cl_acc_free(a);
@@ -67,9 +57,9 @@ int main(int argc, char **argv) {
   qo.expect = CL_EXPECT_SOBOL;
   cl_drift *d;
   if (cl_drift_alloc(m, &qo, &d, err)) return fprintf(stderr, "%s\n", err), 2;
-  t0 = cpu_now();
+  t0 = bench_cpu_now();
   if (cl_drift_eval(d, m->R0, m->Q0, out, out + K * M, err)) return fprintf(stderr, "%s\n", err), 1;
-  double t = cpu_now() - t0, e = 0;
+  double t = bench_cpu_now() - t0, e = 0;
   for (int k = 0; k < nout; k++) e = fmax(e, fabs(out[k] - ref[k]));
   printf("%-16s %10.4f %12.3g (its bound %.3g)\n", "sobol", t, e, cl_drift_stderr(d));
   cl_drift_free(d);

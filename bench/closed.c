@@ -12,22 +12,12 @@
 #include <time.h>
 
 #include "app/app.h"
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench/benchode.h"
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    fprintf(stderr, "usage: closed eval REPS|euler DT [cldyn ode options...]\n");
-    return 2;
-  }
   cl_config cfg;
   char err[CL_ERRLEN];
-  cl_config_init(&cfg, CL_CMD_ODE);
-  if (cl_config_parse_args(&cfg, argc - 3, argv + 3, err)) return fprintf(stderr, "%s\n", err), 2;
+  if (bench_ode_config(&cfg, argc, argv, 2, "closed eval REPS|euler DT [cldyn ode options...]")) return 2;
   const cl_model *m = &cfg.model;
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   cl_drift *d = NULL;
@@ -39,21 +29,21 @@ int main(int argc, char **argv) {
   if (!strcmp(argv[1], "eval")) {
     int reps = atoi(argv[2]);
     if (reps < 1) reps = 1;
-    double t0 = cpu_now();
+    double t0 = bench_cpu_now();
     for (int r = 0; r < reps; r++)
       if (cl_ode_drift(d, K, M, y, f, err)) return fprintf(stderr, "%s\n", err), 1;
-    printf("%.6g %.3g\n", (cpu_now() - t0) / reps, cl_drift_stderr(d));
+    printf("%.6g %.3g\n", (bench_cpu_now() - t0) / reps, cl_drift_stderr(d));
   } else {
     const double dt = atof(argv[2]);
     const long steps = (long)(cfg.sched.T / dt + 0.5);
-    double t0 = cpu_now();
+    double t0 = bench_cpu_now();
     for (long k = 0; k < steps; k++) {
       if (cl_ode_drift(d, K, M, y, f, err)) return fprintf(stderr, "at step %ld: %s\n", k, err), 1;
       for (int q = 0; q < n; q++) y[q] += dt * f[q];
     }
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
     cl_state_unpack(K, M, y, R, Q);
-    printf("%.4f %ld", cpu_now() - t0, steps);
+    printf("%.4f %ld", bench_cpu_now() - t0, steps);
     for (int k = 0; k < K * M; k++) printf(" %.17g", R[k]);
     for (int k = 0; k < M * M; k++) printf(" %.17g", Q[k]);
     printf("\n");
