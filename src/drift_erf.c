@@ -135,6 +135,16 @@ static double absorb(double *C, int n, const int *q) {
 
 /* ---- products of erf factors ---- */
 
+/* The total degree of prod v_k^p_k, and (v, nv) its first two variables. */
+static int degree_of(const int *p, int n, int *v, int *nv) {
+  int deg = 0;
+  for (int k = 0; k < n; k++) {
+    deg += p[k];
+    if (p[k] > 0 && *nv < 2) v[(*nv)++] = k;
+  }
+  return deg;
+}
+
 /* E[prod_k sigma(v_k)^p_k] over N(0, C) by Price's theorem: the factors
  * are split into a block A (two of them) and the rest B, and the covariance
  * between the blocks is switched on along C(t) = C0 + t (C - C0), C0 = C
@@ -147,11 +157,7 @@ static double absorb(double *C, int n, const int *q) {
  * A variable whose copies fall in both blocks becomes two variables
  * (perfectly correlated at t = 1). */
 static double price(const double *C, int n, const int *p, const double *tx, const double *tw, int nt) {
-  int deg = 0, v[2], nv = 0;
-  for (int k = 0; k < n; k++) {
-    deg += p[k];
-    if (p[k] > 0 && nv < 2) v[nv++] = k;
-  }
+  int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
   if (deg == 2) {
@@ -240,11 +246,7 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
 
 /* E[prod sigma(v_k)^p_k] over N(0, C) (no other factors). */
 static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, double scale, double *verr) {
-  int deg = 0, v[2], nv = 0;
-  for (int k = 0; k < n; k++) {
-    deg += p[k];
-    if (p[k] > 0 && nv < 2) v[nv++] = k;
-  }
+  int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
   if (deg == 2) {
