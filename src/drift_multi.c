@@ -541,22 +541,27 @@ const double *cl_multi_replicates(const cl_multi *q, int *nrep) {
   return q->reps;
 }
 
-cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err) {
+/* Eigenvalues ev and eigenvectors (the columns of V, row-major n x n) of
+ * the symmetric n x n matrix Sg. */
+static cl_status sym_eig(const double *Sg, int n, double *ev, double *V, char *err) {
   double W[4 * CL_MMAX * CL_MMAX];
   memcpy(W, Sg, sizeof(double) * (size_t)n * (size_t)n);
   gsl_matrix_view sv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
-  gsl_vector *ev = gsl_vector_alloc((size_t)n);
-  gsl_matrix *V = gsl_matrix_alloc((size_t)n, (size_t)n);
+  gsl_vector_view evv = gsl_vector_view_array(ev, (size_t)n);
+  gsl_matrix_view Vv = gsl_matrix_view_array(V, (size_t)n, (size_t)n);
   gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)n);
-  if (!ev || !V || !ws) {
-    gsl_vector_free(ev), gsl_matrix_free(V), gsl_eigen_symmv_free(ws);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  }
-  gsl_eigen_symmv(&sv.matrix, ev, V, ws);
-  double lmax = 0, sq[2 * CL_MMAX], isq[2 * CL_MMAX];
-  for (int k = 0; k < n; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
+  if (!ws) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  gsl_eigen_symmv(&sv.matrix, &evv.vector, &Vv.matrix, ws);
+  gsl_eigen_symmv_free(ws);
+  return CL_OK;
+}
+
+/* S = V diag(sqrt ev) V^T and (if Sp) Sp = V diag(ev^-1/2) V^T over the
+ * eigenvalues above 1e-12 lmax, both made exactly symmetric. */
+static void sym_form(const double *ev, const double *V, int n, double lmax, double *S, double *Sp) {
+  double sq[2 * CL_MMAX], isq[2 * CL_MMAX];
   for (int k = 0; k < n; k++) {
-    double l = gsl_vector_get(ev, k);
+    double l = ev[k];
     sq[k] = l > 0 ? sqrt(l) : 0;
     isq[k] = l > 1e-12 * fmax(lmax, 1e-300) ? 1 / sqrt(l) : 0;
   }
@@ -564,7 +569,7 @@ cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err
     for (int c = 0; c < n; c++) {
       double a = 0, b = 0;
       for (int k = 0; k < n; k++) {
-        double p = gsl_matrix_get(V, (size_t)r, (size_t)k) * gsl_matrix_get(V, (size_t)c, (size_t)k);
+        double p = V[r * n + k] * V[c * n + k];
         a += p * sq[k], b += p * isq[k];
       }
       S[r * n + c] = a;
@@ -580,9 +585,14 @@ cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err
         Sp[r * n + c] = Sp[c * n + r] = b;
       }
     }
-  gsl_eigen_symmv_free(ws);
-  gsl_matrix_free(V);
-  gsl_vector_free(ev);
+}
+
+cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err) {
+  double ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
+  cl_status st = sym_eig(Sg, n, ev, V, err);
+  if (st) return st;
+  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
+  sym_form(ev, V, n, lmax, S, Sp);
   return CL_OK;
 }
 
