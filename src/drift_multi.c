@@ -66,7 +66,10 @@ struct cl_multi {
   int nout, asz;        /* K*M + M*M; accumulator size */
   double *acc, *reps, *mom; /* accumulators, nrep x nout, SQEXP moments */
   /* per replicate slot (its own state in cl_multi_eval_reps): the square
-   * root S of Sigma and S^+ */
+   * root S of Sigma and S^+ (whole-batch path); on the other paths, in sum
+   * and difference coordinates (prepare, docs/multi.md s.7), S holds
+   * [Hp, Hm] (half the roots of Sigma+, Sigma-, M x M each) and Sp their
+   * pseudo-inverses [Sigma+^-1/2, Sigma-^-1/2] */
   double S[NREP_DEFAULT][4 * CL_MMAX * CL_MMAX], Sp[NREP_DEFAULT][4 * CL_MMAX * CL_MMAX];
   double emax;
   /* points in chunk layout (SAMPLE, SQEXP): replicate r, chunk u at
@@ -513,6 +516,16 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
         for (int c = 0; c < nq; c++)
           q->ptt[blk * CH * nq + (size_t)c * CH + k] = q->pts[(blk * CH + k) * nq + c];
     free(q->pts), q->pts = NULL;
+    /* the kernels work in sum and difference coordinates (docs/multi.md
+     * s.7): z rows (z1, z2) -> (zp, zm) = (z1 + z2, z1 - z2) */
+    for (size_t blk = 0; blk < (size_t)q->nrep * (size_t)(q->n / CH); blk++) {
+      double *z = q->ptt + blk * CH * nq + (size_t)q->ncq * CH;
+      for (int b = 0; b < M; b++)
+        for (int k = 0; k < CH; k++) {
+          const double z1 = z[b * CH + k], z2 = z[(M + b) * CH + k];
+          z[b * CH + k] = z1 + z2, z[(M + b) * CH + k] = z1 - z2;
+        }
+    }
   }
   const char *path = q->mode == MODE_SAMPLE
                          ? (m->B == 1 ? "per-sample gradient (B = 1)" : "per-sample gradient (lambda = 0)")
@@ -630,7 +643,31 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
 static cl_status prepare(cl_multi *q, int slot, const double *R, const double *Q, char *err) {
   double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX];
   cl_status st = cl_multi_sigma(&q->m, R, Q, A, Sg, err);
-  return st ? st : cl_sym_roots(Sg, q->d2, q->S[slot], q->Sp[slot], err);
+  if (st || q->mode == MODE_BATCH) return st ? st : cl_sym_roots(Sg, q->d2, q->S[slot], q->Sp[slot], err);
+  /* sum and difference coordinates (docs/multi.md s.7): Sigma is
+   * [[P, C], [C, P]], so its root is [[X, Y], [Y, X]] with X + Y and X - Y
+   * the roots of Sigma+ = P + C = 2A + (1 + rho) s^2 Q and Sigma- = P - C =
+   * (1 - rho) s^2 Q; the pseudo-inverses drop the eigenvalues below 1e-12
+   * of the largest of both, as for Sigma itself */
+  const int M = q->M, M2 = M * M;
+  const double s2 = q->m.s * q->m.s, rho = q->m.rho;
+  double Sgp[CL_MMAX * CL_MMAX], Sgm[CL_MMAX * CL_MMAX], evp[CL_MMAX], evm[CL_MMAX];
+  double Vp[CL_MMAX * CL_MMAX], Vm[CL_MMAX * CL_MMAX], lmax = 0;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
+      Sgp[i * M + l] = 2 * A[i * M + l] + (1 + rho) * s2 * qq;
+      Sgm[i * M + l] = (1 - rho) * s2 * qq;
+    }
+  if ((st = sym_eig(Sgp, M, evp, Vp, err)) || (st = sym_eig(Sgm, M, evm, Vm, err))) return st;
+  for (int k = 0; k < M; k++) lmax = fmax(lmax, fmax(evp[k], evm[k]));
+  double *H = q->S[slot], *I = q->Sp[slot];
+  sym_form(evp, Vp, M, lmax, H, I);
+  sym_form(evm, Vm, M, lmax, H + M2, I + M2);
+  /* h1 = mu + Hp zp + Hm zm, h2 = mu + Hp zp - Hm zm with zp = z1 + z2,
+   * zm = z1 - z2: Hp, Hm are half the roots (exact) */
+  for (int k = 0; k < 2 * M2; k++) H[k] *= 0.5;
+  return CL_OK;
 }
 
 /* h = (mu, mu) + S z for one sample; c gets the full feature vector. */
@@ -726,49 +763,54 @@ CL_KERNEL void dots_ch(const double *restrict a, const double *const *b, int nb,
   for (; u < nb; u++) o[u] = dot_ch(a, b[u], n);
 }
 
-/* h = mu + S z for the nch points of a chunk (cs: rows of the point-set c
- * coordinates, zs: rows of z), and sigma, sigma' of every h. */
-CL_KERNEL void chunk_h(const cl_multi *q, const double *S, const double *R, const double *mu0,
-                           const double *restrict cs, const double *restrict zs, int nch, chunk *ck) {
-  const int K = q->K, M = q->M, d2 = q->d2;
-  for (int r = 0; r < d2; r++) {
-    const int i = r % M;
-    double *restrict hr = ck->h + r * CH;
-    const double m0 = mu0[i], *restrict Sr = S + r * d2;
-    double rc[CL_KMAX];
-    const double *cp[CL_KMAX];
-    int nc = 0;
-    for (int j = 0; j < K; j++)
-      if (q->cq[j] >= 0) rc[nc] = R[j * M + i], cp[nc++] = cs + q->cq[j] * CH;
-    /* h_r = mu0_i + sum_j c_j R_ji + sum_c S_rc z_c, added in this order
-     * (four terms per pass over the chunk) */
-    int u = 0, c = 0;
+/* out[k] = init + sum_u coef[u] rows[u][k] (k < nch), the terms added in
+ * the order of u, four per pass over the chunk */
+CL_KERNEL void lin_rows(double *restrict out, double init, const double *coef, const double *const *rows,
+                        int n, int nch) {
+  int u = 0;
 #pragma omp simd
-    for (int k = 0; k < nch; k++) hr[k] = m0;
-    for (; u + 4 <= nc; u += 4) {
-      const double r0 = rc[u], r1 = rc[u + 1], r2 = rc[u + 2], r3 = rc[u + 3];
-      const double *restrict p0 = cp[u], *restrict p1 = cp[u + 1], *restrict p2 = cp[u + 2], *restrict p3 = cp[u + 3];
+  for (int k = 0; k < nch; k++) out[k] = init;
+  for (; u + 4 <= n; u += 4) {
+    const double r0 = coef[u], r1 = coef[u + 1], r2 = coef[u + 2], r3 = coef[u + 3];
+    const double *restrict p0 = rows[u], *restrict p1 = rows[u + 1], *restrict p2 = rows[u + 2],
+                           *restrict p3 = rows[u + 3];
 #pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] = (((hr[k] + r0 * p0[k]) + r1 * p1[k]) + r2 * p2[k]) + r3 * p3[k];
-    }
-    for (; u < nc; u++) {
-      const double r0 = rc[u], *restrict p0 = cp[u];
-#pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] += r0 * p0[k];
-    }
-    for (; c + 4 <= d2; c += 4) {
-      const double s0 = Sr[c], s1 = Sr[c + 1], s2 = Sr[c + 2], s3 = Sr[c + 3];
-      const double *restrict z0 = zs + c * CH, *restrict z1 = z0 + CH, *restrict z2 = z1 + CH, *restrict z3 = z2 + CH;
-#pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] = (((hr[k] + s0 * z0[k]) + s1 * z1[k]) + s2 * z2[k]) + s3 * z3[k];
-    }
-    for (; c < d2; c++) {
-      const double s0 = Sr[c], *restrict z0 = zs + c * CH;
-#pragma omp simd
-      for (int k = 0; k < nch; k++) hr[k] += s0 * z0[k];
-    }
-    cl_act_eval_vec(q->m.act, hr, ck->y + r * CH, ck->sd + r * CH, nch);
+    for (int k = 0; k < nch; k++) out[k] = (((out[k] + r0 * p0[k]) + r1 * p1[k]) + r2 * p2[k]) + r3 * p3[k];
   }
+  for (; u < n; u++) {
+    const double r0 = coef[u], *restrict p0 = rows[u];
+#pragma omp simd
+    for (int k = 0; k < nch; k++) out[k] += r0 * p0[k];
+  }
+}
+
+/* h for the nch points of a chunk (cs: rows of the point-set c
+ * coordinates, zs: rows of zp = z1 + z2, then of zm = z1 - z2), and sigma,
+ * sigma' of every h: with H = [Hp, Hm] (prepare),
+ *   hp_i = mu0_i + sum_j c_j R_ji + (Hp zp)_i,  hm_i = (Hm zm)_i,
+ *   h1_i = hp_i + hm_i,  h2_i = hp_i - hm_i
+ * (docs/multi.md s.7: M (ncq + 2M) products per point instead of 2M (ncq + 2M)). */
+CL_KERNEL void chunk_h(const cl_multi *q, const double *H, const double *R, const double *mu0,
+                       const double *restrict cs, const double *restrict zs, int nch, chunk *ck) {
+  const int K = q->K, M = q->M, M2 = M * M;
+  double coef[CL_KMAX + CL_MMAX];
+  const double *rows[CL_KMAX + CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    int n = 0;
+    for (int j = 0; j < K; j++)
+      if (q->cq[j] >= 0) coef[n] = R[j * M + i], rows[n++] = cs + q->cq[j] * CH;
+    for (int b = 0; b < M; b++) coef[n] = H[i * M + b], rows[n++] = zs + b * CH;
+    double *restrict h1 = ck->h + i * CH, *restrict h2 = ck->h + (M + i) * CH;
+    lin_rows(h1, mu0[i], coef, rows, n, nch);
+    for (int b = 0; b < M; b++) coef[b] = H[M2 + i * M + b], rows[b] = zs + (M + b) * CH;
+    lin_rows(h2, 0, coef, rows, M, nch);
+#pragma omp simd
+    for (int k = 0; k < nch; k++) {
+      const double hp = h1[k], hm = h2[k];
+      h1[k] = hp + hm, h2[k] = hp - hm;
+    }
+  }
+  for (int r = 0; r < 2 * M; r++) cl_act_eval_vec(q->m.act, ck->h + r * CH, ck->y + r * CH, ck->sd + r * CH, nch);
 }
 
 /* The per-sample gradient of B = 1 (lam = lambda) or lambda = 0 (lam = 0)
@@ -821,62 +863,51 @@ CL_KERNEL void chunk_grad(const cl_multi *q, double lam, int nch, chunk *ck) {
   }
 }
 
-/* The sums of accumulate() over the chunk (gradient in ck->gs), weight w,
- * added to acc = [aR (K x M), T (2M x 2M), P (M x M), V (M x M)]. */
+/* The sums over the chunk (gradient in ck->gs, turned into u = g1 + g2
+ * and v = g1 - g2 in place), weight w, added to acc = [aR (K x M), Tp, Tm,
+ * Guu, Gvv (M x M each)] (assemble_pm; Guu, Gvv upper triangles only):
+ *   aR_ji += E[c_j u_i], Tp_ib += E[u_i zp_b], Tm_ib += E[v_i zm_b],
+ *   Guu_il += E[u_i u_l], Gvv_il += E[v_i v_l] (l >= i). */
 CL_KERNEL void chunk_sums(const cl_multi *q, const double *atom, const double *restrict cs,
-                              const double *restrict zs, int nch, double w, chunk *ck, double *acc) {
-  const int K = q->K, M = q->M, d2 = q->d2;
-  const double s2 = q->m.s * q->m.s, c1 = 1 + s2, c2 = 1 + q->m.rho * s2;
-  double *aR = acc, *T = aR + K * M, *P = T + d2 * d2, *V = P + M * M;
-  const double *gs = ck->gs, *hs = ck->h;
-  double gsum[CL_MMAX], o[2 * CL_KMAX + 4 * CL_MMAX], o2[2 * CL_MMAX];
-  const double *rows[2 * CL_KMAX + 4 * CL_MMAX];
+                          const double *restrict zs, int nch, double w, chunk *ck, double *acc) {
+  const int K = q->K, M = q->M, M2 = M * M;
+  double *aR = acc, *Tp = aR + K * M, *Tm = Tp + M2, *Guu = Tm + M2, *Gvv = Guu + M2;
+  double *gs = ck->gs, usum[CL_MMAX], o[CL_KMAX + 2 * CL_MMAX];
+  const double *rows[CL_KMAX + 2 * CL_MMAX];
   for (int i = 0; i < M; i++) {
-    const double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH;
-    double *restrict gp = ck->gp + i * CH, t = 0;
-#pragma omp simd reduction(+ : t)
-    for (int k = 0; k < nch; k++) t += g1[k] + g2[k];
-    gsum[i] = t;
+    double *restrict g1 = gs + i * CH, *restrict g2 = gs + (M + i) * CH, t = 0;
 #pragma omp simd
-    for (int k = 0; k < nch; k++) gp[k] = g1[k] + g2[k];
+    for (int k = 0; k < nch; k++) {
+      const double a = g1[k], b = g2[k];
+      g1[k] = a + b, g2[k] = a - b;
+    }
+#pragma omp simd reduction(+ : t)
+    for (int k = 0; k < nch; k++) t += g1[k];
+    usum[i] = t;
   }
-  /* aR_ji: E[c_j (g1_i + g2_i)] */
   int nc = 0, cj[CL_KMAX];
   for (int j = 0; j < K; j++)
     if (q->cq[j] >= 0) cj[nc] = j, rows[nc++] = cs + q->cq[j] * CH;
+  for (int b = 0; b < M; b++) rows[nc + b] = zs + b * CH;
   for (int i = 0; i < M; i++) {
+    /* u_i against the c rows, zp and u_l (l >= i) */
     for (int j = 0; j < K; j++)
-      if (q->cq[j] < 0) aR[j * M + i] += w * atom[j] * gsum[i];
-    dots_ch(ck->gp + i * CH, rows, nc, nch, o);
+      if (q->cq[j] < 0) aR[j * M + i] += w * atom[j] * usum[i];
+    for (int l = i; l < M; l++) rows[nc + M + l - i] = gs + l * CH;
+    dots_ch(gs + i * CH, rows, nc + 2 * M - i, nch, o);
     for (int u = 0; u < nc; u++) aR[cj[u] * M + i] += w * o[u];
+    for (int b = 0; b < M; b++) Tp[i * M + b] += w * o[nc + b];
+    for (int l = i; l < M; l++) Guu[i * M + l] += w * o[nc + M + l - i];
   }
-  /* T_ar = E[g_a z_r] */
-  for (int r = 0; r < d2; r++) rows[r] = zs + r * CH;
-  for (int a = 0; a < d2; a++) {
-    dots_ch(gs + a * CH, rows, d2, nch, o);
-    for (int r = 0; r < d2; r++) T[a * d2 + r] += w * o[r];
+  const double *vr[2 * CL_MMAX];
+  for (int b = 0; b < M; b++) vr[b] = zs + (M + b) * CH;
+  for (int i = 0; i < M; i++) {
+    /* v_i against zm and v_l (l >= i) */
+    for (int l = i; l < M; l++) vr[M + l - i] = gs + (M + l) * CH;
+    dots_ch(gs + (M + i) * CH, vr, 2 * M - i, nch, o);
+    for (int b = 0; b < M; b++) Tm[i * M + b] += w * o[b];
+    for (int l = i; l < M; l++) Gvv[i * M + l] += w * o[M + l - i];
   }
-  /* P_il = E[g1_l h1_i + g2_l h2_i] */
-  for (int r = 0; r < d2; r++) rows[r] = hs + r * CH;
-  for (int l = 0; l < M; l++) {
-    dots_ch(gs + l * CH, rows, M, nch, o);
-    dots_ch(gs + (M + l) * CH, rows + M, M, nch, o2);
-    for (int i = 0; i < M; i++) P[i * M + l] += w * (o[i] + o2[i]);
-  }
-  /* V from the Gram matrix of the 2M gradient rows (upper triangle) */
-  double Gm[4 * CL_MMAX * CL_MMAX];
-  for (int r = 0; r < d2; r++) rows[r] = gs + r * CH;
-  for (int a = 0; a < d2; a++) {
-    dots_ch(gs + a * CH, rows + a, d2 - a, nch, o);
-    for (int b = a; b < d2; b++) Gm[a * d2 + b] = Gm[b * d2 + a] = o[b - a];
-  }
-  for (int i = 0; i < M; i++)
-    for (int l = i; l < M; l++) {
-      const double v = c1 * (Gm[i * d2 + l] + Gm[(M + i) * d2 + M + l]) +
-                       c2 * (Gm[i * d2 + M + l] + Gm[(M + i) * d2 + l]);
-      V[i * M + l] += w * v;
-      if (l != i) V[l * M + i] += w * v;
-    }
 }
 
 /* B = 1 or lambda = 0 (lam = 0 then): one chunk, weight w, added to acc. */
@@ -1137,7 +1168,7 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
       }
     /* the fluctuation of the other B - 1 samples:
      * V_il += (4 lam^2 (B - 1) / B^2) sum_{k != i, m != l} E[beta^a_ik beta^b_lm] E[delta delta] */
-    double *V = acc + K * M + q->d2 * q->d2 + M * M;
+    double *V = acc + K * M + 4 * M * M; /* Vx of assemble_pm */
     for (int i = 0; i < M; i++)
       for (int l = 0; l < M; l++) {
         double sum = 0;
@@ -1154,6 +1185,19 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
       }
   }
   return CL_OK;
+}
+
+/* dQ = tau (P + P^T) - 2 tau beta Q + tau^2 V / B, exactly symmetric */
+static void dq_assemble(const cl_model *m, const double *Q, const double *P, const double *V, double *dQ) {
+  const int M = m->M;
+  const double tau = m->tau, beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++)
+      dQ[i * M + l] = tau * (P[i * M + l] + P[l * M + i]) - 2 * tau * beta * Q[i * M + l] +
+                      tau * tau * V[i * M + l] / m->B;
+  /* exact symmetry */
+  for (int i = 0; i < M; i++)
+    for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
 }
 
 void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
@@ -1180,17 +1224,57 @@ void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, cons
       dR[j * M + i] = tau * (aR[j * M + i] + s * st - beta * R[j * M + i]);
     }
   }
+  dq_assemble(m, Q, P, V, dQ);
+}
+
+/* The drift from the sums of the sum/difference kernel (chunk_sums):
+ * acc = [aR (K x M), Tp, Tm, Guu, Gvv, Vx (M x M each)], with u = g1 + g2,
+ * v = g1 - g2, zp = z1 + z2, zm = z1 - z2: Tp_ib = E[u_i zp_b], Tm_ib =
+ * E[v_i zm_b], Guu, Gvv (upper triangles) the Gram matrices of u and v, Vx
+ * an addition to V (the 1/B expansion's fluctuation term).  The terms of
+ * cl_multi_assemble in these coordinates (docs/multi.md s.7):
+ *   s E[g eps] term: (s / 2) (a . Tp_i + b . Tm_i), a = s (1 + rho) Sigma+^-1/2 R_j,
+ *                    b = s (1 - rho) Sigma-^-1/2 R_j;
+ *   P_il = E[mu_i u_l] + (Hp Tp^T)_il + (Hm Tm^T)_il, E[mu_i u_l] = (R^T aR)_il;
+ *   V = (1 + s^2 (1 + rho) / 2) Guu + (s^2 (1 - rho) / 2) Gvv + Vx. */
+static void assemble_pm(const cl_multi *q, int slot, const double *R, const double *Q, double *out) {
+  const cl_model *m = &q->m;
+  const int K = m->K, M = m->M, M2 = M * M;
+  const double tau = m->tau, s = m->s, rho = m->rho, beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
+  const double s2 = s * s, fu = 1 + 0.5 * s2 * (1 + rho), fv = 0.5 * s2 * (1 - rho);
+  const double *aR = q->acc + (size_t)slot * q->asz, *Tp = aR + K * M, *Tm = Tp + M2, *Guu = Tm + M2,
+               *Gvv = Guu + M2, *Vx = Gvv + M2;
+  const double *Hp = q->S[slot], *Hm = Hp + M2, *Ip = q->Sp[slot], *Im = Ip + M2;
+  double *dR = out, *dQ = out + K * M, P[CL_MMAX * CL_MMAX], V[CL_MMAX * CL_MMAX];
+  for (int j = 0; j < K; j++) {
+    const double *r = R + j * M;
+    double a[CL_MMAX], b[CL_MMAX];
+    for (int l = 0; l < M; l++) {
+      double x = 0, y = 0;
+      for (int k = 0; k < M; k++) x += Ip[l * M + k] * r[k], y += Im[l * M + k] * r[k];
+      a[l] = s * (1 + rho) * x, b[l] = s * (1 - rho) * y;
+    }
+    for (int i = 0; i < M; i++) {
+      double st = 0;
+      for (int l = 0; l < M; l++) st += a[l] * Tp[i * M + l] + b[l] * Tm[i * M + l];
+      dR[j * M + i] = tau * (aR[j * M + i] + 0.5 * s * st - beta * r[i]);
+    }
+  }
   for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++)
-      dQ[i * M + l] = tau * (P[i * M + l] + P[l * M + i]) - 2 * tau * beta * Q[i * M + l] +
-                      tau * tau * V[i * M + l] / m->B;
-  /* exact symmetry */
-  for (int i = 0; i < M; i++)
-    for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
+    for (int l = 0; l < M; l++) {
+      double p = 0;
+      for (int j = 0; j < K; j++) p += R[j * M + i] * aR[j * M + l];
+      for (int k = 0; k < M; k++) p += Hp[i * M + k] * Tp[l * M + k] + Hm[i * M + k] * Tm[l * M + k];
+      P[i * M + l] = p;
+      const int lo = i < l ? i : l, hi = i < l ? l : i;
+      V[i * M + l] = fu * Guu[lo * M + hi] + fv * Gvv[lo * M + hi] + Vx[i * M + l];
+    }
+  dq_assemble(m, Q, P, V, dQ);
 }
 
 static void assemble(const cl_multi *q, int slot, const double *R, const double *Q, double *out) {
-  cl_multi_assemble(&q->m, R, Q, q->Sp[slot], q->acc + (size_t)slot * q->asz, out);
+  if (q->mode == MODE_BATCH) cl_multi_assemble(&q->m, R, Q, q->Sp[slot], q->acc + (size_t)slot * q->asz, out);
+  else assemble_pm(q, slot, R, Q, out);
 }
 
 cl_status cl_multi_eval_rep(cl_multi *q, int rep, const double *R, const double *Q, double *dR,
