@@ -728,7 +728,7 @@ static void atom_mu(const cl_multi *q, const double *R, int a, double *mu0) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define CL_MULTI_CLONES __attribute__((target_clones("avx2", "default")))
+#define CL_MULTI_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define CL_MULTI_CLONES
 #endif
