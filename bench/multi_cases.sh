@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/multi_cases.sh - sourced by bench/multi and bench/speedc: the cases
 # of issue 12 for the M >= 2 engine (src/drift_multi.c, docs/multi.md) as
 # "name|cldyn ode arguments" in CASES, and maxdiff, the largest difference
