@@ -45,8 +45,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
  * var_ji = Q0_ii + int exp(-2 Lambda_ji) tau^2 v_ji, with the rates
  * dLambda_ji/dt the diagonal of the Jacobian at R = 0 (Q(t) following the
  * drift at R = 0) and v_ji the variance rate of the R_ji noise at R = 0,
- * including the penalty's part (Monte Carlo over the 2M Gaussian
- * pre-activations, seeded).  Each start is integrated to tmax and its end
+ * including the penalty's part (a deterministic rule over at most four of
+ * the 2M Gaussian pre-activations at a time, relative error below 1e-3).  Each start is integrated to tmax and its end
  * state classified by cl_basin_outcome (docs/fixed-points.md s.5).  A start
  * has settled when its outcome is the same at tmax - tmax / 6 and at tmax
  * and no component of the state moved by more than CL_BASIN_SETTLE_TOL in
