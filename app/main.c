@@ -270,7 +270,14 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     cl_status st = cl_basin_run_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
     cl_meter_end(&meter, !st);
     if (!st) cl_sweep_write_basin_multi(of, &res);
-    if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
+    /* the starts still moving at 4 tmax (docs/fixed-points.md s.5) */
+    char s2[32];
+    snprintf(s2, sizeof s2, "%ld", res.unsettled);
+    const char *kv[] = {"unsettled", s2, NULL};
+    if (!st && !cfg->quiet)
+      fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
+              res.ndir, res.unsettled, 4 * cfg->tmax);
+    if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
     if (st) {
       cl_outset_abort(&set);
       return fail(cl_status_exit_code(st), err);

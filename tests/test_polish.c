@@ -121,3 +121,29 @@ Test(polish, noise_terms_degenerate_covariance) {
   double Qbad[4] = {1, 2, 2, 1};
   cr_assert_neq(cl_basin_noise_terms(&m, Qbad, 0, E, S, err), CL_OK);
 }
+
+/* basin --M 2: the starts not settled at 4 tmax on stderr and in the JSON
+ * metadata (tmax = 0.5: the units are still escaping from R = 0, so every
+ * start is unsettled; tests/test_beyond.c checks the same in the library). */
+Test(polish, basin_m2_reports_unsettled, .timeout = 120) {
+  char dir[64], args[512], err[1024], path[128], meta[160];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/b.csv", dir);
+  snprintf(meta, sizeof meta, "%s.json", path);
+  snprintf(args, sizeof args,
+           "basin --M 2 --c rademacher:3 --c rademacher:3 --lambda 1 --N 500 --qmc-points 64 --directions 2 "
+           "--tmax 0.5 --threads 1 --out %s",
+           path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_assert(strstr(err, "2 directions, 2 not settled at 4 tmax = 2"), "%s", err);
+  char *txt = slurp(meta, NULL);
+  cr_assert(txt && strstr(txt, "\"unsettled\": \"2\""), "%s", txt ? txt : "(no metadata)");
+  free(txt);
+  /* --quiet: no status line */
+  snprintf(args, sizeof args,
+           "basin --M 2 --c rademacher:3 --c rademacher:3 --lambda 1 --N 500 --qmc-points 64 --directions 2 "
+           "--tmax 0.5 --threads 1 --quiet --out %s",
+           path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_assert_null(strstr(err, "not settled"), "%s", err);
+}
