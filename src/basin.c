@@ -1,6 +1,7 @@
 /* Attraction regions and feature-selection probabilities (M = 1). */
 #include "cldyn/basin.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -289,8 +290,19 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
 }
 
 /* ---- M >= 2 ------------------------------------------------------------ */
-int cl_basin_outcome(int K, int M, const double *y) {
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0;
+int cl_basin_outcome(int K, int M, const double *y) { return cl_basin_outcome_finite(K, M, y, 0); }
+
+/* At finite N a unit with no overlap has R_ji ~ Q_ii^(1/2) N^(-1/2) noise:
+ * N |cos_i|^2 ~ chi^2_K.  It has "no overlap" below the larger of 0.01 and
+ * the chi^2_K 1 - 1e-4 quantile over N (docs/fixed-points.md s.5). */
+double cl_basin_zero_overlap(int K, long long N) {
+  double z = 0.01;
+  if (N > 0) z = fmax(z, gsl_cdf_chisq_Qinv(1e-4, K) / (double)N);
+  return z;
+}
+
+int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0, zthr = cl_basin_zero_overlap(K, N);
   cl_state_unpack(K, M, y, R, Q);
   for (int i = 0; i < M; i++) qmax = fmax(qmax, Q[i * M + i]);
   for (int i = 0; i < M; i++)
@@ -304,7 +316,7 @@ int cl_basin_outcome(int K, int M, const double *y) {
       c2 += c;
       if (c > best) best = c, jb = j;
     }
-    if (c2 < 0.01) nzero++;
+    if (c2 < zthr) nzero++;
     else if (best < 0.95 * 0.95 * c2) nmixed++;
     else shared |= on[jb]++ > 0;
   }

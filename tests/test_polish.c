@@ -147,3 +147,50 @@ Test(polish, basin_m2_reports_unsettled, .timeout = 120) {
   cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
   cr_assert_null(strstr(err, "not settled"), "%s", err);
 }
+
+/* cl_basin_outcome_finite: the end of a finite-N chain.  At lambda = 2,
+ * N = 500 (two rademacher:3 features, tanh) one unit of most chains sits at
+ * Q_22 ~ 0.009 with no real overlap (the same Q at N = 8000: a partial
+ * state, not a finite-N floor); its overlap is N^(-1/2) noise, N |cos|^2
+ * ~ chi^2_2, and exceeds 0.01 in about 8% of the chains at N = 500. */
+Test(polish, outcome_at_finite_n) {
+  /* a synthetic end state of that kind: unit 1 on feature 1, unit 2 small
+   * with |cos_2|^2 = 0.0116 (N |cos|^2 = 5.8) */
+  const double Q22 = 0.009, c21 = 0.1, c22 = 0.04;
+  double R[4] = {0.95, c21 * sqrt(Q22), 0.01, c22 * sqrt(Q22)}, Q[4] = {0.94, 1e-4, 1e-4, Q22}, y[CL_STATE_MAX];
+  cl_state_pack(2, 2, R, Q, y);
+  cr_expect_eq(cl_basin_outcome(2, 2, y), CL_KIND_MIXED); /* the N = infinity rule */
+  cr_expect_eq(cl_basin_outcome_finite(2, 2, y, 0), CL_KIND_MIXED);
+  cr_expect_eq(cl_basin_outcome_finite(2, 2, y, 500), CL_KIND_PARTIAL);
+  cr_expect_eq(cl_basin_outcome_finite(2, 2, y, 1000000), CL_KIND_MIXED);
+  cr_expect_float_eq(cl_basin_zero_overlap(2, 500), 2 * log(1e4) / 500, 1e-9); /* chi^2_2: -2 log p */
+  cr_expect_eq(cl_basin_zero_overlap(2, 0), 0.01);
+  cr_expect_eq(cl_basin_zero_overlap(2, 100000), 0.01);
+  /* a real overlap of the small unit (|cos|^2 = 0.25) is still seen */
+  R[1] = 0, R[3] = 0.5 * sqrt(Q22); /* on feature 2 */
+  cl_state_pack(2, 2, R, Q, y);
+  cr_expect_eq(cl_basin_outcome_finite(2, 2, y, 500), CL_KIND_SPECIALISED);
+  /* a dead unit (Q_22 at 1e-17, as reduced and simulate end when a unit
+   * dies: the decay is geometric, no floor) is dead at any N */
+  R[1] = R[3] = 1e-10, Q[3] = 1e-17, Q[1] = Q[2] = 1e-10;
+  cl_state_pack(2, 2, R, Q, y);
+  cr_expect_eq(cl_basin_outcome_finite(2, 2, y, 500), CL_KIND_DEAD);
+  cr_expect_eq(cl_basin_outcome(2, 2, y), CL_KIND_DEAD);
+  /* uninformed small units drawn with R ~ N(0, Q_22 / N): the finite-N
+   * rule calls at most 0.2% of them informative, the N = infinity rule
+   * about 8% (exp(-2.5) for chi^2_2 > 5) */
+  cl_rng *r;
+  cr_assert_eq(cl_rng_alloc(12, 5, &r, NULL), CL_OK);
+  const int n = 20000;
+  int bad_inf = 0, bad_n = 0;
+  R[0] = 0.95, R[2] = 0.01, Q[1] = Q[2] = 1e-4, Q[3] = Q22;
+  for (int k = 0; k < n; k++) {
+    R[1] = sqrt(Q22 / 500) * cl_rng_gauss(r), R[3] = sqrt(Q22 / 500) * cl_rng_gauss(r);
+    cl_state_pack(2, 2, R, Q, y);
+    bad_inf += cl_basin_outcome(2, 2, y) != CL_KIND_PARTIAL;
+    bad_n += cl_basin_outcome_finite(2, 2, y, 500) != CL_KIND_PARTIAL;
+  }
+  cl_rng_free(r);
+  cr_expect_leq(bad_n, n / 500, "%d of %d", bad_n, n);
+  cr_expect_gt(bad_inf, n / 20, "%d of %d", bad_inf, n);
+}

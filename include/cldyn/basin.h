@@ -75,6 +75,13 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
  * its |cos| vector; two mixed units form a rotated frame when
  * |Q_il| < 0.2 sqrt(Q_ii Q_ll)).  y is a state vector (cl_state_pack). */
 int cl_basin_outcome(int K, int M, const double *y);
+/* The same for the end of a finite-N run (reduced, simulate; N > 0): a
+ * unit has no overlap when |cos_i|^2 < cl_basin_zero_overlap(K, N), the
+ * larger of 0.01 and the chi^2_K 1 - 1e-4 quantile over N (the overlap of
+ * an uninformed unit is N^(-1/2) noise).  The dead-unit rule does not
+ * depend on N (docs/fixed-points.md s.5).  N = 0: cl_basin_outcome. */
+int cl_basin_outcome_finite(int K, int M, const double *y, long long N);
+double cl_basin_zero_overlap(int K, long long N);
 
 /* Which stable fixed point (index, or nfp if none within 1e-3) the ODE
  * reaches from R(0) = R0 (K values), Q(0) = Q0. */
