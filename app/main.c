@@ -135,6 +135,25 @@ static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
   return st;
 }
 
+/* The expectation rules resolve sigma' (a scale of 1 in h) only while the
+ * pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one line when a
+ * listed point (or, with none, Q0) is beyond sd 10 for a saturating sigma
+ * (docs/hardening.md s.13). */
+static int saturating(const cl_model *m) {
+  return m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_SIGMOID;
+}
+static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
+  if (!saturating(m)) return;
+  if (points == 0)
+    for (int u = 0; u < m->M; u++) sdmax = fmax(sdmax, sqrt(m->Q0[u * (m->M + 1)] * (1 + m->s * m->s)));
+  if (sdmax <= 10) return;
+  fprintf(stderr,
+          "cldyn: fixed: %s at a pre-activation sd sqrt(Q_ii (1 + s^2)) of %.3g: the expectation rules do not resolve "
+          "sigma' beyond about 10 (the drift is 1%% off at 14, of the wrong sign at 60), so %s\n",
+          points ? "points found" : "no fixed point found, starting", sdmax,
+          points ? "these points are not reliable" : "the search is not reliable");
+}
+
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
@@ -170,8 +189,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter meter;
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
-  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
-  double maxres = 0;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0;
+  char nos[32] = "";
+  double maxres = 0, sdmax = 0;
   char syms[256] = "";
   if (cfg->threshold && tn[0]) {
     cl_threshold th[64];
@@ -214,10 +234,21 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       cl_fixed_point *fp = NULL;
       int nf = 0;
       cl_fixed_info info;
+      /* the Newton starts have Q_ii = 1: beyond sd 60 there the drift is
+       * not even of the right sign, no search (docs/hardening.md s.13) */
+      if (saturating(&c.model) && sqrt(1 + c.model.s * c.model.s) > 60) {
+        nosearch++, snprintf(nos, sizeof nos, "%g", c.model.s);
+        continue;
+      }
       st = cl_fixed_find_ex(&c.model, &c.ode.quad, &fo, extra, ne, &fp, &nf, &info, err);
       if (st) break;
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
+      evals += info.drift_evals, skipped += info.skipped;
+      for (int i = 0; i < nf; i++) /* the largest pre-activation sd at a listed point */
+        for (int u = 0; u < c.model.M; u++)
+          sdmax = fmax(sdmax, sqrt(fmax(fp[i].y[c.model.K * c.model.M + u * c.model.M - u * (u - 1) / 2], 0) *
+                                   (1 + c.model.s * c.model.s)));
       snprintf(syms, sizeof syms, "%s", info.symmetries);
       if (cfg->terms)
         st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_common_format_real(vs, sizeof vs, v) : NULL, err);
@@ -230,9 +261,18 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     cl_meter_end(&meter, !st);
     free(extra);
     free(prev);
-    if (!st && !cfg->quiet)
-      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
-              starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+    if (!st && !cfg->quiet) {
+      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
+              starts, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      if (skipped)
+        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
+                CL_FIXED_EVALS, evals, skipped);
+      if (nosearch)
+        fprintf(stderr, "cldyn: fixed: no search at %ld point(s) (s = %s): the pre-activations' sd sqrt(1 + s^2) at the "
+                        "starts (Q_ii = 1) is beyond 60, where the expectation rules give a drift of the wrong sign\n",
+                nosearch, nos);
+      else fixed_scale_note(m, sdmax, points);
+    }
   }
   char s1[32], s2[32], s3[32], s4[32], s5[32];
   snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves);

@@ -194,3 +194,31 @@ Test(polish, outcome_at_finite_n) {
   cr_expect_leq(bad_n, n / 500, "%d of %d", bad_n, n);
   cr_expect_gt(bad_inf, n / 20, "%d of %d", bad_inf, n);
 }
+
+/* cl_fixed_find_ex's budget of drift evaluations: once spent no new start
+ * is tried (the starts left are counted); the default budget leaves the
+ * M = 2 default search whole. */
+Test(polish, fixed_budget_bounds_the_work, .timeout = 120) {
+  cl_model m;
+  cl_model_default(&m);
+  m.M = 2;
+  cl_quad_opts q = {0};
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  cr_assert_eq(fo.max_evals, 0);
+  cl_fixed_info a, b;
+  cl_fixed_point *p;
+  int np;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_fixed_find_ex(&m, &q, &fo, NULL, 0, &p, &np, &a, err), CL_OK, "%s", err);
+  free(p);
+  cr_expect_eq(a.skipped, 0);
+  cr_expect(a.drift_evals > 1000 && a.drift_evals < CL_FIXED_EVALS, "%ld evaluations", a.drift_evals);
+  fo.max_evals = 300;
+  cr_assert_eq(cl_fixed_find_ex(&m, &q, &fo, NULL, 0, &p, &np, &b, err), CL_OK, "%s", err);
+  free(p);
+  cr_expect_gt(b.skipped, 0);
+  cr_expect_lt(b.starts - b.skipped, a.starts);
+  /* one start at most past the budget: below the budget plus one start's share of the full run */
+  cr_expect_lt(b.drift_evals, 300 + a.drift_evals / 4, "%ld evaluations", b.drift_evals);
+}
