@@ -38,6 +38,28 @@ static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   return cl_pde_write_density(p, f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
 }
 
+/* The first non-finite row of an ODE trajectory, if some Q_ii there (or
+ * just before) is within 10 atol of 0: a unit decayed to the dead point
+ * R = Q = 0 (e.g. a strong L2 weight), below the absolute tolerance its Q_ii
+ * is noise and cos = R / sqrt(Q) undefined (docs/hardening.md s.14). */
+static int dead_unit_row(cl_traj *tr, double atol, double *qd, double *td) {
+  const int K = tr->K, M = tr->M;
+  for (long long r = 0; r < tr->runs; r++)
+    for (size_t k = 0; k < tr->nt; k++) {
+      const double *row = cl_traj_row(tr, r, k);
+      int bad = 0;
+      for (int c = 0; c < tr->ncol; c++) bad |= !isfinite(row[c]);
+      if (!bad) continue;
+      for (size_t kk = k ? k - 1 : k; kk <= k; kk++)
+        for (int i = 0; i < M; i++) {
+          double q = cl_traj_row(tr, r, kk)[K * M + i * M - i * (i - 1) / 2];
+          if (q <= 10 * atol) return *qd = q, *td = tr->t[kk], 1;
+        }
+      return 0;
+    }
+  return 0;
+}
+
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
   int has_sum = cfg->summary[0] != '\0';
@@ -95,7 +117,14 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     /* no NaN or infinity in any output column (exit 1, with the parameters) */
     char e1[CL_ERRLEN];
     const cl_model *m = &cfg->model;
-    if ((st = cl_traj_check_finite(tr, e1)))
+    double qd, td;
+    if ((st = cl_traj_check_finite(tr, e1)) && cfg->cmd == CL_CMD_ODE && dead_unit_row(tr, cfg->ode.atol, &qd, &td))
+      cl_fail(err, st,
+              "%s: %s: the state has decayed to the dead fixed point R = Q = 0 (Q_ii = %g at t = %g, at the level of "
+              "--atol %g), where cos is undefined; use --atol 0 (relative error control, follows Q down to "
+              "underflow) or a shorter --T (an implicit --stepper does not help)",
+              cl_command_name(cfg->cmd), e1, qd, td, cfg->ode.atol);
+    else if (st)
       cl_fail(err, st, "%s: %s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
               cl_command_name(cfg->cmd), e1, m->tau, m->s, m->rho, m->lambda, m->B, m->N);
   }

@@ -222,3 +222,32 @@ Test(polish, fixed_budget_bounds_the_work, .timeout = 120) {
   /* one start at most past the budget: below the budget plus one start's share of the full run */
   cr_expect_lt(b.drift_evals, 300 + a.drift_evals / 4, "%ld evaluations", b.drift_evals);
 }
+
+/* ode --reg l2:100: R and Q decay to the dead point R = Q = 0 (rates 50 and
+ * 100); below --atol the solver's Q is noise and cos = R / sqrt(Q) NaN.  The
+ * message says so and what works (--atol 0 or a shorter --T; msbdf fails
+ * the same way), and the advice works. */
+Test(polish, ode_strong_l2_advice, .timeout = 60) {
+  char dir[64], args[512], err[1024], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/o.csv", dir);
+  const char *stepper[] = {"dop853", "msbdf"};
+  for (int k = 0; k < 2; k++) {
+    snprintf(args, sizeof args, "ode --reg l2:100 --T 10 --stepper %s --out %s", stepper[k], path);
+    cr_assert_eq(run_cli(args, err, sizeof err), 1, "%s", err);
+    cr_expect(strstr(err, "dead fixed point") && strstr(err, "--atol 0") && !strstr(err, "lower tau"), "%s", err);
+    cr_expect_not(file_exists(path));
+  }
+  snprintf(args, sizeof args, "ode --reg l2:100 --T 5 --atol 0 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  char *txt = slurp(path, NULL);
+  cr_assert_not_null(txt);
+  const char *last = strrchr(txt, '\n');
+  while (last > txt && last[-1] != '\n') last--; /* the last row */
+  double t, R, Q, c;
+  cr_assert_eq(sscanf(last, "%lf,%lf,%lf,%lf", &t, &R, &Q, &c), 4, "%s", last);
+  cr_expect_eq(t, 5);
+  /* Q(5) ~ exp(-2 tau beta 5) = exp(-500) scale: positive, tiny, cos finite */
+  cr_expect(Q > 0 && Q < 1e-150 && isfinite(c), "Q = %g, cos = %g", Q, c);
+  free(txt);
+}
