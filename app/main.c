@@ -303,12 +303,12 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       else fixed_scale_note(m, sdmax, points);
     }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32];
-  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves);
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32];
+  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
   snprintf(s5, sizeof s5, "%.3g", maxres);
   const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
-                      "symmetries", syms, NULL};
+                      "symmetries", syms, "drift_evals", s6, NULL};
   if (!st && set.meta[0] >= 0)
     st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {

@@ -142,7 +142,7 @@ static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
  * the rounding of dQ/dt); and never below the rounding of the noise terms,
  * which carry Q (1 + s^2): eps (1 + s^2) times the largest |x| (at s = 1e4
  * the uninformative point has Q = 2.47e6 and dQ/dt jitters by 3e-4 from one
- * ulp of Q to the next, above 1e-11 Q = 2.5e-5).  docs/hardening.md s.11. */
+ * ulp of Q to the next, above 1e-11 Q = 2.5e-5).  docs/hardening.md s.11, s.13. */
 static double root_tol(double s2, int n, const double *x) {
   double big = 1;
   for (int k = 0; k < n; k++) big = fmax(big, fabs(x[k]));
