@@ -107,7 +107,7 @@ static cl_status chain_counts(bstudy *S, const cl_engine *e, const char *args, l
   const int n = cl_state_size(tr->K, tr->M);
   for (long r = 0; r < runs; r++) {
     const double *y = cl_traj_row(tr, r, tr->nt - 1);
-    int q = cl_basin_outcome(tr->K, tr->M, y);
+    int q = cl_basin_outcome_finite(tr->K, tr->M, y, S->c->model.N); /* the chain's N */
     if (first && !count[q]) memcpy(first + q * n, y, sizeof(double) * (size_t)n);
     count[q]++;
   }

@@ -38,6 +38,28 @@ static cl_status density_obs(void *ctx, const cl_pde *p, size_t k, char *err) {
   return cl_pde_write_density(p, f->f) ? cl_fail(err, CL_EIO, "--density-out: write error") : CL_OK;
 }
 
+/* The first non-finite row of an ODE trajectory, if some Q_ii there (or
+ * just before) is within 10 atol of 0: a unit decayed to the dead point
+ * R = Q = 0 (e.g. a strong L2 weight), below the absolute tolerance its Q_ii
+ * is noise and cos = R / sqrt(Q) undefined (docs/hardening.md s.14). */
+static int dead_unit_row(cl_traj *tr, double atol, double *qd, double *td) {
+  const int K = tr->K, M = tr->M;
+  for (long long r = 0; r < tr->runs; r++)
+    for (size_t k = 0; k < tr->nt; k++) {
+      const double *row = cl_traj_row(tr, r, k);
+      int bad = 0;
+      for (int c = 0; c < tr->ncol; c++) bad |= !isfinite(row[c]);
+      if (!bad) continue;
+      for (size_t kk = k ? k - 1 : k; kk <= k; kk++)
+        for (int i = 0; i < M; i++) {
+          double q = cl_traj_row(tr, r, kk)[K * M + i * M - i * (i - 1) / 2];
+          if (q <= 10 * atol) return *qd = q, *td = tr->t[kk], 1;
+        }
+      return 0;
+    }
+  return 0;
+}
+
 static int run_traj(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN], info[CL_ERRLEN] = "";
   int has_sum = cfg->summary[0] != '\0';
@@ -95,7 +117,14 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     /* no NaN or infinity in any output column (exit 1, with the parameters) */
     char e1[CL_ERRLEN];
     const cl_model *m = &cfg->model;
-    if ((st = cl_traj_check_finite(tr, e1)))
+    double qd, td;
+    if ((st = cl_traj_check_finite(tr, e1)) && cfg->cmd == CL_CMD_ODE && dead_unit_row(tr, cfg->ode.atol, &qd, &td))
+      cl_fail(err, st,
+              "%s: %s: the state has decayed to the dead fixed point R = Q = 0 (Q_ii = %g at t = %g, at the level of "
+              "--atol %g), where cos is undefined; use --atol 0 (relative error control, follows Q down to "
+              "underflow) or a shorter --T (an implicit --stepper does not help)",
+              cl_command_name(cfg->cmd), e1, qd, td, cfg->ode.atol);
+    else if (st)
       cl_fail(err, st, "%s: %s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
               cl_command_name(cfg->cmd), e1, m->tau, m->s, m->rho, m->lambda, m->B, m->N);
   }
@@ -135,6 +164,25 @@ static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
   return st;
 }
 
+/* The expectation rules resolve sigma' (a scale of 1 in h) only while the
+ * pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one line when a
+ * listed point (or, with none, Q0) is beyond sd 10 for a saturating sigma
+ * (docs/hardening.md s.13). */
+static int saturating(const cl_model *m) {
+  return m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_SIGMOID;
+}
+static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
+  if (!saturating(m)) return;
+  if (points == 0)
+    for (int u = 0; u < m->M; u++) sdmax = fmax(sdmax, sqrt(m->Q0[u * (m->M + 1)] * (1 + m->s * m->s)));
+  if (sdmax <= 10) return;
+  fprintf(stderr,
+          "cldyn: fixed: %s at a pre-activation sd sqrt(Q_ii (1 + s^2)) of %.3g: the expectation rules do not resolve "
+          "sigma' beyond about 10 (the drift is 1%% off at 14, of the wrong sign at 60), so %s\n",
+          points ? "points found" : "no fixed point found, starting", sdmax,
+          points ? "these points are not reliable" : "the search is not reliable");
+}
+
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
@@ -170,8 +218,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter meter;
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
-  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0;
-  double maxres = 0;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0;
+  char nos[32] = "";
+  double maxres = 0, sdmax = 0;
   char syms[256] = "";
   if (cfg->threshold && tn[0]) {
     cl_threshold th[64];
@@ -214,10 +263,21 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       cl_fixed_point *fp = NULL;
       int nf = 0;
       cl_fixed_info info;
+      /* the Newton starts have Q_ii = 1: beyond sd 60 there the drift is
+       * not even of the right sign, no search (docs/hardening.md s.13) */
+      if (saturating(&c.model) && sqrt(1 + c.model.s * c.model.s) > 60) {
+        nosearch++, snprintf(nos, sizeof nos, "%g", c.model.s);
+        continue;
+      }
       st = cl_fixed_find_ex(&c.model, &c.ode.quad, &fo, extra, ne, &fp, &nf, &info, err);
       if (st) break;
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
+      evals += info.drift_evals, skipped += info.skipped;
+      for (int i = 0; i < nf; i++) /* the largest pre-activation sd at a listed point */
+        for (int u = 0; u < c.model.M; u++)
+          sdmax = fmax(sdmax, sqrt(fmax(fp[i].y[c.model.K * c.model.M + u * c.model.M - u * (u - 1) / 2], 0) *
+                                   (1 + c.model.s * c.model.s)));
       snprintf(syms, sizeof syms, "%s", info.symmetries);
       if (cfg->terms)
         st = cl_terms_write_rows(of, &c.model, &c.ode.quad, fp, nf, has_vary ? cl_common_format_real(vs, sizeof vs, v) : NULL, err);
@@ -230,16 +290,25 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     cl_meter_end(&meter, !st);
     free(extra);
     free(prev);
-    if (!st && !cfg->quiet)
-      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves, %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
-              starts, solves, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+    if (!st && !cfg->quiet) {
+      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
+              starts, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      if (skipped)
+        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
+                CL_FIXED_EVALS, evals, skipped);
+      if (nosearch)
+        fprintf(stderr, "cldyn: fixed: no search at %ld point(s) (s = %s): the pre-activations' sd sqrt(1 + s^2) at the "
+                        "starts (Q_ii = 1) is beyond 60, where the expectation rules give a drift of the wrong sign\n",
+                nosearch, nos);
+      else fixed_scale_note(m, sdmax, points);
+    }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32];
-  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves);
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32];
+  snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
   snprintf(s5, sizeof s5, "%.3g", maxres);
   const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
-                      "symmetries", syms, NULL};
+                      "symmetries", syms, "drift_evals", s6, NULL};
   if (!st && set.meta[0] >= 0)
     st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {
@@ -270,7 +339,14 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     cl_status st = cl_basin_run_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
     cl_meter_end(&meter, !st);
     if (!st) cl_sweep_write_basin_multi(of, &res);
-    if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, NULL, err);
+    /* the starts still moving at 4 tmax (docs/fixed-points.md s.5) */
+    char s2[32];
+    snprintf(s2, sizeof s2, "%ld", res.unsettled);
+    const char *kv[] = {"unsettled", s2, NULL};
+    if (!st && !cfg->quiet)
+      fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
+              res.ndir, res.unsettled, 4 * cfg->tmax);
+    if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
     if (st) {
       cl_outset_abort(&set);
       return fail(cl_status_exit_code(st), err);

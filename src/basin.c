@@ -1,6 +1,7 @@
 /* Attraction regions and feature-selection probabilities (M = 1). */
 #include "cldyn/basin.h"
 
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
+#include "basin_noise.h"
 
 /* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
  * (h1, h2) centred Gaussian, variances Q (1 + s^2), covariance Q (1 + rho s^2);
@@ -288,8 +290,19 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
 }
 
 /* ---- M >= 2 ------------------------------------------------------------ */
-int cl_basin_outcome(int K, int M, const double *y) {
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0;
+int cl_basin_outcome(int K, int M, const double *y) { return cl_basin_outcome_finite(K, M, y, 0); }
+
+/* At finite N a unit with no overlap has R_ji ~ Q_ii^(1/2) N^(-1/2) noise:
+ * N |cos_i|^2 ~ chi^2_K.  It has "no overlap" below the larger of 0.01 and
+ * the chi^2_K 1 - 1e-4 quantile over N (docs/fixed-points.md s.5). */
+double cl_basin_zero_overlap(int K, long long N) {
+  double z = 0.01;
+  if (N > 0) z = fmax(z, gsl_cdf_chisq_Qinv(1e-4, K) / (double)N);
+  return z;
+}
+
+int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0, zthr = cl_basin_zero_overlap(K, N);
   cl_state_unpack(K, M, y, R, Q);
   for (int i = 0; i < M; i++) qmax = fmax(qmax, Q[i * M + i]);
   for (int i = 0; i < M; i++)
@@ -303,7 +316,7 @@ int cl_basin_outcome(int K, int M, const double *y) {
       c2 += c;
       if (c > best) best = c, jb = j;
     }
-    if (c2 < 0.01) nzero++;
+    if (c2 < zthr) nzero++;
     else if (best < 0.95 * 0.95 * c2) nmixed++;
     else shared |= on[jb]++ > 0;
   }
@@ -316,80 +329,54 @@ int cl_basin_outcome(int K, int M, const double *y) {
   return nmixed >= 2 && worst < 0.2 ? CL_KIND_ROTATED : CL_KIND_MIXED;
 }
 
-/* v_ji / m2-part and s^2-part at R = 0: E[(D1_i + D2_i)^2] and
- * E[D1_i^2 + D2_i^2 + 2 rho D1_i D2_i], B = 1, with
- * D1_i = sigma'(h1_i) (y2_i - lambda sum_{l != i} g'(C_il) y2_l), C_il = y1_i y2_l,
- * D2_i = sigma'(h2_i) (y1_i - lambda sum_{l != i} g'(C_li) y1_l);
- * (h1, h2) ~ N(0, [[Q (1 + s^2), Q (1 + rho s^2)], [., Q (1 + s^2)]]).
- * Seeded Monte Carlo (the same points at every Q: smooth in Q). */
-#define NOISE_MC 4000
-static cl_status noise_terms_multi(const cl_model *m, const double *Q, const double *z, double *EGG,
-                                   double *Es) {
-  const int M = m->M, d2 = 2 * M;
-  double S[4 * CL_MMAX * CL_MMAX], L[4 * CL_MMAX * CL_MMAX];
-  const double s2 = m->s * m->s;
-  for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      S[i * d2 + l] = S[(M + i) * d2 + M + l] = Q[i * M + l] * (1 + s2);
-      S[i * d2 + M + l] = S[(M + i) * d2 + l] = Q[i * M + l] * (1 + m->rho * s2);
-    }
-  if (cl_model_sym_sqrt(S, d2, 1e-9, L)) return CL_EDIVERGE;
-  for (int i = 0; i < M; i++) EGG[i] = Es[i] = 0;
-  for (int p = 0; p < NOISE_MC; p++) {
-    double h[2 * CL_MMAX], y[2 * CL_MMAX], dy[2 * CL_MMAX], t;
-    for (int a = 0; a < d2; a++) {
-      h[a] = 0;
-      for (int b = 0; b < d2; b++) h[a] += L[a * d2 + b] * z[(size_t)p * d2 + b];
-      cl_act_eval(m->act, h[a], &y[a], &dy[a], &t);
-    }
-    for (int i = 0; i < M; i++) {
-      double a1 = y[M + i], a2 = y[i];
-      for (int l = 0; l < M; l++) {
-        if (l == i) continue;
-        double c1 = y[i] * y[M + l], c2 = y[l] * y[M + i];
-        double g1 = m->g == CL_G_SQUARE ? 2 * c1 : (c1 > 0) - (c1 < 0);
-        double g2 = m->g == CL_G_SQUARE ? 2 * c2 : (c2 > 0) - (c2 < 0);
-        a1 -= m->lambda * g1 * y[M + l];
-        a2 -= m->lambda * g2 * y[l];
-      }
-      double D1 = dy[i] * a1, D2 = dy[M + i] * a2;
-      EGG[i] += (D1 + D2) * (D1 + D2) / NOISE_MC;
-      Es[i] += (D1 * D1 + D2 * D2 + 2 * m->rho * D1 * D2) / NOISE_MC;
-    }
-  }
-  return CL_OK;
+/* The noise terms are evaluated at the start of a block of Euler steps and
+ * again once Q has moved by more than NOISE_DQ max_i Q_ii since; within a
+ * block v_ji is interpolated linearly in time (docs/fixed-points.md s.5). */
+#ifndef NOISE_DQ
+#define NOISE_DQ 0.02
+#endif
+
+/* v_ji = tau^2 (<c_j^2> EGG_i + s^2 Es_i) */
+static double noise_rate(const cl_model *m, int ji, const double *EGG, const double *Es) {
+  int j = ji / m->M, i = ji % m->M;
+  return m->tau * m->tau * (m->c[j].m2 * EGG[i] + m->s * m->s * Es[i]);
 }
 
 cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
-  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  const int K = m->K, M = m->M, KM = K * M;
   if (m->B != 1) return cl_fail(err, CL_EINVAL, "B: basin with M >= 2 needs B = 1");
   cl_drift *d;
   cl_status st0 = cl_drift_alloc(m, o, &d, err);
   if (st0) return st0;
-  double *z = malloc(sizeof(double) * NOISE_MC * 2 * (size_t)M);
-  cl_rng *rng;
-  cl_rng_alloc(977, 0x6272, &rng, NULL);
-  if (!z || !rng) {
-    free(z), cl_rng_free(rng), cl_drift_free(d);
-    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
-  }
-  for (long k = 0; k < NOISE_MC * 2L * M; k++) z[k] = cl_rng_gauss(rng);
-  cl_rng_free(rng);
   double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX], Lam[CL_KMAX * CL_MMAX] = {0},
          acc[CL_KMAX * CL_MMAX] = {0};
   memcpy(Q, m->Q0, sizeof(double) * (size_t)(M * M));
+  /* the current block: from step k0 at Qe with noise terms (E0, S0); the
+   * sums A0 = sum e_k, A1 = sum e_k (k - k0) of its steps' weights
+   * e_k = h exp(-2 Lambda(t_k)) */
+  double Qe[CL_MMAX * CL_MMAX], E0[CL_MMAX], S0[CL_MMAX], E1[CL_MMAX], S1[CL_MMAX], A0[CL_KMAX * CL_MMAX] = {0},
+         A1[CL_KMAX * CL_MMAX] = {0};
+  int k0 = 0;
   const double h = 0.02, eps = 1e-6;
-  cl_status st = CL_OK;
+  cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
+  memcpy(Qe, Q, sizeof Qe);
   int it = 0;
   for (; it < 100000 && !st; it++) {
-    double EGG[CL_MMAX], Es[CL_MMAX], y[CL_STATE_MAX], f[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX],
-        dQ[CL_MMAX * CL_MMAX];
-    if (noise_terms_multi(m, Q, z, EGG, Es)) {
-      st = cl_fail(err, CL_EDIVERGE, "basin: Q left the domain at R = 0");
-      break;
+    double y[CL_STATE_MAX], f[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX], moved = 0, qs = 0;
+    for (int k = 0; k < M * M; k++) moved = fmax(moved, fabs(Q[k] - Qe[k]));
+    for (int i = 0; i < M; i++) qs = fmax(qs, Qe[i * (M + 1)]);
+    if (moved > NOISE_DQ * qs) { /* close the block at this step, open the next */
+      if ((st = cl_basin_noise_terms(m, Q, 0, E1, S1, err))) break;
+      for (int ji = 0; ji < KM; ji++) {
+        double u = A1[ji] / (it - k0);
+        acc[ji] += noise_rate(m, ji, E0, S0) * (A0[ji] - u) + noise_rate(m, ji, E1, S1) * u;
+        A0[ji] = A1[ji] = 0;
+      }
+      memcpy(E0, E1, sizeof E0), memcpy(S0, S1, sizeof S0), memcpy(Qe, Q, sizeof Qe);
+      k0 = it;
     }
     double lmin = INFINITY;
-    for (int ji = 0; ji < K * M && !st; ji++) {
+    for (int ji = 0; ji < KM && !st; ji++) {
       /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
        * e_ji (the M >= 2 rules are not exactly odd in R: their drift at
        * R = 0 need not vanish, the difference cancels that offset) */
@@ -402,10 +389,8 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
       cl_state_pack(K, M, R, Q, y);
       R[ji] = 0;
       if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
-      double lam = (fp - f[ji]) / (2 * eps);
-      int j = ji / M, i = ji % M;
-      double v = m->tau * m->tau * (m->c[j].m2 * EGG[i] + m->s * m->s * Es[i]);
-      acc[ji] += h * exp(-2 * Lam[ji]) * v;
+      double lam = (fp - f[ji]) / (2 * eps), e = h * exp(-2 * Lam[ji]);
+      A0[ji] += e, A1[ji] += e * (it - k0);
       Lam[ji] += h * lam;
       lmin = fmin(lmin, Lam[ji]);
     }
@@ -417,9 +402,13 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
     if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
     for (int k = 0; k < M * M; k++) Q[k] += h * dQ[k];
   }
-  (void)n;
-  for (int ji = 0; ji < K * M; ji++) var[ji] = m->Q0[(ji % M) * (M + 1)] + acc[ji];
-  free(z);
+  /* the last block ends at the last step taken (Q there) */
+  if (!st && it > k0) st = cl_basin_noise_terms(m, Q, 0, E1, S1, err);
+  for (int ji = 0; ji < KM && !st; ji++) {
+    double u = it > k0 ? A1[ji] / (it - k0) : 0;
+    acc[ji] += noise_rate(m, ji, E0, S0) * (A0[ji] - u) + (it > k0 ? noise_rate(m, ji, E1, S1) * u : 0);
+  }
+  for (int ji = 0; ji < KM; ji++) var[ji] = m->Q0[(ji % M) * (M + 1)] + acc[ji];
   cl_drift_free(d);
   return escape_failed(m, st, it * h, err);
 }

@@ -10,6 +10,7 @@
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multiroots.h>
 #include <gsl/gsl_roots.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,7 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->deflation = -1;
   fo->orbit_cap = 0;
   fo->progress = NULL, fo->progress_ctx = NULL;
+  fo->max_evals = 0;
 }
 
 /* ---- Newton with deflation, on the free coordinates ------------------- */
@@ -102,6 +104,7 @@ typedef struct {
   double cx[CL_STATE_MAX], cf; /* the last undeflated evaluation: x and sum |F| */
   int have_c;
   long nevals;
+  double s2; /* s^2: the scale of the drift's rounding (root_tol) */
 } root_ctx;
 
 static void full_state(const root_ctx *c, const double *x, double *y) {
@@ -136,11 +139,14 @@ static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
 /* The residual a root must reach: 1e-11, or 1e-11 times the largest |x|
  * when that exceeds 1 (the drift's terms, hence its rounding, grow with Q:
  * at s = 1000 the uninformative point has Q = 24690, where 1e-11 is below
- * the rounding of dQ/dt).  docs/hardening.md s.11. */
-static double root_tol(int n, const double *x) {
+ * the rounding of dQ/dt); and never below the rounding of the noise terms,
+ * which carry Q (1 + s^2): eps (1 + s^2) times the largest |x| (at s = 1e4
+ * the uninformative point has Q = 2.47e6 and dQ/dt jitters by 3e-4 from one
+ * ulp of Q to the next, above 1e-11 Q = 2.5e-5).  docs/hardening.md s.11, s.13. */
+static double root_tol(double s2, int n, const double *x) {
   double big = 1;
   for (int k = 0; k < n; k++) big = fmax(big, fabs(x[k]));
-  return 1e-11 * big;
+  return fmax(1e-11, DBL_EPSILON * (1 + s2)) * big;
 }
 
 /* sum |F| (undeflated) at x */
@@ -168,7 +174,7 @@ static int newton(root_ctx *c, const double *y0, double *y) {
   if (gsl_multiroot_fsolver_set(s, &F, &xv.vector) == GSL_SUCCESS) {
     for (int it = 0; it < 200; it++) {
       if (gsl_multiroot_fsolver_iterate(s)) break;
-      if (undeflated(c, s->x->data) < root_tol(c->nfree, s->x->data)) {
+      if (undeflated(c, s->x->data) < root_tol(c->s2, c->nfree, s->x->data)) {
         ok = 1;
         break;
       }
@@ -229,7 +235,7 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
   for (int it = 0; it < 60 && !ok; it++) {
     double l1 = 0;
     for (int k = 0; k < nf; k++) l1 += fabs(F[k]);
-    if (l1 < root_tol(nf, x)) {
+    if (l1 < root_tol(c->s2, nf, x)) {
       ok = 1;
       break;
     }
@@ -580,10 +586,11 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
    * already complete the known cases, at a third of the cost) */
   if (fo.deflation < 0) fo.deflation = M >= 2;
   int nrandom = fo.nrandom >= 0 ? fo.nrandom : M == 1 ? 12 * K * M : 4 * K * M;
+  const long budget = fo.max_evals == 0 ? CL_FIXED_EVALS : fo.max_evals;
   cl_symmetry g;
   cl_symmetry_init(m, &g);
   cl_symmetry_describe(&g, info.symmetries, sizeof info.symmetries);
-  root_ctx c = {.K = K, .M = M, .n = n};
+  root_ctx c = {.K = K, .M = M, .n = n, .s2 = m->s * m->s};
   cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
   if (st0) return st0;
   found_set f = {0};
@@ -618,6 +625,10 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     info.starts += s.ns;
     for (int t = 0; t < s.ns && !st; t++) {
+      if (budget > 0 && c.nevals >= budget) { /* the budget is spent: no new start */
+        info.skipped += s.ns - t;
+        break;
+      }
       /* each pass over the starts of one number of live units is 1/M */
       if (fo.progress) fo.progress(fo.progress_ctx, ((double)(M - Ma) + (double)t / s.ns) / M);
       /* plain Newton from the start (so every root the undeflated finder
@@ -665,13 +676,14 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
           /* every unit dead (w = 0, e.g. relu's dead state R = 0, Q = 0):
            * nothing left to solve, the residual decides */
           int dn = c2.nfree ? damped_newton(&c2, y2, y) : (full_state(&c2, y2, y), 1);
+          c.nevals = c2.nevals;
           if (dn < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
           if (dn <= 0) break;
         }
         cl_status st2;
         double r = residual_at(c.d, K, M, y, NULL, &st2);
-        if (st2 || !(r < 100 * root_tol(n, y))) break;
-        if (is_known(&f, n, y, 1e5 * root_tol(n, y))) { /* 1e-6, relative beyond |y| = 1 */
+        if (st2 || !(r < 100 * root_tol(c.s2, n, y))) break;
+        if (is_known(&f, n, y, 1e5 * root_tol(c.s2, n, y))) { /* 1e-6, relative beyond |y| = 1 */
           if (rep > 0 || !fo.deflation) break;
           continue;
         }
@@ -720,6 +732,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   free(first);
   free(f.p);
   info.points = np;
+  info.drift_evals = c.nevals;
   if (info0) *info0 = info;
   *out = sorted;
   *nout = np;
@@ -886,7 +899,7 @@ static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *
   cl_model mm = *t->m;
   if ((t->fail_st = t->set(t->ctx, v, &mm, t->err))) return t->fail = 2, 0;
   const int K = mm.K, M = mm.M, n = cl_state_size(K, M), dead = dead_mask(K, M, from);
-  root_ctx c = {.K = K, .M = M, .n = n};
+  root_ctx c = {.K = K, .M = M, .n = n, .s2 = mm.s * mm.s};
   if ((t->fail_st = cl_drift_alloc(&mm, t->o, &c.d, t->err))) return t->fail = 2, 0;
   int k = 0;
   for (int j = 0; j < K; j++)

@@ -45,8 +45,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
  * var_ji = Q0_ii + int exp(-2 Lambda_ji) tau^2 v_ji, with the rates
  * dLambda_ji/dt the diagonal of the Jacobian at R = 0 (Q(t) following the
  * drift at R = 0) and v_ji the variance rate of the R_ji noise at R = 0,
- * including the penalty's part (Monte Carlo over the 2M Gaussian
- * pre-activations, seeded).  Each start is integrated to tmax and its end
+ * including the penalty's part (a deterministic rule over at most four of
+ * the 2M Gaussian pre-activations at a time, relative error below 1e-3).  Each start is integrated to tmax and its end
  * state classified by cl_basin_outcome (docs/fixed-points.md s.5).  A start
  * has settled when its outcome is the same at tmax - tmax / 6 and at tmax
  * and no component of the state moved by more than CL_BASIN_SETTLE_TOL in
@@ -75,6 +75,13 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
  * its |cos| vector; two mixed units form a rotated frame when
  * |Q_il| < 0.2 sqrt(Q_ii Q_ll)).  y is a state vector (cl_state_pack). */
 int cl_basin_outcome(int K, int M, const double *y);
+/* The same for the end of a finite-N run (reduced, simulate; N > 0): a
+ * unit has no overlap when |cos_i|^2 < cl_basin_zero_overlap(K, N), the
+ * larger of 0.01 and the chi^2_K 1 - 1e-4 quantile over N (the overlap of
+ * an uninformed unit is N^(-1/2) noise).  The dead-unit rule does not
+ * depend on N (docs/fixed-points.md s.5).  N = 0: cl_basin_outcome. */
+int cl_basin_outcome_finite(int K, int M, const double *y, long long N);
+double cl_basin_zero_overlap(int K, long long N);
 
 /* Which stable fixed point (index, or nfp if none within 1e-3) the ODE
  * reaches from R(0) = R0 (K values), Q(0) = Q0. */

@@ -64,7 +64,10 @@ typedef struct {
   int orbit_cap; /* most images listed per orbit; 0: 1024 */
   cl_progress_fn progress; /* fraction of the starts solved; NULL for none */
   void *progress_ctx;
+  long max_evals; /* budget of drift evaluations: no new start once spent; 0: CL_FIXED_EVALS,
+                     < 0: none (docs/hardening.md s.11) */
 } cl_fixed_opts;
+#define CL_FIXED_EVALS 20000
 
 typedef struct {
   int starts;           /* starting points used */
@@ -72,6 +75,8 @@ typedef struct {
   int orbits, points;   /* distinct orbits, and points listed (all images) */
   int truncated;        /* orbits cut at orbit_cap images */
   double max_residual;  /* over every listed point */
+  long drift_evals;     /* drift evaluations spent */
+  int skipped;          /* starts left untried when the budget ran out */
   char symmetries[256]; /* the symmetry group used */
 } cl_fixed_info;
 
