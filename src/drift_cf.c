@@ -246,7 +246,7 @@ double cl_cf_range(const cl_law *law, const double *tq, int K, const double *R, 
 }
 
 static double x_range(const cl_cf *cf, const double *R, double cp, double E, double *sd) {
-  double r[CL_KMAX];
+  double r[CL_KMAX] = {0};
   for (int j = 0; j < cf->K; j++) r[j] = cf->use[j] ? R[j] : 0;
   return cl_cf_range(cf->law, cf->tq, cf->K, r, cp, E, sd);
 }
