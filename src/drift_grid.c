@@ -36,12 +36,14 @@
 #define GRID_WMIN 1e-16 /* nodes whose weights are all below this are skipped (docs/grid.md s.4) */
 #define NK 4             /* features per unit: D, Y, DY, YY */
 #define NTAB (NK + NK * NK + NK)
+#define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 
 typedef struct {
   cl_grid_level p;
   cl_rule gh; /* the inner rule (standard normal) */
-  gsl_fft_complex_wavetable *wt;
-  gsl_fft_complex_workspace *ws;
+  int nwt[2]; /* the lengths of the two axes' FFT tables */
+  gsl_fft_complex_wavetable *wt[2];
+  gsl_fft_complex_workspace *ws[2];
 } level;
 
 struct cl_grid {
@@ -56,9 +58,10 @@ struct cl_grid {
   int dead[2];
   double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
   double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
-  double sig;             /* smoothing scale of the integrand in u (docs/grid.md s.4) */
+  double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   /* scratch for the largest level */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out;
+  int last[2]; /* the nodes per direction of the last level evaluated */
   double emax;
   char method[640];
 };
@@ -83,9 +86,11 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
 
 static void level_free(level *l) {
   cl_rule_free(&l->gh);
-  if (l->wt) gsl_fft_complex_wavetable_free(l->wt);
-  if (l->ws) gsl_fft_complex_workspace_free(l->ws);
-  l->wt = NULL, l->ws = NULL;
+  for (int i = 0; i < 2; i++) {
+    if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
+    if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
+    l->nwt[i] = 0;
+  }
 }
 
 void cl_grid_free(cl_grid *g) {
@@ -97,13 +102,14 @@ void cl_grid_free(cl_grid *g) {
 }
 
 void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
-  if (n <= 0) n = 64;
+  if (n <= 0) n = GRID_NMAX;
   n += n & 1;
-  int nc = (3 * n / 4 + 1) & ~1;
-  /* the fine level: more nodes on a wider range (a farther tail cut), more
-   * inner nodes (docs/grid.md s.5) */
-  *f = (cl_grid_level){n, (3 * n + 7) / 8, 36, 6.5};
-  *c = (cl_grid_level){nc, (n + 3) / 4, 30, 5.5};
+  /* the step: exp(-Eh) aliasing of the smoothed integrand; the range: exp(-E)
+   * of the laws' tails; the inner trapezoid: ne nodes on [-Le, Le]; the fine
+   * level finer, wider and with more inner nodes (docs/grid.md s.4, s.5);
+   * n caps the nodes per direction */
+  *f = (cl_grid_level){n, 28, 32, 30, 7};
+  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, 20, 20, 24, 6};
 }
 
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
@@ -124,8 +130,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   int n = 0, ne = 0;
   cl_status st = CL_OK;
   for (int k = 0; k < 2 && !st; k++) {
-    if (p[k]->n < 4 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > 200 || !(p[k]->E > 0))
-      st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 4 to 1024), ne %d (2 to 200)", k,
+    if (p[k]->n < 8 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > 200 || !(p[k]->E > 0) ||
+        !(p[k]->Eh > 0))
+      st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 8 to 1024), ne %d (2 to 200)", k,
                    p[k]->n, p[k]->ne);
     if (st) break;
     g->lv[k].p = *p[k];
@@ -136,9 +143,6 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     st = poly || p[k]->Le <= 0 ? cl_rule_normal(p[k]->ne, &g->lv[k].gh, err)
                                : cl_rule_normal_trap_range(p[k]->ne, p[k]->Le, &g->lv[k].gh, err);
     if (st) break;
-    g->lv[k].wt = gsl_fft_complex_wavetable_alloc((size_t)p[k]->n);
-    g->lv[k].ws = gsl_fft_complex_workspace_alloc((size_t)p[k]->n);
-    if (!g->lv[k].wt || !g->lv[k].ws) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
     if (p[k]->n > n) n = p[k]->n;
     if (p[k]->ne > ne) ne = p[k]->ne;
   }
@@ -160,10 +164,13 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     return cl_grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 2, %s, docs/grid.md): views independent given X = R^T c + xi; weights of X "
-           "exact in c (characteristic functions, 2-d FFT) on %d x %d (coarse) and %d x %d (fine) "
-           "nodes in the standardised X, inner Gauss-Hermite %d and %d nodes; drift = the fine level, "
-           "error estimate max |fine - coarse| over the drift",
-           m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.n, g->lv[0].p.n, g->lv[1].p.n, g->lv[1].p.n,
+           "exact in c (characteristic functions, 2-d FFT) on a grid in the standardised X whose step "
+           "and range follow the state (aliasing e^-%g and e^-%g, tails e^-%g and e^-%g, at most %d and "
+           "%d nodes per direction), inner %s %d and %d nodes; drift = the fine level, error estimate "
+           "max |fine - coarse| over the drift",
+           m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
+           g->lv[0].p.n, g->lv[1].p.n,
+           m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
            g->lv[0].p.ne, g->lv[1].p.ne);
   *out = g;
   return CL_OK;
@@ -177,10 +184,7 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
-
-static double eig_min2(double a, double b, double c) {
-  return 0.5 * (a + c) - sqrt(0.25 * (a - c) * (a - c) + b * b);
-}
+void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->last[0], *n1 = g->last[1]; }
 
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
 static cl_status prepare(cl_grid *g, const double *R, const double *Q, char *err) {
@@ -212,41 +216,101 @@ static cl_status prepare(cl_grid *g, const double *R, const double *Q, char *err
     for (int l = 0; l < 2; l++) g->Ct[i * 2 + l] = Sx[i * 2] * Sx[l * 2] + Sx[i * 2 + 1] * Sx[l * 2 + 1];
   const double cmax = sqrt(g->Ce[0] * g->Ce[3]);
   g->Ce[1] = g->Ce[2] = fmax(-cmax, fmin(cmax, g->Ce[1]));
-  /* the smoothing scale: the smallest standardised variances of xi and eta
-   * over the live units, combined as for a product of two Gaussians */
-  double lx, le;
-  const double e00 = g->dead[0] ? 0 : g->Ce[0] / Q[0], e11 = g->dead[1] ? 0 : g->Ce[3] / Q[3];
-  if (g->dead[0] && g->dead[1]) lx = le = 0;
-  else if (g->dead[0]) lx = g->Ct[3], le = e11;
-  else if (g->dead[1]) lx = g->Ct[0], le = e00;
-  else {
-    lx = eig_min2(g->Ct[0], g->Ct[1], g->Ct[3]);
-    le = eig_min2(e00, g->Ce[1] / (d[0] * d[1]), e11);
-  }
-  lx = fmax(lx, 0), le = fmax(le, 0);
-  g->sig = lx + le > 0 ? sqrt(lx * le / (lx + le)) : 0;
+  /* the smoothing of the integrand W F: W is smoothed by Ct, F by the
+   * standardised per-view noise Cs; their product by (Ct^-1 + Cs^-1)^-1 =
+   * Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4) */
+  double Cs[4], T[4];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) Cs[i * 2 + l] = g->dead[i] || g->dead[l] ? 0 : g->Ce[i * 2 + l] / (d[i] * d[l]);
+  for (int k = 0; k < 4; k++) T[k] = g->Ct[k] + Cs[k];
+  const double det = T[0] * T[3] - T[1] * T[2];
+  memset(g->Se, 0, sizeof g->Se);
+  if (det > 1e-300) {
+    const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
+    double M2[4];
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < 2; l++) M2[i * 2 + l] = g->Ct[i * 2] * Ti[l] + g->Ct[i * 2 + 1] * Ti[2 + l];
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < 2; l++) g->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
+    g->Se[1] = g->Se[2] = 0.5 * (g->Se[1] + g->Se[2]);
+  } else
+    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
+      if (T[i * 3] > 0) g->Se[i * 3] = g->Ct[i * 3] * Cs[i * 3] / T[i * 3];
   return CL_OK;
+}
+
+/* The axes of one level: n_i nodes u_ij = (j - n_i / 2) h_i (docs/grid.md s.4). */
+typedef struct {
+  int n[2];
+  double h[2];
+} axes;
+
+/* The smallest even n >= x whose factors are 2, 3 and 5 (fast FFTs). */
+static int nice_even(double x) {
+  int n = x < 8 ? 8 : x > 4096 ? 4096 : (int)ceil(x);
+  for (;; n++) {
+    if (n & 1) continue;
+    int r = n;
+    while (r % 2 == 0) r /= 2;
+    while (r % 3 == 0) r /= 3;
+    while (r % 5 == 0) r /= 5;
+    if (r == 1) return n;
+  }
+}
+
+static cl_status ensure_fft(level *l, int i, int n, char *err) {
+  if (l->nwt[i] == n) return CL_OK;
+  if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]);
+  if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]);
+  l->wt[i] = gsl_fft_complex_wavetable_alloc((size_t)n);
+  l->ws[i] = gsl_fft_complex_workspace_alloc((size_t)n);
+  l->nwt[i] = n;
+  if (!l->wt[i] || !l->ws[i]) return l->nwt[i] = 0, cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  return CL_OK;
+}
+
+/* The step and range of each axis: the range L_i from the laws' tails
+ * (exp(-E)); the step such that the trapezoid's aliasing of the smoothed
+ * integrand is about exp(-Eh) on every lattice direction, n_i = 2 L_i / h_i
+ * rounded up to an FFT-friendly even number and capped at the level's n (a
+ * capped axis loses accuracy, which the two levels' difference shows); a
+ * dead axis is a single node X_i = 0 (n_i = 2). */
+static void axes_of(const cl_grid *g, const level *l, axes *ax) {
+  const int K = g->K;
+  const double kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  double lam = 1;
+  if (!g->dead[0] && !g->dead[1] && g->Se[0] > 0 && g->Se[3] > 0)
+    lam = 1 - fmin(1, fabs(g->Se[1]) / sqrt(g->Se[0] * g->Se[3]));
+  for (int i = 0; i < 2; i++) {
+    double r[CL_KMAX];
+    for (int j = 0; j < K; j++) r[j] = g->Rt[j * 2 + i];
+    double L = fmax(cl_cf_range(g->m.c, g->tq, K, r, sqrt(g->Ct[i * 3]), l->p.E, NULL), 1.0);
+    const double ht = kap * sqrt(g->Se[i * 3] * lam);
+    int n = g->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
+    if (n > l->p.n) n = l->p.n;
+    ax->n[i] = n, ax->h[i] = 2 * L / n;
+  }
 }
 
 /* The weights W_a on the grid, a = 0 (the density of u), 1..K (times c_j),
  * K+1, K+2 (times the standardised xi_r), each times the cell area h0 h1:
  * the folded spectrum at the grid's frequencies, then a 2-d FFT per pair
  * (docs/grid.md s.2). */
-static void weights(cl_grid *g, const level *l, const double *h) {
-  const int n = l->p.n, K = g->K, nw = g->nw;
-  const size_t n2 = (size_t)n * n;
-  const double P0 = n * h[0], P1 = n * h[1];
+static void weights(cl_grid *g, level *l, const axes *ax) {
+  const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
+  const size_t n2 = (size_t)n0 * n1;
+  const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
   memset(g->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
   const double *Ct = g->Ct;
-  for (int k0 = 0; k0 < n; k0++)
-    for (int k1 = 0; k1 < n; k1++) {
-      const int q0 = k0 < n / 2 ? k0 : k0 - n, q1 = k1 < n / 2 ? k1 : k1 - n;
+  for (int k0 = 0; k0 < n0; k0++)
+    for (int k1 = 0; k1 < n1; k1++) {
+      const int q0 = k0 < n0 / 2 ? k0 : k0 - n0, q1 = k1 < n1 / 2 ? k1 : k1 - n1;
       double vr[CL_KMAX + 3] = {0}, vi[CL_KMAX + 3] = {0};
       for (int a0 = -1; a0 <= 1; a0++) {
         if (g->dead[0] && a0) continue; /* a delta along a dead axis: no images */
         for (int a1 = -1; a1 <= 1; a1++) {
           if (g->dead[1] && a1) continue;
-          const double w0 = 2 * M_PI * (q0 + a0 * n) / P0, w1 = 2 * M_PI * (q1 + a1 * n) / P1;
+          const double w0 = 2 * M_PI * (q0 + a0 * n0) / P0, w1 = 2 * M_PI * (q1 + a1 * n1) / P1;
           const double e = 0.5 * (Ct[0] * w0 * w0 + 2 * Ct[1] * w0 * w1 + Ct[3] * w1 * w1);
           if (e > GRID_EXPMAX) continue;
           const double G = exp(-e);
@@ -275,9 +339,9 @@ static void weights(cl_grid *g, const level *l, const double *h) {
           }
         }
       }
-      /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1) */
+      /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1) for even n */
       const double sg = ((k0 + k1) & 1) ? -1 : 1;
-      const size_t ix = 2 * ((size_t)k0 * n + k1);
+      const size_t ix = 2 * ((size_t)k0 * n1 + k1);
       for (int a = 0; a < nw; a++) {
         double *z = g->z + 2 * n2 * (size_t)(a / 2) + ix;
         if (a & 1) z[0] -= sg * vi[a], z[1] += sg * vr[a]; /* the odd weight as the imaginary part */
@@ -286,10 +350,11 @@ static void weights(cl_grid *g, const level *l, const double *h) {
     }
   for (int q = 0; q < g->nq; q++) {
     double *z = g->z + 2 * n2 * (size_t)q;
-    for (int r = 0; r < n; r++) gsl_fft_complex_forward(z + 2 * (size_t)r * n, 1, (size_t)n, l->wt, l->ws);
-    for (int c = 0; c < n; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n, (size_t)n, l->wt, l->ws);
+    for (int r = 0; r < n0; r++)
+      gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
+    for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
   }
-  const double sc = 1.0 / ((double)n * n);
+  const double sc = 1.0 / ((double)n0 * n1);
   for (int a = 0; a < nw; a++) {
     const double *z = g->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
     double *W = g->W + n2 * (size_t)a;
@@ -297,21 +362,16 @@ static void weights(cl_grid *g, const level *l, const double *h) {
   }
 }
 
-/* The four features of one unit at the m points h (sigma evaluated into ys, ds). */
-static void features(const cl_grid *g, const double *h, double *y, double *d, int m) {
-  cl_act_eval_vec(g->m.act, h, y, d, m);
-}
-
 /* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
  * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
-static void tables(cl_grid *g, const level *l, int i, const double *h) {
-  const int n = l->p.n, ne = l->gh.n;
+static void tables(cl_grid *g, const level *l, int i, const axes *ax) {
+  const int n = ax->n[i], ne = l->gh.n;
   const double sd = sqrt(g->Ce[i * 3]), *z = l->gh.x, *w = l->gh.w;
-  double *tb = g->tab + (size_t)i * NTAB * n;
+  double *tb = g->tab + (size_t)i * NTAB * l->p.n;
   for (int j = 0; j < n; j++) {
-    const double X = g->dX[i] * (j - n / 2) * h[i];
+    const double X = g->dX[i] * (j - n / 2) * ax->h[i];
     for (int p = 0; p < ne; p++) g->hs[p] = X + sd * z[p];
-    features(g, g->hs, g->ys, g->ds, ne);
+    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne);
     double m[NK] = {0}, mo[NK * NK] = {0}, ez[NK] = {0};
     for (int p = 0; p < ne; p++) {
       const double y = g->ys[p], d = g->ds[p], ph[NK] = {d, y, d * y, y * y};
@@ -328,64 +388,74 @@ static void tables(cl_grid *g, const level *l, int i, const double *h) {
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GRID_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GRID_CLONES
+#endif
+
+/* c = A B (r x ne times ne x m), each entry summed over p in order (no
+ * contraction: the same bits on every instruction set and thread count) */
+GRID_CLONES static void matmul(const double *A, const double *B, double *C, int r, int ne, int m) {
+  for (int i = 0; i < r; i++) {
+    double *restrict c = C + (size_t)i * m;
+    const double *a = A + (size_t)i * ne;
+    memset(c, 0, sizeof(double) * (size_t)m);
+    for (int p = 0; p < ne; p++) {
+      const double ap = a[p], *restrict b = B + (size_t)p * m;
+#pragma omp simd
+      for (int k = 0; k < m; k++) c[k] += ap * b[k];
+    }
+  }
+}
+
 /* The second moments of a feature of unit 0 and one of unit 1 on the 2-d
  * grid: with eta_0 = l00 z, eta_1 = l10 z + l11 z',
  * Mo_kq(X0, X1) = sum_p w_p phi_k(X0 + l00 z_p) E_z'[phi_q(X1 + l10 z_p + l11 z')]:
- * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n + j0) 4n + q n + j1]. */
-static void cross(cl_grid *g, const level *l, const double *h) {
-  const int n = l->p.n, ne = l->gh.n, n4 = NK * n;
+ * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
+static void cross(cl_grid *g, const level *l, const axes *ax) {
+  const int n0 = ax->n[0], n1 = ax->n[1], ne = l->gh.n, m4 = NK * n1;
   const double *z = l->gh.x, *w = l->gh.w;
   const double l00 = sqrt(g->Ce[0]), l10 = l00 > 0 ? g->Ce[2] / l00 : 0;
   const double l11 = sqrt(fmax(g->Ce[3] - l10 * l10, 0));
-  for (int j = 0; j < n; j++) {
-    const double X0 = g->dX[0] * (j - n / 2) * h[0], X1 = g->dX[1] * (j - n / 2) * h[1];
+  for (int j = 0; j < n0; j++) {
+    const double X0 = g->dX[0] * (j - n0 / 2) * ax->h[0];
     for (int p = 0; p < ne; p++) g->hs[p] = X0 + l00 * z[p];
-    features(g, g->hs, g->ys, g->ds, ne);
+    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne);
     for (int p = 0; p < ne; p++) {
       const double y = g->ys[p], d = g->ds[p], ph[NK] = {d, y, d * y, y * y};
-      for (int k = 0; k < NK; k++) g->A[((size_t)k * n + j) * ne + p] = w[p] * ph[k];
+      for (int k = 0; k < NK; k++) g->A[((size_t)k * n0 + j) * ne + p] = w[p] * ph[k];
     }
+  }
+  for (int j = 0; j < n1; j++) {
+    const double X1 = g->dX[1] * (j - n1 / 2) * ax->h[1];
     for (int p = 0; p < ne; p++)
       for (int q = 0; q < ne; q++) g->hs[p * ne + q] = X1 + l10 * z[p] + l11 * z[q];
-    features(g, g->hs, g->ys, g->ds, ne * ne);
+    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne * ne);
     for (int p = 0; p < ne; p++) {
       double b[NK] = {0};
       for (int q = 0; q < ne; q++) {
         const double y = g->ys[p * ne + q], d = g->ds[p * ne + q];
         b[0] += w[q] * d, b[1] += w[q] * y, b[2] += w[q] * d * y, b[3] += w[q] * y * y;
       }
-      for (int k = 0; k < NK; k++) g->B[(size_t)p * n4 + (size_t)k * n + j] = b[k];
+      for (int k = 0; k < NK; k++) g->B[(size_t)p * m4 + (size_t)k * n1 + j] = b[k];
     }
   }
-  /* cross = A B, summed in a fixed order (no BLAS: bit-identical whatever the threads) */
-  for (int r = 0; r < n4; r++) {
-    double *restrict c = g->cross + (size_t)r * n4;
-    const double *a = g->A + (size_t)r * ne;
-    memset(c, 0, sizeof(double) * (size_t)n4);
-    for (int p = 0; p < ne; p++) {
-      const double ap = a[p], *restrict b = g->B + (size_t)p * n4;
-#pragma omp simd
-      for (int k = 0; k < n4; k++) c[k] += ap * b[k];
-    }
-  }
+  matmul(g->A, g->B, g->cross, NK * n0, ne, m4);
 }
 
-static void eval_level(cl_grid *g, const level *l, const double *R, const double *Q, double *out) {
-  const int n = l->p.n, K = g->K, n4 = NK * n;
-  const size_t n2 = (size_t)n * n;
-  /* the range from the laws' tails (docs/grid.md s.4), h_i = 2 L_i / n */
-  double h[2];
-  for (int i = 0; i < 2; i++) {
-    double r[CL_KMAX];
-    for (int j = 0; j < K; j++) r[j] = g->Rt[j * 2 + i];
-    double L = cl_cf_range(g->m.c, g->tq, K, r, sqrt(g->Ct[i * 3]), l->p.E, NULL);
-    L = fmax(L, 1.0);
-    h[i] = 2 * L / n;
-  }
-  weights(g, l, h);
-  tables(g, l, 0, h);
-  tables(g, l, 1, h);
-  cross(g, l, h);
+static cl_status eval_level(cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
+  const int K = g->K;
+  axes ax;
+  axes_of(g, l, &ax);
+  cl_status st = ensure_fft(l, 0, ax.n[0], err);
+  if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;
+  const int n0 = ax.n[0], n1 = ax.n[1], m4 = NK * n1;
+  const size_t n2 = (size_t)n0 * n1;
+  weights(g, l, &ax);
+  tables(g, l, 0, &ax);
+  tables(g, l, 1, &ax);
+  cross(g, l, &ax);
   /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
   double beta[2][2];
   for (int i = 0; i < 2; i++) {
@@ -394,35 +464,37 @@ static void eval_level(cl_grid *g, const level *l, const double *R, const double
   }
   memset(g->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
-  const double *t0 = g->tab, *t1 = g->tab + (size_t)NTAB * n;
-  for (int j0 = 0; j0 < n; j0++)
-    for (int j1 = 0; j1 < n; j1++) {
-      const size_t ix = (size_t)j0 * n + j1;
+  const double *tb[2] = {g->tab, g->tab + (size_t)NTAB * l->p.n};
+  const int nn[2] = {n0, n1};
+  for (int j0 = 0; j0 < n0; j0++)
+    for (int j1 = 0; j1 < n1; j1++) {
+      const size_t ix = (size_t)j0 * n1 + j1;
       double w0 = g->W[ix], wc[CL_KMAX], wxi[2], wmu[2], wm = fabs(w0);
       for (int j = 0; j < K; j++) wc[j] = g->W[n2 * (size_t)(1 + j) + ix], wm = fmax(wm, fabs(wc[j]));
       for (int r = 0; r < 2; r++) wxi[r] = g->W[n2 * (size_t)(K + 1 + r) + ix], wm = fmax(wm, fabs(wxi[r]));
       if (wm < GRID_WMIN) continue;
-      const double X[2] = {g->dX[0] * (j0 - n / 2) * h[0], g->dX[1] * (j1 - n / 2) * h[1]};
+      const double X[2] = {g->dX[0] * (j0 - n0 / 2) * ax.h[0], g->dX[1] * (j1 - n1 / 2) * ax.h[1]};
       for (int r = 0; r < 2; r++) wxi[r] *= g->dX[r], wmu[r] = X[r] * w0 - wxi[r];
       double mf[9], Mo[81], Ee[18];
       const int jj[2] = {j0, j1};
-      const double *tb[2] = {t0, t1};
       for (int f = 0; f < 8; f++) {
-        const int u = f & 1, k = f >> 1;
+        const int u = f & 1, k = f >> 1, n = nn[u];
         mf[f] = tb[u][k * n + jj[u]];
         const double ez = tb[u][(NK + NK * NK + k) * n + jj[u]];
         Ee[f * 2] = beta[u][0] * ez, Ee[f * 2 + 1] = beta[u][1] * ez;
         for (int e = 0; e < 8; e++) {
           const int v = e & 1, q = e >> 1;
           Mo[f * F + e] = u == v ? tb[u][(NK + k * NK + q) * n + jj[u]]
-                          : u == 0 ? g->cross[((size_t)k * n + j0) * n4 + (size_t)q * n + j1]
-                                   : g->cross[((size_t)q * n + j0) * n4 + (size_t)k * n + j1];
+                          : u == 0 ? g->cross[((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + j1]
+                                   : g->cross[((size_t)q * n0 + j0) * m4 + (size_t)k * n1 + j1];
         }
       }
       cl_acc_s2(2, mf, Mo, Ee);
       cl_acc_node(&g->t, mf, Mo, Ee, w0, wc, wxi, wmu, g->acc);
     }
   cl_acc_finish(&g->m, R, Q, g->Sp, g->acc, out);
+  g->last[0] = n0, g->last[1] = n1;
+  return CL_OK;
 }
 
 static cl_status finish(const cl_grid *g, const double *o, double *dR, double *dQ, char *err) {
@@ -440,7 +512,7 @@ cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double 
   cl_status st = prepare(g, R, Q, err);
   if (st) return st;
   double *o = g->out + (size_t)lev * (g->K * 2 + 4);
-  eval_level(g, &g->lv[lev], R, Q, o);
+  if ((st = eval_level(g, &g->lv[lev], R, Q, o, err))) return st;
   return finish(g, o, dR, dQ, err);
 }
 
@@ -450,8 +522,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   if (st) return st;
   const int nout = g->K * 2 + 4;
   double *o0 = g->out, *o1 = g->out + nout;
-  eval_level(g, &g->lv[0], R, Q, o0);
-  eval_level(g, &g->lv[1], R, Q, o1);
+  if ((st = eval_level(g, &g->lv[0], R, Q, o0, err)) || (st = eval_level(g, &g->lv[1], R, Q, o1, err))) return st;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k]));
   if (ebar)

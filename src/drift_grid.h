@@ -13,19 +13,20 @@
 
 typedef struct cl_grid cl_grid;
 
-/* One level: n grid nodes per direction (even), ne nodes of the inner
- * (per-view noise) rule, a trapezoid on [-Le, Le] in the standardised
- * noise (Le <= 0 or a polynomial sigma: Gauss-Hermite), E the tail
- * exponent of the range. */
+/* One level: at most n grid nodes per direction (even); ne nodes of the
+ * inner (per-view noise) rule, a trapezoid on [-Le, Le] in the
+ * standardised noise (Le <= 0 or a polynomial sigma: Gauss-Hermite); the
+ * step such that the trapezoid's aliasing is about exp(-Eh); the range such
+ * that the laws' tails beyond it are about exp(-E). */
 typedef struct {
   int n, ne;
-  double E, Le;
+  double Eh, E, Le;
 } cl_grid_level;
 
 /* 1 if the engine applies to m (else 0, with the reason in why). */
 int cl_grid_applies(const cl_model *m, char *why, size_t n);
 /* The engine with the default levels (o->grid_nodes, if > 0, is the fine
- * level's n; the rest follows from it). */
+ * level's largest n; the rest follows from it). */
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
 /* The default levels for a fine n (0: the default). */
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
@@ -41,5 +42,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
                        char *err);
 double cl_grid_errmax(const cl_grid *g);
 const char *cl_grid_method(const cl_grid *g);
+/* The nodes per direction of the last level evaluated. */
+void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
 
 #endif
