@@ -289,33 +289,71 @@ void cl_acc_s2(int M, double *mf, double *Mo, double *Ee) {
   }
 }
 
-void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
-                 const double *wc, const double *wxi, const double *wmu, double *acc) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ACC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ACC_CLONES
+#endif
+
+static inline double dot_n(const double *restrict x, const double *restrict y, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += x[k] * y[k];
+  return t;
+}
+
+static inline double dot3_n(const double *restrict w, const double *restrict x, const double *restrict y, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += w[k] * (x[k] * y[k]);
+  return t;
+}
+
+size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n) {
+  const int M = t->M, d2 = 2 * M;
+  return (size_t)(d2 + 2 * d2 * M + M) * (size_t)n;
+}
+
+ACC_CLONES void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                            const double *const *Ee, const double *w0, const double *const *wc,
+                            const double *const *wxi, const double *const *wmu, double *acc, double *scr) {
   const int K = t->K, M = t->M, F = t->F, d2 = 2 * M;
   double *aR = acc, *U = aR + K * M, *P = U + d2 * d2, *GG = P + 2 * M * M;
-  /* the expectations given the outer node: products of one-view moments */
-  double G[2 * CL_MMAX], E1[2 * CL_MMAX * CL_MMAX], E2[2 * CL_MMAX * CL_MMAX];
+  /* the expectations given each outer node: products of one-view moments */
+  double *G = scr, *E1 = G + (size_t)d2 * n, *E2 = E1 + (size_t)d2 * M * n, *gi = E2 + (size_t)d2 * M * n;
   for (int p = 0; p < d2; p++) {
-    double g = 0, e1[CL_MMAX] = {0}, e2[CL_MMAX] = {0};
+    double *restrict g = G + (size_t)p * n;
+    memset(g, 0, sizeof(double) * (size_t)n);
+    for (int r = 0; r < M; r++) {
+      memset(E1 + ((size_t)p * M + r) * n, 0, sizeof(double) * (size_t)n);
+      memset(E2 + ((size_t)p * M + r) * n, 0, sizeof(double) * (size_t)n);
+    }
     for (int k = 0; k < t->nt[p]; k++) {
       const cl_acc_term tm = t->tm[p][k];
-      const double m1 = mf[tm.f1], m2 = mf[tm.f2];
-      g += tm.coef * m1 * m2;
-      for (int r = 0; r < M; r++)
-        e1[r] += tm.coef * Ee[tm.f1 * M + r] * m2, e2[r] += tm.coef * m1 * Ee[tm.f2 * M + r];
+      const double c = tm.coef, *restrict m1 = mf[tm.f1], *restrict m2 = mf[tm.f2];
+#pragma omp simd
+      for (int x = 0; x < n; x++) g[x] += c * (m1[x] * m2[x]);
+      for (int r = 0; r < M; r++) {
+        double *restrict e1 = E1 + ((size_t)p * M + r) * n, *restrict e2 = E2 + ((size_t)p * M + r) * n;
+        const double *restrict a1 = Ee[tm.f1 * M + r], *restrict a2 = Ee[tm.f2 * M + r];
+#pragma omp simd
+        for (int x = 0; x < n; x++) e1[x] += c * (a1[x] * m2[x]), e2[x] += c * (m1[x] * a2[x]);
+      }
     }
-    G[p] = g;
-    for (int r = 0; r < M; r++) E1[p * M + r] = e1[r], E2[p * M + r] = e2[r];
   }
   for (int i = 0; i < M; i++) {
-    const double gi = G[i] + G[M + i];
-    for (int j = 0; j < K; j++) aR[j * M + i] += wc[j] * gi;
-    for (int r = 0; r < M; r++) P[r * M + i] += wmu[r] * gi;
+    const double *restrict ga = G + (size_t)i * n, *restrict gb = G + (size_t)(M + i) * n;
+    double *restrict s = gi + (size_t)0;
+#pragma omp simd
+    for (int x = 0; x < n; x++) s[x] = ga[x] + gb[x];
+    for (int j = 0; j < K; j++) aR[j * M + i] += dot_n(wc[j], s, n);
+    for (int r = 0; r < M; r++) P[r * M + i] += dot_n(wmu[r], s, n);
   }
   for (int p = 0; p < d2; p++)
     for (int r = 0; r < M; r++) {
-      U[p * d2 + r] += wxi[r] * G[p] + w0 * E1[p * M + r];
-      U[p * d2 + M + r] += wxi[r] * G[p] + w0 * E2[p * M + r];
+      const double xg = dot_n(wxi[r], G + (size_t)p * n, n);
+      U[p * d2 + r] += xg + dot_n(w0, E1 + ((size_t)p * M + r) * n, n);
+      U[p * d2 + M + r] += xg + dot_n(w0, E2 + ((size_t)p * M + r) * n, n);
     }
   for (int p = 0; p < d2; p++)
     for (int q = p; q < d2; q++) {
@@ -323,10 +361,26 @@ void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, cons
       for (int k = 0; k < t->nt[p]; k++)
         for (int u = 0; u < t->nt[q]; u++) {
           const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
-          v += tp.coef * tq.coef * Mo[tp.f1 * F + tq.f1] * Mo[tp.f2 * F + tq.f2];
+          v += tp.coef * tq.coef * dot3_n(w0, Mo[tp.f1 * F + tq.f1], Mo[tp.f2 * F + tq.f2], n);
         }
-      GG[p * d2 + q] += w0 * v;
+      GG[p * d2 + q] += v;
     }
+}
+
+void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
+                 const double *wc, const double *wxi, const double *wmu, double *acc) {
+  const int K = t->K, M = t->M, F = t->F;
+  const double *pm[4 * CL_MMAX + 1], *pM[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], *pE[(4 * CL_MMAX + 1) * CL_MMAX];
+  const double *pc[CL_KMAX], *px[CL_MMAX], *pu[CL_MMAX];
+  double scr[(2 * CL_MMAX + 4 * CL_MMAX * CL_MMAX + CL_MMAX)];
+  for (int f = 0; f < F; f++) {
+    pm[f] = mf + f;
+    for (int e = 0; e < F; e++) pM[f * F + e] = Mo + f * F + e;
+    for (int r = 0; r < M; r++) pE[f * M + r] = Ee + f * M + r;
+  }
+  for (int j = 0; j < K; j++) pc[j] = wc + j;
+  for (int r = 0; r < M; r++) px[r] = wxi + r, pu[r] = wmu + r;
+  cl_acc_rows(t, 1, pm, pM, pE, &w0, pc, px, pu, acc, scr);
 }
 
 void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,

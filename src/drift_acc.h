@@ -36,6 +36,13 @@ void cl_acc_s2(int M, double *mf, double *Mo, double *Ee);
  * and wmu_r (times mu_r). */
 void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
                  const double *wc, const double *wxi, const double *wmu, double *acc);
+/* The same for n outer nodes at once: every argument is an array of
+ * pointers to n values (mf[f], Mo[f F + e], Ee[f M + r], wc[j], wxi[r],
+ * wmu[r]), and scr has cl_acc_rows_scratch(t, n) doubles. */
+void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                 const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
+                 const double *const *wmu, double *acc, double *scr);
+size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n);
 /* The drift (dR then dQ into out) from the sums (acc is overwritten). */
 void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,
                    double *out);

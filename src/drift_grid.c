@@ -36,6 +36,7 @@
 #define GRID_WMIN 1e-16 /* nodes whose weights are all below this are skipped (docs/grid.md s.4) */
 #define NK 4             /* features per unit: D, Y, DY, YY */
 #define NTAB (NK + NK * NK + NK)
+#define GRID_NROWBUF 56 /* row buffers of eval_level (52 used) */
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 
 typedef struct {
@@ -60,7 +61,7 @@ struct cl_grid {
   double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
   double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   /* scratch for the largest level */
-  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out;
+  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out, *rows, *scr;
   int last[2]; /* the nodes per direction of the last level evaluated */
   double emax;
   char method[640];
@@ -97,7 +98,7 @@ void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
   free(g->z), free(g->W), free(g->tab), free(g->cross), free(g->A), free(g->B);
-  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out);
+  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr);
   free(g);
 }
 
@@ -108,8 +109,11 @@ void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
    * of the laws' tails; the inner trapezoid: ne nodes on [-Le, Le]; the fine
    * level finer, wider and with more inner nodes (docs/grid.md s.4, s.5);
    * n caps the nodes per direction */
-  *f = (cl_grid_level){n, 28, 32, 30, 7};
-  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, 20, 20, 24, 6};
+  const char *v = getenv("GRIDDBG");
+  double a[10] = {28, 32, 30, 7, 20, 20, 24, 6};
+  if (v) sscanf(v, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7);
+  *f = (cl_grid_level){n, (int)a[0], a[1], a[2], a[3]};
+  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, (int)a[4], a[5], a[6], a[7]};
 }
 
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
@@ -159,15 +163,16 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->ds = malloc(sizeof(double) * se * se);
   g->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
   g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
-  if (!g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
+  g->rows = malloc(sizeof(double) * GRID_NROWBUF * sn);
+  g->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, n));
+  if (!g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
       !g->out)
     return cl_grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   snprintf(g->method, sizeof g->method,
-           "grid engine (M = 2, %s, docs/grid.md): views independent given X = R^T c + xi; weights of X "
-           "exact in c (characteristic functions, 2-d FFT) on a grid in the standardised X whose step "
-           "and range follow the state (aliasing e^-%g and e^-%g, tails e^-%g and e^-%g, at most %d and "
-           "%d nodes per direction), inner %s %d and %d nodes; drift = the fine level, error estimate "
-           "max |fine - coarse| over the drift",
+           "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
+           "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
+           "<= %d/%d nodes per direction), inner %s %d/%d nodes; drift = the fine level, estimate "
+           "max |fine - coarse|",
            m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
            g->lv[0].p.n, g->lv[1].p.n,
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
@@ -464,34 +469,79 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
   }
   memset(g->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
-  const double *tb[2] = {g->tab, g->tab + (size_t)NTAB * l->p.n};
-  const int nn[2] = {n0, n1};
-  for (int j0 = 0; j0 < n0; j0++)
-    for (int j1 = 0; j1 < n1; j1++) {
-      const size_t ix = (size_t)j0 * n1 + j1;
-      double w0 = g->W[ix], wc[CL_KMAX], wxi[2], wmu[2], wm = fabs(w0);
-      for (int j = 0; j < K; j++) wc[j] = g->W[n2 * (size_t)(1 + j) + ix], wm = fmax(wm, fabs(wc[j]));
-      for (int r = 0; r < 2; r++) wxi[r] = g->W[n2 * (size_t)(K + 1 + r) + ix], wm = fmax(wm, fabs(wxi[r]));
-      if (wm < GRID_WMIN) continue;
-      const double X[2] = {g->dX[0] * (j0 - n0 / 2) * ax.h[0], g->dX[1] * (j1 - n1 / 2) * ax.h[1]};
-      for (int r = 0; r < 2; r++) wxi[r] *= g->dX[r], wmu[r] = X[r] * w0 - wxi[r];
-      double mf[9], Mo[81], Ee[18];
-      const int jj[2] = {j0, j1};
-      for (int f = 0; f < 8; f++) {
-        const int u = f & 1, k = f >> 1, n = nn[u];
-        mf[f] = tb[u][k * n + jj[u]];
-        const double ez = tb[u][(NK + NK * NK + k) * n + jj[u]];
-        Ee[f * 2] = beta[u][0] * ez, Ee[f * 2 + 1] = beta[u][1] * ez;
-        for (int e = 0; e < 8; e++) {
-          const int v = e & 1, q = e >> 1;
-          Mo[f * F + e] = u == v ? tb[u][(NK + k * NK + q) * n + jj[u]]
-                          : u == 0 ? g->cross[((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + j1]
-                                   : g->cross[((size_t)q * n0 + j0) * m4 + (size_t)k * n1 + j1];
+  const double *t0 = g->tab, *t1 = g->tab + (size_t)NTAB * l->p.n;
+  /* one row j0 at a time, over the j1 whose weights are not negligible
+   * (cl_acc_rows: the products as vector operations along the row) */
+  for (int j0 = 0; j0 < n0; j0++) {
+    const size_t r0 = (size_t)j0 * n1;
+    int lo = n1, hi = 0;
+    for (int j1 = 0; j1 < n1; j1++)
+      for (int a = 0; a < g->nw; a++)
+        if (fabs(g->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
+          lo = j1 < lo ? j1 : lo, hi = j1 + 1;
+          break;
         }
+    if (lo >= hi) continue;
+    const int n = hi - lo;
+    double *rb = g->rows; /* row buffers of n values each */
+#define SLOT(k) (rb + (size_t)(k) * n)
+    const double *pm[9], *pM[81], *pE[18], *pc[CL_KMAX], *px[2], *pu[2];
+    int ns = 0;
+    /* unit 0: constants along the row; unit 1: the tables from lo */
+    for (int k = 0; k < NK; k++) {
+      double *b = SLOT(ns++);
+      for (int x = 0; x < n; x++) b[x] = t0[k * n0 + j0];
+      pm[2 * k] = b, pm[2 * k + 1] = t1 + k * n1 + lo;
+      for (int r = 0; r < 2; r++) {
+        double *e0 = SLOT(ns++), *e1 = SLOT(ns++);
+        const double z0 = t0[(NK + NK * NK + k) * n0 + j0], *z1 = t1 + (NK + NK * NK + k) * n1 + lo;
+        for (int x = 0; x < n; x++) e0[x] = beta[0][r] * z0, e1[x] = beta[1][r] * z1[x];
+        pE[(2 * k) * 2 + r] = e0, pE[(2 * k + 1) * 2 + r] = e1;
       }
-      cl_acc_s2(2, mf, Mo, Ee);
-      cl_acc_node(&g->t, mf, Mo, Ee, w0, wc, wxi, wmu, g->acc);
+      for (int q = 0; q < NK; q++) {
+        double *b2 = SLOT(ns++);
+        for (int x = 0; x < n; x++) b2[x] = t0[(NK + k * NK + q) * n0 + j0];
+        pM[(2 * k) * F + 2 * q] = b2;
+        pM[(2 * k + 1) * F + 2 * q + 1] = t1 + (NK + k * NK + q) * n1 + lo;
+        const double *c = g->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
+        pM[(2 * k) * F + 2 * q + 1] = pM[(2 * q + 1) * F + 2 * k] = c;
+      }
     }
+    /* S2 = YY_0 + YY_1 */
+    {
+      double *m = SLOT(ns++), *mm = SLOT(ns++);
+      const double *a = pm[6], *b = pm[7];
+      for (int x = 0; x < n; x++) m[x] = a[x] + b[x];
+      pm[8] = m;
+      for (int e = 0; e < 8; e++) {
+        double *v = SLOT(ns++);
+        const double *c = pM[6 * F + e], *d = pM[7 * F + e];
+        for (int x = 0; x < n; x++) v[x] = c[x] + d[x];
+        pM[8 * F + e] = pM[e * F + 8] = v;
+      }
+      for (int x = 0; x < n; x++) mm[x] = pM[8 * F + 6][x] + pM[8 * F + 7][x];
+      pM[8 * F + 8] = mm;
+      for (int r = 0; r < 2; r++) {
+        double *v = SLOT(ns++);
+        for (int x = 0; x < n; x++) v[x] = pE[6 * 2 + r][x] + pE[7 * 2 + r][x];
+        pE[8 * 2 + r] = v;
+      }
+    }
+    /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
+    const double *w0 = g->W + r0 + lo;
+    for (int j = 0; j < K; j++) pc[j] = g->W + n2 * (size_t)(1 + j) + r0 + lo;
+    for (int r = 0; r < 2; r++) {
+      double *xr = SLOT(ns++), *ur = SLOT(ns++);
+      const double *wr = g->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
+      for (int x = 0; x < n; x++) {
+        const double X = r == 0 ? g->dX[0] * (j0 - n0 / 2) * ax.h[0] : g->dX[1] * (lo + x - n1 / 2) * ax.h[1];
+        xr[x] = g->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
+      }
+      px[r] = xr, pu[r] = ur;
+    }
+#undef SLOT
+    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->acc, g->scr);
+  }
   cl_acc_finish(&g->m, R, Q, g->Sp, g->acc, out);
   g->last[0] = n0, g->last[1] = n1;
   return CL_OK;
