@@ -62,6 +62,8 @@ struct cl_grid {
   double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   /* scratch for the largest level */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out, *rows, *scr;
+  int odd;     /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
+  double *acc2;
   int last[2]; /* the nodes per direction of the last level evaluated */
   double emax;
   char method[640];
@@ -98,7 +100,7 @@ void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
   free(g->z), free(g->W), free(g->tab), free(g->cross), free(g->A), free(g->B);
-  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr);
+  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr), free(g->acc2);
   free(g);
 }
 
@@ -109,11 +111,8 @@ void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
    * of the laws' tails; the inner trapezoid: ne nodes on [-Le, Le]; the fine
    * level finer, wider and with more inner nodes (docs/grid.md s.4, s.5);
    * n caps the nodes per direction */
-  const char *v = getenv("GRIDDBG");
-  double a[10] = {28, 32, 30, 7, 20, 20, 24, 6};
-  if (v) sscanf(v, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", a, a + 1, a + 2, a + 3, a + 4, a + 5, a + 6, a + 7);
-  *f = (cl_grid_level){n, (int)a[0], a[1], a[2], a[3]};
-  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, (int)a[4], a[5], a[6], a[7]};
+  *f = (cl_grid_level){n, 24, 28, 28, 6.5};
+  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, 16, 18, 22, 5.5};
 }
 
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
@@ -130,6 +129,8 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
   cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
   for (int j = 0; j < m->K; j++) g->tq[j] = cl_cf_tail_q(&m->c[j]);
+  g->odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
   const cl_grid_level *p[2] = {coarse, fine};
   int n = 0, ne = 0;
   cl_status st = CL_OK;
@@ -164,8 +165,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
   g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
   g->rows = malloc(sizeof(double) * GRID_NROWBUF * sn);
+  g->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
   g->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, n));
-  if (!g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
+  if (!g->acc2 || !g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
       !g->out)
     return cl_grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   snprintf(g->method, sizeof g->method,
@@ -307,7 +309,9 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
   const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
   memset(g->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
   const double *Ct = g->Ct;
-  for (int k0 = 0; k0 < n0; k0++)
+  /* the weights are real: the spectrum at -w is the conjugate of that at w,
+   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored */
+  for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
       const int q0 = k0 < n0 / 2 ? k0 : k0 - n0, q1 = k1 < n1 / 2 ? k1 : k1 - n1;
       double vr[CL_KMAX + 3] = {0}, vi[CL_KMAX + 3] = {0};
@@ -346,11 +350,17 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
       }
       /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1) for even n */
       const double sg = ((k0 + k1) & 1) ? -1 : 1;
-      const size_t ix = 2 * ((size_t)k0 * n1 + k1);
+      const int mir = k0 > 0 && k0 < n0 / 2;
+      const size_t ix = 2 * ((size_t)k0 * n1 + k1), iy = 2 * ((size_t)(n0 - k0) * n1 + (n1 - k1) % n1);
       for (int a = 0; a < nw; a++) {
-        double *z = g->z + 2 * n2 * (size_t)(a / 2) + ix;
-        if (a & 1) z[0] -= sg * vi[a], z[1] += sg * vr[a]; /* the odd weight as the imaginary part */
-        else z[0] += sg * vr[a], z[1] += sg * vi[a];
+        double *z = g->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
+        if (a & 1) { /* the odd weight as the imaginary part */
+          zx[0] -= sg * vi[a], zx[1] += sg * vr[a];
+          if (mir) zy[0] += sg * vi[a], zy[1] += sg * vr[a];
+        } else {
+          zx[0] += sg * vr[a], zx[1] += sg * vi[a];
+          if (mir) zy[0] += sg * vr[a], zy[1] -= sg * vi[a];
+        }
       }
     }
   for (int q = 0; q < g->nq; q++) {
@@ -446,7 +456,13 @@ static void cross(cl_grid *g, const level *l, const axes *ax) {
       for (int k = 0; k < NK; k++) g->B[(size_t)p * m4 + (size_t)k * n1 + j] = b[k];
     }
   }
-  matmul(g->A, g->B, g->cross, NK * n0, ne, m4);
+  /* the rows eval_level uses: j0 = 0 and j0 >= n0 / 2 when folded */
+  const int j0s = g->odd ? n0 / 2 : 0;
+  for (int k = 0; k < NK; k++) {
+    const size_t r = (size_t)k * n0;
+    if (j0s > 0) matmul(g->A + r * ne, g->B, g->cross + r * m4, 1, ne, m4);
+    matmul(g->A + (r + j0s) * ne, g->B, g->cross + (r + j0s) * m4, n0 - j0s, ne, m4);
+  }
 }
 
 static cl_status eval_level(cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
@@ -468,11 +484,16 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
     for (int r = 0; r < 2; r++) beta[i][r] = sd > 0 ? g->Ce[r * 2 + i] / sd : 0;
   }
   memset(g->acc, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(g->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
   const double *t0 = g->tab, *t1 = g->tab + (size_t)NTAB * l->p.n;
   /* one row j0 at a time, over the j1 whose weights are not negligible
    * (cl_acc_rows: the products as vector operations along the row) */
+  /* folded (g->odd): the node -u (index n - j) has the summand of u, so the
+   * rows j0 > n0 / 2 count twice and the rows 0 < j0 < n0 / 2 are skipped
+   * (row 0, u = -L, has no mirror on the grid) */
   for (int j0 = 0; j0 < n0; j0++) {
+    if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
     const size_t r0 = (size_t)j0 * n1;
     int lo = n1, hi = 0;
     for (int j1 = 0; j1 < n1; j1++)
@@ -540,8 +561,9 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
       px[r] = xr, pu[r] = ur;
     }
 #undef SLOT
-    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->acc, g->scr);
+    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? g->acc2 : g->acc, g->scr);
   }
+  for (int k = 0; k < g->t.nsum; k++) g->acc[k] += 2 * g->acc2[k];
   cl_acc_finish(&g->m, R, Q, g->Sp, g->acc, out);
   g->last[0] = n0, g->last[1] = n1;
   return CL_OK;
