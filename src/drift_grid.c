@@ -21,6 +21,7 @@
  * accumulation shared with drift_acc.c (cl_acc_node). */
 #include "drift_grid.h"
 
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_fft_complex.h>
 #include <math.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 
 typedef struct {
   cl_grid_level p;
+  double tq[CL_KMAX]; /* student laws: the quantile of |c| at the tail mass exp(-0.75 E) */
   cl_rule gh; /* the inner rule (standard normal) */
   int nwt[2]; /* the lengths of the two axes' FFT tables */
   gsl_fft_complex_wavetable *wt[2];
@@ -51,7 +53,6 @@ struct cl_grid {
   cl_model m;
   int K, nw, nq; /* nw = K + 3 weights in nq = ceil(nw / 2) complex arrays */
   cl_acc_terms t;
-  double tq[CL_KMAX];
   level lv[2];
   /* the state (prepare) */
   double Sp[16];
@@ -128,7 +129,6 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->m = *m;
   g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
   cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
-  for (int j = 0; j < m->K; j++) g->tq[j] = cl_cf_tail_q(&m->c[j]);
   g->odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
   for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
   const cl_grid_level *p[2] = {coarse, fine};
@@ -143,6 +143,12 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     g->lv[k].p = *p[k];
     const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
     if (poly) g->lv[k].p.E = 2 * p[k]->E; /* polynomial growth against the tails */
+    /* a student law's power tail: a range at the tail mass exp(-0.75 E)
+     * (the two levels' ranges differ, so their difference sees the cut) */
+    for (int j = 0; j < m->K; j++)
+      if (m->c[j].kind == CL_LAW_STUDENT)
+        g->lv[k].tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
+                         gsl_cdf_tdist_Qinv(exp(-0.75 * g->lv[k].p.E), m->c[j].nu);
     /* the inner rule: the trapezoid for sigma analytic in a strip (geometric
      * convergence), Gauss-Hermite for the polynomials (exact) */
     st = poly || p[k]->Le <= 0 ? cl_rule_normal(p[k]->ne, &g->lv[k].gh, err)
@@ -291,7 +297,7 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
   for (int i = 0; i < 2; i++) {
     double r[CL_KMAX];
     for (int j = 0; j < K; j++) r[j] = g->Rt[j * 2 + i];
-    double L = fmax(cl_cf_range(g->m.c, g->tq, K, r, sqrt(g->Ct[i * 3]), l->p.E, NULL), 1.0);
+    double L = fmax(cl_cf_range(g->m.c, l->tq, K, r, sqrt(g->Ct[i * 3]), l->p.E, NULL), 1.0);
     const double ht = kap * sqrt(g->Se[i * 3] * lam);
     int n = g->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
     if (n > l->p.n) n = l->p.n;
