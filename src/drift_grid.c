@@ -62,7 +62,7 @@ struct cl_grid {
   double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
   double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   /* scratch for the largest level */
-  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out, *rows, *scr;
+  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out, *rows, *scr, *fw;
   int odd;     /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
   double *acc2;
   int last[2]; /* the nodes per direction of the last level evaluated */
@@ -101,7 +101,7 @@ void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
   free(g->z), free(g->W), free(g->tab), free(g->cross), free(g->A), free(g->B);
-  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr), free(g->acc2);
+  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr), free(g->acc2), free(g->fw);
   free(g);
 }
 
@@ -172,8 +172,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
   g->rows = malloc(sizeof(double) * GRID_NROWBUF * sn);
   g->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
+  g->fw = malloc(sizeof(double) * 12 * sn);
   g->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, n));
-  if (!g->acc2 || !g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
+  if (!g->fw || !g->acc2 || !g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
       !g->out)
     return cl_grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   snprintf(g->method, sizeof g->method,
@@ -315,18 +316,30 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
   const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
   memset(g->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
   const double *Ct = g->Ct;
+  /* the frequencies of the images along each axis, and their Gaussian exponents */
+  double *fw = g->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
+  for (int k = 0; k < n0; k++)
+    for (int a = 0; a < 3; a++) {
+      const int q = k < n0 / 2 ? k : k - n0;
+      fw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n0) / P0, fe[3 * k + a] = 0.5 * Ct[0] * fw[3 * k + a] * fw[3 * k + a];
+    }
+  for (int k = 0; k < n1; k++)
+    for (int a = 0; a < 3; a++) {
+      const int q = k < n1 / 2 ? k : k - n1;
+      gw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n1) / P1, ge[3 * k + a] = 0.5 * Ct[3] * gw[3 * k + a] * gw[3 * k + a];
+    }
   /* the weights are real: the spectrum at -w is the conjugate of that at w,
    * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored */
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
-      const int q0 = k0 < n0 / 2 ? k0 : k0 - n0, q1 = k1 < n1 / 2 ? k1 : k1 - n1;
-      double vr[CL_KMAX + 3] = {0}, vi[CL_KMAX + 3] = {0};
+      double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
+      for (int a = 0; a < nw; a++) vr[a] = vi[a] = 0;
       for (int a0 = -1; a0 <= 1; a0++) {
         if (g->dead[0] && a0) continue; /* a delta along a dead axis: no images */
         for (int a1 = -1; a1 <= 1; a1++) {
           if (g->dead[1] && a1) continue;
-          const double w0 = 2 * M_PI * (q0 + a0 * n0) / P0, w1 = 2 * M_PI * (q1 + a1 * n1) / P1;
-          const double e = 0.5 * (Ct[0] * w0 * w0 + 2 * Ct[1] * w0 * w1 + Ct[3] * w1 * w1);
+          const double w0 = fw[3 * k0 + a0 + 1], w1 = gw[3 * k1 + a1 + 1];
+          const double e = fe[3 * k0 + a0 + 1] + ge[3 * k1 + a1 + 1] + Ct[1] * w0 * w1;
           if (e > GRID_EXPMAX) continue;
           const double G = exp(-e);
           /* prefix products of the laws' transforms, then the leave-one-out ones */
