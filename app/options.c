@@ -359,7 +359,7 @@ static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char 
 static cl_status set_grid_nodes(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
   long long n;
   if (!cl_common_parse_int(v, &n)) return bad_int(d, v, err);
-  if (n != 0 && (n < 16 || n > 1024)) return out_of_range(d, d->must, v, err);
+  if (n != 0 && (n < 8 || n > 96)) return out_of_range(d, d->must, v, err);
   cfg->ode.quad.grid_nodes = (int)n;
   return CL_OK;
 }
@@ -551,9 +551,9 @@ const cl_optdesc cl_options[] = {
      NULL, F(ode.quad.acc_nodes), 0, 0, 64, 0, 0, "an integer", "0 or an integer in [4, 64]",
      .set = set_quad_nodes},
     {"grid-nodes", CL_OPT_INT, EXPECT, "INT",
-     "M = 2 grid: the most nodes per direction of the fine grid, in [16, 1024], or 0 (the default, 160: "
-     "docs/grid.md)",
-     NULL, F(ode.quad.grid_nodes), 0, 0, 1024, 0, 0, "an integer", "0 or an integer in [16, 1024]",
+     "M = 2 grid: inner nodes of the fine level, in [8, 96], or 0 (the default, 24); the steps, ranges and "
+     "caps of both levels scale with it (docs/grid.md s.5)",
+     NULL, F(ode.quad.grid_nodes), 0, 0, 96, 0, 0, "an integer", "0 or an integer in [8, 96]",
      .set = set_grid_nodes},
     {"cells", CL_OPT_INT, CL_CMD_PDE, "INT",
      "cells per value of xi over the initial range (8 sd each side), in [20, 1e6]", "2000", F(pde.cells), 0, 20, 1e6, 0,

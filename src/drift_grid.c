@@ -39,6 +39,7 @@
 #define NTAB (NK + NK * NK + NK)
 #define GRID_NROWBUF 56 /* row buffers of eval_level (52 used) */
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
+#define GRID_NE 24    /* default inner nodes of the fine level */
 
 typedef struct {
   cl_grid_level p;
@@ -106,14 +107,15 @@ void cl_grid_free(cl_grid *g) {
 }
 
 void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
-  if (n <= 0) n = GRID_NMAX;
-  n += n & 1;
-  /* the step: exp(-Eh) aliasing of the smoothed integrand; the range: exp(-E)
-   * of the laws' tails; the inner trapezoid: ne nodes on [-Le, Le]; the fine
-   * level finer, wider and with more inner nodes (docs/grid.md s.4, s.5);
-   * n caps the nodes per direction */
-  *f = (cl_grid_level){n, 24, 28, 28, 6.5};
-  *c = (cl_grid_level){(3 * n / 4 + 1) & ~1, 16, 18, 22, 5.5};
+  /* n: the fine level's inner nodes (default 24); every size scales with
+   * x = n / 24: the aliasing exponent like x^2 (the step like 1/x), the
+   * tail exponent like x, the inner range like sqrt(x) and the caps like x.
+   * The fine level is finer in each (docs/grid.md s.5). */
+  if (n <= 0) n = GRID_NE;
+  const double x = (double)n / GRID_NE;
+  const int cap = (int)(GRID_NMAX * x + 1) & ~1;
+  *f = (cl_grid_level){cap, n, 28 * x * x, 28 * x, 6.5 * sqrt(x)};
+  *c = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * n + 1) / 3, 18 * x * x, 22 * x, 5.5 * sqrt(x)};
 }
 
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,

@@ -26,9 +26,10 @@ typedef struct {
 /* 1 if the engine applies to m (else 0, with the reason in why). */
 int cl_grid_applies(const cl_model *m, char *why, size_t n);
 /* The engine with the default levels (o->grid_nodes, if > 0, is the fine
- * level's largest n; the rest follows from it). */
+ * level's inner nodes, default 24; every size of both levels scales with
+ * it). */
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
-/* The default levels for a fine n (0: the default). */
+/* The default levels for n inner nodes of the fine level (0: the default). */
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err);
