@@ -109,10 +109,17 @@ Test(grid, against_monte_carlo, .timeout = 120) {
 }
 
 /* Against drift_acc.c at a fine level (accurate to about 1e-8). */
-static void check_quad(const char *args, double q11, int dead, const cl_acc_level *r0) {
+/* the model of args at its start, with Q_11 = q11 (if > 0: a unit near
+ * death, its cosines 0.5) or unit 2 dead */
+static cl_model state_of(const char *args, double q11, int dead) {
   cl_model m = model_of(args);
   if (q11 > 0) m.Q0[0] = q11, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[2] = 0.5 * sqrt(q11);
   if (dead) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0, m.R0[1] = m.R0[3] = 0;
+  return m;
+}
+
+static void check_quad(const char *args, double q11, int dead, const cl_acc_level *r0) {
+  cl_model m = state_of(args, q11, dead);
   const int nout = m.K * 2 + 4;
   double d[NOUT], eb[NOUT], q[NOUT];
   grid_drift(&m, m.R0, m.Q0, d, eb);
@@ -142,9 +149,7 @@ Test(grid, against_the_quad_rule, .timeout = 120) {
 
 /* The estimate covers the distance to a much finer grid in every component. */
 static void check_estimate(const char *args, double q11, int dead) {
-  cl_model m = model_of(args);
-  if (q11 > 0) m.Q0[0] = q11, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[2] = 0.5 * sqrt(q11);
-  if (dead) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0, m.R0[1] = m.R0[3] = 0;
+  cl_model m = state_of(args, q11, dead);
   const int nout = m.K * 2 + 4;
   double d[NOUT], eb[NOUT], f[NOUT];
   grid_drift(&m, m.R0, m.Q0, d, eb);
