@@ -460,10 +460,10 @@ int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; 
 cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                              char *err) {
   const size_t KM = (size_t)d->m.K * d->m.M, MM = (size_t)d->m.M * d->m.M;
-  if (d->qacc || d->g2) {
+  if (d->g2) return cl_grid_eval_reps(d->g2, R, Q, dR, dQ, err);
+  if (d->qacc) {
     for (int r = 0; r < 2; r++) {
-      cl_status st = d->g2 ? cl_grid_eval_level(d->g2, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err)
-                             : cl_acc_eval_level(d->qacc, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err);
+      cl_status st = cl_acc_eval_level(d->qacc, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err);
       if (st) return st;
     }
     return CL_OK;

@@ -41,8 +41,21 @@
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 #define GRID_NE 24    /* default inner nodes of the fine level */
 
+/* The state and scratch of one level (the two levels run in parallel). */
+typedef struct {
+  double Sp[16];
+  double dX[2];           /* X_i = dX_i u_i (0: dead unit) */
+  int dead[2];
+  double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
+  double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
+  double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
+  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
+  int last[2]; /* the nodes per direction of the last evaluation */
+} work;
+
 typedef struct {
   cl_grid_level p;
+  work w;
   double tq[CL_KMAX]; /* student laws: the quantile of |c| at the tail mass exp(-0.75 E) */
   cl_rule gh; /* the inner rule (standard normal) */
   int nwt[2]; /* the lengths of the two axes' FFT tables */
@@ -55,18 +68,8 @@ struct cl_grid {
   int K, nw, nq; /* nw = K + 3 weights in nq = ceil(nw / 2) complex arrays */
   cl_acc_terms t;
   level lv[2];
-  /* the state (prepare) */
-  double Sp[16];
-  double dX[2];           /* X_i = dX_i u_i (0: dead unit) */
-  int dead[2];
-  double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
-  double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
-  double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
-  /* scratch for the largest level */
-  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *out, *rows, *scr, *fw;
-  int odd;     /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
-  double *acc2;
-  int last[2]; /* the nodes per direction of the last level evaluated */
+  double *out;
+  int odd; /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
   double emax;
   char method[640];
 };
@@ -90,6 +93,9 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
 }
 
 static void level_free(level *l) {
+  work *w = &l->w;
+  free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
+  free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
   cl_rule_free(&l->gh);
   for (int i = 0; i < 2; i++) {
     if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
@@ -101,8 +107,7 @@ static void level_free(level *l) {
 void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
-  free(g->z), free(g->W), free(g->tab), free(g->cross), free(g->A), free(g->B);
-  free(g->hs), free(g->ys), free(g->ds), free(g->acc), free(g->out), free(g->rows), free(g->scr), free(g->acc2), free(g->fw);
+  free(g->out);
   free(g);
 }
 
@@ -134,7 +139,6 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
   for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
   const cl_grid_level *p[2] = {coarse, fine};
-  int n = 0, ne = 0;
   cl_status st = CL_OK;
   for (int k = 0; k < 2 && !st; k++) {
     if (p[k]->n < 8 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > 200 || !(p[k]->E > 0) ||
@@ -156,29 +160,30 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     st = poly || p[k]->Le <= 0 ? cl_rule_normal(p[k]->ne, &g->lv[k].gh, err)
                                : cl_rule_normal_trap_range(p[k]->ne, p[k]->Le, &g->lv[k].gh, err);
     if (st) break;
-    if (p[k]->n > n) n = p[k]->n;
-    if (p[k]->ne > ne) ne = p[k]->ne;
+    /* the level's scratch */
+    work *w = &g->lv[k].w;
+    const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)p[k]->ne;
+    w->z = malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
+    w->W = malloc(sizeof(double) * n2 * (size_t)g->nw);
+    w->tab = malloc(sizeof(double) * 2 * NTAB * n);
+    w->cross = malloc(sizeof(double) * NK * NK * n2);
+    w->A = malloc(sizeof(double) * NK * n * se);
+    w->B = malloc(sizeof(double) * NK * n * se);
+    w->hs = malloc(sizeof(double) * se * se);
+    w->ys = malloc(sizeof(double) * se * se);
+    w->ds = malloc(sizeof(double) * se * se);
+    w->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
+    w->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
+    w->rows = malloc(sizeof(double) * GRID_NROWBUF * n);
+    w->fw = malloc(sizeof(double) * 12 * n);
+    w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
+    if (!w->z || !w->W || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
+        !w->acc2 || !w->rows || !w->fw || !w->scr)
+      st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
   }
+  g->out = st ? NULL : malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
+  if (!st && !g->out) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
   if (st) return cl_grid_free(g), st;
-  const size_t n2 = (size_t)n * n, sn = (size_t)n, se = (size_t)ne;
-  g->z = malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
-  g->W = malloc(sizeof(double) * n2 * (size_t)g->nw);
-  g->tab = malloc(sizeof(double) * 2 * NTAB * sn);
-  g->cross = malloc(sizeof(double) * NK * NK * n2);
-  g->A = malloc(sizeof(double) * NK * sn * se);
-  g->B = malloc(sizeof(double) * NK * sn * se);
-  g->hs = malloc(sizeof(double) * se * se);
-  g->ys = malloc(sizeof(double) * se * se);
-  g->ds = malloc(sizeof(double) * se * se);
-  g->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
-  g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
-  g->rows = malloc(sizeof(double) * GRID_NROWBUF * sn);
-  g->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
-  g->fw = malloc(sizeof(double) * 12 * sn);
-  g->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, n));
-  if (!g->fw || !g->acc2 || !g->rows || !g->scr || !g->z || !g->W || !g->tab || !g->cross || !g->A || !g->B || !g->hs || !g->ys || !g->ds || !g->acc ||
-      !g->out)
-    return cl_grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
            "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
@@ -200,58 +205,58 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
-void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->last[0], *n1 = g->last[1]; }
+void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
-static cl_status prepare(cl_grid *g, const double *R, const double *Q, char *err) {
+static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
   const int K = g->K;
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
   double A[4], Sg[16], S[16];
   cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_roots(Sg, 4, S, g->Sp, err))) return st;
+  if (st || (st = cl_sym_roots(Sg, 4, S, w->Sp, err))) return st;
   double d[2];
   for (int i = 0; i < 2; i++) {
-    g->dead[i] = !(Q[i * 3] > 1e-300);
-    d[i] = g->dead[i] ? 1 : sqrt(Q[i * 3]);
-    g->dX[i] = g->dead[i] ? 0 : d[i];
-    for (int j = 0; j < K; j++) g->Rt[j * 2 + i] = g->dead[i] ? 0 : R[j * 2 + i] / d[i];
+    w->dead[i] = !(Q[i * 3] > 1e-300);
+    d[i] = w->dead[i] ? 1 : sqrt(Q[i * 3]);
+    w->dX[i] = w->dead[i] ? 0 : d[i];
+    for (int j = 0; j < K; j++) w->Rt[j * 2 + i] = w->dead[i] ? 0 : R[j * 2 + i] / d[i];
   }
   const double q01 = 0.5 * (Q[1] + Q[2]);
   double Cx[4];
   for (int i = 0; i < 2; i++)
     for (int l = 0; l < 2; l++) {
       const double q = i == l ? Q[i * 3] : q01, a = i == l ? A[i * 3] : 0.5 * (A[1] + A[2]);
-      const int z = g->dead[i] || g->dead[l];
+      const int z = w->dead[i] || w->dead[l];
       Cx[i * 2 + l] = z ? 0 : (a + rho * s2 * q) / (d[i] * d[l]);
-      g->Ce[i * 2 + l] = z ? 0 : (1 - rho) * s2 * q;
+      w->Ce[i * 2 + l] = z ? 0 : (1 - rho) * s2 * q;
     }
   /* the nearest PSD matrix (rounding can leave a negative eigenvalue) */
   double Sx[4];
   if ((st = cl_sym_roots(Cx, 2, Sx, NULL, err))) return st;
   for (int i = 0; i < 2; i++)
-    for (int l = 0; l < 2; l++) g->Ct[i * 2 + l] = Sx[i * 2] * Sx[l * 2] + Sx[i * 2 + 1] * Sx[l * 2 + 1];
-  const double cmax = sqrt(g->Ce[0] * g->Ce[3]);
-  g->Ce[1] = g->Ce[2] = fmax(-cmax, fmin(cmax, g->Ce[1]));
+    for (int l = 0; l < 2; l++) w->Ct[i * 2 + l] = Sx[i * 2] * Sx[l * 2] + Sx[i * 2 + 1] * Sx[l * 2 + 1];
+  const double cmax = sqrt(w->Ce[0] * w->Ce[3]);
+  w->Ce[1] = w->Ce[2] = fmax(-cmax, fmin(cmax, w->Ce[1]));
   /* the smoothing of the integrand W F: W is smoothed by Ct, F by the
    * standardised per-view noise Cs; their product by (Ct^-1 + Cs^-1)^-1 =
    * Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4) */
   double Cs[4], T[4];
   for (int i = 0; i < 2; i++)
-    for (int l = 0; l < 2; l++) Cs[i * 2 + l] = g->dead[i] || g->dead[l] ? 0 : g->Ce[i * 2 + l] / (d[i] * d[l]);
-  for (int k = 0; k < 4; k++) T[k] = g->Ct[k] + Cs[k];
+    for (int l = 0; l < 2; l++) Cs[i * 2 + l] = w->dead[i] || w->dead[l] ? 0 : w->Ce[i * 2 + l] / (d[i] * d[l]);
+  for (int k = 0; k < 4; k++) T[k] = w->Ct[k] + Cs[k];
   const double det = T[0] * T[3] - T[1] * T[2];
-  memset(g->Se, 0, sizeof g->Se);
+  memset(w->Se, 0, sizeof w->Se);
   if (det > 1e-300) {
     const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
     double M2[4];
     for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) M2[i * 2 + l] = g->Ct[i * 2] * Ti[l] + g->Ct[i * 2 + 1] * Ti[2 + l];
+      for (int l = 0; l < 2; l++) M2[i * 2 + l] = w->Ct[i * 2] * Ti[l] + w->Ct[i * 2 + 1] * Ti[2 + l];
     for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) g->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
-    g->Se[1] = g->Se[2] = 0.5 * (g->Se[1] + g->Se[2]);
+      for (int l = 0; l < 2; l++) w->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
+    w->Se[1] = w->Se[2] = 0.5 * (w->Se[1] + w->Se[2]);
   } else
     for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
-      if (T[i * 3] > 0) g->Se[i * 3] = g->Ct[i * 3] * Cs[i * 3] / T[i * 3];
+      if (T[i * 3] > 0) w->Se[i * 3] = w->Ct[i * 3] * Cs[i * 3] / T[i * 3];
   return CL_OK;
 }
 
@@ -292,17 +297,18 @@ static cl_status ensure_fft(level *l, int i, int n, char *err) {
  * capped axis loses accuracy, which the two levels' difference shows); a
  * dead axis is a single node X_i = 0 (n_i = 2). */
 static void axes_of(const cl_grid *g, const level *l, axes *ax) {
+  const work *w = &l->w;
   const int K = g->K;
   const double kap = 2 * M_PI / sqrt(2 * l->p.Eh);
   double lam = 1;
-  if (!g->dead[0] && !g->dead[1] && g->Se[0] > 0 && g->Se[3] > 0)
-    lam = 1 - fmin(1, fabs(g->Se[1]) / sqrt(g->Se[0] * g->Se[3]));
+  if (!w->dead[0] && !w->dead[1] && w->Se[0] > 0 && w->Se[3] > 0)
+    lam = 1 - fmin(1, fabs(w->Se[1]) / sqrt(w->Se[0] * w->Se[3]));
   for (int i = 0; i < 2; i++) {
     double r[CL_KMAX];
-    for (int j = 0; j < K; j++) r[j] = g->Rt[j * 2 + i];
-    double L = fmax(cl_cf_range(g->m.c, l->tq, K, r, sqrt(g->Ct[i * 3]), l->p.E, NULL), 1.0);
-    const double ht = kap * sqrt(g->Se[i * 3] * lam);
-    int n = g->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
+    for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
+    double L = fmax(cl_cf_range(g->m.c, l->tq, K, r, sqrt(w->Ct[i * 3]), l->p.E, NULL), 1.0);
+    const double ht = kap * sqrt(w->Se[i * 3] * lam);
+    int n = w->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
     if (n > l->p.n) n = l->p.n;
     ax->n[i] = n, ax->h[i] = 2 * L / n;
   }
@@ -312,14 +318,15 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
  * K+1, K+2 (times the standardised xi_r), each times the cell area h0 h1:
  * the folded spectrum at the grid's frequencies, then a 2-d FFT per pair
  * (docs/grid.md s.2). */
-static void weights(cl_grid *g, level *l, const axes *ax) {
+static void weights(const cl_grid *g, level *l, const axes *ax) {
+  work *w = &l->w;
   const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
   const size_t n2 = (size_t)n0 * n1;
   const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
-  memset(g->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
-  const double *Ct = g->Ct;
+  memset(w->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
+  const double *Ct = w->Ct;
   /* the frequencies of the images along each axis, and their Gaussian exponents */
-  double *fw = g->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
+  double *fw = w->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
   for (int k = 0; k < n0; k++)
     for (int a = 0; a < 3; a++) {
       const int q = k < n0 / 2 ? k : k - n0;
@@ -337,9 +344,9 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
       double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
       for (int a = 0; a < nw; a++) vr[a] = vi[a] = 0;
       for (int a0 = -1; a0 <= 1; a0++) {
-        if (g->dead[0] && a0) continue; /* a delta along a dead axis: no images */
+        if (w->dead[0] && a0) continue; /* a delta along a dead axis: no images */
         for (int a1 = -1; a1 <= 1; a1++) {
-          if (g->dead[1] && a1) continue;
+          if (w->dead[1] && a1) continue;
           const double w0 = fw[3 * k0 + a0 + 1], w1 = gw[3 * k1 + a1 + 1];
           const double e = fe[3 * k0 + a0 + 1] + ge[3 * k1 + a1 + 1] + Ct[1] * w0 * w1;
           if (e > GRID_EXPMAX) continue;
@@ -348,7 +355,7 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
           double pr[CL_KMAX + 1], pi[CL_KMAX + 1], cr[CL_KMAX], ci[CL_KMAX], fr[CL_KMAX], fi[CL_KMAX];
           pr[0] = G, pi[0] = 0;
           for (int j = 0; j < K; j++) {
-            const double t = g->Rt[j * 2] * w0 + g->Rt[j * 2 + 1] * w1;
+            const double t = w->Rt[j * 2] * w0 + w->Rt[j * 2 + 1] * w1;
             cl_cf_law(&g->m.c[j], t, &fr[j], &fi[j], &cr[j], &ci[j]);
             pr[j + 1] = pr[j] * fr[j] - pi[j] * fi[j];
             pi[j + 1] = pr[j] * fi[j] + pi[j] * fr[j];
@@ -374,7 +381,7 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
       const int mir = k0 > 0 && k0 < n0 / 2;
       const size_t ix = 2 * ((size_t)k0 * n1 + k1), iy = 2 * ((size_t)(n0 - k0) * n1 + (n1 - k1) % n1);
       for (int a = 0; a < nw; a++) {
-        double *z = g->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
+        double *z = w->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
         if (a & 1) { /* the odd weight as the imaginary part */
           zx[0] -= sg * vi[a], zx[1] += sg * vr[a];
           if (mir) zy[0] += sg * vi[a], zy[1] += sg * vr[a];
@@ -385,34 +392,35 @@ static void weights(cl_grid *g, level *l, const axes *ax) {
       }
     }
   for (int q = 0; q < g->nq; q++) {
-    double *z = g->z + 2 * n2 * (size_t)q;
+    double *z = w->z + 2 * n2 * (size_t)q;
     for (int r = 0; r < n0; r++)
       gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
     for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
   }
   const double sc = 1.0 / ((double)n0 * n1);
   for (int a = 0; a < nw; a++) {
-    const double *z = g->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
-    double *W = g->W + n2 * (size_t)a;
+    const double *z = w->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
+    double *W = w->W + n2 * (size_t)a;
     for (size_t k = 0; k < n2; k++) W[k] = sc * z[2 * k];
   }
 }
 
 /* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
  * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
-static void tables(cl_grid *g, const level *l, int i, const axes *ax) {
+static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
+  work *w = &l->w;
   const int n = ax->n[i], ne = l->gh.n;
-  const double sd = sqrt(g->Ce[i * 3]), *z = l->gh.x, *w = l->gh.w;
-  double *tb = g->tab + (size_t)i * NTAB * l->p.n;
+  const double sd = sqrt(w->Ce[i * 3]), *z = l->gh.x, *qw = l->gh.w;
+  double *tb = w->tab + (size_t)i * NTAB * l->p.n;
   for (int j = 0; j < n; j++) {
-    const double X = g->dX[i] * (j - n / 2) * ax->h[i];
-    for (int p = 0; p < ne; p++) g->hs[p] = X + sd * z[p];
-    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne);
+    const double X = w->dX[i] * (j - n / 2) * ax->h[i];
+    for (int p = 0; p < ne; p++) w->hs[p] = X + sd * z[p];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
     double m[NK] = {0}, mo[NK * NK] = {0}, ez[NK] = {0};
     for (int p = 0; p < ne; p++) {
-      const double y = g->ys[p], d = g->ds[p], ph[NK] = {d, y, d * y, y * y};
+      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
       for (int k = 0; k < NK; k++) {
-        const double wp = w[p] * ph[k];
+        const double wp = qw[p] * ph[k];
         m[k] += wp, ez[k] += wp * z[p];
         for (int q = k; q < NK; q++) mo[k * NK + q] += wp * ph[q];
       }
@@ -449,44 +457,46 @@ GRID_CLONES static void matmul(const double *A, const double *B, double *C, int 
  * grid: with eta_0 = l00 z, eta_1 = l10 z + l11 z',
  * Mo_kq(X0, X1) = sum_p w_p phi_k(X0 + l00 z_p) E_z'[phi_q(X1 + l10 z_p + l11 z')]:
  * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
-static void cross(cl_grid *g, const level *l, const axes *ax) {
+static void cross(const cl_grid *g, level *l, const axes *ax) {
+  work *w = &l->w;
   const int n0 = ax->n[0], n1 = ax->n[1], ne = l->gh.n, m4 = NK * n1;
-  const double *z = l->gh.x, *w = l->gh.w;
-  const double l00 = sqrt(g->Ce[0]), l10 = l00 > 0 ? g->Ce[2] / l00 : 0;
-  const double l11 = sqrt(fmax(g->Ce[3] - l10 * l10, 0));
+  const double *z = l->gh.x, *qw = l->gh.w;
+  const double l00 = sqrt(w->Ce[0]), l10 = l00 > 0 ? w->Ce[2] / l00 : 0;
+  const double l11 = sqrt(fmax(w->Ce[3] - l10 * l10, 0));
   for (int j = 0; j < n0; j++) {
-    const double X0 = g->dX[0] * (j - n0 / 2) * ax->h[0];
-    for (int p = 0; p < ne; p++) g->hs[p] = X0 + l00 * z[p];
-    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne);
+    const double X0 = w->dX[0] * (j - n0 / 2) * ax->h[0];
+    for (int p = 0; p < ne; p++) w->hs[p] = X0 + l00 * z[p];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
     for (int p = 0; p < ne; p++) {
-      const double y = g->ys[p], d = g->ds[p], ph[NK] = {d, y, d * y, y * y};
-      for (int k = 0; k < NK; k++) g->A[((size_t)k * n0 + j) * ne + p] = w[p] * ph[k];
+      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
+      for (int k = 0; k < NK; k++) w->A[((size_t)k * n0 + j) * ne + p] = qw[p] * ph[k];
     }
   }
   for (int j = 0; j < n1; j++) {
-    const double X1 = g->dX[1] * (j - n1 / 2) * ax->h[1];
+    const double X1 = w->dX[1] * (j - n1 / 2) * ax->h[1];
     for (int p = 0; p < ne; p++)
-      for (int q = 0; q < ne; q++) g->hs[p * ne + q] = X1 + l10 * z[p] + l11 * z[q];
-    cl_act_eval_vec(g->m.act, g->hs, g->ys, g->ds, ne * ne);
+      for (int q = 0; q < ne; q++) w->hs[p * ne + q] = X1 + l10 * z[p] + l11 * z[q];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne * ne);
     for (int p = 0; p < ne; p++) {
       double b[NK] = {0};
       for (int q = 0; q < ne; q++) {
-        const double y = g->ys[p * ne + q], d = g->ds[p * ne + q];
-        b[0] += w[q] * d, b[1] += w[q] * y, b[2] += w[q] * d * y, b[3] += w[q] * y * y;
+        const double y = w->ys[p * ne + q], d = w->ds[p * ne + q];
+        b[0] += qw[q] * d, b[1] += qw[q] * y, b[2] += qw[q] * d * y, b[3] += qw[q] * y * y;
       }
-      for (int k = 0; k < NK; k++) g->B[(size_t)p * m4 + (size_t)k * n1 + j] = b[k];
+      for (int k = 0; k < NK; k++) w->B[(size_t)p * m4 + (size_t)k * n1 + j] = b[k];
     }
   }
   /* the rows eval_level uses: j0 = 0 and j0 >= n0 / 2 when folded */
   const int j0s = g->odd ? n0 / 2 : 0;
   for (int k = 0; k < NK; k++) {
     const size_t r = (size_t)k * n0;
-    if (j0s > 0) matmul(g->A + r * ne, g->B, g->cross + r * m4, 1, ne, m4);
-    matmul(g->A + (r + j0s) * ne, g->B, g->cross + (r + j0s) * m4, n0 - j0s, ne, m4);
+    if (j0s > 0) matmul(w->A + r * ne, w->B, w->cross + r * m4, 1, ne, m4);
+    matmul(w->A + (r + j0s) * ne, w->B, w->cross + (r + j0s) * m4, n0 - j0s, ne, m4);
   }
 }
 
-static cl_status eval_level(cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
+static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
+  work *w = &l->w;
   const int K = g->K;
   axes ax;
   axes_of(g, l, &ax);
@@ -501,13 +511,13 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
   /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
   double beta[2][2];
   for (int i = 0; i < 2; i++) {
-    const double sd = sqrt(g->Ce[i * 3]);
-    for (int r = 0; r < 2; r++) beta[i][r] = sd > 0 ? g->Ce[r * 2 + i] / sd : 0;
+    const double sd = sqrt(w->Ce[i * 3]);
+    for (int r = 0; r < 2; r++) beta[i][r] = sd > 0 ? w->Ce[r * 2 + i] / sd : 0;
   }
-  memset(g->acc, 0, sizeof(double) * (size_t)g->t.nsum);
-  memset(g->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
-  const double *t0 = g->tab, *t1 = g->tab + (size_t)NTAB * l->p.n;
+  const double *t0 = w->tab, *t1 = w->tab + (size_t)NTAB * l->p.n;
   /* one row j0 at a time, over the j1 whose weights are not negligible
    * (cl_acc_rows: the products as vector operations along the row) */
   /* folded (g->odd): the node -u (index n - j) has the summand of u, so the
@@ -519,13 +529,13 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
     int lo = n1, hi = 0;
     for (int j1 = 0; j1 < n1; j1++)
       for (int a = 0; a < g->nw; a++)
-        if (fabs(g->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
+        if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
           lo = j1 < lo ? j1 : lo, hi = j1 + 1;
           break;
         }
     if (lo >= hi) continue;
     const int n = hi - lo;
-    double *rb = g->rows; /* row buffers of n values each */
+    double *rb = w->rows; /* row buffers of n values each */
 #define SLOT(k) (rb + (size_t)(k) * n)
     const double *pm[9], *pM[81], *pE[18], *pc[CL_KMAX], *px[2], *pu[2];
     int ns = 0;
@@ -545,7 +555,7 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
         for (int x = 0; x < n; x++) b2[x] = t0[(NK + k * NK + q) * n0 + j0];
         pM[(2 * k) * F + 2 * q] = b2;
         pM[(2 * k + 1) * F + 2 * q + 1] = t1 + (NK + k * NK + q) * n1 + lo;
-        const double *c = g->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
+        const double *c = w->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
         pM[(2 * k) * F + 2 * q + 1] = pM[(2 * q + 1) * F + 2 * k] = c;
       }
     }
@@ -570,23 +580,23 @@ static cl_status eval_level(cl_grid *g, level *l, const double *R, const double 
       }
     }
     /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
-    const double *w0 = g->W + r0 + lo;
-    for (int j = 0; j < K; j++) pc[j] = g->W + n2 * (size_t)(1 + j) + r0 + lo;
+    const double *w0 = w->W + r0 + lo;
+    for (int j = 0; j < K; j++) pc[j] = w->W + n2 * (size_t)(1 + j) + r0 + lo;
     for (int r = 0; r < 2; r++) {
       double *xr = SLOT(ns++), *ur = SLOT(ns++);
-      const double *wr = g->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
+      const double *wr = w->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
       for (int x = 0; x < n; x++) {
-        const double X = r == 0 ? g->dX[0] * (j0 - n0 / 2) * ax.h[0] : g->dX[1] * (lo + x - n1 / 2) * ax.h[1];
-        xr[x] = g->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
+        const double X = r == 0 ? w->dX[0] * (j0 - n0 / 2) * ax.h[0] : w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
+        xr[x] = w->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
       }
       px[r] = xr, pu[r] = ur;
     }
 #undef SLOT
-    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? g->acc2 : g->acc, g->scr);
+    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
   }
-  for (int k = 0; k < g->t.nsum; k++) g->acc[k] += 2 * g->acc2[k];
-  cl_acc_finish(&g->m, R, Q, g->Sp, g->acc, out);
-  g->last[0] = n0, g->last[1] = n1;
+  for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  cl_acc_finish(&g->m, R, Q, w->Sp, w->acc, out);
+  w->last[0] = n0, w->last[1] = n1;
   return CL_OK;
 }
 
@@ -600,22 +610,51 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
   return CL_OK;
 }
 
+/* One level at its state: prepare, evaluate, check. */
+static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
+  level *l = (level *)&g->lv[lev];
+  cl_status st = prepare(g, &l->w, R, Q, err);
+  if (!st) st = eval_level(g, l, R, Q, o, err);
+  for (int k = 0; !st && k < g->K * 2 + 4; k++)
+    if (!isfinite(o[k])) st = cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+  return st;
+}
+
+/* The two levels at their states (R + r KM, Q + r 4 for level r).  Each
+ * level has its own state and scratch, so the two could run in parallel;
+ * they run one after the other (measured: two threads made case A slower on
+ * the shared 2-core machine, docs/grid.md s.9). */
+static cl_status both_levels(cl_grid *g, const double *R, const double *Q, size_t sR, size_t sQ, char *err) {
+  const int nout = g->K * 2 + 4;
+  cl_status st[2];
+  char e2[2][CL_ERRLEN];
+  for (int r = 0; r < 2; r++) st[r] = level_drift(g, r, R + r * sR, Q + r * sQ, g->out + (size_t)r * nout, e2[r]);
+  for (int r = 0; r < 2; r++)
+    if (st[r]) return cl_fail(err, st[r], "%s", e2[r]);
+  return CL_OK;
+}
+
 cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
                              char *err) {
-  cl_status st = prepare(g, R, Q, err);
-  if (st) return st;
   double *o = g->out + (size_t)lev * (g->K * 2 + 4);
-  if ((st = eval_level(g, &g->lv[lev], R, Q, o, err))) return st;
+  cl_status st = level_drift(g, lev, R, Q, o, err);
+  if (st) return st;
   return finish(g, o, dR, dQ, err);
+}
+
+cl_status cl_grid_eval_reps(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, char *err) {
+  const size_t KM = (size_t)g->K * 2;
+  cl_status st = both_levels(g, R, Q, KM, 4, err);
+  for (int r = 0; !st && r < 2; r++) st = finish(g, g->out + (size_t)r * (KM + 4), dR + r * KM, dQ + r * 4, err);
+  return st;
 }
 
 cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, double *ebar,
                        char *err) {
-  cl_status st = prepare(g, R, Q, err);
+  cl_status st = both_levels(g, R, Q, 0, 0, err);
   if (st) return st;
   const int nout = g->K * 2 + 4;
-  double *o0 = g->out, *o1 = g->out + nout;
-  if ((st = eval_level(g, &g->lv[0], R, Q, o0, err)) || (st = eval_level(g, &g->lv[1], R, Q, o1, err))) return st;
+  const double *o0 = g->out, *o1 = g->out + nout;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k]));
   if (ebar)

@@ -37,6 +37,9 @@ void cl_grid_free(cl_grid *g);
 /* The drift of level lev (0 coarse, 1 fine) alone. */
 cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
                              char *err);
+/* Both levels at their own states (level r at R + r K 2, Q + r 4; dR, dQ
+ * likewise). */
+cl_status cl_grid_eval_reps(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, char *err);
 /* The fine level's drift; ebar (if non-NULL) gets max_k |fine_k - coarse_k|
  * in every component (K*M entries for dR, then M*M for dQ). */
 cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, double *ebar,
