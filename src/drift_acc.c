@@ -314,9 +314,11 @@ size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n) {
   return (size_t)(d2 + 2 * d2 * M + M) * (size_t)n;
 }
 
-ACC_CLONES void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
-                            const double *const *Ee, const double *w0, const double *const *wc,
-                            const double *const *wxi, const double *const *wmu, double *acc, double *scr) {
+/* (target clones of an exported function would be exported: a static one
+ * behind cl_acc_rows) */
+ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                                const double *const *Ee, const double *w0, const double *const *wc,
+                                const double *const *wxi, const double *const *wmu, double *acc, double *scr) {
   const int K = t->K, M = t->M, F = t->F, d2 = 2 * M;
   double *aR = acc, *U = aR + K * M, *P = U + d2 * d2, *GG = P + 2 * M * M;
   /* the expectations given each outer node: products of one-view moments */
@@ -365,6 +367,12 @@ ACC_CLONES void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *m
         }
       GG[p * d2 + q] += v;
     }
+}
+
+void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                 const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
+                 const double *const *wmu, double *acc, double *scr) {
+  acc_rows(t, n, mf, Mo, Ee, w0, wc, wxi, wmu, acc, scr);
 }
 
 void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
