@@ -137,7 +137,7 @@ static void check_quad(const char *args, double q11, int dead, const cl_acc_leve
   cr_log_info("%s (Q11 %g, dead %d): max |grid - quad| %.3g, estimate %.3g", args, q11, dead, worst, eb[0]);
 }
 
-Test(grid, against_the_quad_rule, .timeout = 120) {
+Test(grid, against_the_quad_rule, .timeout = 600) { /* about 10 s; minutes under ASan */
   /* at the late state the laws' rule needs 24 nodes per half of the laplace
    * law for 1e-8 (with 12 the rule itself is 6e-7 off) */
   const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r1 = {32, 16, 24, 6.5, -1};
