@@ -290,3 +290,32 @@ Test(grid, cli_method_line_and_json, .timeout = 60) {
   free(js);
   remove(jp), remove(path), rmdir(dir);
 }
+
+/* Against the closed forms of erf with gauss laws (docs/closed-forms.md),
+ * an independent derivation: within the two engines' estimates. */
+Test(grid, against_the_erf_closed_forms, .timeout = 60) {
+  const char *cases[] = {"--M 2 --lambda 1 --act erf --c gauss:3 --c gauss:2 " STATE2,
+                         "--M 2 --lambda 0.5 --act erf --rho 0.4 --c gauss:1 " "--R0 0.5,0.2 --Q0 1,0.3;0.3,0.7"};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * 2 + 4;
+    double d[2][NOUT], e[2];
+    char err[CL_ERRLEN];
+    for (int k = 0; k < 2; k++) {
+      cl_quad_opts o = {0};
+      o.expect = k ? CL_EXPECT_GRID : CL_EXPECT_CLOSED;
+      cl_drift *dr = NULL;
+      cr_assert_eq(cl_drift_alloc(&m, &o, &dr, err), CL_OK, "%s", err);
+      cr_assert_eq(cl_drift_eval(dr, m.R0, m.Q0, d[k], d[k] + m.K * 2, err), CL_OK, "%s", err);
+      e[k] = cl_drift_stderr(dr);
+      cl_drift_free(dr);
+    }
+    double worst = 0;
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[0][k] - d[1][k]));
+      cr_expect_leq(fabs(d[0][k] - d[1][k]), e[0] + e[1] + 1e-12, "%s: component %d: closed %.14g, grid %.14g",
+                    cases[c], k, d[0][k], d[1][k]);
+    }
+    cr_log_info("%s: max |closed - grid| %.3g, estimates %.3g (closed) and %.3g (grid)", cases[c], worst, e[0], e[1]);
+  }
+}
