@@ -457,7 +457,7 @@ GRID_CLONES static void matmul(const double *A, const double *B, double *C, int 
  * grid: with eta_0 = l00 z, eta_1 = l10 z + l11 z',
  * Mo_kq(X0, X1) = sum_p w_p phi_k(X0 + l00 z_p) E_z'[phi_q(X1 + l10 z_p + l11 z')]:
  * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
-static void cross(const cl_grid *g, level *l, const axes *ax) {
+GRID_CLONES static void cross(const cl_grid *g, level *l, const axes *ax) {
   work *w = &l->w;
   const int n0 = ax->n[0], n1 = ax->n[1], ne = l->gh.n, m4 = NK * n1;
   const double *z = l->gh.x, *qw = l->gh.w;
@@ -474,16 +474,23 @@ static void cross(const cl_grid *g, level *l, const axes *ax) {
   }
   for (int j = 0; j < n1; j++) {
     const double X1 = w->dX[1] * (j - n1 / 2) * ax->h[1];
-    for (int p = 0; p < ne; p++)
-      for (int q = 0; q < ne; q++) w->hs[p * ne + q] = X1 + l10 * z[p] + l11 * z[q];
+    for (int p = 0; p < ne; p++) {
+      double *restrict hp = w->hs + (size_t)p * ne;
+      const double base = X1 + l10 * z[p];
+#pragma omp simd
+      for (int q = 0; q < ne; q++) hp[q] = base + l11 * z[q];
+    }
     cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne * ne);
     for (int p = 0; p < ne; p++) {
-      double b[NK] = {0};
+      const double *restrict y = w->ys + (size_t)p * ne, *restrict d = w->ds + (size_t)p * ne;
+      double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+#pragma omp simd reduction(+ : b0, b1, b2, b3)
       for (int q = 0; q < ne; q++) {
-        const double y = w->ys[p * ne + q], d = w->ds[p * ne + q];
-        b[0] += qw[q] * d, b[1] += qw[q] * y, b[2] += qw[q] * d * y, b[3] += qw[q] * y * y;
+        const double wd = qw[q] * d[q], wy = qw[q] * y[q];
+        b0 += wd, b1 += wy, b2 += wd * y[q], b3 += wy * y[q];
       }
-      for (int k = 0; k < NK; k++) w->B[(size_t)p * m4 + (size_t)k * n1 + j] = b[k];
+      double *Bp = w->B + (size_t)p * m4 + j;
+      Bp[0] = b0, Bp[n1] = b1, Bp[2 * (size_t)n1] = b2, Bp[3 * (size_t)n1] = b3;
     }
   }
   /* the rows eval_level uses: j0 = 0 and j0 >= n0 / 2 when folded */
