@@ -331,7 +331,8 @@ static cl_status set_expect(cl_config *cfg, const cl_optdesc *d, const char *v, 
   else if (strcmp(v, "mc") == 0) cfg->ode.quad.expect = CL_EXPECT_MC;
   else if (strcmp(v, "tensor") == 0) cfg->ode.quad.expect = CL_EXPECT_TENSOR;
   else if (strcmp(v, "quad") == 0) cfg->ode.quad.expect = CL_EXPECT_QUAD;
-  else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: auto, closed, qmc, quad, mc, tensor", v);
+  else if (strcmp(v, "grid") == 0) cfg->ode.quad.expect = CL_EXPECT_GRID;
+  else return cl_fail(err, CL_EINVAL, "--expect: unknown '%s'; accepted: auto, closed, qmc, quad, grid, mc, tensor", v);
   return CL_OK;
 }
 
@@ -342,6 +343,7 @@ static void get_expect(const cl_config *cfg, const cl_optdesc *d, cl_config_visi
                      : e == CL_EXPECT_CLOSED ? "closed"
                      : e == CL_EXPECT_SOBOL  ? "qmc"
                      : e == CL_EXPECT_QUAD   ? "quad"
+                     : e == CL_EXPECT_GRID   ? "grid"
                                              : "auto");
 }
 
@@ -351,6 +353,14 @@ static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char 
   /* 0 is the default, chosen by M (what --print-config writes back) */
   if (n != 0 && (n < 16 || n > (1 << 20))) return out_of_range(d, d->must, v, err);
   cfg->ode.quad.qmc_points = (long)n;
+  return CL_OK;
+}
+
+static cl_status set_grid_nodes(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {
+  long long n;
+  if (!cl_common_parse_int(v, &n)) return bad_int(d, v, err);
+  if (n != 0 && (n < 8 || n > 96)) return out_of_range(d, d->must, v, err);
+  cfg->ode.quad.grid_nodes = (int)n;
   return CL_OK;
 }
 
@@ -522,10 +532,12 @@ const cl_optdesc cl_options[] = {
      "auto", .set = set_quad_cf, .get = get_quad_cf},
     {"mc-points", CL_OPT_INT, EXPECT, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8]", "20000",
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},
-    {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|mc|tensor",
-     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else qmc), closed (docs/closed-forms.md; any "
-     "M), randomised Sobol' rules with an error bound, quad (B = 1 or lambda = 0, g = square, smooth sigma, rho >= "
-     "0: the deterministic rule of docs/accurate.md), Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "
+    {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|grid|mc|tensor",
+     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else grid where it applies unless "
+     "--qmc-points is given, else qmc), "
+     "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound, quad (B = 1 or lambda = 0, "
+     "g = square, smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md), grid (the same with M = 2: "
+     "docs/grid.md), Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "
      "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37",
      "auto", .set = set_expect, .get = get_expect},
     {"qmc-points", CL_OPT_INT, EXPECT, "INT",
@@ -538,6 +550,11 @@ const cl_optdesc cl_options[] = {
      "docs/accurate.md)",
      NULL, F(ode.quad.acc_nodes), 0, 0, 64, 0, 0, "an integer", "0 or an integer in [4, 64]",
      .set = set_quad_nodes},
+    {"grid-nodes", CL_OPT_INT, EXPECT, "INT",
+     "M = 2 grid: inner nodes of the fine level, in [8, 96], or 0 (the default, 24); the steps, ranges and "
+     "caps of both levels scale with it (docs/grid.md s.5)",
+     NULL, F(ode.quad.grid_nodes), 0, 0, 96, 0, 0, "an integer", "0 or an integer in [8, 96]",
+     .set = set_grid_nodes},
     {"cells", CL_OPT_INT, CL_CMD_PDE, "INT",
      "cells per value of xi over the initial range (8 sd each side), in [20, 1e6]", "2000", F(pde.cells), 0, 20, 1e6, 0,
      0, "an integer in [20, 1e6]", "an integer in [20, 1e6]"},

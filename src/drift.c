@@ -14,6 +14,7 @@
 
 #include "cldyn/data.h"
 #include "drift_acc.h"
+#include "drift_grid.h"
 #include "drift_cf.h"
 #include "drift_erf.h"
 #include "drift_multi.h"
@@ -31,6 +32,7 @@ enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_acc *qacc;    /* M >= 2, B = 1, smooth sigma: the deterministic rule (drift_acc.c) */
+  cl_grid *g2;     /* M = 2, B = 1, smooth sigma: the grid engine (drift_grid.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
@@ -99,6 +101,7 @@ void cl_drift_free(cl_drift *d) {
   if (!d) return;
   cl_multi_free(d->multi);
   cl_acc_free(d->qacc);
+  cl_grid_free(d->g2);
   cl_erf_free(d->erf);
   free(d->cx);
   free(d->cw);
@@ -151,6 +154,18 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     cl_status est = cl_erf_alloc(m, o, &d->erf, err);
     if (est) return cl_drift_free(d), est;
     snprintf(d->method_str, sizeof d->method_str, "%s", cl_erf_method(d->erf));
+    *out = d;
+    return CL_OK;
+  }
+  /* the grid engine (drift_grid.c, docs/grid.md): on request, and by
+   * default for M = 2 wherever it applies (unless the Sobol' rules' own
+   * --qmc-points is given: docs/grid.md s.6) */
+  if (expect == CL_EXPECT_GRID ||
+      (expect == CL_EXPECT_QMC && !(o && o->qmc_points > 0) && cl_grid_applies(m, NULL, 0))) {
+    cl_status gst = cl_grid_alloc(m, o, &d->g2, err);
+    if (gst) return cl_drift_free(d), gst;
+    d->method = METHOD_MULTI;
+    snprintf(d->method_str, sizeof d->method_str, "%s", cl_grid_method(d->g2));
     *out = d;
     return CL_OK;
   }
@@ -429,21 +444,23 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
 int cl_drift_nrep(const cl_drift *d) {
   int n = 0;
   if (d->multi) cl_multi_replicates(d->multi, &n);
-  if (d->qacc) n = 2;
+  if (d->qacc || d->g2) n = 2;
   return n;
 }
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
   if (d->qacc && (rep == 0 || rep == 1)) return cl_acc_eval_level(d->qacc, rep, R, Q, dR, dQ, err);
+  if (d->g2 && (rep == 0 || rep == 1)) return cl_grid_eval_level(d->g2, rep, R, Q, dR, dQ, err);
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
-int cl_drift_written_rep(const cl_drift *d) { return d->qacc ? 1 : -1; }
+int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
 /* Every replicate at its own state (R, Q: nrep blocks each); the Sobol'
  * engine evaluates them in one parallel region (docs/multi.md s.8). */
 cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                              char *err) {
   const size_t KM = (size_t)d->m.K * d->m.M, MM = (size_t)d->m.M * d->m.M;
+  if (d->g2) return cl_grid_eval_reps(d->g2, R, Q, dR, dQ, err);
   if (d->qacc) {
     for (int r = 0; r < 2; r++) {
       cl_status st = cl_acc_eval_level(d->qacc, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err);
@@ -463,11 +480,12 @@ cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, doub
   return cl_multi_eval_reps(d->multi, nr, rl, Rl, Ql, dRl, dQl, err);
 }
 double cl_drift_tquant(const cl_drift *d) {
-  return d->multi ? cl_multi_tquant(d->multi) : d->qacc ? 2.0 : 0;
+  return d->multi ? cl_multi_tquant(d->multi) : d->qacc || d->g2 ? 2.0 : 0;
 }
 double cl_drift_stderr(const cl_drift *d) {
   return d->multi ? cl_multi_errmax(d->multi)
          : d->qacc ? cl_acc_errmax(d->qacc)
+         : d->g2 ? cl_grid_errmax(d->g2)
          : d->erf ? cl_erf_errmax(d->erf)
                   : d->se;
 }
@@ -1180,6 +1198,7 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
                         char *err) {
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
   if (d->qacc) return cl_acc_eval(d->qacc, R, Q, dR, dQ, NULL, err);
+  if (d->g2) return cl_grid_eval(d->g2, R, Q, dR, dQ, NULL, err);
   if (d->erf) return cl_erf_eval(d->erf, R, Q, dR, dQ, err);
   cl_status st = prepare(d, R, Q, err);
   if (st) return st;

@@ -25,7 +25,7 @@
 #include "cldyn/act.h"
 #include "drift_multi.h"
 
-enum { NF_PER_UNIT = 4, NTERM = 3 };
+enum { NF_PER_UNIT = 4 };
 
 /* one Gaussian tensor rule: n points of d standard normal coordinates */
 typedef struct {
@@ -41,17 +41,10 @@ typedef struct {
   grid gx, ge;     /* outer xi, inner eta */
 } level;
 
-/* ghat_p = sum_t coef phi_f1(h1) phi_f2(h2) */
-typedef struct {
-  double coef;
-  int f1, f2;
-} term;
-
 struct cl_acc {
   cl_model m;
   int K, M, F, nout, asz;
-  int nt[2 * CL_MMAX];
-  term tm[2 * CL_MMAX][NTERM];
+  cl_acc_terms t;
   level lv[2];
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
   double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX];
@@ -200,24 +193,11 @@ cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
   cl_acc *a = calloc(1, sizeof *a);
   if (!a) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   a->m = *m;
-  const int K = m->K, M = m->M, d2 = 2 * M;
+  const int K = m->K, M = m->M;
   a->K = K, a->M = M, a->F = NF_PER_UNIT * M + 1;
   a->nout = K * M + M * M;
-  a->asz = K * M + d2 * d2 + 2 * M * M + d2 * d2;
-  /* the per-sample gradient as products of one-view features (docs/accurate.md s.2):
-   * features D_i = sigma'(h_i), Y_i = sigma(h_i), DY_i = D_i Y_i, YY_i = Y_i^2, S2 = sum_k YY_k */
-  const double lam = m->lambda;
-  for (int i = 0; i < M; i++) {
-    const int D = i, Y = M + i, DY = 2 * M + i, YY = 3 * M + i, S2 = 4 * M;
-    a->tm[i][0] = (term){1, D, Y};
-    a->tm[M + i][0] = (term){1, Y, D};
-    a->nt[i] = a->nt[M + i] = 1;
-    if (lam != 0) {
-      a->tm[i][1] = (term){-2 * lam, DY, S2}, a->tm[i][2] = (term){2 * lam, DY, YY};
-      a->tm[M + i][1] = (term){-2 * lam, S2, DY}, a->tm[M + i][2] = (term){2 * lam, YY, DY};
-      a->nt[i] = a->nt[M + i] = 3;
-    }
-  }
+  cl_acc_terms_init(&a->t, K, M, m->lambda);
+  a->asz = a->t.nsum;
   cl_status st = level_build(m, coarse, &a->lv[0], err);
   if (!st) st = level_build(m, fine, &a->lv[1], err);
   if (st) return cl_acc_free(a), st;
@@ -269,6 +249,173 @@ cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, c
 double cl_acc_errmax(const cl_acc *a) { return a->emax; }
 const char *cl_acc_method(const cl_acc *a) { return a->method; }
 
+void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) {
+  const int d2 = 2 * M;
+  memset(t, 0, sizeof *t);
+  t->K = K, t->M = M, t->F = NF_PER_UNIT * M + 1;
+  t->nsum = K * M + d2 * d2 + 2 * M * M + d2 * d2;
+  /* the per-sample gradient as products of one-view features (docs/accurate.md s.2):
+   * features D_i = sigma'(h_i), Y_i = sigma(h_i), DY_i = D_i Y_i, YY_i = Y_i^2, S2 = sum_k YY_k */
+  for (int i = 0; i < M; i++) {
+    const int D = i, Y = M + i, DY = 2 * M + i, YY = 3 * M + i, S2 = 4 * M;
+    t->tm[i][0] = (cl_acc_term){1, D, Y};
+    t->tm[M + i][0] = (cl_acc_term){1, Y, D};
+    t->nt[i] = t->nt[M + i] = 1;
+    if (lam != 0) {
+      t->tm[i][1] = (cl_acc_term){-2 * lam, DY, S2}, t->tm[i][2] = (cl_acc_term){2 * lam, DY, YY};
+      t->tm[M + i][1] = (cl_acc_term){-2 * lam, S2, DY}, t->tm[M + i][2] = (cl_acc_term){2 * lam, YY, DY};
+      t->nt[i] = t->nt[M + i] = 3;
+    }
+  }
+}
+
+/* S2 = sum_k YY_k is linear in the YY: its moments are sums of theirs */
+void cl_acc_s2(int M, double *mf, double *Mo, double *Ee) {
+  const int S2 = 4 * M, F = S2 + 1;
+  double m2 = 0, mm = 0;
+  for (int k = 0; k < M; k++) m2 += mf[3 * M + k];
+  mf[S2] = m2;
+  for (int f = 0; f < S2; f++) {
+    double t = 0;
+    for (int k = 0; k < M; k++) t += Mo[(3 * M + k) * F + f];
+    Mo[S2 * F + f] = Mo[f * F + S2] = t;
+    if (f >= 3 * M) mm += t;
+  }
+  Mo[S2 * F + S2] = mm;
+  for (int r = 0; r < M; r++) {
+    double t = 0;
+    for (int k = 0; k < M; k++) t += Ee[(3 * M + k) * M + r];
+    Ee[S2 * M + r] = t;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define ACC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ACC_CLONES
+#endif
+
+static inline double dot_n(const double *restrict x, const double *restrict y, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += x[k] * y[k];
+  return t;
+}
+
+static inline double dot3_n(const double *restrict w, const double *restrict x, const double *restrict y, int n) {
+  double t = 0;
+#pragma omp simd reduction(+ : t)
+  for (int k = 0; k < n; k++) t += w[k] * (x[k] * y[k]);
+  return t;
+}
+
+size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n) {
+  const int M = t->M, d2 = 2 * M;
+  return (size_t)(d2 + 2 * d2 * M + M) * (size_t)n;
+}
+
+/* (target clones of an exported function would be exported: a static one
+ * behind cl_acc_rows) */
+ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                                const double *const *Ee, const double *w0, const double *const *wc,
+                                const double *const *wxi, const double *const *wmu, double *acc, double *scr) {
+  const int K = t->K, M = t->M, F = t->F, d2 = 2 * M;
+  double *aR = acc, *U = aR + K * M, *P = U + d2 * d2, *GG = P + 2 * M * M;
+  /* the expectations given each outer node: products of one-view moments */
+  double *G = scr, *E1 = G + (size_t)d2 * n, *E2 = E1 + (size_t)d2 * M * n, *gi = E2 + (size_t)d2 * M * n;
+  for (int p = 0; p < d2; p++) {
+    double *restrict g = G + (size_t)p * n;
+    memset(g, 0, sizeof(double) * (size_t)n);
+    for (int r = 0; r < M; r++) {
+      memset(E1 + ((size_t)p * M + r) * n, 0, sizeof(double) * (size_t)n);
+      memset(E2 + ((size_t)p * M + r) * n, 0, sizeof(double) * (size_t)n);
+    }
+    for (int k = 0; k < t->nt[p]; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      const double c = tm.coef, *restrict m1 = mf[tm.f1], *restrict m2 = mf[tm.f2];
+#pragma omp simd
+      for (int x = 0; x < n; x++) g[x] += c * (m1[x] * m2[x]);
+      for (int r = 0; r < M; r++) {
+        double *restrict e1 = E1 + ((size_t)p * M + r) * n, *restrict e2 = E2 + ((size_t)p * M + r) * n;
+        const double *restrict a1 = Ee[tm.f1 * M + r], *restrict a2 = Ee[tm.f2 * M + r];
+#pragma omp simd
+        for (int x = 0; x < n; x++) e1[x] += c * (a1[x] * m2[x]), e2[x] += c * (m1[x] * a2[x]);
+      }
+    }
+  }
+  for (int i = 0; i < M; i++) {
+    const double *restrict ga = G + (size_t)i * n, *restrict gb = G + (size_t)(M + i) * n;
+    double *restrict s = gi + (size_t)0;
+#pragma omp simd
+    for (int x = 0; x < n; x++) s[x] = ga[x] + gb[x];
+    for (int j = 0; j < K; j++) aR[j * M + i] += dot_n(wc[j], s, n);
+    for (int r = 0; r < M; r++) P[r * M + i] += dot_n(wmu[r], s, n);
+  }
+  for (int p = 0; p < d2; p++)
+    for (int r = 0; r < M; r++) {
+      const double xg = dot_n(wxi[r], G + (size_t)p * n, n);
+      U[p * d2 + r] += xg + dot_n(w0, E1 + ((size_t)p * M + r) * n, n);
+      U[p * d2 + M + r] += xg + dot_n(w0, E2 + ((size_t)p * M + r) * n, n);
+    }
+  for (int p = 0; p < d2; p++)
+    for (int q = p; q < d2; q++) {
+      double v = 0;
+      for (int k = 0; k < t->nt[p]; k++)
+        for (int u = 0; u < t->nt[q]; u++) {
+          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
+          v += tp.coef * tq.coef * dot3_n(w0, Mo[tp.f1 * F + tq.f1], Mo[tp.f2 * F + tq.f2], n);
+        }
+      GG[p * d2 + q] += v;
+    }
+}
+
+void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                 const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
+                 const double *const *wmu, double *acc, double *scr) {
+  acc_rows(t, n, mf, Mo, Ee, w0, wc, wxi, wmu, acc, scr);
+}
+
+void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
+                 const double *wc, const double *wxi, const double *wmu, double *acc) {
+  const int K = t->K, M = t->M, F = t->F;
+  const double *pm[4 * CL_MMAX + 1], *pM[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], *pE[(4 * CL_MMAX + 1) * CL_MMAX];
+  const double *pc[CL_KMAX], *px[CL_MMAX], *pu[CL_MMAX];
+  double scr[(2 * CL_MMAX + 4 * CL_MMAX * CL_MMAX + CL_MMAX)];
+  for (int f = 0; f < F; f++) {
+    pm[f] = mf + f;
+    for (int e = 0; e < F; e++) pM[f * F + e] = Mo + f * F + e;
+    for (int r = 0; r < M; r++) pE[f * M + r] = Ee + f * M + r;
+  }
+  for (int j = 0; j < K; j++) pc[j] = wc + j;
+  for (int r = 0; r < M; r++) px[r] = wxi + r, pu[r] = wmu + r;
+  cl_acc_rows(t, 1, pm, pM, pE, &w0, pc, px, pu, acc, scr);
+}
+
+void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,
+                   double *out) {
+  const int K = m->K, M = m->M, d2 = 2 * M;
+  double *U = acc + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
+  /* P_il = E[g1_l h1_i + g2_l h2_i] = mu-part + U; V from GG; T = U S^+ */
+  const double s2 = m->s * m->s, c1 = 1 + s2, c2 = 1 + m->rho * s2;
+  for (int p = 0; p < d2; p++)
+    for (int q = 0; q < p; q++) GG[p * d2 + q] = GG[q * d2 + p];
+  for (int i = 0; i < M; i++)
+    for (int lq = 0; lq < M; lq++) {
+      P[i * M + lq] += U[lq * d2 + i] + U[(M + lq) * d2 + M + i];
+      V[i * M + lq] = c1 * (GG[i * d2 + lq] + GG[(M + i) * d2 + M + lq]) +
+                      c2 * (GG[i * d2 + M + lq] + GG[(M + i) * d2 + lq]);
+    }
+  double T[4 * CL_MMAX * CL_MMAX];
+  for (int p = 0; p < d2; p++)
+    for (int r = 0; r < d2; r++) {
+      double t = 0;
+      for (int b = 0; b < d2; b++) t += U[p * d2 + b] * Sp[b * d2 + r];
+      T[p * d2 + r] = t;
+    }
+  memcpy(U, T, sizeof(double) * (size_t)(d2 * d2));
+  cl_multi_assemble(m, R, Q, Sp, acc, out);
+}
+
 static inline double dot(const double *restrict x, const double *restrict y, int n) {
   double t = 0;
 #pragma omp simd reduction(+ : t)
@@ -297,10 +444,9 @@ static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err)
  * into acc, then the drift into out.  U_pr = E[ghat_p (h - mu)_r], GG_pq =
  * E[ghat_p ghat_q]. */
 static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
-  const int K = a->K, M = a->M, F = a->F, d2 = 2 * M;
+  const int K = a->K, M = a->M, F = a->F;
   const int ne = l->ge.n, nx = l->gx.n;
   const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
-  double *aR = a->acc, *U = aR + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
   memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
   /* eta of the inner points: Seta z */
   for (int r = 0; r < M; r++)
@@ -367,79 +513,14 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
         for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
         for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
       }
-      if (Fc > 2 * M) {
-        const int S2 = 4 * M;
-        double m2 = 0, mm = 0;
-        for (int k = 0; k < M; k++) m2 += mf[3 * M + k];
-        mf[S2] = m2;
-        for (int f = 0; f < S2; f++) {
-          double t = 0;
-          for (int k = 0; k < M; k++) t += Mo[(3 * M + k) * F + f];
-          Mo[S2 * F + f] = Mo[f * F + S2] = t;
-          if (f >= 3 * M) mm += t;
-        }
-        Mo[S2 * F + S2] = mm;
-        for (int r = 0; r < M; r++) {
-          double t = 0;
-          for (int k = 0; k < M; k++) t += Ee[(3 * M + k) * M + r];
-          Ee[S2 * M + r] = t;
-        }
-      }
-      /* the expectations given (c, xi): products of one-view moments */
-      double G[2 * CL_MMAX], E1[2 * CL_MMAX * CL_MMAX], E2[2 * CL_MMAX * CL_MMAX];
-      for (int p = 0; p < d2; p++) {
-        double g = 0, e1[CL_MMAX] = {0}, e2[CL_MMAX] = {0};
-        for (int t = 0; t < a->nt[p]; t++) {
-          const term tm = a->tm[p][t];
-          const double m1 = mf[tm.f1], m2 = mf[tm.f2];
-          g += tm.coef * m1 * m2;
-          for (int r = 0; r < M; r++)
-            e1[r] += tm.coef * Ee[tm.f1 * M + r] * m2, e2[r] += tm.coef * m1 * Ee[tm.f2 * M + r];
-        }
-        G[p] = g;
-        for (int r = 0; r < M; r++) E1[p * M + r] = e1[r], E2[p * M + r] = e2[r];
-      }
-      for (int i = 0; i < M; i++) {
-        const double gi = W * (G[i] + G[M + i]);
-        for (int j = 0; j < K; j++) aR[j * M + i] += c[j] * gi;
-        for (int r = 0; r < M; r++) P[r * M + i] += mu[r] * gi;
-      }
-      for (int p = 0; p < d2; p++)
-        for (int r = 0; r < M; r++) {
-          U[p * d2 + r] += W * (xi[r] * G[p] + E1[p * M + r]);
-          U[p * d2 + M + r] += W * (xi[r] * G[p] + E2[p * M + r]);
-        }
-      for (int p = 0; p < d2; p++)
-        for (int q = p; q < d2; q++) {
-          double v = 0;
-          for (int t = 0; t < a->nt[p]; t++)
-            for (int u = 0; u < a->nt[q]; u++) {
-              const term tp = a->tm[p][t], tq = a->tm[q][u];
-              v += tp.coef * tq.coef * Mo[tp.f1 * F + tq.f1] * Mo[tp.f2 * F + tq.f2];
-            }
-          GG[p * d2 + q] += W * v;
-        }
+      if (Fc > 2 * M) cl_acc_s2(M, mf, Mo, Ee);
+      double wc[CL_KMAX], wxi[CL_MMAX], wmu[CL_MMAX];
+      for (int j = 0; j < K; j++) wc[j] = W * c[j];
+      for (int r = 0; r < M; r++) wxi[r] = W * xi[r], wmu[r] = W * mu[r];
+      cl_acc_node(&a->t, mf, Mo, Ee, W, wc, wxi, wmu, a->acc);
     }
   }
-  /* P_il = E[g1_l h1_i + g2_l h2_i] = mu-part + U; V from GG; T = U S^+ */
-  const double s2 = a->m.s * a->m.s, c1 = 1 + s2, c2 = 1 + a->m.rho * s2;
-  for (int p = 0; p < d2; p++)
-    for (int q = 0; q < p; q++) GG[p * d2 + q] = GG[q * d2 + p];
-  for (int i = 0; i < M; i++)
-    for (int lq = 0; lq < M; lq++) {
-      P[i * M + lq] += U[lq * d2 + i] + U[(M + lq) * d2 + M + i];
-      V[i * M + lq] = c1 * (GG[i * d2 + lq] + GG[(M + i) * d2 + M + lq]) +
-                      c2 * (GG[i * d2 + M + lq] + GG[(M + i) * d2 + lq]);
-    }
-  double T[4 * CL_MMAX * CL_MMAX];
-  for (int p = 0; p < d2; p++)
-    for (int r = 0; r < d2; r++) {
-      double t = 0;
-      for (int b = 0; b < d2; b++) t += U[p * d2 + b] * a->Sp[b * d2 + r];
-      T[p * d2 + r] = t;
-    }
-  memcpy(U, T, sizeof(double) * (size_t)(d2 * d2));
-  cl_multi_assemble(&a->m, R, Q, a->Sp, a->acc, out);
+  cl_acc_finish(&a->m, R, Q, a->Sp, a->acc, out);
 }
 
 static cl_status finish(const cl_acc *a, const double *o, double *dR, double *dQ, char *err) {

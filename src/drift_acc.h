@@ -12,6 +12,41 @@
 
 typedef struct cl_acc cl_acc;
 
+/* Shared with the grid engine (drift_grid.c).  The per-sample gradients
+ * ghat_p (p < 2M: view 1's units, then view 2's) as sums of products
+ * coef phi_f1(h1) phi_f2(h2) of the F = 4M + 1 one-view features
+ * D_i, Y_i, DY_i, YY_i, S2 (docs/accurate.md s.2). */
+enum { CL_ACC_NTERM = 3 };
+typedef struct {
+  double coef;
+  int f1, f2;
+} cl_acc_term;
+typedef struct {
+  int K, M, F, nsum; /* nsum: entries of the sums cl_acc_node accumulates */
+  int nt[2 * CL_MMAX];
+  cl_acc_term tm[2 * CL_MMAX][CL_ACC_NTERM];
+} cl_acc_terms;
+void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lambda);
+/* The moments of S2 from those of the YY_k: mf (F), Mo (F x F), Ee (F x M). */
+void cl_acc_s2(int M, double *mf, double *Mo, double *Ee);
+/* One outer node: given the one-view moments at the node (mf_f = E phi_f,
+ * Mo_ff' = E phi_f phi_f', Ee_fr = E phi_f eta_r over one view's private
+ * noise), add to acc = [aR (K x M), U (2M x 2M), P (M x M), V, GG (2M x 2M)]
+ * with the weights w0 (the node's), wc_j (times c_j), wxi_r (times xi_r)
+ * and wmu_r (times mu_r). */
+void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
+                 const double *wc, const double *wxi, const double *wmu, double *acc);
+/* The same for n outer nodes at once: every argument is an array of
+ * pointers to n values (mf[f], Mo[f F + e], Ee[f M + r], wc[j], wxi[r],
+ * wmu[r]), and scr has cl_acc_rows_scratch(t, n) doubles. */
+void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                 const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
+                 const double *const *wmu, double *acc, double *scr);
+size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n);
+/* The drift (dR then dQ into out) from the sums (acc is overwritten). */
+void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,
+                   double *out);
+
 /* The nodes of one level: per Gaussian direction of the outer (xi) and
  * inner (eta) rules, and per continuous law of c. */
 typedef struct {

@@ -95,9 +95,7 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
     cf->law[j] = m->c[j];
     cf->use[j] = !(skip && skip[j]);
     cf->nu_ += cf->use[j];
-    if (m->c[j].kind == CL_LAW_STUDENT)
-      cf->tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
-                  gsl_cdf_tdist_Qinv(CF_STQ, m->c[j].nu);
+    cf->tq[j] = cl_cf_tail_q(&m->c[j]);
   }
   cl_status st = cl_rule_normal_trap(n_v, &cf->vr, err);
   if (st) return cl_cf_free(cf), st;
@@ -144,8 +142,13 @@ static int grow(cl_cf *cf, int nx, int nw) {
   return 1;
 }
 
+double cl_cf_tail_q(const cl_law *law) {
+  if (law->kind != CL_LAW_STUDENT) return 0;
+  return sqrt(law->m2 * (law->nu - 2) / law->nu) * gsl_cdf_tdist_Qinv(CF_STQ, law->nu);
+}
+
 /* phi(t) = E[e^{itc}] and chi(t) = E[c e^{itc}] = -i phi'(t) of one law. */
-static void law_cf(const cl_law *law, double t, double *pr, double *pi, double *cr, double *ci) {
+void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, double *ci) {
   const double m2 = law->m2, sd = sqrt(m2);
   *pr = 1, *pi = 0, *cr = 0, *ci = 0;
   switch (law->kind) {
@@ -221,11 +224,11 @@ static double law_max(const cl_law *law) {
  * heaviest) and the CF_STQ quantile of the heaviest student (a polynomial
  * tail: the 5e-14 quantile made the range of nu = 5 ~ 350 sd, 5 s for an
  * ode run). */
-static double x_range(const cl_cf *cf, const double *R, double cp, double E, double *sd) {
+double cl_cf_range(const cl_law *law, const double *tq, int K, const double *R, double cp, double E,
+                   double *sd) {
   double vB = 0, vU = cp * cp, lap = 0, bern = 0, stu = 0, exact = 0;
-  for (int j = 0; j < cf->K; j++) {
-    if (!cf->use[j]) continue;
-    const cl_law *l = &cf->law[j];
+  for (int j = 0; j < K; j++) {
+    const cl_law *l = &law[j];
     double r = fabs(R[j]), mx = law_max(l), v = l->m2 * R[j] * R[j];
     if (mx > 0) {
       vB += v, exact += r * mx;
@@ -233,13 +236,19 @@ static double x_range(const cl_cf *cf, const double *R, double cp, double E, dou
     } else {
       vU += v;
       if (l->kind == CL_LAW_LAPLACE) lap = fmax(lap, r * sqrt(0.5 * l->m2));
-      if (l->kind == CL_LAW_STUDENT) stu = fmax(stu, r * cf->tq[j]);
+      if (l->kind == CL_LAW_STUDENT) stu = fmax(stu, r * tq[j]);
     }
   }
   double LB = fmin(exact, sqrt(2 * E * vB) + (2.0 / 3) * E * bern);
   double LU = sqrt(2 * E * vU) + E * lap + stu;
-  *sd = sqrt(vB + vU);
+  if (sd) *sd = sqrt(vB + vU);
   return LB + LU;
+}
+
+static double x_range(const cl_cf *cf, const double *R, double cp, double E, double *sd) {
+  double r[CL_KMAX] = {0};
+  for (int j = 0; j < cf->K; j++) r[j] = cf->use[j] ? R[j] : 0;
+  return cl_cf_range(cf->law, cf->tq, cf->K, r, cp, E, sd);
 }
 
 /* F on the x nodes: Fg = E_v(G1 + G2), Fu = E_v G1 (= E_v G2: swapping the
@@ -364,7 +373,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   for (int j = 0; j < K; j++) {
     if (!cf->use[j]) continue;
     double *a = cf->phr + nu * n, *b = cf->phi + nu * n, *c = cf->chr + nu * n, *d = cf->chi + nu * n;
-    for (int k = 0; k < nw; k++) law_cf(&cf->law[j], R[j] * k * dw, a + k, b + k, c + k, d + k);
+    for (int k = 0; k < nw; k++) cl_cf_law(&cf->law[j], R[j] * k * dw, a + k, b + k, c + k, d + k);
     const double *qr = pr + nu * n, *qi = pi + nu * n;
     double *sr = pr + (nu + 1) * n, *si = pi + (nu + 1) * n;
     for (int k = 0; k < nw; k++) sr[k] = qr[k] * a[k] - qi[k] * b[k], si[k] = qr[k] * b[k] + qi[k] * a[k];

@@ -32,4 +32,17 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
 /* Grid sizes of the last successful evaluation. */
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L);
 
+/* Shared with the grid engine (drift_grid.c): */
+/* phi(t) = E[e^{itc}] (pr + i pi) and chi(t) = E[c e^{itc}] = -i phi'(t)
+ * (cr + i ci) of one law; */
+void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, double *ci);
+/* a student law's upper quantile of |c| at the one-sided tail mass CF_STQ
+ * (0 for the other laws); */
+double cl_cf_tail_q(const cl_law *law);
+/* a half-width L of the range of X = sum_j R_j c_j + N(0, cp^2) with tail
+ * exponent E (the error analysis of docs/m1-many-features.md), tq[j] =
+ * cl_cf_tail_q(law + j); its standard deviation in *sd (if non-NULL). */
+double cl_cf_range(const cl_law *law, const double *tq, int K, const double *R, double cp, double E,
+                   double *sd);
+
 #endif

@@ -84,3 +84,11 @@ void mc_ref_batches(const cl_model *m, const double *R, const double *Q, long nb
   free(sum), free(sq), free(raw), free(one), free(C), free(X1), free(X2), free(H1);
   cl_rng_free(rng);
 }
+
+void mc_ref_drift(const cl_model *m, const double *R, const double *Q, const double *raw, double *out) {
+  const int K = m->K, M = m->M, KM = K * M;
+  const double tau = m->tau, beta = m->reg.beta2;
+  for (int k = 0; k < KM; k++) out[k] = tau * (raw[k] - beta * R[k]);
+  for (int k = 0; k < M * M; k++)
+    out[KM + k] = tau * raw[KM + k] - 2 * tau * beta * Q[k] + tau * tau * raw[KM + M * M + k];
+}

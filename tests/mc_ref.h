@@ -26,4 +26,8 @@ typedef void (*mc_ref_map)(const cl_model *m, const double *R, const double *Q, 
 void mc_ref_batches(const cl_model *m, const double *R, const double *Q, long nb, uint64_t seed,
                     uint64_t stream, int nout, mc_ref_map map, double *mean, double *se);
 
+/* The per-batch drift from the raw terms (a map for mc_ref_batches, nout =
+ * K M + M M): dR = tau (a - beta R), dQ = tau P - 2 tau beta Q + tau^2 V. */
+void mc_ref_drift(const cl_model *m, const double *R, const double *Q, const double *raw, double *out);
+
 #endif

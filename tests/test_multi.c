@@ -30,22 +30,11 @@ static cl_model model_of(const char *args) {
   return cfg.model;
 }
 
-/* The per-batch drift from the raw terms of tests/mc_ref.c:
- * dR = tau (a - beta R), dQ = tau P - 2 tau beta Q + tau^2 V. */
-static void drift_of_raw(const cl_model *m, const double *R, const double *Q, const double *raw,
-                         double *out) {
-  const int K = m->K, M = m->M, KM = K * M;
-  const double tau = m->tau, beta = m->reg.beta2;
-  for (int k = 0; k < KM; k++) out[k] = tau * (raw[k] - beta * R[k]);
-  for (int k = 0; k < M * M; k++)
-    out[KM + k] = tau * raw[KM + k] - 2 * tau * beta * Q[k] + tau * tau * raw[KM + M * M + k];
-}
-
 /* Brute-force reference (tests/mc_ref.c): mean and standard error of the
  * per-batch drift over nb seeded batches. */
 static void reference(const cl_model *m, const double *R, const double *Q, long nb, uint64_t seed,
                       double *mean, double *se) {
-  mc_ref_batches(m, R, Q, nb, seed, 7, m->K * m->M + m->M * m->M, drift_of_raw, mean, se);
+  mc_ref_batches(m, R, Q, nb, seed, 7, m->K * m->M + m->M * m->M, mc_ref_drift, mean, se);
 }
 
 /* the engine's drift (dR then dQ) and its error bounds */

@@ -67,9 +67,11 @@ typedef struct {
   long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
   int acc_nodes;   /* M >= 2 quad (CL_EXPECT_QUAD, docs/accurate.md): nodes per Gaussian
                       direction of the coarse rule (0: default) */
+  int grid_nodes;  /* M = 2 grid (CL_EXPECT_GRID, docs/grid.md): inner nodes of the fine
+                      level, every size scaling with it (0: default, 24) */
 } cl_quad_opts;
 enum { CL_EXPECT_QMC = 0, CL_EXPECT_MC = 1, CL_EXPECT_TENSOR = 2, CL_EXPECT_CLOSED = 3, CL_EXPECT_SOBOL = 4,
-       CL_EXPECT_QUAD = 5 };
+       CL_EXPECT_QUAD = 5, CL_EXPECT_GRID = 6 };
 
 #pragma GCC visibility pop
 #endif

@@ -1,0 +1,670 @@
+/* The M = 2 grid engine (docs/grid.md): the deterministic rule of
+ * docs/accurate.md with its outer (c, xi) sums replaced by weights on a
+ * uniform grid in X = R^T c + xi.
+ *
+ * Given the outer node, every one-view moment depends on X alone, so each
+ * summand of drift_acc.c is one of E[F(X)], E[c_j F(X)], E[xi_r F(X)]: the
+ * integral of F against the density W_0 of X and its tilted densities
+ * W_cj = E[c_j; X in dx], W_xir = E[xi_r; X in dx] (docs/grid.md s.1).
+ * Their Fourier transforms are products over the features of the laws'
+ * characteristic functions (drift_cf.c) times a Gaussian, so the weights on
+ * the grid are exact in c: one 2-d FFT per pair of weights, with the
+ * spectrum folded (its images at +-2 pi / h added) so that the samples are
+ * those of the weights themselves (s.2).  The grid is in the standardised
+ * coordinates u_i = X_i / sqrt(Q_ii) (a dying unit stays resolved); a unit
+ * with Q_ii = 0 is dead (X_i = 0).
+ *
+ * The inner moments (s.3): the means, same-unit second moments and Stein
+ * pieces are 1-d tables along each axis; the second moments of two
+ * features on different units, 2-d, are a sum of ne rank-1 products (the
+ * Cholesky factor of the per-view noise).  Each node then goes through the
+ * accumulation shared with drift_acc.c (cl_acc_node). */
+#include "drift_grid.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_fft_complex.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cldyn/act.h"
+#include "drift_acc.h"
+#include "drift_cf.h"
+#include "drift_multi.h"
+
+#define GRID_EXPMAX 40.0 /* spectrum: images whose Gaussian factor is below e^-40 are dropped */
+#define GRID_WMIN 1e-16 /* nodes whose weights are all below this are skipped (docs/grid.md s.4) */
+#define NK 4             /* features per unit: D, Y, DY, YY */
+#define NTAB (NK + NK * NK + NK)
+#define GRID_NROWBUF 56 /* row buffers of eval_level (52 used) */
+#define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
+#define GRID_NE 24    /* default inner nodes of the fine level */
+
+/* The state and scratch of one level (the two levels run in parallel). */
+typedef struct {
+  double Sp[16];
+  double dX[2];           /* X_i = dX_i u_i (0: dead unit) */
+  int dead[2];
+  double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
+  double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
+  double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
+  double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
+  int last[2]; /* the nodes per direction of the last evaluation */
+} work;
+
+typedef struct {
+  cl_grid_level p;
+  work w;
+  double tq[CL_KMAX]; /* student laws: the quantile of |c| at the tail mass exp(-0.75 E) */
+  cl_rule gh; /* the inner rule (standard normal) */
+  int nwt[2]; /* the lengths of the two axes' FFT tables */
+  gsl_fft_complex_wavetable *wt[2];
+  gsl_fft_complex_workspace *ws[2];
+} level;
+
+struct cl_grid {
+  cl_model m;
+  int K, nw, nq; /* nw = K + 3 weights in nq = ceil(nw / 2) complex arrays */
+  cl_acc_terms t;
+  level lv[2];
+  double *out;
+  int odd; /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
+  double emax;
+  char method[640];
+};
+
+int cl_grid_applies(const cl_model *m, char *why, size_t n) {
+  char r[160] = "";
+  int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  if (m->M != 2) snprintf(r, sizeof r, "M = %d (the grid is 2-d)", m->M);
+  else if (!cl_acc_applies(m, r, sizeof r)) {
+  } else
+    for (int j = 0; j < m->K && !*r; j++) {
+      const int k = m->c[j].kind;
+      if (poly && k == CL_LAW_STUDENT)
+        snprintf(r, sizeof r, "%s sigma with a student law (its moments of high order do not exist)",
+                 m->act == CL_ACT_LINEAR ? "linear" : "cubic");
+      else if (m->act == CL_ACT_CUBIC && k == CL_LAW_LAPLACE)
+        snprintf(r, sizeof r, "cubic sigma with a laplace law (moments of degree 22 against an exponential tail)");
+    }
+  if (*r && why) snprintf(why, n, "%s", r);
+  return !*r;
+}
+
+static void level_free(level *l) {
+  work *w = &l->w;
+  free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
+  free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
+  cl_rule_free(&l->gh);
+  for (int i = 0; i < 2; i++) {
+    if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
+    if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
+    l->nwt[i] = 0;
+  }
+}
+
+void cl_grid_free(cl_grid *g) {
+  if (!g) return;
+  for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
+  free(g->out);
+  free(g);
+}
+
+void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
+  /* n: the fine level's inner nodes (default 24); every size scales with
+   * x = n / 24: the aliasing exponent like x^2 (the step like 1/x), the
+   * tail exponent like x, the inner range like sqrt(x) and the caps like x.
+   * The fine level is finer in each (docs/grid.md s.5). */
+  if (n <= 0) n = GRID_NE;
+  const double x = (double)n / GRID_NE;
+  const int cap = (int)(GRID_NMAX * x + 1) & ~1;
+  *f = (cl_grid_level){cap, n, 28 * x * x, 28 * x, 6.5 * sqrt(x)};
+  *c = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * n + 1) / 3, 18 * x * x, 22 * x, 5.5 * sqrt(x)};
+}
+
+cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
+                               cl_grid **out, char *err) {
+  *out = NULL;
+  char why[200];
+  if (!cl_grid_applies(m, why, sizeof why))
+    return cl_fail(err, CL_EINVAL,
+                   "expect: grid (the M = 2 grid engine) needs M = 2, B = 1 or lambda = 0, g = square, "
+                   "a smooth sigma and rho >= 0: %s", why);
+  cl_grid *g = calloc(1, sizeof *g);
+  if (!g) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  g->m = *m;
+  g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
+  cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
+  g->odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
+  const cl_grid_level *p[2] = {coarse, fine};
+  cl_status st = CL_OK;
+  for (int k = 0; k < 2 && !st; k++) {
+    if (p[k]->n < 8 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > 200 || !(p[k]->E > 0) ||
+        !(p[k]->Eh > 0))
+      st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 8 to 1024), ne %d (2 to 200)", k,
+                   p[k]->n, p[k]->ne);
+    if (st) break;
+    g->lv[k].p = *p[k];
+    const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+    if (poly) g->lv[k].p.E = 2 * p[k]->E; /* polynomial growth against the tails */
+    /* a student law's power tail: a range at the tail mass exp(-0.75 E)
+     * (the two levels' ranges differ, so their difference sees the cut) */
+    for (int j = 0; j < m->K; j++)
+      if (m->c[j].kind == CL_LAW_STUDENT)
+        g->lv[k].tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
+                         gsl_cdf_tdist_Qinv(exp(-0.75 * g->lv[k].p.E), m->c[j].nu);
+    /* the inner rule: the trapezoid for sigma analytic in a strip (geometric
+     * convergence), Gauss-Hermite for the polynomials (exact) */
+    st = poly || p[k]->Le <= 0 ? cl_rule_normal(p[k]->ne, &g->lv[k].gh, err)
+                               : cl_rule_normal_trap_range(p[k]->ne, p[k]->Le, &g->lv[k].gh, err);
+    if (st) break;
+    /* the level's scratch */
+    work *w = &g->lv[k].w;
+    const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)p[k]->ne;
+    w->z = malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
+    w->W = malloc(sizeof(double) * n2 * (size_t)g->nw);
+    w->tab = malloc(sizeof(double) * 2 * NTAB * n);
+    w->cross = malloc(sizeof(double) * NK * NK * n2);
+    w->A = malloc(sizeof(double) * NK * n * se);
+    w->B = malloc(sizeof(double) * NK * n * se);
+    w->hs = malloc(sizeof(double) * se * se);
+    w->ys = malloc(sizeof(double) * se * se);
+    w->ds = malloc(sizeof(double) * se * se);
+    w->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
+    w->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
+    w->rows = malloc(sizeof(double) * GRID_NROWBUF * n);
+    w->fw = malloc(sizeof(double) * 12 * n);
+    w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
+    if (!w->z || !w->W || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
+        !w->acc2 || !w->rows || !w->fw || !w->scr)
+      st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  g->out = st ? NULL : malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
+  if (!st && !g->out) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (st) return cl_grid_free(g), st;
+  snprintf(g->method, sizeof g->method,
+           "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
+           "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
+           "<= %d/%d nodes per direction), inner %s %d/%d nodes; drift = the fine level, estimate "
+           "max |fine - coarse|",
+           m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
+           g->lv[0].p.n, g->lv[1].p.n,
+           m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
+           g->lv[0].p.ne, g->lv[1].p.ne);
+  *out = g;
+  return CL_OK;
+}
+
+cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  cl_grid_level c, f;
+  cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
+  return cl_grid_alloc_levels(m, &c, &f, out, err);
+}
+
+double cl_grid_errmax(const cl_grid *g) { return g->emax; }
+const char *cl_grid_method(const cl_grid *g) { return g->method; }
+void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
+
+/* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
+static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
+  const int K = g->K;
+  const double s2 = g->m.s * g->m.s, rho = g->m.rho;
+  double A[4], Sg[16], S[16];
+  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
+  if (st || (st = cl_sym_roots(Sg, 4, S, w->Sp, err))) return st;
+  double d[2];
+  for (int i = 0; i < 2; i++) {
+    w->dead[i] = !(Q[i * 3] > 1e-300);
+    d[i] = w->dead[i] ? 1 : sqrt(Q[i * 3]);
+    w->dX[i] = w->dead[i] ? 0 : d[i];
+    for (int j = 0; j < K; j++) w->Rt[j * 2 + i] = w->dead[i] ? 0 : R[j * 2 + i] / d[i];
+  }
+  const double q01 = 0.5 * (Q[1] + Q[2]);
+  double Cx[4];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) {
+      const double q = i == l ? Q[i * 3] : q01, a = i == l ? A[i * 3] : 0.5 * (A[1] + A[2]);
+      const int z = w->dead[i] || w->dead[l];
+      Cx[i * 2 + l] = z ? 0 : (a + rho * s2 * q) / (d[i] * d[l]);
+      w->Ce[i * 2 + l] = z ? 0 : (1 - rho) * s2 * q;
+    }
+  /* the nearest PSD matrix (rounding can leave a negative eigenvalue) */
+  double Sx[4];
+  if ((st = cl_sym_roots(Cx, 2, Sx, NULL, err))) return st;
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) w->Ct[i * 2 + l] = Sx[i * 2] * Sx[l * 2] + Sx[i * 2 + 1] * Sx[l * 2 + 1];
+  const double cmax = sqrt(w->Ce[0] * w->Ce[3]);
+  w->Ce[1] = w->Ce[2] = fmax(-cmax, fmin(cmax, w->Ce[1]));
+  /* the smoothing of the integrand W F: W is smoothed by Ct, F by the
+   * standardised per-view noise Cs; their product by (Ct^-1 + Cs^-1)^-1 =
+   * Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4) */
+  double Cs[4], T[4];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) Cs[i * 2 + l] = w->dead[i] || w->dead[l] ? 0 : w->Ce[i * 2 + l] / (d[i] * d[l]);
+  for (int k = 0; k < 4; k++) T[k] = w->Ct[k] + Cs[k];
+  const double det = T[0] * T[3] - T[1] * T[2];
+  memset(w->Se, 0, sizeof w->Se);
+  if (det > 1e-300) {
+    const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
+    double M2[4];
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < 2; l++) M2[i * 2 + l] = w->Ct[i * 2] * Ti[l] + w->Ct[i * 2 + 1] * Ti[2 + l];
+    for (int i = 0; i < 2; i++)
+      for (int l = 0; l < 2; l++) w->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
+    w->Se[1] = w->Se[2] = 0.5 * (w->Se[1] + w->Se[2]);
+  } else
+    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
+      if (T[i * 3] > 0) w->Se[i * 3] = w->Ct[i * 3] * Cs[i * 3] / T[i * 3];
+  return CL_OK;
+}
+
+/* The axes of one level: n_i nodes u_ij = (j - n_i / 2) h_i (docs/grid.md s.4). */
+typedef struct {
+  int n[2];
+  double h[2];
+} axes;
+
+/* The smallest even n >= x whose factors are 2, 3 and 5 (fast FFTs). */
+static int nice_even(double x) {
+  int n = x < 8 ? 8 : x > 4096 ? 4096 : (int)ceil(x);
+  for (;; n++) {
+    if (n & 1) continue;
+    int r = n;
+    while (r % 2 == 0) r /= 2;
+    while (r % 3 == 0) r /= 3;
+    while (r % 5 == 0) r /= 5;
+    if (r == 1) return n;
+  }
+}
+
+static cl_status ensure_fft(level *l, int i, int n, char *err) {
+  if (l->nwt[i] == n) return CL_OK;
+  if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]);
+  if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]);
+  l->wt[i] = gsl_fft_complex_wavetable_alloc((size_t)n);
+  l->ws[i] = gsl_fft_complex_workspace_alloc((size_t)n);
+  l->nwt[i] = n;
+  if (!l->wt[i] || !l->ws[i]) return l->nwt[i] = 0, cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  return CL_OK;
+}
+
+/* The step and range of each axis: the range L_i from the laws' tails
+ * (exp(-E)); the step such that the trapezoid's aliasing of the smoothed
+ * integrand is about exp(-Eh) on every lattice direction, n_i = 2 L_i / h_i
+ * rounded up to an FFT-friendly even number and capped at the level's n (a
+ * capped axis loses accuracy, which the two levels' difference shows); a
+ * dead axis is a single node X_i = 0 (n_i = 2). */
+static void axes_of(const cl_grid *g, const level *l, axes *ax) {
+  const work *w = &l->w;
+  const int K = g->K;
+  const double kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  double lam = 1;
+  if (!w->dead[0] && !w->dead[1] && w->Se[0] > 0 && w->Se[3] > 0)
+    lam = 1 - fmin(1, fabs(w->Se[1]) / sqrt(w->Se[0] * w->Se[3]));
+  for (int i = 0; i < 2; i++) {
+    double r[CL_KMAX];
+    for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
+    double L = fmax(cl_cf_range(g->m.c, l->tq, K, r, sqrt(w->Ct[i * 3]), l->p.E, NULL), 1.0);
+    const double ht = kap * sqrt(w->Se[i * 3] * lam);
+    int n = w->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
+    if (n > l->p.n) n = l->p.n;
+    ax->n[i] = n, ax->h[i] = 2 * L / n;
+  }
+}
+
+/* The weights W_a on the grid, a = 0 (the density of u), 1..K (times c_j),
+ * K+1, K+2 (times the standardised xi_r), each times the cell area h0 h1:
+ * the folded spectrum at the grid's frequencies, then a 2-d FFT per pair
+ * (docs/grid.md s.2). */
+static void weights(const cl_grid *g, level *l, const axes *ax) {
+  work *w = &l->w;
+  const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
+  const size_t n2 = (size_t)n0 * n1;
+  const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
+  memset(w->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
+  const double *Ct = w->Ct;
+  /* the frequencies of the images along each axis, and their Gaussian exponents */
+  double *fw = w->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
+  for (int k = 0; k < n0; k++)
+    for (int a = 0; a < 3; a++) {
+      const int q = k < n0 / 2 ? k : k - n0;
+      fw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n0) / P0, fe[3 * k + a] = 0.5 * Ct[0] * fw[3 * k + a] * fw[3 * k + a];
+    }
+  for (int k = 0; k < n1; k++)
+    for (int a = 0; a < 3; a++) {
+      const int q = k < n1 / 2 ? k : k - n1;
+      gw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n1) / P1, ge[3 * k + a] = 0.5 * Ct[3] * gw[3 * k + a] * gw[3 * k + a];
+    }
+  /* the weights are real: the spectrum at -w is the conjugate of that at w,
+   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored */
+  for (int k0 = 0; k0 <= n0 / 2; k0++)
+    for (int k1 = 0; k1 < n1; k1++) {
+      double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
+      for (int a = 0; a < nw; a++) vr[a] = vi[a] = 0;
+      for (int a0 = -1; a0 <= 1; a0++) {
+        if (w->dead[0] && a0) continue; /* a delta along a dead axis: no images */
+        for (int a1 = -1; a1 <= 1; a1++) {
+          if (w->dead[1] && a1) continue;
+          const double w0 = fw[3 * k0 + a0 + 1], w1 = gw[3 * k1 + a1 + 1];
+          const double e = fe[3 * k0 + a0 + 1] + ge[3 * k1 + a1 + 1] + Ct[1] * w0 * w1;
+          if (e > GRID_EXPMAX) continue;
+          const double G = exp(-e);
+          /* prefix products of the laws' transforms, then the leave-one-out ones */
+          double pr[CL_KMAX + 1], pi[CL_KMAX + 1], cr[CL_KMAX], ci[CL_KMAX], fr[CL_KMAX], fi[CL_KMAX];
+          pr[0] = G, pi[0] = 0;
+          for (int j = 0; j < K; j++) {
+            const double t = w->Rt[j * 2] * w0 + w->Rt[j * 2 + 1] * w1;
+            cl_cf_law(&g->m.c[j], t, &fr[j], &fi[j], &cr[j], &ci[j]);
+            pr[j + 1] = pr[j] * fr[j] - pi[j] * fi[j];
+            pi[j + 1] = pr[j] * fi[j] + pi[j] * fr[j];
+          }
+          vr[0] += pr[K], vi[0] += pi[K];
+          double sr = 1, si = 0; /* suffix product */
+          for (int j = K - 1; j >= 0; j--) {
+            /* pre_j chi_j suf_(j+1) */
+            const double ar = pr[j] * cr[j] - pi[j] * ci[j], ai = pr[j] * ci[j] + pi[j] * cr[j];
+            vr[1 + j] += ar * sr - ai * si, vi[1 + j] += ar * si + ai * sr;
+            const double tr = sr * fr[j] - si * fi[j];
+            si = sr * fi[j] + si * fr[j], sr = tr;
+          }
+          /* xi_r: i (Ct w)_r times the transform of the density */
+          for (int r = 0; r < 2; r++) {
+            const double c = Ct[r * 2] * w0 + Ct[r * 2 + 1] * w1;
+            vr[K + 1 + r] += -c * pi[K], vi[K + 1 + r] += c * pr[K];
+          }
+        }
+      }
+      /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1) for even n */
+      const double sg = ((k0 + k1) & 1) ? -1 : 1;
+      const int mir = k0 > 0 && k0 < n0 / 2;
+      const size_t ix = 2 * ((size_t)k0 * n1 + k1), iy = 2 * ((size_t)(n0 - k0) * n1 + (n1 - k1) % n1);
+      for (int a = 0; a < nw; a++) {
+        double *z = w->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
+        if (a & 1) { /* the odd weight as the imaginary part */
+          zx[0] -= sg * vi[a], zx[1] += sg * vr[a];
+          if (mir) zy[0] += sg * vi[a], zy[1] += sg * vr[a];
+        } else {
+          zx[0] += sg * vr[a], zx[1] += sg * vi[a];
+          if (mir) zy[0] += sg * vr[a], zy[1] -= sg * vi[a];
+        }
+      }
+    }
+  for (int q = 0; q < g->nq; q++) {
+    double *z = w->z + 2 * n2 * (size_t)q;
+    for (int r = 0; r < n0; r++)
+      gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
+    for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
+  }
+  const double sc = 1.0 / ((double)n0 * n1);
+  for (int a = 0; a < nw; a++) {
+    const double *z = w->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
+    double *W = w->W + n2 * (size_t)a;
+    for (size_t k = 0; k < n2; k++) W[k] = sc * z[2 * k];
+  }
+}
+
+/* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
+ * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
+static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
+  work *w = &l->w;
+  const int n = ax->n[i], ne = l->gh.n;
+  const double sd = sqrt(w->Ce[i * 3]), *z = l->gh.x, *qw = l->gh.w;
+  double *tb = w->tab + (size_t)i * NTAB * l->p.n;
+  for (int j = 0; j < n; j++) {
+    const double X = w->dX[i] * (j - n / 2) * ax->h[i];
+    for (int p = 0; p < ne; p++) w->hs[p] = X + sd * z[p];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
+    double m[NK] = {0}, mo[NK * NK] = {0}, ez[NK] = {0};
+    for (int p = 0; p < ne; p++) {
+      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
+      for (int k = 0; k < NK; k++) {
+        const double wp = qw[p] * ph[k];
+        m[k] += wp, ez[k] += wp * z[p];
+        for (int q = k; q < NK; q++) mo[k * NK + q] += wp * ph[q];
+      }
+    }
+    for (int k = 0; k < NK; k++) {
+      tb[k * n + j] = m[k], tb[(NK + NK * NK + k) * n + j] = ez[k];
+      for (int q = k; q < NK; q++) tb[(NK + k * NK + q) * n + j] = tb[(NK + q * NK + k) * n + j] = mo[k * NK + q];
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GRID_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define GRID_CLONES
+#endif
+
+/* c = A B (r x ne times ne x m), each entry summed over p in order (no
+ * contraction: the same bits on every instruction set and thread count) */
+GRID_CLONES static void matmul(const double *A, const double *B, double *C, int r, int ne, int m) {
+  for (int i = 0; i < r; i++) {
+    double *restrict c = C + (size_t)i * m;
+    const double *a = A + (size_t)i * ne;
+    memset(c, 0, sizeof(double) * (size_t)m);
+    for (int p = 0; p < ne; p++) {
+      const double ap = a[p], *restrict b = B + (size_t)p * m;
+#pragma omp simd
+      for (int k = 0; k < m; k++) c[k] += ap * b[k];
+    }
+  }
+}
+
+/* The second moments of a feature of unit 0 and one of unit 1 on the 2-d
+ * grid: with eta_0 = l00 z, eta_1 = l10 z + l11 z',
+ * Mo_kq(X0, X1) = sum_p w_p phi_k(X0 + l00 z_p) E_z'[phi_q(X1 + l10 z_p + l11 z')]:
+ * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
+GRID_CLONES static void cross(const cl_grid *g, level *l, const axes *ax) {
+  work *w = &l->w;
+  const int n0 = ax->n[0], n1 = ax->n[1], ne = l->gh.n, m4 = NK * n1;
+  const double *z = l->gh.x, *qw = l->gh.w;
+  const double l00 = sqrt(w->Ce[0]), l10 = l00 > 0 ? w->Ce[2] / l00 : 0;
+  const double l11 = sqrt(fmax(w->Ce[3] - l10 * l10, 0));
+  for (int j = 0; j < n0; j++) {
+    const double X0 = w->dX[0] * (j - n0 / 2) * ax->h[0];
+    for (int p = 0; p < ne; p++) w->hs[p] = X0 + l00 * z[p];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
+    for (int p = 0; p < ne; p++) {
+      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
+      for (int k = 0; k < NK; k++) w->A[((size_t)k * n0 + j) * ne + p] = qw[p] * ph[k];
+    }
+  }
+  for (int j = 0; j < n1; j++) {
+    const double X1 = w->dX[1] * (j - n1 / 2) * ax->h[1];
+    for (int p = 0; p < ne; p++) {
+      double *restrict hp = w->hs + (size_t)p * ne;
+      const double base = X1 + l10 * z[p];
+#pragma omp simd
+      for (int q = 0; q < ne; q++) hp[q] = base + l11 * z[q];
+    }
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne * ne);
+    for (int p = 0; p < ne; p++) {
+      const double *restrict y = w->ys + (size_t)p * ne, *restrict d = w->ds + (size_t)p * ne;
+      double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+#pragma omp simd reduction(+ : b0, b1, b2, b3)
+      for (int q = 0; q < ne; q++) {
+        const double wd = qw[q] * d[q], wy = qw[q] * y[q];
+        b0 += wd, b1 += wy, b2 += wd * y[q], b3 += wy * y[q];
+      }
+      double *Bp = w->B + (size_t)p * m4 + j;
+      Bp[0] = b0, Bp[n1] = b1, Bp[2 * (size_t)n1] = b2, Bp[3 * (size_t)n1] = b3;
+    }
+  }
+  /* the rows eval_level uses: j0 = 0 and j0 >= n0 / 2 when folded */
+  const int j0s = g->odd ? n0 / 2 : 0;
+  for (int k = 0; k < NK; k++) {
+    const size_t r = (size_t)k * n0;
+    if (j0s > 0) matmul(w->A + r * ne, w->B, w->cross + r * m4, 1, ne, m4);
+    matmul(w->A + (r + j0s) * ne, w->B, w->cross + (r + j0s) * m4, n0 - j0s, ne, m4);
+  }
+}
+
+static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
+  work *w = &l->w;
+  const int K = g->K;
+  axes ax;
+  axes_of(g, l, &ax);
+  cl_status st = ensure_fft(l, 0, ax.n[0], err);
+  if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;
+  const int n0 = ax.n[0], n1 = ax.n[1], m4 = NK * n1;
+  const size_t n2 = (size_t)n0 * n1;
+  weights(g, l, &ax);
+  tables(g, l, 0, &ax);
+  tables(g, l, 1, &ax);
+  cross(g, l, &ax);
+  /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
+  double beta[2][2];
+  for (int i = 0; i < 2; i++) {
+    const double sd = sqrt(w->Ce[i * 3]);
+    for (int r = 0; r < 2; r++) beta[i][r] = sd > 0 ? w->Ce[r * 2 + i] / sd : 0;
+  }
+  memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
+  const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
+  const double *t0 = w->tab, *t1 = w->tab + (size_t)NTAB * l->p.n;
+  /* one row j0 at a time, over the j1 whose weights are not negligible
+   * (cl_acc_rows: the products as vector operations along the row) */
+  /* folded (g->odd): the node -u (index n - j) has the summand of u, so the
+   * rows j0 > n0 / 2 count twice and the rows 0 < j0 < n0 / 2 are skipped
+   * (row 0, u = -L, has no mirror on the grid) */
+  for (int j0 = 0; j0 < n0; j0++) {
+    if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
+    const size_t r0 = (size_t)j0 * n1;
+    int lo = n1, hi = 0;
+    for (int j1 = 0; j1 < n1; j1++)
+      for (int a = 0; a < g->nw; a++)
+        if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
+          lo = j1 < lo ? j1 : lo, hi = j1 + 1;
+          break;
+        }
+    if (lo >= hi) continue;
+    const int n = hi - lo;
+    double *rb = w->rows; /* row buffers of n values each */
+#define SLOT(k) (rb + (size_t)(k) * n)
+    const double *pm[9], *pM[81], *pE[18], *pc[CL_KMAX], *px[2], *pu[2];
+    int ns = 0;
+    /* unit 0: constants along the row; unit 1: the tables from lo */
+    for (int k = 0; k < NK; k++) {
+      double *b = SLOT(ns++);
+      for (int x = 0; x < n; x++) b[x] = t0[k * n0 + j0];
+      pm[2 * k] = b, pm[2 * k + 1] = t1 + k * n1 + lo;
+      for (int r = 0; r < 2; r++) {
+        double *e0 = SLOT(ns++), *e1 = SLOT(ns++);
+        const double z0 = t0[(NK + NK * NK + k) * n0 + j0], *z1 = t1 + (NK + NK * NK + k) * n1 + lo;
+        for (int x = 0; x < n; x++) e0[x] = beta[0][r] * z0, e1[x] = beta[1][r] * z1[x];
+        pE[(2 * k) * 2 + r] = e0, pE[(2 * k + 1) * 2 + r] = e1;
+      }
+      for (int q = 0; q < NK; q++) {
+        double *b2 = SLOT(ns++);
+        for (int x = 0; x < n; x++) b2[x] = t0[(NK + k * NK + q) * n0 + j0];
+        pM[(2 * k) * F + 2 * q] = b2;
+        pM[(2 * k + 1) * F + 2 * q + 1] = t1 + (NK + k * NK + q) * n1 + lo;
+        const double *c = w->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
+        pM[(2 * k) * F + 2 * q + 1] = pM[(2 * q + 1) * F + 2 * k] = c;
+      }
+    }
+    /* S2 = YY_0 + YY_1 */
+    {
+      double *m = SLOT(ns++), *mm = SLOT(ns++);
+      const double *a = pm[6], *b = pm[7];
+      for (int x = 0; x < n; x++) m[x] = a[x] + b[x];
+      pm[8] = m;
+      for (int e = 0; e < 8; e++) {
+        double *v = SLOT(ns++);
+        const double *c = pM[6 * F + e], *d = pM[7 * F + e];
+        for (int x = 0; x < n; x++) v[x] = c[x] + d[x];
+        pM[8 * F + e] = pM[e * F + 8] = v;
+      }
+      for (int x = 0; x < n; x++) mm[x] = pM[8 * F + 6][x] + pM[8 * F + 7][x];
+      pM[8 * F + 8] = mm;
+      for (int r = 0; r < 2; r++) {
+        double *v = SLOT(ns++);
+        for (int x = 0; x < n; x++) v[x] = pE[6 * 2 + r][x] + pE[7 * 2 + r][x];
+        pE[8 * 2 + r] = v;
+      }
+    }
+    /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
+    const double *w0 = w->W + r0 + lo;
+    for (int j = 0; j < K; j++) pc[j] = w->W + n2 * (size_t)(1 + j) + r0 + lo;
+    for (int r = 0; r < 2; r++) {
+      double *xr = SLOT(ns++), *ur = SLOT(ns++);
+      const double *wr = w->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
+      for (int x = 0; x < n; x++) {
+        const double X = r == 0 ? w->dX[0] * (j0 - n0 / 2) * ax.h[0] : w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
+        xr[x] = w->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
+      }
+      px[r] = xr, pu[r] = ur;
+    }
+#undef SLOT
+    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+  }
+  for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  cl_acc_finish(&g->m, R, Q, w->Sp, w->acc, out);
+  w->last[0] = n0, w->last[1] = n1;
+  return CL_OK;
+}
+
+static cl_status finish(const cl_grid *g, const double *o, double *dR, double *dQ, char *err) {
+  const int KM = g->K * 2, nout = KM + 4;
+  for (int k = 0; k < nout; k++) {
+    if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+    if (k < KM) dR[k] = o[k];
+    else dQ[k - KM] = o[k];
+  }
+  return CL_OK;
+}
+
+/* One level at its state: prepare, evaluate, check. */
+static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
+  level *l = (level *)&g->lv[lev];
+  cl_status st = prepare(g, &l->w, R, Q, err);
+  if (!st) st = eval_level(g, l, R, Q, o, err);
+  for (int k = 0; !st && k < g->K * 2 + 4; k++)
+    if (!isfinite(o[k])) st = cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+  return st;
+}
+
+/* The two levels at their states (R + r KM, Q + r 4 for level r).  Each
+ * level has its own state and scratch, so the two could run in parallel;
+ * they run one after the other (measured: two threads made case A slower on
+ * the shared 2-core machine, docs/grid.md s.9). */
+static cl_status both_levels(cl_grid *g, const double *R, const double *Q, size_t sR, size_t sQ, char *err) {
+  const int nout = g->K * 2 + 4;
+  cl_status st[2];
+  char e2[2][CL_ERRLEN];
+  for (int r = 0; r < 2; r++) st[r] = level_drift(g, r, R + r * sR, Q + r * sQ, g->out + (size_t)r * nout, e2[r]);
+  for (int r = 0; r < 2; r++)
+    if (st[r]) return cl_fail(err, st[r], "%s", e2[r]);
+  return CL_OK;
+}
+
+cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
+                             char *err) {
+  double *o = g->out + (size_t)lev * (g->K * 2 + 4);
+  cl_status st = level_drift(g, lev, R, Q, o, err);
+  if (st) return st;
+  return finish(g, o, dR, dQ, err);
+}
+
+cl_status cl_grid_eval_reps(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, char *err) {
+  const size_t KM = (size_t)g->K * 2;
+  cl_status st = both_levels(g, R, Q, KM, 4, err);
+  for (int r = 0; !st && r < 2; r++) st = finish(g, g->out + (size_t)r * (KM + 4), dR + r * KM, dQ + r * 4, err);
+  return st;
+}
+
+cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, double *ebar,
+                       char *err) {
+  cl_status st = both_levels(g, R, Q, 0, 0, err);
+  if (st) return st;
+  const int nout = g->K * 2 + 4;
+  const double *o0 = g->out, *o1 = g->out + nout;
+  g->emax = 0;
+  for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k]));
+  if (ebar)
+    for (int k = 0; k < nout; k++) ebar[k] = g->emax;
+  return finish(g, o1, dR, dQ, err);
+}

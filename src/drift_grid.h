@@ -1,0 +1,52 @@
+/* drift_grid.h (internal) - the M = 2 grid engine (docs/grid.md): every
+ * term of the deterministic rule of docs/accurate.md depends on the outer
+ * node (c, xi) only through X = R^T c + xi, so the c- and xi-sums become
+ * weights on a uniform grid in X, computed exactly in c from the laws'
+ * characteristic functions by one 2-d FFT per pair of weights.  Two levels
+ * (coarse, fine); the drift is the fine one and the error estimate the
+ * largest difference of the two over the drift vector. */
+#ifndef CLDYN_DRIFT_GRID_H
+#define CLDYN_DRIFT_GRID_H
+
+#include "cldyn/model.h"
+#include "cldyn/quad.h"
+
+typedef struct cl_grid cl_grid;
+
+/* One level: at most n grid nodes per direction (even); ne nodes of the
+ * inner (per-view noise) rule, a trapezoid on [-Le, Le] in the
+ * standardised noise (Le <= 0 or a polynomial sigma: Gauss-Hermite); the
+ * step such that the trapezoid's aliasing is about exp(-Eh); the range such
+ * that the laws' tails beyond it are about exp(-E). */
+typedef struct {
+  int n, ne;
+  double Eh, E, Le;
+} cl_grid_level;
+
+/* 1 if the engine applies to m (else 0, with the reason in why). */
+int cl_grid_applies(const cl_model *m, char *why, size_t n);
+/* The engine with the default levels (o->grid_nodes, if > 0, is the fine
+ * level's inner nodes, default 24; every size of both levels scales with
+ * it). */
+cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
+/* The default levels for n inner nodes of the fine level (0: the default). */
+void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
+cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
+                               cl_grid **out, char *err);
+void cl_grid_free(cl_grid *g);
+/* The drift of level lev (0 coarse, 1 fine) alone. */
+cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
+                             char *err);
+/* Both levels at their own states (level r at R + r K 2, Q + r 4; dR, dQ
+ * likewise). */
+cl_status cl_grid_eval_reps(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, char *err);
+/* The fine level's drift; ebar (if non-NULL) gets max_k |fine_k - coarse_k|
+ * in every component (K*M entries for dR, then M*M for dQ). */
+cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, double *ebar,
+                       char *err);
+double cl_grid_errmax(const cl_grid *g);
+const char *cl_grid_method(const cl_grid *g);
+/* The nodes per direction of the last level evaluated. */
+void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
+
+#endif

@@ -1,0 +1,321 @@
+/* The M = 2 grid engine (src/drift_grid.c, docs/grid.md), suite "grid":
+ *  - the weights of X against a direct quadrature over c;
+ *  - the drift against the brute-force batch Monte Carlo of tests/mc_ref.c
+ *    for every smooth sigma, lambda = 0 with B = 2, every law and rho = 0,
+ *    0.5 (4 standard errors plus the estimate);
+ *  - against the deterministic rule of drift_acc.c at a fine level (about
+ *    1e-8) at case A's start, a late state, near death and a dead unit;
+ *  - the estimate against a much finer grid, in every component;
+ *  - determinism, smoothness in the state (also where the grid's size
+ *    changes), refusal, and the CLI's method line and JSON field. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../src/drift_acc.h"
+#include "../src/drift_grid.h"
+#include "cldyn/cldyn.h"
+#include "mc_ref.h"
+#include "testutil.h"
+
+#define NOUT (CL_KMAX * 2 + 4)
+
+static cl_model model_of(const char *args) {
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
+  return cfg.model;
+}
+
+/* the engine at its default levels: the drift (dR then dQ) and the estimate */
+static void grid_drift(const cl_model *m, const double *R, const double *Q, double *out, double *eb) {
+  char err[CL_ERRLEN];
+  cl_grid *g;
+  cr_assert_eq(cl_grid_alloc(m, NULL, &g, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_grid_eval(g, R, Q, out, out + m->K * 2, eb, err), CL_OK, "%s", err);
+  cl_grid_free(g);
+}
+
+/* a much finer grid (one level) */
+static void grid_fine(const cl_model *m, const double *R, const double *Q, double *out) {
+  const cl_grid_level r = {400, 44, 45, 32, 8.5}; /* a student law: its range at the tail mass e^-24 */
+  char err[CL_ERRLEN];
+  cl_grid *g;
+  cr_assert_eq(cl_grid_alloc_levels(m, &r, &r, &g, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_grid_eval_level(g, 1, R, Q, out, out + m->K * 2, err), CL_OK, "%s", err);
+  cl_grid_free(g);
+}
+
+#define CASEA "--M 2 --lambda 1 --c laplace:3 --c uniform:3 "
+#define START CASEA "--R0 0.1,0.02;0.03,0.1"
+#define LATE CASEA "--R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45"
+#define STATE2 "--R0 0.4,0.1;0.05,0.3 --Q0 1,0.2;0.2,0.8 "
+
+/* The weights: W_0, W_c1 and W_xi1 summed against test functions of X
+ * equal E[f(X)], E[c_1 f(X)] and E[xi_1 f(X)] by a direct product rule over
+ * c (the laws' Gauss rules) and xi (Gauss-Hermite) - through the engine's
+ * own integrals: the drift with lambda = 0 and linear sigma is a
+ * polynomial moment of (c, xi), which the rule of drift_acc.c integrates
+ * exactly. */
+Test(grid, weights_against_a_direct_rule, .timeout = 60) {
+  const char *cases[] = {"--M 2 --lambda 0 --act linear --c laplace:2 --c uniform:3 " STATE2,
+                         "--M 2 --lambda 0.5 --act linear --c discrete:-1@0.4,2@0.2,0@0.4 --c rademacher:2 " STATE2,
+                         "--M 2 --lambda 0.5 --act linear --rho 0.5 --c sparse:3:0.3 --c gauss:1 " STATE2};
+  for (int c = 0; c < 3; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * 2 + 4;
+    double d[NOUT], eb[NOUT], q[NOUT];
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    char err[CL_ERRLEN];
+    cl_acc *a;
+    const cl_acc_level lv = {24, 12, 24, -1, -1}; /* Gauss-Hermite throughout: exact for polynomials */
+    cr_assert_eq(cl_acc_alloc_levels(&m, &lv, &lv, &a, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, q, q + m.K * 2, err), CL_OK, "%s", err);
+    cl_acc_free(a);
+    for (int k = 0; k < nout; k++)
+      cr_expect_leq(fabs(d[k] - q[k]), 1e-9 * (1 + fabs(q[k])), "%s: component %d: grid %.12g vs exact %.12g", cases[c],
+                    k, d[k], q[k]);
+  }
+}
+
+/* Every smooth sigma, every law, rho = 0 and 0.5, lambda = 0 with B = 2,
+ * against the batch Monte Carlo within 4 standard errors plus the estimate. */
+Test(grid, against_monte_carlo, .timeout = 120) {
+  const char *cases[] = {
+      "--M 2 --lambda 1 --act tanh --c laplace:3 --c uniform:2 " STATE2,
+      "--M 2 --lambda 1 --act erf --rho 0.5 --c rademacher:3 --c sparse:3:0.3 " STATE2,
+      "--M 2 --lambda 1 --act sigmoid --c gauss:2 --c student:3:6 " STATE2,
+      "--M 2 --lambda 0.5 --act linear --rho 0.5 --c discrete:-1@0.4,2@0.2,0@0.4 --c uniform:2 " STATE2,
+      "--M 2 --lambda 0 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c rademacher:1 --c uniform:1",
+      "--M 2 --lambda 0 --B 2 --act tanh --rho 0.5 --c laplace:2 --c discrete:-1@0.5,1@0.5 " STATE2,
+  };
+  const int nc = (int)(sizeof cases / sizeof *cases);
+  for (int c = 0; c < nc; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * 2 + 4;
+    double ref[NOUT], se[NOUT], d[NOUT], eb[NOUT];
+    mc_ref_batches(&m, m.R0, m.Q0, c == 4 ? 400000 : 200000, 90 + (uint64_t)c, 7, nout, mc_ref_drift, ref, se);
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    double worst = 0;
+    for (int k = 0; k < nout; k++) {
+      const double tol = 4 * se[k] + eb[k];
+      worst = fmax(worst, fabs(d[k] - ref[k]) / tol);
+      cr_expect_leq(fabs(d[k] - ref[k]), tol, "%s: component %d: grid %.6g (estimate %.2g) vs Monte Carlo %.6g (se %.2g)",
+                    cases[c], k, d[k], eb[k], ref[k], se[k]);
+    }
+    cr_log_info("%s: max |grid - MC| / (4 se + estimate) = %.2f", cases[c], worst);
+  }
+}
+
+/* Against drift_acc.c at a fine level (accurate to about 1e-8). */
+/* the model of args at its start, with Q_11 = q11 (if > 0: a unit near
+ * death, its cosines 0.5) or unit 2 dead */
+static cl_model state_of(const char *args, double q11, int dead) {
+  cl_model m = model_of(args);
+  if (q11 > 0) m.Q0[0] = q11, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[2] = 0.5 * sqrt(q11);
+  if (dead) m.Q0[1] = m.Q0[2] = m.Q0[3] = 0, m.R0[1] = m.R0[3] = 0;
+  return m;
+}
+
+static void check_quad(const char *args, double q11, int dead, const cl_acc_level *r0) {
+  cl_model m = state_of(args, q11, dead);
+  const int nout = m.K * 2 + 4;
+  double d[NOUT], eb[NOUT], q[NOUT];
+  grid_drift(&m, m.R0, m.Q0, d, eb);
+  char err[CL_ERRLEN];
+  cl_acc *a;
+  cr_assert_eq(cl_acc_alloc_levels(&m, r0, r0, &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, q, q + m.K * 2, err), CL_OK, "%s", err);
+  cl_acc_free(a);
+  double worst = 0;
+  for (int k = 0; k < nout; k++) {
+    worst = fmax(worst, fabs(d[k] - q[k]));
+    cr_expect_leq(fabs(d[k] - q[k]), 3e-8 + eb[k], "%s (Q11 %g, dead %d): component %d: grid %.12g vs quad %.12g",
+                  args, q11, dead, k, d[k], q[k]);
+  }
+  cr_log_info("%s (Q11 %g, dead %d): max |grid - quad| %.3g, estimate %.3g", args, q11, dead, worst, eb[0]);
+}
+
+Test(grid, against_the_quad_rule, .timeout = 600) { /* about 10 s; minutes under ASan */
+  /* at the late state the laws' rule needs 24 nodes per half of the laplace
+   * law for 1e-8 (with 12 the rule itself is 6e-7 off) */
+  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r1 = {32, 16, 24, 6.5, -1};
+  check_quad(START, 0, 0, &r0);
+  check_quad(LATE, 0, 0, &r1);
+  check_quad(START, 1e-10, 0, &r0);
+  check_quad("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 0, 1, &r0);
+}
+
+/* The estimate covers the distance to a much finer grid in every component. */
+static void check_estimate(const char *args, double q11, int dead) {
+  cl_model m = state_of(args, q11, dead);
+  const int nout = m.K * 2 + 4;
+  double d[NOUT], eb[NOUT], f[NOUT];
+  grid_drift(&m, m.R0, m.Q0, d, eb);
+  grid_fine(&m, m.R0, m.Q0, f);
+  double worst = 0;
+  for (int k = 0; k < nout; k++) {
+    worst = fmax(worst, fabs(d[k] - f[k]));
+    cr_expect_leq(fabs(d[k] - f[k]), eb[k] + 1e-14, "%s: component %d: %.14g vs finer %.14g, estimate %.3g", args, k,
+                  d[k], f[k], eb[k]);
+  }
+  cr_expect_leq(eb[0], 1e-5, "%s: estimate %.3g", args, eb[0]);
+  cr_log_info("%s: max |drift - finer| %.3g, estimate %.3g", args, worst, eb[0]);
+}
+
+Test(grid, estimate_covers_a_much_finer_grid, .timeout = 120) {
+  check_estimate(START, 0, 0);
+  check_estimate(LATE, 0, 0);
+  check_estimate(START, 1e-10, 0);
+  check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 0, 1);
+  check_estimate("--M 2 --lambda 1 --act erf --rho 0.3 --c rademacher:3 --c uniform:2 " STATE2, 0, 0);
+  check_estimate("--M 2 --lambda 1 --act sigmoid --c student:3:5 --c sparse:2:0.2 " STATE2, 0, 0);
+  /* two units nearly collinear */
+  check_estimate(CASEA "--R0 0.3,0.28;0.1,0.12 --Q0 1,0.95;0.95,1", 0, 0);
+}
+
+/* Bit-identical on repeat; smooth in the state; no jump where the grid's
+ * size changes. */
+Test(grid, deterministic_and_smooth, .timeout = 60) {
+  cl_model m = model_of(CASEA "--R0 0.3,0.1;0.1,0.2");
+  const int K = m.K, nout = K * 2 + 4;
+  double d0[NOUT], e0[NOUT], d1[NOUT], e1[NOUT];
+  grid_drift(&m, m.R0, m.Q0, d0, e0);
+  grid_drift(&m, m.R0, m.Q0, d1, e1);
+  cr_assert_eq(memcmp(d0, d1, sizeof(double) * (size_t)nout), 0);
+  cr_assert_eq(memcmp(e0, e1, sizeof(double) * (size_t)nout), 0);
+  char err[CL_ERRLEN];
+  cl_grid *g;
+  cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+  for (int k = 0; k < nout; k++) {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    memcpy(R, m.R0, sizeof R), memcpy(Q, m.Q0, sizeof Q);
+    if (k < K * 2) R[k] += 1e-7;
+    else if (k - K * 2 != 1 && k - K * 2 != 2) Q[k - K * 2] += 1e-7;
+    else Q[1] += 1e-7, Q[2] += 1e-7;
+    cr_assert_eq(cl_grid_eval(g, R, Q, d1, d1 + K * 2, NULL, err), CL_OK, "%s", err);
+    double jump = 0;
+    for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+    cr_expect_leq(jump, 2e-6, "coordinate %d: the drift moves by %g for a step of 1e-7", k, jump);
+  }
+  /* along R_11, where the number of nodes changes the drift may jump only
+   * far below the estimate: each change located to 1e-8 by bisection, the
+   * jump = the change across it less the slope's share */
+  double djump = 0, emax = 1;
+  int n0p = -1, n1p = -1, changes = 0;
+  const double step = 2e-4;
+  double R[CL_KMAX * CL_MMAX];
+  memcpy(R, m.R0, sizeof R);
+  for (int s = 0; s < 300; s++) {
+    double cur[NOUT];
+    R[0] = 0.2 + s * step;
+    cr_assert_eq(cl_grid_eval(g, R, m.Q0, cur, cur + K * 2, NULL, err), CL_OK, "%s", err);
+    emax = fmin(emax, cl_grid_errmax(g));
+    int n0, n1;
+    cl_grid_sizes(g, &n0, &n1);
+    if (s > 0 && (n0 != n0p || n1 != n1p)) {
+      changes++;
+      double a = R[0] - step, b = R[0], da[NOUT], db[NOUT], dl[NOUT];
+      while (b - a > 1e-8) {
+        const double c = 0.5 * (a + b);
+        double Rc[CL_KMAX * CL_MMAX], dc[NOUT];
+        memcpy(Rc, R, sizeof Rc), Rc[0] = c;
+        cr_assert_eq(cl_grid_eval_level(g, 1, Rc, m.Q0, dc, dc + K * 2, err), CL_OK, "%s", err);
+        int c0, c1;
+        cl_grid_sizes(g, &c0, &c1);
+        if (c0 == n0p && c1 == n1p) a = c;
+        else b = c;
+      }
+      const double x[3] = {a - 1e-6, a, b};
+      double *dx[3] = {dl, da, db};
+      for (int t = 0; t < 3; t++) {
+        double Rt[CL_KMAX * CL_MMAX];
+        memcpy(Rt, R, sizeof Rt), Rt[0] = x[t];
+        cr_assert_eq(cl_grid_eval_level(g, 1, Rt, m.Q0, dx[t], dx[t] + K * 2, err), CL_OK, "%s", err);
+      }
+      for (int c = 0; c < nout; c++)
+        djump = fmax(djump, fabs(db[c] - da[c] - (b - a) / 1e-6 * (da[c] - dl[c])));
+    }
+    n0p = n0, n1p = n1;
+  }
+  cl_grid_free(g);
+  cr_expect_gt(changes, 0, "the scan should cross a change of the grid's size");
+  cr_expect_leq(djump, 1e-2 * emax, "a jump of %.3g where the size changes (smallest estimate %.3g)", djump, emax);
+  cr_log_info("%d size changes, largest jump %.3g, smallest estimate %.3g", changes, djump, emax);
+}
+
+/* Refused where it does not apply: the library with CL_EINVAL, the CLI
+ * with exit 2 and a one-line message. */
+Test(grid, refused_where_it_does_not_apply) {
+#define K2 "--c laplace:3 --c uniform:3 "
+  const char *bad[] = {"--M 2 --lambda 1 --act relu " K2 STATE2, "--M 2 --lambda 1 --g abs " K2 STATE2,
+                       "--M 2 --lambda 1 --B 2 " K2 STATE2, "--M 2 --lambda 1 --rho -0.5 " K2 STATE2,
+                       "--M 3 --lambda 1", "--M 2 --lambda 1 --act cubic --c laplace:1"};
+  /* STATE2 has K = 2 */
+  for (int c = 0; c < 6; c++) {
+    cl_model m = model_of(bad[c]);
+    cl_grid *g;
+    char err[CL_ERRLEN];
+    cr_expect_eq(cl_grid_alloc(&m, NULL, &g, err), CL_EINVAL, "%s", bad[c]);
+    cr_expect(strstr(err, "expect: grid"), "%s", err);
+  }
+  char eb[4096];
+  cr_expect_eq(run_cli("ode --M 2 --lambda 1 --act relu --expect grid --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "--expect: grid"), "%s", eb);
+  cr_expect_eq(run_cli("ode --M 3 --expect grid --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "--expect: grid"), "%s", eb);
+  cr_expect_eq(run_cli("ode --M 2 --expect grid --grid-nodes 7 --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "--grid-nodes"), "%s", eb);
+}
+
+/* `cldyn ode --expect grid` on case A: the method line names the engine
+ * and its bound, and the JSON method field carries it. */
+Test(grid, cli_method_line_and_json, .timeout = 60) {
+  char dir[] = "/tmp/cldyn_grid_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char args[1024], path[300], eb[8192];
+  snprintf(path, sizeof path, "%s/a.csv", dir);
+  snprintf(args, sizeof args, "ode " CASEA "--R0 '0.1,0.02;0.03,0.1' --T 2 --expect grid --out %s", path);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "grid engine (M = 2"), "%s", eb);
+  cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
+  char jp[400];
+  snprintf(jp, sizeof jp, "%s.json", path);
+  char *js = slurp(jp, NULL);
+  cr_assert_not_null(js);
+  const char *mt = strstr(js, "\"method\"");
+  cr_assert_not_null(mt, "%s", js);
+  cr_expect(strstr(mt, "grid engine") && strstr(mt, "trajectory error bound"), "%s", mt);
+  free(js);
+  remove(jp), remove(path), rmdir(dir);
+}
+
+/* Against the closed forms of erf with gauss laws (docs/closed-forms.md),
+ * an independent derivation: within the two engines' estimates. */
+Test(grid, against_the_erf_closed_forms, .timeout = 60) {
+  const char *cases[] = {"--M 2 --lambda 1 --act erf --c gauss:3 --c gauss:2 " STATE2,
+                         "--M 2 --lambda 0.5 --act erf --rho 0.4 --c gauss:1 " "--R0 0.5,0.2 --Q0 1,0.3;0.3,0.7"};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * 2 + 4;
+    double d[2][NOUT], e[2];
+    char err[CL_ERRLEN];
+    for (int k = 0; k < 2; k++) {
+      cl_quad_opts o = {0};
+      o.expect = k ? CL_EXPECT_GRID : CL_EXPECT_CLOSED;
+      cl_drift *dr = NULL;
+      cr_assert_eq(cl_drift_alloc(&m, &o, &dr, err), CL_OK, "%s", err);
+      cr_assert_eq(cl_drift_eval(dr, m.R0, m.Q0, d[k], d[k] + m.K * 2, err), CL_OK, "%s", err);
+      e[k] = cl_drift_stderr(dr);
+      cl_drift_free(dr);
+    }
+    double worst = 0;
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[0][k] - d[1][k]));
+      cr_expect_leq(fabs(d[0][k] - d[1][k]), e[0] + e[1] + 1e-12, "%s: component %d: closed %.14g, grid %.14g",
+                    cases[c], k, d[0][k], d[1][k]);
+    }
+    cr_log_info("%s: max |closed - grid| %.3g, estimates %.3g (closed) and %.3g (grid)", cases[c], worst, e[0], e[1]);
+  }
+}
