@@ -46,12 +46,13 @@ enum { NREP_DEFAULT = 8, ATOMS_MAX = 64, NBASE_MIN = 128, NGROUP_MAX = 128 };
 /* A chunk of CH points, by coordinate with the point index fastest (row r
  * of a block at r * CH), so that every loop over the points is a SIMD loop:
  * h = (h1, h2), sigma and sigma' of every h (libmvec), the per-sample
- * gradient g (2M rows), g1 + g2 (M rows), and for the 1/B expansion the
+ * gradient g (2M rows: g1, g2, turned into u = g1 + g2, v = g1 - g2 by
+ * chunk_sums), and for the 1/B expansion the
  * products phi_ik = y1_i y2_k (M^2 rows) and beta (2 M (M - 1) rows).  One
  * per thread: the blocks live in one allocation (chunk_alloc). */
 enum { CH = 128 };
 typedef struct chunk_s {
-  double *h, *y, *sd, *gs, *gp, *ph, *be;
+  double *h, *y, *sd, *gs, *ph, *be;
 } chunk;
 
 struct cl_multi {
@@ -1014,13 +1015,12 @@ CL_MULTI_CLONES static void sqexp_chunk2(const cl_multi *q, const double *S, con
 
 /* One chunk scratch for M units (and the 1/B expansion's rows if sq). */
 static chunk *chunk_alloc(int M, int sq) {
-  const size_t d2 = 2 * (size_t)M, rows = 4 * d2 + M + (sq ? (size_t)M * M + 2 * (size_t)M * (M - 1) : 0);
+  const size_t d2 = 2 * (size_t)M, rows = 4 * d2 + (sq ? (size_t)M * M + 2 * (size_t)M * (M - 1) : 0);
   chunk *ck = malloc(sizeof *ck + sizeof(double) * rows * CH);
   if (!ck) return NULL;
   double *p = (double *)(ck + 1);
   ck->h = p, ck->y = p + d2 * CH, ck->sd = p + 2 * d2 * CH, ck->gs = p + 3 * d2 * CH;
-  ck->gp = p + 4 * d2 * CH;
-  ck->ph = sq ? ck->gp + (size_t)M * CH : NULL;
+  ck->ph = sq ? p + 4 * d2 * CH : NULL;
   ck->be = sq ? ck->ph + (size_t)M * M * CH : NULL;
   return ck;
 }
