@@ -323,7 +323,6 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
   const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
   const size_t n2 = (size_t)n0 * n1;
   const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
-  memset(w->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
   const double *Ct = w->Ct;
   /* the frequencies of the images along each axis, and their Gaussian exponents */
   double *fw = w->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
@@ -385,23 +384,28 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
         if (a & 1) { /* the odd weight as the imaginary part */
           zx[0] -= sg * vi[a], zx[1] += sg * vr[a];
           if (mir) zy[0] += sg * vi[a], zy[1] += sg * vr[a];
-        } else {
-          zx[0] += sg * vr[a], zx[1] += sg * vi[a];
-          if (mir) zy[0] += sg * vr[a], zy[1] -= sg * vi[a];
+        } else { /* every entry is written once here, before its odd weight is added */
+          zx[0] = sg * vr[a], zx[1] = sg * vi[a];
+          if (mir) zy[0] = sg * vr[a], zy[1] = -sg * vi[a];
         }
       }
     }
+  /* the columns first, then only the rows eval_level uses (folded: j0 = 0
+   * and j0 >= n0 / 2; the other rows of W are left unset) */
+  const int j0s = g->odd ? n0 / 2 : 0;
   for (int q = 0; q < g->nq; q++) {
     double *z = w->z + 2 * n2 * (size_t)q;
-    for (int r = 0; r < n0; r++)
-      gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
     for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
+    for (int r = 0; r < n0; r++)
+      if (r == 0 || r >= j0s) gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
   }
   const double sc = 1.0 / ((double)n0 * n1);
   for (int a = 0; a < nw; a++) {
     const double *z = w->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
     double *W = w->W + n2 * (size_t)a;
-    for (size_t k = 0; k < n2; k++) W[k] = sc * z[2 * k];
+    for (int r = 0; r < n0; r++)
+      if (r == 0 || r >= j0s)
+        for (size_t k = (size_t)r * n1; k < (size_t)(r + 1) * n1; k++) W[k] = sc * z[2 * k];
   }
 }
 
