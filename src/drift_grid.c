@@ -337,15 +337,23 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
       gw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n1) / P1, ge[3 * k + a] = 0.5 * Ct[3] * gw[3 * k + a] * gw[3 * k + a];
     }
   /* the weights are real: the spectrum at -w is the conjugate of that at w,
-   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored */
+   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored.
+   * The exponent e = w^T Ct w / 2 is at least lb (fe + ge), lb = 1 - |r| (r
+   * the correlation of Ct, the cross term bounded by AM-GM): an image
+   * whose own axis' exponent alone puts lb fe or lb ge above GRID_EXPMAX
+   * is skipped before e is formed (the images the test on e drops: the
+   * margin 1e-12 covers the rounding) */
+  const double rc = Ct[0] > 0 && Ct[3] > 0 ? fmin(1, fabs(Ct[1]) / sqrt(Ct[0] * Ct[3])) : 0;
+  const double lb = 1 - rc - 1e-12;
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
       double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
       for (int a = 0; a < nw; a++) vr[a] = vi[a] = 0;
       for (int a0 = -1; a0 <= 1; a0++) {
         if (w->dead[0] && a0) continue; /* a delta along a dead axis: no images */
+        if (lb * fe[3 * k0 + a0 + 1] > GRID_EXPMAX) continue;
         for (int a1 = -1; a1 <= 1; a1++) {
-          if (w->dead[1] && a1) continue;
+          if ((w->dead[1] && a1) || lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX) continue;
           const double w0 = fw[3 * k0 + a0 + 1], w1 = gw[3 * k1 + a1 + 1];
           const double e = fe[3 * k0 + a0 + 1] + ge[3 * k1 + a1 + 1] + Ct[1] * w0 * w1;
           if (e > GRID_EXPMAX) continue;
