@@ -323,7 +323,6 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
   const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
   const size_t n2 = (size_t)n0 * n1;
   const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
-  memset(w->z, 0, sizeof(double) * 2 * n2 * (size_t)g->nq);
   const double *Ct = w->Ct;
   /* the frequencies of the images along each axis, and their Gaussian exponents */
   double *fw = w->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
@@ -338,15 +337,23 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
       gw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n1) / P1, ge[3 * k + a] = 0.5 * Ct[3] * gw[3 * k + a] * gw[3 * k + a];
     }
   /* the weights are real: the spectrum at -w is the conjugate of that at w,
-   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored */
+   * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored.
+   * The exponent e = w^T Ct w / 2 is at least lb (fe + ge), lb = 1 - |r| (r
+   * the correlation of Ct, the cross term bounded by AM-GM): an image
+   * whose own axis' exponent alone puts lb fe or lb ge above GRID_EXPMAX
+   * is skipped before e is formed (the images the test on e drops: the
+   * margin 1e-12 covers the rounding) */
+  const double rc = Ct[0] > 0 && Ct[3] > 0 ? fmin(1, fabs(Ct[1]) / sqrt(Ct[0] * Ct[3])) : 0;
+  const double lb = 1 - rc - 1e-12;
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
       double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
       for (int a = 0; a < nw; a++) vr[a] = vi[a] = 0;
       for (int a0 = -1; a0 <= 1; a0++) {
         if (w->dead[0] && a0) continue; /* a delta along a dead axis: no images */
+        if (lb * fe[3 * k0 + a0 + 1] > GRID_EXPMAX) continue;
         for (int a1 = -1; a1 <= 1; a1++) {
-          if (w->dead[1] && a1) continue;
+          if ((w->dead[1] && a1) || lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX) continue;
           const double w0 = fw[3 * k0 + a0 + 1], w1 = gw[3 * k1 + a1 + 1];
           const double e = fe[3 * k0 + a0 + 1] + ge[3 * k1 + a1 + 1] + Ct[1] * w0 * w1;
           if (e > GRID_EXPMAX) continue;
@@ -385,50 +392,28 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
         if (a & 1) { /* the odd weight as the imaginary part */
           zx[0] -= sg * vi[a], zx[1] += sg * vr[a];
           if (mir) zy[0] += sg * vi[a], zy[1] += sg * vr[a];
-        } else {
-          zx[0] += sg * vr[a], zx[1] += sg * vi[a];
-          if (mir) zy[0] += sg * vr[a], zy[1] -= sg * vi[a];
+        } else { /* every entry is written once here, before its odd weight is added */
+          zx[0] = sg * vr[a], zx[1] = sg * vi[a];
+          if (mir) zy[0] = sg * vr[a], zy[1] = -sg * vi[a];
         }
       }
     }
+  /* the columns first, then only the rows eval_level uses (folded: j0 = 0
+   * and j0 >= n0 / 2; the other rows of W are left unset) */
+  const int j0s = g->odd ? n0 / 2 : 0;
   for (int q = 0; q < g->nq; q++) {
     double *z = w->z + 2 * n2 * (size_t)q;
-    for (int r = 0; r < n0; r++)
-      gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
     for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
+    for (int r = 0; r < n0; r++)
+      if (r == 0 || r >= j0s) gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
   }
   const double sc = 1.0 / ((double)n0 * n1);
   for (int a = 0; a < nw; a++) {
     const double *z = w->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
     double *W = w->W + n2 * (size_t)a;
-    for (size_t k = 0; k < n2; k++) W[k] = sc * z[2 * k];
-  }
-}
-
-/* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
- * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
-static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
-  work *w = &l->w;
-  const int n = ax->n[i], ne = l->gh.n;
-  const double sd = sqrt(w->Ce[i * 3]), *z = l->gh.x, *qw = l->gh.w;
-  double *tb = w->tab + (size_t)i * NTAB * l->p.n;
-  for (int j = 0; j < n; j++) {
-    const double X = w->dX[i] * (j - n / 2) * ax->h[i];
-    for (int p = 0; p < ne; p++) w->hs[p] = X + sd * z[p];
-    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
-    double m[NK] = {0}, mo[NK * NK] = {0}, ez[NK] = {0};
-    for (int p = 0; p < ne; p++) {
-      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
-      for (int k = 0; k < NK; k++) {
-        const double wp = qw[p] * ph[k];
-        m[k] += wp, ez[k] += wp * z[p];
-        for (int q = k; q < NK; q++) mo[k * NK + q] += wp * ph[q];
-      }
-    }
-    for (int k = 0; k < NK; k++) {
-      tb[k * n + j] = m[k], tb[(NK + NK * NK + k) * n + j] = ez[k];
-      for (int q = k; q < NK; q++) tb[(NK + k * NK + q) * n + j] = tb[(NK + q * NK + k) * n + j] = mo[k * NK + q];
-    }
+    for (int r = 0; r < n0; r++)
+      if (r == 0 || r >= j0s)
+        for (size_t k = (size_t)r * n1; k < (size_t)(r + 1) * n1; k++) W[k] = sc * z[2 * k];
   }
 }
 
@@ -437,6 +422,41 @@ static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
 #else
 #define GRID_CLONES
 #endif
+
+/* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
+ * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
+GRID_CLONES static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
+  work *w = &l->w;
+  const int n = ax->n[i], ne = l->gh.n;
+  const double sd = sqrt(w->Ce[i * 3]), *z = l->gh.x, *qw = l->gh.w;
+  double *tb = w->tab + (size_t)i * NTAB * l->p.n;
+  for (int j = 0; j < n; j++) {
+    const double X = w->dX[i] * (j - n / 2) * ax->h[i];
+    for (int p = 0; p < ne; p++) w->hs[p] = X + sd * z[p];
+    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
+    /* the 18 sums over p in one vectorised loop (the order of summation differs from a plain loop: rounding only) */
+    double m0 = 0, m1 = 0, m2 = 0, m3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    double o00 = 0, o01 = 0, o02 = 0, o03 = 0, o11 = 0, o12 = 0, o13 = 0, o22 = 0, o23 = 0, o33 = 0;
+    const double *restrict ys = w->ys, *restrict ds = w->ds;
+#pragma omp simd reduction(+ : m0, m1, m2, m3, e0, e1, e2, e3, o00, o01, o02, o03, o11, o12, o13, o22, o23, o33)
+    for (int p = 0; p < ne; p++) {
+      const double y = ys[p], d = ds[p], p0 = d, p1 = y, p2 = d * y, p3 = y * y;
+      const double w0 = qw[p] * p0, w1 = qw[p] * p1, w2 = qw[p] * p2, w3 = qw[p] * p3;
+      m0 += w0, m1 += w1, m2 += w2, m3 += w3;
+      e0 += w0 * z[p], e1 += w1 * z[p], e2 += w2 * z[p], e3 += w3 * z[p];
+      o00 += w0 * p0, o01 += w0 * p1, o02 += w0 * p2, o03 += w0 * p3;
+      o11 += w1 * p1, o12 += w1 * p2, o13 += w1 * p3;
+      o22 += w2 * p2, o23 += w2 * p3, o33 += w3 * p3;
+    }
+    const double m[NK] = {m0, m1, m2, m3}, ez[NK] = {e0, e1, e2, e3};
+    const double mo[NK * NK] = {o00, o01, o02, o03, 0, o11, o12, o13, 0, 0, o22, o23, 0, 0, 0, o33};
+    for (int k = 0; k < NK; k++) {
+      tb[k * n + j] = m[k], tb[(NK + NK * NK + k) * n + j] = ez[k];
+      for (int q = k; q < NK; q++) tb[(NK + k * NK + q) * n + j] = tb[(NK + q * NK + k) * n + j] = mo[k * NK + q];
+    }
+  }
+}
+
 
 /* c = A B (r x ne times ne x m), each entry summed over p in order (no
  * contraction: the same bits on every instruction set and thread count) */

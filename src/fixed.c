@@ -107,6 +107,20 @@ typedef struct {
   double s2; /* s^2: the scale of the drift's rounding (root_tol) */
 } root_ctx;
 
+/* The drift without its error estimate: for the deterministic engines
+ * (the grid and the quad rule) their fine level alone, which is their drift
+ * bit for bit; the coarse level serves only the estimate, which Newton, the
+ * Jacobians and the classification do not use (docs/grid.md s.9). */
+static cl_status fixed_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err) {
+  const int rep = cl_drift_written_rep(d);
+  if (rep < 0) return cl_ode_drift(d, K, M, y, f, err);
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  cl_state_unpack(K, M, y, R, Q);
+  cl_status st = cl_drift_eval_rep(d, rep, R, Q, dR, dQ, err);
+  if (!st) cl_state_pack(K, M, dR, dQ, f);
+  return st;
+}
+
 static void full_state(const root_ctx *c, const double *x, double *y) {
   memcpy(y, c->base, sizeof(double) * (size_t)c->n);
   for (int k = 0; k < c->nfree; k++) y[c->idx[k]] = x[k];
@@ -117,7 +131,7 @@ static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
   double y[CL_STATE_MAX], F[CL_STATE_MAX];
   full_state(c, x->data, y);
   c->nevals++;
-  if (cl_ode_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
+  if (fixed_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
   double fac = 1, sum = 0;
   /* Farrell, Birkisson & Funke's deflation: (1 / |y - y_k|^2 + 1) per known root */
   for (int k = 0; k < c->nknown; k++) {
@@ -155,7 +169,7 @@ static double undeflated(root_ctx *c, const double *x) {
   double y[CL_STATE_MAX], F[CL_STATE_MAX], sum = 0;
   full_state(c, x, y);
   c->nevals++;
-  if (cl_ode_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
+  if (fixed_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
   for (int k = 0; k < c->nfree; k++) sum += fabs(F[c->idx[k]]);
   return sum;
 }
@@ -212,7 +226,7 @@ static int eval_free(root_ctx *c, const double *x, double *F) {
   double y[CL_STATE_MAX], f[CL_STATE_MAX];
   full_state(c, x, y);
   c->nevals++;
-  if (cl_ode_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
+  if (fixed_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
   for (int k = 0; k < c->nfree; k++) F[k] = f[c->idx[k]];
   return 0;
 }
@@ -329,7 +343,7 @@ static cl_status eigen(const double *J0, int n, cl_fixed_point *p) {
 static double residual_at(cl_drift *d, int K, int M, const double *y, char *err, cl_status *st) {
   double f[CL_STATE_MAX], r = 0;
   int n = cl_state_size(K, M);
-  if ((*st = cl_ode_drift(d, K, M, y, f, err))) return INFINITY;
+  if ((*st = fixed_drift(d, K, M, y, f, err))) return INFINITY;
   for (int k = 0; k < n; k++) r = fmax(r, fabs(f[k]));
   return r;
 }
