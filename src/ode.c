@@ -392,6 +392,12 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
             rejected = 1;
             continue;
           }
+          /* the cap follows the defect as the step follows its error
+           * estimate: a passed check lets it grow (at most 2x a step), so
+           * that the trajectory, once past the stiff stretch, is not held
+           * at its step for good (docs/theory.md s.3) */
+          if (isfinite(hcap))
+            hcap = fmax(hcap, hstep * fmin(2, 0.9 * pow(10 / fmax(sqrt(dd / n), 1e-12), 1.0 / 8)));
         }
         double fac = e == 0 ? 10 : fmin(10, 0.9 * pow(e, -1.0 / 8));
         if (rejected) fac = fmin(1, fac);
