@@ -609,7 +609,8 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
       if (strcmp(acc[k][j], "--features") == 0) pa[np++] = acc[k][++j]; /* K = 1: one ODE for every layout */
       else oa[no++] = acc[k][j];
     }
-    int rcp = run_in(dir, NULL, err, sizeof err, pa), rco = run_in(dir, NULL, err, sizeof err, oa);
+    char errp[2048];
+    int rcp = run_in(dir, NULL, errp, sizeof errp, pa), rco = run_in(dir, NULL, err, sizeof err, oa);
     snprintf(p, sizeof p, "%s/p.csv", dir), snprintf(o, sizeof o, "%s/o.csv", dir);
     double tp[64], Rp[64], Qp[64], to[64], Ro[64], Qo[64], worst = 0;
     int n = read_rq(p, tp, Rp, Qp, 64), m = read_rq(o, to, Ro, Qo, 64);
@@ -619,8 +620,13 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
       worst = fmax(worst, e);
       ok &= tp[i] == to[i] && e <= 1e-3;
     }
-    cr_expect(ok, "pde %s %s: rc %d/%d, %d/%d rows, worst relative gap to the ODE %.3g: %s", acc[k][0], acc[k][1], rcp,
-              rco, n, m, worst, err);
+    /* or both refused: the pre-activation sd grows beyond what the rules
+     * resolve (docs/hardening.md s.15; all of these since that guard) */
+    int refused = rcp == 1 && rco == 1 && strstr(errp, "pre-activation sd") && strstr(err, "pre-activation sd") &&
+                  strstr(errp, "t = ") && count_in(dir) == 0;
+    ok |= refused;
+    cr_expect(ok, "pde %s %s: rc %d/%d, %d/%d rows, worst relative gap to the ODE %.3g: %s / %s", acc[k][0], acc[k][1],
+              rcp, rco, n, m, worst, errp, err);
     cr_log_info("pde %s %s %s: worst relative gap to the ODE %.2e", acc[k][0], acc[k][1], acc[k][2] ? acc[k][3] : "", worst);
     tried++, held += ok;
     const char *made[] = {"p.csv", "p.csv.json", "o.csv", "o.csv.json"};
@@ -672,10 +678,12 @@ Test(harden, fixed_large_noise_says_why, .timeout = 60) {
     cr_expect(ok, "case %d: rc %d, %d points: %s", k, rc, nf, err);
     tried++, held += !!ok;
   }
-  /* s = 30: listed, with the warning; s = 3: no warning */
+  /* s = 30: the drift refuses every state (sd > 6, docs/hardening.md s.15),
+   * so no point, with the warning (the point listed before, at sd ~ 30,
+   * was the rules' artifact); s = 3: no warning */
   int rc = RUN(dir, err, "fixed", "--s", "30", "--out", "f.csv");
   double t[8], R[8], Q[8];
-  int ok = rc == 0 && read_rq(p, t, R, Q, 8) == 1 && strstr(err, "not reliable");
+  int ok = rc == 0 && read_rq(p, t, R, Q, 8) == 0 && strstr(err, "not reliable");
   cr_expect(ok, "s = 30: rc %d: %s", rc, err);
   tried++, held += ok;
   rc = RUN(dir, err, "fixed", "--s", "3", "--out", "f.csv");
