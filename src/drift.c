@@ -449,7 +449,7 @@ static double sd_limit(const cl_drift *d) {
   if (d->erf || d->method == METHOD_MC || (a != CL_ACT_TANH && a != CL_ACT_ERF && a != CL_ACT_SIGMOID))
     return INFINITY;
   const int k = a == CL_ACT_TANH ? 0 : a == CL_ACT_ERF ? 1 : 2;
-  static const double m1[3] = {6, 10, 14}, grid[3] = {6, 6, 8}, sobol[3] = {12, 17, 60};
+  static const double m1[3] = {9, 10, 14}, grid[3] = {6, 6, 8}, sobol[3] = {12, 17, 60};
   return d->g2 || d->qacc ? grid[k] : d->multi ? sobol[k] : m1[k];
 }
 static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, char *err) {

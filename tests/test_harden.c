@@ -967,13 +967,13 @@ Test(harden, csv_fields_with_a_tail_are_refused, .timeout = 120) {
 /* The pre-activation sd guard (docs/hardening.md s.15): just below each
  * engine's limit the drift is right against tests/sd_ref.c (a quadrature
  * in h itself that resolves sigma'): M = 1 to 5e-6 relative (measured
- * 1.2e-6 tanh, 2e-7 erf, 9e-7 sigmoid), the M = 2 grid within its own
+ * 2e-7 erf, 9e-7 sigmoid; tanh to 1e-4: 8e-5 at sd 8.9 with s = 8.8), the M = 2 grid within its own
  * estimate |fine - coarse|; just above it every engine refuses with
  * CL_EDIVERGE and a message naming the sd and the limit. */
 #include "sd_ref.h"
 Test(harden, sd_guard_accurate_below_refused_above, .timeout = 60) {
   const char *acts[] = {"tanh", "erf", "sigmoid"};
-  const double lim_m1[] = {6, 10, 14}, lim_grid[] = {6, 6, 8}, lim_sobol[] = {12, 17, 60};
+  const double lim_m1[] = {9, 10, 14}, lim_grid[] = {6, 6, 8}, lim_sobol[] = {12, 17, 60};
   char err[CL_ERRLEN];
   for (int a = 0; a < 3; a++)
     for (int e = 0; e < 3; e++) {
@@ -1000,7 +1000,7 @@ Test(harden, sd_guard_accurate_below_refused_above, .timeout = 60) {
                     "%s engine %d sd %g: status %d: %s", acts[a], e, sd, st, err);
         } else if (e < 2) {
           cr_assert_eq(st, CL_OK, "%s engine %d sd %g: %s", acts[a], e, sd, err);
-          double ref = sd_ref_dq(&m, 1), tol = 5e-6 * fabs(ref);
+          double ref = sd_ref_dq(&m, 1), tol = (a == 0 ? 1e-4 : 5e-6) * fabs(ref); /* tanh: 8e-5 measured */
           if (e == 1) { /* the grid: within its estimate */
             double a0[4], a1[4], r0[2], r1[2];
             cr_assert_eq(cl_drift_eval_rep(d, 0, R, Q, r0, a0, err), CL_OK, "%s", err);
@@ -1033,7 +1033,7 @@ Test(harden, sd_guard_cli_refuses, .timeout = 120) {
   make_tmpdir(dir, sizeof dir);
   const char *const cases[][14] = {
       {"ode", "--s", "20", "--out", "o.csv", NULL},
-      {"ode", "--s", "5", "--T", "2", "--out", "o.csv", NULL}, /* sd 5.1 at t = 0, 6 at t ~ 0.86 */
+      {"ode", "--s", "8", "--T", "2", "--out", "o.csv", NULL}, /* sd 8.06 at t = 0, 9 later */
       {"ode", "--M", "2", "--s", "10", "--out", "o.csv", NULL},
       {"ode", "--M", "2", "--s", "20", "--expect", "qmc", "--qmc-points", "1024", "--out", "o.csv", NULL},
       {"pde", "--s", "20", "--T", "1", "--out", "o.csv", NULL},
