@@ -437,6 +437,36 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   return CL_OK;
 }
 
+/* The rules work in standardised coordinates and do not resolve a
+ * saturating sigma' (a spike of width ~1 in h) once the pre-activation sd
+ * sqrt(Q_ii (1 + s^2) + sum_j (m2_j - 1) R_ji^2) is large: each engine is
+ * refused beyond the sd up to which its drift (or, where it prints one, its
+ * own error estimate) was verified against a brute-force quadrature
+ * (docs/hardening.md s.15).  Scale-free sigma, the closed forms and Monte
+ * Carlo: no limit. */
+static double sd_limit(const cl_drift *d) {
+  const cl_act a = d->m.act;
+  if (d->erf || d->method == METHOD_MC || (a != CL_ACT_TANH && a != CL_ACT_ERF && a != CL_ACT_SIGMOID))
+    return INFINITY;
+  const int k = a == CL_ACT_TANH ? 0 : a == CL_ACT_ERF ? 1 : 2;
+  static const double m1[3] = {9, 10, 14}, grid[3] = {6, 6, 8}, sobol[3] = {12, 17, 60};
+  return d->g2 || d->qacc ? grid[k] : d->multi ? sobol[k] : m1[k];
+}
+static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, char *err) {
+  const double lim = sd_limit(d), s2 = d->m.s * d->m.s;
+  if (lim == INFINITY) return CL_OK;
+  for (int i = 0; i < d->M; i++) {
+    double v = Q[i * d->M + i] * (1 + s2);
+    for (int j = 0; j < d->K; j++) v += (d->m.c[j].m2 - 1) * R[j * d->M + i] * R[j * d->M + i];
+    if (sqrt(fmax(v, 0)) > lim)
+      return cl_fail(err, CL_EDIVERGE,
+                     "expect: the pre-activation sd %.3g (unit %d) exceeds the range the rules resolve for %s "
+                     "(<= %g); lower s or Q (docs/hardening.md s.15)",
+                     sqrt(v), i + 1, cl_act_name(d->m.act), lim);
+  }
+  return CL_OK;
+}
+
 /* The deterministic rule (docs/accurate.md s.4) has two "replicates", its
  * coarse and fine levels; with t = 2 the bound t sd / sqrt(2) of two values
  * is their difference |fine - coarse|, and cl_ode_solve writes the fine one
@@ -449,6 +479,8 @@ int cl_drift_nrep(const cl_drift *d) {
 }
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
+  cl_status sg = sd_guard(d, R, Q, err);
+  if (sg) return sg;
   if (d->qacc && (rep == 0 || rep == 1)) return cl_acc_eval_level(d->qacc, rep, R, Q, dR, dQ, err);
   if (d->g2 && (rep == 0 || rep == 1)) return cl_grid_eval_level(d->g2, rep, R, Q, dR, dQ, err);
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
@@ -460,6 +492,10 @@ int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; 
 cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                              char *err) {
   const size_t KM = (size_t)d->m.K * d->m.M, MM = (size_t)d->m.M * d->m.M;
+  for (int r = 0; r < cl_drift_nrep(d); r++) {
+    cl_status sg = sd_guard(d, R + r * KM, Q + r * MM, err);
+    if (sg) return sg;
+  }
   if (d->g2) return cl_grid_eval_reps(d->g2, R, Q, dR, dQ, err);
   if (d->qacc) {
     for (int r = 0; r < 2; r++) {
@@ -1196,6 +1232,8 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
+  cl_status sg = sd_guard(d, R, Q, err);
+  if (sg) return sg;
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);
   if (d->qacc) return cl_acc_eval(d->qacc, R, Q, dR, dQ, NULL, err);
   if (d->g2) return cl_grid_eval(d->g2, R, Q, dR, dQ, NULL, err);

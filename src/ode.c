@@ -529,7 +529,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   for (int q = 0; q < n; q++)
     if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0 (%s)", pars);
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
-    cl_fail(err, st, "ode: at t = 0: %s", c.err);
+    cl_fail(err, st, "ode: at t = 0: %s (%s)", c.err, pars);
   se0 = cl_drift_stderr(c.drift);
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)

@@ -153,7 +153,9 @@ static cl_status eval_coef(cl_pde *p, coef *cf, char *err) {
   for (int j = 0; j < p->K; j++) ok &= isfinite(cf->R[j]);
   if (!ok) return diverged(p, err, "non-finite state");
   char e2[CL_ERRLEN];
-  if (cl_drift_m1_terms(p->drift, cf->R, Q, &tm, e2)) return diverged(p, err, "drift not computable");
+  if (cl_drift_m1_terms(p->drift, cf->R, Q, &tm, e2)) /* e.g. the sd guard (docs/hardening.md s.15) */
+    return cl_fail(err, CL_EDIVERGE, "pde: at t = %g: %s (tau = %g, s = %g, rho = %g, B = %d)", p->t, e2, p->m.tau,
+                   p->m.s, p->m.rho, p->m.B);
   ok = isfinite(tm.b_z) && isfinite(tm.b_e) && isfinite(tm.V) && tm.V >= 0;
   for (int j = 0; j < p->K; j++) cf->a[j] = tm.a[j], ok &= isfinite(tm.a[j]);
   cf->bz = tm.b_z, cf->be = tm.b_e, cf->V = tm.V;
