@@ -40,6 +40,7 @@
 #define GRID_NROWBUF 56 /* row buffers of eval_level (52 used) */
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 #define GRID_NE 24    /* default inner nodes of the fine level */
+#define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
@@ -141,10 +142,10 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   const cl_grid_level *p[2] = {coarse, fine};
   cl_status st = CL_OK;
   for (int k = 0; k < 2 && !st; k++) {
-    if (p[k]->n < 8 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > 200 || !(p[k]->E > 0) ||
+    if (p[k]->n < 8 || p[k]->n > 1024 || (p[k]->n & 1) || p[k]->ne < 2 || p[k]->ne > GRID_NEMAX || !(p[k]->E > 0) ||
         !(p[k]->Eh > 0))
-      st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 8 to 1024), ne %d (2 to 200)", k,
-                   p[k]->n, p[k]->ne);
+      st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 8 to 1024), ne %d (2 to %d)", k,
+                   p[k]->n, p[k]->ne, GRID_NEMAX);
     if (st) break;
     g->lv[k].p = *p[k];
     const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
@@ -197,9 +198,30 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   return CL_OK;
 }
 
+/* The inner trapezoid's nodes for sigma's poles (docs/grid.md s.3): with
+ * eta_i = sd z and poles at |Im h| = a (tanh pi/2, the logistic sigmoid pi,
+ * erf about 2, as src/drift.c's pole), the trapezoid in z of step hz errs
+ * by about exp(-2 pi (a / sd) / hz); the level's aliasing exponent Eh sets
+ * hz = 2 pi a / (sd Eh) (tanh: a step in h of 0.35/0.55 for the fine/coarse
+ * level).  sd = sqrt((1 - rho) s^2 max(1, Q0_ii)), fixed per run; never
+ * fewer nodes than the level's default, at most GRID_NEMAX (fine) and 2/3
+ * of it (coarse). */
+static void inner_nodes(const cl_model *m, cl_grid_level *l, int cap) {
+  const double a = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : m->act == CL_ACT_ERF ? 2.0 : 0;
+  if (!(a > 0) || !(l->Le > 0)) return;
+  double q = 1;
+  for (int i = 0; i < m->M; i++) q = fmax(q, m->Q0[i * m->M + i]);
+  const double sd = sqrt(fmax(1 - m->rho, 0) * q) * m->s;
+  if (!(sd > 0)) return;
+  const double need = ceil(2 * l->Le * sd * l->Eh / (2 * M_PI * a)) + 1;
+  if (need > l->ne) l->ne = need > cap ? cap : (int)need;
+}
+
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
+  inner_nodes(m, &f, GRID_NEMAX);
+  inner_nodes(m, &c, 2 * GRID_NEMAX / 3);
   return cl_grid_alloc_levels(m, &c, &f, out, err);
 }
 
