@@ -17,6 +17,7 @@
 #include "../src/drift_grid.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
+#include "sd_ref.h"
 #include "testutil.h"
 
 #define NOUT (CL_KMAX * 2 + 4)
@@ -317,5 +318,32 @@ Test(grid, against_the_erf_closed_forms, .timeout = 60) {
                     cases[c], k, d[0][k], d[1][k]);
     }
     cr_log_info("%s: max |closed - grid| %.3g, estimates %.3g (closed) and %.3g (grid)", cases[c], worst, e[0], e[1]);
+  }
+}
+
+/* The inner rule follows sigma's poles (docs/grid.md s.3): tanh at a
+ * pre-activation sd of 2.2 and 4.1 (Q = I, R = 0, lambda = 0), the fine
+ * level against the brute-force dQ of tests/sd_ref.c (24 fixed inner nodes
+ * were 4.5e-4 and 7.7e-2 off; 1.4e-9 and 9e-9 measured), and within the
+ * engine's estimate |fine - coarse|. */
+Test(grid, inner_rule_resolves_tanh_at_large_s, .timeout = 60) {
+  const double sds[] = {2.2, 4.1};
+  char err[CL_ERRLEN];
+  for (int k = 0; k < 2; k++) {
+    cl_model m;
+    cl_model_default(&m);
+    m.M = 2, m.lambda = 0, m.act = CL_ACT_TANH;
+    m.Q0[0] = m.Q0[3] = 1, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[1] = 0.1;
+    m.s = sqrt(sds[k] * sds[k] - 1);
+    cl_grid *g;
+    cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+    double R[2] = {0, 0}, Q[4] = {1, 0, 0, 1}, dR[2], dQ[4], c0[4];
+    cr_assert_eq(cl_grid_eval_level(g, 1, R, Q, dR, dQ, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_eval_level(g, 0, R, Q, dR, c0, err), CL_OK, "%s", err);
+    const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref);
+    cr_expect(e <= 1e-7 * fabs(ref), "sd %g: dQ %.12g vs brute force %.12g", sds[k], dQ[0], ref);
+    cr_expect(e <= fabs(dQ[0] - c0[0]), "sd %g: error %.3g above the estimate %.3g", sds[k], e,
+              fabs(dQ[0] - c0[0]));
+    cl_grid_free(g);
   }
 }
