@@ -41,6 +41,7 @@
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 #define GRID_NE 24    /* default inner nodes of the fine level */
 #define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
+#define GRID_NLAD 16   /* at most this many inner rules per level */
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
@@ -58,7 +59,9 @@ typedef struct {
   cl_grid_level p;
   work w;
   double tq[CL_KMAX]; /* student laws: the quantile of |c| at the tail mass exp(-0.75 E) */
-  cl_rule gh; /* the inner rule (standard normal) */
+  cl_rule gh; /* the inner rule in use (standard normal): one of lad, not owned */
+  cl_rule lad[GRID_NLAD]; /* the inner rules by node count, 1.25x apart (docs/grid.md s.3) */
+  int nlad;
   int nwt[2]; /* the lengths of the two axes' FFT tables */
   gsl_fft_complex_wavetable *wt[2];
   gsl_fft_complex_workspace *ws[2];
@@ -97,7 +100,8 @@ static void level_free(level *l) {
   work *w = &l->w;
   free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
   free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
-  cl_rule_free(&l->gh);
+  for (int k = 0; k < l->nlad; k++) cl_rule_free(&l->lad[k]);
+  l->nlad = 0;
   for (int i = 0; i < 2; i++) {
     if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
     if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
@@ -120,8 +124,8 @@ void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
   if (n <= 0) n = GRID_NE;
   const double x = (double)n / GRID_NE;
   const int cap = (int)(GRID_NMAX * x + 1) & ~1;
-  *f = (cl_grid_level){cap, n, 28 * x * x, 28 * x, 6.5 * sqrt(x)};
-  *c = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * n + 1) / 3, 18 * x * x, 22 * x, 5.5 * sqrt(x)};
+  *f = (cl_grid_level){cap, n, 28 * x * x, 28 * x, 6.5 * sqrt(x), 0};
+  *c = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * n + 1) / 3, 18 * x * x, 22 * x, 5.5 * sqrt(x), 0};
 }
 
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
@@ -158,12 +162,22 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
                          gsl_cdf_tdist_Qinv(exp(-0.75 * g->lv[k].p.E), m->c[j].nu);
     /* the inner rule: the trapezoid for sigma analytic in a strip (geometric
      * convergence), Gauss-Hermite for the polynomials (exact) */
-    st = poly || p[k]->Le <= 0 ? cl_rule_normal(p[k]->ne, &g->lv[k].gh, err)
-                               : cl_rule_normal_trap_range(p[k]->ne, p[k]->Le, &g->lv[k].gh, err);
+    /* the ladder of inner rules (docs/grid.md s.3): from ne up by 1.25x to
+     * nemax for the trapezoid, ne alone for Gauss-Hermite */
+    level *lv = &g->lv[k];
+    for (int cnt = p[k]->ne; !st && lv->nlad < GRID_NLAD;) {
+      st = poly || p[k]->Le <= 0 ? cl_rule_normal(cnt, &lv->lad[lv->nlad], err)
+                                 : cl_rule_normal_trap_range(cnt, p[k]->Le, &lv->lad[lv->nlad], err);
+      if (st) break;
+      lv->nlad++;
+      if (poly || p[k]->Le <= 0 || cnt >= p[k]->nemax) break;
+      cnt = (int)fmin(p[k]->nemax, ceil(1.25 * cnt));
+    }
     if (st) break;
+    lv->gh = lv->lad[0];
     /* the level's scratch */
     work *w = &g->lv[k].w;
-    const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)p[k]->ne;
+    const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)lv->lad[lv->nlad - 1].n;
     w->z = malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
     w->W = malloc(sizeof(double) * n2 * (size_t)g->nw);
     w->tab = malloc(sizeof(double) * 2 * NTAB * n);
@@ -188,40 +202,42 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
            "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
-           "<= %d/%d nodes per direction), inner %s %d/%d nodes; drift = the fine level, estimate "
-           "max |fine - coarse|",
+           "<= %d/%d nodes per direction), inner %s %d/%d nodes (up to %d/%d as s and Q require); drift = "
+           "the fine level, estimate max |fine - coarse|",
            m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
            g->lv[0].p.n, g->lv[1].p.n,
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
-           g->lv[0].p.ne, g->lv[1].p.ne);
+           g->lv[0].p.ne, g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
   *out = g;
   return CL_OK;
 }
 
-/* The inner trapezoid's nodes for sigma's poles (docs/grid.md s.3): with
- * eta_i = sd z and poles at |Im h| = a (tanh pi/2, the logistic sigmoid pi,
- * erf about 2, as src/drift.c's pole), the trapezoid in z of step hz errs
- * by about exp(-2 pi (a / sd) / hz); the level's aliasing exponent Eh sets
+/* The inner rule for sigma's poles (docs/grid.md s.3): with eta_i = sd z
+ * and poles at |Im h| = a (tanh pi/2, the logistic sigmoid pi, erf about
+ * 2, as src/drift.c's pole), the trapezoid in z of step hz errs by about
+ * exp(-2 pi (a / sd) / hz); the level's aliasing exponent Eh sets
  * hz = 2 pi a / (sd Eh) (tanh: a step in h of 0.35/0.55 for the fine/coarse
- * level).  sd = sqrt((1 - rho) s^2 max(1, Q0_ii)), fixed per run; never
- * fewer nodes than the level's default, at most GRID_NEMAX (fine) and 2/3
- * of it (coarse). */
-static void inner_nodes(const cl_model *m, cl_grid_level *l, int cap) {
+ * level).  sd = sqrt((1 - rho) s^2 max(1, Q_ii)) at the current state: the
+ * smallest rule of the ladder with that many nodes, else its largest.  The
+ * drift jumps where the choice changes, by the difference of two rules that
+ * both meet the level's target. */
+static void pick_inner(const cl_grid *g, level *l) {
+  const cl_model *m = &g->m;
   const double a = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : m->act == CL_ACT_ERF ? 2.0 : 0;
-  if (!(a > 0) || !(l->Le > 0)) return;
-  double q = 1;
-  for (int i = 0; i < m->M; i++) q = fmax(q, m->Q0[i * m->M + i]);
-  const double sd = sqrt(fmax(1 - m->rho, 0) * q) * m->s;
-  if (!(sd > 0)) return;
-  const double need = ceil(2 * l->Le * sd * l->Eh / (2 * M_PI * a)) + 1;
-  if (need > l->ne) l->ne = need > cap ? cap : (int)need;
+  l->gh = l->lad[0];
+  if (!(a > 0) || !(l->p.Le > 0) || l->nlad < 2) return;
+  double sd = 0;
+  for (int i = 0; i < 2; i++) sd = fmax(sd, sqrt(fmax(l->w.Ce[i * 3], (1 - m->rho) * m->s * m->s)));
+  const double need = ceil(2 * l->p.Le * sd * l->p.Eh / (2 * M_PI * a)) + 1;
+  int k = 0;
+  while (k + 1 < l->nlad && l->lad[k].n < need) k++;
+  l->gh = l->lad[k];
 }
 
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
-  inner_nodes(m, &f, GRID_NEMAX);
-  inner_nodes(m, &c, 2 * GRID_NEMAX / 3);
+  f.nemax = GRID_NEMAX, c.nemax = 2 * GRID_NEMAX / 3;
   return cl_grid_alloc_levels(m, &c, &f, out, err);
 }
 
@@ -663,6 +679,7 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
 static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
   level *l = (level *)&g->lv[lev];
   cl_status st = prepare(g, &l->w, R, Q, err);
+  if (!st) pick_inner(g, l);
   if (!st) st = eval_level(g, l, R, Q, o, err);
   for (int k = 0; !st && k < g->K * 2 + 4; k++)
     if (!isfinite(o[k])) st = cl_fail(err, CL_EDIVERGE, "the drift is not finite");

@@ -21,6 +21,8 @@ typedef struct cl_grid cl_grid;
 typedef struct {
   int n, ne;
   double Eh, E, Le;
+  int nemax; /* > ne: a ladder of inner rules up to nemax nodes, the one used
+                chosen from the state (sigma's poles, docs/grid.md s.3); else ne */
 } cl_grid_level;
 
 /* 1 if the engine applies to m (else 0, with the reason in why). */

@@ -40,7 +40,7 @@ static void grid_drift(const cl_model *m, const double *R, const double *Q, doub
 
 /* a much finer grid (one level) */
 static void grid_fine(const cl_model *m, const double *R, const double *Q, double *out) {
-  const cl_grid_level r = {400, 44, 45, 32, 8.5}; /* a student law: its range at the tail mass e^-24 */
+  const cl_grid_level r = {400, 44, 45, 32, 8.5, 0}; /* a student law: its range at the tail mass e^-24 */
   char err[CL_ERRLEN];
   cl_grid *g;
   cr_assert_eq(cl_grid_alloc_levels(m, &r, &r, &g, err), CL_OK, "%s", err);
@@ -343,6 +343,34 @@ Test(grid, inner_rule_resolves_tanh_at_large_s, .timeout = 60) {
     const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref);
     cr_expect(e <= 1e-7 * fabs(ref), "sd %g: dQ %.12g vs brute force %.12g", sds[k], dQ[0], ref);
     cr_expect(e <= fabs(dQ[0] - c0[0]), "sd %g: error %.3g above the estimate %.3g", sds[k], e,
+              fabs(dQ[0] - c0[0]));
+    cl_grid_free(g);
+  }
+}
+
+/* The inner rule follows the state, not the start: a rule sized at Q0 = I
+ * and evaluated where Q has grown tenfold (sigmoid, sd 7; tanh and erf,
+ * sd 4) is within 1e-7 relative of the brute-force reference and within
+ * its estimate.  With the rule fixed at the start the errors were 5e-4
+ * (sigmoid, estimate 2.7e-4), 9e-5 and 9e-4 (erf, estimate 7e-5). */
+Test(grid, inner_rule_follows_the_state, .timeout = 60) {
+  const cl_act acts[] = {CL_ACT_SIGMOID, CL_ACT_TANH, CL_ACT_ERF};
+  const double sds[] = {7, 4, 4}, q = 10;
+  char err[CL_ERRLEN];
+  for (int k = 0; k < 3; k++) {
+    cl_model m;
+    cl_model_default(&m);
+    m.M = 2, m.lambda = 0, m.act = acts[k];
+    m.Q0[0] = m.Q0[3] = 1, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[1] = 0.1;
+    m.s = sqrt(sds[k] * sds[k] / q - 1);
+    cl_grid *g;
+    cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+    double R[2] = {0, 0}, Q[4] = {q, 0, 0, q}, dR[2], dQ[4], c0[4];
+    cr_assert_eq(cl_grid_eval_level(g, 1, R, Q, dR, dQ, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_eval_level(g, 0, R, Q, dR, c0, err), CL_OK, "%s", err);
+    const double ref = sd_ref_dq(&m, q), e = fabs(dQ[0] - ref);
+    cr_expect(e <= 1e-7 * fabs(ref), "act %d sd %g: dQ %.12g vs brute force %.12g", k, sds[k], dQ[0], ref);
+    cr_expect(e <= fabs(dQ[0] - c0[0]), "act %d sd %g: error %.3g above the estimate %.3g", k, sds[k], e,
               fabs(dQ[0] - c0[0]));
     cl_grid_free(g);
   }
