@@ -100,6 +100,11 @@ run 0 ode --T 2 --c rademacher:3 --c laplace:2 --R0 '0.1;0.05' --out "$tmp/o.csv
 run 0 ode --T 0.5 --M 2 --lambda 1 --c rademacher:3 --c rademacher:3 --R0 '0.1,0.02;0.03,0.1' --qmc-points 64 --out "$tmp/o2.csv"
 # the closed-form erf engine (Gaussian laws, any M)
 run 0 ode --T 0.5 --M 2 --act erf --c gauss --c gauss --lambda 1 --R0 '0.1,0.02;0.03,0.1' --out "$tmp/o4.csv"
+# the M = 2 grid engine (the default there: docs/grid.md) and M = 1 with
+# many features (characteristic functions: docs/m1-many-features.md)
+run 0 ode --T 0.5 --M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 '0.1,0.02;0.03,0.1' --out "$tmp/o5.csv"
+run 0 ode --T 0.5 --c laplace:3 --c uniform:2 --c gauss --c student:5 --c laplace:2 --c uniform:3 \
+  --R0 '0.1;0.05;0.02;0.01;0.01;0.01' --out "$tmp/o6.csv"
 run 0 fixed --out "$tmp/f.csv"
 run 0 fixed --vary rho=0:0.5:0.25 --out "$tmp/fv.csv"
 # M = 2: the symmetric Sobol' rule of the fixed points (the structured starts
@@ -143,6 +148,7 @@ for f in 'law/*' 'rng/*' 'grad/*' 'drift/*' 'simstep/*' 'terms/*' 'fuzzcorpus/*'
   multi/batch_fluctuation_term_is_resolved multi/error_bound_covers_true_error multi/deterministic_and_seed_free \
   multi/drift_is_continuous_in_the_state multi/degenerate_covariance_is_finite \
   multi/rule_is_exactly_equivariant \
+  grid/weights_against_a_direct_rule grid/deterministic_and_smooth grid/refused_where_it_does_not_apply \
   fixedm/claimed_symmetries_hold_numerically fixedm/orbit_of_a_generic_state fixedm/kinds_of_constructed_states; do
   suite "$f"
 done
