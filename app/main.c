@@ -164,15 +164,17 @@ static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
   return st;
 }
 
-/* The expectation rules resolve sigma' (a scale of 1 in h) only while the
- * pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one line when a
- * listed point (or, with none, Q0) is beyond sd 10 for a saturating sigma
- * (docs/hardening.md s.13). */
+/* The M >= 2 expectation rules resolve sigma' (a scale of 1 in h) only
+ * while the pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one
+ * line when a listed point (or, with none, Q0) is beyond sd 10 for a
+ * saturating sigma (docs/hardening.md s.13). */
 static int saturating(const cl_model *m) {
   return m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_SIGMOID;
 }
 static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
-  if (!saturating(m)) return;
+  /* M = 1: the rules resolve sigma' in h up to sd 1000 (docs/kinks.md), and
+   * the drift refuses beyond */
+  if (!saturating(m) || m->M == 1) return;
   if (points == 0)
     for (int u = 0; u < m->M; u++) sdmax = fmax(sdmax, sqrt(m->Q0[u * (m->M + 1)] * (1 + m->s * m->s)));
   if (sdmax <= 10) return;
