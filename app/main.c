@@ -164,15 +164,17 @@ static cl_status set_param(void *ctx, double v, cl_model *m, char *err) {
   return st;
 }
 
-/* The expectation rules resolve sigma' (a scale of 1 in h) only while the
- * pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one line when a
- * listed point (or, with none, Q0) is beyond sd 10 for a saturating sigma
- * (docs/hardening.md s.13). */
+/* The M >= 2 expectation rules resolve sigma' (a scale of 1 in h) only
+ * while the pre-activations' sd sqrt(Q_ii (1 + s^2)) stays moderate: one
+ * line when a listed point (or, with none, Q0) is beyond sd 10 for a
+ * saturating sigma (docs/hardening.md s.13). */
 static int saturating(const cl_model *m) {
   return m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_SIGMOID;
 }
 static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
-  if (!saturating(m)) return;
+  /* M = 1: the rules resolve sigma' in h up to sd 1000 (docs/kinks.md), and
+   * the drift refuses beyond */
+  if (!saturating(m) || m->M == 1) return;
   if (points == 0)
     for (int u = 0; u < m->M; u++) sdmax = fmax(sdmax, sqrt(m->Q0[u * (m->M + 1)] * (1 + m->s * m->s)));
   if (sdmax <= 10) return;
@@ -219,7 +221,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0;
-  char nos[32] = "";
+  char nos[32] = "", bes[32] = "";
+  long beyond = 0;
   double maxres = 0, sdmax = 0;
   char syms[256] = "";
   if (cfg->threshold && tn[0]) {
@@ -263,14 +266,17 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       cl_fixed_point *fp = NULL;
       int nf = 0;
       cl_fixed_info info;
-      /* the Newton starts have Q_ii = 1: beyond sd 60 there the drift is
-       * not even of the right sign, no search (docs/hardening.md s.13) */
-      if (saturating(&c.model) && sqrt(1 + c.model.s * c.model.s) > 60) {
+      /* the Newton starts have Q_ii = 1: beyond sd 60 there the M >= 2
+       * drift is not even of the right sign, no search (docs/hardening.md
+       * s.13); M = 1 resolves sigma' to sd 1000 and is searched */
+      const int far = saturating(&c.model) && sqrt(1 + c.model.s * c.model.s) > 60;
+      if (far && c.model.M >= 2) {
         nosearch++, snprintf(nos, sizeof nos, "%g", c.model.s);
         continue;
       }
       st = cl_fixed_find_ex(&c.model, &c.ode.quad, &fo, extra, ne, &fp, &nf, &info, err);
       if (st) break;
+      if (far && nf == 0) beyond++, snprintf(bes, sizeof bes, "%g", c.model.s);
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
@@ -300,6 +306,10 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
         fprintf(stderr, "cldyn: fixed: no search at %ld point(s) (s = %s): the pre-activations' sd sqrt(1 + s^2) at the "
                         "starts (Q_ii = 1) is beyond 60, where the expectation rules give a drift of the wrong sign\n",
                 nosearch, nos);
+      else if (beyond)
+        fprintf(stderr, "cldyn: fixed: no point found in %ld search(es) (s = %s): at such noise the fixed points lie at "
+                        "a pre-activation sd beyond the range the drift resolves (docs/hardening.md s.15)\n",
+                beyond, bes);
       else fixed_scale_note(m, sdmax, points);
     }
   }

@@ -51,6 +51,15 @@ struct cl_drift {
   double trap_E;        /* the design's error exponent */
   int trap_n;           /* entries of trap - 1 */
   cl_rule *trap;        /* trap[n]: n-point trapezoid on gh_lo's range (built on demand) */
+  /* M = 1, tanh, sigmoid or erf where the poles come closer than the
+   * trapezoid's design: Gauss-Legendre panels in h on [-pH, pH]
+   * (gauss_block_m1_panel, docs/kinks.md) */
+  int panel;            /* the panel rule is in use at this state (prepare_m1) */
+  int pn, pq;           /* panel nodes, Gauss-Legendre points per panel */
+  double pH;            /* half-range in h */
+  double sig_lo, sig_hi; /* sigma(-inf), sigma(+inf): the tails beyond pH */
+  double *px, *pw;      /* nodes and Gauss-Legendre weights */
+  double *pf, *pg, *pf2, *pgf; /* sigma, sigma', sigma^2, sigma' sigma at the nodes */
   int nm;               /* Chebyshev nodes in m */
   long nmc;             /* Monte Carlo batches */
   double *mc_c, *mc_z;  /* nmc * B * K and nmc * B * 2M */
@@ -109,6 +118,7 @@ void cl_drift_free(cl_drift *d) {
   if (d->trap)
     for (int n = 0; n <= d->trap_n; n++) cl_rule_free(&d->trap[n]);
   free(d->trap);
+  free(d->px);
   cl_rule_free(&d->gh_hi);
   free(d->mc_c);
   free(d->mc_z);
@@ -126,6 +136,46 @@ void cl_drift_free(cl_drift *d) {
   free(d->kq_x);
   free(d->kq_w);
   free(d);
+}
+
+/* The panel rule of gauss_block_m1_panel: Gauss-Legendre panels of fixed
+ * width in h on [-pH, pH], ng / 5 points each (8 by default).  The width
+ * is 2 / pi times sigma's pole distance (tanh 1, sigmoid 2; erf, entire,
+ * 1.25 for its pseudo-pole 2), so the nearest pole lies pi half-widths off
+ * the panel: Gauss-Legendre converges like 6.4^(-2 q), 1e-13 at q = 8.
+ * pH is where sigma' has decayed below 1e-10 of its peak (tanh: 4 e^(-2h),
+ * sigmoid: e^(-h), erf: e^(-h^2 / 2)): beyond it sigma is its limit.
+ * sigma, sigma' and their products at the nodes are tabulated once. */
+static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
+  const cl_act a = d->m.act;
+  const double w = a == CL_ACT_TANH ? 1 : a == CL_ACT_SIGMOID ? 2 : 1.25;
+  const int half = a == CL_ACT_TANH ? 12 : a == CL_ACT_SIGMOID ? 13 : 6, q = ng / 5 > 4 ? ng / 5 : 4;
+  d->pH = w * half;
+  d->pn = 2 * half * q, d->pq = q;
+  double x;
+  cl_act_eval(a, -INFINITY, &d->sig_lo, &x, &x);
+  cl_act_eval(a, INFINITY, &d->sig_hi, &x, &x);
+  d->px = malloc(sizeof(double) * 6 * (size_t)d->pn);
+  gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)q);
+  if (!d->px || !t) {
+    if (t) gsl_integration_glfixed_table_free(t);
+    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
+  d->pw = d->px + d->pn, d->pf = d->pw + d->pn, d->pg = d->pf + d->pn;
+  d->pf2 = d->pg + d->pn, d->pgf = d->pf2 + d->pn;
+  for (int p = 0; p < 2 * half; p++)
+    for (int k = 0; k < q; k++) {
+      const int i = p * q + k;
+      gsl_integration_glfixed_point(-d->pH + p * w, -d->pH + (p + 1) * w, (size_t)k, &d->px[i], &d->pw[i], t);
+      cl_act_eval(a, d->px[i], &d->pf[i], &d->pg[i], &x);
+      /* sigma' without the cancellation of 1 - tanh^2, s (1 - s) in the tails */
+      const double e = exp(-fabs(d->px[i]));
+      if (a == CL_ACT_TANH) d->pg[i] = 4 * e * e / ((1 + e * e) * (1 + e * e));
+      if (a == CL_ACT_SIGMOID) d->pg[i] = e / ((1 + e) * (1 + e));
+      d->pf2[i] = d->pf[i] * d->pf[i], d->pgf[i] = d->pg[i] * d->pf[i];
+    }
+  gsl_integration_glfixed_table_free(t);
+  return CL_OK;
 }
 
 cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
@@ -224,10 +274,12 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
-    /* more points (at most 4x, and < 4096: the node-set key) where the poles come closer */
-    d->trap_n = 4 * ng < 4000 ? 4 * ng : ng > 4000 ? ng : 4000;
+    /* fewer points where the poles are farther (at most ng, and < 4096: the
+     * node-set key); where they come closer, the panel rule */
+    d->trap_n = ng < 4000 ? ng : 4000;
     d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
     if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if ((st = panel_alloc(d, ng, err))) return cl_drift_free(d), st;
   }
   if (m->M == 1 && m->act == CL_ACT_RELU) {
     /* sigma piecewise linear with a kink at 0 (relu: slopes 0 and 1): the
@@ -389,8 +441,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (d->pole > 0) {
       size_t len = strlen(d->method_str);
       snprintf(d->method_str + len, sizeof d->method_str - len,
-               "; more trapezoid points (same range) along directions where sigma's poles "
-               "are nearer%s",
+               "; where sigma's poles come nearer than the trapezoid's design (large sd), "
+               "Gauss-Legendre panels in h%s",
                d->adapt ? ", fewer where they are farther" : "");
     }
   tensor_done:
@@ -437,20 +489,24 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   return CL_OK;
 }
 
-/* The rules work in standardised coordinates and do not resolve a
- * saturating sigma' (a spike of width ~1 in h) once the pre-activation sd
+/* Rules in standardised coordinates do not resolve a saturating sigma' (a
+ * spike of width ~1 in h) once the pre-activation sd
  * sqrt(Q_ii (1 + s^2) + sum_j (m2_j - 1) R_ji^2) is large: each engine is
  * refused beyond the sd up to which its drift (or, where it prints one, its
  * own error estimate) was verified against a brute-force quadrature
- * (docs/hardening.md s.15).  Scale-free sigma, the closed forms and Monte
- * Carlo: no limit. */
+ * (docs/hardening.md s.15).  The M = 1 rules resolve sigma' in h at any
+ * scale (gauss_block_m1_panel): their limit is the largest sd verified;
+ * the characteristic-function method (drift_cf.c) keeps the limits
+ * measured before those rules.  Scale-free sigma, the closed forms and
+ * Monte Carlo: no limit. */
 static double sd_limit(const cl_drift *d) {
   const cl_act a = d->m.act;
   if (d->erf || d->method == METHOD_MC || (a != CL_ACT_TANH && a != CL_ACT_ERF && a != CL_ACT_SIGMOID))
     return INFINITY;
   const int k = a == CL_ACT_TANH ? 0 : a == CL_ACT_ERF ? 1 : 2;
-  static const double m1[3] = {9, 10, 14}, grid[3] = {6, 6, 8}, sobol[3] = {12, 17, 60};
-  return d->g2 || d->qacc ? grid[k] : d->multi ? sobol[k] : m1[k];
+  static const double m1[3] = {1000, 1000, 1000}, m1_old[3] = {9, 10, 14}, grid[3] = {6, 6, 8},
+                      sobol[3] = {12, 17, 60};
+  return d->g2 || d->qacc ? grid[k] : d->multi ? sobol[k] : d->cf || !d->px ? m1_old[k] : m1[k];
 }
 static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, char *err) {
   const double lim = sd_limit(d), s2 = d->m.s * d->m.s;
@@ -597,21 +653,24 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
    * (1, -1) has d ~ 4.4 (24 points instead of 40), and both directions
    * need about 20 once R has grown (Q - R^2 small). */
   int nk[2] = {d->gh_lo.n, d->gh_lo.n};
+  d->panel = 0;
   if (d->pole > 0 && d->method != METHOD_MC) {
     double L = -d->gh_lo.x[0], E = d->trap_E;
     for (int k = 0; k < d->d; k++) {
       double c = sqrt(d->lam[k] / 2), dk = c > 0 ? d->pole / c : INFINITY;
-      /* Where the poles come closer than the design's 1.5 (large Q: the
-       * sd of h grows, and sigma' is a narrow peak in z_k), a shorter step
-       * on the same range keeps the exponent at the design's - 2 (at most
-       * 4x the points; docs/kinks.md: at Q = 10 the 40-point rule was
-       * 7e-3 off in dQ for tanh).  The margin of 2 keeps the default
-       * model's start (d = 1.49) on the default rule. */
+      /* Where the poles come closer than the design's 1.5 (large Q or s:
+       * the sd of h grows, and sigma' is a narrow peak in z_k), the
+       * trapezoid would need a shorter step (at Q = 10 the 40-point rule
+       * was 7e-3 off in dQ for tanh, docs/kinks.md), and more points did
+       * not reach the tolerances: 4x the points left 1e-5 (tanh), 2e-8
+       * (erf), 3e-7 (sigmoid) relative at sd 4-10 and did not reach past
+       * sd 7 (docs/hardening.md s.15).  The panel rule in h resolves sigma'
+       * at any scale (gauss_block_m1_panel).  The margin of 2 in the
+       * exponent keeps the default model's start (d = 1.49) on the
+       * default rule. */
       double Ei = E - 12, hi = 2 * M_PI * dk / (Ei + 0.5 * dk * dk);
       if (dk < 1.5 && hi < 2 * L / (nk[k] - 1)) {
-        double more = 4 * ceil((ceil(2 * L / hi) + 1) / 4);
-        nk[k] = more > d->trap_n ? d->trap_n : (int)more;
-        if (nk[k] < d->gh_lo.n) nk[k] = d->gh_lo.n;
+        d->panel = 1;
         continue;
       }
       if (!(dk > 1.5) || !d->adapt) continue;
@@ -628,6 +687,7 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
    * `cldyn ode`). */
   int key = (d->d == 2 ? 3 : d->d == 1 ? 1 + d->slot[0] : 0) + 4 * (nk[0] + 4096 * nk[1]); /* nk < 4096 */
   if (d->method == METHOD_MC) return CL_OK; /* no nodes (gz holds one point) */
+  if (d->panel) return d->psize = psi_size(1, d->d), CL_OK; /* fixed nodes in h */
   if (key == d->m1_key) return d->psize = psi_size(1, d->d), CL_OK;
   const cl_rule *rk[2];
   for (int k = 0; k < 2; k++) {
@@ -963,11 +1023,91 @@ static void gauss_block_m1_kink(const cl_drift *d, double mu, double *acc) {
   else acc[1] = e[2], acc[2] = e[1], acc[3] = e[4], acc[4] = e[3];
 }
 
+/* M = 1, tanh, sigmoid or erf where sigma's poles come closer than the
+ * trapezoid's design (large pre-activation sd: prepare_m1; docs/kinks.md,
+ * docs/hardening.md s.15).
+ * Every term carries sigma'(h1) or sigma'(h2), and the views are
+ * exchangeable (Sigma has equal diagonal entries), so
+ *   E[G2] = E[G1], E[G2 h2] = E[G1 h1], E[G2 z+] = E[G1 z+], E[G2 z-] = -E[G1 z-],
+ *   E[V] = 2 c1 E[G1^2] + c2 E[G1 G2],
+ * and only G1 = sigma'(h1) sigma(h2) is integrated, in the coordinates
+ *   h1 = mu + S u,  h2 = mu + k u + sc v   (u, v independent standard normals,
+ *   S^2 = cp^2 + cm^2, k = (cp^2 - cm^2) / S, sc = 2 cp cm / S),
+ *   z+ = (cp u + cm v) / S,  z- = (cm u - cp v) / S.
+ * sigma'(h1) confines h1 to [-pH, pH]: the outer integral uses the fixed
+ * panel nodes px in h1 with the normal density of h1 as a weight, so the
+ * rule resolves sigma' at any scale S.  The inner integral over h2 given h1
+ * uses the same nodes on [-pH, pH] with the exact normal tails beyond
+ * (sigma is its limit there: tail moments), or, where the conditional sd
+ * sc is small against sigma's scale (poles >= 3 sc away in v), gh_lo's
+ * trapezoid in v.  Fills acc as accumulate_m1 with the mirror. */
+CL_M1_CLONES static void gauss_block_m1_panel(const cl_drift *d, double mu, double *acc) {
+  const double cp = d->cp, cm = d->cm, S = sqrt(cp * cp + cm * cm), k21 = (cp * cp - cm * cm) / S,
+               sc = 2 * cp * cm / S, iS = 1 / S, ir2pi = 0.39894228040143268;
+  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
+  const int n = d->pn, inner_panels = sc * 3 > d->pole, nt = d->gh_lo.n, q = d->pq;
+  const double pw_ = 2 * d->pH / (n / q); /* panel width */
+  const double *px = d->px, *pw = d->pw, *pf = d->pf, *pg = d->pg, *pf2 = d->pf2, *pgf = d->pgf;
+  const double H = d->pH, lo = d->sig_lo, hi = d->sig_hi, isc = inner_panels ? 1 / sc : 0;
+  double a = 0, Tu = 0, Tv = 0, b = 0, e11 = 0, e12 = 0;
+  enum { NT = 256 };
+  double h2[NT], f2[NT], g2[NT];
+  /* only the panels within 12 sd of the mean (the normal density beyond
+   * is below 1e-31 of its peak) */
+  int i0 = (int)floor((mu - 12 * S + H) / pw_), i1 = (int)ceil((mu + 12 * S + H) / pw_);
+  i0 = i0 < 0 ? 0 : i0 * q, i1 = i1 > n / q ? n : i1 * q;
+  for (int i = i0; i < i1; i++) {
+    const double u = (px[i] - mu) * iS;
+    const double W = pw[i] * ir2pi * exp(-0.5 * u * u) * iS * pg[i], m2 = mu + k21 * u;
+    if (W == 0) continue;
+    /* I0..I3 = E[sigma(h2)], E[sigma(h2) v], E[sigma(h2)^2], E[sigma'(h2) sigma(h2)] given h1 */
+    double I0 = 0, I1 = 0, I2 = 0, I3 = 0;
+    if (inner_panels) {
+      int j0 = (int)floor((m2 - 12 * sc + H) / pw_), j1 = (int)ceil((m2 + 12 * sc + H) / pw_);
+      j0 = j0 < 0 ? 0 : j0 * q, j1 = j1 > n / q ? n : j1 * q;
+#pragma omp simd reduction(+ : I0, I1, I2, I3)
+      for (int j = j0; j < j1; j++) {
+        const double t = (px[j] - m2) * isc, e = pw[j] * exp(-0.5 * t * t);
+        I0 += e * pf[j], I1 += e * pf[j] * t, I2 += e * pf2[j], I3 += e * pgf[j];
+      }
+      const double f = ir2pi * isc;
+      I0 *= f, I1 *= f, I2 *= f, I3 *= f;
+      /* beyond +-H sigma is its limit: the normal tail moments */
+      const double tH = (H - m2) * isc, tL = (-H - m2) * isc;
+      const double Pu = 0.5 * erfc(tH * 0.70710678118654752), Pl = 0.5 * erfc(-tL * 0.70710678118654752);
+      const double fu = ir2pi * exp(-0.5 * tH * tH), fl = ir2pi * exp(-0.5 * tL * tL);
+      I0 += hi * Pu + lo * Pl, I1 += hi * fu - lo * fl, I2 += hi * hi * Pu + lo * lo * Pl;
+    } else if (sc > 0) {
+      for (int j0 = 0; j0 < nt; j0 += NT) {
+        const int m = nt - j0 < NT ? nt - j0 : NT;
+        const double *vx = d->gh_lo.x + j0, *vw = d->gh_lo.w + j0;
+        for (int j = 0; j < m; j++) h2[j] = m2 + sc * vx[j];
+        cl_act_eval_vec(d->m.act, h2, f2, g2, m);
+        for (int j = 0; j < m; j++) {
+          I0 += vw[j] * f2[j], I1 += vw[j] * f2[j] * vx[j];
+          I2 += vw[j] * f2[j] * f2[j], I3 += vw[j] * g2[j] * f2[j];
+        }
+      }
+    } else {
+      double x;
+      cl_act_eval(d->m.act, m2, &I0, &I3, &x);
+      I2 = I0 * I0, I3 *= I0;
+    }
+    a += W * I0, Tu += W * u * I0, Tv += W * I1, b += W * px[i] * I0;
+    e11 += W * pg[i] * I2, e12 += W * pf[i] * I3;
+  }
+  const double zp = (cp * Tu + cm * Tv) * iS, zm = (cm * Tu - cp * Tv) * iS;
+  acc[0] = 2 * a, acc[1] = zp, acc[2] = zm, acc[3] = zp, acc[4] = -zm, acc[5] = 2 * b;
+  acc[6] = 2 * c1 * e11 + c2 * e12;
+}
+
 static void gauss_block_m1(cl_drift *d, double mu, double *psi) {
   const int dd = d->d;
   enum { CH = 256 };
   double h1[CH], h2[CH], f1[CH], g1[CH], f2[CH], g2[CH], acc[7] = {0};
-  int done = d->m.act == CL_ACT_TANH && dd == 2 && d->pair == 1 && gauss_block_m1_tanh(d, mu, acc);
+  int done = d->panel;
+  if (done) gauss_block_m1_panel(d, mu, acc);
+  if (!done && d->m.act == CL_ACT_TANH && dd == 2 && d->pair == 1) done = gauss_block_m1_tanh(d, mu, acc);
   if (d->kinked) gauss_block_m1_kink(d, mu, acc), done = 1;
   if (!done && !d->m1_nodes) build_m1_nodes(d);
   for (int p0 = 0; p0 < d->npts && !done; p0 += CH) {

@@ -9,7 +9,9 @@ static int nodes(gsl_integration_glfixed_table *t, double mu, double sd, double 
   double lo = mu - 12 * sd, hi = mu + 12 * sd, a = lo;
   int n = 0;
   while (a < hi && n + 10 <= cap) {
-    double fine = fmin(0.25, 0.25 * sd), step = fabs(a) < 30 ? fine : 0.25 * sd, b = fmin(a + step, hi);
+    /* fine panels from h = -30 on (a panel starting at exactly -30 was
+     * coarse: at sd 300 one 10-point panel spanned [-30, 30]) */
+    double fine = fmin(0.25, 0.25 * sd), step = a >= -30 && a < 30 ? fine : 0.25 * sd, b = fmin(a + step, hi);
     if (a < -30 && b > -30) b = -30;
     if (a < 30 && b > 30) b = 30;
     for (size_t i = 0; i < 10; i++) {

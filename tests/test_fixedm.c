@@ -174,8 +174,25 @@ Test(fixedm, finds_every_m1_point_and_completes_orbits) {
     cr_assert_eq(cl_fixed_find_ex(&m, NULL, &plain, NULL, 0, &a, &na, NULL, NULL), CL_OK);
     cr_assert_eq(cl_fixed_find_ex(&m, NULL, NULL, NULL, 0, &b, &nb, &info, NULL), CL_OK);
     int n = cl_state_size(m.K, 1);
-    for (int i = 0; i < na; i++)
-      cr_assert_geq(in_list(b, nb, a[i].y, n, 1e-7), 0, "case %d: point %d of the plain finder missing", c, i + 1);
+    for (int i = 0; i < na; i++) {
+      /* A point with an eigenvalue ~0 is not isolated: in case 2 the sparse
+       * feature's E[c^2] = 3 equals the gauss feature's m2, so on the gauss
+       * axis the R_1 direction is marginal at linear order (eigenvalue
+       * -2e-11), and where along it Newton stops (|R_1| up to 2e-4) is set
+       * by the drift's rounding: the two finders stop at different places
+       * (with the 4x trapezoid, before the panel rule in h, both happened to
+       * stop at R_1 = +-1.6e-3).  Such a point must have a marginal point of
+       * the deflated list within 1e-3; every isolated point, itself. */
+      double lmin = INFINITY;
+      for (int q = 0; q < n; q++) lmin = fmin(lmin, hypot(a[i].eig_re[q], a[i].eig_im[q]));
+      int w = in_list(b, nb, a[i].y, n, lmin < 1e-6 ? 1e-3 : 1e-7);
+      cr_assert_geq(w, 0, "case %d: point %d of the plain finder missing", c, i + 1);
+      if (lmin < 1e-6) {
+        double lw = INFINITY;
+        for (int q = 0; q < n; q++) lw = fmin(lw, hypot(b[w].eig_re[q], b[w].eig_im[q]));
+        cr_assert_lt(lw, 1e-6, "case %d: point %d is marginal, its match %d is not", c, i + 1, w + 1);
+      }
+    }
     check_complete(&m, NULL, b, nb);
     cr_assert_geq(info.starts, 1 + 18 * m.K);
     cr_assert_eq(info.points, nb);
