@@ -3,9 +3,10 @@
  * quadrature of tests/sd_ref.c, with each engine's own estimate (the
  * largest |fine - coarse| over the drift vector), both relative to |dQ_11|.
  * The engines are called directly (the sd guard of src/drift.c is not in
- * the way).  Usage: [grid|quad] [activation|all] [sd,sd,...] [M (quad)].  Three families: s large (Q = I,
- * s = sqrt(sd^2 - 1)), s small (s = 0.5, q = sd^2 / 1.25) and between
- * (s = 2, q = sd^2 / 5).  Build and run: bench/gridsd.sh */
+ * the way).  Arguments: grid|quad, tanh|erf|sigmoid|all, a list sd,sd,...,
+ * M (quad only; 2 or 3).  Twelve cases per sd: lambda 0 and 1, rho 0 and
+ * 0.5, and three families: s large (Q = I, s = sqrt(sd^2 - 1)), s = 0.5
+ * and s = 2 (q = sd^2 / (1 + s^2)).  Build and run: bench/gridsd.sh */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
