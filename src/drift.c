@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cldyn/data.h"
+#include "act_pole.h"
 #include "drift_acc.h"
 #include "drift_grid.h"
 #include "drift_cf.h"
@@ -267,10 +268,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   if (st) return cl_drift_free(d), st;
   if (m->M == 1 && ng >= 3 &&
       (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID || m->act == CL_ACT_ERF)) {
-    /* tanh has poles at Im h = pi/2, the logistic sigmoid at Im h = pi;
-     * erf(h / sqrt 2) is entire but its derivative exp(-h^2 / 2) needs the
-     * same step as a pole at about 2 (docs/kinks.md) */
-    d->pole = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : 2.0;
+    /* the distance of sigma's poles from the real axis (src/act_pole.h) */
+    d->pole = cl_act_pole(m->act);
     d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
@@ -504,9 +503,12 @@ static double sd_limit(const cl_drift *d) {
   if (d->erf || d->method == METHOD_MC || (a != CL_ACT_TANH && a != CL_ACT_ERF && a != CL_ACT_SIGMOID))
     return INFINITY;
   const int k = a == CL_ACT_TANH ? 0 : a == CL_ACT_ERF ? 1 : 2;
-  static const double m1[3] = {1000, 1000, 1000}, m1_old[3] = {9, 10, 14}, grid[3] = {6, 6, 8},
-                      sobol[3] = {12, 17, 60};
-  return d->g2 || d->qacc ? grid[k] : d->multi ? sobol[k] : d->cf || !d->px ? m1_old[k] : m1[k];
+  /* M = 1: its trapezoid/panel rules in h; with many c nodes (the
+   * characteristic functions, drift_cf.c) the limits of the trapezoid
+   * before the panel rule (not re-measured there) */
+  static const double m1[3] = {1000, 1000, 1000}, m1_cf[3] = {9, 10, 14}, grid[3] = {9, 11, 22},
+                      quad[3] = {1.15, 2, 4}, sobol[3] = {12, 17, 60};
+  return d->g2 ? grid[k] : d->qacc ? quad[k] : d->multi ? sobol[k] : d->cf || !d->px ? m1_cf[k] : m1[k];
 }
 static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, char *err) {
   const double lim = sd_limit(d), s2 = d->m.s * d->m.s;

@@ -25,6 +25,14 @@ static int nodes(gsl_integration_glfixed_table *t, double mu, double sd, double 
   return n;
 }
 
+/* The moments of one unit's pair of views (a, b) = (h1, h2), y = sigma,
+ * d = sigma', that dQ_ii needs (the unit's own, then the other units'). */
+enum {
+  M_DYA, M_DYA_L, M_GG, M_GG_L, M_GG_LL, M_G12, M_G12_L, M_G12_LL, /* unit i: see sd_ref_dq */
+  M_Y2, M_Y4, M_Y2Y2,                                             /* the other units */
+  NMOM
+};
+
 double sd_ref_dq(const cl_model *m, double q) {
   const int cap = 20000;
   gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc(10);
@@ -33,23 +41,45 @@ double sd_ref_dq(const cl_model *m, double q) {
   if (!t || !x1 || !w1 || !x2 || !w2) abort();
   const double s2 = m->s * m->s, rho = m->rho, var = q + s2 * q, cov = q + rho * s2 * q;
   const double sd2 = sqrt(fmax(var - cov * cov / var, 0));
-  double Egh = 0, V = 0;
+  double mo[NMOM] = {0};
   int n1 = nodes(t, 0, sqrt(var), x1, w1, cap);
   for (int i = 0; i < n1; i++) {
-    double h1 = x1[i], f1, d1, e1;
-    cl_act_eval(m->act, h1, &f1, &d1, &e1);
-    int n2 = nodes(t, cov / var * h1, sd2, x2, w2, cap);
-    double eg = 0, ev = 0;
+    double a = x1[i], ya, da, ea;
+    cl_act_eval(m->act, a, &ya, &da, &ea);
+    int n2 = nodes(t, cov / var * a, sd2, x2, w2, cap);
+    double e[NMOM] = {0};
     for (int k = 0; k < n2; k++) {
-      double h2 = x2[k], f2, d2, e2;
-      cl_act_eval(m->act, h2, &f2, &d2, &e2);
-      double G1 = d1 * f2, G2 = f1 * d2;
-      eg += w2[k] * (G1 * h1 + G2 * h2);
-      ev += w2[k] * ((G1 + G2) * (G1 + G2) + s2 * (G1 * G1 + G2 * G2 + 2 * rho * G1 * G2));
+      double b = x2[k], yb, db, eb;
+      cl_act_eval(m->act, b, &yb, &db, &eb);
+      const double w = w2[k], dd = da * db, yy = ya * yb;
+      /* the pair's parts of P = E[g1 a + g2 b], E[g1^2 + g2^2], E[g1 g2] */
+      e[M_DYA] += w * (da * yb * a + ya * db * b);
+      e[M_DYA_L] += w * (da * ya * a + db * yb * b);
+      e[M_GG] += w * (da * da * yb * yb + ya * ya * db * db);
+      e[M_GG_L] += w * (da * da + db * db) * yy;
+      e[M_GG_LL] += w * (da * da * ya * ya + db * db * yb * yb);
+      e[M_G12] += w * dd * yy;
+      e[M_G12_L] += w * dd * (ya * ya + yb * yb);
+      e[M_Y2] += w * ya * ya;
+      e[M_Y4] += w * ya * ya * ya * ya;
+      e[M_Y2Y2] += w * yy * yy;
     }
-    Egh += w1[i] * eg, V += w1[i] * ev;
+    e[M_G12_LL] = e[M_G12];
+    for (int k = 0; k < NMOM; k++) mo[k] += w1[i] * e[k];
   }
-  free(x1), free(w1), free(x2), free(w2);
+  free(x1), free(x2), free(w1), free(w2);
   gsl_integration_glfixed_table_free(t);
-  return 2 * m->tau * (Egh - m->reg.beta2 * q) + m->tau * m->tau * V / m->B;
+  /* With lambda != 0 (M >= 2, B = 1, g = square; docs/accurate.md s.2) the
+   * gradients of unit i are g1 = d(a) y(b) - 2 lambda d(a) y(a) S'(b),
+   * g2 = y(a) d(b) - 2 lambda S'(a) d(b) y(b), with S' = the sum of y^2 over
+   * the other units; at R = 0, Q = q I the units' pairs are independent,
+   * so every expectation factorises into the moments above. */
+  const double L = m->M >= 2 ? m->lambda : 0, o = m->M - 1;
+  const double E2 = o * mo[M_Y2], E4 = o * mo[M_Y4] + o * (o - 1) * mo[M_Y2] * mo[M_Y2],
+               E22 = o * mo[M_Y2Y2] + o * (o - 1) * mo[M_Y2] * mo[M_Y2];
+  const double P = mo[M_DYA] - 2 * L * E2 * mo[M_DYA_L];
+  const double GG = mo[M_GG] - 4 * L * E2 * mo[M_GG_L] + 4 * L * L * E4 * mo[M_GG_LL];
+  const double G12 = mo[M_G12] - 2 * L * E2 * mo[M_G12_L] + 4 * L * L * E22 * mo[M_G12_LL];
+  const double V = (1 + s2) * GG + 2 * (1 + rho * s2) * G12;
+  return 2 * m->tau * (P - m->reg.beta2 * q) + m->tau * m->tau * V / m->B;
 }

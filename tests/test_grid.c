@@ -375,3 +375,37 @@ Test(grid, inner_rule_follows_the_state, .timeout = 60) {
     cl_grid_free(g);
   }
 }
+
+/* Up to the sd guard's limits (docs/hardening.md s.15: 9 tanh, 11 erf,
+ * 22 sigmoid) the estimate bounds the error and is below 1e-3 relative,
+ * the tolerance the limits were set by: dQ_11 at R = 0, Q = q I against
+ * tests/sd_ref.c (with lambda = 1 too), s large (Q = I), s = 2 and s = 0.5.
+ * Beyond about sd 7 (tanh) the fine level's inner rule is at its cap and
+ * the coarse one keeps its proportion (pick_inner): with the coarse rule at
+ * its own target, tanh at sd 8 (Q = I) was 2e-7 off with an estimate of
+ * 4e-9. */
+Test(grid, estimate_covers_the_error_up_to_the_sd_limit, .timeout = 120) {
+  static const struct {
+    cl_act act;
+    double lambda, rho, s, sd; /* s < 0: Q = I, s from sd */
+  } cases[] = {
+      {CL_ACT_TANH, 0, 0, -1, 8},       {CL_ACT_TANH, 1, 0, -1, 8.9},   {CL_ACT_TANH, 1, 0, 2, 8.9},
+      {CL_ACT_TANH, 1, 0.5, -1, 8.9},   {CL_ACT_ERF, 1, 0, -1, 10.9},   {CL_ACT_ERF, 0, 0.5, -1, 10.9},
+      {CL_ACT_SIGMOID, 1, 0, -1, 21.9}, {CL_ACT_SIGMOID, 0, 0.5, 0.5, 21.9},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    cl_model m;
+    cl_model_default(&m);
+    m.M = 2, m.act = cases[k].act, m.lambda = cases[k].lambda, m.rho = cases[k].rho;
+    const double sd = cases[k].sd;
+    double q = 1;
+    if (cases[k].s < 0) m.s = sqrt(sd * sd - 1);
+    else m.s = cases[k].s, q = sd * sd / (1 + m.s * m.s);
+    m.Q0[0] = m.Q0[3] = q, m.Q0[1] = m.Q0[2] = 0, m.R0[0] = m.R0[1] = 0.1;
+    double R[2] = {0, 0}, Q[4] = {q, 0, 0, q}, out[NOUT], eb[NOUT];
+    grid_drift(&m, R, Q, out, eb);
+    const double ref = sd_ref_dq(&m, q), e = fabs(out[2] - ref);
+    cr_expect(e <= eb[0], "case %zu (sd %g): error %.3g above the estimate %.3g", k, sd, e, eb[0]);
+    cr_expect(eb[0] <= 1e-3 * fabs(ref), "case %zu (sd %g): estimate %.3g, dQ %.6g", k, sd, eb[0], ref);
+  }
+}
