@@ -616,9 +616,9 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
      * estimate (measured: 1.25 times the distance to a finer grid at
      * th = 0.015, docs/grid.md s.4) */
     return cl_fail(err, CL_EDIVERGE,
-                   "grid_nodes: this state needs about %.0f grid nodes per direction, more than the %d used "
-                   "(nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): raise it, "
-                   "or use the Sobol' engine",
+                   "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
+                   "engine (nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): use the "
+                   "Sobol' engine",
                    ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
   cl_status st = ensure_fft(l, 0, ax.n[0], err);
   if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;
