@@ -42,7 +42,6 @@
 #define GRID_NE 24    /* default inner nodes of the fine level */
 #define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
 #define GRID_NLAD 16   /* at most this many inner rules per level */
-#define GRID_ROUND 1e-11 /* the estimate's floor, relative to the largest component (rounding) */
 #define GRID_THMIN 0.02 /* the least fraction of the fine level's aliasing exponent a capped axis may keep */
 
 /* The state and scratch of one level (the two levels run in parallel). */
@@ -776,14 +775,18 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   if (st) return st;
   const int nout = g->K * 2 + 4;
   const double *o0 = g->out, *o1 = g->out + nout;
-  /* at least the fine level's rounding: with linear sigma both levels are
-   * exact but for it, and |fine - coarse| was measured below the error (by
-   * up to 12x; the error up to 3.5e-13 of the largest component, against
-   * Gauss rules throughout: docs/grid.md s.5) */
+  /* at least a floor relative to the largest component: the weights'
+   * rounding in the far tails, times an integrand that grows like a
+   * polynomial for linear and cubic sigma, is an error both levels share
+   * and |fine - coarse| does not see (docs/grid.md s.5: against the exact
+   * drift, linear sigma was up to 1.2e-11 off, cubic 1.3e-9 with lambda = 0
+   * and 1.1e-6 otherwise, each 1.2-12 times |fine - coarse|) */
+  const cl_act a = g->m.act;
+  const double floor = a == CL_ACT_LINEAR ? 1e-9 : a != CL_ACT_CUBIC ? 1e-11 : g->m.lambda == 0 ? 1e-7 : 1e-4;
   double big = 0;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));
-  g->emax = fmax(g->emax, GRID_ROUND * big);
+  g->emax = fmax(g->emax, floor * big);
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);
