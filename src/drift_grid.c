@@ -303,7 +303,7 @@ static cl_status prepare(const cl_grid *g, work *w, const double *R, const doubl
 typedef struct {
   int n[2];
   double h[2];
-  double th, want; /* a capped axis: the fraction th of the exponents kept; the nodes it wanted */
+  double th, want; /* a capped axis: the fraction th of the aliasing exponent kept; the nodes it wanted */
 } axes;
 
 /* The smallest even n >= x whose factors are 2, 3 and 5 (fast FFTs). */
@@ -782,11 +782,11 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
    * drift, linear sigma was up to 1.2e-11 off, cubic 1.3e-9 with lambda = 0
    * and 1.1e-6 otherwise, each 1.2-12 times |fine - coarse|) */
   const cl_act a = g->m.act;
-  const double floor = a == CL_ACT_LINEAR ? 1e-9 : a != CL_ACT_CUBIC ? 1e-11 : g->m.lambda == 0 ? 1e-7 : 1e-4;
+  const double rel = a == CL_ACT_LINEAR ? 1e-9 : a != CL_ACT_CUBIC ? 1e-11 : g->m.lambda == 0 ? 1e-7 : 1e-4;
   double big = 0;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));
-  g->emax = fmax(g->emax, floor * big);
+  g->emax = fmax(g->emax, rel * big);
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);
