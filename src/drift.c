@@ -545,6 +545,7 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
+int cl_drift_grid_unresolved(const cl_drift *d) { return d->g2 && cl_grid_unresolved(d->g2); }
 /* Every replicate at its own state (R, Q: nrep blocks each); the Sobol'
  * engine evaluates them in one parallel region (docs/multi.md s.8). */
 cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,

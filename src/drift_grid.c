@@ -43,6 +43,7 @@
 #define GRID_NE 24    /* default inner nodes of the fine level */
 #define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
 #define GRID_NLAD 16   /* at most this many inner rules per level */
+#define GRID_THMIN 0.02 /* the least fraction of the fine level's aliasing exponent a capped axis may keep */
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
@@ -64,6 +65,7 @@ typedef struct {
   cl_rule lad[GRID_NLAD]; /* the inner rules by node count, 1.25x apart (docs/grid.md s.3) */
   int nlad;
   int nwt[2]; /* the lengths of the two axes' FFT tables */
+  int unresolved; /* set when a state needed more nodes than the cap (cl_grid_unresolved) */
   gsl_fft_complex_wavetable *wt[2];
   gsl_fft_complex_workspace *ws[2];
 } level;
@@ -256,6 +258,7 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 }
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
+int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 
@@ -316,6 +319,7 @@ static cl_status prepare(const cl_grid *g, work *w, const double *R, const doubl
 typedef struct {
   int n[2];
   double h[2];
+  double th, want; /* a capped axis: the fraction th of the aliasing exponent kept; the nodes it wanted */
 } axes;
 
 /* The smallest even n >= x whose factors are 2, 3 and 5 (fast FFTs). */
@@ -342,25 +346,68 @@ static cl_status ensure_fft(level *l, int i, int n, char *err) {
   return CL_OK;
 }
 
+/* The range of an axis (cosines r, Gaussian part cp) at the fraction th of
+ * the level's tail exponent E: a student law's quantile at exp(-0.75 th E). */
+static double axis_range(const cl_grid *g, const level *l, const double *r, double cp, double th) {
+  double tq[CL_KMAX];
+  for (int j = 0; j < g->K; j++) {
+    const cl_law *c = &g->m.c[j];
+    tq[j] = th == 1 || c->kind != CL_LAW_STUDENT
+                ? l->tq[j]
+                : sqrt(c->m2 * (c->nu - 2) / c->nu) * gsl_cdf_tdist_Qinv(exp(-0.75 * th * l->p.E), c->nu);
+  }
+  return fmax(cl_cf_range(g->m.c, tq, g->K, r, cp, th * l->p.E, NULL), 1.0);
+}
+
+/* The largest fraction th <= 1 of level l's aliasing exponent at which an
+ * axis (cosines r, Gaussian part cp, step ht at th = 1) fits the level's n
+ * nodes, the tail exponent taking the fraction sqrt(th): the step is then
+ * ht / sqrt(th) and n(th) = 2 L(sqrt th) sqrt(th) / ht, increasing in th. */
+static double axis_theta(const cl_grid *g, const level *l, const double *r, double cp, double ht) {
+  if (!(ht > 0) || 2 * axis_range(g, l, r, cp, 1) / ht <= l->p.n) return 1;
+  double lo = 0, hi = 1;
+  for (int it = 0; it < 30; it++) {
+    const double th = 0.5 * (lo + hi);
+    if (2 * axis_range(g, l, r, cp, sqrt(th)) * sqrt(th) / ht <= l->p.n) lo = th;
+    else hi = th;
+  }
+  return lo;
+}
+
 /* The step and range of each axis: the range L_i from the laws' tails
  * (exp(-E)); the step such that the trapezoid's aliasing of the smoothed
  * integrand is about exp(-Eh) on every lattice direction, n_i = 2 L_i / h_i
- * rounded up to an FFT-friendly even number and capped at the level's n (a
- * capped axis loses accuracy, which the two levels' difference shows); a
- * dead axis is a single node X_i = 0 (n_i = 2). */
+ * rounded up to an FFT-friendly even number; a dead axis is a single node
+ * X_i = 0 (n_i = 2).  An axis that wants more than the level's n nodes
+ * gets n nodes with the aliasing exponent lowered by a factor th < 1 and
+ * the tail exponent by sqrt(th) (the largest th that fits): keeping the
+ * range and coarsening the step alone cut the aliasing exponent to
+ * Eh / (wanted / n)^2, and with a student law's long range or nearly
+ * collinear units the drift was 5-65% off (docs/grid.md s.4); lowering
+ * both exponents alike cost nearly collinear units more than the step
+ * alone.  The coarse level takes at most the fine level's th, so that both
+ * of its exponents stay below the fine level's and the difference of the
+ * two still sees the tails and the aliasing. */
 static void axes_of(const cl_grid *g, const level *l, axes *ax) {
   const work *w = &l->w;
   const int K = g->K;
-  const double kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  const double kap = 2 * M_PI / sqrt(2 * l->p.Eh), kapf = 2 * M_PI / sqrt(2 * g->lv[1].p.Eh);
+  ax->th = 1, ax->want = 0;
   double lam = 1;
   if (!w->dead[0] && !w->dead[1] && w->Se[0] > 0 && w->Se[3] > 0)
     lam = 1 - fmin(1, fabs(w->Se[1]) / sqrt(w->Se[0] * w->Se[3]));
   for (int i = 0; i < 2; i++) {
     double r[CL_KMAX];
     for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
-    double L = fmax(cl_cf_range(g->m.c, l->tq, K, r, sqrt(w->Ct[i * 3]), l->p.E, NULL), 1.0);
-    const double ht = kap * sqrt(w->Se[i * 3] * lam);
+    const double cp = sqrt(w->Ct[i * 3]), ht = kap * sqrt(w->Se[i * 3] * lam);
+    double L = axis_range(g, l, r, cp, 1);
     int n = w->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
+    double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht);
+    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, kapf * sqrt(w->Se[i * 3] * lam)));
+    if (th < 1) {
+      ax->want = fmax(ax->want, 2 * L / ht), ax->th = fmin(ax->th, th);
+      if (th > 0) L = axis_range(g, l, r, cp, sqrt(th)), n = nice_even(2 * L * sqrt(th) / ht);
+    }
     if (n > l->p.n) n = l->p.n;
     ax->n[i] = n, ax->h[i] = 2 * L / n;
   }
@@ -579,6 +626,17 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   const int K = g->K;
   axes ax;
   axes_of(g, l, &ax);
+  if (l == &g->lv[1] && ax.th < GRID_THMIN) {
+    /* both levels too coarse: their difference is no longer a safe
+     * estimate (measured: 1.25 times the distance to a finer grid at
+     * th = 0.015, docs/grid.md s.4) */
+    l->unresolved = 1;
+    return cl_fail(err, CL_EDIVERGE,
+                   "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
+                   "engine (nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): use the "
+                   "Sobol' engine",
+                   ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+  }
   cl_status st = ensure_fft(l, 0, ax.n[0], err);
   if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;
   const int n0 = ax.n[0], n1 = ax.n[1], m4 = NK * n1;
@@ -735,8 +793,18 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   if (st) return st;
   const int nout = g->K * 2 + 4;
   const double *o0 = g->out, *o1 = g->out + nout;
+  /* at least a floor relative to the largest component: the weights'
+   * rounding in the far tails, times an integrand that grows like a
+   * polynomial for linear and cubic sigma, is an error both levels share
+   * and |fine - coarse| does not see (docs/grid.md s.5: against the exact
+   * drift, linear sigma was up to 1.2e-11 off, cubic 1.3e-9 with lambda = 0
+   * and 1.1e-6 otherwise, each 1.2-12 times |fine - coarse|) */
+  const cl_act a = g->m.act;
+  const double rel = a == CL_ACT_LINEAR ? 1e-9 : a != CL_ACT_CUBIC ? 1e-11 : g->m.lambda == 0 ? 1e-7 : 1e-4;
+  double big = 0;
   g->emax = 0;
-  for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k]));
+  for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));
+  g->emax = fmax(g->emax, rel * big);
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);

@@ -3,6 +3,7 @@
  * y = (R row-major K x M, upper triangle of Q). */
 #include "cldyn/ode.h"
 #include "cldyn/schedule.h"
+#include "drift_grid.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_odeiv2.h>
@@ -476,8 +477,37 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   return st;
 }
 
+static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
+                       cl_traj **out, char *info, char *err, int *unresolved);
+
+/* The grid engine (M = 2, docs/grid.md) is the default where it applies,
+ * but it refuses a state that needs more nodes per direction than its cap
+ * (units that become nearly collinear, as with lambda = 0 when both units
+ * align with one feature: docs/grid.md s.4).  Where the grid was not asked
+ * for (the default choice), the whole run is then redone with the Sobol'
+ * rules, so the trajectory comes from one engine, and the method line says
+ * why. */
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err) {
+  int unresolved = 0;
+  cl_status st = solve(m, s, o, &o->quad, out, info, err, &unresolved);
+  if (st != CL_EDIVERGE || !unresolved || o->quad.expect != CL_EXPECT_QMC || o->quad.qmc_points > 0) return st;
+  char why[CL_ERRLEN];
+  snprintf(why, sizeof why, "%s", err);
+  cl_quad_opts q = o->quad;
+  q.expect = CL_EXPECT_SOBOL;
+  char info2[CL_ERRLEN] = "";
+  if ((st = solve(m, s, o, &q, out, info2, err, &unresolved))) return st;
+  if (info) { /* short: the method line and its bound come first and must fit */
+    const char *t = strstr(why, "t = ");
+    snprintf(info, CL_ERRLEN, "%s; the grid refused t = %.4g: rerun so",
+             info2, t ? atof(t + 4) : 0.0);
+  }
+  return CL_OK;
+}
+
+static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
+                       cl_traj **out, char *info, char *err, int *unresolved) {
   cl_status st = cl_model_check(m, 0, err);
   if (st || (st = cl_schedule_check(s, err)) || (st = cl_ode_check_stepper(o->stepper, err)))
     return st;
@@ -488,7 +518,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     if (strcmp(o->stepper, steppers[i].name) == 0) type = *steppers[i].type;
   ode_ctx c = {.K = m->K, .M = m->M, .progress = o->progress, .pctx = o->progress_ctx};
   /* the implicit steppers difference the drift (jac): no adaptive rules there */
-  cl_quad_opts quad = o->quad;
+  cl_quad_opts quad = *q;
   quad.adapt_gauss = strcmp(o->stepper, "msbdf") && strcmp(o->stepper, "rk4imp") &&
                      strcmp(o->stepper, "bsimp");
   st = cl_drift_alloc(m, &quad, &c.drift, err);
@@ -570,6 +600,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   free(Y);
   free(yall);
   free(c.rq);
+  *unresolved = cl_drift_grid_unresolved(c.drift);
   cl_drift_free(c.drift);
   if (st) {
     cl_traj_free(tr);
