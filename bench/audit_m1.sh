@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and run the M = 1 audit (bench/audit_m1.c): random configurations
 # against brute-force references, per activation and engine path.
-# Usage: bench/audit_m1.sh [-v] [cases [seed]]   (needs `make all` first)
+# Usage: bench/audit_m1.sh [-v] [cases [seed|- [first]]]   (needs `make all` first)
 set -e
 cd "$(dirname "$0")/.."
 out="${TMPDIR:-/tmp}/cldyn_bench_audit_m1"
