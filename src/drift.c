@@ -158,6 +158,15 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     return cl_fail(err, CL_EINVAL,
                    "reg: the order-parameter ODEs close only for l2 or none (use pde)");
            
+  /* cubic's Vm is E[h^10]-like: with a student law of nu <= 10 it is
+   * infinite, and every engine returned a finite number without meaning
+   * (docs/kinks.md, "Continuous laws") */
+  for (int j = 0; j < m->K; j++)
+    if (m->act == CL_ACT_CUBIC && m->c[j].kind == CL_LAW_STUDENT && !(m->c[j].nu > 10))
+      return cl_fail(err, CL_EINVAL,
+                     "act cubic: the drift of Q needs E[c^10], which c %d (student, nu = %g) lacks "
+                     "(nu must exceed 10)",
+                     j + 1, m->c[j].nu);
   cl_drift *d = calloc(1, sizeof *d);
   if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   d->m = *m;

@@ -8,6 +8,7 @@
  * finite-N chain `reduced`.  See docs/kinks.md. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "cldyn/cldyn.h"
 #include "kinkref.h"
@@ -236,6 +237,25 @@ Test(kinks, relu_dead_state_is_a_fixed_point) {
     }
   cr_expect(found, "the dead state was not found (%d fixed points)", nf);
   free(fp);
+}
+
+/* cubic with a student law of nu <= 10: Vm ~ E[c^10] is infinite, and the
+ * engines returned finite numbers; the drift is refused (nu > 10 is
+ * accepted). */
+Test(kinks, cubic_with_heavy_student_is_refused) {
+  cl_model m;
+  cl_model_default(&m);
+  m.act = CL_ACT_CUBIC;
+  m.K = 2;
+  cr_assert_eq(cl_law_parse("student:1:8", &m.c[1], NULL), CL_OK);
+  char err[CL_ERRLEN] = "";
+  cl_drift *d = NULL;
+  cr_expect_eq(cl_drift_alloc(&m, NULL, &d, err), CL_EINVAL);
+  cr_expect_null(d);
+  cr_expect(strstr(err, "c 2") && strstr(err, "10"), "%s", err);
+  cr_assert_eq(cl_law_parse("student:1:10.5", &m.c[1], NULL), CL_OK);
+  cr_expect_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+  cl_drift_free(d);
 }
 
 /* Continuous laws and the characteristic functions (docs/kinks.md, "Continuous laws"),
