@@ -179,12 +179,45 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
   return CL_OK;
 }
 
+/* M = 1: laws whose Gauss rule does not resolve the c-expectation of the
+ * Gaussian part psi(c . R), which then goes through characteristic
+ * functions whatever the node count (docs/kinks.md, "Continuous laws"): a
+ * student law (its rule converges like a power of the points: tanh, student:1:6 at 32
+ * points was 6.6e-3 off; cubic, student:2:10.5, 1.9e-4), and relu with any
+ * continuous non-Gaussian law (psi has a kink in c, smoothed only over the
+ * Gaussian part's sd: uniform at s = 0.05 was 4e-6 off, laplace 4.4e-7 at
+ * s = 0.5).  Likewise relu with more c nodes (nprod) than the m-grid's
+ * nm: the grid's scale is at least 0.5, the kink's the Gaussian part's sd
+ * (6 rademacher laws at s = 0.05, cos = 1 - 5e-5: 3.3e-5 off).  Linear
+ * keeps the tensor rules: its integrands are quadratic in c, which the
+ * student rule integrates exactly, while the characteristic functions
+ * truncate the heavy tail (4e-6). */
+static int m1_rules_unresolved(const cl_model *m, double nprod, int nm) {
+  if (m->act == CL_ACT_LINEAR) return 0;
+  if (m->act == CL_ACT_RELU && nprod > nm) return 1;
+  for (int j = 0; j < m->K; j++) {
+    cl_law_kind k = m->c[j].kind;
+    if (k == CL_LAW_STUDENT) return 1;
+    if (m->act == CL_ACT_RELU && (k == CL_LAW_UNIFORM || k == CL_LAW_LAPLACE)) return 1;
+  }
+  return 0;
+}
+
 cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
   *out = NULL;
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
                    "reg: the order-parameter ODEs close only for l2 or none (use pde)");
            
+  /* cubic's Vm is E[h^10]-like: with a student law of nu <= 10 it is
+   * infinite, and every engine returned a finite number without meaning
+   * (docs/kinks.md, "Continuous laws") */
+  for (int j = 0; j < m->K; j++)
+    if (m->act == CL_ACT_CUBIC && m->c[j].kind == CL_LAW_STUDENT && !(m->c[j].nu > 10))
+      return cl_fail(err, CL_EINVAL,
+                     "act cubic: the drift of Q needs E[c^10], which c %d (student, nu = %g) lacks "
+                     "(nu must exceed 10)",
+                     j + 1, m->c[j].nu);
   cl_drift *d = calloc(1, sizeof *d);
   if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   d->m = *m;
@@ -333,7 +366,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       cl_rule_free(&r1);
     }
     int cf_mode = o ? o->m1_cf : 0;
-    if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && nprod > CL_CF_NODES))) {
+    int cf_auto = nprod > CL_CF_NODES || m1_rules_unresolved(m, nprod, d->nm);
+    if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && cf_auto))) {
       for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
       if ((st = cl_cf_alloc(m, d->merged, ng, &d->cf, err))) return cl_drift_free(d), st;
 

@@ -11,7 +11,8 @@
  *    and N dR_j = tau (D1 (c_j + s g1_j) + D2 (c_j + s g2_j) - beta R_j),
  *    N dQ = 2 tau (D1 h1 + D2 h2 - beta Q) + tau^2 |x1 D1 + x2 D2|^2 / N.
  *
- * Only discrete c laws (rademacher, sparse, discrete) in kref_quad. */
+ * kref_quad: discrete laws summed over their atoms, gauss laws merged, at
+ * most one continuous law (uniform, laplace, student) integrated over c. */
 #ifndef CLDYN_KINKREF_H
 #define CLDYN_KINKREF_H
 
@@ -103,55 +104,146 @@ static inline double kref_gauss(kref_ctx *c, gsl_integration_workspace *wo) {
   return r;
 }
 
-/* dR (K) and dQ of the M = 1, B = 1 model at (R, Q) by adaptive quadrature
- * to relative accuracy epsrel.  Returns 0 on success. */
+/* The density of a continuous law (uniform, laplace, student) at c,
+ * written from the law's definition (docs/model.md s.1), not from its rule. */
+static inline double kref_pdf(const cl_law *l, double c) {
+  if (l->kind == CL_LAW_UNIFORM) {
+    double a = sqrt(3 * l->m2);
+    return fabs(c) <= a ? 0.5 / a : 0;
+  }
+  if (l->kind == CL_LAW_LAPLACE) {
+    double b = sqrt(l->m2 / 2);
+    return exp(-fabs(c) / b) / (2 * b);
+  }
+  /* student: c = k T, k^2 = m2 (nu - 2) / nu */
+  double nu = l->nu, k = sqrt(l->m2 * (nu - 2) / nu), t = c / k;
+  double lc = lgamma((nu + 1) / 2) - lgamma(nu / 2) - 0.5 * log(nu * M_PI);
+  return exp(lc - (nu + 1) / 2 * log1p(t * t / nu)) / k;
+}
+
+typedef struct {
+  kref_ctx *k;
+  gsl_integration_workspace *wo;
+  const cl_law *law;
+  double mu0, Rc;
+  int q, times_c;
+} kref_cint_ctx;
+
+static inline double kref_cint_f(double c, void *p) {
+  kref_cint_ctx *x = p;
+  x->k->mu = x->mu0 + c * x->Rc;
+  x->k->q = x->q;
+  return kref_pdf(x->law, c) * kref_gauss(x->k, x->wo) * (x->times_c ? c : 1);
+}
+
+/* E over the continuous law of quantity q (times c if times_c): adaptive
+ * Gauss-Kronrod over c (kink of the density at 0 a breakpoint, the
+ * half-lines separately for laplace and student) */
+static inline double kref_cint(kref_cint_ctx *x, gsl_integration_workspace *w3, double epsrel, int *fail) {
+  gsl_function f = {kref_cint_f, x};
+  double r = 0, e;
+  const cl_law *l = x->law;
+  int st;
+  if (l->kind == CL_LAW_UNIFORM) {
+    double a = sqrt(3 * l->m2), pts[3] = {-a, 0, a};
+    st = gsl_integration_qagp(&f, pts, 3, 0, epsrel, 2000, w3, &r, &e);
+  } else {
+    double r2;
+    st = gsl_integration_qagiu(&f, 0, 0, epsrel, 2000, w3, &r, &e);
+    kref_cint_ctx y = *x; /* the mirror half c -> -c */
+    y.Rc = -x->Rc;
+    gsl_function g = {kref_cint_f, &y};
+    st |= gsl_integration_qagiu(&g, 0, 0, epsrel, 2000, w3, &r2, &e);
+    r += x->times_c ? -r2 : r2;
+  }
+  if (st && st != GSL_EROUND) *fail = 1;
+  return r;
+}
+
+/* dR (K) and dQ of the M = 1 model at (R, Q) by adaptive quadrature to
+ * relative accuracy epsrel (B enters as V / B: with M = 1 lambda is inert).
+ * Laws: exact sums over the atoms of discrete laws (rademacher, sparse,
+ * discrete; at most 4096 combinations, 64 with a continuous law), gauss
+ * laws merged into the Gaussian part (their a_j by Stein's lemma along
+ * (1, 1): c_j = (m2_j R_j / cp) u + independent), and at most one
+ * continuous law (uniform, laplace, student) by adaptive quadrature over c
+ * against its density (kref_pdf; epsrel 10x looser there).  Returns 0 on
+ * success, 1 if GSL flagged an integral, -1 if the laws are out of reach. */
 static inline int kref_quad(const cl_model *m, const double *R, double Q, double epsrel, double *dR,
                             double *dQ) {
   const int K = m->K;
   const double s = m->s, s2 = s * s, rho = m->rho, tau = m->tau;
   const double beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
-  double A = Q;
-  for (int j = 0; j < K; j++) A -= R[j] * R[j];
+  double A = Q, Ag = 0;
+  int cont = -1, nat[CL_KMAX], total = 1;
+  for (int j = 0; j < K; j++) {
+    A -= R[j] * R[j];
+    const cl_law *l = &m->c[j];
+    nat[j] = 1;
+    if (l->kind == CL_LAW_GAUSS) Ag += l->m2 * R[j] * R[j];
+    else if (l->kind == CL_LAW_UNIFORM || l->kind == CL_LAW_LAPLACE || l->kind == CL_LAW_STUDENT) {
+      if (cont >= 0) return -1;
+      cont = j;
+    } else
+      nat[j] = l->kind == CL_LAW_RADEMACHER ? 2 : l->kind == CL_LAW_SPARSE ? 3 : l->nvals;
+    total *= nat[j];
+  }
+  if (total > (cont >= 0 ? 64 : 4096)) return -1;
   if (A < 0) A = 0;
+  A += Ag;
   double a = A + s2 * Q, b = A + rho * s2 * Q;
   double cp = sqrt(fmax(0.5 * (a + b), 0)), cm = sqrt(fmax(0.5 * (a - b), 0));
   if (cp < 1e-7 * sqrt(a)) cp = 0;
   if (cm < 1e-7 * sqrt(a)) cm = 0;
   gsl_set_error_handler_off();
   gsl_integration_workspace *wi = gsl_integration_workspace_alloc(1000),
-                            *wo = gsl_integration_workspace_alloc(1000);
+                            *wo = gsl_integration_workspace_alloc(1000),
+                            *w3 = gsl_integration_workspace_alloc(2000);
   kref_ctx c = {.m = m, .cp = cp, .cm = cm, .wi = wi, .epsabs = 1e-15, .epsrel = epsrel};
-  double E[7] = {0}, aj[CL_KMAX] = {0};
-  int nat[CL_KMAX], idx[CL_KMAX] = {0}, total = 1;
-  for (int j = 0; j < K; j++) nat[j] = m->c[j].kind == CL_LAW_RADEMACHER ? 2 : m->c[j].kind == CL_LAW_SPARSE ? 3 : m->c[j].nvals, total *= nat[j];
+  double E[7] = {0}, aj[CL_KMAX] = {0}, ac = 0;
+  int fail = 0;
   for (int t = 0; t < total; t++) {
-    double cv[CL_KMAX], w = 1, mu = 0;
+    double cv[CL_KMAX] = {0}, w = 1, mu = 0;
     for (int j = 0, r = t; j < K; r /= nat[j], j++) {
-      idx[j] = r % nat[j];
+      int idx = r % nat[j];
       const cl_law *l = &m->c[j];
       double sd = sqrt(l->m2);
-      if (l->kind == CL_LAW_RADEMACHER) cv[j] = idx[j] ? sd : -sd, w *= 0.5;
+      if (l->kind == CL_LAW_RADEMACHER) cv[j] = idx ? sd : -sd, w *= 0.5;
       else if (l->kind == CL_LAW_SPARSE)
-        cv[j] = idx[j] == 0 ? 0 : (idx[j] == 1 ? 1 : -1) * sd / sqrt(l->p), w *= idx[j] == 0 ? 1 - l->p : l->p / 2;
-      else cv[j] = l->vals[idx[j]], w *= l->probs[idx[j]];
+        cv[j] = idx == 0 ? 0 : (idx == 1 ? 1 : -1) * sd / sqrt(l->p), w *= idx == 0 ? 1 - l->p : l->p / 2;
+      else if (l->kind == CL_LAW_DISCRETE) cv[j] = l->vals[idx], w *= l->probs[idx];
       mu += cv[j] * R[j];
     }
-    c.mu = mu;
-    double e[7];
-    for (int q = 0; q < 7; q++) c.q = q, e[q] = kref_gauss(&c, wo);
+    double e[7], ec = 0;
+    if (cont < 0) {
+      c.mu = mu;
+      for (int q = 0; q < 7; q++) c.q = q, e[q] = kref_gauss(&c, wo);
+    } else {
+      kref_cint_ctx x = {.k = &c, .wo = wo, .law = &m->c[cont], .mu0 = mu, .Rc = R[cont]};
+      for (int q = 0; q < 7; q++) x.q = q, e[q] = kref_cint(&x, w3, 10 * epsrel, &fail);
+      x.q = 0, x.times_c = 1;
+      ec = kref_cint(&x, w3, 10 * epsrel, &fail);
+    }
     for (int q = 0; q < 7; q++) E[q] += w * e[q];
-    for (int j = 0; j < K; j++) aj[j] += w * cv[j] * e[0];
+    for (int j = 0; j < K; j++)
+      if (m->c[j].kind != CL_LAW_GAUSS && j != cont) aj[j] += w * cv[j] * e[0];
+    ac += w * ec;
   }
   /* E[D1 eps1_j] + E[D2 eps2_j] = s R_j ((1 + rho)/(2 cp) E[(G1 + G2) u]
    *                                     + (1 - rho)/(2 cm) E[(G1 - G2) v]) */
   double st = 0;
   if (cp > 0) st += (1 + rho) / (2 * cp) * (E[1] + E[3]);
   if (cm > 0) st += (1 - rho) / (2 * cm) * (E[2] - E[4]);
-  for (int j = 0; j < K; j++) dR[j] = tau * (aj[j] + s * s * R[j] * st - beta * R[j]);
-  *dQ = 2 * tau * (E[5] - beta * Q) + tau * tau * E[6];
+  for (int j = 0; j < K; j++) {
+    if (j == cont) aj[j] = ac;
+    if (m->c[j].kind == CL_LAW_GAUSS) aj[j] = cp > 0 ? m->c[j].m2 * R[j] / cp * (E[1] + E[3]) : 0;
+    dR[j] = tau * (aj[j] + s * s * R[j] * st - beta * R[j]);
+  }
+  *dQ = 2 * tau * (E[5] - beta * Q) + tau * tau * E[6] / m->B;
   gsl_integration_workspace_free(wi);
   gsl_integration_workspace_free(wo);
-  return c.fail;
+  gsl_integration_workspace_free(w3);
+  return fail || c.fail;
 }
 
 /* Monte Carlo of the one-step increment (B = 1): means into dR, dQ and
