@@ -221,8 +221,8 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->acc || !a->out)
     return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
-  char midn[120] = "";
-  if (mid) snprintf(midn, sizeof midn, ", %d x %d (middle, %d c nodes: estimate only)", l2->gx.n, l2->ge.n, l2->nc);
+  char midn[80] = ""; /* short: the line ends up in ode's 512-character summary */
+  if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);
   snprintf(a->method, sizeof a->method,
            "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "
            "%s for xi, Gauss-Hermite for eta; outer xi x inner eta nodes %d x %d (coarse) and "
@@ -231,7 +231,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
            m->B == 1 ? "B = 1" : "lambda = 0",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
            l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
-           l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarser level" : "coarse");
+           l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");
   *out = a;
   return CL_OK;
 }
