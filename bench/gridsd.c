@@ -4,7 +4,7 @@
  * largest |fine - coarse| over the drift vector), both relative to |dQ_11|.
  * The engines are called directly (the sd guard of src/drift.c is not in
  * the way).  Arguments: grid|quad, tanh|erf|sigmoid|all, a list sd,sd,...,
- * M (quad only; 2 or 3).  Twelve cases per sd: lambda 0 and 1, rho 0 and
+ * M (quad only; 2 to 4), --quad-nodes (quad only; 0: the default).  Twelve cases per sd: lambda 0 and 1, rho 0 and
  * 0.5, and three families: s large (Q = I, s = sqrt(sd^2 - 1)), s = 0.5
  * and s = 2 (q = sd^2 / (1 + s^2)).  Build and run: bench/gridsd.sh */
 #include <math.h>
@@ -30,7 +30,10 @@ int main(int argc, char **argv) {
       if (!*e) break;
     }
   }
-  const int M = argc > 4 ? atoi(argv[4]) : 2; /* quad: M = 2 or 3 */
+  const int M = argc > 4 ? atoi(argv[4]) : 2; /* quad: M = 2 to 4 */
+  if (M < 2 || M > 4) return fprintf(stderr, "M: 2 to 4\n"), 2;
+  cl_quad_opts qo = {0};
+  qo.acc_nodes = argc > 5 ? atoi(argv[5]) : 0;
   const char *acts[] = {"tanh", "erf", "sigmoid"};
   const int quad = !strcmp(engine, "quad");
   char err[CL_ERRLEN];
@@ -48,16 +51,18 @@ int main(int argc, char **argv) {
             cl_act_parse(acts[a], &m.act, err);
             m.M = M, m.lambda = lam, m.rho = r * 0.5;
             double q = 1;
+            if (fam == 0 && sd <= 1) continue; /* s = 0 or imaginary: not a case */
             if (fam == 0) m.s = sqrt(sd * sd - 1);
             else m.s = fam == 1 ? 0.5 : 2, q = sd * sd / (1 + m.s * m.s);
             m.R0[0] = m.R0[1] = m.R0[2] = 0.1;
             for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : q;
-            double R[3] = {0}, Q[9], dR[3], dQ[9], eb[12];
+            double R[CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX], dR[CL_MMAX], dQ[CL_MMAX * CL_MMAX],
+                   eb[CL_MMAX + CL_MMAX * CL_MMAX];
             memcpy(Q, m.Q0, sizeof Q);
             cl_status st;
             if (quad) {
               cl_acc *e;
-              if ((st = cl_acc_alloc(&m, NULL, &e, err))) return fprintf(stderr, "%s\n", err), 1;
+              if ((st = cl_acc_alloc(&m, &qo, &e, err))) return fprintf(stderr, "%s\n", err), 1;
               st = cl_acc_eval(e, R, Q, dR, dQ, eb, err);
               cl_acc_free(e);
             } else {

@@ -13,8 +13,9 @@
  * standardised eta.  The Gaussian rules are the truncated trapezoid (tanh,
  * sigmoid, erf: analytic in a strip) or Gauss-Hermite (linear, cubic:
  * polynomials), pruned to a ball, mapped by the symmetric square roots of
- * the covariances (smooth in the state).  Two levels; the drift is the fine
- * one and the error estimate max |fine - coarse| over the drift vector. */
+ * the covariances (smooth in the state).  Two levels (M >= 3: and a middle
+ * one for the estimate); the drift is the fine one and the error estimate
+ * max |fine - coarse| (and |fine - middle|) over the drift vector. */
 #include "drift_acc.h"
 
 #include <math.h>
@@ -45,13 +46,14 @@ struct cl_acc {
   cl_model m;
   int K, M, F, nout, asz;
   cl_acc_terms t;
-  level lv[2];
+  level lv[3]; /* coarse, fine and (nlev 3, M >= 3) a middle level for the estimate only */
+  int nlev;
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
   double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX];
   double *eta;            /* M x ne: Seta z of the inner points (point index fastest) */
   double *hs, *ys, *ds;   /* M x ne scratch */
   double *phi, *wphi;     /* F x ne scratch */
-  double *acc, *out;      /* accumulators; the two levels' drifts (2 x nout) */
+  double *acc, *out;      /* accumulators; the levels' drifts (nlev x nout) */
   double emax;
   char method[700];
 };
@@ -65,7 +67,7 @@ static void level_free(level *l) {
 
 void cl_acc_free(cl_acc *a) {
   if (!a) return;
-  for (int k = 0; k < 2; k++) level_free(&a->lv[k]);
+  for (int k = 0; k < 3; k++) level_free(&a->lv[k]);
   free(a->eta), free(a->hs), free(a->ys), free(a->ds), free(a->phi), free(a->wphi);
   free(a->acc), free(a->out);
   free(a);
@@ -183,8 +185,10 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, level *l,
   return st;
 }
 
-cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
-                              const cl_acc_level *fine, cl_acc **out, char *err) {
+/* mid (NULL: none) is a third level between the two, used by cl_acc_eval's
+ * estimate only (docs/accurate.md s.4) */
+static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const cl_acc_level *fine,
+                           const cl_acc_level *mid, cl_acc **out, char *err) {
   *out = NULL;
   char why[160];
   if (!cl_acc_applies(m, why, sizeof why))
@@ -198,10 +202,13 @@ cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
   a->nout = K * M + M * M;
   cl_acc_terms_init(&a->t, K, M, m->lambda);
   a->asz = a->t.nsum;
+  a->nlev = mid ? 3 : 2;
   cl_status st = level_build(m, coarse, &a->lv[0], err);
   if (!st) st = level_build(m, fine, &a->lv[1], err);
+  if (!st && mid) st = level_build(m, mid, &a->lv[2], err);
   if (st) return cl_acc_free(a), st;
-  int nemax = a->lv[0].ge.n > a->lv[1].ge.n ? a->lv[0].ge.n : a->lv[1].ge.n;
+  int nemax = 0;
+  for (int k = 0; k < a->nlev; k++) nemax = a->lv[k].ge.n > nemax ? a->lv[k].ge.n : nemax;
   size_t me = (size_t)M * (size_t)nemax, fe = (size_t)a->F * (size_t)nemax;
   a->eta = malloc(sizeof(double) * me);
   a->hs = malloc(sizeof(double) * me);
@@ -210,40 +217,59 @@ cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
   a->phi = malloc(sizeof(double) * fe);
   a->wphi = malloc(sizeof(double) * fe);
   a->acc = malloc(sizeof(double) * (size_t)a->asz);
-  a->out = malloc(sizeof(double) * 2 * (size_t)a->nout);
+  a->out = malloc(sizeof(double) * (size_t)a->nlev * (size_t)a->nout);
   if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->acc || !a->out)
     return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  const level *l0 = &a->lv[0], *l1 = &a->lv[1];
+  const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
+  char midn[80] = ""; /* short: the line ends up in ode's 512-character summary */
+  if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);
   snprintf(a->method, sizeof a->method,
            "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "
            "%s for xi, Gauss-Hermite for eta; outer xi x inner eta nodes %d x %d (coarse) and "
-           "%d x %d (fine) per c node, %d and %d c nodes%s; drift = the fine level, "
-           "error estimate max |fine - coarse| over the drift",
+           "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
+           "error estimate max |fine - %s| over the drift",
            m->B == 1 ? "B = 1" : "lambda = 0",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
-           l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc,
-           l0->sc ? " (half of the outer nodes: odd summand)" : "");
+           l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
+           l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");
   *out = a;
   return CL_OK;
 }
 
+cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
+                              const cl_acc_level *fine, cl_acc **out, char *err) {
+  return acc_alloc(m, coarse, fine, NULL, out, err);
+}
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
 /* Default levels (docs/accurate.md s.4): nodes per direction of the outer
  * and inner Gaussian rules and per continuous law; o->acc_nodes (if > 0)
- * sets the outer count of the coarse level, the others follow from it. */
-static void default_levels(const cl_model *m, const cl_quad_opts *o, cl_acc_level *c, cl_acc_level *f) {
+ * sets the outer count of the coarse level, the others follow from it.
+ * For M >= 3 (returns 1) the default counts are below the regime where
+ * the error falls steadily (the lambda terms put poles of high order near
+ * the real axis), so the fine level is farther from the coarse one and a
+ * middle level is added: the estimate takes the larger of the two
+ * differences, which two chance agreements would have to spoil. */
+static int default_levels(const cl_model *m, const cl_quad_opts *o, cl_acc_level *c, cl_acc_level *f,
+                          cl_acc_level *mid) {
   /* the cost grows like (nx ne)^M: fewer nodes for more units */
   const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 12 : 8;
-  const int nf = (5 * n + 3) / 4 > n + 4 ? (5 * n + 3) / 4 : n + 4;
+  const int three = m->M >= 3;
+  const int nf = three ? imax((5 * n + 2) / 3, n + 6) : imax((5 * n + 3) / 4, n + 4), nm = (n + nf + 1) / 2;
   *c = (cl_acc_level){n, (n + 1) / 2, (n + 1) / 2, 6, -1};
   /* the fine trapezoid reaches farther (6.5 against 6): the difference then
-   * sees the truncation too, which two rules on one range would share */
+   * sees the truncation too, which two rules on one range would share;
+   * the middle one has a range of its own */
   *f = (cl_acc_level){nf, (nf + 1) / 2, (nf + 1) / 2, 6.5, -1};
+  *mid = (cl_acc_level){nm, (nm + 1) / 2, (nm + 1) / 2, 6.25, -1};
+  return three;
 }
 
 cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, char *err) {
-  cl_acc_level c, f;
-  default_levels(m, o, &c, &f);
-  return cl_acc_alloc_levels(m, &c, &f, out, err);
+  cl_acc_level c, f, mid;
+  const int three = default_levels(m, o, &c, &f, &mid);
+  return acc_alloc(m, &c, &f, three ? &mid : NULL, out, err);
 }
 
 double cl_acc_errmax(const cl_acc *a) { return a->emax; }
@@ -546,13 +572,17 @@ cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, d
                       double *ebar, char *err) {
   cl_status st = prepare(a, R, Q, err);
   if (st) return st;
-  double *o0 = a->out, *o1 = a->out + a->nout;
-  eval_level(a, &a->lv[0], R, Q, o0);
-  eval_level(a, &a->lv[1], R, Q, o1);
+  double *o1 = a->out + a->nout;
+  for (int l = 0; l < a->nlev; l++) eval_level(a, &a->lv[l], R, Q, a->out + (size_t)l * a->nout);
   /* the estimate is a norm over the whole drift vector: one component of
-   * the two levels can agree by chance (docs/accurate.md s.4) */
+   * the two levels can agree by chance (docs/accurate.md s.4); with a
+   * middle level, the larger distance of the fine level to the others */
   a->emax = 0;
-  for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - o0[k]));
+  for (int l = 0; l < a->nlev; l++) {
+    if (l == 1) continue;
+    const double *ol = a->out + (size_t)l * a->nout;
+    for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - ol[k]));
+  }
   if (ebar)
     for (int k = 0; k < a->nout; k++) ebar[k] = a->emax;
   return finish(a, o1, dR, dQ, err);

@@ -2,8 +2,9 @@
  * B = 1 (or lambda = 0), g = square, smooth sigma (docs/accurate.md): the
  * two views are independent given (c, xi), so each outer node (c, xi) needs
  * one M-dimensional inner rule shared by both views.  Two rules (a coarse
- * and a fine level); the drift is the fine one and the error estimate the
- * largest difference of the two over the drift vector. */
+ * and a fine level; for M >= 3 with default levels a middle one too, for the
+ * estimate only); the drift is the fine one and the error estimate the
+ * largest difference of the fine level to the others over the drift vector. */
 #ifndef CLDYN_DRIFT_ACC_H
 #define CLDYN_DRIFT_ACC_H
 
@@ -56,9 +57,10 @@ typedef struct {
 
 /* 1 if the rule applies to m (else 0, with the reason in why if non-NULL). */
 int cl_acc_applies(const cl_model *m, char *why, size_t n);
-/* The engine with the default levels (o->acc_nodes scales them). */
+/* The engine with the default levels (o->acc_nodes scales them; M >= 3:
+ * three levels, docs/accurate.md s.4). */
 cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, char *err);
-/* The engine with explicit levels (bench/accurate.c, tests). */
+/* The engine with two explicit levels (bench/accurate.c, tests). */
 cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
                               const cl_acc_level *fine, cl_acc **out, char *err);
 void cl_acc_free(cl_acc *a);

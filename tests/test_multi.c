@@ -19,6 +19,7 @@
 #include "../src/drift_multi.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
+#include "sd_ref.h"
 #include "testutil.h"
 
 #define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
@@ -445,7 +446,8 @@ static void check_estimate(const char *args, int dead, long nodes, const cl_acc_
 Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   /* the default levels (20 and 25 nodes) against a reference accurate to
    * about 1e-8, at case A's start; elsewhere 12 and 16 nodes against
-   * 24 (about 4e-6, bench/accurate), and M = 3 with 10 and 14 against 18 */
+   * 24 (about 4e-6, bench/accurate), and M = 3 with 8 (levels 8, 11 and
+   * 14: the fine one at least 4 nodes below the reference) against 18 */
   const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, -1, &r0);
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, 12, &r2);
@@ -454,7 +456,43 @@ Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   check_estimate("--M 2 --lambda 1 --act sigmoid --rho 0.3 " STATE2, 0, 12, &r2);
   check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, 12, &r2);
   check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, 12, &r2);
-  check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 10, &r3);
+  check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 8, &r3);
+}
+
+/* M >= 3 with the default levels, at R = 0, Q = q I against the brute-force
+ * dQ_11 of tests/sd_ref.c: the states where the two levels of before (12
+ * and 16 nodes at M = 3) printed an estimate below the error (tanh,
+ * lambda = 1, rho = 0.5, s = 0.5 at sd 1.0 and 1.1; erf, lambda = 1,
+ * s = 2 at sd 1.5), and those where a coarse level of 12 and a fine one of
+ * 20 nodes without the middle level did (tanh, lambda = 1, s^2 = sd^2 - 1
+ * at sd 1.1 and 1.15); M = 4 at the first state (docs/accurate.md s.8). */
+Test(accurate, estimate_covers_the_error_at_m3_m4, .timeout = 120) {
+  const struct {
+    int M;
+    const char *act;
+    double rho, s, sd;
+  } cs[] = {{3, "tanh", 0.5, 0.5, 1.0}, {3, "tanh", 0.5, 0.5, 1.1},           {3, "erf", 0, 2, 1.5},
+            {3, "erf", 0.5, 2, 1.5},    {3, "tanh", 0.5, sqrt(1.1 * 1.1 - 1), 1.1}, {3, "tanh", 0, sqrt(1.15 * 1.15 - 1), 1.15},
+            {4, "tanh", 0.5, 0.5, 1.0}};
+  char err[CL_ERRLEN];
+  for (size_t c = 0; c < sizeof cs / sizeof cs[0]; c++) {
+    cl_model m;
+    cl_model_default(&m);
+    cr_assert_eq(cl_act_parse(cs[c].act, &m.act, err), CL_OK, "%s", err);
+    m.M = cs[c].M, m.lambda = 1, m.rho = cs[c].rho, m.s = cs[c].s;
+    const int M = m.M;
+    const double q = cs[c].sd * cs[c].sd / (1 + m.s * m.s);
+    double R[CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX] = {0}, dR[CL_MMAX], dQ[CL_MMAX * CL_MMAX], eb[NOUT];
+    for (int i = 0; i < M; i++) Q[i * M + i] = q;
+    cl_acc *a;
+    cr_assert_eq(cl_acc_alloc(&m, NULL, &a, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_acc_eval(a, R, Q, dR, dQ, eb, err), CL_OK, "%s", err);
+    cl_acc_free(a);
+    const double ref = sd_ref_dq(&m, q), e = fabs(dQ[0] - ref);
+    cr_expect_leq(e, eb[M], "M = %d %s rho %g s %g sd %g: dQ_11 %.10g vs %.10g, error %.3g > estimate %.3g", M,
+                  cs[c].act, m.rho, m.s, cs[c].sd, dQ[0], ref, e, eb[M]);
+    cr_log_info("M = %d %s rho %g s %g sd %g: error %.3g, estimate %.3g", M, cs[c].act, m.rho, m.s, cs[c].sd, e, eb[M]);
+  }
 }
 
 /* Deterministic (bit-identical) and smooth in the state; a dead unit
