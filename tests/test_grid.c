@@ -48,6 +48,16 @@ static void grid_fine(const cl_model *m, const double *R, const double *Q, doubl
   cl_grid_free(g);
 }
 
+/* The deterministic rule of drift_acc.c at one level lv (both levels the
+ * same): the reference drift at the model's R0, Q0 (dR then dQ into out). */
+static void quad_level(const cl_model *m, const cl_acc_level *lv, double *out) {
+  char err[CL_ERRLEN];
+  cl_acc *a;
+  cr_assert_eq(cl_acc_alloc_levels(m, lv, lv, &a, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_acc_eval_level(a, 1, m->R0, m->Q0, out, out + m->K * 2, err), CL_OK, "%s", err);
+  cl_acc_free(a);
+}
+
 #define CASEA "--M 2 --lambda 1 --c laplace:3 --c uniform:3 "
 #define START CASEA "--R0 0.1,0.02;0.03,0.1"
 #define LATE CASEA "--R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45"
@@ -68,12 +78,8 @@ Test(grid, weights_against_a_direct_rule, .timeout = 60) {
     const int nout = m.K * 2 + 4;
     double d[NOUT], eb[NOUT], q[NOUT];
     grid_drift(&m, m.R0, m.Q0, d, eb);
-    char err[CL_ERRLEN];
-    cl_acc *a;
     const cl_acc_level lv = {24, 12, 24, -1, -1}; /* Gauss-Hermite throughout: exact for polynomials */
-    cr_assert_eq(cl_acc_alloc_levels(&m, &lv, &lv, &a, err), CL_OK, "%s", err);
-    cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, q, q + m.K * 2, err), CL_OK, "%s", err);
-    cl_acc_free(a);
+    quad_level(&m, &lv, q);
     for (int k = 0; k < nout; k++)
       cr_expect_leq(fabs(d[k] - q[k]), 1e-9 * (1 + fabs(q[k])), "%s: component %d: grid %.12g vs exact %.12g", cases[c],
                     k, d[k], q[k]);
@@ -124,11 +130,7 @@ static void check_quad(const char *args, double q11, int dead, const cl_acc_leve
   const int nout = m.K * 2 + 4;
   double d[NOUT], eb[NOUT], q[NOUT];
   grid_drift(&m, m.R0, m.Q0, d, eb);
-  char err[CL_ERRLEN];
-  cl_acc *a;
-  cr_assert_eq(cl_acc_alloc_levels(&m, r0, r0, &a, err), CL_OK, "%s", err);
-  cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, q, q + m.K * 2, err), CL_OK, "%s", err);
-  cl_acc_free(a);
+  quad_level(&m, r0, q);
   double worst = 0;
   for (int k = 0; k < nout; k++) {
     worst = fmax(worst, fabs(d[k] - q[k]));
@@ -477,11 +479,8 @@ Test(grid, capped_axis_collinear_units, .timeout = 60) {
       continue;
     }
     cr_assert_eq(st, CL_OK, "%s", err);
-    cl_acc *a;
     const cl_acc_level lv = {16, 16, 16, -1, -1}; /* Gauss-Hermite throughout: exact here */
-    cr_assert_eq(cl_acc_alloc_levels(&m, &lv, &lv, &a, err), CL_OK, "%s", err);
-    cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, x, x + m.K * 2, err), CL_OK, "%s", err);
-    cl_acc_free(a);
+    quad_level(&m, &lv, x);
     double worst = 0;
     for (int k = 0; k < nout; k++) {
       worst = fmax(worst, fabs(d[k] - x[k]));
@@ -523,12 +522,8 @@ Test(grid, estimate_covers_rounding, .timeout = 60) {
     const int nout = m.K * 2 + 4;
     double d[NOUT], eb[NOUT], x[NOUT];
     grid_drift(&m, m.R0, m.Q0, d, eb);
-    char err[CL_ERRLEN];
-    cl_acc *a;
     const cl_acc_level lv = {16, 16, 16, -1, -1}; /* Gauss rules throughout: exact for these sigma and laws */
-    cr_assert_eq(cl_acc_alloc_levels(&m, &lv, &lv, &a, err), CL_OK, "%s", err);
-    cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, x, x + m.K * 2, err), CL_OK, "%s", err);
-    cl_acc_free(a);
+    quad_level(&m, &lv, x);
     double worst = 0, big = 0;
     for (int k = 0; k < nout; k++) {
       worst = fmax(worst, fabs(d[k] - x[k])), big = fmax(big, fabs(x[k]));
