@@ -538,6 +538,37 @@ static int is_known(const found_set *f, int n, const double *y, double tol) {
   return 0;
 }
 
+/* A root within `tol` of one of its own images is a root on the fixed
+ * subspace of the symmetries that map it there, located only to Newton's
+ * accuracy: along a nearly flat direction (a pitchfork's centre, whose R
+ * eigenvalue is ~1e-4 near the bifurcation) a residual of 1e-11 leaves it
+ * 1e-8 off the subspace, and its orbit listed it twice (R = +-5e-9, the
+ * uninformative point).  Averaging y over the images within tol (the
+ * images of y under those symmetries, each once) projects it onto that
+ * subspace; repeated while images remain within tol (the orbit may be cut
+ * at cap).  `work` holds cap states.  Returns 1 if y moved. */
+static int symmetrize(const cl_symmetry *g, int n, double tol, double *y, double *work, int cap) {
+  int moved = 0;
+  for (int pass = 0; pass < 3; pass++) {
+    /* every distinct image (only equal ones merged), so that images a
+     * few 1e-10 apart, which the listed orbit merges, are averaged too */
+    int nim = cl_symmetry_orbit(g, y, DBL_MIN, work, cap, NULL), cnt = 0;
+    double avg[CL_STATE_MAX] = {0};
+    for (int a = 0; a < nim; a++) {
+      const double *z = work + (size_t)a * n;
+      double d = 0;
+      for (int q = 0; q < n; q++) d = fmax(d, fabs(z[q] - y[q]));
+      if (d >= tol) continue;
+      for (int q = 0; q < n; q++) avg[q] += z[q];
+      cnt++;
+    }
+    if (cnt <= 1) break;
+    for (int q = 0; q < n; q++) y[q] = avg[q] / cnt;
+    moved = 1;
+  }
+  return moved;
+}
+
 /* a new root y: classify it, list its orbit with each image's residual */
 static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, const double *y,
                            int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
@@ -609,6 +640,11 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   if (st0) return st0;
   found_set f = {0};
   cl_status st = CL_OK;
+  double *work = malloc(sizeof(double) * (size_t)cap * (size_t)n); /* symmetrize's images */
+  if (!work) {
+    cl_drift_free(c.d);
+    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  }
   cl_common_init();
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
    * the permutation symmetry the other choices are images); at least one
@@ -697,6 +733,17 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
         cl_status st2;
         double r = residual_at(c.d, K, M, y, NULL, &st2);
         if (st2 || !(r < 100 * root_tol(c.s2, n, y))) break;
+        /* onto the fixed subspace of the symmetries that (nearly) fix it,
+         * within the tolerance that makes two roots the same (is_known);
+         * kept only if it is still a root there */
+        {
+          double ys[CL_STATE_MAX];
+          memcpy(ys, y, sizeof(double) * (size_t)n);
+          if (symmetrize(&g, n, 1e5 * root_tol(c.s2, n, y), ys, work, cap)) {
+            double rs = residual_at(c.d, K, M, ys, NULL, &st2);
+            if (!st2 && rs < 100 * root_tol(c.s2, n, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
+          }
+        }
         if (is_known(&f, n, y, 1e5 * root_tol(c.s2, n, y))) { /* 1e-6, relative beyond |y| = 1 */
           if (rep > 0 || !fo.deflation) break;
           continue;
@@ -713,6 +760,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   }
   cl_drift_free(c.d);
   free(f.known);
+  free(work);
   if (st) {
     free(f.p);
     return st;

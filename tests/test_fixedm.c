@@ -378,3 +378,37 @@ Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
   cr_assert_leq(fabs(p1 - p2), 3 * se, "P(dead): basin %.3f (n = %ld), reduced %.3f (n = %ld), se %.3f", p1, nd, p2,
                 runs, se);
 }
+
+/* Near a pitchfork the root on a symmetric subspace is located only to
+ * Newton's accuracy along the flat direction (R ~ 1e-9 at the
+ * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its
+ * orbit listed it twice (R = +-1.4e-9, two "images" of one point).  Found
+ * roots are now projected onto the fixed subspace of the symmetries that
+ * nearly fix them: no two listed points are within the duplicate tolerance
+ * (1e-6), and the uninformative point has R = 0 exactly. */
+Test(fixedm, a_root_on_a_symmetric_subspace_is_listed_once) {
+  cl_model m;
+  cl_model_default(&m);
+  cl_law_parse("sparse:2:0.3", &m.c[0], NULL);
+  const double s[] = {1.3414, 1.344, 1.36, 1.4};
+  for (int k = 0; k < 4; k++) {
+    m.s = s[k];
+    cl_fixed_point *p;
+    int np, un = 0;
+    cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &p, &np, NULL), CL_OK);
+    for (int i = 0; i < np; i++) {
+      for (int l = 0; l < i; l++) {
+        double d = fmax(fabs(p[i].y[0] - p[l].y[0]), fabs(p[i].y[1] - p[l].y[1]));
+        cr_assert_gt(d, 1e-6, "s = %g: points %d and %d are %.2g apart (R = %g, %g)", s[k], l + 1, i + 1, d,
+                     p[l].y[0], p[i].y[0]);
+      }
+      if (p[i].kind == CL_KIND_UNINFORMATIVE) {
+        un++;
+        cr_assert_eq(p[i].y[0], 0, "s = %g: uninformative R = %g", s[k], p[i].y[0]);
+        cr_assert_leq(p[i].residual, 1e-11);
+      }
+    }
+    cr_assert_eq(un, 1, "s = %g: %d uninformative points", s[k], un);
+    free(p);
+  }
+}
