@@ -569,6 +569,36 @@ static int symmetrize(const cl_symmetry *g, int n, double tol, double *y, double
   return moved;
 }
 
+/* A dead unit (Q_ii = 0) is a fixed point of the flow only if the drift
+ * vanishes as the unit comes alive, i.e. dQ_ii/dt = O(Q_ii) at R_.i = 0,
+ * Q_il = 0.  Not for g = abs with lambda > 0 and sigma'(0) != 0 (linear,
+ * tanh, erf, relu): the penalty's gradient sign(C_il) y_l sigma'(h_i) x does
+ * not vanish with w_i, so dQ_ii/dt tends to a positive constant (0.70 at
+ * M = 2, two rademacher:3 features, tanh, lambda = 1), while at Q_ii = 0
+ * itself the drift is 0 (sign(0) = 0): the flow leaves the boundary at once.
+ * The test: the rate dQ_ii/dt / Q_ii at Q_ii = 1e-8 and 2e-8 (times
+ * max(1, Q_ll)) agrees to 1%; a constant limit halves it. */
+static int dead_limit_ok(root_ctx *c, const double *y) {
+  const int K = c->K, M = c->M, n = c->n, dead = dead_mask(K, M, y);
+  double qmax = 1;
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, y[K * M + i * M - i * (i - 1) / 2]);
+  for (int i = 0; i < M; i++) {
+    if (!(dead >> i & 1)) continue;
+    const int k = K * M + i * M - i * (i - 1) / 2; /* Q_ii in y */
+    double rate[2];
+    for (int r = 0; r < 2; r++) {
+      double z[CL_STATE_MAX], f[CL_STATE_MAX];
+      memcpy(z, y, sizeof(double) * (size_t)n);
+      z[k] = 1e-8 * qmax * (1 + r);
+      c->nevals++;
+      if (fixed_drift(c->d, K, M, z, f, NULL)) return 0;
+      rate[r] = f[k] / z[k];
+    }
+    if (!(fabs(rate[0] - rate[1]) <= 0.01 * fmax(1, fmax(fabs(rate[0]), fabs(rate[1]))))) return 0;
+  }
+  return 1;
+}
+
 /* a new root y: classify it, list its orbit with each image's residual */
 static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, const double *y,
                            int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
@@ -744,6 +774,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
             if (!st2 && rs < 100 * root_tol(c.s2, n, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
           }
         }
+        if (!dead_limit_ok(&c, y)) break; /* a boundary point the flow leaves */
         if (is_known(&f, n, y, 1e5 * root_tol(c.s2, n, y))) { /* 1e-6, relative beyond |y| = 1 */
           if (rep > 0 || !fo.deflation) break;
           continue;

@@ -412,3 +412,36 @@ Test(fixedm, a_root_on_a_symmetric_subspace_is_listed_once) {
     free(p);
   }
 }
+
+/* g = abs with lambda > 0 and sigma'(0) != 0: a unit with w_i = 0 has drift
+ * 0 (sign(0) = 0) but dQ_ii/dt -> a positive constant as Q_ii -> 0+ (the
+ * penalty's gradient does not vanish with w_i), so it is not a fixed point
+ * of the flow.  The finder listed 10 such "dead" points (M = 2, two
+ * sparse:3:0.5, erf, lambda = 0.7, rho = 0.3, 2 random starts); now none,
+ * while with g = square (dQ_ii/dt = O(Q_ii)) the dead points stay. */
+Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 120) {
+  cl_model m = model2(2, 0.7, "sparse:3:0.5", "sparse:3:0.5");
+  cl_act_parse("erf", &m.act, NULL);
+  m.rho = 0.3;
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  fo.nrandom = 2;
+  for (int g = 0; g < 2; g++) {
+    cl_gfun_parse(g ? "abs" : "square", &m.g, NULL);
+    /* the reason: dQ_22/dt at Q_22 = 1e-8, unit 2 orthogonal to all */
+    cl_drift *d;
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, NULL), CL_OK);
+    double y[7] = {0.7, 0, 0, 0, 0.6, 0, 1e-8}, f[7];
+    cr_assert_eq(cl_ode_drift(d, 2, 2, y, f, NULL), CL_OK);
+    cl_drift_free(d);
+    if (g) cr_assert_gt(f[6], 1e-3, "abs: dQ_22/dt = %g at Q_22 = 1e-8", f[6]);
+    else cr_assert_lt(fabs(f[6]), 1e-6, "square: dQ_22/dt = %g at Q_22 = 1e-8", f[6]);
+    cl_fixed_point *p;
+    int np, dead = 0;
+    cr_assert_eq(cl_fixed_find_ex(&m, NULL, &fo, NULL, 0, &p, &np, NULL, NULL), CL_OK);
+    for (int i = 0; i < np; i++) dead += p[i].kind == CL_KIND_DEAD;
+    if (g) cr_assert_eq(dead, 0, "abs: %d dead points listed", dead);
+    else cr_assert_gt(dead, 0, "square: the dead points are fixed points");
+    free(p);
+  }
+}
