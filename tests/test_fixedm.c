@@ -445,3 +445,42 @@ Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 120) {
     free(p);
   }
 }
+
+/* Laws are compared by distribution, not spelling: a discrete law with the
+ * atoms of a rademacher (or sparse) law, sparse with p = 1, a discrete law
+ * with a repeated atom.  Before, such pairs were "different laws" and the
+ * orbits of `fixed` lacked the images under their permutation (M = 1,
+ * rademacher:2 + its discrete spelling, tanh: 2 of 4 images listed). */
+Test(fixedm, laws_equal_in_distribution_share_their_symmetries) {
+  const char *a[] = {"rademacher:2", "sparse:3:1", "discrete:1@0.25,1@0.25,-1@0.5", "sparse:2:0.5", "rademacher:1"};
+  const char *b[] = {"discrete:-1.4142135623730951@0.5,1.4142135623730951@0.5", "rademacher:3", "rademacher:1",
+                     "discrete:2@0.25,0@0.5,-2@0.25", "discrete:-1@0.5,0@0.25,1@0.25"};
+  const int equal[] = {1, 1, 1, 1, 0}, bsym[] = {1, 1, 1, 1, 0};
+  for (int c = 0; c < 5; c++) {
+    cl_model m = model2(1, 0, a[c], b[c]);
+    cl_symmetry g;
+    cl_symmetry_init(&m, &g);
+    cr_assert_eq(g.feat_class[1] == g.feat_class[0], equal[c], "case %d: %s vs %s", c, a[c], b[c]);
+    cr_assert_eq(g.feat_sign[1], bsym[c], "case %d: %s symmetric?", c, b[c]);
+    cr_assert_eq(g.feat_sign[0], 1);
+  }
+  /* the swap is a symmetry of the drift (M = 1 and M = 2), and fixed lists the images */
+  for (int M = 1; M <= 2; M++) {
+    cl_model m = model2(M, 1, a[0], b[0]);
+    cl_symmetry g;
+    cl_symmetry_init(&m, &g);
+    double y[CL_STATE_MAX];
+    random_state(2, M, 21, y);
+    cl_sym_elem e;
+    for (int i = 0; i < CL_MMAX; i++) e.up[i] = i, e.us[i] = 1;
+    e.fp[0] = 1, e.fp[1] = 0, e.fs[0] = e.fs[1] = 1;
+    double gap = equivariance_gap(&m, NULL, &g, &e, y);
+    cr_assert_leq(gap, 1e-12, "M = %d: swap gap %g", M, gap);
+  }
+  cl_model m = model2(1, 0, a[0], b[0]);
+  cl_fixed_point *p;
+  int np;
+  cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &p, &np, NULL), CL_OK);
+  check_complete(&m, NULL, p, np);
+  free(p);
+}
