@@ -3,6 +3,7 @@
  * Exit status (status.h, docs/cli.md s.6): 0 success, 2 bad input (one-line
  * message, no output file), 1 a run that failed (divergence, I/O error,
  * out of memory). */
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -191,6 +192,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   int has_vary = cfg->vary[0] != '\0';
   if (has_vary) {
     if (cl_vary_parse(cfg->vary, &vy, err)) return fail(2, err);
+    /* one table: its columns are those of one M */
+    if (!strcmp(vy.name, "M"))
+      return fail(2, "--vary: M changes the columns of the table; run one fixed command per M");
     for (long k = 0; k < vy.n; k++) {
       cl_config probe = *cfg;
       if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
@@ -202,7 +206,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   int sel_id = 1, sel_kind = -1;
   if (cfg->threshold && tn[0]) {
     if (cfg->point[0] && (sel_kind = cl_fixed_kind_from_name(cfg->point)) >= 0) sel_id = 0;
-    else if (cfg->point[0]) sel_id = atoi(cfg->point);
+    else if (cfg->point[0]) { /* the option's parser accepted it: an integer >= 1, maybe as 1e3 */
+      long long id = 0;
+      cl_common_parse_int(cfg->point, &id);
+      sel_id = id > INT_MAX ? INT_MAX : (int)id;
+    }
   }
   const char *opt[] = {"out"}, *path[] = {cfg->out};
   const int sc[] = {1};

@@ -484,3 +484,21 @@ Test(fixedm, laws_equal_in_distribution_share_their_symmetries) {
   check_complete(&m, NULL, p, np);
   free(p);
 }
+
+/* fixed --vary M wrote rows of the new M under the header of the first
+ * (a "cos" column of 3.5e5); --point 1e3 passed the option's parser (an
+ * integer) and was then read by atoi as 1.  Both are exit 2 now. */
+Test(fixedm, cli_vary_m_and_point_in_exponent_form) {
+  char dir[64], args[512], err[1024], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  snprintf(args, sizeof args, "fixed --vary M=1:2:1 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "--vary") && strstr(err, "M"), "%s", err);
+  cr_assert_eq(strchr(err, '\n') == strrchr(err, '\n'), 1, "one line: %s", err);
+  cr_assert_not(file_exists(path));
+  snprintf(args, sizeof args, "fixed --threshold lambda --vary lambda=0.5:0.6:0.1 --point 1e3 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "1000 is not a fixed point id"), "%s", err);
+  cr_assert_not(file_exists(path));
+}
