@@ -226,7 +226,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter meter;
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
-  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
+  double loosemax = 0;
   char nos[32] = "";
   double maxres = 0, sdmax = 0;
   char syms[256] = "";
@@ -282,6 +283,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
+      /* images whose residual is above the 1e-9 a found root must reach:
+       * the rule is not exactly invariant under that symmetry (the Sobol'
+       * rule for M >= 3, docs/fixed-points.md s.2) */
+      for (int i = 0; i < nf; i++)
+        if (!(fp[i].residual <= 1e-9)) loose++, loosemax = fmax(loosemax, fp[i].residual);
       for (int i = 0; i < nf; i++) /* the largest pre-activation sd at a listed point */
         for (int u = 0; u < c.model.M; u++)
           sdmax = fmax(sdmax, sqrt(fmax(fp[i].y[c.model.K * c.model.M + u * c.model.M - u * (u - 1) / 2], 0) *
@@ -301,6 +307,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     if (!st && !cfg->quiet) {
       fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
               starts, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      if (loose)
+        fprintf(stderr,
+                "cldyn: fixed: %ld of %ld points have a residual above 1e-9 (largest %.2g): images of a root under a "
+                "symmetry the drift's rule does not respect exactly, roots only to the rule's accuracy\n",
+                loose, points, loosemax);
       if (skipped)
         fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
                 CL_FIXED_EVALS, evals, skipped);
