@@ -487,7 +487,8 @@ Test(fixedm, laws_equal_in_distribution_share_their_symmetries) {
 
 /* fixed --vary M wrote rows of the new M under the header of the first
  * (a "cos" column of 3.5e5); --point 1e3 passed the option's parser (an
- * integer) and was then read by atoi as 1.  Both are exit 2 now. */
+ * integer) and was then read by atoi as 1; basin --tmax 1e8 was exit 1.
+ * All are exit 2 now. */
 Test(fixedm, cli_vary_m_and_point_in_exponent_form) {
   char dir[64], args[512], err[1024], path[128];
   make_tmpdir(dir, sizeof dir);
@@ -500,6 +501,11 @@ Test(fixedm, cli_vary_m_and_point_in_exponent_form) {
   snprintf(args, sizeof args, "fixed --threshold lambda --vary lambda=0.5:0.6:0.1 --point 1e3 --out %s", path);
   cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
   cr_assert(strstr(err, "1000 is not a fixed point id"), "%s", err);
+  cr_assert_not(file_exists(path));
+  /* basin --tmax 1e8 failed every direction at t = 0 (exit 1): the range is (0, 1e6] */
+  snprintf(args, sizeof args, "basin --M 2 --tmax 1e8 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "--tmax") && strstr(err, "1e6"), "%s", err);
   cr_assert_not(file_exists(path));
 }
 
