@@ -3,6 +3,7 @@
  * Exit status (status.h, docs/cli.md s.6): 0 success, 2 bad input (one-line
  * message, no output file), 1 a run that failed (divergence, I/O error,
  * out of memory). */
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -193,6 +194,9 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   int has_vary = cfg->vary[0] != '\0';
   if (has_vary) {
     if (cl_vary_parse(cfg->vary, &vy, err)) return fail(2, err);
+    /* one table: its columns are those of one M */
+    if (!strcmp(vy.name, "M"))
+      return fail(2, "--vary: M changes the columns of the table; run one fixed command per M");
     for (long k = 0; k < vy.n; k++) {
       cl_config probe = *cfg;
       if (cl_config_set_number(&probe, vy.name, cl_vary_value(&vy, k), err)) return fail(2, err);
@@ -204,7 +208,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   int sel_id = 1, sel_kind = -1;
   if (cfg->threshold && tn[0]) {
     if (cfg->point[0] && (sel_kind = cl_fixed_kind_from_name(cfg->point)) >= 0) sel_id = 0;
-    else if (cfg->point[0]) sel_id = atoi(cfg->point);
+    else if (cfg->point[0]) { /* the option's parser accepted it: an integer >= 1, maybe as 1e3 */
+      long long id = 0;
+      cl_common_parse_int(cfg->point, &id);
+      sel_id = id > INT_MAX ? INT_MAX : (int)id;
+    }
   }
   const char *opt[] = {"out"}, *path[] = {cfg->out};
   const int sc[] = {1};
@@ -220,7 +228,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter meter;
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
-  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0;
+  long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
+  double loosemax = 0;
   char nos[32] = "", bes[32] = "";
   long beyond = 0;
   double maxres = 0, sdmax = 0;
@@ -280,6 +289,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
+      /* images whose residual is above the 1e-9 a found root must reach:
+       * the rule is not exactly invariant under that symmetry (the Sobol'
+       * rule for M >= 3, docs/fixed-points.md s.2) */
+      for (int i = 0; i < nf; i++)
+        if (!(fp[i].residual <= 1e-9)) loose++, loosemax = fmax(loosemax, fp[i].residual);
       for (int i = 0; i < nf; i++) /* the largest pre-activation sd at a listed point */
         for (int u = 0; u < c.model.M; u++)
           sdmax = fmax(sdmax, sqrt(fmax(fp[i].y[c.model.K * c.model.M + u * c.model.M - u * (u - 1) / 2], 0) *
@@ -299,6 +313,11 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     if (!st && !cfg->quiet) {
       fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
               starts, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      if (loose)
+        fprintf(stderr,
+                "cldyn: fixed: %ld of %ld points have a residual above 1e-9 (largest %.2g): images of a root under a "
+                "symmetry the drift's rule does not respect exactly, roots only to the rule's accuracy\n",
+                loose, points, loosemax);
       if (skipped)
         fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
                 CL_FIXED_EVALS, evals, skipped);

@@ -589,8 +589,11 @@ const cl_optdesc cl_options[] = {
      .get = get_string, .flags = CL_OPTF_NOSWEEP},
     {"directions", CL_OPT_INT, CL_CMD_BASIN, "INT", "random starts R(0) ~ N^-1/2, in [2, 1e7]", "360", F(directions),
      0, 2, 1e7, 0, 0, "an integer", "an integer in [2, 10000000]"},
-    {"tmax", CL_OPT_REAL, CL_CMD_BASIN, "X", "integration time to reach a fixed point, > 0", "200", F(tmax), 0, 0,
-     HUGE_HI, 1, 0, "a real > 0", "> 0"},
+    /* at most 1e6: from 1e8 on every direction failed at t = 0 (the
+     * integrator's smallest step, relative to the span, is above the step
+     * the drift allows: exit 1); 1e7 still integrates */
+    {"tmax", CL_OPT_REAL, CL_CMD_BASIN, "X", "integration time to reach a fixed point, in (0, 1e6]", "200", F(tmax), 0, 0,
+     1e6, 1, 0, "a real in (0, 1e6]", "in (0, 1e6]"},
     {"map", CL_OPT_PATH, CL_CMD_BASIN, "PATH", "also write the fixed point reached from a grid of (R_1, R_2), K = 2",
      NULL, F(map), .flags = CL_OPTF_NOSWEEP},
     {"map-points", CL_OPT_INT, CL_CMD_BASIN, "INT", "grid points per axis of --map, in [2, 1000]", "41", F(map_points),

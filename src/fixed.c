@@ -538,6 +538,67 @@ static int is_known(const found_set *f, int n, const double *y, double tol) {
   return 0;
 }
 
+/* A root within `tol` of one of its own images is a root on the fixed
+ * subspace of the symmetries that map it there, located only to Newton's
+ * accuracy: along a nearly flat direction (a pitchfork's centre, whose R
+ * eigenvalue is ~1e-4 near the bifurcation) a residual of 1e-11 leaves it
+ * 1e-8 off the subspace, and its orbit listed it twice (R = +-5e-9, the
+ * uninformative point).  Averaging y over the images within tol (the
+ * images of y under those symmetries, each once) projects it onto that
+ * subspace; repeated while images remain within tol (the orbit may be cut
+ * at cap).  `work` holds cap states.  Returns 1 if y moved. */
+static int symmetrize(const cl_symmetry *g, int n, double tol, double *y, double *work, int cap) {
+  int moved = 0;
+  for (int pass = 0; pass < 3; pass++) {
+    /* every distinct image (only equal ones merged), so that images a
+     * few 1e-10 apart, which the listed orbit merges, are averaged too */
+    int nim = cl_symmetry_orbit(g, y, DBL_MIN, work, cap, NULL), cnt = 0;
+    double avg[CL_STATE_MAX] = {0};
+    for (int a = 0; a < nim; a++) {
+      const double *z = work + (size_t)a * n;
+      double d = 0;
+      for (int q = 0; q < n; q++) d = fmax(d, fabs(z[q] - y[q]));
+      if (d >= tol) continue;
+      for (int q = 0; q < n; q++) avg[q] += z[q];
+      cnt++;
+    }
+    if (cnt <= 1) break;
+    for (int q = 0; q < n; q++) y[q] = avg[q] / cnt;
+    moved = 1;
+  }
+  return moved;
+}
+
+/* A dead unit (Q_ii = 0) is a fixed point of the flow only if the drift
+ * vanishes as the unit comes alive, i.e. dQ_ii/dt = O(Q_ii) at R_.i = 0,
+ * Q_il = 0.  Not for g = abs with lambda > 0 and sigma'(0) != 0 (linear,
+ * tanh, erf, relu): the penalty's gradient sign(C_il) y_l sigma'(h_i) x does
+ * not vanish with w_i, so dQ_ii/dt tends to a positive constant (0.70 at
+ * M = 2, two rademacher:3 features, tanh, lambda = 1), while at Q_ii = 0
+ * itself the drift is 0 (sign(0) = 0): the flow leaves the boundary at once.
+ * The test: the rate dQ_ii/dt / Q_ii at Q_ii = 1e-8 and 2e-8 (times
+ * max(1, Q_ll)) agrees to 1%; a constant limit halves it. */
+static int dead_limit_ok(root_ctx *c, const double *y) {
+  const int K = c->K, M = c->M, n = c->n, dead = dead_mask(K, M, y);
+  double qmax = 1;
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, y[K * M + i * M - i * (i - 1) / 2]);
+  for (int i = 0; i < M; i++) {
+    if (!(dead >> i & 1)) continue;
+    const int k = K * M + i * M - i * (i - 1) / 2; /* Q_ii in y */
+    double rate[2];
+    for (int r = 0; r < 2; r++) {
+      double z[CL_STATE_MAX], f[CL_STATE_MAX];
+      memcpy(z, y, sizeof(double) * (size_t)n);
+      z[k] = 1e-8 * qmax * (1 + r);
+      c->nevals++;
+      if (fixed_drift(c->d, K, M, z, f, NULL)) return 0;
+      rate[r] = f[k] / z[k];
+    }
+    if (!(fabs(rate[0] - rate[1]) <= 0.01 * fmax(1, fmax(fabs(rate[0]), fabs(rate[1]))))) return 0;
+  }
+  return 1;
+}
+
 /* a new root y: classify it, list its orbit with each image's residual */
 static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, const double *y,
                            int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
@@ -609,6 +670,11 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   if (st0) return st0;
   found_set f = {0};
   cl_status st = CL_OK;
+  double *work = malloc(sizeof(double) * (size_t)cap * (size_t)n); /* symmetrize's images */
+  if (!work) {
+    cl_drift_free(c.d);
+    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  }
   cl_common_init();
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
    * the permutation symmetry the other choices are images); at least one
@@ -697,6 +763,18 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
         cl_status st2;
         double r = residual_at(c.d, K, M, y, NULL, &st2);
         if (st2 || !(r < 100 * root_tol(c.s2, n, y))) break;
+        /* onto the fixed subspace of the symmetries that (nearly) fix it,
+         * within the tolerance that makes two roots the same (is_known);
+         * kept only if it is still a root there */
+        {
+          double ys[CL_STATE_MAX];
+          memcpy(ys, y, sizeof(double) * (size_t)n);
+          if (symmetrize(&g, n, 1e5 * root_tol(c.s2, n, y), ys, work, cap)) {
+            double rs = residual_at(c.d, K, M, ys, NULL, &st2);
+            if (!st2 && rs < 100 * root_tol(c.s2, n, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
+          }
+        }
+        if (!dead_limit_ok(&c, y)) break; /* a boundary point the flow leaves */
         if (is_known(&f, n, y, 1e5 * root_tol(c.s2, n, y))) { /* 1e-6, relative beyond |y| = 1 */
           if (rep > 0 || !fo.deflation) break;
           continue;
@@ -713,6 +791,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   }
   cl_drift_free(c.d);
   free(f.known);
+  free(work);
   if (st) {
     free(f.p);
     return st;

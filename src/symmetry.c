@@ -9,36 +9,67 @@
 
 #include "cldyn/state.h"
 
-/* is the atom (v, p) of a discrete law present in `law` (relative 1e-12)? */
-static int has_atom(const cl_law *law, double v, double p) {
-  for (int i = 0; i < law->nvals; i++)
-    if (fabs(law->vals[i] - v) <= 1e-12 * fmax(1, fabs(v)) && fabs(law->probs[i] - p) <= 1e-12)
-      return 1;
-  return 0;
-}
-
-static int law_symmetric(const cl_law *law) {
-  if (law->kind != CL_LAW_DISCRETE) return 1; /* every family is symmetric about 0 */
-  for (int i = 0; i < law->nvals; i++)
-    if (law->probs[i] > 0 && !has_atom(law, -law->vals[i], law->probs[i])) return 0;
-  return 1;
+/* The atoms of a law with finitely many (rademacher, sparse, discrete), as
+ * a canonical list: sorted by value, equal values (relative 1e-12) merged,
+ * zero probabilities dropped.  Returns the count, or -1 for a continuous
+ * law.  Laws are compared by their distribution, not by their spelling:
+ * `discrete:-1@0.5,1@0.5` is rademacher:1, sparse with p = 1 is rademacher,
+ * `discrete:1@0.25,1@0.25,-1@0.5` is symmetric (before, such pairs lost
+ * their feature permutation or sign, and the orbits their images). */
+static int atoms(const cl_law *law, double *v, double *p) {
+  double sd = sqrt(law->m2);
+  int n = 0;
+  switch (law->kind) {
+  case CL_LAW_RADEMACHER:
+    v[0] = -sd, p[0] = 0.5, v[1] = sd, p[1] = 0.5;
+    return 2;
+  case CL_LAW_SPARSE:
+    /* as cl_law_sample: +-sd / sqrt(p) with p / 2 each, 0 otherwise */
+    v[n] = -sd / sqrt(law->p), p[n++] = law->p / 2;
+    if (law->p < 1) v[n] = 0, p[n++] = 1 - law->p;
+    v[n] = sd / sqrt(law->p), p[n++] = law->p / 2;
+    return n;
+  case CL_LAW_DISCRETE:
+    for (int i = 0; i < law->nvals; i++) {
+      if (!(law->probs[i] > 0)) continue;
+      int k = 0;
+      while (k < n && !(fabs(v[k] - law->vals[i]) <= 1e-12 * fmax(1, fabs(v[k])))) k++;
+      if (k < n) {
+        p[k] += law->probs[i];
+        continue;
+      }
+      /* insert sorted */
+      for (k = n; k > 0 && v[k - 1] > law->vals[i]; k--) v[k] = v[k - 1], p[k] = p[k - 1];
+      v[k] = law->vals[i], p[k] = law->probs[i], n++;
+    }
+    return n;
+  default: return -1;
+  }
 }
 
 static int same(double a, double b) { return fabs(a - b) <= 1e-12 * fmax(1, fabs(a)); }
 
+static int law_symmetric(const cl_law *law) {
+  double v[CL_DISCRETE_MAX + 1], p[CL_DISCRETE_MAX + 1];
+  int n = atoms(law, v, p);
+  if (n < 0) return 1; /* every continuous family is symmetric about 0 */
+  /* sorted: atom k mirrors atom n - 1 - k */
+  for (int k = 0; k < n; k++)
+    if (!same(v[k], -v[n - 1 - k]) || fabs(p[k] - p[n - 1 - k]) > 1e-12) return 0;
+  return 1;
+}
+
 static int law_equal(const cl_law *a, const cl_law *b) {
-  if (a->kind != b->kind || !same(a->m2, b->m2)) return 0;
-  switch (a->kind) {
-  case CL_LAW_SPARSE: return same(a->p, b->p);
-  case CL_LAW_STUDENT: return same(a->nu, b->nu);
-  case CL_LAW_DISCRETE:
-    for (int i = 0; i < a->nvals; i++)
-      if (a->probs[i] > 0 && !has_atom(b, a->vals[i], a->probs[i])) return 0;
-    for (int i = 0; i < b->nvals; i++)
-      if (b->probs[i] > 0 && !has_atom(a, b->vals[i], b->probs[i])) return 0;
+  double va[CL_DISCRETE_MAX + 1], pa[CL_DISCRETE_MAX + 1], vb[CL_DISCRETE_MAX + 1], pb[CL_DISCRETE_MAX + 1];
+  int na = atoms(a, va, pa), nb = atoms(b, vb, pb);
+  if (na >= 0 || nb >= 0) {
+    if (na != nb) return 0;
+    for (int k = 0; k < na; k++)
+      if (!same(va[k], vb[k]) || fabs(pa[k] - pb[k]) > 1e-12) return 0;
     return 1;
-  default: return 1;
   }
+  if (a->kind != b->kind || !same(a->m2, b->m2)) return 0;
+  return a->kind == CL_LAW_STUDENT ? same(a->nu, b->nu) : 1;
 }
 
 void cl_symmetry_init(const cl_model *m, cl_symmetry *g) {

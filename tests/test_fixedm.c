@@ -395,3 +395,165 @@ Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
   cr_assert_leq(fabs(p1 - p2), 3 * se, "P(dead): basin %.3f (n = %ld), reduced %.3f (n = %ld), se %.3f", p1, nd, p2,
                 runs, se);
 }
+
+/* Near a pitchfork the root on a symmetric subspace is located only to
+ * Newton's accuracy along the flat direction (R ~ 1e-9 at the
+ * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its
+ * orbit listed it twice (R = +-1.4e-9, two "images" of one point).  Found
+ * roots are now projected onto the fixed subspace of the symmetries that
+ * nearly fix them: no two listed points are within the duplicate tolerance
+ * (1e-6), and the uninformative point has R = 0 exactly. */
+Test(fixedm, a_root_on_a_symmetric_subspace_is_listed_once) {
+  cl_model m;
+  cl_model_default(&m);
+  cl_law_parse("sparse:2:0.3", &m.c[0], NULL);
+  const double s[] = {1.3414, 1.344, 1.36, 1.4};
+  for (int k = 0; k < 4; k++) {
+    m.s = s[k];
+    cl_fixed_point *p;
+    int np, un = 0;
+    cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &p, &np, NULL), CL_OK);
+    for (int i = 0; i < np; i++) {
+      for (int l = 0; l < i; l++) {
+        double d = fmax(fabs(p[i].y[0] - p[l].y[0]), fabs(p[i].y[1] - p[l].y[1]));
+        cr_assert_gt(d, 1e-6, "s = %g: points %d and %d are %.2g apart (R = %g, %g)", s[k], l + 1, i + 1, d,
+                     p[l].y[0], p[i].y[0]);
+      }
+      if (p[i].kind == CL_KIND_UNINFORMATIVE) {
+        un++;
+        cr_assert_eq(p[i].y[0], 0, "s = %g: uninformative R = %g", s[k], p[i].y[0]);
+        cr_assert_leq(p[i].residual, 1e-11);
+      }
+    }
+    cr_assert_eq(un, 1, "s = %g: %d uninformative points", s[k], un);
+    free(p);
+  }
+}
+
+/* g = abs with lambda > 0 and sigma'(0) != 0: a unit with w_i = 0 has drift
+ * 0 (sign(0) = 0) but dQ_ii/dt -> a positive constant as Q_ii -> 0+ (the
+ * penalty's gradient does not vanish with w_i), so it is not a fixed point
+ * of the flow.  The finder listed 10 such "dead" points (M = 2, two
+ * sparse:3:0.5, erf, lambda = 0.7, rho = 0.3, 2 random starts); now none,
+ * while with g = square (dQ_ii/dt = O(Q_ii)) the dead points stay. */
+Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 120) {
+  cl_model m = model2(2, 0.7, "sparse:3:0.5", "sparse:3:0.5");
+  cl_act_parse("erf", &m.act, NULL);
+  m.rho = 0.3;
+  cl_fixed_opts fo;
+  cl_fixed_opts_default(&fo);
+  fo.nrandom = 2;
+  for (int g = 0; g < 2; g++) {
+    cl_gfun_parse(g ? "abs" : "square", &m.g, NULL);
+    /* the reason: dQ_22/dt at Q_22 = 1e-8, unit 2 orthogonal to all */
+    cl_drift *d;
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, NULL), CL_OK);
+    double y[7] = {0.7, 0, 0, 0, 0.6, 0, 1e-8}, f[7];
+    cr_assert_eq(cl_ode_drift(d, 2, 2, y, f, NULL), CL_OK);
+    cl_drift_free(d);
+    if (g) cr_assert_gt(f[6], 1e-3, "abs: dQ_22/dt = %g at Q_22 = 1e-8", f[6]);
+    else cr_assert_lt(fabs(f[6]), 1e-6, "square: dQ_22/dt = %g at Q_22 = 1e-8", f[6]);
+    cl_fixed_point *p;
+    int np, dead = 0;
+    cr_assert_eq(cl_fixed_find_ex(&m, NULL, &fo, NULL, 0, &p, &np, NULL, NULL), CL_OK);
+    for (int i = 0; i < np; i++) dead += p[i].kind == CL_KIND_DEAD;
+    if (g) cr_assert_eq(dead, 0, "abs: %d dead points listed", dead);
+    else cr_assert_gt(dead, 0, "square: the dead points are fixed points");
+    free(p);
+  }
+}
+
+/* Laws are compared by distribution, not spelling: a discrete law with the
+ * atoms of a rademacher (or sparse) law, sparse with p = 1, a discrete law
+ * with a repeated atom.  Before, such pairs were "different laws" and the
+ * orbits of `fixed` lacked the images under their permutation (M = 1,
+ * rademacher:2 + its discrete spelling, tanh: 2 of 4 images listed). */
+Test(fixedm, laws_equal_in_distribution_share_their_symmetries) {
+  const char *a[] = {"rademacher:2", "sparse:3:1", "discrete:1@0.25,1@0.25,-1@0.5", "sparse:2:0.5", "rademacher:1"};
+  const char *b[] = {"discrete:-1.4142135623730951@0.5,1.4142135623730951@0.5", "rademacher:3", "rademacher:1",
+                     "discrete:2@0.25,0@0.5,-2@0.25", "discrete:-1@0.5,0@0.25,1@0.25"};
+  const int equal[] = {1, 1, 1, 1, 0}, bsym[] = {1, 1, 1, 1, 0};
+  for (int c = 0; c < 5; c++) {
+    cl_model m = model2(1, 0, a[c], b[c]);
+    cl_symmetry g;
+    cl_symmetry_init(&m, &g);
+    cr_assert_eq(g.feat_class[1] == g.feat_class[0], equal[c], "case %d: %s vs %s", c, a[c], b[c]);
+    cr_assert_eq(g.feat_sign[1], bsym[c], "case %d: %s symmetric?", c, b[c]);
+    cr_assert_eq(g.feat_sign[0], 1);
+  }
+  /* the swap is a symmetry of the drift (M = 1 and M = 2), and fixed lists the images */
+  for (int M = 1; M <= 2; M++) {
+    cl_model m = model2(M, 1, a[0], b[0]);
+    cl_symmetry g;
+    cl_symmetry_init(&m, &g);
+    double y[CL_STATE_MAX];
+    random_state(2, M, 21, y);
+    cl_sym_elem e;
+    for (int i = 0; i < CL_MMAX; i++) e.up[i] = i, e.us[i] = 1;
+    e.fp[0] = 1, e.fp[1] = 0, e.fs[0] = e.fs[1] = 1;
+    double gap = equivariance_gap(&m, NULL, &g, &e, y);
+    cr_assert_leq(gap, 1e-12, "M = %d: swap gap %g", M, gap);
+  }
+  cl_model m = model2(1, 0, a[0], b[0]);
+  cl_fixed_point *p;
+  int np;
+  cr_assert_eq(cl_fixed_find(&m, NULL, NULL, 0, &p, &np, NULL), CL_OK);
+  check_complete(&m, NULL, p, np);
+  free(p);
+}
+
+/* fixed --vary M wrote rows of the new M under the header of the first
+ * (a "cos" column of 3.5e5); --point 1e3 passed the option's parser (an
+ * integer) and was then read by atoi as 1; basin --tmax 1e8 was exit 1.
+ * All are exit 2 now. */
+Test(fixedm, cli_vary_m_and_point_in_exponent_form) {
+  char dir[64], args[512], err[1024], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  snprintf(args, sizeof args, "fixed --vary M=1:2:1 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "--vary") && strstr(err, "M"), "%s", err);
+  cr_assert_eq(strchr(err, '\n') == strrchr(err, '\n'), 1, "one line: %s", err);
+  cr_assert_not(file_exists(path));
+  snprintf(args, sizeof args, "fixed --threshold lambda --vary lambda=0.5:0.6:0.1 --point 1e3 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "1000 is not a fixed point id"), "%s", err);
+  cr_assert_not(file_exists(path));
+  /* basin --tmax 1e8 failed every direction at t = 0 (exit 1): the range is (0, 1e6] */
+  snprintf(args, sizeof args, "basin --M 2 --tmax 1e8 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 2, "%s", err);
+  cr_assert(strstr(err, "--tmax") && strstr(err, "1e6"), "%s", err);
+  cr_assert_not(file_exists(path));
+}
+
+/* The Sobol' rule for M >= 3 is symmetrised over a capped subgroup
+ * (docs/multi.md s.5), so some images of a root are roots only to the
+ * rule's accuracy (M = 3, rademacher:3, tanh, lambda = 1: 18 of 43 points
+ * with residuals up to 7e-4 against the 1e-9 a found root reaches).  The
+ * table lists them with their residual; stderr now says how many there
+ * are, and says nothing when every point passes (M = 1). */
+Test(fixedm, cli_says_when_images_are_roots_only_to_the_rules_accuracy, .timeout = 120) {
+  char dir[64], args[512], err[2048], path[128];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.csv", dir);
+  snprintf(args, sizeof args, "fixed --M 3 --c rademacher:3 --lambda 1 --starts 0 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  char *txt = slurp(path, NULL);
+  cr_assert_not_null(txt);
+  long loose = 0, rows = 0;
+  for (char *ln = strchr(txt, '\n'); ln && ln[1]; ln = strchr(ln + 1, '\n')) {
+    char *end = strchr(ln + 1, '\n');
+    if (end) *end = '\0';
+    const char *c = strrchr(ln + 1, ',');
+    rows++, loose += atof(c + 1) > 1e-9;
+    if (end) *end = '\n';
+  }
+  free(txt);
+  char want[128];
+  snprintf(want, sizeof want, "%ld of %ld points have a residual above 1e-9", loose, rows);
+  cr_assert_gt(loose, 0);
+  cr_assert(strstr(err, want), "want '%s' in: %s", want, err);
+  snprintf(args, sizeof args, "fixed --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_assert_null(strstr(err, "residual above"), "%s", err);
+}
