@@ -500,7 +500,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if ((st = solve(m, s, o, &q, out, info2, err, &unresolved))) return st;
   if (info) { /* short: the method line and its bound come first and must fit */
     const char *t = strstr(why, "t = ");
-    snprintf(info, CL_ERRLEN, "%s; the grid refused t = %.4g: rerun so",
+    snprintf(info, CL_ERRLEN, "%.460s; the grid refused t = %.4g: rerun so",
              info2, t ? atof(t + 4) : 0.0);
   }
   return CL_OK;
