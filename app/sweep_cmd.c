@@ -302,6 +302,10 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   J->nv = swc->nvary;
   for (int k = 0; k < J->nv; k++) {
     if (cl_vary_parse(swc->sweep_vary[k], &J->v[k], err)) return fail(2, err);
+    /* one table: its columns (R_j_i, Q_i_l, cos_j_i) are those of one M;
+     * rows of another M under them were misread (as in `fixed`) */
+    if (!strcmp(J->v[k].name, "M"))
+      return fail(2, "--vary M: the columns of the table depend on --M; run one sweep per value of --M");
     for (int q = 0; q < k; q++)
       if (!strcmp(J->v[q].name, J->v[k].name)) {
         snprintf(err, sizeof err, "--vary: '%s' is varied twice; give each name once (one NAME=A:B:STEP)",

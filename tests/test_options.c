@@ -447,6 +447,10 @@ Test(options, ranges_match_the_command) {
   /* and through a config file, and a sweep over M */
   cr_expect_eq(run_in(NULL, "sweep --vary M=1:2:1 pde --T 0", out, sizeof out, err, sizeof err), 2);
   cr_expect(strstr(err, "--M") != NULL, "%s", err);
+  /* a sweep over M for any command: rows of M = 2 were written under the
+   * M = 1 header (10 columns under 6) */
+  cr_expect_eq(run_in(NULL, "sweep --vary M=1:2:1 ode --T 1", out, sizeof out, err, sizeof err), 2);
+  cr_expect(strstr(err, "columns of the table depend on --M") != NULL, "%s", err);
   cr_expect_eq(run_in(NULL, "ode --M 2 --print-config", out, sizeof out, err, sizeof err), 0, "%s", err);
   rmdir(dir);
 }
