@@ -49,7 +49,8 @@ struct cl_drift {
    * strip of analyticity is wider than the design's (prepare_m1) */
   double pole;          /* distance of sigma's poles from the real axis (0: not used) */
   int adapt;            /* fewer points where the poles are farther (cl_quad_opts.adapt_gauss) */
-  double trap_E;        /* the design's error exponent */
+  double trap_E;        /* the design's error exponent + 10 */
+  double trap_Emin;     /* below it, the panel rule (prepare_m1) */
   int trap_n;           /* entries of trap - 1 */
   cl_rule *trap;        /* trap[n]: n-point trapezoid on gh_lo's range (built on demand) */
   /* M = 1, tanh, sigmoid or erf where the poles come closer than the
@@ -306,6 +307,11 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
     double h = d->gh_lo.x[1] - d->gh_lo.x[0];
     d->trap_E = 2 * M_PI * 1.5 / h - 1.125 + 10; /* the design's exponent + 10: see prepare_m1 */
+    /* The least exponent the trapezoid may have (prepare_m1): tanh's
+     * stated tolerance is its design's error; sigmoid's and erf's are 1e2
+     * and 1e4 times smaller (docs/kinks.md), so they need ln 1e2, ln 1e4
+     * more (their error constants, measured, are not larger than tanh's). */
+    d->trap_Emin = d->trap_E - 10.5 + (m->act == CL_ACT_SIGMOID ? log(1e2) : m->act == CL_ACT_ERF ? log(1e4) : 0);
     /* fewer points where the poles are farther (at most ng, and < 4096: the
      * node-set key); where they come closer, the panel rule */
     d->trap_n = ng < 4000 ? ng : 4000;
@@ -695,18 +701,27 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
     double L = -d->gh_lo.x[0], E = d->trap_E;
     for (int k = 0; k < d->d; k++) {
       double c = sqrt(d->lam[k] / 2), dk = c > 0 ? d->pole / c : INFINITY;
-      /* Where the poles come closer than the design's 1.5 (large Q or s:
-       * the sd of h grows, and sigma' is a narrow peak in z_k), the
-       * trapezoid would need a shorter step (at Q = 10 the 40-point rule
-       * was 7e-3 off in dQ for tanh, docs/kinks.md), and more points did
-       * not reach the tolerances: 4x the points left 1e-5 (tanh), 2e-8
-       * (erf), 3e-7 (sigmoid) relative at sd 4-10 and did not reach past
-       * sd 7 (docs/hardening.md s.15).  The panel rule in h resolves sigma'
-       * at any scale (gauss_block_m1_panel).  The margin of 2 in the
-       * exponent keeps the default model's start (d = 1.49) on the
-       * default rule. */
-      double Ei = E - 12, hi = 2 * M_PI * dk / (Ei + 0.5 * dk * dk);
-      if (dk < 1.5 && hi < 2 * L / (nk[k] - 1)) {
+      /* Where the poles come closer (large Q or s: the sd of h grows, and
+       * sigma' is a narrow peak in z_k), the trapezoid would need a shorter
+       * step (at Q = 10 the 40-point rule was 7e-3 off in dQ for tanh,
+       * docs/kinks.md), and more points did not reach the tolerances: 4x
+       * the points left 1e-5 (tanh), 2e-8 (erf), 3e-7 (sigmoid) relative at
+       * sd 4-10 and did not reach past sd 7 (docs/hardening.md s.15).  The
+       * panel rule in h resolves sigma' at any scale (gauss_block_m1_panel).
+       * It takes over wherever the trapezoid's exponent at d_k falls below
+       * trap_Emin, on either side of the design's 1.5: the error is about
+       * C exp(-exponent), with C measured up to e^11 (tanh), e^8.5
+       * (sigmoid), e^4.4 (erf) near d = 1.5 (bench/m1margin.sh), so each
+       * activation needs the exponent of its own tolerance.  A fixed
+       * margin of 2 below the design for d_k < 1.5 only (before) left
+       * erf 64, sigmoid 4.8 and tanh 2.6 times their tolerances at
+       * d = 1.4-1.56.  The default model's start (tanh, d = 1.49,
+       * exponent design - 0.13) stays on the default rule: tanh's
+       * threshold is the design - 0.5.  (The exponent with y = d_k holds
+       * for d_k below 2 pi / h, where that y is the best; beyond, it is
+       * (2 pi / h)^2 / 2, 151 at 40 points.) */
+      double Ei = d->trap_Emin, h0 = 2 * L / (nk[k] - 1), hi = 2 * M_PI * dk / (Ei + 0.5 * dk * dk);
+      if (dk * h0 < 2 * M_PI && hi < h0) {
         d->panel = 1;
         continue;
       }
