@@ -310,8 +310,13 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     /* The least exponent the trapezoid may have (prepare_m1): tanh's
      * stated tolerance is its design's error; sigmoid's and erf's are 1e2
      * and 1e4 times smaller (docs/kinks.md), so they need ln 1e2, ln 1e4
-     * more (their error constants, measured, are not larger than tanh's). */
-    d->trap_Emin = d->trap_E - 10.5 + (m->act == CL_ACT_SIGMOID ? log(1e2) : m->act == CL_ACT_ERF ? log(1e4) : 0);
+     * more (their error constants, measured, are not larger than tanh's).
+     * The error is mostly V's, which enters dQ with weight tau^2 / B: the
+     * margins were set at the default weight 1/4 (tau = 0.5, B = 1), so a
+     * larger weight needs ln(4 tau^2 / B) more (measured: tanh at tau = 1,
+     * B = 1, s = 2, rho = 0.95, sd 1.1 was 2.2 tolerances off without it). */
+    d->trap_Emin = d->trap_E - 10.5 + (m->act == CL_ACT_SIGMOID ? log(1e2) : m->act == CL_ACT_ERF ? log(1e4) : 0) +
+                   log(fmax(1, 4 * m->tau * m->tau / m->B));
     /* fewer points where the poles are farther (at most ng, and < 4096: the
      * node-set key); where they come closer, the panel rule */
     d->trap_n = ng < 4000 ? ng : 4000;

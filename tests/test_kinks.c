@@ -323,19 +323,29 @@ Test(kinks, continuous_laws_within_stated_tolerance, .timeout = 300) {
  * sd 1.3-2.2, pole distances 1.41-1.50 along (1, 1).  The switch to the panel
  * rule used to allow the trapezoid's exponent 2 below its design for
  * distances under 1.5, which left erf 6.5, sigmoid 2.3 and tanh 1.5 times
- * their tolerances at these states (bench/m1margin.sh). */
+ * their tolerances at these states (bench/m1margin.sh); and tanh with
+ * tau = 1, B = 1 (rademacher:1), where V weighs four times the default. */
 Test(kinks, trapezoid_near_the_design_distance_within_tolerance, .timeout = 120) {
   static const struct {
     cl_act act;
-    double sd, cosv;
-  } st[] = {{CL_ACT_ERF, 1.35, 0}, {CL_ACT_SIGMOID, 2.2, 0}, {CL_ACT_TANH, 1.3, 0.9}};
+    double sd, cosv, tau, a; /* a: the rademacher law's atom */
+    int B;
+  } st[] = {{CL_ACT_ERF, 1.35, 0, 0.5, 1.7, 2},
+            {CL_ACT_SIGMOID, 2.2, 0, 0.5, 1.7, 2},
+            {CL_ACT_TANH, 1.3, 0.9, 0.5, 1.7, 2},
+            /* tau^2 / B = 1, four times the default's weight of V: 2.2
+             * tolerances off before the margin grew with it (src/drift.c) */
+            {CL_ACT_TANH, 1.1, 0.5, 1, 1, 1}};
   for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
     cl_model m;
     cl_model_default(&m);
-    m.act = st[k].act, m.B = 2, m.s = 2, m.rho = 0.95;
-    cr_assert_eq(cl_law_parse("rademacher:1.7", &m.c[0], NULL), CL_OK);
-    /* sd^2 = Q (1 + s^2) + (m2 - 1) R^2, R = cos sqrt(Q) */
-    double cv = st[k].cosv, Q = st[k].sd * st[k].sd / (5 + 0.7 * cv * cv), R = cv * sqrt(Q);
+    m.act = st[k].act, m.B = st[k].B, m.tau = st[k].tau, m.s = 2, m.rho = 0.95;
+    char law[64];
+    snprintf(law, sizeof law, "rademacher:%g", st[k].a);
+    cr_assert_eq(cl_law_parse(law, &m.c[0], NULL), CL_OK);
+    /* sd^2 = Q (1 + s^2) + (m2 - 1) R^2, R = cos sqrt(Q), m2 = a^2 */
+    const double cv = st[k].cosv, am = st[k].a * st[k].a - 1;
+    double Q = st[k].sd * st[k].sd / (5 + am * cv * cv), R = cv * sqrt(Q);
     double rR, rQ, cR, cQ, eR, eQ, tol = tolerance(m.act);
     kref_quad(&m, &R, Q, 1e-12, &rR, &rQ);
     kref_quad(&m, &R, Q, 1e-10, &cR, &cQ);
