@@ -4,7 +4,6 @@
 # Usage: bench/kinks.sh [activation]   (needs `make all` first)
 set -e
 cd "$(dirname "$0")/.."
-out="${TMPDIR:-/tmp}/cldyn_bench_kinks"
-cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -ffp-contract=off -fopenmp -Iinclude \
-    bench/kinks.c build/libcldyn.a -lgsl -ljansson -lopenblas -lm -o "$out"
+. bench/ccbench.sh
+cc_bench kinks
 "$out" "$@"

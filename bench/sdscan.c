@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
           cl_act_parse(acts[a], &m.act, NULL);
           m.rho = rhos[r];
           const double sd = sds[k];
-          double R = 0, Q = 1, dR, dQ, ref, refR = 0;
+          double R = 0, Q = 1, dR, dQ, ref = 0, refR = 0;
           if (c == 0) m.s = sqrt(sd * sd - 1);
           else if (c == 1) m.s = 0.5, Q = sd * sd / 1.25;
           else { /* R != 0: Q = 1 + R^2, s = 0.5; sd^2 = 1.25 Q + 8 R^2 */

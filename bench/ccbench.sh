@@ -1,0 +1,14 @@
+# shellcheck shell=sh
+# bench/ccbench.sh - sourced by the bench/*.sh drivers of single-file C
+# programs: `cc_bench NAME [SOURCE...]` compiles bench/NAME.c (and the
+# extra sources, e.g. tests/sd_ref.c) against build/libcldyn.a (`make all`
+# first) into $TMPDIR/cldyn_bench_NAME and sets `out` to it.
+cc_bench() {
+  name=$1
+  shift
+  out="${TMPDIR:-/tmp}/cldyn_bench_$name"
+  blas=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+  # shellcheck disable=SC2086 # $blas: word splitting intended
+  cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -ffp-contract=off -fopenmp -Iinclude -I. \
+    "bench/$name.c" "$@" build/libcldyn.a -lgsl -ljansson $blas -lz -lm -o "$out"
+}
