@@ -244,6 +244,64 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
   return I;
 }
 
+/* The connected components of the variables with p > 0 under the
+ * relation C_ab != 0: comp[k] = component of variable k (-1 if p_k = 0);
+ * returns their number. */
+static int components(const double *C, int n, const int *p, int *comp) {
+  int nc = 0;
+  for (int k = 0; k < n; k++) comp[k] = -1;
+  for (int k0 = 0; k0 < n; k0++) {
+    if (p[k0] == 0 || comp[k0] >= 0) continue;
+    int stack[NV], top = 0;
+    comp[k0] = nc, stack[top++] = k0;
+    while (top > 0) {
+      const int a = stack[--top];
+      for (int b = 0; b < n; b++)
+        if (p[b] > 0 && comp[b] < 0 && C[a * n + b] != 0) comp[b] = nc, stack[top++] = b;
+    }
+    nc++;
+  }
+  return nc;
+}
+
+static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, double scale, double *verr);
+
+/* E[prod sigma(v_k)^p_k] when the variables fall into nc > 1 independent
+ * groups (comp): the product of the groups' expectations, exact in its
+ * structure whatever the state (a zero covariance is a zero, not a
+ * threshold), and much cheaper than the Price integrals, which would
+ * integrate identically vanishing couplings.  An odd group makes it 0.  The
+ * error estimate of the product is sum_g err_g prod_{h != g} |value_h|. */
+static double ex_groups(const cl_erf *e, const double *C, int n, const int *p, const int *comp, int nc,
+                        double scale, double *verr) {
+  int deg[NV] = {0};
+  for (int k = 0; k < n; k++)
+    if (comp[k] >= 0) deg[comp[k]] += p[k];
+  for (int g = 0; g < nc; g++)
+    if (deg[g] & 1) return 0;
+  double val[NV], err[NV], prod = 1;
+  for (int g = 0; g < nc; g++) {
+    int src[NV], ng = 0, pg[NV];
+    double Cg[NV * NV];
+    for (int k = 0; k < n; k++)
+      if (comp[k] == g) src[ng] = k, pg[ng++] = p[k];
+    for (int a = 0; a < ng; a++)
+      for (int b = 0; b < ng; b++) Cg[a * ng + b] = C[src[a] * n + src[b]];
+    err[g] = 0;
+    val[g] = ex_sigma(e, Cg, ng, pg, 1, &err[g]);
+    prod *= val[g];
+  }
+  double es = 0;
+  for (int g = 0; g < nc; g++) {
+    double o = err[g];
+    for (int h = 0; h < nc; h++)
+      if (h != g) o *= fabs(val[h]);
+    es += o;
+  }
+  *verr += scale * es;
+  return prod;
+}
+
 /* E[prod sigma(v_k)^p_k] over N(0, C) (no other factors). */
 static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, double scale, double *verr) {
   int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
@@ -256,6 +314,8 @@ static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, do
     x = x > 1 ? 1 : x < -1 ? -1 : x;
     return TWO_OVER_PI * asin(x);
   }
+  int comp[NV], nc = components(C, n, p, comp);
+  if (nc > 1) return ex_groups(e, C, n, p, comp, nc, scale, verr);
   double lo = price(C, n, p, e->tx[0], e->tw[0], e->nt[0]);
   for (int r = 1;; r++) {
     double hi = price(C, n, p, e->tx[r], e->tw[r], e->nt[r]), d = fabs(hi - lo);
@@ -479,31 +539,36 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
    * threads (docs/multi.md s.8); threads only if asked for
-   * (cl_drift_threads). */
+   * (cl_drift_threads).  The law of v is invariant under the exchange of
+   * the views (Cf = [[A, B], [B, A]] with A, B symmetric, built exactly so
+   * above), which maps ghat^1_i to ghat^2_i: only view 1's rows of G and
+   * E2 are computed, view 2's are copies (docs/closed-forms.md s.4). */
   const int nth = cl_drift_threads();
   const cl_erf *ce = e;
-  /* G[(a,i), k] = E[d_k ghat^a_i] */
+  /* G[(1,i), k] = E[d_k ghat^1_i]; G[(2,i), k] = G[(1,i), k +- M] */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
-  for (int x = 0; x < d2 * d2; x++) {
-    const int ai = x / d2, k = x % d2;
+  for (int x = 0; x < M * d2; x++) {
+    const int i = x / d2, k = x % d2;
     double g = 0;
-    for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++) g += ex_deriv(ce, &ce->gm[t], k);
-    e->G[ai * d2 + k] = g;
+    for (int t = ce->gstart[i]; t < ce->gstart[i + 1]; t++) g += ex_deriv(ce, &ce->gm[t], k);
+    e->G[i * d2 + k] = e->G[(M + i) * d2 + (k + M) % d2] = g;
   }
-  /* E2[(a,i), (b,l)] = E[ghat^a_i ghat^b_l], bl >= ai: pair x of the upper triangle */
+  /* E2[(1,i), (b,l)] for l >= i, b = 1, 2: work item x = 2 (pair index) + b;
+   * the mirror gives E2[(2,i), (3-b,l)], symmetry the transposes */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
-  for (int x = 0; x < d2 * (d2 + 1) / 2; x++) {
-    int ai = 0, rest = x;
-    while (rest >= d2 - ai) rest -= d2 - ai, ai++;
-    const int bl = ai + rest;
+  for (int x = 0; x < M * (M + 1); x++) {
+    int i = 0, rest = x / 2;
+    while (rest >= M - i) rest -= M - i, i++;
+    const int l = i + rest, b = x % 2, ai = i, bl = b * M + l;
     double sum = 0, verr = 0;
     for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++)
       for (int u = ce->gstart[bl]; u < ce->gstart[bl + 1]; u++) {
         mono pr = mono_mul(&ce->gm[t], &ce->gm[u]);
         sum += ex_mono(ce, &pr, 1, &verr);
       }
-    e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = sum;
-    e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = verr;
+    const int ai2 = M + i, bl2 = (1 - b) * M + l;
+    e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = e->E2[ai2 * d2 + bl2] = e->E2[bl2 * d2 + ai2] = sum;
+    e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = e->E2err[ai2 * d2 + bl2] = e->E2err[bl2 * d2 + ai2] = verr;
   }
   /* dR_ji = tau (sum_k Cov(c_j, v_k) (G1 + G2) + s sum_k (Cov(eps1_j, v_k) G1 + Cov(eps2_j, v_k) G2) - beta R) */
   for (int j = 0; j < K; j++) {
