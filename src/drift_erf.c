@@ -145,6 +145,85 @@ static int degree_of(const int *p, int n, int *v, int *nv) {
   return deg;
 }
 
+/* E[sigma(u) sigma(w)] over N(0, [[cuu, cuw], [cuw, cww]]) (w = u: E[sigma(u)^2]). */
+static inline double asin2(double cuu, double cww, double cuw) {
+  double x = cuw / sqrt((1 + cuu) * (1 + cww));
+  x = x > 1 ? 1 : x < -1 ? -1 : x;
+  return TWO_OVER_PI * asin(x);
+}
+
+/* The split of Price's theorem (price): block A is two copies of the first
+ * variable with p >= 2, else the first two variables; the new variables
+ * are A's, then B's with what is left of p.  src, mult: their source
+ * variable and multiplicity; C1 their covariance; returns their number,
+ * *nA that of A. */
+static int price_split(const double *C, int n, const int *p, int *src, int *mult, double *C1, int *nA) {
+  int pb[NV], na = 0, a2 = -1;
+  memcpy(pb, p, sizeof(int) * (size_t)n);
+  for (int k = 0; k < n && a2 < 0; k++)
+    if (p[k] >= 2) a2 = k;
+  if (a2 >= 0) src[na] = a2, mult[na++] = 2, pb[a2] -= 2;
+  else
+    for (int k = 0; k < n && na < 2; k++)
+      if (p[k] == 1) src[na] = k, mult[na++] = 1, pb[k] = 0;
+  int ns = na;
+  for (int k = 0; k < n; k++)
+    if (pb[k] > 0) src[ns] = k, mult[ns++] = pb[k];
+  for (int a = 0; a < ns; a++)
+    for (int b = 0; b < ns; b++) C1[a * ns + b] = C[src[a] * n + src[b]];
+  *nA = na;
+  return ns;
+}
+
+/* E[prod of four erf factors] (price with deg = 4): after absorbing
+ * sigma'(v_a) sigma'(v_b) two factors u, w are left, and only their 2 x 2
+ * covariance is needed.  Each covariance entry is its value at t = 1 times
+ * t (A-B entries) or 1, so everything but the Gauss-Legendre loop is done
+ * once per pair (a, b): the loop is the hot spot of V at lambda > 0. */
+static double price4(const double *C, int n, const int *p, const double *tx, const double *tw, int nt) {
+  int src[NV], mult[NV], nA;
+  double C1[NV * NV];
+  const int ns = price_split(C, n, p, src, mult, C1, &nA);
+  /* t = 0: the blocks, each of two factors */
+  double I = nA == 1 ? asin2(C1[0], C1[0], C1[0]) : asin2(C1[0], C1[ns + 1], C1[1]);
+  if (I != 0) {
+    const int u = nA, w = ns - 1; /* B: one variable of multiplicity 2, or two */
+    I *= asin2(C1[u * ns + u], C1[w * ns + w], C1[u * ns + w]);
+  }
+  for (int a = 0; a < nA; a++)
+    for (int b = nA; b < ns; b++) {
+      const double cab = C1[a * ns + b];
+      if (cab == 0) continue;
+      int pr[NV], u = -1, w = -1;
+      memcpy(pr, mult, sizeof(int) * (size_t)ns);
+      pr[a]--, pr[b]--;
+      for (int k = 0; k < ns; k++)
+        if (pr[k] > 0) {
+          if (u < 0) u = k;
+          if (pr[k] == 2 || u != k) w = k;
+        }
+      /* tf[s]: s = 1 for an entry between the blocks (scaled by t) */
+      const int su = u >= nA, sw = w >= nA, suw = su != sw;
+      const double w11 = 1 + C1[a * ns + a], w22 = 1 + C1[b * ns + b];
+      const double ua = C1[u * ns + a], ub = C1[u * ns + b], wa = C1[w * ns + a], wb = C1[w * ns + b];
+      const double cuu = C1[u * ns + u], cww = C1[w * ns + w], cuw = C1[u * ns + w];
+      double sum = 0;
+      for (int it = 0; it < nt; it++) {
+        const double t = tx[it], tf[2] = {1, t};
+        const double w12 = t * cab, det = w11 * w22 - w12 * w12, id = 1 / det;
+        const double i11 = w22 * id, i22 = w11 * id, i12 = -w12 * id;
+        const double xa = ua * tf[su], xb = ub * tf[!su], ya = wa * tf[sw], yb = wb * tf[!sw];
+        const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb; /* u's row of W^-1 */
+        const double ga = i11 * ya + i12 * yb, gb = i12 * ya + i22 * yb;
+        const double c11 = cuu - (xa * fa + xb * fb), c22 = cww - (ya * ga + yb * gb);
+        const double c12 = cuw * tf[suw] - (fa * ya + fb * yb);
+        sum += tw[it] * asin2(c11, c22, c12) / sqrt(det);
+      }
+      I += mult[a] * mult[b] * cab * TWO_OVER_PI * sum;
+    }
+  return I;
+}
+
 /* E[prod_k sigma(v_k)^p_k] over N(0, C) by Price's theorem: the factors
  * are split into a block A (two of them) and the rest B, and the covariance
  * between the blocks is switched on along C(t) = C0 + t (C - C0), C0 = C
@@ -153,38 +232,18 @@ static int degree_of(const int *p, int n, int *v, int *nv) {
  * sigma'(v_b) prod_others sigma] (Price), whose Gaussian factors are
  * absorbed: two erf factors fewer, so the recursion ends in the arcsin
  * formula.  The t-integral (analytic in t) is by the Gauss-Legendre rule
- * (tx, tw) on [0, 1]: one level for four factors, two for six.
+ * (tx, tw) on [0, 1]: one level for four factors (price4), two for six.
  * A variable whose copies fall in both blocks becomes two variables
  * (perfectly correlated at t = 1). */
 static double price(const double *C, int n, const int *p, const double *tx, const double *tw, int nt) {
   int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
-  if (deg == 2) {
-    int a = v[0], b = nv == 2 ? v[1] : v[0];
-    double x = C[a * n + b] / sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
-    x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_OVER_PI * asin(x);
-  }
-  /* block A: two copies of a variable if one has p >= 2, else two variables */
-  int src[NV], pa[NV], nA = 0;
-  int pb[NV];
-  memcpy(pb, p, sizeof(int) * (size_t)n);
-  int a2 = -1;
-  for (int k = 0; k < n && a2 < 0; k++)
-    if (p[k] >= 2) a2 = k;
-  if (a2 >= 0) src[nA] = a2, pa[nA++] = 2, pb[a2] -= 2;
-  else
-    for (int k = 0; k < n && nA < 2; k++)
-      if (p[k] == 1) src[nA] = k, pa[nA++] = 1, pb[k] = 0;
-  /* the new variables: A's, then B's with pb > 0 */
-  int ns = nA, mult[NV];
-  for (int k = 0; k < nA; k++) mult[k] = pa[k];
-  for (int k = 0; k < n; k++)
-    if (pb[k] > 0) src[ns] = k, mult[ns++] = pb[k];
+  if (deg == 2) return asin2(C[v[0] * n + v[0]], C[v[nv - 1] * n + v[nv - 1]], C[v[0] * n + v[nv - 1]]);
+  if (deg == 4) return price4(C, n, p, tx, tw, nt);
+  int src[NV], mult[NV], nA;
   double C1[NV * NV], Ct[NV * NV], Cs[NV * NV];
-  for (int a = 0; a < ns; a++)
-    for (int b = 0; b < ns; b++) C1[a * ns + b] = C[src[a] * n + src[b]];
+  const int ns = price_split(C, n, p, src, mult, C1, &nA);
   /* t = 0: the product of the blocks */
   double CA[4], CB[NV * NV];
   int nB = ns - nA;
@@ -210,34 +269,13 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
         const double w11 = 1 + Ct[a * ns + a], w22 = 1 + Ct[b * ns + b], w12 = Ct[a * ns + b];
         const double det = w11 * w22 - w12 * w12, i11 = w22 / det, i22 = w11 / det, i12 = -w12 / det;
         const double pref = TWO_OVER_PI / sqrt(det);
-        double val;
-        if (deg == 4) { /* two factors left: only their 2 x 2 covariance is needed */
-          int u = -1, v = -1;
-          for (int k = 0; k < ns; k++)
-            if (pr[k] > 0) {
-              if (u < 0) u = k;
-              if (pr[k] == 2 || u != k) v = k;
-            }
-          double cc[3];
-          const int xs[3] = {u, v, u}, ys[3] = {u, v, v};
-          for (int r = 0; r < 3; r++) {
-            const int x = xs[r], y = ys[r];
-            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b], ay = Ct[a * ns + y], by = Ct[b * ns + y];
-            cc[r] = Ct[x * ns + y] - (xa * (i11 * ay + i12 * by) + xb * (i12 * ay + i22 * by));
-          }
-          double x = cc[2] / sqrt((1 + cc[0]) * (1 + cc[1]));
-          x = x > 1 ? 1 : x < -1 ? -1 : x;
-          val = TWO_OVER_PI * asin(x);
-        } else {
-          for (int x = 0; x < ns; x++) {
-            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
-            const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb;
-            for (int y = x; y < ns; y++)
-              Cs[x * ns + y] = Cs[y * ns + x] = Ct[x * ns + y] - (fa * Ct[a * ns + y] + fb * Ct[b * ns + y]);
-          }
-          val = price(Cs, ns, pr, tx, tw, nt);
+        for (int x = 0; x < ns; x++) {
+          const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
+          const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb;
+          for (int y = x; y < ns; y++)
+            Cs[x * ns + y] = Cs[y * ns + x] = Ct[x * ns + y] - (fa * Ct[a * ns + y] + fb * Ct[b * ns + y]);
         }
-        sum += mult[a] * mult[b] * cab * pref * val;
+        sum += mult[a] * mult[b] * cab * pref * price(Cs, ns, pr, tx, tw, nt);
       }
     I += tw[it] * sum;
   }
@@ -307,13 +345,7 @@ static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, do
   int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
-  if (deg == 2) {
-    int a = v[0], b = nv == 2 ? v[1] : v[0];
-    double den = sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
-    double x = C[a * n + b] / den;
-    x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_OVER_PI * asin(x);
-  }
+  if (deg == 2) return asin2(C[v[0] * n + v[0]], C[v[nv - 1] * n + v[nv - 1]], C[v[0] * n + v[nv - 1]]);
   int comp[NV], nc = components(C, n, p, comp);
   if (nc > 1) return ex_groups(e, C, n, p, comp, nc, scale, verr);
   double lo = price(C, n, p, e->tx[0], e->tw[0], e->nt[0]);
