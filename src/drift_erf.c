@@ -367,6 +367,17 @@ static double ex_rec(const cl_erf *e, const double *C0, int n, const int *p, con
   int deg = 0, anyq = 0;
   for (int k = 0; k < n; k++) deg += p[k] + r[k], anyq |= q[k];
   if (deg & 1) return 0; /* odd in v: sigma and v odd, sigma' even */
+  {
+    /* the same within each independent group of variables (flip the sign
+     * of one group): absorbing and Stein's lemma keep the groups apart */
+    int any[NV] = {0}, comp[NV], odd[NV] = {0};
+    for (int k = 0; k < n; k++) any[k] = p[k] | q[k] | r[k];
+    const int nc = components(C0, n, any, comp);
+    for (int k = 0; k < n; k++)
+      if (comp[k] >= 0) odd[comp[k]] ^= (p[k] + r[k]) & 1;
+    for (int g = 0; g < nc; g++)
+      if (odd[g]) return 0;
+  }
   double C[NV * NV];
   memcpy(C, C0, sizeof(double) * (size_t)(n * n));
   double pref = 1;
