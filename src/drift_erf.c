@@ -606,8 +606,20 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
     double sum = 0, verr = 0;
     for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++)
       for (int u = ce->gstart[bl]; u < ce->gstart[bl + 1]; u++) {
+        /* same view: the lambda terms of units k (of ghat_i) and m (of
+         * ghat_l) multiply to the same monomial as those of m and k, so
+         * where both occur (k != m, m != i, k != l) the pair is done once */
+        double w = 1;
+        if (b == 0 && t > ce->gstart[ai] && u > ce->gstart[bl]) {
+          const int jk = t - ce->gstart[ai] - 1, jm = u - ce->gstart[bl] - 1;
+          const int k = jk < i ? jk : jk + 1, m = jm < l ? jm : jm + 1;
+          if (k != m && m != i && k != l) {
+            if (k > m) continue;
+            w = 2;
+          }
+        }
         mono pr = mono_mul(&ce->gm[t], &ce->gm[u]);
-        sum += ex_mono(ce, &pr, 1, &verr);
+        sum += w * ex_mono(ce, &pr, w, &verr);
       }
     const int ai2 = M + i, bl2 = (1 - b) * M + l;
     e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = e->E2[ai2 * d2 + bl2] = e->E2[bl2 * d2 + ai2] = sum;
