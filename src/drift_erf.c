@@ -202,23 +202,35 @@ static double price4(const double *C, int n, const int *p, const double *tx, con
           if (u < 0) u = k;
           if (pr[k] == 2 || u != k) w = k;
         }
-      /* tf[s]: s = 1 for an entry between the blocks (scaled by t) */
+      /* an entry between the blocks is q t, within a block q: written
+       * q1 t + q0 with (q1, q0) = (q, 0) or (0, q), exact either way */
       const int su = u >= nA, sw = w >= nA, suw = su != sw;
       const double w11 = 1 + C1[a * ns + a], w22 = 1 + C1[b * ns + b];
       const double ua = C1[u * ns + a], ub = C1[u * ns + b], wa = C1[w * ns + a], wb = C1[w * ns + b];
+      const double ua1 = su ? ua : 0, ua0 = su ? 0 : ua, ub1 = su ? 0 : ub, ub0 = su ? ub : 0;
+      const double wa1 = sw ? wa : 0, wa0 = sw ? 0 : wa, wb1 = sw ? 0 : wb, wb0 = sw ? wb : 0;
       const double cuu = C1[u * ns + u], cww = C1[w * ns + w], cuw = C1[u * ns + w];
-      double sum = 0;
+      const double cuw1 = suw ? cuw : 0, cuw0 = suw ? 0 : cuw;
+      /* the algebra for all nodes first (vectorised: sqrt and division
+       * are correctly rounded, so the lanes give the scalar results), then
+       * the arcsines */
+      double arg[NT_MAX], sd[NT_MAX];
+#pragma omp simd
       for (int it = 0; it < nt; it++) {
-        const double t = tx[it], tf[2] = {1, t};
+        const double t = tx[it];
         const double w12 = t * cab, det = w11 * w22 - w12 * w12, id = 1 / det;
         const double i11 = w22 * id, i22 = w11 * id, i12 = -w12 * id;
-        const double xa = ua * tf[su], xb = ub * tf[!su], ya = wa * tf[sw], yb = wb * tf[!sw];
+        const double xa = ua1 * t + ua0, xb = ub1 * t + ub0, ya = wa1 * t + wa0, yb = wb1 * t + wb0;
         const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb; /* u's row of W^-1 */
         const double ga = i11 * ya + i12 * yb, gb = i12 * ya + i22 * yb;
         const double c11 = cuu - (xa * fa + xb * fb), c22 = cww - (ya * ga + yb * gb);
-        const double c12 = cuw * tf[suw] - (fa * ya + fb * yb);
-        sum += tw[it] * asin2(c11, c22, c12) / sqrt(det);
+        const double c12 = (cuw1 * t + cuw0) - (fa * ya + fb * yb);
+        const double x = c12 / sqrt((1 + c11) * (1 + c22));
+        arg[it] = x > 1 ? 1 : x < -1 ? -1 : x;
+        sd[it] = sqrt(det);
       }
+      double sum = 0;
+      for (int it = 0; it < nt; it++) sum += tw[it] * (TWO_OVER_PI * asin(arg[it])) / sd[it];
       I += mult[a] * mult[b] * cab * TWO_OVER_PI * sum;
     }
   return I;
