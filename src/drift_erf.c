@@ -211,26 +211,24 @@ static double price4(const double *C, int n, const int *p, const double *tx, con
       const double wa1 = sw ? wa : 0, wa0 = sw ? 0 : wa, wb1 = sw ? 0 : wb, wb0 = sw ? wb : 0;
       const double cuu = C1[u * ns + u], cww = C1[w * ns + w], cuw = C1[u * ns + w];
       const double cuw1 = suw ? cuw : 0, cuw0 = suw ? 0 : cuw;
-      /* the algebra for all nodes first (vectorised: sqrt and division
-       * are correctly rounded, so the lanes give the scalar results), then
-       * the arcsines */
-      double arg[NT_MAX], sd[NT_MAX];
+      /* the algebra for all nodes first (vectorised: only +, -, *, /,
+       * correctly rounded in every lane, so the results are the scalar
+       * ones), then the square roots and arcsines */
+      double c11[NT_MAX], c22[NT_MAX], c12[NT_MAX], det[NT_MAX];
 #pragma omp simd
       for (int it = 0; it < nt; it++) {
         const double t = tx[it];
-        const double w12 = t * cab, det = w11 * w22 - w12 * w12, id = 1 / det;
+        const double w12 = t * cab, dt = w11 * w22 - w12 * w12, id = 1 / dt;
         const double i11 = w22 * id, i22 = w11 * id, i12 = -w12 * id;
         const double xa = ua1 * t + ua0, xb = ub1 * t + ub0, ya = wa1 * t + wa0, yb = wb1 * t + wb0;
         const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb; /* u's row of W^-1 */
         const double ga = i11 * ya + i12 * yb, gb = i12 * ya + i22 * yb;
-        const double c11 = cuu - (xa * fa + xb * fb), c22 = cww - (ya * ga + yb * gb);
-        const double c12 = (cuw1 * t + cuw0) - (fa * ya + fb * yb);
-        const double x = c12 / sqrt((1 + c11) * (1 + c22));
-        arg[it] = x > 1 ? 1 : x < -1 ? -1 : x;
-        sd[it] = sqrt(det);
+        c11[it] = cuu - (xa * fa + xb * fb), c22[it] = cww - (ya * ga + yb * gb);
+        c12[it] = (cuw1 * t + cuw0) - (fa * ya + fb * yb);
+        det[it] = dt;
       }
       double sum = 0;
-      for (int it = 0; it < nt; it++) sum += tw[it] * (TWO_OVER_PI * asin(arg[it])) / sd[it];
+      for (int it = 0; it < nt; it++) sum += tw[it] * asin2(c11[it], c22[it], c12[it]) / sqrt(det[it]);
       I += mult[a] * mult[b] * cab * TWO_OVER_PI * sum;
     }
   return I;
