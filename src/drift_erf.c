@@ -145,6 +145,95 @@ static int degree_of(const int *p, int n, int *v, int *nv) {
   return deg;
 }
 
+/* E[sigma(u) sigma(w)] over N(0, [[cuu, cuw], [cuw, cww]]) (w = u: E[sigma(u)^2]). */
+static inline double asin2(double cuu, double cww, double cuw) {
+  double x = cuw / sqrt((1 + cuu) * (1 + cww));
+  x = x > 1 ? 1 : x < -1 ? -1 : x;
+  return TWO_OVER_PI * asin(x);
+}
+
+/* The split of Price's theorem (price): block A is two copies of the first
+ * variable with p >= 2, else the first two variables; the new variables
+ * are A's, then B's with what is left of p.  src, mult: their source
+ * variable and multiplicity; C1 their covariance; returns their number,
+ * *nA that of A. */
+static int price_split(const double *C, int n, const int *p, int *src, int *mult, double *C1, int *nA) {
+  int pb[NV], na = 0, a2 = -1;
+  memcpy(pb, p, sizeof(int) * (size_t)n);
+  for (int k = 0; k < n && a2 < 0; k++)
+    if (p[k] >= 2) a2 = k;
+  if (a2 >= 0) src[na] = a2, mult[na++] = 2, pb[a2] -= 2;
+  else
+    for (int k = 0; k < n && na < 2; k++)
+      if (p[k] == 1) src[na] = k, mult[na++] = 1, pb[k] = 0;
+  int ns = na;
+  for (int k = 0; k < n; k++)
+    if (pb[k] > 0) src[ns] = k, mult[ns++] = pb[k];
+  for (int a = 0; a < ns; a++)
+    for (int b = 0; b < ns; b++) C1[a * ns + b] = C[src[a] * n + src[b]];
+  *nA = na;
+  return ns;
+}
+
+/* E[prod of four erf factors] (price with deg = 4): after absorbing
+ * sigma'(v_a) sigma'(v_b) two factors u, w are left, and only their 2 x 2
+ * covariance is needed.  Each covariance entry is its value at t = 1 times
+ * t (A-B entries) or 1, so everything but the Gauss-Legendre loop is done
+ * once per pair (a, b): the loop is the hot spot of V at lambda > 0. */
+static double price4(const double *C, int n, const int *p, const double *tx, const double *tw, int nt) {
+  int src[NV], mult[NV], nA;
+  double C1[NV * NV];
+  const int ns = price_split(C, n, p, src, mult, C1, &nA);
+  /* t = 0: the blocks, each of two factors */
+  double I = nA == 1 ? asin2(C1[0], C1[0], C1[0]) : asin2(C1[0], C1[ns + 1], C1[1]);
+  if (I != 0) {
+    const int u = nA, w = ns - 1; /* B: one variable of multiplicity 2, or two */
+    I *= asin2(C1[u * ns + u], C1[w * ns + w], C1[u * ns + w]);
+  }
+  for (int a = 0; a < nA; a++)
+    for (int b = nA; b < ns; b++) {
+      const double cab = C1[a * ns + b];
+      if (cab == 0) continue;
+      int pr[NV], u = -1, w = -1;
+      memcpy(pr, mult, sizeof(int) * (size_t)ns);
+      pr[a]--, pr[b]--;
+      for (int k = 0; k < ns; k++)
+        if (pr[k] > 0) {
+          if (u < 0) u = k;
+          if (pr[k] == 2 || u != k) w = k;
+        }
+      /* an entry between the blocks is q t, within a block q: written
+       * q1 t + q0 with (q1, q0) = (q, 0) or (0, q), exact either way */
+      const int su = u >= nA, sw = w >= nA, suw = su != sw;
+      const double w11 = 1 + C1[a * ns + a], w22 = 1 + C1[b * ns + b];
+      const double ua = C1[u * ns + a], ub = C1[u * ns + b], wa = C1[w * ns + a], wb = C1[w * ns + b];
+      const double ua1 = su ? ua : 0, ua0 = su ? 0 : ua, ub1 = su ? 0 : ub, ub0 = su ? ub : 0;
+      const double wa1 = sw ? wa : 0, wa0 = sw ? 0 : wa, wb1 = sw ? 0 : wb, wb0 = sw ? wb : 0;
+      const double cuu = C1[u * ns + u], cww = C1[w * ns + w], cuw = C1[u * ns + w];
+      const double cuw1 = suw ? cuw : 0, cuw0 = suw ? 0 : cuw;
+      /* the algebra for all nodes first (vectorised: only +, -, *, /,
+       * correctly rounded in every lane, so the results are the scalar
+       * ones), then the square roots and arcsines */
+      double c11[NT_MAX], c22[NT_MAX], c12[NT_MAX], det[NT_MAX];
+#pragma omp simd
+      for (int it = 0; it < nt; it++) {
+        const double t = tx[it];
+        const double w12 = t * cab, dt = w11 * w22 - w12 * w12, id = 1 / dt;
+        const double i11 = w22 * id, i22 = w11 * id, i12 = -w12 * id;
+        const double xa = ua1 * t + ua0, xb = ub1 * t + ub0, ya = wa1 * t + wa0, yb = wb1 * t + wb0;
+        const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb; /* u's row of W^-1 */
+        const double ga = i11 * ya + i12 * yb, gb = i12 * ya + i22 * yb;
+        c11[it] = cuu - (xa * fa + xb * fb), c22[it] = cww - (ya * ga + yb * gb);
+        c12[it] = (cuw1 * t + cuw0) - (fa * ya + fb * yb);
+        det[it] = dt;
+      }
+      double sum = 0;
+      for (int it = 0; it < nt; it++) sum += tw[it] * asin2(c11[it], c22[it], c12[it]) / sqrt(det[it]);
+      I += mult[a] * mult[b] * cab * TWO_OVER_PI * sum;
+    }
+  return I;
+}
+
 /* E[prod_k sigma(v_k)^p_k] over N(0, C) by Price's theorem: the factors
  * are split into a block A (two of them) and the rest B, and the covariance
  * between the blocks is switched on along C(t) = C0 + t (C - C0), C0 = C
@@ -153,38 +242,18 @@ static int degree_of(const int *p, int n, int *v, int *nv) {
  * sigma'(v_b) prod_others sigma] (Price), whose Gaussian factors are
  * absorbed: two erf factors fewer, so the recursion ends in the arcsin
  * formula.  The t-integral (analytic in t) is by the Gauss-Legendre rule
- * (tx, tw) on [0, 1]: one level for four factors, two for six.
+ * (tx, tw) on [0, 1]: one level for four factors (price4), two for six.
  * A variable whose copies fall in both blocks becomes two variables
  * (perfectly correlated at t = 1). */
 static double price(const double *C, int n, const int *p, const double *tx, const double *tw, int nt) {
   int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
-  if (deg == 2) {
-    int a = v[0], b = nv == 2 ? v[1] : v[0];
-    double x = C[a * n + b] / sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
-    x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_OVER_PI * asin(x);
-  }
-  /* block A: two copies of a variable if one has p >= 2, else two variables */
-  int src[NV], pa[NV], nA = 0;
-  int pb[NV];
-  memcpy(pb, p, sizeof(int) * (size_t)n);
-  int a2 = -1;
-  for (int k = 0; k < n && a2 < 0; k++)
-    if (p[k] >= 2) a2 = k;
-  if (a2 >= 0) src[nA] = a2, pa[nA++] = 2, pb[a2] -= 2;
-  else
-    for (int k = 0; k < n && nA < 2; k++)
-      if (p[k] == 1) src[nA] = k, pa[nA++] = 1, pb[k] = 0;
-  /* the new variables: A's, then B's with pb > 0 */
-  int ns = nA, mult[NV];
-  for (int k = 0; k < nA; k++) mult[k] = pa[k];
-  for (int k = 0; k < n; k++)
-    if (pb[k] > 0) src[ns] = k, mult[ns++] = pb[k];
+  if (deg == 2) return asin2(C[v[0] * n + v[0]], C[v[nv - 1] * n + v[nv - 1]], C[v[0] * n + v[nv - 1]]);
+  if (deg == 4) return price4(C, n, p, tx, tw, nt);
+  int src[NV], mult[NV], nA;
   double C1[NV * NV], Ct[NV * NV], Cs[NV * NV];
-  for (int a = 0; a < ns; a++)
-    for (int b = 0; b < ns; b++) C1[a * ns + b] = C[src[a] * n + src[b]];
+  const int ns = price_split(C, n, p, src, mult, C1, &nA);
   /* t = 0: the product of the blocks */
   double CA[4], CB[NV * NV];
   int nB = ns - nA;
@@ -210,38 +279,75 @@ static double price(const double *C, int n, const int *p, const double *tx, cons
         const double w11 = 1 + Ct[a * ns + a], w22 = 1 + Ct[b * ns + b], w12 = Ct[a * ns + b];
         const double det = w11 * w22 - w12 * w12, i11 = w22 / det, i22 = w11 / det, i12 = -w12 / det;
         const double pref = TWO_OVER_PI / sqrt(det);
-        double val;
-        if (deg == 4) { /* two factors left: only their 2 x 2 covariance is needed */
-          int u = -1, v = -1;
-          for (int k = 0; k < ns; k++)
-            if (pr[k] > 0) {
-              if (u < 0) u = k;
-              if (pr[k] == 2 || u != k) v = k;
-            }
-          double cc[3];
-          const int xs[3] = {u, v, u}, ys[3] = {u, v, v};
-          for (int r = 0; r < 3; r++) {
-            const int x = xs[r], y = ys[r];
-            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b], ay = Ct[a * ns + y], by = Ct[b * ns + y];
-            cc[r] = Ct[x * ns + y] - (xa * (i11 * ay + i12 * by) + xb * (i12 * ay + i22 * by));
-          }
-          double x = cc[2] / sqrt((1 + cc[0]) * (1 + cc[1]));
-          x = x > 1 ? 1 : x < -1 ? -1 : x;
-          val = TWO_OVER_PI * asin(x);
-        } else {
-          for (int x = 0; x < ns; x++) {
-            const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
-            const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb;
-            for (int y = x; y < ns; y++)
-              Cs[x * ns + y] = Cs[y * ns + x] = Ct[x * ns + y] - (fa * Ct[a * ns + y] + fb * Ct[b * ns + y]);
-          }
-          val = price(Cs, ns, pr, tx, tw, nt);
+        for (int x = 0; x < ns; x++) {
+          const double xa = Ct[x * ns + a], xb = Ct[x * ns + b];
+          const double fa = i11 * xa + i12 * xb, fb = i12 * xa + i22 * xb;
+          for (int y = x; y < ns; y++)
+            Cs[x * ns + y] = Cs[y * ns + x] = Ct[x * ns + y] - (fa * Ct[a * ns + y] + fb * Ct[b * ns + y]);
         }
-        sum += mult[a] * mult[b] * cab * pref * val;
+        sum += mult[a] * mult[b] * cab * pref * price(Cs, ns, pr, tx, tw, nt);
       }
     I += tw[it] * sum;
   }
   return I;
+}
+
+/* The connected components of the variables with p > 0 under the
+ * relation C_ab != 0: comp[k] = component of variable k (-1 if p_k = 0);
+ * returns their number. */
+static int components(const double *C, int n, const int *p, int *comp) {
+  int nc = 0;
+  for (int k = 0; k < n; k++) comp[k] = -1;
+  for (int k0 = 0; k0 < n; k0++) {
+    if (p[k0] == 0 || comp[k0] >= 0) continue;
+    int stack[NV], top = 0;
+    comp[k0] = nc, stack[top++] = k0;
+    while (top > 0) {
+      const int a = stack[--top];
+      for (int b = 0; b < n; b++)
+        if (p[b] > 0 && comp[b] < 0 && C[a * n + b] != 0) comp[b] = nc, stack[top++] = b;
+    }
+    nc++;
+  }
+  return nc;
+}
+
+static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, double scale, double *verr);
+
+/* E[prod sigma(v_k)^p_k] when the variables fall into nc > 1 independent
+ * groups (comp): the product of the groups' expectations, exact in its
+ * structure whatever the state (a zero covariance is a zero, not a
+ * threshold), and much cheaper than the Price integrals, which would
+ * integrate identically vanishing couplings.  An odd group makes it 0.  The
+ * error estimate of the product is sum_g err_g prod_{h != g} |value_h|. */
+static double ex_groups(const cl_erf *e, const double *C, int n, const int *p, const int *comp, int nc,
+                        double scale, double *verr) {
+  int deg[NV] = {0};
+  for (int k = 0; k < n; k++)
+    if (comp[k] >= 0) deg[comp[k]] += p[k];
+  for (int g = 0; g < nc; g++)
+    if (deg[g] & 1) return 0;
+  double val[NV], err[NV], prod = 1;
+  for (int g = 0; g < nc; g++) {
+    int src[NV], ng = 0, pg[NV];
+    double Cg[NV * NV];
+    for (int k = 0; k < n; k++)
+      if (comp[k] == g) src[ng] = k, pg[ng++] = p[k];
+    for (int a = 0; a < ng; a++)
+      for (int b = 0; b < ng; b++) Cg[a * ng + b] = C[src[a] * n + src[b]];
+    err[g] = 0;
+    val[g] = ex_sigma(e, Cg, ng, pg, 1, &err[g]);
+    prod *= val[g];
+  }
+  double es = 0;
+  for (int g = 0; g < nc; g++) {
+    double o = err[g];
+    for (int h = 0; h < nc; h++)
+      if (h != g) o *= fabs(val[h]);
+    es += o;
+  }
+  *verr += scale * es;
+  return prod;
 }
 
 /* E[prod sigma(v_k)^p_k] over N(0, C) (no other factors). */
@@ -249,13 +355,9 @@ static double ex_sigma(const cl_erf *e, const double *C, int n, const int *p, do
   int v[2], nv = 0, deg = degree_of(p, n, v, &nv);
   if (deg & 1) return 0;
   if (deg == 0) return 1;
-  if (deg == 2) {
-    int a = v[0], b = nv == 2 ? v[1] : v[0];
-    double den = sqrt((1 + C[a * n + a]) * (1 + C[b * n + b]));
-    double x = C[a * n + b] / den;
-    x = x > 1 ? 1 : x < -1 ? -1 : x;
-    return TWO_OVER_PI * asin(x);
-  }
+  if (deg == 2) return asin2(C[v[0] * n + v[0]], C[v[nv - 1] * n + v[nv - 1]], C[v[0] * n + v[nv - 1]]);
+  int comp[NV], nc = components(C, n, p, comp);
+  if (nc > 1) return ex_groups(e, C, n, p, comp, nc, scale, verr);
   double lo = price(C, n, p, e->tx[0], e->tw[0], e->nt[0]);
   for (int r = 1;; r++) {
     double hi = price(C, n, p, e->tx[r], e->tw[r], e->nt[r]), d = fabs(hi - lo);
@@ -275,6 +377,17 @@ static double ex_rec(const cl_erf *e, const double *C0, int n, const int *p, con
   int deg = 0, anyq = 0;
   for (int k = 0; k < n; k++) deg += p[k] + r[k], anyq |= q[k];
   if (deg & 1) return 0; /* odd in v: sigma and v odd, sigma' even */
+  {
+    /* the same within each independent group of variables (flip the sign
+     * of one group): absorbing and Stein's lemma keep the groups apart */
+    int any[NV] = {0}, comp[NV], odd[NV] = {0};
+    for (int k = 0; k < n; k++) any[k] = p[k] | q[k] | r[k];
+    const int nc = components(C0, n, any, comp);
+    for (int k = 0; k < n; k++)
+      if (comp[k] >= 0) odd[comp[k]] ^= (p[k] + r[k]) & 1;
+    for (int g = 0; g < nc; g++)
+      if (odd[g]) return 0;
+  }
   double C[NV * NV];
   memcpy(C, C0, sizeof(double) * (size_t)(n * n));
   double pref = 1;
@@ -374,15 +487,20 @@ cl_status cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, cl_erf **out, c
     e->nlev = NLEV, e->adaptive = 1;
     for (int r = 0; r < NLEV; r++) e->nt[r] = nt_levels[r];
   }
+  /* Golub-Welsch (gsl_integration_fixed): accurate to about 1e-15 for
+   * every n, where gsl_integration_glfixed's rules computed on the fly
+   * (n not tabulated, e.g. 48, 56, 60) integrate polynomials with relative
+   * errors of 3-7e-12 */
   for (int r = 0; r < e->nlev; r++) {
-    gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)e->nt[r]);
+    gsl_integration_fixed_workspace *t =
+        gsl_integration_fixed_alloc(gsl_integration_fixed_legendre, (size_t)e->nt[r], 0, 1, 0, 0);
     if (!t) {
       cl_erf_free(e);
       return cl_fail(err, CL_ENOMEM, "ode: out of memory");
     }
-    for (int k = 0; k < e->nt[r]; k++)
-      gsl_integration_glfixed_point(0, 1, (size_t)k, &e->tx[r][k], &e->tw[r][k], t);
-    gsl_integration_glfixed_table_free(t);
+    const double *x = gsl_integration_fixed_nodes(t), *w = gsl_integration_fixed_weights(t);
+    for (int k = 0; k < e->nt[r]; k++) e->tx[r][k] = x[k], e->tw[r][k] = w[k];
+    gsl_integration_fixed_free(t);
   }
   const int M = e->M, d2 = e->d2;
   int ng = 1 + (e->lam != 0 ? M - 1 : 0);
@@ -479,31 +597,48 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
    * threads (docs/multi.md s.8); threads only if asked for
-   * (cl_drift_threads). */
+   * (cl_drift_threads).  The law of v is invariant under the exchange of
+   * the views (Cf = [[A, B], [B, A]] with A, B symmetric, built exactly so
+   * above), which maps ghat^1_i to ghat^2_i: only view 1's rows of G and
+   * E2 are computed, view 2's are copies (docs/closed-forms.md s.4). */
   const int nth = cl_drift_threads();
   const cl_erf *ce = e;
-  /* G[(a,i), k] = E[d_k ghat^a_i] */
+  /* G[(1,i), k] = E[d_k ghat^1_i]; G[(2,i), k] = G[(1,i), k +- M] */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
-  for (int x = 0; x < d2 * d2; x++) {
-    const int ai = x / d2, k = x % d2;
+  for (int x = 0; x < M * d2; x++) {
+    const int i = x / d2, k = x % d2;
     double g = 0;
-    for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++) g += ex_deriv(ce, &ce->gm[t], k);
-    e->G[ai * d2 + k] = g;
+    for (int t = ce->gstart[i]; t < ce->gstart[i + 1]; t++) g += ex_deriv(ce, &ce->gm[t], k);
+    e->G[i * d2 + k] = e->G[(M + i) * d2 + (k + M) % d2] = g;
   }
-  /* E2[(a,i), (b,l)] = E[ghat^a_i ghat^b_l], bl >= ai: pair x of the upper triangle */
+  /* E2[(1,i), (b,l)] for l >= i, b = 1, 2: work item x = 2 (pair index) + b;
+   * the mirror gives E2[(2,i), (3-b,l)], symmetry the transposes */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
-  for (int x = 0; x < d2 * (d2 + 1) / 2; x++) {
-    int ai = 0, rest = x;
-    while (rest >= d2 - ai) rest -= d2 - ai, ai++;
-    const int bl = ai + rest;
+  for (int x = 0; x < M * (M + 1); x++) {
+    int i = 0, rest = x / 2;
+    while (rest >= M - i) rest -= M - i, i++;
+    const int l = i + rest, b = x % 2, ai = i, bl = b * M + l;
     double sum = 0, verr = 0;
     for (int t = ce->gstart[ai]; t < ce->gstart[ai + 1]; t++)
       for (int u = ce->gstart[bl]; u < ce->gstart[bl + 1]; u++) {
+        /* same view: the lambda terms of units k (of ghat_i) and m (of
+         * ghat_l) multiply to the same monomial as those of m and k, so
+         * where both occur (k != m, m != i, k != l) the pair is done once */
+        double w = 1;
+        if (b == 0 && t > ce->gstart[ai] && u > ce->gstart[bl]) {
+          const int jk = t - ce->gstart[ai] - 1, jm = u - ce->gstart[bl] - 1;
+          const int k = jk < i ? jk : jk + 1, m = jm < l ? jm : jm + 1;
+          if (k != m && m != i && k != l) {
+            if (k > m) continue;
+            w = 2;
+          }
+        }
         mono pr = mono_mul(&ce->gm[t], &ce->gm[u]);
-        sum += ex_mono(ce, &pr, 1, &verr);
+        sum += w * ex_mono(ce, &pr, w, &verr);
       }
-    e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = sum;
-    e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = verr;
+    const int ai2 = M + i, bl2 = (1 - b) * M + l;
+    e->E2[ai * d2 + bl] = e->E2[bl * d2 + ai] = e->E2[ai2 * d2 + bl2] = e->E2[bl2 * d2 + ai2] = sum;
+    e->E2err[ai * d2 + bl] = e->E2err[bl * d2 + ai] = e->E2err[ai2 * d2 + bl2] = e->E2err[bl2 * d2 + ai2] = verr;
   }
   /* dR_ji = tau (sum_k Cov(c_j, v_k) (G1 + G2) + s sum_k (Cov(eps1_j, v_k) G1 + Cov(eps2_j, v_k) G2) - beta R) */
   for (int j = 0; j < K; j++) {

@@ -5,6 +5,9 @@
  *    drawn explicitly, no Stein lemma): dR, the first-order part P + P^T of
  *    dQ and the second moment V/B separately (from two learning rates), for
  *    M = 1, 2, 3, lambda = 0 and > 0, B = 1 and 2;
+ *  - a state where one unit is independent of the others (the products of
+ *    erf split into groups): against Monte Carlo, and continuous with the
+ *    coupled computation at a nearby state;
  *  - M = 1 against the quadrature engine (independent, 1e-10 accurate);
  *  - the error estimate of the Price-theorem terms bounds the change to a
  *    far finer rule;
@@ -106,6 +109,40 @@ Test(closed, m3_lambda_b1) {
   check_case("--M 3 --lambda 1 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.6 --rho 0", 300000, 7);
 }
 
+/* Units 1, 2 coupled, unit 3 independent of them (its feature feeds it
+ * alone, Q_13 = Q_23 = 0): V's products of erf split into independent
+ * groups (src/drift_erf.c, ex_groups), some of which still need Price's
+ * theorem. */
+#define S3B "--M 3 --lambda 1 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 --R0 0.3,0.1,0;0.05,0.25,0;0,0,0.2 " \
+            "--Q0 1.1,0.2,0;0.2,0.9,0;0,0,0.7 --s 0.6 --rho 0.3"
+Test(closed, m3_lambda_independent_unit) { check_case(S3B, 300000, 8); }
+
+/* The split into groups is the limit of the coupled computation: moving
+ * the zero entries of Q to 1e-13 (every term by Price's theorem) changes
+ * the drift by no more than the two error estimates and 1e-11. */
+Test(closed, groups_continuous) {
+  cl_model m = model_of(S3B);
+  char err[CL_ERRLEN];
+  double dR[2][9], dQ[2][9], est[2];
+  for (int r = 0; r < 2; r++) {
+    cl_quad_opts o = {.expect = CL_EXPECT_CLOSED};
+    cl_drift *d = NULL;
+    cl_drift_alloc(&m, &o, &d, err);
+    cr_assert(d, "%s", err);
+    double Q[9];
+    memcpy(Q, m.Q0, sizeof Q);
+    if (r == 1) Q[2] = Q[6] = Q[5] = Q[7] = 1e-13;
+    cr_assert_eq(cl_drift_eval(d, m.R0, Q, dR[r], dQ[r], err), CL_OK, "%s", err);
+    est[r] = cl_drift_stderr(d);
+    cl_drift_free(d);
+  }
+  for (int k = 0; k < 9; k++) {
+    cr_expect_leq(fabs(dR[0][k] - dR[1][k]), 1e-11, "dR %d: %.15g vs %.15g", k, dR[0][k], dR[1][k]);
+    cr_expect_leq(fabs(dQ[0][k] - dQ[1][k]), est[0] + est[1] + 1e-11, "dQ %d: %.15g vs %.15g (estimates %.2g, %.2g)",
+                  k, dQ[0][k], dQ[1][k], est[0], est[1]);
+  }
+}
+
 /* M = 1: the quadrature engine (trapezoid with 40 points per direction,
  * 1e-10) is an independent reference; the closed forms agree to 1e-9. */
 Test(closed, m1_against_quadrature) {
@@ -137,7 +174,8 @@ Test(closed, m1_against_quadrature) {
 Test(closed, error_estimate_bounds) {
   const char *cases[] = {"--M 2 --lambda 1 --act erf --c gauss:3 --c gauss:1.5 " S2 " --s 0.5 --rho 0.2",
                          "--M 3 --lambda 2 --act erf --c gauss:2 --c gauss:1 --c gauss:0.5 " S3 " --s 0.9 --rho -0.6",
-                         "--M 2 --lambda 1 --act erf --c gauss:4 --c gauss:4 --R0 1,0.2;0.2,0.9 --Q0 2.5,0.3;0.3,2 --s 0.3"};
+                         "--M 2 --lambda 1 --act erf --c gauss:4 --c gauss:4 --R0 1,0.2;0.2,0.9 --Q0 2.5,0.3;0.3,2 --s 0.3",
+                         S3B};
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     cl_model m = model_of(cases[c]);
     const int nout = m.K * m.M + 2 * m.M * m.M;
@@ -167,6 +205,30 @@ Test(closed, error_estimate_bounds) {
   double d[NT], est;
   engine_terms(&m, CL_EXPECT_CLOSED, 0, d, &est);
   cr_expect_eq(est, 0);
+}
+
+/* Every rule is accurate to rounding: at n = 24 .. 64 points the drift is
+ * converged (the estimate is below 1e-15 there), so rules with any n agree
+ * to 2e-14 (GSL's Gauss-Legendre rules computed on the fly, n = 48, 56, 60,
+ * were 3-7e-12 off on polynomials and moved this drift by 4e-13). */
+Test(closed, rules_accurate_for_every_n) {
+  cl_model m = model_of(S3B);
+  char err[CL_ERRLEN];
+  const int ns[] = {24, 32, 40, 48, 56, 60, 64};
+  double dR[9], dQ[7][9];
+  for (int r = 0; r < 7; r++) {
+    cl_quad_opts o = {.expect = CL_EXPECT_CLOSED, .n_gauss = ns[r]};
+    cl_drift *d = NULL;
+    cl_drift_alloc(&m, &o, &d, err);
+    cr_assert(d, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR, dQ[r], err), CL_OK, "%s", err);
+    cr_log_info("n = %d: estimate %.2g", ns[r], cl_drift_stderr(d));
+    cl_drift_free(d);
+  }
+  for (int r = 0; r < 6; r++)
+    for (int k = 0; k < 9; k++)
+      cr_expect_leq(fabs(dQ[r][k] - dQ[6][k]), 2e-14 * (1 + fabs(dQ[6][k])), "n = %d, dQ %d: %.17g vs %.17g (64 points)",
+                    ns[r], k, dQ[r][k], dQ[6][k]);
 }
 
 /* a dead unit (Q_22 = 0) and s = 0 (a singular covariance): finite, and
