@@ -570,21 +570,23 @@ static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, c
   return CL_OK;
 }
 
-/* The deterministic rule (docs/accurate.md s.4) has two "replicates", its
- * coarse and fine levels; with t = 2 the bound t sd / sqrt(2) of two values
- * is their difference |fine - coarse|, and cl_ode_solve writes the fine one
- * (cl_drift_written_rep). */
+/* The deterministic engines' "replicates" are their levels (docs/accurate.md
+ * s.4): coarse (0) and fine (1), and for the quad rule at M >= 3 the middle
+ * one (2) that its estimate also uses.  cl_ode_solve writes the fine one
+ * (cl_drift_written_rep) and bounds the trajectory by its largest distance to
+ * the others, as the drift's estimate. */
 int cl_drift_nrep(const cl_drift *d) {
   int n = 0;
   if (d->multi) cl_multi_replicates(d->multi, &n);
-  if (d->qacc || d->g2) n = 2;
+  if (d->qacc) n = cl_acc_nlev(d->qacc);
+  if (d->g2) n = 2;
   return n;
 }
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
   cl_status sg = sd_guard(d, R, Q, err);
   if (sg) return sg;
-  if (d->qacc && (rep == 0 || rep == 1)) return cl_acc_eval_level(d->qacc, rep, R, Q, dR, dQ, err);
+  if (d->qacc && rep >= 0 && rep < cl_acc_nlev(d->qacc)) return cl_acc_eval_level(d->qacc, rep, R, Q, dR, dQ, err);
   if (d->g2 && (rep == 0 || rep == 1)) return cl_grid_eval_level(d->g2, rep, R, Q, dR, dQ, err);
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
@@ -602,7 +604,7 @@ cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, doub
   }
   if (d->g2) return cl_grid_eval_reps(d->g2, R, Q, dR, dQ, err);
   if (d->qacc) {
-    for (int r = 0; r < 2; r++) {
+    for (int r = 0; r < cl_acc_nlev(d->qacc); r++) {
       cl_status st = cl_acc_eval_level(d->qacc, r, R + r * KM, Q + r * MM, dR + r * KM, dQ + r * MM, err);
       if (st) return st;
     }

@@ -273,6 +273,7 @@ cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, c
 }
 
 double cl_acc_errmax(const cl_acc *a) { return a->emax; }
+int cl_acc_nlev(const cl_acc *a) { return a->nlev; }
 const char *cl_acc_method(const cl_acc *a) { return a->method; }
 
 void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) {
@@ -561,6 +562,7 @@ static cl_status finish(const cl_acc *a, const double *o, double *dR, double *dQ
 
 cl_status cl_acc_eval_level(cl_acc *a, int lev, const double *R, const double *Q, double *dR,
                             double *dQ, char *err) {
+  if (lev < 0 || lev >= a->nlev) return cl_fail(err, CL_EINVAL, "expect: quad has no level %d", lev);
   cl_status st = prepare(a, R, Q, err);
   if (st) return st;
   double *o = a->out + (size_t)lev * a->nout;

@@ -3,7 +3,8 @@
  * two views are independent given (c, xi), so each outer node (c, xi) needs
  * one M-dimensional inner rule shared by both views.  Two rules (a coarse
  * and a fine level; for M >= 3 with default levels a middle one too, for the
- * estimate only); the drift is the fine one and the error estimate the
+ * estimates only: of the drift, and as a third copy in cl_ode_solve of the
+ * trajectory); the drift is the fine one and the error estimate the
  * largest difference of the fine level to the others over the drift vector. */
 #ifndef CLDYN_DRIFT_ACC_H
 #define CLDYN_DRIFT_ACC_H
@@ -64,7 +65,9 @@ cl_status cl_acc_alloc(const cl_model *m, const cl_quad_opts *o, cl_acc **out, c
 cl_status cl_acc_alloc_levels(const cl_model *m, const cl_acc_level *coarse,
                               const cl_acc_level *fine, cl_acc **out, char *err);
 void cl_acc_free(cl_acc *a);
-/* The drift of level lev (0 coarse, 1 fine) alone. */
+/* The number of levels (2, or 3 with the middle one) and the drift of
+ * level lev (0 coarse, 1 fine, 2 middle) alone. */
+int cl_acc_nlev(const cl_acc *a);
 cl_status cl_acc_eval_level(cl_acc *a, int lev, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
 /* The fine level's drift; ebar (if non-NULL) gets the estimate

@@ -524,8 +524,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   st = cl_drift_alloc(m, &quad, &c.drift, err);
   if (st) return st;
   int K = m->K, M = m->M, n = cl_state_size(K, M);
-  /* M >= 2 engine (docs/multi.md): with dop853 each of its nrep randomised
-   * rules drives its own copy of the system; the output is their mean and
+  /* M >= 2 engines (docs/multi.md, docs/accurate.md): with dop853 each of
+   * their nrep randomised rules (or deterministic levels) drives its own
+   * copy of the system; the output is their mean (or the fine level) and
    * their spread bounds its error */
   c.n1 = n, c.nrep = type ? 0 : cl_drift_nrep(c.drift);
   const int nr = c.nrep > 1 ? c.nrep : 1, nall = n * nr;
@@ -564,18 +565,28 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)
               : integrate_dop853(&sys, &c, yall, nt, tr->t, o->rtol, o->atol, Y, pars, err);
-  double tbound = 0; /* max over the table of t sd / sqrt(nrep) of the replicate trajectories */
-  const int wrep = cl_drift_written_rep(c.drift); /* docs/accurate.md s.4 */
+  /* max over the table of: t sd / sqrt(nrep) of the randomised rules'
+   * trajectories; for the deterministic engines' levels (wrep >= 0) the
+   * largest distance of the written level to the others, as their drift
+   * estimate (docs/accurate.md s.4: with a middle level a chance agreement
+   * of the coarse one alone does not hide the error) */
+  double tbound = 0;
+  const int wrep = cl_drift_written_rep(c.drift);
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
     double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++) {
+      if (wrep >= 0) {
+        const double yw = yj[(size_t)wrep * n + q];
+        for (int r = 0; r < nr; r++) tbound = fmax(tbound, fabs(yj[(size_t)r * n + q] - yw));
+        yj[q] = yw; /* in the first replicate's slot */
+        continue;
+      }
       double mean = 0, var = 0;
       for (int r = 0; r < nr; r++) mean += yj[(size_t)r * n + q];
       mean /= nr;
       for (int r = 0; r < nr; r++) var += (yj[(size_t)r * n + q] - mean) * (yj[(size_t)r * n + q] - mean);
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
-      /* the mean (or the replicate the engine names) in the first replicate's slot */
-      yj[q] = wrep >= 0 ? yj[(size_t)wrep * n + q] : mean;
+      yj[q] = mean;
     }
   }
   for (size_t j = 0; j < nt && !st; j++) {
@@ -588,9 +599,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (info) {
     if (nr > 1)
       snprintf(info, CL_ERRLEN,
-               "%s; %d rules integrated separately, trajectory error bound %.3g (max over the "
+               "%s; %d %s integrated separately, trajectory error bound %.3g (max over the "
                "table of R and Q); drift error bound %.3g at t = 0",
-               cl_drift_method(c.drift), nr, tbound, se0);
+               cl_drift_method(c.drift), nr, wrep >= 0 ? "levels" : "rules", tbound, se0);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
       snprintf(info, CL_ERRLEN, "%s; drift standard error %.3g at t = 0, %.3g at the last step",
                cl_drift_method(c.drift), se0, cl_drift_stderr(c.drift));

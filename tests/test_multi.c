@@ -12,6 +12,8 @@
  *    same Monte Carlo, its error estimate against a much finer rule,
  *    determinism, continuity and a dead unit. */
 #include <criterion/criterion.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_odeiv2.h>
 #include <math.h>
 #include <string.h>
 
@@ -547,4 +549,117 @@ Test(accurate, refused_where_it_does_not_apply) {
   cr_expect(strstr(eb, "--expect: quad"), "%s", eb);
   cr_expect_eq(run_cli("ode --M 2 --expect quad --quad-nodes 3 --T 0.1", eb, sizeof eb), 2, "%s", eb);
   cr_expect(strstr(eb, "--quad-nodes"), "%s", eb);
+}
+
+/* One level of the deterministic rule integrated alone (GSL's rk8pd at
+ * rtol 1e-12 through cl_drift_eval_rep), at the times of tr: the tables
+ * that `cldyn ode` integrates as its copies. */
+typedef struct {
+  cl_drift *d;
+  int lev, K, M;
+} level_sys;
+
+static int level_rhs(double t, const double *y, double *f, void *p) {
+  (void)t;
+  const level_sys *s = p;
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  cl_state_unpack(s->K, s->M, y, R, Q);
+  char err[CL_ERRLEN];
+  if (cl_drift_eval_rep(s->d, s->lev, R, Q, dR, dQ, err)) return GSL_EBADFUNC;
+  cl_state_pack(s->K, s->M, dR, dQ, f);
+  return GSL_SUCCESS;
+}
+
+static void level_table(cl_drift *d, int lev, const cl_model *m, const cl_traj *tr, double *Y) {
+  const int n = cl_state_size(m->K, m->M);
+  level_sys s = {d, lev, m->K, m->M};
+  gsl_odeiv2_system sys = {level_rhs, NULL, (size_t)n, &s};
+  gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(&sys, gsl_odeiv2_step_rk8pd, 1e-3, 1e-13, 1e-12);
+  cr_assert(drv);
+  double t = 0, y[CL_STATE_MAX];
+  cl_state_pack(m->K, m->M, m->R0, m->Q0, y);
+  memcpy(Y, y, sizeof(double) * (size_t)n);
+  for (size_t j = 1; j < tr->nt; j++) {
+    cr_assert_eq(gsl_odeiv2_driver_apply(drv, &t, tr->t[j], y), GSL_SUCCESS, "level %d at t = %g", lev, t);
+    memcpy(Y + j * (size_t)n, y, sizeof(double) * (size_t)n);
+  }
+  gsl_odeiv2_driver_free(drv);
+}
+
+/* `cldyn ode --expect quad` at M = 3 integrates the three levels as three
+ * copies (docs/accurate.md s.4): it writes the fine one and prints as its
+ * trajectory bound the larger of max |fine - coarse| and max |fine - middle|
+ * over the table.  Checked against each level integrated alone, at
+ * --quad-nodes 4 (levels 4, 7 and 10: cheap, and far from converged, so the
+ * levels differ a lot): in the first three cases the middle level is the
+ * farther one (the bound of two copies, |fine - coarse|, was 0.26 to 0.38
+ * of the distance to it), in the fourth the coarse one.  The first case
+ * also against the run with --quad-nodes 8: the change lies within the
+ * two bounds. */
+Test(accurate, m3_trajectory_bound_covers_all_three_levels, .timeout = 120) {
+#define ST3 "--M 3 --expect quad --c rademacher:1 --T 1 --dt-out 0.25 "
+#define SQ3 "--R0 0.251,0.0837,-0.05 --Q0 0.7,0.05,0;0.05,0.7,0.02;0,0.02,0.7 "
+  const char *cases[] = {
+      ST3 SQ3 "--lambda 0 --rho 0.5 --s 0.3 --quad-nodes 4",
+      ST3 SQ3 "--lambda 0 --rho 0 --s 0.3 --quad-nodes 4",
+      ST3 SQ3 "--lambda 0 --rho 0.5 --s 0.5 --quad-nodes 4",
+      ST3 "--R0 0.4,0.1,0.0 --Q0 0.6,0.1,0.05;0.1,0.5,0;0.05,0,0.5 --lambda 1 --quad-nodes 4",
+      ST3 SQ3 "--lambda 0 --rho 0.5 --s 0.3 --quad-nodes 8",
+  };
+  /* the copies in `ode` (DOP853 at rtol 1e-8) and the levels alone (rk8pd
+   * at rtol 1e-12) are two integrations of the same systems: they agree to
+   * about 1e-9 here; the bound is printed with 3 digits (relative rounding
+   * at most 5e-3) */
+  const double integ = 1e-6, digits = 5e-3;
+  double b[5];
+  cl_traj *keep = NULL;
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    cl_config oc;
+    char err[CL_ERRLEN], info[CL_ERRLEN];
+    cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, cases[c], err), CL_OK, "%s", err);
+    const cl_model *m = &oc.model;
+    cl_traj *tr;
+    b[c] = ode_run(cases[c], &tr, info);
+    cr_expect(strstr(info, "3 levels integrated separately"), "%s", info);
+    if (c == 4) { /* the refinement of case 0 */
+      double gap = 0;
+      for (size_t j = 0; j < tr->nt; j++)
+        for (int q = 0; q < cl_state_size(m->K, m->M); q++)
+          gap = fmax(gap, fabs(cl_traj_row(tr, 0, j)[q] - cl_traj_row(keep, 0, j)[q]));
+      cr_log_info("--quad-nodes 4 to 8: change %.3g, bounds %.3g and %.3g", gap, b[0], b[4]);
+      cr_expect_leq(gap, b[0] + b[4], "change %g beyond the bounds %g + %g", gap, b[0], b[4]);
+      cl_traj_free(tr);
+      break;
+    }
+    cl_drift *d;
+    cr_assert_eq(cl_drift_alloc(m, &oc.ode.quad, &d, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_nrep(d), 3);
+    const int n = cl_state_size(m->K, m->M);
+    double *Y = malloc(sizeof(double) * 3 * tr->nt * (size_t)n);
+    cr_assert(Y);
+    for (int l = 0; l < 3; l++) level_table(d, l, m, tr, Y + (size_t)l * tr->nt * n);
+    double dfc = 0, dfm = 0, dw = 0;
+    for (size_t j = 0; j < tr->nt; j++)
+      for (int q = 0; q < n; q++) {
+        const double f = Y[(tr->nt + j) * n + q];
+        dfc = fmax(dfc, fabs(f - Y[j * n + q]));
+        dfm = fmax(dfm, fabs(f - Y[(2 * tr->nt + j) * n + q]));
+        dw = fmax(dw, fabs(f - cl_traj_row(tr, 0, j)[q]));
+      }
+    cr_log_info("%s: bound %.4g, |fine - coarse| %.4g, |fine - middle| %.4g, written vs fine %.3g", cases[c], b[c],
+                dfc, dfm, dw);
+    cr_expect_leq(dw, integ, "%s: the written table is %g from the fine level's", cases[c], dw);
+    const double dmax = fmax(dfc, dfm);
+    cr_expect_leq(dmax, b[c] * (1 + digits) + integ, "%s: |fine - coarse| %g, |fine - middle| %g above the bound %g",
+                  cases[c], dfc, dfm, b[c]);
+    cr_expect_leq(b[c], dmax * (1 + digits) + integ, "%s: bound %g, not the larger difference %g", cases[c], b[c], dmax);
+    if (c < 3) cr_expect_gt(dfm, 2 * dfc, "%s: the middle level is not the farther here", cases[c]);
+    free(Y);
+    cl_drift_free(d);
+    if (c == 0) keep = tr;
+    else cl_traj_free(tr);
+  }
+  cl_traj_free(keep);
+#undef ST3
+#undef SQ3
 }

@@ -44,7 +44,11 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
 /* M >= 2 engine: the number of independent randomised rules whose
  * mean is the drift (0 for the other methods), the drift of rule `rep`
  * alone, and the Student-t factor t(0.995, nrep - 1) of the error bound
- * t sd / sqrt(nrep) (docs/multi.md). */
+ * t sd / sqrt(nrep) (docs/multi.md).  For the deterministic engines (the
+ * grid and the quad rule) the "rules" are their levels: 0 coarse, 1 fine
+ * and, for the quad rule at M >= 3, 2 the middle one (docs/accurate.md
+ * s.4); their bound is the largest distance of the fine level to the
+ * others. */
 int cl_drift_nrep(const cl_drift *d);
 cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double *Q, double *dR,
                             double *dQ, char *err);
