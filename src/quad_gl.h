@@ -1,7 +1,7 @@
 /* quad_gl.h (internal) - the one Gauss-Legendre rule of the library
  * (src/quad.c), used by every engine that needs one (drift.c's panels and
- * relu rule, drift_cf.c, drift_erf.c, basin_noise.c; docs/accurate.md
- * "Gauss-Legendre rules"). */
+ * relu rule, drift_cf.c, drift_erf.c, basin_noise.c, the uniform law in
+ * quad.c; docs/theory.md s.3 "Gauss-Legendre rules"). */
 #ifndef CLDYN_QUAD_GL_H
 #define CLDYN_QUAD_GL_H
 
