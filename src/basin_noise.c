@@ -9,11 +9,11 @@
  * normal mass). */
 #include "basin_noise.h"
 
-#include <gsl/gsl_integration.h>
 #include <math.h>
 #include <string.h>
 
 #include "cldyn/act.h"
+#include "quad_gl.h"
 
 enum { NQ_DMAX = 4, NQ_NMAX = 32 };
 
@@ -135,17 +135,14 @@ cl_status cl_basin_noise_terms(const cl_model *m, const double *Q, int n, double
   const int M = m->M;
   if (n <= 0) n = CL_NOISE_NODES;
   if (n > NQ_NMAX) return cl_fail(err, CL_EINVAL, "basin: at most %d nodes per piece", NQ_NMAX);
-  gsl_integration_glfixed_table *tab = gsl_integration_glfixed_table_alloc((size_t)n);
-  if (!tab) return cl_fail(err, CL_ENOMEM, "basin: out of memory");
   double t[NQ_NMAX], wt[NQ_NMAX];
-  for (int q = 0; q < n; q++) gsl_integration_glfixed_point(-1, 1, (size_t)q, &t[q], &wt[q], tab);
-  gsl_integration_glfixed_table_free(tab);
+  cl_status st = cl_rule_legendre(n, -1, 1, t, wt, err);
+  if (st) return st;
   /* the tails beyond T = 7: mass 2 Phi(-7) = 2.6e-12 */
   nq c = {.n = n, .T = 7, .lambda = m->lambda, .rho = m->rho, .t = t, .wt = wt, .act = m->act,
           .gsq = m->g == CL_G_SQUARE};
   double aa[CL_MMAX][2] = {{0}}, X[CL_MMAX][2] = {{0}}, T2[CL_MMAX] = {0}, T12[CL_MMAX] = {0};
   int have_aa[CL_MMAX] = {0};
-  cl_status st = CL_OK;
   for (int i = 0; i < M && !st; i++)
     for (int l = i + 1; l < M && !st; l++) {
       int co[4] = {i, M + i, l, M + l};

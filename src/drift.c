@@ -6,7 +6,6 @@
 #include "cldyn/drift.h"
 
 #include <gsl/gsl_eigen.h>
-#include <gsl/gsl_integration.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "cldyn/data.h"
 #include "act_pole.h"
+#include "quad_gl.h"
 #include "drift_acc.h"
 #include "drift_grid.h"
 #include "drift_cf.h"
@@ -158,17 +158,14 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
   cl_act_eval(a, -INFINITY, &d->sig_lo, &x, &x);
   cl_act_eval(a, INFINITY, &d->sig_hi, &x, &x);
   d->px = malloc(sizeof(double) * 6 * (size_t)d->pn);
-  gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)q);
-  if (!d->px || !t) {
-    if (t) gsl_integration_glfixed_table_free(t);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  }
+  if (!d->px) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   d->pw = d->px + d->pn, d->pf = d->pw + d->pn, d->pg = d->pf + d->pn;
   d->pf2 = d->pg + d->pn, d->pgf = d->pf2 + d->pn;
-  for (int p = 0; p < 2 * half; p++)
+  for (int p = 0; p < 2 * half; p++) {
+    cl_status st = cl_rule_legendre(q, -d->pH + p * w, -d->pH + (p + 1) * w, &d->px[p * q], &d->pw[p * q], err);
+    if (st) return st;
     for (int k = 0; k < q; k++) {
       const int i = p * q + k;
-      gsl_integration_glfixed_point(-d->pH + p * w, -d->pH + (p + 1) * w, (size_t)k, &d->px[i], &d->pw[i], t);
       cl_act_eval(a, d->px[i], &d->pf[i], &d->pg[i], &x);
       /* sigma' without the cancellation of 1 - tanh^2, s (1 - s) in the tails */
       const double e = exp(-fabs(d->px[i]));
@@ -176,7 +173,7 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
       if (a == CL_ACT_SIGMOID) d->pg[i] = e / ((1 + e) * (1 + e));
       d->pf2[i] = d->pf[i] * d->pf[i], d->pgf[i] = d->pg[i] * d->pf[i];
     }
-  gsl_integration_glfixed_table_free(t);
+  }
   return CL_OK;
 }
 
@@ -332,14 +329,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     d->kq = ng / 5 > 2 ? ng / 5 : 2;
     d->kq_x = malloc(sizeof(double) * (size_t)d->kq);
     d->kq_w = malloc(sizeof(double) * (size_t)d->kq);
-    gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)d->kq);
-    if (!d->kq_x || !d->kq_w || !t) {
-      if (t) gsl_integration_glfixed_table_free(t);
-      return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
-    }
-    for (int k = 0; k < d->kq; k++)
-      gsl_integration_glfixed_point(-1, 1, (size_t)k, &d->kq_x[k], &d->kq_w[k], t);
-    gsl_integration_glfixed_table_free(t);
+    if (!d->kq_x || !d->kq_w) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if ((st = cl_rule_legendre(d->kq, -1, 1, d->kq_x, d->kq_w, err))) return cl_drift_free(d), st;
   }
   if (need_mc) {
     /* a fixed point set: c and the standardised Gaussians of every sample */

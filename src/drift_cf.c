@@ -20,7 +20,6 @@
 #include "drift_cf.h"
 
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_integration.h>
 #include <gsl/gsl_sf_bessel.h>
 #include <gsl/gsl_sf_gamma.h>
 #include <math.h>
@@ -30,6 +29,7 @@
 
 #include "cldyn/act.h"
 #include "cldyn/quad.h"
+#include "quad_gl.h"
 
 /* error exponents: Gaussian factor at the w cut, x-trapezoid, tails */
 #ifndef CF_EW
@@ -110,10 +110,7 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
               : m->act == CL_ACT_SIGMOID ? M_PI
               : m->act == CL_ACT_ERF     ? 2.0
                                          : 0;
-  gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc(CF_GL);
-  if (!t) return cl_cf_free(cf), cl_fail(err, CL_ENOMEM, "ode: out of memory");
-  for (int i = 0; i < CF_GL; i++) gsl_integration_glfixed_point(-1, 1, (size_t)i, &cf->glx[i], &cf->glw[i], t);
-  gsl_integration_glfixed_table_free(t);
+  if ((st = cl_rule_legendre(CF_GL, -1, 1, cf->glx, cf->glw, err))) return cl_cf_free(cf), st;
   *out = cf;
   return CL_OK;
 }

@@ -21,14 +21,13 @@
  *      error estimate from a coarser rule (ex_sigma). */
 #include "drift_erf.h"
 #include "drift_multi.h" /* cl_drift_threads */
+#include "quad_gl.h"
 
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <gsl/gsl_integration.h>
 
 #define NV 8 /* variables of one monomial (at most 6 occur) */
 /* Gauss-Legendre orders in t: the pair (lev, lev + 1) gives a value and its
@@ -487,20 +486,11 @@ cl_status cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, cl_erf **out, c
     e->nlev = NLEV, e->adaptive = 1;
     for (int r = 0; r < NLEV; r++) e->nt[r] = nt_levels[r];
   }
-  /* Golub-Welsch (gsl_integration_fixed): accurate to about 1e-15 for
-   * every n, where gsl_integration_glfixed's rules computed on the fly
-   * (n not tabulated, e.g. 48, 56, 60) integrate polynomials with relative
-   * errors of 3-7e-12 */
+  /* accurate for every n (quad_gl.h: GSL's on-the-fly glfixed rules, e.g.
+   * n = 48, 56, 60, were 3-7e-12 off on polynomials) */
   for (int r = 0; r < e->nlev; r++) {
-    gsl_integration_fixed_workspace *t =
-        gsl_integration_fixed_alloc(gsl_integration_fixed_legendre, (size_t)e->nt[r], 0, 1, 0, 0);
-    if (!t) {
-      cl_erf_free(e);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory");
-    }
-    const double *x = gsl_integration_fixed_nodes(t), *w = gsl_integration_fixed_weights(t);
-    for (int k = 0; k < e->nt[r]; k++) e->tx[r][k] = x[k], e->tw[r][k] = w[k];
-    gsl_integration_fixed_free(t);
+    cl_status st = cl_rule_legendre(e->nt[r], 0, 1, e->tx[r], e->tw[r], err);
+    if (st) return cl_erf_free(e), st;
   }
   const int M = e->M, d2 = e->d2;
   int ng = 1 + (e->lam != 0 ? M - 1 : 0);

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "quad_gl.h"
+
 static cl_status rule_alloc(cl_rule *r, int n, char *err) {
   r->n = n;
   r->x = malloc(sizeof(double) * (size_t)n);
@@ -41,6 +43,32 @@ static cl_status gsl_rule(const gsl_integration_fixed_type *type, int n, double 
   return st;
 }
 
+/* GSL has two Gauss-Legendre sources.  gsl_integration_glfixed tabulates
+ * correctly rounded rules for some n (2-20, 32, 64, 96, 100, 128, 256, 512,
+ * 1024 in GSL 2.7) and computes the others by an iteration that stops too
+ * early from n = 38 on: those rules integrate the Legendre polynomials of
+ * degree < 2n 9.6e-13..8.3e-11 off.  gsl_integration_fixed (Golub-Welsch) is
+ * accurate for every n (4e-15 on the same test up to n = 200; docs/theory.md
+ * s.3).  So: the table where GSL has one (which also keeps the default
+ * rules, all tabulated, bit for bit), Golub-Welsch elsewhere.  Both give
+ * the nodes in increasing order. */
+cl_status cl_rule_legendre(int n, double a, double b, double *x, double *w, char *err) {
+  if (n < 1) return cl_fail(err, CL_EINVAL, "quadrature: a Gauss-Legendre rule needs n >= 1, not %d", n);
+  gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)n);
+  if (!t) return cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
+  const int tabulated = t->precomputed;
+  if (tabulated)
+    for (int k = 0; k < n; k++) gsl_integration_glfixed_point(a, b, (size_t)k, &x[k], &w[k], t);
+  gsl_integration_glfixed_table_free(t);
+  if (tabulated) return CL_OK;
+  gsl_integration_fixed_workspace *f = gsl_integration_fixed_alloc(gsl_integration_fixed_legendre, (size_t)n, a, b, 0, 0);
+  if (!f) return cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
+  const double *fx = gsl_integration_fixed_nodes(f), *fw = gsl_integration_fixed_weights(f);
+  for (int k = 0; k < n; k++) x[k] = fx[k], w[k] = fw[k];
+  gsl_integration_fixed_free(f);
+  return CL_OK;
+}
+
 cl_status cl_rule_normal(int n, cl_rule *r, char *err) {
   /* Hermite weight exp(-x^2): Z = sqrt(2) x */
   cl_status st = gsl_rule(gsl_integration_fixed_hermite, n, 0, 1, 0, r, err);
@@ -71,8 +99,12 @@ cl_status cl_rule_law(const cl_law *law, int n, cl_rule *r, char *err) {
     for (int k = 0; k < n; k++) r->x[k] *= sd;
     return CL_OK;
   case CL_LAW_UNIFORM: {
-    double a = sqrt(3.0) * sd;
-    return gsl_rule(gsl_integration_fixed_legendre, n, -a, a, 0, r, err);
+    double a = sqrt(3.0) * sd, sum = 0;
+    if ((st = rule_alloc(r, n, err))) return st;
+    if ((st = cl_rule_legendre(n, -a, a, r->x, r->w, err))) return cl_rule_free(r), st;
+    for (int k = 0; k < n; k++) sum += r->w[k];
+    for (int k = 0; k < n; k++) r->w[k] /= sum;
+    return CL_OK;
   }
   case CL_LAW_LAPLACE: {
     /* density exp(-|x|/b)/(2b): Gauss-Laguerre on each half-line */

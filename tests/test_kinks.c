@@ -13,6 +13,7 @@
 #include "cldyn/cldyn.h"
 #include "kinkref.h"
 #include "testutil.h"
+#include "rulecheck.h"
 
 typedef struct {
   double R, Q, s, rho, beta;
@@ -357,4 +358,18 @@ Test(kinks, trapezoid_near_the_design_distance_within_tolerance, .timeout = 120)
                   cl_act_name(m.act), st[k].sd, err, tol, eR, rR, eQ, rQ);
     cr_log_info("%s sd %g: error %.2e (tolerance %.0e)", cl_act_name(m.act), st[k].sd, err, tol);
   }
+}
+
+/* The panel rule of tanh, sigmoid and erf and relu's rule have
+ * --quad-gauss / 5 Gauss-Legendre points (src/drift.c); from 20 points on
+ * they are converged, so every size up to the largest (200 / 5 = 40) must
+ * give the same drift to rounding.  With GSL's glfixed rules, 38 points
+ * (--quad-gauss 190 .. 194) were 1e-12 .. 1.4e-11 off here. */
+Test(kinks, m1_rules_accurate_for_every_n) {
+  const int ns[] = {100, 120, 150, 170, 190, 200};
+  const char *cases[] = {"--act tanh --s 5 --c rademacher:2 --R0 0.2", "--act erf --s 5 --c rademacher:2 --R0 0.2",
+                         "--act sigmoid --s 5 --c rademacher:2 --R0 0.2",
+                         "--act relu --s 3 --rho -0.5 --c rademacher:2 --R0 0.2",
+                         "--act relu --c rademacher:2 --c discrete:-1@0.5,1@0.5 --R0 0.3;0.1 --s 0.7"};
+  for (int c = 0; c < 5; c++) expect_rules_agree(cases[c], 0, ns, 6, 2e-14);
 }
