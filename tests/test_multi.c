@@ -530,6 +530,63 @@ Test(accurate, deterministic_smooth_and_dead_unit, .timeout = 120) {
   check_model_with(quad_engine, &md, "dead unit (quad)", 200000, 71);
 }
 
+/* M >= 3: the inner moments by units and pairs of units (docs/accurate.md
+ * s.2).  With polynomial sigma (linear; cubic with lambda = 0) the rule is
+ * exact, so against Monte Carlo within 4 standard errors (the estimate is
+ * rounding) the cross-unit second moments (Cholesky factor of a correlated
+ * C_eta) and the regressed Stein pieces are checked with nothing to hide
+ * behind; tanh at M = 4 with a correlated Q within its estimate; and at
+ * M = 3 determinism, smoothness at a correlated Q, and a dead unit. */
+Test(accurate, pairs_m3_m4_exact_smooth_dead_unit, .timeout = 120) {
+#define STATE3D "--R0 0.4,0.1,0.0;0.05,0.3,0.2 --Q0 1,0.2,0.1;0.2,0.8,0;0.1,0,0.9 --c rademacher:2 --c rademacher:3"
+#define STATE4                                                                                                  \
+  "--R0 0.3,0.1,0.0,-0.1;0.05,0.25,0.2,0.1 --Q0 0.9,0.3,0.1,0;0.3,0.8,-0.2,0.1;0.1,-0.2,0.7,0.25;0,0.1,0.25,0.6 " \
+  "--c rademacher:2 --c rademacher:3"
+  /* discrete laws: the c rule is exact too (the other laws' Gauss rules are
+   * not, for the degree-10 moments of V) */
+  const char *cases[] = {"--M 3 --lambda 1 --act linear --rho 0.3 " STATE3D, "--M 3 --lambda 0 --act cubic " STATE3D,
+                         "--M 4 --lambda 1 --act linear " STATE4, "--M 4 --lambda 0 --act cubic --rho 0.5 " STATE4,
+                         "--M 4 --lambda 1 --act tanh --rho 0.3 " STATE4};
+  for (int c = 0; c < 5; c++) {
+    cl_model m = model_of(cases[c]);
+    double d[NOUT], eb[NOUT];
+    /* levels 8, 14, 11: 4 inner nodes (degree 7) for E[h^6] of cubic */
+    quad_engine(&m, m.R0, m.Q0, 8, 0, d, eb);
+    /* rounding only (cubic: moments of h^10 of size 1e3) */
+    if (c < 4) cr_expect_leq(eb[0], 1e-8, "%s: estimate %g of an exact rule", cases[c], eb[0]);
+    check_model_with(quad_engine, &m, cases[c], 200000, 80 + (uint64_t)c);
+  }
+  cl_model m = model_of("--M 3 --lambda 1 --rho 0.2 " STATE3);
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  double d0[NOUT], e0[NOUT], d1[NOUT], e1[NOUT];
+  quad_engine(&m, m.R0, m.Q0, 8, 0, d0, e0);
+  quad_engine(&m, m.R0, m.Q0, 8, 0, d1, e1);
+  cr_assert_eq(memcmp(d0, d1, sizeof(double) * (size_t)nout), 0);
+  for (int k = 0; k < nout; k++) {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    memcpy(R, m.R0, sizeof R), memcpy(Q, m.Q0, sizeof Q);
+    if (k < K * M) R[k] += 1e-7;
+    else {
+      const int i = (k - K * M) / M, l = (k - K * M) % M;
+      Q[i * M + l] += 1e-7, Q[l * M + i] += i != l ? 1e-7 : 0;
+    }
+    quad_engine(&m, R, Q, 8, 0, d1, e1);
+    double jump = 0;
+    for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+    cr_expect_leq(jump, 2e-6, "M = 3, coordinate %d: the drift moves by %g for a step of 1e-7", k, jump);
+  }
+  /* unit 3 dead: its row and column of Q and its R column vanish */
+  cl_model md = model_of("--M 3 --lambda 1 " STATE3);
+  for (int i = 0; i < 3; i++) md.Q0[i * 3 + 2] = md.Q0[2 * 3 + i] = 0;
+  for (int j = 0; j < md.K; j++) md.R0[j * 3 + 2] = 0;
+  quad_engine(&md, md.R0, md.Q0, 8, 0, d0, e0);
+  for (int j = 0; j < md.K; j++) cr_expect_leq(fabs(d0[j * 3 + 2]), 1e-12, "dR_%d3 = %g", j + 1, d0[j * 3 + 2]);
+  for (int i = 0; i < 3; i++) cr_expect_leq(fabs(d0[md.K * 3 + i * 3 + 2]), 1e-12, "dQ_%d3", i + 1);
+  check_model_with(quad_engine, &md, "M = 3, dead unit (quad)", 200000, 90);
+#undef STATE4
+#undef STATE3D
+}
+
 /* Where the rule does not apply it is refused: the library with
  * CL_EINVAL, the CLI with exit 2 and a one-line message. */
 Test(accurate, refused_where_it_does_not_apply) {
