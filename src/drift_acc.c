@@ -6,15 +6,18 @@
  * (rho >= 0; A = Q - R^T R).  Every per-sample gradient is a sum of
  * products phi_f(h1) phi_f'(h2) of one-view features (docs/accurate.md s.2),
  * so given (c, xi) each expectation is a product of one-view moments:
- * the inner rule over eta (M dims) runs once per outer node and serves both
- * views.  Outer rule: the laws' Gauss rules for c (quad.c: Gauss-Laguerre on
- * each half of a laplace law, Gauss-Legendre for uniform, atoms for discrete
- * laws), a tensor rule in the standardised xi; inner: a tensor rule in the
- * standardised eta.  The Gaussian rules are the truncated trapezoid (tanh,
+ * the inner rule over eta runs once per outer node and serves both views.
+ * Outer rule: the laws' Gauss rules for c (quad.c: Gauss-Laguerre on each
+ * half of a laplace law, Gauss-Legendre for uniform, atoms for discrete
+ * laws), a tensor rule in the standardised xi.  Inner: a tensor rule in the
+ * standardised eta for M = 2; for M >= 3 every moment involves at most two
+ * units, so a 1-d rule per unit and its 2-d product per pair of units
+ * (inner_pairs).  The Gaussian rules are the truncated trapezoid (tanh,
  * sigmoid, erf: analytic in a strip) or Gauss-Hermite (linear, cubic:
  * polynomials), pruned to a ball, mapped by the symmetric square roots of
- * the covariances (smooth in the state).  Two levels (M >= 3: and a middle
- * one for the estimate); the drift is the fine one and the error estimate
+ * the covariances (smooth in the state; the pairs by the Cholesky factor of
+ * their 2 x 2 block).  Two levels (M >= 3: and a middle one for the
+ * estimate); the drift is the fine one and the error estimate
  * max |fine - coarse| (and |fine - middle|) over the drift vector. */
 #include "drift_acc.h"
 
@@ -235,12 +238,12 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);
   snprintf(a->method, sizeof a->method,
            "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "
-           "%s for xi, Gauss-Hermite for eta; outer xi x inner eta nodes %d x %d (coarse) and "
+           "%s for xi, Gauss-Hermite for eta%s; outer xi x inner eta nodes%s %d x %d (coarse) and "
            "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
            "error estimate max |fine - %s| over the drift",
            m->B == 1 ? "B = 1" : "lambda = 0",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
-           l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
+           a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
            l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");
   *out = a;
   return CL_OK;
@@ -260,19 +263,25 @@ static int imax(int a, int b) { return a > b ? a : b; }
  * the error falls steadily (the lambda terms put poles of high order near
  * the real axis), so the fine level is farther from the coarse one and a
  * middle level is added: the estimate takes the larger of the two
- * differences, which two chance agreements would have to spoil. */
+ * differences, which two chance agreements would have to spoil.  With the
+ * inner rule by pairs (M >= 3) inner nodes are cheap: as many per
+ * direction as outer ones (at equal cost that beat more outer nodes with
+ * half as many inner ones in the scans of s.8). */
 static int default_levels(const cl_model *m, const cl_quad_opts *o, cl_acc_level *c, cl_acc_level *f,
                           cl_acc_level *mid) {
-  /* the cost grows like (nx ne)^M: fewer nodes for more units */
-  const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 12 : 8;
+  /* the cost grows like nx^M (M >= 3) per c node: fewer nodes for more units */
+  const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 14 : m->M == 4 ? 12 : 8;
   const int three = m->M >= 3;
   const int nf = three ? imax((5 * n + 2) / 3, n + 6) : imax((5 * n + 3) / 4, n + 4), nm = (n + nf + 1) / 2;
-  *c = (cl_acc_level){n, (n + 1) / 2, (n + 1) / 2, 6, -1};
+  /* inner nodes: half the outer ones (M = 2), as many (M >= 3) */
+#define NE(k) (three ? (k) : ((k) + 1) / 2)
+  *c = (cl_acc_level){n, NE(n), (n + 1) / 2, 6, -1};
   /* the fine trapezoid reaches farther (6.5 against 6): the difference then
    * sees the truncation too, which two rules on one range would share;
    * the middle one has a range of its own */
-  *f = (cl_acc_level){nf, (nf + 1) / 2, (nf + 1) / 2, 6.5, -1};
-  *mid = (cl_acc_level){nm, (nm + 1) / 2, (nm + 1) / 2, 6.25, -1};
+  *f = (cl_acc_level){nf, NE(nf), (nf + 1) / 2, 6.5, -1};
+  *mid = (cl_acc_level){nm, NE(nm), (nm + 1) / 2, 6.25, -1};
+#undef NE
   return three;
 }
 
@@ -451,6 +460,9 @@ void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const do
   memcpy(U, T, sizeof(double) * (size_t)(d2 * d2));
   cl_multi_assemble(m, R, Q, Sp, acc, out);
 }
+
+/* the relative rounding floor of the estimate (cl_acc_eval) */
+#define ACC_ROUNDING 1e-12
 
 static inline double dot(const double *restrict x, const double *restrict y, int n) {
   double t = 0;
@@ -672,11 +684,17 @@ cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, d
    * the two levels can agree by chance (docs/accurate.md s.4); with a
    * middle level, the larger distance of the fine level to the others */
   a->emax = 0;
+  double big = 0;
   for (int l = 0; l < a->nlev; l++) {
     if (l == 1) continue;
     const double *ol = a->out + (size_t)l * a->nout;
-    for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - ol[k]));
+    for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - ol[k])), big = fmax(big, fabs(o1[k]));
   }
+  /* where every level is exact (polynomial sigma) their differences are
+   * rounding alone, and so is the error, which they did not bound (up to
+   * 6.1e-14 of the largest |drift|, docs/accurate.md s.8): a floor for the
+   * rounding */
+  a->emax = fmax(a->emax, ACC_ROUNDING * big);
   if (ebar)
     for (int k = 0; k < a->nout; k++) ebar[k] = a->emax;
   return finish(a, o1, dR, dQ, err);
