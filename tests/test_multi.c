@@ -447,8 +447,9 @@ Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   /* the default levels (20 and 25 nodes) against a reference accurate to
    * about 1e-8, at case A's start; elsewhere 12 and 16 nodes against
    * 24 (about 4e-6, bench/accurate), and M = 3 with 8 (levels 8, 11 and
-   * 14: the fine one at least 4 nodes below the reference) against 18 */
-  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
+   * 14: the fine one at least 4 nodes below the reference; inner nodes as
+   * many as outer ones, s.4) against 18 */
+  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 18, 8, 6.5, -1};
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, -1, &r0);
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, 12, &r2);
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45", 0, 12, &r2);
