@@ -462,7 +462,7 @@ void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const do
 }
 
 /* the relative rounding floor of the estimate (cl_acc_eval) */
-#define ACC_ROUNDING 1e-12
+#define ACC_ROUNDING 1e-11
 
 static inline double dot(const double *restrict x, const double *restrict y, int n) {
   double t = 0;
@@ -692,7 +692,7 @@ cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, d
   }
   /* where every level is exact (polynomial sigma) their differences are
    * rounding alone, and so is the error, which they did not bound (up to
-   * 6.1e-14 of the largest |drift|, docs/accurate.md s.8): a floor for the
+   * 2.2e-13 of the largest |drift| at M = 4, docs/accurate.md s.8): a floor for the
    * rounding */
   a->emax = fmax(a->emax, ACC_ROUNDING * big);
   if (ebar)
