@@ -692,7 +692,7 @@ cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, d
   }
   /* where every level is exact (polynomial sigma) their differences are
    * rounding alone, and so is the error, which they did not bound (up to
-   * 2.2e-13 of the largest |drift| at M = 4, docs/accurate.md s.8): a floor for the
+   * 3e-13 of the largest |drift| at M = 4, docs/accurate.md s.8): a floor for the
    * rounding */
   a->emax = fmax(a->emax, ACC_ROUNDING * big);
   if (ebar)
