@@ -458,6 +458,14 @@ Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, 12, &r2);
   check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, 12, &r2);
   check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 8, &r3);
+  /* exact levels (cubic, a discrete law, the default levels 14, 19 and 24
+   * for V's degree 22) against 40 nodes: the distance is rounding, which
+   * the estimate's floor covers (docs/accurate.md s.8, "Rounding"; the
+   * state of bench/quadscan.sh 3 cubic) */
+  const cl_acc_level r40 = {40, 40, 8, 6.5, -1};
+  check_estimate("--M 3 --lambda 1 --act cubic --s 0.5 --c rademacher:3 --R0 0.1275,0.0425,-0.085 "
+                 "--Q0 0.722,0.0722,0;0.0722,0.722,0.0722;0,0.0722,0.722",
+                 0, -1, &r40);
 }
 
 /* M >= 3 with the default levels, at R = 0, Q = q I against the brute-force
