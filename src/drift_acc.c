@@ -243,7 +243,8 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
            "error estimate max |fine - %s| over the drift",
            m->B == 1 ? "B = 1" : "lambda = 0",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
-           a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
+           a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n,
+           l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
            l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");
   *out = a;
   return CL_OK;
