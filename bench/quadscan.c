@@ -1,9 +1,9 @@
 /* `--expect quad` at M >= 3 away from R = 0 (docs/accurate.md s.8): the
  * default levels' drift and estimate against a much finer single rule
- * (REF nodes, default 32 outer, 16 inner), K = 1 (rademacher:3), a fixed
- * R and a non-diagonal Q scaled to 0.95 of the sd limit (tanh 1.15, erf 2,
- * sigmoid 4; 1 for linear and cubic).  Cases: five sigma, lambda 0 and 1,
- * rho 0 and 0.5, s = 0.5 and 2.  Prints the largest |drift - reference|
+ * (REF outer and inner nodes, default 32), K = 1 (rademacher:3), a fixed
+ * R and a non-diagonal Q scaled to 0.95 of the sd limit at this M (M = 3:
+ * tanh 1.7, erf 2.5, sigmoid 6; M = 4: 1.5, 2, 5; 1 for linear and cubic).
+ * Cases: five sigma, lambda 0 and 1, rho 0 and 0.5, s = 0.5 and 2.  Prints the largest |drift - reference|
  * over dR and dQ and the estimate.  Arguments: M (3 or 4), act|all, REF.
  * With act = cost: CPU seconds per cl_acc_eval (tanh, lambda = 1,
  * rho = 0.5, s = 0.5, sd 1, R = 0) of the default levels and of the two
@@ -24,7 +24,8 @@ int main(int argc, char **argv) {
   const int nref = argc > 3 ? atoi(argv[3]) : 32;
   if (M < 3 || M > 4 || nref < 8) return fprintf(stderr, "usage: quadscan M(3|4) [act|all] [REF nodes]\n"), 2;
   const char *acts[] = {"tanh", "erf", "sigmoid", "linear", "cubic"};
-  const double lim[] = {1.15, 2, 4, 1, 1};
+  /* the sd limits of `expect quad` at this M (sd_limit in src/drift.c) */
+  const double lim3[] = {1.7, 2.5, 6, 1, 1}, lim4[] = {1.5, 2, 5, 1, 1}, *lim = M == 3 ? lim3 : lim4;
   const double r0[4] = {0.15, 0.05, -0.1, 0.08}, off = 0.1;
   char err[CL_ERRLEN];
   if (!strcmp(only, "cost")) {
@@ -69,7 +70,7 @@ int main(int argc, char **argv) {
             for (int l = 0; l < M; l++) Q[i * M + l] = q * (i == l ? 1 : l == i + 1 || i == l + 1 ? off : 0);
           }
           cl_acc *e;
-          const cl_acc_level ref = {nref, nref / 2, 8, 6.5, -1};
+          const cl_acc_level ref = {nref, nref, 8, 6.5, -1}; /* inner nodes by pairs: cheap */
           if (cl_acc_alloc(&m, NULL, &e, err) || cl_acc_eval(e, R, Q, d[0], d[0] + M, eb, err))
             return fprintf(stderr, "%s\n", err), 1;
           cl_acc_free(e);

@@ -6,15 +6,18 @@
  * (rho >= 0; A = Q - R^T R).  Every per-sample gradient is a sum of
  * products phi_f(h1) phi_f'(h2) of one-view features (docs/accurate.md s.2),
  * so given (c, xi) each expectation is a product of one-view moments:
- * the inner rule over eta (M dims) runs once per outer node and serves both
- * views.  Outer rule: the laws' Gauss rules for c (quad.c: Gauss-Laguerre on
- * each half of a laplace law, Gauss-Legendre for uniform, atoms for discrete
- * laws), a tensor rule in the standardised xi; inner: a tensor rule in the
- * standardised eta.  The Gaussian rules are the truncated trapezoid (tanh,
+ * the inner rule over eta runs once per outer node and serves both views.
+ * Outer rule: the laws' Gauss rules for c (quad.c: Gauss-Laguerre on each
+ * half of a laplace law, Gauss-Legendre for uniform, atoms for discrete
+ * laws), a tensor rule in the standardised xi.  Inner: a tensor rule in the
+ * standardised eta for M = 2; for M >= 3 every moment involves at most two
+ * units, so a 1-d rule per unit and its 2-d product per pair of units
+ * (inner_pairs).  The Gaussian rules are the truncated trapezoid (tanh,
  * sigmoid, erf: analytic in a strip) or Gauss-Hermite (linear, cubic:
  * polynomials), pruned to a ball, mapped by the symmetric square roots of
- * the covariances (smooth in the state).  Two levels (M >= 3: and a middle
- * one for the estimate); the drift is the fine one and the error estimate
+ * the covariances (smooth in the state; the pairs by the Cholesky factor of
+ * their 2 x 2 block).  Two levels (M >= 3: and a middle one for the
+ * estimate); the drift is the fine one and the error estimate
  * max |fine - coarse| (and |fine - middle|) over the drift vector. */
 #include "drift_acc.h"
 
@@ -48,11 +51,13 @@ struct cl_acc {
   cl_acc_terms t;
   level lv[3]; /* coarse, fine and (nlev 3, M >= 3) a middle level for the estimate only */
   int nlev;
+  int pairs; /* M >= 3: the inner rule by units and pairs of units (inner_pairs) */
   double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
-  double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX];
+  double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX], Ce[CL_MMAX * CL_MMAX];
   double *eta;            /* M x ne: Seta z of the inner points (point index fastest) */
   double *hs, *ys, *ds;   /* M x ne scratch */
-  double *phi, *wphi;     /* F x ne scratch */
+  double *phi, *wphi;     /* F x ne scratch (pairs: 4M x ne and 4 x ne) */
+  double *ph2;            /* pairs: 4 x ne^2 scratch */
   double *acc, *out;      /* accumulators; the levels' drifts (nlev x nout) */
   double emax;
   char method[700];
@@ -68,7 +73,7 @@ static void level_free(level *l) {
 void cl_acc_free(cl_acc *a) {
   if (!a) return;
   for (int k = 0; k < 3; k++) level_free(&a->lv[k]);
-  free(a->eta), free(a->hs), free(a->ys), free(a->ds), free(a->phi), free(a->wphi);
+  free(a->eta), free(a->hs), free(a->ys), free(a->ds), free(a->phi), free(a->wphi), free(a->ph2);
   free(a->acc), free(a->out);
   free(a);
 }
@@ -132,7 +137,9 @@ static cl_status grid_build(const cl_rule *r, int d, int prune, grid *g, char *e
   return CL_OK;
 }
 
-static cl_status level_build(const cl_model *m, const cl_acc_level *p, level *l, char *err) {
+/* pairs: the inner rule is the one-dimensional one (inner_pairs builds its
+ * products) */
+static cl_status level_build(const cl_model *m, const cl_acc_level *p, int pairs, level *l, char *err) {
   const int K = m->K, M = m->M;
   memset(l, 0, sizeof *l);
   l->p = *p;
@@ -151,7 +158,7 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, level *l,
   }
   if (!st && nc > 1000000) st = cl_fail(err, CL_EINVAL, "expect: quad would need %ld c nodes (at most 1e6)", nc);
   if (!st) st = grid_build(&rx, M, poly ? 0 : p->Lx < 0 ? 2 : 1, &l->gx, err);
-  if (!st) st = grid_build(&re, M, poly ? 0 : p->Le < 0 ? 2 : 1, &l->ge, err);
+  if (!st) st = grid_build(&re, pairs ? 1 : M, poly ? 0 : p->Le < 0 ? 2 : 1, &l->ge, err);
   if (!st) {
     l->cx = malloc(sizeof(double) * (size_t)nc * (size_t)K);
     l->cw = malloc(sizeof(double) * (size_t)nc);
@@ -213,13 +220,19 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   cl_acc_terms_init(&a->t, K, M, m->lambda);
   a->asz = a->t.nsum;
   a->nlev = mid ? 3 : 2;
-  cl_status st = level_build(m, coarse, &a->lv[0], err);
-  if (!st) st = level_build(m, fine, &a->lv[1], err);
-  if (!st && mid) st = level_build(m, mid, &a->lv[2], err);
+  a->pairs = M >= 3;
+  cl_status st = level_build(m, coarse, a->pairs, &a->lv[0], err);
+  if (!st) st = level_build(m, fine, a->pairs, &a->lv[1], err);
+  if (!st && mid) st = level_build(m, mid, a->pairs, &a->lv[2], err);
   if (st) return cl_acc_free(a), st;
   int nemax = 0;
   for (int k = 0; k < a->nlev; k++) nemax = a->lv[k].ge.n > nemax ? a->lv[k].ge.n : nemax;
   size_t me = (size_t)M * (size_t)nemax, fe = (size_t)a->F * (size_t)nemax;
+  if (a->pairs) { /* sigma at ne^2 points of a pair; the features of all units and of one at a time */
+    me = (size_t)nemax * (size_t)(nemax > M ? nemax : M);
+    fe = (size_t)(NF_PER_UNIT * M) * (size_t)nemax;
+  }
+  a->ph2 = malloc(sizeof(double) * (size_t)NF_PER_UNIT * me);
   a->eta = malloc(sizeof(double) * me);
   a->hs = malloc(sizeof(double) * me);
   a->ys = malloc(sizeof(double) * me);
@@ -228,19 +241,20 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   a->wphi = malloc(sizeof(double) * fe);
   a->acc = malloc(sizeof(double) * (size_t)a->asz);
   a->out = malloc(sizeof(double) * (size_t)a->nlev * (size_t)a->nout);
-  if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->acc || !a->out)
+  if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->ph2 || !a->acc || !a->out)
     return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
   char midn[80] = ""; /* short: the line ends up in ode's 512-character summary */
   if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);
   snprintf(a->method, sizeof a->method,
            "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "
-           "%s for xi, Gauss-Hermite for eta; outer xi x inner eta nodes %d x %d (coarse) and "
+           "%s for xi, Gauss-Hermite for eta%s; outer xi x inner eta nodes%s %d x %d (coarse) and "
            "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
            "error estimate max |fine - %s| over the drift",
            m->B == 1 ? "B = 1" : "lambda = 0",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
-           l0->gx.n, l0->ge.n, l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
+           a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n,
+           l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
            l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");
   *out = a;
   return CL_OK;
@@ -260,19 +274,25 @@ static int imax(int a, int b) { return a > b ? a : b; }
  * the error falls steadily (the lambda terms put poles of high order near
  * the real axis), so the fine level is farther from the coarse one and a
  * middle level is added: the estimate takes the larger of the two
- * differences, which two chance agreements would have to spoil. */
+ * differences, which two chance agreements would have to spoil.  With the
+ * inner rule by pairs (M >= 3) inner nodes are cheap: as many per
+ * direction as outer ones (at equal cost that beat more outer nodes with
+ * half as many inner ones in the scans of s.8). */
 static int default_levels(const cl_model *m, const cl_quad_opts *o, cl_acc_level *c, cl_acc_level *f,
                           cl_acc_level *mid) {
-  /* the cost grows like (nx ne)^M: fewer nodes for more units */
-  const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 12 : 8;
+  /* the cost grows like nx^M (M >= 3) per c node: fewer nodes for more units */
+  const int n = o && o->acc_nodes > 0 ? o->acc_nodes : m->M <= 2 ? 20 : m->M == 3 ? 14 : m->M == 4 ? 12 : 8;
   const int three = m->M >= 3;
   const int nf = three ? imax((5 * n + 2) / 3, n + 6) : imax((5 * n + 3) / 4, n + 4), nm = (n + nf + 1) / 2;
-  *c = (cl_acc_level){n, (n + 1) / 2, (n + 1) / 2, 6, -1};
+  /* inner nodes: half the outer ones (M = 2), as many (M >= 3) */
+#define NE(k) (three ? (k) : ((k) + 1) / 2)
+  *c = (cl_acc_level){n, NE(n), (n + 1) / 2, 6, -1};
   /* the fine trapezoid reaches farther (6.5 against 6): the difference then
    * sees the truncation too, which two rules on one range would share;
    * the middle one has a range of its own */
-  *f = (cl_acc_level){nf, (nf + 1) / 2, (nf + 1) / 2, 6.5, -1};
-  *mid = (cl_acc_level){nm, (nm + 1) / 2, (nm + 1) / 2, 6.25, -1};
+  *f = (cl_acc_level){nf, NE(nf), (nf + 1) / 2, 6.5, -1};
+  *mid = (cl_acc_level){nm, NE(nm), (nm + 1) / 2, 6.25, -1};
+#undef NE
   return three;
 }
 
@@ -453,6 +473,9 @@ void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const do
   cl_multi_assemble(m, R, Q, Sp, acc, out);
 }
 
+/* the relative rounding floor of the estimate (cl_acc_eval) */
+#define ACC_ROUNDING 1e-11
+
 static inline double dot(const double *restrict x, const double *restrict y, int n) {
   double t = 0;
 #pragma omp simd reduction(+ : t)
@@ -474,25 +497,139 @@ static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err)
       Ce[i * M + l] = (1 - rho) * s2 * qq;
     }
   if ((st = cl_sym_roots(Cx, M, a->Sxi, NULL, err))) return st;
+  memcpy(a->Ce, Ce, sizeof(double) * (size_t)(M * M));
   return cl_sym_roots(Ce, M, a->Seta, NULL, err);
+}
+
+/* The one-view moments at X = mu + xi by the M-dimensional inner tensor
+ * rule (M = 2): mf, Mo (Fc x Fc of F x F) and Ee (Fc x M). */
+static void inner_tensor(cl_acc *a, const level *l, const double *X, int Fc, double *mf, double *Mo, double *Ee) {
+  const int M = a->M, F = a->F, ne = l->ge.n;
+  const double *ew = l->ge.w;
+  for (int r = 0; r < M; r++) {
+    double *restrict h = a->hs + (size_t)r * ne;
+    const double *restrict e = a->eta + (size_t)r * ne, x = X[r];
+#pragma omp simd
+    for (int p = 0; p < ne; p++) h[p] = x + e[p];
+    cl_act_eval_vec(a->m.act, h, a->ys + (size_t)r * ne, a->ds + (size_t)r * ne, ne);
+  }
+  /* features D, Y (and DY, YY if lambda != 0) by point */
+  double *restrict ph = a->phi, *restrict wp = a->wphi;
+  for (int i = 0; i < M; i++) {
+    const double *restrict y = a->ys + (size_t)i * ne, *restrict dd = a->ds + (size_t)i * ne;
+    double *restrict fD = ph + (size_t)i * ne, *restrict fY = ph + (size_t)(M + i) * ne;
+    double *restrict fDY = ph + (size_t)(2 * M + i) * ne, *restrict fYY = ph + (size_t)(3 * M + i) * ne;
+    if (Fc > 2 * M) {
+#pragma omp simd
+      for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p], fDY[p] = dd[p] * y[p], fYY[p] = y[p] * y[p];
+    } else {
+#pragma omp simd
+      for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p];
+    }
+  }
+  for (int f = 0; f < Fc; f++) {
+    const double *restrict x = ph + (size_t)f * ne;
+    double *restrict wx = wp + (size_t)f * ne, t = 0;
+#pragma omp simd reduction(+ : t)
+    for (int p = 0; p < ne; p++) wx[p] = ew[p] * x[p], t += wx[p];
+    mf[f] = t;
+  }
+  for (int f = 0; f < Fc; f++) {
+    for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
+    for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
+  }
+}
+
+/* The features of kind 0..nk-1 (D, Y, DY, YY) of one unit at n points,
+ * row k at out + k n. */
+static void unit_features(const double *restrict y, const double *restrict d, int n, int nk, double *restrict out) {
+  double *restrict fD = out, *restrict fY = out + n, *restrict fDY = out + 2 * (size_t)n,
+                   *restrict fYY = out + 3 * (size_t)n;
+  if (nk > 2) {
+#pragma omp simd
+    for (int p = 0; p < n; p++) fD[p] = d[p], fY[p] = y[p], fDY[p] = d[p] * y[p], fYY[p] = y[p] * y[p];
+  } else {
+#pragma omp simd
+    for (int p = 0; p < n; p++) fD[p] = d[p], fY[p] = y[p];
+  }
+}
+
+/* The same moments for M >= 3 by units and pairs of units (docs/accurate.md
+ * s.2): every feature depends on one unit, so m_f, the same-unit Mo and
+ * E[phi_f z] are one-dimensional in eta_i = sd_i z, and Ee_fr for r != i
+ * is the regression C_ri / sd_i E[phi_f z] (eta jointly Gaussian:
+ * E[eta_r | eta_i] = C_ri / C_ii eta_i).  Mo of features on units u < v is
+ * two-dimensional, with the Cholesky factor of the 2 x 2 block of C_eta
+ * (eta_u = l00 z, eta_v = l10 z + l11 z'):
+ *   Mo = sum_p w_p phi(X_u + l00 z_p) sum_q w_q phi'(X_v + l10 z_p + l11 z_q),
+ * the tensor product of the one-dimensional rule, whose unit-u nodes are
+ * those of the one-dimensional moments.  M n_e + M (M - 1) / 2 n_e^2
+ * evaluations of sigma instead of n_e^M. */
+static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, double *mf, double *Mo, double *Ee) {
+  const int M = a->M, F = a->F, ne = l->ge.n, nk = Fc / M;
+  const double *restrict z = l->ge.z, *restrict w = l->ge.w, *Ce = a->Ce;
+  double sd[CL_MMAX];
+  /* phi: feature k of unit i at its one-dimensional nodes, row k M + i */
+  for (int i = 0; i < M; i++) {
+    const double s = sd[i] = sqrt(Ce[i * M + i]), x = X[i];
+    double *restrict h = a->hs;
+#pragma omp simd
+    for (int p = 0; p < ne; p++) h[p] = x + s * z[p];
+    cl_act_eval_vec(a->m.act, h, a->ys, a->ds, ne);
+    unit_features(a->ys, a->ds, ne, nk, a->ph2);
+    for (int k = 0; k < nk; k++) {
+      const int f = k * M + i;
+      const double *restrict ph = a->ph2 + (size_t)k * ne;
+      memcpy(a->phi + (size_t)f * ne, ph, sizeof(double) * (size_t)ne);
+      mf[f] = dot(w, ph, ne);
+      const double ez = dot3_n(w, ph, z, ne); /* E[phi_f z] */
+      for (int r = 0; r < M; r++) Ee[f * M + r] = r == i ? s * ez : s > 0 ? Ce[r * M + i] / s * ez : 0;
+      for (int k2 = k; k2 < nk; k2++) {
+        const int g = k2 * M + i;
+        Mo[f * F + g] = Mo[g * F + f] = dot3_n(w, ph, a->ph2 + (size_t)k2 * ne, ne);
+      }
+    }
+  }
+  const size_t n2 = (size_t)ne * (size_t)ne;
+  for (int u = 0; u < M; u++)
+    for (int v = u + 1; v < M; v++) {
+      const double l00 = sd[u], l10 = l00 > 0 ? Ce[u * M + v] / l00 : 0;
+      const double l11 = sqrt(fmax(Ce[v * M + v] - l10 * l10, 0)), x = X[v];
+      for (int p = 0; p < ne; p++) {
+        double *restrict h = a->hs + (size_t)p * ne;
+        const double b = x + l10 * z[p];
+#pragma omp simd
+        for (int q = 0; q < ne; q++) h[q] = b + l11 * z[q];
+      }
+      cl_act_eval_vec(a->m.act, a->hs, a->ys, a->ds, (int)n2);
+      unit_features(a->ys, a->ds, (int)n2, nk, a->ph2);
+      /* wphi row k: E_z'[feature k of unit v | z_p] */
+      for (int k = 0; k < nk; k++)
+        for (int p = 0; p < ne; p++) a->wphi[(size_t)k * ne + p] = dot(w, a->ph2 + k * n2 + (size_t)p * ne, ne);
+      for (int k = 0; k < nk; k++)
+        for (int k2 = 0; k2 < nk; k2++) {
+          const int f = k * M + u, g = k2 * M + v;
+          Mo[f * F + g] = Mo[g * F + f] = dot3_n(w, a->phi + (size_t)f * ne, a->wphi + (size_t)k2 * ne, ne);
+        }
+    }
 }
 
 /* One level: the sums [aR (K x M), U (2M x 2M), P (M x M), V (M x M), GG (2M x 2M)]
  * into acc, then the drift into out.  U_pr = E[ghat_p (h - mu)_r], GG_pq =
  * E[ghat_p ghat_q]. */
 static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
-  const int K = a->K, M = a->M, F = a->F;
+  const int K = a->K, M = a->M;
   const int ne = l->ge.n, nx = l->gx.n;
   const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
   memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
   /* eta of the inner points: Seta z */
-  for (int r = 0; r < M; r++)
-    for (int p = 0; p < ne; p++) {
-      double t = 0;
-      for (int c = 0; c < M; c++) t += a->Seta[r * M + c] * l->ge.z[(size_t)p * M + c];
-      a->eta[(size_t)r * ne + p] = t;
-    }
-  const double *ew = l->ge.w;
+  if (!a->pairs)
+    for (int r = 0; r < M; r++)
+      for (int p = 0; p < ne; p++) {
+        double t = 0;
+        for (int c = 0; c < M; c++) t += a->Seta[r * M + c] * l->ge.z[(size_t)p * M + c];
+        a->eta[(size_t)r * ne + p] = t;
+      }
   double mf[4 * CL_MMAX + 1], Mo[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], Ee[(4 * CL_MMAX + 1) * CL_MMAX];
   for (int ic = 0; ic < l->nc; ic++) {
     const double *c = l->cx + (size_t)ic * K;
@@ -510,46 +647,16 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
         if (sg > 0) W *= 2;
       }
       const double *zx = l->gx.z + (size_t)ix * M;
-      double xi[CL_MMAX];
+      double xi[CL_MMAX], X[CL_MMAX];
       for (int r = 0; r < M; r++) {
         double t = 0;
         for (int k = 0; k < M; k++) t += a->Sxi[r * M + k] * zx[k];
-        xi[r] = t;
+        xi[r] = t, X[r] = mu[r] + t;
       }
-      /* the inner rule: one-view features at h = mu + xi + eta */
-      for (int r = 0; r < M; r++) {
-        double *restrict h = a->hs + (size_t)r * ne;
-        const double *restrict e = a->eta + (size_t)r * ne, x = mu[r] + xi[r];
-#pragma omp simd
-        for (int p = 0; p < ne; p++) h[p] = x + e[p];
-        cl_act_eval_vec(a->m.act, h, a->ys + (size_t)r * ne, a->ds + (size_t)r * ne, ne);
-      }
-      /* features D, Y (and DY, YY if lambda != 0) by point; S2 = sum_k YY_k
+      /* the inner rule: one-view moments at h = X + eta; S2 = sum_k YY_k
        * is linear in the YY: its moments are sums of theirs */
-      double *restrict ph = a->phi, *restrict wp = a->wphi;
-      for (int i = 0; i < M; i++) {
-        const double *restrict y = a->ys + (size_t)i * ne, *restrict dd = a->ds + (size_t)i * ne;
-        double *restrict fD = ph + (size_t)i * ne, *restrict fY = ph + (size_t)(M + i) * ne;
-        double *restrict fDY = ph + (size_t)(2 * M + i) * ne, *restrict fYY = ph + (size_t)(3 * M + i) * ne;
-        if (Fc > 2 * M) {
-#pragma omp simd
-          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p], fDY[p] = dd[p] * y[p], fYY[p] = y[p] * y[p];
-        } else {
-#pragma omp simd
-          for (int p = 0; p < ne; p++) fD[p] = dd[p], fY[p] = y[p];
-        }
-      }
-      for (int f = 0; f < Fc; f++) {
-        const double *restrict x = ph + (size_t)f * ne;
-        double *restrict wx = wp + (size_t)f * ne, t = 0;
-#pragma omp simd reduction(+ : t)
-        for (int p = 0; p < ne; p++) wx[p] = ew[p] * x[p], t += wx[p];
-        mf[f] = t;
-      }
-      for (int f = 0; f < Fc; f++) {
-        for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
-        for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
-      }
+      if (a->pairs) inner_pairs(a, l, X, Fc, mf, Mo, Ee);
+      else inner_tensor(a, l, X, Fc, mf, Mo, Ee);
       if (Fc > 2 * M) cl_acc_s2(M, mf, Mo, Ee);
       double wc[CL_KMAX], wxi[CL_MMAX], wmu[CL_MMAX];
       for (int j = 0; j < K; j++) wc[j] = W * c[j];
@@ -590,11 +697,17 @@ cl_status cl_acc_eval(cl_acc *a, const double *R, const double *Q, double *dR, d
    * the two levels can agree by chance (docs/accurate.md s.4); with a
    * middle level, the larger distance of the fine level to the others */
   a->emax = 0;
+  double big = 0;
   for (int l = 0; l < a->nlev; l++) {
     if (l == 1) continue;
     const double *ol = a->out + (size_t)l * a->nout;
-    for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - ol[k]));
+    for (int k = 0; k < a->nout; k++) a->emax = fmax(a->emax, fabs(o1[k] - ol[k])), big = fmax(big, fabs(o1[k]));
   }
+  /* where every level is exact (polynomial sigma) their differences are
+   * rounding alone, and so is the error, which they did not bound (up to
+   * 3e-13 of the largest |drift| at M = 4, docs/accurate.md s.8): a floor for the
+   * rounding */
+  a->emax = fmax(a->emax, ACC_ROUNDING * big);
   if (ebar)
     for (int k = 0; k < a->nout; k++) ebar[k] = a->emax;
   return finish(a, o1, dR, dQ, err);

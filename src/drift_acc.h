@@ -1,7 +1,8 @@
 /* drift_acc.h (internal) - the deterministic high-order rule for M >= 2,
  * B = 1 (or lambda = 0), g = square, smooth sigma (docs/accurate.md): the
  * two views are independent given (c, xi), so each outer node (c, xi) needs
- * one M-dimensional inner rule shared by both views.  Two rules (a coarse
+ * one inner rule shared by both views (M >= 3: by units and pairs of
+ * units).  Two rules (a coarse
  * and a fine level; for M >= 3 with default levels a middle one too, for the
  * estimates only: of the drift, and as a third copy in cl_ode_solve of the
  * trajectory); the drift is the fine one and the error estimate the

@@ -1064,6 +1064,48 @@ Test(harden, sd_guard_accurate_below_refused_above, .timeout = 120) {
   cl_drift_free(d);
 }
 
+/* `expect quad` at M = 3 and 4 has limits of its own (its levels and inner
+ * rule differ from M = 2's; docs/accurate.md s.8): at the limit, in the
+ * case that failed first at M = 4 (lambda = 1, rho = 0.5, Q = I,
+ * s = sqrt(sd^2 - 1)), dQ_11 at R = 0 is within the printed estimate of
+ * tests/sd_ref.c; 0.1 above it the guard refuses. */
+Test(harden, sd_guard_quad_m3_m4_accurate_below_refused_above, .timeout = 120) {
+  const char *acts[] = {"tanh", "erf", "sigmoid"};
+  const double lim[2][3] = {{1.7, 2.5, 6}, {1.5, 2, 5}};
+  char err[CL_ERRLEN];
+  for (int M = 3; M <= 4; M++)
+    for (int a = 0; a < 3; a++)
+      for (int side = 0; side < 2; side++) {
+        cl_model m;
+        cl_model_default(&m);
+        cr_assert_eq(cl_act_parse(acts[a], &m.act, err), CL_OK);
+        m.M = M, m.lambda = 1, m.rho = 0.5;
+        for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : 1;
+        for (int i = 0; i < m.K * M; i++) m.R0[i] = 0;
+        cl_quad_opts o = {0};
+        o.expect = CL_EXPECT_QUAD;
+        /* sd = sqrt(1 + s^2) at Q = I, R = 0; just inside the limit (rounding) */
+        const double sd = lim[M - 3][a] * (1 - 1e-9) + (side ? 0.1 : 0);
+        m.s = sqrt(sd * sd - 1);
+        double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX] = {0}, dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+        for (int i = 0; i < M; i++) Q[i * M + i] = 1;
+        cl_drift *d;
+        cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+        const cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
+        if (side) {
+          cr_expect(st == CL_EDIVERGE && strstr(err, "pre-activation sd") && strstr(err, acts[a]),
+                    "M = %d %s sd %g: status %d: %s", M, acts[a], sd, st, err);
+        } else {
+          cr_assert_eq(st, CL_OK, "M = %d %s sd %g: %s", M, acts[a], sd, err);
+          const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref), est = cl_drift_stderr(d);
+          cr_expect(e <= est, "M = %d %s sd %g: dQ_11 %.10g vs brute force %.10g: error %.3g above the estimate %.3g",
+                    M, acts[a], sd, dQ[0], ref, e, est);
+          cr_log_info("M = %d %s sd %g: error %.3g, estimate %.3g", M, acts[a], sd, e, est);
+        }
+        cl_drift_free(d);
+      }
+}
+
 /* The CLI: ode (M = 1 and 2, also when the sd crosses the limit during the
  * run), pde and basin stop with exit 1, the time and the parameters, and
  * write no file. */

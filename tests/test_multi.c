@@ -449,8 +449,9 @@ Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   /* the default levels (20 and 25 nodes) against a reference accurate to
    * about 1e-8, at case A's start; elsewhere 12 and 16 nodes against
    * 24 (about 4e-6, bench/accurate), and M = 3 with 8 (levels 8, 11 and
-   * 14: the fine one at least 4 nodes below the reference) against 18 */
-  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 9, 8, 6.5, -1};
+   * 14: the fine one at least 4 nodes below the reference; inner nodes as
+   * many as outer ones, s.4) against 18 */
+  const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 18, 8, 6.5, -1};
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, -1, &r0);
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1", 0, 12, &r2);
   check_estimate("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.35,-0.02;0.02,0.6 --Q0 0.3,0.01;0.01,0.45", 0, 12, &r2);
@@ -459,6 +460,14 @@ Test(accurate, estimate_covers_a_much_finer_rule, .timeout = 180) {
   check_estimate("--M 2 --lambda 1 --R0 0.4,0 --c laplace:3", 1, 12, &r2);
   check_estimate("--M 2 --lambda 0.5 --act cubic --R0 0.2,0.05;0.05,0.15 --Q0 0.25,0.05;0.05,0.2 --c laplace:1 --c uniform:1", 0, 12, &r2);
   check_estimate("--M 3 --lambda 1 --act tanh " STATE3, 0, 8, &r3);
+  /* exact levels (cubic, a discrete law, the default levels 14, 19 and 24
+   * for V's degree 22) against 40 nodes: the distance is rounding, which
+   * the estimate's floor covers (docs/accurate.md s.8, "Rounding"; the
+   * state of bench/quadscan.sh 3 cubic) */
+  const cl_acc_level r40 = {40, 40, 8, 6.5, -1};
+  check_estimate("--M 3 --lambda 1 --act cubic --s 0.5 --c rademacher:3 --R0 0.1275,0.0425,-0.085 "
+                 "--Q0 0.722,0.0722,0;0.0722,0.722,0.0722;0,0.0722,0.722",
+                 0, -1, &r40);
 }
 
 /* M >= 3 with the default levels, at R = 0, Q = q I against the brute-force
@@ -530,6 +539,66 @@ Test(accurate, deterministic_smooth_and_dead_unit, .timeout = 120) {
   cr_expect_leq(fabs(d0[1]), 1e-12, "dR_12 = %g", d0[1]);
   cr_expect_leq(fabs(d0[1 + 3]), 1e-12, "dQ_22 = %g", d0[4]);
   check_model_with(quad_engine, &md, "dead unit (quad)", 200000, 71);
+}
+
+/* M >= 3: the inner moments by units and pairs of units (docs/accurate.md
+ * s.2).  With polynomial sigma (linear; cubic with lambda = 0) the rule is
+ * exact, so against Monte Carlo within 4 standard errors (the estimate is
+ * rounding) the cross-unit second moments (Cholesky factor of a correlated
+ * C_eta) and the regressed Stein pieces are checked with nothing to hide
+ * behind; tanh at M = 4 with a correlated Q within its estimate; and at
+ * M = 3 determinism, smoothness at a correlated Q, and a dead unit. */
+Test(accurate, pairs_m3_m4_exact_smooth_dead_unit, .timeout = 120) {
+#define STATE3D "--R0 0.4,0.1,0.0;0.05,0.3,0.2 --Q0 1,0.2,0.1;0.2,0.8,0;0.1,0,0.9 --c rademacher:2 --c rademacher:3"
+#define STATE4                                                                                                  \
+  "--R0 0.3,0.1,0.0,-0.1;0.05,0.25,0.2,0.1 --Q0 0.9,0.3,0.1,0;0.3,0.8,-0.2,0.1;0.1,-0.2,0.7,0.25;0,0.1,0.25,0.6 " \
+  "--c rademacher:2 --c rademacher:3"
+  /* discrete laws: the c rule is exact too (the other laws' Gauss rules are
+   * not, for the degree-10 moments of V) */
+  const char *cases[] = {"--M 3 --lambda 1 --act linear --rho 0.3 " STATE3D, "--M 3 --lambda 0 --act cubic " STATE3D,
+                         "--M 4 --lambda 1 --act linear " STATE4, "--M 4 --lambda 0 --act cubic --rho 0.5 " STATE4,
+                         "--M 4 --lambda 1 --act tanh --rho 0.3 " STATE4};
+  for (int c = 0; c < 5; c++) {
+    cl_model m = model_of(cases[c]);
+    double d[NOUT], eb[NOUT];
+    /* levels 8, 14, 11: 4 inner nodes (degree 7) for E[h^6] of cubic */
+    quad_engine(&m, m.R0, m.Q0, 8, 0, d, eb);
+    /* rounding only: the estimate's rounding floor, 1e-11 of the largest
+     * |drift| (docs/accurate.md s.8), or the levels' differences below 1e-10 */
+    double big = 0;
+    for (int k = 0; k < m.K * m.M + m.M * m.M; k++) big = fmax(big, fabs(d[k]));
+    if (c < 4) cr_expect_leq(eb[0], 1e-10 * big, "%s: estimate %g of an exact rule (|drift| %g)", cases[c], eb[0], big);
+    check_model_with(quad_engine, &m, cases[c], 200000, 80 + (uint64_t)c);
+  }
+  cl_model m = model_of("--M 3 --lambda 1 --rho 0.2 " STATE3);
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  double d0[NOUT], e0[NOUT], d1[NOUT], e1[NOUT];
+  quad_engine(&m, m.R0, m.Q0, 8, 0, d0, e0);
+  quad_engine(&m, m.R0, m.Q0, 8, 0, d1, e1);
+  cr_assert_eq(memcmp(d0, d1, sizeof(double) * (size_t)nout), 0);
+  for (int k = 0; k < nout; k++) {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    memcpy(R, m.R0, sizeof R), memcpy(Q, m.Q0, sizeof Q);
+    if (k < K * M) R[k] += 1e-7;
+    else {
+      const int i = (k - K * M) / M, l = (k - K * M) % M;
+      Q[i * M + l] += 1e-7, Q[l * M + i] += i != l ? 1e-7 : 0;
+    }
+    quad_engine(&m, R, Q, 8, 0, d1, e1);
+    double jump = 0;
+    for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+    cr_expect_leq(jump, 2e-6, "M = 3, coordinate %d: the drift moves by %g for a step of 1e-7", k, jump);
+  }
+  /* unit 3 dead: its row and column of Q and its R column vanish */
+  cl_model md = model_of("--M 3 --lambda 1 " STATE3);
+  for (int i = 0; i < 3; i++) md.Q0[i * 3 + 2] = md.Q0[2 * 3 + i] = 0;
+  for (int j = 0; j < md.K; j++) md.R0[j * 3 + 2] = 0;
+  quad_engine(&md, md.R0, md.Q0, 8, 0, d0, e0);
+  for (int j = 0; j < md.K; j++) cr_expect_leq(fabs(d0[j * 3 + 2]), 1e-12, "dR_%d3 = %g", j + 1, d0[j * 3 + 2]);
+  for (int i = 0; i < 3; i++) cr_expect_leq(fabs(d0[md.K * 3 + i * 3 + 2]), 1e-12, "dQ_%d3", i + 1);
+  check_model_with(quad_engine, &md, "M = 3, dead unit (quad)", 200000, 90);
+#undef STATE4
+#undef STATE3D
 }
 
 /* Where the rule does not apply it is refused: the library with
