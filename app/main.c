@@ -229,6 +229,8 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
+  long flows = 0, flow_orbits = 0;
+  char flow_ids[128] = ""; /* the orbit ids a flow found (one search) */
   double loosemax = 0;
   char nos[32] = "", bes[32] = "";
   long beyond = 0;
@@ -289,6 +291,12 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
+      flows += info.flows, flow_orbits += info.flow_orbits;
+      for (int i = 0; i < nf && !has_vary; i++) /* each orbit once: its images follow it */
+        if (fp[i].via && (i == 0 || fp[i].orbit != fp[i - 1].orbit)) {
+          size_t l = strlen(flow_ids);
+          snprintf(flow_ids + l, sizeof flow_ids - l, "%s%d", l ? ", " : "", fp[i].orbit);
+        }
       /* images whose residual is above the 1e-9 a found root must reach:
        * the rule is not exactly invariant under that symmetry (the Sobol'
        * rule for M >= 3, docs/fixed-points.md s.2) */
@@ -311,8 +319,14 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
     free(extra);
     free(prev);
     if (!st && !cfg->quiet) {
-      fprintf(stderr, "cldyn: fixed: %ld starts, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
-              starts, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      char fl[48] = "";
+      if (flows) snprintf(fl, sizeof fl, ", %ld flows", flows);
+      fprintf(stderr, "cldyn: fixed: %ld starts%s, %ld Newton solves (%ld drift evaluations), %ld orbits, %ld points (largest residual %.2g)%s; symmetries: %s\n",
+              starts, fl, solves, evals, orbits, points, maxres, truncated ? "; some orbits cut at 1024 images" : "", syms);
+      if (flow_orbits)
+        fprintf(stderr, "cldyn: fixed: %ld orbit(s)%s%s%s found by a flow: the ODE from a start until it settled, its end "
+                        "polished by Newton (docs/fixed-points.md s.2)\n",
+                flow_orbits, flow_ids[0] ? " (id " : "", flow_ids, flow_ids[0] ? ")" : "");
       if (loose)
         fprintf(stderr,
                 "cldyn: fixed: %ld of %ld points have a residual above 1e-9 (largest %.2g): images of a root under a "
@@ -332,12 +346,13 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
       else fixed_scale_note(m, sdmax, points);
     }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32];
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32];
   snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
+  snprintf(s7, sizeof s7, "%ld", flows), snprintf(s8, sizeof s8, "%ld", flow_orbits);
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
   snprintf(s5, sizeof s5, "%.3g", maxres);
   const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
-                      "symmetries", syms, "drift_evals", s6, NULL};
+                      "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8, NULL};
   if (!st && set.meta[0] >= 0)
     st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
   if (st) {

@@ -211,11 +211,21 @@ def random_state(K, M, rng):
     return pack(W[:K], W.T @ W)
 
 
-def jacobian(model_args, y, free=None, h=1e-5):
+def jacobian(model_args, y, free=None, h=1e-5, K=None, M=None):
     """central differences over the coordinates `free` (default all), with
-    Richardson between h and 2h"""
+    Richardson between h and 2h.  Given K and M, next to the domain's
+    boundary (dist = smallest eigenvalue of Q - R^T R) h is at most
+    dist / 50 of a step that moves Q - R^T R by max(1, |y|) (1 + 2 max
+    |R_j.|) h: at nearly collinear units a step of 1e-5 leaves the range of
+    the grid engine (docs/fixed-points.md s.2)"""
     n = len(y)
     free = list(range(n)) if free is None else free
+    if K is not None:
+        R, Q = unpack(np.asarray(y, dtype=float), K, M)
+        dist = np.min(np.linalg.eigvalsh(Q - R.T @ R))
+        f = max(1, np.max(np.abs(y))) * max(1, 2 * np.max(np.linalg.norm(R, axis=1)))
+        if dist > 1e-12 * f:
+            h = min(h, max(1e-9, dist / (50 * f)))
     st = []
     for q in free:
         for s in (h, -h, 2 * h, -2 * h):
@@ -332,7 +342,7 @@ def check_fixed(name, args, tmp, want_m2_embedding=False):
         lst = eigs_of(r, n)
         dead = dead_units(y, K, M)
         if not dead:
-            J = jacobian(args, y)
+            J = jacobian(args, y, K=K, M=M)
             if J is None:
                 continue
             ev = np.linalg.eigvals(J)
@@ -367,7 +377,7 @@ def check_fixed(name, args, tmp, want_m2_embedding=False):
                     if i not in dead and l not in dead:
                         free.append(k)
                     k += 1
-            J = jacobian(args, y, free) if free else None
+            J = jacobian(args, y, free, K=K, M=M) if free else None
             if J is not None:
                 ev = np.linalg.eigvals(J)
                 worst_e = max(worst_e, match(lst, ev, 0) / max(1, np.max(np.abs(ev))))
@@ -645,6 +655,9 @@ M2_CASES = [
                       "--lambda", "1.5"]),
     ("m2-uniform-tanh", ["--M", "2", "--c", "uniform:3", "--c", "uniform:3", "--act", "tanh", "--lambda", "2.5"]),
     ("m2-laplace-sigmoid", ["--M", "2", "--c", "laplace:3", "--c", "rademacher:2", "--act", "sigmoid", "--lambda", "0.3"]),
+    # nearly collapsed stable state (correlation 0.99984) that only the flows find (docs/fixed-points.md s.7)
+    ("m2-laplace-sigmoid-s1", ["--M", "2", "--c", "laplace:3", "--c", "rademacher:2", "--act", "sigmoid", "--lambda", "0.3",
+                               "--s", "1"]),
 ]
 M3_CASES = [
     ("m3-rademacher-tanh", ["--M", "3", "--c", "rademacher:3", "--c", "rademacher:3", "--act", "tanh", "--lambda", "1",

@@ -4,6 +4,7 @@
 #include "cldyn/fixed.h"
 #include "cldyn/rng.h"
 #include "cldyn/traj.h"
+#include "ode_flow.h"
 
 #include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
@@ -91,6 +92,7 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->orbit_cap = 0;
   fo->progress = NULL, fo->progress_ctx = NULL;
   fo->max_evals = 0;
+  fo->flows = -1;
 }
 
 /* ---- Newton with deflation, on the free coordinates ------------------- */
@@ -647,6 +649,136 @@ static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, cons
   return st;
 }
 
+/* the free coordinates: units 0..Ma-1 alive, the others pinned at 0 */
+static void set_free(root_ctx *c, int Ma) {
+  const int K = c->K, M = c->M;
+  c->nfree = 0;
+  memset(c->base, 0, sizeof c->base);
+  int k = 0;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++, k++)
+      if (i < Ma) c->idx[c->nfree++] = k;
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++, k++)
+      if (l < Ma) c->idx[c->nfree++] = k;
+}
+
+/* ---- flows: the ODE from a start until it settles --------------------
+ * Newton from the starts can miss a stable state next to the domain's
+ * boundary (units with nearly parallel weights): its basin for Newton is
+ * thin there, the finite-difference steps leave the domain, while the
+ * flow from the uninformative start runs into it (docs/fixed-points.md
+ * s.2).  The flow is integrated in chunks of FLOW_CHUNK (DOP853, rtol
+ * 1e-6: only the end matters, and Newton polishes it) until max |drift|
+ * < FLOW_SETTLED or t = FLOW_TMAX, with at most FLOW_EVALS drift
+ * evaluations; no new flow once the flows have spent a quarter of the
+ * search's budget.  The Newton starts keep the whole budget (the flows'
+ * evaluations are not charged to it), so the flows can only add roots:
+ * charged, they left M = 2, rademacher:3 + an asymmetric discrete law,
+ * relu, lambda = 1.5 (18539 evaluations without flows) with 17 starts
+ * untried and its one point unfound.  Measured: 200 to 1300 evaluations
+ * per flow, polish included, in the cases of docs/fixed-points.md s.7. */
+#define FLOW_CHUNK 50.0
+#define FLOW_TMAX 400.0
+#define FLOW_SETTLED 1e-7
+#define FLOW_EVALS 3000
+
+typedef struct {
+  root_ctx *c;
+  long cap; /* the evaluation count at which the flow stops */
+} flow_ctx;
+
+static cl_status flow_drift(void *ctx, const double *y, double *out, char *err) {
+  flow_ctx *fc = ctx;
+  if (fc->c->nevals >= fc->cap) return cl_fail(err, CL_EDIVERGE, "the flow's drift evaluations are spent");
+  fc->c->nevals++;
+  return fixed_drift(fc->c->d, fc->c->K, fc->c->M, y, out, err);
+}
+
+/* the flow from y0 to y with at most cap drift evaluations; 0 if it
+ * failed (left the domain, blew up, spent its evaluations) */
+static int flow_end(root_ctx *c, const double *y0, long cap, double *y) {
+  flow_ctx fc = {c, c->nevals + cap};
+  double z[CL_STATE_MAX], F[CL_STATE_MAX];
+  memcpy(z, y0, sizeof(double) * (size_t)c->n);
+  for (double t = 0; t < FLOW_TMAX; t += FLOW_CHUNK) {
+    if (cl_ode_flow(flow_drift, &fc, c->n, z, FLOW_CHUNK, 1e-6, 1e-9, NULL)) return 0;
+    c->nevals++;
+    if (fixed_drift(c->d, c->K, c->M, z, F, NULL)) return 0;
+    double fmx = 0;
+    for (int k = 0; k < c->n; k++) fmx = fmax(fmx, fabs(F[k]));
+    if (fmx < FLOW_SETTLED) break;
+  }
+  memcpy(y, z, sizeof(double) * (size_t)c->n);
+  return 1;
+}
+
+/* The checks a converged Newton end y (units Ma.. pinned dead) passes
+ * before it is listed: in the physical domain (the drift refuses states
+ * outside it), a root of the whole system (the pinned components too),
+ * not a boundary point the flow leaves, and new.  Returns 2 when its orbit
+ * was added (`via` marks how it was found), 1 when it is known, 0 when it
+ * is rejected, -1 on an error (*st set). */
+static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int Ma, double *y, double *work,
+                     int cap, found_set *f, cl_fixed_info *info, int via, cl_status *st, char *err) {
+  root_ctx c = *cp;
+  const int K = c.K, M = c.M, n = c.n;
+  /* a unit that converged to Q_ii ~ 0 without being pinned: pin it
+   * (the boundary is where the quadrature changes its rule) */
+  int near_dead = 0;
+  for (int i = 0; i < M; i++) {
+    int k = K * M + i * M - i * (i - 1) / 2; /* Q_ii in y */
+    near_dead |= (i < Ma && y[k] < 1e-7) << i;
+  }
+  if (near_dead) {
+    root_ctx c2 = c;
+    c2.nfree = 0, c2.known = NULL, c2.nknown = 0;
+    int k = 0;
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < M; i++, k++)
+        if (!(near_dead >> i & 1) && i < Ma) c2.idx[c2.nfree++] = k;
+    for (int i = 0; i < M; i++)
+      for (int l = i; l < M; l++, k++)
+        if (!((near_dead >> i | near_dead >> l) & 1) && l < Ma) c2.idx[c2.nfree++] = k;
+    double y2[CL_STATE_MAX];
+    for (int q = 0; q < n; q++) y2[q] = y[q];
+    memset(c2.base, 0, sizeof c2.base);
+    /* every unit dead (w = 0, e.g. relu's dead state R = 0, Q = 0):
+     * nothing left to solve, the residual decides */
+    int dn = c2.nfree ? damped_newton(&c2, y2, y) : (full_state(&c2, y2, y), 1);
+    cp->nevals = c2.nevals;
+    if (dn < 0) return *st = cl_fail(err, CL_ENOMEM, "fixed: out of memory"), -1;
+    if (dn == 0) return 0;
+  }
+  cl_status st2;
+  double r = residual_at(c.d, K, M, y, NULL, &st2);
+  if (st2 || !(r < 100 * root_tol(c.s2, n, y))) return 0;
+  /* onto the fixed subspace of the symmetries that (nearly) fix it,
+   * within the tolerance that makes two roots the same (is_known);
+   * kept only if it is still a root there */
+  {
+    double ys[CL_STATE_MAX];
+    memcpy(ys, y, sizeof(double) * (size_t)n);
+    if (symmetrize(g, n, 1e5 * root_tol(c.s2, n, y), ys, work, cap)) {
+      double rs = residual_at(c.d, K, M, ys, NULL, &st2);
+      if (!st2 && rs < 100 * root_tol(c.s2, n, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
+    }
+  }
+  if (!dead_limit_ok(cp, y)) return 0; /* a boundary point the flow leaves */
+  if (is_known(f, n, y, 1e5 * root_tol(c.s2, n, y))) return 1; /* 1e-6, relative beyond |y| = 1 */
+  char e1[CL_ERRLEN];
+  const int np0 = f->np;
+  *st = add_orbit(c.d, g, K, M, y, ++info->orbits, cap, f, info, e1);
+  if (*st) {
+    cl_fail(err, *st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
+                      "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
+    return -1;
+  }
+  for (int a = np0; a < f->np; a++) f->p[a].via = via;
+  info->flow_orbits += via;
+  return 2;
+}
+
 cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo0,
                            const double *extra, int nextra, cl_fixed_point **out, int *nout,
                            cl_fixed_info *info0, char *err) {
@@ -676,6 +808,36 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   }
   cl_common_init();
+  /* the flows first: the uninformative start (where training from a small
+   * initialisation begins), then the seeded random ones; each settled end
+   * is polished by Newton (hybrids, then the damped one) with every unit
+   * free, and joins the deflation set like any root */
+  const int nflows = fo.flows >= 0 ? fo.flows : M >= 2 ? 4 : 0;
+  long flow_evals = 0; /* spent by the flows: on top of the Newton starts' budget */
+  if (nflows > 0) {
+    start_list s = {.n = n};
+    if (make_starts(m, M, nrandom, &s)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    set_free(&c, M);
+    c.known = NULL, c.nknown = 0;
+    for (int k = 0; k < nflows && k <= nrandom && !st; k++) {
+      if (budget > 0 && 4 * c.nevals >= budget) { /* a quarter of the budget spent */
+        info.skipped += (nflows < nrandom + 1 ? nflows : nrandom + 1) - k;
+        break;
+      }
+      /* start 0 is the uninformative one, the random ones are the last nrandom */
+      const double *y0 = s.y + (size_t)(k == 0 ? 0 : s.ns - nrandom + k - 1) * n;
+      double y1[CL_STATE_MAX], y[CL_STATE_MAX];
+      info.flows++;
+      if (!flow_end(&c, y0, FLOW_EVALS, y1)) continue;
+      info.newton_runs++;
+      int nw = newton(&c, y1, y);
+      if (nw == 0) nw = damped_newton(&c, y1, y);
+      if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      if (nw > 0) take_root(&c, m, &g, M, y, work, cap, &f, &info, 1, &st, err);
+    }
+    free(s.y);
+    flow_evals = c.nevals;
+  }
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
    * the permutation symmetry the other choices are images); at least one
    * unit alive (w = 0 is not listed) */
@@ -691,21 +853,10 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
       cl_state_unpack(K, M, extra + (size_t)e * n, R, Q);
       if (push(&s, R, Q, K, M)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
     }
-    /* the free coordinates */
-    c.nfree = 0;
-    memset(c.base, 0, sizeof c.base);
-    {
-      int k = 0;
-      for (int j = 0; j < K; j++)
-        for (int i = 0; i < M; i++, k++)
-          if (i < Ma) c.idx[c.nfree++] = k;
-      for (int i = 0; i < M; i++)
-        for (int l = i; l < M; l++, k++)
-          if (l < Ma) c.idx[c.nfree++] = k;
-    }
+    set_free(&c, Ma);
     info.starts += s.ns;
     for (int t = 0; t < s.ns && !st; t++) {
-      if (budget > 0 && c.nevals >= budget) { /* the budget is spent: no new start */
+      if (budget > 0 && c.nevals - flow_evals >= budget) { /* the budget is spent: no new start */
         info.skipped += s.ns - t;
         break;
       }
@@ -731,59 +882,12 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
           if (rep == 0 && fo.deflation && f.nknown) continue;
           break;
         }
-        /* in the physical domain (the drift refuses states outside it), new,
-         * and a root of the whole system (the pinned components too) */
-        /* a unit that converged to Q_ii ~ 0 without being pinned: pin it
-         * (the boundary is where the quadrature changes its rule) */
-        int near_dead = 0;
-        for (int i = 0; i < M; i++) {
-          int k = K * M + i * M - i * (i - 1) / 2; /* Q_ii in y */
-          near_dead |= (i < Ma && y[k] < 1e-7) << i;
-        }
-        if (near_dead) {
-          root_ctx c2 = c;
-          c2.nfree = 0, c2.known = NULL, c2.nknown = 0;
-          int k = 0;
-          for (int j = 0; j < K; j++)
-            for (int i = 0; i < M; i++, k++)
-              if (!(near_dead >> i & 1) && i < Ma) c2.idx[c2.nfree++] = k;
-          for (int i = 0; i < M; i++)
-            for (int l = i; l < M; l++, k++)
-              if (!((near_dead >> i | near_dead >> l) & 1) && l < Ma) c2.idx[c2.nfree++] = k;
-          double y2[CL_STATE_MAX];
-          for (int q = 0; q < n; q++) y2[q] = y[q];
-          memset(c2.base, 0, sizeof c2.base);
-          /* every unit dead (w = 0, e.g. relu's dead state R = 0, Q = 0):
-           * nothing left to solve, the residual decides */
-          int dn = c2.nfree ? damped_newton(&c2, y2, y) : (full_state(&c2, y2, y), 1);
-          c.nevals = c2.nevals;
-          if (dn < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-          if (dn <= 0) break;
-        }
-        cl_status st2;
-        double r = residual_at(c.d, K, M, y, NULL, &st2);
-        if (st2 || !(r < 100 * root_tol(c.s2, n, y))) break;
-        /* onto the fixed subspace of the symmetries that (nearly) fix it,
-         * within the tolerance that makes two roots the same (is_known);
-         * kept only if it is still a root there */
-        {
-          double ys[CL_STATE_MAX];
-          memcpy(ys, y, sizeof(double) * (size_t)n);
-          if (symmetrize(&g, n, 1e5 * root_tol(c.s2, n, y), ys, work, cap)) {
-            double rs = residual_at(c.d, K, M, ys, NULL, &st2);
-            if (!st2 && rs < 100 * root_tol(c.s2, n, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
-          }
-        }
-        if (!dead_limit_ok(&c, y)) break; /* a boundary point the flow leaves */
-        if (is_known(&f, n, y, 1e5 * root_tol(c.s2, n, y))) { /* 1e-6, relative beyond |y| = 1 */
+        const int took = take_root(&c, m, &g, Ma, y, work, cap, &f, &info, 0, &st, err);
+        if (took <= 0) break; /* an error (st), or not a new root */
+        if (took == 1) {      /* known */
           if (rep > 0 || !fo.deflation) break;
           continue;
         }
-        char e1[CL_ERRLEN];
-        st = add_orbit(c.d, &g, K, M, y, ++info.orbits, cap, &f, &info, e1);
-        if (st)
-          cl_fail(err, st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
-                           "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
         if (!fo.deflation) break;
       }
     }

@@ -4,6 +4,7 @@
 #include "cldyn/ode.h"
 #include "cldyn/schedule.h"
 #include "drift_grid.h"
+#include "ode_flow.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_odeiv2.h>
@@ -150,17 +151,67 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
   return CL_OK;
 }
 
+/* The relative step of the differences at y.  Next to the boundary of
+ * the domain (Q - R^T R nearly singular: units with nearly parallel
+ * weights, a unit nearly dead) the drift varies on the scale of the
+ * distance to it, dist = the smallest eigenvalue of Q - R^T R: at M = 2,
+ * laplace:3 + rademacher:2, sigmoid, lambda = 0.3 the stable state has
+ * dist = 1.4e-5, a step of 1e-5 left the grid's range on one side, and the
+ * one-sided differences put an entry of 1.76 at 0.39 (eigenvalues off by
+ * 35%, jac_error 0.4: the point was called marginal).  A step moves Q -
+ * R^T R by at most h (1 + 2 max_j |R_j.|) (+ h^2) in norm, h <= scale
+ * max_k max(1, |y_k|): the scale keeps that below dist / 30, down to 1e-9,
+ * and cl_ode_jacobian extrapolates (Richardson) there.  A smaller step
+ * trades truncation for the drift's own noise (the grid's is ~1e-12: its
+ * nodes follow the state): at the states of docs/fixed-points.md s.7,
+ * dist / 30 with Richardson came closest to the eigenvalues that steps
+ * from dist / 10 to dist / 1500 agree on.  On the boundary itself (dist at
+ * rounding level) the default step with the one-sided formula of
+ * fd_jacobian. */
+static double fd_scale(int K, int M, const double *y) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], A[CL_MMAX * CL_MMAX], ymax = 1, rrow = 0;
+  const int n = cl_state_size(K, M);
+  cl_state_unpack(K, M, y, R, Q);
+  for (int k = 0; k < n; k++) ymax = fmax(ymax, fabs(y[k]));
+  for (int j = 0; j < K; j++) {
+    double r2 = 0;
+    for (int i = 0; i < M; i++) r2 += R[j * M + i] * R[j * M + i];
+    rrow = fmax(rrow, sqrt(r2));
+  }
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      A[i * M + l] = Q[i * M + l];
+      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
+    }
+  const double f = ymax * fmax(1, 2 * rrow), dist = cl_model_sym_min_eig(A, M);
+  if (!(dist > 1e-12 * f)) return CL_FD_STEP; /* on the boundary, or not finite */
+  return fmin(CL_FD_STEP, fmax(CL_FD_MIN_STEP, dist / (30 * f)));
+}
+
 cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
                             double *err_est, char *err) {
   int n = cl_state_size(K, M);
-  cl_status st = fd_jacobian(d, K, M, y, CL_FD_STEP, J, err);
-  if (st || !err_est) return st;
-  double *J2 = malloc(sizeof(double) * (size_t)(n * n));
+  const double scale = fd_scale(K, M, y);
+  const int near = scale < CL_FD_STEP; /* next to the boundary: Richardson */
+  cl_status st = fd_jacobian(d, K, M, y, scale, J, err);
+  if (st || (!err_est && !near)) return st;
+  double *J2 = malloc(sizeof(double) * 2 * (size_t)(n * n));
   if (!J2) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
-  st = fd_jacobian(d, K, M, y, CL_FD_STEP / 2, J2, err);
-  double e = 0;
-  for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
-  *err_est = e;
+  double *J4 = J2 + n * n, e = 0;
+  st = fd_jacobian(d, K, M, y, scale / 2, J2, err);
+  if (!near) {
+    for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
+  } else {
+    /* there the entries are large differences of the drift (~Q / dist
+     * times its scale: 150 at the state with s = 1 of docs/fixed-points.md
+     * s.7) and the eigenvalues small differences of the entries, so the
+     * O(h^2) term matters: (4 J(h/2) - J(h)) / 3, its error measured
+     * against the same from h/2 and h/4 */
+    for (int k = 0; k < n * n && !st; k++) J[k] = (4 * J2[k] - J[k]) / 3;
+    if (!st && err_est) st = fd_jacobian(d, K, M, y, scale / 4, J4, err);
+    for (int k = 0; k < n * n && !st && err_est; k++) e = fmax(e, fabs(J[k] - (4 * J4[k] - J2[k]) / 3));
+  }
+  if (err_est) *err_est = e;
   free(J2);
   return st;
 }
@@ -435,6 +486,36 @@ drift_failed:
   st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
 done:
   free(mem);
+  return st;
+}
+
+/* cl_ode_flow: the caller's drift behind the integrator's system */
+typedef struct {
+  cl_flow_fn f;
+  void *ctx;
+  ode_ctx *c;
+} flow_ctx;
+
+static int flow_rhs(double t, const double *y, double *f, void *params) {
+  flow_ctx *fc = params;
+  cl_status st = fc->f(fc->ctx, y, f, fc->c->err);
+  if (st) {
+    fc->c->st = st;
+    fc->c->t_fail = t;
+    return GSL_EBADFUNC;
+  }
+  return GSL_SUCCESS;
+}
+
+cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, double rtol, double atol, char *err) {
+  ode_ctx c = {0};
+  flow_ctx fc = {f, ctx, &c};
+  gsl_odeiv2_system sys = {flow_rhs, NULL, (size_t)n, &fc};
+  double tk[2] = {0, T}, *Y = malloc(sizeof(double) * 2 * (size_t)n);
+  if (!Y) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, "a flow of the fixed-point finder", err);
+  if (!st) memcpy(y, Y + n, sizeof(double) * (size_t)n);
+  free(Y);
   return st;
 }
 

@@ -1,7 +1,9 @@
 /* Fixed points for any M and K: symmetries, orbits, deflation, kinds,
  * critical values of a parameter (docs/fixed-points.md). */
 #include <criterion/criterion.h>
+#include <gsl/gsl_eigen.h>
 #include <math.h>
+#include <string.h>
 
 #include "cldyn/cldyn.h"
 #include "testutil.h"
@@ -556,4 +558,128 @@ Test(fixedm, cli_says_when_images_are_roots_only_to_the_rules_accuracy, .timeout
   snprintf(args, sizeof args, "fixed --out %s", path);
   cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
   cr_assert_null(strstr(err, "residual above"), "%s", err);
+}
+
+/* A stable state next to the domain's boundary (units with nearly parallel
+ * weights): M = 2, laplace:3 + rademacher:2, sigmoid, lambda = 0.3 (the
+ * grid engine).  `ode` from R = 0, Q = I settles at R = 0, Q_11 = Q_22 =
+ * 0.0283018, Q_12 = 0.0282875 (correlation 0.9995; the smallest eigenvalue
+ * of Q - R^T R is 1.4e-5).  The finder lists that state, stable, with the
+ * eigenvalues of a central-difference Jacobian whose steps (1e-8) stay far
+ * inside the domain; found by Newton (the first two starts) and by the flow
+ * from the uninformative start alone (Newton from that start fails).
+ * Before, the Jacobian's step 1e-5 left the grid's range on one side, the
+ * one-sided differences were 35% off and the point was called marginal
+ * (jac_error 0.4); and there were no flows.  The eigenvalues agree with
+ * the reference_spectrum to 1e-3 of each plus ten times the listed
+ * jac_error (the margin stability uses). */
+/* the real parts of the spectrum at y (sorted by modulus): central
+ * differences with steps dist / 50 and dist / 100 (dist = the smallest
+ * eigenvalue of Q - R^T R), extrapolated (Richardson).  The grid's drift
+ * has a noise of ~1e-12 (its second differences at step 1e-10 are 1.2e-12
+ * there), so plain central differences at a step small enough for their
+ * truncation error (~dist / 1000) carry ~1e-4 of noise per entry. */
+static void reference_spectrum(const cl_model *m, const double *y, double *ref) {
+  cl_drift *d;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_drift_alloc(m, NULL, &d, err), CL_OK, "%s", err);
+  double R[4], Q[4], A[4];
+  cl_state_unpack(2, 2, y, R, Q);
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) A[i * 2 + l] = Q[i * 2 + l] - R[i] * R[l] - R[2 + i] * R[2 + l];
+  const double dist = cl_model_sym_min_eig(A, 2);
+  cr_assert_gt(dist, 0);
+  double J[2][49];
+  for (int r = 0; r < 2; r++) {
+    const double h = dist / (50 << r);
+    for (int j = 0; j < 7; j++) {
+      double yp[7], fp[7], fm[7];
+      memcpy(yp, y, sizeof yp);
+      yp[j] += h;
+      cr_assert_eq(cl_ode_drift(d, 2, 2, yp, fp, err), CL_OK, "%s", err);
+      yp[j] = y[j] - h;
+      cr_assert_eq(cl_ode_drift(d, 2, 2, yp, fm, err), CL_OK, "%s", err);
+      for (int i = 0; i < 7; i++) J[r][i * 7 + j] = (fp[i] - fm[i]) / (2 * h);
+    }
+  }
+  cl_drift_free(d);
+  for (int k = 0; k < 49; k++) J[0][k] = (4 * J[1][k] - J[0][k]) / 3;
+  gsl_matrix_view Jv = gsl_matrix_view_array(J[0], 7, 7);
+  gsl_vector_complex *ev = gsl_vector_complex_alloc(7);
+  gsl_eigen_nonsymm_workspace *ws = gsl_eigen_nonsymm_alloc(7);
+  gsl_eigen_nonsymm(&Jv.matrix, ev, ws);
+  gsl_eigen_nonsymmv_sort(ev, NULL, GSL_EIGEN_SORT_ABS_DESC);
+  for (int k = 0; k < 7; k++) ref[k] = GSL_REAL(gsl_vector_complex_get(ev, k));
+  gsl_eigen_nonsymm_free(ws);
+  gsl_vector_complex_free(ev);
+}
+
+static void nearly_collapsed(double noise, int newton_too) {
+  cl_model m = model2(2, 0.3, "laplace:3", "rademacher:2");
+  cl_act_parse("sigmoid", &m.act, NULL);
+  m.s = noise;
+  /* where the flow settles */
+  cl_schedule s;
+  cl_schedule_default(&s);
+  s.T = 200, s.dt_out = 200;
+  cl_ode_opts oo;
+  cl_ode_opts_default(&oo);
+  oo.rtol = 1e-6; /* the end state, contracted onto the fixed point, is what counts */
+  m.R0[0] = m.R0[1] = m.R0[2] = m.R0[3] = 0;
+  m.Q0[0] = m.Q0[3] = 1, m.Q0[1] = m.Q0[2] = 0;
+  cl_traj *tr;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_ode_solve(&m, &s, &oo, &tr, NULL, err), CL_OK, "%s", err);
+  double Rend[4], Qend[4], yend[7];
+  const double *row = cl_traj_row(tr, 0, 1);
+  for (int k = 0; k < 4; k++) Rend[k] = row[k];
+  Qend[0] = row[4], Qend[1] = Qend[2] = row[5], Qend[3] = row[6];
+  cl_state_pack(2, 2, Rend, Qend, yend);
+  cl_traj_free(tr);
+  cr_assert_gt(Qend[1] / Qend[0], 0.999, "not nearly collapsed: Q_12 / Q_11 = %g", Qend[1] / Qend[0]);
+  for (int how = !newton_too; how < 2; how++) {
+    cl_fixed_opts fo;
+    cl_fixed_opts_default(&fo);
+    fo.nrandom = 0;
+    if (how == 0) /* Newton alone: 300 evaluations stop the search after
+                   * its first two starts (all of them cost 15 s); from the
+                   * uninformative one Newton fails, from R_11 = 0.5 it
+                   * reaches the state */
+      fo.flows = 0, fo.max_evals = 300;
+    else /* the flow from the uninformative start first (its evaluations
+          * are not charged to the starts' budget), then one Newton start,
+          * after which the budget of 1 is spent */
+      fo.flows = 1, fo.max_evals = 1;
+    cl_fixed_point *p;
+    cl_fixed_info info;
+    int np;
+    cr_assert_eq(cl_fixed_find_ex(&m, NULL, &fo, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+    int w = in_list(p, np, yend, 7, 1e-7);
+    cr_assert_geq(w, 0, "s = %g, %d: the ode end state (Q_11 = %.10g, Q_12 = %.10g) is not listed (%d points)", noise,
+                  how, Qend[0], Qend[1], np);
+    cr_assert_eq(p[w].via, how);
+    cr_assert_eq(info.flows, how);
+    cr_assert_eq(info.flow_orbits, how);
+    if (how) cr_assert_eq(info.skipped, info.starts - 1, "%d of %d starts skipped", info.skipped, info.starts);
+    cr_assert_leq(p[w].residual, 1e-11);
+    cr_assert_eq(p[w].stability, CL_STABLE, "s = %g, %d: stability %s, jac_error %g", noise, how,
+                 cl_stability_name(p[w].stability), p[w].jac_error);
+    cr_assert_lt(p[w].jac_error, 1e-3);
+    double ref[7];
+    reference_spectrum(&m, p[w].y, ref);
+    for (int k = 0; k < 7; k++) {
+      cr_assert_lt(ref[k], 0, "s = %g: eigenvalue %d: %g", noise, k + 1, ref[k]);
+      cr_assert_float_eq(p[w].eig_re[k], ref[k], 1e-3 * fabs(ref[k]) + 10 * p[w].jac_error,
+                         "s = %g, %d: eigenvalue %d: %.8g vs %.8g", noise, how, k + 1, p[w].eig_re[k], ref[k]);
+    }
+    free(p);
+  }
+}
+
+Test(fixedm, a_nearly_collapsed_stable_state_is_listed_stable, .timeout = 120) {
+  nearly_collapsed(0.5, 1);
+  /* s = 1: Q_11 = 0.0372693, Q_12 = 0.0372632 (correlation 0.99984, dist
+   * 6.1e-6): Newton from the 33 default starts (--starts 0) finds no
+   * point at all; the flow does */
+  nearly_collapsed(1, 0);
 }

@@ -29,6 +29,8 @@ typedef struct {
   cl_stability stability;
   int orbit;        /* 1, 2, ...: the same for the images of one point */
   int kind;         /* cl_fixed_kind */
+  int via;          /* how its orbit was found: 0 Newton from a start, 1 the end of a
+                       flow (the ODE from a start) polished by Newton */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
@@ -66,6 +68,9 @@ typedef struct {
   void *progress_ctx;
   long max_evals; /* budget of drift evaluations: no new start once spent; 0: CL_FIXED_EVALS,
                      < 0: none (docs/hardening.md s.11) */
+  int flows;      /* starts integrated by the ODE before the Newton search, their settled ends
+                     polished (the uninformative start, then the seeded random ones);
+                     < 0 (default): 4 for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
 
@@ -76,7 +81,9 @@ typedef struct {
   int truncated;        /* orbits cut at orbit_cap images */
   double max_residual;  /* over every listed point */
   long drift_evals;     /* drift evaluations spent */
-  int skipped;          /* starts left untried when the budget ran out */
+  int skipped;          /* starts (and flows) left untried when the budget ran out */
+  int flows;            /* flows integrated */
+  int flow_orbits;      /* orbits found by a flow (cl_fixed_point.via = 1) */
   char symmetries[256]; /* the symmetry group used */
 } cl_fixed_info;
 
@@ -88,8 +95,11 @@ void cl_fixed_opts_default(cl_fixed_opts *fo);
  * to distinct features, all units on one feature, rotated frames, with dead
  * units (Q_ii = 0, solved on the boundary with those units pinned), seeded
  * random states and the optional extra starts (nextra rows of
- * cl_state_size).  Roots outside the physical domain are dropped; every
- * listed image is checked by its own residual.  Sorted by orbit (stable
+ * cl_state_size); before them, the ODE from the first fo->flows starts
+ * until it settles, its end polished by Newton (stable states next to the
+ * domain's boundary, where Newton from the starts may fail).  Roots
+ * outside the physical domain are dropped; every listed image is checked
+ * by its own residual.  Sorted by orbit (stable
  * first), images of one orbit together.  *out is malloc'ed; free it.
  * fo and info may be NULL. */
 cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo,

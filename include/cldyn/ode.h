@@ -36,10 +36,15 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
 cl_status cl_ode_drift(cl_drift *d, int K, int M, const double *y, double *f, char *err);
 /* Jacobian (n x n row-major) by central differences with step h_j =
  * CL_FD_STEP max(1, |y_j|) (the one Jacobian of the project: the implicit
- * steppers and the fixed points use it).  If err_est is not NULL it receives
- * the max difference from the Jacobian with half the steps (the verified
+ * steppers and the fixed points use it); next to the domain's boundary
+ * (the smallest eigenvalue of Q - R^T R below ~30 CL_FD_STEP) the steps
+ * shrink with the distance to it, down to CL_FD_MIN_STEP max(1, |y_j|),
+ * and the differences at h and h/2 are extrapolated (Richardson;
+ * docs/fixed-points.md s.2).  If err_est is not NULL it receives the max
+ * difference from the Jacobian with half the steps (the verified
  * accuracy). */
 #define CL_FD_STEP 1e-5
+#define CL_FD_MIN_STEP 1e-9
 cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
                             double *err_est, char *err);
 

@@ -1,0 +1,18 @@
+/* ode_flow.h - internal: integrate dy/dt = f(y) with the library's DOP853
+ * for a caller's drift function (the fixed-point finder's flows,
+ * docs/fixed-points.md s.2). */
+#ifndef CLDYN_ODE_FLOW_H
+#define CLDYN_ODE_FLOW_H
+
+#include "cldyn/common.h"
+
+/* f(ctx, y, out): the drift at y (CL_EDIVERGE outside the domain, with a
+ * message in err, CL_ERRLEN bytes, when err is not NULL) */
+typedef cl_status (*cl_flow_fn)(void *ctx, const double *y, double *out, char *err);
+
+/* y (n components) to its value at time T, in place; rtol and atol as for
+ * cl_ode_solve.  CL_EDIVERGE (with the time) when the drift fails or the
+ * step collapses; y is then unchanged. */
+cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, double rtol, double atol, char *err);
+
+#endif
