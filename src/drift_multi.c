@@ -321,8 +321,44 @@ static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int p
   return CL_OK;
 }
 
+/* The power of |c| that the integrand of V grows like along a feature
+ * (docs/multi.md s.2's ghat; 0 for a bounded sigma): ghat is sd y, of
+ * degree 1 (relu, linear) or 5 (cubic), plus sd y1 y2^2 (degree 3 or 11)
+ * where lambda != 0 with g = square; V is its square. */
+static int v_power(const cl_model *m) {
+  int y, sd;
+  switch (m->act) {
+  case CL_ACT_LINEAR:
+  case CL_ACT_RELU: y = 1, sd = 0; break;
+  case CL_ACT_CUBIC: y = 3, sd = 2; break;
+  default: return 0;
+  }
+  return 2 * (sd + y + (m->lambda != 0 && m->g == CL_G_SQUARE ? 2 * y : 0));
+}
+
+/* The bound t sd / sqrt(R) over the R shifted rules needs the replicas'
+ * spread to estimate their variance, i.e. a finite fourth moment of the
+ * integrand: E|c|^(4p) with p = v_power, nu > 4p for a student law.  Just
+ * above it the spread of 8 replicas still missed the tail (linear, nu = 8.5:
+ * 1.01 of the bound; docs/multi.md s.3), so the threshold is 4p + 1. */
+static cl_status student_refused(const cl_model *m, char *err) {
+  const int p = v_power(m);
+  if (!p) return CL_OK;
+  const double numin = 4.0 * p + 1;
+  for (int j = 0; j < m->K; j++)
+    if (m->c[j].kind == CL_LAW_STUDENT && !(m->c[j].nu > numin))
+      return cl_fail(err, CL_EINVAL,
+                     "act %s: the Sobol' rules (M >= 2) cannot bound their error with c %d student "
+                     "(nu = %g): V grows like |c|^%d and the bound needs nu > %g; use simulate or "
+                     "reduced, or a larger nu",
+                     cl_act_name(m->act), j + 1, m->c[j].nu, p, numin);
+  return CL_OK;
+}
+
 cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err) {
   *out = NULL;
+  cl_status sst = student_refused(m, err);
+  if (sst) return sst;
   cl_multi *q = calloc(1, sizeof *q);
   if (!q) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   q->m = *m;

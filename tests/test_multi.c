@@ -351,6 +351,56 @@ Test(multi, rule_is_exactly_equivariant, .timeout = 120) {
   check_case("--M 2 --lambda 1 --c laplace:3 --c laplace:3 " GEN2, 200000, 42);
 }
 
+/* A student law whose tail the 8 shifted rules cannot see (docs/multi.md
+ * s.3): with relu and lambda = 0 the integrand of V grows like |c|^2 and
+ * the bound needs nu > 4 * 2 + 1.  nu = 9 is refused (library CL_EINVAL;
+ * ode, basin and fixed exit 2 with one line naming sigma, the law and nu);
+ * at nu = 9.5 the rule is accepted and its bound covers the exact drift:
+ * with lambda = 0 and K = 1 unit 1 decouples and has the exact M = 1
+ * drift (measured 0.82 of the bound in dQ_11 at this state). */
+Test(multi, student_tail_beyond_the_bound_is_refused, .timeout = 60) {
+  const char *st = " --M 2 --lambda 0 --act relu --s 0.5 --rho -0.5 --R0 0.6,0.3 --Q0 0.432,0.18;0.18,0.5";
+  char args[512], err[CL_ERRLEN], eb[4096];
+  snprintf(args, sizeof args, "--c student:1:9%s", st);
+  cl_model m = model_of(args);
+  cl_drift *d = NULL;
+  cr_expect_eq(cl_drift_alloc(&m, NULL, &d, err), CL_EINVAL, "nu = 9 accepted");
+  cr_expect(!d);
+  cr_expect(strstr(err, "relu") && strstr(err, "student") && strstr(err, "nu = 9") && strstr(err, "simulate"),
+            "%s", err);
+  cl_multi *q = NULL;
+  cr_expect_eq(cl_multi_alloc(&m, NULL, &q, err), CL_EINVAL);
+  cr_expect(!q);
+  const char *cmd[] = {"ode --T 0.1", "basin", "fixed"};
+  for (int c = 0; c < 3; c++) {
+    snprintf(args, sizeof args, "%s --c student:1:9 --M 2 --lambda 0 --act relu --rho -0.5", cmd[c]);
+    cr_expect_eq(run_cli(args, eb, sizeof eb), 2, "%s: %s", args, eb);
+    cr_expect(strstr(eb, "relu") && strstr(eb, "nu = 9") && strchr(eb, '\n') == eb + strlen(eb) - 1,
+              "%s: one line naming sigma, the law and nu: %s", cmd[c], eb);
+  }
+  /* just above the threshold: accepted, and the bound covers the exact drift */
+  snprintf(args, sizeof args, "--c student:1:9.5%s", st);
+  m = model_of(args);
+  double out[NOUT], bound[NOUT];
+  cr_assert_eq(cl_multi_alloc(&m, NULL, &q, err), CL_OK, "%s", err);
+  cr_assert(q);
+  cr_assert_eq(cl_multi_eval(q, m.R0, m.Q0, out, out + 2, bound, err), CL_OK, "%s", err);
+  cl_multi_free(q);
+  cl_model m1 = m;
+  m1.M = 1;
+  double R = m.R0[0], Q = m.Q0[0], dR, dQ;
+  cr_assert_eq(cl_drift_alloc(&m1, NULL, &d, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_drift_eval(d, &R, &Q, &dR, &dQ, err), CL_OK, "%s", err);
+  cl_drift_free(d);
+  cr_expect_leq(fabs(out[0] - dR), bound[0], "dR_11 %.8g vs exact %.8g, bound %.3g", out[0], dR, bound[0]);
+  cr_expect_leq(fabs(out[2] - dQ), bound[2], "dQ_11 %.8g vs exact %.8g, bound %.3g", out[2], dQ, bound[2]);
+  /* and a bounded sigma is not refused with the refused law */
+  snprintf(args, sizeof args, "--c student:1:9%s --act tanh", st);
+  m = model_of(args);
+  cr_expect_eq(cl_multi_alloc(&m, NULL, &q, err), CL_OK, "%s", err);
+  cl_multi_free(q);
+}
+
 /* `--expect tensor` at M = 2 puts (N + 3) / 4 Gauss-Hermite nodes on each of
  * the 4 directions of (h1, h2) (N = --quad-gauss).  With 2-6 nodes the drift
  * was not even of the right sign (R_11(2) = 0.021, 0.168, 0.055, 0.080 for
