@@ -534,7 +534,7 @@ const cl_optdesc cl_options[] = {
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},
     {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|grid|mc|tensor",
      "M >= 2 expectations: auto (closed forms for erf with gauss laws, else grid where it applies unless "
-     "--qmc-points is given, else qmc), "
+     "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound, quad (B = 1 or lambda = 0, "
      "g = square, smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md), grid (the same with M = 2: "
      "docs/grid.md), Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "

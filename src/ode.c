@@ -566,7 +566,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
  * (units that become nearly collinear, as with lambda = 0 when both units
  * align with one feature: docs/grid.md s.4).  Where the grid was not asked
  * for (the default choice), the whole run is then redone with the Sobol'
- * rules, so the trajectory comes from one engine, and the method line says
+ * rules (cubic sigma: the quad rule), so the trajectory comes from one engine, and the method line says
  * why. */
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err) {
@@ -576,7 +576,9 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   char why[CL_ERRLEN];
   snprintf(why, sizeof why, "%s", err);
   cl_quad_opts q = o->quad;
-  q.expect = CL_EXPECT_SOBOL;
+  /* cubic: the quad rule (the grid applies only where it does); the Sobol'
+   * rules refuse cubic (docs/multi.md s.3) */
+  q.expect = m->act == CL_ACT_CUBIC ? CL_EXPECT_QUAD : CL_EXPECT_SOBOL;
   char info2[CL_ERRLEN] = "";
   if ((st = solve(m, s, o, &q, out, info2, err, &unresolved))) return st;
   if (info) { /* short: the method line and its bound come first and must fit */

@@ -57,7 +57,9 @@ typedef struct {
                       explicit steppers.  0: off */
   int expect;      /* CL_EXPECT_QMC (0, the default): for M >= 2 the closed forms where they
                       apply (erf, every law gauss: src/drift_erf.c, docs/closed-forms.md),
-                      else the Sobol' rules (src/drift_multi.c, docs/multi.md);
+                      else (M = 2) the grid where it applies, else for cubic sigma the
+                      quad rule, else the Sobol' rules (src/drift_multi.c, docs/multi.md,
+                      which refuse cubic);
                       CL_EXPECT_SOBOL: the Sobol' rules even where closed forms apply;
                       CL_EXPECT_CLOSED: the closed forms (any M; refused where they do not
                       apply); CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
