@@ -401,3 +401,37 @@ Test(kinks, m1_rules_accurate_for_every_n) {
                          "--act relu --c rademacher:2 --c discrete:-1@0.5,1@0.5 --R0 0.3;0.1 --s 0.7"};
   for (int c = 0; c < 5; c++) expect_rules_agree(cases[c], 0, ns, 6, 2e-14);
 }
+
+/* The tensor rule over c drops nodes of negligible weight.  Judged by the
+ * weight alone, the tail nodes of a laplace law were dropped for cubic,
+ * whose integrand grows like |c|^10: dQ moved by 2.3e-8 relative at
+ * s = 0.2, R = 1.5, Q = 2.3 (found by the cubicqmc branch), beyond the
+ * stated 1e-10.  The drop now weighs a node by (1 + |c|^2)^(p / 2) (p = 10
+ * for cubic, 2 for relu and linear): the default 32-point laplace rule
+ * agrees with the 24- and 48-point rules to the stated tolerance (fails by
+ * about 2e-8 with the drop by weight alone). */
+Test(kinks, unbounded_sigma_keeps_the_tail_nodes_it_needs) {
+  const cl_act acts[] = {CL_ACT_CUBIC, CL_ACT_LINEAR, CL_ACT_RELU};
+  for (int a = 0; a < 3; a++) {
+    cl_model m;
+    cl_model_default(&m);
+    m.act = acts[a];
+    m.s = 0.2;
+    cr_assert_eq(cl_law_parse("laplace:1", &m.c[0], NULL), CL_OK);
+    double R = 1.5, Q = 2.3, out[3][2];
+    const int nl[3] = {0, 24, 48};
+    char err[CL_ERRLEN];
+    for (int k = 0; k < 3; k++) {
+      const cl_quad_opts o = {.n_law = nl[k]};
+      cl_drift *d = NULL;
+      cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+      cr_assert_eq(cl_drift_eval(d, &R, &Q, &out[k][0], &out[k][1], err), CL_OK, "%s", err);
+      cl_drift_free(d);
+    }
+    for (int k = 1; k < 3; k++)
+      for (int c = 0; c < 2; c++)
+        cr_expect_leq(fabs(out[0][c] - out[k][c]), 1e-10 * (1 + fabs(out[k][c])),
+                      "act %d, %s: default %.17g against %d-point law rule %.17g", a, c ? "dQ" : "dR", out[0][c],
+                      nl[k], out[k][c]);
+  }
+}

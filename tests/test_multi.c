@@ -443,8 +443,9 @@ Test(multi, cubic_is_refused_and_quad_serves_it, .timeout = 60) {
     cl_model m1 = m;
     m1.M = 1;
     /* the M = 1 reference with 24-point laplace rules: the default 32-point
-     * rule drops its nodes of weight below 1e-15 of the largest, whose
-     * |c|^10 moved dQ_11 by 2.3e-8 relative (s = 0.2, R = 1.5, Q = 2.3);
+     * rule dropped its nodes of weight below 1e-15 of the largest, whose
+     * |c|^10 moved dQ_11 by 2.3e-8 relative (s = 0.2, R = 1.5, Q = 2.3;
+     * since fixed: the drop weighs |c|^p, docs/kinks.md);
      * the 24-point rule agreed with the 24-, 32- and 48-point rules without
      * that drop to 1e-14 there (session 8, measured once) */
     const cl_quad_opts o1 = {.n_law = 24};
