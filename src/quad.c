@@ -26,46 +26,68 @@ void cl_rule_free(cl_rule *r) {
   r->n = 0;
 }
 
+/* GSL's n-point fixed rule for the weight function of `type`: nodes
+ * (increasing) into x[], weights as GSL gives them into w[].  0 if GSL
+ * cannot build it (bad n or alpha, or out of memory inside GSL). */
+static int gsl_fixed_fill(const gsl_integration_fixed_type *type, int n, double a, double b, double alpha,
+                          double *x, double *w) {
+  gsl_integration_fixed_workspace *ws = gsl_integration_fixed_alloc(type, (size_t)n, a, b, alpha, 0);
+  if (!ws) return 0;
+  const double *fx = gsl_integration_fixed_nodes(ws), *fw = gsl_integration_fixed_weights(ws);
+  for (int k = 0; k < n; k++) x[k] = fx[k], w[k] = fw[k];
+  gsl_integration_fixed_free(ws);
+  return 1;
+}
+
 /* GSL fixed rule: nodes and weights for the weight function of `type`,
  * weights normalised to sum 1. */
 static cl_status gsl_rule(const gsl_integration_fixed_type *type, int n, double a, double b,
                           double alpha, cl_rule *r, char *err) {
-  gsl_integration_fixed_workspace *ws = gsl_integration_fixed_alloc(type, (size_t)n, a, b, alpha, 0);
-  if (!ws) return cl_fail(err, CL_EINVAL, "quadrature: GSL could not build a %d-point rule", n);
+  if (n < 1) return cl_fail(err, CL_EINVAL, "quadrature: GSL could not build a %d-point rule", n);
   cl_status st = rule_alloc(r, n, err);
-  if (!st) {
-    const double *x = gsl_integration_fixed_nodes(ws), *w = gsl_integration_fixed_weights(ws);
-    double sum = 0;
-    for (int k = 0; k < n; k++) sum += w[k];
-    for (int k = 0; k < n; k++) r->x[k] = x[k], r->w[k] = w[k] / sum;
+  if (st) return st;
+  if (!gsl_fixed_fill(type, n, a, b, alpha, r->x, r->w)) {
+    cl_rule_free(r);
+    return cl_fail(err, CL_EINVAL, "quadrature: GSL could not build a %d-point rule", n);
   }
-  gsl_integration_fixed_free(ws);
-  return st;
+  double sum = 0;
+  for (int k = 0; k < n; k++) sum += r->w[k];
+  for (int k = 0; k < n; k++) r->w[k] /= sum;
+  return CL_OK;
 }
 
 /* GSL has two Gauss-Legendre sources.  gsl_integration_glfixed tabulates
- * correctly rounded rules for some n (2-20, 32, 64, 96, 100, 128, 256, 512,
- * 1024 in GSL 2.7) and computes the others by an iteration that stops too
- * early from n = 38 on: those rules integrate the Legendre polynomials of
- * degree < 2n 9.6e-13..8.3e-11 off.  gsl_integration_fixed (Golub-Welsch) is
- * accurate for every n (4e-15 on the same test up to n = 200; docs/theory.md
- * s.3).  So: the table where GSL has one (which also keeps the default
- * rules, all tabulated, bit for bit), Golub-Welsch elsewhere.  Both give
- * the nodes in increasing order. */
+ * correctly rounded rules for some n and computes the others by an
+ * iteration that stops too early from n = 38 on: those rules integrate the
+ * Legendre polynomials of degree < 2n 9.6e-13..8.3e-11 off.
+ * gsl_integration_fixed (Golub-Welsch) is accurate for every n (4e-15 on
+ * the same test up to n = 200; docs/theory.md s.3).  So: the table where
+ * GSL has one (which also keeps the default rules, all tabulated, bit for
+ * bit), Golub-Welsch elsewhere.  Both give the nodes in increasing order.
+ *
+ * The tabulated n are a fixed list in GSL's glfixed.c (2-20, 32, 64, 96,
+ * 100, 128, 256, 512, 1024 in GSL 2.7), so they are listed here rather
+ * than asked of a glfixed table, which for any other n would first compute
+ * the rule it stands for only to be thrown away.  Test
+ * law/legendre_tabulated_sizes_are_gsls holds the list to the installed GSL. */
+int cl_rule_legendre_tabulated(int n) {
+  static const int big[] = {32, 64, 96, 100, 128, 256, 512, 1024};
+  if (n >= 2 && n <= 20) return 1;
+  for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+    if (n == big[i]) return 1;
+  return 0;
+}
+
 cl_status cl_rule_legendre(int n, double a, double b, double *x, double *w, char *err) {
   if (n < 1) return cl_fail(err, CL_EINVAL, "quadrature: a Gauss-Legendre rule needs n >= 1, not %d", n);
+  if (!cl_rule_legendre_tabulated(n))
+    return gsl_fixed_fill(gsl_integration_fixed_legendre, n, a, b, 0, x, w)
+               ? CL_OK
+               : cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
   gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)n);
   if (!t) return cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
-  const int tabulated = t->precomputed;
-  if (tabulated)
-    for (int k = 0; k < n; k++) gsl_integration_glfixed_point(a, b, (size_t)k, &x[k], &w[k], t);
+  for (int k = 0; k < n; k++) gsl_integration_glfixed_point(a, b, (size_t)k, &x[k], &w[k], t);
   gsl_integration_glfixed_table_free(t);
-  if (tabulated) return CL_OK;
-  gsl_integration_fixed_workspace *f = gsl_integration_fixed_alloc(gsl_integration_fixed_legendre, (size_t)n, a, b, 0, 0);
-  if (!f) return cl_fail(err, CL_ENOMEM, "quadrature: out of memory");
-  const double *fx = gsl_integration_fixed_nodes(f), *fw = gsl_integration_fixed_weights(f);
-  for (int k = 0; k < n; k++) x[k] = fx[k], w[k] = fw[k];
-  gsl_integration_fixed_free(f);
   return CL_OK;
 }
 

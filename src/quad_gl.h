@@ -12,4 +12,8 @@
  * rounding for every n.  CL_ENOMEM if GSL cannot allocate its tables. */
 cl_status cl_rule_legendre(int n, double a, double b, double *x, double *w, char *err);
 
+/* 1 if cl_rule_legendre's n-point rule is GSL's correctly rounded table
+ * (gsl_integration_glfixed), 0 if it is computed by Golub-Welsch. */
+int cl_rule_legendre_tabulated(int n);
+
 #endif

@@ -171,3 +171,21 @@ Test(law, legendre_rule_exact_for_every_n) {
   cr_log_info("worst relative error %.2g", worst);
   cr_expect_neq(cl_rule_legendre(0, -1, 1, x, w, err), CL_OK);
 }
+
+/* cl_rule_legendre decides from its own list which n GSL tabulates
+ * (src/quad.c): the list must be the installed GSL's, n = 1 .. 1100 (the
+ * largest table is 1024).  A size GSL tabulates that the list misses would
+ * lose its table's last bits; one the list claims and GSL does not would
+ * take GSL's on-the-fly rule, 8e-11 off. */
+Test(law, legendre_tabulated_sizes_are_gsls) {
+  int tabulated = 0;
+  for (int n = 1; n <= 1100; n++) {
+    gsl_integration_glfixed_table *t = gsl_integration_glfixed_table_alloc((size_t)n);
+    cr_assert(t);
+    cr_expect_eq(cl_rule_legendre_tabulated(n), t->precomputed, "n = %d: listed %d, GSL %d", n,
+                 cl_rule_legendre_tabulated(n), t->precomputed);
+    tabulated += t->precomputed;
+    gsl_integration_glfixed_table_free(t);
+  }
+  cr_expect_eq(tabulated, 27, "GSL tabulates %d sizes up to 1100", tabulated);
+}
