@@ -161,18 +161,25 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
   if (!d->px) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   d->pw = d->px + d->pn, d->pf = d->pw + d->pn, d->pg = d->pf + d->pn;
   d->pf2 = d->pg + d->pn, d->pgf = d->pf2 + d->pn;
+  /* One q-point rule on [-1, 1] (in pf, pg until they are filled), mapped
+   * onto each panel [lo, hi] as GSL maps its own: B + A t, A w with
+   * A = (hi - lo) / 2, B = (lo + hi) / 2, which on [-1, 1] are t and w
+   * exactly; so the nodes are those of a rule built on the panel, bit for
+   * bit. */
+  double *t = d->pf, *tw = d->pg;
+  cl_status st = cl_rule_legendre(q, -1, 1, t, tw, err);
+  if (st) return st;
   for (int p = 0; p < 2 * half; p++) {
-    cl_status st = cl_rule_legendre(q, -d->pH + p * w, -d->pH + (p + 1) * w, &d->px[p * q], &d->pw[p * q], err);
-    if (st) return st;
-    for (int k = 0; k < q; k++) {
-      const int i = p * q + k;
-      cl_act_eval(a, d->px[i], &d->pf[i], &d->pg[i], &x);
-      /* sigma' without the cancellation of 1 - tanh^2, s (1 - s) in the tails */
-      const double e = exp(-fabs(d->px[i]));
-      if (a == CL_ACT_TANH) d->pg[i] = 4 * e * e / ((1 + e * e) * (1 + e * e));
-      if (a == CL_ACT_SIGMOID) d->pg[i] = e / ((1 + e) * (1 + e));
-      d->pf2[i] = d->pf[i] * d->pf[i], d->pgf[i] = d->pg[i] * d->pf[i];
-    }
+    const double lo = -d->pH + p * w, hi = -d->pH + (p + 1) * w, A = (hi - lo) / 2, B = (lo + hi) / 2;
+    for (int k = 0; k < q; k++) d->px[p * q + k] = B + A * t[k], d->pw[p * q + k] = A * tw[k];
+  }
+  for (int i = 0; i < d->pn; i++) {
+    cl_act_eval(a, d->px[i], &d->pf[i], &d->pg[i], &x);
+    /* sigma' without the cancellation of 1 - tanh^2, s (1 - s) in the tails */
+    const double e = exp(-fabs(d->px[i]));
+    if (a == CL_ACT_TANH) d->pg[i] = 4 * e * e / ((1 + e * e) * (1 + e * e));
+    if (a == CL_ACT_SIGMOID) d->pg[i] = e / ((1 + e) * (1 + e));
+    d->pf2[i] = d->pf[i] * d->pf[i], d->pgf[i] = d->pg[i] * d->pf[i];
   }
   return CL_OK;
 }
