@@ -476,13 +476,6 @@ void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const do
 /* the relative rounding floor of the estimate (cl_acc_eval) */
 #define ACC_ROUNDING 1e-11
 
-static inline double dot(const double *restrict x, const double *restrict y, int n) {
-  double t = 0;
-#pragma omp simd reduction(+ : t)
-  for (int k = 0; k < n; k++) t += x[k] * y[k];
-  return t;
-}
-
 /* Covariances of the split and their square roots; S, S^+ of Sigma. */
 static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err) {
   const int M = a->M;
@@ -535,8 +528,8 @@ static void inner_tensor(cl_acc *a, const level *l, const double *X, int Fc, dou
     mf[f] = t;
   }
   for (int f = 0; f < Fc; f++) {
-    for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
-    for (int r = 0; r < M; r++) Ee[f * M + r] = dot(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
+    for (int g = f; g < Fc; g++) Mo[f * F + g] = Mo[g * F + f] = dot_n(wp + (size_t)f * ne, ph + (size_t)g * ne, ne);
+    for (int r = 0; r < M; r++) Ee[f * M + r] = dot_n(wp + (size_t)f * ne, a->eta + (size_t)r * ne, ne);
   }
 }
 
@@ -581,7 +574,7 @@ static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, doub
       const int f = k * M + i;
       const double *restrict ph = a->ph2 + (size_t)k * ne;
       memcpy(a->phi + (size_t)f * ne, ph, sizeof(double) * (size_t)ne);
-      mf[f] = dot(w, ph, ne);
+      mf[f] = dot_n(w, ph, ne);
       const double ez = dot3_n(w, ph, z, ne); /* E[phi_f z] */
       for (int r = 0; r < M; r++) Ee[f * M + r] = r == i ? s * ez : s > 0 ? Ce[r * M + i] / s * ez : 0;
       for (int k2 = k; k2 < nk; k2++) {
@@ -605,7 +598,7 @@ static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, doub
       unit_features(a->ys, a->ds, (int)n2, nk, a->ph2);
       /* wphi row k: E_z'[feature k of unit v | z_p] */
       for (int k = 0; k < nk; k++)
-        for (int p = 0; p < ne; p++) a->wphi[(size_t)k * ne + p] = dot(w, a->ph2 + k * n2 + (size_t)p * ne, ne);
+        for (int p = 0; p < ne; p++) a->wphi[(size_t)k * ne + p] = dot_n(w, a->ph2 + k * n2 + (size_t)p * ne, ne);
       for (int k = 0; k < nk; k++)
         for (int k2 = 0; k2 < nk; k2++) {
           const int f = k * M + u, g = k2 * M + v;
