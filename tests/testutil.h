@@ -2,6 +2,7 @@
 #ifndef CLDYN_TESTUTIL_H
 #define CLDYN_TESTUTIL_H
 
+#include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,31 @@ static inline int file_exists(const char *path) {
   struct stat sb;
   return stat(path, &sb) == 0;
 }
+
+/* Bad input is refused (README: a one-line error, exit status 2):
+ * `cldyn ARGS` exits with status 2, its stderr is one line (ending in its
+ * only newline) that contains each of the NULL-terminated strings `names`,
+ * and no file is left at `out` (NULL: not checked).  Each failure is a
+ * Criterion expectation that quotes ARGS and the message; returns 1 if all
+ * held (so that a caller can stop the test: cr_assert(CLI_REFUSES(...))). */
+static inline int cli_refuses(const char *args, const char *out, const char *const *names) {
+  char err[4096];
+  const int rc = run_cli(args, err, sizeof err);
+  const size_t len = strlen(err);
+  const int one_line = len > 0 && strchr(err, '\n') == err + len - 1, wrote = out && file_exists(out);
+  int named = 1;
+  cr_expect_eq(rc, 2, "%s: exit status %d: %s", args, rc, err);
+  cr_expect(one_line, "%s: not one line: %s", args, err);
+  for (int k = 0; names[k]; k++)
+    if (!strstr(err, names[k])) {
+      named = 0;
+      cr_expect_fail("%s: the message does not name '%s': %s", args, names[k], err);
+    }
+  cr_expect(!wrote, "%s: wrote %s", args, out);
+  return rc == 2 && one_line && named && !wrote;
+}
+/* CLI_REFUSES(args, out, "name", ...): cli_refuses with the names listed. */
+#define CLI_REFUSES(args, out, ...) cli_refuses(args, out, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Read a whole file; caller frees. */
 static inline char *slurp(const char *path, size_t *len) {
