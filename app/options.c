@@ -537,8 +537,8 @@ const cl_optdesc cl_options[] = {
      "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound, quad (B = 1 or lambda = 0, "
      "g = square, smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md), grid (the same with M = 2: "
-     "docs/grid.md), Monte Carlo over whole batches, or (M = 2, B = 1 or lambda = "
-     "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37",
+     "docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
+     "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37 (cubic: where exact, docs/multi.md s.6)",
      "auto", .set = set_expect, .get = get_expect},
     {"qmc-points", CL_OPT_INT, EXPECT, "INT",
      "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, "

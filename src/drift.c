@@ -98,6 +98,7 @@ struct cl_drift {
 };
 
 enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.6) */
+enum { CL_TENSOR4_CUBIC = 12 }; /* the same for cubic sigma with lambda != 0: exact for degree 22 */
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 
@@ -300,6 +301,40 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
                    "(expect tensor) with M = 2; at least %d are needed (quad_gauss >= %d), or use "
                    "the default engine",
                    ng, ng_hi, CL_TENSOR4_MIN, 4 * CL_TENSOR4_MIN - 3);
+  /* cubic sigma at M >= 2 (docs/multi.md s.6): the batch Monte Carlo's
+   * standard error missed the exact drift by up to 5.7x with lambda = 0 and
+   * 6e3x with lambda != 0 (V's degree 10 and 22 in h: the sample variance
+   * does not see the tails); the tensor rule prints no estimate, so it
+   * serves cubic only where it is exact: Gauss-Hermite of >= 12 nodes for
+   * the degree 22 (10 nodes were 0.5% off), no student law (its scale
+   * mixture: 2.5% off at nu = 12) and a polynomial g (abs has a kink) */
+  if (m->M >= 2 && m->act == CL_ACT_CUBIC) {
+    const char *why = NULL;
+    char nb[160];
+    const int deg22 = m->lambda != 0;
+    if (need_mc)
+      why = "the Monte Carlo over whole batches cannot bound its error for cubic sigma (its standard error "
+            "missed the exact drift by up to 6e3 times)";
+    else if (deg22 && m->g != CL_G_SQUARE)
+      why = "the tensor rule is not exact for cubic sigma with g = abs and lambda != 0, and it prints no error "
+            "estimate";
+    else if (deg22 && ng_hi < CL_TENSOR4_CUBIC) {
+      snprintf(nb, sizeof nb,
+               "the tensor rule is exact for cubic sigma's moments of degree 22 from %d Gauss-Hermite nodes per "
+               "direction (quad_gauss >= %d), not %d",
+               CL_TENSOR4_CUBIC, 4 * CL_TENSOR4_CUBIC - 3, ng_hi);
+      why = nb;
+    }
+    for (int j = 0; j < m->K && !why; j++)
+      if (m->c[j].kind == CL_LAW_STUDENT)
+        why = "the tensor rule is not exact for cubic sigma with a student law, and it prints no error estimate";
+    if (why)
+      return cl_drift_free(d),
+             cl_fail(err, CL_EINVAL,
+                     "act cubic: %s; use expect quad where rho >= 0 (B = 1 or lambda = 0, g square, no student "
+                     "law), else simulate or reduced",
+                     why);
+  }
   d->Beff = need_mc ? 1 : m->B;
   /* M = 1 with a polynomial sigma (linear, cubic): every integrand is a
    * polynomial of degree <= 10 times the normal density, which the

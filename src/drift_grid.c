@@ -648,16 +648,18 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   const int K = g->K;
   axes ax;
   axes_of(g, l, &ax);
-  if (l == &g->lv[1] && ax.th >= GRID_THMIN && tails_unresolved(g, ax.th))
-    /* not cl_grid_unresolved: the Sobol' engine's bound missed there too
-     * (1.6 to 19 times in 4 of 5 such states, docs/grid.md s.4), so ode
-     * does not rerun with it */
+  if (l == &g->lv[1] && ax.th >= GRID_THMIN && tails_unresolved(g, ax.th)) {
+    /* cl_grid_unresolved: under the default choice ode reruns with the
+     * quad rule, as for cubic sigma's other refusals (the Sobol' engine,
+     * whose bound missed there, 1.6 to 19 times in 4 of 5 such states,
+     * refuses cubic: docs/grid.md s.4, s.6) */
+    l->unresolved = 1;
     return cl_fail(err, CL_EDIVERGE,
                    "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
                    "engine, whose narrower range would cut the tails of cubic sigma's moments of degree 22 "
-                   "(Q_12 / sqrt(Q_11 Q_22) = %.6f); the Sobol' engine's bound does not hold there either: use "
-                   "the quad rule (exact for cubic sigma)",
+                   "(Q_12 / sqrt(Q_11 Q_22) = %.6f): use the quad rule (exact for cubic sigma)",
                    ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+  }
   if (l == &g->lv[1] && ax.th < GRID_THMIN) {
     /* both levels too coarse: their difference is no longer a safe
      * estimate (measured: 1.25 times the distance to a finer grid at
@@ -666,8 +668,9 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
     return cl_fail(err, CL_EDIVERGE,
                    "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
                    "engine (nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): use the "
-                   "Sobol' engine",
-                   ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+                   "%s",
+                   ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0,
+                   g->m.act == CL_ACT_CUBIC ? "quad rule (the Sobol' engine refuses cubic sigma)" : "Sobol' engine");
   }
   cl_status st = ensure_fft(l, 0, ax.n[0], err);
   if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;

@@ -48,11 +48,12 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
                        char *err);
 double cl_grid_errmax(const cl_grid *g);
 /* 1 once an evaluation refused a state that needs more nodes per direction
- * than the level's cap (nearly collinear units, a long-tailed law: docs/grid.md s.4). */
+ * than the level's cap (nearly collinear units, a long-tailed law, cubic
+ * sigma's tails cut by a capped axis: docs/grid.md s.4). */
 int cl_grid_unresolved(const cl_grid *g);
 /* The same for a drift engine (src/drift.c): 1 if it is the grid engine and
  * it refused such a state; `ode` then redoes the run with the Sobol' rules
- * when the grid was not asked for (docs/grid.md s.6). */
+ * (cubic sigma: the quad rule) when the grid was not asked for (docs/grid.md s.6). */
 struct cl_drift;
 int cl_drift_grid_unresolved(const struct cl_drift *d);
 const char *cl_grid_method(const cl_grid *g);

@@ -559,7 +559,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
 }
 
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
-                       cl_traj **out, char *info, char *err, int *unresolved);
+                       const char *note, cl_traj **out, char *info, char *err, int *unresolved);
 
 /* The grid engine (M = 2, docs/grid.md) is the default where it applies,
  * but it refuses a state that needs more nodes per direction than its cap
@@ -571,7 +571,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err) {
   int unresolved = 0;
-  cl_status st = solve(m, s, o, &o->quad, out, info, err, &unresolved);
+  cl_status st = solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
   if (st != CL_EDIVERGE || !unresolved || o->quad.expect != CL_EXPECT_QMC || o->quad.qmc_points > 0) return st;
   char why[CL_ERRLEN];
   snprintf(why, sizeof why, "%s", err);
@@ -579,18 +579,15 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   /* cubic: the quad rule (the grid applies only where it does); the Sobol'
    * rules refuse cubic (docs/multi.md s.3) */
   q.expect = m->act == CL_ACT_CUBIC ? CL_EXPECT_QUAD : CL_EXPECT_SOBOL;
-  char info2[CL_ERRLEN] = "";
-  if ((st = solve(m, s, o, &q, out, info2, err, &unresolved))) return st;
-  if (info) { /* short: the method line and its bound come first and must fit */
-    const char *t = strstr(why, "t = ");
-    snprintf(info, CL_ERRLEN, "%.460s; the grid refused t = %.4g: rerun so",
-             info2, t ? atof(t + 4) : 0.0);
-  }
-  return CL_OK;
+  const char *t = strstr(why, "t = ");
+  char note[64];
+  snprintf(note, sizeof note, "; the grid refused t = %.4g: rerun so", t ? atof(t + 4) : 0.0);
+  return solve(m, s, o, &q, note, out, info, err, &unresolved);
 }
 
+/* note: appended to the method line (info) */
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
-                       cl_traj **out, char *info, char *err, int *unresolved) {
+                       const char *note, cl_traj **out, char *info, char *err, int *unresolved) {
   cl_status st = cl_model_check(m, 0, err);
   if (st || (st = cl_schedule_check(s, err)) || (st = cl_ode_check_stepper(o->stepper, err)))
     return st;
@@ -680,16 +677,22 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
   }
   if (info) {
+    /* the bounds and the note after the method, which alone is shortened
+     * where the line would not fit (the quad rule's method is long: the
+     * rerun's note once cut its drift bound to "8") */
+    char tail[CL_ERRLEN];
     if (nr > 1)
-      snprintf(info, CL_ERRLEN,
-               "%s; %d %s integrated separately, trajectory error bound %.3g (max over the "
-               "table of R and Q); drift error bound %.3g at t = 0",
-               cl_drift_method(c.drift), nr, wrep >= 0 ? "levels" : "rules", tbound, se0);
+      snprintf(tail, sizeof tail,
+               "; %d %s integrated separately, trajectory error bound %.3g (max over the "
+               "table of R and Q); drift error bound %.3g at t = 0%s",
+               nr, wrep >= 0 ? "levels" : "rules", tbound, se0, note);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
-      snprintf(info, CL_ERRLEN, "%s; drift standard error %.3g at t = 0, %.3g at the last step",
-               cl_drift_method(c.drift), se0, cl_drift_stderr(c.drift));
+      snprintf(tail, sizeof tail, "; drift standard error %.3g at t = 0, %.3g at the last step%s", se0,
+               cl_drift_stderr(c.drift), note);
     else
-      snprintf(info, CL_ERRLEN, "%s", cl_drift_method(c.drift));
+      snprintf(tail, sizeof tail, "%s", note);
+    const int room = CL_ERRLEN - 1 - (int)strlen(tail);
+    snprintf(info, CL_ERRLEN, "%.*s%s", room > 0 ? room : 0, cl_drift_method(c.drift), tail);
   }
   free(Y);
   free(yall);

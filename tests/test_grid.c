@@ -534,11 +534,14 @@ Test(grid, estimate_covers_rounding, .timeout = 60) {
 /* Cubic sigma with lambda != 0 and a capped axis (units nearly along the
  * features): V is a moment of degree 22, and where the capped range cuts
  * its tails so far that the coarse level's cut is not 4 times the fine
- * level's (th < 0.09, docs/grid.md s.4) the grid refuses the state, and
- * `ode` does not rerun with the Sobol' engine, whose bound missed there too.
- * The three refused states were 3.1, 1.4 and 1.2 estimates from the exact
+ * level's (th < 0.09, docs/grid.md s.4) the grid refuses the state.  The
+ * three refused states were 3.1, 1.4 and 1.2 estimates from the exact
  * drift before; the accepted ones (th 0.091 and 0.096, the nearest above)
- * are within their estimates of the exact drift (Gauss rules throughout). */
+ * are within their estimates of the exact drift (Gauss rules throughout).
+ * The refusal marks the engine unresolved, so that `ode` under the default
+ * choice reruns with the quad rule (docs/grid.md s.6), whose estimate
+ * covers the exact drift in the refused states; with `--expect grid` it
+ * stops (exit 1). */
 Test(grid, cubic_tails_cut_by_a_capped_axis_refused, .timeout = 60) {
   const char *refused[] = {
       "--M 2 --act cubic --lambda 3 --s 0.1234 --rho 0.8777 --c gauss:1.78 --c gauss:3.81 "
@@ -556,24 +559,36 @@ Test(grid, cubic_tails_cut_by_a_capped_axis_refused, .timeout = 60) {
       "--Q0 0.30394781607943422,0.49667465279521117;0.49667465279521117,0.87589709137723148",
   };
   char err[CL_ERRLEN];
+  const cl_acc_level exact = {16, 16, 16, -1, -1}; /* Gauss rules throughout: exact for cubic sigma */
   for (int c = 0; c < 3; c++) {
     cl_model m = model_of(refused[c]);
+    const int nout = m.K * 2 + 4;
     cl_quad_opts o = {0};
     cl_drift *d;
-    double out[NOUT];
+    double out[NOUT], x[NOUT];
     cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
     cr_expect_eq(cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err), CL_EDIVERGE, "case %d: not refused", c);
-    cr_expect(strstr(err, "degree 22") && !strchr(err, '\n'), "case %d: %s", c, err);
-    cr_expect_eq(cl_drift_grid_unresolved(d), 0, "case %d: would rerun with the Sobol' engine", c);
+    cr_expect(strstr(err, "degree 22") && strstr(err, "quad rule") && !strchr(err, '\n'), "case %d: %s", c, err);
+    cr_expect_eq(cl_drift_grid_unresolved(d), 1, "case %d: ode would not rerun", c);
     cl_drift_free(d);
+    /* the engine of the rerun: its estimate covers the exact drift */
+    o.expect = CL_EXPECT_QUAD;
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err), CL_OK, "case %d: %s", c, err);
+    const double eb = cl_drift_stderr(d);
+    cl_drift_free(d);
+    quad_level(&m, &exact, x);
+    double worst = 0;
+    for (int k = 0; k < nout; k++) worst = fmax(worst, fabs(out[k] - x[k]));
+    cr_expect_leq(worst, eb, "case %d: the quad rule %.3g from the exact drift, estimate %.3g", c, worst, eb);
+    cr_log_info("refused %d: quad rule %.3g from the exact drift, estimate %.3g", c, worst, eb);
   }
   for (int c = 0; c < 2; c++) {
     cl_model m = model_of(accepted[c]);
     const int nout = m.K * 2 + 4;
     double d[NOUT], eb[NOUT], x[NOUT];
     grid_drift(&m, m.R0, m.Q0, d, eb);
-    const cl_acc_level lv = {16, 16, 16, -1, -1}; /* Gauss rules throughout: exact for cubic sigma */
-    quad_level(&m, &lv, x);
+    quad_level(&m, &exact, x);
     double worst = 0;
     for (int k = 0; k < nout; k++) {
       worst = fmax(worst, fabs(d[k] - x[k]));
@@ -582,12 +597,43 @@ Test(grid, cubic_tails_cut_by_a_capped_axis_refused, .timeout = 60) {
     }
     cr_log_info("accepted %d: max |drift - exact| %.3g, estimate %.3g", c, worst, eb[0]);
   }
-  /* the CLI (the second state, Q0 quoted for the shell): exit 1, no rerun */
-  char eb[4096], args[1024];
-  snprintf(args, sizeof args,
-           "ode --M 2 --act cubic --lambda 1 --s 1.797 --rho 0.16 --c gauss:2.67 --R0 0.67615394596625977,0.84764422988937271 "
-           "--Q0 '0.48476041091627325,0.61209630754060684;0.61209630754060684,0.77355138294551828' --T 0.1");
-  cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s", eb);
+}
+
+/* A refused state whose trajectory is finite (the refused states above
+ * blow up at once: drifts of 1e17): under the default choice `ode` reruns
+ * the whole run with the quad rule (exit 0, the method line says so) and
+ * the printed trajectory bound covers the distance to a much finer quad
+ * rule (--quad-nodes 28); `--expect grid` stops with exit 1. */
+#define CUBIC_CUT "--M 2 --act cubic --lambda 0.03 --s 0.178 --rho 0.8494 --c gauss:1.249 " \
+  "--R0 0.18663999086668595,0.13942879275835476 --T 0.3 --dt-out 0.1 "
+#define CUBIC_CUT_Q0 "0.03725301870173778,0.026822041409720988;0.026822041409720988,0.02185892076107341"
+Test(grid, ode_reruns_cubic_with_the_quad_rule_where_the_tails_are_cut, .timeout = 60) {
+  cl_config oc;
+  char err[CL_ERRLEN], info[CL_ERRLEN];
+  cl_traj *a, *b;
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, CUBIC_CUT "--Q0 " CUBIC_CUT_Q0, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &a, info, err), CL_OK, "%s", err);
+  cr_expect(strstr(info, "deterministic rule") && strstr(info, "; the grid refused t = 0: rerun so"), "%s", info);
+  const char *p = strstr(info, "trajectory error bound ");
+  cr_assert(p, "no trajectory bound in '%s'", info);
+  const double bound = atof(p + strlen("trajectory error bound "));
+  cr_expect(strstr(info, "drift error bound ") && strstr(info, " at t = 0"), "bound cut: %s", info);
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, CUBIC_CUT "--expect quad --quad-nodes 28 --Q0 " CUBIC_CUT_Q0, err),
+               CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &b, info, err), CL_OK, "%s", err);
+  double gap = 0;
+  for (size_t k = 0; k < a->nt; k++)
+    for (int c = 0; c < a->ncol - a->K * a->M; c++) gap = fmax(gap, fabs(cl_traj_row(a, 0, k)[c] - cl_traj_row(b, 0, k)[c]));
+  cr_log_info("rerun: trajectory bound %.3g, distance to --quad-nodes 28 %.3g", bound, gap);
+  cr_expect_leq(gap, bound, "distance %g to a finer quad rule beyond the bound %g", gap, bound);
+  cl_traj_free(a);
+  cl_traj_free(b);
+  /* the CLI: exit 0 with the rerun (exit 1 before: the refusal stopped the
+   * run); asked for explicitly, the grid stops there */
+  char eb[4096];
+  cr_expect_eq(run_cli("ode " CUBIC_CUT "--Q0 '" CUBIC_CUT_Q0 "'", eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "the grid refused t = 0: rerun so"), "%s", eb);
+  cr_expect_eq(run_cli("ode " CUBIC_CUT "--expect grid --Q0 '" CUBIC_CUT_Q0 "'", eb, sizeof eb), 1, "%s", eb);
   cr_expect(strstr(eb, "degree 22") && !strstr(eb, "rerun"), "%s", eb);
 }
 

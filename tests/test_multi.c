@@ -468,6 +468,81 @@ Test(multi, cubic_is_refused_and_quad_serves_it, .timeout = 60) {
   }
 }
 
+/* cubic sigma on the older M >= 2 paths (docs/multi.md s.6): the batch
+ * Monte Carlo (`--expect mc`, and `--expect tensor` where it falls back to
+ * it: M = 3, B > 1 with lambda != 0) is refused, its standard error having
+ * missed the exact drift by up to 6e3 times; the tensor rule serves cubic
+ * where it is exact (it prints no estimate): lambda = 0 (degree 10) from
+ * its least 10 nodes per direction, lambda != 0 (degree 22) from 12
+ * (--quad-gauss 45), no student law, g = square where lambda != 0.  There
+ * it equals the exact drift (the quad rule with Gauss rules throughout) to
+ * rounding (measured at most 1.2e-9 of the largest component; with 10
+ * nodes and lambda != 0 it was up to 5e-3 off); elsewhere one line, exit 2. */
+Test(multi, cubic_on_the_mc_and_tensor_paths, .timeout = 60) {
+  char err[CL_ERRLEN], eb[4096];
+  const struct {
+    const char *args;
+    int expect, ng;
+    const char *why;
+  } refused[] = {
+      {"--M 2 --act cubic --lambda 0 --c gauss:1 --c laplace:2", CL_EXPECT_MC, 0, "Monte Carlo"},
+      {"--M 2 --act cubic --lambda 0.3 --c uniform:2", CL_EXPECT_MC, 0, "Monte Carlo"},
+      {"--M 3 --act cubic --lambda 0.3 --c uniform:2", CL_EXPECT_TENSOR, 0, "Monte Carlo"},
+      {"--M 2 --B 2 --act cubic --lambda 0.3 --c uniform:2", CL_EXPECT_TENSOR, 0, "Monte Carlo"},
+      {"--M 2 --act cubic --lambda 0.3 --c uniform:2", CL_EXPECT_TENSOR, 40, "(quad_gauss >= 45), not 10"},
+      {"--M 2 --act cubic --lambda 0.3 --c uniform:2", CL_EXPECT_TENSOR, 44, "(quad_gauss >= 45), not 11"},
+      {"--M 2 --act cubic --lambda 0.3 --g abs --c uniform:2", CL_EXPECT_TENSOR, 48, "g = abs"},
+      {"--M 2 --act cubic --lambda 0 --c student:1:41.5", CL_EXPECT_TENSOR, 48, "student"},
+  };
+  for (size_t c = 0; c < sizeof refused / sizeof refused[0]; c++) {
+    cl_model m = model_of(refused[c].args);
+    cl_quad_opts o = {.expect = refused[c].expect, .n_gauss = refused[c].ng};
+    cl_drift *d = NULL;
+    cr_expect_eq(cl_drift_alloc(&m, &o, &d, err), CL_EINVAL, "%s: accepted", refused[c].args);
+    cr_expect_null(d);
+    cr_expect(strstr(err, "act cubic") && strstr(err, refused[c].why), "%s: %s", refused[c].args, err);
+  }
+  const char *cmd[] = {"ode --M 2 --act cubic --c laplace:1 --expect mc --T 0.1",
+                       "ode --M 2 --act cubic --lambda 0.3 --c gauss:1 --expect tensor --T 0.1"};
+  for (int c = 0; c < 2; c++) {
+    cr_expect_eq(run_cli(cmd[c], eb, sizeof eb), 2, "%s: %s", cmd[c], eb);
+    cr_expect(strstr(eb, "cubic") && strchr(eb, '\n') == eb + strlen(eb) - 1, "%s: one line: %s", cmd[c], eb);
+  }
+  const struct {
+    const char *args;
+    int ng;
+  } exact[] = {
+      {"--M 2 --act cubic --lambda 0 --s 0.5 --c rademacher:1 --R0 0.4,-0.3 --Q0 0.5,-0.05;-0.05,0.3", 40},
+      {"--M 2 --act cubic --lambda 0 --s 1 --rho 0.5 --c gauss:2.5 --c laplace:3 --R0 0.3,0.1;-0.2,0.4 "
+       "--Q0 0.6,0.02;0.02,0.5", 40},
+      {"--M 2 --act cubic --lambda 0.3 --s 0.2 --c gauss:1 --c uniform:2 --R0 0.3,0.1;0.05,0.4 --Q0 0.5,0.1;0.1,0.6", 45},
+      {"--M 2 --act cubic --lambda 1 --s 0.5 --c laplace:3 --c laplace:3 "
+       "--R0 0.14818734335700612,0.13494295773927079;-0.050223839880330745,-0.5664300190993892 "
+       "--Q0 0.20076469002589548,0.0620629216615547;0.0620629216615547,0.4865187607965775", 48},
+      {"--M 2 --act cubic --lambda 0.5 --s 0.5 --rho 0.3 --c sparse:3:0.3 --R0 0.2,0.3 --Q0 0.3,0.1;0.1,0.4", 48},
+  };
+  const cl_acc_level lv = {16, 16, 16, -1, -1}; /* Gauss rules throughout: exact for cubic sigma */
+  for (size_t c = 0; c < sizeof exact / sizeof exact[0]; c++) {
+    cl_model m = model_of(exact[c].args);
+    const int nout = m.K * m.M + m.M * m.M;
+    cl_quad_opts o = {.expect = CL_EXPECT_TENSOR, .n_gauss = exact[c].ng};
+    cl_drift *d = NULL;
+    double out[NOUT], x[NOUT];
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s: %s", exact[c].args, err);
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * m.M, err), CL_OK, "%s", err);
+    cl_drift_free(d);
+    cl_acc *a;
+    cr_assert_eq(cl_acc_alloc_levels(&m, &lv, &lv, &a, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_acc_eval_level(a, 1, m.R0, m.Q0, x, x + m.K * m.M, err), CL_OK, "%s", err);
+    cl_acc_free(a);
+    double worst = 0, big = 0;
+    for (int k = 0; k < nout; k++) worst = fmax(worst, fabs(out[k] - x[k])), big = fmax(big, fabs(x[k]));
+    cr_expect_leq(worst, 1e-8 * big, "%s: the tensor rule %.3g from the exact drift (largest %.3g)", exact[c].args, worst,
+                  big);
+    cr_log_info("tensor, cubic, case %zu: %.2g of the largest component from the exact drift", c, worst / big);
+  }
+}
+
 /* `--expect tensor` at M = 2 puts (N + 3) / 4 Gauss-Hermite nodes on each of
  * the 4 directions of (h1, h2) (N = --quad-gauss).  With 2-6 nodes the drift
  * was not even of the right sign (R_11(2) = 0.021, 0.168, 0.055, 0.080 for

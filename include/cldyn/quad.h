@@ -62,8 +62,9 @@ typedef struct {
                       which refuse cubic);
                       CL_EXPECT_SOBOL: the Sobol' rules even where closed forms apply;
                       CL_EXPECT_CLOSED: the closed forms (any M; refused where they do not
-                      apply); CL_EXPECT_MC (Monte Carlo over whole batches, the old path), or
-                      CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor Gauss-Hermite).
+                      apply); CL_EXPECT_MC (Monte Carlo over whole batches, the old path;
+                      refuses cubic), or CL_EXPECT_TENSOR (M = 2, B = 1 or lambda = 0: tensor
+                      Gauss-Hermite; cubic only where it is exact, docs/multi.md s.6).
                       With CL_EXPECT_CLOSED, n_gauss is the points of the fixed rule in the
                       Price-theorem parameter (0: adaptive, docs/closed-forms.md) */
   long qmc_points; /* M >= 2 qmc: points per rule (rounded up to a power of 2; 0: default) */
