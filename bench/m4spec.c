@@ -6,9 +6,11 @@
  * is a product of 1-d and 2-d tables (one per pair of axes), e^{i a r_k . w}
  * a product of 1-d phase tables (cos and sin as its real and imaginary
  * parts), the partial products hoisted out of the innermost axis: no
- * transcendental function per entry.  The count of entries per evaluation
- * is bench/m4terms.py's; this gives the time per entry.  Reported only (a
- * benchmark, not a test).
+ * transcendental function per entry.  (3) The arithmetic of a cross
+ * approximation of one split at t = 15 (rank 96, n_A^2 = 56 x 52,
+ * n_B^2 = 46 x 46): each new row and column minus the earlier crosses,
+ * complex.  The count of entries per evaluation is bench/m4terms.py's; this
+ * gives the time per entry.  Reported only (a benchmark, not a test).
  *
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror -o /tmp/m4spec bench/m4spec.c -lm
  *   /tmp/m4spec [ENTRIES]
@@ -93,5 +95,32 @@ int main(int argc, char **argv) {
   s = (double)(clock() - t0) / CLOCKS_PER_SEC;
   printf("separable tables: %ld entries, %.3f CPU s, %.1f ns per entry (checksum %.6g)\n", done, s, 1e9 * s / done,
          sum2 / reps);
+
+  /* (3) the cross approximation's updates */
+  enum { RK = 96, NA = 56 * 52, NB = 46 * 46 };
+  double complex *u = malloc(sizeof(double complex) * RK * NA), *v = malloc(sizeof(double complex) * RK * NB);
+  if (!u || !v) return 1;
+  for (long j = 0; j < (long)RK * NA; j++) u[j] = cexp(I * 0.001 * j) / (1 + j % 7);
+  for (long j = 0; j < (long)RK * NB; j++) v[j] = cexp(-I * 0.002 * j) / (1 + j % 5);
+  long madds = 0;
+  int rounds = 0;
+  t0 = clock();
+  do {
+    for (int c = 1; c < RK; c++) {
+      double complex *row = v + (long)c * NB, *col = u + (long)c * NA;
+      for (int k = 0; k < c; k++) {
+        const double complex a1 = u[(long)k * NA + c], b1 = v[(long)k * NB + c] * 1e-3;
+        const double complex *vk = v + (long)k * NB, *uk = u + (long)k * NA;
+        for (int j = 0; j < NB; j++) row[j] -= a1 * 1e-3 * vk[j];
+        for (int j = 0; j < NA; j++) col[j] -= uk[j] * b1;
+      }
+      madds += (long)c * (NA + NB);
+    }
+    rounds++;
+  } while ((double)(clock() - t0) / CLOCKS_PER_SEC < 0.5);
+  s = (double)(clock() - t0) / CLOCKS_PER_SEC;
+  printf("cross updates:    %ld complex multiply-adds (%d rounds of one split), %.3f CPU s, %.2f ns each"
+         " (checksum %.6g)\n", madds, rounds, s, 1e9 * s / madds, creal(u[NA + 1] + v[NB + 1]));
+  free(u), free(v);
   return 0;
 }
