@@ -253,12 +253,17 @@ def contract(W, marg, m1, m2):
                      marg[units], t1, t2, optimize=True), len(units)
 
 
-def v3(W, mom, prods):
+def v3(W, mom, prods, marg=None, only=None):
+    """V3 (upper triangle); marg: marginals of W given in advance; only: the
+    products on this many units alone"""
     V, V4 = np.zeros((M, M)), np.zeros((M, M))
-    marg = {}
+    marg = {} if marg is None else marg
     count = {3: 0, 4: 0}
     for (k1, k2), coef in prods.items():
-        val, nu = contract(W, marg, mom.get(*k1), mom.get(*k2))
+        m1, m2 = mom.get(*k1), mom.get(*k2)
+        if only and len(set(m1[0]) | set(m2[0])) != only:
+            continue
+        val, nu = contract(W, marg, m1, m2)
         count[nu] += 1
         V += coef * val
         if nu == 4:
@@ -366,6 +371,21 @@ def aca_study(R, Cxi, W, h, n, mom, prods, tol=1e-14, rmax=200):
         print("  {%d%d|%d%d}: rank %d, %d spectrum (entry, image) pairs formed (%.2g of the full matrix's entries), "
               "%.2f CPU s; factors and contractions %.3f CPU s; four-unit V3 against the 4-d grid %.1e"
               % (A + B + (len(U), formed, formed / (len(a0) * len(b0)), ta, tc, np.abs(low - full).max())))
+        if A != (0, 1):
+            continue
+        # the four 3-d weights are marginals of this split's factors: the
+        # three-unit terms need no grids of their own
+        sb = [[np.sum(y, axis=1), np.sum(y, axis=0)] for y in fb]  # over x3, over x2
+        sa = [[np.sum(x, axis=1), np.sum(x, axis=0)] for x in fa]  # over x1, over x0
+        marg = {(0, 1, 2): np.real(sum(np.einsum("ab,c->abc", x, y[0]) for x, y in zip(fa, sb))) / N,
+                (0, 1, 3): np.real(sum(np.einsum("ab,c->abc", x, y[1]) for x, y in zip(fa, sb))) / N,
+                (0, 2, 3): np.real(sum(np.einsum("a,cd->acd", x[0], y) for x, y in zip(sa, fb))) / N,
+                (1, 2, 3): np.real(sum(np.einsum("b,cd->bcd", x[1], y) for x, y in zip(sa, fb))) / N}
+        dev = max(np.abs(marg[u] - W.sum(axis=tuple(k for k in range(M) if k not in u))).max() for u in marg)
+        exact = v3(W, mom, prods, only=3)[0]
+        low3 = v3(W, mom, prods, marg=marg, only=3)[0]
+        print("    the four 3-d weights from these factors: largest difference from the 4-d grid's marginals %.1e, "
+              "three-unit V3 %.1e" % (dev, np.abs(low3 - exact).max()))
 
 
 def svd_study(W, mom, prods, n, rmax):
