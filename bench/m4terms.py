@@ -39,7 +39,9 @@ N is the largest rank tried; and the ranks of the four 3-d weights across
 --aca TOL: the same factors without the 4-d grid: adaptive cross
 approximation of the spectrum matrix S[k_A, k_B] from its rows and columns
 (stopped when a cross falls below TOL of the norm), checked against the
-4-d grid's four-unit terms; prints the rank and the spectrum entries formed.
+4-d grid's four-unit terms; prints the rank and the spectrum entries formed;
+for the split {01|23} also the four 3-d weights as marginals of its factors
+and the three-unit terms from them, against the 4-d grid's.
 --mc: the Monte Carlo means of V3_il at this state with their standard
 errors (plain sampling as bench/terms_m4.py, 4e6 samples in chunks, seed 1).
 
@@ -51,8 +53,8 @@ the case B table of `cldyn ode`, default engine):
 
   bench/m4terms.py STATE --level coarse|fine|ref --save ...   (the table)
   bench/m4terms.py STATE --level fine --svd 128
-  bench/m4terms.py STATE --level fine|coarse --aca 1e-14
-  bench/m4terms.py TABLE:15 --level fine --aca 1e-11   (and --set 42,28,24,6.5)
+  bench/m4terms.py STATE --level fine|coarse --aca 1e-14   (and 1e-11)
+  bench/m4terms.py TABLE:15 --set 42,28,24,6.5 --aca 1e-11
   bench/m4terms.py start --level fine --mc
 """
 import argparse
