@@ -5,7 +5,7 @@
  * reference level REF (NX:NE:NL:LX:LE, much finer), and prints per level: the
  * nodes (outer xi x inner eta per c node, c nodes), CPU seconds per
  * evaluation, and the largest |drift - reference| over dR and dQ.  Then the
- * same for the default Sobol' engine (8 rules, its printed bound). */
+ * same for the default Sobol' engine (16 rules, its printed bound). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

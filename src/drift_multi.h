@@ -5,6 +5,8 @@
 #ifndef CLDYN_DRIFT_MULTI_H
 #define CLDYN_DRIFT_MULTI_H
 
+#include <stdint.h>
+
 #include "cldyn/model.h"
 #include "cldyn/quad.h"
 
@@ -20,6 +22,11 @@ int cl_law_is_symmetric(const cl_law *law);
  * to Monte Carlo over whole batches. */
 #define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
 cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err);
+/* The same with nrep shifts (0: the default) drawn from seed (0: the fixed
+ * internal seed): for bench/qmcbound, which measures how often the bound
+ * misses over many draws of the shifts. */
+cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64_t seed, int nrep,
+                                cl_multi **out, char *err);
 void cl_multi_free(cl_multi *q);
 /* dR (K x M), dQ (M x M); if ebar is non-NULL it receives the error bound of
  * every component (K*M entries for dR, then M*M for dQ). */
@@ -44,7 +51,7 @@ cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *c
  * second thread that spins while the first is descheduled cost 2-4x the
  * CPU and the wall time (docs/multi.md s.8): threads are asked for. */
 int cl_drift_threads(void);
-/* The Student-t factor of the bound (t(0.995, nrep - 1)). */
+/* The factor of the bound: 3 t(0.995, nrep - 1) (docs/multi.md s.3). */
 double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */
 double cl_multi_errmax(const cl_multi *q);
