@@ -226,6 +226,8 @@ def jacobian(model_args, y, free=None, h=1e-5, K=None, M=None):
         f = max(1, np.max(np.abs(y))) * max(1, 2 * np.max(np.linalg.norm(R, axis=1)))
         if dist > 1e-12 * f:
             h = min(h, max(1e-9, dist / (50 * f)))
+            if h < 1e-5 and len(free) == n:
+                return jacobian_chol(model_args, y, h, K, M)
     st = []
     for q in free:
         for s in (h, -h, 2 * h, -2 * h):
@@ -243,6 +245,51 @@ def jacobian(model_args, y, free=None, h=1e-5, K=None, M=None):
         d2 = (f3 - f4) / (4 * hq)
         J[:, a] = ((4 * d1 - d2) / 3)[free]
     return J
+
+
+def jacobian_chol(model_args, y, hR, K, M, hL=1.2e-5):
+    """next to the boundary: central differences (Richardson between h and
+    2h) in z = (R, L), L the lower Cholesky factor of Q - R^T R, where
+    every step stays in the domain and the drift is smooth on the scale of
+    L (sqrt(dist)), not of dist; J = G P^-1 with P = dy/dz (exact: y is
+    quadratic in z).  In Q the steps dist / 50 carried the grid's noise
+    (~1e-12) into a nearly cancelling Jacobian: a complex pair 3e-3 off
+    (m2-laplace-sigmoid-s1).  Steps in L: hL (the library takes 4e-5 and
+    2e-5); in R: hR (at R = 0 the grid's drift moves its central differences
+    by ~4e2 h in R, which no step choice here removes)"""
+    y = np.asarray(y, dtype=float)
+    n = len(y)
+    R, Q = unpack(y, K, M)
+    L = np.linalg.cholesky(Q - R.T @ R)
+    tri = [(i, k) for i in range(M) for k in range(i + 1)]
+
+    def phi(z):
+        Rz = z[:K * M].reshape(K, M)
+        Lz = np.zeros((M, M))
+        for v, (i, k) in zip(z[K * M:], tri):
+            Lz[i, k] = v
+        return pack(Rz, Rz.T @ Rz + Lz @ Lz.T)
+    z0 = np.concatenate([R.ravel(), [L[i, k] for i, k in tri]])
+    P = np.zeros((n, n))
+    for q in range(n):
+        e = np.zeros(n)
+        e[q] = 1e-3
+        P[:, q] = (phi(z0 + e) - phi(z0 - e)) / 2e-3
+    hs = [(hR if q < K * M else hL) * max(1, abs(z0[q])) for q in range(n)]
+    st = []
+    for q in range(n):
+        for s in (1, -1, 2, -2):
+            z = z0.copy()
+            z[q] += s * hs[q]
+            st.append(phi(z))
+    F = drift(model_args, st)
+    G = np.zeros((n, n))
+    for q in range(n):
+        f1, f2, f3, f4 = F[4 * q:4 * q + 4]
+        if any(f is None for f in (f1, f2, f3, f4)):
+            return None
+        G[:, q] = (4 * (f1 - f2) / (2 * hs[q]) - (f3 - f4) / (4 * hs[q])) / 3
+    return G @ np.linalg.inv(P)
 
 
 # ---- running cldyn ---------------------------------------------------------

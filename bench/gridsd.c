@@ -4,7 +4,7 @@
  * largest |fine - coarse| over the drift vector), both relative to |dQ_11|.
  * The engines are called directly (the sd guard of src/drift.c is not in
  * the way).  Arguments: grid|quad, tanh|erf|sigmoid|all, a list sd,sd,...,
- * M (quad only; 2 to 4), --quad-nodes (quad only; 0: the default).  Twelve cases per sd: lambda 0 and 1, rho 0 and
+ * M (quad only; 2 to 6), --quad-nodes (quad only; 0: the default).  Twelve cases per sd: lambda 0 and 1, rho 0 and
  * 0.5, and three families: s large (Q = I, s = sqrt(sd^2 - 1)), s = 0.5
  * and s = 2 (q = sd^2 / (1 + s^2)).  Build and run: bench/gridsd.sh */
 #include <math.h>
@@ -30,8 +30,8 @@ int main(int argc, char **argv) {
       if (!*e) break;
     }
   }
-  const int M = argc > 4 ? atoi(argv[4]) : 2; /* quad: M = 2 to 4 */
-  if (M < 2 || M > 4) return fprintf(stderr, "M: 2 to 4\n"), 2;
+  const int M = argc > 4 ? atoi(argv[4]) : 2; /* quad: M = 2 to 6 */
+  if (M < 2 || M > 6) return fprintf(stderr, "M: 2 to 6\n"), 2;
   cl_quad_opts qo = {0};
   qo.acc_nodes = argc > 5 ? atoi(argv[5]) : 0;
   const char *acts[] = {"tanh", "erf", "sigmoid"};

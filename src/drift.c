@@ -30,6 +30,12 @@ double asinh(double);
 
 enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
+/* The sigma whose rules lose sigma' between their nodes at large
+ * pre-activation sd (the sd guard below; docs/hardening.md s.15) */
+static int sd_limited(cl_act a) { return a == CL_ACT_TANH || a == CL_ACT_ERF || a == CL_ACT_SIGMOID; }
+/* the largest M at which the quad rule's sd limits are measured */
+#define QUAD_SD_MMAX 5
+
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_acc *qacc;    /* M >= 2, B = 1, smooth sigma: the deterministic rule (drift_acc.c) */
@@ -266,7 +272,16 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   const int cubic_quad = expect == CL_EXPECT_QMC && !(o && o->qmc_points > 0) && m->M >= 2 &&
                          m->act == CL_ACT_CUBIC && cl_acc_applies(m, NULL, 0);
   if (expect == CL_EXPECT_QUAD || cubic_quad) {
-    /* the deterministic rule (drift_acc.c, docs/accurate.md) */
+    /* the deterministic rule (drift_acc.c, docs/accurate.md); its sd limits
+     * for tanh, erf and sigmoid (sd_limit) are measured up to QUAD_SD_MMAX
+     * units: beyond, no limit is known, and a rule whose estimate was seen
+     * to miss its error just above the measured limits is refused */
+    if (m->M > QUAD_SD_MMAX && sd_limited(m->act))
+      return cl_drift_free(d),
+             cl_fail(err, CL_EINVAL,
+                     "expect: quad with %s is measured up to M = %d (the sd range where its estimate bounds the "
+                     "error), not at M = %d; use the Sobol' engine",
+                     cl_act_name(m->act), QUAD_SD_MMAX, m->M);
     cl_status ast = cl_acc_alloc(m, o, &d->qacc, err);
     if (ast) return cl_drift_free(d), ast;
     d->method = METHOD_MULTI;
@@ -596,19 +611,19 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
  * Monte Carlo: no limit. */
 static double sd_limit(const cl_drift *d) {
   const cl_act a = d->m.act;
-  if (d->erf || d->method == METHOD_MC || (a != CL_ACT_TANH && a != CL_ACT_ERF && a != CL_ACT_SIGMOID))
-    return INFINITY;
+  if (d->erf || d->method == METHOD_MC || !sd_limited(a)) return INFINITY;
   const int k = a == CL_ACT_TANH ? 0 : a == CL_ACT_ERF ? 1 : 2;
   /* M = 1: its trapezoid/panel rules in h; with many c nodes (the
    * characteristic functions, drift_cf.c) the limits of the trapezoid
    * before the panel rule (not re-measured there) */
   static const double m1[3] = {1000, 1000, 1000}, m1_cf[3] = {9, 10, 14}, grid[3] = {9, 11, 22},
                       sobol[3] = {12, 17, 60};
-  /* `expect quad` per M: M = 2, 3 and 4 have their own levels (and M >= 3
-   * the inner rule by pairs), measured separately (docs/accurate.md s.8);
-   * M >= 5 (not measured) the smallest of them */
-  static const double quad[4][3] = {{1.15, 2, 4}, {1.7, 2.5, 6}, {1.5, 2, 5}, {1.15, 2, 4}};
-  const int qm = d->M <= 2 ? 0 : d->M <= 4 ? d->M - 2 : 3;
+  /* `expect quad` per M: M = 2, 3, 4 and 5 have their own levels (and
+   * M >= 3 the inner rule by pairs), measured separately (docs/accurate.md
+   * s.8); beyond QUAD_SD_MMAX (not measured) cl_drift_alloc refuses these
+   * three sigma */
+  static const double quad[QUAD_SD_MMAX - 1][3] = {{1.15, 2, 4}, {1.7, 2.5, 6}, {1.5, 2, 5}, {1.3, 2.5, 4}};
+  const int qm = (d->M < 2 ? 2 : d->M > QUAD_SD_MMAX ? QUAD_SD_MMAX : d->M) - 2;
   return d->g2 ? grid[k] : d->qacc ? quad[qm][k] : d->multi ? sobol[k] : d->cf || !d->px ? m1_cf[k] : m1[k];
 }
 static cl_status sd_guard(const cl_drift *d, const double *R, const double *Q, char *err) {

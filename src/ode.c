@@ -6,7 +6,10 @@
 #include "drift_grid.h"
 #include "ode_flow.h"
 
+#include <gsl/gsl_complex_math.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
 #include <math.h>
 #include <stdio.h>
@@ -188,11 +191,186 @@ static double fd_scale(int K, int M, const double *y) {
   return fmin(CL_FD_STEP, fmax(CL_FD_MIN_STEP, dist / (30 * f)));
 }
 
+/* Next to the boundary the Jacobian is taken in the coordinates
+ * z = (R, L), L the lower Cholesky factor of A = Q - R^T R, y = Phi(z) =
+ * (R, R^T R + L L^T): every step in z stays in the domain, and the drift,
+ * a Gaussian expectation over A = L L^T, is smooth in L on the scale of
+ * L itself (sqrt(dist)), not of dist as in Q.  In Q the entries of J are
+ * large (~150) and nearly cancel, so the drift's noise (~1e-12 for the
+ * grid) over the small steps that dist allows moved a complex pair of the
+ * state with s = 1 of docs/fixed-points.md s.7 by up to 4e-3; in z the steps
+ * in L can be the default one.  J = G P^-1, G = dF(Phi(z))/dz by central
+ * differences (steps: hR for R, hL for L, relative as in fd_jacobian),
+ * P = dPhi/dz exactly. */
+static void chol_pack(int K, int M, const double *R, const double *L, double *y) {
+  double Q[CL_MMAX * CL_MMAX];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double v = 0;
+      for (int j = 0; j < K; j++) v += R[j * M + i] * R[j * M + l];
+      for (int k = 0; k <= (i < l ? i : l); k++) v += L[i * M + k] * L[l * M + k];
+      Q[i * M + l] = v;
+    }
+  cl_state_pack(K, M, R, Q, y);
+}
+/* z's coordinate q: R row-major, then L's lower triangle row by row */
+static double *chol_coord(int K, int M, double *R, double *L, int q) {
+  if (q < K * M) return &R[q];
+  q -= K * M;
+  for (int i = 0; i < M; q -= i + 1, i++)
+    if (q <= i) return &L[i * M + q];
+  return NULL;
+}
+static cl_status chol_cols(cl_drift *d, int K, int M, const double *R0, const double *L0, double hR, double hL,
+                           double *G, char *err) {
+  const int n = cl_state_size(K, M);
+  double R[CL_KMAX * CL_MMAX], L[CL_MMAX * CL_MMAX], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX];
+  memcpy(R, R0, sizeof R), memcpy(L, L0, sizeof L);
+  for (int q = 0; q < n; q++) {
+    double *z = chol_coord(K, M, R, L, q), z0 = *z, h = (q < K * M ? hR : hL) * fmax(1, fabs(z0));
+    cl_status st;
+    *z = z0 + h, chol_pack(K, M, R, L, y);
+    st = cl_ode_drift(d, K, M, y, fp, err);
+    *z = z0 - h, chol_pack(K, M, R, L, y);
+    if (!st) st = cl_ode_drift(d, K, M, y, fm, err);
+    *z = z0;
+    if (st) return st;
+    for (int i = 0; i < n; i++) G[i * n + q] = (fp[i] - fm[i]) / (2 * h);
+  }
+  return CL_OK;
+}
+/* J (n x n) for the three Richardson levels of cl_ode_jacobian: level k
+ * of `lev` (k = 0, 1: steps (h, h/2), (h/2, h/4)); 1 if A is not positive
+ * definite in floating point (then the caller keeps the steps in y) */
+static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR, int nlev, double *J, double *J2,
+                         cl_status *st, char *err) {
+  const int n = cl_state_size(K, M);
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], L[CL_MMAX * CL_MMAX] = {0}, Lmin = INFINITY;
+  cl_state_unpack(K, M, yv, R, Q);
+  gsl_matrix *A = gsl_matrix_alloc((size_t)M, (size_t)M), *P = gsl_matrix_alloc((size_t)n, (size_t)n);
+  gsl_permutation *perm = gsl_permutation_alloc((size_t)n);
+  double *G = malloc(sizeof(double) * 3 * (size_t)(n * n));
+  if (!A || !P || !perm || !G) {
+    if (A) gsl_matrix_free(A);
+    if (P) gsl_matrix_free(P);
+    if (perm) gsl_permutation_free(perm);
+    free(G);
+    *st = cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+    return 0;
+  }
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double v = Q[i * M + l];
+      for (int j = 0; j < K; j++) v -= R[j * M + i] * R[j * M + l];
+      gsl_matrix_set(A, (size_t)i, (size_t)l, v);
+    }
+  gsl_error_handler_t *old = gsl_set_error_handler_off();
+  int bad = gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS, sgn;
+  for (int i = 0; i < M && !bad; i++)
+    for (int k = 0; k <= i; k++) L[i * M + k] = gsl_matrix_get(A, (size_t)i, (size_t)k);
+  for (int i = 0; i < M && !bad; i++) Lmin = fmin(Lmin, L[i * M + i]);
+  bad = bad || !(Lmin > 0);
+  /* P = dPhi/dz, column by column (Phi is quadratic: the directional
+   * derivative is exact) */
+  for (int q = 0; q < n && !bad; q++) {
+    double dR[CL_KMAX * CL_MMAX] = {0}, dL[CL_MMAX * CL_MMAX] = {0}, dQ[CL_MMAX * CL_MMAX], col[CL_STATE_MAX];
+    *chol_coord(K, M, dR, dL, q) = 1;
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
+        double v = 0;
+        for (int j = 0; j < K; j++) v += dR[j * M + i] * R[j * M + l] + R[j * M + i] * dR[j * M + l];
+        for (int k = 0; k < M; k++) v += dL[i * M + k] * L[l * M + k] + L[i * M + k] * dL[l * M + k];
+        dQ[i * M + l] = v;
+      }
+    cl_state_pack(K, M, dR, dQ, col);
+    /* P^T, to solve P^T x = g for each row g of G */
+    for (int i = 0; i < n; i++) gsl_matrix_set(P, (size_t)q, (size_t)i, col[i]);
+  }
+  bad = bad || gsl_linalg_LU_decomp(P, perm, &sgn) != GSL_SUCCESS;
+  gsl_set_error_handler(old);
+  if (!bad) {
+    /* the steps in L: 4 times the default (levels 4e-5, 2e-5, 1e-5: at the
+     * state with s = 1 the complex pair moved by 2e-6 between the levels
+     * from 3e-5 and from 1e-5, by 1.8e-4 from 3e-6: the grid's noise over
+     * the step, times 1 / L_22), but at most L's smallest diagonal / 30 (a
+     * step must not take a unit's L_ii across 0, where the engines' ranges
+     * end), and not below CL_FD_MIN_STEP */
+    const double hL = fmax(CL_FD_MIN_STEP, fmin(4 * CL_FD_STEP, Lmin / 30));
+    *st = CL_OK;
+    for (int k = 0; k < nlev + 1 && !*st; k++)
+      *st = chol_cols(d, K, M, R, L, hR / (1 << k), hL / (1 << k), G + (size_t)k * n * n, err);
+    for (int lv = 0; lv < nlev && !*st; lv++) {
+      double *out = lv ? J2 : J, x[CL_STATE_MAX];
+      const double *g1 = G + (size_t)lv * n * n, *g2 = G + (size_t)(lv + 1) * n * n;
+      for (int i = 0; i < n; i++) {
+        double g[CL_STATE_MAX];
+        for (int q = 0; q < n; q++) g[q] = (4 * g2[i * n + q] - g1[i * n + q]) / 3;
+        gsl_vector_view gv = gsl_vector_view_array(g, (size_t)n), xv = gsl_vector_view_array(x, (size_t)n);
+        gsl_linalg_LU_solve(P, perm, &gv.vector, &xv.vector);
+        memcpy(out + (size_t)i * n, x, sizeof(double) * (size_t)n);
+      }
+    }
+  }
+  gsl_matrix_free(A), gsl_matrix_free(P), gsl_permutation_free(perm), free(G);
+  return bad;
+}
+
+/* The largest distance from an eigenvalue of J1 to the nearest of J2
+ * (n x n each); -1 if out of memory */
+static double spectrum_gap(const double *J1, const double *J2, int n) {
+  double *W = malloc(sizeof(double) * (size_t)(n * n)), gap = 0;
+  gsl_vector_complex *ev[2] = {gsl_vector_complex_alloc((size_t)n), gsl_vector_complex_alloc((size_t)n)};
+  gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
+  if (!W || !ev[0] || !ev[1] || !w) gap = -1;
+  for (int r = 0; r < 2 && gap == 0; r++) {
+    memcpy(W, r ? J2 : J1, sizeof(double) * (size_t)(n * n));
+    gsl_matrix_view Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
+    gsl_eigen_nonsymm(&Wv.matrix, ev[r], w);
+  }
+  for (int a = 0; a < n && gap >= 0; a++) {
+    double near = INFINITY;
+    for (int b = 0; b < n; b++)
+      near = fmin(near, gsl_complex_abs(gsl_complex_sub(gsl_vector_complex_get(ev[0], (size_t)a),
+                                                        gsl_vector_complex_get(ev[1], (size_t)b))));
+    gap = fmax(gap, near);
+  }
+  free(W);
+  for (int r = 0; r < 2; r++)
+    if (ev[r]) gsl_vector_complex_free(ev[r]);
+  if (w) gsl_eigen_nonsymm_free(w);
+  return gap;
+}
+
 cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
                             double *err_est, char *err) {
   int n = cl_state_size(K, M);
   const double scale = fd_scale(K, M, y);
   const int near = scale < CL_FD_STEP; /* next to the boundary: Richardson */
+  if (near) {
+    double *J2 = malloc(sizeof(double) * (size_t)(n * n));
+    if (!J2) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+    cl_status st = CL_OK;
+    const int bad = chol_jacobian(d, K, M, y, scale, err_est ? 2 : 1, J, J2, &st, err);
+    if (!bad) {
+      /* the error estimate: twice the largest move of an eigenvalue
+       * between the levels (h, h/2) and (h/2, h/4).  Entry by entry they
+       * differ by up to 1.7e-3 at the state with s = 1 (the columns of
+       * L_22 carry the grid's noise, ~1e-5 in G, times 1 / L_22 in P^-1)
+       * while the spectra agree to 1e-6: the errors of J lie where they do
+       * not move the eigenvalues, which are what the error is used for.
+       * Twice: an error that falls only like h (the grid's drift at R = 0
+       * is not twice differentiable in R to this accuracy: its central
+       * differences in R move by ~4e2 h there) is after Richardson twice
+       * the move between the levels */
+      double gap = 0;
+      if (!st && err_est && (gap = spectrum_gap(J, J2, n)) < 0)
+        st = cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+      if (!st && err_est) *err_est = 2 * gap;
+      free(J2);
+      return st;
+    }
+    free(J2);
+  }
   cl_status st = fd_jacobian(d, K, M, y, scale, J, err);
   if (st || (!err_est && !near)) return st;
   double *J2 = malloc(sizeof(double) * 2 * (size_t)(n * n));

@@ -2,6 +2,7 @@
  * critical values of a parameter (docs/fixed-points.md). */
 #include <criterion/criterion.h>
 #include <gsl/gsl_eigen.h>
+#include <gsl/gsl_linalg.h>
 #include <math.h>
 #include <string.h>
 
@@ -600,6 +601,80 @@ static void reference_spectrum(const cl_model *m, const double *y, double *ref) 
   gsl_vector_complex_free(ev);
 }
 
+/* The whole (complex) spectrum at y, M = K = 2, in the coordinates z =
+ * (R, L_11, L_21, L_22), L L^T = Q - R^T R, where every step stays in the
+ * domain and the drift is smooth on the scale of L, not of the distance to
+ * the boundary: J = G P^-1 with G = dF(Phi(z))/dz (central differences,
+ * Richardson between the steps 2h and h: h = 1.5e-5 for L, where the
+ * library takes 4e-5 and 2e-5; for R the library's dist / 30 and dist / 60,
+ * because at R = 0 the grid's drift is not twice differentiable in R to
+ * this accuracy, its central differences there move by ~4e2 h, which
+ * neither the library nor this reference extrapolates away) and P =
+ * dPhi/dz (Phi is quadratic: central differences with a step of 1e-3 are
+ * exact to rounding).  At s = 1 the complex pair moved by 2e-6 between
+ * L-steps 1e-5 and 3e-5, while central differences in Q (steps dist / 50
+ * and dist / 100, as reference_spectrum) put it 3e-3 off, from the grid's
+ * noise. */
+static void phi22(const double *z, double *y) {
+  const double *R = z, *L = z + 4; /* L_11, L_21, L_22 */
+  double Q[4];
+  Q[0] = R[0] * R[0] + R[2] * R[2] + L[0] * L[0];
+  Q[1] = Q[2] = R[0] * R[1] + R[2] * R[3] + L[0] * L[1];
+  Q[3] = R[1] * R[1] + R[3] * R[3] + L[1] * L[1] + L[2] * L[2];
+  cl_state_pack(2, 2, R, Q, y);
+}
+static void chol_spectrum(const cl_model *m, const double *y, double *re, double *im) {
+  double R[4], Q[4], z[7], A[4];
+  cl_state_unpack(2, 2, y, R, Q);
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) A[i * 2 + l] = Q[i * 2 + l] - R[i] * R[l] - R[2 + i] * R[2 + l];
+  const double dist = cl_model_sym_min_eig(A, 2);
+  cr_assert_gt(dist, 0);
+  memcpy(z, R, sizeof R);
+  z[4] = sqrt(A[0]), z[5] = A[2] / z[4], z[6] = sqrt(A[3] - z[5] * z[5]);
+  cl_drift *d;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_drift_alloc(m, NULL, &d, err), CL_OK, "%s", err);
+  double G[2][49], P[49], J[49];
+  for (int r = 0; r < 2; r++)
+    for (int q = 0; q < 7; q++) {
+      const double h = (q < 4 ? dist / 60 : 1.5e-5) * (1 << r);
+      double zp[7], yp[7], fp[7], fm[7];
+      memcpy(zp, z, sizeof z);
+      zp[q] = z[q] + h, phi22(zp, yp);
+      cr_assert_eq(cl_ode_drift(d, 2, 2, yp, fp, err), CL_OK, "%s", err);
+      zp[q] = z[q] - h, phi22(zp, yp);
+      cr_assert_eq(cl_ode_drift(d, 2, 2, yp, fm, err), CL_OK, "%s", err);
+      for (int i = 0; i < 7; i++) G[r][i * 7 + q] = (fp[i] - fm[i]) / (2 * h);
+    }
+  cl_drift_free(d);
+  for (int q = 0; q < 7; q++) {
+    double zp[7], yp[7], ym[7];
+    memcpy(zp, z, sizeof z);
+    zp[q] = z[q] + 1e-3, phi22(zp, yp);
+    zp[q] = z[q] - 1e-3, phi22(zp, ym);
+    for (int i = 0; i < 7; i++) P[q * 7 + i] = (yp[i] - ym[i]) / 2e-3; /* P^T */
+  }
+  gsl_matrix_view Pv = gsl_matrix_view_array(P, 7, 7);
+  gsl_permutation *perm = gsl_permutation_alloc(7);
+  int sgn;
+  gsl_linalg_LU_decomp(&Pv.matrix, perm, &sgn);
+  for (int i = 0; i < 7; i++) { /* row i of J: P^T x = row i of G */
+    double g[7];
+    for (int q = 0; q < 7; q++) g[q] = (4 * G[0][i * 7 + q] - G[1][i * 7 + q]) / 3;
+    gsl_vector_view gv = gsl_vector_view_array(g, 7), xv = gsl_vector_view_array(J + i * 7, 7);
+    gsl_linalg_LU_solve(&Pv.matrix, perm, &gv.vector, &xv.vector);
+  }
+  gsl_permutation_free(perm);
+  gsl_matrix_view Jv = gsl_matrix_view_array(J, 7, 7);
+  gsl_vector_complex *ev = gsl_vector_complex_alloc(7);
+  gsl_eigen_nonsymm_workspace *ws = gsl_eigen_nonsymm_alloc(7);
+  gsl_eigen_nonsymm(&Jv.matrix, ev, ws);
+  for (int k = 0; k < 7; k++) re[k] = GSL_REAL(gsl_vector_complex_get(ev, k)), im[k] = GSL_IMAG(gsl_vector_complex_get(ev, k));
+  gsl_eigen_nonsymm_free(ws);
+  gsl_vector_complex_free(ev);
+}
+
 static void nearly_collapsed(double noise, int newton_too) {
   cl_model m = model2(2, 0.3, "laplace:3", "rademacher:2");
   cl_act_parse("sigmoid", &m.act, NULL);
@@ -658,6 +733,23 @@ static void nearly_collapsed(double noise, int newton_too) {
       cr_assert_float_eq(p[w].eig_re[k], ref[k], 1e-3 * fabs(ref[k]) + 10 * p[w].jac_error,
                          "s = %g, %d: eigenvalue %d: %.8g vs %.8g", noise, how, k + 1, p[w].eig_re[k], ref[k]);
     }
+    /* the whole spectrum, complex pairs too, against the reference in the
+     * coordinates (R, L) to 1e-5 (bench/audit_fixed.py's tolerance), and
+     * jac_error (the eigenvalues' move between the library's two step
+     * levels) covers the distance */
+    double cre[7], cim[7], far = 0;
+    chol_spectrum(&m, p[w].y, cre, cim);
+    for (int k = 0; k < 7; k++) {
+      double near = INFINITY;
+      for (int l = 0; l < 7; l++) near = fmin(near, hypot(p[w].eig_re[k] - cre[l], p[w].eig_im[k] - cim[l]));
+      cr_expect_leq(near, 1e-5, "s = %g, %d: eigenvalue %d (%.8g%+.8gi): nearest of the (R, L) reference %.2g away", noise,
+                    how, k + 1, p[w].eig_re[k], p[w].eig_im[k], near);
+      far = fmax(far, near);
+    }
+    cr_expect_leq(far, p[w].jac_error, "s = %g, %d: spectrum %.2g from the (R, L) reference, jac_error %.2g", noise,
+                  how, far, p[w].jac_error);
+    cr_log_info("s = %g, %d: spectrum within %.2g of the (R, L) reference, jac_error %.2g", noise, how, far,
+                p[w].jac_error);
     free(p);
   }
 }

@@ -855,6 +855,74 @@ Test(accurate, pairs_m3_m4_exact_smooth_dead_unit, .timeout = 120) {
 #undef STATE3D
 }
 
+/* M = 5 has sd limits of its own (docs/accurate.md s.8): at each limit, in
+ * the family whose estimate first missed the error just above it (tanh:
+ * lambda = 1, rho = 0, Q = I, s = sqrt(sd^2 - 1), 0.32 against 0.16 at
+ * sd 1.5 and 0.10 against 0.053 at 1.4; sigmoid: lambda = 0, rho = 0.5,
+ * Q = I, 2.9e-2 against 1.2e-2 at sd 5; erf: lambda = 1, rho = 0.5, Q = I,
+ * the case that failed first at M = 4, covered at M = 5 up to sd 3), dQ_11 at R = 0 is
+ * within the printed estimate of tests/sd_ref.c, and 0.1 above the limit
+ * the guard refuses; beyond M = 5, where no limit is measured, the library
+ * refuses tanh, erf and sigmoid under expect quad (CL_EINVAL), the CLI
+ * with exit 2 and one line. */
+Test(accurate, m5_sd_limits_hold_and_larger_m_is_refused, .timeout = 120) {
+  const struct {
+    const char *act;
+    double lim, lambda, rho;
+  } cs[] = {{"tanh", 1.3, 1, 0}, {"erf", 2.5, 1, 0.5}, {"sigmoid", 4, 0, 0.5}};
+  char err[CL_ERRLEN];
+  for (int c = 0; c < 3; c++)
+    for (int side = 0; side < 2; side++) {
+      cl_model m;
+      cl_model_default(&m);
+      cr_assert_eq(cl_act_parse(cs[c].act, &m.act, err), CL_OK, "%s", err);
+      const int M = 5;
+      m.M = M, m.lambda = cs[c].lambda, m.rho = cs[c].rho;
+      for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : 1;
+      for (int i = 0; i < m.K * M; i++) m.R0[i] = 0;
+      /* sd = sqrt(1 + s^2) at Q = I, R = 0; just inside the limit (rounding) */
+      const double sd = cs[c].lim * (1 - 1e-9) + (side ? 0.1 : 0);
+      m.s = sqrt(sd * sd - 1);
+      cl_quad_opts o = {0};
+      o.expect = CL_EXPECT_QUAD;
+      double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX] = {0}, dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+      for (int i = 0; i < M; i++) Q[i * M + i] = 1;
+      cl_drift *d;
+      cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+      const cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
+      if (side) {
+        cr_expect(st == CL_EDIVERGE && strstr(err, "pre-activation sd") && strstr(err, cs[c].act),
+                  "M = 5 %s sd %g: status %d: %s", cs[c].act, sd, st, err);
+      } else {
+        cr_assert_eq(st, CL_OK, "M = 5 %s sd %g: %s", cs[c].act, sd, err);
+        const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref), est = cl_drift_stderr(d);
+        cr_expect(e <= est, "M = 5 %s sd %g: dQ_11 %.10g vs brute force %.10g: error %.3g above the estimate %.3g",
+                  cs[c].act, sd, dQ[0], ref, e, est);
+        cr_log_info("M = 5 %s sd %g: error %.3g, estimate %.3g", cs[c].act, sd, e, est);
+      }
+      cl_drift_free(d);
+    }
+  const char *acts[] = {"tanh", "erf", "sigmoid"};
+  for (int M = 6; M <= 7; M++)
+    for (int a = 0; a < 3; a++) {
+      cl_model m;
+      cl_model_default(&m);
+      cr_assert_eq(cl_act_parse(acts[a], &m.act, err), CL_OK, "%s", err);
+      m.M = M, m.s = 0.1; /* a small sd: refused for M, not for the sd */
+      for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : 0.5;
+      cl_quad_opts o = {0};
+      o.expect = CL_EXPECT_QUAD;
+      o.acc_nodes = 4;
+      cl_drift *d = NULL;
+      cr_expect_eq(cl_drift_alloc(&m, &o, &d, err), CL_EINVAL, "M = %d %s", M, acts[a]);
+      cr_expect(strstr(err, "measured up to M = 5") && strstr(err, acts[a]), "%s", err);
+      cl_drift_free(d);
+    }
+  char eb[4096];
+  cr_expect_eq(run_cli("ode --M 6 --act erf --expect quad --quad-nodes 4 --T 0.1", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "M = 5") && strchr(eb, '\n') == eb + strlen(eb) - 1, "one line: %s", eb);
+}
+
 /* Where the rule does not apply it is refused: the library with
  * CL_EINVAL, the CLI with exit 2 and a one-line message.  cubic with a
  * student law: the rule is not exact for its degree-10 terms and the

@@ -39,10 +39,13 @@ cl_status cl_ode_drift(cl_drift *d, int K, int M, const double *y, double *f, ch
  * steppers and the fixed points use it); next to the domain's boundary
  * (the smallest eigenvalue of Q - R^T R below ~30 CL_FD_STEP) the steps
  * shrink with the distance to it, down to CL_FD_MIN_STEP max(1, |y_j|),
- * and the differences at h and h/2 are extrapolated (Richardson;
+ * the differences are taken in (R, the Cholesky factor of Q - R^T R) and
+ * mapped back, and those at h and h/2 are extrapolated (Richardson;
  * docs/fixed-points.md s.2).  If err_est is not NULL it receives the max
  * difference from the Jacobian with half the steps (the verified
- * accuracy). */
+ * accuracy); next to the boundary twice the largest move of an eigenvalue
+ * between the two (the entries there carry errors that do not move the
+ * eigenvalues). */
 #define CL_FD_STEP 1e-5
 #define CL_FD_MIN_STEP 1e-9
 cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
