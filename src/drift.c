@@ -505,10 +505,16 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       char tail[96] = "";
       if (d->fallback >= 0)
         snprintf(tail, sizeof tail, "; %d c nodes where the smoothing vanishes", d->nc);
-      snprintf(d->method_str, sizeof d->method_str,
-               "characteristic functions: law of m + u and its %d tilted laws by Fourier "
-               "trapezoids (error exponents 38-40), %d-point trapezoid along (1, -1)%s",
-               m->K, ng, tail);
+      if (cl_cf_exact(d->cf))
+        snprintf(d->method_str, sizeof d->method_str,
+                 "exact moments (polynomial sigma): every term a combination of the moments of "
+                 "m + u and of its %d tilted laws, from the laws' moments",
+                 m->K);
+      else
+        snprintf(d->method_str, sizeof d->method_str,
+                 "characteristic functions: law of m + u and its %d tilted laws by Fourier "
+                 "trapezoids (error exponents 38-40), %d-point trapezoid along (1, -1)%s",
+                 m->K, ng, tail);
     }
   }
   int maxpts = 1;
