@@ -93,6 +93,33 @@ Test(manyk, tensor_k2_k3_k4_every_smooth_activation, .timeout = 120) {
   compare_tensor("erf", 3, l3, R3, 0.5, 0.7, 1.0, 128, 1e-8);
 }
 
+/* Linear and cubic by default (--quad-cf auto: the exact moments) and
+ * with --quad-cf off (the tensor rule, now summing every c node) against
+ * the exact reference of compare_tensor.  Before, both paths used the
+ * tensor rule's table in m (48 Chebyshev points in asinh(m / sc)), which
+ * does not follow the growth |m|^10 of cubic's V: 6.6% off in dQ at
+ * R = (0.05, -0.6) (1.3e-9 in dQ at R = (0.3, 0.2), Q = 1). */
+Test(manyk, polynomial_sigma_default_and_tensor_paths_exact, .timeout = 60) {
+  const char *l2[] = {"uniform:2", "laplace:3"};
+  const char *l3[] = {"rademacher:3", "uniform:1", "laplace:2"};
+  const double R2[] = {0.05, -0.6}, R3[] = {0.4, -0.2, 0.3};
+  const cl_quad_opts ref = {.m1_cf = -1, .n_gauss = 12, .n_law = 128, .n_mgrid = 4000000};
+  const cl_quad_opts paths[2] = {{.m1_cf = 0}, {.m1_cf = -1}};
+  for (int a = 0; a < 2; a++)
+    for (int p = 0; p < 2; p++)
+      for (int k = 0; k < 2; k++) {
+        cl_model m;
+        model_of(&m, a ? "cubic" : "linear", k ? 3 : 2, k ? l3 : l2, 0.5, k ? 0.3 : 0.0);
+        cl_m1_terms x, y;
+        terms(&m, &paths[p], k ? R3 : R2, k ? 0.9 : 0.8, &x);
+        terms(&m, &ref, k ? R3 : R2, k ? 0.9 : 0.8, &y);
+        char what[96];
+        snprintf(what, sizeof what, "%s K = %d, --quad-cf %s", a ? "cubic" : "linear", k ? 3 : 2,
+                 p ? "off" : "auto");
+        expect_close(&x, &y, m.K, 1e-10, what);
+      }
+}
+
 /* student: the tensor rule (scale mixture) converges slowly (measured at
  * R = 0.3, Q = 0.9, nu = 10: a_1 is 8e-5, 1.8e-5, 1.2e-6, 1e-7 from the
  * characteristic-function value at 32, 64, 128, 256 points), so the
