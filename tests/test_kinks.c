@@ -282,19 +282,25 @@ typedef struct {
 } cstate;
 
 /* One state against the adaptive reference at relative accuracy epsrel. */
+/* The model and the state (R, Q) of a case. */
+static void cstate_model(const cstate *c, cl_model *m, double *R, double *Q) {
+  cl_model_default(m);
+  cr_assert_eq(cl_act_parse(c->act, &m->act, NULL), CL_OK);
+  cr_assert_eq(cl_law_parse(c->law1, &m->c[0], NULL), CL_OK);
+  m->K = c->K ? c->K : c->law3 ? 3 : c->law2 ? 2 : 1;
+  for (int j = 1; j < m->K; j++) m->c[j] = m->c[0];
+  if (c->law2) cr_assert_eq(cl_law_parse(c->law2, &m->c[1], NULL), CL_OK);
+  if (c->law3) cr_assert_eq(cl_law_parse(c->law3, &m->c[2], NULL), CL_OK);
+  m->s = c->s, m->rho = c->rho;
+  *Q = 0;
+  for (int j = 0; j < m->K; j++) R[j] = c->R * (6 - j) / 6, *Q += R[j] * R[j];
+  *Q *= 1 + c->eps;
+}
+
 static void check_cstate(const cstate *c, double epsrel) {
   cl_model m;
-  cl_model_default(&m);
-  cr_assert_eq(cl_act_parse(c->act, &m.act, NULL), CL_OK);
-  cr_assert_eq(cl_law_parse(c->law1, &m.c[0], NULL), CL_OK);
-  m.K = c->K ? c->K : c->law3 ? 3 : c->law2 ? 2 : 1;
-  for (int j = 1; j < m.K; j++) m.c[j] = m.c[0];
-  if (c->law2) cr_assert_eq(cl_law_parse(c->law2, &m.c[1], NULL), CL_OK);
-  if (c->law3) cr_assert_eq(cl_law_parse(c->law3, &m.c[2], NULL), CL_OK);
-  m.s = c->s, m.rho = c->rho;
-  double R[6], Q = 0, rR[6], rQ, eR[6], eQ;
-  for (int j = 0; j < m.K; j++) R[j] = c->R * (6 - j) / 6, Q += R[j] * R[j];
-  Q *= 1 + c->eps;
+  double R[6], Q, rR[6], rQ, eR[6], eQ;
+  cstate_model(c, &m, R, &Q);
   cr_assert_geq(kref_quad(&m, R, Q, epsrel, rR, &rQ), 0);
   cl_quad_opts o = {.m1_cf = c->cf};
   char err[CL_ERRLEN];
@@ -402,16 +408,10 @@ Test(kinks, relu_tensor_fallback_within_stated_tolerance, .timeout = 120) {
   for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
     const cstate *c = &cs[k];
     cl_model m;
-    cl_model_default(&m);
-    m.act = CL_ACT_RELU, m.s = c->s, m.rho = c->rho;
-    cr_assert_eq(cl_law_parse(c->law1, &m.c[0], NULL), CL_OK);
-    m.K = c->law2 ? 2 : 1;
-    if (c->law2) cr_assert_eq(cl_law_parse(c->law2, &m.c[1], NULL), CL_OK);
-    double R[2], Q = 0;
-    for (int j = 0; j < m.K; j++) R[j] = c->R * (6 - j) / 6, Q += R[j] * R[j];
-    const double r2 = Q;
-    Q *= 1 + c->eps;
+    double R[6], Q;
+    cstate_model(c, &m, R, &Q);
     /* cp and cm as the drift has them (no gauss law) */
+    const double r2 = Q / (1 + c->eps);
     const double cp = sqrt(Q - r2 + 0.5 * m.s * m.s * Q * (1 + m.rho)), cm = sqrt(0.5 * m.s * m.s * Q * (1 - m.rho));
     char err[CL_ERRLEN];
     cl_cf *cf;
