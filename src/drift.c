@@ -187,9 +187,7 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
  * s = 0.5).  Likewise relu with more c nodes (nprod) than the m-grid's
  * nm: the grid's scale is at least 0.5, the kink's the Gaussian part's sd
  * (6 rademacher laws at s = 0.05, cos = 1 - 5e-5: 3.3e-5 off).  Linear
- * keeps the tensor rules: its integrands are quadratic in c, which the
- * student rule integrates exactly, while the characteristic functions
- * truncate the heavy tail (4e-6). */
+ * and cubic always: the engine takes exact moments for them (below). */
 static int m1_rules_unresolved(const cl_model *m, double nprod, int nm) {
   /* polynomial sigma: the characteristic-function engine takes exact
    * moments (drift_cf.c: eval_poly), no slower than the tensor rule (K = 1)

@@ -391,8 +391,9 @@ static double x_step(double gam, double yp) {
  * which follow from the laws' moments by binomial convolution.  The x-grid
  * rule this replaces followed F's growth |x|^10 only as far as the range,
  * and the rounding of f_X (~1e-17) was amplified by it: cubic was up to
- * 9.6e-7 relative off with a laplace law and 7.8e-8 with gauss or uniform
- * (against tests/kinkref.h; the stated tolerance is 1e-10), and with a
+ * 1.3e-6 relative off with a laplace law and 7.8e-8 with gauss or uniform
+ * (against tests/kinkref.h; the stated tolerance is 1e-10), linear 1.5e-9
+ * at s = 16 (growing like s^2), and with a
  * student law the range's cut of the tail left 1.5e-6 (student:2:10.5) and
  * 4.9e-3 (student:2:12) (docs/m1-many-features.md, "Polynomial sigma"). */
 #define PD 11 /* polynomial degrees 0..10 */
