@@ -528,7 +528,8 @@ const cl_optdesc cl_options[] = {
      F(ode.quad.n_mgrid), 0, 4, 2000, 0, 0, "an integer", "an integer in [4, 2000]", CL_QUAD_MGRID},
     {"quad-cf", CL_OPT_SPECIAL, QUAD, "MODE",
      "M = 1: the c-expectation through characteristic functions (docs/m1-many-features.md): auto (when the laws' "
-     "rules make more than 2000 c nodes, or a law is student, or relu has a continuous law), on, off",
+     "rules make more than 2000 c nodes, or a law is student, or relu has a continuous law; linear and cubic "
+     "always: exact moments), on, off",
      "auto", .set = set_quad_cf, .get = get_quad_cf},
     {"mc-points", CL_OPT_INT, EXPECT, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8]", "20000",
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},

@@ -62,7 +62,7 @@ struct cl_cf {
   cl_law law[CL_KMAX];
   double tq[CL_KMAX]; /* student: the CF_STQ upper quantile of |c| */
   cl_act act;
-  int poly; /* linear or cubic with a student law: exact moments (eval_poly) */
+  int poly; /* linear or cubic: exact moments (eval_poly) */
   int student; /* a student law is used */
   double s2, rho;
   cl_rule vr; /* normal rule along v (only its nodes >= 0 are used) */
@@ -111,7 +111,7 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
     cf->tq[j] = cl_cf_tail_q(&m->c[j]);
     cf->student |= cf->use[j] && m->c[j].kind == CL_LAW_STUDENT;
   }
-  cf->poly = cf->student && (m->act == CL_ACT_CUBIC || m->act == CL_ACT_LINEAR);
+  cf->poly = m->act == CL_ACT_CUBIC || m->act == CL_ACT_LINEAR;
 
   cl_status st = cl_rule_normal_trap(n_v, &cf->vr, err);
   if (st) return cl_cf_free(cf), st;
@@ -124,6 +124,8 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
   *out = cf;
   return CL_OK;
 }
+
+int cl_cf_exact(const cl_cf *cf) { return cf->poly; }
 
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L) {
   if (n_x) *n_x = cf->last_nx;
@@ -383,13 +385,17 @@ static double x_step(double gam, double yp) {
   return 2 * M_PI * yp / (E + gam * yp * yp);
 }
 
-/* ---- polynomial sigma (linear, cubic) with a student law: exact moments ----
+/* ---- polynomial sigma (linear, cubic): exact moments, every law ----
  * F(x) = E_v[...] is a polynomial in x (degree <= 10), so every term is a
  * combination of the moments E[X^n] and E[c_j X^n] of X = sum_j R_j c_j + u,
- * which follow from the laws' moments by binomial convolution.  The x-range
- * cuts the student tail, against which cubic's F grows like x^10: at the
- * 5e-11 quantile that left 1.5e-6 (student:2:10.5) and 4.9e-3
- * (student:2:12) relative (docs/kinks.md, "Continuous laws"). */
+ * which follow from the laws' moments by binomial convolution.  The x-grid
+ * rule this replaces followed F's growth |x|^10 only as far as the range,
+ * and the rounding of f_X (~1e-17) was amplified by it: cubic was up to
+ * 1.3e-6 relative off with a laplace law and 7.8e-8 with gauss or uniform
+ * (against tests/kinkref.h; the stated tolerance is 1e-10), linear 1.5e-9
+ * at s = 16 (growing like s^2), and with a
+ * student law the range's cut of the tail left 1.5e-6 (student:2:10.5) and
+ * 4.9e-3 (student:2:12) (docs/m1-many-features.md, "Polynomial sigma"). */
 #define PD 11 /* polynomial degrees 0..10 */
 
 /* E[c^k] of one law (infinite where the law lacks it) */
@@ -635,9 +641,6 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   if (!(cp > 0))
     return cl_fail(err, CL_EINVAL, "ode: the characteristic-function method needs Gaussian smoothing "
                                    "along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 > 0)");
-  /* (a polynomial sigma would ask for a longer range, its F grows like
-   * |x|^deg, but the rounding of f_X, ~1e-17, is then amplified by L^(deg+1):
-   * measured, the plain range is the better one for cubic) */
   double sd, L = x_range(cf, R, cp, CF_ET, &sd);
   (void)sd;
   const int rtail = cf->act == CL_ACT_RELU && cf->student;

@@ -29,7 +29,11 @@ void cl_cf_free(cl_cf *cf);
 cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double acc[7], double *aR,
                      char *err);
 
-/* Grid sizes of the last successful evaluation. */
+/* 1 if the terms are exact combinations of moments (polynomial sigma:
+ * linear, cubic), which no grid approximates. */
+int cl_cf_exact(const cl_cf *cf);
+
+/* Grid sizes of the last successful evaluation (0 with cl_cf_exact). */
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L);
 
 /* Shared with the grid engine (drift_grid.c): */

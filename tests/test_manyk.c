@@ -46,12 +46,18 @@ static void expect_close(const cl_m1_terms *x, const cl_m1_terms *y, int K, doub
 }
 
 /* The reference: the tensor quadrature, n_law-point rules, 80-point
- * trapezoid per Gaussian direction, tabulated on 400 Chebyshev points in m. */
+ * trapezoid per Gaussian direction, tabulated on 400 Chebyshev points in m.
+ * For a polynomial sigma (linear, cubic) the table in m does not resolve
+ * the growth |m|^10 of cubic's V (6.9e-7 off at R = (0.05, -0.6)), so the
+ * reference sums over every c node directly, with the exact 12-point
+ * Gauss-Hermite rule per Gaussian direction. */
 static void compare_tensor(const char *act, int K, const char **laws, const double *R, double Q,
                            double s, double rho, int n_law, double tol) {
   cl_model m;
   model_of(&m, act, K, laws, s, rho);
-  cl_quad_opts cf = {.m1_cf = 1}, ref = {.m1_cf = -1, .n_gauss = 80, .n_law = n_law, .n_mgrid = 400};
+  const int poly = !strcmp(act, "cubic") || !strcmp(act, "linear");
+  cl_quad_opts cf = {.m1_cf = 1}, ref = {.m1_cf = -1, .n_gauss = poly ? 12 : 80, .n_law = n_law,
+                                         .n_mgrid = poly ? 4000000 : 400};
   cl_m1_terms a, b;
   terms(&m, &cf, R, Q, &a);
   terms(&m, &ref, R, Q, &b);
@@ -63,9 +69,10 @@ static void compare_tensor(const char *act, int K, const char **laws, const doub
 /* Laws with fast-converging rules in the tensor quadrature (atoms,
  * Gauss-Legendre, Gauss-Laguerre at 128 points: at R = (0.05, -0.6) the
  * 32-point laplace rule is 1.7e-6 off, the 64-point one 1e-10; gauss is
- * merged into the Gaussian part): agreement to 1e-8
- * (cubic: V ~ E[h^10] with heavy tails, 1e-6 relative: the rounding of the
- * density, ~1e-17, is amplified by |x|^10 over the range). */
+ * merged into the Gaussian part): agreement to 1e-8.  Linear and cubic
+ * take exact moments (eval_poly) and the reference is exact for them: 1e-12
+ * (cubic was 1e-6 relative before, through the x-grid: the rounding of the
+ * density, ~1e-17, amplified by |x|^10 over the range). */
 Test(manyk, tensor_k2_k3_k4_every_smooth_activation, .timeout = 120) {
   const char *l2[] = {"uniform:2", "laplace:3"};
   const char *l3[] = {"rademacher:3", "uniform:1", "laplace:2"};
@@ -75,7 +82,7 @@ Test(manyk, tensor_k2_k3_k4_every_smooth_activation, .timeout = 120) {
   const double R3[] = {0.4, -0.2, 0.3}, R4[] = {0.4, -0.2, 0.3, 0.1};
   for (int a = 0; a < 6; a++) {
     if (!strcmp(act_names[a], "relu")) continue; /* the tensor path's kinks: see relu_matches_monte_carlo */
-    double tol = strcmp(act_names[a], "cubic") ? 1e-8 : 1e-6;
+    double tol = strcmp(act_names[a], "cubic") && strcmp(act_names[a], "linear") ? 1e-8 : 1e-12;
     for (int k = 0; k < 3; k++) compare_tensor(act_names[a], 2, l2, R2[k], Q2[k], 0.5, 0.0, 128, tol);
     compare_tensor(act_names[a], 3, l3, R3, 0.9, 0.5, 0.3, 128, tol);
     compare_tensor(act_names[a], 4, l4, R4, 1.0, 0.5, -0.3, 128, tol);
@@ -84,6 +91,33 @@ Test(manyk, tensor_k2_k3_k4_every_smooth_activation, .timeout = 120) {
    * (no direction (1, -1)) */
   compare_tensor("tanh", 3, l3, R3, 0.9, 0.0, 0.0, 128, 1e-8);
   compare_tensor("erf", 3, l3, R3, 0.5, 0.7, 1.0, 128, 1e-8);
+}
+
+/* Linear and cubic by default (--quad-cf auto: the exact moments) and
+ * with --quad-cf off (the tensor rule, now summing every c node) against
+ * the exact reference of compare_tensor.  Before, both paths used the
+ * tensor rule's table in m (48 Chebyshev points in asinh(m / sc)), which
+ * does not follow the growth |m|^10 of cubic's V: 6.6% off in dQ at
+ * R = (0.05, -0.6) (1.3e-9 in dQ at R = (0.3, 0.2), Q = 1). */
+Test(manyk, polynomial_sigma_default_and_tensor_paths_exact, .timeout = 60) {
+  const char *l2[] = {"uniform:2", "laplace:3"};
+  const char *l3[] = {"rademacher:3", "uniform:1", "laplace:2"};
+  const double R2[] = {0.05, -0.6}, R3[] = {0.4, -0.2, 0.3};
+  const cl_quad_opts ref = {.m1_cf = -1, .n_gauss = 12, .n_law = 128, .n_mgrid = 4000000};
+  const cl_quad_opts paths[2] = {{.m1_cf = 0}, {.m1_cf = -1}};
+  for (int a = 0; a < 2; a++)
+    for (int p = 0; p < 2; p++)
+      for (int k = 0; k < 2; k++) {
+        cl_model m;
+        model_of(&m, a ? "cubic" : "linear", k ? 3 : 2, k ? l3 : l2, 0.5, k ? 0.3 : 0.0);
+        cl_m1_terms x, y;
+        terms(&m, &paths[p], k ? R3 : R2, k ? 0.9 : 0.8, &x);
+        terms(&m, &ref, k ? R3 : R2, k ? 0.9 : 0.8, &y);
+        char what[96];
+        snprintf(what, sizeof what, "%s K = %d, --quad-cf %s", a ? "cubic" : "linear", k ? 3 : 2,
+                 p ? "off" : "auto");
+        expect_close(&x, &y, m.K, 1e-10, what);
+      }
 }
 
 /* student: the tensor rule (scale mixture) converges slowly (measured at
@@ -235,13 +269,24 @@ static void jumps(const char *act, const char **laws, double tol) {
 
 Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
   const char *l[] = {"uniform:2", "laplace:3", "student:2", "rademacher:3", "sparse:2:0.5"};
-  /* cubic: V ~ E[h^10] needs light tails (student nu = 10 has no 10th
-   * moment), and its terms are only as accurate as the rounding of f_X
-   * (~1e-17) times |x|^10 over the range: ~1e-6 relative with laplace */
-  const char *lc[] = {"uniform:2", "laplace:3", "gauss:2", "rademacher:3", "sparse:2:0.5"};
   jumps("tanh", l, 1e-10);
   jumps("relu", l, 1e-10);
-  jumps("cubic", lc, 2e-6);
+  /* cubic and linear build no grids: their terms are exact combinations of
+   * the laws' moments (eval_poly; the x-grid rule's terms jumped by up to
+   * 6e-7 with laplace here) */
+  const char *lc[] = {"uniform:2", "laplace:3", "gauss:2", "rademacher:3", "sparse:2:0.5"};
+  for (int a = 0; a < 2; a++) {
+    cl_model mp;
+    char perr[CL_ERRLEN];
+    model_of(&mp, a ? "cubic" : "linear", 5, lc, 0.5, 0.0);
+    cl_cf *cf;
+    cr_assert_eq(cl_cf_alloc(&mp, NULL, 40, &cf, perr), CL_OK, "%s", perr);
+    double v[12];
+    int nx = -1, nw = -1;
+    at_state(cf, 0.5, v, &nx, &nw);
+    cr_expect(cl_cf_exact(cf) && nx == 0 && nw == 0, "act %d: grids %d x %d", a, nx, nw);
+    cl_cf_free(cf);
+  }
   /* and the drift itself is the characteristic-function one here */
   cl_model m;
   char err[CL_ERRLEN];
