@@ -13,7 +13,7 @@
 
 static const char *act_names[] = {"linear", "tanh", "erf", "relu", "sigmoid", "cubic"};
 
-static void model_of(cl_model *m, const char *act, int K, const char **laws, double s, double rho) {
+static void m1_model_of(cl_model *m, const char *act, int K, const char **laws, double s, double rho) {
   char err[CL_ERRLEN];
   cl_model_default(m);
   m->K = K, m->M = 1, m->s = s, m->rho = rho;
@@ -50,7 +50,7 @@ static void expect_close(const cl_m1_terms *x, const cl_m1_terms *y, int K, doub
 static void compare_tensor(const char *act, int K, const char **laws, const double *R, double Q,
                            double s, double rho, int n_law, double tol) {
   cl_model m;
-  model_of(&m, act, K, laws, s, rho);
+  m1_model_of(&m, act, K, laws, s, rho);
   cl_quad_opts cf = {.m1_cf = 1}, ref = {.m1_cf = -1, .n_gauss = 80, .n_law = n_law, .n_mgrid = 400};
   cl_m1_terms a, b;
   terms(&m, &cf, R, Q, &a);
@@ -105,7 +105,7 @@ Test(manyk, tensor_with_student, .timeout = 120) {
 static void compare_mc(const char *act, int K, const char **laws, const double *R, double Q,
                        double s, double rho, long n, uint64_t seed) {
   cl_model m;
-  model_of(&m, act, K, laws, s, rho);
+  m1_model_of(&m, act, K, laws, s, rho);
   cl_quad_opts o = {.m1_cf = 1};
   cl_m1_terms t;
   terms(&m, &o, R, Q, &t);
@@ -204,7 +204,7 @@ static void at_state(cl_cf *cf, double t, double *v, int *nx, int *nw) {
 static void jumps(const char *act, const char **laws, double tol) {
   cl_model m;
   char err[CL_ERRLEN];
-  model_of(&m, act, 5, laws, 0.5, 0.0);
+  m1_model_of(&m, act, 5, laws, 0.5, 0.0);
   cl_cf *cf;
   cl_cf_alloc(&m, NULL, 40, &cf, err);
   cr_assert_not_null(cf, "%s", err);
@@ -245,7 +245,7 @@ Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
   /* and the drift itself is the characteristic-function one here */
   cl_model m;
   char err[CL_ERRLEN];
-  model_of(&m, "tanh", 5, l, 0.5, 0.0);
+  m1_model_of(&m, "tanh", 5, l, 0.5, 0.0);
   cl_drift *d;
   cl_drift_alloc(&m, NULL, &d, err);
   cr_assert_not_null(d, "%s", err);
@@ -262,7 +262,7 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   const double R[] = {0.6, 0.5, 0.3};
   double Q = 0.6 * 0.6 + 0.5 * 0.5 + 0.3 * 0.3;
   cl_model m;
-  model_of(&m, "tanh", 3, l3, 0.0, 0.0);
+  m1_model_of(&m, "tanh", 3, l3, 0.0, 0.0);
   cl_m1_terms a, b;
   terms(&m, &(cl_quad_opts){.m1_cf = 1}, R, Q, &a);
   terms(&m, &(cl_quad_opts){.m1_cf = -1}, R, Q, &b);
@@ -270,7 +270,7 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   const char *l5[] = {"uniform:2", "laplace:3", "uniform:1", "laplace:1", "uniform:3"};
   const double R5[] = {0.6, 0.5, 0.3, 0.1, 0.1};
   double Q5 = Q + 0.02;
-  model_of(&m, "tanh", 5, l5, 0.0, 0.0);
+  m1_model_of(&m, "tanh", 5, l5, 0.0, 0.0);
   char err[CL_ERRLEN];
   cl_drift *d;
   cl_drift_alloc(&m, NULL, &d, err);
