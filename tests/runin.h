@@ -11,6 +11,18 @@
 
 #include "testutil.h"
 
+/* In a forked child: exec the CLI at bin with the NULL-terminated
+ * arguments (at most 62); exit 127 if that fails. */
+static inline void exec_cli(const char *bin, const char *const *args) {
+  const char *av[64];
+  int n = 0;
+  av[n++] = bin;
+  for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
+  av[n] = NULL;
+  execv(bin, (char *const *)av);
+  _exit(127);
+}
+
 /* Run the CLI with the NULL-terminated arguments in directory dir (NULL:
  * here), stdout to out_path (NULL: /dev/null; relative to dir), stderr
  * into errbuf (may be NULL); fsize >= 0 limits the size of the files the
@@ -34,13 +46,7 @@ static inline int run_argv_in(const char *dir, const char *out_path, long fsize,
     int ofd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int nul = open("/dev/null", O_RDONLY);
     dup2(nul, 0), dup2(ofd, 1), dup2(efd, 2);
-    const char *av[64];
-    int n = 0;
-    av[n++] = bin;
-    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
-    av[n] = NULL;
-    execv(bin, (char *const *)av);
-    _exit(127);
+    exec_cli(bin, args);
   }
   int st;
   waitpid(pid, &st, 0);

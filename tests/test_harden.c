@@ -438,13 +438,7 @@ static int signal_run(const char *dir, const char *ready, int sig, const char *c
     if (chdir(dir) != 0) _exit(126);
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
-    const char *av[64];
-    int n = 0;
-    av[n++] = bin;
-    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
-    av[n] = NULL;
-    execv(bin, (char *const *)av);
-    _exit(127);
+    exec_cli(bin, args);
   }
   for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_tmp(dir) > 0); i++) usleep(2000);
   usleep(20000);
