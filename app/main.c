@@ -383,7 +383,7 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
 /* Under the default engine choice a state the M = 2 grid refuses reruns
  * the whole command (every --vary value, the threshold's continuation)
  * with cl_drift_fallback's engine, as ode does; the grid asked for stops
- * there (docs/fixed-points.md s.2). */
+ * there (docs/fixed-points.md s.4). */
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char note[CL_ERRLEN] = "";
   int rc = run_fixed_once(cfg, argc, argv, note);
