@@ -186,7 +186,11 @@ static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
           points ? "these points are not reliable" : "the search is not reliable");
 }
 
-static int run_fixed(cl_config *cfg, int argc, char **argv) {
+/* run_fixed_once's return when the default grid engine refused a state:
+ * the command is to be redone with cfg's new engine */
+#define RERUN (-1)
+
+static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
   /* --vary: every value of the grid must be valid, checked before any work */
@@ -352,15 +356,38 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
   snprintf(s5, sizeof s5, "%.3g", maxres);
   const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
-                      "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8, NULL};
+                      "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8, "rerun", note, NULL};
+  /* the rerun's note alone where there were no starts (--threshold) */
+  const char **extra = starts ? kv : kv + 18;
+  if (!note[0]) kv[18] = NULL;
   if (!st && set.meta[0] >= 0)
-    st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, starts ? kv : NULL, err);
+    st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, extra[0] ? extra : NULL, err);
+  const char *name;
+  cl_quad_opts q;
+  if (st && !note[0] && cl_drift_grid_refused(err) && cl_drift_fallback(m, &cfg->ode.quad, &q, &name)) {
+    /* as ode (docs/grid.md s.6): the whole command with one other engine */
+    cl_outset_abort(&set);
+    cfg->ode.quad = q;
+    snprintf(note, CL_ERRLEN, "the grid engine refused a state: the whole command rerun with the %s", name);
+    fprintf(stderr, "cldyn: fixed: %s\n", note);
+    return RERUN;
+  }
   if (st) {
     cl_outset_abort(&set);
     return fail(cl_status_exit_code(st), err);
   }
   if (cl_outset_commit(&set, err)) return fail(1, err);
   return 0;
+}
+
+/* Under the default engine choice a state the M = 2 grid refuses reruns
+ * the whole command (every --vary value, the threshold's continuation)
+ * with cl_drift_fallback's engine, as ode does; the grid asked for stops
+ * there (docs/fixed-points.md s.4). */
+static int run_fixed(cl_config *cfg, int argc, char **argv) {
+  char note[CL_ERRLEN] = "";
+  int rc = run_fixed_once(cfg, argc, argv, note);
+  return rc == RERUN ? run_fixed_once(cfg, argc, argv, note) : rc;
 }
 
 static int run_basin(cl_config *cfg, int argc, char **argv) {
@@ -386,7 +413,9 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     /* the starts still moving at 4 tmax (docs/fixed-points.md s.5) */
     char s2[32];
     snprintf(s2, sizeof s2, "%ld", res.unsettled);
-    const char *kv[] = {"unsettled", s2, NULL};
+    const char *kv[] = {"unsettled", s2, "rerun", res.rerun, NULL};
+    if (st || !res.rerun[0]) kv[2] = NULL;
+    if (!st && res.rerun[0]) fprintf(stderr, "cldyn: basin: %s\n", res.rerun);
     if (!st && !cfg->quiet)
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);

@@ -10,6 +10,7 @@
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 #include "basin_noise.h"
+#include "ode_flow.h"
 
 /* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
  * (h1, h2) centred Gaussian, variances Q (1 + s^2), covariance Q (1 + rho s^2);
@@ -421,7 +422,8 @@ static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, d
   const int K = mm->K, M = mm->M, n = cl_state_size(K, M);
   cl_schedule s = {.T = T, .dt_out = T / 6, .runs = 1, .seed = 1};
   cl_traj *tr = NULL;
-  cl_status st = cl_ode_solve(mm, &s, o, &tr, NULL, e);
+  /* no rerun per start: one engine for every start (cl_basin_multi_ends) */
+  cl_status st = cl_ode_solve_once(mm, &s, o, &tr, NULL, e);
   if (st) return st;
   const double *a = cl_traj_row(tr, 0, tr->nt >= 2 ? tr->nt - 2 : 0), *b = cl_traj_row(tr, 0, tr->nt - 1);
   double dmax = 0;
@@ -437,8 +439,27 @@ cl_status cl_basin_run_multi(const cl_model *m, const cl_ode_opts *o0, long ndir
   return cl_basin_multi_ends(m, o0, ndir, tmax, seed, threads, res, NULL, NULL, err);
 }
 
+static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
+                            int threads, cl_basin_multi_result *res, double *ends, int *settled, char *err);
+
+/* Where the default grid engine refuses a state (the escape variances' or
+ * any start's), every start is redone with the fallback engine, as ode
+ * redoes a whole run (docs/grid.md s.6): the probabilities come from one
+ * engine, and res->rerun says so. */
 cl_status cl_basin_multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
                               int threads, cl_basin_multi_result *res, double *ends, int *settled, char *err) {
+  cl_status st = multi_ends(m, o0, ndir, tmax, seed, threads, res, ends, settled, err);
+  cl_ode_opts o = *o0;
+  const char *name;
+  if (st != CL_EDIVERGE || !cl_drift_grid_refused(err) || !cl_drift_fallback(m, &o0->quad, &o.quad, &name))
+    return st;
+  st = multi_ends(m, &o, ndir, tmax, seed, threads, res, ends, settled, err);
+  if (!st) snprintf(res->rerun, sizeof res->rerun, "the grid engine refused a state: every start rerun with the %s", name);
+  return st;
+}
+
+static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir, double tmax, uint64_t seed,
+                            int threads, cl_basin_multi_result *res, double *ends, int *settled, char *err) {
   cl_ode_opts oo = *o0, *o = &oo;
   oo.progress = NULL;
   long ndone = 0;

@@ -676,6 +676,14 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
 }
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
 int cl_drift_grid_unresolved(const cl_drift *d) { return d->g2 && cl_grid_unresolved(d->g2); }
+int cl_drift_grid_refused(const char *err) { return err && strstr(err, CL_GRID_REFUSAL) != NULL; }
+int cl_drift_fallback(const cl_model *m, const cl_quad_opts *o, cl_quad_opts *q, const char **name) {
+  if (o->expect != CL_EXPECT_QMC || o->qmc_points > 0) return 0;
+  *q = *o;
+  q->expect = m->act == CL_ACT_CUBIC ? CL_EXPECT_QUAD : CL_EXPECT_SOBOL;
+  if (name) *name = m->act == CL_ACT_CUBIC ? "quad rule" : "Sobol' rules";
+  return 1;
+}
 /* Every replicate at its own state (R, Q: nrep blocks each); the Sobol'
  * engine evaluates them in one parallel region (docs/multi.md s.8). */
 cl_status cl_drift_eval_reps(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,

@@ -655,7 +655,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
      * refuses cubic: docs/grid.md s.4, s.6) */
     l->unresolved = 1;
     return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
+                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid "
                    "engine, whose narrower range would cut the tails of cubic sigma's moments of degree 22 "
                    "(Q_12 / sqrt(Q_11 Q_22) = %.6f): use the quad rule (exact for cubic sigma)",
                    ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
@@ -666,7 +666,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
      * th = 0.015, docs/grid.md s.4) */
     l->unresolved = 1;
     return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f grid nodes per direction, more than the %d of the grid "
+                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid "
                    "engine (nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): use the "
                    "%s",
                    ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0,

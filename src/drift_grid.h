@@ -55,6 +55,8 @@ int cl_grid_unresolved(const cl_grid *g);
  * it refused such a state; `ode` then redoes the run with the Sobol' rules
  * (cubic sigma: the quad rule) when the grid was not asked for (docs/grid.md s.6). */
 struct cl_drift;
+/* a fragment of both refusals' messages (cl_drift_grid_refused) */
+#define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
 const char *cl_grid_method(const cl_grid *g);
 /* The nodes per direction of the last level evaluated. */

@@ -750,17 +750,20 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                        cl_traj **out, char *info, char *err) {
   int unresolved = 0;
   cl_status st = solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
-  if (st != CL_EDIVERGE || !unresolved || o->quad.expect != CL_EXPECT_QMC || o->quad.qmc_points > 0) return st;
+  cl_quad_opts q;
+  if (st != CL_EDIVERGE || !unresolved || !cl_drift_fallback(m, &o->quad, &q, NULL)) return st;
   char why[CL_ERRLEN];
   snprintf(why, sizeof why, "%s", err);
-  cl_quad_opts q = o->quad;
-  /* cubic: the quad rule (the grid applies only where it does); the Sobol'
-   * rules refuse cubic (docs/multi.md s.3) */
-  q.expect = m->act == CL_ACT_CUBIC ? CL_EXPECT_QUAD : CL_EXPECT_SOBOL;
   const char *t = strstr(why, "t = ");
   char note[64];
   snprintf(note, sizeof note, "; the grid refused t = %.4g: rerun so", t ? atof(t + 4) : 0.0);
   return solve(m, s, o, &q, note, out, info, err, &unresolved);
+}
+
+cl_status cl_ode_solve_once(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, cl_traj **out,
+                            char *info, char *err) {
+  int unresolved;
+  return solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
 }
 
 /* note: appended to the method line (info) */

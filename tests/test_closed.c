@@ -24,13 +24,6 @@
 
 #define NT (CL_KMAX * CL_MMAX + 2 * CL_MMAX * CL_MMAX)
 
-static cl_model model_of(const char *args) {
-  cl_config cfg;
-  char err[CL_ERRLEN];
-  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
-  return cfg.model;
-}
-
 /* Brute force (tests/mc_ref.c): per batch, T1 = dR / tau + beta R (K x M),
  * T2 = P + P^T and T3 = Vm (M x M, the coefficient of tau^2 in dQ); mean
  * and standard error over nb seeded batches. */

@@ -22,13 +22,6 @@
 
 #define NOUT (CL_KMAX * 2 + 4)
 
-static cl_model model_of(const char *args) {
-  cl_config cfg;
-  char err[CL_ERRLEN];
-  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
-  return cfg.model;
-}
-
 /* the engine at its default levels: the drift (dR then dQ) and the estimate */
 static void grid_drift(const cl_model *m, const double *R, const double *Q, double *out, double *eb) {
   char err[CL_ERRLEN];
@@ -663,5 +656,66 @@ Test(grid, ode_reruns_with_sobol_where_the_default_grid_refuses, .timeout = 120)
   cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s", eb);
   cr_expect(strstr(eb, "stopped at t = 34.9") && strstr(eb, "grid nodes per direction"), "%s", eb);
   cr_expect(!file_exists(path), "no output after the stop");
+  rmdir(dir);
+}
+
+/* basin (M = 2) where the default grid refuses a state: units nearly
+ * collinear at the start (Q_12 / sqrt(Q_11 Q_22) = 0.9999; the escape's
+ * drift at R = 0 is refused at t = 0).  Under the default choice every
+ * start is redone with the Sobol' rules (one engine for all: the table
+ * equals that of --expect qmc), exit 0, the note on stderr and in the
+ * JSON; asked for explicitly, the grid stops there (exit 1, no output).
+ * The engine of the rerun is cl_drift_fallback's, shared with ode. */
+#define BASIN_REFUSED "basin --M 2 --tau 2 --c rademacher:20 --c rademacher:20 --lambda 1 --N 100000 " \
+  "--Q0 '1,0.9999;0.9999,1' --directions 2 --tmax 2 "
+Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 60) {
+  cl_quad_opts o = {0}, q;
+  const char *name = NULL;
+  cl_model m = model_of("--M 2 --c rademacher:20 --c rademacher:20 --lambda 1");
+  cr_expect(cl_drift_fallback(&m, &o, &q, &name) && q.expect == CL_EXPECT_SOBOL && !strcmp(name, "Sobol' rules"));
+  m.act = CL_ACT_CUBIC;
+  cr_expect(cl_drift_fallback(&m, &o, &q, &name) && q.expect == CL_EXPECT_QUAD && !strcmp(name, "quad rule"));
+  o.expect = CL_EXPECT_GRID;
+  cr_expect(!cl_drift_fallback(&m, &o, &q, NULL), "the grid asked for: no rerun");
+  o.expect = CL_EXPECT_QMC, o.qmc_points = 64;
+  cr_expect(!cl_drift_fallback(&m, &o, &q, NULL), "the Sobol' rules asked for: no rerun");
+  /* the refusal is recognised in its message, other failures are not */
+  cl_model mr = model_of("--M 2 --tau 2 --c rademacher:20 --c rademacher:20 --lambda 1 --Q0 1,0.9999;0.9999,1");
+  const double R0[2 * CL_MMAX] = {0};
+  double dR[2 * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  char err[CL_ERRLEN];
+  cl_quad_opts og = {0};
+  cl_drift *d;
+  cr_assert_eq(cl_drift_alloc(&mr, &og, &d, err), CL_OK, "%s", err);
+  cr_expect_eq(cl_drift_eval(d, R0, mr.Q0, dR, dQ, err), CL_EDIVERGE, "not refused");
+  cl_drift_free(d);
+  cr_expect(cl_drift_grid_refused(err), "%s", err);
+  cr_expect(!cl_drift_grid_refused("ode: NaN at t = 0 (tau = 2)") && !cl_drift_grid_refused(NULL));
+
+  char dir[] = "/tmp/cldyn_grid_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char args[1024], a[300], b[300], eb[8192];
+  snprintf(a, sizeof a, "%s/a.csv", dir), snprintf(b, sizeof b, "%s/b.csv", dir);
+  snprintf(args, sizeof args, BASIN_REFUSED "--expect grid --out %s", a);
+  cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s", eb);
+  cr_expect(strstr(eb, "grid nodes per direction") && !strstr(eb, "rerun"), "%s", eb);
+  cr_expect(!file_exists(a), "no output after the refusal");
+  snprintf(args, sizeof args, BASIN_REFUSED "--out %s", a);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "the grid engine refused a state: every start rerun with the Sobol' rules"), "%s", eb);
+  char jp[400];
+  snprintf(jp, sizeof jp, "%s.json", a);
+  char *js = slurp(jp, NULL);
+  cr_assert_not_null(js);
+  cr_expect(strstr(js, "\"rerun\"") && strstr(js, "every start rerun with the Sobol"), "%s", js);
+  free(js);
+  snprintf(args, sizeof args, BASIN_REFUSED "--expect qmc --out %s", b);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  char *ta = slurp(a, NULL), *tb = slurp(b, NULL);
+  cr_assert(ta && tb);
+  cr_expect_str_eq(ta, tb, "the rerun's table is not --expect qmc's");
+  free(ta), free(tb);
+  snprintf(jp, sizeof jp, "%s.json", b);
+  remove(jp), remove(b), snprintf(jp, sizeof jp, "%s.json", a), remove(jp), remove(a);
   rmdir(dir);
 }

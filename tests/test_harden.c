@@ -10,51 +10,13 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "runin.h"
 #include "testutil.h"
 
 /* RLIMIT_FSIZE of the child (bytes; < 0: unchanged), SIGXFSZ ignored. */
 static long child_fsize = -1;
 
-/* Run the CLI with the NULL-terminated arguments in directory dir (NULL:
- * here), stdout to out_path (NULL: /dev/null), stderr into errbuf.
- * Returns the exit status, or 128 + signal. */
-static int run_in(const char *dir, const char *out_path, char *errbuf, size_t errlen, const char *const *args) {
-  char bin[4096];
-  if (!realpath(cli_bin(), bin)) abort();
-  char errfile[] = "/tmp/cldyn_stderr_XXXXXX";
-  int efd = mkstemp(errfile);
-  if (efd < 0) abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (dir && chdir(dir) != 0) _exit(126);
-    if (child_fsize >= 0) {
-      struct rlimit rl = {(rlim_t)child_fsize, (rlim_t)child_fsize};
-      signal(SIGXFSZ, SIG_IGN);
-      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
-    }
-    int ofd = open(out_path ? out_path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int nul = open("/dev/null", O_RDONLY);
-    dup2(nul, 0), dup2(ofd, 1), dup2(efd, 2);
-    const char *av[64];
-    int n = 0;
-    av[n++] = bin;
-    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
-    av[n] = NULL;
-    execv(bin, (char *const *)av);
-    _exit(127);
-  }
-  int st;
-  waitpid(pid, &st, 0);
-  if (errbuf) {
-    ssize_t k = pread(efd, errbuf, errlen - 1, 0);
-    errbuf[k > 0 ? k : 0] = '\0';
-  }
-  close(efd);
-  unlink(errfile);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-#define RUN(dir, err, ...) run_in(dir, NULL, err, sizeof err, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(dir, err, ...) run_argv_in(dir, NULL, child_fsize, err, sizeof err, (const char *const[]){__VA_ARGS__, NULL})
 
 static void write_file(const char *dir, const char *name, const char *text) {
   char p[4096];
@@ -65,12 +27,6 @@ static void write_file(const char *dir, const char *name, const char *text) {
   fclose(f);
 }
 
-static int exists_in(const char *dir, const char *name) {
-  char p[4096];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  struct stat sb;
-  return lstat(p, &sb) == 0;
-}
 
 static void rm_rf(const char *dir) {
   char cmd[256];
@@ -305,7 +261,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
     c[pos] ^= (unsigned char)(1 + lcg(&seed) % 255);
     put_file(bad, c, n);
     free(c);
-    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int rc = run_argv_in(NULL, NULL, child_fsize, err, sizeof err, resume);
     int ok = rc == 2 && strstr(err, "corrupt checkpoint") && !file_exists(out);
     cr_expect(ok, "byte %zu flipped: rc %d: %s", pos, rc, err);
     tried++, held += ok;
@@ -314,7 +270,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
   for (int k = 0; k < 80; k++) {
     size_t len = k < 20 ? (size_t)k : (size_t)(lcg(&seed) % n);
     put_file(bad, b, len);
-    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int rc = run_argv_in(NULL, NULL, child_fsize, err, sizeof err, resume);
     int ok = rc == 2 && strstr(err, "corrupt checkpoint");
     cr_expect(ok, "truncated to %zu bytes: rc %d: %s", len, rc, err);
     tried++, held += ok;
@@ -339,7 +295,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
     fix_crc(c, n);
     put_file(bad, c, n);
     free(c);
-    int rc = run_in(NULL, NULL, err, sizeof err, resume);
+    int rc = run_argv_in(NULL, NULL, child_fsize, err, sizeof err, resume);
     int ok = rc == 2 && strstr(err, "--resume");
     cr_expect(ok, "forged field %zu: rc %d: %s", k, rc, err);
     tried++, held += ok;
@@ -415,7 +371,7 @@ Test(harden, outputs_on_one_path_and_bad_directories_before_work, .timeout = 60)
     char outp[160];
     snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
     int before = count_in(dir);
-    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    int rc = run_argv_in(dir, outp, child_fsize, err, sizeof err, cases[k]);
     size_t ol = 0;
     free(slurp(outp, &ol));
     unlink(outp);
@@ -482,13 +438,7 @@ static int signal_run(const char *dir, const char *ready, int sig, const char *c
     if (chdir(dir) != 0) _exit(126);
     int nul = open("/dev/null", O_RDWR);
     dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
-    const char *av[64];
-    int n = 0;
-    av[n++] = bin;
-    for (; args[n - 1] && n < 63; n++) av[n] = args[n - 1];
-    av[n] = NULL;
-    execv(bin, (char *const *)av);
-    _exit(127);
+    exec_cli(bin, args);
   }
   for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_tmp(dir) > 0); i++) usleep(2000);
   usleep(20000);
@@ -548,7 +498,7 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
       {"reduced", "--N", "500", "--T", "3", "--tau", "1000", "--out", "o.csv", NULL},
   };
   for (int k = 0; k < 3; k++) {
-    int rc = run_in(dir, NULL, err, sizeof err, nan_cases[k]);
+    int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, nan_cases[k]);
     int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_in(dir) == 0;
     cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
     tried++, held += ok;
@@ -567,7 +517,7 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
        "--tau", "100", "--directions", "4", "--qmc-points", "16", "--out", "o.csv", NULL},
   };
   for (int k = 0; k < 4; k++) {
-    int rc = run_in(dir, NULL, err, sizeof err, basin_cases[k]);
+    int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, basin_cases[k]);
     int ok = rc == 1 && (strstr(err, "t = ") || strstr(err, "starts at")) && strstr(err, "tau = ") &&
              !strstr(err, "--Q0") && count_in(dir) == 0;
     cr_expect(ok, "basin case %d: rc %d: %s", k, rc, err);
@@ -610,7 +560,7 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
       else oa[no++] = acc[k][j];
     }
     char errp[2048];
-    int rcp = run_in(dir, NULL, errp, sizeof errp, pa), rco = run_in(dir, NULL, err, sizeof err, oa);
+    int rcp = run_argv_in(dir, NULL, child_fsize, errp, sizeof errp, pa), rco = run_argv_in(dir, NULL, child_fsize, err, sizeof err, oa);
     snprintf(p, sizeof p, "%s/p.csv", dir), snprintf(o, sizeof o, "%s/o.csv", dir);
     double tp[64], Rp[64], Qp[64], to[64], Ro[64], Qo[64], worst = 0;
     int n = read_rq(p, tp, Rp, Qp, 64), m = read_rq(o, to, Ro, Qo, 64);
@@ -641,7 +591,7 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
       {"pde", "--T", "1", "--cells", "200", "--act", "linear", "--reg", "none", "--tau", "10", "--out", "p.csv", NULL},
   };
   for (int k = 0; k < 4; k++) {
-    int rc = run_in(dir, NULL, err, sizeof err, bad[k]);
+    int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, bad[k]);
     int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = ") && strstr(err, "s = ") && count_in(dir) == 0;
     cr_expect(ok, "pde case %d: rc %d: %s", k, rc, err);
     tried++, held += ok;
@@ -751,8 +701,8 @@ Test(harden, config_files_nul_long_lines_quoting) {
     char o1[160], o2[160];
     snprintf(o1, sizeof o1, "%s/p1.cfg", dir);
     snprintf(o2, sizeof o2, "%s/p2.cfg", dir);
-    run_in(dir, o1, err, sizeof err, (const char *const[]){"ode", "--out", outs[k], "--tau", "0.7", "--print-config", NULL});
-    run_in(dir, o2, err, sizeof err, (const char *const[]){"ode", "--config", "p1.cfg", "--print-config", NULL});
+    run_argv_in(dir, o1, child_fsize, err, sizeof err, (const char *const[]){"ode", "--out", outs[k], "--tau", "0.7", "--print-config", NULL});
+    run_argv_in(dir, o2, child_fsize, err, sizeof err, (const char *const[]){"ode", "--config", "p1.cfg", "--print-config", NULL});
     char *a = slurp(o1, NULL), *b = slurp(o2, NULL);
     int ok = a && b && !strcmp(a, b) && strstr(a, "tau = 0.7");
     cr_expect(ok, "'%s' does not round-trip:\n%s\n---\n%s", outs[k], a ? a : "", b ? b : "");
@@ -912,7 +862,7 @@ Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
     char outp[160];
     snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
     child_fsize = 64;
-    int rc = run_in(dir, outp, err, sizeof err, cases[k]);
+    int rc = run_argv_in(dir, outp, child_fsize, err, sizeof err, cases[k]);
     child_fsize = -1;
     unlink(outp);
     int ok = rc == 1 && count_in(dir) == before && count_tmp(dir) == 0;
@@ -1121,7 +1071,7 @@ Test(harden, sd_guard_cli_refuses, .timeout = 120) {
       {"basin", "--c", "rademacher:3", "--c", "rademacher:2", "--s", "2000", "--directions", "4", "--out", "o.csv", NULL},
   };
   for (int k = 0; k < 6; k++) {
-    int rc = run_in(dir, NULL, err, sizeof err, cases[k]);
+    int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, cases[k]);
     int ok = rc == 1 && strstr(err, "pre-activation sd") && strstr(err, "t = ") && strstr(err, "s = ") &&
              count_in(dir) == 0;
     cr_expect(ok, "case %d (%s): rc %d: %s", k, cases[k][0], rc, err);

@@ -13,7 +13,7 @@
 
 static const char *act_names[] = {"linear", "tanh", "erf", "relu", "sigmoid", "cubic"};
 
-static void model_of(cl_model *m, const char *act, int K, const char **laws, double s, double rho) {
+static void m1_model_of(cl_model *m, const char *act, int K, const char **laws, double s, double rho) {
   char err[CL_ERRLEN];
   cl_model_default(m);
   m->K = K, m->M = 1, m->s = s, m->rho = rho;
@@ -54,7 +54,7 @@ static void expect_close(const cl_m1_terms *x, const cl_m1_terms *y, int K, doub
 static void compare_tensor(const char *act, int K, const char **laws, const double *R, double Q,
                            double s, double rho, int n_law, double tol) {
   cl_model m;
-  model_of(&m, act, K, laws, s, rho);
+  m1_model_of(&m, act, K, laws, s, rho);
   const int poly = !strcmp(act, "cubic") || !strcmp(act, "linear");
   cl_quad_opts cf = {.m1_cf = 1}, ref = {.m1_cf = -1, .n_gauss = poly ? 12 : 80, .n_law = n_law,
                                          .n_mgrid = poly ? 4000000 : 400};
@@ -109,7 +109,7 @@ Test(manyk, polynomial_sigma_default_and_tensor_paths_exact, .timeout = 60) {
     for (int p = 0; p < 2; p++)
       for (int k = 0; k < 2; k++) {
         cl_model m;
-        model_of(&m, a ? "cubic" : "linear", k ? 3 : 2, k ? l3 : l2, 0.5, k ? 0.3 : 0.0);
+        m1_model_of(&m, a ? "cubic" : "linear", k ? 3 : 2, k ? l3 : l2, 0.5, k ? 0.3 : 0.0);
         cl_m1_terms x, y;
         terms(&m, &paths[p], k ? R3 : R2, k ? 0.9 : 0.8, &x);
         terms(&m, &ref, k ? R3 : R2, k ? 0.9 : 0.8, &y);
@@ -139,7 +139,7 @@ Test(manyk, tensor_with_student, .timeout = 120) {
 static void compare_mc(const char *act, int K, const char **laws, const double *R, double Q,
                        double s, double rho, long n, uint64_t seed) {
   cl_model m;
-  model_of(&m, act, K, laws, s, rho);
+  m1_model_of(&m, act, K, laws, s, rho);
   cl_quad_opts o = {.m1_cf = 1};
   cl_m1_terms t;
   terms(&m, &o, R, Q, &t);
@@ -238,7 +238,7 @@ static void at_state(cl_cf *cf, double t, double *v, int *nx, int *nw) {
 static void jumps(const char *act, const char **laws, double tol) {
   cl_model m;
   char err[CL_ERRLEN];
-  model_of(&m, act, 5, laws, 0.5, 0.0);
+  m1_model_of(&m, act, 5, laws, 0.5, 0.0);
   cl_cf *cf;
   cl_cf_alloc(&m, NULL, 40, &cf, err);
   cr_assert_not_null(cf, "%s", err);
@@ -278,7 +278,7 @@ Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
   for (int a = 0; a < 2; a++) {
     cl_model mp;
     char perr[CL_ERRLEN];
-    model_of(&mp, a ? "cubic" : "linear", 5, lc, 0.5, 0.0);
+    m1_model_of(&mp, a ? "cubic" : "linear", 5, lc, 0.5, 0.0);
     cl_cf *cf;
     cr_assert_eq(cl_cf_alloc(&mp, NULL, 40, &cf, perr), CL_OK, "%s", perr);
     double v[12];
@@ -290,7 +290,7 @@ Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
   /* and the drift itself is the characteristic-function one here */
   cl_model m;
   char err[CL_ERRLEN];
-  model_of(&m, "tanh", 5, l, 0.5, 0.0);
+  m1_model_of(&m, "tanh", 5, l, 0.5, 0.0);
   cl_drift *d;
   cl_drift_alloc(&m, NULL, &d, err);
   cr_assert_not_null(d, "%s", err);
@@ -307,7 +307,7 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   const double R[] = {0.6, 0.5, 0.3};
   double Q = 0.6 * 0.6 + 0.5 * 0.5 + 0.3 * 0.3;
   cl_model m;
-  model_of(&m, "tanh", 3, l3, 0.0, 0.0);
+  m1_model_of(&m, "tanh", 3, l3, 0.0, 0.0);
   cl_m1_terms a, b;
   terms(&m, &(cl_quad_opts){.m1_cf = 1}, R, Q, &a);
   terms(&m, &(cl_quad_opts){.m1_cf = -1}, R, Q, &b);
@@ -315,7 +315,7 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   const char *l5[] = {"uniform:2", "laplace:3", "uniform:1", "laplace:1", "uniform:3"};
   const double R5[] = {0.6, 0.5, 0.3, 0.1, 0.1};
   double Q5 = Q + 0.02;
-  model_of(&m, "tanh", 5, l5, 0.0, 0.0);
+  m1_model_of(&m, "tanh", 5, l5, 0.0, 0.0);
   char err[CL_ERRLEN];
   cl_drift *d;
   cl_drift_alloc(&m, NULL, &d, err);

@@ -26,13 +26,6 @@
 
 #define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
 
-static cl_model model_of(const char *args) {
-  cl_config cfg;
-  char err[CL_ERRLEN];
-  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
-  return cfg.model;
-}
-
 /* Brute-force reference (tests/mc_ref.c): mean and standard error of the
  * per-batch drift over nb seeded batches. */
 static void reference(const cl_model *m, const double *R, const double *Q, long nb, uint64_t seed,

@@ -6,47 +6,15 @@
 #include <jansson.h>
 #include <math.h>
 
+#include "runin.h"
 #include "testutil.h"
 
 /* ---- helpers ---- */
-
-/* Run `cldyn ARGS` in dir (a shell command line), stdout to dir/stdout,
- * stderr to err; returns the exit status. */
-static int run_in(const char *dir, char *err, size_t errlen, const char *fmt, ...) {
-  char args[4096], cmd[8192], ef[300];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(ef, sizeof ef, "%s/stderr", dir);
-  const char *bin = cli_bin();
-  char abs[1024];
-  if (bin[0] != '/' && getcwd(abs, sizeof abs)) {
-    size_t n = strlen(abs);
-    snprintf(abs + n, sizeof abs - n, "/%s", bin);
-    bin = abs;
-  }
-  snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >stdout 2>stderr </dev/null", dir, bin, args);
-  int st = system(cmd);
-  if (err) {
-    FILE *f = fopen(ef, "r");
-    size_t n = f ? fread(err, 1, errlen - 1, f) : 0;
-    err[n] = '\0';
-    if (f) fclose(f);
-  }
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static char *read_in(const char *dir, const char *name) {
   char p[512];
   snprintf(p, sizeof p, "%s/%s", dir, name);
   return slurp(p, NULL);
-}
-
-static int exists_in(const char *dir, const char *name) {
-  char p[512];
-  snprintf(p, sizeof p, "%s/%s", dir, name);
-  return file_exists(p);
 }
 
 /* A CSV as a table of doubles (header kept as text); NaN for text fields. */

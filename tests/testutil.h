@@ -95,6 +95,14 @@ static inline char *slurp(const char *path, size_t *len) {
 static inline cl_status cfg_from_args(cl_config *cfg, cl_command cmd, const char *args, char *err) {
   return cl_config_parse_string(cfg, cmd, args, err);
 }
+
+/* The model of `ode ARGS` (asserted to parse). */
+static inline cl_model model_of(const char *args) {
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, args, err), CL_OK, "%s: %s", args, err);
+  return cfg.model;
+}
 #endif
 
 #endif

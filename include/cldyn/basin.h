@@ -52,7 +52,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
  * and no component of the state moved by more than CL_BASIN_SETTLE_TOL in
  * between; one that has not is integrated again to 2 tmax, then 4 tmax, and
  * is classified by its last state (counted in `unsettled` if it has still
- * not settled). */
+ * not settled).  Where the default M = 2 grid engine refuses a state, the
+ * whole run is redone with cl_drift_fallback's engine (res->rerun). */
 #define CL_BASIN_SETTLE_TOL 1e-3
 typedef struct {
   long ndir;
@@ -60,6 +61,8 @@ typedef struct {
   long count[CL_NKINDS];
   double prob[CL_NKINDS];
   double var[CL_KMAX * CL_MMAX]; /* N var(A_ji), K x M */
+  char rerun[128]; /* empty, or why every start was redone with another engine: the default
+                      grid refused a state (cl_drift_fallback) */
 } cl_basin_multi_result;
 
 cl_status cl_basin_run_multi(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,

@@ -69,6 +69,18 @@ double cl_drift_stderr(const cl_drift *d);
 /* One line describing what is computed (method, orders, points). */
 const char *cl_drift_method(const cl_drift *d);
 
+/* Where the M = 2 grid engine, chosen by default, refuses a state mid-run
+ * (more nodes per direction than its cap: nearly collinear units, cubic
+ * sigma's tails cut by a capped axis; docs/grid.md s.6), the commands redo
+ * the whole run with one other engine.  cl_drift_grid_refused: 1 if err
+ * (a message, maybe wrapped by its caller's) is that refusal.
+ * cl_drift_fallback: 1 with *q the engine of the rerun (o's other fields
+ * kept) when o is the default choice - the quad rule for cubic sigma (which
+ * the Sobol' rules refuse), the Sobol' rules otherwise; 0 where the engine
+ * was asked for (the refusal stands).  *name (if non-NULL) names it. */
+int cl_drift_grid_refused(const char *err);
+int cl_drift_fallback(const cl_model *m, const cl_quad_opts *o, cl_quad_opts *q, const char **name);
+
 /* The M = 1 terms of docs/model.md s.6 at (R, Q) (any B; for lambda = 0 they do
  * not depend on B): a_j, b_z, b_e, V and E[G1 h1 + G2 h2]. */
 typedef struct {
