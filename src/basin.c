@@ -423,7 +423,9 @@ static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, d
   cl_schedule s = {.T = T, .dt_out = T / 6, .runs = 1, .seed = 1};
   cl_traj *tr = NULL;
   /* no rerun per start: one engine for every start (cl_basin_multi_ends) */
-  cl_status st = cl_ode_solve_once(mm, &s, o, &tr, NULL, e);
+  cl_ode_opts once = *o;
+  once.no_rerun = 1;
+  cl_status st = cl_ode_solve(mm, &s, &once, &tr, NULL, e);
   if (st) return st;
   const double *a = cl_traj_row(tr, 0, tr->nt >= 2 ? tr->nt - 2 : 0), *b = cl_traj_row(tr, 0, tr->nt - 1);
   double dmax = 0;

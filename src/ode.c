@@ -751,7 +751,8 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   int unresolved = 0;
   cl_status st = solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
   cl_quad_opts q;
-  if (st != CL_EDIVERGE || !unresolved || !cl_drift_fallback(m, &o->quad, &q, NULL)) return st;
+  if (st != CL_EDIVERGE || !unresolved || o->no_rerun || !cl_drift_fallback(m, &o->quad, &q, NULL))
+    return st;
   char why[CL_ERRLEN];
   snprintf(why, sizeof why, "%s", err);
   const char *t = strstr(why, "t = ");
@@ -760,11 +761,6 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   return solve(m, s, o, &q, note, out, info, err, &unresolved);
 }
 
-cl_status cl_ode_solve_once(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, cl_traj **out,
-                            char *info, char *err) {
-  int unresolved;
-  return solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
-}
 
 /* note: appended to the method line (info) */
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,

@@ -5,7 +5,6 @@
 #define CLDYN_ODE_FLOW_H
 
 #include "cldyn/common.h"
-#include "cldyn/ode.h"
 
 /* f(ctx, y, out): the drift at y (CL_EDIVERGE outside the domain, with a
  * message in err, CL_ERRLEN bytes, when err is not NULL) */
@@ -15,11 +14,5 @@ typedef cl_status (*cl_flow_fn)(void *ctx, const double *y, double *out, char *e
  * cl_ode_solve.  CL_EDIVERGE (with the time) when the drift fails or the
  * step collapses; y is then unchanged. */
 cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, double rtol, double atol, char *err);
-
-/* cl_ode_solve without its rerun after a refusal of the default grid: the
- * refusal is returned, so that a caller running many trajectories (basin)
- * redoes all of them with one engine (cl_drift_fallback). */
-cl_status cl_ode_solve_once(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, cl_traj **out,
-                            char *info, char *err);
 
 #endif

@@ -20,6 +20,11 @@ typedef struct {
    * cl_basin_run_multi (fraction of the directions); NULL for none */
   cl_progress_fn progress;
   void *progress_ctx;
+  /* 0 (default): after a refusal of the default M = 2 grid, cl_ode_solve
+   * reruns with the fallback engine (cl_drift_fallback); 1: it returns the
+   * refusal, so that a caller running many trajectories (basin) redoes all
+   * of them with one engine */
+  int no_rerun;
 } cl_ode_opts;
 
 void cl_ode_opts_default(cl_ode_opts *o);
