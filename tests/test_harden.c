@@ -949,6 +949,7 @@ Test(harden, csv_fields_with_a_tail_are_refused, .timeout = 120) {
  * engine refuses with CL_EDIVERGE and a message naming the sd and the
  * limit. */
 #include "sd_ref.h"
+#include "sdlimit.h"
 Test(harden, sd_guard_accurate_below_refused_above, .timeout = 120) {
   const char *acts[] = {"tanh", "erf", "sigmoid"};
   const double lim_m1[] = {1000, 1000, 1000}, lim_grid[] = {9, 11, 22}, lim_sobol[] = {12, 17, 60},
@@ -1022,38 +1023,9 @@ Test(harden, sd_guard_accurate_below_refused_above, .timeout = 120) {
 Test(harden, sd_guard_quad_m3_m4_accurate_below_refused_above, .timeout = 120) {
   const char *acts[] = {"tanh", "erf", "sigmoid"};
   const double lim[2][3] = {{1.7, 2.5, 6}, {1.5, 2, 5}};
-  char err[CL_ERRLEN];
   for (int M = 3; M <= 4; M++)
     for (int a = 0; a < 3; a++)
-      for (int side = 0; side < 2; side++) {
-        cl_model m;
-        cl_model_default(&m);
-        cr_assert_eq(cl_act_parse(acts[a], &m.act, err), CL_OK);
-        m.M = M, m.lambda = 1, m.rho = 0.5;
-        for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : 1;
-        for (int i = 0; i < m.K * M; i++) m.R0[i] = 0;
-        cl_quad_opts o = {0};
-        o.expect = CL_EXPECT_QUAD;
-        /* sd = sqrt(1 + s^2) at Q = I, R = 0; just inside the limit (rounding) */
-        const double sd = lim[M - 3][a] * (1 - 1e-9) + (side ? 0.1 : 0);
-        m.s = sqrt(sd * sd - 1);
-        double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX] = {0}, dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-        for (int i = 0; i < M; i++) Q[i * M + i] = 1;
-        cl_drift *d;
-        cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
-        const cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
-        if (side) {
-          cr_expect(st == CL_EDIVERGE && strstr(err, "pre-activation sd") && strstr(err, acts[a]),
-                    "M = %d %s sd %g: status %d: %s", M, acts[a], sd, st, err);
-        } else {
-          cr_assert_eq(st, CL_OK, "M = %d %s sd %g: %s", M, acts[a], sd, err);
-          const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref), est = cl_drift_stderr(d);
-          cr_expect(e <= est, "M = %d %s sd %g: dQ_11 %.10g vs brute force %.10g: error %.3g above the estimate %.3g",
-                    M, acts[a], sd, dQ[0], ref, e, est);
-          cr_log_info("M = %d %s sd %g: error %.3g, estimate %.3g", M, acts[a], sd, e, est);
-        }
-        cl_drift_free(d);
-      }
+      for (int side = 0; side < 2; side++) sd_limit_case(acts[a], M, 1, 0.5, lim[M - 3][a], side);
 }
 
 /* The CLI: ode (M = 1 and 2, also when the sd crosses the limit during the

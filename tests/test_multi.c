@@ -22,6 +22,7 @@
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "sd_ref.h"
+#include "sdlimit.h"
 #include "testutil.h"
 
 #define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
@@ -863,38 +864,9 @@ Test(accurate, m5_sd_limits_hold_and_larger_m_is_refused, .timeout = 120) {
     const char *act;
     double lim, lambda, rho;
   } cs[] = {{"tanh", 1.3, 1, 0}, {"erf", 2.5, 1, 0.5}, {"sigmoid", 4, 0, 0.5}};
-  char err[CL_ERRLEN];
   for (int c = 0; c < 3; c++)
-    for (int side = 0; side < 2; side++) {
-      cl_model m;
-      cl_model_default(&m);
-      cr_assert_eq(cl_act_parse(cs[c].act, &m.act, err), CL_OK, "%s", err);
-      const int M = 5;
-      m.M = M, m.lambda = cs[c].lambda, m.rho = cs[c].rho;
-      for (int i = 0; i < M * M; i++) m.Q0[i] = i % (M + 1) ? 0 : 1;
-      for (int i = 0; i < m.K * M; i++) m.R0[i] = 0;
-      /* sd = sqrt(1 + s^2) at Q = I, R = 0; just inside the limit (rounding) */
-      const double sd = cs[c].lim * (1 - 1e-9) + (side ? 0.1 : 0);
-      m.s = sqrt(sd * sd - 1);
-      cl_quad_opts o = {0};
-      o.expect = CL_EXPECT_QUAD;
-      double R[CL_KMAX * CL_MMAX] = {0}, Q[CL_MMAX * CL_MMAX] = {0}, dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-      for (int i = 0; i < M; i++) Q[i * M + i] = 1;
-      cl_drift *d;
-      cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
-      const cl_status st = cl_drift_eval(d, R, Q, dR, dQ, err);
-      if (side) {
-        cr_expect(st == CL_EDIVERGE && strstr(err, "pre-activation sd") && strstr(err, cs[c].act),
-                  "M = 5 %s sd %g: status %d: %s", cs[c].act, sd, st, err);
-      } else {
-        cr_assert_eq(st, CL_OK, "M = 5 %s sd %g: %s", cs[c].act, sd, err);
-        const double ref = sd_ref_dq(&m, 1), e = fabs(dQ[0] - ref), est = cl_drift_stderr(d);
-        cr_expect(e <= est, "M = 5 %s sd %g: dQ_11 %.10g vs brute force %.10g: error %.3g above the estimate %.3g",
-                  cs[c].act, sd, dQ[0], ref, e, est);
-        cr_log_info("M = 5 %s sd %g: error %.3g, estimate %.3g", cs[c].act, sd, e, est);
-      }
-      cl_drift_free(d);
-    }
+    for (int side = 0; side < 2; side++) sd_limit_case(cs[c].act, 5, cs[c].lambda, cs[c].rho, cs[c].lim, side);
+  char err[CL_ERRLEN];
   const char *acts[] = {"tanh", "erf", "sigmoid"};
   for (int M = 6; M <= 7; M++)
     for (int a = 0; a < 3; a++) {
