@@ -204,9 +204,17 @@ void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, 
     double z = sqrt(nu) * k * fabs(t);
     if (z == 0) return;
     /* e^z K_nu(z) (GSL's scaled form) and one exponential for both */
-    double e = exp(-gsl_sf_lngamma(mu) - (mu - 1) * M_LN2 + mu * log(z) - z);
+    const double lc = -gsl_sf_lngamma(mu) - (mu - 1) * M_LN2 + mu * log(z);
+    double e = exp(lc - z);
     *pr = e * gsl_sf_bessel_Knu_scaled(mu, z);
     *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * e * gsl_sf_bessel_Knu_scaled(mu - 1, z);
+    /* at large nu and small z the factor e underflows while K_mu(z) ~
+     * Gamma(mu) 2^(mu-1) z^-mu overflows (a NaN drift from nu ~ 60, relu,
+     * small second moment): then the logarithms, ln K from GSL */
+    if (!(isfinite(*pr) && isfinite(*ci) && e > 0)) {
+      *pr = exp(lc + gsl_sf_bessel_lnKnu(mu, z));
+      *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * exp(lc + gsl_sf_bessel_lnKnu(mu - 1, z));
+    }
     return;
   }
   case CL_LAW_DISCRETE:

@@ -88,6 +88,9 @@ cl_status cl_law_parse(const char *spec, cl_law *law, char *err) {
   return cl_law_check(law, err);
 }
 
+/* the largest student NU accepted (docs/cli.md) */
+#define STUDENT_NU_MAX 200.0
+
 cl_status cl_law_check(const cl_law *law, char *err) {
   if (law->kind == CL_LAW_DISCRETE) {
     double sum = 0, mean = 0, scale = 0;
@@ -114,6 +117,15 @@ cl_status cl_law_check(const cl_law *law, char *err) {
     return cl_fail(err, CL_EINVAL,
                    "c: student NU must be > 4 so that the fourth moment exists (got %g)",
                    law->nu);
+  /* above this nu the engines' rules for the power tail break down silently
+   * (measured, docs/cli.md: the M = 1 characteristic function overflows from
+   * about nu = 300, the quad rule's scale mixture from about 400); the law is
+   * then within O(1/nu) of a gauss law of the same variance */
+  if (law->kind == CL_LAW_STUDENT && law->nu > STUDENT_NU_MAX)
+    return cl_fail(err, CL_EINVAL,
+                   "c: student:%g:%g has NU above %g, where the drift engines lose its tail; use gauss:%g "
+                   "(the same variance, within O(1/NU))",
+                   law->m2, law->nu, STUDENT_NU_MAX, law->m2);
   return CL_OK;
 }
 

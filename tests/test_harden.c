@@ -1050,3 +1050,58 @@ Test(harden, sd_guard_cli_refuses, .timeout = 120) {
   }
   rm_rf(dir);
 }
+
+/* Student laws with a large nu: the engines' rules for the power tail broke
+ * down (the grid from nu = 36, the M = 1 characteristic functions from
+ * nu = 60 with relu, where K_mu(z) overflowed (now through ln K), the quad
+ * rule's scale mixture from about 400: a vanishing R-signal or a non-finite
+ * drift, docs/cli.md).  nu above 200 is refused at
+ * the law (one line naming the law and gauss, exit 2), the grid leaves
+ * nu > 25 to the Sobol' engine; at the caps each engine's drift is that of
+ * the gauss law of the same variance to O(1/nu), signal intact. */
+Test(harden, student_large_nu_capped_and_close_to_gauss_below, .timeout = 30) {
+  char eb[4096], err[CL_ERRLEN];
+  cr_expect_eq(run_cli("ode --T 0.01 --dt-out 0.01 --c student:1:200.5", eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "student:1:200.5") && strstr(eb, "gauss:1") && strchr(eb, '\n') == eb + strlen(eb) - 1,
+            "one line: %s", eb);
+  const struct {
+    const char *args;
+    int expect;
+    double nu;
+  } c[] = {
+      {"", CL_EXPECT_QMC, 200},                               /* M = 1: characteristic functions */
+      {" --act relu --R0 0.01 --Q0 1", CL_EXPECT_QMC, 200},   /* M = 1: was NaN from nu = 95 (K_mu overflow) */
+      {" --M 2 --R0 0.3,0.1", CL_EXPECT_QUAD, 200},           /* the quad rule */
+      {" --M 2 --R0 0.3,0.1", CL_EXPECT_SOBOL, 200},          /* the Sobol' engine */
+      {" --M 2 --R0 0.3,0.1", CL_EXPECT_GRID, 25},            /* the grid, at its cap */
+      {" --M 2 --R0 0.1", CL_EXPECT_GRID, 25},                /* where nu = 36 was not finite */
+      {" --M 2 --R0 0.1", CL_EXPECT_QMC, 150},                /* the default for M = 2: not the grid */
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    double dR[2][2], dQ[2][4];
+    for (int g = 0; g < 2; g++) {
+      char args[512];
+      if (g) snprintf(args, sizeof args, "--c gauss:1%s", c[i].args);
+      else snprintf(args, sizeof args, "--c student:1:%g%s", c[i].nu, c[i].args);
+      cl_model m = model_of(args);
+      cl_quad_opts o = {0};
+      o.expect = c[i].expect;
+      cl_drift *d = NULL;
+      cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s: %s", args, err);
+      cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR[g], dQ[g], err), CL_OK, "%s: %s", args, err);
+      cl_drift_free(d);
+    }
+    for (int k = 0; k < (strstr(c[i].args, "--M 2") ? 2 : 1); k++) {
+      const double diff = fabs(dR[0][k] - dR[1][k]), scale = fabs(dR[1][k]);
+      cr_expect(isfinite(dR[0][k]) && diff < 5.0 / c[i].nu * scale, "case %zu dR_%d: student %.10g gauss %.10g", i,
+                k, dR[0][k], dR[1][k]);
+    }
+  }
+  /* the grid on request refuses nu just above its cap, naming the law */
+  cl_model m = model_of("--c student:1:25.5 --M 2");
+  cl_quad_opts o = {0};
+  o.expect = CL_EXPECT_GRID;
+  cl_drift *d = NULL;
+  cr_expect_eq(cl_drift_alloc(&m, &o, &d, err), CL_EINVAL, "grid accepted nu = 25.5");
+  cr_expect(strstr(err, "nu = 25.5"), "%s", err);
+}

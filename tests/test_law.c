@@ -124,7 +124,7 @@ Test(law, bad_specs_are_rejected_with_the_option_named) {
   const char *bad[] = {"gauss:0",       "gauss:-1",        "student:1:4",    "student:1:3.5",
                        "sparse:1:0",    "sparse:1:1.5",    "discrete:1@0.5,-1@0.4",
                        "discrete:1@0.5,2@0.5", "cauchy",   "gauss:abc",      "rademacher:1:2",
-                       "discrete:",     "discrete:1@x"};
+                       "discrete:",     "discrete:1@x",   "student:1:201"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     cl_law law;
     char err[CL_ERRLEN] = "";
