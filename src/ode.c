@@ -154,6 +154,15 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
   return CL_OK;
 }
 
+/* A = Q - R^T R (M x M), the covariance of the units' feature-free part */
+static void resid_cov(int K, int M, const double *R, const double *Q, double *A) {
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      A[i * M + l] = Q[i * M + l];
+      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
+    }
+}
+
 /* The relative step of the differences at y.  Next to the boundary of
  * the domain (Q - R^T R nearly singular: units with nearly parallel
  * weights, a unit nearly dead) the drift varies on the scale of the
@@ -181,11 +190,7 @@ static double fd_scale(int K, int M, const double *y) {
     for (int i = 0; i < M; i++) r2 += R[j * M + i] * R[j * M + i];
     rrow = fmax(rrow, sqrt(r2));
   }
-  for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      A[i * M + l] = Q[i * M + l];
-      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
-    }
+  resid_cov(K, M, R, Q, A);
   const double f = ymax * fmax(1, 2 * rrow), dist = cl_model_sym_min_eig(A, M);
   if (!(dist > 1e-12 * f)) return CL_FD_STEP; /* on the boundary, or not finite */
   return fmin(CL_FD_STEP, fmax(CL_FD_MIN_STEP, dist / (30 * f)));
@@ -245,8 +250,10 @@ static cl_status chol_cols(cl_drift *d, int K, int M, const double *R0, const do
 static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR, int nlev, double *J, double *J2,
                          cl_status *st, char *err) {
   const int n = cl_state_size(K, M);
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], L[CL_MMAX * CL_MMAX] = {0}, Lmin = INFINITY;
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], Av[CL_MMAX * CL_MMAX], L[CL_MMAX * CL_MMAX] = {0},
+      Lmin = INFINITY;
   cl_state_unpack(K, M, yv, R, Q);
+  resid_cov(K, M, R, Q, Av);
   gsl_matrix *A = gsl_matrix_alloc((size_t)M, (size_t)M), *P = gsl_matrix_alloc((size_t)n, (size_t)n);
   gsl_permutation *perm = gsl_permutation_alloc((size_t)n);
   double *G = malloc(sizeof(double) * 3 * (size_t)(n * n));
@@ -259,11 +266,7 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
     return 0;
   }
   for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      double v = Q[i * M + l];
-      for (int j = 0; j < K; j++) v -= R[j * M + i] * R[j * M + l];
-      gsl_matrix_set(A, (size_t)i, (size_t)l, v);
-    }
+    for (int l = 0; l < M; l++) gsl_matrix_set(A, (size_t)i, (size_t)l, Av[i * M + l]);
   gsl_error_handler_t *old = gsl_set_error_handler_off();
   int bad = gsl_linalg_cholesky_decomp1(A) != GSL_SUCCESS, sgn;
   for (int i = 0; i < M && !bad; i++)
@@ -760,7 +763,6 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   snprintf(note, sizeof note, "; the grid refused t = %.4g: rerun so", t ? atof(t + 4) : 0.0);
   return solve(m, s, o, &q, note, out, info, err, &unresolved);
 }
-
 
 /* note: appended to the method line (info) */
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
