@@ -53,6 +53,7 @@ typedef struct {
   double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
   double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
   double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
+  int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
   int last[2]; /* the nodes per direction of the last evaluation */
 } work;
@@ -309,6 +310,7 @@ static cl_status prepare(const cl_grid *g, work *w, const double *R, const doubl
   for (int k = 0; k < 4; k++) T[k] = w->Ct[k] + Cs[k];
   const double det = T[0] * T[3] - T[1] * T[2];
   memset(w->Se, 0, sizeof w->Se);
+  w->coll = !(det > 1e-300) && !w->dead[0] && !w->dead[1] && Cs[0] > 0 && Cs[3] > 0;
   if (det > 1e-300) {
     const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
     double M2[4];
@@ -409,6 +411,19 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
     for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
     const double cp = sqrt(w->Ct[i * 3]), ht = kap * sqrt(w->Se[i * 3] * lam);
     double L = axis_range(g, l, r, cp, 1);
+    if (w->coll) {
+      /* exactly collinear units (Q singular, noise s > 0, rho < 1): the
+       * smoothing S has correlation 1 and no step resolves the integrand;
+       * th = 0 refuses the state, as the nearly collinear ones that lead
+       * to it.  Before, prepare's branch for a dead unit kept S's diagonal
+       * alone, S looked uncorrelated and the state got the coarse grid of
+       * independent units: 0.036 off with an estimate of 2.1e-4 at R = 0,
+       * Q_ij = 0.04, sigmoid, s = 1 (docs/grid.md s.4).  (An exactly
+       * singular A with Q regular is not this: there the capped grid held,
+       * 1e-11 off with an estimate of 2e-10.) */
+      ax->want = INFINITY, ax->th = 0, ax->n[i] = l->p.n, ax->h[i] = 2 * L / l->p.n;
+      continue;
+    }
     int n = w->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
     double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht);
     if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, kapf * sqrt(w->Se[i * 3] * lam)));
@@ -673,11 +688,13 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
      * estimate (measured: 1.25 times the distance to a finer grid at
      * th = 0.015, docs/grid.md s.4) */
     l->unresolved = 1;
+    char want[32] = "arbitrarily many"; /* exactly collinear: no step suffices */
+    if (isfinite(ax.want)) snprintf(want, sizeof want, "about %.0f", ax.want);
     return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid "
+                   "expect: this state needs %s " CL_GRID_REFUSAL " %d of the grid "
                    "engine (nearly collinear units, Q_12 / sqrt(Q_11 Q_22) = %.6f, or a long-tailed law): use the "
                    "%s",
-                   ax.want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0,
+                   want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0,
                    g->m.act == CL_ACT_CUBIC ? "quad rule (the Sobol' engine refuses cubic sigma)" : "Sobol' engine");
   }
   cl_status st = ensure_fft(l, 0, ax.n[0], err);

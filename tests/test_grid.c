@@ -719,3 +719,45 @@ Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 6
   remove(jp), remove(b), snprintf(jp, sizeof jp, "%s.json", a), remove(jp), remove(a);
   rmdir(dir);
 }
+
+/* Nearly collinear units (docs/grid.md s.4, bench/collapse.py): both units
+ * with the same overlaps R_.1 = R_.2 = v sqrt(q), Q_ii = q and correlation
+ * r = Q_12 / q from 0.99 to exactly 1.  At each the grid either refuses the
+ * state (the rerun's refusal) or its drift is within its estimate of the
+ * quad rule's (converged there: 1e-11 from the rule at 48 nodes, and the
+ * batch Monte Carlo agrees).  Exactly collinear units (r = 1) were not
+ * refused before: the grid saw them as independent and was 0.036 off in
+ * dQ with a printed estimate of 2.1e-4 (R = 0). */
+Test(grid, collinear_units_refused_or_within_estimate, .timeout = 60) {
+  const double rs[] = {0.99, 0.999, 0.99984, 0.9999, 0.99999, 1}, vs[2][2] = {{0, 0}, {0.5, 0.3}}, q = 0.04;
+  cl_model m = model_of("--M 2 --c laplace:3 --c rademacher:2 --act sigmoid --lambda 0.3 --s 1");
+  char err[CL_ERRLEN];
+  cl_grid *g;
+  cl_acc *a;
+  cl_quad_opts o = {0};
+  cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_acc_alloc(&m, &o, &a, err), CL_OK, "%s", err);
+  for (int p = 0; p < 2; p++)
+    for (int k = 0; k < 6; k++) {
+      const double v0 = vs[p][0] * sqrt(q), v1 = vs[p][1] * sqrt(q);
+      const double R[4] = {v0, v0, v1, v1}, Q[4] = {q, rs[k] * q, rs[k] * q, q};
+      double d[NOUT], eb[NOUT], x[NOUT];
+      cr_assert_eq(cl_acc_eval(a, R, Q, x, x + 4, NULL, err), CL_OK, "%s", err);
+      cl_status st = cl_grid_eval(g, R, Q, d, d + 4, eb, err);
+      if (rs[k] == 1) cr_expect_eq(st, CL_EDIVERGE, "exactly collinear (v = %g): not refused", vs[p][0]);
+      if (st) {
+        cr_expect(cl_drift_grid_refused(err) && !strchr(err, '\n'), "%s", err);
+        cr_log_info("r = %.5f, v = %g: refused", rs[k], vs[p][0]);
+        continue;
+      }
+      double worst = 0;
+      for (int c = 0; c < 8; c++) {
+        worst = fmax(worst, fabs(d[c] - x[c]));
+        cr_expect_leq(fabs(d[c] - x[c]), eb[c], "r = %.5f, v = %g, component %d: %.12g vs %.12g, estimate %.3g", rs[k],
+                      vs[p][0], c, d[c], x[c], eb[c]);
+      }
+      cr_log_info("r = %.5f, v = %g: max |grid - quad| %.3g, estimate %.3g", rs[k], vs[p][0], worst, eb[0]);
+    }
+  cl_grid_free(g);
+  cl_acc_free(a);
+}
