@@ -702,7 +702,8 @@ M2_CASES = [
                       "--lambda", "1.5"]),
     ("m2-uniform-tanh", ["--M", "2", "--c", "uniform:3", "--c", "uniform:3", "--act", "tanh", "--lambda", "2.5"]),
     ("m2-laplace-sigmoid", ["--M", "2", "--c", "laplace:3", "--c", "rademacher:2", "--act", "sigmoid", "--lambda", "0.3"]),
-    # nearly collapsed stable state (correlation 0.99984) that only the flows find (docs/fixed-points.md s.7)
+    # nearly collapsed state (correlation 0.99984) that only the flows found; session 10: an artefact of the
+    # grid, which now refuses it (docs/fixed-points.md s.2, "Resolved (session 10)"); not re-run since
     ("m2-laplace-sigmoid-s1", ["--M", "2", "--c", "laplace:3", "--c", "rademacher:2", "--act", "sigmoid", "--lambda", "0.3",
                                "--s", "1"]),
 ]

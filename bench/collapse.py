@@ -37,7 +37,7 @@ def build():
                    cwd=ROOT, check=True)
 
 
-RS = [0.99, 0.995, 0.999, 0.9995, 0.99984, 0.9999, 0.99999, 1.0]
+RS = [0.99, 0.995, 0.997, 0.998, 0.999, 0.9993, 0.9995, 0.9997, 0.99984, 0.9999, 0.99999, 1.0]
 
 
 def states(q, v):
@@ -98,6 +98,9 @@ def main():
                                    text=True, check=True)
                 mcs = [np.array([float(t) for t in line.split()]) for line in p.stdout.splitlines()]
             for k, (r, y) in enumerate(st):
+                if ref[k] is None:
+                    print(",".join([" ".join(mo), "%g" % q, "%g:%g" % v, "%.5f" % r, "quad refused"]), flush=True)
+                    continue
                 f = ref[k][0]
                 sc = np.max(np.abs(f))
                 chk = np.max(np.abs(qd[k][0] - f)) / sc

@@ -43,7 +43,14 @@
 #define GRID_NE 24    /* default inner nodes of the fine level */
 #define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
 #define GRID_NLAD 16   /* at most this many inner rules per level */
-#define GRID_THMIN 0.02 /* the least fraction of the fine level's aliasing exponent a capped axis may keep */
+/* the least fraction of the fine level's aliasing exponent a capped axis may
+ * keep: below it the two levels' exponents (28 th and at most 18 th) are too
+ * close for their difference to bound the fine level's error.  0.02 until
+ * session 10; bench/collapse.py then found nearly collinear units (sigmoid,
+ * laplace + rademacher) 1.04 to 4.1 estimates off at th = 0.022 to 0.029,
+ * at most 0.87 of it up to th = 0.04 and 0.44 from 0.04 on (docs/grid.md s.4) */
+#define GRID_THMIN 0.05
+#define GRID_THMIN_TAILS 0.02 /* cubic's tails cut (tails_unresolved) named as the reason from here on */
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
@@ -671,8 +678,9 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   const int K = g->K;
   axes ax;
   axes_of(g, l, &ax);
-  if (l == &g->lv[1] && ax.th >= GRID_THMIN && tails_unresolved(g, ax.th)) {
-    /* cl_grid_unresolved: under the default choice ode reruns with the
+  if (l == &g->lv[1] && ax.th >= GRID_THMIN_TAILS && tails_unresolved(g, ax.th)) {
+    /* (its own reason where th < GRID_THMIN too: the refusal is the same)
+     * cl_grid_unresolved: under the default choice ode reruns with the
      * quad rule, as for cubic sigma's other refusals (the Sobol' engine,
      * whose bound missed there, 1.6 to 19 times in 4 of 5 such states,
      * refuses cubic: docs/grid.md s.4, s.6) */
@@ -686,7 +694,8 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   if (l == &g->lv[1] && ax.th < GRID_THMIN) {
     /* both levels too coarse: their difference is no longer a safe
      * estimate (measured: 1.25 times the distance to a finer grid at
-     * th = 0.015, docs/grid.md s.4) */
+     * th = 0.015; up to 4.1 times the distance to the quad rule at th
+     * = 0.029, nearly collinear units: docs/grid.md s.4) */
     l->unresolved = 1;
     char want[32] = "arbitrarily many"; /* exactly collinear: no step suffices */
     if (isfinite(ax.want)) snprintf(want, sizeof want, "about %.0f", ax.want);
