@@ -558,10 +558,15 @@ Test(fixedm, cli_says_when_images_are_roots_only_to_the_rules_accuracy, .timeout
  * point of the drift: the quad rule's drift there is far beyond its own
  * estimate (converged: 1e-11 between 24 and 48 nodes), and at s = 1 the
  * batch Monte Carlo of tests/mc_ref.c (no rule at all; 1e6 batches) puts dQ_11 12
- * standard errors from 0 and 2.1 from the quad rule. */
+ * standard errors from 0 and 2.1 from the quad rule.  The flow of the quad
+ * rule's drift from R = 0, Q = I (`ode --expect quad --R0 0 --T 200`, one
+ * run each, trajectory bounds 4e-9 and 8e-9) collapses the units exactly:
+ * 1 - correlation 2e-7 at t = 50, 1e-12 at t = 200, ending at Q_ij = q*
+ * with q* = 0.0283338778867 (s = 0.5) and 0.0358393894255 (s = 1); there
+ * the quad rule's drift is within its estimate of 0. */
 Test(fixedm, nearly_collapsed_states_of_the_grid_were_artefacts, .timeout = 60) {
   const double noise[2] = {0.5, 1}, q11[2] = {0.02830177, 0.03726930375665444},
-               q12[2] = {0.02828752, 0.037263224815416794};
+               q12[2] = {0.02828752, 0.037263224815416794}, qstar[2] = {0.0283338778867, 0.0358393894255};
   for (int c = 0; c < 2; c++) {
     cl_model m = model2(2, 0.3, "laplace:3", "rademacher:2");
     cl_act_parse("sigmoid", &m.act, NULL);
@@ -592,5 +597,15 @@ Test(fixedm, nearly_collapsed_states_of_the_grid_were_artefacts, .timeout = 60) 
                     dQ[0]);
       cr_log_info("Monte Carlo dQ_11 %.4g +- %.2g, quad rule %.6g", mean[4], se[4], dQ[0]);
     }
+    /* the exactly collapsed state the accurate flow ends at */
+    const double Qs[4] = {qstar[c], qstar[c], qstar[c], qstar[c]};
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, R, Qs, dR, dQ, err), CL_OK, "%s", err);
+    const double ebs = cl_drift_stderr(d);
+    cl_drift_free(d);
+    double small = 0;
+    for (int k = 0; k < 4; k++) small = fmax(small, fmax(fabs(dQ[k]), fabs(dR[k])));
+    cr_expect_leq(small, ebs, "s = %g: collapsed q* = %.12g: drift %.3g, estimate %.3g", m.s, qstar[c], small, ebs);
+    cr_log_info("s = %g: collapsed q* = %.12g: quad rule's drift %.3g, estimate %.3g", m.s, qstar[c], small, ebs);
   }
 }
