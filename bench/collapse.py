@@ -26,14 +26,15 @@ LINK = None
 
 
 def build():
+    os.makedirs(os.path.join(B, "bench"), exist_ok=True)
     app = [os.path.join(B, "obj", "app", f) for f in sorted(os.listdir(os.path.join(B, "obj", "app")))
            if f.endswith(".o") and "main" not in f]
     libs = subprocess.run(["pkg-config", "--libs", "openblas"], capture_output=True, text=True).stdout.split()
     cc = ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fopenmp", "-ffp-contract=off", "-D_GNU_SOURCE",
           "-Iinclude", "-I."]
     tail = [B + "/libcldyn.a", "-lgsl", "-ljansson"] + libs + ["-lz", "-lm"]
-    subprocess.run(cc + ["bench/collapse_drift.c"] + app + tail + ["-o", B + "/collapse_drift"], cwd=ROOT, check=True)
-    subprocess.run(cc + ["bench/collapse_mc.c", "tests/mc_ref.c"] + app + tail + ["-lcriterion", "-o", B + "/collapse_mc"],
+    subprocess.run(cc + ["bench/audit_drift.c"] + app + tail + ["-o", B + "/bench/audit_drift"], cwd=ROOT, check=True)
+    subprocess.run(cc + ["bench/collapse_mc.c", "tests/mc_ref.c"] + app + tail + ["-lcriterion", "-o", B + "/bench/collapse_mc"],
                    cwd=ROOT, check=True)
 
 
@@ -54,7 +55,7 @@ def states(q, v):
 
 def levels(args, ys):
     inp = "".join(" ".join("%.17g" % t for t in y) + "\n" for y in ys)
-    p = subprocess.run([B + "/collapse_drift"] + args, input=inp, capture_output=True, text=True, check=True)
+    p = subprocess.run([B + "/bench/audit_drift", "--levels"] + args, input=inp, capture_output=True, text=True, check=True)
     res = []
     for line in p.stdout.splitlines():
         if line.startswith("nan"):
@@ -94,7 +95,7 @@ def main():
             mcs = None
             if mc:
                 inp = "".join(" ".join("%.17g" % t for t in y) + "\n" for y in ys)
-                p = subprocess.run([B + "/collapse_mc", str(mc), "5"] + base, input=inp, capture_output=True,
+                p = subprocess.run([B + "/bench/collapse_mc", str(mc), "5"] + base, input=inp, capture_output=True,
                                    text=True, check=True)
                 mcs = [np.array([float(t) for t in line.split()]) for line in p.stdout.splitlines()]
             for k, (r, y) in enumerate(st):

@@ -2,7 +2,7 @@
  * reference of tests/mc_ref.c (no Stein lemma, no grid, no quad rule) at
  * states read from stdin.
  *   collapse_mc NB SEED [cldyn fixed options...] < states
- * Input lines as for bench/collapse_drift.c; each output line is the
+ * Input lines as for bench/audit_drift.c; each output line is the
  * drift (K M values of dR, then M M of dQ, row-major) and then their
  * standard errors, over NB batches. */
 #include <stdio.h>
