@@ -14,7 +14,8 @@
  * "--expect quad"), and the draw is bent to where that engine applies
  * (AUDIT_FIT=1: rho >= 0, g = square, B = 1 or lambda = 0, smooth sigma,
  * no student law, at most one continuous law; AUDIT_DISCRETE=1: discrete
- * laws only).  The engine is evaluated through cl_drift_alloc /
+ * laws only; AUDIT_GAUSS=1: gauss laws only; AUDIT_NU=nu: student laws
+ * only, with that nu).  The engine is evaluated through cl_drift_alloc /
  * cl_drift_eval / cl_drift_stderr and every component of its drift is
  * compared with
  *  - the batch Monte Carlo of tests/mc_ref.c (AUDIT_NB batches, default
@@ -22,7 +23,8 @@
  *  - a deterministic reference: for a polynomial sigma (linear, cubic) with
  *    g = square, B = 1 or lambda = 0, rho >= 0 and no student law the quad
  *    rule with Gauss rules throughout (exact; at most two continuous laws),
- *    else for the grid a grid capped at 400 nodes (bench/audit_m2.c's),
+ *    else for the grid (and the closed forms at M = 2 where the grid
+ *    applies) a grid capped at 400 nodes (bench/audit_m2.c's),
  *    for the quad rule the quad rule with AUDIT_QN coarse nodes (M = 2: 40,
  *    3: 26, 4: 20, 5: 14) where it applies with at most one continuous law,
  *    else the Sobol' engine with 2^16 points per rule: violation if
@@ -60,6 +62,12 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   if (fit && k == 4) k = 0;
   if (fit && *ncont && (k == 0 || k == 2 || k == 3)) k = 1;
   if (getenv("AUDIT_DISCRETE") && (k == 0 || k == 2 || k == 3 || k == 4)) k = 5 + k % 3; /* discrete laws only */
+  if (getenv("AUDIT_GAUSS")) k = 0; /* gauss laws only (the erf closed forms) */
+  if (getenv("AUDIT_NU")) { /* student laws only, with this nu */
+    snprintf(buf, n, "student:%.3g:%s", m2, getenv("AUDIT_NU"));
+    ++*ncont;
+    return;
+  }
   *ncont += k == 0 || k == 2 || k == 3 || k == 4;
   switch (k) {
   case 0: snprintf(buf, n, "gauss:%.3g", m2); break;
@@ -260,7 +268,7 @@ int main(int argc, char **argv) {
         have_ref = 2, refb = 1e-12 * mx;
       }
       cl_acc_free(a);
-    } else if (eng == E_GRID && cl_grid_applies(m, NULL, 0)) {
+    } else if ((eng == E_GRID || (eng == E_CLOSED && MM == 2)) && cl_grid_applies(m, NULL, 0)) {
       /* the grid of bench/audit_m2.c's reference: capped at 400 nodes */
       cl_grid_level lv = {400, 44, 45, 32, 8.5, 300};
       cl_grid *g;
