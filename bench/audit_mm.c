@@ -1,0 +1,327 @@
+/* bench/audit_mm.c - helper of bench/audit_mm: an audit of the M >= 2 drift
+ * engines and their printed error estimates on random configurations, any
+ * M (bench/audit_m2.c is the M = 2 audit of session 7; this one draws its
+ * own sequence, so that its seeds are new states).
+ *   audit_mm N SEED [FIRST]
+ * draws N configurations from SEED: M (AUDIT_M, default 3; 0: 2 to 4 at
+ * random), activation, g, lambda in {0, 0.3, 1, 3}, B in {1, 2, 3, 4},
+ * s in [0.05, 1.5], rho in [-0.9, 0.95], K = 1..4 laws (gauss, rademacher,
+ * uniform, laplace, sparse, discrete mixes and student laws with nu just
+ * above the engines' thresholds: 9.5, 10, 38, 41.5) and a state of one of
+ * six kinds (small R, units nearly along the features, a dying unit with
+ * Q_11 ~ 1e-6, small Q ~ 0.02, large R (|R| 2-3), units correlated by
+ * 0.3-0.8 but not collinear).  AUDIT_OPTS is appended to the options (e.g.
+ * "--expect quad"), and the draw is bent to where that engine applies
+ * (AUDIT_FIT=1: rho >= 0, g = square, B = 1 or lambda = 0, smooth sigma,
+ * no student law, at most one continuous law; AUDIT_DISCRETE=1: discrete
+ * laws only; AUDIT_GAUSS=1: gauss laws only; AUDIT_NU=nu: student laws
+ * only, with that nu).  The engine is evaluated through cl_drift_alloc /
+ * cl_drift_eval / cl_drift_stderr and every component of its drift is
+ * compared with
+ *  - the batch Monte Carlo of tests/mc_ref.c (AUDIT_NB batches, default
+ *    4e5 / B; violation if |d - mc| > est + 4 se; AUDIT_NB=0 skips it);
+ *  - a deterministic reference: for a polynomial sigma (linear, cubic) with
+ *    g = square, B = 1 or lambda = 0, rho >= 0 and no student law the quad
+ *    rule with Gauss rules throughout (exact; at most two continuous laws),
+ *    else for the grid (and the closed forms at M = 2 where the grid
+ *    applies) a grid capped at 400 nodes (bench/audit_m2.c's),
+ *    for the quad rule the quad rule with AUDIT_QN coarse nodes (M = 2: 40,
+ *    3: 26, 4: 20, 5: 14) where it applies with at most one continuous law,
+ *    else the Sobol' engine with 2^16 points per rule: violation if
+ *    |d - ref| > est + the reference's bound.
+ * For --expect mc the printed value is a standard error, not a bound: its
+ * ratios are reported, a violation is beyond 4 of it.  AUDIT_DRY=1 prints
+ * the configurations only; AUDIT_S and AUDIT_ACT fix s and the activation
+ * (the draws stay those of the seed).  One line per
+ * configuration (its `cldyn ode` options reproduce it), then the largest
+ * ratios and the violations per engine.  Reported only. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/app.h"
+#include "bench/benchutil.h"
+#include "src/drift_acc.h"
+#include "src/drift_grid.h"
+#include "tests/mc_ref.h"
+
+#define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
+
+static double unif(cl_rng *r, double a, double b) { return a + (b - a) * cl_rng_uniform(r); }
+static int pick(cl_rng *r, int n) { return (int)(cl_rng_uniform(r) * n); }
+
+/* fit: no student law; ncont counts the continuous laws, of which fit
+ * allows one (the quad rule's cost is per c node) */
+static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
+  const double m2 = unif(r, 0.5, 4);
+  static const char *mixes[] = {"discrete:-1@0.4,2@0.2,0@0.4", "discrete:-2@0.25,1@0.5,0@0.25",
+                                "discrete:-3@0.1,1@0.3,0@0.6", "discrete:-1.5@0.5,0.5@0.3,3@0.2"};
+  static const double nus[] = {9.5, 10, 38, 41.5};
+  int k = pick(r, 8);
+  if (fit && k == 4) k = 0;
+  if (fit && *ncont && (k == 0 || k == 2 || k == 3)) k = 1;
+  if (getenv("AUDIT_DISCRETE") && (k == 0 || k == 2 || k == 3 || k == 4)) k = 5 + k % 3; /* discrete laws only */
+  if (getenv("AUDIT_GAUSS")) k = 0; /* gauss laws only (the erf closed forms) */
+  if (getenv("AUDIT_NU")) { /* student laws only, with this nu */
+    snprintf(buf, n, "student:%.3g:%s", m2, getenv("AUDIT_NU"));
+    ++*ncont;
+    return;
+  }
+  *ncont += k == 0 || k == 2 || k == 3 || k == 4;
+  switch (k) {
+  case 0: snprintf(buf, n, "gauss:%.3g", m2); break;
+  case 1: snprintf(buf, n, "rademacher:%.3g", m2); break;
+  case 2: snprintf(buf, n, "uniform:%.3g", m2); break;
+  case 3: snprintf(buf, n, "laplace:%.3g", m2); break;
+  case 4: snprintf(buf, n, "student:%.3g:%g", m2, nus[pick(r, 4)]); break;
+  case 5: snprintf(buf, n, "sparse:%.3g:%.2g", m2, pick(r, 2) ? 0.15 : 0.4); break;
+  default: snprintf(buf, n, "%s", mixes[pick(r, 4)]); break;
+  }
+}
+
+static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr"};
+
+static void unit_vec(cl_rng *r, int n, double *u) {
+  double s = 0;
+  for (int k = 0; k < n; k++) u[k] = cl_rng_gauss(r), s += u[k] * u[k];
+  for (int k = 0; k < n; k++) u[k] /= sqrt(s);
+}
+
+/* W = [R; Z] ((K + M) x M), Q = W^T W: Q and A = Q - R^T R = Z^T Z are
+ * positive semi-definite by construction.  Column i is sqrt(q_i) (cos_i
+ * u_i, sin_i v_i), u_i in R^K, v_i in R^M unit vectors; "corr" mixes the
+ * columns of Z (correlation of the units 0.3-0.8). */
+static void draw_state(cl_rng *r, int K, int M, int kind, double *R, double *Q) {
+  double q[CL_MMAX], cs[CL_MMAX], u[CL_MMAX][CL_KMAX], v[CL_MMAX][CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    unit_vec(r, K, u[i]), unit_vec(r, M, v[i]);
+    q[i] = unif(r, 0.3, 1.5), cs[i] = unif(r, 0, 0.7);
+  }
+  switch (kind) {
+  case 0:
+    for (int i = 0; i < M; i++) cs[i] = unif(r, 0, 0.1);
+    break;
+  case 1:
+    for (int i = 0; i < M; i++) cs[i] = unif(r, 0.9, 0.995);
+    break;
+  case 2: q[0] = 1e-6 * unif(r, 0.5, 2); break;
+  case 3:
+    for (int i = 0; i < M; i++) q[i] = unif(r, 0.01, 0.04);
+    break;
+  case 4:
+    for (int i = 0; i < M; i++) q[i] = unif(r, 4, 9), cs[i] = unif(r, 0.8, 0.99);
+    break;
+  case 5: { /* v_i -> v_i + a v_0 renormalised: the Z parts correlated */
+    const double a = unif(r, 0.5, 1.2);
+    for (int i = 1; i < M; i++) {
+      double s = 0;
+      for (int k = 0; k < M; k++) v[i][k] += a * v[0][k], s += v[i][k] * v[i][k];
+      for (int k = 0; k < M; k++) v[i][k] /= sqrt(s);
+    }
+    break;
+  }
+  }
+  double W[(CL_KMAX + CL_MMAX) * CL_MMAX];
+  for (int i = 0; i < M; i++) {
+    const double sn = sqrt(fmax(1 - cs[i] * cs[i], 0)), a = sqrt(q[i]);
+    for (int k = 0; k < K; k++) W[k * M + i] = a * cs[i] * u[i][k];
+    for (int k = 0; k < M; k++) W[(K + k) * M + i] = a * sn * v[i][k];
+  }
+  for (int k = 0; k < K; k++)
+    for (int i = 0; i < M; i++) R[k * M + i] = W[k * M + i];
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l <= i; l++) {
+      double s = 0;
+      for (int k = 0; k < K + M; k++) s += W[k * M + i] * W[k * M + l];
+      Q[i * M + l] = Q[l * M + i] = s;
+    }
+}
+
+enum { E_CLOSED, E_GRID, E_QUAD, E_QMC, E_MC, E_TENSOR, NENG };
+static const char *eng_name[] = {"closed", "grid", "quad", "qmc", "mc", "tensor"};
+
+static int engine_of(const char *meth) {
+  if (strstr(meth, "closed")) return E_CLOSED;
+  if (strstr(meth, "grid")) return E_GRID;
+  if (strstr(meth, "Sobol")) return E_QMC;
+  if (strstr(meth, "Gauss-Hermite in 4-d")) return E_TENSOR;
+  if (strstr(meth, "Monte Carlo")) return E_MC;
+  if (strstr(meth, "deterministic")) return E_QUAD;
+  if (strstr(meth, "quadrature")) return E_TENSOR;
+  return E_QUAD;
+}
+
+typedef struct {
+  int n, refused, viol_mc, viol_ref;
+  double rmc, rref, est_max;
+} eng_stat;
+
+/* the drift of the given options (appended to args) with its estimate;
+ * 1 if refused */
+static int eval_with(const char *args, const char *extra, const double *R, const double *Q, double *out,
+                     double *est, char *meth, char *err) {
+  char a2[2048];
+  snprintf(a2, sizeof a2, "%s %s", args, extra);
+  cl_config cfg;
+  if (cl_config_parse_string(&cfg, CL_CMD_ODE, a2, err)) return 1;
+  const int K = cfg.model.K, M = cfg.model.M;
+  cl_drift *d;
+  if (cl_drift_alloc(&cfg.model, &cfg.ode.quad, &d, err)) return 1;
+  int bad = cl_drift_eval(d, R, Q, out, out + K * M, err) != 0;
+  *est = cl_drift_stderr(d);
+  if (meth) snprintf(meth, 256, "%s", cl_drift_method(d));
+  cl_drift_free(d);
+  return bad;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 3) return fprintf(stderr, "usage: audit_mm N SEED [FIRST]\n"), 2;
+  const int N = atoi(argv[1]), first = argc > 3 ? atoi(argv[3]) : 0;
+  const int verbose = getenv("AUDIT_VERBOSE") != NULL;
+  const int Mset = getenv("AUDIT_M") ? atoi(getenv("AUDIT_M")) : 3;
+  const int fit = getenv("AUDIT_FIT") != NULL;
+  const char *opts = getenv("AUDIT_OPTS") ? getenv("AUDIT_OPTS") : "";
+  const long nb0 = getenv("AUDIT_NB") ? atol(getenv("AUDIT_NB")) : 400000;
+  cl_rng *r;
+  cl_rng_alloc(strtoull(argv[2], NULL, 10), 0xa3d7, &r, NULL);
+  static const char *acts[] = {"tanh", "erf", "sigmoid", "relu", "linear", "cubic"};
+  static const double lams[] = {0, 0.3, 1, 3};
+  eng_stat es[NENG] = {{0}};
+  printf("%4s %-6s %-7s %9s %9s %9s %7s %7s %s\n", "#", "engine", "state", "estimate", "4 MC se", "ref bound",
+         "mc rat", "ref rat", "cldyn ode options");
+  for (int c = 0; c < N; c++) {
+    char args[2048], law[96];
+    const int M = Mset ? Mset : 2 + pick(r, 3);
+    const int Kd = 1 + pick(r, 4), kind = pick(r, 6);
+    const char *act = acts[pick(r, 6)];
+    int gabs = pick(r, 4) == 0, B = 1 + pick(r, 4);
+    double lam = lams[pick(r, 4)];
+    double s = unif(r, 0.05, 1.5), rho = unif(r, -0.9, 0.95);
+    if (getenv("AUDIT_S")) s = atof(getenv("AUDIT_S")); /* a given s (after the draw: same sequence) */
+    if (getenv("AUDIT_ACT")) act = getenv("AUDIT_ACT");
+    if (fit) { /* where the quad rule and the grid apply */
+      rho = fabs(rho), gabs = 0;
+      if (!strcmp(act, "relu")) act = "tanh";
+      if (B > 1) lam = 0;
+    }
+    int len = snprintf(args, sizeof args, "--M %d --act %s --g %s --lambda %g --B %d --s %.4g --rho %.4g", M, act,
+                       gabs ? "abs" : "square", lam, B, s, rho);
+    int ncont = 0;
+    for (int k = 0; k < Kd; k++) {
+      law_spec(r, fit || !strcmp(act, "cubic"), &ncont, law, sizeof law); /* cubic: the quad rule's cost */
+      len += snprintf(args + len, sizeof args - (size_t)len, " --c %s", law);
+    }
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+    draw_state(r, Kd, M, kind, R, Q);
+    len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
+    for (int k = 0; k < Kd; k++)
+      for (int i = 0; i < M; i++)
+        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", R[k * M + i],
+                        i + 1 < M ? "," : k + 1 < Kd ? ";" : "");
+    len += snprintf(args + len, sizeof args - (size_t)len, " --Q0 ");
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++)
+        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", Q[i * M + l],
+                        l + 1 < M ? "," : i + 1 < M ? ";" : "");
+    if (c < first) continue;
+    if (getenv("AUDIT_ARGS")) snprintf(args, sizeof args, "%s", getenv("AUDIT_ARGS"));
+    if (getenv("AUDIT_DRY")) { /* the configurations only */
+      printf("%4d %-7s %s\n", c, kind_name[kind], args);
+      continue;
+    }
+    cl_config cfg;
+    char err[CL_ERRLEN], meth[256], a2[2100];
+    snprintf(a2, sizeof a2, "%s %s", args, opts);
+    if (cl_config_parse_string(&cfg, CL_CMD_ODE, a2, err)) {
+      printf("%4d parse error: %s: %s\n", c, err, args);
+      continue;
+    }
+    const cl_model *m = &cfg.model;
+    const int K = m->K, MM = m->M, nout = K * MM + MM * MM;
+    double dr[NOUT], est;
+    if (eval_with(args, opts, m->R0, m->Q0, dr, &est, meth, err)) {
+      printf("%4d %-6s %-7s refused: %s | %s\n", c, "-", kind_name[kind], err, args);
+      fflush(stdout);
+      continue;
+    }
+    const int eng = engine_of(meth);
+    eng_stat *p = &es[eng];
+    p->n++;
+    /* the deterministic reference */
+    double ref[NOUT], refb = 0, rest;
+    int have_ref = 0;
+    const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+    int nc = 0; /* continuous laws: the quad rule as a reference only with at most one */
+    for (int k = 0; k < K; k++)
+      nc += m->c[k].kind == CL_LAW_GAUSS || m->c[k].kind == CL_LAW_UNIFORM || m->c[k].kind == CL_LAW_LAPLACE ||
+            m->c[k].kind == CL_LAW_STUDENT;
+    char ro[256];
+    if (poly && nc <= (MM <= 3 ? 2 : 1) && cl_acc_applies(m, NULL, 0)) {
+      /* Gauss rules throughout: exact for the polynomial integrands (degree <= 22) */
+      const int ng = (m->act == CL_ACT_CUBIC && m->lambda != 0) ? 12 : 8;
+      const cl_acc_level lv = {ng, ng, 16, -1, -1};
+      cl_acc *a;
+      if (!cl_acc_alloc_levels(m, &lv, &lv, &a, err) && !cl_acc_eval_level(a, 1, m->R0, m->Q0, ref, ref + K * MM, err)) {
+        double mx = 0;
+        for (int k = 0; k < nout; k++) mx = fmax(mx, fabs(ref[k]));
+        have_ref = 2, refb = 1e-12 * mx;
+      }
+      cl_acc_free(a);
+    } else if ((eng == E_GRID || (eng == E_CLOSED && MM == 2)) && cl_grid_applies(m, NULL, 0)) {
+      /* the grid of bench/audit_m2.c's reference: capped at 400 nodes */
+      cl_grid_level lv = {400, 44, 45, 32, 8.5, 300};
+      cl_grid *g;
+      if (!cl_grid_alloc_levels(m, &lv, &lv, &g, err) && !cl_grid_eval_level(g, 1, m->R0, m->Q0, ref, ref + K * MM, err))
+        have_ref = 1, refb = 1e-13;
+      cl_grid_free(g);
+    } else if ((eng == E_QUAD || eng == E_CLOSED) && nc <= 1 && cl_acc_applies(m, NULL, 0)) {
+      const int qn = getenv("AUDIT_QN") ? atoi(getenv("AUDIT_QN")) : MM == 2 ? 40 : MM == 3 ? 26 : MM == 4 ? 20 : 14;
+      snprintf(ro, sizeof ro, "--expect quad --quad-nodes %d", qn);
+      if (!eval_with(a2, ro, m->R0, m->Q0, ref, &rest, NULL, err)) have_ref = 1, refb = rest;
+      else printf("     (quad reference refused: %s)\n", err);
+    } else {
+      snprintf(ro, sizeof ro, "--expect qmc --qmc-points %d", 1 << 16);
+      if (!eval_with(a2, ro, m->R0, m->Q0, ref, &rest, NULL, err)) have_ref = 1, refb = rest;
+      else printf("     (qmc reference refused: %s)\n", err);
+    }
+    double mc[NOUT], se[NOUT], rmc = 0, rref = 0, se4 = 0;
+    const long nb = nb0 / m->B;
+    const int do_mc = nb > 0 && m->act != CL_ACT_CUBIC; /* degree-22 moments: no Monte Carlo reference */
+    if (do_mc)
+      mc_ref_batches(m, m->R0, m->Q0, nb, 7000 + (uint64_t)c, 5, nout, mc_ref_drift, mc, se);
+    const double estb = eng == E_MC ? 4 * est : est; /* a standard error: 4 of it */
+    double rel = 0, mx = 0; /* the tensor rule prints no estimate: its error relative to the largest |ref| */
+    for (int k = 0; k < nout && have_ref; k++) rel = fmax(rel, fabs(dr[k] - ref[k])), mx = fmax(mx, fabs(ref[k]));
+    if (eng == E_TENSOR && mx > 0) printf("     tensor rule: max |d - ref| / max |ref| = %.2e\n", rel / mx);
+    int vm = 0, vr = 0;
+    for (int k = 0; k < nout; k++) {
+      if (do_mc) {
+        se4 = fmax(se4, 4 * se[k]);
+        const double a = fabs(dr[k] - mc[k]) / (estb + 4 * se[k]);
+        rmc = fmax(rmc, a), vm |= a > 1;
+      }
+      if (have_ref) {
+        const double b = fabs(dr[k] - ref[k]) / (estb + refb);
+        rref = fmax(rref, b), vr |= b > 1;
+      }
+    }
+    if (verbose)
+      for (int k = 0; k < nout; k++)
+        printf("     %2d drift %.12g  ref %.12g (%+.3g)  mc %.6g se %.2g\n", k, dr[k], ref[k], dr[k] - ref[k],
+               do_mc ? mc[k] : NAN, do_mc ? se[k] : NAN);
+    p->viol_mc += vm, p->viol_ref += vr;
+    p->rmc = fmax(p->rmc, rmc), p->rref = fmax(p->rref, rref), p->est_max = fmax(p->est_max, est);
+    printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s | %.60s\n", c, eng_name[eng], kind_name[kind], est,
+           do_mc ? se4 : NAN, have_ref ? refb : NAN, do_mc ? rmc : NAN, have_ref ? rref : NAN, vm || vr ? " !" : "",
+           args, meth);
+    fflush(stdout);
+  }
+  printf("\n%-6s %5s %9s %8s %9s %8s %9s\n", "engine", "cases", "max est", "max mc", "mc viol", "max ref", "ref viol");
+  for (int i = 0; i < NENG; i++)
+    if (es[i].n)
+      printf("%-6s %5d %9.2e %8.2f %9d %8.2f %9d\n", eng_name[i], es[i].n, es[i].est_max, es[i].rmc, es[i].viol_mc,
+             es[i].rref, es[i].viol_ref);
+  cl_rng_free(r);
+  return 0;
+}
