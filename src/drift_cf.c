@@ -22,6 +22,7 @@
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_bessel.h>
 #include <gsl/gsl_sf_gamma.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,30 @@ static double tail_q(const cl_law *law, double mass) {
 
 double cl_cf_tail_q(const cl_law *law) { return tail_q(law, CF_STQ); }
 
+/* f_mu(z) = C z^mu K_mu(z), C = 1 / (Gamma(mu) 2^(mu-1)), by its series
+ * sum_k (-1)^k Gamma(mu-k) / Gamma(mu) (z/2)^(2k) / k! (the I_(-mu) part of
+ * K_mu) where it converges fast (terms falling by 1/4 or faster) and the
+ * I_mu part and the terms from k = mu on, of relative order (C z^mu)^2,
+ * are negligible: ln(C z^mu) < -40 and (z/2)^2 / (mu - 1) <= 1/4.  There
+ * the product of GSL's e^-z z^mu and K_mu(z) underflows and overflows (a
+ * NaN drift from nu ~ 60 with relu at M = 1; the M = 2 grid's drift not
+ * finite or stalled from nu = 36), a subnormal e^-z z^mu has lost digits,
+ * and the logarithmic form exp(ln C z^mu + ln K_mu) cancels two numbers
+ * near 700 in the exponent: GSL's ln K_100(0.056) is 3.2e-11 off, phi as
+ * much; the series is within 1.1e-13 of mpmath (docs/grid.md s.6).
+ * Returns 0 where the series does not apply. */
+static int student_series(double mu, double z, double *f) {
+  const double q = 0.25 * z * z;
+  if (!(mu > 1) || q > 0.25 * (mu - 1) || -gsl_sf_lngamma(mu) - (mu - 1) * M_LN2 + mu * log(z) > -40) return 0;
+  double term = 1, sum = 1;
+  for (int j = 1; j < mu - 1 && fabs(term) > 1e-18 * sum; j++) {
+    term *= -q / (j * (mu - j)); /* Gamma(mu - j) = Gamma(mu - j + 1) / (mu - j) */
+    sum += term;
+  }
+  *f = sum;
+  return 1;
+}
+
 /* phi(t) = E[e^{itc}] and chi(t) = E[c e^{itc}] = -i phi'(t) of one law. */
 void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, double *ci) {
   const double m2 = law->m2, sd = sqrt(m2);
@@ -199,21 +224,26 @@ void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, 
   }
   case CL_LAW_STUDENT: {
     /* c = k T, T ~ t_nu: phi = C z^mu K_mu(z), z = sqrt(nu) k |t|, mu = nu/2,
-     * C = 1 / (Gamma(mu) 2^(mu-1)); d/dz z^mu K_mu = -z^mu K_(mu-1) */
-    const double nu = law->nu, mu = 0.5 * nu, k = sd * sqrt((nu - 2) / nu);
-    double z = sqrt(nu) * k * fabs(t);
+     * C = 1 / (Gamma(mu) 2^(mu-1)); d/dz z^mu K_mu = -z^mu K_(mu-1), and
+     * C_mu = C_(mu-1) / (2 (mu - 1)): chi = sqrt(nu) k z / (2 (mu - 1)) f_(mu-1) */
+    const double nu = law->nu, mu = 0.5 * nu, k = sd * sqrt((nu - 2) / nu), sg = t > 0 ? 1 : -1;
+    double z = sqrt(nu) * k * fabs(t), f0, f1;
     if (z == 0) return;
+    if (student_series(mu, z, &f0) && student_series(mu - 1, z, &f1)) {
+      *pr = f0, *ci = sg * sqrt(nu) * k * z / (2 * (mu - 1)) * f1;
+      return;
+    }
     /* e^z K_nu(z) (GSL's scaled form) and one exponential for both */
     const double lc = -gsl_sf_lngamma(mu) - (mu - 1) * M_LN2 + mu * log(z);
     double e = exp(lc - z);
     *pr = e * gsl_sf_bessel_Knu_scaled(mu, z);
-    *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * e * gsl_sf_bessel_Knu_scaled(mu - 1, z);
-    /* at large nu and small z the factor e underflows while K_mu(z) ~
-     * Gamma(mu) 2^(mu-1) z^-mu overflows (a NaN drift from nu ~ 60, relu,
-     * small second moment): then the logarithms, ln K from GSL */
-    if (!(isfinite(*pr) && isfinite(*ci) && e > 0)) {
+    *ci = sg * sqrt(nu) * k * e * gsl_sf_bessel_Knu_scaled(mu - 1, z);
+    /* where e underflows while K_mu(z) ~ Gamma(mu) 2^(mu-1) z^-mu overflows
+     * (large nu, small z, outside the series' range: nu above the law's
+     * 200), the logarithms, ln K from GSL */
+    if (!(isfinite(*pr) && isfinite(*ci) && e >= DBL_MIN)) {
       *pr = exp(lc + gsl_sf_bessel_lnKnu(mu, z));
-      *ci = (t > 0 ? 1 : -1) * sqrt(nu) * k * exp(lc + gsl_sf_bessel_lnKnu(mu - 1, z));
+      *ci = sg * sqrt(nu) * k * exp(lc + gsl_sf_bessel_lnKnu(mu - 1, z));
     }
     return;
   }

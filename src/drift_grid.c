@@ -89,9 +89,6 @@ struct cl_grid {
   char method[640];
 };
 
-/* the largest student nu the grid serves (measured, docs/grid.md) */
-#define GRID_STUDENT_NU_MAX 25.0
-
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
@@ -103,11 +100,6 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
       if (poly && k == CL_LAW_STUDENT)
         snprintf(r, sizeof r, "%s sigma with a student law (its moments of high order do not exist)",
                  m->act == CL_ACT_LINEAR ? "linear" : "cubic");
-      else if (k == CL_LAW_STUDENT && m->c[j].nu > GRID_STUDENT_NU_MAX)
-        /* the tail range (gsl_cdf_tdist_Qinv at a tiny mass) breaks down:
-         * a non-finite drift from nu = 36 at R = 0.1, Q = I (docs/grid.md) */
-        snprintf(r, sizeof r, "a student law with nu = %g (the grid resolves nu <= %g)", m->c[j].nu,
-                 GRID_STUDENT_NU_MAX);
       else if (m->act == CL_ACT_CUBIC && k == CL_LAW_LAPLACE)
         snprintf(r, sizeof r, "cubic sigma with a laplace law (moments of degree 22 against an exponential tail)");
     }

@@ -401,6 +401,44 @@ Test(grid, estimate_covers_the_error_up_to_the_sd_limit, .timeout = 120) {
   }
 }
 
+/* Student laws with a large nu (docs/grid.md s.6): the grid serves every
+ * nu the law accepts (up to 200; it was fenced to nu <= 25, its drift not
+ * finite from nu = 36 and the R-signal lost at 200, through the student
+ * characteristic function, src/drift_cf.c).  Against the quad rule at one
+ * level whose student rule (a normal scale mixture, independent of the
+ * characteristic function) has enough nodes (nl) to be within a quarter
+ * of the grid's estimate (measured against finer levels of it: 1.4e-10,
+ * 2.2e-9, 7e-11, 2e-10), the estimate covers the distance in every
+ * component. */
+Test(grid, student_large_nu_against_the_quad_rule, .timeout = 120) { /* about 6 CPU s */
+  const struct {
+    const char *args;
+    cl_acc_level lv;
+  } c[] = {
+      {"--M 2 --act tanh --lambda 1 --s 0.6 --rho 0.3 --c student:1:200 --R0 0.6,0.3 --Q0 0.86,0.18;0.18,0.7",
+       {36, 18, 48, 6.5, -1}},
+      {"--M 2 --act tanh --lambda 1 --c student:1:36 --R0 0.1", {48, 24, 64, 6.5, -1}},
+      {"--M 2 --act sigmoid --lambda 0.3 --c student:1:60 --c rademacher:2 --R0 0.8,0.3;0.2,-0.4 "
+       "--Q0 1.2,0.24;0.24,0.9",
+       {36, 18, 40, 6.5, -1}},
+      {"--M 2 --act erf --lambda 0 --s 1.2 --rho 0.5 --c student:1:100 --R0 1.5,0.3 --Q0 2.3,0.45;0.45,0.7",
+       {48, 24, 96, 6.5, -1}},
+  };
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    cl_model m = model_of(c[i].args);
+    const int nout = m.K * 2 + 4;
+    double d[NOUT], eb[NOUT], q[NOUT], worst = 0;
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    quad_level(&m, &c[i].lv, q);
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - q[k]));
+      cr_expect(isfinite(d[k]) && fabs(d[k] - q[k]) <= eb[k], "%s: component %d: grid %.12g vs quad %.12g, estimate %.3g",
+                c[i].args, k, d[k], q[k], eb[k]);
+    }
+    cr_log_info("%s: max |grid - quad| %.3g, estimate %.3g", c[i].args, worst, eb[0]);
+  }
+}
+
 /* A capped axis (docs/grid.md s.4): a student law's long range or nearly
  * collinear units want more nodes per direction than the level's cap.
  * Keeping the range and coarsening the step cut the aliasing exponent by

@@ -1056,9 +1056,12 @@ Test(harden, sd_guard_cli_refuses, .timeout = 120) {
  * nu = 60 with relu, where K_mu(z) overflowed (now through ln K), the quad
  * rule's scale mixture from about 400: a vanishing R-signal or a non-finite
  * drift, docs/cli.md).  nu above 200 is refused at
- * the law (one line naming the law and gauss, exit 2), the grid leaves
- * nu > 25 to the Sobol' engine; at the caps each engine's drift is that of
- * the gauss law of the same variance to O(1/nu), signal intact. */
+ * the law (one line naming the law and gauss, exit 2).  The grid's failure
+ * was the characteristic function's (e^-z z^mu times K_mu(z), now a series
+ * where they under- and overflow, docs/grid.md s.6): it serves every nu up
+ * to 200 and is the default for M = 2 again; at the caps each engine's
+ * drift is that of the gauss law of the same variance to O(1/nu), signal
+ * intact. */
 Test(harden, student_large_nu_capped_and_close_to_gauss_below, .timeout = 30) {
   char eb[4096], err[CL_ERRLEN];
   cr_expect_eq(run_cli("ode --T 0.01 --dt-out 0.01 --c student:1:200.5", eb, sizeof eb), 2, "%s", eb);
@@ -1073,9 +1076,9 @@ Test(harden, student_large_nu_capped_and_close_to_gauss_below, .timeout = 30) {
       {" --act relu --R0 0.01 --Q0 1", CL_EXPECT_QMC, 200},   /* M = 1: was NaN from nu = 95 (K_mu overflow) */
       {" --M 2 --R0 0.3,0.1", CL_EXPECT_QUAD, 200},           /* the quad rule */
       {" --M 2 --R0 0.3,0.1", CL_EXPECT_SOBOL, 200},          /* the Sobol' engine */
-      {" --M 2 --R0 0.3,0.1", CL_EXPECT_GRID, 25},            /* the grid, at its cap */
-      {" --M 2 --R0 0.1", CL_EXPECT_GRID, 25},                /* where nu = 36 was not finite */
-      {" --M 2 --R0 0.1", CL_EXPECT_QMC, 150},                /* the default for M = 2: not the grid */
+      {" --M 2 --R0 0.3,0.1", CL_EXPECT_GRID, 200},           /* the grid: its R-signal had vanished at 200 */
+      {" --M 2 --R0 0.1", CL_EXPECT_GRID, 36},                /* where nu = 36 was not finite */
+      {" --M 2 --R0 0.1", CL_EXPECT_QMC, 150},                /* the default for M = 2: the grid */
   };
   for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
     double dR[2][2], dQ[2][4];
@@ -1097,11 +1100,43 @@ Test(harden, student_large_nu_capped_and_close_to_gauss_below, .timeout = 30) {
                 k, dR[0][k], dR[1][k]);
     }
   }
-  /* the grid on request refuses nu just above its cap, naming the law */
-  cl_model m = model_of("--c student:1:25.5 --M 2");
+  /* the default for M = 2 is the grid at every nu the law accepts (it was
+   * fenced to nu <= 25 before the student characteristic function's series) */
+  cl_model m = model_of("--c student:1:200 --M 2");
   cl_quad_opts o = {0};
-  o.expect = CL_EXPECT_GRID;
   cl_drift *d = NULL;
-  cr_expect_eq(cl_drift_alloc(&m, &o, &d, err), CL_EINVAL, "grid accepted nu = 25.5");
-  cr_expect(strstr(err, "nu = 25.5"), "%s", err);
+  cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+  cr_expect(strstr(cl_drift_method(d), "grid engine"), "%s", cl_drift_method(d));
+  cl_drift_free(d);
+}
+
+/* Cubic sigma at M = 1 from R0 0.3, Q0 1 (tau 0.5, s 0.5) blows up in
+ * finite time, the ODEs' own: the stop comes at the same t = 1.5e-5 with
+ * student laws of nu 20 to 150 and with the gauss law (exact moments,
+ * docs/kinks.md "Student tails").  The step floor used to end it with
+ * "step size too small (does the solution blow up?)"; the message now says
+ * that it blows up, where, and what: Q_1_1 from 1 to about 3.9, its rate
+ * from 1.7e4 to 1.5e7; a GSL stepper that steps past the floor names the
+ * component beyond 1e15 (it said y_2). */
+Test(harden, cubic_blowup_says_what_blew_up, .timeout = 30) {
+  const char *const laws[] = {"student:1:20", "student:1:150", "gauss:1"};
+  double t0 = 0;
+  for (int st = 0; st < 2; st++)
+    for (int k = 0; k < 3; k++) {
+      char args[256], eb[4096];
+      snprintf(args, sizeof args, "ode --act cubic --c %s --R0 0.3 --Q0 1 --dt-out 1%s", laws[k],
+               st ? " --stepper rkf45" : "");
+      cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s: %s", args, eb);
+      /* the default stepper stops at its step floor; rkf45 steps past it
+       * into |Q_1_1| > 1e15 */
+      const char *p = strstr(eb, "the solution blows up near t = ");
+      double t = p ? atof(p + strlen("the solution blows up near t = ")) : NAN;
+      cr_expect(st ? strstr(eb, "the solution blows up (|Q_1_1| = ") != NULL
+                   : p && strstr(eb, ": Q_1_1 = ") && strstr(eb, "(1 at t = 0)") && strstr(eb, "dQ_1_1/dt = "),
+                "%s: %s", args, eb);
+      cr_expect(strstr(eb, "tau = 0.5") && strstr(eb, "act = cubic") && strchr(eb, '\n') == eb + strlen(eb) - 1,
+                "%s: %s", args, eb);
+      if (st == 0 && k == 0) t0 = t;
+      if (st == 0) cr_expect(t > 1e-5 && t < 2e-5 && fabs(t - t0) < 0.02 * t0, "%s: t = %g (nu 20: %g)", args, t, t0);
+    }
 }
