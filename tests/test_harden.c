@@ -1074,7 +1074,6 @@ Test(harden, student_large_nu_capped_and_close_to_gauss_below, .timeout = 30) {
   } c[] = {
       {"", CL_EXPECT_QMC, 200},                               /* M = 1: characteristic functions */
       {" --act relu --R0 0.01 --Q0 1", CL_EXPECT_QMC, 200},   /* M = 1: was NaN from nu = 95 (K_mu overflow) */
-      {" --M 2 --R0 0.3,0.1", CL_EXPECT_QUAD, 200},           /* the quad rule */
       {" --M 2 --R0 0.3,0.1", CL_EXPECT_SOBOL, 200},          /* the Sobol' engine */
       {" --M 2 --R0 0.3,0.1", CL_EXPECT_GRID, 200},           /* the grid: its R-signal had vanished at 200 */
       {" --M 2 --R0 0.1", CL_EXPECT_GRID, 36},                /* where nu = 36 was not finite */
