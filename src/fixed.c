@@ -1307,7 +1307,12 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
       cl_threshold *r = &out[(*nout)++];
       r->value = root, r->event = 0, r->before = cur.stability, r->after = next.stability;
       memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      t.fail = 0;
       if (!(isfinite(root) && track_at(&t, root, cur.y, &r->at))) r->at = next;
+      if (t.fail == 2) { /* a refusal at the critical value stops it, as elsewhere */
+        st = cl_fail(err, t.fail_st, "threshold: %s", t.err);
+        break;
+      }
     }
     cur = next, vprev = v;
   }
