@@ -219,6 +219,12 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   double zmax = 0;
   int spec_stable_any = 0;
   char summary[2048] = "";
+  /* what fixed and basin note on stderr (docs/fixed-points.md s.2, docs/grid.md
+   * s.6): orbits of unknown stability or with the fallback engine's Jacobian,
+   * starts rerun with another engine.  The engines here are the Sobol' rules
+   * asked for (--qmc-points), which the grid never replaces, so only the
+   * first can occur; all are reported alike */
+  char notes[1024] = "";
   int nmiss = 0;
   for (int l = 0; l < nl; l++) {
     /* the M = 2 basin is the costly part: only at the lambda of simulate */
@@ -244,6 +250,10 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
       for (long k = 0; k < nd; k++)
         if (settled[k]) kb[cl_basin_outcome(2, 2, ends + k * n)]++;
       unsettled = br.unsettled;
+      if (br.rerun[0]) {
+        size_t u = strlen(notes);
+        snprintf(notes + u, sizeof notes - u, "%slambda = %g, basin: %s", u ? "; " : "", lam[l], br.rerun);
+      }
     }
     /* the chains */
     double first[CL_NKINDS * CL_STATE_MAX];
@@ -266,7 +276,13 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     fopt.nrandom = 4;
     cl_fixed_point *fp = NULL;
     int nfp = 0;
-    if ((st = cl_fixed_find_ex(&m, &qfix, &fopt, extra, nx, &fp, &nfp, NULL, err))) goto out;
+    cl_fixed_info finfo;
+    if ((st = cl_fixed_find_ex(&m, &qfix, &fopt, extra, nx, &fp, &nfp, &finfo, err))) goto out;
+    if (finfo.jac_fallback || finfo.unknown) {
+      size_t u = strlen(notes);
+      snprintf(notes + u, sizeof notes - u, "%slambda = %g, fixed: %d orbit(s) with the fallback engine's Jacobian, %d of "
+               "unknown stability", u ? "; " : "", lam[l], finfo.jac_fallback, finfo.unknown);
+    }
     char stab[512] = "", kinds[256] = "";
     int nsad = 0, spec_stable = 0;
     for (int i = 0; i < nfp;) {
@@ -324,6 +340,10 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
     /* three report rows: basin, reduced, simulate */
     zmax = fmax(zmax, cl_beyond_rows(rep, lam[l], stab, nsad, cb, nd, unsettled, cr, nred, with_sim ? cs : cs0,
                                      with_sim ? nsim : 0));
+  }
+  if (notes[0]) {
+    fprintf(stderr, "cldyn: reproduce: beyond: %s (docs/fixed-points.md s.2, docs/grid.md s.6)\n", notes);
+    fprintf(rep, "\nNotes of the engines: %s (docs/fixed-points.md s.2, docs/grid.md s.6).\n", notes);
   }
   if ((st = bclose(&S, &fo)) || (st = bclose(&S, &ff))) goto out;
   /* the figure: outcome probabilities against lambda, and the stable kinds */

@@ -139,7 +139,12 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
   if (!st) {
     /* the metadata: the primary's with the method, the companions name it */
     double wall = now_seconds() - t0;
-    const char *kv[] = {"method", info, NULL, NULL, NULL};
+    /* ode redone with another engine: that engine and the note (the method
+     * line says it too); the one asked for stays under parameters */
+    char note[CL_ERRLEN] = "";
+    if (cfg->cmd == CL_CMD_ODE) cl_ode_rerun_note(&cfg->model, &cfg->ode.quad, info, note, sizeof note);
+    const char *kv[] = {"method", info, "engine", cl_rerun_engine(&cfg->model, &cfg->ode.quad), "rerun", note, NULL};
+    if (!note[0]) kv[2] = NULL;
     const char **extra = info[0] ? kv : kv + 2;
     if (set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, extra, err);
     const char *kvs[] = {"summary_of", cfg->out, NULL}, *kvd[] = {"density_of", cfg->out, NULL};
@@ -186,11 +191,19 @@ static void fixed_scale_note(const cl_model *m, double sdmax, long points) {
           points ? "these points are not reliable" : "the search is not reliable");
 }
 
+/* id to a list "1, 4" of orbit ids when on */
+static void append_id(char *ids, size_t len, int on, int id) {
+  size_t l = strlen(ids);
+  if (on && l < len) snprintf(ids + l, len - l, "%s%d", l ? ", " : "", id);
+}
+
 /* run_fixed_once's return when the default grid engine refused a state:
  * the command is to be redone with cfg's new engine */
 #define RERUN (-1)
 
-static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
+/* asked: the configuration as given, for the metadata (cfg's engine is the
+ * fallback's on a rerun); note: the rerun's note, "" on the first run */
+static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char **argv, char *note) {
   char err[CL_ERRLEN];
   const cl_model *m = &cfg->model;
   /* --vary: every value of the grid must be valid, checked before any work */
@@ -233,8 +246,9 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
-  long flows = 0, flow_orbits = 0;
+  long flows = 0, flow_orbits = 0, jac_fb = 0, unknown = 0;
   char flow_ids[128] = ""; /* the orbit ids a flow found (one search) */
+  char fb_ids[128] = "", unk_ids[128] = ""; /* the orbits with the fallback's Jacobian, of unknown stability */
   double loosemax = 0;
   char nos[32] = "", bes[32] = "";
   long beyond = 0;
@@ -296,10 +310,12 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
       flows += info.flows, flow_orbits += info.flow_orbits;
+      jac_fb += info.jac_fallback, unknown += info.unknown;
       for (int i = 0; i < nf && !has_vary; i++) /* each orbit once: its images follow it */
-        if (fp[i].via && (i == 0 || fp[i].orbit != fp[i - 1].orbit)) {
-          size_t l = strlen(flow_ids);
-          snprintf(flow_ids + l, sizeof flow_ids - l, "%s%d", l ? ", " : "", fp[i].orbit);
+        if (i == 0 || fp[i].orbit != fp[i - 1].orbit) {
+          append_id(flow_ids, sizeof flow_ids, fp[i].via, fp[i].orbit);
+          append_id(fb_ids, sizeof fb_ids, fp[i].jac_fallback, fp[i].orbit);
+          append_id(unk_ids, sizeof unk_ids, fp[i].stability == CL_UNKNOWN, fp[i].orbit);
         }
       /* images whose residual is above the 1e-9 a found root must reach:
        * the rule is not exactly invariant under that symmetry (the Sobol'
@@ -331,6 +347,16 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
         fprintf(stderr, "cldyn: fixed: %ld orbit(s)%s%s%s found by a flow: the ODE from a start until it settled, its end "
                         "polished by Newton (docs/fixed-points.md s.2)\n",
                 flow_orbits, flow_ids[0] ? " (id " : "", flow_ids, flow_ids[0] ? ")" : "");
+      const char *fbname = NULL;
+      cl_quad_opts fq;
+      if (jac_fb && cl_drift_fallback(m, &cfg->ode.quad, &fq, &fbname))
+        fprintf(stderr, "cldyn: fixed: %ld orbit(s)%s%s%s with the Jacobian of the %s: the grid engine refused its "
+                        "difference points (eigenvalues and jac_error from that engine; docs/fixed-points.md s.2)\n",
+                jac_fb, fb_ids[0] ? " (id " : "", fb_ids, fb_ids[0] ? ")" : "", fbname);
+      if (unknown)
+        fprintf(stderr, "cldyn: fixed: %ld orbit(s)%s%s%s of unknown stability: no engine gave the Jacobian there "
+                        "(eigenvalues NaN; docs/fixed-points.md s.2)\n",
+                unknown, unk_ids[0] ? " (id " : "", unk_ids, unk_ids[0] ? ")" : "");
       if (loose)
         fprintf(stderr,
                 "cldyn: fixed: %ld of %ld points have a residual above 1e-9 (largest %.2g): images of a root under a "
@@ -350,18 +376,26 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
       else fixed_scale_note(m, sdmax, points);
     }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32];
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32], s9[32], s10[32];
   snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
   snprintf(s7, sizeof s7, "%ld", flows), snprintf(s8, sizeof s8, "%ld", flow_orbits);
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
-  snprintf(s5, sizeof s5, "%.3g", maxres);
-  const char *kv[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
-                      "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8, "rerun", note, NULL};
-  /* the rerun's note alone where there were no starts (--threshold) */
-  const char **extra = starts ? kv : kv + 18;
-  if (!note[0]) kv[18] = NULL;
+  snprintf(s5, sizeof s5, "%.3g", maxres), snprintf(s9, sizeof s9, "%ld", jac_fb), snprintf(s10, sizeof s10, "%ld", unknown);
+  const char *kv[32];
+  int nkv = 0;
+  if (starts) { /* a search (not --threshold) */
+    const char *search[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
+                            "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8,
+                            "jacobian_fallback", s9, "unknown_stability", s10};
+    for (size_t i = 0; i < sizeof search / sizeof *search; i++) kv[nkv++] = search[i];
+  }
+  if (note[0]) { /* the engine asked for stays under parameters (expect); the one used here */
+    kv[nkv++] = "engine", kv[nkv++] = cl_expect_spelling(cfg->ode.quad.expect);
+    kv[nkv++] = "rerun", kv[nkv++] = note;
+  }
+  kv[nkv] = NULL;
   if (!st && set.meta[0] >= 0)
-    st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, extra[0] ? extra : NULL, err);
+    st = cl_meta_dump(set.f[set.meta[0]].f, asked, argc, argv, now_seconds() - t0, nkv ? kv : NULL, err);
   const char *name;
   cl_quad_opts q;
   if (st && !note[0] && cl_drift_grid_refused(err) && cl_drift_fallback(m, &cfg->ode.quad, &q, &name)) {
@@ -386,8 +420,13 @@ static int run_fixed_once(cl_config *cfg, int argc, char **argv, char *note) {
  * there (docs/fixed-points.md s.4). */
 static int run_fixed(cl_config *cfg, int argc, char **argv) {
   char note[CL_ERRLEN] = "";
-  int rc = run_fixed_once(cfg, argc, argv, note);
-  return rc == RERUN ? run_fixed_once(cfg, argc, argv, note) : rc;
+  cl_config *run = malloc(sizeof *run);
+  if (!run) return fail(1, "fixed: out of memory");
+  *run = *cfg;
+  int rc = run_fixed_once(run, cfg, argc, argv, note);
+  if (rc == RERUN) rc = run_fixed_once(run, cfg, argc, argv, note);
+  free(run);
+  return rc;
 }
 
 static int run_basin(cl_config *cfg, int argc, char **argv) {
@@ -413,8 +452,9 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     /* the starts still moving at 4 tmax (docs/fixed-points.md s.5) */
     char s2[32];
     snprintf(s2, sizeof s2, "%ld", res.unsettled);
-    const char *kv[] = {"unsettled", s2, "rerun", res.rerun, NULL};
-    if (st || !res.rerun[0]) kv[2] = NULL;
+    const char *eng = cl_rerun_engine(m, &cfg->ode.quad);
+    const char *kv[] = {"unsettled", s2, "engine", eng, "rerun", res.rerun, NULL};
+    if (st || !res.rerun[0] || !eng) kv[2] = NULL;
     if (!st && res.rerun[0]) fprintf(stderr, "cldyn: basin: %s\n", res.rerun);
     if (!st && !cfg->quiet)
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",

@@ -336,15 +336,18 @@ static cl_status set_expect(cl_config *cfg, const cl_optdesc *d, const char *v, 
   return CL_OK;
 }
 
+const char *cl_expect_spelling(int e) {
+  return e == CL_EXPECT_MC       ? "mc"
+         : e == CL_EXPECT_TENSOR ? "tensor"
+         : e == CL_EXPECT_CLOSED ? "closed"
+         : e == CL_EXPECT_SOBOL  ? "qmc"
+         : e == CL_EXPECT_QUAD   ? "quad"
+         : e == CL_EXPECT_GRID   ? "grid"
+                                 : "auto";
+}
+
 static void get_expect(const cl_config *cfg, const cl_optdesc *d, cl_config_visit_fn emit, void *ctx) {
-  int e = cfg->ode.quad.expect;
-  emit(ctx, d->name, e == CL_EXPECT_MC       ? "mc"
-                     : e == CL_EXPECT_TENSOR ? "tensor"
-                     : e == CL_EXPECT_CLOSED ? "closed"
-                     : e == CL_EXPECT_SOBOL  ? "qmc"
-                     : e == CL_EXPECT_QUAD   ? "quad"
-                     : e == CL_EXPECT_GRID   ? "grid"
-                                             : "auto");
+  emit(ctx, d->name, cl_expect_spelling(cfg->ode.quad.expect));
 }
 
 static cl_status set_qmc_points(cl_config *cfg, const cl_optdesc *d, const char *v, char *err) {

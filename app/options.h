@@ -141,6 +141,9 @@ cl_status cl_options_check_rules(const cl_config *cfg, char *err);
 /* Help lines of every option of cmd. */
 void cl_options_help(cl_command cmd, FILE *f);
 
+/* The --expect spelling of an engine choice (cl_quad_opts.expect): auto, qmc, quad, ... */
+const char *cl_expect_spelling(int expect);
+
 /* One line describing the command (also for sweep, plot, reproduce). */
 const char *cl_command_description(cl_command cmd);
 /* Every command name, in order, separated by ", ", into buf. */

@@ -1,6 +1,9 @@
 /* Atomic result files and JSON sidecars (docs/cli.md s.5). */
 #include "output.h"
 
+#include "options.h"
+#include "cldyn/drift.h"
+
 #include "cldyn/tmpfiles.h"
 
 #include <errno.h>
@@ -192,6 +195,21 @@ cl_status cl_meta_write(const char *path, const cl_config *cfg, int argc, char *
     return cl_fail(err, st, "cannot write '%s'", jpath);
   }
   return cl_out_commit(&o, err);
+}
+
+const char *cl_rerun_engine(const cl_model *m, const cl_quad_opts *o) {
+  cl_quad_opts q;
+  return cl_drift_fallback(m, o, &q, NULL) ? cl_expect_spelling(q.expect) : NULL;
+}
+
+void cl_ode_rerun_note(const cl_model *m, const cl_quad_opts *o, const char *info, char *note, size_t len) {
+  /* cl_ode_solve ends its method line with "; the grid refused t = T: rerun so" */
+  const char *t = info ? strstr(info, "the grid refused t = ") : NULL, *name = NULL;
+  cl_quad_opts q;
+  note[0] = '\0';
+  if (t && cl_drift_fallback(m, o, &q, &name))
+    snprintf(note, len, "the grid engine refused a state at t = %g: the run redone with the %s",
+             atof(t + strlen("the grid refused t = ")), name);
 }
 
 /* ---- groups of outputs ---- */

@@ -41,6 +41,16 @@ cl_status cl_meta_dump_grid(FILE *f, const cl_config *cfg, int argc, char **argv
                             const char *const *extra_kv, const char *command, const char *const *grid_kv,
                             char *err);
 
+/* Where the default M = 2 grid refuses a state, ode, fixed, basin and the
+ * points of sweep redo their work with cl_drift_fallback's engine
+ * (docs/grid.md s.6).  cl_rerun_engine: that engine by its --expect
+ * spelling (qmc, quad), NULL where the engine was asked for.
+ * cl_ode_rerun_note: from cl_ode_solve's method line (info), the note
+ * "the grid engine refused a state at t = T: the run redone with the
+ * Sobol' rules" into note (len bytes), or "" if it did not rerun. */
+const char *cl_rerun_engine(const cl_model *m, const cl_quad_opts *o);
+void cl_ode_rerun_note(const cl_model *m, const cl_quad_opts *o, const char *info, char *note, size_t len);
+
 /* Before any work: CL_EINVAL when an output path (NULL or "" skipped, "-"
  * and devices allowed) is a directory, has a missing or unwritable
  * directory, or names the same file as another output, PATH.json included

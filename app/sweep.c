@@ -1,6 +1,7 @@
 /* Parameter sweeps: the grid, the per-point runs and the merge. */
 #include "sweep.h"
 #include "options.h"
+#include "output.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -115,8 +116,42 @@ static cl_traj *traj_last(const cl_traj *tr) {
   return l;
 }
 
-/* The command's table for one configuration, as CSV text (header and rows). */
-static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **text, size_t *len, char *err) {
+/* fixed at one point: where the default grid's refusal stops the search,
+ * the point redone with the fallback engine (as ode and basin redo a
+ * point); note (CL_ERRLEN) says so, and names the orbits whose Jacobian is
+ * the fallback's or unknown */
+static cl_status fixed_point_rows(const cl_config *c, FILE *f, char *note, char *err) {
+  cl_fixed_point *fp = NULL;
+  int nf = 0;
+  cl_fixed_info info;
+  cl_quad_opts q = c->ode.quad;
+  const char *name = NULL;
+  cl_status st = cl_fixed_find_ex(&c->model, &q, NULL, NULL, 0, &fp, &nf, &info, err);
+  if (st && cl_drift_grid_refused(err) && cl_drift_fallback(&c->model, &c->ode.quad, &q, &name)) {
+    snprintf(note, CL_ERRLEN, "the grid engine refused a state: the point redone with the %s", name);
+    st = cl_fixed_find_ex(&c->model, &q, NULL, NULL, 0, &fp, &nf, &info, err);
+  }
+  if (!st) {
+    cl_quad_opts fq;
+    size_t l = strlen(note);
+    if (info.jac_fallback && cl_drift_fallback(&c->model, &q, &fq, &name))
+      l += (size_t)snprintf(note + l, CL_ERRLEN - l, "%s%d orbit(s) with the Jacobian of the %s (the grid refused its "
+                            "difference points)", l ? "; " : "", info.jac_fallback, name);
+    if (info.unknown && l < CL_ERRLEN)
+      snprintf(note + l, CL_ERRLEN - l, "%s%d orbit(s) of unknown stability", l ? "; " : "", info.unknown);
+    cl_fixed_write_header(f, c->model.K, c->model.M, NULL);
+    if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "sweep: write error");
+  }
+  free(fp);
+  return st;
+}
+
+/* The command's table for one configuration, as CSV text (header and
+ * rows); note (CL_ERRLEN) gets what a rerun with another engine left
+ * ("" if none). */
+static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **text, size_t *len, char *note,
+                           char *err) {
+  note[0] = '\0';
   FILE *f = open_memstream(text, len);
   if (!f) return cl_fail(err, CL_ENOMEM, "sweep: out of memory");
   cl_status st = CL_OK;
@@ -124,8 +159,10 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
     /* one thread per point: the points are the parallel loop */
     if (c->model.M >= 2) {
       cl_basin_multi_result res;
-      if (!(st = cl_basin_run_multi(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err)))
+      if (!(st = cl_basin_run_multi(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err))) {
         cl_sweep_write_basin_multi(f, &res);
+        snprintf(note, CL_ERRLEN, "%s", res.rerun);
+      }
     } else {
       cl_basin_result res;
       if (!(st = cl_basin_run(&c->model, &c->ode, c->directions, c->tmax, c->sched.seed, 1, &res, err))) {
@@ -134,16 +171,14 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
       }
     }
   } else if (c->cmd == CL_CMD_FIXED) {
-    cl_fixed_point *fp = NULL;
-    int nf = 0;
-    if (!(st = cl_fixed_find(&c->model, &c->ode.quad, NULL, 0, &fp, &nf, err))) {
-      cl_fixed_write_header(f, c->model.K, c->model.M, NULL);
-      if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "sweep: write error");
-    }
-    free(fp);
+    st = fixed_point_rows(c, f, note, err);
   } else {
     cl_traj *tr = NULL;
-    if (c->cmd == CL_CMD_ODE) st = cl_ode_solve(&c->model, &c->sched, &c->ode, &tr, NULL, err);
+    if (c->cmd == CL_CMD_ODE) {
+      char info[CL_ERRLEN] = "";
+      st = cl_ode_solve(&c->model, &c->sched, &c->ode, &tr, info, err);
+      if (!st) cl_ode_rerun_note(&c->model, &c->ode.quad, info, note, CL_ERRLEN);
+    }
     else if (c->cmd == CL_CMD_PDE) {
       cl_pde_opts po = c->pde;
       po.quad = c->ode.quad;
@@ -212,8 +247,15 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
     if (!ps && so && so->independent && (c->cmd & SEEDED))
       ps = cl_config_set_number(c, "seed", (double)cl_sweep_point_seed(c->sched.seed, p), e);
     size_t len = 0;
-    char *t = NULL;
-    if (!ps) ps = run_point(c, so, &t, &len, e);
+    char *t = NULL, note[CL_ERRLEN] = "";
+    if (!ps) ps = run_point(c, so, &t, &len, note, e);
+    if (!ps && note[0] && so && so->reruns) {
+#pragma omp critical(cl_sweep_rerun)
+      {
+        cl_sweep_reruns *r = so->reruns;
+        if (r->n++ == 0 || p < r->first) r->first = p, snprintf(r->note, sizeof r->note, "%s", note);
+      }
+    }
     free(c);
     if (so && so->progress) {
 #pragma omp critical(cl_sweep_progress)

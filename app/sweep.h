@@ -23,10 +23,21 @@
  * independent: each point its own random streams, seeded from (seed,
  * point); otherwise every point uses --seed (common random numbers);
  * progress: called with the fraction of points done (may be NULL). */
+/* The points redone with another engine because the default M = 2 grid
+ * refused a state (ode, fixed and basin rerun each point alone, as the
+ * command does; docs/grid.md s.6), and the notes of the first such point;
+ * for fixed also the points with an orbit whose Jacobian is the fallback
+ * engine's or of unknown stability (docs/fixed-points.md s.2). */
+typedef struct {
+  long n, first; /* points with a note, the first one (0-based; -1: none) */
+  char note[512];
+} cl_sweep_reruns;
+
 typedef struct {
   int summary, final, independent;
   cl_progress_fn progress;
   void *progress_ctx;
+  cl_sweep_reruns *reruns; /* out, may be NULL: filled by the run */
 } cl_sweep_opts;
 
 /* The seed of point p (0-based) with independent streams: a SplitMix64

@@ -74,12 +74,32 @@ typedef struct {
   const char *kv[9];
   /* the JSON sidecar: the id, the streams and the layout (kvall), the
    * command and the grid */
-  const char *kvall[16], *grid[2 * CL_SWEEP_MAXVARY + 1];
+  const char *kvall[24], *grid[2 * CL_SWEEP_MAXVARY + 1];
+  cl_sweep_reruns rr;  /* points redone or noted after a refusal of the default grid */
+  char rrnote[700];
   char gridb[CL_SWEEP_MAXVARY][100], cmdname[64];
   long *done, ndone;
   int have_old;                /* resuming from an existing output */
   char oldc[CL_PATHLEN + 32];  /* its complete points (a temporary file) */
 } job;
+
+/* After the points ran: the note of the points where the default grid
+ * refused a state (ode, fixed and basin redo such a point with the
+ * fallback engine, as the commands do; docs/grid.md s.6), on stderr and
+ * in the sidecar (engine, rerun).  Under MPI each rank notes its own
+ * points on stderr; the sidecar has rank 0's. */
+static void rerun_note(job *J) {
+  if (!J->rr.n) return;
+  snprintf(J->rrnote, sizeof J->rrnote, "%ld point(s) where the grid engine refused a state (first, point %ld: %s)",
+           J->rr.n, J->rr.first + 1, J->rr.note);
+  fprintf(stderr, "cldyn: sweep: %s\n", J->rrnote);
+  int k = 0;
+  while (J->kvall[k]) k++;
+  const char *eng = cl_rerun_engine(&J->cfg.model, &J->cfg.ode.quad);
+  if (eng) J->kvall[k++] = "engine", J->kvall[k++] = eng;
+  J->kvall[k++] = "rerun", J->kvall[k++] = J->rrnote;
+  J->kvall[k] = NULL;
+}
 
 static void drop_old(job *J) {
   if (!J->have_old) return;
@@ -134,6 +154,7 @@ static int run_parallel(job *J, const cl_sweep_comm *comm) {
   char gerr[CL_ERRLEN];
   cl_status gst = comm->gather(comm->ctx, text, (int)len, &all, &lens, &displs, gerr);
   free(text);
+  if (all_ok) rerun_note(J);
   int rc = 0;
   if (!all_ok) rc = ok ? 1 : fail(cl_status_exit_code(st), err);
   else if (gst) rc = fail(cl_status_exit_code(gst), gerr);
@@ -221,6 +242,7 @@ static int run_serial(job *J) {
   } else {
     st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, NULL, 0, J->threads, 1, set.f[0].f, err);
   }
+  if (!st) rerun_note(J);
   if (!st && set.meta[0] >= 0)
     st = cl_meta_dump_grid(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kvall, J->cmdname,
                            J->grid, err);
@@ -354,6 +376,7 @@ static int sweep_job(job *J, int argc, char **argv, int i, int resume, const cl_
   J->kvall[nkv++] = "sweep_layout";
   J->kvall[nkv++] = J->so.summary ? (J->so.final ? "summary,final" : "summary") : J->so.final ? "final" : "all";
   J->kvall[nkv] = NULL;
+  J->rr.first = -1, J->so.reruns = &J->rr;
   return comm && comm->size > 1 ? run_parallel(J, comm) : run_serial(J);
 }
 

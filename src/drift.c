@@ -41,6 +41,7 @@ struct cl_drift {
   cl_acc *qacc;    /* M >= 2, B = 1, smooth sigma: the deterministic rule (drift_acc.c) */
   cl_grid *g2;     /* M = 2, B = 1, smooth sigma: the grid engine (drift_grid.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
+  int pin;         /* rule + 1 that cl_drift_eval evaluates alone (cl_drift_pin_rep); 0: the drift */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -688,6 +689,7 @@ cl_status cl_drift_eval_rep(cl_drift *d, int rep, const double *R, const double 
   if (!d->multi) return cl_fail(err, CL_EINVAL, "replicate drifts need the M >= 2 engine");
   return cl_multi_eval_rep(d->multi, rep, R, Q, dR, dQ, err);
 }
+void cl_drift_pin_rep(cl_drift *d, int rep) { d->pin = rep >= 0 && rep < cl_drift_nrep(d) ? rep + 1 : 0; }
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
 int cl_drift_grid_unresolved(const cl_drift *d) { return d->g2 && cl_grid_unresolved(d->g2); }
 int cl_drift_grid_refused(const char *err) { return err && strstr(err, CL_GRID_REFUSAL) != NULL; }
@@ -1536,6 +1538,7 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
 
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
+  if (d->pin > 0) return cl_drift_eval_rep(d, d->pin - 1, R, Q, dR, dQ, err);
   cl_status sg = sd_guard(d, R, Q, err);
   if (sg) return sg;
   if (d->multi) return cl_multi_eval(d->multi, R, Q, dR, dQ, NULL, err);

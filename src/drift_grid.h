@@ -58,6 +58,11 @@ struct cl_drift;
 /* a fragment of both refusals' messages (cl_drift_grid_refused) */
 #define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
+/* rep in [0, cl_drift_nrep): cl_drift_eval (and so cl_ode_jacobian) then
+ * evaluates that rule (or level) alone, as cl_drift_eval_rep; -1: the
+ * drift again.  For the spread of the rules' Jacobians where the fixed
+ * points take the fallback engine's (docs/fixed-points.md s.2). */
+void cl_drift_pin_rep(struct cl_drift *d, int rep);
 const char *cl_grid_method(const cl_grid *g);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);

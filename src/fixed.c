@@ -4,6 +4,8 @@
 #include "cldyn/fixed.h"
 #include "cldyn/rng.h"
 #include "cldyn/traj.h"
+#include "drift_grid.h"
+#include "fixed_internal.h"
 #include "ode_flow.h"
 
 #include <gsl/gsl_eigen.h>
@@ -20,7 +22,7 @@
 #define NMAX CL_STATE_MAX
 
 const char *cl_stability_name(cl_stability s) {
-  static const char *const names[] = {"stable", "saddle", "unstable", "marginal"};
+  static const char *const names[] = {"stable", "saddle", "unstable", "marginal", "unknown"};
   return names[s];
 }
 
@@ -95,6 +97,14 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->flows = -1;
 }
 
+/* the engine of the Jacobians where the default grid refuses their
+ * difference points (cl_fixed_classify_fb) */
+struct jac_fb {
+  const cl_model *m;
+  const cl_quad_opts *o;
+  cl_drift *d; /* allocated at its first use */
+};
+
 /* ---- Newton with deflation, on the free coordinates ------------------- */
 typedef struct {
   cl_drift *d;
@@ -107,6 +117,7 @@ typedef struct {
   int have_c;
   long nevals;
   double s2; /* s^2: the scale of the drift's rounding (root_tol) */
+  struct jac_fb *fb; /* the Jacobians' engine where the default grid refuses (cl_fixed_classify_fb) */
 } root_ctx;
 
 /* The drift without its error estimate: for the deterministic engines
@@ -350,7 +361,51 @@ static double residual_at(cl_drift *d, int K, int M, const double *y, char *err,
   return r;
 }
 
-cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
+/* The Jacobian of the fallback engine (cl_fixed_classify_fb) with its
+ * engine's error: its rules (the Sobol' engine) or levels (the quad rule)
+ * differentiated one by one, each by cl_ode_jacobian (the same drift
+ * evaluations in all as the drift's Jacobian: each rule costs 1/nrep of
+ * it).  The Sobol' rules: J their mean, the engine's error t sd / sqrt(nrep)
+ * of the spectrum (sd from the largest distance of each rule's eigenvalues
+ * to the mean's), as the drift's own bound; the quad rule: J its fine level,
+ * the error the largest distance of its spectrum to the other levels'.
+ * *e is that plus the largest finite-difference estimate of the rules. */
+static cl_status rules_jacobian(cl_drift *d, int K, int M, const double *y, double *J, double *e, char *err) {
+  const int n = cl_state_size(K, M), nr = cl_drift_nrep(d), w = cl_drift_written_rep(d);
+  if (nr < 2) return cl_ode_jacobian(d, K, M, y, J, e, err);
+  const size_t nn = (size_t)n * (size_t)n;
+  double *Jr = malloc(sizeof(double) * nn * (size_t)nr), efd = 0, eng = 0, ss = 0;
+  if (!Jr) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  cl_status st = CL_OK;
+  for (int r = 0; r < nr && !st; r++) {
+    double er = 0;
+    cl_drift_pin_rep(d, r);
+    st = cl_ode_jacobian(d, K, M, y, Jr + (size_t)r * nn, &er, err);
+    efd = fmax(efd, er);
+  }
+  cl_drift_pin_rep(d, -1);
+  if (!st) {
+    for (size_t k = 0; k < nn; k++) {
+      double a = 0;
+      for (int r = 0; r < nr; r++) a += Jr[(size_t)r * nn + k];
+      J[k] = w >= 0 ? Jr[(size_t)w * nn + k] : a / nr;
+    }
+    for (int r = 0; r < nr && !st; r++) {
+      if (r == w) continue;
+      const double g = cl_ode_spectrum_gap(J, Jr + (size_t)r * nn, n);
+      if (g < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      eng = fmax(eng, g), ss += g * g;
+    }
+    if (w < 0) eng = cl_drift_tquant(d) * sqrt(ss / ((double)nr * (nr - 1)));
+    *e = efd + eng;
+  }
+  free(Jr);
+  return st;
+}
+
+/* cl_fixed_classify with the residual from d and the Jacobian from dj
+ * (d itself, or the fallback engine: rules_jacobian) */
+static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed_point *p, char *err) {
   const int n = p->n, dead = dead_mask(K, M, p->y);
   cl_status st = CL_OK;
   p->residual = residual_at(d, K, M, p->y, err, &st);
@@ -359,21 +414,25 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
   double *J = malloc(sizeof(double) * (size_t)(3 * n * n));
   if (!J) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   if (!dead) {
-    st = cl_ode_jacobian(d, K, M, p->y, J, &p->jac_error, err);
+    st = dj != d ? rules_jacobian(dj, K, M, p->y, J, &p->jac_error, err)
+                 : cl_ode_jacobian(d, K, M, p->y, J, &p->jac_error, err);
   } else {
     /* on the boundary Q_ii = 0 the central differences leave the domain:
      * differentiate at Q_ii = delta, 2 delta, 4 delta (delta >> the step)
      * and extrapolate linearly to 0 from the first two; the third gives the
      * error of the extrapolation */
     const double delta = 20 * CL_FD_STEP;
-    double e[3];
+    double e[3] = {0, 0, 0};
     for (int r = 0; r < 3 && !st; r++) {
       double y[CL_STATE_MAX], Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX];
       cl_state_unpack(K, M, p->y, Rm, Qm);
       for (int i = 0; i < M; i++)
         if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
       cl_state_pack(K, M, Rm, Qm, y);
-      st = cl_ode_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &e[0] : NULL, err);
+      double er = 0;
+      st = dj != d ? rules_jacobian(dj, K, M, y, J + (size_t)r * n * n, &er, err)
+                   : cl_ode_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &er : NULL, err);
+      if (r == 0 || dj != d) e[r] = er;
     }
     double ex = 0;
     for (int k = 0; k < n * n && !st; k++) {
@@ -381,11 +440,36 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
       ex = fmax(ex, fabs(a - b) / 3); /* the O(delta^2) term left in a */
       J[k] = a;
     }
-    p->jac_error = fmax(e[0], ex);
+    /* the fallback's estimates carry its engine's error, which the
+     * extrapolation 2 J(delta) - J(2 delta) takes at most 2 + 1 times */
+    p->jac_error = dj != d ? 2 * e[0] + e[1] + ex : fmax(e[0], ex);
   }
   if (!st && eigen(J, n, p)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   free(J);
   return st;
+}
+
+cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
+  return classify_with(d, d, K, M, p, err);
+}
+
+cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opts *o, cl_drift **fb, int K, int M,
+                               cl_fixed_point *p, char *err) {
+  char e1[CL_ERRLEN];
+  cl_quad_opts q, o0 = {0}; /* o NULL: the defaults */
+  if (!o) o = &o0;
+  p->jac_fallback = 0;
+  cl_status st = classify_with(d, d, K, M, p, e1);
+  if (st == CL_EDIVERGE && isfinite(p->residual) && cl_drift_grid_refused(e1) && cl_drift_fallback(m, o, &q, NULL)) {
+    if (!*fb && (st = cl_drift_alloc(m, &q, fb, err))) return st;
+    p->jac_fallback = 1;
+    st = classify_with(d, *fb, K, M, p, e1);
+  }
+  if (st == CL_EDIVERGE) { /* no Jacobian even one-sided (a corner of the domain), or refused */
+    for (int k = 0; k < p->n; k++) p->eig_re[k] = p->eig_im[k] = NAN;
+    p->jac_error = NAN, p->stability = CL_UNKNOWN, p->jac_fallback = 0;
+  }
+  return st ? cl_fail(err, st, "%s", e1) : CL_OK;
 }
 
 /* ---- the finder ------------------------------------------------------- */
@@ -602,7 +686,7 @@ static int dead_limit_ok(root_ctx *c, const double *y) {
 }
 
 /* a new root y: classify it, list its orbit with each image's residual */
-static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, const double *y,
+static cl_status add_orbit(cl_drift *d, struct jac_fb *fb, const cl_symmetry *g, int K, int M, const double *y,
                            int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
   const int n = cl_state_size(K, M);
   double *im = malloc(sizeof(double) * (size_t)cap * (size_t)n);
@@ -625,12 +709,11 @@ static cl_status add_orbit(cl_drift *d, const cl_symmetry *g, int K, int M, cons
   memset(p0, 0, sizeof *p0);
   p0->n = n;
   memcpy(p0->y, y, sizeof(double) * (size_t)n);
-  cl_status st = cl_fixed_classify(d, K, M, p0, err);
-  if (st == CL_EDIVERGE) {
-    /* no Jacobian even one-sided (a corner of the domain): listed, unclassified */
-    for (int k = 0; k < n; k++) p0->eig_re[k] = p0->eig_im[k] = NAN;
-    p0->jac_error = NAN, p0->stability = CL_MARGINAL, st = CL_OK;
-  }
+  cl_status st = cl_fixed_classify_fb(d, fb->m, fb->o, &fb->d, K, M, p0, err);
+  /* no Jacobian from any engine (a corner of the domain, or the grid asked
+   * for refuses its points): listed, stability unknown */
+  if (st == CL_EDIVERGE) st = CL_OK;
+  info->jac_fallback += p0->jac_fallback, info->unknown += p0->stability == CL_UNKNOWN;
   for (int a = 0; a < nim && !st; a++) {
     cl_fixed_point *p = &f->p[f->np + a];
     if (a > 0) {
@@ -768,7 +851,7 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
   if (is_known(f, n, y, 1e5 * root_tol(c.s2, n, y))) return 1; /* 1e-6, relative beyond |y| = 1 */
   char e1[CL_ERRLEN];
   const int np0 = f->np;
-  *st = add_orbit(c.d, g, K, M, y, ++info->orbits, cap, f, info, e1);
+  *st = add_orbit(c.d, c.fb, g, K, M, y, ++info->orbits, cap, f, info, e1);
   if (*st) {
     cl_fail(err, *st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
                       "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
@@ -797,7 +880,8 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   cl_symmetry g;
   cl_symmetry_init(m, &g);
   cl_symmetry_describe(&g, info.symmetries, sizeof info.symmetries);
-  root_ctx c = {.K = K, .M = M, .n = n, .s2 = m->s * m->s};
+  struct jac_fb fb = {.m = m, .o = o};
+  root_ctx c = {.K = K, .M = M, .n = n, .s2 = m->s * m->s, .fb = &fb};
   cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
   if (st0) return st0;
   found_set f = {0};
@@ -894,6 +978,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     free(s.y);
   }
   cl_drift_free(c.d);
+  cl_drift_free(fb.d);
   free(f.known);
   free(work);
   if (st) {
@@ -1114,12 +1199,23 @@ static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *
       if (!((dead >> i | dead >> l) & 1)) c.idx[c.nfree++] = k;
   double y[CL_STATE_MAX];
   int ok = damped_newton(&c, from, y);
+  cl_drift *fb = NULL;
   if (ok) {
     memset(p, 0, sizeof *p);
     p->n = n;
     memcpy(p->y, y, sizeof(double) * (size_t)n);
-    if (cl_fixed_classify(c.d, K, M, p, t->err)) ok = 0, t->fail = 2;
+    if ((t->fail_st = cl_fixed_classify_fb(c.d, &mm, t->o, &fb, K, M, p, t->err))) ok = 0, t->fail = 2;
+  } else if (ok == 0 && cl_drift_grid_unresolved(c.d)) {
+    /* Newton's path met a state the grid refuses: not evidence that the
+     * point is lost (before, reported as a fold: docs/fixed-points.md s.4),
+     * but a refusal, which stops the continuation (the caller may rerun it
+     * with another engine) */
+    t->fail = 2, t->fail_st = CL_EDIVERGE;
+    snprintf(t->err, sizeof t->err,
+             "at %.10g Newton from the previous point met a state that needs " CL_GRID_REFUSAL
+             " cap of the grid engine (nearly collinear units, docs/grid.md s.6)", v);
   }
+  cl_drift_free(fb);
   cl_drift_free(c.d);
   return ok;
 }
@@ -1186,7 +1282,12 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
         cl_fixed_point q;
         memcpy(t.y, p.y, sizeof(double) * (size_t)p.n);
         if (track_at(&t, mid, p.y, &q)) lo = mid, p = q;
+        else if (t.fail == 2) break;
         else hi = mid;
+      }
+      if (t.fail == 2) {
+        st = cl_fail(err, t.fail_st, "threshold: %s", t.err);
+        break;
       }
       cl_threshold *r = &out[(*nout)++];
       r->value = lo, r->event = 1, r->before = cur.stability, r->after = cur.stability, r->at = p;
@@ -1199,10 +1300,19 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
       memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
       t.fail = 0;
       if (brent(&F, vprev, v, &root) || t.fail) root = NAN;
+      if (t.fail == 2) {
+        st = cl_fail(err, t.fail_st, "threshold: %s", t.err);
+        break;
+      }
       cl_threshold *r = &out[(*nout)++];
       r->value = root, r->event = 0, r->before = cur.stability, r->after = next.stability;
       memcpy(t.y, cur.y, sizeof(double) * (size_t)cur.n);
+      t.fail = 0;
       if (!(isfinite(root) && track_at(&t, root, cur.y, &r->at))) r->at = next;
+      if (t.fail == 2) { /* a refusal at the critical value stops it, as elsewhere */
+        st = cl_fail(err, t.fail_st, "threshold: %s", t.err);
+        break;
+      }
     }
     cur = next, vprev = v;
   }

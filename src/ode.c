@@ -329,9 +329,7 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
   return bad;
 }
 
-/* The largest distance from an eigenvalue of J1 to the nearest of J2
- * (n x n each); -1 if out of memory */
-static double spectrum_gap(const double *J1, const double *J2, int n) {
+double cl_ode_spectrum_gap(const double *J1, const double *J2, int n) {
   double *W = malloc(sizeof(double) * (size_t)(n * n)), gap = 0;
   gsl_vector_complex *ev[2] = {gsl_vector_complex_alloc((size_t)n), gsl_vector_complex_alloc((size_t)n)};
   gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
@@ -377,7 +375,7 @@ cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
        * differences in R move by ~4e2 h there) is after Richardson twice
        * the move between the levels */
       double gap = 0;
-      if (!st && err_est && (gap = spectrum_gap(J, J2, n)) < 0)
+      if (!st && err_est && (gap = cl_ode_spectrum_gap(J, J2, n)) < 0)
         st = cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
       if (!st && err_est) *err_est = 2 * gap;
       free(J2);

@@ -15,4 +15,9 @@ typedef cl_status (*cl_flow_fn)(void *ctx, const double *y, double *out, char *e
  * step collapses; y is then unchanged. */
 cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, double rtol, double atol, char *err);
 
+/* The largest distance from an eigenvalue of J1 to the nearest of J2
+ * (n x n row-major each; src/ode.c, whose boundary Jacobian's error
+ * estimate it is); -1 if out of memory */
+double cl_ode_spectrum_gap(const double *J1, const double *J2, int n);
+
 #endif

@@ -355,6 +355,16 @@ Test(fixedm, cli_threshold_and_point_bad_input) {
   txt = slurp(path, NULL);
   cr_assert(txt && strstr(txt, ",stability,orbit,kind,residual\n"), "%s", txt);
   free(txt);
+  /* the sidecar counts the orbits with the fallback engine's Jacobian and of
+   * unknown stability (none here: M = 1), and has no rerun */
+  char jp[160];
+  snprintf(jp, sizeof jp, "%s.json", path);
+  txt = slurp(jp, NULL);
+  cr_assert(txt && strstr(txt, "\"jacobian_fallback\": \"0\"") && strstr(txt, "\"unknown_stability\": \"0\"") &&
+                !strstr(txt, "\"rerun\"") && !strstr(txt, "\"engine\""),
+            "%s", txt);
+  free(txt);
+  remove(jp);
 }
 
 /* basin for M = 2 (the ODE from the escape law) against the exact finite-N

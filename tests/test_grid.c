@@ -15,6 +15,7 @@
 
 #include "../src/drift_acc.h"
 #include "../src/drift_grid.h"
+#include "../src/fixed_internal.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "sd_ref.h"
@@ -747,6 +748,7 @@ Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 6
   char *js = slurp(jp, NULL);
   cr_assert_not_null(js);
   cr_expect(strstr(js, "\"rerun\"") && strstr(js, "every start rerun with the Sobol"), "%s", js);
+  cr_expect(strstr(js, "\"expect\": \"auto\"") && strstr(js, "\"engine\": \"qmc\""), "asked and used: %s", js);
   free(js);
   snprintf(args, sizeof args, BASIN_REFUSED "--expect qmc --out %s", b);
   cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
@@ -808,4 +810,139 @@ Test(grid, collinear_units_refused_or_within_estimate, .timeout = 60) {
     cl_grid_free(g);
     cl_acc_free(a);
   }
+}
+
+/* A state whose Jacobian's difference points the default grid refuses
+ * while it accepts the state: nearly collinear units (the case of
+ * capped_axis_collinear_units, linear sigma and gauss laws, where the quad
+ * rule is exact), at a correlation just below the grid's limit, found by
+ * bisection.  Before, the finder listed such a point with NaN eigenvalues
+ * as marginal.  Now its Jacobian is the fallback engine's (the Sobol'
+ * rules, each rule differentiated alone): every eigenvalue within the
+ * printed jac_error of the exact Jacobian's (the quad rule's), and
+ * jac_fallback = 1; with the grid asked for, stability unknown (not
+ * marginal) and NaN eigenvalues. */
+Test(grid, fixed_jacobian_by_the_fallback_where_the_grid_refuses_its_points, .timeout = 60) {
+  const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 0.9835 --rho 0.7989 --c gauss:2.14 --c gauss:2.24 "
+                     "--R0 -0.0099189422374246407,-0.020955936055873418;0.38675707229847495,0.61375923886742567 "
+                     "--Q0 0.56431168127824827,0;0,1.3484044039606964";
+  cl_model m = model_of(base);
+  const double q0 = m.Q0[0], q1 = m.Q0[3], sq = sqrt(q0 * q1);
+  char err[CL_ERRLEN];
+  cl_quad_opts o = {0};
+  cl_drift *d;
+  cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+  double lo = 0.995, hi = 0.9994, dR[2 * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  for (int it = 0; it < 16; it++) { /* the grid's limit in the correlation, to 7e-8 */
+    const double c = (lo + hi) / 2;
+    m.Q0[1] = m.Q0[2] = c * sq;
+    if (cl_drift_eval(d, m.R0, m.Q0, dR, dQ, err) == CL_OK) lo = c;
+    else hi = c;
+  }
+  cl_drift_free(d);
+  m.Q0[1] = m.Q0[2] = (lo - 2e-7) * sq;
+  cl_fixed_point p = {.n = cl_state_size(m.K, m.M)}, pg = p, pu = p;
+  cl_state_pack(m.K, m.M, m.R0, m.Q0, p.y);
+  pg = pu = p;
+  cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_fixed_classify(d, m.K, m.M, &pg, err), CL_EDIVERGE, "the grid did not refuse a difference point");
+  cr_expect(cl_drift_grid_refused(err), "%s", err);
+  cl_drift *fb = NULL;
+  cr_assert_eq(cl_fixed_classify_fb(d, &m, &o, &fb, m.K, m.M, &p, err), CL_OK, "%s", err);
+  cr_expect_eq(p.jac_fallback, 1);
+  cr_expect(fb != NULL && isfinite(p.jac_error) && p.stability != CL_UNKNOWN);
+  /* the exact Jacobian: the quad rule (Gauss rules, exact for linear sigma) */
+  cl_quad_opts oq = {.expect = CL_EXPECT_QUAD};
+  cl_drift *dq;
+  cr_assert_eq(cl_drift_alloc(&m, &oq, &dq, err), CL_OK, "%s", err);
+  cl_fixed_point px = {.n = p.n};
+  memcpy(px.y, p.y, sizeof p.y);
+  cr_assert_eq(cl_fixed_classify(dq, m.K, m.M, &px, err), CL_OK, "%s", err);
+  double worst = 0;
+  for (int a = 0; a < p.n; a++) {
+    double near = INFINITY;
+    for (int b = 0; b < p.n; b++) near = fmin(near, hypot(p.eig_re[a] - px.eig_re[b], p.eig_im[a] - px.eig_im[b]));
+    worst = fmax(worst, near);
+    cr_expect_leq(near, p.jac_error, "eigenvalue %d: %.9g%+.9gi, %.3g from the exact spectrum, jac_error %.3g", a,
+                  p.eig_re[a], p.eig_im[a], near, p.jac_error);
+  }
+  cr_expect_eq(p.stability, px.stability, "%s against the exact %s", cl_stability_name(p.stability),
+               cl_stability_name(px.stability));
+  cr_log_info("grid limit at correlation %.10f; fallback Jacobian: %.3g from the exact spectrum, jac_error %.3g (exact: "
+              "jac_error %.3g), largest eigenvalue %.6g", lo, worst, p.jac_error, px.jac_error, p.eig_re[0]);
+  /* the grid asked for: no fallback, the stability unknown */
+  cl_quad_opts og = {.expect = CL_EXPECT_GRID};
+  cl_drift *fg = NULL;
+  cr_expect_eq(cl_fixed_classify_fb(d, &m, &og, &fg, m.K, m.M, &pu, err), CL_EDIVERGE);
+  cr_expect(fg == NULL && pu.stability == CL_UNKNOWN && isnan(pu.eig_re[0]) && pu.jac_fallback == 0);
+  cr_expect_str_eq(cl_stability_name(pu.stability), "unknown");
+  cl_drift_free(fb), cl_drift_free(dq), cl_drift_free(d);
+}
+
+/* fixed --threshold where the default grid refuses: continuing the shared
+ * state (K = 1, tanh, lambda 0.43) in s drives its units towards
+ * collinearity, and Newton's path from the previous point meets states the
+ * grid refuses.  Before, that failed Newton run was read as the point's
+ * disappearance (event `lost` at s = 0.5134, a fold that is not one: the
+ * Sobol' rules follow the point on to s = 0.6).  Now the refusal stops the
+ * continuation, and under the default choice `fixed` reruns the whole
+ * command with the Sobol' rules: exit 0, the note on stderr and under
+ * `rerun` in the JSON, the engine asked for (`expect: auto`) beside the one
+ * used (`engine: qmc`); with --expect grid it stops (exit 1, no output).
+ * 13.6 CPU s for its two commands (two grid runs, one Sobol' rerun), but 39
+ * to 56 s wall at load 11 to 18:
+ * the limit is ode_reruns_with_sobol's 120 s. */
+#define FIXED_REFUSED "fixed --M 2 --c uniform:3 --act tanh --lambda 0.43 --threshold s --vary s=0.5:0.52:0.02 " \
+  "--point shared "
+Test(grid, fixed_threshold_reruns_where_the_default_grid_refuses, .timeout = 120) {
+  char dir[] = "/tmp/cldyn_grid_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char args[1024], a[300], jp[400], eb[8192];
+  snprintf(a, sizeof a, "%s/a.csv", dir), snprintf(jp, sizeof jp, "%s.json", a);
+  snprintf(args, sizeof args, FIXED_REFUSED "--expect grid --out %s", a);
+  cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s", eb);
+  cr_expect(strstr(eb, "Newton from the previous point met a state that needs grid nodes per direction") &&
+                !strstr(eb, "rerun"),
+            "%s", eb);
+  cr_expect(!file_exists(a), "no output after the refusal");
+  snprintf(args, sizeof args, FIXED_REFUSED "--out %s", a);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "the grid engine refused a state: the whole command rerun with the Sobol' rules"), "%s", eb);
+  char *t = slurp(a, NULL), *js = slurp(jp, NULL);
+  cr_assert(t && js);
+  cr_expect(!strstr(t, "lost"), "a refusal read as a fold: %s", t);
+  cr_expect(strstr(js, "\"expect\": \"auto\"") && strstr(js, "\"engine\": \"qmc\"") &&
+                strstr(js, "\"rerun\": \"the grid engine refused a state: the whole command rerun with the Sobol"),
+            "%s", js);
+  free(t), free(js);
+  remove(jp), remove(a), rmdir(dir);
+}
+
+/* sweep surfaces the reruns of its points as the commands do: ode at the
+ * cubic state whose tails the grid cuts (refused at t = 0, each point
+ * rerun with the quad rule) - the note on stderr and in the JSON, with
+ * the engine asked for and the one used. */
+Test(grid, sweep_notes_the_points_rerun_where_the_default_grid_refuses, .timeout = 60) {
+  char dir[] = "/tmp/cldyn_grid_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char args[1024], a[300], jp[400], eb[8192];
+  snprintf(a, sizeof a, "%s/a.csv", dir), snprintf(jp, sizeof jp, "%s.json", a);
+  snprintf(args, sizeof args, "sweep --vary lambda=0.03:0.04:0.01 ode " CUBIC_CUT "--Q0 '" CUBIC_CUT_Q0 "' --out %s", a);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "cldyn: sweep: 2 point(s) where the grid engine refused a state (first, point 1: the grid "
+                       "engine refused a state at t = 0: the run redone with the quad rule)"),
+            "%s", eb);
+  char *js = slurp(jp, NULL);
+  cr_assert_not_null(js);
+  cr_expect(strstr(js, "\"expect\": \"auto\"") && strstr(js, "\"engine\": \"quad\"") &&
+                strstr(js, "\"rerun\": \"2 point(s) where the grid engine refused a state"),
+            "%s", js);
+  free(js);
+  remove(jp), remove(a);
+  snprintf(args, sizeof args, "sweep --vary lambda=0.03:0.04:0.01 ode " CUBIC_CUT "--expect grid --Q0 '" CUBIC_CUT_Q0
+           "' --out %s", a);
+  cr_expect_eq(run_cli(args, eb, sizeof eb), 1, "%s", eb);
+  cr_expect(strstr(eb, "degree 22") && !strstr(eb, "rerun") && !strstr(eb, "redone"), "%s", eb);
+  cr_expect(!file_exists(a));
+  rmdir(dir);
 }

@@ -17,7 +17,8 @@
 #include "cldyn/symmetry.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
-typedef enum { CL_STABLE, CL_SADDLE, CL_UNSTABLE, CL_MARGINAL } cl_stability;
+/* CL_UNKNOWN: no engine gave the Jacobian (eigenvalues NaN; docs/fixed-points.md s.2) */
+typedef enum { CL_STABLE, CL_SADDLE, CL_UNSTABLE, CL_MARGINAL, CL_UNKNOWN } cl_stability;
 
 typedef struct {
   int n;
@@ -31,6 +32,8 @@ typedef struct {
   int kind;         /* cl_fixed_kind */
   int via;          /* how its orbit was found: 0 Newton from a start, 1 the end of a
                        flow (the ODE from a start) polished by Newton */
+  int jac_fallback; /* 1: the Jacobian (eigenvalues, jac_error) is cl_drift_fallback's engine's,
+                       the default M = 2 grid having refused its difference points */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
@@ -84,6 +87,8 @@ typedef struct {
   int skipped;          /* starts (and flows) left untried when the budget ran out */
   int flows;            /* flows integrated */
   int flow_orbits;      /* orbits found by a flow (cl_fixed_point.via = 1) */
+  int jac_fallback;     /* orbits whose Jacobian is the fallback engine's (cl_fixed_point.jac_fallback) */
+  int unknown;          /* orbits whose stability is CL_UNKNOWN */
   char symmetries[256]; /* the symmetry group used */
 } cl_fixed_info;
 
@@ -110,7 +115,10 @@ cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *
 
 /* Jacobian, eigenvalues, stability, residual and kind of p->y (p->n set).
  * Dead units (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta
- * and extrapolated to 0. */
+ * and extrapolated to 0.  The finder and the threshold's continuation go
+ * further where the default M = 2 grid refuses the Jacobian's difference
+ * points: the Jacobian of cl_drift_fallback's engine, else stability
+ * CL_UNKNOWN (docs/fixed-points.md s.2). */
 cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err);
 
 /* The critical value of a parameter where a chosen fixed point changes

@@ -1,0 +1,21 @@
+/* fixed_internal.h - internal: the classification of a fixed point where
+ * the default M = 2 grid refuses its Jacobian's difference points
+ * (docs/fixed-points.md s.2), for the finder, the threshold's continuation
+ * and the tests. */
+#ifndef CLDYN_FIXED_INTERNAL_H
+#define CLDYN_FIXED_INTERNAL_H
+
+#include "cldyn/fixed.h"
+
+/* cl_fixed_classify by d (model m, engine options o); where d is the grid
+ * chosen by default and refuses a difference point, the Jacobian (its
+ * eigenvalues and jac_error, which then includes that engine's error) is
+ * that of cl_drift_fallback's engine, allocated into *fb at its first use
+ * (the caller frees it), and p->jac_fallback = 1.  Where no engine gives
+ * it (the grid asked for, a corner of the domain) p is marked unknown (NaN
+ * eigenvalues and jac_error, CL_UNKNOWN) and CL_EDIVERGE returned with the
+ * reason. */
+cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opts *o, cl_drift **fb, int K, int M,
+                               cl_fixed_point *p, char *err);
+
+#endif
