@@ -4,10 +4,9 @@
 #include "cldyn/ode.h"
 #include "cldyn/schedule.h"
 #include "drift_grid.h"
+#include "linalg.h"
 #include "ode_flow.h"
 
-#include <gsl/gsl_complex_math.h>
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
@@ -321,26 +320,13 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
 /* The largest distance from an eigenvalue of J1 to the nearest of J2
  * (n x n each); -1 if out of memory */
 static double spectrum_gap(const double *J1, const double *J2, int n) {
-  double *W = malloc(sizeof(double) * (size_t)(n * n)), gap = 0;
-  gsl_vector_complex *ev[2] = {gsl_vector_complex_alloc((size_t)n), gsl_vector_complex_alloc((size_t)n)};
-  gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
-  if (!W || !ev[0] || !ev[1] || !w) gap = -1;
-  for (int r = 0; r < 2 && gap == 0; r++) {
-    memcpy(W, r ? J2 : J1, sizeof(double) * (size_t)(n * n));
-    gsl_matrix_view Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
-    gsl_eigen_nonsymm(&Wv.matrix, ev[r], w);
-  }
-  for (int a = 0; a < n && gap >= 0; a++) {
+  double re[2][CL_STATE_MAX], im[2][CL_STATE_MAX], gap = 0;
+  if (cl_eigen_nonsymm(J1, n, 0, re[0], im[0]) || cl_eigen_nonsymm(J2, n, 0, re[1], im[1])) return -1;
+  for (int a = 0; a < n; a++) {
     double near = INFINITY;
-    for (int b = 0; b < n; b++)
-      near = fmin(near, gsl_complex_abs(gsl_complex_sub(gsl_vector_complex_get(ev[0], (size_t)a),
-                                                        gsl_vector_complex_get(ev[1], (size_t)b))));
+    for (int b = 0; b < n; b++) near = fmin(near, hypot(re[0][a] - re[1][b], im[0][a] - im[1][b]));
     gap = fmax(gap, near);
   }
-  free(W);
-  for (int r = 0; r < 2; r++)
-    if (ev[r]) gsl_vector_complex_free(ev[r]);
-  if (w) gsl_eigen_nonsymm_free(w);
   return gap;
 }
 
