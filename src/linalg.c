@@ -1,7 +1,10 @@
 /* Small dense matrix helpers shared by the engines (linalg.h). */
 #include "linalg.h"
 
+#include "cldyn/model.h"
+
 #include <gsl/gsl_eigen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,4 +28,24 @@ cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, doubl
   if (ev) gsl_vector_complex_free(ev);
   free(W);
   return st;
+}
+
+void cl_resid_cov(int K, int M, const double *R, const double *Q, int sym, double *A) {
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double a = sym ? 0.5 * (Q[i * M + l] + Q[l * M + i]) : Q[i * M + l];
+      for (int j = 0; j < K; j++) a -= R[j * M + i] * R[j * M + l];
+      A[i * M + l] = a;
+    }
+}
+
+cl_status cl_resid_cov_domain(int K, int M, const double *R, const double *Q, int sym, double *A, char *err) {
+  double qmax = 0;
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, fabs(Q[i * M + i]));
+  cl_resid_cov(K, M, R, Q, sym, A);
+  double amin = cl_model_sym_min_eig(A, M);
+  if (amin < -1e-9 * fmax(qmax, 1))
+    return cl_fail(err, CL_EDIVERGE,
+                   "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  return CL_OK;
 }

@@ -1,6 +1,7 @@
 /* linalg.h (internal) - small dense matrix helpers shared by the drift
  * engines, the ODE's Jacobian and the fixed-point classifier, so that
- * each is written once: the eigenvalues of a general real matrix. */
+ * each is written once: the eigenvalues of a general real matrix, and the
+ * residual covariance A = Q - R^T R with the check of the physical domain. */
 #ifndef CLDYN_LINALG_H
 #define CLDYN_LINALG_H
 
@@ -11,5 +12,17 @@
  * (GSL's ABS_DESC order), else in the order GSL returns them.  CL_ENOMEM
  * (nothing written) when out of memory. */
 cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, double *im);
+
+/* A = Q - R^T R (M x M; R is K x M, both row-major), the covariance of the
+ * units' feature-free part: each entry is Q_il, or (Q_il + Q_li) / 2 when
+ * sym is set, minus R_ji R_jl in the order j = 0, ..., K-1.  The engines'
+ * results depend on that order to the last bit: a caller whose sum mixes
+ * in other terms keeps its own loop. */
+void cl_resid_cov(int K, int M, const double *R, const double *Q, int sym, double *A);
+
+/* cl_resid_cov, then CL_EDIVERGE (with the message in err) when A has an
+ * eigenvalue below -1e-9 max(1, max_i |Q_ii|): the state has left the
+ * physical domain (Q - R^T R must be PSD), beyond rounding. */
+cl_status cl_resid_cov_domain(int K, int M, const double *R, const double *Q, int sym, double *A, char *err);
 
 #endif

@@ -153,15 +153,6 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
   return CL_OK;
 }
 
-/* A = Q - R^T R (M x M), the covariance of the units' feature-free part */
-static void resid_cov(int K, int M, const double *R, const double *Q, double *A) {
-  for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      A[i * M + l] = Q[i * M + l];
-      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
-    }
-}
-
 /* The relative step of the differences at y.  Next to the boundary of
  * the domain (Q - R^T R nearly singular: units with nearly parallel
  * weights, a unit nearly dead) the drift varies on the scale of the
@@ -189,7 +180,7 @@ static double fd_scale(int K, int M, const double *y) {
     for (int i = 0; i < M; i++) r2 += R[j * M + i] * R[j * M + i];
     rrow = fmax(rrow, sqrt(r2));
   }
-  resid_cov(K, M, R, Q, A);
+  cl_resid_cov(K, M, R, Q, 0, A);
   const double f = ymax * fmax(1, 2 * rrow), dist = cl_model_sym_min_eig(A, M);
   if (!(dist > 1e-12 * f)) return CL_FD_STEP; /* on the boundary, or not finite */
   return fmin(CL_FD_STEP, fmax(CL_FD_MIN_STEP, dist / (30 * f)));
@@ -252,7 +243,7 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], Av[CL_MMAX * CL_MMAX], L[CL_MMAX * CL_MMAX] = {0},
       Lmin = INFINITY;
   cl_state_unpack(K, M, yv, R, Q);
-  resid_cov(K, M, R, Q, Av);
+  cl_resid_cov(K, M, R, Q, 0, Av);
   gsl_matrix *A = gsl_matrix_alloc((size_t)M, (size_t)M), *P = gsl_matrix_alloc((size_t)n, (size_t)n);
   gsl_permutation *perm = gsl_permutation_alloc((size_t)n);
   double *G = malloc(sizeof(double) * 3 * (size_t)(n * n));
