@@ -1,20 +1,9 @@
 /* The command line contract (docs/cli.md): bad input, atomic outputs,
  * metadata, config files, reproducibility over threads. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 
 #include "testutil.h"
-
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
 
 typedef struct {
   const char *args, *option;
@@ -69,7 +58,7 @@ Test(cli, bad_input_one_line_exit_2_no_output) {
     snprintf(args, sizeof args, "simulate --T 0.1 --out %s/o.csv --summary %s/s.csv %s", dir, dir,
              cases[i].args);
     CLI_REFUSES(args, NULL, cases[i].option);
-    cr_expect_eq(count_entries(dir), 0, "'%s' left a file in %s", cases[i].args, dir);
+    cr_expect_eq(count_entries(dir, NULL), 0, "'%s' left a file in %s", cases[i].args, dir);
   }
   /* messages give the accepted range */
   char err[4096];
@@ -125,7 +114,7 @@ Test(cli, outputs_and_metadata) {
   json_decref(meta);
   snprintf(path, sizeof path, "%s/s.csv.json", dir);
   cr_assert(file_exists(path));
-  cr_assert_eq(count_entries(dir), 4, "temporary files left behind");
+  cr_assert_eq(count_entries(dir, NULL), 4, "temporary files left behind");
   char cmd[256];
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
   cr_assert_eq(system(cmd), 0);
