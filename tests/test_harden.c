@@ -27,12 +27,6 @@ static void write_file(const char *dir, const char *name, const char *text) {
 }
 
 
-static void rm_rf(const char *dir) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) abort();
-}
-
 static int have_gnuplot(void) { return system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
 /* ---- 1. plot never runs a shell, and gnuplot never runs a command ---- */

@@ -25,6 +25,14 @@ static inline void make_tmpdir(char *dir, size_t len) {
   if (!mkdtemp(dir)) abort();
 }
 
+/* Remove a test's directory (make_tmpdir) and all in it; a failure fails
+ * the test. */
+static inline void rm_rf(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_expect_eq(system(cmd), 0, "%s", cmd);
+}
+
 /* Run `cldyn ARGS`, stderr captured into errbuf; returns the exit status. */
 static inline int run_cli(const char *args, char *errbuf, size_t errlen) {
   char errfile[] = "/tmp/cldyn_stderr_XXXXXX";
