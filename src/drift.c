@@ -860,10 +860,8 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
 static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *err) {
   const int K = d->K, M = d->M, d2 = d->d2;
   const double s2 = d->m.s * d->m.s, rho = d->m.rho;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st) return st;
   double S[4 * CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {

@@ -562,10 +562,8 @@ const char *cl_erf_method(const cl_erf *e) { return e->method; }
 cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, double *dQ, char *err) {
   const int K = e->K, M = e->M, d2 = e->d2;
   const double s = e->m.s, rho = e->m.rho, tau = e->m.tau, s2 = s * s;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st) return st;
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
       const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
@@ -575,8 +573,7 @@ cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, d
       e->Cf[i * d2 + M + l] = e->Cf[(M + i) * d2 + l] = t + rho * s2 * qq;
     }
   double A[CL_MMAX * CL_MMAX];
-  cl_status st = cl_resid_cov_domain(K, M, R, Q, 1, A, err);
-  if (st) return st;
+  if ((st = cl_resid_cov_domain(K, M, R, Q, 1, A, err))) return st;
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
    * threads (docs/multi.md s.8); threads only if asked for

@@ -687,12 +687,8 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
                          double *Sg, char *err) {
   const int K = m->K, M = m->M, d2 = 2 * m->M;
   const double s2 = m->s * m->s, rho = m->rho;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
-  cl_status st = cl_resid_cov_domain(K, M, R, Q, 1, A, err);
-  if (st) return st;
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st || (st = cl_resid_cov_domain(K, M, R, Q, 1, A, err))) return st;
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
       double a = A[i * M + l], qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);

@@ -39,6 +39,14 @@ void cl_resid_cov(int K, int M, const double *R, const double *Q, int sym, doubl
     }
 }
 
+cl_status cl_state_finite(int K, int M, const double *R, const double *Q, char *err) {
+  for (int k = 0; k < K * M; k++)
+    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
+  for (int k = 0; k < M * M; k++)
+    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
+  return CL_OK;
+}
+
 cl_status cl_resid_cov_domain(int K, int M, const double *R, const double *Q, int sym, double *A, char *err) {
   double qmax = 0;
   for (int i = 0; i < M; i++) qmax = fmax(qmax, fabs(Q[i * M + i]));

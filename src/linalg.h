@@ -1,7 +1,7 @@
 /* linalg.h (internal) - small dense matrix helpers shared by the drift
  * engines, the ODE's Jacobian and the fixed-point classifier, so that
  * each is written once: the eigenvalues of a general real matrix, and the
- * residual covariance A = Q - R^T R with the check of the physical domain. */
+ * checks of a state (finite; the residual covariance A = Q - R^T R PSD). */
 #ifndef CLDYN_LINALG_H
 #define CLDYN_LINALG_H
 
@@ -19,6 +19,10 @@ cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, doubl
  * results depend on that order to the last bit: a caller whose sum mixes
  * in other terms keeps its own loop. */
 void cl_resid_cov(int K, int M, const double *R, const double *Q, int sym, double *A);
+
+/* CL_EDIVERGE (with the message in err) when an entry of R (K x M) or Q
+ * (M x M) is not finite, the drift engines' first check of a state */
+cl_status cl_state_finite(int K, int M, const double *R, const double *Q, char *err);
 
 /* cl_resid_cov, then CL_EDIVERGE (with the message in err) when A has an
  * eigenvalue below -1e-9 max(1, max_i |Q_ii|): the state has left the
