@@ -19,6 +19,7 @@
 #include "drift_cf.h"
 #include "drift_erf.h"
 #include "drift_multi.h"
+#include "linalg.h"
 
 /* libmvec's SIMD exp and asinh for the omp simd loops (see act.c) */
 #pragma omp declare simd notinbranch
@@ -740,12 +741,6 @@ double cl_drift_stderr(const cl_drift *d) {
 }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
 
-static double A_min_m1(const double *R, const double *Q, int K) {
-  double A = Q[0];
-  for (int j = 0; j < K; j++) A -= R[j] * R[j];
-  return A;
-}
-
 /* M = 1: the flat node list (gz, gw) of the active directions' rules rp
  * (outer) and rm (inner), with the mirror half along (1, -1). */
 static void build_m1_nodes(cl_drift *d) {
@@ -881,10 +876,8 @@ static cl_status prepare_m1(cl_drift *d, double a, double b, double A, char *err
 static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *err) {
   const int K = d->K, M = d->M, d2 = d->d2;
   const double s2 = d->m.s * d->m.s, rho = d->m.rho;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st) return st;
   double S[4 * CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
@@ -896,21 +889,19 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
       S[i * d2 + M + l] = S[(M + i) * d2 + l] = A + rho * s2 * Q[i * M + l];
     }
   d->pair = -1;
-  if (M == 1) return d->sig1 = sqrt(fmax(S[0], 0)), prepare_m1(d, S[0], S[1], A_min_m1(R, Q, K), err);
+  if (M == 1) {
+    double A1;
+    cl_resid_cov(K, 1, R, Q, 0, &A1);
+    return d->sig1 = sqrt(fmax(S[0], 0)), prepare_m1(d, S[0], S[1], A1, err);
+  }
   gsl_matrix_view sv = gsl_matrix_view_array(S, (size_t)d2, (size_t)d2);
   gsl_vector *ev = gsl_vector_alloc((size_t)d2);
   gsl_matrix *evec = gsl_matrix_alloc((size_t)d2, (size_t)d2);
   gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)d2);
-  /* Q - R^T R must be PSD: check its smallest eigenvalue separately */
-  double A[CL_MMAX * CL_MMAX], qmax = 0;
-  for (int i = 0; i < M; i++) {
-    qmax = fmax(qmax, fabs(Q[i * M + i]));
-    for (int l = 0; l < M; l++) {
-      A[i * M + l] = Q[i * M + l];
-      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
-    }
-  }
-  double amin = cl_model_sym_min_eig(A, M);
+  /* Q - R^T R must be PSD: check its smallest eigenvalue separately (the
+   * status is returned below, after the decomposition, as it always was) */
+  double A[CL_MMAX * CL_MMAX];
+  const cl_status dom = cl_resid_cov_domain(K, M, R, Q, 0, A, err);
   gsl_eigen_symmv(&sv.matrix, ev, evec, ws);
   double lmax = 0;
   for (int k = 0; k < d2; k++) lmax = fmax(lmax, gsl_vector_get(ev, k));
@@ -926,9 +917,7 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
   gsl_eigen_symmv_free(ws);
   gsl_matrix_free(evec);
   gsl_vector_free(ev);
-  if (amin < -1e-9 * fmax(qmax, 1))
-    return cl_fail(err, CL_EDIVERGE,
-                   "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  if (dom) return dom;
   if (d->method == METHOD_MC) return CL_OK;
   /* tensor Gauss-Hermite over the active directions: offsets h - mu = L z */
   const cl_rule *r = d->d > 2 ? &d->gh_hi : &d->gh_lo;

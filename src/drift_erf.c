@@ -21,6 +21,7 @@
  *      error estimate from a coarser rule (ex_sigma). */
 #include "drift_erf.h"
 #include "drift_multi.h" /* cl_drift_threads */
+#include "linalg.h"
 #include "quad_gl.h"
 
 #include <math.h>
@@ -561,29 +562,18 @@ const char *cl_erf_method(const cl_erf *e) { return e->method; }
 cl_status cl_erf_eval(cl_erf *e, const double *R, const double *Q, double *dR, double *dQ, char *err) {
   const int K = e->K, M = e->M, d2 = e->d2;
   const double s = e->m.s, rho = e->m.rho, tau = e->m.tau, s2 = s * s;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  double A[CL_MMAX * CL_MMAX], qmax = 0;
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
-  for (int i = 0; i < M; i++) {
-    qmax = fmax(qmax, fabs(Q[i * M + i]));
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st) return st;
+  for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
-      double a = 0.5 * (Q[i * M + l] + Q[l * M + i]), t = a;
-      for (int j = 0; j < K; j++) {
-        a -= R[j * M + i] * R[j * M + l];
-        t += (e->m.c[j].m2 - 1) * R[j * M + i] * R[j * M + l];
-      }
-      A[i * M + l] = a;
       const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
+      double t = qq;
+      for (int j = 0; j < K; j++) t += (e->m.c[j].m2 - 1) * R[j * M + i] * R[j * M + l];
       e->Cf[i * d2 + l] = e->Cf[(M + i) * d2 + M + l] = t + s2 * qq;
       e->Cf[i * d2 + M + l] = e->Cf[(M + i) * d2 + l] = t + rho * s2 * qq;
     }
-  }
-  double amin = cl_model_sym_min_eig(A, M);
-  if (amin < -1e-9 * fmax(qmax, 1))
-    return cl_fail(err, CL_EDIVERGE,
-                   "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  double A[CL_MMAX * CL_MMAX];
+  if ((st = cl_resid_cov_domain(K, M, R, Q, 1, A, err))) return st;
   /* Every entry of G and E2 is its own unit of work, summed in a fixed
    * order whatever thread computes it: the result does not depend on the
    * threads (docs/multi.md s.8); threads only if asked for

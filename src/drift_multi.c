@@ -22,6 +22,7 @@
  * laws are summed over their atoms when the product of atom counts is small
  * (folded c -> -c for odd sigma and symmetric laws). */
 #include "drift_multi.h"
+#include "linalg.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
@@ -686,23 +687,8 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
                          double *Sg, char *err) {
   const int K = m->K, M = m->M, d2 = 2 * m->M;
   const double s2 = m->s * m->s, rho = m->rho;
-  for (int k = 0; k < K * M; k++)
-    if (!isfinite(R[k])) return cl_fail(err, CL_EDIVERGE, "R is not finite");
-  for (int k = 0; k < M * M; k++)
-    if (!isfinite(Q[k])) return cl_fail(err, CL_EDIVERGE, "Q is not finite");
-  double qmax = 0;
-  for (int i = 0; i < M; i++) {
-    qmax = fmax(qmax, fabs(Q[i * M + i]));
-    for (int l = 0; l < M; l++) {
-      double a = 0.5 * (Q[i * M + l] + Q[l * M + i]);
-      for (int j = 0; j < K; j++) a -= R[j * M + i] * R[j * M + l];
-      A[i * M + l] = a;
-    }
-  }
-  double amin = cl_model_sym_min_eig(A, M);
-  if (amin < -1e-9 * fmax(qmax, 1))
-    return cl_fail(err, CL_EDIVERGE,
-                   "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);
+  cl_status st = cl_state_finite(K, M, R, Q, err);
+  if (st || (st = cl_resid_cov_domain(K, M, R, Q, 1, A, err))) return st;
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
       double a = A[i * M + l], qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);

@@ -6,9 +6,9 @@
 #include "cldyn/traj.h"
 #include "drift_grid.h"
 #include "fixed_internal.h"
+#include "linalg.h"
 #include "ode_flow.h"
 
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multiroots.h>
@@ -325,30 +325,11 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
 }
 
 /* ---- Jacobian and classification -------------------------------------- */
-static cl_status eigen(const double *J0, int n, cl_fixed_point *p) {
-  double *J = malloc(sizeof(double) * (size_t)(n * n));
-  gsl_vector_complex *ev = gsl_vector_complex_alloc((size_t)n);
-  gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
-  if (!J || !ev || !w) {
-    free(J);
-    if (ev) gsl_vector_complex_free(ev);
-    if (w) gsl_eigen_nonsymm_free(w);
-    return CL_ENOMEM;
-  }
-  memcpy(J, J0, sizeof(double) * (size_t)(n * n));
-  gsl_matrix_view Jv = gsl_matrix_view_array(J, (size_t)n, (size_t)n);
-  gsl_eigen_nonsymm(&Jv.matrix, ev, w);
-  gsl_eigen_nonsymmv_sort(ev, NULL, GSL_EIGEN_SORT_ABS_DESC);
+static cl_status eigen(const double *J, int n, cl_fixed_point *p) {
+  if (cl_eigen_nonsymm(J, n, 1, p->eig_re, p->eig_im)) return CL_ENOMEM;
   int pos = 0, neg = 0;
   double tol = fmax(1e-8, 10 * p->jac_error);
-  for (int k = 0; k < n; k++) {
-    gsl_complex z = gsl_vector_complex_get(ev, (size_t)k);
-    p->eig_re[k] = GSL_REAL(z), p->eig_im[k] = GSL_IMAG(z);
-    pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
-  }
-  gsl_eigen_nonsymm_free(w);
-  gsl_vector_complex_free(ev);
-  free(J);
+  for (int k = 0; k < n; k++) pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
   p->stability = pos + neg < n ? CL_MARGINAL : pos == 0 ? CL_STABLE : neg == 0 ? CL_UNSTABLE : CL_SADDLE;
   return CL_OK;
 }

@@ -5,10 +5,9 @@
 #include "cldyn/schedule.h"
 #include "cldyn/traj.h"
 #include "drift_grid.h"
+#include "linalg.h"
 #include "ode_flow.h"
 
-#include <gsl/gsl_complex_math.h>
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
@@ -165,15 +164,6 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
   return CL_OK;
 }
 
-/* A = Q - R^T R (M x M), the covariance of the units' feature-free part */
-static void resid_cov(int K, int M, const double *R, const double *Q, double *A) {
-  for (int i = 0; i < M; i++)
-    for (int l = 0; l < M; l++) {
-      A[i * M + l] = Q[i * M + l];
-      for (int j = 0; j < K; j++) A[i * M + l] -= R[j * M + i] * R[j * M + l];
-    }
-}
-
 /* The relative step of the differences at y.  Next to the boundary of
  * the domain (Q - R^T R nearly singular: units with nearly parallel
  * weights, a unit nearly dead) the drift varies on the scale of the
@@ -201,7 +191,7 @@ static double fd_scale(int K, int M, const double *y) {
     for (int i = 0; i < M; i++) r2 += R[j * M + i] * R[j * M + i];
     rrow = fmax(rrow, sqrt(r2));
   }
-  resid_cov(K, M, R, Q, A);
+  cl_resid_cov(K, M, R, Q, 0, A);
   const double f = ymax * fmax(1, 2 * rrow), dist = cl_model_sym_min_eig(A, M);
   if (!(dist > 1e-12 * f)) return CL_FD_STEP; /* on the boundary, or not finite */
   return fmin(CL_FD_STEP, fmax(CL_FD_MIN_STEP, dist / (30 * f)));
@@ -264,7 +254,7 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], Av[CL_MMAX * CL_MMAX], L[CL_MMAX * CL_MMAX] = {0},
       Lmin = INFINITY;
   cl_state_unpack(K, M, yv, R, Q);
-  resid_cov(K, M, R, Q, Av);
+  cl_resid_cov(K, M, R, Q, 0, Av);
   gsl_matrix *A = gsl_matrix_alloc((size_t)M, (size_t)M), *P = gsl_matrix_alloc((size_t)n, (size_t)n);
   gsl_permutation *perm = gsl_permutation_alloc((size_t)n);
   double *G = malloc(sizeof(double) * 3 * (size_t)(n * n));
@@ -329,27 +319,16 @@ static int chol_jacobian(cl_drift *d, int K, int M, const double *yv, double hR,
   return bad;
 }
 
+/* The largest distance from an eigenvalue of J1 to the nearest of J2
+ * (n x n each); -1 if out of memory */
 double cl_ode_spectrum_gap(const double *J1, const double *J2, int n) {
-  double *W = malloc(sizeof(double) * (size_t)(n * n)), gap = 0;
-  gsl_vector_complex *ev[2] = {gsl_vector_complex_alloc((size_t)n), gsl_vector_complex_alloc((size_t)n)};
-  gsl_eigen_nonsymm_workspace *w = gsl_eigen_nonsymm_alloc((size_t)n);
-  if (!W || !ev[0] || !ev[1] || !w) gap = -1;
-  for (int r = 0; r < 2 && gap == 0; r++) {
-    memcpy(W, r ? J2 : J1, sizeof(double) * (size_t)(n * n));
-    gsl_matrix_view Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
-    gsl_eigen_nonsymm(&Wv.matrix, ev[r], w);
-  }
-  for (int a = 0; a < n && gap >= 0; a++) {
+  double re[2][CL_STATE_MAX], im[2][CL_STATE_MAX], gap = 0;
+  if (cl_eigen_nonsymm(J1, n, 0, re[0], im[0]) || cl_eigen_nonsymm(J2, n, 0, re[1], im[1])) return -1;
+  for (int a = 0; a < n; a++) {
     double near = INFINITY;
-    for (int b = 0; b < n; b++)
-      near = fmin(near, gsl_complex_abs(gsl_complex_sub(gsl_vector_complex_get(ev[0], (size_t)a),
-                                                        gsl_vector_complex_get(ev[1], (size_t)b))));
+    for (int b = 0; b < n; b++) near = fmin(near, hypot(re[0][a] - re[1][b], im[0][a] - im[1][b]));
     gap = fmax(gap, near);
   }
-  free(W);
-  for (int r = 0; r < 2; r++)
-    if (ev[r]) gsl_vector_complex_free(ev[r]);
-  if (w) gsl_eigen_nonsymm_free(w);
   return gap;
 }
 

@@ -51,12 +51,6 @@ static inline FILE *report_csv(const char *dir, const char *name) {
   return f;
 }
 
-static inline void report_cleanup(const char *dir) {
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
-}
-
 #define NELEM(a) (sizeof(a) / sizeof *(a))
 
 #endif

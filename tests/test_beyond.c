@@ -65,7 +65,7 @@ Test(beyond, quick_section_tables_and_agreement, .timeout = 900) {
   }
   fclose(f);
   cr_expect(stable[0] > 0 && stable[1] > 0, "stable orbits %d, %d", stable[0], stable[1]);
-  report_cleanup(dir);
+  rm_rf(dir);
 }
 
 /* The table rows of one lambda (cl_beyond_rows): the basin's proportions

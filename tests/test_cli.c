@@ -1,20 +1,9 @@
 /* The command line contract (docs/cli.md): bad input, atomic outputs,
  * metadata, config files, reproducibility over threads. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <jansson.h>
 
 #include "testutil.h"
-
-static int count_entries(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
 
 typedef struct {
   const char *args, *option;
@@ -69,7 +58,7 @@ Test(cli, bad_input_one_line_exit_2_no_output) {
     snprintf(args, sizeof args, "simulate --T 0.1 --out %s/o.csv --summary %s/s.csv %s", dir, dir,
              cases[i].args);
     CLI_REFUSES(args, NULL, cases[i].option);
-    cr_expect_eq(count_entries(dir), 0, "'%s' left a file in %s", cases[i].args, dir);
+    cr_expect_eq(count_entries(dir, NULL), 0, "'%s' left a file in %s", cases[i].args, dir);
   }
   /* messages give the accepted range */
   char err[4096];
@@ -125,10 +114,8 @@ Test(cli, outputs_and_metadata) {
   json_decref(meta);
   snprintf(path, sizeof path, "%s/s.csv.json", dir);
   cr_assert(file_exists(path));
-  cr_assert_eq(count_entries(dir), 4, "temporary files left behind");
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(count_entries(dir, NULL), 4, "temporary files left behind");
+  rm_rf(dir);
 }
 
 Test(cli, same_seed_identical_files_with_1_and_2_threads) {
@@ -147,9 +134,7 @@ Test(cli, same_seed_identical_files_with_1_and_2_threads) {
   cr_assert(la > 100 && la == lb && memcmp(fa, fb, la) == 0, "files differ");
   free(fa);
   free(fb);
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  rm_rf(dir);
 }
 
 Test(cli, print_config_round_trips_through_config_file) {
@@ -172,8 +157,7 @@ Test(cli, print_config_round_trips_through_config_file) {
   cr_assert(fgets(out, sizeof out, p) != NULL);
   pclose(p);
   cr_assert_str_eq(out, "1\n");
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  rm_rf(dir);
 }
 
 Test(cli, config_file_errors_name_the_line) {
@@ -215,8 +199,7 @@ Test(cli, fixed_outputs_and_bad_vary) {
     snprintf(args, sizeof args, "fixed %s --out %s", bad[i], path);
     CLI_REFUSES(args, path, "--");
   }
-  snprintf(args, sizeof args, "rm -rf %s", dir);
-  cr_assert_eq(system(args), 0);
+  rm_rf(dir);
 }
 
 /* A run killed with SIGKILL and resumed from its checkpoint gives the
@@ -251,8 +234,7 @@ Test(cli, checkpoint_kill_and_resume_is_byte_identical, .timeout = 120) {
     snprintf(cmd, sizeof cmd, "%s --tau 0.4 --resume %s --out %s/x.csv", cmds[c], ck, dir);
     cr_assert_eq(run_cli(cmd, err, sizeof err), 2, "%s", err);
     cr_assert(strstr(err, "--resume"), "%s", err);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    rm_rf(dir);
   }
 }
 
@@ -275,8 +257,7 @@ Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
              " && head -1 t1.csv | grep -q '^point,rho,tau,'",
              dir, bin, grid, cmds[c], grid, cmds[c], grid, cmds[c], grid, cmds[c]);
     cr_expect_eq(system(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
+    rm_rf(dir);
   }
   char err[1024];
   cr_expect_eq(run_cli("sweep ode --T 1", err, sizeof err), 2, "%s", err);
@@ -318,8 +299,7 @@ Test(cli, mpi_sweep_equals_serial, .timeout = 180) {
            " && cmp s2.csv m2.csv",
            dir, bin, grid, mbin, grid, bin, grid, mbin, grid, bin, grid, mbin, grid);
   cr_expect_eq(system(cmd), 0, "MPI sweep differs from the serial sweep");
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  rm_rf(dir);
 }
 
 /* Writing to a special file is done in place: an output that is a FIFO must
@@ -353,6 +333,5 @@ Test(cli, out_to_a_fifo_writes_in_place, .timeout = 60) {
               names[i]);
     free(t);
   }
-  snprintf(args, sizeof args, "rm -rf %s", dir);
-  cr_assert_eq(system(args), 0);
+  rm_rf(dir);
 }

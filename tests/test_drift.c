@@ -247,3 +247,39 @@ Test(drift, lambda_is_inert_for_one_unit) {
   cr_expect_eq(dR[0][0], dR[1][0]);
   cr_expect_eq(dQ[0][0], dQ[1][0]);
 }
+
+/* Every M = 2 engine refuses a state that is not finite or has left the
+ * physical domain, with the same messages (the shared checks of linalg.c).
+ * Second moments 1: the domain case stays inside the quad rule's sd guard. */
+Test(drift, m2_engines_refuse_bad_states_alike) {
+  const struct {
+    int expect;
+    const char *act, *law;
+  } eng[] = {{CL_EXPECT_TENSOR, "tanh", "rademacher:1"}, {CL_EXPECT_CLOSED, "erf", "gauss"},
+             {CL_EXPECT_SOBOL, "tanh", "rademacher:1"},  {CL_EXPECT_QUAD, "tanh", "rademacher:1"},
+             {CL_EXPECT_GRID, "tanh", "rademacher:1"}};
+  const struct {
+    double R01, Q01;
+    const char *msg;
+  } bad[] = {{NAN, 0, "R is not finite"},
+             {0.1, INFINITY, "Q is not finite"},
+             {1.2, 0, "the state left the physical domain: Q - R^T R has eigenvalue"}};
+  for (size_t e = 0; e < sizeof eng / sizeof *eng; e++) {
+    cl_model m = base(eng[e].act, eng[e].law);
+    m.M = 2;
+    m.s = 0.3; /* pre-activation sd within the quad rule's guard (docs/hardening.md s.15) */
+    cl_quad_opts o = {.n_gauss = 40, .expect = eng[e].expect};
+    cl_drift *d;
+    char err[CL_ERRLEN] = "";
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "engine %d: %s", eng[e].expect, err);
+    for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+      double R[2] = {bad[b].R01, 0.1}, Q[4] = {1, bad[b].Q01, bad[b].Q01, 1}, dR[2], dQ[4];
+      err[0] = '\0';
+      cr_expect_eq(cl_drift_eval(d, R, Q, dR, dQ, err), CL_EDIVERGE, "engine %d, case %zu: %s", eng[e].expect, b,
+                   err);
+      cr_expect(strncmp(err, bad[b].msg, strlen(bad[b].msg)) == 0, "engine %d, case %zu: '%s'", eng[e].expect, b,
+                err);
+    }
+    cl_drift_free(d);
+  }
+}

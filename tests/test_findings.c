@@ -80,5 +80,5 @@ Test(findings, quick_report_has_sections_and_tables, .timeout = 600) {
   }
   fclose(f);
   cr_expect(nst == 4 && nsd == 5 && mixed == 4, "graded portrait: %d stable, %d saddles (%d mixed)", nst, nsd, mixed);
-  report_cleanup(dir);
+  rm_rf(dir);
 }

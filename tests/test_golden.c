@@ -61,17 +61,6 @@ static int is_csv(const char *name) {
   return len > 4 && strcmp(name + len - 4, ".csv") == 0;
 }
 
-static int count_csv(const char *dir) {
-  DIR *d = opendir(dir);
-  cr_assert(d != NULL, "cannot open %s", dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (is_csv(e->d_name)) n++;
-  closedir(d);
-  return n;
-}
-
 /* 0 if the two CSV texts match field by field (text exactly, numbers to
  * 1e-14 of max(1, |x|): see the head of this file), else the first line
  * that does not, with the two fields in why. */
@@ -134,8 +123,6 @@ Test(golden, cli_outputs_match_the_recorded_ones, .timeout = 120) {
   }
   closedir(d);
   cr_expect_geq(ngolden, 8, "golden CSVs missing from " GOLDEN_DIR);
-  cr_expect_eq(count_csv(dir), ngolden, "the commands wrote CSVs that have no golden file");
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_expect_eq(system(cmd), 0);
+  cr_expect_eq(count_entries(dir, is_csv), ngolden, "the commands wrote CSVs that have no golden file");
+  rm_rf(dir);
 }

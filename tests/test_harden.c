@@ -2,7 +2,6 @@
  * signals, runaway runs, bad sweeps.  The CLI is run with fork/exec (never
  * a shell), in a private directory. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -27,12 +26,6 @@ static void write_file(const char *dir, const char *name, const char *text) {
   fclose(f);
 }
 
-
-static void rm_rf(const char *dir) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0) abort();
-}
 
 static int have_gnuplot(void) { return system("command -v gnuplot >/dev/null 2>&1") == 0; }
 
@@ -335,16 +328,6 @@ Test(harden, checkpoint_never_replaces_a_special_file) {
 
 /* ---- 3. outputs: clashes, checks before work, all or nothing ---- */
 
-static int count_in(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n;
-}
-
 Test(harden, outputs_on_one_path_and_bad_directories_before_work, .timeout = 60) {
   char dir[64], err[2048];
   make_tmpdir(dir, sizeof dir);
@@ -370,14 +353,14 @@ Test(harden, outputs_on_one_path_and_bad_directories_before_work, .timeout = 60)
   for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
     char outp[160];
     snprintf(outp, sizeof outp, "%s/stdout.txt", dir);
-    int before = count_in(dir);
+    int before = count_entries(dir, NULL);
     int rc = run_argv_in(dir, outp, child_fsize, err, sizeof err, cases[k]);
     size_t ol = 0;
     free(slurp(outp, &ol));
     unlink(outp);
-    int ok = rc == 2 && count_in(dir) == before - 0 && ol == 0 && strchr(err, '\n') == strrchr(err, '\n');
+    int ok = rc == 2 && count_entries(dir, NULL) == before - 0 && ol == 0 && strchr(err, '\n') == strrchr(err, '\n');
     cr_expect(ok, "case %zu (%s ... %s): rc %d, %zu bytes on stdout, %d files (was %d): %s", k, cases[k][0],
-              cases[k][7] ? cases[k][7] : "", rc, ol, count_in(dir), before, err);
+              cases[k][7] ? cases[k][7] : "", rc, ol, count_entries(dir, NULL), before, err);
     tried++, held += ok;
   }
   /* a --vary grid whose values are all valid runs, and prints as written */
@@ -412,21 +395,14 @@ Test(harden, outputs_all_or_nothing, .timeout = 60) {
   rc = RUN(dir, err, "simulate", "--N", "200", "--T", "2", "--runs", "1", "--out", "a.csv", "--summary", "b.csv");
   child_fsize = -1;
   cr_expect_eq(rc, 1, "%s", err);
-  cr_expect_eq(count_in(dir), 0, "files left after a failed companion: %s", err);
+  cr_expect_eq(count_entries(dir, NULL), 0, "files left after a failed companion: %s", err);
   rm_rf(dir);
 }
 
 /* ---- 4. signals ---- */
 
-static int count_tmp(const char *dir) {
-  DIR *d = opendir(dir);
-  int n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (strstr(e->d_name, ".tmp.")) n++;
-  closedir(d);
-  return n;
-}
+/* a temporary output (name.tmp.XXXXXX) */
+static int is_tmp(const char *name) { return strstr(name, ".tmp.") != NULL; }
 
 /* Start the CLI in dir, wait until `ready` exists there (and a temporary
  * file), send sig; returns the exit status (128 + signal expected). */
@@ -440,7 +416,7 @@ static int signal_run(const char *dir, const char *ready, int sig, const char *c
     dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
     exec_cli(bin, args);
   }
-  for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_tmp(dir) > 0); i++) usleep(2000);
+  for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_entries(dir, is_tmp) > 0); i++) usleep(2000);
   usleep(20000);
   kill(pid, sig);
   int st;
@@ -457,8 +433,8 @@ Test(harden, signals_remove_temporary_files, .timeout = 120) {
     const char *args[] = {"simulate", "--N", "4000", "--runs", "4", "--T", "400", "--threads", "1", "--out",
                           "a.csv", "--summary", "b.csv", "--checkpoint", "ck", "--checkpoint-every", "0.05", NULL};
     int rc = signal_run(dir, "ck", sigs[k], args);
-    int ok = rc == 128 + sigs[k] && count_tmp(dir) == 0 && !exists_in(dir, "a.csv") && !exists_in(dir, "b.csv");
-    cr_expect(ok, "signal %d: status %d, %d temporary files left", sigs[k], rc, count_tmp(dir));
+    int ok = rc == 128 + sigs[k] && count_entries(dir, is_tmp) == 0 && !exists_in(dir, "a.csv") && !exists_in(dir, "b.csv");
+    cr_expect(ok, "signal %d: status %d, %d temporary files left", sigs[k], rc, count_entries(dir, is_tmp));
     tried++, held += ok;
     rm_rf(dir);
   }
@@ -470,8 +446,8 @@ Test(harden, signals_remove_temporary_files, .timeout = 120) {
   snprintf(sub, sizeof sub, "%s/r", dir);
   /* wait for the marker inside r/: signal_run looks in dir for `ready` */
   int rc = signal_run(dir, "r/UNFINISHED", SIGTERM, args);
-  int ok = rc == 128 + SIGTERM && count_tmp(sub) == 0 && exists_in(sub, "UNFINISHED") && !exists_in(sub, "report.md");
-  cr_expect(ok, "reproduce: status %d, %d temporary files", rc, count_tmp(sub));
+  int ok = rc == 128 + SIGTERM && count_entries(sub, is_tmp) == 0 && exists_in(sub, "UNFINISHED") && !exists_in(sub, "report.md");
+  cr_expect(ok, "reproduce: status %d, %d temporary files", rc, count_entries(sub, is_tmp));
   tried++, held += ok;
   cr_log_info("signals: %d cases tried, %d held", tried, held);
   rm_rf(dir);
@@ -499,7 +475,7 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
   };
   for (int k = 0; k < 3; k++) {
     int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, nan_cases[k]);
-    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_in(dir) == 0;
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = 1000") && count_entries(dir, NULL) == 0;
     cr_expect(ok, "%s: rc %d: %s", nan_cases[k][0], rc, err);
     tried++, held += ok;
   }
@@ -519,7 +495,7 @@ Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
   for (int k = 0; k < 4; k++) {
     int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, basin_cases[k]);
     int ok = rc == 1 && (strstr(err, "t = ") || strstr(err, "starts at")) && strstr(err, "tau = ") &&
-             !strstr(err, "--Q0") && count_in(dir) == 0;
+             !strstr(err, "--Q0") && count_entries(dir, NULL) == 0;
     cr_expect(ok, "basin case %d: rc %d: %s", k, rc, err);
     tried++, held += ok;
   }
@@ -573,7 +549,7 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
     /* or both refused: the pre-activation sd grows beyond what the rules
      * resolve (docs/hardening.md s.15; all of these since that guard) */
     int refused = rcp == 1 && rco == 1 && strstr(errp, "pre-activation sd") && strstr(err, "pre-activation sd") &&
-                  strstr(errp, "t = ") && count_in(dir) == 0;
+                  strstr(errp, "t = ") && count_entries(dir, NULL) == 0;
     ok |= refused;
     cr_expect(ok, "pde %s %s: rc %d/%d, %d/%d rows, worst relative gap to the ODE %.3g: %s / %s", acc[k][0], acc[k][1],
               rcp, rco, n, m, worst, errp, err);
@@ -592,7 +568,7 @@ Test(harden, pde_fast_coefficients_accurate_or_exit_1, .timeout = 120) {
   };
   for (int k = 0; k < 4; k++) {
     int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, bad[k]);
-    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = ") && strstr(err, "s = ") && count_in(dir) == 0;
+    int ok = rc == 1 && strstr(err, "t = ") && strstr(err, "tau = ") && strstr(err, "s = ") && count_entries(dir, NULL) == 0;
     cr_expect(ok, "pde case %d: rc %d: %s", k, rc, err);
     tried++, held += ok;
   }
@@ -841,7 +817,7 @@ Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
   cr_assert_eq(sh(dir, "$B ode --T 2 --out traj.csv && $B sweep --shard 1/2 --vary rho=0:0.5:0.5 ode --T 1 --out a.csv"
                        " && $B sweep --shard 2/2 --vary rho=0:0.5:0.5 ode --T 1 --out b.csv"),
                0);
-  int before = count_in(dir);
+  int before = count_entries(dir, NULL);
   const char *const cases[][24] = {
       {"ode", "--T", "2", "--out", "o.csv", NULL},
       {"simulate", "--N", "200", "--T", "1", "--out", "o.csv", NULL},
@@ -865,8 +841,8 @@ Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {
     int rc = run_argv_in(dir, outp, child_fsize, err, sizeof err, cases[k]);
     child_fsize = -1;
     unlink(outp);
-    int ok = rc == 1 && count_in(dir) == before && count_tmp(dir) == 0;
-    cr_expect(ok, "%s %s: rc %d, %d files (was %d): %s", cases[k][0], cases[k][1], rc, count_in(dir), before, err);
+    int ok = rc == 1 && count_entries(dir, NULL) == before && count_entries(dir, is_tmp) == 0;
+    cr_expect(ok, "%s %s: rc %d, %d files (was %d): %s", cases[k][0], cases[k][1], rc, count_entries(dir, NULL), before, err);
     tried++, held += ok;
     if (!ok) sh(dir, "rm -f o.csv* s.csv* h.csv* ck* d.csv* m.csv* f.png*");
   }
@@ -889,7 +865,7 @@ Test(harden, reproduce_reports_a_failing_write, .timeout = 300) {
   cr_expect(strstr(err, "cannot write") && strstr(err, "ode_vs_sim.csv"), "%s", err);
   cr_expect(exists_in(sub, "UNFINISHED"));
   cr_expect(!exists_in(sub, "ode_vs_sim.csv"));
-  cr_expect_eq(count_tmp(sub), 0);
+  cr_expect_eq(count_entries(sub, is_tmp), 0);
   rm_rf(dir);
 }
 
@@ -1045,7 +1021,7 @@ Test(harden, sd_guard_cli_refuses, .timeout = 120) {
   for (int k = 0; k < 6; k++) {
     int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, cases[k]);
     int ok = rc == 1 && strstr(err, "pre-activation sd") && strstr(err, "t = ") && strstr(err, "s = ") &&
-             count_in(dir) == 0;
+             count_entries(dir, NULL) == 0;
     cr_expect(ok, "case %d (%s): rc %d: %s", k, cases[k][0], rc, err);
   }
   rm_rf(dir);

@@ -70,12 +70,6 @@ static void write_in(const char *dir, const char *name, const char *text) {
   fclose(f);
 }
 
-static void rm_rf(const char *dir) {
-  char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_expect_eq(system(cmd), 0);
-}
-
 /* ---- 5. output ---- */
 
 Test(ux, t_equals_T_is_always_written) {

@@ -244,6 +244,5 @@ Test(validation, reproduce_quick_writes_report, .timeout = 300) {
   }
   fclose(f);
   cr_assert_eq(n, 3, "three values of xi (sparse features)");
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  cr_assert_eq(system(cmd), 0);
+  rm_rf(dir);
 }

@@ -3,6 +3,7 @@
 #define CLDYN_TESTUTIL_H
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,14 @@ static inline const char *cli_bin(void) {
 static inline void make_tmpdir(char *dir, size_t len) {
   snprintf(dir, len, "/tmp/cldyn_test_XXXXXX");
   if (!mkdtemp(dir)) abort();
+}
+
+/* Remove a test's directory (make_tmpdir) and all in it; a failure fails
+ * the test. */
+static inline void rm_rf(const char *dir) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  cr_expect_eq(system(cmd), 0, "%s", cmd);
 }
 
 /* Run `cldyn ARGS`, stderr captured into errbuf; returns the exit status. */
@@ -87,6 +96,19 @@ static inline char *slurp(const char *path, size_t *len) {
   fclose(f);
   if (len) *len = got;
   return buf;
+}
+
+/* The entries of dir whose names keep accepts (keep NULL: the names not
+ * starting with '.'); asserts that dir opens. */
+static inline int count_entries(const char *dir, int (*keep)(const char *name)) {
+  DIR *d = opendir(dir);
+  cr_assert(d != NULL, "cannot open %s", dir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += keep ? keep(e->d_name) != 0 : e->d_name[0] != '.';
+  closedir(d);
+  return n;
 }
 
 /* Parse space-separated options for `cmd` into cfg; returns the status and
