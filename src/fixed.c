@@ -5,7 +5,7 @@
 #include "cldyn/rng.h"
 #include "cldyn/traj.h"
 #include "drift_grid.h"
-#include "fixed_internal.h"
+#include "fixed.h"
 #include "linalg.h"
 #include "ode_flow.h"
 

@@ -15,7 +15,7 @@
 
 #include "../src/drift_acc.h"
 #include "../src/drift_grid.h"
-#include "../src/fixed_internal.h"
+#include "../src/fixed.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "sd_ref.h"

@@ -1,9 +1,9 @@
-/* fixed_internal.h - internal: the classification of a fixed point where
+/* fixed.h (internal, beside the public cldyn/fixed.h) - the classification of a fixed point where
  * the default M = 2 grid refuses its Jacobian's difference points
  * (docs/fixed-points.md s.2), for the finder, the threshold's continuation
  * and the tests. */
-#ifndef CLDYN_FIXED_INTERNAL_H
-#define CLDYN_FIXED_INTERNAL_H
+#ifndef CLDYN_SRC_FIXED_H
+#define CLDYN_SRC_FIXED_H
 
 #include "cldyn/fixed.h"
 
