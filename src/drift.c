@@ -83,6 +83,13 @@ struct cl_drift {
   double slope_neg, slope_pos;
   int kq;                 /* Gauss-Legendre points per panel */
   double *kq_x, *kq_w;    /* on [-1, 1] */
+  /* relu on the characteristic-function path, where that method does not
+   * apply: the kink-split rule over c (eval_kink_split; docs/kinks.md) */
+  int ks;                 /* the rule is available */
+  int ks_na;              /* atoms of the discrete laws (their product) */
+  double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
+  double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
+  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (KS_GL points) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -146,6 +153,10 @@ void cl_drift_free(cl_drift *d) {
   cl_cf_free(d->cf);
   free(d->kq_x);
   free(d->kq_w);
+  free(d->ks_ax);
+  free(d->ks_aw);
+  free(d->ks_x);
+  free(d->ks_w);
   free(d);
 }
 
@@ -218,6 +229,63 @@ static int m1_rules_unresolved(const cl_model *m, double nprod, int nm) {
     if (m->act == CL_ACT_RELU && (k == CL_LAW_UNIFORM || k == CL_LAW_LAPLACE)) return 1;
   }
   return 0;
+}
+
+/* The kink-split rule (eval_kink_split): the atoms of the discrete laws,
+ * enumerated once.  Beyond KS_ATOMS atoms it is not built, and the states
+ * where the characteristic functions do not apply are refused. */
+#ifndef KS_DMIN
+#define KS_DMIN 0.5 /* the first panel at the kink, in units of the smoothing scale */
+#endif
+#ifndef KS_GL
+#define KS_GL 16
+#endif
+enum { KS_ATOMS = 4096, KS_PANELS = 400 };
+static int ks_discrete(cl_law_kind k) {
+  return k == CL_LAW_RADEMACHER || k == CL_LAW_SPARSE || k == CL_LAW_DISCRETE;
+}
+static cl_status ks_alloc(cl_drift *d, char *err) {
+  const int K = d->K;
+  cl_rule r[CL_KMAX];
+  long na = 1;
+  for (int j = 0; j < K; j++) r[j].n = 1, r[j].x = r[j].w = NULL;
+  for (int j = 0; j < K && na <= KS_ATOMS; j++)
+    if (ks_discrete(d->m.c[j].kind)) {
+      cl_status st = cl_rule_law(&d->m.c[j], 1, &r[j], err);
+      if (st) {
+        for (int i = 0; i < j; i++) cl_rule_free(&r[i]);
+        return st;
+      }
+      na *= r[j].n;
+    }
+  cl_status st = CL_OK;
+  if (na <= KS_ATOMS) {
+    d->ks_na = (int)na;
+    d->ks_ax = malloc(sizeof(double) * (size_t)na * (size_t)K);
+    d->ks_aw = malloc(sizeof(double) * (size_t)na);
+    d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GL);
+    d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GL);
+    if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    else st = cl_rule_legendre(KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
+    for (long a = 0; a < na && !st; a++) {
+      long rest = a;
+      double w = 1;
+      for (int j = K - 1; j >= 0; j--) {
+        double x = 0;
+        if (r[j].x) {
+          int i = (int)(rest % r[j].n);
+          rest /= r[j].n;
+          x = r[j].x[i], w *= r[j].w[i];
+        }
+        d->ks_ax[a * K + j] = x;
+      }
+      d->ks_aw[a] = w;
+    }
+    d->ks = !st;
+  }
+  for (int j = 0; j < K; j++)
+    if (r[j].x) cl_rule_free(&r[j]);
+  return st;
 }
 
 cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
@@ -454,6 +522,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && cf_auto))) {
       for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
       if ((st = cl_cf_alloc(m, d->merged, ng, &d->cf, err))) return cl_drift_free(d), st;
+      if (d->kinked && (st = ks_alloc(d, err))) return cl_drift_free(d), st;
 
     }
     /* tensor product of the laws' rules */
@@ -582,7 +651,10 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       d->fallback = d->nc > 0 ? d->method : -1;
       d->method = METHOD_CF;
       char tail[96] = "";
-      if (d->fallback >= 0)
+      if (d->kinked && d->ks)
+        snprintf(tail, sizeof tail, "; where the smoothing vanishes, %d atoms x panels split at the kink",
+                 d->ks_na);
+      else if (d->fallback >= 0)
         snprintf(tail, sizeof tail, "; %d c nodes where the smoothing vanishes", d->nc);
       if (cl_cf_exact(d->cf))
         snprintf(d->method_str, sizeof d->method_str,
@@ -1256,6 +1328,16 @@ CL_M1_CLONES static void gauss_block_m1_panel(const cl_drift *d, double mu, doub
   acc[6] = 2 * c1 * e11 + c2 * e12;
 }
 
+/* acc: G, T1 = E[G1 z] (2 coords), T2 = E[G2 z] (2 coords), P, V, into
+ * psi's layout: only the first dd coordinates of z are directions */
+static void psi_m1_layout(const cl_drift *d, const double *acc, double *psi) {
+  const int dd = d->d;
+  psi[0] = acc[0];
+  for (int k = 0; k < dd; k++) psi[1 + k] = acc[1 + d->slot[k]], psi[1 + dd + k] = acc[3 + d->slot[k]];
+  psi[1 + 2 * dd] = acc[5];
+  psi[2 + 2 * dd] = acc[6];
+}
+
 static void gauss_block_m1(cl_drift *d, double mu, double *psi) {
   const int dd = d->d;
   enum { CH = 256 };
@@ -1277,12 +1359,7 @@ static void gauss_block_m1(cl_drift *d, double mu, double *psi) {
     accumulate_m1(n, d->gz + p0 * 2, d->gw + p0, h1, h2, f1, g1, f2, g2, d->m.s * d->m.s,
                   d->m.rho, d->pair >= 0, acc);
   }
-  /* acc: G, T1 = E[G1 z] (2 coords), T2 = E[G2 z] (2 coords), P, V; only
-   * the first dd coordinates of z are directions */
-  psi[0] = acc[0];
-  for (int k = 0; k < dd; k++) psi[1 + k] = acc[1 + d->slot[k]], psi[1 + dd + k] = acc[3 + d->slot[k]];
-  psi[1 + 2 * dd] = acc[5];
-  psi[2 + 2 * dd] = acc[6];
+  psi_m1_layout(d, acc, psi);
 }
 
 /* psi(mu): the Gaussian expectation given the mean R^T c = mu (M values). */
@@ -1525,6 +1602,176 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
   return CL_OK;
 }
 
+/* ---- relu where the characteristic functions do not apply ----
+ * (cp = 0 or small against the range of m = c . R: drift_cf.c refuses its
+ * grids.)  psi(m), the Gaussian part given c (gauss_block_m1_kink, exact
+ * to rounding), has a kink at m = 0 smoothed only over cp and cm, and a
+ * Gauss rule in c across it converges slowly: the tensor rule used here
+ * before was up to 1.5e-3 off without a student law and 7.7e-3 with one
+ * (docs/kinks.md, "Not covered").  The kink-split rule sums the atoms of
+ * the discrete laws exactly and integrates the one continuous law c* with
+ * R* != 0 on panels split at its kink c0 = -m_atoms / R* and at the
+ * density's own breakpoints, graded geometrically towards c0 down to half
+ * the smoothing scale min(cp, cm) / |R*| (psi is analytic on either side,
+ * varying on that scale near c0), KS_GL Gauss-Legendre points per panel
+ * against the density.  Two or more continuous laws with R != 0 are
+ * refused (the function of the others is not smooth either). */
+
+/* psi where h1, h2 keep their sign with probability 1 - 1e-38 (|mu| > 13
+ * sd): the polynomial moments, in the layout of gauss_block_m1_kink.  For
+ * mu > 0, G1 = h2 and G2 = h1. */
+static int ks_far(const cl_drift *d, double mu, double *acc) {
+  const double cp = d->cp, cm = d->cm, S = sqrt(cp * cp + cm * cm);
+  if (!(fabs(mu) > 13 * S)) return 0;
+  for (int k = 0; k < 7; k++) acc[k] = 0;
+  if (mu < 0) return 1;
+  const double s2 = d->m.s * d->m.s, c1 = 1 + s2, c2 = 2 * (1 + d->m.rho * s2);
+  const double e12 = mu * mu + cp * cp - cm * cm, e11 = mu * mu + cp * cp + cm * cm;
+  acc[0] = 2 * mu, acc[1] = cp, acc[2] = -cm, acc[3] = cp, acc[4] = cm;
+  acc[5] = 2 * e12, acc[6] = 2 * c1 * e11 + c2 * e12;
+  return 1;
+}
+
+/* psi (gauss_block_m1's layout) at mean mu, through ks_far where it holds */
+static void ks_psi(cl_drift *d, double mu, double *psi) {
+  double acc[7];
+  if (ks_far(d, mu, acc)) psi_m1_layout(d, acc, psi);
+  else gauss_block_m1(d, mu, psi);
+}
+
+/* density of a continuous law at c (uniform, laplace, student) */
+static double ks_pdf(const cl_law *l, double c) {
+  if (l->kind == CL_LAW_UNIFORM) return 0.5 / sqrt(3 * l->m2);
+  if (l->kind == CL_LAW_LAPLACE) {
+    const double b = sqrt(0.5 * l->m2);
+    return exp(-fabs(c) / b) / (2 * b);
+  }
+  const double nu = l->nu, k = sqrt(l->m2 * (nu - 2) / nu), t = c / k;
+  return exp(lgamma(0.5 * (nu + 1)) - lgamma(0.5 * nu) - 0.5 * log(nu * M_PI) - 0.5 * (nu + 1) * log1p(t * t / nu)) / k;
+}
+
+/* Nodes and weights (density included) of the kink-split rule for law l
+ * with the kink at c0, grading down to dmin (INFINITY: psi is piecewise
+ * polynomial, no grading), g2 = 1 + R*^2 (the growth of psi).  Returns the
+ * node count, or -1 past KS_PANELS panels. */
+static int ks_nodes(const cl_drift *d, const cl_law *l, double c0, double dmin, double g2) {
+  enum { NB = 2 * KS_PANELS };
+  double bp[NB];
+  int nb = 0;
+  const double sd = sqrt(l->m2);
+  if (l->kind == CL_LAW_UNIFORM) {
+    const double a = sqrt(3.0) * sd;
+    bp[nb++] = -a, bp[nb++] = a;
+  } else if (l->kind == CL_LAW_LAPLACE) {
+    /* panels 3 b wide (e^(-c / b) is entire: 16 points leave ~1e-20) to
+     * 51 b, where the mass times the growth of psi is below 1e-18 */
+    const double b = sd / M_SQRT2;
+    for (int i = -17; i <= 17; i++) bp[nb++] = 3 * b * i;
+  } else {
+    /* student: poles of the density at +-i k sqrt(nu); panels k wide near
+     * 0, then doubling (each a sixth of its distance from the poles: 16
+     * points leave ~1e-25), out to T where the tail bound
+     * int_T^inf c^2 f(c) dc (1 + R*^2) is below 1e-17 */
+    const double nu = l->nu, k = sqrt(l->m2 * (nu - 2) / nu);
+    const double lc = lgamma(0.5 * (nu + 1)) - lgamma(0.5 * nu) - 0.5 * log(nu * M_PI) + 0.5 * (nu + 1) * log(nu);
+    bp[nb++] = 0;
+    double t = 1;
+    for (;;) {
+      bp[nb++] = k * t, bp[nb++] = -k * t;
+      /* tail of c^2 f beyond k t: k^2 e^lc t^(2 - nu) / (nu - 2) */
+      if (t > 4 && lc + (2 - nu) * log(t) - log(nu - 2) + log(k * k * g2) < log(1e-17)) break;
+      if (nb > NB - 8) return -1;
+      t *= 2;
+    }
+  }
+  double lo = bp[0], hi = bp[0];
+  for (int i = 0; i < nb; i++) lo = fmin(lo, bp[i]), hi = fmax(hi, bp[i]);
+  if (c0 > lo && c0 < hi) bp[nb++] = c0;
+  /* sort */
+  for (int i = 1; i < nb; i++)
+    for (int j = i; j > 0 && bp[j] < bp[j - 1]; j--) {
+      double x = bp[j];
+      bp[j] = bp[j - 1], bp[j - 1] = x;
+    }
+  int n = 0;
+  for (int i = 0; i + 1 < nb; i++) {
+    const double p = bp[i], q = bp[i + 1], len = q - p;
+    if (!(len > 0)) continue;
+    /* grade towards the end nearer the kink, from the larger of dmin and
+     * the kink's distance from that end */
+    const int from_p = fabs(p - c0) <= fabs(q - c0);
+    const double w1 = fmax(dmin, fabs((from_p ? p : q) - c0));
+    double e[64];
+    int ne = 0;
+    e[ne++] = 0;
+    if (w1 < len) {
+      double cur = w1;
+      e[ne++] = cur;
+      while (2 * cur < len && ne < 62) cur *= 2, e[ne++] = cur;
+    }
+    e[ne++] = len;
+    for (int k = 0; k + 1 < ne; k++) {
+      double a = from_p ? p + e[k] : q - e[k + 1], b = from_p ? p + e[k + 1] : q - e[k];
+      if (n + KS_GL > KS_PANELS * KS_GL) return -1;
+      const double mid = 0.5 * (a + b), hw = 0.5 * (b - a);
+      for (int g = 0; g < KS_GL; g++) {
+        const double x = mid + hw * d->ks_glx[g];
+        d->ks_x[n] = x, d->ks_w[n] = hw * d->ks_glw[g] * ks_pdf(l, x);
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
+static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
+                                 char *err) {
+  const int K = d->K, ps = d->psize;
+  int js = -1;
+  for (int j = 0; j < K; j++) {
+    if (ks_discrete(d->m.c[j].kind) || d->merged[j] || R[j] == 0) continue;
+    if (js >= 0)
+      return cl_fail(err, CL_EINVAL,
+                     "ode: relu with two continuous laws (c %d, c %d) needs Gaussian smoothing along (1, 1) "
+                     "(Q - |R|^2 + s^2 Q (1 + rho) / 2 larger against the range of c . R)",
+                     js + 1, j + 1);
+    js = j;
+  }
+  double aR[CL_KMAX] = {0};
+  double *psi = d->psi;
+  memset(d->acc, 0, sizeof(double) * (size_t)ps);
+  const double lam = d->cp > 0 && d->cm > 0 ? fmin(d->cp, d->cm) : d->cp > 0 ? d->cp : d->cm;
+  for (int a = 0; a < d->ks_na; a++) {
+    const double *cv = d->ks_ax + (size_t)a * K, wa = d->ks_aw[a];
+    double m0 = 0;
+    for (int j = 0; j < K; j++) m0 += cv[j] * R[j];
+    if (js < 0) {
+      ks_psi(d, m0, psi);
+      for (int k = 0; k < ps; k++) d->acc[k] += wa * psi[k];
+      for (int j = 0; j < K; j++) aR[j] += wa * cv[j] * psi[0];
+      continue;
+    }
+    const double Rs = R[js], dmin = lam > 0 ? KS_DMIN * lam / fabs(Rs) : INFINITY;
+    const int n = ks_nodes(d, &d->m.c[js], -m0 / Rs, dmin, 1 + Rs * Rs);
+    if (n < 0)
+      return cl_fail(err, CL_EINVAL, "ode: relu: the kink-split rule over c %d needs more than %d panels",
+                     js + 1, KS_PANELS);
+    double g = 0, gc = 0;
+    for (int i = 0; i < n; i++) {
+      const double w = wa * d->ks_w[i];
+      if (w == 0) continue;
+      ks_psi(d, m0 + Rs * d->ks_x[i], psi);
+      for (int k = 0; k < ps; k++) d->acc[k] += w * psi[k];
+      g += w * psi[0], gc += w * d->ks_x[i] * psi[0];
+    }
+    for (int j = 0; j < K; j++) aR[j] += cv[j] * g;
+    aR[js] += gc;
+  }
+  assemble(d, R, Q, aR, d->acc, dR, dQ);
+  d->se = 0;
+  return CL_OK;
+}
+
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   if (d->pin > 0) return cl_drift_eval_rep(d, d->pin - 1, R, Q, dR, dQ, err);
@@ -1538,6 +1785,14 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
   if (st) return st;
   if (d->method == METHOD_CF) {
     st = eval_cf(d, R, Q, dR, dQ, err);
+    if (st == CL_EINVAL && d->kinked) { /* relu: the kink-split rule where it does not apply */
+      if (!d->ks)
+        return cl_fail(err, CL_EINVAL,
+                       "ode: relu with more than %d atoms of discrete laws needs Gaussian smoothing along "
+                       "(1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 larger against the range of c . R)",
+                       KS_ATOMS);
+      return eval_kink_split(d, R, Q, dR, dQ, err);
+    }
     if (st == CL_EINVAL && d->fallback >= 0) { /* the tensor quadrature where it does not apply */
       d->method = d->fallback;
       st = eval_quad(d, R, Q, dR, dQ);

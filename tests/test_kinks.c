@@ -391,22 +391,25 @@ Test(kinks, polynomial_sigma_linear_on_the_cf_path_within_stated_tolerance, .tim
 
 /* relu where the characteristic-function grids are refused (n_x n_w above
  * 6e6: no or little smoothing along (1, 1), cp below about 0.004, or a
- * long range against cp, as with laplace at R = 3 and cp = 0.095): the
- * drift falls back to the tensor rule, whose c-rule does not resolve the
- * kink in m (and with more than 48 c nodes its table in m).  Measured over
- * a scan of such states (docs/kinks.md, "Not covered"): at most 2.1e-4
- * with one continuous law, 1.5e-3 with laplace, rademacher and sparse (the
- * table in m), which the stated 1e-2 covers; this asserts the fallback is
- * taken and the tolerance at the worst states of the scan for uniform,
- * laplace and two mixes (a student law is worse, 7.7e-3 at nu = 5, and
- * no tolerance is stated for it). */
+ * long range against cp, as with laplace at R = 3 and cp = 0.095).  The
+ * drift used to fall back to the tensor rule, whose c-rule does not
+ * resolve the kink in m: up to 2.1e-4 with one continuous law, 1.5e-3 with
+ * laplace, rademacher and sparse (the table in m), 7.7e-3 with student:1:5
+ * (the last state), against a stated 1e-2 (none with a student law).  The
+ * kink-split rule (src/drift.c: eval_kink_split; docs/kinks.md, "Where the
+ * characteristic functions give up") sums the atoms and splits the
+ * continuous law's integral at the kink: the relu tolerance of the table,
+ * 1e-10, at every state (each failed it before, by 2.9e-5 to 7.7e-3). */
 Test(kinks, relu_tensor_fallback_within_stated_tolerance, .timeout = 120) {
   static const cstate cs[] = {
-      {"relu", "uniform:1", NULL, 0.1, -1, 1.5, 0, 0, 1e-2, 0, NULL},
-      {"relu", "laplace:3", NULL, 0.2, -1, 3, 0, 0, 1e-2, 0, NULL},
-      {"relu", "laplace:1", NULL, 0.2, -1, 3, 1e-3, 0, 1e-2, 0, NULL},
-      {"relu", "uniform:3", "discrete:-1@0.2,0.25@0.8", 0.05, -1, 1.5, 0, 0, 1e-2, 0, NULL},
-      {"relu", "laplace:2", "rademacher:1", 0.2, -1, 1.5, 0, 0, 1e-2, 0, "sparse:2:0.3"},
+      {"relu", "uniform:1", NULL, 0.1, -1, 1.5, 0, 0, 0, 0, NULL},
+      {"relu", "laplace:3", NULL, 0.2, -1, 3, 0, 0, 0, 0, NULL},
+      {"relu", "laplace:1", NULL, 0.2, -1, 3, 1e-3, 0, 0, 0, NULL},
+      {"relu", "uniform:3", "discrete:-1@0.2,0.25@0.8", 0.05, -1, 1.5, 0, 0, 0, 0, NULL},
+      {"relu", "laplace:2", "rademacher:1", 0.2, -1, 1.5, 0, 0, 0, 0, "sparse:2:0.3"},
+      {"relu", "student:1:5", NULL, 0.5, -1, 0.6, 0, 0, 0, 0, NULL},
+      {"relu", "student:1:4.5", "rademacher:1", 0.2, -1, 1.5, 0, 0, 0, 0, "sparse:2:0.3"},
+      {"relu", "rademacher:1", NULL, 0.05, -1, 0.6, 0, 0, 0, 6, NULL},
   };
   for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) {
     const cstate *c = &cs[k];
@@ -423,6 +426,34 @@ Test(kinks, relu_tensor_fallback_within_stated_tolerance, .timeout = 120) {
     cr_expect_eq(cl_cf_eval(cf, R, cp, cm, acc, aR, err), CL_EINVAL, "case %zu: the grids should be refused", k);
     cl_cf_free(cf);
     check_cstate(c, 1e-10);
+  }
+}
+
+/* Where the kink-split rule does not reach, the fallback state is refused
+ * with one line: two continuous laws with R != 0 (the integral over the
+ * second is not smooth either), more than 4096 atoms of discrete laws. */
+Test(kinks, relu_fallback_out_of_reach_is_refused) {
+  const char *laws[2][2] = {{"uniform:1", "laplace:1"}, {"rademacher:1", NULL}};
+  for (int k = 0; k < 2; k++) {
+    cl_model m;
+    cl_model_default(&m);
+    m.act = CL_ACT_RELU, m.s = 0.2, m.rho = -1;
+    m.K = k ? 13 : 2;
+    double R[13], Q = 0;
+    for (int j = 0; j < m.K; j++) {
+      cr_assert_eq(cl_law_parse(laws[k][k ? 0 : j], &m.c[j], NULL), CL_OK);
+      R[j] = 0.5 / (1 + j), Q += R[j] * R[j];
+    }
+    char err[CL_ERRLEN] = "";
+    cl_drift *d;
+    double dR[13], dQ;
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+    cr_expect_eq(cl_drift_eval(d, R, &Q, dR, &dQ, err), CL_EINVAL, "case %d: not refused", k);
+    cr_expect(strchr(err, '\n') == NULL && strstr(err, "Gaussian smoothing") != NULL, "case %d: %s", k, err);
+    /* with smoothing along (1, 1) the characteristic functions apply */
+    Q *= 1.5;
+    cr_expect_eq(cl_drift_eval(d, R, &Q, dR, &dQ, err), CL_OK, "case %d: %s", k, err);
+    cl_drift_free(d);
   }
 }
 

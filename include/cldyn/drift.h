@@ -14,7 +14,9 @@
  * Gauss-Hermite, the others by the trapezoid rule; docs/kinks.md); with many
  * c nodes (K >= 2 continuous laws) the Gaussian part is tabulated on
  * Chebyshev nodes in m = c . R; above CL_CF_NODES c nodes the c-expectation
- * goes through the laws' characteristic functions (docs/m1-many-features.md).
+ * goes through the laws' characteristic functions (docs/m1-many-features.md),
+ * and for relu where they do not apply (no Gaussian smoothing along (1, 1))
+ * through the kink-split rule over c (docs/kinks.md).
  * M >= 2 (any B, g, lambda; docs/multi.md): randomised Sobol' rules with an
  * error bound (src/drift_multi.c), or on request (expect) the older Monte
  * Carlo over whole batches or, for M = 2 with B = 1 or lambda = 0, tensor
