@@ -486,7 +486,7 @@ Test(grid, capped_axis_long_tailed_law, .timeout = 120) {
  * the old grid was 65% off (estimate 2.1 for an error of 5.1): now
  * refused with a one-line reason. */
 Test(grid, capped_axis_collinear_units, .timeout = 60) {
-  const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 0.9835 --rho 0.7989 --c gauss:2.14 --c gauss:2.24 "
+  const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 2 --rho 0.3 --c gauss:2.14 --c gauss:2.24 "
                      "--R0 -0.0099189422374246407,-0.020955936055873418;0.38675707229847495,0.61375923886742567";
   const double q0 = 0.56431168127824827, q1 = 1.3484044039606964, cosv[2] = {0.995, 0.8718 / sqrt(q0 * q1)};
   for (int c = 0; c < 2; c++) {
@@ -816,14 +816,23 @@ Test(grid, collinear_units_refused_or_within_estimate, .timeout = 60) {
  * while it accepts the state: nearly collinear units (the case of
  * capped_axis_collinear_units, linear sigma and gauss laws, where the quad
  * rule is exact), at a correlation just below the grid's limit, found by
- * bisection.  Before, the finder listed such a point with NaN eigenvalues
+ * bisection.  The limit must lie where the Jacobian is taken in (R, L)
+ * (cl_ode_jacobian: the smallest eigenvalue of Q - R^T R below 30 times
+ * the state's scale times CL_FD_STEP), whose steps have no one-sided
+ * fallback: with the grid's threshold at 0.05 and s = 0.9835, rho = 0.7989
+ * the limit moved to correlation 0.99664, where that eigenvalue (2.6e-3)
+ * is 1.3 times that bound; the Jacobian is then taken in (R, Q), and the
+ * refused side of Q_12's step is replaced by the one-sided formula (no
+ * refusal).  With s = 2, rho = 0.3 the noise smooths less across the units,
+ * the limit comes from Q - R^T R itself (0.99939, eigenvalue 3.7e-4, 0.63
+ * times the bound).  Before, the finder listed such a point with NaN eigenvalues
  * as marginal.  Now its Jacobian is the fallback engine's (the Sobol'
  * rules, each rule differentiated alone): every eigenvalue within the
  * printed jac_error of the exact Jacobian's (the quad rule's), and
  * jac_fallback = 1; with the grid asked for, stability unknown (not
  * marginal) and NaN eigenvalues. */
 Test(grid, fixed_jacobian_by_the_fallback_where_the_grid_refuses_its_points, .timeout = 60) {
-  const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 0.9835 --rho 0.7989 --c gauss:2.14 --c gauss:2.24 "
+  const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 2 --rho 0.3 --c gauss:2.14 --c gauss:2.24 "
                      "--R0 -0.0099189422374246407,-0.020955936055873418;0.38675707229847495,0.61375923886742567 "
                      "--Q0 0.56431168127824827,0;0,1.3484044039606964";
   cl_model m = model_of(base);
@@ -832,8 +841,12 @@ Test(grid, fixed_jacobian_by_the_fallback_where_the_grid_refuses_its_points, .ti
   cl_quad_opts o = {0};
   cl_drift *d;
   cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
-  double lo = 0.995, hi = 0.9994, dR[2 * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  for (int it = 0; it < 16; it++) { /* the grid's limit in the correlation, to 7e-8 */
+  double lo = 0.999, hi = 0.9998, dR[2 * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  m.Q0[1] = m.Q0[2] = lo * sq;
+  cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR, dQ, err), CL_OK, "the bracket's lower end refused: %s", err);
+  m.Q0[1] = m.Q0[2] = hi * sq;
+  cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, dR, dQ, err), CL_EDIVERGE, "the bracket's upper end accepted");
+  for (int it = 0; it < 16; it++) { /* the grid's limit in the correlation, to 1.2e-8 */
     const double c = (lo + hi) / 2;
     m.Q0[1] = m.Q0[2] = c * sq;
     if (cl_drift_eval(d, m.R0, m.Q0, dR, dQ, err) == CL_OK) lo = c;
