@@ -4,7 +4,9 @@
 # 1.6e4 against `cldyn ode`, the gap of bench/validate_gap.py (rms over runs,
 # times t > 0 of cos_sim - cos_ode), gap x sqrt(N), the mean gap's z, and the
 # slope of log(gap) against log(N) (expected -0.5 +- 0.15).
-# Usage: bench/audit_m1_gap.sh [runs]   (needs `make all` first; ~1 min)
+# Usage: bench/audit_m1_gap.sh [runs [config...]]   (needs `make all` first;
+# ~1 min for the five default configurations; a config is one string of
+# `cldyn ode` options, e.g. "--act relu --c student:2:9 --rho -0.6 --B 4")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-400}
@@ -12,7 +14,8 @@ NS="1000 2000 4000 8000 16000"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_audit_gap.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 "$@"; }
-configs=(
+configs=("${@:2}")
+[ ${#configs[@]} -gt 0 ] || configs=(
   "--act relu --c student:3:6 --rho -0.5 --B 4 --reg l2:1 --R0 0.2"
   "--act tanh --c laplace:2 --c rademacher:1 --s 1 --rho -0.7 --R0 0.2;0.1"
   "--act sigmoid --c student:2:5 --B 4 --rho 0.4 --R0 0.3"

@@ -330,6 +330,20 @@ Test(kinks, continuous_laws_within_stated_tolerance, .timeout = 300) {
   for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) check_cstate(&cs[k], 1e-12);
 }
 
+/* tanh, erf, sigmoid with a laplace law: the tensor rule's Gauss-Laguerre
+ * halves did not resolve psi(c R) where the Gaussian part's sd is small
+ * against |R| (at the first state tanh 1.1e-3, erf 4.2e-4, sigmoid 2.2e-5
+ * off; at the second 2.3e-5, 5.7e-6, 2.5e-7); under auto they now take the
+ * characteristic functions (docs/kinks.md, "Second audit"). */
+Test(kinks, laplace_smooth_sigma_within_stated_tolerance, .timeout = 120) {
+  static const char *acts[] = {"tanh", "erf", "sigmoid"};
+  for (int a = 0; a < 3; a++) {
+    const cstate cs[] = {{acts[a], "laplace:1", NULL, 0.05, 0.5, 0.999 * sqrt(10), 1 / (0.999 * 0.999) - 1, 0, 0, 0, NULL},
+                         {acts[a], "laplace:1", NULL, 0.3, 0, 0.95 * sqrt(3), 1 / (0.95 * 0.95) - 1, 0, 0, 0, NULL}};
+    for (size_t k = 0; k < sizeof cs / sizeof cs[0]; k++) check_cstate(&cs[k], 1e-12);
+  }
+}
+
 /* relu, cubic and linear with a student law through the characteristic
  * functions: F grows like x^2 (relu) or up to x^10 (cubic), and the
  * x-range cut the student tail at its 5e-11 quantile: relu 1.5e-3, 2.6e-6,
