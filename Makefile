@@ -118,11 +118,13 @@ test-python: all
 	  $(PYTHON) -m pytest -q python/tests
 	PYTHONPATH=$(CURDIR)/python CLDYN_LIB=$(abspath $(BUILD))/libcldyn_py.so tools/run-notebooks.sh $(BUILD)/notebooks
 
-# test-asan leaves out the validation suite and two fixed-point tests that
-# take minutes under the sanitizers (the nearly collapsed state: 5-12 CPU s
-# plain, past its 120 s limit at -O1 with ASan); the same code paths (flows,
-# Newton, the Jacobian away from the boundary) run there in the other
-# fixedm and smoke tests; the boundary branch of the Jacobian does not.
+# test-asan leaves out the validation suite and one fixed-point test that
+# takes minutes under the sanitizers (fixedm/basin_m2_against_reduced: its
+# flows, Newton and basin ODEs run there in the other fixedm and smoke
+# tests).  The nearly collapsed state's test that was also left out was
+# replaced in session 10 by nearly_collapsed_states_of_the_grid_were_artefacts
+# (2.9 CPU s plain), which runs under ASan.  Tests of about 5-6 CPU s plain
+# that run under ASan have a 240 s limit: ASan costs them about 10x.
 # It also leaves out grid's basin rerun test (9.4 CPU s plain; under ASan
 # 96 CPU s, 57 s wall alone, past its 60 s limit beside other tests in CI):
 # the rerun of ode runs there (grid/ode_reruns_*), basin's rerun of its
@@ -134,7 +136,7 @@ test-asan: deps
 	@$(MAKE) --no-print-directory $(BUILD)/asan/cldyn_tests
 	@$(MAKE) --no-print-directory all
 	CLDYN_BIN=$(BUILD)/asan/cldyn CLDYN_PLAIN_BIN=$(BUILD)/cldyn CLDYN_MPI_BIN=$(MPI_BIN) ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*|fixedm/basin_m2_against_reduced|grid/basin_reruns_every_start_where_the_default_grid_refuses|grid/fixed_threshold_reruns_where_the_default_grid_refuses|fixedm/a_nearly_collapsed_stable_state_is_listed_stable$(if $(MPI_BIN),,|$(NO_MPI_TESTS)))' >$(BUILD)/asan/test.log 2>&1; \
+	  $(BUILD)/asan/cldyn_tests --jobs 2 --filter '!(validation/*|fixedm/basin_m2_against_reduced|grid/basin_reruns_every_start_where_the_default_grid_refuses|grid/fixed_threshold_reruns_where_the_default_grid_refuses$(if $(MPI_BIN),,|$(NO_MPI_TESTS)))' >$(BUILD)/asan/test.log 2>&1; \
 	  st=$$?; cat $(BUILD)/asan/test.log; \
 	  if grep -q 'ERROR: LeakSanitizer' $(BUILD)/asan/test.log; then \
 	    echo "test-asan: a test process leaked memory (LeakSanitizer report above)" >&2; exit 1; fi; \

@@ -411,7 +411,7 @@ Test(grid, estimate_covers_the_error_up_to_the_sd_limit, .timeout = 120) {
  * of the grid's estimate (measured against finer levels of it: 1.4e-10,
  * 2.2e-9, 7e-11, 2e-10), the estimate covers the distance in every
  * component. */
-Test(grid, student_large_nu_against_the_quad_rule, .timeout = 120) { /* about 6 CPU s */
+Test(grid, student_large_nu_against_the_quad_rule, .timeout = 240) { /* about 6 CPU s; ~10x under ASan */
   const struct {
     const char *args;
     cl_acc_level lv;
@@ -770,7 +770,7 @@ Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 6
  * the batch Monte Carlo agrees).  Exactly collinear units (r = 1) were not
  * refused before: the grid saw them as independent and was 0.036 off in
  * dQ with a printed estimate of 2.1e-4 (R = 0, s = 1). */
-Test(grid, collinear_units_refused_or_within_estimate, .timeout = 60) {
+Test(grid, collinear_units_refused_or_within_estimate, .timeout = 240) { /* 5.9 CPU s plain; ~10x under ASan */
   const double rs[] = {0.99, 0.999, 0.9993, 0.9995, 0.9997, 0.99984, 0.99999, 1};
   const double place[3][3] = {{0.04, 0, 0}, {0.04, 0.5, 0.3}, {1, 0.6, -0.5}}; /* q, v */
   const int nr = sizeof rs / sizeof *rs;
@@ -831,7 +831,7 @@ Test(grid, collinear_units_refused_or_within_estimate, .timeout = 60) {
  * printed jac_error of the exact Jacobian's (the quad rule's), and
  * jac_fallback = 1; with the grid asked for, stability unknown (not
  * marginal) and NaN eigenvalues. */
-Test(grid, fixed_jacobian_by_the_fallback_where_the_grid_refuses_its_points, .timeout = 60) {
+Test(grid, fixed_jacobian_by_the_fallback_where_the_grid_refuses_its_points, .timeout = 240) { /* 4.5 CPU s plain */
   const char *base = "--M 2 --act linear --lambda 0 --B 2 --s 2 --rho 0.3 --c gauss:2.14 --c gauss:2.24 "
                      "--R0 -0.0099189422374246407,-0.020955936055873418;0.38675707229847495,0.61375923886742567 "
                      "--Q0 0.56431168127824827,0;0,1.3484044039606964";
