@@ -154,12 +154,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
   }
   cl_traj_free(tr);
-  if (st) {
-    cl_outset_abort(&set);
-    return fail(cl_status_exit_code(st), err);
-  }
-  if (cl_outset_commit(&set, err)) return fail(1, err);
-  return 0;
+  return cl_outset_end(&set, st, err);
 }
 
 /* --threshold NAME: apply a value of the parameter to a model */
@@ -231,11 +226,8 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
       sel_id = id > INT_MAX ? INT_MAX : (int)id;
     }
   }
-  const char *opt[] = {"out"}, *path[] = {cfg->out};
-  const int sc[] = {1};
-  if (cl_out_check_all(opt, path, sc, 1, err)) return fail(2, err);
   cl_outset set = {0};
-  if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+  if (cl_outset_add_out(&set, cfg->out, err)) return fail(2, err);
   FILE *of = set.f[0].f;
   double t0 = now_seconds();
   cl_status st = CL_OK;
@@ -406,12 +398,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     fprintf(stderr, "cldyn: fixed: %s\n", note);
     return RERUN;
   }
-  if (st) {
-    cl_outset_abort(&set);
-    return fail(cl_status_exit_code(st), err);
-  }
-  if (cl_outset_commit(&set, err)) return fail(1, err);
-  return 0;
+  return cl_outset_end(&set, st, err);
 }
 
 /* Under the default engine choice a state the M = 2 grid refuses reruns
@@ -435,11 +422,8 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   int has_map = cfg->map[0] != '\0';
   if (m->M >= 2) {
     /* M >= 2: the probability of each outcome (specialised, dead, ...) */
-    const char *opt1[] = {"out"}, *path1[] = {cfg->out};
-    const int sc1[] = {1};
-    if (cl_out_check_all(opt1, path1, sc1, 1, err)) return fail(2, err);
     cl_outset set = {0};
-    if (cl_outset_add(&set, cfg->out, "out", 1, err)) return cl_outset_abort(&set), fail(2, err);
+    if (cl_outset_add_out(&set, cfg->out, err)) return fail(2, err);
     FILE *of = set.f[0].f;
     double t0 = now_seconds();
     cl_meter meter;
@@ -460,12 +444,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
-    if (st) {
-      cl_outset_abort(&set);
-      return fail(cl_status_exit_code(st), err);
-    }
-    if (cl_outset_commit(&set, err)) return fail(1, err);
-    return 0;
+    return cl_outset_end(&set, st, err);
   }
   /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
    * --map: rules of the option table (app/options.c), checked by main */
@@ -513,12 +492,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
   if (!st && has_map && set.meta[i_map] >= 0)
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
-  if (st) {
-    cl_outset_abort(&set);
-    return fail(cl_status_exit_code(st), err);
-  }
-  if (cl_outset_commit(&set, err)) return fail(1, err);
-  return 0;
+  return cl_outset_end(&set, st, err);
 }
 
 /* cldyn plot --out FIG.png|svg [--density D] [--hist H] [--t T] [--min-mass X] [--y COL] [FILE...] */

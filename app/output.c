@@ -2,6 +2,7 @@
 #include "output.h"
 
 #include "options.h"
+#include "status.h"
 #include "cldyn/drift.h"
 
 #include "cldyn/tmpfiles.h"
@@ -330,4 +331,21 @@ cl_status cl_outset_commit(cl_outset *s, char *err) {
 void cl_outset_abort(cl_outset *s) {
   for (int i = 0; i < s->n; i++) cl_out_abort(&s->f[i]);
   s->n = 0;
+}
+
+cl_status cl_outset_add_out(cl_outset *s, const char *path, char *err) {
+  const char *opt[] = {"out"}, *paths[] = {path};
+  const int sc[] = {1};
+  cl_status st = cl_out_check_all(opt, paths, sc, 1, err);
+  if (!st && (st = cl_outset_add(s, path, "out", 1, err))) cl_outset_abort(s);
+  return st;
+}
+
+int cl_outset_end(cl_outset *s, cl_status st, char *err) {
+  if (st) {
+    cl_outset_abort(s);
+    return cl_status_exit_msg(cl_status_exit_code(st), err);
+  }
+  if (cl_outset_commit(s, err)) return cl_status_exit_msg(CL_EXIT_FAILED, err);
+  return CL_EXIT_OK;
 }

@@ -75,4 +75,14 @@ cl_status cl_outset_add(cl_outset *s, const char *path, const char *option, int 
 cl_status cl_outset_commit(cl_outset *s, char *err);
 void cl_outset_abort(cl_outset *s);
 
+/* A command's one output --out at path (with its sidecar), checked as by
+ * cl_out_check_all and added to s (aborted if the add fails): before any
+ * work, so a failure is bad input (exit 2 for the caller). */
+cl_status cl_outset_add_out(cl_outset *s, const char *path, char *err);
+
+/* The end of a command that wrote s: with st != CL_OK every output is
+ * removed and the message in err printed (exit status of st); otherwise s
+ * is committed (exit 1, printed, if that fails).  Returns the exit status. */
+int cl_outset_end(cl_outset *s, cl_status st, char *err);
+
 #endif

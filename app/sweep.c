@@ -140,7 +140,7 @@ static cl_status fixed_point_rows(const cl_config *c, FILE *f, char *note, char 
     if (info.unknown && l < CL_ERRLEN)
       snprintf(note + l, CL_ERRLEN - l, "%s%d orbit(s) of unknown stability", l ? "; " : "", info.unknown);
     cl_fixed_write_header(f, c->model.K, c->model.M, NULL);
-    if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "sweep: write error");
+    if (cl_fixed_write_rows(f, c->model.K, c->model.M, fp, nf, NULL)) st = cl_fail(err, CL_EIO, "write error");
   }
   free(fp);
   return st;
@@ -148,12 +148,13 @@ static cl_status fixed_point_rows(const cl_config *c, FILE *f, char *note, char 
 
 /* The command's table for one configuration, as CSV text (header and
  * rows); note (CL_ERRLEN) gets what a rerun with another engine left
- * ("" if none). */
+ * ("" if none).  Its messages (and fixed_point_rows') go behind "sweep:
+ * point N: ", so they carry no "sweep: " of their own. */
 static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **text, size_t *len, char *note,
                            char *err) {
   note[0] = '\0';
   FILE *f = open_memstream(text, len);
-  if (!f) return cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+  if (!f) return cl_fail(err, CL_ENOMEM, "out of memory");
   cl_status st = CL_OK;
   if (c->cmd == CL_CMD_BASIN) {
     /* one thread per point: the points are the parallel loop */
@@ -189,12 +190,12 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
     if (!st) st = cl_traj_check_finite(tr, err);
     if (!st && so && so->final) {
       cl_traj *l = traj_last(tr);
-      if (!l) st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+      if (!l) st = cl_fail(err, CL_ENOMEM, "out of memory");
       cl_traj_free(tr);
       tr = l;
     }
     if (!st && (so && so->summary ? cl_traj_write_summary(tr, f) : cl_traj_write_csv(tr, f)))
-      st = cl_fail(err, CL_ENOMEM, "sweep: out of memory");
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
     cl_traj_free(tr);
   }
   fclose(f);

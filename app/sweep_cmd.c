@@ -39,11 +39,8 @@ static int merge_files(char **files, int n, const char *merge_out) {
   int same = 1;
   for (int k = 1; k < n; k++) same &= ids[k].shard == ids[0].shard && ids[k].nshards == ids[0].nshards;
   if (same && n == 1) want.shard = ids[0].shard, want.nshards = ids[0].nshards;
-  const char *opt[] = {"out"}, *path[] = {merge_out};
-  const int sc[] = {1};
-  if (cl_out_check_all(opt, path, sc, 1, err)) return free(ids), fail(2, err);
   cl_outset set = {0};
-  if (cl_outset_add(&set, merge_out, "out", 1, err)) return free(ids), cl_outset_abort(&set), fail(2, err);
+  if (cl_outset_add_out(&set, merge_out, err)) return free(ids), fail(2, err);
   cl_status st = cl_sweep_merge(files, ids, n, &want, set.f[0].f, err);
   free(ids);
   if (!st && set.meta[0] >= 0) {
@@ -54,8 +51,7 @@ static int merge_files(char **files, int n, const char *merge_out) {
     for (int k = 0; kv[k]; k += 2) fprintf(jf, "  \"%s\": \"%s\",\n", kv[k], kv[k + 1]);
     fprintf(jf, "  \"inputs\": %d\n}\n", n);
   }
-  if (st) return cl_outset_abort(&set), fail(cl_status_exit_code(st), err);
-  return cl_outset_commit(&set, err) ? fail(1, err) : 0;
+  return cl_outset_end(&set, st, err);
 }
 
 /* What one sweep job runs: the parsed command, the grid and its shard, and
@@ -247,9 +243,7 @@ static int run_serial(job *J) {
     st = cl_meta_dump_grid(set.f[set.meta[0]].f, &J->cfg, J->argc, J->argv, now_seconds() - t0, J->kvall, J->cmdname,
                            J->grid, err);
   cl_meter_end(&J->meter, !st);
-  if (st) return cl_outset_abort(&set), fail(cl_status_exit_code(st), err);
-  if (cl_outset_commit(&set, err)) return fail(1, err);
-  return 0;
+  return cl_outset_end(&set, st, err);
 }
 
 /* The words after COMMAND: sweep's own --vary, --summary (a flag here;

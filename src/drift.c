@@ -1737,7 +1737,7 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
     if (ks_discrete(d->m.c[j].kind) || d->merged[j] || R[j] == 0) continue;
     if (js >= 0)
       return cl_fail(err, CL_EINVAL,
-                     "ode: relu with two continuous laws (c %d, c %d) needs Gaussian smoothing along (1, 1) "
+                     "relu with two continuous laws (c %d, c %d) needs Gaussian smoothing along (1, 1) "
                      "(Q - |R|^2 + s^2 Q (1 + rho) / 2 larger against the range of c . R)",
                      js + 1, j + 1);
     js = j;
@@ -1759,7 +1759,7 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
     const double Rs = R[js], dmin = lam > 0 ? KS_DMIN * lam / fabs(Rs) : INFINITY;
     const int n = ks_nodes(d, &d->m.c[js], -m0 / Rs, dmin, 1 + Rs * Rs);
     if (n < 0)
-      return cl_fail(err, CL_EINVAL, "ode: relu: the kink-split rule over c %d needs more than %d panels",
+      return cl_fail(err, CL_EINVAL, "relu: the kink-split rule over c %d needs more than %d panels",
                      js + 1, KS_PANELS);
     double g = 0, gc = 0;
     for (int i = 0; i < n; i++) {
@@ -1793,7 +1793,7 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
     if (st == CL_EINVAL && d->kinked) { /* relu: the kink-split rule where it does not apply */
       if (!d->ks)
         return cl_fail(err, CL_EINVAL,
-                       "ode: relu with more than %d atoms of discrete laws needs Gaussian smoothing along "
+                       "relu with more than %d atoms of discrete laws needs Gaussian smoothing along "
                        "(1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 larger against the range of c . R)",
                        KS_ATOMS);
       return eval_kink_split(d, R, Q, dR, dQ, err);

@@ -677,7 +677,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
     return CL_OK;
   }
   if (!(cp > 0))
-    return cl_fail(err, CL_EINVAL, "ode: the characteristic-function method needs Gaussian smoothing "
+    return cl_fail(err, CL_EINVAL, "the characteristic-function method needs Gaussian smoothing "
                                    "along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 > 0)");
   double sd, L = x_range(cf, R, cp, CF_ET, &sd);
   (void)sd;
@@ -728,7 +728,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   int nw = (int)ceil(W / dw) + 1;
   if ((double)nx * nw > CF_MAXWORK || nx > 1000000 || nw > 1000000)
     return cl_fail(err, CL_EINVAL,
-                   "ode: the characteristic-function grids are too large (%d x-points, %d "
+                   "the characteristic-function grids are too large (%d x-points, %d "
                    "w-points: the Gaussian smoothing cp = %.3g is small against the range %.3g)",
                    nx, nw, cp, L);
   if (!grow(cf, nx, nw)) return cl_fail(err, CL_ENOMEM, "ode: out of memory");

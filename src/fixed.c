@@ -356,7 +356,7 @@ static cl_status rules_jacobian(cl_drift *d, int K, int M, const double *y, doub
   if (nr < 2) return cl_ode_jacobian(d, K, M, y, J, e, err);
   const size_t nn = (size_t)n * (size_t)n;
   double *Jr = malloc(sizeof(double) * nn * (size_t)nr), efd = 0, eng = 0, ss = 0;
-  if (!Jr) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  if (!Jr) return cl_fail(err, CL_ENOMEM, "out of memory");
   cl_status st = CL_OK;
   for (int r = 0; r < nr && !st; r++) {
     double er = 0;
@@ -374,7 +374,7 @@ static cl_status rules_jacobian(cl_drift *d, int K, int M, const double *y, doub
     for (int r = 0; r < nr && !st; r++) {
       if (r == w) continue;
       const double g = cl_ode_spectrum_gap(J, Jr + (size_t)r * nn, n);
-      if (g < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      if (g < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
       eng = fmax(eng, g), ss += g * g;
     }
     if (w < 0) eng = cl_drift_tquant(d) * sqrt(ss / ((double)nr * (nr - 1)));
@@ -393,7 +393,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
   p->kind = cl_fixed_kind_of(K, M, p->y);
   if (st) return st;
   double *J = malloc(sizeof(double) * (size_t)(3 * n * n));
-  if (!J) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
   if (!dead) {
     st = dj != d ? rules_jacobian(dj, K, M, p->y, J, &p->jac_error, err)
                  : cl_ode_jacobian(d, K, M, p->y, J, &p->jac_error, err);
@@ -425,7 +425,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
      * extrapolation 2 J(delta) - J(2 delta) takes at most 2 + 1 times */
     p->jac_error = dj != d ? 2 * e[0] + e[1] + ex : fmax(e[0], ex);
   }
-  if (!st && eigen(J, n, p)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  if (!st && eigen(J, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   free(J);
   return st;
 }
@@ -671,19 +671,19 @@ static cl_status add_orbit(cl_drift *d, struct jac_fb *fb, const cl_symmetry *g,
                            int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
   const int n = cl_state_size(K, M);
   double *im = malloc(sizeof(double) * (size_t)cap * (size_t)n);
-  if (!im) return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  if (!im) return cl_fail(err, CL_ENOMEM, "out of memory");
   int complete, nim = cl_symmetry_orbit(g, y, 1e-9, im, cap, &complete);
   info->truncated += !complete;
   if (f->np + nim > f->cap) {
     int c2 = 2 * (f->np + nim);
     cl_fixed_point *p = realloc(f->p, sizeof *p * (size_t)c2);
-    if (!p) return free(im), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (!p) return free(im), cl_fail(err, CL_ENOMEM, "out of memory");
     f->p = p, f->cap = c2;
   }
   if (f->nknown + nim > f->capk) {
     int c2 = 2 * (f->nknown + nim);
     double *k = realloc(f->known, sizeof(double) * (size_t)c2 * (size_t)n);
-    if (!k) return free(im), cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (!k) return free(im), cl_fail(err, CL_ENOMEM, "out of memory");
     f->known = k, f->capk = c2;
   }
   cl_fixed_point *p0 = &f->p[f->np];

@@ -54,6 +54,11 @@ typedef struct {
   void *pctx;
 } ode_ctx;
 
+/* A drift message as the integrator quotes it ("ode: stopped at t = ...:
+ * MSG"): the engines' own "ode: " in front (some of their messages carry
+ * it) is dropped, so that the prefix reads once. */
+static const char *reason(const char *msg) { return strncmp(msg, "ode: ", 5) ? msg : msg + 5; }
+
 /* The name of component i of the integrated vector: R_k_m or Q_m_l as in
  * the output table (replicate systems stacked: i modulo n1), y_i for a flow */
 static void comp_name(const ode_ctx *c, int i, char *buf, size_t len) {
@@ -604,7 +609,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       if (h < hmin) {
         char note[320];
         if (c->st)
-          st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
+          st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
         else if (blowup_note(sys, c, y0, w.y, t, note, sizeof note))
           st = cl_fail(err, CL_EDIVERGE, "ode: %s (step %g) (%s)", note, h, pars);
         else
@@ -688,7 +693,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   }
   goto done;
 drift_failed:
-  st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
+  st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
 done:
   free(mem);
   return st;
@@ -754,7 +759,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
     if (gs != GSL_SUCCESS) {
       char note[320];
       if (c->st)
-        st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
+        st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
       else if (blowup_note(sys, c, y0, y, t, note, sizeof note))
         st = cl_fail(err, CL_EDIVERGE, "ode: %s (GSL: %s) (%s)", note, gsl_strerror(gs), pars);
       else
@@ -848,7 +853,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   for (int q = 0; q < n; q++)
     if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0 (%s)", pars);
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
-    cl_fail(err, st, "ode: at t = 0: %s (%s)", c.err, pars);
+    cl_fail(err, st, "ode: at t = 0: %s (%s)", reason(c.err), pars);
   se0 = cl_drift_stderr(c.drift);
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)

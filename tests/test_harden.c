@@ -1115,3 +1115,31 @@ Test(harden, cubic_blowup_says_what_blew_up, .timeout = 30) {
       if (st == 0) cr_expect(t > 1e-5 && t < 2e-5 && fabs(t - t0) < 0.02 * t0, "%s: t = %g (nu 20: %g)", args, t, t0);
     }
 }
+
+/* A drift refused at t = 0 (relu, two continuous laws, no Gaussian
+ * smoothing along (1, 1): Q0 = |R0|^2, s = 0) is one line, exit 2, with the
+ * command's prefix once: the engine's message used to carry "ode: " itself
+ * and the integrator's "ode: at t = 0: " went in front ("ode: at t = 0:
+ * ode: relu ..."), under sweep too. */
+static int count_of(const char *s, const char *w) {
+  int n = 0;
+  for (const char *p = strstr(s, w); p; p = strstr(p + 1, w)) n++;
+  return n;
+}
+
+Test(harden, refused_drift_at_t0_names_the_command_once, .timeout = 30) {
+  const char *const cases[] = {
+      "ode --act relu --c uniform --c laplace --s 0 --R0 '0.6;0.8' --Q0 1 --T 1 --quiet",
+      "sweep --vary tau=0.5:0.6:0.1 --quiet ode --act relu --c uniform --c laplace --s 0 --R0 '0.6;0.8' --Q0 1 --T 1",
+  };
+  for (int k = 0; k < 2; k++) {
+    char err[4096];
+    const int rc = run_cli(cases[k], err, sizeof err);
+    cr_expect_eq(rc, 2, "%s: exit status %d: %s", cases[k], rc, err);
+    cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: %s", cases[k], err);
+    cr_expect(strstr(err, "ode: at t = 0: relu with two continuous laws (c 1, c 2) needs Gaussian smoothing"),
+              "%s: %s", cases[k], err);
+    cr_expect_eq(count_of(err, "ode: "), 1, "%s: %s", cases[k], err);
+    if (k == 1) cr_expect(strstr(err, "cldyn: sweep: point 1: ode: at t = 0: "), "%s: %s", cases[k], err);
+  }
+}

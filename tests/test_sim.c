@@ -4,6 +4,7 @@
 #include <math.h>
 
 #include "app/app.h" /* the core library and the application layer */
+#include "simpair.h"
 
 Test(sim, overlap_init_reproduces_R0_and_Q0) {
   const char *feats[] = {"axis", "dense", "sparse:0.3"};
@@ -53,24 +54,15 @@ Test(sim, random_init_has_Q0_and_small_R) {
 /* The fused M = 1, B = 1 loop and the general CBLAS path consume the same
  * random numbers, so their trajectories must agree to rounding. */
 Test(sim, fused_path_equals_general_path) {
-  const char *feats[] = {"axis", "dense"};
-  const char *regs[] = {"l2:0.5", "l1:0.3"};
   for (int f = 0; f < 2; f++) {
-    cl_config cfg;
-    char err[CL_ERRLEN];
-    cl_config_init(&cfg, CL_CMD_SIMULATE);
-    char *argv[] = {"--N", "400", "--features", (char *)feats[f], "--reg", (char *)regs[f],
-                    "--rho", "0.3", "--c", "gauss:2", "--c", "rademacher"};
-    cr_assert_eq(cl_config_parse_args(&cfg, 12, argv, err), CL_OK, "%s", err);
     cl_sim *a, *b;
-    cl_sim_alloc(&cfg.model, 11, 2, 0, &a, err);
-    cl_sim_alloc(&cfg.model, 11, 2, 1, &b, err);
+    simpair_alloc("400", f, CL_SIM_AUTO, CL_SIM_REFERENCE, &a, &b);
     cl_sim_advance(a, 2000);
     cl_sim_advance(b, 2000);
     const double *wa = cl_sim_weights(a), *wb = cl_sim_weights(b);
     double maxd = 0;
     for (int n = 0; n < 400; n++) maxd = fmax(maxd, fabs(wa[n] - wb[n]));
-    cr_assert_leq(maxd, 1e-9, "%s: max |w_fused - w_general| = %g", feats[f], maxd);
+    cr_assert_leq(maxd, 1e-9, "%s: max |w_fused - w_general| = %g", simpair_feats[f], maxd);
     cl_sim_free(a);
     cl_sim_free(b);
   }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/app.h" /* the core library and the application layer */
+#include "simpair.h"
 
 /* F of the batch from unit-major Wt (M x N) and sample-major x, eps1, eps'
  * (B x N), by direct sums over the two views x + s eps1 and
@@ -155,24 +156,13 @@ Test(simstep, paired_units_equal_single_unit_bitwise) {
 
 /* At M = B = 1 the M-unit step is the fused loop operation for operation. */
 Test(simstep, units_path_equals_fused_loop_bitwise_at_m1) {
-  const char *feats[] = {"axis", "dense"};
-  const char *regs[] = {"l2:0.5", "l1:0.3"};
   for (int f = 0; f < 2; f++) {
-    cl_config cfg;
-    char err[CL_ERRLEN];
-    cl_config_init(&cfg, CL_CMD_SIMULATE);
-    char *argv[] = {"--N", "403", "--features", (char *)feats[f], "--reg", (char *)regs[f],
-                    "--rho", "0.3", "--c", "gauss:2", "--c", "rademacher"};
-    cr_assert_eq(cl_config_parse_args(&cfg, 12, argv, err), CL_OK, "%s", err);
-    cl_sim *a;
-    cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_AUTO, &a, err);
-    cl_sim *b;
-    cl_sim_alloc(&cfg.model, 11, 2, CL_SIM_UNITS, &b, err);
-    cr_assert(a && b, "%s", err);
+    cl_sim *a, *b;
+    simpair_alloc("403", f, CL_SIM_AUTO, CL_SIM_UNITS, &a, &b);
     cl_sim_advance(a, 1500);
     cl_sim_advance(b, 700);
     cl_sim_advance(b, 800);
-    cr_assert_eq(memcmp(cl_sim_weights(a), cl_sim_weights(b), sizeof(double) * 403), 0, "%s", feats[f]);
+    cr_assert_eq(memcmp(cl_sim_weights(a), cl_sim_weights(b), sizeof(double) * 403), 0, "%s", simpair_feats[f]);
     cl_sim_free(a);
     cl_sim_free(b);
   }

@@ -121,6 +121,32 @@ static cl_status run_basin(const cl_config *c, char *err) {
   return st;
 }
 
+/* sweep: one point of ode with --final (the point's last row is copied),
+ * its table written to /dev/null */
+static cl_status run_sweep_ode(const cl_config *c, char *err) {
+  cl_vary v;
+  cl_status st = cl_vary_parse("tau=0.5:0.5:1", &v, err);
+  cl_sweep_opts so = {.final = 1};
+  FILE *f = st ? NULL : fopen("/dev/null", "w");
+  if (f) st = cl_sweep_run(c, &v, 1, &so, 0, 1, NULL, 0, 1, 1, f, err);
+  if (f) fclose(f);
+  return st;
+}
+
+/* 1 if a command's prefix ("ode: ", "sweep: ", ...) stands twice in msg
+ * (at its start or after a space): a message wrapped by a caller that adds
+ * the prefix the inner one already had ("ode: at t = 0: ode: out of
+ * memory"). */
+static int prefix_twice(const char *msg) {
+  static const char *const pre[] = {"simulate: ", "reduced: ", "ode: ", "pde: ", "fixed: ", "basin: ", "sweep: "};
+  for (size_t k = 0; k < sizeof pre / sizeof *pre; k++) {
+    int n = 0;
+    for (const char *p = strstr(msg, pre[k]); p; p = strstr(p + 1, pre[k])) n += p == msg || p[-1] == ' ';
+    if (n > 1) return 1;
+  }
+  return 0;
+}
+
 /* The public allocators themselves: the status is the result, and on
  * failure *out is NULL (the tests below fail every allocation in turn). */
 #define ALLOC_CHECK(st, obj, freefn)                                  \
@@ -198,6 +224,7 @@ static void sweep_engine_n(const char *name, cl_command cmd, const char *args, e
     cr_expect(ok, "%s: allocation %ld failed: status %d (want %d), %ld blocks leaked: %s", name, n, st, CL_ENOMEM,
               live - base, err);
     tried++, held += ok;
+    cr_expect(!prefix_twice(err), "%s: allocation %ld failed: a command's prefix twice: %s", name, n, err);
   }
   cr_log_info("%s: %ld allocations; %d failures injected, %d held", name, total, tried, held);
 }
@@ -209,6 +236,8 @@ static void sweep_engine(const char *name, cl_command cmd, const char *args, eng
 Test(oom, ode) { sweep_engine("ode", CL_CMD_ODE, "--T 2 --dt-out 1", run_ode); }
 Test(oom, ode_m2) { sweep_engine("ode M=2", CL_CMD_ODE, "--T 1 --dt-out 1 --M 2 --B 2 --mc-points 2000", run_ode); }
 Test(oom, fixed) { sweep_engine("fixed", CL_CMD_FIXED, "", run_fixed); }
+Test(oom, ode_cf) { sweep_engine("ode cf", CL_CMD_ODE, "--T 1 --dt-out 1 --quad-cf on --c laplace --c gauss", run_ode); }
+Test(oom, sweep_ode) { sweep_engine("sweep ode", CL_CMD_ODE, "--T 2 --dt-out 1", run_sweep_ode); }
 Test(oom, simulate) { sweep_engine("simulate", CL_CMD_SIMULATE, "--N 200 --T 0.5 --runs 2", run_sim); }
 Test(oom, simulate_general) {
   sweep_engine("simulate M=2 B=4", CL_CMD_SIMULATE, "--N 200 --T 0.2 --runs 1 --M 2 --B 4", run_sim);
