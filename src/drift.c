@@ -1759,7 +1759,7 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
     const double Rs = R[js], dmin = lam > 0 ? KS_DMIN * lam / fabs(Rs) : INFINITY;
     const int n = ks_nodes(d, &d->m.c[js], -m0 / Rs, dmin, 1 + Rs * Rs);
     if (n < 0)
-      return cl_fail(err, CL_EINVAL, "relu: the kink-split rule over c %d needs more than %d panels",
+      return cl_fail(err, CL_EINVAL, "the kink-split rule of relu over c %d needs more than %d panels",
                      js + 1, KS_PANELS);
     double g = 0, gc = 0;
     for (int i = 0; i < n; i++) {
