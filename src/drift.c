@@ -83,9 +83,11 @@ struct cl_drift {
   double slope_neg, slope_pos;
   int kq;                 /* Gauss-Legendre points per panel */
   double *kq_x, *kq_w;    /* on [-1, 1] */
-  /* relu on the characteristic-function path, where that method does not
-   * apply: the kink-split rule over c (eval_kink_split; docs/kinks.md) */
+  /* relu, tanh, erf, sigmoid on the characteristic-function path, where
+   * that method does not apply: the kink-split rule over c (eval_kink_split;
+   * docs/kinks.md), for a smooth sigma graded towards m = c . R = 0 */
   int ks;                 /* the rule is available */
+  double ks_pole;         /* smooth sigma: the distance in h of sigma's poles (erf's peak: 2); relu 0 */
   int ks_na;              /* atoms of the discrete laws (their product) */
   double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
   double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
@@ -527,7 +529,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (m->M == 1 && (cf_mode > 0 || (cf_mode == 0 && cf_auto))) {
       for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
       if ((st = cl_cf_alloc(m, d->merged, ng, &d->cf, err))) return cl_drift_free(d), st;
-      if (d->kinked && (st = ks_alloc(d, err))) return cl_drift_free(d), st;
+      d->ks_pole = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : m->act == CL_ACT_ERF ? 2 : 0;
+      if ((d->kinked || d->ks_pole > 0) && (st = ks_alloc(d, err))) return cl_drift_free(d), st;
 
     }
     /* tensor product of the laws' rules */
@@ -658,6 +661,9 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       char tail[96] = "";
       if (d->kinked && d->ks)
         snprintf(tail, sizeof tail, "; where the smoothing vanishes, %d atoms x panels split at the kink",
+                 d->ks_na);
+      else if (d->ks)
+        snprintf(tail, sizeof tail, "; where the smoothing vanishes, %d atoms x panels graded towards m = 0",
                  d->ks_na);
       else if (d->fallback >= 0)
         snprintf(tail, sizeof tail, "; %d c nodes where the smoothing vanishes", d->nc);
@@ -1620,7 +1626,18 @@ static cl_status eval_cf(cl_drift *d, const double *R, const double *Q, double *
  * the smoothing scale min(cp, cm) / |R*| (psi is analytic on either side,
  * varying on that scale near c0), KS_GL Gauss-Legendre points per panel
  * against the density.  Two or more continuous laws with R != 0 are
- * refused (the function of the others is not smooth either). */
+ * refused (the function of the others is not smooth either).
+ *
+ * tanh, erf, sigmoid (the same rule): psi(m) has no kink, but where the
+ * smoothing is small its only features are those of sigma near m = 0
+ * (poles at distance ks_pole off the real axis, all at Re h = 0; erf's
+ * peak treated as one at 2), and the tensor rule's Gauss rules for a
+ * student or laplace law converge slowly on it: 3.1e-3 (tanh, student, cp
+ * = 0.002) to 8.7e-3 (erf, student, cp = 0.23 against a range of 1.5e3) off
+ * (docs/kinks.md, "Second audit").  The panels are graded towards
+ * c0 = -m_atoms / R* from ks_pole / |R*| (the pole then lies at least two
+ * half-widths off the first panel's far end, the next ones' at three: 16
+ * points leave ~1e-20). */
 
 /* psi where h1, h2 keep their sign with probability 1 - 1e-38 (|mu| > 13
  * sd): the polynomial moments, in the layout of gauss_block_m1_kink.  For
@@ -1640,7 +1657,7 @@ static int ks_far(const cl_drift *d, double mu, double *acc) {
 /* psi (gauss_block_m1's layout) at mean mu, through ks_far where it holds */
 static void ks_psi(cl_drift *d, double mu, double *psi) {
   double acc[7];
-  if (ks_far(d, mu, acc)) psi_m1_layout(d, acc, psi);
+  if (d->kinked && ks_far(d, mu, acc)) psi_m1_layout(d, acc, psi);
   else gauss_block_m1(d, mu, psi);
 }
 
@@ -1737,9 +1754,9 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
     if (ks_discrete(d->m.c[j].kind) || d->merged[j] || R[j] == 0) continue;
     if (js >= 0)
       return cl_fail(err, CL_EINVAL,
-                     "ode: relu with two continuous laws (c %d, c %d) needs Gaussian smoothing along (1, 1) "
+                     "ode: %s with two continuous laws (c %d, c %d) needs Gaussian smoothing along (1, 1) "
                      "(Q - |R|^2 + s^2 Q (1 + rho) / 2 larger against the range of c . R)",
-                     js + 1, j + 1);
+                     cl_act_name(d->m.act), js + 1, j + 1);
     js = j;
   }
   double aR[CL_KMAX] = {0};
@@ -1756,11 +1773,12 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
       for (int j = 0; j < K; j++) aR[j] += wa * cv[j] * psi[0];
       continue;
     }
-    const double Rs = R[js], dmin = lam > 0 ? KS_DMIN * lam / fabs(Rs) : INFINITY;
+    const double Rs = R[js], dmin = d->ks_pole > 0 ? d->ks_pole / fabs(Rs)
+                                    : lam > 0 ? KS_DMIN * lam / fabs(Rs) : INFINITY;
     const int n = ks_nodes(d, &d->m.c[js], -m0 / Rs, dmin, 1 + Rs * Rs);
     if (n < 0)
-      return cl_fail(err, CL_EINVAL, "ode: relu: the kink-split rule over c %d needs more than %d panels",
-                     js + 1, KS_PANELS);
+      return cl_fail(err, CL_EINVAL, "ode: %s: the kink-split rule over c %d needs more than %d panels",
+                     cl_act_name(d->m.act), js + 1, KS_PANELS);
     double g = 0, gc = 0;
     for (int i = 0; i < n; i++) {
       const double w = wa * d->ks_w[i];
@@ -1777,6 +1795,32 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
   return CL_OK;
 }
 
+/* tanh, erf, sigmoid where the characteristic functions do not apply: 1
+ * if the kink-split rule takes the state (*st = CL_OK) or it is refused
+ * (*st set, err filled), 0 to keep the tensor rule.  The tensor rule's
+ * student and laplace rules do not resolve psi(c R) there (eval_kink_split);
+ * its Gauss-Legendre rule of a uniform law and the exact atoms of discrete
+ * laws are kept where the kink-split rule does not apply (more than
+ * KS_ATOMS atoms, or two continuous laws, neither student nor laplace). */
+static int ks_smooth_applies(const cl_drift *d, const double *R, char *err, cl_status *st) {
+  int ncont = 0, heavy = -1;
+  *st = CL_OK;
+  for (int j = 0; j < d->K; j++) {
+    const cl_law_kind k = d->m.c[j].kind;
+    if (ks_discrete(k) || d->merged[j] || R[j] == 0) continue;
+    ncont++;
+    if (k == CL_LAW_STUDENT || k == CL_LAW_LAPLACE) heavy = j;
+  }
+  if (d->ks && ncont <= 1) return 1;
+  if (heavy < 0) return 0;
+  *st = cl_fail(err, CL_EINVAL,
+                "ode: %s with a %s law (c %d) needs Gaussian smoothing along (1, 1) (Q - |R|^2 + s^2 Q "
+                "(1 + rho) / 2 larger against the range of c . R) %s",
+                cl_act_name(d->m.act), d->m.c[heavy].kind == CL_LAW_STUDENT ? "student" : "laplace",
+                heavy + 1, d->ks ? "with a second continuous law" : "with this many atoms");
+  return 1;
+}
+
 cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *dR, double *dQ,
                         char *err) {
   if (d->pin > 0) return cl_drift_eval_rep(d, d->pin - 1, R, Q, dR, dQ, err);
@@ -1790,6 +1834,9 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
   if (st) return st;
   if (d->method == METHOD_CF) {
     st = eval_cf(d, R, Q, dR, dQ, err);
+    cl_status rs = CL_OK;
+    if (st == CL_EINVAL && d->ks_pole > 0 && ks_smooth_applies(d, R, err, &rs))
+      return rs ? rs : eval_kink_split(d, R, Q, dR, dQ, err);
     if (st == CL_EINVAL && d->kinked) { /* relu: the kink-split rule where it does not apply */
       if (!d->ks)
         return cl_fail(err, CL_EINVAL,
