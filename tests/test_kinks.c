@@ -499,6 +499,18 @@ Test(kinks, relu_fallback_out_of_reach_is_refused) {
   }
 }
 
+/* erf with a student law on the characteristic functions where |R| is
+ * small: their x-range cuts the student tail at the one-sided mass 5e-11,
+ * and where F has not decayed at the cut (|R_j| t_j of order 1) the a_j
+ * miss E[c_j F; |c_j| > t_j]: 2.9e-10 off here (random scan,
+ * bench/student_smooth.sh; tolerance 1e-10).  Where a bound on that part
+ * exceeds a tenth of the tolerance the kink-split rule takes the state
+ * (src/drift.c: cf_student_cut_bound; docs/kinks.md, "Second audit"). */
+Test(kinks, student_erf_small_r_within_stated_tolerance, .timeout = 120) {
+  const cstate c = {"erf", "student:2.697:4.97", "rademacher:2.498", 1.022, 0.412, 0.0077, 24, 0, 0, 0, "gauss:2.139"};
+  check_cstate_b(&c, 1e-10, 2);
+}
+
 /* tanh, erf, sigmoid where the characteristic functions do not apply:
  * with a student or laplace law and a second continuous law (R != 0) the
  * kink-split rule does not apply either, and the tensor rule's student and
