@@ -12,9 +12,14 @@
  * in [-0.95, 0.95] (a quarter of the cases at +-0.95), B in {1, 2, 8}, Q
  * log-uniform on [1e-4, 20], cos = |R| / sqrt(Q) within 1e-10 .. 1e-2 of 1
  * (half the cases), anywhere in [0, 1], or small.  Each case is run for the
- * three sigma.  Prints the path ("cf" or "split"), the error over the
- * tolerance, and the worst per sigma and path; -v every case.
- * Build and run: bench/student_smooth.sh [-v] [cases [seed [first]]]. */
+ * three sigma.  Prints whether the characteristic-function grids take the
+ * state ("cf"; erf, and sigmoid with a heavy student law, still go to the
+ * kink-split rule there where cf_student_cut_bound in src/drift.c asks) or
+ * are refused ("split": the kink-split rule), the error over the
+ * tolerance, and the worst per sigma and column; -v every case.
+ * Build and run: bench/student_smooth.sh [-v] [cases [seed [first [atoms]]]]
+ * (atoms: the largest product of the discrete laws' atoms drawn, 64 by
+ * default; smaller makes the reference faster). */
 #include <stdio.h>
 #include <string.h>
 
@@ -54,7 +59,7 @@ int main(int argc, char **argv) {
   if (verbose) argc--, argv++;
   int ncase = argc > 1 ? atoi(argv[1]) : 40;
   if (argc > 2 && strcmp(argv[2], "-")) rs = strtoull(argv[2], NULL, 10) * 2654435761ULL + 1;
-  int first = argc > 3 ? atoi(argv[3]) : 0;
+  int first = argc > 3 ? atoi(argv[3]) : 0, maxat = argc > 4 ? atoi(argv[4]) : 64;
   static const char *acts[3] = {"tanh", "erf", "sigmoid"};
   const double tol[3] = {1e-6, 1e-10, 1e-8};
   double worst[3][2] = {{0}};
@@ -89,7 +94,7 @@ int main(int argc, char **argv) {
     double R[CL_KMAX], nr = 0;
     for (int j = 0; j < m.K; j++) R[j] = U() - 0.5 + (j == js ? (U() < 0.5 ? 2 : -2) : 0), nr += R[j] * R[j];
     for (int j = 0; j < m.K; j++) R[j] *= cosv * sqrt(Q) / sqrt(nr);
-    if (n < first || natoms > 64) continue;
+    if (n < first || natoms > maxat) continue;
     for (int a = 0; a < 3; a++) {
       cl_act_parse(acts[a], &m.act, NULL);
       double rR[CL_KMAX], rQ, eR[CL_KMAX], eQ;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Build and run bench/student_smooth.c: tanh, erf, sigmoid with a student
 # law at M = 1, random states against tests/kinkref.h.
-# Usage: bench/student_smooth.sh [-v] [cases [seed|- [first]]]   (needs `make all` first)
+# Usage: bench/student_smooth.sh [-v] [cases [seed|- [first [atoms]]]]   (needs `make all` first)
 set -e
 cd "$(dirname "$0")/.."
 . bench/ccbench.sh
