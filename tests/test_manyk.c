@@ -299,11 +299,14 @@ Test(manyk, drift_is_continuous_in_the_state, .timeout = 120) {
 }
 
 /* Where the Gaussian smoothing vanishes (s = 0 and Q = |R|^2) the method
- * does not apply: with a tensor product of at most 4e6 nodes the drift falls
- * back to it (the same values as the tensor path), beyond it fails with a
- * message. */
+ * does not apply: with uniform and discrete laws and a tensor product of at
+ * most 4e6 nodes the drift falls back to it (the same values as the tensor
+ * path), beyond it fails with a message.  A laplace or student law with a
+ * second continuous law is refused: there the tensor rule's laplace rule
+ * was 9.4e-6 off (the first set of laws with laplace:3 in place of
+ * uniform:3, dR_2 at 32 points against 128; docs/kinks.md, "Second audit"). */
 Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
-  const char *l3[] = {"uniform:2", "laplace:3", "uniform:1"};
+  const char *l3[] = {"uniform:2", "uniform:3", "uniform:1"};
   const double R[] = {0.6, 0.5, 0.3};
   double Q = 0.6 * 0.6 + 0.5 * 0.5 + 0.3 * 0.3;
   cl_model m;
@@ -312,6 +315,18 @@ Test(manyk, degenerate_state_falls_back_or_fails_clearly) {
   terms(&m, &(cl_quad_opts){.m1_cf = 1}, R, Q, &a);
   terms(&m, &(cl_quad_opts){.m1_cf = -1}, R, Q, &b);
   expect_close(&a, &b, 3, 0, "fallback");
+  {
+    const char *l3l[] = {"uniform:2", "laplace:3", "uniform:1"};
+    m1_model_of(&m, "tanh", 3, l3l, 0.0, 0.0);
+    char err[CL_ERRLEN];
+    cl_drift *d;
+    cl_drift_alloc(&m, NULL, &d, err);
+    cr_assert_not_null(d, "%s", err);
+    double dR[3], dQ, Q3 = Q;
+    cr_expect_eq(cl_drift_eval(d, R, &Q3, dR, &dQ, err), CL_EINVAL);
+    cr_expect(strstr(err, "smoothing") != NULL && strchr(err, '\n') == NULL, "%s", err);
+    cl_drift_free(d);
+  }
   const char *l5[] = {"uniform:2", "laplace:3", "uniform:1", "laplace:1", "uniform:3"};
   const double R5[] = {0.6, 0.5, 0.3, 0.1, 0.1};
   double Q5 = Q + 0.02;
