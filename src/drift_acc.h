@@ -1,5 +1,6 @@
 /* drift_acc.h (internal) - the deterministic high-order rule for M >= 2,
- * B = 1 (or lambda = 0), g = square, smooth sigma (docs/accurate.md): the
+ * g = square (where lambda != 0; B > 1 by the exact 1/B expansion), smooth
+ * sigma (docs/accurate.md): the
  * two views are independent given (c, xi), so each outer node (c, xi) needs
  * one inner rule shared by both views (M >= 3: by units and pairs of
  * units).  Two rules (a coarse
@@ -19,7 +20,9 @@ typedef struct cl_acc cl_acc;
  * ghat_p (p < 2M: view 1's units, then view 2's) as sums of products
  * coef phi_f1(h1) phi_f2(h2) of the F = 4M + 1 one-view features
  * D_i, Y_i, DY_i, YY_i, S2 (docs/accurate.md s.2). */
-enum { CL_ACC_NTERM = 3 };
+/* 3 terms, and with B > 1 and lambda != 0 the M - 1 mean-field products of the
+ * 1/B expansion (docs/accurate.md s.2) */
+enum { CL_ACC_NTERM = 2 + CL_MMAX };
 typedef struct {
   double coef;
   int f1, f2;

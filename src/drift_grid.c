@@ -93,6 +93,8 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
   if (m->M != 2) snprintf(r, sizeof r, "M = %d (the grid is 2-d)", m->M);
+  else if (m->lambda != 0 && m->B != 1) /* the quad rule's 1/B expansion is not on the grid */
+    snprintf(r, sizeof r, "B > 1 with lambda != 0");
   else if (!cl_acc_applies(m, r, sizeof r)) {
   } else
     for (int j = 0; j < m->K && !*r; j++) {
