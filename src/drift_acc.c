@@ -60,7 +60,7 @@ struct cl_acc {
   double *phi, *wphi;     /* F x ne scratch (pairs: 4M x ne and 4 x ne) */
   double *ph2;            /* pairs: 4 x ne^2 scratch */
   double *acc, *out;      /* accumulators; the levels' drifts (nlev x nout) */
-  double *mom;            /* B > 1, lambda != 0: the 1/B expansion's moments (batch_moments), else NULL */
+  double *mom;            /* B > 1, lambda != 0: the 1/B expansion's moments (cl_acc_batch_rows), else NULL */
   double emax;
   char method[700];
 };
@@ -263,7 +263,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
            "%s for xi, Gauss-Hermite for eta%s; outer xi x inner eta nodes%s %d x %d (coarse) and "
            "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
            "error estimate max |fine - %s| over the drift",
-           m->lambda == 0 ? "lambda = 0" : m->B == 1 ? "B = 1" : "B > 1 by the exact 1/B expansion, two passes",
+           m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
            a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n,
            l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
@@ -324,7 +324,7 @@ const char *cl_acc_method(const cl_acc *a) { return a->method; }
  * lambda terms carry 1/B and whose other samples enter through
  * -2 lambda (B - 1) / B sum_{k != i} m_ik D_i(1) Y_k(2) (view 2: m_ki Y_k(1) D_i(2)).
  * B = 1 (or lambda = 0): mm unused, the terms of before. */
-static void terms_init(cl_acc_terms *t, int K, int M, double lam, int B, const double *mm) {
+void cl_acc_terms_batch(cl_acc_terms *t, int K, int M, double lam, int B, const double *mm) {
   const int d2 = 2 * M;
   memset(t, 0, sizeof *t);
   t->K = K, t->M = M, t->F = NF_PER_UNIT * M + 1;
@@ -351,7 +351,7 @@ static void terms_init(cl_acc_terms *t, int K, int M, double lam, int B, const d
   }
 }
 
-void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) { terms_init(t, K, M, lam, 1, NULL); }
+void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) { cl_acc_terms_batch(t, K, M, lam, 1, NULL); }
 
 /* S2 = sum_k YY_k is linear in the YY: its moments are sums of theirs */
 void cl_acc_s2(int M, double *mf, double *Mo, double *Ee) {
@@ -634,27 +634,32 @@ static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, doub
     }
 }
 
-/* The 1/B expansion's first pass at one outer node (weight W): the
- * one-sample moments the second pass and the fluctuation term need, all
+/* The 1/B expansion's first pass at n outer nodes (weights w0[x] scale):
+ * the one-sample moments the second pass and the fluctuation term need, all
  * products of one-view moments given the node (docs/accurate.md s.2):
  * mm_ik = E[Y_i Y_k] (= E[y1_i y2_k]), and of M^4 entries each
  * Q4_ilkm = E[Mo(Y_i, Y_l) Mo(Y_k, Y_m)], BB_ilkm = E[Mo(D_i, D_l) Mo(Y_k, Y_m)],
  * BX_ijkl = E[Mo(D_i, Y_j) Mo(Y_k, D_l)]. */
-static void batch_moments(int M, int F, const double *mf, const double *Mo, double W, double *mom) {
+void cl_acc_batch_rows(int M, int F, int n, const double *const *mf, const double *const *Mo, const double *w0,
+                       double scale, double *mom) {
   const int M2 = M * M;
   const size_t M4 = (size_t)M2 * M2;
   double *mm = mom, *Q4 = mm + M2, *BB = Q4 + M4, *BX = BB + M4;
   for (int i = 0; i < M; i++)
-    for (int k = 0; k < M; k++) mm[i * M + k] += W * mf[M + i] * mf[M + k];
+    for (int k = 0; k < M; k++) mm[i * M + k] += scale * dot3_n(w0, mf[M + i], mf[M + k], n);
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
-      const double yy = W * Mo[(M + i) * F + M + l], dd = W * Mo[i * F + l], dy = W * Mo[i * F + M + l];
+      const double *yy = Mo[(M + i) * F + M + l], *dd = Mo[i * F + l], *dy = Mo[i * F + M + l];
       const size_t o = (size_t)(i * M + l) * M2;
       for (int k = 0; k < M; k++)
         for (int m = 0; m < M; m++) {
-          const double ykm = Mo[(M + k) * F + M + m];
-          Q4[o + k * M + m] += yy * ykm, BB[o + k * M + m] += dd * ykm;
-          BX[o + k * M + m] += dy * Mo[(M + k) * F + m];
+          const double *ykm = Mo[(M + k) * F + M + m], *ydk = Mo[(M + k) * F + m];
+          double q = 0, b = 0, x = 0;
+          for (int p = 0; p < n; p++) {
+            const double wy = w0[p] * ykm[p];
+            q += wy * yy[p], b += wy * dd[p], x += w0[p] * dy[p] * ydk[p];
+          }
+          Q4[o + k * M + m] += scale * q, BB[o + k * M + m] += scale * b, BX[o + k * M + m] += scale * x;
         }
     }
 }
@@ -665,7 +670,7 @@ static void batch_moments(int M, int F, const double *mf, const double *Mo, doub
  * added to the upper triangle of GG (2M x 2M).  beta^1_ik = D_i(1) Y_k(2),
  * beta^2_ik = Y_k(1) D_i(2), phi^1_ik = Y_i(1) Y_k(2), phi^2_ik = Y_k(1) Y_i(2);
  * the views' blocks (1, 1) and (2, 2) are equal (the views have one law). */
-static void batch_fluct(const cl_model *m, const double *mom, double *GG) {
+void cl_acc_batch_fluct(const cl_model *m, const double *mom, double *GG) {
   const int M = m->M, M2 = M * M, d2 = 2 * M, B = m->B;
   const size_t M4 = (size_t)M2 * M2;
   const double *mm = mom, *Q4 = mm + M2, *BB = Q4 + M4, *BX = BB + M4;
@@ -689,7 +694,7 @@ static void batch_fluct(const cl_model *m, const double *mom, double *GG) {
 }
 
 /* One sweep of a level's outer nodes: pass 0 the 1/B expansion's moments
- * into a->mom (batch_moments), pass 1 the sums into a->acc (cl_acc_node
+ * into a->mom (cl_acc_batch_rows), pass 1 the sums into a->acc (cl_acc_node
  * with the terms a->t). */
 static void sweep(cl_acc *a, const level *l, const double *R, int pass) {
   const int K = a->K, M = a->M, nx = l->gx.n;
@@ -722,7 +727,12 @@ static void sweep(cl_acc *a, const level *l, const double *R, int pass) {
       if (a->pairs) inner_pairs(a, l, X, Fc, mf, Mo, Ee);
       else inner_tensor(a, l, X, Fc, mf, Mo, Ee);
       if (pass == 0) {
-        batch_moments(M, a->F, mf, Mo, W, a->mom);
+        const double *pm[4 * CL_MMAX + 1], *pM[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)];
+        for (int f = 0; f < a->F; f++) {
+          pm[f] = mf + f;
+          for (int e = 0; e < a->F; e++) pM[f * a->F + e] = Mo + f * a->F + e;
+        }
+        cl_acc_batch_rows(M, a->F, 1, pm, pM, &W, 1, a->mom);
         continue;
       }
       if (Fc > 2 * M) cl_acc_s2(M, mf, Mo, Ee);
@@ -755,10 +765,10 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
     const size_t M2 = (size_t)M * M;
     memset(a->mom, 0, sizeof(double) * (M2 + 3 * M2 * M2));
     sweep(a, l, R, 0);
-    terms_init(&a->t, K, M, a->m.lambda, a->m.B, a->mom);
+    cl_acc_terms_batch(&a->t, K, M, a->m.lambda, a->m.B, a->mom);
   }
   sweep(a, l, R, 1);
-  if (a->mom) batch_fluct(&a->m, a->mom, a->acc + K * M + 4 * M * M + 2 * M * M);
+  if (a->mom) cl_acc_batch_fluct(&a->m, a->mom, a->acc + K * M + 4 * M * M + 2 * M * M);
   cl_acc_finish(&a->m, R, Q, a->Sp, a->acc, out);
 }
 

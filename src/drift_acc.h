@@ -33,6 +33,18 @@ typedef struct {
   cl_acc_term tm[2 * CL_MMAX][CL_ACC_NTERM];
 } cl_acc_terms;
 void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lambda);
+/* B > 1 with lambda != 0 (g = square): the exact 1/B expansion
+ * (docs/accurate.md s.2) in two passes.  Pass 1: cl_acc_batch_rows adds to
+ * mom (M^2 + 3 M^4 values, zeroed by the caller) the one-sample moments of n
+ * outer nodes (mf, Mo as for cl_acc_rows; weights scale w0[x]).  Pass 2:
+ * the terms of the mean-field gradient from mom (cl_acc_terms_batch; B = 1
+ * or lambda = 0: those of cl_acc_terms_init) through cl_acc_rows, then
+ * cl_acc_batch_fluct adds the other samples' fluctuation to GG (2M x 2M,
+ * upper triangle) before cl_acc_finish. */
+void cl_acc_terms_batch(cl_acc_terms *t, int K, int M, double lambda, int B, const double *mom);
+void cl_acc_batch_rows(int M, int F, int n, const double *const *mf, const double *const *Mo, const double *w0,
+                       double scale, double *mom);
+void cl_acc_batch_fluct(const cl_model *m, const double *mom, double *GG);
 /* The moments of S2 from those of the YY_k: mf (F), Mo (F x F), Ee (F x M). */
 void cl_acc_s2(int M, double *mf, double *Mo, double *Ee);
 /* One outer node: given the one-view moments at the node (mf_f = E phi_f,
