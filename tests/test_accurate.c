@@ -165,11 +165,15 @@ static void batch_estimate(const char *args, int nodes, cl_acc_level ref) {
 }
 
 Test(accurate, batch_estimate_covers_a_much_finer_rule, .timeout = 60) {
+  /* rl: many law nodes (the c rule limits the late state, docs/accurate.md s.5) */
   const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 18, 8, 6.5, -1},
+                     rl = {36, 18, 40, 6.5, -1},
                      r40 = {40, 40, 8, 6.5, -1};
   batch_estimate("--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.1,0.02;0.03,0.1", 0, r0);
   batch_estimate("--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.35,-0.02;0.02,0.6 "
                  "--Q0 0.3,0.01;0.01,0.45", 12, r2);
+  batch_estimate("--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.35,-0.02;0.02,0.6 "
+                 "--Q0 0.3,0.01;0.01,0.45", 0, rl);
   batch_estimate("--M 2 --B 2 --lambda 1 --act erf --rho 0.3 " ST2, 12, r2);
   batch_estimate("--M 2 --B 3 --lambda 1.5 --act sigmoid --s 1 " ST2, 12, r2);
   batch_estimate("--M 3 --B 3 --lambda 1 --act tanh " ST3, 8, r3);
