@@ -40,7 +40,7 @@ static int sd_limited(cl_act a) { return a == CL_ACT_TANH || a == CL_ACT_ERF || 
 
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
-  cl_acc *qacc;    /* M >= 2, B = 1, smooth sigma: the deterministic rule (drift_acc.c) */
+  cl_acc *qacc;    /* M >= 2, smooth sigma: the deterministic rule (drift_acc.c) */
   cl_grid *g2;     /* M = 2, B = 1, smooth sigma: the grid engine (drift_grid.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   int pin;         /* rule + 1 that cl_drift_eval evaluates alone (cl_drift_pin_rep); 0: the drift */
@@ -441,8 +441,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (why)
       return cl_drift_free(d),
              cl_fail(err, CL_EINVAL,
-                     "act cubic: %s; use expect quad where rho >= 0 (B = 1 or lambda = 0, g square, no student "
-                     "law), else simulate or reduced",
+                     "act cubic: %s; use expect quad where rho >= 0 (g square where lambda != 0, no student law), "
+                     "else simulate or reduced",
                      why);
   }
   d->Beff = need_mc ? 1 : m->B;

@@ -1,5 +1,6 @@
-/* The deterministic rule for M >= 2 units, B = 1 (or lambda = 0), g = square
- * and a smooth sigma (docs/accurate.md).
+/* The deterministic rule for M >= 2 units, g = square (where lambda != 0)
+ * and a smooth sigma (docs/accurate.md); B > 1 with lambda != 0 by the exact
+ * 1/B expansion, whose moments are products of one-view moments too.
  *
  * Given c, h_a = X + eta_a with X = R^T c + xi, xi ~ N(0, A + rho s^2 Q)
  * shared by the views and eta_1, eta_2 ~ N(0, (1 - rho) s^2 Q) independent
@@ -59,6 +60,7 @@ struct cl_acc {
   double *phi, *wphi;     /* F x ne scratch (pairs: 4M x ne and 4 x ne) */
   double *ph2;            /* pairs: 4 x ne^2 scratch */
   double *acc, *out;      /* accumulators; the levels' drifts (nlev x nout) */
+  double *mom;            /* B > 1, lambda != 0: the 1/B expansion's moments (cl_acc_batch_rows), else NULL */
   double emax;
   char method[700];
 };
@@ -74,7 +76,7 @@ void cl_acc_free(cl_acc *a) {
   if (!a) return;
   for (int k = 0; k < 3; k++) level_free(&a->lv[k]);
   free(a->eta), free(a->hs), free(a->ys), free(a->ds), free(a->phi), free(a->wphi), free(a->ph2);
-  free(a->acc), free(a->out);
+  free(a->acc), free(a->out), free(a->mom);
   free(a);
 }
 
@@ -83,7 +85,6 @@ int cl_acc_applies(const cl_model *m, char *why, size_t n) {
   if (m->M < 2) r = "M = 1 has its own rules";
   else if (m->act == CL_ACT_RELU) r = "relu is not smooth";
   else if (m->lambda != 0 && m->g != CL_G_SQUARE) r = "g = abs is not smooth";
-  else if (m->lambda != 0 && m->B != 1) r = "B > 1 with lambda != 0";
   else if (m->rho < 0) r = "rho < 0 (the views are not conditionally independent)";
   /* cubic's terms are polynomials of degree 10 in c, which the student rule
    * (a normal scale mixture) does not integrate exactly, and its fine -
@@ -215,8 +216,8 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   *out = NULL;
   char why[160];
   if (!cl_acc_applies(m, why, sizeof why))
-    return cl_fail(err, CL_EINVAL, "expect: quad (the deterministic rule) needs B = 1 or lambda = 0, "
-                   "g = square, a smooth sigma and rho >= 0: %s", why);
+    return cl_fail(err, CL_EINVAL, "expect: quad (the deterministic rule) needs g = square (where lambda != 0), "
+                   "a smooth sigma and rho >= 0: %s", why);
   cl_acc *a = calloc(1, sizeof *a);
   if (!a) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
   a->m = *m;
@@ -247,6 +248,11 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   a->wphi = malloc(sizeof(double) * fe);
   a->acc = malloc(sizeof(double) * (size_t)a->asz);
   a->out = malloc(sizeof(double) * (size_t)a->nlev * (size_t)a->nout);
+  if (m->B > 1 && m->lambda != 0) { /* the 1/B expansion (eval_level) */
+    const size_t M2 = (size_t)M * M;
+    if (!(a->mom = malloc(sizeof(double) * (M2 + 3 * M2 * M2))))
+      return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  }
   if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->ph2 || !a->acc || !a->out)
     return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
@@ -257,7 +263,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
            "%s for xi, Gauss-Hermite for eta%s; outer xi x inner eta nodes%s %d x %d (coarse) and "
            "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
            "error estimate max |fine - %s| over the drift",
-           m->B == 1 ? "B = 1" : "lambda = 0",
+           m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion",
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
            a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n,
            l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
@@ -312,11 +318,18 @@ double cl_acc_errmax(const cl_acc *a) { return a->emax; }
 int cl_acc_nlev(const cl_acc *a) { return a->nlev; }
 const char *cl_acc_method(const cl_acc *a) { return a->method; }
 
-void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) {
+/* The terms of the per-sample gradients.  B > 1 with lambda != 0 (mm: the
+ * one-sample moments m_ik = E[y1_i y2_k], M x M): the mean-field gradient
+ * gmf of the exact 1/B expansion (docs/accurate.md s.2), whose own-sample
+ * lambda terms carry 1/B and whose other samples enter through
+ * -2 lambda (B - 1) / B sum_{k != i} m_ik D_i(1) Y_k(2) (view 2: m_ki Y_k(1) D_i(2)).
+ * B = 1 (or lambda = 0): mm unused, the terms of before. */
+void cl_acc_terms_batch(cl_acc_terms *t, int K, int M, double lam, int B, const double *mm) {
   const int d2 = 2 * M;
   memset(t, 0, sizeof *t);
   t->K = K, t->M = M, t->F = NF_PER_UNIT * M + 1;
   t->nsum = K * M + d2 * d2 + 2 * M * M + d2 * d2;
+  const double f0 = 2 * lam / B, f1 = 2 * lam * (B - 1) / B;
   /* the per-sample gradient as products of one-view features (docs/accurate.md s.2):
    * features D_i = sigma'(h_i), Y_i = sigma(h_i), DY_i = D_i Y_i, YY_i = Y_i^2, S2 = sum_k YY_k */
   for (int i = 0; i < M; i++) {
@@ -325,12 +338,20 @@ void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) {
     t->tm[M + i][0] = (cl_acc_term){1, Y, D};
     t->nt[i] = t->nt[M + i] = 1;
     if (lam != 0) {
-      t->tm[i][1] = (cl_acc_term){-2 * lam, DY, S2}, t->tm[i][2] = (cl_acc_term){2 * lam, DY, YY};
-      t->tm[M + i][1] = (cl_acc_term){-2 * lam, S2, DY}, t->tm[M + i][2] = (cl_acc_term){2 * lam, YY, DY};
+      t->tm[i][1] = (cl_acc_term){-f0, DY, S2}, t->tm[i][2] = (cl_acc_term){f0, DY, YY};
+      t->tm[M + i][1] = (cl_acc_term){-f0, S2, DY}, t->tm[M + i][2] = (cl_acc_term){f0, YY, DY};
       t->nt[i] = t->nt[M + i] = 3;
     }
+    if (lam != 0 && B > 1)
+      for (int k = 0; k < M; k++) {
+        if (k == i) continue;
+        t->tm[i][t->nt[i]++] = (cl_acc_term){-f1 * mm[i * M + k], D, M + k};
+        t->tm[M + i][t->nt[M + i]++] = (cl_acc_term){-f1 * mm[k * M + i], M + k, D};
+      }
   }
 }
+
+void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) { cl_acc_terms_batch(t, K, M, lam, 1, NULL); }
 
 /* S2 = sum_k YY_k is linear in the YY: its moments are sums of theirs */
 void cl_acc_s2(int M, double *mf, double *Mo, double *Ee) {
@@ -613,22 +634,71 @@ static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, doub
     }
 }
 
-/* One level: the sums [aR (K x M), U (2M x 2M), P (M x M), V (M x M), GG (2M x 2M)]
- * into acc, then the drift into out.  U_pr = E[ghat_p (h - mu)_r], GG_pq =
- * E[ghat_p ghat_q]. */
-static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
-  const int K = a->K, M = a->M;
-  const int ne = l->ge.n, nx = l->gx.n;
-  const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
-  memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
-  /* eta of the inner points: Seta z */
-  if (!a->pairs)
-    for (int r = 0; r < M; r++)
-      for (int p = 0; p < ne; p++) {
-        double t = 0;
-        for (int c = 0; c < M; c++) t += a->Seta[r * M + c] * l->ge.z[(size_t)p * M + c];
-        a->eta[(size_t)r * ne + p] = t;
+/* The 1/B expansion's first pass at n outer nodes (weights w0[x] scale):
+ * the one-sample moments the second pass and the fluctuation term need, all
+ * products of one-view moments given the node (docs/accurate.md s.2):
+ * mm_ik = E[Y_i Y_k] (= E[y1_i y2_k]), and of M^4 entries each
+ * Q4_ilkm = E[Mo(Y_i, Y_l) Mo(Y_k, Y_m)], BB_ilkm = E[Mo(D_i, D_l) Mo(Y_k, Y_m)],
+ * BX_ijkl = E[Mo(D_i, Y_j) Mo(Y_k, D_l)]. */
+void cl_acc_batch_rows(int M, int F, int n, const double *const *mf, const double *const *Mo, const double *w0,
+                       double scale, double *mom) {
+  const int M2 = M * M;
+  const size_t M4 = (size_t)M2 * M2;
+  double *mm = mom, *Q4 = mm + M2, *BB = Q4 + M4, *BX = BB + M4;
+  for (int i = 0; i < M; i++)
+    for (int k = 0; k < M; k++) mm[i * M + k] += scale * dot3_n(w0, mf[M + i], mf[M + k], n);
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      const double *yy = Mo[(M + i) * F + M + l], *dd = Mo[i * F + l], *dy = Mo[i * F + M + l];
+      const size_t o = (size_t)(i * M + l) * M2;
+      for (int k = 0; k < M; k++)
+        for (int m = 0; m < M; m++) {
+          const double *ykm = Mo[(M + k) * F + M + m], *ydk = Mo[(M + k) * F + m];
+          double q = 0, b = 0, x = 0;
+          for (int p = 0; p < n; p++) {
+            const double wy = w0[p] * ykm[p];
+            q += wy * yy[p], b += wy * dd[p], x += w0[p] * dy[p] * ydk[p];
+          }
+          Q4[o + k * M + m] += scale * q, BB[o + k * M + m] += scale * b, BX[o + k * M + m] += scale * x;
+        }
+    }
+}
+
+/* The fluctuation of the other B - 1 samples (docs/accurate.md s.2):
+ * E[ghat_p ghat_q] = E[gmf_p gmf_q] + (4 lambda^2 (B - 1) / B^2)
+ *   sum_{k != i, m != l} E[beta^a_ik beta^b_lm] Cov_1(phi^a_ik, phi^b_lm),
+ * added to the upper triangle of GG (2M x 2M).  beta^1_ik = D_i(1) Y_k(2),
+ * beta^2_ik = Y_k(1) D_i(2), phi^1_ik = Y_i(1) Y_k(2), phi^2_ik = Y_k(1) Y_i(2);
+ * the views' blocks (1, 1) and (2, 2) are equal (the views have one law). */
+void cl_acc_batch_fluct(const cl_model *m, const double *mom, double *GG) {
+  const int M = m->M, M2 = M * M, d2 = 2 * M, B = m->B;
+  const size_t M4 = (size_t)M2 * M2;
+  const double *mm = mom, *Q4 = mm + M2, *BB = Q4 + M4, *BX = BB + M4;
+  const double fv = 4 * m->lambda * m->lambda * (B - 1) / ((double)B * B);
+#define IX(a, b, c, e) (((size_t)((a) * M + (b)) * M + (c)) * M + (e))
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double same = 0, cross = 0;
+      for (int k = 0; k < M; k++) {
+        if (k == i) continue;
+        for (int q = 0; q < M; q++) {
+          if (q == l) continue;
+          same += BB[IX(i, l, k, q)] * (Q4[IX(i, l, k, q)] - mm[i * M + k] * mm[l * M + q]);
+          cross += BX[IX(i, q, k, l)] * (Q4[IX(i, q, k, l)] - mm[i * M + k] * mm[q * M + l]);
+        }
       }
+      if (i <= l) GG[i * d2 + l] += fv * same, GG[(M + i) * d2 + M + l] += fv * same;
+      GG[i * d2 + M + l] += fv * cross;
+    }
+#undef IX
+}
+
+/* One sweep of a level's outer nodes: pass 0 the 1/B expansion's moments
+ * into a->mom (cl_acc_batch_rows), pass 1 the sums into a->acc (cl_acc_node
+ * with the terms a->t). */
+static void sweep(cl_acc *a, const level *l, const double *R, int pass) {
+  const int K = a->K, M = a->M, nx = l->gx.n;
+  const int Fc = a->m.lambda != 0 ? 4 * M : 2 * M; /* features computed by point */
   double mf[4 * CL_MMAX + 1], Mo[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], Ee[(4 * CL_MMAX + 1) * CL_MMAX];
   for (int ic = 0; ic < l->nc; ic++) {
     const double *c = l->cx + (size_t)ic * K;
@@ -640,7 +710,7 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
     }
     for (int ix = 0; ix < nx; ix++) {
       double W = l->cw[ic] * l->gx.w[ix];
-      if (l->sc) { /* the folded rule (level_build) */
+      if (l->sc) { /* the folded rule (level_build); pass 0's summands are even too */
         const int sg = l->sc[ic] ? l->sc[ic] : l->sx[ix];
         if (sg < 0) continue;
         if (sg > 0) W *= 2;
@@ -656,6 +726,15 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
        * is linear in the YY: its moments are sums of theirs */
       if (a->pairs) inner_pairs(a, l, X, Fc, mf, Mo, Ee);
       else inner_tensor(a, l, X, Fc, mf, Mo, Ee);
+      if (pass == 0) {
+        const double *pm[4 * CL_MMAX + 1], *pM[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)];
+        for (int f = 0; f < a->F; f++) {
+          pm[f] = mf + f;
+          for (int e = 0; e < a->F; e++) pM[f * a->F + e] = Mo + f * a->F + e;
+        }
+        cl_acc_batch_rows(M, a->F, 1, pm, pM, &W, 1, a->mom);
+        continue;
+      }
       if (Fc > 2 * M) cl_acc_s2(M, mf, Mo, Ee);
       double wc[CL_KMAX], wxi[CL_MMAX], wmu[CL_MMAX];
       for (int j = 0; j < K; j++) wc[j] = W * c[j];
@@ -663,6 +742,33 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
       cl_acc_node(&a->t, mf, Mo, Ee, W, wc, wxi, wmu, a->acc);
     }
   }
+}
+
+/* One level: the sums [aR (K x M), U (2M x 2M), P (M x M), V (M x M), GG (2M x 2M)]
+ * into acc, then the drift into out.  U_pr = E[ghat_p (h - mu)_r], GG_pq =
+ * E[ghat_p ghat_q].  B > 1 with lambda != 0: a first pass for the
+ * one-sample moments of the 1/B expansion (the second pass's terms depend
+ * on them), each level with its own, so that the levels' difference sees
+ * their error too. */
+static void eval_level(cl_acc *a, const level *l, const double *R, const double *Q, double *out) {
+  const int K = a->K, M = a->M, ne = l->ge.n;
+  memset(a->acc, 0, sizeof(double) * (size_t)a->asz);
+  /* eta of the inner points: Seta z */
+  if (!a->pairs)
+    for (int r = 0; r < M; r++)
+      for (int p = 0; p < ne; p++) {
+        double t = 0;
+        for (int c = 0; c < M; c++) t += a->Seta[r * M + c] * l->ge.z[(size_t)p * M + c];
+        a->eta[(size_t)r * ne + p] = t;
+      }
+  if (a->mom) {
+    const size_t M2 = (size_t)M * M;
+    memset(a->mom, 0, sizeof(double) * (M2 + 3 * M2 * M2));
+    sweep(a, l, R, 0);
+    cl_acc_terms_batch(&a->t, K, M, a->m.lambda, a->m.B, a->mom);
+  }
+  sweep(a, l, R, 1);
+  if (a->mom) cl_acc_batch_fluct(&a->m, a->mom, a->acc + K * M + 4 * M * M + 2 * M * M);
   cl_acc_finish(&a->m, R, Q, a->Sp, a->acc, out);
 }
 

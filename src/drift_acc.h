@@ -1,5 +1,6 @@
 /* drift_acc.h (internal) - the deterministic high-order rule for M >= 2,
- * B = 1 (or lambda = 0), g = square, smooth sigma (docs/accurate.md): the
+ * g = square (where lambda != 0; B > 1 by the exact 1/B expansion), smooth
+ * sigma (docs/accurate.md): the
  * two views are independent given (c, xi), so each outer node (c, xi) needs
  * one inner rule shared by both views (M >= 3: by units and pairs of
  * units).  Two rules (a coarse
@@ -19,7 +20,9 @@ typedef struct cl_acc cl_acc;
  * ghat_p (p < 2M: view 1's units, then view 2's) as sums of products
  * coef phi_f1(h1) phi_f2(h2) of the F = 4M + 1 one-view features
  * D_i, Y_i, DY_i, YY_i, S2 (docs/accurate.md s.2). */
-enum { CL_ACC_NTERM = 3 };
+/* 3 terms, and with B > 1 and lambda != 0 the M - 1 mean-field products of the
+ * 1/B expansion (docs/accurate.md s.2) */
+enum { CL_ACC_NTERM = 2 + CL_MMAX };
 typedef struct {
   double coef;
   int f1, f2;
@@ -30,6 +33,18 @@ typedef struct {
   cl_acc_term tm[2 * CL_MMAX][CL_ACC_NTERM];
 } cl_acc_terms;
 void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lambda);
+/* B > 1 with lambda != 0 (g = square): the exact 1/B expansion
+ * (docs/accurate.md s.2) in two passes.  Pass 1: cl_acc_batch_rows adds to
+ * mom (M^2 + 3 M^4 values, zeroed by the caller) the one-sample moments of n
+ * outer nodes (mf, Mo as for cl_acc_rows; weights scale w0[x]).  Pass 2:
+ * the terms of the mean-field gradient from mom (cl_acc_terms_batch; B = 1
+ * or lambda = 0: those of cl_acc_terms_init) through cl_acc_rows, then
+ * cl_acc_batch_fluct adds the other samples' fluctuation to GG (2M x 2M,
+ * upper triangle) before cl_acc_finish. */
+void cl_acc_terms_batch(cl_acc_terms *t, int K, int M, double lambda, int B, const double *mom);
+void cl_acc_batch_rows(int M, int F, int n, const double *const *mf, const double *const *Mo, const double *w0,
+                       double scale, double *mom);
+void cl_acc_batch_fluct(const cl_model *m, const double *mom, double *GG);
 /* The moments of S2 from those of the YY_k: mf (F), Mo (F x F), Ee (F x M). */
 void cl_acc_s2(int M, double *mf, double *Mo, double *Ee);
 /* One outer node: given the one-view moments at the node (mf_f = E phi_f,

@@ -145,7 +145,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the M = 2 grid engine) needs M = 2, B = 1 or lambda = 0, g = square, "
+                   "expect: grid (the M = 2 grid engine) needs M = 2, g = square (where lambda != 0), "
                    "a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
@@ -215,7 +215,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
            "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
            "<= %d/%d nodes per direction), inner %s %d/%d nodes (up to %d/%d as s and Q require); drift = "
            "the fine level, estimate max |fine - coarse|",
-           m->B == 1 ? "B = 1" : "lambda = 0", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
+           m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
            g->lv[0].p.n, g->lv[1].p.n,
            m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
            g->lv[0].p.ne, g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
@@ -715,84 +715,99 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
-  const double *t0 = w->tab, *t1 = w->tab + (size_t)NTAB * l->p.n;
-  /* one row j0 at a time, over the j1 whose weights are not negligible
-   * (cl_acc_rows: the products as vector operations along the row) */
-  /* folded (g->odd): the node -u (index n - j) has the summand of u, so the
-   * rows j0 > n0 / 2 count twice and the rows 0 < j0 < n0 / 2 are skipped
-   * (row 0, u = -L, has no mirror on the grid) */
-  for (int j0 = 0; j0 < n0; j0++) {
-    if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
-    const size_t r0 = (size_t)j0 * n1;
-    int lo = n1, hi = 0;
-    for (int j1 = 0; j1 < n1; j1++)
-      for (int a = 0; a < g->nw; a++)
-        if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
-          lo = j1 < lo ? j1 : lo, hi = j1 + 1;
-          break;
-        }
-    if (lo >= hi) continue;
-    const int n = hi - lo;
-    double *rb = w->rows; /* row buffers of n values each */
+  /* B > 1 with lambda != 0: the exact 1/B expansion in two passes over the
+   * rows (docs/accurate.md s.2): the one-sample moments, then the sums with
+   * the terms of the mean-field gradient, which depend on them */
+  const int batch = g->m.B > 1 && g->m.lambda != 0;
+  double mom[4 + 3 * 16];
+  cl_acc_terms tb;
+  const cl_acc_terms *tt = &g->t;
+  memset(mom, 0, sizeof mom);
+  for (int pass = batch ? 0 : 1; pass < 2; pass++) {
+    if (pass == 1 && batch) cl_acc_terms_batch(&tb, K, 2, g->m.lambda, g->m.B, mom), tt = &tb;
+    const double *t0 = w->tab, *t1 = w->tab + (size_t)NTAB * l->p.n;
+    /* one row j0 at a time, over the j1 whose weights are not negligible
+     * (cl_acc_rows: the products as vector operations along the row) */
+    /* folded (g->odd): the node -u (index n - j) has the summand of u, so the
+     * rows j0 > n0 / 2 count twice and the rows 0 < j0 < n0 / 2 are skipped
+     * (row 0, u = -L, has no mirror on the grid) */
+    for (int j0 = 0; j0 < n0; j0++) {
+      if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
+      const size_t r0 = (size_t)j0 * n1;
+      int lo = n1, hi = 0;
+      for (int j1 = 0; j1 < n1; j1++)
+        for (int a = 0; a < g->nw; a++)
+          if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
+            lo = j1 < lo ? j1 : lo, hi = j1 + 1;
+            break;
+          }
+      if (lo >= hi) continue;
+      const int n = hi - lo;
+      double *rb = w->rows; /* row buffers of n values each */
 #define SLOT(k) (rb + (size_t)(k) * n)
-    const double *pm[9], *pM[81], *pE[18], *pc[CL_KMAX], *px[2], *pu[2];
-    int ns = 0;
-    /* unit 0: constants along the row; unit 1: the tables from lo */
-    for (int k = 0; k < NK; k++) {
-      double *b = SLOT(ns++);
-      for (int x = 0; x < n; x++) b[x] = t0[k * n0 + j0];
-      pm[2 * k] = b, pm[2 * k + 1] = t1 + k * n1 + lo;
+      const double *pm[9], *pM[81], *pE[18], *pc[CL_KMAX], *px[2], *pu[2];
+      int ns = 0;
+      /* unit 0: constants along the row; unit 1: the tables from lo */
+      for (int k = 0; k < NK; k++) {
+        double *b = SLOT(ns++);
+        for (int x = 0; x < n; x++) b[x] = t0[k * n0 + j0];
+        pm[2 * k] = b, pm[2 * k + 1] = t1 + k * n1 + lo;
+        for (int r = 0; r < 2; r++) {
+          double *e0 = SLOT(ns++), *e1 = SLOT(ns++);
+          const double z0 = t0[(NK + NK * NK + k) * n0 + j0], *z1 = t1 + (NK + NK * NK + k) * n1 + lo;
+          for (int x = 0; x < n; x++) e0[x] = beta[0][r] * z0, e1[x] = beta[1][r] * z1[x];
+          pE[(2 * k) * 2 + r] = e0, pE[(2 * k + 1) * 2 + r] = e1;
+        }
+        for (int q = 0; q < NK; q++) {
+          double *b2 = SLOT(ns++);
+          for (int x = 0; x < n; x++) b2[x] = t0[(NK + k * NK + q) * n0 + j0];
+          pM[(2 * k) * F + 2 * q] = b2;
+          pM[(2 * k + 1) * F + 2 * q + 1] = t1 + (NK + k * NK + q) * n1 + lo;
+          const double *c = w->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
+          pM[(2 * k) * F + 2 * q + 1] = pM[(2 * q + 1) * F + 2 * k] = c;
+        }
+      }
+      /* S2 = YY_0 + YY_1 */
+      {
+        double *m = SLOT(ns++), *mm = SLOT(ns++);
+        const double *a = pm[6], *b = pm[7];
+        for (int x = 0; x < n; x++) m[x] = a[x] + b[x];
+        pm[8] = m;
+        for (int e = 0; e < 8; e++) {
+          double *v = SLOT(ns++);
+          const double *c = pM[6 * F + e], *d = pM[7 * F + e];
+          for (int x = 0; x < n; x++) v[x] = c[x] + d[x];
+          pM[8 * F + e] = pM[e * F + 8] = v;
+        }
+        for (int x = 0; x < n; x++) mm[x] = pM[8 * F + 6][x] + pM[8 * F + 7][x];
+        pM[8 * F + 8] = mm;
+        for (int r = 0; r < 2; r++) {
+          double *v = SLOT(ns++);
+          for (int x = 0; x < n; x++) v[x] = pE[6 * 2 + r][x] + pE[7 * 2 + r][x];
+          pE[8 * 2 + r] = v;
+        }
+      }
+      /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
+      const double *w0 = w->W + r0 + lo;
+      for (int j = 0; j < K; j++) pc[j] = w->W + n2 * (size_t)(1 + j) + r0 + lo;
       for (int r = 0; r < 2; r++) {
-        double *e0 = SLOT(ns++), *e1 = SLOT(ns++);
-        const double z0 = t0[(NK + NK * NK + k) * n0 + j0], *z1 = t1 + (NK + NK * NK + k) * n1 + lo;
-        for (int x = 0; x < n; x++) e0[x] = beta[0][r] * z0, e1[x] = beta[1][r] * z1[x];
-        pE[(2 * k) * 2 + r] = e0, pE[(2 * k + 1) * 2 + r] = e1;
+        double *xr = SLOT(ns++), *ur = SLOT(ns++);
+        const double *wr = w->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
+        for (int x = 0; x < n; x++) {
+          const double X = r == 0 ? w->dX[0] * (j0 - n0 / 2) * ax.h[0] : w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
+          xr[x] = w->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
+        }
+        px[r] = xr, pu[r] = ur;
       }
-      for (int q = 0; q < NK; q++) {
-        double *b2 = SLOT(ns++);
-        for (int x = 0; x < n; x++) b2[x] = t0[(NK + k * NK + q) * n0 + j0];
-        pM[(2 * k) * F + 2 * q] = b2;
-        pM[(2 * k + 1) * F + 2 * q + 1] = t1 + (NK + k * NK + q) * n1 + lo;
-        const double *c = w->cross + ((size_t)k * n0 + j0) * m4 + (size_t)q * n1 + lo;
-        pM[(2 * k) * F + 2 * q + 1] = pM[(2 * q + 1) * F + 2 * k] = c;
-      }
-    }
-    /* S2 = YY_0 + YY_1 */
-    {
-      double *m = SLOT(ns++), *mm = SLOT(ns++);
-      const double *a = pm[6], *b = pm[7];
-      for (int x = 0; x < n; x++) m[x] = a[x] + b[x];
-      pm[8] = m;
-      for (int e = 0; e < 8; e++) {
-        double *v = SLOT(ns++);
-        const double *c = pM[6 * F + e], *d = pM[7 * F + e];
-        for (int x = 0; x < n; x++) v[x] = c[x] + d[x];
-        pM[8 * F + e] = pM[e * F + 8] = v;
-      }
-      for (int x = 0; x < n; x++) mm[x] = pM[8 * F + 6][x] + pM[8 * F + 7][x];
-      pM[8 * F + 8] = mm;
-      for (int r = 0; r < 2; r++) {
-        double *v = SLOT(ns++);
-        for (int x = 0; x < n; x++) v[x] = pE[6 * 2 + r][x] + pE[7 * 2 + r][x];
-        pE[8 * 2 + r] = v;
-      }
-    }
-    /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
-    const double *w0 = w->W + r0 + lo;
-    for (int j = 0; j < K; j++) pc[j] = w->W + n2 * (size_t)(1 + j) + r0 + lo;
-    for (int r = 0; r < 2; r++) {
-      double *xr = SLOT(ns++), *ur = SLOT(ns++);
-      const double *wr = w->W + n2 * (size_t)(K + 1 + r) + r0 + lo;
-      for (int x = 0; x < n; x++) {
-        const double X = r == 0 ? w->dX[0] * (j0 - n0 / 2) * ax.h[0] : w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
-        xr[x] = w->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
-      }
-      px[r] = xr, pu[r] = ur;
-    }
 #undef SLOT
-    cl_acc_rows(&g->t, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+      if (pass == 0) /* folded: the rows j0 > n0 / 2 count twice (their summands are even too) */
+        cl_acc_batch_rows(2, F, n, pm, pM, w0, g->odd && j0 > n0 / 2 ? 2 : 1, mom);
+      else
+        cl_acc_rows(tt, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+    }
   }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 2 + 16 + 8);
   cl_acc_finish(&g->m, R, Q, w->Sp, w->acc, out);
   w->last[0] = n0, w->last[1] = n1;
   return CL_OK;

@@ -387,7 +387,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
     return cl_fail(err, CL_EINVAL,
                    "act cubic: the Sobol' rules (M >= 2) cannot bound their error for cubic sigma "
                    "(V is a polynomial of degree up to 22 in c); use expect quad where rho >= 0 "
-                   "(B = 1 or lambda = 0, g square), else simulate or reduced");
+                   "(g square where lambda != 0), else simulate or reduced");
   cl_status sst = student_refused(m, err);
   if (sst) return sst;
   cl_multi *q = calloc(1, sizeof *q);

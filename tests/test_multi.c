@@ -945,11 +945,14 @@ Test(accurate, m5_sd_limits_hold_and_larger_m_is_refused, .timeout = 120) {
  * estimate missed by 2.6x at this state with nu = 13 (0.024 against 0.0091 in
  * dQ_22; docs/accurate.md). */
 Test(accurate, refused_where_it_does_not_apply) {
+  /* (B > 1 with lambda != 0 is served since session 11: the 1/B expansion,
+   * tests/test_accurate.c; with g = abs or relu it is refused) */
   const char *bad[] = {"--M 2 --lambda 1 --act relu " STATE2, "--M 2 --lambda 1 --g abs " STATE2,
-                       "--M 2 --lambda 1 --B 2 " STATE2, "--M 2 --lambda 1 --rho -0.5 " STATE2,
+                       "--M 2 --lambda 1 --B 2 --g abs " STATE2, "--M 2 --lambda 1 --rho -0.5 " STATE2,
                        "--M 2 --lambda 0 --act cubic --R0 0.4,0.1 --Q0 1,0.2;0.2,0.8 --c student:2:12",
-                       "--M 2 --lambda 1 --act linear --s 0.2 --R0 0.6,0.3 --Q0 0.41,0.18;0.18,0.5 --c student:1:13"};
-  for (int c = 0; c < 6; c++) {
+                       "--M 2 --lambda 1 --act linear --s 0.2 --R0 0.6,0.3 --Q0 0.41,0.18;0.18,0.5 --c student:1:13",
+                       "--M 2 --lambda 1 --B 4 --act relu " STATE2, "--M 2 --lambda 1 --B 3 --rho -0.2 " STATE2};
+  for (int c = 0; c < 8; c++) {
     cl_model m = model_of(bad[c]);
     cl_acc *a;
     char err[CL_ERRLEN];
