@@ -367,7 +367,8 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
                 "symmetry the drift's rule does not respect exactly, roots only to the rule's accuracy\n",
                 loose, points, loosemax);
       if (skipped)
-        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
+        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search (and as many for the flows) ran out "
+                        "(%ld spent): %ld starts or flows not tried\n",
                 CL_FIXED_EVALS, evals, skipped);
       if (nosearch)
         fprintf(stderr, "cldyn: fixed: no search at %ld point(s) (s = %s): the pre-activations' sd sqrt(1 + s^2) at the "
