@@ -448,6 +448,10 @@ Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 120) {
   cl_fixed_opts fo;
   cl_fixed_opts_default(&fo);
   fo.nrandom = 2;
+  /* the flows from the uninformative and the two random starts, as when
+   * this test was written: the escape flows (docs/fixed-points.md s.2)
+   * are not its subject and took it from 12 to 32 CPU s */
+  fo.flows = 3;
   for (int g = 0; g < 2; g++) {
     cl_gfun_parse(g ? "abs" : "square", &m.g, NULL);
     /* the reason: dQ_22/dt at Q_22 = 1e-8, unit 2 orthogonal to all */
