@@ -88,10 +88,11 @@ typedef struct {
   int skipped;          /* starts (and flows) left untried when the budget ran out */
   int flows;            /* flows integrated */
   int flow_orbits;      /* orbits found by a flow (cl_fixed_point.via = 1) */
-  int flow_collapses;   /* flows stopped where two units collapse, w_i -> +-w_l (their ends not polished) */
   int jac_fallback;     /* orbits whose Jacobian is the fallback engine's (cl_fixed_point.jac_fallback) */
   int unknown;          /* orbits whose stability is CL_UNKNOWN */
   char symmetries[256]; /* the symmetry group used */
+  int flow_collapses;   /* flows stopped where two units collapse, w_i -> +-w_l (their ends not polished);
+                           last, so that the fields before keep their offsets */
 } cl_fixed_info;
 
 void cl_fixed_opts_default(cl_fixed_opts *fo);
