@@ -238,7 +238,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
-  long flows = 0, flow_orbits = 0, jac_fb = 0, unknown = 0;
+  long flows = 0, flow_orbits = 0, flow_collapses = 0, jac_fb = 0, unknown = 0;
   char flow_ids[128] = ""; /* the orbit ids a flow found (one search) */
   char fb_ids[128] = "", unk_ids[128] = ""; /* the orbits with the fallback's Jacobian, of unknown stability */
   double loosemax = 0;
@@ -301,7 +301,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
       starts += info.starts, solves += info.newton_runs, orbits += info.orbits, points += info.points;
       truncated += info.truncated, maxres = fmax(maxres, info.max_residual);
       evals += info.drift_evals, skipped += info.skipped;
-      flows += info.flows, flow_orbits += info.flow_orbits;
+      flows += info.flows, flow_orbits += info.flow_orbits, flow_collapses += info.flow_collapses;
       jac_fb += info.jac_fallback, unknown += info.unknown;
       for (int i = 0; i < nf && !has_vary; i++) /* each orbit once: its images follow it */
         if (i == 0 || fp[i].orbit != fp[i - 1].orbit) {
@@ -339,6 +339,10 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
         fprintf(stderr, "cldyn: fixed: %ld orbit(s)%s%s%s found by a flow: the ODE from a start until it settled, its end "
                         "polished by Newton (docs/fixed-points.md s.2)\n",
                 flow_orbits, flow_ids[0] ? " (id " : "", flow_ids, flow_ids[0] ? ")" : "");
+      if (flow_collapses)
+        fprintf(stderr, "cldyn: fixed: %ld of %ld flows stopped where two units collapse (w_i -> +-w_l, correlation beyond "
+                        "0.99): their end, on the domain's boundary, is not polished (docs/fixed-points.md s.2)\n",
+                flow_collapses, flows);
       const char *fbname = NULL;
       cl_quad_opts fq;
       if (jac_fb && cl_drift_fallback(m, &cfg->ode.quad, &fq, &fbname))
@@ -355,7 +359,8 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
                 "symmetry the drift's rule does not respect exactly, roots only to the rule's accuracy\n",
                 loose, points, loosemax);
       if (skipped)
-        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search ran out (%ld spent): %ld starts not tried\n",
+        fprintf(stderr, "cldyn: fixed: the budget of %d drift evaluations per search (and as many for the flows) ran out "
+                        "(%ld spent): %ld starts or flows not tried\n",
                 CL_FIXED_EVALS, evals, skipped);
       if (nosearch)
         fprintf(stderr, "cldyn: fixed: no search at %ld point(s) (s = %s): the pre-activations' sd sqrt(1 + s^2) at the "
@@ -368,9 +373,10 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
       else fixed_scale_note(m, sdmax, points);
     }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32], s9[32], s10[32];
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32], s9[32], s10[32], s11[32];
   snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
   snprintf(s7, sizeof s7, "%ld", flows), snprintf(s8, sizeof s8, "%ld", flow_orbits);
+  snprintf(s11, sizeof s11, "%ld", flow_collapses);
   snprintf(s3, sizeof s3, "%ld", orbits), snprintf(s4, sizeof s4, "%ld", points);
   snprintf(s5, sizeof s5, "%.3g", maxres), snprintf(s9, sizeof s9, "%ld", jac_fb), snprintf(s10, sizeof s10, "%ld", unknown);
   const char *kv[32];
@@ -378,6 +384,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
   if (starts) { /* a search (not --threshold) */
     const char *search[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
                             "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8,
+                            "flow_collapses", s11,
                             "jacobian_fallback", s9, "unknown_stability", s10};
     for (size_t i = 0; i < sizeof search / sizeof *search; i++) kv[nkv++] = search[i];
   }

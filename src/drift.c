@@ -1825,7 +1825,7 @@ static int ks_smooth_applies(const cl_drift *d, const double *R, char *err, cl_s
   if (d->ks && ncont <= 1) return 1;
   if (heavy < 0) return 0;
   *st = cl_fail(err, CL_EINVAL,
-                "ode: %s with a %s law (c %d) needs Gaussian smoothing along (1, 1) (Q - |R|^2 + s^2 Q "
+                "%s with a %s law (c %d) needs Gaussian smoothing along (1, 1) (Q - |R|^2 + s^2 Q "
                 "(1 + rho) / 2 larger against the range of c . R) %s",
                 cl_act_name(d->m.act), d->m.c[heavy].kind == CL_LAW_STUDENT ? "student" : "laplace",
                 heavy + 1, d->ks ? "with a second continuous law" : "with this many atoms");

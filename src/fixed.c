@@ -735,38 +735,110 @@ static void set_free(root_ctx *c, int Ma) {
  * s.2).  The flow is integrated in chunks of FLOW_CHUNK (DOP853, rtol
  * 1e-6: only the end matters, and Newton polishes it) until max |drift|
  * < FLOW_SETTLED or t = FLOW_TMAX, with at most FLOW_EVALS drift
- * evaluations; no new flow once the flows have spent a quarter of the
- * search's budget.  The Newton starts keep the whole budget (the flows'
- * evaluations are not charged to it), so the flows can only add roots:
+ * evaluations; no new flow once the flows have spent as many evaluations
+ * as the search's budget (a quarter of it stopped the escape flows below
+ * after 8 of 36 at lambda = 2, docs/fixed-points.md s.2).  The Newton
+ * starts keep the whole budget (the flows' evaluations are not charged to
+ * it), so the flows can only add roots:
  * charged, they left M = 2, rademacher:3 + an asymmetric discrete law,
  * relu, lambda = 1.5 (18539 evaluations without flows) with 17 starts
  * untried and its one point unfound.  Measured: 200 to 1300 evaluations
  * per flow, polish included, in the cases of docs/fixed-points.md s.7. */
-#define FLOW_CHUNK 50.0
+#define FLOW_CHUNK 10.0
 #define FLOW_TMAX 400.0
 #define FLOW_SETTLED 1e-7
 #define FLOW_EVALS 3000
+/* The escape flows (after the uninformative and three random ones): Q = I
+ * and R = FLOW_ESCAPE_R times a seeded standard Gaussian per entry, i.e.
+ * training from a random initialisation at N ~ 1 / FLOW_ESCAPE_R^2 = 400
+ * (`reduced --init random`), FLOW_ESCAPES_PER_KM K M of them by default.
+ * Which attractor a flow reaches depends on the start's direction: at
+ * M = 2, two rademacher:3 features, tanh, lambda = 2, about one in ten
+ * ends in a stable rotated frame that Newton from the starts and the
+ * first four flows missed (docs/fixed-points.md s.2); a state reached from
+ * a fraction p of such starts is missed with probability (1 - p)^(8 K M).
+ * A flow that comes within FLOW_NEAR (max-norm, relative beyond 1) of a
+ * listed stable point stops there: it is in that point's basin, and the
+ * rest of its way (and its polish) would only find that point again. */
+#define FLOW_ESCAPE_R 0.05
+#define FLOW_ESCAPES_PER_KM 8
+#define FLOW_ESCAPE_RTOL 1e-4
+#define FLOW_NEAR 1e-3
+/* Two units whose weights collapse onto one direction (w_i -> +-w_l, the
+ * boundary of the domain, which the M = 2 grid refuses from a correlation
+ * of about 0.9994 on; docs/fixed-points.md s.2): at lambda = 0 (two
+ * rademacher:3 features, tanh) 22 of the 36 flows do, and with the grid
+ * each cost about 500 evaluations at 2 ms (0.3 ms at ordinary states)
+ * before the refusal ended it.  A flow is stopped where the drift is asked
+ * at 1 - |correlation| below FLOW_COLLAPSE (or half its start's value, if
+ * that is smaller), counted (cl_fixed_info.flow_collapses) and not
+ * polished: Newton from those ends spent about 7500 evaluations and left
+ * the Newton starts' budget spent. */
+#define FLOW_COLLAPSE 1e-2
 
 typedef struct {
   root_ctx *c;
-  long cap; /* the evaluation count at which the flow stops */
+  long cap;        /* the evaluation count at which the flow stops */
+  double gap_stop; /* the flow stops at a state whose collinearity_gap is below this */
+  int collapsed;   /* ... and says so here, the state in ystop */
+  double ystop[CL_STATE_MAX];
 } flow_ctx;
+
+static double collinearity_gap(int K, int M, const double *y);
 
 static cl_status flow_drift(void *ctx, const double *y, double *out, char *err) {
   flow_ctx *fc = ctx;
   if (fc->c->nevals >= fc->cap) return cl_fail(err, CL_EDIVERGE, "the flow's drift evaluations are spent");
+  if (collinearity_gap(fc->c->K, fc->c->M, y) < fc->gap_stop) {
+    fc->collapsed = 1;
+    memcpy(fc->ystop, y, sizeof(double) * (size_t)fc->c->n);
+    return cl_fail(err, CL_EDIVERGE, "two units collapse");
+  }
   fc->c->nevals++;
   return fixed_drift(fc->c->d, fc->c->K, fc->c->M, y, out, err);
 }
 
+/* whether y is within FLOW_NEAR of a listed stable point */
+static int near_stable(const found_set *f, int n, const double *y) {
+  for (int a = 0; a < f->np; a++) {
+    if (f->p[a].stability != CL_STABLE) continue;
+    double d = 0;
+    for (int k = 0; k < n; k++) d = fmax(d, fabs(y[k] - f->p[a].y[k]) / fmax(1, fabs(f->p[a].y[k])));
+    if (d < FLOW_NEAR) return 1;
+  }
+  return 0;
+}
+
+/* 1 - |correlation| of the two most nearly parallel units (1 for M = 1) */
+static double collinearity_gap(int K, int M, const double *y) {
+  double u = 1;
+  const double *q = y + K * M;
+  for (int i = 0; i < M; i++)
+    for (int l = i + 1; l < M; l++) {
+      const double qii = q[i * M - i * (i - 1) / 2], qll = q[l * M - l * (l - 1) / 2];
+      const double qil = q[i * M - i * (i - 1) / 2 + l - i];
+      if (qii > 0 && qll > 0) u = fmin(u, 1 - fabs(qil) / sqrt(qii * qll));
+    }
+  return u;
+}
+
 /* the flow from y0 to y with at most cap drift evaluations; 0 if it
- * failed (left the domain, blew up, spent its evaluations) */
-static int flow_end(root_ctx *c, const double *y0, long cap, double *y) {
-  flow_ctx fc = {c, c->nevals + cap};
+ * failed (left the domain, blew up, spent its evaluations), 2 if it came
+ * near a listed stable point (near_stable), 3 if two units collapse (w_i
+ * -> +-w_l: the drift was asked at a state with 1 - |correlation| below
+ * FLOW_COLLAPSE, or below half its value at y0 if that is smaller; y is
+ * that state), 1 otherwise */
+static int flow_end(root_ctx *c, const found_set *f, const double *y0, long cap, double rtol, double *y) {
+  flow_ctx fc = {.c = c, .cap = c->nevals + cap, .gap_stop = fmin(FLOW_COLLAPSE, collinearity_gap(c->K, c->M, y0) / 2)};
   double z[CL_STATE_MAX], F[CL_STATE_MAX];
   memcpy(z, y0, sizeof(double) * (size_t)c->n);
   for (double t = 0; t < FLOW_TMAX; t += FLOW_CHUNK) {
-    if (cl_ode_flow(flow_drift, &fc, c->n, z, FLOW_CHUNK, 1e-6, 1e-9, NULL)) return 0;
+    if (cl_ode_flow(flow_drift, &fc, c->n, z, FLOW_CHUNK, rtol, 1e-3 * rtol, NULL)) {
+      if (!fc.collapsed) return 0;
+      memcpy(y, fc.ystop, sizeof(double) * (size_t)c->n);
+      return 3;
+    }
+    if (near_stable(f, c->n, z)) return 2;
     c->nevals++;
     if (fixed_drift(c->d, c->K, c->M, z, F, NULL)) return 0;
     double fmx = 0;
@@ -775,6 +847,31 @@ static int flow_end(root_ctx *c, const double *y0, long cap, double *y) {
   }
   memcpy(y, z, sizeof(double) * (size_t)c->n);
   return 1;
+}
+
+/* the starts of the flows: the uninformative one, the first three seeded
+ * random starts of make_starts (rnd, nrandom of them), then the escape
+ * starts; nflows in all.  *nfirst: how many are not escape starts */
+static int flow_starts(int K, int M, const double *unif, const double *rnd, int nrandom, int nflows, start_list *s,
+                       int *nfirst) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  const int n = s->n;
+  int bad = 0;
+  for (int k = 0; k < nflows && k <= (nrandom < 3 ? nrandom : 3); k++) {
+    cl_state_unpack(K, M, k == 0 ? unif : rnd + (size_t)(k - 1) * n, R, Q);
+    bad |= push(s, R, Q, K, M);
+  }
+  *nfirst = s->ns;
+  cl_rng *rng;
+  if (cl_rng_alloc(4242, 0x65736370, &rng, NULL)) return 1;
+  while (s->ns < nflows && !bad) {
+    memset(Q, 0, sizeof Q);
+    for (int i = 0; i < M; i++) Q[i * M + i] = 1;
+    for (int k = 0; k < K * M; k++) R[k] = FLOW_ESCAPE_R * cl_rng_gauss(rng);
+    bad |= push(s, R, Q, K, M);
+  }
+  cl_rng_free(rng);
+  return bad;
 }
 
 /* The checks a converged Newton end y (units Ma.. pinned dead) passes
@@ -874,26 +971,36 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   }
   cl_common_init();
   /* the flows first: the uninformative start (where training from a small
-   * initialisation begins), then the seeded random ones; each settled end
-   * is polished by Newton (hybrids, then the damped one) with every unit
-   * free, and joins the deflation set like any root */
-  const int nflows = fo.flows >= 0 ? fo.flows : M >= 2 ? 4 : 0;
+   * initialisation begins), then three seeded random ones, then the escape
+   * starts (flow_starts); each settled end is polished by Newton (hybrids,
+   * then the damped one) with every unit free, and joins the deflation set
+   * like any root */
+  const int nflows = fo.flows >= 0 ? fo.flows : M >= 2 ? 4 + FLOW_ESCAPES_PER_KM * K * M : 0;
   long flow_evals = 0; /* spent by the flows: on top of the Newton starts' budget */
   if (nflows > 0) {
-    start_list s = {.n = n};
-    if (make_starts(m, M, nrandom, &s)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    start_list s = {.n = n}, fs = {.n = n};
+    int nfirst = 0;
+    if (make_starts(m, M, nrandom, &s) ||
+        flow_starts(K, M, s.y, s.y + (size_t)(s.ns - nrandom) * n, nrandom, nflows, &fs, &nfirst))
+      st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
     set_free(&c, M);
     c.known = NULL, c.nknown = 0;
-    for (int k = 0; k < nflows && k <= nrandom && !st; k++) {
-      if (budget > 0 && 4 * c.nevals >= budget) { /* a quarter of the budget spent */
-        info.skipped += (nflows < nrandom + 1 ? nflows : nrandom + 1) - k;
+    for (int k = 0; k < fs.ns && !st; k++) {
+      if (budget > 0 && c.nevals >= budget) { /* the flows' allowance (as large as the budget) spent */
+        info.skipped += fs.ns - k;
         break;
       }
-      /* start 0 is the uninformative one, the random ones are the last nrandom */
-      const double *y0 = s.y + (size_t)(k == 0 ? 0 : s.ns - nrandom + k - 1) * n;
       double y1[CL_STATE_MAX], y[CL_STATE_MAX];
       info.flows++;
-      if (!flow_end(&c, y0, FLOW_EVALS, y1)) continue;
+      /* the escape flows at a looser tolerance: only the basin they end
+       * in matters (Newton polishes the end); their cost is mostly set by
+       * the stiffness (DOP853's steps at eigenvalues to -8): at lambda = 2
+       * of docs/fixed-points.md s.2, 535 evaluations per flow at rtol
+       * 1e-4, 676 at 1e-6, the same ends */
+      const double rtol = k < nfirst ? 1e-6 : FLOW_ESCAPE_RTOL;
+      const int fe = flow_end(&c, &f, fs.y + (size_t)k * n, FLOW_EVALS, rtol, y1);
+      info.flow_collapses += fe == 3;
+      if (fe != 1) continue;
       info.newton_runs++;
       int nw = newton(&c, y1, y);
       if (nw == 0) nw = damped_newton(&c, y1, y);
@@ -901,6 +1008,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
       if (nw > 0) take_root(&c, m, &g, M, y, work, cap, &f, &info, 1, &st, err);
     }
     free(s.y);
+    free(fs.y);
     flow_evals = c.nevals;
   }
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by

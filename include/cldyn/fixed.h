@@ -72,8 +72,9 @@ typedef struct {
   long max_evals; /* budget of drift evaluations: no new start once spent; 0: CL_FIXED_EVALS,
                      < 0: none (docs/hardening.md s.11) */
   int flows;      /* starts integrated by the ODE before the Newton search, their settled ends
-                     polished (the uninformative start, then the seeded random ones);
-                     < 0 (default): 4 for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
+                     polished (the uninformative start, the first three seeded random ones,
+                     then seeded escape starts Q = I, R = 0.05 x Gaussian); < 0 (default):
+                     4 + 8 K M for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
 
@@ -90,6 +91,8 @@ typedef struct {
   int jac_fallback;     /* orbits whose Jacobian is the fallback engine's (cl_fixed_point.jac_fallback) */
   int unknown;          /* orbits whose stability is CL_UNKNOWN */
   char symmetries[256]; /* the symmetry group used */
+  int flow_collapses;   /* flows stopped where two units collapse, w_i -> +-w_l (their ends not polished);
+                           last, so that the fields before keep their offsets */
 } cl_fixed_info;
 
 void cl_fixed_opts_default(cl_fixed_opts *fo);
@@ -100,9 +103,10 @@ void cl_fixed_opts_default(cl_fixed_opts *fo);
  * to distinct features, all units on one feature, rotated frames, with dead
  * units (Q_ii = 0, solved on the boundary with those units pinned), seeded
  * random states and the optional extra starts (nextra rows of
- * cl_state_size); before them, the ODE from the first fo->flows starts
- * until it settles, its end polished by Newton (stable states next to the
- * domain's boundary, where Newton from the starts may fail).  Roots
+ * cl_state_size); before them, the ODE from fo->flows starts (see
+ * cl_fixed_opts) until it settles, its end polished by Newton: the stable
+ * states the dynamics reaches from starts like training's, including next
+ * to the domain's boundary, where Newton from the starts may fail.  Roots
  * outside the physical domain are dropped; every listed image is checked
  * by its own residual.  Sorted by orbit (stable
  * first), images of one orbit together.  *out is malloc'ed; free it.
