@@ -34,7 +34,13 @@
  * the configurations only; AUDIT_S and AUDIT_ACT fix s and the activation
  * (the draws stay those of the seed).  One line per
  * configuration (its `cldyn ode` options reproduce it), then the largest
- * ratios and the violations per engine.  Reported only. */
+ * ratios and the violations per engine.  AUDIT_GRID3=1 (session 11, with
+ * AUDIT_M=2 and AUDIT_OPTS="--expect grid") bends the draw to the grid's
+ * domain and its hard states: tanh, erf, sigmoid, linear, cubic, lambda 0,
+ * 0.3, 1, B = 1, rho in [0, 0.95], student nu log-uniform on [4.05, 200],
+ * states of draw_state3 (nearly collinear or nearly dead units, Q_11 from
+ * 1e-3 to 10), and adds the quad rule at 40 nodes as a second reference.
+ * Reported only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +69,17 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   if (fit && *ncont && (k == 0 || k == 2 || k == 3)) k = 1;
   if (getenv("AUDIT_DISCRETE") && (k == 0 || k == 2 || k == 3 || k == 4)) k = 5 + k % 3; /* discrete laws only */
   if (getenv("AUDIT_GAUSS")) k = 0; /* gauss laws only (the erf closed forms) */
+  if (getenv("AUDIT_GRID3")) { /* nu log-uniform on [4.05, 200]; none for linear, no laplace for cubic */
+    const char *act = getenv("AUDIT_GRID3_ACT");
+    const int poly = act && (!strcmp(act, "linear") || !strcmp(act, "cubic"));
+    if (poly && k == 4) k = 1;
+    if (act && !strcmp(act, "cubic") && k == 3) k = 2;
+    if (k == 4) {
+      snprintf(buf, n, "student:%.3g:%.3g", m2, exp(log(4.05) + log(200 / 4.05) * cl_rng_uniform(r)));
+      ++*ncont;
+      return;
+    }
+  }
   if (getenv("AUDIT_NU")) { /* student laws only, with this nu */
     snprintf(buf, n, "student:%.3g:%s", m2, getenv("AUDIT_NU"));
     ++*ncont;
@@ -80,12 +97,43 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   }
 }
 
-static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr"};
+static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr",
+                                   "collin", "dead", "Qscale", "colldead"};
 
 static void unit_vec(cl_rng *r, int n, double *u) {
   double s = 0;
   for (int k = 0; k < n; k++) u[k] = cl_rng_gauss(r), s += u[k] * u[k];
   for (int k = 0; k < n; k++) u[k] /= sqrt(s);
+}
+
+/* AUDIT_GRID3 (M = 2): kind 6 two units at an angle of 0.05 to 0.3 rad
+ * (a random plane of R^(K+2)), kind 7 a nearly dead unit (Q_22 from 1e-6
+ * to 1e-3 of Q_11), kind 8 any angle, kind 9 collinear and nearly dead;
+ * Q_11 log-uniform on [1e-3, 10], the cosine to the features' span
+ * uniform on [0, 0.99]. */
+static void draw_state3(cl_rng *r, int K, int kind, double *R, double *Q) {
+  const int n = K + 2;
+  double w1[CL_KMAX + 2], e[CL_KMAX + 2], w2[CL_KMAX + 2], z[2];
+  const double q1 = exp(log(1e-3) + log(1e4) * cl_rng_uniform(r)), cs = unif(r, 0, 0.99);
+  /* w1: the features' part (first K) and the rest, at cosine cs */
+  unit_vec(r, K, w1), unit_vec(r, 2, z);
+  for (int k = 0; k < K; k++) w1[k] *= cs;
+  w1[K] = sqrt(1 - cs * cs) * z[0], w1[K + 1] = sqrt(1 - cs * cs) * z[1];
+  /* e: a unit vector orthogonal to w1 */
+  double s = 0;
+  unit_vec(r, n, e);
+  for (int k = 0; k < n; k++) s += e[k] * w1[k];
+  double ne = 0;
+  for (int k = 0; k < n; k++) e[k] -= s * w1[k], ne += e[k] * e[k];
+  for (int k = 0; k < n; k++) e[k] /= sqrt(ne);
+  const double th = kind == 6 || kind == 9 ? unif(r, 0.05, 0.3) : unif(r, 0, M_PI);
+  const double q2 = kind == 7 || kind == 9 ? q1 * exp(log(1e-6) + log(1e3) * cl_rng_uniform(r))
+                                           : q1 * exp(log(0.3) + log(10) * cl_rng_uniform(r));
+  for (int k = 0; k < n; k++) w2[k] = cos(th) * w1[k] + sin(th) * e[k];
+  for (int k = 0; k < K; k++) R[k * 2] = sqrt(q1) * w1[k], R[k * 2 + 1] = sqrt(q2) * w2[k];
+  double c12 = 0;
+  for (int k = 0; k < n; k++) c12 += w1[k] * w2[k];
+  Q[0] = q1, Q[3] = q2, Q[1] = Q[2] = sqrt(q1 * q2) * c12;
 }
 
 /* W = [R; Z] ((K + M) x M), Q = W^T W: Q and A = Q - R^T R = Z^T Z are
@@ -200,6 +248,14 @@ int main(int argc, char **argv) {
     double s = unif(r, 0.05, 1.5), rho = unif(r, -0.9, 0.95);
     if (getenv("AUDIT_S")) s = atof(getenv("AUDIT_S")); /* a given s (after the draw: same sequence) */
     if (getenv("AUDIT_ACT")) act = getenv("AUDIT_ACT");
+    const int grid3 = getenv("AUDIT_GRID3") != NULL;
+    if (grid3) { /* the grid's domain: M = 2, B = 1, g = square, rho >= 0, smooth sigma */
+      static const char *acts3[] = {"tanh", "erf", "sigmoid", "linear", "cubic"};
+      static const double lams3[] = {0, 0.3, 1};
+      act = acts3[pick(r, 5)], lam = lams3[pick(r, 3)];
+      B = 1, gabs = 0, rho = unif(r, 0, 0.95);
+      setenv("AUDIT_GRID3_ACT", act, 1);
+    }
     if (fit) { /* where the quad rule and the grid apply */
       rho = fabs(rho), gabs = 0;
       if (!strcmp(act, "relu")) act = "tanh";
@@ -213,7 +269,9 @@ int main(int argc, char **argv) {
       len += snprintf(args + len, sizeof args - (size_t)len, " --c %s", law);
     }
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
-    draw_state(r, Kd, M, kind, R, Q);
+    int kind_shown = kind;
+    if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, R, Q);
+    else draw_state(r, Kd, M, kind, R, Q);
     len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
     for (int k = 0; k < Kd; k++)
       for (int i = 0; i < M; i++)
@@ -227,7 +285,7 @@ int main(int argc, char **argv) {
     if (c < first) continue;
     if (getenv("AUDIT_ARGS")) snprintf(args, sizeof args, "%s", getenv("AUDIT_ARGS"));
     if (getenv("AUDIT_DRY")) { /* the configurations only */
-      printf("%4d %-7s %s\n", c, kind_name[kind], args);
+      printf("%4d %-7s %s\n", c, kind_name[kind_shown], args);
       continue;
     }
     cl_config cfg;
@@ -241,7 +299,7 @@ int main(int argc, char **argv) {
     const int K = m->K, MM = m->M, nout = K * MM + MM * MM;
     double dr[NOUT], est;
     if (eval_with(args, opts, m->R0, m->Q0, dr, &est, meth, err)) {
-      printf("%4d %-6s %-7s refused: %s | %s\n", c, "-", kind_name[kind], err, args);
+      printf("%4d %-6s %-7s refused: %s | %s\n", c, "-", kind_name[kind_shown], err, args);
       fflush(stdout);
       continue;
     }
@@ -285,6 +343,22 @@ int main(int argc, char **argv) {
       if (!eval_with(a2, ro, m->R0, m->Q0, ref, &rest, NULL, err)) have_ref = 1, refb = rest;
       else printf("     (qmc reference refused: %s)\n", err);
     }
+    /* AUDIT_GRID3: the grid also against the quad rule with AUDIT_QN (40)
+     * nodes and its own estimate (no student law: that rule converges like
+     * 1/n there; at most one continuous law) */
+    double rq = NAN;
+    int nstud = 0;
+    for (int k = 0; k < K; k++) nstud += m->c[k].kind == CL_LAW_STUDENT;
+    if (grid3 && eng == E_GRID && !poly && !nstud && nc <= 1) {
+      double qr[NOUT], qe;
+      const int qn = getenv("AUDIT_QN") ? atoi(getenv("AUDIT_QN")) : 40;
+      snprintf(ro, sizeof ro, "--expect quad --quad-nodes %d", qn);
+      if (!eval_with(a2, ro, m->R0, m->Q0, qr, &qe, NULL, err)) {
+        rq = 0;
+        for (int k = 0; k < nout; k++) rq = fmax(rq, fabs(dr[k] - qr[k]) / (est + qe));
+      } else
+        printf("     (quad reference refused: %s)\n", err);
+    }
     double mc[NOUT], se[NOUT], rmc = 0, rref = 0, se4 = 0;
     const long nb = nb0 / m->B;
     const int do_mc = nb > 0 && m->act != CL_ACT_CUBIC; /* degree-22 moments: no Monte Carlo reference */
@@ -312,7 +386,8 @@ int main(int argc, char **argv) {
                do_mc ? mc[k] : NAN, do_mc ? se[k] : NAN);
     p->viol_mc += vm, p->viol_ref += vr;
     p->rmc = fmax(p->rmc, rmc), p->rref = fmax(p->rref, rref), p->est_max = fmax(p->est_max, est);
-    printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s | %.60s\n", c, eng_name[eng], kind_name[kind], est,
+    if (grid3 && !isnan(rq)) printf("     quad rule (%s nodes): ratio %.3f%s\n", getenv("AUDIT_QN") ? getenv("AUDIT_QN") : "40", rq, rq > 1 ? " !" : "");
+    printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s | %.60s\n", c, eng_name[eng], kind_name[kind_shown], est,
            do_mc ? se4 : NAN, have_ref ? refb : NAN, do_mc ? rmc : NAN, have_ref ? rref : NAN, vm || vr ? " !" : "",
            args, meth);
     fflush(stdout);

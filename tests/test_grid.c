@@ -632,6 +632,49 @@ Test(grid, cubic_tails_cut_by_a_capped_axis_refused, .timeout = 60) {
   }
 }
 
+/* A student law on a capped axis (docs/grid.md s.4): the capped range cuts
+ * its power tail, whose error falls only like a power of the tail mass, so
+ * the coarse level's cut is not much larger than the fine level's and their
+ * difference missed it.  Found by the session-11 audit (bench/audit_mm,
+ * AUDIT_GRID3): erf, lambda 0.3, two uniform laws and student:2.59:4.26,
+ * Q_11 = 1.3e-3, a nearly dead second unit; at s = 0.14 and 0.1862 (th
+ * 0.050, 0.068) the drift was 7.1e-4 and 5.0e-4 from a batch Monte Carlo
+ * of 1.6e7 batches (se 2.5e-5) with estimates of 4.0e-4 and 3.3e-4.  Now
+ * refused (the Sobol' engine reruns under the default choice); at s = 0.5
+ * (th 0.17) the state is served and within its estimate. */
+Test(grid, student_tails_cut_by_a_capped_axis_refused_or_within_estimate, .timeout = 60) {
+  static const char *st = "--M 2 --act erf --lambda 0.3 --rho 0.9317 --c uniform:3.46 --c uniform:1.59 "
+                          "--c student:2.59:4.26 --R0 0.0055614207207684615,-1.7336804247329515e-05;"
+                          "-0.012347484398730683,3.70347819494356e-05;-0.01778001913708617,-9.1907196201603181e-05 "
+                          "--Q0 0.0013283938718271315,4.8379330314514681e-07;4.8379330314514681e-07,"
+                          "1.1101141914583396e-08";
+  const double ss[] = {0.14, 0.1862, 0.5};
+  for (int c = 0; c < 3; c++) {
+    char args[1024], err[CL_ERRLEN];
+    snprintf(args, sizeof args, "%s --s %g", st, ss[c]);
+    cl_model m = model_of(args);
+    const int nout = m.K * 2 + 4;
+    cl_drift *d;
+    double out[NOUT], mc[NOUT], se[NOUT];
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+    cr_assert(strstr(cl_drift_method(d), "grid"), "%s", cl_drift_method(d));
+    const cl_status rc = cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err);
+    const double eb = cl_drift_stderr(d);
+    if (rc) {
+      cr_expect_eq(rc, CL_EDIVERGE, "s %g: %s", ss[c], err);
+      cr_expect(strstr(err, "student") && strstr(err, CL_GRID_REFUSAL) && !strchr(err, '\n'), "s %g: %s", ss[c], err);
+      cr_expect_eq(cl_drift_grid_unresolved(d), 1, "s %g: ode would not rerun", ss[c]);
+    }
+    cl_drift_free(d);
+    if (rc) continue;
+    cr_expect_eq(c, 2, "s %g: served (th below the student tails' limit)", ss[c]);
+    mc_ref_batches(&m, m.R0, m.Q0, 16000000, 4242, 3, nout, mc_ref_drift, mc, se);
+    for (int k = 0; k < nout; k++)
+      cr_expect_leq(fabs(out[k] - mc[k]), eb + 4 * se[k], "s %g: component %d: %.10g vs Monte Carlo %.10g (se %.2g), "
+                    "estimate %.3g", ss[c], k, out[k], mc[k], se[k], eb);
+  }
+}
+
 /* A refused state whose trajectory is finite (the refused states above
  * blow up at once: drifts of 1e17): under the default choice `ode` reruns
  * the whole run with the quad rule (exit 0, the method line says so) and
