@@ -28,6 +28,8 @@ APP_SRC := $(filter-out app/main.c app/capi.c,$(wildcard app/*.c))
 APP_OBJ := $(APP_SRC:app/%.c=$(BUILD)/obj/app/%.o)
 TEST_SRC := $(wildcard tests/*.c)
 HDR := $(wildcard include/cldyn/*.h src/*.h)
+# only the public headers are installed (src/fixed.h would overwrite cldyn/fixed.h)
+PUB_HDR := $(wildcard include/cldyn/*.h)
 DEPFLAGS = -MMD -MP
 
 # MPI: `make MPI=1` (or automatically when mpicc is found) also builds
@@ -208,7 +210,7 @@ install: all
 	install -m 755 $(BUILD)/libcldyn.so $(DESTDIR)$(PREFIX)/lib/libcldyn.so.$(VERSION)
 	ln -sf libcldyn.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcldyn.so.0
 	ln -sf libcldyn.so.0 $(DESTDIR)$(PREFIX)/lib/libcldyn.so
-	install -m 644 $(HDR) $(DESTDIR)$(PREFIX)/include/cldyn/
+	install -m 644 $(PUB_HDR) $(DESTDIR)$(PREFIX)/include/cldyn/
 	install -m 755 $(BUILD)/cldyn $(DESTDIR)$(PREFIX)/bin/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' cldyn.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cldyn.pc
