@@ -511,6 +511,20 @@ Test(kinks, student_erf_small_r_within_stated_tolerance, .timeout = 120) {
   check_cstate_b(&c, 1e-10, 2);
 }
 
+/* tanh, erf, sigmoid with one laplace law and little Gaussian smoothing
+ * (cos = 0.99965): the characteristic-function grids are refused there
+ * (n_x n_w > 6e6) and the drift used to fall back to the tensor rule, whose
+ * Gauss-Laguerre halves left erf 2.1e-2 off at this state (the session-11
+ * audit, docs/kinks.md "Third audit", with tau = 0.198); now the kink-split
+ * rule graded towards m = 0 takes it. */
+Test(kinks, laplace_without_smoothing_within_stated_tolerance, .timeout = 120) {
+  static const char *acts[] = {"tanh", "erf", "sigmoid"};
+  for (int a = 0; a < 3; a++) {
+    const cstate c = {acts[a], "laplace:3.6492", NULL, 0.01415, 0.1334, 4.3043131160887516, 6.956615301298985e-4, 0, 0, 0, NULL};
+    check_cstate_b(&c, 1e-10, 1);
+  }
+}
+
 /* tanh, erf, sigmoid where the characteristic functions do not apply:
  * with a student or laplace law and a second continuous law (R != 0) the
  * kink-split rule does not apply either, and the tensor rule's student and
