@@ -107,7 +107,7 @@ static const qcase m2_cases[] = {
 
 Test(accurate, batch_expansion_m2_against_monte_carlo, .timeout = 60) { against_mc(m2_cases, 5, 200000, 90); }
 
-Test(accurate, batch_expansion_m3_against_monte_carlo, .timeout = 60) {
+Test(accurate, batch_expansion_m3_against_monte_carlo, .timeout = 240) {
   const qcase cs[] = {
       {"--M 3 --B 2 --lambda 1 --act tanh " ST3, 12},
       {"--M 3 --B 3 --lambda 1 --act sigmoid --rho 0.5 " ST3, 12},
@@ -121,7 +121,7 @@ Test(accurate, batch_expansion_m3_against_monte_carlo, .timeout = 60) {
  * mathematics, a different rule and code), 2^14 points per rule: within
  * the sum of the two printed error estimates; the quad rule at its default
  * levels. */
-Test(accurate, batch_expansion_against_the_sobol_engine, .timeout = 60) {
+Test(accurate, batch_expansion_against_the_sobol_engine, .timeout = 240) {
   const char *cs[] = {"--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.1,0.02;0.03,0.1",
                       "--M 2 --B 2 --lambda 1 --act erf --rho 0.3 " ST2,
                       "--M 2 --B 3 --lambda 1 --act sigmoid --s 1 " ST2,
@@ -164,7 +164,7 @@ static void batch_estimate(const char *args, int nodes, cl_acc_level ref) {
   cr_log_info("%s (%d nodes): max |drift - finer| / estimate %.3g (estimate %.3g)", args, nodes, worst, eb[0]);
 }
 
-Test(accurate, batch_estimate_covers_a_much_finer_rule, .timeout = 60) {
+Test(accurate, batch_estimate_covers_a_much_finer_rule, .timeout = 240) {
   /* rl: many law nodes (the c rule limits the late state, docs/accurate.md s.5) */
   const cl_acc_level r0 = {36, 18, 12, 6.5, -1}, r2 = {24, 12, 12, 6.5, -1}, r3 = {18, 18, 8, 6.5, -1},
                      rl = {36, 18, 40, 6.5, -1},
@@ -188,7 +188,7 @@ Test(accurate, batch_estimate_covers_a_much_finer_rule, .timeout = 60) {
  * R = 0.1, Q = q (I + 0.2 off the diagonal) with the pre-activation sd at
  * 0.97 of the limit, lambda = 1, rho = 0.5, s = 0.5 and 2, B = 2 and 4;
  * the default levels' estimate against 44 outer and 30 inner nodes. */
-Test(accurate, batch_estimate_near_the_sd_limits, .timeout = 120) {
+Test(accurate, batch_estimate_near_the_sd_limits, .timeout = 240) {
   const cl_acc_level ref = {44, 30, 12, 6.5, -1};
   const struct {
     const char *act;
@@ -247,7 +247,7 @@ Test(grid, batch_expansion_against_monte_carlo, .timeout = 60) { against_mc_with
  * rule's own distance to 40 nodes (its error, roughly): case D at its start
  * and at a late state, erf, sigmoid (s = 1), rho = 0.5 with tanh and a
  * laplace law, B = 2, 3, 4. */
-Test(grid, batch_estimate_covers_the_quad_rule, .timeout = 60) {
+Test(grid, batch_estimate_covers_the_quad_rule, .timeout = 240) {
   const char *cs[] = {"--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.1,0.02;0.03,0.1",
                       "--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.35,-0.02;0.02,0.6 "
                       "--Q0 0.3,0.01;0.01,0.45",
