@@ -987,6 +987,7 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
 #define COLLAPSE_TOL 1e-7    /* w_2 = +-w_1 to this (relative): on the set */
 #define COLLAPSE_RANDOM 4    /* seeded random starts on the set */
 #define COLLAPSE_RATE_TOL 0.01 /* the bulk rate at z = delta and 2 delta agrees to this */
+#define COLLAPSE_NEAR 0.05     /* a start this close to an earlier one (relative) is not added */
 
 /* x = (R_.1, Q_11) to y on w_2 = w_1 */
 static void collapse_embed(int K, const double *x, double *y) {
@@ -1179,6 +1180,16 @@ static int push_collapse_start(const cl_symmetry *g, int K, const double *y, sta
   double x[CL_KMAX + 1], z[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
   for (int j = 0; j < K; j++) x[j] = (y[2 * j] + sg * y[2 * j + 1]) / 2;
   x[K] = (y[2 * K] + y[2 * K + 2]) / 2;
+  /* not next to a start already there (R within COLLAPSE_NEAR sqrt(Q_11),
+   * Q_11 within COLLAPSE_NEAR Q_11): most flows that collapse end at one
+   * point, and each start costs a Newton run (35 flow ends at the state of
+   * docs/fixed-points.md s.2, "Fixed points on the collapse set") */
+  for (int t = 0; t < cs->ns; t++) {
+    const double *w = cs->y + (size_t)t * cs->n;
+    int near = fabs(w[2 * K] - x[K]) <= COLLAPSE_NEAR * x[K];
+    for (int j = 0; j < K && near; j++) near = fabs(w[2 * j] - x[j]) <= COLLAPSE_NEAR * sqrt(fmax(x[K], 0));
+    if (near) return 0;
+  }
   collapse_embed(K, x, z);
   cl_state_unpack(K, 2, z, R, Q);
   return push(cs, R, Q, K, 2);
