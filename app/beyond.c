@@ -291,15 +291,17 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
       double mx = -INFINITY;
       for (int k = 0; k < fp[i].n; k++) mx = fmax(mx, fp[i].eig_re[k]);
       const double *y = fp[i].y;
-      fprintf(f, "%g,%d,%s,%s,%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2e\n", lam[l], fp[i].orbit, cl_fixed_kind_name(fp[i].kind),
+      /* a point on the collapse set by what its units do (shared, uninformative), as the chains' outcomes */
+      const int kd = fp[i].kind == CL_KIND_COLLAPSED ? cl_fixed_kind_of(2, 2, y) : fp[i].kind;
+      fprintf(f, "%g,%d,%s,%s,%d,%.6g,%.6f,%.6f,%.6f,%.6f,%.6f,%.2e\n", lam[l], fp[i].orbit, cl_fixed_kind_name(kd),
               cl_stability_name(fp[i].stability), j - i, mx, unit_cos(y, 0), unit_cos(y, 1), y[4], y[5], y[6],
               fp[i].residual);
       if (fp[i].stability == CL_STABLE) {
         size_t u = strlen(stab);
-        snprintf(stab + u, sizeof stab - u, "%s%s: %.3f, %.3f (%d images)", u ? "; " : "", cl_fixed_kind_name(fp[i].kind),
+        snprintf(stab + u, sizeof stab - u, "%s%s: %.3f, %.3f (%d images)", u ? "; " : "", cl_fixed_kind_name(kd),
                  unit_cos(y, 0), unit_cos(y, 1), j - i);
         u = strlen(kinds);
-        snprintf(kinds + u, sizeof kinds - u, "%s%s", u ? " " : "", cl_fixed_kind_name(fp[i].kind));
+        snprintf(kinds + u, sizeof kinds - u, "%s%s", u ? " " : "", cl_fixed_kind_name(kd));
         spec_stable |= fp[i].kind == CL_KIND_SPECIALISED;
       } else nsad++;
       i = j;

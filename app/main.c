@@ -239,6 +239,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
   if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
   long flows = 0, flow_orbits = 0, flow_collapses = 0, jac_fb = 0, unknown = 0;
+  long cstarts = 0, collapsed = 0, crejected = 0, cevals = 0, cnosearch = 0;
   char flow_ids[128] = ""; /* the orbit ids a flow found (one search) */
   char fb_ids[128] = "", unk_ids[128] = ""; /* the orbits with the fallback's Jacobian, of unknown stability */
   double loosemax = 0;
@@ -303,9 +304,11 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
       evals += info.drift_evals, skipped += info.skipped;
       flows += info.flows, flow_orbits += info.flow_orbits, flow_collapses += info.flow_collapses;
       jac_fb += info.jac_fallback, unknown += info.unknown;
+      cstarts += info.collapse_starts > 0 ? info.collapse_starts : 0, cnosearch += info.collapse_starts < 0;
+      collapsed += info.collapsed, crejected += info.collapse_rejected, cevals += info.collapse_evals;
       for (int i = 0; i < nf && !has_vary; i++) /* each orbit once: its images follow it */
         if (i == 0 || fp[i].orbit != fp[i - 1].orbit) {
-          append_id(flow_ids, sizeof flow_ids, fp[i].via, fp[i].orbit);
+          append_id(flow_ids, sizeof flow_ids, fp[i].via == 1, fp[i].orbit);
           append_id(fb_ids, sizeof fb_ids, fp[i].jac_fallback, fp[i].orbit);
           append_id(unk_ids, sizeof unk_ids, fp[i].stability == CL_UNKNOWN, fp[i].orbit);
         }
@@ -341,8 +344,18 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
                 flow_orbits, flow_ids[0] ? " (id " : "", flow_ids, flow_ids[0] ? ")" : "");
       if (flow_collapses)
         fprintf(stderr, "cldyn: fixed: %ld of %ld flows stopped where two units collapse (w_i -> +-w_l, correlation beyond "
-                        "0.99): their end, on the domain's boundary, is not polished (docs/fixed-points.md s.2)\n",
-                flow_collapses, flows);
+                        "0.99): their end, on the domain's boundary, %s (docs/fixed-points.md s.2)\n",
+                flow_collapses, flows,
+                m->M == 2 && !cnosearch ? "starts the search on the collapse set instead of a polish" : "is not polished");
+      if (collapsed || crejected)
+        fprintf(stderr, "cldyn: fixed: %ld orbit(s) on the collapse set w_2 = +-w_1 (kind collapsed; eigenvalues: within "
+                        "the set, across it along the features and w_1, then the bulk rate); %ld root(s) there not "
+                        "listed (the bulk rate has no limit); %ld starts, %ld drift evaluations (docs/fixed-points.md "
+                        "s.2)\n",
+                collapsed, crejected, cstarts, cevals);
+      if (cnosearch)
+        fprintf(stderr, "cldyn: fixed: the collapse set w_2 = +-w_1 was not searched: the quad rule, which accepts its "
+                        "singular covariance, does not apply to this model (docs/accurate.md)\n");
       const char *fbname = NULL;
       cl_quad_opts fq;
       if (jac_fb && cl_drift_fallback(m, &cfg->ode.quad, &fq, &fbname))
@@ -373,7 +386,8 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
       else fixed_scale_note(m, sdmax, points);
     }
   }
-  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32], s9[32], s10[32], s11[32];
+  char s1[32], s2[32], s3[32], s4[32], s5[32], s6[32], s7[32], s8[32], s9[32], s10[32], s11[32], s12[32], s13[32];
+  snprintf(s12, sizeof s12, "%ld", collapsed), snprintf(s13, sizeof s13, "%ld", crejected);
   snprintf(s1, sizeof s1, "%ld", starts), snprintf(s2, sizeof s2, "%ld", solves), snprintf(s6, sizeof s6, "%ld", evals);
   snprintf(s7, sizeof s7, "%ld", flows), snprintf(s8, sizeof s8, "%ld", flow_orbits);
   snprintf(s11, sizeof s11, "%ld", flow_collapses);
@@ -384,7 +398,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
   if (starts) { /* a search (not --threshold) */
     const char *search[] = {"starts", s1, "newton_solves", s2, "orbits", s3, "points", s4, "max_residual", s5,
                             "symmetries", syms, "drift_evals", s6, "flows", s7, "flow_orbits", s8,
-                            "flow_collapses", s11,
+                            "flow_collapses", s11, "collapsed_orbits", s12, "collapse_rejected", s13,
                             "jacobian_fallback", s9, "unknown_stability", s10};
     for (size_t i = 0; i < sizeof search / sizeof *search; i++) kv[nkv++] = search[i];
   }

@@ -28,12 +28,12 @@ const char *cl_stability_name(cl_stability s) {
 
 const char *cl_fixed_kind_name(int kind) {
   static const char *const names[] = {"uninformative", "specialised", "shared", "rotated",
-                                      "mixed",         "partial",     "dead"};
-  return kind >= 0 && kind < CL_NKINDS ? names[kind] : "?";
+                                      "mixed",         "partial",     "dead",   "collapsed"};
+  return kind >= 0 && kind < CL_NFIXED_KINDS ? names[kind] : "?";
 }
 
 int cl_fixed_kind_from_name(const char *name) {
-  for (int k = 0; k < CL_NKINDS; k++)
+  for (int k = 0; k < CL_NFIXED_KINDS; k++)
     if (strcmp(name, cl_fixed_kind_name(k)) == 0) return k;
   return -1;
 }
@@ -95,6 +95,7 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->progress = NULL, fo->progress_ctx = NULL;
   fo->max_evals = 0;
   fo->flows = -1;
+  fo->no_collapse = 0;
 }
 
 /* the engine of the Jacobians where the default grid refuses their
@@ -118,6 +119,8 @@ typedef struct {
   long nevals;
   double s2; /* s^2: the scale of the drift's rounding (root_tol) */
   struct jac_fb *fb; /* the Jacobians' engine where the default grid refuses (cl_fixed_classify_fb) */
+  int collapse;      /* M = 2: the free coordinates are (R_.1, Q_11) on the collapse set w_2 = w_1
+                        (collapse_embed), idx their places in y */
 } root_ctx;
 
 /* The drift without its error estimate: for the deterministic engines
@@ -134,7 +137,13 @@ static cl_status fixed_drift(cl_drift *d, int K, int M, const double *y, double 
   return st;
 }
 
+static void collapse_embed(int K, const double *x, double *y);
+
 static void full_state(const root_ctx *c, const double *x, double *y) {
+  if (c->collapse) {
+    collapse_embed(c->K, x, y);
+    return;
+  }
   memcpy(y, c->base, sizeof(double) * (size_t)c->n);
   for (int k = 0; k < c->nfree; k++) y[c->idx[k]] = x[k];
 }
@@ -325,12 +334,18 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
 }
 
 /* ---- Jacobian and classification -------------------------------------- */
-static cl_status eigen(const double *J, int n, cl_fixed_point *p) {
-  if (cl_eigen_nonsymm(J, n, 1, p->eig_re, p->eig_im)) return CL_ENOMEM;
+/* stability from p's n eigenvalues: an eigenvalue within 10 jac_error (at
+ * least 1e-8) of 0 makes the point marginal (docs/theory.md s.7) */
+static void set_stability(cl_fixed_point *p, int n) {
   int pos = 0, neg = 0;
   double tol = fmax(1e-8, 10 * p->jac_error);
   for (int k = 0; k < n; k++) pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
   p->stability = pos + neg < n ? CL_MARGINAL : pos == 0 ? CL_STABLE : neg == 0 ? CL_UNSTABLE : CL_SADDLE;
+}
+
+static cl_status eigen(const double *J, int n, cl_fixed_point *p) {
+  if (cl_eigen_nonsymm(J, n, 1, p->eig_re, p->eig_im)) return CL_ENOMEM;
+  set_stability(p, n);
   return CL_OK;
 }
 
@@ -666,9 +681,13 @@ static int dead_limit_ok(root_ctx *c, const double *y) {
   return 1;
 }
 
-/* a new root y: classify it, list its orbit with each image's residual */
+static int collapse_sign(int K, int M, const double *y);
+
+/* a new root y: classify it (unless pre, its classification, is given: the
+ * collapse set's), list its orbit with each image's residual */
 static cl_status add_orbit(cl_drift *d, struct jac_fb *fb, const cl_symmetry *g, int K, int M, const double *y,
-                           int orbit_id, int cap, found_set *f, cl_fixed_info *info, char *err) {
+                           const cl_fixed_point *pre, int orbit_id, int cap, found_set *f, cl_fixed_info *info,
+                           char *err) {
   const int n = cl_state_size(K, M);
   double *im = malloc(sizeof(double) * (size_t)cap * (size_t)n);
   if (!im) return cl_fail(err, CL_ENOMEM, "out of memory");
@@ -690,7 +709,7 @@ static cl_status add_orbit(cl_drift *d, struct jac_fb *fb, const cl_symmetry *g,
   memset(p0, 0, sizeof *p0);
   p0->n = n;
   memcpy(p0->y, y, sizeof(double) * (size_t)n);
-  cl_status st = cl_fixed_classify_fb(d, fb->m, fb->o, &fb->d, K, M, p0, err);
+  cl_status st = pre ? (*p0 = *pre, CL_OK) : cl_fixed_classify_fb(d, fb->m, fb->o, &fb->d, K, M, p0, err);
   /* no Jacobian from any engine (a corner of the domain, or the grid asked
    * for refuses its points): listed, stability unknown */
   if (st == CL_EDIVERGE) st = CL_OK;
@@ -702,7 +721,8 @@ static cl_status add_orbit(cl_drift *d, struct jac_fb *fb, const cl_symmetry *g,
       *p = *p0;
       memcpy(p->y, im + (size_t)a * n, sizeof(double) * (size_t)n);
       p->residual = residual_at(d, K, M, p->y, err, &st);
-      p->kind = cl_fixed_kind_of(K, M, p->y);
+      p->kind = pre ? CL_KIND_COLLAPSED : cl_fixed_kind_of(K, M, p->y);
+      p->collapse = pre ? collapse_sign(K, M, p->y) : 0;
     }
     p->orbit = orbit_id;
     info->max_residual = fmax(info->max_residual, p->residual);
@@ -880,8 +900,10 @@ static int flow_starts(int K, int M, const double *unif, const double *rnd, int 
  * not a boundary point the flow leaves, and new.  Returns 2 when its orbit
  * was added (`via` marks how it was found), 1 when it is known, 0 when it
  * is rejected, -1 on an error (*st set). */
+static int push_collapse_start(const cl_symmetry *g, int K, const double *y, start_list *cs);
+
 static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int Ma, double *y, double *work,
-                     int cap, found_set *f, cl_fixed_info *info, int via, cl_status *st, char *err) {
+                     int cap, found_set *f, cl_fixed_info *info, int via, start_list *cs, cl_status *st, char *err) {
   root_ctx c = *cp;
   const int K = c.K, M = c.M, n = c.n;
   /* a unit that converged to Q_ii ~ 0 without being pinned: pin it
@@ -926,10 +948,16 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
     }
   }
   if (!dead_limit_ok(cp, y)) return 0; /* a boundary point the flow leaves */
+  /* a root on the collapse set (M = 2): the collapse search solves and
+   * classifies it there (collapse_search) */
+  if (cs && collapse_sign(K, M, y) != 0) {
+    if (push_collapse_start(g, K, y, cs)) return *st = cl_fail(err, CL_ENOMEM, "fixed: out of memory"), -1;
+    return 0;
+  }
   if (is_known(f, n, y, 1e5 * root_tol(c.s2, n, y))) return 1; /* 1e-6, relative beyond |y| = 1 */
   char e1[CL_ERRLEN];
   const int np0 = f->np;
-  *st = add_orbit(c.d, c.fb, g, K, M, y, ++info->orbits, cap, f, info, e1);
+  *st = add_orbit(c.d, c.fb, g, K, M, y, NULL, ++info->orbits, cap, f, info, e1);
   if (*st) {
     cl_fail(err, *st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
                       "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
@@ -940,9 +968,357 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
   return 2;
 }
 
-cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo0,
-                           const double *extra, int nextra, cl_fixed_point **out, int *nout,
-                           cl_fixed_info *info0, char *err) {
+/* ---- the collapse set w_2 = +-w_1 (M = 2) -----------------------------
+ * w_2 = w_1 is invariant (the exchange of the units fixes every state on
+ * it, so the drift of both units is the same); for odd sigma w_2 = -w_1
+ * is too (the exchange composed with the sign of both units), and it is
+ * the image of w_2 = w_1 under the sign of unit 2, so the search solves on
+ * w_2 = w_1 alone and the orbits list the rest.  On the set the state is
+ * one unit's, x = (R_.1, Q_11); Newton solves the reduced drift (dR_.1/dt,
+ * dQ_11/dt) there with an engine that accepts the singular covariance
+ * Q - R^T R (the quad rule where the finder's engine is the M = 2 grid,
+ * which refuses collinear units; otherwise the finder's own).  The point
+ * is classified in the coordinates of collapse_coords: within the set
+ * (s, m), the odd part (d, p) = the difference w_2 - w_1 along the
+ * features and along w_1, and z = |w_2 - w_1|^2, whose bulk part q_perp
+ * (the Schur complement of the Gram matrix of u_1..u_K, w_1, w_2) grows at
+ * the rate J_zz (docs/fixed-points.md s.2, "Fixed points on the collapse
+ * set"). */
+#define COLLAPSE_TOL 1e-7    /* w_2 = +-w_1 to this (relative): on the set */
+#define COLLAPSE_RANDOM 4    /* seeded random starts on the set */
+#define COLLAPSE_RATE_TOL 0.01 /* the bulk rate at z = delta and 2 delta agrees to this */
+#define COLLAPSE_NEAR 0.05     /* a start this close to an earlier one (relative) is not added */
+
+/* x = (R_.1, Q_11) to y on w_2 = w_1 */
+static void collapse_embed(int K, const double *x, double *y) {
+  for (int j = 0; j < K; j++) y[2 * j] = y[2 * j + 1] = x[j];
+  y[2 * K] = y[2 * K + 1] = y[2 * K + 2] = x[K];
+}
+
+/* +1 if y (M = 2, both units alive) has w_2 = w_1 to COLLAPSE_TOL
+ * (relative), -1 if w_2 = -w_1, 0 otherwise */
+static int collapse_sign(int K, int M, const double *y) {
+  if (M != 2) return 0;
+  const double *q = y + 2 * K, sc = fmax(1, fmax(q[0], q[2]));
+  if (!(q[0] > DEAD_Q * sc && q[2] > DEAD_Q * sc)) return 0;
+  for (int sg = 1; sg >= -1; sg -= 2) {
+    double dev = fmax(fabs(q[0] - q[2]), fabs(q[1] - sg * q[0]));
+    for (int j = 0; j < K; j++) dev = fmax(dev, fabs(y[2 * j + 1] - sg * y[2 * j]));
+    if (dev <= COLLAPSE_TOL * sc) return sg;
+  }
+  return 0;
+}
+
+/* a vector v of y-space (M = 2) in the coordinates of the collapse set,
+ * out = (s_1..s_K, m | d_1..d_K, p | z): s = (R_.1 + R_.2) / 2, d = R_.2 -
+ * R_.1, m = (Q_11 + Q_22) / 2, p = Q_22 - Q_11, z = Q_11 - 2 Q_12 + Q_22 */
+static void collapse_coords(int K, const double *v, double *out) {
+  const double *q = v + 2 * K;
+  for (int j = 0; j < K; j++) out[j] = (v[2 * j] + v[2 * j + 1]) / 2, out[K + 1 + j] = v[2 * j + 1] - v[2 * j];
+  out[K] = (q[0] + q[2]) / 2, out[2 * K + 1] = q[2] - q[0], out[2 * K + 2] = q[0] + q[2] - 2 * q[1];
+}
+
+/* basis vector b of those coordinates, in y-space */
+static void collapse_basis(int K, int b, double *e) {
+  memset(e, 0, sizeof(double) * (size_t)(2 * K + 3));
+  if (b < K) e[2 * b] = e[2 * b + 1] = 1;
+  else if (b == K) e[2 * K] = e[2 * K + 1] = e[2 * K + 2] = 1;
+  else if (b <= 2 * K) e[2 * (b - K - 1)] = -0.5, e[2 * (b - K - 1) + 1] = 0.5;
+  else if (b == 2 * K + 1) e[2 * K] = -0.5, e[2 * K + 2] = 0.5;
+  else e[2 * K + 1] = -0.5;
+}
+
+/* y onto the boundary through it: Q_12 such that the units' bulk parts are
+ * parallel (Q - R^T R of rank 1); 1 if a unit's bulk part is negative */
+static int onto_boundary(int K, double *y) {
+  double a11 = y[2 * K], a22 = y[2 * K + 2], r12 = 0;
+  for (int j = 0; j < K; j++) a11 -= y[2 * j] * y[2 * j], a22 -= y[2 * j + 1] * y[2 * j + 1], r12 += y[2 * j] * y[2 * j + 1];
+  if (!(a11 >= 0 && a22 >= 0)) return 1;
+  y[2 * K + 1] = r12 + sqrt(a11 * a22);
+  return 0;
+}
+
+/* The Jacobian at the collapsed y0 in the coordinates of collapse_coords
+ * (J n x n row-major: column b the derivative along basis vector b) from
+ * the drift's level `rep` (-1: fixed_drift), with steps scaled by `lev`
+ * (1, 1/2, 1/4):
+ * - within the set (s, m): central differences on the set;
+ * - the odd part (d, p): central differences along the boundary (the
+ *   steps' states moved onto it by onto_boundary, an O(h^2) move that the
+ *   central difference cancels): a step along d or p alone would leave
+ *   the domain at O(h^2);
+ * - z: one-sided, (F(y0 + delta e_z) - F(y0)) / delta; *rate2 (if not
+ *   NULL) its z-entry at 2 delta.
+ * h = 1e-3 sqrt(b) lev for R, 1e-3 b lev for Q and delta = 1e-5 b lev, b
+ * = Q_11 - |R_.1|^2 the unit's bulk part (the scale on which the
+ * covariance changes). */
+static cl_status collapse_jac(root_ctx *c, int rep, double lev, const double *y0, double *J, double *rate2,
+                              char *err) {
+  const int K = c->K, n = 2 * K + 3;
+  double b = y0[2 * K];
+  for (int j = 0; j < K; j++) b -= y0[2 * j] * y0[2 * j];
+  if (!(b > 0)) return cl_fail(err, CL_EDIVERGE, "the collapsed unit has no bulk part");
+  double e[CL_STATE_MAX], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX], f0[CL_STATE_MAX], col[CL_STATE_MAX];
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+#define EVAL(yy, ff)                                                                                   \
+  (c->nevals++, rep < 0 ? fixed_drift(c->d, K, 2, yy, ff, err)                                         \
+                        : (cl_state_unpack(K, 2, yy, R, Q), cl_drift_eval_rep(c->d, rep, R, Q, dR, dQ, err) \
+                               ? CL_EDIVERGE                                                           \
+                               : (cl_state_pack(K, 2, dR, dQ, ff), CL_OK)))
+  cl_status st = EVAL(y0, f0);
+  for (int bb = 0; bb < n && !st; bb++) {
+    collapse_basis(K, bb, e);
+    if (bb < 2 * K + 2) {
+      const int isR = bb < K || (bb > K && bb <= 2 * K);
+      const double h = 1e-3 * lev * (isR ? sqrt(b) : b);
+      for (int sg = 1; sg >= -1 && !st; sg -= 2) {
+        for (int k = 0; k < n; k++) y[k] = y0[k] + sg * h * e[k];
+        if (bb > K && onto_boundary(K, y)) return cl_fail(err, CL_EDIVERGE, "a step leaves the domain");
+        st = EVAL(y, sg > 0 ? fp : fm);
+      }
+      for (int k = 0; k < n && !st; k++) fp[k] = (fp[k] - fm[k]) / (2 * h);
+    } else {
+      const double dl = 1e-5 * lev * b;
+      for (int r = 2; r >= 1 && !st; r--) {
+        for (int k = 0; k < n; k++) y[k] = y0[k] + r * dl * e[k];
+        if (!(st = EVAL(y, fp)))
+          for (int k = 0; k < n; k++) fp[k] = (fp[k] - f0[k]) / (r * dl);
+        if (!st && r == 2 && rate2) {
+          collapse_coords(K, fp, col);
+          *rate2 = col[n - 1];
+        }
+      }
+    }
+    if (st) break;
+    collapse_coords(K, fp, col);
+    for (int k = 0; k < n; k++) J[k * n + bb] = col[k];
+  }
+#undef EVAL
+  return st;
+}
+
+/* eigenvalues of the square block [a, a + w) of J (n x n) into re, im */
+static cl_status block_eig(const double *J, int n, int a, int w, double *re, double *im) {
+  double B[(CL_KMAX + 1) * (CL_KMAX + 1)]; /* w <= K + 1 */
+  for (int r = 0; r < w; r++)
+    for (int k = 0; k < w; k++) B[r * w + k] = J[(a + r) * n + a + k];
+  return cl_eigen_nonsymm(B, w, 1, re, im) ? CL_ENOMEM : CL_OK;
+}
+
+/* The classification of the collapsed point p->y (w_2 = w_1): J in the
+ * collapse coordinates by Richardson's extrapolation (4 J(h/2) - J(h)) / 3
+ * (the z column 2 J(delta/2) - J(delta)) from the levels h/2, h/4; the
+ * eigenvalues of its blocks: within the set (K + 1), the odd part (K + 1),
+ * and J_zz, in that order.  The blocks are exact by the symmetries (the
+ * exchange of the units maps (d, p) to -(d, p); the set is invariant, so
+ * the z-row vanishes in the set's columns); jac_error is twice the largest
+ * move of an eigenvalue between the extrapolations from (h, h/2) and
+ * (h/2, h/4), plus the largest entry outside the blocks, plus the move of
+ * the spectrum to the engine's other level (the quad rule's coarse level,
+ * or one Sobol' rule).  *rate_ok: the bulk rate at delta and 2 delta
+ * agrees to COLLAPSE_RATE_TOL (otherwise d q_perp/dt does not vanish like
+ * q_perp: the flow leaves the set, and the point is not listed). */
+static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok, char *err) {
+  const int K = c->K, n = 2 * K + 3, nn = n * n, w = K + 1;
+  double *J = malloc(sizeof(double) * (size_t)(5 * nn));
+  if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
+  double *X1 = J + nn, *X2 = J + 2 * nn, *X3 = J + 3 * nn, *Je = J + 4 * nn, r2 = 0, r1 = 0;
+  cl_status st = collapse_jac(c, -1, 1, p->y, X1, NULL, err);
+  if (!st) st = collapse_jac(c, -1, 0.5, p->y, X2, &r2, err);
+  if (!st) st = collapse_jac(c, -1, 0.25, p->y, X3, NULL, err);
+  *rate_ok = 0;
+  if (!st) {
+    r1 = X2[nn - 1];
+    *rate_ok = fabs(r1 - r2) <= COLLAPSE_RATE_TOL * fmax(1, fmax(fabs(r1), fabs(r2)));
+    /* Richardson: O(h^2) columns (central) and the O(delta) z column */
+    for (int k = 0; k < nn; k++) {
+      const int zc = k % n == n - 1;
+      double a = zc ? 2 * X2[k] - X1[k] : (4 * X2[k] - X1[k]) / 3;
+      double b = zc ? 2 * X3[k] - X2[k] : (4 * X3[k] - X2[k]) / 3;
+      X1[k] = a, J[k] = b;
+    }
+  }
+  double off = 0;
+  for (int r = 0; r < n && !st; r++)
+    for (int k = 0; k < n; k++) {
+      const int br = r < w ? 0 : r < 2 * w ? 1 : 2, bk = k < w ? 0 : k < 2 * w ? 1 : 2;
+      if (br != bk && !(br == 0 && bk == 2)) off = fmax(off, fabs(J[r * n + k]));
+    }
+  if (!st) {
+    /* the engine's error, as rules_jacobian: the deterministic rules'
+     * coarse level against the fine one (X2, at h/2); the Sobol' rules one
+     * by one against their mean (X2), t sd / sqrt(nrep) */
+    const int nr = cl_drift_nrep(c->d), wr = cl_drift_written_rep(c->d);
+    double gap = cl_ode_spectrum_gap(X1, J, n), geng = 0, ss = 0;
+    for (int r = 0; r < nr && !st && gap >= 0; r++) {
+      if (r == wr || (wr >= 0 && r > 0)) continue;
+      if ((st = collapse_jac(c, r, 0.5, p->y, Je, NULL, err))) break;
+      const double g = cl_ode_spectrum_gap(X2, Je, n);
+      if (g < 0) gap = -1;
+      geng = fmax(geng, g), ss += g * g;
+    }
+    if (!st && nr >= 2 && wr < 0) geng = cl_drift_tquant(c->d) * sqrt(ss / ((double)nr * (nr - 1)));
+    if (!st && gap < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    p->jac_error = 2 * gap + off + geng;
+  }
+  if (!st && (block_eig(J, n, 0, w, p->eig_re, p->eig_im) || block_eig(J, n, w, w, p->eig_re + w, p->eig_im + w)))
+    st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!st) {
+    p->eig_re[n - 1] = J[nn - 1], p->eig_im[n - 1] = 0;
+    set_stability(p, n);
+  }
+  free(J);
+  return st;
+}
+
+/* x = (R_.1, Q_11) of a state near the set (w_2 ~ +-w_1), embedded on
+ * w_2 = w_1, pushed to cs; not for w_2 ~ -w_1 unless the sign of a unit is
+ * a symmetry (odd sigma) */
+static int push_collapse_start(const cl_symmetry *g, int K, const double *y, start_list *cs) {
+  const int sg = y[2 * K + 1] >= 0 ? 1 : -1;
+  if (sg < 0 && !g->unit_sign) return 0;
+  double x[CL_KMAX + 1], z[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  for (int j = 0; j < K; j++) x[j] = (y[2 * j] + sg * y[2 * j + 1]) / 2;
+  x[K] = (y[2 * K] + y[2 * K + 2]) / 2;
+  /* not next to a start already there (R within COLLAPSE_NEAR sqrt(Q_11),
+   * Q_11 within COLLAPSE_NEAR Q_11): most flows that collapse end at one
+   * point, and each start costs a Newton run (35 flow ends at the state of
+   * docs/fixed-points.md s.2, "Fixed points on the collapse set") */
+  for (int t = 0; t < cs->ns; t++) {
+    const double *w = cs->y + (size_t)t * cs->n;
+    int near = fabs(w[2 * K] - x[K]) <= COLLAPSE_NEAR * x[K];
+    for (int j = 0; j < K && near; j++) near = fabs(w[2 * j] - x[j]) <= COLLAPSE_NEAR * sqrt(fmax(x[K], 0));
+    if (near) return 0;
+  }
+  collapse_embed(K, x, z);
+  cl_state_unpack(K, 2, z, R, Q);
+  return push(cs, R, Q, K, 2);
+}
+
+/* the standard starts on the set: R = 0 (Q_11 = 1 and 0.1), the unit along
+ * each feature (R_j1 = +-0.5, +-0.9, Q_11 = 1), on every feature (R_j1 =
+ * 0.5 / sqrt(K)), and COLLAPSE_RANDOM seeded ones (w = (K + 1) Gaussian
+ * coordinates over sqrt(K + 1), R its first K) */
+static int collapse_starts(int K, start_list *cs) {
+  double x[CL_KMAX + 1], y[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  int bad = 0;
+#define CPUSH() (collapse_embed(K, x, y), cl_state_unpack(K, 2, y, R, Q), bad |= push(cs, R, Q, K, 2))
+  for (int a = 0; a < 2; a++) {
+    memset(x, 0, sizeof x), x[K] = a ? 0.1 : 1;
+    CPUSH();
+  }
+  const double lev[] = {0.5, -0.5, 0.9, -0.9};
+  for (int j = 0; j < K; j++)
+    for (int l = 0; l < 4; l++) {
+      memset(x, 0, sizeof x), x[j] = lev[l], x[K] = 1;
+      CPUSH();
+    }
+  for (int j = 0; j < K; j++) x[j] = 0.5 / sqrt((double)K);
+  x[K] = 1;
+  CPUSH();
+  cl_rng *rng;
+  if (cl_rng_alloc(777, 0x636f6c6c, &rng, NULL)) return 1;
+  for (int t = 0; t < COLLAPSE_RANDOM; t++) {
+    double q = 0;
+    for (int k = 0; k <= K; k++) {
+      const double w = cl_rng_gauss(rng) / sqrt((double)(K + 1));
+      if (k < K) x[k] = w;
+      q += w * w;
+    }
+    x[K] = q;
+    CPUSH();
+  }
+  cl_rng_free(rng);
+#undef CPUSH
+  return bad;
+}
+
+/* Newton on the collapse set from the starts cs (collapsed full states),
+ * with the drift dc; each new root classified (collapse_classify) and its
+ * orbit listed with kind collapsed */
+static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, const cl_model *m,
+                                 const cl_symmetry *g, const start_list *cs, double *work, int cap, found_set *f,
+                                 cl_fixed_info *info, char *err) {
+  const int K = c0->K, n = c0->n;
+  root_ctx cc = *c0;
+  cc.d = dc0, cc.collapse = 1, cc.known = NULL, cc.nknown = 0, cc.nfree = K + 1;
+  for (int j = 0; j < K; j++) cc.idx[j] = 2 * j;
+  cc.idx[K] = 2 * K;
+  const long ev0 = cc.nevals;
+  cl_status st = CL_OK;
+  for (int t = 0; t < cs->ns && !st; t++) {
+    double y[CL_STATE_MAX];
+    const double *y0 = cs->y + (size_t)t * n;
+    info->collapse_starts++;
+    cc.d = dc0;
+    int nw = newton(&cc, y0, y);
+    if (nw == 0) nw = damped_newton(&cc, y0, y);
+    if (nw == 0 && dalt) {
+      /* the finder's own engine, for the roots where the quad rule
+       * refuses (its sd limits, docs/accurate.md s.8); where it does not,
+       * the root is polished by the quad rule (the Sobol' rules' roots are
+       * 1e-3 off theirs: one point, not two) */
+      double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
+      cc.d = dalt;
+      nw = newton(&cc, y0, y1);
+      if (nw == 0) nw = damped_newton(&cc, y0, y1);
+      memcpy(y, y1, sizeof y1);
+      cc.nevals++;
+      if (nw > 0 && !fixed_drift(dc0, K, 2, y1, fq, NULL)) {
+        cc.d = dc0;
+        nw = newton(&cc, y1, y);
+        if (nw == 0) nw = damped_newton(&cc, y1, y);
+      }
+    }
+    cl_drift *const dc = cc.d;
+    if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (nw <= 0) continue;
+    cl_status st2;
+    if (collapse_sign(K, 2, y) != 1) continue; /* both units dead: w = 0 is not listed */
+    double r = residual_at(dc, K, 2, y, NULL, &st2);
+    if (st2 || !(r < 100 * root_tol(cc.s2, n, y))) continue;
+    { /* onto the fixed subspace of the symmetries that (nearly) fix it, as take_root */
+      double ys[CL_STATE_MAX];
+      memcpy(ys, y, sizeof(double) * (size_t)n);
+      if (symmetrize(g, n, 1e5 * root_tol(cc.s2, n, y), ys, work, cap)) {
+        const double rs = residual_at(dc, K, 2, ys, NULL, &st2);
+        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && collapse_sign(K, 2, ys) == 1) memcpy(y, ys, sizeof(double) * (size_t)n);
+      }
+    }
+    if (is_known(f, n, y, 1e5 * root_tol(cc.s2, n, y))) continue;
+    cl_fixed_point p;
+    memset(&p, 0, sizeof p);
+    r = residual_at(dc, K, 2, y, NULL, &st2);
+    p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1;
+    memcpy(p.y, y, sizeof(double) * (size_t)n);
+    int ok = 0;
+    char e1[CL_ERRLEN];
+    st2 = collapse_classify(&cc, &p, &ok, e1);
+    if (st2 == CL_ENOMEM) st = cl_fail(err, st2, "fixed: out of memory");
+    if (st2 == CL_OK && !ok) { /* the bulk rate has no limit: the flow leaves the set */
+      info->collapse_rejected++;
+      continue;
+    }
+    if (st2) { /* no Jacobian (a step the engine refuses): listed, stability unknown */
+      for (int k = 0; k < n; k++) p.eig_re[k] = p.eig_im[k] = NAN;
+      p.jac_error = NAN, p.stability = CL_UNKNOWN;
+    }
+    const int np0 = f->np;
+    if (!st && (st = add_orbit(dc, c0->fb, g, K, 2, y, &p, ++info->orbits, cap, f, info, e1)))
+      cl_fail(err, st, "fixed: at the collapsed point R_1_1 = %g, Q_1_1 = %g with lambda = %g: %s", y[0], y[2 * K],
+              m->lambda, e1);
+    info->unknown += !st && p.stability == CL_UNKNOWN;
+    info->collapsed += !st;
+    for (int a = np0; a < f->np; a++) f->p[a].via = 2;
+  }
+  info->collapse_evals += cc.nevals - ev0;
+  c0->nevals = cc.nevals;
+  return st;
+}
+
+static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo0, const double *extra,
+                           int nextra, int collapse_only, cl_fixed_point **out, int *nout, cl_fixed_info *info0,
+                           char *err) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   cl_fixed_opts fo;
   cl_fixed_info info;
@@ -970,12 +1346,33 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
   }
   cl_common_init();
+  /* M = 2: the collapse set w_2 = w_1 is searched last (collapse_search)
+   * with an engine that accepts its singular covariance: the quad rule
+   * where the finder's is the grid (the deterministic engines' written
+   * level is 1; for cubic sigma the default may be the quad rule already,
+   * and another one is the same), the finder's own otherwise (the quad
+   * rule asked for, the Sobol' rules, the closed forms) */
+  start_list cs = {.n = n}, *csp = NULL;
+  cl_drift *dc = NULL, *dalt = NULL;
+  if (M == 2 && !fo.no_collapse) {
+    cl_quad_opts qo = {0};
+    if (o) qo = *o;
+    const int grid = cl_drift_written_rep(c.d) == 1 && qo.expect != CL_EXPECT_QUAD;
+    if (qo.expect == CL_EXPECT_QUAD) dc = c.d;
+    else {
+      qo.expect = CL_EXPECT_QUAD;
+      if (cl_drift_alloc(m, &qo, &dc, NULL)) dc = grid ? NULL : c.d; /* relu, g = abs, ...: the quad rule refuses */
+      else if (!grid) dalt = c.d;
+    }
+    if (dc) csp = &cs;
+    else info.collapse_starts = -1; /* not searched */
+  }
   /* the flows first: the uninformative start (where training from a small
    * initialisation begins), then three seeded random ones, then the escape
    * starts (flow_starts); each settled end is polished by Newton (hybrids,
    * then the damped one) with every unit free, and joins the deflation set
    * like any root */
-  const int nflows = fo.flows >= 0 ? fo.flows : M >= 2 ? 4 + FLOW_ESCAPES_PER_KM * K * M : 0;
+  const int nflows = collapse_only ? 0 : fo.flows >= 0 ? fo.flows : M >= 2 ? 4 + FLOW_ESCAPES_PER_KM * K * M : 0;
   long flow_evals = 0; /* spent by the flows: on top of the Newton starts' budget */
   if (nflows > 0) {
     start_list s = {.n = n}, fs = {.n = n};
@@ -1000,12 +1397,14 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
       const double rtol = k < nfirst ? 1e-6 : FLOW_ESCAPE_RTOL;
       const int fe = flow_end(&c, &f, fs.y + (size_t)k * n, FLOW_EVALS, rtol, y1);
       info.flow_collapses += fe == 3;
+      /* where the flow runs into w_2 = +-w_1: a start on the collapse set */
+      if (fe == 3 && csp && push_collapse_start(&g, K, y1, csp)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
       if (fe != 1) continue;
       info.newton_runs++;
       int nw = newton(&c, y1, y);
       if (nw == 0) nw = damped_newton(&c, y1, y);
       if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
-      if (nw > 0) take_root(&c, m, &g, M, y, work, cap, &f, &info, 1, &st, err);
+      if (nw > 0) take_root(&c, m, &g, M, y, work, cap, &f, &info, 1, csp, &st, err);
     }
     free(s.y);
     free(fs.y);
@@ -1014,7 +1413,9 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   /* Ma = M: all units alive; Ma < M: units Ma..M-1 dead (pinned at 0; by
    * the permutation symmetry the other choices are images); at least one
    * unit alive (w = 0 is not listed) */
-  for (int Ma = M; Ma >= 1 && !st; Ma--) {
+  for (int e = 0; e < nextra && collapse_only && csp && !st; e++)
+    if (push_collapse_start(&g, K, extra + (size_t)e * n, csp)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+  for (int Ma = M; Ma >= 1 && !st && !collapse_only; Ma--) {
     start_list s = {.n = n};
     if (make_starts(m, Ma, Ma == M ? nrandom : nrandom / 4, &s)) {
       free(s.y);
@@ -1055,7 +1456,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
           if (rep == 0 && fo.deflation && f.nknown) continue;
           break;
         }
-        const int took = take_root(&c, m, &g, Ma, y, work, cap, &f, &info, 0, &st, err);
+        const int took = take_root(&c, m, &g, Ma, y, work, cap, &f, &info, 0, csp, &st, err);
         if (took <= 0) break; /* an error (st), or not a new root */
         if (took == 1) {      /* known */
           if (rep > 0 || !fo.deflation) break;
@@ -1066,6 +1467,12 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     free(s.y);
   }
+  if (!st && csp) {
+    if (collapse_starts(K, &cs)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    else st = collapse_search(&c, dc, dalt, m, &g, &cs, work, cap, &f, &info, err);
+  }
+  free(cs.y);
+  if (dc != c.d) cl_drift_free(dc);
   cl_drift_free(c.d);
   cl_drift_free(fb.d);
   free(f.known);
@@ -1108,6 +1515,17 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
   *out = sorted;
   *nout = np;
   return CL_OK;
+}
+
+cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo, const double *extra,
+                           int nextra, cl_fixed_point **out, int *nout, cl_fixed_info *info, char *err) {
+  return find_impl(m, o, fo, extra, nextra, 0, out, nout, info, err);
+}
+
+cl_status cl_fixed_find_collapsed(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
+                                  cl_fixed_point **out, int *nout, cl_fixed_info *info, char *err) {
+  if (m->M != 2) return cl_fail(err, CL_EINVAL, "fixed: the collapse set is searched for M = 2 only");
+  return find_impl(m, o, NULL, extra, nextra, 1, out, nout, info, err);
 }
 
 cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../src/fixed.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "testutil.h"
@@ -134,11 +135,17 @@ static void check_complete(const cl_model *m, const cl_quad_opts *o, const cl_fi
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   cl_symmetry g;
   cl_symmetry_init(m, &g);
-  cl_drift *d;
+  cl_drift *d, *dq = NULL;
   cl_drift_alloc(m, o, &d, NULL);
+  /* the collapse set's engine: the quad rule wherever it evaluates the
+   * point, else the finder's (docs/fixed-points.md s.2) */
+  cl_quad_opts oq = {0};
+  if (o) oq = *o;
+  if (oq.expect != CL_EXPECT_QUAD) oq.expect = CL_EXPECT_QUAD, cl_drift_alloc(m, &oq, &dq, NULL);
   for (int i = 0; i < np; i++) {
     double f[CL_STATE_MAX], r = 0;
-    cr_assert_eq(cl_ode_drift(d, K, M, p[i].y, f, NULL), CL_OK);
+    const int onq = p[i].kind == CL_KIND_COLLAPSED && dq && cl_ode_drift(dq, K, M, p[i].y, f, NULL) == CL_OK;
+    cr_assert_eq(cl_ode_drift(onq ? dq : d, K, M, p[i].y, f, NULL), CL_OK);
     for (int q = 0; q < n; q++) r = fmax(r, fabs(f[q]));
     cr_assert_leq(r, 1e-9, "point %d: residual %g", i + 1, r);
     cr_assert_float_eq(r, p[i].residual, 1e-15);
@@ -154,6 +161,7 @@ static void check_complete(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
   }
   cl_drift_free(d);
+  cl_drift_free(dq);
 }
 
 /* The deflated finder finds every point the undeflated multi-start Newton
@@ -452,6 +460,7 @@ Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 120) {
    * this test was written: the escape flows (docs/fixed-points.md s.2)
    * are not its subject and took it from 12 to 32 CPU s */
   fo.flows = 3;
+  fo.no_collapse = 1; /* nor the search on the collapse set (12 CPU s more) */
   for (int g = 0; g < 2; g++) {
     cl_gfun_parse(g ? "abs" : "square", &m.g, NULL);
     /* the reason: dQ_22/dt at Q_22 = 1e-8, unit 2 orthogonal to all */
@@ -698,5 +707,140 @@ Test(fixedm, states_the_flow_from_random_starts_reaches_are_listed, .timeout = 1
     }
     cr_assert_eq(nlisted, nim, "%s: %d images listed, the orbit has %d", cl_fixed_kind_name(kind[c]), nlisted, nim);
   }
+  free(p);
+}
+
+/* ---- fixed points on the collapse set w_2 = +-w_1 (docs/fixed-points.md
+ * s.2, "Fixed points on the collapse set") ---- */
+
+/* the bulk part of w_2 - w_1 (M = 2): q_perp = det(A) / A_11, A = Q - R^T R
+ * (the Schur complement of the Gram matrix of u_1..u_K, w_1, w_2) */
+static double q_perp(int K, const double *y) {
+  double a11 = y[2 * K], a12 = y[2 * K + 1], a22 = y[2 * K + 2];
+  for (int j = 0; j < K; j++)
+    a11 -= y[2 * j] * y[2 * j], a12 -= y[2 * j] * y[2 * j + 1], a22 -= y[2 * j + 1] * y[2 * j + 1];
+  return (a11 * a22 - a12 * a12) / a11;
+}
+
+/* The ODE (the quad rule, which evaluates the nearly collapsed states;
+ * rk8pd, whose steps end at the output time: DOP853's run past it, and
+ * near a fixed point far past it) from y0 with its bulk difference q_perp
+ * set to eps Q_11 (Q_12 lowered, so that R and Q_ii stay: the swap of the
+ * units and the feature signs keep such a state on R = 0, R_.1 = R_.2,
+ * Q_11 = Q_22), to time T: the growth rate log(q_perp(T) / q_perp(0)) / T.
+ * odd: instead the units differ along feature 1, R_12 - R_11 = e = eps
+ * sqrt(Q_11), with q_perp = e^2; at R = 0 that difference is alone in its
+ * class under the exchange and the sign of feature 1, so it grows at one
+ * eigenvalue of the odd block: the rate of |R_12 - R_11|. */
+static double measured_rate(const cl_model *m0, const double *y0, double eps, double T, int odd) {
+  cl_model m = *m0;
+  double y[CL_STATE_MAX], Q[4];
+  memcpy(y, y0, sizeof(double) * 7);
+  if (odd) { /* R_12 - R_11 = eps sqrt(Q_11) on the boundary (q_perp = 0): Q_12 = R_.1 . R_.2 + A_11 */
+    const double e = eps * sqrt(y[4]);
+    y[0] -= e / 2, y[1] += e / 2;
+    y[5] = y[0] * y[1] + y[2] * y[3] + (y[4] - y[0] * y[0] - y[2] * y[2]);
+    y[5] -= e * e / 2; /* and q_perp = e^2, inside the domain (on its boundary the steps leave it) */
+  } else
+    y[5] -= eps * y[4] / 2; /* z = Q_11 - 2 Q_12 + Q_22 = eps Q_11 */
+  cl_state_unpack(2, 2, y, m.R0, Q);
+  memcpy(m.Q0, Q, sizeof Q);
+  cl_schedule s;
+  cl_schedule_default(&s);
+  s.T = T, s.dt_out = T;
+  cl_ode_opts oo;
+  cl_ode_opts_default(&oo);
+  oo.quad.expect = CL_EXPECT_QUAD;
+  snprintf(oo.stepper, sizeof oo.stepper, "rk8pd");
+  oo.rtol = 1e-10, oo.atol = 1e-14;
+  cl_traj *tr;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_ode_solve(&m, &s, &oo, &tr, NULL, err), CL_OK, "%s", err);
+  const double *yT = cl_traj_row(tr, 0, 1);
+  const double rate = odd ? log(fabs(yT[1] - yT[0]) / fabs(y[1] - y[0])) / T : log(q_perp(2, yT) / q_perp(2, y)) / T;
+  cl_traj_free(tr);
+  return rate;
+}
+
+/* The state the accurate flow reaches from Q = I, R = 0 at M = 2, sigmoid,
+ * lambda = 0.3, s = 1 (docs/fixed-points.md s.2: `ode --expect quad` ends
+ * at w_1 = w_2, R = 0, Q_ij = q* = 0.0358393894255) is listed, on the
+ * collapse set, stable, with every eigenvalue negative: within the set,
+ * across it, and the bulk rate, which the ODE from a slightly de-collapsed
+ * start reproduces (it returns to the collapse).  At R = 0 the drift does
+ * not depend on the features' laws (the pre-activations are the bulk's),
+ * so rademacher:3 + rademacher:2 has the same q* as laplace:3 +
+ * rademacher:2 at a tenth of the cost of the quad rule. */
+Test(fixedm, the_collapsed_state_the_flow_reaches_is_listed_stable, .timeout = 120) {
+  cl_model m = model2(2, 0.3, "rademacher:3", "rademacher:2");
+  cl_act_parse("sigmoid", &m.act, NULL);
+  m.s = 1;
+  cl_quad_opts o = {0};
+  cl_fixed_point *p;
+  int np;
+  cl_fixed_info info;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  cr_assert_eq(np, 1, "%d points on the collapse set (sigmoid: w_2 = -w_1 is not invariant)", np);
+  const cl_fixed_point *c = &p[0];
+  cr_expect_eq(c->kind, CL_KIND_COLLAPSED);
+  cr_expect_eq(c->collapse, 1);
+  cr_expect_eq(c->via, 2);
+  cr_expect_leq(c->residual, 1e-11);
+  for (int k = 0; k < 4; k++) cr_expect_eq(c->y[k], 0, "R entry %d = %g", k, c->y[k]);
+  cr_expect_leq(fabs(c->y[4] - 0.0358393894255), 1e-11, "q* = %.13g", c->y[4]);
+  cr_expect(c->y[4] == c->y[5] && c->y[5] == c->y[6]);
+  cr_expect_eq(c->stability, CL_STABLE, "%s", cl_stability_name(c->stability));
+  cr_expect_leq(c->jac_error, 1e-5);
+  for (int k = 0; k < 7; k++) cr_expect_lt(c->eig_re[k], -10 * c->jac_error, "eigenvalue %d: %g", k, c->eig_re[k]);
+  /* the bulk rate against the ODE from q_perp = 1e-6 Q_11 over t = 5 */
+  const double rate = measured_rate(&m, c->y, 1e-6, 5, 0);
+  cr_log_info("bulk rate %.7f listed, %.7f from the ODE; eigenvalues %.4f %.4f %.4f | %.4f %.4f %.4f | %.4f", c->eig_re[6],
+              rate, c->eig_re[0], c->eig_re[1], c->eig_re[2], c->eig_re[3], c->eig_re[4], c->eig_re[5], c->eig_re[6]);
+  cr_expect_leq(fabs(rate - c->eig_re[6]), 1e-4 * fabs(c->eig_re[6]), "listed %g, ODE %g", c->eig_re[6], rate);
+  /* the units' difference along feature 1: one of the odd block's eigenvalues, negative */
+  const double rodd = measured_rate(&m, c->y, 1e-3, 5, 1);
+  double best = INFINITY;
+  for (int k = 3; k < 6; k++) best = fmin(best, fabs(rodd - c->eig_re[k]));
+  cr_log_info("difference along feature 1: rate %.7f from the ODE, %.2g from the nearest odd eigenvalue", rodd, best);
+  cr_expect_lt(rodd, 0);
+  cr_expect_leq(best, 1e-5 * fabs(rodd), "ODE rate %g of R_12 - R_11: no odd eigenvalue within 1e-5", rodd);
+  free(p);
+}
+
+/* Where the penalty makes the units repel, the collapse is unstable: M = 2,
+ * two rademacher:3 features, tanh, lambda = 0.5 (s = 0.5): the collapsed
+ * uninformative point (R = 0, Q_ij = +-q) is listed with both images
+ * (w_2 = w_1 and, tanh being odd, w_2 = -w_1), not stable, with a positive
+ * bulk rate that the ODE from a slightly de-collapsed start reproduces (the
+ * units separate). */
+Test(fixedm, a_collapse_the_penalty_breaks_is_listed_unstable_across, .timeout = 60) {
+  cl_model m = model2(2, 0.5, "rademacher:3", "rademacher:3");
+  cl_act_parse("tanh", &m.act, NULL);
+  cl_quad_opts o = {0};
+  cl_fixed_point *p;
+  int np;
+  cl_fixed_info info;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  cl_quad_opts oq = {0}; /* the engine of the collapse set: the grid, the default, refuses it */
+  oq.expect = CL_EXPECT_QUAD;
+  check_complete(&m, &oq, p, np);
+  int w = -1, signs = 0;
+  for (int i = 0; i < np; i++) {
+    cr_expect_eq(p[i].kind, CL_KIND_COLLAPSED);
+    cr_expect_leq(p[i].residual, 1e-11);
+    if (p[i].y[0] == 0 && p[i].y[1] == 0 && p[i].y[2] == 0 && p[i].y[3] == 0) {
+      signs |= p[i].collapse > 0 ? 1 : 2;
+      if (p[i].collapse > 0) w = i;
+    }
+  }
+  cr_assert_eq(signs, 3, "the collapsed uninformative point with both signs of w_2 = +-w_1");
+  const cl_fixed_point *c = &p[w];
+  cr_expect_neq(c->stability, CL_STABLE);
+  cr_expect_gt(c->eig_re[6], 10 * c->jac_error, "bulk rate %g", c->eig_re[6]);
+  const double rate = measured_rate(&m, c->y, 1e-8, 5, 0);
+  cr_log_info("q = %.12g: bulk rate %.6f listed, %.6f from the ODE", c->y[4], c->eig_re[6], rate);
+  cr_expect_leq(fabs(rate - c->eig_re[6]), 1e-4 * fabs(c->eig_re[6]), "listed %g, ODE %g", c->eig_re[6], rate);
   free(p);
 }

@@ -31,9 +31,15 @@ typedef struct {
   int orbit;        /* 1, 2, ...: the same for the images of one point */
   int kind;         /* cl_fixed_kind */
   int via;          /* how its orbit was found: 0 Newton from a start, 1 the end of a
-                       flow (the ODE from a start) polished by Newton */
+                       flow (the ODE from a start) polished by Newton, 2 Newton on the
+                       collapse set w_2 = w_1 (M = 2) */
   int jac_fallback; /* 1: the Jacobian (eigenvalues, jac_error) is cl_drift_fallback's engine's,
                        the default M = 2 grid having refused its difference points */
+  int collapse;     /* M = 2, kind collapsed: +1 for w_2 = w_1, -1 for w_2 = -w_1; 0 otherwise.
+                       Its eigenvalues are then, in this order, the K + 1 within the collapse set,
+                       the K + 1 of the difference w_2 -+ w_1 along the features and along w_1,
+                       and last the growth rate of the difference's bulk part q_perp
+                       (docs/fixed-points.md s.2, "Fixed points on the collapse set") */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
@@ -44,7 +50,10 @@ typedef struct {
  *                (an orthogonal frame rotated away from the feature axes);
  * mixed          a unit on several features (otherwise);
  * partial        some units alive with R = 0, others on features;
- * dead           some unit with Q_ii = 0 (w_i = 0). */
+ * dead           some unit with Q_ii = 0 (w_i = 0);
+ * collapsed      M = 2, w_2 = +-w_1 exactly, classified across the collapse set: set by the
+ *                finder only (cl_fixed_point.collapse); cl_fixed_kind_of never returns it,
+ *                and it is no outcome of basin (CL_NKINDS counts those). */
 typedef enum {
   CL_KIND_UNINFORMATIVE,
   CL_KIND_SPECIALISED,
@@ -52,9 +61,11 @@ typedef enum {
   CL_KIND_ROTATED,
   CL_KIND_MIXED,
   CL_KIND_PARTIAL,
-  CL_KIND_DEAD
+  CL_KIND_DEAD,
+  CL_KIND_COLLAPSED
 } cl_fixed_kind;
-#define CL_NKINDS 7
+#define CL_NKINDS 7        /* the kinds cl_fixed_kind_of and basin's outcomes use */
+#define CL_NFIXED_KINDS 8  /* and collapsed */
 
 const char *cl_stability_name(cl_stability s);
 const char *cl_fixed_kind_name(int kind);
@@ -75,6 +86,8 @@ typedef struct {
                      polished (the uninformative start, the first three seeded random ones,
                      then seeded escape starts Q = I, R = 0.05 x Gaussian); < 0 (default):
                      4 + 8 K M for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
+  int no_collapse;  /* 1: M = 2 without the search on the collapse set w_2 = w_1 (docs/fixed-points.md
+                       s.2, "Fixed points on the collapse set"); 0 (default): with it */
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
 
@@ -93,6 +106,11 @@ typedef struct {
   char symmetries[256]; /* the symmetry group used */
   int flow_collapses;   /* flows stopped where two units collapse, w_i -> +-w_l (their ends not polished);
                            last, so that the fields before keep their offsets */
+  /* the search on the collapse set w_2 = w_1 (M = 2; docs/fixed-points.md s.2): */
+  int collapse_starts;    /* Newton starts on the set (-1: not searched, the engine refuses the set) */
+  int collapsed;          /* orbits listed with kind collapsed */
+  int collapse_rejected;  /* roots on the set not listed: the bulk rate d q_perp/dt / q_perp has no limit */
+  long collapse_evals;    /* drift evaluations spent there (included in drift_evals) */
 } cl_fixed_info;
 
 void cl_fixed_opts_default(cl_fixed_opts *fo);
