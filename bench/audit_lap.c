@@ -18,7 +18,15 @@
  * small; rho in [-0.95, 0.95]; Q log-uniform on [1e-3, 20], cos = R / sqrt(Q)
  * near 0, uniform, or within 1e-2 to 1e-8 of 1.  AUDIT_LAP_HARD=1 (after the
  * same draws): s log-uniform on [0.01, 0.1], Q on [0.5, 20], 1 - cos on
- * [1e-6, 1e-2] (little Gaussian smoothing against |R|).
+ * [1e-6, 1e-2] (little Gaussian smoothing against |R|); AUDIT_LAP_HARD=2
+ * less still (s on [1e-4, 1e-2], 1 - cos on [1e-10, 1e-6]).
+ * AUDIT_LAP_UNIF=1 (session 12, docs/kinks.md "Not covered"): uniform laws
+ * instead of laplace (the first two laws uniform, a gauss draw of the others
+ * a third uniform law), which keep the tensor rule where the characteristic
+ * functions refuse their grids; a state beyond its tolerance is checked by
+ * the characteristic functions forced (--quad-cf on, an independent method)
+ * and, at B = 1, the Monte Carlo of tests/kinkref.h (AUDIT_LAP_MC samples,
+ * default 4e7; 0: none), printed in standard errors.
  * Build and run: bench/audit_lap.sh [-v] [cases [seed [first [stride]]]]. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +71,8 @@ int main(int argc, char **argv) {
   const int ncase = argc > 1 ? atoi(argv[1]) : 20;
   if (argc > 2) rs = strtoull(argv[2], NULL, 10) * 2654435761ULL + 777;
   const int first = argc > 3 ? atoi(argv[3]) : 0, stride = argc > 4 ? atoi(argv[4]) : 1;
-  const int hard = getenv("AUDIT_LAP_HARD") != NULL;
+  const int hard = getenv("AUDIT_LAP_HARD") != NULL, unif = getenv("AUDIT_LAP_UNIF") != NULL;
+  const long nmc = getenv("AUDIT_LAP_MC") ? atol(getenv("AUDIT_LAP_MC")) : 40000000;
   static const char *acts[] = {"tanh", "erf", "sigmoid"};
   static const double tol[] = {1e-6, 1e-10, 1e-8};
   double worst[3] = {0};
@@ -84,8 +93,8 @@ int main(int argc, char **argv) {
     int na = 1;
     for (int j = 0; j < m.K; j++) {
       const double m2 = logu(0.2, 4);
-      if (j == 0) snprintf(laws[j], sizeof laws[j], "laplace:%.4f", m2);
-      else if (j == 1) snprintf(laws[j], sizeof laws[j], "%s:%.4f", I(3) ? "laplace" : "uniform", m2);
+      if (j == 0) snprintf(laws[j], sizeof laws[j], "%s:%.4f", unif ? "uniform" : "laplace", m2);
+      else if (j == 1) snprintf(laws[j], sizeof laws[j], "%s:%.4f", I(3) && !unif ? "laplace" : "uniform", m2);
       else {
         int k = I(4);
         if (k == 0) snprintf(laws[j], sizeof laws[j], "rademacher:%.4f", m2);
@@ -94,7 +103,7 @@ int main(int argc, char **argv) {
           const double p = round(1e4 * (0.05 + 0.4 * U())) / 1e4, v1 = -round(1e4 * (0.2 + 2 * U())) / 1e4;
           snprintf(laws[j], sizeof laws[j], "discrete:%.4f@%.4f,%.17g@%.4f", v1, p, -v1 * p / (1 - p), 1 - p);
         } else
-          snprintf(laws[j], sizeof laws[j], "gauss:%.4f", m2);
+          snprintf(laws[j], sizeof laws[j], "%s:%.4f", unif ? "uniform" : "gauss", m2);
       }
       char err[CL_ERRLEN];
       if (cl_law_parse(laws[j], &m.c[j], err)) return fprintf(stderr, "%s: %s\n", laws[j], err), 1;
@@ -110,6 +119,8 @@ int main(int argc, char **argv) {
     double cosv = ck == 0 ? logu(1e-3, 0.1) : ck == 1 ? U() : 1 - logu(1e-8, 1e-2);
     if (hard) /* the class of docs/kinks.md's second audit: little Gaussian smoothing against |R| */
       m.s = logu(0.01, 0.1), Q = logu(0.5, 20), cosv = 1 - logu(1e-6, 1e-2);
+    if (hard && atoi(getenv("AUDIT_LAP_HARD")) == 2) /* less: where the characteristic functions refuse their grids */
+      m.s = logu(1e-4, 1e-2), cosv = 1 - logu(1e-10, 1e-6);
     double R[CL_KMAX], nr = 0;
     for (int j = 0; j < m.K; j++) R[j] = U() - 0.5, nr += R[j] * R[j];
     for (int j = 0; j < m.K; j++) R[j] *= cosv * sqrt(Q) / sqrt(nr);
@@ -166,6 +177,28 @@ int main(int argc, char **argv) {
       for (int j = 0; j < m.K; j++) printf("%s%.17g", j ? "," : "", R[j]);
       printf("] err=%.3g tol=%.0e err/tol=%.3g refdiff=%.2g%s%s%s cpu %.1f [%s]\n", e, tol[a], e / tol[a], rd,
              rf ? " ref-flagged" : "", unres ? " (reference not resolved)" : "", bad ? " VIOLATION" : "", cpu, lawstr);
+    }
+    if (unif && (verbose || bad || unres)) { /* a second, independent reference: the characteristic functions forced */
+      cl_quad_opts o = {.m1_cf = 1};
+      cl_drift *dc = NULL;
+      double cR[CL_KMAX], cQ;
+      char e3[CL_ERRLEN];
+      if (!cl_drift_alloc(&m, &o, &dc, e3) && !cl_drift_eval(dc, R, &Q, cR, &cQ, e3))
+        printf("     --quad-cf on (%.40s): engine %.2g off it, finer tensor rule %.2g\n", cl_drift_method(dc),
+               err_of(m.K, eR, eQ, cR, cQ), err_of(m.K, fR, fQ, cR, cQ));
+      else
+        printf("     --quad-cf on: %s\n", e3);
+      cl_drift_free(dc);
+    }
+    /* Monte Carlo (kref_mc is the B = 1 increment): is the engine off? */
+    if (unif && nmc > 0 && m.B == 1 && (bad || (unres && e > tol[a]))) {
+      double mR[CL_KMAX], mQ, sR[CL_KMAX], sQ;
+      kref_mc(&m, R, Q, nmc, 4242 + (uint64_t)n, mR, &mQ, sR, &sQ);
+      double z = fabs(eQ - mQ) / sQ, zf = fabs(fQ - mQ) / sQ;
+      for (int j = 0; j < m.K; j++)
+        z = fmax(z, fabs(eR[j] - mR[j]) / sR[j]), zf = fmax(zf, fabs(fR[j] - mR[j]) / sR[j]);
+      printf("     Monte Carlo (%ld): engine %.2f se off, finer tensor rule %.2f se off; se(dQ) %.2g, |engine - "
+             "finer| %.2g\n", nmc, z, zf, sQ, fabs(eQ - fQ));
     }
   }
   printf("\nworst error / tolerance: tanh %.3g (%d), erf %.3g (%d), sigmoid %.3g (%d); refused %d, reference not "

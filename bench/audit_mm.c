@@ -40,6 +40,18 @@
  * 0.3, 1, B = 1, rho in [0, 0.95], student nu log-uniform on [4.05, 200],
  * states of draw_state3 (nearly collinear or nearly dead units, Q_11 from
  * 1e-3 to 10), and adds the quad rule at 40 nodes as a second reference.
+ * AUDIT_BEXP=1 (session 12, with AUDIT_M=2: the grid, AUDIT_M=3: the quad
+ * rule) bends the draw to the exact 1/B expansion (g = square, B > 1,
+ * lambda != 0): tanh, erf, sigmoid, linear, cubic; B in {2, 3, 5, 8, 16};
+ * lambda log-uniform on [0.2, 3]; s uniform on [0, 2] (a tenth at 0.01);
+ * rho uniform on [0, 1] (a tenth at 1); student nu log-uniform on [4.5,
+ * 200] (not with linear, cubic: Monte Carlo needs their high moments;
+ * cubic takes no laplace law); at M = 3 at most one continuous law and no
+ * student law (the quad rule's cost, its refusal); states: at M = 2 half
+ * of draw_state3's (Q_11 log-uniform on [0.05, 5]), else draw_state's.
+ * The polynomial reference takes 16 Gauss points for cubic there, and
+ * cubic has the Monte Carlo reference too (an independent check of the
+ * expansion; its standard error is itself noisy with cubic's tails).
  * Reported only. */
 #include <math.h>
 #include <stdio.h>
@@ -69,13 +81,14 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   if (fit && *ncont && (k == 0 || k == 2 || k == 3)) k = 1;
   if (getenv("AUDIT_DISCRETE") && (k == 0 || k == 2 || k == 3 || k == 4)) k = 5 + k % 3; /* discrete laws only */
   if (getenv("AUDIT_GAUSS")) k = 0; /* gauss laws only (the erf closed forms) */
-  if (getenv("AUDIT_GRID3")) { /* nu log-uniform on [4.05, 200]; none for linear, no laplace for cubic */
+  if (getenv("AUDIT_GRID3") || getenv("AUDIT_BEXP")) { /* nu log-uniform on [4.05 (bexp: 4.5), 200]; none for linear, no laplace for cubic */
     const char *act = getenv("AUDIT_GRID3_ACT");
     const int poly = act && (!strcmp(act, "linear") || !strcmp(act, "cubic"));
     if (poly && k == 4) k = 1;
     if (act && !strcmp(act, "cubic") && k == 3) k = 2;
     if (k == 4) {
-      snprintf(buf, n, "student:%.3g:%.3g", m2, exp(log(4.05) + log(200 / 4.05) * cl_rng_uniform(r)));
+      const double nu0 = getenv("AUDIT_BEXP") ? 4.5 : 4.05;
+      snprintf(buf, n, "student:%.3g:%.3g", m2, exp(log(nu0) + log(200 / nu0) * cl_rng_uniform(r)));
       ++*ncont;
       return;
     }
@@ -109,12 +122,12 @@ static void unit_vec(cl_rng *r, int n, double *u) {
 /* AUDIT_GRID3 (M = 2): kind 6 two units at an angle of 0.05 to 0.3 rad
  * (a random plane of R^(K+2)), kind 7 a nearly dead unit (Q_22 from 1e-6
  * to 1e-3 of Q_11), kind 8 any angle, kind 9 collinear and nearly dead;
- * Q_11 log-uniform on [1e-3, 10], the cosine to the features' span
+ * Q_11 log-uniform on [qlo, qhi] (AUDIT_GRID3: [1e-3, 10]), the cosine to the features' span
  * uniform on [0, 0.99]. */
-static void draw_state3(cl_rng *r, int K, int kind, double *R, double *Q) {
+static void draw_state3(cl_rng *r, int K, int kind, double qlo, double qhi, double *R, double *Q) {
   const int n = K + 2;
   double w1[CL_KMAX + 2], e[CL_KMAX + 2], w2[CL_KMAX + 2], z[2];
-  const double q1 = exp(log(1e-3) + log(1e4) * cl_rng_uniform(r)), cs = unif(r, 0, 0.99);
+  const double q1 = exp(log(qlo) + log(qhi / qlo) * cl_rng_uniform(r)), cs = unif(r, 0, 0.99);
   /* w1: the features' part (first K) and the rest, at cosine cs */
   unit_vec(r, K, w1), unit_vec(r, 2, z);
   for (int k = 0; k < K; k++) w1[k] *= cs;
@@ -256,21 +269,33 @@ int main(int argc, char **argv) {
       B = 1, gabs = 0, rho = unif(r, 0, 0.95);
       setenv("AUDIT_GRID3_ACT", act, 1);
     }
+    const int bexp = getenv("AUDIT_BEXP") != NULL;
+    if (bexp) { /* the exact 1/B expansion: g = square, B > 1, lambda != 0 */
+      static const char *actsb[] = {"tanh", "erf", "sigmoid", "linear", "cubic"};
+      static const int bs[] = {2, 3, 5, 8, 16};
+      act = actsb[pick(r, 5)], B = bs[pick(r, 5)], gabs = 0;
+      lam = exp(log(0.2) + log(15) * cl_rng_uniform(r));
+      s = pick(r, 10) ? unif(r, 0, 2) : 0.01;
+      rho = pick(r, 10) ? unif(r, 0, 1) : 1;
+      setenv("AUDIT_GRID3_ACT", act, 1);
+      if (getenv("AUDIT_S")) s = atof(getenv("AUDIT_S"));
+    }
     if (fit) { /* where the quad rule and the grid apply */
       rho = fabs(rho), gabs = 0;
       if (!strcmp(act, "relu")) act = "tanh";
       if (B > 1) lam = 0;
     }
-    int len = snprintf(args, sizeof args, "--M %d --act %s --g %s --lambda %g --B %d --s %.4g --rho %.4g", M, act,
+    int len = snprintf(args, sizeof args, "--M %d --act %s --g %s --lambda %.4g --B %d --s %.4g --rho %.4g", M, act,
                        gabs ? "abs" : "square", lam, B, s, rho);
     int ncont = 0;
     for (int k = 0; k < Kd; k++) {
-      law_spec(r, fit || !strcmp(act, "cubic"), &ncont, law, sizeof law); /* cubic: the quad rule's cost */
+      law_spec(r, fit || !strcmp(act, "cubic") || (bexp && M >= 3), &ncont, law, sizeof law); /* cubic: the quad rule's cost */
       len += snprintf(args + len, sizeof args - (size_t)len, " --c %s", law);
     }
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
     int kind_shown = kind;
-    if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, R, Q);
+    if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 1e-3, 10, R, Q);
+    else if (bexp && M == 2 && pick(r, 2)) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 0.05, 5, R, Q);
     else draw_state(r, Kd, M, kind, R, Q);
     len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
     for (int k = 0; k < Kd; k++)
@@ -317,7 +342,7 @@ int main(int argc, char **argv) {
     char ro[256];
     if (poly && nc <= (MM <= 3 ? 2 : 1) && cl_acc_applies(m, NULL, 0)) {
       /* Gauss rules throughout: exact for the polynomial integrands (degree <= 22) */
-      const int ng = (m->act == CL_ACT_CUBIC && m->lambda != 0) ? 12 : 8;
+      const int ng = (m->act == CL_ACT_CUBIC && m->lambda != 0) ? (m->B > 1 ? 16 : 12) : 8;
       const cl_acc_level lv = {ng, ng, 16, -1, -1};
       cl_acc *a;
       if (!cl_acc_alloc_levels(m, &lv, &lv, &a, err) && !cl_acc_eval_level(a, 1, m->R0, m->Q0, ref, ref + K * MM, err)) {
@@ -361,7 +386,10 @@ int main(int argc, char **argv) {
     }
     double mc[NOUT], se[NOUT], rmc = 0, rref = 0, se4 = 0;
     const long nb = nb0 / m->B;
-    const int do_mc = nb > 0 && m->act != CL_ACT_CUBIC; /* degree-22 moments: no Monte Carlo reference */
+    /* degree-22 moments: no Monte Carlo reference for cubic, but under
+     * AUDIT_BEXP (light-tailed laws only there, the Gauss reference being
+     * the same expansion) */
+    const int do_mc = nb > 0 && (m->act != CL_ACT_CUBIC || bexp);
     if (do_mc)
       mc_ref_batches(m, m->R0, m->Q0, nb, 7000 + (uint64_t)c, 5, nout, mc_ref_drift, mc, se);
     const double estb = eng == E_MC ? 4 * est : est; /* a standard error: 4 of it */

@@ -17,6 +17,11 @@
  * kink-split rule there where cf_student_cut_bound in src/drift.c asks) or
  * are refused ("split": the kink-split rule), the error over the
  * tolerance, and the worst per sigma and column; -v every case.
+ * STUDENT_SMOOTH_HARD=1 (session 12's audit, other draws): little smoothing,
+ * s log-uniform on [1e-4, 0.05] (an eighth at 0), K = 1..5, the continuous
+ * law laplace in a third of the cases, else student with nu log-uniform on
+ * [4.5, 200], Q log-uniform on [0.5, 100], cos within 1e-10 .. 1e-2 of 1
+ * (half), in [1e-4, 1e-2] (a quarter) or in [0.001, 0.2].
  * Build and run: bench/student_smooth.sh [-v] [cases [seed [first [atoms]]]]
  * (atoms: the largest product of the discrete laws' atoms drawn, 64 by
  * default; smaller makes the reference faster). */
@@ -60,6 +65,8 @@ int main(int argc, char **argv) {
   int ncase = argc > 1 ? atoi(argv[1]) : 40;
   if (argc > 2 && strcmp(argv[2], "-")) rs = strtoull(argv[2], NULL, 10) * 2654435761ULL + 1;
   int first = argc > 3 ? atoi(argv[3]) : 0, maxat = argc > 4 ? atoi(argv[4]) : 64;
+  const int hard = getenv("STUDENT_SMOOTH_HARD") != NULL;
+  const double nu0 = hard ? 4.5 : 4.05;
   static const char *acts[3] = {"tanh", "erf", "sigmoid"};
   const double tol[3] = {1e-6, 1e-10, 1e-8};
   double worst[3][2] = {{0}};
@@ -68,12 +75,13 @@ int main(int argc, char **argv) {
     cl_model m;
     cl_model_default(&m);
     char spec[160], err[CL_ERRLEN] = "";
-    m.K = 1 + I(4);
-    const int js = I(m.K);
+    m.K = 1 + I(hard ? 5 : 4);
+    const int js = I(m.K), lap = hard && I(3) == 0;
     int natoms = 1;
     for (int j = 0; j < m.K; j++) {
       double m2 = 0.25 + 2.75 * U();
-      if (j == js) snprintf(spec, sizeof spec, "student:%.3f:%.2f", m2, 4.05 * exp(log(200 / 4.05) * U()));
+      if (j == js && lap) snprintf(spec, sizeof spec, "laplace:%.3f", m2);
+      else if (j == js) snprintf(spec, sizeof spec, "student:%.3f:%.2f", m2, nu0 * exp(log(200 / nu0) * U()));
       else {
         int k = I(4);
         if (k == 0) snprintf(spec, sizeof spec, "rademacher:%.3f", m2);
@@ -87,10 +95,12 @@ int main(int argc, char **argv) {
     }
     m.B = (int[]){1, 2, 8}[I(3)];
     m.s = 0.05 * exp(log(40) * U());
+    if (hard) m.s = I(8) ? 1e-4 * exp(log(500) * U()) : 0;
     m.rho = U() < 0.25 ? (U() < 0.5 ? -0.95 : 0.95) : -0.95 + 1.9 * U();
     double Q = 1e-4 * exp(log(2e5) * U()), cosv;
     int sk = I(4);
     cosv = sk <= 1 ? 1 - exp(log(1e-10) + log(1e8) * U()) : sk == 2 ? U() : 0.001 + 0.2 * U();
+    if (hard) Q = 0.5 * exp(log(200) * U()), cosv = sk == 2 ? 1e-4 * exp(log(100) * U()) : cosv;
     double R[CL_KMAX], nr = 0;
     for (int j = 0; j < m.K; j++) R[j] = U() - 0.5 + (j == js ? (U() < 0.5 ? 2 : -2) : 0), nr += R[j] * R[j];
     for (int j = 0; j < m.K; j++) R[j] *= cosv * sqrt(Q) / sqrt(nr);

@@ -89,6 +89,7 @@ struct cl_drift {
    * docs/kinks.md), for a smooth sigma graded towards m = c . R = 0 */
   int ks;                 /* the rule is available */
   double ks_pole;         /* smooth sigma: the distance in h of sigma's poles (erf's peak: 2); relu 0 */
+  int ks_nl;              /* the tensor fallback's Gauss-Legendre points per uniform law (ks_smooth_applies) */
   int ks_na;              /* atoms of the discrete laws (their product) */
   double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
   double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
@@ -209,12 +210,12 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
 
 /* M = 1: laws whose Gauss rule does not resolve the c-expectation of the
  * Gaussian part psi(c . R), which then goes through characteristic
- * functions whatever the node count (docs/kinks.md, "Continuous laws"): a
- * student law (its rule converges like a power of the points: tanh, student:1:6 at 32
+ * functions whatever the node count (docs/kinks.md, "Continuous laws"): every
+ * continuous law but gauss: a student law (its rule converges like a power of the points: tanh, student:1:6 at 32
  * points was 6.6e-3 off; cubic, student:2:10.5, 1.9e-4), and relu with any
  * continuous non-Gaussian law (psi has a kink in c, smoothed only over the
  * Gaussian part's sd: uniform at s = 0.05 was 4e-6 off, laplace 4.4e-7 at
- * s = 0.5), and a laplace law with any sigma (below).  Likewise relu with more c nodes (nprod) than the m-grid's
+ * s = 0.5), and a laplace or uniform law with any sigma (below).  Likewise relu with more c nodes (nprod) than the m-grid's
  * nm: the grid's scale is at least 0.5, the kink's the Gaussian part's sd
  * (6 rademacher laws at s = 0.05, cos = 1 - 5e-5: 3.3e-5 off).  Linear
  * and cubic always: the engine takes exact moments for them (below). */
@@ -235,6 +236,12 @@ static int m1_rules_unresolved(const cl_model *m, double nprod, int nm) {
      * 1.1e-3, erf 4.2e-4 off at s = 0.05, Q = 10, cos = 0.999; docs/kinks.md,
      * "Second audit") */
     if (k == CL_LAW_LAPLACE) return 1;
+    /* uniform: its 32-point Gauss-Legendre rule does not resolve psi(c R)
+     * either once |R_j| times the half-width is large against the scale
+     * of sigma's features (erf 8.8e-9 off its 1e-10 at uniform:3.62 +
+     * uniform:1.28, s = 0.079, Q = 12.9, cos = 0.99989; docs/kinks.md,
+     * "Fourth audit") */
+    if (k == CL_LAW_UNIFORM) return 1;
   }
   return 0;
 }
@@ -531,6 +538,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       for (int j = 0; j < m->K; j++) d->merged[j] = m->c[j].kind == CL_LAW_GAUSS;
       if ((st = cl_cf_alloc(m, d->merged, ng, &d->cf, err))) return cl_drift_free(d), st;
       d->ks_pole = m->act == CL_ACT_TANH ? M_PI / 2 : m->act == CL_ACT_SIGMOID ? M_PI : m->act == CL_ACT_ERF ? 2 : 0;
+      d->ks_nl = nl;
       if ((d->kinked || d->ks_pole > 0) && (st = ks_alloc(d, err))) return cl_drift_free(d), st;
 
     }
@@ -1804,7 +1812,9 @@ static cl_status eval_kink_split(cl_drift *d, const double *R, const double *Q, 
  * student and laplace rules do not resolve psi(c R) there (eval_kink_split);
  * its Gauss-Legendre rule of a uniform law and the exact atoms of discrete
  * laws are kept where the kink-split rule does not apply (more than
- * KS_ATOMS atoms, or two continuous laws, neither student nor laplace). */
+ * KS_ATOMS atoms, or two continuous laws, neither student nor laplace)
+ * and that rule resolves sigma's poles (ks_uniform_unresolved; else
+ * refused). */
 /* continuous laws (not merged) with R_j != 0; *heavy: the last student or laplace one (-1: none) */
 static int ks_continuous(const cl_drift *d, const double *R, int *heavy) {
   int ncont = 0;
@@ -1818,12 +1828,45 @@ static int ks_continuous(const cl_drift *d, const double *R, int *heavy) {
   return ncont;
 }
 
+/* The tensor fallback with uniform laws only: its nl-point Gauss-Legendre
+ * rule of law j on [-a_j, a_j] (a_j = sqrt(3 m2_j)) meets sigma(m0 + R_j c)
+ * with poles at |Im c| = ks_pole / |R_j|; with no Gaussian smoothing the
+ * rule errs by about r^(-2 nl), r = x + sqrt(1 + x^2), x = ks_pole / (|R_j|
+ * a_j) (the Bernstein ellipse through a pole over the middle of the
+ * interval).  The law j whose r^(-2 nl) exceeds a hundredth of the stated
+ * tolerance (-1: none).  erf, uniform:2.0146 + uniform:0.6243, R = (-2.83,
+ * -2.62), x = 0.29, was 7.7e-9 off against its 1e-10 (docs/kinks.md,
+ * "Fourth audit"). */
+static int ks_uniform_unresolved(const cl_drift *d, const double *R) {
+  const double tol = d->m.act == CL_ACT_TANH ? 1e-6 : d->m.act == CL_ACT_ERF ? 1e-10 : 1e-8;
+  int worst = -1;
+  double xmin = INFINITY;
+  for (int j = 0; j < d->K; j++) {
+    if (d->m.c[j].kind != CL_LAW_UNIFORM || R[j] == 0) continue;
+    const double x = d->ks_pole / (fabs(R[j]) * sqrt(3 * d->m.c[j].m2));
+    if (x < xmin) xmin = x, worst = j;
+  }
+  if (worst < 0 || !(d->ks_nl > 0)) return -1;
+  const double r = xmin + sqrt(1 + xmin * xmin);
+  return -2 * d->ks_nl * log(r) > log(0.01 * tol) ? worst : -1;
+}
+
 static int ks_smooth_applies(const cl_drift *d, const double *R, char *err, cl_status *st) {
   int heavy;
   const int ncont = ks_continuous(d, R, &heavy);
   *st = CL_OK;
   if (d->ks && ncont <= 1) return 1;
-  if (heavy < 0) return 0;
+  if (heavy < 0) {
+    const int u = ks_uniform_unresolved(d, R);
+    if (u < 0) return 0;
+    *st = cl_fail(err, CL_EINVAL,
+                  "%s with uniform laws needs Gaussian smoothing along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 "
+                  "larger against the range of c . R) where |R_%d| sqrt(3 m2) = %.3g is large against "
+                  "sigma's scale %.3g %s",
+                  cl_act_name(d->m.act), u + 1, fabs(R[u]) * sqrt(3 * d->m.c[u].m2), d->ks_pole,
+                  d->ks ? "with a second continuous law" : "with this many atoms");
+    return 1;
+  }
   *st = cl_fail(err, CL_EINVAL,
                 "%s with a %s law (c %d) needs Gaussian smoothing along (1, 1) (Q - |R|^2 + s^2 Q "
                 "(1 + rho) / 2 larger against the range of c . R) %s",

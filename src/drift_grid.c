@@ -400,10 +400,23 @@ static double axis_theta(const cl_grid *g, const level *l, const double *r, doub
  * alone.  The coarse level takes at most the fine level's th, so that both
  * of its exponents stay below the fine level's and the difference of the
  * two still sees the tails and the aliasing. */
+/* The step of axis i at level p before any cap: the aliasing exponent Eh
+ * of the smoothing Se (kap = 2 pi / sqrt(2 Eh)).  Without per-view noise
+ * (s = 0 or rho = 1: Se_ii = 0) nothing smooths F along the axis but
+ * sigma's own poles at |Im h| = a, |Im X_i| = a / d_i: the trapezoid's
+ * aliasing exp(-2 pi (a / d_i) / h) is exp(-Eh) at h = 2 pi a / (d_i Eh).
+ * Before, such an axis took the level's cap with th = 1: tanh with
+ * student:3.26:5.2 + laplace:1.4 at rho = 1 (Q ~ 8) was 5.6 of its
+ * estimate off (docs/grid.md s.11, "Session 12"). */
+static double axis_step(const cl_grid *g, const cl_grid_level *p, const work *w, int i, double lam) {
+  const double ht = 2 * M_PI / sqrt(2 * p->Eh) * sqrt(w->Se[i * 3] * lam), a = cl_act_pole(g->m.act);
+  if (ht > 0 || w->dead[i] || !(a > 0) || !(w->dX[i] > 0)) return ht;
+  return 2 * M_PI * a / (w->dX[i] * p->Eh);
+}
+
 static void axes_of(const cl_grid *g, const level *l, axes *ax) {
   const work *w = &l->w;
   const int K = g->K;
-  const double kap = 2 * M_PI / sqrt(2 * l->p.Eh), kapf = 2 * M_PI / sqrt(2 * g->lv[1].p.Eh);
   ax->th = 1, ax->want = 0;
   double lam = 1;
   if (!w->dead[0] && !w->dead[1] && w->Se[0] > 0 && w->Se[3] > 0)
@@ -411,7 +424,7 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
   for (int i = 0; i < 2; i++) {
     double r[CL_KMAX];
     for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
-    const double cp = sqrt(w->Ct[i * 3]), ht = kap * sqrt(w->Se[i * 3] * lam);
+    const double cp = sqrt(w->Ct[i * 3]), ht = axis_step(g, &l->p, w, i, lam);
     double L = axis_range(g, l, r, cp, 1);
     if (w->coll) {
       /* exactly collinear units (Q singular, noise s > 0, rho < 1): the
@@ -426,9 +439,10 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
       ax->want = INFINITY, ax->th = 0, ax->n[i] = l->p.n, ax->h[i] = 2 * L / l->p.n;
       continue;
     }
-    int n = w->dead[i] ? 2 : ht > 0 ? nice_even(2 * L / ht) : l->p.n;
+    /* no per-view noise: the cap as before, unless the poles' step asks for more (th < 1) */
+    int n = w->dead[i] ? 2 : w->Se[i * 3] * lam > 0 ? nice_even(2 * L / ht) : l->p.n;
     double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht);
-    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, kapf * sqrt(w->Se[i * 3] * lam)));
+    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, axis_step(g, &g->lv[1].p, w, i, lam)));
     if (th < 1) {
       ax->want = fmax(ax->want, 2 * L / ht), ax->th = fmin(ax->th, th);
       if (th > 0) L = axis_range(g, l, r, cp, sqrt(th)), n = nice_even(2 * L * sqrt(th) / ht);

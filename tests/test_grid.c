@@ -1003,3 +1003,40 @@ Test(grid, sweep_notes_the_points_rerun_where_the_default_grid_refuses, .timeout
   cr_expect(!file_exists(a));
   rmdir(dir);
 }
+
+/* No per-view noise (s = 0 or rho = 1): the product W F is smoothed along
+ * an axis by nothing but sigma's poles, and the step rule, which reads the
+ * smoothing from s^2 (1 - rho), gave such an axis the level's cap at full
+ * exponent.  With laplace laws at large |R| the capped grid was 2.2e-2
+ * (s = 0) and 1.5e-2 (rho = 1, B = 3) off against estimates of 1.1e-2 and
+ * 7.6e-3 (1.9 and 1.8 times estimate plus 4 Monte Carlo standard errors;
+ * with student:3.26:5.2 in place of laplace:3.26, case 43 of
+ * bench/audit_mm AUDIT_BEXP=1 seed 1213, 5.6 times).  Now the poles set that axis' step (axis_step in
+ * src/drift_grid.c; docs/grid.md s.11, "Session 12"): the state is served with an
+ * estimate that covers the error, or refused. */
+Test(grid, no_per_view_noise_within_estimate, .timeout = 60) {
+  static const char *st = "--M 2 --act tanh --c laplace:3.26 --c laplace:1.4 "
+                          "--R0 -1.7450359442824279,0.28300614428233367;1.943733909589469,2.5003688925839485 "
+                          "--Q0 8.8130826790707673,3.5649935162312416;3.5649935162312416,7.3954443263356611";
+  static const char *var[] = {"--s 0 --lambda 0", "--s 0.8651 --rho 1 --lambda 0.2491 --B 3"};
+  for (int c = 0; c < 2; c++) {
+    char args[1024], err[CL_ERRLEN];
+    snprintf(args, sizeof args, "%s %s", st, var[c]);
+    cl_model m = model_of(args);
+    const int nout = m.K * 2 + 4;
+    cl_drift *d;
+    double out[NOUT], mc[NOUT], se[NOUT];
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+    cr_assert(strstr(cl_drift_method(d), "grid"), "%s", cl_drift_method(d));
+    const cl_status rc = cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err);
+    const double eb = cl_drift_stderr(d);
+    cr_log_info("%s: %s, estimate %.3g", var[c], rc ? err : "served", eb);
+    if (rc) cr_expect(cl_drift_grid_unresolved(d) && !strchr(err, '\n'), "%s: %s", var[c], err);
+    cl_drift_free(d);
+    if (rc) continue;
+    mc_ref_batches(&m, m.R0, m.Q0, 1000000 / m.B, 5151 + (uint64_t)c, 3, nout, mc_ref_drift, mc, se);
+    for (int k = 0; k < nout; k++)
+      cr_expect_leq(fabs(out[k] - mc[k]), eb + 4 * se[k], "%s: component %d: %.10g vs Monte Carlo %.10g (se %.2g), "
+                    "estimate %.3g", var[c], k, out[k], mc[k], se[k], eb);
+  }
+}

@@ -348,6 +348,67 @@ Test(kinks, laplace_smooth_sigma_within_stated_tolerance, .timeout = 120) {
   }
 }
 
+/* tanh, erf, sigmoid with a uniform law: the tensor rule's 32-point
+ * Gauss-Legendre rule did not resolve psi(c R) where |R| times the law's
+ * half-width is large against sigma's features and the Gaussian part's sd
+ * is small (tanh 2.2e-4, erf 5.1e-6 off at R = 3; sigmoid 4.9e-6 at R = 6;
+ * measured with --quad-cf off, the rule auto took before); under auto they
+ * now take the characteristic functions as laplace does (docs/kinks.md,
+ * "Fourth audit").  Reference at relative accuracy 1e-10 (1e-12: the same
+ * errors, 1.5 times slower; measured). */
+Test(kinks, uniform_smooth_sigma_within_stated_tolerance, .timeout = 120) {
+  static const char *acts[] = {"tanh", "erf", "sigmoid"};
+  const double c = 0.9999, eps = 1 / (c * c) - 1;
+  for (int a = 0; a < 3; a++) {
+    const cstate cs = {acts[a], "uniform:3", NULL, 0.05, 0.5, a == 2 ? 6 : 3, eps, 0, 0, 0, NULL};
+    check_cstate_b(&cs, 1e-10, 1);
+  }
+}
+
+/* tanh, erf, sigmoid with two uniform laws where the characteristic
+ * functions refuse their grids (cp small): the tensor fallback's 32-point
+ * Gauss-Legendre rules do not resolve sigma(m0 + R_j c) once |R_j| sqrt(3
+ * m2_j) is large against sigma's scale (ks_uniform_unresolved in
+ * src/drift.c).  The first state (bench/audit_lap.c AUDIT_LAP_UNIF=1
+ * AUDIT_LAP_HARD=2, seed 1204, case 24, tau rounded) was 7.7e-9 off against
+ * erf's 1e-10 and is now refused; the second (R / 4) keeps the fallback,
+ * within the tolerance.  Reference: the tensor rule at 128-point law rules,
+ * 400 Chebyshev nodes and 120 Gaussian points (192 / 600 / 160: within
+ * 1e-15 of it). */
+Test(kinks, uniform_fallback_within_tolerance_or_refused, .timeout = 60) {
+  for (int c = 0; c < 2; c++) {
+    cl_model m;
+    cl_model_default(&m);
+    cr_assert_eq(cl_act_parse("erf", &m.act, NULL), CL_OK);
+    m.K = 2, m.B = 2, m.s = 0.001946, m.rho = -0.6008, m.tau = 0.565;
+    m.reg.kind = CL_REG_L2, m.reg.beta2 = 0;
+    cr_assert_eq(cl_law_parse("uniform:2.0146", &m.c[0], NULL), CL_OK);
+    cr_assert_eq(cl_law_parse("uniform:0.6243", &m.c[1], NULL), CL_OK);
+    const double f = c ? 0.25 : 1, cs2 = 0.9999996283 * 0.9999996283;
+    double R[2] = {-2.8295793656839447 * f, -2.6169947073151838 * f}, Q = (R[0] * R[0] + R[1] * R[1]) / cs2;
+    double eR[2], eQ, rR[2], rQ;
+    char err[CL_ERRLEN];
+    cl_drift *d;
+    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+    const cl_status rc = cl_drift_eval(d, R, &Q, eR, &eQ, err);
+    cl_drift_free(d);
+    cr_log_info("case %d: %s", c, rc ? err : "served");
+    if (rc) {
+      cr_expect_eq(rc, CL_EINVAL);
+      cr_expect(strstr(err, "uniform") && strstr(err, "smoothing") && !strchr(err, '\n'), "%s", err);
+      cr_expect_eq(c, 0, "R / 4 refused: %s", err);
+      continue;
+    }
+    cl_quad_opts o = {.n_gauss = 120, .n_law = 128, .n_mgrid = 400, .m1_cf = -1};
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(d, R, &Q, rR, &rQ, err), CL_OK, "%s", err);
+    cl_drift_free(d);
+    double e = fabs(eQ - rQ) / (1 + fabs(rQ));
+    for (int j = 0; j < 2; j++) e = fmax(e, fabs(eR[j] - rR[j]) / (1 + fabs(rR[j])));
+    cr_expect_leq(e, 1e-10, "case %d: error %g > 1e-10 (dQ %.15g vs %.15g)", c, e, eQ, rQ);
+  }
+}
+
 /* tanh, erf, sigmoid with a heavy student law where the Gaussian part
  * barely smooths (cp = 8e-5 to 0.23): the characteristic-function grids are
  * refused there (n_x n_w 1e9 to 2e10), and the drift used to fall back to
