@@ -62,7 +62,7 @@ static int dead_unit_row(cl_traj *tr, double atol, double *qd, double *td) {
 }
 
 static int run_traj(cl_config *cfg, int argc, char **argv) {
-  char err[CL_ERRLEN], info[CL_ERRLEN] = "";
+  char err[CL_ERRLEN], info[CL_INFOLEN] = "";
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];

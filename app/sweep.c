@@ -176,7 +176,7 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
   } else {
     cl_traj *tr = NULL;
     if (c->cmd == CL_CMD_ODE) {
-      char info[CL_ERRLEN] = "";
+      char info[CL_INFOLEN] = "";
       st = cl_ode_solve(&c->model, &c->sched, &c->ode, &tr, info, err);
       if (!st) cl_ode_rerun_note(&c->model, &c->ode.quad, info, note, CL_ERRLEN);
     }

@@ -335,3 +335,37 @@ Test(cli, out_to_a_fifo_writes_in_place, .timeout = 60) {
   }
   rm_rf(dir);
 }
+
+/* The method line is written whole (CL_INFOLEN): the quad rule's line at
+ * M = 3 with B > 1 and a middle level runs past the 512 bytes of CL_ERRLEN,
+ * which once cut it inside "error estimate" and dropped the bounds after
+ * it.  The JSON field and the stderr line end with the drift bound, after
+ * the estimate's text that names the middle (last) level. */
+Test(cli, quad_method_line_is_not_truncated) {
+  char dir[64], args[1024], path[256], err[4096];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(args, sizeof args,
+           "ode --M 3 --expect quad --quad-nodes 4 --lambda 1 --B 4 --c rademacher:3 --c rademacher:3 "
+           "--c rademacher:3 --T 0.01 --out %s/o.csv",
+           dir);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  snprintf(path, sizeof path, "%s/o.csv.json", dir);
+  json_error_t jerr;
+  json_t *meta = json_load_file(path, 0, &jerr);
+  cr_assert_not_null(meta, "%s", jerr.text);
+  const char *m = json_string_value(json_object_get(meta, "method"));
+  cr_assert_not_null(m);
+  const size_t n = strlen(m);
+  cr_expect_gt(n, CL_ERRLEN - 1, "the case should have a line longer than CL_ERRLEN (%zu bytes): %s", n, m);
+  cr_expect(strstr(m, "middle ") && strstr(m, "error estimate max |fine - coarse or middle| over the drift; 3 levels"),
+            "%s", m);
+  const char *tail = " at t = 0";
+  cr_expect(n > strlen(tail) && strcmp(m + n - strlen(tail), tail) == 0 && strstr(m, "; drift error bound "),
+            "method cut: ...%s", n > 80 ? m + n - 80 : m);
+  /* the same line on stderr, whole */
+  char line[CL_INFOLEN + 16];
+  snprintf(line, sizeof line, "cldyn: %s\n", m);
+  cr_expect(strstr(err, line), "stderr: %s", err);
+  json_decref(meta);
+  rm_rf(dir);
+}
