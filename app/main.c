@@ -154,6 +154,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
   }
   cl_traj_free(tr);
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 
@@ -405,6 +406,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     fprintf(stderr, "cldyn: fixed: %s\n", note);
     return RERUN;
   }
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 
@@ -451,6 +453,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
+    if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
     return cl_outset_end(&set, st, err);
   }
   /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
@@ -499,6 +502,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
   if (!st && has_map && set.meta[i_map] >= 0)
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 
