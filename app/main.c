@@ -62,7 +62,7 @@ static int dead_unit_row(cl_traj *tr, double atol, double *qd, double *td) {
 }
 
 static int run_traj(cl_config *cfg, int argc, char **argv) {
-  char err[CL_ERRLEN], info[CL_ERRLEN] = "";
+  char err[CL_ERRLEN], info[CL_INFOLEN] = "";
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
@@ -154,6 +154,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
   }
   cl_traj_free(tr);
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 
@@ -419,6 +420,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     fprintf(stderr, "cldyn: fixed: %s\n", note);
     return RERUN;
   }
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 
@@ -465,6 +467,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
+    if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
     return cl_outset_end(&set, st, err);
   }
   /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
@@ -513,6 +516,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
   if (!st && has_map && set.meta[i_map] >= 0)
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
+  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
   return cl_outset_end(&set, st, err);
 }
 

@@ -747,7 +747,7 @@ static cl_status sec_pde(study *S) {
   cl_pde_write_density_header(df, pm.K);
   pde_last pl = {df, cl_schedule_nt(&ps) - 1};
   cl_traj *pt = NULL, *sim = NULL;
-  char info[CL_ERRLEN] = "";
+  char info[CL_INFOLEN] = "";
   st = cl_pde_solve(&pm, &ps, &po, &pt, pde_keep_last, &pl, info, S->err);
   close_in(S, df);
   if (st) return st;

@@ -70,6 +70,14 @@ char *cl_status_cli_message(const char *msg, char *out, size_t len) {
   return out;
 }
 
+void cl_status_relabel(char *msg, const char *cmd) {
+  static const char ode[] = "ode: ";
+  if (strncmp(msg, ode, sizeof ode - 1) || !strcmp(cmd, "ode")) return;
+  char tmp[CL_ERRLEN];
+  snprintf(tmp, sizeof tmp, "%s: %s", cmd, msg + sizeof ode - 1);
+  memcpy(msg, tmp, strlen(tmp) + 1);
+}
+
 int cl_status_exit_msg(int code, const char *msg) {
   char buf[2 * CL_ERRLEN];
   fprintf(stderr, "cldyn: %s\n", cl_status_cli_message(msg, buf, sizeof buf));

@@ -25,6 +25,14 @@ int cl_status_exit_code(cl_status st);
  * (NUL included) to out and returns out. */
 char *cl_status_cli_message(const char *msg, char *out, size_t len);
 
+/* The shared drift and ODE code of the library (src/drift*.c, src/ode.c)
+ * labels its messages "ode: " (ode was its first caller), and fixed,
+ * basin, pde and their sweep points pass them on: "ode: out of memory"
+ * under fixed named a command that did not run.  Replaces a leading "ode: "
+ * of msg (CL_ERRLEN bytes) by "CMD: " (the command that ran; nothing when
+ * CMD is "ode"); other messages are left as they are. */
+void cl_status_relabel(char *msg, const char *cmd);
+
 /* Print "cldyn: MSG" (translated by cl_status_cli_message) on stderr and return
  * code (an exit status). */
 int cl_status_exit_msg(int code, const char *msg);

@@ -2,6 +2,7 @@
 #include "sweep.h"
 #include "options.h"
 #include "output.h"
+#include "status.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -176,7 +177,7 @@ static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **t
   } else {
     cl_traj *tr = NULL;
     if (c->cmd == CL_CMD_ODE) {
-      char info[CL_ERRLEN] = "";
+      char info[CL_INFOLEN] = "";
       st = cl_ode_solve(&c->model, &c->sched, &c->ode, &tr, info, err);
       if (!st) cl_ode_rerun_note(&c->model, &c->ode.quad, info, note, CL_ERRLEN);
     }
@@ -267,6 +268,7 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
 #pragma omp critical(cl_sweep_err)
       if (first_bad < 0 || p < first_bad) {
         first_bad = p, st = ps;
+        cl_status_relabel(e, cl_command_name(base->cmd)); /* fixed's, not "ode: " */
         snprintf(e0, sizeof e0, "sweep: point %ld: %.400s", p + 1, e);
       }
     } else {

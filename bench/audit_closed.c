@@ -29,13 +29,10 @@
 #include <string.h>
 
 #include "app/app.h"
-#include "src/drift_grid.h"
+#include "bench/audit_common.h"
 #include "tests/mc_ref.h"
 
 #define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
-
-static double unif(cl_rng *r, double a, double b) { return a + (b - a) * cl_rng_uniform(r); }
-static int pick(cl_rng *r, int n) { return (int)(cl_rng_uniform(r) * n); }
 
 static const char *kind_name[] = {"smallR", "aligned", "dying", "largeQ", "parallel", "indep"};
 
@@ -109,23 +106,11 @@ int main(int argc, char **argv) {
     for (int k = 0; k < K; k++) len += snprintf(args + len, sizeof args - (size_t)len, " --c gauss:%.3g", unif(r, 0.25, 4));
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
     draw_state(r, K, M, kind, R, Q);
-    len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
-    for (int k = 0; k < K; k++)
-      for (int i = 0; i < M; i++)
-        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", R[k * M + i],
-                        i + 1 < M ? "," : k + 1 < K ? ";" : "");
-    len += snprintf(args + len, sizeof args - (size_t)len, " --Q0 ");
-    for (int i = 0; i < M; i++)
-      for (int l = 0; l < M; l++)
-        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", Q[i * M + l],
-                        l + 1 < M ? "," : i + 1 < M ? ";" : "");
+    len = audit_state_args(args, sizeof args, len, K, M, R, Q);
     if (c < first) continue;
     cl_config cfg;
     char err[CL_ERRLEN];
-    if (cl_config_parse_string(&cfg, CL_CMD_ODE, args, err)) {
-      printf("%4d parse error: %s: %s\n", c, err, args);
-      continue;
-    }
+    if (audit_parse(c, args, args, &cfg, err)) continue;
     const cl_model *m = &cfg.model;
     const int nout = K * M + M * M;
     double d[NOUT], f64[NOUT], f96[NOUT], est;
@@ -147,15 +132,10 @@ int main(int argc, char **argv) {
     mc_ref_batches(m, m->R0, m->Q0, nb, 5000 + (uint64_t)c, 9, nout, mc_ref_drift, mc, se);
     for (int k = 0; k < nout; k++) rm = fmax(rm, fabs(d[k] - mc[k]) / (est + 4.5 * se[k]));
     double gd = NAN;
-    if (M == 2 && cl_grid_applies(m, NULL, 0)) {
-      cl_grid_level lv = {400, 44, 45, 32, 8.5, 300};
-      cl_grid *g;
-      double gr[NOUT];
-      if (!cl_grid_alloc_levels(m, &lv, &lv, &g, err) && !cl_grid_eval_level(g, 1, m->R0, m->Q0, gr, gr + K * M, err)) {
-        gd = 0;
-        for (int k = 0; k < nout; k++) gd = fmax(gd, fabs(d[k] - gr[k]) / (1 + fabs(gr[k])));
-      }
-      cl_grid_free(g);
+    double gr[NOUT];
+    if (M == 2 && cl_grid_applies(m, NULL, 0) && !audit_grid_ref(m, 0, gr, err)) {
+      gd = 0;
+      for (int k = 0; k < nout; k++) gd = fmax(gd, fabs(d[k] - gr[k]) / (1 + fabs(gr[k])));
     }
     wfine = fmax(wfine, rf), wmc = fmax(wmc, rm), west = fmax(west, est), ratio_lam[li] = fmax(ratio_lam[li], rf);
     if (gd == gd) wgrid = fmax(wgrid, gd);

@@ -29,16 +29,12 @@
 #include <string.h>
 
 #include "app/app.h"
-#include "bench/benchutil.h"
+#include "bench/audit_common.h"
 #include "src/drift_acc.h"
 #include "src/drift_erf.h"
-#include "src/drift_grid.h"
 #include "tests/mc_ref.h"
 
 #define NOUT (CL_KMAX * 2 + 4)
-
-static double unif(cl_rng *r, double a, double b) { return a + (b - a) * cl_rng_uniform(r); }
-static int pick(cl_rng *r, int n) { return (int)(cl_rng_uniform(r) * n); }
 
 static const char *law_spec(cl_rng *r, char *buf, size_t n) {
   const double m2 = unif(r, 0.5, 4);
@@ -58,13 +54,6 @@ static const char *law_spec(cl_rng *r, char *buf, size_t n) {
 }
 
 static const char *kind_name[] = {"smallR", "aligned", "dying", "largeQ", "corr"};
-
-/* a random unit vector in R^n */
-static void unit_vec(cl_rng *r, int n, double *u) {
-  double s = 0;
-  for (int k = 0; k < n; k++) u[k] = cl_rng_gauss(r), s += u[k] * u[k];
-  for (int k = 0; k < n; k++) u[k] /= sqrt(s);
-}
 
 /* The state: W = [R; Z] ((K + 2) x 2), Q = W^T W, so that Q and
  * A = Q - R^T R = Z^T Z are positive semi-definite by construction.  Column
@@ -113,10 +102,7 @@ static void draw_state(cl_rng *r, int K, int kind, double *R, double *Q) {
 enum { P_CLOSED, P_GRID, P_QMC, NPATH };
 static const char *path_name[] = {"closed", "grid", "qmc"};
 
-typedef struct {
-  int n, refused, viol_mc, viol_ref;
-  double rmc, rref, est_max;
-} path_stat;
+typedef audit_stat path_stat;
 
 int main(int argc, char **argv) {
   if (argc < 3) return fprintf(stderr, "usage: audit_m2 N SEED [FIRST]\n"), 2;
@@ -161,18 +147,12 @@ int main(int argc, char **argv) {
     }
     double R[CL_KMAX * 2], Q[4];
     draw_state(r, Kd, kind, R, Q);
-    len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
-    for (int k = 0; k < Kd; k++)
-      len += snprintf(args + len, sizeof args - (size_t)len, "%.17g,%.17g%s", R[2 * k], R[2 * k + 1], k + 1 < Kd ? ";" : "");
-    len += snprintf(args + len, sizeof args - (size_t)len, " --Q0 %.17g,%.17g;%.17g,%.17g", Q[0], Q[1], Q[2], Q[3]);
+    len = audit_state_args(args, sizeof args, len, Kd, 2, R, Q);
     if (c < first) continue;
     if (getenv("AUDIT_ARGS")) snprintf(args, sizeof args, "%s", getenv("AUDIT_ARGS")); /* one given configuration */
     cl_config cfg;
     char err[CL_ERRLEN];
-    if (cl_config_parse_string(&cfg, CL_CMD_ODE, args, err)) {
-      printf("%4d parse error: %s: %s\n", c, err, args);
-      continue;
-    }
+    if (audit_parse(c, args, args, &cfg, err)) continue;
     const cl_model *m = &cfg.model;
     const int K = m->K, nout = K * 2 + 4;
     const int path = cl_erf_applies(m, NULL, 0) ? P_CLOSED : cl_grid_applies(m, NULL, 0) ? P_GRID : P_QMC;
@@ -209,12 +189,9 @@ int main(int argc, char **argv) {
         have_ref = 2, refb = 1e-13;
       cl_acc_free(a);
     } else if (path != P_QMC && cl_grid_applies(m, NULL, 0)) {
-      cl_grid_level lv = {400, 44, 45, 32, 8.5, 300};
-      if (getenv("AUDIT_REFN")) lv.n = atoi(getenv("AUDIT_REFN")); /* the reference grid's cap */
-      cl_grid *g;
-      if (!cl_grid_alloc_levels(m, &lv, &lv, &g, err) && !cl_grid_eval_level(g, 1, m->R0, m->Q0, ref, ref + 2 * K, err))
+      /* AUDIT_REFN: the reference grid's cap */
+      if (!audit_grid_ref(m, getenv("AUDIT_REFN") ? atoi(getenv("AUDIT_REFN")) : 0, ref, err))
         have_ref = 1, refb = 1e-13;
-      cl_grid_free(g);
     } else {
       cl_quad_opts qo = cfg.ode.quad;
       qo.expect = CL_EXPECT_SOBOL, qo.qmc_points = 1L << 17;
@@ -223,28 +200,15 @@ int main(int argc, char **argv) {
         cl_drift_free(d);
       }
     }
-    double mc[NOUT], se[NOUT], rmc = 0, rref = 0, se4 = 0;
+    double mc[NOUT], se[NOUT];
     if (cub) /* degree-22 moments: the Monte Carlo is no reference (s.11) */
       for (int k = 0; k < nout; k++) mc[k] = dr[k], se[k] = 0;
     else
       mc_ref_batches(m, m->R0, m->Q0, 400000 / B, 1000 + (uint64_t)c, 3, nout, mc_ref_drift, mc, se);
-    int vm = 0, vr = 0;
-    for (int k = 0; k < nout; k++) {
-      se4 = fmax(se4, 4 * se[k]);
-      const double a = fabs(dr[k] - mc[k]) / (est + 4 * se[k]);
-      rmc = fmax(rmc, a), vm |= a > 1;
-      if (have_ref) {
-        const double b = fabs(dr[k] - ref[k]) / (est + refb);
-        rref = fmax(rref, b), vr |= b > 1;
-      }
-    }
-    if (verbose)
-      for (int k = 0; k < nout; k++)
-        printf("     %2d drift %.12g  ref %.12g (%+.3g)  mc %.6g se %.2g\n", k, dr[k], ref[k], dr[k] - ref[k], mc[k], se[k]);
-    p->viol_mc += vm, p->viol_ref += vr;
-    p->rmc = fmax(p->rmc, rmc), p->rref = fmax(p->rref, rref), p->est_max = fmax(p->est_max, est);
-    printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s\n", c, path_name[path], kind_name[kind], est, se4,
-           have_ref ? refb : NAN, rmc, have_ref ? rref : NAN, vm || vr ? " !" : "", args);
+    const audit_check a = audit_ratios(nout, dr, 1, mc, se, have_ref, ref, est, refb);
+    audit_record(p, &a, est, verbose, nout, dr, ref, 1, mc, se);
+    printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s\n", c, path_name[path], kind_name[kind], est, a.se4,
+           have_ref ? refb : NAN, a.rmc, have_ref ? a.rref : NAN, a.vm || a.vr ? " !" : "", args);
     fflush(stdout);
   }
   printf("\n%-6s %5s %7s %9s %8s %9s %8s %9s\n", "path", "cases", "refused", "max est", "max mc", "mc viol",

@@ -59,15 +59,11 @@
 #include <string.h>
 
 #include "app/app.h"
-#include "bench/benchutil.h"
+#include "bench/audit_common.h"
 #include "src/drift_acc.h"
-#include "src/drift_grid.h"
 #include "tests/mc_ref.h"
 
 #define NOUT (CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX)
-
-static double unif(cl_rng *r, double a, double b) { return a + (b - a) * cl_rng_uniform(r); }
-static int pick(cl_rng *r, int n) { return (int)(cl_rng_uniform(r) * n); }
 
 /* fit: no student law; ncont counts the continuous laws, of which fit
  * allows one (the quad rule's cost is per c node) */
@@ -112,12 +108,6 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
 
 static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr",
                                    "collin", "dead", "Qscale", "colldead"};
-
-static void unit_vec(cl_rng *r, int n, double *u) {
-  double s = 0;
-  for (int k = 0; k < n; k++) u[k] = cl_rng_gauss(r), s += u[k] * u[k];
-  for (int k = 0; k < n; k++) u[k] /= sqrt(s);
-}
 
 /* AUDIT_GRID3 (M = 2): kind 6 two units at an angle of 0.05 to 0.3 rad
  * (a random plane of R^(K+2)), kind 7 a nearly dead unit (Q_22 from 1e-6
@@ -213,10 +203,7 @@ static int engine_of(const char *meth) {
   return E_QUAD;
 }
 
-typedef struct {
-  int n, refused, viol_mc, viol_ref;
-  double rmc, rref, est_max;
-} eng_stat;
+typedef audit_stat eng_stat;
 
 /* the drift of the given options (appended to args) with its estimate;
  * 1 if refused */
@@ -297,16 +284,7 @@ int main(int argc, char **argv) {
     if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 1e-3, 10, R, Q);
     else if (bexp && M == 2 && pick(r, 2)) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 0.05, 5, R, Q);
     else draw_state(r, Kd, M, kind, R, Q);
-    len += snprintf(args + len, sizeof args - (size_t)len, " --R0 ");
-    for (int k = 0; k < Kd; k++)
-      for (int i = 0; i < M; i++)
-        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", R[k * M + i],
-                        i + 1 < M ? "," : k + 1 < Kd ? ";" : "");
-    len += snprintf(args + len, sizeof args - (size_t)len, " --Q0 ");
-    for (int i = 0; i < M; i++)
-      for (int l = 0; l < M; l++)
-        len += snprintf(args + len, sizeof args - (size_t)len, "%.17g%s", Q[i * M + l],
-                        l + 1 < M ? "," : i + 1 < M ? ";" : "");
+    len = audit_state_args(args, sizeof args, len, Kd, M, R, Q);
     if (c < first) continue;
     if (getenv("AUDIT_ARGS")) snprintf(args, sizeof args, "%s", getenv("AUDIT_ARGS"));
     if (getenv("AUDIT_DRY")) { /* the configurations only */
@@ -316,10 +294,7 @@ int main(int argc, char **argv) {
     cl_config cfg;
     char err[CL_ERRLEN], meth[256], a2[2100];
     snprintf(a2, sizeof a2, "%s %s", args, opts);
-    if (cl_config_parse_string(&cfg, CL_CMD_ODE, a2, err)) {
-      printf("%4d parse error: %s: %s\n", c, err, args);
-      continue;
-    }
+    if (audit_parse(c, a2, args, &cfg, err)) continue;
     const cl_model *m = &cfg.model;
     const int K = m->K, MM = m->M, nout = K * MM + MM * MM;
     double dr[NOUT], est;
@@ -353,11 +328,7 @@ int main(int argc, char **argv) {
       cl_acc_free(a);
     } else if ((eng == E_GRID || (eng == E_CLOSED && MM == 2)) && cl_grid_applies(m, NULL, 0)) {
       /* the grid of bench/audit_m2.c's reference: capped at 400 nodes */
-      cl_grid_level lv = {400, 44, 45, 32, 8.5, 300};
-      cl_grid *g;
-      if (!cl_grid_alloc_levels(m, &lv, &lv, &g, err) && !cl_grid_eval_level(g, 1, m->R0, m->Q0, ref, ref + K * MM, err))
-        have_ref = 1, refb = 1e-13;
-      cl_grid_free(g);
+      if (!audit_grid_ref(m, 0, ref, err)) have_ref = 1, refb = 1e-13;
     } else if ((eng == E_QUAD || eng == E_CLOSED) && nc <= 1 && cl_acc_applies(m, NULL, 0)) {
       const int qn = getenv("AUDIT_QN") ? atoi(getenv("AUDIT_QN")) : MM == 2 ? 40 : MM == 3 ? 26 : MM == 4 ? 20 : 14;
       snprintf(ro, sizeof ro, "--expect quad --quad-nodes %d", qn);
@@ -384,7 +355,7 @@ int main(int argc, char **argv) {
       } else
         printf("     (quad reference refused: %s)\n", err);
     }
-    double mc[NOUT], se[NOUT], rmc = 0, rref = 0, se4 = 0;
+    double mc[NOUT], se[NOUT];
     const long nb = nb0 / m->B;
     /* degree-22 moments: no Monte Carlo reference for cubic, but under
      * AUDIT_BEXP (light-tailed laws only there, the Gauss reference being
@@ -396,27 +367,11 @@ int main(int argc, char **argv) {
     double rel = 0, mx = 0; /* the tensor rule prints no estimate: its error relative to the largest |ref| */
     for (int k = 0; k < nout && have_ref; k++) rel = fmax(rel, fabs(dr[k] - ref[k])), mx = fmax(mx, fabs(ref[k]));
     if (eng == E_TENSOR && mx > 0) printf("     tensor rule: max |d - ref| / max |ref| = %.2e\n", rel / mx);
-    int vm = 0, vr = 0;
-    for (int k = 0; k < nout; k++) {
-      if (do_mc) {
-        se4 = fmax(se4, 4 * se[k]);
-        const double a = fabs(dr[k] - mc[k]) / (estb + 4 * se[k]);
-        rmc = fmax(rmc, a), vm |= a > 1;
-      }
-      if (have_ref) {
-        const double b = fabs(dr[k] - ref[k]) / (estb + refb);
-        rref = fmax(rref, b), vr |= b > 1;
-      }
-    }
-    if (verbose)
-      for (int k = 0; k < nout; k++)
-        printf("     %2d drift %.12g  ref %.12g (%+.3g)  mc %.6g se %.2g\n", k, dr[k], ref[k], dr[k] - ref[k],
-               do_mc ? mc[k] : NAN, do_mc ? se[k] : NAN);
-    p->viol_mc += vm, p->viol_ref += vr;
-    p->rmc = fmax(p->rmc, rmc), p->rref = fmax(p->rref, rref), p->est_max = fmax(p->est_max, est);
+    const audit_check a = audit_ratios(nout, dr, do_mc, mc, se, have_ref, ref, estb, refb);
+    audit_record(p, &a, est, verbose, nout, dr, ref, do_mc, mc, se);
     if (grid3 && !isnan(rq)) printf("     quad rule (%s nodes): ratio %.3f%s\n", getenv("AUDIT_QN") ? getenv("AUDIT_QN") : "40", rq, rq > 1 ? " !" : "");
     printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s | %.60s\n", c, eng_name[eng], kind_name[kind_shown], est,
-           do_mc ? se4 : NAN, have_ref ? refb : NAN, do_mc ? rmc : NAN, have_ref ? rref : NAN, vm || vr ? " !" : "",
+           do_mc ? a.se4 : NAN, have_ref ? refb : NAN, do_mc ? a.rmc : NAN, have_ref ? a.rref : NAN, a.vm || a.vr ? " !" : "",
            args, meth);
     fflush(stdout);
   }

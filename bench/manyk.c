@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   if (reps < 1) reps = 1;
   if (reps > 64) reps = 64;
   cl_config cfg;
-  char err[CL_ERRLEN], info[CL_ERRLEN];
+  char err[CL_ERRLEN], info[CL_INFOLEN];
   cl_config_init(&cfg, CL_CMD_ODE);
   if (cl_config_parse_args(&cfg, argc - 5, argv + 5, err)) return fprintf(stderr, "%s\n", err), 2;
   cfg.ode.quad.m1_cf = !strcmp(meth, "cf") ? 1 : !strcmp(meth, "tensor") ? -1 : 0;

@@ -26,7 +26,7 @@ int main(int argc, char **argv) {
   if (reps < 1) reps = 1;
   if (reps > 64) reps = 64;
   cl_config cfg;
-  char err[CL_ERRLEN], info[CL_ERRLEN];
+  char err[CL_ERRLEN], info[CL_INFOLEN];
   cl_config_init(&cfg, CL_CMD_ODE);
   if (cl_config_parse_args(&cfg, argc - 4, argv + 4, err)) return fprintf(stderr, "%s\n", err), 2;
   double t[64], spent = 0;

@@ -256,7 +256,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->ph2 || !a->acc || !a->out)
     return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
   const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
-  char midn[80] = ""; /* short: the line ends up in ode's 512-character summary */
+  char midn[80] = ""; /* the line ends up in ode's summary (CL_INFOLEN with the bounds) */
   if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);
   snprintf(a->method, sizeof a->method,
            "deterministic rule (M >= 2, %s, docs/accurate.md): views independent given (c, xi); "

@@ -907,7 +907,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     /* copied, not printed: a "%.*s%s" format cannot be shown to fit (-O1
      * -Wformat-truncation) */
     const char *meth = cl_drift_method(c.drift);
-    const size_t lt = strlen(tail), lm = strlen(meth), lmk = lm < CL_ERRLEN - 1 - lt ? lm : CL_ERRLEN - 1 - lt;
+    const size_t lt = strlen(tail), lm = strlen(meth), lmk = lm < CL_INFOLEN - 1 - lt ? lm : CL_INFOLEN - 1 - lt;
     memcpy(info, meth, lmk);
     memcpy(info + lmk, tail, lt + 1);
   }

@@ -707,7 +707,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   if (!st && info) {
     long steps, hv, fb, grows, cells;
     cl_pde_stats(p, &steps, &hv, &fb, &grows, &cells);
-    snprintf(info, CL_ERRLEN,
+    snprintf(info, CL_INFOLEN,
              "finite volumes (Scharfetter-Gummel fluxes), TR-BDF2 with dt <= %g, %d classes of xi, "
              "dw = %.4g; %ld steps, %ld halved, %ld implicit-Euler substeps, %ld grid extensions, "
              "%ld cells at the end; %ld steps redone as halves to follow the coefficients (finest "

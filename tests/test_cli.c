@@ -335,3 +335,77 @@ Test(cli, out_to_a_fifo_writes_in_place, .timeout = 60) {
   }
   rm_rf(dir);
 }
+
+/* The method line is written whole (CL_INFOLEN): the quad rule's line at
+ * M = 3 with B > 1 and a middle level runs past the 512 bytes of CL_ERRLEN,
+ * which once cut it inside "error estimate" and dropped the bounds after
+ * it.  The JSON field and the stderr line end with the drift bound, after
+ * the estimate's text that names the middle (last) level. */
+Test(cli, quad_method_line_is_not_truncated) {
+  char dir[64], args[1024], path[256], err[4096];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(args, sizeof args,
+           "ode --M 3 --expect quad --quad-nodes 4 --lambda 1 --B 4 --c rademacher:3 --c rademacher:3 "
+           "--c rademacher:3 --T 0.01 --out %s/o.csv",
+           dir);
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  snprintf(path, sizeof path, "%s/o.csv.json", dir);
+  json_error_t jerr;
+  json_t *meta = json_load_file(path, 0, &jerr);
+  cr_assert_not_null(meta, "%s", jerr.text);
+  const char *m = json_string_value(json_object_get(meta, "method"));
+  cr_assert_not_null(m);
+  const size_t n = strlen(m);
+  cr_expect_gt(n, CL_ERRLEN - 1, "the case should have a line longer than CL_ERRLEN (%zu bytes): %s", n, m);
+  cr_expect(strstr(m, "middle ") && strstr(m, "error estimate max |fine - coarse or middle| over the drift; 3 levels"),
+            "%s", m);
+  const char *tail = " at t = 0";
+  cr_expect(n > strlen(tail) && strcmp(m + n - strlen(tail), tail) == 0 && strstr(m, "; drift error bound "),
+            "method cut: ...%s", n > 80 ? m + n - 80 : m);
+  /* the same line on stderr, whole */
+  char line[CL_INFOLEN + 16];
+  snprintf(line, sizeof line, "cldyn: %s\n", m);
+  cr_expect(strstr(err, line), "stderr: %s", err);
+  json_decref(meta);
+  rm_rf(dir);
+}
+
+/* Out of memory under fixed, basin and a sweep of fixed names the command
+ * that ran: the shared drift code labels its messages "ode: ", which the
+ * CLI printed as "ode: out of memory" under fixed and basin
+ * (cl_status_relabel).  The address space is capped (ulimit -v, 1 GB) and
+ * the Monte Carlo drift asks for 1e8 batches of 2 features (1.6 GB): exit
+ * 1, one line.  The plain build (CLDYN_PLAIN_BIN): a sanitizer build
+ * reserves more address space than the cap. */
+Test(cli, out_of_memory_names_the_command_that_ran, .timeout = 60) {
+  const char *plain = getenv("CLDYN_PLAIN_BIN");
+  if (!plain) plain = cli_bin();
+  static const struct {
+    const char *args, *want;
+  } cases[] = {
+      {"fixed --M 2 --c rademacher:2", "cldyn: fixed: out of memory for 100000000 Monte Carlo points\n"},
+      {"basin --M 2 --c rademacher:2 --c rademacher:2 --directions 2",
+       "cldyn: basin: out of memory for 100000000 Monte Carlo points\n"},
+      {"sweep --vary tau=0.5:0.5:1 fixed --M 2 --c rademacher:2",
+       "cldyn: sweep: point 1: fixed: out of memory for 100000000 Monte Carlo points\n"},
+      {"ode --M 2", "cldyn: ode: out of memory for 100000000 Monte Carlo points\n"},
+  };
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    char cmd[2048], path[256];
+    snprintf(path, sizeof path, "%s/err.txt", dir);
+    snprintf(cmd, sizeof cmd,
+             "ulimit -v 1000000; %s %s --expect mc --mc-points 100000000 --out %s/x.csv >/dev/null 2>%s </dev/null",
+             plain, cases[i].args, dir, path);
+    const int st = system(cmd);
+    char *err = slurp(path, NULL);
+    cr_assert_not_null(err);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s: status %d: %s", cases[i].args, st, err);
+    cr_expect_str_eq(err, cases[i].want, "%s", cases[i].args);
+    free(err);
+    snprintf(path, sizeof path, "%s/x.csv", dir);
+    cr_expect(!file_exists(path), "%s: an output was left", cases[i].args);
+  }
+  rm_rf(dir);
+}

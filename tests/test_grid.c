@@ -685,7 +685,7 @@ Test(grid, student_tails_cut_by_a_capped_axis_refused_or_within_estimate, .timeo
 #define CUBIC_CUT_Q0 "0.03725301870173778,0.026822041409720988;0.026822041409720988,0.02185892076107341"
 Test(grid, ode_reruns_cubic_with_the_quad_rule_where_the_tails_are_cut, .timeout = 60) {
   cl_config oc;
-  char err[CL_ERRLEN], info[CL_ERRLEN];
+  char err[CL_ERRLEN], info[CL_INFOLEN];
   cl_traj *a, *b;
   cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, CUBIC_CUT "--Q0 " CUBIC_CUT_Q0, err), CL_OK, "%s", err);
   cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &a, info, err), CL_OK, "%s", err);

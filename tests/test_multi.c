@@ -352,7 +352,7 @@ static double ode_run(const char *args, cl_traj **tr, char *info) {
 
 Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
   const char *base = "--M 2 --lambda 1 --c rademacher:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --T 4 --dt-out 1 --qmc-points 1024";
-  char fine[512], info[CL_ERRLEN];
+  char fine[512], info[CL_INFOLEN];
   snprintf(fine, sizeof fine, "%s --qmc-points 16384", base);
   cl_traj *a, *b;
   double ba = ode_run(base, &a, info);
@@ -1039,7 +1039,7 @@ Test(accurate, m3_trajectory_bound_covers_all_three_levels, .timeout = 120) {
   cl_traj *keep = NULL;
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     cl_config oc;
-    char err[CL_ERRLEN], info[CL_ERRLEN];
+    char err[CL_ERRLEN], info[CL_INFOLEN];
     cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, cases[c], err), CL_OK, "%s", err);
     const cl_model *m = &oc.model;
     cl_traj *tr;

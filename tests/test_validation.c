@@ -130,7 +130,7 @@ Test(validation, mgrid_matches_direct_sum, .timeout = 300) {
   const char *cases[] = {"--c uniform:2 --c laplace:3 --R0 0.1;0.05 --T 30 --quad-cf off",
                          "--c student:2:7 --c laplace:3 --R0 0.1;0.05 --T 10 --quad-cf off"};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char direct[1024], info_a[CL_ERRLEN], info_b[CL_ERRLEN];
+    char direct[1024], info_a[CL_INFOLEN], info_b[CL_INFOLEN];
     snprintf(direct, sizeof direct, "%s --quad-mgrid 2000", cases[i]);
     double diff = ode_gap(cases[i], direct, info_a, info_b);
     cr_assert(strstr(info_a, "Chebyshev"), "the default should use the m-grid: %s", info_a);

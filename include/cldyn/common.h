@@ -18,6 +18,11 @@
 
 #define CL_VERSION "0.1.0"
 #define CL_ERRLEN 512
+/* The `info` buffers of cl_ode_solve and cl_pde_solve: the method line
+ * (the drift engine's description, under 640 bytes, then the bounds and
+ * notes, under CL_ERRLEN; pde's counters, under CL_ERRLEN) is written
+ * whole.  A CL_ERRLEN buffer cut the quad rule's line at M = 3. */
+#define CL_INFOLEN 2048
 
 /* Progress callback: fraction of the total work done, in [0, 1].  The
  * library reports through it and never prints (the CLI draws the line). */

@@ -31,7 +31,7 @@ void cl_ode_opts_default(cl_ode_opts *o);
 cl_status cl_ode_check_stepper(const char *name, char *err);
 
 /* Integrate from (R0, Q0) of the model over the schedule's time grid (one
- * block).  `info` (may be NULL, CL_ERRLEN bytes) receives a description of
+ * block).  `info` (may be NULL, CL_INFOLEN bytes: cldyn/common.h) receives a description of
  * the drift method and, for Monte Carlo drifts, the standard error at the
  * first and last output.  A NaN, a drift that cannot be evaluated or a
  * state outside the domain (Q - R^T R not PSD) stops with CL_EDIVERGE and a

@@ -82,7 +82,7 @@ void cl_pde_stats(const cl_pde *p, long *steps, long *halvings, long *fallbacks,
 typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char *err);
 
 /* Integrate over the schedule's output grid (one block).  `info` (may be
- * NULL, CL_ERRLEN bytes) receives the method and the counters. */
+ * NULL, CL_INFOLEN bytes: cldyn/common.h) receives the method and the counters. */
 cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                        cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err);
 
