@@ -762,6 +762,16 @@ static double measured_rate(const cl_model *m0, const double *y0, double eps, do
   return rate;
 }
 
+/* The fixed points on the collapse set of a model (default options). */
+static cl_fixed_point *find_collapsed(const cl_model *m, int *np) {
+  const cl_quad_opts o = {0};
+  cl_fixed_point *p;
+  cl_fixed_info info;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(m, &o, NULL, 0, &p, np, &info, err), CL_OK, "%s", err);
+  return p;
+}
+
 /* The state the accurate flow reaches from Q = I, R = 0 at M = 2, sigmoid,
  * lambda = 0.3, s = 1 (docs/fixed-points.md s.2: `ode --expect quad` ends
  * at w_1 = w_2, R = 0, Q_ij = q* = 0.0358393894255) is listed, on the
@@ -775,12 +785,8 @@ Test(fixedm, the_collapsed_state_the_flow_reaches_is_listed_stable, .timeout = 1
   cl_model m = model2(2, 0.3, "rademacher:3", "rademacher:2");
   cl_act_parse("sigmoid", &m.act, NULL);
   m.s = 1;
-  cl_quad_opts o = {0};
-  cl_fixed_point *p;
   int np;
-  cl_fixed_info info;
-  char err[CL_ERRLEN] = "";
-  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  cl_fixed_point *p = find_collapsed(&m, &np);
   cr_assert_eq(np, 1, "%d points on the collapse set (sigmoid: w_2 = -w_1 is not invariant)", np);
   const cl_fixed_point *c = &p[0];
   cr_expect_eq(c->kind, CL_KIND_COLLAPSED);
@@ -817,12 +823,8 @@ Test(fixedm, the_collapsed_state_the_flow_reaches_is_listed_stable, .timeout = 1
 Test(fixedm, a_collapse_the_penalty_breaks_is_listed_unstable_across, .timeout = 60) {
   cl_model m = model2(2, 0.5, "rademacher:3", "rademacher:3");
   cl_act_parse("tanh", &m.act, NULL);
-  cl_quad_opts o = {0};
-  cl_fixed_point *p;
   int np;
-  cl_fixed_info info;
-  char err[CL_ERRLEN] = "";
-  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  cl_fixed_point *p = find_collapsed(&m, &np);
   cl_quad_opts oq = {0}; /* the engine of the collapse set: the grid, the default, refuses it */
   oq.expect = CL_EXPECT_QUAD;
   check_complete(&m, &oq, p, np);

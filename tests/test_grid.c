@@ -632,6 +632,31 @@ Test(grid, cubic_tails_cut_by_a_capped_axis_refused, .timeout = 60) {
   }
 }
 
+/* The default engine's drift at the model's start, asserting that it is the
+ * grid: the status, the drift (dR then dQ in out), the estimate and whether
+ * a refusal is one `ode` reruns (cl_drift_grid_unresolved). */
+static cl_status grid_start_drift(const cl_model *m, double *out, double *eb, int *unresolved, char *err) {
+  cl_drift *d;
+  cr_assert_eq(cl_drift_alloc(m, NULL, &d, err), CL_OK, "%s", err);
+  cr_assert(strstr(cl_drift_method(d), "grid"), "%s", cl_drift_method(d));
+  const cl_status rc = cl_drift_eval(d, m->R0, m->Q0, out, out + m->K * 2, err);
+  *eb = cl_drift_stderr(d);
+  *unresolved = cl_drift_grid_unresolved(d);
+  cl_drift_free(d);
+  return rc;
+}
+
+/* Every component of a served drift within its estimate plus 4 standard
+ * errors of the batch Monte Carlo (nb batches, seed). */
+static void expect_within_mc(const cl_model *m, const double *out, double eb, long nb, uint64_t seed, const char *label) {
+  const int nout = m->K * 2 + 4;
+  double mc[NOUT], se[NOUT];
+  mc_ref_batches(m, m->R0, m->Q0, nb, seed, 3, nout, mc_ref_drift, mc, se);
+  for (int k = 0; k < nout; k++)
+    cr_expect_leq(fabs(out[k] - mc[k]), eb + 4 * se[k], "%s: component %d: %.10g vs Monte Carlo %.10g (se %.2g), "
+                  "estimate %.3g", label, k, out[k], mc[k], se[k], eb);
+}
+
 /* A student law on a capped axis (docs/grid.md s.4): the capped range cuts
  * its power tail, whose error falls only like a power of the tail mass, so
  * the coarse level's cut is not much larger than the fine level's and their
@@ -650,28 +675,21 @@ Test(grid, student_tails_cut_by_a_capped_axis_refused_or_within_estimate, .timeo
                           "1.1101141914583396e-08";
   const double ss[] = {0.14, 0.1862, 0.5};
   for (int c = 0; c < 3; c++) {
-    char args[1024], err[CL_ERRLEN];
+    char args[1024], err[CL_ERRLEN], label[32];
     snprintf(args, sizeof args, "%s --s %g", st, ss[c]);
-    cl_model m = model_of(args);
-    const int nout = m.K * 2 + 4;
-    cl_drift *d;
-    double out[NOUT], mc[NOUT], se[NOUT];
-    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
-    cr_assert(strstr(cl_drift_method(d), "grid"), "%s", cl_drift_method(d));
-    const cl_status rc = cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err);
-    const double eb = cl_drift_stderr(d);
+    snprintf(label, sizeof label, "s %g", ss[c]);
+    const cl_model m = model_of(args);
+    double out[NOUT], eb;
+    int unresolved;
+    const cl_status rc = grid_start_drift(&m, out, &eb, &unresolved, err);
     if (rc) {
-      cr_expect_eq(rc, CL_EDIVERGE, "s %g: %s", ss[c], err);
-      cr_expect(strstr(err, "student") && strstr(err, CL_GRID_REFUSAL) && !strchr(err, '\n'), "s %g: %s", ss[c], err);
-      cr_expect_eq(cl_drift_grid_unresolved(d), 1, "s %g: ode would not rerun", ss[c]);
+      cr_expect_eq(rc, CL_EDIVERGE, "%s: %s", label, err);
+      cr_expect(strstr(err, "student") && strstr(err, CL_GRID_REFUSAL) && !strchr(err, '\n'), "%s: %s", label, err);
+      cr_expect_eq(unresolved, 1, "%s: ode would not rerun", label);
+      continue;
     }
-    cl_drift_free(d);
-    if (rc) continue;
-    cr_expect_eq(c, 2, "s %g: served (th below the student tails' limit)", ss[c]);
-    mc_ref_batches(&m, m.R0, m.Q0, 16000000, 4242, 3, nout, mc_ref_drift, mc, se);
-    for (int k = 0; k < nout; k++)
-      cr_expect_leq(fabs(out[k] - mc[k]), eb + 4 * se[k], "s %g: component %d: %.10g vs Monte Carlo %.10g (se %.2g), "
-                    "estimate %.3g", ss[c], k, out[k], mc[k], se[k], eb);
+    cr_expect_eq(c, 2, "%s: served (th below the student tails' limit)", label);
+    expect_within_mc(&m, out, eb, 16000000, 4242, label);
   }
 }
 
@@ -1022,21 +1040,15 @@ Test(grid, no_per_view_noise_within_estimate, .timeout = 60) {
   for (int c = 0; c < 2; c++) {
     char args[1024], err[CL_ERRLEN];
     snprintf(args, sizeof args, "%s %s", st, var[c]);
-    cl_model m = model_of(args);
-    const int nout = m.K * 2 + 4;
-    cl_drift *d;
-    double out[NOUT], mc[NOUT], se[NOUT];
-    cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
-    cr_assert(strstr(cl_drift_method(d), "grid"), "%s", cl_drift_method(d));
-    const cl_status rc = cl_drift_eval(d, m.R0, m.Q0, out, out + m.K * 2, err);
-    const double eb = cl_drift_stderr(d);
+    const cl_model m = model_of(args);
+    double out[NOUT], eb;
+    int unresolved;
+    const cl_status rc = grid_start_drift(&m, out, &eb, &unresolved, err);
     cr_log_info("%s: %s, estimate %.3g", var[c], rc ? err : "served", eb);
-    if (rc) cr_expect(cl_drift_grid_unresolved(d) && !strchr(err, '\n'), "%s: %s", var[c], err);
-    cl_drift_free(d);
-    if (rc) continue;
-    mc_ref_batches(&m, m.R0, m.Q0, 1000000 / m.B, 5151 + (uint64_t)c, 3, nout, mc_ref_drift, mc, se);
-    for (int k = 0; k < nout; k++)
-      cr_expect_leq(fabs(out[k] - mc[k]), eb + 4 * se[k], "%s: component %d: %.10g vs Monte Carlo %.10g (se %.2g), "
-                    "estimate %.3g", var[c], k, out[k], mc[k], se[k], eb);
+    if (rc) {
+      cr_expect(unresolved && !strchr(err, '\n'), "%s: %s", var[c], err);
+      continue;
+    }
+    expect_within_mc(&m, out, eb, 1000000 / m.B, 5151 + (uint64_t)c, var[c]);
   }
 }
