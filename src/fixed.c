@@ -651,6 +651,13 @@ static int symmetrize(const cl_symmetry *g, int n, double tol, double *y, double
   return moved;
 }
 
+/* Two growth rates measured at two small offsets agree to tol (relative to
+ * max(1, |rate|)): a rate, not a constant limit, which the doubled offset
+ * would halve.  Used for dead units and for the collapse set's bulk rate. */
+static int rates_agree(double a, double b, double tol) {
+  return fabs(a - b) <= tol * fmax(1, fmax(fabs(a), fabs(b)));
+}
+
 /* A dead unit (Q_ii = 0) is a fixed point of the flow only if the drift
  * vanishes as the unit comes alive, i.e. dQ_ii/dt = O(Q_ii) at R_.i = 0,
  * Q_il = 0.  Not for g = abs with lambda > 0 and sigma'(0) != 0 (linear,
@@ -676,7 +683,7 @@ static int dead_limit_ok(root_ctx *c, const double *y) {
       if (fixed_drift(c->d, K, M, z, f, NULL)) return 0;
       rate[r] = f[k] / z[k];
     }
-    if (!(fabs(rate[0] - rate[1]) <= 0.01 * fmax(1, fmax(fabs(rate[0]), fabs(rate[1]))))) return 0;
+    if (!rates_agree(rate[0], rate[1], 0.01)) return 0;
   }
   return 1;
 }
@@ -1129,7 +1136,7 @@ static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok,
   *rate_ok = 0;
   if (!st) {
     r1 = X2[nn - 1];
-    *rate_ok = fabs(r1 - r2) <= COLLAPSE_RATE_TOL * fmax(1, fmax(fabs(r1), fabs(r2)));
+    *rate_ok = rates_agree(r1, r2, COLLAPSE_RATE_TOL);
     /* Richardson: O(h^2) columns (central) and the O(delta) z column */
     for (int k = 0; k < nn; k++) {
       const int zc = k % n == n - 1;
