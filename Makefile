@@ -90,7 +90,7 @@ $(BUILD)/cldyn_tests: $(TEST_SRC) $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildca
 
 # Allocation-failure tests: the library linked with counting malloc hooks
 # (the app objects only parse the options, outside the injected runs).
-$(BUILD)/cldyn_oomtests: tests/oom/test_oom.c $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h)
+$(BUILD)/cldyn_oomtests: tests/oom/test_oom.c tests/cmdnames.h $(APP_OBJ) $(BUILD)/libcldyn.a $(HDR) $(wildcard app/*.h)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free -o $@ \
 	  tests/oom/test_oom.c $(APP_OBJ) $(BUILD)/libcldyn.a $(LIBS) -lcriterion
 

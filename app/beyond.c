@@ -48,7 +48,7 @@ static FILE *bopen(bstudy *S, bfile *b, const char *name) {
   b->f = NULL;
   int fd = mkstemp(b->tmp);
   if (fd >= 0 && !(b->f = fdopen(fd, "w"))) close(fd), unlink(b->tmp);
-  if (!b->f) return cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", b->path), NULL;
+  if (!b->f) return cl_fail(S->err, CL_EIO, "cannot write '%s'", b->path), NULL;
   cl_tmpfiles_register(b->tmp);
   return b->f;
 }
@@ -63,7 +63,7 @@ static cl_status bclose(bstudy *S, bfile *b) {
   if (!bad) bad = chmod(b->tmp, 0666 & ~mask) != 0 || rename(b->tmp, b->path) != 0;
   if (bad) unlink(b->tmp);
   cl_tmpfiles_unregister(b->tmp);
-  return bad ? cl_fail(S->err, CL_EIO, "reproduce: cannot write '%s'", b->path) : CL_OK;
+  return bad ? cl_fail(S->err, CL_EIO, "cannot write '%s'", b->path) : CL_OK;
 }
 
 /* The outcome classes of the report: the kinds of cl_basin_outcome, with
@@ -167,7 +167,7 @@ double cl_beyond_rows(FILE *rep, double lambda, const char *stable, int nsad, co
 
 cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   bstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err};
-  if (!S.c) return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+  if (!S.c) return cl_fail(err, CL_ENOMEM, "out of memory");
   static const double lfull[] = {0, 0.5, 1, 2}, lquick[] = {0.25, 1};
   const double *lam = quick ? lquick : lfull;
   const int nl = quick ? 2 : 4, qmc = 1024;
@@ -181,7 +181,7 @@ cl_status cl_beyond_report(const char *dir, int quick, FILE *rep, char *err) {
   bfile fo = {0}, ff = {0}, fg = {0};
   if (!ends || !settled) {
     free(ends), free(settled), free(S.c);
-    return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   fprintf(rep,
           "## Beyond the paper: collapse against specialisation (M = 2)\n\n"

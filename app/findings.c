@@ -128,7 +128,7 @@ static cl_status angular_basin(fstudy *S, const cl_model *m, double r, int nscan
                                cl_span prog, double *P, double *theta) {
   const cl_ode_opts *o = &S->c->ode;
   int *cls = malloc(sizeof(int) * (size_t)nscan), bad = 0, done = 0;
-  if (!cls) return cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+  if (!cls) return cl_fail(S->err, CL_ENOMEM, "out of memory");
   const double H = M_PI / 2 / nscan;
   /* progress: the parallel scan is about 0.4 of the work, the serial
    * bisections the rest */
@@ -165,7 +165,7 @@ static cl_status angular_basin(fstudy *S, const cl_model *m, double r, int nscan
   meas += cls[nscan - 1] ? 0.5 * H : 0;
   cl_span_update(&prog, 1);
   free(cls);
-  if (bad) return cl_fail(S->err, CL_EDIVERGE, "reproduce: an ODE of the basin scan failed");
+  if (bad) return cl_fail(S->err, CL_EDIVERGE, "an ODE of the basin scan failed");
   *P = meas / (M_PI / 2);
   return CL_OK;
 }
@@ -445,7 +445,7 @@ static cl_status stable_point(fstudy *S, const cl_model *m, m1_point *p) {
   int best = -1;
   for (int i = 0; i < n; i++)
     if (fp[i].stability == CL_STABLE && fp[i].y[0] > 1e-6 && (best < 0 || fp[i].y[0] > fp[best].y[0])) best = i;
-  if (best < 0) return free(fp), cl_fail(S->err, CL_EDIVERGE, "reproduce: no stable learned state");
+  if (best < 0) return free(fp), cl_fail(S->err, CL_EDIVERGE, "no stable learned state");
   p->R = fp[best].y[0], p->Q = fp[best].y[1], p->cos = p->R / sqrt(p->Q);
   free(fp);
   return cl_terms_eval(m, NULL, &p->R, p->Q, &p->t, S->err);
@@ -478,7 +478,7 @@ static cl_status counterfactual(fstudy *S, const cl_model *ma, const cl_model *m
   if (!st) st = cl_drift_alloc(mb, NULL, &c.db, S->err);
   gsl_multiroot_fsolver *sv = st ? NULL : gsl_multiroot_fsolver_alloc(gsl_multiroot_fsolver_hybrids, 2);
   gsl_vector *x = gsl_vector_alloc(2);
-  if (!st && (!sv || !x)) st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+  if (!st && (!sv || !x)) st = cl_fail(S->err, CL_ENOMEM, "out of memory");
   if (!st) {
     gsl_set_error_handler_off();
     gsl_multiroot_function F = {cf_f, 2, &c};
@@ -490,7 +490,7 @@ static cl_status counterfactual(fstudy *S, const cl_model *ma, const cl_model *m
       if (s) break;
       s = gsl_multiroot_test_residual(sv->f, 1e-13);
     } while (s == GSL_CONTINUE && ++it < 200);
-    if (s != GSL_SUCCESS || c.fail) st = cl_fail(S->err, CL_EDIVERGE, "reproduce: counterfactual root not found");
+    if (s != GSL_SUCCESS || c.fail) st = cl_fail(S->err, CL_EDIVERGE, "counterfactual root not found");
     else *cosv = gsl_vector_get(sv->x, 0) / sqrt(gsl_vector_get(sv->x, 1));
   }
   if (sv) gsl_multiroot_fsolver_free(sv);
@@ -613,7 +613,7 @@ static cl_status sec_iii(fstudy *S, cl_span sp) {
 cl_status cl_findings_report(const char *dir, int quick, FILE *rep, cl_progress_fn progress, void *pctx, char *err) {
   fstudy S = {dir, quick, rep, malloc(sizeof(cl_config)), err, {{0}}, {dir, err, NULL, NFF, 0}, {progress, pctx, 0, 1}};
   S.F.slot = S.slot;
-  if (!S.c) return cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+  if (!S.c) return cl_fail(err, CL_ENOMEM, "out of memory");
   fprintf(rep, "## The findings as stated\n\nEach finding with its derivation or mechanism, the measurement that "
                "tests it and a verdict (docs/findings.md).\n\n");
   /* progress: (i) and (iii) are quick, (ii) is nearly all */

@@ -121,13 +121,13 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
     double qd, td;
     if ((st = cl_traj_check_finite(tr, e1)) && cfg->cmd == CL_CMD_ODE && dead_unit_row(tr, cfg->ode.atol, &qd, &td))
       cl_fail(err, st,
-              "%s: %s: the state has decayed to the dead fixed point R = Q = 0 (Q_ii = %g at t = %g, at the level of "
+              "%s: the state has decayed to the dead fixed point R = Q = 0 (Q_ii = %g at t = %g, at the level of "
               "--atol %g), where cos is undefined; use --atol 0 (relative error control, follows Q down to "
               "underflow) or a shorter --T (an implicit --stepper does not help)",
-              cl_command_name(cfg->cmd), e1, qd, td, cfg->ode.atol);
+              e1, qd, td, cfg->ode.atol);
     else if (st)
-      cl_fail(err, st, "%s: %s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
-              cl_command_name(cfg->cmd), e1, m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+      cl_fail(err, st, "%s with tau = %g, s = %g, rho = %g, lambda = %g, B = %d, N = %lld; lower tau", e1, m->tau,
+              m->s, m->rho, m->lambda, m->B, m->N);
   }
   if (!st) {
     if (strstr(info, "standard error") || strstr(info, "error bound")) fprintf(stderr, "cldyn: %s\n", info);
@@ -154,7 +154,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
   }
   cl_traj_free(tr);
-  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
+  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -275,7 +275,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     cl_fixed_point *prev = NULL;
     int nprev = 0;
     double *extra = malloc(sizeof(double) * 64 * CL_STATE_MAX);
-    if (!extra) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (!extra) st = cl_fail(err, CL_ENOMEM, "out of memory");
     for (long k = 0; k < vy.n && !st; k++) {
       cl_config c = *cfg;
       double v = has_vary ? cl_vary_value(&vy, k) : 0;
@@ -420,7 +420,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     fprintf(stderr, "cldyn: fixed: %s\n", note);
     return RERUN;
   }
-  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
+  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -467,7 +467,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
-    if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
+    if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
     return cl_outset_end(&set, st, err);
   }
   /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
@@ -516,7 +516,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
   if (!st && has_map && set.meta[i_map] >= 0)
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
-  if (st) cl_status_relabel(err, cl_command_name(cfg->cmd)); /* not "ode: " under pde, fixed, basin */
+  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -625,7 +625,8 @@ static int run_reproduce(int argc, char **argv) {
   double t0 = now_seconds();
   cl_meter meter;
   cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
-  if (cl_reproduce_run(dir, quick, &meter, err)) return cl_meter_end(&meter, 0), fail(1, err);
+  if (cl_reproduce_run(dir, quick, &meter, err))
+    return cl_meter_end(&meter, 0), cl_status_name_command(err, "reproduce"), fail(1, err);
   snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
   meter.last = -1;
   cl_meter_update(&meter, 0.99);

@@ -240,7 +240,7 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
   double *R0 = malloc(sizeof(double) * (size_t)nd * (size_t)K);
   cl_rng *rng;
   cl_rng_alloc(seed, 0x6261, &rng, NULL);
-  if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+  if (!R0 || !rng) return free(R0), cl_rng_free(rng), cl_fail(S->err, CL_ENOMEM, "out of memory");
   for (long k = 0; k < nd * K; k++) R0[k] = sqrt(var[k % K] / (double)m->N) * cl_rng_gauss(rng);
   cl_rng_free(rng);
   long a = 0, b = 0, u = 0, bad = -1, done = 0;
@@ -273,7 +273,7 @@ static cl_status ode_select(study *S, const cl_model *m, long nd, uint64_t seed,
     cl_span_update(&prog, (double)++done / (double)nd);
   }
   free(R0);
-  if (bad >= 0) return cl_fail(S->err, CL_EDIVERGE, "reproduce: ODE from start %ld: %s", bad + 1, e0);
+  if (bad >= 0) return cl_fail(S->err, CL_EDIVERGE, "ODE from start %ld: %s", bad + 1, e0);
   *n1_end = a, *n1_inf = b, *unsettled = u;
   return CL_OK;
 }
@@ -404,7 +404,7 @@ static cl_status sec_phase(study *S) {
   if ((st = cl_basin_run(m, &S->c->ode, 100, tmax, 3, 0, &res, S->err))) return st;
   int *which = malloc(sizeof(int) * (size_t)(n * n));
   if (!which) {
-    st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+    st = cl_fail(S->err, CL_ENOMEM, "out of memory");
     goto out;
   }
   if ((st = cl_basin_map(m, &S->c->ode, &res, n, tmax, 0, which, S->err))) goto out;
@@ -684,7 +684,7 @@ typedef struct {
 
 static cl_status pde_keep_last(void *ctx, const cl_pde *p, size_t k, char *err) {
   pde_last *pl = ctx;
-  if (k == pl->last && cl_pde_write_density(p, pl->f)) return cl_fail(err, CL_EIO, "reproduce: write error");
+  if (k == pl->last && cl_pde_write_density(p, pl->f)) return cl_fail(err, CL_EIO, "write error");
   return CL_OK;
 }
 
@@ -700,9 +700,9 @@ static cl_status pde_l1_table(study *S, const cl_model *m, const cl_dens_set *th
   const cl_dens_class **hc = malloc(sizeof *hc * (size_t)runs);
   double *nr = malloc(sizeof(double) * (size_t)runs), xi[3 * CL_KMAX], prob[3];
   FILE *f = NULL;
-  if (!rs || !hc || !nr) st = cl_fail(S->err, CL_ENOMEM, "reproduce: out of memory");
+  if (!rs || !hc || !nr) st = cl_fail(S->err, CL_ENOMEM, "out of memory");
   for (int r = 0; r < runs && !st; r++) st = cl_dens_read_run(hpath, t, r + 1, &rs[r], S->err);
-  if (!st && m->K != 1) st = cl_fail(S->err, CL_EINVAL, "reproduce: the L1 table is for K = 1");
+  if (!st && m->K != 1) st = cl_fail(S->err, CL_EINVAL, "the L1 table is for K = 1");
   if (!st && !(f = open_in(S, "pde_l1.csv"))) st = CL_EIO;
   if (!st) fprintf(f, "xi,weights_per_run,l1,se,expected,z,run_l1,run_se,run_expected,run_z\n");
   int ncl = st ? 0 : cl_data_feature_classes(m, xi, prob);
@@ -836,14 +836,14 @@ static cl_status sec_pde(study *S) {
 cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *err) {
   mkdir(dir, 0777);
   study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, {dir, err, calloc(NTF, sizeof(cl_sfile)), NTF, 0}, {0}};
-  if (!S.c || !S.F.slot) return free(S.c), free(S.F.slot), cl_fail(err, CL_ENOMEM, "reproduce: out of memory");
+  if (!S.c || !S.F.slot) return free(S.c), free(S.F.slot), cl_fail(err, CL_ENOMEM, "out of memory");
   /* UNFINISHED marks the directory until every section is written */
   char mark[4200];
   snprintf(mark, sizeof mark, "%s/UNFINISHED", dir);
   FILE *mf = fopen(mark, "w");
-  if (!mf) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "reproduce: cannot write in '%s'", dir);
+  if (!mf) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "cannot write in '%s'", dir);
   fprintf(mf, "cldyn reproduce has not finished here (running, interrupted or failed): the files are incomplete\n");
-  if (fclose(mf) != 0) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "reproduce: cannot write '%s'", mark);
+  if (fclose(mf) != 0) return free(S.c), free(S.F.slot), cl_fail(err, CL_EIO, "cannot write '%s'", mark);
   S.rep = open_in(&S, "report.md");
   if (!S.rep) return free(S.c), free(S.F.slot), CL_EIO;
   fprintf(S.rep, "# cldyn reproduce%s: the three findings of Meng & Wang (arXiv:2406.06909)\n\n"
@@ -887,7 +887,7 @@ cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *er
     fprintf(S.rep, "\n(Figures are drawn by gnuplot afterwards.)  See `docs/theory.md` for the "
                    "equations and the numerical methods behind every number.\n");
   }
-  if (close_in(&S, S.rep) && !st && !S.F.werr) st = cl_fail(err, CL_EIO, "reproduce: cannot write '%s/report.md'", dir);
+  if (close_in(&S, S.rep) && !st && !S.F.werr) st = cl_fail(err, CL_EIO, "cannot write '%s/report.md'", dir);
   cl_sfiles_close_all(&S.F, 1);
   if (!st && S.F.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
   if (!st) unlink(mark);

@@ -70,11 +70,9 @@ char *cl_status_cli_message(const char *msg, char *out, size_t len) {
   return out;
 }
 
-void cl_status_relabel(char *msg, const char *cmd) {
-  static const char ode[] = "ode: ";
-  if (strncmp(msg, ode, sizeof ode - 1) || !strcmp(cmd, "ode")) return;
+void cl_status_name_command(char *msg, const char *cmd) {
   char tmp[CL_ERRLEN];
-  snprintf(tmp, sizeof tmp, "%s: %s", cmd, msg + sizeof ode - 1);
+  snprintf(tmp, sizeof tmp, "%s: %s", cmd, msg);
   memcpy(msg, tmp, strlen(tmp) + 1);
 }
 

@@ -25,13 +25,13 @@ int cl_status_exit_code(cl_status st);
  * (NUL included) to out and returns out. */
 char *cl_status_cli_message(const char *msg, char *out, size_t len);
 
-/* The shared drift and ODE code of the library (src/drift*.c, src/ode.c)
- * labels its messages "ode: " (ode was its first caller), and fixed,
- * basin, pde and their sweep points pass them on: "ode: out of memory"
- * under fixed named a command that did not run.  Replaces a leading "ode: "
- * of msg (CL_ERRLEN bytes) by "CMD: " (the command that ran; nothing when
- * CMD is "ode"); other messages are left as they are. */
-void cl_status_relabel(char *msg, const char *cmd);
+/* The command that ran, once, in front of a message of its run: library
+ * messages name no command (the same drift and ODE code serve ode, pde,
+ * fixed and basin; common.h), so the CLI, which knows what it ran, writes
+ * "CMD: " before msg (CL_ERRLEN bytes; the end is cut if it does not fit).
+ * Called where a command's run failed, not for the input checks before it
+ * (their messages name the option). */
+void cl_status_name_command(char *msg, const char *cmd);
 
 /* Print "cldyn: MSG" (translated by cl_status_cli_message) on stderr and return
  * code (an exit status). */

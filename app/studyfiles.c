@@ -11,13 +11,13 @@ FILE *cl_sfiles_open(cl_sfiles *s, const char *name) {
   cl_sfile *t = NULL;
   for (int i = 0; i < s->nslot && !t; i++)
     if (!s->slot[i].f) t = &s->slot[i];
-  if (!t) return cl_fail(s->err, CL_EIO, "reproduce: too many open files"), NULL;
+  if (!t) return cl_fail(s->err, CL_EIO, "too many open files"), NULL;
   snprintf(t->path, sizeof t->path, "%s/%s", s->dir, name);
   snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
   int fd = mkstemp(t->tmp);
   if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp);
   if (!t->f) {
-    cl_fail(s->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+    cl_fail(s->err, CL_EIO, "cannot write '%s'", t->path);
     return NULL;
   }
   cl_tmpfiles_register(t->tmp);
@@ -39,7 +39,7 @@ int cl_sfiles_close(cl_sfiles *s, FILE *f, int keep) {
       cl_tmpfiles_unregister(t->tmp);
       if (keep && bad && !s->werr) {
         s->werr = 1;
-        cl_fail(s->err, CL_EIO, "reproduce: cannot write '%s'", t->path);
+        cl_fail(s->err, CL_EIO, "cannot write '%s'", t->path);
       }
       return keep && bad;
     }

@@ -150,7 +150,7 @@ static cl_status fixed_point_rows(const cl_config *c, FILE *f, char *note, char 
 /* The command's table for one configuration, as CSV text (header and
  * rows); note (CL_ERRLEN) gets what a rerun with another engine left
  * ("" if none).  Its messages (and fixed_point_rows') go behind "sweep:
- * point N: ", so they carry no "sweep: " of their own. */
+ * point N: CMD: ", so they name no command of their own. */
 static cl_status run_point(const cl_config *c, const cl_sweep_opts *so, char **text, size_t *len, char *note,
                            char *err) {
   note[0] = '\0';
@@ -250,6 +250,7 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
       ps = cl_config_set_number(c, "seed", (double)cl_sweep_point_seed(c->sched.seed, p), e);
     size_t len = 0;
     char *t = NULL, note[CL_ERRLEN] = "";
+    int ran = !ps; /* the command's run failed (not the point's values): named in the message */
     if (!ps) ps = run_point(c, so, &t, &len, note, e);
     if (!ps && note[0] && so && so->reruns) {
 #pragma omp critical(cl_sweep_rerun)
@@ -268,8 +269,8 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
 #pragma omp critical(cl_sweep_err)
       if (first_bad < 0 || p < first_bad) {
         first_bad = p, st = ps;
-        cl_status_relabel(e, cl_command_name(base->cmd)); /* fixed's, not "ode: " */
-        snprintf(e0, sizeof e0, "sweep: point %ld: %.400s", p + 1, e);
+        snprintf(e0, sizeof e0, "sweep: point %ld: %s%s%.400s", p + 1, ran ? cl_command_name(base->cmd) : "",
+                 ran ? ": " : "", e);
       }
     } else {
       text[p] = t;

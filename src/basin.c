@@ -44,7 +44,7 @@ static cl_status escape_failed(const cl_model *m, cl_status st, double t, char *
   memcpy(e, err, CL_ERRLEN);
   e[CL_ERRLEN - 1] = '\0';
   return cl_fail(err, st,
-                 "basin: the escape from R = 0 stopped at t = %g: %s (tau = %g, s = %g, rho = %g, lambda = %g, "
+                 "the escape from R = 0 stopped at t = %g: %s (tau = %g, s = %g, rho = %g, lambda = %g, "
                  "B = %d, act = %s)",
                  t, e, m->tau, m->s, m->rho, m->lambda, m->B, cl_act_name(m->act));
 }
@@ -76,7 +76,7 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
     }
     if (lmin > 25) break; /* exp(-50): the noise no longer matters */
     if (it > 0 && lmin < -5) {
-      st = cl_fail(err, CL_EINVAL, "basin: the uninformative state is not unstable along every feature");
+      st = cl_fail(err, CL_EINVAL, "the uninformative state is not unstable along every feature");
       break;
     }
     if ((st = cl_drift_eval(d, R, &Q, dR, &dQ, err))) break;
@@ -188,7 +188,7 @@ static cl_status stable_points(const cl_model *m, const cl_ode_opts *o, const do
   if (st) return st;
   free(res->fp);
   res->fp = malloc(sizeof *res->fp * (size_t)(nall + 1));
-  if (!res->fp) return free(all), cl_fail(err, CL_ENOMEM, "basin: out of memory");
+  if (!res->fp) return free(all), cl_fail(err, CL_ENOMEM, "out of memory");
   int ns = 0;
   for (int i = 0; i < nall; i++)
     if (all[i].stability == CL_STABLE) res->fp[ns++] = all[i];
@@ -206,7 +206,7 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
   long ndone = 0;
   memset(res, 0, sizeof *res);
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: basin needs M = 1");
-  if (m->K < 2) return cl_fail(err, CL_EINVAL, "c: basin needs K >= 2 features");
+  if (m->K < 2) return cl_fail(err, CL_EINVAL, "c: needs K >= 2 features");
   cl_status st = stable_points(m, o, NULL, 0, res, err);
   if (st) return st;
   res->ndir = ndir;
@@ -229,7 +229,7 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
   if (!dirs || !res->weight || !rng || !which || !ends) {
     free(dirs), free(which), free(ends), cl_rng_free(rng);
     cl_basin_result_free(res);
-    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   for (long k = 0; k < ndir; k++) {
     for (int j = 0; j < K; j++) dirs[k * K + j] = sqrt(var[j] / (double)N) * cl_rng_gauss(rng);
@@ -260,7 +260,7 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
    * starts missed (e.g. a mixed state); polish them and classify again */
   if (bad < 0) {
     double *extra = malloc(sizeof(double) * 64 * (size_t)(K + 1));
-    if (!extra) oom = st = cl_fail(err, CL_ENOMEM, "basin: out of memory");
+    if (!extra) oom = st = cl_fail(err, CL_ENOMEM, "out of memory");
     int ne = 0;
     for (long k = 0; k < ndir && ne < 64 && extra; k++)
       if (which[k] == res->nfp) memcpy(extra + ne++ * (K + 1), ends + k * (K + 1), sizeof(double) * (size_t)(K + 1));
@@ -281,11 +281,11 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
   free(dirs);
   if (bad >= 0 && oom) {
     cl_basin_result_free(res);
-    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (bad >= 0) {
     cl_basin_result_free(res);
-    return cl_fail(err, bad_st, "basin: direction %ld: %s", bad + 1, e0);
+    return cl_fail(err, bad_st, "direction %ld: %s", bad + 1, e0);
   }
   return CL_OK;
 }
@@ -397,7 +397,7 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
     }
     if (st || lmin > 25) break;
     if (it > 0 && lmin < -5) {
-      st = cl_fail(err, CL_EINVAL, "basin: the uninformative state is not unstable along every feature and unit");
+      st = cl_fail(err, CL_EINVAL, "the uninformative state is not unstable along every feature and unit");
       break;
     }
     if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
@@ -475,7 +475,7 @@ static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir,
   int *which = malloc(sizeof(int) * (size_t)ndir), *done = malloc(sizeof(int) * (size_t)ndir);
   if (!starts || !which || !done) {
     free(starts), free(which), free(done);
-    return cl_fail(err, CL_ENOMEM, "basin: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   cl_rng *rng;
   if ((st = cl_rng_alloc(seed, 0x6261, &rng, err))) {
@@ -524,6 +524,6 @@ static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir,
   free(starts);
   free(which);
   free(done);
-  if (bad >= 0) return cl_fail(err, CL_EDIVERGE, "basin: direction %ld: %s", bad + 1, e0);
+  if (bad >= 0) return cl_fail(err, CL_EDIVERGE, "direction %ld: %s", bad + 1, e0);
   return CL_OK;
 }

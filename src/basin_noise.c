@@ -134,7 +134,7 @@ static void leaf_t12(const nq *c, const double *y, const double *dy, double w, d
 cl_status cl_basin_noise_terms(const cl_model *m, const double *Q, int n, double *EGG, double *Es, char *err) {
   const int M = m->M;
   if (n <= 0) n = CL_NOISE_NODES;
-  if (n > NQ_NMAX) return cl_fail(err, CL_EINVAL, "basin: at most %d nodes per piece", NQ_NMAX);
+  if (n > NQ_NMAX) return cl_fail(err, CL_EINVAL, "at most %d nodes per piece", NQ_NMAX);
   double t[NQ_NMAX], wt[NQ_NMAX];
   cl_status st = cl_rule_legendre(n, -1, 1, t, wt, err);
   if (st) return st;
@@ -168,7 +168,7 @@ cl_status cl_basin_noise_terms(const cl_model *m, const double *Q, int n, double
         if ((st = nq_integrate(&c, m, Q, c3, 4, leaf_t12, &v, 1))) break;
         T12[i] += 2 * v; /* t1_l t2_l2 + t2_l2 t1_l over the ordered pairs */
       }
-  if (st) return cl_fail(err, st, "basin: Q left the domain at R = 0");
+  if (st) return cl_fail(err, st, "Q left the domain at R = 0");
   const double l2 = m->lambda * m->lambda;
   for (int i = 0; i < M; i++) {
     EGG[i] = aa[i][0] + X[i][0] + l2 * (T2[i] + T12[i]);

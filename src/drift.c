@@ -182,7 +182,7 @@ static cl_status panel_alloc(cl_drift *d, int ng, char *err) {
   cl_act_eval(a, -INFINITY, &d->sig_lo, &x, &x);
   cl_act_eval(a, INFINITY, &d->sig_hi, &x, &x);
   d->px = malloc(sizeof(double) * 6 * (size_t)d->pn);
-  if (!d->px) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!d->px) return cl_fail(err, CL_ENOMEM, "out of memory");
   d->pw = d->px + d->pn, d->pf = d->pw + d->pn, d->pg = d->pf + d->pn;
   d->pf2 = d->pg + d->pn, d->pgf = d->pf2 + d->pn;
   /* One q-point rule on [-1, 1] (in pf, pg until they are filled), mapped
@@ -280,7 +280,7 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
     d->ks_aw = malloc(sizeof(double) * (size_t)na);
     d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GL);
     d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GL);
-    if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "out of memory");
     else st = cl_rule_legendre(KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
     for (long a = 0; a < na && !st; a++) {
       long rest = a;
@@ -319,7 +319,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
                      "(nu must exceed 10)",
                      j + 1, m->c[j].nu);
   cl_drift *d = calloc(1, sizeof *d);
-  if (!d) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!d) return cl_fail(err, CL_ENOMEM, "out of memory");
   d->m = *m;
   d->m1 = *m;
   d->m1.B = 1;
@@ -483,7 +483,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
      * node-set key); where they come closer, the panel rule */
     d->trap_n = ng < 4000 ? ng : 4000;
     d->trap = calloc((size_t)d->trap_n + 1, sizeof *d->trap);
-    if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!d->trap) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "out of memory");
     if ((st = panel_alloc(d, ng, err))) return cl_drift_free(d), st;
   }
   if (m->M == 1 && m->act == CL_ACT_RELU) {
@@ -494,7 +494,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     d->kq = ng / 5 > 2 ? ng / 5 : 2;
     d->kq_x = malloc(sizeof(double) * (size_t)d->kq);
     d->kq_w = malloc(sizeof(double) * (size_t)d->kq);
-    if (!d->kq_x || !d->kq_w) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!d->kq_x || !d->kq_w) return cl_drift_free(d), cl_fail(err, CL_ENOMEM, "out of memory");
     if ((st = cl_rule_legendre(d->kq, -1, 1, d->kq_x, d->kq_w, err))) return cl_drift_free(d), st;
   }
   if (need_mc) {
@@ -508,7 +508,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (!d->mc_c || !d->mc_z || !rng) {
       cl_rng_free(rng);
       cl_drift_free(d);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory for %ld Monte Carlo points", d->nmc);
+      return cl_fail(err, CL_ENOMEM, "out of memory for %ld Monte Carlo points", d->nmc);
     }
     for (size_t k = 0; k < nb; k++)
       for (int j = 0; j < m->K; j++) d->mc_c[k * (size_t)m->K + (size_t)j] = cl_law_sample(&m->c[j], rng);
@@ -562,7 +562,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       if (nc > 4000000) {
         for (int i = 0; i <= j; i++) cl_rule_free(&rules[i]);
         cl_drift_free(d);
-        return cl_fail(err, CL_EINVAL, "ode: too many features for the quadrature (> 4e6 c nodes)");
+        return cl_fail(err, CL_EINVAL, "too many features for the quadrature (> 4e6 c nodes)");
                
       }
     }
@@ -572,7 +572,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     if (!d->cx || !d->cw) {
       for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
       cl_drift_free(d);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      return cl_fail(err, CL_ENOMEM, "out of memory");
     }
     /* nodes whose weight is below 1e-15 of the largest are dropped: their
      * total mass is below nc * 1e-15.  With an unbounded sigma the
@@ -709,7 +709,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   if (!d->gz || !d->gw || !d->goff || !d->psi || !d->acc || !d->grid || !d->cheb_x || !d->cheb_w ||
       !d->cheb_acc || !d->cheb_xc) {
     cl_drift_free(d);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   /* Chebyshev points of the first kind and their barycentric weights */
   for (int k = 0; k < d->nm; k++) {
@@ -1940,12 +1940,12 @@ cl_status cl_drift_eval(cl_drift *d, const double *R, const double *Q, double *d
       d->method = d->fallback;
       st = eval_quad(d, R, Q, dR, dQ);
       d->method = METHOD_CF;
-      if (st) return cl_fail(err, st, "ode: out of memory");
+      if (st) return cl_fail(err, st, "out of memory");
     } else if (st)
       return st;
   } else
     st = d->method == METHOD_MC ? eval_mc(d, R, Q, dR, dQ) : eval_quad(d, R, Q, dR, dQ);
-  if (st) return cl_fail(err, st, "ode: out of memory");
+  if (st) return cl_fail(err, st, "out of memory");
   for (int k = 0; k < d->K * d->M; k++)
     if (!isfinite(dR[k])) return cl_fail(err, CL_EDIVERGE, "the drift of R is not finite");
   for (int k = 0; k < d->M * d->M; k++)

@@ -125,7 +125,7 @@ static cl_status grid_build(const cl_rule *r, int d, int prune, grid *g, char *e
   g->d = d;
   g->z = malloc(sizeof(double) * (size_t)tot * (size_t)(d ? d : 1));
   g->w = malloc(sizeof(double) * (size_t)tot);
-  if (!g->z || !g->w) return grid_free(g), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!g->z || !g->w) return grid_free(g), cl_fail(err, CL_ENOMEM, "out of memory");
   int n = 0;
   double wsum = 0;
   for (long t = 0; t < tot; t++) {
@@ -169,7 +169,7 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, int pairs
   if (!st) {
     l->cx = malloc(sizeof(double) * (size_t)nc * (size_t)K);
     l->cw = malloc(sizeof(double) * (size_t)nc);
-    if (!l->cx || !l->cw) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!l->cx || !l->cw) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (!st) {
     int n = 0;
@@ -193,7 +193,7 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, int pairs
   if (!st && odd) {
     l->sc = malloc((size_t)l->nc);
     l->sx = malloc((size_t)l->gx.n);
-    if (!l->sc || !l->sx) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!l->sc || !l->sx) st = cl_fail(err, CL_ENOMEM, "out of memory");
     for (int k = 0; !st && k < l->nc + l->gx.n; k++) {
       const int isc = k < l->nc, d = isc ? K : M;
       const double *x = isc ? l->cx + (size_t)k * K : l->gx.z + (size_t)(k - l->nc) * M;
@@ -219,7 +219,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
     return cl_fail(err, CL_EINVAL, "expect: quad (the deterministic rule) needs g = square (where lambda != 0), "
                    "a smooth sigma and rho >= 0: %s", why);
   cl_acc *a = calloc(1, sizeof *a);
-  if (!a) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!a) return cl_fail(err, CL_ENOMEM, "out of memory");
   a->m = *m;
   const int K = m->K, M = m->M;
   a->K = K, a->M = M, a->F = NF_PER_UNIT * M + 1;
@@ -251,10 +251,10 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
   if (m->B > 1 && m->lambda != 0) { /* the 1/B expansion (eval_level) */
     const size_t M2 = (size_t)M * M;
     if (!(a->mom = malloc(sizeof(double) * (M2 + 3 * M2 * M2))))
-      return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (!a->eta || !a->hs || !a->ys || !a->ds || !a->phi || !a->wphi || !a->ph2 || !a->acc || !a->out)
-    return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_acc_free(a), cl_fail(err, CL_ENOMEM, "out of memory");
   const level *l0 = &a->lv[0], *l1 = &a->lv[1], *l2 = &a->lv[2];
   char midn[80] = ""; /* the line ends up in ode's summary (CL_INFOLEN with the bounds) */
   if (mid) snprintf(midn, sizeof midn, ", middle %d x %d", l2->gx.n, l2->ge.n);

@@ -101,7 +101,7 @@ void cl_cf_free(cl_cf *cf) {
 cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, char *err) {
   *out = NULL;
   cl_cf *cf = calloc(1, sizeof *cf);
-  if (!cf) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!cf) return cl_fail(err, CL_ENOMEM, "out of memory");
   cf->K = m->K;
   cf->act = m->act;
   cf->s2 = m->s * m->s, cf->rho = m->rho;
@@ -731,7 +731,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
                    "the characteristic-function grids are too large (%d x-points, %d "
                    "w-points: the Gaussian smoothing cp = %.3g is small against the range %.3g)",
                    nx, nw, cp, L);
-  if (!grow(cf, nx, nw)) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!grow(cf, nx, nw)) return cl_fail(err, CL_ENOMEM, "out of memory");
   if (relu) {
     double pw = (Lx > 0 ? Lx : hx) / npan;
     for (int p = 0; p < npan; p++)

@@ -473,7 +473,7 @@ cl_status cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, cl_erf **out, c
   if (!cl_erf_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL, "expect: closed forms need sigma = erf and Gaussian laws (%s)", why);
   cl_erf *e = calloc(1, sizeof *e);
-  if (!e) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!e) return cl_fail(err, CL_ENOMEM, "out of memory");
   e->m = *m;
   e->K = m->K, e->M = m->M, e->d2 = 2 * m->M;
   e->beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
@@ -501,7 +501,7 @@ cl_status cl_erf_alloc(const cl_model *m, const cl_quad_opts *o, cl_erf **out, c
   e->E2err = malloc(sizeof(double) * (size_t)(d2 * d2));
   if (!e->gm || !e->G || !e->E2 || !e->E2err) {
     cl_erf_free(e);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   /* ghat^a_i (view a, own variable x, the other view's y = x +- M):
    *   sigma'(x) sigma(y) - 2 lambda sum_{k != i} sigma'(x) sigma(x) sigma(y_k)^2 */

@@ -151,7 +151,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
                    "expect: grid (the M = 2 grid engine) needs M = 2, g = square (where lambda != 0), "
                    "a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
-  if (!g) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
   g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
   cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
@@ -208,10 +208,10 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
     if (!w->z || !w->W || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
         !w->acc2 || !w->rows || !w->fw || !w->scr)
-      st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   g->out = st ? NULL : malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
-  if (!st && !g->out) st = cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!st && !g->out) st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (st) return cl_grid_free(g), st;
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
@@ -354,7 +354,7 @@ static cl_status ensure_fft(level *l, int i, int n, char *err) {
   l->wt[i] = gsl_fft_complex_wavetable_alloc((size_t)n);
   l->ws[i] = gsl_fft_complex_workspace_alloc((size_t)n);
   l->nwt[i] = n;
-  if (!l->wt[i] || !l->ws[i]) return l->nwt[i] = 0, cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!l->wt[i] || !l->ws[i]) return l->nwt[i] = 0, cl_fail(err, CL_ENOMEM, "out of memory");
   return CL_OK;
 }
 

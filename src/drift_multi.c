@@ -247,7 +247,7 @@ static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int p
   int ucls[CL_MMAX] = {0};
   if (M > 1 && size * f1 <= cap) {
     up = malloc(sizeof(int) * (size_t)f1 * M);
-    if (!up) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!up) return cl_fail(err, CL_ENOMEM, "out of memory");
     nup = class_perms(M, ucls, up, (int)f1);
     size *= nup;
   }
@@ -274,7 +274,7 @@ static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int p
       }
     if (f4 > 1 && size * f4 <= cap) {
       cp = malloc(sizeof(int) * (size_t)f4 * (size_t)(ncq ? ncq : 1));
-      if (!cp) return free(up), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+      if (!cp) return free(up), cl_fail(err, CL_ENOMEM, "out of memory");
       ncp = class_perms(ncq, ccls, cp, (int)f4);
       size *= ncp;
     }
@@ -284,7 +284,7 @@ static cl_status symgroup_build(const cl_model *m, const int *cq, int ncq, int p
   G->sg = malloc(sizeof(int) * (size_t)size * nq1);
   if (!G->src || !G->sg) {
     free(up), free(cp), symgroup_free(G);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   int e = 0;
   for (int a = 0; a < nup; a++)
@@ -391,7 +391,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   cl_status sst = student_refused(m, err);
   if (sst) return sst;
   cl_multi *q = calloc(1, sizeof *q);
-  if (!q) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!q) return cl_fail(err, CL_ENOMEM, "out of memory");
   q->m = *m;
   q->K = m->K, q->M = m->M, q->B = m->B, q->d2 = 2 * m->M;
   const int K = q->K, M = q->M;
@@ -401,7 +401,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   q->Bq = q->mode == MODE_BATCH ? m->B : 1;
   q->nrep = nrep ? nrep : NREP_DEFAULT;
   q->S = calloc((size_t)q->nrep, sizeof *q->S), q->Sp = calloc((size_t)q->nrep, sizeof *q->Sp);
-  if (!q->S || !q->Sp) return cl_multi_free(q), cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!q->S || !q->Sp) return cl_multi_free(q), cl_fail(err, CL_ENOMEM, "out of memory");
   /* the bound's factor: BOUND_FACTOR x the Student t quantile t_{0.995, nrep - 1} */
   q->tq = BOUND_FACTOR * gsl_cdf_tdist_Pinv(0.995, q->nrep - 1);
   /* atoms: discrete laws summed exactly if the product of atom counts is small */
@@ -438,7 +438,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   if (!q->ax || !q->aw) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   int kept = 0;
   for (long a = 0; a < na; a++) {
@@ -526,7 +526,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   if (!q->pts || !q->part || (q->mode == MODE_SQEXP && !q->hys) || !q->acc || !q->reps || (q->mode == MODE_SQEXP && !q->mom)) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q), symgroup_free(&G);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
+    return cl_fail(err, CL_ENOMEM, "out of memory for the point set (%zu values)", npts);
   }
   /* the point sets: Sobol' points, digital shifts, quantile functions */
   uint64_t st = seed ? seed : SHIFT_SEED;
@@ -540,7 +540,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
       free(base), gsl_qrng_free(g), symgroup_free(&G);
       for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
       cl_multi_free(q);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set");
+      return cl_fail(err, CL_ENOMEM, "out of memory for the point set");
     }
     for (int p = 0; p < q->nbase; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
     gsl_qrng_free(g);
@@ -582,7 +582,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
     q->ptt = malloc(sizeof(double) * (npts ? npts : 1));
     if (!q->ptt) {
       cl_multi_free(q), symgroup_free(&G);
-      return cl_fail(err, CL_ENOMEM, "ode: out of memory for the point set (%zu values)", npts);
+      return cl_fail(err, CL_ENOMEM, "out of memory for the point set (%zu values)", npts);
     }
     const int nq = q->nq;
     for (size_t blk = 0; blk < (size_t)q->nrep * (size_t)(q->n / CH); blk++)
@@ -637,7 +637,7 @@ static cl_status sym_eig(const double *Sg, int n, double *ev, double *V, char *e
   gsl_vector_view evv = gsl_vector_view_array(ev, (size_t)n);
   gsl_matrix_view Vv = gsl_matrix_view_array(V, (size_t)n, (size_t)n);
   gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)n);
-  if (!ws) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!ws) return cl_fail(err, CL_ENOMEM, "out of memory");
   gsl_eigen_symmv(&sv.matrix, &evv.vector, &Vv.matrix, ws);
   gsl_eigen_symmv_free(ws);
   return CL_OK;
@@ -1098,11 +1098,11 @@ static cl_status unit_threads(cl_multi *q, int nr, int *nth, char *err) {
   if (n < 1) n = 1;
   if (n > q->nck) {
     chunk **c = realloc(q->cks, sizeof *c * (size_t)n);
-    if (!c) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    if (!c) return cl_fail(err, CL_ENOMEM, "out of memory");
     q->cks = c;
     for (; q->nck < n; q->nck++)
       if (!(q->cks[q->nck] = chunk_alloc(q->M, q->mode == MODE_SQEXP)))
-        return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+        return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   *nth = n;
   return CL_OK;

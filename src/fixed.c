@@ -937,7 +937,7 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
      * nothing left to solve, the residual decides */
     int dn = c2.nfree ? damped_newton(&c2, y2, y) : (full_state(&c2, y2, y), 1);
     cp->nevals = c2.nevals;
-    if (dn < 0) return *st = cl_fail(err, CL_ENOMEM, "fixed: out of memory"), -1;
+    if (dn < 0) return *st = cl_fail(err, CL_ENOMEM, "out of memory"), -1;
     if (dn == 0) return 0;
   }
   cl_status st2;
@@ -958,7 +958,7 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
   /* a root on the collapse set (M = 2): the collapse search solves and
    * classifies it there (collapse_search) */
   if (cs && collapse_sign(K, M, y) != 0) {
-    if (push_collapse_start(g, K, y, cs)) return *st = cl_fail(err, CL_ENOMEM, "fixed: out of memory"), -1;
+    if (push_collapse_start(g, K, y, cs)) return *st = cl_fail(err, CL_ENOMEM, "out of memory"), -1;
     return 0;
   }
   if (is_known(f, n, y, 1e5 * root_tol(c.s2, n, y))) return 1; /* 1e-6, relative beyond |y| = 1 */
@@ -966,7 +966,7 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
   const int np0 = f->np;
   *st = add_orbit(c.d, c.fb, g, K, M, y, NULL, ++info->orbits, cap, f, info, e1);
   if (*st) {
-    cl_fail(err, *st, "fixed: at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
+    cl_fail(err, *st, "at the fixed point R_1_1 = %g, Q_1_1 = %g with tau = %g, s = %g, rho = %g, "
                       "lambda = %g, B = %d: %s", y[0], y[K * M], m->tau, m->s, m->rho, m->lambda, m->B, e1);
     return -1;
   }
@@ -1278,7 +1278,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       }
     }
     cl_drift *const dc = cc.d;
-    if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (nw < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
     if (nw <= 0) continue;
     cl_status st2;
     if (collapse_sign(K, 2, y) != 1) continue; /* both units dead: w = 0 is not listed */
@@ -1301,7 +1301,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     int ok = 0;
     char e1[CL_ERRLEN];
     st2 = collapse_classify(&cc, &p, &ok, e1);
-    if (st2 == CL_ENOMEM) st = cl_fail(err, st2, "fixed: out of memory");
+    if (st2 == CL_ENOMEM) st = cl_fail(err, st2, "out of memory");
     if (st2 == CL_OK && !ok) { /* the bulk rate has no limit: the flow leaves the set */
       info->collapse_rejected++;
       continue;
@@ -1312,7 +1312,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     }
     const int np0 = f->np;
     if (!st && (st = add_orbit(dc, c0->fb, g, K, 2, y, &p, ++info->orbits, cap, f, info, e1)))
-      cl_fail(err, st, "fixed: at the collapsed point R_1_1 = %g, Q_1_1 = %g with lambda = %g: %s", y[0], y[2 * K],
+      cl_fail(err, st, "at the collapsed point R_1_1 = %g, Q_1_1 = %g with lambda = %g: %s", y[0], y[2 * K],
               m->lambda, e1);
     info->unknown += !st && p.stability == CL_UNKNOWN;
     info->collapsed += !st;
@@ -1350,7 +1350,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
   double *work = malloc(sizeof(double) * (size_t)cap * (size_t)n); /* symmetrize's images */
   if (!work) {
     cl_drift_free(c.d);
-    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   cl_common_init();
   /* M = 2: the collapse set w_2 = w_1 is searched last (collapse_search)
@@ -1386,7 +1386,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
     int nfirst = 0;
     if (make_starts(m, M, nrandom, &s) ||
         flow_starts(K, M, s.y, s.y + (size_t)(s.ns - nrandom) * n, nrandom, nflows, &fs, &nfirst))
-      st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
     set_free(&c, M);
     c.known = NULL, c.nknown = 0;
     for (int k = 0; k < fs.ns && !st; k++) {
@@ -1405,12 +1405,12 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
       const int fe = flow_end(&c, &f, fs.y + (size_t)k * n, FLOW_EVALS, rtol, y1);
       info.flow_collapses += fe == 3;
       /* where the flow runs into w_2 = +-w_1: a start on the collapse set */
-      if (fe == 3 && csp && push_collapse_start(&g, K, y1, csp)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      if (fe == 3 && csp && push_collapse_start(&g, K, y1, csp)) st = cl_fail(err, CL_ENOMEM, "out of memory");
       if (fe != 1) continue;
       info.newton_runs++;
       int nw = newton(&c, y1, y);
       if (nw == 0) nw = damped_newton(&c, y1, y);
-      if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      if (nw < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
       if (nw > 0) take_root(&c, m, &g, M, y, work, cap, &f, &info, 1, csp, &st, err);
     }
     free(s.y);
@@ -1421,18 +1421,18 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
    * the permutation symmetry the other choices are images); at least one
    * unit alive (w = 0 is not listed) */
   for (int e = 0; e < nextra && collapse_only && csp && !st; e++)
-    if (push_collapse_start(&g, K, extra + (size_t)e * n, csp)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (push_collapse_start(&g, K, extra + (size_t)e * n, csp)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   for (int Ma = M; Ma >= 1 && !st && !collapse_only; Ma--) {
     start_list s = {.n = n};
     if (make_starts(m, Ma, Ma == M ? nrandom : nrandom / 4, &s)) {
       free(s.y);
-      st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
       break;
     }
     for (int e = 0; e < nextra && Ma == M; e++) {
       double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
       cl_state_unpack(K, M, extra + (size_t)e * n, R, Q);
-      if (push(&s, R, Q, K, M)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+      if (push(&s, R, Q, K, M)) st = cl_fail(err, CL_ENOMEM, "out of memory");
     }
     set_free(&c, Ma);
     info.starts += s.ns;
@@ -1456,7 +1456,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
         int nw = rep == 0 ? newton(&c, s.y + (size_t)t * n, y) : 0;
         if (nw == 0) nw = damped_newton(&c, s.y + (size_t)t * n, y);
         if (nw < 0) {
-          st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+          st = cl_fail(err, CL_ENOMEM, "out of memory");
           break;
         }
         if (nw == 0) {
@@ -1475,7 +1475,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
     free(s.y);
   }
   if (!st && csp) {
-    if (collapse_starts(K, &cs)) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    if (collapse_starts(K, &cs)) st = cl_fail(err, CL_ENOMEM, "out of memory");
     else st = collapse_search(&c, dc, dalt, m, &g, &cs, work, cap, &f, &info, err);
   }
   free(cs.y);
@@ -1495,7 +1495,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
   cl_fixed_point *sorted = malloc(sizeof *sorted * (size_t)(f.np + 1));
   if (!first || !sorted) {
     free(first), free(sorted), free(f.p);
-    return cl_fail(err, CL_ENOMEM, "fixed: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   int a = 0;
   for (int id = 1; id <= no; id++) {
@@ -1531,7 +1531,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
 
 cl_status cl_fixed_find_collapsed(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                                   cl_fixed_point **out, int *nout, cl_fixed_info *info, char *err) {
-  if (m->M != 2) return cl_fail(err, CL_EINVAL, "fixed: the collapse set is searched for M = 2 only");
+  if (m->M != 2) return cl_fail(err, CL_EINVAL, "the collapse set is searched for M = 2 only");
   return find_impl(m, o, NULL, extra, nextra, 1, out, nout, info, err);
 }
 

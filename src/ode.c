@@ -54,11 +54,6 @@ typedef struct {
   void *pctx;
 } ode_ctx;
 
-/* A drift message as the integrator quotes it ("ode: stopped at t = ...:
- * MSG"): the engines' own "ode: " in front (some of their messages carry
- * it) is dropped, so that the prefix reads once. */
-static const char *reason(const char *msg) { return strncmp(msg, "ode: ", 5) ? msg : msg + 5; }
-
 /* The name of component i of the integrated vector: R_k_m or Q_m_l as in
  * the output table (replicate systems stacked: i modulo n1), y_i for a flow */
 static void comp_name(const ode_ctx *c, int i, char *buf, size_t len) {
@@ -568,7 +563,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   const int n = (int)sys->dimension;
   dop_ws w = {.n = n};
   double *mem = malloc(sizeof(double) * (size_t)n * 30);
-  if (!mem) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!mem) return cl_fail(err, CL_ENOMEM, "out of memory");
   for (int j = 0; j < 16; j++) w.k[j] = mem + (size_t)j * n;
   w.y = mem + 16 * (size_t)n, w.ynew = w.y + n, w.ytmp = w.ynew + n, w.sc = w.ytmp + n;
   w.F = w.sc + n, w.u = w.F + 7 * (size_t)n, w.du = w.u + n, w.fu = w.du + n;
@@ -601,7 +596,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     double tnew, hstep;
     for (;;) {
       if (++ntrial > budget) {
-        st = cl_fail(err, CL_EDIVERGE, "ode: step budget (%ld steps) exceeded at t = %g, step %g (%s)", budget, t, h,
+        st = cl_fail(err, CL_EDIVERGE, "step budget (%ld steps) exceeded at t = %g, step %g (%s)", budget, t, h,
                      pars);
         goto done;
       }
@@ -609,12 +604,12 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       if (h < hmin) {
         char note[320];
         if (c->st)
-          st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
+          st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
         else if (blowup_note(sys, c, y0, w.y, t, note, sizeof note))
-          st = cl_fail(err, CL_EDIVERGE, "ode: %s (step %g) (%s)", note, h, pars);
+          st = cl_fail(err, CL_EDIVERGE, "%s (step %g) (%s)", note, h, pars);
         else
           st = cl_fail(err, CL_EDIVERGE,
-                       "ode: integration failed at t = %g: step size %g too small (does the solution "
+                       "integration failed at t = %g: step size %g too small (does the solution "
                        "blow up?) (%s)",
                        t, h, pars);
         goto done;
@@ -683,7 +678,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       if (!(fabs(w.ynew[i]) < 1e15)) {
         char nm[32];
         comp_name(c, i, nm, sizeof nm);
-        st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|%s| = %g > 1e15) (%s)", t, nm,
+        st = cl_fail(err, CL_EDIVERGE, "the solution blows up at t = %g (|%s| = %g > 1e15) (%s)", t, nm,
                      fabs(w.ynew[i]), pars);
         goto done;
       }
@@ -693,7 +688,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   }
   goto done;
 drift_failed:
-  st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
+  st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
 done:
   free(mem);
   return st;
@@ -722,7 +717,7 @@ cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, doubl
   flow_ctx fc = {f, ctx, &c};
   gsl_odeiv2_system sys = {flow_rhs, NULL, (size_t)n, &fc};
   double tk[2] = {0, T}, *Y = malloc(sizeof(double) * 2 * (size_t)n);
-  if (!Y) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!Y) return cl_fail(err, CL_ENOMEM, "out of memory");
   cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, "a flow of the fixed-point finder", err);
   if (!st) memcpy(y, Y + n, sizeof(double) * (size_t)n);
   free(Y);
@@ -739,7 +734,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   memcpy(y, y0, sizeof(double) * (size_t)n);
   memcpy(Y, y0, sizeof(double) * (size_t)n);
   gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(sys, type, 1e-3 * fmin(dt, 1), atol, rtol);
-  if (!drv) return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+  if (!drv) return cl_fail(err, CL_ENOMEM, "out of memory");
   /* the limits of integrate_dop853: a step floor and a step budget */
   double t_end = tk[nt - 1];
   gsl_odeiv2_driver_set_nmax(drv, 200000 + (unsigned long)fmin(1e8, 1000 * t_end));
@@ -751,7 +746,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
       if (!(fabs(y[i]) < 1e15)) {
         char nm[32];
         comp_name(c, i, nm, sizeof nm);
-        st = cl_fail(err, CL_EDIVERGE, "ode: the solution blows up at t = %g (|%s| = %g > 1e15) (%s)", t, nm,
+        st = cl_fail(err, CL_EDIVERGE, "the solution blows up at t = %g (|%s| = %g > 1e15) (%s)", t, nm,
                      fabs(y[i]), pars);
         gsl_odeiv2_driver_free(drv);
         return st;
@@ -759,11 +754,11 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
     if (gs != GSL_SUCCESS) {
       char note[320];
       if (c->st)
-        st = cl_fail(err, CL_EDIVERGE, "ode: stopped at t = %g: %s (%s)", c->t_fail, reason(c->err), pars);
+        st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
       else if (blowup_note(sys, c, y0, y, t, note, sizeof note))
-        st = cl_fail(err, CL_EDIVERGE, "ode: %s (GSL: %s) (%s)", note, gsl_strerror(gs), pars);
+        st = cl_fail(err, CL_EDIVERGE, "%s (GSL: %s) (%s)", note, gsl_strerror(gs), pars);
       else
-        st = cl_fail(err, CL_EDIVERGE, "ode: integration failed at t = %g (GSL: %s) (%s)", t,
+        st = cl_fail(err, CL_EDIVERGE, "integration failed at t = %g (GSL: %s) (%s)", t,
                      gsl_strerror(gs), pars);
       break;
     }
@@ -834,7 +829,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     free(yall);
     free(c.rq);
     cl_drift_free(c.drift);
-    return cl_fail(err, CL_ENOMEM, "ode: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   for (size_t j = 0; j < nt; j++) tr->t[j] = cl_schedule_time(s, j);
   double y[CL_STATE_MAX];
@@ -851,9 +846,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   double dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   cl_state_unpack(K, M, y, R, Q);
   for (int q = 0; q < n; q++)
-    if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = 0 (%s)", pars);
+    if (!isfinite(y[q])) st = cl_fail(err, CL_EDIVERGE, "NaN at t = 0 (%s)", pars);
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
-    cl_fail(err, st, "ode: at t = 0: %s (%s)", reason(c.err), pars);
+    cl_fail(err, st, "at t = 0: %s (%s)", c.err, pars);
   se0 = cl_drift_stderr(c.drift);
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)
@@ -885,7 +880,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   for (size_t j = 0; j < nt && !st; j++) {
     const double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++)
-      if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "ode: NaN at t = %g (%s)", tr->t[j], pars);
+      if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "NaN at t = %g (%s)", tr->t[j], pars);
     cl_state_unpack(K, M, yj, R, Q);
     cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
   }

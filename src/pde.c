@@ -74,7 +74,7 @@ static cl_status grow_work(cl_pde *p, size_t n, char *err) {
   double **old[4] = {&p->af, &p->ab, &p->cp, &p->rhs};
   for (int k = 0; k < 4; k++) {
     b[k] = realloc(*old[k], sizeof(double) * cap);
-    if (!b[k]) return cl_fail(err, CL_ENOMEM, "pde: out of memory for %zu cells", n);
+    if (!b[k]) return cl_fail(err, CL_ENOMEM, "out of memory for %zu cells", n);
     *old[k] = b[k];
   }
   p->work_cap = cap;
@@ -86,7 +86,7 @@ static cl_status class_reserve(pclass *c, size_t cap, char *err) {
   double **arr[4] = {&c->p, &c->p0, &c->ps, &c->pk};
   for (int k = 0; k < 4; k++) {
     double *b = realloc(*arr[k], sizeof(double) * cap);
-    if (!b) return cl_fail(err, CL_ENOMEM, "pde: out of memory for %zu cells", cap);
+    if (!b) return cl_fail(err, CL_ENOMEM, "out of memory for %zu cells", cap);
     *arr[k] = b;
   }
   c->cap = cap;
@@ -139,7 +139,7 @@ static cl_status diverged(const cl_pde *p, char *err, const char *what) {
   double R[CL_KMAX], Q;
   cl_pde_order(p, R, &Q);
   return cl_fail(err, CL_EDIVERGE,
-                 "pde: %s at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, rho = %g, B = %d; "
+                 "%s at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, rho = %g, B = %d; "
                  "lower tau or the time step dt",
                  what, p->t, Q, R[0], p->m.tau, p->m.s, p->m.rho, p->m.B);
 }
@@ -154,7 +154,7 @@ static cl_status eval_coef(cl_pde *p, coef *cf, char *err) {
   if (!ok) return diverged(p, err, "non-finite state");
   char e2[CL_ERRLEN];
   if (cl_drift_m1_terms(p->drift, cf->R, Q, &tm, e2)) /* e.g. the sd guard (docs/hardening.md s.15) */
-    return cl_fail(err, CL_EDIVERGE, "pde: at t = %g: %s (tau = %g, s = %g, rho = %g, B = %d)", p->t, e2, p->m.tau,
+    return cl_fail(err, CL_EDIVERGE, "at t = %g: %s (tau = %g, s = %g, rho = %g, B = %d)", p->t, e2, p->m.tau,
                    p->m.s, p->m.rho, p->m.B);
   ok = isfinite(tm.b_z) && isfinite(tm.b_e) && isfinite(tm.V) && tm.V >= 0;
   for (int j = 0; j < p->K; j++) cf->a[j] = tm.a[j], ok &= isfinite(tm.a[j]);
@@ -550,7 +550,7 @@ static cl_status check_resolution(cl_pde *p, char *err) {
   }
   if (!(bound > 1e-3)) return CL_OK;
   return cl_fail(err, CL_EDIVERGE,
-                 "pde: the density narrowed below two cells (dw = %.3g) at t = %g (Q_1_1 = %g, R_1_1 = %g): "
+                 "the density narrowed below two cells (dw = %.3g) at t = %g (Q_1_1 = %g, R_1_1 = %g): "
                  "R and Q are only known to %.1e relative; use more cells or a shorter T "
                  "(tau = %g, s = %g, rho = %g, B = %d)",
                  dw, p->t, Q, R[0], bound, p->m.tau, p->m.s, p->m.rho, p->m.B);
@@ -590,7 +590,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
     return cl_fail(err, CL_EINVAL, "Q0: the PDE needs Q0 > |R0|^2 (a density; got Q0 = %g, |R0|^2 = %g)",
                    m->Q0[0], r2);
   cl_pde *p = calloc(1, sizeof *p);
-  if (!p) return cl_fail(err, CL_ENOMEM, "pde: out of memory");
+  if (!p) return cl_fail(err, CL_ENOMEM, "out of memory");
   p->m = *m, p->o = oo, p->K = K;
   p->budget = PDE_BUDGET0;
   p->axis = m->features == CL_FEAT_AXIS;
@@ -610,7 +610,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   p->xi = malloc(sizeof(double) * (size_t)(nc * K));
   p->prob = malloc(sizeof(double) * (size_t)nc);
   p->cls = calloc((size_t)nc, sizeof *p->cls);
-  if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "pde: out of memory");
+  if (!p->xi || !p->prob || !p->cls) return cl_pde_free(p), cl_fail(err, CL_ENOMEM, "out of memory");
   p->ncls = nc;
   cl_data_feature_classes(m, p->xi, p->prob);
   double sd = sqrt(var), W = oo.width * sd;
@@ -693,7 +693,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   cl_traj_alloc(m->K, 1, nt, 1, &tr, NULL);
   if (!tr) {
     cl_pde_free(p);
-    return cl_fail(err, CL_ENOMEM, "pde: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   for (size_t k = 0; k < nt && !st; k++) {
     tr->t[k] = cl_schedule_time(s, k);

@@ -72,14 +72,14 @@ cl_status cl_red_alloc(const cl_model *m, uint64_t seed, uint64_t run, cl_red **
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL, "reg: the reduced chain is exact only for l2 or none");
   cl_red *r = calloc(1, sizeof *r);
-  if (!r) return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
+  if (!r) return cl_fail(err, CL_ENOMEM, "out of memory");
   r->m = *m;
   int K = m->K, M = m->M, B = m->B;
   cl_rng_alloc(seed, run, &r->rng, NULL);
   r->buf = malloc(sizeof(double) * (size_t)(B * (3 * K + 3 * M + 6 * M) + 3 * B * M + 16));
   if (!r->rng || !r->buf) {
     cl_red_free(r);
-    return cl_fail(err, CL_ENOMEM, "reduced: out of memory");
+    return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   double sq = sqrt((double)m->N);
   if (m->init == CL_INIT_OVERLAP) {

@@ -282,7 +282,7 @@ cl_status cl_runner_run_obs(const cl_engine *e, const cl_model *m, const cl_sche
   if (!tr || !sl) {
     cl_traj_free(tr);
     free(sl);
-    return cl_fail(err, CL_ENOMEM, "%s: out of memory for the trajectory table", e->name);
+    return cl_fail(err, CL_ENOMEM, "out of memory for the trajectory table");
   }
   for (size_t k = 0; k < nt; k++) tr->t[k] = (double)cl_schedule_step(s, m->N, k) / (double)m->N;
   const char *ckpath = ck && ck->checkpoint && ck->checkpoint[0] ? ck->checkpoint : NULL;
@@ -290,7 +290,7 @@ cl_status cl_runner_run_obs(const cl_engine *e, const cl_model *m, const cl_sche
   char *fp = NULL;
   if (ckpath && (st = cl_runner_check_ckpt_path(ckpath, "checkpoint", err))) goto done;
   if ((ckpath || (ck && ck->resume && ck->resume[0])) && !(fp = fingerprint(e, m, s))) {
-    st = cl_fail(err, CL_ENOMEM, "%s: out of memory", e->name);
+    st = cl_fail(err, CL_ENOMEM, "out of memory");
     goto done;
   }
   if (ck && ck->resume && ck->resume[0] && (st = read_ck(ck->resume, fp, tr, sl, err))) goto done;
@@ -330,9 +330,9 @@ cl_status cl_runner_run_obs(const cl_engine *e, const cl_model *m, const cl_sche
       for (int q = 0; q < m->M * m->M; q++) ok &= isfinite(Q[q]) && fabs(Q[q]) < 1e100;
       if (!ok) {
         rs = cl_fail(e1, CL_EDIVERGE,
-                     "%s: run %lld diverged at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, "
+                     "run %lld diverged at t = %g (Q_1_1 = %g, R_1_1 = %g) with tau = %g, s = %g, "
                      "rho = %g, lambda = %g, B = %d, N = %lld; lower tau",
-                     e->name, r + 1, tr->t[k], Q[0], R[0], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
+                     r + 1, tr->t[k], Q[0], R[0], m->tau, m->s, m->rho, m->lambda, m->B, m->N);
         break;
       }
       if (ckpath && (tr->t[k] >= next_ck || k + 1 == nt)) {

@@ -58,7 +58,7 @@ void cl_sim_free(cl_sim *sim) {
 cl_status cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path, cl_sim **out, char *err) {
   *out = NULL;
   cl_sim *sim = calloc(1, sizeof *sim);
-  if (!sim) return cl_fail(err, CL_ENOMEM, "simulate: out of memory");
+  if (!sim) return cl_fail(err, CL_ENOMEM, "out of memory");
   sim->m = *m;
   sim->path = path == CL_SIM_REFERENCE || path == CL_SIM_UNITS ? path
               : m->M > 1 || m->B > 1                          ? CL_SIM_UNITS
@@ -79,7 +79,7 @@ cl_status cl_sim_alloc(const cl_model *m, uint64_t seed, uint64_t run, int path,
   if ((ref && !sim->grad) || (raw && !sim->raw) || !sim->rng || !sim->U || !sim->W || !sim->Wt || !sim->buf ||
       !sim->work || !sim->coef || !sim->c) {
     cl_sim_free(sim);
-    return cl_fail(err, CL_ENOMEM, "simulate: out of memory for N = %lld", m->N);
+    return cl_fail(err, CL_ENOMEM, "out of memory for N = %lld", m->N);
   }
   cl_status st = cl_data_features_draw(m, sim->rng, sim->U, err);
   if (st || (st = cl_data_weights_init(m, sim->U, sim->rng, sim->W, err))) {

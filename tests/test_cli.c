@@ -371,11 +371,12 @@ Test(cli, quad_method_line_is_not_truncated) {
 }
 
 /* Out of memory under fixed, basin and a sweep of fixed names the command
- * that ran: the shared drift code labels its messages "ode: ", which the
- * CLI printed as "ode: out of memory" under fixed and basin
- * (cl_status_relabel).  The address space is capped (ulimit -v, 1 GB) and
- * the Monte Carlo drift asks for 1e8 batches of 2 features (1.6 GB): exit
- * 1, one line.  The plain build (CLDYN_PLAIN_BIN): a sanitizer build
+ * that ran: the shared drift code's messages once carried "ode: ", which
+ * the CLI printed as "ode: out of memory" under fixed and basin; now they
+ * name no command and the CLI writes the one that ran
+ * (cl_status_name_command).  The address space is capped (ulimit -v, 1 GB)
+ * and the Monte Carlo drift asks for 1e8 batches of 2 features (1.6 GB):
+ * exit 1, one line.  The plain build (CLDYN_PLAIN_BIN): a sanitizer build
  * reserves more address space than the cap. */
 Test(cli, out_of_memory_names_the_command_that_ran, .timeout = 60) {
   const char *plain = getenv("CLDYN_PLAIN_BIN");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "cmdnames.h"
 #include "runin.h"
 #include "testutil.h"
 
@@ -1116,17 +1117,68 @@ Test(harden, cubic_blowup_says_what_blew_up, .timeout = 30) {
     }
 }
 
+/* The library's messages name no command: they say what failed and where
+ * (the same drift and ODE code serve ode, pde, fixed and basin).  Before,
+ * cl_ode_solve's read "ode: at t = 0: ...", the fixed-point search's
+ * "fixed: ...", basin's "basin: direction 1: ...". */
+Test(harden, library_messages_name_no_command, .timeout = 30) {
+  cl_config c;
+  char err[CL_ERRLEN];
+  cl_traj *tr = NULL;
+  /* the integrator quoting the drift's refusal at the start */
+  cr_assert_eq(cl_config_parse_string(&c, CL_CMD_ODE, "--act relu --c uniform --c laplace --s 0 --R0 0.6;0.8 --Q0 1 "
+                                                      "--T 1",
+                                      err),
+               CL_OK, "%s", err);
+  cr_expect_neq(cl_ode_solve(&c.model, &c.sched, &c.ode, &tr, NULL, err), CL_OK);
+  cl_traj_free(tr);
+  cr_expect(!strncmp(err, "at t = 0: relu with two continuous laws", 39), "%s", err);
+  cr_expect_eq(cmdnames_named(err, NULL), 0, "%s", err);
+  /* the fixed-point search: the critical second moment where the
+   * eigenvalue at R = 0 has no sign change (linear sigma) */
+  cr_assert_eq(cl_config_parse_string(&c, CL_CMD_FIXED, "--act linear", err), CL_OK, "%s", err);
+  double m2c;
+  cr_expect_eq(cl_fixed_critical_m2(&c.model, &c.ode.quad, 0, &m2c, err), CL_EDIVERGE);
+  cr_expect(!strncmp(err, "threshold: feature 1: ", 22), "%s", err);
+  cr_expect_eq(cmdnames_named(err, NULL), 0, "%s", err);
+  /* basin: an escape from R = 0 out of the physical domain */
+  cr_assert_eq(cl_config_parse_string(&c, CL_CMD_BASIN, "--act relu --c uniform --c laplace --s 0", err), CL_OK,
+               "%s", err);
+  cl_basin_result res;
+  cr_expect_eq(cl_basin_run(&c.model, &c.ode, 2, c.tmax, 1, 1, &res, err), CL_EDIVERGE);
+  cr_expect(!strncmp(err, "direction 1: the escape from R = 0 leaves the physical domain", 61), "%s", err);
+  cr_expect_eq(cmdnames_named(err, NULL), 0, "%s", err);
+}
+
+/* The CLI names the command that ran, once, in front of a message of its
+ * run: under fixed the critical second moment's failure (it read "cldyn:
+ * --threshold: feature 1: ...", no command) and basin's escape. */
+Test(harden, run_failures_name_the_command_once, .timeout = 30) {
+  static const struct {
+    const char *args, *want, *cmd;
+  } cases[] = {
+      {"fixed --threshold --act linear --quiet", "cldyn: fixed: --threshold: feature 1: the eigenvalue at R = 0 ",
+       "fixed"},
+      {"basin --act relu --c uniform --c laplace --s 0 --quiet",
+       "cldyn: basin: direction 1: the escape from R = 0 leaves the physical domain", "basin"},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+    char err[4096];
+    const int rc = run_cli(cases[k].args, err, sizeof err);
+    cr_expect_eq(rc, 1, "%s: exit status %d: %s", cases[k].args, rc, err);
+    cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: %s", cases[k].args, err);
+    cr_expect(!strncmp(err, cases[k].want, strlen(cases[k].want)), "%s: %s", cases[k].args, err);
+    int most;
+    cr_expect_eq(cmdnames_named(err, &most), 1, "%s: %s", cases[k].args, err);
+    cr_expect_eq(cmdnames_count(err, cases[k].cmd), 1, "%s: %s", cases[k].args, err);
+  }
+}
+
 /* A drift refused at t = 0 (relu, two continuous laws, no Gaussian
  * smoothing along (1, 1): Q0 = |R0|^2, s = 0) is one line, exit 2, with the
  * command's prefix once: the engine's message used to carry "ode: " itself
  * and the integrator's "ode: at t = 0: " went in front ("ode: at t = 0:
  * ode: relu ..."), under sweep too. */
-static int count_of(const char *s, const char *w) {
-  int n = 0;
-  for (const char *p = strstr(s, w); p; p = strstr(p + 1, w)) n++;
-  return n;
-}
-
 Test(harden, refused_drift_at_t0_names_the_command_once, .timeout = 30) {
   const char *const cases[] = {
       "ode --act relu --c uniform --c laplace --s 0 --R0 '0.6;0.8' --Q0 1 --T 1 --quiet",
@@ -1139,7 +1191,8 @@ Test(harden, refused_drift_at_t0_names_the_command_once, .timeout = 30) {
     cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: %s", cases[k], err);
     cr_expect(strstr(err, "ode: at t = 0: relu with two continuous laws (c 1, c 2) needs Gaussian smoothing"),
               "%s: %s", cases[k], err);
-    cr_expect_eq(count_of(err, "ode: "), 1, "%s: %s", cases[k], err);
+    cr_expect_eq(cmdnames_count(err, "ode"), 1, "%s: %s", cases[k], err);
+    cr_expect_eq(cmdnames_named(err, NULL), k + 1, "%s: %s", cases[k], err); /* ode; under sweep also sweep */
     if (k == 1) cr_expect(strstr(err, "cldyn: sweep: point 1: ode: at t = 0: "), "%s: %s", cases[k], err);
   }
 }

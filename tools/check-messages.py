@@ -3,7 +3,9 @@
 CLI's options.  No string literal in src/ or include/cldyn/ may contain a
 command-line option spelling (--name); messages name the parameter
 ("tau: must be > 0"), and the application layer adds the option's spelling
-where it reports them (app/status.c, docs/cli.md s.6).  Usage:
+where it reports them (app/status.c, docs/cli.md s.6).  Nor may one start
+with a command's name ("ode: ..."): the same code serves several commands,
+and the CLI puts the one that ran in front (docs/hardening.md s.8).  Usage:
 tools/check-messages.py [FILE...]"""
 import glob
 import os
@@ -12,6 +14,7 @@ import sys
 
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 OPTION = re.compile(r"--[A-Za-z%]")
+COMMAND = re.compile(r"^(simulate|reduced|ode|pde|fixed|basin|sweep|reproduce|plot): ")
 
 
 def literals(text):
@@ -56,6 +59,10 @@ for f in files:
         if OPTION.search(lit):
             print('check-messages: %s:%d: a CLI option in a library string: "%s"' % (f, line, lit), file=sys.stderr)
             bad += 1
+        if COMMAND.match(lit):
+            print('check-messages: %s:%d: a command in front of a library string: "%s"' % (f, line, lit),
+                  file=sys.stderr)
+            bad += 1
 if bad:
     sys.exit(1)
-print("check-messages: %d library files name parameters, not CLI options" % len(files))
+print("check-messages: %d library files name parameters, not CLI options or commands" % len(files))

@@ -3,7 +3,13 @@
  * Every library function that can fail returns a cl_status and, when given a
  * non-NULL `err` buffer of CL_ERRLEN bytes, writes a one-line message there.
  * Messages name parameters as the library's structs do ("tau: must be > 0",
- * "dt_out: ..."), never a command-line option.  Allocators follow the same
+ * "dt_out: ..."), never a command-line option, and never a command: they
+ * say what failed and where ("at t = 3.2: ... (tau = 1, ...)", "direction
+ * 2: ...", "run 3 diverged at t = ..."), since the same drift and ODE code
+ * serve the ode, pde, fixed and basin commands and the library cannot know
+ * which one runs.  A caller that wraps a message puts its own place in front
+ * ("at the fixed point ...: MSG"); the command-line tool puts the command
+ * that ran in front, once (docs/hardening.md s.8).  Allocators follow the same
  * rule: cl_X_alloc(..., cl_X **out, char *err) returns the status and sets
  * *out (NULL on failure); each object has one cl_X_free, which accepts NULL.
  * The library never exits and never prints.  A cl_status is not a process

@@ -205,7 +205,7 @@ def test_errors_carry_the_cli_message(tmp_path, command, opts, cli_args):
 def test_sweep_errors(tmp_path):
     with pytest.raises(cldyn.Error, match="cannot be swept"):
         cldyn.sweep("reproduce", "rho=0:1:1")
-    with pytest.raises(cldyn.Error, match="basin needs K >= 2"):  # basin is sweepable, checked per point
+    with pytest.raises(cldyn.Error, match="basin: --c: needs K >= 2"):  # basin is sweepable, checked per point
         cldyn.sweep("basin", "rho=0:1:1")
     with pytest.raises(cldyn.Error, match="vary"):
         cldyn.sweep("ode", "rho=1:0:1")
