@@ -62,7 +62,7 @@ static int dead_unit_row(cl_traj *tr, double atol, double *qd, double *td) {
 }
 
 static int run_traj(cl_config *cfg, int argc, char **argv) {
-  char err[CL_ERRLEN], info[CL_INFOLEN] = "";
+  char err[CL_ERRLEN + CL_STATUS_CMDLEN], info[CL_INFOLEN] = "";
   int has_sum = cfg->summary[0] != '\0';
   int has_dens = cfg->cmd == CL_CMD_PDE && cfg->density_out[0];
   int has_hist = cfg->cmd == CL_CMD_SIMULATE && cfg->hist_out[0];
@@ -154,7 +154,7 @@ static int run_traj(cl_config *cfg, int argc, char **argv) {
       st = cl_meta_dump(set.f[set.meta[i_dens]].f, cfg, argc, argv, wall, kvd, err);
   }
   cl_traj_free(tr);
-  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
+  if (st) cl_status_name_command(err, sizeof err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -200,7 +200,7 @@ static void append_id(char *ids, size_t len, int on, int id) {
 /* asked: the configuration as given, for the metadata (cfg's engine is the
  * fallback's on a rerun); note: the rerun's note, "" on the first run */
 static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char **argv, char *note) {
-  char err[CL_ERRLEN];
+  char err[CL_ERRLEN + CL_STATUS_CMDLEN];
   const cl_model *m = &cfg->model;
   /* --vary: every value of the grid must be valid, checked before any work */
   cl_vary vy = {.n = 1};
@@ -420,7 +420,7 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
     fprintf(stderr, "cldyn: fixed: %s\n", note);
     return RERUN;
   }
-  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
+  if (st) cl_status_name_command(err, sizeof err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -440,7 +440,7 @@ static int run_fixed(cl_config *cfg, int argc, char **argv) {
 }
 
 static int run_basin(cl_config *cfg, int argc, char **argv) {
-  char err[CL_ERRLEN];
+  char err[CL_ERRLEN + CL_STATUS_CMDLEN];
   const cl_model *m = &cfg->model;
   int has_map = cfg->map[0] != '\0';
   if (m->M >= 2) {
@@ -467,7 +467,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
       fprintf(stderr, "cldyn: basin: %ld directions, %ld not settled at 4 tmax = %g (classified by their last state)\n",
               res.ndir, res.unsettled, 4 * cfg->tmax);
     if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, now_seconds() - t0, kv, err);
-    if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
+    if (st) cl_status_name_command(err, sizeof err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
     return cl_outset_end(&set, st, err);
   }
   /* M >= 2 needs B = 1 and no --map, M = 1 needs K >= 2 and K = 2 for
@@ -516,7 +516,7 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
   if (!st && set.meta[0] >= 0) st = cl_meta_dump(set.f[set.meta[0]].f, cfg, argc, argv, wall, NULL, err);
   if (!st && has_map && set.meta[i_map] >= 0)
     st = cl_meta_dump(set.f[set.meta[i_map]].f, cfg, argc, argv, wall, NULL, err);
-  if (st) cl_status_name_command(err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
+  if (st) cl_status_name_command(err, sizeof err, cl_command_name(cfg->cmd)); /* once, here: the library names none */
   return cl_outset_end(&set, st, err);
 }
 
@@ -614,7 +614,7 @@ static int run_sweep_mpi(int argc, char **argv) {
 /* cldyn reproduce [--quick] [--out DIR] */
 static int run_reproduce(int argc, char **argv) {
   static cl_config rc; /* reproduce's options (the option table) */
-  char err[CL_ERRLEN];
+  char err[CL_ERRLEN + CL_STATUS_CMDLEN];
   cl_config_init(&rc, CL_CMD_REPRODUCE);
   if (cl_config_parse_args(&rc, argc - 2, argv + 2, err)) return fail(2, err);
   if (rc.help) return cl_config_help(CL_CMD_REPRODUCE, stdout), 0;
@@ -626,7 +626,7 @@ static int run_reproduce(int argc, char **argv) {
   cl_meter meter;
   cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
   if (cl_reproduce_run(dir, quick, &meter, err))
-    return cl_meter_end(&meter, 0), cl_status_name_command(err, "reproduce"), fail(1, err);
+    return cl_meter_end(&meter, 0), cl_status_name_command(err, sizeof err, "reproduce"), fail(1, err);
   snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
   meter.last = -1;
   cl_meter_update(&meter, 0.99);

@@ -70,10 +70,14 @@ char *cl_status_cli_message(const char *msg, char *out, size_t len) {
   return out;
 }
 
-void cl_status_name_command(char *msg, const char *cmd) {
-  char tmp[CL_ERRLEN];
-  snprintf(tmp, sizeof tmp, "%s: %s", cmd, msg);
-  memcpy(msg, tmp, strlen(tmp) + 1);
+void cl_status_name_command(char *msg, size_t len, const char *cmd) {
+  const size_t n = strlen(cmd) + 2;
+  if (!len || n >= len) return;
+  size_t m = strnlen(msg, len - 1);
+  if (m > len - 1 - n) m = len - 1 - n;
+  memmove(msg + n, msg, m);
+  memcpy(msg, cmd, n - 2), memcpy(msg + n - 2, ": ", 2);
+  msg[n + m] = '\0';
 }
 
 int cl_status_exit_msg(int code, const char *msg) {

@@ -28,10 +28,12 @@ char *cl_status_cli_message(const char *msg, char *out, size_t len);
 /* The command that ran, once, in front of a message of its run: library
  * messages name no command (the same drift and ODE code serve ode, pde,
  * fixed and basin; common.h), so the CLI, which knows what it ran, writes
- * "CMD: " before msg (CL_ERRLEN bytes; the end is cut if it does not fit).
- * Called where a command's run failed, not for the input checks before it
- * (their messages name the option). */
-void cl_status_name_command(char *msg, const char *cmd);
+ * "CMD: " before msg, a buffer of len bytes.  A library message fills at
+ * most CL_ERRLEN bytes: a buffer of CL_STATUS_CMDLEN more keeps its end (the
+ * time and parameters of a blow-up come last).  Called where a command's
+ * run failed, not for the input checks before it (they name the option). */
+#define CL_STATUS_CMDLEN 16 /* "reproduce: " and room to spare */
+void cl_status_name_command(char *msg, size_t len, const char *cmd);
 
 /* Print "cldyn: MSG" (translated by cl_status_cli_message) on stderr and return
  * code (an exit status). */

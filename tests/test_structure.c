@@ -42,6 +42,24 @@ Test(structure, cli_message_spells_options) {
   cr_assert_str_eq(cl_status_cli_message("tau: must be > 0", small, sizeof small), "--tau: ");
 }
 
+/* The CLI's command in front of a library message keeps the message whole:
+ * the library fills at most CL_ERRLEN bytes, and the time and parameters of
+ * a blow-up come last.  A buffer with no room left cuts the end. */
+Test(structure, command_in_front_keeps_the_message_whole) {
+  char msg[CL_ERRLEN + CL_STATUS_CMDLEN], want[2 * CL_ERRLEN];
+  memset(msg, 'x', CL_ERRLEN - 2);
+  msg[CL_ERRLEN - 2] = ')', msg[CL_ERRLEN - 1] = '\0';
+  snprintf(want, sizeof want, "reproduce: %s", msg);
+  cl_status_name_command(msg, sizeof msg, "reproduce");
+  cr_expect_str_eq(msg, want);
+  char small[12] = "at t = 3";
+  cl_status_name_command(small, sizeof small, "fixed");
+  cr_expect_str_eq(small, "fixed: at t");
+  char none[6] = "abc";
+  cl_status_name_command(none, sizeof none, "fixed"); /* no room for the prefix: left alone */
+  cr_expect_str_eq(none, "abc");
+}
+
 /* No string of the core library spells a CLI option (tools/check-messages.py). */
 Test(structure, library_strings_name_no_option) {
   cr_assert_eq(system("tools/check-messages.py >/dev/null"), 0, "tools/check-messages.py found an option in src/");
