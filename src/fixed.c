@@ -1606,6 +1606,8 @@ typedef struct {
   cl_model m;
   const cl_quad_opts *o;
   int j, status;
+  double at;            /* status != 0: the <c_j^2> of the first failure ... */
+  char err[CL_ERRLEN];  /* ... and its reason */
 } m2_ctx;
 
 /* the eigenvalue along R_j of the Jacobian at (R = 0, Q*) for <c_j^2> = m2 */
@@ -1620,20 +1622,35 @@ static double eig_at(double m2, void *params) {
    * <c^2> by 3e-8.  --quad-cf on is kept. */
   cl_quad_opts o = c->o ? *c->o : (cl_quad_opts){0};
   if (o.m1_cf == 0) o.m1_cf = -1;
+  /* the first failure's reason is kept: the caller's message names it
+   * (before, it said only that the eigenvalue was nan) */
+  char *e = c->status ? NULL : c->err;
   double Qs, J[(CL_KMAX + 1) * (CL_KMAX + 1)];
-  if (cl_fixed_uninformative_Q(&m, &o, &Qs, NULL)) {
+  if (cl_fixed_uninformative_Q(&m, &o, &Qs, e)) {
+    if (!c->status) c->at = m2;
     c->status = 1;
     return NAN;
   }
   cl_drift *d;
-  cl_drift_alloc(&m, &o, &d, NULL);
+  cl_drift_alloc(&m, &o, &d, e);
   double y[NMAX] = {0}, R[CL_KMAX] = {0};
   cl_state_pack(m.K, 1, R, &Qs, y);
   int n = cl_state_size(m.K, 1);
-  if (!d || cl_ode_jacobian(d, m.K, 1, y, J, NULL, NULL)) c->status = 1;
+  if (!d || cl_ode_jacobian(d, m.K, 1, y, J, NULL, e)) {
+    if (!c->status) c->at = m2;
+    c->status = 1;
+  }
   cl_drift_free(d);
+  if (c->status) return NAN;
   /* at R = 0 the R-block is diagonal: feature j's eigenvalue is J_jj */
   return J[c->j * n + c->j];
+}
+
+/* the reason eig_at failed, where (its own "threshold: " dropped) */
+static cl_status m2_failed(const m2_ctx *c, char *err) {
+  static const char pre[] = "threshold: ";
+  const char *why = strncmp(c->err, pre, sizeof pre - 1) ? c->err : c->err + sizeof pre - 1;
+  return cl_fail(err, CL_EDIVERGE, "threshold: feature %d: at <c^2> = %g: %s", c->j + 1, c->at, why);
 }
 
 cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err) {
@@ -1642,13 +1659,15 @@ cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, 
   gsl_function F = {eig_at, &c};
   double lo = 1e-4, hi = 1, flo = eig_at(lo, &c), fhi = eig_at(hi, &c);
   while (fhi * flo > 0 && hi < 1e4 && !c.status) hi *= 2, fhi = eig_at(hi, &c);
-  if (c.status || flo * fhi > 0)
+  if (c.status) return m2_failed(&c, err);
+  if (flo * fhi > 0)
     return cl_fail(err, CL_EDIVERGE,
                    "threshold: feature %d: the eigenvalue at R = 0 does not change sign for "
                    "<c^2> in [1e-4, 1e4] (%g at 1e-4, %g at %g)",
                    j + 1, flo, fhi, hi);
   cl_common_init();
   cl_status st = brent(&F, lo, hi, m2c);
+  if (c.status) return m2_failed(&c, err);
   return st ? cl_fail(err, st, "threshold: root finding failed for feature %d", j + 1) : CL_OK;
 }
 
