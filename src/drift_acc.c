@@ -111,7 +111,19 @@ int cl_acc_applies(const cl_model *m, char *why, size_t n) {
  * radius (the corners carry less mass than the 1-d rule already drops);
  * prune 2 (Gauss-Hermite, bounded integrands): the points of weight below
  * 1e-15 of the largest; 0 (polynomials): none, the rule stays exact. */
+/* At most this many points in one tensor grid (before pruning): at M = 7
+ * the default fine level's 14^7 = 1.1e8 points would take 6 GB for their
+ * coordinates alone, and the allocation failed with a bare "out of
+ * memory" (cubic sigma, whose default this rule is, at M = 8: 1.5e9). */
+#define GRID_MAX_POINTS 3e7
+
 static cl_status grid_build(const cl_rule *r, int d, int prune, grid *g, char *err) {
+  const double want = pow(r->n, d); /* in double: 64^16 overflows a long */
+  if (want > GRID_MAX_POINTS)
+    return cl_fail(err, CL_EINVAL,
+                   "expect: quad would need %d^%d = %.3g points in its %d-dimensional outer grid (at most %g): "
+                   "fewer units or fewer quad nodes",
+                   r->n, d, want, d, GRID_MAX_POINTS);
   long tot = 1;
   for (int k = 0; k < d; k++) tot *= r->n;
   double L2 = 0, wmax = 1;

@@ -1199,3 +1199,20 @@ Test(harden, refused_drift_at_t0_names_the_command_once, .timeout = 30) {
     if (k == 1) cr_expect(strstr(err, "cldyn: sweep: point 1: ode: at t = 0: "), "%s: %s", cases[k], err);
   }
 }
+
+/* The quad rule's outer grid is a tensor grid of n^M points: cubic sigma,
+ * whose default it is for M >= 3, at M = 8 (levels 8, 11 and 14) asked for
+ * 14^8 = 1.5e9 points and failed after 2 s and 1.2 GB with a bare "out of
+ * memory".  It is refused before any allocation, in one line that says
+ * why, exit 2, with nothing written.  (The smaller grids are served as
+ * before: cubic at M = 3 in the accurate and closed suites.) */
+Test(harden, quad_grid_too_large_is_refused_up_front, .timeout = 60) {
+  char dir[64], err[2048];
+  make_tmpdir(dir, sizeof dir);
+  const char *const big[] = {"ode", "--act", "cubic", "--M", "8", "--T", "1", "--out", "o.csv", NULL};
+  int rc = run_argv_in(dir, NULL, child_fsize, err, sizeof err, big);
+  cr_expect(rc == 2 && strstr(err, "14^8 = 1.48e+09 points") && strchr(err, '\n') == err + strlen(err) - 1 &&
+                !strstr(err, "out of memory") && count_entries(dir, NULL) == 0,
+            "rc %d: %s", rc, err);
+  rm_rf(dir);
+}
