@@ -273,6 +273,30 @@ int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 
+/* The smoothing of a product whose factors are smoothed by the Gaussians
+ * Ct and Cs: (Ct^-1 + Cs^-1)^-1 = Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4),
+ * into S.  Where Ct + Cs is singular (a dead unit, or exactly collinear
+ * units) each axis alone, and 0 is returned. */
+static int smoothing_of(const double *Ct, const double *Cs, double *S) {
+  double T[4];
+  for (int k = 0; k < 4; k++) T[k] = Ct[k] + Cs[k];
+  const double det = T[0] * T[3] - T[1] * T[2];
+  memset(S, 0, 4 * sizeof *S);
+  if (!(det > 1e-300)) {
+    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
+      if (T[i * 3] > 0) S[i * 3] = Ct[i * 3] * Cs[i * 3] / T[i * 3];
+    return 0;
+  }
+  const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
+  double M2[4];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) M2[i * 2 + l] = Ct[i * 2] * Ti[l] + Ct[i * 2 + 1] * Ti[2 + l];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) S[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
+  S[1] = S[2] = 0.5 * (S[1] + S[2]);
+  return 1;
+}
+
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
 static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
   const int K = g->K;
@@ -304,26 +328,11 @@ static cl_status prepare(const cl_grid *g, work *w, const double *R, const doubl
   const double cmax = sqrt(w->Ce[0] * w->Ce[3]);
   w->Ce[1] = w->Ce[2] = fmax(-cmax, fmin(cmax, w->Ce[1]));
   /* the smoothing of the integrand W F: W is smoothed by Ct, F by the
-   * standardised per-view noise Cs; their product by (Ct^-1 + Cs^-1)^-1 =
-   * Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4) */
-  double Cs[4], T[4];
+   * standardised per-view noise Cs (docs/grid.md s.4) */
+  double Cs[4];
   for (int i = 0; i < 2; i++)
     for (int l = 0; l < 2; l++) Cs[i * 2 + l] = w->dead[i] || w->dead[l] ? 0 : w->Ce[i * 2 + l] / (d[i] * d[l]);
-  for (int k = 0; k < 4; k++) T[k] = w->Ct[k] + Cs[k];
-  const double det = T[0] * T[3] - T[1] * T[2];
-  memset(w->Se, 0, sizeof w->Se);
-  w->coll = !(det > 1e-300) && !w->dead[0] && !w->dead[1] && Cs[0] > 0 && Cs[3] > 0;
-  if (det > 1e-300) {
-    const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
-    double M2[4];
-    for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) M2[i * 2 + l] = w->Ct[i * 2] * Ti[l] + w->Ct[i * 2 + 1] * Ti[2 + l];
-    for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) w->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
-    w->Se[1] = w->Se[2] = 0.5 * (w->Se[1] + w->Se[2]);
-  } else
-    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
-      if (T[i * 3] > 0) w->Se[i * 3] = w->Ct[i * 3] * Cs[i * 3] / T[i * 3];
+  w->coll = !smoothing_of(w->Ct, Cs, w->Se) && !w->dead[0] && !w->dead[1] && Cs[0] > 0 && Cs[3] > 0;
   return CL_OK;
 }
 
@@ -429,26 +438,10 @@ static void smoothing(const cl_grid *g, const cl_grid_level *p, const work *w, d
     memcpy(S, C, sizeof w->Se);
     return;
   }
-  double Cp[2];
-  for (int i = 0; i < 2; i++) Cp[i] = w->dead[i] ? 0 : 2 * (a / w->dX[i]) * (a / w->dX[i]) / p->Eh;
-  if (w->dead[0] || w->dead[1]) { /* one live axis (or none) */
-    for (int i = 0; i < 2; i++)
-      if (!w->dead[i] && C[i * 3] > 0) S[i * 3] = C[i * 3] * Cp[i] / (C[i * 3] + Cp[i]);
-    return;
-  }
-  /* (Ct^-1 + Cp^-1)^-1 = Ct - Ct (Ct + Cp)^-1 Ct: no inverse of Ct (nearly singular here) */
-  const double T[4] = {C[0] + Cp[0], C[1], C[2], C[3] + Cp[1]}, det = T[0] * T[3] - T[1] * T[2];
-  if (!(det > 0)) return;
-  const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
+  double Cp[4] = {0, 0, 0, 0};
   for (int i = 0; i < 2; i++)
-    for (int l = 0; l < 2; l++) {
-      double q = 0;
-      for (int j = 0; j < 2; j++)
-        for (int k = 0; k < 2; k++) q += C[i * 2 + j] * Ti[j * 2 + k] * C[k * 2 + l];
-      S[i * 2 + l] = C[i * 2 + l] - q;
-    }
-  S[1] = S[2] = 0.5 * (S[1] + S[2]);
-  for (int i = 0; i < 2; i++) S[i * 3] = fmax(S[i * 3], 0);
+    if (!w->dead[i]) Cp[i * 3] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / p->Eh;
+  smoothing_of(C, Cp, S);
 }
 
 /* 1 - |r| of the smoothing S (r its correlation; 1 with a dead unit) */
