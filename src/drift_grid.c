@@ -273,6 +273,30 @@ int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 
+/* The smoothing of a product whose factors are smoothed by the Gaussians
+ * Ct and Cs: (Ct^-1 + Cs^-1)^-1 = Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4),
+ * into S.  Where Ct + Cs is singular (a dead unit, or exactly collinear
+ * units) each axis alone, and 0 is returned. */
+static int smoothing_of(const double *Ct, const double *Cs, double *S) {
+  double T[4];
+  for (int k = 0; k < 4; k++) T[k] = Ct[k] + Cs[k];
+  const double det = T[0] * T[3] - T[1] * T[2];
+  memset(S, 0, 4 * sizeof *S);
+  if (!(det > 1e-300)) {
+    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
+      if (T[i * 3] > 0) S[i * 3] = Ct[i * 3] * Cs[i * 3] / T[i * 3];
+    return 0;
+  }
+  const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
+  double M2[4];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) M2[i * 2 + l] = Ct[i * 2] * Ti[l] + Ct[i * 2 + 1] * Ti[2 + l];
+  for (int i = 0; i < 2; i++)
+    for (int l = 0; l < 2; l++) S[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
+  S[1] = S[2] = 0.5 * (S[1] + S[2]);
+  return 1;
+}
+
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
 static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
   const int K = g->K;
@@ -304,26 +328,11 @@ static cl_status prepare(const cl_grid *g, work *w, const double *R, const doubl
   const double cmax = sqrt(w->Ce[0] * w->Ce[3]);
   w->Ce[1] = w->Ce[2] = fmax(-cmax, fmin(cmax, w->Ce[1]));
   /* the smoothing of the integrand W F: W is smoothed by Ct, F by the
-   * standardised per-view noise Cs; their product by (Ct^-1 + Cs^-1)^-1 =
-   * Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4) */
-  double Cs[4], T[4];
+   * standardised per-view noise Cs (docs/grid.md s.4) */
+  double Cs[4];
   for (int i = 0; i < 2; i++)
     for (int l = 0; l < 2; l++) Cs[i * 2 + l] = w->dead[i] || w->dead[l] ? 0 : w->Ce[i * 2 + l] / (d[i] * d[l]);
-  for (int k = 0; k < 4; k++) T[k] = w->Ct[k] + Cs[k];
-  const double det = T[0] * T[3] - T[1] * T[2];
-  memset(w->Se, 0, sizeof w->Se);
-  w->coll = !(det > 1e-300) && !w->dead[0] && !w->dead[1] && Cs[0] > 0 && Cs[3] > 0;
-  if (det > 1e-300) {
-    const double Ti[4] = {T[3] / det, -T[1] / det, -T[2] / det, T[0] / det};
-    double M2[4];
-    for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) M2[i * 2 + l] = w->Ct[i * 2] * Ti[l] + w->Ct[i * 2 + 1] * Ti[2 + l];
-    for (int i = 0; i < 2; i++)
-      for (int l = 0; l < 2; l++) w->Se[i * 2 + l] = M2[i * 2] * Cs[l] + M2[i * 2 + 1] * Cs[2 + l];
-    w->Se[1] = w->Se[2] = 0.5 * (w->Se[1] + w->Se[2]);
-  } else
-    for (int i = 0; i < 2; i++) /* one unit dead (or both): one direction */
-      if (T[i * 3] > 0) w->Se[i * 3] = w->Ct[i * 3] * Cs[i * 3] / T[i * 3];
+  w->coll = !smoothing_of(w->Ct, Cs, w->Se) && !w->dead[0] && !w->dead[1] && Cs[0] > 0 && Cs[3] > 0;
   return CL_OK;
 }
 
@@ -400,16 +409,57 @@ static double axis_theta(const cl_grid *g, const level *l, const double *r, doub
  * alone.  The coarse level takes at most the fine level's th, so that both
  * of its exponents stay below the fine level's and the difference of the
  * two still sees the tails and the aliasing. */
+/* The smoothing of the integrand W F at level p (docs/grid.md s.4), into
+ * S: with per-view noise the Se of prepare.  Without it (s = 0 or rho = 1)
+ * nothing smooths F but sigma's own poles at |Im X_i| = a / d_i, and the
+ * spectrum of W F at a point k of the dual lattice is bounded by
+ * exp(-Phi(k)), Phi(k) = inf_v [(k - v)^T Ct (k - v) / 2 + sum_i a_i |v_i|]
+ * (a_i = a / d_i; the infimal convolution of W's Gaussian exponent and
+ * F's).  Where |v_i| <= Eh / a_i, a_i |v_i| >= v_i^2 a_i^2 / Eh, and
+ * elsewhere the sum alone exceeds Eh; so Phi >= min(Eh, k^T S k / 2) with
+ * S = (Ct^-1 + Cp^-1)^-1, Cp = diag(2 a_i^2 / Eh), and the Gaussian step
+ * rule on this S gives every lattice point an exponent of at least Eh.
+ * Where W is smooth (Ct >> Cp) S is Cp and the step 2 pi a / (d_i Eh) of
+ * the poles alone; where the units are nearly collinear (Ct nearly
+ * singular) S follows Ct's correlation and the step shrinks.  Before,
+ * the poles' step alone was taken and W's own aliasing ignored: erf at
+ * rho = 1, Ct's correlation 0.976 (Q_22 = 1e-6, cosine 0.97) was 1.12 of
+ * its estimate off, with W's spectrum at e^-3 at a lattice point
+ * (docs/grid.md s.11, draw 52).  A polynomial sigma (no poles: F's
+ * spectrum sits at 0) takes S = Ct. */
+static void smoothing(const cl_grid *g, const cl_grid_level *p, const work *w, double *S) {
+  memcpy(S, w->Se, sizeof w->Se);
+  if (w->Se[0] > 0 || w->Se[3] > 0) return;
+  const cl_act act = g->m.act;
+  const double a = cl_act_pole(act), *C = w->Ct;
+  const int poly = act == CL_ACT_LINEAR || act == CL_ACT_CUBIC;
+  if (!poly && !(a > 0)) return;
+  if (poly) { /* Cp infinite: S = Ct (a dead unit's row and column are 0) */
+    memcpy(S, C, sizeof w->Se);
+    return;
+  }
+  double Cp[4] = {0, 0, 0, 0};
+  for (int i = 0; i < 2; i++)
+    if (!w->dead[i]) Cp[i * 3] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / p->Eh;
+  smoothing_of(C, Cp, S);
+}
+
+/* 1 - |r| of the smoothing S (r its correlation; 1 with a dead unit) */
+static double smoothing_lam(const work *w, const double *S) {
+  if (w->dead[0] || w->dead[1] || !(S[0] > 0) || !(S[3] > 0)) return 1;
+  return 1 - fmin(1, fabs(S[1]) / sqrt(S[0] * S[3]));
+}
+
 /* The step of axis i at level p before any cap: the aliasing exponent Eh
- * of the smoothing Se (kap = 2 pi / sqrt(2 Eh)).  Without per-view noise
- * (s = 0 or rho = 1: Se_ii = 0) nothing smooths F along the axis but
- * sigma's own poles at |Im h| = a, |Im X_i| = a / d_i: the trapezoid's
- * aliasing exp(-2 pi (a / d_i) / h) is exp(-Eh) at h = 2 pi a / (d_i Eh).
- * Before, such an axis took the level's cap with th = 1: tanh with
+ * of the smoothing S (kap = 2 pi / sqrt(2 Eh)).  Where S_ii = 0 (no per-view
+ * noise and no Gaussian part: Ct_ii = 0) sigma's own poles at |Im h| = a,
+ * |Im X_i| = a / d_i: the trapezoid's aliasing exp(-2 pi (a / d_i) / h) is
+ * exp(-Eh) at h = 2 pi a / (d_i Eh).  Before session 12 an axis without
+ * per-view noise took the level's cap with th = 1: tanh with
  * student:3.26:5.2 + laplace:1.4 at rho = 1 (Q ~ 8) was 5.6 of its
  * estimate off (docs/grid.md s.11, "Session 12"). */
-static double axis_step(const cl_grid *g, const cl_grid_level *p, const work *w, int i, double lam) {
-  const double ht = 2 * M_PI / sqrt(2 * p->Eh) * sqrt(w->Se[i * 3] * lam), a = cl_act_pole(g->m.act);
+static double axis_step(const cl_grid *g, const cl_grid_level *p, const work *w, const double *S, int i, double lam) {
+  const double ht = 2 * M_PI / sqrt(2 * p->Eh) * sqrt(S[i * 3] * lam), a = cl_act_pole(g->m.act);
   if (ht > 0 || w->dead[i] || !(a > 0) || !(w->dX[i] > 0)) return ht;
   return 2 * M_PI * a / (w->dX[i] * p->Eh);
 }
@@ -418,17 +468,24 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
   const work *w = &l->w;
   const int K = g->K;
   ax->th = 1, ax->want = 0;
-  double lam = 1;
-  if (!w->dead[0] && !w->dead[1] && w->Se[0] > 0 && w->Se[3] > 0)
-    lam = 1 - fmin(1, fabs(w->Se[1]) / sqrt(w->Se[0] * w->Se[3]));
+  double S[4], Sf[4]; /* this level's smoothing and the fine level's */
+  smoothing(g, &l->p, w, S), smoothing(g, &g->lv[1].p, w, Sf);
+  const double lam = smoothing_lam(w, S), lamf = smoothing_lam(w, Sf);
+  /* exactly collinear units without per-view noise (rho = 1 or s = 0): S
+   * has correlation 1 (lam = 0) and no step resolves W (a line's measure);
+   * before, the poles' step took over and such a state was served: sigmoid,
+   * units equal, R_.i = (0.3, 0.2), Q_ij = 0.5, rho = 1 was 0.078 from the
+   * Sobol' engine with an estimate of 4e-10 */
+  const int coll = w->coll || (!w->dead[0] && !w->dead[1] && S[0] > 0 && S[3] > 0 && !(lam > 0));
   for (int i = 0; i < 2; i++) {
     double r[CL_KMAX];
     for (int j = 0; j < K; j++) r[j] = w->Rt[j * 2 + i];
-    const double cp = sqrt(w->Ct[i * 3]), ht = axis_step(g, &l->p, w, i, lam);
+    const double cp = sqrt(w->Ct[i * 3]), ht = axis_step(g, &l->p, w, S, i, lam);
     double L = axis_range(g, l, r, cp, 1);
-    if (w->coll) {
-      /* exactly collinear units (Q singular, noise s > 0, rho < 1): the
-       * smoothing S has correlation 1 and no step resolves the integrand;
+    if (coll) {
+      /* exactly collinear units (Q singular; w->coll with noise s > 0,
+       * rho < 1, above without): the smoothing S has correlation 1 and no
+       * step resolves the integrand;
        * th = 0 refuses the state, as the nearly collinear ones that lead
        * to it.  Before, prepare's branch for a dead unit kept S's diagonal
        * alone, S looked uncorrelated and the state got the coarse grid of
@@ -439,10 +496,10 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
       ax->want = INFINITY, ax->th = 0, ax->n[i] = l->p.n, ax->h[i] = 2 * L / l->p.n;
       continue;
     }
-    /* no per-view noise: the cap as before, unless the poles' step asks for more (th < 1) */
+    /* no per-view noise: the cap as before, unless the step of smoothing() asks for more (th < 1) */
     int n = w->dead[i] ? 2 : w->Se[i * 3] * lam > 0 ? nice_even(2 * L / ht) : l->p.n;
     double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht);
-    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, axis_step(g, &g->lv[1].p, w, i, lam)));
+    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, axis_step(g, &g->lv[1].p, w, Sf, i, lamf)));
     if (th < 1) {
       ax->want = fmax(ax->want, 2 * L / ht), ax->th = fmin(ax->th, th);
       if (th > 0) L = axis_range(g, l, r, cp, sqrt(th)), n = nice_even(2 * L * sqrt(th) / ht);
