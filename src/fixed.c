@@ -1675,6 +1675,33 @@ static int collapse_starts(const cl_model *m, const cpat *pt, start_list *cs) {
   return bad;
 }
 
+/* Newton on the set (cc->pat) from y0 with the engine dalt, its root
+ * polished by Newton with dc0 wherever dc0 evaluates it (cc->d is then
+ * dc0, else dalt); newton's return value, or -2 if `near` is given and
+ * dalt's root lies within COLLAPSE_SAME of a point listed there (not
+ * polished: that point again). */
+static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const double *y0, double *y,
+                           const found_set *near) {
+  const int n = cc->n;
+  double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
+  cc->d = dalt;
+  int nw = newton(cc, y0, y1);
+  if (nw == 0) nw = damped_newton(cc, y0, y1);
+  memcpy(y, y1, sizeof y1);
+  if (near && nw > 0) {
+    double big = 1;
+    for (int k = 0; k < n; k++) big = fmax(big, fabs(y1[k]));
+    if (is_known(near, n, y1, COLLAPSE_SAME * big)) return -2;
+  }
+  cc->nevals++;
+  if (nw > 0 && !fixed_drift(dc0, cc->K, cc->M, y1, fq, NULL)) {
+    cc->d = dc0;
+    nw = newton(cc, y1, y);
+    if (nw == 0) nw = damped_newton(cc, y1, y);
+  }
+  return nw;
+}
+
 /* Newton on the collapse set pt from the starts cs (collapsed full
  * states), with the drift dc; each new root classified
  * (collapse_classify_at) and its orbit listed with kind collapsed */
@@ -1697,45 +1724,18 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       /* M >= 3: the quad rule costs about 0.04 CPU s per evaluation (M = 3;
        * tens of times the Sobol' rules), so Newton runs with the finder's
        * own engine and the quad rule polishes its root wherever it
-       * evaluates it (otherwise the root stays the Sobol' rules') */
-      double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
-      cc.d = dalt;
-      nw = newton(&cc, y0, y1);
-      if (nw == 0) nw = damped_newton(&cc, y0, y1);
-      memcpy(y, y1, sizeof y1);
-      double big = 1;
-      for (int k = 0; k < n; k++) big = fmax(big, fabs(y1[k]));
-      /* next to a listed root (the Sobol' rules' roots are about 1e-3 off
-       * the quad rule's): that root again, not polished (most flow ends
-       * lead to one root, and a polish costs 20 to 50 evaluations) */
-      if (nw > 0 && is_known(f, n, y1, COLLAPSE_SAME * big)) continue;
-      cc.nevals++;
-      if (nw > 0 && !fixed_drift(dc0, K, M, y1, fq, NULL)) {
-        cc.d = dc0;
-        nw = newton(&cc, y1, y);
-        if (nw == 0) nw = damped_newton(&cc, y1, y);
-      }
+       * evaluates it (otherwise the root stays the Sobol' rules'); a root
+       * next to a listed one is that one (skipped) */
+      if ((nw = alt_then_polish(&cc, dc0, dalt, y0, y, f)) == -2) continue;
     } else {
       nw = newton(&cc, y0, y);
       if (nw == 0) nw = damped_newton(&cc, y0, y);
     }
-    if (nw == 0 && dalt && M == 2) {
-      /* the finder's own engine, for the roots where the quad rule
-       * refuses (its sd limits, docs/accurate.md s.8); where it does not,
-       * the root is polished by the quad rule (the Sobol' rules' roots are
-       * 1e-3 off theirs: one point, not two) */
-      double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
-      cc.d = dalt;
-      nw = newton(&cc, y0, y1);
-      if (nw == 0) nw = damped_newton(&cc, y0, y1);
-      memcpy(y, y1, sizeof y1);
-      cc.nevals++;
-      if (nw > 0 && !fixed_drift(dc0, K, M, y1, fq, NULL)) {
-        cc.d = dc0;
-        nw = newton(&cc, y1, y);
-        if (nw == 0) nw = damped_newton(&cc, y1, y);
-      }
-    }
+    /* M = 2: the finder's own engine, for the roots where the quad rule
+     * refuses (its sd limits, docs/accurate.md s.8); where it does not, the
+     * root is polished by the quad rule (the Sobol' rules' roots are 1e-3
+     * off theirs: one point, not two) */
+    if (nw == 0 && dalt && M == 2) nw = alt_then_polish(&cc, dc0, dalt, y0, y, NULL);
     cl_drift *const dc = cc.d;
     if (nw < 0) st = cl_fail(err, CL_ENOMEM, "fixed: out of memory");
     if (nw <= 0) continue;
