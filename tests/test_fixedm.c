@@ -867,13 +867,14 @@ static double bulk_trace3(int K, const double *y) {
 }
 
 /* The ODE by classical Runge-Kutta (steps of T / nsteps) on the quad
- * rule's fine level from y, to T (in place).  Not cl_ode_solve: it
+ * rule's fine level (the options o0, with the quad rule) from y, to T (in
+ * place).  Not cl_ode_solve: it
  * evaluates every level of the rule at each step (its trajectory bound),
  * three at M = 3, where the quad rule costs about 0.04 CPU s per
  * evaluation. */
-static void rk4_quad(const cl_model *m, double *y, double T, int nsteps) {
+static void rk4_quad_opts(const cl_model *m, const cl_quad_opts *o0, double *y, double T, int nsteps) {
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
-  cl_quad_opts o = {0};
+  cl_quad_opts o = *o0;
   o.expect = CL_EXPECT_QUAD;
   cl_drift *d;
   char err[CL_ERRLEN] = "";
@@ -892,6 +893,11 @@ static void rk4_quad(const cl_model *m, double *y, double T, int nsteps) {
         for (int q = 0; q < n; q++) y[q] += h / 6 * (k[0][q] + 2 * k[1][q] + 2 * k[2][q] + k[3][q]);
     }
   cl_drift_free(d);
+}
+
+static void rk4_quad(const cl_model *m, double *y, double T, int nsteps) {
+  const cl_quad_opts o = {0};
+  rk4_quad_opts(m, &o, y, T, nsteps);
 }
 
 /* At M = 3, from y0 with w_3 moved off w_1 = w_2 in the bulk (Q_13 = Q_23
@@ -917,7 +923,7 @@ static double measured_rate3(const cl_model *m, const double *y0, double eps, do
  * plane of a triangle) and the bulk (3, equal); the ODE from a state with
  * w_3 moved off the others in the bulk returns to the listed point, its
  * bulk part decaying at the listed rate. */
-Test(fixedm, three_units_collapse_onto_one_stable_state, .timeout = 120) {
+Test(fixedm, three_units_collapse_onto_one_stable_state, .timeout = 240) { /* 12 CPU s plain, about 10x under ASan */
   cl_model m;
   cl_model_default(&m);
   m.M = 3, m.K = 1, m.lambda = 0.3, m.s = 1;
@@ -991,7 +997,7 @@ static double odd_rate_k1(const cl_model *m, const double *y0) {
  * lambda: that difference decays below the critical value and grows
  * above it (lambda = critical -+ 0.01), and the zero of its rate by two
  * secant steps lies within 1e-6 of the reported value. */
-Test(fixedm, threshold_at_a_collapsed_point_matches_the_ode, .timeout = 120) {
+Test(fixedm, threshold_at_a_collapsed_point_matches_the_ode, .timeout = 240) { /* 9 CPU s plain */
   cl_model m;
   cl_model_default(&m);
   m.M = 2, m.K = 1, m.s = 1;
@@ -1026,4 +1032,69 @@ Test(fixedm, threshold_at_a_collapsed_point_matches_the_ode, .timeout = 120) {
   const double lode = lam[2] - rate[2] * (lam[near] - lam[2]) / (rate[near] - rate[2]);
   cr_log_info("critical lambda %.10f from the threshold, %.10f from the ODE", lc, lode);
   cr_expect_leq(fabs(lode - lc), 1e-6, "threshold %.10g, ODE %.10g", lc, lode);
+}
+
+/* M = 3, the shape {1 2 | 3}: one rademacher:3 feature, tanh, lambda = 1
+ * (s = 0.5), quad rule with 12 nodes (levels 12, 16, 20: a third of the
+ * default's cost, about 7 CPU s for the search on the sets; with the
+ * default 14 it is a saddle, here `marginal`: jac_error 0.027, the coarse
+ * levels' spectra moving by more): the point with two units equal (R = 0, Q = 0.00844)
+ * and the third apart (R = 0, Q = 0.693) is listed with its 5 + 3
+ * eigenvalues and one bulk rate, positive (the penalty separates the
+ * pair), which the ODE (rk4_quad on the same rule) from the pair moved
+ * apart in the bulk reproduces: the rate of the Schur complement of the
+ * pair's difference against the features and the two groups' units. */
+Test(fixedm, a_pair_beside_a_third_unit_separates_at_its_bulk_rate, .timeout = 240) { /* 8.5 CPU s plain */
+  cl_model m;
+  cl_model_default(&m);
+  m.M = 3, m.K = 1, m.lambda = 1;
+  cl_quad_opts o = {0};
+  o.acc_nodes = 12;
+  cl_fixed_point *p;
+  cl_fixed_info info;
+  int np;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  int w = -1, a = 0, b = 0, c = 0;
+  for (int i = 0; i < np && w < 0; i++) {
+    const double *y = p[i].y;
+    double R[3], Q[9];
+    cl_state_unpack(1, 3, y, R, Q);
+    for (int x = 0; x < 3 && w < 0; x++) { /* units a < b equal, c apart (all signs +: a listed image) */
+      const int aa = x == 0 ? 1 : 0, bb = x == 2 ? 1 : 2;
+      if (R[aa] == R[bb] && Q[aa * 3 + aa] == Q[bb * 3 + bb] && Q[aa * 3 + bb] == Q[aa * 3 + aa] &&
+          Q[x * 3 + x] != Q[aa * 3 + aa])
+        w = i, a = aa, b = bb, c = x;
+    }
+  }
+  cr_assert_geq(w, 0, "no point with two units equal and one apart among %d", np);
+  const cl_fixed_point *q = &p[w];
+  cr_expect_eq(q->kind, CL_KIND_COLLAPSED);
+  cr_expect_leq(q->residual, 1e-11);
+  double R[3], Q[9];
+  cl_state_unpack(1, 3, q->y, R, Q);
+  cr_log_info("pair (%d %d) Q = %.8g, unit %d Q = %.8g; %s, jac_error %.2g; bulk rate %.6f", a + 1, b + 1, Q[a * 3 + a],
+              c + 1, Q[c * 3 + c], cl_stability_name(q->stability), q->jac_error, q->eig_re[8]);
+  cr_expect_gt(q->eig_re[8], 0, "bulk rate %g", q->eig_re[8]);
+  cr_expect_leq(q->jac_error, 0.1, "jac_error %g", q->jac_error); /* 0.027: the coarse levels of 12 nodes */
+  /* the pair apart in the bulk: Q_ab lowered by eps Q_bb / 2 */
+  const double eps = 1e-6, T = 2;
+  Q[a * 3 + b] -= eps * Q[b * 3 + b] / 2, Q[b * 3 + a] = Q[a * 3 + b];
+  double y0[CL_STATE_MAX], y[CL_STATE_MAX], g[2];
+  cl_state_pack(1, 3, R, Q, y0);
+  memcpy(y, y0, sizeof y0);
+  rk4_quad_opts(&m, &o, y, T, 20);
+  for (int k = 0; k < 2; k++) { /* the Schur complement of the difference's bulk part */
+    double Rk[3], Qk[9], A[9];
+    cl_state_unpack(1, 3, k ? y : y0, Rk, Qk);
+    for (int i = 0; i < 9; i++) A[i] = Qk[i] - Rk[i / 3] * Rk[i % 3];
+    const double v2 = A[a * 3 + a] - 2 * A[a * 3 + b] + A[b * 3 + b];
+    const double u1 = A[b * 3 + a] - A[a * 3 + a], u2 = A[b * 3 + c] - A[a * 3 + c];
+    const double b11 = A[a * 3 + a], b12 = A[a * 3 + c], b22 = A[c * 3 + c], det = b11 * b22 - b12 * b12;
+    g[k] = v2 - (b22 * u1 * u1 - 2 * b12 * u1 * u2 + b11 * u2 * u2) / det;
+  }
+  const double rate = log(g[1] / g[0]) / T;
+  cr_log_info("bulk rate %.7f listed, %.7f from the ODE", q->eig_re[8], rate);
+  cr_expect_leq(fabs(rate - q->eig_re[8]), 1e-4 * fabs(q->eig_re[8]), "listed %g, ODE %g", q->eig_re[8], rate);
+  free(p);
 }
