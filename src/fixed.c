@@ -1044,7 +1044,8 @@ static void cpat_set(cpat *pt, int M, const int *grp) {
 /* the shapes searched: every partition of M with a group of 2 or more, as
  * consecutive units, groups largest first ({1 2 3}, {1 2 | 3} at M = 3);
  * the other sets with all signs + are their images under the permutations.
- * Returns how many (at most cap) */
+ * Appends them to out (*cnt of them, at most cap); parts[0..np) the sizes
+ * chosen so far, each at most maxp, left units to place */
 static void cpat_gen(int M, int left, int maxp, int *parts, int np, cpat *out, int *cnt, int cap) {
   if (left == 0) {
     if (parts[0] < 2 || *cnt >= cap) return;
@@ -1576,7 +1577,7 @@ static int push_collapse_start(const cl_symmetry *g, collapse_sets *S, int K, in
   if (s < 0) return 0; /* no two units collapse */
   const cpat *pt = &S->pat[s];
   start_list *cs = &S->cs[s];
-  const int Mr = pt->Mr, nr = cpat_size(pt, K);
+  const int Mr = pt->Mr;
   double x[CL_STATE_MAX], z[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
   for (int h = 0; h < Mr; h++) {
     for (int j = 0; j < K; j++) {
@@ -1616,7 +1617,6 @@ static int push_collapse_start(const cl_symmetry *g, collapse_sets *S, int K, in
       near = fabs(w[idx[k]] - x[k]) <= COLLAPSE_NEAR * sqrt(fmax(x[cpat_qix(pt, K, k % Mr, k % Mr)], 0));
     if (near) return 0;
   }
-  (void)nr;
   cpat_embed(pt, K, x, z);
   cl_state_unpack(K, M, z, R, Q);
   return push(cs, R, Q, K, M);
