@@ -347,16 +347,21 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
         fprintf(stderr, "cldyn: fixed: %ld of %ld flows stopped where two units collapse (w_i -> +-w_l, correlation beyond "
                         "0.99): their end, on the domain's boundary, %s (docs/fixed-points.md s.2)\n",
                 flow_collapses, flows,
-                m->M == 2 && !cnosearch ? "starts the search on the collapse set instead of a polish" : "is not polished");
+                cnosearch ? "is not polished"
+                : m->M == 2 ? "starts the search on the collapse set instead of a polish"
+                            : "starts the search on the collapse sets instead of a polish");
+      const char *sets = m->M == 2 ? "the collapse set w_2 = +-w_1" : "the collapse sets (units equal up to sign in groups)";
       if (collapsed || crejected)
-        fprintf(stderr, "cldyn: fixed: %ld orbit(s) on the collapse set w_2 = +-w_1 (kind collapsed; eigenvalues: within "
-                        "the set, across it along the features and w_1, then the bulk rate); %ld root(s) there not "
+        fprintf(stderr, "cldyn: fixed: %ld orbit(s) on %s (kind collapsed; eigenvalues: within "
+                        "the set, across it along the features and %s, then the bulk rate%s); %ld root(s) there not "
                         "listed (the bulk rate has no limit); %ld starts, %ld drift evaluations (docs/fixed-points.md "
                         "s.2)\n",
-                collapsed, crejected, cstarts, cevals);
+                collapsed, sets, m->M == 2 ? "w_1" : "the groups' first units", m->M == 2 ? "" : "s", crejected, cstarts,
+                cevals);
       if (cnosearch)
-        fprintf(stderr, "cldyn: fixed: the collapse set w_2 = +-w_1 was not searched: the quad rule, which accepts its "
-                        "singular covariance, does not apply to this model (docs/accurate.md)\n");
+        fprintf(stderr, "cldyn: fixed: %s %s not searched: the quad rule, which accepts %s "
+                        "singular covariance, does not apply to this model (docs/accurate.md)\n",
+                sets, m->M == 2 ? "was" : "were", m->M == 2 ? "its" : "their");
       const char *fbname = NULL;
       cl_quad_opts fq;
       if (jac_fb && cl_drift_fallback(m, &cfg->ode.quad, &fq, &fbname))

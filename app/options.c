@@ -401,7 +401,7 @@ static cl_status set_point(cl_config *cfg, const cl_optdesc *d, const char *v, c
   if (strlen(v) >= sizeof cfg->point || !v[0] || !((cl_common_parse_int(v, &j) && j >= 1) || cl_fixed_kind_from_name(v) >= 0))
     return cl_fail(err, CL_EINVAL,
                    "--point: expected an id >= 1 or a kind (uninformative, specialised, shared, "
-                   "rotated, mixed, partial, dead) (got '%s')", v);
+                   "rotated, mixed, partial, dead, collapsed) (got '%s')", v);
   strcpy(cfg->point, v);
   return CL_OK;
 }
@@ -581,7 +581,7 @@ const cl_optdesc cl_options[] = {
      NULL, .flags = CL_OPTF_OPTVALUE | CL_OPTF_NOSWEEP, .set = set_threshold, .get = get_threshold},
     {"point", CL_OPT_SPECIAL, CL_CMD_FIXED, "ID|KIND",
      "the fixed point of --threshold NAME at the first --vary value: its id, or the first of a kind (uninformative, "
-     "specialised, shared, rotated, mixed, partial, dead)",
+     "specialised, shared, rotated, mixed, partial, dead, collapsed: followed on its collapse set)",
      "1", F(point), .set = set_point, .get = get_string},
     {"starts", CL_OPT_INT, CL_CMD_FIXED, "INT", "seeded random Newton starts, in [0, 100000]",
      "12 K for M = 1, 4 K M otherwise", F(starts), CL_OPTF_NEG_UNSET, 0, 100000, 0, 0, "an integer in [0, 100000]",

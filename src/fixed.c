@@ -119,8 +119,8 @@ typedef struct {
   long nevals;
   double s2; /* s^2: the scale of the drift's rounding (root_tol) */
   struct jac_fb *fb; /* the Jacobians' engine where the default grid refuses (cl_fixed_classify_fb) */
-  int collapse;      /* M = 2: the free coordinates are (R_.1, Q_11) on the collapse set w_2 = w_1
-                        (collapse_embed), idx their places in y */
+  const struct cpat *pat; /* on a collapse set: the free coordinates are the reduced state, the
+                             groups' first units' (R, Q), embedded by cpat_embed; idx their places in y */
 } root_ctx;
 
 /* The drift without its error estimate: for the deterministic engines
@@ -137,11 +137,11 @@ static cl_status fixed_drift(cl_drift *d, int K, int M, const double *y, double 
   return st;
 }
 
-static void collapse_embed(int K, const double *x, double *y);
+static void cpat_embed(const struct cpat *pt, int K, const double *x, double *y);
 
 static void full_state(const root_ctx *c, const double *x, double *y) {
-  if (c->collapse) {
-    collapse_embed(c->K, x, y);
+  if (c->pat) {
+    cpat_embed(c->pat, c->K, x, y);
     return;
   }
   memcpy(y, c->base, sizeof(double) * (size_t)c->n);
@@ -907,10 +907,17 @@ static int flow_starts(int K, int M, const double *unif, const double *rnd, int 
  * not a boundary point the flow leaves, and new.  Returns 2 when its orbit
  * was added (`via` marks how it was found), 1 when it is known, 0 when it
  * is rejected, -1 on an error (*st set). */
-static int push_collapse_start(const cl_symmetry *g, int K, const double *y, start_list *cs);
+/* the collapse sets searched (M >= 2): their shapes (cpat_gen) and one
+ * start list each */
+typedef struct {
+  struct cpat *pat;
+  int npat;
+  start_list *cs;
+} collapse_sets;
+static int push_collapse_start(const cl_symmetry *g, collapse_sets *S, int K, int M, const double *y, int exact);
 
 static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int Ma, double *y, double *work,
-                     int cap, found_set *f, cl_fixed_info *info, int via, start_list *cs, cl_status *st, char *err) {
+                     int cap, found_set *f, cl_fixed_info *info, int via, collapse_sets *cs, cl_status *st, char *err) {
   root_ctx c = *cp;
   const int K = c.K, M = c.M, n = c.n;
   /* a unit that converged to Q_ii ~ 0 without being pinned: pin it
@@ -955,10 +962,10 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
     }
   }
   if (!dead_limit_ok(cp, y)) return 0; /* a boundary point the flow leaves */
-  /* a root on the collapse set (M = 2): the collapse search solves and
-   * classifies it there (collapse_search) */
+  /* a root on a collapse set: the collapse search solves and classifies
+   * it there (collapse_search) */
   if (cs && collapse_sign(K, M, y) != 0) {
-    if (push_collapse_start(g, K, y, cs)) return *st = cl_fail(err, CL_ENOMEM, "out of memory"), -1;
+    if (push_collapse_start(g, cs, K, M, y, 1)) return *st = cl_fail(err, CL_ENOMEM, "out of memory"), -1;
     return 0;
   }
   if (is_known(f, n, y, 1e5 * root_tol(c.s2, n, y))) return 1; /* 1e-6, relative beyond |y| = 1 */
@@ -975,45 +982,158 @@ static int take_root(root_ctx *cp, const cl_model *m, const cl_symmetry *g, int 
   return 2;
 }
 
-/* ---- the collapse set w_2 = +-w_1 (M = 2) -----------------------------
- * w_2 = w_1 is invariant (the exchange of the units fixes every state on
- * it, so the drift of both units is the same); for odd sigma w_2 = -w_1
- * is too (the exchange composed with the sign of both units), and it is
- * the image of w_2 = w_1 under the sign of unit 2, so the search solves on
- * w_2 = w_1 alone and the orbits list the rest.  On the set the state is
- * one unit's, x = (R_.1, Q_11); Newton solves the reduced drift (dR_.1/dt,
- * dQ_11/dt) there with an engine that accepts the singular covariance
- * Q - R^T R (the quad rule where the finder's engine is the M = 2 grid,
- * which refuses collinear units; otherwise the finder's own).  The point
- * is classified in the coordinates of collapse_coords: within the set
- * (s, m), the odd part (d, p) = the difference w_2 - w_1 along the
- * features and along w_1, and z = |w_2 - w_1|^2, whose bulk part q_perp
- * (the Schur complement of the Gram matrix of u_1..u_K, w_1, w_2) grows at
- * the rate J_zz (docs/fixed-points.md s.2, "Fixed points on the collapse
- * set"). */
-#define COLLAPSE_TOL 1e-7    /* w_2 = +-w_1 to this (relative): on the set */
+/* ---- collapse sets: units equal up to sign, in groups (M >= 2) --------
+ * A collapse set is a partition of the units into groups whose weights are
+ * equal up to sign, w_i = +-w_l within a group.  w_i = w_l is invariant
+ * (both units have the same pre-activations for every sample, hence the
+ * same per-sample gradient: the penalty sum_{i != l} g(C_il) is symmetric in
+ * the units, so every SGD step moves them alike); for odd sigma w_i = -w_l
+ * is too, and it is the image of w_i = w_l under the sign of unit i, so the
+ * search solves on sets with all signs + alone, one per shape (the group
+ * sizes, consecutive units, largest group first: {1 2} at M = 2; {1 2 3},
+ * {1 2 | 3} at M = 3), and the orbits list the permutations and signs.  On
+ * a set the state is that of a model with one unit per group: the reduced
+ * state x = (R, Q) of the groups' first units; Newton solves the reduced
+ * drift (the components of the M-unit drift at those units' coordinates:
+ * the set is invariant, so the others follow) with an engine that accepts
+ * the singular covariance Q - R^T R (the quad rule where the finder's
+ * engine is the M = 2 grid, which refuses collinear units; otherwise the
+ * finder's own).  M = 2 is classified in the coordinates of
+ * collapse_coords: within the set (s, m), the odd part (d, p) = the
+ * difference w_2 - w_1 along the features and along w_1, and z = |w_2 -
+ * w_1|^2, whose bulk part q_perp (the Schur complement of the Gram matrix
+ * of u_1..u_K, w_1, w_2) grows at the rate J_zz; M >= 3 in the coordinates
+ * of cpat_coords, which generalise them (docs/fixed-points.md s.2, "Fixed
+ * points on the collapse set"). */
+#define COLLAPSE_TOL 1e-7    /* w_l = +-w_i to this (relative): on the set */
 #define COLLAPSE_RANDOM 4    /* seeded random starts on the set */
 #define COLLAPSE_RATE_TOL 0.01 /* the bulk rate at z = delta and 2 delta agrees to this */
 #define COLLAPSE_NEAR 0.05     /* a start this close to an earlier one (relative) is not added */
+#define COLLAPSE_JOIN 1e-2     /* a flow's end: units with 1 - |correlation| below this form a group */
+#define COLLAPSE_SAME 1e-2     /* M >= 3: a Sobol' root this close to a listed one (max-norm, relative
+                                  beyond 1) is that root, not polished */
 
-/* x = (R_.1, Q_11) to y on w_2 = w_1 */
-static void collapse_embed(int K, const double *x, double *y) {
-  for (int j = 0; j < K; j++) y[2 * j] = y[2 * j + 1] = x[j];
-  y[2 * K] = y[2 * K + 1] = y[2 * K + 2] = x[K];
+/* a collapse set with all signs +: unit i in group grp[i], the groups
+ * numbered by their first units rep[g] (increasing); Mr groups */
+typedef struct cpat {
+  int M, Mr;
+  int grp[CL_MMAX], rep[CL_MMAX];
+} cpat;
+
+/* the size of the reduced state (one unit per group) */
+static int cpat_size(const cpat *pt, int K) { return cl_state_size(K, pt->Mr); }
+
+/* the place in the reduced state of Q_gh (any order of g, h) */
+static int cpat_qix(const cpat *pt, int K, int g, int h) {
+  if (g > h) {
+    const int t = g;
+    g = h, h = t;
+  }
+  return K * pt->Mr + g * pt->Mr - g * (g - 1) / 2 + h - g;
 }
 
-/* +1 if y (M = 2, both units alive) has w_2 = w_1 to COLLAPSE_TOL
- * (relative), -1 if w_2 = -w_1, 0 otherwise */
-static int collapse_sign(int K, int M, const double *y) {
-  if (M != 2) return 0;
-  const double *q = y + 2 * K, sc = fmax(1, fmax(q[0], q[2]));
-  if (!(q[0] > DEAD_Q * sc && q[2] > DEAD_Q * sc)) return 0;
-  for (int sg = 1; sg >= -1; sg -= 2) {
-    double dev = fmax(fabs(q[0] - q[2]), fabs(q[1] - sg * q[0]));
-    for (int j = 0; j < K; j++) dev = fmax(dev, fabs(y[2 * j + 1] - sg * y[2 * j]));
-    if (dev <= COLLAPSE_TOL * sc) return sg;
+/* the pattern of units grouped by grp (group numbers by first unit) */
+static void cpat_set(cpat *pt, int M, const int *grp) {
+  pt->M = M, pt->Mr = 0;
+  for (int i = 0; i < M; i++) {
+    if (grp[i] == pt->Mr) pt->rep[pt->Mr++] = i;
+    pt->grp[i] = grp[i];
   }
-  return 0;
+}
+
+/* the shapes searched: every partition of M with a group of 2 or more, as
+ * consecutive units, groups largest first ({1 2 3}, {1 2 | 3} at M = 3);
+ * the other sets with all signs + are their images under the permutations.
+ * Appends them to out (*cnt of them, at most cap); parts[0..np) the sizes
+ * chosen so far, each at most maxp, left units to place */
+static void cpat_gen(int M, int left, int maxp, int *parts, int np, cpat *out, int *cnt, int cap) {
+  if (left == 0) {
+    if (parts[0] < 2 || *cnt >= cap) return;
+    int grp[CL_MMAX], u = 0;
+    for (int g = 0; g < np; g++)
+      for (int k = 0; k < parts[g]; k++) grp[u++] = g;
+    cpat_set(&out[(*cnt)++], M, grp);
+    return;
+  }
+  for (int sz = left < maxp ? left : maxp; sz >= 1; sz--) {
+    parts[np] = sz;
+    cpat_gen(M, left - sz, sz, parts, np + 1, out, cnt, cap);
+  }
+}
+
+/* x (the reduced state) to y on the set: R_.i = R_.grp(i), Q_il = Q_grp(i)grp(l) */
+static void cpat_embed(const cpat *pt, int K, const double *x, double *y) {
+  const int M = pt->M, Mr = pt->Mr;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) y[j * M + i] = x[j * Mr + pt->grp[i]];
+  int k = K * M;
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++, k++) y[k] = x[cpat_qix(pt, K, pt->grp[i], pt->grp[l])];
+}
+
+/* idx[q]: the place in y of the reduced state's coordinate q (the groups'
+ * first units' R and Q) */
+static void cpat_idx(const cpat *pt, int K, int *idx) {
+  const int M = pt->M, Mr = pt->Mr;
+  int q = 0;
+  for (int j = 0; j < K; j++)
+    for (int g = 0; g < Mr; g++) idx[q++] = j * M + pt->rep[g];
+  for (int g = 0; g < Mr; g++)
+    for (int h = g; h < Mr; h++) {
+      const int a = pt->rep[g], b = pt->rep[h];
+      idx[q++] = K * M + a * M - a * (a - 1) / 2 + b - a;
+    }
+}
+
+/* The units of y that collapse: first[i] the first unit l <= i with
+ * w_i = sgn[i] w_l to COLLAPSE_TOL (relative to max(1, max Q_ll); R, Q_ii,
+ * Q_il compared), both alive; first[i] = i, sgn[i] = 1 for a unit that
+ * collapses onto no earlier one.  Returns how many units collapse onto an
+ * earlier one. */
+static int collapse_groups(int K, int M, const double *y, int *first, int *sgn) {
+  const double *q = y + K * M;
+#define QQ(a, b) q[(a) * M - (a) * ((a) - 1) / 2 + (b) - (a)] /* a <= b */
+  double sc = 1;
+  for (int i = 0; i < M; i++) sc = fmax(sc, QQ(i, i));
+  int nc = 0;
+  for (int i = 0; i < M; i++) {
+    first[i] = i, sgn[i] = 1;
+    if (!(QQ(i, i) > DEAD_Q * sc)) continue;
+    for (int l = 0; l < i && first[i] == i; l++) {
+      if (first[l] != l || !(QQ(l, l) > DEAD_Q * sc)) continue;
+      for (int sg = 1; sg >= -1; sg -= 2) {
+        double dev = fmax(fabs(QQ(l, l) - QQ(i, i)), fabs(QQ(l, i) - sg * QQ(l, l)));
+        for (int j = 0; j < K; j++) dev = fmax(dev, fabs(y[j * M + i] - sg * y[j * M + l]));
+        if (dev <= COLLAPSE_TOL * sc) {
+          first[i] = l, sgn[i] = sg, nc++;
+          break;
+        }
+      }
+    }
+  }
+#undef QQ
+  return nc;
+}
+
+/* 0 if no two units of y (alive) are equal up to sign; -1 if some unit is
+ * minus an earlier one, +1 otherwise (M = 2: w_2 = +-w_1) */
+static int collapse_sign(int K, int M, const double *y) {
+  int first[CL_MMAX], sgn[CL_MMAX];
+  if (!collapse_groups(K, M, y, first, sgn)) return 0;
+  for (int i = 0; i < M; i++)
+    if (sgn[i] < 0) return -1;
+  return 1;
+}
+
+/* y lies on the set pt and on no smaller one (no two groups equal, no
+ * unit dead: a dead unit on a collapse set is not searched) */
+static int cpat_matches(const cpat *pt, int K, const double *y) {
+  int first[CL_MMAX], sgn[CL_MMAX];
+  if (dead_mask(K, pt->M, y)) return 0;
+  collapse_groups(K, pt->M, y, first, sgn);
+  for (int i = 0; i < pt->M; i++)
+    if (first[i] != pt->rep[pt->grp[i]] || sgn[i] != 1) return 0;
+  return 1;
 }
 
 /* a vector v of y-space (M = 2) in the coordinates of the collapse set,
@@ -1104,42 +1224,255 @@ static cl_status collapse_jac(root_ctx *c, int rep, double lev, const double *y0
   return st;
 }
 
-/* eigenvalues of the square block [a, a + w) of J (n x n) into re, im */
-static cl_status block_eig(const double *J, int n, int a, int w, double *re, double *im) {
-  double B[(CL_KMAX + 1) * (CL_KMAX + 1)]; /* w <= K + 1 */
-  for (int r = 0; r < w; r++)
-    for (int k = 0; k < w; k++) B[r * w + k] = J[(a + r) * n + a + k];
-  return cl_eigen_nonsymm(B, w, 1, re, im) ? CL_ENOMEM : CL_OK;
+/* ---- the coordinates across a collapse set, M >= 3 (cpat_coords) ------
+ * At a point y0 on the set pt write the groups' first units (the reps) as
+ * w_g = R_.g . u + L_g. . e, L the lower Cholesky factor of A = Q - R^T R
+ * of the reps (Mr x Mr; e orthonormal bulk directions), and each other unit
+ * a (the members, in unit order; D = M - Mr of them) of group g as w_a =
+ * w_g + delta_a, delta_a = d_a . u + c_a . e + its part p_a orthogonal to
+ * the features and the reps.  The coordinates xi = (x | d_a, c_a | G):
+ * the reduced state x (within the set), the odd part (d_a, c_a: K + Mr per
+ * member, first order in delta) and the Gram matrix G_ab = p_a . p_b of
+ * the bulk parts (D (D + 1) / 2, packed upper; second order).  The map
+ * Phi(xi) -> y is smooth with an invertible differential, every xi with G
+ * >= 0 is in the domain, and the set is d = c = G = 0.  Its Jacobian there
+ * is block upper triangular: the set is invariant (the odd and bulk rows
+ * vanish in the set's columns), and so is G = 0 to first order (the drift
+ * keeps span(u, W), and the noise term feeds G only at second order in d,
+ * c), so the spectrum is that of the three diagonal blocks.  M = 2 is the
+ * case D = 1, Mr = 1, with (d, c, G) instead of (d, p, z): the same blocks
+ * up to a change of variables within each. */
+typedef struct {
+  const cpat *pt;
+  int K, D, nr, no, nb;
+  int mem[CL_MMAX];                      /* the members' units */
+  double R[CL_KMAX * CL_MMAX], L[CL_MMAX * CL_MMAX]; /* the reps' R (K x Mr) and L at y0 */
+  double b;                              /* min_g L_gg^2: the scale of the covariance's change */
+} cpat_frame;
+
+static int cpat_frame_at(const cpat *pt, int K, const double *y0, cpat_frame *fr) {
+  const int M = pt->M, Mr = pt->Mr;
+  fr->pt = pt, fr->K = K, fr->D = M - Mr, fr->nr = cpat_size(pt, K);
+  fr->no = fr->D * (K + Mr), fr->nb = fr->D * (fr->D + 1) / 2;
+  for (int i = 0, a = 0; i < M; i++)
+    if (pt->rep[pt->grp[i]] != i) fr->mem[a++] = i;
+  double A[CL_MMAX * CL_MMAX];
+  for (int g = 0; g < Mr; g++)
+    for (int j = 0; j < K; j++) fr->R[j * Mr + g] = y0[j * M + pt->rep[g]];
+  for (int g = 0; g < Mr; g++)
+    for (int h = 0; h < Mr; h++) {
+      const int a = pt->rep[g < h ? g : h], c = pt->rep[g < h ? h : g];
+      double v = y0[K * M + a * M - a * (a - 1) / 2 + c - a];
+      for (int j = 0; j < K; j++) v -= fr->R[j * Mr + g] * fr->R[j * Mr + h];
+      A[g * Mr + h] = v;
+    }
+  /* Cholesky, lower */
+  memset(fr->L, 0, sizeof fr->L);
+  fr->b = INFINITY;
+  for (int g = 0; g < Mr; g++) {
+    for (int h = 0; h <= g; h++) {
+      double v = A[g * Mr + h];
+      for (int k = 0; k < h; k++) v -= fr->L[g * Mr + k] * fr->L[h * Mr + k];
+      if (h == g) {
+        if (!(v > 0)) return 1;
+        fr->L[g * Mr + g] = sqrt(v), fr->b = fmin(fr->b, v);
+      } else
+        fr->L[g * Mr + h] = v / fr->L[h * Mr + h];
+    }
+  }
+  return 0;
 }
 
-/* The classification of the collapsed point p->y (w_2 = w_1): J in the
- * collapse coordinates by Richardson's extrapolation (4 J(h/2) - J(h)) / 3
- * (the z column 2 J(delta/2) - J(delta)) from the levels h/2, h/4; the
- * eigenvalues of its blocks: within the set (K + 1), the odd part (K + 1),
- * and J_zz, in that order.  The blocks are exact by the symmetries (the
- * exchange of the units maps (d, p) to -(d, p); the set is invariant, so
- * the z-row vanishes in the set's columns); jac_error is twice the largest
- * move of an eigenvalue between the extrapolations from (h, h/2) and
- * (h/2, h/4), plus the largest entry outside the blocks, plus the move of
- * the spectrum to the engine's other level (the quad rule's coarse level,
- * or one Sobol' rule).  *rate_ok: the bulk rate at delta and 2 delta
- * agrees to COLLAPSE_RATE_TOL (otherwise d q_perp/dt does not vanish like
- * q_perp: the flow leaves the set, and the point is not listed). */
-static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok, char *err) {
-  const int K = c->K, n = 2 * K + 3, nn = n * n, w = K + 1;
-  double *J = malloc(sizeof(double) * (size_t)(5 * nn));
+/* place of member a's d_j, c_k, and of G_ab (a <= b), in xi */
+#define XI_D(fr, a, j) ((fr)->nr + (a) * ((fr)->K + (fr)->pt->Mr) + (j))
+#define XI_C(fr, a, k) ((fr)->nr + (a) * ((fr)->K + (fr)->pt->Mr) + (fr)->K + (k))
+#define XI_G(fr, a, b) ((fr)->nr + (fr)->no + (a) * (fr)->D - (a) * ((a) - 1) / 2 + (b) - (a))
+
+/* Phi: xi = (x0 | odd | G) with x0 the frame's point (odd, G given in xi)
+ * to y: each unit's coordinates along (u, e), Q their inner products plus G */
+static void cpat_phi(const cpat_frame *fr, const double *xi, double *y) {
+  const cpat *pt = fr->pt;
+  const int K = fr->K, M = pt->M, Mr = pt->Mr, w = K + Mr;
+  double C[CL_MMAX * (CL_KMAX + CL_MMAX)];
+  int memix[CL_MMAX];
+  for (int i = 0; i < M; i++) memix[i] = -1;
+  for (int a = 0; a < fr->D; a++) memix[fr->mem[a]] = a;
+  for (int i = 0; i < M; i++) {
+    const int g = pt->grp[i], a = memix[i];
+    for (int j = 0; j < K; j++) C[i * w + j] = fr->R[j * Mr + g] + (a >= 0 ? xi[XI_D(fr, a, j)] : 0);
+    for (int k = 0; k < Mr; k++) C[i * w + K + k] = fr->L[g * Mr + k] + (a >= 0 ? xi[XI_C(fr, a, k)] : 0);
+  }
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) y[j * M + i] = C[i * w + j];
+  int q = K * M;
+  for (int i = 0; i < M; i++)
+    for (int l = i; l < M; l++, q++) {
+      double v = 0;
+      for (int k = 0; k < w; k++) v += C[i * w + k] * C[l * w + k];
+      if (memix[i] >= 0 && memix[l] >= 0) v += xi[XI_G(fr, memix[i], memix[l])];
+      y[q] = v;
+    }
+}
+
+/* a vector v of y-space (a drift, or a difference of drifts) in xi, by
+ * the inverse of Phi's differential at the set (linear in v) */
+static void cpat_coords(const cpat_frame *fr, const double *v, double *out) {
+  const cpat *pt = fr->pt;
+  const int K = fr->K, M = pt->M, Mr = pt->Mr;
+#define VQ(a, b) v[K * M + ((a) < (b) ? (a) * M - (a) * ((a) - 1) / 2 + (b) - (a) : (b) * M - (b) * ((b) - 1) / 2 + (a) - (b))]
+  int idx[CL_STATE_MAX];
+  cpat_idx(pt, K, idx);
+  for (int q = 0; q < fr->nr; q++) out[q] = v[idx[q]];
+  for (int a = 0; a < fr->D; a++) {
+    const int u = fr->mem[a], g = pt->grp[u], r = pt->rep[g];
+    for (int j = 0; j < K; j++) out[XI_D(fr, a, j)] = v[j * M + u] - v[j * M + r];
+    /* L c = (Q_uh - Q_rh - d . R_.h) over the reps h: forward substitution */
+    for (int h = 0; h < Mr; h++) {
+      double s = VQ(u, pt->rep[h]) - VQ(r, pt->rep[h]);
+      for (int j = 0; j < K; j++) s -= out[XI_D(fr, a, j)] * fr->R[j * Mr + h];
+      for (int k = 0; k < h; k++) s -= fr->L[h * Mr + k] * out[XI_C(fr, a, k)];
+      out[XI_C(fr, a, h)] = s / fr->L[h * Mr + h];
+    }
+  }
+  for (int a = 0; a < fr->D; a++)
+    for (int b = a; b < fr->D; b++) {
+      const int ua = fr->mem[a], ub = fr->mem[b], g = pt->grp[ua], h = pt->grp[ub];
+      double s = VQ(ua, ub) - VQ(pt->rep[g], pt->rep[h]);
+      for (int j = 0; j < K; j++)
+        s -= out[XI_D(fr, a, j)] * fr->R[j * Mr + h] + out[XI_D(fr, b, j)] * fr->R[j * Mr + g];
+      for (int k = 0; k < Mr; k++)
+        s -= out[XI_C(fr, a, k)] * fr->L[h * Mr + k] + out[XI_C(fr, b, k)] * fr->L[g * Mr + k];
+      out[XI_G(fr, a, b)] = s;
+    }
+#undef VQ
+}
+
+/* The Jacobian at y0 on the set c->pat (M >= 3) in the coordinates xi of
+ * cpat_coords (J n x n row-major), from the drift's level `rep` (-1:
+ * fixed_drift), steps scaled by `lev`, as collapse_jac for M = 2: central
+ * differences within the set (on it) and in the odd part (d, c; states on
+ * the boundary, G = 0), one-sided in G (G >= 0: a diagonal entry alone,
+ * an off-diagonal one with both diagonals, minus their columns); h =
+ * 1e-3 lev sqrt(b) for R, d and c, 1e-3 lev b for Q, delta = 1e-5 lev b
+ * for G.  Lb2 (if not NULL): the G block (nb x nb) at 2 delta. */
+static cl_status cpat_jac(root_ctx *c, int rep, double lev, const double *y0, double *J, double *Lb2, char *err) {
+  const int K = c->K, M = c->M, n = c->n;
+  cpat_frame fr;
+  if (cpat_frame_at(c->pat, K, y0, &fr))
+    return cl_fail(err, CL_EDIVERGE, "the collapsed groups' bulk parts are not independent");
+  const int nr = fr.nr, no = fr.no, nb = fr.nb, D = fr.D, Mr = c->pat->Mr;
+  const double b = fr.b;
+  int idx[CL_STATE_MAX];
+  cpat_idx(c->pat, K, idx);
+  double x0[CL_STATE_MAX], x[CL_STATE_MAX], xi[CL_STATE_MAX], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX],
+      f0[CL_STATE_MAX], col[CL_STATE_MAX];
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  double *dg = malloc(sizeof(double) * (size_t)(2 * D * n)); /* the G diagonals' columns at delta, 2 delta */
+  if (!dg) return cl_fail(err, CL_ENOMEM, "out of memory");
+  for (int q = 0; q < nr; q++) x0[q] = y0[idx[q]];
+#define EVAL(yy, ff)                                                                                   \
+  (c->nevals++, rep < 0 ? fixed_drift(c->d, K, M, yy, ff, err)                                         \
+                        : (cl_state_unpack(K, M, yy, R, Q), cl_drift_eval_rep(c->d, rep, R, Q, dR, dQ, err) \
+                               ? CL_EDIVERGE                                                           \
+                               : (cl_state_pack(K, M, dR, dQ, ff), CL_OK)))
+  memset(xi, 0, sizeof xi);
+  cpat_phi(&fr, xi, y);
+  cl_status st = EVAL(y, f0);
+  for (int q = 0; q < nr + no && !st; q++) {
+    const double h = 1e-3 * lev * (q < K * Mr || q >= nr ? sqrt(b) : b);
+    for (int sg = 1; sg >= -1 && !st; sg -= 2) {
+      if (q < nr) {
+        memcpy(x, x0, sizeof(double) * (size_t)nr);
+        x[q] += sg * h;
+        cpat_embed(c->pat, K, x, y);
+      } else {
+        xi[q] = sg * h;
+        cpat_phi(&fr, xi, y);
+        xi[q] = 0;
+      }
+      st = EVAL(y, sg > 0 ? fp : fm);
+    }
+    for (int k = 0; k < n && !st; k++) fp[k] = (fp[k] - fm[k]) / (2 * h);
+    if (st) break;
+    cpat_coords(&fr, fp, col);
+    for (int k = 0; k < n; k++) J[k * n + q] = col[k];
+  }
+  const double dl = 1e-5 * lev * b;
+  for (int r = 2; r >= 1 && !st; r--)
+    for (int pass = 0; pass < 2; pass++) /* the diagonals first: the others subtract their columns */
+    for (int a = 0; a < D && !st; a++)
+      for (int bb = a; bb < D && !st; bb++) {
+        if ((bb == a) != (pass == 0)) continue;
+        xi[XI_G(&fr, a, a)] = xi[XI_G(&fr, bb, bb)] = xi[XI_G(&fr, a, bb)] = r * dl;
+        cpat_phi(&fr, xi, y);
+        xi[XI_G(&fr, a, a)] = xi[XI_G(&fr, bb, bb)] = xi[XI_G(&fr, a, bb)] = 0;
+        if ((st = EVAL(y, fp))) break;
+        for (int k = 0; k < n; k++) fp[k] = (fp[k] - f0[k]) / (r * dl);
+        cpat_coords(&fr, fp, col);
+        double *da = dg + ((size_t)(r - 1) * D + a) * n, *db = dg + ((size_t)(r - 1) * D + bb) * n;
+        if (bb == a) memcpy(da, col, sizeof(double) * (size_t)n);
+        else
+          for (int k = 0; k < n; k++) col[k] -= da[k] + db[k];
+        const int q = XI_G(&fr, a, bb);
+        if (r == 1)
+          for (int k = 0; k < n; k++) J[k * n + q] = col[k];
+        else if (Lb2)
+          for (int k = 0; k < nb; k++) Lb2[k * nb + q - nr - no] = col[nr + no + k];
+      }
+#undef EVAL
+  free(dg);
+  return st;
+}
+
+/* eigenvalues of the square block [a, a + w) of J (n x n) into re, im */
+static cl_status block_eig(const double *J, int n, int a, int w, double *re, double *im) {
+  double *B = malloc(sizeof(double) * (size_t)w * (size_t)w);
+  if (!B) return CL_ENOMEM;
+  for (int r = 0; r < w; r++)
+    for (int k = 0; k < w; k++) B[r * w + k] = J[(a + r) * n + a + k];
+  const cl_status st = cl_eigen_nonsymm(B, w, 1, re, im) ? CL_ENOMEM : CL_OK;
+  free(B);
+  return st;
+}
+
+/* the Jacobian of a collapse set in its coordinates (collapse_jac for
+ * M = 2, cpat_jac for M >= 3); Lb2 the bulk block at 2 delta */
+typedef cl_status (*collapse_jac_fn)(root_ctx *c, int rep, double lev, const double *y0, double *J, double *Lb2,
+                                     char *err);
+
+/* The classification of the collapsed point p->y on the set c->pat: J in
+ * the collapse coordinates (blocks: within the set nw, odd no, bulk nb =
+ * the rest) by Richardson's extrapolation (4 J(h/2) - J(h)) / 3 (the bulk
+ * columns 2 J(delta/2) - J(delta)) from the levels h/2, h/4; the
+ * eigenvalues of its blocks: within the set, the odd part, and the bulk,
+ * in that order.  The blocks' spectra are the spectrum: for M = 2 the
+ * exchange of the units maps (d, p) to -(d, p), and the set is invariant
+ * (the z-row vanishes in the set's columns); for M >= 3 the Jacobian is
+ * block upper triangular (cpat_coords).  jac_error is twice the largest
+ * move of an eigenvalue between the extrapolations from (h, h/2) and (h/2,
+ * h/4), plus the largest entry that vanishes by those symmetries, plus the
+ * move of the spectrum to the engine's other level (the quad rule's coarse
+ * level, or one Sobol' rule).  *rate_ok: the bulk block at delta and 2
+ * delta agrees to COLLAPSE_RATE_TOL entry by entry (otherwise d q_perp/dt
+ * does not vanish like q_perp: the flow leaves the set, and the point is
+ * not listed). */
+static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int no, cl_fixed_point *p, int *rate_ok,
+                                   char *err) {
+  const int n = c->n, nn = n * n, nb = n - nw - no, m2 = c->M == 2;
+  double *J = malloc(sizeof(double) * (size_t)(5 * nn + nb * nb));
   if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
-  double *X1 = J + nn, *X2 = J + 2 * nn, *X3 = J + 3 * nn, *Je = J + 4 * nn, r2 = 0, r1 = 0;
-  cl_status st = collapse_jac(c, -1, 1, p->y, X1, NULL, err);
-  if (!st) st = collapse_jac(c, -1, 0.5, p->y, X2, &r2, err);
-  if (!st) st = collapse_jac(c, -1, 0.25, p->y, X3, NULL, err);
+  double *X1 = J + nn, *X2 = J + 2 * nn, *X3 = J + 3 * nn, *Je = J + 4 * nn, *r2 = J + 5 * nn;
+  cl_status st = jac(c, -1, 1, p->y, X1, NULL, err);
+  if (!st) st = jac(c, -1, 0.5, p->y, X2, r2, err);
+  if (!st) st = jac(c, -1, 0.25, p->y, X3, NULL, err);
   *rate_ok = 0;
   if (!st) {
-    r1 = X2[nn - 1];
-    *rate_ok = rates_agree(r1, r2, COLLAPSE_RATE_TOL);
-    /* Richardson: O(h^2) columns (central) and the O(delta) z column */
+    *rate_ok = 1;
+    for (int r = 0; r < nb; r++)
+      for (int k = 0; k < nb; k++) *rate_ok &= rates_agree(X2[(n - nb + r) * n + n - nb + k], r2[r * nb + k], COLLAPSE_RATE_TOL);
+    /* Richardson: O(h^2) columns (central) and the O(delta) bulk columns */
     for (int k = 0; k < nn; k++) {
-      const int zc = k % n == n - 1;
+      const int zc = k % n >= n - nb;
       double a = zc ? 2 * X2[k] - X1[k] : (4 * X2[k] - X1[k]) / 3;
       double b = zc ? 2 * X3[k] - X2[k] : (4 * X3[k] - X2[k]) / 3;
       X1[k] = a, J[k] = b;
@@ -1148,8 +1481,8 @@ static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok,
   double off = 0;
   for (int r = 0; r < n && !st; r++)
     for (int k = 0; k < n; k++) {
-      const int br = r < w ? 0 : r < 2 * w ? 1 : 2, bk = k < w ? 0 : k < 2 * w ? 1 : 2;
-      if (br != bk && !(br == 0 && bk == 2)) off = fmax(off, fabs(J[r * n + k]));
+      const int br = r < nw ? 0 : r < nw + no ? 1 : 2, bk = k < nw ? 0 : k < nw + no ? 1 : 2;
+      if (m2 ? br != bk && !(br == 0 && bk == 2) : br > bk) off = fmax(off, fabs(J[r * n + k]));
     }
   if (!st) {
     /* the engine's error, as rules_jacobian: the deterministic rules'
@@ -1159,7 +1492,7 @@ static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok,
     double gap = cl_ode_spectrum_gap(X1, J, n), geng = 0, ss = 0;
     for (int r = 0; r < nr && !st && gap >= 0; r++) {
       if (r == wr || (wr >= 0 && r > 0)) continue;
-      if ((st = collapse_jac(c, r, 0.5, p->y, Je, NULL, err))) break;
+      if ((st = jac(c, r, 0.5, p->y, Je, NULL, err))) break;
       const double g = cl_ode_spectrum_gap(X2, Je, n);
       if (g < 0) gap = -1;
       geng = fmax(geng, g), ss += g * g;
@@ -1168,48 +1501,150 @@ static cl_status collapse_classify(root_ctx *c, cl_fixed_point *p, int *rate_ok,
     if (!st && gap < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
     p->jac_error = 2 * gap + off + geng;
   }
-  if (!st && (block_eig(J, n, 0, w, p->eig_re, p->eig_im) || block_eig(J, n, w, w, p->eig_re + w, p->eig_im + w)))
+  if (!st && (block_eig(J, n, 0, nw, p->eig_re, p->eig_im) || block_eig(J, n, nw, no, p->eig_re + nw, p->eig_im + nw)))
     st = cl_fail(err, CL_ENOMEM, "out of memory");
-  if (!st) {
-    p->eig_re[n - 1] = J[nn - 1], p->eig_im[n - 1] = 0;
-    set_stability(p, n);
-  }
+  if (!st && nb == 1) p->eig_re[n - 1] = J[nn - 1], p->eig_im[n - 1] = 0;
+  else if (!st && block_eig(J, n, nw + no, nb, p->eig_re + nw + no, p->eig_im + nw + no))
+    st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!st) set_stability(p, n);
   free(J);
   return st;
 }
 
-/* x = (R_.1, Q_11) of a state near the set (w_2 ~ +-w_1), embedded on
- * w_2 = w_1, pushed to cs; not for w_2 ~ -w_1 unless the sign of a unit is
- * a symmetry (odd sigma) */
-static int push_collapse_start(const cl_symmetry *g, int K, const double *y, start_list *cs) {
-  const int sg = y[2 * K + 1] >= 0 ? 1 : -1;
-  if (sg < 0 && !g->unit_sign) return 0;
-  double x[CL_KMAX + 1], z[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
-  for (int j = 0; j < K; j++) x[j] = (y[2 * j] + sg * y[2 * j + 1]) / 2;
-  x[K] = (y[2 * K] + y[2 * K + 2]) / 2;
-  /* not next to a start already there (R within COLLAPSE_NEAR sqrt(Q_11),
-   * Q_11 within COLLAPSE_NEAR Q_11): most flows that collapse end at one
-   * point, and each start costs a Newton run (35 flow ends at the state of
-   * docs/fixed-points.md s.2, "Fixed points on the collapse set") */
-  for (int t = 0; t < cs->ns; t++) {
-    const double *w = cs->y + (size_t)t * cs->n;
-    int near = fabs(w[2 * K] - x[K]) <= COLLAPSE_NEAR * x[K];
-    for (int j = 0; j < K && near; j++) near = fabs(w[2 * j] - x[j]) <= COLLAPSE_NEAR * sqrt(fmax(x[K], 0));
-    if (near) return 0;
-  }
-  collapse_embed(K, x, z);
-  cl_state_unpack(K, 2, z, R, Q);
-  return push(cs, R, Q, K, 2);
+/* collapse_classify on the set c->pat: M = 2 in the coordinates of
+ * collapse_coords, M >= 3 in those of cpat_coords */
+static cl_status collapse_classify_at(root_ctx *c, cl_fixed_point *p, int *rate_ok, char *err) {
+  if (c->M == 2) return collapse_classify(c, collapse_jac, c->K + 1, c->K + 1, p, rate_ok, err);
+  const int D = c->M - c->pat->Mr;
+  return collapse_classify(c, cpat_jac, cpat_size(c->pat, c->K), D * (c->K + c->pat->Mr), p, rate_ok, err);
 }
 
-/* the standard starts on the set: R = 0 (Q_11 = 1 and 0.1), the unit along
- * each feature (R_j1 = +-0.5, +-0.9, Q_11 = 1), on every feature (R_j1 =
- * 0.5 / sqrt(K)), and COLLAPSE_RANDOM seeded ones (w = (K + 1) Gaussian
- * coordinates over sqrt(K + 1), R its first K) */
-static int collapse_starts(int K, start_list *cs) {
-  double x[CL_KMAX + 1], y[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+/* A state y near a collapse set, projected onto the set with all signs +
+ * of its shape (cpat_gen) and pushed to that shape's starts: exact, the
+ * groups of collapse_groups (a root on a set); otherwise units with 1 -
+ * |correlation| below COLLAPSE_JOIN and the most nearly collinear pair (a
+ * flow's end, an extra start; at M = 2 always w_2 = +-w_1).  Not where a
+ * unit is minus another unless the sign of a unit is a symmetry (odd
+ * sigma).  The reduced state: per group the mean of sgn_i R_.i and of
+ * Q_ii, between groups the mean of sgn_i sgn_l Q_il. */
+static int push_collapse_start(const cl_symmetry *g, collapse_sets *S, int K, int M, const double *y, int exact) {
+  int first[CL_MMAX], sgn[CL_MMAX];
+  const double *q = y + K * M;
+#define QQ(a, b) q[(a) * M - (a) * ((a) - 1) / 2 + (b) - (a)] /* a <= b */
+  if (exact) collapse_groups(K, M, y, first, sgn);
+  else {
+    int i0 = -1, l0 = -1;
+    double best = INFINITY;
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < i; l++) {
+        const double qq = QQ(l, l) * QQ(i, i), gap = qq > 0 ? 1 - fabs(QQ(l, i)) / sqrt(qq) : INFINITY;
+        if (gap < best) best = gap, i0 = i, l0 = l;
+      }
+    for (int i = 0; i < M; i++) {
+      first[i] = i, sgn[i] = 1;
+      for (int l = 0; l < i; l++) {
+        const double qq = QQ(l, l) * QQ(i, i), gap = qq > 0 ? 1 - fabs(QQ(l, i)) / sqrt(qq) : INFINITY;
+        if (gap < COLLAPSE_JOIN || (i == i0 && l == l0)) {
+          first[i] = first[l], sgn[i] = sgn[l] * (QQ(l, i) >= 0 ? 1 : -1);
+          break;
+        }
+      }
+    }
+  }
+  /* the groups by size (largest first, then by first unit): the shape */
+  int lead[CL_MMAX], size[CL_MMAX], ng = 0;
+  for (int i = 0; i < M; i++) {
+    if (sgn[i] < 0 && !g->unit_sign) return 0;
+    if (first[i] == i) lead[ng] = i, size[ng++] = 0;
+    for (int k = 0; k < ng; k++) size[k] += lead[k] == first[i];
+  }
+  for (int a = 1; a < ng; a++) /* insertion sort, stable */
+    for (int b = a; b > 0 && size[b] > size[b - 1]; b--) {
+      int t = size[b];
+      size[b] = size[b - 1], size[b - 1] = t, t = lead[b], lead[b] = lead[b - 1], lead[b - 1] = t;
+    }
+  int s = -1;
+  for (int k = 0; k < S->npat && s < 0; k++) {
+    const cpat *pt = &S->pat[k];
+    int same = pt->Mr == ng;
+    for (int h = 0; h < ng && same; h++) {
+      int cnt = 0;
+      for (int i = 0; i < M; i++) cnt += pt->grp[i] == h;
+      same = cnt == size[h];
+    }
+    if (same) s = k;
+  }
+  if (s < 0) return 0; /* no two units collapse */
+  const cpat *pt = &S->pat[s];
+  start_list *cs = &S->cs[s];
+  const int Mr = pt->Mr;
+  double x[CL_STATE_MAX], z[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  for (int h = 0; h < Mr; h++) {
+    for (int j = 0; j < K; j++) {
+      double a = 0;
+      for (int i = 0; i < M; i++)
+        if (first[i] == lead[h]) a += sgn[i] * y[j * M + i];
+      x[j * Mr + h] = a / size[h];
+    }
+    for (int h2 = h; h2 < Mr; h2++) {
+      double a = 0;
+      for (int i = 0; i < M; i++)
+        for (int l = 0; l < M; l++) {
+          if (first[i] != lead[h] || first[l] != lead[h2] || (h == h2 && l != i)) continue;
+          a += h == h2 ? QQ(i, i) : sgn[i] * sgn[l] * (i < l ? QQ(i, l) : QQ(l, i));
+        }
+      x[cpat_qix(pt, K, h, h2)] = a / (h == h2 ? size[h] : size[h] * size[h2]);
+    }
+  }
+#undef QQ
+  /* not next to a start already there (R within COLLAPSE_NEAR sqrt(Q_gg),
+   * Q_gh within COLLAPSE_NEAR sqrt(Q_gg Q_hh)): most flows that collapse
+   * end at one point, and each start costs a Newton run (35 flow ends at
+   * the state of docs/fixed-points.md s.2, "Fixed points on the collapse
+   * set") */
+  int idx[CL_STATE_MAX];
+  cpat_idx(pt, K, idx);
+  for (int t = 0; t < cs->ns; t++) {
+    const double *w = cs->y + (size_t)t * cs->n;
+    int near = 1;
+    for (int h = 0; h < Mr && near; h++)
+      for (int h2 = h; h2 < Mr && near; h2++) {
+        const int k = cpat_qix(pt, K, h, h2);
+        const double xh = x[cpat_qix(pt, K, h, h)], xh2 = x[cpat_qix(pt, K, h2, h2)];
+        near = fabs(w[idx[k]] - x[k]) <= COLLAPSE_NEAR * (h == h2 ? xh : sqrt(fmax(xh * xh2, 0)));
+      }
+    for (int k = 0; k < K * Mr && near; k++)
+      near = fabs(w[idx[k]] - x[k]) <= COLLAPSE_NEAR * sqrt(fmax(x[cpat_qix(pt, K, k % Mr, k % Mr)], 0));
+    if (near) return 0;
+  }
+  cpat_embed(pt, K, x, z);
+  cl_state_unpack(K, M, z, R, Q);
+  return push(cs, R, Q, K, M);
+}
+
+/* the standard starts on the set pt.  One group (Mr = 1): R = 0 (Q_11 = 1
+ * and 0.1), the unit along each feature (R_j1 = +-0.5, +-0.9, Q_11 = 1),
+ * on every feature (R_j1 = 0.5 / sqrt(K)), and COLLAPSE_RANDOM seeded ones
+ * (w = (K + 1) Gaussian coordinates over sqrt(K + 1), R its first K).
+ * Several: the starts of the ordinary search (make_starts) for a model
+ * with Mr units, with COLLAPSE_RANDOM random ones. */
+static int collapse_starts(const cl_model *m, const cpat *pt, start_list *cs) {
+  const int K = m->K, M = m->M;
+  double x[CL_STATE_MAX], y[CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
   int bad = 0;
-#define CPUSH() (collapse_embed(K, x, y), cl_state_unpack(K, 2, y, R, Q), bad |= push(cs, R, Q, K, 2))
+#define CPUSH() (cpat_embed(pt, K, x, y), cl_state_unpack(K, M, y, R, Q), bad |= push(cs, R, Q, K, M))
+  if (pt->Mr > 1) {
+    cl_model mm = *m;
+    mm.M = pt->Mr;
+    start_list s = {.n = cpat_size(pt, K)};
+    bad = make_starts(&mm, pt->Mr, COLLAPSE_RANDOM, &s);
+    for (int t = 0; t < s.ns && !bad; t++) {
+      memcpy(x, s.y + (size_t)t * s.n, sizeof(double) * (size_t)s.n);
+      CPUSH();
+    }
+    free(s.y);
+    return bad;
+  }
   for (int a = 0; a < 2; a++) {
     memset(x, 0, sizeof x), x[K] = a ? 0.1 : 1;
     CPUSH();
@@ -1240,17 +1675,43 @@ static int collapse_starts(int K, start_list *cs) {
   return bad;
 }
 
-/* Newton on the collapse set from the starts cs (collapsed full states),
- * with the drift dc; each new root classified (collapse_classify) and its
- * orbit listed with kind collapsed */
+/* Newton on the set (cc->pat) from y0 with the engine dalt, its root
+ * polished by Newton with dc0 wherever dc0 evaluates it (cc->d is then
+ * dc0, else dalt); newton's return value, or -2 if `near` is given and
+ * dalt's root lies within COLLAPSE_SAME of a point listed there (not
+ * polished: that point again). */
+static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const double *y0, double *y,
+                           const found_set *near) {
+  const int n = cc->n;
+  double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
+  cc->d = dalt;
+  int nw = newton(cc, y0, y1);
+  if (nw == 0) nw = damped_newton(cc, y0, y1);
+  memcpy(y, y1, sizeof y1);
+  if (near && nw > 0) {
+    double big = 1;
+    for (int k = 0; k < n; k++) big = fmax(big, fabs(y1[k]));
+    if (is_known(near, n, y1, COLLAPSE_SAME * big)) return -2;
+  }
+  cc->nevals++;
+  if (nw > 0 && !fixed_drift(dc0, cc->K, cc->M, y1, fq, NULL)) {
+    cc->d = dc0;
+    nw = newton(cc, y1, y);
+    if (nw == 0) nw = damped_newton(cc, y1, y);
+  }
+  return nw;
+}
+
+/* Newton on the collapse set pt from the starts cs (collapsed full
+ * states), with the drift dc; each new root classified
+ * (collapse_classify_at) and its orbit listed with kind collapsed */
 static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, const cl_model *m,
-                                 const cl_symmetry *g, const start_list *cs, double *work, int cap, found_set *f,
-                                 cl_fixed_info *info, char *err) {
-  const int K = c0->K, n = c0->n;
+                                 const cl_symmetry *g, const cpat *pt, const start_list *cs, double *work, int cap,
+                                 found_set *f, cl_fixed_info *info, char *err) {
+  const int K = c0->K, M = c0->M, n = c0->n;
   root_ctx cc = *c0;
-  cc.d = dc0, cc.collapse = 1, cc.known = NULL, cc.nknown = 0, cc.nfree = K + 1;
-  for (int j = 0; j < K; j++) cc.idx[j] = 2 * j;
-  cc.idx[K] = 2 * K;
+  cc.d = dc0, cc.pat = pt, cc.known = NULL, cc.nknown = 0, cc.nfree = cpat_size(pt, K);
+  cpat_idx(pt, K, cc.idx);
   const long ev0 = cc.nevals;
   cl_status st = CL_OK;
   for (int t = 0; t < cs->ns && !st; t++) {
@@ -1258,49 +1719,48 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     const double *y0 = cs->y + (size_t)t * n;
     info->collapse_starts++;
     cc.d = dc0;
-    int nw = newton(&cc, y0, y);
-    if (nw == 0) nw = damped_newton(&cc, y0, y);
-    if (nw == 0 && dalt) {
-      /* the finder's own engine, for the roots where the quad rule
-       * refuses (its sd limits, docs/accurate.md s.8); where it does not,
-       * the root is polished by the quad rule (the Sobol' rules' roots are
-       * 1e-3 off theirs: one point, not two) */
-      double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
-      cc.d = dalt;
-      nw = newton(&cc, y0, y1);
-      if (nw == 0) nw = damped_newton(&cc, y0, y1);
-      memcpy(y, y1, sizeof y1);
-      cc.nevals++;
-      if (nw > 0 && !fixed_drift(dc0, K, 2, y1, fq, NULL)) {
-        cc.d = dc0;
-        nw = newton(&cc, y1, y);
-        if (nw == 0) nw = damped_newton(&cc, y1, y);
-      }
+    int nw = 0;
+    if (M >= 3 && dalt) {
+      /* M >= 3: the quad rule costs about 0.04 CPU s per evaluation (M = 3;
+       * tens of times the Sobol' rules), so Newton runs with the finder's
+       * own engine and the quad rule polishes its root wherever it
+       * evaluates it (otherwise the root stays the Sobol' rules'); a root
+       * next to a listed one is that one (skipped) */
+      if ((nw = alt_then_polish(&cc, dc0, dalt, y0, y, f)) == -2) continue;
+    } else {
+      nw = newton(&cc, y0, y);
+      if (nw == 0) nw = damped_newton(&cc, y0, y);
     }
+    /* M = 2: the finder's own engine, for the roots where the quad rule
+     * refuses (its sd limits, docs/accurate.md s.8); where it does not, the
+     * root is polished by the quad rule (the Sobol' rules' roots are 1e-3
+     * off theirs: one point, not two) */
+    if (nw == 0 && dalt && M == 2) nw = alt_then_polish(&cc, dc0, dalt, y0, y, NULL);
     cl_drift *const dc = cc.d;
     if (nw < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
     if (nw <= 0) continue;
     cl_status st2;
-    if (collapse_sign(K, 2, y) != 1) continue; /* both units dead: w = 0 is not listed */
-    double r = residual_at(dc, K, 2, y, NULL, &st2);
+    /* on this set and no smaller one (w = 0, groups that merge or die are not listed here) */
+    if (!cpat_matches(pt, K, y)) continue;
+    double r = residual_at(dc, K, M, y, NULL, &st2);
     if (st2 || !(r < 100 * root_tol(cc.s2, n, y))) continue;
     { /* onto the fixed subspace of the symmetries that (nearly) fix it, as take_root */
       double ys[CL_STATE_MAX];
       memcpy(ys, y, sizeof(double) * (size_t)n);
       if (symmetrize(g, n, 1e5 * root_tol(cc.s2, n, y), ys, work, cap)) {
-        const double rs = residual_at(dc, K, 2, ys, NULL, &st2);
-        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && collapse_sign(K, 2, ys) == 1) memcpy(y, ys, sizeof(double) * (size_t)n);
+        const double rs = residual_at(dc, K, M, ys, NULL, &st2);
+        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
       }
     }
     if (is_known(f, n, y, 1e5 * root_tol(cc.s2, n, y))) continue;
     cl_fixed_point p;
     memset(&p, 0, sizeof p);
-    r = residual_at(dc, K, 2, y, NULL, &st2);
+    r = residual_at(dc, K, M, y, NULL, &st2);
     p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1;
     memcpy(p.y, y, sizeof(double) * (size_t)n);
     int ok = 0;
     char e1[CL_ERRLEN];
-    st2 = collapse_classify(&cc, &p, &ok, e1);
+    st2 = collapse_classify_at(&cc, &p, &ok, e1);
     if (st2 == CL_ENOMEM) st = cl_fail(err, st2, "out of memory");
     if (st2 == CL_OK && !ok) { /* the bulk rate has no limit: the flow leaves the set */
       info->collapse_rejected++;
@@ -1311,8 +1771,8 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       p.jac_error = NAN, p.stability = CL_UNKNOWN;
     }
     const int np0 = f->np;
-    if (!st && (st = add_orbit(dc, c0->fb, g, K, 2, y, &p, ++info->orbits, cap, f, info, e1)))
-      cl_fail(err, st, "at the collapsed point R_1_1 = %g, Q_1_1 = %g with lambda = %g: %s", y[0], y[2 * K],
+    if (!st && (st = add_orbit(dc, c0->fb, g, K, M, y, &p, ++info->orbits, cap, f, info, e1)))
+      cl_fail(err, st, "at the collapsed point R_1_1 = %g, Q_1_1 = %g with lambda = %g: %s", y[0], y[K * M],
               m->lambda, e1);
     info->unknown += !st && p.stability == CL_UNKNOWN;
     info->collapsed += !st;
@@ -1322,6 +1782,29 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
   c0->nevals = cc.nevals;
   return st;
 }
+
+/* The engine of the collapse sets: one that accepts their singular
+ * covariance.  The quad rule where the finder's engine d is the grid (the
+ * deterministic engines' written level is 1; for cubic sigma the default
+ * may be the quad rule already, and another one is the same), the
+ * finder's own otherwise (the quad rule asked for, the Sobol' rules, the
+ * closed forms), then with *alt = d: Newton falls back on it where the
+ * quad rule refuses.  NULL: the sets are not searched (relu, g = abs with
+ * the grid: the quad rule refuses them).  Free the result if it is not d. */
+static cl_drift *collapse_engine(const cl_model *m, const cl_quad_opts *o, cl_drift *d, cl_drift **alt) {
+  cl_quad_opts qo = {0};
+  cl_drift *dc = NULL;
+  if (o) qo = *o;
+  *alt = NULL;
+  const int grid = cl_drift_written_rep(d) == 1 && qo.expect != CL_EXPECT_QUAD;
+  if (qo.expect == CL_EXPECT_QUAD) return d;
+  qo.expect = CL_EXPECT_QUAD;
+  if (cl_drift_alloc(m, &qo, &dc, NULL)) return grid ? NULL : d; /* relu, g = abs, ...: the quad rule refuses */
+  if (!grid) *alt = d;
+  return dc;
+}
+
+#define COLLAPSE_SHAPES 256 /* partitions of M <= 16 with a group of 2 or more: 230 at M = 16 */
 
 static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fixed_opts *fo0, const double *extra,
                            int nextra, int collapse_only, cl_fixed_point **out, int *nout, cl_fixed_info *info0,
@@ -1353,24 +1836,18 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
     return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   cl_common_init();
-  /* M = 2: the collapse set w_2 = w_1 is searched last (collapse_search)
-   * with an engine that accepts its singular covariance: the quad rule
-   * where the finder's is the grid (the deterministic engines' written
-   * level is 1; for cubic sigma the default may be the quad rule already,
-   * and another one is the same), the finder's own otherwise (the quad
-   * rule asked for, the Sobol' rules, the closed forms) */
-  start_list cs = {.n = n}, *csp = NULL;
+  /* M >= 2: the collapse sets are searched last (collapse_search), with
+   * the engine of collapse_engine */
+  collapse_sets cs = {0}, *csp = NULL;
   cl_drift *dc = NULL, *dalt = NULL;
-  if (M == 2 && !fo.no_collapse) {
-    cl_quad_opts qo = {0};
-    if (o) qo = *o;
-    const int grid = cl_drift_written_rep(c.d) == 1 && qo.expect != CL_EXPECT_QUAD;
-    if (qo.expect == CL_EXPECT_QUAD) dc = c.d;
-    else {
-      qo.expect = CL_EXPECT_QUAD;
-      if (cl_drift_alloc(m, &qo, &dc, NULL)) dc = grid ? NULL : c.d; /* relu, g = abs, ...: the quad rule refuses */
-      else if (!grid) dalt = c.d;
-    }
+  if (M >= 2 && !fo.no_collapse) {
+    dc = collapse_engine(m, o, c.d, &dalt);
+    cs.pat = malloc(sizeof *cs.pat * COLLAPSE_SHAPES);
+    int parts[CL_MMAX];
+    if (cs.pat) cpat_gen(M, M, M, parts, 0, cs.pat, &cs.npat, COLLAPSE_SHAPES);
+    cs.cs = calloc((size_t)cs.npat + 1, sizeof *cs.cs);
+    if (!cs.pat || !cs.cs) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    for (int k = 0; k < cs.npat; k++) cs.cs[k].n = n;
     if (dc) csp = &cs;
     else info.collapse_starts = -1; /* not searched */
   }
@@ -1405,7 +1882,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
       const int fe = flow_end(&c, &f, fs.y + (size_t)k * n, FLOW_EVALS, rtol, y1);
       info.flow_collapses += fe == 3;
       /* where the flow runs into w_2 = +-w_1: a start on the collapse set */
-      if (fe == 3 && csp && push_collapse_start(&g, K, y1, csp)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+      if (fe == 3 && csp && push_collapse_start(&g, csp, K, M, y1, 0)) st = cl_fail(err, CL_ENOMEM, "out of memory");
       if (fe != 1) continue;
       info.newton_runs++;
       int nw = newton(&c, y1, y);
@@ -1421,7 +1898,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
    * the permutation symmetry the other choices are images); at least one
    * unit alive (w = 0 is not listed) */
   for (int e = 0; e < nextra && collapse_only && csp && !st; e++)
-    if (push_collapse_start(&g, K, extra + (size_t)e * n, csp)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    if (push_collapse_start(&g, csp, K, M, extra + (size_t)e * n, 0)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   for (int Ma = M; Ma >= 1 && !st && !collapse_only; Ma--) {
     start_list s = {.n = n};
     if (make_starts(m, Ma, Ma == M ? nrandom : nrandom / 4, &s)) {
@@ -1474,11 +1951,12 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     free(s.y);
   }
-  if (!st && csp) {
-    if (collapse_starts(K, &cs)) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    else st = collapse_search(&c, dc, dalt, m, &g, &cs, work, cap, &f, &info, err);
+  for (int k = 0; k < cs.npat && !st && csp; k++) {
+    if (collapse_starts(m, &cs.pat[k], &cs.cs[k])) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    else st = collapse_search(&c, dc, dalt, m, &g, &cs.pat[k], &cs.cs[k], work, cap, &f, &info, err);
   }
-  free(cs.y);
+  for (int k = 0; k < cs.npat; k++) free(cs.cs[k].y);
+  free(cs.cs), free(cs.pat);
   if (dc != c.d) cl_drift_free(dc);
   cl_drift_free(c.d);
   cl_drift_free(fb.d);
@@ -1531,7 +2009,7 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
 
 cl_status cl_fixed_find_collapsed(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                                   cl_fixed_point **out, int *nout, cl_fixed_info *info, char *err) {
-  if (m->M != 2) return cl_fail(err, CL_EINVAL, "the collapse set is searched for M = 2 only");
+  if (m->M < 2) return cl_fail(err, CL_EINVAL, "the collapse sets need M >= 2");
   return find_impl(m, o, NULL, extra, nextra, 1, out, nout, info, err);
 }
 
@@ -1711,18 +2189,27 @@ typedef struct {
   void *ctx;
   double y[CL_STATE_MAX]; /* the last point, the start of the next Newton */
   int fail;
+  int collapsed;     /* the point is on a collapse set (track_collapsed) */
   cl_status fail_st; /* fail == 2: the status */
   char err[CL_ERRLEN];
 } track_ctx;
 
 /* the tracked point at parameter value v, by Newton from t->y (dead units
  * stay pinned); 1 on success with the classified point in *p */
+static int track_collapsed(track_ctx *t, const cl_model *mm, root_ctx *c, double v, const double *from,
+                           cl_fixed_point *p);
+
 static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *p) {
   cl_model mm = *t->m;
   if ((t->fail_st = t->set(t->ctx, v, &mm, t->err))) return t->fail = 2, 0;
   const int K = mm.K, M = mm.M, n = cl_state_size(K, M), dead = dead_mask(K, M, from);
   root_ctx c = {.K = K, .M = M, .n = n, .s2 = mm.s * mm.s};
   if ((t->fail_st = cl_drift_alloc(&mm, t->o, &c.d, t->err))) return t->fail = 2, 0;
+  if (t->collapsed) {
+    const int ok = track_collapsed(t, &mm, &c, v, from, p);
+    cl_drift_free(c.d);
+    return ok;
+  }
   int k = 0;
   for (int j = 0; j < K; j++)
     for (int i = 0; i < M; i++, k++)
@@ -1753,6 +2240,46 @@ static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *
   return ok;
 }
 
+/* track_at for a point on a collapse set (t->collapsed; all signs +,
+ * see cl_fixed_threshold): Newton on the set with the engine of
+ * collapse_engine, classified by collapse_classify_at.  The point is lost
+ * where Newton fails, where it leaves the set for a smaller one (groups
+ * that merge, a unit that dies), and where the bulk rate has no limit (the
+ * flow leaves the set at once: not a fixed point of the flow) */
+static int track_collapsed(track_ctx *t, const cl_model *mm, root_ctx *c, double v, const double *from,
+                           cl_fixed_point *p) {
+  const int K = c->K, M = c->M, n = c->n;
+  int first[CL_MMAX], sgn[CL_MMAX], grp[CL_MMAX], ng = 0;
+  collapse_groups(K, M, from, first, sgn);
+  for (int i = 0; i < M; i++) grp[i] = first[i] == i ? ng++ : grp[first[i]];
+  cpat pt;
+  cpat_set(&pt, M, grp);
+  cl_drift *dalt, *dc = collapse_engine(mm, t->o, c->d, &dalt);
+  if (!dc) {
+    t->fail = 2, t->fail_st = CL_EINVAL;
+    snprintf(t->err, sizeof t->err, "at %.10g: no engine evaluates the collapse set (the quad rule refuses the model)", v);
+    return 0;
+  }
+  root_ctx cc = *c;
+  cc.d = dc, cc.pat = &pt, cc.nfree = cpat_size(&pt, K);
+  cpat_idx(&pt, K, cc.idx);
+  double y[CL_STATE_MAX];
+  int ok = damped_newton(&cc, from, y) > 0 && cpat_matches(&pt, K, y);
+  if (ok) {
+    memset(p, 0, sizeof *p);
+    p->n = n, p->kind = CL_KIND_COLLAPSED, p->collapse = 1;
+    memcpy(p->y, y, sizeof(double) * (size_t)n);
+    cl_status st2;
+    p->residual = residual_at(dc, K, M, y, NULL, &st2);
+    int rate_ok = 0;
+    if (!st2) st2 = collapse_classify_at(&cc, p, &rate_ok, t->err);
+    if (st2) ok = 0, t->fail = 2, t->fail_st = st2;
+    else ok = rate_ok;
+  }
+  if (dc != c->d) cl_drift_free(dc);
+  return ok;
+}
+
 static double max_re(const cl_fixed_point *p) {
   double r = -INFINITY;
   for (int k = 0; k < p->n; k++) r = fmax(r, p->eig_re[k]);
@@ -1779,7 +2306,11 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
   if (st) return st;
   cl_fixed_point *fp, cur, next;
   int np;
-  if ((st = cl_fixed_find(&ma, o, NULL, 0, &fp, &np, err))) return st;
+  /* the first collapsed point: the search on the collapse sets alone
+   * lists the same ones in the same order (orbits by stability, then by
+   * their largest image) */
+  const int conly = sel_id <= 0 && sel_kind == CL_KIND_COLLAPSED && m->M >= 2;
+  if ((st = find_impl(&ma, o, NULL, NULL, 0, conly, &fp, &np, NULL, err))) return st;
   int pick = -1;
   for (int i = 0; i < np && pick < 0; i++)
     if (sel_id > 0 ? i == sel_id - 1 : fp[i].kind == sel_kind) pick = i;
@@ -1793,6 +2324,23 @@ cl_status cl_fixed_threshold(const cl_model *m, const cl_quad_opts *o, cl_param_
   }
   cur = fp[pick];
   free(fp);
+  if (cur.kind == CL_KIND_COLLAPSED) {
+    /* followed on its set with all signs + (its image under unit signs,
+     * which are symmetries wherever a unit is minus another: odd sigma) */
+    int first[CL_MMAX], sgn[CL_MMAX];
+    const int K = m->K, M = m->M;
+    collapse_groups(K, M, cur.y, first, sgn);
+    for (int i = 0; i < M; i++) {
+      if (sgn[i] > 0) continue;
+      for (int j = 0; j < K; j++) cur.y[j * M + i] = -cur.y[j * M + i];
+      for (int l = 0; l < M; l++)
+        if (l != i) {
+          const int a = l < i ? l : i, b = l < i ? i : l;
+          cur.y[K * M + a * M - a * (a - 1) / 2 + b - a] *= -1;
+        }
+    }
+    cur.collapse = 1, t.collapsed = 1;
+  }
   long npts = (long)floor((b - a) / h + 1e-9) + 1;
   double vprev = a;
   cl_common_init();

@@ -18,11 +18,12 @@
 cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opts *o, cl_drift **fb, int K, int M,
                                cl_fixed_point *p, char *err);
 
-/* The search of cl_fixed_find_ex on the collapse set w_2 = w_1 alone (M = 2;
- * docs/fixed-points.md s.2, "Fixed points on the collapse set"): its
- * standard starts and the extra states (projected onto the set), no
- * flows, no search off the set; the points of kind collapsed, with their
- * orbits.  For the tests and measurements. */
+/* The search of cl_fixed_find_ex on the collapse sets alone (M >= 2;
+ * docs/fixed-points.md s.2, "Fixed points on the collapse set"): their
+ * standard starts and the extra states (projected onto the set of their
+ * most nearly collinear units), no flows, no search off the sets; the
+ * points of kind collapsed, with their orbits.  For the tests, the
+ * measurements and the threshold's choice of a collapsed point. */
 cl_status cl_fixed_find_collapsed(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                                   cl_fixed_point **out, int *nout, cl_fixed_info *info, char *err);
 

@@ -846,3 +846,255 @@ Test(fixedm, a_collapse_the_penalty_breaks_is_listed_unstable_across, .timeout =
   cr_expect_leq(fabs(rate - c->eig_re[6]), 1e-4 * fabs(c->eig_re[6]), "listed %g, ODE %g", c->eig_re[6], rate);
   free(p);
 }
+
+/* M = 3: the bulk parts of the differences w_2 - w_1 and w_3 - w_1,
+ * orthogonal to the features and to w_1: tr of their Gram matrix G (the
+ * Schur complement of A = Q - R^T R, docs/fixed-points.md s.2) */
+static double bulk_trace3(int K, const double *y) {
+  double R[CL_KMAX * 3], Q[9], A[9];
+  cl_state_unpack(K, 3, y, R, Q);
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < 3; l++) {
+      A[i * 3 + l] = Q[i * 3 + l];
+      for (int j = 0; j < K; j++) A[i * 3 + l] -= R[j * 3 + i] * R[j * 3 + l];
+    }
+  double tr = 0;
+  for (int a = 1; a < 3; a++) {
+    const double b = A[a * 3 + a] - 2 * A[a * 3] + A[0], c = A[a * 3] - A[0];
+    tr += b - c * c / A[0];
+  }
+  return tr;
+}
+
+/* The ODE by classical Runge-Kutta (steps of T / nsteps) on the quad
+ * rule's fine level (the options o0, with the quad rule) from y, to T (in
+ * place).  Not cl_ode_solve: it
+ * evaluates every level of the rule at each step (its trajectory bound),
+ * three at M = 3, where the quad rule costs about 0.04 CPU s per
+ * evaluation. */
+static void rk4_quad_opts(const cl_model *m, const cl_quad_opts *o0, double *y, double T, int nsteps) {
+  const int K = m->K, M = m->M, n = cl_state_size(K, M);
+  cl_quad_opts o = *o0;
+  o.expect = CL_EXPECT_QUAD;
+  cl_drift *d;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_drift_alloc(m, &o, &d, err), CL_OK, "%s", err);
+  const int rep = cl_drift_written_rep(d);
+  double z[CL_STATE_MAX], k[4][CL_STATE_MAX], R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX],
+      dQ[CL_MMAX * CL_MMAX];
+  const double h = T / nsteps, c[4] = {0, 0.5, 0.5, 1};
+  for (int t = 0; t < nsteps; t++)
+    for (int st = 0; st < 4; st++) {
+      for (int q = 0; q < n; q++) z[q] = y[q] + (st ? c[st] * h * k[st - 1][q] : 0);
+      cl_state_unpack(K, M, z, R, Q);
+      cr_assert_eq(cl_drift_eval_rep(d, rep, R, Q, dR, dQ, err), CL_OK, "%s", err);
+      cl_state_pack(K, M, dR, dQ, k[st]);
+      if (st == 3)
+        for (int q = 0; q < n; q++) y[q] += h / 6 * (k[0][q] + 2 * k[1][q] + 2 * k[2][q] + k[3][q]);
+    }
+  cl_drift_free(d);
+}
+
+static void rk4_quad(const cl_model *m, double *y, double T, int nsteps) {
+  const cl_quad_opts o = {0};
+  rk4_quad_opts(m, &o, y, T, nsteps);
+}
+
+/* At M = 3, from y0 with w_3 moved off w_1 = w_2 in the bulk (Q_13 = Q_23
+ * lowered by eps Q_33 / 2, so |w_3 - w_1|^2 = eps Q_33; R and Q_ii kept),
+ * by rk4_quad to T: the rate of tr G, log(tr G(T) / tr G(0)) / T, the
+ * start in ys and the end in yT. */
+static double measured_rate3(const cl_model *m, const double *y0, double eps, double T, int nsteps, double *ys,
+                             double *yT) {
+  const int K = m->K, n = cl_state_size(K, 3);
+  memcpy(ys, y0, sizeof(double) * (size_t)n);
+  ys[3 * K + 2] -= eps * ys[3 * K + 5] / 2, ys[3 * K + 4] -= eps * ys[3 * K + 5] / 2; /* Q_13, Q_23 */
+  memcpy(yT, ys, sizeof(double) * (size_t)n);
+  rk4_quad(m, yT, T, nsteps);
+  return log(bulk_trace3(K, yT) / bulk_trace3(K, ys)) / T;
+}
+
+/* M = 3 (docs/fixed-points.md s.2, "Collapse sets for M >= 3"): the three
+ * units of one rademacher:3 feature, sigmoid, lambda = 0.3, s = 1 collapse
+ * onto one direction (the flows of `fixed` all run into collapse there):
+ * the state w_1 = w_2 = w_3, R = 0, is listed on the set {1 2 3}, stable,
+ * with the eigenvalues within the set (K + 1), across it (2 (K + 1), in
+ * pairs: the units' permutations act on the two differences as on the
+ * plane of a triangle) and the bulk (3, equal); the ODE from a state with
+ * w_3 moved off the others in the bulk returns to the listed point, its
+ * bulk part decaying at the listed rate. */
+Test(fixedm, three_units_collapse_onto_one_stable_state, .timeout = 240) { /* 12 CPU s plain, about 10x under ASan */
+  cl_model m;
+  cl_model_default(&m);
+  m.M = 3, m.K = 1, m.lambda = 0.3, m.s = 1;
+  cl_act_parse("sigmoid", &m.act, NULL);
+  int np;
+  cl_fixed_point *p = find_collapsed(&m, &np);
+  int w = -1;
+  for (int i = 0; i < np; i++) {
+    cr_expect_eq(p[i].kind, CL_KIND_COLLAPSED);
+    const double *q = p[i].y + 3;
+    if (q[0] == q[1] && q[0] == q[2] && q[0] == q[3] && q[0] == q[4] && q[0] == q[5]) w = i;
+  }
+  cr_assert_geq(w, 0, "no point with w_1 = w_2 = w_3 among %d", np);
+  const cl_fixed_point *c = &p[w];
+  cr_log_info("q = %.12g, residual %.2g, jac_error %.2g; eigenvalues %.4f %.4f | %.4f %.4f %.4f %.4f | %.4f %.4f %.4f",
+              c->y[3], c->residual, c->jac_error, c->eig_re[0], c->eig_re[1], c->eig_re[2], c->eig_re[3], c->eig_re[4],
+              c->eig_re[5], c->eig_re[6], c->eig_re[7], c->eig_re[8]);
+  cr_expect_eq(c->collapse, 1);
+  cr_expect_eq(c->via, 2);
+  cr_expect_leq(c->residual, 1e-11);
+  for (int k = 0; k < 3; k++) cr_expect_eq(c->y[k], 0, "R entry %d = %g", k, c->y[k]);
+  cr_expect_eq(c->stability, CL_STABLE, "%s", cl_stability_name(c->stability));
+  cr_expect_leq(c->jac_error, 1e-5);
+  for (int k = 0; k < 9; k++) cr_expect_lt(c->eig_re[k], -10 * c->jac_error, "eigenvalue %d: %g", k, c->eig_re[k]);
+  for (int k = 2; k < 6; k += 2) /* the odd block's pairs */
+    cr_expect_leq(fabs(c->eig_re[k] - c->eig_re[k + 1]), 1e-6, "odd eigenvalues %g, %g", c->eig_re[k], c->eig_re[k + 1]);
+  for (int k = 7; k < 9; k++) cr_expect_leq(fabs(c->eig_re[k] - c->eig_re[6]), 1e-6, "bulk eigenvalues %g, %g", c->eig_re[6], c->eig_re[k]);
+  double ys[CL_STATE_MAX], yT[CL_STATE_MAX], d0 = 0, dist = 0;
+  const double T = 2, rate = measured_rate3(&m, c->y, 1e-6, T, 20, ys, yT);
+  for (int k = 0; k < 9; k++) d0 = fmax(d0, fabs(ys[k] - c->y[k])), dist = fmax(dist, fabs(yT[k] - c->y[k]));
+  cr_log_info("bulk rate %.7f listed, %.7f from the ODE; distance to the point %.2g at t = 0, %.2g at t = %g", c->eig_re[6],
+              rate, d0, dist, T);
+  cr_expect_leq(fabs(rate - c->eig_re[6]), 1e-4 * fabs(c->eig_re[6]), "listed %g, ODE %g", c->eig_re[6], rate);
+  /* back towards the point at the listed rate (the Q_i3 move with G) */
+  cr_expect_leq(dist, 1.01 * d0 * exp(c->eig_re[6] * T), "the ODE's end %g from the point, %g at the start", dist, d0);
+  free(p);
+}
+
+/* ---- the critical value of a parameter at a collapsed point
+ * (docs/fixed-points.md s.4) ---- */
+
+static cl_status set_lambda(void *ctx, double v, cl_model *m, char *err) {
+  (void)ctx, (void)err;
+  m->lambda = v;
+  return CL_OK;
+}
+
+/* M = 2, K = 1, at the collapsed point (R = 0): the rate of |R_12 - R_11|
+ * from the ODE (rk4_quad, T = 5) started with the units apart along the
+ * feature by e = 1e-3 sqrt(Q_11), on the boundary (q_perp = e^2, as
+ * measured_rate); at R = 0 that difference is alone in its class under the
+ * exchange and the feature's sign, so it grows at one eigenvalue of the
+ * odd block */
+static double odd_rate_k1(const cl_model *m, const double *y0) {
+  double y[5];
+  memcpy(y, y0, sizeof y);
+  const double e = 1e-3 * sqrt(y[2]);
+  y[0] -= e / 2, y[1] += e / 2;
+  y[3] = y[0] * y[1] + (y[2] - y[0] * y[0]) - e * e / 2;
+  rk4_quad(m, y, 5, 50);
+  return log(fabs(y[1] - y[0]) / e) / 5;
+}
+
+/* --threshold at a collapsed point: M = 2, one rademacher:3 feature,
+ * sigmoid, s = 1 (the collapsed uninformative state of
+ * the_collapsed_state_the_flow_reaches_is_listed_stable, whose odd
+ * eigenvalue along the feature is -0.0013 at lambda = 1): continued in
+ * lambda on the collapse set, it loses stability at the critical lambda
+ * the threshold reports.  Independently, the ODE from states with the two
+ * units slightly apart along the feature, at the collapsed point of each
+ * lambda: that difference decays below the critical value and grows
+ * above it (lambda = critical -+ 0.01), and the zero of its rate by two
+ * secant steps lies within 1e-6 of the reported value. */
+Test(fixedm, threshold_at_a_collapsed_point_matches_the_ode, .timeout = 240) { /* 9 CPU s plain */
+  cl_model m;
+  cl_model_default(&m);
+  m.M = 2, m.K = 1, m.s = 1;
+  cl_act_parse("sigmoid", &m.act, NULL);
+  cl_threshold th[4];
+  int nth = 0;
+  char err[CL_ERRLEN] = "";
+  const cl_quad_opts o = {0};
+  cr_assert_eq(cl_fixed_threshold(&m, &o, set_lambda, NULL, 0.9, 1.1, 0.1, 0, CL_KIND_COLLAPSED, th, 4, &nth, err), CL_OK,
+               "%s", err);
+  cr_assert_eq(nth, 1, "%d critical values", nth);
+  const double lc = th[0].value;
+  cr_expect_eq(th[0].event, 0);
+  cr_expect_eq(th[0].before, CL_STABLE);
+  cr_expect_eq(th[0].at.kind, CL_KIND_COLLAPSED);
+  /* the collapsed point at a value of lambda (R = 0, Q_ij = q) */
+  double lam[3], rate[3];
+  for (int k = 0; k < 3; k++) {
+    lam[k] = k < 2 ? lc + (k ? 0.01 : -0.01) : lam[0] - rate[0] * (lam[1] - lam[0]) / (rate[1] - rate[0]);
+    cl_model mk = m;
+    mk.lambda = lam[k];
+    int np;
+    cl_fixed_point *p = find_collapsed(&mk, &np);
+    cr_assert_eq(np, 1, "lambda = %g: %d points on the collapse set", lam[k], np);
+    rate[k] = odd_rate_k1(&mk, p[0].y);
+    cr_log_info("lambda = %.10f: q = %.10g, rate of R_12 - R_11 %.3e", lam[k], p[0].y[2], rate[k]);
+    free(p);
+  }
+  cr_expect_lt(rate[0], 0, "below the critical value the units return");
+  cr_expect_gt(rate[1], 0, "above it they separate");
+  const int near = fabs(rate[0]) < fabs(rate[1]) ? 0 : 1;
+  const double lode = lam[2] - rate[2] * (lam[near] - lam[2]) / (rate[near] - rate[2]);
+  cr_log_info("critical lambda %.10f from the threshold, %.10f from the ODE", lc, lode);
+  cr_expect_leq(fabs(lode - lc), 1e-6, "threshold %.10g, ODE %.10g", lc, lode);
+}
+
+/* M = 3, the shape {1 2 | 3}: one rademacher:3 feature, tanh, lambda = 1
+ * (s = 0.5), quad rule with 12 nodes (levels 12, 16, 20: a third of the
+ * default's cost, about 7 CPU s for the search on the sets; with the
+ * default 14 it is a saddle, here `marginal`: jac_error 0.027, the coarse
+ * levels' spectra moving by more): the point with two units equal (R = 0, Q = 0.00844)
+ * and the third apart (R = 0, Q = 0.693) is listed with its 5 + 3
+ * eigenvalues and one bulk rate, positive (the penalty separates the
+ * pair), which the ODE (rk4_quad on the same rule) from the pair moved
+ * apart in the bulk reproduces: the rate of the Schur complement of the
+ * pair's difference against the features and the two groups' units. */
+Test(fixedm, a_pair_beside_a_third_unit_separates_at_its_bulk_rate, .timeout = 240) { /* 8.5 CPU s plain */
+  cl_model m;
+  cl_model_default(&m);
+  m.M = 3, m.K = 1, m.lambda = 1;
+  cl_quad_opts o = {0};
+  o.acc_nodes = 12;
+  cl_fixed_point *p;
+  cl_fixed_info info;
+  int np;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(&m, &o, NULL, 0, &p, &np, &info, err), CL_OK, "%s", err);
+  int w = -1, a = 0, b = 0, c = 0;
+  for (int i = 0; i < np && w < 0; i++) {
+    const double *y = p[i].y;
+    double R[3], Q[9];
+    cl_state_unpack(1, 3, y, R, Q);
+    for (int x = 0; x < 3 && w < 0; x++) { /* units a < b equal, c apart (all signs +: a listed image) */
+      const int aa = x == 0 ? 1 : 0, bb = x == 2 ? 1 : 2;
+      if (R[aa] == R[bb] && Q[aa * 3 + aa] == Q[bb * 3 + bb] && Q[aa * 3 + bb] == Q[aa * 3 + aa] &&
+          Q[x * 3 + x] != Q[aa * 3 + aa])
+        w = i, a = aa, b = bb, c = x;
+    }
+  }
+  cr_assert_geq(w, 0, "no point with two units equal and one apart among %d", np);
+  const cl_fixed_point *q = &p[w];
+  cr_expect_eq(q->kind, CL_KIND_COLLAPSED);
+  cr_expect_leq(q->residual, 1e-11);
+  double R[3], Q[9];
+  cl_state_unpack(1, 3, q->y, R, Q);
+  cr_log_info("pair (%d %d) Q = %.8g, unit %d Q = %.8g; %s, jac_error %.2g; bulk rate %.6f", a + 1, b + 1, Q[a * 3 + a],
+              c + 1, Q[c * 3 + c], cl_stability_name(q->stability), q->jac_error, q->eig_re[8]);
+  cr_expect_gt(q->eig_re[8], 0, "bulk rate %g", q->eig_re[8]);
+  cr_expect_leq(q->jac_error, 0.1, "jac_error %g", q->jac_error); /* 0.027: the coarse levels of 12 nodes */
+  /* the pair apart in the bulk: Q_ab lowered by eps Q_bb / 2 */
+  const double eps = 1e-6, T = 2;
+  Q[a * 3 + b] -= eps * Q[b * 3 + b] / 2, Q[b * 3 + a] = Q[a * 3 + b];
+  double y0[CL_STATE_MAX], y[CL_STATE_MAX], g[2];
+  cl_state_pack(1, 3, R, Q, y0);
+  memcpy(y, y0, sizeof y0);
+  rk4_quad_opts(&m, &o, y, T, 20);
+  for (int k = 0; k < 2; k++) { /* the Schur complement of the difference's bulk part */
+    double Rk[3], Qk[9], A[9];
+    cl_state_unpack(1, 3, k ? y : y0, Rk, Qk);
+    for (int i = 0; i < 9; i++) A[i] = Qk[i] - Rk[i / 3] * Rk[i % 3];
+    const double v2 = A[a * 3 + a] - 2 * A[a * 3 + b] + A[b * 3 + b];
+    const double u1 = A[b * 3 + a] - A[a * 3 + a], u2 = A[b * 3 + c] - A[a * 3 + c];
+    const double b11 = A[a * 3 + a], b12 = A[a * 3 + c], b22 = A[c * 3 + c], det = b11 * b22 - b12 * b12;
+    g[k] = v2 - (b22 * u1 * u1 - 2 * b12 * u1 * u2 + b11 * u2 * u2) / det;
+  }
+  const double rate = log(g[1] / g[0]) / T;
+  cr_log_info("bulk rate %.7f listed, %.7f from the ODE", q->eig_re[8], rate);
+  cr_expect_leq(fabs(rate - q->eig_re[8]), 1e-4 * fabs(q->eig_re[8]), "listed %g, ODE %g", q->eig_re[8], rate);
+  free(p);
+}

@@ -32,13 +32,16 @@ typedef struct {
   int kind;         /* cl_fixed_kind */
   int via;          /* how its orbit was found: 0 Newton from a start, 1 the end of a
                        flow (the ODE from a start) polished by Newton, 2 Newton on the
-                       collapse set w_2 = w_1 (M = 2) */
+                       collapse sets (units equal up to sign in groups, M >= 2) */
   int jac_fallback; /* 1: the Jacobian (eigenvalues, jac_error) is cl_drift_fallback's engine's,
                        the default M = 2 grid having refused its difference points */
-  int collapse;     /* M = 2, kind collapsed: +1 for w_2 = w_1, -1 for w_2 = -w_1; 0 otherwise.
-                       Its eigenvalues are then, in this order, the K + 1 within the collapse set,
-                       the K + 1 of the difference w_2 -+ w_1 along the features and along w_1,
-                       and last the growth rate of the difference's bulk part q_perp
+  int collapse;     /* kind collapsed: +1 when every unit that collapses equals the first unit of
+                       its group (M = 2: w_2 = w_1), -1 when some unit is minus it (w_2 = -w_1);
+                       0 otherwise.  Its eigenvalues are then, in this order, those within the
+                       collapse set (M = 2: K + 1; M >= 3 with G groups and D = M - G units beyond
+                       the groups' first: the size of a G-unit state), across it along the
+                       features and the groups' first units (K + 1; D (K + G)), and the growth
+                       rates of the differences' bulk parts (1; D (D + 1) / 2)
                        (docs/fixed-points.md s.2, "Fixed points on the collapse set") */
 } cl_fixed_point;
 
@@ -51,7 +54,8 @@ typedef struct {
  * mixed          a unit on several features (otherwise);
  * partial        some units alive with R = 0, others on features;
  * dead           some unit with Q_ii = 0 (w_i = 0);
- * collapsed      M = 2, w_2 = +-w_1 exactly, classified across the collapse set: set by the
+ * collapsed      units equal up to sign in groups (M = 2: w_2 = +-w_1) exactly, classified
+ *                across the collapse set: set by the
  *                finder only (cl_fixed_point.collapse); cl_fixed_kind_of never returns it,
  *                and it is no outcome of basin (CL_NKINDS counts those). */
 typedef enum {
@@ -86,7 +90,7 @@ typedef struct {
                      polished (the uninformative start, the first three seeded random ones,
                      then seeded escape starts Q = I, R = 0.05 x Gaussian); < 0 (default):
                      4 + 8 K M for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
-  int no_collapse;  /* 1: M = 2 without the search on the collapse set w_2 = w_1 (docs/fixed-points.md
+  int no_collapse;  /* 1: without the search on the collapse sets (M >= 2; docs/fixed-points.md
                        s.2, "Fixed points on the collapse set"); 0 (default): with it */
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
@@ -106,7 +110,7 @@ typedef struct {
   char symmetries[256]; /* the symmetry group used */
   int flow_collapses;   /* flows stopped where two units collapse, w_i -> +-w_l (their ends not polished);
                            last, so that the fields before keep their offsets */
-  /* the search on the collapse set w_2 = w_1 (M = 2; docs/fixed-points.md s.2): */
+  /* the search on the collapse sets (M >= 2; docs/fixed-points.md s.2): */
   int collapse_starts;    /* Newton starts on the set (-1: not searched, the engine refuses the set) */
   int collapsed;          /* orbits listed with kind collapsed */
   int collapse_rejected;  /* roots on the set not listed: the bulk rate d q_perp/dt / q_perp has no limit */
@@ -145,7 +149,8 @@ cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *
 
 /* The critical value of a parameter where a chosen fixed point changes
  * stability: the point is selected at the first grid value (by id, 1-based,
- * or by kind), continued by Newton along the grid a, a + h, ..., b, and each
+ * or by kind; a collapsed one is continued on its collapse set, its image
+ * with every sign + taken), continued by Newton along the grid a, a + h, ..., b, and each
  * sign change of its largest real eigenvalue (or disappearance) is located
  * by Brent's method.  `set` applies a value of the parameter to a copy of
  * the model (CL_EINVAL with a message if the value is out of range). */
