@@ -26,7 +26,10 @@ For each configuration it runs `cldyn fixed` and checks, with its own code
       Jacobian at the point found by `fixed` at each value);
   (f) malformed input to fixed and basin: one line on stderr, exit 2.
 
-Usage: nice python3 bench/audit_fixed.py [--quick] [--only a,b,...]
+  (g) with --ode: each point's stability against `cldyn ode` started next
+      to it (check_ode_stability says how).
+
+Usage: nice python3 bench/audit_fixed.py [--quick] [--ode] [--only a,b,...]
 Prints one line per check and a summary; exit 1 if any check failed.
 Reported only; the tests are in tests/test_fixedm.c.
 """
@@ -45,6 +48,7 @@ BIN = os.path.join(ROOT, BUILD, "cldyn")
 HELPER = os.path.join(ROOT, BUILD, "bench", "audit_drift")
 ODD = {"linear", "tanh", "erf", "cubic"}
 FAILS = []
+ODE_CHECK = "--ode" in sys.argv  # (g): each point's stability against an ODE run started next to it
 
 
 def build_helper():
@@ -329,6 +333,72 @@ def match(listed, mine, tol):
 
 
 # ---- the checks -------------------------------------------------------------
+def ode_from(args, y, K, M, T, tmp):
+    """`cldyn ode` from state y to time T: the table of R and Q (rows of y's layout), or None"""
+    R, Q = unpack(y, K, M)
+    out = os.path.join(tmp, "g.csv")
+    r0 = ";".join(",".join(repr(float(v)) for v in row) for row in R)
+    q0 = ";".join(",".join(repr(float(v)) for v in row) for row in Q)
+    r = subprocess.run(["nice", BIN, "ode"] + args + ["--R0", r0, "--Q0", q0, "--T", "%g" % T, "--dt-out", "%g" % (T / 8),
+                       "--out", out, "--quiet"], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    if r.returncode:
+        print("#   ode from the point failed: %s" % r.stderr.strip())
+        return None
+    head, tab = read_table(out)
+    cols = ["R_%d_%d" % (j + 1, i + 1) for j in range(K) for i in range(M)]
+    cols += ["Q_%d_%d" % (i + 1, l + 1) for i in range(M) for l in range(i, M)]
+    return tab[:, [head.index(c) for c in cols]]
+
+
+def check_ode_stability(name, args, rows, pts, K, M, tmp, eps=1e-3, tmax=300.0):
+    """(g) each listed point's stability against the flow: `cldyn ode` from
+    the point moved by eps in a random direction (R + eps N(0, 1); Q moved so
+    that Q - R^T R gains eps G G^T / M, which keeps the state valid and wakes
+    a dead unit), to T = 6 / |slowest relevant rate| (at most tmax): a stable
+    point is approached (the distance falls by 10), an unstable or saddle one
+    is left (it grows by 10).  Undecided (reported, not failed) where the
+    rate is slower than 6 / tmax or the point is marginal.  One point per
+    orbit (its images have the same stability by the symmetry, checked in
+    (b))."""
+    n = K * M + M * (M + 1) // 2
+    rng = np.random.default_rng(1313)
+    bad, und, done = 0, 0, 0
+    seen = set()
+    for r, y in zip(rows, pts):
+        if r["orbit"] in seen:  # one point per orbit: the images have the same stability by symmetry, (b)
+            continue
+        seen.add(r["orbit"])
+        st = r["stability"]
+        ev = eigs_of(r, n)
+        if st not in ("stable", "saddle", "unstable"):
+            und += 1
+            print("#   point %s (%s): %s, undecided" % (r["id"], r["kind"], st))
+            continue
+        rate = np.min(np.abs(ev.real)) if st == "stable" else np.max(ev.real)
+        if rate < 6 / tmax:
+            und += 1
+            print("#   point %s (%s, %s): rate %.3g too slow for T <= %g, undecided" % (r["id"], r["kind"], st, rate, tmax))
+            continue
+        R, Q = unpack(y, K, M)
+        R2 = R + eps * rng.standard_normal(R.shape)
+        G = rng.standard_normal((M, M))
+        Q2 = Q - R.T @ R + R2.T @ R2 + eps * G @ G.T / M
+        y0 = pack(R2, Q2)
+        tab = ode_from(args, y0, K, M, 6 / rate, tmp)
+        if tab is None:
+            bad += 1
+            continue
+        d0, d1 = np.max(np.abs(y0 - y)), np.max(np.abs(tab[-1] - y))
+        ok = d1 < d0 / 10 if st == "stable" else d1 > 10 * d0
+        done += 1
+        if not ok:
+            bad += 1
+            print("#   point %s (%s, %s, rate %.3g): distance %.3g at t = 0, %.3g at t = %.3g" % (r["id"], r["kind"], st,
+                  rate, d0, d1, 6 / rate))
+    report(bad == 0, "%s (g) stability against the flow from the point moved by %g: %d of %d orbits agree, %d undecided"
+           % (name, eps, done - bad, done, und))
+
+
 def check_fixed(name, args, tmp, want_m2_embedding=False):
     o = parse_opts(args)
     K, M = o["K"], o["M"]
@@ -336,8 +406,15 @@ def check_fixed(name, args, tmp, want_m2_embedding=False):
     rows, meta = run_fixed(args, tmp)
     pts = [state_of(r, K, M) for r in rows]
     print("# %s: %d points, %s orbits, symmetries: %s" % (name, len(rows), meta.get("orbits"), meta.get("symmetries")))
-    # (a) residuals
+    # (a) residuals; points on the collapse set w_2 = +-w_1 (kind collapsed, M = 2), which the default grid
+    # refuses, are solved and classified by `fixed` with the quad rule (docs/fixed-points.md s.2,
+    # "Fixed points on the collapse set"): their residual is that rule's
     F = drift(args, pts)
+    onset = [k for k, r in enumerate(rows) if r["kind"] == "collapsed" and F[k] is None]
+    if onset:
+        for k, f in zip(onset, drift(args + ["--expect", "quad"], [pts[k] for k in onset])):
+            F[k] = f
+        print("#   %d points on the collapse set: residual by the quad rule (--expect quad)" % len(onset))
     worst, mism = 0.0, 0.0
     for r, f in zip(rows, F):
         res = np.inf if f is None else np.max(np.abs(f))
@@ -427,7 +504,11 @@ def check_fixed(name, args, tmp, want_m2_embedding=False):
             J = jacobian(args, y, free, K=K, M=M) if free else None
             if J is not None:
                 ev = np.linalg.eigvals(J)
-                worst_e = max(worst_e, match(lst, ev, 0) / max(1, np.max(np.abs(ev))))
+                de = match(lst, ev, 0) / max(1, np.max(np.abs(ev)))
+                if de > 1e-5:
+                    print("#   point %s (%s, %s; dead units %s): eigenvalues %s, ours (live block) %s" % (
+                          r["id"], r["kind"], r["stability"], [i + 1 for i in dead], np.round(lst, 7), np.round(ev, 7)))
+                worst_e = max(worst_e, de)
             # the dead unit's Q_ii: dQ_ii/dt / Q_ii at Q_ii -> 0 (R_.i = 0, Q_il = 0)
             for i in dead:
                 kq = K * M + sum(M - a for a in range(i))
@@ -447,6 +528,8 @@ def check_fixed(name, args, tmp, want_m2_embedding=False):
     if nd:
         report(worst_d < 1e-3, "%s (d) dead units' Q_ii growth rates found among the eigenvalues: largest distance %.2g"
                % (name, worst_d))
+    if ODE_CHECK:
+        check_ode_stability(name, args, rows, pts, K, M, tmp)
     # (c) M = 1 points in M = 2
     if want_m2_embedding and M == 1 and o["act"] != "sigmoid":
         a2 = [a for a in args]
@@ -707,6 +790,15 @@ M2_CASES = [
     ("m2-laplace-sigmoid-s1", ["--M", "2", "--c", "laplace:3", "--c", "rademacher:2", "--act", "sigmoid", "--lambda", "0.3",
                                "--s", "1"]),
 ]
+# session 13 (audit5): unseen M = 2 models for (a), (b), (d) and (g) (`--ode`)
+M2_NEW_CASES = [
+    ("m2-gauss-uniform-erf-rho", ["--M", "2", "--c", "gauss:2.2", "--c", "uniform:1.6", "--act", "erf", "--lambda", "0.8",
+                                  "--rho", "0.45", "--s", "0.35"]),
+    ("m2-sparse-rademacher-tanh", ["--M", "2", "--c", "sparse:2.5:0.3", "--c", "rademacher:1.8", "--act", "tanh",
+                                     "--lambda", "1.7", "--s", "0.8", "--rho", "-0.3"]),
+    ("m2-asym-sigmoid", ["--M", "2", "--c", "discrete:-1.5@0.3,1@0.45,0@0.25", "--c", "gauss:2.4", "--act", "sigmoid",
+                         "--lambda", "0.5", "--s", "0.6"]),
+]
 M3_CASES = [
     ("m3-rademacher-tanh", ["--M", "3", "--c", "rademacher:3", "--c", "rademacher:3", "--act", "tanh", "--lambda", "1",
                             "--starts", "4"]),
@@ -725,7 +817,7 @@ def main():
                 continue
             check_fixed(name, args, tmp, want_m2_embedding=True)
         if not quick:
-            for name, args in M2_CASES + M3_CASES:
+            for name, args in M2_CASES + M3_CASES + M2_NEW_CASES:
                 if only and name not in only:
                     continue
                 check_fixed(name, args, tmp)

@@ -1,7 +1,8 @@
 /* bench/audit_mm.c - helper of bench/audit_mm: an audit of the M >= 2 drift
  * engines and their printed error estimates on random configurations, any
  * M (bench/audit_m2.c is the M = 2 audit of session 7; this one draws its
- * own sequence, so that its seeds are new states).
+ * own sequence, so that its seeds are new states; AUDIT_HARD and
+ * AUDIT_SDFRAC, session 13, below).
  *   audit_mm N SEED [FIRST]
  * draws N configurations from SEED: M (AUDIT_M, default 3; 0: 2 to 4 at
  * random), activation, g, lambda in {0, 0.3, 1, 3}, B in {1, 2, 3, 4},
@@ -52,6 +53,16 @@
  * The polynomial reference takes 16 Gauss points for cubic there, and
  * cubic has the Monte Carlo reference too (an independent check of the
  * expansion; its standard error is itself noisy with cubic's tails).
+ * AUDIT_HARD=1 (session 13, any M; with AUDIT_FIT=1 the quad rule's domain,
+ * B > 1 with lambda != 0 kept: its 1/B expansion) draws the hard states of
+ * bend_hard (nearly collinear units, a nearly dead unit with Q_ii from 1e-5
+ * to 1e-3, both, three nearly collinear units) on a base state of kind
+ * smallR, aligned, smallQ, largeR or corr; g = abs a third of the time,
+ * B in {1, 2, 4}, cubic replaced by sigmoid outside AUDIT_FIT; with
+ * AUDIT_SDFRAC=f only tanh, erf and sigmoid, scaled to 0.6 f to f of the
+ * quad rule's sd limit (scale_to_sd).  AUDIT_KMAX=k skips (after drawing)
+ * the configurations with more than k laws: the quad rule's cost is per
+ * atom combination.
  * Reported only. */
 #include <math.h>
 #include <stdio.h>
@@ -106,8 +117,8 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   }
 }
 
-static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr",
-                                   "collin", "dead", "Qscale", "colldead"};
+static const char *kind_name[] = {"smallR", "aligned", "dying", "smallQ", "largeR", "corr",   "collin",
+                                   "dead",   "Qscale",  "colldead", "coll3"};
 
 /* AUDIT_GRID3 (M = 2): kind 6 two units at an angle of 0.05 to 0.3 rad
  * (a random plane of R^(K+2)), kind 7 a nearly dead unit (Q_22 from 1e-6
@@ -143,7 +154,41 @@ static void draw_state3(cl_rng *r, int K, int kind, double qlo, double qhi, doub
  * positive semi-definite by construction.  Column i is sqrt(q_i) (cos_i
  * u_i, sin_i v_i), u_i in R^K, v_i in R^M unit vectors; "corr" mixes the
  * columns of Z (correlation of the units 0.3-0.8). */
-static void draw_state(cl_rng *r, int K, int M, int kind, double *R, double *Q) {
+/* AUDIT_HARD (session 13, any M >= 2): bends the columns w_i of W (the
+ * units, in R^(K+M)) to the hard states of the M >= 3 engines:
+ *  hard 1 "collin": unit 1 at an angle of 0.01 to 0.3 rad from unit 0
+ *    (its length kept), in a random plane;
+ *  hard 2 "dead": unit 0 nearly dead, Q_00 log-uniform on [1e-5, 1e-3];
+ *  hard 3 "colldead": both, unit 1 along unit 0 and nearly dead
+ *    (Q_11 / Q_00 log-uniform on [1e-5, 1e-3]);
+ *  hard 4 "coll3": units 1 and 2 (M >= 3) both within 0.01 to 0.3 rad of
+ *    unit 0.
+ * W stays a matrix of K + M rows, so Q = W^T W and Q - R^T R are positive
+ * semi-definite by construction. */
+static void bend_hard(cl_rng *r, int K, int M, int hard, double *W) {
+  const int n = K + M;
+  double nrm[CL_MMAX] = {0};
+  for (int i = 0; i < M; i++) {
+    for (int k = 0; k < n; k++) nrm[i] += W[k * M + i] * W[k * M + i];
+    nrm[i] = sqrt(nrm[i]);
+  }
+  const int ncol = hard == 4 && M >= 3 ? 2 : hard == 2 ? 0 : 1;
+  for (int l = 1; l <= ncol; l++) { /* w_l = |w_l| (cos th w_0 / |w_0| + sin th e), e _|_ w_0 */
+    double e[CL_KMAX + CL_MMAX], d = 0, ne = 0;
+    unit_vec(r, n, e);
+    for (int k = 0; k < n; k++) d += e[k] * W[k * M] / nrm[0];
+    for (int k = 0; k < n; k++) e[k] -= d * W[k * M] / nrm[0], ne += e[k] * e[k];
+    const double th = exp(log(0.01) + log(30.0) * cl_rng_uniform(r));
+    for (int k = 0; k < n; k++) W[k * M + l] = nrm[l] * (cos(th) * W[k * M] / nrm[0] + sin(th) * e[k] / sqrt(ne));
+  }
+  if (hard == 2 || hard == 3) { /* the dying unit: 0 ("dead"), 1 ("colldead", relative to unit 0) */
+    const int i = hard == 2 ? 0 : 1;
+    const double q = exp(log(1e-5) + log(100.0) * cl_rng_uniform(r)) * (hard == 3 ? nrm[0] * nrm[0] : 1);
+    for (int k = 0; k < n; k++) W[k * M + i] *= sqrt(q) / nrm[i];
+  }
+}
+
+static void draw_state(cl_rng *r, int K, int M, int kind, int hard, double *R, double *Q) {
   double q[CL_MMAX], cs[CL_MMAX], u[CL_MMAX][CL_KMAX], v[CL_MMAX][CL_MMAX];
   for (int i = 0; i < M; i++) {
     unit_vec(r, K, u[i]), unit_vec(r, M, v[i]);
@@ -179,6 +224,7 @@ static void draw_state(cl_rng *r, int K, int M, int kind, double *R, double *Q) 
     for (int k = 0; k < K; k++) W[k * M + i] = a * cs[i] * u[i][k];
     for (int k = 0; k < M; k++) W[(K + k) * M + i] = a * sn * v[i][k];
   }
+  if (hard) bend_hard(r, K, M, hard, W);
   for (int k = 0; k < K; k++)
     for (int i = 0; i < M; i++) R[k * M + i] = W[k * M + i];
   for (int i = 0; i < M; i++)
@@ -187,6 +233,32 @@ static void draw_state(cl_rng *r, int K, int M, int kind, double *R, double *Q) 
       for (int k = 0; k < K + M; k++) s += W[k * M + i] * W[k * M + l];
       Q[i * M + l] = Q[l * M + i] = s;
     }
+}
+
+/* AUDIT_SDFRAC=f (with AUDIT_HARD): R and Q scaled (R by a, Q by a^2: W by
+ * a) so that the largest pre-activation sd, sqrt(Q_ii (1 + s^2) +
+ * sum_j (m2_j - 1) R_ji^2) (src/drift.c's sd guard), is f' times the quad
+ * rule's sd limit of this M and sigma (docs/accurate.md s.8: M = 2 tanh
+ * 1.15, erf 2, sigmoid 4; M = 3 1.7, 2.5, 6; M = 4 1.5, 2, 5; M = 5 1.3,
+ * 2.5, 4), f' uniform on [0.6 f, f].  The options parsed so far (args)
+ * give the model. */
+static void scale_to_sd(const char *args, double f, int K, int M, double *R, double *Q) {
+  static const double lim[4][3] = {{1.15, 2, 4}, {1.7, 2.5, 6}, {1.5, 2, 5}, {1.3, 2.5, 4}};
+  cl_config cfg;
+  char err[CL_ERRLEN];
+  if (M < 2 || M > 5 || cl_config_parse_string(&cfg, CL_CMD_ODE, args, err)) return;
+  const cl_model *m = &cfg.model;
+  const int k = m->act == CL_ACT_TANH ? 0 : m->act == CL_ACT_ERF ? 1 : m->act == CL_ACT_SIGMOID ? 2 : -1;
+  if (k < 0) return;
+  double sd = 0;
+  for (int i = 0; i < M; i++) {
+    double v = Q[i * M + i] * (1 + m->s * m->s);
+    for (int j = 0; j < K; j++) v += (m->c[j].m2 - 1) * R[j * M + i] * R[j * M + i];
+    sd = fmax(sd, sqrt(fmax(v, 0)));
+  }
+  const double a = f * lim[M - 2][k] / sd;
+  for (int j = 0; j < K * M; j++) R[j] *= a;
+  for (int j = 0; j < M * M; j++) Q[j] *= a * a;
 }
 
 enum { E_CLOSED, E_GRID, E_QUAD, E_QMC, E_MC, E_TENSOR, NENG };
@@ -267,10 +339,20 @@ int main(int argc, char **argv) {
       setenv("AUDIT_GRID3_ACT", act, 1);
       if (getenv("AUDIT_S")) s = atof(getenv("AUDIT_S"));
     }
-    if (fit) { /* where the quad rule and the grid apply */
+    const int hardm = getenv("AUDIT_HARD") != NULL;
+    const double sdfrac = getenv("AUDIT_SDFRAC") ? atof(getenv("AUDIT_SDFRAC")) : 0;
+    if (hardm) { /* session 13: g = abs a third of the time, B in {1, 2, 4}; cubic only for the quad rule */
+      gabs = pick(r, 3) == 0, B = 1 << pick(r, 3);
+      if (!fit && !strcmp(act, "cubic")) act = "sigmoid";
+      if (sdfrac > 0) { /* near the sd limits: the saturating sigma only */
+        static const char *acts_sd[] = {"tanh", "erf", "sigmoid"};
+        act = acts_sd[pick(r, 3)];
+      }
+    }
+    if (fit) { /* where the quad rule and the grid apply (AUDIT_HARD: the quad rule, with its 1/B expansion) */
       rho = fabs(rho), gabs = 0;
       if (!strcmp(act, "relu")) act = "tanh";
-      if (B > 1) lam = 0;
+      if (B > 1 && !hardm) lam = 0;
     }
     int len = snprintf(args, sizeof args, "--M %d --act %s --g %s --lambda %.4g --B %d --s %.4g --rho %.4g", M, act,
                        gabs ? "abs" : "square", lam, B, s, rho);
@@ -283,9 +365,17 @@ int main(int argc, char **argv) {
     int kind_shown = kind;
     if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 1e-3, 10, R, Q);
     else if (bexp && M == 2 && pick(r, 2)) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 0.05, 5, R, Q);
-    else draw_state(r, Kd, M, kind, R, Q);
+    else if (hardm) { /* a base state of kind 0, 1, 3, 4 or 5, bent by bend_hard */
+      static const int base[] = {0, 1, 3, 4, 5}, shown[] = {0, 6, 7, 9, 10};
+      const int hard = 1 + pick(r, M >= 3 ? 4 : 3);
+      kind_shown = shown[hard];
+      draw_state(r, Kd, M, base[pick(r, 5)], hard, R, Q);
+    } else
+      draw_state(r, Kd, M, kind, 0, R, Q);
+    if (sdfrac > 0 && hardm) scale_to_sd(args, sdfrac * unif(r, 0.6, 1), Kd, M, R, Q);
     len = audit_state_args(args, sizeof args, len, Kd, M, R, Q);
     if (c < first) continue;
+    if (getenv("AUDIT_KMAX") && Kd > atoi(getenv("AUDIT_KMAX"))) continue; /* the draw is kept, not evaluated */
     if (getenv("AUDIT_ARGS")) snprintf(args, sizeof args, "%s", getenv("AUDIT_ARGS"));
     if (getenv("AUDIT_DRY")) { /* the configurations only */
       printf("%4d %-7s %s\n", c, kind_name[kind_shown], args);
