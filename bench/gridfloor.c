@@ -5,9 +5,12 @@
  * laws but for rounding) at 12, 16, 20 and 24 nodes.  Prints per state the
  * largest |grid - exact| (exact: the mean of the four), the four rules'
  * scatter (their largest distance from that mean), the estimate and the
- * ratio error / estimate.  Reported only: not a test. */
+ * ratio error / estimate.  GRIDFLOOR_REPS=n: also the CPU time of one
+ * grid evaluation (both levels), the mean of n.  Reported only: not a test. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "app/app.h"
 #include "src/drift_acc.h"
@@ -25,6 +28,12 @@ int main(int argc, char **argv) {
     if (cl_grid_alloc(m, NULL, &g, err) || cl_grid_eval(g, m->R0, m->Q0, d, d + m->K * 2, eb, err)) {
       printf("%2d refused: %s\n", a, err);
       continue;
+    }
+    const int reps = getenv("GRIDFLOOR_REPS") ? atoi(getenv("GRIDFLOOR_REPS")) : 0;
+    if (reps > 0) {
+      const clock_t t0 = clock();
+      for (int r = 0; r < reps; r++) cl_grid_eval(g, m->R0, m->Q0, d, d + m->K * 2, eb, err);
+      printf("%2d grid evaluation: %.4g CPU s (mean of %d)\n", a, (double)(clock() - t0) / CLOCKS_PER_SEC / reps, reps);
     }
     cl_grid_free(g);
     const int ns[4] = {12, 16, 20, 24};

@@ -533,7 +533,7 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
       const int mir = k0 > 0 && k0 < n0 / 2;
       const size_t ix = 2 * ((size_t)k0 * n1 + k1), iy = 2 * ((size_t)(n0 - k0) * n1 + (n1 - k1) % n1);
       if (poly)
-        for (int a = 0; a < nw; a++) w->spec[a] += (mir ? 2 : 1) * hypot(vr[a], vi[a]);
+        for (int a = 0; a < nw; a++) w->spec[a] += (mir ? 2 : 1) * sqrt(vr[a] * vr[a] + vi[a] * vi[a]);
       for (int a = 0; a < nw; a++) {
         double *z = w->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
         if (a & 1) { /* the odd weight as the imaginary part */
@@ -735,35 +735,62 @@ static int student_tails_unresolved(const cl_grid *g, const work *w, double th) 
  * sum b_p b_q (p <= q). */
 static void round_row(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
                       const double *const *Ee, const double *const *wt, int nw, double X0, const double *X1,
-                      double f, double *rs) {
+                      double f, double *rs, double *scr) {
   const int F = t->F, M = t->M, d2 = 2 * M;
-  const double eps = 0x1p-52;
-  for (int x = 0; x < n; x++) {
-    double a = 0, b = 0, e = 0, wm = 0, av[2 * CL_MMAX], bv[2 * CL_MMAX];
-    for (int p = 0; p < d2; p++) {
-      double ap = 0, gp = 0;
-      for (int k = 0; k < t->nt[p]; k++) {
-        const cl_acc_term tm = t->tm[p][k];
-        const double c = fabs(tm.coef);
-        ap += c * sqrt(fabs(Mo[tm.f1 * F + tm.f1][x]) * fabs(Mo[tm.f2 * F + tm.f2][x]));
-        for (int r = 0; r < M; r++)
-          e += c * (fabs(Ee[tm.f1 * M + r][x] * mf[tm.f2][x]) + fabs(mf[tm.f1][x] * Ee[tm.f2 * M + r][x]));
-        for (int u = 0; u < t->nt[p]; u++) {
-          const cl_acc_term tu = t->tm[p][u];
-          gp += tm.coef * tu.coef * Mo[tm.f1 * F + tu.f1][x] * Mo[tm.f2 * F + tu.f2][x];
-        }
+  const double eps = 0x1p-52, x0 = fabs(X0);
+  /* by node, as vectors along the row (scr: 2 d2 + 3 rows of n) */
+  double *av = scr, *bv = av + (size_t)d2 * n, *e = bv + (size_t)d2 * n, *wm = e + n, *g = wm + n;
+  memset(e, 0, sizeof(double) * (size_t)n);
+  for (int p = 0; p < d2; p++) {
+    double *restrict ap = av + (size_t)p * n, *restrict bp = bv + (size_t)p * n;
+    memset(ap, 0, sizeof(double) * (size_t)n);
+    memset(g, 0, sizeof(double) * (size_t)n);
+    for (int k = 0; k < t->nt[p]; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      const double c = fabs(tm.coef), *restrict m1 = Mo[tm.f1 * F + tm.f1], *restrict m2 = Mo[tm.f2 * F + tm.f2];
+#pragma omp simd
+      for (int x = 0; x < n; x++) ap[x] += c * sqrt(fabs(m1[x]) * fabs(m2[x]));
+      for (int r = 0; r < M; r++) {
+        const double *restrict e1 = Ee[tm.f1 * M + r], *restrict e2 = Ee[tm.f2 * M + r];
+        const double *restrict u1 = mf[tm.f1], *restrict u2 = mf[tm.f2];
+#pragma omp simd
+        for (int x = 0; x < n; x++) e[x] += c * (fabs(e1[x] * u2[x]) + fabs(u1[x] * e2[x]));
       }
-      av[p] = ap, bv[p] = sqrt(fabs(gp) + 4 * eps * ap * ap);
-      a += av[p], b += bv[p];
+      for (int u = 0; u < t->nt[p]; u++) {
+        const cl_acc_term tu = t->tm[p][u];
+        const double cc = tm.coef * tu.coef, *restrict q1 = Mo[tm.f1 * F + tu.f1], *restrict q2 = Mo[tm.f2 * F + tu.f2];
+#pragma omp simd
+        for (int x = 0; x < n; x++) g[x] += cc * (q1[x] * q2[x]);
+      }
     }
-    for (int k = 0; k < nw; k++) wm = fmax(wm, fabs(wt[k][x]));
-    const double x1 = fabs(X1[x]), x0 = fabs(X0);
-    rs[0] += f * b, rs[1] += f * x0 * b, rs[2] += f * x1 * b, rs[3] += f * e;
-    rs[4] += f * wm * (1 + x0 + x1) * (a + e);
-    const double w0 = f * fabs(wt[0][x]);
-    for (int p = 0; p < d2; p++)
-      for (int q = p; q < d2; q++) rs[5 + p * d2 + q] += w0 * av[p] * av[q], rs[21 + p * d2 + q] += f * bv[p] * bv[q];
+#pragma omp simd
+    for (int x = 0; x < n; x++) bp[x] = sqrt(fabs(g[x]) + 4 * eps * ap[x] * ap[x]);
   }
+  for (int x = 0; x < n; x++) wm[x] = fabs(wt[0][x]);
+  for (int k = 1; k < nw; k++) {
+    const double *restrict wk = wt[k];
+#pragma omp simd
+    for (int x = 0; x < n; x++) wm[x] = fmax(wm[x], fabs(wk[x]));
+  }
+  double s0 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (int p = 0; p < d2; p++) {
+    const double *restrict ap = av + (size_t)p * n, *restrict bp = bv + (size_t)p * n;
+#pragma omp simd reduction(+ : s0, s2, s4)
+    for (int x = 0; x < n; x++) s0 += bp[x], s2 += fabs(X1[x]) * bp[x], s4 += wm[x] * (1 + x0 + fabs(X1[x])) * ap[x];
+  }
+#pragma omp simd reduction(+ : s3, s4)
+  for (int x = 0; x < n; x++) s3 += e[x], s4 += wm[x] * (1 + x0 + fabs(X1[x])) * e[x];
+  rs[0] += f * s0, rs[1] += f * x0 * s0, rs[2] += f * s2, rs[3] += f * s3, rs[4] += f * s4;
+  const double *restrict w0 = wt[0];
+  for (int p = 0; p < d2; p++)
+    for (int q = p; q < d2; q++) {
+      const double *restrict ap = av + (size_t)p * n, *restrict aq = av + (size_t)q * n;
+      const double *restrict bp = bv + (size_t)p * n, *restrict bq = bv + (size_t)q * n;
+      double sa = 0, sb = 0;
+#pragma omp simd reduction(+ : sa, sb)
+      for (int x = 0; x < n; x++) sa += fabs(w0[x]) * (ap[x] * aq[x]), sb += bp[x] * bq[x];
+      rs[5 + p * d2 + q] += f * sa, rs[21 + p * d2 + q] += f * sb;
+    }
 }
 
 /* The bound on the drift's rounding at the level's state (linear and cubic
@@ -976,7 +1003,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
           wt[K + 1] = px[0], wt[K + 2] = px[1];
           for (int x = 0; x < n; x++) X1[x] = w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
           round_row(tt, n, pm, pM, pE, wt, K + 3, w->dX[0] * (j0 - n0 / 2) * ax.h[0], X1,
-                    g->odd && j0 > n0 / 2 ? 2 : 1, w->rs);
+                    g->odd && j0 > n0 / 2 ? 2 : 1, w->rs, X1 + n);
         }
       }
     }
