@@ -54,6 +54,8 @@
 /* a capped axis with a student law: the least ratio of the coarse level's
  * power-tail error to the fine level's (student_tails_unresolved) */
 #define GRID_STUDENT_TAILS 4.0
+#define GRID_RND_SPEC 8.0 /* the spectrum's own rounding, in eps, added to log2 N (round_bound) */
+#define GRID_RND_SAFE 1.0 /* the safety factor of the rounding bound (round_bound) */
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
@@ -66,6 +68,9 @@ typedef struct {
   int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
   int last[2]; /* the nodes per direction of the last evaluation */
+  double spec[CL_KMAX + 3]; /* linear, cubic: sum of |spectrum| of each weight over the FFT's input */
+  double rs[37];             /* linear, cubic: the node sums of the rounding bound (round_row) */
+  double rnd;               /* linear, cubic: the bound on the drift's rounding (round_bound) */
 } work;
 
 typedef struct {
@@ -540,6 +545,8 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
    * margin 1e-12 covers the rounding) */
   const double rc = Ct[0] > 0 && Ct[3] > 0 ? fmin(1, fabs(Ct[1]) / sqrt(Ct[0] * Ct[3])) : 0;
   const double lb = 1 - rc - 1e-12;
+  const int poly = g->m.act == CL_ACT_LINEAR || g->m.act == CL_ACT_CUBIC;
+  memset(w->spec, 0, sizeof w->spec);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
       double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
@@ -582,6 +589,8 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
       const double sg = ((k0 + k1) & 1) ? -1 : 1;
       const int mir = k0 > 0 && k0 < n0 / 2;
       const size_t ix = 2 * ((size_t)k0 * n1 + k1), iy = 2 * ((size_t)(n0 - k0) * n1 + (n1 - k1) % n1);
+      if (poly)
+        for (int a = 0; a < nw; a++) w->spec[a] += (mir ? 2 : 1) * sqrt(vr[a] * vr[a] + vi[a] * vi[a]);
       for (int a = 0; a < nw; a++) {
         double *z = w->z + 2 * n2 * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
         if (a & 1) { /* the odd weight as the imaginary part */
@@ -767,6 +776,130 @@ static int student_tails_unresolved(const cl_grid *g, const work *w, double th) 
   return -1;
 }
 
+/* Linear and cubic sigma: the sums over the nodes of one row that bound the
+ * drift's rounding (docs/grid.md s.5, "Floor of the estimate").  Given the
+ * node, the per-sample gradient is g_p = sum_k c_k phi_k(1) psi_k(2), two
+ * views independent given X, so by Minkowski's inequality each term's root
+ * mean square is at most a_p = sum_k |c_k| sqrt(Mo_(phi phi) Mo_(psi psi)),
+ * and by Cauchy-Schwarz every summand of the Gram sum (p, q) is at most
+ * a_p a_q and every first moment's at most a_p; the Stein pieces at most
+ * e = sum |c_k| (|E_(phi r)| |m_psi| + |m_phi| |E_(psi r)|).  The terms
+ * may cancel (cubic, lambda != 0: DY_i S2 against DY_i YY_i), so their sum
+ * is smaller: b_p = sqrt(E[g_p^2 | X]), computed (plus 4 eps a_p^2 for its
+ * own rounding).  rs gets (times the fold's factor f): [0] sum b,
+ * [1] sum |X_0| b, [2] sum |X_1| b, [3] sum e, [4] sum max_a |W_a| (1 +
+ * |X_0| + |X_1|) (a + e), [5 + 4 p + q] sum |W_0| a_p a_q, [21 + 4 p + q]
+ * sum b_p b_q (p <= q). */
+static void round_row(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                      const double *const *Ee, const double *const *wt, int nw, double X0, const double *X1,
+                      double f, double *rs, double *scr) {
+  const int F = t->F, M = t->M, d2 = 2 * M;
+  const double eps = 0x1p-52, x0 = fabs(X0);
+  /* by node, as vectors along the row (scr: 2 d2 + 3 rows of n) */
+  double *av = scr, *bv = av + (size_t)d2 * n, *e = bv + (size_t)d2 * n, *wm = e + n, *g = wm + n;
+  memset(e, 0, sizeof(double) * (size_t)n);
+  for (int p = 0; p < d2; p++) {
+    double *restrict ap = av + (size_t)p * n, *restrict bp = bv + (size_t)p * n;
+    memset(ap, 0, sizeof(double) * (size_t)n);
+    memset(g, 0, sizeof(double) * (size_t)n);
+    for (int k = 0; k < t->nt[p]; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      const double c = fabs(tm.coef), *restrict m1 = Mo[tm.f1 * F + tm.f1], *restrict m2 = Mo[tm.f2 * F + tm.f2];
+#pragma omp simd
+      for (int x = 0; x < n; x++) ap[x] += c * sqrt(fabs(m1[x]) * fabs(m2[x]));
+      for (int r = 0; r < M; r++) {
+        const double *restrict e1 = Ee[tm.f1 * M + r], *restrict e2 = Ee[tm.f2 * M + r];
+        const double *restrict u1 = mf[tm.f1], *restrict u2 = mf[tm.f2];
+#pragma omp simd
+        for (int x = 0; x < n; x++) e[x] += c * (fabs(e1[x] * u2[x]) + fabs(u1[x] * e2[x]));
+      }
+      for (int u = 0; u < t->nt[p]; u++) {
+        const cl_acc_term tu = t->tm[p][u];
+        const double cc = tm.coef * tu.coef, *restrict q1 = Mo[tm.f1 * F + tu.f1], *restrict q2 = Mo[tm.f2 * F + tu.f2];
+#pragma omp simd
+        for (int x = 0; x < n; x++) g[x] += cc * (q1[x] * q2[x]);
+      }
+    }
+#pragma omp simd
+    for (int x = 0; x < n; x++) bp[x] = sqrt(fabs(g[x]) + 4 * eps * ap[x] * ap[x]);
+  }
+  for (int x = 0; x < n; x++) wm[x] = fabs(wt[0][x]);
+  for (int k = 1; k < nw; k++) {
+    const double *restrict wk = wt[k];
+#pragma omp simd
+    for (int x = 0; x < n; x++) wm[x] = fmax(wm[x], fabs(wk[x]));
+  }
+  double s0 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (int p = 0; p < d2; p++) {
+    const double *restrict ap = av + (size_t)p * n, *restrict bp = bv + (size_t)p * n;
+#pragma omp simd reduction(+ : s0, s2, s4)
+    for (int x = 0; x < n; x++) s0 += bp[x], s2 += fabs(X1[x]) * bp[x], s4 += wm[x] * (1 + x0 + fabs(X1[x])) * ap[x];
+  }
+#pragma omp simd reduction(+ : s3, s4)
+  for (int x = 0; x < n; x++) s3 += e[x], s4 += wm[x] * (1 + x0 + fabs(X1[x])) * e[x];
+  rs[0] += f * s0, rs[1] += f * x0 * s0, rs[2] += f * s2, rs[3] += f * s3, rs[4] += f * s4;
+  const double *restrict w0 = wt[0];
+  for (int p = 0; p < d2; p++)
+    for (int q = p; q < d2; q++) {
+      const double *restrict ap = av + (size_t)p * n, *restrict aq = av + (size_t)q * n;
+      const double *restrict bp = bv + (size_t)p * n, *restrict bq = bv + (size_t)q * n;
+      double sa = 0, sb = 0;
+#pragma omp simd reduction(+ : sa, sb)
+      for (int x = 0; x < n; x++) sa += fabs(w0[x]) * (ap[x] * aq[x]), sb += bp[x] * bq[x];
+      rs[5 + p * d2 + q] += f * sa, rs[21 + p * d2 + q] += f * sb;
+    }
+}
+
+/* The bound on the drift's rounding at the level's state (linear and cubic
+ * sigma, docs/grid.md s.5), into w->rnd: the largest component of |J| e,
+ * with e the bound on each accumulated sum's rounding and J the (affine)
+ * map cl_acc_finish from the sums to the drift, column by column.  Two
+ * parts.  The summands: each is rounded with a relative error of about
+ * eps, so a sum errs by eps times the size of its terms (round_row's a),
+ * before they cancel (the first-order error; the worst case over the
+ * order of the sums, up to n0 + n1 times more, would be useless).  The
+ * weights: W_a comes from an inverse FFT of length N (two weights per
+ * complex transform) whose error at any node is at most about
+ * eps log2(N) sum |spectrum| / N (every stage adds a relative eps to
+ * partial sums no larger than sum |spectrum| / N), plus the spectrum's own
+ * rounding (GRID_RND_SPEC eps): delta_a = eps (log2 N + GRID_RND_SPEC)
+ * (sum of |spectrum| over the pair) / N, times what it multiplies after
+ * the cancellation (round_row's b), summed over the nodes without regard
+ * to sign.  GRID_RND_SAFE is a factor on the whole (1: none). */
+static void round_bound(const cl_grid *g, level *l, const axes *ax, const double *R, const double *Q) {
+  work *w = &l->w;
+  const int K = g->K, M = 2, d2 = 4, nout = K * 2 + 4;
+  const double N = (double)ax->n[0] * ax->n[1], eps = 0x1p-52;
+  const double fe = eps * (log2(N) + GRID_RND_SPEC) / N;
+  double dl[CL_KMAX + 3];
+  for (int a = 0; a < g->nw; a++) {
+    const int a0 = a & ~1; /* the pair a0, a0 + 1 shares a transform */
+    dl[a] = fe * (w->spec[a0] + (a0 + 1 < g->nw ? w->spec[a0 + 1] : 0));
+  }
+  double *e = w->acc2, *aR = e, *U = aR + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
+  const double *rs = w->rs, acc = eps * rs[4];
+  double xi = 0;
+  for (int r = 0; r < 2; r++) xi += w->dX[r] * dl[K + 1 + r];
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) aR[j * M + i] = dl[1 + j] * rs[0] + acc;
+  for (int k = 0; k < d2 * d2; k++)
+    U[k] = xi * rs[0] + dl[0] * rs[3] + acc, GG[k] = dl[0] * rs[21 + k] + eps * rs[5 + k];
+  for (int r = 0; r < M; r++)
+    for (int i = 0; i < M; i++) P[r * M + i] = dl[0] * rs[1 + r] + w->dX[r] * dl[K + 1 + r] * rs[0] + acc, V[r * M + i] = 0;
+  double o0[2 * CL_KMAX + 4], o1[2 * CL_KMAX + 4], err[2 * CL_KMAX + 4] = {0}, v[CL_KMAX * 2 + 48];
+  memset(v, 0, sizeof(double) * (size_t)g->t.nsum);
+  cl_acc_finish(&g->m, R, Q, w->Sp, v, o0);
+  for (int j = 0; j < g->t.nsum; j++) {
+    if (!(e[j] > 0)) continue;
+    memset(v, 0, sizeof(double) * (size_t)g->t.nsum);
+    v[j] = e[j];
+    cl_acc_finish(&g->m, R, Q, w->Sp, v, o1);
+    for (int k = 0; k < nout; k++) err[k] += fabs(o1[k] - o0[k]);
+  }
+  w->rnd = 0;
+  for (int k = 0; k < nout; k++) w->rnd = fmax(w->rnd, GRID_RND_SAFE * err[k]);
+}
+
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
   work *w = &l->w;
   const int K = g->K;
@@ -827,6 +960,8 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   }
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->rs, 0, sizeof w->rs);
+  const int poly = g->m.act == CL_ACT_LINEAR || g->m.act == CL_ACT_CUBIC;
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
   /* B > 1 with lambda != 0: the exact 1/B expansion in two passes over the
    * rows (docs/accurate.md s.2): the one-sample moments, then the sums with
@@ -915,13 +1050,25 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
 #undef SLOT
       if (pass == 0) /* folded: the rows j0 > n0 / 2 count twice (their summands are even too) */
         cl_acc_batch_rows(2, F, n, pm, pM, w0, g->odd && j0 > n0 / 2 ? 2 : 1, mom);
-      else
+      else {
         cl_acc_rows(tt, n, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+        if (poly) {
+          const double *wt[CL_KMAX + 3];
+          double *X1 = w->scr; /* (cl_acc_rows is done with its scratch) */
+          wt[0] = w0;
+          for (int j = 0; j < K; j++) wt[1 + j] = pc[j];
+          wt[K + 1] = px[0], wt[K + 2] = px[1];
+          for (int x = 0; x < n; x++) X1[x] = w->dX[1] * (lo + x - n1 / 2) * ax.h[1];
+          round_row(tt, n, pm, pM, pE, wt, K + 3, w->dX[0] * (j0 - n0 / 2) * ax.h[0], X1,
+                    g->odd && j0 > n0 / 2 ? 2 : 1, w->rs, X1 + n);
+        }
+      }
     }
   }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
   if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 2 + 16 + 8);
   cl_acc_finish(&g->m, R, Q, w->Sp, w->acc, out);
+  if (poly) round_bound(g, l, &ax, R, Q);
   w->last[0] = n0, w->last[1] = n1;
   return CL_OK;
 }
@@ -982,18 +1129,18 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   if (st) return st;
   const int nout = g->K * 2 + 4;
   const double *o0 = g->out, *o1 = g->out + nout;
-  /* at least a floor relative to the largest component: the weights'
-   * rounding in the far tails, times an integrand that grows like a
-   * polynomial for linear and cubic sigma, is an error both levels share
-   * and |fine - coarse| does not see (docs/grid.md s.5: against the exact
-   * drift, linear sigma was up to 1.2e-11 off, cubic 1.3e-9 with lambda = 0
-   * and 1.1e-6 otherwise, each 1.2-12 times |fine - coarse|) */
+  /* at least a floor: for tanh, erf and sigmoid a fraction of the largest
+   * component; for linear and cubic sigma, whose two levels are exact but
+   * for a rounding they share and |fine - coarse| does not see, the bound
+   * on the fine level's rounding from the magnitudes it summed (round_bound;
+   * docs/grid.md s.5: the fixed fractions of before, 1e-9 to 1e-4, missed
+   * the cancellation of cubic sigma's degree-22 terms at large Q) */
   const cl_act a = g->m.act;
-  const double rel = a == CL_ACT_LINEAR ? 1e-9 : a != CL_ACT_CUBIC ? 1e-11 : g->m.lambda == 0 ? 1e-7 : 1e-4;
+  const int poly = a == CL_ACT_LINEAR || a == CL_ACT_CUBIC;
   double big = 0;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));
-  g->emax = fmax(g->emax, rel * big);
+  g->emax = fmax(g->emax, poly ? g->lv[1].w.rnd : 1e-11 * big);
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);

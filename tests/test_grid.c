@@ -564,6 +564,46 @@ Test(grid, estimate_covers_rounding, .timeout = 60) {
   }
 }
 
+/* Cubic sigma with lambda != 0 and a large Q: the moments of degree 22 are
+ * formed from terms that cancel (DY_i S2 against DY_i YY_i), and their
+ * rounding grew past the fixed floor of before (1e-4 of the largest
+ * component): draw 37 of docs/grid.md s.11 was 1.5 of it off the exact
+ * drift.  The rounding bound from the size of the summed terms
+ * (round_bound, docs/grid.md s.5) covers it and stays below 1% of the
+ * largest component.  The second state (B = 2, the 1/B expansion) is draw
+ * 170 of the session-12 audit (seed 1215), 0.47 of the old floor off. */
+Test(grid, estimate_covers_rounding_at_large_q, .timeout = 60) {
+  const char *cases[] = {
+      "--M 2 --act cubic --lambda 0.3 --s 0.982 --rho 0.0882 --c gauss:1.55 --c rademacher:0.976 "
+      "--c discrete:-1@0.4,2@0.2,0@0.4 --c discrete:-1@0.4,2@0.2,0@0.4 --R0 0.78896791152708501,"
+      "0.0047619499991023093;-0.3621451326943847,-0.00093385567630630733;-0.51045440171633494,"
+      "-0.0040384842972563959;-0.36309912446764275,-0.0015037314571361773 --Q0 6.1660527804728442,"
+      "0.034933467104154112;0.034933467104154112,0.00020541666423985692",
+      "--M 2 --act cubic --lambda 0.6344 --B 2 --s 1.114 --rho 0.2824 --c gauss:2.87 --c rademacher:0.86 "
+      "--c rademacher:2.24 --c sparse:3.05:0.4 --R0 -1.4041522800471402,0.020297875476929874;"
+      "1.4540729628437381,-0.029572360732522854;-0.061993440682255214,-0.0020596171329453961;"
+      "-0.024074027909934671,-0.011967854014999278 --Q0 4.1918218658165047,-0.074902908054609169;"
+      "-0.074902908054609169,0.0016015100068864127",
+  };
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(cases[c]);
+    const int nout = m.K * 2 + 4;
+    double d[NOUT], eb[NOUT], x[NOUT];
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    const cl_acc_level lv = {16, 16, 16, -1, -1}; /* Gauss rules throughout: exact for these sigma and laws */
+    quad_level(&m, &lv, x);
+    double worst = 0, big = 0;
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - x[k])), big = fmax(big, fabs(x[k]));
+      cr_expect_leq(fabs(d[k] - x[k]), eb[k], "case %d: component %d: %.15g vs exact %.15g, estimate %.3g", c, k, d[k],
+                    x[k], eb[k]);
+    }
+    cr_expect_leq(eb[0], 1e-2 * big, "case %d: estimate %.3g against the largest component %.4g", c, eb[0], big);
+    cr_log_info("case %d: max |drift - exact| %.3g (%.2g of the largest component), estimate %.3g", c, worst,
+                worst / big, eb[0]);
+  }
+}
+
 /* Cubic sigma with lambda != 0 and a capped axis (units nearly along the
  * features): V is a moment of degree 22, and where the capped range cuts
  * its tails so far that the coarse level's cut is not 4 times the fine
