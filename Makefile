@@ -139,7 +139,12 @@ test-python: all
 # measurement kinks/laplace_smooth_sigma_within_stated_tolerance took 35
 # (120), fixedm/the_collapsed_state_the_flow_reaches_is_listed_stable 56
 # (120) and fixedm/a_collapse_the_penalty_breaks_is_listed_unstable_across
-# 12 (60).
+# 12 (60).  Session 13: the collapse search at M >= 3 (collapse sets of
+# any shape) made fixed at M = 3 about 4x dearer, and
+# fixedm/cli_says_when_images_are_roots_only_to_the_rules_accuracy took 179
+# CPU s under ASan (300 s wall beside the plain suite; 21 plain): 480 s
+# (limit only).  The three new collapse-set tests took 97, 68 and 70 CPU s
+# (their limits 240).
 # It also leaves out grid's basin rerun test (9.4 CPU s plain; under ASan
 # 96 CPU s, 57 s wall alone, past its 60 s limit beside other tests in CI):
 # the rerun of ode runs there (grid/ode_reruns_*), basin's rerun of its

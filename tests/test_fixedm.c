@@ -543,7 +543,7 @@ Test(fixedm, cli_vary_m_and_point_in_exponent_form) {
  * with residuals up to 7e-4 against the 1e-9 a found root reaches).  The
  * table lists them with their residual; stderr now says how many there
  * are, and says nothing when every point passes (M = 1). */
-Test(fixedm, cli_says_when_images_are_roots_only_to_the_rules_accuracy, .timeout = 240) {
+Test(fixedm, cli_says_when_images_are_roots_only_to_the_rules_accuracy, .timeout = 480) {
   char dir[64], args[512], err[2048], path[128];
   make_tmpdir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/f.csv", dir);
