@@ -34,7 +34,7 @@ enum { METHOD_QUAD, METHOD_MGRID, METHOD_MC, METHOD_CF, METHOD_MULTI };
 
 /* The sigma whose rules lose sigma' between their nodes at large
  * pre-activation sd (the sd guard below; docs/hardening.md s.15) */
-static int sd_limited(cl_act a) { return a == CL_ACT_TANH || a == CL_ACT_ERF || a == CL_ACT_SIGMOID; }
+static int sd_limited(cl_act a) { return cl_act_pole(a) > 0; }
 /* the largest M at which the quad rule's sd limits are measured */
 #define QUAD_SD_MMAX 5
 
@@ -225,7 +225,7 @@ static int m1_rules_unresolved(const cl_model *m, double nprod, int nm) {
    * and exact, where the tensor rule's table in m does not follow the
    * growth |m|^10 of cubic's V (6.6% off in dQ at uniform:2 + laplace:3,
    * R = (0.05, -0.6), Q = 0.8) */
-  if (m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC) return 1;
+  if (cl_act_polynomial(m->act)) return 1;
   if (m->act == CL_ACT_RELU && nprod > nm) return 1;
   for (int j = 0; j < m->K; j++) {
     cl_law_kind k = m->c[j].kind;
@@ -457,13 +457,12 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
    * polynomial of degree <= 10 times the normal density, which the
    * ng-point Gauss-Hermite rule integrates exactly (the trapezoid's range
    * cut the h^10 tail of cubic's V: 2e-7 relative at the defaults) */
-  int poly = m->M == 1 && (m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC) && ng >= 6;
+  int poly = m->M == 1 && cl_act_polynomial(m->act) && ng >= 6;
   cl_status st = poly ? cl_rule_normal(ng, &d->gh_lo, err) : cl_rule_normal_trap(ng, &d->gh_lo, err);
   /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
   if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), st;
-  if (m->M == 1 && ng >= 3 &&
-      (m->act == CL_ACT_TANH || m->act == CL_ACT_SIGMOID || m->act == CL_ACT_ERF)) {
+  if (m->M == 1 && ng >= 3 && cl_act_pole(m->act) > 0) {
     /* the distance of sigma's poles from the real axis (src/act_pole.h) */
     d->pole = cl_act_pole(m->act);
     d->adapt = o && o->adapt_gauss && m->act != CL_ACT_ERF;
@@ -612,8 +611,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
      * so the node -c contributes exactly what c does (with c_j -> -c_j in
      * a and the mean -mu): with symmetric laws only the nodes whose first
      * nonzero coordinate is positive are kept, with double weight. */
-    int odd = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
-              m->act == CL_ACT_CUBIC;
+    int odd = cl_act_odd(m->act);
     for (int j = 0; j < m->K && odd; j++) odd = d->merged[j] || cl_law_is_symmetric(&m->c[j]);
     d->odd = odd;
     if (odd) {
@@ -632,7 +630,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     for (int j = 0; j < m->K; j++) cl_rule_free(&rules[j]);
     /* the table in m is for sigma that saturates (Chebyshev points in
      * asinh(m / sc)): a polynomial sigma sums over every node */
-    const int polys = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+    const int polys = cl_act_polynomial(m->act);
     d->method = (m->M == 1 && nc > d->nm && !polys) ? METHOD_MGRID : METHOD_QUAD;
     if (d->method == METHOD_MGRID)
       snprintf(d->method_str, sizeof d->method_str,

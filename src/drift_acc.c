@@ -21,6 +21,7 @@
  * estimate); the drift is the fine one and the error estimate
  * max |fine - coarse| (and |fine - middle|) over the drift vector. */
 #include "drift_acc.h"
+#include "act_pole.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -162,7 +163,7 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, int pairs
   const int K = m->K, M = m->M;
   memset(l, 0, sizeof *l);
   l->p = *p;
-  const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  const int poly = cl_act_polynomial(m->act);
   cl_rule rx = {0}, re = {0}, rc[CL_KMAX];
   memset(rc, 0, sizeof rc);
   cl_status st = poly || p->Lx < 0 ? cl_rule_normal(p->nx, &rx, err) : cl_rule_normal_trap_range(p->nx, p->Lx, &rx, err);
@@ -200,7 +201,7 @@ static cl_status level_build(const cl_model *m, const cl_acc_level *p, int pairs
   /* (c, xi, eta) -> -(c, xi, eta) leaves the summand unchanged when sigma
    * is odd and every law symmetric: only the outer nodes whose first
    * nonzero coordinate is positive are kept, with double weight */
-  int odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  int odd = cl_act_odd(m->act);
   for (int j = 0; j < K; j++) odd = odd && cl_law_is_symmetric(&m->c[j]);
   if (!st && odd) {
     l->sc = malloc((size_t)l->nc);
@@ -276,7 +277,7 @@ static cl_status acc_alloc(const cl_model *m, const cl_acc_level *coarse, const 
            "%d x %d (fine) per c node, %d and %d c nodes%s%s; drift = the fine level, "
            "error estimate max |fine - %s| over the drift",
            m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion",
-           m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
+           cl_act_polynomial(m->act) ? "Gauss-Hermite" : "trapezoid",
            a->pairs ? " by units and pairs of units" : "", a->pairs ? " (per direction)" : "", l0->gx.n, l0->ge.n,
            l1->gx.n, l1->ge.n, l0->nc, l1->nc, midn,
            l0->sc ? " (half of the outer nodes: odd summand)" : "", mid ? "coarse or middle" : "coarse");

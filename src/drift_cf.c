@@ -18,6 +18,7 @@
  * Ghat(w) = sum_i h_i F(x_i) e^{-i w x_i} is needed: int F g_j =
  * (1/pi) int Re[Psi_j Ghat] dw, O(n_w) per feature. */
 #include "drift_cf.h"
+#include "act_pole.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_sf_bessel.h>
@@ -112,7 +113,7 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
     cf->tq[j] = cl_cf_tail_q(&m->c[j]);
     cf->student |= cf->use[j] && m->c[j].kind == CL_LAW_STUDENT;
   }
-  cf->poly = m->act == CL_ACT_CUBIC || m->act == CL_ACT_LINEAR;
+  cf->poly = cl_act_polynomial(m->act);
 
   cl_status st = cl_rule_normal_trap(n_v, &cf->vr, err);
   if (st) return cl_cf_free(cf), st;

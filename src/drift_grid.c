@@ -99,7 +99,7 @@ struct cl_grid {
 
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
-  int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  int poly = cl_act_polynomial(m->act);
   if (m->M != 2) snprintf(r, sizeof r, "M = %d (the grid is 2-d)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
   } else
@@ -160,7 +160,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   g->m = *m;
   g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
   cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
-  g->odd = m->act == CL_ACT_TANH || m->act == CL_ACT_ERF || m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+  g->odd = cl_act_odd(m->act);
   for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
   const cl_grid_level *p[2] = {coarse, fine};
   cl_status st = CL_OK;
@@ -171,7 +171,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
                    p[k]->n, p[k]->ne, GRID_NEMAX);
     if (st) break;
     g->lv[k].p = *p[k];
-    const int poly = m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC;
+    const int poly = cl_act_polynomial(m->act);
     if (poly) g->lv[k].p.E = 2 * p[k]->E; /* polynomial growth against the tails */
     /* a student law's power tail: a range at the tail mass exp(-0.75 E)
      * (the two levels' ranges differ, so their difference sees the cut) */
@@ -225,7 +225,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
            "the fine level, estimate max |fine - coarse|",
            m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion", g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E,
            g->lv[0].p.n, g->lv[1].p.n,
-           m->act == CL_ACT_LINEAR || m->act == CL_ACT_CUBIC ? "Gauss-Hermite" : "trapezoid",
+           cl_act_polynomial(m->act) ? "Gauss-Hermite" : "trapezoid",
            g->lv[0].p.ne, g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
   *out = g;
   return CL_OK;
@@ -437,7 +437,7 @@ static void smoothing(const cl_grid *g, const cl_grid_level *p, const work *w, d
   if (w->Se[0] > 0 || w->Se[3] > 0) return;
   const cl_act act = g->m.act;
   const double a = cl_act_pole(act), *C = w->Ct;
-  const int poly = act == CL_ACT_LINEAR || act == CL_ACT_CUBIC;
+  const int poly = cl_act_polynomial(act);
   if (!poly && !(a > 0)) return;
   if (poly) { /* Cp infinite: S = Ct (a dead unit's row and column are 0) */
     memcpy(S, C, sizeof w->Se);
@@ -545,7 +545,7 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
    * margin 1e-12 covers the rounding) */
   const double rc = Ct[0] > 0 && Ct[3] > 0 ? fmin(1, fabs(Ct[1]) / sqrt(Ct[0] * Ct[3])) : 0;
   const double lb = 1 - rc - 1e-12;
-  const int poly = g->m.act == CL_ACT_LINEAR || g->m.act == CL_ACT_CUBIC;
+  const int poly = cl_act_polynomial(g->m.act);
   memset(w->spec, 0, sizeof w->spec);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
@@ -961,7 +961,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->rs, 0, sizeof w->rs);
-  const int poly = g->m.act == CL_ACT_LINEAR || g->m.act == CL_ACT_CUBIC;
+  const int poly = cl_act_polynomial(g->m.act);
   const int F = g->t.F; /* 9: feature k of unit i is k * 2 + i, S2 = 8 */
   /* B > 1 with lambda != 0: the exact 1/B expansion in two passes over the
    * rows (docs/accurate.md s.2): the one-sample moments, then the sums with
@@ -1136,7 +1136,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
    * docs/grid.md s.5: the fixed fractions of before, 1e-9 to 1e-4, missed
    * the cancellation of cubic sigma's degree-22 terms at large Q) */
   const cl_act a = g->m.act;
-  const int poly = a == CL_ACT_LINEAR || a == CL_ACT_CUBIC;
+  const int poly = cl_act_polynomial(a);
   double big = 0;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));

@@ -21,6 +21,7 @@
  * the bound is BOUND_FACTOR x the Student-t 99.5% quantile x sd / sqrt(NREP).  Discrete
  * laws are summed over their atoms when the product of atom counts is small
  * (folded c -> -c for odd sigma and symmetric laws). */
+#include "act_pole.h"
 #include "drift_multi.h"
 #include "linalg.h"
 
@@ -408,8 +409,7 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   cl_rule atoms[CL_KMAX];
   memset(atoms, 0, sizeof atoms);
   long prod = 1;
-  int odd = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
-            m->act == CL_ACT_CUBIC;
+  int odd = cl_act_odd(m->act);
   for (int j = 0; j < K; j++) {
     if (law_discrete(&m->c[j])) {
       cl_status st = cl_rule_law(&m->c[j], 2, &atoms[j], err);

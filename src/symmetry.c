@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cldyn/state.h"
+#include "act_pole.h"
 
 /* The atoms of a law with finitely many (rademacher, sparse, discrete), as
  * a canonical list: sorted by value, equal values (relative 1e-12) merged,
@@ -77,8 +78,7 @@ void cl_symmetry_init(const cl_model *m, cl_symmetry *g) {
   g->K = m->K, g->M = m->M;
   /* sigma odd: y_i -> -y_i, so C_ii is unchanged and C_ik -> -C_ik, which
    * g (square or abs, both even) does not see */
-  g->unit_sign = m->act == CL_ACT_LINEAR || m->act == CL_ACT_TANH || m->act == CL_ACT_ERF ||
-                 m->act == CL_ACT_CUBIC;
+  g->unit_sign = cl_act_odd(m->act);
   for (int j = 0; j < m->K; j++) {
     g->feat_sign[j] = law_symmetric(&m->c[j]);
     g->feat_class[j] = j;

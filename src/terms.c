@@ -9,6 +9,7 @@
 #include "cldyn/terms.h"
 #include "cldyn/quad.h"
 #include "cldyn/traj.h"
+#include "act_pole.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 
 /* the normal rule: trapezoid for activations analytic in a strip, else Gauss-Hermite */
 static cl_status normal_rule(cl_act act, cl_rule *r, char *err) {
-  if (act == CL_ACT_TANH || act == CL_ACT_SIGMOID || act == CL_ACT_ERF) return cl_rule_normal_trap(96, r, err);
+  if (cl_act_pole(act) > 0) return cl_rule_normal_trap(96, r, err);
   return cl_rule_normal(act == CL_ACT_RELU ? 200 : 60, r, err);
 }
 
