@@ -2052,7 +2052,7 @@ static cl_status brent(gsl_function *F, double lo, double hi, double *root) {
 }
 
 cl_status cl_fixed_uninformative_Q(const cl_model *m, const cl_quad_opts *o, double *Qstar, char *err) {
-  if (m->M != 1) return cl_fail(err, CL_EINVAL, "threshold: needs M = 1");
+  if (m->M != 1) return cl_fail(err, CL_EINVAL, "the uninformative Q*: needs M = 1");
   q_ctx c = {.K = m->K};
   cl_status st0 = cl_drift_alloc(m, o, &c.d, err);
   if (st0) return st0;
@@ -2066,7 +2066,7 @@ cl_status cl_fixed_uninformative_Q(const cl_model *m, const cl_quad_opts *o, dou
   cl_drift_free(c.d);
   if (st)
     return cl_fail(err, CL_EDIVERGE,
-                   "threshold: no Q* with dQ/dt = 0 at R = 0 in [1e-6, 1e6] (dQ/dt = %g at Q = 1e-6)",
+                   "no Q* with dQ/dt = 0 at R = 0 in [1e-6, 1e6] (dQ/dt = %g at Q = 1e-6)",
                    flo);
   return CL_OK;
 }
@@ -2124,11 +2124,9 @@ static double eig_at(double m2, void *params) {
   return J[c->j * n + c->j];
 }
 
-/* the reason eig_at failed, where (its own "threshold: " dropped) */
+/* the reason eig_at failed, and where */
 static cl_status m2_failed(const m2_ctx *c, char *err) {
-  static const char pre[] = "threshold: ";
-  const char *why = strncmp(c->err, pre, sizeof pre - 1) ? c->err : c->err + sizeof pre - 1;
-  return cl_fail(err, CL_EDIVERGE, "threshold: feature %d: at <c^2> = %g: %s", c->j + 1, c->at, why);
+  return cl_fail(err, CL_EDIVERGE, "threshold: feature %d: at <c^2> = %g: %s", c->j + 1, c->at, c->err);
 }
 
 cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err) {
