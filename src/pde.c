@@ -706,10 +706,11 @@ static void progress_at(const run_progress *rp, double frac) {
 
 /* Integrate over the schedule's output grid, mul as in pde_alloc; the
  * counters into info and the drift's method into dmeth (CL_INFOLEN bytes
- * each) when info is not NULL. */
+ * each) when info is not NULL, the largest |mass - 1| over the output
+ * times into *mass_err when it is not NULL. */
 static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o, double mul,
                          const run_progress *rp, cl_traj **out, cl_pde_observer obs, void *ctx, char *info,
-                         char *dmeth, char *err) {
+                         char *dmeth, double *mass_err, char *err) {
   cl_pde *p;
   cl_status st = pde_alloc(m, o, mul, &p, err);
   if (st) return st;
@@ -727,6 +728,7 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
+    if (mass_err) *mass_err = fmax(k ? *mass_err : 0, fabs(cl_pde_mass(p) - 1));
     progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
@@ -751,7 +753,10 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
 }
 
 /* The coarse run (2 dw, steps of at most 2 dt) and its largest distance to
- * the fine table, per column group (R, Q, cos). */
+ * the fine table, per column group (R, Q, cos), at least the rounding of the
+ * densities: rho = 4 max |mass - 1| of the coarse run + 1e-14 (the fine run
+ * has 4 times its cell-steps; mass is conserved but for rounding) times the
+ * scale of the group, sqrt Q for R, Q, 1 for cos (docs/theory.md s.9). */
 static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                                  const cl_traj *fine, const run_progress *rp, double est[3], char *err) {
   size_t nt = cl_schedule_nt(s);
@@ -759,7 +764,8 @@ static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const 
   if (fine->nt != nt || fine->K != K || fine->M != 1 || fine->runs != 1)
     return cl_fail(err, CL_EINVAL, "the fine table is not of this model and schedule");
   cl_traj *ct;
-  cl_status st = pde_run(m, s, o, 2, rp, &ct, NULL, NULL, NULL, NULL, err);
+  double merr = 0, qmax = 0;
+  cl_status st = pde_run(m, s, o, 2, rp, &ct, NULL, NULL, NULL, NULL, &merr, err);
   if (st) return st;
   est[0] = est[1] = est[2] = 0;
   for (size_t k = 0; k < nt; k++) {
@@ -768,8 +774,11 @@ static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const 
       int g = col < K ? 0 : col == K ? 1 : 2;
       est[g] = fmax(est[g], fabs(f[col] - c[col]));
     }
+    qmax = fmax(qmax, fabs(f[K]));
   }
   cl_traj_free(ct);
+  double rho = 4 * merr + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
+  for (int g = 0; g < 3; g++) est[g] = fmax(est[g], floor[g]);
   return CL_OK;
 }
 
@@ -791,7 +800,7 @@ static void append_info(char *info, const char *s) {
 }
 
 /* Share of the progress line given to the fine run when the coarse one
- * follows (it costs about a third as much: docs/theory.md s.9). */
+ * follows (it costs a quarter to a third as much: docs/theory.md s.9). */
 #define PDE_FINE_SHARE 0.75
 
 cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
@@ -804,7 +813,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   run_progress rf = {po, 0, info ? PDE_FINE_SHARE : 1}, rc = {po, PDE_FINE_SHARE, 1};
   cl_traj *tr;
   char meth[CL_INFOLEN], dmeth[CL_INFOLEN];
-  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, err))) return st;
+  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, NULL, err))) return st;
   if (info) {
     double est[3];
     char e2[CL_ERRLEN], tail[CL_ERRLEN + 256];
@@ -812,8 +821,8 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
       snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps <= 2 dt) stopped: %s", e2);
     else
       snprintf(tail, sizeof tail,
-               "error estimate (largest |fine - coarse| over the table; the coarse run on 2 dw with steps "
-               "<= 2 dt) R %.2e, Q %.2e, cos %.2e",
+               "error estimate (largest |fine - coarse| over the table, at least the rounding that mass - 1 "
+               "shows; the coarse run on 2 dw with steps <= 2 dt) R %.2e, Q %.2e, cos %.2e",
                est[0], est[1], est[2]);
     const char *parts[] = {meth, "; ", tail, "; drift: ", dmeth};
     info[0] = '\0';

@@ -96,9 +96,14 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
  * (est[0]), Q (est[1]) and cos_j (est[2]), the coarse run on a lattice of
  * 2 dw with steps of at most 2 dt.  Both errors are second order in dw and
  * dt, so the coarse run's is about 4 times the fine one's and the distance
- * about 3 times it (measured 3.1 to 3.3 against runs on dw / 4, dt / 4).
- * The drift's quadrature error, shared by both runs, is not in it.  The
- * coarse run's failure (CL_EDIVERGE, a lattice too coarse) is returned. */
+ * about 3 times it (measured 2.4 to 3.75 against ode under l2 and runs on
+ * dw / 4, dt / 4; 1.7 where a density is a few cells wide).  The coarse
+ * run's step control takes 8 times the defect tolerance, so that it halves
+ * its steps where the fine run does.  Each group's estimate is at least the
+ * rounding: (4 max |mass - 1| of the coarse run + 1e-14) times sqrt Q (R),
+ * Q (Q) or 1 (cos), Q the table's largest.  The drift's quadrature error, shared
+ * by both runs, is not in it.  The coarse run's failure (CL_EDIVERGE, e.g.
+ * a density narrower than two of its cells) is returned. */
 cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                                 const cl_traj *fine, double est[3], char *err);
 
