@@ -327,8 +327,11 @@ Test(pde, divergence_names_time_and_parameters) {
 /* The error estimate (cl_pde_error_estimate, docs/theory.md s.9): the
  * largest |fine - coarse| per column group (R, Q, cos) must be at least the
  * written table's largest distance to a reference, and within 100 times it
- * (not absurdly loose).  The ratios are logged (--verbose). */
-static void estimate_covers(const char *what, const cl_traj *fine, const cl_traj *ref, const double est[3]) {
+ * (not absurdly loose) except for the groups of the bit mask `rounding`
+ * (bit g: group g's error is rounding, and its estimate the floor).  The
+ * ratios are logged (--verbose). */
+static void estimate_covers(const char *what, const cl_traj *fine, const cl_traj *ref, const double est[3],
+                            int rounding) {
   static const char *const names[] = {"R", "Q", "cos"};
   double gap[3] = {0, 0, 0};
   cr_assert_eq(fine->nt, ref->nt);
@@ -340,8 +343,9 @@ static void estimate_covers(const char *what, const cl_traj *fine, const cl_traj
   for (int g = 0; g < 3; g++) {
     cr_log_info("%s: %s estimate %.3g, error %.3g, ratio %.2f", what, names[g], est[g], gap[g], est[g] / gap[g]);
     cr_expect_geq(est[g], gap[g], "%s: %s estimate %g below the error %g", what, names[g], est[g], gap[g]);
-    cr_expect_leq(est[g], 100 * gap[g], "%s: %s estimate %g over 100 times the error %g", what, names[g], est[g],
-                  gap[g]);
+    if (!(rounding >> g & 1))
+      cr_expect_leq(est[g], 100 * gap[g], "%s: %s estimate %g over 100 times the error %g", what, names[g], est[g],
+                    gap[g]);
   }
 }
 
@@ -382,7 +386,7 @@ Test(pde, estimate_covers_gap_to_ode_under_l2, .timeout = 60) {
     cl_config oc;
     setup(&oc, CL_CMD_ODE, oargs);
     cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ot, NULL, err), CL_OK, "%s", err);
-    estimate_covers(args, pt, ot, est);
+    estimate_covers(args, pt, ot, est, 0);
     cl_traj_free(pt), cl_traj_free(ot);
   }
 }
@@ -393,7 +397,7 @@ Test(pde, estimate_covers_l1_against_finer_run, .timeout = 60) {
   const char *args = "--T 5 --features sparse:0.2 --reg l1:0.4 --R0 0.3";
   double est[3];
   cl_traj *pt = pde_table(args, 1, est), *rt = pde_table(args, 4, NULL);
-  estimate_covers(args, pt, rt, est);
+  estimate_covers(args, pt, rt, est, 0);
   cl_traj_free(pt), cl_traj_free(rt);
 }
 
@@ -404,8 +408,27 @@ Test(pde, estimate_covers_student_law_against_finer_run, .timeout = 60) {
                      "--B 2 --R0 0.3";
   double est[3];
   cl_traj *pt = pde_table(args, 1, est), *rt = pde_table(args, 4, NULL);
-  estimate_covers(args, pt, rt, est);
+  estimate_covers(args, pt, rt, est, 0);
   cl_traj_free(pt), cl_traj_free(rt);
+}
+
+/* Rounding: at tau = 1000 (axis) R decays to 1e-18 within the first output
+ * interval and the two runs' R and cos differed by 7e-18 and 1.7e-16, below
+ * the written run's distance to ode (6.8e-17, 3.9e-15): the floor of 4
+ * max |mass - 1| + 1e-14 times the scale must cover it.  Q's estimate
+ * (0.087 against 0.0094) is no floor and stays within 100 times. */
+Test(pde, estimate_covers_rounding_where_r_vanishes, .timeout = 60) {
+  const char *model = "--T 1 --dt-out 0.25 --tau 1000";
+  char args[256], oargs[256], err[CL_ERRLEN];
+  snprintf(args, sizeof args, "%s --cells 200", model);
+  snprintf(oargs, sizeof oargs, "%s --rtol 1e-12 --atol 1e-15", model);
+  double est[3];
+  cl_traj *pt = pde_table(args, 1, est), *ot;
+  cl_config oc;
+  setup(&oc, CL_CMD_ODE, oargs);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ot, NULL, err), CL_OK, "%s", err);
+  estimate_covers(args, pt, ot, est, 1 | 4);
+  cl_traj_free(pt), cl_traj_free(ot);
 }
 
 /* The CLI's method line carries the estimate; when the coarse run stops
