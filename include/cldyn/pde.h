@@ -97,18 +97,19 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
  * 2 dw with steps of at most 2 dt.  Both errors are second order in dw and
  * dt, so the coarse run's is about 4 times the fine one's and the distance
  * about 3 times it (measured 2.4 to 3.75 against ode under l2 and runs on
- * dw / 4, dt / 4; 1.7 where a density is a few cells wide).  The coarse
- * run's step control takes 8 times the defect tolerance, so that it halves
- * its steps where the fine run does; where the fine run halved steps its
- * time error may be past the second-order regime and the estimate is not
- * a bound (cl_pde_solve's info says so).  After an output interval of an
- * odd number below 5 of fine steps the coarse run goes on to the next
- * output time (its steps stay twice as long), and that row is not
- * compared.  Each group's estimate is at least the
- * rounding: (4 max |mass - 1| of the coarse run + 1e-14) times sqrt Q (R),
- * Q (Q) or 1 (cos), Q the table's largest.  The drift's quadrature error, shared
- * by both runs, is not in it.  The coarse run's failure (CL_EDIVERGE, e.g.
- * a density narrower than two of its cells) is returned. */
+ * dw / 4, dt / 4; 1.7 where a density is a few cells wide or an output
+ * interval takes 5 steps).  The coarse run's step control takes 8 times
+ * the defect tolerance, so that it halves its steps where the fine run
+ * does; where the fine run halved steps its time error may be past the
+ * second-order regime and the estimate is not a bound (cl_pde_solve's info
+ * says so).  After an output interval of an odd number below 5 of fine
+ * steps the coarse run goes on to the next output time (its steps stay
+ * twice as long), and that row is not compared.  Each group's estimate is
+ * at least the rounding: (4 max |mass - 1| of the coarse run + 1e-14) times
+ * sqrt Q (R), Q (Q) or 1 (cos), Q the table's largest.  The drift's
+ * quadrature error, shared by both runs, is not in it.  The coarse run's
+ * failure (CL_EDIVERGE, e.g. a density narrower than two of its cells) is
+ * returned. */
 cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                                 const cl_traj *fine, double est[3], char *err);
 
