@@ -55,6 +55,7 @@ struct cl_pde {
   double *xi, *prob;
   pclass *cls;
   double dw, t;
+  double tol; /* the step control's defect tolerance (PDE_DEFECT_TOL, times 8 for the coarse run) */
   double Rs[CL_KMAX], Rs0[CL_KMAX], Rsk[CL_KMAX]; /* axis: the spikes' R (now, step start, kept) */
   double beta1, beta2, diff_scale;               /* phi' = beta1 sign + beta2 w; D = diff_scale V */
   coef cur, prev;
@@ -484,7 +485,7 @@ again:
   }
   coef next;
   *defect = eval_coef(p, &next, err) ? INFINITY : coef_defect(p, h, &c1, &next);
-  if (!(*defect <= PDE_DEFECT_TOL)) {
+  if (!(*defect <= p->tol)) {
     back_to_start(p);
     return CL_OK;
   }
@@ -509,8 +510,8 @@ static cl_status cover(cl_pde *p, double h, int lev, char *err) {
   cl_status st = attempt(p, h, &defect, e2);
 
   if (st) return cl_fail(err, st, "%s", e2);
-  if (defect <= PDE_DEFECT_TOL) {
-    p->calm = defect <= PDE_DEFECT_TOL / 16 ? p->calm + 1 : 0;
+  if (defect <= p->tol) {
+    p->calm = defect <= p->tol / 16 ? p->calm + 1 : 0;
     if (p->calm >= PDE_COARSEN && p->level > 0) p->level--, p->calm = 0;
     return CL_OK;
   }
@@ -571,7 +572,12 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   return check_resolution(p, err);
 }
 
-cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err) {
+/* cl_pde_alloc with mul times the cell width that o's cells give and
+ * mul times its dt: mul = 2 for the coarse run of the error estimate, whose
+ * step control then takes mul^3 times the defect tolerance (a step's defect
+ * grows like h^3), so that it halves its steps where the written run (mul =
+ * 1) halves its own, and its steps stay twice as long (docs/theory.md s.9). */
+static cl_status pde_alloc(const cl_model *m, const cl_pde_opts *o, double mul, cl_pde **out, char *err) {
   *out = NULL;
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: the PDE is implemented for M = 1");
   cl_pde_opts oo;
@@ -582,6 +588,7 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
     if (o->width > 0) oo.width = o->width;
     oo.quad = o->quad;
   }
+  oo.dt *= mul;
   int K = m->K;
   double r2 = 0;
   for (int j = 0; j < K; j++) r2 += m->R0[j] * m->R0[j];
@@ -614,8 +621,9 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   p->ncls = nc;
   cl_data_feature_classes(m, p->xi, p->prob);
   double sd = sqrt(var), W = oo.width * sd;
-  p->dw = 2 * W / oo.cells;
-  p->cells0 = (size_t)oo.cells;
+  p->dw = mul * 2 * W / oo.cells;
+  p->cells0 = (size_t)ceil(oo.cells / mul);
+  p->tol = PDE_DEFECT_TOL * mul * mul * mul;
   st = CL_OK;
   for (int c = 0; c < nc && !st; c++) {
     double mean = 0;
@@ -642,6 +650,10 @@ cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, ch
   if (st) return cl_pde_free(p), st;
   *out = p;
   return CL_OK;
+}
+
+cl_status cl_pde_alloc(const cl_model *m, const cl_pde_opts *o, cl_pde **out, char *err) {
+  return pde_alloc(m, o, 1, out, err);
 }
 
 double cl_pde_time(const cl_pde *p) { return p->t; }
@@ -682,12 +694,26 @@ cl_status cl_pde_write_density(const cl_pde *p, FILE *f) {
   return ferror(f) ? CL_EIO : CL_OK;
 }
 
-cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                       cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err) {
-  cl_status st = cl_schedule_check(s, err);
-  if (st) return st;
+/* The progress of one run, mapped to [p0, p1] of the whole call. */
+typedef struct {
+  const cl_pde_opts *o;
+  double p0, p1;
+} run_progress;
+
+static void progress_at(const run_progress *rp, double frac) {
+  if (rp->o->progress) rp->o->progress(rp->o->progress_ctx, rp->p0 + (rp->p1 - rp->p0) * frac);
+}
+
+/* Integrate over the schedule's output grid, mul as in pde_alloc; the
+ * counters into info and the drift's method into dmeth (CL_INFOLEN bytes
+ * each) when info is not NULL, the largest |mass - 1| over the output
+ * times into *mass_err when it is not NULL. */
+static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o, double mul,
+                         const run_progress *rp, cl_traj **out, cl_pde_observer obs, void *ctx, char *info,
+                         char *dmeth, double *mass_err, long *refined, char *err) {
   cl_pde *p;
-  if ((st = cl_pde_alloc(m, o, &p, err))) return st;
+  cl_status st = pde_alloc(m, o, mul, &p, err);
+  if (st) return st;
   size_t nt = cl_schedule_nt(s);
   cl_traj *tr;
   cl_traj_alloc(m->K, 1, nt, 1, &tr, NULL);
@@ -695,14 +721,34 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     cl_pde_free(p);
     return cl_fail(err, CL_ENOMEM, "out of memory");
   }
+  long fsteps = 0; /* mul > 1: the written run's steps since the last time this run stopped */
   for (size_t k = 0; k < nt && !st; k++) {
     tr->t[k] = cl_schedule_time(s, k);
+    if (mul > 1 && k > 0) {
+      /* the coarse run's steps must be about twice as long as the written
+       * run's: a span of n of its steps (of at most dt) it crosses in
+       * ceil(n / 2) of at most 2 dt, n / ceil(n / 2) times as long: 2 for
+       * an even n, 1 for n = 1, 1.5 for n = 3, at least 1.67 above.  So it
+       * does not stop at an output time after an odd n below 5 but goes on
+       * to the next (that row stays NaN, not compared; such rows are at
+       * most 3 dt apart) */
+      long nf = (long)ceil((tr->t[k] - tr->t[k - 1]) / (p->o.dt / mul) - 1e-9);
+      fsteps += nf < 1 ? 1 : nf;
+      if (fsteps % 2 && fsteps < 5 && k + 1 < nt) {
+        double *row = cl_traj_row(tr, 0, k);
+        for (int c = 0; c < tr->ncol; c++) row[c] = NAN;
+        progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
+        continue;
+      }
+      fsteps = 0;
+    }
     if ((st = cl_pde_advance(p, tr->t[k], err))) break;
     double R[CL_KMAX], Q;
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
-    if (o->progress) o->progress(o->progress_ctx, s->T > 0 ? tr->t[k] / s->T : 1);
+    if (mass_err) *mass_err = fmax(k ? *mass_err : 0, fabs(cl_pde_mass(p) - 1));
+    progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
     long steps, hv, fb, grows, cells;
@@ -711,15 +757,101 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
              "finite volumes (Scharfetter-Gummel fluxes), TR-BDF2 with dt <= %g, %d classes of xi, "
              "dw = %.4g; %ld steps, %ld halved, %ld implicit-Euler substeps, %ld grid extensions, "
              "%ld cells at the end; %ld steps redone as halves to follow the coefficients (finest "
-             "dt / 2^%d), %ld redone on a wider grid; mass - 1 = %.2e; drift: %s",
+             "dt / 2^%d), %ld redone on a wider grid; mass - 1 = %.2e",
              p->o.dt, p->ncls, p->dw, steps, hv, fb, grows, cells, p->refined, p->finest, p->widened,
-             cl_pde_mass(p) - 1,
-             cl_drift_method(p->drift));
+             cl_pde_mass(p) - 1);
+    snprintf(dmeth, CL_INFOLEN, "%s", cl_drift_method(p->drift));
   }
+  if (refined) *refined = p->refined;
   cl_pde_free(p);
   if (st) {
     cl_traj_free(tr);
     return st;
+  }
+  *out = tr;
+  return CL_OK;
+}
+
+/* The coarse run (2 dw, steps of at most 2 dt) and its largest distance to
+ * the fine table, per column group (R, Q, cos), at least the rounding of the
+ * densities: rho = 4 max |mass - 1| of the coarse run + 1e-14 (the fine run
+ * has 4 times its cell-steps; mass is conserved but for rounding) times the
+ * scale of the group, sqrt Q for R, Q, 1 for cos (docs/theory.md s.9).  The
+ * rows the coarse run crossed without stopping (NaN) are not compared. */
+static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
+                                 const cl_traj *fine, const run_progress *rp, double est[3], char *err) {
+  size_t nt = cl_schedule_nt(s);
+  int K = m->K;
+  if (fine->nt != nt || fine->K != K || fine->M != 1 || fine->runs != 1)
+    return cl_fail(err, CL_EINVAL, "the fine table is not of this model and schedule");
+  cl_traj *ct;
+  double merr = 0, qmax = 0;
+  cl_status st = pde_run(m, s, o, 2, rp, &ct, NULL, NULL, NULL, NULL, &merr, NULL, err);
+  if (st) return st;
+  est[0] = est[1] = est[2] = 0;
+  for (size_t k = 0; k < nt; k++) {
+    const double *f = fine->data + k * (size_t)fine->ncol, *c = ct->data + k * (size_t)ct->ncol;
+    for (int col = 0; col < fine->ncol; col++) {
+      int g = col < K ? 0 : col == K ? 1 : 2;
+      if (!isnan(c[col])) est[g] = fmax(est[g], fabs(f[col] - c[col]));
+    }
+    qmax = fmax(qmax, fabs(f[K]));
+  }
+  cl_traj_free(ct);
+  double rho = 4 * merr + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
+  for (int g = 0; g < 3; g++) est[g] = fmax(est[g], floor[g]);
+  return CL_OK;
+}
+
+cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
+                                const cl_traj *fine, double est[3], char *err) {
+  cl_pde_opts none;
+  cl_pde_opts_default(&none);
+  run_progress rp = {o ? o : &none, 0, 1};
+  cl_status st = cl_schedule_check(s, err);
+  return st ? st : coarse_estimate(m, s, o, fine, &rp, est, err);
+}
+
+/* Append s to the CL_INFOLEN bytes of info, cut where it would not fit. */
+static void append_info(char *info, const char *s) {
+  size_t l = strlen(info), n = strlen(s);
+  if (n > CL_INFOLEN - 1 - l) n = CL_INFOLEN - 1 - l;
+  memcpy(info + l, s, n);
+  info[l + n] = '\0';
+}
+
+/* Share of the progress line given to the fine run when the coarse one
+ * follows (it costs a quarter to a third as much: docs/theory.md s.9). */
+#define PDE_FINE_SHARE 0.75
+
+cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
+                       cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err) {
+  cl_status st = cl_schedule_check(s, err);
+  if (st) return st;
+  cl_pde_opts none;
+  cl_pde_opts_default(&none);
+  const cl_pde_opts *po = o ? o : &none;
+  run_progress rf = {po, 0, info ? PDE_FINE_SHARE : 1}, rc = {po, PDE_FINE_SHARE, 1};
+  cl_traj *tr;
+  char meth[CL_INFOLEN], dmeth[CL_INFOLEN];
+  long refined = 0;
+  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, NULL, &refined, err))) return st;
+  if (info) {
+    double est[3];
+    char e2[CL_ERRLEN], tail[CL_ERRLEN + 256];
+    if (coarse_estimate(m, s, po, tr, &rc, est, e2))
+      snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps <= 2 dt) stopped: %s", e2);
+    else
+      snprintf(tail, sizeof tail,
+               "error estimate (largest |fine - coarse| over the table, at least the rounding that mass - 1 "
+               "shows; the coarse run on 2 dw with steps <= 2 dt) R %.2e, Q %.2e, cos %.2e%s",
+               est[0], est[1], est[2],
+               refined ? " (not a bound here: the step control halved steps, the time error may be past its "
+                         "second-order regime and the estimate can miss part of it; a smaller dt)"
+                       : "");
+    const char *parts[] = {meth, "; ", tail, "; drift: ", dmeth};
+    info[0] = '\0';
+    for (int k = 0; k < 5; k++) append_info(info, parts[k]);
   }
   *out = tr;
   return CL_OK;
