@@ -305,6 +305,13 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
 
 cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
   *out = NULL;
+  /* the library's init (GSL's handler off, OpenBLAS serial) before the
+   * engines' eigen-decompositions: a caller that goes straight to the
+   * drift (the benches, the Python binding) got OpenBLAS's threads there,
+   * and with them rounding that changed with OMP_NUM_THREADS, which the
+   * whole-batch Monte Carlo's eigenvectors amplify where Sigma has a
+   * repeated eigenvalue (docs/multi.md s.8) */
+  cl_common_init();
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
                    "reg: the order-parameter ODEs close only for l2 or none (use pde)");
