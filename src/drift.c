@@ -526,7 +526,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       size_t len = strlen(d->method_str);
       snprintf(d->method_str + len, sizeof d->method_str - len,
                "; not the Sobol' rules: the whole batch has %d dimensions, GSL's Sobol' points %d, and "
-               "randomised Halton points were 3 to 20 times less accurate than this Monte Carlo at the "
+               "randomised Halton points were 2.5 to 20 times less accurate than this Monte Carlo at the "
                "same cost (docs/multi.md s.3)",
                m->B * (m->K + 2 * m->M), CL_MULTI_SOBOL_DIMAX);
     }

@@ -454,7 +454,7 @@ cl_status cl_multi_alloc_rule(const cl_model *m, const cl_quad_opts *o, uint64_t
   for (int j = 0; j < K; j++) q->cq[j] = exact && law_discrete(&m->c[j]) ? -1 : q->ncq++;
   q->nq = q->Bq * (q->ncq + q->d2);
   /* above 40 dimensions the default is the caller's Monte Carlo: the
-   * randomised Halton rules were measured 3-20 times worse at the same
+   * randomised Halton rules were measured 2.5-20 times worse at the same
    * points (bench/qmchalton, docs/multi.md s.3); they stay for that bench */
   const int dimax = rule == CL_MULTI_AUTO || rule == CL_MULTI_SOBOL ? CL_MULTI_SOBOL_DIMAX : CL_MULTI_DIMAX;
   if (q->nq > dimax || q->Bq > BATCH_BMAX) {

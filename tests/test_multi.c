@@ -1096,7 +1096,7 @@ Test(accurate, m3_trajectory_bound_covers_all_three_levels, .timeout = 120) {
  * brute-force reference, and that bound is not absurdly loose. */
 #define ABS48 "--M 4 --B 4 --g abs --lambda 1 --s 0.5 --rho 0.3 --c rademacher:3 --c uniform:2 --c laplace:2 --c gauss:1 "
 #define R48 "1.2,0.1,0,0.05;0.1,0.9,0.05,0;0,0.1,0.6,0.1;0.05,0,0.1,0.3"
-Test(multi, above_40_dims_monte_carlo_says_why_halton_within_bound, .timeout = 120) { /* 2.6 CPU s plain */
+Test(multi, above_40_dims_monte_carlo_says_why_halton_within_bound, .timeout = 120) { /* 1.2 CPU s plain */
   cl_model m = model_of(ABS48 "--Q0 2 --R0 " R48);
   /* Q = R^T R + diag(0.3, 0.4, 0.5, 0.6) */
   for (int i = 0; i < 4; i++)
