@@ -2,7 +2,8 @@
  * docs/multi.md s.3): randomised Halton (the engine's rule there), reverse
  * Halton and plain Monte Carlo (independent uniform points, the same
  * quantile maps and symmetry images) at the same points per rule, on the
- * whole-batch path (g = abs, B = 4, M = 4, K = 4: 48 dimensions).
+ * whole-batch path (g = abs, B = 4, M = 4, K = 4: 48 dimensions), and
+ * the old whole-batch Monte Carlo.
  *
  * Every rule is unbiased, so the spread of its drift over independent
  * draws of its randomisation (seeds 1..S) is its true RMS error, with no
@@ -16,7 +17,11 @@
  * Rule "mc" is the old whole-batch Monte Carlo (`--expect mc`) with 16 n
  * batches: its bnd is 4 standard errors (the largest).
  *
- * Usage: bench/qmchalton.sh SEEDS REFPTS n...   e.g. bench/qmchalton.sh 8 65536 1024 4096 */
+ * QMCHALTON_M=2: M = 2, K = 2 (uniform:2, laplace:2), 24 dimensions, where
+ * the engine's own Sobol' rule is compared too ("sobol").
+ *
+ * Usage: [QMCHALTON_M=2] bench/qmchalton.sh SEEDS REFPTS n...
+ *   e.g. bench/qmchalton.sh 16 32768 512 2048 8192 (docs/multi.md s.3) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,42 +74,51 @@ int main(int argc, char **argv) {
   if (argc < 4) return fprintf(stderr, "usage: %s SEEDS REFPTS n...\n", argv[0]), 2;
   const int S = atoi(argv[1]);
   const long refn = atol(argv[2]);
+  /* QMCHALTON_M=2: M = 2, K = 2 (uniform:2, laplace:2), 24 dimensions,
+   * where the engine's own Sobol' rule applies and is compared too */
+  const int small = getenv("QMCHALTON_M") && atoi(getenv("QMCHALTON_M")) == 2;
+  const int M = small ? 2 : 4, K = M;
   cl_model m;
   cl_model_default(&m);
-  m.M = 4, m.K = 4, m.B = 4, m.g = CL_G_ABS, m.lambda = 1, m.act = CL_ACT_TANH, m.s = 0.5, m.rho = 0.3;
+  m.M = M, m.K = K, m.B = 4, m.g = CL_G_ABS, m.lambda = 1, m.act = CL_ACT_TANH, m.s = 0.5, m.rho = 0.3;
   const char *laws[4] = {"rademacher:3", "uniform:2", "laplace:2", "gauss:1"};
   char err[CL_ERRLEN];
-  for (int j = 0; j < 4; j++)
-    if (cl_law_parse(laws[j], &m.c[j], err)) return fprintf(stderr, "%s\n", err), 2;
-  /* three states: the uninformative start, units partly aligned with
-   * features, and two units nearly collinear with one small unit */
+  for (int j = 0; j < K; j++)
+    if (cl_law_parse(laws[j + small], &m.c[j], err)) return fprintf(stderr, "%s\n", err), 2;
+  /* three states, A = Q - R^T R diagonal (As) but for units 1 and 2 of the
+   * third: "flat", R = 0.1 everywhere and A = diag(1, 0, 0, 0) (M = 4:
+   * three units without a residual part) or diag(1, 0.5) (M = 2); units
+   * partly aligned with features; units 1 and 2 nearly collinear, one unit
+   * small (M = 4) */
   static const double Rs[3][16] = {
       {0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1},
       {1.2, 0.1, 0, 0.05, 0.1, 0.9, 0.05, 0, 0, 0.1, 0.6, 0.1, 0.05, 0, 0.1, 0.3},
       {0.8, 0.75, 0.1, 0, 0.3, 0.35, -0.2, 0.05, 0, 0.1, 0.2, 0.1, 0.1, 0, 0, 0.05}};
+  static const double Rs2[3][4] = {{0.1, 0.1, 0.1, 0.1}, {1.2, 0.1, 0.1, 0.9}, {0.8, 0.75, 0.3, 0.35}};
   static const double As[3][4] = {{1, 0, 0, 0}, {0.3, 0.4, 0.5, 0.6}, {0.2, 0.2, 0.5, 0.05}};
-  const char *names[3] = {"start", "aligned", "collinear"};
-  const int rules[4] = {CL_MULTI_HALTON, CL_MULTI_RHALTON, CL_MULTI_IID, -1};
-  const char *rname[4] = {"halton", "rhalton", "iid", "mc"};
-  printf("# M 4, K 4 (%s %s %s %s), g abs, B 4, lambda 1, tanh, s 0.5, rho 0.3; %d draws; reference iid 64 x %ld\n",
-         laws[0], laws[1], laws[2], laws[3], S, refn);
+  static const double As2[3][2] = {{1, 0.5}, {0.3, 0.4}, {0.2, 0.2}};
+  const char *names[3] = {"flat", "aligned", "collinear"};
+  const int rules[5] = {CL_MULTI_HALTON, CL_MULTI_RHALTON, CL_MULTI_IID, -1, CL_MULTI_SOBOL};
+  const char *rname[5] = {"halton", "rhalton", "iid", "mc", "sobol"};
+  printf("# M %d, K %d (%s ...), g abs, B 4, lambda 1, tanh, s 0.5, rho 0.3; %d draws; reference iid 64 x %ld\n", M, K,
+         laws[small], S, refn);
   for (int s = 0; s < 3; s++) {
     double R[16], Q[16] = {0};
-    memcpy(R, Rs[s], sizeof R);
-    for (int i = 0; i < 4; i++)
-      for (int l = 0; l < 4; l++) {
+    memcpy(R, small ? Rs2[s] : Rs[s], sizeof(double) * (size_t)(K * M));
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) {
         double a = 0;
-        for (int j = 0; j < 4; j++) a += R[j * 4 + i] * R[j * 4 + l];
-        /* A = Q - R^T R: diagonal As, units 1 and 2 of state 3 correlated */
-        Q[i * 4 + l] = a + (i == l ? As[s][i] : s == 2 && i + l == 1 ? 0.15 : 0);
+        for (int j = 0; j < K; j++) a += R[j * M + i] * R[j * M + l];
+        Q[i * M + l] = a + (i == l ? (small ? As2[s][i] : As[s][i]) : s == 2 && i + l == 1 ? 0.15 : 0);
       }
     double ref[NOUT], reb[NOUT], t;
     if (run(&m, R, Q, CL_MULTI_IID, 0x5eed5eedULL + (uint64_t)s, 64, refn, ref, reb, &t)) return 1;
     double rbmax = 0;
-    for (int k = 0; k < NOUT; k++) rbmax = fmax(rbmax, reb[k]);
+    const int nout = K * M + M * M;
+    for (int k = 0; k < nout; k++) rbmax = fmax(rbmax, reb[k]);
     printf("## state %s: reference bound %.3g (%.1f CPU s)\n", names[s], rbmax, t);
     printf("%-8s %7s %10s %10s %6s %6s %8s\n", "rule", "n", "rmse", "bnd", "miss", "rmax", "CPU s");
-    for (int ru = 0; ru < 4; ru++)
+    for (int ru = 0; ru < 4 + small; ru++)
       for (int a = 3; a < argc; a++) {
         const long n = atol(argv[a]);
         double *d = malloc(sizeof(double) * (size_t)S * NOUT), bm[256], eb[NOUT], tt = 0, rmax = 0;
@@ -112,7 +126,7 @@ int main(int argc, char **argv) {
         for (int x = 0; x < S; x++) {
           if (run(&m, R, Q, rules[ru], 1000003ULL * (uint64_t)(x + 1), 0, n, d + (size_t)x * NOUT, eb, &t)) return 1;
           tt += t, bm[x] = 0;
-          for (int k = 0; k < NOUT; k++) {
+          for (int k = 0; k < nout; k++) {
             const double e = fabs(d[(size_t)x * NOUT + k] - ref[k]);
             bm[x] = fmax(bm[x], eb[k]);
             miss += e > eb[k] + reb[k];
@@ -120,7 +134,7 @@ int main(int argc, char **argv) {
           }
         }
         double rmse = 0;
-        for (int k = 0; k < NOUT; k++) {
+        for (int k = 0; k < nout; k++) {
           double mu = 0, v = 0;
           for (int x = 0; x < S; x++) mu += d[(size_t)x * NOUT + k] / S;
           for (int x = 0; x < S; x++) v += (d[(size_t)x * NOUT + k] - mu) * (d[(size_t)x * NOUT + k] - mu);
