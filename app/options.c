@@ -539,7 +539,7 @@ const cl_optdesc cl_options[] = {
     {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|grid|mc|tensor",
      "M >= 2 expectations: auto (closed forms for erf with gauss laws, else grid where it applies unless "
      "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
-     "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound, quad (g = square where lambda != 0, "
+     "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound (where the whole batch has more than 40 dimensions, the Monte Carlo below: docs/multi.md s.3), quad (g = square where lambda != 0, "
      "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2: "
      "docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
      "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37 (cubic: where exact, docs/multi.md s.6)",

@@ -305,6 +305,13 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
 
 cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **out, char *err) {
   *out = NULL;
+  /* the library's init (GSL's handler off, OpenBLAS serial) before the
+   * engines' eigen-decompositions: a caller that goes straight to the
+   * drift (the benches, the Python binding) got OpenBLAS's threads there,
+   * and with them rounding that changed with OMP_NUM_THREADS, which the
+   * whole-batch Monte Carlo's eigenvectors amplify where Sigma has a
+   * repeated eigenvalue (docs/multi.md s.8) */
+  cl_common_init();
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
                    "reg: the order-parameter ODEs close only for l2 or none (use pde)");
@@ -393,7 +400,9 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   }
   if (m->M >= 2 && (expect == CL_EXPECT_QMC || expect == CL_EXPECT_SOBOL)) {
     /* the Sobol' engine (drift_multi.c); Monte Carlo over whole batches
-     * only where it has too many dimensions */
+     * only where it has too many dimensions (more than GSL's 40 Sobol'
+     * dimensions: randomised Halton points were measured worse than it,
+     * docs/multi.md s.3) */
     char e2[CL_ERRLEN];
     cl_status mst = cl_multi_alloc(m, o, &d->multi, e2);
     if (mst) return cl_drift_free(d), cl_fail(err, mst, "%s", e2);
@@ -517,6 +526,16 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
              "Monte Carlo over the batch (B = %d): %ld fixed batches (seed %llu), c sampled, "
              "standard error printed",
              m->B, d->nmc, (unsigned long long)(o ? o->mc_seed : 1));
+    if (m->M >= 2 && (expect == CL_EXPECT_QMC || expect == CL_EXPECT_SOBOL)) {
+      /* the Sobol' engine declined (above its 40 dimensions): say so, and
+       * why no other rule is used (bench/qmchalton, docs/multi.md s.3) */
+      size_t len = strlen(d->method_str);
+      snprintf(d->method_str + len, sizeof d->method_str - len,
+               "; not the Sobol' rules: the whole batch has %d dimensions, GSL's Sobol' points %d, and "
+               "randomised Halton points were 2.5 to 20 times less accurate than this Monte Carlo at the "
+               "same cost (docs/multi.md s.3)",
+               m->B * (m->K + 2 * m->M), CL_MULTI_SOBOL_DIMAX);
+    }
   } else {
     /* M = 1 with many c nodes: characteristic functions (drift_cf.c), when
      * the default rules (CL_QUAD_LAW points: the choice does not move with

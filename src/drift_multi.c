@@ -45,6 +45,9 @@ enum { MODE_SAMPLE, MODE_SQEXP, MODE_BATCH };
 /* NREP_DEFAULT shifted rules of at least NPTS_MIN points each, with at
  * least NBASE_MIN base points (docs/multi.md s.3, s.5) */
 enum { NREP_DEFAULT = 16, NREP_MAX = 64, ATOMS_MAX = 64, NPTS_MIN = 128, NBASE_MIN = 64, NGROUP_MAX = 128 };
+/* the whole-batch kernel holds a batch on the stack: at most BATCH_BMAX
+ * samples (a larger B falls back to Monte Carlo, as above CL_MULTI_DIMAX) */
+enum { BATCH_BMAX = 16 };
 #define SHIFT_SEED 0x6c61747469636531ULL
 /* The replicas' errors are skewed and heavy-tailed (a rule's points nearest
  * the faces of the cube, where Phi^-1 and the quantiles are unbounded, carry
@@ -182,7 +185,7 @@ typedef struct {
   int ng, nq1;  /* elements, coordinates per sample */
   int *src, *sg; /* ng x nq1 */
   int halved; /* only one of each pair e, -e is kept (equal summands) */
-  int fold[CL_MULTI_DIMAX]; /* coordinate k of the base points is drawn from its law's positive half */
+  int fold[CL_KMAX + 2 * CL_MMAX]; /* coordinate k of the base points is drawn from its law's positive half */
   char what[200];
 } symgroup;
 
@@ -377,6 +380,30 @@ cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **ou
 
 cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64_t seed, int nrep,
                                 cl_multi **out, char *err) {
+  return cl_multi_alloc_rule(m, o, seed, nrep, CL_MULTI_AUTO, out, err);
+}
+
+/* The base points of the rule (nbase x nq) as 32-bit words: the first
+ * points of GSL's Sobol', Halton or reverse Halton sequence, the same for
+ * every replicate (CL_MULTI_IID: none, drawn per replicate). */
+static int base_words(int rule, int nbase, int nq, uint32_t *w) {
+  if (rule == CL_MULTI_IID) return 0;
+  gsl_qrng *g = gsl_qrng_alloc(rule == CL_MULTI_SOBOL    ? gsl_qrng_sobol
+                               : rule == CL_MULTI_HALTON ? gsl_qrng_halton
+                                                         : gsl_qrng_reversehalton,
+                               (unsigned)nq);
+  double *x = malloc(sizeof(double) * (size_t)nq);
+  if (!g || !x) return free(x), gsl_qrng_free(g), -1;
+  for (int p = 0; p < nbase; p++) {
+    gsl_qrng_get(g, x);
+    for (int k = 0; k < nq; k++) w[(size_t)p * nq + k] = (uint32_t)(x[k] * 4294967296.0);
+  }
+  free(x), gsl_qrng_free(g);
+  return 0;
+}
+
+cl_status cl_multi_alloc_rule(const cl_model *m, const cl_quad_opts *o, uint64_t seed, int nrep, int rule,
+                              cl_multi **out, char *err) {
   *out = NULL;
   if (nrep < 0 || nrep == 1 || nrep > NREP_MAX)
     return cl_fail(err, CL_EINVAL, "Sobol' rules: %d shifts (2 to %d)", nrep, NREP_MAX);
@@ -426,7 +453,11 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
   q->ncq = 0;
   for (int j = 0; j < K; j++) q->cq[j] = exact && law_discrete(&m->c[j]) ? -1 : q->ncq++;
   q->nq = q->Bq * (q->ncq + q->d2);
-  if (q->nq > CL_MULTI_DIMAX) {
+  /* above 40 dimensions the default is the caller's Monte Carlo: the
+   * randomised Halton rules were measured 2.5-20 times worse at the same
+   * points (bench/qmchalton, docs/multi.md s.3); they stay for that bench */
+  const int dimax = rule == CL_MULTI_AUTO || rule == CL_MULTI_SOBOL ? CL_MULTI_SOBOL_DIMAX : CL_MULTI_DIMAX;
+  if (q->nq > dimax || q->Bq > BATCH_BMAX) {
     for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
     cl_multi_free(q);
     return CL_OK; /* *out NULL: not for this engine */
@@ -528,32 +559,33 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
     cl_multi_free(q), symgroup_free(&G);
     return cl_fail(err, CL_ENOMEM, "out of memory for the point set (%zu values)", npts);
   }
-  /* the point sets: Sobol' points, digital shifts, quantile functions */
+  /* the point sets: base points (Sobol' by default), shifts, quantile
+   * functions */
   uint64_t st = seed ? seed : SHIFT_SEED;
   const int per = q->ncq + q->d2;
-  double *base = NULL;
-  {
-    /* Sobol' points (GSL), the same for every replicate, digitally shifted */
-    base = malloc(sizeof(double) * (size_t)q->nbase * (size_t)q->nq);
-    gsl_qrng *g = gsl_qrng_alloc(gsl_qrng_sobol, (unsigned)q->nq);
-    if (!base || !g) {
-      free(base), gsl_qrng_free(g), symgroup_free(&G);
-      for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
-      cl_multi_free(q);
-      return cl_fail(err, CL_ENOMEM, "out of memory for the point set");
-    }
-    for (int p = 0; p < q->nbase; p++) gsl_qrng_get(g, base + (size_t)p * q->nq);
-    gsl_qrng_free(g);
+  if (rule == CL_MULTI_AUTO) rule = CL_MULTI_SOBOL;
+  uint32_t *base = malloc(sizeof(uint32_t) * (size_t)q->nbase * (size_t)q->nq);
+  if (!base || base_words(rule, q->nbase, q->nq, base)) {
+    free(base), symgroup_free(&G);
+    for (int j = 0; j < K; j++) cl_rule_free(&atoms[j]);
+    cl_multi_free(q);
+    return cl_fail(err, CL_ENOMEM, "out of memory for the point set");
   }
   for (int r = 0; r < q->nrep; r++) {
     uint32_t dshift[CL_MULTI_DIMAX];
     for (int k = 0; k < q->nq; k++) dshift[k] = (uint32_t)(splitmix(&st) >> 32);
+    if (rule == CL_MULTI_IID)
+      for (size_t k = 0; k < (size_t)q->nbase * (size_t)q->nq; k++) base[k] = (uint32_t)(splitmix(&st) >> 32);
     for (int p = 0; p < q->nbase; p++) {
       /* the base point first, then its images under the group */
       double *x = q->pts + ((size_t)r * q->n + (size_t)p * G.ng) * q->nq;
       for (int k = 0; k < q->nq; k++) {
-        /* digital shift: XOR of the 32-bit expansion with a random word */
-        uint32_t u = (uint32_t)(base[(size_t)p * q->nq + k] * 4294967296.0) ^ dshift[k];
+        /* Sobol': digital shift, XOR of the 32-bit expansion with a random
+         * word; Halton: shift modulo 1 (Cranley-Patterson), the sum of the
+         * words modulo 2^32; iid: the words themselves.  Either way every
+         * point of a replicate is uniform on the 2^32 cell midpoints */
+        const uint32_t b = base[(size_t)p * q->nq + k];
+        const uint32_t u = rule == CL_MULTI_SOBOL ? b ^ dshift[k] : rule == CL_MULTI_IID ? b : b + dshift[k];
         double t = ((double)u + 0.5) * 0x1p-32;
         const int c = k % per; /* coordinate within its sample */
         /* the group acts on the B samples of a point together: only the
@@ -605,12 +637,20 @@ cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64
                          ? (m->B == 1 ? "per-sample gradient (B = 1)" : "per-sample gradient (lambda = 0)")
                      : q->mode == MODE_SQEXP ? "exact expansion in 1/B (g = square)"
                                              : "whole batch in the point set";
+  const char *rname = rule == CL_MULTI_SOBOL    ? "Sobol' rule"
+                      : rule == CL_MULTI_HALTON  ? "randomised Halton rule"
+                      : rule == CL_MULTI_RHALTON ? "randomised reverse Halton rule"
+                                                 : "Monte Carlo rule";
+  const char *sname = rule == CL_MULTI_SOBOL ? "digital shifts"
+                      : rule == CL_MULTI_IID ? "independent point sets"
+                                             : "random shifts modulo 1";
   snprintf(q->method, sizeof q->method,
-           "Sobol' rule (M >= 2, %s): %d digital shifts x %d points in %d dims (%d base "
+           "%s (M >= 2, %s): %d %s x %d points in %d dims (%d base "
            "points x %d images under %s), %d atom "
            "combination(s) of the discrete laws summed exactly; error bound = %g t(0.995, %d) "
            "sd / sqrt(%d) over the shifts (fixed internal seed)",
-           path, q->nrep, q->n, q->nq, q->nbase, q->ng, G.what, q->na, BOUND_FACTOR, q->nrep - 1, q->nrep);
+           rname, path, q->nrep, sname, q->n, q->nq, q->nbase, q->ng, G.what, q->na, BOUND_FACTOR, q->nrep - 1,
+           q->nrep);
   if (nasked < NPTS_MIN) {
     size_t L = strlen(q->method);
     snprintf(q->method + L, sizeof q->method - L, "; %ld points per rule raised to the minimum %d",
@@ -1152,9 +1192,9 @@ static cl_status reps_eval(cl_multi *q, int nr, const int *rl, const double *con
     const int per = q->ncq + q->d2;
 #pragma omp parallel for schedule(static) num_threads(nth)
     for (int u = 0; u < nr * nu; u++) {
-      double H1[CL_MMAX * 16], H2[CL_MMAX * 16], D1[CL_MMAX * 16], D2[CL_MMAX * 16];
-      double C[CL_KMAX * 16], h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
-      const double *Z[16];
+      double H1[CL_MMAX * BATCH_BMAX], H2[CL_MMAX * BATCH_BMAX], D1[CL_MMAX * BATCH_BMAX], D2[CL_MMAX * BATCH_BMAX];
+      double C[CL_KMAX * BATCH_BMAX], h1[CL_MMAX], h2[CL_MMAX], g1[CL_MMAX], g2[CL_MMAX], mu0[CL_MMAX];
+      const double *Z[BATCH_BMAX];
       const int r = rl[u / nu], c = u % nu;
       const double *R = Rl[u / nu], *pts = q->pts + (size_t)r * n * nq;
       double *part = q->part + ((size_t)r * nu + c) * ps;

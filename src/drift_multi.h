@@ -18,15 +18,27 @@ typedef struct cl_multi cl_multi;
 int cl_law_is_symmetric(const cl_law *law);
 
 /* The engine into *out; CL_OK with *out NULL if the case cannot be
- * handled (more than CL_MULTI_DIMAX dimensions): the caller then falls back
- * to Monte Carlo over whole batches. */
-#define CL_MULTI_DIMAX 40 /* GSL's Sobol' generator */
+ * handled (more than CL_MULTI_SOBOL_DIMAX dimensions): the caller then
+ * falls back to Monte Carlo over whole batches, which beat randomised
+ * Halton points above them (docs/multi.md s.3). */
+#define CL_MULTI_SOBOL_DIMAX 40 /* GSL's Sobol' generator */
+#define CL_MULTI_DIMAX 1229     /* GSL's Halton generator: the other rules */
 cl_status cl_multi_alloc(const cl_model *m, const cl_quad_opts *o, cl_multi **out, char *err);
 /* The same with nrep shifts (0: the default) drawn from seed (0: the fixed
  * internal seed): for bench/qmcbound, which measures how often the bound
  * misses over many draws of the shifts. */
 cl_status cl_multi_alloc_shifts(const cl_model *m, const cl_quad_opts *o, uint64_t seed, int nrep,
                                 cl_multi **out, char *err);
+/* The same with the base points of a chosen rule (bench/qmchalton, which
+ * compares them at the same points above 40 dimensions): CL_MULTI_AUTO or
+ * CL_MULTI_SOBOL (the engine's: up to CL_MULTI_SOBOL_DIMAX dimensions),
+ * CL_MULTI_HALTON (shifts modulo 1), CL_MULTI_RHALTON (GSL's reverse
+ * Halton, likewise) or CL_MULTI_IID (independent uniform points from the
+ * shifts' seed: plain Monte Carlo with the same images); the last three
+ * up to CL_MULTI_DIMAX dimensions and 16 samples per point. */
+enum { CL_MULTI_AUTO, CL_MULTI_SOBOL, CL_MULTI_HALTON, CL_MULTI_RHALTON, CL_MULTI_IID };
+cl_status cl_multi_alloc_rule(const cl_model *m, const cl_quad_opts *o, uint64_t seed, int nrep, int rule,
+                              cl_multi **out, char *err);
 void cl_multi_free(cl_multi *q);
 /* dR (K x M), dQ (M x M); if ebar is non-NULL it receives the error bound of
  * every component (K*M entries for dR, then M*M for dQ). */

@@ -809,6 +809,23 @@ Test(harden, library_init_gsl_handler_and_blas_threads) {
   cr_expect_eq(nulls, 64);
 }
 
+extern void openblas_set_num_threads(int);
+
+/* The drift's alloc runs the library's init itself: a caller that goes
+ * straight to cl_drift_alloc (no model check first) gets serial BLAS in
+ * the engines' eigen-decompositions, whatever OMP_NUM_THREADS says. */
+Test(harden, drift_alloc_makes_blas_serial) {
+  openblas_set_num_threads(2);
+  cr_assert_eq(openblas_get_num_threads(), 2, "this worker ran the library's init already: the test says nothing");
+  cl_model m;
+  cl_model_default(&m);
+  cl_drift *d = NULL;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_drift_alloc(&m, NULL, &d, err), CL_OK, "%s", err);
+  cl_drift_free(d);
+  cr_expect_eq(openblas_get_num_threads(), 1);
+}
+
 /* Every output kind against a failing write (RLIMIT_FSIZE of 64 bytes,
  * SIGXFSZ ignored): exit 1, no result and no temporary file left. */
 Test(harden, every_output_kind_reports_a_failing_write, .timeout = 120) {

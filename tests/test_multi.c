@@ -1087,3 +1087,83 @@ Test(accurate, m3_trajectory_bound_covers_all_three_levels, .timeout = 120) {
 #undef ST3
 #undef SQ3
 }
+
+/* Above GSL's 40 Sobol' dimensions (M = 4, K = 4, g = abs, B = 4: the
+ * whole batch has 48) the engine declines and the whole-batch Monte Carlo
+ * serves, also under --expect qmc, and its method line says why; the
+ * randomised Halton rule it was measured against (bench/qmchalton,
+ * docs/multi.md s.3) stays an unbiased rule within its bound of the
+ * brute-force reference, and that bound is not absurdly loose. */
+#define ABS48 "--M 4 --B 4 --g abs --lambda 1 --s 0.5 --rho 0.3 --c rademacher:3 --c uniform:2 --c laplace:2 --c gauss:1 "
+#define R48 "1.2,0.1,0,0.05;0.1,0.9,0.05,0;0,0.1,0.6,0.1;0.05,0,0.1,0.3"
+Test(multi, above_40_dims_monte_carlo_says_why_halton_within_bound, .timeout = 120) { /* 1.2 CPU s plain */
+  cl_model m = model_of(ABS48 "--Q0 2 --R0 " R48);
+  /* Q = R^T R + diag(0.3, 0.4, 0.5, 0.6) */
+  for (int i = 0; i < 4; i++)
+    for (int l = 0; l < 4; l++) {
+      double a = i == l ? 0.3 + 0.1 * i : 0;
+      for (int j = 0; j < 4; j++) a += m.R0[j * 4 + i] * m.R0[j * 4 + l];
+      m.Q0[i * 4 + l] = a;
+    }
+  char err[CL_ERRLEN];
+  cl_multi *q = NULL;
+  cr_assert_eq(cl_multi_alloc(&m, NULL, &q, err), CL_OK, "%s", err);
+  cr_expect(!q, "the Sobol' engine took 48 dimensions");
+  cl_multi_free(q);
+  const int nout = m.K * m.M + m.M * m.M;
+  double ref[NOUT], se[NOUT], d[NOUT], eb[NOUT];
+  reference(&m, m.R0, m.Q0, 200000, 48, ref, se);
+  /* the default engine, as --expect qmc: the Monte Carlo, saying why */
+  cl_quad_opts o = {0};
+  o.expect = CL_EXPECT_SOBOL;
+  cl_drift *dr = NULL;
+  cr_assert_eq(cl_drift_alloc(&m, &o, &dr, err), CL_OK, "%s", err);
+  const char *meth = cl_drift_method(dr);
+  cr_expect(strstr(meth, "Monte Carlo over the batch") && strstr(meth, "not the Sobol' rules") &&
+                strstr(meth, "48 dimensions") && strstr(meth, "randomised Halton"),
+            "%s", meth);
+  cr_assert_eq(cl_drift_eval(dr, m.R0, m.Q0, d, d + m.K * m.M, err), CL_OK, "%s", err);
+  const double mse = cl_drift_stderr(dr);
+  double worst = 0;
+  for (int k = 0; k < nout; k++) {
+    worst = fmax(worst, fabs(d[k] - ref[k]) / (4 * (mse + se[k])));
+    cr_expect_leq(fabs(d[k] - ref[k]), 4 * (mse + se[k]), "Monte Carlo, component %d: %.6g (se %.2g) vs %.6g (se %.2g)",
+                  k, d[k], mse, ref[k], se[k]);
+  }
+  cl_drift_free(dr);
+  /* the Halton rule, 4 draws of its shifts: each within its bound plus 4
+   * reference standard errors; the bound against the RMS error over the
+   * draws (both the largest over the components) */
+  double ms = 0, bmax = 0, hw = 0;
+  for (int x = 0; x < 4; x++) {
+    cr_assert_eq(cl_multi_alloc_rule(&m, NULL, 101 + (uint64_t)x, 0, CL_MULTI_HALTON, &q, err), CL_OK, "%s", err);
+    cr_assert(q);
+    cr_expect(strstr(cl_multi_method(q), "randomised Halton rule") && strstr(cl_multi_method(q), "random shifts modulo 1"),
+              "%s", cl_multi_method(q));
+    cr_assert_eq(cl_multi_eval(q, m.R0, m.Q0, d, d + m.K * m.M, eb, err), CL_OK, "%s", err);
+    double e2 = 0;
+    for (int k = 0; k < nout; k++) {
+      const double e = fabs(d[k] - ref[k]);
+      hw = fmax(hw, e / (eb[k] + 4 * se[k]));
+      cr_expect_leq(e, eb[k] + 4 * se[k], "Halton draw %d, component %d: %.6g (bound %.2g) vs %.6g (se %.2g)", x, k, d[k],
+                    eb[k], ref[k], se[k]);
+      e2 = fmax(e2, e * e), bmax = fmax(bmax, eb[k]);
+    }
+    ms += e2 / 4;
+    cl_multi_free(q);
+  }
+  cr_log_info("above 40 dims: Monte Carlo max |d - ref| / 4 (se + se_ref) = %.2f; Halton max |d - ref| / (bound + 4 se) = "
+              "%.2f, largest bound %.3g against RMS error %.3g",
+              worst, hw, bmax, sqrt(ms));
+  cr_expect_leq(bmax, 20 * sqrt(ms), "the Halton bound %.3g against its RMS error %.3g", bmax, sqrt(ms));
+}
+
+/* The CLI: --expect qmc above 40 dimensions names the Monte Carlo and why. */
+Test(multi, cli_expect_qmc_above_40_dims_says_monte_carlo) {
+  char err[4096];
+  cr_expect_eq(run_cli("ode " ABS48 "--Q0 2 --R0 '" R48 "' --T 0 --expect qmc --mc-points 200", err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(err, "Monte Carlo over the batch") && strstr(err, "not the Sobol' rules: the whole batch has 48 dimensions"),
+            "%s", err);
+}
+#undef ABS48
+#undef R48
