@@ -44,6 +44,7 @@ struct cl_drift {
   cl_grid *g2;     /* M = 2, B = 1, smooth sigma: the grid engine (drift_grid.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   int pin;         /* rule + 1 that cl_drift_eval evaluates alone (cl_drift_pin_rep); 0: the drift */
+  cl_quad_opts qo; /* the options it was built with (cl_drift_m1_coarse) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -93,7 +94,8 @@ struct cl_drift {
   int ks_na;              /* atoms of the discrete laws (their product) */
   double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
   double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
-  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (KS_GL points) */
+  int ks_gl;              /* Gauss-Legendre points per panel (KS_GL; fewer on the coarse level) */
+  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (ks_gl points) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -281,7 +283,7 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
     d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GL);
     d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GL);
     if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    else st = cl_rule_legendre(KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
+    else st = cl_rule_legendre(d->ks_gl = KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
     for (long a = 0; a < na && !st; a++) {
       long rest = a;
       double w = 1;
@@ -321,6 +323,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   cl_drift *d = calloc(1, sizeof *d);
   if (!d) return cl_fail(err, CL_ENOMEM, "out of memory");
   d->m = *m;
+  if (o) d->qo = *o;
   d->m1 = *m;
   d->m1.B = 1;
   d->K = m->K, d->M = m->M, d->d2 = 2 * m->M;
@@ -834,6 +837,42 @@ double cl_drift_stderr(const cl_drift *d) {
                   : d->se;
 }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
+
+/* M = 1: the coarse level of cl_ode_solve's error estimate
+ * (docs/m1-many-features.md s.7) and the tests' finer references: the same
+ * engine with every rule at f times its nodes (Gaussian part, laws,
+ * m-grid, the kink-split panels' Gauss-Legendre points, at most 32) and
+ * the characteristic functions' error exponents (w cut, x step, range) at
+ * fe[0..2] times theirs; the method (characteristic functions or tensor
+ * rules) is d's.  The coarse level keeps the x step: at half its exponent
+ * the coarse level was 1e-5 off for tanh (against 1e-12 for the fine one),
+ * an estimate too loose to use, while its w cut and range cost the most
+ * (the laws' characteristic functions at every w node: student's Bessel
+ * functions) and their lower exponents move the drift by ~1e-11. */
+static const double m1_coarse_f = 0.75, m1_coarse_fe[3] = {0.4, 1, 0.5};
+static int m1_level_n(double f, int n) { return (int)fmax(1, floor(f * n)); }
+cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_drift **out, char *err) {
+  *out = NULL;
+  if (d->M != 1 || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return CL_OK;
+  cl_quad_opts q = d->qo;
+  q.n_gauss = m1_level_n(f, q.n_gauss > 0 ? q.n_gauss : CL_QUAD_GAUSS);
+  q.n_law = m1_level_n(f, q.n_law > 0 ? q.n_law : CL_QUAD_LAW);
+  q.n_mgrid = m1_level_n(f, d->nm);
+  q.m1_cf = d->cf ? 1 : -1;
+  cl_status st = cl_drift_alloc(&d->m, &q, out, err);
+  if (st) return st;
+  cl_drift *c = *out;
+  if (c->cf) cl_cf_scale_exponents(c->cf, fe);
+  if (c->ks && (st = cl_rule_legendre(c->ks_gl = (int)fmin(32, m1_level_n(f, KS_GL)), -1, 1, c->ks_glx, c->ks_glw,
+                                      err))) {
+    cl_drift_free(c), *out = NULL;
+    return st;
+  }
+  return CL_OK;
+}
+cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
+  return cl_drift_m1_level(d, m1_coarse_f, m1_coarse_fe, out, err);
+}
 
 /* M = 1: the flat node list (gz, gw) of the active directions' rules rp
  * (outer) and rm (inner), with the mirror half along (1, -1). */
@@ -1745,9 +1784,9 @@ static int ks_nodes(const cl_drift *d, const cl_law *l, double c0, double dmin, 
     e[ne++] = len;
     for (int k = 0; k + 1 < ne; k++) {
       double a = from_p ? p + e[k] : q - e[k + 1], b = from_p ? p + e[k + 1] : q - e[k];
-      if (n + KS_GL > KS_PANELS * KS_GL) return -1;
+      if (n + d->ks_gl > KS_PANELS * KS_GL) return -1;
       const double mid = 0.5 * (a + b), hw = 0.5 * (b - a);
-      for (int g = 0; g < KS_GL; g++) {
+      for (int g = 0; g < d->ks_gl; g++) {
         const double x = mid + hw * d->ks_glx[g];
         d->ks_x[n] = x, d->ks_w[n] = hw * d->ks_glw[g] * ks_pdf(l, x);
         n++;
