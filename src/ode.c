@@ -825,9 +825,11 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (st) return st;
   /* M = 1 with dop853: a coarse level of the rules, integrated separately
    * after the fine one (which is written, its table unchanged); their
-   * distance bounds the fine one's error (docs/m1-many-features.md s.7) */
+   * distance bounds the fine one's error (docs/m1-many-features.md s.7).
+   * Only where the caller takes the method line (info), which reports it:
+   * basin, findings and reproduce run many trajectories without it */
   cl_drift *coarse = NULL;
-  if (!type && (st = cl_drift_m1_coarse(c.drift, &coarse, err))) {
+  if (!type && info && (st = cl_drift_m1_coarse(c.drift, &coarse, err))) {
     cl_drift_free(c.drift);
     return st;
   }
