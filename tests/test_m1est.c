@@ -130,6 +130,12 @@ static void check_traj(const char *args, int tensor, int ng, int nl) {
   cr_assert(p, "no trajectory bound in '%s'", info);
   const double bound = atof(strstr(p, "bound ") + 6);
   cr_expect(strstr(info, "drift error bound ") && strstr(info, " at t = 0"), "%s", info);
+  /* the written table is the fine level's alone: the same bits as without
+   * the method line (info NULL: no coarse level, as before it existed) */
+  cr_assert_eq(cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &b, NULL, err), CL_OK, "%s", err);
+  cr_expect(a->nt == b->nt && !memcmp(a->data, b->data, sizeof(double) * a->nt * (size_t)a->ncol),
+            "%s: the table moved with the coarse level", args);
+  cl_traj_free(b);
   cfg.ode.quad.n_gauss = ng, cfg.ode.quad.n_law = nl, cfg.ode.quad.n_mgrid = 2 * nl;
   if (tensor) cfg.ode.quad.m1_cf = -1;
   cr_assert_eq(cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &b, info, err), CL_OK, "%s", err);
