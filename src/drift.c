@@ -849,7 +849,7 @@ const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
  * an estimate too loose to use, while its w cut and range cost the most
  * (the laws' characteristic functions at every w node: student's Bessel
  * functions) and their lower exponents move the drift by ~1e-11. */
-static const double m1_coarse_f = 0.75, m1_coarse_fe[3] = {0.4, 1, 0.5};
+static const double m1_coarse_f = 0.75, m1_coarse_fe[3] = {0.4, 0.85, 0.5};
 static int m1_level_n(double f, int n) { return (int)fmax(1, floor(f * n)); }
 cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_drift **out, char *err) {
   *out = NULL;
@@ -870,7 +870,32 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
   }
   return CL_OK;
 }
+/* The tensor rules (only under --quad-cf off) with a student law: its
+ * normal scale mixture converges like a power of the points, so the coarse
+ * level's difference is a fraction of the fine level's error (sigmoid,
+ * student:1:5 + rademacher:1: 4.2e-5 against 1.25e-4), as for the quad
+ * rule of docs/accurate.md s.4; with linear or cubic sigma and a laplace
+ * law: the integrands are polynomials, which the rules integrate exactly
+ * but for the far tail nodes they drop (weight times growth below 1e-15),
+ * and both levels drop them (cubic, uniform:1 + laplace:2 + uniform:3:
+ * 2.1e-8 between the levels, 3.8e-7 from a 4 times finer rule).  No bound
+ * there (bench/m1est with --quad-cf off). */
+const char *cl_drift_m1_unbounded(const cl_drift *d) {
+  if (d->M != 1 || d->cf || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return NULL;
+  const int poly = d->m.act == CL_ACT_LINEAR || d->m.act == CL_ACT_CUBIC;
+  for (int j = 0; j < d->K; j++)
+    if (d->m.c[j].kind == CL_LAW_STUDENT)
+      return "no error bound: the student law's rule converges too slowly for two levels (use the default "
+             "characteristic functions)";
+  for (int j = 0; j < d->K && poly; j++)
+    if (d->m.c[j].kind == CL_LAW_LAPLACE)
+      return "no error bound: the rule drops the laplace law's far tail nodes, whose error neither level sees "
+             "(use the default exact moments)";
+  return NULL;
+}
 cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
+  *out = NULL;
+  if (cl_drift_m1_unbounded(d)) return CL_OK;
   return cl_drift_m1_level(d, m1_coarse_f, m1_coarse_fe, out, err);
 }
 

@@ -69,6 +69,10 @@ void cl_drift_pin_rep(struct cl_drift *d, int rep);
  * error (cl_ode_solve integrates it as a second level;
  * docs/m1-many-features.md s.7).  *out = NULL for the other engines. */
 cl_status cl_drift_m1_coarse(const struct cl_drift *d, struct cl_drift **out, char *err);
+/* Where an M = 1 quadrature has no coarse level for want of a bound (the
+ * tensor rules with a student law), the reason for the method line; else
+ * NULL. */
+const char *cl_drift_m1_unbounded(const struct cl_drift *d);
 /* The same with every rule at f times its nodes and the characteristic
  * functions' error exponents (w cut, x step, range) at fe[0..2] times
  * theirs (f > 1: the tests' references). */

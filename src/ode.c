@@ -942,6 +942,8 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                coarse ? 2 : nr, wrep >= 0 || coarse ? "levels" : "rules", tbound, se0, note);
     else if (coarse)
       snprintf(tail, sizeof tail, "; the coarse level of the error estimate failed: no error bound%s", note);
+    else if (!type && cl_drift_m1_unbounded(c.drift))
+      snprintf(tail, sizeof tail, "; %s%s", cl_drift_m1_unbounded(c.drift), note);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
       snprintf(tail, sizeof tail, "; drift standard error %.3g at t = 0, %.3g at the last step%s", se0,
                cl_drift_stderr(c.drift), note);
