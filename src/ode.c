@@ -886,7 +886,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     for (int k = 0; k < K * M && coarse_ok; k++) se0 = fmax(se0, fabs(cR[k] - dR[k])), sc = fmax(sc, fabs(dR[k]));
     for (int k = 0; k < M * M && coarse_ok; k++) se0 = fmax(se0, fabs(cQ[k] - dQ[k])), sc = fmax(sc, fabs(dQ[k]));
     se0 = fmax(se0, M1_ROUNDING * sc);
-    c.p1 = 0.7, cc.p0 = 0.7, cc.p1 = 1; /* the coarse level costs about half the fine one */
+    c.p1 = 0.7, cc.p0 = 0.7, cc.p1 = 1; /* the coarse level costs a third to a half of the fine one */
     cc.drift = coarse;
   }
   if (!st)
