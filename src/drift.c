@@ -44,6 +44,7 @@ struct cl_drift {
   cl_grid *g2;     /* M = 2, B = 1, smooth sigma: the grid engine (drift_grid.c) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   int pin;         /* rule + 1 that cl_drift_eval evaluates alone (cl_drift_pin_rep); 0: the drift */
+  cl_quad_opts qo; /* the options it was built with (cl_drift_m1_coarse) */
   cl_model m, m1; /* m1: the same model with B = 1 (per-sample loss) */
   int method;
   cl_cf *cf;    /* METHOD_CF: M = 1 through characteristic functions (drift_cf.c) */
@@ -93,7 +94,8 @@ struct cl_drift {
   int ks_na;              /* atoms of the discrete laws (their product) */
   double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
   double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
-  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (KS_GL points) */
+  int ks_gl;              /* Gauss-Legendre points per panel (KS_GL; fewer on the coarse level) */
+  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (ks_gl points) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -281,7 +283,7 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
     d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GL);
     d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GL);
     if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    else st = cl_rule_legendre(KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
+    else st = cl_rule_legendre(d->ks_gl = KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
     for (long a = 0; a < na && !st; a++) {
       long rest = a;
       double w = 1;
@@ -328,6 +330,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   cl_drift *d = calloc(1, sizeof *d);
   if (!d) return cl_fail(err, CL_ENOMEM, "out of memory");
   d->m = *m;
+  if (o) d->qo = *o;
   d->m1 = *m;
   d->m1.B = 1;
   d->K = m->K, d->M = m->M, d->d2 = 2 * m->M;
@@ -851,6 +854,67 @@ double cl_drift_stderr(const cl_drift *d) {
                   : d->se;
 }
 const char *cl_drift_method(const cl_drift *d) { return d->method_str; }
+
+/* M = 1: the coarse level of cl_ode_solve's error estimate
+ * (docs/m1-many-features.md s.7) and the tests' finer references: the same
+ * engine with every rule at f times its nodes (Gaussian part, laws,
+ * m-grid, the kink-split panels' Gauss-Legendre points, at most 32) and
+ * the characteristic functions' error exponents (w cut, x step, range) at
+ * fe[0..2] times theirs; the method (characteristic functions or tensor
+ * rules) is d's.  The coarse level keeps the x step: at half its exponent
+ * the coarse level was 1e-5 off for tanh (against 1e-12 for the fine one),
+ * an estimate too loose to use, while its w cut and range cost the most
+ * (the laws' characteristic functions at every w node: student's Bessel
+ * functions) and their lower exponents move the drift by ~1e-11. */
+static const double m1_coarse_f = 0.75, m1_coarse_fe[3] = {0.4, 0.85, 0.5};
+static int m1_level_n(double f, int n) { return (int)fmax(1, floor(f * n)); }
+cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_drift **out, char *err) {
+  *out = NULL;
+  if (d->M != 1 || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return CL_OK;
+  cl_quad_opts q = d->qo;
+  q.n_gauss = m1_level_n(f, q.n_gauss > 0 ? q.n_gauss : CL_QUAD_GAUSS);
+  q.n_law = m1_level_n(f, q.n_law > 0 ? q.n_law : CL_QUAD_LAW);
+  q.n_mgrid = m1_level_n(f, d->nm);
+  q.m1_cf = d->cf ? 1 : -1;
+  cl_status st = cl_drift_alloc(&d->m, &q, out, err);
+  if (st) return st;
+  cl_drift *c = *out;
+  if (c->cf) cl_cf_scale_exponents(c->cf, fe);
+  if (c->ks && (st = cl_rule_legendre(c->ks_gl = (int)fmin(32, m1_level_n(f, KS_GL)), -1, 1, c->ks_glx, c->ks_glw,
+                                      err))) {
+    cl_drift_free(c), *out = NULL;
+    return st;
+  }
+  return CL_OK;
+}
+/* The tensor rules (only under --quad-cf off) with a student law: its
+ * normal scale mixture converges like a power of the points, so the coarse
+ * level's difference is a fraction of the fine level's error (sigmoid,
+ * student:1:5 + rademacher:1: 4.2e-5 against 1.25e-4), as for the quad
+ * rule of docs/accurate.md s.4; with linear or cubic sigma and a laplace
+ * law: the integrands are polynomials, which the rules integrate exactly
+ * but for the far tail nodes they drop (weight times growth below 1e-15),
+ * and both levels drop them (cubic, uniform:1 + laplace:2 + uniform:3:
+ * 2.1e-8 between the levels, 3.8e-7 from a 4 times finer rule).  No bound
+ * there (bench/m1est with --quad-cf off). */
+const char *cl_drift_m1_unbounded(const cl_drift *d) {
+  if (d->M != 1 || d->cf || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return NULL;
+  const int poly = d->m.act == CL_ACT_LINEAR || d->m.act == CL_ACT_CUBIC;
+  for (int j = 0; j < d->K; j++)
+    if (d->m.c[j].kind == CL_LAW_STUDENT)
+      return "no error bound: the student law's rule converges too slowly for two levels (use the default "
+             "characteristic functions)";
+  for (int j = 0; j < d->K && poly; j++)
+    if (d->m.c[j].kind == CL_LAW_LAPLACE)
+      return "no error bound: the rule drops the laplace law's far tail nodes, whose error neither level sees "
+             "(use the default exact moments)";
+  return NULL;
+}
+cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
+  *out = NULL;
+  if (cl_drift_m1_unbounded(d)) return CL_OK;
+  return cl_drift_m1_level(d, m1_coarse_f, m1_coarse_fe, out, err);
+}
 
 /* M = 1: the flat node list (gz, gw) of the active directions' rules rp
  * (outer) and rm (inner), with the mirror half along (1, -1). */
@@ -1762,9 +1826,9 @@ static int ks_nodes(const cl_drift *d, const cl_law *l, double c0, double dmin, 
     e[ne++] = len;
     for (int k = 0; k + 1 < ne; k++) {
       double a = from_p ? p + e[k] : q - e[k + 1], b = from_p ? p + e[k + 1] : q - e[k];
-      if (n + KS_GL > KS_PANELS * KS_GL) return -1;
+      if (n + d->ks_gl > KS_PANELS * KS_GL) return -1;
       const double mid = 0.5 * (a + b), hw = 0.5 * (b - a);
-      for (int g = 0; g < KS_GL; g++) {
+      for (int g = 0; g < d->ks_gl; g++) {
         const double x = mid + hw * d->ks_glx[g];
         d->ks_x[n] = x, d->ks_w[n] = hw * d->ks_glw[g] * ks_pdf(l, x);
         n++;

@@ -84,6 +84,7 @@ struct cl_cf {
   double *Pr, *Pi, *Gr, *Gi;     /* Phi and Ghat, n_w */
   int last_nx, last_nw;
   double last_L;
+  double ew, ex, et; /* the error exponents CF_EW, CF_EX, CF_ET (scaled on the other levels: cl_cf_scale_exponents) */
 };
 
 static double tail_q(const cl_law *law, double mass);
@@ -114,20 +115,20 @@ cl_status cl_cf_alloc(const cl_model *m, const int *skip, int n_v, cl_cf **out, 
     cf->student |= cf->use[j] && m->c[j].kind == CL_LAW_STUDENT;
   }
   cf->poly = cl_act_polynomial(m->act);
+  cf->ew = CF_EW, cf->ex = CF_EX, cf->et = CF_ET;
 
   cl_status st = cl_rule_normal_trap(n_v, &cf->vr, err);
   if (st) return cl_cf_free(cf), st;
   while (cf->jv0 < cf->vr.n && cf->vr.x[cf->jv0] < 0) cf->jv0++;
-  cf->vpole = m->act == CL_ACT_TANH      ? M_PI / 2
-              : m->act == CL_ACT_SIGMOID ? M_PI
-              : m->act == CL_ACT_ERF     ? 2.0
-                                         : 0;
+  cf->vpole = cl_act_pole(m->act);
   if ((st = cl_rule_legendre(CF_GL, -1, 1, cf->glx, cf->glw, err))) return cl_cf_free(cf), st;
   *out = cf;
   return CL_OK;
 }
 
 int cl_cf_exact(const cl_cf *cf) { return cf->poly; }
+
+void cl_cf_scale_exponents(cl_cf *cf, const double f[3]) { cf->ew *= f[0], cf->ex *= f[1], cf->et *= f[2]; }
 
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L) {
   if (n_x) *n_x = cf->last_nx;
@@ -418,8 +419,7 @@ static cl_status v_rule(cl_cf *cf, double cm, char *err) {
 /* The x step of the trapezoid for an integrand growing like e^(gam y^2) off
  * the real axis and analytic in |Im x| < yp: error ~ e^(-(2 pi y / h -
  * gam y^2)) maximised over y <= yp must reach e^-CF_EX. */
-static double x_step(double gam, double yp) {
-  const double E = CF_EX;
+static double x_step(double gam, double yp, double E) {
   if (!(yp < INFINITY) || sqrt(E / gam) <= yp) return M_PI / sqrt(gam * E);
   return 2 * M_PI * yp / (E + gam * yp * yp);
 }
@@ -609,7 +609,7 @@ static void relu_tail(const cl_cf *cf, const double *R, double cp, double M[3], 
   const int K = cf->K, G = CF_GL;
   double r0[CL_KMAX] = {0}, tq0[CL_KMAX] = {0}, sd;
   for (int j = 0; j < K; j++) r0[j] = cf->use[j] ? R[j] : 0;
-  const double L0 = cl_cf_range(cf->law, tq0, K, r0, cp, CF_ET, &sd);
+  const double L0 = cl_cf_range(cf->law, tq0, K, r0, cp, cf->et, &sd);
   double m2 = cp * cp, m3 = 0, c3[CL_KMAX] = {0};
   for (int j = 0; j < K; j++)
     if (cf->use[j]) {
@@ -627,7 +627,7 @@ static void relu_tail(const cl_cf *cf, const double *R, double cp, double M[3], 
       const cl_law *l = &cf->law[j];
       C = fmax(C, l->kind == CL_LAW_STUDENT ? sqrt(l->m2 * (l->nu - 2)) : sqrt(l->m2));
     }
-  const double W = sqrt(2 * CF_EW) / cp, dlt = 4 * M_PI / L0, w0 = fmin(dlt, W);
+  const double W = sqrt(2 * cf->ew) / cp, dlt = 4 * M_PI / L0, w0 = fmin(dlt, W);
   const int ng = (int)fmax(0, ceil(log2(w0 * sqrt(m2) / 1e-4)));
   const double wlo = ldexp(w0, -ng);
   const int nu_ = (int)ceil((W - w0) / dlt);
@@ -658,7 +658,7 @@ static void relu_tail(const cl_cf *cf, const double *R, double cp, double M[3], 
         sr = nr, si = ni;
       }
     }
-    if (p >= ng && C * Bs < exp(-CF_EW)) { /* Bs at the panel's last node */
+    if (p >= ng && C * Bs < exp(-cf->ew)) { /* Bs at the panel's last node */
       wend = b;
       break;
     }
@@ -680,7 +680,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   if (!(cp > 0))
     return cl_fail(err, CL_EINVAL, "the characteristic-function method needs Gaussian smoothing "
                                    "along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 > 0)");
-  double sd, L = x_range(cf, R, cp, CF_ET, &sd);
+  double sd, L = x_range(cf, R, cp, cf->et, &sd);
   (void)sd;
   const int rtail = cf->act == CL_ACT_RELU && cf->student;
   if (rtail) {
@@ -700,7 +700,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
     const double mass = CF_STQR * fmin(1, (1 + v) / (cm * cm));
     for (int j = 0; j < K; j++)
       if (cf->use[j]) r[j] = R[j], tq[j] = tail_q(&cf->law[j], mass);
-    L = cl_cf_range(cf->law, tq, K, r, cp, CF_ET, NULL) + sqrt(2 * CF_ET) * cm;
+    L = cl_cf_range(cf->law, tq, K, r, cp, cf->et, NULL) + sqrt(2 * cf->et) * cm;
   }
   /* x rule */
   double gam = 0.5 / (cp * cp), yp = INFINITY;
@@ -711,11 +711,11 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   case CL_ACT_RELU: if (cm > 0) gam += 0.5 / (cm * cm); break;
   default: break;
   }
-  double hx = x_step(gam, yp);
+  double hx = x_step(gam, yp, cf->ex);
   /* the x-nodes cover [0, Lx] (relu) or [-Lx, Lx]; with relu_tail only the
    * remainder of F, negligible beyond sqrt(2 CF_ET) cm (none if cm = 0),
    * is integrated on them, while the period 2.5 L keeps the images off */
-  const double Lx = rtail ? sqrt(2 * CF_ET) * cm : L;
+  const double Lx = rtail ? sqrt(2 * cf->et) * cm : L;
   int nx, relu = cf->act == CL_ACT_RELU, npan = 0;
   if (relu) {
     /* panels of about 6 trapezoid steps: 16 Gauss-Legendre points each */
@@ -725,7 +725,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   } else
     nx = 2 * (int)ceil(L / hx) + 1;
   /* w rule: the Gaussian factor is e^-CF_EW at W; step 2 pi / P, P = 2.5 L */
-  double W = sqrt(2 * CF_EW) / cp, P = CF_PER * L, dw = 2 * M_PI / P;
+  double W = sqrt(2 * cf->ew) / cp, P = CF_PER * L, dw = 2 * M_PI / P;
   int nw = (int)ceil(W / dw) + 1;
   if ((double)nx * nw > CF_MAXWORK || nx > 1000000 || nw > 1000000)
     return cl_fail(err, CL_EINVAL,

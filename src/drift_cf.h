@@ -33,6 +33,11 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
  * linear, cubic), which no grid approximates. */
 int cl_cf_exact(const cl_cf *cf);
 
+/* Another level (the ode error estimate, docs/m1-many-features.md s.7):
+ * the error exponents of the w cut, the x trapezoid and the range times
+ * f[0], f[1], f[2]. */
+void cl_cf_scale_exponents(cl_cf *cf, const double f[3]);
+
 /* Grid sizes of the last successful evaluation (0 with cl_cf_exact). */
 void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L);
 

@@ -63,6 +63,21 @@ int cl_drift_grid_unresolved(const struct cl_drift *d);
  * drift again.  For the spread of the rules' Jacobians where the fixed
  * points take the fallback engine's (docs/fixed-points.md s.2). */
 void cl_drift_pin_rep(struct cl_drift *d, int rep);
+/* M = 1 quadrature (not the closed forms): into *out a coarse copy of d,
+ * every rule with 3/4 of its nodes (fewer error exponents for the
+ * characteristic functions), whose distance to d bounds d's
+ * error (cl_ode_solve integrates it as a second level;
+ * docs/m1-many-features.md s.7).  *out = NULL for the other engines. */
+cl_status cl_drift_m1_coarse(const struct cl_drift *d, struct cl_drift **out, char *err);
+/* Where an M = 1 quadrature has no coarse level for want of a bound (the
+ * tensor rules with a student law), the reason for the method line; else
+ * NULL. */
+const char *cl_drift_m1_unbounded(const struct cl_drift *d);
+/* The same with every rule at f times its nodes and the characteristic
+ * functions' error exponents (w cut, x step, range) at fe[0..2] times
+ * theirs (f > 1: the tests' references). */
+cl_status cl_drift_m1_level(const struct cl_drift *d, double f, const double fe[3], struct cl_drift **out,
+                            char *err);
 const char *cl_grid_method(const cl_grid *g);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);

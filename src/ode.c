@@ -11,6 +11,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,12 @@ typedef struct {
   double t_fail;
   cl_progress_fn progress; /* cl_ode_opts' hook: fraction of [0, T] */
   void *pctx;
+  double p0, p1; /* the fraction reported is p0 + (p1 - p0) t / T (p1 = 0: t / T) */
 } ode_ctx;
+
+static void report(const ode_ctx *c, double f) {
+  if (c->progress) c->progress(c->pctx, c->p1 > 0 ? c->p0 + (c->p1 - c->p0) * f : f);
+}
 
 /* The name of component i of the integrated vector: R_k_m or Q_m_l as in
  * the output table (replicate systems stacked: i modulo n1), y_i for a flow */
@@ -672,7 +678,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
       next++;
     }
     t = tnew;
-    if (c->progress) c->progress(c->pctx, t_end > 0 ? t / t_end : 1);
+    report(c, t_end > 0 ? t / t_end : 1);
     /* R and Q are O(1) quantities: beyond 1e15 the solution blows up */
     for (int i = 0; i < n; i++)
       if (!(fabs(w.ynew[i]) < 1e15)) {
@@ -741,7 +747,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   gsl_odeiv2_driver_set_hmin(drv, 1e-9 * fmax(1, t_end));
   for (size_t j = 1; j < nt; j++) {
     int gs = gsl_odeiv2_driver_apply(drv, &t, tk[j], y);
-    if (c->progress) c->progress(c->pctx, t / t_end);
+    report(c, t / t_end);
     for (int i = 0; i < n && gs == GSL_SUCCESS; i++)
       if (!(fabs(y[i]) < 1e15)) {
         char nm[32];
@@ -770,6 +776,12 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
 
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
                        const char *note, cl_traj **out, char *info, char *err, int *unresolved);
+
+/* M = 1 levels: the floor of both bounds, relative to the largest
+ * component (of the drift, of the table), for the rounding of the sums,
+ * which the levels share where the rule is exact (linear, cubic: measured
+ * up to 5e-15 relative; docs/m1-many-features.md s.7) */
+#define M1_ROUNDING (64 * DBL_EPSILON)
 
 /* The grid engine (M = 2, docs/grid.md) is the default where it applies,
  * but it refuses a state that needs more nodes per direction than its cap
@@ -811,6 +823,16 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                      strcmp(o->stepper, "bsimp");
   st = cl_drift_alloc(m, &quad, &c.drift, err);
   if (st) return st;
+  /* M = 1 with dop853: a coarse level of the rules, integrated separately
+   * after the fine one (which is written, its table unchanged); their
+   * distance bounds the fine one's error (docs/m1-many-features.md s.7).
+   * Only where the caller takes the method line (info), which reports it:
+   * basin, findings and reproduce run many trajectories without it */
+  cl_drift *coarse = NULL;
+  if (!type && info && (st = cl_drift_m1_coarse(c.drift, &coarse, err))) {
+    cl_drift_free(c.drift);
+    return st;
+  }
   int K = m->K, M = m->M, n = cl_state_size(K, M);
   /* M >= 2 engines (docs/multi.md, docs/accurate.md): with dop853 each of
    * their nrep randomised rules (or deterministic levels) drives its own
@@ -822,13 +844,16 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   cl_traj *tr;
   cl_traj_alloc(K, M, nt, 1, &tr, NULL);
   double *Y = malloc(sizeof(double) * nt * (size_t)nall), *yall = malloc(sizeof(double) * (size_t)nall);
+  double *Yc = coarse ? malloc(sizeof(double) * nt * (size_t)n) : NULL;
   c.rq = malloc(sizeof(double) * 2 * (size_t)nr * ((size_t)K * M + (size_t)M * M));
-  if (!tr || !Y || !yall || !c.rq) {
+  if (!tr || !Y || !yall || !c.rq || (coarse && !Yc)) {
     cl_traj_free(tr);
     free(Y);
+    free(Yc);
     free(yall);
     free(c.rq);
     cl_drift_free(c.drift);
+    cl_drift_free(coarse);
     return cl_fail(err, CL_ENOMEM, "out of memory");
   }
   for (size_t j = 0; j < nt; j++) tr->t[j] = cl_schedule_time(s, j);
@@ -850,15 +875,36 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!st && (st = cl_drift_eval(c.drift, R, Q, dR, dQ, c.err)))
     cl_fail(err, st, "at t = 0: %s (%s)", c.err, pars);
   se0 = cl_drift_stderr(c.drift);
+  /* the coarse level: its drift at t = 0 (the drift bound there) and its
+   * trajectory; where it fails, the fine one stands without the bounds */
+  ode_ctx cc = c;
+  int coarse_ok = coarse && !st;
+  if (coarse_ok) {
+    double cR[CL_KMAX * CL_MMAX], cQ[CL_MMAX * CL_MMAX];
+    coarse_ok = cl_drift_eval(coarse, R, Q, cR, cQ, cc.err) == CL_OK;
+    double sc = 0;
+    for (int k = 0; k < K * M && coarse_ok; k++) se0 = fmax(se0, fabs(cR[k] - dR[k])), sc = fmax(sc, fabs(dR[k]));
+    for (int k = 0; k < M * M && coarse_ok; k++) se0 = fmax(se0, fabs(cQ[k] - dQ[k])), sc = fmax(sc, fabs(dQ[k]));
+    se0 = fmax(se0, M1_ROUNDING * sc);
+    c.p1 = 0.7, cc.p0 = 0.7, cc.p1 = 1; /* the coarse level costs a third to a half of the fine one */
+    cc.drift = coarse;
+  }
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, o->rtol, o->atol, Y, pars, err)
               : integrate_dop853(&sys, &c, yall, nt, tr->t, o->rtol, o->atol, Y, pars, err);
+  double tbound = 0;
+  if (!st && coarse_ok) {
+    gsl_odeiv2_system csys = {rhs, jac, (size_t)n, &cc};
+    char cerr[CL_ERRLEN];
+    coarse_ok = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, pars, cerr) == CL_OK;
+    for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)
+      tbound = fmax(tbound, fmax(fabs(Yc[q] - Y[q]), M1_ROUNDING * fabs(Y[q])));
+  }
   /* max over the table of: t sd / sqrt(nrep) of the randomised rules'
    * trajectories; for the deterministic engines' levels (wrep >= 0) the
    * largest distance of the written level to the others, as their drift
    * estimate (docs/accurate.md s.4: with a middle level a chance agreement
    * of the coarse one alone does not hide the error) */
-  double tbound = 0;
   const int wrep = cl_drift_written_rep(c.drift);
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
     double *yj = Y + j * (size_t)nall;
@@ -889,11 +935,15 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
      * where the line would not fit (the quad rule's method is long: the
      * rerun's note once cut its drift bound to "8") */
     char tail[CL_ERRLEN];
-    if (nr > 1)
+    if (nr > 1 || coarse_ok)
       snprintf(tail, sizeof tail,
                "; %d %s integrated separately, trajectory error bound %.3g (max over the "
                "table of R and Q); drift error bound %.3g at t = 0%s",
-               nr, wrep >= 0 ? "levels" : "rules", tbound, se0, note);
+               coarse ? 2 : nr, wrep >= 0 || coarse ? "levels" : "rules", tbound, se0, note);
+    else if (coarse)
+      snprintf(tail, sizeof tail, "; the coarse level of the error estimate failed: no error bound%s", note);
+    else if (!type && cl_drift_m1_unbounded(c.drift))
+      snprintf(tail, sizeof tail, "; %s%s", cl_drift_m1_unbounded(c.drift), note);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
       snprintf(tail, sizeof tail, "; drift standard error %.3g at t = 0, %.3g at the last step%s", se0,
                cl_drift_stderr(c.drift), note);
@@ -907,8 +957,10 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     memcpy(info + lmk, tail, lt + 1);
   }
   free(Y);
+  free(Yc);
   free(yall);
   free(c.rq);
+  cl_drift_free(coarse);
   *unresolved = cl_drift_grid_unresolved(c.drift);
   cl_drift_free(c.drift);
   if (st) {

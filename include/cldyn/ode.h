@@ -33,7 +33,9 @@ cl_status cl_ode_check_stepper(const char *name, char *err);
 /* Integrate from (R0, Q0) of the model over the schedule's time grid (one
  * block).  `info` (may be NULL, CL_INFOLEN bytes: cldyn/common.h) receives a description of
  * the drift method and, for Monte Carlo drifts, the standard error at the
- * first and last output.  A NaN, a drift that cannot be evaluated or a
+ * first and last output; with dop853, the error bounds of the levels or
+ * rules integrated separately (at M = 1 the coarse level is integrated only
+ * when info is not NULL: docs/m1-many-features.md s.7).  A NaN, a drift that cannot be evaluated or a
  * state outside the domain (Q - R^T R not PSD) stops with CL_EDIVERGE and a
  * message with the time and the parameters. */
 /* The state vector y (cl_state_size, cl_state_pack, cl_state_unpack): state.h. */
