@@ -26,7 +26,7 @@ typedef struct {
   double eig_re[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   double eig_im[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   double residual;  /* max |dy/dt| at the point */
-  double jac_error; /* estimated error of the finite-difference Jacobian */
+  double jac_error; /* the largest of eig_error: a bound on every eigenvalue's error */
   cl_stability stability;
   int orbit;        /* 1, 2, ...: the same for the images of one point */
   int kind;         /* cl_fixed_kind */
@@ -43,6 +43,11 @@ typedef struct {
                        features and the groups' first units (K + 1; D (K + G)), and the growth
                        rates of the differences' bulk parts (1; D (D + 1) / 2)
                        (docs/fixed-points.md s.2, "Fixed points on the collapse set") */
+  double eig_error[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX]; /* the estimated error of each eigenvalue
+                       (eig_re + i eig_im, same order): its move between the Jacobian and each check
+                       of it (steps, extrapolation levels, the engine's levels or rules), matched
+                       eigenvalue by eigenvalue; stability calls an eigenvalue decided beyond 10 times
+                       its own error (docs/fixed-points.md s.2, "Each eigenvalue's error") */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
