@@ -144,9 +144,10 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
 cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                         cl_fixed_point **out, int *nout, char *err);
 
-/* Jacobian, eigenvalues, stability, residual and kind of p->y (p->n set).
- * Dead units (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta
- * and extrapolated to 0.  The finder and the threshold's continuation go
+/* Jacobian, eigenvalues with their errors (eig_error, jac_error the
+ * largest), stability, residual and kind of p->y (p->n set).  Dead units
+ * (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta and
+ * extrapolated to 0, their rows set to 0 in the live units' columns.  The finder and the threshold's continuation go
  * further where the default M = 2 grid refuses the Jacobian's difference
  * points: the Jacobian of cl_drift_fallback's engine, else stability
  * CL_UNKNOWN (docs/fixed-points.md s.2). */
