@@ -334,17 +334,27 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
 }
 
 /* ---- Jacobian and classification -------------------------------------- */
-/* stability from p's n eigenvalues: an eigenvalue within 10 jac_error (at
- * least 1e-8) of 0 makes the point marginal (docs/theory.md s.7) */
+/* stability from p's n eigenvalues: an eigenvalue within 10 times its own
+ * error eig_error (at least 1e-8) of 0 makes the point marginal
+ * (docs/theory.md s.7, docs/fixed-points.md s.2) */
 static void set_stability(cl_fixed_point *p, int n) {
   int pos = 0, neg = 0;
-  double tol = fmax(1e-8, 10 * p->jac_error);
-  for (int k = 0; k < n; k++) pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
+  for (int k = 0; k < n; k++) {
+    const double tol = fmax(1e-8, 10 * p->eig_error[k]);
+    pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
+  }
   p->stability = pos + neg < n ? CL_MARGINAL : pos == 0 ? CL_STABLE : neg == 0 ? CL_UNSTABLE : CL_SADDLE;
+}
+
+/* jac_error: the largest of the eigenvalues' errors */
+static void set_jac_error(cl_fixed_point *p, int n) {
+  p->jac_error = 0;
+  for (int k = 0; k < n; k++) p->jac_error = fmax(p->jac_error, p->eig_error[k]);
 }
 
 static cl_status eigen(const double *J, int n, cl_fixed_point *p) {
   if (cl_eigen_nonsymm(J, n, 1, p->eig_re, p->eig_im)) return CL_ENOMEM;
+  set_jac_error(p, n);
   set_stability(p, n);
   return CL_OK;
 }
@@ -357,91 +367,147 @@ static double residual_at(cl_drift *d, int K, int M, const double *y, char *err,
   return r;
 }
 
-/* The Jacobian of the fallback engine (cl_fixed_classify_fb) with its
- * engine's error: its rules (the Sobol' engine) or levels (the quad rule)
- * differentiated one by one, each by cl_ode_jacobian (the same drift
- * evaluations in all as the drift's Jacobian: each rule costs 1/nrep of
- * it).  The Sobol' rules: J their mean, the engine's error t sd / sqrt(nrep)
- * of the spectrum (sd from the largest distance of each rule's eigenvalues
- * to the mean's), as the drift's own bound; the quad rule: J its fine level,
- * the error the largest distance of its spectrum to the other levels'.
- * *e is that plus the largest finite-difference estimate of the rules. */
-static cl_status rules_jacobian(cl_drift *d, int K, int M, const double *y, double *J, double *e, char *err) {
-  const int n = cl_state_size(K, M), nr = cl_drift_nrep(d), w = cl_drift_written_rep(d);
-  if (nr < 2) return cl_ode_jacobian(d, K, M, y, J, e, err);
+/* e[k] += w times the move of the k-th eigenvalue of J (cl_eigen_nonsymm's
+ * order) to its partner in J2 (cl_ode_eig_moves); -1 if out of memory */
+static int add_moves(const double *J, const double *J2, int n, double w, double *e) {
+  double mv[CL_STATE_MAX];
+  if (cl_ode_eig_moves(J, J2, n, mv)) return -1;
+  for (int k = 0; k < n; k++) e[k] += w * mv[k];
+  return 0;
+}
+
+/* The number of the fallback engine's rules or levels that jac_variants
+ * differentiates one by one (0: dj is differentiated as one drift) */
+static int n_rules(cl_drift *d, cl_drift *dj) {
+  const int nr = cl_drift_nrep(dj);
+  return dj != d && nr >= 2 ? nr : 0;
+}
+
+/* The Jacobians at y from which the eigenvalues' errors come, each n x n
+ * in V: V[0] the Jacobian (of dj; for the fallback engine its fine level,
+ * or the mean of its Sobol' rules), V[1] its finite-difference check
+ * (cl_ode_jacobian_pair: the error is *fac times the move between them;
+ * NULL check: not computed), and with nr = n_rules > 0 the rules or levels
+ * one by one, V[2 + r], each differentiated by cl_ode_jacobian_pair with
+ * the rule pinned (the same drift evaluations in all as the drift's
+ * Jacobian: each rule costs 1/nrep of it). */
+static cl_status jac_variants(cl_drift *dj, int nr, int K, int M, const double *y, int check, double *V, int *fac,
+                              char *err) {
+  const int n = cl_state_size(K, M), w = cl_drift_written_rep(dj);
   const size_t nn = (size_t)n * (size_t)n;
-  double *Jr = malloc(sizeof(double) * nn * (size_t)nr), efd = 0, eng = 0, ss = 0;
-  if (!Jr) return cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!nr) return cl_ode_jacobian_pair(dj, K, M, y, V, check ? V + nn : NULL, fac, err);
+  double *J2 = malloc(sizeof(double) * nn * (size_t)nr);
+  if (!J2) return cl_fail(err, CL_ENOMEM, "out of memory");
   cl_status st = CL_OK;
   for (int r = 0; r < nr && !st; r++) {
-    double er = 0;
-    cl_drift_pin_rep(d, r);
-    st = cl_ode_jacobian(d, K, M, y, Jr + (size_t)r * nn, &er, err);
-    efd = fmax(efd, er);
+    cl_drift_pin_rep(dj, r);
+    st = cl_ode_jacobian_pair(dj, K, M, y, V + (size_t)(2 + r) * nn, check ? J2 + (size_t)r * nn : NULL, fac, err);
   }
-  cl_drift_pin_rep(d, -1);
-  if (!st) {
-    for (size_t k = 0; k < nn; k++) {
-      double a = 0;
-      for (int r = 0; r < nr; r++) a += Jr[(size_t)r * nn + k];
-      J[k] = w >= 0 ? Jr[(size_t)w * nn + k] : a / nr;
-    }
-    for (int r = 0; r < nr && !st; r++) {
-      if (r == w) continue;
-      const double g = cl_ode_spectrum_gap(J, Jr + (size_t)r * nn, n);
-      if (g < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
-      eng = fmax(eng, g), ss += g * g;
-    }
-    if (w < 0) eng = cl_drift_tquant(d) * sqrt(ss / ((double)nr * (nr - 1)));
-    *e = efd + eng;
+  cl_drift_pin_rep(dj, -1);
+  for (size_t k = 0; k < nn && !st; k++) {
+    double a = 0, b = 0;
+    for (int r = 0; r < nr; r++) a += V[(size_t)(2 + r) * nn + k], b += check ? J2[(size_t)r * nn + k] : 0;
+    V[k] = w >= 0 ? V[(size_t)(2 + w) * nn + k] : a / nr;
+    if (check) V[nn + k] = w >= 0 ? J2[(size_t)w * nn + k] : b / nr;
   }
-  free(Jr);
+  free(J2);
   return st;
 }
 
+/* The error of each eigenvalue of V[0] (jac_variants) into e (added):
+ * fac times its move to V[1], plus the engine's: the quad rule's levels,
+ * the largest move to another level; the Sobol' rules, t sd / sqrt(nrep)
+ * with sd from each rule's move, as the drift's own bound.  -1 if out of
+ * memory. */
+static int variant_errors(cl_drift *dj, int nr, int n, const double *V, int fac, double *e) {
+  const size_t nn = (size_t)n * (size_t)n;
+  const int w = cl_drift_written_rep(dj);
+  double eng[CL_STATE_MAX] = {0}, ss[CL_STATE_MAX] = {0};
+  if (add_moves(V, V + nn, n, fac, e)) return -1;
+  for (int r = 0; r < nr; r++) {
+    double mv[CL_STATE_MAX];
+    if (r == w) continue;
+    if (cl_ode_eig_moves(V, V + (size_t)(2 + r) * nn, n, mv)) return -1;
+    for (int k = 0; k < n; k++) eng[k] = fmax(eng[k], mv[k]), ss[k] += mv[k] * mv[k];
+  }
+  for (int k = 0; k < n && nr; k++) e[k] += w >= 0 ? eng[k] : cl_drift_tquant(dj) * sqrt(ss[k] / ((double)nr * (nr - 1)));
+  return 0;
+}
+
 /* cl_fixed_classify with the residual from d and the Jacobian from dj
- * (d itself, or the fallback engine: rules_jacobian) */
+ * (d itself, or the fallback engine).  Each eigenvalue gets its own error
+ * (eig_error): its move between the Jacobian and each check of it, matched
+ * eigenvalue by eigenvalue (docs/fixed-points.md s.2). */
 static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed_point *p, char *err) {
-  const int n = p->n, dead = dead_mask(K, M, p->y);
+  const int n = p->n, dead = dead_mask(K, M, p->y), nr = n_rules(d, dj), nv = 2 + nr;
+  const size_t nn = (size_t)n * (size_t)n;
   cl_status st = CL_OK;
   p->residual = residual_at(d, K, M, p->y, err, &st);
   p->kind = cl_fixed_kind_of(K, M, p->y);
   if (st) return st;
-  double *J = malloc(sizeof(double) * (size_t)(3 * n * n));
-  if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
+  double *V = malloc(sizeof(double) * nn * (size_t)(3 * nv + 3));
+  if (!V) return cl_fail(err, CL_ENOMEM, "out of memory");
+  int fac = 1;
+  for (int k = 0; k < n; k++) p->eig_error[k] = 0;
   if (!dead) {
-    st = dj != d ? rules_jacobian(dj, K, M, p->y, J, &p->jac_error, err)
-                 : cl_ode_jacobian(d, K, M, p->y, J, &p->jac_error, err);
+    st = jac_variants(dj, nr, K, M, p->y, 1, V, &fac, err);
   } else {
     /* on the boundary Q_ii = 0 the central differences leave the domain:
      * differentiate at Q_ii = delta, 2 delta, 4 delta (delta >> the step)
-     * and extrapolate linearly to 0 from the first two; the third gives the
-     * error of the extrapolation */
+     * and extrapolate linearly to 0 from the first two, every variant
+     * alike (V at level r is V + r nv nn); B = the same from 2 delta and
+     * 4 delta.  The extrapolation's error is each eigenvalue's move from
+     * V[0] to B: that bounds a term c Q_ii^p with p >= 1 (p = 2 three
+     * times over) and c Q_ii log Q_ii (exactly).  The quadratic through
+     * the three levels was tried and dropped: at the dead point of
+     * docs/fixed-points.md s.2 ("Each eigenvalue's error") it moved an
+     * eigenvalue of the dead unit's odd block from 9e-6 to 1.6e-5 off (its
+     * dependence on Q_ii is not polynomial there) */
     const double delta = 20 * CL_FD_STEP;
-    double e[3] = {0, 0, 0};
-    for (int r = 0; r < 3 && !st; r++) {
+    double *B = V + (size_t)(3 * nv) * nn, *D1 = B + nn, *D2 = D1 + nn;
+    for (int r = 0, fr = 1; r < 3 && !st; r++, fac = fr > fac ? fr : fac) {
       double y[CL_STATE_MAX], Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX];
       cl_state_unpack(K, M, p->y, Rm, Qm);
       for (int i = 0; i < M; i++)
         if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
       cl_state_pack(K, M, Rm, Qm, y);
-      double er = 0;
-      st = dj != d ? rules_jacobian(dj, K, M, y, J + (size_t)r * n * n, &er, err)
-                   : cl_ode_jacobian(d, K, M, y, J + (size_t)r * n * n, r == 0 ? &er : NULL, err);
-      if (r == 0 || dj != d) e[r] = er;
+      st = jac_variants(dj, nr, K, M, y, r < 2, V + (size_t)(r * nv) * nn, &fr, err);
     }
-    double ex = 0;
-    for (int k = 0; k < n * n && !st; k++) {
-      double a = 2 * J[k] - J[n * n + k], b = 2 * J[n * n + k] - J[2 * n * n + k];
-      ex = fmax(ex, fabs(a - b) / 3); /* the O(delta^2) term left in a */
-      J[k] = a;
+    /* the dead units' rows vanish in the live columns (w_i = 0 stays 0
+     * whatever the live units do): set so, the Jacobian is block triangular
+     * and the live units' eigenvalues are those of their own block, not
+     * moved by the extrapolation's error in those rows times the coupling
+     * of the live rows to the dead columns */
+    double Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX], dc[CL_STATE_MAX];
+    for (int j = 0; j < K; j++)
+      for (int i = 0; i < M; i++) Rm[j * M + i] = dead >> i & 1;
+    for (int i = 0; i < M; i++)
+      for (int l = 0; l < M; l++) Qm[i * M + l] = (dead >> i & 1) || (dead >> l & 1);
+    cl_state_pack(K, M, Rm, Qm, dc);
+    for (size_t k = 0; k < nn && !st; k++) {
+      const int zero = dc[k / (size_t)n] != 0 && dc[k % (size_t)n] == 0;
+      const double j0 = V[k], j1 = V[(size_t)nv * nn + k], j2 = V[(size_t)(2 * nv) * nn + k];
+      B[k] = zero ? 0 : 2 * j1 - j2;
+      for (int v = 0; v < nv; v++)
+        V[(size_t)v * nn + k] = zero ? 0 : 2 * V[(size_t)v * nn + k] - V[(size_t)(nv + v) * nn + k];
+      D1[k] = V[k] + (zero ? 0 : j0 - j1), D2[k] = V[k] + (zero ? 0 : j1 - j2);
     }
-    /* the fallback's estimates carry its engine's error, which the
-     * extrapolation 2 J(delta) - J(2 delta) takes at most 2 + 1 times */
-    p->jac_error = dj != d ? 2 * e[0] + e[1] + ex : fmax(e[0], ex);
+    /* the move to B, divided by rho - 1 where rho = (the move under J(2
+     * delta) - J(4 delta)) / (that under J(delta) - J(2 delta)) is below 2:
+     * for a term c Q_ii^p, rho = 2^p and the linear extrapolation's error
+     * is the move to B over (rho - 1); p taken at least 1/2 (rho >= sqrt 2,
+     * the move times at most 2.4), and never below the move itself */
+    double mab[CL_STATE_MAX], m1[CL_STATE_MAX], m2[CL_STATE_MAX];
+    if (!st && (cl_ode_eig_moves(V, B, n, mab) || cl_ode_eig_moves(V, D1, n, m1) || cl_ode_eig_moves(V, D2, n, m2)))
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
+    for (int k = 0; k < n && !st; k++) {
+      const double rho = m1[k] > 0 ? m2[k] / m1[k] : 2;
+      p->eig_error[k] += mab[k] / fmin(1, fmax(rho - 1, M_SQRT2 - 1));
+    }
   }
-  if (!st && eigen(J, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
-  free(J);
+  if (!st && variant_errors(dj, nr, n, V, fac, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!st && eigen(V, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  free(V);
   return st;
 }
 
@@ -462,7 +528,7 @@ cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opt
     st = classify_with(d, *fb, K, M, p, e1);
   }
   if (st == CL_EDIVERGE) { /* no Jacobian even one-sided (a corner of the domain), or refused */
-    for (int k = 0; k < p->n; k++) p->eig_re[k] = p->eig_im[k] = NAN;
+    for (int k = 0; k < p->n; k++) p->eig_re[k] = p->eig_im[k] = p->eig_error[k] = NAN;
     p->jac_error = NAN, p->stability = CL_UNKNOWN, p->jac_fallback = 0;
   }
   return st ? cl_fail(err, st, "%s", e1) : CL_OK;
@@ -1435,6 +1501,23 @@ static cl_status block_eig(const double *J, int n, int a, int w, double *re, dou
   return st;
 }
 
+/* e += w times the moves of the eigenvalues of J's three diagonal blocks
+ * ([0, nw), [nw, nw + no), the rest: collapse_classify's order) to those of
+ * J2's; -1 if out of memory */
+static int block_moves(const double *J, const double *J2, int n, int nw, int no, double w, double *e) {
+  const int at[4] = {0, nw, nw + no, n};
+  double *B = malloc(sizeof(double) * 2 * (size_t)n * (size_t)n);
+  int bad = !B;
+  for (int b = 0; b < 3 && !bad; b++) {
+    const int a = at[b], m = at[b + 1] - a;
+    for (int r = 0; r < m; r++)
+      for (int k = 0; k < m; k++) B[r * m + k] = J[(a + r) * n + a + k], B[m * m + r * m + k] = J2[(a + r) * n + a + k];
+    if (m) bad = add_moves(B, B + m * m, m, w, e + a);
+  }
+  free(B);
+  return bad ? -1 : 0;
+}
+
 /* the Jacobian of a collapse set in its coordinates (collapse_jac for
  * M = 2, cpat_jac for M >= 3); Lb2 the bulk block at 2 delta */
 typedef cl_status (*collapse_jac_fn)(root_ctx *c, int rep, double lev, const double *y0, double *J, double *Lb2,
@@ -1484,28 +1567,32 @@ static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int
       const int br = r < nw ? 0 : r < nw + no ? 1 : 2, bk = k < nw ? 0 : k < nw + no ? 1 : 2;
       if (m2 ? br != bk && !(br == 0 && bk == 2) : br > bk) off = fmax(off, fabs(J[r * n + k]));
     }
+  for (int k = 0; k < n; k++) p->eig_error[k] = off;
+  if (!st && block_moves(J, X1, n, nw, no, 2, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st) {
-    /* the engine's error, as rules_jacobian: the deterministic rules'
+    /* the engine's error, as variant_errors: the deterministic rules'
      * coarse level against the fine one (X2, at h/2); the Sobol' rules one
-     * by one against their mean (X2), t sd / sqrt(nrep) */
+     * by one against their mean (X2), t sd / sqrt(nrep); each as the move
+     * of J's eigenvalues under the difference Je - X2 */
     const int nr = cl_drift_nrep(c->d), wr = cl_drift_written_rep(c->d);
-    double gap = cl_ode_spectrum_gap(X1, J, n), geng = 0, ss = 0;
-    for (int r = 0; r < nr && !st && gap >= 0; r++) {
+    double geng[CL_STATE_MAX] = {0}, ss[CL_STATE_MAX] = {0};
+    for (int r = 0; r < nr && !st; r++) {
+      double g[CL_STATE_MAX] = {0};
       if (r == wr || (wr >= 0 && r > 0)) continue;
       if ((st = jac(c, r, 0.5, p->y, Je, NULL, err))) break;
-      const double g = cl_ode_spectrum_gap(X2, Je, n);
-      if (g < 0) gap = -1;
-      geng = fmax(geng, g), ss += g * g;
+      for (int k = 0; k < nn; k++) Je[k] = J[k] + Je[k] - X2[k];
+      if (block_moves(J, Je, n, nw, no, 1, g)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+      for (int k = 0; k < n; k++) geng[k] = fmax(geng[k], g[k]), ss[k] += g[k] * g[k];
     }
-    if (!st && nr >= 2 && wr < 0) geng = cl_drift_tquant(c->d) * sqrt(ss / ((double)nr * (nr - 1)));
-    if (!st && gap < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    p->jac_error = 2 * gap + off + geng;
+    for (int k = 0; k < n && !st; k++)
+      p->eig_error[k] += nr >= 2 && wr < 0 ? cl_drift_tquant(c->d) * sqrt(ss[k] / ((double)nr * (nr - 1))) : geng[k];
   }
   if (!st && (block_eig(J, n, 0, nw, p->eig_re, p->eig_im) || block_eig(J, n, nw, no, p->eig_re + nw, p->eig_im + nw)))
     st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st && nb == 1) p->eig_re[n - 1] = J[nn - 1], p->eig_im[n - 1] = 0;
   else if (!st && block_eig(J, n, nw + no, nb, p->eig_re + nw + no, p->eig_im + nw + no))
     st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!st) set_jac_error(p, n);
   if (!st) set_stability(p, n);
   free(J);
   return st;
@@ -1767,7 +1854,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       continue;
     }
     if (st2) { /* no Jacobian (a step the engine refuses): listed, stability unknown */
-      for (int k = 0; k < n; k++) p.eig_re[k] = p.eig_im[k] = NAN;
+      for (int k = 0; k < n; k++) p.eig_re[k] = p.eig_im[k] = p.eig_error[k] = NAN;
       p.jac_error = NAN, p.stability = CL_UNKNOWN;
     }
     const int np0 = f->np;

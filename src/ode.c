@@ -338,55 +338,117 @@ double cl_ode_spectrum_gap(const double *J1, const double *J2, int n) {
   return gap;
 }
 
-cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
-                            double *err_est, char *err) {
+/* The greedy matching of J1's eigenvalues (in the order of
+ * cl_eigen_nonsymm(J1, n, 1)) to J2's: the closest pair of all first, then
+ * the closest of the rest, each eigenvalue used once; mv[a] the distance
+ * of J1's a-th eigenvalue to its partner.  -1 if out of memory. */
+int cl_ode_eig_moves(const double *J1, const double *J2, int n, double *mv) {
+  double re[2][CL_STATE_MAX], im[2][CL_STATE_MAX];
+  if (cl_eigen_nonsymm(J1, n, 1, re[0], im[0]) || cl_eigen_nonsymm(J2, n, 0, re[1], im[1])) return -1;
+  const size_t nn = (size_t)n * (size_t)n;
+  double *dist = malloc(sizeof(double) * nn);
+  char *used = calloc(2 * (size_t)n, 1);
+  if (!dist || !used) {
+    free(dist), free(used);
+    return -1;
+  }
+  for (int a = 0; a < n; a++)
+    for (int b = 0; b < n; b++) dist[(size_t)a * n + b] = hypot(re[0][a] - re[1][b], im[0][a] - im[1][b]);
+  for (int m = 0; m < n; m++) { /* n rounds: the closest free pair (O(n^3), n is small) */
+    double best = INFINITY;
+    int ba = -1, bb = -1;
+    for (int a = 0; a < n; a++)
+      for (int b = 0; b < n && !used[a]; b++)
+        if (!used[n + b] && (ba < 0 || dist[(size_t)a * n + b] < best)) best = dist[(size_t)a * n + b], ba = a, bb = b;
+    used[ba] = used[n + bb] = 1, mv[ba] = best;
+  }
+  free(dist), free(used);
+  return 0;
+}
+
+/* J, and in J2 (when not NULL) the Jacobian it is checked against:
+ * *fac = 2 when J and J2 are the Richardson levels of the Cholesky
+ * coordinates (the error is then twice their difference), 1 for the next
+ * Richardson level of the one-sided boundary differences; away from the
+ * boundary J2 has the steps divided by div (2 for cl_ode_jacobian; 4 for
+ * cl_ode_jacobian_pair, *fac 2) */
+static cl_status jacobian_pair(cl_drift *d, int K, int M, const double *y, double *J, double *J2, int div, int *fac,
+                               char *err) {
   int n = cl_state_size(K, M);
   const double scale = fd_scale(K, M, y);
   const int near = scale < CL_FD_STEP; /* next to the boundary: Richardson */
+  if (fac) *fac = 1;
   if (near) {
-    double *J2 = malloc(sizeof(double) * (size_t)(n * n));
-    if (!J2) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+    double *Jc = J2 ? J2 : malloc(sizeof(double) * (size_t)(n * n));
+    if (!Jc) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
     cl_status st = CL_OK;
-    const int bad = chol_jacobian(d, K, M, y, scale, err_est ? 2 : 1, J, J2, &st, err);
+    const int bad = chol_jacobian(d, K, M, y, scale, J2 ? 2 : 1, J, Jc, &st, err);
+    if (!J2) free(Jc);
     if (!bad) {
-      /* the error estimate: twice the largest move of an eigenvalue
-       * between the levels (h, h/2) and (h/2, h/4).  Entry by entry they
-       * differ by up to 1.7e-3 at the state with s = 1 (the columns of
-       * L_22 carry the grid's noise, ~1e-5 in G, times 1 / L_22 in P^-1)
-       * while the spectra agree to 1e-6: the errors of J lie where they do
-       * not move the eigenvalues, which are what the error is used for.
-       * Twice: an error that falls only like h (the grid's drift at R = 0
-       * is not twice differentiable in R to this accuracy: its central
-       * differences in R move by ~4e2 h there) is after Richardson twice
-       * the move between the levels */
-      double gap = 0;
-      if (!st && err_est && (gap = cl_ode_spectrum_gap(J, J2, n)) < 0)
-        st = cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
-      if (!st && err_est) *err_est = 2 * gap;
-      free(J2);
+      if (fac) *fac = 2;
       return st;
     }
-    free(J2);
   }
   cl_status st = fd_jacobian(d, K, M, y, scale, J, err);
-  if (st || (!err_est && !near)) return st;
-  double *J2 = malloc(sizeof(double) * 2 * (size_t)(n * n));
-  if (!J2) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
-  double *J4 = J2 + n * n, e = 0;
-  st = fd_jacobian(d, K, M, y, scale / 2, J2, err);
+  if (st || (!J2 && !near)) return st;
   if (!near) {
-    for (int k = 0; k < n * n && !st; k++) e = fmax(e, fabs(J[k] - J2[k]));
-  } else {
-    /* there the entries are large differences of the drift (~Q / dist
-     * times its scale: 150 at the state with s = 1 of docs/fixed-points.md
-     * s.7) and the eigenvalues small differences of the entries, so the
-     * O(h^2) term matters: (4 J(h/2) - J(h)) / 3, its error measured
-     * against the same from h/2 and h/4 */
-    for (int k = 0; k < n * n && !st; k++) J[k] = (4 * J2[k] - J[k]) / 3;
-    if (!st && err_est) st = fd_jacobian(d, K, M, y, scale / 4, J4, err);
-    for (int k = 0; k < n * n && !st && err_est; k++) e = fmax(e, fabs(J[k] - (4 * J4[k] - J2[k]) / 3));
+    if (fac) *fac = div == 4 ? 2 : 1;
+    return fd_jacobian(d, K, M, y, scale / div, J2, err);
   }
-  if (err_est) *err_est = e;
+  /* there the entries are large differences of the drift (~Q / dist times
+   * its scale: 150 at the state with s = 1 of docs/fixed-points.md s.7) and
+   * the eigenvalues small differences of the entries, so the O(h^2) term
+   * matters: (4 J(h/2) - J(h)) / 3, checked against the same from h/2 and
+   * h/4 */
+  double *Jh = malloc(sizeof(double) * 2 * (size_t)(n * n));
+  if (!Jh) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+  double *J4 = Jh + n * n;
+  st = fd_jacobian(d, K, M, y, scale / 2, Jh, err);
+  for (int k = 0; k < n * n && !st; k++) J[k] = (4 * Jh[k] - J[k]) / 3;
+  if (!st && J2) st = fd_jacobian(d, K, M, y, scale / 4, J4, err);
+  for (int k = 0; k < n * n && !st && J2; k++) J2[k] = (4 * J4[k] - Jh[k]) / 3;
+  free(Jh);
+  return st;
+}
+
+/* Away from the boundary the check has a quarter of the steps and the
+ * error is twice the move: the truncation error of J (O(h^2)) is 16/15 of
+ * its difference from J(h/4), and the drift's rounding, divided by the
+ * step, is 4 times larger in J(h/4) than in J, so their difference cannot
+ * hide it as the difference from J(h/2) can (at the live point of
+ * docs/fixed-points.md s.2, "Each eigenvalue's error", an eigenvalue was
+ * 2.1 times its move between h and h/2 off) */
+cl_status cl_ode_jacobian_pair(cl_drift *d, int K, int M, const double *y, double *J, double *J2, int *fac, char *err) {
+  return jacobian_pair(d, K, M, y, J, J2, 4, fac, err);
+}
+
+cl_status cl_ode_jacobian(cl_drift *d, int K, int M, const double *y, double *J,
+                            double *err_est, char *err) {
+  const int n = cl_state_size(K, M);
+  double *J2 = NULL;
+  if (err_est && !(J2 = malloc(sizeof(double) * (size_t)(n * n)))) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+  int fac = 1;
+  cl_status st = jacobian_pair(d, K, M, y, J, J2, 2, &fac, err);
+  if (!st && err_est) {
+    double e = 0;
+    if (fac == 2) {
+      /* next to the boundary, in (R, L): twice the largest move of an
+       * eigenvalue between the levels (h, h/2) and (h/2, h/4).  Entry by
+       * entry they differ by up to 1.7e-3 at the state with s = 1 (the
+       * columns of L_22 carry the grid's noise, ~1e-5 in G, times 1 / L_22
+       * in P^-1) while the spectra agree to 1e-6: the errors of J lie where
+       * they do not move the eigenvalues, which are what the error is used
+       * for.  Twice: an error that falls only like h (the grid's drift at
+       * R = 0 is not twice differentiable in R to this accuracy: its
+       * central differences in R move by ~4e2 h there) is after Richardson
+       * twice the move between the levels */
+      if ((e = cl_ode_spectrum_gap(J, J2, n)) < 0) st = cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
+      e *= 2;
+    } else {
+      for (int k = 0; k < n * n; k++) e = fmax(e, fabs(J[k] - J2[k]));
+    }
+    *err_est = e;
+  }
   free(J2);
   return st;
 }

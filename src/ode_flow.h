@@ -20,4 +20,18 @@ cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, doubl
  * estimate it is); -1 if out of memory */
 double cl_ode_spectrum_gap(const double *J1, const double *J2, int n);
 
+/* J1's eigenvalues (in the order of cl_eigen_nonsymm(J1, n, 1)) matched one
+ * to one to J2's, greedily by distance (the closest pair first); mv[a] the
+ * distance of the a-th to its partner (the per-eigenvalue errors of
+ * cl_fixed_point.eig_error).  -1 if out of memory. */
+int cl_ode_eig_moves(const double *J1, const double *J2, int n, double *mv);
+
+/* cl_ode_jacobian's J with, in J2 (if not NULL), the Jacobian its error is
+ * measured against: the steps halved (*fac = 1) or, next to the boundary,
+ * the next Richardson level (*fac = 2 in the Cholesky coordinates, whose
+ * error is twice the difference; 1 for the one-sided differences) */
+struct cl_drift;
+cl_status cl_ode_jacobian_pair(struct cl_drift *d, int K, int M, const double *y, double *J, double *J2, int *fac,
+                               char *err);
+
 #endif

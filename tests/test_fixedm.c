@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../src/fixed.h"
+#include "../src/linalg.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "testutil.h"
@@ -1097,4 +1098,173 @@ Test(fixedm, a_pair_beside_a_third_unit_separates_at_its_bulk_rate, .timeout = 2
   cr_log_info("bulk rate %.7f listed, %.7f from the ODE", q->eig_re[8], rate);
   cr_expect_leq(fabs(rate - q->eig_re[8]), 1e-4 * fabs(q->eig_re[8]), "listed %g, ODE %g", q->eig_re[8], rate);
   free(p);
+}
+
+/* ---- each eigenvalue's error (docs/fixed-points.md s.2, "Each
+ * eigenvalue's error") ------------------------------------------------ */
+
+/* the eigenvalues (sorted) of the block of the drift's Jacobian at y in
+ * the coordinates idx (nb <= 8 of them), by central differences with step
+ * h; rich: Richardson's (4 J(h/2) - J(h)) / 3 */
+static void block_eigs(cl_drift *d, int K, int M, const double *y0, const int *idx, int nb, double h, int rich,
+                       double *re, double *im) {
+  const int n = cl_state_size(K, M);
+  double J[2][64], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX];
+  char err[CL_ERRLEN];
+  cr_assert_leq(nb, 8);
+  for (int l = 0; l <= rich; l++)
+    for (int c = 0; c < nb; c++) {
+      const double hl = h / (1 << l);
+      memcpy(y, y0, sizeof(double) * (size_t)n);
+      y[idx[c]] = y0[idx[c]] + hl;
+      cr_assert_eq(cl_ode_drift(d, K, M, y, fp, err), CL_OK, "%s", err);
+      y[idx[c]] = y0[idx[c]] - hl;
+      cr_assert_eq(cl_ode_drift(d, K, M, y, fm, err), CL_OK, "%s", err);
+      for (int r = 0; r < nb; r++) J[l][r * nb + c] = (fp[idx[r]] - fm[idx[r]]) / (2 * hl);
+    }
+  for (int k = 0; k < nb * nb && rich; k++) J[0][k] = (4 * J[1][k] - J[0][k]) / 3;
+  cr_assert_eq(cl_eigen_nonsymm(J[0], nb, 1, re, im), CL_OK);
+}
+
+/* every reference eigenvalue (nr of them) matched to a distinct listed
+ * one (the nearest free), which must lie within its own eig_error; the
+ * largest ratio distance / eig_error */
+static double check_within_errors(const cl_fixed_point *p, const double *rre, const double *rim, int nr) {
+  int used[CL_STATE_MAX] = {0};
+  double worst = 0;
+  for (int a = 0; a < nr; a++) {
+    int best = -1;
+    for (int k = 0; k < p->n; k++)
+      if (!used[k] && (best < 0 || hypot(p->eig_re[k] - rre[a], p->eig_im[k] - rim[a]) <
+                                       hypot(p->eig_re[best] - rre[a], p->eig_im[best] - rim[a])))
+        best = k;
+    cr_assert_geq(best, 0);
+    used[best] = 1;
+    const double dist = hypot(p->eig_re[best] - rre[a], p->eig_im[best] - rim[a]);
+    cr_log_info("eigenvalue %.10f%+.3gi: exact %.10f, %.2g off, eig_error %.2g", p->eig_re[best], p->eig_im[best], rre[a],
+                dist, p->eig_error[best]);
+    cr_expect_leq(dist, p->eig_error[best], "eigenvalue %.10f: %.3g from the exact %.10f, its error %.3g", p->eig_re[best],
+                  dist, rre[a], p->eig_error[best]);
+    cr_expect_leq(p->eig_error[best], p->jac_error);
+    worst = fmax(worst, dist / p->eig_error[best]);
+  }
+  return worst;
+}
+
+/* the default engine of m (the caller frees it), p classified by it,
+ * its stability expected to be st */
+static cl_drift *classified_at(const cl_model *m, cl_fixed_point *p, cl_stability st) {
+  const cl_quad_opts o = {0};
+  cl_drift *d;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_drift_alloc(m, &o, &d, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_fixed_classify(d, m->K, m->M, p, err), CL_OK, "%s", err);
+  cr_expect_eq(p->stability, st, "%s", cl_stability_name(p->stability));
+  return d;
+}
+
+static cl_model sparse_rademacher_tanh(void) { /* bench/audit_fixed.py's m2-sparse-rademacher-tanh */
+  cl_model m = model2(2, 1.7, "sparse:2.5:0.3", "rademacher:1.8");
+  cl_act_parse("tanh", &m.act, NULL);
+  m.s = 0.8, m.rho = -0.3;
+  return m;
+}
+
+/* The point of bench/audit_fixed.py's m2-sparse-rademacher-tanh where the
+ * error taken entry by entry did not bound (session 13): R = 0, Q_11 =
+ * 0.5889275, unit 2 dead, a saddle; its eigenvalue -0.5109023 was 7.1e-5
+ * from the exact -0.5108310, jac_error 6.0e-5.  The exact spectrum: the
+ * live block (R_11, R_21, Q_11) by central differences at steps 1e-4 to
+ * 1e-6 (agreeing to 3e-8; the dead unit's rows vanish in the live columns,
+ * so these are eigenvalues of the whole Jacobian), the dead unit's Q_22
+ * rate lim dQ_22/dt / Q_22 (Richardson at Q_22 = 1e-8, 2e-8), and its odd
+ * block (R_12, R_22, Q_12) at Q_22 = 1e-6 and 1e-7, extrapolated linearly
+ * to 0.  Each listed eigenvalue lies within its own error. */
+Test(fixedm, each_eigenvalue_within_its_error_at_a_dead_unit_point, .timeout = 60) {
+  const cl_model m = sparse_rademacher_tanh();
+  cl_fixed_point p = {.n = 7, .y = {0, 0, 0, 0, 0.5889275321576488, 0, 0}};
+  cl_drift *d = classified_at(&m, &p, CL_SADDLE);
+  char err[CL_ERRLEN];
+  double rre[7], rim[7] = {0}, re[3][3], im[3][3];
+  const int live[3] = {0, 2, 4}, odd[3] = {1, 3, 5};
+  for (int s = 0; s < 3; s++) block_eigs(d, 2, 2, p.y, live, 3, 1e-4 / pow(10, s), 0, re[s], im[s]);
+  for (int k = 0; k < 3; k++) {
+    cr_assert_leq(fmax(fabs(re[0][k] - re[1][k]), fabs(re[2][k] - re[1][k])), 3e-8, "live eigenvalue %d", k);
+    rre[k] = re[1][k];
+  }
+  double f1[7], f2[7], y[7];
+  memcpy(y, p.y, sizeof y), y[6] = 1e-8;
+  cr_assert_eq(cl_ode_drift(d, 2, 2, y, f1, err), CL_OK, "%s", err);
+  y[6] = 2e-8;
+  cr_assert_eq(cl_ode_drift(d, 2, 2, y, f2, err), CL_OK, "%s", err);
+  rre[3] = 2 * f1[6] / 1e-8 - f2[6] / 2e-8;
+  y[6] = 1e-6, block_eigs(d, 2, 2, y, odd, 3, 1e-8, 0, re[0], im[0]);
+  y[6] = 1e-7, block_eigs(d, 2, 2, y, odd, 3, 1e-8, 0, re[1], im[1]);
+  for (int k = 0; k < 3; k++) rre[4 + k] = re[1][k] + (re[1][k] - re[0][k]) / 9;
+  const double worst = check_within_errors(&p, rre, rim, 7);
+  /* the live eigenvalue of before: now within 1e-6 (the dead rows set to
+   * 0 in the live columns), its error below 1e-5 */
+  int k5 = 0;
+  for (int k = 1; k < 7; k++)
+    if (fabs(p.eig_re[k] + 0.51083) < fabs(p.eig_re[k5] + 0.51083)) k5 = k;
+  cr_expect_leq(fabs(p.eig_re[k5] - rre[0]), 1e-6, "%.10f against the exact %.10f", p.eig_re[k5], rre[0]);
+  cr_expect_leq(p.eig_error[k5], 1e-5, "its error %.3g", p.eig_error[k5]);
+  cr_log_info("largest distance / eig_error %.2f; jac_error %.3g", worst, p.jac_error);
+  cl_drift_free(d);
+}
+
+/* The collapsed stable state of the_collapsed_state_the_flow_reaches_is_
+ * listed_stable (quad rule, 20 nodes): each eigenvalue, in the set's
+ * coordinates, within its own error of the same point's with the quad rule
+ * at 28 nodes (which moves the engine's error, not the steps': those are
+ * the same, and within the set and across it the test above checks two
+ * eigenvalues against the ODE). */
+Test(fixedm, each_eigenvalue_within_its_error_on_the_collapse_set, .timeout = 240) { /* 8.5 CPU s plain */
+  cl_model m = model2(2, 0.3, "rademacher:3", "rademacher:2");
+  cl_act_parse("sigmoid", &m.act, NULL);
+  m.s = 1;
+  int np, nf;
+  cl_fixed_point *p = find_collapsed(&m, &np), *f;
+  cr_assert_eq(np, 1);
+  const cl_quad_opts of = {.expect = CL_EXPECT_QUAD, .acc_nodes = 28};
+  cl_fixed_info info;
+  char err[CL_ERRLEN] = "";
+  cr_assert_eq(cl_fixed_find_collapsed(&m, &of, p[0].y, 1, &f, &nf, &info, err), CL_OK, "%s", err);
+  cr_assert_eq(nf, 1);
+  cr_expect_eq(p[0].stability, f[0].stability);
+  double worst = 0;
+  for (int k = 0; k < p[0].n; k++) {
+    const double dist = hypot(p[0].eig_re[k] - f[0].eig_re[k], p[0].eig_im[k] - f[0].eig_im[k]);
+    cr_log_info("eigenvalue %d: %.10f, 28 nodes %.10f: %.2g off, eig_error %.2g", k, p[0].eig_re[k], f[0].eig_re[k], dist,
+                p[0].eig_error[k]);
+    cr_expect_leq(dist, p[0].eig_error[k], "eigenvalue %d: %.10f, %.3g from the finer rule's, its error %.3g", k,
+                  p[0].eig_re[k], dist, p[0].eig_error[k]);
+    worst = fmax(worst, dist / p[0].eig_error[k]);
+  }
+  cr_log_info("largest distance / eig_error %.2f; jac_error %.3g", worst, p[0].jac_error);
+  free(p), free(f);
+}
+
+/* A live stable point (M = 2, two uniform:3, tanh, lambda 2.5: unit 1 on
+ * feature 1, unit 2 alive at R = 0; a complex pair): each eigenvalue
+ * within its own error of the exact one, from Richardson's extrapolation
+ * of central differences at steps 1e-3 and 5e-4 (agreeing with the same
+ * at 2e-4 and 1e-4 to 4e-10, the complex pair; the others to 2e-11).  The
+ * largest ratio of distance to error is 0.86 (-7.18, 1.6e-10 off, at the
+ * drift's rounding); with the check J(h/2) of before the ratios were 1.3
+ * to 2.1 (the move between h and h/2 is 3/4 of J(h)'s O(h^2) error). */
+Test(fixedm, each_eigenvalue_within_its_error_at_a_live_point, .timeout = 60) {
+  const cl_model m = model2(2, 2.5, "uniform:3", "uniform:3");
+  cl_fixed_point p = {.n = 7, .y = {0.6740001329866545, 0, 0, 0, 0.5491618643795545, 0, 0.06078981827874391}};
+  cl_drift *d = classified_at(&m, &p, CL_STABLE);
+  cr_expect_eq(p.kind, CL_KIND_PARTIAL);
+  const int all[7] = {0, 1, 2, 3, 4, 5, 6};
+  double re[2][7], im[2][7];
+  block_eigs(d, 2, 2, p.y, all, 7, 1e-3, 1, re[0], im[0]);
+  block_eigs(d, 2, 2, p.y, all, 7, 2e-4, 1, re[1], im[1]);
+  for (int k = 0; k < 7; k++)
+    cr_assert_leq(hypot(re[0][k] - re[1][k], im[0][k] - im[1][k]), 1e-9, "reference eigenvalue %d", k);
+  const double worst = check_within_errors(&p, re[0], im[0], 7);
+  cr_log_info("largest distance / eig_error %.2f; jac_error %.3g", worst, p.jac_error);
+  cl_drift_free(d);
 }

@@ -26,7 +26,7 @@ typedef struct {
   double eig_re[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   double eig_im[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
   double residual;  /* max |dy/dt| at the point */
-  double jac_error; /* estimated error of the finite-difference Jacobian */
+  double jac_error; /* the largest of eig_error: a bound on every eigenvalue's error */
   cl_stability stability;
   int orbit;        /* 1, 2, ...: the same for the images of one point */
   int kind;         /* cl_fixed_kind */
@@ -43,6 +43,11 @@ typedef struct {
                        features and the groups' first units (K + 1; D (K + G)), and the growth
                        rates of the differences' bulk parts (1; D (D + 1) / 2)
                        (docs/fixed-points.md s.2, "Fixed points on the collapse set") */
+  double eig_error[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX]; /* the estimated error of each eigenvalue
+                       (eig_re + i eig_im, same order): its move between the Jacobian and each check
+                       of it (steps, extrapolation levels, the engine's levels or rules), matched
+                       eigenvalue by eigenvalue; stability calls an eigenvalue decided beyond 10 times
+                       its own error (docs/fixed-points.md s.2, "Each eigenvalue's error") */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
@@ -139,9 +144,10 @@ cl_status cl_fixed_find_ex(const cl_model *m, const cl_quad_opts *o, const cl_fi
 cl_status cl_fixed_find(const cl_model *m, const cl_quad_opts *o, const double *extra, int nextra,
                         cl_fixed_point **out, int *nout, char *err);
 
-/* Jacobian, eigenvalues, stability, residual and kind of p->y (p->n set).
- * Dead units (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta
- * and extrapolated to 0.  The finder and the threshold's continuation go
+/* Jacobian, eigenvalues with their errors (eig_error, jac_error the
+ * largest), stability, residual and kind of p->y (p->n set).  Dead units
+ * (Q_ii = 0) are differentiated at Q_ii = delta, 2 delta, 4 delta and
+ * extrapolated to 0, their rows set to 0 in the live units' columns.  The finder and the threshold's continuation go
  * further where the default M = 2 grid refuses the Jacobian's difference
  * points: the Jacobian of cl_drift_fallback's engine, else stability
  * CL_UNKNOWN (docs/fixed-points.md s.2). */
