@@ -938,12 +938,16 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     cl_fail(err, st, "at t = 0: %s (%s)", c.err, pars);
   se0 = cl_drift_stderr(c.drift);
   /* the coarse level: its drift at t = 0 (the drift bound there) and its
-   * trajectory; where it fails, the fine one stands without the bounds */
+   * trajectory; where it fails, the fine one stands without the bounds,
+   * but out of memory is the run's error (all or nothing, as any other
+   * allocation of the run) */
   ode_ctx cc = c;
   int coarse_ok = coarse && !st;
   if (coarse_ok) {
     double cR[CL_KMAX * CL_MMAX], cQ[CL_MMAX * CL_MMAX];
-    coarse_ok = cl_drift_eval(coarse, R, Q, cR, cQ, cc.err) == CL_OK;
+    const cl_status cs = cl_drift_eval(coarse, R, Q, cR, cQ, cc.err);
+    if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cc.err);
+    coarse_ok = cs == CL_OK;
     double sc = 0;
     for (int k = 0; k < K * M && coarse_ok; k++) se0 = fmax(se0, fabs(cR[k] - dR[k])), sc = fmax(sc, fabs(dR[k]));
     for (int k = 0; k < M * M && coarse_ok; k++) se0 = fmax(se0, fabs(cQ[k] - dQ[k])), sc = fmax(sc, fabs(dQ[k]));
@@ -958,7 +962,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!st && coarse_ok) {
     gsl_odeiv2_system csys = {rhs, jac, (size_t)n, &cc};
     char cerr[CL_ERRLEN];
-    coarse_ok = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, pars, cerr) == CL_OK;
+    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, pars, cerr);
+    if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cerr);
+    coarse_ok = cs == CL_OK;
     for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)
       tbound = fmax(tbound, fmax(fabs(Yc[q] - Y[q]), M1_ROUNDING * fabs(Y[q])));
   }

@@ -839,7 +839,12 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   if (info) {
     double est[3];
     char e2[CL_ERRLEN], tail[CL_ERRLEN + 256];
-    if (coarse_estimate(m, s, po, tr, &rc, est, e2))
+    const cl_status cs = coarse_estimate(m, s, po, tr, &rc, est, e2);
+    if (cs == CL_ENOMEM) { /* out of memory is the run's error: all or nothing */
+      cl_traj_free(tr);
+      return cl_fail(err, cs, "%s", e2);
+    }
+    if (cs)
       snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps <= 2 dt) stopped: %s", e2);
     else
       snprintf(tail, sizeof tail,

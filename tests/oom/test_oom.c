@@ -111,7 +111,9 @@ static cl_status run_pde(const cl_config *c, char *err) {
   cl_traj *tr = NULL;
   cl_pde_opts po = c->pde;
   po.quad = c->ode.quad;
-  cl_status st = cl_pde_solve(&c->model, &c->sched, &po, &tr, NULL, NULL, NULL, err);
+  /* with the method line: the error estimate's coarse run allocates too */
+  char info[CL_INFOLEN];
+  cl_status st = cl_pde_solve(&c->model, &c->sched, &po, &tr, NULL, NULL, info, err);
   cl_traj_free(tr);
   return st;
 }
