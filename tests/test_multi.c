@@ -367,6 +367,32 @@ Test(multi, trajectory_bound_covers_refinement, .timeout = 120) {
   cl_traj_free(b);
 }
 
+/* g abs with B > 1 (the whole batch in the point set): each rule's drift
+ * jumps where a point's batch-mean C_il changes sign, and cldyn ode floors
+ * the integrator's tolerances at 0.01 x the drift error bound (docs/multi.md
+ * s.3).  The printed trajectory bound, integrator error included, still
+ * covers the change to a 16x finer rule (itself floored) at B = 2 and 3. */
+static void abs_batch_covers_refinement(const char *base) {
+  char fine[512], info[CL_INFOLEN];
+  snprintf(fine, sizeof fine, "%s --qmc-points 4096", base);
+  cl_traj *a, *b;
+  double ba = ode_run(base, &a, info);
+  cr_expect(strstr(info, "tolerances floored at 0.01 x the drift error bound"), "%s", info);
+  double bb = ode_run(fine, &b, info);
+  double gap = 0;
+  for (size_t k = 0; k < a->nt; k++)
+    for (int c = 0; c < a->ncol - a->K * a->M; c++) gap = fmax(gap, fabs(cl_traj_row(a, 0, k)[c] - cl_traj_row(b, 0, k)[c]));
+  cr_log_info("%s: trajectory bounds %.3g (256 points) and %.3g (4096), change %.3g", base, ba, bb, gap);
+  cr_expect_leq(gap, ba + bb, "%s: change %g beyond the bounds %g + %g", base, gap, ba, bb);
+  cl_traj_free(a);
+  cl_traj_free(b);
+}
+
+Test(multi, abs_batch_trajectory_bound_covers_refinement, .timeout = 120) {
+  abs_batch_covers_refinement("--M 2 --B 2 --g abs --lambda 1 --T 1 --dt-out 0.25 --qmc-points 256");
+  abs_batch_covers_refinement("--M 2 --B 3 --g abs --lambda 1 --R0 0.3,0.1 --T 1 --dt-out 0.25 --qmc-points 256");
+}
+
 /* Exact symmetry of the rule (docs/multi.md s.5): the point set is closed
  * under the model's symmetry group, so drift(g y) = g drift(y) to rounding
  * for every generator g (unit transpositions, unit signs for odd sigma,
