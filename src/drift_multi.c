@@ -1402,6 +1402,7 @@ cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *c
 }
 
 double cl_multi_tquant(const cl_multi *q) { return q->tq; }
+int cl_multi_kinked(const cl_multi *q) { return q->mode == MODE_BATCH; }
 
 cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
                         double *ebar, char *err) {

@@ -123,6 +123,8 @@ Test(threads, ode_output_is_bit_identical, .timeout = 180) {
       /* the Sobol' engine's 1/B expansion (case D's default is the grid since session 11) */
       "--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 '0.1,0.02;0.03,0.1' --T 2 --expect qmc",
       "--M 2 --lambda 1 --act erf --c gauss --c gauss --R0 '0.1,0.02;0.03,0.1' --T 2",
+      /* the whole batch (g = abs) with the integrator's tolerance floor (docs/multi.md s.3) */
+      "--M 2 --B 2 --g abs --lambda 1 --R0 '0.1,0.02' --T 2 --qmc-points 512",
   };
   char dir[64];
   make_tmpdir(dir, sizeof dir);
