@@ -517,8 +517,8 @@ const cl_optdesc cl_options[] = {
      .notes = {{CL_CMD_SWEEP, "the grid's points run in parallel"}}},
     {"rtol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "relative tolerance of the adaptive integrator, > 0", "1e-8",
      F(ode.rtol), 0, 0, HUGE_HI, 1, 0, "a real > 0", "> 0",
-     .notes = {{CL_CMD_ODE, "with atol, raised to 0.01 x the drift error bound on the whole-batch Sobol' rules (g abs, "
-                            "B > 1, M >= 2; docs/multi.md s.3)"}}},
+     .notes = {{CL_CMD_ODE, "with atol, raised to 0.01 x the drift error bound on the Sobol' rules with g abs (B > 1, "
+                            "or lambda != 0; M >= 2; docs/multi.md s.3)"}}},
     {"atol", CL_OPT_REAL, CL_CMD_ODE | CL_CMD_BASIN, "X", "absolute tolerance, >= 0", "1e-10", F(ode.atol), 0, 0,
      HUGE_HI, 0, 0, "a real >= 0", ">= 0"},
     {"stepper", CL_OPT_SPECIAL, CL_CMD_ODE | CL_CMD_BASIN, "NAME",

@@ -59,9 +59,9 @@ struct cl_drift;
 #define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
 /* 1 for the Sobol' rules over the whole batch (g abs, B > 1, lambda != 0,
- * docs/multi.md s.3): each rule's drift jumps where a point's batch-mean
- * correlation C_il changes sign, so the integrator's tolerances are floored
- * (cl_ode_solve) */
+ * docs/multi.md s.3): each rule's drift jumps where a point's correlation
+ * C_il (batch mean, or one sample's) changes sign with g abs, so the
+ * integrator's tolerances are floored (cl_ode_solve) */
 int cl_drift_kinked(const struct cl_drift *d);
 /* rep in [0, cl_drift_nrep): cl_drift_eval (and so cl_ode_jacobian) then
  * evaluates that rule (or level) alone, as cl_drift_eval_rep; -1: the

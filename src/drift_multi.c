@@ -1402,7 +1402,14 @@ cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *c
 }
 
 double cl_multi_tquant(const cl_multi *q) { return q->tq; }
-int cl_multi_kinked(const cl_multi *q) { return q->mode == MODE_BATCH; }
+int cl_multi_kinked(const cl_multi *q) {
+  /* g = abs enters through sign(C_il) where lambda != 0: of the batch mean,
+   * or of one sample's y_i y_l at B = 1.  (relu's step sigma' is a kink
+   * too, but its runs at M = 2 blow up within t ~ 0.05 at the settings
+   * tried, where a floored tolerance turned the blow-up's message into one
+   * about the domain: not floored) */
+  return q->mode == MODE_BATCH || (q->m.g == CL_G_ABS && q->m.lambda != 0);
+}
 
 cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *dR, double *dQ,
                         double *ebar, char *err) {

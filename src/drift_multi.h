@@ -67,7 +67,8 @@ int cl_drift_threads(void);
 double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */
 double cl_multi_errmax(const cl_multi *q);
-/* 1 on the whole-batch path (g abs: the drift of one rule is discontinuous) */
+/* 1 where the drift of one rule is discontinuous in the state: the
+ * whole-batch path (g abs), g abs with lambda != 0 at B = 1 */
 int cl_multi_kinked(const cl_multi *q);
 const char *cl_multi_method(const cl_multi *q);
 /* The R replicate drifts of the last evaluation (rep r at r * (K*M + M*M)),

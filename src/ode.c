@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the tolerance floor of the whole-batch Sobol' rules, as a fraction of their
- * drift error bound at t = 0 (docs/multi.md s.3) */
+/* the tolerance floor of the Sobol' rules with a kink, as a fraction of
+ * their drift error bound at t = 0 (docs/multi.md s.3) */
 #define KINK_TOL 0.01
 
 void cl_ode_opts_default(cl_ode_opts *o) {
@@ -959,10 +959,11 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     c.p1 = 0.7, cc.p0 = 0.7, cc.p1 = 1; /* the coarse level costs a third to a half of the fine one */
     cc.drift = coarse;
   }
-  /* The whole-batch Sobol' rules (g abs, B > 1; docs/multi.md s.3): each
-   * rule's drift jumps by O(1 / points) wherever a point's batch-mean C_il
-   * changes sign, and dop853 at rtol 1e-8 cut its step to ~2e-4 with ~60
-   * drifts per accepted step.  Its tolerances are floored at KINK_TOL x the
+  /* The Sobol' rules with a kink (docs/multi.md s.3: g abs with B > 1, or
+   * B = 1 and lambda != 0): each rule's drift jumps by O(1 / points)
+   * wherever a point's C_il changes sign, and
+   * dop853 at rtol 1e-8 cut its step to ~2e-4 with ~60 drifts per accepted
+   * step (whole batch, B = 2).  Its tolerances are floored at KINK_TOL x the
    * drift error bound at t = 0: the integrator's own error, measured
    * against rtol 1e-6, then stays far below the printed trajectory bound. */
   double rtol = o->rtol, atol = o->atol;
@@ -970,7 +971,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!type && cl_drift_kinked(c.drift) && KINK_TOL * se0 > fmin(rtol, atol)) {
     rtol = fmax(rtol, KINK_TOL * se0), atol = fmax(atol, KINK_TOL * se0);
     snprintf(knote, sizeof knote,
-             "; the rules' drifts jump where a batch-mean C_il changes sign (g abs): integrator "
+             "; the rules' drifts jump where a point's C_il changes sign (g abs): integrator "
              "tolerances floored at %g x the drift error bound (rtol %.3g, atol %.3g)",
              KINK_TOL, rtol, atol);
   }

@@ -387,6 +387,15 @@ Test(multi, abs_batch_trajectory_bound_covers_refinement, .timeout = 120) {
                           "--qmc-points 4096", floored);
 }
 
+/* The same at B = 1 (one sample's C_il = y_i y_l: its sign jumps where a
+ * point's pre-activation crosses 0), where lambda != 0: floored likewise;
+ * before, T = 0.2 of `ode --M 2 --g abs --lambda 1` took 5.4 s and T = 20
+ * would have taken minutes. */
+Test(multi, abs_sample_trajectory_bound_covers_refinement, .timeout = 120) {
+  bound_covers_refinement("--M 2 --g abs --lambda 1 --R0 0.3,0.1 --T 2 --dt-out 0.5 --qmc-points 256",
+                          "--qmc-points 4096", "tolerances floored at 0.01 x the drift error bound");
+}
+
 /* Exact symmetry of the rule (docs/multi.md s.5): the point set is closed
  * under the model's symmetry group, so drift(g y) = g drift(y) to rounding
  * for every generator g (unit transpositions, unit signs for odd sigma,
