@@ -414,6 +414,17 @@ static cl_status jac_variants(cl_drift *dj, int nr, int K, int M, const double *
   return st;
 }
 
+/* The engine's part of each eigenvalue's error into e (added), from the
+ * moves of the eigenvalues to the engine's other levels or rules: their
+ * largest move emax for the deterministic rules' levels (wr >= 0), t sd /
+ * sqrt(nrep) with sd from the moves' squares ss for nr >= 2 Sobol' rules,
+ * as the drift's own bound */
+static void add_engine_error(const cl_drift *d, int nr, int wr, int n, const double *emax, const double *ss,
+                             double *e) {
+  for (int k = 0; k < n; k++)
+    e[k] += nr >= 2 && wr < 0 ? cl_drift_tquant(d) * sqrt(ss[k] / ((double)nr * (nr - 1))) : emax[k];
+}
+
 /* The error of each eigenvalue of V[0] (jac_variants) into e (added):
  * fac times its move to V[1], plus the engine's: the quad rule's levels,
  * the largest move to another level; the Sobol' rules, t sd / sqrt(nrep)
@@ -430,7 +441,7 @@ static int variant_errors(cl_drift *dj, int nr, int n, const double *V, int fac,
     if (cl_ode_eig_moves(V, V + (size_t)(2 + r) * nn, n, mv)) return -1;
     for (int k = 0; k < n; k++) eng[k] = fmax(eng[k], mv[k]), ss[k] += mv[k] * mv[k];
   }
-  for (int k = 0; k < n && nr; k++) e[k] += w >= 0 ? eng[k] : cl_drift_tquant(dj) * sqrt(ss[k] / ((double)nr * (nr - 1)));
+  add_engine_error(dj, nr, w, n, eng, ss, e);
   return 0;
 }
 
@@ -1584,8 +1595,7 @@ static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int
       if (block_moves(J, Je, n, nw, no, 1, g)) st = cl_fail(err, CL_ENOMEM, "out of memory");
       for (int k = 0; k < n; k++) geng[k] = fmax(geng[k], g[k]), ss[k] += g[k] * g[k];
     }
-    for (int k = 0; k < n && !st; k++)
-      p->eig_error[k] += nr >= 2 && wr < 0 ? cl_drift_tquant(c->d) * sqrt(ss[k] / ((double)nr * (nr - 1))) : geng[k];
+    if (!st) add_engine_error(c->d, nr, wr, n, geng, ss, p->eig_error);
   }
   if (!st && (block_eig(J, n, 0, nw, p->eig_re, p->eig_im) || block_eig(J, n, nw, no, p->eig_re + nw, p->eig_im + nw)))
     st = cl_fail(err, CL_ENOMEM, "out of memory");
