@@ -38,6 +38,7 @@ static int sd_limited(cl_act a) { return cl_act_pole(a) > 0; }
 /* the largest M at which the quad rule's sd limits are measured */
 #define QUAD_SD_MMAX 5
 
+#define KS_GLMAX 32 /* the kink-split rule's Gauss-Legendre points per panel, on any level */
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_acc *qacc;    /* M >= 2, smooth sigma: the deterministic rule (drift_acc.c) */
@@ -95,7 +96,7 @@ struct cl_drift {
   double *ks_ax, *ks_aw;  /* ks_na x K values (0 for the other features), weights */
   double *ks_x, *ks_w;    /* nodes and weights along the continuous feature */
   int ks_gl;              /* Gauss-Legendre points per panel (KS_GL; fewer on the coarse level) */
-  double ks_glx[32], ks_glw[32]; /* Gauss-Legendre on [-1, 1] (ks_gl points) */
+  double ks_glx[KS_GLMAX], ks_glw[KS_GLMAX]; /* Gauss-Legendre on [-1, 1] (ks_gl points) */
   /* per-evaluation state */
   int d;                      /* active directions of Sigma */
   int pair;                   /* M = 1: index of the view-antisymmetric direction, or -1 */
@@ -280,8 +281,8 @@ static cl_status ks_alloc(cl_drift *d, char *err) {
     d->ks_na = (int)na;
     d->ks_ax = malloc(sizeof(double) * (size_t)na * (size_t)K);
     d->ks_aw = malloc(sizeof(double) * (size_t)na);
-    d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GL);
-    d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GL);
+    d->ks_x = malloc(sizeof(double) * KS_PANELS * KS_GLMAX);
+    d->ks_w = malloc(sizeof(double) * KS_PANELS * KS_GLMAX);
     if (!d->ks_ax || !d->ks_aw || !d->ks_x || !d->ks_w) st = cl_fail(err, CL_ENOMEM, "out of memory");
     else st = cl_rule_legendre(d->ks_gl = KS_GL, -1, 1, d->ks_glx, d->ks_glw, err);
     for (long a = 0; a < na && !st; a++) {
@@ -881,7 +882,12 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
   if (st) return st;
   cl_drift *c = *out;
   if (c->cf) cl_cf_scale_exponents(c->cf, fe);
-  if (c->ks && (st = cl_rule_legendre(c->ks_gl = (int)fmin(32, m1_level_n(f, KS_GL)), -1, 1, c->ks_glx, c->ks_glw,
+  /* every level takes the written level's decisions between rules (the
+   * characteristic functions' grids, drift_cf.c; the kink-split rule's
+   * panels; here the tensor fallback's resolution of a uniform law), so
+   * that the levels differ only by their rules (s.7) */
+  c->ks_nl = d->ks_nl;
+  if (c->ks && (st = cl_rule_legendre(c->ks_gl = (int)fmin(KS_GLMAX, m1_level_n(f, KS_GL)), -1, 1, c->ks_glx, c->ks_glw,
                                       err))) {
     cl_drift_free(c), *out = NULL;
     return st;
@@ -1808,7 +1814,7 @@ static int ks_nodes(const cl_drift *d, const cl_law *l, double c0, double dmin, 
       double x = bp[j];
       bp[j] = bp[j - 1], bp[j - 1] = x;
     }
-  int n = 0;
+  int n = 0, np = 0;
   for (int i = 0; i + 1 < nb; i++) {
     const double p = bp[i], q = bp[i + 1], len = q - p;
     if (!(len > 0)) continue;
@@ -1827,7 +1833,8 @@ static int ks_nodes(const cl_drift *d, const cl_law *l, double c0, double dmin, 
     e[ne++] = len;
     for (int k = 0; k + 1 < ne; k++) {
       double a = from_p ? p + e[k] : q - e[k + 1], b = from_p ? p + e[k + 1] : q - e[k];
-      if (n + d->ks_gl > KS_PANELS * KS_GL) return -1;
+      /* a limit on panels, not nodes: every level refuses the same states */
+      if (++np > KS_PANELS) return -1;
       const double mid = 0.5 * (a + b), hw = 0.5 * (b - a);
       for (int g = 0; g < d->ks_gl; g++) {
         const double x = mid + hw * d->ks_glx[g];

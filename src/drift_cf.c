@@ -669,19 +669,19 @@ static void relu_tail(const cl_cf *cf, const double *R, double cp, double M[3], 
     A[j] = cf->use[j] ? 0.5 * (R[j] * cf->law[j].m2 + 2 / M_PI * (J[j] + wlo * 0.5 * R[j] * R[j] * c3[j])) : 0;
 }
 
-cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double acc[7], double *aR,
-                     char *err) {
-  const int K = cf->K;
-  if (cf->poly) {
-    eval_poly(cf, R, cp, cm, acc, aR);
-    cf->last_nx = cf->last_nw = 0, cf->last_L = 0;
-    return CL_OK;
-  }
-  if (!(cp > 0))
-    return cl_fail(err, CL_EINVAL, "the characteristic-function method needs Gaussian smoothing "
-                                   "along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 > 0)");
-  double sd, L = x_range(cf, R, cp, cf->et, &sd);
+/* The grids of one evaluation for the error exponents (ew, ex, et): the
+ * range L of X, the x step hx over [0, Lx] (relu) or [-Lx, Lx], nx
+ * x-points (npan relu panels), the w step dw and nw w-points. */
+typedef struct {
+  double L, hx, Lx, dw;
+  int nx, nw, npan, rtail;
+} cf_grid;
+
+static void cf_grid_dims(const cl_cf *cf, const double *R, double cp, double cm, double ew, double ex, double et,
+                         cf_grid *g) {
+  double sd, L = x_range(cf, R, cp, et, &sd);
   (void)sd;
+  const int K = cf->K;
   const int rtail = cf->act == CL_ACT_RELU && cf->student;
   if (rtail) {
     /* relu_tail: the polynomial part of F is exact, and the range need only
@@ -700,7 +700,7 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
     const double mass = CF_STQR * fmin(1, (1 + v) / (cm * cm));
     for (int j = 0; j < K; j++)
       if (cf->use[j]) r[j] = R[j], tq[j] = tail_q(&cf->law[j], mass);
-    L = cl_cf_range(cf->law, tq, K, r, cp, cf->et, NULL) + sqrt(2 * cf->et) * cm;
+    L = cl_cf_range(cf->law, tq, K, r, cp, et, NULL) + sqrt(2 * et) * cm;
   }
   /* x rule */
   double gam = 0.5 / (cp * cp), yp = INFINITY;
@@ -711,11 +711,11 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   case CL_ACT_RELU: if (cm > 0) gam += 0.5 / (cm * cm); break;
   default: break;
   }
-  double hx = x_step(gam, yp, cf->ex);
+  double hx = x_step(gam, yp, ex);
   /* the x-nodes cover [0, Lx] (relu) or [-Lx, Lx]; with relu_tail only the
    * remainder of F, negligible beyond sqrt(2 CF_ET) cm (none if cm = 0),
    * is integrated on them, while the period 2.5 L keeps the images off */
-  const double Lx = rtail ? sqrt(2 * cf->et) * cm : L;
+  const double Lx = rtail ? sqrt(2 * et) * cm : L;
   int nx, relu = cf->act == CL_ACT_RELU, npan = 0;
   if (relu) {
     /* panels of about 6 trapezoid steps: 16 Gauss-Legendre points each */
@@ -725,13 +725,45 @@ cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double ac
   } else
     nx = 2 * (int)ceil(L / hx) + 1;
   /* w rule: the Gaussian factor is e^-CF_EW at W; step 2 pi / P, P = 2.5 L */
-  double W = sqrt(2 * cf->ew) / cp, P = CF_PER * L, dw = 2 * M_PI / P;
+  double W = sqrt(2 * ew) / cp, P = CF_PER * L, dw = 2 * M_PI / P;
   int nw = (int)ceil(W / dw) + 1;
-  if ((double)nx * nw > CF_MAXWORK || nx > 1000000 || nw > 1000000)
+  g->L = L, g->hx = hx, g->Lx = Lx, g->dw = dw, g->nx = nx, g->nw = nw, g->npan = npan, g->rtail = rtail;
+}
+
+static int cf_grid_too_large(const cf_grid *g) {
+  return (double)g->nx * g->nw > CF_MAXWORK || g->nx > 1000000 || g->nw > 1000000;
+}
+
+cl_status cl_cf_eval(cl_cf *cf, const double *R, double cp, double cm, double acc[7], double *aR,
+                     char *err) {
+  const int K = cf->K;
+  if (cf->poly) {
+    eval_poly(cf, R, cp, cm, acc, aR);
+    cf->last_nx = cf->last_nw = 0, cf->last_L = 0;
+    return CL_OK;
+  }
+  if (!(cp > 0))
+    return cl_fail(err, CL_EINVAL, "the characteristic-function method needs Gaussian smoothing "
+                                   "along (1, 1) (Q - |R|^2 + s^2 Q (1 + rho) / 2 > 0)");
+  /* The refusal is decided on the grids of the default exponents, also on
+   * the other levels (cl_cf_scale_exponents), so that every level leaves
+   * this method at the same states as the written one: the coarse level's
+   * smaller grids took states the fine level refused, and its distance to
+   * the fine level's fallback rule then equalled that rule's error, with no
+   * margin (docs/m1-many-features.md s.7) */
+  cf_grid g, gd;
+  cf_grid_dims(cf, R, cp, cm, cf->ew, cf->ex, cf->et, &g);
+  gd = g;
+  if (cf->ew != CF_EW || cf->ex != CF_EX || cf->et != CF_ET) cf_grid_dims(cf, R, cp, cm, CF_EW, CF_EX, CF_ET, &gd);
+  if (cf_grid_too_large(&gd) || cf_grid_too_large(&g)) {
+    const cf_grid *r = cf_grid_too_large(&gd) ? &gd : &g;
     return cl_fail(err, CL_EINVAL,
                    "the characteristic-function grids are too large (%d x-points, %d "
                    "w-points: the Gaussian smoothing cp = %.3g is small against the range %.3g)",
-                   nx, nw, cp, L);
+                   r->nx, r->nw, cp, r->L);
+  }
+  const double L = g.L, hx = g.hx, Lx = g.Lx, dw = g.dw;
+  const int nx = g.nx, nw = g.nw, npan = g.npan, rtail = g.rtail, relu = cf->act == CL_ACT_RELU;
   if (!grow(cf, nx, nw)) return cl_fail(err, CL_ENOMEM, "out of memory");
   if (relu) {
     double pw = (Lx > 0 ? Lx : hx) / npan;

@@ -188,3 +188,34 @@ Test(m1est, trajectory_bound_covers_reference_tensor_rules, .timeout = 60) {
 Test(m1est, trajectory_bound_covers_reference_characteristic_functions, .timeout = 60) {
   check_traj("--act erf --c uniform:2 --c rademacher:1 --T 10 --s 0.3", 1, 100, 120);
 }
+
+/* Where the characteristic functions give way (their grids too large: cp
+ * small against the range of c . R), every level takes the written level's
+ * decision, so that the levels differ only by their rules.  Before, the
+ * coarse level's smaller grids took states the fine level refused: with
+ * two uniform laws the fine level was on the tensor rules and the coarse
+ * one on the characteristic functions, whose distance equalled the tensor
+ * rules' error with no margin (estimate / true 1.0 at these states), and
+ * where the tensor rules resolve sigma's poles with 32 points but not with
+ * the coarse level's 24 the coarse level refused the state (no bound). */
+static void at_small_cp(const char *act, double R1, double cp, char *args, size_t len) {
+  snprintf(args, len, "--act %s --s 0 --c uniform:3 --c uniform:2 --R0 %g;0.1 --Q0 %.17g", act, R1,
+           R1 * R1 + 0.01 + cp * cp);
+}
+Test(m1est, levels_take_the_same_rule_where_the_characteristic_functions_give_way, .timeout = 60) {
+  static const struct {
+    const char *act;
+    double R1, cp;
+  } st[] = {{"tanh", 1.2, 0.004768}, {"tanh", 1.4, 0.004768}, {"erf", 1.4, 0.004768}, {"tanh", 1.5, 0.001}};
+  for (size_t k = 0; k < sizeof st / sizeof st[0]; k++) {
+    char args[256];
+    at_small_cp(st[k].act, st[k].R1, st[k].cp, args, sizeof args);
+    const double ratio = check_drift(args, 0);
+    cr_expect_geq(ratio, 2, "%s: estimate / true error %g: the levels took different rules", args, ratio);
+  }
+  /* a trajectory from the last state (before: no error bound) */
+  char args[256], traj[320];
+  at_small_cp("tanh", 1.5, 1e-3, args, sizeof args);
+  snprintf(traj, sizeof traj, "%s --T 4 --dt-out 0.25", args);
+  check_traj(traj, 0, 160, 128);
+}
