@@ -103,6 +103,9 @@ struct cl_drift {
   int slot[2];                /* M = 1: slot of active direction k in the node coordinates */
   double lam[2 * CL_MMAX];    /* their eigenvalues */
   double vec[4 * CL_MMAX * CL_MMAX]; /* their eigenvectors, column k at vec[r * d2 + k] */
+  /* Monte Carlo (eval_mc): the symmetric PSD root S of Sigma, h - mu = S z,
+   * and its pseudo-inverse S^+ for the Stein regression (d = 2M; docs/multi.md s.8) */
+  double root[4 * CL_MMAX * CL_MMAX], rooti[4 * CL_MMAX * CL_MMAX];
   int npts;                   /* Gaussian nodes */
   int m1_key;                 /* which node set gz/gw hold (-1: none; M = 1: 0-3 by active directions, M = 2: 10 + d) */
   double cp, cm;              /* M = 1: h - mu = cp z_+ (1, 1) + cm z_- (1, -1) */
@@ -311,9 +314,10 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
   /* the library's init (GSL's handler off, OpenBLAS serial) before the
    * engines' eigen-decompositions: a caller that goes straight to the
    * drift (the benches, the Python binding) got OpenBLAS's threads there,
-   * and with them rounding that changed with OMP_NUM_THREADS, which the
-   * whole-batch Monte Carlo's eigenvectors amplify where Sigma has a
-   * repeated eigenvalue (docs/multi.md s.8) */
+   * and with them rounding that changed with OMP_NUM_THREADS (which the
+   * whole-batch Monte Carlo's eigenvector map amplified to another draw
+   * where Sigma has a repeated eigenvalue, before its symmetric root;
+   * docs/multi.md s.8) */
   cl_common_init();
   if (m->reg.kind == CL_REG_L1 || m->reg.kind == CL_REG_ELASTIC)
     return cl_fail(err, CL_EINVAL,
@@ -1071,6 +1075,15 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
       S[i * d2 + M + l] = S[(M + i) * d2 + l] = A + rho * s2 * Q[i * M + l];
     }
   d->pair = -1;
+  if (d->method == METHOD_MC) {
+    /* the fixed normals are mapped by the symmetric root, a function of
+     * Sigma alone: the eigenvectors rotate freely inside a repeated
+     * eigenspace, and with them the draw (docs/multi.md s.8) */
+    double A[CL_MMAX * CL_MMAX];
+    if ((st = cl_resid_cov_domain(K, M, R, Q, 0, A, err))) return st;
+    d->d = d2;
+    return cl_sym_roots(S, d2, d->root, d->rooti, err);
+  }
   if (M == 1) {
     double A1;
     cl_resid_cov(K, 1, R, Q, 0, &A1);
@@ -1100,7 +1113,6 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
   gsl_matrix_free(evec);
   gsl_vector_free(ev);
   if (dom) return dom;
-  if (d->method == METHOD_MC) return CL_OK;
   /* tensor Gauss-Hermite over the active directions: offsets h - mu = L z */
   const cl_rule *r = d->d > 2 ? &d->gh_hi : &d->gh_lo;
   int npts = 1;
@@ -1495,17 +1507,22 @@ static void assemble(const cl_drift *d, const double *R, const double *Q, const 
   const int K = d->K, M = d->M, d2 = d->d2, dd = d->d;
   const double tau = d->m.tau, s = d->m.s, rho = d->m.rho, beta = d->beta;
   const double *T = psi + M, *P = T + 2 * M * dd, *V = P + M * M;
+  /* the Stein map: column k of V diag(lam^-1/2), or of S^+ on the Monte
+   * Carlo's symmetric root (h - mu = S z: Sigma^+ S = S^+) */
+  const int sym = d->method == METHOD_MC;
+  const double *W = sym ? d->rooti : d->vec;
   for (int j = 0; j < K; j++) {
-    /* proj_a[k] = Cov(eps_a_j, h) . v_k / sqrt(lam_k) */
+    /* proj_a[k] = Cov(eps_a_j, h) . w_k */
     double p1[2 * CL_MMAX], p2[2 * CL_MMAX];
     for (int k = 0; k < dd; k++) {
       double x1 = 0, x2 = 0;
       for (int l = 0; l < M; l++) {
-        x1 += R[j * M + l] * d->vec[l * d2 + k];
-        x2 += R[j * M + l] * d->vec[(M + l) * d2 + k];
+        x1 += R[j * M + l] * W[l * d2 + k];
+        x2 += R[j * M + l] * W[(M + l) * d2 + k];
       }
-      p1[k] = s * (x1 + rho * x2) / sqrt(d->lam[k]);
-      p2[k] = s * (rho * x1 + x2) / sqrt(d->lam[k]);
+      const double sl = sym ? 1 : sqrt(d->lam[k]);
+      p1[k] = s * (x1 + rho * x2) / sl;
+      p2[k] = s * (rho * x1 + x2) / sl;
     }
     for (int i = 0; i < M; i++) {
       double stein = 0, a = aR[j * M + i];
@@ -1653,8 +1670,6 @@ static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *
   if (!Hb1) return CL_ENOMEM;
   double sum[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX] = {0}, sumsq[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX] = {0};
   double one[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
-  double sq[2 * CL_MMAX];
-  for (int k = 0; k < dd; k++) sq[k] = sqrt(d->lam[k]);
   for (long n = 0; n < d->nmc; n++) {
     double aR[CL_KMAX * CL_MMAX] = {0};
     memset(d->psi, 0, sizeof(double) * (size_t)ps);
@@ -1663,9 +1678,9 @@ static cl_status eval_mc(cl_drift *d, const double *R, const double *Q, double *
       for (int i = 0; i < M; i++) {
         double mu = 0, o1 = 0, o2 = 0;
         for (int j = 0; j < K; j++) mu += c[j] * R[j * M + i];
-        for (int k = 0; k < dd; k++) {
-          o1 += d->vec[i * d2 + k] * sq[k] * z[k];
-          o2 += d->vec[(M + i) * d2 + k] * sq[k] * z[k];
+        for (int k = 0; k < dd; k++) { /* h - mu = S z (prepare) */
+          o1 += d->root[i * d2 + k] * z[k];
+          o2 += d->root[(M + i) * d2 + k] * z[k];
         }
         Hb1[i * B + b] = mu + o1, Hb2[i * B + b] = mu + o2;
       }

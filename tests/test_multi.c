@@ -1224,3 +1224,76 @@ Test(multi, cli_expect_qmc_above_40_dims_says_monte_carlo) {
 }
 #undef ABS48
 #undef R48
+
+/* The whole-batch Monte Carlo (the default above 40 dimensions, and
+ * --expect mc) maps its fixed normals by the symmetric root S of Sigma, a
+ * function of Sigma alone (docs/multi.md s.8).  At a state where Sigma has
+ * repeated eigenvalues (Q = I + R^T R with R of rank 2: A = I, and Q has the
+ * eigenvalue 1 twice), a step of 1e-10 in Q (generic, splitting them) or in
+ * R moves the drift by O(1e-10).  With the eigenvector map h - mu = V
+ * diag(sqrt(l)) z it moved by a standard error (the basis inside the
+ * repeated eigenspace is arbitrary: another draw).  Also the drift at the
+ * same state does not depend on OpenBLAS's thread count, set here after
+ * cl_drift_alloc's serial init. */
+#define MC48 "--M 4 --B 4 --g abs --lambda 1 --c rademacher:3 --c uniform:2 --c laplace:2 --c gauss:1"
+extern void openblas_set_num_threads(int);
+Test(multi, whole_batch_monte_carlo_is_continuous_at_a_repeated_eigenvalue, .timeout = 60) {
+  cl_model m = model_of(MC48);
+  const int K = m.K, M = m.M, nout = K * M + M * M;
+  double R[16], Q[16];
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) R[j * M + i] = 0.1 + 0.02 * (4 * j + i);
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) {
+      double a = i == l;
+      for (int j = 0; j < K; j++) a += R[j * M + i] * R[j * M + l];
+      Q[i * M + l] = a;
+    }
+  for (int ex = 0; ex < 2; ex++) { /* the default (Sobol' declines: 48 dimensions) and --expect mc */
+    cl_quad_opts o = {0};
+    o.expect = ex ? CL_EXPECT_MC : CL_EXPECT_QMC;
+    char err[CL_ERRLEN];
+    cl_drift *d = NULL;
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    cr_assert(strstr(cl_drift_method(d), "Monte Carlo over the batch"), "%s", cl_drift_method(d));
+    double d0[NOUT], d1[NOUT];
+    cr_assert_eq(cl_drift_eval(d, R, Q, d0, d0 + K * M, err), CL_OK, "%s", err);
+    const double se = cl_drift_stderr(d);
+    /* the brute-force reference (no Stein regression) at this state */
+    double ref[NOUT], sr[NOUT], worst = 0;
+    if (!ex) reference(&m, R, Q, 200000, 49, ref, sr);
+    for (int c = 0; c < nout; c++) {
+      worst = fmax(worst, fabs(d0[c] - ref[c]) / (4 * (se + sr[c])));
+      cr_expect_leq(fabs(d0[c] - ref[c]), 4 * (se + sr[c]), "component %d: %.6g (se %.2g) vs %.6g (se %.2g)", c, d0[c],
+                    se, ref[c], sr[c]);
+    }
+    cr_log_info("expect %d: max |d - ref| / 4 (se + se_ref) = %.2f", ex, worst);
+    for (int step = 0; step < 3; step++) {
+      double R1[16], Q1[16];
+      memcpy(R1, R, sizeof R), memcpy(Q1, Q, sizeof Q);
+      if (step == 2) R1[5] += 1e-10;
+      else
+        for (int i = 0; i < M; i++)
+          for (int l = 0; l < M; l++) Q1[i * M + l] += 1e-10 * (step ? 1.0 / (1 + i + l) : (i == 0 && l == 0));
+      cr_assert_eq(cl_drift_eval(d, R1, Q1, d1, d1 + K * M, err), CL_OK, "%s", err);
+      double jump = 0;
+      for (int c = 0; c < nout; c++) jump = fmax(jump, fabs(d1[c] - d0[c]));
+      cr_log_info("expect %d, step %d: the drift moves by %.3g (standard error %.3g)", ex, step, jump, se);
+      cr_expect_leq(jump, 1e-8, "expect %d, step %d: the drift moves by %g for a step of 1e-10 (standard error %g)", ex,
+                    step, jump, se);
+    }
+    /* OpenBLAS with 2 threads (as OMP_NUM_THREADS=2 made it before the
+     * library's init ran in cl_drift_alloc): GSL's eigen-decomposition
+     * rounds otherwise, and the drift moves by that rounding only (with
+     * the eigenvector map: by 0.008, another draw) */
+    openblas_set_num_threads(2);
+    cr_assert_eq(cl_drift_eval(d, R, Q, d1, d1 + K * M, err), CL_OK, "%s", err);
+    openblas_set_num_threads(1);
+    double moved = 0;
+    for (int c = 0; c < nout; c++) moved = fmax(moved, fabs(d1[c] - d0[c]));
+    cr_log_info("expect %d: OpenBLAS with 2 threads moves the drift by %.3g", ex, moved);
+    cr_expect_leq(moved, 1e-13, "expect %d: OpenBLAS's threads moved the drift by %g", ex, moved);
+    cl_drift_free(d);
+  }
+}
+#undef MC48
