@@ -580,17 +580,6 @@ static cl_status check_resolution(cl_pde *p, char *err) {
                  dw, p->t, Q, R[0], bound, p->m.tau, p->m.s, p->m.rho, p->m.B);
 }
 
-/* The smallest standard deviation of a class's density, in cells. */
-static double narrowest(const cl_pde *p) {
-  double sd = INFINITY;
-  for (int c = 0; c < p->ncls; c++) {
-    double m1, m2;
-    class_moments(p, c, &m1, &m2);
-    sd = fmin(sd, sqrt(fmax(0, m2 - m1 * m1)) / p->dw);
-  }
-  return sd;
-}
-
 cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   double t0 = p->t, span = t - t0;
   if (!(span > 0)) return CL_OK;
@@ -775,20 +764,20 @@ static void progress_at(const run_progress *rp, double frac) {
   if (rp->o->progress) rp->o->progress(rp->o->progress_ctx, rp->p0 + (rp->p1 - rp->p0) * frac);
 }
 
-/* What a run reports besides its table: over the output times, the largest
- * |mass - 1| and the smallest standard deviation of a class's density in
- * cells; the steps redone as halves (the written run's step control, or
- * the coarse run's doubled steps that had to be split). */
+/* What a run reports besides its table: the largest |mass - 1| over the
+ * output times and the steps redone as halves (the written run's step
+ * control, or the coarse runs' doubled steps that had to be split). */
 typedef struct {
-  double mass_err, narrow;
+  double mass_err;
   long refined;
 } run_out;
 
 /* Integrate over the schedule's output grid, mul as in pde_alloc; the
  * counters into info and the drift's method into dmeth (CL_INFOLEN bytes
  * each) when info is not NULL, the figures of run_out into *ro when it is
- * not NULL.  The written run (mul = 1) logs
- * its steps into `log`; the coarse run (mul = 2) replays them two at a time:
+ * not NULL.  A run logs its steps into `lout` (not NULL); the written run
+ * (mul = 1) takes its own, a coarse run (mul = 2 or 4) replays those of
+ * `in` (the run with half its mul) two at a time:
  * a span of n of them it crosses in n / 2 steps twice as long for an even
  * n, but for an odd n it would have to take one of them as it is, or three
  * as one (3 times as long), so after an odd n below 5 it does not stop at
@@ -796,7 +785,7 @@ typedef struct {
  * compared; such rows are at most 3 steps apart). */
 static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o, double mul,
                          const run_progress *rp, cl_traj **out, cl_pde_observer obs, void *ctx, char *info,
-                         char *dmeth, run_out *ro, step_log *log, char *err) {
+                         char *dmeth, run_out *ro, const step_log *in, step_log *lout, char *err) {
   cl_pde *p;
   cl_status st = pde_alloc(m, o, mul, &p, err);
   if (st) return st;
@@ -807,35 +796,33 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
     cl_pde_free(p);
     return cl_fail(err, CL_ENOMEM, "out of memory");
   }
-  int replaying = mul > 1;
-  if (!replaying && log) {
-    p->log = log;
-    if (!(log->at = calloc(nt, sizeof *log->at))) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (lout) {
+    p->log = lout;
+    if (!(lout->at = calloc(nt, sizeof *lout->at))) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   size_t done = 0; /* replaying: the logged steps taken */
   for (size_t k = 0; k < nt && !st; k++) {
     tr->t[k] = cl_schedule_time(s, k);
-    if (replaying && k > 0) {
-      size_t n = log->at[k] - done;
-      if (n % 2 && n < 5 && k + 1 < nt) {
+    if (in && k > 0) {
+      /* n = 0: `in` did not stop here either */
+      size_t n = in->at[k] - done;
+      if ((n == 0 || (n % 2 && n < 5)) && k + 1 < nt) {
         double *row = cl_traj_row(tr, 0, k);
         for (int c = 0; c < tr->ncol; c++) row[c] = NAN;
+        if (lout) lout->at[k] = lout->n;
         progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
         continue;
       }
-      if ((st = replay(p, log->h + done, n, tr->t[k], err))) break;
-      done = log->at[k];
+      if ((st = replay(p, in->h + done, n, tr->t[k], err))) break;
+      done = in->at[k];
     } else if ((st = cl_pde_advance(p, tr->t[k], err)))
       break;
-    if (log && !replaying) log->at[k] = log->n;
+    if (lout) lout->at[k] = lout->n;
     double R[CL_KMAX], Q;
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
-    if (ro) {
-      ro->mass_err = fmax(k ? ro->mass_err : 0, fabs(cl_pde_mass(p) - 1));
-      ro->narrow = fmin(k ? ro->narrow : INFINITY, narrowest(p));
-    }
+    if (ro) ro->mass_err = fmax(k ? ro->mass_err : 0, fabs(cl_pde_mass(p) - 1));
     progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
@@ -864,37 +851,76 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
  * follows (it costs a quarter to a third as much: docs/theory.md s.9). */
 #define PDE_FINE_SHARE 0.75
 
+/* The largest |a - b| per column group (R, Q, cos) over the rows where
+ * neither is NaN. */
+static void group_dist(const cl_traj *a, const cl_traj *b, double d[3]) {
+  int K = a->K;
+  d[0] = d[1] = d[2] = 0;
+  for (size_t k = 0; k < a->nt; k++) {
+    const double *x = a->data + k * (size_t)a->ncol, *y = b->data + k * (size_t)b->ncol;
+    for (int col = 0; col < a->ncol; col++) {
+      int g = col < K ? 0 : col == K ? 1 : 2;
+      if (!isnan(x[col]) && !isnan(y[col])) d[g] = fmax(d[g], fabs(x[col] - y[col]));
+    }
+  }
+}
+
+/* How far the estimate can be trusted: the coarse run's doubled steps that
+ * had to be split, and per group the third run's distance to the coarse
+ * one over the coarse one's to the written table (4 in the second-order
+ * regime; NAN where the estimate is the rounding floor or the third run
+ * stopped, `third` then holding why). */
+typedef struct {
+  long split;
+  double ratio[3];
+  char third[CL_ERRLEN];
+} est_check;
+
+/* The ratio of successive differences below which the error is taken to be
+ * past its second-order regime (measured: 2.84 to 4.7 where the estimate
+ * bounded, 1.21 and 1.51 where it was 0.04 of the error; docs/theory.md
+ * s.9). */
+#define PDE_RATIO_MIN 2.5
+
 /* The coarse run (2 dw, the written run's steps two at a time: `log`) and
- * its largest distance to the fine table, per column group (R, Q, cos), at least the rounding of the
- * densities: rho = 4 max |mass - 1| of the coarse run + 1e-14 (the fine run
- * has 4 times its cell-steps; mass is conserved but for rounding) times the
- * scale of the group, sqrt Q for R, Q, 1 for cos (docs/theory.md s.9).  The
- * rows the coarse run crossed without stopping (NaN) are not compared. */
+ * its largest distance to the fine table, per column group (R, Q, cos), at
+ * least the rounding of the densities: rho = 4 max |mass - 1| of the coarse
+ * run + 1e-14 (the fine run has 4 times its cell-steps; mass is conserved
+ * but for rounding) times the scale of the group, sqrt Q for R, Q, 1 for
+ * cos (docs/theory.md s.9).  The rows the coarse run crossed without
+ * stopping (NaN) are not compared.  With chk, a third run (4 dw, the
+ * coarse run's steps two at a time) then checks the order into *chk. */
 static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                                 const cl_traj *fine, step_log *log, const run_progress *rp, double est[3],
-                                 long *split, char *err) {
+                                 const cl_traj *fine, const step_log *log, const run_progress *rp, double est[3],
+                                 est_check *chk, char *err) {
   size_t nt = cl_schedule_nt(s);
   int K = m->K;
   if (fine->nt != nt || fine->K != K || fine->M != 1 || fine->runs != 1)
     return cl_fail(err, CL_EINVAL, "the fine table is not of this model and schedule");
-  cl_traj *ct;
-  double qmax = 0;
+  cl_traj *ct, *xt = NULL;
+  double qmax = 0, d2[3];
   run_out co;
-  cl_status st = pde_run(m, s, o, 2, rp, &ct, NULL, NULL, NULL, NULL, &co, log, err);
-  if (st) return st;
-  *split = co.refined;
-  est[0] = est[1] = est[2] = 0;
-  for (size_t k = 0; k < nt; k++) {
-    const double *f = fine->data + k * (size_t)fine->ncol, *c = ct->data + k * (size_t)ct->ncol;
-    for (int col = 0; col < fine->ncol; col++) {
-      int g = col < K ? 0 : col == K ? 1 : 2;
-      if (!isnan(c[col])) est[g] = fmax(est[g], fabs(f[col] - c[col]));
-    }
-    qmax = fmax(qmax, fabs(f[K]));
-  }
-  cl_traj_free(ct);
+  step_log log2 = {0};
+  run_progress r1 = {rp->o, rp->p0, rp->p0 + 0.8 * (rp->p1 - rp->p0)}, r2 = {rp->o, r1.p1, rp->p1};
+  cl_status st = pde_run(m, s, o, 2, &r1, &ct, NULL, NULL, NULL, NULL, &co, log, chk ? &log2 : NULL, err);
+  if (st) return free(log2.h), free(log2.at), st;
+  group_dist(fine, ct, est);
+  for (size_t k = 0; k < nt; k++) qmax = fmax(qmax, fabs(fine->data[k * (size_t)fine->ncol + (size_t)K]));
   double rho = 4 * co.mass_err + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
+  if (chk) {
+    chk->split = co.refined;
+    chk->third[0] = '\0';
+    st = pde_run(m, s, o, 4, &r2, &xt, NULL, NULL, NULL, NULL, NULL, &log2, NULL, chk->third);
+    free(log2.h), free(log2.at);
+    if (st == CL_ENOMEM) {
+      cl_traj_free(ct);
+      return cl_fail(err, st, "%s", chk->third);
+    }
+    if (!st) group_dist(ct, xt, d2);
+    for (int g = 0; g < 3; g++) chk->ratio[g] = !st && est[g] > floor[g] ? d2[g] / est[g] : NAN;
+  }
   for (int g = 0; g < 3; g++) est[g] = fmax(est[g], floor[g]);
+  cl_traj_free(ct), cl_traj_free(xt);
   return CL_OK;
 }
 
@@ -911,12 +937,11 @@ cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const c
   step_log log = {0};
   cl_traj *tr = NULL;
   cl_status st = cl_schedule_check(s, err);
-  if (!st) st = pde_run(m, s, po, 1, &rw, &tr, NULL, NULL, NULL, NULL, NULL, &log, err);
+  if (!st) st = pde_run(m, s, po, 1, &rw, &tr, NULL, NULL, NULL, NULL, NULL, NULL, &log, err);
   if (!st && (fine->nt != tr->nt || fine->ncol != tr->ncol ||
               memcmp(fine->data, tr->data, sizeof(double) * tr->nt * (size_t)tr->ncol)))
     st = cl_fail(err, CL_EINVAL, "the fine table is not the PDE's for this model, schedule and options");
-  long split;
-  if (!st) st = coarse_estimate(m, s, po, fine, &log, &rc, est, &split, err);
+  if (!st) st = coarse_estimate(m, s, po, fine, &log, &rc, est, NULL, err);
   cl_traj_free(tr);
   step_log_free(&log);
   return st;
@@ -942,26 +967,37 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   char meth[CL_INFOLEN], dmeth[CL_INFOLEN];
   run_out wo;
   step_log log = {0};
-  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, &wo, info ? &log : NULL, err))) {
+  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, &wo, NULL, info ? &log : NULL, err))) {
     step_log_free(&log);
     return st;
   }
   if (info) {
     double est[3];
-    long split = 0;
-    char e2[CL_ERRLEN], tail[CL_ERRLEN + 256];
-    const cl_status cs = coarse_estimate(m, s, po, tr, &log, &rc, est, &split, e2);
+    est_check chk;
+    char e2[CL_ERRLEN], tail[CL_ERRLEN + 512];
+    const cl_status cs = coarse_estimate(m, s, po, tr, &log, &rc, est, &chk, e2);
     step_log_free(&log);
     if (cs == CL_ENOMEM) { /* out of memory is the run's error: all or nothing */
       cl_traj_free(tr);
       return cl_fail(err, cs, "%s", e2);
     }
-    char note[160] = "";
-    if (split)
+    char note[320] = "";
+    static const char *const gname[] = {"R", "Q", "cos"};
+    int low = -1;
+    for (int g = 0; g < 3 && !cs; g++)
+      if (chk.ratio[g] < PDE_RATIO_MIN && (low < 0 || chk.ratio[g] < chk.ratio[low])) low = g;
+    if (!cs && chk.split)
       snprintf(note, sizeof note,
                " (not a bound here: the coarse run had to split %ld of its doubled steps, where the coefficients "
                "moved too fast, and there it was no coarser; a smaller dt)",
-               split);
+               chk.split);
+    else if (low >= 0)
+      snprintf(note, sizeof note,
+               " (not a bound here: a third run on 4 dw moved only %.2g times as far from the coarse one as that "
+               "from the written table in %s, against 4 in the second-order regime; a smaller dt or more cells)",
+               chk.ratio[low], gname[low]);
+    else if (!cs && chk.third[0])
+      snprintf(note, sizeof note, " (its order unchecked: the third run, on 4 dw, stopped)");
     if (cs)
       snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps two at a time) stopped: %s", e2);
     else

@@ -462,8 +462,12 @@ Test(pde, estimate_refuses_a_foreign_table) {
  * (a density two cells wide on its lattice of 2 dw) it says why instead,
  * and the run still succeeds; where the written run's step control halved
  * steps (tau = 5, dt = 0.03) it is a bound and says nothing more; where
- * the coarse run had to split its doubled steps (tau = 1000) it says that
- * the estimate is not a bound there. */
+ * the coarse run had to split its doubled steps (tau = 1000), or where a
+ * third run on 4 dw shows the error past its second-order regime (l1:50
+ * at dt = 0.04: there the estimate was 0.04 of the error against dw / 4,
+ * dt / 4), it says that the estimate is not a bound there; where the third
+ * run stops (a density narrower than two of its cells) that the order was
+ * not checked. */
 Test(pde, estimate_in_method_line_or_why_not) {
   char dir[64], args[512], err[1024], out[128], js[160];
   make_tmpdir(dir, sizeof dir);
@@ -476,8 +480,10 @@ Test(pde, estimate_in_method_line_or_why_not) {
        "no error estimate: the coarse run (2 dw, steps two at a time) stopped: the density narrowed", NULL},
       {"--T 1 --tau 5 --dt 0.03 --cells 400", line, "not a bound"},
       {"--T 0.25 --tau 1000 --cells 200", "(not a bound here: the coarse run had to split 36 of its doubled steps",
-       NULL}};
-  for (int i = 0; i < 4; i++) {
+       NULL},
+      {"--T 0.5 --reg l1:50 --cells 4000 --dt 0.04", "(not a bound here: a third run on 4 dw moved only 1.2 times", NULL},
+      {"--T 0.5 --reg l1:50", "(its order unchecked: the third run, on 4 dw, stopped)", NULL}};
+  for (int i = 0; i < 6; i++) {
     snprintf(args, sizeof args, "pde %s --out %s", cases[i][0], out);
     cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s: %s", args, err);
     char *j = slurp(js, NULL);

@@ -84,8 +84,9 @@ typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char 
 /* Integrate over the schedule's output grid (one block).  `info` (may be
  * NULL, CL_INFOLEN bytes: cldyn/common.h) receives the method, the counters
  * and the error estimate: with info, a second, coarse run follows (cells
- * twice as wide, the written run's steps two at a time; about a third of
- * the cost), and the
+ * twice as wide, the written run's steps two at a time) and a third (4 dw,
+ * the coarse run's steps two at a time; together about 40% of the cost),
+ * and the
  * largest distance of its table to the written one is the estimate, for R,
  * Q and cos apart (cl_pde_error_estimate, docs/theory.md s.9).  If the
  * coarse run stops, info says so and why; the written table does not
@@ -100,10 +101,14 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
  * CL_EINVAL).  Both errors are second order in dw and the step, so the
  * coarse run's is about 4 times the fine one's and the distance about 3
  * times it (measured 2.4 to 3.75 against ode under l2 and runs on dw / 4,
- * dt / 4; 1.7 where a density is a few cells wide; 3.2 to 8 where the
+ * dt / 4; about 2 in the fast collapse of a strong l1; 3.2 to 8 where the
  * fine run's step control halved steps).  A doubled step whose defect is
  * over 8 times the tolerance is split (there the coarse run is no coarser
- * and the estimate is not a bound; cl_pde_solve's info says so).  After an
+ * and the estimate is not a bound; cl_pde_solve's info says so, and also
+ * where the third run's distance to the coarse table is below 2.5 times
+ * the coarse table's to `fine`, the error then being past its
+ * second-order regime: l1:50 at dt = 0.04, where the estimate was 0.04 of
+ * the error; this function does not run the third run).  After an
  * output interval of an odd number below 5 of fine steps the coarse run
  * goes on to the next output time, and that row is not compared.  Each group's estimate is
  * at least the rounding: (4 max |mass - 1| of the coarse run + 1e-14) times
