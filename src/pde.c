@@ -66,7 +66,28 @@ struct cl_pde {
   size_t cells0;
   double *af, *ab, *cp, *rhs; /* scratch: interface coefficients, Thomas, right-hand side */
   size_t work_cap;
+  struct step_log *log; /* not NULL: the accepted steps' lengths are appended to it */
 };
+
+/* The lengths of the steps a run accepted, in order, and at[k] how many it
+ * had taken at output time k: the coarse run of the error estimate replays
+ * them two at a time (docs/theory.md s.9). */
+typedef struct step_log {
+  double *h;
+  size_t n, cap;
+  size_t *at;
+} step_log;
+
+static cl_status log_step(step_log *l, double h, char *err) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 256;
+    double *b = realloc(l->h, sizeof(double) * cap);
+    if (!b) return cl_fail(err, CL_ENOMEM, "out of memory for the step log");
+    l->h = b, l->cap = cap;
+  }
+  l->h[l->n++] = h;
+  return CL_OK;
+}
 
 static cl_status grow_work(cl_pde *p, size_t n, char *err) {
   if (n <= p->work_cap) return CL_OK;
@@ -105,6 +126,17 @@ void cl_pde_free(cl_pde *p) {
   free(p);
 }
 
+/* The first two moments of class c's density (midpoint rule). */
+static void class_moments(const cl_pde *p, int c, double *m1, double *m2) {
+  const pclass *g = &p->cls[c];
+  double s1 = 0, s2 = 0, dw = p->dw;
+  for (size_t i = 0; i < g->n; i++) {
+    double w = ((double)g->lo + (double)i + 0.5) * dw;
+    s1 += w * g->p[i], s2 += w * w * g->p[i];
+  }
+  *m1 = s1 * dw, *m2 = s2 * dw;
+}
+
 void cl_pde_order(const cl_pde *p, double *R, double *Q) {
   int K = p->K;
   double q = 0;
@@ -112,13 +144,8 @@ void cl_pde_order(const cl_pde *p, double *R, double *Q) {
   if (p->axis)
     for (int j = 0; j < K; j++) q += p->Rs[j] * p->Rs[j];
   for (int c = 0; c < p->ncls; c++) {
-    const pclass *g = &p->cls[c];
-    double m1 = 0, m2 = 0, dw = p->dw;
-    for (size_t i = 0; i < g->n; i++) {
-      double w = ((double)g->lo + (double)i + 0.5) * dw;
-      m1 += w * g->p[i], m2 += w * w * g->p[i];
-    }
-    m1 *= dw, m2 *= dw;
+    double m1, m2;
+    class_moments(p, c, &m1, &m2);
     q += p->prob[c] * m2;
     if (!p->axis)
       for (int j = 0; j < K; j++) R[j] += p->prob[c] * p->xi[c * K + j] * m1;
@@ -485,12 +512,13 @@ again:
   }
   coef next;
   *defect = eval_coef(p, &next, err) ? INFINITY : coef_defect(p, h, &c1, &next);
-  if (!(*defect <= p->tol)) {
+  if (!(*defect <= p->tol) || isinf(*defect)) {
     back_to_start(p);
     return CL_OK;
   }
   p->t += h;
   p->steps++;
+  if (p->log && (st = log_step(p->log, h, err))) return st;
   if ((st = maybe_grow(p, err))) return st;
   p->prev = p->cur, p->cur = next, p->h_prev = h, p->have_prev = 1;
   return CL_OK;
@@ -538,13 +566,8 @@ static cl_status check_resolution(cl_pde *p, char *err) {
   double R[CL_KMAX], Q, bound = 0, dw = p->dw;
   cl_pde_order(p, R, &Q);
   for (int c = 0; c < p->ncls; c++) {
-    const pclass *g = &p->cls[c];
-    double m1 = 0, m2 = 0, x1 = 0;
-    for (size_t i = 0; i < g->n; i++) {
-      double w = ((double)g->lo + (double)i + 0.5) * dw;
-      m1 += w * g->p[i], m2 += w * w * g->p[i];
-    }
-    m1 *= dw, m2 *= dw;
+    double m1, m2, x1 = 0;
+    class_moments(p, c, &m1, &m2);
     if (m2 - m1 * m1 >= 4 * dw * dw) continue;
     for (int j = 0; j < p->K; j++) x1 += fabs(p->xi[c * p->K + j]);
     bound += p->prob[c] * (0.25 * dw * dw / Q + 0.5 * dw * x1 / sqrt(Q));
@@ -572,11 +595,48 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
   return check_resolution(p, err);
 }
 
+/* The coarse run: one step of h, redone as two halves (recursively) only
+ * where its defect is over p->tol, 8 times the written run's tolerance: the
+ * written run's control chose its steps, and doubled they should miss by
+ * at most 8 times as much; where they do not (counted in p->refined), the
+ * coarse run takes the written run's own steps there and the estimate can
+ * miss (docs/theory.md s.9). */
+static cl_status replay_step(cl_pde *p, double h, char *err) {
+  double defect;
+  char e2[CL_ERRLEN] = "";
+  cl_status st = attempt(p, h, &defect, e2);
+  if (st) return cl_fail(err, st, "%s", e2);
+  if (defect <= p->tol) return CL_OK;
+  p->refined++;
+  if (0.5 * h < PDE_HMIN_REL * fmax(1, p->t)) {
+    if (!isfinite(defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
+    return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
+  }
+  st = replay_step(p, 0.5 * h, err);
+  return st ? st : replay_step(p, 0.5 * h, err);
+}
+
+/* From the coarse run's time to t, the n steps h of the written run merged
+ * two at a time (the last three into one when n is odd and above 1). */
+static cl_status replay(cl_pde *p, const double *h, size_t n, double t, char *err) {
+  for (size_t i = 0; i < n;) {
+    size_t take = n - i == 3 || n - i == 1 ? n - i : 2;
+    double len = 0;
+    for (size_t j = 0; j < take; j++) len += h[i + j];
+    i += take;
+    if (i == n) len = t - p->t; /* land on the output time exactly */
+    cl_status st = replay_step(p, len, err);
+    if (st) return st;
+  }
+  p->t = t;
+  return check_resolution(p, err);
+}
+
 /* cl_pde_alloc with mul times the cell width that o's cells give and
- * mul times its dt: mul = 2 for the coarse run of the error estimate, whose
- * step control then takes mul^3 times the defect tolerance (a step's defect
- * grows like h^3), so that it halves its steps where the written run (mul =
- * 1) halves its own, and its steps stay twice as long (docs/theory.md s.9). */
+ * mul times its dt: mul = 2 for the coarse run of the error estimate, which
+ * replays the written run's steps two at a time and splits one only where
+ * its defect is over mul^3 times the tolerance (a step's defect grows like
+ * h^3; docs/theory.md s.9). */
 static cl_status pde_alloc(const cl_model *m, const cl_pde_opts *o, double mul, cl_pde **out, char *err) {
   *out = NULL;
   if (m->M != 1) return cl_fail(err, CL_EINVAL, "M: the PDE is implemented for M = 1");
@@ -704,13 +764,28 @@ static void progress_at(const run_progress *rp, double frac) {
   if (rp->o->progress) rp->o->progress(rp->o->progress_ctx, rp->p0 + (rp->p1 - rp->p0) * frac);
 }
 
+/* What a run reports besides its table: the largest |mass - 1| over the
+ * output times and the steps redone as halves (the written run's step
+ * control, or the coarse runs' doubled steps that had to be split). */
+typedef struct {
+  double mass_err;
+  long refined;
+} run_out;
+
 /* Integrate over the schedule's output grid, mul as in pde_alloc; the
  * counters into info and the drift's method into dmeth (CL_INFOLEN bytes
- * each) when info is not NULL, the largest |mass - 1| over the output
- * times into *mass_err when it is not NULL. */
+ * each) when info is not NULL, the figures of run_out into *ro when it is
+ * not NULL.  A run logs its steps into `lout` (not NULL); the written run
+ * (mul = 1) takes its own, a coarse run (mul = 2 or 4) replays those of
+ * `in` (the run with half its mul) two at a time:
+ * a span of n of them it crosses in n / 2 steps twice as long for an even
+ * n, but for an odd n it would have to take one of them as it is, or three
+ * as one (3 times as long), so after an odd n below 5 it does not stop at
+ * that output time but goes on to the next (that row stays NaN, not
+ * compared; such rows are at most 3 steps apart). */
 static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o, double mul,
                          const run_progress *rp, cl_traj **out, cl_pde_observer obs, void *ctx, char *info,
-                         char *dmeth, double *mass_err, long *refined, char *err) {
+                         char *dmeth, run_out *ro, const step_log *in, step_log *lout, char *err) {
   cl_pde *p;
   cl_status st = pde_alloc(m, o, mul, &p, err);
   if (st) return st;
@@ -721,33 +796,33 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
     cl_pde_free(p);
     return cl_fail(err, CL_ENOMEM, "out of memory");
   }
-  long fsteps = 0; /* mul > 1: the written run's steps since the last time this run stopped */
+  if (lout) {
+    p->log = lout;
+    if (!(lout->at = calloc(nt, sizeof *lout->at))) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  }
+  size_t done = 0; /* replaying: the logged steps taken */
   for (size_t k = 0; k < nt && !st; k++) {
     tr->t[k] = cl_schedule_time(s, k);
-    if (mul > 1 && k > 0) {
-      /* the coarse run's steps must be about twice as long as the written
-       * run's: a span of n of its steps (of at most dt) it crosses in
-       * ceil(n / 2) of at most 2 dt, n / ceil(n / 2) times as long: 2 for
-       * an even n, 1 for n = 1, 1.5 for n = 3, at least 1.67 above.  So it
-       * does not stop at an output time after an odd n below 5 but goes on
-       * to the next (that row stays NaN, not compared; such rows are at
-       * most 3 dt apart) */
-      long nf = (long)ceil((tr->t[k] - tr->t[k - 1]) / (p->o.dt / mul) - 1e-9);
-      fsteps += nf < 1 ? 1 : nf;
-      if (fsteps % 2 && fsteps < 5 && k + 1 < nt) {
+    if (in && k > 0) {
+      /* n = 0: `in` did not stop here either */
+      size_t n = in->at[k] - done;
+      if ((n == 0 || (n % 2 && n < 5)) && k + 1 < nt) {
         double *row = cl_traj_row(tr, 0, k);
         for (int c = 0; c < tr->ncol; c++) row[c] = NAN;
+        if (lout) lout->at[k] = lout->n;
         progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
         continue;
       }
-      fsteps = 0;
-    }
-    if ((st = cl_pde_advance(p, tr->t[k], err))) break;
+      if ((st = replay(p, in->h + done, n, tr->t[k], err))) break;
+      done = in->at[k];
+    } else if ((st = cl_pde_advance(p, tr->t[k], err)))
+      break;
+    if (lout) lout->at[k] = lout->n;
     double R[CL_KMAX], Q;
     cl_pde_order(p, R, &Q);
     cl_traj_set(m->K, 1, R, &Q, cl_traj_row(tr, 0, k));
     if (obs) st = obs(ctx, p, k, err);
-    if (mass_err) *mass_err = fmax(k ? *mass_err : 0, fabs(cl_pde_mass(p) - 1));
+    if (ro) ro->mass_err = fmax(k ? ro->mass_err : 0, fabs(cl_pde_mass(p) - 1));
     progress_at(rp, s->T > 0 ? tr->t[k] / s->T : 1);
   }
   if (!st && info) {
@@ -762,7 +837,7 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
              cl_pde_mass(p) - 1);
     snprintf(dmeth, CL_INFOLEN, "%s", cl_drift_method(p->drift));
   }
-  if (refined) *refined = p->refined;
+  if (ro) ro->refined = p->refined;
   cl_pde_free(p);
   if (st) {
     cl_traj_free(tr);
@@ -772,44 +847,104 @@ static cl_status pde_run(const cl_model *m, const cl_schedule *s, const cl_pde_o
   return CL_OK;
 }
 
-/* The coarse run (2 dw, steps of at most 2 dt) and its largest distance to
- * the fine table, per column group (R, Q, cos), at least the rounding of the
- * densities: rho = 4 max |mass - 1| of the coarse run + 1e-14 (the fine run
- * has 4 times its cell-steps; mass is conserved but for rounding) times the
- * scale of the group, sqrt Q for R, Q, 1 for cos (docs/theory.md s.9).  The
- * rows the coarse run crossed without stopping (NaN) are not compared. */
+/* Share of the progress line given to the fine run when the coarse one
+ * follows (it costs a quarter to a third as much: docs/theory.md s.9). */
+#define PDE_FINE_SHARE 0.75
+
+/* The largest |a - b| per column group (R, Q, cos) over the rows where
+ * neither is NaN. */
+static void group_dist(const cl_traj *a, const cl_traj *b, double d[3]) {
+  int K = a->K;
+  d[0] = d[1] = d[2] = 0;
+  for (size_t k = 0; k < a->nt; k++) {
+    const double *x = a->data + k * (size_t)a->ncol, *y = b->data + k * (size_t)b->ncol;
+    for (int col = 0; col < a->ncol; col++) {
+      int g = col < K ? 0 : col == K ? 1 : 2;
+      if (!isnan(x[col]) && !isnan(y[col])) d[g] = fmax(d[g], fabs(x[col] - y[col]));
+    }
+  }
+}
+
+/* How far the estimate can be trusted: the coarse run's doubled steps that
+ * had to be split, and per group the third run's distance to the coarse
+ * one over the coarse one's to the written table (4 in the second-order
+ * regime; NAN where the estimate is the rounding floor or the third run
+ * stopped, `third` then holding why). */
+typedef struct {
+  long split;
+  double ratio[3];
+  char third[CL_ERRLEN];
+} est_check;
+
+/* The ratio of successive differences below which the error is taken to be
+ * past its second-order regime (measured: 2.84 to 4.7 where the estimate
+ * bounded, 1.21 and 1.51 where it was 0.04 of the error; docs/theory.md
+ * s.9). */
+#define PDE_RATIO_MIN 2.5
+
+/* The coarse run (2 dw, the written run's steps two at a time: `log`) and
+ * its largest distance to the fine table, per column group (R, Q, cos), at
+ * least the rounding of the densities: rho = 4 max |mass - 1| of the coarse
+ * run + 1e-14 (the fine run has 4 times its cell-steps; mass is conserved
+ * but for rounding) times the scale of the group, sqrt Q for R, Q, 1 for
+ * cos (docs/theory.md s.9).  The rows the coarse run crossed without
+ * stopping (NaN) are not compared.  With chk, a third run (4 dw, the
+ * coarse run's steps two at a time) then checks the order into *chk. */
 static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                                 const cl_traj *fine, const run_progress *rp, double est[3], char *err) {
+                                 const cl_traj *fine, const step_log *log, const run_progress *rp, double est[3],
+                                 est_check *chk, char *err) {
   size_t nt = cl_schedule_nt(s);
   int K = m->K;
   if (fine->nt != nt || fine->K != K || fine->M != 1 || fine->runs != 1)
     return cl_fail(err, CL_EINVAL, "the fine table is not of this model and schedule");
-  cl_traj *ct;
-  double merr = 0, qmax = 0;
-  cl_status st = pde_run(m, s, o, 2, rp, &ct, NULL, NULL, NULL, NULL, &merr, NULL, err);
-  if (st) return st;
-  est[0] = est[1] = est[2] = 0;
-  for (size_t k = 0; k < nt; k++) {
-    const double *f = fine->data + k * (size_t)fine->ncol, *c = ct->data + k * (size_t)ct->ncol;
-    for (int col = 0; col < fine->ncol; col++) {
-      int g = col < K ? 0 : col == K ? 1 : 2;
-      if (!isnan(c[col])) est[g] = fmax(est[g], fabs(f[col] - c[col]));
+  cl_traj *ct, *xt = NULL;
+  double qmax = 0, d2[3];
+  run_out co;
+  step_log log2 = {0};
+  run_progress r1 = {rp->o, rp->p0, rp->p0 + 0.8 * (rp->p1 - rp->p0)}, r2 = {rp->o, r1.p1, rp->p1};
+  cl_status st = pde_run(m, s, o, 2, &r1, &ct, NULL, NULL, NULL, NULL, &co, log, chk ? &log2 : NULL, err);
+  if (st) return free(log2.h), free(log2.at), st;
+  group_dist(fine, ct, est);
+  for (size_t k = 0; k < nt; k++) qmax = fmax(qmax, fabs(fine->data[k * (size_t)fine->ncol + (size_t)K]));
+  double rho = 4 * co.mass_err + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
+  if (chk) {
+    chk->split = co.refined;
+    chk->third[0] = '\0';
+    st = pde_run(m, s, o, 4, &r2, &xt, NULL, NULL, NULL, NULL, NULL, &log2, NULL, chk->third);
+    free(log2.h), free(log2.at);
+    if (st == CL_ENOMEM) {
+      cl_traj_free(ct);
+      return cl_fail(err, st, "%s", chk->third);
     }
-    qmax = fmax(qmax, fabs(f[K]));
+    if (!st) group_dist(ct, xt, d2);
+    for (int g = 0; g < 3; g++) chk->ratio[g] = !st && est[g] > floor[g] ? d2[g] / est[g] : NAN;
   }
-  cl_traj_free(ct);
-  double rho = 4 * merr + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
   for (int g = 0; g < 3; g++) est[g] = fmax(est[g], floor[g]);
+  cl_traj_free(ct), cl_traj_free(xt);
   return CL_OK;
 }
 
+static void step_log_free(step_log *l) { free(l->h), free(l->at); }
+
+/* The written run is done again for its steps (it is deterministic) and
+ * must give `fine` to the bit. */
 cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                                 const cl_traj *fine, double est[3], char *err) {
   cl_pde_opts none;
   cl_pde_opts_default(&none);
-  run_progress rp = {o ? o : &none, 0, 1};
+  const cl_pde_opts *po = o ? o : &none;
+  run_progress rw = {po, 0, PDE_FINE_SHARE}, rc = {po, PDE_FINE_SHARE, 1};
+  step_log log = {0};
+  cl_traj *tr = NULL;
   cl_status st = cl_schedule_check(s, err);
-  return st ? st : coarse_estimate(m, s, o, fine, &rp, est, err);
+  if (!st) st = pde_run(m, s, po, 1, &rw, &tr, NULL, NULL, NULL, NULL, NULL, NULL, &log, err);
+  if (!st && (fine->nt != tr->nt || fine->ncol != tr->ncol ||
+              memcmp(fine->data, tr->data, sizeof(double) * tr->nt * (size_t)tr->ncol)))
+    st = cl_fail(err, CL_EINVAL, "the fine table is not the PDE's for this model, schedule and options");
+  if (!st) st = coarse_estimate(m, s, po, fine, &log, &rc, est, NULL, err);
+  cl_traj_free(tr);
+  step_log_free(&log);
+  return st;
 }
 
 /* Append s to the CL_INFOLEN bytes of info, cut where it would not fit. */
@@ -819,10 +954,6 @@ static void append_info(char *info, const char *s) {
   memcpy(info + l, s, n);
   info[l + n] = '\0';
 }
-
-/* Share of the progress line given to the fine run when the coarse one
- * follows (it costs a quarter to a third as much: docs/theory.md s.9). */
-#define PDE_FINE_SHARE 0.75
 
 cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                        cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err) {
@@ -834,26 +965,47 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
   run_progress rf = {po, 0, info ? PDE_FINE_SHARE : 1}, rc = {po, PDE_FINE_SHARE, 1};
   cl_traj *tr;
   char meth[CL_INFOLEN], dmeth[CL_INFOLEN];
-  long refined = 0;
-  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, NULL, &refined, err))) return st;
+  run_out wo;
+  step_log log = {0};
+  if ((st = pde_run(m, s, po, 1, &rf, &tr, obs, ctx, info ? meth : NULL, dmeth, &wo, NULL, info ? &log : NULL, err))) {
+    step_log_free(&log);
+    return st;
+  }
   if (info) {
     double est[3];
-    char e2[CL_ERRLEN], tail[CL_ERRLEN + 256];
-    const cl_status cs = coarse_estimate(m, s, po, tr, &rc, est, e2);
+    est_check chk;
+    char e2[CL_ERRLEN], tail[CL_ERRLEN + 512];
+    const cl_status cs = coarse_estimate(m, s, po, tr, &log, &rc, est, &chk, e2);
+    step_log_free(&log);
     if (cs == CL_ENOMEM) { /* out of memory is the run's error: all or nothing */
       cl_traj_free(tr);
       return cl_fail(err, cs, "%s", e2);
     }
+    char note[320] = "";
+    static const char *const gname[] = {"R", "Q", "cos"};
+    int low = -1;
+    for (int g = 0; g < 3 && !cs; g++)
+      if (chk.ratio[g] < PDE_RATIO_MIN && (low < 0 || chk.ratio[g] < chk.ratio[low])) low = g;
+    if (!cs && chk.split)
+      snprintf(note, sizeof note,
+               " (not a bound here: the coarse run had to split %ld of its doubled steps, where the coefficients "
+               "moved too fast, and there it was no coarser; a smaller dt)",
+               chk.split);
+    else if (low >= 0)
+      snprintf(note, sizeof note,
+               " (not a bound here: a third run on 4 dw moved only %.2g times as far from the coarse one as that "
+               "from the written table in %s, against 4 in the second-order regime; a smaller dt or more cells)",
+               chk.ratio[low], gname[low]);
+    else if (!cs && chk.third[0])
+      snprintf(note, sizeof note, " (its order unchecked: the third run, on 4 dw, stopped)");
     if (cs)
-      snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps <= 2 dt) stopped: %s", e2);
+      snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps two at a time) stopped: %s", e2);
     else
       snprintf(tail, sizeof tail,
                "error estimate (largest |fine - coarse| over the table, at least the rounding that mass - 1 "
-               "shows; the coarse run on 2 dw with steps <= 2 dt) R %.2e, Q %.2e, cos %.2e%s",
-               est[0], est[1], est[2],
-               refined ? " (not a bound here: the step control halved steps, the time error may be past its "
-                         "second-order regime and the estimate can miss part of it; a smaller dt)"
-                       : "");
+               "shows; the coarse run on 2 dw taking the written run's steps two at a time) R %.2e, Q %.2e, "
+               "cos %.2e%s",
+               est[0], est[1], est[2], note);
     const char *parts[] = {meth, "; ", tail, "; drift: ", dmeth};
     info[0] = '\0';
     for (int k = 0; k < 5; k++) append_info(info, parts[k]);

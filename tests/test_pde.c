@@ -364,11 +364,32 @@ static cl_traj *pde_table(const char *args, int refine, double *est) {
   return tr;
 }
 
+/* `ode args` at rtol 1e-12, atol 1e-15: the reference under l2. */
+static cl_traj *ode_table(const char *args) {
+  char oargs[512], err[CL_ERRLEN];
+  snprintf(oargs, sizeof oargs, "%s --rtol 1e-12 --atol 1e-15", args);
+  cl_config oc;
+  setup(&oc, CL_CMD_ODE, oargs);
+  cl_traj *ot;
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ot, NULL, err), CL_OK, "%s: %s", oargs, err);
+  return ot;
+}
+
+/* The estimate of `pde model extra` against `ode model` (ref = NULL, l2) or
+ * the PDE on dw / 4, dt / 4 (ref = "finer"); estimate_covers' rounding mask. */
+static void estimate_case(const char *model, const char *extra, const char *ref, int rounding) {
+  char args[512];
+  snprintf(args, sizeof args, "%s %s", model, extra);
+  double est[3];
+  cl_traj *pt = pde_table(args, 1, est), *rt = ref ? pde_table(args, 4, NULL) : ode_table(model);
+  estimate_covers(args, pt, rt, est, rounding);
+  cl_traj_free(pt), cl_traj_free(rt);
+}
+
 /* (a) Under l2 the moments close: the reference is `ode` at rtol 1e-12
  * (the same drift, so the gap is the PDE's discretisation error alone).
  * The axis default, sparse and dense layouts, a continuous law with K = 2,
- * tau = 5, where the coarse run's step control must halve where the
- * fine run's does (its tolerance times 8), and tau = 5 with an output
+ * tau = 5 (no step halved at dt = 0.01), and tau = 5 with an output
  * interval of one step, which the coarse run must cross two at a time (it
  * crossed them one at a time, in steps as long as the written run's, and
  * its estimate of R was 5e-7 against an error of 4.5e-5). */
@@ -381,80 +402,94 @@ Test(pde, estimate_covers_gap_to_ode_under_l2, .timeout = 60) {
       {"--T 5 --tau 5", ""},
       {"--T 2 --tau 5 --dt-out 0.01", ""},
   };
-  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    char args[512], oargs[512], err[CL_ERRLEN];
-    snprintf(args, sizeof args, "%s %s", cases[i][0], cases[i][1]);
-    snprintf(oargs, sizeof oargs, "%s --rtol 1e-12 --atol 1e-15", cases[i][0]);
-    double est[3];
-    cl_traj *pt = pde_table(args, 1, est), *ot;
-    cl_config oc;
-    setup(&oc, CL_CMD_ODE, oargs);
-    cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ot, NULL, err), CL_OK, "%s", err);
-    estimate_covers(args, pt, ot, est, 0);
-    cl_traj_free(pt), cl_traj_free(ot);
-  }
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) estimate_case(cases[i][0], cases[i][1], NULL, 0);
 }
 
 /* (b) l1 (the moments do not close): against the PDE on dw / 4, dt / 4,
  * whose own error is about 1/16 of the written run's. */
 Test(pde, estimate_covers_l1_against_finer_run, .timeout = 60) {
-  const char *args = "--T 5 --features sparse:0.2 --reg l1:0.4 --R0 0.3";
-  double est[3];
-  cl_traj *pt = pde_table(args, 1, est), *rt = pde_table(args, 4, NULL);
-  estimate_covers(args, pt, rt, est, 0);
-  cl_traj_free(pt), cl_traj_free(rt);
+  estimate_case("--T 5 --features sparse:0.2 --reg l1:0.4 --R0 0.3", "", "finer", 0);
 }
 
 /* (c) A continuous law (student, through characteristic functions), l1,
  * B = 2, rho < 0: against the PDE on dw / 4, dt / 4. */
 Test(pde, estimate_covers_student_law_against_finer_run, .timeout = 60) {
-  const char *args = "--T 3 --act tanh --reg l1:0.25 --features sparse:0.3 --c student:3:5 --s 0.7 --rho -0.3 "
-                     "--B 2 --R0 0.3";
-  double est[3];
-  cl_traj *pt = pde_table(args, 1, est), *rt = pde_table(args, 4, NULL);
-  estimate_covers(args, pt, rt, est, 0);
-  cl_traj_free(pt), cl_traj_free(rt);
+  estimate_case("--T 3 --act tanh --reg l1:0.25 --features sparse:0.3 --c student:3:5 --s 0.7 --rho -0.3 --B 2 "
+                "--R0 0.3",
+                "", "finer", 0);
 }
 
 /* Rounding: at tau = 1000 (axis) R decays to 1e-18 within the first output
  * interval and the two runs' R and cos differed by 7e-18 and 1.7e-16, below
  * the written run's distance to ode (6.8e-17, 3.9e-15): the floor of 4
  * max |mass - 1| + 1e-14 times the scale must cover it.  Q's estimate
- * (0.087 against 0.0094) is no floor and stays within 100 times. */
+ * (0.071 against 0.0094; the coarse run split 182 of its doubled steps)
+ * is no floor and stays within 100 times. */
 Test(pde, estimate_covers_rounding_where_r_vanishes, .timeout = 60) {
-  const char *model = "--T 1 --dt-out 0.25 --tau 1000";
-  char args[256], oargs[256], err[CL_ERRLEN];
-  snprintf(args, sizeof args, "%s --cells 200", model);
-  snprintf(oargs, sizeof oargs, "%s --rtol 1e-12 --atol 1e-15", model);
+  estimate_case("--T 1 --dt-out 0.25 --tau 1000", "--cells 200", NULL, 1 | 4);
+}
+
+/* (d) Where the written run's step control halved steps (the fast start at
+ * tau = 5 and 100): the coarse run took its own steps there, as short as
+ * the written run's, and the estimate was below the error (R 0.53 and 0.93
+ * of it at tau = 5, --dt 0.03 and 0.02; 0.97 at tau = 100 with --dt-out
+ * 0.05; 0.88 under l1 at tau = 5, --dt 0.03, where only the coarse run
+ * halved).  Replaying the written run's steps two at a time it covers
+ * them, against ode at rtol 1e-12 (l2) and against dw / 4, dt / 4 (l1). */
+Test(pde, estimate_bounds_where_the_step_control_halved, .timeout = 60) {
+  estimate_case("--T 5 --tau 5", "--dt 0.03", NULL, 0);
+  estimate_case("--T 5 --tau 5", "--dt 0.02", NULL, 0);
+  estimate_case("--T 1 --tau 100 --dt-out 0.05", "--features dense --cells 1000", NULL, 0);
+  estimate_case("--T 3 --tau 5 --reg l1:0.4 --R0 0.3 --dt 0.03 --features sparse:0.2", "", "finer", 0);
+}
+
+/* The standalone estimate redoes the written run for its steps: a table
+ * that is not that run's is refused. */
+Test(pde, estimate_refuses_a_foreign_table) {
+  cl_config pc;
+  char err[CL_ERRLEN];
   double est[3];
-  cl_traj *pt = pde_table(args, 1, est), *ot;
-  cl_config oc;
-  setup(&oc, CL_CMD_ODE, oargs);
-  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &ot, NULL, err), CL_OK, "%s", err);
-  estimate_covers(args, pt, ot, est, 1 | 4);
-  cl_traj_free(pt), cl_traj_free(ot);
+  cl_traj *pt = pde_table("--T 1 --cells 400", 1, NULL);
+  setup(&pc, CL_CMD_PDE, "--T 1 --cells 400 --dt 0.02");
+  cl_pde_opts po = pc.pde;
+  po.quad = pc.ode.quad;
+  cr_expect_eq(cl_pde_error_estimate(&pc.model, &pc.sched, &po, pt, est, err), CL_EINVAL);
+  cr_expect(strstr(err, "not the PDE's") != NULL, "%s", err);
+  cl_traj_free(pt);
 }
 
 /* The CLI's method line carries the estimate; when the coarse run stops
  * (a density two cells wide on its lattice of 2 dw) it says why instead,
- * and the run still succeeds; when the written run's step control halved
- * steps (tau = 5, dt = 0.03: there the estimate of R was 0.53 of its error)
- * it says that the estimate is not a bound there. */
+ * and the run still succeeds; where the written run's step control halved
+ * steps (tau = 5, dt = 0.03) it is a bound and says nothing more; where
+ * the coarse run had to split its doubled steps (tau = 1000), or where a
+ * third run on 4 dw shows the error past its second-order regime (l1:50
+ * at dt = 0.04: there the estimate was 0.04 of the error against dw / 4,
+ * dt / 4), it says that the estimate is not a bound there; where the third
+ * run stops (a density narrower than two of its cells) that the order was
+ * not checked. */
 Test(pde, estimate_in_method_line_or_why_not) {
   char dir[64], args[512], err[1024], out[128], js[160];
   make_tmpdir(dir, sizeof dir);
   snprintf(out, sizeof out, "%s/o.csv", dir);
   snprintf(js, sizeof js, "%s.json", out);
-  const char *cases[][2] = {{"--T 1 --cells 400", "error estimate (largest |fine - coarse| over the table"},
-                            {"--T 0.5 --reg l1:50 --cells 1000",
-                             "no error estimate: the coarse run (2 dw, steps <= 2 dt) stopped: the density narrowed"},
-                            {"--T 1 --tau 5 --dt 0.03 --cells 400", "(not a bound here: the step control halved steps"}};
-  for (int i = 0; i < 3; i++) {
+  const char *line = "error estimate (largest |fine - coarse| over the table";
+  const char *cases[][3] = {
+      {"--T 1 --cells 400", line, "not a bound"},
+      {"--T 0.5 --reg l1:50 --cells 1000",
+       "no error estimate: the coarse run (2 dw, steps two at a time) stopped: the density narrowed", NULL},
+      {"--T 1 --tau 5 --dt 0.03 --cells 400", line, "not a bound"},
+      {"--T 0.25 --tau 1000 --cells 200", "(not a bound here: the coarse run had to split 36 of its doubled steps",
+       NULL},
+      {"--T 0.5 --reg l1:50 --cells 4000 --dt 0.04", "(not a bound here: a third run on 4 dw moved only 1.2 times", NULL},
+      {"--T 0.5 --reg l1:50", "(its order unchecked: the third run, on 4 dw, stopped)", NULL}};
+  for (int i = 0; i < 6; i++) {
     snprintf(args, sizeof args, "pde %s --out %s", cases[i][0], out);
     cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s: %s", args, err);
     char *j = slurp(js, NULL);
     cr_assert_not_null(j);
     cr_expect(strstr(j, cases[i][1]) != NULL, "%s: %s", args, j);
+    if (cases[i][2]) cr_expect(strstr(j, cases[i][2]) == NULL, "%s: %s", args, j);
     cr_expect(strstr(j, "; drift: ") != NULL, "%s: %s", args, j);
     free(j);
   }

@@ -84,7 +84,9 @@ typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char 
 /* Integrate over the schedule's output grid (one block).  `info` (may be
  * NULL, CL_INFOLEN bytes: cldyn/common.h) receives the method, the counters
  * and the error estimate: with info, a second, coarse run follows (cells
- * twice as wide, steps of at most 2 dt; about a third of the cost), and the
+ * twice as wide, the written run's steps two at a time) and a third (4 dw,
+ * the coarse run's steps two at a time; together about 40% of the cost),
+ * and the
  * largest distance of its table to the written one is the estimate, for R,
  * Q and cos apart (cl_pde_error_estimate, docs/theory.md s.9).  If the
  * coarse run stops, info says so and why; the written table does not
@@ -94,17 +96,21 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
 /* The error estimate of `fine`, the table cl_pde_solve gave for m, s and o:
  * the largest |fine - coarse| over the output times and the columns R_j
  * (est[0]), Q (est[1]) and cos_j (est[2]), the coarse run on a lattice of
- * 2 dw with steps of at most 2 dt.  Both errors are second order in dw and
- * dt, so the coarse run's is about 4 times the fine one's and the distance
- * about 3 times it (measured 2.4 to 3.75 against ode under l2 and runs on
- * dw / 4, dt / 4; 1.7 where a density is a few cells wide or an output
- * interval takes 5 steps).  The coarse run's step control takes 8 times
- * the defect tolerance, so that it halves its steps where the fine run
- * does; where the fine run halved steps its time error may be past the
- * second-order regime and the estimate is not a bound (cl_pde_solve's info
- * says so).  After an output interval of an odd number below 5 of fine
- * steps the coarse run goes on to the next output time (its steps stay
- * twice as long), and that row is not compared.  Each group's estimate is
+ * 2 dw taking the steps of the fine run two at a time (the fine run is done
+ * again here for them; a `fine` that is not its table to the bit is
+ * CL_EINVAL).  Both errors are second order in dw and the step, so the
+ * coarse run's is about 4 times the fine one's and the distance about 3
+ * times it (measured 2.4 to 3.75 against ode under l2 and runs on dw / 4,
+ * dt / 4; about 2 in the fast collapse of a strong l1; 3.2 to 8 where the
+ * fine run's step control halved steps).  A doubled step whose defect is
+ * over 8 times the tolerance is split (there the coarse run is no coarser
+ * and the estimate is not a bound; cl_pde_solve's info says so, and also
+ * where the third run's distance to the coarse table is below 2.5 times
+ * the coarse table's to `fine`, the error then being past its
+ * second-order regime: l1:50 at dt = 0.04, where the estimate was 0.04 of
+ * the error; this function does not run the third run).  After an
+ * output interval of an odd number below 5 of fine steps the coarse run
+ * goes on to the next output time, and that row is not compared.  Each group's estimate is
  * at least the rounding: (4 max |mass - 1| of the coarse run + 1e-14) times
  * sqrt Q (R), Q (Q) or 1 (cos), Q the table's largest.  The drift's
  * quadrature error, shared by both runs, is not in it.  The coarse run's
