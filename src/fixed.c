@@ -42,8 +42,8 @@ int cl_fixed_kind_from_name(const char *name) {
  * when |cos_ji| > ZERO_COS */
 #define DEAD_Q 1e-10
 /* a dead unit's Jacobian: at Q_ii = DEAD_DELTA max(1, max Q_ll) and twice
- * and four times that, extrapolated to 0 (classify_with) */
-#define DEAD_DELTA 1e-7
+ * and four times that, extrapolated to 0 in |w_i| (classify_with) */
+#define DEAD_DELTA 1e-5
 #define ZERO_COS 1e-6
 
 static int dead_mask(int K, int M, const double *y) {
@@ -468,18 +468,20 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
   } else {
     /* on the boundary Q_ii = 0 the central differences leave the domain:
      * differentiate at Q_ii = delta, 2 delta, 4 delta (delta = DEAD_DELTA
-     * max(1, Q_ll), far below the Jacobian's steps: there the Cholesky
-     * coordinates of cl_ode_jacobian_pair apply) and extrapolate to 0 in
-     * sqrt(Q_ii) = |w_i|: V = c0 J(delta) + c1 J(2 delta) + c2 J(4 delta)
-     * is exact for a + b |w_i| + c Q_ii, every variant alike (V at level r
-     * is V + r nv nn).  The |w_i| term: the Sobol' rules' odd moments are
-     * not 0, so their drift has one (docs/fixed-points.md s.2, "Dead units
-     * and the boundary"); the exact drift is even in w_i.  The
-     * extrapolation's error is each eigenvalue's move from V to B, the
-     * linear extrapolation from delta and 2 delta: V - B = (1 + sqrt 2)
-     * (2 J(delta) - 3 J(2 delta) + J(4 delta)) is B's error for a term
-     * c |w_i| (exactly) and bounds V's for c Q_ii^p, p >= 1 (1.2 times
-     * over for p = 2, 1.3 for p = 3/2) and c Q_ii log Q_ii (1.7) */
+     * max(1, Q_ll): the Cholesky coordinates of cl_ode_jacobian_pair apply
+     * there) and extrapolate to 0 in sqrt(Q_ii) = |w_i|: V = c0 J(delta) +
+     * c1 J(2 delta) + c2 J(4 delta) is exact for a + b |w_i| + c Q_ii,
+     * every variant alike (V at level r is V + r nv nn).  The |w_i| term:
+     * the Sobol' rules' drift has one, whose coefficient falls with their
+     * points (the exact drift is even in w_i; docs/fixed-points.md s.2,
+     * "The Sobol' rules' term in |w_i|").  The extrapolation's error is
+     * twice each eigenvalue's move from V to B, the linear extrapolation
+     * from delta and 2 delta: V - B = (1 + sqrt 2) (2 J(delta) - 3 J(2
+     * delta) + J(4 delta)) is B's error for a term b |w_i| (exactly), and
+     * 1.16, 1.29, 1.06 and 1.71 times V's for c Q_ii^p, p = 2, 3/2, 3 and
+     * c Q_ii log Q_ii.  At 1e-7 instead of 1e-5 the grid's drift noise
+     * over the Cholesky steps put eigenvalues 20 to 30 times their error
+     * off at the dead points of docs/fixed-points.md s.2 */
     double qmax = 1, Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX], dc[CL_STATE_MAX];
     cl_state_unpack(K, M, p->y, Rm, Qm);
     for (int i = 0; i < M; i++) qmax = fmax(qmax, Qm[i * M + i]);
@@ -511,7 +513,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
         V[(size_t)v * nn + k] = zero ? 0 : c0 * a[0] + c1 * a[(size_t)nv * nn] + c2 * a[(size_t)(2 * nv) * nn];
       }
     }
-    if (!st && add_moves(V, B, n, 1, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    if (!st && add_moves(V, B, n, 2, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (!st && variant_errors(dj, nr, n, V, fac, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st && eigen(V, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
