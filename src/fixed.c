@@ -459,7 +459,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
   p->residual = residual_at(d, K, M, p->y, err, &st);
   p->kind = cl_fixed_kind_of(K, M, p->y);
   if (st) return st;
-  double *V = malloc(sizeof(double) * nn * (size_t)(3 * nv + 3));
+  double *V = malloc(sizeof(double) * nn * (size_t)(3 * nv + 1));
   if (!V) return cl_fail(err, CL_ENOMEM, "out of memory");
   int fac = 1;
   for (int k = 0; k < n; k++) p->eig_error[k] = 0;
