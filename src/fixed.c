@@ -41,6 +41,9 @@ int cl_fixed_kind_from_name(const char *name) {
 /* a unit is dead when Q_ii <= DEAD_Q max(1, max Q_ll); an overlap counts
  * when |cos_ji| > ZERO_COS */
 #define DEAD_Q 1e-10
+/* a dead unit's Jacobian: at Q_ii = DEAD_DELTA max(1, max Q_ll) and twice
+ * and four times that, extrapolated to 0 in |w_i| (classify_with) */
+#define DEAD_DELTA 1e-5
 #define ZERO_COS 1e-6
 
 static int dead_mask(int K, int M, const double *y) {
@@ -456,7 +459,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
   p->residual = residual_at(d, K, M, p->y, err, &st);
   p->kind = cl_fixed_kind_of(K, M, p->y);
   if (st) return st;
-  double *V = malloc(sizeof(double) * nn * (size_t)(3 * nv + 3));
+  double *V = malloc(sizeof(double) * nn * (size_t)(3 * nv + 1));
   if (!V) return cl_fail(err, CL_ENOMEM, "out of memory");
   int fac = 1;
   for (int k = 0; k < n; k++) p->eig_error[k] = 0;
@@ -464,32 +467,39 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
     st = jac_variants(dj, nr, K, M, p->y, 1, V, &fac, err);
   } else {
     /* on the boundary Q_ii = 0 the central differences leave the domain:
-     * differentiate at Q_ii = delta, 2 delta, 4 delta (delta >> the step)
-     * and extrapolate linearly to 0 from the first two, every variant
-     * alike (V at level r is V + r nv nn); B = the same from 2 delta and
-     * 4 delta.  The extrapolation's error is each eigenvalue's move from
-     * V[0] to B: that bounds a term c Q_ii^p with p >= 1 (p = 2 three
-     * times over) and c Q_ii log Q_ii (exactly).  The quadratic through
-     * the three levels was tried and dropped: at the dead point of
-     * docs/fixed-points.md s.2 ("Each eigenvalue's error") it moved an
-     * eigenvalue of the dead unit's odd block from 9e-6 to 1.6e-5 off (its
-     * dependence on Q_ii is not polynomial there) */
-    const double delta = 20 * CL_FD_STEP;
-    double *B = V + (size_t)(3 * nv) * nn, *D1 = B + nn, *D2 = D1 + nn;
+     * differentiate at Q_ii = delta, 2 delta, 4 delta (delta = DEAD_DELTA
+     * max(1, Q_ll): the Cholesky coordinates of cl_ode_jacobian_pair apply
+     * there) and extrapolate to 0 in sqrt(Q_ii) = |w_i|: V = c0 J(delta) +
+     * c1 J(2 delta) + c2 J(4 delta) is exact for a + b |w_i| + c Q_ii,
+     * every variant alike (V at level r is V + r nv nn).  The |w_i| term:
+     * the Sobol' rules' drift has one, whose coefficient falls with their
+     * points (the exact drift is even in w_i; docs/fixed-points.md s.2,
+     * "The Sobol' rules' term in |w_i|").  The extrapolation's error is
+     * twice each eigenvalue's move from V to B, the linear extrapolation
+     * from delta and 2 delta: V - B = (1 + sqrt 2) (2 J(delta) - 3 J(2
+     * delta) + J(4 delta)) is B's error for a term b |w_i| (exactly), and
+     * 1.16, 1.29, 1.06 and 1.71 times V's for c Q_ii^p, p = 2, 3/2, 3 and
+     * c Q_ii log Q_ii.  At 1e-7 instead of 1e-5 the grid's drift noise
+     * over the Cholesky steps put eigenvalues 20 to 30 times their error
+     * off at the dead points of docs/fixed-points.md s.2 */
+    double qmax = 1, Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX], dc[CL_STATE_MAX];
+    cl_state_unpack(K, M, p->y, Rm, Qm);
+    for (int i = 0; i < M; i++) qmax = fmax(qmax, Qm[i * M + i]);
+    const double delta = DEAD_DELTA * qmax, c0 = 4 + 2 * M_SQRT2, c2 = 1 + M_SQRT2, c1 = 1 - c0 - c2;
+    double *B = V + (size_t)(3 * nv) * nn;
     for (int r = 0, fr = 1; r < 3 && !st; r++, fac = fr > fac ? fr : fac) {
-      double y[CL_STATE_MAX], Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX];
+      double y[CL_STATE_MAX];
       cl_state_unpack(K, M, p->y, Rm, Qm);
       for (int i = 0; i < M; i++)
         if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
       cl_state_pack(K, M, Rm, Qm, y);
-      st = jac_variants(dj, nr, K, M, y, r < 2, V + (size_t)(r * nv) * nn, &fr, err);
+      st = jac_variants(dj, nr, K, M, y, 1, V + (size_t)(r * nv) * nn, &fr, err);
     }
     /* the dead units' rows vanish in the live columns (w_i = 0 stays 0
      * whatever the live units do): set so, the Jacobian is block triangular
      * and the live units' eigenvalues are those of their own block, not
      * moved by the extrapolation's error in those rows times the coupling
      * of the live rows to the dead columns */
-    double Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX], dc[CL_STATE_MAX];
     for (int j = 0; j < K; j++)
       for (int i = 0; i < M; i++) Rm[j * M + i] = dead >> i & 1;
     for (int i = 0; i < M; i++)
@@ -497,24 +507,13 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
     cl_state_pack(K, M, Rm, Qm, dc);
     for (size_t k = 0; k < nn && !st; k++) {
       const int zero = dc[k / (size_t)n] != 0 && dc[k % (size_t)n] == 0;
-      const double j0 = V[k], j1 = V[(size_t)nv * nn + k], j2 = V[(size_t)(2 * nv) * nn + k];
-      B[k] = zero ? 0 : 2 * j1 - j2;
-      for (int v = 0; v < nv; v++)
-        V[(size_t)v * nn + k] = zero ? 0 : 2 * V[(size_t)v * nn + k] - V[(size_t)(nv + v) * nn + k];
-      D1[k] = V[k] + (zero ? 0 : j0 - j1), D2[k] = V[k] + (zero ? 0 : j1 - j2);
+      B[k] = zero ? 0 : 2 * V[k] - V[(size_t)nv * nn + k];
+      for (int v = 0; v < nv; v++) {
+        const double *a = V + (size_t)v * nn + k;
+        V[(size_t)v * nn + k] = zero ? 0 : c0 * a[0] + c1 * a[(size_t)nv * nn] + c2 * a[(size_t)(2 * nv) * nn];
+      }
     }
-    /* the move to B, divided by rho - 1 where rho = (the move under J(2
-     * delta) - J(4 delta)) / (that under J(delta) - J(2 delta)) is below 2:
-     * for a term c Q_ii^p, rho = 2^p and the linear extrapolation's error
-     * is the move to B over (rho - 1); p taken at least 1/2 (rho >= sqrt 2,
-     * the move times at most 2.4), and never below the move itself */
-    double mab[CL_STATE_MAX], m1[CL_STATE_MAX], m2[CL_STATE_MAX];
-    if (!st && (cl_ode_eig_moves(V, B, n, mab) || cl_ode_eig_moves(V, D1, n, m1) || cl_ode_eig_moves(V, D2, n, m2)))
-      st = cl_fail(err, CL_ENOMEM, "out of memory");
-    for (int k = 0; k < n && !st; k++) {
-      const double rho = m1[k] > 0 ? m2[k] / m1[k] : 2;
-      p->eig_error[k] += mab[k] / fmin(1, fmax(rho - 1, M_SQRT2 - 1));
-    }
+    if (!st && add_moves(V, B, n, 2, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (!st && variant_errors(dj, nr, n, V, fac, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st && eigen(V, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
