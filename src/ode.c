@@ -874,9 +874,9 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
 /* The integrator's own error (docs/multi.md s.11).  The rules (levels) of
  * the M >= 2 engines are stacked in one system: they take the same steps,
  * so the integrator's error is common to all of them and their spread does
- * not see it.  Where it can matter (the deterministic levels, whose spread
- * falls to 1e-13, below the default tolerances; the randomised rules where
- * their spread is under CHECK_MARGIN tolerances), rule pr alone is
+ * not see it.  Where it can matter (the spread under CHECK_MARGIN
+ * tolerances: the grid's levels nearly always, their spread falling to
+ * 1e-13, below the default tolerances), rule (level) pr alone is
  * integrated again at tolerances / CHECK_TIGHT, and CHECK_FACTOR times the
  * largest distance of the two over the table is added to *tbound.  Where
  * that run fails, *ifail = 1 and inote says why: no trajectory bound. */
@@ -884,14 +884,14 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
 #define CHECK_MARGIN 1e3
 #define CHECK_FACTOR 2
 static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt, const double *tk,
-                                  const double *Y, int pr, int always, double rtol, double atol,
+                                  const double *Y, int pr, int level, double rtol, double atol,
                                   const char *pars, double *tbound, int *ifail, char *inote, size_t len,
                                   char *err) {
   const int n = c->n1, nall = n * c->nrep;
   double ymax = 0;
   for (size_t j = 0; j < nt; j++)
     for (int q = 0; q < n; q++) ymax = fmax(ymax, fabs(Y[j * (size_t)nall + (size_t)pr * n + q]));
-  if (!always && !(*tbound < CHECK_MARGIN * fmax(atol, rtol * ymax))) return CL_OK;
+  if (!(*tbound < CHECK_MARGIN * fmax(atol, rtol * ymax))) return CL_OK;
   double *Yt = malloc(sizeof(double) * nt * (size_t)n);
   if (!Yt) return cl_fail(err, CL_ENOMEM, "out of memory");
   ode_ctx pc = *c;
@@ -912,7 +912,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   else {
     *tbound += CHECK_FACTOR * d;
     snprintf(inote, len, "; integrator's part %.3g: %d x the distance to one %s at %d times tighter tolerances",
-             CHECK_FACTOR * d, CHECK_FACTOR, always ? "level" : "rule", CHECK_TIGHT);
+             CHECK_FACTOR * d, CHECK_FACTOR, level ? "level" : "rule", CHECK_TIGHT);
   }
   return CL_OK;
 }
