@@ -354,7 +354,7 @@ static double ode_run(const char *args, cl_traj **tr, char *info) {
 }
 
 /* The printed trajectory bounds of base and of base with fine_opt (a 16x
- * finer rule) cover their change over the table of R and Q; base's method
+ * finer rule, or tighter tolerances) cover their change over the table of R and Q; base's method
  * line names want.  With a GSL stepper, base's table is the one that
  * stepper writes (the mean drift integrated, no trajectory bound printed;
  * its method line names want), still against base's bound with dop853. */
@@ -422,6 +422,20 @@ Test(multi, abs_gsl_stepper_floored_within_trajectory_bound, .timeout = 120) {
                                "--qmc-points 4096", "rk8pd", floored);
   bound_covers_refinement_with("--M 2 --B 2 --g abs --lambda 1 --T 0.5 --dt-out 0.25 --qmc-points 256",
                                "--qmc-points 4096", "rk8pd", floored);
+}
+
+/* The integrator's own error (docs/multi.md s.11, session 15's audit): the
+ * levels (rules) are stacked in one system and take the same steps, so their
+ * spread does not see the integrator's error.  Here (the grid, a nearly
+ * dead unit, rho = 1) the levels agree to 1e-12 while the table at the
+ * default tolerances is 3.6e-10 from the same engine at 1000 times tighter
+ * ones: the bound printed before (1e-12) missed by 360 times.  The bound now
+ * adds twice the distance to one level integrated at 100 times tighter
+ * tolerances (7.4e-10). */
+Test(multi, trajectory_bound_covers_the_integrator, .timeout = 60) {
+  bound_covers_refinement("--M 2 --act erf --B 4 --lambda 1 --s 1 --rho 1 --c uniform:1 --R0 0.1,0.001 "
+                          "--Q0 1,0;0,1e-5 --T 1 --dt-out 0.05",
+                          "--rtol 1e-11 --atol 1e-13", "integrator's part");
 }
 
 /* Exact symmetry of the rule (docs/multi.md s.5): the point set is closed
