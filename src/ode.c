@@ -876,12 +876,14 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
  * so the integrator's error is common to all of them and their spread does
  * not see it.  Where it can matter (the spread under CHECK_MARGIN
  * tolerances: the grid's levels nearly always, their spread falling to
- * 1e-13, below the default tolerances), rule (level) pr alone is
+ * 1e-13, below the default tolerances), one tolerance is added where the
+ * spread is over CHECK_RERUN of them; under that rule (level) pr alone is
  * integrated again at tolerances / CHECK_TIGHT, and CHECK_FACTOR times the
  * largest distance of the two over the table is added to *tbound.  Where
  * that run fails, *ifail = 1 and inote says why: no trajectory bound. */
 #define CHECK_TIGHT 100
 #define CHECK_MARGIN 1e3
+#define CHECK_RERUN 10
 #define CHECK_FACTOR 2
 static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt, const double *tk,
                                   const double *Y, int pr, int level, double rtol, double atol,
@@ -891,7 +893,19 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   double ymax = 0;
   for (size_t j = 0; j < nt; j++)
     for (int q = 0; q < n; q++) ymax = fmax(ymax, fabs(Y[j * (size_t)nall + (size_t)pr * n + q]));
-  if (!(*tbound < CHECK_MARGIN * fmax(atol, rtol * ymax))) return CL_OK;
+  const double scale = fmax(atol, rtol * ymax);
+  if (!(*tbound < CHECK_MARGIN * scale)) return CL_OK;
+  if (!(*tbound < CHECK_RERUN * scale)) {
+    /* the spread is over CHECK_RERUN tolerances: one tolerance is added
+     * instead of the rerun, which costs about as much as the run itself
+     * (case A of issue 12: 0.7 -> 1.2 CPU s); DOP853's error was 1e-4 to
+     * 0.65 tolerances on the 13 grid cases of the audit (docs/multi.md
+     * s.11) */
+    *tbound += scale;
+    snprintf(inote, len, "; integrator's part %.3g: one tolerance, max(atol, rtol max |y|), not rerun (the spread "
+             "is over %d of them)", scale, CHECK_RERUN);
+    return CL_OK;
+  }
   double *Yt = malloc(sizeof(double) * nt * (size_t)n);
   if (!Yt) return cl_fail(err, CL_ENOMEM, "out of memory");
   ode_ctx pc = *c;
