@@ -1090,7 +1090,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     /* the bounds and the note after the method, which alone is shortened
      * where the line would not fit (the quad rule's method is long: the
      * rerun's note once cut its drift bound to "8") */
-    char tail[CL_ERRLEN];
+    char tail[2 * CL_ERRLEN]; /* the tolerance floor's and the integrator's notes fit whole */
     if (ifail)
       snprintf(tail, sizeof tail,
                "; %d %s integrated separately, no trajectory error bound (%s); drift error bound %.3g at "
