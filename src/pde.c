@@ -524,6 +524,25 @@ again:
   return CL_OK;
 }
 
+/* One attempt at a step of h, the written run's (cover) or a coarse run's
+ * (replay_step).  Kept when *defect <= p->tol; else undone and counted in
+ * p->refined, the caller redoing it as two halves (the coefficients changed
+ * faster than the step could follow: tau large against 1 / dt, a fast
+ * transient, or a doubled step), unless a half would fall below
+ * PDE_HMIN_REL max(1, t): then CL_EDIVERGE. */
+static cl_status step_or_halve(cl_pde *p, double h, double *defect, char *err) {
+  char e2[CL_ERRLEN] = "";
+  cl_status st = attempt(p, h, defect, e2);
+  if (st) return cl_fail(err, st, "%s", e2);
+  if (*defect <= p->tol) return CL_OK;
+  p->refined++;
+  if (0.5 * h < PDE_HMIN_REL * fmax(1, p->t)) {
+    if (!isfinite(*defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
+    return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
+  }
+  return CL_OK;
+}
+
 /* Cover a span h that starts on the dyadic grid of level `lev` (a step of
  * dt is level 0). */
 static cl_status cover(cl_pde *p, double h, int lev, char *err) {
@@ -533,24 +552,15 @@ static cl_status cover(cl_pde *p, double h, int lev, char *err) {
   }
   if (p->attempts > p->budget)
     return diverged(p, err, "step budget exceeded (the run needs steps far below dt: more than 100 per step of dt)");
-  double t0 = p->t, defect;
-  char e2[CL_ERRLEN] = "";
-  cl_status st = attempt(p, h, &defect, e2);
-
-  if (st) return cl_fail(err, st, "%s", e2);
+  double defect;
+  cl_status st = step_or_halve(p, h, &defect, err);
+  if (st) return st;
   if (defect <= p->tol) {
     p->calm = defect <= p->tol / 16 ? p->calm + 1 : 0;
     if (p->calm >= PDE_COARSEN && p->level > 0) p->level--, p->calm = 0;
     return CL_OK;
   }
-  /* the coefficients changed faster than the step could follow (tau large
-   * against 1 / dt, or a fast transient): halve */
   p->calm = 0;
-  p->refined++;
-  if (0.5 * h < PDE_HMIN_REL * fmax(1, t0)) {
-    if (!isfinite(defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
-    return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
-  }
   p->level = lev + 1;
   if (p->level > p->finest) p->finest = p->level;
   st = cover(p, 0.5 * h, lev + 1, err);
@@ -603,15 +613,8 @@ cl_status cl_pde_advance(cl_pde *p, double t, char *err) {
  * miss (docs/theory.md s.9). */
 static cl_status replay_step(cl_pde *p, double h, char *err) {
   double defect;
-  char e2[CL_ERRLEN] = "";
-  cl_status st = attempt(p, h, &defect, e2);
-  if (st) return cl_fail(err, st, "%s", e2);
-  if (defect <= p->tol) return CL_OK;
-  p->refined++;
-  if (0.5 * h < PDE_HMIN_REL * fmax(1, p->t)) {
-    if (!isfinite(defect) && e2[0]) return cl_fail(err, CL_EDIVERGE, "%s", e2);
-    return diverged(p, err, "the step fell below 1e-9 max(1, t) (the coefficients change faster than it can follow)");
-  }
+  cl_status st = step_or_halve(p, h, &defect, err);
+  if (st || defect <= p->tol) return st;
   st = replay_step(p, 0.5 * h, err);
   return st ? st : replay_step(p, 0.5 * h, err);
 }
@@ -865,34 +868,51 @@ static void group_dist(const cl_traj *a, const cl_traj *b, double d[3]) {
   }
 }
 
-/* How far the estimate can be trusted: the coarse run's doubled steps that
- * had to be split, and per group the third run's distance to the coarse
- * one over the coarse one's to the written table (4 in the second-order
- * regime; NAN where the estimate is the rounding floor or the third run
- * stopped, `third` then holding why). */
-typedef struct {
-  long split;
-  double ratio[3];
-  char third[CL_ERRLEN];
-} est_check;
-
 /* The ratio of successive differences below which the error is taken to be
  * past its second-order regime (measured: 2.84 to 4.7 where the estimate
  * bounded, 1.21 and 1.51 where it was 0.04 of the error; docs/theory.md
  * s.9). */
 #define PDE_RATIO_MIN 2.5
 
-/* The coarse run (2 dw, the written run's steps two at a time: `log`) and
- * its largest distance to the fine table, per column group (R, Q, cos), at
- * least the rounding of the densities: rho = 4 max |mass - 1| of the coarse
- * run + 1e-14 (the fine run has 4 times its cell-steps; mass is conserved
- * but for rounding) times the scale of the group, sqrt Q for R, Q, 1 for
- * cos (docs/theory.md s.9).  The rows the coarse run crossed without
- * stopping (NaN) are not compared.  With chk, a third run (4 dw, the
- * coarse run's steps two at a time) then checks the order into *chk. */
-static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                                 const cl_traj *fine, const step_log *log, const run_progress *rp, double est[3],
-                                 est_check *chk, char *err) {
+static void step_log_free(step_log *l) { free(l->h), free(l->at); }
+
+/* e's kind, low and note from its split, ratio and third. */
+static void estimate_verdict(cl_pde_estimate *e) {
+  static const char *const gname[] = {"R", "Q", "cos"};
+  e->low = -1;
+  for (int g = 0; g < 3; g++)
+    if (e->ratio[g] < PDE_RATIO_MIN && (e->low < 0 || e->ratio[g] < e->ratio[e->low])) e->low = g;
+  e->kind = e->split ? CL_PDE_EST_SPLIT
+            : e->low >= 0 ? CL_PDE_EST_LOW_ORDER
+            : e->third[0] ? CL_PDE_EST_UNCHECKED
+                          : CL_PDE_EST_CHECKED;
+  e->note[0] = '\0';
+  if (e->kind == CL_PDE_EST_SPLIT)
+    snprintf(e->note, sizeof e->note,
+             " (not a bound here: the coarse run had to split %ld of its doubled steps, where the coefficients "
+             "moved too fast, and there it was no coarser; a smaller dt)",
+             e->split);
+  else if (e->kind == CL_PDE_EST_LOW_ORDER)
+    snprintf(e->note, sizeof e->note,
+             " (not a bound here: a third run on 4 dw moved only %.2g times as far from the coarse one as that "
+             "from the written table in %s, against 4 in the second-order regime; a smaller dt or more cells)",
+             e->ratio[e->low], gname[e->low]);
+  else if (e->kind == CL_PDE_EST_UNCHECKED)
+    snprintf(e->note, sizeof e->note, " (its order unchecked: the third run, on 4 dw, stopped)");
+}
+
+/* The estimate of cl_pde_error_estimate into *e, from the written run's
+ * table `fine` and step log `log`: the coarse run (2 dw, the written run's
+ * steps two at a time) and its largest distance to the fine table, per
+ * column group (R, Q, cos), at least the rounding of the densities: rho =
+ * 4 max |mass - 1| of the coarse run + 1e-14 (the fine run has 4 times its
+ * cell-steps; mass is conserved but for rounding) times the scale of the
+ * group, sqrt Q for R, Q, 1 for cos (docs/theory.md s.9).  The rows the
+ * coarse run crossed without stopping (NaN) are not compared.  Then the
+ * third run (4 dw, the coarse run's steps two at a time) checks the order;
+ * its failure is e->third (CL_ENOMEM excepted, returned). */
+static cl_status estimate_runs(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o, const cl_traj *fine,
+                               const step_log *log, const run_progress *rp, cl_pde_estimate *e, char *err) {
   size_t nt = cl_schedule_nt(s);
   int K = m->K;
   if (fine->nt != nt || fine->K != K || fine->M != 1 || fine->runs != 1)
@@ -902,34 +922,33 @@ static cl_status coarse_estimate(const cl_model *m, const cl_schedule *s, const 
   run_out co;
   step_log log2 = {0};
   run_progress r1 = {rp->o, rp->p0, rp->p0 + 0.8 * (rp->p1 - rp->p0)}, r2 = {rp->o, r1.p1, rp->p1};
-  cl_status st = pde_run(m, s, o, 2, &r1, &ct, NULL, NULL, NULL, NULL, &co, log, chk ? &log2 : NULL, err);
-  if (st) return free(log2.h), free(log2.at), st;
-  group_dist(fine, ct, est);
+  cl_status st = pde_run(m, s, o, 2, &r1, &ct, NULL, NULL, NULL, NULL, &co, log, &log2, err);
+  if (st) return step_log_free(&log2), st;
+  group_dist(fine, ct, e->est);
   for (size_t k = 0; k < nt; k++) qmax = fmax(qmax, fabs(fine->data[k * (size_t)fine->ncol + (size_t)K]));
   double rho = 4 * co.mass_err + 1e-14, floor[3] = {rho * sqrt(qmax), rho * qmax, rho};
-  if (chk) {
-    chk->split = co.refined;
-    chk->third[0] = '\0';
-    st = pde_run(m, s, o, 4, &r2, &xt, NULL, NULL, NULL, NULL, NULL, &log2, NULL, chk->third);
-    free(log2.h), free(log2.at);
-    if (st == CL_ENOMEM) {
-      cl_traj_free(ct);
-      return cl_fail(err, st, "%s", chk->third);
-    }
-    if (!st) group_dist(ct, xt, d2);
-    for (int g = 0; g < 3; g++) chk->ratio[g] = !st && est[g] > floor[g] ? d2[g] / est[g] : NAN;
+  e->split = co.refined;
+  e->third[0] = '\0';
+  st = pde_run(m, s, o, 4, &r2, &xt, NULL, NULL, NULL, NULL, NULL, &log2, NULL, e->third);
+  step_log_free(&log2);
+  if (st == CL_ENOMEM) {
+    cl_traj_free(ct);
+    return cl_fail(err, st, "%s", e->third);
   }
-  for (int g = 0; g < 3; g++) est[g] = fmax(est[g], floor[g]);
+  if (!st) group_dist(ct, xt, d2);
+  for (int g = 0; g < 3; g++) {
+    e->ratio[g] = !st && e->est[g] > floor[g] ? d2[g] / e->est[g] : NAN;
+    e->est[g] = fmax(e->est[g], floor[g]);
+  }
   cl_traj_free(ct), cl_traj_free(xt);
+  estimate_verdict(e);
   return CL_OK;
 }
-
-static void step_log_free(step_log *l) { free(l->h), free(l->at); }
 
 /* The written run is done again for its steps (it is deterministic) and
  * must give `fine` to the bit. */
 cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                                const cl_traj *fine, double est[3], char *err) {
+                                const cl_traj *fine, cl_pde_estimate *e, char *err) {
   cl_pde_opts none;
   cl_pde_opts_default(&none);
   const cl_pde_opts *po = o ? o : &none;
@@ -941,7 +960,7 @@ cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const c
   if (!st && (fine->nt != tr->nt || fine->ncol != tr->ncol ||
               memcmp(fine->data, tr->data, sizeof(double) * tr->nt * (size_t)tr->ncol)))
     st = cl_fail(err, CL_EINVAL, "the fine table is not the PDE's for this model, schedule and options");
-  if (!st) st = coarse_estimate(m, s, po, fine, &log, &rc, est, NULL, err);
+  if (!st) st = estimate_runs(m, s, po, fine, &log, &rc, e, err);
   cl_traj_free(tr);
   step_log_free(&log);
   return st;
@@ -972,32 +991,14 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
     return st;
   }
   if (info) {
-    double est[3];
-    est_check chk;
+    cl_pde_estimate e;
     char e2[CL_ERRLEN], tail[CL_ERRLEN + 512];
-    const cl_status cs = coarse_estimate(m, s, po, tr, &log, &rc, est, &chk, e2);
+    const cl_status cs = estimate_runs(m, s, po, tr, &log, &rc, &e, e2);
     step_log_free(&log);
     if (cs == CL_ENOMEM) { /* out of memory is the run's error: all or nothing */
       cl_traj_free(tr);
       return cl_fail(err, cs, "%s", e2);
     }
-    char note[320] = "";
-    static const char *const gname[] = {"R", "Q", "cos"};
-    int low = -1;
-    for (int g = 0; g < 3 && !cs; g++)
-      if (chk.ratio[g] < PDE_RATIO_MIN && (low < 0 || chk.ratio[g] < chk.ratio[low])) low = g;
-    if (!cs && chk.split)
-      snprintf(note, sizeof note,
-               " (not a bound here: the coarse run had to split %ld of its doubled steps, where the coefficients "
-               "moved too fast, and there it was no coarser; a smaller dt)",
-               chk.split);
-    else if (low >= 0)
-      snprintf(note, sizeof note,
-               " (not a bound here: a third run on 4 dw moved only %.2g times as far from the coarse one as that "
-               "from the written table in %s, against 4 in the second-order regime; a smaller dt or more cells)",
-               chk.ratio[low], gname[low]);
-    else if (!cs && chk.third[0])
-      snprintf(note, sizeof note, " (its order unchecked: the third run, on 4 dw, stopped)");
     if (cs)
       snprintf(tail, sizeof tail, "no error estimate: the coarse run (2 dw, steps two at a time) stopped: %s", e2);
     else
@@ -1005,7 +1006,7 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
                "error estimate (largest |fine - coarse| over the table, at least the rounding that mass - 1 "
                "shows; the coarse run on 2 dw taking the written run's steps two at a time) R %.2e, Q %.2e, "
                "cos %.2e%s",
-               est[0], est[1], est[2], note);
+               e.est[0], e.est[1], e.est[2], e.note);
     const char *parts[] = {meth, "; ", tail, "; drift: ", dmeth};
     info[0] = '\0';
     for (int k = 0; k < 5; k++) append_info(info, parts[k]);

@@ -88,36 +88,66 @@ typedef cl_status (*cl_pde_observer)(void *ctx, const cl_pde *p, size_t k, char 
  * the coarse run's steps two at a time; together about 40% of the cost),
  * and the
  * largest distance of its table to the written one is the estimate, for R,
- * Q and cos apart (cl_pde_error_estimate, docs/theory.md s.9).  If the
- * coarse run stops, info says so and why; the written table does not
- * depend on it. */
+ * Q and cos apart, with the third run's verdict (cl_pde_error_estimate's
+ * figures and note, docs/theory.md s.9).  If the coarse run stops, info
+ * says so and why; the written table does not depend on it. */
 cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
                        cl_traj **out, cl_pde_observer obs, void *ctx, char *info, char *err);
-/* The error estimate of `fine`, the table cl_pde_solve gave for m, s and o:
- * the largest |fine - coarse| over the output times and the columns R_j
- * (est[0]), Q (est[1]) and cos_j (est[2]), the coarse run on a lattice of
- * 2 dw taking the steps of the fine run two at a time (the fine run is done
- * again here for them; a `fine` that is not its table to the bit is
- * CL_EINVAL).  Both errors are second order in dw and the step, so the
- * coarse run's is about 4 times the fine one's and the distance about 3
- * times it (measured 2.4 to 3.75 against ode under l2 and runs on dw / 4,
- * dt / 4; about 2 in the fast collapse of a strong l1; 3.2 to 8 where the
- * fine run's step control halved steps).  A doubled step whose defect is
- * over 8 times the tolerance is split (there the coarse run is no coarser
- * and the estimate is not a bound; cl_pde_solve's info says so, and also
- * where the third run's distance to the coarse table is below 2.5 times
- * the coarse table's to `fine`, the error then being past its
- * second-order regime: l1:50 at dt = 0.04, where the estimate was 0.04 of
- * the error; this function does not run the third run).  After an
- * output interval of an odd number below 5 of fine steps the coarse run
- * goes on to the next output time, and that row is not compared.  Each group's estimate is
- * at least the rounding: (4 max |mass - 1| of the coarse run + 1e-14) times
- * sqrt Q (R), Q (Q) or 1 (cos), Q the table's largest.  The drift's
- * quadrature error, shared by both runs, is not in it.  The coarse run's
- * failure (CL_EDIVERGE, e.g. a density narrower than two of its cells) is
- * returned. */
+/* How far an error estimate can be trusted (cl_pde_estimate.kind). */
+typedef enum {
+  CL_PDE_EST_CHECKED,   /* the third run found every group above the rounding floor in its
+                         * second-order regime (ratio >= 2.5): a bound as measured */
+  CL_PDE_EST_SPLIT,     /* not a bound: the coarse run had to split `split` of its doubled steps */
+  CL_PDE_EST_LOW_ORDER, /* not a bound: ratio[low] < 2.5, the error past its second-order regime */
+  CL_PDE_EST_UNCHECKED  /* the third run stopped (why: `third`): the order is unchecked */
+} cl_pde_est_kind;
+
+/* An error estimate and its order check (cl_pde_error_estimate). */
+typedef struct {
+  double est[3];        /* R_j, Q, cos_j: the largest |fine - coarse|, at least the rounding */
+  cl_pde_est_kind kind;
+  long split;           /* the coarse run's doubled steps that it had to split */
+  double ratio[3];      /* per group, the third run's distance to the coarse table over the
+                         * coarse table's to `fine` (4 in the second-order regime); NAN where
+                         * the estimate is the rounding floor or the third run stopped */
+  int low;              /* the group (0 R, 1 Q, 2 cos) of the lowest ratio below 2.5; -1 if none */
+  char third[CL_ERRLEN]; /* why the third run stopped; "" when it did not */
+  char note[CL_ERRLEN];  /* what `pde`'s method line says after the figures: "" for
+                          * CL_PDE_EST_CHECKED, else " (not a bound here: ...)" or
+                          * " (its order unchecked: ...)" */
+} cl_pde_estimate;
+
+/* The error estimate of `fine`, the table cl_pde_solve gave for m, s and o,
+ * into *e: the same runs, figures and note as the method line of
+ * cl_pde_solve's info (one code path; cl_pde_solve has the written run's
+ * step log at hand and does not redo it).  The written run is
+ * done again here for its steps (it is deterministic; a `fine` that is not
+ * its table to the bit is CL_EINVAL), then the coarse run on a lattice of
+ * 2 dw taking the written run's steps two at a time, and e->est is the
+ * largest |fine - coarse| over the output times and the columns R_j
+ * (est[0]), Q (est[1]) and cos_j (est[2]).  Both errors are second order
+ * in dw and the step, so the coarse run's is about 4 times the fine one's
+ * and the distance about 3 times it (measured 2.4 to 3.75 against ode under
+ * l2 and runs on dw / 4, dt / 4; about 2 in the fast collapse of a strong
+ * l1; 3.2 to 8 where the fine run's step control halved steps).  A
+ * doubled step whose defect is over 8 times the tolerance is split (there
+ * the coarse run is no coarser and the estimate is not a bound: kind
+ * CL_PDE_EST_SPLIT).  A third run on 4 dw takes the coarse run's steps two
+ * at a time and checks the order: where its distance to the coarse table
+ * is below 2.5 times the coarse table's to `fine` in a group above the
+ * rounding floor, the error is past its second-order regime and the
+ * estimate is not a bound (CL_PDE_EST_LOW_ORDER; l1:50 at dt = 0.04, where
+ * the estimate was 0.04 of the error); where the third run stops the order
+ * is unchecked (CL_PDE_EST_UNCHECKED), the figures stand.  After an output
+ * interval of an odd number below 5 of fine steps the coarse runs go on to
+ * the next output time, and that row is not compared.  Each group's
+ * estimate is at least the rounding: (4 max |mass - 1| of the coarse run +
+ * 1e-14) times sqrt Q (R), Q (Q) or 1 (cos), Q the table's largest.  The
+ * drift's quadrature error, shared by the runs, is not in it.  The coarse
+ * run's failure (CL_EDIVERGE, e.g. a density narrower than two of its
+ * cells) is returned; out of memory in any run is CL_ENOMEM. */
 cl_status cl_pde_error_estimate(const cl_model *m, const cl_schedule *s, const cl_pde_opts *o,
-                                const cl_traj *fine, double est[3], char *err);
+                                const cl_traj *fine, cl_pde_estimate *e, char *err);
 
 /* Long-format density rows `t,xi,w,p` (`t,xi_1,..,xi_K,w,p` for K > 1):
  * header, then the rows of one time. */
