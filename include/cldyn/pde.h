@@ -129,7 +129,10 @@ typedef struct {
  * in dw and the step, so the coarse run's is about 4 times the fine one's
  * and the distance about 3 times it (measured 2.4 to 3.75 against ode under
  * l2 and runs on dw / 4, dt / 4; about 2 in the fast collapse of a strong
- * l1; 3.2 to 8 where the fine run's step control halved steps).  A
+ * l1; 3.2 to 8 where the fine run's step control halved steps; 1000
+ * after the fast start at tau = 100, where the coarse run's doubled steps
+ * damp its error far more slowly than the written run's: docs/theory.md
+ * s.9).  A
  * doubled step whose defect is over 8 times the tolerance is split (there
  * the coarse run is no coarser and the estimate is not a bound: kind
  * CL_PDE_EST_SPLIT).  A third run on 4 dw takes the coarse run's steps two
