@@ -931,6 +931,7 @@ static cl_status estimate_runs(const cl_model *m, const cl_schedule *s, const cl
   e->third[0] = '\0';
   st = pde_run(m, s, o, 4, &r2, &xt, NULL, NULL, NULL, NULL, NULL, &log2, NULL, e->third);
   step_log_free(&log2);
+  if (st && !e->third[0]) snprintf(e->third, sizeof e->third, "status %d", (int)st); /* kind stays unchecked */
   if (st == CL_ENOMEM) {
     cl_traj_free(ct);
     return cl_fail(err, st, "%s", e->third);
