@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../src/drift_acc.h"
+#include "../src/drift_grid.h"
 #include "../src/drift_multi.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
@@ -431,7 +432,9 @@ Test(multi, abs_gsl_stepper_floored_within_trajectory_bound, .timeout = 120) {
  * default tolerances is 3.6e-10 from the same engine at 1000 times tighter
  * ones: the bound printed before (1e-12) missed by 360 times.  The bound now
  * adds twice the distance to one level integrated at 100 times tighter
- * tolerances (7.4e-10). */
+ * tolerances (7.4e-10); since session 16 twice the distance to the coarse
+ * level integrated alone at 10 times tighter ones, plus one of those
+ * tolerances (1.7e-9). */
 Test(multi, trajectory_bound_covers_the_integrator, .timeout = 60) {
   bound_covers_refinement("--M 2 --act erf --B 4 --lambda 1 --s 1 --rho 1 --c uniform:1 --R0 0.1,0.001 "
                           "--Q0 1,0;0,1e-5 --T 1 --dt-out 0.05",
@@ -445,6 +448,81 @@ Test(multi, trajectory_bound_covers_the_integrator, .timeout = 60) {
 Test(multi, trajectory_bound_adds_one_tolerance_over_ten, .timeout = 60) {
   bound_covers_refinement("--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --T 4 --dt-out 1",
                           "--rtol 1e-11 --atol 1e-13", "not rerun (the spread is over 10 of them)");
+}
+
+/* The check of the integrator's error reruns the coarse level alone at 10
+ * times tighter tolerances (docs/multi.md s.11, session 16).  Where the
+ * levels agree to rounding (linear sigma: both exact) or nearly (rho = 1,
+ * erf: 1e-14), the bound is almost all the integrator's part; the bound of
+ * the default run alone covers the table's distance to a run at 1e5 times
+ * tighter tolerances (rtol 1e-13, atol 1e-16), which the bound without that
+ * part misses (measured: distance 2.3e-7 against a bound of 4.9e-7, 1.5e-10
+ * against 4.0e-10). */
+Test(multi, coarse_level_check_covers_the_integrator, .timeout = 60) {
+  const char *cases[] = {"--M 2 --act linear --s 0.3 --c gauss:2.5 --R0 0.06,0.37 --Q0 1.1,0.02;0.02,0.9 --T 1 "
+                         "--dt-out 0.05",
+                         "--M 2 --act erf --B 2 --lambda 1 --s 1 --rho 1 --c laplace:2 --R0 0.2,0.1 --Q0 1,0.1;0.1,0.8 "
+                         "--T 1 --dt-out 0.05"};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    char ref[512], info[CL_INFOLEN];
+    snprintf(ref, sizeof ref, "%s --rtol 1e-13 --atol 1e-16", cases[k]);
+    cl_traj *a, *b;
+    const double ba = ode_run(cases[k], &a, info);
+    const char *p = strstr(info, "integrator's part ");
+    cr_assert(p, "%s", info);
+    const double part = atof(p + strlen("integrator's part "));
+    cr_expect(strstr(info, "the coarse level integrated alone at 10 times tighter tolerances"), "%s", info);
+    ode_run(ref, &b, info);
+    double gap = 0;
+    for (size_t j = 0; j < a->nt; j++)
+      for (int c = 0; c < a->ncol - a->K * a->M; c++)
+        gap = fmax(gap, fabs(cl_traj_row(a, 0, j)[c] - cl_traj_row(b, 0, j)[c]));
+    cr_log_info("%s: bound %.3g (integrator's part %.3g), distance to rtol 1e-13 %.3g", cases[k], ba, part, gap);
+    cr_expect_leq(gap, ba, "%s: distance %g to rtol 1e-13 beyond the bound %g", cases[k], gap, ba);
+    cr_expect_gt(gap, ba - part, "%s: the bound without the integrator's part (%g) covers %g: no test of the check",
+                 cases[k], ba - part, gap);
+    cl_traj_free(a);
+    cl_traj_free(b);
+  }
+}
+
+/* A level pinned alone (cl_drift_pin_rep, as the integrator's check runs
+ * it) is the same function as its copy in the stacked system: bit-identical
+ * drifts at the same state, the other copy elsewhere (session 16: a rerun of
+ * the coarse level that disagreed with its stacked copy by the levels'
+ * spread was a comparison with the fine level's slot, docs/multi.md s.11). */
+Test(multi, pinned_level_is_its_stacked_copy, .timeout = 30) {
+  const char *cases[] = {"--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.1,0.02;0.03,0.1",
+                         "--M 2 --lambda 1 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --expect quad"};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    cl_config cfg;
+    char err[CL_ERRLEN];
+    cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE, cases[k], err), CL_OK, "%s", err);
+    const cl_model *m = &cfg.model;
+    cl_drift *d = NULL;
+    cr_assert_eq(cl_drift_alloc(m, &cfg.ode.quad, &d, err), CL_OK, "%s", err);
+    const int nr = cl_drift_nrep(d), KM = m->K * m->M, MM = m->M * m->M;
+    cr_assert_geq(nr, 2, "%s", cases[k]);
+    double R[4 * CL_KMAX * CL_MMAX], Q[4 * CL_MMAX * CL_MMAX], dR[4 * CL_KMAX * CL_MMAX], dQ[4 * CL_MMAX * CL_MMAX];
+    cr_assert_leq(nr, 4);
+    /* copy r at its own state: R0 scaled, Q0 shifted (down: the rules
+     * resolve a pre-activation sd up to 1.15 for tanh) */
+    for (int r = 0; r < nr; r++)
+      for (int c = 0; c < KM; c++) R[r * KM + c] = m->R0[c] * (1 + 0.1 * r);
+    for (int r = 0; r < nr; r++)
+      for (int c = 0; c < MM; c++) Q[r * MM + c] = m->Q0[c] + (c % (m->M + 1) == 0 ? -0.05 * r : 0.01 * r);
+    cr_assert_eq(cl_drift_eval_reps(d, R, Q, dR, dQ, err), CL_OK, "%s", err);
+    for (int r = 0; r < nr; r++) {
+      double pR[CL_KMAX * CL_MMAX], pQ[CL_MMAX * CL_MMAX];
+      cl_drift_pin_rep(d, r);
+      cr_assert_eq(cl_drift_eval(d, R + r * KM, Q + r * MM, pR, pQ, err), CL_OK, "%s", err);
+      cl_drift_pin_rep(d, -1);
+      cr_expect(memcmp(pR, dR + r * KM, sizeof(double) * KM) == 0 && memcmp(pQ, dQ + r * MM, sizeof(double) * MM) == 0,
+                "%s: level %d pinned alone differs from its stacked copy (dR_11 %.17g against %.17g)", cases[k], r,
+                pR[0], dR[r * KM]);
+    }
+    cl_drift_free(d);
+  }
 }
 
 /* Exact symmetry of the rule (docs/multi.md s.5): the point set is closed
