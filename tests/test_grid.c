@@ -1148,3 +1148,68 @@ Test(grid, no_per_view_noise_collinear_units_within_estimate_or_refused, .timeou
     cr_log_info("state %d: max |drift - reference| %.3g, estimate %.3g", c, worst, eb);
   }
 }
+
+/* A nearly dead unit (docs/grid.md s.13): unit 2's weight vector is
+ * sqrt(q) times a unit vector with cosines 0.8 c, -0.6 c to the two
+ * features (c = sqrt(1 - f): Q_22 - |R_.2|^2 = f Q_22), unit 1 alive
+ * (R_.1 = (0.5, 0.3), Q_11 = 0.59), as bench/gridead.c.  The estimate
+ * covers the distance to the grid of one level capped at 400 (Eh 45) in
+ * every component, including unit 2's own, which are of size sqrt(q) and
+ * q; where unit 2 has nearly no part outside the features and the laws
+ * have atoms the state is refused. */
+static cl_model dead_unit_state(const char *args, double q, double f) {
+  cl_model m = model_of(args);
+  const double w1[4] = {0.5, 0.3, 0.5, 0}, c = sqrt(1 - f);
+  const double w2[4] = {0.8 * c * sqrt(q), -0.6 * c * sqrt(q), 0.6 * sqrt(f * q), 0.8 * sqrt(f * q)};
+  double q11 = 0, q12 = 0, q22 = 0;
+  for (int i = 0; i < 4; i++) q11 += w1[i] * w1[i], q12 += w1[i] * w2[i], q22 += w2[i] * w2[i];
+  for (int k = 0; k < 2; k++) m.R0[k * 2] = w1[k], m.R0[k * 2 + 1] = w2[k];
+  m.Q0[0] = q11, m.Q0[1] = m.Q0[2] = q12, m.Q0[3] = q22;
+  return m;
+}
+
+Test(grid, estimate_covers_the_error_next_to_a_dead_unit, .timeout = 60) {
+  static const struct {
+    const char *args;
+    double q, f;
+  } cases[] = {
+      /* the brief's model (its chains end with a dead unit) */
+      {"--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-8, 0.39},
+      {"--M 2 --lambda 1 --act erf --B 4 --c rademacher:3 --c rademacher:3", 1e-12, 1e-2},
+      /* the largest ratios of bench/gridead (a capped axis): 0.32, 0.21, 0.14 */
+      {"--M 2 --lambda 1 --act sigmoid --c laplace:3 --c uniform:3", 1e-12, 1e-2},
+      {"--M 2 --lambda 1 --act erf --B 4 --c laplace:3 --c uniform:3", 1e-10, 1e-2},
+      {"--M 2 --lambda 1 --act tanh --s 0 --c laplace:3 --c uniform:3", 1e-4, 1e-2},
+      /* Q_22 - |R_.2|^2 = 1e-6 Q_22: m2-gauss-uniform-erf-rho of docs/fixed-points.md */
+      {"--M 2 --lambda 0.8 --act erf --rho 0.45 --s 0.35 --c gauss:2.2 --c uniform:1.6", 1e-7, 1e-6},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    cl_model m = dead_unit_state(cases[c].args, cases[c].q, cases[c].f);
+    const int nout = m.K * 2 + 4;
+    double d[NOUT], eb[NOUT], x[NOUT];
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    grid_fine(&m, 400, m.R0, m.Q0, x);
+    double worst = 0;
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - x[k]));
+      cr_expect_leq(fabs(d[k] - x[k]), eb[k], "%s (Q_22 %g, f %g): component %d: %.12g vs %.12g, estimate %.3g",
+                    cases[c].args, cases[c].q, cases[c].f, k, d[k], x[k], eb[k]);
+    }
+    /* unit 2's own components keep their relative accuracy (standardised
+     * coordinates, s.4): dQ_22 is of size Q_22 */
+    cr_expect_leq(fabs(d[nout - 1] - x[nout - 1]), 1e-3 * fabs(x[nout - 1]), "%s: dQ_22 %.12g vs %.12g",
+                  cases[c].args, d[nout - 1], x[nout - 1]);
+    cr_log_info("%s (Q_22 %g, f %g): max |drift - reference| %.3g, estimate %.3g", cases[c].args, cases[c].q,
+                cases[c].f, worst, eb[0]);
+  }
+  /* atoms and Q_22 - |R_.2|^2 = 1e-4 Q_22: refused (about 880 nodes per direction) */
+  cl_model m = dead_unit_state("--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-8, 1e-4);
+  char err[CL_ERRLEN];
+  cl_grid *g;
+  double d[NOUT], eb[NOUT];
+  cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+  cr_expect_neq(cl_grid_eval(g, m.R0, m.Q0, d, d + m.K * 2, eb, err), CL_OK, "served: estimate %.3g", eb[0]);
+  cr_expect(cl_grid_unresolved(g));
+  cr_expect(strstr(err, CL_GRID_REFUSAL) != NULL, "%s", err);
+  cl_grid_free(g);
+}

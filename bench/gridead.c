@@ -1,0 +1,86 @@
+/* bench/gridead.c - the M = 2 grid's error estimate next to a dead unit
+ * (docs/grid.md s.13): for each model (the options of argv) and each
+ * Q_22 = q in 1e-4 .. 1e-16, unit 2's weight vector is sqrt(q) times a unit
+ * vector with cosines 0.8 c, -0.6 c to the two features, c = sqrt(1 - f),
+ * the rest outside them (Q_22 - |R_.2|^2 = f Q_22, f = 1, 0.39, 1e-2, 1e-4,
+ * 1e-6; 0.6 sqrt(f) along unit 1's outside part), unit 1 alive
+ * (R_.1 = (0.5, 0.3), Q_11 = 0.59).  Prints the default grid's estimate and
+ * its largest distance to a grid of one level at GRIDEAD_REFN (default 400)
+ * nodes per direction with aliasing exponent 45 (as tests/test_grid.c
+ * grid_fine), component by component relative to the estimate, and to the
+ * quad rule at GRIDEAD_QUAD nodes (0: not; e.g. 32).  Reported only. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "app/app.h"
+#include "src/drift_acc.h"
+#include "src/drift_grid.h"
+
+static const double fr[5] = {1, 0.39, 1e-2, 1e-4, 1e-6};
+
+static void state(cl_model *m, double q, int shape) {
+  const double w1[4] = {0.5, 0.3, 0.5, 0};
+  const double f = fr[shape], c = sqrt(1 - f), a[4] = {0.8 * c, -0.6 * c, 0.6 * sqrt(f), 0.8 * sqrt(f)};
+  double w2[4];
+  for (int i = 0; i < 4; i++) w2[i] = sqrt(q) * a[i];
+  /* R is K x M row-major: R[k M + i] */
+  for (int k = 0; k < m->K; k++) m->R0[k * 2] = k < 2 ? w1[k] : 0, m->R0[k * 2 + 1] = k < 2 ? w2[k] : 0;
+  double q11 = 0, q12 = 0, q22 = 0;
+  for (int i = 0; i < 4; i++) q11 += w1[i] * w1[i], q12 += w1[i] * w2[i], q22 += w2[i] * w2[i];
+  m->Q0[0] = q11, m->Q0[1] = m->Q0[2] = q12, m->Q0[3] = q22;
+}
+
+int main(int argc, char **argv) {
+  const int refn = getenv("GRIDEAD_REFN") ? atoi(getenv("GRIDEAD_REFN")) : 400;
+  const int qn = getenv("GRIDEAD_QUAD") ? atoi(getenv("GRIDEAD_QUAD")) : 0;
+  for (int a = 1; a < argc; a++) {
+    cl_config cfg;
+    char err[CL_ERRLEN];
+    if (cl_config_parse_string(&cfg, CL_CMD_ODE, argv[a], err)) return fprintf(stderr, "%s\n", err), 2;
+    printf("# %s\n", argv[a]);
+    for (int shape = 0; shape < 5; shape++)
+      for (int e = 4; e <= 16; e += 2) {
+        cl_model m = cfg.model;
+        state(&m, pow(10, -e), shape);
+        const int nout = m.K * 2 + 4;
+        double d[64], eb[64], f[64], qd[64];
+        cl_grid *g;
+        if (cl_grid_alloc(&m, NULL, &g, err) || cl_grid_eval(g, m.R0, m.Q0, d, d + m.K * 2, eb, err)) {
+          printf("f %.0e q 1e-%02d refused: %.90s\n", fr[shape], e, err);
+          continue;
+        }
+        int n0, n1;
+        cl_grid_sizes(g, &n0, &n1);
+        cl_grid_free(g);
+        const cl_grid_level r = {refn, 44, 45, 32, 8.5, 0};
+        if (cl_grid_alloc_levels(&m, &r, &r, &g, err) || cl_grid_eval_level(g, 1, m.R0, m.Q0, f, f + m.K * 2, err))
+          return fprintf(stderr, "%s\n", err), 1;
+        cl_grid_free(g);
+        double worst = 0, wq = 0, big = 0, rdead = 0;
+        int kw = 0;
+        for (int k = 0; k < nout; k++) {
+          if (fabs(d[k] - f[k]) > worst) worst = fabs(d[k] - f[k]), kw = k;
+          big = fmax(big, fabs(f[k]));
+          /* unit 2's own components: dR_k2, dQ_12, dQ_22, relative to their size */
+          const int dead = k < m.K * 2 ? k % 2 == 1 : k - m.K * 2 > 0;
+          if (dead) rdead = fmax(rdead, fabs(d[k] - f[k]) / fmax(fabs(f[k]), 1e-300));
+        }
+        if (qn > 0) {
+          const cl_acc_level lv = {qn, qn, qn, 6.5 * sqrt(qn / 24.0), -1};
+          cl_acc *qa;
+          if (cl_acc_alloc_levels(&m, &lv, &lv, &qa, err) || cl_acc_eval_level(qa, 1, m.R0, m.Q0, qd, qd + m.K * 2, err))
+            return fprintf(stderr, "%s\n", err), 1;
+          cl_acc_free(qa);
+          for (int k = 0; k < nout; k++) wq = fmax(wq, fabs(d[k] - qd[k]));
+        }
+        printf("f %.0e q 1e-%02d n %3d x %3d  largest %.3g  estimate %.3g  |d - ref| %.3g (comp %d: %.10g vs %.10g) "
+               "ratio %.3g  dead rel %.2g",
+               fr[shape], e, n0, n1, big, eb[0], worst, kw, d[kw], f[kw], worst / eb[0], rdead);
+        if (qn > 0) printf("  |d - quad| %.3g ratio %.3g", wq, wq / eb[0]);
+        printf("\n");
+        fflush(stdout);
+      }
+  }
+  return 0;
+}
