@@ -1152,11 +1152,7 @@ Test(grid, no_per_view_noise_collinear_units_within_estimate_or_refused, .timeou
 /* A nearly dead unit (docs/grid.md s.13): unit 2's weight vector is
  * sqrt(q) times a unit vector with cosines 0.8 c, -0.6 c to the two
  * features (c = sqrt(1 - f): Q_22 - |R_.2|^2 = f Q_22), unit 1 alive
- * (R_.1 = (0.5, 0.3), Q_11 = 0.59), as bench/gridead.c.  The estimate
- * covers the distance to the grid of one level capped at 400 (Eh 45) in
- * every component, including unit 2's own, which are of size sqrt(q) and
- * q; where unit 2 has nearly no part outside the features and the laws
- * have atoms the state is refused. */
+ * (R_.1 = (0.5, 0.3), Q_11 = 0.59), as bench/gridead.c. */
 static cl_model dead_unit_state(const char *args, double q, double f) {
   cl_model m = model_of(args);
   const double w1[4] = {0.5, 0.3, 0.5, 0}, c = sqrt(1 - f);
@@ -1168,39 +1164,79 @@ static cl_model dead_unit_state(const char *args, double q, double f) {
   return m;
 }
 
-Test(grid, estimate_covers_the_error_next_to_a_dead_unit, .timeout = 60) {
+/* The drift at Q_22 = q from the scaling in w_2 = sqrt(q) v (odd sigma,
+ * symmetric laws: the exact drift is odd in w_2 in dR_.2 and dQ_12, even in
+ * the rest, dQ_22 vanishing like q): the quadratic in q through the grid
+ * capped at 400 at q = 1e-6, 4e-6, 1.6e-5 (bench/gridead.c's `lim`). */
+static void dead_unit_scaling(const char *args, double q, double f, double *out) {
+  const double qs[3] = {1e-6, 4e-6, 1.6e-5};
+  double y[3][NOUT];
+  int K = 0;
+  for (int r = 0; r < 3; r++) {
+    cl_model m = dead_unit_state(args, qs[r], f);
+    grid_fine(&m, 400, m.R0, m.Q0, y[r]);
+    K = m.K;
+  }
+  for (int k = 0; k < K * 2 + 4; k++) {
+    const int p = k < K * 2 ? k % 2 : k - K * 2 == 3 ? 2 : k > K * 2;
+    double z = 0;
+    for (int r = 0; r < 3; r++) {
+      double l = 1;
+      for (int o = 0; o < 3; o++)
+        if (o != r) l *= (q - qs[o]) / (qs[r] - qs[o]);
+      z += l * y[r][k] / pow(qs[r], 0.5 * p);
+    }
+    out[k] = pow(q, 0.5 * p) * z;
+  }
+}
+
+/* The estimate covers the distance to the grid capped at 400 in every
+ * component, and for odd sigma to the scaling reference above, which does
+ * not share the engines' Stein regression: before session 16 its
+ * pseudo-inverse of Sigma dropped unit 2's variance below 1e-12 of unit 1's,
+ * and the first, second and last states were 87, 1.6 and 8.0 estimates off
+ * (every engine alike, so the grid capped at 400 agreed).  At Q_22 <= 1e-10 unit 2's
+ * dQ_22 (of size Q_22) within 1e-6 of its size (measured 6e-10; the
+ * estimate is absolute). */
+Test(grid, estimate_covers_the_error_next_to_a_dead_unit, .timeout = 120) { /* about 2 CPU s plain */
   static const struct {
     const char *args;
     double q, f;
+    int odd;
   } cases[] = {
       /* the brief's model (its chains end with a dead unit) */
-      {"--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-8, 0.39},
-      {"--M 2 --lambda 1 --act erf --B 4 --c rademacher:3 --c rademacher:3", 1e-12, 1e-2},
-      /* the largest ratios of bench/gridead (a capped axis): 0.32, 0.21, 0.14 */
-      {"--M 2 --lambda 1 --act sigmoid --c laplace:3 --c uniform:3", 1e-12, 1e-2},
-      {"--M 2 --lambda 1 --act erf --B 4 --c laplace:3 --c uniform:3", 1e-10, 1e-2},
-      {"--M 2 --lambda 1 --act tanh --s 0 --c laplace:3 --c uniform:3", 1e-4, 1e-2},
+      {"--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-12, 0.39, 1},
+      {"--M 2 --lambda 1 --act erf --B 4 --c rademacher:3 --c rademacher:3", 1e-14, 1e-2, 1},
+      {"--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-8, 1, 1},
+      /* the largest ratios of bench/gridead against the grid capped at 400 (a capped axis) */
+      {"--M 2 --lambda 1 --act sigmoid --c laplace:3 --c uniform:3", 1e-12, 1e-2, 0},
+      {"--M 2 --lambda 1 --act erf --B 4 --c laplace:3 --c uniform:3", 1e-10, 1e-2, 1},
+      {"--M 2 --lambda 1 --act tanh --s 0 --c laplace:3 --c uniform:3", 1e-4, 1e-2, 1},
       /* Q_22 - |R_.2|^2 = 1e-6 Q_22: m2-gauss-uniform-erf-rho of docs/fixed-points.md */
-      {"--M 2 --lambda 0.8 --act erf --rho 0.45 --s 0.35 --c gauss:2.2 --c uniform:1.6", 1e-7, 1e-6},
+      {"--M 2 --lambda 0.8 --act erf --rho 0.45 --s 0.35 --c gauss:2.2 --c uniform:1.6", 1e-12, 1e-6, 1},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     cl_model m = dead_unit_state(cases[c].args, cases[c].q, cases[c].f);
     const int nout = m.K * 2 + 4;
-    double d[NOUT], eb[NOUT], x[NOUT];
+    double d[NOUT], eb[NOUT], x[NOUT], s[NOUT];
     grid_drift(&m, m.R0, m.Q0, d, eb);
     grid_fine(&m, 400, m.R0, m.Q0, x);
-    double worst = 0;
+    if (cases[c].odd) dead_unit_scaling(cases[c].args, cases[c].q, cases[c].f, s);
+    double worst = 0, ws = 0;
     for (int k = 0; k < nout; k++) {
       worst = fmax(worst, fabs(d[k] - x[k]));
       cr_expect_leq(fabs(d[k] - x[k]), eb[k], "%s (Q_22 %g, f %g): component %d: %.12g vs %.12g, estimate %.3g",
                     cases[c].args, cases[c].q, cases[c].f, k, d[k], x[k], eb[k]);
+      if (!cases[c].odd) continue;
+      ws = fmax(ws, fabs(d[k] - s[k]));
+      cr_expect_leq(fabs(d[k] - s[k]), eb[k], "%s (Q_22 %g, f %g): component %d: %.12g vs scaling %.12g, estimate %.3g",
+                    cases[c].args, cases[c].q, cases[c].f, k, d[k], s[k], eb[k]);
     }
-    /* unit 2's own components keep their relative accuracy (standardised
-     * coordinates, s.4): dQ_22 is of size Q_22 */
-    cr_expect_leq(fabs(d[nout - 1] - x[nout - 1]), 1e-3 * fabs(x[nout - 1]), "%s: dQ_22 %.12g vs %.12g",
-                  cases[c].args, d[nout - 1], x[nout - 1]);
-    cr_log_info("%s (Q_22 %g, f %g): max |drift - reference| %.3g, estimate %.3g", cases[c].args, cases[c].q,
-                cases[c].f, worst, eb[0]);
+    if (cases[c].odd && cases[c].q <= 1e-10)
+      cr_expect_leq(fabs(d[nout - 1] - s[nout - 1]), 1e-6 * fabs(s[nout - 1]), "%s: dQ_22 %.12g vs scaling %.12g",
+                    cases[c].args, d[nout - 1], s[nout - 1]);
+    cr_log_info("%s (Q_22 %g, f %g): max |drift - grid at 400| %.3g, |drift - scaling| %.3g, estimate %.3g",
+                cases[c].args, cases[c].q, cases[c].f, worst, ws, eb[0]);
   }
   /* atoms and Q_22 - |R_.2|^2 = 1e-4 Q_22: refused (about 880 nodes per direction) */
   cl_model m = dead_unit_state("--M 2 --lambda 1 --act tanh --c rademacher:3 --c rademacher:3", 1e-8, 1e-4);
