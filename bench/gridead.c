@@ -25,20 +25,11 @@
 #include "app/app.h"
 #include "src/drift_acc.h"
 #include "src/drift_grid.h"
+#include "tests/dead_ref.h"
 
 static const double fr[5] = {1, 0.39, 1e-2, 1e-4, 1e-6};
 
-static void state(cl_model *m, double q, int shape) {
-  const double w1[4] = {0.5, 0.3, 0.5, 0};
-  const double f = fr[shape], c = sqrt(1 - f), a[4] = {0.8 * c, -0.6 * c, 0.6 * sqrt(f), 0.8 * sqrt(f)};
-  double w2[4];
-  for (int i = 0; i < 4; i++) w2[i] = sqrt(q) * a[i];
-  /* R is K x M row-major: R[k M + i] */
-  for (int k = 0; k < m->K; k++) m->R0[k * 2] = k < 2 ? w1[k] : 0, m->R0[k * 2 + 1] = k < 2 ? w2[k] : 0;
-  double q11 = 0, q12 = 0, q22 = 0;
-  for (int i = 0; i < 4; i++) q11 += w1[i] * w1[i], q12 += w1[i] * w2[i], q22 += w2[i] * w2[i];
-  m->Q0[0] = q11, m->Q0[1] = m->Q0[2] = q12, m->Q0[3] = q22;
-}
+static void state(cl_model *m, double q, int shape) { dead_ref_state(m->K, q, fr[shape], m->R0, m->Q0); }
 
 /* the one-level grid capped at refn (grid_fine of tests/test_grid.c) */
 static int fine(const cl_model *m, int refn, const double *R, const double *Q, double *out, char *err) {
@@ -47,13 +38,6 @@ static int fine(const cl_model *m, int refn, const double *R, const double *Q, d
   if (cl_grid_alloc_levels(m, &r, &r, &g, err) || cl_grid_eval_level(g, 1, R, Q, out, out + m->K * 2, err)) return 1;
   cl_grid_free(g);
   return 0;
-}
-
-/* the power of t = sqrt(Q_22) by which component k vanishes (0, 1 or 2) */
-static int power_of(const cl_model *m, int k) {
-  if (k < m->K * 2) return k % 2;
-  k -= m->K * 2;
-  return k == 3 ? 2 : k ? 1 : 0;
 }
 
 int main(int argc, char **argv) {
@@ -93,24 +77,14 @@ int main(int argc, char **argv) {
         if (ny < 3 || fine(&m, refn, m.R0, m.Q0, f, err)) return fprintf(stderr, "%s\n", err), 1;
         double lim[64];
         const double q = pow(10, -e);
-        for (int k = 0; k < nout; k++) { /* the quadratic in q through the three, at q */
-          const int p = power_of(&m, k);
-          double z = 0;
-          for (int r = 0; r < 3; r++) {
-            double l = 1;
-            for (int o = 0; o < 3; o++)
-              if (o != r) l *= (q - qs[o]) / (qs[r] - qs[o]);
-            z += l * y[r][k] / pow(qs[r], 0.5 * p);
-          }
-          lim[k] = pow(q, 0.5 * p) * z;
-        }
+        dead_ref_scaling(m.K, qs, y, q, lim);
         double worst = 0, wq = 0, big = 0, rdead = 0, wl = 0;
         int kw = 0;
         for (int k = 0; k < nout; k++) {
           if (fabs(d[k] - f[k]) > worst) worst = fabs(d[k] - f[k]), kw = k;
           big = fmax(big, fabs(f[k]));
           wl = fmax(wl, fabs(d[k] - lim[k]));
-          if (power_of(&m, k)) rdead = fmax(rdead, fabs(d[k] - lim[k]) / fmax(fabs(lim[k]), 1e-300));
+          if (dead_ref_power(m.K, k)) rdead = fmax(rdead, fabs(d[k] - lim[k]) / fmax(fabs(lim[k]), 1e-300));
         }
         if (qn > 0) {
           const cl_acc_level lv = {qn, qn, qn, 6.5 * sqrt(qn / 24.0), -1};

@@ -17,6 +17,7 @@
 #include "../src/drift_grid.h"
 #include "../src/fixed.h"
 #include "cldyn/cldyn.h"
+#include "dead_ref.h"
 #include "mc_ref.h"
 #include "sd_ref.h"
 #include "testutil.h"
@@ -1149,45 +1150,26 @@ Test(grid, no_per_view_noise_collinear_units_within_estimate_or_refused, .timeou
   }
 }
 
-/* A nearly dead unit (docs/grid.md s.13): unit 2's weight vector is
- * sqrt(q) times a unit vector with cosines 0.8 c, -0.6 c to the two
- * features (c = sqrt(1 - f): Q_22 - |R_.2|^2 = f Q_22), unit 1 alive
- * (R_.1 = (0.5, 0.3), Q_11 = 0.59), as bench/gridead.c. */
+/* A nearly dead unit (docs/grid.md s.13, tests/dead_ref.h): the model of
+ * args at the state of dead_ref_state. */
 static cl_model dead_unit_state(const char *args, double q, double f) {
   cl_model m = model_of(args);
-  const double w1[4] = {0.5, 0.3, 0.5, 0}, c = sqrt(1 - f);
-  const double w2[4] = {0.8 * c * sqrt(q), -0.6 * c * sqrt(q), 0.6 * sqrt(f * q), 0.8 * sqrt(f * q)};
-  double q11 = 0, q12 = 0, q22 = 0;
-  for (int i = 0; i < 4; i++) q11 += w1[i] * w1[i], q12 += w1[i] * w2[i], q22 += w2[i] * w2[i];
-  for (int k = 0; k < 2; k++) m.R0[k * 2] = w1[k], m.R0[k * 2 + 1] = w2[k];
-  m.Q0[0] = q11, m.Q0[1] = m.Q0[2] = q12, m.Q0[3] = q22;
+  dead_ref_state(m.K, q, f, m.R0, m.Q0);
   return m;
 }
 
-/* The drift at Q_22 = q from the scaling in w_2 = sqrt(q) v (odd sigma,
- * symmetric laws: the exact drift is odd in w_2 in dR_.2 and dQ_12, even in
- * the rest, dQ_22 vanishing like q): the quadratic in q through the grid
- * capped at 400 at q = 1e-6, 4e-6, 1.6e-5 (bench/gridead.c's `lim`). */
+/* dead_ref_scaling through the grid capped at 400 at q = 1e-6, 4e-6,
+ * 1.6e-5 (bench/gridead.c's `lim`). */
 static void dead_unit_scaling(const char *args, double q, double f, double *out) {
   const double qs[3] = {1e-6, 4e-6, 1.6e-5};
-  double y[3][NOUT];
+  double y[3][64];
   int K = 0;
   for (int r = 0; r < 3; r++) {
     cl_model m = dead_unit_state(args, qs[r], f);
     grid_fine(&m, 400, m.R0, m.Q0, y[r]);
     K = m.K;
   }
-  for (int k = 0; k < K * 2 + 4; k++) {
-    const int p = k < K * 2 ? k % 2 : k - K * 2 == 3 ? 2 : k > K * 2;
-    double z = 0;
-    for (int r = 0; r < 3; r++) {
-      double l = 1;
-      for (int o = 0; o < 3; o++)
-        if (o != r) l *= (q - qs[o]) / (qs[r] - qs[o]);
-      z += l * y[r][k] / pow(qs[r], 0.5 * p);
-    }
-    out[k] = pow(q, 0.5 * p) * z;
-  }
+  dead_ref_scaling(K, qs, y, q, out);
 }
 
 /* The estimate covers the distance to the grid capped at 400 in every
