@@ -1180,7 +1180,7 @@ static void dead_unit_scaling(const char *args, double q, double f, double *out)
  * (every engine alike, so the grid capped at 400 agreed).  At Q_22 <= 1e-10 unit 2's
  * dQ_22 (of size Q_22) within 1e-6 of its size (measured 6e-10; the
  * estimate is absolute). */
-Test(grid, estimate_covers_the_error_next_to_a_dead_unit, .timeout = 120) { /* about 2 CPU s plain */
+Test(grid, estimate_covers_the_error_next_to_a_dead_unit, .timeout = 120) { /* 0.65 CPU s plain */
   static const struct {
     const char *args;
     double q, f;
