@@ -54,7 +54,7 @@ struct cl_acc {
   level lv[3]; /* coarse, fine and (nlev 3, M >= 3) a middle level for the estimate only */
   int nlev;
   int pairs; /* M >= 3: the inner rule by units and pairs of units (inner_pairs) */
-  double S[4 * CL_MMAX * CL_MMAX], Sp[4 * CL_MMAX * CL_MMAX];
+  double Gi[4 * CL_MMAX * CL_MMAX]; /* Sigma's generalized inverse (cl_sym_ginv) */
   double Sxi[CL_MMAX * CL_MMAX], Seta[CL_MMAX * CL_MMAX], Ce[CL_MMAX * CL_MMAX];
   double *eta;            /* M x ne: Seta z of the inner points (point index fastest) */
   double *hs, *ys, *ds;   /* M x ne scratch */
@@ -488,11 +488,15 @@ void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, cons
   cl_acc_rows(t, 1, pm, pM, pE, &w0, pc, px, pu, acc, scr);
 }
 
-void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,
+void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Gi, double *acc,
                    double *out) {
   const int K = m->K, M = m->M, d2 = 2 * M;
   double *U = acc + K * M, *P = U + d2 * d2, *V = P + M * M, *GG = V + M * M;
-  /* P_il = E[g1_l h1_i + g2_l h2_i] = mu-part + U; V from GG; T = U S^+ */
+  /* P_il = E[g1_l h1_i + g2_l h2_i] = mu-part + U; V from GG; T = U Sigma^+
+   * and the assembly's S^+ the identity: the Stein regression
+   * E[g eps] = E[g h^T] Sigma^+ Cov(h, eps) with the generalized inverse
+   * of cl_sym_ginv (before, S^+ twice: the unscaled pseudo-inverse lost a
+   * nearly dead unit, docs/grid.md s.13) */
   const double s2 = m->s * m->s, c1 = 1 + s2, c2 = 1 + m->rho * s2;
   for (int p = 0; p < d2; p++)
     for (int q = 0; q < p; q++) GG[p * d2 + q] = GG[q * d2 + p];
@@ -506,11 +510,13 @@ void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const do
   for (int p = 0; p < d2; p++)
     for (int r = 0; r < d2; r++) {
       double t = 0;
-      for (int b = 0; b < d2; b++) t += U[p * d2 + b] * Sp[b * d2 + r];
+      for (int b = 0; b < d2; b++) t += U[p * d2 + b] * Gi[b * d2 + r];
       T[p * d2 + r] = t;
     }
   memcpy(U, T, sizeof(double) * (size_t)(d2 * d2));
-  cl_multi_assemble(m, R, Q, Sp, acc, out);
+  double I[4 * CL_MMAX * CL_MMAX] = {0};
+  for (int p = 0; p < d2; p++) I[p * d2 + p] = 1;
+  cl_multi_assemble(m, R, Q, I, acc, out);
 }
 
 /* the relative rounding floor of the estimate (cl_acc_eval) */
@@ -522,7 +528,7 @@ static cl_status prepare(cl_acc *a, const double *R, const double *Q, char *err)
   const double s2 = a->m.s * a->m.s, rho = a->m.rho;
   double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX], Cx[CL_MMAX * CL_MMAX], Ce[CL_MMAX * CL_MMAX];
   cl_status st = cl_multi_sigma(&a->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_roots(Sg, 2 * M, a->S, a->Sp, err))) return st;
+  if (st || (st = cl_sym_ginv(Sg, 2 * M, a->Gi, err))) return st;
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
       const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
@@ -782,7 +788,7 @@ static void eval_level(cl_acc *a, const level *l, const double *R, const double 
   }
   sweep(a, l, R, 1);
   if (a->mom) cl_acc_batch_fluct(&a->m, a->mom, a->acc + K * M + 4 * M * M + 2 * M * M);
-  cl_acc_finish(&a->m, R, Q, a->Sp, a->acc, out);
+  cl_acc_finish(&a->m, R, Q, a->Gi, a->acc, out);
 }
 
 static cl_status finish(const cl_acc *a, const double *o, double *dR, double *dQ, char *err) {

@@ -61,8 +61,9 @@ void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const do
                  const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
                  const double *const *wmu, double *acc, double *scr);
 size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n);
-/* The drift (dR then dQ into out) from the sums (acc is overwritten). */
-void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Sp, double *acc,
+/* The drift (dR then dQ into out) from the sums (acc is overwritten); Gi a
+ * generalized inverse of the views' covariance Sigma (cl_sym_ginv). */
+void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Gi, double *acc,
                    double *out);
 
 /* The nodes of one level: per Gaussian direction of the outer (xi) and

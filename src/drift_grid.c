@@ -59,7 +59,7 @@
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
-  double Sp[16];
+  double Gi[16]; /* Sigma's generalized inverse (cl_sym_ginv) */
   double dX[2];           /* X_i = dX_i u_i (0: dead unit) */
   int dead[2];
   double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
@@ -306,9 +306,9 @@ static int smoothing_of(const double *Ct, const double *Cs, double *S) {
 static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
   const int K = g->K;
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
-  double A[4], Sg[16], S[16];
+  double A[4], Sg[16];
   cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_roots(Sg, 4, S, w->Sp, err))) return st;
+  if (st || (st = cl_sym_ginv(Sg, 4, w->Gi, err))) return st;
   double d[2];
   for (int i = 0; i < 2; i++) {
     w->dead[i] = !(Q[i * 3] > 1e-300);
@@ -888,12 +888,12 @@ static void round_bound(const cl_grid *g, level *l, const axes *ax, const double
     for (int i = 0; i < M; i++) P[r * M + i] = dl[0] * rs[1 + r] + w->dX[r] * dl[K + 1 + r] * rs[0] + acc, V[r * M + i] = 0;
   double o0[2 * CL_KMAX + 4], o1[2 * CL_KMAX + 4], err[2 * CL_KMAX + 4] = {0}, v[CL_KMAX * 2 + 48];
   memset(v, 0, sizeof(double) * (size_t)g->t.nsum);
-  cl_acc_finish(&g->m, R, Q, w->Sp, v, o0);
+  cl_acc_finish(&g->m, R, Q, w->Gi, v, o0);
   for (int j = 0; j < g->t.nsum; j++) {
     if (!(e[j] > 0)) continue;
     memset(v, 0, sizeof(double) * (size_t)g->t.nsum);
     v[j] = e[j];
-    cl_acc_finish(&g->m, R, Q, w->Sp, v, o1);
+    cl_acc_finish(&g->m, R, Q, w->Gi, v, o1);
     for (int k = 0; k < nout; k++) err[k] += fabs(o1[k] - o0[k]);
   }
   w->rnd = 0;
@@ -1067,7 +1067,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
   if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 2 + 16 + 8);
-  cl_acc_finish(&g->m, R, Q, w->Sp, w->acc, out);
+  cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
   if (poly) round_bound(g, l, &ax, R, Q);
   w->last[0] = n0, w->last[1] = n1;
   return CL_OK;

@@ -723,6 +723,24 @@ cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err
   return CL_OK;
 }
 
+cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err) {
+  double d[2 * CL_MMAX], W[4 * CL_MMAX * CL_MMAX] = {0}, ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
+  for (int i = 0; i < n; i++) d[i] = Sg[i * n + i] > 0 ? sqrt(Sg[i * n + i]) : 1;
+  for (int i = 0; i < n; i++)
+    for (int l = 0; l < n; l++) W[i * n + l] = Sg[i * n + l] / (d[i] * d[l]);
+  cl_status st = sym_eig(W, n, ev, V, err);
+  if (st) return st;
+  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
+  for (int k = 0; k < n; k++) ev[k] = ev[k] > 1e-12 * fmax(lmax, 1e-300) ? 1 / ev[k] : 0;
+  for (int r = 0; r < n; r++)
+    for (int c = r; c < n; c++) {
+      double b = 0;
+      for (int k = 0; k < n; k++) b += V[r * n + k] * V[c * n + k] * ev[k];
+      G[r * n + c] = G[c * n + r] = b / (d[r] * d[c]);
+    }
+  return CL_OK;
+}
+
 cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
                          double *Sg, char *err) {
   const int K = m->K, M = m->M, d2 = 2 * m->M;
