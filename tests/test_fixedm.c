@@ -1351,12 +1351,12 @@ static void polish(cl_drift *d, int K, int M, double *y) {
 /* The root near y0 of the engine o (the Sobol' rules) classified by
  * cl_fixed_classify, with its stability expected st, against the root
  * near y0 of the reference engine oref and its spectrum
- * (cl_fixed_classify_drift): every reference eigenvalue within the listed
+ * (cl_fixed_classify_drift; its stability expected stref): every reference eigenvalue within the listed
  * one's error (check_within_errors; the largest ratio returned).  *over
  * counts the eigenvalues further off than their error without the rules'
  * part (cl_fixed_classify_drift, the error before session 16). */
 static double against_reference(const cl_model *m, const cl_quad_opts *o, const cl_quad_opts *oref, const double *y0,
-                                cl_stability st, int *over) {
+                                cl_stability st, cl_stability stref, int *over) {
   const int n = cl_state_size(m->K, m->M);
   cl_drift *d, *dr;
   char err[CL_ERRLEN];
@@ -1370,7 +1370,7 @@ static double against_reference(const cl_model *m, const cl_quad_opts *o, const 
   cr_assert_eq(cl_fixed_classify_drift(d, m->K, m->M, &q, err), CL_OK, "%s", err);
   cr_assert_eq(cl_fixed_classify_drift(dr, m->K, m->M, &r, err), CL_OK, "%s", err);
   cr_expect_eq(p.stability, st, "%s", cl_stability_name(p.stability));
-  cr_expect_eq(r.stability, st, "the reference: %s", cl_stability_name(r.stability));
+  cr_expect_eq(r.stability, stref, "the reference: %s", cl_stability_name(r.stability));
   double dy = 0;
   for (int k = 0; k < n; k++) dy = fmax(dy, fabs(p.y[k] - r.y[k]));
   const double worst = check_within_errors(&p, r.eig_re, r.eig_im, n);
@@ -1402,7 +1402,29 @@ Test(fixedm, each_eigenvalue_within_its_error_of_the_exact_ode_on_the_sobol_rule
   const cl_stability st[2] = {CL_STABLE, CL_SADDLE};
   for (int a = 0; a < 2; a++) {
     int over;
-    const double worst = against_reference(&m, &o, &og, y[a], st[a], &over);
+    const double worst = against_reference(&m, &o, &og, y[a], st[a], st[a], &over);
+    cr_expect_gt(over, 0, "point %d: the error without the rules' part bounded every eigenvalue", a);
+    cr_expect_gt(worst, 0.01, "point %d: the error is no longer tight (largest ratio %.3g)", a, worst);
+  }
+}
+
+/* M = 3, two uniform:3, tanh, lambda 0.5: the default engine (16 Sobol'
+ * rules of 1536 points) against the same rules with 32768 points each
+ * (21 times as many), at the uninformative saddle and at a mixed saddle
+ * (R_ji = 0.2069 for every unit, a complex pair and two double
+ * eigenvalues).  The mixed one is marginal on the default engine: its
+ * eigenvalue 0.4101 has the error 0.41 (the reference's is 0.3937).
+ * Largest ratios 0.19 and 0.21.  2.7 CPU s plain. */
+Test(fixedm, each_eigenvalue_within_its_error_of_more_points_at_m3, .timeout = 300) {
+  cl_model m = model2(3, 0.5, "uniform:3", "uniform:3");
+  const cl_quad_opts o = {0}, of = {.qmc_points = 32768};
+  const double q = 0.28440280454594996, e = 0.0061861041945317869, r = 0.2069122419825189, qd = 0.24963032901713281,
+               qo = 0.060611781248939428;
+  const double y[2][12] = {{0, 0, 0, 0, 0, 0, q, -e, -e, q, e, q}, {r, r, r, r, r, r, qd, qo, qo, qd, qo, qd}};
+  const cl_stability st[2] = {CL_SADDLE, CL_MARGINAL};
+  for (int a = 0; a < 2; a++) {
+    int over;
+    const double worst = against_reference(&m, &o, &of, y[a], st[a], CL_SADDLE, &over);
     cr_expect_gt(over, 0, "point %d: the error without the rules' part bounded every eigenvalue", a);
     cr_expect_gt(worst, 0.01, "point %d: the error is no longer tight (largest ratio %.3g)", a, worst);
   }
