@@ -339,11 +339,13 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
 /* ---- Jacobian and classification -------------------------------------- */
 /* stability from p's n eigenvalues: an eigenvalue within 10 times its own
  * error eig_error (at least 1e-8) of 0 makes the point marginal
- * (docs/theory.md s.7, docs/fixed-points.md s.2) */
-static void set_stability(cl_fixed_point *p, int n) {
+ * (docs/theory.md s.7, docs/fixed-points.md s.2); the part of eig_error
+ * that is the Sobol' rules' bound (bd, NULL: none; rules_error), already a
+ * bound with its own factor, counts once */
+static void set_stability(cl_fixed_point *p, int n, const double *bd) {
   int pos = 0, neg = 0;
   for (int k = 0; k < n; k++) {
-    const double tol = fmax(1e-8, 10 * p->eig_error[k]);
+    const double b = bd ? bd[k] : 0, tol = isfinite(b) ? fmax(1e-8, 10 * (p->eig_error[k] - b) + b) : INFINITY;
     pos += p->eig_re[k] > tol, neg += p->eig_re[k] < -tol;
   }
   p->stability = pos + neg < n ? CL_MARGINAL : pos == 0 ? CL_STABLE : neg == 0 ? CL_UNSTABLE : CL_SADDLE;
@@ -355,10 +357,10 @@ static void set_jac_error(cl_fixed_point *p, int n) {
   for (int k = 0; k < n; k++) p->jac_error = fmax(p->jac_error, p->eig_error[k]);
 }
 
-static cl_status eigen(const double *J, int n, cl_fixed_point *p) {
+static cl_status eigen(const double *J, int n, cl_fixed_point *p, const double *bd) {
   if (cl_eigen_nonsymm(J, n, 1, p->eig_re, p->eig_im)) return CL_ENOMEM;
   set_jac_error(p, n);
-  set_stability(p, n);
+  set_stability(p, n, bd);
   return CL_OK;
 }
 
@@ -448,11 +450,121 @@ static int variant_errors(cl_drift *dj, int nr, int n, const double *V, int fac,
   return 0;
 }
 
+/* a dead point's Jacobians (classify_with): y0 with each dead unit's Q_ii
+ * at the level r of delta, 2 delta, 4 delta (delta = DEAD_DELTA max(1,
+ * max Q_ll)) into y; *dc (if not NULL) marks the dead units' coordinates
+ * (R_.i, Q_i.) by 1 */
+static void dead_level(int K, int M, const double *y0, int dead, int r, double *y, double *dc) {
+  double qmax = 1, Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX];
+  cl_state_unpack(K, M, y0, Rm, Qm);
+  for (int i = 0; i < M; i++) qmax = fmax(qmax, Qm[i * M + i]);
+  for (int i = 0; i < M; i++)
+    if (dead >> i & 1) Qm[i * M + i] = DEAD_DELTA * qmax * (1 << r);
+  cl_state_pack(K, M, Rm, Qm, y);
+  if (!dc) return;
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) Rm[j * M + i] = dead >> i & 1;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) Qm[i * M + l] = (dead >> i & 1) || (dead >> l & 1);
+  cl_state_pack(K, M, Rm, Qm, dc);
+}
+
+/* entry k of the extrapolation to Q_ii = 0 in |w_i| from the three levels
+ * a[0], a[stride], a[2 stride] (classify_with), 0 in a dead unit's row and
+ * a live column (dc: dead_level) */
+static double dead_extrapolated(const double *a, size_t stride, const double *dc, size_t k, int n) {
+  const double c0 = 4 + 2 * M_SQRT2, c2 = 1 + M_SQRT2, c1 = 1 - c0 - c2;
+  if (dc[k / (size_t)n] != 0 && dc[k % (size_t)n] == 0) return 0;
+  return c0 * a[0] + c1 * a[stride] + c2 * a[2 * stride];
+}
+
+/* rule r's Jacobian (pinned by the caller) at y0 + x / c in the live
+ * coordinates (x NULL: at y0), extrapolated to Q_ii = 0 at a dead point as
+ * classify_with's, into X; W: 3 n^2 of work */
+static cl_status rule_jacobian(cl_drift *d, int K, int M, const double *y0, int dead, const double *dc, const int *live,
+                               int nl, const gsl_vector *x, double c, double *W, double *X, char *err) {
+  const int n = cl_state_size(K, M);
+  const size_t nn = (size_t)n * (size_t)n;
+  int fac;
+  cl_status st = CL_OK;
+  for (int l = 0; l < (dead ? 3 : 1) && !st; l++) {
+    double y[CL_STATE_MAX];
+    if (dead) dead_level(K, M, y0, dead, l, y, NULL);
+    else memcpy(y, y0, sizeof(double) * (size_t)n);
+    for (int a = 0; a < nl && x; a++) y[live[a]] += gsl_vector_get(x, (size_t)a) / c;
+    st = cl_ode_jacobian_pair(d, K, M, y, dead ? W + (size_t)l * nn : X, NULL, &fac, err);
+  }
+  for (size_t k = 0; k < nn && dead && !st; k++) X[k] = dead_extrapolated(W + k, nn, dc, k, n);
+  return st;
+}
+
+/* The Sobol' rules' own error (the default engine d; docs/fixed-points.md
+ * s.2, "The Sobol' rules' own error") into e (added).  Rule r alone has
+ * its root at y0 + dy_r, dy_r = -J^{-1} f_r(y0) to first order (J: the
+ * Jacobian at y0, extrapolated at a dead point, whose dead coordinates stay
+ * 0: dy_r in the live ones), and there the Jacobian J_r(y0) + J_r'(y0)
+ * dy_r, whose eigenvalues move from J's by the rule's error in the
+ * Jacobian and in the location.  The derivative along dy_r is c (J_r(y0 +
+ * dy_r / c) - J_r(y0)), c = sqrt(nrep) first (a shift the size of the
+ * mean's location error), 8 times more while the shifted point leaves the
+ * domain.  t sd / sqrt(nrep) of the moves, as the drift's own bound.
+ * Where J is singular or the shifted point stays outside the domain, the
+ * error is infinite (the point is marginal). */
+static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int dead, const double *J, double *e,
+                             char *err) {
+  const int n = cl_state_size(K, M), nr = cl_drift_nrep(d);
+  if (nr < 2 || cl_drift_written_rep(d) >= 0) return CL_OK;
+  const size_t nn = (size_t)n * (size_t)n;
+  double dc[CL_STATE_MAX] = {0}, ss[CL_STATE_MAX] = {0}, none[CL_STATE_MAX] = {0};
+  int live[CL_STATE_MAX], nl = 0, sgn, lost = 0;
+  if (dead) dead_level(K, M, y0, dead, 0, dc, dc);
+  for (int k = 0; k < n; k++)
+    if (dc[k] == 0) live[nl++] = k;
+  double *W = malloc(sizeof(double) * nn * 6), *X0 = W + 3 * nn, *X1 = W + 4 * nn, *Jr = W + 5 * nn;
+  const size_t nla = nl ? (size_t)nl : 1; /* W = 0 (every unit dead): no location to shift */
+  gsl_matrix *A = gsl_matrix_calloc(nla, nla);
+  gsl_permutation *P = gsl_permutation_alloc(nla);
+  gsl_vector *b = gsl_vector_calloc(nla), *x = gsl_vector_calloc(nla);
+  cl_status st = W && A && P && b && x ? CL_OK : cl_fail(err, CL_ENOMEM, "out of memory");
+  for (int a = 0; a < nl && !st; a++)
+    for (int c = 0; c < nl; c++) gsl_matrix_set(A, (size_t)a, (size_t)c, J[live[a] * n + live[c]]);
+  if (!nl) gsl_matrix_set(A, 0, 0, 1);
+  lost = st || gsl_linalg_LU_decomp(A, P, &sgn) || gsl_linalg_LU_det(A, sgn) == 0;
+  for (int r = 0; r < nr && !st && !lost; r++) {
+    double f[CL_STATE_MAX], mv[CL_STATE_MAX], c = sqrt((double)nr);
+    cl_drift_pin_rep(d, r);
+    st = fixed_drift(d, K, M, y0, f, err);
+    for (int a = 0; a < nl && !st; a++) gsl_vector_set(b, (size_t)a, -f[live[a]]);
+    if (!st) lost = gsl_linalg_LU_solve(A, P, b, x) != 0;
+    for (int a = 0; a < nl && !st; a++) lost |= !isfinite(gsl_vector_get(x, (size_t)a));
+    if (!st && !lost) st = rule_jacobian(d, K, M, y0, dead, dc, live, nl, NULL, 1, W, X0, err);
+    for (int tries = 0; !st && !lost; tries++, c *= 8) {
+      char e1[CL_ERRLEN];
+      cl_status sj = rule_jacobian(d, K, M, y0, dead, dc, live, nl, x, c, W, X1, e1);
+      if (!sj) break;
+      if (sj != CL_EDIVERGE) st = cl_fail(err, sj, "%s", e1);
+      lost = tries == 3;
+    }
+    for (size_t k = 0; k < nn && !st && !lost; k++) Jr[k] = X0[k] + c * (X1[k] - X0[k]);
+    if (!st && !lost && cl_ode_eig_moves(J, Jr, n, mv)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    for (int k = 0; k < n && !st && !lost; k++) ss[k] += mv[k] * mv[k];
+  }
+  cl_drift_pin_rep(d, -1);
+  if (!st) add_engine_error(d, nr, -1, n, none, ss, e);
+  for (int k = 0; k < n && !st && lost; k++) e[k] = INFINITY;
+  free(W);
+  if (A) gsl_matrix_free(A);
+  if (P) gsl_permutation_free(P);
+  if (b) gsl_vector_free(b);
+  if (x) gsl_vector_free(x);
+  return st;
+}
+
 /* cl_fixed_classify with the residual from d and the Jacobian from dj
  * (d itself, or the fallback engine).  Each eigenvalue gets its own error
  * (eig_error): its move between the Jacobian and each check of it, matched
  * eigenvalue by eigenvalue (docs/fixed-points.md s.2). */
-static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed_point *p, char *err) {
+static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed_point *p, int rules, char *err) {
   const int n = p->n, dead = dead_mask(K, M, p->y), nr = n_rules(d, dj), nv = 2 + nr;
   const size_t nn = (size_t)n * (size_t)n;
   cl_status st = CL_OK;
@@ -482,47 +594,40 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
      * c Q_ii log Q_ii.  At 1e-7 instead of 1e-5 the grid's drift noise
      * over the Cholesky steps put eigenvalues 20 to 30 times their error
      * off at the dead points of docs/fixed-points.md s.2 */
-    double qmax = 1, Rm[CL_KMAX * CL_MMAX], Qm[CL_MMAX * CL_MMAX], dc[CL_STATE_MAX];
-    cl_state_unpack(K, M, p->y, Rm, Qm);
-    for (int i = 0; i < M; i++) qmax = fmax(qmax, Qm[i * M + i]);
-    const double delta = DEAD_DELTA * qmax, c0 = 4 + 2 * M_SQRT2, c2 = 1 + M_SQRT2, c1 = 1 - c0 - c2;
+    double dc[CL_STATE_MAX];
     double *B = V + (size_t)(3 * nv) * nn;
     for (int r = 0, fr = 1; r < 3 && !st; r++, fac = fr > fac ? fr : fac) {
       double y[CL_STATE_MAX];
-      cl_state_unpack(K, M, p->y, Rm, Qm);
-      for (int i = 0; i < M; i++)
-        if (dead >> i & 1) Qm[i * M + i] = delta * (1 << r);
-      cl_state_pack(K, M, Rm, Qm, y);
+      dead_level(K, M, p->y, dead, r, y, dc);
       st = jac_variants(dj, nr, K, M, y, 1, V + (size_t)(r * nv) * nn, &fr, err);
     }
     /* the dead units' rows vanish in the live columns (w_i = 0 stays 0
-     * whatever the live units do): set so, the Jacobian is block triangular
-     * and the live units' eigenvalues are those of their own block, not
-     * moved by the extrapolation's error in those rows times the coupling
-     * of the live rows to the dead columns */
-    for (int j = 0; j < K; j++)
-      for (int i = 0; i < M; i++) Rm[j * M + i] = dead >> i & 1;
-    for (int i = 0; i < M; i++)
-      for (int l = 0; l < M; l++) Qm[i * M + l] = (dead >> i & 1) || (dead >> l & 1);
-    cl_state_pack(K, M, Rm, Qm, dc);
+     * whatever the live units do): set so (dead_extrapolated), the Jacobian
+     * is block triangular and the live units' eigenvalues are those of their
+     * own block, not moved by the extrapolation's error in those rows times
+     * the coupling of the live rows to the dead columns */
     for (size_t k = 0; k < nn && !st; k++) {
       const int zero = dc[k / (size_t)n] != 0 && dc[k % (size_t)n] == 0;
       B[k] = zero ? 0 : 2 * V[k] - V[(size_t)nv * nn + k];
-      for (int v = 0; v < nv; v++) {
-        const double *a = V + (size_t)v * nn + k;
-        V[(size_t)v * nn + k] = zero ? 0 : c0 * a[0] + c1 * a[(size_t)nv * nn] + c2 * a[(size_t)(2 * nv) * nn];
-      }
+      for (int v = 0; v < nv; v++) V[(size_t)v * nn + k] = dead_extrapolated(V + (size_t)v * nn + k, (size_t)nv * nn, dc, k, n);
     }
     if (!st && add_moves(V, B, n, 2, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
   if (!st && variant_errors(dj, nr, n, V, fac, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
-  if (!st && eigen(V, n, p)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  double bd[CL_STATE_MAX] = {0};
+  if (!st && rules && dj == d) st = rules_error(d, K, M, p->y, dead, V, bd, err);
+  for (int k = 0; k < n; k++) p->eig_error[k] += bd[k];
+  if (!st && eigen(V, n, p, bd)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   free(V);
   return st;
 }
 
 cl_status cl_fixed_classify(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
-  return classify_with(d, d, K, M, p, err);
+  return classify_with(d, d, K, M, p, 1, err);
+}
+
+cl_status cl_fixed_classify_drift(cl_drift *d, int K, int M, cl_fixed_point *p, char *err) {
+  return classify_with(d, d, K, M, p, 0, err);
 }
 
 cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opts *o, cl_drift **fb, int K, int M,
@@ -531,11 +636,11 @@ cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opt
   cl_quad_opts q, o0 = {0}; /* o NULL: the defaults */
   if (!o) o = &o0;
   p->jac_fallback = 0;
-  cl_status st = classify_with(d, d, K, M, p, e1);
+  cl_status st = classify_with(d, d, K, M, p, 1, e1);
   if (st == CL_EDIVERGE && isfinite(p->residual) && cl_drift_grid_refused(e1) && cl_drift_fallback(m, o, &q, NULL)) {
     if (!*fb && (st = cl_drift_alloc(m, &q, fb, err))) return st;
     p->jac_fallback = 1;
-    st = classify_with(d, *fb, K, M, p, e1);
+    st = classify_with(d, *fb, K, M, p, 1, e1);
   }
   if (st == CL_EDIVERGE) { /* no Jacobian even one-sided (a corner of the domain), or refused */
     for (int k = 0; k < p->n; k++) p->eig_re[k] = p->eig_im[k] = p->eig_error[k] = NAN;
@@ -1602,7 +1707,7 @@ static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int
   else if (!st && block_eig(J, n, nw + no, nb, p->eig_re + nw + no, p->eig_im + nw + no))
     st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st) set_jac_error(p, n);
-  if (!st) set_stability(p, n);
+  if (!st) set_stability(p, n, NULL);
   free(J);
   return st;
 }

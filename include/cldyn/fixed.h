@@ -46,8 +46,11 @@ typedef struct {
   double eig_error[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX]; /* the estimated error of each eigenvalue
                        (eig_re + i eig_im, same order): its move between the Jacobian and each check
                        of it (steps, extrapolation levels, the engine's levels or rules), matched
-                       eigenvalue by eigenvalue; stability calls an eigenvalue decided beyond 10 times
-                       its own error (docs/fixed-points.md s.2, "Each eigenvalue's error") */
+                       eigenvalue by eigenvalue, and on the Sobol' rules their own error against the
+                       exact ODE (each rule's spectrum at its own root); stability calls an eigenvalue
+                       decided beyond 10 times its own error, the Sobol' rules' part counted once
+                       (docs/fixed-points.md s.2, "Each eigenvalue's error", "The Sobol' rules' own
+                       error") */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
