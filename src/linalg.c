@@ -10,7 +10,9 @@
  * the symmetric n x n matrix A (left untouched). */
 cl_status cl_sym_eig(const double *A, int n, double *ev, double *V, char *err) {
   const size_t un = (size_t)n;
-  double *W = malloc(sizeof(double) * un * un);
+  /* the engines' sizes (n <= 2 CL_MMAX) on the stack: no allocation of ours
+   * in their per-state path */
+  double Ws[4 * CL_MMAX * CL_MMAX], *W = n <= 2 * CL_MMAX ? Ws : malloc(sizeof(double) * un * un);
   gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(un);
   if (W && ws) {
     memcpy(W, A, sizeof(double) * un * un);
@@ -21,7 +23,7 @@ cl_status cl_sym_eig(const double *A, int n, double *ev, double *V, char *err) {
   }
   cl_status st = W && ws ? CL_OK : cl_fail(err, CL_ENOMEM, "out of memory");
   if (ws) gsl_eigen_symmv_free(ws);
-  free(W);
+  if (W != Ws) free(W);
   return st;
 }
 

@@ -40,17 +40,21 @@ void cl_schedule_default(cl_schedule *s) {
 double cl_model_sym_min_eig(const double *A, int n) { return cl_sym_min_eig(A, n); }
 
 cl_status cl_model_sym_sqrt(const double *A, int n, double tol, double *S) {
-  /* any n (the engines' cl_sym_roots keeps n <= 2 CL_MMAX on the stack) */
-  double *ev = malloc(sizeof(double) * (size_t)n * (size_t)(n + 1)), big = 0;
+  /* any n: up to 2 CL_MMAX (the library's own sizes) on the stack */
+  double buf[2 * CL_MMAX * (2 * CL_MMAX + 1)], big = 0;
+  double *ev = n <= 2 * CL_MMAX ? buf : malloc(sizeof(double) * (size_t)n * (size_t)(n + 1));
   if (!ev) return CL_ENOMEM;
   double *V = ev + n;
   cl_status st = cl_sym_eig(A, n, ev, V, NULL);
-  if (st) return free(ev), st;
+  if (st) {
+    if (ev != buf) free(ev);
+    return st;
+  }
   for (int k = 0; k < n; k++) big = fmax(big, fabs(ev[k]));
   for (int k = 0; k < n; k++)
     if (ev[k] < -tol * (big > 1 ? big : 1)) st = CL_EINVAL;
   cl_sym_form(ev, V, n, big, S, NULL);
-  free(ev);
+  if (ev != buf) free(ev);
   return st;
 }
 
