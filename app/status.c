@@ -80,6 +80,26 @@ void cl_status_name_command(char *msg, size_t len, const char *cmd) {
   msg[n + m] = '\0';
 }
 
+void cl_status_fit(char *out, size_t len, const char *prefix, const char *msg) {
+  if (!len) return;
+  const size_t np = strnlen(prefix, len - 1), room = len - 1 - np, m = strlen(msg);
+  memmove(out, prefix, np);
+  if (m <= room) {
+    memcpy(out + np, msg, m + 1);
+    return;
+  }
+  if (room < 3) {
+    out[np] = '\0';
+    return;
+  }
+  size_t cut = room - 3; /* msg[0, cut) then "...": the last space at or before cut */
+  while (cut > 0 && msg[cut] != ' ') cut--;
+  if (cut == 0) cut = room - 3;
+  while (cut > 0 && msg[cut - 1] == ' ') cut--;
+  memcpy(out + np, msg, cut);
+  memcpy(out + np + cut, "...", 4);
+}
+
 int cl_status_exit_msg(int code, const char *msg) {
   char buf[2 * CL_ERRLEN];
   fprintf(stderr, "cldyn: %s\n", cl_status_cli_message(msg, buf, sizeof buf));

@@ -35,6 +35,11 @@ char *cl_status_cli_message(const char *msg, char *out, size_t len);
 #define CL_STATUS_CMDLEN 16 /* "reproduce: " and room to spare */
 void cl_status_name_command(char *msg, size_t len, const char *cmd);
 
+/* out (len bytes) = prefix then msg, whole when it fits; else msg is cut
+ * after its last whole word that leaves room for "..." (never mid-word,
+ * never silently; mid-word only if that word alone overflows). */
+void cl_status_fit(char *out, size_t len, const char *prefix, const char *msg);
+
 /* Print "cldyn: MSG" (translated by cl_status_cli_message) on stderr and return
  * code (an exit status). */
 int cl_status_exit_msg(int code, const char *msg);

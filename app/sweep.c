@@ -269,8 +269,11 @@ cl_status cl_sweep_run_part(const cl_config *base, const cl_vary *v, int nv, con
 #pragma omp critical(cl_sweep_err)
       if (first_bad < 0 || p < first_bad) {
         first_bad = p, st = ps;
-        snprintf(e0, sizeof e0, "sweep: point %ld: %s%s%.400s", p + 1, ran ? cl_command_name(base->cmd) : "",
-                 ran ? ": " : "", e);
+        /* e fills up to CL_ERRLEN itself: cut with a marker, not mid-word */
+        char pre[64];
+        snprintf(pre, sizeof pre, "sweep: point %ld: %s%s", p + 1, ran ? cl_command_name(base->cmd) : "",
+                 ran ? ": " : "");
+        cl_status_fit(e0, sizeof e0, pre, e);
       }
     } else {
       text[p] = t;

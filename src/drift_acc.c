@@ -30,6 +30,7 @@
 
 #include "cldyn/act.h"
 #include "drift_multi.h"
+#include "linalg.h"
 
 enum { NF_PER_UNIT = 4 };
 

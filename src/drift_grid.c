@@ -33,6 +33,7 @@
 #include "drift_acc.h"
 #include "drift_cf.h"
 #include "drift_multi.h"
+#include "linalg.h"
 
 #define GRID_EXPMAX 40.0 /* spectrum: images whose Gaussian factor is below e^-40 are dropped */
 #define GRID_WMIN 1e-16 /* nodes whose weights are all below this are skipped (docs/grid.md s.4) */

@@ -26,7 +26,6 @@
 #include "linalg.h"
 
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_qrng.h>
 #include <math.h>
 #include <omp.h>
@@ -668,79 +667,6 @@ const double *cl_multi_replicates(const cl_multi *q, int *nrep) {
   return q->reps;
 }
 
-/* Eigenvalues ev and eigenvectors (the columns of V, row-major n x n) of
- * the symmetric n x n matrix Sg. */
-static cl_status sym_eig(const double *Sg, int n, double *ev, double *V, char *err) {
-  double W[4 * CL_MMAX * CL_MMAX];
-  memcpy(W, Sg, sizeof(double) * (size_t)n * (size_t)n);
-  gsl_matrix_view sv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
-  gsl_vector_view evv = gsl_vector_view_array(ev, (size_t)n);
-  gsl_matrix_view Vv = gsl_matrix_view_array(V, (size_t)n, (size_t)n);
-  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc((size_t)n);
-  if (!ws) return cl_fail(err, CL_ENOMEM, "out of memory");
-  gsl_eigen_symmv(&sv.matrix, &evv.vector, &Vv.matrix, ws);
-  gsl_eigen_symmv_free(ws);
-  return CL_OK;
-}
-
-/* S = V diag(sqrt ev) V^T and (if Sp) Sp = V diag(ev^-1/2) V^T over the
- * eigenvalues above 1e-12 lmax, both made exactly symmetric. */
-static void sym_form(const double *ev, const double *V, int n, double lmax, double *S, double *Sp) {
-  double sq[2 * CL_MMAX], isq[2 * CL_MMAX];
-  for (int k = 0; k < n; k++) {
-    double l = ev[k];
-    sq[k] = l > 0 ? sqrt(l) : 0;
-    isq[k] = l > 1e-12 * fmax(lmax, 1e-300) ? 1 / sqrt(l) : 0;
-  }
-  for (int r = 0; r < n; r++)
-    for (int c = 0; c < n; c++) {
-      double a = 0, b = 0;
-      for (int k = 0; k < n; k++) {
-        double p = V[r * n + k] * V[c * n + k];
-        a += p * sq[k], b += p * isq[k];
-      }
-      S[r * n + c] = a;
-      if (Sp) Sp[r * n + c] = b;
-    }
-  /* exact symmetry (rounding): S[r][c] = S[c][r] */
-  for (int r = 0; r < n; r++)
-    for (int c = r + 1; c < n; c++) {
-      double a = 0.5 * (S[r * n + c] + S[c * n + r]);
-      S[r * n + c] = S[c * n + r] = a;
-      if (Sp) {
-        double b = 0.5 * (Sp[r * n + c] + Sp[c * n + r]);
-        Sp[r * n + c] = Sp[c * n + r] = b;
-      }
-    }
-}
-
-cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err) {
-  double ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
-  cl_status st = sym_eig(Sg, n, ev, V, err);
-  if (st) return st;
-  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
-  sym_form(ev, V, n, lmax, S, Sp);
-  return CL_OK;
-}
-
-cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err) {
-  double d[2 * CL_MMAX], W[4 * CL_MMAX * CL_MMAX] = {0}, ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
-  for (int i = 0; i < n; i++) d[i] = Sg[i * n + i] > 0 ? sqrt(Sg[i * n + i]) : 1;
-  for (int i = 0; i < n; i++)
-    for (int l = 0; l < n; l++) W[i * n + l] = Sg[i * n + l] / (d[i] * d[l]);
-  cl_status st = sym_eig(W, n, ev, V, err);
-  if (st) return st;
-  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
-  for (int k = 0; k < n; k++) ev[k] = ev[k] > 1e-12 * fmax(lmax, 1e-300) ? 1 / ev[k] : 0;
-  for (int r = 0; r < n; r++)
-    for (int c = r; c < n; c++) {
-      double b = 0;
-      for (int k = 0; k < n; k++) b += V[r * n + k] * V[c * n + k] * ev[k];
-      G[r * n + c] = G[c * n + r] = b / (d[r] * d[c]);
-    }
-  return CL_OK;
-}
-
 cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
                          double *Sg, char *err) {
   const int K = m->K, M = m->M, d2 = 2 * m->M;
@@ -776,11 +702,11 @@ static cl_status prepare(cl_multi *q, int slot, const double *R, const double *Q
       Sgp[i * M + l] = 2 * A[i * M + l] + (1 + rho) * s2 * qq;
       Sgm[i * M + l] = (1 - rho) * s2 * qq;
     }
-  if ((st = sym_eig(Sgp, M, evp, Vp, err)) || (st = sym_eig(Sgm, M, evm, Vm, err))) return st;
+  if ((st = cl_sym_eig(Sgp, M, evp, Vp, err)) || (st = cl_sym_eig(Sgm, M, evm, Vm, err))) return st;
   for (int k = 0; k < M; k++) lmax = fmax(lmax, fmax(evp[k], evm[k]));
   double *H = q->S[slot], *I = q->Sp[slot];
-  sym_form(evp, Vp, M, lmax, H, I);
-  sym_form(evm, Vm, M, lmax, H + M2, I + M2);
+  cl_sym_form(evp, Vp, M, lmax, H, I);
+  cl_sym_form(evm, Vm, M, lmax, H + M2, I + M2);
   /* h1 = mu + Hp zp + Hm zm, h2 = mu + Hp zp - Hm zm with zp = z1 + z2,
    * zm = z1 - z2: Hp, Hm are half the roots (exact) */
   for (int k = 0; k < 2 * M2; k++) H[k] *= 0.5;

@@ -80,19 +80,8 @@ const double *cl_multi_replicates(const cl_multi *q, int *nrep);
  * (CL_EDIVERGE outside the physical domain or for a non-finite state); */
 cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
                          double *Sg, char *err);
-/* the symmetric PSD square root S of the n x n matrix Sg (n <= 2 CL_MMAX)
- * and, if Sp is non-NULL, its pseudo-inverse (eigenvalues below 1e-12 of
- * the largest dropped); */
-cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err);
-/* a generalized inverse G of the n x n PSD matrix Sg (Sg G Sg = Sg): the
- * pseudo-inverse of Sg scaled to unit diagonal, D^-1 (D^-1 Sg D^-1)^+ D^-1
- * with D = diag(sqrt Sg_ii) (1 where Sg_ii = 0), eigenvalues below 1e-12
- * of the largest dropped in the scaled matrix: a nearly dead unit's tiny
- * variance is kept (the unscaled pseudo-inverse dropped it below 1e-12 of
- * the live unit's, and lost digits as 1 / its variance above; docs/grid.md
- * s.13) */
-cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err);
-/* and the drift (dR then dQ into out) from the sums acc = [aR (K x M),
+/* its symmetric root and pseudo-inverse come from cl_sym_roots (linalg.h);
+ * and the drift (dR then dQ into out) from the sums acc = [aR (K x M),
  * T (2M x 2M), P (M x M), V (M x M)] with T_ar = E[ghat_a z_r], z the
  * standardised (h1, h2) - (mu, mu) = S z, Sp = S^+ (docs/multi.md s.1). */
 void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,

@@ -1,12 +1,99 @@
 /* Small dense matrix helpers shared by the engines (linalg.h). */
 #include "linalg.h"
 
-#include "cldyn/model.h"
-
 #include <gsl/gsl_eigen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Eigenvalues ev and eigenvectors (the columns of V, row-major n x n) of
+ * the symmetric n x n matrix A (left untouched). */
+cl_status cl_sym_eig(const double *A, int n, double *ev, double *V, char *err) {
+  const size_t un = (size_t)n;
+  /* the engines' sizes (n <= 2 CL_MMAX) on the stack: no allocation of ours
+   * in their per-state path */
+  double Ws[4 * CL_MMAX * CL_MMAX], *W = n <= 2 * CL_MMAX ? Ws : malloc(sizeof(double) * un * un);
+  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(un);
+  if (W && ws) {
+    memcpy(W, A, sizeof(double) * un * un);
+    gsl_matrix_view Wv = gsl_matrix_view_array(W, un, un);
+    gsl_vector_view evv = gsl_vector_view_array(ev, un);
+    gsl_matrix_view Vv = gsl_matrix_view_array(V, un, un);
+    gsl_eigen_symmv(&Wv.matrix, &evv.vector, &Vv.matrix, ws);
+  }
+  cl_status st = W && ws ? CL_OK : cl_fail(err, CL_ENOMEM, "out of memory");
+  if (ws) gsl_eigen_symmv_free(ws);
+  if (W != Ws) free(W);
+  return st;
+}
+
+void cl_sym_form(const double *ev, const double *V, int n, double lmax, double *S, double *Sp) {
+  /* k outermost: each entry still sums its terms in the order k = 0, 1, ... */
+  for (int e = 0; e < n * n; e++) {
+    S[e] = 0;
+    if (Sp) Sp[e] = 0;
+  }
+  for (int k = 0; k < n; k++) {
+    const double l = ev[k], sq = l > 0 ? sqrt(l) : 0;
+    const double isq = l > 1e-12 * fmax(lmax, 1e-300) ? 1 / sqrt(l) : 0;
+    for (int r = 0; r < n; r++)
+      for (int c = 0; c < n; c++) {
+        const double p = V[r * n + k] * V[c * n + k];
+        S[r * n + c] += p * sq;
+        if (Sp) Sp[r * n + c] += p * isq;
+      }
+  }
+  /* exact symmetry (rounding): S[r][c] = S[c][r] */
+  for (int r = 0; r < n; r++)
+    for (int c = r + 1; c < n; c++) {
+      double a = 0.5 * (S[r * n + c] + S[c * n + r]);
+      S[r * n + c] = S[c * n + r] = a;
+      if (Sp) {
+        double b = 0.5 * (Sp[r * n + c] + Sp[c * n + r]);
+        Sp[r * n + c] = Sp[c * n + r] = b;
+      }
+    }
+}
+
+double cl_sym_min_eig(const double *A, int n) {
+  gsl_matrix *a = gsl_matrix_alloc((size_t)n, (size_t)n);
+  gsl_vector *e = gsl_vector_alloc((size_t)n);
+  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc((size_t)n);
+  memcpy(a->data, A, sizeof(double) * (size_t)n * (size_t)n);
+  gsl_eigen_symm(a, e, w);
+  double lo = gsl_vector_min(e);
+  gsl_eigen_symm_free(w);
+  gsl_vector_free(e);
+  gsl_matrix_free(a);
+  return lo;
+}
+
+cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err) {
+  double ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
+  cl_status st = cl_sym_eig(Sg, n, ev, V, err);
+  if (st) return st;
+  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
+  cl_sym_form(ev, V, n, lmax, S, Sp);
+  return CL_OK;
+}
+
+cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err) {
+  double d[2 * CL_MMAX], W[4 * CL_MMAX * CL_MMAX] = {0}, ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
+  for (int i = 0; i < n; i++) d[i] = Sg[i * n + i] > 0 ? sqrt(Sg[i * n + i]) : 1;
+  for (int i = 0; i < n; i++)
+    for (int l = 0; l < n; l++) W[i * n + l] = Sg[i * n + l] / (d[i] * d[l]);
+  cl_status st = cl_sym_eig(W, n, ev, V, err);
+  if (st) return st;
+  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
+  for (int k = 0; k < n; k++) ev[k] = ev[k] > 1e-12 * fmax(lmax, 1e-300) ? 1 / ev[k] : 0;
+  for (int r = 0; r < n; r++)
+    for (int c = r; c < n; c++) {
+      double b = 0;
+      for (int k = 0; k < n; k++) b += V[r * n + k] * V[c * n + k] * ev[k];
+      G[r * n + c] = G[c * n + r] = b / (d[r] * d[c]);
+    }
+  return CL_OK;
+}
 
 cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, double *im) {
   /* gsl_eigen_nonsymm overwrites its matrix: it works on a copy */
@@ -51,7 +138,7 @@ cl_status cl_resid_cov_domain(int K, int M, const double *R, const double *Q, in
   double qmax = 0;
   for (int i = 0; i < M; i++) qmax = fmax(qmax, fabs(Q[i * M + i]));
   cl_resid_cov(K, M, R, Q, sym, A);
-  double amin = cl_model_sym_min_eig(A, M);
+  double amin = cl_sym_min_eig(A, M);
   if (amin < -1e-9 * fmax(qmax, 1))
     return cl_fail(err, CL_EDIVERGE,
                    "the state left the physical domain: Q - R^T R has eigenvalue %g < 0", amin);

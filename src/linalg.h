@@ -1,7 +1,7 @@
 /* linalg.h (internal) - small dense matrix helpers shared by the drift
  * engines, the ODE's Jacobian and the fixed-point classifier, so that
- * each is written once: the eigenvalues of a general real matrix, and the
- * checks of a state (finite; the residual covariance A = Q - R^T R PSD). */
+ * each is written once: the eigenvalues of a general real matrix, the
+ * symmetric square root of a covariance, and the checks of a state (finite; the residual covariance A = Q - R^T R PSD). */
 #ifndef CLDYN_LINALG_H
 #define CLDYN_LINALG_H
 
@@ -12,6 +12,41 @@
  * (GSL's ABS_DESC order), else in the order GSL returns them.  CL_ENOMEM
  * (nothing written) when out of memory. */
 cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, double *im);
+
+/* The symmetric eigenproblem (GSL's symmv): eigenvalues ev (n) and
+ * eigenvectors, the columns of V (row-major n x n), of the symmetric n x n
+ * matrix A (its lower triangle is read; A is left untouched).  CL_ENOMEM
+ * (with the message in err, if non-NULL) when out of memory. */
+cl_status cl_sym_eig(const double *A, int n, double *ev, double *V, char *err);
+
+/* The smallest eigenvalue of the symmetric n x n matrix A (GSL's symm);
+ * the public cl_model_sym_min_eig. */
+double cl_sym_min_eig(const double *A, int n);
+
+/* From cl_sym_eig's ev, V: S = V diag(sqrt ev) V^T (negative eigenvalues
+ * clipped to 0), the symmetric PSD square root, and, if Sp is non-NULL,
+ * Sp = V diag(ev^-1/2) V^T over the eigenvalues above 1e-12 lmax, the
+ * pseudo-inverse of S; both made exactly symmetric.  Each entry sums its
+ * terms in the order k = 0, ..., n-1. */
+void cl_sym_form(const double *ev, const double *V, int n, double lmax, double *S, double *Sp);
+
+/* Both at once for the n x n matrix Sg (n <= 2 CL_MMAX), lmax its largest
+ * eigenvalue: the drift engines' map of standard normals z to h - mu = S z.
+ * S is a function of Sg alone (not of the eigenvectors' signs or order
+ * within a repeated eigenvalue), so it is continuous in the state.  The
+ * public cl_model_sym_sqrt (cldyn/model.h, model.c) is the same S, from
+ * the same two functions. */
+cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err);
+
+/* A generalized inverse G of the n x n PSD matrix Sg (Sg G Sg = Sg; n <=
+ * 2 CL_MMAX): the pseudo-inverse of Sg scaled to unit diagonal,
+ * D^-1 (D^-1 Sg D^-1)^+ D^-1 with D = diag(sqrt Sg_ii) (1 where Sg_ii = 0),
+ * eigenvalues below 1e-12 of the largest dropped in the scaled matrix: a
+ * nearly dead unit's tiny variance is kept (the unscaled pseudo-inverse
+ * dropped it below 1e-12 of the live unit's, and lost digits as 1 / its
+ * variance above; docs/grid.md s.13).  The Stein regression of the drift
+ * engines (drift_acc.c). */
+cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err);
 
 /* A = Q - R^T R (M x M; R is K x M, both row-major), the covariance of the
  * units' feature-free part: each entry is Q_il, or (Q_il + Q_li) / 2 when

@@ -1,8 +1,8 @@
 /* Model parameters: defaults, validation, R0/Q0 lists (docs/model.md s.1-3). */
 #include "cldyn/model.h"
 
-#include <gsl/gsl_eigen.h>
-#include <gsl/gsl_matrix.h>
+#include "linalg.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,45 +37,24 @@ void cl_schedule_default(cl_schedule *s) {
   s->seed = 1;
 }
 
-double cl_model_sym_min_eig(const double *A, int n) {
-  gsl_matrix *a = gsl_matrix_alloc((size_t)n, (size_t)n);
-  gsl_vector *e = gsl_vector_alloc((size_t)n);
-  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc((size_t)n);
-  memcpy(a->data, A, sizeof(double) * (size_t)n * (size_t)n);
-  gsl_eigen_symm(a, e, w);
-  double lo = gsl_vector_min(e);
-  gsl_eigen_symm_free(w);
-  gsl_vector_free(e);
-  gsl_matrix_free(a);
-  return lo;
-}
+double cl_model_sym_min_eig(const double *A, int n) { return cl_sym_min_eig(A, n); }
 
 cl_status cl_model_sym_sqrt(const double *A, int n, double tol, double *S) {
-  size_t un = (size_t)n;
-  gsl_matrix *a = gsl_matrix_alloc(un, un), *v = gsl_matrix_alloc(un, un);
-  gsl_vector *e = gsl_vector_alloc(un);
-  gsl_eigen_symmv_workspace *w = gsl_eigen_symmv_alloc(un);
-  memcpy(a->data, A, sizeof(double) * un * un);
-  gsl_eigen_symmv(a, e, v, w);
-  double big = 0;
-  for (size_t k = 0; k < un; k++) big = fmax(big, fabs(gsl_vector_get(e, k)));
-  cl_status st = CL_OK;
-  for (size_t k = 0; k < un; k++) {
-    double ev = gsl_vector_get(e, k);
-    if (ev < -tol * (big > 1 ? big : 1)) st = CL_EINVAL;
-    gsl_vector_set(e, k, ev > 0 ? sqrt(ev) : 0.0);
+  /* any n: up to 2 CL_MMAX (the library's own sizes) on the stack */
+  double buf[2 * CL_MMAX * (2 * CL_MMAX + 1)], big = 0;
+  double *ev = n <= 2 * CL_MMAX ? buf : malloc(sizeof(double) * (size_t)n * (size_t)(n + 1));
+  if (!ev) return CL_ENOMEM;
+  double *V = ev + n;
+  cl_status st = cl_sym_eig(A, n, ev, V, NULL);
+  if (st) {
+    if (ev != buf) free(ev);
+    return st;
   }
-  for (size_t i = 0; i < un; i++)
-    for (size_t j = 0; j < un; j++) {
-      double acc = 0;
-      for (size_t k = 0; k < un; k++)
-        acc += gsl_matrix_get(v, i, k) * gsl_vector_get(e, k) * gsl_matrix_get(v, j, k);
-      S[i * un + j] = acc;
-    }
-  gsl_eigen_symmv_free(w);
-  gsl_vector_free(e);
-  gsl_matrix_free(v);
-  gsl_matrix_free(a);
+  for (int k = 0; k < n; k++) big = fmax(big, fabs(ev[k]));
+  for (int k = 0; k < n; k++)
+    if (ev[k] < -tol * (big > 1 ? big : 1)) st = CL_EINVAL;
+  cl_sym_form(ev, V, n, big, S, NULL);
+  if (ev != buf) free(ev);
   return st;
 }
 

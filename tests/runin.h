@@ -35,7 +35,7 @@ static inline int run_argv_in(const char *dir, const char *out_path, long fsize,
   char errfile[] = "/tmp/cldyn_stderr_XXXXXX";
   int efd = mkstemp(errfile);
   if (efd < 0) abort();
-  pid_t pid = fork();
+  pid_t pid = fork_child();
   if (pid == 0) {
     if (dir && chdir(dir) != 0) _exit(126);
     if (fsize >= 0) {

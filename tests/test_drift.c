@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "cldyn/cldyn.h"
+#include "src/linalg.h"
 
 static cl_model base(const char *act, const char *law) {
   cl_model m;
@@ -282,4 +283,74 @@ Test(drift, m2_engines_refuse_bad_states_alike) {
     }
     cl_drift_free(d);
   }
+}
+
+/* One symmetric square root for the library (cl_model_sym_sqrt: initial
+ * states, the reduced chain) and the drift engines (cl_sym_roots), against
+ * its definition: S symmetric, PSD, S S = A (which fixes S uniquely), for a
+ * full-rank and a rank-3 A at n = 6 and n = 40 (beyond the engines' stack
+ * size of 2 CL_MMAX); bit for bit the engines' S where both apply; the
+ * tolerance on negative eigenvalues; and continuous where an eigenvalue is
+ * repeated (eigenvectors there are arbitrary, S is not). */
+static void sym_random(cl_rng *r, int n, int rank, double *A) {
+  double G[40 * 40];
+  for (int k = 0; k < n * rank; k++) G[k] = cl_rng_gauss(r);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double a = 0;
+      for (int k = 0; k < rank; k++) a += G[i * rank + k] * G[j * rank + k];
+      A[i * n + j] = a;
+    }
+}
+
+static double sym_sqrt_residual(const double *A, const double *S, int n) {
+  double worst = 0, amax = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) {
+      double a = 0;
+      for (int k = 0; k < n; k++) a += S[i * n + k] * S[k * n + j];
+      worst = fmax(worst, fabs(a - A[i * n + j]));
+      amax = fmax(amax, fabs(A[i * n + j]));
+      cr_assert_eq(S[i * n + j], S[j * n + i], "S not symmetric at (%d, %d)", i, j);
+    }
+  return worst / amax;
+}
+
+Test(drift, symmetric_root_is_one_function_and_squares_back) {
+  cl_rng *r;
+  cr_assert_eq(cl_rng_alloc(20261203, 1, &r, NULL), CL_OK);
+  static double A[40 * 40], S[40 * 40], Se[40 * 40], Sp[40 * 40];
+  const int ns[] = {6, 40};
+  for (int a = 0; a < 2; a++)
+    for (int rank = 3; rank <= ns[a]; rank += ns[a] - 3) {
+      const int n = ns[a];
+      sym_random(r, n, rank, A);
+      cr_assert_eq(cl_model_sym_sqrt(A, n, 1e-12, S), CL_OK);
+      const double res = sym_sqrt_residual(A, S, n);
+      cr_expect_lt(res, 1e-13 * n, "n %d rank %d: |S S - A| / max|A| = %g", n, rank, res);
+      cr_expect_geq(cl_model_sym_min_eig(S, n), -1e-12, "n %d rank %d: S not PSD", n, rank);
+      if (n <= 2 * CL_MMAX) {
+        cr_assert_eq(cl_sym_roots(A, n, Se, Sp, NULL), CL_OK);
+        cr_expect_eq(memcmp(S, Se, sizeof(double) * (size_t)(n * n)), 0, "n %d: not the engines' S", n);
+      }
+    }
+  /* an eigenvalue -1e-3 of max 1: refused at tol 1e-12, clipped at 1e-2 */
+  const double D[4] = {1, 0, 0, -1e-3};
+  cr_expect_eq(cl_model_sym_sqrt(D, 2, 1e-12, S), CL_EINVAL);
+  cr_expect_eq(cl_model_sym_sqrt(D, 2, 1e-2, S), CL_OK);
+  cr_expect(S[0] == 1 && S[1] == 0 && S[2] == 0 && S[3] == 0, "%g %g %g %g", S[0], S[1], S[2], S[3]);
+  /* A = diag(1, 1, 4) + e P: S - diag(1, 1, 2) = O(e) for every P */
+  for (double e = 1e-4; e >= 1e-10; e *= 1e-3) {
+    double P[9];
+    sym_random(r, 3, 3, P);
+    for (int k = 0; k < 9; k++) A[k] = e * P[k] + (k == 0 || k == 4 ? 1 : k == 8 ? 4 : 0);
+    cr_assert_eq(cl_model_sym_sqrt(A, 3, 1e-12, S), CL_OK);
+    double dev = 0, pmax = 0;
+    for (int k = 0; k < 9; k++) {
+      dev = fmax(dev, fabs(S[k] - (k == 0 || k == 4 ? 1 : k == 8 ? 2 : 0)));
+      pmax = fmax(pmax, fabs(P[k]));
+    }
+    cr_expect_leq(dev, e * pmax + 1e-15, "e %g: |S - S0| = %g", e, dev);
+  }
+  cl_rng_free(r);
 }

@@ -43,7 +43,7 @@ static int run_golden(const char *line, const char *dir) {
   argv[argc++] = (char *)golden_bin();
   for (char *tok = strtok(buf, " \n"); tok && argc < 63; tok = strtok(NULL, " \n")) argv[argc++] = tok;
   argv[argc] = NULL;
-  pid_t pid = fork();
+  pid_t pid = fork_child();
   if (pid < 0) return -1;
   if (pid == 0) {
     FILE *null = freopen("/dev/null", "w", stdout);

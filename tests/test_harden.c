@@ -223,7 +223,7 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
   int got = 0;
   for (int attempt = 0; attempt < 5 && !got; attempt++) {
     unlink(ck);
-    pid_t pid = fork();
+    pid_t pid = fork_child();
     if (pid == 0) {
       char bin[4096];
       if (!realpath(cli_bin(), bin)) _exit(126);
@@ -410,7 +410,7 @@ static int is_tmp(const char *name) { return strstr(name, ".tmp.") != NULL; }
 static int signal_run(const char *dir, const char *ready, int sig, const char *const *args) {
   char bin[4096];
   if (!realpath(cli_bin(), bin)) abort();
-  pid_t pid = fork();
+  pid_t pid = fork_child();
   if (pid == 0) {
     if (chdir(dir) != 0) _exit(126);
     int nul = open("/dev/null", O_RDWR);
@@ -1231,5 +1231,67 @@ Test(harden, quad_grid_too_large_is_refused_up_front, .timeout = 60) {
   cr_expect(rc == 2 && strstr(err, "14^8 = 1.48e+09 points") && strchr(err, '\n') == err + strlen(err) - 1 &&
                 !strstr(err, "out of memory") && count_entries(dir, NULL) == 0,
             "rc %d: %s", rc, err);
+  rm_rf(dir);
+}
+
+/* fork_child (testutil.h), which every test's fork goes through: a child
+ * dies with its test.  A helper process (a plain fork: the stand-in for a
+ * test's worker) starts `sleep 600` through fork_child and writes its pid
+ * to a file in a private directory; SIGKILL to the helper (what a
+ * Criterion timeout does to a worker) must take the sleep with it: its
+ * /proc entry gone, or a zombie waiting for init.  Without the death
+ * signal the sleep ran on (reparented to init). */
+static int proc_alive(pid_t pid) {
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  const char *close_paren = strrchr(buf, ')'); /* "pid (comm) S ..." */
+  return !(close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
+}
+
+Test(harden, test_children_die_with_their_test, .timeout = 30) {
+  char dir[64], pidfile[128], tmp[160];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+  snprintf(tmp, sizeof tmp, "%s/pid.tmp", dir);
+  const pid_t helper = fork();
+  cr_assert_geq(helper, 0);
+  if (helper == 0) {
+    const pid_t c = fork_child();
+    if (c == 0) {
+      execl("/bin/sleep", "sleep", "600", (char *)NULL);
+      _exit(127);
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", (int)c) < 0 || fclose(f) != 0 || rename(tmp, pidfile) != 0) _exit(1);
+    for (;;) pause();
+  }
+  int got = 0;
+  for (int i = 0; i < 2500 && !got; i++) {
+    FILE *f = fopen(pidfile, "r");
+    if (f) {
+      int p = 0;
+      got = fscanf(f, "%d", &p) == 1 ? p : 0;
+      fclose(f);
+    }
+    if (!got) usleep(2000);
+  }
+  cr_assert_gt(got, 0, "the helper wrote no pid");
+  const pid_t child = (pid_t)got;
+  usleep(20000); /* let the child reach its exec */
+  cr_assert(proc_alive(child), "the child %d is not running before its test dies", (int)child);
+  kill(helper, SIGKILL);
+  waitpid(helper, NULL, 0);
+  int alive = 1;
+  for (int i = 0; i < 500 && alive; i++) {
+    alive = proc_alive(child);
+    if (alive) usleep(2000);
+  }
+  if (alive) kill(child, SIGKILL); /* leave nothing behind either way */
+  cr_expect(!alive, "the child %d outlived its test by 1 s", (int)child);
   rm_rf(dir);
 }

@@ -86,3 +86,24 @@ Test(structure, cli_messages_name_the_option) {
     cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "%s: not one line: '%s'", cases[i].args, err);
   }
 }
+
+/* cl_status_fit (sweep's "sweep: point N: CMD: " in front of a library
+ * message of up to CL_ERRLEN - 1 bytes): whole when it fits, else cut after
+ * a whole word and marked "...", within the buffer. */
+Test(structure, prefixed_message_is_cut_at_a_word_with_a_marker) {
+  char out[CL_ERRLEN], msg[CL_ERRLEN];
+  cl_status_fit(out, sizeof out, "sweep: point 3: ode: ", "short message");
+  cr_expect_str_eq(out, "sweep: point 3: ode: short message");
+  size_t n = 0;
+  while (n + 8 < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, "word%03zu ", n / 8);
+  msg[n - 1] = '\0'; /* 63 words, CL_ERRLEN - 9 bytes */
+  cl_status_fit(out, sizeof out, "sweep: point 3: ode: ", msg);
+  const size_t L = strlen(out);
+  cr_expect_leq(L, sizeof out - 1);
+  cr_expect_str_eq(out + L - 3, "...", "%s", out + L - 10);
+  cr_expect(L > 3 && out[L - 4] != ' ' && strncmp(out + 21, msg, L - 24) == 0 && msg[L - 24] == ' ',
+            "not cut after a whole word: %s", out + L - 20);
+  cr_expect_gt(L, sizeof out - 12, "cut too early: %zu", L);
+  cl_status_fit(out, 8, "ab: ", "abcdefgh"); /* one word too long: cut in it */
+  cr_expect_str_eq(out, "ab: ...");
+}

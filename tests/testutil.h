@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,31 @@
 static inline const char *cli_bin(void) {
   const char *b = getenv("CLDYN_BIN");
   return b ? b : "build/cldyn";
+}
+
+/* fork() for every child a test starts (the CLI, a helper): the child is
+ * sent SIGKILL when the test's process dies (a Criterion timeout kills the
+ * worker, which would leave a CLI run going), and exits at once (126) if
+ * the test died before the child could ask for that.  The signal survives
+ * the child's exec. */
+static inline pid_t fork_child(void) {
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)) _exit(126);
+  return pid;
+}
+
+/* system(cmd) through fork_child: `sh -c cmd`, the shell dies with the
+ * test (a command it starts does too when cmd execs it: "exec ..."). */
+static inline int system_child(const char *cmd) {
+  const pid_t pid = fork_child();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  int st;
+  return waitpid(pid, &st, 0) == pid ? st : -1;
 }
 
 /* A fresh private directory for the test's files. */
@@ -40,8 +67,8 @@ static inline int run_cli(const char *args, char *errbuf, size_t errlen) {
   if (fd < 0) abort();
   close(fd);
   char cmd[8192];
-  snprintf(cmd, sizeof cmd, "%s %s >/dev/null 2>%s </dev/null", cli_bin(), args, errfile);
-  int st = system(cmd);
+  snprintf(cmd, sizeof cmd, "exec %s %s >/dev/null 2>%s </dev/null", cli_bin(), args, errfile);
+  int st = system_child(cmd); /* exec: the CLI itself dies with the test */
   if (errbuf) {
     FILE *f = fopen(errfile, "r");
     size_t n = f ? fread(errbuf, 1, errlen - 1, f) : 0;

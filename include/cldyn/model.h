@@ -60,8 +60,10 @@ cl_status cl_model_set_Q0(cl_model *m, const char *spec, char *err);
 /* Smallest eigenvalue of the symmetric n x n matrix A (row-major). */
 double cl_model_sym_min_eig(const double *A, int n);
 /* Symmetric PSD square root S of A (n x n): A = S S, S symmetric.  Negative
- * eigenvalues above -tol * max|eig| are clipped to 0; returns CL_EINVAL if
- * one is below. */
+ * eigenvalues above -tol * max(1, max|eig|) are clipped to 0; returns
+ * CL_EINVAL if one is below (S is written all the same), CL_ENOMEM when
+ * out of memory.  The drift engines' root of a covariance (src/linalg.c)
+ * is the same code, to the last bit. */
 cl_status cl_model_sym_sqrt(const double *A, int n, double tol, double *S);
 
 #pragma GCC visibility pop
