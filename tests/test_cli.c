@@ -138,25 +138,34 @@ Test(cli, same_seed_identical_files_with_1_and_2_threads) {
 }
 
 Test(cli, print_config_round_trips_through_config_file) {
-  char dir[64], cmd[1024];
+  char dir[64], cmd[1024], path[2][128];
   make_tmpdir(dir, sizeof dir);
+  snprintf(path[0], sizeof path[0], "%s/a.cfg", dir);
+  snprintf(path[1], sizeof path[1], "%s/b.cfg", dir);
   snprintf(cmd, sizeof cmd,
-           "%s simulate --c gauss:2 --c 'discrete:-1@0.5,1@0.5' --reg elastic:0.1:0.2 --rho -0.3 "
-           "--R0 '0.1;0.2' --print-config > %s/a.cfg && %s simulate --config %s/a.cfg --print-config > %s/b.cfg"
-           " && cmp %s/a.cfg %s/b.cfg && grep -c '^c = ' %s/a.cfg",
-           cli_bin(), dir, cli_bin(), dir, dir, dir, dir, dir);
-  FILE *p = popen(cmd, "r");
-  char out[64] = "";
-  cr_assert(fgets(out, sizeof out, p) != NULL);
-  cr_assert_eq(pclose(p), 0);
-  cr_assert_str_eq(out, "2\n");
+           "exec %s simulate --c gauss:2 --c 'discrete:-1@0.5,1@0.5' --reg elastic:0.1:0.2 --rho -0.3 "
+           "--R0 '0.1;0.2' --print-config > %s", cli_bin(), path[0]);
+  cr_assert_eq(system_child(cmd), 0, "%s", cmd);
+  snprintf(cmd, sizeof cmd, "exec %s simulate --config %s --print-config > %s", cli_bin(), path[0], path[1]);
+  cr_assert_eq(system_child(cmd), 0, "%s", cmd);
+  size_t la = 0, lb = 0;
+  char *a = slurp(path[0], &la), *b = slurp(path[1], &lb);
+  cr_assert(a && b && la > 0 && la == lb && memcmp(a, b, la) == 0, "a.cfg and b.cfg differ");
+  free(b);
+  int nc = 0;
+  for (const char *l = a; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) nc += strncmp(l, "c = ", 4) == 0;
+  free(a);
+  cr_assert_eq(nc, 2);
   /* a command-line --c replaces the config file's list */
-  snprintf(cmd, sizeof cmd, "%s simulate --config %s/a.cfg --c uniform --R0 0.1 --print-config | grep -c '^c = '",
-           cli_bin(), dir);
-  p = popen(cmd, "r");
-  cr_assert(fgets(out, sizeof out, p) != NULL);
-  pclose(p);
-  cr_assert_str_eq(out, "1\n");
+  snprintf(cmd, sizeof cmd, "exec %s simulate --config %s --c uniform --R0 0.1 --print-config", cli_bin(), path[0]);
+  pid_t pid;
+  FILE *p = popen_child(cmd, &pid);
+  cr_assert_not_null(p);
+  char line[4096];
+  nc = 0;
+  while (fgets(line, sizeof line, p)) nc += strncmp(line, "c = ", 4) == 0;
+  cr_assert_eq(pclose_child(p, pid), 0, "%s", cmd);
+  cr_assert_eq(nc, 1);
   rm_rf(dir);
 }
 
@@ -212,18 +221,24 @@ Test(cli, checkpoint_kill_and_resume_is_byte_identical, .timeout = 120) {
     snprintf(a, sizeof a, "%s/full.csv", dir);
     snprintf(b, sizeof b, "%s/resumed.csv", dir);
     snprintf(ck, sizeof ck, "%s/ck.bin", dir);
-    snprintf(cmd, sizeof cmd, "%s %s --threads 2 --out %s", cli_bin(), cmds[c], a);
-    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "exec %s %s --threads 2 --out %s", cli_bin(), cmds[c], a);
+    cr_assert_eq(system_child(cmd), 0);
     /* start, wait until a checkpoint exists, kill -9 */
-    snprintf(cmd, sizeof cmd,
-             "%s %s --threads 1 --checkpoint %s --checkpoint-every 0.25 --out %s/killed.csv 2>/dev/null & pid=$!; "
-             "for i in $(seq 400); do [ -f %s ] && break; sleep 0.01; done; sleep 0.2; kill -9 $pid; wait $pid 2>/dev/null; "
-             "[ -f %s ] && [ ! -f %s/killed.csv ]",
-             cli_bin(), cmds[c], ck, dir, ck, ck, dir);
-    cr_assert_eq(system(cmd), 0, "%s: the run was not killed mid-way (too fast?)", cmds[c]);
-    snprintf(cmd, sizeof cmd, "%s %s --threads 1 --resume %s --checkpoint %s --checkpoint-every 0.25 --out %s",
+    snprintf(cmd, sizeof cmd, "exec %s %s --threads 1 --checkpoint %s --checkpoint-every 0.25 --out %s/killed.csv 2>/dev/null",
+             cli_bin(), cmds[c], ck, dir);
+    const pid_t run = spawn_child(cmd, -1);
+    cr_assert_geq(run, 0);
+    for (int i = 0; i < 400 && !file_exists(ck); i++) usleep(10000);
+    usleep(200000);
+    kill(run, SIGKILL);
+    const int st = wait_child(run);
+    char killed[256];
+    snprintf(killed, sizeof killed, "%s/killed.csv", dir);
+    cr_assert(WIFSIGNALED(st) && file_exists(ck) && !file_exists(killed),
+              "%s: the run was not killed mid-way (too fast?)", cmds[c]);
+    snprintf(cmd, sizeof cmd, "exec %s %s --threads 1 --resume %s --checkpoint %s --checkpoint-every 0.25 --out %s",
              cli_bin(), cmds[c], ck, ck, b);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(system_child(cmd), 0);
     size_t la = 0, lb = 0;
     char *fa = slurp(a, &la), *fb = slurp(b, &lb);
     cr_assert(la > 100 && la == lb && memcmp(fa, fb, la) == 0, "%s: resumed result differs", cmds[c]);
@@ -256,7 +271,7 @@ Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
              " && cp s2.csv r.csv && cp s2.csv.json r.csv.json && $B sweep --resume %s %s --out r.csv && cmp r.csv t1.csv"
              " && head -1 t1.csv | grep -q '^point,rho,tau,'",
              dir, bin, grid, cmds[c], grid, cmds[c], grid, cmds[c], grid, cmds[c]);
-    cr_expect_eq(system(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]);
+    cr_expect_eq(system_child(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]); /* a script (s.17) */
     rm_rf(dir);
   }
   char err[1024];
@@ -298,7 +313,7 @@ Test(cli, mpi_sweep_equals_serial, .timeout = 180) {
            " && mpirun --allow-run-as-root --oversubscribe -n 2 %s sweep %s simulate --N 200 --T 1 --runs 2 --out m2.csv"
            " && cmp s2.csv m2.csv",
            dir, bin, grid, mbin, grid, bin, grid, mbin, grid, bin, grid, mbin, grid);
-  cr_expect_eq(system(cmd), 0, "MPI sweep differs from the serial sweep");
+  cr_expect_eq(system_child(cmd), 0, "MPI sweep differs from the serial sweep"); /* a script (s.17) */
   rm_rf(dir);
 }
 
@@ -397,9 +412,9 @@ Test(cli, out_of_memory_names_the_command_that_ran, .timeout = 60) {
     char cmd[2048], path[256];
     snprintf(path, sizeof path, "%s/err.txt", dir);
     snprintf(cmd, sizeof cmd,
-             "ulimit -v 1000000; %s %s --expect mc --mc-points 100000000 --out %s/x.csv >/dev/null 2>%s </dev/null",
+             "ulimit -v 1000000; exec %s %s --expect mc --mc-points 100000000 --out %s/x.csv >/dev/null 2>%s </dev/null",
              plain, cases[i].args, dir, path);
-    const int st = system(cmd);
+    const int st = system_child(cmd);
     char *err = slurp(path, NULL);
     cr_assert_not_null(err);
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s: status %d: %s", cases[i].args, st, err);

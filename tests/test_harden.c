@@ -28,7 +28,7 @@ static void write_file(const char *dir, const char *name, const char *text) {
 }
 
 
-static int have_gnuplot(void) { return system("command -v gnuplot >/dev/null 2>&1") == 0; }
+static int have_gnuplot(void) { return system_child("command -v gnuplot >/dev/null 2>&1") == 0; } /* a builtin */
 
 /* ---- 1. plot never runs a shell, and gnuplot never runs a command ---- */
 
@@ -696,7 +696,7 @@ static int sh(const char *dir, const char *script) {
   char bin[4096], cmd[16384];
   if (!realpath(cli_bin(), bin)) abort();
   snprintf(cmd, sizeof cmd, "cd '%s' && B='%s' && { %s ; } >/dev/null 2>&1", dir, bin, script);
-  int st = system(cmd);
+  int st = system_child(cmd); /* a script: its commands lack the death signal (s.17) */
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -1253,6 +1253,36 @@ static int proc_alive(pid_t pid) {
   return !(close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
 }
 
+/* The pid a process wrote into path (waiting up to 5 s for the file); 0
+ * if none came. */
+static int wait_pid_file(const char *path) {
+  int got = 0;
+  for (int i = 0; i < 2500 && !got; i++) {
+    FILE *f = fopen(path, "r");
+    if (f) {
+      int p = 0;
+      got = fscanf(f, "%d", &p) == 1 ? p : 0;
+      fclose(f);
+    }
+    if (!got) usleep(2000);
+  }
+  return got;
+}
+
+/* SIGKILL to helper (the stand-in for a test's worker); 1 if child is gone
+ * (or a zombie) within 1 s.  A child left running is killed. */
+static int dies_with(pid_t helper, pid_t child) {
+  kill(helper, SIGKILL);
+  waitpid(helper, NULL, 0);
+  int alive = 1;
+  for (int i = 0; i < 500 && alive; i++) {
+    alive = proc_alive(child);
+    if (alive) usleep(2000);
+  }
+  if (alive) kill(child, SIGKILL); /* leave nothing behind either way */
+  return !alive;
+}
+
 Test(harden, test_children_die_with_their_test, .timeout = 30) {
   char dir[64], pidfile[128], tmp[160];
   make_tmpdir(dir, sizeof dir);
@@ -1270,28 +1300,85 @@ Test(harden, test_children_die_with_their_test, .timeout = 30) {
     if (!f || fprintf(f, "%d\n", (int)c) < 0 || fclose(f) != 0 || rename(tmp, pidfile) != 0) _exit(1);
     for (;;) pause();
   }
-  int got = 0;
-  for (int i = 0; i < 2500 && !got; i++) {
-    FILE *f = fopen(pidfile, "r");
-    if (f) {
-      int p = 0;
-      got = fscanf(f, "%d", &p) == 1 ? p : 0;
-      fclose(f);
-    }
-    if (!got) usleep(2000);
-  }
+  const int got = wait_pid_file(pidfile);
   cr_assert_gt(got, 0, "the helper wrote no pid");
   const pid_t child = (pid_t)got;
   usleep(20000); /* let the child reach its exec */
   cr_assert(proc_alive(child), "the child %d is not running before its test dies", (int)child);
-  kill(helper, SIGKILL);
-  waitpid(helper, NULL, 0);
-  int alive = 1;
-  for (int i = 0; i < 500 && alive; i++) {
-    alive = proc_alive(child);
-    if (alive) usleep(2000);
-  }
-  if (alive) kill(child, SIGKILL); /* leave nothing behind either way */
-  cr_expect(!alive, "the child %d outlived its test by 1 s", (int)child);
+  cr_expect(dies_with(helper, child), "the child %d outlived its test by 1 s", (int)child);
   rm_rf(dir);
+}
+
+/* popen_child reads a command's output; pclose_child returns its wait
+ * status as pclose does (the exit status, and a signal's death). */
+Test(harden, popen_child_reads_output_and_status, .timeout = 30) {
+  pid_t pid;
+  FILE *p = popen_child("printf 'one\\ntwo\\n'; exit 3", &pid);
+  cr_assert_not_null(p);
+  cr_assert_gt(pid, 0);
+  char a[32] = "", b[32] = "", c[32] = "";
+  cr_expect(fgets(a, sizeof a, p) && fgets(b, sizeof b, p) && !fgets(c, sizeof c, p));
+  const int st = pclose_child(p, pid);
+  cr_expect_str_eq(a, "one\n");
+  cr_expect_str_eq(b, "two\n");
+  cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 3, "wait status %d", st);
+  p = popen_child("exec echo done", &pid);
+  cr_assert_not_null(p);
+  cr_expect(fgets(a, sizeof a, p) && strcmp(a, "done\n") == 0, "%s", a);
+  cr_expect_eq(pclose_child(p, pid), 0);
+  p = popen_child("kill -TERM $$", &pid);
+  cr_assert_not_null(p);
+  const int killed = pclose_child(p, pid);
+  cr_expect(WIFSIGNALED(killed) && WTERMSIG(killed) == SIGTERM, "wait status %d", killed);
+  /* system_child: the same status */
+  const int s = system_child("exit 5");
+  cr_expect(WIFEXITED(s) && WEXITSTATUS(s) == 5, "wait status %d", s);
+}
+
+/* A command started through system_child or popen_child (`exec sleep`:
+ * the shell replaced) dies with the test that started it: a helper (the
+ * stand-in for a test's worker) starts it, the command writes its own pid
+ * to a file; SIGKILL to the helper must take the command with it within
+ * 1 s.  Before testutil.h routed these through fork_child, system() and
+ * popen() left it running. */
+static void children_die_with_the_helper(int use_popen) {
+  char dir[64], pidfile[128], cmd[512];
+  make_tmpdir(dir, sizeof dir);
+  snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
+  /* $$ of the shell is the sleep's pid once the shell execs it */
+  snprintf(cmd, sizeof cmd, "echo $$ > '%s.tmp' && mv '%s.tmp' '%s' && exec sleep 600", pidfile, pidfile, pidfile);
+  const pid_t helper = fork();
+  cr_assert_geq(helper, 0);
+  if (helper == 0) {
+    if (use_popen) {
+      pid_t pid;
+      FILE *p = popen_child(cmd, &pid);
+      if (!p) _exit(1);
+      pclose_child(p, pid);
+    } else {
+      system_child(cmd);
+    }
+    _exit(0);
+  }
+  const int got = wait_pid_file(pidfile);
+  if (!got) kill(helper, SIGKILL), waitpid(helper, NULL, 0);
+  cr_assert_gt(got, 0, "%s: the command wrote no pid", use_popen ? "popen_child" : "system_child");
+  const pid_t child = (pid_t)got;
+  int alive = 0;
+  for (int i = 0; i < 500 && !alive; i++) { /* until the shell has become the sleep */
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)child);
+    FILE *f = fopen(path, "r");
+    if (f) alive = fgets(comm, sizeof comm, f) && strcmp(comm, "sleep\n") == 0, fclose(f);
+    if (!alive) usleep(2000);
+  }
+  cr_expect(alive, "the command %d is not a running sleep before its test dies", (int)child);
+  cr_expect(dies_with(helper, child), "%s: the command %d outlived its test by 1 s",
+            use_popen ? "popen_child" : "system_child", (int)child);
+  rm_rf(dir);
+}
+
+Test(harden, system_and_popen_children_die_with_their_test, .timeout = 30) {
+  children_die_with_the_helper(0);
+  children_die_with_the_helper(1);
 }

@@ -236,8 +236,8 @@ static void cli_texts(FILE *out) {
     cr_assert(fo >= 0 && fe >= 0);
     close(fo), close(fe);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s </dev/null", cli_bin(), cli_cases[i], o, e);
-    int st = system(cmd);
+    snprintf(cmd, sizeof cmd, "exec %s %s >%s 2>%s </dev/null", cli_bin(), cli_cases[i], o, e);
+    int st = system_child(cmd);
     char *so = read_all(o), *se = read_all(e);
     fprintf(out, "$ cldyn %s\n[exit %d]\n%s--- stderr\n%s", cli_cases[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1, so,
             se);
@@ -294,9 +294,9 @@ static int run_in(const char *dir, const char *args, char *out, size_t olen, cha
   char bin[1024], cmd[2048];
   if (cli_bin()[0] == '/' || !dir) snprintf(bin, sizeof bin, "%s", cli_bin());
   else cr_assert(realpath(cli_bin(), bin), "%s", cli_bin());
-  snprintf(cmd, sizeof cmd, "%s%s%s %s %s >%s 2>%s </dev/null", dir ? "cd " : "", dir ? dir : "", dir ? " &&" : "", bin,
-           args, o, e);
-  int st = system(cmd);
+  snprintf(cmd, sizeof cmd, "%s%s%s exec %s %s >%s 2>%s </dev/null", dir ? "cd " : "", dir ? dir : "", dir ? " &&" : "",
+           bin, args, o, e);
+  int st = system_child(cmd);
   char *so = read_all(o), *se = read_all(e);
   snprintf(out, olen, "%s", so), snprintf(errb, elen, "%s", se);
   free(so), free(se);

@@ -269,10 +269,10 @@ Test(hardening, valgrind_clean, .timeout = 300) {
     char args[1024];
     snprintf(args, sizeof args, runs[i], dir, dir);
     snprintf(cmd, sizeof cmd,
-             "valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "
+             "exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "
              "--trace-children=no %s %s >/dev/null 2>%s/vg.txt",
              plain, args, dir);
-    int st = system(cmd);
+    int st = system_child(cmd);
     char log[4096] = "", path[128];
     snprintf(path, sizeof path, "%s/vg.txt", dir);
     char *l = slurp(path, NULL);

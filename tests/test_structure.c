@@ -62,7 +62,7 @@ Test(structure, command_in_front_keeps_the_message_whole) {
 
 /* No string of the core library spells a CLI option (tools/check-messages.py). */
 Test(structure, library_strings_name_no_option) {
-  cr_assert_eq(system("tools/check-messages.py >/dev/null"), 0, "tools/check-messages.py found an option in src/");
+  cr_assert_eq(system_child("exec tools/check-messages.py >/dev/null"), 0, "tools/check-messages.py found an option in src/");
 }
 
 /* What users see is unchanged: the message names the option, on one line. */
@@ -106,4 +106,80 @@ Test(structure, prefixed_message_is_cut_at_a_word_with_a_marker) {
   cr_expect_gt(L, sizeof out - 12, "cut too early: %zu", L);
   cl_status_fit(out, 8, "ab: ", "abcdefgh"); /* one word too long: cut in it */
   cr_expect_str_eq(out, "ab: ...");
+}
+
+/* The calls of system() and popen() in C text: comments, string and
+ * character literals skipped; a call is the name (not part of a longer
+ * identifier) then optional blanks and '('.  Each is reported with its
+ * file and line (path NULL: not reported); returns how many. */
+static int is_ident(char c) { return c == '_' || (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z'); }
+
+static int direct_shell_calls(const char *path, const char *text) {
+  static const char *const names[] = {"system", "popen"};
+  int n = 0, line = 1;
+  for (const char *p = text; *p; p++) {
+    if (*p == '\n') line++;
+    else if (p[0] == '/' && p[1] == '*') {
+      for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++) line += *p == '\n';
+      if (!*p) break;
+      p++;
+    } else if (p[0] == '/' && p[1] == '/') {
+      while (p[1] && p[1] != '\n') p++;
+    } else if (*p == '"' || *p == '\'') {
+      const char q = *p;
+      for (p++; *p && *p != q; p++) {
+        if (*p == '\\' && p[1]) p++;
+        line += *p == '\n';
+      }
+      if (!*p) break;
+    } else if (p == text || !is_ident(p[-1])) {
+      for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        const size_t len = strlen(names[k]);
+        const char *r = p + len;
+        if (strncmp(p, names[k], len) != 0) continue;
+        while (*r == ' ' || *r == '\t' || *r == '\n') r++;
+        if (*r == '(') {
+          if (path) cr_log_error("%s:%d: %s() called directly (use system_child / popen_child)", path, line, names[k]);
+          n++;
+        }
+      }
+    }
+  }
+  return n;
+}
+
+static int c_or_h(const char *name) {
+  const size_t n = strlen(name);
+  return n > 2 && name[n - 2] == '.' && (name[n - 1] == 'c' || name[n - 1] == 'h');
+}
+
+/* Every command a test starts goes through testutil.h's fork_child (its
+ * helpers system_child, popen_child, rm_rf), so that it dies with a test
+ * killed by its timeout (docs/hardening.md s.17): no direct system() or
+ * popen() in the .c and .h files of tests/. */
+Test(structure, tests_start_commands_through_fork_child) {
+  const int nfiles = count_entries("tests", c_or_h);
+  cr_assert_gt(nfiles, 40, "tests/ has %d .c/.h files: not the repository's root?", nfiles);
+  DIR *d = opendir("tests");
+  cr_assert_not_null(d);
+  int calls = 0, scanned = 0, self = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!c_or_h(e->d_name)) continue;
+    char path[512];
+    snprintf(path, sizeof path, "tests/%s", e->d_name);
+    char *text = slurp(path, NULL);
+    cr_assert_not_null(text, "cannot read %s", path);
+    calls += direct_shell_calls(path, text);
+    self += strcmp(e->d_name, "testutil.h") == 0 && strstr(text, "fork_child()") != NULL;
+    scanned++;
+    free(text);
+  }
+  closedir(d);
+  cr_assert_eq(scanned, nfiles);
+  cr_expect(self, "testutil.h no longer starts its children through fork_child()");
+  cr_expect_eq(calls, 0, "%d direct system()/popen() calls in tests/ (listed above)", calls);
+  /* the scanner sees a call (and skips one in a comment or a string) */
+  cr_expect_eq(direct_shell_calls(NULL, "int x = system (\"ls\"); /* popen(a) */ f(\"system(\");"), 1);
+  cr_expect_eq(direct_shell_calls(NULL, "my_system(x); popen_child(c, &p); popen_x(y);"), 0);
 }

@@ -134,9 +134,9 @@ Test(threads, ode_output_is_bit_identical, .timeout = 180) {
     for (int nth = 1; nth <= 3; nth++) {
       char cmd[1024], path[128];
       snprintf(path, sizeof path, "%s/o%d.csv", dir, nth);
-      snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d %s ode %s --dt-out 0.5 --out %s 2>/dev/null", nth, cli_bin(),
+      snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d exec %s ode %s --dt-out 0.5 --out %s 2>/dev/null", nth, cli_bin(),
                args[c], path);
-      int st = system(cmd);
+      int st = system_child(cmd);
       cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", cmd);
       out[nth - 1] = slurp(path, &len[nth - 1]);
       cr_assert(out[nth - 1] && len[nth - 1] > 0);

@@ -182,8 +182,8 @@ Test(validation, basin_matches_reduced_frequencies, .timeout = 600) {
 Test(validation, reproduce_quick_writes_report, .timeout = 300) {
   char dir[64], cmd[512];
   make_tmpdir(dir, sizeof dir);
-  snprintf(cmd, sizeof cmd, "%s reproduce --quick --out %s/r > /dev/null", cli_bin(), dir);
-  cr_assert_eq(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "exec %s reproduce --quick --out %s/r > /dev/null", cli_bin(), dir);
+  cr_assert_eq(system_child(cmd), 0);
   const char *files[] = {"report.md", "threshold.csv", "selection.csv", "rho.csv", "ode_vs_sim.csv",
                          "bifurcation.png", "selection.svg", "rho.png", "ode_vs_sim.png", "noise_s.csv",
                          "noise_s.png", "phase.png", "phase.svg", "phase_map.csv", "pde_density.csv",

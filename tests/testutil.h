@@ -4,6 +4,8 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -33,17 +35,59 @@ static inline pid_t fork_child(void) {
   return pid;
 }
 
-/* system(cmd) through fork_child: `sh -c cmd`, the shell dies with the
- * test (a command it starts does too when cmd execs it: "exec ..."). */
-static inline int system_child(const char *cmd) {
+/* Start `sh -c cmd` through fork_child, its stdout onto the descriptor
+ * out (-1: the test's); returns the child's pid (-1: fork failed).  The
+ * shell dies with the test; a command it starts does too only when cmd
+ * execs it ("exec ..."): a pipeline, list or script leaves the shell's own
+ * children without the death signal (docs/hardening.md s.17). */
+static inline pid_t spawn_child(const char *cmd, int out) {
   const pid_t pid = fork_child();
-  if (pid < 0) return -1;
   if (pid == 0) {
+    if (out >= 0 && out != STDOUT_FILENO && dup2(out, STDOUT_FILENO) < 0) _exit(127);
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);
   }
+  return pid;
+}
+
+/* Wait for the child pid; its wait status (-1: no such child). */
+static inline int wait_child(pid_t pid) {
   int st;
-  return waitpid(pid, &st, 0) == pid ? st : -1;
+  if (pid < 0) return -1;
+  for (;;) {
+    const pid_t w = waitpid(pid, &st, 0);
+    if (w == pid) return st;
+    if (w < 0 && errno != EINTR) return -1;
+  }
+}
+
+/* system(cmd) through fork_child: `sh -c cmd`; the wait status. */
+static inline int system_child(const char *cmd) { return wait_child(spawn_child(cmd, -1)); }
+
+/* popen(cmd, "r") through fork_child: the read end of a pipe from the
+ * stdout of `sh -c cmd`, its pid in *pid; NULL on failure.  Close with
+ * pclose_child. */
+static inline FILE *popen_child(const char *cmd, pid_t *pid) {
+  int fd[2];
+  *pid = -1;
+  if (pipe2(fd, O_CLOEXEC) != 0) return NULL; /* neither end leaks into the child's exec */
+  *pid = spawn_child(cmd, fd[1]);
+  close(fd[1]);
+  FILE *f = *pid < 0 ? NULL : fdopen(fd[0], "r");
+  if (!f) {
+    close(fd[0]);
+    wait_child(*pid);
+    *pid = -1;
+  }
+  return f;
+}
+
+/* pclose() for popen_child: closes f, waits for the command; its wait
+ * status (-1: failure). */
+static inline int pclose_child(FILE *f, pid_t pid) {
+  const int closed = fclose(f);
+  const int st = wait_child(pid);
+  return closed == 0 ? st : -1;
 }
 
 /* A fresh private directory for the test's files. */
@@ -56,8 +100,8 @@ static inline void make_tmpdir(char *dir, size_t len) {
  * the test. */
 static inline void rm_rf(const char *dir) {
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  cr_expect_eq(system(cmd), 0, "%s", cmd);
+  snprintf(cmd, sizeof cmd, "exec rm -rf '%s'", dir);
+  cr_expect_eq(system_child(cmd), 0, "%s", cmd);
 }
 
 /* Run `cldyn ARGS`, stderr captured into errbuf; returns the exit status. */
