@@ -96,10 +96,13 @@ cl_status cl_pde_solve(const cl_model *m, const cl_schedule *s, const cl_pde_opt
 /* How far an error estimate can be trusted (cl_pde_estimate.kind). */
 typedef enum {
   CL_PDE_EST_CHECKED,   /* the third run found every group above the rounding floor in its
-                         * second-order regime (ratio >= 2.5): a bound as measured */
+                         * second-order regime (2.5 <= ratio <= 40): a bound as measured */
   CL_PDE_EST_SPLIT,     /* not a bound: the coarse run had to split `split` of its doubled steps */
   CL_PDE_EST_LOW_ORDER, /* not a bound: ratio[low] < 2.5, the error past its second-order regime */
-  CL_PDE_EST_UNCHECKED  /* the third run stopped (why: `third`): the order is unchecked */
+  CL_PDE_EST_UNCHECKED, /* the third run stopped (why: `third`): the order is unchecked */
+  CL_PDE_EST_UNSTABLE   /* the order is unchecked: a ratio over 40, the third run's long steps
+                         * damping its error too slowly or not at all (unstable); the group
+                         * is the note's */
 } cl_pde_est_kind;
 
 /* An error estimate and its order check (cl_pde_error_estimate). */
@@ -141,7 +144,11 @@ typedef struct {
  * rounding floor, the error is past its second-order regime and the
  * estimate is not a bound (CL_PDE_EST_LOW_ORDER; l1:50 at dt = 0.04, where
  * the estimate was 0.04 of the error); where the third run stops the order
- * is unchecked (CL_PDE_EST_UNCHECKED), the figures stand.  After an output
+ * is unchecked (CL_PDE_EST_UNCHECKED), the figures stand; so it is where
+ * a group's ratio is over 40, the third run's steps damping its error too
+ * slowly or not at all rather than converging (CL_PDE_EST_UNSTABLE; tau =
+ * 50 at --dt-out 0.5, where Q's ratio was 5.5e6 and its estimate 0.22 of
+ * the error).  After an output
  * interval of an odd number below 5 of fine steps the coarse runs go on to
  * the next output time, and that row is not compared.  Each group's
  * estimate is at least the rounding: (4 max |mass - 1| of the coarse run +
