@@ -564,7 +564,8 @@ Test(pde, library_estimate_checks_the_order_as_the_cli, .timeout = 60) {
  * is CL_PDE_EST_UNSTABLE, its note in the method line.  Runs whose third
  * run converges keep "checked", up to the largest ratio measured there
  * (20.9 in Q at tau = 20, --dt 0.02), and at tau = 50 a smaller dt (0.005)
- * brings the third run back (ratios 4.2).  docs/theory.md s.9. */
+ * brings the third run back (R and cos 4.16, Q at the rounding floor).
+ * docs/theory.md s.9. */
 Test(pde, estimate_flags_an_unstable_third_run, .timeout = 60) {
   static const kind_case cases[] = {{"--T 1 --tau 50 --dt-out 0.5", CL_PDE_EST_UNSTABLE},
                {"--T 1 --tau 20 --dt 0.02", CL_PDE_EST_CHECKED},
