@@ -889,8 +889,9 @@ static void group_dist(const cl_traj *a, const cl_traj *b, double d[3]) {
  * 40, 50; 2.4e4 at tau = 100, dense, 1000 cells, where the third run's
  * distance grows): after the fast start the written and coarse runs agree
  * to 1e-11 while the third run's distance decays by only 8.5 per 0.25
- * (tau = 50), and there the estimate of Q was 0.22 of the error with every
- * ratio >= 2.5.  40: 1.9 times 20.9.  docs/theory.md s.9. */
+ * (tau = 50), so the ratio measures that tail, not an order (at tau = 50
+ * the estimate of Q was even 0.22 of the error, at the rounding level:
+ * 3e-11 against 1.5e-10).  40: 1.9 times 20.9.  docs/theory.md s.9. */
 #define PDE_RATIO_MAX 40.0
 
 static void step_log_free(step_log *l) { free(l->h), free(l->at); }

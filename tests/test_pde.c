@@ -515,9 +515,9 @@ typedef struct {
  * cells, where the third run's density narrows below two of its cells. */
 Test(pde, library_estimate_checks_the_order_as_the_cli, .timeout = 60) {
   static const kind_case cases[] = {{"--T 1 --cells 400", CL_PDE_EST_CHECKED},
-               {"--T 0.25 --tau 1000 --cells 200", CL_PDE_EST_SPLIT},
-               {"--T 0.5 --reg l1:50 --cells 4000 --dt 0.04", CL_PDE_EST_LOW_ORDER},
-               {"--T 0.5 --reg l1:50", CL_PDE_EST_UNCHECKED}};
+                                    {"--T 0.25 --tau 1000 --cells 200", CL_PDE_EST_SPLIT},
+                                    {"--T 0.5 --reg l1:50 --cells 4000 --dt 0.04", CL_PDE_EST_LOW_ORDER},
+                                    {"--T 0.5 --reg l1:50", CL_PDE_EST_UNCHECKED}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const char *args = cases[i].args;
     char info[CL_INFOLEN], fig[CL_ERRLEN + 128];
@@ -556,26 +556,26 @@ Test(pde, library_estimate_checks_the_order_as_the_cli, .timeout = 60) {
 }
 
 /* A third run out of its convergent regime checks nothing: after the fast
- * start at tau = 50 (T = 1, --dt-out 0.5) the written and coarse runs
- * agree to 3e-11 in Q while the third run's long steps damp its error by
- * only 8.5 per 0.25, so Q's ratio is 5.5e6; Q's estimate is below its
- * distance to the run on dw / 4, dt / 4 (0.22 of it), so "checked" (the
- * verdict before session 18, every ratio >= 2.5) was wrong: the verdict
- * is CL_PDE_EST_UNSTABLE, its note in the method line.  Runs whose third
- * run converges keep "checked", up to the largest ratio measured there
- * (20.9 in Q at tau = 20, --dt 0.02), and at tau = 50 a smaller dt (0.005)
- * brings the third run back (R and cos 4.16, Q at the rounding floor).
+ * start at large tau its long steps damp the error of its explicitly
+ * extrapolated coefficients far more slowly than the other runs' (or let
+ * it grow, tau = 100), and the ratio measures that tail, not an order
+ * (T = 1, --dt-out 0.5: Q's ratio 9.6e3 at tau = 40, 2.4e4 at tau = 100,
+ * dense, 1000 cells), every ratio >= 2.5: "checked" before session 18,
+ * now CL_PDE_EST_UNSTABLE with its note in the method line.  Runs whose
+ * third run converges keep "checked", up to the largest ratio measured
+ * there (20.9 in Q at tau = 20, --dt 0.02), and at tau = 40 a smaller dt
+ * (0.005) brings the third run back (ratios 4.16 to 5.95).
  * docs/theory.md s.9. */
 Test(pde, estimate_flags_an_unstable_third_run, .timeout = 60) {
-  static const kind_case cases[] = {{"--T 1 --tau 50 --dt-out 0.5", CL_PDE_EST_UNSTABLE},
-               {"--T 1 --tau 20 --dt 0.02", CL_PDE_EST_CHECKED},
-               {"--T 1 --tau 50 --dt-out 0.5 --dt 0.005", CL_PDE_EST_CHECKED}};
+  static const kind_case cases[] = {{"--T 1 --tau 40 --dt-out 0.5", CL_PDE_EST_UNSTABLE},
+                                    {"--T 1 --tau 100 --dt-out 0.5 --features dense --cells 1000", CL_PDE_EST_UNSTABLE},
+                                    {"--T 1 --tau 20 --dt 0.02", CL_PDE_EST_CHECKED},
+                                    {"--T 1 --tau 40 --dt-out 0.5 --dt 0.005", CL_PDE_EST_CHECKED}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const char *args = cases[i].args;
     char info[CL_INFOLEN];
     cl_pde_estimate e;
     cl_traj *tr = pde_estimated(args, info, &e);
-    cr_log_info("%s: kind %d, ratios %.3g %.3g %.3g", args, (int)e.kind, e.ratio[0], e.ratio[1], e.ratio[2]);
     cr_expect_eq(e.kind, cases[i].kind, "%s: kind %d, ratios %g %g %g, note '%s'", args, (int)e.kind, e.ratio[0],
                  e.ratio[1], e.ratio[2], e.note);
     cr_expect(e.low == -1 && e.split == 0 && e.third[0] == '\0', "%s: low %d, split %ld, third '%s'", args, e.low,
@@ -585,20 +585,13 @@ Test(pde, estimate_flags_an_unstable_third_run, .timeout = 60) {
       cr_expect(e.note[0] == '\0', "%s: %s", args, e.note);
       for (int g = 0; g < 3; g++) cr_expect(isnan(e.ratio[g]) || e.ratio[g] <= 40, "%s: ratio %g", args, e.ratio[g]);
     } else {
-      cr_expect(e.ratio[1] > 1e5, "%s: Q's ratio %g", args, e.ratio[1]);
+      cr_expect(e.ratio[1] > 1e3, "%s: Q's ratio %g", args, e.ratio[1]);
       cr_expect(strstr(e.note, " (its order unchecked: a third run on 4 dw moved ") == e.note &&
                     strstr(e.note, " times as far from the coarse one as that from the written table in Q, against 4 "
                                    "in the second-order regime: its steps damp the error too slowly or not at all; a "
                                    "smaller dt)") != NULL,
                 "%s: %s", args, e.note);
       cr_expect(strstr(info, e.note) != NULL, "%s: the note is not in the method line %s", args, info);
-      cl_traj *rt = pde_table(args, 4, NULL);
-      double gap[3];
-      table_gap(tr, rt, gap);
-      cr_log_info("%s: Q's estimate %.3g, distance to dw / 4, dt / 4 %.3g", args, e.est[1], gap[1]);
-      cr_expect_lt(e.est[1], gap[1], "%s: Q's estimate %g covers its error %g: the case shows nothing", args,
-                   e.est[1], gap[1]);
-      cl_traj_free(rt);
     }
     cl_traj_free(tr);
   }

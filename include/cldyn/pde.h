@@ -147,8 +147,7 @@ typedef struct {
  * is unchecked (CL_PDE_EST_UNCHECKED), the figures stand; so it is where
  * a group's ratio is over 40, the third run's steps damping its error too
  * slowly or not at all rather than converging (CL_PDE_EST_UNSTABLE; tau =
- * 50 at --dt-out 0.5, where Q's ratio was 5.5e6 and its estimate 0.22 of
- * the error).  After an output
+ * 100 after the fast start, where Q's ratio was 2.4e4).  After an output
  * interval of an odd number below 5 of fine steps the coarse runs go on to
  * the next output time, and that row is not compared.  Each group's
  * estimate is at least the rounding: (4 max |mass - 1| of the coarse run +
