@@ -27,7 +27,15 @@
  * distance over its component's estimate.  lim then comes from the grid
  * capped at GRIDEAD_REFN as above, or with GRIDEAD_LIMQMC=n from the
  * Sobol' rules at n points per rule at the same three q (the models the
- * grid refuses: g = abs, B > 1).  Reported only. */
+ * grid refuses: g = abs, B > 1; M = 3, the last unit dying, dead_ref_state_m),
+ * or with GRIDEAD_LIMSELF=1 from the engine
+ * measured itself (the same points or draws: its integration error, smooth
+ * in q, cancels, and what is left is its handling of the dying unit; the
+ * Monte Carlo's standard error is no bound, its largest over the
+ * components).  GRIDEAD_P0=1: every component a quadratic in q (g = abs,
+ * where unit 2's gradient sign(C_12) y_1 does not vanish with it: with
+ * GRIDEAD_QA=1e-10, the terms in sqrt(q) of the rule then stay below 1e-4
+ * of the drift).  Reported only. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +49,7 @@
 
 static const double fr[5] = {1, 0.39, 1e-2, 1e-4, 1e-6};
 
-static void state(cl_model *m, double q, int shape) { dead_ref_state(m->K, q, fr[shape], m->R0, m->Q0); }
+static void state(cl_model *m, double q, int shape) { dead_ref_state_m(m->K, m->M, q, fr[shape], m->R0, m->Q0); }
 
 /* the one-level grid capped at refn (grid_fine of tests/test_grid.c) */
 static int fine(const cl_model *m, int refn, const double *R, const double *Q, double *out, char *err) {
@@ -84,6 +92,8 @@ int main(int argc, char **argv) {
   const int estep = getenv("GRIDEAD_ESTEP") ? atoi(getenv("GRIDEAD_ESTEP")) : 2;
   const int engine = getenv("GRIDEAD_QMC") ? atoi(getenv("GRIDEAD_QMC")) : 0;
   const long limqmc = getenv("GRIDEAD_LIMQMC") ? atol(getenv("GRIDEAD_LIMQMC")) : 0;
+  const int limself = engine && getenv("GRIDEAD_LIMSELF") && atoi(getenv("GRIDEAD_LIMSELF"));
+  const int p0 = getenv("GRIDEAD_P0") && atoi(getenv("GRIDEAD_P0"));
   int nmiss = 0, nserved = 0;
   for (int a = 1; a < argc; a++) {
     cl_config cfg;
@@ -98,13 +108,15 @@ int main(int argc, char **argv) {
       for (; ny < 3; ny++) {
         cl_model mr = cfg.model;
         state(&mr, qs[ny], shape);
-        if (limqmc ? other(&cfg, &mr, 1, limqmc, y[ny], f_unused, err) : fine(&mr, refn, mr.R0, mr.Q0, y[ny], err))
+        if (limself ? other(&cfg, &mr, engine, 0, y[ny], f_unused, err)
+            : limqmc ? other(&cfg, &mr, 1, limqmc, y[ny], f_unused, err)
+                     : fine(&mr, refn, mr.R0, mr.Q0, y[ny], err))
           break;
       }
       for (int e = 4; e <= 16; e += estep) {
         cl_model m = cfg.model;
         state(&m, pow(10, -e), shape);
-        const int nout = m.K * 2 + 4;
+        const int nout = m.K * m.M + m.M * m.M;
         double d[64], eb[64], f[64], qd[64];
         if (engine) {
           const double q = pow(10, -e);
@@ -117,14 +129,16 @@ int main(int argc, char **argv) {
             printf("f %.0e q 1e-%02d no lim: %.90s\n", fr[shape], e, err);
             continue;
           }
-          dead_ref_scaling(m.K, qs, y, q, lim);
+          dead_ref_scaling_m(m.K, m.M, qs, y, q, lim);
+          if (p0)
+            for (int k = 0; k < nout; k++) lim[k] = dead_ref_extrapolate(qs, y, k, 0, q);
           int kw = 0, miss = 0;
           for (int k = 0; k < nout; k++) {
             const double x = fabs(d[k] - lim[k]);
             wl = fmax(wl, x);
             if (x > eb[k]) miss = 1;
             if (x / eb[k] > rat) rat = x / eb[k], kw = k;
-            if (dead_ref_power(m.K, k)) rdead = fmax(rdead, x / fmax(fabs(lim[k]), 1e-300));
+            if (dead_ref_power_m(m.K, m.M, k)) rdead = fmax(rdead, x / fmax(fabs(lim[k]), 1e-300));
           }
           nserved++, nmiss += miss;
           printf("f %.0e q 1e-%02d  |d - lim| %.3g  largest ratio %.3g (comp %d: %.10g vs %.10g, estimate %.3g)%s  "
