@@ -104,8 +104,9 @@ struct cl_drift {
   double lam[2 * CL_MMAX];    /* their eigenvalues */
   double vec[4 * CL_MMAX * CL_MMAX]; /* their eigenvectors, column k at vec[r * d2 + k] */
   /* Monte Carlo (eval_mc): the symmetric PSD root S of Sigma, h - mu = S z,
-   * and its pseudo-inverse S^+ for the Stein regression (d = 2M; docs/multi.md s.8) */
-  double root[4 * CL_MMAX * CL_MMAX], rooti[4 * CL_MMAX * CL_MMAX];
+   * and the Stein map G S, G Sigma's generalized inverse scaled to unit
+   * diagonal (cl_sym_roots_ginv; d = 2M; docs/multi.md s.8, s.12) */
+  double root[4 * CL_MMAX * CL_MMAX], gsmap[4 * CL_MMAX * CL_MMAX];
   int npts;                   /* Gaussian nodes */
   int m1_key;                 /* which node set gz/gw hold (-1: none; M = 1: 0-3 by active directions, M = 2: 10 + d) */
   double cp, cm;              /* M = 1: h - mu = cp z_+ (1, 1) + cm z_- (1, -1) */
@@ -1082,7 +1083,9 @@ static cl_status prepare(cl_drift *d, const double *R, const double *Q, char *er
     double A[CL_MMAX * CL_MMAX];
     if ((st = cl_resid_cov_domain(K, M, R, Q, 0, A, err))) return st;
     d->d = d2;
-    return cl_sym_roots(S, d2, d->root, d->rooti, err);
+    const double *Sb = S;
+    double *const Rt = d->root, *const GSt = d->gsmap;
+    return cl_sym_roots_ginv(1, &Sb, d2, &Rt, &GSt, err);
   }
   if (M == 1) {
     double A1;
@@ -1507,10 +1510,11 @@ static void assemble(const cl_drift *d, const double *R, const double *Q, const 
   const int K = d->K, M = d->M, d2 = d->d2, dd = d->d;
   const double tau = d->m.tau, s = d->m.s, rho = d->m.rho, beta = d->beta;
   const double *T = psi + M, *P = T + 2 * M * dd, *V = P + M * M;
-  /* the Stein map: column k of V diag(lam^-1/2), or of S^+ on the Monte
-   * Carlo's symmetric root (h - mu = S z: Sigma^+ S = S^+) */
+  /* the Stein map: column k of V diag(lam^-1/2), or of G S on the Monte
+   * Carlo's symmetric root (h - mu = S z; G S = S^+ where nothing is cut,
+   * docs/multi.md s.12) */
   const int sym = d->method == METHOD_MC;
-  const double *W = sym ? d->rooti : d->vec;
+  const double *W = sym ? d->gsmap : d->vec;
   for (int j = 0; j < K; j++) {
     /* proj_a[k] = Cov(eps_a_j, h) . w_k */
     double p1[2 * CL_MMAX], p2[2 * CL_MMAX];

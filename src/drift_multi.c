@@ -80,11 +80,12 @@ struct cl_multi {
   int nout, asz;        /* K*M + M*M; accumulator size */
   double *acc, *reps, *mom; /* accumulators, nrep x nout, SQEXP moments */
   /* per replicate slot (its own state in cl_multi_eval_reps): the square
-   * root S of Sigma and S^+ (whole-batch path); on the other paths, in sum
-   * and difference coordinates (prepare, docs/multi.md s.7), S holds
-   * [Hp, Hm] (half the roots of Sigma+, Sigma-, M x M each) and Sp their
-   * pseudo-inverses [Sigma+^-1/2, Sigma-^-1/2] */
-  double (*S)[4 * CL_MMAX * CL_MMAX], (*Sp)[4 * CL_MMAX * CL_MMAX]; /* nrep each */
+   * root S of Sigma and the Stein map G S (whole-batch path; docs/multi.md
+   * s.12); on the other paths, in sum and difference coordinates (prepare,
+   * docs/multi.md s.7), S holds [Hp, Hm] (half the roots of Sigma+,
+   * Sigma-, M x M each) and GS their Stein maps [G+ Sigma+^1/2,
+   * G- Sigma-^1/2] */
+  double (*S)[4 * CL_MMAX * CL_MMAX], (*GS)[4 * CL_MMAX * CL_MMAX]; /* nrep each */
   double emax;
   /* points in chunk layout (SAMPLE, SQEXP): replicate r, chunk u at
    * ptt + (r * (n / CH) + u) * CH * nq, coordinate row c at c * CH */
@@ -159,7 +160,7 @@ void cl_multi_free(cl_multi *q) {
   free(q->part);
   free(q->hys);
   free(q->S);
-  free(q->Sp);
+  free(q->GS);
   for (int k = 0; k < q->nck; k++) free(q->cks[k]);
   free(q->cks);
   free(q);
@@ -427,8 +428,8 @@ cl_status cl_multi_alloc_rule(const cl_model *m, const cl_quad_opts *o, uint64_t
   else q->mode = MODE_BATCH;
   q->Bq = q->mode == MODE_BATCH ? m->B : 1;
   q->nrep = nrep ? nrep : NREP_DEFAULT;
-  q->S = calloc((size_t)q->nrep, sizeof *q->S), q->Sp = calloc((size_t)q->nrep, sizeof *q->Sp);
-  if (!q->S || !q->Sp) return cl_multi_free(q), cl_fail(err, CL_ENOMEM, "out of memory");
+  q->S = calloc((size_t)q->nrep, sizeof *q->S), q->GS = calloc((size_t)q->nrep, sizeof *q->GS);
+  if (!q->S || !q->GS) return cl_multi_free(q), cl_fail(err, CL_ENOMEM, "out of memory");
   /* the bound's factor: BOUND_FACTOR x the Student t quantile t_{0.995, nrep - 1} */
   q->tq = BOUND_FACTOR * gsl_cdf_tdist_Pinv(0.995, q->nrep - 1);
   /* atoms: discrete laws summed exactly if the product of atom counts is small */
@@ -682,31 +683,37 @@ cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, do
   return CL_OK;
 }
 
-/* Symmetric square root S of Sigma and the pseudo-inverse S^+. */
+/* The symmetric square root S of Sigma and the Stein map G S
+ * (cl_sym_roots_ginv: G the generalized inverse of Sigma scaled to unit
+ * diagonal, docs/multi.md s.1, s.12). */
 static cl_status prepare(cl_multi *q, int slot, const double *R, const double *Q, char *err) {
   double A[CL_MMAX * CL_MMAX], Sg[4 * CL_MMAX * CL_MMAX];
   cl_status st = cl_multi_sigma(&q->m, R, Q, A, Sg, err);
-  if (st || q->mode == MODE_BATCH) return st ? st : cl_sym_roots(Sg, q->d2, q->S[slot], q->Sp[slot], err);
+  if (st) return st;
+  if (q->mode == MODE_BATCH) {
+    const double *Sb = Sg;
+    double *const Sr = q->S[slot], *const GSr = q->GS[slot];
+    return cl_sym_roots_ginv(1, &Sb, q->d2, &Sr, &GSr, err);
+  }
   /* sum and difference coordinates (docs/multi.md s.7): Sigma is
    * [[P, C], [C, P]], so its root is [[X, Y], [Y, X]] with X + Y and X - Y
    * the roots of Sigma+ = P + C = 2A + (1 + rho) s^2 Q and Sigma- = P - C =
-   * (1 - rho) s^2 Q; the pseudo-inverses drop the eigenvalues below 1e-12
-   * of the largest of both, as for Sigma itself */
+   * (1 - rho) s^2 Q, and its Stein map G S is [[X', Y'], [Y', X']] in the
+   * same way, with X' +- Y' those of Sigma+ and Sigma- (both scaled by
+   * sqrt(P_ii) with one cut: Sigma's G, block by block) */
   const int M = q->M, M2 = M * M;
   const double s2 = q->m.s * q->m.s, rho = q->m.rho;
-  double Sgp[CL_MMAX * CL_MMAX], Sgm[CL_MMAX * CL_MMAX], evp[CL_MMAX], evm[CL_MMAX];
-  double Vp[CL_MMAX * CL_MMAX], Vm[CL_MMAX * CL_MMAX], lmax = 0;
+  double Sgp[CL_MMAX * CL_MMAX], Sgm[CL_MMAX * CL_MMAX];
   for (int i = 0; i < M; i++)
     for (int l = 0; l < M; l++) {
       const double qq = 0.5 * (Q[i * M + l] + Q[l * M + i]);
       Sgp[i * M + l] = 2 * A[i * M + l] + (1 + rho) * s2 * qq;
       Sgm[i * M + l] = (1 - rho) * s2 * qq;
     }
-  if ((st = cl_sym_eig(Sgp, M, evp, Vp, err)) || (st = cl_sym_eig(Sgm, M, evm, Vm, err))) return st;
-  for (int k = 0; k < M; k++) lmax = fmax(lmax, fmax(evp[k], evm[k]));
-  double *H = q->S[slot], *I = q->Sp[slot];
-  cl_sym_form(evp, Vp, M, lmax, H, I);
-  cl_sym_form(evm, Vm, M, lmax, H + M2, I + M2);
+  double *H = q->S[slot], *I = q->GS[slot];
+  const double *const blk[2] = {Sgp, Sgm};
+  double *const Hb[2] = {H, H + M2}, *const Ib[2] = {I, I + M2};
+  if ((st = cl_sym_roots_ginv(2, blk, M, Hb, Ib, err))) return st;
   /* h1 = mu + Hp zp + Hm zm, h2 = mu + Hp zp - Hm zm with zp = z1 + z2,
    * zm = z1 - z2: Hp, Hm are half the roots (exact) */
   for (int k = 0; k < 2 * M2; k++) H[k] *= 0.5;
@@ -1242,7 +1249,7 @@ static void dq_assemble(const cl_model *m, const double *Q, const double *P, con
     for (int l = i + 1; l < M; l++) dQ[i * M + l] = dQ[l * M + i] = 0.5 * (dQ[i * M + l] + dQ[l * M + i]);
 }
 
-void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
+void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *GS,
                        const double *acc, double *out) {
   const int K = m->K, M = m->M, d2 = 2 * m->M;
   const double tau = m->tau, s = m->s, rho = m->rho, beta = m->reg.kind == CL_REG_L2 ? m->reg.beta2 : 0;
@@ -1255,9 +1262,10 @@ void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, cons
       cv1[l] = s * r, cv1[M + l] = s * rho * r;
       cv2[l] = s * rho * r, cv2[M + l] = s * r;
     }
+    /* u = cv^T G S, the Stein weights of T's columns */
     for (int a = 0; a < d2; a++) {
       double x1 = 0, x2 = 0;
-      for (int b = 0; b < d2; b++) x1 += Sp[a * d2 + b] * cv1[b], x2 += Sp[a * d2 + b] * cv2[b];
+      for (int b = 0; b < d2; b++) x1 += GS[b * d2 + a] * cv1[b], x2 += GS[b * d2 + a] * cv2[b];
       u1[a] = x1, u2[a] = x2;
     }
     for (int i = 0; i < M; i++) {
@@ -1275,8 +1283,9 @@ void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, cons
  * E[v_i zm_b], Guu, Gvv (upper triangles) the Gram matrices of u and v, Vx
  * an addition to V (the 1/B expansion's fluctuation term).  The terms of
  * cl_multi_assemble in these coordinates (docs/multi.md s.7):
- *   s E[g eps] term: (s / 2) (a . Tp_i + b . Tm_i), a = s (1 + rho) Sigma+^-1/2 R_j,
- *                    b = s (1 - rho) Sigma-^-1/2 R_j;
+ *   s E[g eps] term: (s / 2) (a . Tp_i + b . Tm_i), a = s (1 + rho) (G+ Sigma+^1/2)^T R_j,
+ *                    b = s (1 - rho) (G- Sigma-^1/2)^T R_j (G+- Sigma+-^1/2 the Stein
+ *                    maps of prepare, Sigma+-^-1/2 where nothing is cut);
  *   P_il = E[mu_i u_l] + (Hp Tp^T)_il + (Hm Tm^T)_il, E[mu_i u_l] = (R^T aR)_il;
  *   V = (1 + s^2 (1 + rho) / 2) Guu + (s^2 (1 - rho) / 2) Gvv + Vx. */
 static void assemble_pm(const cl_multi *q, int slot, const double *R, const double *Q, double *out) {
@@ -1286,14 +1295,14 @@ static void assemble_pm(const cl_multi *q, int slot, const double *R, const doub
   const double s2 = s * s, fu = 1 + 0.5 * s2 * (1 + rho), fv = 0.5 * s2 * (1 - rho);
   const double *aR = q->acc + (size_t)slot * q->asz, *Tp = aR + K * M, *Tm = Tp + M2, *Guu = Tm + M2,
                *Gvv = Guu + M2, *Vx = Gvv + M2;
-  const double *Hp = q->S[slot], *Hm = Hp + M2, *Ip = q->Sp[slot], *Im = Ip + M2;
+  const double *Hp = q->S[slot], *Hm = Hp + M2, *Ip = q->GS[slot], *Im = Ip + M2;
   double *dR = out, *dQ = out + K * M, P[CL_MMAX * CL_MMAX], V[CL_MMAX * CL_MMAX];
   for (int j = 0; j < K; j++) {
     const double *r = R + j * M;
     double a[CL_MMAX], b[CL_MMAX];
     for (int l = 0; l < M; l++) {
       double x = 0, y = 0;
-      for (int k = 0; k < M; k++) x += Ip[l * M + k] * r[k], y += Im[l * M + k] * r[k];
+      for (int k = 0; k < M; k++) x += Ip[k * M + l] * r[k], y += Im[k * M + l] * r[k];
       a[l] = s * (1 + rho) * x, b[l] = s * (1 - rho) * y;
     }
     for (int i = 0; i < M; i++) {
@@ -1315,7 +1324,7 @@ static void assemble_pm(const cl_multi *q, int slot, const double *R, const doub
 }
 
 static void assemble(const cl_multi *q, int slot, const double *R, const double *Q, double *out) {
-  if (q->mode == MODE_BATCH) cl_multi_assemble(&q->m, R, Q, q->Sp[slot], q->acc + (size_t)slot * q->asz, out);
+  if (q->mode == MODE_BATCH) cl_multi_assemble(&q->m, R, Q, q->GS[slot], q->acc + (size_t)slot * q->asz, out);
   else assemble_pm(q, slot, R, Q, out);
 }
 
@@ -1365,7 +1374,7 @@ cl_status cl_multi_eval(cl_multi *q, const double *R, const double *Q, double *d
   const double *Rl[NREP_MAX];
   for (int r = 0; r < q->nrep; r++) {
     rl[r] = r, Rl[r] = R;
-    if (r) memcpy(q->S[r], q->S[0], sizeof q->S[0]), memcpy(q->Sp[r], q->Sp[0], sizeof q->Sp[0]);
+    if (r) memcpy(q->S[r], q->S[0], sizeof q->S[0]), memcpy(q->GS[r], q->GS[0], sizeof q->GS[0]);
   }
   st = reps_eval(q, q->nrep, rl, Rl, err);
   if (st) return st;

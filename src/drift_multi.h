@@ -80,11 +80,13 @@ const double *cl_multi_replicates(const cl_multi *q, int *nrep);
  * (CL_EDIVERGE outside the physical domain or for a non-finite state); */
 cl_status cl_multi_sigma(const cl_model *m, const double *R, const double *Q, double *A,
                          double *Sg, char *err);
-/* its symmetric root and pseudo-inverse come from cl_sym_roots (linalg.h);
- * and the drift (dR then dQ into out) from the sums acc = [aR (K x M),
- * T (2M x 2M), P (M x M), V (M x M)] with T_ar = E[ghat_a z_r], z the
- * standardised (h1, h2) - (mu, mu) = S z, Sp = S^+ (docs/multi.md s.1). */
-void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *Sp,
+/* its symmetric root S and the Stein map G S come from cl_sym_roots_ginv
+ * (linalg.h); and the drift (dR then dQ into out) from the sums acc =
+ * [aR (K x M), T (2M x 2M), P (M x M), V (M x M)] with T_ar =
+ * E[ghat_a z_r], z the standardised (h1, h2) - (mu, mu) = S z, GS the
+ * Stein map (row-major: E[g eps] = Cov(eps, h) GS T; docs/multi.md s.1,
+ * s.12). */
+void cl_multi_assemble(const cl_model *m, const double *R, const double *Q, const double *GS,
                        const double *acc, double *out);
 
 #endif

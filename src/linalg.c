@@ -77,22 +77,108 @@ cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err
   return CL_OK;
 }
 
-cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err) {
-  double d[2 * CL_MMAX], W[4 * CL_MMAX * CL_MMAX] = {0}, ev[2 * CL_MMAX], V[4 * CL_MMAX * CL_MMAX], lmax = 0;
-  for (int i = 0; i < n; i++) d[i] = Sg[i * n + i] > 0 ? sqrt(Sg[i * n + i]) : 1;
-  for (int i = 0; i < n; i++)
-    for (int l = 0; l < n; l++) W[i * n + l] = Sg[i * n + l] / (d[i] * d[l]);
-  cl_status st = cl_sym_eig(W, n, ev, V, err);
-  if (st) return st;
-  for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[k]);
-  for (int k = 0; k < n; k++) ev[k] = ev[k] > 1e-12 * fmax(lmax, 1e-300) ? 1 / ev[k] : 0;
+/* The symmetric root S (n x n) of L L^T from L (row-major; destroyed):
+ * one-sided Jacobi (Hestenes) on the columns of A = L^T, A Y = U diag(sv)
+ * with Y orthogonal, so L L^T = Y diag(sv)^2 Y^T and S = Y diag(sv) Y^T.
+ * Where L = D B with B well conditioned (D diagonal), each singular value
+ * comes to about 1e-16 of itself however small (Demmel and Veselic 1992),
+ * which the QR eigensolver on L L^T does not give: it loses the digits of
+ * an eigenvalue below 1e-16 of the largest. */
+static void jacobi_root(double *L, int n, double *S) {
+  double A[4 * CL_MMAX * CL_MMAX], Y[4 * CL_MMAX * CL_MMAX], sv[2 * CL_MMAX];
+  for (int r = 0; r < n; r++)
+    for (int c = 0; c < n; c++) A[r * n + c] = L[c * n + r], Y[r * n + c] = r == c;
+  for (int sweep = 0; sweep < 80; sweep++) {
+    int rot = 0;
+    for (int j = 0; j < n - 1; j++)
+      for (int k = j + 1; k < n; k++) {
+        double a = 0, b = 0, p = 0;
+        for (int r = 0; r < n; r++) {
+          const double x = A[r * n + j], y = A[r * n + k];
+          a += x * x, b += y * y, p += x * y;
+        }
+        if (fabs(p) <= 1e-15 * sqrt(a * b)) continue;
+        rot = 1;
+        const double z = (b - a) / (2 * p), t = (z >= 0 ? 1 : -1) / (fabs(z) + sqrt(1 + z * z));
+        const double cs = 1 / sqrt(1 + t * t), sn = cs * t;
+        for (int r = 0; r < n; r++) {
+          const double x = A[r * n + j], y = A[r * n + k], u = Y[r * n + j], v = Y[r * n + k];
+          A[r * n + j] = cs * x - sn * y, A[r * n + k] = sn * x + cs * y;
+          Y[r * n + j] = cs * u - sn * v, Y[r * n + k] = sn * u + cs * v;
+        }
+      }
+    if (!rot) break;
+  }
+  for (int k = 0; k < n; k++) {
+    double a = 0;
+    for (int r = 0; r < n; r++) a += A[r * n + k] * A[r * n + k];
+    sv[k] = sqrt(a);
+  }
   for (int r = 0; r < n; r++)
     for (int c = r; c < n; c++) {
-      double b = 0;
-      for (int k = 0; k < n; k++) b += V[r * n + k] * V[c * n + k] * ev[k];
-      G[r * n + c] = G[c * n + r] = b / (d[r] * d[c]);
+      double x = 0;
+      for (int k = 0; k < n; k++) x += Y[r * n + k] * Y[c * n + k] * sv[k];
+      S[r * n + c] = S[c * n + r] = x;
     }
+}
+
+/* The generalized inverses G[b] of the nb (1 or 2) PSD n x n blocks Sg[b]
+ * (cl_sym_ginv, cl_sym_roots_ginv): every block scaled by the same D =
+ * diag(d), d_i = sqrt of the mean of the blocks' Sg[b]_ii (1 where it is 0),
+ * and one cut, 1e-12 of the largest eigenvalue of all the scaled blocks.
+ * With S non-NULL also the blocks' symmetric roots S[b], from the scaled
+ * eigen-decomposition W = V diag(ev) V^T: L = D V diag(sqrt ev) has L L^T
+ * = Sg[b] (jacobi_root). */
+static cl_status ginv_blocks(int nb, const double *const *Sg, int n, double *const *G, double *const *S, char *err) {
+  double d[2 * CL_MMAX], ev[2][2 * CL_MMAX], V[2][4 * CL_MMAX * CL_MMAX], lmax = 0;
+  for (int i = 0; i < n; i++) {
+    double t = 0;
+    for (int b = 0; b < nb; b++) t += Sg[b][i * n + i];
+    t /= nb;
+    d[i] = t > 0 ? sqrt(t) : 1;
+  }
+  for (int b = 0; b < nb; b++) {
+    double W[4 * CL_MMAX * CL_MMAX];
+    for (int i = 0; i < n; i++)
+      for (int l = 0; l < n; l++) W[i * n + l] = Sg[b][i * n + l] / (d[i] * d[l]);
+    cl_status st = cl_sym_eig(W, n, ev[b], V[b], err);
+    if (st) return st;
+    for (int k = 0; k < n; k++) lmax = fmax(lmax, ev[b][k]);
+  }
+  for (int b = 0; b < nb; b++) {
+    double *e = ev[b];
+    if (S) {
+      double L[4 * CL_MMAX * CL_MMAX];
+      for (int r = 0; r < n; r++)
+        for (int k = 0; k < n; k++) L[r * n + k] = d[r] * V[b][r * n + k] * (e[k] > 0 ? sqrt(e[k]) : 0);
+      jacobi_root(L, n, S[b]);
+    }
+    for (int k = 0; k < n; k++) e[k] = e[k] > 1e-12 * fmax(lmax, 1e-300) ? 1 / e[k] : 0;
+    for (int r = 0; r < n; r++)
+      for (int c = r; c < n; c++) {
+        double x = 0;
+        for (int k = 0; k < n; k++) x += V[b][r * n + k] * V[b][c * n + k] * e[k];
+        G[b][r * n + c] = G[b][c * n + r] = x / (d[r] * d[c]);
+      }
+  }
   return CL_OK;
+}
+
+cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err) { return ginv_blocks(1, &Sg, n, &G, NULL, err); }
+
+cl_status cl_sym_roots_ginv(int nb, const double *const *Sg, int n, double *const *S, double *const *GS,
+                            char *err) {
+  double G[2][4 * CL_MMAX * CL_MMAX];
+  double *const Gb[2] = {G[0], G[1]};
+  cl_status st = ginv_blocks(nb, Sg, n, Gb, S, err);
+  for (int b = 0; b < nb && !st; b++)
+    for (int r = 0; r < n; r++)
+      for (int c = 0; c < n; c++) {
+        double x = 0;
+        for (int k = 0; k < n; k++) x += G[b][r * n + k] * S[b][k * n + c];
+        GS[b][r * n + c] = x;
+      }
+  return st;
 }
 
 cl_status cl_eigen_nonsymm(const double *J, int n, int sorted, double *re, double *im) {

@@ -48,6 +48,19 @@ cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err
  * engines (drift_acc.c). */
 cl_status cl_sym_ginv(const double *Sg, int n, double *G, char *err);
 
+/* The Sobol' rules' and the Monte Carlo's maps (drift_multi.c, drift.c;
+ * docs/multi.md s.1, s.12) for nb = 1 or 2 PSD n x n blocks Sg[b] (n <=
+ * 2 CL_MMAX): S[b] their symmetric roots (cl_sym_roots': h - mu = S z,
+ * functions of Sg alone) and the Stein maps GS[b] = G[b] S[b] (row-major),
+ * with G[b] the generalized inverses of cl_sym_ginv: E[g eps] = Cov(eps, h)
+ * G S E[g z].  (G S is S^+ where no eigenvalue is cut; the unscaled S^+
+ * dropped a nearly dead unit.)  nb = 2: (Sg[0], Sg[1]) = (P + C, P - C) of
+ * a Sigma = [[P, C], [C, P]] in sum and difference coordinates; both are
+ * scaled by sqrt(P_ii), the mean of their diagonals, with one cut over
+ * both: the G of Sigma itself, block by block. */
+cl_status cl_sym_roots_ginv(int nb, const double *const *Sg, int n, double *const *S, double *const *GS,
+                            char *err);
+
 /* A = Q - R^T R (M x M; R is K x M, both row-major), the covariance of the
  * units' feature-free part: each entry is Q_il, or (Q_il + Q_li) / 2 when
  * sym is set, minus R_ji R_jl in the order j = 0, ..., K-1.  The engines'
