@@ -340,7 +340,8 @@ static int damped_newton(root_ctx *c, const double *y0, double *yout) {
 /* stability from p's n eigenvalues: an eigenvalue within 10 times its own
  * error eig_error (at least 1e-8) of 0 makes the point marginal
  * (docs/theory.md s.7, docs/fixed-points.md s.2); the part of eig_error
- * that is the Sobol' rules' bound (bd, NULL: none; rules_error), already a
+ * that is the engine's own error (bd, NULL: none; rules_error: the Sobol'
+ * rules' bound or the deterministic rules' level difference), already a
  * bound with its own factor, counts once */
 static void set_stability(cl_fixed_point *p, int n, const double *bd) {
   int pos = 0, neg = 0;
@@ -498,24 +499,36 @@ static cl_status rule_jacobian(cl_drift *d, int K, int M, const double *y0, int 
   return st;
 }
 
-/* The Sobol' rules' own error (the default engine d; docs/fixed-points.md
- * s.2, "The Sobol' rules' own error") into e (added).  Rule r alone has
- * its root at y0 + dy_r, dy_r = -J^{-1} f_r(y0) to first order (J: the
- * Jacobian at y0, extrapolated at a dead point, whose dead coordinates stay
- * 0: dy_r in the live ones), and there the Jacobian J_r(y0) + J_r'(y0)
- * dy_r, whose eigenvalues move from J's by the rule's error in the
- * Jacobian and in the location.  The derivative along dy_r is c (J_r(y0 +
- * dy_r / c) - J_r(y0)), c = sqrt(nrep) first (a shift the size of the
- * mean's location error), 8 times more while the shifted point leaves the
- * domain.  t sd / sqrt(nrep) of the moves, as the drift's own bound.
+/* The engine's own error (docs/fixed-points.md s.2, "The Sobol' rules' own
+ * error" and "The deterministic rules' own error") into e (added): the
+ * listed point is a root of d's drift and J its Jacobian there, both
+ * carrying the engine's error against the exact ODE.  The other rules: the
+ * Sobol' rules one by one (nrep >= 2, none written); the deterministic
+ * engines' levels other than the written one (the M = 2 grid's coarse
+ * level, the quad rule's coarse and middle); the M = 1 quadrature's coarse
+ * copy (cl_drift_m1_coarse).  Rule r alone has its root at y0 + dy_r,
+ * dy_r = -J^{-1} f_r(y0) to first order (J: the Jacobian at y0,
+ * extrapolated at a dead point, whose dead coordinates stay 0: dy_r in the
+ * live ones), and there the Jacobian J_r(y0) + J_r'(y0) dy_r, whose
+ * eigenvalues move from J's by the rule's error in the Jacobian and in the
+ * location.  The derivative along dy_r is c (J_r(y0 + dy_r / c) -
+ * J_r(y0)), first c = sqrt(nrep) for the Sobol' rules (a shift the size of
+ * the mean's location error) and c = 1 for a level (its Jacobian at its
+ * own root), 8 times more while the shifted point leaves the domain.  The
+ * error: for the Sobol' rules t sd / sqrt(nrep) of the moves, as the
+ * drift's own bound; for the levels the largest move, as their estimate.
  * Where J is singular or the shifted point stays outside the domain, the
  * error is infinite (the point is marginal). */
 static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int dead, const double *J, double *e,
                              char *err) {
-  const int n = cl_state_size(K, M), nr = cl_drift_nrep(d);
-  if (nr < 2 || cl_drift_written_rep(d) >= 0) return CL_OK;
+  const int n = cl_state_size(K, M), w = cl_drift_written_rep(d);
+  cl_drift *coarse = NULL;
+  cl_status s0 = cl_drift_nrep(d) < 2 ? cl_drift_m1_coarse(d, &coarse, err) : CL_OK;
+  if (s0) return s0;
+  const int nr = coarse ? 1 : cl_drift_nrep(d), sobol = !coarse && w < 0;
+  if (nr < (coarse ? 1 : 2)) return CL_OK;
   const size_t nn = (size_t)n * (size_t)n;
-  double dc[CL_STATE_MAX] = {0}, ss[CL_STATE_MAX] = {0}, none[CL_STATE_MAX] = {0};
+  double dc[CL_STATE_MAX] = {0}, ss[CL_STATE_MAX] = {0}, emax[CL_STATE_MAX] = {0};
   int live[CL_STATE_MAX], nl = 0, sgn, lost = 0;
   if (dead) dead_level(K, M, y0, dead, 0, dc, dc);
   for (int k = 0; k < n; k++)
@@ -531,28 +544,32 @@ static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int de
   if (!nl) gsl_matrix_set(A, 0, 0, 1);
   lost = st || gsl_linalg_LU_decomp(A, P, &sgn) || gsl_linalg_LU_det(A, sgn) == 0;
   for (int r = 0; r < nr && !st && !lost; r++) {
-    double f[CL_STATE_MAX], mv[CL_STATE_MAX], c = sqrt((double)nr);
-    cl_drift_pin_rep(d, r);
-    st = fixed_drift(d, K, M, y0, f, err);
+    double f[CL_STATE_MAX], mv[CL_STATE_MAX], c = sobol ? sqrt((double)nr) : 1;
+    cl_drift *dr = coarse ? coarse : d;
+    if (!coarse && r == w) continue;
+    if (!coarse) cl_drift_pin_rep(d, r);
+    st = cl_ode_drift(dr, K, M, y0, f, err); /* the pinned rule or level (not fixed_drift's written one) */
     for (int a = 0; a < nl && !st; a++) gsl_vector_set(b, (size_t)a, -f[live[a]]);
     if (!st) lost = gsl_linalg_LU_solve(A, P, b, x) != 0;
     for (int a = 0; a < nl && !st; a++) lost |= !isfinite(gsl_vector_get(x, (size_t)a));
-    if (!st && !lost) st = rule_jacobian(d, K, M, y0, dead, dc, live, nl, NULL, 1, W, X0, err);
     for (int tries = 0; !st && !lost; tries++, c *= 8) {
       char e1[CL_ERRLEN];
-      cl_status sj = rule_jacobian(d, K, M, y0, dead, dc, live, nl, x, c, W, X1, e1);
+      cl_status sj = rule_jacobian(dr, K, M, y0, dead, dc, live, nl, x, c, W, X1, e1);
       if (!sj) break;
       if (sj != CL_EDIVERGE) st = cl_fail(err, sj, "%s", e1);
       lost = tries == 3;
     }
-    for (size_t k = 0; k < nn && !st && !lost; k++) Jr[k] = X0[k] + c * (X1[k] - X0[k]);
+    /* J_r(y0) only where the derivative is taken (c != 1) */
+    if (!st && !lost && c != 1) st = rule_jacobian(dr, K, M, y0, dead, dc, live, nl, NULL, 1, W, X0, err);
+    for (size_t k = 0; k < nn && !st && !lost; k++) Jr[k] = c == 1 ? X1[k] : X0[k] + c * (X1[k] - X0[k]);
     if (!st && !lost && cl_ode_eig_moves(J, Jr, n, mv)) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    for (int k = 0; k < n && !st && !lost; k++) ss[k] += mv[k] * mv[k];
+    for (int k = 0; k < n && !st && !lost; k++) ss[k] += mv[k] * mv[k], emax[k] = fmax(emax[k], mv[k]);
   }
-  cl_drift_pin_rep(d, -1);
-  if (!st) add_engine_error(d, nr, -1, n, none, ss, e);
+  if (!coarse) cl_drift_pin_rep(d, -1);
+  if (!st) add_engine_error(d, nr, sobol ? -1 : 0, n, emax, ss, e);
   for (int k = 0; k < n && !st && lost; k++) e[k] = INFINITY;
   free(W);
+  cl_drift_free(coarse);
   if (A) gsl_matrix_free(A);
   if (P) gsl_permutation_free(P);
   if (b) gsl_vector_free(b);
@@ -2354,7 +2371,7 @@ void cl_fixed_write_header(FILE *f, int K, int M, const char *vary) {
   if (vary) fprintf(f, "%s,", vary);
   fprintf(f, "id");
   for (int c = 0; c < nc; c++) cl_traj_colname(K, M, c, name, sizeof name), fprintf(f, ",%s", name);
-  for (int k = 0; k < n; k++) fprintf(f, ",eig_re_%d,eig_im_%d", k + 1, k + 1);
+  for (int k = 0; k < n; k++) fprintf(f, ",eig_re_%d,eig_im_%d,eig_err_%d", k + 1, k + 1, k + 1);
   fprintf(f, ",stability,orbit,kind,residual\n");
 }
 
@@ -2371,8 +2388,9 @@ cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, in
     fprintf(f, "%d", i + 1);
     char a[32], b[32];
     for (int c = 0; c < nc; c++) fprintf(f, ",%s", cl_common_format_real(a, sizeof a, row[c]));
-    for (int k = 0; k < p[i].n; k++)
-      fprintf(f, ",%s,%s", cl_common_format_real(a, sizeof a, p[i].eig_re[k]), cl_common_format_real(b, sizeof b, p[i].eig_im[k]));
+    for (int k = 0; k < p[i].n; k++) /* eig_err_k: eig_error[k], an estimate (3 digits, as residual) */
+      fprintf(f, ",%s,%s,%.3g", cl_common_format_real(a, sizeof a, p[i].eig_re[k]),
+              cl_common_format_real(b, sizeof b, p[i].eig_im[k]), p[i].eig_error[k]);
     if (fprintf(f, ",%s,%d,%s,%.3g\n", cl_stability_name(p[i].stability), p[i].orbit,
                 cl_fixed_kind_name(p[i].kind), p[i].residual) < 0)
       return CL_EIO;

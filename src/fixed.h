@@ -18,9 +18,10 @@
 cl_status cl_fixed_classify_fb(cl_drift *d, const cl_model *m, const cl_quad_opts *o, cl_drift **fb, int K, int M,
                                cl_fixed_point *p, char *err);
 
-/* cl_fixed_classify without the Sobol' rules' own error (rules_error in
- * fixed.c): each eigenvalue's error is that of the Jacobian of d's drift
- * (the rules' mean), not against the exact ODE.  For the tests of the
+/* cl_fixed_classify without the engine's own error (rules_error in
+ * fixed.c: the Sobol' rules' spread, the deterministic rules' coarse
+ * levels): each eigenvalue's error is that of the Jacobian of d's drift
+ * (the rules' mean, the fine level), not against the exact ODE.  For the tests of the
  * steps' and the extrapolation's parts (docs/fixed-points.md s.2). */
 cl_status cl_fixed_classify_drift(cl_drift *d, int K, int M, cl_fixed_point *p, char *err);
 

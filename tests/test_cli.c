@@ -190,7 +190,7 @@ Test(cli, fixed_outputs_and_bad_vary) {
   cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
   snprintf(path, sizeof path, "%s/f.csv", dir);
   char *csv = slurp(path, NULL);
-  const char *hdr = "m2_1,id,R_1_1,Q_1_1,cos_1_1,eig_re_1,eig_im_1,eig_re_2,eig_im_2,stability,orbit,kind,residual\n";
+  const char *hdr = "m2_1,id,R_1_1,Q_1_1,cos_1_1,eig_re_1,eig_im_1,eig_err_1,eig_re_2,eig_im_2,eig_err_2,stability,orbit,kind,residual\n";
   cr_assert(strncmp(csv, hdr, strlen(hdr)) == 0, "%.80s", csv);
   cr_assert(strstr(csv, "\n1.5,1,") && strstr(csv, ",stable,") && strstr(csv, ",saddle,"), "%s", csv);
   free(csv);

@@ -1429,3 +1429,43 @@ Test(fixedm, each_eigenvalue_within_its_error_of_more_points_at_m3, .timeout = 3
     cr_expect_gt(worst, 0.01, "point %d: the error is no longer tight (largest ratio %.3g)", a, worst);
   }
 }
+
+/* The deterministic rules' own error (docs/fixed-points.md s.2, "The
+ * deterministic rules' own error"): on the M = 1 quadrature and the M = 2
+ * grid each eigenvalue's error includes its move to the coarse level's
+ * Jacobian at the coarse level's own root.  Against a finer rule (M = 1:
+ * the Gaussian part with 200 points instead of 40; M = 2: the grid with 40
+ * inner nodes instead of 24), at the uninformative saddle and at the
+ * learned stable point: every eigenvalue within its error.  Without that
+ * part (cl_fixed_classify_drift) the default model's R = 0 eigenvalues
+ * were 1.7e-7 off with an error of 7.2e-11 (ratio 2.3e3), gauss:2's
+ * learned point 5.2 times its error off, the grid's R = 0 point 7.5
+ * times: over > 0 there (over[a] = 1). */
+Test(fixedm, each_eigenvalue_within_its_error_of_a_finer_deterministic_rule, .timeout = 120) {
+  cl_model m1 = model2(2, 0, "rademacher:3", "rademacher:3"), m2 = m1;
+  m1.M = 1, m1.K = 1;
+  const cl_quad_opts o = {0}, o1 = {.n_gauss = 200}, og = {.expect = CL_EXPECT_GRID, .grid_nodes = 40};
+  for (int g = 0; g < 2; g++) { /* M = 1: the default model, then gauss:2 */
+    if (g) cl_law_parse("gauss:2", &m1.c[0], NULL);
+    const double y[2][2] = {{g ? 0.673384797450366 : 0.9450281933404341, g ? 0.760552558578178 : 0.936016314744497},
+                            {0, g ? 0.7345493672184901 : 0.7345493672026686}};
+    const cl_stability st[2] = {CL_STABLE, CL_SADDLE};
+    const int over_before[2] = {g, 1};
+    for (int a = 0; a < 2; a++) {
+      int over;
+      const double worst = against_reference(&m1, &o, &o1, y[a], st[a], st[a], &over);
+      if (over_before[a]) cr_expect_gt(over, 0, "M = 1 (%d), point %d: the error without the rule's part sufficed", g, a);
+      cr_expect_gt(worst, 1e-3, "M = 1 (%d), point %d: the error is no longer tight (largest ratio %.3g)", g, a, worst);
+    }
+  }
+  m2.lambda = 1; /* M = 2, two rademacher:3, tanh, lambda 1: the grid */
+  const double r = 0.3863017284798168, q = 0.3274041676735474, q0 = 0.2938209243981244;
+  const double y2[2][7] = {{r, r, r, -r, q, 0, q}, {0, 0, 0, 0, q0, 0, q0}};
+  const cl_stability st2[2] = {CL_STABLE, CL_SADDLE};
+  for (int a = 0; a < 2; a++) {
+    int over;
+    const double worst = against_reference(&m2, &o, &og, y2[a], st2[a], st2[a], &over);
+    if (a) cr_expect_gt(over, 0, "M = 2, R = 0: the error without the grid's part sufficed");
+    cr_expect_gt(worst, 1e-3, "M = 2, point %d: the error is no longer tight (largest ratio %.3g)", a, worst);
+  }
+}

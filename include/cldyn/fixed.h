@@ -46,11 +46,13 @@ typedef struct {
   double eig_error[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX]; /* the estimated error of each eigenvalue
                        (eig_re + i eig_im, same order): its move between the Jacobian and each check
                        of it (steps, extrapolation levels, the engine's levels or rules), matched
-                       eigenvalue by eigenvalue, and on the Sobol' rules their own error against the
-                       exact ODE (each rule's spectrum at its own root); stability calls an eigenvalue
-                       decided beyond 10 times its own error, the Sobol' rules' part counted once
-                       (docs/fixed-points.md s.2, "Each eigenvalue's error", "The Sobol' rules' own
-                       error") */
+                       eigenvalue by eigenvalue, and the engine's own error against the exact ODE
+                       (the Sobol' rules: each rule's spectrum at its own root; the deterministic
+                       rules, the M = 1 quadrature, the M = 2 grid and the quad rule: the coarse
+                       level's at its own root); stability calls an eigenvalue decided beyond 10
+                       times its own error, the engine's own part counted once (docs/fixed-points.md
+                       s.2, "Each eigenvalue's error", "The Sobol' rules' own error", "The
+                       deterministic rules' own error").  The CSV's eig_err_k */
 } cl_fixed_point;
 
 /* What the units do at a state (docs/fixed-points.md s.3):
@@ -182,7 +184,8 @@ cl_status cl_fixed_uninformative_Q(const cl_model *m, const cl_quad_opts *o, dou
 cl_status cl_fixed_critical_m2(const cl_model *m, const cl_quad_opts *o, int j, double *m2c, char *err);
 
 /* CSV: [vary,]id, the R/Q/cos columns of traj.h, eig_re_k, eig_im_k,
- * stability, then orbit, kind, residual. */
+ * eig_err_k (eig_error[k]) for each eigenvalue, stability, then orbit,
+ * kind, residual. */
 void cl_fixed_write_header(FILE *f, int K, int M, const char *vary);
 /* CL_EIO on a write error. */
 cl_status cl_fixed_write_rows(FILE *f, int K, int M, const cl_fixed_point *p, int np, const char *vary_value);

@@ -348,8 +348,10 @@ def pde(progress=None, **options):
 
 
 def fixed(progress=None, **options):
-    """Fixed points, eigenvalues, stability (CLI `fixed`); threshold=True for
-    the critical second moments, vary="NAME=A:B:STEP" for a continuation."""
+    """Fixed points, eigenvalues, stability (CLI `fixed`): columns eig_re_k,
+    eig_im_k and eig_err_k (each eigenvalue's estimated error, engine's own
+    included; docs/fixed-points.md s.2); threshold=True for the critical
+    second moments, vary="NAME=A:B:STEP" for a continuation."""
     return run("fixed", progress=progress, **options)
 
 
