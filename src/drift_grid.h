@@ -83,6 +83,11 @@ const char *cl_drift_m1_unbounded(const struct cl_drift *d);
  * theirs (f > 1: the tests' references). */
 cl_status cl_drift_m1_level(const struct cl_drift *d, double f, const double fe[3], struct cl_drift **out,
                             char *err);
+/* The M = 2 tensor rule (expect tensor): n4 nodes per direction of its
+ * trapezoid over 3 or 4 active directions (n4 < 0: a -n4-point
+ * Gauss-Hermite rule, the rule of before; bench/tensorscan), n2 of the
+ * trapezoid over at most 2 (0: kept).  CL_EINVAL for the other engines. */
+cl_status cl_drift_tensor4_rule(struct cl_drift *d, int n4, int n2, char *err);
 const char *cl_grid_method(const cl_grid *g);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
