@@ -129,6 +129,8 @@ enum { CL_TENSOR4_CUBIC = 12 }; /* the same for cubic sigma with lambda != 0: ex
  * level's trapezoid has CL_TENSOR4_EXTRA more nodes per direction than
  * (quad_gauss + 3) / 4, the coarse level 3/4 of the fine one's */
 enum { CL_TENSOR4_EXTRA = 10 };
+/* the factor on |fine - coarse| of the printed bound (cl_drift_level_factor) */
+#define CL_TENSOR4_SAFE 3.0
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
 static void gauss_nodes_alloc(cl_drift *d);
@@ -976,6 +978,7 @@ const char *cl_drift_m1_unbounded(const cl_drift *d) {
              "(use the default exact moments)";
   return NULL;
 }
+double cl_drift_level_factor(const cl_drift *d) { return d->M == 2 && d->t4 ? CL_TENSOR4_SAFE : 1; }
 cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
   *out = NULL;
   if (cl_drift_m1_unbounded(d)) return CL_OK;

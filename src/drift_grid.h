@@ -74,6 +74,10 @@ void cl_drift_pin_rep(struct cl_drift *d, int rep);
  * error (cl_ode_solve integrates it as a second level;
  * docs/m1-many-features.md s.7).  *out = NULL for the other engines. */
 cl_status cl_drift_m1_coarse(const struct cl_drift *d, struct cl_drift **out, char *err);
+/* The factor on the distance of d and its coarse level that makes the
+ * printed bound: 1 for M = 1, CL_TENSOR4_SAFE for the M = 2 tensor rule
+ * (docs/multi.md s.6). */
+double cl_drift_level_factor(const struct cl_drift *d);
 /* Where an M = 1 quadrature has no coarse level for want of a bound (the
  * tensor rules with a student law), the reason for the method line; else
  * NULL. */
