@@ -120,13 +120,21 @@ struct cl_drift {
   double *gz, *gw, *goff;     /* npts x d, npts, npts x 2M */
   int psize;
   double *psi, *acc, *grid;   /* psi-sized scratch, accumulator, nm * psize table */
+  int t4;                     /* M = 2 tensor rule, smooth sigma: trapezoid nodes per direction (0: Gauss-Hermite) */
   char method_str[640];
 };
 
 enum { CL_TENSOR4_MIN = 10 }; /* nodes per direction of the M = 2 tensor rule (docs/multi.md s.6) */
 enum { CL_TENSOR4_CUBIC = 12 }; /* the same for cubic sigma with lambda != 0: exact for degree 22 */
+/* M = 2 tensor rule with tanh, sigmoid or erf (docs/multi.md s.6): the fine
+ * level's trapezoid has CL_TENSOR4_EXTRA more nodes per direction than
+ * (quad_gauss + 3) / 4, the coarse level 3/4 of the fine one's */
+enum { CL_TENSOR4_EXTRA = 10 };
+/* the factor on |fine - coarse| of the printed bound (cl_drift_level_factor) */
+#define CL_TENSOR4_SAFE 3.0
 
 static int psi_size(int M, int d) { return M + 2 * M * d + 2 * M * M; }
+static void gauss_nodes_alloc(cl_drift *d);
 
 /* vector-width clones of the M = 1 tanh kernel (as cl_act_eval_vec) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -477,8 +485,12 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
    * cut the h^10 tail of cubic's V: 2e-7 relative at the defaults) */
   int poly = m->M == 1 && cl_act_polynomial(m->act) && ng >= 6;
   cl_status st = poly ? cl_rule_normal(ng, &d->gh_lo, err) : cl_rule_normal_trap(ng, &d->gh_lo, err);
-  /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points */
-  if (!st) st = cl_rule_normal(ng_hi, &d->gh_hi, err);
+  /* in 3-4 dimensions Gauss-Hermite is the better rule at so few points;
+   * but for the M = 2 tensor rule with a smooth saturating sigma a
+   * trapezoid of CL_TENSOR4_EXTRA more nodes, whose coarse level at 3/4 of
+   * them bounds its error (cl_drift_m1_coarse; docs/multi.md s.6) */
+  if (m->M == 2 && !need_mc && cl_act_pole(m->act) > 0) d->t4 = ng_hi + CL_TENSOR4_EXTRA;
+  if (!st) st = d->t4 ? cl_rule_normal_trap(d->t4, &d->gh_hi, err) : cl_rule_normal(ng_hi, &d->gh_hi, err);
   if (st) return cl_drift_free(d), st;
   if (m->M == 1 && ng >= 3 && cl_act_pole(m->act) > 0) {
     /* the distance of sigma's poles from the real axis (src/act_pole.h) */
@@ -666,6 +678,12 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
                "%d-point trapezoid per direction tabulated on %d Chebyshev nodes in asinh(m / sc), "
                "m = c.R",
                d->nc, nl, ng, d->nm);
+    else if (d->t4)
+      snprintf(d->method_str, sizeof d->method_str,
+               "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x Gaussian part "
+               "(%d-point trapezoid per direction in 2-d, %d-point trapezoid per direction in 4-d; "
+               "coarse level: 3/4 of every rule's nodes)",
+               d->nc, nl, ng, d->t4);
     else
       snprintf(d->method_str, sizeof d->method_str,
                "quadrature: %d c nodes (exact atoms or %d-point Gauss rules) x Gaussian part "
@@ -716,13 +734,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
                  m->K, ng, tail);
     }
   }
-  int maxpts = 1;
-  const cl_rule *r = d->d2 > 2 ? &d->gh_hi : &d->gh_lo;
-  for (int k = 0; k < d->d2; k++) maxpts *= d->trap ? d->trap_n : r->n;
-  if (d->method == METHOD_MC) maxpts = 1;
-  d->gz = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
-  d->gw = malloc(sizeof(double) * (size_t)maxpts);
-  d->goff = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
+  gauss_nodes_alloc(d);
   int ps = psi_size(d->M, d->d2);
   d->psi = malloc(sizeof(double) * (size_t)ps);
   d->acc = malloc(sizeof(double) * (size_t)ps);
@@ -744,6 +756,35 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     d->cheb_w[k] = ((k & 1) ? -1.0 : 1.0) * sin(th);
   }
   *out = d;
+  return CL_OK;
+}
+
+/* The Gaussian node arrays gz, gw, goff for the largest tensor rule of d's
+ * rules (NULL where out of memory) */
+static void gauss_nodes_alloc(cl_drift *d) {
+  int maxpts = 1;
+  const cl_rule *r = d->d2 > 2 ? &d->gh_hi : &d->gh_lo;
+  for (int k = 0; k < d->d2; k++) maxpts *= d->trap ? d->trap_n : r->n;
+  if (d->d2 > 2 && d->gh_lo.n * d->gh_lo.n > maxpts) maxpts = d->gh_lo.n * d->gh_lo.n;
+  if (d->method == METHOD_MC) maxpts = 1;
+  free(d->gz), free(d->gw), free(d->goff);
+  d->gz = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
+  d->gw = malloc(sizeof(double) * (size_t)maxpts);
+  d->goff = malloc(sizeof(double) * (size_t)maxpts * (size_t)d->d2);
+  d->m1_key = -1;
+}
+
+cl_status cl_drift_tensor4_rule(cl_drift *d, int n4, int n2, char *err) {
+  if (d->M != 2 || d->method != METHOD_QUAD) return cl_fail(err, CL_EINVAL, "not the M = 2 tensor rule");
+  cl_rule hi = {0}, lo = {0};
+  cl_status st = n4 > 0 ? cl_rule_normal_trap(n4, &hi, err) : cl_rule_normal(-n4, &hi, err);
+  if (!st && n2 > 0) st = cl_rule_normal_trap(n2, &lo, err);
+  if (st) return cl_rule_free(&hi), st;
+  cl_rule_free(&d->gh_hi), d->gh_hi = hi;
+  if (n2 > 0) cl_rule_free(&d->gh_lo), d->gh_lo = lo;
+  d->t4 = n4 > 0 ? n4 : 0;
+  gauss_nodes_alloc(d);
+  if (!d->gz || !d->gw || !d->goff) return cl_fail(err, CL_ENOMEM, "out of memory");
   return CL_OK;
 }
 
@@ -899,6 +940,21 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
   }
   return CL_OK;
 }
+/* The M = 2 tensor rule (docs/multi.md s.6): two levels for tanh, sigmoid
+ * and erf without a student law; polynomial sigma is exact where allowed
+ * (the cubic refusals above), relu's kinks and a student law's scale
+ * mixture converge too slowly for two levels */
+static const char *tensor4_unbounded(const cl_drift *d) {
+  if (cl_act_polynomial(d->m.act)) return NULL;
+  if (!d->t4)
+    return "no error bound: sigma's kink makes the Gaussian rules converge too slowly for two levels (use the "
+           "default engine)";
+  for (int j = 0; j < d->K; j++)
+    if (d->m.c[j].kind == CL_LAW_STUDENT)
+      return "no error bound: the student law's rule converges too slowly for two levels (use the default "
+             "engine)";
+  return NULL;
+}
 /* The tensor rules (only under --quad-cf off) with a student law: its
  * normal scale mixture converges like a power of the points, so the coarse
  * level's difference is a fraction of the fine level's error (sigmoid,
@@ -910,6 +966,7 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
  * 2.1e-8 between the levels, 3.8e-7 from a 4 times finer rule).  No bound
  * there (bench/m1est with --quad-cf off). */
 const char *cl_drift_m1_unbounded(const cl_drift *d) {
+  if (d->M == 2 && d->method == METHOD_QUAD) return tensor4_unbounded(d);
   if (d->M != 1 || d->cf || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return NULL;
   const int poly = d->m.act == CL_ACT_LINEAR || d->m.act == CL_ACT_CUBIC;
   for (int j = 0; j < d->K; j++)
@@ -922,9 +979,21 @@ const char *cl_drift_m1_unbounded(const cl_drift *d) {
              "(use the default exact moments)";
   return NULL;
 }
+double cl_drift_level_factor(const cl_drift *d) { return d->M == 2 && d->t4 ? CL_TENSOR4_SAFE : 1; }
 cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
   *out = NULL;
   if (cl_drift_m1_unbounded(d)) return CL_OK;
+  if (d->M == 2 && d->method == METHOD_QUAD) {
+    if (!d->t4) return CL_OK;
+    /* the same engine (its refusals passed) with 3/4 of the laws' Gauss
+     * points and of the Gaussian trapezoids' nodes */
+    cl_quad_opts q = d->qo;
+    q.n_law = m1_level_n(m1_coarse_f, q.n_law > 0 ? q.n_law : CL_QUAD_LAW);
+    cl_status st = cl_drift_alloc(&d->m, &q, out, err);
+    if (!st) st = cl_drift_tensor4_rule(*out, m1_level_n(m1_coarse_f, d->t4), m1_level_n(m1_coarse_f, d->gh_lo.n), err);
+    if (st) cl_drift_free(*out), *out = NULL;
+    return st;
+  }
   return cl_drift_m1_level(d, m1_coarse_f, m1_coarse_fe, out, err);
 }
 

@@ -74,6 +74,10 @@ void cl_drift_pin_rep(struct cl_drift *d, int rep);
  * error (cl_ode_solve integrates it as a second level;
  * docs/m1-many-features.md s.7).  *out = NULL for the other engines. */
 cl_status cl_drift_m1_coarse(const struct cl_drift *d, struct cl_drift **out, char *err);
+/* The factor on the distance of d and its coarse level that makes the
+ * printed bound: 1 for M = 1, CL_TENSOR4_SAFE for the M = 2 tensor rule
+ * (docs/multi.md s.6). */
+double cl_drift_level_factor(const struct cl_drift *d);
 /* Where an M = 1 quadrature has no coarse level for want of a bound (the
  * tensor rules with a student law), the reason for the method line; else
  * NULL. */
@@ -83,6 +87,11 @@ const char *cl_drift_m1_unbounded(const struct cl_drift *d);
  * theirs (f > 1: the tests' references). */
 cl_status cl_drift_m1_level(const struct cl_drift *d, double f, const double fe[3], struct cl_drift **out,
                             char *err);
+/* The M = 2 tensor rule (expect tensor): n4 nodes per direction of its
+ * trapezoid over 3 or 4 active directions (n4 < 0: a -n4-point
+ * Gauss-Hermite rule, the rule of before; bench/tensorscan), n2 of the
+ * trapezoid over at most 2 (0: kept).  CL_EINVAL for the other engines. */
+cl_status cl_drift_tensor4_rule(struct cl_drift *d, int n4, int n2, char *err);
 const char *cl_grid_method(const cl_grid *g);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);

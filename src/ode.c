@@ -1016,14 +1016,15 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
    * allocation of the run) */
   ode_ctx cc = c;
   int coarse_ok = coarse && !st;
+  const double lf = coarse ? cl_drift_level_factor(c.drift) : 1; /* the levels' safety factor */
   if (coarse_ok) {
     double cR[CL_KMAX * CL_MMAX], cQ[CL_MMAX * CL_MMAX];
     const cl_status cs = cl_drift_eval(coarse, R, Q, cR, cQ, cc.err);
     if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cc.err);
     coarse_ok = cs == CL_OK;
     double sc = 0;
-    for (int k = 0; k < K * M && coarse_ok; k++) se0 = fmax(se0, fabs(cR[k] - dR[k])), sc = fmax(sc, fabs(dR[k]));
-    for (int k = 0; k < M * M && coarse_ok; k++) se0 = fmax(se0, fabs(cQ[k] - dQ[k])), sc = fmax(sc, fabs(dQ[k]));
+    for (int k = 0; k < K * M && coarse_ok; k++) se0 = fmax(se0, lf * fabs(cR[k] - dR[k])), sc = fmax(sc, fabs(dR[k]));
+    for (int k = 0; k < M * M && coarse_ok; k++) se0 = fmax(se0, lf * fabs(cQ[k] - dQ[k])), sc = fmax(sc, fabs(dQ[k]));
     se0 = fmax(se0, M1_ROUNDING * sc);
     c.p1 = 0.7, cc.p0 = 0.7, cc.p1 = 1; /* the coarse level costs a third to a half of the fine one */
     cc.drift = coarse;
@@ -1058,7 +1059,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cerr);
     coarse_ok = cs == CL_OK;
     for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)
-      tbound = fmax(tbound, fmax(fabs(Yc[q] - Y[q]), M1_ROUNDING * fabs(Y[q])));
+      tbound = fmax(tbound, fmax(lf * fabs(Yc[q] - Y[q]), M1_ROUNDING * fabs(Y[q])));
   }
   /* max over the table of: t sd / sqrt(nrep) of the randomised rules'
    * trajectories; for the deterministic engines' levels (wrep >= 0) the

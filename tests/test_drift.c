@@ -210,7 +210,9 @@ Test(drift, m2_without_lambda_decouples) {
   cl_model m = base("tanh", "rademacher:3");
   cl_model m2 = m;
   m2.M = 2;
-  /* the 4-d Gauss-Hermite path (--expect tensor), 32 points per direction */
+  /* the 4-d tensor path (--expect tensor): for tanh a 42-point trapezoid
+   * per direction (32 + 10, docs/multi.md s.6; a 32-point Gauss-Hermite rule
+   * up to session 18) */
   cl_quad_opts o = {.n_gauss = 128, .expect = CL_EXPECT_TENSOR};
   cl_drift *d1, *d2;
   cl_drift_alloc(&m, &o, &d1, NULL);
@@ -220,8 +222,8 @@ Test(drift, m2_without_lambda_decouples) {
   for (int i = 0; i < 2; i++) {
     double R = R2[i], Q = Q2[3 * i], dR, dQ;
     cl_drift_eval(d1, &R, &Q, &dR, &dQ, NULL);
-    /* 4-d Gauss-Hermite (32 per direction) against the 2-d trapezoid: the
-     * two quadratures agree to ~2e-8 here; a coupling error would be O(1e-2) */
+    /* the 4-d rule against the 2-d trapezoid: the two quadratures agreed to
+     * ~2e-8 here with 32-point Gauss-Hermite; a coupling error would be O(1e-2) */
     cr_assert_float_eq(dR2[i], dR, 1e-7, "unit %d: %.12g vs %.12g", i, dR2[i], dR);
     cr_assert_float_eq(dQ2[3 * i], dQ, 1e-7, "unit %d: %.12g vs %.12g", i, dQ2[3 * i], dQ);
   }

@@ -856,6 +856,80 @@ Test(multi, coarse_m2_tensor_rule_is_refused, .timeout = 300) {
   }
 }
 
+/* The M = 2 tensor rule's two levels (docs/multi.md s.6): for tanh,
+ * sigmoid and erf a 20-point trapezoid per direction (the default
+ * --quad-gauss 40) and a coarse level at 3/4 of every rule's nodes, whose
+ * largest distance over the drift times cl_drift_level_factor is the
+ * estimate cldyn ode prints.  It
+ * must cover the fine level's distance to a much finer rule (the trapezoid
+ * at 32 points per direction, the laws' rules at 48) and, at lambda = 0,
+ * to the M = 1 engine of each unit (the units decouple: another rule
+ * altogether).  The diagonal state of s.6 is where the old 10-point
+ * Gauss-Hermite rule was 4.2e-2 off. */
+Test(multi, tensor_rule_estimate_bounds_its_error, .timeout = 60) {
+  const char *cases[] = {"--M 2 --lambda 0 --c rademacher:3 --R0 0.3,0 --Q0 1.2,0;0,0.8",
+                         "--M 2 --lambda 1 --act sigmoid --s 0.8 --rho 0.5 --c rademacher:2 "
+                         "--R0 0.4,-0.2 --Q0 0.9,0.1;0.1,0.6",
+                         "--M 2 --lambda 0 --act erf --s 0.3 --rho 0.7 --c sparse:3:0.5 --c gauss:1.5 "
+                         "--R0 0.2,0.1;-0.3,0.25 --Q0 0.8,-0.05;-0.05,1.1"};
+  char err[CL_ERRLEN];
+  for (int c = 0; c < 3; c++) {
+    cl_model m = model_of(cases[c]);
+    const int n = m.K * m.M + m.M * m.M;
+    cl_quad_opts o = {.expect = CL_EXPECT_TENSOR}, of = {.expect = CL_EXPECT_TENSOR, .n_law = 48};
+    cl_drift *d = NULL, *dc = NULL, *df = NULL;
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    cr_assert_null(cl_drift_m1_unbounded(d), "%s", cases[c]);
+    cr_assert_eq(cl_drift_m1_coarse(d, &dc, err), CL_OK, "%s", err);
+    cr_assert_not_null(dc, "%s: no coarse level", cases[c]);
+    cr_assert_eq(cl_drift_alloc(&m, &of, &df, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_tensor4_rule(df, 32, 80, err), CL_OK, "%s", err);
+    double f[NOUT], co[NOUT], ref[NOUT];
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, f, f + m.K * m.M, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(dc, m.R0, m.Q0, co, co + m.K * m.M, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(df, m.R0, m.Q0, ref, ref + m.K * m.M, err), CL_OK, "%s", err);
+    double est = 0, e = 0, big = 0;
+    for (int k = 0; k < n; k++)
+      est = fmax(est, fabs(f[k] - co[k])), e = fmax(e, fabs(f[k] - ref[k])), big = fmax(big, fabs(ref[k]));
+    est *= cl_drift_level_factor(d); /* the bound cldyn ode prints */
+    cr_expect_geq(est, e, "%s: estimate %.3g below the error %.3g", cases[c], est, e);
+    cr_expect_leq(est, 0.1 * big, "%s: estimate %.3g of a drift of %.3g", cases[c], est, big);
+    cr_log_info("tensor estimate, case %d: error %.3g, estimate %.3g (%.3g times)", c, e, est, est / e);
+    if (m.lambda == 0) { /* each unit against the M = 1 engine */
+      cl_model m1 = m;
+      m1.M = 1;
+      cl_drift *d1 = NULL;
+      cr_assert_eq(cl_drift_alloc(&m1, NULL, &d1, err), CL_OK, "%s", err);
+      for (int i = 0; i < 2; i++) {
+        double R1[CL_KMAX], Q1 = m.Q0[3 * i], dR1[CL_KMAX], dQ1;
+        for (int j = 0; j < m.K; j++) R1[j] = m.R0[j * 2 + i];
+        cr_assert_eq(cl_drift_eval(d1, R1, &Q1, dR1, &dQ1, err), CL_OK, "%s", err);
+        double e1 = fabs(f[m.K * 2 + 3 * i] - dQ1);
+        for (int j = 0; j < m.K; j++) e1 = fmax(e1, fabs(f[j * 2 + i] - dR1[j]));
+        cr_expect_geq(est, e1, "%s, unit %d: estimate %.3g below the error %.3g against M = 1", cases[c], i, est, e1);
+      }
+      cl_drift_free(d1);
+    }
+    cl_drift_free(d);
+    cl_drift_free(dc);
+    cl_drift_free(df);
+  }
+  /* no bound where two levels do not give one: a student law, relu */
+  const char *none[] = {"--M 2 --lambda 0 --c student:2:5", "--M 2 --lambda 0 --act relu --c rademacher:2"};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(none[c]);
+    cl_quad_opts o = {.expect = CL_EXPECT_TENSOR};
+    cl_drift *d = NULL, *dc = NULL;
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+    const char *why = cl_drift_m1_unbounded(d);
+    cr_expect(why && strstr(why, "no error bound"), "%s: %s", none[c], why ? why : "(bounded)");
+    cr_assert_eq(cl_drift_m1_coarse(d, &dc, err), CL_OK, "%s", err);
+    cr_expect_null(dc, "%s: a coarse level", none[c]);
+    cl_drift_free(dc);
+    cl_drift_free(d);
+  }
+}
+
 /* ---- the deterministic rule (src/drift_acc.c, docs/accurate.md) ---- */
 
 /* Every smooth sigma, g = square, M = 2 and 3, and lambda = 0 with B = 2,

@@ -19,8 +19,10 @@
  * through the kink-split rule over c (docs/kinks.md).
  * M >= 2 (any B, g, lambda; docs/multi.md): randomised Sobol' rules with an
  * error bound (src/drift_multi.c), or on request (expect) the older Monte
- * Carlo over whole batches or, for M = 2 with B = 1 or lambda = 0, tensor
- * Gauss-Hermite over the active eigen-directions.  sigma = erf with every
+ * Carlo over whole batches or, for M = 2 with B = 1 or lambda = 0, a tensor
+ * rule over the active eigen-directions (Gauss-Hermite for polynomial
+ * sigma, a trapezoid with a coarse level for tanh, sigmoid and erf:
+ * docs/multi.md s.6).  sigma = erf with every
  * law gauss (M >= 2 by default, any M on request): closed forms, and
  * Price-theorem integrals with an error estimate for V with lambda > 0
  * (src/drift_erf.c, docs/closed-forms.md). */
