@@ -200,28 +200,18 @@ void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, 
   const double m2 = law->m2, sd = sqrt(m2);
   *pr = 1, *pi = 0, *cr = 0, *ci = 0;
   switch (law->kind) {
-  case CL_LAW_GAUSS: *pr = exp(-0.5 * m2 * t * t), *ci = m2 * t * *pr; return;
-  case CL_LAW_RADEMACHER: *pr = cos(sd * t), *ci = sd * sin(sd * t); return;
+  case CL_LAW_GAUSS: cl_cf_gauss(m2, t, pr, ci); return;
+  case CL_LAW_RADEMACHER: cl_cf_rademacher(sd, cos(sd * t), sin(sd * t), pr, ci); return;
   case CL_LAW_UNIFORM: {
-    /* on [-a, a]: sin(x)/x and a (sin x - x cos x) / x^2, x = a t */
-    double a = sqrt(3.0) * sd, x = a * t, x2 = x * x;
-    if (fabs(x) < 1e-2) {
-      *pr = 1 - x2 / 6 * (1 - x2 / 20 * (1 - x2 / 42 * (1 - x2 / 72)));
-      *ci = a * x / 3 * (1 - x2 / 10 * (1 - x2 / 28 * (1 - x2 / 54)));
-    } else {
-      double sn = sin(x), cs = cos(x);
-      *pr = sn / x, *ci = a * (sn - x * cs) / x2;
-    }
+    const double a = sqrt(3.0) * sd, x = a * t;
+    if (fabs(x) < 1e-2) cl_cf_uniform(a, t, 1, 0, pr, ci); /* the series: no sine needed */
+    else cl_cf_uniform(a, t, cos(x), sin(x), pr, ci);
     return;
   }
-  case CL_LAW_LAPLACE: {
-    double b2 = 0.5 * m2, q = 1 / (1 + b2 * t * t);
-    *pr = q, *ci = 2 * b2 * t * q * q;
-    return;
-  }
+  case CL_LAW_LAPLACE: cl_cf_laplace(m2, t, pr, ci); return;
   case CL_LAW_SPARSE: {
-    double a = sd / sqrt(law->p);
-    *pr = 1 - law->p + law->p * cos(a * t), *ci = law->p * a * sin(a * t);
+    const double a = sd / sqrt(law->p);
+    cl_cf_sparse(law->p, a, cos(a * t), sin(a * t), pr, ci);
     return;
   }
   case CL_LAW_STUDENT: {
@@ -256,6 +246,16 @@ void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, 
       *pr += p * cs, *pi += p * sn, *cr += p * v * cs, *ci += p * v * sn;
     }
     return;
+  }
+}
+
+int cl_cf_trig(const cl_law *law, double *f) {
+  const double sd = sqrt(law->m2);
+  switch (law->kind) {
+  case CL_LAW_RADEMACHER: *f = sd; return 1;
+  case CL_LAW_UNIFORM: *f = sqrt(3.0) * sd; return 1;
+  case CL_LAW_SPARSE: *f = sd / sqrt(law->p); return 1;
+  default: *f = 0; return 0;
   }
 }
 

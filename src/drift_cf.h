@@ -12,6 +12,8 @@
 #ifndef CLDYN_DRIFT_CF_H
 #define CLDYN_DRIFT_CF_H
 
+#include <math.h>
+
 #include "cldyn/model.h"
 
 typedef struct cl_cf cl_cf;
@@ -45,6 +47,33 @@ void cl_cf_sizes(const cl_cf *cf, int *n_x, int *n_w, double *L);
 /* phi(t) = E[e^{itc}] (pr + i pi) and chi(t) = E[c e^{itc}] = -i phi'(t)
  * (cr + i ci) of one law; */
 void cl_cf_law(const cl_law *law, double t, double *pr, double *pi, double *cr, double *ci);
+/* the closed forms of cl_cf_law (the grid engine's vectorised spectrum
+ * calls them in `omp simd` loops): pr and ci, the only non-zero parts of a
+ * symmetric law's phi and chi.  The trigonometric laws take cs = cos(f t)
+ * and sn = sin(f t), with f from cl_cf_trig (1 for these laws, else 0). */
+int cl_cf_trig(const cl_law *law, double *f);
+static inline void cl_cf_gauss(double m2, double t, double *pr, double *ci) {
+  *pr = exp(-0.5 * m2 * t * t), *ci = m2 * t * *pr;
+}
+static inline void cl_cf_rademacher(double f, double cs, double sn, double *pr, double *ci) {
+  *pr = cs, *ci = f * sn;
+}
+/* on [-a, a]: sin(x)/x and a (sin x - x cos x) / x^2, x = a t */
+static inline void cl_cf_uniform(double a, double t, double cs, double sn, double *pr, double *ci) {
+  const double x = a * t, x2 = x * x;
+  if (fabs(x) < 1e-2) {
+    *pr = 1 - x2 / 6 * (1 - x2 / 20 * (1 - x2 / 42 * (1 - x2 / 72)));
+    *ci = a * x / 3 * (1 - x2 / 10 * (1 - x2 / 28 * (1 - x2 / 54)));
+  } else
+    *pr = sn / x, *ci = a * (sn - x * cs) / x2;
+}
+static inline void cl_cf_sparse(double p, double a, double cs, double sn, double *pr, double *ci) {
+  *pr = 1 - p + p * cs, *ci = p * a * sn;
+}
+static inline void cl_cf_laplace(double m2, double t, double *pr, double *ci) {
+  const double b2 = 0.5 * m2, q = 1 / (1 + b2 * t * t);
+  *pr = q, *ci = 2 * b2 * t * q * q;
+}
 /* a student law's upper quantile of |c| at the one-sided tail mass CF_STQ
  * (0 for the other laws); */
 double cl_cf_tail_q(const cl_law *law);
