@@ -99,7 +99,7 @@ static void jacobi_root(double *L, int n, double *S) {
         }
         if (fabs(p) <= 1e-15 * sqrt(a * b)) continue;
         rot = 1;
-        const double z = (b - a) / (2 * p), t = (z >= 0 ? 1 : -1) / (fabs(z) + sqrt(1 + z * z));
+        const double z = (b - a) / (2 * p), t = (z >= 0 ? 1 : -1) / (fabs(z) + hypot(1, z));
         const double cs = 1 / sqrt(1 + t * t), sn = cs * t;
         for (int r = 0; r < n; r++) {
           const double x = A[r * n + j], y = A[r * n + k], u = Y[r * n + j], v = Y[r * n + k];

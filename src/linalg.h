@@ -31,11 +31,14 @@ double cl_sym_min_eig(const double *A, int n);
 void cl_sym_form(const double *ev, const double *V, int n, double lmax, double *S, double *Sp);
 
 /* Both at once for the n x n matrix Sg (n <= 2 CL_MMAX), lmax its largest
- * eigenvalue: the drift engines' map of standard normals z to h - mu = S z.
- * S is a function of Sg alone (not of the eigenvectors' signs or order
- * within a repeated eigenvalue), so it is continuous in the state.  The
- * public cl_model_sym_sqrt (cldyn/model.h, model.c) is the same S, from
- * the same two functions. */
+ * eigenvalue: the grid's and the quad rule's roots of their split
+ * covariances (drift_grid.c, drift_acc.c); the Sobol' rules and the Monte
+ * Carlo map z to h - mu = S z by cl_sym_roots_ginv's S instead, the same
+ * root to rounding, accurate also for an eigenvalue below 1e-16 of the
+ * largest (docs/multi.md s.12).  S is a function of Sg alone (not of the
+ * eigenvectors' signs or order within a repeated eigenvalue), so it is
+ * continuous in the state.  The public cl_model_sym_sqrt (cldyn/model.h,
+ * model.c) is the same S, from the same two functions. */
 cl_status cl_sym_roots(const double *Sg, int n, double *S, double *Sp, char *err);
 
 /* A generalized inverse G of the n x n PSD matrix Sg (Sg G Sg = Sg; n <=

@@ -356,3 +356,47 @@ Test(drift, symmetric_root_is_one_function_and_squares_back) {
   }
   cl_rng_free(r);
 }
+
+/* The Sobol' rules' and the Monte Carlo's root and Stein map
+ * (cl_sym_roots_ginv, docs/multi.md s.12) where unit M has a variance
+ * 1e-20 of the others' (a nearly dead unit): Sigma = D W D, W random and
+ * well conditioned, D_ii = 1e-10 for unit M (i = M - 1 of each view),
+ * else 1; n = 2M for Sigma (one block), n = M for the pair (Sigma+,
+ * Sigma-) of the sum and difference coordinates.  Relative to the scale
+ * sqrt(Sigma_ii Sigma_jj) of each entry S S = Sigma, and S (G S) = I, to
+ * 1e-10 (measured 2e-14 and 3.4e-13 at most); the eigen-decomposition's root
+ * and S^+ (cl_sym_roots, main's code) were 12.5 and 1.3e5 off in S S at
+ * M = 2 and 3 (one block), and 1 in S S^+. */
+Test(drift, stein_map_keeps_a_nearly_dead_direction) {
+  cl_rng *r;
+  cr_assert_eq(cl_rng_alloc(20261204, 1, &r, NULL), CL_OK);
+  for (int c = 0; c < 4; c++) {
+    const int M = 2 + c % 2, nb = 1 + c / 2, n = nb == 1 ? 2 * M : M;
+    double W[2][36], Sg[2][36], S[2][36], GS[2][36], d[6];
+    for (int i = 0; i < n; i++) d[i] = i % M == M - 1 ? 1e-10 : 1;
+    for (int b = 0; b < 2; b++) {
+      sym_random(r, n, n, W[b]);
+      for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) Sg[b][i * n + j] = d[i] * W[b][i * n + j] * d[j];
+    }
+    {
+      const double *blk[2] = {Sg[0], Sg[1]};
+      double *Sb[2] = {S[0], S[1]}, *Gb[2] = {GS[0], GS[1]};
+      cr_assert_eq(cl_sym_roots_ginv(nb, blk, n, Sb, Gb, NULL), CL_OK);
+      double res = 0, inv = 0;
+      for (int b = 0; b < nb; b++)
+        for (int i = 0; i < n; i++)
+          for (int j = 0; j < n; j++) {
+            double ss = 0, si = 0;
+            for (int k = 0; k < n; k++) ss += S[b][i * n + k] * S[b][k * n + j], si += S[b][i * n + k] * GS[b][k * n + j];
+            cr_assert_eq(S[b][i * n + j], S[b][j * n + i], "S not symmetric at (%d, %d)", i, j);
+            res = fmax(res, fabs(ss - Sg[b][i * n + j]) / (d[i] * d[j]));
+            inv = fmax(inv, fabs(si - (i == j)));
+          }
+      cr_log_info("n %d, %d block(s): |S S - Sigma| %.3g, |S G S - I| %.3g (scaled)", n, nb, res, inv);
+      cr_expect_leq(res, 1e-10, "n %d, %d block(s): |S S - Sigma| / scale = %g", n, nb, res);
+      cr_expect_leq(inv, 1e-10, "n %d, %d block(s): |S G S - I| = %g", n, nb, inv);
+    }
+  }
+  cl_rng_free(r);
+}
