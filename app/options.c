@@ -525,7 +525,8 @@ const cl_optdesc cl_options[] = {
      "dop853 (with dense output), GSL rk8pd, rkf45, rkck, msadams, or implicit msbdf, rk4imp, bsimp", "dop853",
      F(ode.stepper), .set = set_stepper, .get = get_string},
     {"quad-gauss", CL_OPT_INT, QUAD, "INT",
-     "points per Gaussian direction (trapezoid; a quarter as many Gauss-Hermite in 4-d), in [2, 200]", "40",
+     "points per Gaussian direction (trapezoid; in 4-d a quarter as many Gauss-Hermite, or for tanh, sigmoid, erf "
+     "a trapezoid of 10 more), in [2, 200]", "40",
      F(ode.quad.n_gauss), 0, 2, 200, 0, 0, "an integer", "an integer in [2, 200]", CL_QUAD_GAUSS},
     {"quad-law", CL_OPT_INT, QUAD, "INT", "points of a continuous law's rule, in [2, 400]", "32", F(ode.quad.n_law), 0, 2,
      400, 0, 0, "an integer", "an integer in [2, 400]", CL_QUAD_LAW},
@@ -544,7 +545,8 @@ const cl_optdesc cl_options[] = {
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound (where the whole batch has more than 40 dimensions, the Monte Carlo below: docs/multi.md s.3), quad (g = square where lambda != 0, "
      "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2: "
      "docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
-     "0) the old tensor Gauss-Hermite, which needs --quad-gauss >= 37 (cubic: where exact, docs/multi.md s.6)",
+     "0) the tensor rule, which needs --quad-gauss >= 37 (tanh, sigmoid, erf: two levels and an error bound; cubic: "
+     "where exact; docs/multi.md s.6)",
      "auto", .set = set_expect, .get = get_expect},
     {"qmc-points", CL_OPT_INT, EXPECT, "INT",
      "M >= 2 qmc: points per rule, rounded up to a power of 2, in [16, 2^20], or 0 (the default: by M, "

@@ -775,7 +775,8 @@ static void gauss_nodes_alloc(cl_drift *d) {
 }
 
 cl_status cl_drift_tensor4_rule(cl_drift *d, int n4, int n2, char *err) {
-  if (d->M != 2 || d->method != METHOD_QUAD) return cl_fail(err, CL_EINVAL, "not the M = 2 tensor rule");
+  if (d->M != 2 || d->method != METHOD_QUAD || d->erf || d->multi || d->qacc || d->g2)
+    return cl_fail(err, CL_EINVAL, "not the M = 2 tensor rule");
   cl_rule hi = {0}, lo = {0};
   cl_status st = n4 > 0 ? cl_rule_normal_trap(n4, &hi, err) : cl_rule_normal(-n4, &hi, err);
   if (!st && n2 > 0) st = cl_rule_normal_trap(n2, &lo, err);
@@ -944,6 +945,9 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
  * and erf without a student law; polynomial sigma is exact where allowed
  * (the cubic refusals above), relu's kinks and a student law's scale
  * mixture converge too slowly for two levels */
+static int is_tensor4(const cl_drift *d) {
+  return d->M == 2 && d->method == METHOD_QUAD && !d->erf && !d->multi && !d->qacc && !d->g2;
+}
 static const char *tensor4_unbounded(const cl_drift *d) {
   if (cl_act_polynomial(d->m.act)) return NULL;
   if (!d->t4)
@@ -966,7 +970,7 @@ static const char *tensor4_unbounded(const cl_drift *d) {
  * 2.1e-8 between the levels, 3.8e-7 from a 4 times finer rule).  No bound
  * there (bench/m1est with --quad-cf off). */
 const char *cl_drift_m1_unbounded(const cl_drift *d) {
-  if (d->M == 2 && d->method == METHOD_QUAD) return tensor4_unbounded(d);
+  if (is_tensor4(d)) return tensor4_unbounded(d);
   if (d->M != 1 || d->cf || d->erf || d->method == METHOD_MC || d->multi || d->qacc || d->g2) return NULL;
   const int poly = d->m.act == CL_ACT_LINEAR || d->m.act == CL_ACT_CUBIC;
   for (int j = 0; j < d->K; j++)
@@ -983,7 +987,7 @@ double cl_drift_level_factor(const cl_drift *d) { return d->M == 2 && d->t4 ? CL
 cl_status cl_drift_m1_coarse(const cl_drift *d, cl_drift **out, char *err) {
   *out = NULL;
   if (cl_drift_m1_unbounded(d)) return CL_OK;
-  if (d->M == 2 && d->method == METHOD_QUAD) {
+  if (is_tensor4(d)) {
     if (!d->t4) return CL_OK;
     /* the same engine (its refusals passed) with 3/4 of the laws' Gauss
      * points and of the Gaussian trapezoids' nodes */
