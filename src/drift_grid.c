@@ -539,7 +539,7 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
  * + Rt_j1 w1) by angle addition from cB, sB (axis 1) and one sin and cos
  * per row and image of axis 0 (hand-written: measured faster than a
  * sincos per node and image).  Measured (session 18, case D to T = 50
- * under callgrind, docs/grid.md s.10): the spectrum SPECNEW instructions
+ * under callgrind, docs/grid.md s.10): the spectrum 5.32e9 instructions
  * against 11.56e9 for the scalar loop with cl_cf_law and exp per node and
  * image. */
 GRID_CLONES static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const double *fw,
