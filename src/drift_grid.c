@@ -537,9 +537,11 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
  * loop this replaced, so only exp and the angle addition round
  * differently.  The trigonometric laws' cos and sin of f_j t (t = Rt_j0 w0
  * + Rt_j1 w1) by angle addition from cB, sB (axis 1) and one sin and cos
- * per row and image of axis 0: measured (dspeed, case D to T = 50 under
- * callgrind) XXX instructions for the spectrum against YYY with
- * cl_cf_law's sincos per node and image. */
+ * per row and image of axis 0 (hand-written: measured faster than a
+ * sincos per node and image).  Measured (session 18, case D to T = 50
+ * under callgrind, docs/grid.md s.10): the spectrum 5.32e9 instructions
+ * against 11.56e9 for the scalar loop with cl_cf_law and exp per node and
+ * image. */
 GRID_CLONES static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const double *fw,
                                      const double *fe, const double *gw, const double *ge, double lb,
                                      const double *cB, const double *sB, double *vr, double *vi, double *s) {
@@ -567,12 +569,18 @@ GRID_CLONES static void spectrum_row(const cl_grid *g, const work *w, int k0, in
       for (int k1 = 0; k1 < n1; k1++)
         if (!(lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX)) idx[ni++] = k1;
       if (!ni) continue;
+      /* the exponents e (in cs), then exp in a loop of its own (with the
+       * test on e in the same loop gcc called the scalar exp) */
+      const double ct = Ct[1] * w0;
 #pragma omp simd
       for (int i = 0; i < ni; i++) {
         const int q = 3 * idx[i] + a1 + 1;
-        const double x1 = gw[q], e = e0 + ge[q] + Ct[1] * w0 * x1;
-        w1[i] = x1, G[i] = e > GRID_EXPMAX ? 0 : exp(-e);
+        w1[i] = gw[q], cs[i] = e0 + ge[q] + ct * w1[i];
       }
+#pragma omp simd
+      for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
+#pragma omp simd
+      for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
       for (int j = 0; j < K; j++) {
         const cl_law *c = &g->m.c[j];
         const double r0 = w->Rt[j * 2], r1 = w->Rt[j * 2 + 1], f = fj[j];
@@ -773,8 +781,10 @@ GRID_CLONES static void tables(const cl_grid *g, level *l, int i, const axes *ax
 
 
 /* C = A B (r x ne times ne x m, row-major) by OpenBLAS's dgemm.  Measured
- * (dspeed, case D, callgrind): the hand-written loop of rank-1 updates took
- * 2.59e9 instructions of 27.6e9, dgemm XXX.  The bits of C depend on
+ * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
+ * hand-written loop of rank-1 updates (with its zeroing) took 3.24e9
+ * instructions, dgemm 1.94e9 (all: 27.61e9 -> 26.49e9; CPU, AVX-512
+ * clone against OpenBLAS's kernel, s.10).  The bits of C depend on
  * OpenBLAS's kernel for the CPU (chosen at load time), never on the number
  * of threads: cl_common_init keeps OpenBLAS to the calling thread. */
 static void matmul(const double *A, const double *B, double *C, int r, int ne, int m) {
