@@ -1438,9 +1438,11 @@ Test(fixedm, each_eigenvalue_within_its_error_of_more_points_at_m3, .timeout = 3
  * inner nodes instead of 24), at the uninformative saddle and at the
  * learned stable point: every eigenvalue within its error.  Without that
  * part (cl_fixed_classify_drift) the default model's R = 0 eigenvalues
- * were 1.7e-7 off with an error of 7.2e-11 (ratio 2.3e3), gauss:2's
- * learned point 5.2 times its error off, the grid's R = 0 point 7.5
- * times: over > 0 there (over[a] = 1). */
+ * were 1.7e-7 off with an error of 7.2e-11 (ratio 2.3e3), the grid's
+ * R = 0 point 7.5 times: over > 0 there.  (gauss:2's learned point was
+ * 5.2 times its error off, 7e-11, at the rounding of the Jacobian's check:
+ * under ASan's -O1 within it, so not asserted.)  2.3 CPU s plain, 7.7
+ * under ASan. */
 Test(fixedm, each_eigenvalue_within_its_error_of_a_finer_deterministic_rule, .timeout = 120) {
   cl_model m1 = model2(2, 0, "rademacher:3", "rademacher:3"), m2 = m1;
   m1.M = 1, m1.K = 1;
@@ -1450,11 +1452,10 @@ Test(fixedm, each_eigenvalue_within_its_error_of_a_finer_deterministic_rule, .ti
     const double y[2][2] = {{g ? 0.673384797450366 : 0.9450281933404341, g ? 0.760552558578178 : 0.936016314744497},
                             {0, g ? 0.7345493672184901 : 0.7345493672026686}};
     const cl_stability st[2] = {CL_STABLE, CL_SADDLE};
-    const int over_before[2] = {g, 1};
     for (int a = 0; a < 2; a++) {
       int over;
       const double worst = against_reference(&m1, &o, &o1, y[a], st[a], st[a], &over);
-      if (over_before[a]) cr_expect_gt(over, 0, "M = 1 (%d), point %d: the error without the rule's part sufficed", g, a);
+      if (a) cr_expect_gt(over, 0, "M = 1 (%d), point %d: the error without the rule's part sufficed", g, a);
       cr_expect_gt(worst, 1e-3, "M = 1 (%d), point %d: the error is no longer tight (largest ratio %.3g)", g, a, worst);
     }
   }
