@@ -282,6 +282,7 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 }
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
+double cl_grid_round(const cl_grid *g) { return cl_act_polynomial(g->m.act) ? g->lv[1].w.rnd : 0; }
 int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }

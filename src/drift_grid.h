@@ -58,6 +58,12 @@ struct cl_drift;
 /* a fragment of both refusals' messages (cl_drift_grid_refused) */
 #define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
+/* The bound on the rounding of the fine level's last drift (linear and
+ * cubic sigma, round_bound; 0 for other sigma, and for other engines):
+ * what the difference of the grid's two exact levels does not see
+ * (docs/fixed-points.md s.2, "The deterministic rules' own error") */
+double cl_grid_round(const cl_grid *g);
+double cl_drift_grid_round(const struct cl_drift *d);
 /* 1 for the Sobol' rules over the whole batch (g abs, B > 1, lambda != 0,
  * docs/multi.md s.3): each rule's drift jumps where a point's correlation
  * C_il (batch mean, or one sample's) changes sign with g abs, so the

@@ -9,6 +9,8 @@
 #include "linalg.h"
 #include "ode_flow.h"
 
+#include <gsl/gsl_complex_math.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_multiroots.h>
@@ -577,6 +579,60 @@ static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int de
   return st;
 }
 
+/* The drift's rounding in J (docs/fixed-points.md s.2, "The deterministic
+ * rules' own error"): with linear and cubic sigma the grid's two levels
+ * are exact but for rounding, which their difference does not see; the
+ * fine level bounds its own (cl_drift_grid_round, at y: the Jacobian's
+ * points are within its steps of y).  Column j of J errs by at most e_j
+ * (cl_ode_jacobian_rounding), so ||E||_2 <= ||E||_F <= sqrt(n sum_j e_j^2),
+ * and by Bauer-Fike every eigenvalue of the exact Jacobian J - E is within
+ * kappa ||E||_2 of one of J's, kappa <= ||X||_F ||X^-1||_F with X J's
+ * eigenvectors (unit columns).  That is added to every eigenvalue's error
+ * (e).  Not bounded here: the Cholesky coordinates next to the boundary
+ * (cl_ode_jacobian_rounding returns 1) and the dead points (both leave e
+ * unchanged); a defective J (X singular) makes e infinite. */
+static cl_status rounding_error(cl_drift *d, int K, int M, const double *y, int fac, const double *J, double *e,
+                                char *err) {
+  const int n = cl_state_size(K, M);
+  double f[CL_STATE_MAX], ec[CL_STATE_MAX], s = 0;
+  cl_status st = cl_ode_drift(d, K, M, y, f, err); /* the fine level's bound at y */
+  const double rnd = st ? 0 : cl_drift_grid_round(d);
+  if (st || !(rnd > 0) || cl_ode_jacobian_rounding(K, M, y, fac, rnd, ec)) return st;
+  for (int j = 0; j < n; j++) s += ec[j] * ec[j];
+  double *W = malloc(sizeof(double) * (size_t)(n * n));
+  gsl_vector_complex *ev = gsl_vector_complex_alloc((size_t)n);
+  gsl_matrix_complex *X = gsl_matrix_complex_alloc((size_t)n, (size_t)n), *Y = gsl_matrix_complex_alloc((size_t)n, (size_t)n);
+  gsl_permutation *P = gsl_permutation_alloc((size_t)n);
+  gsl_eigen_nonsymmv_workspace *w = gsl_eigen_nonsymmv_alloc((size_t)n);
+  if (!W || !ev || !X || !Y || !P || !w) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  double kappa = INFINITY;
+  if (!st) {
+    int sgn;
+    memcpy(W, J, sizeof(double) * (size_t)(n * n));
+    gsl_matrix_view Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
+    gsl_error_handler_t *old = gsl_set_error_handler_off();
+    if (!gsl_eigen_nonsymmv(&Wv.matrix, ev, X, w)) {
+      double fx = 0, fy = 0;
+      gsl_matrix_complex_memcpy(Y, X);
+      for (int i = 0; i < n * n; i++) fx += gsl_complex_abs2(gsl_matrix_complex_get(X, (size_t)(i / n), (size_t)(i % n)));
+      if (!gsl_linalg_complex_LU_decomp(Y, P, &sgn) && gsl_complex_abs(gsl_linalg_complex_LU_det(Y, sgn)) > 0 &&
+          !gsl_linalg_complex_LU_invx(Y, P)) {
+        for (int i = 0; i < n * n; i++) fy += gsl_complex_abs2(gsl_matrix_complex_get(Y, (size_t)(i / n), (size_t)(i % n)));
+        if (isfinite(fy)) kappa = sqrt(fx * fy);
+      }
+    }
+    gsl_set_error_handler(old);
+    for (int k = 0; k < n; k++) e[k] += kappa * sqrt(n * s);
+  }
+  free(W);
+  if (ev) gsl_vector_complex_free(ev);
+  if (X) gsl_matrix_complex_free(X);
+  if (Y) gsl_matrix_complex_free(Y);
+  if (P) gsl_permutation_free(P);
+  if (w) gsl_eigen_nonsymmv_free(w);
+  return st;
+}
+
 /* cl_fixed_classify with the residual from d and the Jacobian from dj
  * (d itself, or the fallback engine).  Each eigenvalue gets its own error
  * (eig_error): its move between the Jacobian and each check of it, matched
@@ -633,6 +689,7 @@ static cl_status classify_with(cl_drift *d, cl_drift *dj, int K, int M, cl_fixed
   if (!st && variant_errors(dj, nr, n, V, fac, p->eig_error)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   double bd[CL_STATE_MAX] = {0};
   if (!st && rules && dj == d) st = rules_error(d, K, M, p->y, dead, V, bd, err);
+  if (!st && rules && dj == d && !dead) st = rounding_error(d, K, M, p->y, fac, V, bd, err);
   for (int k = 0; k < n; k++) p->eig_error[k] += bd[k];
   if (!st && eigen(V, n, p, bd)) st = cl_fail(err, CL_ENOMEM, "out of memory");
   free(V);

@@ -415,6 +415,14 @@ static cl_status jacobian_pair(cl_drift *d, int K, int M, const double *y, doubl
   return st;
 }
 
+int cl_ode_jacobian_rounding(int K, int M, const double *y, int fac, double rnd, double *e) {
+  const double scale = fd_scale(K, M, y);
+  const int near = scale < CL_FD_STEP;
+  if (near && fac == 2) return 1;
+  for (int j = 0; j < cl_state_size(K, M); j++) e[j] = (near ? 3 : 1) * rnd / (scale * fmax(1, fabs(y[j])));
+  return 0;
+}
+
 /* Away from the boundary the check has a quarter of the steps and the
  * error is twice the move: the truncation error of J (O(h^2)) is 16/15 of
  * its difference from J(h/4), and the drift's rounding, divided by the

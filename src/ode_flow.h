@@ -34,4 +34,13 @@ struct cl_drift;
 cl_status cl_ode_jacobian_pair(struct cl_drift *d, int K, int M, const double *y, double *J, double *J2, int *fac,
                                char *err);
 
+/* The bound on the entries of column j of cl_ode_jacobian_pair's J at y
+ * (fac: the one it returned) from a bound rnd on the rounding of each
+ * drift it differences, into e[j]: rnd / h_j for the central differences
+ * (h_j the column's step), 3 rnd / h_j for their Richardson extrapolation
+ * next to the boundary (4 (2 rnd / h_j) + rnd / h_j, over 3).  Returns 1
+ * for the Cholesky coordinates (fac 2 next to the boundary: not bounded
+ * here), 0 otherwise. */
+int cl_ode_jacobian_rounding(int K, int M, const double *y, int fac, double rnd, double *e);
+
 #endif

@@ -1470,3 +1470,35 @@ Test(fixedm, each_eigenvalue_within_its_error_of_a_finer_deterministic_rule, .ti
     cr_expect_gt(worst, 1e-3, "M = 2, point %d: the error is no longer tight (largest ratio %.3g)", a, worst);
   }
 }
+
+/* Cubic sigma on the grid (docs/fixed-points.md s.2, "The deterministic
+ * rules' own error"): its two levels are exact but for rounding, which
+ * their difference does not see; the fine level's rounding bound, over the
+ * Jacobian's steps and times the eigenvectors' condition (Bauer-Fike), is
+ * in each eigenvalue's error.  M = 2, two rademacher:3, cubic, lambda 1, at
+ * the uninformative saddle as `cldyn fixed` lists it (R = 0, not polished
+ * here), against the tensor rule with 60 nodes (exact for cubic) at its own
+ * root: every eigenvalue within its error, and the saddle stays a saddle.
+ * Without that part two of the eigenvalues near 0.25 were 2.7 and 3.2
+ * times their error off (2.2e-10 and 3.7e-10).  With it the errors are
+ * 2.5e-3: a sound bound, 1e5 times the distances (the rounding bound is
+ * each evaluation's worst case, not that of their differences), so not
+ * asserted tight. */
+Test(fixedm, cubic_grid_eigenvalues_within_their_rounding_error, .timeout = 120) {
+  cl_model m = model2(2, 1, "rademacher:3", "rademacher:3");
+  m.act = CL_ACT_CUBIC;
+  const cl_quad_opts o = {0}, ot = {.expect = CL_EXPECT_TENSOR, .n_gauss = 60};
+  const double q = 0.05469578199481706, y[7] = {0, 0, 0, 0, q, 0, q};
+  char err[CL_ERRLEN];
+  cl_drift *d, *dr;
+  cl_fixed_point p = {.n = 7}, r = {.n = 7};
+  memcpy(p.y, y, sizeof y), memcpy(r.y, y, sizeof y);
+  cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_drift_alloc(&m, &ot, &dr, err), CL_OK, "%s", err);
+  polish(dr, m.K, m.M, r.y);
+  cr_assert_eq(cl_fixed_classify(d, m.K, m.M, &p, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_fixed_classify_drift(dr, m.K, m.M, &r, err), CL_OK, "%s", err);
+  cr_expect_eq(p.stability, CL_SADDLE, "%s", cl_stability_name(p.stability));
+  cr_log_info("largest distance / eig_error %.3g", check_within_errors(&p, r.eig_re, r.eig_im, 7));
+  cl_drift_free(d), cl_drift_free(dr);
+}
