@@ -595,6 +595,7 @@ static cl_status rounding_error(cl_drift *d, int K, int M, const double *y, int 
                                 char *err) {
   const int n = cl_state_size(K, M);
   double f[CL_STATE_MAX], ec[CL_STATE_MAX], s = 0;
+  if (!(cl_drift_grid_round(d) > 0)) return CL_OK; /* not the grid with linear or cubic sigma (0 there) */
   cl_status st = cl_ode_drift(d, K, M, y, f, err); /* the fine level's bound at y */
   const double rnd = st ? 0 : cl_drift_grid_round(d);
   if (st || !(rnd > 0) || cl_ode_jacobian_rounding(K, M, y, fac, rnd, ec)) return st;
