@@ -597,6 +597,41 @@ Test(pde, estimate_flags_an_unstable_third_run, .timeout = 60) {
   }
 }
 
+/* A group at the rounding floor checks no order, but a third run far from
+ * the coarse table there is still out of its convergent regime: at tau =
+ * 50, T = 3 the written and coarse runs agree in Q below the floor (2.5e-11
+ * against 6.0e-11) while the third run is 9.6e-5 from the coarse one, and
+ * Q's estimate (the floor) was 0.4 of its distance to the run on dw / 4,
+ * dt / 4: "checked" before session 18 (Q's ratio NaN), now
+ * CL_PDE_EST_UNSTABLE with Q's ratio against the floor (1.6e6).  At
+ * --dt 0.005 the third run is within the floor too (2.4e-11; the estimate
+ * 1.7 times the error): Q's ratio stays NaN and the verdict "checked".
+ * docs/theory.md s.9. */
+Test(pde, estimate_flags_a_third_run_far_above_the_floor, .timeout = 60) {
+  static const kind_case cases[] = {{"--T 3 --tau 50 --dt-out 0.5", CL_PDE_EST_UNSTABLE},
+                                    {"--T 3 --tau 50 --dt-out 0.5 --dt 0.005", CL_PDE_EST_CHECKED}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    const char *args = cases[i].args;
+    char info[CL_INFOLEN];
+    cl_pde_estimate e;
+    cl_traj *tr = pde_estimated(args, info, &e);
+    cr_expect_eq(e.kind, cases[i].kind, "%s: kind %d, ratios %g %g %g, note '%s'", args, (int)e.kind, e.ratio[0],
+                 e.ratio[1], e.ratio[2], e.note);
+    cr_expect(e.est[1] < 1e-10, "%s: Q's estimate %g is not at the rounding level", args, e.est[1]);
+    for (int g = 0; g < 3; g += 2)
+      cr_expect(e.ratio[g] >= 2.5 && e.ratio[g] <= 40, "%s: ratio %d %g", args, g, e.ratio[g]);
+    if (cases[i].kind == CL_PDE_EST_CHECKED) {
+      cr_expect(isnan(e.ratio[1]) && e.note[0] == '\0', "%s: Q's ratio %g, note '%s'", args, e.ratio[1], e.note);
+    } else {
+      cr_expect(e.ratio[1] > 1e5, "%s: Q's ratio %g", args, e.ratio[1]);
+      cr_expect(strstr(e.note, " times as far from the coarse one as that from the written table in Q, ") != NULL,
+                "%s: %s", args, e.note);
+      cr_expect(strstr(info, e.note) != NULL, "%s: the note is not in the method line %s", args, info);
+    }
+    cl_traj_free(tr);
+  }
+}
+
 /* The CLI's method line carries the estimate; when the coarse run stops
  * (a density two cells wide on its lattice of 2 dw) it says why instead,
  * and the run still succeeds; where the written run's step control halved
