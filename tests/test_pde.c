@@ -555,6 +555,34 @@ Test(pde, library_estimate_checks_the_order_as_the_cli, .timeout = 60) {
   }
 }
 
+/* The estimate of c->args (pde_estimated) with c->kind, no split, no
+ * low-order group and the third run done, every ratio NaN or >= 2.5;
+ * "checked": no note and no ratio over 40; "unstable": Q's ratio over
+ * q_ratio and the note naming Q, in the method line. */
+static cl_traj *third_run_verdict(const kind_case *c, double q_ratio, cl_pde_estimate *e) {
+  const char *args = c->args;
+  char info[CL_INFOLEN];
+  cl_traj *tr = pde_estimated(args, info, e);
+  cr_expect_eq(e->kind, c->kind, "%s: kind %d, ratios %g %g %g, note '%s'", args, (int)e->kind, e->ratio[0],
+               e->ratio[1], e->ratio[2], e->note);
+  cr_expect(e->low == -1 && e->split == 0 && e->third[0] == '\0', "%s: low %d, split %ld, third '%s'", args, e->low,
+            e->split, e->third);
+  for (int g = 0; g < 3; g++) cr_expect(isnan(e->ratio[g]) || e->ratio[g] >= 2.5, "%s: ratio %g", args, e->ratio[g]);
+  if (c->kind == CL_PDE_EST_CHECKED) {
+    cr_expect(e->note[0] == '\0', "%s: %s", args, e->note);
+    for (int g = 0; g < 3; g++) cr_expect(isnan(e->ratio[g]) || e->ratio[g] <= 40, "%s: ratio %g", args, e->ratio[g]);
+  } else {
+    cr_expect(e->ratio[1] > q_ratio, "%s: Q's ratio %g", args, e->ratio[1]);
+    cr_expect(strstr(e->note, " (its order unchecked: a third run on 4 dw moved ") == e->note &&
+                  strstr(e->note, " times as far from the coarse one as that from the written table in Q, against 4 "
+                                  "in the second-order regime: its steps damp the error too slowly or not at all; a "
+                                  "smaller dt)") != NULL,
+              "%s: %s", args, e->note);
+    cr_expect(strstr(info, e->note) != NULL, "%s: the note is not in the method line %s", args, info);
+  }
+  return tr;
+}
+
 /* A third run out of its convergent regime checks nothing: after the fast
  * start at large tau its long steps damp the error of its explicitly
  * extrapolated coefficients far more slowly than the other runs' (or let
@@ -572,28 +600,29 @@ Test(pde, estimate_flags_an_unstable_third_run, .timeout = 60) {
                                     {"--T 1 --tau 20 --dt 0.02", CL_PDE_EST_CHECKED},
                                     {"--T 1 --tau 40 --dt-out 0.5 --dt 0.005", CL_PDE_EST_CHECKED}};
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-    const char *args = cases[i].args;
-    char info[CL_INFOLEN];
     cl_pde_estimate e;
-    cl_traj *tr = pde_estimated(args, info, &e);
-    cr_expect_eq(e.kind, cases[i].kind, "%s: kind %d, ratios %g %g %g, note '%s'", args, (int)e.kind, e.ratio[0],
-                 e.ratio[1], e.ratio[2], e.note);
-    cr_expect(e.low == -1 && e.split == 0 && e.third[0] == '\0', "%s: low %d, split %ld, third '%s'", args, e.low,
-              e.split, e.third);
-    for (int g = 0; g < 3; g++) cr_expect(isnan(e.ratio[g]) || e.ratio[g] >= 2.5, "%s: ratio %g", args, e.ratio[g]);
-    if (cases[i].kind == CL_PDE_EST_CHECKED) {
-      cr_expect(e.note[0] == '\0', "%s: %s", args, e.note);
-      for (int g = 0; g < 3; g++) cr_expect(isnan(e.ratio[g]) || e.ratio[g] <= 40, "%s: ratio %g", args, e.ratio[g]);
-    } else {
-      cr_expect(e.ratio[1] > 1e3, "%s: Q's ratio %g", args, e.ratio[1]);
-      cr_expect(strstr(e.note, " (its order unchecked: a third run on 4 dw moved ") == e.note &&
-                    strstr(e.note, " times as far from the coarse one as that from the written table in Q, against 4 "
-                                   "in the second-order regime: its steps damp the error too slowly or not at all; a "
-                                   "smaller dt)") != NULL,
-                "%s: %s", args, e.note);
-      cr_expect(strstr(info, e.note) != NULL, "%s: the note is not in the method line %s", args, info);
-    }
-    cl_traj_free(tr);
+    cl_traj_free(third_run_verdict(&cases[i], 1e3, &e));
+  }
+}
+
+/* A group at the rounding floor checks no order, but a third run far from
+ * the coarse table there is still out of its convergent regime: at tau =
+ * 50, T = 3 the written and coarse runs agree in Q below the floor (2.5e-11
+ * against 6.0e-11) while the third run is 9.6e-5 from the coarse one, and
+ * Q's estimate (the floor) was 0.4 of its distance to the run on dw / 4,
+ * dt / 4: "checked" before session 18 (Q's ratio NaN), now
+ * CL_PDE_EST_UNSTABLE with Q's ratio against the floor (1.6e6).  At
+ * --dt 0.005 the third run is within the floor too (2.4e-11; the estimate
+ * 1.7 times the error): Q's ratio stays NaN and the verdict "checked".
+ * docs/theory.md s.9. */
+Test(pde, estimate_flags_a_third_run_far_above_the_floor, .timeout = 60) {
+  static const kind_case cases[] = {{"--T 3 --tau 50 --dt-out 0.5", CL_PDE_EST_UNSTABLE},
+                                    {"--T 3 --tau 50 --dt-out 0.5 --dt 0.005", CL_PDE_EST_CHECKED}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    cl_pde_estimate e;
+    cl_traj_free(third_run_verdict(&cases[i], 1e5, &e));
+    cr_expect(e.est[1] < 1e-10, "%s: Q's estimate %g is not at the rounding level", cases[i].args, e.est[1]);
+    if (cases[i].kind == CL_PDE_EST_CHECKED) cr_expect(isnan(e.ratio[1]), "%s: Q's ratio %g", cases[i].args, e.ratio[1]);
   }
 }
 

@@ -112,7 +112,9 @@ typedef struct {
   long split;           /* the coarse run's doubled steps that it had to split */
   double ratio[3];      /* per group, the third run's distance to the coarse table over the
                          * coarse table's to `fine` (4 in the second-order regime); NAN where
-                         * the estimate is the rounding floor or the third run stopped */
+                         * the third run stopped, or where the estimate is the rounding floor
+                         * and the third run is within 40 floors of the coarse table (over
+                         * that, its distance over the floor: CL_PDE_EST_UNSTABLE) */
   int low;              /* the group (0 R, 1 Q, 2 cos) of the lowest ratio below 2.5; -1 if none */
   char third[CL_ERRLEN]; /* why the third run stopped; "" when it did not */
   char note[CL_ERRLEN];  /* what `pde`'s method line says after the figures: "" for
@@ -147,7 +149,9 @@ typedef struct {
  * is unchecked (CL_PDE_EST_UNCHECKED), the figures stand; so it is where
  * a group's ratio is over 40, the third run's steps damping its error too
  * slowly or not at all rather than converging (CL_PDE_EST_UNSTABLE; tau =
- * 100 after the fast start, where Q's ratio was 2.4e4).  After an output
+ * 100 after the fast start, where Q's ratio was 2.4e4), also in a group
+ * at the rounding floor when the third run is over 40 floors from the
+ * coarse table (tau = 50, T = 3).  After an output
  * interval of an odd number below 5 of fine steps the coarse runs go on to
  * the next output time, and that row is not compared.  Each group's
  * estimate is at least the rounding: (4 max |mass - 1| of the coarse run +
