@@ -774,8 +774,15 @@ static void gauss_nodes_alloc(cl_drift *d) {
   d->m1_key = -1;
 }
 
+/* The M = 2 tensor rule (docs/multi.md s.6): two levels for tanh, sigmoid
+ * and erf without a student law; polynomial sigma is exact where allowed
+ * (the cubic refusals above), relu's kinks and a student law's scale
+ * mixture converge too slowly for two levels */
+static int is_tensor4(const cl_drift *d) {
+  return d->M == 2 && d->method == METHOD_QUAD && !d->erf && !d->multi && !d->qacc && !d->g2;
+}
 cl_status cl_drift_tensor4_rule(cl_drift *d, int n4, int n2, char *err) {
-  if (d->M != 2 || d->method != METHOD_QUAD || d->erf || d->multi || d->qacc || d->g2)
+  if (!is_tensor4(d))
     return cl_fail(err, CL_EINVAL, "not the M = 2 tensor rule");
   cl_rule hi = {0}, lo = {0};
   cl_status st = n4 > 0 ? cl_rule_normal_trap(n4, &hi, err) : cl_rule_normal(-n4, &hi, err);
@@ -941,13 +948,6 @@ cl_status cl_drift_m1_level(const cl_drift *d, double f, const double fe[3], cl_
     return st;
   }
   return CL_OK;
-}
-/* The M = 2 tensor rule (docs/multi.md s.6): two levels for tanh, sigmoid
- * and erf without a student law; polynomial sigma is exact where allowed
- * (the cubic refusals above), relu's kinks and a student law's scale
- * mixture converge too slowly for two levels */
-static int is_tensor4(const cl_drift *d) {
-  return d->M == 2 && d->method == METHOD_QUAD && !d->erf && !d->multi && !d->qacc && !d->g2;
 }
 static const char *tensor4_unbounded(const cl_drift *d) {
   if (cl_act_polynomial(d->m.act)) return NULL;

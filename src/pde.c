@@ -973,7 +973,7 @@ static cl_status estimate_runs(const cl_model *m, const cl_schedule *s, const cl
    * its convergent regime (tau = 50, T = 3: Q 9.6e-5 against the floor
    * 6.0e-11, the estimate 0.4 of the error; docs/theory.md s.9). */
   for (int g = 0; g < 3; g++) {
-    int above = e->est[g] > floor[g];
+    const int above = e->est[g] > floor[g];
     e->est[g] = fmax(e->est[g], floor[g]);
     e->ratio[g] = !st && (above || d2[g] > PDE_RATIO_MAX * floor[g]) ? d2[g] / e->est[g] : NAN;
   }
