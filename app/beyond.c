@@ -46,10 +46,9 @@ static FILE *bopen(bstudy *S, bfile *b, const char *name) {
   snprintf(b->path, sizeof b->path, "%s/%s", S->dir, name);
   snprintf(b->tmp, sizeof b->tmp, "%s.tmp.XXXXXX", b->path);
   b->f = NULL;
-  int fd = mkstemp(b->tmp);
-  if (fd >= 0 && !(b->f = fdopen(fd, "w"))) close(fd), unlink(b->tmp);
+  int fd = cl_tmpfiles_mkstemp(b->tmp);
+  if (fd >= 0 && !(b->f = fdopen(fd, "w"))) close(fd), unlink(b->tmp), cl_tmpfiles_unregister(b->tmp);
   if (!b->f) return cl_fail(S->err, CL_EIO, "cannot write '%s'", b->path), NULL;
-  cl_tmpfiles_register(b->tmp);
   return b->f;
 }
 

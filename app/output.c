@@ -38,13 +38,12 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     return CL_OK;
   }
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(o->tmp);
+  int fd = cl_tmpfiles_mkstemp(o->tmp);
   if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
     int e = errno;
-    if (fd >= 0) close(fd), unlink(o->tmp);
+    if (fd >= 0) close(fd), unlink(o->tmp), cl_tmpfiles_unregister(o->tmp);
     return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(e));
   }
-  cl_tmpfiles_register(o->tmp);
   return CL_OK;
 }
 

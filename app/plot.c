@@ -364,17 +364,20 @@ static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, c
   char msg[512];
   cl_tmpfiles_register(tmp);
   cl_status st = cl_plot_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
-  forget(gp, dat, tmp);
-  if (st != CL_OK || access(tmp, F_OK) != 0) {
+  int ran = st == CL_OK && access(tmp, F_OK) == 0;
+  /* a signal after the rename leaves the figure with its script and data */
+  cl_tmpfiles_hold();
+  int moved = ran && rename(tmp, out) == 0;
+  if (moved) forget(gp, dat, tmp);
+  cl_tmpfiles_release();
+  if (!moved) {
     /* no partial figure: neither the script nor its data stay */
     unlink(tmp), unlink(gp);
     if (dat) unlink(dat);
-    return cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp,
-                   msg[0] ? ": " : "", msg);
-  }
-  if (rename(tmp, out) != 0) {
-    unlink(tmp), unlink(gp);
-    if (dat) unlink(dat);
+    forget(gp, dat, tmp);
+    if (!ran)
+      return cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp,
+                     msg[0] ? ": " : "", msg);
     return cl_fail(err, CL_EIO, "plot: cannot write '%s'", out);
   }
   return CL_OK;
@@ -408,10 +411,12 @@ static cl_status gp_open(gp_files *j, const char *out, int with_dat, char *err) 
   snprintf(j->gp, sizeof j->gp, "%s.gp", out);
   snprintf(j->dat, sizeof j->dat, "%s.dat", out);
   snprintf(j->tmp, sizeof j->tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
+  cl_tmpfiles_hold();
   j->d = with_dat ? fopen(j->dat, "w") : NULL;
   j->g = fopen(j->gp, "w");
   if (with_dat) cl_tmpfiles_register(j->dat);
   cl_tmpfiles_register(j->gp);
+  cl_tmpfiles_release();
   if ((with_dat && !j->d) || !j->g) {
     if (j->d) fclose(j->d), unlink(j->dat);
     if (j->g) fclose(j->g), unlink(j->gp);

@@ -118,10 +118,12 @@ static int resume_scan(job *J) {
       old.shard % J->id.nshards != J->id.shard)
     return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
   snprintf(J->oldc, sizeof J->oldc, "%s.old.XXXXXX", out);
-  int fd = mkstemp(J->oldc);
+  int fd = cl_tmpfiles_mkstemp(J->oldc);
   FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!cf) return fail(2, "--resume: cannot write next to the output");
-  cl_tmpfiles_register(J->oldc);
+  if (!cf) {
+    if (fd >= 0) close(fd), unlink(J->oldc), cl_tmpfiles_unregister(J->oldc);
+    return fail(2, "--resume: cannot write next to the output");
+  }
   J->have_old = 1;
   cl_status st = cl_sweep_scan_done(out, &J->id, &J->done, &J->ndone, cf, err);
   if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
@@ -218,13 +220,13 @@ static int run_serial(job *J) {
     /* new points to a temporary file, then merged with the old points */
     char tmp[CL_PATHLEN + 32];
     snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", J->cfg.out);
-    int fd = mkstemp(tmp);
+    int fd = cl_tmpfiles_mkstemp(tmp);
     FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!nf) {
+      if (fd >= 0) close(fd), unlink(tmp), cl_tmpfiles_unregister(tmp);
       drop_old(J);
       return cl_outset_abort(&set), fail(2, "--resume: cannot write next to the output");
     }
-    cl_tmpfiles_register(tmp);
     st = cl_sweep_run(&J->cfg, J->v, J->nv, &J->so, J->shard, J->nshards, J->done, J->ndone, J->threads, 1, nf, err);
     if (fclose(nf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
     if (!st) {

@@ -123,10 +123,11 @@ cl_status cl_runner_check_ckpt_path(const char *path, const char *option, char *
   char tmp[CL_PATHLEN + 32];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp)
     return cl_fail(err, CL_EINVAL, "%s: the path is longer than %d bytes", option, CL_PATHLEN - 1);
-  int fd = mkstemp(tmp);
+  int fd = cl_tmpfiles_mkstemp(tmp);
   if (fd < 0) return cl_fail(err, CL_EINVAL, "%s: cannot write '%s': %s", option, path, strerror(errno));
   close(fd);
   unlink(tmp);
+  cl_tmpfiles_unregister(tmp);
   return CL_OK;
 }
 
@@ -138,13 +139,12 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
     return cl_fail(err, CL_EIO, "checkpoint: '%s' is not a regular file", path);
   char tmp[CL_PATHLEN + 32];
   snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
+  int fd = cl_tmpfiles_mkstemp(tmp);
   FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
   if (!f) {
-    if (fd >= 0) close(fd), unlink(tmp);
+    if (fd >= 0) close(fd), unlink(tmp), cl_tmpfiles_unregister(tmp);
     return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   }
-  cl_tmpfiles_register(tmp);
   ckw w = {f, crc32_z(0, NULL, 0)};
   size_t fl = strlen(fp), nc = (size_t)tr->ncol;
   long long runs = tr->runs;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,6 +17,15 @@ static struct {
   char path[TMP_LEN];
 } slots[CL_TMP_SLOTS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A file is created and registered inside a hold, so that no signal falls
+ * between the two (it would leave the file behind): `busy` counts the
+ * holds of all threads.  A handler that finds a hold open records its
+ * signal and returns; the release that closes the last hold removes the
+ * files and exits.  `dying` and `busy` are sequentially consistent, so
+ * either the handler sees the hold or the holder sees `dying`: a file
+ * created meanwhile is registered before anyone exits. */
+static atomic_int busy, dying, pending;
 
 int cl_tmpfiles_register(const char *path) {
   size_t n = strlen(path);
@@ -48,15 +58,37 @@ void cl_tmpfiles_remove_all(void) {
     if (atomic_load_explicit(&slots[i].used, memory_order_acquire)) unlink(slots[i].path);
 }
 
-static void on_signal(int sig) {
+static void die(void) {
   cl_tmpfiles_remove_all();
-  _exit(128 + sig);
+  _exit(128 + atomic_load(&pending));
+}
+
+void cl_tmpfiles_hold(void) { atomic_fetch_add(&busy, 1); }
+
+void cl_tmpfiles_release(void) {
+  if (atomic_fetch_sub(&busy, 1) == 1 && atomic_load(&dying)) die();
+}
+
+int cl_tmpfiles_mkstemp(char *tmpl) {
+  cl_tmpfiles_hold();
+  int fd = mkstemp(tmpl);
+  if (fd >= 0) cl_tmpfiles_register(tmpl);
+  cl_tmpfiles_release();
+  return fd;
+}
+
+static void on_signal(int sig) {
+  atomic_store(&pending, sig);
+  atomic_store(&dying, 1);
+  if (atomic_load(&busy) > 0) return; /* the holder exits at its release */
+  die();
 }
 
 cl_status cl_tmpfiles_install_signals(char *err) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART; /* the handler returns when a hold is open */
   sigfillset(&sa.sa_mask);
   const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
   for (int i = 0; i < 3; i++)

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "cldyn/tmpfiles.h"
 #include "cmdnames.h"
 #include "runin.h"
 #include "testutil.h"
@@ -452,6 +453,45 @@ Test(harden, signals_remove_temporary_files, .timeout = 120) {
   tried++, held += ok;
   cr_log_info("signals: %d cases tried, %d held", tried, held);
   rm_rf(dir);
+}
+
+/* A signal that falls between a temporary file's creation and its
+ * registration waits for the registration (the CI once found a checkpoint's
+ * temporary file left by SIGHUP in signals_remove_temporary_files).  The
+ * child raises the signal inside a hold, at the worst point, then at no
+ * hold: both end with 128 + signal and no file. */
+static int deferred_signal_child(const char *dir, int inside_mkstemp) {
+  pid_t pid = fork_child();
+  if (pid == 0) {
+    char e[CL_ERRLEN], tmpl[160];
+    if (cl_tmpfiles_install_signals(e)) _exit(3);
+    snprintf(tmpl, sizeof tmpl, "%s/a.csv.tmp.XXXXXX", dir);
+    if (inside_mkstemp) {
+      cl_tmpfiles_hold();
+      int fd = mkstemp(tmpl);
+      raise(SIGTERM); /* deferred: the file is not registered yet */
+      if (fd < 0 || cl_tmpfiles_register(tmpl) != 0) _exit(4);
+      cl_tmpfiles_release(); /* exits here */
+      _exit(5);
+    }
+    if (cl_tmpfiles_mkstemp(tmpl) < 0) _exit(4);
+    raise(SIGTERM);
+    _exit(5);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+}
+
+Test(harden, signal_between_create_and_register_waits, .timeout = 30) {
+  for (int inside = 0; inside < 2; inside++) {
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    int rc = deferred_signal_child(dir, inside);
+    cr_expect(rc == 128 + SIGTERM && count_entries(dir, NULL) == 0, "inside a hold %d: status %d, %d files left", inside,
+              rc, count_entries(dir, NULL));
+    rm_rf(dir);
+  }
 }
 
 /* ---- 5. never hang, never NaN with exit 0; config files ---- */

@@ -7,7 +7,8 @@
  * the library's one piece of process-wide state: a fixed table that a signal
  * handler can read without locks.  cl_tmpfiles_install_signals() (the CLI calls it)
  * sets handlers that unlink every registered file and exit with status
- * 128 + signal. */
+ * 128 + signal.  A file is created and registered with no signal between
+ * the two (cl_tmpfiles_mkstemp, or cl_tmpfiles_hold around both). */
 #ifndef CLDYN_TMPFILES_H
 #define CLDYN_TMPFILES_H
 
@@ -19,6 +20,15 @@
 /* Record `path` (0), or -1 when the table is full or the path too long (the
  * file is then not removed by a signal). */
 int cl_tmpfiles_register(const char *path);
+/* mkstemp(tmpl) and register the file, with no signal between the two
+ * (see cl_tmpfiles_hold); the descriptor, or -1 (errno set by mkstemp). */
+int cl_tmpfiles_mkstemp(char *tmpl);
+/* Between hold and release (they nest, and count over all threads) a
+ * handled signal is deferred: the release that closes the last hold
+ * removes the registered files and exits with 128 + signal.  Create a
+ * file and register it inside one hold. */
+void cl_tmpfiles_hold(void);
+void cl_tmpfiles_release(void);
 /* Forget `path` (after it was renamed into place or removed). */
 void cl_tmpfiles_unregister(const char *path);
 /* Unlink every registered file; async-signal-safe. */
