@@ -632,16 +632,6 @@ static int run_reproduce(int argc, char **argv) {
   cl_meter_init(&meter, "reproduce", !quiet && (force_progress || isatty(2)), stderr);
   if (cl_reproduce_run(dir, quick, &meter, err))
     return cl_meter_end(&meter, 0), cl_status_name_command(err, sizeof err, "reproduce"), fail(1, err);
-  snprintf(meter.what, sizeof meter.what, "reproduce: figures (gnuplot)");
-  meter.last = -1;
-  cl_meter_update(&meter, 0.99);
-  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
-                        "mechanism", "graded", "graded_sweep", "graded_portrait"};
-  for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
-    char script[64], msg[256];
-    snprintf(script, sizeof script, "%s.gp", figs[k]);
-    if (cl_plot_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK) fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
-  }
   cl_meter_end(&meter, 1);
   printf("reproduce%s: report, data and figures in %s/ (report.md; %.0f s)\n", quick ? " --quick" : "", dir,
          now_seconds() - t0);

@@ -314,15 +314,20 @@ cl_status cl_outset_commit(cl_outset *s, char *err) {
     cl_outset_abort(s);
     return st;
   }
-  /* 2. rename all; on a failure, remove those already renamed */
+  /* 2. rename all, in one hold: a signal meanwhile waits until the set is
+   * whole (or, after a failed rename, removed), then exits */
+  cl_tmpfiles_hold();
   int done = 0;
-  for (int i = 0; i < s->n && !st; i++, done++)
+  for (int i = 0; i < s->n && !st; i++, done++) {
     if ((st = cl_out_commit(&s->f[i], err))) break;
+    if (s->renamed) s->renamed(i);
+  }
   if (st) {
     for (int i = 0; i < done; i++)
       if (!s->f[i].is_stdout) unlink(s->f[i].path);
     for (int i = done + 1; i < s->n; i++) cl_out_abort(&s->f[i]);
   }
+  cl_tmpfiles_release();
   s->n = 0;
   return st;
 }

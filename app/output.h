@@ -68,6 +68,9 @@ typedef struct {
   int n;
   cl_outfile f[CL_OUTSET_MAX];
   int meta[CL_OUTSET_MAX]; /* index of f[i]'s sidecar, or -1 */
+  /* a test's hook (NULL): called inside the commit just after f[i] is
+   * renamed, where a signal would find the set half renamed */
+  void (*renamed)(int i);
 } cl_outset;
 
 /* Adds f[s->n] (and its sidecar after it). */

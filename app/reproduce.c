@@ -833,6 +833,23 @@ static cl_status sec_pde(study *S) {
   return CL_OK;
 }
 
+/* gnuplot on the study's scripts; a failure is a warning (no gnuplot) */
+static void draw_figures(const char *dir, cl_meter *meter) {
+  if (meter) {
+    snprintf(meter->what, sizeof meter->what, "reproduce: figures (gnuplot)");
+    meter->last = -1;
+    cl_meter_update(meter, 0.99);
+  }
+  const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
+                        "mechanism", "graded", "graded_sweep", "graded_portrait"};
+  for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
+    char script[64], msg[256];
+    snprintf(script, sizeof script, "%s.gp", figs[k]);
+    if (cl_plot_gnuplot_run(dir, script, msg, sizeof msg) != CL_OK)
+      fprintf(stderr, "cldyn: reproduce: gnuplot failed on %s.gp (is gnuplot-nox installed?)\n", figs[k]);
+  }
+}
+
 cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *err) {
   mkdir(dir, 0777);
   study S = {dir, quick, NULL, malloc(sizeof(cl_config)), err, {dir, err, calloc(NTF, sizeof(cl_sfile)), NTF, 0}, {0}};
@@ -890,6 +907,9 @@ cl_status cl_reproduce_run(const char *dir, int quick, cl_meter *meter, char *er
   if (close_in(&S, S.rep) && !st && !S.F.werr) st = cl_fail(err, CL_EIO, "cannot write '%s/report.md'", dir);
   cl_sfiles_close_all(&S.F, 1);
   if (!st && S.F.werr) st = CL_EIO; /* a data file or figure script was lost: the message is in err */
+  /* the figures, while UNFINISHED still marks the directory: gnuplot writes
+   * them in place, so a signal here may leave one half drawn */
+  if (!st) draw_figures(dir, meter);
   if (!st) unlink(mark);
   free(S.c);
   free(S.F.slot);

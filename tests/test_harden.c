@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/resource.h>
 
+#include "app/output.h"
 #include "cldyn/tmpfiles.h"
 #include "cmdnames.h"
 #include "runin.h"
@@ -490,6 +491,50 @@ Test(harden, signal_between_create_and_register_waits, .timeout = 30) {
     int rc = deferred_signal_child(dir, inside);
     cr_expect(rc == 128 + SIGTERM && count_entries(dir, NULL) == 0, "inside a hold %d: status %d, %d files left", inside,
               rc, count_entries(dir, NULL));
+    rm_rf(dir);
+  }
+}
+
+/* An output set is committed whole or not at all: a signal that falls
+ * between two of its renames (raised by the set's test hook just after the
+ * first, a.csv, is renamed) waits until every file is in place; a signal
+ * before the commit leaves nothing.  The child exits with 128 + signal
+ * either way. */
+static void raise_after_first(int i) {
+  if (i == 0) raise(SIGTERM);
+}
+
+static int outset_signal_child(const char *dir, int in_commit) {
+  pid_t pid = fork_child();
+  if (pid == 0) {
+    char e[CL_ERRLEN], a[160], b[160];
+    if (cl_tmpfiles_install_signals(e)) _exit(3);
+    snprintf(a, sizeof a, "%s/a.csv", dir);
+    snprintf(b, sizeof b, "%s/b.csv", dir);
+    cl_outset set = {0};
+    if (cl_outset_add(&set, a, "out", 1, e) || cl_outset_add(&set, b, "summary", 1, e) || set.n != 4) _exit(4);
+    for (int i = 0; i < set.n; i++) fprintf(set.f[i].f, "file %d\n", i);
+    if (!in_commit) raise(SIGTERM);
+    set.renamed = raise_after_first;
+    cl_outset_commit(&set, e);
+    _exit(5);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+}
+
+Test(harden, signal_inside_an_output_set_commit_leaves_it_whole, .timeout = 30) {
+  static const char *const names[] = {"a.csv", "a.csv.json", "b.csv", "b.csv.json"};
+  for (int in_commit = 0; in_commit < 2; in_commit++) {
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    int rc = outset_signal_child(dir, in_commit), whole = 1;
+    for (int k = 0; k < 4; k++) whole &= exists_in(dir, names[k]);
+    int n = count_entries(dir, NULL), ntmp = count_entries(dir, is_tmp);
+    cr_expect(rc == 128 + SIGTERM && ntmp == 0 && (in_commit ? whole && n == 4 : n == 0),
+              "signal %s the commit: status %d, %d files (%d temporary), the set %s", in_commit ? "inside" : "before", rc,
+              n, ntmp, whole ? "whole" : "not whole");
     rm_rf(dir);
   }
 }
