@@ -235,9 +235,10 @@ Test(harden, checkpoint_corruption_is_exit_2, .timeout = 120) {
             "--checkpoint", ck, "--checkpoint-every", "0.25", "--out", out, (char *)NULL);
       _exit(127);
     }
-    for (int i = 0; i < 2000 && !file_exists(ck); i++) usleep(2000);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    /* until the checkpoint exists or the run ends (no wall-clock limit) */
+    int ended = 0;
+    while (!file_exists(ck) && !(ended = waitpid(pid, NULL, WNOHANG) == pid)) usleep(2000);
+    if (!ended) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
     free(b);
     b = (unsigned char *)slurp(ck, &n);
     got = b && n > 64 && parse_ck(b, n, &L) && L.st[0] == 1;
@@ -419,7 +420,12 @@ static int signal_run(const char *dir, const char *ready, int sig, const char *c
     dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
     exec_cli(bin, args);
   }
-  for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_entries(dir, is_tmp) > 0); i++) usleep(2000);
+  /* the temporary files are beside `ready` (in a subdirectory for reproduce) */
+  char rdir[160];
+  const char *slash = strrchr(ready, '/');
+  if (slash) snprintf(rdir, sizeof rdir, "%s/%.*s", dir, (int)(slash - ready), ready);
+  else snprintf(rdir, sizeof rdir, "%s", dir);
+  for (int i = 0; i < 3000 && !(exists_in(dir, ready) && count_entries(rdir, is_tmp) > 0); i++) usleep(2000);
   usleep(20000);
   kill(pid, sig);
   int st;
