@@ -362,11 +362,14 @@ static void forget(const char *gp, const char *dat, const char *tmp) {
 
 static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
   char msg[512];
+  /* one hold from gnuplot's start to the rename: a signal waits for gnuplot
+   * (which would otherwise run on and might create tmp after the handler
+   * removed it, or find its script or data gone), then removes the files;
+   * a signal after the rename leaves the figure with its script and data */
+  cl_tmpfiles_hold();
   cl_tmpfiles_register(tmp);
   cl_status st = cl_plot_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
   int ran = st == CL_OK && access(tmp, F_OK) == 0;
-  /* a signal after the rename leaves the figure with its script and data */
-  cl_tmpfiles_hold();
   int moved = ran && rename(tmp, out) == 0;
   if (moved) forget(gp, dat, tmp);
   cl_tmpfiles_release();
