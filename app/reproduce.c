@@ -841,7 +841,7 @@ static void draw_figures(const char *dir, cl_meter *meter) {
     cl_meter_update(meter, 0.99);
   }
   const char *figs[] = {"ode_vs_sim", "bifurcation", "selection", "phase", "rho", "noise_s", "pde_overlay",
-                        "mechanism", "graded", "graded_sweep", "graded_portrait"};
+                        "mechanism", "graded", "graded_sweep", "graded_portrait", "beyond"};
   for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++) {
     char script[64], msg[256];
     snprintf(script, sizeof script, "%s.gp", figs[k]);
