@@ -956,7 +956,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
  * rounding bound rnd read (cl_drift_grid_round), and sum (t_j+1 - t_j)
  * max(rnd_j, rnd_j+1) is added to *tbound: the integral of the drift's
  * rounding bound over [0, T], without the flow's growth of an early error
- * (the first-order bound is 1e-3 to 0.14 of the rounding it bounds: s.5's
+ * (the rounding measured was 1e-3 to 0.14 of the first-order bound: s.5's
  * table).  Elsewhere (rnd = 0) nothing is added and nothing evaluated. */
 static cl_status rounding_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
                                double *tbound, int *ifail, char *rnote, size_t len, char *err) {
