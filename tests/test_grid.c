@@ -767,6 +767,40 @@ Test(grid, ode_reruns_cubic_with_the_quad_rule_where_the_tails_are_cut, .timeout
   cr_expect(strstr(eb, "degree 22") && !strstr(eb, "rerun"), "%s", eb);
 }
 
+/* Linear sigma, lambda = 0 (both levels exact but for rounding): at tight
+ * tolerances the table's error is the drift's rounding accumulated along
+ * the trajectory, which the levels' spread sees only in part.  Case A's
+ * laws and start, T = 2 (Q grows to 1.75e3), rtol 1e-13, atol 1e-16: the
+ * table was 5.6e-9 from the exact one (the quad rule at 6 nodes per
+ * Gaussian direction, Gauss rules throughout: exact; 1e-10 from 8 nodes)
+ * with a printed bound of 5.13e-9; now the bound adds the drift's rounding
+ * bound integrated over the table (4.1e-7).  bench/gridround, docs/grid.md
+ * s.5.  3.2 CPU s plain; 13.6 CPU s, 40 s wall under ASan at load 9-11. */
+#define LIN0_TIGHT "--M 2 --act linear --lambda 0 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 " \
+  "--T 2 --dt-out 1 --rtol 1e-13 --atol 1e-16 "
+Test(grid, trajectory_bound_covers_the_drifts_rounding, .timeout = 120) {
+  cl_config oc;
+  char err[CL_ERRLEN], info[CL_INFOLEN];
+  cl_traj *a, *b;
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, LIN0_TIGHT, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &a, info, err), CL_OK, "%s", err);
+  cr_expect(strstr(info, "grid engine"), "%s", info);
+  const char *p = strstr(info, "trajectory error bound ");
+  cr_assert(p, "no trajectory bound in '%s'", info);
+  const double bound = atof(p + strlen("trajectory error bound "));
+  cr_expect(strstr(info, "rounding's part "), "%s", info);
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE, LIN0_TIGHT "--expect quad --quad-nodes 6", err), CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &b, info, err), CL_OK, "%s", err);
+  double gap = 0;
+  for (size_t k = 0; k < a->nt; k++)
+    for (int c = 0; c < a->ncol - a->K * a->M; c++) gap = fmax(gap, fabs(cl_traj_row(a, 0, k)[c] - cl_traj_row(b, 0, k)[c]));
+  cr_log_info("linear, lambda 0, tight: trajectory bound %.3g, distance to the exact table %.3g", bound, gap);
+  cr_expect_gt(gap, 1e-9, "the rounding this test is about is gone (%.3g): choose another case", gap);
+  cr_expect_leq(gap, bound, "distance %g to the exact table beyond the bound %g", gap, bound);
+  cl_traj_free(a);
+  cl_traj_free(b);
+}
+
 /* The default engine for M = 2 is the grid; where it refuses a state
  * (units that become nearly collinear: case A's laws with lambda = 0, both
  * units on one feature, Q_12 / sqrt(Q_11 Q_22) = 0.99899 at t = 31.77;
