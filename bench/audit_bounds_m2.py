@@ -83,7 +83,7 @@ def bound(meth, what):
 def engine(meth):
     for key, name in (("grid engine", "grid"), ("Sobol'", "qmc"), ("closed form", "closed"),
                       ("deterministic", "quad"), ("quad rule", "quad"), ("Monte Carlo", "mc"),
-                      ("tensor", "tensor")):
+                      ("tensor", "tensor"), ("quadrature:", "tensor")):
         if key in meth:
             return name
     return meth.split(" ")[0]

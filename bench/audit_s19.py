@@ -97,7 +97,7 @@ CASES = [
     ("qmc tanh abs B4 lam1 dead M3", "qmc",
      "--M 3 --act tanh --g abs --B 4 --lambda 1 --s 0.9 --rho 0.7 --c rademacher:1.6 --c gauss:1.1", (R3d, L3d), 1,
      None),
-    ("qmc erf sq B1 lam0.5 rho-0.5 M2 vs grid", "qmc",
+    ("qmc erf sq B1 lam0.5 rho0.5 M2 vs grid", "qmc",
      "--act erf --lambda 0.5 --s 0.6 --rho 0.5 --c uniform:1.9 --c gauss:1.2", (R2, L2), 1, GRID36),
     ("qmc linear abs B1 lam0.3 student M3", "qmc",
      "--M 3 --act linear --g abs --lambda 0.3 --s 0.5 --rho 0.3 --c student:1.3:20 --c laplace:1.7", (R3, L3), 1,
