@@ -83,7 +83,7 @@ def bound(meth, what):
 def engine(meth):
     for key, name in (("grid engine", "grid"), ("Sobol'", "qmc"), ("closed form", "closed"),
                       ("deterministic", "quad"), ("quad rule", "quad"), ("Monte Carlo", "mc"),
-                      ("tensor", "tensor")):
+                      ("tensor", "tensor"), ("quadrature:", "tensor")):
         if key in meth:
             return name
     return meth.split(" ")[0]
@@ -165,6 +165,42 @@ def reference_opts(eng, meth, M):
     return None
 
 
+def compare(args, ta, a, meth, ca, ref, dt, timeout, deterministic=None):
+    """The drift and trajectory errors of the run (ta, a, meth, ca) of
+    `cldyn ode ARGS` against the run with ARGS + REF (a dict of the bounds,
+    errors, ratios, the reference's bounds and the CPU s), or the
+    reference's failure message.  The drift error: the first output rows'
+    distance / DT, both rows rerun to DT at TIGHTER where the engine is
+    deterministic (default: all but the Sobol' rules)."""
+    eng = engine(meth)
+    if deterministic is None:
+        deterministic = eng not in ("qmc", "mc")
+    db, tb = bound(meth, "drift error bound"), bound(meth, "trajectory error bound")
+    tr, b, methb, cb = run(args + ref, timeout * 4)
+    if tr is None:
+        return b
+    nrow = min(len(a), len(b))
+    a1 = a[1] if nrow > 1 else None
+    if a1 and deterministic:
+        # the first step at the reference's tolerances: the drift alone
+        # (at the default ones its integrator error over DT / DT is
+        # beyond the deterministic rules' drift bounds)
+        t1, a1s, _, c1 = run(args + ["--T", "%g" % dt] + TIGHTER, timeout)
+        t2, b1s, _, c2 = run(args + ref + ["--T", "%g" % dt] + TIGHTER, timeout)
+        a1 = a1s[1] if t1 and t2 else None
+        b = [b[0], b1s[1]] + b[2:] if a1 else b
+        ca, cb = ca + c1, cb + c2
+    derr = max(abs(x - y) for x, y in zip(a1, b[1])) / dt if a1 else float("nan")
+    terr = max(abs(x - y) for ra, rb in zip(a[:nrow], b[:nrow]) for x, y in zip(ra, rb))
+    # the bound without the integrator's part (before session 15)
+    ip = bound(meth, "integrator's part") or 0
+    return {"db": db, "derr": derr, "dratio": derr / db if db else float("nan"),
+            "tb": tb, "terr": terr, "tratio": terr / tb if tb else float("nan"),
+            "old": terr / max(tb - ip, 5e-3 * tb) if tb else float("nan"),  # ip is rounded to 3 digits
+            "rdb": bound(methb, "drift error bound"), "rtb": bound(methb, "trajectory error bound"),
+            "cpu_a": ca, "cpu_b": cb, "ref_method": methb}
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1501
@@ -182,34 +218,16 @@ def main():
             print("%d refused/failed: %s | %s" % (i, a, " ".join(args)), flush=True)
             continue
         eng = engine(meth)
-        db, tb = bound(meth, "drift error bound"), bound(meth, "trajectory error bound")
         ref = reference_opts(eng, meth, M)
         if ref is None:
             print("%d %s: no reference | %s" % (i, eng, " ".join(args)), flush=True)
             continue
-        tr, b, methb, cb = run(args + ref, timeout * 4)
-        if tr is None:
-            print("%d %s reference failed: %s | %s" % (i, eng, b, " ".join(args)), flush=True)
+        r = compare(args, ta, a, meth, ca, ref, dt, timeout)
+        if isinstance(r, str):
+            print("%d %s reference failed: %s | %s" % (i, eng, r, " ".join(args)), flush=True)
             continue
-        nrow = min(len(a), len(b))
-        a1 = a[1] if nrow > 1 else None
-        if a1 and eng != "qmc":
-            # the first step at the reference's tolerances: the drift alone
-            # (at the default ones its integrator error over DT / DT is
-            # beyond the deterministic rules' drift bounds)
-            t1, a1s, _, c1 = run(args + ["--T", "%g" % dt] + TIGHTER, timeout)
-            t2, b1s, _, c2 = run(args + ref + ["--T", "%g" % dt] + TIGHTER, timeout)
-            a1 = a1s[1] if t1 and t2 else None
-            b = [b[0], b1s[1]] + b[2:] if a1 else b
-            ca, cb = ca + c1, cb + c2
-        derr = max(abs(x - y) for x, y in zip(a1, b[1])) / dt if a1 else float("nan")
-        terr = max(abs(x - y) for ra, rb in zip(a[:nrow], b[:nrow]) for x, y in zip(ra, rb))
-        rdb, rtb = bound(methb, "drift error bound"), bound(methb, "trajectory error bound")
-        dr = derr / db if db else float("nan")
-        trr = terr / tb if tb else float("nan")
-        # the bound without the integrator's part (before session 15)
-        ip = bound(meth, "integrator's part") or 0
-        old = terr / max(tb - ip, 5e-3 * tb) if tb else float("nan")  # ip is rounded to 3 digits
+        db, derr, dr, tb, terr, trr, old = r["db"], r["derr"], r["dratio"], r["tb"], r["terr"], r["tratio"], r["old"]
+        rdb, rtb, ca, cb = r["rdb"], r["rtb"], r["cpu_a"], r["cpu_b"]
         print("%d %s %s %.3g %.3g %.3g | %.3g %.3g %.3g %.3g | %s %s | %.1f,%.1f | %s" % (
             i, eng, state, db or float("nan"), derr, dr, tb or float("nan"), terr, trr, old,
             "%.2g" % rdb if rdb is not None else "-", "%.2g" % rtb if rtb is not None else "-",
