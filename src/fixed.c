@@ -2061,14 +2061,14 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       memcpy(ys, y, sizeof(double) * (size_t)n);
       if (symmetrize(g, n, 1e5 * root_tol(cc.s2, n, y), ys, work, cap)) {
         const double rs = residual_at(dc, K, M, ys, NULL, &st2);
-        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
+        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys))
+          memcpy(y, ys, sizeof(double) * (size_t)n), r = rs;
       }
     }
     if (is_known(f, n, y, 1e5 * root_tol(cc.s2, n, y)) || is_known(&rej, n, y, 1e5 * root_tol(cc.s2, n, y))) continue;
     cl_fixed_point p;
     memset(&p, 0, sizeof p);
-    r = residual_at(dc, K, M, y, NULL, &st2);
-    p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1;
+    p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1; /* r: y's residual, computed above */
     memcpy(p.y, y, sizeof(double) * (size_t)n);
     int ok = 0;
     char e1[CL_ERRLEN];
