@@ -237,7 +237,8 @@ static int run_fixed_once(cl_config *cfg, const cl_config *asked, int argc, char
   fo.nrandom = cfg->starts;
   cl_meter meter;
   cl_meter_init(&meter, has_vary ? "fixed, points of --vary" : "fixed, Newton starts", progress_on(cfg), stderr);
-  if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter;
+  /* the phases (flows, Newton starts, collapse sets) each with their own line and ETA */
+  if (!has_vary) fo.progress = cl_meter_update, fo.progress_ctx = &meter, fo.phase = cl_meter_phase;
   long starts = 0, solves = 0, orbits = 0, points = 0, truncated = 0, evals = 0, skipped = 0, nosearch = 0, loose = 0;
   long flows = 0, flow_orbits = 0, flow_collapses = 0, jac_fb = 0, unknown = 0;
   long cstarts = 0, collapsed = 0, crejected = 0, cevals = 0, cnosearch = 0;

@@ -64,6 +64,19 @@ void cl_meter_update(void *ctx, double fraction) {
   if (m && m->on) cl_meter_at(m, fraction, now_s());
 }
 
+void cl_meter_phase(void *ctx, const char *name) {
+  cl_meter *m = ctx;
+  if (!m || !m->on) return;
+  if (m->drawn == 1) fputc('\n', m->f), fflush(m->f);
+  char prefix[96];
+  snprintf(prefix, sizeof prefix, "%s", m->what);
+  char *comma = strstr(prefix, ", ");
+  if (comma) *comma = 0;
+  FILE *f = m->f;
+  cl_meter_init(m, "", 1, f);
+  snprintf(m->what, sizeof m->what, "%.60s, %.30s", prefix, name);
+}
+
 void cl_meter_end(cl_meter *m, int ok) {
   if (ok && m->on) cl_meter_update(m, 1);
   /* a run that stopped early: end the line without claiming 100 % */

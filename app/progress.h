@@ -38,6 +38,11 @@ void cl_meter_at(cl_meter *m, double fraction, double t);
  * elapsed 3s  ETA 4s   " on a terminal, the same without \r and with a
  * newline elsewhere. */
 char *cl_meter_format(const cl_meter *m, double fraction, double elapsed, char *buf, size_t len);
+/* A new phase of the run: the line ends (at the percentage where the phase
+ * stopped) and the meter starts again at 0 with WHAT = "PREFIX, NAME" and
+ * its own clock, so the ETA is the phase's.  ctx: the cl_meter; PREFIX is
+ * the text before its first ", " (fixed: cl_fixed_opts.phase). */
+void cl_meter_phase(void *ctx, const char *name);
 /* End the line: at 100 % when ok, else where it stopped. */
 void cl_meter_end(cl_meter *m, int ok);
 /* "42s", "3m05s", "2h07m" */

@@ -101,6 +101,20 @@ void cl_fixed_opts_default(cl_fixed_opts *fo) {
   fo->max_evals = 0;
   fo->flows = -1;
   fo->no_collapse = 0;
+  fo->phase = NULL;
+}
+
+/* progress: the fraction of the current phase (cl_fixed_opts.phase); with
+ * no phase callback only the Newton starts report, as before */
+static void fixed_progress(const cl_fixed_opts *fo, const char *phase, double fraction) {
+  if (!fo->progress || (!fo->phase && strcmp(phase, "Newton starts") != 0)) return;
+  fo->progress(fo->progress_ctx, fraction);
+}
+
+/* the start of a phase: named (cl_fixed_opts.phase), at fraction 0 */
+static void fixed_phase(const cl_fixed_opts *fo, const char *phase) {
+  if (fo->phase) fo->phase(fo->progress_ctx, phase);
+  fixed_progress(fo, phase, 0);
 }
 
 /* the engine of the Jacobians where the default grid refuses their
@@ -1462,7 +1476,7 @@ static cl_status collapse_jac(root_ctx *c, int rep, double lev, const double *y0
       for (int k = 0; k < n && !st; k++) fp[k] = (fp[k] - fm[k]) / (2 * h);
     } else {
       const double dl = 1e-5 * lev * b;
-      for (int r = 2; r >= 1 && !st; r--) {
+      for (int r = rate2 ? 2 : 1; r >= 1 && !st; r--) { /* 2 delta only for rate2 */
         for (int k = 0; k < n; k++) y[k] = y0[k] + r * dl * e[k];
         if (!(st = EVAL(y, fp)))
           for (int k = 0; k < n; k++) fp[k] = (fp[k] - f0[k]) / (r * dl);
@@ -1654,7 +1668,7 @@ static cl_status cpat_jac(root_ctx *c, int rep, double lev, const double *y0, do
     for (int k = 0; k < n; k++) J[k * n + q] = col[k];
   }
   const double dl = 1e-5 * lev * b;
-  for (int r = 2; r >= 1 && !st; r--)
+  for (int r = Lb2 ? 2 : 1; r >= 1 && !st; r--) /* 2 delta only for Lb2 */
     for (int pass = 0; pass < 2; pass++) /* the diagonals first: the others subtract their columns */
     for (int a = 0; a < D && !st; a++)
       for (int bb = a; bb < D && !st; bb++) {
@@ -1954,10 +1968,10 @@ static int collapse_starts(const cl_model *m, const cpat *pt, start_list *cs) {
 /* Newton on the set (cc->pat) from y0 with the engine dalt, its root
  * polished by Newton with dc0 wherever dc0 evaluates it (cc->d is then
  * dc0, else dalt); newton's return value, or -2 if `near` is given and
- * dalt's root lies within COLLAPSE_SAME of a point listed there (not
- * polished: that point again). */
+ * dalt's root lies within COLLAPSE_SAME of a point listed there or in
+ * near2 (the roots rejected on the set; not polished: that point again). */
 static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const double *y0, double *y,
-                           const found_set *near) {
+                           const found_set *near, const found_set *near2) {
   const int n = cc->n;
   double y1[CL_STATE_MAX], fq[CL_STATE_MAX];
   cc->d = dalt;
@@ -1967,7 +1981,8 @@ static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const do
   if (near && nw > 0) {
     double big = 1;
     for (int k = 0; k < n; k++) big = fmax(big, fabs(y1[k]));
-    if (is_known(near, n, y1, COLLAPSE_SAME * big)) return -2;
+    if (is_known(near, n, y1, COLLAPSE_SAME * big) || (near2 && is_known(near2, n, y1, COLLAPSE_SAME * big)))
+      return -2;
   }
   cc->nevals++;
   if (nw > 0 && !fixed_drift(dc0, cc->K, cc->M, y1, fq, NULL)) {
@@ -1978,21 +1993,42 @@ static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const do
   return nw;
 }
 
+/* y's images (cl_symmetry_orbit, at most cap) appended to f->known; 1 if
+ * out of memory */
+static int remember_images(const cl_symmetry *g, int n, const double *y, int cap, found_set *f) {
+  if (f->nknown + cap > f->capk) {
+    int c2 = 2 * (f->nknown + cap);
+    double *k = realloc(f->known, sizeof(double) * (size_t)c2 * (size_t)n);
+    if (!k) return 1;
+    f->known = k, f->capk = c2;
+  }
+  f->nknown += cl_symmetry_orbit(g, y, 1e-9, f->known + (size_t)f->nknown * n, cap, NULL);
+  return 0;
+}
+
 /* Newton on the collapse set pt from the starts cs (collapsed full
  * states), with the drift dc; each new root classified
  * (collapse_classify_at) and its orbit listed with kind collapsed */
 static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, const cl_model *m,
                                  const cl_symmetry *g, const cpat *pt, const start_list *cs, double *work, int cap,
-                                 found_set *f, cl_fixed_info *info, char *err) {
+                                 found_set *f, cl_fixed_info *info, const cl_fixed_opts *fo, int shape,
+                                 int nshapes, char *err) {
   const int K = c0->K, M = c0->M, n = c0->n;
   root_ctx cc = *c0;
   cc.d = dc0, cc.pat = pt, cc.known = NULL, cc.nknown = 0, cc.nfree = cpat_size(pt, K);
   cpat_idx(pt, K, cc.idx);
   const long ev0 = cc.nevals;
   cl_status st = CL_OK;
+  /* the roots rejected (their bulk rate has no limit), with their images:
+   * another start that converges to one of them is not classified again
+   * (at M = 3 a classification costs about 130 evaluations of the quad
+   * rule, docs/fixed-points.md s.2 "Cost at M = 3") */
+  found_set rej = {0};
   for (int t = 0; t < cs->ns && !st; t++) {
     double y[CL_STATE_MAX];
     const double *y0 = cs->y + (size_t)t * n;
+    /* each shape's starts are 1/nshapes */
+    fixed_progress(fo, "collapse sets", (shape + (double)t / cs->ns) / nshapes);
     info->collapse_starts++;
     cc.d = dc0;
     int nw = 0;
@@ -2002,7 +2038,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
        * own engine and the quad rule polishes its root wherever it
        * evaluates it (otherwise the root stays the Sobol' rules'); a root
        * next to a listed one is that one (skipped) */
-      if ((nw = alt_then_polish(&cc, dc0, dalt, y0, y, f)) == -2) continue;
+      if ((nw = alt_then_polish(&cc, dc0, dalt, y0, y, f, &rej)) == -2) continue;
     } else {
       nw = newton(&cc, y0, y);
       if (nw == 0) nw = damped_newton(&cc, y0, y);
@@ -2011,7 +2047,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
      * refuses (its sd limits, docs/accurate.md s.8); where it does not, the
      * root is polished by the quad rule (the Sobol' rules' roots are 1e-3
      * off theirs: one point, not two) */
-    if (nw == 0 && dalt && M == 2) nw = alt_then_polish(&cc, dc0, dalt, y0, y, NULL);
+    if (nw == 0 && dalt && M == 2) nw = alt_then_polish(&cc, dc0, dalt, y0, y, NULL, NULL);
     cl_drift *const dc = cc.d;
     if (nw < 0) st = cl_fail(err, CL_ENOMEM, "out of memory");
     if (nw <= 0) continue;
@@ -2025,14 +2061,14 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
       memcpy(ys, y, sizeof(double) * (size_t)n);
       if (symmetrize(g, n, 1e5 * root_tol(cc.s2, n, y), ys, work, cap)) {
         const double rs = residual_at(dc, K, M, ys, NULL, &st2);
-        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys)) memcpy(y, ys, sizeof(double) * (size_t)n);
+        if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys))
+          memcpy(y, ys, sizeof(double) * (size_t)n), r = rs;
       }
     }
-    if (is_known(f, n, y, 1e5 * root_tol(cc.s2, n, y))) continue;
+    if (is_known(f, n, y, 1e5 * root_tol(cc.s2, n, y)) || is_known(&rej, n, y, 1e5 * root_tol(cc.s2, n, y))) continue;
     cl_fixed_point p;
     memset(&p, 0, sizeof p);
-    r = residual_at(dc, K, M, y, NULL, &st2);
-    p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1;
+    p.n = n, p.residual = r, p.kind = CL_KIND_COLLAPSED, p.collapse = 1; /* r: y's residual, computed above */
     memcpy(p.y, y, sizeof(double) * (size_t)n);
     int ok = 0;
     char e1[CL_ERRLEN];
@@ -2040,6 +2076,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     if (st2 == CL_ENOMEM) st = cl_fail(err, st2, "out of memory");
     if (st2 == CL_OK && !ok) { /* the bulk rate has no limit: the flow leaves the set */
       info->collapse_rejected++;
+      if (remember_images(g, n, y, cap, &rej)) st = cl_fail(err, CL_ENOMEM, "out of memory");
       continue;
     }
     if (st2) { /* no Jacobian (a step the engine refuses): listed, stability unknown */
@@ -2054,6 +2091,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     info->collapsed += !st;
     for (int a = np0; a < f->np; a++) f->p[a].via = 2;
   }
+  free(rej.known);
   info->collapse_evals += cc.nevals - ev0;
   c0->nevals = cc.nevals;
   return st;
@@ -2142,7 +2180,9 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
       st = cl_fail(err, CL_ENOMEM, "out of memory");
     set_free(&c, M);
     c.known = NULL, c.nknown = 0;
+    fixed_phase(&fo, "flows");
     for (int k = 0; k < fs.ns && !st; k++) {
+      fixed_progress(&fo, "flows", (double)k / fs.ns);
       if (budget > 0 && c.nevals >= budget) { /* the flows' allowance (as large as the budget) spent */
         info.skipped += fs.ns - k;
         break;
@@ -2175,6 +2215,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
    * unit alive (w = 0 is not listed) */
   for (int e = 0; e < nextra && collapse_only && csp && !st; e++)
     if (push_collapse_start(&g, csp, K, M, extra + (size_t)e * n, 0)) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  if (!collapse_only) fixed_phase(&fo, "Newton starts");
   for (int Ma = M; Ma >= 1 && !st && !collapse_only; Ma--) {
     start_list s = {.n = n};
     if (make_starts(m, Ma, Ma == M ? nrandom : nrandom / 4, &s)) {
@@ -2195,7 +2236,7 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
         break;
       }
       /* each pass over the starts of one number of live units is 1/M */
-      if (fo.progress) fo.progress(fo.progress_ctx, ((double)(M - Ma) + (double)t / s.ns) / M);
+      fixed_progress(&fo, "Newton starts", ((double)(M - Ma) + (double)t / s.ns) / M);
       /* plain Newton from the start (so every root the undeflated finder
        * reaches is found), then deflated Newton from it while that finds new
        * roots (at most 3 times) */
@@ -2227,9 +2268,10 @@ static cl_status find_impl(const cl_model *m, const cl_quad_opts *o, const cl_fi
     }
     free(s.y);
   }
+  if (cs.npat && !st && csp) fixed_phase(&fo, "collapse sets");
   for (int k = 0; k < cs.npat && !st && csp; k++) {
     if (collapse_starts(m, &cs.pat[k], &cs.cs[k])) st = cl_fail(err, CL_ENOMEM, "out of memory");
-    else st = collapse_search(&c, dc, dalt, m, &g, &cs.pat[k], &cs.cs[k], work, cap, &f, &info, err);
+    else st = collapse_search(&c, dc, dalt, m, &g, &cs.pat[k], &cs.cs[k], work, cap, &f, &info, &fo, k, cs.npat, err);
   }
   for (int k = 0; k < cs.npat; k++) free(cs.cs[k].y);
   free(cs.cs), free(cs.pat);

@@ -102,6 +102,10 @@ typedef struct {
                      4 + 8 K M for M >= 2, 0 for M = 1 (docs/fixed-points.md s.2) */
   int no_collapse;  /* 1: without the search on the collapse sets (M >= 2; docs/fixed-points.md
                        s.2, "Fixed points on the collapse set"); 0 (default): with it */
+  /* the phase that progress's fractions are of from now on ("flows", "Newton starts",
+     "collapse sets"), called with progress_ctx before the phase's first fraction;
+     NULL (default): progress alone, its fraction that of the Newton starts */
+  void (*phase)(void *ctx, const char *name);
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
 
