@@ -454,12 +454,13 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (cl_outset_add_out(&set, cfg->out, err)) return fail(2, err);
     FILE *of = set.f[0].f;
     double t0 = now_seconds();
-    cl_meter meter;
-    cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
-    cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
+    /* two phases: the escape law, then the starts (each its own ETA) */
+    cl_meter2 meter;
+    cl_meter2_init(&meter, "basin, escape law", "basin, directions", CL_BASIN_ESCAPE_SHARE, progress_on(cfg), stderr);
+    cfg->ode.progress = cl_meter2_update, cfg->ode.progress_ctx = &meter;
     cl_basin_multi_result res;
     cl_status st = cl_basin_run_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
-    cl_meter_end(&meter, !st);
+    cl_meter_end(&meter.m, !st);
     if (!st) cl_sweep_write_basin_multi(of, &res);
     /* the starts still moving at 4 tmax (docs/fixed-points.md s.5) */
     char s2[32];

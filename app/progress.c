@@ -70,6 +70,23 @@ void cl_meter_end(cl_meter *m, int ok) {
   if (m->on && m->drawn == 1) fputc('\n', m->f), fflush(m->f), m->drawn = 2;
 }
 
+void cl_meter2_init(cl_meter2 *p, const char *what, const char *what2, double share, int on, FILE *f) {
+  cl_meter_init(&p->m, what, on, f);
+  snprintf(p->what2, sizeof p->what2, "%s", what2);
+  p->share = share, p->phase = 0;
+}
+
+void cl_meter2_update(void *ctx, double fraction) {
+  cl_meter2 *p = ctx;
+  if (!p || !p->m.on) return;
+  if (!p->phase && fraction >= p->share) {
+    cl_meter_end(&p->m, 1);
+    cl_meter_init(&p->m, p->what2, 1, p->m.f);
+    p->phase = 1;
+  }
+  cl_meter_update(&p->m, p->phase ? (fraction - p->share) / (1 - p->share) : fraction / p->share);
+}
+
 void cl_span_update(void *span, double fraction) {
   cl_span *s = span;
   if (!s || !s->fn) return;

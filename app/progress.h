@@ -40,6 +40,19 @@ void cl_meter_at(cl_meter *m, double fraction, double t);
 char *cl_meter_format(const cl_meter *m, double fraction, double elapsed, char *buf, size_t len);
 /* End the line: at 100 % when ok, else where it stopped. */
 void cl_meter_end(cl_meter *m, int ok);
+/* A run in two phases reported as one fraction: [0, share) is the first
+ * (drawn as `what`), [share, 1] the second (`what2`); the first line ends at
+ * 100 % when the second phase starts, and each phase has its own elapsed
+ * time and ETA (basin at M >= 2: the escape law, then the starts). */
+typedef struct {
+  cl_meter m;
+  double share;
+  char what2[96];
+  int phase;
+} cl_meter2;
+void cl_meter2_init(cl_meter2 *p, const char *what, const char *what2, double share, int on, FILE *f);
+/* The cl_progress_fn of a two-phase meter (ctx: the cl_meter2). */
+void cl_meter2_update(void *ctx, double fraction);
 /* "42s", "3m05s", "2h07m" */
 char *cl_meter_format_duration(char *buf, size_t len, double seconds);
 

@@ -55,6 +55,11 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
  * not settled).  Where the default M = 2 grid engine refuses a state, the
  * whole run is redone with cl_drift_fallback's engine (res->rerun). */
 #define CL_BASIN_SETTLE_TOL 1e-3
+/* Progress (cl_ode_opts' hook): the escape law is reported over
+ * [0, CL_BASIN_ESCAPE_SHARE) (its fraction: the smallest Lambda_ji over
+ * 25), the starts over [CL_BASIN_ESCAPE_SHARE, 1] (starts done over ndir),
+ * so that a caller can name the phase and time each on its own. */
+#define CL_BASIN_ESCAPE_SHARE 0.01
 typedef struct {
   long ndir;
   long unsettled; /* starts not settled at 4 tmax (classified all the same) */

@@ -16,8 +16,9 @@ typedef struct {
   char stepper[16]; /* dop853 (default), rk8pd, rkf45, rkck, msadams, msbdf, rk4imp, bsimp */
   double rtol, atol;
   cl_quad_opts quad;
-  /* progress of cl_ode_solve (fraction of [0, T]) and of cl_basin_run and
-   * cl_basin_run_multi (fraction of the directions); NULL for none */
+  /* progress of cl_ode_solve (fraction of [0, T]) and of cl_basin_run
+   * (fraction of the directions) and cl_basin_run_multi (the escape law,
+   * then the directions: CL_BASIN_ESCAPE_SHARE); NULL for none */
   cl_progress_fn progress;
   void *progress_ctx;
   /* 0 (default): after a refusal of the default M = 2 grid, cl_ode_solve
