@@ -570,6 +570,35 @@ Test(ux, progress_callbacks_and_lines, .timeout = 90) {
   rm_rf(dir);
 }
 
+/* A run in two phases (basin at M >= 2: the escape law, then the starts):
+ * the first phase's line ends at 100 % when the second starts, and the
+ * second has its own label and fraction, (f - share) / (1 - share). */
+Test(ux, progress_in_two_phases, .timeout = 60) {
+  FILE *f = tmpfile();
+  cr_assert(f);
+  cl_meter2 p;
+  cl_meter2_init(&p, "basin, escape law", "basin, directions", 0.01, 1, f);
+  p.m.tty = 0;
+  cl_meter2_update(&p, 0);
+  cl_meter2_update(&p, 0.5);
+  cl_meter_end(&p.m, 1);
+  char text[1024] = "";
+  rewind(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  const char *want[] = {"cldyn: basin, escape law   0.0%", "cldyn: basin, escape law 100.0%",
+                        "cldyn: basin, directions  49.5%", "cldyn: basin, directions 100.0%"};
+  const char *q = text;
+  for (int k = 0; k < 4; k++) {
+    cr_expect_eq(strncmp(q, want[k], strlen(want[k])), 0, "line %d: %s", k + 1, text);
+    q = strchr(q, '\n');
+    cr_assert(q, "%s", text);
+    q++;
+  }
+  cr_expect_eq(*q, '\0', "%s", text);
+}
+
 /* Not on a terminal (a log file, a pipe) --progress writes plain lines:
  * no \r, each line whole, a further percent at most once a second and a
  * line at least every minute; on a terminal the one line is redrawn. */
