@@ -455,9 +455,10 @@ static int run_basin(cl_config *cfg, int argc, char **argv) {
     if (cl_outset_add_out(&set, cfg->out, err)) return fail(2, err);
     FILE *of = set.f[0].f;
     double t0 = now_seconds();
+    /* two phases: the escape law, then the starts (each its own line and ETA) */
     cl_meter meter;
-    cl_meter_init(&meter, "basin, directions", progress_on(cfg), stderr);
-    cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter;
+    cl_meter_init(&meter, "basin, escape law", progress_on(cfg), stderr);
+    cfg->ode.progress = cl_meter_update, cfg->ode.progress_ctx = &meter, cfg->ode.phase = cl_meter_phase;
     cl_basin_multi_result res;
     cl_status st = cl_basin_run_multi(m, &cfg->ode, cfg->directions, cfg->tmax, cfg->sched.seed, cfg->threads, &res, err);
     cl_meter_end(&meter, !st);

@@ -343,7 +343,24 @@ static double noise_rate(const cl_model *m, int ji, const double *EGG, const dou
   return m->tau * m->tau * (m->c[j].m2 * EGG[i] + m->s * m->s * Es[i]);
 }
 
+/* The escape law's progress (the phase "escape law"): min Lambda / 25
+ * (the loop stops at 25), in steps of 1% */
+static void escape_progress(cl_progress_fn fn, void *ctx, double lmin, double *shown) {
+  double f = fmin(fmax(lmin, 0) / 25, 1);
+  if (!fn || !(f >= *shown + 0.01)) return;
+  *shown = f;
+  fn(ctx, f);
+}
+
+static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progress_fn fn, void *ctx, double *var,
+                              char *err);
+
 cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts *o, double *var, char *err) {
+  return escape_multi(m, o, NULL, NULL, var, err);
+}
+
+static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progress_fn fn, void *ctx, double *var,
+                              char *err) {
   const int K = m->K, M = m->M, KM = K * M;
   if (m->B != 1) return cl_fail(err, CL_EINVAL, "B: basin with M >= 2 needs B = 1");
   cl_drift *d;
@@ -359,11 +376,13 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
          A1[CL_KMAX * CL_MMAX] = {0};
   int k0 = 0;
   const double h = 0.02, eps = 1e-6;
+  double shown = 0, Qc[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  if (fn) fn(ctx, 0);
   cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
   memcpy(Qe, Q, sizeof Qe);
   int it = 0;
   for (; it < 100000 && !st; it++) {
-    double y[CL_STATE_MAX], f[CL_STATE_MAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX], moved = 0, qs = 0;
+    double y[CL_STATE_MAX], f[CL_STATE_MAX], moved = 0, qs = 0;
     for (int k = 0; k < M * M; k++) moved = fmax(moved, fabs(Q[k] - Qe[k]));
     for (int i = 0; i < M; i++) qs = fmax(qs, Qe[i * (M + 1)]);
     if (moved > NOISE_DQ * qs) { /* close the block at this step, open the next */
@@ -377,30 +396,42 @@ cl_status cl_basin_escape_variances_multi(const cl_model *m, const cl_quad_opts 
       k0 = it;
     }
     double lmin = INFINITY;
+    /* the rates and dQ are functions of Q alone (R = 0): where Euler has
+     * left Q unchanged to the last bit (Q at the rule's fixed point, h dQ
+     * below half an ulp) the previous step's values are reused, the same
+     * numbers without their 2 KM + 1 drift evaluations */
+    const int same = it > 0 && memcmp(Q, Qc, sizeof(double) * (size_t)(M * M)) == 0;
     for (int ji = 0; ji < KM && !st; ji++) {
       /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
        * e_ji (the M >= 2 rules are not exactly odd in R: their drift at
        * R = 0 need not vanish, the difference cancels that offset) */
-      double fp;
-      R[ji] = eps;
-      cl_state_pack(K, M, R, Q, y);
-      if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
-      fp = f[ji];
-      R[ji] = -eps;
-      cl_state_pack(K, M, R, Q, y);
-      R[ji] = 0;
-      if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
-      double lam = (fp - f[ji]) / (2 * eps), e = h * exp(-2 * Lam[ji]);
+      if (!same) {
+        double fp;
+        R[ji] = eps;
+        cl_state_pack(K, M, R, Q, y);
+        if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
+        fp = f[ji];
+        R[ji] = -eps;
+        cl_state_pack(K, M, R, Q, y);
+        R[ji] = 0;
+        if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
+        lamc[ji] = (fp - f[ji]) / (2 * eps);
+      }
+      double e = h * exp(-2 * Lam[ji]);
       A0[ji] += e, A1[ji] += e * (it - k0);
-      Lam[ji] += h * lam;
+      Lam[ji] += h * lamc[ji];
       lmin = fmin(lmin, Lam[ji]);
     }
     if (st || lmin > 25) break;
+    escape_progress(fn, ctx, lmin, &shown);
     if (it > 0 && lmin < -5) {
       st = cl_fail(err, CL_EINVAL, "the uninformative state is not unstable along every feature and unit");
       break;
     }
-    if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
+    if (!same) {
+      if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
+      memcpy(Qc, Q, sizeof Qc);
+    }
     for (int k = 0; k < M * M; k++) Q[k] += h * dQ[k];
   }
   /* the last block ends at the last step taken (Q there) */
@@ -468,8 +499,10 @@ static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir,
   const int K = m->K, M = m->M, n = cl_state_size(K, M);
   memset(res, 0, sizeof *res);
   if (M < 2) return cl_fail(err, CL_EINVAL, "M: cl_basin_run_multi needs M >= 2");
-  cl_status st = cl_basin_escape_variances_multi(m, &o->quad, res->var, err);
+  if (o0->phase) o0->phase(o0->progress_ctx, "escape law");
+  cl_status st = escape_multi(m, &o->quad, o0->phase ? o0->progress : NULL, o0->progress_ctx, res->var, err);
   if (st) return st;
+  if (o0->phase) o0->phase(o0->progress_ctx, "directions");
   res->ndir = ndir;
   double *starts = malloc(sizeof(double) * (size_t)ndir * (size_t)(K * M));
   int *which = malloc(sizeof(int) * (size_t)ndir), *done = malloc(sizeof(int) * (size_t)ndir);

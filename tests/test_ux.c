@@ -570,6 +570,37 @@ Test(ux, progress_callbacks_and_lines, .timeout = 90) {
   rm_rf(dir);
 }
 
+/* A run in named phases (basin at M >= 2: the escape law, then the starts;
+ * fixed: flows, Newton starts, collapse sets): cl_meter_phase starts a new
+ * line with the prefix of the first phase's label and its own fraction. */
+Test(ux, progress_in_two_phases, .timeout = 60) {
+  FILE *f = tmpfile();
+  cr_assert(f);
+  cl_meter m;
+  cl_meter_init(&m, "basin, escape law", 1, f);
+  m.tty = 0;
+  cl_meter_update(&m, 0);
+  cl_meter_update(&m, 1);
+  cl_meter_phase(&m, "directions");
+  cl_meter_update(&m, 0.5);
+  cl_meter_end(&m, 1);
+  char text[1024] = "";
+  rewind(f);
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  const char *want[] = {"cldyn: basin, escape law   0.0%", "cldyn: basin, escape law 100.0%",
+                        "cldyn: basin, directions  50.0%", "cldyn: basin, directions 100.0%"};
+  const char *q = text;
+  for (int k = 0; k < 4; k++) {
+    cr_expect_eq(strncmp(q, want[k], strlen(want[k])), 0, "line %d: %s", k + 1, text);
+    q = strchr(q, '\n');
+    cr_assert(q, "%s", text);
+    q++;
+  }
+  cr_expect_eq(*q, '\0', "%s", text);
+}
+
 /* Not on a terminal (a log file, a pipe) --progress writes plain lines:
  * no \r, each line whole, a further percent at most once a second and a
  * line at least every minute; on a terminal the one line is redrawn. */

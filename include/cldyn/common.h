@@ -33,6 +33,11 @@
 /* Progress callback: fraction of the total work done, in [0, 1].  The
  * library reports through it and never prints (the CLI draws the line). */
 typedef void (*cl_progress_fn)(void *ctx, double fraction);
+/* Phase callback: a run in named phases ("flows", "escape law", ...) calls
+ * it with the progress context at the start of each phase; the fractions
+ * that follow are of that phase (the CLI draws a line per phase, with its
+ * own clock and ETA). */
+typedef void (*cl_phase_fn)(void *ctx, const char *name);
 #define CL_KMAX 32 /* planted features */
 #define CL_MMAX 16 /* output units */
 #define CL_PATHLEN 4096 /* file names (options, checkpoints), with the NUL */

@@ -105,7 +105,7 @@ typedef struct {
   /* the phase that progress's fractions are of from now on ("flows", "Newton starts",
      "collapse sets"), called with progress_ctx before the phase's first fraction;
      NULL (default): progress alone, its fraction that of the Newton starts */
-  void (*phase)(void *ctx, const char *name);
+  cl_phase_fn phase;
 } cl_fixed_opts;
 #define CL_FIXED_EVALS 20000
 

@@ -20,6 +20,10 @@ typedef struct {
    * cl_basin_run_multi (fraction of the directions); NULL for none */
   cl_progress_fn progress;
   void *progress_ctx;
+  /* cl_basin_run_multi's phases, "escape law" (its fraction: the smallest
+   * growth exponent Lambda_ji over its end value 25) and "directions";
+   * NULL (default): progress reports the directions alone */
+  cl_phase_fn phase;
   /* 0 (default): after a refusal of the default M = 2 grid, cl_ode_solve
    * reruns with the fallback engine (cl_drift_fallback); 1: it returns the
    * refusal, so that a caller running many trajectories (basin) redoes all
