@@ -46,9 +46,7 @@ static FILE *bopen(bstudy *S, bfile *b, const char *name) {
   snprintf(b->path, sizeof b->path, "%s/%s", S->dir, name);
   snprintf(b->tmp, sizeof b->tmp, "%s.tmp.XXXXXX", b->path);
   b->f = NULL;
-  int fd = cl_tmpfiles_mkstemp(b->tmp);
-  if (fd >= 0 && !(b->f = fdopen(fd, "w"))) close(fd), unlink(b->tmp), cl_tmpfiles_unregister(b->tmp);
-  if (!b->f) return cl_fail(S->err, CL_EIO, "cannot write '%s'", b->path), NULL;
+  if (!(b->f = cl_tmpfiles_open(b->tmp, "w"))) return cl_fail(S->err, CL_EIO, "cannot write '%s'", b->path), NULL;
   return b->f;
 }
 

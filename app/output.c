@@ -38,12 +38,8 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
     return CL_OK;
   }
   snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
-  int fd = cl_tmpfiles_mkstemp(o->tmp);
-  if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-    int e = errno;
-    if (fd >= 0) close(fd), unlink(o->tmp), cl_tmpfiles_unregister(o->tmp);
-    return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(e));
-  }
+  if (!(o->f = cl_tmpfiles_open(o->tmp, "w")))
+    return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(errno));
   return CL_OK;
 }
 

@@ -14,9 +14,7 @@ FILE *cl_sfiles_open(cl_sfiles *s, const char *name) {
   if (!t) return cl_fail(s->err, CL_EIO, "too many open files"), NULL;
   snprintf(t->path, sizeof t->path, "%s/%s", s->dir, name);
   snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", t->path);
-  int fd = cl_tmpfiles_mkstemp(t->tmp);
-  if (fd >= 0 && !(t->f = fdopen(fd, "w"))) close(fd), unlink(t->tmp), cl_tmpfiles_unregister(t->tmp);
-  if (!t->f) {
+  if (!(t->f = cl_tmpfiles_open(t->tmp, "w"))) {
     cl_fail(s->err, CL_EIO, "cannot write '%s'", t->path);
     return NULL;
   }

@@ -118,12 +118,8 @@ static int resume_scan(job *J) {
       old.shard % J->id.nshards != J->id.shard)
     return fail(2, "--resume: the output was written by another sweep (other parameters, grid or shard)");
   snprintf(J->oldc, sizeof J->oldc, "%s.old.XXXXXX", out);
-  int fd = cl_tmpfiles_mkstemp(J->oldc);
-  FILE *cf = fd >= 0 ? fdopen(fd, "w") : NULL;
-  if (!cf) {
-    if (fd >= 0) close(fd), unlink(J->oldc), cl_tmpfiles_unregister(J->oldc);
-    return fail(2, "--resume: cannot write next to the output");
-  }
+  FILE *cf = cl_tmpfiles_open(J->oldc, "w");
+  if (!cf) return fail(2, "--resume: cannot write next to the output");
   J->have_old = 1;
   cl_status st = cl_sweep_scan_done(out, &J->id, &J->done, &J->ndone, cf, err);
   if (fclose(cf) != 0 && !st) st = cl_fail(err, CL_EIO, "--resume: write error");
@@ -220,10 +216,8 @@ static int run_serial(job *J) {
     /* new points to a temporary file, then merged with the old points */
     char tmp[CL_PATHLEN + 32];
     snprintf(tmp, sizeof tmp, "%s.new.XXXXXX", J->cfg.out);
-    int fd = cl_tmpfiles_mkstemp(tmp);
-    FILE *nf = fd >= 0 ? fdopen(fd, "w") : NULL;
+    FILE *nf = cl_tmpfiles_open(tmp, "w");
     if (!nf) {
-      if (fd >= 0) close(fd), unlink(tmp), cl_tmpfiles_unregister(tmp);
       drop_old(J);
       return cl_outset_abort(&set), fail(2, "--resume: cannot write next to the output");
     }

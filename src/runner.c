@@ -139,12 +139,8 @@ static cl_status write_ck(const char *path, const char *fp, const cl_traj *tr, c
     return cl_fail(err, CL_EIO, "checkpoint: '%s' is not a regular file", path);
   char tmp[CL_PATHLEN + 32];
   snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-  int fd = cl_tmpfiles_mkstemp(tmp);
-  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-  if (!f) {
-    if (fd >= 0) close(fd), unlink(tmp), cl_tmpfiles_unregister(tmp);
-    return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
-  }
+  FILE *f = cl_tmpfiles_open(tmp, "wb");
+  if (!f) return cl_fail(err, CL_EIO, "checkpoint: cannot write '%s'", path);
   ckw w = {f, crc32_z(0, NULL, 0)};
   size_t fl = strlen(fp), nc = (size_t)tr->ncol;
   long long runs = tr->runs;

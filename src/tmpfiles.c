@@ -1,6 +1,7 @@
 /* The registry of temporary files and the signal handlers (tmpfiles.h). */
 #include "cldyn/tmpfiles.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,10 +23,10 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
  * between the two (it would leave the file behind): `busy` counts the
  * holds of all threads.  A handler that finds a hold open records its
  * signal and returns; the release that closes the last hold removes the
- * files and exits.  `dying` and `busy` are sequentially consistent, so
- * either the handler sees the hold or the holder sees `dying`: a file
+ * files and exits.  `pending` and `busy` are sequentially consistent, so
+ * either the handler sees the hold or the holder sees `pending`: a file
  * created meanwhile is registered before anyone exits. */
-static atomic_int busy, dying, pending;
+static atomic_int busy, pending; /* pending: the deferred signal, 0 if none */
 
 int cl_tmpfiles_register(const char *path) {
   size_t n = strlen(path);
@@ -66,7 +67,7 @@ static void die(void) {
 void cl_tmpfiles_hold(void) { atomic_fetch_add(&busy, 1); }
 
 void cl_tmpfiles_release(void) {
-  if (atomic_fetch_sub(&busy, 1) == 1 && atomic_load(&dying)) die();
+  if (atomic_fetch_sub(&busy, 1) == 1 && atomic_load(&pending)) die();
 }
 
 int cl_tmpfiles_mkstemp(char *tmpl) {
@@ -77,9 +78,19 @@ int cl_tmpfiles_mkstemp(char *tmpl) {
   return fd;
 }
 
+FILE *cl_tmpfiles_open(char *tmpl, const char *mode) {
+  int fd = cl_tmpfiles_mkstemp(tmpl);
+  FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+  if (fd >= 0 && !f) {
+    int e = errno;
+    close(fd), unlink(tmpl), cl_tmpfiles_unregister(tmpl);
+    errno = e;
+  }
+  return f;
+}
+
 static void on_signal(int sig) {
   atomic_store(&pending, sig);
-  atomic_store(&dying, 1);
   if (atomic_load(&busy) > 0) return; /* the holder exits at its release */
   die();
 }

@@ -12,6 +12,8 @@
 #ifndef CLDYN_TMPFILES_H
 #define CLDYN_TMPFILES_H
 
+#include <stdio.h>
+
 #include "cldyn/common.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
@@ -23,6 +25,9 @@ int cl_tmpfiles_register(const char *path);
 /* mkstemp(tmpl) and register the file, with no signal between the two
  * (see cl_tmpfiles_hold); the descriptor, or -1 (errno set by mkstemp). */
 int cl_tmpfiles_mkstemp(char *tmpl);
+/* cl_tmpfiles_mkstemp, then fdopen(mode); NULL (errno set, no file left)
+ * on a failure of either. */
+FILE *cl_tmpfiles_open(char *tmpl, const char *mode);
 /* Between hold and release (they nest, and count over all threads) a
  * handled signal is deferred: the release that closes the last hold
  * removes the registered files and exits with 128 + signal.  Create a
