@@ -863,6 +863,7 @@ void cl_drift_pin_rep(cl_drift *d, int rep) { d->pin = rep >= 0 && rep < cl_drif
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
 int cl_drift_grid_unresolved(const cl_drift *d) { return d->g2 && cl_grid_unresolved(d->g2); }
 double cl_drift_grid_round(const cl_drift *d) { return d->g2 ? cl_grid_round(d->g2) : 0; }
+int cl_drift_closed(const cl_drift *d) { return d->erf != NULL; }
 int cl_drift_kinked(const cl_drift *d) { return d->multi && cl_multi_kinked(d->multi); }
 int cl_drift_grid_refused(const char *err) { return err && strstr(err, CL_GRID_REFUSAL) != NULL; }
 int cl_drift_fallback(const cl_model *m, const cl_quad_opts *o, cl_quad_opts *q, const char **name) {

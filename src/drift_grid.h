@@ -64,6 +64,10 @@ int cl_drift_grid_unresolved(const struct cl_drift *d);
  * (docs/fixed-points.md s.2, "The deterministic rules' own error") */
 double cl_grid_round(const cl_grid *g);
 double cl_drift_grid_round(const struct cl_drift *d);
+/* 1 for the closed forms (erf with Gaussian laws, drift_erf.c): one copy,
+ * whose trajectory bound is the integrator's part and the drift error bound
+ * integrated over the table (cl_ode_solve, docs/closed-forms.md s.7) */
+int cl_drift_closed(const struct cl_drift *d);
 /* 1 for the Sobol' rules over the whole batch (g abs, B > 1, lambda != 0,
  * docs/multi.md s.3): each rule's drift jumps where a point's correlation
  * C_il (batch mean, or one sample's) changes sign with g abs, so the

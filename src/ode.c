@@ -892,16 +892,18 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
  * rerun (its own error), is added to *tbound.  The
  * levels rerun the coarse one: the cheapest, and its integrator error was
  * that of the fine one within 1% on case D (session 16, docs/multi.md s.11).
+ * The closed forms (one copy, no spread: tbound 0 here) always rerun it,
+ * what names the copy rerun in the note.
  * Where that run fails, *ifail = 1 and inote says why: no trajectory bound. */
 #define CHECK_TIGHT 10
 #define CHECK_MARGIN 1e3
 #define CHECK_RERUN 10
 #define CHECK_FACTOR 2
 static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt, const double *tk,
-                                  const double *Y, int ws, int pr, int level, double rtol, double atol,
+                                  const double *Y, int ws, int pr, const char *what, double rtol, double atol,
                                   const char *pars, double *tbound, int *ifail, char *inote, size_t len,
                                   char *err) {
-  const int n = c->n1, nall = n * c->nrep;
+  const int n = c->n1, nall = n * (c->nrep > 1 ? c->nrep : 1);
   double ymax = 0;
   for (size_t j = 0; j < nt; j++)
     for (int q = 0; q < n; q++) ymax = fmax(ymax, fabs(Y[j * (size_t)nall + (size_t)ws * n + q]));
@@ -941,27 +943,29 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
      * audit's grid cases (docs/multi.md s.11) */
     const double part = CHECK_FACTOR * d + scale / CHECK_TIGHT;
     *tbound += part;
-    snprintf(inote, len, "; integrator's part %.3g: %d x the distance to the %s integrated alone at %d times "
-             "tighter tolerances, plus one of those", part, CHECK_FACTOR, level ? "coarse level" : "last rule",
-             CHECK_TIGHT);
+    snprintf(inote, len, "; integrator's part %.3g: %d x the distance to the %s at %d times tighter tolerances, "
+             "plus one of those", part, CHECK_FACTOR, what, CHECK_TIGHT);
   }
   return CL_OK;
 }
 
-/* The drift's rounding along the trajectory (the grid with linear or cubic
- * sigma, docs/grid.md s.5): its levels are exact but for rounding, which the
- * levels' spread sees only in part; at tight tolerances the written table was
- * up to 1.9 times its printed bound from the exact one (bench/gridround).
- * The written level is evaluated alone at each row of the table, its
- * rounding bound rnd read (cl_drift_grid_round), and sum (t_j+1 - t_j)
- * max(rnd_j, rnd_j+1) is added to *tbound: the integral of the drift's
- * rounding bound over [0, T], without the flow's growth of an early error
- * (the rounding measured was 1e-3 to 0.14 of the first-order bound: s.5's
- * table).  Elsewhere (rnd = 0) nothing is added and nothing evaluated. */
-static cl_status rounding_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
-                               double *tbound, int *ifail, char *rnote, size_t len, char *err) {
-  if (!(cl_drift_grid_round(c->drift) > 0)) return CL_OK;
-  const int n = c->n1, nall = n * c->nrep;
+/* A drift bound integrated along the trajectory.  The drift's rounding (the
+ * grid with linear or cubic sigma, docs/grid.md s.5): its levels are exact
+ * but for rounding, which the levels' spread sees only in part; at tight
+ * tolerances the written table was up to 1.9 times its printed bound from
+ * the exact one (bench/gridround).  The closed forms' Gauss-Legendre terms
+ * (docs/closed-forms.md s.7): one copy, no spread to see them.
+ * The written level (copy ws) is evaluated alone at each row of the table,
+ * its bound rnd read (bnd: cl_drift_grid_round, cl_drift_stderr), and
+ * sum (t_j+1 - t_j) max(rnd_j, rnd_j+1) is added to *tbound: the integral
+ * of the drift's bound over [0, T], without the flow's growth of an early
+ * error (the rounding measured was 1e-3 to 0.14 of the first-order bound:
+ * s.5's table).  name and what word the note ("rounding's", "the drift's
+ * rounding bound"). */
+static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
+                            double (*bnd)(const cl_drift *), const char *name, const char *what,
+                            double *tbound, int *ifail, char *rnote, size_t len, char *err) {
+  const int n = c->n1, nall = n * (c->nrep > 1 ? c->nrep : 1);
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   double sum = 0, prev = 0;
   cl_status st = CL_OK;
@@ -969,7 +973,7 @@ static cl_status rounding_part(const ode_ctx *c, size_t nt, const double *tk, co
   for (size_t j = 0; j < nt && !st; j++) {
     cl_state_unpack(c->K, c->M, Y + j * (size_t)nall + (size_t)ws * n, R, Q);
     st = cl_drift_eval(c->drift, R, Q, dR, dQ, err);
-    const double rnd = cl_drift_grid_round(c->drift);
+    const double rnd = bnd(c->drift);
     if (j > 0) sum += (tk[j] - tk[j - 1]) * fmax(prev, rnd);
     prev = rnd;
   }
@@ -977,11 +981,11 @@ static cl_status rounding_part(const ode_ctx *c, size_t nt, const double *tk, co
   if (st == CL_ENOMEM) return st;
   *ifail = st != CL_OK;
   if (st) {
-    snprintf(rnote, len, "the drift's rounding bound failed at a row of the table");
+    snprintf(rnote, len, "%s failed at a row of the table", what);
     return CL_OK;
   }
   *tbound += sum;
-  snprintf(rnote, len, "; rounding's part %.3g: the drift's rounding bound integrated over the table", sum);
+  snprintf(rnote, len, "; %s part %.3g: %s integrated over the table", name, sum, what);
   return CL_OK;
 }
 
@@ -1129,14 +1133,24 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   }
   char inote[200] = "", rnote[120] = "";
   int ifail = 0;
+  /* the closed forms (one copy, nr = 1): the same two parts, the drift's
+   * from its Gauss-Legendre terms' bound (docs/closed-forms.md s.7) */
+  const int closed = !type && cl_drift_closed(c.drift);
   /* as the M = 1 coarse level: where reported; the levels' check reruns the
    * coarse one (level 0, the cheapest), the rules' the last rule */
-  if (!st && info && !type && nr > 1 && !knote[0])
-    st = integrator_check(&c, y, nt, tr->t, Y, wrep >= 0 ? wrep : nr - 1, wrep >= 0 ? 0 : nr - 1, wrep >= 0, rtol,
-                          atol, pars, &tbound, &ifail, inote, sizeof inote, err);
+  if (!st && info && !type && (nr > 1 || closed) && !knote[0])
+    st = integrator_check(&c, y, nt, tr->t, Y, wrep >= 0 ? wrep : nr - 1, wrep >= 0 ? 0 : nr - 1,
+                          wrep >= 0 ? "coarse level integrated alone"
+                          : closed  ? "run integrated again"
+                                    : "last rule integrated alone",
+                          rtol, atol, pars, &tbound, &ifail, inote, sizeof inote, err);
   /* after the integrator's check, whose choice is made on the spread */
-  if (!st && !ifail && info && !type && wrep >= 0 && nr > 1)
-    st = rounding_part(&c, nt, tr->t, Y, wrep, &tbound, &ifail, rnote, sizeof rnote, err);
+  if (!st && !ifail && info && !type && wrep >= 0 && nr > 1 && cl_drift_grid_round(c.drift) > 0)
+    st = drift_part(&c, nt, tr->t, Y, wrep, cl_drift_grid_round, "rounding's", "the drift's rounding bound", &tbound,
+                    &ifail, rnote, sizeof rnote, err);
+  if (!st && !ifail && info && closed)
+    st = drift_part(&c, nt, tr->t, Y, 0, cl_drift_stderr, "the drift's", "the drift error bound", &tbound, &ifail,
+                    rnote, sizeof rnote, err);
   /* the written row (the fine level, or the rules' mean) into the first
    * copy's slot, only now: the check compares its rerun with the copy's own
    * slot (session 16: before, slot 0 was overwritten first, and a rerun of
@@ -1165,7 +1179,15 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
      * where the line would not fit (the quad rule's method is long: the
      * rerun's note once cut its drift bound to "8") */
     char tail[2 * CL_ERRLEN]; /* the tolerance floor's and the integrator's notes fit whole */
-    if (ifail)
+    if (closed && ifail)
+      snprintf(tail, sizeof tail, "; no trajectory error bound (%s); drift error bound %.3g at t = 0%s",
+               rnote[0] ? rnote : inote, se0, note);
+    else if (closed)
+      snprintf(tail, sizeof tail,
+               "; trajectory error bound %.3g (max over the table of R and Q%s%s); drift error bound %.3g at t = "
+               "0%s",
+               tbound, inote, rnote, se0, note);
+    else if (ifail)
       snprintf(tail, sizeof tail,
                "; %d %s integrated separately, no trajectory error bound (%s); drift error bound %.3g at "
                "t = 0%s",
@@ -1180,8 +1202,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     else if (!type && cl_drift_m1_unbounded(c.drift))
       snprintf(tail, sizeof tail, "; %s%s", cl_drift_m1_unbounded(c.drift), note);
     else if (cl_drift_stderr(c.drift) > 0 || se0 > 0)
-      snprintf(tail, sizeof tail, "; drift standard error %.3g at t = 0, %.3g at the last step%s%s", se0,
-               cl_drift_stderr(c.drift), knote, note);
+      snprintf(tail, sizeof tail, "; drift %s %.3g at t = 0, %.3g at the last step%s%s",
+               cl_drift_closed(c.drift) ? "error bound" : "standard error", se0, cl_drift_stderr(c.drift), knote,
+               note);
     else
       snprintf(tail, sizeof tail, "%s", note);
     /* copied, not printed: a "%.*s%s" format cannot be shown to fit (-O1
