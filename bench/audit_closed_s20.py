@@ -90,13 +90,14 @@ def pairs_reference(opts, R, L, T, extra, timeout):
     return times, [[got[(j,) + c] for c in cols] for j in range(len(times))], meths, cpu
 
 
+HEADER = ["#", "case", "T", "drift bound", "drift error", "ratio", "traj. bound (integrator's, drift's part)",
+          "traj. error", "ratio", "reference (its drift, traj. bounds)", "CPU s run, ref"]
+
+
 def main():
-    pick = [int(x) for x in sys.argv[1:]] or range(len(CASES))
     timeout = int(os.environ.get("AUDIT_TIMEOUT", "600"))
-    print("| # | case | T | drift bound | drift error | ratio | traj. bound (integrator's, drift's part) | traj. error | "
-          "ratio | reference (its drift, traj. bounds) | CPU s run, ref |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for n in pick:
+    print("| " + " | ".join(HEADER) + " |\n|" + " --- |" * len(HEADER))
+    for n in [int(x) for x in sys.argv[1:]] or range(len(CASES)):
         name, opts, (R, L), T, ref = CASES[n]
         dt = T / 10
         args = opts.split() + s19.state(R, L) + ["--expect", "closed"]
