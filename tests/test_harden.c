@@ -545,6 +545,93 @@ Test(harden, signal_inside_an_output_set_commit_leaves_it_whole, .timeout = 30) 
   }
 }
 
+/* A redraw of an existing figure that fails (a `gnuplot` on PATH that exits
+ * with 1) or is signalled while gnuplot runs (one that sends SIGTERM to
+ * cldyn, its parent, and exits 0) leaves the old FIG, FIG.gp and FIG.dat
+ * byte-identical and no temporary file: the redraw's three files are
+ * temporary until gnuplot succeeded (docs/hardening.md s.4).  The redraw
+ * reads other data, so that a committed one would differ. */
+static int same_file(const char *dir, const char *name, const char *old, size_t oldlen) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  size_t n = 0;
+  char *b = slurp(p, &n);
+  int same = b && n == oldlen && !memcmp(b, old, n);
+  free(b);
+  return same;
+}
+
+Test(harden, plot_redraw_keeps_the_old_figure_on_failure_or_signal, .timeout = 60) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot not installed");
+  static const char *const names[] = {"d.png", "d.png.gp", "d.png.dat"};
+  static const char *const fakes[] = {"#!/bin/sh\nexit 1\n", "#!/bin/sh\nkill -TERM $PPID\nexit 0\n"};
+  const int want[] = {1, 128 + SIGTERM};
+  for (int k = 0; k < 2; k++) {
+    char dir[64], err[2048], p[4096];
+    make_tmpdir(dir, sizeof dir);
+    write_file(dir, "dens.csv", "t,xi,w,p\n1,1,0.05,1\n1,1,0.15,3\n1,1,0.25,2\n1,-1,-0.15,2\n1,-1,-0.05,4\n");
+    int rc = RUN(dir, err, "plot", "--out", "d.png", "--density", "dens.csv");
+    cr_assert_eq(rc, 0, "the first draw: %s", err);
+    char *old[3];
+    size_t len[3];
+    for (int i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+      cr_assert_not_null(old[i] = slurp(p, &len[i]), "no %s", names[i]);
+    }
+    write_file(dir, "dens.csv", "t,xi,w,p\n1,1,0.05,2\n1,1,0.15,1\n1,1,0.25,5\n1,-1,-0.15,1\n1,-1,-0.05,1\n");
+    snprintf(p, sizeof p, "%s/bin", dir);
+    cr_assert(mkdir(p, 0755) == 0);
+    write_file(dir, "bin/gnuplot", fakes[k]);
+    snprintf(p, sizeof p, "%s/bin/gnuplot", dir);
+    cr_assert(chmod(p, 0755) == 0);
+    /* the CLI (exec'd by run_argv_in) inherits PATH */
+    const char *path = getenv("PATH");
+    char *saved = strdup(path ? path : "/usr/bin:/bin"), newpath[8192];
+    snprintf(newpath, sizeof newpath, "%s/bin:%s", dir, saved); /* dir is absolute */
+    setenv("PATH", newpath, 1);
+    rc = RUN(dir, err, "plot", "--out", "d.png", "--density", "dens.csv");
+    setenv("PATH", saved, 1);
+    free(saved);
+    int same = 1;
+    for (int i = 0; i < 3; i++) {
+      int s = same_file(dir, names[i], old[i], len[i]);
+      if (!s) cr_log_error("%s: %s changed or removed", k ? "signal" : "failure", names[i]);
+      same &= s;
+      free(old[i]);
+    }
+    cr_expect(rc == want[k] && same && count_entries(dir, is_tmp) == 0, "%s: status %d (want %d), %s, %d temporary files",
+              k ? "SIGTERM while gnuplot runs" : "gnuplot fails", rc, want[k], same ? "old files kept" : "old files lost",
+              count_entries(dir, is_tmp));
+    rm_rf(dir);
+  }
+}
+
+/* More temporary files than one block of the registry (64) are all
+ * removed by a signal: 200 in a child, then SIGTERM. */
+Test(harden, signal_removes_more_than_64_temporary_files, .timeout = 30) {
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  pid_t pid = fork_child();
+  if (pid == 0) {
+    char e[CL_ERRLEN], tmpl[160];
+    if (cl_tmpfiles_install_signals(e)) _exit(3);
+    for (int i = 0; i < 200; i++) {
+      snprintf(tmpl, sizeof tmpl, "%s/f%03d.tmp.XXXXXX", dir, i);
+      int fd = cl_tmpfiles_mkstemp(tmpl);
+      if (fd < 0) _exit(4);
+      close(fd);
+    }
+    raise(SIGTERM);
+    _exit(5);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+  cr_expect(rc == 128 + SIGTERM && count_entries(dir, NULL) == 0, "status %d, %d of 200 files left", rc,
+            count_entries(dir, NULL));
+  rm_rf(dir);
+}
+
 /* ---- 5. never hang, never NaN with exit 0; config files ---- */
 
 Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
