@@ -874,7 +874,7 @@ static int sh(const char *dir, const char *script) {
   char bin[4096], cmd[16384];
   if (!realpath(cli_bin(), bin)) abort();
   snprintf(cmd, sizeof cmd, "cd '%s' && B='%s' && { %s ; } >/dev/null 2>&1", dir, bin, script);
-  int st = system_child(cmd); /* a script: its commands lack the death signal (s.17) */
+  int st = script_child(cmd); /* a script: its process group dies with the test (s.17) */
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -1518,17 +1518,25 @@ Test(harden, popen_child_reads_output_and_status, .timeout = 30) {
  * stand-in for a test's worker) starts it, the command writes its own pid
  * to a file; SIGKILL to the helper must take the command with it within
  * 1 s.  Before testutil.h routed these through fork_child, system() and
- * popen() left it running. */
-static void children_die_with_the_helper(int use_popen) {
+ * popen() left it running.  kind: 0 system_child, 1 popen_child, 2
+ * script_child (the sleep a child of the script's shell, not exec'd). */
+static void children_die_with_the_helper(int kind) {
   char dir[64], pidfile[128], cmd[512];
   make_tmpdir(dir, sizeof dir);
   snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
-  /* $$ of the shell is the sleep's pid once the shell execs it */
-  snprintf(cmd, sizeof cmd, "echo $$ > '%s.tmp' && mv '%s.tmp' '%s' && exec sleep 600", pidfile, pidfile, pidfile);
+  const int script = kind == 2;
+  /* $$ of the shell is the sleep's pid once the shell execs it; in a
+   * script, $! is the pid of the sleep it started */
+  if (script)
+    snprintf(cmd, sizeof cmd, "sleep 600 & echo $! > '%s.tmp' && mv '%s.tmp' '%s'; wait", pidfile, pidfile, pidfile);
+  else snprintf(cmd, sizeof cmd, "echo $$ > '%s.tmp' && mv '%s.tmp' '%s' && exec sleep 600", pidfile, pidfile, pidfile);
+  const char *how = script ? "script_child" : kind ? "popen_child" : "system_child";
   const pid_t helper = fork();
   cr_assert_geq(helper, 0);
   if (helper == 0) {
-    if (use_popen) {
+    if (script) {
+      script_child(cmd);
+    } else if (kind) {
       pid_t pid;
       FILE *p = popen_child(cmd, &pid);
       if (!p) _exit(1);
@@ -1540,7 +1548,7 @@ static void children_die_with_the_helper(int use_popen) {
   }
   const int got = wait_pid_file(pidfile);
   if (!got) kill(helper, SIGKILL), waitpid(helper, NULL, 0);
-  cr_assert_gt(got, 0, "%s: the command wrote no pid", use_popen ? "popen_child" : "system_child");
+  cr_assert_gt(got, 0, "%s: the command wrote no pid", how);
   const pid_t child = (pid_t)got;
   int alive = 0;
   for (int i = 0; i < 500 && !alive; i++) { /* until the shell has become the sleep */
@@ -1551,8 +1559,7 @@ static void children_die_with_the_helper(int use_popen) {
     if (!alive) usleep(2000);
   }
   cr_expect(alive, "the command %d is not a running sleep before its test dies", (int)child);
-  cr_expect(dies_with(helper, child), "%s: the command %d outlived its test by 1 s",
-            use_popen ? "popen_child" : "system_child", (int)child);
+  cr_expect(dies_with(helper, child), "%s: the command %d outlived its test by 1 s", how, (int)child);
   rm_rf(dir);
 }
 
@@ -1560,3 +1567,9 @@ Test(harden, system_and_popen_children_die_with_their_test, .timeout = 30) {
   children_die_with_the_helper(0);
   children_die_with_the_helper(1);
 }
+
+/* A script's own commands (not exec'd by its shell) die with the test too
+ * when it runs through script_child: the script starts `sleep 600 &` and
+ * waits; SIGKILL to the helper must take the sleep within 1 s.  Through
+ * system_child the sleep outlived the helper (reparented). */
+Test(harden, script_children_die_with_their_test, .timeout = 30) { children_die_with_the_helper(2); }
