@@ -1,29 +1,14 @@
-/* app/output.h - result files: written to a temporary file beside the
- * target and renamed into place, so a killed run never leaves a half-written
- * result; and the JSON metadata sidecar PATH.json. */
+/* app/output.h - result files (outfile.h: written to a temporary file
+ * beside the target and renamed into place, so a killed run never leaves a
+ * half-written result), the checks of a command's output paths and the
+ * JSON metadata sidecar PATH.json. */
 #ifndef CLDYN_OUTPUT_H
 #define CLDYN_OUTPUT_H
 
 #include <stdio.h>
 
 #include "config.h"
-
-typedef struct {
-  FILE *f;
-  char path[CL_PATHLEN];
-  char tmp[CL_PATHLEN + 32];
-  int is_stdout; /* a stream, not a file of ours: stdout or a device (no rename, no sidecar) */
-  int is_device; /* an existing device or pipe, written in place */
-} cl_outfile;
-
-/* Open the temporary file for `path` ("-" is stdout; an existing device or
- * pipe such as /dev/null is written in place, without a sidecar).  Fails with CL_EIO and
- * a message naming `option` when the directory is not writable. */
-cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char *err);
-/* Flush, fsync and rename into place. */
-cl_status cl_out_commit(cl_outfile *o, char *err);
-/* Remove the temporary file (on failure). */
-void cl_out_abort(cl_outfile *o);
+#include "outfile.h"
 
 /* Metadata beside `path`: command line, every effective option, seed,
  * version, wall time and the extra key/values given (may be NULL). */
@@ -59,24 +44,6 @@ void cl_ode_rerun_note(const cl_model *m, const cl_quad_opts *o, const char *inf
 cl_status cl_out_check_all(const char *const *option, const char *const *path, const int *sidecar, int n,
                            char *err);
 
-/* A group of outputs written all or nothing: each is opened as a temporary
- * file, with its .json sidecar (sidecar != 0; none for stdout or a device);
- * commit syncs them all, then renames them all (removing those renamed
- * before a failed rename); abort removes every temporary file. */
-#define CL_OUTSET_MAX 12
-typedef struct {
-  int n;
-  cl_outfile f[CL_OUTSET_MAX];
-  int meta[CL_OUTSET_MAX]; /* index of f[i]'s sidecar, or -1 */
-  /* a test's hook (NULL): called inside the commit just after f[i] is
-   * renamed, where a signal would find the set half renamed */
-  void (*renamed)(int i);
-} cl_outset;
-
-/* Adds f[s->n] (and its sidecar after it). */
-cl_status cl_outset_add(cl_outset *s, const char *path, const char *option, int sidecar, char *err);
-cl_status cl_outset_commit(cl_outset *s, char *err);
-void cl_outset_abort(cl_outset *s);
 
 /* A command's one output --out at path (with its sidecar), checked as by
  * cl_out_check_all and added to s (aborted if the add fails): before any

@@ -1,6 +1,7 @@
 /* Density files, their L1 distance, and gnuplot figures (plot.h). */
 #include "plot.h"
 
+#include "outfile.h"
 #include "cldyn/tmpfiles.h"
 
 #include <math.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -295,16 +297,22 @@ static int gp_str_buf(char *buf, size_t len, const char *pre, const char *s) {
 }
 
 cl_status cl_plot_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen) {
-  return cl_plot_gnuplot_run_to(dir, script, NULL, msg, msglen);
+  return cl_plot_gnuplot_run_to(dir, script, NULL, NULL, msg, msglen);
 }
 
-cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen) {
+cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, const char *data, char *msg,
+                                 size_t msglen) {
   if (msglen) msg[0] = '\0';
-  /* -e cldyn_out = "OUTPUT": the kept script writes there, or to the
-   * figure's own name when rerun by hand */
-  char setout[CL_GP_PATHLEN * 4 + 32] = "cldyn_out = ";
-  if (output && !gp_str_buf(setout + strlen(setout), sizeof setout - strlen(setout), output[0] == '/' ? "" : "./", output))
-    return CL_EINVAL;
+  /* -e 'cldyn_out = "OUTPUT"; cldyn_dat = "DATA"': the kept script writes
+   * there and reads its data there, or uses the figure's own names when
+   * rerun by hand */
+  char setout[CL_GP_PATHLEN * 8 + 64] = "cldyn_out = ";
+  size_t sl = strlen(setout);
+  if (output && !gp_str_buf(setout + sl, sizeof setout - sl, output[0] == '/' ? "" : "./", output)) return CL_EINVAL;
+  sl = strlen(setout);
+  if (data && snprintf(setout + sl, sizeof setout - sl, "; cldyn_dat = ") >= (int)(sizeof setout - sl)) return CL_EINVAL;
+  sl = strlen(setout);
+  if (data && !gp_str_buf(setout + sl, sizeof setout - sl, data[0] == '/' ? "" : "./", data)) return CL_EINVAL;
   char arg[CL_GP_PATHLEN + 3];
   if (snprintf(arg, sizeof arg, "%s%s", script[0] == '/' ? "" : "./", script) >= (int)sizeof arg)
     return CL_EINVAL;
@@ -354,97 +362,94 @@ cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char
   return WIFEXITED(wst) && WEXITSTATUS(wst) == 0 ? CL_OK : CL_EIO;
 }
 
-/* Run gnuplot on `gp`, which writes `tmp`, then rename onto `out`. */
-static void forget(const char *gp, const char *dat, const char *tmp) {
-  cl_tmpfiles_unregister(gp), cl_tmpfiles_unregister(tmp);
-  if (dat) cl_tmpfiles_unregister(dat);
-}
-
-static cl_status run_gnuplot(const char *gp, const char *dat, const char *tmp, const char *out, char *err) {
-  char msg[512];
-  /* one hold from gnuplot's start to the rename: a signal waits for gnuplot
-   * (which would otherwise run on and might create tmp after the handler
-   * removed it, or find its script or data gone), then removes the files;
-   * a signal after the rename leaves the figure with its script and data */
-  cl_tmpfiles_hold();
-  cl_tmpfiles_register(tmp);
-  cl_status st = cl_plot_gnuplot_run_to(NULL, gp, tmp, msg, sizeof msg);
-  int ran = st == CL_OK && access(tmp, F_OK) == 0;
-  int moved = ran && rename(tmp, out) == 0;
-  if (moved) forget(gp, dat, tmp);
-  cl_tmpfiles_release();
-  if (!moved) {
-    /* no partial figure: neither the script nor its data stay */
-    unlink(tmp), unlink(gp);
-    if (dat) unlink(dat);
-    forget(gp, dat, tmp);
-    if (!ran)
-      return cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp,
-                     msg[0] ? ": " : "", msg);
-    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", out);
-  }
-  return CL_OK;
-}
-
 static const char *terminal(const char *out) {
   size_t n = strlen(out);
   return n > 4 && !strcmp(out + n - 4, ".svg") ? "svg size 900,600 dynamic noenhanced" : "pngcairo size 900,600 noenhanced";
 }
 
-/* The terminal and output of a kept script: cldyn runs it with -e
- * 'cldyn_out = "TMP"' (written atomically), a user reruns it as
- * `gnuplot FIG.gp` and it writes FIG.png itself (docs/cli.md s.9). */
-static void gp_output(FILE *g, const char *out) {
+/* The terminal, output and data of a kept script: cldyn runs it with -e
+ * 'cldyn_out = "TMP"; cldyn_dat = "TMP"' (the temporary files of the
+ * redraw, s.4 of docs/hardening.md), a user reruns it as `gnuplot FIG.gp`
+ * and it writes FIG.png and reads FIG.dat itself (docs/cli.md s.9). */
+static void gp_output(FILE *g, const char *out, const char *dat) {
   fprintf(g, "set terminal %s\nif (!exists(\"cldyn_out\")) cldyn_out = ", terminal(out));
   gp_file(g, out);
+  if (dat) {
+    fprintf(g, "\nif (!exists(\"cldyn_dat\")) cldyn_dat = ");
+    gp_file(g, dat);
+  }
   fprintf(g, "\nset output cldyn_out\n");
 }
 
-/* A kept script FIG.gp, and its data FIG.dat for the figures that have one,
- * while they are written; tmp is the figure gnuplot writes before the
- * rename onto FIG. */
+/* The data file in a plot command: datname, or (NULL) the script's
+ * variable cldyn_dat (gp_output). */
+static void gp_data(FILE *g, const char *datname) {
+  if (datname) gp_file(g, datname);
+  else fputs("cldyn_dat", g);
+}
+
+/* A figure's files while they are drawn: the data FIG.dat (for the
+ * figures that have one), the script FIG.gp and the figure FIG, in this
+ * order the temporary files of one output set (outfile.h), committed
+ * together only after gnuplot succeeded, so that a failure or a signal
+ * leaves the old three as they were (docs/hardening.md s.4). */
 typedef struct {
-  char gp[4200], dat[4200], tmp[4200];
+  cl_outset set;
   FILE *g, *d;
 } gp_files;
 
-/* Open FIG.gp (and FIG.dat when with_dat) as temporary files and write the
- * script's terminal and output. */
+/* 1 for a path under /dev or /proc, or one that exists and is not a
+ * regular file: a figure is never written in place. */
+static int not_regular(const char *path) {
+  struct stat sb;
+  return !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
+}
+
+/* Open the temporary files of FIG.dat (when with_dat), FIG.gp and FIG and
+ * write the script's terminal, output and data name. */
 static cl_status gp_open(gp_files *j, const char *out, int with_dat, char *err) {
-  snprintf(j->gp, sizeof j->gp, "%s.gp", out);
-  snprintf(j->dat, sizeof j->dat, "%s.dat", out);
-  snprintf(j->tmp, sizeof j->tmp, "%s.tmp.%ld%s", out, (long)getpid(), out + strlen(out) - 4);
-  cl_tmpfiles_hold();
-  j->d = with_dat ? fopen(j->dat, "w") : NULL;
-  j->g = fopen(j->gp, "w");
-  if (with_dat) cl_tmpfiles_register(j->dat);
-  cl_tmpfiles_register(j->gp);
-  cl_tmpfiles_release();
-  if ((with_dat && !j->d) || !j->g) {
-    if (j->d) fclose(j->d), unlink(j->dat);
-    if (j->g) fclose(j->g), unlink(j->gp);
-    forget(j->gp, with_dat ? j->dat : NULL, j->tmp);
-    return cl_fail(err, CL_EIO, "plot: cannot write '%s'", with_dat && !j->d ? j->dat : j->gp);
-  }
-  gp_output(j->g, out);
+  memset(j, 0, sizeof *j);
+  char name[3][CL_PATHLEN];
+  int n = 0;
+  if (with_dat) snprintf(name[n++], CL_PATHLEN, "%s.dat", out);
+  snprintf(name[n++], CL_PATHLEN, "%s.gp", out);
+  snprintf(name[n++], CL_PATHLEN, "%s", out);
+  for (int i = 0; i < n; i++)
+    if (not_regular(name[i])) return cl_fail(err, CL_EINVAL, "plot: '%s' is not a regular file", name[i]);
+  cl_status st = CL_OK;
+  for (int i = 0; i < n && !st; i++) st = cl_outset_add(&j->set, name[i], "out", 0, err);
+  if (st) return cl_outset_abort(&j->set), st;
+  j->d = with_dat ? j->set.f[0].f : NULL;
+  j->g = j->set.f[n - 2].f;
+  gp_output(j->g, out, with_dat ? name[0] : NULL);
   return CL_OK;
 }
 
-/* Close the files of gp_open; when st is CL_OK run gnuplot onto out, else
- * (or when a close fails) remove them and return the error. */
-static cl_status gp_finish(gp_files *j, cl_status st, const char *out, char *err) {
-  const char *dat = j->d ? j->dat : NULL;
-  int bad = j->d && fclose(j->d) != 0;
-  bad |= fclose(j->g) != 0;
-  j->d = j->g = NULL;
-  if (!st && bad) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", j->gp);
-  if (st) {
-    unlink(j->gp);
-    if (dat) unlink(dat);
-    forget(j->gp, dat, j->tmp);
-    return st;
+/* When st is CL_OK, run gnuplot on the temporary script, which reads the
+ * temporary data and writes the temporary figure, and commit the three;
+ * else, or on any failure, remove them and return the error. */
+static cl_status gp_finish(gp_files *j, cl_status st, char *err) {
+  cl_outset *s = &j->set;
+  cl_outfile *gp = &s->f[s->n - 2], *fig = &s->f[s->n - 1], *dat = j->d ? &s->f[0] : NULL;
+  for (int i = 0; i < s->n - 1 && !st; i++)
+    if (fflush(s->f[i].f) != 0 || ferror(s->f[i].f)) st = cl_fail(err, CL_EIO, "plot: cannot write '%s'", s->f[i].path);
+  if (st) return cl_outset_abort(s), st;
+  char msg[512];
+  /* one hold from gnuplot's start to the last rename: a signal waits for
+   * gnuplot (which would otherwise run on against removed files), then
+   * removes the temporary files, or, once the set is renamed, exits */
+  cl_tmpfiles_hold();
+  st = cl_plot_gnuplot_run_to(NULL, gp->tmp, fig->tmp, dat ? dat->tmp : NULL, msg, sizeof msg);
+  struct stat sb;
+  int ran = st == CL_OK && stat(fig->tmp, &sb) == 0 && sb.st_size > 0;
+  if (ran) st = cl_outset_commit(s, err);
+  else {
+    st = cl_fail(err, CL_EIO, "plot: gnuplot failed on '%s'%s%s (is gnuplot-nox installed?)", gp->path,
+                 msg[0] ? ": " : "", msg);
+    cl_outset_abort(s);
   }
-  return run_gnuplot(j->gp, dat, j->tmp, out, err);
+  cl_tmpfiles_release();
+  return st;
 }
 
 cl_status cl_plot_check_out(const char *out, char *err) {
@@ -503,12 +508,12 @@ void cl_plot_density_overlay(const cl_dens_set *th, const cl_dens_set *hs, FILE 
     if (a < b) fprintf(g, "set xrange [%.6g:%.6g]\n", a - 0.05 * (b - a), b + 0.05 * (b - a));
     fprintf(g, "set title '%s'\nplot ", xs);
     if (hs) {
-      gp_file(g, datname);
+      gp_data(g, datname);
       fprintf(g, " index %d using 1:2 with histeps lw 1.5 lc rgb '#d95f02' title 'simulation'%s", 2 * k + 1,
               th ? ", " : "");
     }
     if (th) {
-      gp_file(g, datname);
+      gp_data(g, datname);
       fprintf(g, " index %d using 1:2 with lines lw 2 lc rgb '#1b9e77' title 'PDE'", 2 * k);
     }
     fprintf(g, "\n");
@@ -522,8 +527,8 @@ cl_status cl_plot_density_sets(const char *out, const cl_dens_set *th, const cl_
   if (st) return st;
   gp_files j;
   if ((st = gp_open(&j, out, 1, err))) return st;
-  cl_plot_density_overlay(th, hs, j.g, j.d, j.dat);
-  return gp_finish(&j, CL_OK, out, err);
+  cl_plot_density_overlay(th, hs, j.g, j.d, NULL);
+  return gp_finish(&j, CL_OK, err);
 }
 
 cl_status cl_plot_density(const char *out, const char *density, const char *hist, double t,
@@ -689,7 +694,7 @@ cl_status cl_plot_traj(const char *out, const char *const *files, int nfiles, co
     } else st = cl_fail(err, CL_EINVAL, "plot: '%s' has no column '%s'", files[i], col);
   }
   fprintf(g, "\n");
-  return gp_finish(&j, st, out, err);
+  return gp_finish(&j, st, err);
 }
 
 /* ---- ux: plot --x PARAM: a quantity against a parameter ---- */
@@ -843,7 +848,6 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
   gp_files j;
   if ((st = gp_open(&j, out, 1, err))) return st;
   FILE *g = j.g, *d = j.d;
-  const char *dat = j.dat;
   fprintf(g, "set datafile separator whitespace\nset grid\nset key below\nset xlabel ");
   gp_str(g, "", x, "");
   fprintf(g, "\nset ylabel ");
@@ -894,7 +898,7 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
       }
       fprintf(d, "\n\n");
       if (block) fprintf(g, ", ");
-      gp_file(g, dat);
+      gp_data(g, NULL);
       char title[1024];
       snprintf(title, sizeof title, "%s%s%s%s", files[i], r[a].key[0] ? " [" : "", r[a].key, r[a].key[0] ? "]" : "");
       if (any_err) {
@@ -911,5 +915,5 @@ cl_status cl_plot_param(const char *out, const char *const *files, int nfiles, c
     free(r);
   }
   fprintf(g, "\n");
-  return gp_finish(&j, st, out, err);
+  return gp_finish(&j, st, err);
 }

@@ -48,8 +48,10 @@ int cl_plot_gp_quotable(const char *s);
  * shell (fork and exec); the last line gnuplot printed goes to msg.
  * CL_OK when gnuplot exits with status 0. */
 cl_status cl_plot_gnuplot_run(const char *dir, const char *script, char *msg, size_t msglen);
-/* The same with gnuplot's variable cldyn_out set to `output` (NULL: unset). */
-cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, char *msg, size_t msglen);
+/* The same with gnuplot's variables cldyn_out set to `output` and
+ * cldyn_dat to `data` (NULL: unset). */
+cl_status cl_plot_gnuplot_run_to(const char *dir, const char *script, const char *output, const char *data, char *msg,
+                                 size_t msglen);
 
 /* CL_EINVAL unless `out` ends in .png or .svg and is quotable. */
 cl_status cl_plot_check_out(const char *out, char *err);
@@ -65,7 +67,8 @@ cl_status cl_plot_density(const char *out, const char *density, const char *hist
 /* The same from sets already read (either may be NULL). */
 cl_status cl_plot_density_sets(const char *out, const cl_dens_set *theory, const cl_dens_set *hist,
                                char *err);
-/* The gnuplot commands (to g) and data (to d, read back as `datname`) of
+/* The gnuplot commands (to g) and data (to d, read back as `datname`, or,
+ * when NULL, as the script's variable cldyn_dat) of
  * the overlay, without terminal and output: one panel per xi (at most 9)
  * of the theory density and the histogram (either may be NULL). */
 void cl_plot_density_overlay(const cl_dens_set *theory, const cl_dens_set *hist, FILE *g, FILE *d,

@@ -11,12 +11,28 @@
 
 #define TMP_LEN 4200
 
-/* A slot is written only while `used` is 0 and published by setting it to
- * 1 (release); the handler reads only slots whose `used` is 1 (acquire). */
-static struct {
-  atomic_int used;
-  char path[TMP_LEN];
-} slots[CL_TMP_SLOTS];
+/* The table: blocks of CL_TMP_SLOTS slots in a singly linked list, the
+ * first one static, the others allocated when every slot is taken and
+ * never freed.  A slot is written only while `used` is 0 and published by
+ * setting it to 1 (release); the handler reads only slots whose `used` is
+ * 1 (acquire).  A block is allocated and zeroed outside the handler (in
+ * cl_tmpfiles_register, under the lock) and published by one atomic store
+ * of the `next` pointer of the last block (release): the handler, walking
+ * the list with acquire loads, sees either no new block or a whole one,
+ * and a block it reaches is never freed.  So the handler only loads
+ * atomics, reads published names and calls unlink (async-signal-safe); it
+ * never allocates, never takes the lock. */
+typedef struct tmp_block {
+  struct {
+    atomic_int used;
+    char path[TMP_LEN];
+  } slot[CL_TMP_SLOTS];
+  _Atomic(struct tmp_block *) next;
+} tmp_block;
+_Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "the handler needs lock-free atomic pointers");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the handler needs lock-free atomic ints");
+
+static tmp_block first;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* A file is created and registered inside a hold, so that no signal falls
@@ -33,30 +49,39 @@ int cl_tmpfiles_register(const char *path) {
   if (n >= TMP_LEN) return -1;
   int rc = -1;
   pthread_mutex_lock(&lock);
-  for (int i = 0; i < CL_TMP_SLOTS; i++)
-    if (!atomic_load_explicit(&slots[i].used, memory_order_relaxed)) {
-      memcpy(slots[i].path, path, n + 1);
-      atomic_store_explicit(&slots[i].used, 1, memory_order_release);
-      rc = 0;
-      break;
-    }
+  for (tmp_block *b = &first; b && rc; ) {
+    for (int i = 0; i < CL_TMP_SLOTS; i++)
+      if (!atomic_load_explicit(&b->slot[i].used, memory_order_relaxed)) {
+        memcpy(b->slot[i].path, path, n + 1);
+        atomic_store_explicit(&b->slot[i].used, 1, memory_order_release);
+        rc = 0;
+        break;
+      }
+    tmp_block *next = atomic_load_explicit(&b->next, memory_order_relaxed);
+    if (rc && !next && (next = calloc(1, sizeof *next)))
+      atomic_store_explicit(&b->next, next, memory_order_release); /* the publication */
+    b = next; /* NULL (rc -1) when out of memory */
+  }
   pthread_mutex_unlock(&lock);
   return rc;
 }
 
 void cl_tmpfiles_unregister(const char *path) {
   pthread_mutex_lock(&lock);
-  for (int i = 0; i < CL_TMP_SLOTS; i++)
-    if (atomic_load_explicit(&slots[i].used, memory_order_relaxed) && !strcmp(slots[i].path, path)) {
-      atomic_store_explicit(&slots[i].used, 0, memory_order_release);
-      break;
-    }
+  for (tmp_block *b = &first; b; b = atomic_load_explicit(&b->next, memory_order_relaxed))
+    for (int i = 0; i < CL_TMP_SLOTS; i++)
+      if (atomic_load_explicit(&b->slot[i].used, memory_order_relaxed) && !strcmp(b->slot[i].path, path)) {
+        atomic_store_explicit(&b->slot[i].used, 0, memory_order_release);
+        goto done;
+      }
+done:
   pthread_mutex_unlock(&lock);
 }
 
 void cl_tmpfiles_remove_all(void) {
-  for (int i = 0; i < CL_TMP_SLOTS; i++)
-    if (atomic_load_explicit(&slots[i].used, memory_order_acquire)) unlink(slots[i].path);
+  for (tmp_block *b = &first; b; b = atomic_load_explicit(&b->next, memory_order_acquire))
+    for (int i = 0; i < CL_TMP_SLOTS; i++)
+      if (atomic_load_explicit(&b->slot[i].used, memory_order_acquire)) unlink(b->slot[i].path);
 }
 
 static void die(void) {

@@ -273,7 +273,7 @@ Test(cli, sweep_threads_shards_merge_resume, .timeout = 120) {
              " && cp s2.csv r.csv && cp s2.csv.json r.csv.json && $B sweep --resume %s %s --out r.csv && cmp r.csv t1.csv"
              " && head -1 t1.csv | grep -q '^point,rho,tau,'",
              dir, bin, grid, cmds[c], grid, cmds[c], grid, cmds[c], grid, cmds[c]);
-    cr_expect_eq(system_child(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]); /* a script (s.17) */
+    cr_expect_eq(script_child(cmd), 0, "sweep of '%s' is not reproducible", cmds[c]); /* a script (s.17) */
     rm_rf(dir);
   }
   char err[1024];
@@ -315,7 +315,7 @@ Test(cli, mpi_sweep_equals_serial, .timeout = 180) {
            " && mpirun --allow-run-as-root --oversubscribe -n 2 %s sweep %s simulate --N 200 --T 1 --runs 2 --out m2.csv"
            " && cmp s2.csv m2.csv",
            dir, bin, grid, mbin, grid, bin, grid, mbin, grid, bin, grid, mbin, grid);
-  cr_expect_eq(system_child(cmd), 0, "MPI sweep differs from the serial sweep"); /* a script (s.17) */
+  cr_expect_eq(script_child(cmd), 0, "MPI sweep differs from the serial sweep"); /* a script (s.17) */
   rm_rf(dir);
 }
 

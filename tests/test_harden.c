@@ -545,6 +545,93 @@ Test(harden, signal_inside_an_output_set_commit_leaves_it_whole, .timeout = 30) 
   }
 }
 
+/* A redraw of an existing figure that fails (a `gnuplot` on PATH that exits
+ * with 1) or is signalled while gnuplot runs (one that sends SIGTERM to
+ * cldyn, its parent, and exits 0) leaves the old FIG, FIG.gp and FIG.dat
+ * byte-identical and no temporary file: the redraw's three files are
+ * temporary until gnuplot succeeded (docs/hardening.md s.4).  The redraw
+ * reads other data, so that a committed one would differ. */
+static int same_file(const char *dir, const char *name, const char *old, size_t oldlen) {
+  char p[4096];
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  size_t n = 0;
+  char *b = slurp(p, &n);
+  int same = b && n == oldlen && !memcmp(b, old, n);
+  free(b);
+  return same;
+}
+
+Test(harden, plot_redraw_keeps_the_old_figure_on_failure_or_signal, .timeout = 60) {
+  if (!have_gnuplot()) cr_skip_test("gnuplot not installed");
+  static const char *const names[] = {"d.png", "d.png.gp", "d.png.dat"};
+  static const char *const fakes[] = {"#!/bin/sh\nexit 1\n", "#!/bin/sh\nkill -TERM $PPID\nexit 0\n"};
+  const int want[] = {1, 128 + SIGTERM};
+  for (int k = 0; k < 2; k++) {
+    char dir[64], err[2048], p[4096];
+    make_tmpdir(dir, sizeof dir);
+    write_file(dir, "dens.csv", "t,xi,w,p\n1,1,0.05,1\n1,1,0.15,3\n1,1,0.25,2\n1,-1,-0.15,2\n1,-1,-0.05,4\n");
+    int rc = RUN(dir, err, "plot", "--out", "d.png", "--density", "dens.csv");
+    cr_assert_eq(rc, 0, "the first draw: %s", err);
+    char *old[3];
+    size_t len[3];
+    for (int i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+      cr_assert_not_null(old[i] = slurp(p, &len[i]), "no %s", names[i]);
+    }
+    write_file(dir, "dens.csv", "t,xi,w,p\n1,1,0.05,2\n1,1,0.15,1\n1,1,0.25,5\n1,-1,-0.15,1\n1,-1,-0.05,1\n");
+    snprintf(p, sizeof p, "%s/bin", dir);
+    cr_assert(mkdir(p, 0755) == 0);
+    write_file(dir, "bin/gnuplot", fakes[k]);
+    snprintf(p, sizeof p, "%s/bin/gnuplot", dir);
+    cr_assert(chmod(p, 0755) == 0);
+    /* the CLI (exec'd by run_argv_in) inherits PATH */
+    const char *path = getenv("PATH");
+    char *saved = strdup(path ? path : "/usr/bin:/bin"), newpath[8192];
+    snprintf(newpath, sizeof newpath, "%s/bin:%s", dir, saved); /* dir is absolute */
+    setenv("PATH", newpath, 1);
+    rc = RUN(dir, err, "plot", "--out", "d.png", "--density", "dens.csv");
+    setenv("PATH", saved, 1);
+    free(saved);
+    int same = 1;
+    for (int i = 0; i < 3; i++) {
+      int s = same_file(dir, names[i], old[i], len[i]);
+      if (!s) cr_log_error("%s: %s changed or removed", k ? "signal" : "failure", names[i]);
+      same &= s;
+      free(old[i]);
+    }
+    cr_expect(rc == want[k] && same && count_entries(dir, is_tmp) == 0, "%s: status %d (want %d), %s, %d temporary files",
+              k ? "SIGTERM while gnuplot runs" : "gnuplot fails", rc, want[k], same ? "old files kept" : "old files lost",
+              count_entries(dir, is_tmp));
+    rm_rf(dir);
+  }
+}
+
+/* More temporary files than one block of the registry (64) are all
+ * removed by a signal: 200 in a child, then SIGTERM. */
+Test(harden, signal_removes_more_than_64_temporary_files, .timeout = 30) {
+  char dir[64];
+  make_tmpdir(dir, sizeof dir);
+  pid_t pid = fork_child();
+  if (pid == 0) {
+    char e[CL_ERRLEN], tmpl[160];
+    if (cl_tmpfiles_install_signals(e)) _exit(3);
+    for (int i = 0; i < 200; i++) {
+      snprintf(tmpl, sizeof tmpl, "%s/f%03d.tmp.XXXXXX", dir, i);
+      int fd = cl_tmpfiles_mkstemp(tmpl);
+      if (fd < 0) _exit(4);
+      close(fd);
+    }
+    raise(SIGTERM);
+    _exit(5);
+  }
+  int st;
+  waitpid(pid, &st, 0);
+  int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 1000 + WTERMSIG(st);
+  cr_expect(rc == 128 + SIGTERM && count_entries(dir, NULL) == 0, "status %d, %d of 200 files left", rc,
+            count_entries(dir, NULL));
+  rm_rf(dir);
+}
+
 /* ---- 5. never hang, never NaN with exit 0; config files ---- */
 
 Test(harden, runaway_runs_stop_with_time_and_parameters, .timeout = 60) {
@@ -787,7 +874,7 @@ static int sh(const char *dir, const char *script) {
   char bin[4096], cmd[16384];
   if (!realpath(cli_bin(), bin)) abort();
   snprintf(cmd, sizeof cmd, "cd '%s' && B='%s' && { %s ; } >/dev/null 2>&1", dir, bin, script);
-  int st = system_child(cmd); /* a script: its commands lack the death signal (s.17) */
+  int st = script_child(cmd); /* a script: its process group dies with the test (s.17) */
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -1431,17 +1518,25 @@ Test(harden, popen_child_reads_output_and_status, .timeout = 30) {
  * stand-in for a test's worker) starts it, the command writes its own pid
  * to a file; SIGKILL to the helper must take the command with it within
  * 1 s.  Before testutil.h routed these through fork_child, system() and
- * popen() left it running. */
-static void children_die_with_the_helper(int use_popen) {
+ * popen() left it running.  kind: 0 system_child, 1 popen_child, 2
+ * script_child (the sleep a child of the script's shell, not exec'd). */
+static void children_die_with_the_helper(int kind) {
   char dir[64], pidfile[128], cmd[512];
   make_tmpdir(dir, sizeof dir);
   snprintf(pidfile, sizeof pidfile, "%s/pid", dir);
-  /* $$ of the shell is the sleep's pid once the shell execs it */
-  snprintf(cmd, sizeof cmd, "echo $$ > '%s.tmp' && mv '%s.tmp' '%s' && exec sleep 600", pidfile, pidfile, pidfile);
+  const int script = kind == 2;
+  /* $$ of the shell is the sleep's pid once the shell execs it; in a
+   * script, $! is the pid of the sleep it started */
+  if (script)
+    snprintf(cmd, sizeof cmd, "sleep 600 & echo $! > '%s.tmp' && mv '%s.tmp' '%s'; wait", pidfile, pidfile, pidfile);
+  else snprintf(cmd, sizeof cmd, "echo $$ > '%s.tmp' && mv '%s.tmp' '%s' && exec sleep 600", pidfile, pidfile, pidfile);
+  const char *how = script ? "script_child" : kind ? "popen_child" : "system_child";
   const pid_t helper = fork();
   cr_assert_geq(helper, 0);
   if (helper == 0) {
-    if (use_popen) {
+    if (script) {
+      script_child(cmd);
+    } else if (kind) {
       pid_t pid;
       FILE *p = popen_child(cmd, &pid);
       if (!p) _exit(1);
@@ -1453,7 +1548,7 @@ static void children_die_with_the_helper(int use_popen) {
   }
   const int got = wait_pid_file(pidfile);
   if (!got) kill(helper, SIGKILL), waitpid(helper, NULL, 0);
-  cr_assert_gt(got, 0, "%s: the command wrote no pid", use_popen ? "popen_child" : "system_child");
+  cr_assert_gt(got, 0, "%s: the command wrote no pid", how);
   const pid_t child = (pid_t)got;
   int alive = 0;
   for (int i = 0; i < 500 && !alive; i++) { /* until the shell has become the sleep */
@@ -1464,8 +1559,7 @@ static void children_die_with_the_helper(int use_popen) {
     if (!alive) usleep(2000);
   }
   cr_expect(alive, "the command %d is not a running sleep before its test dies", (int)child);
-  cr_expect(dies_with(helper, child), "%s: the command %d outlived its test by 1 s",
-            use_popen ? "popen_child" : "system_child", (int)child);
+  cr_expect(dies_with(helper, child), "%s: the command %d outlived its test by 1 s", how, (int)child);
   rm_rf(dir);
 }
 
@@ -1473,3 +1567,9 @@ Test(harden, system_and_popen_children_die_with_their_test, .timeout = 30) {
   children_die_with_the_helper(0);
   children_die_with_the_helper(1);
 }
+
+/* A script's own commands (not exec'd by its shell) die with the test too
+ * when it runs through script_child: the script starts `sleep 600 &` and
+ * waits; SIGKILL to the helper must take the sleep within 1 s.  Through
+ * system_child the sleep outlived the helper (reparented). */
+Test(harden, script_children_die_with_their_test, .timeout = 30) { children_die_with_the_helper(2); }

@@ -39,7 +39,8 @@ static inline pid_t fork_child(void) {
  * out (-1: the test's); returns the child's pid (-1: fork failed).  The
  * shell dies with the test; a command it starts does too only when cmd
  * execs it ("exec ..."): a pipeline, list or script leaves the shell's own
- * children without the death signal (docs/hardening.md s.17). */
+ * children without the death signal (docs/hardening.md s.17); run those
+ * through script_child. */
 static inline pid_t spawn_child(const char *cmd, int out) {
   const pid_t pid = fork_child();
   if (pid == 0) {
@@ -63,6 +64,40 @@ static inline int wait_child(pid_t pid) {
 
 /* system(cmd) through fork_child: `sh -c cmd`; the wait status. */
 static inline int system_child(const char *cmd) { return wait_child(spawn_child(cmd, -1)); }
+
+/* The guard of script_child, on its death signal (the test died): the
+ * script's process group goes, the guard with it. */
+static inline void script_guard_on_death(int sig) {
+  (void)sig;
+  kill(0, SIGKILL);
+  _exit(126);
+}
+
+/* system_child for a shell script (lists, loops, pipelines, mpirun), whose
+ * commands the test's death must take too (docs/hardening.md s.17): a
+ * guard started through fork_child leads a process group of its own, asks
+ * for SIGTERM (caught) instead of SIGKILL when the test dies, and runs
+ * `sh -c cmd` in that group with stdin from /dev/null (a background group
+ * reading a terminal would stop); on the signal it kills the whole group
+ * with SIGKILL.  Else it exits with the shell's exit status (128 + signal
+ * if the shell was killed).  The wait status. */
+static inline int script_child(const char *cmd) {
+  const pid_t guard = fork_child();
+  if (guard == 0) {
+    const pid_t test = getppid();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = script_guard_on_death;
+    sigfillset(&sa.sa_mask);
+    const int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || setpgid(0, 0) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != test)
+      _exit(126);
+    const int st = wait_child(spawn_child(cmd, -1));
+    _exit(st < 0 ? 126 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  }
+  return wait_child(guard);
+}
 
 /* popen(cmd, "r") through fork_child: the read end of a pipe from the
  * stdout of `sh -c cmd`, its pid in *pid; NULL on failure.  Close with

@@ -4,8 +4,9 @@
  * Every temporary file (the *.tmp.XXXXXX beside a checkpoint, which the
  * runner creates, or beside a result or a figure, which the application
  * layer creates) is registered while it exists.  This is
- * the library's one piece of process-wide state: a fixed table that a signal
- * handler can read without locks.  cl_tmpfiles_install_signals() (the CLI calls it)
+ * the library's one piece of process-wide state: a table, grown by blocks
+ * of CL_TMP_SLOTS entries as needed, that a signal handler can read
+ * without locks.  cl_tmpfiles_install_signals() (the CLI calls it)
  * sets handlers that unlink every registered file and exit with status
  * 128 + signal.  A file is created and registered with no signal between
  * the two (cl_tmpfiles_mkstemp, or cl_tmpfiles_hold around both). */
@@ -17,10 +18,11 @@
 #include "cldyn/common.h"
 #pragma GCC visibility push(default) /* the public API: see README "Library" */
 
-#define CL_TMP_SLOTS 64
+#define CL_TMP_SLOTS 64 /* entries per block of the table */
 
-/* Record `path` (0), or -1 when the table is full or the path too long (the
- * file is then not removed by a signal). */
+/* Record `path` (0), or -1 when the path is too long (4200 bytes or more)
+ * or no memory is left for a new block of the table (the file is then not
+ * removed by a signal). */
 int cl_tmpfiles_register(const char *path);
 /* mkstemp(tmpl) and register the file, with no signal between the two
  * (see cl_tmpfiles_hold); the descriptor, or -1 (errno set by mkstemp). */
