@@ -407,6 +407,22 @@ static inline double dot3_n(const double *restrict w, const double *restrict x, 
   return t;
 }
 
+/* The second moments GG_pq (p <= q) of acc_rows and cl_acc_node: the sum
+ * over the terms of p and of q of coef coef' PROD(f1 f1', f2 f2'), PROD
+ * the node(s)' weighted product of the one-view moments Mo at two flat
+ * indices f F + f' */
+#define ACC_GG_SUMS(t, d2, F, GG, PROD)                                                          \
+  for (int p = 0; p < (d2); p++)                                                                \
+    for (int q = p; q < (d2); q++) {                                                            \
+      double v = 0;                                                                             \
+      for (int k = 0; k < (t)->nt[p]; k++)                                                      \
+        for (int u = 0; u < (t)->nt[q]; u++) {                                                  \
+          const cl_acc_term tp = (t)->tm[p][k], tq = (t)->tm[q][u];                             \
+          v += tp.coef * tq.coef * PROD(tp.f1 * (F) + tq.f1, tp.f2 * (F) + tq.f2);              \
+        }                                                                                       \
+      (GG)[p * (d2) + q] += v;                                                                  \
+    }
+
 size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n) {
   const int M = t->M, d2 = 2 * M;
   return (size_t)(d2 + 2 * d2 * M + M) * (size_t)n;
@@ -455,16 +471,9 @@ ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *cons
       U[p * d2 + r] += xg + dot_n(w0, E1 + ((size_t)p * M + r) * n, n);
       U[p * d2 + M + r] += xg + dot_n(w0, E2 + ((size_t)p * M + r) * n, n);
     }
-  for (int p = 0; p < d2; p++)
-    for (int q = p; q < d2; q++) {
-      double v = 0;
-      for (int k = 0; k < t->nt[p]; k++)
-        for (int u = 0; u < t->nt[q]; u++) {
-          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
-          v += tp.coef * tq.coef * dot3_n(w0, Mo[tp.f1 * F + tq.f1], Mo[tp.f2 * F + tq.f2], n);
-        }
-      GG[p * d2 + q] += v;
-    }
+#define PROD(a, b) dot3_n(w0, Mo[a], Mo[b], n)
+  ACC_GG_SUMS(t, d2, F, GG, PROD);
+#undef PROD
 }
 
 void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
@@ -506,16 +515,9 @@ void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, cons
       U[p * d2 + r] += xg + w0 * E1[p * M + r];
       U[p * d2 + M + r] += xg + w0 * E2[p * M + r];
     }
-  for (int p = 0; p < d2; p++)
-    for (int q = p; q < d2; q++) {
-      double v = 0;
-      for (int k = 0; k < t->nt[p]; k++)
-        for (int u = 0; u < t->nt[q]; u++) {
-          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
-          v += tp.coef * tq.coef * (w0 * (Mo[tp.f1 * F + tq.f1] * Mo[tp.f2 * F + tq.f2]));
-        }
-      GG[p * d2 + q] += v;
-    }
+#define PROD(a, b) (w0 * (Mo[a] * Mo[b]))
+  ACC_GG_SUMS(t, d2, F, GG, PROD);
+#undef PROD
 }
 
 void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Gi, double *acc,
