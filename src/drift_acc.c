@@ -407,6 +407,22 @@ static inline double dot3_n(const double *restrict w, const double *restrict x, 
   return t;
 }
 
+/* The second moments GG_pq (p <= q) of acc_rows and cl_acc_node: the sum
+ * over the terms of p and of q of coef coef' PROD(f1 f1', f2 f2'), PROD
+ * the node(s)' weighted product of the one-view moments Mo at two flat
+ * indices f F + f' */
+#define ACC_GG_SUMS(t, d2, F, GG, PROD)                                                          \
+  for (int p = 0; p < (d2); p++)                                                                \
+    for (int q = p; q < (d2); q++) {                                                            \
+      double v = 0;                                                                             \
+      for (int k = 0; k < (t)->nt[p]; k++)                                                      \
+        for (int u = 0; u < (t)->nt[q]; u++) {                                                  \
+          const cl_acc_term tp = (t)->tm[p][k], tq = (t)->tm[q][u];                             \
+          v += tp.coef * tq.coef * PROD(tp.f1 * (F) + tq.f1, tp.f2 * (F) + tq.f2);              \
+        }                                                                                       \
+      (GG)[p * (d2) + q] += v;                                                                  \
+    }
+
 size_t cl_acc_rows_scratch(const cl_acc_terms *t, int n) {
   const int M = t->M, d2 = 2 * M;
   return (size_t)(d2 + 2 * d2 * M + M) * (size_t)n;
@@ -455,16 +471,9 @@ ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *cons
       U[p * d2 + r] += xg + dot_n(w0, E1 + ((size_t)p * M + r) * n, n);
       U[p * d2 + M + r] += xg + dot_n(w0, E2 + ((size_t)p * M + r) * n, n);
     }
-  for (int p = 0; p < d2; p++)
-    for (int q = p; q < d2; q++) {
-      double v = 0;
-      for (int k = 0; k < t->nt[p]; k++)
-        for (int u = 0; u < t->nt[q]; u++) {
-          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
-          v += tp.coef * tq.coef * dot3_n(w0, Mo[tp.f1 * F + tq.f1], Mo[tp.f2 * F + tq.f2], n);
-        }
-      GG[p * d2 + q] += v;
-    }
+#define PROD(a, b) dot3_n(w0, Mo[a], Mo[b], n)
+  ACC_GG_SUMS(t, d2, F, GG, PROD);
+#undef PROD
 }
 
 void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
@@ -473,20 +482,42 @@ void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const do
   acc_rows(t, n, mf, Mo, Ee, w0, wc, wxi, wmu, acc, scr);
 }
 
+/* One node: the arithmetic of acc_rows at n = 1, operation for operation
+ * (a sum of one term is that term: 0 + x adds to the accumulators as x
+ * does), so the sums are the same bits; written out because at n = 1
+ * acc_rows' pointer tables, memsets and loops of length 1 cost more than
+ * the arithmetic (a fifth of the quad rule's time at K = M = 3,
+ * docs/accurate.md s.4, "Cost"). */
 void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, const double *Ee, double w0,
                  const double *wc, const double *wxi, const double *wmu, double *acc) {
-  const int K = t->K, M = t->M, F = t->F;
-  const double *pm[4 * CL_MMAX + 1], *pM[(4 * CL_MMAX + 1) * (4 * CL_MMAX + 1)], *pE[(4 * CL_MMAX + 1) * CL_MMAX];
-  const double *pc[CL_KMAX], *px[CL_MMAX], *pu[CL_MMAX];
-  double scr[(2 * CL_MMAX + 4 * CL_MMAX * CL_MMAX + CL_MMAX)];
-  for (int f = 0; f < F; f++) {
-    pm[f] = mf + f;
-    for (int e = 0; e < F; e++) pM[f * F + e] = Mo + f * F + e;
-    for (int r = 0; r < M; r++) pE[f * M + r] = Ee + f * M + r;
+  const int K = t->K, M = t->M, F = t->F, d2 = 2 * M;
+  double *aR = acc, *U = aR + K * M, *P = U + d2 * d2, *GG = P + 2 * M * M;
+  double G[2 * CL_MMAX], E1[2 * CL_MMAX * CL_MMAX], E2[2 * CL_MMAX * CL_MMAX];
+  for (int p = 0; p < d2; p++) {
+    double g = 0, *e1 = E1 + p * M, *e2 = E2 + p * M;
+    for (int r = 0; r < M; r++) e1[r] = e2[r] = 0;
+    for (int k = 0; k < t->nt[p]; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      const double c = tm.coef, m1 = mf[tm.f1], m2 = mf[tm.f2];
+      g += c * (m1 * m2);
+      for (int r = 0; r < M; r++) e1[r] += c * (Ee[tm.f1 * M + r] * m2), e2[r] += c * (m1 * Ee[tm.f2 * M + r]);
+    }
+    G[p] = g;
   }
-  for (int j = 0; j < K; j++) pc[j] = wc + j;
-  for (int r = 0; r < M; r++) px[r] = wxi + r, pu[r] = wmu + r;
-  cl_acc_rows(t, 1, pm, pM, pE, &w0, pc, px, pu, acc, scr);
+  for (int i = 0; i < M; i++) {
+    const double s = G[i] + G[M + i];
+    for (int j = 0; j < K; j++) aR[j * M + i] += wc[j] * s;
+    for (int r = 0; r < M; r++) P[r * M + i] += wmu[r] * s;
+  }
+  for (int p = 0; p < d2; p++)
+    for (int r = 0; r < M; r++) {
+      const double xg = wxi[r] * G[p];
+      U[p * d2 + r] += xg + w0 * E1[p * M + r];
+      U[p * d2 + M + r] += xg + w0 * E2[p * M + r];
+    }
+#define PROD(a, b) (w0 * (Mo[a] * Mo[b]))
+  ACC_GG_SUMS(t, d2, F, GG, PROD);
+#undef PROD
 }
 
 void cl_acc_finish(const cl_model *m, const double *R, const double *Q, const double *Gi, double *acc,
@@ -594,6 +625,29 @@ static void unit_features(const double *restrict y, const double *restrict d, in
   }
 }
 
+/* The conditional moments of a pair (inner_pairs): row k of out, entry p,
+ * is sum_q w_q phi_k(p, q) for the features phi_k (D, Y, DY, YY) of sigma
+ * values y and derivatives d at ne x ne points (q fastest).  The products
+ * are those unit_features forms and the sums those of dot_n, in one pass
+ * over y and d instead of writing the features and reading them back. */
+static void pair_cond(const double *restrict y, const double *restrict d, const double *restrict w, int ne, int nk,
+                      double *restrict out) {
+  for (int p = 0; p < ne; p++) {
+    const double *restrict yp = y + (size_t)p * ne, *restrict dp = d + (size_t)p * ne;
+    double t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    if (nk > 2) {
+#pragma omp simd reduction(+ : t0, t1, t2, t3)
+      for (int q = 0; q < ne; q++)
+        t0 += w[q] * dp[q], t1 += w[q] * yp[q], t2 += w[q] * (dp[q] * yp[q]), t3 += w[q] * (yp[q] * yp[q]);
+      out[2 * ne + p] = t2, out[3 * ne + p] = t3;
+    } else {
+#pragma omp simd reduction(+ : t0, t1)
+      for (int q = 0; q < ne; q++) t0 += w[q] * dp[q], t1 += w[q] * yp[q];
+    }
+    out[p] = t0, out[ne + p] = t1;
+  }
+}
+
 /* The same moments for M >= 3 by units and pairs of units (docs/accurate.md
  * s.2): every feature depends on one unit, so m_f, the same-unit Mo and
  * E[phi_f z] are one-dimensional in eta_i = sd_i z, and Ee_fr for r != i
@@ -642,10 +696,8 @@ static void inner_pairs(cl_acc *a, const level *l, const double *X, int Fc, doub
         for (int q = 0; q < ne; q++) h[q] = b + l11 * z[q];
       }
       cl_act_eval_vec(a->m.act, a->hs, a->ys, a->ds, (int)n2);
-      unit_features(a->ys, a->ds, (int)n2, nk, a->ph2);
       /* wphi row k: E_z'[feature k of unit v | z_p] */
-      for (int k = 0; k < nk; k++)
-        for (int p = 0; p < ne; p++) a->wphi[(size_t)k * ne + p] = dot_n(w, a->ph2 + k * n2 + (size_t)p * ne, ne);
+      pair_cond(a->ys, a->ds, w, ne, nk, a->wphi);
       for (int k = 0; k < nk; k++)
         for (int k2 = 0; k2 < nk; k2++) {
           const int f = k * M + u, g = k2 * M + v;

@@ -140,6 +140,7 @@ typedef struct {
   struct jac_fb *fb; /* the Jacobians' engine where the default grid refuses (cl_fixed_classify_fb) */
   const struct cpat *pat; /* on a collapse set: the free coordinates are the reduced state, the
                              groups' first units' (R, Q), embedded by cpat_embed; idx their places in y */
+  struct jac_memo *memo;  /* on the collapse sets: drifts evaluated there (memo_drift), else NULL */
 } root_ctx;
 
 /* The drift without its error estimate: for the deterministic engines
@@ -157,6 +158,7 @@ static cl_status fixed_drift(cl_drift *d, int K, int M, const double *y, double 
 }
 
 static void cpat_embed(const struct cpat *pt, int K, const double *x, double *y);
+static cl_status memo_drift(root_ctx *c, int rep, const double *y, double *f, char *err);
 
 static void full_state(const root_ctx *c, const double *x, double *y) {
   if (c->pat) {
@@ -171,8 +173,7 @@ static int root_f(const gsl_vector *x, void *params, gsl_vector *f) {
   root_ctx *c = params;
   double y[CL_STATE_MAX], F[CL_STATE_MAX];
   full_state(c, x->data, y);
-  c->nevals++;
-  if (fixed_drift(c->d, c->K, c->M, y, F, NULL)) return GSL_EDOM;
+  if (memo_drift(c, -1, y, F, NULL)) return GSL_EDOM;
   double fac = 1, sum = 0;
   /* Farrell, Birkisson & Funke's deflation: (1 / |y - y_k|^2 + 1) per known root */
   for (int k = 0; k < c->nknown; k++) {
@@ -209,8 +210,7 @@ static double undeflated(root_ctx *c, const double *x) {
   if (c->have_c && memcmp(c->cx, x, sizeof(double) * (size_t)c->nfree) == 0) return c->cf;
   double y[CL_STATE_MAX], F[CL_STATE_MAX], sum = 0;
   full_state(c, x, y);
-  c->nevals++;
-  if (fixed_drift(c->d, c->K, c->M, y, F, NULL)) return INFINITY;
+  if (memo_drift(c, -1, y, F, NULL)) return INFINITY;
   for (int k = 0; k < c->nfree; k++) sum += fabs(F[c->idx[k]]);
   return sum;
 }
@@ -266,8 +266,7 @@ static double deflation_log(const root_ctx *c, const double *y, double *grad) {
 static int eval_free(root_ctx *c, const double *x, double *F) {
   double y[CL_STATE_MAX], f[CL_STATE_MAX];
   full_state(c, x, y);
-  c->nevals++;
-  if (fixed_drift(c->d, c->K, c->M, y, f, NULL)) return 1;
+  if (memo_drift(c, -1, y, f, NULL)) return 1;
   for (int k = 0; k < c->nfree; k++) F[k] = f[c->idx[k]];
   return 0;
 }
@@ -1435,6 +1434,88 @@ static int onto_boundary(int K, double *y) {
   return 0;
 }
 
+/* Drifts evaluated on the collapse sets, by engine, level (rep) and state.
+ * The same states come back bit for bit: in a classification
+ * (collapse_classify) the point itself at each of its three step sizes,
+ * and the bulk columns at 2 delta of the level h/2 are the level h's at
+ * delta (2 (1e-5 b / 2) is 1e-5 b exactly); in the search
+ * (collapse_search) the root of the Sobol' rules where the quad rule's
+ * polish starts (evaluated first to see that the quad rule takes it), and
+ * the polished root whose residual is then taken.  memo_drift looks them
+ * up instead of evaluating them again: the same numbers, because every
+ * engine's drift is a function of the state (docs/fixed-points.md s.2,
+ * "Cost at M = 3").  ring 0: the first cap states are kept; 1: the last
+ * cap. */
+typedef struct jac_memo {
+  int n, cap, len, ring, next;
+  const cl_drift **d;
+  int *rep;
+  unsigned long long *key; /* memo_key of the state: compared first */
+  double *y, *f;           /* cap x n each */
+} jac_memo;
+
+static void jac_memo_free(jac_memo *mo) {
+  if (mo) free(mo->d), free(mo->rep), free(mo->key), free(mo->y), free(mo->f);
+}
+
+/* room for cap states of n; 1 (and no memo) if out of memory */
+static int jac_memo_init(jac_memo *mo, int n, int cap, int ring) {
+  mo->n = n, mo->cap = cap, mo->len = 0, mo->ring = ring, mo->next = 0;
+  mo->d = malloc(sizeof(cl_drift *) * (size_t)cap);
+  mo->rep = malloc(sizeof(int) * (size_t)cap);
+  mo->key = malloc(sizeof(unsigned long long) * (size_t)cap);
+  mo->y = malloc(sizeof(double) * (size_t)cap * (size_t)n);
+  mo->f = malloc(sizeof(double) * (size_t)cap * (size_t)n);
+  if (mo->d && mo->rep && mo->key && mo->y && mo->f) return 0;
+  jac_memo_free(mo);
+  return 1;
+}
+
+/* FNV-1a over the bytes of the state */
+static unsigned long long memo_key(const double *y, int n) {
+  const unsigned char *b = (const unsigned char *)y;
+  unsigned long long h = 1469598103934665603ULL;
+  for (size_t k = 0; k < sizeof(double) * (size_t)n; k++) h = (h ^ b[k]) * 1099511628211ULL;
+  return h;
+}
+
+/* The drift of c->d at the full state y from the level rep (-1:
+ * fixed_drift); from c->memo where it holds y (the counter c->nevals
+ * counts the evaluations made) */
+static cl_status memo_drift(root_ctx *c, int rep, const double *y, double *f, char *err) {
+  const int K = c->K, M = c->M, n = c->n;
+  const size_t sz = sizeof(double) * (size_t)n;
+  jac_memo *mo = c->memo;
+  const unsigned long long key = mo ? memo_key(y, n) : 0;
+  for (int k = 0; mo && k < mo->len; k++)
+    if (mo->key[k] == key && mo->d[k] == c->d && mo->rep[k] == rep && memcmp(mo->y + (size_t)k * n, y, sz) == 0)
+      return memcpy(f, mo->f + (size_t)k * n, sz), CL_OK;
+  c->nevals++;
+  cl_status st;
+  if (rep < 0) st = fixed_drift(c->d, K, M, y, f, err);
+  else {
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+    cl_state_unpack(K, M, y, R, Q);
+    st = cl_drift_eval_rep(c->d, rep, R, Q, dR, dQ, err) ? CL_EDIVERGE : CL_OK;
+    if (!st) cl_state_pack(K, M, dR, dQ, f);
+  }
+  if (!st && mo && (mo->len < mo->cap || mo->ring)) {
+    const int k = mo->len < mo->cap ? mo->len++ : mo->next;
+    mo->next = (k + 1) % mo->cap;
+    mo->d[k] = c->d, mo->rep[k] = rep, mo->key[k] = key;
+    memcpy(mo->y + (size_t)k * n, y, sz), memcpy(mo->f + (size_t)k * n, f, sz);
+  }
+  return st;
+}
+
+/* residual_at of c->d through memo_drift */
+static double memo_residual(root_ctx *c, const double *y, cl_status *st) {
+  double f[CL_STATE_MAX], r = 0;
+  if ((*st = memo_drift(c, -1, y, f, NULL))) return INFINITY;
+  for (int k = 0; k < c->n; k++) r = fmax(r, fabs(f[k]));
+  return r;
+}
+
 /* The Jacobian at the collapsed y0 in the coordinates of collapse_coords
  * (J n x n row-major: column b the derivative along basis vector b) from
  * the drift's level `rep` (-1: fixed_drift), with steps scaled by `lev`
@@ -1456,12 +1537,7 @@ static cl_status collapse_jac(root_ctx *c, int rep, double lev, const double *y0
   for (int j = 0; j < K; j++) b -= y0[2 * j] * y0[2 * j];
   if (!(b > 0)) return cl_fail(err, CL_EDIVERGE, "the collapsed unit has no bulk part");
   double e[CL_STATE_MAX], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX], f0[CL_STATE_MAX], col[CL_STATE_MAX];
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-#define EVAL(yy, ff)                                                                                   \
-  (c->nevals++, rep < 0 ? fixed_drift(c->d, K, 2, yy, ff, err)                                         \
-                        : (cl_state_unpack(K, 2, yy, R, Q), cl_drift_eval_rep(c->d, rep, R, Q, dR, dQ, err) \
-                               ? CL_EDIVERGE                                                           \
-                               : (cl_state_pack(K, 2, dR, dQ, ff), CL_OK)))
+#define EVAL(yy, ff) memo_drift(c, rep, yy, ff, err)
   cl_status st = EVAL(y0, f0);
   for (int bb = 0; bb < n && !st; bb++) {
     collapse_basis(K, bb, e);
@@ -1626,7 +1702,7 @@ static void cpat_coords(const cpat_frame *fr, const double *v, double *out) {
  * 1e-3 lev sqrt(b) for R, d and c, 1e-3 lev b for Q, delta = 1e-5 lev b
  * for G.  Lb2 (if not NULL): the G block (nb x nb) at 2 delta. */
 static cl_status cpat_jac(root_ctx *c, int rep, double lev, const double *y0, double *J, double *Lb2, char *err) {
-  const int K = c->K, M = c->M, n = c->n;
+  const int K = c->K, n = c->n;
   cpat_frame fr;
   if (cpat_frame_at(c->pat, K, y0, &fr))
     return cl_fail(err, CL_EDIVERGE, "the collapsed groups' bulk parts are not independent");
@@ -1636,15 +1712,10 @@ static cl_status cpat_jac(root_ctx *c, int rep, double lev, const double *y0, do
   cpat_idx(c->pat, K, idx);
   double x0[CL_STATE_MAX], x[CL_STATE_MAX], xi[CL_STATE_MAX], y[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX],
       f0[CL_STATE_MAX], col[CL_STATE_MAX];
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   double *dg = malloc(sizeof(double) * (size_t)(2 * D * n)); /* the G diagonals' columns at delta, 2 delta */
   if (!dg) return cl_fail(err, CL_ENOMEM, "out of memory");
   for (int q = 0; q < nr; q++) x0[q] = y0[idx[q]];
-#define EVAL(yy, ff)                                                                                   \
-  (c->nevals++, rep < 0 ? fixed_drift(c->d, K, M, yy, ff, err)                                         \
-                        : (cl_state_unpack(K, M, yy, R, Q), cl_drift_eval_rep(c->d, rep, R, Q, dR, dQ, err) \
-                               ? CL_EDIVERGE                                                           \
-                               : (cl_state_pack(K, M, dR, dQ, ff), CL_OK)))
+#define EVAL(yy, ff) memo_drift(c, rep, yy, ff, err)
   memset(xi, 0, sizeof xi);
   cpat_phi(&fr, xi, y);
   cl_status st = EVAL(y, f0);
@@ -1749,14 +1820,29 @@ static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int
   double *J = malloc(sizeof(double) * (size_t)(5 * nn + nb * nb));
   if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
   double *X1 = J + nn, *X2 = J + 2 * nn, *X3 = J + 3 * nn, *Je = J + 4 * nn, *r2 = J + 5 * nn;
+  /* the states the levels share are evaluated once (memo_drift): those of
+   * the level h (the first, at most 2 n + 1 evaluations) are kept; without
+   * the memory for them, every state is evaluated */
+  jac_memo memo, *const outer = c->memo;
+  c->memo = jac_memo_init(&memo, n, 2 * n + 2, 0) ? outer : &memo;
   cl_status st = jac(c, -1, 1, p->y, X1, NULL, err);
   if (!st) st = jac(c, -1, 0.5, p->y, X2, r2, err);
-  if (!st) st = jac(c, -1, 0.25, p->y, X3, NULL, err);
   *rate_ok = 0;
   if (!st) {
     *rate_ok = 1;
     for (int r = 0; r < nb; r++)
       for (int k = 0; k < nb; k++) *rate_ok &= rates_agree(X2[(n - nb + r) * n + n - nb + k], r2[r * nb + k], COLLAPSE_RATE_TOL);
+  }
+  /* a root whose bulk rate has no limit is not listed: the level h/4 and
+   * the engine's level are not needed (their states lie between the point
+   * and those of the level h, in the domain wherever those are: the
+   * answer is the one the whole classification gave) */
+  if (!st && !*rate_ok) {
+    if (c->memo != outer) c->memo = outer, jac_memo_free(&memo);
+    return free(J), CL_OK;
+  }
+  if (!st) st = jac(c, -1, 0.25, p->y, X3, NULL, err);
+  if (!st) {
     /* Richardson: O(h^2) columns (central) and the O(delta) bulk columns */
     for (int k = 0; k < nn; k++) {
       const int zc = k % n >= n - nb;
@@ -1797,6 +1883,7 @@ static cl_status collapse_classify(root_ctx *c, collapse_jac_fn jac, int nw, int
     st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (!st) set_jac_error(p, n);
   if (!st) set_stability(p, n, NULL);
+  if (c->memo != outer) c->memo = outer, jac_memo_free(&memo);
   free(J);
   return st;
 }
@@ -1984,11 +2071,13 @@ static int alt_then_polish(root_ctx *cc, cl_drift *dc0, cl_drift *dalt, const do
     if (is_known(near, n, y1, COLLAPSE_SAME * big) || (near2 && is_known(near2, n, y1, COLLAPSE_SAME * big)))
       return -2;
   }
-  cc->nevals++;
-  if (nw > 0 && !fixed_drift(dc0, cc->K, cc->M, y1, fq, NULL)) {
+  if (nw > 0) { /* (the quad rule's drift at y1 is kept: Newton starts there) */
     cc->d = dc0;
-    nw = newton(cc, y1, y);
-    if (nw == 0) nw = damped_newton(cc, y1, y);
+    if (memo_drift(cc, -1, y1, fq, NULL)) cc->d = dalt;
+    else {
+      nw = newton(cc, y1, y);
+      if (nw == 0) nw = damped_newton(cc, y1, y);
+    }
   }
   return nw;
 }
@@ -2019,6 +2108,8 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
   cpat_idx(pt, K, cc.idx);
   const long ev0 = cc.nevals;
   cl_status st = CL_OK;
+  jac_memo memo; /* the last few drifts (memo_drift): without the memory, none */
+  cc.memo = jac_memo_init(&memo, n, 8, 1) ? NULL : &memo;
   /* the roots rejected (their bulk rate has no limit), with their images:
    * another start that converges to one of them is not classified again
    * (at M = 3 a classification costs about 130 evaluations of the quad
@@ -2054,13 +2145,13 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     cl_status st2;
     /* on this set and no smaller one (w = 0, groups that merge or die are not listed here) */
     if (!cpat_matches(pt, K, y)) continue;
-    double r = residual_at(dc, K, M, y, NULL, &st2);
+    double r = memo_residual(&cc, y, &st2);
     if (st2 || !(r < 100 * root_tol(cc.s2, n, y))) continue;
     { /* onto the fixed subspace of the symmetries that (nearly) fix it, as take_root */
       double ys[CL_STATE_MAX];
       memcpy(ys, y, sizeof(double) * (size_t)n);
       if (symmetrize(g, n, 1e5 * root_tol(cc.s2, n, y), ys, work, cap)) {
-        const double rs = residual_at(dc, K, M, ys, NULL, &st2);
+        const double rs = memo_residual(&cc, ys, &st2);
         if (!st2 && rs < 100 * root_tol(cc.s2, n, ys) && cpat_matches(pt, K, ys))
           memcpy(y, ys, sizeof(double) * (size_t)n), r = rs;
       }
@@ -2092,6 +2183,7 @@ static cl_status collapse_search(root_ctx *c0, cl_drift *dc0, cl_drift *dalt, co
     for (int a = np0; a < f->np; a++) f->p[a].via = 2;
   }
   free(rej.known);
+  if (cc.memo) jac_memo_free(&memo);
   info->collapse_evals += cc.nevals - ev0;
   c0->nevals = cc.nevals;
   return st;

@@ -312,3 +312,43 @@ Test(grid, batch_estimate_near_the_sd_limits, .timeout = 120) {
       cr_log_info("%s: max |drift - finer| / estimate %.3g (estimate %.3g, finer's %.3g)", args, worst, eb[0], fe[0]);
     }
 }
+
+/* cl_acc_node (one outer node, written out since session 20 for speed) is
+ * acc_rows at n = 1 operation for operation: the same sums to the bit,
+ * for B = 1 with and without lambda and for the 1/B expansion's terms
+ * (docs/accurate.md s.4, "Less work per node") */
+Test(accurate, one_node_sums_are_the_rows_sums_bit_for_bit) {
+  enum { K = 3, M = 3, F = 4 * M + 1 };
+  cl_rng *rng;
+  cr_assert_eq(cl_rng_alloc(20, 7, &rng, NULL), CL_OK);
+  double mf[F], Mo[F * F], Ee[F * M], wc[K], wxi[M], wmu[M], mm[M * M];
+  for (int f = 0; f < F; f++) mf[f] = cl_rng_gauss(rng);
+  for (int k = 0; k < F * F; k++) Mo[k] = cl_rng_gauss(rng);
+  for (int k = 0; k < F * M; k++) Ee[k] = cl_rng_gauss(rng);
+  for (int j = 0; j < K; j++) wc[j] = cl_rng_gauss(rng);
+  for (int r = 0; r < M; r++) wxi[r] = cl_rng_gauss(rng), wmu[r] = cl_rng_gauss(rng);
+  for (int k = 0; k < M * M; k++) mm[k] = cl_rng_gauss(rng);
+  const double w0 = 0.37;
+  const double *pm[F], *pM[F * F], *pE[F * M], *pc[K], *px[M], *pu[M];
+  for (int f = 0; f < F; f++) pm[f] = mf + f;
+  for (int k = 0; k < F * F; k++) pM[k] = Mo + k;
+  for (int k = 0; k < F * M; k++) pE[k] = Ee + k;
+  for (int j = 0; j < K; j++) pc[j] = wc + j;
+  for (int r = 0; r < M; r++) px[r] = wxi + r, pu[r] = wmu + r;
+  const double lam[3] = {0, 1, 0.7};
+  const int B[3] = {1, 1, 3};
+  for (int c = 0; c < 3; c++) {
+    cl_acc_terms t;
+    cl_acc_terms_batch(&t, K, M, lam[c], B[c], mm);
+    double a1[512], a2[512], scr[512];
+    cr_assert_leq(t.nsum, 512);
+    cr_assert_leq(cl_acc_rows_scratch(&t, 1), 512);
+    for (int k = 0; k < t.nsum; k++) a1[k] = a2[k] = cl_rng_gauss(rng); /* accumulators already holding sums */
+    for (int rep = 0; rep < 2; rep++) {
+      cl_acc_node(&t, mf, Mo, Ee, w0, wc, wxi, wmu, a1);
+      cl_acc_rows(&t, 1, pm, pM, pE, &w0, pc, px, pu, a2, scr);
+    }
+    for (int k = 0; k < t.nsum; k++) cr_expect_eq(a1[k], a2[k], "case %d, entry %d: %.17g against %.17g", c, k, a1[k], a2[k]);
+  }
+  cl_rng_free(rng);
+}
