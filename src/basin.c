@@ -445,18 +445,19 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
   return escape_failed(m, st, it * h, err);
 }
 
-/* The end of one start at time T (dt_out T / 6): its state and whether it
- * settled over the last output interval w = T / 6 (the same outcome at
- * T - w and T, and no state component moved by more than CL_BASIN_SETTLE_TOL
- * between them). */
-static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, double *y, int *settled, char *e) {
+/* One start from time T0 to T (T0 = 0 from mm's R0 and Q0, or where cont
+ * left it), with outputs every T / 6: its state at T
+ * and whether it settled over the last output interval w = T / 6 (the
+ * same outcome at T - w and T, and no state component moved by more than
+ * CL_BASIN_SETTLE_TOL between them).  T - T0 is a multiple of T / 6 (T0 =
+ * 0, T / 2). */
+static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T0, double T, cl_ode_cont *cont,
+                           double *y, int *settled, char *e) {
   const int K = mm->K, M = mm->M, n = cl_state_size(K, M);
-  cl_schedule s = {.T = T, .dt_out = T / 6, .runs = 1, .seed = 1};
+  cl_schedule s = {.T = T - T0, .dt_out = T / 6, .runs = 1, .seed = 1};
   cl_traj *tr = NULL;
   /* no rerun per start: one engine for every start (cl_basin_multi_ends) */
-  cl_ode_opts once = *o;
-  once.no_rerun = 1;
-  cl_status st = cl_ode_solve(mm, &s, &once, &tr, NULL, e);
+  cl_status st = cl_ode_solve_cont(mm, &s, o, cont, &tr, e);
   if (st) return st;
   const double *a = cl_traj_row(tr, 0, tr->nt >= 2 ? tr->nt - 2 : 0), *b = cl_traj_row(tr, 0, tr->nt - 1);
   double dmax = 0;
@@ -532,12 +533,15 @@ static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir,
     which[k] = -1;
     double y[CL_STATE_MAX];
     cl_status cs = start_in_domain(m, mm.R0, res->var, e);
-    /* a start that has not settled at tmax is integrated again to 2 tmax,
-     * then 4 tmax (docs/fixed-points.md s.5) */
-    for (double T = tmax; !cs; T *= 2) {
-      cs = run_start(&mm, o, T, y, &done[k], e);
+    /* a start that has not settled at tmax runs on from there to 2 tmax,
+     * then 4 tmax, every copy of the system from its own state with the
+     * integrator's next step (docs/fixed-points.md s.5) */
+    cl_ode_cont cont = {0};
+    for (double T = tmax, T0 = 0; !cs; T0 = T, T *= 2) {
+      cs = run_start(&mm, o, T0, T, &cont, y, &done[k], e);
       if (cs || done[k] || T >= 4 * tmax) break;
     }
+    cl_ode_cont_free(&cont);
     if (cs) {
 #pragma omp critical(cl_basinm_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);
