@@ -4,7 +4,8 @@
  *   basincont NDIR TMAX SEED THREADS "OPTIONS"
  * OPTIONS are `cldyn basin` options (the model).  Prints "start k outcome
  * settled y_1 ... y_n" (%.17g) per start, then "prob outcome p count" and
- * "unsettled u".  Reported only. */
+ * "unsettled u", and "var ji v" (the escape law's N var(A_ji)).  Reported
+ * only. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
   for (int q = 0; q < CL_NKINDS; q++)
     if (res.count[q]) printf("prob %s %.17g %ld\n", cl_fixed_kind_name(q), res.prob[q], res.count[q]);
   printf("unsettled %ld\n", res.unsettled);
+  for (int ji = 0; ji < K * M; ji++) printf("var %d %.17g\n", ji + 1, res.var[ji]);
   free(ends);
   free(settled);
   return 0;

@@ -336,6 +336,12 @@ int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
 #ifndef NOISE_DQ
 #define NOISE_DQ 0.02
 #endif
+/* The escape law's rates Lambda'_ji are evaluated again only once Q has
+ * moved by more than RATE_DQ max_i Q_ii since their last evaluation (dQ at
+ * every step where Q changed) */
+#ifndef RATE_DQ
+#define RATE_DQ 0
+#endif
 
 /* v_ji = tau^2 (<c_j^2> EGG_i + s^2 Es_i) */
 static double noise_rate(const cl_model *m, int ji, const double *EGG, const double *Es) {
@@ -376,7 +382,8 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
          A1[CL_KMAX * CL_MMAX] = {0};
   int k0 = 0;
   const double h = 0.02, eps = 1e-6;
-  double shown = 0, Qc[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  double shown = 0, Qc[CL_MMAX * CL_MMAX], Qr[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX],
+         dQ[CL_MMAX * CL_MMAX];
   if (fn) fn(ctx, 0);
   cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
   memcpy(Qe, Q, sizeof Qe);
@@ -401,11 +408,16 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
      * below half an ulp) the previous step's values are reused, the same
      * numbers without their 2 KM + 1 drift evaluations */
     const int same = it > 0 && memcmp(Q, Qc, sizeof(double) * (size_t)(M * M)) == 0;
+    double rmoved = 0, rq = 0;
+    for (int k = 0; k < M * M && it > 0; k++) rmoved = fmax(rmoved, fabs(Q[k] - Qr[k]));
+    for (int i = 0; i < M && it > 0; i++) rq = fmax(rq, Qr[i * (M + 1)]);
+    const int keep = it > 0 && (same || rmoved <= RATE_DQ * rq);
+    if (!keep) memcpy(Qr, Q, sizeof Qr);
     for (int ji = 0; ji < KM && !st; ji++) {
       /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
        * e_ji (the M >= 2 rules are not exactly odd in R: their drift at
        * R = 0 need not vanish, the difference cancels that offset) */
-      if (!same) {
+      if (!keep) {
         double fp;
         R[ji] = eps;
         cl_state_pack(K, M, R, Q, y);
