@@ -10,6 +10,7 @@
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 #include "basin_noise.h"
+#include "ode.h"
 #include "ode_flow.h"
 
 /* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
@@ -340,7 +341,7 @@ int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
  * moved by more than RATE_DQ max_i Q_ii since their last evaluation (dQ at
  * every step where Q changed) */
 #ifndef RATE_DQ
-#define RATE_DQ 0
+#define RATE_DQ 1e-6
 #endif
 
 /* v_ji = tau^2 (<c_j^2> EGG_i + s^2 Es_i) */

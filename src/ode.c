@@ -6,6 +6,7 @@
 #include "cldyn/traj.h"
 #include "drift_grid.h"
 #include "linalg.h"
+#include "ode.h"
 #include "ode_flow.h"
 
 #include <gsl/gsl_errno.h>

@@ -12,7 +12,7 @@
 
 #include "app/beyond.h"
 #include "app/config.h"
-#include "../src/ode_flow.h"
+#include "../src/ode.h"
 #include "cldyn/cldyn.h"
 #include "reportutil.h"
 
@@ -150,7 +150,7 @@ Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
   free(c);
 }
 
-/* cl_ode_solve_cont (src/ode_flow.h), as basin continues a start that has
+/* cl_ode_solve_cont (src/ode.h), as basin continues a start that has
  * not settled at tmax: 0 -> 0.5, then on to 1 and 2 with every copy of the
  * system (the engine's rules or levels) from its own state, the
  * integrator's next step and its tolerances, against one run 0 -> 2 (the
