@@ -111,17 +111,24 @@ Test(beyond, table_rows_unsettled_and_z) {
   free(buf);
 }
 
-/* cl_basin_multi_ends: a start settles (same outcome at tmax - tmax/6 and
- * tmax, no component moving by more than CL_BASIN_SETTLE_TOL) or is run to
- * 2 and 4 tmax and counted as unsettled; the end states do not depend on
- * the threads. */
-Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
+/* the M = 2 basin case of the tests below (allocated: the caller frees it) */
+static cl_config *basin_m2_config(void) {
   cl_config *c = malloc(sizeof *c);
   char err[CL_ERRLEN];
   cr_assert_not_null(c);
   cr_assert_eq(cfg_from_args(c, CL_CMD_BASIN,
                              "--M 2 --c rademacher:3 --c rademacher:3 --lambda 1 --N 500 --qmc-points 64", err),
                CL_OK, "%s", err);
+  return c;
+}
+
+/* cl_basin_multi_ends: a start settles (same outcome at tmax - tmax/6 and
+ * tmax, no component moving by more than CL_BASIN_SETTLE_TOL) or is run to
+ * 2 and 4 tmax and counted as unsettled; the end states do not depend on
+ * the threads. */
+Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
+  cl_config *c = basin_m2_config();
+  char err[CL_ERRLEN];
   enum { ND = 4, NS = 7 };
   cr_assert_eq(cl_state_size(2, 2), NS);
   double ends[3][ND * NS];
@@ -155,15 +162,12 @@ Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
  * system (the engine's rules or levels) from its own state, the
  * integrator's next step and its tolerances, against one run 0 -> 2 (the
  * schedule basin used to rerun).  The ends agree at the integrator's
- * tolerance; restarting every copy from the written state instead (the
- * mean of the rules) is further off. */
+ * tolerance; restarting every copy from one state instead (here their
+ * mean, as a continuation through the public cl_ode_solve from the state
+ * written would) is further off. */
 Test(beyond, basin_continuation_matches_one_run, .timeout = 60) {
-  cl_config *c = malloc(sizeof *c);
+  cl_config *c = basin_m2_config();
   char err[CL_ERRLEN];
-  cr_assert_not_null(c);
-  cr_assert_eq(cfg_from_args(c, CL_CMD_BASIN,
-                             "--M 2 --c rademacher:3 --c rademacher:3 --lambda 1 --N 500 --qmc-points 64", err),
-               CL_OK, "%s", err);
   cl_model m = c->model;
   m.init = CL_INIT_OVERLAP;
   const double R0[4] = {0.03, -0.02, 0.01, 0.04};
