@@ -407,7 +407,9 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
     /* the rates and dQ are functions of Q alone (R = 0): where Euler has
      * left Q unchanged to the last bit (Q at the rule's fixed point, h dQ
      * below half an ulp) the previous step's values are reused, the same
-     * numbers without their 2 KM + 1 drift evaluations */
+     * numbers without their 2 KM + 1 drift evaluations; the rates (2 KM of
+     * them) also until Q has moved by RATE_DQ max_i Q_ii from where they
+     * were evaluated (keep) */
     const int same = it > 0 && memcmp(Q, Qc, sizeof(double) * (size_t)(M * M)) == 0;
     double rmoved = 0, rq = 0;
     for (int k = 0; k < M * M && it > 0; k++) rmoved = fmax(rmoved, fabs(Q[k] - Qr[k]));
