@@ -10,6 +10,7 @@
 #include "cldyn/quad.h"
 #include "cldyn/rng.h"
 #include "basin_noise.h"
+#include "ode.h"
 #include "ode_flow.h"
 
 /* At R = 0 (M = 1): E[(G1 + G2)^2] and E[G1^2 + G2^2 + 2 rho G1 G2], with
@@ -336,6 +337,12 @@ int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
 #ifndef NOISE_DQ
 #define NOISE_DQ 0.02
 #endif
+/* The escape law's rates Lambda'_ji are evaluated again only once Q has
+ * moved by more than RATE_DQ max_i Q_ii since their last evaluation (dQ at
+ * every step where Q changed) */
+#ifndef RATE_DQ
+#define RATE_DQ 1e-6
+#endif
 
 /* v_ji = tau^2 (<c_j^2> EGG_i + s^2 Es_i) */
 static double noise_rate(const cl_model *m, int ji, const double *EGG, const double *Es) {
@@ -376,7 +383,8 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
          A1[CL_KMAX * CL_MMAX] = {0};
   int k0 = 0;
   const double h = 0.02, eps = 1e-6;
-  double shown = 0, Qc[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
+  double shown = 0, Qc[CL_MMAX * CL_MMAX], Qr[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX],
+         dQ[CL_MMAX * CL_MMAX];
   if (fn) fn(ctx, 0);
   cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
   memcpy(Qe, Q, sizeof Qe);
@@ -399,13 +407,20 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
     /* the rates and dQ are functions of Q alone (R = 0): where Euler has
      * left Q unchanged to the last bit (Q at the rule's fixed point, h dQ
      * below half an ulp) the previous step's values are reused, the same
-     * numbers without their 2 KM + 1 drift evaluations */
+     * numbers without their 2 KM + 1 drift evaluations; the rates (2 KM of
+     * them) also until Q has moved by RATE_DQ max_i Q_ii from where they
+     * were evaluated (keep) */
     const int same = it > 0 && memcmp(Q, Qc, sizeof(double) * (size_t)(M * M)) == 0;
+    double rmoved = 0, rq = 0;
+    for (int k = 0; k < M * M && it > 0; k++) rmoved = fmax(rmoved, fabs(Q[k] - Qr[k]));
+    for (int i = 0; i < M && it > 0; i++) rq = fmax(rq, Qr[i * (M + 1)]);
+    const int keep = it > 0 && (same || rmoved <= RATE_DQ * rq);
+    if (!keep) memcpy(Qr, Q, sizeof Qr);
     for (int ji = 0; ji < KM && !st; ji++) {
       /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
        * e_ji (the M >= 2 rules are not exactly odd in R: their drift at
        * R = 0 need not vanish, the difference cancels that offset) */
-      if (!same) {
+      if (!keep) {
         double fp;
         R[ji] = eps;
         cl_state_pack(K, M, R, Q, y);
@@ -445,18 +460,19 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
   return escape_failed(m, st, it * h, err);
 }
 
-/* The end of one start at time T (dt_out T / 6): its state and whether it
- * settled over the last output interval w = T / 6 (the same outcome at
- * T - w and T, and no state component moved by more than CL_BASIN_SETTLE_TOL
- * between them). */
-static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T, double *y, int *settled, char *e) {
+/* One start from time T0 to T (T0 = 0 from mm's R0 and Q0, or where cont
+ * left it), with outputs every T / 6: its state at T
+ * and whether it settled over the last output interval w = T / 6 (the
+ * same outcome at T - w and T, and no state component moved by more than
+ * CL_BASIN_SETTLE_TOL between them).  T - T0 is a multiple of T / 6 (T0 =
+ * 0, T / 2). */
+static cl_status run_start(const cl_model *mm, const cl_ode_opts *o, double T0, double T, cl_ode_cont *cont,
+                           double *y, int *settled, char *e) {
   const int K = mm->K, M = mm->M, n = cl_state_size(K, M);
-  cl_schedule s = {.T = T, .dt_out = T / 6, .runs = 1, .seed = 1};
+  cl_schedule s = {.T = T - T0, .dt_out = T / 6, .runs = 1, .seed = 1};
   cl_traj *tr = NULL;
   /* no rerun per start: one engine for every start (cl_basin_multi_ends) */
-  cl_ode_opts once = *o;
-  once.no_rerun = 1;
-  cl_status st = cl_ode_solve(mm, &s, &once, &tr, NULL, e);
+  cl_status st = cl_ode_solve_cont(mm, &s, o, cont, &tr, e);
   if (st) return st;
   const double *a = cl_traj_row(tr, 0, tr->nt >= 2 ? tr->nt - 2 : 0), *b = cl_traj_row(tr, 0, tr->nt - 1);
   double dmax = 0;
@@ -532,12 +548,15 @@ static cl_status multi_ends(const cl_model *m, const cl_ode_opts *o0, long ndir,
     which[k] = -1;
     double y[CL_STATE_MAX];
     cl_status cs = start_in_domain(m, mm.R0, res->var, e);
-    /* a start that has not settled at tmax is integrated again to 2 tmax,
-     * then 4 tmax (docs/fixed-points.md s.5) */
-    for (double T = tmax; !cs; T *= 2) {
-      cs = run_start(&mm, o, T, y, &done[k], e);
+    /* a start that has not settled at tmax runs on from there to 2 tmax,
+     * then 4 tmax, every copy of the system from its own state with the
+     * integrator's next step (docs/fixed-points.md s.5) */
+    cl_ode_cont cont = {0};
+    for (double T = tmax, T0 = 0; !cs; T0 = T, T *= 2) {
+      cs = run_start(&mm, o, T0, T, &cont, y, &done[k], e);
       if (cs || done[k] || T >= 4 * tmax) break;
     }
+    cl_ode_cont_free(&cont);
     if (cs) {
 #pragma omp critical(cl_basinm_err)
       if (bad < 0 || k < bad) bad = k, memcpy(e0, e, CL_ERRLEN);

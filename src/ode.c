@@ -6,6 +6,7 @@
 #include "cldyn/traj.h"
 #include "drift_grid.h"
 #include "linalg.h"
+#include "ode.h"
 #include "ode_flow.h"
 
 #include <gsl/gsl_errno.h>
@@ -637,9 +638,12 @@ static int blowup_note(gsl_odeiv2_system *sys, const ode_ctx *c, const double *y
 }
 
 /* Integrate over the output times tk[0] = 0 < ... < tk[nt - 1]; Y holds nt rows of n, row 0 = y0. */
+/* hio (may be NULL): in, the first step (0: Hairer's estimate); out, the
+ * step the controller proposes after the last one (a continuation's first
+ * step, cl_ode_solve_cont) */
 static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const double *y0, size_t nt,
-                                  const double *tk, double rtol, double atol, double *Y, const char *pars,
-                                  char *err) {
+                                  const double *tk, double rtol, double atol, double *Y, double *hio,
+                                  const char *pars, char *err) {
   const int n = (int)sys->dimension;
   dop_ws w = {.n = n};
   double *mem = malloc(sizeof(double) * (size_t)n * 30);
@@ -653,18 +657,25 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   double t = 0, t_end = tk[nt - 1];
   if (nt < 2) goto done;
   if (sys->function(t, w.y, w.k[0], sys->params)) goto drift_failed;
-  /* initial step (Hairer): h0 from |y| / |f|, then from a second derivative estimate */
-  for (int i = 0; i < n; i++) w.sc[i] = atol + rtol * fabs(w.y[i]);
-  double d0 = rms_scaled(w.y, w.sc, n), d1 = rms_scaled(w.k[0], w.sc, n);
-  double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
-  for (int i = 0; i < n; i++) w.ytmp[i] = w.y[i] + h0 * w.k[0][i];
-  if (sys->function(t + h0, w.ytmp, w.k[1], sys->params)) goto drift_failed;
-  for (int i = 0; i < n; i++) w.k[1][i] -= w.k[0][i];
-  double d2 = rms_scaled(w.k[1], w.sc, n) / h0;
-  double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? fmax(1e-6, h0 * 1e-3) : pow(0.01 / fmax(d1, d2), 1.0 / 8);
-  double h = fmin(100 * h0, h1);
+  double h = hio && *hio > 0 ? *hio : 0;
+  if (!(h > 0)) {
+    /* initial step (Hairer): h0 from |y| / |f|, then from a second derivative estimate */
+    for (int i = 0; i < n; i++) w.sc[i] = atol + rtol * fabs(w.y[i]);
+    double d0 = rms_scaled(w.y, w.sc, n), d1 = rms_scaled(w.k[0], w.sc, n);
+    double h0 = (d0 < 1e-5 || d1 < 1e-5) ? 1e-6 : 0.01 * d0 / d1;
+    for (int i = 0; i < n; i++) w.ytmp[i] = w.y[i] + h0 * w.k[0][i];
+    if (sys->function(t + h0, w.ytmp, w.k[1], sys->params)) goto drift_failed;
+    for (int i = 0; i < n; i++) w.k[1][i] -= w.k[0][i];
+    double d2 = rms_scaled(w.k[1], w.sc, n) / h0;
+    double h1 = (d1 <= 1e-15 && d2 <= 1e-15) ? fmax(1e-6, h0 * 1e-3) : pow(0.01 / fmax(d1, d2), 1.0 / 8);
+    h = fmin(100 * h0, h1);
+  }
   size_t next = 1;
   double hcap = INFINITY; /* set by a dense-output defect rejection */
+  /* the step proposed after the last accepted one; where that one was cut
+   * at T, the step tried before the cut if larger (the controller's
+   * proposal from a whole step), at most hcap */
+  double hprop = h;
   /* a step below 1e-9 of the time scale max(1, T), or more than 1e6 steps
    * (accepted and rejected), ends the run: the solution blows up or is
    * too stiff for an explicit method */
@@ -673,7 +684,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
   long ntrial = 0;
   for (long nstep = 0; next < nt; nstep++) {
     int rejected = 0;
-    double tnew, hstep;
+    double tnew, hstep, htry;
     for (;;) {
       if (++ntrial > budget) {
         st = cl_fail(err, CL_EDIVERGE, "step budget (%ld steps) exceeded at t = %g, step %g (%s)", budget, t, h,
@@ -694,7 +705,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
                        t, h, pars);
         goto done;
       }
-      h = fmin(h, hcap);
+      h = htry = fmin(h, hcap);
       tnew = t + h > t_end ? t_end : t + h;
       hstep = tnew - t;
       double e = dop_step(&w, sys, t, hstep, rtol, atol);
@@ -737,6 +748,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
         double fac = e == 0 ? 10 : fmin(10, 0.9 * pow(e, -1.0 / 8));
         if (rejected) fac = fmin(1, fac);
         h = hstep * fac;
+        hprop = fmin(tnew == t_end && htry > hstep ? fmax(htry, h) : h, hcap);
         break;
       }
       h = hstep * (e < 0 ? 0.5 : fmax(0.2, 0.9 * pow(e, -1.0 / 8)));
@@ -766,6 +778,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     w.k[0] = w.k[12], w.k[12] = tmp;
     tmp = w.y, w.y = w.ynew, w.ynew = tmp;
   }
+  if (hio) *hio = hprop;
   goto done;
 drift_failed:
   st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
@@ -798,7 +811,7 @@ cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, doubl
   gsl_odeiv2_system sys = {flow_rhs, NULL, (size_t)n, &fc};
   double tk[2] = {0, T}, *Y = malloc(sizeof(double) * 2 * (size_t)n);
   if (!Y) return cl_fail(err, CL_ENOMEM, "out of memory");
-  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, "a flow of the fixed-point finder", err);
+  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, NULL, "a flow of the fixed-point finder", err);
   if (!st) memcpy(y, Y + n, sizeof(double) * (size_t)n);
   free(Y);
   return st;
@@ -849,7 +862,8 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
 }
 
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
-                       const char *note, cl_traj **out, char *info, char *err, int *unresolved);
+                       const char *note, cl_ode_cont *cont, cl_traj **out, char *info, char *err,
+                       int *unresolved);
 
 /* M = 1 levels: the floor of both bounds, relative to the largest
  * component (of the drift, of the table), for the rounding of the sums,
@@ -867,7 +881,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err) {
   int unresolved = 0;
-  cl_status st = solve(m, s, o, &o->quad, "", out, info, err, &unresolved);
+  cl_status st = solve(m, s, o, &o->quad, "", NULL, out, info, err, &unresolved);
   cl_quad_opts q;
   if (st != CL_EDIVERGE || !unresolved || o->no_rerun || !cl_drift_fallback(m, &o->quad, &q, NULL))
     return st;
@@ -876,7 +890,18 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   const char *t = strstr(why, "t = ");
   char note[64];
   snprintf(note, sizeof note, "; the grid refused t = %.4g: rerun so", t ? atof(t + 4) : 0.0);
-  return solve(m, s, o, &q, note, out, info, err, &unresolved);
+  return solve(m, s, o, &q, note, NULL, out, info, err, &unresolved);
+}
+
+void cl_ode_cont_free(cl_ode_cont *cont) {
+  free(cont->y);
+  memset(cont, 0, sizeof *cont);
+}
+
+cl_status cl_ode_solve_cont(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, cl_ode_cont *cont,
+                            cl_traj **out, char *err) {
+  int unresolved = 0;
+  return solve(m, s, o, &o->quad, "", cont, out, NULL, err, &unresolved);
 }
 
 /* The integrator's own error (docs/multi.md s.11).  The rules (levels) of
@@ -928,7 +953,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   char perr[CL_ERRLEN];
   cl_drift_pin_rep(c->drift, pr);
   const cl_status ps =
-      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, pars, perr);
+      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, NULL, pars, perr);
   cl_drift_pin_rep(c->drift, -1);
   double d = 0;
   for (size_t j = 0; j < nt && !ps; j++)
@@ -991,7 +1016,8 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
 
 /* note: appended to the method line (info) */
 static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o, const cl_quad_opts *q,
-                       const char *note, cl_traj **out, char *info, char *err, int *unresolved) {
+                       const char *note, cl_ode_cont *cont, cl_traj **out, char *info, char *err,
+                       int *unresolved) {
   cl_status st = cl_model_check(m, 0, err);
   if (st || (st = cl_schedule_check(s, err)) || (st = cl_ode_check_stepper(o->stepper, err)))
     return st;
@@ -1044,6 +1070,25 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   double y[CL_STATE_MAX];
   cl_state_pack(K, M, m->R0, m->Q0, y);
   for (int r = 0; r < nr; r++) memcpy(yall + (size_t)r * n, y, sizeof(double) * (size_t)n);
+  /* a continuation: every copy from its own state, and the checks at t = 0
+   * at the written one (the fine level, or the rules' mean, which lies in
+   * the domain with them: Q - R^T R is concave), not at m's R0 and Q0 */
+  const int resume = cont && cont->y;
+  if (resume && cont->ny != nall)
+    st = cl_fail(err, CL_EINVAL, "a continuation of %d values for a system of %d", cont->ny, nall);
+  else if (resume) {
+    memcpy(yall, cont->y, sizeof(double) * (size_t)nall);
+    const int wr = cl_drift_written_rep(c.drift);
+    for (int q = 0; q < n; q++) {
+      double v = 0;
+      if (wr >= 0 && nr > 1) v = yall[(size_t)wr * n + q];
+      else {
+        for (int r = 0; r < nr; r++) v += yall[(size_t)r * n + q];
+        v /= nr;
+      }
+      y[q] = v;
+    }
+  }
   gsl_odeiv2_system sys = {rhs, jac, (size_t)nall, &c};
   char pars[256];
   snprintf(pars, sizeof pars, "tau = %g, s = %g, rho = %g, lambda = %g, B = %d, act = %s", m->tau,
@@ -1090,7 +1135,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
    * to T = 0.2 at B = 1 with the user's tolerances. */
   double rtol = o->rtol, atol = o->atol;
   char knote[240] = "";
-  if (cl_drift_kinked(c.drift) && KINK_TOL * se0 > fmin(rtol, atol)) {
+  if (resume) /* the tolerances of the run continued (its kink floor) */
+    rtol = cont->rtol, atol = cont->atol;
+  else if (cl_drift_kinked(c.drift) && KINK_TOL * se0 > fmin(rtol, atol)) {
     rtol = fmax(rtol, KINK_TOL * se0), atol = fmax(atol, KINK_TOL * se0);
     snprintf(knote, sizeof knote,
              "; the rules' drifts jump where a point's C_il changes sign (g abs): integrator "
@@ -1098,13 +1145,22 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
              KINK_TOL, rtol, atol);
   }
   if (!st)
-    st = type ? integrate_gsl(&sys, &c, type, y, nt, tr->t, s->dt_out, rtol, atol, Y, pars, err)
-              : integrate_dop853(&sys, &c, yall, nt, tr->t, rtol, atol, Y, pars, err);
+    st = type ? integrate_gsl(&sys, &c, type, yall, nt, tr->t, s->dt_out, rtol, atol, Y, pars, err)
+              : integrate_dop853(&sys, &c, yall, nt, tr->t, rtol, atol, Y, cont ? &cont->h : NULL, pars, err);
+  /* every copy's state at T, before the written one replaces the first */
+  if (!st && cont) {
+    double *cy = realloc(cont->y, sizeof(double) * (size_t)nall);
+    if (!cy) st = cl_fail(err, CL_ENOMEM, "out of memory");
+    else {
+      memcpy(cy, Y + (nt - 1) * (size_t)nall, sizeof(double) * (size_t)nall);
+      cont->y = cy, cont->ny = nall, cont->rtol = rtol, cont->atol = atol;
+    }
+  }
   double tbound = 0;
   if (!st && coarse_ok) {
     gsl_odeiv2_system csys = {rhs, jac, (size_t)n, &cc};
     char cerr[CL_ERRLEN];
-    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, pars, cerr);
+    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, NULL, pars, cerr);
     if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cerr);
     coarse_ok = cs == CL_OK;
     for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)
