@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int cl_out_special_path(const char *path) {
+  return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
 cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char *err) {
   memset(o, 0, sizeof *o);
   if (strcmp(path, "-") == 0) {
@@ -22,7 +26,7 @@ cl_status cl_out_open(cl_outfile *o, const char *path, const char *option, char 
    * place, like stdout: renaming a temporary file onto it would replace the
    * node itself (as root) instead of writing to it. */
   struct stat sb;
-  int special = strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+  const int special = cl_out_special_path(path);
   if (stat(path, &sb) == 0 && (special || (!S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)))) {
     if (!(o->f = fopen(path, "a")))
       return cl_fail(err, CL_EIO, "--%s: cannot write '%s': %s", option, path, strerror(errno));

@@ -16,6 +16,10 @@ typedef struct {
   int is_device; /* an existing device or pipe, written in place */
 } cl_outfile;
 
+/* 1 for a path under /dev or /proc: never replaced by a rename (written in
+ * place by cl_out_open, refused by plot) */
+int cl_out_special_path(const char *path);
+
 /* Open the temporary file for `path` ("-" is stdout; an existing device or
  * pipe such as /dev/null is written in place, without a sidecar).  Fails with CL_EIO and
  * a message naming `option` when the directory is not writable. */

@@ -156,7 +156,7 @@ static cl_status out_key(const char *path, const char *option, char *key, size_t
   struct stat sb;
   int exists = stat(path, &sb) == 0;
   if (exists && S_ISDIR(sb.st_mode)) return cl_fail(err, CL_EINVAL, "--%s: '%s' is a directory", option, path);
-  if (exists && (!S_ISREG(sb.st_mode) || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6))) return CL_OK;
+  if (exists && (!S_ISREG(sb.st_mode) || cl_out_special_path(path))) return CL_OK;
   size_t n = strlen(path);
   if (n == 0 || n >= CL_PATHLEN - 16) return cl_fail(err, CL_EINVAL, "--%s: the path must have 1 to %d bytes", option, CL_PATHLEN - 17);
   if (path[n - 1] == '/') return cl_fail(err, CL_EINVAL, "--%s: '%s' names a directory", option, path);

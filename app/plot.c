@@ -402,7 +402,7 @@ typedef struct {
  * regular file: a figure is never written in place. */
 static int not_regular(const char *path) {
   struct stat sb;
-  return !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
+  return cl_out_special_path(path) || (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode));
 }
 
 /* Open the temporary files of FIG.dat (when with_dat), FIG.gp and FIG and

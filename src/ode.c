@@ -72,9 +72,12 @@ static void comp_name(const ode_ctx *c, int i, char *buf, size_t len) {
   else snprintf(buf, len, "y_%d", i + 1);
 }
 
+/* The number of copies of the system integrated together (1 for one) */
+static int copies(const ode_ctx *c) { return c->nrep > 1 ? c->nrep : 1; }
+
 static int rhs(double t, const double *y, double *f, void *params) {
   ode_ctx *c = params;
-  int K = c->K, M = c->M, n = cl_state_size(K, M), nr = c->nrep > 1 ? c->nrep : 1;
+  int K = c->K, M = c->M, n = cl_state_size(K, M), nr = copies(c);
   const size_t KM = (size_t)K * M, MM = (size_t)M * M;
   double *R = c->rq, *Q = R + nr * KM, *dR = Q + nr * MM, *dQ = dR + nr * KM;
   cl_status st = CL_OK;
@@ -928,7 +931,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
                                   const double *Y, int ws, int pr, const char *what, double rtol, double atol,
                                   const char *pars, double *tbound, int *ifail, char *inote, size_t len,
                                   char *err) {
-  const int n = c->n1, nall = n * (c->nrep > 1 ? c->nrep : 1);
+  const int n = c->n1, nall = n * copies(c);
   double ymax = 0;
   for (size_t j = 0; j < nt; j++)
     for (int q = 0; q < n; q++) ymax = fmax(ymax, fabs(Y[j * (size_t)nall + (size_t)ws * n + q]));
@@ -990,7 +993,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
 static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
                             double (*bnd)(const cl_drift *), const char *name, const char *what,
                             double *tbound, int *ifail, char *rnote, size_t len, char *err) {
-  const int n = c->n1, nall = n * (c->nrep > 1 ? c->nrep : 1);
+  const int n = c->n1, nall = n * copies(c);
   double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
   double sum = 0, prev = 0;
   cl_status st = CL_OK;
