@@ -977,43 +977,121 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   return CL_OK;
 }
 
-/* A drift bound integrated along the trajectory.  The drift's rounding (the
- * grid with linear or cubic sigma, docs/grid.md s.5): its levels are exact
- * but for rounding, which the levels' spread sees only in part; at tight
- * tolerances the written table was up to 1.9 times its printed bound from
- * the exact one (bench/gridround).  The closed forms' Gauss-Legendre terms
- * (docs/closed-forms.md s.7): one copy, no spread to see them.
- * The written level (copy ws) is evaluated alone at each row of the table,
- * its bound rnd read (bnd: cl_drift_grid_round, cl_drift_stderr), and
- * sum (t_j+1 - t_j) max(rnd_j, rnd_j+1) is added to *tbound: the integral
- * of the drift's bound over [0, T], without the flow's growth of an early
- * error (the rounding measured was 1e-3 to 0.14 of the first-order bound:
- * s.5's table).  name and what word the note ("rounding's", "the drift's
- * rounding bound"). */
+/* The max-norm logarithmic norm of J (n x n, row-major):
+ * max_i (J_ii + sum_{k != i} |J_ik|) */
+static double lognorm_inf(const double *J, int n) {
+  double mu = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    double r = J[(size_t)i * n + i];
+    for (int k = 0; k < n; k++)
+      if (k != i) r += fabs(J[(size_t)i * n + k]);
+    mu = fmax(mu, r);
+  }
+  return mu;
+}
+
+/* The 2-norm logarithmic norm of J (n x n, row-major): the largest
+ * eigenvalue of (J + J^T) / 2; S is n x n scratch */
+static double lognorm_2(const double *J, int n, double *S) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < n; k++) S[(size_t)i * n + k] = -0.5 * (J[(size_t)i * n + k] + J[(size_t)k * n + i]);
+  return -cl_sym_min_eig(S, n);
+}
+
+/* The Jacobians of drift_part: one where the estimated change of mu since
+ * the last one, GROWTH_LSAFE x the largest ||dJ||_F / ||dy||_2 seen between
+ * consecutive ones times the state's move, would exceed GROWTH_DRIFT / T;
+ * mu between them is the last one's plus that estimate, so the estimates
+ * add at most GROWTH_DRIFT to the exponent over [0, T] */
+#define GROWTH_LSAFE 2
+#define GROWTH_DRIFT 1
+
+/* A drift bound integrated along the trajectory with the flow's growth.
+ * The drift's rounding (the grid with linear or cubic sigma, docs/grid.md
+ * s.5): its levels are exact but for rounding, which the levels' spread
+ * sees only in part; at tight tolerances the written table was up to 1.9
+ * times its printed bound from the exact one (bench/gridround).  The closed
+ * forms' Gauss-Legendre terms (docs/closed-forms.md s.7): one copy, no
+ * spread to see them.
+ * A drift error delta, |delta|_inf <= b, makes the table's error obey
+ * e' = J e + delta (J the drift's Jacobian, to first order in e), so
+ * |e|_2' <= mu |e|_2 + sqrt(d) b with mu the 2-norm logarithmic norm of J
+ * (d the state's size), and the table's distance, a max-norm, is at most
+ * |e|_2.  At each row j the written level (copy ws) is evaluated alone
+ * and its bound b_j read (bnd: cl_drift_grid_round, cl_drift_stderr); its
+ * Jacobian J_j by central differences (cl_ode_jacobian_pair: 2 d drifts)
+ * at the rows the rule above picks, mu_j = lognorm_2(J_j) plus the
+ * differences' error from the drift's own (cl_ode_jacobian_rounding with
+ * b_j, b_j / h per column: ||E||_2 <= ||E||_F).  On [t_j, t_j+1] mu and b
+ * are taken as max(mu_j, mu_j+1) and max(b_j, b_j+1) and the bound's ODE
+ * integrated exactly: E_j+1 = E_j e^(mu h) + sqrt(d) b h (e^(mu h) - 1) /
+ * (mu h), E_0 = 0.  max_j E_j is added to *tbound (mu may be negative: the
+ * bound shrinks where the flow contracts; the largest row is the table's
+ * bound).  The note gives the largest growth factor e^G, G the largest
+ * integral of mu over an interval of rows.  name and what word the note
+ * ("rounding's", "the drift's rounding bound"). */
 static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
                             double (*bnd)(const cl_drift *), const char *name, const char *what,
                             double *tbound, int *ifail, char *rnote, size_t len, char *err) {
-  const int n = c->n1, nall = n * copies(c);
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  double sum = 0, prev = 0;
+  const int n = c->n1, nall = n * copies(c), K = c->K, M = c->M;
+  const size_t nn = (size_t)n * n;
+  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0, sq[2] = {sqrt(n), 1};
+  double f[CL_STATE_MAX], e[CL_STATE_MAX], Emax = 0, prev = 0;
+  /* per norm (2, max): the bound, mu at the last row and at the last
+   * Jacobian, the rate estimate (-1: none yet), the integral of mu, its
+   * smallest prefix and the largest growth G */
+  double E[2] = {0, 0}, mprev[2] = {0, 0}, mua[2] = {0, 0}, L[2] = {-1, -1}, grow[2] = {0, 0}, gmin[2] = {0, 0},
+         gmax[2] = {0, 0};
+  size_t ja = 0, njac = 0; /* the last Jacobian's row; the Jacobians taken */
+  int best = 0;            /* the norm of the smaller bound at the largest row */
+  double *J = malloc(sizeof(double) * 2 * nn), *S = J + nn;
+  if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
   cl_status st = CL_OK;
   cl_drift_pin_rep(c->drift, ws);
   for (size_t j = 0; j < nt && !st; j++) {
-    cl_state_unpack(c->K, c->M, Y + j * (size_t)nall + (size_t)ws * n, R, Q);
-    st = cl_drift_eval(c->drift, R, Q, dR, dQ, err);
+    const double *y = Y + j * (size_t)nall + (size_t)ws * n, *ya = Y + ja * (size_t)nall + (size_t)ws * n;
+    if ((st = cl_ode_drift(c->drift, K, M, y, f, err))) break;
     const double rnd = bnd(c->drift);
-    if (j > 0) sum += (tk[j] - tk[j - 1]) * fmax(prev, rnd);
-    prev = rnd;
+    double mv = 0, mu[2];
+    for (int q = 0; q < n; q++) mv += (y[q] - ya[q]) * (y[q] - ya[q]);
+    mv = sqrt(mv);
+    if (j == 0 || L[0] < 0 || fmax(L[0], L[1]) * mv > GROWTH_DRIFT / T) {
+      int fac = 1;
+      if ((st = cl_ode_jacobian_pair(c->drift, K, M, y, J, NULL, &fac, err))) break;
+      double es = 0, es2 = 0;
+      if (rnd > 0 && !cl_ode_jacobian_rounding(K, M, y, fac, rnd, e))
+        for (int q = 0; q < n; q++) es += e[q], es2 += e[q] * e[q];
+      mu[0] = lognorm_2(J, n, S) + sqrt(n * es2);
+      mu[1] = lognorm_inf(J, n) + es;
+      for (int k = 0; k < 2; k++) {
+        if (j > 0 && mv > 0) L[k] = GROWTH_LSAFE * fabs(mu[k] - mua[k]) / mv;
+        mua[k] = mu[k];
+      }
+      ja = j, njac++;
+    } else
+      for (int k = 0; k < 2; k++) mu[k] = mua[k] + L[k] * mv;
+    for (int k = 0; k < 2 && j > 0; k++) {
+      const double h = tk[j] - tk[j - 1], m = fmax(mprev[k], mu[k]), b = sq[k] * fmax(prev, rnd), x = m * h;
+      E[k] = E[k] * exp(x) + b * h * (x != 0 ? expm1(x) / x : 1);
+      grow[k] += x, gmin[k] = fmin(gmin[k], grow[k]), gmax[k] = fmax(gmax[k], grow[k] - gmin[k]);
+    }
+    const int k = E[1] < E[0];
+    if (E[k] > Emax) Emax = E[k], best = k;
+    prev = rnd, mprev[0] = mu[0], mprev[1] = mu[1];
   }
   cl_drift_pin_rep(c->drift, -1);
+  free(J);
   if (st == CL_ENOMEM) return st;
-  *ifail = st != CL_OK;
-  if (st) {
+  *ifail = st != CL_OK || !isfinite(Emax);
+  if (*ifail) {
     snprintf(rnote, len, "%s failed at a row of the table", what);
     return CL_OK;
   }
-  *tbound += sum;
-  snprintf(rnote, len, "; %s part %.3g: %s integrated over the table", name, sum, what);
+  *tbound += Emax;
+  snprintf(rnote, len,
+           "; %s part %.3g: %s integrated over the table with the flow's growth (at most e^%.3g in the %s-norm; %zu "
+           "Jacobians)",
+           name, Emax, what, gmax[best], best ? "max" : "2", njac);
   return CL_OK;
 }
 
@@ -1190,7 +1268,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
     }
   }
-  char inote[200] = "", rnote[120] = "";
+  char inote[200] = "", rnote[200] = "";
   int ifail = 0;
   /* the closed forms (one copy, nr = 1): the same two parts, the drift's
    * from its Gauss-Legendre terms' bound (docs/closed-forms.md s.7) */
