@@ -1006,15 +1006,11 @@ static double lognorm_2(const double *J, int n, double *S) {
   return -cl_sym_min_eig(S, n);
 }
 
-/* The max-norm of the n x n matrix A (row-major): the largest row sum of |A| */
-static double norm_inf(const double *A, int n) {
-  double m = 0;
-  for (int i = 0; i < n; i++) {
-    double r = 0;
-    for (int k = 0; k < n; k++) r += fabs(A[(size_t)i * n + k]);
-    m = fmax(m, r);
-  }
-  return m;
+/* Row i of |A| v (A n x n, row-major; v >= 0) */
+static double absmul(const double *A, int n, const double *v, int i) {
+  double r = 0;
+  for (int k = 0; k < n; k++) r += fabs(A[(size_t)i * n + k]) * v[k];
+  return r;
 }
 
 /* drift_part's rules.  The propagators (every row's Jacobian, the products
@@ -1067,11 +1063,16 @@ static double norm_inf(const double *A, int n) {
  * says the propagators.  name and what word the note ("rounding's", "the
  * drift's rounding bound"). */
 static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
-                            double (*bnd)(const cl_drift *), const char *name, const char *what,
+                            double (*bnd)(const cl_drift *), int qonly, const char *name, const char *what,
                             double *tbound, int *ifail, char *rnote, size_t len, char *err) {
   const int n = c->n1, nall = n * copies(c), K = c->K, M = c->M;
   const size_t nn = (size_t)n * n;
-  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0, sq[2] = {sqrt(n), 1};
+  /* the components the drift's bound applies to (wt 1): all, or Q's alone
+   * (qonly: the closed forms, whose dR is exact) */
+  double wt[CL_STATE_MAX];
+  int nb = 0;
+  for (int q = 0; q < n; q++) wt[q] = !qonly || q >= K * M, nb += wt[q] > 0;
+  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0, sq[2] = {sqrt(nb), 1};
   const int prop = (double)nt * nt * n * n * n <= GROWTH_PROP_FLOPS;
   double f[CL_STATE_MAX], e[CL_STATE_MAX], Emax = 0, prev = 0;
   /* per logarithmic norm (2, max): the bound, mu at the last row and at the
@@ -1085,11 +1086,11 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
    * (nt - 1), the products W, W2; the rows' bounds Er (3 nt: the norms',
    * the propagators') and the segments' own parts cs (nt) */
   const size_t nJ = prop ? nt : 1, nP = prop ? nt + 2 : 0;
-  double *J = malloc(sizeof(double) * ((nJ + 1 + nP) * nn + 4 * nt));
+  double *J = malloc(sizeof(double) * ((nJ + 1 + nP) * nn + 3 * nt + (prop ? 2 * nt * (size_t)n : 0)));
   if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
   double *S = J + nJ * nn, *P = S + nn, *W = prop ? P + nt * nn : NULL, *W2 = prop ? W + nn : NULL, *Er = P + nP * nn,
-         *cs = Er + 3 * nt;
-  memset(Er, 0, sizeof(double) * 4 * nt);
+         *cv = Er + 3 * nt, *ev = cv + (prop ? nt * (size_t)n : 0);
+  memset(Er, 0, sizeof(double) * (3 * nt + (prop ? 2 * nt * (size_t)n : 0)));
   cl_status st = CL_OK;
   cl_drift_pin_rep(c->drift, ws);
   for (size_t j = 0; j < nt && !st; j++) {
@@ -1132,19 +1133,21 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
                       Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
       for (size_t k = 0; k < nn; k++) S[k] = 0.25 * h * (J[(j - 1) * nn + k] + J[j * nn + k]);
       int gs = gsl_linalg_exponential_ss(&A.matrix, &Wv.matrix, GSL_PREC_DOUBLE);
-      const double half = norm_inf(W, n);
+      for (int q = 0; q < n; q++) f[q] = absmul(W, n, wt, q); /* |exp(h A / 2)| w */
       for (size_t k = 0; k < nn; k++) S[k] *= 2;
       if (!gs) gs = gsl_linalg_exponential_ss(&A.matrix, &Pv.matrix, GSL_PREC_DOUBLE);
       if (gs) st = cl_fail(err, CL_EDIVERGE, "the matrix exponential of a segment failed");
-      cs[j - 1] = bs * h * fmax(1, fmax(half, norm_inf(Pj, n)));
+      for (int q = 0; q < n; q++) cv[(j - 1) * n + q] = bs * h * fmax(wt[q], fmax(f[q], absmul(Pj, n, wt, q)));
     }
     prev = rnd, mprev[0] = mu[0], mprev[1] = mu[1];
   }
   cl_drift_pin_rep(c->drift, -1);
-  /* the propagators: Er[2 nt + i] = sum_j<i ||Phi(t_i, t_j+1)|| c_j, Phi(t_i, t_i) = I */
+  /* the propagators: ev_i = sum_j<i |Phi(t_i, t_j+1)| c_j (componentwise),
+   * Phi(t_i, t_i) = I, and Er[2 nt + i] its largest component */
   double *Ep = Er + 2 * nt;
   for (size_t j = 0; j + 1 < nt && !st && prop; j++) {
-    Ep[j + 1] += cs[j];
+    const double *cj = cv + j * n;
+    for (int q = 0; q < n; q++) ev[(j + 1) * n + q] += cj[q];
     memset(W, 0, sizeof(double) * nn);
     for (int k = 0; k < n; k++) W[(size_t)k * n + k] = 1;
     for (size_t i = j + 2; i < nt; i++) {
@@ -1152,9 +1155,11 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
                       Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n), W2v = gsl_matrix_view_array(W2, (size_t)n, (size_t)n);
       gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1, &Pv.matrix, &Wv.matrix, 0, &W2v.matrix);
       memcpy(W, W2, sizeof(double) * nn);
-      Ep[i] += norm_inf(W, n) * cs[j];
+      for (int q = 0; q < n; q++) ev[i * n + q] += absmul(W, n, cj, q);
     }
   }
+  for (size_t i = 1; i < nt && prop; i++)
+    for (int q = 0; q < n; q++) Ep[i] = fmax(Ep[i], ev[i * n + q]);
   for (size_t i = 1; i < nt && !st; i++) {
     int k = Er[nt + i] < Er[i];
     if (prop && Ep[i] < Er[k * nt + i]) k = 2;
@@ -1366,10 +1371,10 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                           rtol, atol, pars, &tbound, &ifail, inote, sizeof inote, err);
   /* after the integrator's check, whose choice is made on the spread */
   if (!st && !ifail && info && !type && wrep >= 0 && nr > 1 && cl_drift_grid_round(c.drift) > 0)
-    st = drift_part(&c, nt, tr->t, Y, wrep, cl_drift_grid_round, "rounding's", "the drift's rounding bound", &tbound,
+    st = drift_part(&c, nt, tr->t, Y, wrep, cl_drift_grid_round, 0, "rounding's", "the drift's rounding bound", &tbound,
                     &ifail, rnote, sizeof rnote, err);
   if (!st && !ifail && info && closed)
-    st = drift_part(&c, nt, tr->t, Y, 0, cl_drift_stderr, "the drift's", "the drift error bound", &tbound, &ifail,
+    st = drift_part(&c, nt, tr->t, Y, 0, cl_drift_stderr, 1, "the drift's", "the drift error bound", &tbound, &ifail,
                     rnote, sizeof rnote, err);
   /* the written row (the fine level, or the rules' mean) into the first
    * copy's slot, only now: the check compares its rerun with the copy's own
