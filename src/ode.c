@@ -1006,6 +1006,19 @@ static double lognorm_2(const double *J, int n, double *S) {
   return -cl_sym_min_eig(S, n);
 }
 
+/* drift_part's bounds on the drift per component of the state (b, of
+ * cl_state_size): the grid's rounding bound (linear and cubic sigma), and
+ * the closed forms' error bound, on Q's components alone (dR is exact) */
+static void grid_bound(const cl_drift *d, int K, int M, double *b) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  cl_drift_grid_round_comp(d, R, Q);
+  cl_state_pack(K, M, R, Q, b);
+}
+static void closed_bound(const cl_drift *d, int K, int M, double *b) {
+  const double e = cl_drift_stderr(d);
+  for (int q = 0; q < cl_state_size(K, M); q++) b[q] = q < K * M ? 0 : e;
+}
+
 /* Row i of |A| v (A n x n, row-major; v >= 0) */
 static double absmul(const double *A, int n, const double *v, int i) {
   double r = 0;
@@ -1063,18 +1076,14 @@ static double absmul(const double *A, int n, const double *v, int i) {
  * says the propagators.  name and what word the note ("rounding's", "the
  * drift's rounding bound"). */
 static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
-                            double (*bnd)(const cl_drift *), int qonly, const char *name, const char *what,
+                            void (*bnd)(const cl_drift *, int, int, double *), const char *name, const char *what,
                             double *tbound, int *ifail, char *rnote, size_t len, char *err) {
   const int n = c->n1, nall = n * copies(c), K = c->K, M = c->M;
   const size_t nn = (size_t)n * n;
-  /* the components the drift's bound applies to (wt 1): all, or Q's alone
-   * (qonly: the closed forms, whose dR is exact) */
-  double wt[CL_STATE_MAX];
-  int nb = 0;
-  for (int q = 0; q < n; q++) wt[q] = !qonly || q >= K * M, nb += wt[q] > 0;
-  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0, sq[2] = {sqrt(nb), 1};
+  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0;
   const int prop = (double)nt * nt * n * n * n <= GROWTH_PROP_FLOPS;
-  double f[CL_STATE_MAX], e[CL_STATE_MAX], Emax = 0, prev = 0;
+  /* the drift's bound per component at the row (bv), at the last (bp), on the segment (bs) */
+  double f[CL_STATE_MAX], e[CL_STATE_MAX], bv[CL_STATE_MAX], bp[CL_STATE_MAX] = {0}, bs[CL_STATE_MAX], Emax = 0;
   /* per logarithmic norm (2, max): the bound, mu at the last row and at the
    * last Jacobian, the rate estimate (-1: none yet), the integral of mu,
    * its smallest prefix and the largest growth G */
@@ -1096,7 +1105,10 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
   for (size_t j = 0; j < nt && !st; j++) {
     const double *y = Y + j * (size_t)nall + (size_t)ws * n, *ya = Y + ja * (size_t)nall + (size_t)ws * n;
     if ((st = cl_ode_drift(c->drift, K, M, y, f, err))) break;
-    const double rnd = bnd(c->drift);
+    bnd(c->drift, K, M, bv);
+    double rnd = 0, bs2 = 0, bsm = 0; /* max_k bv_k; the segment's 2- and max-norms */
+    for (int q = 0; q < n; q++) bs[q] = fmax(bp[q], bv[q]), rnd = fmax(rnd, bv[q]), bs2 += bs[q] * bs[q], bsm = fmax(bsm, bs[q]);
+    const double bsn[2] = {sqrt(bs2), bsm};
     double mv = 0, mu[2];
     for (int q = 0; q < n; q++) mv += (y[q] - ya[q]) * (y[q] - ya[q]);
     mv = sqrt(mv);
@@ -1120,10 +1132,10 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
       ja = j, njac++;
     } else
       for (int k = 0; k < 2; k++) mu[k] = mua[k] + L[k] * mv;
-    const double h = j > 0 ? tk[j] - tk[j - 1] : 0, bs = fmax(prev, rnd);
+    const double h = j > 0 ? tk[j] - tk[j - 1] : 0;
     for (int k = 0; k < 2 && j > 0; k++) {
       const double m = fmax(mprev[k], mu[k]), x = m * h;
-      E[k] = E[k] * exp(x) + sq[k] * bs * h * (x != 0 ? expm1(x) / x : 1);
+      E[k] = E[k] * exp(x) + bsn[k] * h * (x != 0 ? expm1(x) / x : 1);
       grow[k] += x, gmin[k] = fmin(gmin[k], grow[k]), gmax[k] = fmax(gmax[k], grow[k] - gmin[k]);
       Er[k * nt + j] = E[k];
     }
@@ -1133,13 +1145,14 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
                       Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
       for (size_t k = 0; k < nn; k++) S[k] = 0.25 * h * (J[(j - 1) * nn + k] + J[j * nn + k]);
       int gs = gsl_linalg_exponential_ss(&A.matrix, &Wv.matrix, GSL_PREC_DOUBLE);
-      for (int q = 0; q < n; q++) f[q] = absmul(W, n, wt, q); /* |exp(h A / 2)| w */
+      for (int q = 0; q < n; q++) f[q] = absmul(W, n, bs, q); /* |exp(h A / 2)| bs */
       for (size_t k = 0; k < nn; k++) S[k] *= 2;
       if (!gs) gs = gsl_linalg_exponential_ss(&A.matrix, &Pv.matrix, GSL_PREC_DOUBLE);
       if (gs) st = cl_fail(err, CL_EDIVERGE, "the matrix exponential of a segment failed");
-      for (int q = 0; q < n; q++) cv[(j - 1) * n + q] = bs * h * fmax(wt[q], fmax(f[q], absmul(Pj, n, wt, q)));
+      for (int q = 0; q < n; q++) cv[(j - 1) * n + q] = h * fmax(bs[q], fmax(f[q], absmul(Pj, n, bs, q)));
     }
-    prev = rnd, mprev[0] = mu[0], mprev[1] = mu[1];
+    memcpy(bp, bv, sizeof(double) * (size_t)n);
+    mprev[0] = mu[0], mprev[1] = mu[1];
   }
   cl_drift_pin_rep(c->drift, -1);
   /* the propagators: ev_i = sum_j<i |Phi(t_i, t_j+1)| c_j (componentwise),
@@ -1371,10 +1384,10 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                           rtol, atol, pars, &tbound, &ifail, inote, sizeof inote, err);
   /* after the integrator's check, whose choice is made on the spread */
   if (!st && !ifail && info && !type && wrep >= 0 && nr > 1 && cl_drift_grid_round(c.drift) > 0)
-    st = drift_part(&c, nt, tr->t, Y, wrep, cl_drift_grid_round, 0, "rounding's", "the drift's rounding bound", &tbound,
+    st = drift_part(&c, nt, tr->t, Y, wrep, grid_bound, "rounding's", "the drift's rounding bound", &tbound,
                     &ifail, rnote, sizeof rnote, err);
   if (!st && !ifail && info && closed)
-    st = drift_part(&c, nt, tr->t, Y, 0, cl_drift_stderr, 1, "the drift's", "the drift error bound", &tbound, &ifail,
+    st = drift_part(&c, nt, tr->t, Y, 0, closed_bound, "the drift's", "the drift error bound", &tbound, &ifail,
                     rnote, sizeof rnote, err);
   /* the written row (the fine level, or the rules' mean) into the first
    * copy's slot, only now: the check compares its rerun with the copy's own
