@@ -12,27 +12,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REF=${1:?usage: bench/growth_cost.sh REF_BIN [REPS]}
-REPS=${2:-3}
-BIN=build/cldyn
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_bench_growth.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-R8=$(python3 -c "
-import random
-random.seed(1)
-print(';'.join(','.join('%.3f' % (0.25 * random.gauss(0, 1) / 8 ** 0.5 + (0.2 if i == j else 0))
-      for i in range(8)) for j in range(8)))")
-C8="--c gauss --c gauss --c gauss --c gauss --c gauss --c gauss --c gauss --c gauss"
+# shellcheck source=bench/closed_m8.sh
+. bench/closed_m8.sh
 CASES=(
   "closed M 8|--M 8 $C8 --act erf --R0 $R8 --T 50 --dt-out 1 --lambda 1"
   "closed M 2|--M 2 --act erf --lambda 1 --s 0.5 --rho 0.3 --c gauss:1.5 --c gauss:0.8 --R0 0.31,-0.12;0.07,0.26 --Q0 0.79,0.1;0.1,0.7 --T 1 --dt-out 0.1"
   "grid linear|--M 2 --act linear --lambda 0 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 --T 2 --dt-out 0.25"
 )
-cpu() { # CPU s (user + sys) of one run
-  /usr/bin/time -f "%U %S" -o "$tmp/t" "$@" >/dev/null 2>&1
-  awk '{print $1 + $2}' "$tmp/t"
-}
-median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 part() { python3 -c "
 import json, re
 m = json.load(open('$1'))['method']

@@ -1102,7 +1102,18 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
   memset(Er, 0, sizeof(double) * (3 * nt + (prop ? 2 * nt * (size_t)n : 0)));
   cl_status st = CL_OK;
   cl_drift_pin_rep(c->drift, ws);
-  for (size_t j = 0; j < nt && !st; j++) {
+  /* the rows before the segment where the drift's bound is first above 0
+   * add nothing (e stays 0): from there on (j0; nt where it is 0 on every
+   * row, as the closed forms at lambda = 0: no Jacobian) */
+  size_t j0 = nt;
+  for (size_t j = 0; j < nt && !st && j0 == nt; j++) {
+    if ((st = cl_ode_drift(c->drift, K, M, Y + j * (size_t)nall + (size_t)ws * n, f, err))) break;
+    bnd(c->drift, K, M, bv);
+    for (int q = 0; q < n && j0 == nt; q++)
+      if (bv[q] > 0) j0 = j > 0 ? j - 1 : 0;
+  }
+  ja = j0;
+  for (size_t j = j0; j < nt && !st; j++) {
     const double *y = Y + j * (size_t)nall + (size_t)ws * n, *ya = Y + ja * (size_t)nall + (size_t)ws * n;
     if ((st = cl_ode_drift(c->drift, K, M, y, f, err))) break;
     bnd(c->drift, K, M, bv);
@@ -1112,7 +1123,7 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
     double mv = 0, mu[2];
     for (int q = 0; q < n; q++) mv += (y[q] - ya[q]) * (y[q] - ya[q]);
     mv = sqrt(mv);
-    if (prop || j == 0 || L[0] < 0 || fmax(L[0], L[1]) * mv > GROWTH_DRIFT / T) {
+    if (prop || j == j0 || L[0] < 0 || fmax(L[0], L[1]) * mv > GROWTH_DRIFT / T) {
       double *Jj = J + (prop ? j : 0) * nn;
       const double scale = fd_scale(K, M, y);
       const int near = scale < CL_FD_STEP;
@@ -1126,20 +1137,20 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
       mu[0] = lognorm_2(Jj, n, S) + sqrt(n * es2);
       mu[1] = lognorm_inf(Jj, n) + es;
       for (int k = 0; k < 2; k++) {
-        if (j > 0 && mv > 0) L[k] = GROWTH_LSAFE * fabs(mu[k] - mua[k]) / mv;
+        if (j > j0 && mv > 0) L[k] = GROWTH_LSAFE * fabs(mu[k] - mua[k]) / mv;
         mua[k] = mu[k];
       }
       ja = j, njac++;
     } else
       for (int k = 0; k < 2; k++) mu[k] = mua[k] + L[k] * mv;
-    const double h = j > 0 ? tk[j] - tk[j - 1] : 0;
-    for (int k = 0; k < 2 && j > 0; k++) {
+    const double h = j > j0 ? tk[j] - tk[j - 1] : 0;
+    for (int k = 0; k < 2 && j > j0; k++) {
       const double m = fmax(mprev[k], mu[k]), x = m * h;
       E[k] = E[k] * exp(x) + bsn[k] * h * (x != 0 ? expm1(x) / x : 1);
       grow[k] += x, gmin[k] = fmin(gmin[k], grow[k]), gmax[k] = fmax(gmax[k], grow[k] - gmin[k]);
       Er[k * nt + j] = E[k];
     }
-    if (prop && j > 0) { /* segment j - 1: its propagator and its own part */
+    if (prop && j > j0) { /* segment j - 1: its propagator and its own part */
       double *Pj = P + (j - 1) * nn;
       gsl_matrix_view A = gsl_matrix_view_array(S, (size_t)n, (size_t)n), Pv = gsl_matrix_view_array(Pj, (size_t)n, (size_t)n),
                       Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
@@ -1158,7 +1169,7 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
   /* the propagators: ev_i = sum_j<i |Phi(t_i, t_j+1)| c_j (componentwise),
    * Phi(t_i, t_i) = I, and Er[2 nt + i] its largest component */
   double *Ep = Er + 2 * nt;
-  for (size_t j = 0; j + 1 < nt && !st && prop; j++) {
+  for (size_t j = j0; j + 1 < nt && !st && prop; j++) {
     const double *cj = cv + j * n;
     for (int q = 0; q < n; q++) ev[(j + 1) * n + q] += cj[q];
     memset(W, 0, sizeof(double) * nn);

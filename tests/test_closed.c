@@ -325,7 +325,7 @@ Test(closed, trajectory_bound_covers_tight_run, .timeout = 60) {
   closed_bound_covers(coarse, "--quad-gauss 48", "the drift's part ");
 }
 
-/* The drift's part with the flow's growth (docs/closed-forms.md s.7): a
+/* The drift's part with the flow's growth (docs/closed-forms.md s.8): a
  * drift within the drift error bound of the run's moves the table by at
  * most the drift's part.  At --quad-gauss 6 the bound is the difference of
  * the 6- and 4-point rules, so the run at --quad-gauss 4 (the 4-point rule's
