@@ -9,22 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REF=${1:?usage: bench/closed_tbound.sh REF_BIN [REPS]}
-REPS=${2:-3}
-BIN=build/cldyn
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_bench_ctb.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-R8=$(python3 -c "
-import random
-random.seed(1)
-print(';'.join(','.join('%.3f' % (0.25 * random.gauss(0, 1) / 8 ** 0.5 + (0.2 if i == j else 0))
-      for i in range(8)) for j in range(8)))")
-C8="--c gauss --c gauss --c gauss --c gauss --c gauss --c gauss --c gauss --c gauss"
-cpu() { # CPU s (user + sys) of one run
-  /usr/bin/time -f "%U %S" -o "$tmp/t" "$@" >/dev/null 2>&1
-  awk '{print $1 + $2}' "$tmp/t"
-}
-median() { sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+# shellcheck source=bench/closed_m8.sh
+. bench/closed_m8.sh
 for lam in 0 1; do
   : >"$tmp/a"; : >"$tmp/b"
   for _ in $(seq "$REPS"); do

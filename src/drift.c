@@ -863,6 +863,10 @@ void cl_drift_pin_rep(cl_drift *d, int rep) { d->pin = rep >= 0 && rep < cl_drif
 int cl_drift_written_rep(const cl_drift *d) { return d->qacc || d->g2 ? 1 : -1; }
 int cl_drift_grid_unresolved(const cl_drift *d) { return d->g2 && cl_grid_unresolved(d->g2); }
 double cl_drift_grid_round(const cl_drift *d) { return d->g2 ? cl_grid_round(d->g2) : 0; }
+void cl_drift_grid_round_comp(const cl_drift *d, double *dR, double *dQ) {
+  if (d->g2) cl_grid_round_comp(d->g2, dR, dQ);
+  else memset(dR, 0, sizeof(double) * (size_t)d->m.K * d->m.M), memset(dQ, 0, sizeof(double) * (size_t)d->m.M * d->m.M);
+}
 int cl_drift_closed(const cl_drift *d) { return d->erf != NULL; }
 int cl_drift_kinked(const cl_drift *d) { return d->multi && cl_multi_kinked(d->multi); }
 int cl_drift_grid_refused(const char *err) { return err && strstr(err, CL_GRID_REFUSAL) != NULL; }

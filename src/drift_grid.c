@@ -77,6 +77,7 @@ typedef struct {
   double spec[CL_KMAX + 3]; /* linear, cubic: sum of |spectrum| of each weight over the FFT's input */
   double rs[37];             /* linear, cubic: the node sums of the rounding bound (round_row) */
   double rnd;               /* linear, cubic: the bound on the drift's rounding (round_bound) */
+  double rndc[2 * CL_KMAX + 4]; /* the same per component of (dR, dQ) */
 } work;
 
 typedef struct {
@@ -283,6 +284,10 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
 double cl_grid_round(const cl_grid *g) { return cl_act_polynomial(g->m.act) ? g->lv[1].w.rnd : 0; }
+void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
+  const int KM = g->K * 2, poly = cl_act_polynomial(g->m.act);
+  for (int k = 0; k < KM + 4; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
+}
 int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
@@ -1012,7 +1017,7 @@ static void round_bound(const cl_grid *g, level *l, const axes *ax, const double
     for (int k = 0; k < nout; k++) err[k] += fabs(o1[k] - o0[k]);
   }
   w->rnd = 0;
-  for (int k = 0; k < nout; k++) w->rnd = fmax(w->rnd, GRID_RND_SAFE * err[k]);
+  for (int k = 0; k < nout; k++) w->rndc[k] = GRID_RND_SAFE * err[k], w->rnd = fmax(w->rnd, w->rndc[k]);
 }
 
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {

@@ -63,7 +63,11 @@ int cl_drift_grid_unresolved(const struct cl_drift *d);
  * what the difference of the grid's two exact levels does not see
  * (docs/fixed-points.md s.2, "The deterministic rules' own error") */
 double cl_grid_round(const cl_grid *g);
+/* cl_grid_round per component of the drift: dR (K x 2), dQ (2 x 2) */
+void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ);
 double cl_drift_grid_round(const struct cl_drift *d);
+/* cl_drift_grid_round per component of the drift (dR, dQ), 0 where not the grid */
+void cl_drift_grid_round_comp(const struct cl_drift *d, double *dR, double *dQ);
 /* 1 for the closed forms (erf with Gaussian laws, drift_erf.c): one copy,
  * whose trajectory bound is the integrator's part and the drift error bound
  * integrated over the table (cl_ode_solve, docs/closed-forms.md s.7) */

@@ -9,6 +9,7 @@
 #include "ode.h"
 #include "ode_flow.h"
 
+#include <gsl/gsl_blas.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_odeiv2.h>
@@ -132,8 +133,10 @@ cl_status cl_ode_drift(cl_drift *d, int K, int M, const double *y, double *f, ch
 /* Column j by central differences; where a side leaves the domain (a
  * point on its boundary, e.g. two units with parallel weights: Q - R^T R
  * singular), the second-order one-sided formula on the other side, else
- * central differences with a 16 times smaller step. */
-static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double scale, double *J,
+ * central differences with a 16 times smaller step.  fwd (the drift at y,
+ * or NULL): forward differences from it (half the drifts), the rest as
+ * before where the forward point leaves the domain. */
+static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, const double *fwd, double scale, double *J,
                              char *err) {
   int n = cl_state_size(K, M), have_f0 = 0;
   double yp[CL_STATE_MAX], fp[CL_STATE_MAX], fm[CL_STATE_MAX], f0[CL_STATE_MAX];
@@ -143,6 +146,11 @@ static cl_status fd_jacobian(cl_drift *d, int K, int M, const double *y, double 
     cl_status st;
     yp[j] = y[j] + h;
     st = cl_ode_drift(d, K, M, yp, fp, err);
+    if (fwd && !st) {
+      yp[j] = y[j];
+      for (int i = 0; i < n; i++) J[i * n + j] = (fp[i] - fwd[i]) / h;
+      continue;
+    }
     yp[j] = y[j] - h;
     if (!st) st = cl_ode_drift(d, K, M, yp, fm, err);
     yp[j] = y[j];
@@ -397,11 +405,11 @@ static cl_status jacobian_pair(cl_drift *d, int K, int M, const double *y, doubl
       return st;
     }
   }
-  cl_status st = fd_jacobian(d, K, M, y, scale, J, err);
+  cl_status st = fd_jacobian(d, K, M, y, NULL, scale, J, err);
   if (st || (!J2 && !near)) return st;
   if (!near) {
     if (fac) *fac = div == 4 ? 2 : 1;
-    return fd_jacobian(d, K, M, y, scale / div, J2, err);
+    return fd_jacobian(d, K, M, y, NULL, scale / div, J2, err);
   }
   /* there the entries are large differences of the drift (~Q / dist times
    * its scale: 150 at the state with s = 1 of docs/fixed-points.md s.7) and
@@ -411,9 +419,9 @@ static cl_status jacobian_pair(cl_drift *d, int K, int M, const double *y, doubl
   double *Jh = malloc(sizeof(double) * 2 * (size_t)(n * n));
   if (!Jh) return cl_fail(err, CL_ENOMEM, "jacobian: out of memory");
   double *J4 = Jh + n * n;
-  st = fd_jacobian(d, K, M, y, scale / 2, Jh, err);
+  st = fd_jacobian(d, K, M, y, NULL, scale / 2, Jh, err);
   for (int k = 0; k < n * n && !st; k++) J[k] = (4 * Jh[k] - J[k]) / 3;
-  if (!st && J2) st = fd_jacobian(d, K, M, y, scale / 4, J4, err);
+  if (!st && J2) st = fd_jacobian(d, K, M, y, NULL, scale / 4, J4, err);
   for (int k = 0; k < n * n && !st && J2; k++) J2[k] = (4 * J4[k] - Jh[k]) / 3;
   free(Jh);
   return st;
@@ -977,43 +985,225 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   return CL_OK;
 }
 
-/* A drift bound integrated along the trajectory.  The drift's rounding (the
- * grid with linear or cubic sigma, docs/grid.md s.5): its levels are exact
- * but for rounding, which the levels' spread sees only in part; at tight
- * tolerances the written table was up to 1.9 times its printed bound from
- * the exact one (bench/gridround).  The closed forms' Gauss-Legendre terms
- * (docs/closed-forms.md s.7): one copy, no spread to see them.
- * The written level (copy ws) is evaluated alone at each row of the table,
- * its bound rnd read (bnd: cl_drift_grid_round, cl_drift_stderr), and
- * sum (t_j+1 - t_j) max(rnd_j, rnd_j+1) is added to *tbound: the integral
- * of the drift's bound over [0, T], without the flow's growth of an early
- * error (the rounding measured was 1e-3 to 0.14 of the first-order bound:
- * s.5's table).  name and what word the note ("rounding's", "the drift's
- * rounding bound"). */
+/* The max-norm logarithmic norm of J (n x n, row-major):
+ * max_i (J_ii + sum_{k != i} |J_ik|) */
+static double lognorm_inf(const double *J, int n) {
+  double mu = -INFINITY;
+  for (int i = 0; i < n; i++) {
+    double r = J[(size_t)i * n + i];
+    for (int k = 0; k < n; k++)
+      if (k != i) r += fabs(J[(size_t)i * n + k]);
+    mu = fmax(mu, r);
+  }
+  return mu;
+}
+
+/* The 2-norm logarithmic norm of J (n x n, row-major): the largest
+ * eigenvalue of (J + J^T) / 2; S is n x n scratch */
+static double lognorm_2(const double *J, int n, double *S) {
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < n; k++) S[(size_t)i * n + k] = -0.5 * (J[(size_t)i * n + k] + J[(size_t)k * n + i]);
+  return -cl_sym_min_eig(S, n);
+}
+
+/* drift_part's bounds on the drift per component of the state (b, of
+ * cl_state_size): the grid's rounding bound (linear and cubic sigma), and
+ * the closed forms' error bound, on Q's components alone (dR is exact) */
+static void grid_bound(const cl_drift *d, int K, int M, double *b) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
+  cl_drift_grid_round_comp(d, R, Q);
+  cl_state_pack(K, M, R, Q, b);
+}
+static void closed_bound(const cl_drift *d, int K, int M, double *b) {
+  const double e = cl_drift_stderr(d);
+  for (int q = 0; q < cl_state_size(K, M); q++) b[q] = q < K * M ? 0 : e;
+}
+
+/* Row i of |A| v (A n x n, row-major; v >= 0) */
+static double absmul(const double *A, int n, const double *v, int i) {
+  double r = 0;
+  for (int k = 0; k < n; k++) r += fabs(A[(size_t)i * n + k]) * v[k];
+  return r;
+}
+
+/* drift_part's rules.  The propagators (every row's Jacobian, the products
+ * over every pair of rows: nt^2 d^3 / 2 flops) where nt^2 d^3 is at most
+ * GROWTH_PROP_FLOPS; else the logarithmic norms alone, the Jacobian re-taken
+ * where the estimated change of mu since the last one, GROWTH_LSAFE x the
+ * rate |dmu| / ||dy||_2 between the last two times the state's move, would
+ * exceed GROWTH_DRIFT / T; mu between them is the last one's plus that
+ * estimate, so the estimates add at most GROWTH_DRIFT to the exponent over
+ * [0, T] */
+#define GROWTH_PROP_FLOPS 2e8
+#define GROWTH_LSAFE 2
+#define GROWTH_DRIFT 1
+
+/* A drift bound integrated along the trajectory with the flow's growth.
+ * The drift's rounding (the grid with linear or cubic sigma, docs/grid.md
+ * s.5): its levels are exact but for rounding, which the levels' spread
+ * sees only in part; at tight tolerances the written table was up to 1.9
+ * times its printed bound from the exact one (bench/gridround).  The closed
+ * forms' Gauss-Legendre terms (docs/closed-forms.md s.7): one copy, no
+ * spread to see them.
+ * A drift error delta, |delta|_inf <= b, makes the table's error obey
+ * e' = J e + delta to first order in e (J the drift's Jacobian along the
+ * table), so e(t) = int_0^t Phi(t, s) delta(s) ds with Phi the propagator
+ * of e' = J e.  At each row j the written level (copy ws) is evaluated
+ * alone and its bound b_j read (bnd: cl_drift_grid_round,
+ * cl_drift_stderr), and its Jacobian J_j taken (forward differences from
+ * the drift at the row, d drifts, d the state's size; next to the boundary
+ * cl_ode_jacobian_pair), at the rows the rules above pick; on [t_j, t_j+1]
+ * b is max(b_j, b_j+1).  Three bounds on the max-norm of e at each row,
+ * the smallest counts:
+ * - the 2-norm logarithmic norm mu (the largest eigenvalue of (J + J^T) /
+ *   2, plus ||E||_F from the differences' error E: cl_ode_jacobian_rounding
+ *   with b_j, twice for forward differences): |e|_2' <= mu |e|_2 + sqrt(d)
+ *   b, and |e|_inf <= |e|_2;
+ * - the max-norm one (max_i J_ii + sum_k!=i |J_ik|, plus sum_k E_k):
+ *   |e|_inf' <= mu |e|_inf + b; for both mu on [t_j, t_j+1] is max(mu_j,
+ *   mu_j+1) and the bound's ODE is integrated exactly, E_j+1 = E_j e^(mu h)
+ *   + b h (e^(mu h) - 1) / (mu h) (mu may be negative: the bound shrinks
+ *   where the flow contracts);
+ * - the propagators (where cheap): P_j = exp(h A_j), A_j = (J_j + J_j+1) /
+ *   2, Phi(t_i, t_j) = P_i-1 ... P_j, and E_i = sum_j<i ||Phi(t_i, t_j+1)||
+ *   c_j with c_j = b h max(1, ||exp(h A_j / 2)||, ||P_j||) (the segment's
+ *   own growth at its ends and middle).  The logarithmic norms bound the
+ *   growth of every error, and are far above it where J is far from normal
+ *   (a contracting flow with mu of 40: docs/grid.md s.5).
+ * max_i of the bound is added to *tbound (the table's bound is the largest
+ * row's).  The note gives the largest growth factor e^G of the logarithmic
+ * norm used, G the largest integral of mu over an interval of rows, or
+ * says the propagators.  name and what word the note ("rounding's", "the
+ * drift's rounding bound"). */
 static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const double *Y, int ws,
-                            double (*bnd)(const cl_drift *), const char *name, const char *what,
+                            void (*bnd)(const cl_drift *, int, int, double *), const char *name, const char *what,
                             double *tbound, int *ifail, char *rnote, size_t len, char *err) {
-  const int n = c->n1, nall = n * copies(c);
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX], dQ[CL_MMAX * CL_MMAX];
-  double sum = 0, prev = 0;
+  const int n = c->n1, nall = n * copies(c), K = c->K, M = c->M;
+  const size_t nn = (size_t)n * n;
+  const double T = nt > 1 ? tk[nt - 1] - tk[0] : 0;
+  const int prop = (double)nt * nt * n * n * n <= GROWTH_PROP_FLOPS;
+  /* the drift's bound per component at the row (bv), at the last (bp), on the segment (bs) */
+  double f[CL_STATE_MAX], e[CL_STATE_MAX], bv[CL_STATE_MAX], bp[CL_STATE_MAX] = {0}, bs[CL_STATE_MAX], Emax = 0;
+  /* per logarithmic norm (2, max): the bound, mu at the last row and at the
+   * last Jacobian, the rate estimate (-1: none yet), the integral of mu,
+   * its smallest prefix and the largest growth G */
+  double E[2] = {0, 0}, mprev[2] = {0, 0}, mua[2] = {0, 0}, L[2] = {-1, -1}, grow[2] = {0, 0}, gmin[2] = {0, 0},
+         gmax[2] = {0, 0};
+  size_t ja = 0, njac = 0; /* the last Jacobian's row; the Jacobians taken */
+  int best = -1;           /* the bound of the largest row: 0, 1 the norms, 2 the propagators */
+  /* J (every row's where prop) and scratch S; where prop the propagators P
+   * (nt - 1), the products W, W2; the rows' bounds Er (3 nt: the norms',
+   * the propagators') and the segments' own parts cs (nt) */
+  const size_t nJ = prop ? nt : 1, nP = prop ? nt + 2 : 0;
+  double *J = malloc(sizeof(double) * ((nJ + 1 + nP) * nn + 3 * nt + (prop ? 2 * nt * (size_t)n : 0)));
+  if (!J) return cl_fail(err, CL_ENOMEM, "out of memory");
+  double *S = J + nJ * nn, *P = S + nn, *W = prop ? P + nt * nn : NULL, *W2 = prop ? W + nn : NULL, *Er = P + nP * nn,
+         *cv = Er + 3 * nt, *ev = cv + (prop ? nt * (size_t)n : 0);
+  memset(Er, 0, sizeof(double) * (3 * nt + (prop ? 2 * nt * (size_t)n : 0)));
   cl_status st = CL_OK;
   cl_drift_pin_rep(c->drift, ws);
-  for (size_t j = 0; j < nt && !st; j++) {
-    cl_state_unpack(c->K, c->M, Y + j * (size_t)nall + (size_t)ws * n, R, Q);
-    st = cl_drift_eval(c->drift, R, Q, dR, dQ, err);
-    const double rnd = bnd(c->drift);
-    if (j > 0) sum += (tk[j] - tk[j - 1]) * fmax(prev, rnd);
-    prev = rnd;
+  /* the rows before the segment where the drift's bound is first above 0
+   * add nothing (e stays 0): from there on (j0; nt where it is 0 on every
+   * row, as the closed forms at lambda = 0: no Jacobian) */
+  size_t j0 = nt;
+  for (size_t j = 0; j < nt && !st && j0 == nt; j++) {
+    if ((st = cl_ode_drift(c->drift, K, M, Y + j * (size_t)nall + (size_t)ws * n, f, err))) break;
+    bnd(c->drift, K, M, bv);
+    for (int q = 0; q < n && j0 == nt; q++)
+      if (bv[q] > 0) j0 = j > 0 ? j - 1 : 0;
+  }
+  ja = j0;
+  for (size_t j = j0; j < nt && !st; j++) {
+    const double *y = Y + j * (size_t)nall + (size_t)ws * n, *ya = Y + ja * (size_t)nall + (size_t)ws * n;
+    if ((st = cl_ode_drift(c->drift, K, M, y, f, err))) break;
+    bnd(c->drift, K, M, bv);
+    double rnd = 0, bs2 = 0, bsm = 0; /* max_k bv_k; the segment's 2- and max-norms */
+    for (int q = 0; q < n; q++) bs[q] = fmax(bp[q], bv[q]), rnd = fmax(rnd, bv[q]), bs2 += bs[q] * bs[q], bsm = fmax(bsm, bs[q]);
+    const double bsn[2] = {sqrt(bs2), bsm};
+    double mv = 0, mu[2];
+    for (int q = 0; q < n; q++) mv += (y[q] - ya[q]) * (y[q] - ya[q]);
+    mv = sqrt(mv);
+    if (prop || j == j0 || L[0] < 0 || fmax(L[0], L[1]) * mv > GROWTH_DRIFT / T) {
+      double *Jj = J + (prop ? j : 0) * nn;
+      const double scale = fd_scale(K, M, y);
+      const int near = scale < CL_FD_STEP;
+      int fac = 1;
+      st = near ? cl_ode_jacobian_pair(c->drift, K, M, y, Jj, NULL, &fac, err)
+                : fd_jacobian(c->drift, K, M, y, f, scale, Jj, err);
+      if (st) break;
+      double es = 0, es2 = 0;
+      if (rnd > 0 && !cl_ode_jacobian_rounding(K, M, y, fac, rnd, e))
+        for (int q = 0; q < n; q++) e[q] *= near ? 1 : 2, es += e[q], es2 += e[q] * e[q];
+      mu[0] = lognorm_2(Jj, n, S) + sqrt(n * es2);
+      mu[1] = lognorm_inf(Jj, n) + es;
+      for (int k = 0; k < 2; k++) {
+        if (j > j0 && mv > 0) L[k] = GROWTH_LSAFE * fabs(mu[k] - mua[k]) / mv;
+        mua[k] = mu[k];
+      }
+      ja = j, njac++;
+    } else
+      for (int k = 0; k < 2; k++) mu[k] = mua[k] + L[k] * mv;
+    const double h = j > j0 ? tk[j] - tk[j - 1] : 0;
+    for (int k = 0; k < 2 && j > j0; k++) {
+      const double m = fmax(mprev[k], mu[k]), x = m * h;
+      E[k] = E[k] * exp(x) + bsn[k] * h * (x != 0 ? expm1(x) / x : 1);
+      grow[k] += x, gmin[k] = fmin(gmin[k], grow[k]), gmax[k] = fmax(gmax[k], grow[k] - gmin[k]);
+      Er[k * nt + j] = E[k];
+    }
+    if (prop && j > j0) { /* segment j - 1: its propagator and its own part */
+      double *Pj = P + (j - 1) * nn;
+      gsl_matrix_view A = gsl_matrix_view_array(S, (size_t)n, (size_t)n), Pv = gsl_matrix_view_array(Pj, (size_t)n, (size_t)n),
+                      Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n);
+      for (size_t k = 0; k < nn; k++) S[k] = 0.25 * h * (J[(j - 1) * nn + k] + J[j * nn + k]);
+      int gs = gsl_linalg_exponential_ss(&A.matrix, &Wv.matrix, GSL_PREC_DOUBLE);
+      for (int q = 0; q < n; q++) f[q] = absmul(W, n, bs, q); /* |exp(h A / 2)| bs */
+      for (size_t k = 0; k < nn; k++) S[k] *= 2;
+      if (!gs) gs = gsl_linalg_exponential_ss(&A.matrix, &Pv.matrix, GSL_PREC_DOUBLE);
+      if (gs) st = cl_fail(err, CL_EDIVERGE, "the matrix exponential of a segment failed");
+      for (int q = 0; q < n; q++) cv[(j - 1) * n + q] = h * fmax(bs[q], fmax(f[q], absmul(Pj, n, bs, q)));
+    }
+    memcpy(bp, bv, sizeof(double) * (size_t)n);
+    mprev[0] = mu[0], mprev[1] = mu[1];
   }
   cl_drift_pin_rep(c->drift, -1);
+  /* the propagators: ev_i = sum_j<i |Phi(t_i, t_j+1)| c_j (componentwise),
+   * Phi(t_i, t_i) = I, and Er[2 nt + i] its largest component */
+  double *Ep = Er + 2 * nt;
+  for (size_t j = j0; j + 1 < nt && !st && prop; j++) {
+    const double *cj = cv + j * n;
+    for (int q = 0; q < n; q++) ev[(j + 1) * n + q] += cj[q];
+    memset(W, 0, sizeof(double) * nn);
+    for (int k = 0; k < n; k++) W[(size_t)k * n + k] = 1;
+    for (size_t i = j + 2; i < nt; i++) {
+      gsl_matrix_view Pv = gsl_matrix_view_array(P + (i - 1) * nn, (size_t)n, (size_t)n),
+                      Wv = gsl_matrix_view_array(W, (size_t)n, (size_t)n), W2v = gsl_matrix_view_array(W2, (size_t)n, (size_t)n);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1, &Pv.matrix, &Wv.matrix, 0, &W2v.matrix);
+      memcpy(W, W2, sizeof(double) * nn);
+      for (int q = 0; q < n; q++) ev[i * n + q] += absmul(W, n, cj, q);
+    }
+  }
+  for (size_t i = 1; i < nt && prop; i++)
+    for (int q = 0; q < n; q++) Ep[i] = fmax(Ep[i], ev[i * n + q]);
+  for (size_t i = 1; i < nt && !st; i++) {
+    int k = Er[nt + i] < Er[i];
+    if (prop && Ep[i] < Er[k * nt + i]) k = 2;
+    if (Er[k * nt + i] > Emax) Emax = Er[k * nt + i], best = k;
+  }
+  free(J);
   if (st == CL_ENOMEM) return st;
-  *ifail = st != CL_OK;
-  if (st) {
+  *ifail = st != CL_OK || !isfinite(Emax);
+  if (*ifail) {
     snprintf(rnote, len, "%s failed at a row of the table", what);
     return CL_OK;
   }
-  *tbound += sum;
-  snprintf(rnote, len, "; %s part %.3g: %s integrated over the table", name, sum, what);
+  *tbound += Emax;
+  if (best == 2)
+    snprintf(rnote, len, "; %s part %.3g: %s integrated over the table with the flow's growth (its propagators; %zu "
+             "Jacobians)", name, Emax, what, njac);
+  else
+    snprintf(rnote, len,
+             "; %s part %.3g: %s integrated over the table with the flow's growth (at most e^%.3g; %zu Jacobians)",
+             name, Emax, what, gmax[best > 0], njac);
   return CL_OK;
 }
 
@@ -1190,7 +1380,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
     }
   }
-  char inote[200] = "", rnote[120] = "";
+  char inote[200] = "", rnote[200] = "";
   int ifail = 0;
   /* the closed forms (one copy, nr = 1): the same two parts, the drift's
    * from its Gauss-Legendre terms' bound (docs/closed-forms.md s.7) */
@@ -1205,10 +1395,10 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                           rtol, atol, pars, &tbound, &ifail, inote, sizeof inote, err);
   /* after the integrator's check, whose choice is made on the spread */
   if (!st && !ifail && info && !type && wrep >= 0 && nr > 1 && cl_drift_grid_round(c.drift) > 0)
-    st = drift_part(&c, nt, tr->t, Y, wrep, cl_drift_grid_round, "rounding's", "the drift's rounding bound", &tbound,
+    st = drift_part(&c, nt, tr->t, Y, wrep, grid_bound, "rounding's", "the drift's rounding bound", &tbound,
                     &ifail, rnote, sizeof rnote, err);
   if (!st && !ifail && info && closed)
-    st = drift_part(&c, nt, tr->t, Y, 0, cl_drift_stderr, "the drift's", "the drift error bound", &tbound, &ifail,
+    st = drift_part(&c, nt, tr->t, Y, 0, closed_bound, "the drift's", "the drift error bound", &tbound, &ifail,
                     rnote, sizeof rnote, err);
   /* the written row (the fine level, or the rules' mean) into the first
    * copy's slot, only now: the check compares its rerun with the copy's own

@@ -774,8 +774,10 @@ Test(grid, ode_reruns_cubic_with_the_quad_rule_where_the_tails_are_cut, .timeout
  * table was 5.6e-9 from the exact one (the quad rule at 6 nodes per
  * Gaussian direction, Gauss rules throughout: exact; 1e-10 from 8 nodes)
  * with a printed bound of 5.13e-9; now the bound adds the drift's rounding
- * bound integrated over the table (4.1e-7).  bench/gridround, docs/grid.md
- * s.5.  3.2 CPU s plain; 13.6 CPU s, 40 s wall under ASan at load 9-11. */
+ * bound integrated over the table (4.1e-7; since session 21 with the
+ * flow's growth, 2.17e-5: docs/closed-forms.md s.8).  bench/gridround,
+ * docs/grid.md s.5.  3.2 CPU s plain; 13.6 CPU s, 40 s wall under ASan at
+ * load 9-11. */
 #define LIN0_TIGHT "--M 2 --act linear --lambda 0 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 " \
   "--T 2 --dt-out 1 --rtol 1e-13 --atol 1e-16 "
 Test(grid, trajectory_bound_covers_the_drifts_rounding, .timeout = 120) {
