@@ -212,3 +212,53 @@ Test(beyond, basin_continuation_matches_one_run, .timeout = 60) {
   cr_expect(d[1] > 1e3 * tol, "restarted from the written state: %g from one run (tolerance %g)", d[1], tol);
   free(c);
 }
+
+/* cl_ode_solve_cont with a GSL stepper (rk8pd, one system with the rules'
+ * mean drift): the continued legs 0.5 -> 1 -> 2 start with the step the
+ * driver ended the previous leg with and end at one run 0 -> 2 within the
+ * integrator's tolerance; the same legs started with the driver's fresh
+ * step (cont.h = 0, as before session 21) try more steps. */
+Test(beyond, basin_continuation_gsl_carries_the_step, .timeout = 60) {
+  cl_config *c = basin_m2_config();
+  char err[CL_ERRLEN];
+  cl_model m = c->model;
+  m.init = CL_INIT_OVERLAP;
+  const double R0[4] = {0.03, -0.02, 0.01, 0.04};
+  memcpy(m.R0, R0, sizeof R0);
+  enum { NS = 7 };
+  cl_ode_opts o = c->ode;
+  o.no_rerun = 1;
+  snprintf(o.stepper, sizeof o.stepper, "rk8pd");
+  cl_traj *tr;
+  cl_schedule s = {.T = 2, .dt_out = 2.0 / 6, .runs = 1, .seed = 1};
+  cr_assert_eq(cl_ode_solve(&m, &s, &o, &tr, NULL, err), CL_OK, "%s", err);
+  double one[NS];
+  memcpy(one, cl_traj_row(tr, 0, tr->nt - 1), sizeof one);
+  cl_traj_free(tr);
+  double ends[2][NS];
+  long steps[2] = {0, 0}; /* the continued legs' steps: carried, fresh */
+  for (int v = 0; v < 2; v++) {
+    cl_ode_cont cont = {0};
+    for (double T = 0.5, T0 = 0; T <= 2; T0 = T, T *= 2) {
+      cl_schedule sc = {.T = T - T0, .dt_out = T / 6, .runs = 1, .seed = 1};
+      if (v == 1) cont.h = 0;
+      cr_assert_eq(cl_ode_solve_cont(&m, &sc, &o, &cont, &tr, err), CL_OK, "%s", err);
+      cr_expect(cont.h > 0, "the driver's last step is carried");
+      if (T0 > 0) steps[v] += cont.steps;
+      memcpy(ends[v], cl_traj_row(tr, 0, tr->nt - 1), sizeof ends[v]);
+      cl_traj_free(tr);
+    }
+    cl_ode_cont_free(&cont);
+  }
+  double d[2] = {0, 0}, ymax = 0;
+  for (int v = 0; v < 2; v++)
+    for (int q = 0; q < NS; q++) d[v] = fmax(d[v], fabs(ends[v][q] - one[q])), ymax = fmax(ymax, fabs(one[q]));
+  const double tol = o.atol + o.rtol * ymax;
+  cr_expect(d[0] < 10 * tol, "continued: %g from one run (tolerance %g)", d[0], tol);
+  cr_expect(d[1] < 10 * tol, "continued with a fresh step: %g from one run (tolerance %g)", d[1], tol);
+  cr_expect(steps[0] < steps[1], "continued legs: %ld steps with the step carried, %ld with a fresh one", steps[0],
+            steps[1]);
+  cr_log_info("continued legs: %ld steps carried, %ld fresh; ends %g and %g from one run (tolerance %g)", steps[0],
+              steps[1], d[0], d[1], tol);
+  free(c);
+}
