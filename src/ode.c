@@ -837,7 +837,7 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
   memcpy(y, y0, sizeof(double) * (size_t)n);
   memcpy(Y, y0, sizeof(double) * (size_t)n);
   /* the multistep steppers start again at order 1 (their history is not
-   * carried): there the step carried took more steps than a fresh one
+   * carried): there the step carried mostly took more steps than a fresh one
    * (docs/fixed-points.md s.5), so they start afresh */
   const int multistep = type == gsl_odeiv2_step_msadams || type == gsl_odeiv2_step_msbdf;
   const double h0 = hio && *hio > 0 && !multistep ? *hio : 1e-3 * fmin(dt, 1);
