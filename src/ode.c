@@ -651,10 +651,11 @@ static int blowup_note(gsl_odeiv2_system *sys, const ode_ctx *c, const double *y
 /* Integrate over the output times tk[0] = 0 < ... < tk[nt - 1]; Y holds nt rows of n, row 0 = y0. */
 /* hio (may be NULL): in, the first step (0: Hairer's estimate); out, the
  * step the controller proposes after the last one (a continuation's first
- * step, cl_ode_solve_cont) */
+ * step, cl_ode_solve_cont); nsteps (may be NULL): out, the steps tried
+ * (accepted and rejected) */
 static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const double *y0, size_t nt,
                                   const double *tk, double rtol, double atol, double *Y, double *hio,
-                                  const char *pars, char *err) {
+                                  long *nsteps, const char *pars, char *err) {
   const int n = (int)sys->dimension;
   dop_ws w = {.n = n};
   double *mem = malloc(sizeof(double) * (size_t)n * 30);
@@ -790,6 +791,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     tmp = w.y, w.y = w.ynew, w.ynew = tmp;
   }
   if (hio) *hio = hprop;
+  if (nsteps) *nsteps = ntrial;
   goto done;
 drift_failed:
   st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
@@ -822,22 +824,32 @@ cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, doubl
   gsl_odeiv2_system sys = {flow_rhs, NULL, (size_t)n, &fc};
   double tk[2] = {0, T}, *Y = malloc(sizeof(double) * 2 * (size_t)n);
   if (!Y) return cl_fail(err, CL_ENOMEM, "out of memory");
-  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, NULL, "a flow of the fixed-point finder", err);
+  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, NULL, NULL, "a flow of the fixed-point finder", err);
   if (!st) memcpy(y, Y + n, sizeof(double) * (size_t)n);
   free(Y);
   return st;
 }
 
-/* GSL odeiv2 driver: steps end at every output time. */
+/* GSL odeiv2 driver: steps end at every output time.  hio and nsteps as
+ * integrate_dop853's: in, the first step (0, or a multistep stepper:
+ * 1e-3 min(dt, 1)); out, the driver's step after the last one.  GSL's evolve keeps the step its
+ * controller proposed after the last whole step where the final step is
+ * cut to reach an output time (ode-initval2/evolve.c), so that is the
+ * step proposed from a whole step, as DOP853's hprop. */
 static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_odeiv2_step_type *type,
                                const double *y0, size_t nt, const double *tk, double dt, double rtol, double atol,
-                               double *Y, const char *pars, char *err) {
+                               double *Y, double *hio, long *nsteps, const char *pars, char *err) {
   const int n = (int)sys->dimension;
   cl_status st = CL_OK;
   double y[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX], t = 0;
   memcpy(y, y0, sizeof(double) * (size_t)n);
   memcpy(Y, y0, sizeof(double) * (size_t)n);
-  gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(sys, type, 1e-3 * fmin(dt, 1), atol, rtol);
+  /* the multistep steppers start again at order 1 (their history is not
+   * carried): there the step carried mostly took more steps than a fresh one
+   * (docs/fixed-points.md s.5), so they start afresh */
+  const int multistep = type == gsl_odeiv2_step_msadams || type == gsl_odeiv2_step_msbdf;
+  const double h0 = hio && *hio > 0 && !multistep ? *hio : 1e-3 * fmin(dt, 1);
+  gsl_odeiv2_driver *drv = gsl_odeiv2_driver_alloc_y_new(sys, type, h0, atol, rtol);
   if (!drv) return cl_fail(err, CL_ENOMEM, "out of memory");
   /* the limits of integrate_dop853: a step floor and a step budget */
   double t_end = tk[nt - 1];
@@ -868,6 +880,8 @@ static cl_status integrate_gsl(gsl_odeiv2_system *sys, ode_ctx *c, const gsl_ode
     }
     memcpy(Y + j * (size_t)n, y, sizeof(double) * (size_t)n);
   }
+  if (!st && hio) *hio = fabs(drv->h);
+  if (!st && nsteps) *nsteps = (long)(drv->e->count + drv->e->failed_steps);
   gsl_odeiv2_driver_free(drv);
   return st;
 }
@@ -964,7 +978,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   char perr[CL_ERRLEN];
   cl_drift_pin_rep(c->drift, pr);
   const cl_status ps =
-      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, NULL, pars, perr);
+      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, NULL, NULL, pars, perr);
   cl_drift_pin_rep(c->drift, -1);
   double d = 0;
   for (size_t j = 0; j < nt && !ps; j++)
@@ -1338,8 +1352,10 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
              KINK_TOL, rtol, atol);
   }
   if (!st)
-    st = type ? integrate_gsl(&sys, &c, type, yall, nt, tr->t, s->dt_out, rtol, atol, Y, pars, err)
-              : integrate_dop853(&sys, &c, yall, nt, tr->t, rtol, atol, Y, cont ? &cont->h : NULL, pars, err);
+    st = type ? integrate_gsl(&sys, &c, type, yall, nt, tr->t, s->dt_out, rtol, atol, Y, cont ? &cont->h : NULL,
+                              cont ? &cont->steps : NULL, pars, err)
+              : integrate_dop853(&sys, &c, yall, nt, tr->t, rtol, atol, Y, cont ? &cont->h : NULL,
+                                 cont ? &cont->steps : NULL, pars, err);
   /* every copy's state at T, before the written one replaces the first */
   if (!st && cont) {
     double *cy = realloc(cont->y, sizeof(double) * (size_t)nall);
@@ -1353,7 +1369,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!st && coarse_ok) {
     gsl_odeiv2_system csys = {rhs, jac, (size_t)n, &cc};
     char cerr[CL_ERRLEN];
-    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, NULL, pars, cerr);
+    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, NULL, NULL, pars, cerr);
     if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cerr);
     coarse_ok = cs == CL_OK;
     for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)

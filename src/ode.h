@@ -11,16 +11,19 @@
  * first run; cl_ode_solve_cont then leaves in it every copy's state at T
  * (the M >= 2 engines integrate one copy of the system per rule or level,
  * and the written state, their mean or the fine level, is not any one of
- * them), the step DOP853 proposes after its last one (0 with a GSL
- * stepper: its driver starts afresh) and the tolerances after the kink
+ * them), the step the integrator proposes after its last one (DOP853's
+ * controller, or a GSL stepper's driver) and the tolerances after the kink
  * floor.  Passed again, the run starts from those copies with that step
- * and those tolerances, and the model's R0 and Q0 are not used (the checks
- * at t = 0 are made at the written state).  The system is autonomous: the
- * new run's times start at 0. */
+ * (h = 0: the integrator's own first step, as a first run) and those
+ * tolerances, and the model's R0 and Q0 are not used (the checks at t = 0
+ * are made at the written state).  The system is autonomous: the new run's
+ * times start at 0.  steps: out, the steps the last run tried (accepted
+ * and rejected). */
 typedef struct {
   double *y; /* ny values, owned: cl_ode_cont_free */
   int ny;
   double h, rtol, atol;
+  long steps;
 } cl_ode_cont;
 void cl_ode_cont_free(cl_ode_cont *cont);
 /* cl_ode_solve without a method line and without the fallback engine's

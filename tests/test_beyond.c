@@ -157,6 +157,69 @@ Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
   free(c);
 }
 
+enum { CONT_NS = 7 };
+
+/* the continuation tests' start (M = 2, basin_m2_config) and its state at
+ * t = 2 from one run with the stepper named (NULL: the default) */
+static cl_config *cont_one_run(cl_model *m, cl_ode_opts *o, const char *stepper, double *one) {
+  cl_config *c = basin_m2_config();
+  char err[CL_ERRLEN];
+  *m = c->model;
+  m->init = CL_INIT_OVERLAP;
+  const double R0[4] = {0.03, -0.02, 0.01, 0.04};
+  memcpy(m->R0, R0, sizeof R0);
+  *o = c->ode;
+  o->no_rerun = 1;
+  if (stepper) snprintf(o->stepper, sizeof o->stepper, "%s", stepper);
+  cl_traj *tr;
+  cl_schedule s = {.T = 2, .dt_out = 2.0 / 6, .runs = 1, .seed = 1};
+  cr_assert_eq(cl_ode_solve(m, &s, o, &tr, NULL, err), CL_OK, "%s", err);
+  memcpy(one, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * CONT_NS);
+  cl_traj_free(tr);
+  return c;
+}
+
+/* the legs 0 -> 0.5 -> 1 -> 2 of cl_ode_solve_cont: each continued leg from
+ * every copy as left (CONT_CARRIED), from their mean (CONT_FROM_MEAN), or
+ * with the integrator's fresh first step (CONT_FRESH_STEP); the state at
+ * 2 in end, the continued legs' steps added to *steps (may be NULL) */
+enum { CONT_CARRIED, CONT_FROM_MEAN, CONT_FRESH_STEP };
+static void cont_legs(const cl_model *m, const cl_ode_opts *o, int how, double *end, long *steps) {
+  char err[CL_ERRLEN];
+  cl_traj *tr;
+  cl_ode_cont cont = {0};
+  for (double T = 0.5, T0 = 0; T <= 2; T0 = T, T *= 2) {
+    cl_schedule sc = {.T = T - T0, .dt_out = T / 6, .runs = 1, .seed = 1};
+    if (how == CONT_FROM_MEAN && cont.y) { /* every copy from the written state */
+      const int nr = cont.ny / CONT_NS;
+      cr_assert_eq(cont.ny, nr * CONT_NS);
+      for (int q = 0; q < CONT_NS; q++) {
+        double mean = 0;
+        for (int r = 0; r < nr; r++) mean += cont.y[r * CONT_NS + q] / nr;
+        for (int r = 0; r < nr; r++) cont.y[r * CONT_NS + q] = mean;
+      }
+    }
+    if (how == CONT_FRESH_STEP) cont.h = 0;
+    cr_assert_eq(cl_ode_solve_cont(m, &sc, o, &cont, &tr, err), CL_OK, "%s", err);
+    cr_expect(cont.h > 0, "the integrator's last step is carried");
+    if (steps && T0 > 0) *steps += cont.steps;
+    memcpy(end, cl_traj_row(tr, 0, tr->nt - 1), sizeof(double) * CONT_NS);
+    cl_traj_free(tr);
+  }
+  cl_ode_cont_free(&cont);
+}
+
+/* the max-norm distances d[v] of ends[v] from one; returns one
+ * tolerance of the integrator there, atol + rtol max |one| */
+static double cont_dist(double ends[2][CONT_NS], const double *one, const cl_ode_opts *o, double *d) {
+  double ymax = 0;
+  for (int v = 0; v < 2; v++) {
+    d[v] = 0;
+    for (int q = 0; q < CONT_NS; q++) d[v] = fmax(d[v], fabs(ends[v][q] - one[q])), ymax = fmax(ymax, fabs(one[q]));
+  }
+  return o->atol + o->rtol * ymax;
+}
+
 /* cl_ode_solve_cont (src/ode.h), as basin continues a start that has
  * not settled at tmax: 0 -> 0.5, then on to 1 and 2 with every copy of the
  * system (the engine's rules or levels) from its own state, the
@@ -166,49 +229,41 @@ Test(beyond, basin_starts_settle_and_are_thread_free, .timeout = 300) {
  * mean, as a continuation through the public cl_ode_solve from the state
  * written would) is further off. */
 Test(beyond, basin_continuation_matches_one_run, .timeout = 60) {
-  cl_config *c = basin_m2_config();
-  char err[CL_ERRLEN];
-  cl_model m = c->model;
-  m.init = CL_INIT_OVERLAP;
-  const double R0[4] = {0.03, -0.02, 0.01, 0.04};
-  memcpy(m.R0, R0, sizeof R0);
-  enum { NS = 7 };
-  cl_ode_opts o = c->ode;
-  o.no_rerun = 1;
-  cl_traj *tr;
-  cl_schedule s = {.T = 2, .dt_out = 2.0 / 6, .runs = 1, .seed = 1};
-  cr_assert_eq(cl_ode_solve(&m, &s, &o, &tr, NULL, err), CL_OK, "%s", err);
-  double one[NS];
-  memcpy(one, cl_traj_row(tr, 0, tr->nt - 1), sizeof one);
-  cl_traj_free(tr);
-  double ends[2][NS];
-  for (int v = 0; v < 2; v++) {
-    cl_ode_cont cont = {0};
-    for (double T = 0.5, T0 = 0; T <= 2; T0 = T, T *= 2) {
-      cl_schedule sc = {.T = T - T0, .dt_out = T / 6, .runs = 1, .seed = 1};
-      if (v == 1 && cont.y) { /* every copy from the written state */
-        const int nr = cont.ny / NS;
-        cr_assert_eq(cont.ny, nr * NS);
-        for (int q = 0; q < NS; q++) {
-          double mean = 0;
-          for (int r = 0; r < nr; r++) mean += cont.y[r * NS + q] / nr;
-          for (int r = 0; r < nr; r++) cont.y[r * NS + q] = mean;
-        }
-      }
-      cr_assert_eq(cl_ode_solve_cont(&m, &sc, &o, &cont, &tr, err), CL_OK, "%s", err);
-      cr_expect(cont.h > 0);
-      memcpy(ends[v], cl_traj_row(tr, 0, tr->nt - 1), sizeof ends[v]);
-      cl_traj_free(tr);
-    }
-    cl_ode_cont_free(&cont);
-  }
-  double d[2] = {0, 0}, ymax = 0;
-  for (int v = 0; v < 2; v++)
-    for (int q = 0; q < NS; q++) d[v] = fmax(d[v], fabs(ends[v][q] - one[q])), ymax = fmax(ymax, fabs(one[q]));
+  enum { NS = CONT_NS };
+  cl_model m;
+  cl_ode_opts o;
+  double one[NS], ends[2][NS];
+  cl_config *c = cont_one_run(&m, &o, NULL, one);
+  for (int v = 0; v < 2; v++) cont_legs(&m, &o, v ? CONT_FROM_MEAN : CONT_CARRIED, ends[v], NULL);
+  double d[2];
   /* measured: 4.7e-12 continued, 1.5e-3 from the mean (the 16 Sobol'
    * rules of 128 points each differ by that much), one tolerance 4.7e-9 */
-  const double tol = o.atol + o.rtol * ymax;
+  const double tol = cont_dist(ends, one, &o, d);
   cr_expect(d[0] < 10 * tol, "continued: %g from one run (tolerance %g)", d[0], tol);
   cr_expect(d[1] > 1e3 * tol, "restarted from the written state: %g from one run (tolerance %g)", d[1], tol);
+  free(c);
+}
+
+/* cl_ode_solve_cont with a GSL stepper (rk8pd, one system with the rules'
+ * mean drift): the continued legs 0.5 -> 1 -> 2 start with the step the
+ * driver ended the previous leg with and end at one run 0 -> 2 within the
+ * integrator's tolerance; the same legs started with the driver's fresh
+ * step (cont.h = 0, as before session 21) try more steps. */
+Test(beyond, basin_continuation_gsl_carries_the_step, .timeout = 60) {
+  enum { NS = CONT_NS };
+  cl_model m;
+  cl_ode_opts o;
+  double one[NS], ends[2][NS];
+  cl_config *c = cont_one_run(&m, &o, "rk8pd", one);
+  long steps[2] = {0, 0}; /* the continued legs' steps: carried, fresh */
+  for (int v = 0; v < 2; v++) cont_legs(&m, &o, v ? CONT_FRESH_STEP : CONT_CARRIED, ends[v], &steps[v]);
+  double d[2];
+  const double tol = cont_dist(ends, one, &o, d);
+  cr_expect(d[0] < 10 * tol, "continued: %g from one run (tolerance %g)", d[0], tol);
+  cr_expect(d[1] < 10 * tol, "continued with a fresh step: %g from one run (tolerance %g)", d[1], tol);
+  cr_expect(steps[0] < steps[1], "continued legs: %ld steps with the step carried, %ld with a fresh one", steps[0],
+            steps[1]);
+  cr_log_info("continued legs: %ld steps carried, %ld fresh; ends %g and %g from one run (tolerance %g)", steps[0],
+              steps[1], d[0], d[1], tol);
   free(c);
 }
