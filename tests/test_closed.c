@@ -9,6 +9,8 @@
  *    erf split into groups): against Monte Carlo, and continuous with the
  *    coupled computation at a nearby state;
  *  - M = 1 against the quadrature engine (independent, 1e-10 accurate);
+ *  - M = 3, lambda = 1: the drift at states its own trajectory visits
+ *    against the quad rule (independent), within both drift error bounds;
  *  - the error estimate of the Price-theorem terms bounds the change to a
  *    far finer rule;
  *  - the CLI: automatic selection, --expect closed refused where it does
