@@ -4,6 +4,7 @@ lambda > 0, along their own trajectory against the quad rule (session 21,
 docs/closed-forms.md s.7, docs/multi.md s.13 row 23).
 
   bench/closed_traj_drift.py [CASE ...]   (default: every case; CASE a number)
+  bench/closed_traj_drift.py --traj [CASE ...]   (the whole trajectory, M = 3)
 
 Each case (erf, g square, B = 1, Gaussian laws, lambda > 0: V's four- and
 six-erf terms by Price's theorem, docs/closed-forms.md s.4) is integrated by
@@ -18,6 +19,9 @@ above the sum of both bounds.  At the row of the largest difference the
 quad rule is run again at the nodes of LADDER3 (M = 3, default 16,20,24)
 or LADDER4 (M = 4, default 14): a distance that falls with the nodes is
 the quad rule's error converging to the closed value.
+With --traj the M = 3 cases are integrated to T = 1 (K = 1) or 0.5 (K = 2)
+by the closed forms and by the quad rule, and the tables compared (the
+largest distance over R and Q against both trajectory bounds).
 Environment: AUDIT_BIN (the CLI, default build/cldyn), LADDER3, LADDER4
 (comma lists of --quad-nodes, may be empty), EVERY (use every EVERY-th
 row, default 1).  Reported only: not a test.  Needs `make all` first."""
@@ -75,7 +79,35 @@ def drift_ref(opts, ref):
             "ca": float(m.group(5)), "cb": float(m.group(6))}
 
 
+def traj(pick):
+    """--traj: the whole trajectory of the M = 3 cases (T = 1 at K = 1, 0.5
+    at K = 2, output every T / 10) by the closed forms and by the quad rule
+    at its defaults: the largest distance over the R/Q table against both
+    printed trajectory bounds."""
+    print("| case | T | closed traj. bound | quad traj. bound | distance | ratio to the closed bound | ratio to the "
+          "sum | CPU s closed, quad |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for c in pick:
+        name, opts, (R, L) = CASES[c]
+        if len(L) != 3:
+            continue
+        T = 1 if len(R) == 1 else 0.5
+        args = opts.split() + s19.state(R, L) + ["--T", "%g" % T, "--dt-out", "%g" % (T / 10)]
+        ta, a, ma, ca = aud.run(args + ["--expect", "closed"], 600)
+        tb, b, mb, cb = aud.run(args + ["--expect", "quad"], 1800)
+        if ta is None or tb is None:
+            print("| %d | %g | failed: %s |" % (c, T, a if ta is None else b), flush=True)
+            continue
+        d = max(abs(x - y) for ra, rb in zip(a, b) for x, y in zip(ra, rb))
+        bc, bq = aud.bound(ma, "trajectory error bound"), aud.bound(mb, "trajectory error bound")
+        print("| %d | %g | %.3g | %.3g | %.3g | %.3g | %.3g | %.1f, %.1f |" % (c, T, bc, bq, d, d / bc, d / (bc + bq),
+                                                                         ca, cb), flush=True)
+
+
 def main():
+    if sys.argv[1:2] == ["--traj"]:
+        traj([int(x) for x in sys.argv[2:]] or [0, 1])
+        return
     subprocess.run(["bash", "-c", "source bench/audit_build.sh && audit_build closed_drift_ref"], cwd=ROOT,
                    check=True)
     pick = [int(x) for x in sys.argv[1:]] or range(len(CASES))
