@@ -9,6 +9,8 @@
  *    erf split into groups): against Monte Carlo, and continuous with the
  *    coupled computation at a nearby state;
  *  - M = 1 against the quadrature engine (independent, 1e-10 accurate);
+ *  - M = 3, lambda = 1: the drift at states its own trajectory visits
+ *    against the quad rule (independent), within both drift error bounds;
  *  - the error estimate of the Price-theorem terms bounds the change to a
  *    far finer rule;
  *  - the CLI: automatic selection, --expect closed refused where it does
@@ -340,4 +342,48 @@ Test(closed, drift_part_carries_the_flows_growth, .timeout = 60) {
                       "--Q0 0.8,0.001;0.001,0.002 --T 6 --dt-out 0.2 --expect closed --quad-gauss 6 --rtol 1e-12 "
                       "--atol 1e-15",
                       "--quad-gauss 4", "the drift's part ");
+
+/* The closed forms along their own trajectory (docs/closed-forms.md s.7,
+ * session 21; bench/closed_traj_drift.py): at the states an M = 3,
+ * lambda = 1, B = 1 run visits (a correlated Q, K = 1), the closed drift
+ * (V's Price-theorem terms) agrees with the quad rule's (docs/accurate.md,
+ * an independent engine: no closed form) within the sum of both printed
+ * drift error bounds, the quad rule's at its default nodes the larger. */
+Test(closed, trajectory_states_against_quad, .timeout = 60) {
+  cl_config cfg;
+  char err[CL_ERRLEN], info[CL_INFOLEN];
+  cr_assert_eq(cfg_from_args(&cfg, CL_CMD_ODE,
+                             "--M 3 --act erf --lambda 1 --s 0.5 --rho 0.5 --c gauss:1.6 --R0 0.3,-0.2,0.1 "
+                             "--Q0 0.73,0.34,-0.29;0.34,0.65,-0.04;-0.29,-0.04,0.75 --T 16 --dt-out 8 --expect closed",
+                             err),
+               CL_OK, "%s", err);
+  cl_traj *tr;
+  cr_assert_eq(cl_ode_solve(&cfg.model, &cfg.sched, &cfg.ode, &tr, info, err), CL_OK, "%s", err);
+  const cl_model *m = &cfg.model;
+  const int K = m->K, M = m->M;
+  cl_quad_opts oc = {.expect = CL_EXPECT_CLOSED}, oq = {.expect = CL_EXPECT_QUAD};
+  cl_drift *dc = NULL, *dq = NULL;
+  cl_drift_alloc(m, &oc, &dc, err);
+  cr_assert(dc, "%s", err);
+  cl_drift_alloc(m, &oq, &dq, err);
+  cr_assert(dq, "%s", err);
+  cr_assert(strstr(cl_drift_method(dc), "closed forms") && strstr(cl_drift_method(dq), "accurate.md"));
+  for (size_t j = 1; j < tr->nt; j++) { /* the visited states t = 8, 16 */
+    const double *row = cl_traj_row(tr, 0, j);
+    double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], a[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX],
+        b[CL_KMAX * CL_MMAX + CL_MMAX * CL_MMAX];
+    memcpy(R, row, sizeof(double) * (size_t)(K * M));
+    for (int i = 0, c = K * M; i < M; i++)
+      for (int l = i; l < M; l++, c++) Q[i * M + l] = Q[l * M + i] = row[c];
+    cr_assert_eq(cl_drift_eval(dc, R, Q, a, a + K * M, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_drift_eval(dq, R, Q, b, b + K * M, err), CL_OK, "%s", err);
+    const double ec = cl_drift_stderr(dc), eq = cl_drift_stderr(dq);
+    double gap = 0;
+    for (int k = 0; k < K * M + M * M; k++) gap = fmax(gap, fabs(a[k] - b[k]));
+    cr_log_info("t = %g: closed - quad %.3g, bounds %.3g (closed), %.3g (quad)", tr->t[j], gap, ec, eq);
+    cr_expect_leq(gap, ec + eq, "t = %g: the closed drift %.3g from the quad rule's, beyond the bounds %.3g + %.3g",
+                  tr->t[j], gap, ec, eq);
+  }
+  cl_drift_free(dc), cl_drift_free(dq);
+  cl_traj_free(tr);
 }
