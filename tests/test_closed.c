@@ -342,6 +342,7 @@ Test(closed, drift_part_carries_the_flows_growth, .timeout = 60) {
                       "--Q0 0.8,0.001;0.001,0.002 --T 6 --dt-out 0.2 --expect closed --quad-gauss 6 --rtol 1e-12 "
                       "--atol 1e-15",
                       "--quad-gauss 4", "the drift's part ");
+}
 
 /* The closed forms along their own trajectory (docs/closed-forms.md s.7,
  * session 21; bench/closed_traj_drift.py): at the states an M = 3,
