@@ -37,6 +37,51 @@ static cl_status noise_terms_r0(const cl_model *m, double Q, double *EGG, double
   return CL_OK;
 }
 
+/* The escape law's rule, shared by M = 1 and M >= 2 (docs/theory.md s.8,
+ * docs/fixed-points.md s.5): a direction (feature j, or pair ji) is stable
+ * at R = 0 once its growth exponent Lambda has fallen below ESCAPE_STABLE
+ * with its rate still negative; its noise is no longer accumulated (the
+ * rescaled noise exp(-2 Lambda) v would blow up).  The escape ends when
+ * every other direction has Lambda > ESCAPE_DONE (exp(-50): the noise no
+ * longer matters); where every direction is stable, R = 0 is stable and
+ * basin refuses. */
+#define ESCAPE_STABLE (-5.0)
+#define ESCAPE_DONE 25.0
+
+static int escape_stable(double Lam, double rate) { return Lam < ESCAPE_STABLE && rate < 0; }
+
+/* h exp(-2 Lambda), the weight of a step's noise in N var(A); 0 once the
+ * direction has fallen below ESCAPE_STABLE */
+static double escape_weight(double h, double Lam) { return Lam < ESCAPE_STABLE ? 0 : h * exp(-2 * Lam); }
+
+/* After a step (it > 0 checked by the caller's first): 1 where the escape
+ * has ended, -1 where every direction is stable (R = 0 stable), else 0;
+ * *lmin the smallest Lambda over the directions not stable (INFINITY if
+ * none). */
+static int escape_verdict(int n, const double *Lam, const double *rate, int it, double *lmin) {
+  int nst = 0;
+  double l = INFINITY;
+  for (int k = 0; k < n; k++)
+    if (it > 0 && escape_stable(Lam[k], rate[k])) nst++;
+    else l = fmin(l, Lam[k]);
+  *lmin = l;
+  if (nst == n) return -1;
+  return l > ESCAPE_DONE;
+}
+
+/* N var of a stable direction's start: the stationary variance of its
+ * Ornstein-Uhlenbeck process dR = lambda R dt + sqrt(w / N) dW at the end
+ * of the escape, w / (2 |lambda|) (w = tau^2 v / B), instead of the
+ * rescaled noise of an unstable one. */
+static double stable_start_var(double w, double rate) { return w / (2 * fabs(rate)); }
+
+static cl_status r0_stable(int M, char *err) {
+  return cl_fail(err, CL_EINVAL,
+                 "the uninformative state R = 0 is stable (the growth rate along every feature%s is negative): "
+                 "no feature is learned from it",
+                 M > 1 ? " and unit" : "");
+}
+
 /* A failure of the escape integration (Q(t) at R = 0 leaving the domain or
  * blowing up): the time and the parameters added to the message. */
 static cl_status escape_failed(const cl_model *m, cl_status st, double t, char *err) {
@@ -58,32 +103,33 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
   cl_drift *d;
   cl_status st0 = cl_drift_alloc(m, o, &d, err);
   if (st0) return st0;
-  double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0};
+  double Q = m->Q0[0], Lam[CL_KMAX] = {0}, acc[CL_KMAX] = {0}, R[CL_KMAX] = {0}, lam[CL_KMAX] = {0},
+         v[CL_KMAX] = {0};
   const double h = 0.01;
   cl_status st = CL_OK;
   int it = 0;
   for (; it < 200000 && !st; it++) {
     cl_m1_terms t;
     if ((st = cl_drift_m1_terms(d, R, Q, &t, err))) break;
-    double EGG, Es, dR[CL_KMAX], dQ;
+    double EGG, Es, dR[CL_KMAX], dQ, lmin;
     if ((st = noise_terms_r0(m, Q, &EGG, &Es, err))) break;
-    double lmin = INFINITY;
     for (int j = 0; j < K; j++) {
-      double lam = m->tau * (m->c[j].m2 * t.b_z + t.b_e - m->reg.beta2);
-      double v = m->tau * m->tau * (m->c[j].m2 * EGG + m->s * m->s * Es) / m->B;
-      acc[j] += h * exp(-2 * Lam[j]) * v;
-      Lam[j] += h * lam;
-      lmin = fmin(lmin, Lam[j]);
+      lam[j] = m->tau * (m->c[j].m2 * t.b_z + t.b_e - m->reg.beta2);
+      v[j] = m->tau * m->tau * (m->c[j].m2 * EGG + m->s * m->s * Es) / m->B;
+      acc[j] += escape_weight(h, Lam[j]) * v[j];
+      Lam[j] += h * lam[j];
     }
-    if (lmin > 25) break; /* exp(-50): the noise no longer matters */
-    if (it > 0 && lmin < -5) {
-      st = cl_fail(err, CL_EINVAL, "the uninformative state is not unstable along every feature");
+    int verdict = escape_verdict(K, Lam, lam, it, &lmin);
+    if (verdict > 0) break;
+    if (verdict < 0) {
+      st = r0_stable(m->M, err);
       break;
     }
     if ((st = cl_drift_eval(d, R, &Q, dR, &dQ, err))) break;
     Q += h * dQ; /* Euler in Q: smooth and slow; only the weights depend on it */
   }
-  for (int j = 0; j < K; j++) var[j] = m->Q0[0] + acc[j];
+  for (int j = 0; j < K; j++)
+    var[j] = escape_stable(Lam[j], lam[j]) ? stable_start_var(v[j], lam[j]) : m->Q0[0] + acc[j];
   cl_drift_free(d);
   return escape_failed(m, st, it * h, err);
 }
@@ -379,11 +425,11 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
   /* the current block: from step k0 at Qe with noise terms (E0, S0); the
    * sums A0 = sum e_k, A1 = sum e_k (k - k0) of its steps' weights
    * e_k = h exp(-2 Lambda(t_k)) */
-  double Qe[CL_MMAX * CL_MMAX], E0[CL_MMAX], S0[CL_MMAX], E1[CL_MMAX], S1[CL_MMAX], A0[CL_KMAX * CL_MMAX] = {0},
+  double Qe[CL_MMAX * CL_MMAX], E0[CL_MMAX], S0[CL_MMAX], E1[CL_MMAX] = {0}, S1[CL_MMAX] = {0}, A0[CL_KMAX * CL_MMAX] = {0},
          A1[CL_KMAX * CL_MMAX] = {0};
   int k0 = 0;
   const double h = 0.02, eps = 1e-6;
-  double shown = 0, Qc[CL_MMAX * CL_MMAX], Qr[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX], dR[CL_KMAX * CL_MMAX],
+  double shown = 0, Qc[CL_MMAX * CL_MMAX], Qr[CL_MMAX * CL_MMAX], lamc[CL_KMAX * CL_MMAX] = {0}, dR[CL_KMAX * CL_MMAX],
          dQ[CL_MMAX * CL_MMAX];
   if (fn) fn(ctx, 0);
   cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
@@ -403,7 +449,7 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
       memcpy(E0, E1, sizeof E0), memcpy(S0, S1, sizeof S0), memcpy(Qe, Q, sizeof Qe);
       k0 = it;
     }
-    double lmin = INFINITY;
+    double lmin;
     /* the rates and dQ are functions of Q alone (R = 0): where Euler has
      * left Q unchanged to the last bit (Q at the rule's fixed point, h dQ
      * below half an ulp) the previous step's values are reused, the same
@@ -432,15 +478,16 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
         if ((st = cl_ode_drift(d, K, M, y, f, err))) break;
         lamc[ji] = (fp - f[ji]) / (2 * eps);
       }
-      double e = h * exp(-2 * Lam[ji]);
+      double e = escape_weight(h, Lam[ji]);
       A0[ji] += e, A1[ji] += e * (it - k0);
       Lam[ji] += h * lamc[ji];
-      lmin = fmin(lmin, Lam[ji]);
     }
-    if (st || lmin > 25) break;
+    if (st) break;
+    int verdict = escape_verdict(KM, Lam, lamc, it, &lmin);
+    if (verdict > 0) break;
     escape_progress(fn, ctx, lmin, &shown);
-    if (it > 0 && lmin < -5) {
-      st = cl_fail(err, CL_EINVAL, "the uninformative state is not unstable along every feature and unit");
+    if (verdict < 0) {
+      st = r0_stable(m->M, err);
       break;
     }
     if (!same) {
@@ -455,7 +502,10 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
     double u = it > k0 ? A1[ji] / (it - k0) : 0;
     acc[ji] += noise_rate(m, ji, E0, S0) * (A0[ji] - u) + (it > k0 ? noise_rate(m, ji, E1, S1) * u : 0);
   }
-  for (int ji = 0; ji < KM; ji++) var[ji] = m->Q0[(ji % M) * (M + 1)] + acc[ji];
+  for (int ji = 0; ji < KM; ji++)
+    var[ji] = escape_stable(Lam[ji], lamc[ji])
+                  ? stable_start_var(noise_rate(m, ji, it > k0 ? E1 : E0, it > k0 ? S1 : S0), lamc[ji])
+                  : m->Q0[(ji % M) * (M + 1)] + acc[ji];
   cl_drift_free(d);
   return escape_failed(m, st, it * h, err);
 }
