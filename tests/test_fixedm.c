@@ -411,6 +411,50 @@ Test(fixedm, basin_m2_against_reduced, .timeout = 300) {
                 runs, se);
 }
 
+/* basin (M = 2) with a feature that R = 0 does not learn (gauss:0.5 beside
+ * gauss:3; erf and gauss laws: closed forms, fast): the escape law refused
+ * it ("not unstable along every feature and unit"); now every start ends
+ * with no unit on the weak feature (its squared cosine below the
+ * zero-overlap threshold) and both on the strong one, and the weak pairs'
+ * start variance is the stationary one (finite, positive). */
+Test(fixedm, basin_m2_with_a_weak_feature, .timeout = 60) {
+  cl_config c;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cfg_from_args(&c, CL_CMD_BASIN, "--M 2 --act erf --c gauss:3 --c gauss:0.5", err), CL_OK, "%s", err);
+  enum { ND = 6, K = 2, M = 2, NS = 7 };
+  cr_assert_eq(cl_state_size(K, M), NS);
+  double ends[ND * NS], R[K * M], Q[M * M], zthr = cl_basin_zero_overlap(K, c.model.N);
+  int settled[ND];
+  cl_basin_multi_result res;
+  cr_assert_eq(cl_basin_multi_ends(&c.model, &c.ode, ND, 30, 7, 1, &res, ends, settled, err), CL_OK, "%s", err);
+  for (int i = 0; i < M; i++) {
+    cr_expect_gt(res.var[0 * M + i], c.model.Q0[0], "strong pair, unit %d: N var %g", i + 1, res.var[i]);
+    cr_expect(isfinite(res.var[1 * M + i]) && res.var[1 * M + i] > 0, "weak pair, unit %d: N var %g", i + 1,
+              res.var[M + i]);
+  }
+  for (int d = 0; d < ND; d++) {
+    cl_state_unpack(K, M, ends + d * NS, R, Q);
+    for (int i = 0; i < M; i++) {
+      double qi = Q[i * M + i], c1 = R[0 * M + i] * R[0 * M + i] / qi, c2 = R[1 * M + i] * R[1 * M + i] / qi;
+      cr_expect_lt(c2, zthr, "start %d, unit %d: cos^2 on the weak feature %g", d + 1, i + 1, c2);
+      cr_expect_gt(c1, 0.5, "start %d, unit %d: cos^2 on the strong feature %g", d + 1, i + 1, c1);
+    }
+  }
+}
+
+/* Where R = 0 is stable along every direction (every feature weak) basin
+ * refuses with one line, exit 2, for M = 1 and M = 2. */
+Test(fixedm, basin_refuses_a_stable_uninformative_state, .timeout = 60) {
+  const char *cases[] = {"basin --c rademacher:0.5 --c rademacher:0.5 --directions 4",
+                         "basin --M 2 --act erf --c gauss:0.5 --c gauss:0.5 --directions 2"};
+  for (int k = 0; k < 2; k++) {
+    char err[1024];
+    cr_expect_eq(run_cli(cases[k], err, sizeof err), 2, "%s: %s", cases[k], err);
+    cr_expect(strstr(err, "the uninformative state R = 0 is stable"), "%s: %s", cases[k], err);
+    cr_expect(strchr(err, '\n') == strrchr(err, '\n'), "%s: one line: %s", cases[k], err);
+  }
+}
+
 /* Near a pitchfork the root on a symmetric subspace is located only to
  * Newton's accuracy along the flat direction (R ~ 1e-9 at the
  * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its
