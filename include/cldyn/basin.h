@@ -34,7 +34,11 @@ typedef struct {
 cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o, long ndir, double tmax, uint64_t seed,
                    int threads, cl_basin_result *res, char *err);
 void cl_basin_result_free(cl_basin_result *res);
-/* N var(A_j) for each feature (see above). */
+/* N var(A_j) for each feature (see above).  A feature stable at R = 0
+ * (Lambda_j < -5 with its rate negative) gets the stationary variance
+ * tau^2 v_j / (2 B |lambda_j|) at the end of the escape instead; where every
+ * feature is stable, CL_EINVAL ("the uninformative state R = 0 is stable"):
+ * docs/theory.md s.8. */
 cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, double *var, char *err);
 
 /* ---- M >= 2 (B = 1) -------------------------------------------------
