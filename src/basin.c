@@ -54,10 +54,10 @@ static int escape_stable(double Lam, double rate) { return Lam < ESCAPE_STABLE &
  * direction has fallen below ESCAPE_STABLE */
 static double escape_weight(double h, double Lam) { return Lam < ESCAPE_STABLE ? 0 : h * exp(-2 * Lam); }
 
-/* After a step (it > 0 checked by the caller's first): 1 where the escape
- * has ended, -1 where every direction is stable (R = 0 stable), else 0;
- * *lmin the smallest Lambda over the directions not stable (INFINITY if
- * none). */
+/* After step it (no direction counts as stable at the first, it = 0): 1
+ * where the escape has ended, -1 where every direction is stable (R = 0
+ * stable), else 0; *lmin the smallest Lambda over the directions not stable
+ * (INFINITY if none). */
 static int escape_verdict(int n, const double *Lam, const double *rate, int it, double *lmin) {
   int nst = 0;
   double l = INFINITY;
@@ -485,11 +485,11 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
     if (st) break;
     int verdict = escape_verdict(KM, Lam, lamc, it, &lmin);
     if (verdict > 0) break;
-    escape_progress(fn, ctx, lmin, &shown);
     if (verdict < 0) {
       st = r0_stable(m->M, err);
       break;
     }
+    escape_progress(fn, ctx, lmin, &shown);
     if (!same) {
       if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
       memcpy(Qc, Q, sizeof Qc);
