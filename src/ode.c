@@ -1118,19 +1118,29 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
   cl_drift_pin_rep(c->drift, ws);
   /* the rows before the segment where the drift's bound is first above 0
    * add nothing (e stays 0): from there on (j0; nt where it is 0 on every
-   * row, as the closed forms at lambda = 0: no Jacobian) */
-  size_t j0 = nt;
-  for (size_t j = 0; j < nt && !st && j0 == nt; j++) {
-    if ((st = cl_ode_drift(c->drift, K, M, Y + j * (size_t)nall + (size_t)ws * n, f, err))) break;
-    bnd(c->drift, K, M, bv);
+   * row, as the closed forms at lambda = 0: no Jacobian).  The scan's
+   * drift and bound at the rows j0 and j0 + 1 (the last two it evaluated:
+   * fs, bvs, row 0 of each the earlier) are the main loop's there, each
+   * row's drift evaluated once */
+  size_t j0 = nt, js = 0; /* js: the rows the scan evaluated */
+  double fs[2][CL_STATE_MAX], bvs[2][CL_STATE_MAX];
+  for (size_t j = 0; j < nt && !st && j0 == nt; j++, js++) {
+    double *fj = fs[j & 1], *bj = bvs[j & 1];
+    if ((st = cl_ode_drift(c->drift, K, M, Y + j * (size_t)nall + (size_t)ws * n, fj, err))) break;
+    bnd(c->drift, K, M, bj);
     for (int q = 0; q < n && j0 == nt; q++)
-      if (bv[q] > 0) j0 = j > 0 ? j - 1 : 0;
+      if (bj[q] > 0) j0 = j > 0 ? j - 1 : 0;
   }
   ja = j0;
   for (size_t j = j0; j < nt && !st; j++) {
     const double *y = Y + j * (size_t)nall + (size_t)ws * n, *ya = Y + ja * (size_t)nall + (size_t)ws * n;
-    if ((st = cl_ode_drift(c->drift, K, M, y, f, err))) break;
-    bnd(c->drift, K, M, bv);
+    if (j < js) { /* the scan's */
+      memcpy(f, fs[j & 1], sizeof(double) * (size_t)n);
+      memcpy(bv, bvs[j & 1], sizeof(double) * (size_t)n);
+    } else if ((st = cl_ode_drift(c->drift, K, M, y, f, err)))
+      break;
+    else
+      bnd(c->drift, K, M, bv);
     double rnd = 0, bs2 = 0, bsm = 0; /* max_k bv_k; the segment's 2- and max-norms */
     for (int q = 0; q < n; q++) bs[q] = fmax(bp[q], bv[q]), rnd = fmax(rnd, bv[q]), bs2 += bs[q] * bs[q], bsm = fmax(bsm, bs[q]);
     const double bsn[2] = {sqrt(bs2), bsm};
