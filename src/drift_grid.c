@@ -76,8 +76,8 @@ typedef struct {
   int last[2]; /* the nodes per direction of the last evaluation */
   double spec[CL_KMAX + 3]; /* linear, cubic: sum of |spectrum| of each weight over the FFT's input */
   double rs[37];             /* linear, cubic: the node sums of the rounding bound (round_row) */
-  double rnd;               /* linear, cubic: the bound on the drift's rounding (round_bound) */
-  double rndc[2 * CL_KMAX + 4]; /* the same per component of (dR, dQ) */
+  double rndc[2 * CL_KMAX + 4]; /* linear, cubic: the bound on the drift's rounding per component of (dR, dQ)
+                                 * (round_bound; its largest: round_max) */
 } work;
 
 typedef struct {
@@ -283,7 +283,13 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 }
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
-double cl_grid_round(const cl_grid *g) { return cl_act_polynomial(g->m.act) ? g->lv[1].w.rnd : 0; }
+/* the largest component of the bound on the level's rounding (0 before any) */
+static double round_max(const cl_grid *g, const work *w) {
+  double r = 0;
+  for (int k = 0; k < g->K * 2 + 4; k++) r = fmax(r, w->rndc[k]);
+  return r;
+}
+double cl_grid_round(const cl_grid *g) { return cl_act_polynomial(g->m.act) ? round_max(g, &g->lv[1].w) : 0; }
 void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
   const int KM = g->K * 2, poly = cl_act_polynomial(g->m.act);
   for (int k = 0; k < KM + 4; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
@@ -971,7 +977,7 @@ static void round_row(const cl_acc_terms *t, int n, const double *const *mf, con
 }
 
 /* The bound on the drift's rounding at the level's state (linear and cubic
- * sigma, docs/grid.md s.5), into w->rnd: the largest component of |J| e,
+ * sigma, docs/grid.md s.5), into w->rndc: the components of |J| e,
  * with e the bound on each accumulated sum's rounding and J the (affine)
  * map cl_acc_finish from the sums to the drift, column by column.  Two
  * parts.  The summands: each is rounded with a relative error of about
@@ -1016,8 +1022,7 @@ static void round_bound(const cl_grid *g, level *l, const axes *ax, const double
     cl_acc_finish(&g->m, R, Q, w->Gi, v, o1);
     for (int k = 0; k < nout; k++) err[k] += fabs(o1[k] - o0[k]);
   }
-  w->rnd = 0;
-  for (int k = 0; k < nout; k++) w->rndc[k] = GRID_RND_SAFE * err[k], w->rnd = fmax(w->rnd, w->rndc[k]);
+  for (int k = 0; k < nout; k++) w->rndc[k] = GRID_RND_SAFE * err[k];
 }
 
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
@@ -1260,7 +1265,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   double big = 0;
   g->emax = 0;
   for (int k = 0; k < nout; k++) g->emax = fmax(g->emax, fabs(o1[k] - o0[k])), big = fmax(big, fabs(o1[k]));
-  g->emax = fmax(g->emax, poly ? g->lv[1].w.rnd : 1e-11 * big);
+  g->emax = fmax(g->emax, poly ? cl_grid_round(g) : 1e-11 * big);
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);
