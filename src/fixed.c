@@ -548,16 +548,28 @@ static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int de
   if (dead) dead_level(K, M, y0, dead, 0, dc, dc);
   for (int k = 0; k < n; k++)
     if (dc[k] == 0) live[nl++] = k;
-  double *W = malloc(sizeof(double) * nn * 6), *X0 = W + 3 * nn, *X1 = W + 4 * nn, *Jr = W + 5 * nn;
   const size_t nla = nl ? (size_t)nl : 1; /* W = 0 (every unit dead): no location to shift */
-  gsl_matrix *A = gsl_matrix_calloc(nla, nla);
-  gsl_permutation *P = gsl_permutation_alloc(nla);
-  gsl_vector *b = gsl_vector_calloc(nla), *x = gsl_vector_calloc(nla);
-  cl_status st = W && A && P && b && x ? CL_OK : cl_fail(err, CL_ENOMEM, "out of memory");
-  for (int a = 0; a < nl && !st; a++)
+  /* one block for the call: W (3 nn), X0, X1, Jr; the live block A of J
+   * (nla^2), b, x (nla each); the permutation's nla indices */
+  double *W = calloc(6 * nn + nla * (nla + 2) + (nla * sizeof(size_t) + sizeof(double) - 1) / sizeof(double),
+                     sizeof(double));
+  cl_status st = W ? CL_OK : cl_fail(err, CL_ENOMEM, "out of memory");
+  if (st) {
+    cl_drift_free(coarse);
+    return st;
+  }
+  double *X0 = W + 3 * nn, *X1 = W + 4 * nn, *Jr = W + 5 * nn, *Ad = W + 6 * nn;
+  gsl_matrix_view Av = gsl_matrix_view_array(Ad, nla, nla);
+  gsl_vector_view bv = gsl_vector_view_array(Ad + nla * nla, nla), xv = gsl_vector_view_array(Ad + nla * (nla + 1), nla);
+  gsl_permutation Pv = {nla, (size_t *)(Ad + nla * (nla + 2))};
+  gsl_matrix *A = &Av.matrix;
+  gsl_vector *b = &bv.vector, *x = &xv.vector;
+  gsl_permutation *P = &Pv;
+  gsl_permutation_init(P);
+  for (int a = 0; a < nl; a++)
     for (int c = 0; c < nl; c++) gsl_matrix_set(A, (size_t)a, (size_t)c, J[live[a] * n + live[c]]);
   if (!nl) gsl_matrix_set(A, 0, 0, 1);
-  lost = st || gsl_linalg_LU_decomp(A, P, &sgn) || gsl_linalg_LU_det(A, sgn) == 0;
+  lost = gsl_linalg_LU_decomp(A, P, &sgn) || gsl_linalg_LU_det(A, sgn) == 0;
   for (int r = 0; r < nr && !st && !lost; r++) {
     double f[CL_STATE_MAX], mv[CL_STATE_MAX], c = sobol ? sqrt((double)nr) : 1;
     cl_drift *dr = coarse ? coarse : d;
@@ -585,10 +597,6 @@ static cl_status rules_error(cl_drift *d, int K, int M, const double *y0, int de
   for (int k = 0; k < n && !st && lost; k++) e[k] = INFINITY;
   free(W);
   cl_drift_free(coarse);
-  if (A) gsl_matrix_free(A);
-  if (P) gsl_permutation_free(P);
-  if (b) gsl_vector_free(b);
-  if (x) gsl_vector_free(x);
   return st;
 }
 
