@@ -762,6 +762,8 @@ static cl_status rule_basin_multi(const cl_config *c, char *err) {
   if (c->model.M < 2) return CL_OK;
   if (c->map[0]) return cl_fail(err, CL_EINVAL, "--map: needs M = 1");
   if (c->model.B != 1) return cl_fail(err, CL_EINVAL, "--B: basin with M >= 2 needs B = 1");
+  if (c->model.g == CL_G_ABS && c->model.lambda != 0)
+    return cl_fail(err, CL_EINVAL, "--g: basin with M >= 2 needs g = square where lambda != 0");
   return CL_OK;
 }
 

@@ -416,6 +416,14 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
                               char *err) {
   const int K = m->K, M = m->M, KM = K * M;
   if (m->B != 1) return cl_fail(err, CL_EINVAL, "B: basin with M >= 2 needs B = 1");
+  /* with g = abs the drift of one sample jumps where its C_il changes sign:
+   * the rules' central differences at R = +-eps e_ji miss the jumps' term
+   * (or, where a point lies within eps of its jump, are dominated by it), so
+   * the rates are not the drift's derivative (docs/fixed-points.md s.5) */
+  if (m->g == CL_G_ABS && m->lambda != 0)
+    return cl_fail(err, CL_EINVAL,
+                   "g: basin with M >= 2 needs g = square where lambda != 0 (with g = abs the rules do not give the "
+                   "growth rates at R = 0)");
   cl_drift *d;
   cl_status st0 = cl_drift_alloc(m, o, &d, err);
   if (st0) return st0;

@@ -455,6 +455,23 @@ Test(fixedm, basin_refuses_a_stable_uninformative_state, .timeout = 60) {
   }
 }
 
+/* With g = abs (lambda != 0) one sample's drift jumps where its C_il
+ * changes sign, and the escape law's central differences at R = +-1e-6 e_ji
+ * were the rules' rates between the jumps (+2.8 where differences over
+ * 1e-3 to 1e-2 give -0.4 to -0.8 at M = 3), or spikes of -460 where a
+ * point lay within the step of its jump: the library refuses before the
+ * escape law runs (docs/fixed-points.md s.5).  lambda = 0 (no penalty, no
+ * jump) is still served. */
+Test(fixedm, basin_escape_law_refuses_g_abs_with_a_penalty) {
+  cl_model m = model2(2, 1.6, "uniform:3", "sparse:3:0.3");
+  m.g = CL_G_ABS, m.s = 0.3, m.rho = -0.5;
+  cl_quad_opts o = {0};
+  double var[4];
+  char err[CL_ERRLEN] = "";
+  cr_expect_eq(cl_basin_escape_variances_multi(&m, &o, var, err), CL_EINVAL, "%s", err);
+  cr_expect(strstr(err, "needs g = square where lambda != 0"), "%s", err);
+}
+
 /* Near a pitchfork the root on a symmetric subspace is located only to
  * Newton's accuracy along the flat direction (R ~ 1e-9 at the
  * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its

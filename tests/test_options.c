@@ -662,6 +662,8 @@ Test(options, ranges_and_rules_refuse_before_any_work) {
       {"fixed --terms --M 2", "cldyn: --terms: needs --M 1 (got 2)\n"},
       {"basin --M 2 --map m.csv", "cldyn: --map: needs M = 1\n"},
       {"basin --M 2 --B 2", "cldyn: --B: basin with M >= 2 needs B = 1\n"},
+      {"basin --M 2 --g abs --lambda 1 --directions 2 --tmax 0.1",
+       "cldyn: --g: basin with M >= 2 needs g = square where lambda != 0\n"},
       {"basin", "cldyn: --c: basin needs at least 2 features (K >= 2)\n"},
       {"basin --c gauss --c gauss --c gauss --map m.csv", "cldyn: --map: needs exactly K = 2 features\n"},
   };
