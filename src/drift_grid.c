@@ -1646,6 +1646,22 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   return CL_OK;
 }
 
+cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q, int *n, double *h, double *dX,
+                           const double **W, char *err) {
+  if (g->M != 3 || lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "grid: the 3-d weights need M = 3 and a level 0 or 1");
+  level *l = &g->lv[lev];
+  work *w = &l->w;
+  cl_status st = prepare3(g, w, R, Q, err);
+  if (st) return st;
+  if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "grid: this state needs more " CL_GRID_REFUSAL " cap");
+  for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
+  if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
+  weights3(g, l, n, h);
+  for (int i = 0; i < 3; i++) dX[i] = w->dX[i];
+  *W = w->W;
+  return CL_OK;
+}
+
 static cl_status finish(const cl_grid *g, const double *o, double *dR, double *dQ, char *err) {
   const int KM = g->K * g->M, nout = g->nout;
   for (int k = 0; k < nout; k++) {
