@@ -317,6 +317,9 @@ void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
 int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
+void cl_grid_level_sizes(const cl_grid *g, int lev, int *n) {
+  for (int i = 0; i < g->M; i++) n[i] = g->lv[lev].w.last[i];
+}
 
 /* The smoothing of a product whose factors are smoothed by the Gaussians
  * Ct and Cs: (Ct^-1 + Cs^-1)^-1 = Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4),
@@ -1648,12 +1651,12 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
 
 cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q, int *n, double *h, double *dX,
                            const double **W, char *err) {
-  if (g->M != 3 || lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "grid: the 3-d weights need M = 3 and a level 0 or 1");
+  if (g->M != 3 || lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "the 3-d grid's weights need M = 3 and a level 0 or 1");
   level *l = &g->lv[lev];
   work *w = &l->w;
   cl_status st = prepare3(g, w, R, Q, err);
   if (st) return st;
-  if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "grid: this state needs more " CL_GRID_REFUSAL " cap");
+  if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
   for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
   if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
   weights3(g, l, n, h);

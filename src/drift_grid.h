@@ -117,5 +117,7 @@ cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q
                            const double **W, char *err);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
+/* The nodes per direction (M of them) of level lev's last evaluation. */
+void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
 
 #endif
