@@ -75,6 +75,7 @@ typedef struct {
   double Ct[9], Ce[9];    /* covariance of the standardised xi; raw covariance of the per-view noise */
   double Se[9];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
+  double *ln; /* M = 3: n lines of an FFT (2 n^2) */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
   int last[3]; /* the nodes per direction of the last evaluation */
   size_t cap3; /* M = 3: the nodes the 3-d buffers (z, W, cross) hold (grid3_room) */
@@ -137,7 +138,7 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
 static void level_free(level *l) {
   work *w = &l->w;
   free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
-  free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
+  free(w->ln), free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
   for (int k = 0; k < l->nlad; k++) cl_rule_free(&l->lad[k]);
   l->nlad = 0;
   for (int i = 0; i < 3; i++) {
@@ -221,6 +222,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     w->z = d3 ? NULL : malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
     w->W = d3 ? NULL : malloc(sizeof(double) * n2 * (size_t)g->nw);
     w->tab = malloc(sizeof(double) * (size_t)g->M * NTAB * n);
+    w->ln = d3 ? malloc(sizeof(double) * 2 * n2) : NULL;
     w->cross = malloc(sizeof(double) * (d3 ? 3 : 1) * NK * NK * n2);
     w->A = malloc(sizeof(double) * NK * n * se);
     w->B = malloc(sizeof(double) * NK * n * se);
@@ -233,7 +235,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     /* the images' frequencies (12 n; M = 3: 18 n) and spectrum_row's scratch */
     w->fw = malloc(sizeof(double) * (12 + 14 * (size_t)g->K + 13 + 8 * d3) * n);
     w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
-    if ((!d3 && (!w->z || !w->W)) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
+    if ((!d3 && (!w->z || !w->W)) || (d3 && !w->ln) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
         !w->acc2 || !w->rows || !w->fw || !w->scr)
       st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
@@ -1422,8 +1424,9 @@ static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
  * K+1..K+3 times the standardised xi_r), each times the cell volume: the
  * folded spectrum at the grid's frequencies (lines along axis 2 for
  * k0 = 0 .. n0 / 2, the rest by conjugate symmetry), then a 3-d FFT per pair
- * of weights (GSL's 1-d transforms along each axis). */
-static void weights3(const cl_grid *g, level *l, const int *n, const double *h) {
+ * of weights (GSL's 1-d transforms along each axis); full = 0 and
+ * g->odd: only the slabs j0 = 0 and j0 >= n0 / 2 (eval_level3's). */
+static void weights3(const cl_grid *g, level *l, const int *n, const double *h, int full) {
   work *w = &l->w;
   const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
@@ -1493,20 +1496,54 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h) 
         }
       }
     }
+  /* axis 0 first (every line), then axes 1 and 2 on the slabs j0 that
+   * eval_level3 uses (folded: j0 = 0 and j0 >= n0 / 2); the strided lines
+   * through a contiguous copy (GSL's strided transforms were 39% of an
+   * evaluation, bench/grid3.c under perf) */
+  const int j0s = g->odd && !full ? n0 / 2 : 0;
+  const size_t s12 = (size_t)n1 * n2;
+  double *ln = w->ln;
   for (int q = 0; q < g->nq; q++) {
     double *z = w->z + 2 * N * (size_t)q;
-    for (size_t r = 0; r < (size_t)n0 * n1; r++) gsl_fft_complex_forward(z + 2 * r * n2, 1, (size_t)n2, l->wt[2], l->ws[2]);
-    for (int k0 = 0; k0 < n0; k0++)
-      for (int k2 = 0; k2 < n2; k2++)
-        gsl_fft_complex_forward(z + 2 * ((size_t)k0 * n1 * n2 + k2), (size_t)n2, (size_t)n1, l->wt[1], l->ws[1]);
-    for (size_t r = 0; r < (size_t)n1 * n2; r++)
-      gsl_fft_complex_forward(z + 2 * r, (size_t)n1 * n2, (size_t)n0, l->wt[0], l->ws[0]);
+    /* the n2 lines of one k1 at a time: contiguous reads of n2 values */
+    for (int k1 = 0; k1 < n1; k1++) {
+      const size_t r0 = (size_t)k1 * n2;
+      for (int k = 0; k < n0; k++)
+        for (int b = 0; b < n2; b++) {
+          const double *zk = z + 2 * (k * s12 + r0 + b);
+          ln[2 * ((size_t)b * n0 + k)] = zk[0], ln[2 * ((size_t)b * n0 + k) + 1] = zk[1];
+        }
+      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n0, 1, (size_t)n0, l->wt[0], l->ws[0]);
+      for (int k = 0; k < n0; k++)
+        for (int b = 0; b < n2; b++) {
+          double *zk = z + 2 * (k * s12 + r0 + b);
+          zk[0] = ln[2 * ((size_t)b * n0 + k)], zk[1] = ln[2 * ((size_t)b * n0 + k) + 1];
+        }
+    }
+    for (int j0 = 0; j0 < n0; j0++) {
+      if (j0 > 0 && j0 < j0s) continue;
+      double *zs = z + 2 * (size_t)j0 * s12;
+      for (int k = 0; k < n1; k++)
+        for (int b = 0; b < n2; b++) {
+          const double *zk = zs + 2 * ((size_t)k * n2 + b);
+          ln[2 * ((size_t)b * n1 + k)] = zk[0], ln[2 * ((size_t)b * n1 + k) + 1] = zk[1];
+        }
+      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
+      for (int k = 0; k < n1; k++)
+        for (int b = 0; b < n2; b++) {
+          double *zk = zs + 2 * ((size_t)k * n2 + b);
+          zk[0] = ln[2 * ((size_t)b * n1 + k)], zk[1] = ln[2 * ((size_t)b * n1 + k) + 1];
+        }
+      for (int k1 = 0; k1 < n1; k1++) gsl_fft_complex_forward(zs + 2 * (size_t)k1 * n2, 1, (size_t)n2, l->wt[2], l->ws[2]);
+    }
   }
   const double sc = 1.0 / (double)N;
   for (int a = 0; a < nw; a++) {
     const double *z = w->z + 2 * N * (size_t)(a / 2) + (a & 1);
     double *W = w->W + N * (size_t)a;
-    for (size_t k = 0; k < N; k++) W[k] = sc * z[2 * k];
+    for (int j0 = 0; j0 < n0; j0++)
+      if (j0 == 0 || j0 >= j0s)
+        for (size_t k = (size_t)j0 * s12; k < (size_t)(j0 + 1) * s12; k++) W[k] = sc * z[2 * k];
   }
 }
 
@@ -1532,7 +1569,7 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   const int n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2, cap = (size_t)l->p.n;
   if (st || (st = grid3_room(g, w, N, err))) return st;
-  weights3(g, l, n, h);
+  weights3(g, l, n, h, 0);
   for (int i = 0; i < 3; i++)
     axis_tables(g->m.act, &l->gh, sqrt(w->Ce[i * 4]), w->dX[i], n[i], h[i], w->tab + (size_t)i * NTAB * cap, w->hs,
                 w->ys, w->ds);
@@ -1549,10 +1586,14 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
     for (int r = 0; r < 3; r++) beta[i][r] = sd > 0 ? w->Ce[r * 3 + i] / sd : 0;
   }
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
   for (int i = 0; i < 3; i++) tb[i] = w->tab + (size_t)i * NTAB * cap;
+  /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
+   * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
   for (int j0 = 0; j0 < n0; j0++)
     for (int j1 = 0; j1 < n1; j1++) {
+      if (g->odd && j0 > 0 && j0 < n0 / 2) break;
       const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
       int lo = n2, hi = 0;
       for (int j2 = 0; j2 < n2; j2++)
@@ -1642,8 +1683,9 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
         px[r] = xr, pu[r] = ur;
       }
 #undef SLOT
-      cl_acc_rows(&g->t, nn, pm, pM, pE, w0, pc, px, pu, w->acc, w->scr);
+      cl_acc_rows(&g->t, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
     }
+  for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
   cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
   for (int i = 0; i < 3; i++) w->last[i] = n[i];
   return CL_OK;
@@ -1659,7 +1701,7 @@ cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q
   if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
   for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
   if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
-  weights3(g, l, n, h);
+  weights3(g, l, n, h, 1);
   for (int i = 0; i < 3; i++) dX[i] = w->dX[i];
   *W = w->W;
   return CL_OK;
