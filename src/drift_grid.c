@@ -347,20 +347,30 @@ static int smoothing_of(const double *Ct, const double *Cs, double *S) {
   return 1;
 }
 
+/* The start of prepare and prepare3 (M units): Sigma's generalized
+ * inverse, A (M x M, for the caller), the dead units, the scales
+ * d_i = sqrt(Q_ii) (1 for a dead unit) and the cosines Rt. */
+static cl_status state_scales(const cl_grid *g, work *w, const double *R, const double *Q, double *A, double *d,
+                              char *err) {
+  const int K = g->K, M = g->M;
+  double Sg[36];
+  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
+  if (st || (st = cl_sym_ginv(Sg, 2 * M, w->Gi, err))) return st;
+  for (int i = 0; i < M; i++) {
+    w->dead[i] = !(Q[i * (M + 1)] > 1e-300);
+    d[i] = w->dead[i] ? 1 : sqrt(Q[i * (M + 1)]);
+    w->dX[i] = w->dead[i] ? 0 : d[i];
+    for (int j = 0; j < K; j++) w->Rt[j * M + i] = w->dead[i] ? 0 : R[j * M + i] / d[i];
+  }
+  return CL_OK;
+}
+
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
 static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
-  const int K = g->K;
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
-  double A[4], Sg[16];
-  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_ginv(Sg, 4, w->Gi, err))) return st;
-  double d[2];
-  for (int i = 0; i < 2; i++) {
-    w->dead[i] = !(Q[i * 3] > 1e-300);
-    d[i] = w->dead[i] ? 1 : sqrt(Q[i * 3]);
-    w->dX[i] = w->dead[i] ? 0 : d[i];
-    for (int j = 0; j < K; j++) w->Rt[j * 2 + i] = w->dead[i] ? 0 : R[j * 2 + i] / d[i];
-  }
+  double A[4], d[2];
+  cl_status st = state_scales(g, w, R, Q, A, d, err);
+  if (st) return st;
   const double q01 = 0.5 * (Q[1] + Q[2]);
   double Cx[4];
   for (int i = 0; i < 2; i++)
@@ -1101,6 +1111,21 @@ static void round_bound(const cl_grid *g, level *l, const axes *ax, const double
   for (int k = 0; k < nout; k++) w->rndc[k] = GRID_RND_SAFE * err[k], w->rnd = fmax(w->rnd, w->rndc[k]);
 }
 
+/* The nodes [*lo, return) of the line of n values from r0 of the nw
+ * weights (each N long) where some weight is at least GRID_WMIN (the
+ * others are skipped, docs/grid.md s.4); *lo >= the return: none. */
+static int line_span(const double *W, size_t N, int nw, size_t r0, int n, int *lo) {
+  int l = n, hi = 0;
+  for (int j = 0; j < n; j++)
+    for (int a = 0; a < nw; a++)
+      if (fabs(W[N * (size_t)a + r0 + j]) >= GRID_WMIN) {
+        l = j < l ? j : l, hi = j + 1;
+        break;
+      }
+  *lo = l;
+  return hi;
+}
+
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
   work *w = &l->w;
   const int K = g->K;
@@ -1183,13 +1208,8 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
     for (int j0 = 0; j0 < n0; j0++) {
       if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
       const size_t r0 = (size_t)j0 * n1;
-      int lo = n1, hi = 0;
-      for (int j1 = 0; j1 < n1; j1++)
-        for (int a = 0; a < g->nw; a++)
-          if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
-            lo = j1 < lo ? j1 : lo, hi = j1 + 1;
-            break;
-          }
+      int lo;
+      const int hi = line_span(w->W, n2, g->nw, r0, n1, &lo);
       if (lo >= hi) continue;
       const int n = hi - lo;
       double *rb = w->rows; /* row buffers of n values each */
@@ -1301,18 +1321,10 @@ static double corr_min3(const double *C, const int *dead) {
  * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
  * where Ct + Cs is singular there (exactly collinear units: refused). */
 static cl_status prepare3(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
-  const int K = g->K;
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
-  double A[9], Sg[36];
-  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_ginv(Sg, 6, w->Gi, err))) return st;
-  double d[3];
-  for (int i = 0; i < 3; i++) {
-    w->dead[i] = !(Q[i * 4] > 1e-300);
-    d[i] = w->dead[i] ? 1 : sqrt(Q[i * 4]);
-    w->dX[i] = w->dead[i] ? 0 : d[i];
-    for (int j = 0; j < K; j++) w->Rt[j * 3 + i] = w->dead[i] ? 0 : R[j * 3 + i] / d[i];
-  }
+  double A[9], d[3];
+  cl_status st = state_scales(g, w, R, Q, A, d, err);
+  if (st) return st;
   double Cx[9], Sx[9], Cs[9];
   for (int i = 0; i < 3; i++)
     for (int l = 0; l < 3; l++) {
@@ -1595,13 +1607,8 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
     for (int j1 = 0; j1 < n1; j1++) {
       if (g->odd && j0 > 0 && j0 < n0 / 2) break;
       const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
-      int lo = n2, hi = 0;
-      for (int j2 = 0; j2 < n2; j2++)
-        for (int a = 0; a < g->nw; a++)
-          if (fabs(w->W[N * (size_t)a + r0 + j2]) >= GRID_WMIN) {
-            lo = j2 < lo ? j2 : lo, hi = j2 + 1;
-            break;
-          }
+      int lo;
+      const int hi = line_span(w->W, N, g->nw, r0, n2, &lo);
       if (lo >= hi) continue;
       const int nn = hi - lo, jj[2] = {j0, j1};
       double *rb = w->rows;

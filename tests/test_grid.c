@@ -275,15 +275,8 @@ Test(grid, cli_method_line_and_json, .timeout = 60) {
   cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
   cr_expect(strstr(eb, "grid engine (M = 2"), "%s", eb);
   cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
-  char jp[400];
-  snprintf(jp, sizeof jp, "%s.json", path);
-  char *js = slurp(jp, NULL);
-  cr_assert_not_null(js);
-  const char *mt = strstr(js, "\"method\"");
-  cr_assert_not_null(mt, "%s", js);
-  cr_expect(strstr(mt, "grid engine") && strstr(mt, "trajectory error bound"), "%s", mt);
-  free(js);
-  remove(jp), remove(path), rmdir(dir);
+  expect_json_method(path, "grid engine", "trajectory error bound");
+  remove(path), rmdir(dir);
 }
 
 /* Against the closed forms of erf with gauss laws (docs/closed-forms.md),
