@@ -6,7 +6,7 @@
 #
 #  1. `cldyn ode` with the Sobol' engine (the default at M = 3), the quad
 #     rule (--expect quad, which stops where the pre-activation sd leaves
-#     its range) and the grid; the reference is the grid at --grid-nodes 36
+#     its range; then to T = 10 for its table) and the grid; the reference is the grid at --grid-nodes 36
 #     (1.5 times its nodes per direction) with --rtol 1e-11 --atol 1e-14:
 #     user CPU seconds, the ratio to the grid's, the printed trajectory
 #     bound and the largest difference of each table to the reference over
@@ -51,9 +51,11 @@ run sobol "${X[@]}"
 if [ "${CLDYN_BENCH_GRID3_QUAD:-1}" = 1 ]; then
   run quad "${X[@]}" --expect quad
   grep -o 'cldyn: ode: .*' "$tmp/quad.err" | cut -c1-160 | head -1 || true
+  # where it stops (t = 13.7 at T = 20) its table is not written: to T = 10 for the difference
+  if [ ! -s "$tmp/quad.csv" ] && [ "$T" -gt 10 ]; then run "quad T=10" "${X[@]}" --T 10 --expect quad; fi
 fi
 g=$(cat "$tmp/grid.cpu")
-for e in grid sobol quad; do
+for e in grid sobol quad "quad T=10"; do
   [ -s "$tmp/$e.csv" ] || continue
   printf '%-10s CPU / grid %8.2f   max |table - reference| %s\n' "$e" \
     "$(awk -v a="$(cat "$tmp/$e.cpu")" -v b="$g" 'BEGIN{printf "%.2f", a/b}')" "$(maxdiff "$tmp/$e.csv" "$tmp/reference.csv")"

@@ -1317,6 +1317,41 @@ static double corr_min3(const double *C, const int *dead) {
   return cl_sym_min_eig(c, nl);
 }
 
+/* The least value mu of k^T C k over the nonzero integer vectors k, C the
+ * correlation matrix of S (3 x 3) over the live axes: the step of axis i
+ * is kap sqrt(S_ii mu) (axes3).  The vectors with |k_i| <= B are
+ * enumerated; outside that box |k|^2 >= (B + 1)^2, so k^T C k >= lam (B +
+ * 1)^2 with lam the smallest eigenvalue of C, and mu is the smaller of the
+ * two (B = 4, or the box |k|^2 <= 1 / lam when that is at most 12 wide).
+ * mu >= lam: s.4's 2-d rule (1 - |r|, the smallest eigenvalue) is the
+ * bound |k|^2 >= 1; here the least lattice point instead (with two axes
+ * min(1, 2 (1 - |r|))). */
+static double lattice_min3(const double *S, const int *dead) {
+  int lv[3], nl = 0;
+  for (int i = 0; i < 3; i++)
+    if (!dead[i] && S[i * 4] > 0) lv[nl++] = i;
+  if (nl < 2) return 1;
+  double c[9];
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) c[a * nl + b] = a == b ? 1 : S[lv[a] * 3 + lv[b]] / sqrt(S[lv[a] * 4] * S[lv[b] * 4]);
+  const double lam = fmax(cl_sym_min_eig(c, nl), 0);
+  int B = 4;
+  if (lam > 0 && 1 / sqrt(lam) > B) B = (int)fmin(12, floor(1 / sqrt(lam)));
+  double mu = lam * (B + 1) * (B + 1);
+  const int B2 = nl == 3 ? B : 0;
+  for (int k0 = 0; k0 <= B; k0++) /* k and -k: the first nonzero entry positive */
+    for (int k1 = k0 ? -B : 0; k1 <= B; k1++)
+      for (int k2 = k0 || k1 ? -B2 : 0; k2 <= B2; k2++) {
+        if (!k0 && !k1 && !k2) continue;
+        const double k[3] = {k0, k1, k2};
+        double q = 0;
+        for (int a = 0; a < nl; a++)
+          for (int b = 0; b < nl; b++) q += k[a] * c[a * nl + b] * k[b];
+        mu = fmin(mu, q);
+      }
+  return fmax(mu, lam);
+}
+
 /* The state's covariances in the standardised coordinates (as prepare),
  * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
  * where Ct + Cs is singular there (exactly collinear units: refused). */
@@ -1391,18 +1426,18 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
 }
 
 /* The axes of a level of the 3-d grid: the range L_i of each live axis
- * from the laws' tails (axis_range), the step h_i = kap sqrt(Se_ii lam)
- * with lam the smallest eigenvalue of Se's correlation matrix (then
- * k^T D Se D k >= |k|^2 / kap^2 at every point k of the dual lattice,
- * D = diag(1 / h): the aliasing exponent 2 pi^2 k^T D Se D k is at least Eh;
- * with two axes lam = 1 - |r|, the rule of the 2-d grid), n_i = 2 L_i / h_i
+ * from the laws' tails (axis_range), the step h_i = kap sqrt(Se_ii mu)
+ * with mu the least value of k^T C k over the nonzero integer vectors, C
+ * Se's correlation matrix (lattice_min3; then k^T D Se D k >= 1 / kap^2 at
+ * every point k of the dual lattice, D = diag(1 / h): the aliasing exponent
+ * 2 pi^2 k^T D Se D k is at least Eh), n_i = 2 L_i / h_i
  * rounded up to an FFT-friendly even number.  A dead axis: 2 nodes, X_i = 0
  * at the second.  Returns the nodes the largest axis wants (> the level's
  * cap: the state is refused). */
 static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
   const work *w = &l->w;
   if (w->coll) return INFINITY;
-  const double lam = corr_min3(w->Se, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  const double lam = lattice_min3(w->Se, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
   double want = 0;
   for (int i = 0; i < 3; i++) {
     if (w->dead[i]) {
