@@ -280,7 +280,8 @@ Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
 /* `cldyn ode --M 3 --expect grid`: the method line names the 3-d engine
  * and its bound, the JSON method field carries it; outside the engine's
  * scope (B > 1, relu, linear, no per-view noise, M = 4) `--expect grid` is
- * refused, and the default choice at M = 3 is not the grid. */
+ * refused, a state beyond the cap stops with exit 1, and the default
+ * choice at M = 3 is not the grid. */
 Test(grid3, cli_method_and_refusals, .timeout = 60) {
   char dir[] = "/tmp/cldyn_grid3_XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
@@ -298,6 +299,13 @@ Test(grid3, cli_method_and_refusals, .timeout = 60) {
   char jp[400];
   snprintf(jp, sizeof jp, "%s.json", path);
   remove(jp), remove(path), rmdir(dir);
+  /* a state that wants more nodes than the cap (a laplace law: no capped
+   * axis at M = 3 yet): exit 1, the reason, and no silent fallback */
+  cr_expect_eq(run_cli("ode --M 3 --lambda 0.5 --act erf --rho 0.4 --c laplace:2 --c uniform:3 "
+                       "--R0 '0.3,0.1,-0.1;0.1,0.4,0.2' --Q0 '0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4' --T 0.1 --expect grid",
+                       eb, sizeof eb),
+               1, "%s", eb);
+  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3"), "%s", eb);
   CLI_REFUSES("ode --M 3 --B 2 --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act linear --expect grid --T 0.1", NULL, "--expect: grid");
