@@ -1303,18 +1303,24 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
  * tanh, erf, sigmoid, per-view noise (s > 0, rho < 1); an axis that wants
  * more than the level's cap is refused (no capped axes yet). */
 
-/* The smallest eigenvalue of the correlation matrix of C (3 x 3) over the
- * live axes (1 with fewer than two). */
-static double corr_min3(const double *C, const int *dead) {
+/* The correlation matrix c (nl x nl, returned nl) of C (3 x 3) over the
+ * live axes (not dead, C_ii > 0). */
+static int live_corr3(const double *C, const int *dead, double *c) {
   int lv[3], nl = 0;
   for (int i = 0; i < 3; i++)
     if (!dead[i] && C[i * 4] > 0) lv[nl++] = i;
-  if (nl < 2) return 1;
-  double c[9];
   for (int a = 0; a < nl; a++)
     for (int b = 0; b < nl; b++)
       c[a * nl + b] = a == b ? 1 : C[lv[a] * 3 + lv[b]] / sqrt(C[lv[a] * 4] * C[lv[b] * 4]);
-  return cl_sym_min_eig(c, nl);
+  return nl;
+}
+
+/* The smallest eigenvalue of the correlation matrix of C (3 x 3) over the
+ * live axes (1 with fewer than two). */
+static double corr_min3(const double *C, const int *dead) {
+  double c[9];
+  const int nl = live_corr3(C, dead, c);
+  return nl < 2 ? 1 : cl_sym_min_eig(c, nl);
 }
 
 /* The least value mu of k^T C k over the nonzero integer vectors k, C the
@@ -1327,13 +1333,9 @@ static double corr_min3(const double *C, const int *dead) {
  * bound |k|^2 >= 1; here the least lattice point instead (with two axes
  * min(1, 2 (1 - |r|))). */
 static double lattice_min3(const double *S, const int *dead) {
-  int lv[3], nl = 0;
-  for (int i = 0; i < 3; i++)
-    if (!dead[i] && S[i * 4] > 0) lv[nl++] = i;
-  if (nl < 2) return 1;
   double c[9];
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) c[a * nl + b] = a == b ? 1 : S[lv[a] * 3 + lv[b]] / sqrt(S[lv[a] * 4] * S[lv[b] * 4]);
+  const int nl = live_corr3(S, dead, c);
+  if (nl < 2) return 1;
   const double lam = fmax(cl_sym_min_eig(c, nl), 0);
   int B = 4;
   if (lam > 0 && 1 / sqrt(lam) > B) B = (int)fmin(12, floor(1 / sqrt(lam)));
