@@ -540,11 +540,11 @@ const cl_optdesc cl_options[] = {
     {"mc-points", CL_OPT_INT, EXPECT, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8]", "20000",
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},
     {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|grid|mc|tensor",
-     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else grid where it applies unless "
+     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else (M = 2) grid where it applies unless "
      "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound (where the whole batch has more than 40 dimensions, the Monte Carlo below: docs/multi.md s.3), quad (g = square where lambda != 0, "
-     "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2: "
-     "docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
+     "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2, "
+     "or M = 3 with B = 1, tanh, erf or sigmoid, s > 0 and rho < 1, where it is not the default: docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
      "0) the tensor rule, which needs --quad-gauss >= 37 (tanh, sigmoid, erf: two levels and an error bound; cubic: "
      "where exact; docs/multi.md s.6)",
      "auto", .set = set_expect, .get = get_expect},
@@ -559,7 +559,7 @@ const cl_optdesc cl_options[] = {
      NULL, F(ode.quad.acc_nodes), 0, 0, 64, 0, 0, "an integer", "0 or an integer in [4, 64]",
      .set = set_quad_nodes},
     {"grid-nodes", CL_OPT_INT, EXPECT, "INT",
-     "M = 2 grid: inner nodes of the fine level, in [8, 96], or 0 (the default, 24); the steps, ranges and "
+     "grid (M = 2 and 3): inner nodes of the fine level, in [8, 96], or 0 (the default, 24); the steps, ranges and "
      "caps of both levels scale with it (docs/grid.md s.5)",
      NULL, F(ode.quad.grid_nodes), 0, 0, 96, 0, 0, "an integer", "0 or an integer in [8, 96]",
      .set = set_grid_nodes},

@@ -369,7 +369,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
    * default for M = 2 wherever it applies (unless the Sobol' rules' own
    * --qmc-points is given: docs/grid.md s.6) */
   if (expect == CL_EXPECT_GRID ||
-      (expect == CL_EXPECT_QMC && !(o && o->qmc_points > 0) && cl_grid_applies(m, NULL, 0))) {
+      (expect == CL_EXPECT_QMC && m->M == 2 && !(o && o->qmc_points > 0) && cl_grid_applies(m, NULL, 0))) {
     cl_status gst = cl_grid_alloc(m, o, &d->g2, err);
     if (gst) return cl_drift_free(d), gst;
     d->method = METHOD_MULTI;

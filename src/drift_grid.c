@@ -45,6 +45,8 @@ double exp(double);
 #define NK 4             /* features per unit: D, Y, DY, YY */
 #define NTAB (NK + NK * NK + NK)
 #define GRID_NROWBUF 56 /* row buffers of eval_level (52 used) */
+#define GRID3_NROWBUF 112 /* row buffers of eval_level3 (103 used) */
+#define GRID3_NMAX 96     /* default cap of the 3-d fine level's nodes per direction */
 #define GRID_NMAX 160 /* default cap of the fine level's nodes per direction */
 #define GRID_NE 24    /* default inner nodes of the fine level */
 #define GRID_NEMAX 256 /* the cap of the inner nodes (docs/grid.md s.3) */
@@ -65,15 +67,18 @@ double exp(double);
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
-  double Gi[16]; /* Sigma's generalized inverse (cl_sym_ginv) */
-  double dX[2];           /* X_i = dX_i u_i (0: dead unit) */
-  int dead[2];
-  double Rt[CL_KMAX * 2]; /* R in the standardised coordinates (cosines) */
-  double Ct[4], Ce[4];    /* covariance of the standardised xi; raw covariance of the per-view noise */
-  double Se[4];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
+  /* M = 2 or 3 units: matrices M x M (Gi 2M x 2M), Rt K x M, row-major */
+  double Gi[36]; /* Sigma's generalized inverse (cl_sym_ginv) */
+  double dX[3];           /* X_i = dX_i u_i (0: dead unit) */
+  int dead[3];
+  double Rt[CL_KMAX * 3]; /* R in the standardised coordinates (cosines) */
+  double Ct[9], Ce[9];    /* covariance of the standardised xi; raw covariance of the per-view noise */
+  double Se[9];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
+  double *ln; /* M = 3: n lines of an FFT (2 n^2) */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
-  int last[2]; /* the nodes per direction of the last evaluation */
+  int last[3]; /* the nodes per direction of the last evaluation */
+  size_t cap3; /* M = 3: the nodes the 3-d buffers (z, W, cross) hold (grid3_room) */
   double spec[CL_KMAX + 3]; /* linear, cubic: sum of |spectrum| of each weight over the FFT's input */
   double rs[37];             /* linear, cubic: the node sums of the rounding bound (round_row) */
   double rndc[2 * CL_KMAX + 4]; /* linear, cubic: the bound on the drift's rounding per component of (dR, dQ)
@@ -87,15 +92,16 @@ typedef struct {
   cl_rule gh; /* the inner rule in use (standard normal): one of lad, not owned */
   cl_rule lad[GRID_NLAD]; /* the inner rules by node count, 1.25x apart (docs/grid.md s.3) */
   int nlad;
-  int nwt[2]; /* the lengths of the two axes' FFT tables */
+  int nwt[3]; /* the lengths of the axes' FFT tables */
   int unresolved; /* set when a state needed more nodes than the cap (cl_grid_unresolved) */
-  gsl_fft_complex_wavetable *wt[2];
-  gsl_fft_complex_workspace *ws[2];
+  gsl_fft_complex_wavetable *wt[3];
+  gsl_fft_complex_workspace *ws[3];
 } level;
 
 struct cl_grid {
   cl_model m;
-  int K, nw, nq; /* nw = K + 3 weights in nq = ceil(nw / 2) complex arrays */
+  int K, M, nw, nq; /* M = 2 or 3 units; nw = K + M + 1 weights in nq = ceil(nw / 2) complex arrays */
+  int nout;          /* K M + M M: the drift's components */
   cl_acc_terms t;
   level lv[2];
   double *out;
@@ -107,9 +113,16 @@ struct cl_grid {
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = cl_act_polynomial(m->act);
-  if (m->M != 2) snprintf(r, sizeof r, "M = %d (the grid is 2-d)", m->M);
+  if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2 and 3)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
-  } else
+  } else if (m->M == 3 && m->B != 1)
+    snprintf(r, sizeof r, "M = 3 with B = %d (the 3-d grid serves B = 1 so far)", m->B);
+  else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
+    snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
+             cl_act_name(m->act));
+  else if (m->M == 3 && !((1 - m->rho) * m->s * m->s > 0))
+    snprintf(r, sizeof r, "M = 3 without per-view noise (s = 0 or rho = 1; the 3-d grid needs it so far)");
+  else
     for (int j = 0; j < m->K && !*r; j++) {
       const int k = m->c[j].kind;
       if (poly && k == CL_LAW_STUDENT)
@@ -125,10 +138,10 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
 static void level_free(level *l) {
   work *w = &l->w;
   free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
-  free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
+  free(w->ln), free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
   for (int k = 0; k < l->nlad; k++) cl_rule_free(&l->lad[k]);
   l->nlad = 0;
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 3; i++) {
     if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
     if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
     l->nwt[i] = 0;
@@ -161,13 +174,13 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the M = 2 grid engine) needs M = 2, g = square (where lambda != 0), "
-                   "a smooth sigma and rho >= 0: %s", why);
+                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: B = 1, tanh, erf or sigmoid, s > 0 "
+                   "and rho < 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
-  g->K = m->K, g->nw = m->K + 3, g->nq = (g->nw + 1) / 2;
-  cl_acc_terms_init(&g->t, m->K, 2, m->lambda);
+  g->K = m->K, g->M = m->M, g->nw = m->K + m->M + 1, g->nq = (g->nw + 1) / 2, g->nout = m->K * m->M + m->M * m->M;
+  cl_acc_terms_init(&g->t, m->K, m->M, m->lambda);
   g->odd = cl_act_odd(m->act);
   for (int j = 0; j < m->K; j++) g->odd = g->odd && cl_law_is_symmetric(&m->c[j]);
   const cl_grid_level *p[2] = {coarse, fine};
@@ -205,10 +218,12 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     /* the level's scratch */
     work *w = &g->lv[k].w;
     const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)lv->lad[lv->nlad - 1].n;
-    w->z = malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
-    w->W = malloc(sizeof(double) * n2 * (size_t)g->nw);
-    w->tab = malloc(sizeof(double) * 2 * NTAB * n);
-    w->cross = malloc(sizeof(double) * NK * NK * n2);
+    const int d3 = g->M == 3; /* M = 3: z and W grow with the grid (grid3_room), 3 axes, 3 pairs */
+    w->z = d3 ? NULL : malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
+    w->W = d3 ? NULL : malloc(sizeof(double) * n2 * (size_t)g->nw);
+    w->tab = malloc(sizeof(double) * (size_t)g->M * NTAB * n);
+    w->ln = d3 ? malloc(sizeof(double) * 2 * n2) : NULL;
+    w->cross = malloc(sizeof(double) * (d3 ? 3 : 1) * NK * NK * n2);
     w->A = malloc(sizeof(double) * NK * n * se);
     w->B = malloc(sizeof(double) * NK * n * se);
     w->hs = malloc(sizeof(double) * se * se);
@@ -216,17 +231,26 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     w->ds = malloc(sizeof(double) * se * se);
     w->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
     w->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
-    w->rows = malloc(sizeof(double) * GRID_NROWBUF * n);
-    /* the images' frequencies (12 n) and spectrum_row's scratch */
-    w->fw = malloc(sizeof(double) * (12 + 14 * (size_t)g->K + 13) * n);
+    w->rows = malloc(sizeof(double) * (d3 ? GRID3_NROWBUF : GRID_NROWBUF) * n);
+    /* the images' frequencies (12 n; M = 3: 18 n) and spectrum_row's scratch */
+    w->fw = malloc(sizeof(double) * (12 + 14 * (size_t)g->K + 13 + 8 * d3) * n);
     w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
-    if (!w->z || !w->W || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
+    if ((!d3 && (!w->z || !w->W)) || (d3 && !w->ln) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
         !w->acc2 || !w->rows || !w->fw || !w->scr)
       st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
-  g->out = st ? NULL : malloc(sizeof(double) * 2 * (size_t)(m->K * 2 + 4));
+  g->out = st ? NULL : malloc(sizeof(double) * 2 * (size_t)g->nout);
   if (!st && !g->out) st = cl_fail(err, CL_ENOMEM, "out of memory");
   if (st) return cl_grid_free(g), st;
+  if (g->M == 3)
+    snprintf(g->method, sizeof g->method,
+             "grid engine (M = 3, B = 1, docs/grid.md s.14): weights of X = R^T c + xi exact in c (characteristic "
+             "functions, 3-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
+             "<= %d/%d nodes per direction), inner trapezoid %d/%d nodes (up to %d/%d as s and Q require); drift = "
+             "the fine level, estimate max |fine - coarse|",
+             g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E, g->lv[0].p.n, g->lv[1].p.n, g->lv[0].p.ne,
+             g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
+  else
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 2, %s, docs/grid.md): weights of X = R^T c + xi exact in c (characteristic "
            "functions, 2-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
@@ -249,7 +273,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
 static double inner_need(const cl_grid *g, const cl_grid_level *p, const work *w) {
   const cl_model *m = &g->m;
   double sd = 0;
-  for (int i = 0; i < 2; i++) sd = fmax(sd, sqrt(fmax(w->Ce[i * 3], (1 - m->rho) * m->s * m->s)));
+  for (int i = 0; i < m->M; i++) sd = fmax(sd, sqrt(fmax(w->Ce[i * (m->M + 1)], (1 - m->rho) * m->s * m->s)));
   return ceil(2 * p->Le * sd * p->Eh / (2 * M_PI * cl_act_pole(m->act))) + 1;
 }
 /* The smallest rule of the ladder with that many nodes, else its largest.
@@ -279,6 +303,10 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
   f.nemax = GRID_NEMAX, c.nemax = 2 * GRID_NEMAX / 3;
+  if (m->M == 3) { /* the 3-d grid's caps (docs/grid.md s.14), scaled as the 2-d ones */
+    const double x = (double)f.ne / GRID_NE;
+    f.n = (int)(GRID3_NMAX * x + 1) & ~1, c.n = (3 * f.n / 4 + 1) & ~1;
+  }
   return cl_grid_alloc_levels(m, &c, &f, out, err);
 }
 
@@ -291,12 +319,15 @@ static double round_max(const cl_grid *g, const work *w) {
 }
 double cl_grid_round(const cl_grid *g) { return cl_act_polynomial(g->m.act) ? round_max(g, &g->lv[1].w) : 0; }
 void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
-  const int KM = g->K * 2, poly = cl_act_polynomial(g->m.act);
-  for (int k = 0; k < KM + 4; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
+  const int KM = g->K * g->M, poly = cl_act_polynomial(g->m.act);
+  for (int k = 0; k < g->nout; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
 }
 int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
+void cl_grid_level_sizes(const cl_grid *g, int lev, int *n) {
+  for (int i = 0; i < g->M; i++) n[i] = g->lv[lev].w.last[i];
+}
 
 /* The smoothing of a product whose factors are smoothed by the Gaussians
  * Ct and Cs: (Ct^-1 + Cs^-1)^-1 = Ct (Ct + Cs)^-1 Cs (docs/grid.md s.4),
@@ -322,20 +353,30 @@ static int smoothing_of(const double *Ct, const double *Cs, double *S) {
   return 1;
 }
 
+/* The start of prepare and prepare3 (M units): Sigma's generalized
+ * inverse, A (M x M, for the caller), the dead units, the scales
+ * d_i = sqrt(Q_ii) (1 for a dead unit) and the cosines Rt. */
+static cl_status state_scales(const cl_grid *g, work *w, const double *R, const double *Q, double *A, double *d,
+                              char *err) {
+  const int K = g->K, M = g->M;
+  double Sg[36];
+  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
+  if (st || (st = cl_sym_ginv(Sg, 2 * M, w->Gi, err))) return st;
+  for (int i = 0; i < M; i++) {
+    w->dead[i] = !(Q[i * (M + 1)] > 1e-300);
+    d[i] = w->dead[i] ? 1 : sqrt(Q[i * (M + 1)]);
+    w->dX[i] = w->dead[i] ? 0 : d[i];
+    for (int j = 0; j < K; j++) w->Rt[j * M + i] = w->dead[i] ? 0 : R[j * M + i] / d[i];
+  }
+  return CL_OK;
+}
+
 /* The state's covariances in the standardised coordinates (docs/grid.md s.1, s.4). */
 static cl_status prepare(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
-  const int K = g->K;
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
-  double A[4], Sg[16];
-  cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
-  if (st || (st = cl_sym_ginv(Sg, 4, w->Gi, err))) return st;
-  double d[2];
-  for (int i = 0; i < 2; i++) {
-    w->dead[i] = !(Q[i * 3] > 1e-300);
-    d[i] = w->dead[i] ? 1 : sqrt(Q[i * 3]);
-    w->dX[i] = w->dead[i] ? 0 : d[i];
-    for (int j = 0; j < K; j++) w->Rt[j * 2 + i] = w->dead[i] ? 0 : R[j * 2 + i] / d[i];
-  }
+  double A[4], d[2];
+  cl_status st = state_scales(g, w, R, Q, A, d, err);
+  if (st) return st;
   const double q01 = 0.5 * (Q[1] + Q[2]);
   double Cx[4];
   for (int i = 0; i < 2; i++)
@@ -453,14 +494,14 @@ static double axis_theta(const cl_grid *g, const level *l, const double *r, doub
  * (docs/grid.md s.11, draw 52).  A polynomial sigma (no poles: F's
  * spectrum sits at 0) takes S = Ct. */
 static void smoothing(const cl_grid *g, const cl_grid_level *p, const work *w, double *S) {
-  memcpy(S, w->Se, sizeof w->Se);
+  memcpy(S, w->Se, 4 * sizeof *S);
   if (w->Se[0] > 0 || w->Se[3] > 0) return;
   const cl_act act = g->m.act;
   const double a = cl_act_pole(act), *C = w->Ct;
   const int poly = cl_act_polynomial(act);
   if (!poly && !(a > 0)) return;
   if (poly) { /* Cp infinite: S = Ct (a dead unit's row and column are 0) */
-    memcpy(S, C, sizeof w->Se);
+    memcpy(S, C, 4 * sizeof *S);
     return;
   }
   double Cp[4] = {0, 0, 0, 0};
@@ -540,136 +581,167 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
 #define GRID_CLONES
 #endif
 
-/* One row k0 of the folded spectrum (weights), vectorised along k1 into vr
- * and vi (nw rows of n1): for every image (a0, a1) the k1 that pass the
- * bound lb ge are gathered, then the Gaussian factor (libmvec's exp), the
- * laws' transforms and their prefix and leave-one-out products are vector
+/* One point of the other axes' images (w_0 .. w_(d-2) fixed) for
+ * spectrum_line: the Gaussian exponent of those axes (e) and its
+ * coefficient of the last axis' frequency (ct), each law's argument
+ * r_j . w over those axes (arg) and, for the trigonometric laws, the cos and
+ * sin of its angle f_j arg (ca, sa: computed by the caller, so that M = 2
+ * keeps its bits), the part of (Ct w)_r over those axes (xo, r < d). */
+typedef struct {
+  double e, ct;
+  double arg[CL_KMAX], ca[CL_KMAX], sa[CL_KMAX], fj[CL_KMAX];
+  int tr[CL_KMAX];
+  double xo[3];
+} spec_pt;
+
+/* One line of the folded spectrum (weights) along the last axis of a d-d
+ * grid (d = 2: a row k0; d = 3: a line (k0, k1)), added into vr and vi (nw
+ * rows of n1) for one image point o of the other axes, vectorised along
+ * the last axis' k1: for every image a1 the k1 that pass the bound lb ge
+ * are gathered, then the Gaussian factor (libmvec's exp), the laws'
+ * transforms and their prefix and leave-one-out products are vector
  * operations over them.  An image the test on e drops gets the factor 0
  * (it adds exact zeros).  The images are added in the order of the scalar
  * loop this replaced, so only exp and the angle addition round
- * differently.  The trigonometric laws' cos and sin of f_j t (t = Rt_j0 w0
- * + Rt_j1 w1) by angle addition from cB, sB (axis 1) and one sin and cos
- * per row and image of axis 0 (hand-written: measured faster than a
- * sincos per node and image).  Measured (session 18, case D to T = 50
- * under callgrind, docs/grid.md s.10): the spectrum 5.32e9 instructions
- * against 11.56e9 for the scalar loop with cl_cf_law and exp per node and
- * image. */
-GRID_CLONES static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const double *fw,
-                                     const double *fe, const double *gw, const double *ge, double lb,
-                                     const double *cB, const double *sB, double *vr, double *vi, double *s) {
-  const int K = g->K, nw = g->nw;
-  const double *Ct = w->Ct;
+ * differently.  The trigonometric laws' cos and sin of f_j t (t = the
+ * argument) by angle addition from cB, sB (the last axis) and o's ca, sa
+ * (hand-written: measured faster than a sincos per node and image).
+ * rl: the cosines of the last axis (stride d), cl: Ct's column of the last
+ * axis (d entries), dead: the last axis is a dead unit's.  Measured
+ * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
+ * spectrum 5.32e9 instructions against 11.56e9 for the scalar loop with
+ * cl_cf_law and exp per node and image. */
+GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl, const double *cl, int dead,
+                                      const spec_pt *o, int n1, const double *gw, const double *ge, double lb,
+                                      const double *cB, const double *sB, double *vr, double *vi, double *s) {
+  const int K = g->K;
   int *idx = (int *)s; /* (n1 doubles' room) */
   double *w1 = s + n1, *G = w1 + n1, *cs = G + n1, *sn = cs + n1, *fr = sn + n1, *fi = fr + (size_t)K * n1;
   double *cr = fi + (size_t)K * n1, *ci = cr + (size_t)K * n1, *pr = ci + (size_t)K * n1;
   double *pi = pr + (size_t)(K + 1) * n1;
+  const double e0 = o->e, ct = o->ct;
+  for (int a1 = -1; a1 <= 1; a1++) {
+    if (dead && a1) continue;
+    int ni = 0;
+    for (int k1 = 0; k1 < n1; k1++)
+      if (!(lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX)) idx[ni++] = k1;
+    if (!ni) continue;
+    /* the exponents e (in cs), then exp in a loop of its own (with the
+     * test on e in the same loop gcc called the scalar exp) */
+#pragma omp simd
+    for (int i = 0; i < ni; i++) {
+      const int q = 3 * idx[i] + a1 + 1;
+      w1[i] = gw[q], cs[i] = e0 + ge[q] + ct * w1[i];
+    }
+#pragma omp simd
+    for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
+#pragma omp simd
+    for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
+    for (int j = 0; j < K; j++) {
+      const cl_law *c = &g->m.c[j];
+      const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
+      double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
+      double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
+      if (o->tr[j]) {
+        const double *cb = cB + (size_t)j * 3 * n1, *sb = sB + (size_t)j * 3 * n1, c0 = o->ca[j], s0 = o->sa[j];
+#pragma omp simd
+        for (int i = 0; i < ni; i++) {
+          const int q = 3 * idx[i] + a1 + 1;
+          cs[i] = c0 * cb[q] - s0 * sb[q], sn[i] = s0 * cb[q] + c0 * sb[q];
+        }
+      }
+      switch (c->kind) {
+      case CL_LAW_RADEMACHER:
+#pragma omp simd
+        for (int i = 0; i < ni; i++) cl_cf_rademacher(f, cs[i], sn[i], &Fr[i], &Ci[i]);
+        break;
+      case CL_LAW_UNIFORM:
+#pragma omp simd
+        for (int i = 0; i < ni; i++) cl_cf_uniform(f, t0 + r1 * w1[i], cs[i], sn[i], &Fr[i], &Ci[i]);
+        break;
+      case CL_LAW_SPARSE:
+#pragma omp simd
+        for (int i = 0; i < ni; i++) cl_cf_sparse(c->p, f, cs[i], sn[i], &Fr[i], &Ci[i]);
+        break;
+      case CL_LAW_LAPLACE:
+#pragma omp simd
+        for (int i = 0; i < ni; i++) cl_cf_laplace(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
+        break;
+      case CL_LAW_GAUSS:
+#pragma omp simd
+        for (int i = 0; i < ni; i++) cl_cf_gauss(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
+        break;
+      default: /* student, discrete: the scalar forms */
+        for (int i = 0; i < ni; i++) cl_cf_law(c, t0 + r1 * w1[i], &Fr[i], &Fi[i], &Cr[i], &Ci[i]);
+        continue;
+      }
+      for (int i = 0; i < ni; i++) Fi[i] = Cr[i] = 0; /* symmetric laws */
+    }
+    /* prefix products of the laws' transforms, then the leave-one-out ones */
+    for (int i = 0; i < ni; i++) pr[i] = G[i], pi[i] = 0;
+    for (int j = 0; j < K; j++) {
+      const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
+      const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
+      double *restrict a2 = pr + (size_t)(j + 1) * n1, *restrict b2 = pi + (size_t)(j + 1) * n1;
+#pragma omp simd
+      for (int i = 0; i < ni; i++) a2[i] = a[i] * Fr[i] - b[i] * Fi[i], b2[i] = a[i] * Fi[i] + b[i] * Fr[i];
+    }
+    const double *restrict pK = pr + (size_t)K * n1, *restrict qK = pi + (size_t)K * n1;
+    double *restrict sr = cs, *restrict si = sn; /* the suffix products */
+#pragma omp simd
+    for (int i = 0; i < ni; i++) vr[idx[i]] += pK[i], vi[idx[i]] += qK[i], sr[i] = 1, si[i] = 0;
+    for (int j = K - 1; j >= 0; j--) {
+      /* pre_j chi_j suf_(j+1) */
+      const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
+      const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
+      const double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
+      double *restrict ur = vr + (size_t)(1 + j) * n1, *restrict ui = vi + (size_t)(1 + j) * n1;
+#pragma omp simd
+      for (int i = 0; i < ni; i++) {
+        const double ar = a[i] * Cr[i] - b[i] * Ci[i], ai = a[i] * Ci[i] + b[i] * Cr[i];
+        ur[idx[i]] += ar * sr[i] - ai * si[i], ui[idx[i]] += ar * si[i] + ai * sr[i];
+        const double tr = sr[i] * Fr[i] - si[i] * Fi[i];
+        si[i] = sr[i] * Fi[i] + si[i] * Fr[i], sr[i] = tr;
+      }
+    }
+    /* xi_r: i (Ct w)_r times the transform of the density */
+    for (int r = 0; r < d; r++) {
+      double *restrict ur = vr + (size_t)(K + 1 + r) * n1, *restrict ui = vi + (size_t)(K + 1 + r) * n1;
+      const double xo = o->xo[r], cr1 = cl[r];
+#pragma omp simd
+      for (int i = 0; i < ni; i++) {
+        const double c = xo + cr1 * w1[i];
+        ur[idx[i]] += -c * qK[i], ui[idx[i]] += c * pK[i];
+      }
+    }
+  }
+}
+
+/* One row k0 of the folded spectrum of the 2-d grid (weights) into vr and
+ * vi: for every image a0 of axis 0 that passes the bound lb fe, the line
+ * of spectrum_line along axis 1 (and one sin and cos per row and image of
+ * axis 0 for the trigonometric laws). */
+static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const double *fw, const double *fe,
+                         const double *gw, const double *ge, double lb, const double *cB, const double *sB,
+                         double *vr, double *vi, double *s) {
+  const int K = g->K, nw = g->nw;
+  const double *Ct = w->Ct;
   memset(vr, 0, sizeof(double) * (size_t)nw * n1);
   memset(vi, 0, sizeof(double) * (size_t)nw * n1);
+  const double cl[2] = {Ct[1], Ct[3]};
   for (int a0 = -1; a0 <= 1; a0++) {
     if (w->dead[0] && a0) continue; /* a delta along a dead axis: no images */
     const double w0 = fw[3 * k0 + a0 + 1], e0 = fe[3 * k0 + a0 + 1];
     if (lb * e0 > GRID_EXPMAX) continue;
-    double ca[CL_KMAX], sa[CL_KMAX], fj[CL_KMAX];
-    int tr[CL_KMAX];
+    spec_pt o;
+    o.e = e0, o.ct = Ct[1] * w0;
     for (int j = 0; j < K; j++) {
-      tr[j] = cl_cf_trig(&g->m.c[j], &fj[j]);
-      if (tr[j]) ca[j] = cos(fj[j] * w->Rt[j * 2] * w0), sa[j] = sin(fj[j] * w->Rt[j * 2] * w0);
+      o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
+      if (o.tr[j]) o.ca[j] = cos(o.fj[j] * w->Rt[j * 2] * w0), o.sa[j] = sin(o.fj[j] * w->Rt[j * 2] * w0);
+      o.arg[j] = w->Rt[j * 2] * w0;
     }
-    for (int a1 = -1; a1 <= 1; a1++) {
-      if (w->dead[1] && a1) continue;
-      int ni = 0;
-      for (int k1 = 0; k1 < n1; k1++)
-        if (!(lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX)) idx[ni++] = k1;
-      if (!ni) continue;
-      /* the exponents e (in cs), then exp in a loop of its own (with the
-       * test on e in the same loop gcc called the scalar exp) */
-      const double ct = Ct[1] * w0;
-#pragma omp simd
-      for (int i = 0; i < ni; i++) {
-        const int q = 3 * idx[i] + a1 + 1;
-        w1[i] = gw[q], cs[i] = e0 + ge[q] + ct * w1[i];
-      }
-#pragma omp simd
-      for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
-#pragma omp simd
-      for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
-      for (int j = 0; j < K; j++) {
-        const cl_law *c = &g->m.c[j];
-        const double r0 = w->Rt[j * 2], r1 = w->Rt[j * 2 + 1], f = fj[j];
-        double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-        double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
-        if (tr[j]) {
-          const double *cb = cB + (size_t)j * 3 * n1, *sb = sB + (size_t)j * 3 * n1, c0 = ca[j], s0 = sa[j];
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            const int q = 3 * idx[i] + a1 + 1;
-            cs[i] = c0 * cb[q] - s0 * sb[q], sn[i] = s0 * cb[q] + c0 * sb[q];
-          }
-        }
-        switch (c->kind) {
-        case CL_LAW_RADEMACHER:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) cl_cf_rademacher(f, cs[i], sn[i], &Fr[i], &Ci[i]);
-          break;
-        case CL_LAW_UNIFORM:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) cl_cf_uniform(f, r0 * w0 + r1 * w1[i], cs[i], sn[i], &Fr[i], &Ci[i]);
-          break;
-        case CL_LAW_SPARSE:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) cl_cf_sparse(c->p, f, cs[i], sn[i], &Fr[i], &Ci[i]);
-          break;
-        case CL_LAW_LAPLACE:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) cl_cf_laplace(c->m2, r0 * w0 + r1 * w1[i], &Fr[i], &Ci[i]);
-          break;
-        case CL_LAW_GAUSS:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) cl_cf_gauss(c->m2, r0 * w0 + r1 * w1[i], &Fr[i], &Ci[i]);
-          break;
-        default: /* student, discrete: the scalar forms */
-          for (int i = 0; i < ni; i++) cl_cf_law(c, r0 * w0 + r1 * w1[i], &Fr[i], &Fi[i], &Cr[i], &Ci[i]);
-          continue;
-        }
-        for (int i = 0; i < ni; i++) Fi[i] = Cr[i] = 0; /* symmetric laws */
-      }
-      /* prefix products of the laws' transforms, then the leave-one-out ones */
-      for (int i = 0; i < ni; i++) pr[i] = G[i], pi[i] = 0;
-      for (int j = 0; j < K; j++) {
-        const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
-        const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-        double *restrict a2 = pr + (size_t)(j + 1) * n1, *restrict b2 = pi + (size_t)(j + 1) * n1;
-#pragma omp simd
-        for (int i = 0; i < ni; i++) a2[i] = a[i] * Fr[i] - b[i] * Fi[i], b2[i] = a[i] * Fi[i] + b[i] * Fr[i];
-      }
-      const double *restrict pK = pr + (size_t)K * n1, *restrict qK = pi + (size_t)K * n1;
-      double *restrict sr = cs, *restrict si = sn; /* the suffix products */
-#pragma omp simd
-      for (int i = 0; i < ni; i++) vr[idx[i]] += pK[i], vi[idx[i]] += qK[i], sr[i] = 1, si[i] = 0;
-      for (int j = K - 1; j >= 0; j--) {
-        /* pre_j chi_j suf_(j+1) */
-        const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
-        const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-        const double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
-        double *restrict ur = vr + (size_t)(1 + j) * n1, *restrict ui = vi + (size_t)(1 + j) * n1;
-#pragma omp simd
-        for (int i = 0; i < ni; i++) {
-          const double ar = a[i] * Cr[i] - b[i] * Ci[i], ai = a[i] * Ci[i] + b[i] * Cr[i];
-          ur[idx[i]] += ar * sr[i] - ai * si[i], ui[idx[i]] += ar * si[i] + ai * sr[i];
-          const double tr = sr[i] * Fr[i] - si[i] * Fi[i];
-          si[i] = sr[i] * Fi[i] + si[i] * Fr[i], sr[i] = tr;
-        }
-      }
-      /* xi_r: i (Ct w)_r times the transform of the density */
-      for (int r = 0; r < 2; r++) {
-        double *restrict ur = vr + (size_t)(K + 1 + r) * n1, *restrict ui = vi + (size_t)(K + 1 + r) * n1;
-#pragma omp simd
-        for (int i = 0; i < ni; i++) {
-          const double c = Ct[r * 2] * w0 + Ct[r * 2 + 1] * w1[i];
-          ur[idx[i]] += -c * qK[i], ui[idx[i]] += c * pK[i];
-        }
-      }
-    }
+    for (int r = 0; r < 2; r++) o.xo[r] = Ct[r * 2] * w0;
+    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s);
   }
 }
 
@@ -757,21 +829,22 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
   }
 }
 
-/* 1-d tables along axis i at the nodes X = dX_i u_j: the means m_k, the
- * same-unit second moments mo_kl and ez_k = E[phi_k z] (eta_i = sd z). */
-GRID_CLONES static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
-  work *w = &l->w;
-  const int n = ax->n[i], ne = l->gh.n;
-  const double sd = sqrt(w->Ce[i * 3]), *z = l->gh.x, *qw = l->gh.w;
-  double *tb = w->tab + (size_t)i * NTAB * l->p.n;
+/* 1-d tables along one axis at the nodes X = dX u_j, u_j = (j - n / 2) h
+ * (n nodes): the means m_k, the same-unit second moments mo_kl and
+ * ez_k = E[phi_k z] (eta = sd z; the inner rule gh), into tb (NTAB rows of
+ * n); hs, ys, ds: scratch of gh.n. */
+GRID_CLONES static void axis_tables(cl_act act, const cl_rule *gh, double sd, double dX, int n, double h, double *tb,
+                                    double *hs, double *ys_, double *ds_) {
+  const int ne = gh->n;
+  const double *z = gh->x, *qw = gh->w;
   for (int j = 0; j < n; j++) {
-    const double X = w->dX[i] * (j - n / 2) * ax->h[i];
-    for (int p = 0; p < ne; p++) w->hs[p] = X + sd * z[p];
-    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
+    const double X = dX * (j - n / 2) * h;
+    for (int p = 0; p < ne; p++) hs[p] = X + sd * z[p];
+    cl_act_eval_vec(act, hs, ys_, ds_, ne);
     /* the 18 sums over p in one vectorised loop (the order of summation differs from a plain loop: rounding only) */
     double m0 = 0, m1 = 0, m2 = 0, m3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
     double o00 = 0, o01 = 0, o02 = 0, o03 = 0, o11 = 0, o12 = 0, o13 = 0, o22 = 0, o23 = 0, o33 = 0;
-    const double *restrict ys = w->ys, *restrict ds = w->ds;
+    const double *restrict ys = ys_, *restrict ds = ds_;
 #pragma omp simd reduction(+ : m0, m1, m2, m3, e0, e1, e2, e3, o00, o01, o02, o03, o11, o12, o13, o22, o23, o33)
     for (int p = 0; p < ne; p++) {
       const double y = ys[p], d = ds[p], p0 = d, p1 = y, p2 = d * y, p3 = y * y;
@@ -791,6 +864,13 @@ GRID_CLONES static void tables(const cl_grid *g, level *l, int i, const axes *ax
   }
 }
 
+/* The tables of axis i of the 2-d grid (axis_tables). */
+static void tables(const cl_grid *g, level *l, int i, const axes *ax) {
+  work *w = &l->w;
+  axis_tables(g->m.act, &l->gh, sqrt(w->Ce[i * 3]), w->dX[i], ax->n[i], ax->h[i],
+              w->tab + (size_t)i * NTAB * l->p.n, w->hs, w->ys, w->ds);
+}
+
 
 /* C = A B (r x ne times ne x m, row-major) by OpenBLAS's dgemm.  Measured
  * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
@@ -803,53 +883,64 @@ static void matmul(const double *A, const double *B, double *C, int r, int ne, i
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r, m, ne, 1.0, A, ne, B, m, 0.0, C, m);
 }
 
-/* The second moments of a feature of unit 0 and one of unit 1 on the 2-d
- * grid: with eta_0 = l00 z, eta_1 = l10 z + l11 z',
+/* The second moments of a feature of unit a and one of unit b on their 2-d
+ * grid (n0 x n1 nodes X_a = dX0 (j0 - n0 / 2) h0, likewise X_b), the
+ * per-view noise of the pair of covariance (c00, c10; c10, c11): with
+ * eta_a = l00 z, eta_b = l10 z + l11 z',
  * Mo_kq(X0, X1) = sum_p w_p phi_k(X0 + l00 z_p) E_z'[phi_q(X1 + l10 z_p + l11 z')]:
- * a sum of ne rank-1 products (docs/grid.md s.3).  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
-GRID_CLONES static void cross(const cl_grid *g, level *l, const axes *ax) {
-  work *w = &l->w;
-  const int n0 = ax->n[0], n1 = ax->n[1], ne = l->gh.n, m4 = NK * n1;
-  const double *z = l->gh.x, *qw = l->gh.w;
-  const double l00 = sqrt(w->Ce[0]), l10 = l00 > 0 ? w->Ce[2] / l00 : 0;
-  const double l11 = sqrt(fmax(w->Ce[3] - l10 * l10, 0));
+ * a sum of ne rank-1 products (docs/grid.md s.3), for the rows j0 = 0 and
+ * j0 >= j0s.  out[(k n0 + j0) 4 n1 + q n1 + j1]; A (NK n0 ne), B (ne NK n1),
+ * hs, ys, ds (ne^2): scratch. */
+GRID_CLONES static void pair_cross(cl_act act, const cl_rule *gh, double c00, double c10, double c11, double dX0,
+                                   double dX1, int n0, int n1, double h0, double h1, int j0s, double *out, double *A,
+                                   double *B, double *hs, double *ys, double *ds) {
+  const int ne = gh->n, m4 = NK * n1;
+  const double *z = gh->x, *qw = gh->w;
+  const double l00 = sqrt(c00), l10 = l00 > 0 ? c10 / l00 : 0;
+  const double l11 = sqrt(fmax(c11 - l10 * l10, 0));
   for (int j = 0; j < n0; j++) {
-    const double X0 = w->dX[0] * (j - n0 / 2) * ax->h[0];
-    for (int p = 0; p < ne; p++) w->hs[p] = X0 + l00 * z[p];
-    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne);
+    const double X0 = dX0 * (j - n0 / 2) * h0;
+    for (int p = 0; p < ne; p++) hs[p] = X0 + l00 * z[p];
+    cl_act_eval_vec(act, hs, ys, ds, ne);
     for (int p = 0; p < ne; p++) {
-      const double y = w->ys[p], d = w->ds[p], ph[NK] = {d, y, d * y, y * y};
-      for (int k = 0; k < NK; k++) w->A[((size_t)k * n0 + j) * ne + p] = qw[p] * ph[k];
+      const double y = ys[p], d = ds[p], ph[NK] = {d, y, d * y, y * y};
+      for (int k = 0; k < NK; k++) A[((size_t)k * n0 + j) * ne + p] = qw[p] * ph[k];
     }
   }
   for (int j = 0; j < n1; j++) {
-    const double X1 = w->dX[1] * (j - n1 / 2) * ax->h[1];
+    const double X1 = dX1 * (j - n1 / 2) * h1;
     for (int p = 0; p < ne; p++) {
-      double *restrict hp = w->hs + (size_t)p * ne;
+      double *restrict hp = hs + (size_t)p * ne;
       const double base = X1 + l10 * z[p];
 #pragma omp simd
       for (int q = 0; q < ne; q++) hp[q] = base + l11 * z[q];
     }
-    cl_act_eval_vec(g->m.act, w->hs, w->ys, w->ds, ne * ne);
+    cl_act_eval_vec(act, hs, ys, ds, ne * ne);
     for (int p = 0; p < ne; p++) {
-      const double *restrict y = w->ys + (size_t)p * ne, *restrict d = w->ds + (size_t)p * ne;
+      const double *restrict y = ys + (size_t)p * ne, *restrict d = ds + (size_t)p * ne;
       double b0 = 0, b1 = 0, b2 = 0, b3 = 0;
 #pragma omp simd reduction(+ : b0, b1, b2, b3)
       for (int q = 0; q < ne; q++) {
         const double wd = qw[q] * d[q], wy = qw[q] * y[q];
         b0 += wd, b1 += wy, b2 += wd * y[q], b3 += wy * y[q];
       }
-      double *Bp = w->B + (size_t)p * m4 + j;
+      double *Bp = B + (size_t)p * m4 + j;
       Bp[0] = b0, Bp[n1] = b1, Bp[2 * (size_t)n1] = b2, Bp[3 * (size_t)n1] = b3;
     }
   }
-  /* the rows eval_level uses: j0 = 0 and j0 >= n0 / 2 when folded */
-  const int j0s = g->odd ? n0 / 2 : 0;
   for (int k = 0; k < NK; k++) {
     const size_t r = (size_t)k * n0;
-    if (j0s > 0) matmul(w->A + r * ne, w->B, w->cross + r * m4, 1, ne, m4);
-    matmul(w->A + (r + j0s) * ne, w->B, w->cross + (r + j0s) * m4, n0 - j0s, ne, m4);
+    if (j0s > 0) matmul(A + r * ne, B, out + r * m4, 1, ne, m4);
+    matmul(A + (r + j0s) * ne, B, out + (r + j0s) * m4, n0 - j0s, ne, m4);
   }
+}
+
+/* The cross moments of the 2-d grid (pair_cross): the rows eval_level
+ * uses, j0 = 0 and j0 >= n0 / 2 when folded.  cross[(k n0 + j0) 4 n1 + q n1 + j1]. */
+static void cross(const cl_grid *g, level *l, const axes *ax) {
+  work *w = &l->w;
+  pair_cross(g->m.act, &l->gh, w->Ce[0], w->Ce[2], w->Ce[3], w->dX[0], w->dX[1], ax->n[0], ax->n[1], ax->h[0],
+             ax->h[1], g->odd ? ax->n[0] / 2 : 0, w->cross, w->A, w->B, w->hs, w->ys, w->ds);
 }
 
 /* 1 if a capped axis (th < 1) cuts so much of cubic sigma's tails that
@@ -1025,6 +1116,21 @@ static void round_bound(const cl_grid *g, level *l, const axes *ax, const double
   for (int k = 0; k < nout; k++) w->rndc[k] = GRID_RND_SAFE * err[k];
 }
 
+/* The nodes [*lo, return) of the line of n values from r0 of the nw
+ * weights (each N long) where some weight is at least GRID_WMIN (the
+ * others are skipped, docs/grid.md s.4); *lo >= the return: none. */
+static int line_span(const double *W, size_t N, int nw, size_t r0, int n, int *lo) {
+  int l = n, hi = 0;
+  for (int j = 0; j < n; j++)
+    for (int a = 0; a < nw; a++)
+      if (fabs(W[N * (size_t)a + r0 + j]) >= GRID_WMIN) {
+        l = j < l ? j : l, hi = j + 1;
+        break;
+      }
+  *lo = l;
+  return hi;
+}
+
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
   work *w = &l->w;
   const int K = g->K;
@@ -1107,13 +1213,8 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
     for (int j0 = 0; j0 < n0; j0++) {
       if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
       const size_t r0 = (size_t)j0 * n1;
-      int lo = n1, hi = 0;
-      for (int j1 = 0; j1 < n1; j1++)
-        for (int a = 0; a < g->nw; a++)
-          if (fabs(w->W[n2 * (size_t)a + r0 + j1]) >= GRID_WMIN) {
-            lo = j1 < lo ? j1 : lo, hi = j1 + 1;
-            break;
-          }
+      int lo;
+      const int hi = line_span(w->W, n2, g->nw, r0, n1, &lo);
       if (lo >= hi) continue;
       const int n = hi - lo;
       double *rb = w->rows; /* row buffers of n values each */
@@ -1198,8 +1299,465 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   return CL_OK;
 }
 
+/* ---- M = 3: the 3-d grid (docs/grid.md s.14) ----
+ * The same mathematics as the 2-d grid, one axis more: the weights of
+ * X = R^T c + xi in R^3 by a 3-d FFT of the folded spectrum (spectrum_line
+ * along axis 2), the one-view tables along each axis (axis_tables), the
+ * cross moments of each pair of units on its 2-d grid (pair_cross), and
+ * every line of the grid along axis 2 through cl_acc_rows.  Served: B = 1,
+ * tanh, erf, sigmoid, per-view noise (s > 0, rho < 1); an axis that wants
+ * more than the level's cap is refused (no capped axes yet). */
+
+/* The correlation matrix c (nl x nl, returned nl) of C (3 x 3) over the
+ * live axes (not dead, C_ii > 0). */
+static int live_corr3(const double *C, const int *dead, double *c) {
+  int lv[3], nl = 0;
+  for (int i = 0; i < 3; i++)
+    if (!dead[i] && C[i * 4] > 0) lv[nl++] = i;
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++)
+      c[a * nl + b] = a == b ? 1 : C[lv[a] * 3 + lv[b]] / sqrt(C[lv[a] * 4] * C[lv[b] * 4]);
+  return nl;
+}
+
+/* The smallest eigenvalue of the correlation matrix of C (3 x 3) over the
+ * live axes (1 with fewer than two). */
+static double corr_min3(const double *C, const int *dead) {
+  double c[9];
+  const int nl = live_corr3(C, dead, c);
+  return nl < 2 ? 1 : cl_sym_min_eig(c, nl);
+}
+
+/* The least value mu of k^T C k over the nonzero integer vectors k, C the
+ * correlation matrix of S (3 x 3) over the live axes: the step of axis i
+ * is kap sqrt(S_ii mu) (axes3).  The vectors with |k_i| <= B are
+ * enumerated; outside that box |k|^2 >= (B + 1)^2, so k^T C k >= lam (B +
+ * 1)^2 with lam the smallest eigenvalue of C, and mu is the smaller of the
+ * two (B = 4, or the box |k|^2 <= 1 / lam when that is at most 12 wide).
+ * mu >= lam: s.4's 2-d rule (1 - |r|, the smallest eigenvalue) is the
+ * bound |k|^2 >= 1; here the least lattice point instead (with two axes
+ * min(1, 2 (1 - |r|))). */
+static double lattice_min3(const double *S, const int *dead) {
+  double c[9];
+  const int nl = live_corr3(S, dead, c);
+  if (nl < 2) return 1;
+  const double lam = fmax(cl_sym_min_eig(c, nl), 0);
+  int B = 4;
+  if (lam > 0 && 1 / sqrt(lam) > B) B = (int)fmin(12, floor(1 / sqrt(lam)));
+  double mu = lam * (B + 1) * (B + 1);
+  const int B2 = nl == 3 ? B : 0;
+  for (int k0 = 0; k0 <= B; k0++) /* k and -k: the first nonzero entry positive */
+    for (int k1 = k0 ? -B : 0; k1 <= B; k1++)
+      for (int k2 = k0 || k1 ? -B2 : 0; k2 <= B2; k2++) {
+        if (!k0 && !k1 && !k2) continue;
+        const double k[3] = {k0, k1, k2};
+        double q = 0;
+        for (int a = 0; a < nl; a++)
+          for (int b = 0; b < nl; b++) q += k[a] * c[a * nl + b] * k[b];
+        mu = fmin(mu, q);
+      }
+  return fmax(mu, lam);
+}
+
+/* The state's covariances in the standardised coordinates (as prepare),
+ * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
+ * where Ct + Cs is singular there (exactly collinear units: refused). */
+static cl_status prepare3(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
+  const double s2 = g->m.s * g->m.s, rho = g->m.rho;
+  double A[9], d[3];
+  cl_status st = state_scales(g, w, R, Q, A, d, err);
+  if (st) return st;
+  double Cx[9], Sx[9], Cs[9];
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < 3; l++) {
+      const double q = i == l ? Q[i * 4] : 0.5 * (Q[i * 3 + l] + Q[l * 3 + i]);
+      const double a = i == l ? A[i * 4] : 0.5 * (A[i * 3 + l] + A[l * 3 + i]);
+      const int z = w->dead[i] || w->dead[l];
+      Cx[i * 3 + l] = z ? 0 : (a + rho * s2 * q) / (d[i] * d[l]);
+      w->Ce[i * 3 + l] = z ? 0 : (1 - rho) * s2 * q;
+    }
+  if ((st = cl_sym_roots(Cx, 3, Sx, NULL, err))) return st; /* the nearest PSD matrix */
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < 3; l++) {
+      double t = 0;
+      for (int k = 0; k < 3; k++) t += Sx[i * 3 + k] * Sx[l * 3 + k];
+      w->Ct[i * 3 + l] = t;
+    }
+  for (int i = 0; i < 3; i++)
+    for (int l = 0; l < 3; l++) {
+      if (i != l) {
+        const double cmax = sqrt(w->Ce[i * 4] * w->Ce[l * 4]);
+        w->Ce[i * 3 + l] = fmax(-cmax, fmin(cmax, w->Ce[i * 3 + l]));
+      }
+      Cs[i * 3 + l] = w->Ce[i * 3 + l] / (d[i] * d[l]);
+    }
+  /* Se over the live axes: T = Ct + Cs, Se = Ct T^-1 Cs (symmetrised) */
+  int lv[3], nl = 0;
+  for (int i = 0; i < 3; i++)
+    if (!w->dead[i]) lv[nl++] = i;
+  memset(w->Se, 0, sizeof w->Se);
+  w->coll = 0;
+  if (!nl) return CL_OK;
+  double T[9], ev[3], V[9], Ti[9];
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) T[a * nl + b] = w->Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
+  if ((st = cl_sym_eig(T, nl, ev, V, err))) return st;
+  double emx = 0, emn = INFINITY;
+  for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
+  if (!(emn > 1e-12 * emx)) { /* singular: exactly collinear units (or a state without noise) */
+    w->coll = 1;
+    return CL_OK;
+  }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += V[a * nl + k] * V[b * nl + k] / ev[k];
+      Ti[a * nl + b] = t;
+    }
+  double P[9];
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += w->Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
+      P[a * nl + b] = t;
+    }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
+      w->Se[lv[a] * 3 + lv[b]] = t;
+    }
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < a; b++) w->Se[a * 3 + b] = w->Se[b * 3 + a] = 0.5 * (w->Se[a * 3 + b] + w->Se[b * 3 + a]);
+  return CL_OK;
+}
+
+/* The axes of a level of the 3-d grid: the range L_i of each live axis
+ * from the laws' tails (axis_range), the step h_i = kap sqrt(Se_ii mu)
+ * with mu the least value of k^T C k over the nonzero integer vectors, C
+ * Se's correlation matrix (lattice_min3; then k^T D Se D k >= 1 / kap^2 at
+ * every point k of the dual lattice, D = diag(1 / h): the aliasing exponent
+ * 2 pi^2 k^T D Se D k is at least Eh), n_i = 2 L_i / h_i
+ * rounded up to an FFT-friendly even number.  A dead axis: 2 nodes, X_i = 0
+ * at the second.  Returns the nodes the largest axis wants (> the level's
+ * cap: the state is refused). */
+static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
+  const work *w = &l->w;
+  if (w->coll) return INFINITY;
+  const double lam = lattice_min3(w->Se, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  double want = 0;
+  for (int i = 0; i < 3; i++) {
+    if (w->dead[i]) {
+      n[i] = 2, h[i] = 1;
+      continue;
+    }
+    double r[CL_KMAX];
+    for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * 3 + i];
+    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(w->Se[i * 4] * lam);
+    const double x = ht > 0 ? 2 * L / ht : INFINITY;
+    want = fmax(want, x);
+    n[i] = x > l->p.n ? l->p.n : nice_even(x);
+    if (n[i] > l->p.n) n[i] = l->p.n, want = fmax(want, l->p.n + 1.0); /* the FFT-friendly size is beyond the cap */
+    h[i] = 2 * L / n[i];
+  }
+  return want;
+}
+
+/* Room for the 3-d arrays (z, W) of N nodes. */
+static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
+  if (N <= w->cap3) return CL_OK;
+  free(w->z), free(w->W);
+  w->z = malloc(sizeof(double) * 2 * N * (size_t)g->nq);
+  w->W = malloc(sizeof(double) * N * (size_t)g->nw);
+  w->cap3 = w->z && w->W ? N : 0;
+  if (!w->cap3) return cl_fail(err, CL_ENOMEM, "out of memory");
+  return CL_OK;
+}
+
+/* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
+ * K+1..K+3 times the standardised xi_r), each times the cell volume: the
+ * folded spectrum at the grid's frequencies (lines along axis 2 for
+ * k0 = 0 .. n0 / 2, the rest by conjugate symmetry), then a 3-d FFT per pair
+ * of weights (GSL's 1-d transforms along each axis); full = 0 and
+ * g->odd: only the slabs j0 = 0 and j0 >= n0 / 2 (eval_level3's). */
+static void weights3(const cl_grid *g, level *l, const int *n, const double *h, int full) {
+  work *w = &l->w;
+  const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
+  const size_t N = (size_t)n0 * n1 * n2;
+  const double *Ct = w->Ct;
+  double *fq[3], *fx[3], *p = w->fw;
+  for (int i = 0; i < 3; i++) {
+    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
+    const double P = n[i] * h[i];
+    for (int k = 0; k < n[i]; k++)
+      for (int a = 0; a < 3; a++) {
+        const int q = k < n[i] / 2 ? k : k - n[i];
+        fq[i][3 * k + a] = 2 * M_PI * (q + (a - 1) * n[i]) / P;
+        fx[i][3 * k + a] = 0.5 * Ct[i * 4] * fq[i][3 * k + a] * fq[i][3 * k + a];
+      }
+  }
+  double *cB = p, *sB = cB + 3 * (size_t)K * n2, *VR = sB + 3 * (size_t)K * n2;
+  double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
+  for (int j = 0; j < K; j++) {
+    double f;
+    if (cl_cf_trig(&g->m.c[j], &f))
+      for (int k = 0; k < 3 * n2; k++)
+        cB[j * 3 * n2 + k] = cos(f * w->Rt[j * 3 + 2] * fq[2][k]), sB[j * 3 * n2 + k] = sin(f * w->Rt[j * 3 + 2] * fq[2][k]);
+  }
+  /* e = w^T Ct w / 2 >= lb sum_i Ct_ii w_i^2 / 2 (lb the smallest
+   * eigenvalue of Ct's correlation matrix): the images whose own axes put
+   * lb (fx0 + fx1) or lb fx2 above GRID_EXPMAX are skipped */
+  const double lb = corr_min3(Ct, w->dead) - 1e-12, cl[3] = {Ct[2], Ct[5], Ct[8]};
+  for (int k0 = 0; k0 <= n0 / 2; k0++)
+    for (int k1 = 0; k1 < n1; k1++) {
+      memset(VR, 0, sizeof(double) * (size_t)nw * n2);
+      memset(VI, 0, sizeof(double) * (size_t)nw * n2);
+      for (int a0 = -1; a0 <= 1; a0++) {
+        if (w->dead[0] && a0) continue;
+        const double w0 = fq[0][3 * k0 + a0 + 1], e0 = fx[0][3 * k0 + a0 + 1];
+        if (lb * e0 > GRID_EXPMAX) continue;
+        for (int a1 = -1; a1 <= 1; a1++) {
+          if (w->dead[1] && a1) continue;
+          const double w1 = fq[1][3 * k1 + a1 + 1], e1 = fx[1][3 * k1 + a1 + 1];
+          if (lb * (e0 + e1) > GRID_EXPMAX) continue;
+          spec_pt o;
+          o.e = e0 + e1 + Ct[1] * w0 * w1, o.ct = Ct[2] * w0 + Ct[5] * w1;
+          for (int j = 0; j < K; j++) {
+            o.arg[j] = w->Rt[j * 3] * w0 + w->Rt[j * 3 + 1] * w1;
+            o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
+            if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
+          }
+          for (int r = 0; r < 3; r++) o.xo[r] = Ct[r * 3] * w0 + Ct[r * 3 + 1] * w1;
+          spectrum_line(g, 3, w->Rt + 2, cl, w->dead[2], &o, n2, fq[2], fx[2], lb, cB, sB, VR, VI, scr);
+        }
+      }
+      const int mir = k0 > 0 && k0 < n0 / 2;
+      for (int k2 = 0; k2 < n2; k2++) {
+        /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
+        const double sg = ((k0 + k1 + k2) & 1) ? -1 : 1;
+        const size_t ix = 2 * (((size_t)k0 * n1 + k1) * n2 + k2);
+        const size_t iy = 2 * (((size_t)((n0 - k0) % n0) * n1 + (n1 - k1) % n1) * n2 + (n2 - k2) % n2);
+        for (int a = 0; a < nw; a++) {
+          const double vr = VR[(size_t)a * n2 + k2], vi = VI[(size_t)a * n2 + k2];
+          double *z = w->z + 2 * N * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
+          if (a & 1) { /* the odd weight as the imaginary part */
+            zx[0] -= sg * vi, zx[1] += sg * vr;
+            if (mir) zy[0] += sg * vi, zy[1] += sg * vr;
+          } else {
+            zx[0] = sg * vr, zx[1] = sg * vi;
+            if (mir) zy[0] = sg * vr, zy[1] = -sg * vi;
+          }
+        }
+      }
+    }
+  /* axis 0 first (every line), then axes 1 and 2 on the slabs j0 that
+   * eval_level3 uses (folded: j0 = 0 and j0 >= n0 / 2); the strided lines
+   * through a contiguous copy (GSL's strided transforms were 39% of an
+   * evaluation, bench/grid3.c under perf) */
+  const int j0s = g->odd && !full ? n0 / 2 : 0;
+  const size_t s12 = (size_t)n1 * n2;
+  double *ln = w->ln;
+  for (int q = 0; q < g->nq; q++) {
+    double *z = w->z + 2 * N * (size_t)q;
+    /* the n2 lines of one k1 at a time: contiguous reads of n2 values */
+    for (int k1 = 0; k1 < n1; k1++) {
+      const size_t r0 = (size_t)k1 * n2;
+      for (int k = 0; k < n0; k++)
+        for (int b = 0; b < n2; b++) {
+          const double *zk = z + 2 * (k * s12 + r0 + b);
+          ln[2 * ((size_t)b * n0 + k)] = zk[0], ln[2 * ((size_t)b * n0 + k) + 1] = zk[1];
+        }
+      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n0, 1, (size_t)n0, l->wt[0], l->ws[0]);
+      for (int k = 0; k < n0; k++)
+        for (int b = 0; b < n2; b++) {
+          double *zk = z + 2 * (k * s12 + r0 + b);
+          zk[0] = ln[2 * ((size_t)b * n0 + k)], zk[1] = ln[2 * ((size_t)b * n0 + k) + 1];
+        }
+    }
+    for (int j0 = 0; j0 < n0; j0++) {
+      if (j0 > 0 && j0 < j0s) continue;
+      double *zs = z + 2 * (size_t)j0 * s12;
+      for (int k = 0; k < n1; k++)
+        for (int b = 0; b < n2; b++) {
+          const double *zk = zs + 2 * ((size_t)k * n2 + b);
+          ln[2 * ((size_t)b * n1 + k)] = zk[0], ln[2 * ((size_t)b * n1 + k) + 1] = zk[1];
+        }
+      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
+      for (int k = 0; k < n1; k++)
+        for (int b = 0; b < n2; b++) {
+          double *zk = zs + 2 * ((size_t)k * n2 + b);
+          zk[0] = ln[2 * ((size_t)b * n1 + k)], zk[1] = ln[2 * ((size_t)b * n1 + k) + 1];
+        }
+      for (int k1 = 0; k1 < n1; k1++) gsl_fft_complex_forward(zs + 2 * (size_t)k1 * n2, 1, (size_t)n2, l->wt[2], l->ws[2]);
+    }
+  }
+  const double sc = 1.0 / (double)N;
+  for (int a = 0; a < nw; a++) {
+    const double *z = w->z + 2 * N * (size_t)(a / 2) + (a & 1);
+    double *W = w->W + N * (size_t)a;
+    for (int j0 = 0; j0 < n0; j0++)
+      if (j0 == 0 || j0 >= j0s)
+        for (size_t k = (size_t)j0 * s12; k < (size_t)(j0 + 1) * s12; k++) W[k] = sc * z[2 * k];
+  }
+}
+
+/* The drift of one level of the 3-d grid at its state (prepare3 done). */
+static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
+  work *w = &l->w;
+  const int K = g->K, F = g->t.F; /* 13: feature k of unit i is k * 3 + i, S2 = 12 */
+  int n[3];
+  double h[3];
+  const double want = axes3(g, l, n, h);
+  if (want > l->p.n) {
+    l->unresolved = 1;
+    char wa[32] = "arbitrarily many"; /* exactly collinear: no step suffices */
+    if (isfinite(want)) snprintf(wa, sizeof wa, "about %.0f", want);
+    return cl_fail(err, CL_EDIVERGE,
+                   "expect: this state needs %s " CL_GRID_REFUSAL " %d of the grid engine at M = 3 (nearly "
+                   "collinear units, a unit nearly along a feature, or a long-tailed law; the 3-d grid caps no "
+                   "axis yet): use the Sobol' engine",
+                   wa, l->p.n);
+  }
+  cl_status st = CL_OK;
+  for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
+  const int n0 = n[0], n1 = n[1], n2 = n[2];
+  const size_t N = (size_t)n0 * n1 * n2, cap = (size_t)l->p.n;
+  if (st || (st = grid3_room(g, w, N, err))) return st;
+  weights3(g, l, n, h, 0);
+  for (int i = 0; i < 3; i++)
+    axis_tables(g->m.act, &l->gh, sqrt(w->Ce[i * 4]), w->dX[i], n[i], h[i], w->tab + (size_t)i * NTAB * cap, w->hs,
+                w->ys, w->ds);
+  static const int pa[3] = {0, 0, 1}, pb[3] = {1, 2, 2};
+  for (int pp = 0; pp < 3; pp++) {
+    const int a = pa[pp], b = pb[pp];
+    pair_cross(g->m.act, &l->gh, w->Ce[a * 4], w->Ce[b * 3 + a], w->Ce[b * 4], w->dX[a], w->dX[b], n[a], n[b], h[a],
+               h[b], 0, w->cross + (size_t)pp * NK * NK * cap * cap, w->A, w->B, w->hs, w->ys, w->ds);
+  }
+  /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
+  double beta[3][3];
+  for (int i = 0; i < 3; i++) {
+    const double sd = sqrt(w->Ce[i * 4]);
+    for (int r = 0; r < 3; r++) beta[i][r] = sd > 0 ? w->Ce[r * 3 + i] / sd : 0;
+  }
+  memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
+  memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
+  const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
+  for (int i = 0; i < 3; i++) tb[i] = w->tab + (size_t)i * NTAB * cap;
+  /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
+   * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
+  for (int j0 = 0; j0 < n0; j0++)
+    for (int j1 = 0; j1 < n1; j1++) {
+      if (g->odd && j0 > 0 && j0 < n0 / 2) break;
+      const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
+      int lo;
+      const int hi = line_span(w->W, N, g->nw, r0, n2, &lo);
+      if (lo >= hi) continue;
+      const int nn = hi - lo, jj[2] = {j0, j1};
+      double *rb = w->rows;
+#define SLOT(k) (rb + (size_t)(k) * nn)
+#define FILL(b, v)                                                                                                \
+  do {                                                                                                            \
+    const double v_ = (v);                                                                                        \
+    for (int x = 0; x < nn; x++) (b)[x] = v_;                                                                     \
+  } while (0)
+      const double *pm[13], *pM[169], *pE[39], *pc[CL_KMAX], *px[3], *pu[3];
+      int ns = 0;
+      /* units 0 and 1: constants along the line; unit 2: its tables from lo */
+      for (int k = 0; k < NK; k++) {
+        for (int i = 0; i < 2; i++) {
+          const int ni = n[i], j = jj[i];
+          double *b = SLOT(ns++);
+          FILL(b, tb[i][k * ni + j]);
+          pm[k * 3 + i] = b;
+          for (int r = 0; r < 3; r++) {
+            double *e = SLOT(ns++);
+            FILL(e, beta[i][r] * tb[i][(NK + NK * NK + k) * ni + j]);
+            pE[(k * 3 + i) * 3 + r] = e;
+          }
+          for (int q = k; q < NK; q++) {
+            double *b2 = SLOT(ns++);
+            FILL(b2, tb[i][(NK + k * NK + q) * ni + j]);
+            pM[(k * 3 + i) * F + q * 3 + i] = pM[(q * 3 + i) * F + k * 3 + i] = b2;
+          }
+        }
+        pm[k * 3 + 2] = tb[2] + k * n2 + lo;
+        for (int r = 0; r < 3; r++) {
+          double *e = SLOT(ns++);
+          const double *zt = tb[2] + (NK + NK * NK + k) * n2 + lo;
+          for (int x = 0; x < nn; x++) e[x] = beta[2][r] * zt[x];
+          pE[(k * 3 + 2) * 3 + r] = e;
+        }
+        for (int q = 0; q < NK; q++) {
+          pM[(k * 3 + 2) * F + q * 3 + 2] = tb[2] + (NK + k * NK + q) * n2 + lo;
+          double *b01 = SLOT(ns++);
+          FILL(b01, c01[((size_t)k * n0 + j0) * NK * n1 + (size_t)q * n1 + j1]);
+          pM[(k * 3) * F + q * 3 + 1] = pM[(q * 3 + 1) * F + k * 3] = b01;
+          const double *p02 = c02 + ((size_t)k * n0 + j0) * NK * n2 + (size_t)q * n2 + lo;
+          const double *p12 = c12 + ((size_t)k * n1 + j1) * NK * n2 + (size_t)q * n2 + lo;
+          pM[(k * 3) * F + q * 3 + 2] = pM[(q * 3 + 2) * F + k * 3] = p02;
+          pM[(k * 3 + 1) * F + q * 3 + 2] = pM[(q * 3 + 2) * F + k * 3 + 1] = p12;
+        }
+      }
+#undef FILL
+      /* S2 = YY_0 + YY_1 + YY_2 (features 9, 10, 11) */
+      {
+        double *m = SLOT(ns++), *mm = SLOT(ns++);
+        for (int x = 0; x < nn; x++) m[x] = pm[9][x] + pm[10][x] + pm[11][x];
+        pm[12] = m;
+        for (int e = 0; e < 12; e++) {
+          double *v = SLOT(ns++);
+          const double *a = pM[9 * F + e], *b = pM[10 * F + e], *c = pM[11 * F + e];
+          for (int x = 0; x < nn; x++) v[x] = a[x] + b[x] + c[x];
+          pM[12 * F + e] = pM[e * F + 12] = v;
+        }
+        for (int x = 0; x < nn; x++) mm[x] = pM[12 * F + 9][x] + pM[12 * F + 10][x] + pM[12 * F + 11][x];
+        pM[12 * F + 12] = mm;
+        for (int r = 0; r < 3; r++) {
+          double *v = SLOT(ns++);
+          for (int x = 0; x < nn; x++) v[x] = pE[27 + r][x] + pE[30 + r][x] + pE[33 + r][x];
+          pE[36 + r] = v;
+        }
+      }
+      /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
+      const double *w0 = w->W + r0 + lo;
+      for (int j = 0; j < K; j++) pc[j] = w->W + N * (size_t)(1 + j) + r0 + lo;
+      for (int r = 0; r < 3; r++) {
+        double *xr = SLOT(ns++), *ur = SLOT(ns++);
+        const double *wr = w->W + N * (size_t)(K + 1 + r) + r0 + lo;
+        for (int x = 0; x < nn; x++) {
+          const int jr = r == 0 ? j0 : r == 1 ? j1 : lo + x;
+          const double X = w->dX[r] * (jr - n[r] / 2) * h[r];
+          xr[x] = w->dX[r] * wr[x], ur[x] = X * w0[x] - xr[x];
+        }
+        px[r] = xr, pu[r] = ur;
+      }
+#undef SLOT
+      cl_acc_rows(&g->t, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+    }
+  for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
+  for (int i = 0; i < 3; i++) w->last[i] = n[i];
+  return CL_OK;
+}
+
+cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q, int *n, double *h, double *dX,
+                           const double **W, char *err) {
+  if (g->M != 3 || lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "the 3-d grid's weights need M = 3 and a level 0 or 1");
+  level *l = &g->lv[lev];
+  work *w = &l->w;
+  cl_status st = prepare3(g, w, R, Q, err);
+  if (st) return st;
+  if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
+  for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
+  if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
+  weights3(g, l, n, h, 1);
+  for (int i = 0; i < 3; i++) dX[i] = w->dX[i];
+  *W = w->W;
+  return CL_OK;
+}
+
 static cl_status finish(const cl_grid *g, const double *o, double *dR, double *dQ, char *err) {
-  const int KM = g->K * 2, nout = KM + 4;
+  const int KM = g->K * g->M, nout = g->nout;
   for (int k = 0; k < nout; k++) {
     if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
     if (k < KM) dR[k] = o[k];
@@ -1211,10 +1769,10 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
 /* One level at its state: prepare, evaluate, check. */
 static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
   level *l = (level *)&g->lv[lev];
-  cl_status st = prepare(g, &l->w, R, Q, err);
+  cl_status st = g->M == 3 ? prepare3(g, &l->w, R, Q, err) : prepare(g, &l->w, R, Q, err);
   if (!st) pick_inner(g, l);
-  if (!st) st = eval_level(g, l, R, Q, o, err);
-  for (int k = 0; !st && k < g->K * 2 + 4; k++)
+  if (!st) st = g->M == 3 ? eval_level3(g, l, R, Q, o, err) : eval_level(g, l, R, Q, o, err);
+  for (int k = 0; !st && k < g->nout; k++)
     if (!isfinite(o[k])) st = cl_fail(err, CL_EDIVERGE, "the drift is not finite");
   return st;
 }
@@ -1224,7 +1782,7 @@ static cl_status level_drift(const cl_grid *g, int lev, const double *R, const d
  * they run one after the other (measured: two threads made case A slower on
  * the shared 2-core machine, docs/grid.md s.9). */
 static cl_status both_levels(cl_grid *g, const double *R, const double *Q, size_t sR, size_t sQ, char *err) {
-  const int nout = g->K * 2 + 4;
+  const int nout = g->nout;
   cl_status st[2];
   char e2[2][CL_ERRLEN];
   for (int r = 0; r < 2; r++) st[r] = level_drift(g, r, R + r * sR, Q + r * sQ, g->out + (size_t)r * nout, e2[r]);
@@ -1235,16 +1793,16 @@ static cl_status both_levels(cl_grid *g, const double *R, const double *Q, size_
 
 cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
                              char *err) {
-  double *o = g->out + (size_t)lev * (g->K * 2 + 4);
+  double *o = g->out + (size_t)lev * g->nout;
   cl_status st = level_drift(g, lev, R, Q, o, err);
   if (st) return st;
   return finish(g, o, dR, dQ, err);
 }
 
 cl_status cl_grid_eval_reps(cl_grid *g, const double *R, const double *Q, double *dR, double *dQ, char *err) {
-  const size_t KM = (size_t)g->K * 2;
-  cl_status st = both_levels(g, R, Q, KM, 4, err);
-  for (int r = 0; !st && r < 2; r++) st = finish(g, g->out + (size_t)r * (KM + 4), dR + r * KM, dQ + r * 4, err);
+  const size_t KM = (size_t)g->K * g->M, MM = (size_t)g->M * g->M;
+  cl_status st = both_levels(g, R, Q, KM, MM, err);
+  for (int r = 0; !st && r < 2; r++) st = finish(g, g->out + (size_t)r * g->nout, dR + r * KM, dQ + r * MM, err);
   return st;
 }
 
@@ -1252,7 +1810,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
                        char *err) {
   cl_status st = both_levels(g, R, Q, 0, 0, err);
   if (st) return st;
-  const int nout = g->K * 2 + 4;
+  const int nout = g->nout;
   const double *o0 = g->out, *o1 = g->out + nout;
   /* at least a floor: for tanh, erf and sigmoid a fraction of the largest
    * component; for linear and cubic sigma, whose two levels are exact but

@@ -1,8 +1,8 @@
-/* drift_grid.h (internal) - the M = 2 grid engine (docs/grid.md): every
+/* drift_grid.h (internal) - the M = 2 and M = 3 grid engine (docs/grid.md): every
  * term of the deterministic rule of docs/accurate.md depends on the outer
  * node (c, xi) only through X = R^T c + xi, so the c- and xi-sums become
  * weights on a uniform grid in X, computed exactly in c from the laws'
- * characteristic functions by one 2-d FFT per pair of weights.  Two levels
+ * characteristic functions by one 2-d (M = 3: 3-d) FFT per pair of weights.  Two levels
  * (coarse, fine); the drift is the fine one and the error estimate the
  * largest difference of the two over the drift vector. */
 #ifndef CLDYN_DRIFT_GRID_H
@@ -107,7 +107,17 @@ cl_status cl_drift_m1_level(const struct cl_drift *d, double f, const double fe[
  * trapezoid over at most 2 (0: kept).  CL_EINVAL for the other engines. */
 cl_status cl_drift_tensor4_rule(struct cl_drift *d, int n4, int n2, char *err);
 const char *cl_grid_method(const cl_grid *g);
+/* M = 3 (the tests): the weights of level lev (0 coarse, 1 fine) at (R, Q)
+ * on its 3-d grid of n[3] nodes, steps h[3] in the standardised u
+ * (u_i = (j_i - n_i / 2) h_i, X_i = dX_i u_i): *W points to nw = K + 4
+ * arrays of n0 n1 n2 values (row-major), W_0, W_cj (j < K), W_xir (the
+ * standardised xi_r = xi_r / dX_r), each times the cell volume
+ * (docs/grid.md s.14).  Valid until the next evaluation. */
+cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q, int *n, double *h, double *dX,
+                           const double **W, char *err);
 /* The nodes per direction of the last level evaluated. */
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
+/* The nodes per direction (M of them) of level lev's last evaluation. */
+void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
 
 #endif

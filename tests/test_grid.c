@@ -250,7 +250,7 @@ Test(grid, refused_where_it_does_not_apply) {
   const char *bad[] = {"--M 2 --lambda 1 --act relu " K2 STATE2, "--M 2 --lambda 1 --g abs " K2 STATE2,
                        /* B > 1 with lambda != 0 is served since session 11 (tests/test_accurate.c) */
                        "--M 2 --lambda 1 --B 2 --g abs " K2 STATE2, "--M 2 --lambda 1 --rho -0.5 " K2 STATE2,
-                       "--M 3 --lambda 1", "--M 2 --lambda 1 --act cubic --c laplace:1"};
+                       "--M 4 --lambda 1", "--M 2 --lambda 1 --act cubic --c laplace:1"};
   /* STATE2 has K = 2 */
   for (int c = 0; c < 6; c++) {
     cl_model m = model_of(bad[c]);
@@ -260,7 +260,7 @@ Test(grid, refused_where_it_does_not_apply) {
     cr_expect(strstr(err, "expect: grid"), "%s", err);
   }
   CLI_REFUSES("ode --M 2 --lambda 1 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
-  CLI_REFUSES("ode --M 3 --expect grid --T 0.1", NULL, "--expect: grid");
+  CLI_REFUSES("ode --M 4 --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 2 --expect grid --grid-nodes 7 --T 0.1", NULL, "--grid-nodes");
 }
 
@@ -275,15 +275,8 @@ Test(grid, cli_method_line_and_json, .timeout = 60) {
   cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
   cr_expect(strstr(eb, "grid engine (M = 2"), "%s", eb);
   cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
-  char jp[400];
-  snprintf(jp, sizeof jp, "%s.json", path);
-  char *js = slurp(jp, NULL);
-  cr_assert_not_null(js);
-  const char *mt = strstr(js, "\"method\"");
-  cr_assert_not_null(mt, "%s", js);
-  cr_expect(strstr(mt, "grid engine") && strstr(mt, "trajectory error bound"), "%s", mt);
-  free(js);
-  remove(jp), remove(path), rmdir(dir);
+  expect_json_method(path, "grid engine", "trajectory error bound");
+  remove(path), rmdir(dir);
 }
 
 /* Against the closed forms of erf with gauss laws (docs/closed-forms.md),

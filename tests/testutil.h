@@ -224,6 +224,19 @@ static inline cl_status cfg_from_args(cl_config *cfg, cl_command cmd, const char
   return cl_config_parse_string(cfg, cmd, args, err);
 }
 
+/* The JSON beside the output `csv` (csv.json) has a "method" field
+ * containing both a and b (Criterion expectations). */
+static inline void expect_json_method(const char *csv, const char *a, const char *b) {
+  char jp[400];
+  snprintf(jp, sizeof jp, "%s.json", csv);
+  char *js = slurp(jp, NULL);
+  cr_assert_not_null(js, "%s", jp);
+  const char *mt = strstr(js, "\"method\"");
+  cr_expect(mt && strstr(mt, a) && strstr(mt, b), "%s", js);
+  free(js);
+  remove(jp);
+}
+
 /* The model of `ode ARGS` (asserted to parse). */
 static inline cl_model model_of(const char *args) {
   cl_config cfg;
