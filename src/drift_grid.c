@@ -115,9 +115,7 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   int poly = cl_act_polynomial(m->act);
   if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2 and 3)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
-  } else if (m->M == 3 && m->B != 1)
-    snprintf(r, sizeof r, "M = 3 with B = %d (the 3-d grid serves B = 1 so far)", m->B);
-  else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
+  } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
              cl_act_name(m->act));
   else if (m->M == 3 && !((1 - m->rho) * m->s * m->s > 0))
@@ -174,7 +172,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: B = 1, tanh, erf or sigmoid, s > 0 "
+                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid, s > 0 "
                    "and rho < 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
@@ -244,11 +242,12 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   if (st) return cl_grid_free(g), st;
   if (g->M == 3)
     snprintf(g->method, sizeof g->method,
-             "grid engine (M = 3, B = 1, docs/grid.md s.14): weights of X = R^T c + xi exact in c (characteristic "
+             "grid engine (M = 3, %s, docs/grid.md s.14): weights of X = R^T c + xi exact in c (characteristic "
              "functions, 3-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
              "<= %d/%d nodes per direction), inner trapezoid %d/%d nodes (up to %d/%d as s and Q require); drift = "
              "the fine level, estimate max |fine - coarse|",
-             g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E, g->lv[0].p.n, g->lv[1].p.n, g->lv[0].p.ne,
+             m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion", g->lv[0].p.Eh,
+             g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E, g->lv[0].p.n, g->lv[1].p.n, g->lv[0].p.ne,
              g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
   else
   snprintf(g->method, sizeof g->method,
@@ -1638,10 +1637,19 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
   for (int i = 0; i < 3; i++) tb[i] = w->tab + (size_t)i * NTAB * cap;
-  /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
-   * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
-  for (int j0 = 0; j0 < n0; j0++)
-    for (int j1 = 0; j1 < n1; j1++) {
+  /* B > 1 with lambda != 0: the exact 1/B expansion in two passes (s.6):
+   * the one-sample moments, then the sums with the mean-field terms */
+  const int batch = g->m.B > 1 && g->m.lambda != 0;
+  double mom[9 + 3 * 81];
+  cl_acc_terms tbt;
+  const cl_acc_terms *tt = &g->t;
+  memset(mom, 0, sizeof mom);
+  for (int pass = batch ? 0 : 1; pass < 2; pass++) {
+    if (pass == 1 && batch) cl_acc_terms_batch(&tbt, K, 3, g->m.lambda, g->m.B, mom), tt = &tbt;
+    /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
+     * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
+    for (int j0 = 0; j0 < n0; j0++)
+      for (int j1 = 0; j1 < n1; j1++) {
       if (g->odd && j0 > 0 && j0 < n0 / 2) break;
       const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
       int lo;
@@ -1727,9 +1735,14 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
         px[r] = xr, pu[r] = ur;
       }
 #undef SLOT
-      cl_acc_rows(&g->t, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
-    }
+        if (pass == 0)
+          cl_acc_batch_rows(3, F, nn, pm, pM, w0, g->odd && j0 > n0 / 2 ? 2 : 1, mom);
+        else
+          cl_acc_rows(tt, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+      }
+  }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 3 + 36 + 18);
   cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
   for (int i = 0; i < 3; i++) w->last[i] = n[i];
   return CL_OK;
