@@ -9,7 +9,8 @@
  * `grid3 audit N SEED`: N random models and states (1 to 4 laws among
  * rademacher, uniform, gauss, sparse, a symmetric discrete law, laplace
  * and student; tanh, erf, sigmoid; lambda 0, 0.5 or 1; rho in [0, 0.9],
- * s in [0.2, 1.2]; with GRID3_AUDIT_B set, B = 1, 2 or 4; R with normal
+ * s in [0.2, 1.2]; with GRID3_AUDIT_B set, B = 1, 2 or 4, with
+ * GRID3_AUDIT_NONOISE set, rho = 1 or s = 0 (no per-view noise); R with normal
  * entries of sd 0.4 scaled per unit, Q =
  * R^T R plus a random PSD part, one unit in five nearly dead): the default
  * grid against one level with aliasing e^-45, tails e^-32, 44 to 256 inner
@@ -46,6 +47,10 @@ static int audit(int n, uint64_t seed) {
     m.lambda = 0.5 * (int)(3 * cl_rng_uniform(rng));
     m.rho = 0.9 * cl_rng_uniform(rng), m.s = 0.2 + cl_rng_uniform(rng);
     if (getenv("GRID3_AUDIT_B")) m.B = 1 << (int)(3 * cl_rng_uniform(rng)); /* 1, 2 or 4 */
+    if (getenv("GRID3_AUDIT_NONOISE")) { /* no per-view noise: rho = 1 or s = 0 */
+      if (cl_rng_uniform(rng) < 0.5) m.rho = 1;
+      else m.s = 0;
+    }
     char desc[300];
     int len = snprintf(desc, sizeof desc, "%s lambda %g B %d rho %.2f s %.2f:", cl_act_name(m.act), m.lambda, m.B, m.rho,
                        m.s);

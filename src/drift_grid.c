@@ -118,8 +118,6 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
              cl_act_name(m->act));
-  else if (m->M == 3 && !((1 - m->rho) * m->s * m->s > 0))
-    snprintf(r, sizeof r, "M = 3 without per-view noise (s = 0 or rho = 1; the 3-d grid needs it so far)");
   else
     for (int j = 0; j < m->K && !*r; j++) {
       const int k = m->c[j].kind;
@@ -172,8 +170,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid, s > 0 "
-                   "and rho < 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
@@ -1353,6 +1350,47 @@ static double lattice_min3(const double *S, const int *dead) {
   return fmax(mu, lam);
 }
 
+/* The smoothing S = Ct (Ct + Cs)^-1 Cs (3 x 3, symmetrised) of a product
+ * whose factors are smoothed by Ct and Cs, over the live axes (0 on a dead
+ * unit's row and column), by the eigen-decomposition of Ct + Cs; 1 (S = 0)
+ * where Ct + Cs is singular there (an eigenvalue below 1e-12 of the
+ * largest: exactly collinear units). */
+static int smooth3(const double *Ct, const double *Cs, const int *dead, double *S) {
+  int lv[3], nl = 0;
+  for (int i = 0; i < 3; i++)
+    if (!dead[i]) lv[nl++] = i;
+  memset(S, 0, 9 * sizeof *S);
+  if (!nl) return 0;
+  double T[9], ev[3], V[9], Ti[9], P[9];
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) T[a * nl + b] = Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
+  if (cl_sym_eig(T, nl, ev, V, NULL)) return 1; /* out of memory: refused as singular */
+  double emx = 0, emn = INFINITY;
+  for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
+  if (!(emn > 1e-12 * emx)) return 1;
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += V[a * nl + k] * V[b * nl + k] / ev[k];
+      Ti[a * nl + b] = t;
+    }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
+      P[a * nl + b] = t;
+    }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
+      S[lv[a] * 3 + lv[b]] = t;
+    }
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < a; b++) S[a * 3 + b] = S[b * 3 + a] = 0.5 * (S[a * 3 + b] + S[b * 3 + a]);
+  return 0;
+}
+
 /* The state's covariances in the standardised coordinates (as prepare),
  * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
  * where Ct + Cs is singular there (exactly collinear units: refused). */
@@ -1385,44 +1423,7 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
       }
       Cs[i * 3 + l] = w->Ce[i * 3 + l] / (d[i] * d[l]);
     }
-  /* Se over the live axes: T = Ct + Cs, Se = Ct T^-1 Cs (symmetrised) */
-  int lv[3], nl = 0;
-  for (int i = 0; i < 3; i++)
-    if (!w->dead[i]) lv[nl++] = i;
-  memset(w->Se, 0, sizeof w->Se);
-  w->coll = 0;
-  if (!nl) return CL_OK;
-  double T[9], ev[3], V[9], Ti[9];
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) T[a * nl + b] = w->Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
-  if ((st = cl_sym_eig(T, nl, ev, V, err))) return st;
-  double emx = 0, emn = INFINITY;
-  for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
-  if (!(emn > 1e-12 * emx)) { /* singular: exactly collinear units (or a state without noise) */
-    w->coll = 1;
-    return CL_OK;
-  }
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += V[a * nl + k] * V[b * nl + k] / ev[k];
-      Ti[a * nl + b] = t;
-    }
-  double P[9];
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += w->Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
-      P[a * nl + b] = t;
-    }
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
-      w->Se[lv[a] * 3 + lv[b]] = t;
-    }
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b < a; b++) w->Se[a * 3 + b] = w->Se[b * 3 + a] = 0.5 * (w->Se[a * 3 + b] + w->Se[b * 3 + a]);
+  w->coll = smooth3(w->Ct, Cs, w->dead, w->Se);
   return CL_OK;
 }
 
@@ -1438,7 +1439,17 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
 static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
   const work *w = &l->w;
   if (w->coll) return INFINITY;
-  const double lam = lattice_min3(w->Se, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  /* without per-view noise (s = 0 or rho = 1) sigma's poles at |Im X_i| = a
+   * act as a noise of variance 2 a_i^2 / Eh, a_i = a / dX_i (s.4) */
+  double S[9], Cp[9] = {0};
+  memcpy(S, w->Se, sizeof S);
+  if (!((1 - g->m.rho) * g->m.s * g->m.s > 0)) {
+    const double a = cl_act_pole(g->m.act);
+    for (int i = 0; i < 3; i++)
+      if (!w->dead[i]) Cp[i * 4] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / l->p.Eh;
+    if (!(a > 0) || smooth3(w->Ct, Cp, w->dead, S)) return INFINITY;
+  }
+  const double lam = lattice_min3(S, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
   double want = 0;
   for (int i = 0; i < 3; i++) {
     if (w->dead[i]) {
@@ -1447,7 +1458,7 @@ static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
     }
     double r[CL_KMAX];
     for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * 3 + i];
-    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(w->Se[i * 4] * lam);
+    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(S[i * 4] * lam);
     const double x = ht > 0 ? 2 * L / ht : INFINITY;
     want = fmax(want, x);
     n[i] = x > l->p.n ? l->p.n : nice_even(x);
