@@ -1361,7 +1361,7 @@ static int smooth3(const double *Ct, const double *Cs, const int *dead, double *
     if (!dead[i]) lv[nl++] = i;
   memset(S, 0, 9 * sizeof *S);
   if (!nl) return 0;
-  double T[9], ev[3], V[9], Ti[9], P[9];
+  double T[9] = {0}, ev[3] = {0}, V[9] = {0}, Ti[9], P[9];
   for (int a = 0; a < nl; a++)
     for (int b = 0; b < nl; b++) T[a * nl + b] = Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
   if (cl_sym_eig(T, nl, ev, V, NULL)) return 1; /* out of memory: refused as singular */
