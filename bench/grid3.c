@@ -9,11 +9,15 @@
  * `grid3 audit N SEED`: N random models and states (1 to 4 laws among
  * rademacher, uniform, gauss, sparse, a symmetric discrete law, laplace
  * and student; tanh, erf, sigmoid; lambda 0, 0.5 or 1; rho in [0, 0.9],
- * s in [0.2, 1.2]; R with normal entries of sd 0.4 scaled per unit, Q =
+ * s in [0.2, 1.2]; with GRID3_AUDIT_B set, B = 1, 2 or 4, with
+ * GRID3_AUDIT_NONOISE set, rho = 1 or s = 0 (no per-view noise); R with normal
+ * entries of sd 0.4 scaled per unit, Q =
  * R^T R plus a random PSD part, one unit in five nearly dead): the default
  * grid against one level with aliasing e^-45, tails e^-32, 44 to 256 inner
  * nodes as the noise requires (cap 160), every component; prints the served and refused states and the
- * largest ratio error / estimate.  Build and run: bench/grid3.sh */
+ * largest ratio error / estimate; GRID3_AUDIT_VERBOSE lists the refused
+ * and the beyond, GRID3_AUDIT_DRAW=D shows draw D alone in detail.
+ * Build and run: bench/grid3.sh */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +46,14 @@ static int audit(int n, uint64_t seed) {
     m.act = acts[(int)(3 * cl_rng_uniform(rng))];
     m.lambda = 0.5 * (int)(3 * cl_rng_uniform(rng));
     m.rho = 0.9 * cl_rng_uniform(rng), m.s = 0.2 + cl_rng_uniform(rng);
+    if (getenv("GRID3_AUDIT_B")) m.B = 1 << (int)(3 * cl_rng_uniform(rng)); /* 1, 2 or 4 */
+    if (getenv("GRID3_AUDIT_NONOISE")) { /* no per-view noise: rho = 1 or s = 0 */
+      if (cl_rng_uniform(rng) < 0.5) m.rho = 1;
+      else m.s = 0;
+    }
     char desc[300];
-    int len = snprintf(desc, sizeof desc, "%s lambda %g rho %.2f s %.2f:", cl_act_name(m.act), m.lambda, m.rho, m.s);
+    int len = snprintf(desc, sizeof desc, "%s lambda %g B %d rho %.2f s %.2f:", cl_act_name(m.act), m.lambda, m.B, m.rho,
+                       m.s);
     for (int j = 0; j < m.K; j++) {
       const char *lw = laws[(int)(7 * cl_rng_uniform(rng))];
       if (cl_law_parse(lw, &m.c[j], err)) return fprintf(stderr, "%s\n", err), 1;

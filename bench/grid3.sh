@@ -14,6 +14,9 @@
 #  2. bench/grid3.c: the grid's sizes and CPU ms per evaluation (both
 #     levels, median of CLDYN_BENCH_GRID3_REPS, default 5) at the states of
 #     the grid's table, every 1 time unit.
+#  3. with CLDYN_BENCH_GRID3_AUDIT=N: bench/grid3.c's audit of N random
+#     states against a finer grid (seed CLDYN_BENCH_GRID3_SEED, default 7;
+#     docs/grid.md s.14, "Audit").
 # CLDYN_BENCH_GRID3_T sets T (default 20), CLDYN_BENCH_GRID3_QUAD=0 skips
 # the quad rule (about 100 CPU s).  Reported only: benchmarks are not tests.
 # User CPU seconds of one run each (the machine is shared: wall time is noisy).
@@ -65,3 +68,8 @@ echo "== per evaluation (both levels), bench/grid3.c"
 "$BIN" ode "${X[@]}" --dt-out 1 --expect grid --out "$tmp/states.csv" 2>/dev/null
 cc_bench grid3
 "$out" "$tmp/states.csv" "${CLDYN_BENCH_GRID3_REPS:-5}"
+
+if [ -n "${CLDYN_BENCH_GRID3_AUDIT:-}" ]; then
+  echo "== audit: $CLDYN_BENCH_GRID3_AUDIT random states against a finer grid"
+  "$out" audit "$CLDYN_BENCH_GRID3_AUDIT" "${CLDYN_BENCH_GRID3_SEED:-7}"
+fi

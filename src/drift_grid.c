@@ -115,13 +115,9 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   int poly = cl_act_polynomial(m->act);
   if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2 and 3)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
-  } else if (m->M == 3 && m->B != 1)
-    snprintf(r, sizeof r, "M = 3 with B = %d (the 3-d grid serves B = 1 so far)", m->B);
-  else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
+  } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
              cl_act_name(m->act));
-  else if (m->M == 3 && !((1 - m->rho) * m->s * m->s > 0))
-    snprintf(r, sizeof r, "M = 3 without per-view noise (s = 0 or rho = 1; the 3-d grid needs it so far)");
   else
     for (int j = 0; j < m->K && !*r; j++) {
       const int k = m->c[j].kind;
@@ -174,8 +170,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: B = 1, tanh, erf or sigmoid, s > 0 "
-                   "and rho < 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
@@ -244,11 +239,12 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   if (st) return cl_grid_free(g), st;
   if (g->M == 3)
     snprintf(g->method, sizeof g->method,
-             "grid engine (M = 3, B = 1, docs/grid.md s.14): weights of X = R^T c + xi exact in c (characteristic "
+             "grid engine (M = 3, %s, docs/grid.md s.14): weights of X = R^T c + xi exact in c (characteristic "
              "functions, 3-d FFT); step and range from the state (aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, "
              "<= %d/%d nodes per direction), inner trapezoid %d/%d nodes (up to %d/%d as s and Q require); drift = "
              "the fine level, estimate max |fine - coarse|",
-             g->lv[0].p.Eh, g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E, g->lv[0].p.n, g->lv[1].p.n, g->lv[0].p.ne,
+             m->B == 1 ? "B = 1" : m->lambda == 0 ? "lambda = 0" : "B > 1: 1/B expansion", g->lv[0].p.Eh,
+             g->lv[1].p.Eh, g->lv[0].p.E, g->lv[1].p.E, g->lv[0].p.n, g->lv[1].p.n, g->lv[0].p.ne,
              g->lv[1].p.ne, g->lv[0].lad[g->lv[0].nlad - 1].n, g->lv[1].lad[g->lv[1].nlad - 1].n);
   else
   snprintf(g->method, sizeof g->method,
@@ -1359,6 +1355,47 @@ static double lattice_min3(const double *S, const int *dead) {
   return fmax(mu, lam);
 }
 
+/* The smoothing S = Ct (Ct + Cs)^-1 Cs (3 x 3, symmetrised) of a product
+ * whose factors are smoothed by Ct and Cs, over the live axes (0 on a dead
+ * unit's row and column), by the eigen-decomposition of Ct + Cs; 1 (S = 0)
+ * where Ct + Cs is singular there (an eigenvalue below 1e-12 of the
+ * largest: exactly collinear units). */
+static int smooth3(const double *Ct, const double *Cs, const int *dead, double *S) {
+  int lv[3], nl = 0;
+  for (int i = 0; i < 3; i++)
+    if (!dead[i]) lv[nl++] = i;
+  memset(S, 0, 9 * sizeof *S);
+  if (!nl) return 0;
+  double T[9] = {0}, ev[3] = {0}, V[9] = {0}, Ti[9], P[9];
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) T[a * nl + b] = Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
+  if (cl_sym_eig(T, nl, ev, V, NULL)) return 1; /* out of memory: refused as singular */
+  double emx = 0, emn = INFINITY;
+  for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
+  if (!(emn > 1e-12 * emx)) return 1;
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += V[a * nl + k] * V[b * nl + k] / ev[k];
+      Ti[a * nl + b] = t;
+    }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
+      P[a * nl + b] = t;
+    }
+  for (int a = 0; a < nl; a++)
+    for (int b = 0; b < nl; b++) {
+      double t = 0;
+      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
+      S[lv[a] * 3 + lv[b]] = t;
+    }
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < a; b++) S[a * 3 + b] = S[b * 3 + a] = 0.5 * (S[a * 3 + b] + S[b * 3 + a]);
+  return 0;
+}
+
 /* The state's covariances in the standardised coordinates (as prepare),
  * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
  * where Ct + Cs is singular there (exactly collinear units: refused). */
@@ -1391,44 +1428,7 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
       }
       Cs[i * 3 + l] = w->Ce[i * 3 + l] / (d[i] * d[l]);
     }
-  /* Se over the live axes: T = Ct + Cs, Se = Ct T^-1 Cs (symmetrised) */
-  int lv[3], nl = 0;
-  for (int i = 0; i < 3; i++)
-    if (!w->dead[i]) lv[nl++] = i;
-  memset(w->Se, 0, sizeof w->Se);
-  w->coll = 0;
-  if (!nl) return CL_OK;
-  double T[9], ev[3], V[9], Ti[9];
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) T[a * nl + b] = w->Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
-  if ((st = cl_sym_eig(T, nl, ev, V, err))) return st;
-  double emx = 0, emn = INFINITY;
-  for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
-  if (!(emn > 1e-12 * emx)) { /* singular: exactly collinear units (or a state without noise) */
-    w->coll = 1;
-    return CL_OK;
-  }
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += V[a * nl + k] * V[b * nl + k] / ev[k];
-      Ti[a * nl + b] = t;
-    }
-  double P[9];
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += w->Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
-      P[a * nl + b] = t;
-    }
-  for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) {
-      double t = 0;
-      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
-      w->Se[lv[a] * 3 + lv[b]] = t;
-    }
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b < a; b++) w->Se[a * 3 + b] = w->Se[b * 3 + a] = 0.5 * (w->Se[a * 3 + b] + w->Se[b * 3 + a]);
+  w->coll = smooth3(w->Ct, Cs, w->dead, w->Se);
   return CL_OK;
 }
 
@@ -1444,7 +1444,17 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
 static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
   const work *w = &l->w;
   if (w->coll) return INFINITY;
-  const double lam = lattice_min3(w->Se, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  /* without per-view noise (s = 0 or rho = 1) sigma's poles at |Im X_i| = a
+   * act as a noise of variance 2 a_i^2 / Eh, a_i = a / dX_i (s.4) */
+  double S[9], Cp[9] = {0};
+  memcpy(S, w->Se, sizeof S);
+  if (!((1 - g->m.rho) * g->m.s * g->m.s > 0)) {
+    const double a = cl_act_pole(g->m.act);
+    for (int i = 0; i < 3; i++)
+      if (!w->dead[i]) Cp[i * 4] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / l->p.Eh;
+    if (!(a > 0) || smooth3(w->Ct, Cp, w->dead, S)) return INFINITY;
+  }
+  const double lam = lattice_min3(S, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
   double want = 0;
   for (int i = 0; i < 3; i++) {
     if (w->dead[i]) {
@@ -1453,7 +1463,7 @@ static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
     }
     double r[CL_KMAX];
     for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * 3 + i];
-    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(w->Se[i * 4] * lam);
+    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(S[i * 4] * lam);
     const double x = ht > 0 ? 2 * L / ht : INFINITY;
     want = fmax(want, x);
     n[i] = x > l->p.n ? l->p.n : nice_even(x);
@@ -1643,10 +1653,19 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
   for (int i = 0; i < 3; i++) tb[i] = w->tab + (size_t)i * NTAB * cap;
-  /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
-   * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
-  for (int j0 = 0; j0 < n0; j0++)
-    for (int j1 = 0; j1 < n1; j1++) {
+  /* B > 1 with lambda != 0: the exact 1/B expansion in two passes (s.6):
+   * the one-sample moments, then the sums with the mean-field terms */
+  const int batch = g->m.B > 1 && g->m.lambda != 0;
+  double mom[9 + 3 * 81];
+  cl_acc_terms tbt;
+  const cl_acc_terms *tt = &g->t;
+  memset(mom, 0, sizeof mom);
+  for (int pass = batch ? 0 : 1; pass < 2; pass++) {
+    if (pass == 1 && batch) cl_acc_terms_batch(&tbt, K, 3, g->m.lambda, g->m.B, mom), tt = &tbt;
+    /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
+     * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
+    for (int j0 = 0; j0 < n0; j0++)
+      for (int j1 = 0; j1 < n1; j1++) {
       if (g->odd && j0 > 0 && j0 < n0 / 2) break;
       const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
       int lo;
@@ -1732,9 +1751,14 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
         px[r] = xr, pu[r] = ur;
       }
 #undef SLOT
-      cl_acc_rows(&g->t, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
-    }
+        if (pass == 0)
+          cl_acc_batch_rows(3, F, nn, pm, pM, w0, g->odd && j0 > n0 / 2 ? 2 : 1, mom);
+        else
+          cl_acc_rows(tt, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+      }
+  }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
+  if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 3 + 36 + 18);
   cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
   for (int i = 0; i < 3; i++) w->last[i] = n[i];
   return CL_OK;

@@ -170,8 +170,12 @@ Test(grid3, estimate_bounds_the_error_against_a_finer_grid, .timeout = 120) {
       "--R0 0.3,0.1,-0.1;0.1,0.4,0.2 --Q0 0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4",
       "--M 3 --lambda 1 --act sigmoid --s 0.8 --c gauss:2 --c rademacher:1 --c sparse:3:0.3 "
       "--R0 0.3,0.1,-0.1;0.1,0.4,0.2;0.2,-0.1,0.3 --Q0 1,0.1,0;0.1,0.8,0.1;0,0.1,0.7",
+      /* no per-view noise: sigma's poles as the smoothing (docs/grid.md s.4, s.14) */
+      EX3 "--rho 1 " EX3R0,
+      "--M 3 --lambda 0.5 --act erf --s 0 --c gauss:2 --c uniform:3 "
+      "--R0 0.3,0.1,-0.1;0.1,0.4,0.2 --Q0 0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4",
   };
-  const double qd[] = {0, 0, 1e-8, 0, 0};
+  const double qd[] = {0, 0, 1e-8, 0, 0, 0, 0};
   const int nc = (int)(sizeof cases / sizeof *cases);
   for (int c = 0; c < nc; c++) {
     cl_model m = state3(cases[c], qd[c]);
@@ -235,9 +239,11 @@ Test(grid3, dead_third_unit_gives_the_m2_grid, .timeout = 60) {
  * Monte Carlo (4 standard errors plus the estimate) at the brief's start. */
 Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
   const char *small[] = {EX3 "--R0 0.1,0.02,0.01;0.03,0.1,0.02;0.01,0.02,0.1 --Q0 0.12,0.01,0;0.01,0.1,0.01;0,0.01,0.09",
+                         EX3 "--rho 1 --R0 0.1,0.02,0.01;0.03,0.1,0.02;0.01,0.02,0.1 --Q0 0.12,0.01,0;0.01,0.1,0.01;0,0.01,0.09",
+                         EX3 "--B 3 --R0 0.1,0.02,0.01;0.03,0.1,0.02;0.01,0.02,0.1 --Q0 0.12,0.01,0;0.01,0.1,0.01;0,0.01,0.09",
                          "--M 3 --lambda 0.5 --act erf --rho 0.4 --c discrete:-1@0.25,0.5@0.5,0@0.25 --c rademacher:2 "
                          "--R0 0.2,0.05,-0.05;0.05,0.2,0.1 --Q0 0.15,0.02,0;0.02,0.12,0.02;0,0.02,0.1"};
-  for (int c = 0; c < 2; c++) {
+  for (int c = 0; c < 4; c++) {
     cl_model m = model_of(small[c]);
     const int nout = m.K * 3 + 9;
     double d[NOUT3], eb[NOUT3], q[NOUT3], worst = 0;
@@ -257,11 +263,14 @@ Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
     }
     cr_log_info("small sd %d: max |grid - quad| %.3g, estimate %.3g", c, worst, eb[0]);
   }
-  /* the brief's start, a specialised state, a nearly dead unit (Q_33 = 1e-8) */
+  /* the brief's start, a specialised state, a nearly dead unit (Q_33 = 1e-8);
+   * B = 2 and 3 with lambda != 0 (the 1/B expansion of docs/grid.md s.6) */
   const char *mc[] = {EX3 EX3R0,
                       EX3 "--R0 0.8,0.05,0.02;0.03,0.5,0.1;0.01,0.05,0.3 --Q0 0.72,0.05,0.02;0.05,0.34,0.05;0.02,0.05,0.2",
-                      EX3 EX3R0};
-  for (int c = 0; c < 3; c++) {
+                      EX3 EX3R0, EX3 "--B 2 " EX3R0,
+                      "--M 3 --B 3 --lambda 0.5 --act erf --rho 0.4 --c discrete:-1@0.25,0.5@0.5,0@0.25 --c rademacher:2 "
+                      "--R0 0.4,0.1,-0.1;0.1,0.5,0.2 --Q0 0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.5"};
+  for (int c = 0; c < 5; c++) {
     cl_model m = state3(mc[c], c == 2 ? 1e-8 : 0);
     const int nout = m.K * 3 + 9;
     double ref[NOUT3], se[NOUT3], d[NOUT3], eb[NOUT3], worst = 0;
@@ -279,7 +288,7 @@ Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
 
 /* `cldyn ode --M 3 --expect grid`: the method line names the 3-d engine
  * and its bound, the JSON method field carries it; outside the engine's
- * scope (B > 1, relu, linear, no per-view noise, M = 4) `--expect grid` is
+ * scope (relu, linear, cubic, g = abs, M = 4) `--expect grid` is
  * refused, a state beyond the cap stops with exit 1, and the default
  * choice at M = 3 is not the grid. */
 Test(grid3, cli_method_and_refusals, .timeout = 60) {
@@ -306,9 +315,9 @@ Test(grid3, cli_method_and_refusals, .timeout = 60) {
                        eb, sizeof eb),
                1, "%s", eb);
   cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3"), "%s", eb);
-  CLI_REFUSES("ode --M 3 --B 2 --expect grid --T 0.1", NULL, "--expect: grid");
+  CLI_REFUSES("ode --M 3 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act linear --expect grid --T 0.1", NULL, "--expect: grid");
-  CLI_REFUSES("ode --M 3 --rho 1 --expect grid --T 0.1", NULL, "--expect: grid");
+  CLI_REFUSES("ode --M 3 --act cubic --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 4 --expect grid --T 0.1", NULL, "--expect: grid");
 }
