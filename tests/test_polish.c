@@ -233,6 +233,18 @@ Test(polish, ode_strong_l2_advice, .timeout = 60) {
     cr_expect(strstr(err, "dead fixed point") && strstr(err, "--atol 0") && !strstr(err, "lower tau"), "%s", err);
     cr_expect_not(file_exists(path));
   }
+  /* M = 2: --atol 0 fails at t = 0 (Q_12 starts at 0), so the advice is
+   * only the shorter --T, and that holds */
+  snprintf(args, sizeof args, "ode --M 2 --reg l2:100 --T 10 --out %s", path);
+  cr_assert_eq(run_cli(args, err, sizeof err), 1, "%s", err);
+  cr_expect(strstr(err, "dead fixed point") && strstr(err, "use a shorter --T") && !strstr(err, "use --atol 0"),
+            "%s", err);
+  snprintf(args, sizeof args, "ode --M 2 --reg l2:100 --T 5 --atol 0 --out %s", path);
+  cr_expect_eq(run_cli(args, err, sizeof err), 1, "%s", err);
+  cr_expect(strstr(err, "t = 0"), "%s", err);
+  snprintf(args, sizeof args, "ode --M 2 --reg l2:100 --T 0.5 --out %s", path);
+  cr_expect_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_expect(file_exists(path));
   snprintf(args, sizeof args, "ode --reg l2:100 --T 5 --atol 0 --out %s", path);
   cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
   char *txt = slurp(path, NULL);
