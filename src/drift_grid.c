@@ -1127,6 +1127,16 @@ static int line_span(const double *W, size_t N, int nw, size_t r0, int n, int *l
   return hi;
 }
 
+/* beta_ir = Ce_ri / sd_i, sd_i = sqrt(Ce_ii), for the d x d per-view
+ * noise covariance Ce (row-major): Ee_(f, r) = beta_ir E[phi_f z] for a
+ * feature f on unit i (0 where unit i has no noise) */
+static void noise_beta(const double *Ce, int d, double beta[3][3]) {
+  for (int i = 0; i < d; i++) {
+    const double sd = sqrt(Ce[i * (d + 1)]);
+    for (int r = 0; r < d; r++) beta[i][r] = sd > 0 ? Ce[r * d + i] / sd : 0;
+  }
+}
+
 static cl_status eval_level(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
   work *w = &l->w;
   const int K = g->K;
@@ -1180,11 +1190,8 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   tables(g, l, 1, &ax);
   cross(g, l, &ax);
   /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
-  double beta[2][2];
-  for (int i = 0; i < 2; i++) {
-    const double sd = sqrt(w->Ce[i * 3]);
-    for (int r = 0; r < 2; r++) beta[i][r] = sd > 0 ? w->Ce[r * 2 + i] / sd : 0;
-  }
+  double beta[3][3];
+  noise_beta(w->Ce, 2, beta);
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->rs, 0, sizeof w->rs);
@@ -1645,10 +1652,7 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   }
   /* Ee_(f, r) = E[phi_f eta_r] = Ce_ri / sd_i E[phi_f z] for f on unit i */
   double beta[3][3];
-  for (int i = 0; i < 3; i++) {
-    const double sd = sqrt(w->Ce[i * 4]);
-    for (int r = 0; r < 3; r++) beta[i][r] = sd > 0 ? w->Ce[r * 3 + i] / sd : 0;
-  }
+  noise_beta(w->Ce, 3, beta);
   memset(w->acc, 0, sizeof(double) * (size_t)g->t.nsum);
   memset(w->acc2, 0, sizeof(double) * (size_t)g->t.nsum);
   const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
