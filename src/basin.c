@@ -69,6 +69,58 @@ static int escape_verdict(int n, const double *Lam, const double *rate, int it, 
   return l > ESCAPE_DONE;
 }
 
+/* The escape law's limit in time: both loops (Euler steps of h = 0.01 at
+ * M = 1, 0.02 at M >= 2) stop there.  Near the threshold where R = 0
+ * becomes stable the slowest growth rate goes to 0 and the escape's
+ * duration, about ESCAPE_DONE / rate, grows without bound. */
+#define ESCAPE_TMAX 2000.0
+
+/* The time the escape still needs at the current rates: for each direction
+ * not finished (not stable, Lambda <= ESCAPE_DONE), the time for Lambda to
+ * reach ESCAPE_DONE (rate > 0) or ESCAPE_STABLE (rate < 0); INFINITY at a
+ * rate of 0.  *slow gets the slowest direction. */
+static double escape_remaining(int n, const double *Lam, const double *rate, int *slow) {
+  double rem = 0;
+  *slow = 0;
+  for (int k = 0; k < n; k++) {
+    if (escape_stable(Lam[k], rate[k]) || Lam[k] > ESCAPE_DONE) continue;
+    double r = rate[k] > 0 ? (ESCAPE_DONE - Lam[k]) / rate[k]
+               : rate[k] < 0 ? (Lam[k] - ESCAPE_STABLE) / -rate[k]
+                             : INFINITY;
+    if (r > rem) rem = r, *slow = k;
+  }
+  return rem;
+}
+
+/* 1 where Q (n entries, drift dQ) cannot move by more than 1e-6 of qs
+ * (max_i Q_ii) before ESCAPE_TMAX at its current speed: Q has settled at
+ * its fixed point and the rates are constant to that precision from here
+ * on. */
+static int q_settled(int n, const double *dQ, double qs, double t) {
+  double v = 0;
+  for (int k = 0; k < n; k++) v = fmax(v, fabs(dQ[k]));
+  return v * (ESCAPE_TMAX - t) <= 1e-6 * qs;
+}
+
+/* Where Q has settled (q_settled) or the loop has reached ESCAPE_TMAX: CL_EINVAL if
+ * the escape cannot end by ESCAPE_TMAX (before, the loops ended silently at
+ * their step caps and basin went on with a partial escape); else CL_OK. */
+static cl_status escape_too_slow(const cl_model *m, double t, const double *Lam, const double *rate, char *err) {
+  const int n = m->K * m->M;
+  int k;
+  double rem = escape_remaining(n, Lam, rate, &k);
+  if (t + rem <= ESCAPE_TMAX) return CL_OK;
+  char unit[32] = "";
+  if (m->M > 1) snprintf(unit, sizeof unit, ", unit %d", k % m->M + 1);
+  return cl_fail(err, CL_EINVAL,
+                 "the escape from R = 0 is too slow: along feature %d%s the growth rate is %.3g at t = %g "
+                 "(exponent %.3g), so it would end near t = %.3g, beyond the escape law's limit t = %g: the model is "
+                 "too close to the threshold where that growth rate changes sign (tau = %g, s = %g, rho = %g, lambda = %g, "
+                 "B = %d, act = %s)",
+                 k / m->M + 1, unit, rate[k], t, Lam[k], t + rem, ESCAPE_TMAX, m->tau, m->s, m->rho, m->lambda,
+                 m->B, cl_act_name(m->act));
+}
+
 /* N var of a stable direction's start: the stationary variance of its
  * Ornstein-Uhlenbeck process dR = lambda R dt + sqrt(w / N) dW at the end
  * of the escape, w / (2 |lambda|) (w = tau^2 v / B), instead of the
@@ -108,7 +160,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
   const double h = 0.01;
   cl_status st = CL_OK;
   int it = 0;
-  for (; it < 200000 && !st; it++) {
+  const int itmax = (int)(ESCAPE_TMAX / h);
+  for (; it < itmax && !st; it++) {
     cl_m1_terms t;
     if ((st = cl_drift_m1_terms(d, R, Q, &t, err))) break;
     double EGG, Es, dR[CL_KMAX], dQ, lmin;
@@ -126,6 +179,8 @@ cl_status cl_basin_escape_variances(const cl_model *m, const cl_quad_opts *o, do
       break;
     }
     if ((st = cl_drift_eval(d, R, &Q, dR, &dQ, err))) break;
+    if ((q_settled(1, &dQ, Q, it * h) || it + 1 == itmax) && (st = escape_too_slow(m, (it + 1) * h, Lam, lam, err)))
+      break;
     Q += h * dQ; /* Euler in Q: smooth and slow; only the weights depend on it */
   }
   for (int j = 0; j < K; j++)
@@ -443,7 +498,8 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
   cl_status st = cl_basin_noise_terms(m, Q, 0, E0, S0, err);
   memcpy(Qe, Q, sizeof Qe);
   int it = 0;
-  for (; it < 100000 && !st; it++) {
+  const int itmax = (int)(ESCAPE_TMAX / h);
+  for (; it < itmax && !st; it++) {
     double y[CL_STATE_MAX], f[CL_STATE_MAX], moved = 0, qs = 0;
     for (int k = 0; k < M * M; k++) moved = fmax(moved, fabs(Q[k] - Qe[k]));
     for (int i = 0; i < M; i++) qs = fmax(qs, Qe[i * (M + 1)]);
@@ -502,6 +558,11 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
       if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
       memcpy(Qc, Q, sizeof Qc);
     }
+    double qs_now = 0;
+    for (int i = 0; i < M; i++) qs_now = fmax(qs_now, Q[i * (M + 1)]);
+    if ((q_settled(M * M, dQ, qs_now, it * h) || it + 1 == itmax) &&
+        (st = escape_too_slow(m, (it + 1) * h, Lam, lamc, err)))
+      break;
     for (int k = 0; k < M * M; k++) Q[k] += h * dQ[k];
   }
   /* the last block ends at the last step taken (Q there) */

@@ -1442,13 +1442,31 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
       yj[q] = v;
     }
   }
+  /* M >= 2: a unit whose Q_ii has fallen to the absolute tolerance's
+   * level (Q_ii <= 10 atol; with atol = 0, Q_ii <= 0) is dead at the
+   * integrator's resolution: R_.i / sqrt(Q_ii) is noise (or NaN below 0),
+   * so its cos columns are 0, and the note says from when (docs/multi.md
+   * s.14).  M = 1: the whole model is dead; the CLI's advice stands. */
+  double tdead[CL_MMAX];
+  for (int i = 0; i < M; i++) tdead[i] = -1;
   for (size_t j = 0; j < nt && !st; j++) {
     const double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++)
       if (!isfinite(yj[q])) st = cl_fail(err, CL_EDIVERGE, "NaN at t = %g (%s)", tr->t[j], pars);
     cl_state_unpack(K, M, yj, R, Q);
-    cl_traj_set(K, M, R, Q, cl_traj_row(tr, 0, j));
+    double *row = cl_traj_row(tr, 0, j);
+    cl_traj_set(K, M, R, Q, row);
+    for (int i = 0; i < M && M > 1; i++) {
+      if (!(Q[i * (M + 1)] <= 10 * atol)) continue;
+      if (tdead[i] < 0) tdead[i] = tr->t[j];
+      for (int jf = 0; jf < K; jf++) row[K * M + M * (M + 1) / 2 + jf * M + i] = 0;
+    }
   }
+  char dnote[160] = "";
+  for (int i = 0, w = 0; i < M; i++)
+    if (tdead[i] >= 0 && w < (int)sizeof dnote)
+      w += snprintf(dnote + w, sizeof dnote - (size_t)w, "%sunit %d from t = %g", w ? ", " : "; dead (Q_ii <= 10 atol, cos 0): ",
+                    i + 1, tdead[i]);
   if (info) {
     /* the bounds and the note after the method, which alone is shortened
      * where the line would not fit (the quad rule's method is long: the
@@ -1482,6 +1500,8 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
                note);
     else
       snprintf(tail, sizeof tail, "%s", note);
+    const size_t lt0 = strlen(tail);
+    snprintf(tail + lt0, sizeof tail - lt0, "%s", dnote);
     /* copied, not printed: a "%.*s%s" format cannot be shown to fit (-O1
      * -Wformat-truncation) */
     const char *meth = cl_drift_method(c.drift);

@@ -472,6 +472,37 @@ Test(fixedm, basin_escape_law_refuses_g_abs_with_a_penalty) {
   cr_expect(strstr(err, "needs g = square where lambda != 0"), "%s", err);
 }
 
+/* Near the threshold where a direction's growth rate at R = 0 changes sign
+ * the escape would take about 25 / rate: with rademacher:1.30 (rate
+ * 7.6e-4 once Q has settled, at t of about 39) until t = 3.3e4.  Both
+ * escape loops ended silently at their step caps (t = 2000: 14 s for M = 1
+ * with a partial escape, 39% of the starts then unsettled), and where the
+ * slow direction decays (rademacher:2 + rademacher:1.296) basin failed after
+ * 14 s with "leaves the physical domain ... raise N or lower tau".  Both now
+ * refuse as soon as Q has settled, with the direction and its rate, exit 2
+ * (docs/fixed-points.md s.5). */
+Test(fixedm, basin_refuses_an_escape_beyond_its_time_limit, .timeout = 60) {
+  const char *cases[] = {"basin --c rademacher:1.30 --c rademacher:1",
+                         "basin --c rademacher:2 --c rademacher:1.296",
+                         "basin --M 2 --c rademacher:1.30 --c rademacher:1"};
+  const char *dir[] = {"along feature 1 the growth rate is 0.000758", "along feature 2 the growth rate is -0.000172",
+                       "along feature 1, unit "};
+  for (int k = 0; k < 3; k++) {
+    char err[1024];
+    cr_expect_eq(run_cli(cases[k], err, sizeof err), 2, "%s: %s", cases[k], err);
+    cr_expect(strstr(err, "the escape from R = 0 is too slow"), "%s: %s", cases[k], err);
+    cr_expect(strstr(err, dir[k]), "%s: %s", cases[k], err);
+    cr_expect(strchr(err, '\n') == strrchr(err, '\n'), "%s: one line: %s", cases[k], err);
+  }
+  /* the library, M = 1: the same refusal before any start is drawn */
+  cl_model m = model2(1, 0, "rademacher:1.30", "rademacher:1");
+  cl_quad_opts o = {0};
+  double var[2];
+  char err[CL_ERRLEN] = "";
+  cr_expect_eq(cl_basin_escape_variances(&m, &o, var, err), CL_EINVAL, "%s", err);
+  cr_expect(strstr(err, "beyond the escape law's limit t = 2000"), "%s", err);
+}
+
 /* Near a pitchfork the root on a symmetric subspace is located only to
  * Newton's accuracy along the flat direction (R ~ 1e-9 at the
  * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its

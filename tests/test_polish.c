@@ -221,7 +221,7 @@ Test(polish, fixed_budget_bounds_the_work, .timeout = 120) {
 /* ode --reg l2:100: R and Q decay to the dead point R = Q = 0 (rates 50 and
  * 100); below --atol the solver's Q is noise and cos = R / sqrt(Q) NaN.  The
  * message says so and what works (--atol 0 or a shorter --T; msbdf fails
- * the same way), and the advice works. */
+ * the same way), and the advice works.  M = 2: the dead units' cos are 0. */
 Test(polish, ode_strong_l2_advice, .timeout = 60) {
   char dir[64], args[512], err[1024], path[128];
   make_tmpdir(dir, sizeof dir);
@@ -233,12 +233,26 @@ Test(polish, ode_strong_l2_advice, .timeout = 60) {
     cr_expect(strstr(err, "dead fixed point") && strstr(err, "--atol 0") && !strstr(err, "lower tau"), "%s", err);
     cr_expect_not(file_exists(path));
   }
-  /* M = 2: --atol 0 fails at t = 0 (Q_12 starts at 0), so the advice is
-   * only the shorter --T, and that holds */
+  /* M = 2 (session 23): a unit at the level of --atol is dead, its cos
+   * columns 0 and the method line says from when (before: exit 1 at
+   * t = 10, advising a shorter --T); R and Q are written as integrated.
+   * --atol 0 still fails at t = 0 (Q_12 starts at 0). */
   snprintf(args, sizeof args, "ode --M 2 --reg l2:100 --T 10 --out %s", path);
-  cr_assert_eq(run_cli(args, err, sizeof err), 1, "%s", err);
-  cr_expect(strstr(err, "dead fixed point") && strstr(err, "use a shorter --T") && !strstr(err, "use --atol 0"),
+  cr_assert_eq(run_cli(args, err, sizeof err), 0, "%s", err);
+  cr_expect(strstr(err, "dead (Q_ii <= 10 atol, cos 0): unit 1 from t = ") && strstr(err, ", unit 2 from t = "),
             "%s", err);
+  char *t2 = slurp(path, NULL);
+  cr_assert_not_null(t2);
+  const char *l2 = strrchr(t2, '\n');
+  while (l2 > t2 && l2[-1] != '\n') l2--; /* the last row: t, 2 R (K = 1), 3 Q, 2 cos */
+  double v2[8];
+  cr_assert_eq(sscanf(l2, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v2[0], &v2[1], &v2[2], &v2[3], &v2[4], &v2[5], &v2[6],
+                      &v2[7]),
+               8, "%s", l2);
+  cr_expect_eq(v2[0], 10);
+  for (int k = 1; k < 6; k++) cr_expect_lt(fabs(v2[k]), 1e-9, "column %d: %g", k, v2[k]);
+  for (int k = 6; k < 8; k++) cr_expect_eq(v2[k], 0, "cos column %d: %g", k - 5, v2[k]);
+  free(t2);
   snprintf(args, sizeof args, "ode --M 2 --reg l2:100 --T 5 --atol 0 --out %s", path);
   cr_expect_eq(run_cli(args, err, sizeof err), 1, "%s", err);
   cr_expect(strstr(err, "t = 0"), "%s", err);
