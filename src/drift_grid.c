@@ -1852,3 +1852,23 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);
 }
+
+/* ---- M = 4: the four-unit terms (STUB of branch g4base: helper grid4b
+ * replaces this section; it returns 0, as if the four-unit terms vanished) */
+struct cl_grid4q {
+  int M;
+};
+cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err) {
+  (void)o;
+  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the four-unit terms need M = 4");
+  *out = calloc(1, sizeof **out);
+  if (!*out) return cl_fail(err, CL_ENOMEM, "out of memory");
+  (*out)->M = 4;
+  return CL_OK;
+}
+void cl_grid4q_free(cl_grid4q *q) { free(q); }
+cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err) {
+  (void)lev, (void)R, (void)Q, (void)err;
+  for (int k = 0; k < q->M * q->M; k++) dQ4[k] = 0;
+  return CL_OK;
+}

@@ -120,4 +120,18 @@ void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
 /* The nodes per direction (M of them) of level lev's last evaluation. */
 void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
 
+/* M = 4 (docs/grid.md s.15): the terms of the drift that name all four
+ * units.  With B = 1 and g = square these are the lambda^2 products of V_il
+ * (i != l) whose other two factors are the units not in {i, l}; every other
+ * term of the M = 4 drift names at most three units and comes from the
+ * M = 3 and M = 2 engines on the sub-models (inclusion-exclusion,
+ * drift_grid4.c).  dQ4 gets, for the level lev (0 coarse, 1 fine), the part
+ * of dQ (M x M, row-major, symmetric, 0 on the diagonal) made of those
+ * terms, with every factor (tau^2 / B, lambda^2, the views' weights)
+ * included, so that it is added to the rest of dQ as it is. */
+typedef struct cl_grid4q cl_grid4q;
+cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err);
+void cl_grid4q_free(cl_grid4q *q);
+cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err);
+
 #endif
