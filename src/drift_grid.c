@@ -20,6 +20,7 @@
  * Cholesky factor of the per-view noise).  Each node then goes through the
  * accumulation shared with drift_acc.c (cl_acc_node). */
 #include "drift_grid.h"
+#include "drift_grid4.h"
 
 #include <cblas.h>
 #include <gsl/gsl_cdf.h>
@@ -108,12 +109,14 @@ struct cl_grid {
   int odd; /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
   double emax;
   char method[640];
+  cl_grid4 *g4; /* M = 4: the engine over the sub-models (drift_grid4.c), which the levels call */
 };
 
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = cl_act_polynomial(m->act);
-  if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2 and 3)", m->M);
+  if (m->M == 4) return cl_grid4_applies(m, why, n); /* docs/grid.md s.15 */
+  if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2, 3 and 4)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
   } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
@@ -147,6 +150,7 @@ static void level_free(level *l) {
 void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
+  cl_grid4_free(g->g4);
   free(g->out);
   free(g);
 }
@@ -170,7 +174,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+                   "expect: grid (the grid engine) needs M = 2, 3 or 4 (M = 3, 4: tanh, erf or sigmoid; M = 4: B = 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+  if (m->M == 4) /* its sub-engines take their own default levels */
+    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 has no levels of its own (cl_grid_alloc)");
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
@@ -296,6 +302,19 @@ static void pick_inner(const cl_grid *g, level *l) {
 }
 
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  if (m->M == 4) { /* the sub-models' engines (drift_grid4.c, docs/grid.md s.15) behind a shell */
+    *out = NULL;
+    cl_grid4 *g4;
+    cl_status st = cl_grid4_alloc(m, o, &g4, err);
+    if (st) return st;
+    cl_grid *g = calloc(1, sizeof *g);
+    if (g) g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * 4 + 16));
+    if (!g || !g->out) return free(g), cl_grid4_free(g4), cl_fail(err, CL_ENOMEM, "out of memory");
+    g->m = *m, g->K = m->K, g->M = 4, g->nout = m->K * 4 + 16, g->g4 = g4;
+    snprintf(g->method, sizeof g->method, "%s", cl_grid4_method(g4));
+    *out = g;
+    return CL_OK;
+  }
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
   f.nemax = GRID_NEMAX, c.nemax = 2 * GRID_NEMAX / 3;
@@ -318,11 +337,13 @@ void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
   const int KM = g->K * g->M, poly = cl_act_polynomial(g->m.act);
   for (int k = 0; k < g->nout; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
 }
-int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
+int cl_grid_unresolved(const cl_grid *g) {
+  return g->lv[0].unresolved || g->lv[1].unresolved || (g->g4 && cl_grid4_unresolved(g->g4));
+}
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 void cl_grid_level_sizes(const cl_grid *g, int lev, int *n) {
-  for (int i = 0; i < g->M; i++) n[i] = g->lv[lev].w.last[i];
+  for (int i = 0; i < g->M; i++) n[i] = g->g4 ? 0 : g->lv[lev].w.last[i]; /* M = 4: its sub-engines' */
 }
 
 /* The smoothing of a product whose factors are smoothed by the Gaussians
@@ -1792,6 +1813,12 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
 
 /* One level at its state: prepare, evaluate, check. */
 static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
+  if (g->g4) { /* M = 4: every sub-engine's level lev combined (drift_grid4.c) */
+    const cl_status s4 = cl_grid4_eval_level(g->g4, lev, R, Q, o, o + g->K * 4, err);
+    for (int k = 0; !s4 && k < g->nout; k++)
+      if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+    return s4;
+  }
   level *l = (level *)&g->lv[lev];
   cl_status st = g->M == 3 ? prepare3(g, &l->w, R, Q, err) : prepare(g, &l->w, R, Q, err);
   if (!st) pick_inner(g, l);
