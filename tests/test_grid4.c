@@ -128,6 +128,34 @@ Test(grid4, lambda_zero_gives_the_m2_grids, .timeout = 60) {
   cr_log_info("lambda = 0: max |M = 4 - M = 2| %.3g against the estimate %.3g", worst, e4[0]);
 }
 
+/* Against the same engine 1.5 times finer in every respect (`--grid-nodes
+ * 36`: every sub-engine's steps, ranges, inner nodes and caps): at case B's
+ * start and the generic state, every component within the printed
+ * estimate (the specialised state wants 117 nodes per direction at the
+ * finer engine's M = 3 coarse level, more than its cap of 108: refused). */
+Test(grid4, estimate_bounds_the_error_against_a_finer_engine, .timeout = 120) {
+  const char *st[] = {CASEB CASEBR0, CASEB GEN4R0 GEN4Q0};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(st[c]);
+    const int nout = m.K * 4 + 16;
+    double d[NOUT4], eb[NOUT4], f[NOUT4], fe[NOUT4], worst = 0;
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    cl_quad_opts o = {0};
+    o.grid_nodes = 36;
+    char err[CL_ERRLEN];
+    cl_grid *g;
+    cr_assert_eq(cl_grid_alloc(&m, &o, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_eval(g, m.R0, m.Q0, f, f + m.K * 4, fe, err), CL_OK, "%s", err);
+    cl_grid_free(g);
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - f[k]));
+      cr_expect_leq(fabs(d[k] - f[k]), eb[k], "state %d: component %d: %.15g (estimate %.2g) vs finer %.15g", c, k, d[k],
+                    eb[k], f[k]);
+    }
+    cr_log_info("state %d: max |grid - finer| %.3g, estimate %.3g (the finer one's %.3g)", c, worst, eb[0], fe[0]);
+  }
+}
+
 /* The units' permutations: at a generic state, the drift of the permuted
  * state (R_.pi(i), Q_pi(i)pi(l)) is the permuted drift, within the two
  * estimates (the sub-engines are not bit-symmetric: a triple's units come
@@ -211,4 +239,42 @@ Test(grid4, against_monte_carlo_with_the_four_unit_terms, .timeout = 120) {
   double r;
   against_mc(CASEB GEN4R0 GEN4Q0, 42, &r);
   cr_log_info("Monte Carlo, generic state: max |grid - MC| / (4 se + estimate) = %.2f", r);
+}
+
+/* `cldyn ode --M 4 --expect grid`: the method line names the engine and
+ * its bound, the JSON method field carries it; the default at M = 4 stays
+ * the Sobol' rules; a sub-engine's refusal (an M = 3 grid beyond its cap: a
+ * unit much along the laplace feature) stops the run with exit 1 and its
+ * reason; outside the engine's scope (relu, linear, g = abs, B = 2 with
+ * lambda != 0) `--expect grid` is refused (exit 2). */
+Test(grid4, cli_method_and_refusals, .timeout = 60) {
+  char dir[] = "/tmp/cldyn_grid4_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char args[1024], path[300], eb[8192];
+  snprintf(path, sizeof path, "%s/a.csv", dir);
+  snprintf(args, sizeof args,
+           "ode " CASEB "--R0 '0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1' --T 0.05 "
+           "--expect grid --out %s",
+           path);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(strstr(eb, "grid engine (M = 4, B = 1, inclusion-exclusion"), "%s", eb);
+  cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
+  expect_json_method(path, "grid engine (M = 4", "trajectory error bound");
+  snprintf(args, sizeof args, "ode " CASEB "--T 0.05 --out %s", path);
+  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
+  cr_expect(!strstr(eb, "grid engine"), "the default at M = 4 is not the grid: %s", eb);
+  char jp[400];
+  snprintf(jp, sizeof jp, "%s.json", path);
+  remove(jp), remove(path), rmdir(dir);
+  cr_expect_eq(run_cli("ode " CASEB "--R0 '0.3,0.02,0.01,0;0.02,0.35,0.01,0.01;0.01,0,0.5,0.02;0,0.01,0.02,0.3' "
+                       "--Q0 '0.4,0.01,0.005,0;0.01,0.3,0.005,0.01;0.005,0.005,0.45,0.01;0,0.01,0.01,0.2' --T 0.1 "
+                       "--expect grid",
+                       eb, sizeof eb),
+               1, "%s", eb);
+  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3"), "%s", eb);
+  CLI_REFUSES("ode --M 4 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid", "M = 4");
+  CLI_REFUSES("ode --M 4 --act relu --expect grid --T 0.1", NULL, "--expect: grid", "relu");
+  CLI_REFUSES("ode --M 4 --act linear --expect grid --T 0.1", NULL, "--expect: grid", "linear");
+  CLI_REFUSES("ode --M 4 --lambda 1 --B 2 --expect grid --T 0.1", NULL, "--expect: grid", "B = 2");
+  CLI_REFUSES("ode --M 5 --expect grid --T 0.1", NULL, "--expect: grid", "M = 5");
 }
