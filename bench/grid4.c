@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     if (cl_law_parse(laws[j], &m.c[j], err)) return fprintf(stderr, "%s\n", err), 1;
   cl_grid *g;
   cl_grid4 *g4;
-  if (cl_grid_alloc(&m, NULL, &g, err) || cl_grid4_alloc(&m, NULL, &g4, err)) return fprintf(stderr, "%s\n", err), 1;
+  if (cl_grid4_alloc(&m, NULL, &g, err) || cl_grid4_new(&m, NULL, &g4, err)) return fprintf(stderr, "%s\n", err), 1;
   FILE *f = fopen(argv[1], "r");
   if (!f) return fprintf(stderr, "cannot open %s\n", argv[1]), 1;
   char line[8192];

@@ -17,6 +17,7 @@
 #include "quad_gl.h"
 #include "drift_acc.h"
 #include "drift_grid.h"
+#include "drift_grid4.h"
 #include "drift_cf.h"
 #include "drift_erf.h"
 #include "drift_multi.h"
@@ -371,7 +372,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
    * rules' own --qmc-points is given: docs/grid.md s.6) */
   if (expect == CL_EXPECT_GRID ||
       (expect == CL_EXPECT_QMC && m->M == 2 && !(o && o->qmc_points > 0) && cl_grid_applies(m, NULL, 0))) {
-    cl_status gst = cl_grid_alloc(m, o, &d->g2, err);
+    cl_status gst = m->M == 4 ? cl_grid4_alloc(m, o, &d->g2, err) : cl_grid_alloc(m, o, &d->g2, err);
     if (gst) return cl_drift_free(d), gst;
     d->method = METHOD_MULTI;
     snprintf(d->method_str, sizeof d->method_str, "%s", cl_grid_method(d->g2));

@@ -35,6 +35,19 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err);
+/* A grid engine whose levels are sums of other engines' levels (M = 4:
+ * drift_grid4.c, cl_grid4_alloc; docs/grid.md s.15): level lev of the
+ * shell is level(ctx, lev, ...), so that cl_grid_eval_level, cl_grid_eval
+ * (the estimate max |fine - coarse|) and cl_grid_eval_reps serve it as the
+ * others; unresolved(ctx) is cl_grid_unresolved's.  The shell owns ctx
+ * (release(ctx) at cl_grid_free, or here on failure). */
+typedef struct {
+  cl_status (*level)(void *ctx, int lev, const double *R, const double *Q, double *dR, double *dQ, char *err);
+  int (*unresolved)(const void *ctx);
+  void (*release)(void *ctx);
+} cl_grid_sum;
+cl_status cl_grid_alloc_sum(const cl_model *m, const cl_grid_sum *sum, void *ctx, const char *method, cl_grid **out,
+                            char *err);
 void cl_grid_free(cl_grid *g);
 /* The drift of level lev (0 coarse, 1 fine) alone. */
 cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,

@@ -61,24 +61,6 @@ static cl_model g4_sub(const cl_model *m, const int *s, int n, double lambda) {
   return b;
 }
 
-int cl_grid4_applies(const cl_model *m, char *why, size_t n) {
-  char r[200] = "";
-  if (m->M != 4) snprintf(r, sizeof r, "M = %d (the inclusion-exclusion engine is M = 4)", m->M);
-  else if (m->lambda != 0 && m->B != 1)
-    snprintf(r, sizeof r, "M = 4 with B = %d and lambda != 0 (the four-unit terms are those of B = 1)", m->B);
-  else if (m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
-    snprintf(r, sizeof r, "M = 4 with %s sigma (its 3-unit sub-models' grid serves tanh, erf and sigmoid)",
-             cl_act_name(m->act));
-  else {
-    int s[3];
-    g4_triple(3, s);
-    const cl_model t = g4_sub(m, s, 3, m->lambda);
-    cl_grid_applies(&t, r, sizeof r);
-  }
-  if (*r && why) snprintf(why, n, "%s", r);
-  return !*r;
-}
-
 void cl_grid4_free(cl_grid4 *g) {
   if (!g) return;
   for (int k = 0; k < G4_NTRI; k++) cl_grid_free(g->tri[k]);
@@ -88,10 +70,11 @@ void cl_grid4_free(cl_grid4 *g) {
   free(g);
 }
 
-cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err) {
+cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err) {
   *out = NULL;
   char why[200];
-  if (!cl_grid4_applies(m, why, sizeof why))
+  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the grid engine by sub-models needs M = 4");
+  if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL, "expect: grid (the grid engine) at M = 4 needs B = 1 (where lambda != 0), "
                                    "tanh, erf or sigmoid, g = square (where lambda != 0) and rho >= 0: %s", why);
   cl_grid4 *g = calloc(1, sizeof *g);
@@ -177,12 +160,12 @@ cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, c
   return st;
 }
 
-cl_status cl_grid4_eval_level(cl_grid4 *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
-                              char *err) {
-  return cl_grid4_eval_parts(g, lev, CL_GRID4_ALL, R, Q, dR, dQ, err);
+static cl_status g4_level(void *ctx, int lev, const double *R, const double *Q, double *dR, double *dQ, char *err) {
+  return cl_grid4_eval_parts(ctx, lev, CL_GRID4_ALL, R, Q, dR, dQ, err);
 }
 
-int cl_grid4_unresolved(const cl_grid4 *g) {
+static int g4_unresolved(const void *ctx) {
+  const cl_grid4 *g = ctx;
   int u = 0;
   for (int k = 0; k < G4_NTRI; k++) u |= cl_grid_unresolved(g->tri[k]);
   for (int k = 0; k < G4_NPAIR; k++) u |= cl_grid_unresolved(g->pair[k]);
@@ -190,4 +173,13 @@ int cl_grid4_unresolved(const cl_grid4 *g) {
   return u;
 }
 
-const char *cl_grid4_method(const cl_grid4 *g) { return g->method; }
+static void g4_release(void *ctx) { cl_grid4_free(ctx); }
+
+cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  *out = NULL;
+  cl_grid4 *g;
+  cl_status st = cl_grid4_new(m, o, &g, err);
+  if (st) return st;
+  const cl_grid_sum sum = {g4_level, g4_unresolved, g4_release};
+  return cl_grid_alloc_sum(m, &sum, g, g->method, out, err);
+}

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../src/drift_grid.h"
+#include "../src/drift_grid4.h"
 #include "cldyn/cldyn.h"
 #include "mc_ref.h"
 #include "testutil.h"
@@ -24,12 +25,16 @@
 #define CASEB "--M 4 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
 #define CASEBR0 "--R0 0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1"
 
-/* the engine (M = 2, 3 or 4) at its default levels: the drift (dR then dQ)
- * and the estimate */
+/* the engine: M = 2 or 3 (cl_grid_alloc) or 4 (cl_grid4_alloc) */
+static cl_status grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **g, char *err) {
+  return m->M == 4 ? cl_grid4_alloc(m, o, g, err) : cl_grid_alloc(m, o, g, err);
+}
+
+/* the engine at its default levels: the drift (dR then dQ) and the estimate */
 static void grid_drift(const cl_model *m, const double *R, const double *Q, double *out, double *eb) {
   char err[CL_ERRLEN];
   cl_grid *g;
-  cr_assert_eq(cl_grid_alloc(m, NULL, &g, err), CL_OK, "%s", err);
+  cr_assert_eq(grid_alloc(m, NULL, &g, err), CL_OK, "%s", err);
   cr_assert_eq(cl_grid_eval(g, R, Q, out, out + m->K * m->M, eb, err), CL_OK, "%s", err);
   cl_grid_free(g);
 }
@@ -144,7 +149,7 @@ Test(grid4, estimate_bounds_the_error_against_a_finer_engine, .timeout = 120) {
     o.grid_nodes = 36;
     char err[CL_ERRLEN];
     cl_grid *g;
-    cr_assert_eq(cl_grid_alloc(&m, &o, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(grid_alloc(&m, &o, &g, err), CL_OK, "%s", err);
     cr_assert_eq(cl_grid_eval(g, m.R0, m.Q0, f, f + m.K * 4, fe, err), CL_OK, "%s", err);
     cl_grid_free(g);
     for (int k = 0; k < nout; k++) {
