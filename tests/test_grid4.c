@@ -53,28 +53,13 @@ Test(grid4, dead_fourth_unit_gives_the_m3_grid, .timeout = 60) {
     snprintf(a4, sizeof a4, "--M 4 %s", laws[c]);
     cl_model m3 = model_of(a3), m4 = model_of(a4);
     const int K = m3.K;
-    double R4[CL_KMAX * 4] = {0}, Q4[16] = {0};
-    for (int j = 0; j < K; j++)
-      for (int i = 0; i < 3; i++) R4[j * 4 + i] = m3.R0[j * 3 + i];
-    for (int i = 0; i < 3; i++)
-      for (int l = 0; l < 3; l++) Q4[i * 4 + l] = m3.Q0[i * 3 + l];
-    double d3[NOUT4], e3[NOUT4], d4[NOUT4], e4[NOUT4], worst = 0, big = 0;
+    double R4[CL_KMAX * 4], Q4[16];
+    embed_units(K, 3, 4, m3.R0, m3.Q0, R4, Q4);
+    double d3[NOUT4], e3[NOUT4], d4[NOUT4], e4[NOUT4], big = 0;
     grid_drift(&m3, m3.R0, m3.Q0, d3, e3);
     grid_drift(&m4, R4, Q4, d4, e4);
     for (int k = 0; k < K * 3 + 9; k++) big = fmax(big, fabs(d3[k]));
-    const double tol = 1e-12 * big;
-    for (int j = 0; j < K; j++)
-      for (int i = 0; i < 4; i++) {
-        const double a = d4[j * 4 + i], b = i < 3 ? d3[j * 3 + i] : 0;
-        worst = fmax(worst, fabs(a - b));
-        cr_expect_leq(fabs(a - b), tol, "case %d: dR_%d%d %.15g vs M = 3 %.15g", c, j, i, a, b);
-      }
-    for (int i = 0; i < 4; i++)
-      for (int l = 0; l < 4; l++) {
-        const double a = d4[K * 4 + i * 4 + l], b = i < 3 && l < 3 ? d3[K * 3 + i * 3 + l] : 0;
-        worst = fmax(worst, fabs(a - b));
-        cr_expect_leq(fabs(a - b), tol, "case %d: dQ_%d%d %.15g vs M = 3 %.15g", c, i, l, a, b);
-      }
+    const double worst = embedded_distance(K, 3, 4, d3, d4, 1e-12 * big, a4);
     cr_log_info("case %d: max |M = 4 - M = 3| %.3g (largest component %.3g) against the estimates %.3g + %.3g", c,
                 worst, big, e4[0], e3[0]);
   }
@@ -253,24 +238,10 @@ Test(grid4, against_monte_carlo_with_the_four_unit_terms, .timeout = 120) {
  * reason; outside the engine's scope (relu, linear, g = abs, B = 2 with
  * lambda != 0) `--expect grid` is refused (exit 2). */
 Test(grid4, cli_method_and_refusals, .timeout = 60) {
-  char dir[] = "/tmp/cldyn_grid4_XXXXXX";
-  cr_assert_not_null(mkdtemp(dir));
-  char args[1024], path[300], eb[8192];
-  snprintf(path, sizeof path, "%s/a.csv", dir);
-  snprintf(args, sizeof args,
-           "ode " CASEB "--R0 '0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1' --T 0.05 "
-           "--expect grid --out %s",
-           path);
-  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
-  cr_expect(strstr(eb, "grid engine (M = 4, B = 1, inclusion-exclusion"), "%s", eb);
-  cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
-  expect_json_method(path, "grid engine (M = 4", "trajectory error bound");
-  snprintf(args, sizeof args, "ode " CASEB "--T 0.05 --out %s", path);
-  cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
-  cr_expect(!strstr(eb, "grid engine"), "the default at M = 4 is not the grid: %s", eb);
-  char jp[400];
-  snprintf(jp, sizeof jp, "%s.json", path);
-  remove(jp), remove(path), rmdir(dir);
+  char eb[8192];
+  ode_method_is(CASEB "--R0 '0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1' --T 0.05 --expect grid",
+                "grid engine (M = 4, B = 1, inclusion-exclusion", 1);
+  ode_method_is(CASEB "--T 0.05", "grid engine", 0); /* the default at M = 4 is not the grid */
   cr_expect_eq(run_cli("ode " CASEB "--R0 '0.3,0.02,0.01,0;0.02,0.35,0.01,0.01;0.01,0,0.5,0.02;0,0.01,0.02,0.3' "
                        "--Q0 '0.4,0.01,0.005,0;0.01,0.3,0.005,0.01;0.005,0.005,0.45,0.01;0,0.01,0.01,0.2' --T 0.1 "
                        "--expect grid",
