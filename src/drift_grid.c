@@ -186,7 +186,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     return cl_fail(err, CL_EINVAL,
                    "expect: grid (the grid engine) needs M = 2, 3 or 4 (M = 3, 4: tanh, erf or sigmoid; M = 4: B = 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
   if (m->M == 4) /* its sub-engines take their own default levels */
-    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 has no levels of its own (cl_grid_alloc)");
+    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 has no levels of its own (cl_grid4_alloc, drift_grid4.c)");
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;

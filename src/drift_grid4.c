@@ -49,15 +49,21 @@ static void g4_triple(int u, int *s) {
     if (i != u) s[n++] = i;
 }
 
+/* The sub-state on the units s[0 .. n-1] of the four: the columns s of R
+ * (K x 4) and the block s x s of Q. */
+static void g4_block(int K, const int *s, int n, const double *R, const double *Q, double *Rs, double *Qs) {
+  for (int j = 0; j < K; j++)
+    for (int a = 0; a < n; a++) Rs[j * n + a] = R[j * 4 + s[a]];
+  for (int a = 0; a < n; a++)
+    for (int c = 0; c < n; c++) Qs[a * n + c] = Q[s[a] * 4 + s[c]];
+}
+
 /* The sub-model on the units s[0 .. n-1] (its R0, Q0 the sub-blocks). */
 static cl_model g4_sub(const cl_model *m, const int *s, int n, double lambda) {
   cl_model b = *m;
   b.M = n, b.lambda = lambda;
   memset(b.R0, 0, sizeof b.R0), memset(b.Q0, 0, sizeof b.Q0);
-  for (int j = 0; j < m->K; j++)
-    for (int a = 0; a < n; a++) b.R0[j * n + a] = m->R0[j * m->M + s[a]];
-  for (int a = 0; a < n; a++)
-    for (int c = 0; c < n; c++) b.Q0[a * n + c] = m->Q0[s[a] * m->M + s[c]];
+  g4_block(m->K, s, n, m->R0, m->Q0, b.R0, b.Q0);
   return b;
 }
 
@@ -108,15 +114,6 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
   return CL_OK;
 }
 
-/* The sub-state on the units s[0 .. n-1]. */
-static void g4_state(const cl_grid4 *g, const int *s, int n, const double *R, const double *Q, double *Rs,
-                     double *Qs) {
-  for (int j = 0; j < g->K; j++)
-    for (int a = 0; a < n; a++) Rs[j * n + a] = R[j * 4 + s[a]];
-  for (int a = 0; a < n; a++)
-    for (int c = 0; c < n; c++) Qs[a * n + c] = Q[s[a] * 4 + s[c]];
-}
-
 /* Adds sign times the drift (dRs, dQs) of the sub-model on the units
  * s[0 .. n-1] to (dR, dQ): unit a's components, and the off-diagonal dQ
  * where offd. */
@@ -133,7 +130,7 @@ static void g4_add(const cl_grid4 *g, const int *s, int n, double sign, int offd
 static cl_status g4_term(cl_grid4 *g, cl_grid *e, int lev, const int *s, int n, double sign, int offd,
                          const double *R, const double *Q, double *dR, double *dQ, char *err) {
   double Rs[CL_KMAX * 3], Qs[9], dRs[CL_KMAX * 3], dQs[9];
-  g4_state(g, s, n, R, Q, Rs, Qs);
+  g4_block(g->K, s, n, R, Q, Rs, Qs);
   cl_status st = cl_grid_eval_level(e, lev, Rs, Qs, dRs, dQs, err);
   if (!st) g4_add(g, s, n, sign, offd, dRs, dQs, dR, dQ);
   return st;
