@@ -544,7 +544,8 @@ const cl_optdesc cl_options[] = {
      "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound (where the whole batch has more than 40 dimensions, the Monte Carlo below: docs/multi.md s.3), quad (g = square where lambda != 0, "
      "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2, "
-     "or M = 3 with tanh, erf or sigmoid, where it is not the default: docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
+     "or M = 3 with tanh, erf or sigmoid, or M = 4 (B = 1) with those by sums over the 3- and 2-unit sub-models, where it is "
+     "not the default: docs/grid.md), Monte Carlo over whole batches (not cubic), or (M = 2, B = 1 or lambda = "
      "0) the tensor rule, which needs --quad-gauss >= 37 (tanh, sigmoid, erf: two levels and an error bound; cubic: "
      "where exact; docs/multi.md s.6)",
      "auto", .set = set_expect, .get = get_expect},

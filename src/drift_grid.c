@@ -108,12 +108,25 @@ struct cl_grid {
   int odd; /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
   double emax;
   char method[640];
+  cl_grid_sum sum; /* M = 4: a sum of other engines' levels (drift_grid4.c, cl_grid_alloc_sum) */
+  void *sctx;      /* its context (non-NULL: this is such a shell) */
 };
 
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = cl_act_polynomial(m->act);
-  if (m->M != 2 && m->M != 3) snprintf(r, sizeof r, "M = %d (the grid serves M = 2 and 3)", m->M);
+  if (m->M == 4) { /* the sum over the sub-models (drift_grid4.c, docs/grid.md s.15) */
+    cl_model t = *m;
+    t.M = 3;
+    if (m->lambda != 0 && m->B != 1)
+      snprintf(r, sizeof r, "M = 4 with B = %d and lambda != 0 (the four-unit terms are those of B = 1)", m->B);
+    else if (m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
+      snprintf(r, sizeof r, "M = 4 with %s sigma (its 3-unit sub-models' grid serves tanh, erf and sigmoid)",
+               cl_act_name(m->act));
+    else
+      cl_grid_applies(&t, r, sizeof r);
+  } else if (m->M != 2 && m->M != 3)
+    snprintf(r, sizeof r, "M = %d (the grid serves M = 2, 3 and 4)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
   } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
@@ -147,6 +160,7 @@ static void level_free(level *l) {
 void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
+  if (g->sctx) g->sum.release(g->sctx);
   free(g->out);
   free(g);
 }
@@ -170,7 +184,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2 or 3 (M = 3: tanh, erf or sigmoid), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+                   "expect: grid (the grid engine) needs M = 2, 3 or 4 (M = 3, 4: tanh, erf or sigmoid; M = 4: B = 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+  if (m->M == 4) /* its sub-engines take their own default levels */
+    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 has no levels of its own (cl_grid4_alloc, drift_grid4.c)");
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
@@ -296,6 +312,8 @@ static void pick_inner(const cl_grid *g, level *l) {
 }
 
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  if (m->M == 4) /* the sum over the sub-models (docs/grid.md s.15) */
+    return *out = NULL, cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 is cl_grid4_alloc's (drift_grid4.c)");
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
   f.nemax = GRID_NEMAX, c.nemax = 2 * GRID_NEMAX / 3;
@@ -304,6 +322,18 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
     f.n = (int)(GRID3_NMAX * x + 1) & ~1, c.n = (3 * f.n / 4 + 1) & ~1;
   }
   return cl_grid_alloc_levels(m, &c, &f, out, err);
+}
+
+cl_status cl_grid_alloc_sum(const cl_model *m, const cl_grid_sum *sum, void *ctx, const char *method, cl_grid **out,
+                            char *err) {
+  *out = NULL;
+  cl_grid *g = calloc(1, sizeof *g);
+  if (g) g->out = malloc(sizeof(double) * 2 * (size_t)(m->K * m->M + m->M * m->M));
+  if (!g || !g->out) return free(g), sum->release(ctx), cl_fail(err, CL_ENOMEM, "out of memory");
+  g->m = *m, g->K = m->K, g->M = m->M, g->nout = m->K * m->M + m->M * m->M, g->sum = *sum, g->sctx = ctx;
+  snprintf(g->method, sizeof g->method, "%s", method);
+  *out = g;
+  return CL_OK;
 }
 
 double cl_grid_errmax(const cl_grid *g) { return g->emax; }
@@ -318,11 +348,13 @@ void cl_grid_round_comp(const cl_grid *g, double *dR, double *dQ) {
   const int KM = g->K * g->M, poly = cl_act_polynomial(g->m.act);
   for (int k = 0; k < g->nout; k++) *(k < KM ? dR + k : dQ + k - KM) = poly ? g->lv[1].w.rndc[k] : 0;
 }
-int cl_grid_unresolved(const cl_grid *g) { return g->lv[0].unresolved || g->lv[1].unresolved; }
+int cl_grid_unresolved(const cl_grid *g) {
+  return g->lv[0].unresolved || g->lv[1].unresolved || (g->sctx && g->sum.unresolved(g->sctx));
+}
 const char *cl_grid_method(const cl_grid *g) { return g->method; }
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1) { *n0 = g->lv[1].w.last[0], *n1 = g->lv[1].w.last[1]; }
 void cl_grid_level_sizes(const cl_grid *g, int lev, int *n) {
-  for (int i = 0; i < g->M; i++) n[i] = g->lv[lev].w.last[i];
+  for (int i = 0; i < g->M; i++) n[i] = g->sctx ? 0 : g->lv[lev].w.last[i]; /* M = 4: its sub-engines' */
 }
 
 /* The smoothing of a product whose factors are smoothed by the Gaussians
@@ -1796,6 +1828,12 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
 
 /* One level at its state: prepare, evaluate, check. */
 static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
+  if (g->sctx) { /* M = 4: every sub-engine's level lev combined (drift_grid4.c) */
+    const cl_status s4 = g->sum.level(g->sctx, lev, R, Q, o, o + g->K * g->M, err);
+    for (int k = 0; !s4 && k < g->nout; k++)
+      if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");
+    return s4;
+  }
   level *l = (level *)&g->lv[lev];
   cl_status st = g->M == 3 ? prepare3(g, &l->w, R, Q, err) : prepare(g, &l->w, R, Q, err);
   if (!st) pick_inner(g, l);
@@ -1855,4 +1893,24 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   if (ebar)
     for (int k = 0; k < nout; k++) ebar[k] = g->emax;
   return finish(g, o1, dR, dQ, err);
+}
+
+/* ---- M = 4: the four-unit terms (STUB of branch g4base: helper grid4b
+ * replaces this section; it returns 0, as if the four-unit terms vanished) */
+struct cl_grid4q {
+  int M;
+};
+cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err) {
+  (void)o;
+  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the four-unit terms need M = 4");
+  *out = calloc(1, sizeof **out);
+  if (!*out) return cl_fail(err, CL_ENOMEM, "out of memory");
+  (*out)->M = 4;
+  return CL_OK;
+}
+void cl_grid4q_free(cl_grid4q *q) { free(q); }
+cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err) {
+  (void)lev, (void)R, (void)Q, (void)err;
+  for (int k = 0; k < q->M * q->M; k++) dQ4[k] = 0;
+  return CL_OK;
 }

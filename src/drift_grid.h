@@ -35,6 +35,19 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err);
+/* A grid engine whose levels are sums of other engines' levels (M = 4:
+ * drift_grid4.c, cl_grid4_alloc; docs/grid.md s.15): level lev of the
+ * shell is level(ctx, lev, ...), so that cl_grid_eval_level, cl_grid_eval
+ * (the estimate max |fine - coarse|) and cl_grid_eval_reps serve it as the
+ * others; unresolved(ctx) is cl_grid_unresolved's.  The shell owns ctx
+ * (release(ctx) at cl_grid_free, or here on failure). */
+typedef struct {
+  cl_status (*level)(void *ctx, int lev, const double *R, const double *Q, double *dR, double *dQ, char *err);
+  int (*unresolved)(const void *ctx);
+  void (*release)(void *ctx);
+} cl_grid_sum;
+cl_status cl_grid_alloc_sum(const cl_model *m, const cl_grid_sum *sum, void *ctx, const char *method, cl_grid **out,
+                            char *err);
 void cl_grid_free(cl_grid *g);
 /* The drift of level lev (0 coarse, 1 fine) alone. */
 cl_status cl_grid_eval_level(cl_grid *g, int lev, const double *R, const double *Q, double *dR, double *dQ,
@@ -119,5 +132,19 @@ cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q
 void cl_grid_sizes(const cl_grid *g, int *n0, int *n1);
 /* The nodes per direction (M of them) of level lev's last evaluation. */
 void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
+
+/* M = 4 (docs/grid.md s.15): the terms of the drift that name all four
+ * units.  With B = 1 and g = square these are the lambda^2 products of V_il
+ * (i != l) whose other two factors are the units not in {i, l}; every other
+ * term of the M = 4 drift names at most three units and comes from the
+ * M = 3 and M = 2 engines on the sub-models (inclusion-exclusion,
+ * drift_grid4.c).  dQ4 gets, for the level lev (0 coarse, 1 fine), the part
+ * of dQ (M x M, row-major, symmetric, 0 on the diagonal) made of those
+ * terms, with every factor (tau^2 / B, lambda^2, the views' weights)
+ * included, so that it is added to the rest of dQ as it is. */
+typedef struct cl_grid4q cl_grid4q;
+cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err);
+void cl_grid4q_free(cl_grid4q *q);
+cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -235,6 +236,51 @@ static inline void expect_json_method(const char *csv, const char *a, const char
   cr_expect(mt && strstr(mt, a) && strstr(mt, b), "%s", js);
   free(js);
   remove(jp);
+}
+
+/* `cldyn ode ARGS --out FILE` in a fresh directory (removed after): exit
+ * 0 and, with want, the method line and the JSON `method` field name
+ * `method` and the trajectory bound; without, the method line does not
+ * name it (tests/test_grid3.c, tests/test_grid4.c). */
+static inline void ode_method_is(const char *args, const char *method, int want) {
+  char dir[] = "/tmp/cldyn_method_XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char cmd[2048], path[300], jp[320], eb[8192];
+  snprintf(path, sizeof path, "%s/a.csv", dir);
+  snprintf(cmd, sizeof cmd, "ode %s --out %s", args, path);
+  cr_assert_eq(run_cli(cmd, eb, sizeof eb), 0, "%s: %s", cmd, eb);
+  if (want) {
+    cr_expect(strstr(eb, method) && strstr(eb, "trajectory error bound"), "%s: %s", cmd, eb);
+    expect_json_method(path, method, "trajectory error bound");
+  } else
+    cr_expect(!strstr(eb, method), "%s: the method is not '%s': %s", cmd, method, eb);
+  snprintf(jp, sizeof jp, "%s.json", path);
+  remove(jp), remove(path), rmdir(dir);
+}
+
+/* The state (R: K x m, Q: m x m, row-major) of m units as the first m of M
+ * units, the others dead (zero columns of R and rows of Q): the embedding
+ * of docs/fixed-points.md (tests/test_grid3.c, tests/test_grid4.c). */
+static inline void embed_units(int K, int m, int M, const double *R, const double *Q, double *RM, double *QM) {
+  for (int j = 0; j < K; j++)
+    for (int i = 0; i < M; i++) RM[j * M + i] = i < m ? R[j * m + i] : 0;
+  for (int i = 0; i < M; i++)
+    for (int l = 0; l < M; l++) QM[i * M + l] = i < m && l < m ? Q[i * m + l] : 0;
+}
+/* Every component of the drift dM (dR then dQ) of M units against the
+ * drift dm of m units embedded so (the others' components 0), within tol
+ * (a Criterion expectation each, named by what); returns the largest
+ * distance. */
+static inline double embedded_distance(int K, int m, int M, const double *dm, const double *dM, double tol,
+                                       const char *what) {
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], worst = 0;
+  embed_units(K, m, M, dm, dm + K * m, R, Q);
+  for (int k = 0; k < K * M + M * M; k++) {
+    const double a = dM[k], b = k < K * M ? R[k] : Q[k - K * M];
+    worst = fmax(worst, fabs(a - b));
+    cr_expect_leq(fabs(a - b), tol, "%s: component %d: %.15g vs %d units %.15g", what, k, a, m, b);
+  }
+  return worst;
 }
 
 /* The model of `ode ARGS` (asserted to parse). */

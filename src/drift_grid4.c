@@ -1,0 +1,182 @@
+/* drift_grid4.c - the M = 4 grid engine by inclusion-exclusion over the
+ * sub-models (docs/grid.md s.15).
+ *
+ * With B = 1 and g = square the per-sample gradient is
+ * ghat1_i = sd1_i [y2_i - 2 lambda y1_i sum_{k != i} y2_k^2] (docs/multi.md
+ * s.2): a sum of terms naming the unit sets {i} and {i, k}.  Every term of
+ * the drift is then an expectation naming a set U of units (dR_.i and the
+ * regulariser: U = {i} or {i, k}; P_il: |U| <= 3; V_il: |U| <= 4, and 4 only
+ * for i != l), and its value depends on the joint law of the units in U
+ * alone (the Stein regression is exact), so it is the same in the full
+ * model and in any sub-model (the same laws, tau, lambda, s, rho and
+ * regulariser, the sub-model's columns of R and block of Q) that contains
+ * U.  With F(S) the drift of the sub-model on the units S:
+ *   unit i's components (dR_.i, dQ_ii): sum over the 3 triples T containing
+ *     i of F(T) - sum over the 3 pairs P containing i of F(P) + F({i});
+ *   dQ_il, i != l: sum over the 2 triples containing {i, l} of F(T)
+ *     - F({i, l}) + the four-unit terms (cl_grid4q);
+ * a term naming 3 units is counted once, 2 units 2 - 1 = 1 time, 1 unit
+ * 3 - 3 + 1 = 1 time.  F({i}) is unit i's part of the M = 2 grid at
+ * lambda = 0 (the units then do not enter each other's components) on the
+ * pairs {1, 2} and {3, 4}: an engine with the same two levels as the others,
+ * so that a level of this engine is one level of every sub-engine. */
+#include "drift_grid4.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drift_grid.h"
+
+#define G4_NTRI 4
+#define G4_NPAIR 6
+#define G4_NSING 2
+
+struct cl_grid4 {
+  cl_model m;
+  int K;
+  cl_grid *tri[G4_NTRI];   /* tri[u]: the units other than u, ascending */
+  cl_grid *pair[G4_NPAIR]; /* (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) */
+  cl_grid *sing[G4_NSING]; /* lambda = 0: (0,1) and (2,3) */
+  cl_grid4q *q;            /* the four-unit terms of dQ (NULL where lambda = 0: none) */
+  char method[768];
+};
+
+static const int g4_pairs[G4_NPAIR][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+static const int g4_sings[G4_NSING][2] = {{0, 1}, {2, 3}};
+static void g4_triple(int u, int *s) {
+  for (int i = 0, n = 0; i < 4; i++)
+    if (i != u) s[n++] = i;
+}
+
+/* The sub-state on the units s[0 .. n-1] of the four: the columns s of R
+ * (K x 4) and the block s x s of Q. */
+static void g4_block(int K, const int *s, int n, const double *R, const double *Q, double *Rs, double *Qs) {
+  for (int j = 0; j < K; j++)
+    for (int a = 0; a < n; a++) Rs[j * n + a] = R[j * 4 + s[a]];
+  for (int a = 0; a < n; a++)
+    for (int c = 0; c < n; c++) Qs[a * n + c] = Q[s[a] * 4 + s[c]];
+}
+
+/* The sub-model on the units s[0 .. n-1] (its R0, Q0 the sub-blocks). */
+static cl_model g4_sub(const cl_model *m, const int *s, int n, double lambda) {
+  cl_model b = *m;
+  b.M = n, b.lambda = lambda;
+  memset(b.R0, 0, sizeof b.R0), memset(b.Q0, 0, sizeof b.Q0);
+  g4_block(m->K, s, n, m->R0, m->Q0, b.R0, b.Q0);
+  return b;
+}
+
+void cl_grid4_free(cl_grid4 *g) {
+  if (!g) return;
+  for (int k = 0; k < G4_NTRI; k++) cl_grid_free(g->tri[k]);
+  for (int k = 0; k < G4_NPAIR; k++) cl_grid_free(g->pair[k]);
+  for (int k = 0; k < G4_NSING; k++) cl_grid_free(g->sing[k]);
+  if (g->q) cl_grid4q_free(g->q);
+  free(g);
+}
+
+cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err) {
+  *out = NULL;
+  char why[200];
+  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the grid engine by sub-models needs M = 4");
+  if (!cl_grid_applies(m, why, sizeof why))
+    return cl_fail(err, CL_EINVAL, "expect: grid (the grid engine) at M = 4 needs B = 1 (where lambda != 0), "
+                                   "tanh, erf or sigmoid, g = square (where lambda != 0) and rho >= 0: %s", why);
+  cl_grid4 *g = calloc(1, sizeof *g);
+  if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
+  g->m = *m, g->K = m->K;
+  cl_status st = CL_OK;
+  for (int u = 0; u < G4_NTRI && !st; u++) {
+    int s[3];
+    g4_triple(u, s);
+    const cl_model b = g4_sub(m, s, 3, m->lambda);
+    st = cl_grid_alloc(&b, o, &g->tri[u], err);
+  }
+  for (int k = 0; k < G4_NPAIR && !st; k++) {
+    const cl_model b = g4_sub(m, g4_pairs[k], 2, m->lambda);
+    st = cl_grid_alloc(&b, o, &g->pair[k], err);
+  }
+  for (int k = 0; k < G4_NSING && !st; k++) {
+    const cl_model b = g4_sub(m, g4_sings[k], 2, 0);
+    st = cl_grid_alloc(&b, o, &g->sing[k], err);
+  }
+  /* lambda = 0: no term names more than the two units of V_il */
+  if (!st && m->lambda != 0) st = cl_grid4q_alloc(m, o, &g->q, err);
+  if (st) return cl_grid4_free(g), st;
+  snprintf(g->method, sizeof g->method,
+           "grid engine (M = 4, %s, inclusion-exclusion over the 3-unit sub-models, docs/grid.md s.15): the 4 "
+           "triples' M = 3 grids - the 6 pairs' M = 2 grids + each unit's own drift (the M = 2 grid at lambda = "
+           "0)%s; levels as at M = 2 and 3 (each sub-engine's coarse/fine); drift = the fine level, estimate max "
+           "|fine - coarse|",
+           m->B == 1 ? "B = 1" : "lambda = 0", m->lambda != 0 ? " + the four-unit terms of dQ_il" : "");
+  *out = g;
+  return CL_OK;
+}
+
+/* Adds sign times the drift (dRs, dQs) of the sub-model on the units
+ * s[0 .. n-1] to (dR, dQ): unit a's components, and the off-diagonal dQ
+ * where offd. */
+static void g4_add(const cl_grid4 *g, const int *s, int n, double sign, int offd, const double *dRs,
+                   const double *dQs, double *dR, double *dQ) {
+  for (int j = 0; j < g->K; j++)
+    for (int a = 0; a < n; a++) dR[j * 4 + s[a]] += sign * dRs[j * n + a];
+  for (int a = 0; a < n; a++)
+    for (int c = 0; c < n; c++)
+      if (a == c || offd) dQ[s[a] * 4 + s[c]] += sign * dQs[a * n + c];
+}
+
+/* One sub-engine's level lev at its sub-state, added with its sign. */
+static cl_status g4_term(cl_grid4 *g, cl_grid *e, int lev, const int *s, int n, double sign, int offd,
+                         const double *R, const double *Q, double *dR, double *dQ, char *err) {
+  double Rs[CL_KMAX * 3], Qs[9], dRs[CL_KMAX * 3], dQs[9];
+  g4_block(g->K, s, n, R, Q, Rs, Qs);
+  cl_status st = cl_grid_eval_level(e, lev, Rs, Qs, dRs, dQs, err);
+  if (!st) g4_add(g, s, n, sign, offd, dRs, dQs, dR, dQ);
+  return st;
+}
+
+cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
+                              double *dQ, char *err) {
+  memset(dR, 0, sizeof(double) * (size_t)g->K * 4), memset(dQ, 0, sizeof(double) * 16);
+  cl_status st = CL_OK;
+  for (int u = 0; u < G4_NTRI && !st && (mask & CL_GRID4_TRIPLES); u++) {
+    int s[3];
+    g4_triple(u, s);
+    st = g4_term(g, g->tri[u], lev, s, 3, 1, 1, R, Q, dR, dQ, err);
+  }
+  for (int k = 0; k < G4_NPAIR && !st && (mask & CL_GRID4_PAIRS); k++)
+    st = g4_term(g, g->pair[k], lev, g4_pairs[k], 2, -1, 1, R, Q, dR, dQ, err);
+  for (int k = 0; k < G4_NSING && !st && (mask & CL_GRID4_SINGLES); k++)
+    st = g4_term(g, g->sing[k], lev, g4_sings[k], 2, 1, 0, R, Q, dR, dQ, err);
+  if (!st && g->q && (mask & CL_GRID4_FOUR)) {
+    double q4[16];
+    st = cl_grid4q_eval_level(g->q, lev, R, Q, q4, err);
+    for (int k = 0; !st && k < 16; k++) dQ[k] += q4[k];
+  }
+  return st;
+}
+
+static cl_status g4_level(void *ctx, int lev, const double *R, const double *Q, double *dR, double *dQ, char *err) {
+  return cl_grid4_eval_parts(ctx, lev, CL_GRID4_ALL, R, Q, dR, dQ, err);
+}
+
+static int g4_unresolved(const void *ctx) {
+  const cl_grid4 *g = ctx;
+  int u = 0;
+  for (int k = 0; k < G4_NTRI; k++) u |= cl_grid_unresolved(g->tri[k]);
+  for (int k = 0; k < G4_NPAIR; k++) u |= cl_grid_unresolved(g->pair[k]);
+  for (int k = 0; k < G4_NSING; k++) u |= cl_grid_unresolved(g->sing[k]);
+  return u;
+}
+
+static void g4_release(void *ctx) { cl_grid4_free(ctx); }
+
+cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  *out = NULL;
+  cl_grid4 *g;
+  cl_status st = cl_grid4_new(m, o, &g, err);
+  if (st) return st;
+  const cl_grid_sum sum = {g4_level, g4_unresolved, g4_release};
+  return cl_grid_alloc_sum(m, &sum, g, g->method, out, err);
+}

@@ -1,0 +1,36 @@
+/* drift_grid4.h (internal) - the M = 4 grid engine (docs/grid.md s.15):
+ * with B = 1 and g = square every term of the drift names a set U of at
+ * most four units and depends only on their marginal law, so the drift is
+ * a sum over the sub-models by inclusion-exclusion: the four M = 3 grids
+ * (triples), minus the six M = 2 grids (pairs), plus each unit's own drift
+ * (the M = 2 grid at lambda = 0 on the pairs {1, 2} and {3, 4}), plus the
+ * four-unit terms of dQ (cl_grid4q, drift_grid.c).  cl_grid4_alloc wraps
+ * it in a cl_grid (cl_grid_alloc_sum) that calls it per level, so that
+ * cl_grid_eval and cl_grid_eval_reps serve M = 4 unchanged. */
+#ifndef CLDYN_DRIFT_GRID4_H
+#define CLDYN_DRIFT_GRID4_H
+
+#include "cldyn/model.h"
+#include "cldyn/quad.h"
+#include "drift_grid.h"
+
+typedef struct cl_grid4 cl_grid4;
+
+/* the parts of a level (cl_grid4_eval_parts' mask) */
+enum { CL_GRID4_TRIPLES = 1, CL_GRID4_PAIRS = 2, CL_GRID4_SINGLES = 4, CL_GRID4_FOUR = 8, CL_GRID4_ALL = 15 };
+
+/* The engine as a cl_grid (cl_grid_alloc_sum): its levels, cl_grid_eval's
+ * estimate and cl_grid_eval_reps as at M = 2 and 3 (the sub-engines at
+ * their default levels; o->grid_nodes scales them as there).  Where it
+ * does not apply (cl_grid_applies), CL_EINVAL with the reason. */
+cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
+/* The engine itself (bench/grid4.c). */
+cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err);
+void cl_grid4_free(cl_grid4 *g);
+/* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
+ * summed, each with its sign (dR K x 4, dQ 4 x 4, row-major); mask
+ * CL_GRID4_ALL is the level. */
+cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
+                              double *dQ, char *err);
+
+#endif
