@@ -12,7 +12,8 @@
  * engine at --grid-nodes 36: every size 1.5 times, aliasing e^-36, tails
  * e^-24), with the ratio distance / estimate.
  * Environment: GRID4Q_RHO, GRID4Q_S, GRID4Q_ACT (tanh, erf, sigmoid)
- * change the model; GRID4Q_REF=0 skips the reference.
+ * change the model; GRID4Q_NODES=N the engine's levels (as --grid-nodes N);
+ * GRID4Q_REF=0 skips the reference.
  * Build and run: bench/grid4q.sh */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ static int read_table(const char *path, double *R, double *Q, double *t, int K, 
       int j, i, l;
       if (!strcmp(tok, "t")) col_t = c;
       else if (sscanf(tok, "R_%d_%d", &j, &i) == 2) colR[(j - 1) * M + i - 1] = c;
-      else if (sscanf(tok, "Q_%d_%d", &i, &l) == 2) colQ[(i - 1) * M + l - 1] = c;
+      else if (sscanf(tok, "Q_%d_%d", &i, &l) == 2) colQ[(i - 1) * M + l - 1] = colQ[(l - 1) * M + i - 1] = c;
     }
   }
   while (nr < MAXROWS && fgets(line, sizeof line, f)) {
@@ -89,7 +90,8 @@ int main(int argc, char **argv) {
   cl_grid4q *q, *qr = NULL;
   cl_quad_opts o;
   memset(&o, 0, sizeof o);
-  if (cl_grid4q_alloc(&m, NULL, &q, err)) return fprintf(stderr, "%s\n", err), 1;
+  o.grid_nodes = getenv("GRID4Q_NODES") ? atoi(getenv("GRID4Q_NODES")) : 0;
+  if (cl_grid4q_alloc(&m, &o, &q, err)) return fprintf(stderr, "%s\n", err), 1;
   o.grid_nodes = 36;
   if (doref && cl_grid4q_alloc(&m, &o, &qr, err)) return fprintf(stderr, "%s\n", err), 1;
   printf("%s, rho %g, s %g; both levels per evaluation, median of %d\n", cl_act_name(m.act), m.rho, m.s, reps);

@@ -1901,6 +1901,18 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
  * half is the conjugate), and per split the sum over k_B is a matrix-vector
  * product for the four tables of the pair B at once. */
 #define G4Q_NMAX 64 /* the fine level's cap of nodes per direction (the coarse: 3/4) */
+/* the levels' aliasing and tail exponents (the 2-d and 3-d grids: 18/28 and
+ * 22/28), chosen from bench/grid4q.c on case B's trajectory (docs/grid.md
+ * s.15): the fine level 2.6e-9 from a much finer grid at most, the
+ * estimate |fine - coarse| 6.5e-8 at most and at least 20 times the
+ * distance */
+#define G4Q_EH_C 7.0
+#define G4Q_E_C 10.0
+#define G4Q_EH_F 11.0
+#define G4Q_E_F 13.0
+/* the spectrum's images dropped above this exponent (the 2-d and 3-d grids:
+ * GRID_EXPMAX, 40, for their e^-28; docs/grid.md s.15) */
+#define G4Q_EXPMAX(Eh) (1.5 * (Eh) + 6)
 
 struct cl_grid4q {
   cl_grid g;  /* the model, K, M = 4 and the two levels (rules, state, scratch) */
@@ -1940,8 +1952,9 @@ cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **
   const int ne = o && o->grid_nodes > 0 ? o->grid_nodes : GRID_NE;
   const double x = (double)ne / GRID_NE;
   const int cap = (int)(G4Q_NMAX * x + 1) & ~1;
-  const cl_grid_level lp[2] = {{(3 * cap / 4 + 1) & ~1, (2 * ne + 1) / 3, 10 * x * x, 12 * x, 5.5 * sqrt(x), 2 * GRID_NEMAX / 3},
-                               {cap, ne, 16 * x * x, 16 * x, 6.5 * sqrt(x), GRID_NEMAX}};
+  const cl_grid_level lp[2] = {{(3 * cap / 4 + 1) & ~1, (2 * ne + 1) / 3, G4Q_EH_C * x * x, G4Q_E_C * x, 5.5 * sqrt(x),
+                                2 * GRID_NEMAX / 3},
+                               {cap, ne, G4Q_EH_F * x * x, G4Q_E_F * x, 6.5 * sqrt(x), GRID_NEMAX}};
   cl_status st = CL_OK;
   for (int k = 0; k < 2 && !st; k++) {
     if ((st = level_rules(g, k, &lp[k], err))) break;
@@ -2003,7 +2016,10 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
       for (int k = 0; k < 3 * n3; k++)
         cB[j * 3 * n3 + k] = cos(f * Rt[j * 4 + 3] * fq[3][k]), sB[j * 3 * n3 + k] = sin(f * Rt[j * 4 + 3] * fq[3][k]);
   }
-  const double lb = corr_min(4, Ct, w->dead) - 1e-12, cl[4] = {Ct[3], Ct[7], Ct[11], Ct[15]};
+  /* images whose exponent is above G4Q_EXPMAX(Eh) are dropped (lb scaled so
+   * that spectrum_line's test against GRID_EXPMAX is that one) */
+  const double lb = (corr_min(4, Ct, w->dead) - 1e-12) * GRID_EXPMAX / G4Q_EXPMAX(l->p.Eh);
+  const double cl[4] = {Ct[3], Ct[7], Ct[11], Ct[15]};
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++)
       for (int k2 = 0; k2 < n2; k2++) {

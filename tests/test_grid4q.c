@@ -208,7 +208,7 @@ static void check_against_brute(const char *args, const double *R, const double 
   cl_model m = model_of(args);
   double fine[16], coarse[16], ref[16], bf[16];
   const double est = grid4q(&m, 0, R, Q, fine, coarse);
-  grid4q(&m, 36, R, Q, ref, NULL);
+  grid4q(&m, 32, R, Q, ref, NULL);
   brute4(&m, R, Q, 10, 10, bf);
   double big = 0, dref = 0, dbf = 0;
   for (int k = 0; k < 16; k++) {
