@@ -465,7 +465,7 @@ def main():
     ap.add_argument("--aca", type=float, default=0, help="route (c) by cross approximation at this tolerance")
     ap.add_argument("--save")
     ap.add_argument("--four", action="store_true", help="also print the four-unit part of V3 (src/drift_grid.c's "
-                    "cl_grid4q checks against it, docs/grid.md s.15)")
+                    "cl_grid4q checks against it, docs/grid.md, "The four-unit terms")")
     ap.add_argument("--set", help="EH,E,NE,LE: override the level's exponents and inner rule")
     args = ap.parse_args()
     R, Q = load_state(args.state)

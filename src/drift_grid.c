@@ -600,7 +600,7 @@ typedef struct {
 } spec_pt;
 
 /* One line of the folded spectrum (weights) along the last axis of a d-d
- * grid (d = 2: a row k0; d = 3: a line (k0, k1)), added into vr and vi (nw
+ * grid (d = 2: a row k0; d = 3: a line (k0, k1); d = 4: (k0, k1, k2)), added into vr and vi (nw
  * rows of n1) for one image point o of the other axes, vectorised along
  * the last axis' k1: for every image a1 the k1 that pass the bound lb ge
  * are gathered, then the Gaussian factor (libmvec's exp), the laws'
@@ -612,7 +612,9 @@ typedef struct {
  * argument) by angle addition from cB, sB (the last axis) and o's ca, sa
  * (hand-written: measured faster than a sincos per node and image).
  * rl: the cosines of the last axis (stride d), cl: Ct's column of the last
- * axis (d entries), dead: the last axis is a dead unit's.  Measured
+ * axis (d entries), dead: the last axis is a dead unit's; dens: the
+ * density's transform alone (row 0 of vr, vi: the four-unit terms' 4-d
+ * grid, d = 4), else every weight.  Measured
  * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
  * spectrum 5.32e9 instructions against 11.56e9 for the scalar loop with
  * cl_cf_law and exp per node and image. */
@@ -1876,7 +1878,7 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   return finish(g, o1, dR, dQ, err);
 }
 
-/* ---- M = 4: the four-unit terms (docs/grid.md s.15, "The four-unit terms") ----
+/* ---- M = 4: the four-unit terms (docs/grid.md, "The four-unit terms") ----
  * With B = 1 and g = square, ghat1_i = sd1_i y2_i - 2 lambda DY1_i
  * sum_{k != i} YY2_k and ghat2_i likewise with the views swapped (DY =
  * sd y, YY = y^2 of one unit in one view; docs/multi.md s.2).  The products of
@@ -1902,16 +1904,16 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
  * product for the four tables of the pair B at once. */
 #define G4Q_NMAX 64 /* the fine level's cap of nodes per direction (the coarse: 3/4) */
 /* the levels' aliasing and tail exponents (the 2-d and 3-d grids: 18/28 and
- * 22/28), chosen from bench/grid4q.c on case B's trajectory (docs/grid.md
- * s.15): the fine level 2.6e-9 from a much finer grid at most, the
- * estimate |fine - coarse| 6.5e-8 at most and at least 20 times the
- * distance */
+ * 22/28), chosen from bench/grid4q.c on case B's trajectory (docs/grid.md,
+ * "The four-unit terms": there the fine level was 3.5e-9 from a much finer
+ * grid at most, the estimate |fine - coarse| 6.4e-8 at most and at least
+ * 14 times the distance) */
 #define G4Q_EH_C 7.0
 #define G4Q_E_C 10.0
 #define G4Q_EH_F 11.0
 #define G4Q_E_F 13.0
 /* the spectrum's images dropped above this exponent (the 2-d and 3-d grids:
- * GRID_EXPMAX, 40, for their e^-28; docs/grid.md s.15) */
+ * GRID_EXPMAX, 40, for their e^-28; docs/grid.md, "The four-unit terms") */
 #define G4Q_EXPMAX(Eh) (1.5 * (Eh) + 6)
 
 struct cl_grid4q {
@@ -1947,8 +1949,8 @@ cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **
   const double t2 = m->tau * m->tau / m->B, l2 = m->lambda * m->lambda, s2 = m->s * m->s;
   q->cdd = t2 * 16 * l2 * (1 + s2), q->cdy = t2 * 8 * l2 * (1 + m->rho * s2);
   /* the levels: the grid's inner rules, aliasing and tail exponents lower
-   * than the 2-d and 3-d grids' (the terms are small; docs/grid.md s.15),
-   * every size scaled by x = grid_nodes / 24 as there */
+   * than the 2-d and 3-d grids' (the terms are small), every size scaled
+   * by x = grid_nodes / 24 as there */
   const int ne = o && o->grid_nodes > 0 ? o->grid_nodes : GRID_NE;
   const double x = (double)ne / GRID_NE;
   const int cap = (int)(G4Q_NMAX * x + 1) & ~1;

@@ -1,5 +1,5 @@
 /* The four-unit terms of the M = 4 drift on the 4-d grid (src/drift_grid.c,
- * cl_grid4q_*; docs/grid.md s.15, "The four-unit terms"), suite "grid4q":
+ * cl_grid4q_*; docs/grid.md, "The four-unit terms"), suite "grid4q":
  *  - against a brute-force reference that does not use the engine's term
  *    list: the per-sample gradient of docs/multi.md s.2 (B = 1, g = square)
  *    written as its monomials (a coefficient, the units it names, a feature
