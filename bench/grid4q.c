@@ -85,16 +85,20 @@ static int read_table(const char *path, double *R, double *Q, double *t, int K, 
  * in five nearly dead): the default levels against the reference (the
  * engine at --grid-nodes 36), every component: the served and refused
  * states and the largest ratio distance / estimate. */
+/* the audit's laws (the last, student, with GRID4Q_AUDIT_STUDENT only: its
+ * characteristic function is a Bessel K per spectrum entry, minutes per
+ * state on the reference) and activations */
+static const char *const audit_laws[] = {"rademacher:2", "uniform:3", "gauss:1.5",  "sparse:3:0.3",
+                                         "discrete:-1@0.3,0@0.4,1@0.3", "laplace:1", "student:1:6"};
+static const cl_act audit_acts[] = {CL_ACT_TANH, CL_ACT_ERF, CL_ACT_SIGMOID};
+
 static int audit(int n, uint64_t seed) {
+  const int nlaws = getenv("GRID4Q_AUDIT_STUDENT") ? 7 : 6;
+  const char *const *laws = audit_laws;
+  const cl_act *acts = audit_acts;
   char err[CL_ERRLEN];
   cl_rng *rng;
   if (cl_rng_alloc(seed, 0, &rng, err)) return fprintf(stderr, "%s\n", err), 1;
-  /* GRID4Q_AUDIT_STUDENT: also student:1:6 (its characteristic function is
-   * a Bessel K per spectrum entry: minutes per state on the reference) */
-  const char *laws[] = {"rademacher:2", "uniform:3", "gauss:1.5", "sparse:3:0.3", "discrete:-1@0.3,0@0.4,1@0.3",
-                        "laplace:1", "student:1:6"};
-  const int nlaws = getenv("GRID4Q_AUDIT_STUDENT") ? 7 : 6;
-  const cl_act acts[] = {CL_ACT_TANH, CL_ACT_ERF, CL_ACT_SIGMOID};
   int served = 0, refused = 0, refref = 0, beyond = 0;
   double worst = 0, worst_t = 0;
   cl_quad_opts o;

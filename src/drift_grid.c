@@ -1509,6 +1509,69 @@ static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
   return CL_OK;
 }
 
+/* The frequencies of the images (a = -1, 0, 1) of every node k along each
+ * of the d axes (n nodes, steps h), fq[i][3 k + a + 1], and their Gaussian
+ * exponents Ct_ii w^2 / 2, fx[i], laid out from p; returns the room after
+ * them (weights3, g4_spectrum). */
+static double *image_freqs(int d, const int *n, const double *h, const double *Ct, double *p, double **fq, double **fx) {
+  for (int i = 0; i < d; i++) {
+    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
+    const double P = n[i] * h[i];
+    for (int k = 0; k < n[i]; k++)
+      for (int a = 0; a < 3; a++) {
+        const int q = k < n[i] / 2 ? k : k - n[i];
+        fq[i][3 * k + a] = 2 * M_PI * (q + (a - 1) * n[i]) / P;
+        fx[i][3 * k + a] = 0.5 * Ct[i * (d + 1)] * fq[i][3 * k + a] * fq[i][3 * k + a];
+      }
+  }
+  return p;
+}
+
+/* The lines of the folded spectrum along the last axis of a d-d grid (d =
+ * 3 or 4) at the nodes k[0 .. d - 2] of the other axes: every image point
+ * (a_0, .., a_(d-2)) of those axes (a_i = 0 along a dead axis) whose
+ * exponent bound lb (e_0 + .. + e_(d-2)) passes GRID_EXPMAX (e = w^T Ct
+ * w / 2 >= lb sum_i Ct_ii w_i^2 / 2, lb the smallest eigenvalue of Ct's
+ * correlation matrix), with its spec_pt, through spectrum_line (n nodes
+ * along the last axis; dens: the density alone). */
+static void image_lines(const cl_grid *g, const work *w, int d, const int *k, double *const *fq, double *const *fx,
+                        double lb, const double *cl, int n, const double *cB, const double *sB, double *VR, double *VI,
+                        double *scr, int dens) {
+  const int K = g->K, m = d - 1;
+  const double *Ct = w->Ct;
+  int a[3] = {-1, -1, -1};
+  for (;;) {
+    int ok = 1;
+    double wv[3], e = 0;
+    for (int i = 0; i < m && ok; i++) {
+      if (w->dead[i] && a[i]) ok = 0;
+      wv[i] = fq[i][3 * k[i] + a[i] + 1], e += fx[i][3 * k[i] + a[i] + 1];
+    }
+    if (ok && !(lb * e > GRID_EXPMAX)) {
+      spec_pt o;
+      o.e = e, o.ct = 0;
+      for (int i = 0; i < m; i++)
+        for (int l = i + 1; l < m; l++) o.e += Ct[i * d + l] * wv[i] * wv[l];
+      for (int i = 0; i < m; i++) o.ct += Ct[i * d + m] * wv[i];
+      for (int j = 0; j < K; j++) {
+        o.arg[j] = 0;
+        for (int i = 0; i < m; i++) o.arg[j] += w->Rt[j * d + i] * wv[i];
+        o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
+        if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
+      }
+      for (int r = 0; r < d && !dens; r++) {
+        o.xo[r] = 0;
+        for (int i = 0; i < m; i++) o.xo[r] += Ct[r * d + i] * wv[i];
+      }
+      spectrum_line(g, d, w->Rt + m, cl, w->dead[m], &o, n, fq[m], fx[m], lb, cB, sB, VR, VI, scr, dens);
+    }
+    int i = m - 1;
+    while (i >= 0 && a[i] == 1) a[i--] = -1;
+    if (i < 0) break;
+    a[i]++;
+  }
+}
+
 /* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
  * K+1..K+3 times the standardised xi_r), each times the cell volume: the
  * folded spectrum at the grid's frequencies (lines along axis 2 for
@@ -1520,17 +1583,7 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
   const double *Ct = w->Ct;
-  double *fq[3], *fx[3], *p = w->fw;
-  for (int i = 0; i < 3; i++) {
-    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
-    const double P = n[i] * h[i];
-    for (int k = 0; k < n[i]; k++)
-      for (int a = 0; a < 3; a++) {
-        const int q = k < n[i] / 2 ? k : k - n[i];
-        fq[i][3 * k + a] = 2 * M_PI * (q + (a - 1) * n[i]) / P;
-        fx[i][3 * k + a] = 0.5 * Ct[i * 4] * fq[i][3 * k + a] * fq[i][3 * k + a];
-      }
-  }
+  double *fq[3], *fx[3], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
   double *cB = p, *sB = cB + 3 * (size_t)K * n2, *VR = sB + 3 * (size_t)K * n2;
   double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
   for (int j = 0; j < K; j++) {
@@ -1547,25 +1600,8 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
     for (int k1 = 0; k1 < n1; k1++) {
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
-      for (int a0 = -1; a0 <= 1; a0++) {
-        if (w->dead[0] && a0) continue;
-        const double w0 = fq[0][3 * k0 + a0 + 1], e0 = fx[0][3 * k0 + a0 + 1];
-        if (lb * e0 > GRID_EXPMAX) continue;
-        for (int a1 = -1; a1 <= 1; a1++) {
-          if (w->dead[1] && a1) continue;
-          const double w1 = fq[1][3 * k1 + a1 + 1], e1 = fx[1][3 * k1 + a1 + 1];
-          if (lb * (e0 + e1) > GRID_EXPMAX) continue;
-          spec_pt o;
-          o.e = e0 + e1 + Ct[1] * w0 * w1, o.ct = Ct[2] * w0 + Ct[5] * w1;
-          for (int j = 0; j < K; j++) {
-            o.arg[j] = w->Rt[j * 3] * w0 + w->Rt[j * 3 + 1] * w1;
-            o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
-            if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
-          }
-          for (int r = 0; r < 3; r++) o.xo[r] = Ct[r * 3] * w0 + Ct[r * 3 + 1] * w1;
-          spectrum_line(g, 3, w->Rt + 2, cl, w->dead[2], &o, n2, fq[2], fx[2], lb, cB, sB, VR, VI, scr, 0);
-        }
-      }
+      const int kk[2] = {k0, k1};
+      image_lines(g, w, 3, kk, fq, fx, lb, cl, n2, cB, sB, VR, VI, scr, 0);
       const int mir = k0 > 0 && k0 < n0 / 2;
       for (int k2 = 0; k2 < n2; k2++) {
         /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
@@ -2000,17 +2036,7 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
   work *w = &l->w;
   const int K = g->K, n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3];
   const double *Ct = w->Ct, *Rt = w->Rt;
-  double *fq[4], *fx[4], *p = w->fw;
-  for (int i = 0; i < 4; i++) {
-    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
-    const double P = n[i] * h[i];
-    for (int k = 0; k < n[i]; k++)
-      for (int a = 0; a < 3; a++) {
-        const int qq = k < n[i] / 2 ? k : k - n[i];
-        fq[i][3 * k + a] = 2 * M_PI * (qq + (a - 1) * n[i]) / P;
-        fx[i][3 * k + a] = 0.5 * Ct[i * 5] * fq[i][3 * k + a] * fq[i][3 * k + a];
-      }
-  }
+  double *fq[4], *fx[4], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
   double *cB = p, *sB = cB + 3 * (size_t)K * n3, *VR = sB + 3 * (size_t)K * n3, *VI = VR + n3, *scr = VI + n3;
   for (int j = 0; j < K; j++) {
     double f;
@@ -2027,30 +2053,8 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
       for (int k2 = 0; k2 < n2; k2++) {
         memset(VR, 0, sizeof(double) * (size_t)n3);
         memset(VI, 0, sizeof(double) * (size_t)n3);
-        for (int a0 = -1; a0 <= 1; a0++) {
-          if (w->dead[0] && a0) continue;
-          const double w0 = fq[0][3 * k0 + a0 + 1], e0 = fx[0][3 * k0 + a0 + 1];
-          if (lb * e0 > GRID_EXPMAX) continue;
-          for (int a1 = -1; a1 <= 1; a1++) {
-            if (w->dead[1] && a1) continue;
-            const double w1 = fq[1][3 * k1 + a1 + 1], e1 = fx[1][3 * k1 + a1 + 1];
-            if (lb * (e0 + e1) > GRID_EXPMAX) continue;
-            for (int a2 = -1; a2 <= 1; a2++) {
-              if (w->dead[2] && a2) continue;
-              const double w2 = fq[2][3 * k2 + a2 + 1], e2 = fx[2][3 * k2 + a2 + 1];
-              if (lb * (e0 + e1 + e2) > GRID_EXPMAX) continue;
-              spec_pt o;
-              o.e = e0 + e1 + e2 + Ct[1] * w0 * w1 + Ct[2] * w0 * w2 + Ct[6] * w1 * w2;
-              o.ct = Ct[3] * w0 + Ct[7] * w1 + Ct[11] * w2;
-              for (int j = 0; j < K; j++) {
-                o.arg[j] = Rt[j * 4] * w0 + Rt[j * 4 + 1] * w1 + Rt[j * 4 + 2] * w2;
-                o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
-                if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
-              }
-              spectrum_line(g, 4, Rt + 3, cl, w->dead[3], &o, n3, fq[3], fx[3], lb, cB, sB, VR, VI, scr, 1);
-            }
-          }
-        }
+        const int kk[3] = {k0, k1, k2};
+        image_lines(g, w, 4, kk, fq, fx, lb, cl, n3, cB, sB, VR, VI, scr, 1);
         const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
         memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
         memcpy(si + r0, VI, sizeof(double) * (size_t)n3);
@@ -2091,6 +2095,21 @@ static cl_status g4_tables(const cl_grid *g, level *l, int pp, const int *n, con
   return CL_OK;
 }
 
+/* v[0] += Re, v[im] += Im of sum_k (xr + i xi)_k (br + i bi)_k over n
+ * entries (xi = 0 where real) */
+static void g4_dot(int real, int n, const double *restrict xr, const double *restrict xi, const double *restrict br,
+                   const double *restrict bi, double *v, size_t im) {
+  double ar = 0, ai = 0;
+  if (real) {
+#pragma omp simd reduction(+ : ar, ai)
+    for (int k = 0; k < n; k++) ar += xr[k] * br[k], ai += xr[k] * bi[k];
+  } else {
+#pragma omp simd reduction(+ : ar, ai)
+    for (int k = 0; k < n; k++) ar += xr[k] * br[k] - xi[k] * bi[k], ai += xr[k] * bi[k] + xi[k] * br[k];
+  }
+  v[0] += ar, v[im] += ai;
+}
+
 /* The products of the three splits: for each line (k0, k1, k2) of the half
  * spectrum and each split {0 b | c d}, V_q(k_0, k_b) += sum_(k_c, k_d)
  * S(k) T_q(k_c, k_d) for the four tables q of the pair (c, d) (DD, YY,
@@ -2117,35 +2136,11 @@ static void g4_contract(const cl_grid4q *q, level *l, const int *n, const double
         const double *restrict xr = sr + r0, *restrict xi = si + r0;
         for (int t = 0; t < 4; t++) {
           /* split {01|23}: the pair (2, 3) = 5 at (k2, k3), summed along k3 */
-          {
-            const double *restrict br = TR(5, t) + (size_t)k2 * n3, *restrict bi = TI(5, t) + (size_t)k2 * n3;
-            double ar = 0, ai = 0;
-            if (q->real) {
-#pragma omp simd reduction(+ : ar, ai)
-              for (int k3 = 0; k3 < n3; k3++) ar += xr[k3] * br[k3], ai += xr[k3] * bi[k3];
-            } else {
-#pragma omp simd reduction(+ : ar, ai)
-              for (int k3 = 0; k3 < n3; k3++)
-                ar += xr[k3] * br[k3] - xi[k3] * bi[k3], ai += xr[k3] * bi[k3] + xi[k3] * br[k3];
-            }
-            double *v = V + (size_t)(0 * 4 + t) * nv;
-            v[(size_t)k0 * n1 + k1] += ar, v[nv / 2 + (size_t)k0 * n1 + k1] += ai;
-          }
+          g4_dot(q->real, n3, xr, xi, TR(5, t) + (size_t)k2 * n3, TI(5, t) + (size_t)k2 * n3,
+                 V + (size_t)(0 * 4 + t) * nv + (size_t)k0 * n1 + k1, nv / 2);
           /* split {02|13}: the pair (1, 3) = 4 at (k1, k3), summed along k3 */
-          {
-            const double *restrict br = TR(4, t) + (size_t)k1 * n3, *restrict bi = TI(4, t) + (size_t)k1 * n3;
-            double ar = 0, ai = 0;
-            if (q->real) {
-#pragma omp simd reduction(+ : ar, ai)
-              for (int k3 = 0; k3 < n3; k3++) ar += xr[k3] * br[k3], ai += xr[k3] * bi[k3];
-            } else {
-#pragma omp simd reduction(+ : ar, ai)
-              for (int k3 = 0; k3 < n3; k3++)
-                ar += xr[k3] * br[k3] - xi[k3] * bi[k3], ai += xr[k3] * bi[k3] + xi[k3] * br[k3];
-            }
-            double *v = V + (size_t)(1 * 4 + t) * nv;
-            v[(size_t)k0 * n2 + k2] += ar, v[nv / 2 + (size_t)k0 * n2 + k2] += ai;
-          }
+          g4_dot(q->real, n3, xr, xi, TR(4, t) + (size_t)k1 * n3, TI(4, t) + (size_t)k1 * n3,
+                 V + (size_t)(1 * 4 + t) * nv + (size_t)k0 * n2 + k2, nv / 2);
           /* split {03|12}: the pair (1, 2) = 3 at (k1, k2), a constant along k3 */
           {
             const double br = TR(3, t)[(size_t)k1 * n2 + k2], bi = TI(3, t)[(size_t)k1 * n2 + k2];
