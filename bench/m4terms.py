@@ -3,7 +3,7 @@
 (a measured study, docs/grid.md s.12; not an engine, not a test).
 
   bench/m4terms.py STATE [--level coarse|fine|ref] [--set EH,E,NE,LE]
-                   [--svd N] [--aca TOL] [--mc] [--save FILE.npy]
+                   [--svd N] [--aca TOL] [--mc] [--four] [--save FILE.npy]
 
 STATE is `start` (case B's R0, Q = I) or the path of a `cldyn ode` table and
 a time, `TABLE:T` (the row at t = T; the R_j_i and Q_i_l columns).  Case B:
@@ -42,6 +42,9 @@ approximation of the spectrum matrix S[k_A, k_B] from its rows and columns
 4-d grid's four-unit terms; prints the rank and the spectrum entries formed;
 for the split {01|23} also the four 3-d weights as marginals of its factors
 and the three-unit terms from them, against the 4-d grid's.
+--four: also the four-unit part of V3 (i < l, without tau^2), against which
+src/drift_grid.c's cl_grid4q was checked (docs/grid.md, "The four-unit
+terms": bench/m4terms.py start --level fine --four).
 --mc: the Monte Carlo means of V3_il at this state with their standard
 errors (plain sampling as bench/terms_m4.py, 4e6 samples in chunks, seed 1).
 
@@ -465,7 +468,7 @@ def main():
     ap.add_argument("--aca", type=float, default=0, help="route (c) by cross approximation at this tolerance")
     ap.add_argument("--save")
     ap.add_argument("--four", action="store_true", help="also print the four-unit part of V3 (src/drift_grid.c's "
-                    "cl_grid4q checks against it, docs/grid.md, "The four-unit terms")")
+                    "cl_grid4q was checked against it)")
     ap.add_argument("--set", help="EH,E,NE,LE: override the level's exponents and inner rule")
     args = ap.parse_args()
     R, Q = load_state(args.state)
