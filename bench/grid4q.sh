@@ -32,13 +32,15 @@ IFS=' ' read -r -a argv <<<"$args"
 # the R0 argument holds ';': split on spaces only, then run
 build/cldyn ode "${argv[@]}" --T 50 --dt-out 1 --out "$tmp/B.csv" 2>/dev/null
 cc_bench grid4q
+# shellcheck disable=SC2154 # out: set by cc_bench (bench/ccbench.sh)
+bin=$out
 REPS=${CLDYN_BENCH_GRID4Q_REPS:-5}
-"$out" "$tmp/B.csv" "$REPS"
-GRID4Q_RHO=0.5 "$out" "$tmp/B.csv" "$REPS"
-GRID4Q_RHO=1 "$out" "$tmp/B.csv" "$REPS"
-GRID4Q_ACT=erf "$out" "$tmp/B.csv" "$REPS"
-GRID4Q_ACT=sigmoid "$out" "$tmp/B.csv" "$REPS"
+"$bin" "$tmp/B.csv" "$REPS"
+GRID4Q_RHO=0.5 "$bin" "$tmp/B.csv" "$REPS"
+GRID4Q_RHO=1 "$bin" "$tmp/B.csv" "$REPS"
+GRID4Q_ACT=erf "$bin" "$tmp/B.csv" "$REPS"
+GRID4Q_ACT=sigmoid "$bin" "$tmp/B.csv" "$REPS"
 if [ -n "${CLDYN_BENCH_GRID4Q_AUDIT:-}" ]; then
-  "$out" audit "$CLDYN_BENCH_GRID4Q_AUDIT" "${CLDYN_BENCH_GRID4Q_SEED:-7}"
+  "$bin" audit "$CLDYN_BENCH_GRID4Q_AUDIT" "${CLDYN_BENCH_GRID4Q_SEED:-7}"
 fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
