@@ -225,10 +225,11 @@ static void check_against_brute(const char *args, const double *R, const double 
   cr_assert(dbf <= est, "fine - brute force %g beyond the estimate %g", dbf, est);
 }
 
-/* Three states of small Q: tanh at rho = 0 (s = 0.5), erf at rho = 0.5
+/* Four states of small Q: tanh at rho = 0 (s = 0.5), erf at rho = 0.5
  * (s = 0.8) with a uniform law (its characteristic function; Gauss-Legendre
  * in the reference), sigmoid (not odd) without per-view noise (rho = 1:
- * the pair moments are products, the step from sigma's poles).  Gauss-
+ * the pair moments are products, the step from sigma's poles), and sigmoid
+ * with an asymmetric discrete law (a complex spectrum).  Gauss-
  * Hermite at 10 nodes over xi was 6e-10 from 12 nodes at the first state,
  * 8 nodes 1e-8 (beyond the estimate, 4.9e-9: the reference must resolve
  * it). */
@@ -236,6 +237,11 @@ Test(grid4q, against_brute_force_within_estimate, .timeout = 120) {
   check_against_brute("--M 4 --lambda 1 --c rademacher:3 --c sparse:2:0.5", R_SMALL, Q_SMALL);
   check_against_brute("--M 4 --lambda 0.7 --act erf --rho 0.5 --s 0.8 --c rademacher:2 --c uniform:1", R_SMALL, Q_SMALL);
   check_against_brute("--M 4 --lambda 1 --act sigmoid --rho 1 --c rademacher:3 --c sparse:2:0.5", R_SMALL, Q_SMALL);
+  /* an asymmetric law: the spectrum is complex (the general contraction;
+   * its imaginary part meets odd parts of the tables only where sigma is
+   * not odd) */
+  check_against_brute("--M 4 --lambda 1 --act sigmoid --rho 0.2 --c discrete:-2@0.2,0.5@0.8 --c rademacher:2", R_SMALL,
+                      Q_SMALL);
 }
 
 /* A dead unit (Q_.4 = 0, R_.4 = 0): with odd sigma y_4 = 0, so every
