@@ -3,7 +3,7 @@
 (a measured study, docs/grid.md s.12; not an engine, not a test).
 
   bench/m4terms.py STATE [--level coarse|fine|ref] [--set EH,E,NE,LE]
-                   [--svd N] [--aca TOL] [--mc] [--save FILE.npy]
+                   [--svd N] [--aca TOL] [--mc] [--four] [--save FILE.npy]
 
 STATE is `start` (case B's R0, Q = I) or the path of a `cldyn ode` table and
 a time, `TABLE:T` (the row at t = T; the R_j_i and Q_i_l columns).  Case B:
@@ -42,6 +42,9 @@ approximation of the spectrum matrix S[k_A, k_B] from its rows and columns
 4-d grid's four-unit terms; prints the rank and the spectrum entries formed;
 for the split {01|23} also the four 3-d weights as marginals of its factors
 and the three-unit terms from them, against the 4-d grid's.
+--four: also the four-unit part of V3 (i < l, without tau^2), against which
+src/drift_grid.c's cl_grid4q was checked (docs/grid.md, "The four-unit
+terms": bench/m4terms.py start --level fine --four).
 --mc: the Monte Carlo means of V3_il at this state with their standard
 errors (plain sampling as bench/terms_m4.py, 4e6 samples in chunks, seed 1).
 
@@ -270,7 +273,7 @@ def v3(W, mom, prods, marg=None, only=None):
         V += coef * val
         if nu == 4:
             V4 += coef * val
-    return np.triu(V), count, np.abs(V4).max()
+    return np.triu(V), count, V4
 
 
 def four_products(prods, mom, A, B):
@@ -464,6 +467,8 @@ def main():
     ap.add_argument("--mc", action="store_true")
     ap.add_argument("--aca", type=float, default=0, help="route (c) by cross approximation at this tolerance")
     ap.add_argument("--save")
+    ap.add_argument("--four", action="store_true", help="also print the four-unit part of V3 (src/drift_grid.c's "
+                    "cl_grid4q was checked against it)")
     ap.add_argument("--set", help="EH,E,NE,LE: override the level's exponents and inner rule")
     args = ap.parse_args()
     R, Q = load_state(args.state)
@@ -480,7 +485,8 @@ def main():
     for k1, k2 in prods:
         mom.get(*k1), mom.get(*k2)
     t2 = cpu()
-    V, count, v4max = v3(W, mom, prods)
+    V, count, V4 = v3(W, mom, prods)
+    v4max = np.abs(V4).max()
     t3 = cpu()
     N = int(np.prod(n))
     print("state %s, level %s: grid %s (%d nodes), steps %s, %d spectrum images"
@@ -494,6 +500,10 @@ def main():
     print("CPU s: 4-d weight %.2f (of which the FFT %.2f), tables %.2f, contractions %.2f (%d three-unit, %d four-unit products)"
           % (t1 - t0, tfft, t2 - t1, t3 - t2, count[3], count[4]))
     print("the four-unit part of V3: largest |component| %.3e" % v4max)
+    if args.four:
+        print("the four-unit part of V3 (upper triangle, i < l; without tau^2):")
+        for i in range(M):
+            print("  " + " ".join("%19s" % ("%.12e" % V4[i, l] if l > i else "") for l in range(M)))
     # the three-unit terms need only the four 3-d weights: their own FFTs
     t0 = cpu()
     dev, nodes3, tf3, formed3 = 0.0, 0, 0.0, 0

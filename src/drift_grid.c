@@ -67,17 +67,17 @@ double exp(double);
 
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
-  /* M = 2 or 3 units: matrices M x M (Gi 2M x 2M), Rt K x M, row-major */
-  double Gi[36]; /* Sigma's generalized inverse (cl_sym_ginv) */
-  double dX[3];           /* X_i = dX_i u_i (0: dead unit) */
-  int dead[3];
-  double Rt[CL_KMAX * 3]; /* R in the standardised coordinates (cosines) */
-  double Ct[9], Ce[9];    /* covariance of the standardised xi; raw covariance of the per-view noise */
-  double Se[9];           /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
+  /* M = 2, 3 (or 4: the four-unit terms) units: matrices M x M (Gi 2M x 2M), Rt K x M, row-major */
+  double Gi[64]; /* Sigma's generalized inverse (cl_sym_ginv) */
+  double dX[4];           /* X_i = dX_i u_i (0: dead unit) */
+  int dead[4];
+  double Rt[CL_KMAX * 4]; /* R in the standardised coordinates (cosines) */
+  double Ct[16], Ce[16];  /* covariance of the standardised xi; raw covariance of the per-view noise */
+  double Se[16];          /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
   double *ln; /* M = 3: n lines of an FFT (2 n^2) */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
-  int last[3]; /* the nodes per direction of the last evaluation */
+  int last[4]; /* the nodes per direction of the last evaluation */
   size_t cap3; /* M = 3: the nodes the 3-d buffers (z, W, cross) hold (grid3_room) */
   double spec[CL_KMAX + 3]; /* linear, cubic: sum of |spectrum| of each weight over the FFT's input */
   double rs[37];             /* linear, cubic: the node sums of the rounding bound (round_row) */
@@ -92,10 +92,10 @@ typedef struct {
   cl_rule gh; /* the inner rule in use (standard normal): one of lad, not owned */
   cl_rule lad[GRID_NLAD]; /* the inner rules by node count, 1.25x apart (docs/grid.md s.3) */
   int nlad;
-  int nwt[3]; /* the lengths of the axes' FFT tables */
+  int nwt[4]; /* the lengths of the axes' FFT tables */
   int unresolved; /* set when a state needed more nodes than the cap (cl_grid_unresolved) */
-  gsl_fft_complex_wavetable *wt[3];
-  gsl_fft_complex_workspace *ws[3];
+  gsl_fft_complex_wavetable *wt[4];
+  gsl_fft_complex_workspace *ws[4];
 } level;
 
 struct cl_grid {
@@ -150,7 +150,7 @@ static void level_free(level *l) {
   free(w->ln), free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
   for (int k = 0; k < l->nlad; k++) cl_rule_free(&l->lad[k]);
   l->nlad = 0;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < 4; i++) {
     if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
     if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
     l->nwt[i] = 0;
@@ -177,6 +177,38 @@ void cl_grid_default_levels(int n, cl_grid_level *c, cl_grid_level *f) {
   *c = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * n + 1) / 3, 18 * x * x, 22 * x, 5.5 * sqrt(x), 0};
 }
 
+/* Level k of g (g->m set) from p: its parameters, the student laws'
+ * quantiles and the ladder of inner rules (the 2-d, 3-d and 4-d grids). */
+static cl_status level_rules(cl_grid *g, int k, const cl_grid_level *p, char *err) {
+  const cl_model *m = &g->m;
+  cl_status st = CL_OK;
+  g->lv[k].p = *p;
+  const int poly = cl_act_polynomial(m->act);
+  if (poly) g->lv[k].p.E = 2 * p->E; /* polynomial growth against the tails */
+  /* a student law's power tail: a range at the tail mass exp(-0.75 E)
+   * (the two levels' ranges differ, so their difference sees the cut) */
+  for (int j = 0; j < m->K; j++)
+    if (m->c[j].kind == CL_LAW_STUDENT)
+      g->lv[k].tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
+                       gsl_cdf_tdist_Qinv(exp(-0.75 * g->lv[k].p.E), m->c[j].nu);
+  /* the inner rule: the trapezoid for sigma analytic in a strip (geometric
+   * convergence), Gauss-Hermite for the polynomials (exact) */
+  /* the ladder of inner rules (docs/grid.md s.3): from ne up by 1.25x to
+   * nemax for the trapezoid, ne alone for Gauss-Hermite */
+  level *lv = &g->lv[k];
+  for (int cnt = p->ne; !st && lv->nlad < GRID_NLAD;) {
+    st = poly || p->Le <= 0 ? cl_rule_normal(cnt, &lv->lad[lv->nlad], err)
+                            : cl_rule_normal_trap_range(cnt, p->Le, &lv->lad[lv->nlad], err);
+    if (st) break;
+    lv->nlad++;
+    if (poly || p->Le <= 0 || cnt >= p->nemax) break;
+    cnt = (int)fmin(p->nemax, ceil(1.25 * cnt));
+  }
+  if (st) return st;
+  lv->gh = lv->lad[0];
+  return CL_OK;
+}
+
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err) {
   *out = NULL;
@@ -201,31 +233,8 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
         !(p[k]->Eh > 0))
       st = cl_fail(err, CL_EINVAL, "expect: grid level %d: n %d (even, 8 to 1024), ne %d (2 to %d)", k,
                    p[k]->n, p[k]->ne, GRID_NEMAX);
-    if (st) break;
-    g->lv[k].p = *p[k];
-    const int poly = cl_act_polynomial(m->act);
-    if (poly) g->lv[k].p.E = 2 * p[k]->E; /* polynomial growth against the tails */
-    /* a student law's power tail: a range at the tail mass exp(-0.75 E)
-     * (the two levels' ranges differ, so their difference sees the cut) */
-    for (int j = 0; j < m->K; j++)
-      if (m->c[j].kind == CL_LAW_STUDENT)
-        g->lv[k].tq[j] = sqrt(m->c[j].m2 * (m->c[j].nu - 2) / m->c[j].nu) *
-                         gsl_cdf_tdist_Qinv(exp(-0.75 * g->lv[k].p.E), m->c[j].nu);
-    /* the inner rule: the trapezoid for sigma analytic in a strip (geometric
-     * convergence), Gauss-Hermite for the polynomials (exact) */
-    /* the ladder of inner rules (docs/grid.md s.3): from ne up by 1.25x to
-     * nemax for the trapezoid, ne alone for Gauss-Hermite */
+    if (st || (st = level_rules(g, k, p[k], err))) break;
     level *lv = &g->lv[k];
-    for (int cnt = p[k]->ne; !st && lv->nlad < GRID_NLAD;) {
-      st = poly || p[k]->Le <= 0 ? cl_rule_normal(cnt, &lv->lad[lv->nlad], err)
-                                 : cl_rule_normal_trap_range(cnt, p[k]->Le, &lv->lad[lv->nlad], err);
-      if (st) break;
-      lv->nlad++;
-      if (poly || p[k]->Le <= 0 || cnt >= p[k]->nemax) break;
-      cnt = (int)fmin(p[k]->nemax, ceil(1.25 * cnt));
-    }
-    if (st) break;
-    lv->gh = lv->lad[0];
     /* the level's scratch */
     work *w = &g->lv[k].w;
     const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)lv->lad[lv->nlad - 1].n;
@@ -387,7 +396,7 @@ static int smoothing_of(const double *Ct, const double *Cs, double *S) {
 static cl_status state_scales(const cl_grid *g, work *w, const double *R, const double *Q, double *A, double *d,
                               char *err) {
   const int K = g->K, M = g->M;
-  double Sg[36];
+  double Sg[64];
   cl_status st = cl_multi_sigma(&g->m, R, Q, A, Sg, err);
   if (st || (st = cl_sym_ginv(Sg, 2 * M, w->Gi, err))) return st;
   for (int i = 0; i < M; i++) {
@@ -619,11 +628,11 @@ typedef struct {
   double e, ct;
   double arg[CL_KMAX], ca[CL_KMAX], sa[CL_KMAX], fj[CL_KMAX];
   int tr[CL_KMAX];
-  double xo[3];
+  double xo[4];
 } spec_pt;
 
 /* One line of the folded spectrum (weights) along the last axis of a d-d
- * grid (d = 2: a row k0; d = 3: a line (k0, k1)), added into vr and vi (nw
+ * grid (d = 2: a row k0; d = 3: a line (k0, k1); d = 4: (k0, k1, k2)), added into vr and vi (nw
  * rows of n1) for one image point o of the other axes, vectorised along
  * the last axis' k1: for every image a1 the k1 that pass the bound lb ge
  * are gathered, then the Gaussian factor (libmvec's exp), the laws'
@@ -635,13 +644,16 @@ typedef struct {
  * argument) by angle addition from cB, sB (the last axis) and o's ca, sa
  * (hand-written: measured faster than a sincos per node and image).
  * rl: the cosines of the last axis (stride d), cl: Ct's column of the last
- * axis (d entries), dead: the last axis is a dead unit's.  Measured
+ * axis (d entries), dead: the last axis is a dead unit's; dens: the
+ * density's transform alone (row 0 of vr, vi: the four-unit terms' 4-d
+ * grid, d = 4), else every weight.  Measured
  * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
  * spectrum 5.32e9 instructions against 11.56e9 for the scalar loop with
  * cl_cf_law and exp per node and image. */
 GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl, const double *cl, int dead,
                                       const spec_pt *o, int n1, const double *gw, const double *ge, double lb,
-                                      const double *cB, const double *sB, double *vr, double *vi, double *s) {
+                                      const double *cB, const double *sB, double *vr, double *vi, double *s,
+                                      int dens) {
   const int K = g->K;
   int *idx = (int *)s; /* (n1 doubles' room) */
   double *w1 = s + n1, *G = w1 + n1, *cs = G + n1, *sn = cs + n1, *fr = sn + n1, *fi = fr + (size_t)K * n1;
@@ -718,6 +730,7 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
     double *restrict sr = cs, *restrict si = sn; /* the suffix products */
 #pragma omp simd
     for (int i = 0; i < ni; i++) vr[idx[i]] += pK[i], vi[idx[i]] += qK[i], sr[i] = 1, si[i] = 0;
+    if (dens) continue; /* the density's transform alone (the four-unit terms) */
     for (int j = K - 1; j >= 0; j--) {
       /* pre_j chi_j suf_(j+1) */
       const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
@@ -769,7 +782,7 @@ static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const 
       o.arg[j] = w->Rt[j * 2] * w0;
     }
     for (int r = 0; r < 2; r++) o.xo[r] = Ct[r * 2] * w0;
-    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s);
+    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s, 0);
   }
 }
 
@@ -1343,71 +1356,79 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
  * tanh, erf, sigmoid, per-view noise (s > 0, rho < 1); an axis that wants
  * more than the level's cap is refused (no capped axes yet). */
 
-/* The correlation matrix c (nl x nl, returned nl) of C (3 x 3) over the
- * live axes (not dead, C_ii > 0). */
-static int live_corr3(const double *C, const int *dead, double *c) {
-  int lv[3], nl = 0;
-  for (int i = 0; i < 3; i++)
-    if (!dead[i] && C[i * 4] > 0) lv[nl++] = i;
+/* The correlation matrix c (nl x nl, returned nl) of C (d x d, d = 3 or 4)
+ * over the live axes (not dead, C_ii > 0). */
+static int live_corr(int d, const double *C, const int *dead, double *c) {
+  int lv[4], nl = 0;
+  for (int i = 0; i < d; i++)
+    if (!dead[i] && C[i * (d + 1)] > 0) lv[nl++] = i;
   for (int a = 0; a < nl; a++)
     for (int b = 0; b < nl; b++)
-      c[a * nl + b] = a == b ? 1 : C[lv[a] * 3 + lv[b]] / sqrt(C[lv[a] * 4] * C[lv[b] * 4]);
+      c[a * nl + b] = a == b ? 1 : C[lv[a] * d + lv[b]] / sqrt(C[lv[a] * (d + 1)] * C[lv[b] * (d + 1)]);
   return nl;
 }
 
-/* The smallest eigenvalue of the correlation matrix of C (3 x 3) over the
+/* The smallest eigenvalue of the correlation matrix of C (d x d) over the
  * live axes (1 with fewer than two). */
-static double corr_min3(const double *C, const int *dead) {
-  double c[9];
-  const int nl = live_corr3(C, dead, c);
+static double corr_min(int d, const double *C, const int *dead) {
+  double c[16];
+  const int nl = live_corr(d, C, dead, c);
   return nl < 2 ? 1 : cl_sym_min_eig(c, nl);
 }
 
 /* The least value mu of k^T C k over the nonzero integer vectors k, C the
- * correlation matrix of S (3 x 3) over the live axes: the step of axis i
- * is kap sqrt(S_ii mu) (axes3).  The vectors with |k_i| <= B are
+ * correlation matrix of S (d x d, d = 3 or 4) over the live axes: the step
+ * of axis i is kap sqrt(S_ii mu) (axes3).  The vectors with |k_i| <= B are
  * enumerated; outside that box |k|^2 >= (B + 1)^2, so k^T C k >= lam (B +
  * 1)^2 with lam the smallest eigenvalue of C, and mu is the smaller of the
- * two (B = 4, or the box |k|^2 <= 1 / lam when that is at most 12 wide).
+ * two (B = 4, or the box |k|^2 <= 1 / lam when that is at most 12 wide;
+ * 8 with four live axes, where the box has (2 B + 1)^4 / 2 vectors).
  * mu >= lam: s.4's 2-d rule (1 - |r|, the smallest eigenvalue) is the
  * bound |k|^2 >= 1; here the least lattice point instead (with two axes
  * min(1, 2 (1 - |r|))). */
-static double lattice_min3(const double *S, const int *dead) {
-  double c[9];
-  const int nl = live_corr3(S, dead, c);
+static double lattice_min(int d, const double *S, const int *dead) {
+  double c[16];
+  const int nl = live_corr(d, S, dead, c);
   if (nl < 2) return 1;
   const double lam = fmax(cl_sym_min_eig(c, nl), 0);
   int B = 4;
-  if (lam > 0 && 1 / sqrt(lam) > B) B = (int)fmin(12, floor(1 / sqrt(lam)));
+  const int bmax = nl == 4 ? 8 : 12;
+  if (lam > 0 && 1 / sqrt(lam) > B) B = (int)fmin(bmax, floor(1 / sqrt(lam)));
   double mu = lam * (B + 1) * (B + 1);
-  const int B2 = nl == 3 ? B : 0;
-  for (int k0 = 0; k0 <= B; k0++) /* k and -k: the first nonzero entry positive */
-    for (int k1 = k0 ? -B : 0; k1 <= B; k1++)
-      for (int k2 = k0 || k1 ? -B2 : 0; k2 <= B2; k2++) {
-        if (!k0 && !k1 && !k2) continue;
-        const double k[3] = {k0, k1, k2};
-        double q = 0;
-        for (int a = 0; a < nl; a++)
-          for (int b = 0; b < nl; b++) q += k[a] * c[a * nl + b] * k[b];
-        mu = fmin(mu, q);
-      }
+  /* k and -k: the vectors of the box whose first nonzero entry is positive */
+  int k[4] = {0, 0, 0, 0};
+  for (int a = 0; a < nl; a++) k[a] = -B;
+  for (;;) {
+    int f = 0;
+    while (f < nl && !k[f]) f++;
+    if (f < nl && k[f] > 0) {
+      double q = 0;
+      for (int a = 0; a < nl; a++)
+        for (int b = 0; b < nl; b++) q += k[a] * c[a * nl + b] * k[b];
+      mu = fmin(mu, q);
+    }
+    int a = nl - 1;
+    while (a >= 0 && k[a] == B) k[a--] = -B;
+    if (a < 0) break;
+    k[a]++;
+  }
   return fmax(mu, lam);
 }
 
-/* The smoothing S = Ct (Ct + Cs)^-1 Cs (3 x 3, symmetrised) of a product
- * whose factors are smoothed by Ct and Cs, over the live axes (0 on a dead
- * unit's row and column), by the eigen-decomposition of Ct + Cs; 1 (S = 0)
- * where Ct + Cs is singular there (an eigenvalue below 1e-12 of the
- * largest: exactly collinear units). */
-static int smooth3(const double *Ct, const double *Cs, const int *dead, double *S) {
-  int lv[3], nl = 0;
-  for (int i = 0; i < 3; i++)
+/* The smoothing S = Ct (Ct + Cs)^-1 Cs (d x d, d = 3 or 4, symmetrised) of
+ * a product whose factors are smoothed by Ct and Cs, over the live axes (0
+ * on a dead unit's row and column), by the eigen-decomposition of Ct + Cs;
+ * 1 (S = 0) where Ct + Cs is singular there (an eigenvalue below 1e-12 of
+ * the largest: exactly collinear units). */
+static int smooth_n(int d, const double *Ct, const double *Cs, const int *dead, double *S) {
+  int lv[4], nl = 0;
+  for (int i = 0; i < d; i++)
     if (!dead[i]) lv[nl++] = i;
-  memset(S, 0, 9 * sizeof *S);
+  memset(S, 0, (size_t)(d * d) * sizeof *S);
   if (!nl) return 0;
-  double T[9] = {0}, ev[3] = {0}, V[9] = {0}, Ti[9], P[9];
+  double T[16] = {0}, ev[4] = {0}, V[16] = {0}, Ti[16], P[16];
   for (int a = 0; a < nl; a++)
-    for (int b = 0; b < nl; b++) T[a * nl + b] = Ct[lv[a] * 3 + lv[b]] + Cs[lv[a] * 3 + lv[b]];
+    for (int b = 0; b < nl; b++) T[a * nl + b] = Ct[lv[a] * d + lv[b]] + Cs[lv[a] * d + lv[b]];
   if (cl_sym_eig(T, nl, ev, V, NULL)) return 1; /* out of memory: refused as singular */
   double emx = 0, emn = INFINITY;
   for (int a = 0; a < nl; a++) emx = fmax(emx, ev[a]), emn = fmin(emn, ev[a]);
@@ -1421,60 +1442,63 @@ static int smooth3(const double *Ct, const double *Cs, const int *dead, double *
   for (int a = 0; a < nl; a++)
     for (int b = 0; b < nl; b++) {
       double t = 0;
-      for (int k = 0; k < nl; k++) t += Ct[lv[a] * 3 + lv[k]] * Ti[k * nl + b];
+      for (int k = 0; k < nl; k++) t += Ct[lv[a] * d + lv[k]] * Ti[k * nl + b];
       P[a * nl + b] = t;
     }
   for (int a = 0; a < nl; a++)
     for (int b = 0; b < nl; b++) {
       double t = 0;
-      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * 3 + lv[b]];
-      S[lv[a] * 3 + lv[b]] = t;
+      for (int k = 0; k < nl; k++) t += P[a * nl + k] * Cs[lv[k] * d + lv[b]];
+      S[lv[a] * d + lv[b]] = t;
     }
-  for (int a = 0; a < 3; a++)
-    for (int b = 0; b < a; b++) S[a * 3 + b] = S[b * 3 + a] = 0.5 * (S[a * 3 + b] + S[b * 3 + a]);
+  for (int a = 0; a < d; a++)
+    for (int b = 0; b < a; b++) S[a * d + b] = S[b * d + a] = 0.5 * (S[a * d + b] + S[b * d + a]);
   return 0;
 }
 
 /* The state's covariances in the standardised coordinates (as prepare),
  * and the smoothing Se = Ct (Ct + Cs)^-1 Cs over the live axes; w->coll
- * where Ct + Cs is singular there (exactly collinear units: refused). */
+ * where Ct + Cs is singular there (exactly collinear units: refused).
+ * M = 3, or 4 for the four-unit terms (g->M units). */
 static cl_status prepare3(const cl_grid *g, work *w, const double *R, const double *Q, char *err) {
   const double s2 = g->m.s * g->m.s, rho = g->m.rho;
-  double A[9], d[3];
+  const int D = g->M;
+  double A[16], d[4];
   cl_status st = state_scales(g, w, R, Q, A, d, err);
   if (st) return st;
-  double Cx[9], Sx[9], Cs[9];
-  for (int i = 0; i < 3; i++)
-    for (int l = 0; l < 3; l++) {
-      const double q = i == l ? Q[i * 4] : 0.5 * (Q[i * 3 + l] + Q[l * 3 + i]);
-      const double a = i == l ? A[i * 4] : 0.5 * (A[i * 3 + l] + A[l * 3 + i]);
+  double Cx[16], Sx[16], Cs[16];
+  for (int i = 0; i < D; i++)
+    for (int l = 0; l < D; l++) {
+      const double q = i == l ? Q[i * (D + 1)] : 0.5 * (Q[i * D + l] + Q[l * D + i]);
+      const double a = i == l ? A[i * (D + 1)] : 0.5 * (A[i * D + l] + A[l * D + i]);
       const int z = w->dead[i] || w->dead[l];
-      Cx[i * 3 + l] = z ? 0 : (a + rho * s2 * q) / (d[i] * d[l]);
-      w->Ce[i * 3 + l] = z ? 0 : (1 - rho) * s2 * q;
+      Cx[i * D + l] = z ? 0 : (a + rho * s2 * q) / (d[i] * d[l]);
+      w->Ce[i * D + l] = z ? 0 : (1 - rho) * s2 * q;
     }
-  if ((st = cl_sym_roots(Cx, 3, Sx, NULL, err))) return st; /* the nearest PSD matrix */
-  for (int i = 0; i < 3; i++)
-    for (int l = 0; l < 3; l++) {
+  if ((st = cl_sym_roots(Cx, D, Sx, NULL, err))) return st; /* the nearest PSD matrix */
+  for (int i = 0; i < D; i++)
+    for (int l = 0; l < D; l++) {
       double t = 0;
-      for (int k = 0; k < 3; k++) t += Sx[i * 3 + k] * Sx[l * 3 + k];
-      w->Ct[i * 3 + l] = t;
+      for (int k = 0; k < D; k++) t += Sx[i * D + k] * Sx[l * D + k];
+      w->Ct[i * D + l] = t;
     }
-  for (int i = 0; i < 3; i++)
-    for (int l = 0; l < 3; l++) {
+  for (int i = 0; i < D; i++)
+    for (int l = 0; l < D; l++) {
       if (i != l) {
-        const double cmax = sqrt(w->Ce[i * 4] * w->Ce[l * 4]);
-        w->Ce[i * 3 + l] = fmax(-cmax, fmin(cmax, w->Ce[i * 3 + l]));
+        const double cmax = sqrt(w->Ce[i * (D + 1)] * w->Ce[l * (D + 1)]);
+        w->Ce[i * D + l] = fmax(-cmax, fmin(cmax, w->Ce[i * D + l]));
       }
-      Cs[i * 3 + l] = w->Ce[i * 3 + l] / (d[i] * d[l]);
+      Cs[i * D + l] = w->Ce[i * D + l] / (d[i] * d[l]);
     }
-  w->coll = smooth3(w->Ct, Cs, w->dead, w->Se);
+  w->coll = smooth_n(D, w->Ct, Cs, w->dead, w->Se);
   return CL_OK;
 }
 
-/* The axes of a level of the 3-d grid: the range L_i of each live axis
+/* The axes of a level of the 3-d grid (or the 4-d grid of the four-unit
+ * terms: g->M axes): the range L_i of each live axis
  * from the laws' tails (axis_range), the step h_i = kap sqrt(Se_ii mu)
  * with mu the least value of k^T C k over the nonzero integer vectors, C
- * Se's correlation matrix (lattice_min3; then k^T D Se D k >= 1 / kap^2 at
+ * Se's correlation matrix (lattice_min; then k^T D Se D k >= 1 / kap^2 at
  * every point k of the dual lattice, D = diag(1 / h): the aliasing exponent
  * 2 pi^2 k^T D Se D k is at least Eh), n_i = 2 L_i / h_i
  * rounded up to an FFT-friendly even number.  A dead axis: 2 nodes, X_i = 0
@@ -1482,27 +1506,28 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
  * cap: the state is refused). */
 static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
   const work *w = &l->w;
+  const int D = g->M;
   if (w->coll) return INFINITY;
   /* without per-view noise (s = 0 or rho = 1) sigma's poles at |Im X_i| = a
    * act as a noise of variance 2 a_i^2 / Eh, a_i = a / dX_i (s.4) */
-  double S[9], Cp[9] = {0};
-  memcpy(S, w->Se, sizeof S);
+  double S[16], Cp[16] = {0};
+  memcpy(S, w->Se, (size_t)(D * D) * sizeof *S);
   if (!((1 - g->m.rho) * g->m.s * g->m.s > 0)) {
     const double a = cl_act_pole(g->m.act);
-    for (int i = 0; i < 3; i++)
-      if (!w->dead[i]) Cp[i * 4] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / l->p.Eh;
-    if (!(a > 0) || smooth3(w->Ct, Cp, w->dead, S)) return INFINITY;
+    for (int i = 0; i < D; i++)
+      if (!w->dead[i]) Cp[i * (D + 1)] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / l->p.Eh;
+    if (!(a > 0) || smooth_n(D, w->Ct, Cp, w->dead, S)) return INFINITY;
   }
-  const double lam = lattice_min3(S, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
+  const double lam = lattice_min(D, S, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
   double want = 0;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < D; i++) {
     if (w->dead[i]) {
       n[i] = 2, h[i] = 1;
       continue;
     }
     double r[CL_KMAX];
-    for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * 3 + i];
-    const double L = axis_range(g, l, r, sqrt(w->Ct[i * 4]), 1), ht = kap * sqrt(S[i * 4] * lam);
+    for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * D + i];
+    const double L = axis_range(g, l, r, sqrt(w->Ct[i * (D + 1)]), 1), ht = kap * sqrt(S[i * (D + 1)] * lam);
     const double x = ht > 0 ? 2 * L / ht : INFINITY;
     want = fmax(want, x);
     n[i] = x > l->p.n ? l->p.n : nice_even(x);
@@ -1523,6 +1548,69 @@ static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
   return CL_OK;
 }
 
+/* The frequencies of the images (a = -1, 0, 1) of every node k along each
+ * of the d axes (n nodes, steps h), fq[i][3 k + a + 1], and their Gaussian
+ * exponents Ct_ii w^2 / 2, fx[i], laid out from p; returns the room after
+ * them (weights3, g4_spectrum). */
+static double *image_freqs(int d, const int *n, const double *h, const double *Ct, double *p, double **fq, double **fx) {
+  for (int i = 0; i < d; i++) {
+    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
+    const double P = n[i] * h[i];
+    for (int k = 0; k < n[i]; k++)
+      for (int a = 0; a < 3; a++) {
+        const int q = k < n[i] / 2 ? k : k - n[i];
+        fq[i][3 * k + a] = 2 * M_PI * (q + (a - 1) * n[i]) / P;
+        fx[i][3 * k + a] = 0.5 * Ct[i * (d + 1)] * fq[i][3 * k + a] * fq[i][3 * k + a];
+      }
+  }
+  return p;
+}
+
+/* The lines of the folded spectrum along the last axis of a d-d grid (d =
+ * 3 or 4) at the nodes k[0 .. d - 2] of the other axes: every image point
+ * (a_0, .., a_(d-2)) of those axes (a_i = 0 along a dead axis) whose
+ * exponent bound lb (e_0 + .. + e_(d-2)) passes GRID_EXPMAX (e = w^T Ct
+ * w / 2 >= lb sum_i Ct_ii w_i^2 / 2, lb the smallest eigenvalue of Ct's
+ * correlation matrix), with its spec_pt, through spectrum_line (n nodes
+ * along the last axis; dens: the density alone). */
+static void image_lines(const cl_grid *g, const work *w, int d, const int *k, double *const *fq, double *const *fx,
+                        double lb, const double *cl, int n, const double *cB, const double *sB, double *VR, double *VI,
+                        double *scr, int dens) {
+  const int K = g->K, m = d - 1;
+  const double *Ct = w->Ct;
+  int a[3] = {-1, -1, -1};
+  for (;;) {
+    int ok = 1;
+    double wv[3], e = 0;
+    for (int i = 0; i < m && ok; i++) {
+      if (w->dead[i] && a[i]) ok = 0;
+      wv[i] = fq[i][3 * k[i] + a[i] + 1], e += fx[i][3 * k[i] + a[i] + 1];
+    }
+    if (ok && !(lb * e > GRID_EXPMAX)) {
+      spec_pt o;
+      o.e = e, o.ct = 0;
+      for (int i = 0; i < m; i++)
+        for (int l = i + 1; l < m; l++) o.e += Ct[i * d + l] * wv[i] * wv[l];
+      for (int i = 0; i < m; i++) o.ct += Ct[i * d + m] * wv[i];
+      for (int j = 0; j < K; j++) {
+        o.arg[j] = 0;
+        for (int i = 0; i < m; i++) o.arg[j] += w->Rt[j * d + i] * wv[i];
+        o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
+        if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
+      }
+      for (int r = 0; r < d && !dens; r++) {
+        o.xo[r] = 0;
+        for (int i = 0; i < m; i++) o.xo[r] += Ct[r * d + i] * wv[i];
+      }
+      spectrum_line(g, d, w->Rt + m, cl, w->dead[m], &o, n, fq[m], fx[m], lb, cB, sB, VR, VI, scr, dens);
+    }
+    int i = m - 1;
+    while (i >= 0 && a[i] == 1) a[i--] = -1;
+    if (i < 0) break;
+    a[i]++;
+  }
+}
+
 /* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
  * K+1..K+3 times the standardised xi_r), each times the cell volume: the
  * folded spectrum at the grid's frequencies (lines along axis 2 for
@@ -1534,17 +1622,7 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
   const double *Ct = w->Ct;
-  double *fq[3], *fx[3], *p = w->fw;
-  for (int i = 0; i < 3; i++) {
-    fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
-    const double P = n[i] * h[i];
-    for (int k = 0; k < n[i]; k++)
-      for (int a = 0; a < 3; a++) {
-        const int q = k < n[i] / 2 ? k : k - n[i];
-        fq[i][3 * k + a] = 2 * M_PI * (q + (a - 1) * n[i]) / P;
-        fx[i][3 * k + a] = 0.5 * Ct[i * 4] * fq[i][3 * k + a] * fq[i][3 * k + a];
-      }
-  }
+  double *fq[3], *fx[3], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
   double *cB = p, *sB = cB + 3 * (size_t)K * n2, *VR = sB + 3 * (size_t)K * n2;
   double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
   for (int j = 0; j < K; j++) {
@@ -1556,30 +1634,13 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   /* e = w^T Ct w / 2 >= lb sum_i Ct_ii w_i^2 / 2 (lb the smallest
    * eigenvalue of Ct's correlation matrix): the images whose own axes put
    * lb (fx0 + fx1) or lb fx2 above GRID_EXPMAX are skipped */
-  const double lb = corr_min3(Ct, w->dead) - 1e-12, cl[3] = {Ct[2], Ct[5], Ct[8]};
+  const double lb = corr_min(3, Ct, w->dead) - 1e-12, cl[3] = {Ct[2], Ct[5], Ct[8]};
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
-      for (int a0 = -1; a0 <= 1; a0++) {
-        if (w->dead[0] && a0) continue;
-        const double w0 = fq[0][3 * k0 + a0 + 1], e0 = fx[0][3 * k0 + a0 + 1];
-        if (lb * e0 > GRID_EXPMAX) continue;
-        for (int a1 = -1; a1 <= 1; a1++) {
-          if (w->dead[1] && a1) continue;
-          const double w1 = fq[1][3 * k1 + a1 + 1], e1 = fx[1][3 * k1 + a1 + 1];
-          if (lb * (e0 + e1) > GRID_EXPMAX) continue;
-          spec_pt o;
-          o.e = e0 + e1 + Ct[1] * w0 * w1, o.ct = Ct[2] * w0 + Ct[5] * w1;
-          for (int j = 0; j < K; j++) {
-            o.arg[j] = w->Rt[j * 3] * w0 + w->Rt[j * 3 + 1] * w1;
-            o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
-            if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
-          }
-          for (int r = 0; r < 3; r++) o.xo[r] = Ct[r * 3] * w0 + Ct[r * 3 + 1] * w1;
-          spectrum_line(g, 3, w->Rt + 2, cl, w->dead[2], &o, n2, fq[2], fx[2], lb, cB, sB, VR, VI, scr);
-        }
-      }
+      const int kk[2] = {k0, k1};
+      image_lines(g, w, 3, kk, fq, fx, lb, cl, n2, cB, sB, VR, VI, scr, 0);
       const int mir = k0 > 0 && k0 < n0 / 2;
       for (int k2 = 0; k2 < n2; k2++) {
         /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
@@ -1895,22 +1956,313 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
   return finish(g, o1, dR, dQ, err);
 }
 
-/* ---- M = 4: the four-unit terms (STUB of branch g4base: helper grid4b
- * replaces this section; it returns 0, as if the four-unit terms vanished) */
+/* ---- M = 4: the four-unit terms (docs/grid.md, "The four-unit terms") ----
+ * With B = 1 and g = square, ghat1_i = sd1_i y2_i - 2 lambda DY1_i
+ * sum_{k != i} YY2_k and ghat2_i likewise with the views swapped (DY =
+ * sd y, YY = y^2 of one unit in one view; docs/multi.md s.2).  The products of
+ * V_il (i != l) that name all four units are the lambda^2 ones whose two
+ * YY factors are the units j, m not in {i, l}; given X the views are
+ * independent (docs/grid.md s.1), and each is E_X[Mo(X_A) Mo'(X_B)] with
+ * Mo, Mo' one-view pair moments (docs/grid.md s.3) of a split A | B of the
+ * units into two pairs:
+ *
+ *   V4_il = 16 lambda^2 (1 + s^2) E[Mo(DY_i, DY_l) Mo(YY_j, YY_m)]
+ *         + 8 lambda^2 (1 + rho s^2) (E[Mo(DY_i, YY_m) Mo(DY_l, YY_j)]
+ *                                     + E[Mo(DY_i, YY_j) Mo(DY_l, YY_m)]),
+ *
+ * 18 products, 6 per split, and dQ4_il = tau^2 V4_il (B = 1).  The 4-d
+ * density W_0 of X (standardised u) is the inverse DFT of its folded
+ * spectrum on the grid (docs/grid.md s.2, s.14: spectrum_line along axis
+ * 3, the step from the smoothing S and lattice_min, the range from
+ * cl_cf_range), so by Parseval's identity on the grid each product is
+ * (1 / N) sum_k (-1)^(k) What_fold(k) T_A(k_A) T_B(k_B), with T the 2-d
+ * DFTs of the pair tables (pair_cross): the 4-d inverse transform is
+ * never formed.  k_0 runs over 0 .. n_0 / 2 (the weight is real: the other
+ * half is the conjugate), and per split the sum over k_B is a matrix-vector
+ * product for the four tables of the pair B at once. */
+#define G4Q_NMAX 64 /* the fine level's cap of nodes per direction (the coarse: 3/4) */
+/* the levels' aliasing and tail exponents (the 2-d and 3-d grids: 18/28 and
+ * 22/28), chosen from bench/grid4q.c on case B's trajectory (docs/grid.md,
+ * "The four-unit terms": there the fine level was 3.5e-9 from a much finer
+ * grid at most, the estimate |fine - coarse| 6.4e-8 at most and at least
+ * 14 times the distance) */
+#define G4Q_EH_C 7.0
+#define G4Q_E_C 10.0
+#define G4Q_EH_F 11.0
+#define G4Q_E_F 13.0
+/* the spectrum's images dropped above this exponent (the 2-d and 3-d grids:
+ * GRID_EXPMAX, 40, for their e^-28; docs/grid.md, "The four-unit terms") */
+#define G4Q_EXPMAX(Eh) (1.5 * (Eh) + 6)
+
 struct cl_grid4q {
-  int M;
+  cl_grid g;  /* the model, K, M = 4 and the two levels (rules, state, scratch) */
+  int real;   /* every law symmetric: the spectrum is real */
+  double cdd; /* tau^2 16 lambda^2 (1 + s^2): the product of V_il's pair (i, l) */
+  double cdy; /* tau^2 8 lambda^2 (1 + rho s^2): the mixed products */
 };
+
+/* The pairs (a, b), a < b, and the splits {0 b | c d}: the pair index of
+ * each side. */
+static const int g4_pa[6] = {0, 0, 0, 1, 1, 2}, g4_pb[6] = {1, 2, 3, 2, 3, 3};
+static const int g4_sa[3] = {0, 1, 2}, g4_sb[3] = {5, 4, 3};
+
 cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err) {
-  (void)o;
-  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the four-unit terms need M = 4");
-  *out = calloc(1, sizeof **out);
-  if (!*out) return cl_fail(err, CL_ENOMEM, "out of memory");
-  (*out)->M = 4;
+  *out = NULL;
+  cl_common_init();
+  if (m->M != 4) return cl_fail(err, CL_EINVAL, "the four-unit terms need M = 4 (got M = %d)", m->M);
+  if (m->B != 1) return cl_fail(err, CL_EINVAL, "the four-unit terms of the grid need B = 1 (got B = %d)", m->B);
+  if (m->lambda != 0 && m->g != CL_G_SQUARE)
+    return cl_fail(err, CL_EINVAL, "the four-unit terms of the grid need g = square where lambda != 0");
+  if (m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
+    return cl_fail(err, CL_EINVAL, "the four-unit terms of the grid need tanh, erf or sigmoid sigma (got %s)",
+                   cl_act_name(m->act));
+  if (!(m->rho >= 0 && m->rho <= 1))
+    return cl_fail(err, CL_EINVAL, "the four-unit terms of the grid need rho in [0, 1] (got %g)", m->rho);
+  cl_grid4q *q = calloc(1, sizeof *q);
+  if (!q) return cl_fail(err, CL_ENOMEM, "out of memory");
+  cl_grid *g = &q->g;
+  g->m = *m, g->K = m->K, g->M = 4, g->nw = 1, g->nq = 1, g->nout = 16;
+  q->real = 1;
+  for (int j = 0; j < m->K; j++) q->real = q->real && cl_law_is_symmetric(&m->c[j]);
+  const double t2 = m->tau * m->tau / m->B, l2 = m->lambda * m->lambda, s2 = m->s * m->s;
+  q->cdd = t2 * 16 * l2 * (1 + s2), q->cdy = t2 * 8 * l2 * (1 + m->rho * s2);
+  /* the levels: the grid's inner rules, aliasing and tail exponents lower
+   * than the 2-d and 3-d grids' (the terms are small), every size scaled
+   * by x = grid_nodes / 24 as there */
+  const int ne = o && o->grid_nodes > 0 ? o->grid_nodes : GRID_NE;
+  const double x = (double)ne / GRID_NE;
+  const int cap = (int)(G4Q_NMAX * x + 1) & ~1;
+  const cl_grid_level lp[2] = {{(3 * cap / 4 + 1) & ~1, (2 * ne + 1) / 3, G4Q_EH_C * x * x, G4Q_E_C * x, 5.5 * sqrt(x),
+                                2 * GRID_NEMAX / 3},
+                               {cap, ne, G4Q_EH_F * x * x, G4Q_E_F * x, 6.5 * sqrt(x), GRID_NEMAX}};
+  cl_status st = CL_OK;
+  for (int k = 0; k < 2 && !st; k++) {
+    if ((st = level_rules(g, k, &lp[k], err))) break;
+    level *l = &g->lv[k];
+    work *w = &l->w;
+    const size_t n = (size_t)lp[k].n, se = (size_t)l->lad[l->nlad - 1].n;
+    w->tab = malloc(sizeof(double) * 2 * 24 * n * n);   /* the pair tables' DFTs: 6 pairs x 4, re and im */
+    w->cross = malloc(sizeof(double) * NK * NK * n * n); /* pair_cross's moments of one pair */
+    w->ln = malloc(sizeof(double) * 2 * n * n);         /* one table's 2-d DFT */
+    w->W = malloc(sizeof(double) * 2 * 4 * 3 * (n / 2 + 1) * n); /* the matrix-vector products, per split */
+    w->A = malloc(sizeof(double) * NK * n * se);
+    w->B = malloc(sizeof(double) * NK * n * se);
+    w->hs = malloc(sizeof(double) * se * se);
+    w->ys = malloc(sizeof(double) * se * se);
+    w->ds = malloc(sizeof(double) * se * se);
+    w->fw = malloc(sizeof(double) * (40 + 14 * (size_t)g->K) * n); /* frequencies, phases, spectrum_line's scratch */
+    if (!w->tab || !w->cross || !w->ln || !w->W || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->fw)
+      st = cl_fail(err, CL_ENOMEM, "out of memory");
+  }
+  if (st) return cl_grid4q_free(q), st;
+  *out = q;
   return CL_OK;
 }
-void cl_grid4q_free(cl_grid4q *q) { free(q); }
+
+void cl_grid4q_free(cl_grid4q *q) {
+  if (!q) return;
+  for (int k = 0; k < 2; k++) level_free(&q->g.lv[k]);
+  free(q);
+}
+
+void cl_grid4q_sizes(const cl_grid4q *q, int lev, int *n) {
+  for (int i = 0; i < 4; i++) n[i] = q->g.lv[lev].w.last[i];
+}
+
+/* The folded spectrum of W_0 on the 4-d grid (n nodes, steps h), k_0 = 0 ..
+ * n_0 / 2, into the planes sr, si (each (n_0 / 2 + 1) n_1 n_2 n_3, index
+ * ((k0 n1 + k1) n2 + k2) n3 + k3): lines along axis 3 by spectrum_line
+ * (the density alone), one per image point of axes 0 to 2 that passes the
+ * bound lb (e_0 + e_1 + e_2) <= GRID_EXPMAX (as weights3). */
+static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *h, double *sr, double *si) {
+  work *w = &l->w;
+  const int K = g->K, n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3];
+  const double *Ct = w->Ct, *Rt = w->Rt;
+  double *fq[4], *fx[4], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
+  double *cB = p, *sB = cB + 3 * (size_t)K * n3, *VR = sB + 3 * (size_t)K * n3, *VI = VR + n3, *scr = VI + n3;
+  for (int j = 0; j < K; j++) {
+    double f;
+    if (cl_cf_trig(&g->m.c[j], &f))
+      for (int k = 0; k < 3 * n3; k++)
+        cB[j * 3 * n3 + k] = cos(f * Rt[j * 4 + 3] * fq[3][k]), sB[j * 3 * n3 + k] = sin(f * Rt[j * 4 + 3] * fq[3][k]);
+  }
+  /* images whose exponent is above G4Q_EXPMAX(Eh) are dropped (lb scaled so
+   * that spectrum_line's test against GRID_EXPMAX is that one) */
+  const double lb = (corr_min(4, Ct, w->dead) - 1e-12) * GRID_EXPMAX / G4Q_EXPMAX(l->p.Eh);
+  const double cl[4] = {Ct[3], Ct[7], Ct[11], Ct[15]};
+  for (int k0 = 0; k0 <= n0 / 2; k0++)
+    for (int k1 = 0; k1 < n1; k1++)
+      for (int k2 = 0; k2 < n2; k2++) {
+        memset(VR, 0, sizeof(double) * (size_t)n3);
+        memset(VI, 0, sizeof(double) * (size_t)n3);
+        const int kk[3] = {k0, k1, k2};
+        image_lines(g, w, 4, kk, fq, fx, lb, cl, n3, cB, sB, VR, VI, scr, 1);
+        const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
+        memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
+        memcpy(si + r0, VI, sizeof(double) * (size_t)n3);
+      }
+}
+
+/* The four tables of the pair pp (units a < b) on its 2-d grid (pair_cross:
+ * Mo(DY_a, DY_b), Mo(YY_a, YY_b), Mo(DY_a, YY_b), Mo(YY_a, DY_b)), each
+ * replaced by its 2-d DFT times (-1)^(k_a + k_b), into tab: table t of
+ * the pair at (pp 4 + t) 2 c2 (re, then im at + c2), c2 = cap^2. */
+static cl_status g4_tables(const cl_grid *g, level *l, int pp, const int *n, const double *h, size_t c2, char *err) {
+  work *w = &l->w;
+  const int a = g4_pa[pp], b = g4_pb[pp], na = n[a], nb = n[b], m4 = NK * nb;
+  pair_cross(g->m.act, &l->gh, w->Ce[a * 5], w->Ce[b * 4 + a], w->Ce[b * 5], w->dX[a], w->dX[b], na, nb, h[a], h[b], 0,
+             w->cross, w->A, w->B, w->hs, w->ys, w->ds);
+  static const int fk[4] = {2, 3, 2, 3}, fqq[4] = {2, 3, 3, 2}; /* DY = 2, YY = 3 */
+  for (int t = 0; t < 4; t++) {
+    double *z = w->ln;
+    for (int ja = 0; ja < na; ja++)
+      for (int jb = 0; jb < nb; jb++) {
+        z[2 * ((size_t)ja * nb + jb)] = w->cross[((size_t)fk[t] * na + ja) * m4 + (size_t)fqq[t] * nb + jb];
+        z[2 * ((size_t)ja * nb + jb) + 1] = 0;
+      }
+    for (int ja = 0; ja < na; ja++)
+      if (gsl_fft_complex_forward(z + 2 * (size_t)ja * nb, 1, (size_t)nb, l->wt[b], l->ws[b]))
+        return cl_fail(err, CL_EDIVERGE, "the four-unit terms: FFT failed");
+    for (int jb = 0; jb < nb; jb++)
+      if (gsl_fft_complex_forward(z + 2 * (size_t)jb, (size_t)nb, (size_t)na, l->wt[a], l->ws[a]))
+        return cl_fail(err, CL_EDIVERGE, "the four-unit terms: FFT failed");
+    double *tr = w->tab + (size_t)(pp * 4 + t) * 2 * c2, *ti = tr + c2;
+    for (int ka = 0; ka < na; ka++)
+      for (int kb = 0; kb < nb; kb++) {
+        const double sg = ((ka + kb) & 1) ? -1 : 1;
+        tr[(size_t)ka * nb + kb] = sg * z[2 * ((size_t)ka * nb + kb)];
+        ti[(size_t)ka * nb + kb] = sg * z[2 * ((size_t)ka * nb + kb) + 1];
+      }
+  }
+  return CL_OK;
+}
+
+/* v[0] += Re, v[im] += Im of sum_k (xr + i xi)_k (br + i bi)_k over n
+ * entries (xi = 0 where real) */
+static void g4_dot(int real, int n, const double *restrict xr, const double *restrict xi, const double *restrict br,
+                   const double *restrict bi, double *v, size_t im) {
+  double ar = 0, ai = 0;
+  if (real) {
+#pragma omp simd reduction(+ : ar, ai)
+    for (int k = 0; k < n; k++) ar += xr[k] * br[k], ai += xr[k] * bi[k];
+  } else {
+#pragma omp simd reduction(+ : ar, ai)
+    for (int k = 0; k < n; k++) ar += xr[k] * br[k] - xi[k] * bi[k], ai += xr[k] * bi[k] + xi[k] * br[k];
+  }
+  v[0] += ar, v[im] += ai;
+}
+
+/* The products of the three splits: for each line (k0, k1, k2) of the half
+ * spectrum and each split {0 b | c d}, V_q(k_0, k_b) += sum_(k_c, k_d)
+ * S(k) T_q(k_c, k_d) for the four tables q of the pair (c, d) (DD, YY,
+ * DY, YD as g4_tables), then the 18 sums Re sum_k0 w(k_0) sum_kb
+ * T_t(k_0, k_b) V_q(k_0, k_b) / N (w = 2 where -k_0 is not in the half)
+ * times their factors into V4 (4 x 4).  cap: the level's nodes per
+ * direction at most. */
+static void g4_contract(const cl_grid4q *q, level *l, const int *n, const double *sr, const double *si, size_t cap,
+                        double *V4) {
+  work *w = &l->w;
+  const int n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3], h0 = n0 / 2 + 1;
+  const size_t c2 = cap * cap, nv = (cap / 2 + 1) * cap * 2; /* room for one V_q (re, im) */
+  double *V = w->W;                                           /* V[(s 4 + q) nv + (re: 0, im: nv / 2) + k0 n_b + k_b] */
+  const int nb[3] = {n1, n2, n3};
+  for (int s = 0; s < 3; s++)
+    for (int t = 0; t < 4; t++) memset(V + (size_t)(s * 4 + t) * nv, 0, sizeof(double) * nv);
+  const double *tb = w->tab;
+#define TR(pp, t) (tb + (size_t)((pp) * 4 + (t)) * 2 * c2)
+#define TI(pp, t) (tb + (size_t)((pp) * 4 + (t)) * 2 * c2 + c2)
+  for (int k0 = 0; k0 < h0; k0++)
+    for (int k1 = 0; k1 < n1; k1++)
+      for (int k2 = 0; k2 < n2; k2++) {
+        const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
+        const double *restrict xr = sr + r0, *restrict xi = si + r0;
+        for (int t = 0; t < 4; t++) {
+          /* split {01|23}: the pair (2, 3) = 5 at (k2, k3), summed along k3 */
+          g4_dot(q->real, n3, xr, xi, TR(5, t) + (size_t)k2 * n3, TI(5, t) + (size_t)k2 * n3,
+                 V + (size_t)(0 * 4 + t) * nv + (size_t)k0 * n1 + k1, nv / 2);
+          /* split {02|13}: the pair (1, 3) = 4 at (k1, k3), summed along k3 */
+          g4_dot(q->real, n3, xr, xi, TR(4, t) + (size_t)k1 * n3, TI(4, t) + (size_t)k1 * n3,
+                 V + (size_t)(1 * 4 + t) * nv + (size_t)k0 * n2 + k2, nv / 2);
+          /* split {03|12}: the pair (1, 2) = 3 at (k1, k2), a constant along k3 */
+          {
+            const double br = TR(3, t)[(size_t)k1 * n2 + k2], bi = TI(3, t)[(size_t)k1 * n2 + k2];
+            double *restrict vr = V + (size_t)(2 * 4 + t) * nv + (size_t)k0 * n3, *restrict vi = vr + nv / 2;
+            if (q->real) {
+#pragma omp simd
+              for (int k3 = 0; k3 < n3; k3++) vr[k3] += xr[k3] * br, vi[k3] += xr[k3] * bi;
+            } else {
+#pragma omp simd
+              for (int k3 = 0; k3 < n3; k3++)
+                vr[k3] += xr[k3] * br - xi[k3] * bi, vi[k3] += xr[k3] * bi + xi[k3] * br;
+            }
+          }
+        }
+      }
+  /* the 18 products: per split {a b | c d} (a = 0), the pair (a, b)'s tables
+   * t (DD 0, YY 1, DY 2, YD 3) against V of the pair (c, d)'s tables q */
+  static const int tt[6] = {0, 1, 2, 2, 3, 3}, tq[6] = {1, 0, 2, 3, 2, 3};
+  const double N = (double)n0 * n1 * n2 * n3;
+  memset(V4, 0, 16 * sizeof *V4);
+  for (int s = 0; s < 3; s++) {
+    const int pa = g4_sa[s], pc = g4_sb[s], a = 0, b = g4_pb[pa], c = g4_pa[pc], d = g4_pb[pc], nbb = nb[s];
+    const int ui[6] = {a, c, a, a, b, b}, ul[6] = {b, d, c, d, c, d};
+    for (int u = 0; u < 6; u++) {
+      const double *ar = TR(pa, tt[u]), *ai = TI(pa, tt[u]);
+      const double *vr = V + (size_t)(s * 4 + tq[u]) * nv, *vi = vr + nv / 2;
+      double e = 0;
+      for (int k0 = 0; k0 < h0; k0++) {
+        const double wk = k0 == 0 || 2 * k0 == n0 ? 1 : 2;
+        double e0 = 0;
+        for (int kb = 0; kb < nbb; kb++) {
+          const size_t x = (size_t)k0 * nbb + kb;
+          e0 += ar[x] * vr[x] - ai[x] * vi[x];
+        }
+        e += wk * e0;
+      }
+      const double v = (u < 2 ? q->cdd : q->cdy) * e / N;
+      V4[ui[u] * 4 + ul[u]] += v, V4[ul[u] * 4 + ui[u]] += v;
+    }
+  }
+#undef TR
+#undef TI
+}
+
 cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err) {
-  (void)lev, (void)R, (void)Q, (void)err;
-  for (int k = 0; k < q->M * q->M; k++) dQ4[k] = 0;
+  if (lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "the four-unit terms: level %d (0 or 1)", lev);
+  cl_grid *g = &q->g;
+  level *l = &g->lv[lev];
+  work *w = &l->w;
+  cl_status st = cl_state_finite(g->K, 4, R, Q, err);
+  if (st || (st = prepare3(g, w, R, Q, err))) return st;
+  pick_inner(g, l);
+  int n[4];
+  double h[4];
+  const double want = axes3(g, l, n, h);
+  if (want > l->p.n) {
+    l->unresolved = 1;
+    char wa[32] = "arbitrarily many";
+    if (isfinite(want)) snprintf(wa, sizeof wa, "about %.0f", want);
+    return cl_fail(err, CL_EDIVERGE,
+                   "expect: this state needs %s " CL_GRID_REFUSAL " %d of the four-unit terms' 4-d grid (nearly "
+                   "collinear units, a unit nearly along a feature, or a long-tailed law): use the Sobol' engine",
+                   wa, l->p.n);
+  }
+  for (int i = 0; i < 4 && !st; i++) st = ensure_fft(l, i, n[i], err);
+  const size_t cap = (size_t)l->p.n, half = (size_t)(n[0] / 2 + 1) * n[1] * n[2] * n[3];
+  if (!st && half > w->cap3) {
+    free(w->z);
+    w->z = malloc(sizeof(double) * 2 * half);
+    w->cap3 = w->z ? half : 0;
+    if (!w->z) st = cl_fail(err, CL_ENOMEM, "out of memory");
+  }
+  if (st) return st;
+  double *sr = w->z, *si = w->z + half;
+  g4_spectrum(g, l, n, h, sr, si);
+  for (int pp = 0; pp < 6 && !st; pp++) st = g4_tables(g, l, pp, n, h, cap * cap, err);
+  if (st) return st;
+  g4_contract(q, l, n, sr, si, cap, dQ4);
+  for (int k = 0; k < 16; k++)
+    if (!isfinite(dQ4[k])) return cl_fail(err, CL_EDIVERGE, "the four-unit terms are not finite");
+  for (int i = 0; i < 4; i++) w->last[i] = n[i];
   return CL_OK;
 }

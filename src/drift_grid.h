@@ -146,5 +146,7 @@ typedef struct cl_grid4q cl_grid4q;
 cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err);
 void cl_grid4q_free(cl_grid4q *q);
 cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err);
+/* The nodes per direction (4) of level lev's last evaluation (bench/grid4q.c). */
+void cl_grid4q_sizes(const cl_grid4q *q, int lev, int *n);
 
 #endif
