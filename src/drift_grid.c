@@ -992,6 +992,21 @@ static int student_tails_unresolved(const cl_grid *g, const work *w, double th) 
   return -1;
 }
 
+/* The refusal of a student law (j) whose tails a capped axis cuts
+ * (student_tails_unresolved), with the nodes wanted and the cap (at, then
+ * tail: the message's insertions after "grid engine" and "sees").
+ * cl_grid_unresolved: under the default choice ode reruns with the Sobol'
+ * engine, as for the other refusals of a capped axis. */
+static cl_status student_refusal(const cl_grid *g, level *l, double want, int cap, int j, const char *at,
+                                 const char *tail, char *err) {
+  l->unresolved = 1;
+  return cl_fail(err, CL_EDIVERGE,
+                 "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid engine%s, whose narrower "
+                 "range would cut the tails of c %d (student, nu = %g) by more than its error estimate sees%s: use "
+                 "the Sobol' engine",
+                 want, cap, at, j + 1, g->m.c[j].nu, tail);
+}
+
 /* Linear and cubic sigma: the sums over the nodes of one row that bound the
  * drift's rounding (docs/grid.md s.5, "Floor of the estimate").  Given the
  * node, the per-sample gradient is g_p = sum_k c_k phi_k(1) psi_k(2), two
@@ -1150,14 +1165,9 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   }
   const int stj = l == &g->lv[1] && ax.th >= GRID_THMIN ? student_tails_unresolved(g, w, ax.th) : -1;
   if (stj >= 0) {
-    /* cl_grid_unresolved: under the default choice ode reruns with the
-     * Sobol' engine, as for the other refusals of a capped axis */
-    l->unresolved = 1;
-    return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid "
-                   "engine, whose narrower range would cut the tails of c %d (student, nu = %g) by more than its "
-                   "error estimate sees (Q_12 / sqrt(Q_11 Q_22) = %.6f): use the Sobol' engine",
-                   ax.want, l->p.n, stj + 1, g->m.c[stj].nu, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+    char co[64];
+    snprintf(co, sizeof co, " (Q_12 / sqrt(Q_11 Q_22) = %.6f)", Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+    return student_refusal(g, l, ax.want, l->p.n, stj, "", co, err);
   }
   if (l == &g->lv[1] && ax.th < GRID_THMIN) {
     /* both levels too coarse: their difference is no longer a safe
@@ -1677,14 +1687,7 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   /* the refusals of a capped axis (s.4), on the fine level's th at this
    * state, by either level (the coarse one is evaluated first) */
   const int stj = thf >= GRID_THMIN ? student_tails_unresolved(g, w, thf) : -1;
-  if (stj >= 0) {
-    l->unresolved = 1;
-    return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid engine at M = 3, "
-                   "whose narrower range would cut the tails of c %d (student, nu = %g) by more than its error "
-                   "estimate sees: use the Sobol' engine",
-                   want, g->lv[1].p.n, stj + 1, g->m.c[stj].nu);
-  }
+  if (stj >= 0) return student_refusal(g, l, want, g->lv[1].p.n, stj, " at M = 3", "", err);
   if (thf < GRID_THMIN || !(th > 0)) {
     /* both levels too coarse for their difference to be a safe estimate */
     l->unresolved = 1;

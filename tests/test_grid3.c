@@ -339,8 +339,9 @@ Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
 /* `cldyn ode --M 3 --expect grid`: the method line names the 3-d engine
  * and its bound, the JSON method field carries it; outside the engine's
  * scope (relu, linear, cubic, g = abs, M = 4) `--expect grid` is
- * refused, a state the capped-axis rule cannot serve stops with exit 1,
- * and the default choice at M = 3 is not the grid. */
+ * refused, a state the capped-axis rule cannot serve stops with exit 1
+ * (under the default choice: reruns with the Sobol' rules), and ode's
+ * default choice at M = 3 is the grid (since session 23). */
 Test(grid3, cli_method_and_refusals, .timeout = 60) {
   char dir[] = "/tmp/cldyn_grid3_XXXXXX";
   cr_assert_not_null(mkdtemp(dir));
@@ -352,9 +353,10 @@ Test(grid3, cli_method_and_refusals, .timeout = 60) {
   cr_expect(strstr(eb, "grid engine (M = 3"), "%s", eb);
   cr_expect(strstr(eb, "trajectory error bound"), "%s", eb);
   expect_json_method(path, "grid engine (M = 3", "trajectory error bound");
+  /* since session 23 ode's default at M = 3 (docs/grid.md s.14) */
   snprintf(args, sizeof args, "ode " EX3 "--T 0.05 --out %s", path);
   cr_assert_eq(run_cli(args, eb, sizeof eb), 0, "%s", eb);
-  cr_expect(!strstr(eb, "grid engine"), "the default at M = 3 is not the grid: %s", eb);
+  cr_expect(strstr(eb, "grid engine (M = 3"), "ode's default at M = 3 is the grid: %s", eb);
   char jp[400];
   snprintf(jp, sizeof jp, "%s.json", path);
   remove(jp), remove(path), rmdir(dir);
@@ -367,6 +369,12 @@ Test(grid3, cli_method_and_refusals, .timeout = 60) {
                        eb, sizeof eb),
                1, "%s", eb);
   cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3") && strstr(eb, "student"), "%s", eb);
+  /* the same under the default choice: the whole run redone with the Sobol' rules, and said */
+  cr_expect_eq(run_cli("ode --M 3 --lambda 0.5 --act erf --rho 0.4 --s 0.1 --c student:2:4.5 --c uniform:3 "
+                       "--R0 '0.3,0.1,-0.1;0.1,0.4,0.2' --Q0 '0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4' --T 0.1",
+                       eb, sizeof eb),
+               0, "%s", eb);
+  cr_expect(strstr(eb, "the grid refused t = 0: rerun so") && !strstr(eb, "grid engine (M = 3"), "%s", eb);
   CLI_REFUSES("ode --M 3 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act linear --expect grid --T 0.1", NULL, "--expect: grid");
