@@ -484,15 +484,16 @@ static double axis_range(const cl_grid *g, const level *l, const double *r, doub
 }
 
 /* The largest fraction th <= 1 of level l's aliasing exponent at which an
- * axis (cosines r, Gaussian part cp, step ht at th = 1) fits the level's n
- * nodes, the tail exponent taking the fraction sqrt(th): the step is then
- * ht / sqrt(th) and n(th) = 2 L(sqrt th) sqrt(th) / ht, increasing in th. */
-static double axis_theta(const cl_grid *g, const level *l, const double *r, double cp, double ht) {
-  if (!(ht > 0) || 2 * axis_range(g, l, r, cp, 1) / ht <= l->p.n) return 1;
+ * axis (cosines r, Gaussian part cp, step ht at th = 1) fits nmax nodes
+ * (the level's n at M = 2), the tail exponent taking the fraction sqrt(th):
+ * the step is then ht / sqrt(th) and n(th) = 2 L(sqrt th) sqrt(th) / ht,
+ * increasing in th. */
+static double axis_theta(const cl_grid *g, const level *l, const double *r, double cp, double ht, int nmax) {
+  if (!(ht > 0) || 2 * axis_range(g, l, r, cp, 1) / ht <= nmax) return 1;
   double lo = 0, hi = 1;
   for (int it = 0; it < 30; it++) {
     const double th = 0.5 * (lo + hi);
-    if (2 * axis_range(g, l, r, cp, sqrt(th)) * sqrt(th) / ht <= l->p.n) lo = th;
+    if (2 * axis_range(g, l, r, cp, sqrt(th)) * sqrt(th) / ht <= nmax) lo = th;
     else hi = th;
   }
   return lo;
@@ -601,8 +602,8 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
     }
     /* no per-view noise: the cap as before, unless the step of smoothing() asks for more (th < 1) */
     int n = w->dead[i] ? 2 : w->Se[i * 3] * lam > 0 ? nice_even(2 * L / ht) : l->p.n;
-    double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht);
-    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, axis_step(g, &g->lv[1].p, w, Sf, i, lamf)));
+    double th = w->dead[i] ? 1 : axis_theta(g, l, r, cp, ht, l->p.n);
+    if (!w->dead[i] && l == &g->lv[0]) th = fmin(th, axis_theta(g, &g->lv[1], r, cp, axis_step(g, &g->lv[1].p, w, Sf, i, lamf), g->lv[1].p.n));
     if (th < 1) {
       ax->want = fmax(ax->want, 2 * L / ht), ax->th = fmin(ax->th, th);
       if (th > 0) L = axis_range(g, l, r, cp, sqrt(th)), n = nice_even(2 * L * sqrt(th) / ht);
@@ -1028,10 +1029,27 @@ static int student_tails_unresolved(const cl_grid *g, const work *w, double th) 
   if (th >= 1 || !(dE > 0)) return -1; /* levels without a tail difference (a reference of one level) */
   for (int j = 0; j < g->K; j++) {
     const cl_law *c = &g->m.c[j];
-    if (c->kind != CL_LAW_STUDENT || (w->Rt[j * 2] == 0 && w->Rt[j * 2 + 1] == 0)) continue;
+    int on = 0; /* the law enters X (Rt: K x M) */
+    for (int i = 0; i < g->M; i++) on |= w->Rt[j * g->M + i] != 0;
+    if (c->kind != CL_LAW_STUDENT || !on) continue;
     if (exp(0.75 * dE * r * (c->nu - 1) / c->nu) < GRID_STUDENT_TAILS) return j;
   }
   return -1;
+}
+
+/* The refusal of a student law (j) whose tails a capped axis cuts
+ * (student_tails_unresolved), with the nodes wanted and the cap (at, then
+ * tail: the message's insertions after "grid engine" and "sees").
+ * cl_grid_unresolved: under the default choice ode reruns with the Sobol'
+ * engine, as for the other refusals of a capped axis. */
+static cl_status student_refusal(const cl_grid *g, level *l, double want, int cap, int j, const char *at,
+                                 const char *tail, char *err) {
+  l->unresolved = 1;
+  return cl_fail(err, CL_EDIVERGE,
+                 "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid engine%s, whose narrower "
+                 "range would cut the tails of c %d (student, nu = %g) by more than its error estimate sees%s: use "
+                 "the Sobol' engine",
+                 want, cap, at, j + 1, g->m.c[j].nu, tail);
 }
 
 /* Linear and cubic sigma: the sums over the nodes of one row that bound the
@@ -1202,14 +1220,9 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
   }
   const int stj = l == &g->lv[1] && ax.th >= GRID_THMIN ? student_tails_unresolved(g, w, ax.th) : -1;
   if (stj >= 0) {
-    /* cl_grid_unresolved: under the default choice ode reruns with the
-     * Sobol' engine, as for the other refusals of a capped axis */
-    l->unresolved = 1;
-    return cl_fail(err, CL_EDIVERGE,
-                   "expect: this state needs about %.0f " CL_GRID_REFUSAL " %d of the grid "
-                   "engine, whose narrower range would cut the tails of c %d (student, nu = %g) by more than its "
-                   "error estimate sees (Q_12 / sqrt(Q_11 Q_22) = %.6f): use the Sobol' engine",
-                   ax.want, l->p.n, stj + 1, g->m.c[stj].nu, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+    char co[64];
+    snprintf(co, sizeof co, " (Q_12 / sqrt(Q_11 Q_22) = %.6f)", Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0);
+    return student_refusal(g, l, ax.want, l->p.n, stj, "", co, err);
   }
   if (l == &g->lv[1] && ax.th < GRID_THMIN) {
     /* both levels too coarse: their difference is no longer a safe
@@ -1354,7 +1367,7 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
  * cross moments of each pair of units on its 2-d grid (pair_cross), and
  * every line of the grid along axis 2 through cl_acc_rows.  Served: B = 1,
  * tanh, erf, sigmoid, per-view noise (s > 0, rho < 1); an axis that wants
- * more than the level's cap is refused (no capped axes yet). */
+ * more than the level's cap is capped as at M = 2 (axes3). */
 
 /* The correlation matrix c (nl x nl, returned nl) of C (d x d, d = 3 or 4)
  * over the live axes (not dead, C_ii > 0). */
@@ -1494,32 +1507,88 @@ static cl_status prepare3(const cl_grid *g, work *w, const double *R, const doub
   return CL_OK;
 }
 
-/* The axes of a level of the 3-d grid (or the 4-d grid of the four-unit
- * terms: g->M axes): the range L_i of each live axis
- * from the laws' tails (axis_range), the step h_i = kap sqrt(Se_ii mu)
- * with mu the least value of k^T C k over the nonzero integer vectors, C
- * Se's correlation matrix (lattice_min; then k^T D Se D k >= 1 / kap^2 at
- * every point k of the dual lattice, D = diag(1 / h): the aliasing exponent
- * 2 pi^2 k^T D Se D k is at least Eh), n_i = 2 L_i / h_i
- * rounded up to an FFT-friendly even number.  A dead axis: 2 nodes, X_i = 0
- * at the second.  Returns the nodes the largest axis wants (> the level's
- * cap: the state is refused). */
-static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
-  const work *w = &l->w;
+/* The step ht_i of each live axis of the 3-d grid (or the 4-d grid of the
+ * four-unit terms: g->M axes) at level p before any cap: h_i = kap sqrt(Se_ii mu) with mu the least value of k^T C k over
+ * the nonzero integer vectors, C Se's correlation matrix (lattice_min;
+ * then k^T D Se D k >= 1 / kap^2 at every point k of the dual lattice,
+ * D = diag(1 / h): the aliasing exponent 2 pi^2 k^T D Se D k is at least
+ * Eh).  Without per-view noise (s = 0 or rho = 1) sigma's poles at
+ * |Im X_i| = a act as a noise of variance 2 a_i^2 / Eh, a_i = a / dX_i
+ * (s.4).  1 where no step resolves the integrand (exactly collinear units,
+ * no smoothing along a live axis): refused. */
+static int steps3(const cl_grid *g, const cl_grid_level *p, const work *w, double *ht) {
   const int D = g->M;
-  if (w->coll) return INFINITY;
-  /* without per-view noise (s = 0 or rho = 1) sigma's poles at |Im X_i| = a
-   * act as a noise of variance 2 a_i^2 / Eh, a_i = a / dX_i (s.4) */
+  if (w->coll) return 1;
   double S[16], Cp[16] = {0};
   memcpy(S, w->Se, (size_t)(D * D) * sizeof *S);
   if (!((1 - g->m.rho) * g->m.s * g->m.s > 0)) {
     const double a = cl_act_pole(g->m.act);
     for (int i = 0; i < D; i++)
-      if (!w->dead[i]) Cp[i * (D + 1)] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / l->p.Eh;
-    if (!(a > 0) || smooth_n(D, w->Ct, Cp, w->dead, S)) return INFINITY;
+      if (!w->dead[i]) Cp[i * (D + 1)] = 2 * (a / w->dX[i]) * (a / w->dX[i]) / p->Eh;
+    if (!(a > 0) || smooth_n(D, w->Ct, Cp, w->dead, S)) return 1;
   }
-  const double lam = lattice_min(D, S, w->dead), kap = 2 * M_PI / sqrt(2 * l->p.Eh);
-  double want = 0;
+  const double mu = lattice_min(D, S, w->dead), kap = 2 * M_PI / sqrt(2 * p->Eh);
+  for (int i = 0; i < D; i++) {
+    ht[i] = w->dead[i] ? 1 : kap * sqrt(S[i * (D + 1)] * mu);
+    if (!w->dead[i] && !(ht[i] > 0)) return 1;
+  }
+  return 0;
+}
+
+/* The largest even n <= cap whose factors are 2, 3 and 5 (0 below 8). */
+static int nice_below(int cap) {
+  for (int n = cap; n >= 8; n--)
+    if (nice_even(n) == n) return n;
+  return 0;
+}
+
+/* The fraction th of level l's aliasing exponent (and sqrt(th) of its tail
+ * exponent) at which every live axis of the 3-d grid fits the level's cap
+ * (1: none capped; 0: no step resolves the state): the least over the axes
+ * of axis_theta, whose n_i(th) = 2 L_i(sqrt th) sqrt(th) / ht_i increases
+ * in th, against the largest FFT-friendly size within the cap.  One th for
+ * all three axes, so that every step is ht_i / sqrt(th) and the aliasing
+ * exponent at every lattice point is at least th Eh (the lattice minimum mu
+ * scales with the steps only when they scale alike).  ht: the steps at
+ * th = 1; *want: the nodes the largest axis wants at th = 1. */
+static double theta3(const cl_grid *g, const level *l, const work *w, double *ht, double *want) {
+  *want = INFINITY;
+  if (steps3(g, &l->p, w, ht)) return 0;
+  const int nmax = nice_below(l->p.n), D = g->M;
+  double th = 1;
+  *want = 0;
+  for (int i = 0; i < D; i++) {
+    if (w->dead[i]) continue;
+    double r[CL_KMAX];
+    for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * D + i];
+    const double cp = sqrt(w->Ct[i * (D + 1)]);
+    *want = fmax(*want, 2 * axis_range(g, l, r, cp, 1) / ht[i]);
+    th = fmin(th, axis_theta(g, l, r, cp, ht[i], nmax));
+  }
+  return th;
+}
+
+/* The axes of a level of the 3-d grid (or the 4-d one of the four-unit
+ * terms, which refuses any capped state: cl_grid4q_eval_level): the step ht_i of each live axis
+ * (steps3) and the range L_i from the laws' tails (axis_range), n_i =
+ * 2 L_i / h_i rounded up to an FFT-friendly even number.  A dead axis: 2
+ * nodes, X_i = 0 at the second.  The capped-axis rule of s.4 (docs/grid.md
+ * s.14): a state that wants more than the level's cap along some axis gets
+ * the steps ht_i / sqrt(th) and the ranges at the tail exponent sqrt(th) E
+ * on every axis, th the largest that fits (theta3); the coarse level takes
+ * at most the fine level's th, so that both of its exponents stay below
+ * the fine level's and their difference still sees the tails and the
+ * aliasing.  *th: this level's fraction, *thf: the fine level's at this
+ * state (the refusals of eval_level3).  Returns the nodes the fine level
+ * wants along its largest axis at th = 1. */
+static double axes3(const cl_grid *g, const level *l, int *n, double *h, double *th, double *thf) {
+  const work *w = &l->w;
+  const int D = g->M;
+  double ht[4], htf[4], want;
+  *th = *thf = theta3(g, l, w, ht, &want);
+  if (l == &g->lv[0]) *thf = theta3(g, &g->lv[1], w, htf, &want), *th = fmin(*th, *thf);
+  if (!(*th > 0)) return want;
+  const double t = sqrt(*th);
   for (int i = 0; i < D; i++) {
     if (w->dead[i]) {
       n[i] = 2, h[i] = 1;
@@ -1527,11 +1596,9 @@ static double axes3(const cl_grid *g, const level *l, int *n, double *h) {
     }
     double r[CL_KMAX];
     for (int j = 0; j < g->K; j++) r[j] = w->Rt[j * D + i];
-    const double L = axis_range(g, l, r, sqrt(w->Ct[i * (D + 1)]), 1), ht = kap * sqrt(S[i * (D + 1)] * lam);
-    const double x = ht > 0 ? 2 * L / ht : INFINITY;
-    want = fmax(want, x);
-    n[i] = x > l->p.n ? l->p.n : nice_even(x);
-    if (n[i] > l->p.n) n[i] = l->p.n, want = fmax(want, l->p.n + 1.0); /* the FFT-friendly size is beyond the cap */
+    const double L = axis_range(g, l, r, sqrt(w->Ct[i * (D + 1)]), t);
+    n[i] = nice_even(2 * L * t / ht[i]);
+    if (n[i] > l->p.n) n[i] = l->p.n; /* (th fits nice_below(cap): not reached) */
     h[i] = 2 * L / n[i];
   }
   return want;
@@ -1716,17 +1783,21 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   work *w = &l->w;
   const int K = g->K, F = g->t.F; /* 13: feature k of unit i is k * 3 + i, S2 = 12 */
   int n[3];
-  double h[3];
-  const double want = axes3(g, l, n, h);
-  if (want > l->p.n) {
+  double h[3], th, thf;
+  const double want = axes3(g, l, n, h, &th, &thf);
+  /* the refusals of a capped axis (s.4), on the fine level's th at this
+   * state, by either level (the coarse one is evaluated first) */
+  const int stj = thf >= GRID_THMIN ? student_tails_unresolved(g, w, thf) : -1;
+  if (stj >= 0) return student_refusal(g, l, want, g->lv[1].p.n, stj, " at M = 3", "", err);
+  if (thf < GRID_THMIN || !(th > 0)) {
+    /* both levels too coarse for their difference to be a safe estimate */
     l->unresolved = 1;
     char wa[32] = "arbitrarily many"; /* exactly collinear: no step suffices */
     if (isfinite(want)) snprintf(wa, sizeof wa, "about %.0f", want);
     return cl_fail(err, CL_EDIVERGE,
                    "expect: this state needs %s " CL_GRID_REFUSAL " %d of the grid engine at M = 3 (nearly "
-                   "collinear units, a unit nearly along a feature, or a long-tailed law; the 3-d grid caps no "
-                   "axis yet): use the Sobol' engine",
-                   wa, l->p.n);
+                   "collinear units, a unit nearly along a feature, or a long-tailed law): use the Sobol' engine",
+                   wa, g->lv[1].p.n);
   }
   cl_status st = CL_OK;
   for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
@@ -1868,7 +1939,10 @@ cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q
   work *w = &l->w;
   cl_status st = prepare3(g, w, R, Q, err);
   if (st) return st;
-  if (axes3(g, l, n, h) > l->p.n) return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
+  double th, thf;
+  axes3(g, l, n, h, &th, &thf);
+  if (!(th > 0) || thf < GRID_THMIN)
+    return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
   for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
   if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
   weights3(g, l, n, h, 1);
@@ -2236,9 +2310,9 @@ cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const dou
   if (st || (st = prepare3(g, w, R, Q, err))) return st;
   pick_inner(g, l);
   int n[4];
-  double h[4];
-  const double want = axes3(g, l, n, h);
-  if (want > l->p.n) {
+  double h[4], th, thf;
+  const double want = axes3(g, l, n, h, &th, &thf);
+  if (!(th >= 1)) { /* no capped axis here: any state that wants more than a level's cap is refused */
     l->unresolved = 1;
     char wa[32] = "arbitrarily many";
     if (isfinite(want)) snprintf(wa, sizeof wa, "about %.0f", want);

@@ -71,6 +71,12 @@ struct cl_drift;
 /* a fragment of both refusals' messages (cl_drift_grid_refused) */
 #define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
+/* `ode` at M = 3 under --expect auto (q->expect CL_EXPECT_QMC, no
+ * --qmc-points): q->expect = CL_EXPECT_GRID where the grid applies and the
+ * closed forms do not, returning 1 (docs/grid.md s.14).  cl_ode_solve only:
+ * fixed and basin keep the Sobol' rules at M = 3 (the grid made them
+ * unusably slow there: docs/grid.md s.14). */
+int cl_drift_ode_grid3(const cl_model *m, cl_quad_opts *q);
 /* The bound on the rounding of the fine level's last drift (linear and
  * cubic sigma, round_bound; 0 for other sigma, and for other engines):
  * what the difference of the grid's two exact levels does not see

@@ -5,6 +5,8 @@
  *  - the drift against a much finer grid of one level, the deterministic
  *    rule of drift_acc.c where it is accurate (small sd), and the batch
  *    Monte Carlo of tests/mc_ref.c; every printed estimate bounds the error;
+ *  - the capped-axis rule: long-tailed laws served at the cap within their
+ *    estimates, or refused with the reason;
  *  - the embedding: a dead third unit gives the M = 2 grid's drift;
  *  - the CLI's `--expect grid` at M = 3 and the refusals outside its scope. */
 #include <criterion/criterion.h>
@@ -192,6 +194,54 @@ Test(grid3, estimate_bounds_the_error_against_a_finer_grid, .timeout = 120) {
   }
 }
 
+/* The capped-axis rule of docs/grid.md s.4 at M = 3 (s.14): states whose
+ * laws' tails want more than the fine level's 96 nodes along some axis are
+ * served at the cap with both exponents lowered (a laplace law along the
+ * units, the `cli_method_and_refusals` state that wanted 79 nodes and was
+ * refused before, and at s = 0.05; a student law at s = 0.2), every
+ * component within its estimate against a much finer grid; a student law
+ * whose tails the two levels cannot resolve (s = 0.1) and a laplace law at
+ * s = 0.02 (th < 0.05) are refused with their reasons. */
+Test(grid3, capped_axis_within_estimate_or_refused, .timeout = 60) {
+#define CAP3 "--M 3 --lambda 0.5 --act erf --rho 0.4 --R0 0.3,0.1,-0.1;0.1,0.4,0.2 --Q0 0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4 "
+  const char *served[] = {CAP3 "--c laplace:2 --c uniform:3", CAP3 "--s 0.05 --c laplace:2 --c uniform:3",
+                          CAP3 "--s 0.2 --c student:2:4.5 --c uniform:3"};
+  for (int c = 0; c < 3; c++) {
+    cl_model m = model_of(served[c]);
+    const int nout = m.K * 3 + 9;
+    double d[NOUT3], eb[NOUT3], f[NOUT3], worst = 0;
+    char err[CL_ERRLEN];
+    cl_grid *g;
+    cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_eval(g, m.R0, m.Q0, d, d + m.K * 3, eb, err), CL_OK, "case %d: %s", c, err);
+    int nf[3];
+    cl_grid_level_sizes(g, 1, nf);
+    cr_expect_eq(nf[0], 96, "case %d: the fine level's first axis at the cap (%d nodes)", c, nf[0]);
+    cl_grid_free(g);
+    grid3_fine(&m, m.R0, m.Q0, f);
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - f[k]));
+      cr_expect_leq(fabs(d[k] - f[k]), eb[k], "case %d: component %d: grid %.12g (estimate %.2g) vs finer %.12g", c, k,
+                    d[k], eb[k], f[k]);
+    }
+    cr_log_info("capped case %d: max |grid - finer| %.3g, estimate %.3g", c, worst, eb[0]);
+  }
+  const char *refused[] = {CAP3 "--s 0.1 --c student:2:4.5 --c uniform:3", CAP3 "--s 0.02 --c laplace:2 --c uniform:3"};
+  const char *why[] = {"(student, nu = 4.5)", "a long-tailed law"};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(refused[c]);
+    double d[NOUT3], eb[NOUT3];
+    char err[CL_ERRLEN];
+    cl_grid *g;
+    cr_assert_eq(cl_grid_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+    cr_expect_eq(cl_grid_eval(g, m.R0, m.Q0, d, d + m.K * 3, eb, err), CL_EDIVERGE, "refused case %d served", c);
+    cr_expect(strstr(err, CL_GRID_REFUSAL " 96 of the grid engine at M = 3") && strstr(err, why[c]), "%s", err);
+    cr_expect(cl_grid_unresolved(g), "refused case %d: not marked unresolved (no rerun under --expect auto)", c);
+    cl_grid_free(g);
+  }
+#undef CAP3
+}
+
 /* A dead third unit (Q_.3 = 0, R_.3 = 0) is the M = 2 model of units 1-2
  * (docs/fixed-points.md): the 3-d grid's drift of units 1-2 equals the
  * M = 2 grid's within the two estimates, and unit 3's stays 0. */
@@ -273,20 +323,31 @@ Test(grid3, against_the_quad_rule_and_monte_carlo, .timeout = 120) {
 
 /* `cldyn ode --M 3 --expect grid`: the method line names the 3-d engine
  * and its bound, the JSON method field carries it; outside the engine's
- * scope (relu, linear, cubic, g = abs, M = 5; M = 4 is served since docs/grid.md s.15) `--expect grid` is
- * refused, a state beyond the cap stops with exit 1, and the default
- * choice at M = 3 is not the grid. */
+ * scope (relu, linear, cubic, g = abs, M = 5; M = 4 is served since
+ * docs/grid.md s.15) `--expect grid` is refused, a state the capped-axis
+ * rule cannot serve stops with exit 1 (under the default choice: reruns
+ * with the Sobol' rules), and ode's default choice at M = 3 is the grid
+ * (since session 23). */
 Test(grid3, cli_method_and_refusals, .timeout = 60) {
   char eb[8192];
   ode_method_is(EX3 "--R0 '0.1,0.02,0.01;0.03,0.1,0.02;0.01,0.02,0.1' --T 0.5 --expect grid", "grid engine (M = 3", 1);
-  ode_method_is(EX3 "--T 0.05", "grid engine", 0); /* the default at M = 3 is not the grid */
-  /* a state that wants more nodes than the cap (a laplace law: no capped
-   * axis at M = 3 yet): exit 1, the reason, and no silent fallback */
-  cr_expect_eq(run_cli("ode --M 3 --lambda 0.5 --act erf --rho 0.4 --c laplace:2 --c uniform:3 "
+  /* since session 23 ode's default at M = 3 (docs/grid.md s.14) */
+  ode_method_is(EX3 "--T 0.05", "grid engine (M = 3", 1);
+  /* a state the capped-axis rule cannot serve (a student law whose tails
+   * the two levels cannot resolve; until session 23 the laplace:2 state of
+   * capped_axis_within_estimate_or_refused, which is now served): exit 1,
+   * the reason, and no silent fallback */
+  cr_expect_eq(run_cli("ode --M 3 --lambda 0.5 --act erf --rho 0.4 --s 0.1 --c student:2:4.5 --c uniform:3 "
                        "--R0 '0.3,0.1,-0.1;0.1,0.4,0.2' --Q0 '0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4' --T 0.1 --expect grid",
                        eb, sizeof eb),
                1, "%s", eb);
-  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3"), "%s", eb);
+  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3") && strstr(eb, "student"), "%s", eb);
+  /* the same under the default choice: the whole run redone with the Sobol' rules, and said */
+  cr_expect_eq(run_cli("ode --M 3 --lambda 0.5 --act erf --rho 0.4 --s 0.1 --c student:2:4.5 --c uniform:3 "
+                       "--R0 '0.3,0.1,-0.1;0.1,0.4,0.2' --Q0 '0.8,0.1,0;0.1,0.6,0.1;0,0.1,0.4' --T 0.1",
+                       eb, sizeof eb),
+               0, "%s", eb);
+  cr_expect(strstr(eb, "the grid refused t = 0: rerun so") && !strstr(eb, "grid engine (M = 3"), "%s", eb);
   CLI_REFUSES("ode --M 3 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 3 --act linear --expect grid --T 0.1", NULL, "--expect: grid");
