@@ -233,21 +233,25 @@ Test(grid4, against_monte_carlo_with_the_four_unit_terms, .timeout = 120) {
 
 /* `cldyn ode --M 4 --expect grid`: the method line names the engine and
  * its bound, the JSON method field carries it; the default at M = 4 stays
- * the Sobol' rules; a sub-engine's refusal (an M = 3 grid beyond its cap: a
- * unit much along the laplace feature) stops the run with exit 1 and its
- * reason; outside the engine's scope (relu, linear, g = abs, B = 2 with
+ * the Sobol' rules; a sub-engine's refusal (an M = 3 grid that even its
+ * capped axes cannot serve: a student law's tails) stops the run with
+ * exit 1 and its reason; outside the engine's scope (relu, linear, g = abs, B = 2 with
  * lambda != 0) `--expect grid` is refused (exit 2). */
 Test(grid4, cli_method_and_refusals, .timeout = 60) {
   char eb[8192];
   ode_method_is(CASEB "--R0 '0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1' --T 0.05 --expect grid",
                 "grid engine (M = 4, B = 1, inclusion-exclusion", 1);
   ode_method_is(CASEB "--T 0.05", "grid engine", 0); /* the default at M = 4 is not the grid */
-  cr_expect_eq(run_cli("ode " CASEB "--R0 '0.3,0.02,0.01,0;0.02,0.35,0.01,0.01;0.01,0,0.5,0.02;0,0.01,0.02,0.3' "
-                       "--Q0 '0.4,0.01,0.005,0;0.01,0.3,0.005,0.01;0.005,0.005,0.45,0.01;0,0.01,0.01,0.2' --T 0.1 "
-                       "--expect grid",
+  /* a state an M = 3 sub-engine refuses even with the capped-axis rule
+   * (a student law whose tails the two levels cannot resolve; until the
+   * merge of cap3 in session 23 the laplace state of case B with units
+   * much along the laplace feature, which is now served) */
+  cr_expect_eq(run_cli("ode --M 4 --lambda 0.5 --act erf --rho 0.4 --s 0.1 --c student:2:4.5 --c uniform:3 "
+                       "--R0 '0.3,0.1,-0.1,0.05;0.1,0.4,0.2,0.1' "
+                       "--Q0 '0.8,0.1,0,0;0.1,0.6,0.1,0;0,0.1,0.4,0.05;0,0,0.05,0.5' --T 0.1 --expect grid",
                        eb, sizeof eb),
                1, "%s", eb);
-  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3"), "%s", eb);
+  cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3") && strstr(eb, "student"), "%s", eb);
   CLI_REFUSES("ode --M 4 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid", "M = 4");
   CLI_REFUSES("ode --M 4 --act relu --expect grid --T 0.1", NULL, "--expect: grid", "relu");
   CLI_REFUSES("ode --M 4 --act linear --expect grid --T 0.1", NULL, "--expect: grid", "linear");
