@@ -24,13 +24,12 @@ cd "$(dirname "$0")/.."
 T=${CLDYN_BENCH_GRID4_T:-50}
 BIN=build/cldyn
 make --no-print-directory -s all
-. bench/multi_cases.sh # CASES, maxdiff
+. bench/multi_cases.sh # CASES, case_args, maxdiff
 . bench/ccbench.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_bench_grid4.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-B=""
-for c in "${CASES[@]}"; do [ "${c%%|*}" = B ] && B=${c#*|}; done
+B=$(case_args B)
 # the case's arguments as words (its R0 has no spaces)
 read -r -a X <<<"$B"
 

@@ -21,13 +21,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 make --no-print-directory -s all
-. bench/multi_cases.sh
+. bench/multi_cases.sh # CASES, case_args, maxdiff
 . bench/ccbench.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_bench_grid4q.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-args=""
-for c in "${CASES[@]}"; do [ "${c%%|*}" = B ] && args=${c#*|}; done
+args=$(case_args B)
 IFS=' ' read -r -a argv <<<"$args"
 # the R0 argument holds ';': split on spaces only, then run
 build/cldyn ode "${argv[@]}" --T 50 --dt-out 1 --out "$tmp/B.csv" 2>/dev/null

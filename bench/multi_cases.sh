@@ -18,6 +18,11 @@ CASES=(
   "D|--M 2 --B 4 --lambda 1 --c rademacher:3 --c laplace:3 --R0 0.1,0.02;0.03,0.1"
 )
 
+case_args() { # case_args NAME: the cldyn ode arguments of case NAME of CASES ("" if none)
+  local c
+  for c in "${CASES[@]}"; do [ "${c%%|*}" = "$1" ] && { printf '%s\n' "${c#*|}"; return; }; done
+}
+
 maxdiff() { # max |a - b| over the R and Q columns of two ode tables
   python3 - "$1" "$2" <<'PY'
 import csv, sys
