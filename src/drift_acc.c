@@ -462,7 +462,7 @@ ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *cons
     double *restrict s = gi + (size_t)0;
 #pragma omp simd
     for (int x = 0; x < n; x++) s[x] = ga[x] + gb[x];
-    for (int j = 0; j < K; j++) aR[j * M + i] += dot_n(wc[j], s, n);
+    for (int j = 0; j < K && wc; j++) aR[j * M + i] += dot_n(wc[j], s, n);
     for (int r = 0; r < M; r++) P[r * M + i] += dot_n(wmu[r], s, n);
   }
   for (int p = 0; p < d2; p++)

@@ -56,7 +56,8 @@ void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, cons
                  const double *wc, const double *wxi, const double *wmu, double *acc);
 /* The same for n outer nodes at once: every argument is an array of
  * pointers to n values (mf[f], Mo[f F + e], Ee[f M + r], wc[j], wxi[r],
- * wmu[r]), and scr has cl_acc_rows_scratch(t, n) doubles. */
+ * wmu[r]), and scr has cl_acc_rows_scratch(t, n) doubles.  wc NULL: aR
+ * is left alone (the grid without the tilted weights, cl_grid_alloc_dq). */
 void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
                  const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
                  const double *const *wmu, double *acc, double *scr);

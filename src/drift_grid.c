@@ -106,6 +106,7 @@ struct cl_grid {
   level lv[2];
   double *out;
   int odd; /* odd sigma, symmetric laws: every summand is even in u (docs/grid.md s.3) */
+  int dq;  /* M = 3 without the tilted weights (cl_grid_alloc_dq): nw = 4, dR set to 0 */
   double emax;
   char method[640];
   cl_grid_sum sum; /* M = 4: a sum of other engines' levels (drift_grid4.c, cl_grid_alloc_sum) */
@@ -331,6 +332,17 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
     f.n = (int)(GRID3_NMAX * x + 1) & ~1, c.n = (3 * f.n / 4 + 1) & ~1;
   }
   return cl_grid_alloc_levels(m, &c, &f, out, err);
+}
+
+cl_status cl_grid_alloc_dq(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+  if (m->M != 3) return *out = NULL, cl_fail(err, CL_EINVAL, "the grid engine without the tilted weights needs M = 3");
+  cl_status st = cl_grid_alloc(m, o, out, err);
+  if (st) return st;
+  cl_grid *g = *out;
+  g->dq = 1, g->nw = 1 + g->M, g->nq = (g->nw + 1) / 2;
+  const size_t n = strlen(g->method);
+  snprintf(g->method + n, sizeof g->method - n, "; dQ only (no tilted weights, dR 0)");
+  return CL_OK;
 }
 
 cl_status cl_grid_alloc_sum(const cl_model *m, const cl_grid_sum *sum, void *ctx, const char *method, cl_grid **out,
@@ -619,6 +631,9 @@ static void axes_of(const cl_grid *g, const level *l, axes *ax) {
 #define GRID_CLONES
 #endif
 
+/* spectrum_line's weights (its dens) */
+enum { SPEC_ALL, SPEC_DENS, SPEC_NOTILT };
+
 /* One point of the other axes' images (w_0 .. w_(d-2) fixed) for
  * spectrum_line: the Gaussian exponent of those axes (e) and its
  * coefficient of the last axis' frequency (ct), each law's argument
@@ -645,9 +660,11 @@ typedef struct {
  * argument) by angle addition from cB, sB (the last axis) and o's ca, sa
  * (hand-written: measured faster than a sincos per node and image).
  * rl: the cosines of the last axis (stride d), cl: Ct's column of the last
- * axis (d entries), dead: the last axis is a dead unit's; dens: the
- * density's transform alone (row 0 of vr, vi: the four-unit terms' 4-d
- * grid, d = 4), else every weight.  Measured
+ * axis (d entries), dead: the last axis is a dead unit's; dens: SPEC_ALL
+ * every weight (rows 0, 1 + j, K + 1 + r), SPEC_DENS the density's
+ * transform alone (row 0 of vr, vi: the four-unit terms' 4-d grid, d = 4),
+ * SPEC_NOTILT the density and the xi_r (rows 0, 1 + r: the M = 3 grid
+ * without the tilted weights, cl_grid_alloc_dq).  Measured
  * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
  * spectrum 5.32e9 instructions against 11.56e9 for the scalar loop with
  * cl_cf_law and exp per node and image. */
@@ -731,8 +748,8 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
     double *restrict sr = cs, *restrict si = sn; /* the suffix products */
 #pragma omp simd
     for (int i = 0; i < ni; i++) vr[idx[i]] += pK[i], vi[idx[i]] += qK[i], sr[i] = 1, si[i] = 0;
-    if (dens) continue; /* the density's transform alone (the four-unit terms) */
-    for (int j = K - 1; j >= 0; j--) {
+    if (dens == SPEC_DENS) continue; /* the density's transform alone (the four-unit terms) */
+    for (int j = K - 1; j >= 0 && dens == SPEC_ALL; j--) {
       /* pre_j chi_j suf_(j+1) */
       const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
       const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
@@ -747,8 +764,9 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
       }
     }
     /* xi_r: i (Ct w)_r times the transform of the density */
+    const int xr0 = dens == SPEC_NOTILT ? 1 : K + 1;
     for (int r = 0; r < d; r++) {
-      double *restrict ur = vr + (size_t)(K + 1 + r) * n1, *restrict ui = vi + (size_t)(K + 1 + r) * n1;
+      double *restrict ur = vr + (size_t)(xr0 + r) * n1, *restrict ui = vi + (size_t)(xr0 + r) * n1;
       const double xo = o->xo[r], cr1 = cl[r];
 #pragma omp simd
       for (int i = 0; i < ni; i++) {
@@ -783,7 +801,7 @@ static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const 
       o.arg[j] = w->Rt[j * 2] * w0;
     }
     for (int r = 0; r < 2; r++) o.xo[r] = Ct[r * 2] * w0;
-    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s, 0);
+    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s, SPEC_ALL);
   }
 }
 
@@ -1639,7 +1657,7 @@ static double *image_freqs(int d, const int *n, const double *h, const double *C
  * exponent bound lb (e_0 + .. + e_(d-2)) passes GRID_EXPMAX (e = w^T Ct
  * w / 2 >= lb sum_i Ct_ii w_i^2 / 2, lb the smallest eigenvalue of Ct's
  * correlation matrix), with its spec_pt, through spectrum_line (n nodes
- * along the last axis; dens: the density alone). */
+ * along the last axis; dens: spectrum_line's). */
 static void image_lines(const cl_grid *g, const work *w, int d, const int *k, double *const *fq, double *const *fx,
                         double lb, const double *cl, int n, const double *cB, const double *sB, double *VR, double *VI,
                         double *scr, int dens) {
@@ -1665,7 +1683,7 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
         o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
         if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
       }
-      for (int r = 0; r < d && !dens; r++) {
+      for (int r = 0; r < d && dens != SPEC_DENS; r++) {
         o.xo[r] = 0;
         for (int i = 0; i < m; i++) o.xo[r] += Ct[r * d + i] * wv[i];
       }
@@ -1679,7 +1697,8 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
 }
 
 /* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
- * K+1..K+3 times the standardised xi_r), each times the cell volume: the
+ * K+1..K+3 times the standardised xi_r; g->dq: 0 and 1..3 for the xi_r,
+ * no c_j), each times the cell volume: the
  * folded spectrum at the grid's frequencies (lines along axis 2 for
  * k0 = 0 .. n0 / 2, the rest by conjugate symmetry), then a 3-d FFT per pair
  * of weights (GSL's 1-d transforms along each axis); full = 0 and
@@ -1707,7 +1726,7 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
       const int kk[2] = {k0, k1};
-      image_lines(g, w, 3, kk, fq, fx, lb, cl, n2, cB, sB, VR, VI, scr, 0);
+      image_lines(g, w, 3, kk, fq, fx, lb, cl, n2, cB, sB, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
       const int mir = k0 > 0 && k0 < n0 / 2;
       for (int k2 = 0; k2 < n2; k2++) {
         /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
@@ -1905,12 +1924,13 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
           pE[36 + r] = v;
         }
       }
-      /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi */
+      /* the weights: W_xi in the raw xi, W_mu = X W_0 - W_xi (g->dq: no
+       * W_cj, so acc_rows leaves aR alone) */
       const double *w0 = w->W + r0 + lo;
-      for (int j = 0; j < K; j++) pc[j] = w->W + N * (size_t)(1 + j) + r0 + lo;
+      for (int j = 0; j < K && !g->dq; j++) pc[j] = w->W + N * (size_t)(1 + j) + r0 + lo;
       for (int r = 0; r < 3; r++) {
         double *xr = SLOT(ns++), *ur = SLOT(ns++);
-        const double *wr = w->W + N * (size_t)(K + 1 + r) + r0 + lo;
+        const double *wr = w->W + N * (size_t)((g->dq ? 1 : K + 1) + r) + r0 + lo;
         for (int x = 0; x < nn; x++) {
           const int jr = r == 0 ? j0 : r == 1 ? j1 : lo + x;
           const double X = w->dX[r] * (jr - n[r] / 2) * h[r];
@@ -1922,19 +1942,22 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
         if (pass == 0)
           cl_acc_batch_rows(3, F, nn, pm, pM, w0, g->odd && j0 > n0 / 2 ? 2 : 1, mom);
         else
-          cl_acc_rows(tt, nn, pm, pM, pE, w0, pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc, w->scr);
+          cl_acc_rows(tt, nn, pm, pM, pE, w0, g->dq ? NULL : pc, px, pu, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc,
+                      w->scr);
       }
   }
   for (int k = 0; k < g->t.nsum; k++) w->acc[k] += 2 * w->acc2[k];
   if (batch) cl_acc_batch_fluct(&g->m, mom, w->acc + K * 3 + 36 + 18);
   cl_acc_finish(&g->m, R, Q, w->Gi, w->acc, out);
+  if (g->dq) memset(out, 0, sizeof(double) * (size_t)K * 3); /* no aR: dR not computed */
   for (int i = 0; i < 3; i++) w->last[i] = n[i];
   return CL_OK;
 }
 
 cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q, int *n, double *h, double *dX,
                            const double **W, char *err) {
-  if (g->M != 3 || lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "the 3-d grid's weights need M = 3 and a level 0 or 1");
+  if (g->M != 3 || g->dq || lev < 0 || lev > 1)
+    return cl_fail(err, CL_EINVAL, "the 3-d grid's weights need M = 3 (with the tilted weights) and a level 0 or 1");
   level *l = &g->lv[lev];
   work *w = &l->w;
   cl_status st = prepare3(g, w, R, Q, err);
@@ -2170,7 +2193,7 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
         memset(VR, 0, sizeof(double) * (size_t)n3);
         memset(VI, 0, sizeof(double) * (size_t)n3);
         const int kk[3] = {k0, k1, k2};
-        image_lines(g, w, 4, kk, fq, fx, lb, cl, n3, cB, sB, VR, VI, scr, 1);
+        image_lines(g, w, 4, kk, fq, fx, lb, cl, n3, cB, sB, VR, VI, scr, SPEC_DENS);
         const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
         memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
         memcpy(si + r0, VI, sizeof(double) * (size_t)n3);

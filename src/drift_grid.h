@@ -31,6 +31,14 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n);
  * level's inner nodes, default 24; every size of both levels scales with
  * it). */
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
+/* M = 3 without the tilted weights W_cj (docs/grid.md s.15, "Triples
+ * without the tilted weights"): the weights W_0 and the three W_xi only
+ * (4 instead of K + 4, two 3-d FFTs of complex pairs instead of
+ * ceil((K + 4) / 2)), so the drift's dQ is the full engine's (to
+ * rounding: the same sums without the aR ones) and its dR is not computed:
+ * every dR component is returned as 0 and must not be read.  For the
+ * M = 4 engine's triples, which serve dQ alone (drift_grid4.c). */
+cl_status cl_grid_alloc_dq(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
 /* The default levels for n inner nodes of the fine level (0: the default). */
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,

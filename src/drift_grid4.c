@@ -11,12 +11,17 @@
  * model and in any sub-model (the same laws, tau, lambda, s, rho and
  * regulariser, the sub-model's columns of R and block of Q) that contains
  * U.  With F(S) the drift of the sub-model on the units S:
- *   unit i's components (dR_.i, dQ_ii): sum over the 3 triples T containing
- *     i of F(T) - sum over the 3 pairs P containing i of F(P) + F({i});
+ *   dR_.i: sum over the 3 pairs P containing i of F(P) - 2 F({i}) (its
+ *     terms name {i} or {i, k}: a pair term is counted once, the single
+ *     term 3 - 2 = 1 time);
+ *   dQ_ii: sum over the 3 triples T containing i of F(T) - sum over the 3
+ *     pairs P containing i of F(P) + F({i}) (a term naming 3 units counted
+ *     once, 2 units 2 - 1 = 1 time, 1 unit 3 - 3 + 1 = 1 time);
  *   dQ_il, i != l: sum over the 2 triples containing {i, l} of F(T)
- *     - F({i, l}) + the four-unit terms (cl_grid4q);
- * a term naming 3 units is counted once, 2 units 2 - 1 = 1 time, 1 unit
- * 3 - 3 + 1 = 1 time.  F({i}) is unit i's part of the M = 2 grid at
+ *     - F({i, l}) + the four-unit terms (cl_grid4q).
+ * The triples serve dQ alone, so they are the M = 3 grids without the
+ * tilted weights (cl_grid_alloc_dq: their dR is not computed; docs/grid.md
+ * s.15, "Triples without the tilted weights").  F({i}) is unit i's part of the M = 2 grid at
  * lambda = 0 (the units then do not enter each other's components) on the
  * pairs {1, 2} and {3, 4}: an engine with the same two levels as the others,
  * so that a level of this engine is one level of every sub-engine. */
@@ -91,7 +96,7 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
     int s[3];
     g4_triple(u, s);
     const cl_model b = g4_sub(m, s, 3, m->lambda);
-    st = cl_grid_alloc(&b, o, &g->tri[u], err);
+    st = cl_grid_alloc_dq(&b, o, &g->tri[u], err);
   }
   for (int k = 0; k < G4_NPAIR && !st; k++) {
     const cl_model b = g4_sub(m, g4_pairs[k], 2, m->lambda);
@@ -105,22 +110,25 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
   if (!st && m->lambda != 0) st = cl_grid4q_alloc(m, o, &g->q, err);
   if (st) return cl_grid4_free(g), st;
   snprintf(g->method, sizeof g->method,
-           "grid engine (M = 4, %s, inclusion-exclusion over the 3-unit sub-models, docs/grid.md s.15): the 4 "
-           "triples' M = 3 grids - the 6 pairs' M = 2 grids + each unit's own drift (the M = 2 grid at lambda = "
-           "0)%s; levels as at M = 2 and 3 (each sub-engine's coarse/fine); drift = the fine level, estimate max "
+           "grid engine (M = 4, %s, inclusion-exclusion over the 3-unit sub-models, docs/grid.md s.15): dQ = the "
+           "4 triples' M = 3 grids (without the tilted weights) - the 6 pairs' M = 2 grids + each unit's own drift "
+           "(the M = 2 grid at lambda = 0)%s, dR = the pairs' - 2 x the units' own; levels as at M = 2 and 3 (each sub-engine's coarse/fine); drift = the fine level, estimate max "
            "|fine - coarse|",
            m->B == 1 ? "B = 1" : "lambda = 0", m->lambda != 0 ? " + the four-unit terms of dQ_il" : "");
   *out = g;
   return CL_OK;
 }
 
-/* Adds sign times the drift (dRs, dQs) of the sub-model on the units
- * s[0 .. n-1] to (dR, dQ): unit a's components, and the off-diagonal dQ
- * where offd. */
+/* Adds the drift (dRs, dQs) of the sub-model on the units s[0 .. n-1] to
+ * (dR, dQ): sign times its dQ (unit a's dQ_aa, and the off-diagonal dQ
+ * where offd), and its dR with the weight of the header's bookkeeping: a
+ * triple's none (not computed), a pair's (offd) 1, a single's (the
+ * lambda = 0 pair, !offd) -2. */
 static void g4_add(const cl_grid4 *g, const int *s, int n, double sign, int offd, const double *dRs,
                    const double *dQs, double *dR, double *dQ) {
-  for (int j = 0; j < g->K; j++)
-    for (int a = 0; a < n; a++) dR[j * 4 + s[a]] += sign * dRs[j * n + a];
+  const double wR = n == 3 ? 0 : offd ? 1 : -2;
+  for (int j = 0; j < g->K && wR != 0; j++)
+    for (int a = 0; a < n; a++) dR[j * 4 + s[a]] += wR * dRs[j * n + a];
   for (int a = 0; a < n; a++)
     for (int c = 0; c < n; c++)
       if (a == c || offd) dQ[s[a] * 4 + s[c]] += sign * dQs[a * n + c];

@@ -258,3 +258,92 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
   CLI_REFUSES("ode --M 4 --lambda 1 --B 2 --expect grid --T 0.1", NULL, "--expect: grid", "B = 2");
   CLI_REFUSES("ode --M 5 --expect grid --T 0.1", NULL, "--expect: grid", "M = 5");
 }
+
+/* The triples without the tilted weights (cl_grid_alloc_dq, docs/grid.md
+ * s.15): at case B's triple (units 1-3 of the generic state) and at an erf
+ * model with rho > 0 and other laws, each level's dQ is the full M = 3
+ * engine's to rounding (the same sums, the weights W_0 and W_xi from other
+ * pairs of FFTs), and its dR is 0 (not computed). */
+Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
+  const char *st[] = {"--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
+                      "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 "
+                      "--Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
+                      "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
+                      "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+  char err[CL_ERRLEN];
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(st[c]);
+    const int K = m.K;
+    cl_grid *gf, *gq;
+    cr_assert_eq(cl_grid_alloc(&m, NULL, &gf, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_alloc_dq(&m, NULL, &gq, err), CL_OK, "%s", err);
+    for (int lev = 0; lev < 2; lev++) {
+      double fR[CL_KMAX * 3], fQ[9], qR[CL_KMAX * 3], qQ[9], big = 0, worst = 0;
+      cr_assert_eq(cl_grid_eval_level(gf, lev, m.R0, m.Q0, fR, fQ, err), CL_OK, "%s", err);
+      cr_assert_eq(cl_grid_eval_level(gq, lev, m.R0, m.Q0, qR, qQ, err), CL_OK, "%s", err);
+      for (int k = 0; k < 9; k++) big = fmax(big, fabs(fQ[k]));
+      for (int k = 0; k < 9; k++) {
+        worst = fmax(worst, fabs(fQ[k] - qQ[k]));
+        cr_expect_leq(fabs(fQ[k] - qQ[k]), 1e-12 * big, "case %d level %d: dQ[%d] %.17g vs full %.17g", c, lev, k,
+                      qQ[k], fQ[k]);
+      }
+      for (int k = 0; k < K * 3; k++) cr_expect_eq(qR[k], 0, "case %d level %d: dR[%d] %g, not 0", c, lev, k, qR[k]);
+      cr_log_info("case %d level %d: max |dQ - full dQ| %.3g (largest %.3g)", c, lev, worst, big);
+    }
+    cl_grid_free(gf), cl_grid_free(gq);
+  }
+  cl_model m4 = model_of(CASEB CASEBR0), m2 = model_of(st[0]);
+  cl_grid *g;
+  cr_expect_neq(cl_grid_alloc_dq(&m4, NULL, &g, err), CL_OK, "M = 4 accepted");
+  m2.M = 2;
+  cr_expect_neq(cl_grid_alloc_dq(&m2, NULL, &g, err), CL_OK, "M = 2 accepted");
+}
+
+/* The M = 4 dR is the pairs' minus twice the units' own (drift_grid4.c's
+ * bookkeeping): at case B's start and the generic state, each level's dR
+ * of the engine equals that sum evaluated here from M = 2 grids of our own
+ * (every pair at lambda, the units from the pairs (1, 2) and (3, 4) at
+ * lambda = 0, as the engine's), to rounding.  (Before, dR came from the
+ * triples - pairs + singles: the same in the limit, level errors apart.) */
+Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
+  const char *st[] = {CASEB CASEBR0, CASEB GEN4R0 GEN4Q0};
+  static const int pr[6][2] = {{0, 1}, {0, 2}, {0, 3}, {1, 2}, {1, 3}, {2, 3}};
+  char err[CL_ERRLEN];
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(st[c]);
+    const int K = m.K;
+    cl_grid *g;
+    cr_assert_eq(cl_grid4_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
+    cl_grid *sub[8];
+    for (int p = 0; p < 8; p++) {
+      cl_model b = m;
+      b.M = 2;
+      if (p >= 6) b.lambda = 0;
+      cr_assert_eq(cl_grid_alloc(&b, NULL, &sub[p], err), CL_OK, "%s", err);
+    }
+    for (int lev = 0; lev < 2; lev++) {
+      double dR[CL_KMAX * 4], dQ[16], ref[CL_KMAX * 4] = {0}, big = 0, worst = 0;
+      cr_assert_eq(cl_grid_eval_level(g, lev, m.R0, m.Q0, dR, dQ, err), CL_OK, "%s", err);
+      for (int p = 0; p < 8; p++) {
+        const int *u = p < 6 ? pr[p] : pr[p == 6 ? 0 : 5];
+        double R2[CL_KMAX * 2], Q2[4], sR[CL_KMAX * 2], sQ[4];
+        for (int j = 0; j < K; j++)
+          for (int x = 0; x < 2; x++) R2[j * 2 + x] = m.R0[j * 4 + u[x]];
+        for (int x = 0; x < 2; x++)
+          for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m.Q0[u[x] * 4 + u[y]];
+        cr_assert_eq(cl_grid_eval_level(sub[p], lev, R2, Q2, sR, sQ, err), CL_OK, "%s", err);
+        for (int j = 0; j < K; j++)
+          for (int x = 0; x < 2; x++) ref[j * 4 + u[x]] += (p < 6 ? 1 : -2) * sR[j * 2 + x];
+      }
+      for (int k = 0; k < K * 4; k++) big = fmax(big, fabs(ref[k]));
+      for (int k = 0; k < K * 4; k++) {
+        worst = fmax(worst, fabs(dR[k] - ref[k]));
+        cr_expect_leq(fabs(dR[k] - ref[k]), 1e-12 * big, "state %d level %d: dR[%d] %.17g vs pairs - 2 singles %.17g",
+                      c, lev, k, dR[k], ref[k]);
+      }
+      cr_log_info("state %d level %d: max |dR - (pairs - 2 singles)| %.3g (largest %.3g)", c, lev, worst, big);
+    }
+    for (int p = 0; p < 8; p++) cl_grid_free(sub[p]);
+    cl_grid_free(g);
+  }
+}
