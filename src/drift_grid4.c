@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "drift_grid.h"
+#include "drift_multi.h"
 
 #define G4_NTRI 4
 #define G4_NPAIR 6
@@ -134,35 +135,61 @@ static void g4_add(const cl_grid4 *g, const int *s, int n, double sign, int offd
       if (a == c || offd) dQ[s[a] * 4 + s[c]] += sign * dQs[a * n + c];
 }
 
-/* One sub-engine's level lev at its sub-state, added with its sign. */
-static cl_status g4_term(cl_grid4 *g, cl_grid *e, int lev, const int *s, int n, double sign, int offd,
-                         const double *R, const double *Q, double *dR, double *dQ, char *err) {
+/* The parts of a level as tasks: 0-3 the triples, 4-9 the pairs, 10-11 the
+ * singles, 12 the four-unit terms; the biggest first (threads take them in
+ * order). */
+enum { G4_NTASK = G4_NTRI + G4_NPAIR + G4_NSING + 1 };
+static int g4_task_mask(int t) {
+  return t < G4_NTRI ? CL_GRID4_TRIPLES
+         : t < G4_NTRI + G4_NPAIR ? CL_GRID4_PAIRS
+         : t < G4_NTASK - 1 ? CL_GRID4_SINGLES
+                            : CL_GRID4_FOUR;
+}
+
+/* Task t's drift at level lev, alone (its own dR, dQ: K x 4, 4 x 4), with
+ * its sign. */
+static cl_status g4_task(cl_grid4 *g, int t, int lev, const double *R, const double *Q, double *dR, double *dQ,
+                         char *err) {
+  memset(dR, 0, sizeof(double) * (size_t)g->K * 4), memset(dQ, 0, sizeof(double) * 16);
   double Rs[CL_KMAX * 3], Qs[9], dRs[CL_KMAX * 3], dQs[9];
+  cl_grid *e;
+  const int *s;
+  int n = 3, offd = 1, tri[3];
+  double sign = 1;
+  if (t < G4_NTRI) g4_triple(t, tri), s = tri, e = g->tri[t];
+  else if (t < G4_NTRI + G4_NPAIR) s = g4_pairs[t - G4_NTRI], e = g->pair[t - G4_NTRI], n = 2, sign = -1;
+  else if (t < G4_NTASK - 1) s = g4_sings[t - G4_NTRI - G4_NPAIR], e = g->sing[t - G4_NTRI - G4_NPAIR], n = 2, offd = 0;
+  else return cl_grid4q_eval_level(g->q, lev, R, Q, dQ, err);
   g4_block(g->K, s, n, R, Q, Rs, Qs);
   cl_status st = cl_grid_eval_level(e, lev, Rs, Qs, dRs, dQs, err);
   if (!st) g4_add(g, s, n, sign, offd, dRs, dQs, dR, dQ);
   return st;
 }
 
+/* The tasks run in threads where cl_drift_threads allows (OMP_NUM_THREADS
+ * set, not inside another parallel region): each has its own sub-engine and
+ * its own output, summed after in the tasks' order, so that the level is
+ * bit-identical for any number of threads (docs/grid.md s.15); the error
+ * is the first failed task's. */
 cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
                               double *dQ, char *err) {
-  memset(dR, 0, sizeof(double) * (size_t)g->K * 4), memset(dQ, 0, sizeof(double) * 16);
-  cl_status st = CL_OK;
-  for (int u = 0; u < G4_NTRI && !st && (mask & CL_GRID4_TRIPLES); u++) {
-    int s[3];
-    g4_triple(u, s);
-    st = g4_term(g, g->tri[u], lev, s, 3, 1, 1, R, Q, dR, dQ, err);
+  const int K = g->K, nd = K * 4 + 16;
+  double out[G4_NTASK][CL_KMAX * 4 + 16];
+  char errs[G4_NTASK][CL_ERRLEN];
+  cl_status sts[G4_NTASK] = {CL_OK};
+  int on[G4_NTASK];
+  for (int t = 0; t < G4_NTASK; t++) on[t] = (mask & g4_task_mask(t)) && (t < G4_NTASK - 1 || g->q);
+  const int nth = cl_drift_threads();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
+  for (int t = 0; t < G4_NTASK; t++)
+    if (on[t]) sts[t] = g4_task(g, t, lev, R, Q, out[t], out[t] + K * 4, errs[t]);
+  memset(dR, 0, sizeof(double) * (size_t)K * 4), memset(dQ, 0, sizeof(double) * 16);
+  for (int t = 0; t < G4_NTASK; t++) {
+    if (!on[t]) continue;
+    if (sts[t]) return snprintf(err, CL_ERRLEN, "%s", errs[t]), sts[t];
+    for (int k = 0; k < nd; k++) *(k < K * 4 ? dR + k : dQ + k - K * 4) += out[t][k];
   }
-  for (int k = 0; k < G4_NPAIR && !st && (mask & CL_GRID4_PAIRS); k++)
-    st = g4_term(g, g->pair[k], lev, g4_pairs[k], 2, -1, 1, R, Q, dR, dQ, err);
-  for (int k = 0; k < G4_NSING && !st && (mask & CL_GRID4_SINGLES); k++)
-    st = g4_term(g, g->sing[k], lev, g4_sings[k], 2, 1, 0, R, Q, dR, dQ, err);
-  if (!st && g->q && (mask & CL_GRID4_FOUR)) {
-    double q4[16];
-    st = cl_grid4q_eval_level(g->q, lev, R, Q, q4, err);
-    for (int k = 0; !st && k < 16; k++) dQ[k] += q4[k];
-  }
-  return st;
+  return CL_OK;
 }
 
 static cl_status g4_level(void *ctx, int lev, const double *R, const double *Q, double *dR, double *dQ, char *err) {

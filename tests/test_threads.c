@@ -6,6 +6,8 @@
  *  - every replicate at its own state in one call (what `cldyn ode`
  *    integrates) against the replicates one at a time;
  *  - the closed erf engine (Price-theorem terms);
+ *  - the M = 4 grid engine, whose sub-engines run in threads (case B's
+ *    start);
  *  - the table written by `cldyn ode` (OMP_NUM_THREADS = 1, 2, 3);
  * and --qmc-points below the minimum (128) is raised to it, with a note. */
 #include <criterion/criterion.h>
@@ -58,6 +60,9 @@ static const char *const cases[] = {
     "--M 2 --B 2 --lambda 1 --g abs --act relu --c laplace:3 --c uniform:2 --R0 0.3,0.1;0.1,0.2",
     /* the closed erf engine, lambda > 0 (Price terms) */
     "--M 3 --lambda 1 --act erf --c gauss --c gauss --R0 0.4,0.1,0.0;0.05,0.3,0.2",
+    /* the M = 4 grid engine (case B of issue 12 at its start) */
+    "--M 4 --lambda 1 --expect grid --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 --R0 "
+    "0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1",
 };
 
 Test(threads, drift_is_bit_identical_for_1_2_3_threads, .timeout = 120) {
