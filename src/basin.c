@@ -395,6 +395,20 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
 /* ---- M >= 2 ------------------------------------------------------------ */
 int cl_basin_outcome(int K, int M, const double *y) { return cl_basin_outcome_finite(K, M, y, 0); }
 
+/* The largest Q_ii of the M x M matrix Q. */
+static double diag_max(const double *Q, int M) {
+  double v = 0;
+  for (int i = 0; i < M; i++) v = fmax(v, Q[i * (M + 1)]);
+  return v;
+}
+
+/* The largest |a_k - b_k| over k < n. */
+static double abs_diff_max(const double *a, const double *b, int n) {
+  double v = 0;
+  for (int k = 0; k < n; k++) v = fmax(v, fabs(a[k] - b[k]));
+  return v;
+}
+
 /* At finite N a unit with no overlap has R_ji ~ Q_ii^(1/2) N^(-1/2) noise:
  * N |cos_i|^2 ~ chi^2_K.  It has "no overlap" below the larger of 0.01 and
  * the chi^2_K 1 - 1e-4 quantile over N (docs/fixed-points.md s.5). */
@@ -405,9 +419,9 @@ double cl_basin_zero_overlap(int K, long long N) {
 }
 
 int cl_basin_outcome_finite(int K, int M, const double *y, long long N) {
-  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], qmax = 0, zthr = cl_basin_zero_overlap(K, N);
+  double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX], zthr = cl_basin_zero_overlap(K, N);
   cl_state_unpack(K, M, y, R, Q);
-  for (int i = 0; i < M; i++) qmax = fmax(qmax, Q[i * M + i]);
+  const double qmax = diag_max(Q, M);
   for (int i = 0; i < M; i++)
     if (Q[i * M + i] < 1e-6 * qmax) return CL_KIND_DEAD;
   int on[CL_KMAX] = {0}, nzero = 0, nmixed = 0, shared = 0;
@@ -500,10 +514,8 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
   int it = 0;
   const int itmax = (int)(ESCAPE_TMAX / h);
   for (; it < itmax && !st; it++) {
-    double y[CL_STATE_MAX], f[CL_STATE_MAX], moved = 0, qs = 0;
-    for (int k = 0; k < M * M; k++) moved = fmax(moved, fabs(Q[k] - Qe[k]));
-    for (int i = 0; i < M; i++) qs = fmax(qs, Qe[i * (M + 1)]);
-    if (moved > NOISE_DQ * qs) { /* close the block at this step, open the next */
+    double y[CL_STATE_MAX], f[CL_STATE_MAX];
+    if (abs_diff_max(Q, Qe, M * M) > NOISE_DQ * diag_max(Qe, M)) { /* close the block at this step, open the next */
       if ((st = cl_basin_noise_terms(m, Q, 0, E1, S1, err))) break;
       for (int ji = 0; ji < KM; ji++) {
         double u = A1[ji] / (it - k0);
@@ -521,10 +533,7 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
      * them) also until Q has moved by RATE_DQ max_i Q_ii from where they
      * were evaluated (keep) */
     const int same = it > 0 && memcmp(Q, Qc, sizeof(double) * (size_t)(M * M)) == 0;
-    double rmoved = 0, rq = 0;
-    for (int k = 0; k < M * M && it > 0; k++) rmoved = fmax(rmoved, fabs(Q[k] - Qr[k]));
-    for (int i = 0; i < M && it > 0; i++) rq = fmax(rq, Qr[i * (M + 1)]);
-    const int keep = it > 0 && (same || rmoved <= RATE_DQ * rq);
+    const int keep = it > 0 && (same || abs_diff_max(Q, Qr, M * M) <= RATE_DQ * diag_max(Qr, M));
     if (!keep) memcpy(Qr, Q, sizeof Qr);
     for (int ji = 0; ji < KM && !st; ji++) {
       /* the rate of R_ji: the central difference of dR_ji/dt at R = +-eps
@@ -558,9 +567,7 @@ static cl_status escape_multi(const cl_model *m, const cl_quad_opts *o, cl_progr
       if ((st = cl_drift_eval(d, R, Q, dR, dQ, err))) break;
       memcpy(Qc, Q, sizeof Qc);
     }
-    double qs_now = 0;
-    for (int i = 0; i < M; i++) qs_now = fmax(qs_now, Q[i * (M + 1)]);
-    if ((q_settled(M * M, dQ, qs_now, it * h) || it + 1 == itmax) &&
+    if ((q_settled(M * M, dQ, diag_max(Q, M), it * h) || it + 1 == itmax) &&
         (st = escape_too_slow(m, (it + 1) * h, Lam, lamc, err)))
       break;
     for (int k = 0; k < M * M; k++) Q[k] += h * dQ[k];
