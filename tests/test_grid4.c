@@ -146,6 +146,40 @@ Test(grid4, estimate_bounds_the_error_against_a_finer_engine, .timeout = 120) {
   }
 }
 
+/* The M = 4 levels (cl_grid4_levels, docs/grid.md s.15, "The M = 4
+ * levels"): on a model that is not case B (uniform, sparse and gauss laws,
+ * K = 3, erf, rho = 0.3) at its start and at a generic state, the engine's
+ * estimate bounds, in every component, the distance of its fine level to
+ * the fine level of the engine with every sub-engine at the default levels
+ * of --grid-nodes 36 (cl_grid_default_levels: aliasing e^-63, tails
+ * e^-42, 36 inner nodes on +-8; the four-unit terms at --grid-nodes 36). */
+Test(grid4, m4_levels_estimate_bounds_a_finer_reference, .timeout = 60) {
+  const char *st[] = {"", "--R0 0.1,0.05,0.08,-0.05;0.05,0.25,0.02,0.1;-0.1,0.05,0.3,0.05 " GEN4Q0};
+  for (int c = 0; c < 2; c++) {
+    char a[512];
+    snprintf(a, sizeof a, "--M 4 --lambda 1 --act erf --rho 0.3 --c uniform:3 --c sparse:3:0.5 --c gauss:2 %s", st[c]);
+    cl_model m = model_of(a);
+    const int nout = m.K * 4 + 16;
+    double d[NOUT4], eb[NOUT4], f[CL_KMAX * 4 + 16], worst = 0, emax = 0;
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    cl_quad_opts o = {0};
+    o.grid_nodes = 36;
+    cl_grid_level lv[2];
+    cl_grid_default_levels(36, &lv[0], &lv[1]);
+    char err[CL_ERRLEN];
+    cl_grid4 *g;
+    cr_assert_eq(cl_grid4_new_levels(&m, &o, lv, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid4_eval_parts(g, 1, CL_GRID4_ALL, m.R0, m.Q0, f, f + m.K * 4, err), CL_OK, "%s", err);
+    cl_grid4_free(g);
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - f[k])), emax = fmax(emax, eb[k]);
+      cr_expect_leq(fabs(d[k] - f[k]), eb[k], "state %d: component %d: %.15g (estimate %.2g) vs finer %.15g", c, k,
+                    d[k], eb[k], f[k]);
+    }
+    cr_log_info("state %d: max |grid - finer| %.3g, estimate %.3g", c, worst, emax);
+  }
+}
+
 /* The units' permutations: at a generic state, the drift of the permuted
  * state (R_.pi(i), Q_pi(i)pi(l)) is the permuted drift, within the two
  * estimates (the sub-engines are not bit-symmetric: a triple's units come
