@@ -22,16 +22,9 @@ cd "$(dirname "$0")/.."
 T=${CLDYN_BENCH_LEV4_T:-50}
 REF=${CLDYN_BENCH_LEV4_REF:-main}
 make --no-print-directory -s all
-refc=$(git rev-parse --short "$REF^{commit}")
-refdir=/tmp/cldyn_lev4_ref.$refc
-if [ ! -x "$refdir/build/cldyn" ]; then
-  rm -rf "$refdir"
-  mkdir -p "$refdir"
-  git archive "$refc" | tar -x -C "$refdir"
-  make --no-print-directory -s -C "$refdir" build/cldyn
-fi
+. bench/ccbench.sh # cc_bench, ref_cldyn
+ref_cldyn lev4 "$REF"
 . bench/multi_cases.sh # CASES, case_args, maxdiff
-. bench/ccbench.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cldyn_bench_lev4.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
