@@ -21,7 +21,8 @@ enum { CL_GRID4_TRIPLES = 1, CL_GRID4_PAIRS = 2, CL_GRID4_SINGLES = 4, CL_GRID4_
 
 /* The engine as a cl_grid (cl_grid_alloc_sum): its levels, cl_grid_eval's
  * estimate and cl_grid_eval_reps as at M = 2 and 3 (the sub-engines at
- * their default levels; o->grid_nodes scales them as there).  Where it
+ * the M = 4 levels, cl_grid4_levels; o->grid_nodes scales them as there
+ * the default levels).  Where it
  * does not apply (cl_grid_applies), CL_EINVAL with the reason. */
 cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
 /* The engine itself (bench/grid4.c). */
