@@ -12,3 +12,17 @@ cc_bench() {
   cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -ffp-contract=off -fopenmp -Iinclude -I. \
     "bench/$name.c" "$@" build/libcldyn.a -lgsl -ljansson $blas -lz -lm -o "$out"
 }
+
+# `ref_cldyn NAME REF`: the commit REF exported with `git archive` and its
+# build/cldyn built once in /tmp/cldyn_NAME_ref.<commit> (kept between
+# runs, never committed); sets refc (the short hash) and refdir.
+ref_cldyn() {
+  refc=$(git rev-parse --short "$2^{commit}")
+  refdir=/tmp/cldyn_$1_ref.$refc
+  if [ ! -x "$refdir/build/cldyn" ]; then
+    rm -rf "$refdir"
+    mkdir -p "$refdir"
+    git archive "$refc" | tar -x -C "$refdir"
+    make --no-print-directory -s -C "$refdir" build/cldyn
+  fi
+}

@@ -22,14 +22,8 @@ ARGS=(fixed --M 3 --lambda 1 --c rademacher:3 --c rademacher:2.5 --c rademacher:
 echo "== build (this tree)"
 make --no-print-directory -s build/cldyn
 echo "== build (reference: $REF)"
-refc=$(git rev-parse --short "$REF^{commit}")
-refdir=/tmp/cldyn_fixedm3_ref.$refc
-if [ ! -x "$refdir/build/cldyn" ]; then
-  rm -rf "$refdir"
-  mkdir -p "$refdir"
-  git archive "$refc" | tar -x -C "$refdir"
-  make --no-print-directory -s -C "$refdir" build/cldyn
-fi
+. bench/ccbench.sh # cc_bench, ref_cldyn
+ref_cldyn fixedm3 "$REF"
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "host: ${cpu:-unknown cpu}, $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)" \

@@ -326,23 +326,28 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
     return *out = NULL, cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 is cl_grid4_alloc's (drift_grid4.c)");
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
-  f.nemax = GRID_NEMAX, c.nemax = 2 * GRID_NEMAX / 3;
-  if (m->M == 3) { /* the 3-d grid's caps (docs/grid.md s.14), scaled as the 2-d ones */
-    const double x = (double)f.ne / GRID_NE;
-    f.n = (int)(GRID3_NMAX * x + 1) & ~1, c.n = (3 * f.n / 4 + 1) & ~1;
-  }
+  cl_grid_caps(m->M, o ? o->grid_nodes : 0, &c, &f);
   return cl_grid_alloc_levels(m, &c, &f, out, err);
 }
 
-cl_status cl_grid_alloc_dq(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
+cl_status cl_grid_alloc_dq(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
+                           char *err) {
   if (m->M != 3) return *out = NULL, cl_fail(err, CL_EINVAL, "the grid engine without the tilted weights needs M = 3");
-  cl_status st = cl_grid_alloc(m, o, out, err);
+  cl_status st = cl_grid_alloc_levels(m, coarse, fine, out, err);
   if (st) return st;
   cl_grid *g = *out;
   g->dq = 1, g->nw = 1 + g->M, g->nq = (g->nw + 1) / 2;
   const size_t n = strlen(g->method);
   snprintf(g->method + n, sizeof g->method - n, "; dQ only (no tilted weights, dR 0)");
   return CL_OK;
+}
+
+void cl_grid_caps(int M, int n, cl_grid_level *c, cl_grid_level *f) {
+  if (n <= 0) n = GRID_NE;
+  const double x = (double)n / GRID_NE;
+  /* the 3-d grid's caps (docs/grid.md s.14), scaled as the 2-d ones */
+  f->n = (int)((M == 3 ? GRID3_NMAX : GRID_NMAX) * x + 1) & ~1, c->n = (3 * f->n / 4 + 1) & ~1;
+  f->nemax = GRID_NEMAX, c->nemax = 2 * GRID_NEMAX / 3;
 }
 
 cl_status cl_grid_alloc_sum(const cl_model *m, const cl_grid_sum *sum, void *ctx, const char *method, cl_grid **out,

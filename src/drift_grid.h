@@ -38,9 +38,14 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
  * rounding: the same sums without the aR ones) and its dR is not computed:
  * every dR component is returned as 0 and must not be read.  For the
  * M = 4 engine's triples, which serve dQ alone (drift_grid4.c). */
-cl_status cl_grid_alloc_dq(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
+cl_status cl_grid_alloc_dq(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
+                           char *err);
 /* The default levels for n inner nodes of the fine level (0: the default). */
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
+/* The caps of an M-unit grid (M = 2 or 3) at --grid-nodes n (0: the
+ * default), as cl_grid_alloc sets them: the nodes per direction (n) and the
+ * inner ladder's top (nemax) of both levels; the exponents are left. */
+void cl_grid_caps(int M, int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err);
 /* A grid engine whose levels are sums of other engines' levels (M = 4:

@@ -82,7 +82,25 @@ void cl_grid4_free(cl_grid4 *g) {
   free(g);
 }
 
+void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *c, cl_grid_level *f) {
+  /* the default levels' tails and inner rules; with per-view noise the
+   * aliasing exponents 18/14 for 28/18 (docs/grid.md s.15, "The M = 4
+   * levels": there the error of both levels is the inner rule's and the
+   * tails', the grid's aliasing below 1e-11 at 18; without it the step comes
+   * from sigma's poles and the aliasing dominates: the default levels) */
+  cl_grid_default_levels(n, c, f);
+  if ((1 - m->rho) * m->s * m->s > 0) {
+    const double x = (double)f->ne / 24;
+    f->Eh = 18 * x * x, c->Eh = 14 * x * x;
+  }
+}
+
 cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err) {
+  return cl_grid4_new_levels(m, o, NULL, out, err);
+}
+
+cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
+                              char *err) {
   *out = NULL;
   char why[200];
   if (m->M != 4) return cl_fail(err, CL_EINVAL, "the grid engine by sub-models needs M = 4");
@@ -92,20 +110,30 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
   cl_grid4 *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m, g->K = m->K;
+  /* the sub-engines' levels: lv's exponents (else the M = 4 levels), the
+   * caps of their dimension (2-d, 3-d) as cl_grid_alloc sets them */
+  const int gn = o ? o->grid_nodes : 0;
+  cl_grid_level c2, f2, c3, f3;
+  if (lv)
+    c2 = lv[0], f2 = lv[1];
+  else
+    cl_grid4_levels(m, gn, &c2, &f2);
+  c3 = c2, f3 = f2;
+  cl_grid_caps(2, gn, &c2, &f2), cl_grid_caps(3, gn, &c3, &f3);
   cl_status st = CL_OK;
   for (int u = 0; u < G4_NTRI && !st; u++) {
     int s[3];
     g4_triple(u, s);
     const cl_model b = g4_sub(m, s, 3, m->lambda);
-    st = cl_grid_alloc_dq(&b, o, &g->tri[u], err);
+    st = cl_grid_alloc_dq(&b, &c3, &f3, &g->tri[u], err);
   }
   for (int k = 0; k < G4_NPAIR && !st; k++) {
     const cl_model b = g4_sub(m, g4_pairs[k], 2, m->lambda);
-    st = cl_grid_alloc(&b, o, &g->pair[k], err);
+    st = cl_grid_alloc_levels(&b, &c2, &f2, &g->pair[k], err);
   }
   for (int k = 0; k < G4_NSING && !st; k++) {
     const cl_model b = g4_sub(m, g4_sings[k], 2, 0);
-    st = cl_grid_alloc(&b, o, &g->sing[k], err);
+    st = cl_grid_alloc_levels(&b, &c2, &f2, &g->sing[k], err);
   }
   /* lambda = 0: no term names more than the two units of V_il */
   if (!st && m->lambda != 0) st = cl_grid4q_alloc(m, o, &g->q, err);
@@ -113,9 +141,11 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
   snprintf(g->method, sizeof g->method,
            "grid engine (M = 4, %s, inclusion-exclusion over the 3-unit sub-models, docs/grid.md s.15): dQ = the "
            "4 triples' M = 3 grids (without the tilted weights) - the 6 pairs' M = 2 grids + each unit's own drift "
-           "(the M = 2 grid at lambda = 0)%s, dR = the pairs' - 2 x the units' own; levels as at M = 2 and 3 (each sub-engine's coarse/fine); drift = the fine level, estimate max "
-           "|fine - coarse|",
-           m->B == 1 ? "B = 1" : "lambda = 0", m->lambda != 0 ? " + the four-unit terms of dQ_il" : "");
+           "(the M = 2 grid at lambda = 0)%s, dR = the pairs' - 2 x the units' own; the sub-engines' levels "
+           "(coarse/fine): aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, inner %d/%d nodes on +-%g/+-%g (the M = 4 "
+           "levels); drift = the fine level, estimate max |fine - coarse|",
+           m->B == 1 ? "B = 1" : "lambda = 0", m->lambda != 0 ? " + the four-unit terms of dQ_il" : "", c2.Eh, f2.Eh,
+           c2.E, f2.E, c2.ne, f2.ne, c2.Le, f2.Le);
   *out = g;
   return CL_OK;
 }

@@ -23,11 +23,23 @@ enum { CL_GRID4_TRIPLES = 1, CL_GRID4_PAIRS = 2, CL_GRID4_SINGLES = 4, CL_GRID4_
 
 /* The engine as a cl_grid (cl_grid_alloc_sum): its levels, cl_grid_eval's
  * estimate and cl_grid_eval_reps as at M = 2 and 3 (the sub-engines at
- * their default levels; o->grid_nodes scales them as there).  Where it
+ * the M = 4 levels, cl_grid4_levels; o->grid_nodes scales them as there
+ * the default levels).  Where it
  * does not apply (cl_grid_applies), CL_EINVAL with the reason. */
 cl_status cl_grid4_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err);
 /* The engine itself (bench/grid4.c). */
 cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err);
+/* The levels of the M = 4 engine's sub-engines of m (triples, pairs,
+ * singles; docs/grid.md s.15, "The M = 4 levels") at n inner nodes of the
+ * default fine level (o->grid_nodes; 0: the default), scaled with
+ * x = n / 24 as cl_grid_default_levels'; the caps (n, nemax) are
+ * cl_grid_caps' of each sub-engine's dimension. */
+void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
+/* cl_grid4_new with the sub-engines' levels lv[0] (coarse), lv[1] (fine)
+ * (their caps set by cl_grid_caps at o->grid_nodes); lv NULL: the M = 4
+ * levels (bench/lev4.c, the tests' references). */
+cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
+                              char *err);
 void cl_grid4_free(cl_grid4 *g);
 /* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
  * summed, each with its sign (dR K x 4, dQ 4 x 4, row-major); mask

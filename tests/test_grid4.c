@@ -39,29 +39,60 @@ static void grid_drift(const cl_model *m, const double *R, const double *Q, doub
   cl_grid_free(g);
 }
 
+/* The M = 3 grid at the levels of the M = 4 engine's triples of m4
+ * (cl_grid4_levels, the 3-d caps): the drift and the estimate. */
+static void grid3_at_m4_levels(const cl_model *m3, const cl_model *m4, double *out, double *eb) {
+  char err[CL_ERRLEN];
+  cl_grid_level c, f;
+  cl_grid4_levels(m4, 0, &c, &f);
+  cl_grid_caps(3, 0, &c, &f);
+  cl_grid *g;
+  cr_assert_eq(cl_grid_alloc_levels(m3, &c, &f, &g, err), CL_OK, "%s", err);
+  cr_assert_eq(cl_grid_eval(g, m3->R0, m3->Q0, out, out + m3->K * 3, eb, err), CL_OK, "%s", err);
+  cl_grid_free(g);
+}
+
 /* A dead fourth unit (Q_.4 = 0, R_.4 = 0; tanh is odd, so y_4 = 0) is the
- * M = 3 model of units 1-3 (docs/fixed-points.md's embedding): every
- * component of units 1-3 equals the M = 3 grid's, unit 4's are 0. */
+ * M = 3 model of units 1-3 (docs/fixed-points.md's embedding): with every
+ * sub-engine at the default levels (cl_grid_default_levels, the M = 3
+ * grid's), every component of units 1-3 equals the M = 3 grid's to
+ * rounding, unit 4's are 0.  (The identity of a triple with a dead unit
+ * and its pair holds to the levels' aliasing, below 1e-14 at e^-28; at the
+ * M = 4 levels, e^-18 where the views have their own noise, it is 9e-10 in
+ * case 0: there the M = 4 engine against the M = 3 grid at the same levels
+ * within the two estimates.) */
 Test(grid4, dead_fourth_unit_gives_the_m3_grid, .timeout = 60) {
   const char *laws[] = {"--lambda 1 --c rademacher:3 --c rademacher:2.5 --c rademacher:2 ",
                         "--lambda 0.5 --act erf --rho 0.4 --c discrete:-1@0.25,0.5@0.5,0@0.25 --c uniform:3 "};
   const char *st3[] = {"--R0 0.4,0.1,0.05;0.05,0.3,0.1;0.1,0.02,0.2 --Q0 1,0.2,0.1;0.2,0.8,0.1;0.1,0.1,0.6",
                        "--R0 0.4,0.1,0.05;0.05,0.3,0.1 --Q0 1,0.2,0.1;0.2,0.8,0.1;0.1,0.1,0.6"};
   for (int c = 0; c < 2; c++) {
-    char a3[400], a4[400];
+    char a3[400], a4[400], err[CL_ERRLEN];
     snprintf(a3, sizeof a3, "--M 3 %s%s", laws[c], st3[c]);
     snprintf(a4, sizeof a4, "--M 4 %s", laws[c]);
     cl_model m3 = model_of(a3), m4 = model_of(a4);
     const int K = m3.K;
     double R4[CL_KMAX * 4], Q4[16];
     embed_units(K, 3, 4, m3.R0, m3.Q0, R4, Q4);
-    double d3[NOUT4], e3[NOUT4], d4[NOUT4], e4[NOUT4], big = 0;
+    double d3[NOUT4], e3[NOUT4], d4[NOUT4] = {0}, e4[NOUT4], big = 0;
     grid_drift(&m3, m3.R0, m3.Q0, d3, e3);
-    grid_drift(&m4, R4, Q4, d4, e4);
+    cl_grid_level lv[2];
+    cl_grid_default_levels(0, &lv[0], &lv[1]);
+    cl_grid4 *g;
+    cr_assert_eq(cl_grid4_new_levels(&m4, NULL, lv, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid4_eval_parts(g, 1, CL_GRID4_ALL, R4, Q4, d4, d4 + K * 4, err), CL_OK, "%s", err);
+    cl_grid4_free(g);
     for (int k = 0; k < K * 3 + 9; k++) big = fmax(big, fabs(d3[k]));
     const double worst = embedded_distance(K, 3, 4, d3, d4, 1e-12 * big, a4);
-    cr_log_info("case %d: max |M = 4 - M = 3| %.3g (largest component %.3g) against the estimates %.3g + %.3g", c,
-                worst, big, e4[0], e3[0]);
+    /* the M = 4 levels */
+    grid3_at_m4_levels(&m3, &m4, d3, e3);
+    grid_drift(&m4, R4, Q4, d4, e4);
+    double e = 0;
+    for (int k = 0; k < K * 4 + 16; k++) e = fmax(e, e4[k]);
+    for (int k = 0; k < K * 3 + 9; k++) e = fmax(e, e3[k]);
+    const double w4 = embedded_distance(K, 3, 4, d3, d4, 2 * e, a4);
+    cr_log_info("case %d: max |M = 4 - M = 3| %.3g (largest component %.3g); at the M = 4 levels %.3g against the "
+                "estimates' 2 max %.3g", c, worst, big, w4, 2 * e);
   }
 }
 
@@ -143,6 +174,40 @@ Test(grid4, estimate_bounds_the_error_against_a_finer_engine, .timeout = 120) {
                     eb[k], f[k]);
     }
     cr_log_info("state %d: max |grid - finer| %.3g, estimate %.3g (the finer one's %.3g)", c, worst, eb[0], fe[0]);
+  }
+}
+
+/* The M = 4 levels (cl_grid4_levels, docs/grid.md s.15, "The M = 4
+ * levels"): on a model that is not case B (uniform, sparse and gauss laws,
+ * K = 3, erf, rho = 0.3) at its start and at a generic state, the engine's
+ * estimate bounds, in every component, the distance of its fine level to
+ * the fine level of the engine with every sub-engine at the default levels
+ * of --grid-nodes 36 (cl_grid_default_levels: aliasing e^-63, tails
+ * e^-42, 36 inner nodes on +-8; the four-unit terms at --grid-nodes 36). */
+Test(grid4, m4_levels_estimate_bounds_a_finer_reference, .timeout = 60) {
+  const char *st[] = {"", "--R0 0.1,0.05,0.08,-0.05;0.05,0.25,0.02,0.1;-0.1,0.05,0.3,0.05 " GEN4Q0};
+  for (int c = 0; c < 2; c++) {
+    char a[512];
+    snprintf(a, sizeof a, "--M 4 --lambda 1 --act erf --rho 0.3 --c uniform:3 --c sparse:3:0.5 --c gauss:2 %s", st[c]);
+    cl_model m = model_of(a);
+    const int nout = m.K * 4 + 16;
+    double d[NOUT4], eb[NOUT4], f[CL_KMAX * 4 + 16], worst = 0, emax = 0;
+    grid_drift(&m, m.R0, m.Q0, d, eb);
+    cl_quad_opts o = {0};
+    o.grid_nodes = 36;
+    cl_grid_level lv[2];
+    cl_grid_default_levels(36, &lv[0], &lv[1]);
+    char err[CL_ERRLEN];
+    cl_grid4 *g;
+    cr_assert_eq(cl_grid4_new_levels(&m, &o, lv, &g, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid4_eval_parts(g, 1, CL_GRID4_ALL, m.R0, m.Q0, f, f + m.K * 4, err), CL_OK, "%s", err);
+    cl_grid4_free(g);
+    for (int k = 0; k < nout; k++) {
+      worst = fmax(worst, fabs(d[k] - f[k])), emax = fmax(emax, eb[k]);
+      cr_expect_leq(fabs(d[k] - f[k]), eb[k], "state %d: component %d: %.15g (estimate %.2g) vs finer %.15g", c, k,
+                    d[k], eb[k], f[k]);
+    }
+    cr_log_info("state %d: max |grid - finer| %.3g, estimate %.3g", c, worst, emax);
   }
 }
 
@@ -245,8 +310,10 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
   /* a state an M = 3 sub-engine refuses even with the capped-axis rule
    * (a student law whose tails the two levels cannot resolve; until the
    * merge of cap3 in session 23 the laplace state of case B with units
-   * much along the laplace feature, which is now served) */
-  cr_expect_eq(run_cli("ode --M 4 --lambda 0.5 --act erf --rho 0.4 --s 0.1 --c student:2:4.5 --c uniform:3 "
+   * much along the laplace feature, which is now served; s = 0.05 since
+   * the M = 4 levels of session 24, whose triples serve s = 0.1 there,
+   * the four-unit terms then refusing it) */
+  cr_expect_eq(run_cli("ode --M 4 --lambda 0.5 --act erf --rho 0.4 --s 0.05 --c student:2:4.5 --c uniform:3 "
                        "--R0 '0.3,0.1,-0.1,0.05;0.1,0.4,0.2,0.1' "
                        "--Q0 '0.8,0.1,0,0;0.1,0.6,0.1,0;0,0.1,0.4,0.05;0,0,0.05,0.5' --T 0.1 --expect grid",
                        eb, sizeof eb),
@@ -275,8 +342,10 @@ Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
     cl_model m = model_of(st[c]);
     const int K = m.K;
     cl_grid *gf, *gq;
+    cl_grid_level lc, lf; /* cl_grid_alloc's levels */
+    cl_grid_default_levels(0, &lc, &lf), cl_grid_caps(3, 0, &lc, &lf);
     cr_assert_eq(cl_grid_alloc(&m, NULL, &gf, err), CL_OK, "%s", err);
-    cr_assert_eq(cl_grid_alloc_dq(&m, NULL, &gq, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_alloc_dq(&m, &lc, &lf, &gq, err), CL_OK, "%s", err);
     for (int lev = 0; lev < 2; lev++) {
       double fR[CL_KMAX * 3], fQ[9], qR[CL_KMAX * 3], qQ[9], big = 0, worst = 0;
       cr_assert_eq(cl_grid_eval_level(gf, lev, m.R0, m.Q0, fR, fQ, err), CL_OK, "%s", err);
@@ -294,9 +363,11 @@ Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
   }
   cl_model m4 = model_of(CASEB CASEBR0), m2 = model_of(st[0]);
   cl_grid *g;
-  cr_expect_neq(cl_grid_alloc_dq(&m4, NULL, &g, err), CL_OK, "M = 4 accepted");
+  cl_grid_level lc, lf;
+  cl_grid_default_levels(0, &lc, &lf), cl_grid_caps(3, 0, &lc, &lf);
+  cr_expect_neq(cl_grid_alloc_dq(&m4, &lc, &lf, &g, err), CL_OK, "M = 4 accepted");
   m2.M = 2;
-  cr_expect_neq(cl_grid_alloc_dq(&m2, NULL, &g, err), CL_OK, "M = 2 accepted");
+  cr_expect_neq(cl_grid_alloc_dq(&m2, &lc, &lf, &g, err), CL_OK, "M = 2 accepted");
 }
 
 /* The M = 4 dR is the pairs' minus twice the units' own (drift_grid4.c's
@@ -315,11 +386,13 @@ Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
     cl_grid *g;
     cr_assert_eq(cl_grid4_alloc(&m, NULL, &g, err), CL_OK, "%s", err);
     cl_grid *sub[8];
+    cl_grid_level lc, lf; /* the engine's: the M = 4 levels, the 2-d caps */
+    cl_grid4_levels(&m, 0, &lc, &lf), cl_grid_caps(2, 0, &lc, &lf);
     for (int p = 0; p < 8; p++) {
       cl_model b = m;
       b.M = 2;
       if (p >= 6) b.lambda = 0;
-      cr_assert_eq(cl_grid_alloc(&b, NULL, &sub[p], err), CL_OK, "%s", err);
+      cr_assert_eq(cl_grid_alloc_levels(&b, &lc, &lf, &sub[p], err), CL_OK, "%s", err);
     }
     for (int lev = 0; lev < 2; lev++) {
       double dR[CL_KMAX * 4], dQ[16], ref[CL_KMAX * 4] = {0}, big = 0, worst = 0;
