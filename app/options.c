@@ -540,12 +540,12 @@ const cl_optdesc cl_options[] = {
     {"mc-points", CL_OPT_INT, EXPECT, "INT", "Monte Carlo batches of --expect mc, in [100, 1e8]", "20000",
      F(ode.quad.mc_points), 0, 100, 1e8, 0, 0, "an integer", "an integer in [100, 100000000]", 20000},
     {"expect", CL_OPT_SPECIAL, EXPECT, "auto|closed|qmc|quad|grid|mc|tensor",
-     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else (M = 2; M = 3 in ode) grid where it applies unless "
+     "M >= 2 expectations: auto (closed forms for erf with gauss laws, else (M = 2; M = 3 and 4 in ode) grid where it applies unless "
      "--qmc-points is given, else for cubic sigma quad, else qmc; the qmc rules refuse cubic), "
      "closed (docs/closed-forms.md; any M), randomised Sobol' rules with an error bound (where the whole batch has more than 40 dimensions, the Monte Carlo below: docs/multi.md s.3), quad (g = square where lambda != 0, "
      "smooth sigma, rho >= 0: the deterministic rule of docs/accurate.md; B > 1 by the exact 1/B expansion), grid (the same with M = 2, "
      "or M = 3 with tanh, erf or sigmoid, the default there in ode only: docs/grid.md s.14, or M = 4 (B = 1) with those by "
-     "sums over the 3- and 2-unit sub-models, not the default: docs/grid.md s.15), Monte Carlo over whole batches (not "
+     "sums over the 3- and 2-unit sub-models, the default there in ode only: docs/grid.md s.15), Monte Carlo over whole batches (not "
      "cubic), or (M = 2, B = 1 or lambda = "
      "0) the tensor rule, which needs --quad-gauss >= 37 (tanh, sigmoid, erf: two levels and an error bound; cubic: "
      "where exact; docs/multi.md s.6)",

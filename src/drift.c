@@ -871,8 +871,8 @@ void cl_drift_grid_round_comp(const cl_drift *d, double *dR, double *dQ) {
 }
 int cl_drift_closed(const cl_drift *d) { return d->erf != NULL; }
 int cl_drift_kinked(const cl_drift *d) { return d->multi && cl_multi_kinked(d->multi); }
-int cl_drift_ode_grid3(const cl_model *m, cl_quad_opts *q) {
-  if (m->M != 3 || q->expect != CL_EXPECT_QMC || q->qmc_points > 0 || cl_erf_applies(m, NULL, 0) ||
+int cl_drift_ode_grid(const cl_model *m, cl_quad_opts *q) {
+  if ((m->M != 3 && m->M != 4) || q->expect != CL_EXPECT_QMC || q->qmc_points > 0 || cl_erf_applies(m, NULL, 0) ||
       !cl_grid_applies(m, NULL, 0))
     return 0;
   q->expect = CL_EXPECT_GRID;

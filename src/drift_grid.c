@@ -2329,6 +2329,8 @@ static void g4_contract(const cl_grid4q *q, level *l, const int *n, const double
 #undef TI
 }
 
+int cl_grid4q_unresolved(const cl_grid4q *q) { return cl_grid_unresolved(&q->g); }
+
 cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err) {
   if (lev < 0 || lev > 1) return cl_fail(err, CL_EINVAL, "the four-unit terms: level %d (0 or 1)", lev);
   cl_grid *g = &q->g;

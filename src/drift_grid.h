@@ -84,12 +84,12 @@ struct cl_drift;
 /* a fragment of both refusals' messages (cl_drift_grid_refused) */
 #define CL_GRID_REFUSAL "grid nodes per direction, more than the"
 int cl_drift_grid_unresolved(const struct cl_drift *d);
-/* `ode` at M = 3 under --expect auto (q->expect CL_EXPECT_QMC, no
+/* `ode` at M = 3 and 4 under --expect auto (q->expect CL_EXPECT_QMC, no
  * --qmc-points): q->expect = CL_EXPECT_GRID where the grid applies and the
- * closed forms do not, returning 1 (docs/grid.md s.14).  cl_ode_solve only:
- * fixed and basin keep the Sobol' rules at M = 3 (the grid made them
- * unusably slow there: docs/grid.md s.14). */
-int cl_drift_ode_grid3(const cl_model *m, cl_quad_opts *q);
+ * closed forms do not, returning 1 (docs/grid.md s.14, s.15).  cl_ode_solve
+ * only: fixed and basin keep the Sobol' rules at M = 3 and 4 (the grid made
+ * them unusably slow there: docs/grid.md s.14). */
+int cl_drift_ode_grid(const cl_model *m, cl_quad_opts *q);
 /* The bound on the rounding of the fine level's last drift (linear and
  * cubic sigma, round_bound; 0 for other sigma, and for other engines):
  * what the difference of the grid's two exact levels does not see
@@ -164,6 +164,9 @@ void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
 typedef struct cl_grid4q cl_grid4q;
 cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err);
 void cl_grid4q_free(cl_grid4q *q);
+/* 1 where a level of q has refused a state (its cap: cl_grid_unresolved's
+ * part for the M = 4 engine, whose `ode --expect auto` reruns then). */
+int cl_grid4q_unresolved(const cl_grid4q *q);
 cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ4, char *err);
 /* The nodes per direction (4) of level lev's last evaluation (bench/grid4q.c). */
 void cl_grid4q_sizes(const cl_grid4q *q, int lev, int *n);

@@ -906,10 +906,11 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
 cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opts *o,
                        cl_traj **out, char *info, char *err) {
   int unresolved = 0;
-  /* M = 3 under --expect auto: the grid where it applies, rerun below as
-   * at M = 2 (docs/grid.md s.14; fixed and basin keep the Sobol' rules) */
+  /* M = 3 and 4 under --expect auto: the grid where it applies, rerun below
+   * as at M = 2 (docs/grid.md s.14, s.15; fixed and basin keep the Sobol'
+   * rules) */
   cl_quad_opts q3 = o->quad;
-  cl_drift_ode_grid3(m, &q3);
+  cl_drift_ode_grid(m, &q3);
   cl_status st = solve(m, s, o, &q3, "", NULL, out, info, err, &unresolved);
   cl_quad_opts q;
   if (st != CL_EDIVERGE || !unresolved || o->no_rerun || !cl_drift_fallback(m, &o->quad, &q, NULL))

@@ -306,7 +306,8 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
   char eb[8192];
   ode_method_is(CASEB "--R0 '0.1,0.02,0.01,0;0.02,0.1,0.01,0.01;0.01,0,0.1,0.02;0,0.01,0.02,0.1' --T 0.05 --expect grid",
                 "grid engine (M = 4, B = 1, inclusion-exclusion", 1);
-  ode_method_is(CASEB "--T 0.05", "grid engine", 0); /* the default at M = 4 is not the grid */
+  /* the default at M = 4 in ode since session 24 (before: the Sobol' rules) */
+  ode_method_is(CASEB "--T 0.05", "grid engine (M = 4", 1);
   /* a state an M = 3 sub-engine refuses even with the capped-axis rule
    * (a student law whose tails the two levels cannot resolve; until the
    * merge of cap3 in session 23 the laplace state of case B with units
@@ -319,6 +320,20 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
                        eb, sizeof eb),
                1, "%s", eb);
   cr_expect(strstr(eb, "grid nodes per direction") && strstr(eb, "at M = 3") && strstr(eb, "student"), "%s", eb);
+  /* under the default choice a refusal redoes the whole run with the
+   * Sobol' rules, and says so: a triple's (s = 0.05) and the four-unit
+   * terms' (s = 0.1: until session 24 their refusal did not mark the
+   * engine unresolved, and the run failed, exit 1) */
+  for (int k = 0; k < 2; k++) {
+    char a[512];
+    snprintf(a, sizeof a,
+             "ode --M 4 --lambda 0.5 --act erf --rho 0.4 --s %s --c student:2:4.5 --c uniform:3 "
+             "--R0 '0.3,0.1,-0.1,0.05;0.1,0.4,0.2,0.1' --Q0 '0.8,0.1,0,0;0.1,0.6,0.1,0;0,0.1,0.4,0.05;0,0,0.05,0.5' "
+             "--T 0.1",
+             k ? "0.1" : "0.05");
+    cr_expect_eq(run_cli(a, eb, sizeof eb), 0, "%s: %s", a, eb);
+    cr_expect(strstr(eb, "the grid refused t = 0: rerun so") && !strstr(eb, "grid engine (M = 4"), "%s: %s", a, eb);
+  }
   CLI_REFUSES("ode --M 4 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid", "M = 4");
   CLI_REFUSES("ode --M 4 --act relu --expect grid --T 0.1", NULL, "--expect: grid", "relu");
   CLI_REFUSES("ode --M 4 --act linear --expect grid --T 0.1", NULL, "--expect: grid", "linear");
