@@ -3,8 +3,8 @@
 # docs/grid.md s.15) on case B of issue 12 (bench/multi_cases.sh's B: M = 4,
 # K = 4, lambda = 1, g = square, B = 1, tanh), one process at a time:
 #
-#  1. `cldyn ode` with the grid (`--expect grid`) and with the Sobol' rules
-#     (the default at M = 4) to T (CLDYN_BENCH_GRID4_T, default 50): user
+#  1. `cldyn ode` with the grid (`--expect grid`, the default at M = 4
+#     since session 24) and with the Sobol' rules (`--expect qmc`) to T (CLDYN_BENCH_GRID4_T, default 50): user
 #     CPU seconds, the last t written, the printed trajectory bound, and the
 #     reason where a run stops;
 #  2. where the grid stops before T (a sub-engine's refusal), both again to
@@ -53,13 +53,13 @@ run() {
 
 echo "== case B to T = $T"
 run grid "$T" --expect grid
-run sobol "$T"
+run sobol "$T" --expect qmc
 Tt=$T
 if [ -s "$tmp/grid.stop" ]; then
   Tt=$(awk -v s="$(cat "$tmp/grid.stop")" 'BEGIN{printf "%d", s}')
   echo "== the grid stops at t = $(cat "$tmp/grid.stop"): both to T = $Tt"
   run grid_short "$Tt" --expect grid
-  run sobol_short "$Tt"
+  run sobol_short "$Tt" --expect qmc
   cp "$tmp/grid_short.csv" "$tmp/grid.csv"
   cp "$tmp/sobol_short.csv" "$tmp/sobol.csv"
 fi

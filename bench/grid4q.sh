@@ -5,7 +5,7 @@
 # rademacher:3, rademacher:2, lambda = 1, tanh, B = 1), one process at a
 # time:
 #
-#  1. the Sobol' run of case B (`cldyn ode`, the default engine at M = 4,
+#  1. the Sobol' run of case B (`cldyn ode --expect qmc`; the default at M = 4 until session 24,
 #     T = 50, --dt-out 1; bench/multi_cases.sh) for its states;
 #  2. bench/grid4q.c at case B's start and at t = 5, 10, ..., 50 of that
 #     table: the nodes per direction of each level, CPU ms per evaluation
@@ -29,7 +29,7 @@ echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 args=$(case_args B)
 IFS=' ' read -r -a argv <<<"$args"
 # the R0 argument holds ';': split on spaces only, then run
-build/cldyn ode "${argv[@]}" --T 50 --dt-out 1 --out "$tmp/B.csv" 2>/dev/null
+build/cldyn ode "${argv[@]}" --T 50 --dt-out 1 --expect qmc --out "$tmp/B.csv" 2>/dev/null
 cc_bench grid4q
 # shellcheck disable=SC2154 # out: set by cc_bench (bench/ccbench.sh)
 bin=$out
