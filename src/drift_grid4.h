@@ -1,12 +1,12 @@
 /* drift_grid4.h (internal) - the M = 4 grid engine (docs/grid.md s.15):
  * with B = 1 and g = square every term of the drift names a set U of at
  * most four units and depends only on their marginal law, so the drift is
- * a sum over the sub-models by inclusion-exclusion: dQ the four M = 3
- * grids (triples, without the tilted weights: cl_grid_alloc_dq), minus the
- * six M = 2 grids (pairs), plus each unit's own drift (the M = 2 grid at
- * lambda = 0 on the pairs {1, 2} and {3, 4}), plus the four-unit terms of
- * dQ (cl_grid4q, drift_grid.c); dR the pairs' minus twice the units' own
- * (drift_grid4.c's header).  cl_grid4_alloc wraps
+ * a sum over the sub-models by inclusion-exclusion: the six M = 2 grids
+ * (pairs) minus twice each unit's own drift (the M = 2 grid at lambda = 0
+ * on the pairs {1, 2} and {3, 4}), plus in dQ the terms naming three units
+ * (the four triples' M = 3 grids restricted to them: cl_grid_alloc_t3) and
+ * the four-unit terms (cl_grid4q, drift_grid.c) (drift_grid4.c's
+ * header).  cl_grid4_alloc wraps
  * it in a cl_grid (cl_grid_alloc_sum) that calls it per level, so that
  * cl_grid_eval and cl_grid_eval_reps serve M = 4 unchanged. */
 #ifndef CLDYN_DRIFT_GRID4_H
