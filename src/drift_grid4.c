@@ -101,12 +101,31 @@ void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *c, cl_grid_level *
   }
 }
 
+void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *c, cl_grid_level *f) {
+  /* the M = 4 levels; with per-view noise the aliasing exponents 10/12 for
+   * 14/18 and the tails' 16/20 for 22/28 (x^2 and x as
+   * cl_grid_default_levels'), the inner rules kept: the three-unit terms
+   * are a tenth of dQ or less, and where they are not (case B's start) the
+   * inner rules' difference makes the estimate (docs/grid.md s.15,
+   * "Triples by their three-unit terms"; bench/lev4.c t3) */
+  cl_grid4_levels(m, n, c, f);
+  if ((1 - m->rho) * m->s * m->s > 0) {
+    const double x = (double)f->ne / 24;
+    f->Eh = 12 * x * x, c->Eh = 10 * x * x, f->E = 20 * x, c->E = 16 * x;
+  }
+}
+
 cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out, char *err) {
   return cl_grid4_new_levels(m, o, NULL, out, err);
 }
 
 cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
                               char *err) {
+  return cl_grid4_new_levels3(m, o, lv, lv, out, err);
+}
+
+cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv,
+                               const cl_grid_level *lv3, cl_grid4 **out, char *err) {
   *out = NULL;
   char why[200];
   if (m->M != 4) return cl_fail(err, CL_EINVAL, "the grid engine by sub-models needs M = 4");
@@ -124,7 +143,10 @@ cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl
     c2 = lv[0], f2 = lv[1];
   else
     cl_grid4_levels(m, gn, &c2, &f2);
-  c3 = c2, f3 = f2;
+  if (lv3)
+    c3 = lv3[0], f3 = lv3[1];
+  else
+    cl_grid4_t3_levels(m, gn, &c3, &f3);
   cl_grid_caps(2, gn, &c2, &f2), cl_grid_caps(3, gn, &c3, &f3);
   cl_status st = CL_OK;
   for (int u = 0; u < G4_NTRI && !st && m->lambda != 0; u++) {
@@ -149,9 +171,10 @@ cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl
            "pairs' M = 2 grids - 2 x each unit's own drift (the M = 2 grid at lambda = 0) + the three-unit terms of "
            "dQ from the 4 triples' M = 3 grids%s; the sub-engines' levels "
            "(coarse/fine): aliasing e^-%g/e^-%g, tails e^-%g/e^-%g, inner %d/%d nodes on +-%g/+-%g (the M = 4 "
-           "levels); drift = the fine level, estimate max |fine - coarse|",
+           "levels; the triples' aliasing e^-%g/e^-%g, tails e^-%g/e^-%g); drift = the fine level, estimate max "
+           "|fine - coarse|",
            m->B == 1 ? "B = 1" : "lambda = 0", m->lambda != 0 ? " + the four-unit terms of dQ_il" : "", c2.Eh, f2.Eh,
-           c2.E, f2.E, c2.ne, f2.ne, c2.Le, f2.Le);
+           c2.E, f2.E, c2.ne, f2.ne, c2.Le, f2.Le, c3.Eh, f3.Eh, c3.E, f3.E);
   *out = g;
   return CL_OK;
 }

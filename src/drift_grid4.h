@@ -40,6 +40,14 @@ void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_le
  * levels (bench/lev4.c, the tests' references). */
 cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
                               char *err);
+/* The same with the triples' levels lv3 apart (lv3 NULL: cl_grid4_t3_levels;
+ * bench/tri3.c). */
+cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv,
+                               const cl_grid_level *lv3, cl_grid4 **out, char *err);
+/* The levels of the triples' three-unit terms (cl_grid_alloc_t3; docs/grid.md
+ * s.15, "Triples by their three-unit terms") at n inner nodes as
+ * cl_grid4_levels'. */
+void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
 void cl_grid4_free(cl_grid4 *g);
 /* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
  * summed, each with its sign (dR K x 4, dQ 4 x 4, row-major); mask
