@@ -111,9 +111,9 @@ static int row_state(char *line, int K, double *t, double *R, double *Q) {
 
 /* the triples' candidate levels (coarse, fine): Eh, E, Le, ne */
 #define NT3 6
-static const double t3par[NT3][2][4] = {{{14, 22, 5.5, 16}, {18, 28, 6.5, 24}}, {{10, 16, 4.5, 12}, {12, 20, 5.5, 16}},
-                                        {{8, 14, 4.5, 12}, {10, 16, 5.5, 16}},  {{10, 16, 5.5, 16}, {12, 20, 6.5, 24}},
-                                        {{8, 14, 5.5, 16}, {11, 18, 6.5, 24}},  {{8, 14, 5.5, 16}, {10, 16, 6.5, 24}}};
+static const double t3par[NT3][2][4] = {{{14, 22, 5.5, 16}, {18, 28, 6.5, 24}}, {{10, 16, 5.5, 16}, {12, 20, 6.5, 24}},
+                                        {{10, 22, 5.5, 16}, {12, 28, 6.5, 24}}, {{14, 16, 5.5, 16}, {18, 20, 6.5, 24}},
+                                        {{11, 18, 5.5, 16}, {14, 22, 6.5, 24}}, {{12, 20, 5.5, 16}, {14, 24, 6.5, 24}}};
 
 static cl_status t3_eval(cl_grid4 *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
   double dR[CL_KMAX * 4];

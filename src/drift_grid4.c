@@ -102,16 +102,16 @@ void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *c, cl_grid_level *
 }
 
 void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *c, cl_grid_level *f) {
-  /* the M = 4 levels; with per-view noise the aliasing exponents 10/12 for
-   * 14/18 and the tails' 16/20 for 22/28 (x^2 and x as
-   * cl_grid_default_levels'), the inner rules kept: the three-unit terms
-   * are a tenth of dQ or less, and where they are not (case B's start) the
-   * inner rules' difference makes the estimate (docs/grid.md s.15,
-   * "Triples by their three-unit terms"; bench/lev4.c t3) */
+  /* the M = 4 levels; with per-view noise the aliasing exponents 11/14 for
+   * 14/18 and the tails' 18/22 for 22/28 (x^2 and x as
+   * cl_grid_default_levels'), the inner rules kept (docs/grid.md s.15,
+   * "Triples by their three-unit terms"; bench/lev4.c t3: at case B's start
+   * the three-unit terms are 0.29 and the fine level's aliasing at e^-12
+   * was 1.4e-6 off, moving case B's table by 2.3e-6) */
   cl_grid4_levels(m, n, c, f);
   if ((1 - m->rho) * m->s * m->s > 0) {
     const double x = (double)f->ne / 24;
-    f->Eh = 12 * x * x, c->Eh = 10 * x * x, f->E = 20 * x, c->E = 16 * x;
+    f->Eh = 14 * x * x, c->Eh = 11 * x * x, f->E = 22 * x, c->E = 18 * x;
   }
 }
 
