@@ -341,17 +341,21 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
   CLI_REFUSES("ode --M 5 --expect grid --T 0.1", NULL, "--expect: grid", "M = 5");
 }
 
+/* Two triples: case B's (units 1-3 of the generic state) and an erf model
+ * at rho = 0.3 with uniform, sparse and gauss laws. */
+static const char *const tri_states[2] = {
+    "--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
+    "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 --Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
+    "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
+    "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+
 /* The triples without the tilted weights (cl_grid_alloc_dq, docs/grid.md
  * s.15): at case B's triple (units 1-3 of the generic state) and at an erf
  * model with rho > 0 and other laws, each level's dQ is the full M = 3
  * engine's to rounding (the same sums, the weights W_0 and W_xi from other
  * pairs of FFTs), and its dR is 0 (not computed). */
 Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
-  const char *st[] = {"--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
-                      "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 "
-                      "--Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
-                      "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
-                      "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+  const char *const *st = tri_states;
   char err[CL_ERRLEN];
   for (int c = 0; c < 2; c++) {
     cl_model m = model_of(st[c]);
@@ -385,6 +389,19 @@ Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
   cr_expect_neq(cl_grid_alloc_dq(&m2, &lc, &lf, &g, err), CL_OK, "M = 2 accepted");
 }
 
+/* Level lev of the M = 2 grid g at the sub-state of m's start on its units
+ * u[0], u[1] (the columns of R0, the block of Q0): dR (K x 2), dQ (2 x 2). */
+static void pair_level(cl_grid *g, int lev, const cl_model *m, const int *u, double *dR, double *dQ) {
+  char err[CL_ERRLEN];
+  const int K = m->K, M = m->M;
+  double R2[CL_KMAX * 2], Q2[4];
+  for (int j = 0; j < K; j++)
+    for (int x = 0; x < 2; x++) R2[j * 2 + x] = m->R0[j * M + u[x]];
+  for (int x = 0; x < 2; x++)
+    for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m->Q0[u[x] * M + u[y]];
+  cr_assert_eq(cl_grid_eval_level(g, lev, R2, Q2, dR, dQ, err), CL_OK, "%s", err);
+}
+
 /* The M = 4 dR is the pairs' minus twice the units' own (drift_grid4.c's
  * bookkeeping): at case B's start and the generic state, each level's dR
  * of the engine equals that sum evaluated here from M = 2 grids of our own
@@ -414,12 +431,8 @@ Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
       cr_assert_eq(cl_grid_eval_level(g, lev, m.R0, m.Q0, dR, dQ, err), CL_OK, "%s", err);
       for (int p = 0; p < 8; p++) {
         const int *u = p < 6 ? pr[p] : pr[p == 6 ? 0 : 5];
-        double R2[CL_KMAX * 2], Q2[4], sR[CL_KMAX * 2], sQ[4];
-        for (int j = 0; j < K; j++)
-          for (int x = 0; x < 2; x++) R2[j * 2 + x] = m.R0[j * 4 + u[x]];
-        for (int x = 0; x < 2; x++)
-          for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m.Q0[u[x] * 4 + u[y]];
-        cr_assert_eq(cl_grid_eval_level(sub[p], lev, R2, Q2, sR, sQ, err), CL_OK, "%s", err);
+        double sR[CL_KMAX * 2], sQ[4];
+        pair_level(sub[p], lev, &m, u, sR, sQ);
         for (int j = 0; j < K; j++)
           for (int x = 0; x < 2; x++) ref[j * 4 + u[x]] += (p < 6 ? 1 : -2) * sR[j * 2 + x];
       }
@@ -447,11 +460,7 @@ Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
  * terms are not small against the engines' errors (largest above 1e-3)
  * and far from the full dQ. */
 Test(grid4, triple_three_unit_terms_are_the_triple_minus_its_sub_models, .timeout = 60) {
-  const char *st[] = {"--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
-                      "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 "
-                      "--Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
-                      "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
-                      "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+  const char *const *st = tri_states;
   static const int pr[3][2] = {{0, 1}, {0, 2}, {1, 2}};
   char err[CL_ERRLEN];
   for (int c = 0; c < 2; c++) {
@@ -479,12 +488,8 @@ Test(grid4, triple_three_unit_terms_are_the_triple_minus_its_sub_models, .timeou
       if (lev) memcpy(full, ref[lev], sizeof full);
       for (int p = 0; p < 5; p++) {
         const int *u = p < 3 ? pr[p] : pr[p == 3 ? 0 : 2];
-        double R2[CL_KMAX * 2], Q2[4], sR[CL_KMAX * 2], sQ[4];
-        for (int j = 0; j < K; j++)
-          for (int x = 0; x < 2; x++) R2[j * 2 + x] = m.R0[j * 3 + u[x]];
-        for (int x = 0; x < 2; x++)
-          for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m.Q0[u[x] * 3 + u[y]];
-        cr_assert_eq(cl_grid_eval_level(gp[p], lev, R2, Q2, sR, sQ, err), CL_OK, "%s", err);
+        double sR[CL_KMAX * 2], sQ[4];
+        pair_level(gp[p], lev, &m, u, sR, sQ);
         for (int x = 0; x < 2; x++)
           for (int y = 0; y < 2; y++) {
             if (p >= 3 && (x != y || (p == 4 && x == 0))) continue; /* the singles: their units' diagonal */
