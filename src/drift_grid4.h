@@ -35,13 +35,14 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
  * x = n / 24 as cl_grid_default_levels'; the caps (n, nemax) are
  * cl_grid_caps' of each sub-engine's dimension. */
 void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
-/* cl_grid4_new with the sub-engines' levels lv[0] (coarse), lv[1] (fine)
- * (their caps set by cl_grid_caps at o->grid_nodes); lv NULL: the M = 4
- * levels (bench/lev4.c, the tests' references). */
+/* cl_grid4_new with the sub-engines' levels lv[0] (coarse), lv[1] (fine),
+ * the triples' included (their caps set by cl_grid_caps at o->grid_nodes);
+ * lv NULL: the M = 4 levels, the triples at cl_grid4_t3_levels (bench/lev4.c,
+ * the tests' references). */
 cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
                               char *err);
-/* The same with the triples' levels lv3 apart (lv3 NULL: cl_grid4_t3_levels;
- * bench/tri3.c). */
+/* The same with the triples' levels lv3 apart (lv NULL: the M = 4 levels;
+ * lv3 NULL: cl_grid4_t3_levels; bench/lev4.c t3). */
 cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv,
                                const cl_grid_level *lv3, cl_grid4 **out, char *err);
 /* The levels of the triples' three-unit terms (cl_grid_alloc_t3; docs/grid.md
@@ -50,7 +51,7 @@ cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const c
 void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
 void cl_grid4_free(cl_grid4 *g);
 /* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
- * summed, each with its sign (dR K x 4, dQ 4 x 4, row-major); mask
+ * summed, each with its weight (dR K x 4, dQ 4 x 4, row-major); mask
  * CL_GRID4_ALL is the level. */
 cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
                               double *dQ, char *err);
