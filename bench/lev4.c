@@ -20,6 +20,13 @@
  * gauss:1.5; sigmoid, rho 0.5, s 0.7, lambda 0.5), R (case B's laws, erf,
  * rho 1: no per-view noise, the step from sigma's poles), R9 (the same at
  * rho 0.9).
+ * `lev4 t3 MODEL TABLE.csv [EVERY]` (session 24, helper tri3): the triples'
+ * three-unit terms alone (cl_grid4_eval_parts with CL_GRID4_TRIPLES) at
+ * pairs of levels (coarse, fine) for them (cl_grid4_new_levels3), each
+ * against the reference (both levels the default fine level at
+ * --grid-nodes 36): the fine level's error, the estimate max |fine -
+ * coarse|, their ratio and the CPU ms of both levels (docs/grid.md s.15,
+ * "Triples by their three-unit terms").
  * Build and run: bench/lev4.sh */
 #include <math.h>
 #include <stdio.h>
@@ -86,7 +93,105 @@ static cl_status parts(cl_grid4 *g, const double *R, const double *Q, double *v,
   return st;
 }
 
+/* The state of a table row (t, R, Q); 0 if the row is short. */
+static int row_state(char *line, int K, double *t, double *R, double *Q) {
+  double v[128];
+  int nv = 0;
+  for (char *p = line, *e; nv < 128; p = e + 1) {
+    v[nv++] = strtod(p, &e);
+    if (*e != ',') break;
+  }
+  if (nv < 1 + 4 * K + 10) return 0;
+  *t = v[0];
+  for (int k = 0; k < 4 * K; k++) R[k] = v[1 + k];
+  for (int i = 0, k = 1 + 4 * K; i < 4; i++)
+    for (int l = i; l < 4; l++, k++) Q[i * 4 + l] = Q[l * 4 + i] = v[k];
+  return 1;
+}
+
+/* the triples' candidate levels (coarse, fine): Eh, E, Le, ne */
+#define NT3 6
+static const double t3par[NT3][2][4] = {{{14, 22, 5.5, 16}, {18, 28, 6.5, 24}}, {{10, 16, 5.5, 16}, {12, 20, 6.5, 24}},
+                                        {{10, 22, 5.5, 16}, {12, 28, 6.5, 24}}, {{14, 16, 5.5, 16}, {18, 20, 6.5, 24}},
+                                        {{11, 18, 5.5, 16}, {14, 22, 6.5, 24}}, {{12, 20, 5.5, 16}, {14, 24, 6.5, 24}}};
+
+static cl_status t3_eval(cl_grid4 *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
+  double dR[CL_KMAX * 4];
+  const double t0 = bench_cpu_now();
+  cl_status st = cl_grid4_eval_parts(g, lev, CL_GRID4_TRIPLES, R, Q, dR, dQ, err);
+  *ms += 1e3 * (bench_cpu_now() - t0);
+  return st;
+}
+
+static int t3_study(int argc, char **argv) {
+  if (argc < 4) return fprintf(stderr, "usage: lev4 t3 MODEL TABLE.csv [EVERY]\n"), 2;
+  const int every = argc > 4 ? atoi(argv[4]) : 10;
+  char err[CL_ERRLEN];
+  cl_model m;
+  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
+  const int K = m.K;
+  cl_grid4 *g[NT3], *ref;
+  cl_grid_level l4[2];
+  cl_grid4_levels(&m, 0, &l4[0], &l4[1]);
+  for (int k = 0; k < NT3; k++) {
+    cl_grid_level l[2];
+    for (int v = 0; v < 2; v++)
+      l[v] = (cl_grid_level){0, (int)t3par[k][v][3], t3par[k][v][0], t3par[k][v][1], t3par[k][v][2], 0};
+    if (cl_grid4_new_levels3(&m, NULL, l4, l, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
+  }
+  cl_quad_opts o;
+  memset(&o, 0, sizeof o);
+  o.grid_nodes = 36;
+  cl_grid_level rl[2];
+  cl_grid_default_levels(36, &rl[0], &rl[1]), rl[0] = rl[1];
+  if (cl_grid4_new_levels3(&m, &o, rl, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
+  printf("model %s (triples' three-unit terms); reference: the default fine level at --grid-nodes 36 (Eh %g, E %g, "
+         "Le %g, ne %d)\n",
+         argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne);
+  for (int k = 0; k < NT3; k++)
+    printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, t3par[k][0][0], t3par[k][0][1],
+           t3par[k][0][2], t3par[k][0][3], t3par[k][1][0], t3par[k][1][1], t3par[k][1][2], t3par[k][1][3]);
+  FILE *f = fopen(argv[3], "r");
+  if (!f) return fprintf(stderr, "cannot open %s\n", argv[3]), 1;
+  char line[16384];
+  if (!fgets(line, sizeof line, f)) return fprintf(stderr, "empty table\n"), 1;
+  double worst[NT3] = {0}, msum[NT3] = {0}, emax[NT3] = {0};
+  int row = 0, nst = 0;
+  while (fgets(line, sizeof line, f)) {
+    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NT3][2][16], ms[NT3] = {0}, mr = 0;
+    if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
+    if (t3_eval(ref, 1, R, Q, qr, &mr, err)) {
+      printf("%5g reference refused: %s\n", t, err);
+      continue;
+    }
+    double big = 0;
+    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
+    printf("%5g max |dQ3| %.3g (reference %.0f ms)\n", t, big, mr);
+    nst++;
+    for (int k = 0; k < NT3; k++) {
+      if (t3_eval(g[k], 0, R, Q, q[k][0], &ms[k], err) || t3_eval(g[k], 1, R, Q, q[k][1], &ms[k], err)) {
+        printf("      pair %d refused: %s\n", k, err);
+        continue;
+      }
+      double est = 0, e = 0;
+      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
+      printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
+      worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est);
+    }
+    fflush(stdout);
+  }
+  fclose(f);
+  printf("states %d\n", nst);
+  for (int k = 0; k < NT3; k++)
+    printf("pair %d: worst ratio fine error / estimate %.3g, largest estimate %.2e, mean ms %.1f\n", k, worst[k],
+           emax[k], nst ? msum[k] / nst : 0);
+  for (int k = 0; k < NT3; k++) cl_grid4_free(g[k]);
+  cl_grid4_free(ref);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "t3")) return t3_study(argc, argv);
   if (argc < 3) return fprintf(stderr, "usage: lev4 MODEL TABLE.csv [EVERY] [REF_NODES]\n"), 2;
   const int every = argc > 3 ? atoi(argv[3]) : 10, refn = argc > 4 ? atoi(argv[4]) : 36;
   char err[CL_ERRLEN];
@@ -127,17 +232,8 @@ int main(int argc, char **argv) {
   int row = 0, nst = 0;
   while (fgets(line, sizeof line, f)) {
     if (row++ % every) continue;
-    double v[128];
-    int nv = 0;
-    for (char *p = line, *e; nv < 128; p = e + 1) {
-      v[nv++] = strtod(p, &e);
-      if (*e != ',') break;
-    }
-    if (nv < 1 + 4 * K + 10) continue;
-    double R[CL_KMAX * 4], Q[16];
-    for (int k = 0; k < 4 * K; k++) R[k] = v[1 + k];
-    for (int i = 0, k = 1 + 4 * K; i < 4; i++)
-      for (int l = i; l < 4; l++, k++) Q[i * 4 + l] = Q[l * 4 + i] = v[k];
+    double v[1], R[CL_KMAX * 4], Q[16];
+    if (!row_state(line, K, v, R, Q)) continue;
     double vr[CL_KMAX * 4 + 16], vk[NLEV][CL_KMAX * 4 + 16], ms[NLEV], mr;
     if (parts(ref, R, Q, vr, &mr, err)) {
       printf("%5g reference refused: %s\n", v[0], err);

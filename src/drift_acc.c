@@ -367,6 +367,21 @@ void cl_acc_terms_batch(cl_acc_terms *t, int K, int M, double lam, int B, const 
 
 void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lam) { cl_acc_terms_batch(t, K, M, lam, 1, NULL); }
 
+void cl_acc_terms_only(cl_acc_terms *t, int K, int M, double lam) {
+  cl_acc_terms_batch(t, K, M, 0, 1, NULL); /* the D_i Y_i terms, unit set {i} */
+  t->only = (1 << M) - 1;
+  for (int i = 0; i < M; i++) {
+    t->set[i][0] = t->set[M + i][0] = (unsigned char)(1 << i);
+    for (int k = 0; k < M && lam != 0; k++) {
+      if (k == i) continue;
+      const int DY = 2 * M + i, YY = 3 * M + k, n = t->nt[i]++;
+      t->nt[M + i]++;
+      t->tm[i][n] = (cl_acc_term){-2 * lam, DY, YY}, t->tm[M + i][n] = (cl_acc_term){-2 * lam, YY, DY};
+      t->set[i][n] = t->set[M + i][n] = (unsigned char)(1 << i | 1 << k);
+    }
+  }
+}
+
 /* S2 = sum_k YY_k is linear in the YY: its moments are sums of theirs */
 void cl_acc_s2(int M, double *mf, double *Mo, double *Ee) {
   const int S2 = 4 * M, F = S2 + 1;
@@ -476,10 +491,49 @@ ACC_CLONES static void acc_rows(const cl_acc_terms *t, int n, const double *cons
 #undef PROD
 }
 
+/* The sums of cl_acc_terms_only: per term of ghat_p (unit i, set S), the
+ * contributions to P_ri (the mu part, wmu[r]) and to the U entries P reads
+ * (U_p,r for view 1, U_p,M+r for view 2: the xi part wxi[r] and the Stein
+ * part of Ee) with S u {r} = only, and to GG_pq the products of a term of
+ * p and one of q whose sets' union is `only`.  Every product is a dot of
+ * the node weights with two one-view moments, so no row scratch. */
+ACC_CLONES static void acc_rows_only(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
+                                     const double *const *Ee, const double *w0, const double *const *wxi,
+                                     const double *const *wmu, double *acc) {
+  const int K = t->K, M = t->M, F = t->F, d2 = 2 * M, all = t->only;
+  double *U = acc + K * M, *P = U + d2 * d2, *GG = P + 2 * M * M;
+  for (int p = 0; p < d2; p++) {
+    const int i = p < M ? p : p - M, v2 = p >= M;
+    for (int k = 0; k < t->nt[p]; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      const double c = tm.coef, *m1 = mf[tm.f1], *m2 = mf[tm.f2];
+      for (int r = 0; r < M; r++) {
+        if ((t->set[p][k] | 1 << r) != all) continue;
+        const double xg = c * dot3_n(wxi[r], m1, m2, n);
+        const double st = v2 ? c * dot3_n(w0, m1, Ee[tm.f2 * M + r], n) : c * dot3_n(w0, Ee[tm.f1 * M + r], m2, n);
+        U[p * d2 + v2 * M + r] += xg + st;
+        P[r * M + i] += c * dot3_n(wmu[r], m1, m2, n);
+      }
+    }
+  }
+  for (int p = 0; p < d2; p++)
+    for (int q = p; q < d2; q++) {
+      double v = 0;
+      for (int k = 0; k < t->nt[p]; k++)
+        for (int u = 0; u < t->nt[q]; u++) {
+          if ((t->set[p][k] | t->set[q][u]) != all) continue;
+          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
+          v += tp.coef * tq.coef * dot3_n(w0, Mo[tp.f1 * F + tq.f1], Mo[tp.f2 * F + tq.f2], n);
+        }
+      GG[p * d2 + q] += v;
+    }
+}
+
 void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
                  const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
                  const double *const *wmu, double *acc, double *scr) {
-  acc_rows(t, n, mf, Mo, Ee, w0, wc, wxi, wmu, acc, scr);
+  if (t->only) acc_rows_only(t, n, mf, Mo, Ee, w0, wxi, wmu, acc);
+  else acc_rows(t, n, mf, Mo, Ee, w0, wc, wxi, wmu, acc, scr);
 }
 
 /* One node: the arithmetic of acc_rows at n = 1, operation for operation

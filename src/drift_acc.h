@@ -31,8 +31,22 @@ typedef struct {
   int K, M, F, nsum; /* nsum: entries of the sums cl_acc_node accumulates */
   int nt[2 * CL_MMAX];
   cl_acc_term tm[2 * CL_MMAX][CL_ACC_NTERM];
+  /* only != 0 (cl_acc_terms_only): the terms' unit sets (bit i: unit i),
+   * and cl_acc_rows keeps only the contributions to dQ whose units are
+   * exactly the set `only` (docs/grid.md s.15, "Triples by their
+   * three-unit terms") */
+  int only;
+  unsigned char set[2 * CL_MMAX][CL_ACC_NTERM];
 } cl_acc_terms;
 void cl_acc_terms_init(cl_acc_terms *t, int K, int M, double lambda);
+/* B = 1 (or lambda = 0): the terms with S2 expanded, ghat1_i = D_i Y_i
+ * - 2 lambda sum_{k != i} DY_i YY_k (view 2 mirrored), each with its unit
+ * set ({i}, {i, k}), and only = every unit: cl_acc_rows then accumulates
+ * only the contributions to P and V naming all M units (P_il: the units of
+ * the term of ghat_l and i; V_il: those of its two terms), and U only in
+ * the entries P reads (U_l,i and U_M+l,M+i); aR and the other U entries
+ * (dR's) are left alone. */
+void cl_acc_terms_only(cl_acc_terms *t, int K, int M, double lambda);
 /* B > 1 with lambda != 0 (g = square): the exact 1/B expansion
  * (docs/accurate.md s.2) in two passes.  Pass 1: cl_acc_batch_rows adds to
  * mom (M^2 + 3 M^4 values, zeroed by the caller) the one-sample moments of n
@@ -57,7 +71,8 @@ void cl_acc_node(const cl_acc_terms *t, const double *mf, const double *Mo, cons
 /* The same for n outer nodes at once: every argument is an array of
  * pointers to n values (mf[f], Mo[f F + e], Ee[f M + r], wc[j], wxi[r],
  * wmu[r]), and scr has cl_acc_rows_scratch(t, n) doubles.  wc NULL: aR
- * is left alone (the grid without the tilted weights, cl_grid_alloc_dq). */
+ * is left alone (the grid without the tilted weights, cl_grid_alloc_dq).
+ * t->only: the filtered sums of cl_acc_terms_only (wc unused). */
 void cl_acc_rows(const cl_acc_terms *t, int n, const double *const *mf, const double *const *Mo,
                  const double *const *Ee, const double *w0, const double *const *wc, const double *const *wxi,
                  const double *const *wmu, double *acc, double *scr);

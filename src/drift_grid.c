@@ -342,6 +342,21 @@ cl_status cl_grid_alloc_dq(const cl_model *m, const cl_grid_level *coarse, const
   return CL_OK;
 }
 
+cl_status cl_grid_alloc_t3(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
+                           char *err) {
+  if (m->B != 1 && m->lambda != 0)
+    return *out = NULL, cl_fail(err, CL_EINVAL, "the three-unit terms of the grid engine need B = 1 where lambda != 0");
+  cl_status st = cl_grid_alloc_dq(m, coarse, fine, out, err);
+  if (st) return st;
+  cl_grid *g = *out;
+  /* the regulariser names one or two units: not a three-unit term */
+  g->m.reg.kind = CL_REG_NONE;
+  cl_acc_terms_only(&g->t, m->K, 3, m->lambda);
+  const size_t n = strlen(g->method);
+  snprintf(g->method + n, sizeof g->method - n, ", the terms naming all three units alone");
+  return CL_OK;
+}
+
 void cl_grid_caps(int M, int n, cl_grid_level *c, cl_grid_level *f) {
   if (n <= 0) n = GRID_NE;
   const double x = (double)n / GRID_NE;

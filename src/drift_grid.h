@@ -40,6 +40,14 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
  * M = 4 engine's triples, which serve dQ alone (drift_grid4.c). */
 cl_status cl_grid_alloc_dq(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
                            char *err);
+/* M = 3 without the tilted weights, and of dQ only the terms that name
+ * all three units (docs/grid.md s.15, "Triples by their three-unit
+ * terms"): every product of the per-sample gradient's terms ({i} for
+ * D_i Y_i, {i, k} for DY_i YY_k) whose units with those of P's regressor
+ * or V's other term are the three; no regulariser.  dR is 0 (not
+ * computed).  B = 1 where lambda != 0 (at lambda = 0 every such term is 0). */
+cl_status cl_grid_alloc_t3(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
+                           char *err);
 /* The default levels for n inner nodes of the fine level (0: the default). */
 void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 /* The caps of an M-unit grid (M = 2 or 3) at --grid-nodes n (0: the

@@ -1,12 +1,12 @@
 /* drift_grid4.h (internal) - the M = 4 grid engine (docs/grid.md s.15):
  * with B = 1 and g = square every term of the drift names a set U of at
  * most four units and depends only on their marginal law, so the drift is
- * a sum over the sub-models by inclusion-exclusion: dQ the four M = 3
- * grids (triples, without the tilted weights: cl_grid_alloc_dq), minus the
- * six M = 2 grids (pairs), plus each unit's own drift (the M = 2 grid at
- * lambda = 0 on the pairs {1, 2} and {3, 4}), plus the four-unit terms of
- * dQ (cl_grid4q, drift_grid.c); dR the pairs' minus twice the units' own
- * (drift_grid4.c's header).  cl_grid4_alloc wraps
+ * a sum over the sub-models by inclusion-exclusion: the six M = 2 grids
+ * (pairs) minus twice each unit's own drift (the M = 2 grid at lambda = 0
+ * on the pairs {1, 2} and {3, 4}), plus in dQ the terms naming three units
+ * (the four triples' M = 3 grids restricted to them: cl_grid_alloc_t3) and
+ * the four-unit terms (cl_grid4q, drift_grid.c) (drift_grid4.c's
+ * header).  cl_grid4_alloc wraps
  * it in a cl_grid (cl_grid_alloc_sum) that calls it per level, so that
  * cl_grid_eval and cl_grid_eval_reps serve M = 4 unchanged. */
 #ifndef CLDYN_DRIFT_GRID4_H
@@ -35,14 +35,23 @@ cl_status cl_grid4_new(const cl_model *m, const cl_quad_opts *o, cl_grid4 **out,
  * x = n / 24 as cl_grid_default_levels'; the caps (n, nemax) are
  * cl_grid_caps' of each sub-engine's dimension. */
 void cl_grid4_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
-/* cl_grid4_new with the sub-engines' levels lv[0] (coarse), lv[1] (fine)
- * (their caps set by cl_grid_caps at o->grid_nodes); lv NULL: the M = 4
- * levels (bench/lev4.c, the tests' references). */
+/* cl_grid4_new with the sub-engines' levels lv[0] (coarse), lv[1] (fine),
+ * the triples' included (their caps set by cl_grid_caps at o->grid_nodes);
+ * lv NULL: the M = 4 levels, the triples at cl_grid4_t3_levels (bench/lev4.c,
+ * the tests' references). */
 cl_status cl_grid4_new_levels(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv, cl_grid4 **out,
                               char *err);
+/* The same with the triples' levels lv3 apart (lv NULL: the M = 4 levels;
+ * lv3 NULL: cl_grid4_t3_levels; bench/lev4.c t3). */
+cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const cl_grid_level *lv,
+                               const cl_grid_level *lv3, cl_grid4 **out, char *err);
+/* The levels of the triples' three-unit terms (cl_grid_alloc_t3; docs/grid.md
+ * s.15, "Triples by their three-unit terms") at n inner nodes as
+ * cl_grid4_levels'. */
+void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
 void cl_grid4_free(cl_grid4 *g);
 /* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
- * summed, each with its sign (dR K x 4, dQ 4 x 4, row-major); mask
+ * summed, each with its weight (dR K x 4, dQ 4 x 4, row-major); mask
  * CL_GRID4_ALL is the level. */
 cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
                               double *dQ, char *err);

@@ -341,17 +341,21 @@ Test(grid4, cli_method_and_refusals, .timeout = 60) {
   CLI_REFUSES("ode --M 5 --expect grid --T 0.1", NULL, "--expect: grid", "M = 5");
 }
 
+/* Two triples: case B's (units 1-3 of the generic state) and an erf model
+ * at rho = 0.3 with uniform, sparse and gauss laws. */
+static const char *const tri_states[2] = {
+    "--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
+    "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 --Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
+    "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
+    "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+
 /* The triples without the tilted weights (cl_grid_alloc_dq, docs/grid.md
  * s.15): at case B's triple (units 1-3 of the generic state) and at an erf
  * model with rho > 0 and other laws, each level's dQ is the full M = 3
  * engine's to rounding (the same sums, the weights W_0 and W_xi from other
  * pairs of FFTs), and its dR is 0 (not computed). */
 Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
-  const char *st[] = {"--M 3 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
-                      "--R0 0.1,0.05,0.08;0.05,0.25,0.02;-0.1,0.05,0.3;0.02,-0.05,0.05 "
-                      "--Q0 0.8,0.15,0.05;0.15,0.7,0.1;0.05,0.1,0.6",
-                      "--M 3 --lambda 0.5 --act erf --rho 0.3 --c uniform:2 --c sparse:3:0.5 --c gauss:2 "
-                      "--R0 0.3,0.1,0.05;0.05,0.2,0.1;0.1,0.02,0.25 --Q0 0.6,0.1,0.05;0.1,0.5,0.1;0.05,0.1,0.7"};
+  const char *const *st = tri_states;
   char err[CL_ERRLEN];
   for (int c = 0; c < 2; c++) {
     cl_model m = model_of(st[c]);
@@ -385,6 +389,19 @@ Test(grid4, triples_without_tilted_weights_give_the_full_dq, .timeout = 60) {
   cr_expect_neq(cl_grid_alloc_dq(&m2, &lc, &lf, &g, err), CL_OK, "M = 2 accepted");
 }
 
+/* Level lev of the M = 2 grid g at the sub-state of m's start on its units
+ * u[0], u[1] (the columns of R0, the block of Q0): dR (K x 2), dQ (2 x 2). */
+static void pair_level(cl_grid *g, int lev, const cl_model *m, const int *u, double *dR, double *dQ) {
+  char err[CL_ERRLEN];
+  const int K = m->K, M = m->M;
+  double R2[CL_KMAX * 2], Q2[4];
+  for (int j = 0; j < K; j++)
+    for (int x = 0; x < 2; x++) R2[j * 2 + x] = m->R0[j * M + u[x]];
+  for (int x = 0; x < 2; x++)
+    for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m->Q0[u[x] * M + u[y]];
+  cr_assert_eq(cl_grid_eval_level(g, lev, R2, Q2, dR, dQ, err), CL_OK, "%s", err);
+}
+
 /* The M = 4 dR is the pairs' minus twice the units' own (drift_grid4.c's
  * bookkeeping): at case B's start and the generic state, each level's dR
  * of the engine equals that sum evaluated here from M = 2 grids of our own
@@ -414,12 +431,8 @@ Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
       cr_assert_eq(cl_grid_eval_level(g, lev, m.R0, m.Q0, dR, dQ, err), CL_OK, "%s", err);
       for (int p = 0; p < 8; p++) {
         const int *u = p < 6 ? pr[p] : pr[p == 6 ? 0 : 5];
-        double R2[CL_KMAX * 2], Q2[4], sR[CL_KMAX * 2], sQ[4];
-        for (int j = 0; j < K; j++)
-          for (int x = 0; x < 2; x++) R2[j * 2 + x] = m.R0[j * 4 + u[x]];
-        for (int x = 0; x < 2; x++)
-          for (int y = 0; y < 2; y++) Q2[x * 2 + y] = m.Q0[u[x] * 4 + u[y]];
-        cr_assert_eq(cl_grid_eval_level(sub[p], lev, R2, Q2, sR, sQ, err), CL_OK, "%s", err);
+        double sR[CL_KMAX * 2], sQ[4];
+        pair_level(sub[p], lev, &m, u, sR, sQ);
         for (int j = 0; j < K; j++)
           for (int x = 0; x < 2; x++) ref[j * 4 + u[x]] += (p < 6 ? 1 : -2) * sR[j * 2 + x];
       }
@@ -434,4 +447,77 @@ Test(grid4, dr_is_the_pairs_minus_twice_the_singles, .timeout = 60) {
     for (int p = 0; p < 8; p++) cl_grid_free(sub[p]);
     cl_grid_free(g);
   }
+}
+
+/* The three-unit terms of a triple (cl_grid_alloc_t3, docs/grid.md s.15,
+ * "Triples by their three-unit terms"): at the default levels each level's
+ * dQ of the mode against the inclusion-exclusion restricted to the triple,
+ * computed here from the existing engines on the same levels: the full
+ * M = 3 grid's dQ minus, on the diagonal, the two pairs containing the
+ * unit plus its own drift (an M = 2 grid at lambda = 0), and off it minus
+ * the pair's.  They agree to the levels' errors: within the estimates'
+ * sum, max |fine - coarse| of the mode plus that of the combination.  The
+ * terms are not small against the engines' errors (largest above 1e-3)
+ * and far from the full dQ. */
+Test(grid4, triple_three_unit_terms_are_the_triple_minus_its_sub_models, .timeout = 60) {
+  const char *const *st = tri_states;
+  static const int pr[3][2] = {{0, 1}, {0, 2}, {1, 2}};
+  char err[CL_ERRLEN];
+  for (int c = 0; c < 2; c++) {
+    const cl_model m = model_of(st[c]);
+    const int K = m.K;
+    cl_grid_level lc, lf, c2, f2;
+    cl_grid_default_levels(0, &lc, &lf), c2 = lc, f2 = lf;
+    cl_grid_caps(3, 0, &lc, &lf), cl_grid_caps(2, 0, &c2, &f2);
+    cl_grid *g3, *gf, *gp[5];
+    cr_assert_eq(cl_grid_alloc_t3(&m, &lc, &lf, &g3, err), CL_OK, "%s", err);
+    cr_assert_eq(cl_grid_alloc_levels(&m, &lc, &lf, &gf, err), CL_OK, "%s", err);
+    /* gp 0-2: the pairs pr at lambda; 3: (0, 1) at lambda = 0 (units 0, 1's own), 4: (1, 2) at lambda = 0 (unit 2's) */
+    for (int p = 0; p < 5; p++) {
+      cl_model b = m;
+      b.M = 2;
+      if (p >= 3) b.lambda = 0;
+      cr_assert_eq(cl_grid_alloc_levels(&b, &c2, &f2, &gp[p], err), CL_OK, "%s", err);
+    }
+    double t3[2][9], ref[2][9], full[9] = {0};
+    for (int lev = 0; lev < 2; lev++) {
+      double dR[CL_KMAX * 3];
+      cr_assert_eq(cl_grid_eval_level(g3, lev, m.R0, m.Q0, dR, t3[lev], err), CL_OK, "%s", err);
+      for (int k = 0; k < K * 3; k++) cr_expect_eq(dR[k], 0, "case %d: dR[%d] %g, not 0", c, k, dR[k]);
+      cr_assert_eq(cl_grid_eval_level(gf, lev, m.R0, m.Q0, dR, ref[lev], err), CL_OK, "%s", err);
+      if (lev) memcpy(full, ref[lev], sizeof full);
+      for (int p = 0; p < 5; p++) {
+        const int *u = p < 3 ? pr[p] : pr[p == 3 ? 0 : 2];
+        double sR[CL_KMAX * 2], sQ[4];
+        pair_level(gp[p], lev, &m, u, sR, sQ);
+        for (int x = 0; x < 2; x++)
+          for (int y = 0; y < 2; y++) {
+            if (p >= 3 && (x != y || (p == 4 && x == 0))) continue; /* the singles: their units' diagonal */
+            ref[lev][u[x] * 3 + u[y]] += (p < 3 ? -1 : 1) * sQ[x * 2 + y];
+          }
+      }
+    }
+    double e3 = 0, er = 0, worst = 0, big = 0, bigf = 0;
+    for (int k = 0; k < 9; k++) {
+      e3 = fmax(e3, fabs(t3[1][k] - t3[0][k])), er = fmax(er, fabs(ref[1][k] - ref[0][k]));
+      big = fmax(big, fabs(t3[1][k])), bigf = fmax(bigf, fabs(full[k]));
+    }
+    for (int k = 0; k < 9; k++) {
+      worst = fmax(worst, fabs(t3[1][k] - ref[1][k]));
+      cr_expect_leq(fabs(t3[1][k] - ref[1][k]), e3 + er, "case %d: dQ3[%d] %.10g vs the sub-models' %.10g (estimates %.3g + %.3g)",
+                    c, k, t3[1][k], ref[1][k], e3, er);
+    }
+    cr_expect_gt(big, 1e-3, "case %d: the three-unit terms %g, too small to test", c, big);
+    cr_expect_gt(big, 1e3 * (e3 + er), "case %d: the estimates %g + %g not small against the terms %g", c, e3, er, big);
+    cr_log_info("case %d: max |dQ3 - sub-models'| %.3g, estimates %.3g (mode) + %.3g (sub-models); largest |dQ3| %.3g, |dQ| %.3g",
+                c, worst, e3, er, big, bigf);
+    cl_grid_free(g3), cl_grid_free(gf);
+    for (int p = 0; p < 5; p++) cl_grid_free(gp[p]);
+  }
+  cl_model m = model_of(st[0]);
+  cl_grid_level lc, lf;
+  cl_grid *g;
+  cl_grid_default_levels(0, &lc, &lf), cl_grid_caps(3, 0, &lc, &lf);
+  m.B = 2;
+  cr_expect_neq(cl_grid_alloc_t3(&m, &lc, &lf, &g, err), CL_OK, "B = 2, lambda != 0 accepted");
 }
