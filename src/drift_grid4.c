@@ -195,8 +195,10 @@ static void g4_add(const cl_grid4 *g, const int *s, int n, int offd, const doubl
 }
 
 /* The parts of a level as tasks: 0-3 the triples, 4-9 the pairs, 10-11 the
- * singles, 12 the four-unit terms; the biggest first (threads take them in
- * order). */
+ * singles, 12 the four-unit terms (summed in this order).  The threads take
+ * them in the order 12, 0, 1, ..., 11: the four-unit terms, since the
+ * triples' three-unit levels of session 24 the largest single task (about a
+ * third of an evaluation where the units turn toward their features), first. */
 enum { G4_NTASK = G4_NTRI + G4_NPAIR + G4_NSING + 1 };
 static int g4_task_mask(int t) {
   return t < G4_NTRI ? CL_GRID4_TRIPLES
@@ -240,8 +242,10 @@ cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, c
     on[t] = (mask & g4_task_mask(t)) && (t < G4_NTRI ? g->tri[t] != NULL : t < G4_NTASK - 1 || g->q);
   const int nth = cl_drift_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
-  for (int t = 0; t < G4_NTASK; t++)
+  for (int x = 0; x < G4_NTASK; x++) {
+    const int t = (x + G4_NTASK - 1) % G4_NTASK;
     if (on[t]) sts[t] = g4_task(g, t, lev, R, Q, out[t], out[t] + K * 4, errs[t]);
+  }
   memset(dR, 0, sizeof(double) * (size_t)K * 4), memset(dQ, 0, sizeof(double) * 16);
   for (int t = 0; t < G4_NTASK; t++) {
     if (!on[t]) continue;
