@@ -19,7 +19,8 @@
  * rho 0.3, lambda 1), S (student:2:6, laplace:2, rademacher:3, uniform:2.5,
  * gauss:1.5; sigmoid, rho 0.5, s 0.7, lambda 0.5), R (case B's laws, erf,
  * rho 1: no per-view noise, the step from sigma's poles), R9 (the same at
- * rho 0.9).
+ * rho 0.9), S4 (S without its student law: laplace:2, rademacher:3,
+ * uniform:2.5, gauss:1.5; sigmoid, rho 0.5, s 0.7, lambda 0.5).
  * `lev4 t3 MODEL TABLE.csv [EVERY]` (session 24, helper tri3): the triples'
  * three-unit terms alone (cl_grid4_eval_parts with CL_GRID4_TRIPLES) at
  * pairs of levels (coarse, fine) for them (cl_grid4_new_levels3), each
@@ -27,6 +28,12 @@
  * --grid-nodes 36): the fine level's error, the estimate max |fine -
  * coarse|, their ratio and the CPU ms of both levels (docs/grid.md s.15,
  * "Triples by their three-unit terms").
+ * `lev4 q4 MODEL TABLE.csv [EVERY]` (session 24, helper q4lev): the same
+ * for the four-unit terms (cl_grid4q_alloc_levels) at pairs of levels
+ * (coarse, fine) varied one exponent at a time from cl_grid4q_levels', the
+ * reference both levels the fine level of cl_grid4q_levels at --grid-nodes
+ * 36 (aliasing e^-24.75, tails e^-19.5, 36 inner nodes, cap 96)
+ * (docs/grid.md s.15, "The four-unit terms' levels").
  * Build and run: bench/lev4.sh */
 #include <math.h>
 #include <stdio.h>
@@ -64,10 +71,12 @@ static int model(const char *name, cl_model *m, char *err) {
     laws = B, m->K = 4, m->act = CL_ACT_ERF, m->rho = 1;
   else if (!strcmp(name, "R9")) /* the same with a little per-view noise */
     laws = B, m->K = 4, m->act = CL_ACT_ERF, m->rho = 0.9;
+  else if (!strcmp(name, "S4")) /* S without its student law (helper q4lev: the grid serves it in seconds) */
+    laws = S + 1, m->K = 4, m->act = CL_ACT_SIGMOID, m->rho = 0.5, m->s = 0.7, m->lambda = 0.5;
   else if (!strcmp(name, "S"))
     laws = S, m->K = 5, m->act = CL_ACT_SIGMOID, m->rho = 0.5, m->s = 0.7, m->lambda = 0.5;
   else
-    return snprintf(err, CL_ERRLEN, "MODEL: B, U, R, R9 or S"), 1;
+    return snprintf(err, CL_ERRLEN, "MODEL: B, U, R, R9, S or S4"), 1;
   for (int j = 0; j < m->K; j++)
     if (cl_law_parse(laws[j], &m->c[j], err)) return 1;
   return 0;
@@ -190,8 +199,99 @@ static int t3_study(int argc, char **argv) {
   return 0;
 }
 
+/* the four-unit terms' candidate levels (coarse, fine): Eh, E, Le, ne (the
+ * caps and ladders those of cl_grid4q_levels) */
+#define NQ4 12
+static const double q4par[NQ4][2][4] = {
+    {{7, 10, 5.5, 16}, {11, 13, 6.5, 24}}, /* cl_grid4q_levels' */
+    {{6, 10, 5.5, 16}, {9, 13, 6.5, 24}},  /* aliasing alone */
+    {{5, 10, 5.5, 16}, {8, 13, 6.5, 24}},  {{7, 8, 5.5, 16}, {11, 11, 6.5, 24}}, /* tails alone */
+    {{7, 10, 4.5, 12}, {11, 13, 5.5, 16}}, /* inner rules alone */
+    {{6, 9, 5.5, 16}, {9, 11, 6.5, 24}},   {{5, 8, 5.5, 16}, {8, 10, 6.5, 24}},
+    {{5, 8, 5.5, 16}, {11, 13, 6.5, 24}}, /* the coarse level alone */
+    {{7, 10, 5.5, 16}, {9, 11, 6.5, 24}}, /* the fine level alone */
+    {{6, 9, 5.5, 16}, {9, 12, 6.5, 24}},   {{6, 10, 5.5, 16}, {9, 12, 6.5, 24}},
+    {{5, 9, 5.5, 16}, {9, 13, 6.5, 24}},
+};
+
+static cl_status q4_eval(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
+  const double t0 = bench_cpu_now();
+  cl_status st = cl_grid4q_eval_level(q, lev, R, Q, dQ, err);
+  *ms += 1e3 * (bench_cpu_now() - t0);
+  return st;
+}
+
+static int q4_study(int argc, char **argv) {
+  if (argc < 4) return fprintf(stderr, "usage: lev4 q4 MODEL TABLE.csv [EVERY]\n"), 2;
+  const int every = argc > 4 ? atoi(argv[4]) : 10;
+  char err[CL_ERRLEN];
+  cl_model m;
+  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
+  const int K = m.K;
+  cl_grid4q *g[NQ4], *ref;
+  cl_grid_level d[2];
+  cl_grid4q_levels(NULL, d);
+  for (int k = 0; k < NQ4; k++) {
+    cl_grid_level l[2];
+    for (int v = 0; v < 2; v++)
+      l[v] = (cl_grid_level){d[v].n, (int)q4par[k][v][3], q4par[k][v][0], q4par[k][v][1], q4par[k][v][2], d[v].nemax};
+    if (cl_grid4q_alloc_levels(&m, l, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
+  }
+  cl_quad_opts o;
+  memset(&o, 0, sizeof o);
+  o.grid_nodes = 36;
+  cl_grid_level rl[2];
+  cl_grid4q_levels(&o, rl), rl[0] = rl[1];
+  if (cl_grid4q_alloc_levels(&m, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
+  printf("model %s (the four-unit terms); reference: their fine level at --grid-nodes 36 (Eh %g, E %g, Le %g, ne %d, "
+         "cap %d)\n",
+         argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne, rl[1].n);
+  for (int k = 0; k < NQ4; k++)
+    printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, q4par[k][0][0], q4par[k][0][1],
+           q4par[k][0][2], q4par[k][0][3], q4par[k][1][0], q4par[k][1][1], q4par[k][1][2], q4par[k][1][3]);
+  FILE *f = fopen(argv[3], "r");
+  if (!f) return fprintf(stderr, "cannot open %s\n", argv[3]), 1;
+  char line[16384];
+  if (!fgets(line, sizeof line, f)) return fclose(f), fprintf(stderr, "empty table\n"), 1;
+  double worst[NQ4] = {0}, msum[NQ4] = {0}, emax[NQ4] = {0}, fmaxe[NQ4] = {0};
+  int row = 0, nst = 0;
+  while (fgets(line, sizeof line, f)) {
+    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NQ4][2][16], ms[NQ4] = {0}, mr = 0;
+    if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
+    if (q4_eval(ref, 1, R, Q, qr, &mr, err)) {
+      printf("%5g reference refused: %s\n", t, err);
+      continue;
+    }
+    double big = 0;
+    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
+    printf("%5g max |dQ4| %.3g (reference %.0f ms)\n", t, big, mr);
+    nst++;
+    for (int k = 0; k < NQ4; k++) {
+      if (q4_eval(g[k], 0, R, Q, q[k][0], &ms[k], err) || q4_eval(g[k], 1, R, Q, q[k][1], &ms[k], err)) {
+        printf("      pair %d refused: %s\n", k, err);
+        continue;
+      }
+      double est = 0, e = 0;
+      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
+      printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
+      worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est), fmaxe[k] = fmax(fmaxe[k], e);
+    }
+    fflush(stdout);
+  }
+  fclose(f);
+  printf("states %d\n", nst);
+  for (int k = 0; k < NQ4; k++)
+    printf("pair %d: worst ratio fine error / estimate %.3g, largest estimate %.2e, largest fine error %.2e, mean ms "
+           "%.1f\n",
+           k, worst[k], emax[k], fmaxe[k], nst ? msum[k] / nst : 0);
+  for (int k = 0; k < NQ4; k++) cl_grid4q_free(g[k]);
+  cl_grid4q_free(ref);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "t3")) return t3_study(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "q4")) return q4_study(argc, argv);
   if (argc < 3) return fprintf(stderr, "usage: lev4 MODEL TABLE.csv [EVERY] [REF_NODES]\n"), 2;
   const int every = argc > 3 ? atoi(argv[3]) : 10, refn = argc > 4 ? atoi(argv[4]) : 36;
   char err[CL_ERRLEN];

@@ -2099,14 +2099,15 @@ cl_status cl_grid_eval(cl_grid *g, const double *R, const double *Q, double *dR,
  * product for the four tables of the pair B at once. */
 #define G4Q_NMAX 64 /* the fine level's cap of nodes per direction (the coarse: 3/4) */
 /* the levels' aliasing and tail exponents (the 2-d and 3-d grids: 18/28 and
- * 22/28), chosen from bench/grid4q.c on case B's trajectory (docs/grid.md,
- * "The four-unit terms": there the fine level was 3.5e-9 from a much finer
- * grid at most, the estimate |fine - coarse| 6.4e-8 at most and at least
- * 14 times the distance) */
-#define G4Q_EH_C 7.0
-#define G4Q_E_C 10.0
-#define G4Q_EH_F 11.0
-#define G4Q_E_F 13.0
+ * 22/28), chosen by bench/lev4.c `q4` (session 24, helper q4lev) on case B's
+ * grid trajectory and model U (docs/grid.md s.15, "The four-unit terms'
+ * levels": the fine level within 2.6e-9 of a much finer grid, the estimate
+ * |fine - coarse| at least 14 times the distance; session 23's 7/10 and
+ * 11/13 cost 1.5 times more) */
+#define G4Q_EH_C 6.0
+#define G4Q_E_C 9.0
+#define G4Q_EH_F 9.0
+#define G4Q_E_F 12.0
 /* the spectrum's images dropped above this exponent (the 2-d and 3-d grids:
  * GRID_EXPMAX, 40, for their e^-28; docs/grid.md, "The four-unit terms") */
 #define G4Q_EXPMAX(Eh) (1.5 * (Eh) + 6)
@@ -2123,7 +2124,22 @@ struct cl_grid4q {
 static const int g4_pa[6] = {0, 0, 0, 1, 1, 2}, g4_pb[6] = {1, 2, 3, 2, 3, 3};
 static const int g4_sa[3] = {0, 1, 2}, g4_sb[3] = {5, 4, 3};
 
+void cl_grid4q_levels(const cl_quad_opts *o, cl_grid_level lp[2]) {
+  const int ne = o && o->grid_nodes > 0 ? o->grid_nodes : GRID_NE;
+  const double x = (double)ne / GRID_NE;
+  const int cap = (int)(G4Q_NMAX * x + 1) & ~1;
+  lp[0] = (cl_grid_level){(3 * cap / 4 + 1) & ~1, (2 * ne + 1) / 3, G4Q_EH_C * x * x, G4Q_E_C * x, 5.5 * sqrt(x),
+                          2 * GRID_NEMAX / 3};
+  lp[1] = (cl_grid_level){cap, ne, G4Q_EH_F * x * x, G4Q_E_F * x, 6.5 * sqrt(x), GRID_NEMAX};
+}
+
 cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err) {
+  cl_grid_level lp[2];
+  cl_grid4q_levels(o, lp);
+  return cl_grid4q_alloc_levels(m, lp, out, err);
+}
+
+cl_status cl_grid4q_alloc_levels(const cl_model *m, const cl_grid_level lp[2], cl_grid4q **out, char *err) {
   *out = NULL;
   cl_common_init();
   if (m->M != 4) return cl_fail(err, CL_EINVAL, "the four-unit terms need M = 4 (got M = %d)", m->M);
@@ -2143,15 +2159,6 @@ cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **
   for (int j = 0; j < m->K; j++) q->real = q->real && cl_law_is_symmetric(&m->c[j]);
   const double t2 = m->tau * m->tau / m->B, l2 = m->lambda * m->lambda, s2 = m->s * m->s;
   q->cdd = t2 * 16 * l2 * (1 + s2), q->cdy = t2 * 8 * l2 * (1 + m->rho * s2);
-  /* the levels: the grid's inner rules, aliasing and tail exponents lower
-   * than the 2-d and 3-d grids' (the terms are small), every size scaled
-   * by x = grid_nodes / 24 as there */
-  const int ne = o && o->grid_nodes > 0 ? o->grid_nodes : GRID_NE;
-  const double x = (double)ne / GRID_NE;
-  const int cap = (int)(G4Q_NMAX * x + 1) & ~1;
-  const cl_grid_level lp[2] = {{(3 * cap / 4 + 1) & ~1, (2 * ne + 1) / 3, G4Q_EH_C * x * x, G4Q_E_C * x, 5.5 * sqrt(x),
-                                2 * GRID_NEMAX / 3},
-                               {cap, ne, G4Q_EH_F * x * x, G4Q_E_F * x, 6.5 * sqrt(x), GRID_NEMAX}};
   cl_status st = CL_OK;
   for (int k = 0; k < 2 && !st; k++) {
     if ((st = level_rules(g, k, &lp[k], err))) break;

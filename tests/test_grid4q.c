@@ -244,6 +244,39 @@ Test(grid4q, against_brute_force_within_estimate, .timeout = 120) {
                       Q_SMALL);
 }
 
+/* Case B (issue 12) at the levels of session 24 (helper q4lev: aliasing
+ * e^-6/e^-9, tails e^-9/e^-12; docs/grid.md s.15, "The four-unit terms'
+ * levels"): at its start (Q = I) and at t = 10 of its grid trajectory
+ * (where the units turn toward their features and dQ4 is largest), the
+ * fine level within its estimate of the engine at --grid-nodes 36 (every
+ * exponent 1.5 to 2.25 times, cap 96); bench/lev4.c `q4` measured 1.0e-9
+ * against 7.0e-8 and 2.6e-9 against 9.7e-8 there. */
+Test(grid4q, case_b_levels_estimate_bounds_a_finer_grid, .timeout = 60) {
+  cl_model m = model_of("--M 4 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2");
+  static const double R0[16] = {0.1, 0.02, 0.01, 0, 0.02, 0.1, 0.01, 0.01, 0.01, 0, 0.1, 0.02, 0, 0.01, 0.02, 0.1};
+  static const double Q0[16] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1};
+  static const double R10[16] = {0.117808,  0.00140754, -0.0026105, -0.00147163, 0.0189579,   0.194765,
+                                 0.0201114, 0.00664498, 0.0160989,  -0.0213361,  0.255346,    0.0258814,
+                                 -0.00102476, 0.00273375, 0.00374325, 0.0249337};
+  static const double q10[10] = {0.0764362, 0.000446082, 0.00165392,  0.000245603, 0.115162,
+                                 -0.00142674, -2.16887e-05, 0.152518, 0.00305459,  0.042787};
+  double Q10[16];
+  for (int i = 0, k = 0; i < 4; i++)
+    for (int l = i; l < 4; l++, k++) Q10[i * 4 + l] = Q10[l * 4 + i] = q10[k];
+  const double *Rs[2] = {R0, R10}, *Qs[2] = {Q0, Q10};
+  for (int t = 0; t < 2; t++) {
+    double fine[16], ref[16];
+    const double est = grid4q(&m, 0, Rs[t], Qs[t], fine, NULL);
+    grid4q(&m, 36, Rs[t], Qs[t], ref, NULL);
+    double big = 0, d = 0;
+    for (int k = 0; k < 16; k++) big = fmax(big, fabs(fine[k])), d = fmax(d, fabs(fine[k] - ref[k]));
+    cr_log_info("case B state %d: max |dQ4| %.3e, estimate %.3e, fine - finer grid %.3e", t, big, est, d);
+    cr_assert(big > 1e-4, "the terms are not negligible here: %g", big);
+    cr_assert(est < 1e-3 * big, "the estimate %g is no test", est);
+    cr_assert(d <= est, "fine - finer grid %g beyond the estimate %g", d, est);
+  }
+}
+
 /* A dead unit (Q_.4 = 0, R_.4 = 0): with odd sigma y_4 = 0, so every
  * four-unit product (each names unit 4 by DY_4 or YY_4) vanishes. */
 Test(grid4q, dead_unit_gives_zero, .timeout = 60) {
