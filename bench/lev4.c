@@ -124,12 +124,62 @@ static const double t3par[NT3][2][4] = {{{14, 22, 5.5, 16}, {18, 28, 6.5, 24}}, 
                                         {{10, 22, 5.5, 16}, {12, 28, 6.5, 24}}, {{14, 16, 5.5, 16}, {18, 20, 6.5, 24}},
                                         {{11, 18, 5.5, 16}, {14, 22, 6.5, 24}}, {{12, 20, 5.5, 16}, {14, 24, 6.5, 24}}};
 
-static cl_status t3_eval(cl_grid4 *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
+static cl_status t3_eval(void *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
   double dR[CL_KMAX * 4];
   const double t0 = bench_cpu_now();
   cl_status st = cl_grid4_eval_parts(g, lev, CL_GRID4_TRIPLES, R, Q, dR, dQ, err);
   *ms += 1e3 * (bench_cpu_now() - t0);
   return st;
+}
+
+/* The study of `t3` and `q4`: at every EVERY-th state of the table, the np
+ * engines g (pairs of levels par) and the reference's fine level by ev:
+ * per pair the fine level's error, the estimate max |fine - coarse|, their
+ * ratio and the CPU ms of both levels; the worst over the states. */
+typedef cl_status (*part_eval)(void *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err);
+enum { NPMAX = 16 };
+static int pair_study(const char *what, const char *path, int K, int every, int np, void *const *g, void *ref,
+                      part_eval ev, const double (*par)[2][4]) {
+  char err[CL_ERRLEN];
+  for (int k = 0; k < np; k++)
+    printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, par[k][0][0], par[k][0][1], par[k][0][2],
+           par[k][0][3], par[k][1][0], par[k][1][1], par[k][1][2], par[k][1][3]);
+  FILE *f = fopen(path, "r");
+  if (!f) return fprintf(stderr, "cannot open %s\n", path), 1;
+  char line[16384];
+  if (!fgets(line, sizeof line, f)) return fclose(f), fprintf(stderr, "empty table\n"), 1;
+  double worst[NPMAX] = {0}, msum[NPMAX] = {0}, emax[NPMAX] = {0}, fmaxe[NPMAX] = {0};
+  int row = 0, nst = 0;
+  while (fgets(line, sizeof line, f)) {
+    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NPMAX][2][16], ms[NPMAX] = {0}, mr = 0;
+    if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
+    if (ev(ref, 1, R, Q, qr, &mr, err)) {
+      printf("%5g reference refused: %s\n", t, err);
+      continue;
+    }
+    double big = 0;
+    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
+    printf("%5g max |%s| %.3g (reference %.0f ms)\n", t, what, big, mr);
+    nst++;
+    for (int k = 0; k < np; k++) {
+      if (ev(g[k], 0, R, Q, q[k][0], &ms[k], err) || ev(g[k], 1, R, Q, q[k][1], &ms[k], err)) {
+        printf("      pair %d refused: %s\n", k, err);
+        continue;
+      }
+      double est = 0, e = 0;
+      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
+      printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
+      worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est), fmaxe[k] = fmax(fmaxe[k], e);
+    }
+    fflush(stdout);
+  }
+  fclose(f);
+  printf("states %d\n", nst);
+  for (int k = 0; k < np; k++)
+    printf("pair %d: worst ratio fine error / estimate %.3g, largest estimate %.2e, largest fine error %.2e, mean ms "
+           "%.1f\n",
+           k, worst[k], emax[k], fmaxe[k], nst ? msum[k] / nst : 0);
+  return 0;
 }
 
 static int t3_study(int argc, char **argv) {
@@ -157,46 +207,12 @@ static int t3_study(int argc, char **argv) {
   printf("model %s (triples' three-unit terms); reference: the default fine level at --grid-nodes 36 (Eh %g, E %g, "
          "Le %g, ne %d)\n",
          argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne);
-  for (int k = 0; k < NT3; k++)
-    printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, t3par[k][0][0], t3par[k][0][1],
-           t3par[k][0][2], t3par[k][0][3], t3par[k][1][0], t3par[k][1][1], t3par[k][1][2], t3par[k][1][3]);
-  FILE *f = fopen(argv[3], "r");
-  if (!f) return fprintf(stderr, "cannot open %s\n", argv[3]), 1;
-  char line[16384];
-  if (!fgets(line, sizeof line, f)) return fprintf(stderr, "empty table\n"), 1;
-  double worst[NT3] = {0}, msum[NT3] = {0}, emax[NT3] = {0};
-  int row = 0, nst = 0;
-  while (fgets(line, sizeof line, f)) {
-    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NT3][2][16], ms[NT3] = {0}, mr = 0;
-    if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
-    if (t3_eval(ref, 1, R, Q, qr, &mr, err)) {
-      printf("%5g reference refused: %s\n", t, err);
-      continue;
-    }
-    double big = 0;
-    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
-    printf("%5g max |dQ3| %.3g (reference %.0f ms)\n", t, big, mr);
-    nst++;
-    for (int k = 0; k < NT3; k++) {
-      if (t3_eval(g[k], 0, R, Q, q[k][0], &ms[k], err) || t3_eval(g[k], 1, R, Q, q[k][1], &ms[k], err)) {
-        printf("      pair %d refused: %s\n", k, err);
-        continue;
-      }
-      double est = 0, e = 0;
-      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
-      printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
-      worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est);
-    }
-    fflush(stdout);
-  }
-  fclose(f);
-  printf("states %d\n", nst);
-  for (int k = 0; k < NT3; k++)
-    printf("pair %d: worst ratio fine error / estimate %.3g, largest estimate %.2e, mean ms %.1f\n", k, worst[k],
-           emax[k], nst ? msum[k] / nst : 0);
+  void *gv[NT3];
+  for (int k = 0; k < NT3; k++) gv[k] = g[k];
+  const int rc = pair_study("dQ3", argv[3], K, every, NT3, gv, ref, t3_eval, t3par);
   for (int k = 0; k < NT3; k++) cl_grid4_free(g[k]);
   cl_grid4_free(ref);
-  return 0;
+  return rc;
 }
 
 /* the four-unit terms' candidate levels (coarse, fine): Eh, E, Le, ne (the
@@ -214,7 +230,7 @@ static const double q4par[NQ4][2][4] = {
     {{5, 9, 5.5, 16}, {9, 13, 6.5, 24}},
 };
 
-static cl_status q4_eval(cl_grid4q *q, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
+static cl_status q4_eval(void *q, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err) {
   const double t0 = bench_cpu_now();
   cl_status st = cl_grid4q_eval_level(q, lev, R, Q, dQ, err);
   *ms += 1e3 * (bench_cpu_now() - t0);
@@ -246,47 +262,12 @@ static int q4_study(int argc, char **argv) {
   printf("model %s (the four-unit terms); reference: their fine level at --grid-nodes 36 (Eh %g, E %g, Le %g, ne %d, "
          "cap %d)\n",
          argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne, rl[1].n);
-  for (int k = 0; k < NQ4; k++)
-    printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, q4par[k][0][0], q4par[k][0][1],
-           q4par[k][0][2], q4par[k][0][3], q4par[k][1][0], q4par[k][1][1], q4par[k][1][2], q4par[k][1][3]);
-  FILE *f = fopen(argv[3], "r");
-  if (!f) return fprintf(stderr, "cannot open %s\n", argv[3]), 1;
-  char line[16384];
-  if (!fgets(line, sizeof line, f)) return fclose(f), fprintf(stderr, "empty table\n"), 1;
-  double worst[NQ4] = {0}, msum[NQ4] = {0}, emax[NQ4] = {0}, fmaxe[NQ4] = {0};
-  int row = 0, nst = 0;
-  while (fgets(line, sizeof line, f)) {
-    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NQ4][2][16], ms[NQ4] = {0}, mr = 0;
-    if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
-    if (q4_eval(ref, 1, R, Q, qr, &mr, err)) {
-      printf("%5g reference refused: %s\n", t, err);
-      continue;
-    }
-    double big = 0;
-    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
-    printf("%5g max |dQ4| %.3g (reference %.0f ms)\n", t, big, mr);
-    nst++;
-    for (int k = 0; k < NQ4; k++) {
-      if (q4_eval(g[k], 0, R, Q, q[k][0], &ms[k], err) || q4_eval(g[k], 1, R, Q, q[k][1], &ms[k], err)) {
-        printf("      pair %d refused: %s\n", k, err);
-        continue;
-      }
-      double est = 0, e = 0;
-      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
-      printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
-      worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est), fmaxe[k] = fmax(fmaxe[k], e);
-    }
-    fflush(stdout);
-  }
-  fclose(f);
-  printf("states %d\n", nst);
-  for (int k = 0; k < NQ4; k++)
-    printf("pair %d: worst ratio fine error / estimate %.3g, largest estimate %.2e, largest fine error %.2e, mean ms "
-           "%.1f\n",
-           k, worst[k], emax[k], fmaxe[k], nst ? msum[k] / nst : 0);
+  void *gv[NQ4];
+  for (int k = 0; k < NQ4; k++) gv[k] = g[k];
+  const int rc = pair_study("dQ4", argv[3], K, every, NQ4, gv, ref, q4_eval, q4par);
   for (int k = 0; k < NQ4; k++) cl_grid4q_free(g[k]);
   cl_grid4q_free(ref);
-  return 0;
+  return rc;
 }
 
 int main(int argc, char **argv) {
