@@ -246,7 +246,7 @@ static int q4_study(int argc, char **argv) {
   const int K = m.K;
   cl_grid4q *g[NQ4], *ref;
   cl_grid_level d[2];
-  cl_grid4q_levels(NULL, d);
+  cl_grid4q_levels(&m, NULL, d);
   for (int k = 0; k < NQ4; k++) {
     cl_grid_level l[2];
     for (int v = 0; v < 2; v++)
@@ -257,7 +257,7 @@ static int q4_study(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   o.grid_nodes = 36;
   cl_grid_level rl[2];
-  cl_grid4q_levels(&o, rl), rl[0] = rl[1];
+  cl_grid4q_levels(&m, &o, rl), rl[0] = rl[1];
   if (cl_grid4q_alloc_levels(&m, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
   printf("model %s (the four-unit terms); reference: their fine level at --grid-nodes 36 (Eh %g, E %g, Le %g, ne %d, "
          "cap %d)\n",

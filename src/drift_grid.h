@@ -172,10 +172,11 @@ void cl_grid_level_sizes(const cl_grid *g, int lev, int *n);
 typedef struct cl_grid4q cl_grid4q;
 cl_status cl_grid4q_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid4q **out, char *err);
 /* The four-unit terms' levels (coarse, fine) of cl_grid4q_alloc: their own
- * aliasing, tail exponents, inner rules and caps, every size scaled by
+ * aliasing, tail exponents, inner rules and caps (lower exponents where
+ * the views have their own noise, (1 - rho) s^2 > 0), every size scaled by
  * x = o->grid_nodes / 24 as cl_grid_default_levels'; cl_grid4q_alloc_levels
  * takes explicit ones (bench/lev4.c `q4`, the tests' references). */
-void cl_grid4q_levels(const cl_quad_opts *o, cl_grid_level lp[2]);
+void cl_grid4q_levels(const cl_model *m, const cl_quad_opts *o, cl_grid_level lp[2]);
 cl_status cl_grid4q_alloc_levels(const cl_model *m, const cl_grid_level lp[2], cl_grid4q **out, char *err);
 void cl_grid4q_free(cl_grid4q *q);
 /* 1 where a level of q has refused a state (its cap: cl_grid_unresolved's
