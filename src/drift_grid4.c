@@ -226,8 +226,8 @@ static cl_status g4_task(cl_grid4 *g, int t, int lev, const double *R, const dou
   return st;
 }
 
-/* The tasks run in threads where cl_drift_threads allows (OMP_NUM_THREADS
- * set, not inside another parallel region): each has its own sub-engine and
+/* The tasks run in threads (cl_drift_threads_tasks: every processor unless
+ * OMP_NUM_THREADS says otherwise, one inside another parallel region): each has its own sub-engine and
  * its own output, summed after in the tasks' order, so that the level is
  * bit-identical for any number of threads (docs/grid.md s.15); the error
  * is the first failed task's. */
@@ -240,7 +240,7 @@ cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, c
   int on[G4_NTASK];
   for (int t = 0; t < G4_NTASK; t++)
     on[t] = (mask & g4_task_mask(t)) && (t < G4_NTRI ? g->tri[t] != NULL : t < G4_NTASK - 1 || g->q);
-  const int nth = cl_drift_threads();
+  const int nth = cl_drift_threads_tasks();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
   for (int x = 0; x < G4_NTASK; x++) {
     const int t = (x + G4_NTASK - 1) % G4_NTASK;

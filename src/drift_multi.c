@@ -1083,6 +1083,12 @@ int cl_drift_threads(void) {
   return e && *e ? omp_get_max_threads() : 1;
 }
 
+int cl_drift_threads_tasks(void) {
+  if (omp_get_level() > 0) return 1;
+  const char *e = getenv("OMP_NUM_THREADS");
+  return e && *e ? omp_get_max_threads() : omp_get_num_procs();
+}
+
 static cl_status unit_threads(cl_multi *q, int nr, int *nth, char *err) {
   int n = cl_drift_threads();
   if (n > nr * q->nunit) n = nr * q->nunit;

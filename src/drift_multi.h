@@ -63,6 +63,13 @@ cl_status cl_multi_eval_reps(cl_multi *q, int nr, const int *rl, const double *c
  * second thread that spins while the first is descheduled cost 2-4x the
  * CPU and the wall time (docs/multi.md s.8): threads are asked for. */
 int cl_drift_threads(void);
+/* Threads for coarse tasks (the M = 4 grid engine's sub-engines, each
+ * milliseconds to tens of milliseconds of work, one parallel region per
+ * level): 1 inside any enclosing parallel region (sweep, basin, the runner,
+ * even with --threads 1); else OpenMP's count if OMP_NUM_THREADS is set,
+ * and every processor (omp_get_num_procs) if it is not.  The result does
+ * not depend on the count (docs/multi.md s.8, session 25). */
+int cl_drift_threads_tasks(void);
 /* The factor of the bound: 3 t(0.995, nrep - 1) (docs/multi.md s.3). */
 double cl_multi_tquant(const cl_multi *q);
 /* Largest error bound of the last evaluation (over the components). */

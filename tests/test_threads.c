@@ -9,12 +9,14 @@
  *  - the M = 4 grid engine, whose sub-engines run in threads (case B's
  *    start);
  *  - the table written by `cldyn ode` (OMP_NUM_THREADS = 1, 2, 3);
+ *  - the thread counts of cl_drift_threads and cl_drift_threads_tasks;
  * and --qmc-points below the minimum (128) is raised to it, with a note. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
 #include <string.h>
 
+#include "../src/drift_multi.h" /* cl_drift_threads, cl_drift_threads_tasks */
 #include "cldyn/cldyn.h"
 #include "testutil.h"
 
@@ -173,4 +175,21 @@ Test(threads, qmc_points_below_minimum_are_raised) {
   cr_expect_eq(memcmp(x, y, sizeof(double) * (size_t)(m->K * m->M + m->M * m->M)), 0);
   cl_drift_free(da);
   cl_drift_free(db);
+}
+
+/* The M = 4 grid engine's coarse tasks use every processor unless
+ * OMP_NUM_THREADS says otherwise, and one thread inside any enclosing
+ * parallel region, a one-thread team included (`sweep --threads 1`); the
+ * fine-grained engines keep one thread unless it is set (docs/multi.md s.8). */
+Test(threads, task_threads_default_to_every_processor) {
+  unsetenv("OMP_NUM_THREADS");
+  cr_assert_eq(cl_drift_threads_tasks(), omp_get_num_procs());
+  cr_assert_eq(cl_drift_threads(), 1);
+  set_threads(3);
+  cr_assert_eq(cl_drift_threads_tasks(), 3);
+  cr_assert_eq(cl_drift_threads(), 3);
+  int in1 = 0;
+#pragma omp parallel num_threads(1)
+  in1 = cl_drift_threads_tasks();
+  cr_assert_eq(in1, 1, "inside a one-thread team: %d threads", in1);
 }
