@@ -853,6 +853,14 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
   double *cr = fi + (size_t)K * n1, *ci = cr + (size_t)K * n1, *pr = ci + (size_t)K * n1;
   double *pi = pr + (size_t)(K + 1) * n1;
   const double e0 = o->e, ct = o->ct;
+  /* without the tilted weights and every law with a closed form (all
+   * symmetric): the transforms are real */
+  int real = dens != SPEC_ALL;
+  for (int j = 0; j < K && real; j++) {
+    const int k = g->m.c[j].kind;
+    real = k == CL_LAW_RADEMACHER || k == CL_LAW_UNIFORM || k == CL_LAW_SPARSE || k == CL_LAW_LAPLACE ||
+           k == CL_LAW_GAUSS;
+  }
   for (int a1 = -1; a1 <= 1; a1++) {
     if (dead && a1) continue;
     int ni = 0;
@@ -870,6 +878,75 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
     for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
 #pragma omp simd
     for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
+    if (real) {
+      /* the density's transform alone, real: G times the laws' phi in the
+       * prefix products' order (a Fr - b Fi with b = Fi = 0 is a Fr), the
+       * tilted factors chi never formed.  The same bits as the complex
+       * loops below (their imaginary parts add signed zeros only);
+       * measured against them in docs/grid.md s.15 (session 25) */
+      double *restrict P = pr;
+#pragma omp simd
+      for (int i = 0; i < ni; i++) P[i] = G[i];
+      for (int j = 0; j < K; j++) {
+        const cl_law *c = &g->m.c[j];
+        const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
+        /* the trigonometric laws (o->tr[j]): only the cos or sin their phi reads */
+        const double *restrict cb = cB + (size_t)j * 3 * n1, *restrict sb = sB + (size_t)j * 3 * n1;
+        const double c0 = o->ca[j], s0 = o->sa[j];
+        switch (c->kind) {
+        case CL_LAW_RADEMACHER:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            const int q = 3 * idx[i] + a1 + 1;
+            P[i] = P[i] * (c0 * cb[q] - s0 * sb[q]);
+          }
+          break;
+        case CL_LAW_UNIFORM:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            const int q = 3 * idx[i] + a1 + 1;
+            double fr, ci;
+            cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[q] + c0 * sb[q], &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+          break;
+        case CL_LAW_SPARSE:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            const int q = 3 * idx[i] + a1 + 1;
+            double fr, ci;
+            cl_cf_sparse(c->p, f, c0 * cb[q] - s0 * sb[q], 0, &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+          break;
+        case CL_LAW_LAPLACE:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            double fr, ci;
+            cl_cf_laplace(c->m2, t0 + r1 * w1[i], &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+          break;
+        default: /* CL_LAW_GAUSS (real: every law has a closed form) */
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            double fr, ci;
+            cl_cf_gauss(c->m2, t0 + r1 * w1[i], &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+        }
+      }
+#pragma omp simd
+      for (int i = 0; i < ni; i++) vr[idx[i]] += P[i];
+      /* xi_r: i (Ct w)_r times the (real) transform of the density */
+      for (int r = 0; r < d && dens == SPEC_NOTILT; r++) {
+        double *restrict ui = vi + (size_t)(1 + r) * n1;
+        const double xo = o->xo[r], cr1 = cl[r];
+#pragma omp simd
+        for (int i = 0; i < ni; i++) ui[idx[i]] += (xo + cr1 * w1[i]) * P[i];
+      }
+      continue;
+    }
     for (int j = 0; j < K; j++) {
       const cl_law *c = &g->m.c[j];
       const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
