@@ -919,23 +919,18 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
           }
           break;
         case CL_LAW_UNIFORM:
+        case CL_LAW_SPARSE: {
+          const int uni = c->kind == CL_LAW_UNIFORM; /* uniform: sin alone; sparse: cos alone */
 #pragma omp simd
           for (int i = 0; i < ni; i++) {
             const int q = 3 * idx[i] + a1 + 1;
             double fr, ci;
-            cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[q] + c0 * sb[q], &fr, &ci);
+            if (uni) cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[q] + c0 * sb[q], &fr, &ci);
+            else cl_cf_sparse(c->p, f, c0 * cb[q] - s0 * sb[q], 0, &fr, &ci);
             P[i] = P[i] * fr;
           }
           break;
-        case CL_LAW_SPARSE:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            const int q = 3 * idx[i] + a1 + 1;
-            double fr, ci;
-            cl_cf_sparse(c->p, f, c0 * cb[q] - s0 * sb[q], 0, &fr, &ci);
-            P[i] = P[i] * fr;
-          }
-          break;
+        }
         case CL_LAW_LAPLACE:
 #pragma omp simd
           for (int i = 0; i < ni; i++) {
