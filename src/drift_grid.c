@@ -111,6 +111,7 @@ struct cl_grid {
   char method[640];
   cl_grid_sum sum; /* M = 4: a sum of other engines' levels (drift_grid4.c, cl_grid_alloc_sum) */
   void *sctx;      /* its context (non-NULL: this is such a shell) */
+  struct t3_plan *t3; /* cl_grid_alloc_t3: the line sums of the three-unit terms (t3_compile), else NULL */
 };
 
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
@@ -162,6 +163,7 @@ void cl_grid_free(cl_grid *g) {
   if (!g) return;
   for (int k = 0; k < 2; k++) level_free(&g->lv[k]);
   if (g->sctx) g->sum.release(g->sctx);
+  free(g->t3);
   free(g->out);
   free(g);
 }
@@ -330,6 +332,158 @@ cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out,
   return cl_grid_alloc_levels(m, &c, &f, out, err);
 }
 
+/* ---- the three-unit terms' line sums (cl_grid_alloc_t3; docs/grid.md
+ * s.15, "Session 25: the triples' evaluation") ----
+ * Along a line of the 3-d grid (axis 2) units 0 and 1 are constants and
+ * only unit 2's tables, the cross tables c02, c12 and the weights vary.
+ * acc_rows_only's sums (drift_acc.c) are each coef sum_x wt[x] A[x] B[x]
+ * with wt one of the weights (w0, the xi_r and mu_r parts) and A, B
+ * one-view moments: a constant factor comes out of the sum.  The plan,
+ * compiled once per grid from the terms' unit sets, lists the distinct
+ * sums over a line (dots: a weight vector times at most two varying
+ * moments) and the scalar products of constants that take each into an
+ * accumulator (ops): 38 dots of the line (126 ops) instead of 114 products of three
+ * rows, and no rows filled with constants (bench numbers in the docs). */
+/* scalars: 1, dX_r, X_0, X_1 of the line, beta_ir, then unit 0 and 1's
+ * table values at the line (means, E[phi z], same-unit Mo) and c01 */
+enum { T3S_ONE = 0, T3S_DX = 1, T3S_X = 4, T3S_BETA = 6, T3S_MF = 15, T3S_EZ = 23, T3S_MO = 31, T3S_C01 = 63, T3S_N = 79 };
+/* vectors along the line: W_0, the raw W_xi_r, X_2 W_0, then unit 2's
+ * tables (means, E[phi z], same-unit Mo) and the cross tables c02, c12 */
+enum { T3V_W0 = 0, T3V_WX = 1, T3V_XW = 4, T3V_MF = 5, T3V_EZ = 9, T3V_MO = 13, T3V_C02 = 29, T3V_C12 = 45, T3V_N = 61 };
+#define T3_NDOT 96
+#define T3_NOP 256
+typedef struct {
+  signed char w, a, b; /* vector ids; a, b < 0: none (a <= b) */
+} t3_dot;
+typedef struct {
+  short acc, dot;
+  unsigned char s[5]; /* scalar ids (T3S_ONE where unused) */
+  double coef;
+} t3_op;
+struct t3_plan {
+  int ndot, nop, nsc, nvec, xw; /* xw: the plan reads X_2 W_0 */
+  t3_dot dot[T3_NDOT];
+  t3_op op[T3_NOP];
+  unsigned char sc[T3S_N], vec[T3V_N]; /* the line's constants (ids >= T3S_MF) and vectors the plan reads */
+};
+typedef struct {
+  int v, ns; /* a varying vector (or -1) times the scalars s */
+  unsigned char s[2];
+} t3_ref;
+
+/* feature f = k 3 + i (kind k: D, Y, DY, YY; unit i); S2 (f = 12) is not
+ * a three-unit term's: 1 */
+static int t3_mf(int f, t3_ref *x) {
+  const int k = f / 3, i = f % 3;
+  x->ns = 0, x->v = -1;
+  if (f >= 12) return 1;
+  if (i < 2) x->s[x->ns++] = (unsigned char)(T3S_MF + 2 * k + i);
+  else x->v = T3V_MF + k;
+  return 0;
+}
+static int t3_ee(int f, int r, t3_ref *x) { /* Ee_(f, r) = beta_ir E[phi_f z] */
+  const int k = f / 3, i = f % 3;
+  x->ns = 0, x->v = -1;
+  if (f >= 12) return 1;
+  x->s[x->ns++] = (unsigned char)(T3S_BETA + 3 * i + r);
+  if (i < 2) x->s[x->ns++] = (unsigned char)(T3S_EZ + 2 * k + i);
+  else x->v = T3V_EZ + k;
+  return 0;
+}
+static int t3_mo(int f, int g, t3_ref *x) {
+  int k = f / 3, i = f % 3, q = g / 3, j = g % 3;
+  x->ns = 0, x->v = -1;
+  if (f >= 12 || g >= 12) return 1;
+  if (i > j) { /* the lower unit's kind first, as the cross tables */
+    int t = k;
+    k = q, q = t, t = i, i = j, j = t;
+  }
+  if (i == j && i < 2) x->s[x->ns++] = (unsigned char)(T3S_MO + 16 * i + 4 * k + q);
+  else if (i == j) x->v = T3V_MO + 4 * k + q;
+  else if (j < 2) x->s[x->ns++] = (unsigned char)(T3S_C01 + 4 * k + q);
+  else x->v = (i == 0 ? T3V_C02 : T3V_C12) + 4 * k + q;
+  return 0;
+}
+
+/* acc[acc] += coef s_ws sum_x wt_w[x] A[x] B[x] (A, B: t3_ref); 1 if the
+ * plan is full */
+static int t3_add(struct t3_plan *P, int acc, double coef, int w, int ws, const t3_ref *A, const t3_ref *B) {
+  if (P->nop >= T3_NOP) return 1;
+  t3_op *o = &P->op[P->nop];
+  memset(o, 0, sizeof *o);
+  o->acc = (short)acc, o->coef = coef;
+  int ns = 0;
+  o->s[ns++] = (unsigned char)ws;
+  for (int k = 0; k < A->ns; k++) o->s[ns++] = A->s[k];
+  for (int k = 0; k < B->ns; k++) o->s[ns++] = B->s[k];
+  const int a = A->v < B->v ? A->v : B->v, b = A->v < B->v ? B->v : A->v;
+  int d = 0;
+  while (d < P->ndot && !(P->dot[d].w == w && P->dot[d].a == a && P->dot[d].b == b)) d++;
+  if (d == P->ndot) {
+    if (d >= T3_NDOT) return 1;
+    P->dot[P->ndot++] = (t3_dot){(signed char)w, (signed char)a, (signed char)b};
+  }
+  o->dot = (short)d, P->nop++;
+  return 0;
+}
+
+/* The plan of g's sums (g->t from cl_acc_terms_only, M = 3): the
+ * contributions acc_rows_only makes, term by term in its order; NULL
+ * (acc_rows_only then) where a term is not of the plan's form. */
+static struct t3_plan *t3_compile(const cl_grid *g) {
+  const cl_acc_terms *t = &g->t;
+  const int M = 3, d2 = 6, all = t->only, U = g->K * M, Pa = U + d2 * d2, GG = Pa + 2 * M * M;
+  if (t->M != 3 || !all) return NULL;
+  struct t3_plan *P = calloc(1, sizeof *P);
+  if (!P) return NULL;
+  int bad = 0;
+  for (int p = 0; p < d2 && !bad; p++) {
+    const int i = p % M, v2 = p >= M;
+    for (int k = 0; k < t->nt[p] && !bad; k++) {
+      const cl_acc_term tm = t->tm[p][k];
+      for (int r = 0; r < M && !bad; r++) {
+        if ((t->set[p][k] | 1 << r) != all) continue;
+        t3_ref m1, m2, e;
+        bad = t3_mf(tm.f1, &m1) || t3_mf(tm.f2, &m2) || t3_ee(v2 ? tm.f2 : tm.f1, r, &e);
+        const int u = U + p * d2 + v2 * M + r, pr = Pa + r * M + i;
+        /* U: the xi part (W_xi_r = dX_r raw), the Stein part; P: the mu part
+         * W_mu_r = X_r W_0 - W_xi_r */
+        bad = bad || t3_add(P, u, tm.coef, T3V_WX + r, T3S_DX + r, &m1, &m2) ||
+              t3_add(P, u, tm.coef, T3V_W0, T3S_ONE, v2 ? &m1 : &e, v2 ? &e : &m2) ||
+              (r < 2 ? t3_add(P, pr, tm.coef, T3V_W0, T3S_X + r, &m1, &m2)
+                     : t3_add(P, pr, tm.coef, T3V_XW, T3S_ONE, &m1, &m2)) ||
+              t3_add(P, pr, -tm.coef, T3V_WX + r, T3S_DX + r, &m1, &m2);
+      }
+    }
+  }
+  for (int p = 0; p < d2 && !bad; p++)
+    for (int q = p; q < d2 && !bad; q++)
+      for (int k = 0; k < t->nt[p] && !bad; k++)
+        for (int u = 0; u < t->nt[q] && !bad; u++) {
+          if ((t->set[p][k] | t->set[q][u]) != all) continue;
+          const cl_acc_term tp = t->tm[p][k], tq = t->tm[q][u];
+          t3_ref A, B;
+          bad = t3_mo(tp.f1, tq.f1, &A) || t3_mo(tp.f2, tq.f2, &B) ||
+                t3_add(P, GG + p * d2 + q, tp.coef * tq.coef, T3V_W0, T3S_ONE, &A, &B);
+        }
+  if (bad) return free(P), NULL;
+  /* the constants and vectors the ops and dots read */
+  unsigned char us[T3S_N] = {0}, uv[T3V_N] = {0};
+  for (int o = 0; o < P->nop; o++)
+    for (int k = 0; k < 5; k++) us[P->op[o].s[k]] = 1;
+  for (int d = 0; d < P->ndot; d++) {
+    uv[P->dot[d].w] = 1;
+    if (P->dot[d].a >= 0) uv[P->dot[d].a] = 1;
+    if (P->dot[d].b >= 0) uv[P->dot[d].b] = 1;
+  }
+  for (int k = T3S_MF; k < T3S_N; k++)
+    if (us[k]) P->sc[P->nsc++] = (unsigned char)k;
+  for (int k = 0; k < T3V_N; k++)
+    if (uv[k]) P->vec[P->nvec++] = (unsigned char)k;
+  P->xw = uv[T3V_XW];
+  return P;
+}
+
 cl_status cl_grid_alloc_dq(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine, cl_grid **out,
                            char *err) {
   if (m->M != 3) return *out = NULL, cl_fail(err, CL_EINVAL, "the grid engine without the tilted weights needs M = 3");
@@ -352,6 +506,7 @@ cl_status cl_grid_alloc_t3(const cl_model *m, const cl_grid_level *coarse, const
   /* the regulariser names one or two units: not a three-unit term */
   g->m.reg.kind = CL_REG_NONE;
   cl_acc_terms_only(&g->t, m->K, 3, m->lambda);
+  g->t3 = t3_compile(g); /* (NULL: acc_rows_only) */
   const size_t n = strlen(g->method);
   snprintf(g->method + n, sizeof g->method - n, ", the terms naming all three units alone");
   return CL_OK;
@@ -698,6 +853,19 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
   double *cr = fi + (size_t)K * n1, *ci = cr + (size_t)K * n1, *pr = ci + (size_t)K * n1;
   double *pi = pr + (size_t)(K + 1) * n1;
   const double e0 = o->e, ct = o->ct;
+  /* without the tilted weights and every law with a closed form (all
+   * symmetric): the transforms are real */
+  int real = dens != SPEC_ALL;
+  for (int j = 0; j < K && real; j++) {
+    const int k = g->m.c[j].kind;
+    real = k == CL_LAW_RADEMACHER || k == CL_LAW_UNIFORM || k == CL_LAW_SPARSE || k == CL_LAW_LAPLACE ||
+           k == CL_LAW_GAUSS;
+  }
+  /* leave out the nodes whose Gaussian factor is 0 where no law's
+   * transform calls exp (a gauss law's would round by its position in
+   * the vector loop) */
+  int pack = 1;
+  for (int j = 0; j < K && pack; j++) pack = g->m.c[j].kind != CL_LAW_GAUSS;
   for (int a1 = -1; a1 <= 1; a1++) {
     if (dead && a1) continue;
     int ni = 0;
@@ -715,6 +883,82 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
     for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
 #pragma omp simd
     for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
+    if (pack) {
+      /* the nodes whose factor is 0 add only signed zeros to
+       * accumulators that start at +0: left out after exp (libmvec's exp
+       * rounds differently in the vector body and the remainder, so it
+       * keeps its nodes), with the same bits.  Measured (session 25): 38%
+       * of the nodes the bound passed at case B's triples, docs/grid.md
+       * s.15 */
+      int nk = 0;
+      for (int i = 0; i < ni; i++)
+        if (!(cs[i] > GRID_EXPMAX)) idx[nk] = idx[i], w1[nk] = w1[i], G[nk] = G[i], nk++;
+      if (!(ni = nk)) continue;
+    }
+    if (real) {
+      /* the density's transform alone, real: G times the laws' phi in the
+       * prefix products' order (a Fr - b Fi with b = Fi = 0 is a Fr), the
+       * tilted factors chi never formed.  The same bits as the complex
+       * loops below (their imaginary parts add signed zeros only);
+       * measured against them in docs/grid.md s.15 (session 25) */
+      double *restrict P = pr;
+#pragma omp simd
+      for (int i = 0; i < ni; i++) P[i] = G[i];
+      for (int j = 0; j < K; j++) {
+        const cl_law *c = &g->m.c[j];
+        const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
+        /* the trigonometric laws (o->tr[j]): only the cos or sin their phi reads */
+        const double *restrict cb = cB + (size_t)j * 3 * n1, *restrict sb = sB + (size_t)j * 3 * n1;
+        const double c0 = o->ca[j], s0 = o->sa[j];
+        switch (c->kind) {
+        case CL_LAW_RADEMACHER:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            const int q = 3 * idx[i] + a1 + 1;
+            P[i] = P[i] * (c0 * cb[q] - s0 * sb[q]);
+          }
+          break;
+        case CL_LAW_UNIFORM:
+        case CL_LAW_SPARSE: {
+          const int uni = c->kind == CL_LAW_UNIFORM; /* uniform: sin alone; sparse: cos alone */
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            const int q = 3 * idx[i] + a1 + 1;
+            double fr, ci;
+            if (uni) cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[q] + c0 * sb[q], &fr, &ci);
+            else cl_cf_sparse(c->p, f, c0 * cb[q] - s0 * sb[q], 0, &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+          break;
+        }
+        case CL_LAW_LAPLACE:
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            double fr, ci;
+            cl_cf_laplace(c->m2, t0 + r1 * w1[i], &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+          break;
+        default: /* CL_LAW_GAUSS (real: every law has a closed form) */
+#pragma omp simd
+          for (int i = 0; i < ni; i++) {
+            double fr, ci;
+            cl_cf_gauss(c->m2, t0 + r1 * w1[i], &fr, &ci);
+            P[i] = P[i] * fr;
+          }
+        }
+      }
+#pragma omp simd
+      for (int i = 0; i < ni; i++) vr[idx[i]] += P[i];
+      /* xi_r: i (Ct w)_r times the (real) transform of the density */
+      for (int r = 0; r < d && dens == SPEC_NOTILT; r++) {
+        double *restrict ui = vi + (size_t)(1 + r) * n1;
+        const double xo = o->xo[r], cr1 = cl[r];
+#pragma omp simd
+        for (int i = 0; i < ni; i++) ui[idx[i]] += (xo + cr1 * w1[i]) * P[i];
+      }
+      continue;
+    }
     for (int j = 0; j < K; j++) {
       const cl_law *c = &g->m.c[j];
       const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
@@ -1817,6 +2061,105 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   }
 }
 
+/* The plan's sums over one line of nn nodes (vp: the plan's vectors from
+ * the line's first node, sv: the scalars) into acc. */
+GRID_CLONES static void t3_line(const struct t3_plan *P, const double *const *vp, int nn, const double *sv,
+                                double *acc) {
+  double D[T3_NDOT];
+  for (int d = 0; d < P->ndot; d++) {
+    const t3_dot q = P->dot[d];
+    const double *restrict w = vp[q.w];
+    double t = 0;
+    if (q.b < 0) {
+#pragma omp simd reduction(+ : t)
+      for (int x = 0; x < nn; x++) t += w[x];
+    } else if (q.a < 0) {
+      const double *restrict b = vp[q.b];
+#pragma omp simd reduction(+ : t)
+      for (int x = 0; x < nn; x++) t += w[x] * b[x];
+    } else {
+      const double *restrict a = vp[q.a], *restrict b = vp[q.b];
+#pragma omp simd reduction(+ : t)
+      for (int x = 0; x < nn; x++) t += w[x] * (a[x] * b[x]);
+    }
+    D[d] = t;
+  }
+  for (int k = 0; k < P->nop; k++) {
+    const t3_op *o = &P->op[k];
+    acc[o->acc] += o->coef * (sv[o->s[0]] * sv[o->s[1]] * sv[o->s[2]] * sv[o->s[3]] * sv[o->s[4]]) * D[o->dot];
+  }
+}
+
+/* The three-unit terms' sums of a level (g->t3; eval_level3's loop over
+ * the lines, folded as there) into w->acc and w->acc2. */
+static void t3_sums(const cl_grid *g, level *l, const int *n, const double *h, double beta[3][3]) {
+  const struct t3_plan *P = g->t3;
+  work *w = &l->w;
+  const int n0 = n[0], n1 = n[1], n2 = n[2];
+  const size_t N = (size_t)n0 * n1 * n2, cap = (size_t)l->p.n;
+  const double *tb[3], *c01 = w->cross, *c02 = c01 + NK * NK * cap * cap, *c12 = c02 + NK * NK * cap * cap;
+  for (int i = 0; i < 3; i++) tb[i] = w->tab + (size_t)i * NTAB * cap;
+  double sv[T3S_N];
+  const double *vp[T3V_N];
+  sv[T3S_ONE] = 1;
+  for (int r = 0; r < 3; r++) sv[T3S_DX + r] = w->dX[r];
+  for (int i = 0; i < 3; i++)
+    for (int r = 0; r < 3; r++) sv[T3S_BETA + 3 * i + r] = beta[i][r];
+  double *xw = w->rows;
+  for (int j0 = 0; j0 < n0; j0++) {
+    if (g->odd && j0 > 0 && j0 < n0 / 2) continue;
+    for (int j1 = 0; j1 < n1; j1++) {
+      const size_t r0 = ((size_t)j0 * n1 + j1) * n2;
+      int lo;
+      const int hi = line_span(w->W, N, g->nw, r0, n2, &lo);
+      if (lo >= hi) continue;
+      const int nn = hi - lo, jj[2] = {j0, j1};
+      sv[T3S_X] = w->dX[0] * (j0 - n0 / 2) * h[0], sv[T3S_X + 1] = w->dX[1] * (j1 - n1 / 2) * h[1];
+      for (int c = 0; c < P->nsc; c++) {
+        const int s = P->sc[c];
+        double v;
+        if (s >= T3S_C01) {
+          const int k = (s - T3S_C01) / 4, q = (s - T3S_C01) % 4;
+          v = c01[((size_t)k * n0 + j0) * NK * n1 + (size_t)q * n1 + j1];
+        } else if (s >= T3S_MO) {
+          const int i = (s - T3S_MO) / 16, kq = (s - T3S_MO) % 16;
+          v = tb[i][(NK + kq) * n[i] + jj[i]];
+        } else {
+          const int ez = s >= T3S_EZ, k = (s - (ez ? T3S_EZ : T3S_MF)) / 2, i = (s - (ez ? T3S_EZ : T3S_MF)) % 2;
+          v = tb[i][((ez ? NK + NK * NK : 0) + k) * n[i] + jj[i]];
+        }
+        sv[s] = v;
+      }
+      for (int c = 0; c < P->nvec; c++) {
+        const int v = P->vec[c];
+        const double *p;
+        if (v >= T3V_C12) {
+          const int k = (v - T3V_C12) / 4, q = (v - T3V_C12) % 4;
+          p = c12 + ((size_t)k * n1 + j1) * NK * n2 + (size_t)q * n2;
+        } else if (v >= T3V_C02) {
+          const int k = (v - T3V_C02) / 4, q = (v - T3V_C02) % 4;
+          p = c02 + ((size_t)k * n0 + j0) * NK * n2 + (size_t)q * n2;
+        } else if (v >= T3V_MO)
+          p = tb[2] + (size_t)(NK + v - T3V_MO) * n2;
+        else if (v >= T3V_EZ)
+          p = tb[2] + (size_t)(NK + NK * NK + v - T3V_EZ) * n2;
+        else if (v >= T3V_MF)
+          p = tb[2] + (size_t)(v - T3V_MF) * n2;
+        else if (v == T3V_XW)
+          p = xw - lo;
+        else /* the weights W_0, W_xi_r (g->dq: 0 and 1..3) */
+          p = w->W + N * (size_t)v + r0;
+        vp[v] = p + lo;
+      }
+      if (P->xw) {
+        const double *w0 = w->W + r0 + lo;
+        for (int x = 0; x < nn; x++) xw[x] = w->dX[2] * (lo + x - n2 / 2) * h[2] * w0[x];
+      }
+      t3_line(P, vp, nn, sv, g->odd && j0 > n0 / 2 ? w->acc2 : w->acc);
+    }
+  }
+}
+
 /* The drift of one level of the 3-d grid at its state (prepare3 done). */
 static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const double *Q, double *out, char *err) {
   work *w = &l->w;
@@ -1867,7 +2210,8 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
   cl_acc_terms tbt;
   const cl_acc_terms *tt = &g->t;
   memset(mom, 0, sizeof mom);
-  for (int pass = batch ? 0 : 1; pass < 2; pass++) {
+  if (g->t3 && !batch) t3_sums(g, l, n, h, beta);
+  for (int pass = batch ? 0 : g->t3 ? 2 : 1; pass < 2; pass++) {
     if (pass == 1 && batch) cl_acc_terms_batch(&tbt, K, 3, g->m.lambda, g->m.B, mom), tt = &tbt;
     /* folded (g->odd, docs/grid.md s.3): the node -u has the summand of u,
      * so the slabs j0 > n0 / 2 count twice and 0 < j0 < n0 / 2 are skipped */
