@@ -34,7 +34,16 @@
  * reference both levels the fine level of cl_grid4q_levels at --grid-nodes
  * 36 (aliasing e^-24.75, tails e^-19.5, 36 inner nodes, cap 96)
  * (docs/grid.md s.15, "The four-unit terms' levels").
- * Build and run: bench/lev4.sh */
+ * `lev4 tails MODEL TABLE.csv [EVERY] [ptq]` (session 25, helper tails4):
+ * the tail exponents alone varied (the aliasing exponents and inner rules
+ * of the levels with per-view noise), the same study for the pairs and
+ * singles (p: dR and dQ against the engine at the default fine level of
+ * --grid-nodes 36), the triples' three-unit terms (t) and the four-unit
+ * terms (q), each against the reference of its mode above; the first pair
+ * of each the levels of session 24 (docs/grid.md s.15, "Session 25:
+ * law-dependent tails").
+ * Build and run: bench/lev4.sh (TMPDIR=... . bench/ccbench.sh; cc_bench
+ * lev4 for the study modes) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,10 +145,11 @@ static cl_status t3_eval(void *g, int lev, const double *R, const double *Q, dou
  * engines g (pairs of levels par) and the reference's fine level by ev:
  * per pair the fine level's error, the estimate max |fine - coarse|, their
  * ratio and the CPU ms of both levels; the worst over the states. */
-typedef cl_status (*part_eval)(void *g, int lev, const double *R, const double *Q, double *dQ, double *ms, char *err);
-enum { NPMAX = 16 };
+typedef cl_status (*part_eval)(void *g, int lev, const double *R, const double *Q, double *v, double *ms, char *err);
+enum { NPMAX = 16, NVMAX = CL_KMAX * 4 + 16 };
+/* nv: the compared components of ev's output (16: dQ; K x 4 + 16: dR, dQ) */
 static int pair_study(const char *what, const char *path, int K, int every, int np, void *const *g, void *ref,
-                      part_eval ev, const double (*par)[2][4]) {
+                      part_eval ev, const double (*par)[2][4], int nv) {
   char err[CL_ERRLEN];
   for (int k = 0; k < np; k++)
     printf("  pair %d: coarse {%g, %g, %g, %g} fine {%g, %g, %g, %g}\n", k, par[k][0][0], par[k][0][1], par[k][0][2],
@@ -151,14 +161,14 @@ static int pair_study(const char *what, const char *path, int K, int every, int 
   double worst[NPMAX] = {0}, msum[NPMAX] = {0}, emax[NPMAX] = {0}, fmaxe[NPMAX] = {0};
   int row = 0, nst = 0;
   while (fgets(line, sizeof line, f)) {
-    double t, R[CL_KMAX * 4], Q[16], qr[16], q[NPMAX][2][16], ms[NPMAX] = {0}, mr = 0;
+    double t, R[CL_KMAX * 4], Q[16], qr[NVMAX], q[NPMAX][2][NVMAX], ms[NPMAX] = {0}, mr = 0;
     if (row++ % every || !row_state(line, K, &t, R, Q)) continue;
     if (ev(ref, 1, R, Q, qr, &mr, err)) {
       printf("%5g reference refused: %s\n", t, err);
       continue;
     }
     double big = 0;
-    for (int c = 0; c < 16; c++) big = fmax(big, fabs(qr[c]));
+    for (int c = 0; c < nv; c++) big = fmax(big, fabs(qr[c]));
     printf("%5g max |%s| %.3g (reference %.0f ms)\n", t, what, big, mr);
     nst++;
     for (int k = 0; k < np; k++) {
@@ -167,7 +177,7 @@ static int pair_study(const char *what, const char *path, int K, int every, int 
         continue;
       }
       double est = 0, e = 0;
-      for (int c = 0; c < 16; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
+      for (int c = 0; c < nv; c++) est = fmax(est, fabs(q[k][1][c] - q[k][0][c])), e = fmax(e, fabs(q[k][1][c] - qr[c]));
       printf("      pair %d: fine error %.2e, estimate %.2e, ratio %.3g, %.1f ms\n", k, e, est, e / est, ms[k]);
       worst[k] = fmax(worst[k], e / est), msum[k] += ms[k], emax[k] = fmax(emax[k], est), fmaxe[k] = fmax(fmaxe[k], e);
     }
@@ -182,35 +192,45 @@ static int pair_study(const char *what, const char *path, int K, int every, int 
   return 0;
 }
 
-static int t3_study(int argc, char **argv) {
-  if (argc < 4) return fprintf(stderr, "usage: lev4 t3 MODEL TABLE.csv [EVERY]\n"), 2;
-  const int every = argc > 4 ? atoi(argv[4]) : 10;
+static cl_status ps_eval(void *g, int lev, const double *R, const double *Q, double *v, double *ms, char *err) {
+  double dR[CL_KMAX * 4] = {0}, dQ[16];
+  const double t0 = bench_cpu_now();
+  cl_status st = cl_grid4_eval_parts(g, lev, CL_GRID4_PAIRS | CL_GRID4_SINGLES, R, Q, dR, dQ, err);
+  *ms += 1e3 * (bench_cpu_now() - t0);
+  memcpy(v, dQ, sizeof dQ), memcpy(v + 16, dR, sizeof dR);
+  return st;
+}
+
+/* The `t3` study (tri; else the pairs and singles' of `tails`: dQ, then
+ * dR) of model m (name) on the table path at the np pairs of levels par,
+ * the other sub-engines at their levels; the reference every sub-engine
+ * at the default fine level of --grid-nodes 36. */
+static int g4_run(int tri, const cl_model *m, const char *name, const char *path, int every, int np,
+                  const double (*par)[2][4]) {
   char err[CL_ERRLEN];
-  cl_model m;
-  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
-  const int K = m.K;
-  cl_grid4 *g[NT3], *ref;
-  cl_grid_level l4[2];
-  cl_grid4_levels(&m, 0, &l4[0], &l4[1]);
-  for (int k = 0; k < NT3; k++) {
+  cl_grid4 *g[NPMAX], *ref;
+  cl_grid_level l4[2], l3[2];
+  cl_grid4_levels(m, 0, &l4[0], &l4[1]), cl_grid4_t3_levels(m, 0, &l3[0], &l3[1]);
+  for (int k = 0; k < np; k++) {
     cl_grid_level l[2];
-    for (int v = 0; v < 2; v++)
-      l[v] = (cl_grid_level){0, (int)t3par[k][v][3], t3par[k][v][0], t3par[k][v][1], t3par[k][v][2], 0};
-    if (cl_grid4_new_levels3(&m, NULL, l4, l, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
+    for (int v = 0; v < 2; v++) l[v] = (cl_grid_level){0, (int)par[k][v][3], par[k][v][0], par[k][v][1], par[k][v][2], 0};
+    if (cl_grid4_new_levels3(m, NULL, tri ? l4 : l, tri ? l : l3, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
   }
   cl_quad_opts o;
   memset(&o, 0, sizeof o);
   o.grid_nodes = 36;
   cl_grid_level rl[2];
   cl_grid_default_levels(36, &rl[0], &rl[1]), rl[0] = rl[1];
-  if (cl_grid4_new_levels3(&m, &o, rl, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
-  printf("model %s (triples' three-unit terms); reference: the default fine level at --grid-nodes 36 (Eh %g, E %g, "
-         "Le %g, ne %d)\n",
-         argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne);
-  void *gv[NT3];
-  for (int k = 0; k < NT3; k++) gv[k] = g[k];
-  const int rc = pair_study("dQ3", argv[3], K, every, NT3, gv, ref, t3_eval, t3par);
-  for (int k = 0; k < NT3; k++) cl_grid4_free(g[k]);
+  if (cl_grid4_new_levels3(m, &o, rl, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
+  printf("model %s (%s); reference: the default fine level at --grid-nodes 36 (Eh %g, E %g, Le %g, ne %d)\n", name,
+         tri ? "triples' three-unit terms" : "the pairs and singles: dQ, then dR", rl[1].Eh, rl[1].E, rl[1].Le,
+         rl[1].ne);
+  void *gv[NPMAX] = {0};
+  for (int k = 0; k < np; k++) gv[k] = g[k];
+  const int rc = tri ? pair_study("dQ3", path, m->K, every, np, gv, ref, t3_eval, par, 16)
+                     : pair_study("dQ, dR of the pairs and singles", path, m->K, every, np, gv, ref, ps_eval, par,
+                                  16 + 4 * m->K);
+  for (int k = 0; k < np; k++) cl_grid4_free(g[k]);
   cl_grid4_free(ref);
   return rc;
 }
@@ -237,42 +257,86 @@ static cl_status q4_eval(void *q, int lev, const double *R, const double *Q, dou
   return st;
 }
 
-static int q4_study(int argc, char **argv) {
-  if (argc < 4) return fprintf(stderr, "usage: lev4 q4 MODEL TABLE.csv [EVERY]\n"), 2;
-  const int every = argc > 4 ? atoi(argv[4]) : 10;
+/* The `q4` study of model m (name) on the table path at the np pairs of
+ * levels par (the `q4` and `tails` modes). */
+static int q4_run(const cl_model *m, const char *name, const char *path, int every, int np, const double (*par)[2][4]) {
   char err[CL_ERRLEN];
-  cl_model m;
-  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
-  const int K = m.K;
-  cl_grid4q *g[NQ4], *ref;
+  cl_grid4q *g[NPMAX], *ref;
   cl_grid_level d[2];
-  cl_grid4q_levels(&m, NULL, d);
-  for (int k = 0; k < NQ4; k++) {
+  cl_grid4q_levels(m, NULL, d);
+  for (int k = 0; k < np; k++) {
     cl_grid_level l[2];
     for (int v = 0; v < 2; v++)
-      l[v] = (cl_grid_level){d[v].n, (int)q4par[k][v][3], q4par[k][v][0], q4par[k][v][1], q4par[k][v][2], d[v].nemax};
-    if (cl_grid4q_alloc_levels(&m, l, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
+      l[v] = (cl_grid_level){d[v].n, (int)par[k][v][3], par[k][v][0], par[k][v][1], par[k][v][2], d[v].nemax};
+    if (cl_grid4q_alloc_levels(m, l, &g[k], err)) return fprintf(stderr, "%s\n", err), 1;
   }
   cl_quad_opts o;
   memset(&o, 0, sizeof o);
   o.grid_nodes = 36;
   cl_grid_level rl[2];
-  cl_grid4q_levels(&m, &o, rl), rl[0] = rl[1];
-  if (cl_grid4q_alloc_levels(&m, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
+  cl_grid4q_levels(m, &o, rl), rl[0] = rl[1];
+  if (cl_grid4q_alloc_levels(m, rl, &ref, err)) return fprintf(stderr, "%s\n", err), 1;
   printf("model %s (the four-unit terms); reference: their fine level at --grid-nodes 36 (Eh %g, E %g, Le %g, ne %d, "
          "cap %d)\n",
-         argv[2], rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne, rl[1].n);
-  void *gv[NQ4];
-  for (int k = 0; k < NQ4; k++) gv[k] = g[k];
-  const int rc = pair_study("dQ4", argv[3], K, every, NQ4, gv, ref, q4_eval, q4par);
-  for (int k = 0; k < NQ4; k++) cl_grid4q_free(g[k]);
+         name, rl[1].Eh, rl[1].E, rl[1].Le, rl[1].ne, rl[1].n);
+  void *gv[NPMAX] = {0};
+  for (int k = 0; k < np; k++) gv[k] = g[k];
+  const int rc = pair_study("dQ4", path, m->K, every, np, gv, ref, q4_eval, par, 16);
+  for (int k = 0; k < np; k++) cl_grid4q_free(g[k]);
   cl_grid4q_free(ref);
   return rc;
 }
 
+/* `lev4 t3|q4 MODEL TABLE.csv [EVERY]` */
+static int mode_study(int argc, char **argv) {
+  if (argc < 4) return fprintf(stderr, "usage: lev4 %s MODEL TABLE.csv [EVERY]\n", argv[1]), 2;
+  char err[CL_ERRLEN];
+  cl_model m;
+  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
+  const int every = argc > 4 ? atoi(argv[4]) : 10;
+  return strcmp(argv[1], "t3") ? q4_run(&m, argv[2], argv[3], every, NQ4, q4par)
+                               : g4_run(1, &m, argv[2], argv[3], every, NT3, t3par);
+}
+
+/* `tails` (session 25, helper tails4): the tail exponents E alone varied,
+ * the aliasing exponents and inner rules those of the levels with per-view
+ * noise (cl_grid4_levels, cl_grid4_t3_levels, cl_grid4q_levels at 24
+ * nodes), for the pairs and singles (p: dR and dQ), the triples'
+ * three-unit terms (t) and the four-unit terms (q); the first pair of each
+ * the session 24 levels (docs/grid.md s.15, "Session 25: law-dependent
+ * tails"). */
+static const double tails_eh[3][2] = {{14, 18}, {11, 14}, {6, 9}}; /* aliasing, coarse/fine: p, t, q */
+static const int tails_n[3] = {7, 7, 5};
+/* tails, coarse/fine; p and t: the last two the fine level alone, the
+ * coarse level alone; q: the second the coarse level alone */
+static const double tails_e[3][7][2] = {{{22, 28}, {18, 22}, {16, 20}, {14, 18}, {12, 16}, {22, 22}, {16, 28}},
+                                        {{18, 22}, {16, 20}, {14, 18}, {12, 16}, {10, 14}, {18, 18}, {14, 22}},
+                                        {{9, 12}, {8, 12}, {8, 11}, {7, 10}, {7, 12}}};
+
+static int tails_study(int argc, char **argv) {
+  if (argc < 4) return fprintf(stderr, "usage: lev4 tails MODEL TABLE.csv [EVERY] [ptq]\n"), 2;
+  const int every = argc > 4 ? atoi(argv[4]) : 10;
+  const char *which = argc > 5 ? argv[5] : "ptq";
+  char err[CL_ERRLEN];
+  cl_model m;
+  if (model(argv[2], &m, err)) return fprintf(stderr, "%s\n", err), 2;
+  int rc = 0;
+  for (int p = 0; p < 3 && !rc; p++) {
+    if (!strchr(which, "ptq"[p])) continue;
+    double par[NPMAX][2][4];
+    for (int k = 0; k < tails_n[p]; k++)
+      for (int v = 0; v < 2; v++)
+        par[k][v][0] = tails_eh[p][v], par[k][v][1] = tails_e[p][k][v], par[k][v][2] = v ? 6.5 : 5.5,
+        par[k][v][3] = v ? 24 : 16;
+    rc = p == 2 ? q4_run(&m, argv[2], argv[3], every, tails_n[p], (const double(*)[2][4])par)
+                : g4_run(p, &m, argv[2], argv[3], every, tails_n[p], (const double(*)[2][4])par);
+  }
+  return rc;
+}
+
 int main(int argc, char **argv) {
-  if (argc > 1 && !strcmp(argv[1], "t3")) return t3_study(argc, argv);
-  if (argc > 1 && !strcmp(argv[1], "q4")) return q4_study(argc, argv);
+  if (argc > 1 && (!strcmp(argv[1], "t3") || !strcmp(argv[1], "q4"))) return mode_study(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "tails")) return tails_study(argc, argv);
   if (argc < 3) return fprintf(stderr, "usage: lev4 MODEL TABLE.csv [EVERY] [REF_NODES]\n"), 2;
   const int every = argc > 3 ? atoi(argv[3]) : 10, refn = argc > 4 ? atoi(argv[4]) : 36;
   char err[CL_ERRLEN];
