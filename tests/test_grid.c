@@ -692,8 +692,10 @@ static void expect_within_mc(const cl_model *m, const double *out, double eb, lo
  * 0.050, 0.068) the drift was 7.1e-4 and 5.0e-4 from a batch Monte Carlo
  * of 1.6e7 batches (se 2.5e-5) with estimates of 4.0e-4 and 3.3e-4.  Now
  * refused (the Sobol' engine reruns under the default choice); at s = 0.5
- * (th 0.17) the state is served and within its estimate. */
-Test(grid, student_tails_cut_by_a_capped_axis_refused_or_within_estimate, .timeout = 60) {
+ * (th 0.17) the state is served and within its estimate.  Timeout: 50.4 s
+ * wall alone under ASan+UBSan on the idle machine (session 25; it timed out
+ * at 60 beside other suites), so 120. */
+Test(grid, student_tails_cut_by_a_capped_axis_refused_or_within_estimate, .timeout = 120) {
   static const char *st = "--M 2 --act erf --lambda 0.3 --rho 0.9317 --c uniform:3.46 --c uniform:1.59 "
                           "--c student:2.59:4.26 --R0 0.0055614207207684615,-1.7336804247329515e-05;"
                           "-0.012347484398730683,3.70347819494356e-05;-0.01778001913708617,-9.1907196201603181e-05 "
@@ -832,10 +834,12 @@ Test(grid, ode_reruns_with_sobol_where_the_default_grid_refuses, .timeout = 120)
  * start is redone with the Sobol' rules (one engine for all: the table
  * equals that of --expect qmc), exit 0, the note on stderr and in the
  * JSON; asked for explicitly, the grid stops there (exit 1, no output).
- * The engine of the rerun is cl_drift_fallback's, shared with ode. */
+ * The engine of the rerun is cl_drift_fallback's, shared with ode.
+ * Timeout: 47.2 s wall alone under ASan+UBSan on the idle machine (session
+ * 25; 59.8 s beside other suites, at its former limit of 60), so 120. */
 #define BASIN_REFUSED "basin --M 2 --tau 2 --c rademacher:20 --c rademacher:20 --lambda 1 --N 100000 " \
   "--Q0 '1,0.9999;0.9999,1' --directions 2 --tmax 2 "
-Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 60) {
+Test(grid, basin_reruns_every_start_where_the_default_grid_refuses, .timeout = 120) {
   cl_quad_opts o = {0}, q;
   const char *name = NULL;
   cl_model m = model_of("--M 2 --c rademacher:20 --c rademacher:20 --lambda 1");
