@@ -5,7 +5,8 @@
  *  - the units' permutations: the drift of a permuted state is the
  *    permuted drift;
  *  - the batch Monte Carlo of tests/mc_ref.c at case B's start and a
- *    specialised state, within 4 standard errors plus the estimate;
+ *    specialised state, within 4 standard errors plus the estimate (also
+ *    sigmoid at a generic state);
  *  - the CLI's `--expect grid` at M = 4 and the refusals outside its scope. */
 #include <criterion/criterion.h>
 #include <criterion/logging.h>
@@ -274,6 +275,21 @@ Test(grid4, against_monte_carlo, .timeout = 120) {
     against_mc(st[c], 41 + (uint64_t)c, &r);
     cr_log_info("Monte Carlo, state %d: max |grid - MC| / (4 se + estimate) = %.2f", c, r);
   }
+}
+
+/* sigmoid, which is not odd: the grids are not folded (every slab j0 of
+ * the triples' line sums, docs/grid.md s.15 "Session 25: the triples'
+ * evaluation", and of the pairs), its mean enters the gradient; four laws
+ * of the four kinds the triples' real spectrum serves (laplace,
+ * rademacher, uniform, gauss), per-view noise (rho 0.5, s 0.7), lambda
+ * 0.5, at the generic state: the batch Monte Carlo within 4 standard
+ * errors plus the estimate, as above (session 25). */
+Test(grid4, against_monte_carlo_sigmoid, .timeout = 120) {
+  double r;
+  against_mc("--M 4 --lambda 0.5 --act sigmoid --rho 0.5 --s 0.7 --c laplace:2 --c rademacher:3 --c uniform:2.5 "
+             "--c gauss:1.5 " GEN4R0 GEN4Q0,
+             43, &r);
+  cr_log_info("Monte Carlo, sigmoid: max |grid - MC| / (4 se + estimate) = %.2f", r);
 }
 
 /* The generic (correlated) state, where the four-unit terms of dQ_il are
