@@ -1077,17 +1077,17 @@ static chunk *chunk_alloc(int M, int sq) {
 /* Threads for the units of one replicate: none inside another parallel
  * region (sweep, basin, the runner), at most one per unit; a chunk scratch
  * for each. */
-int cl_drift_threads(void) {
-  if (omp_in_parallel()) return 1;
+/* OpenMP's count where OMP_NUM_THREADS is set, else dflt (the rule both
+ * thread counts share; they differ in their default and in what counts as
+ * being inside another parallel region) */
+static int threads_asked(int dflt) {
   const char *e = getenv("OMP_NUM_THREADS");
-  return e && *e ? omp_get_max_threads() : 1;
+  return e && *e ? omp_get_max_threads() : dflt;
 }
 
-int cl_drift_threads_tasks(void) {
-  if (omp_get_level() > 0) return 1;
-  const char *e = getenv("OMP_NUM_THREADS");
-  return e && *e ? omp_get_max_threads() : omp_get_num_procs();
-}
+int cl_drift_threads(void) { return omp_in_parallel() ? 1 : threads_asked(1); }
+
+int cl_drift_threads_tasks(void) { return omp_get_level() > 0 ? 1 : threads_asked(omp_get_num_procs()); }
 
 static cl_status unit_threads(cl_multi *q, int nr, int *nth, char *err) {
   int n = cl_drift_threads();
