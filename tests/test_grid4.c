@@ -280,8 +280,8 @@ Test(grid4, against_monte_carlo, .timeout = 120) {
 /* sigmoid, which is not odd: the grids are not folded (every slab j0 of
  * the triples' line sums, docs/grid.md s.15 "Session 25: the triples'
  * evaluation", and of the pairs), its mean enters the gradient; four laws
- * of the four kinds the triples' real spectrum serves (laplace,
- * rademacher, uniform, gauss), per-view noise (rho 0.5, s 0.7), lambda
+ * of four of the five kinds the triples' real spectrum serves (laplace,
+ * rademacher, uniform, gauss; not sparse), per-view noise (rho 0.5, s 0.7), lambda
  * 0.5, at the generic state: the batch Monte Carlo within 4 standard
  * errors plus the estimate, as above (session 25). */
 Test(grid4, against_monte_carlo_sigmoid, .timeout = 120) {
