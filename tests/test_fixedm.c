@@ -543,7 +543,7 @@ Test(fixedm, a_root_on_a_symmetric_subspace_is_listed_once) {
  * of the flow.  The finder listed 10 such "dead" points (M = 2, two
  * sparse:3:0.5, erf, lambda = 0.7, rho = 0.3, 2 random starts); now none,
  * while with g = square (dQ_ii/dt = O(Q_ii)) the dead points stay. */
-Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 240) {
+Test(fixedm, dead_units_that_the_flow_leaves_are_not_listed, .timeout = 400) {
   cl_model m = model2(2, 0.7, "sparse:3:0.5", "sparse:3:0.5");
   cl_act_parse("erf", &m.act, NULL);
   m.rho = 0.3;
