@@ -5,9 +5,9 @@ BUILD ?= build
 CC ?= gcc
 VERSION := 0.1.0
 
-PKGS := gsl jansson openblas zlib
+PKGS := gsl fftw3 jansson openblas zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -ljansson -lopenblas -lz)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lgsl -lgslcblas -lfftw3 -ljansson -lopenblas -lz)
 # GSL's own CBLAS is not linked: OpenBLAS provides cblas_* for GSL too.
 LIBS := $(filter-out -lgslcblas,$(PKG_LIBS)) -lm
 

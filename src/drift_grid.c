@@ -23,7 +23,7 @@
 
 #include <cblas.h>
 #include <gsl/gsl_cdf.h>
-#include <gsl/gsl_fft_complex.h>
+#include <fftw3.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +65,21 @@ double exp(double);
 #define GRID_RND_SPEC 8.0 /* the spectrum's own rounding, in eps, added to log2 N (round_bound) */
 #define GRID_RND_SAFE 1.0 /* the safety factor of the rounding bound (round_bound) */
 
+/* One set of FFTW plans on a level's buffer (fft_plans): key[0] the kind
+ * (FFT_W2, FFT_W3, FFT_T2; 0: empty), then the sizes; the plans are made on
+ * buf and executed on it. */
+typedef struct {
+  int key[6];
+  const double *buf;
+  fftw_plan p[3];
+} fft_set;
+enum { FFT_W2 = 1, FFT_W3, FFT_T2 };
+/* the plans kept per level: along a trajectory a level's grid sizes move
+ * among a handful of shapes (case B's sequence of shapes: 8 kept would
+ * re-plan 1101 sets, 16 kept 398, at about 90 us a set; measured with 16:
+ * 995 plans, 0.05 CPU s; helper fftw26) */
+#define GRID_NFFT 16
+
 /* The state and scratch of one level (the two levels run in parallel). */
 typedef struct {
   /* M = 2, 3 (or 4: the four-unit terms) units: matrices M x M (Gi 2M x 2M), Rt K x M, row-major */
@@ -75,7 +90,7 @@ typedef struct {
   double Ct[16], Ce[16];  /* covariance of the standardised xi; raw covariance of the per-view noise */
   double Se[16];          /* covariance of the integrand's smoothing in u (docs/grid.md s.4) */
   int coll;               /* two live units, exactly collinear (Ct + Cs singular): refused */
-  double *ln; /* M = 3: n lines of an FFT (2 n^2) */
+  double *ln; /* the four-unit terms: one pair table's 2-d DFT (fftw_malloc) */
   double *z, *W, *tab, *cross, *A, *B, *hs, *ys, *ds, *acc, *acc2, *rows, *scr, *fw;
   int last[4]; /* the nodes per direction of the last evaluation */
   size_t cap3; /* M = 3: the nodes the 3-d buffers (z, W, cross) hold (grid3_room) */
@@ -92,10 +107,9 @@ typedef struct {
   cl_rule gh; /* the inner rule in use (standard normal): one of lad, not owned */
   cl_rule lad[GRID_NLAD]; /* the inner rules by node count, 1.25x apart (docs/grid.md s.3) */
   int nlad;
-  int nwt[4]; /* the lengths of the axes' FFT tables */
   int unresolved; /* set when a state needed more nodes than the cap (cl_grid_unresolved) */
-  gsl_fft_complex_wavetable *wt[4];
-  gsl_fft_complex_workspace *ws[4];
+  fft_set fs[GRID_NFFT]; /* the FFTW plans of the last shapes (fft_plans), replaced first in, first out */
+  int fsnext;
 } level;
 
 struct cl_grid {
@@ -146,17 +160,21 @@ int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   return !*r;
 }
 
+static void fft_set_free(fft_set *s) {
+#pragma omp critical(cl_fftw_planner)
+  for (int i = 0; i < 3; i++)
+    if (s->p[i]) fftw_destroy_plan(s->p[i]), s->p[i] = NULL;
+  s->key[0] = 0, s->buf = NULL;
+}
+
 static void level_free(level *l) {
   work *w = &l->w;
-  free(w->z), free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
-  free(w->ln), free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
+  for (int i = 0; i < GRID_NFFT; i++) fft_set_free(&l->fs[i]);
+  fftw_free(w->z), fftw_free(w->ln), w->z = w->ln = NULL;
+  free(w->W), free(w->tab), free(w->cross), free(w->A), free(w->B);
+  free(w->hs), free(w->ys), free(w->ds), free(w->acc), free(w->acc2), free(w->rows), free(w->scr), free(w->fw);
   for (int k = 0; k < l->nlad; k++) cl_rule_free(&l->lad[k]);
   l->nlad = 0;
-  for (int i = 0; i < 4; i++) {
-    if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]), l->wt[i] = NULL;
-    if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]), l->ws[i] = NULL;
-    l->nwt[i] = 0;
-  }
 }
 
 void cl_grid_free(cl_grid *g) {
@@ -242,10 +260,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     work *w = &g->lv[k].w;
     const size_t n = (size_t)p[k]->n, n2 = n * n, se = (size_t)lv->lad[lv->nlad - 1].n;
     const int d3 = g->M == 3; /* M = 3: z and W grow with the grid (grid3_room), 3 axes, 3 pairs */
-    w->z = d3 ? NULL : malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
+    w->z = d3 ? NULL : fftw_malloc(sizeof(double) * 2 * n2 * (size_t)g->nq);
     w->W = d3 ? NULL : malloc(sizeof(double) * n2 * (size_t)g->nw);
     w->tab = malloc(sizeof(double) * (size_t)g->M * NTAB * n);
-    w->ln = d3 ? malloc(sizeof(double) * 2 * n2) : NULL;
     w->cross = malloc(sizeof(double) * (d3 ? 3 : 1) * NK * NK * n2);
     w->A = malloc(sizeof(double) * NK * n * se);
     w->B = malloc(sizeof(double) * NK * n * se);
@@ -258,7 +275,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     /* the images' frequencies (12 n; M = 3: 18 n) and spectrum_row's scratch */
     w->fw = malloc(sizeof(double) * (12 + 14 * (size_t)g->K + 13 + 8 * d3) * n);
     w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
-    if ((!d3 && (!w->z || !w->W)) || (d3 && !w->ln) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
+    if ((!d3 && (!w->z || !w->W)) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
         !w->acc2 || !w->rows || !w->fw || !w->scr)
       st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
@@ -646,15 +663,61 @@ static int nice_even(double x) {
   }
 }
 
-static cl_status ensure_fft(level *l, int i, int n, char *err) {
-  if (l->nwt[i] == n) return CL_OK;
-  if (l->wt[i]) gsl_fft_complex_wavetable_free(l->wt[i]);
-  if (l->ws[i]) gsl_fft_complex_workspace_free(l->ws[i]);
-  l->wt[i] = gsl_fft_complex_wavetable_alloc((size_t)n);
-  l->ws[i] = gsl_fft_complex_workspace_alloc((size_t)n);
-  l->nwt[i] = n;
-  if (!l->wt[i] || !l->ws[i]) return l->nwt[i] = 0, cl_fail(err, CL_ENOMEM, "out of memory");
-  return CL_OK;
+/* The FFTW plans of one transform on buf (in place, forward), from the
+ * level's cache or made (and cached, replacing the oldest):
+ *   FFT_W2 {n0, n1, j0s, nq}: nq 2-d arrays n0 x n1 (weights): p[0] axis 0
+ *     on every column, p[1] row 0, p[2] rows max(j0s, 1) .. n0 - 1;
+ *   FFT_W3 {n0, n1, n2, j0s, nq}: nq 3-d arrays (weights3): p[0] axis 0 on
+ *     every line, p[1] axes 1 and 2 of slab 0, p[2] of the slabs
+ *     max(j0s, 1) .. n0 - 1;
+ *   FFT_T2 {na, nb}: one 2-d array (g4_tables): p[0].
+ * FFTW_ESTIMATE only: its plan is a function of the problem (sizes, strides,
+ * the buffer's alignment, fftw_malloc'd), so the bits do not depend on the
+ * run, on the threads or on the order of planning; FFTW_MEASURE would time
+ * the machine.  FFTW_NO_BUFFERING: ESTIMATE's buffered plans of lengths 30
+ * and 36 (radix 10 x 3 buffered 3 at a time) took 2.6 and 1.6x the time of
+ * the unbuffered ones on the strided axes (guru howmany loops), measured by
+ * the helper fftw26 (session 26) at case B's shapes against GSL's 1-d
+ * transforms with the copies of weights3: 3.5 s -> 1.75 s of the transforms
+ * over case B (2.6 s with ESTIMATE alone; docs/grid.md s.15).  The planner is
+ * not thread-safe (the M = 4 tasks run levels in parallel): every plan is
+ * made and destroyed in the critical section cl_fftw_planner. */
+static const fft_set *fft_plans(level *l, const int *key, double *buf, char *err) {
+  for (int i = 0; i < GRID_NFFT; i++)
+    if (l->fs[i].key[0] && l->fs[i].buf == buf && !memcmp(l->fs[i].key, key, sizeof l->fs[i].key)) return &l->fs[i];
+  fft_set *s = &l->fs[l->fsnext];
+  l->fsnext = (l->fsnext + 1) % GRID_NFFT;
+  fft_set_free(s);
+  fftw_complex *c = (fftw_complex *)buf;
+  const unsigned fl = FFTW_ESTIMATE | FFTW_NO_BUFFERING;
+  int ok = 1;
+#pragma omp critical(cl_fftw_planner)
+  {
+    if (key[0] == FFT_W2) {
+      const int n0 = key[1], n1 = key[2], js = key[3] > 1 ? key[3] : 1, N = n0 * n1;
+      const fftw_iodim d0 = {n0, n1, n1}, d1 = {n1, 1, 1}, v0[2] = {{key[4], N, N}, {n1, 1, 1}},
+                       vq = {key[4], N, N}, vs[2] = {{key[4], N, N}, {n0 - js, n1, n1}};
+      s->p[0] = fftw_plan_guru_dft(1, &d0, 2, v0, c, c, FFTW_FORWARD, fl);
+      s->p[1] = fftw_plan_guru_dft(1, &d1, 1, &vq, c, c, FFTW_FORWARD, fl);
+      s->p[2] = fftw_plan_guru_dft(1, &d1, 2, vs, c + (size_t)js * n1, c + (size_t)js * n1, FFTW_FORWARD, fl);
+      ok = s->p[0] && s->p[1] && s->p[2];
+    } else if (key[0] == FFT_W3) {
+      const int n0 = key[1], n1 = key[2], n2 = key[3], js = key[4] > 1 ? key[4] : 1, s12 = n1 * n2, N = n0 * s12;
+      const fftw_iodim d0 = {n0, s12, s12}, d12[2] = {{n1, n2, n2}, {n2, 1, 1}}, v0[2] = {{key[5], N, N}, {s12, 1, 1}},
+                       vq = {key[5], N, N}, vs[2] = {{key[5], N, N}, {n0 - js, s12, s12}};
+      s->p[0] = fftw_plan_guru_dft(1, &d0, 2, v0, c, c, FFTW_FORWARD, fl);
+      s->p[1] = fftw_plan_guru_dft(2, d12, 1, &vq, c, c, FFTW_FORWARD, fl);
+      s->p[2] = fftw_plan_guru_dft(2, d12, 2, vs, c + (size_t)js * s12, c + (size_t)js * s12, FFTW_FORWARD, fl);
+      ok = s->p[0] && s->p[1] && s->p[2];
+    } else {
+      s->p[0] = fftw_plan_dft_2d(key[1], key[2], c, c, FFTW_FORWARD, fl);
+      ok = s->p[0] != NULL;
+    }
+  }
+  if (!ok) return fft_set_free(s), cl_fail(err, CL_ENOMEM, "the grid's FFT: FFTW made no plan"), NULL;
+  memcpy(s->key, key, sizeof s->key);
+  s->buf = buf;
+  return s;
 }
 
 /* The range of an axis (cosines r, Gaussian part cp) at the fraction th of
@@ -1073,7 +1136,7 @@ static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const 
  * K+1, K+2 (times the standardised xi_r), each times the cell area h0 h1:
  * the folded spectrum at the grid's frequencies, then a 2-d FFT per pair
  * (docs/grid.md s.2). */
-static void weights(const cl_grid *g, level *l, const axes *ax) {
+static void weights(const cl_grid *g, level *l, const axes *ax, const fft_set *fs) {
   work *w = &l->w;
   const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
   const size_t n2 = (size_t)n0 * n1;
@@ -1135,14 +1198,10 @@ static void weights(const cl_grid *g, level *l, const axes *ax) {
     }
   }
   /* the columns first, then only the rows eval_level uses (folded: j0 = 0
-   * and j0 >= n0 / 2; the other rows of W are left unset) */
+   * and j0 >= n0 / 2; the other rows of W are left unset): fs's plans
+   * (fft_plans, FFT_W2) */
   const int j0s = g->odd ? n0 / 2 : 0;
-  for (int q = 0; q < g->nq; q++) {
-    double *z = w->z + 2 * n2 * (size_t)q;
-    for (int c = 0; c < n1; c++) gsl_fft_complex_forward(z + 2 * (size_t)c, (size_t)n1, (size_t)n0, l->wt[0], l->ws[0]);
-    for (int r = 0; r < n0; r++)
-      if (r == 0 || r >= j0s) gsl_fft_complex_forward(z + 2 * (size_t)r * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
-  }
+  for (int i = 0; i < 3; i++) fftw_execute(fs->p[i]);
   const double sc = 1.0 / ((double)n0 * n1);
   for (int a = 0; a < nw; a++) {
     const double *z = w->z + 2 * n2 * (size_t)(a / 2) + (a & 1);
@@ -1521,11 +1580,12 @@ static cl_status eval_level(const cl_grid *g, level *l, const double *R, const d
                    want, l->p.n, Q[0] > 0 && Q[3] > 0 ? Q[1] / sqrt(Q[0] * Q[3]) : 0.0,
                    g->m.act == CL_ACT_CUBIC ? "quad rule (the Sobol' engine refuses cubic sigma)" : "Sobol' engine");
   }
-  cl_status st = ensure_fft(l, 0, ax.n[0], err);
-  if (st || (st = ensure_fft(l, 1, ax.n[1], err))) return st;
   const int n0 = ax.n[0], n1 = ax.n[1], m4 = NK * n1;
+  const int fk[6] = {FFT_W2, n0, n1, g->odd ? n0 / 2 : 0, g->nq};
+  const fft_set *fs = fft_plans(l, fk, w->z, err);
+  if (!fs) return CL_ENOMEM;
   const size_t n2 = (size_t)n0 * n1;
-  weights(g, l, &ax);
+  weights(g, l, &ax, fs);
   tables(g, l, 0, &ax);
   tables(g, l, 1, &ax);
   cross(g, l, &ax);
@@ -1889,8 +1949,8 @@ static double axes3(const cl_grid *g, const level *l, int *n, double *h, double 
 /* Room for the 3-d arrays (z, W) of N nodes. */
 static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
   if (N <= w->cap3) return CL_OK;
-  free(w->z), free(w->W);
-  w->z = malloc(sizeof(double) * 2 * N * (size_t)g->nq);
+  fftw_free(w->z), free(w->W);
+  w->z = fftw_malloc(sizeof(double) * 2 * N * (size_t)g->nq);
   w->W = malloc(sizeof(double) * N * (size_t)g->nw);
   w->cap3 = w->z && w->W ? N : 0;
   if (!w->cap3) return cl_fail(err, CL_ENOMEM, "out of memory");
@@ -1965,9 +2025,9 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
  * no c_j), each times the cell volume: the
  * folded spectrum at the grid's frequencies (lines along axis 2 for
  * k0 = 0 .. n0 / 2, the rest by conjugate symmetry), then a 3-d FFT per pair
- * of weights (GSL's 1-d transforms along each axis); full = 0 and
+ * of weights (fs: FFTW's plans, fft_plans FFT_W3); full = 0 and
  * g->odd: only the slabs j0 = 0 and j0 >= n0 / 2 (eval_level3's). */
-static void weights3(const cl_grid *g, level *l, const int *n, const double *h, int full) {
+static void weights3(const cl_grid *g, level *l, const int *n, const double *h, int full, const fft_set *fs) {
   work *w = &l->w;
   const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
@@ -2011,46 +2071,12 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
       }
     }
   /* axis 0 first (every line), then axes 1 and 2 on the slabs j0 that
-   * eval_level3 uses (folded: j0 = 0 and j0 >= n0 / 2); the strided lines
-   * through a contiguous copy (GSL's strided transforms were 39% of an
-   * evaluation, bench/grid3.c under perf) */
+   * eval_level3 uses (folded: j0 = 0 and j0 >= n0 / 2), every pair of
+   * weights in one plan (until session 26: GSL's 1-d transforms, the
+   * strided lines through a contiguous copy) */
   const int j0s = g->odd && !full ? n0 / 2 : 0;
   const size_t s12 = (size_t)n1 * n2;
-  double *ln = w->ln;
-  for (int q = 0; q < g->nq; q++) {
-    double *z = w->z + 2 * N * (size_t)q;
-    /* the n2 lines of one k1 at a time: contiguous reads of n2 values */
-    for (int k1 = 0; k1 < n1; k1++) {
-      const size_t r0 = (size_t)k1 * n2;
-      for (int k = 0; k < n0; k++)
-        for (int b = 0; b < n2; b++) {
-          const double *zk = z + 2 * (k * s12 + r0 + b);
-          ln[2 * ((size_t)b * n0 + k)] = zk[0], ln[2 * ((size_t)b * n0 + k) + 1] = zk[1];
-        }
-      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n0, 1, (size_t)n0, l->wt[0], l->ws[0]);
-      for (int k = 0; k < n0; k++)
-        for (int b = 0; b < n2; b++) {
-          double *zk = z + 2 * (k * s12 + r0 + b);
-          zk[0] = ln[2 * ((size_t)b * n0 + k)], zk[1] = ln[2 * ((size_t)b * n0 + k) + 1];
-        }
-    }
-    for (int j0 = 0; j0 < n0; j0++) {
-      if (j0 > 0 && j0 < j0s) continue;
-      double *zs = z + 2 * (size_t)j0 * s12;
-      for (int k = 0; k < n1; k++)
-        for (int b = 0; b < n2; b++) {
-          const double *zk = zs + 2 * ((size_t)k * n2 + b);
-          ln[2 * ((size_t)b * n1 + k)] = zk[0], ln[2 * ((size_t)b * n1 + k) + 1] = zk[1];
-        }
-      for (int b = 0; b < n2; b++) gsl_fft_complex_forward(ln + 2 * (size_t)b * n1, 1, (size_t)n1, l->wt[1], l->ws[1]);
-      for (int k = 0; k < n1; k++)
-        for (int b = 0; b < n2; b++) {
-          double *zk = zs + 2 * ((size_t)k * n2 + b);
-          zk[0] = ln[2 * ((size_t)b * n1 + k)], zk[1] = ln[2 * ((size_t)b * n1 + k) + 1];
-        }
-      for (int k1 = 0; k1 < n1; k1++) gsl_fft_complex_forward(zs + 2 * (size_t)k1 * n2, 1, (size_t)n2, l->wt[2], l->ws[2]);
-    }
-  }
+  for (int i = 0; i < 3; i++) fftw_execute(fs->p[i]);
   const double sc = 1.0 / (double)N;
   for (int a = 0; a < nw; a++) {
     const double *z = w->z + 2 * N * (size_t)(a / 2) + (a & 1);
@@ -2181,12 +2207,14 @@ static cl_status eval_level3(const cl_grid *g, level *l, const double *R, const 
                    "collinear units, a unit nearly along a feature, or a long-tailed law): use the Sobol' engine",
                    wa, g->lv[1].p.n);
   }
-  cl_status st = CL_OK;
-  for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
   const int n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2, cap = (size_t)l->p.n;
-  if (st || (st = grid3_room(g, w, N, err))) return st;
-  weights3(g, l, n, h, 0);
+  cl_status st = grid3_room(g, w, N, err);
+  if (st) return st;
+  const int fk[6] = {FFT_W3, n0, n1, n2, g->odd ? n0 / 2 : 0, g->nq};
+  const fft_set *fs = fft_plans(l, fk, w->z, err);
+  if (!fs) return CL_ENOMEM;
+  weights3(g, l, n, h, 0, fs);
   for (int i = 0; i < 3; i++)
     axis_tables(g->m.act, &l->gh, sqrt(w->Ce[i * 4]), w->dX[i], n[i], h[i], w->tab + (size_t)i * NTAB * cap, w->hs,
                 w->ys, w->ds);
@@ -2330,9 +2358,11 @@ cl_status cl_grid3_weights(cl_grid *g, int lev, const double *R, const double *Q
   axes3(g, l, n, h, &th, &thf);
   if (!(th > 0) || thf < GRID_THMIN)
     return cl_fail(err, CL_EDIVERGE, "expect: this state needs more " CL_GRID_REFUSAL " cap of the grid engine at M = 3");
-  for (int i = 0; i < 3 && !st; i++) st = ensure_fft(l, i, n[i], err);
-  if (st || (st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
-  weights3(g, l, n, h, 1);
+  if ((st = grid3_room(g, w, (size_t)n[0] * n[1] * n[2], err))) return st;
+  const int fk[6] = {FFT_W3, n[0], n[1], n[2], 0, g->nq};
+  const fft_set *fs = fft_plans(l, fk, w->z, err);
+  if (!fs) return CL_ENOMEM;
+  weights3(g, l, n, h, 1, fs);
   for (int i = 0; i < 3; i++) dX[i] = w->dX[i];
   *W = w->W;
   return CL_OK;
@@ -2522,7 +2552,7 @@ cl_status cl_grid4q_alloc_levels(const cl_model *m, const cl_grid_level lp[2], c
     const size_t n = (size_t)lp[k].n, se = (size_t)l->lad[l->nlad - 1].n;
     w->tab = malloc(sizeof(double) * 2 * 24 * n * n);   /* the pair tables' DFTs: 6 pairs x 4, re and im */
     w->cross = malloc(sizeof(double) * NK * NK * n * n); /* pair_cross's moments of one pair */
-    w->ln = malloc(sizeof(double) * 2 * n * n);         /* one table's 2-d DFT */
+    w->ln = fftw_malloc(sizeof(double) * 2 * n * n);    /* one table's 2-d DFT */
     w->W = malloc(sizeof(double) * 2 * 4 * 3 * (n / 2 + 1) * n); /* the matrix-vector products, per split */
     w->A = malloc(sizeof(double) * NK * n * se);
     w->B = malloc(sizeof(double) * NK * n * se);
@@ -2592,6 +2622,9 @@ static cl_status g4_tables(const cl_grid *g, level *l, int pp, const int *n, con
   pair_cross(g->m.act, &l->gh, w->Ce[a * 5], w->Ce[b * 4 + a], w->Ce[b * 5], w->dX[a], w->dX[b], na, nb, h[a], h[b], 0,
              w->cross, w->A, w->B, w->hs, w->ys, w->ds);
   static const int fk[4] = {2, 3, 2, 3}, fqq[4] = {2, 3, 3, 2}; /* DY = 2, YY = 3 */
+  const int key[6] = {FFT_T2, na, nb};
+  const fft_set *fs = fft_plans(l, key, w->ln, err);
+  if (!fs) return CL_ENOMEM;
   for (int t = 0; t < 4; t++) {
     double *z = w->ln;
     for (int ja = 0; ja < na; ja++)
@@ -2599,12 +2632,7 @@ static cl_status g4_tables(const cl_grid *g, level *l, int pp, const int *n, con
         z[2 * ((size_t)ja * nb + jb)] = w->cross[((size_t)fk[t] * na + ja) * m4 + (size_t)fqq[t] * nb + jb];
         z[2 * ((size_t)ja * nb + jb) + 1] = 0;
       }
-    for (int ja = 0; ja < na; ja++)
-      if (gsl_fft_complex_forward(z + 2 * (size_t)ja * nb, 1, (size_t)nb, l->wt[b], l->ws[b]))
-        return cl_fail(err, CL_EDIVERGE, "the four-unit terms: FFT failed");
-    for (int jb = 0; jb < nb; jb++)
-      if (gsl_fft_complex_forward(z + 2 * (size_t)jb, (size_t)nb, (size_t)na, l->wt[a], l->ws[a]))
-        return cl_fail(err, CL_EDIVERGE, "the four-unit terms: FFT failed");
+    fftw_execute(fs->p[0]);
     double *tr = w->tab + (size_t)(pp * 4 + t) * 2 * c2, *ti = tr + c2;
     for (int ka = 0; ka < na; ka++)
       for (int kb = 0; kb < nb; kb++) {
@@ -2728,11 +2756,10 @@ cl_status cl_grid4q_eval_level(cl_grid4q *q, int lev, const double *R, const dou
                    "collinear units, a unit nearly along a feature, or a long-tailed law): use the Sobol' engine",
                    wa, l->p.n);
   }
-  for (int i = 0; i < 4 && !st; i++) st = ensure_fft(l, i, n[i], err);
   const size_t cap = (size_t)l->p.n, half = (size_t)(n[0] / 2 + 1) * n[1] * n[2] * n[3];
   if (!st && half > w->cap3) {
-    free(w->z);
-    w->z = malloc(sizeof(double) * 2 * half);
+    fftw_free(w->z);
+    w->z = fftw_malloc(sizeof(double) * 2 * half);
     w->cap3 = w->z ? half : 0;
     if (!w->z) st = cl_fail(err, CL_ENOMEM, "out of memory");
   }

@@ -8,6 +8,8 @@ what=${1:-build}
 missing=""
 have_hdr() { [ -f "/usr/include/$1" ] || [ -f "/usr/include/x86_64-linux-gnu/$1" ] || [ -f "/usr/local/include/$1" ]; }
 have_hdr gsl/gsl_odeiv2.h || missing="$missing libgsl-dev"
+# FFTW 3: the grid engines' transforms (src/drift_grid.c)
+have_hdr fftw3.h || missing="$missing libfftw3-dev"
 have_hdr criterion/criterion.h || missing="$missing libcriterion-dev"
 have_hdr jansson.h || missing="$missing libjansson-dev"
 # zlib: the crc32 of checkpoint files
