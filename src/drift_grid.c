@@ -1983,6 +1983,31 @@ static double *image_freqs(int d, const int *n, const double *h, const double *C
   return p;
 }
 
+/* The trigonometric laws' cos and sin of f_j Rt_ji w at every image of
+ * the first d - 1 axes i of a d-d grid (fq: image_freqs'), tc[i][(3 k + a
+ * + 1) K + j] and ts[i][..], laid out from p; returns the room after
+ * them.  image_lines takes the cos and sin of a point's angle f_j sum_i
+ * Rt_ji w_i from them by angle addition: before (session 26) a sincos
+ * per law and image point, 4.1% of case B's run (__sincos_fma under perf;
+ * the angle addition rounds differently: docs/grid.md s.15). */
+static double *image_trig(const cl_grid *g, const work *w, int d, const int *n, double *const *fq, double *p,
+                          double **tc, double **ts) {
+  const int K = g->K;
+  for (int i = 0; i < d - 1; i++) {
+    const int n3 = 3 * n[i];
+    tc[i] = p, ts[i] = p + (size_t)K * n3, p += 2 * (size_t)K * n3;
+    for (int j = 0; j < K; j++) {
+      double f;
+      if (cl_cf_trig(&g->m.c[j], &f))
+        for (int q = 0; q < n3; q++) {
+          const double t = f * w->Rt[j * d + i] * fq[i][q];
+          tc[i][q * K + j] = cos(t), ts[i][q * K + j] = sin(t);
+        }
+    }
+  }
+  return p;
+}
+
 /* The lines of the folded spectrum along the last axis of a d-d grid (d =
  * 3 or 4) at the nodes k[0 .. d - 2] of the other axes: every image point
  * (a_0, .., a_(d-2)) of those axes (a_i = 0 along a dead axis) whose
@@ -1991,8 +2016,8 @@ static double *image_freqs(int d, const int *n, const double *h, const double *C
  * correlation matrix), with its spec_pt, through spectrum_line (n nodes
  * along the last axis; dens: spectrum_line's). */
 static void image_lines(const cl_grid *g, const work *w, int d, const int *k, double *const *fq, double *const *fx,
-                        double lb, const double *cl, const spec_axis *ax, double *VR, double *VI, double *scr,
-                        int dens) {
+                        double *const *tc, double *const *ts, double lb, const double *cl, const spec_axis *ax,
+                        double *VR, double *VI, double *scr, int dens) {
   const int K = g->K, m = d - 1;
   const double *Ct = w->Ct;
   /* the images of each axis that can pass: not along a dead axis, and lb
@@ -2009,8 +2034,9 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
   }
   for (;;) {
     double wv[3], e = 0;
+    int qi[3];
     for (int i = 0; i < m; i++) {
-      const int q = 3 * k[i] + al[i][a[i]] + 1;
+      const int q = qi[i] = 3 * k[i] + al[i][a[i]] + 1;
       wv[i] = fq[i][q], e += fx[i][q];
     }
     if (!(lb * e > GRID_EXPMAX)) {
@@ -2023,7 +2049,13 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
         o.arg[j] = 0;
         for (int i = 0; i < m; i++) o.arg[j] += w->Rt[j * d + i] * wv[i];
         o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
-        if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
+        if (!o.tr[j]) continue;
+        double c = tc[0][qi[0] * K + j], sn = ts[0][qi[0] * K + j];
+        for (int i = 1; i < m; i++) {
+          const double ci = tc[i][qi[i] * K + j], si = ts[i][qi[i] * K + j], c1 = c * ci - sn * si;
+          sn = sn * ci + c * si, c = c1;
+        }
+        o.ca[j] = c, o.sa[j] = sn;
       }
       for (int r = 0; r < d && dens != SPEC_DENS; r++) {
         o.xo[r] = 0;
@@ -2050,7 +2082,8 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   const int nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
   const double *Ct = w->Ct;
-  double *fq[3], *fx[3], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
+  double *fq[3], *fx[3], *tc[2], *ts[2], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
+  p = image_trig(g, w, 3, n, fq, p, tc, ts);
   /* e = w^T Ct w / 2 >= lb sum_i Ct_ii w_i^2 / 2 (lb the smallest
    * eigenvalue of Ct's correlation matrix): the images whose own axes put
    * lb (fx0 + fx1) or lb fx2 above GRID_EXPMAX are skipped */
@@ -2063,7 +2096,7 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
       const int kk[2] = {k0, k1};
-      image_lines(g, w, 3, kk, fq, fx, lb, cl, &sa, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
+      image_lines(g, w, 3, kk, fq, fx, tc, ts, lb, cl, &sa, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
       const int mir = k0 > 0 && k0 < n0 / 2;
       /* one weight at a time along the line (contiguous rows of z; before
        * session 26 the weights were the inner loop, nw rows 2 N apart) */
@@ -2634,7 +2667,8 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
   work *w = &l->w;
   const int n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3];
   const double *Ct = w->Ct;
-  double *fq[4], *fx[4], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
+  double *fq[4], *fx[4], *tc[3], *ts[3], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
+  p = image_trig(g, w, 4, n, fq, p, tc, ts);
   /* images whose exponent is above G4Q_EXPMAX(Eh) are dropped (lb scaled so
    * that spectrum_line's test against GRID_EXPMAX is that one) */
   const double lb = (corr_min(4, Ct, w->dead) - 1e-12) * GRID_EXPMAX / G4Q_EXPMAX(l->p.Eh);
@@ -2647,7 +2681,7 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
         memset(VR, 0, sizeof(double) * (size_t)n3);
         memset(VI, 0, sizeof(double) * (size_t)n3);
         const int kk[3] = {k0, k1, k2};
-        image_lines(g, w, 4, kk, fq, fx, lb, cl, &sa, VR, VI, scr, SPEC_DENS);
+        image_lines(g, w, 4, kk, fq, fx, tc, ts, lb, cl, &sa, VR, VI, scr, SPEC_DENS);
         const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
         memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
         memcpy(si + r0, VI, sizeof(double) * (size_t)n3);
