@@ -2070,6 +2070,22 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
   }
 }
 
+/* Whether the folded spectrum of a d-d grid (n nodes per axis) is, as
+ * computed, exactly Hermitian in the planes k0 = 0 and k0 = n0 / 2
+ * (weights3, g4_spectrum: the line at -k the conjugate of that at k): the
+ * images of node k and of node -k along every axis are each other's
+ * negatives, except at the node n / 2, whose image -3 n / 2 has no
+ * partner +3 n / 2, and along a dead axis (the image a = 0 alone).  So:
+ * no dead axis, and the images -3 n / 2 dropped by the bound lb (fx:
+ * image_freqs', ax: the last axis'). */
+static int spec_hermitian(const work *w, int d, const int *n, double *const *fx, double lb, const spec_axis *ax) {
+  for (int i = 0; i < d; i++)
+    if (w->dead[i]) return 0;
+  for (int i = 0; i < d - 1; i++)
+    if (!(lb * fx[i][3 * (n[i] / 2)] > GRID_EXPMAX)) return 0;
+  return ax->lo > 0;
+}
+
 /* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
  * K+1..K+3 times the standardised xi_r; g->dq: 0 and 1..3 for the xi_r,
  * no c_j), each times the cell volume: the
@@ -2091,31 +2107,41 @@ static void weights3(const cl_grid *g, level *l, const int *n, const double *h, 
   spec_axis sa; /* axis 2 */
   double *VR = spec_axis_make(g, w, 3, n2, h[2], lb, &sa, p);
   double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
+  /* the planes k0 = 0 and n0 / 2: the lines k1 = 0 .. n1 / 2, the others
+   * their conjugates (spec_hermitian; the sums over the images in the
+   * reverse order: rounding only).  Before (session 26) computed in full,
+   * 12-15% of the spectrum (helper speed3's estimate) */
+  const int hp = spec_hermitian(w, 3, n, fx, lb, &sa);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
+      const int plane = hp && (k0 == 0 || k0 == n0 / 2);
+      if (plane && k1 > n1 / 2) continue; /* the mirror of n1 - k1 */
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
       const int kk[2] = {k0, k1};
       image_lines(g, w, 3, kk, fq, fx, tc, ts, lb, cl, &sa, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
-      const int mir = k0 > 0 && k0 < n0 / 2;
-      /* one weight at a time along the line (contiguous rows of z; before
-       * session 26 the weights were the inner loop, nw rows 2 N apart) */
+      const int mir = (k0 > 0 && k0 < n0 / 2) || (plane && k1 > 0 && k1 < n1 / 2);
+      /* a pair of weights at a time along the line (z's rows, the odd
+       * weight as the imaginary part: the same operations as before
+       * session 26, where the weights were the inner loop and each entry
+       * was written, then its odd weight added) */
       const size_t ix = 2 * ((size_t)k0 * n1 + k1) * n2;
       const size_t iy = 2 * ((size_t)((n0 - k0) % n0) * n1 + (n1 - k1) % n1) * n2;
-      for (int a = 0; a < nw; a++) {
-        const double *vr = VR + (size_t)a * n2, *vi = VI + (size_t)a * n2;
-        double *z = w->z + 2 * N * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
-        /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
-        const double sg0 = ((k0 + k1) & 1) ? -1 : 1;
+      /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
+      const double sg0 = ((k0 + k1) & 1) ? -1 : 1;
+      for (int a = 0; a < nw; a += 2) {
+        const double *restrict er = VR + (size_t)a * n2, *restrict ei = VI + (size_t)a * n2;
+        const double *restrict orr = er + n2, *restrict oi = ei + n2;
+        const int od = a + 1 < nw;
+        double *restrict x = w->z + 2 * N * (size_t)(a / 2) + ix, *restrict y = w->z + 2 * N * (size_t)(a / 2) + iy;
         for (int k2 = 0; k2 < n2; k2++) {
           const double sg = (k2 & 1) ? -sg0 : sg0;
-          double *x = zx + 2 * k2, *y = zy + 2 * ((n2 - k2) % n2);
-          if (a & 1) { /* the odd weight as the imaginary part */
-            x[0] -= sg * vi[k2], x[1] += sg * vr[k2];
-            if (mir) y[0] += sg * vi[k2], y[1] += sg * vr[k2];
-          } else {
-            x[0] = sg * vr[k2], x[1] = sg * vi[k2];
-            if (mir) y[0] = sg * vr[k2], y[1] = -sg * vi[k2];
+          double xr = sg * er[k2], xi = sg * ei[k2], yr = xr, yi = -sg * ei[k2];
+          if (od) xr -= sg * oi[k2], xi += sg * orr[k2], yr += sg * oi[k2], yi += sg * orr[k2];
+          x[2 * k2] = xr, x[2 * k2 + 1] = xi;
+          if (mir) {
+            const int ky = k2 ? n2 - k2 : 0;
+            y[2 * ky] = yr, y[2 * ky + 1] = yi;
           }
         }
       }
@@ -2675,9 +2701,14 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
   const double cl[4] = {Ct[3], Ct[7], Ct[11], Ct[15]};
   spec_axis sa; /* axis 3 */
   double *VR = spec_axis_make(g, w, 4, n3, h[3], lb, &sa, p), *VI = VR + n3, *scr = VI + n3;
+  /* the planes k0 = 0 and n0 / 2: the lines (k1, k2) of one half, the
+   * others their conjugates (as weights3) */
+  const int hp = spec_hermitian(w, 4, n, fx, lb, &sa);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++)
       for (int k2 = 0; k2 < n2; k2++) {
+        const int plane = hp && (k0 == 0 || k0 == n0 / 2), e1 = k1 == 0 || k1 == n1 / 2;
+        if (plane && (k1 > n1 / 2 || (e1 && k2 > n2 / 2))) continue; /* the mirror of (-k1, -k2) */
         memset(VR, 0, sizeof(double) * (size_t)n3);
         memset(VI, 0, sizeof(double) * (size_t)n3);
         const int kk[3] = {k0, k1, k2};
@@ -2685,6 +2716,10 @@ static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *
         const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
         memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
         memcpy(si + r0, VI, sizeof(double) * (size_t)n3);
+        if (plane && !(e1 && (k2 == 0 || k2 == n2 / 2))) {
+          const size_t ry = (((size_t)k0 * n1 + (n1 - k1) % n1) * n2 + (n2 - k2) % n2) * n3;
+          for (int k3 = 0; k3 < n3; k3++) sr[ry + (n3 - k3) % n3] = VR[k3], si[ry + (n3 - k3) % n3] = -VI[k3];
+        }
       }
 }
 
