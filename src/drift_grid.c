@@ -230,6 +230,16 @@ static cl_status level_rules(cl_grid *g, int k, const cl_grid_level *p, char *er
   return CL_OK;
 }
 
+/* The room (doubles) of the spectrum of a d-d grid (d = 2 to 4) of at most
+ * n nodes per axis, w->fw: the images' frequencies and exponents of the
+ * first d - 1 axes (6 n each), the trigonometric laws' cos and sin along
+ * each axis (6 K n each, the last axis with its frequencies and exponents:
+ * spec_axis_make), a line of every weight (VR, VI: 2 (K + 4) n) and
+ * spectrum_line's scratch ((5 + 6 K) rows of 3 n + 8). */
+static size_t spec_room(int K, size_t n, int d) {
+  return (6 * (size_t)(d - 1) + 6 + 6 * (size_t)K * d + 2 * ((size_t)K + 4)) * n + (5 + 6 * (size_t)K) * (3 * n + 8);
+}
+
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err) {
   *out = NULL;
@@ -272,8 +282,7 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
     w->acc = malloc(sizeof(double) * (size_t)g->t.nsum);
     w->acc2 = malloc(sizeof(double) * (size_t)g->t.nsum);
     w->rows = malloc(sizeof(double) * (d3 ? GRID3_NROWBUF : GRID_NROWBUF) * n);
-    /* the images' frequencies (12 n; M = 3: 18 n) and spectrum_row's scratch */
-    w->fw = malloc(sizeof(double) * (12 + 14 * (size_t)g->K + 13 + 8 * d3) * n);
+    w->fw = malloc(sizeof(double) * spec_room(g->K, n, d3 ? 3 : 2));
     w->scr = malloc(sizeof(double) * cl_acc_rows_scratch(&g->t, (int)n));
     if ((!d3 && (!w->z || !w->W)) || !w->tab || !w->cross || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->acc ||
         !w->acc2 || !w->rows || !w->fw || !w->scr)
@@ -885,37 +894,109 @@ typedef struct {
   double xo[4];
 } spec_pt;
 
+/* The last axis of spectrum_line's lines, its images in the order of their
+ * frequency: u = 0 .. 3 n - 1 is the image m = u - 3 n / 2 of the node k =
+ * (u + n / 2) mod n (n even; the image a = -1, 0, 1 of k in image_freqs'
+ * layout fq[3 k + a + 1], with the same bits).  In this order the images
+ * of a line whose Gaussian exponent is at most GRID_EXPMAX are one run of
+ * u (the exponent is a convex quadratic in the frequency), read
+ * contiguously. */
+typedef struct {
+  int n, lo, hi;         /* nodes; the images that pass the bound lb (not along a dead axis): u in [lo, hi) */
+  double dw, c2;         /* the frequency step 2 pi / (n h); Ct_mm / 2 */
+  const double *w, *e;   /* the frequencies w_u and their exponents Ct_mm w_u^2 / 2 */
+  const double *cb, *sb; /* the trigonometric laws' cos and sin of f_j Rt_jm w_u (3 n per law) */
+} spec_axis;
+
+/* Fills ax for the last axis m of a d-d grid (n nodes, step h; lb the
+ * exponent bound of the callers, dead: a dead unit's axis) from p; returns
+ * the room after it. */
+static double *spec_axis_make(const cl_grid *g, const work *w, int d, int n, double h, double lb, spec_axis *ax,
+                              double *p) {
+  const int K = g->K, m = d - 1, n3 = 3 * n;
+  const double P = n * h, Cm = w->Ct[m * (d + 1)];
+  double *fw = p, *fe = p + n3, *cb = fe + n3, *sb = cb + (size_t)K * n3;
+  ax->n = n, ax->dw = 2 * M_PI / P, ax->c2 = 0.5 * Cm, ax->w = fw, ax->e = fe, ax->cb = cb, ax->sb = sb;
+  for (int u = 0; u < n3; u++)
+    fw[u] = 2 * M_PI * (u - 3 * n / 2) / P, fe[u] = 0.5 * Cm * fw[u] * fw[u];
+  for (int j = 0; j < K; j++) {
+    double f;
+    if (cl_cf_trig(&g->m.c[j], &f))
+      for (int u = 0; u < n3; u++)
+        cb[j * n3 + u] = cos(f * w->Rt[j * d + m] * fw[u]), sb[j * n3 + u] = sin(f * w->Rt[j * d + m] * fw[u]);
+  }
+  /* the bound lb fe <= GRID_EXPMAX: fe grows with |m| (and is even in m),
+   * so the images it passes are a run of u */
+  int lo = w->dead[m] ? n : 0, hi = w->dead[m] ? 2 * n : n3;
+  while (lo < hi && lb * fe[lo] > GRID_EXPMAX) lo++;
+  while (hi > lo && lb * fe[hi - 1] > GRID_EXPMAX) hi--;
+  ax->lo = lo, ax->hi = hi;
+  return sb + (size_t)K * n3;
+}
+
 /* One line of the folded spectrum (weights) along the last axis of a d-d
- * grid (d = 2: a row k0; d = 3: a line (k0, k1); d = 4: (k0, k1, k2)), added into vr and vi (nw
- * rows of n1) for one image point o of the other axes, vectorised along
- * the last axis' k1: for every image a1 the k1 that pass the bound lb ge
- * are gathered, then the Gaussian factor (libmvec's exp), the laws'
- * transforms and their prefix and leave-one-out products are vector
- * operations over them.  An image the test on e drops gets the factor 0
- * (it adds exact zeros).  The images are added in the order of the scalar
- * loop this replaced, so only exp and the angle addition round
- * differently.  The trigonometric laws' cos and sin of f_j t (t = the
- * argument) by angle addition from cB, sB (the last axis) and o's ca, sa
- * (hand-written: measured faster than a sincos per node and image).
- * rl: the cosines of the last axis (stride d), cl: Ct's column of the last
- * axis (d entries), dead: the last axis is a dead unit's; dens: SPEC_ALL
- * every weight (rows 0, 1 + j, K + 1 + r), SPEC_DENS the density's
- * transform alone (row 0 of vr, vi: the four-unit terms' 4-d grid, d = 4),
- * SPEC_NOTILT the density and the xi_r (rows 0, 1 + r: the M = 3 grid
- * without the tilted weights, cl_grid_alloc_dq).  Measured
+ * grid (d = 2: a row k0; d = 3: a line (k0, k1); d = 4: (k0, k1, k2)), added
+ * into vr and vi (nw rows of n) for one image point o of the other axes,
+ * vectorised along the last axis (ax): the run of its images u whose
+ * exponent e = o.e + o.ct w_u + Ct_mm w_u^2 / 2 can be at most GRID_EXPMAX
+ * (the roots of the quadratic, a node and 1e-10 of the terms' size wider,
+ * within the bound lb's run), then the Gaussian factor (libmvec's exp on
+ * whole vectors of 8), the laws' transforms and their prefix and
+ * leave-one-out products over that run, read contiguously.  The images
+ * above GRID_EXPMAX in the run get the factor 0 (they add exact zeros to
+ * accumulators that start at +0).  Each node's images are added in the
+ * order of the scalar loop this replaced (a = -1, 0, 1), so only exp and
+ * the angle addition round differently.  Before (session 26) every node
+ * the bound lb passed was tested per image, gathered through an index
+ * and compacted after exp (38% of them had a factor 0 at case B's
+ * triples), the laws read cos and sin through the index; measured in
+ * docs/grid.md s.15.  The trigonometric laws' cos and sin of f_j t (t =
+ * the argument) by angle addition from ax's and o's ca, sa (hand-written:
+ * measured faster than a sincos per node and image).  rl: the cosines of
+ * the last axis (stride d), cl: Ct's column of the last axis (d entries);
+ * dens: SPEC_ALL every weight (rows 0, 1 + j, K + 1 + r), SPEC_DENS the
+ * density's transform alone (row 0 of vr, vi: the four-unit terms' 4-d
+ * grid, d = 4), SPEC_NOTILT the density and the xi_r (rows 0, 1 + r: the
+ * M = 3 grid without the tilted weights, cl_grid_alloc_dq).  Measured
  * (session 18, case D to T = 50 under callgrind, docs/grid.md s.10): the
  * spectrum 5.32e9 instructions against 11.56e9 for the scalar loop with
  * cl_cf_law and exp per node and image. */
-GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl, const double *cl, int dead,
-                                      const spec_pt *o, int n1, const double *gw, const double *ge, double lb,
-                                      const double *cB, const double *sB, double *vr, double *vi, double *s,
-                                      int dens) {
-  const int K = g->K;
-  int *idx = (int *)s; /* (n1 doubles' room) */
-  double *w1 = s + n1, *G = w1 + n1, *cs = G + n1, *sn = cs + n1, *fr = sn + n1, *fi = fr + (size_t)K * n1;
-  double *cr = fi + (size_t)K * n1, *ci = cr + (size_t)K * n1, *pr = ci + (size_t)K * n1;
-  double *pi = pr + (size_t)(K + 1) * n1;
+GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl, const double *cl, const spec_axis *ax,
+                                      const spec_pt *o, double *vr, double *vi, double *s, int dens) {
+  const int K = g->K, n1 = ax->n, n3 = 3 * n1;
   const double e0 = o->e, ct = o->ct;
+  /* the run of images: the roots of e0 + ct w + c2 w^2 = GRID_EXPMAX +
+   * margin (the margin covers the rounding of the exponents as summed
+   * below), a node wider on each side, within the bound's run */
+  int u0 = ax->lo, u1 = ax->hi;
+  if (u0 >= u1) return;
+  if (ax->c2 > 0) {
+    const double c2 = ax->c2, wm = fmax(fabs(ax->w[u0]), fabs(ax->w[u1 - 1]));
+    const double E = GRID_EXPMAX + 1e-10 * (GRID_EXPMAX + fabs(e0) + c2 * wm * wm + fabs(ct) * wm);
+    const double disc = ct * ct - 4 * c2 * (e0 - E);
+    if (disc < 0) return; /* every image above GRID_EXPMAX */
+    if (disc >= 0) {
+      const double sq = sqrt(disc), off = 1.5 * n1;
+      const double ra = floor((-ct - sq) / (2 * c2) / ax->dw) - 1 + off, rb = ceil((-ct + sq) / (2 * c2) / ax->dw) + 2 + off;
+      if (ra > u0) u0 = ra < u1 ? (int)ra : u1;
+      if (rb < u1) u1 = rb > u0 ? (int)rb : u0;
+      if (u0 >= u1) return;
+    }
+  }
+  const int L = u1 - u0, Lp = (L + 7) & ~7;
+  const size_t ls = 3 * (size_t)n1 + 8; /* the scratch rows' stride */
+  double *G = s, *cs = G + ls, *sn = cs + ls, *fr = sn + ls, *fi = fr + (size_t)K * ls;
+  double *cr = fi + (size_t)K * ls, *ci = cr + (size_t)K * ls, *pr = ci + (size_t)K * ls;
+  double *pi = pr + (size_t)(K + 1) * ls;
+  const double *restrict w1 = ax->w + u0, *restrict ge = ax->e + u0;
+  /* the pieces of the run along which the node k = (u + n / 2) mod n is
+   * u + kof: the run's index i = u - u0 adds into node i + ko */
+  int ni = 0, i0[4], i1[4], ko[4];
+  for (int r = 0; r < 4; r++) {
+    const int a = r ? (2 * r - 1) * n1 / 2 : 0, b = r < 3 ? (2 * r + 1) * n1 / 2 : n3;
+    const int s0 = a > u0 ? a : u0, s1 = b < u1 ? b : u1;
+    if (s0 < s1) i0[ni] = s0 - u0, i1[ni] = s1 - u0, ko[ni] = u0 - (2 * r - 1) * n1 / 2, ni++;
+  }
   /* without the tilted weights and every law with a closed form (all
    * symmetric): the transforms are real */
   int real = dens != SPEC_ALL;
@@ -924,181 +1005,177 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
     real = k == CL_LAW_RADEMACHER || k == CL_LAW_UNIFORM || k == CL_LAW_SPARSE || k == CL_LAW_LAPLACE ||
            k == CL_LAW_GAUSS;
   }
-  /* leave out the nodes whose Gaussian factor is 0 where no law's
-   * transform calls exp (a gauss law's would round by its position in
-   * the vector loop) */
-  int pack = 1;
-  for (int j = 0; j < K && pack; j++) pack = g->m.c[j].kind != CL_LAW_GAUSS;
-  for (int a1 = -1; a1 <= 1; a1++) {
-    if (dead && a1) continue;
-    int ni = 0;
-    for (int k1 = 0; k1 < n1; k1++)
-      if (!(lb * ge[3 * k1 + a1 + 1] > GRID_EXPMAX)) idx[ni++] = k1;
-    if (!ni) continue;
-    /* the exponents e (in cs), then exp in a loop of its own (with the
-     * test on e in the same loop gcc called the scalar exp) */
+  /* the exponents (in cs; padded to whole vectors of 8 with exponents
+   * above GRID_EXPMAX), then exp in a loop of its own (with the test on e
+   * in the same loop gcc called the scalar exp), on whole vectors: every
+   * node's factor from libmvec's vector exp, whatever its place in the run */
 #pragma omp simd
-    for (int i = 0; i < ni; i++) {
-      const int q = 3 * idx[i] + a1 + 1;
-      w1[i] = gw[q], cs[i] = e0 + ge[q] + ct * w1[i];
-    }
+  for (int i = 0; i < L; i++) cs[i] = e0 + ge[i] + ct * w1[i];
+  for (int i = L; i < Lp; i++) cs[i] = 2 * GRID_EXPMAX;
+  for (int b = 0; b < Lp; b += 8) {
+    double *restrict Gb = G + b;
+    const double *restrict cb8 = cs + b;
 #pragma omp simd
-    for (int i = 0; i < ni; i++) G[i] = exp(-cs[i]);
+    for (int i = 0; i < 8; i++) Gb[i] = exp(-cb8[i]);
+  }
 #pragma omp simd
-    for (int i = 0; i < ni; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
-    if (pack) {
-      /* the nodes whose factor is 0 add only signed zeros to
-       * accumulators that start at +0: left out after exp (libmvec's exp
-       * rounds differently in the vector body and the remainder, so it
-       * keeps its nodes), with the same bits.  Measured (session 25): 38%
-       * of the nodes the bound passed at case B's triples, docs/grid.md
-       * s.15 */
-      int nk = 0;
-      for (int i = 0; i < ni; i++)
-        if (!(cs[i] > GRID_EXPMAX)) idx[nk] = idx[i], w1[nk] = w1[i], G[nk] = G[i], nk++;
-      if (!(ni = nk)) continue;
-    }
-    if (real) {
-      /* the density's transform alone, real: G times the laws' phi in the
-       * prefix products' order (a Fr - b Fi with b = Fi = 0 is a Fr), the
-       * tilted factors chi never formed.  The same bits as the complex
-       * loops below (their imaginary parts add signed zeros only);
-       * measured against them in docs/grid.md s.15 (session 25) */
-      double *restrict P = pr;
-#pragma omp simd
-      for (int i = 0; i < ni; i++) P[i] = G[i];
-      for (int j = 0; j < K; j++) {
-        const cl_law *c = &g->m.c[j];
-        const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
-        /* the trigonometric laws (o->tr[j]): only the cos or sin their phi reads */
-        const double *restrict cb = cB + (size_t)j * 3 * n1, *restrict sb = sB + (size_t)j * 3 * n1;
-        const double c0 = o->ca[j], s0 = o->sa[j];
-        switch (c->kind) {
-        case CL_LAW_RADEMACHER:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            const int q = 3 * idx[i] + a1 + 1;
-            P[i] = P[i] * (c0 * cb[q] - s0 * sb[q]);
-          }
-          break;
-        case CL_LAW_UNIFORM:
-        case CL_LAW_SPARSE: {
-          const int uni = c->kind == CL_LAW_UNIFORM; /* uniform: sin alone; sparse: cos alone */
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            const int q = 3 * idx[i] + a1 + 1;
-            double fr, ci;
-            if (uni) cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[q] + c0 * sb[q], &fr, &ci);
-            else cl_cf_sparse(c->p, f, c0 * cb[q] - s0 * sb[q], 0, &fr, &ci);
-            P[i] = P[i] * fr;
-          }
-          break;
-        }
-        case CL_LAW_LAPLACE:
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            double fr, ci;
-            cl_cf_laplace(c->m2, t0 + r1 * w1[i], &fr, &ci);
-            P[i] = P[i] * fr;
-          }
-          break;
-        default: /* CL_LAW_GAUSS (real: every law has a closed form) */
-#pragma omp simd
-          for (int i = 0; i < ni; i++) {
-            double fr, ci;
-            cl_cf_gauss(c->m2, t0 + r1 * w1[i], &fr, &ci);
-            P[i] = P[i] * fr;
-          }
-        }
-      }
-#pragma omp simd
-      for (int i = 0; i < ni; i++) vr[idx[i]] += P[i];
-      /* xi_r: i (Ct w)_r times the (real) transform of the density */
-      for (int r = 0; r < d && dens == SPEC_NOTILT; r++) {
-        double *restrict ui = vi + (size_t)(1 + r) * n1;
-        const double xo = o->xo[r], cr1 = cl[r];
-#pragma omp simd
-        for (int i = 0; i < ni; i++) ui[idx[i]] += (xo + cr1 * w1[i]) * P[i];
-      }
-      continue;
-    }
+  for (int i = 0; i < L; i++) G[i] = cs[i] > GRID_EXPMAX ? 0 : G[i];
+  if (real) {
+    /* the density's transform alone, real: G times the laws' phi in the
+     * prefix products' order (a Fr - b Fi with b = Fi = 0 is a Fr), the
+     * tilted factors chi never formed.  The same bits as the complex
+     * loops below (their imaginary parts add signed zeros only);
+     * measured against them in docs/grid.md s.15 (session 25) */
+    double *restrict P = G;
     for (int j = 0; j < K; j++) {
       const cl_law *c = &g->m.c[j];
       const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
-      double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-      double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
-      if (o->tr[j]) {
-        const double *cb = cB + (size_t)j * 3 * n1, *sb = sB + (size_t)j * 3 * n1, c0 = o->ca[j], s0 = o->sa[j];
-#pragma omp simd
-        for (int i = 0; i < ni; i++) {
-          const int q = 3 * idx[i] + a1 + 1;
-          cs[i] = c0 * cb[q] - s0 * sb[q], sn[i] = s0 * cb[q] + c0 * sb[q];
-        }
-      }
+      /* the trigonometric laws (o->tr[j]): only the cos or sin their phi reads */
+      const double *restrict cb = ax->cb + (size_t)j * n3 + u0, *restrict sb = ax->sb + (size_t)j * n3 + u0;
+      const double c0 = o->ca[j], s0 = o->sa[j];
       switch (c->kind) {
       case CL_LAW_RADEMACHER:
 #pragma omp simd
-        for (int i = 0; i < ni; i++) cl_cf_rademacher(f, cs[i], sn[i], &Fr[i], &Ci[i]);
+        for (int i = 0; i < L; i++) P[i] = P[i] * (c0 * cb[i] - s0 * sb[i]);
         break;
       case CL_LAW_UNIFORM:
 #pragma omp simd
-        for (int i = 0; i < ni; i++) cl_cf_uniform(f, t0 + r1 * w1[i], cs[i], sn[i], &Fr[i], &Ci[i]);
+        for (int i = 0; i < L; i++) {
+          double fr1, ci1;
+          cl_cf_uniform(f, t0 + r1 * w1[i], 0, s0 * cb[i] + c0 * sb[i], &fr1, &ci1);
+          P[i] = P[i] * fr1;
+        }
         break;
       case CL_LAW_SPARSE:
 #pragma omp simd
-        for (int i = 0; i < ni; i++) cl_cf_sparse(c->p, f, cs[i], sn[i], &Fr[i], &Ci[i]);
+        for (int i = 0; i < L; i++) {
+          double fr1, ci1;
+          cl_cf_sparse(c->p, f, c0 * cb[i] - s0 * sb[i], 0, &fr1, &ci1);
+          P[i] = P[i] * fr1;
+        }
         break;
       case CL_LAW_LAPLACE:
 #pragma omp simd
-        for (int i = 0; i < ni; i++) cl_cf_laplace(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
+        for (int i = 0; i < L; i++) {
+          double fr1, ci1;
+          cl_cf_laplace(c->m2, t0 + r1 * w1[i], &fr1, &ci1);
+          P[i] = P[i] * fr1;
+        }
         break;
-      case CL_LAW_GAUSS:
+      default: /* CL_LAW_GAUSS (real: every law has a closed form) */
 #pragma omp simd
-        for (int i = 0; i < ni; i++) cl_cf_gauss(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
-        break;
-      default: /* student, discrete: the scalar forms */
-        for (int i = 0; i < ni; i++) cl_cf_law(c, t0 + r1 * w1[i], &Fr[i], &Fi[i], &Cr[i], &Ci[i]);
-        continue;
-      }
-      for (int i = 0; i < ni; i++) Fi[i] = Cr[i] = 0; /* symmetric laws */
-    }
-    /* prefix products of the laws' transforms, then the leave-one-out ones */
-    for (int i = 0; i < ni; i++) pr[i] = G[i], pi[i] = 0;
-    for (int j = 0; j < K; j++) {
-      const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
-      const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-      double *restrict a2 = pr + (size_t)(j + 1) * n1, *restrict b2 = pi + (size_t)(j + 1) * n1;
-#pragma omp simd
-      for (int i = 0; i < ni; i++) a2[i] = a[i] * Fr[i] - b[i] * Fi[i], b2[i] = a[i] * Fi[i] + b[i] * Fr[i];
-    }
-    const double *restrict pK = pr + (size_t)K * n1, *restrict qK = pi + (size_t)K * n1;
-    double *restrict sr = cs, *restrict si = sn; /* the suffix products */
-#pragma omp simd
-    for (int i = 0; i < ni; i++) vr[idx[i]] += pK[i], vi[idx[i]] += qK[i], sr[i] = 1, si[i] = 0;
-    if (dens == SPEC_DENS) continue; /* the density's transform alone (the four-unit terms) */
-    for (int j = K - 1; j >= 0 && dens == SPEC_ALL; j--) {
-      /* pre_j chi_j suf_(j+1) */
-      const double *restrict a = pr + (size_t)j * n1, *restrict b = pi + (size_t)j * n1;
-      const double *restrict Fr = fr + (size_t)j * n1, *restrict Fi = fi + (size_t)j * n1;
-      const double *restrict Cr = cr + (size_t)j * n1, *restrict Ci = ci + (size_t)j * n1;
-      double *restrict ur = vr + (size_t)(1 + j) * n1, *restrict ui = vi + (size_t)(1 + j) * n1;
-#pragma omp simd
-      for (int i = 0; i < ni; i++) {
-        const double ar = a[i] * Cr[i] - b[i] * Ci[i], ai = a[i] * Ci[i] + b[i] * Cr[i];
-        ur[idx[i]] += ar * sr[i] - ai * si[i], ui[idx[i]] += ar * si[i] + ai * sr[i];
-        const double tr = sr[i] * Fr[i] - si[i] * Fi[i];
-        si[i] = sr[i] * Fi[i] + si[i] * Fr[i], sr[i] = tr;
+        for (int i = 0; i < L; i++) {
+          double fr1, ci1;
+          cl_cf_gauss(c->m2, t0 + r1 * w1[i], &fr1, &ci1);
+          P[i] = P[i] * fr1;
+        }
       }
     }
-    /* xi_r: i (Ct w)_r times the transform of the density */
-    const int xr0 = dens == SPEC_NOTILT ? 1 : K + 1;
-    for (int r = 0; r < d; r++) {
-      double *restrict ur = vr + (size_t)(xr0 + r) * n1, *restrict ui = vi + (size_t)(xr0 + r) * n1;
+    for (int q = 0; q < ni; q++) {
+      const int o0 = ko[q];
+#pragma omp simd
+      for (int i = i0[q]; i < i1[q]; i++) vr[i + o0] += P[i];
+    }
+    /* xi_r: i (Ct w)_r times the (real) transform of the density */
+    for (int r = 0; r < d && dens == SPEC_NOTILT; r++) {
+      double *restrict ui = vi + (size_t)(1 + r) * n1;
       const double xo = o->xo[r], cr1 = cl[r];
+      for (int q = 0; q < ni; q++) {
+        const int o0 = ko[q];
 #pragma omp simd
-      for (int i = 0; i < ni; i++) {
+        for (int i = i0[q]; i < i1[q]; i++) ui[i + o0] += (xo + cr1 * w1[i]) * P[i];
+      }
+    }
+    return;
+  }
+  for (int j = 0; j < K; j++) {
+    const cl_law *c = &g->m.c[j];
+    const double t0 = o->arg[j], r1 = rl[j * d], f = o->fj[j];
+    double *restrict Fr = fr + (size_t)j * ls, *restrict Fi = fi + (size_t)j * ls;
+    double *restrict Cr = cr + (size_t)j * ls, *restrict Ci = ci + (size_t)j * ls;
+    if (o->tr[j]) {
+      const double *restrict cb = ax->cb + (size_t)j * n3 + u0, *restrict sb = ax->sb + (size_t)j * n3 + u0;
+      const double c0 = o->ca[j], s0 = o->sa[j];
+#pragma omp simd
+      for (int i = 0; i < L; i++) cs[i] = c0 * cb[i] - s0 * sb[i], sn[i] = s0 * cb[i] + c0 * sb[i];
+    }
+    switch (c->kind) {
+    case CL_LAW_RADEMACHER:
+#pragma omp simd
+      for (int i = 0; i < L; i++) cl_cf_rademacher(f, cs[i], sn[i], &Fr[i], &Ci[i]);
+      break;
+    case CL_LAW_UNIFORM:
+#pragma omp simd
+      for (int i = 0; i < L; i++) cl_cf_uniform(f, t0 + r1 * w1[i], cs[i], sn[i], &Fr[i], &Ci[i]);
+      break;
+    case CL_LAW_SPARSE:
+#pragma omp simd
+      for (int i = 0; i < L; i++) cl_cf_sparse(c->p, f, cs[i], sn[i], &Fr[i], &Ci[i]);
+      break;
+    case CL_LAW_LAPLACE:
+#pragma omp simd
+      for (int i = 0; i < L; i++) cl_cf_laplace(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
+      break;
+    case CL_LAW_GAUSS:
+#pragma omp simd
+      for (int i = 0; i < L; i++) cl_cf_gauss(c->m2, t0 + r1 * w1[i], &Fr[i], &Ci[i]);
+      break;
+    default: /* student, discrete: the scalar forms */
+      for (int i = 0; i < L; i++) cl_cf_law(c, t0 + r1 * w1[i], &Fr[i], &Fi[i], &Cr[i], &Ci[i]);
+      continue;
+    }
+    for (int i = 0; i < L; i++) Fi[i] = Cr[i] = 0; /* symmetric laws */
+  }
+  /* prefix products of the laws' transforms, then the leave-one-out ones */
+  for (int i = 0; i < L; i++) pr[i] = G[i], pi[i] = 0;
+  for (int j = 0; j < K; j++) {
+    const double *restrict a = pr + (size_t)j * ls, *restrict b = pi + (size_t)j * ls;
+    const double *restrict Fr = fr + (size_t)j * ls, *restrict Fi = fi + (size_t)j * ls;
+    double *restrict a2 = pr + (size_t)(j + 1) * ls, *restrict b2 = pi + (size_t)(j + 1) * ls;
+#pragma omp simd
+    for (int i = 0; i < L; i++) a2[i] = a[i] * Fr[i] - b[i] * Fi[i], b2[i] = a[i] * Fi[i] + b[i] * Fr[i];
+  }
+  const double *restrict pK = pr + (size_t)K * ls, *restrict qK = pi + (size_t)K * ls;
+  double *restrict sr = cs, *restrict si = sn; /* the suffix products */
+  for (int q = 0; q < ni; q++) {
+    const int o0 = ko[q];
+#pragma omp simd
+    for (int i = i0[q]; i < i1[q]; i++) vr[i + o0] += pK[i], vi[i + o0] += qK[i];
+  }
+  if (dens == SPEC_DENS) return; /* the density's transform alone (the four-unit terms) */
+#pragma omp simd
+  for (int i = 0; i < L; i++) sr[i] = 1, si[i] = 0;
+  for (int j = K - 1; j >= 0 && dens == SPEC_ALL; j--) {
+    /* pre_j chi_j suf_(j+1) */
+    const double *restrict a = pr + (size_t)j * ls, *restrict b = pi + (size_t)j * ls;
+    const double *restrict Fr = fr + (size_t)j * ls, *restrict Fi = fi + (size_t)j * ls;
+    const double *restrict Cr = cr + (size_t)j * ls, *restrict Ci = ci + (size_t)j * ls;
+    double *restrict ur = vr + (size_t)(1 + j) * n1, *restrict ui = vi + (size_t)(1 + j) * n1;
+    for (int q = 0; q < ni; q++) {
+      const int o0 = ko[q];
+#pragma omp simd
+      for (int i = i0[q]; i < i1[q]; i++) {
+        const double ar = a[i] * Cr[i] - b[i] * Ci[i], ai = a[i] * Ci[i] + b[i] * Cr[i];
+        ur[i + o0] += ar * sr[i] - ai * si[i], ui[i + o0] += ar * si[i] + ai * sr[i];
+      }
+    }
+#pragma omp simd
+    for (int i = 0; i < L; i++) {
+      const double tr = sr[i] * Fr[i] - si[i] * Fi[i];
+      si[i] = sr[i] * Fi[i] + si[i] * Fr[i], sr[i] = tr;
+    }
+  }
+  /* xi_r: i (Ct w)_r times the transform of the density */
+  const int xr0 = dens == SPEC_NOTILT ? 1 : K + 1;
+  for (int r = 0; r < d; r++) {
+    double *restrict ur = vr + (size_t)(xr0 + r) * n1, *restrict ui = vi + (size_t)(xr0 + r) * n1;
+    const double xo = o->xo[r], cr1 = cl[r];
+    for (int q = 0; q < ni; q++) {
+      const int o0 = ko[q];
+#pragma omp simd
+      for (int i = i0[q]; i < i1[q]; i++) {
         const double c = xo + cr1 * w1[i];
-        ur[idx[i]] += -c * qK[i], ui[idx[i]] += c * pK[i];
+        ur[i + o0] += -c * qK[i], ui[i + o0] += c * pK[i];
       }
     }
   }
@@ -1108,10 +1185,9 @@ GRID_CLONES static void spectrum_line(const cl_grid *g, int d, const double *rl,
  * vi: for every image a0 of axis 0 that passes the bound lb fe, the line
  * of spectrum_line along axis 1 (and one sin and cos per row and image of
  * axis 0 for the trigonometric laws). */
-static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const double *fw, const double *fe,
-                         const double *gw, const double *ge, double lb, const double *cB, const double *sB,
-                         double *vr, double *vi, double *s) {
-  const int K = g->K, nw = g->nw;
+static void spectrum_row(const cl_grid *g, const work *w, int k0, const double *fw, const double *fe,
+                         const spec_axis *ax, double lb, double *vr, double *vi, double *s) {
+  const int K = g->K, nw = g->nw, n1 = ax->n;
   const double *Ct = w->Ct;
   memset(vr, 0, sizeof(double) * (size_t)nw * n1);
   memset(vi, 0, sizeof(double) * (size_t)nw * n1);
@@ -1128,7 +1204,7 @@ static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const 
       o.arg[j] = w->Rt[j * 2] * w0;
     }
     for (int r = 0; r < 2; r++) o.xo[r] = Ct[r * 2] * w0;
-    spectrum_line(g, 2, w->Rt + 1, cl, w->dead[1], &o, n1, gw, ge, lb, cB, sB, vr, vi, s, SPEC_ALL);
+    spectrum_line(g, 2, w->Rt + 1, cl, ax, &o, vr, vi, s, SPEC_ALL);
   }
 }
 
@@ -1138,21 +1214,16 @@ static void spectrum_row(const cl_grid *g, const work *w, int k0, int n1, const 
  * (docs/grid.md s.2). */
 static void weights(const cl_grid *g, level *l, const axes *ax, const fft_set *fs) {
   work *w = &l->w;
-  const int n0 = ax->n[0], n1 = ax->n[1], K = g->K, nw = g->nw;
+  const int n0 = ax->n[0], n1 = ax->n[1], nw = g->nw;
   const size_t n2 = (size_t)n0 * n1;
-  const double P0 = n0 * ax->h[0], P1 = n1 * ax->h[1];
+  const double P0 = n0 * ax->h[0];
   const double *Ct = w->Ct;
-  /* the frequencies of the images along each axis, and their Gaussian exponents */
-  double *fw = w->fw, *fe = fw + 3 * (size_t)n0, *gw = fe + 3 * (size_t)n0, *ge = gw + 3 * (size_t)n1;
+  /* the frequencies of the images along axis 0, and their Gaussian exponents */
+  double *fw = w->fw, *fe = fw + 3 * (size_t)n0;
   for (int k = 0; k < n0; k++)
     for (int a = 0; a < 3; a++) {
       const int q = k < n0 / 2 ? k : k - n0;
       fw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n0) / P0, fe[3 * k + a] = 0.5 * Ct[0] * fw[3 * k + a] * fw[3 * k + a];
-    }
-  for (int k = 0; k < n1; k++)
-    for (int a = 0; a < 3; a++) {
-      const int q = k < n1 / 2 ? k : k - n1;
-      gw[3 * k + a] = 2 * M_PI * (q + (a - 1) * n1) / P1, ge[3 * k + a] = 0.5 * Ct[3] * gw[3 * k + a] * gw[3 * k + a];
     }
   /* the weights are real: the spectrum at -w is the conjugate of that at w,
    * so the rows k0 = 0 .. n0 / 2 are computed and the others mirrored.
@@ -1165,17 +1236,13 @@ static void weights(const cl_grid *g, level *l, const axes *ax, const fft_set *f
   const double lb = 1 - rc - 1e-12;
   const int poly = cl_act_polynomial(g->m.act);
   memset(w->spec, 0, sizeof w->spec);
-  /* the trigonometric laws' cos and sin of f_j Rt_j1 w1 at every image of
-   * axis 1 (spectrum_row adds the angle of axis 0) */
-  double *cB = ge + 3 * (size_t)n1, *sB = cB + 3 * (size_t)K * n1, *VR = sB + 3 * (size_t)K * n1;
+  /* axis 1: its images' frequencies, exponents and the trigonometric laws'
+   * cos and sin of f_j Rt_j1 w1 (spectrum_row adds the angle of axis 0) */
+  spec_axis sa;
+  double *VR = spec_axis_make(g, w, 2, n1, ax->h[1], lb, &sa, fe + 3 * (size_t)n0);
   double *VI = VR + (size_t)nw * n1, *scr = VI + (size_t)nw * n1;
-  for (int j = 0; j < K; j++) {
-    double f;
-    if (cl_cf_trig(&g->m.c[j], &f))
-      for (int k = 0; k < 3 * n1; k++) cB[j * 3 * n1 + k] = cos(f * w->Rt[j * 2 + 1] * gw[k]), sB[j * 3 * n1 + k] = sin(f * w->Rt[j * 2 + 1] * gw[k]);
-  }
   for (int k0 = 0; k0 <= n0 / 2; k0++) {
-    spectrum_row(g, w, k0, n1, fw, fe, gw, ge, lb, cB, sB, VR, VI, scr);
+    spectrum_row(g, w, k0, fw, fe, &sa, lb, VR, VI, scr);
     for (int k1 = 0; k1 < n1; k1++) {
       double vr[CL_KMAX + 3], vi[CL_KMAX + 3];
       for (int a = 0; a < nw; a++) vr[a] = VR[a * n1 + k1], vi[a] = VI[a * n1 + k1];
@@ -1958,11 +2025,12 @@ static cl_status grid3_room(const cl_grid *g, work *w, size_t N, char *err) {
 }
 
 /* The frequencies of the images (a = -1, 0, 1) of every node k along each
- * of the d axes (n nodes, steps h), fq[i][3 k + a + 1], and their Gaussian
- * exponents Ct_ii w^2 / 2, fx[i], laid out from p; returns the room after
- * them (weights3, g4_spectrum). */
+ * of the first d - 1 axes of a d-d grid (n nodes, steps h), fq[i][3 k + a +
+ * 1], and their Gaussian exponents Ct_ii w^2 / 2, fx[i], laid out from p;
+ * returns the room after them (weights3, g4_spectrum; the last axis':
+ * spec_axis_make). */
 static double *image_freqs(int d, const int *n, const double *h, const double *Ct, double *p, double **fq, double **fx) {
-  for (int i = 0; i < d; i++) {
+  for (int i = 0; i < d - 1; i++) {
     fq[i] = p, fx[i] = p + 3 * (size_t)n[i], p += 6 * (size_t)n[i];
     const double P = n[i] * h[i];
     for (int k = 0; k < n[i]; k++)
@@ -1975,6 +2043,31 @@ static double *image_freqs(int d, const int *n, const double *h, const double *C
   return p;
 }
 
+/* The trigonometric laws' cos and sin of f_j Rt_ji w at every image of
+ * the first d - 1 axes i of a d-d grid (fq: image_freqs'), tc[i][(3 k + a
+ * + 1) K + j] and ts[i][..], laid out from p; returns the room after
+ * them.  image_lines takes the cos and sin of a point's angle f_j sum_i
+ * Rt_ji w_i from them by angle addition: before (session 26) a sincos
+ * per law and image point, 4.1% of case B's run (__sincos_fma under perf;
+ * the angle addition rounds differently: docs/grid.md s.15). */
+static double *image_trig(const cl_grid *g, const work *w, int d, const int *n, double *const *fq, double *p,
+                          double **tc, double **ts) {
+  const int K = g->K;
+  for (int i = 0; i < d - 1; i++) {
+    const int n3 = 3 * n[i];
+    tc[i] = p, ts[i] = p + (size_t)K * n3, p += 2 * (size_t)K * n3;
+    for (int j = 0; j < K; j++) {
+      double f;
+      if (cl_cf_trig(&g->m.c[j], &f))
+        for (int q = 0; q < n3; q++) {
+          const double t = f * w->Rt[j * d + i] * fq[i][q];
+          tc[i][q * K + j] = cos(t), ts[i][q * K + j] = sin(t);
+        }
+    }
+  }
+  return p;
+}
+
 /* The lines of the folded spectrum along the last axis of a d-d grid (d =
  * 3 or 4) at the nodes k[0 .. d - 2] of the other axes: every image point
  * (a_0, .., a_(d-2)) of those axes (a_i = 0 along a dead axis) whose
@@ -1983,19 +2076,30 @@ static double *image_freqs(int d, const int *n, const double *h, const double *C
  * correlation matrix), with its spec_pt, through spectrum_line (n nodes
  * along the last axis; dens: spectrum_line's). */
 static void image_lines(const cl_grid *g, const work *w, int d, const int *k, double *const *fq, double *const *fx,
-                        double lb, const double *cl, int n, const double *cB, const double *sB, double *VR, double *VI,
-                        double *scr, int dens) {
+                        double *const *tc, double *const *ts, double lb, const double *cl, const spec_axis *ax,
+                        double *VR, double *VI, double *scr, int dens) {
   const int K = g->K, m = d - 1;
   const double *Ct = w->Ct;
-  int a[3] = {-1, -1, -1};
+  /* the images of each axis that can pass: not along a dead axis, and lb
+   * times their own exponent not above GRID_EXPMAX (the other axes' add
+   * to it).  Before (session 26) the odometer ran over all 3^m image
+   * points and tested each: 60% of image_lines' cycles at case B, most
+   * of the 27 points of the four-unit terms' lines failing the test */
+  int na[3], al[3][3], a[3] = {0, 0, 0};
+  for (int i = 0; i < m; i++) {
+    na[i] = 0;
+    for (int b = -1; b <= 1; b++)
+      if (!(w->dead[i] && b) && !(lb * fx[i][3 * k[i] + b + 1] > GRID_EXPMAX)) al[i][na[i]++] = b;
+    if (!na[i]) return;
+  }
   for (;;) {
-    int ok = 1;
     double wv[3], e = 0;
-    for (int i = 0; i < m && ok; i++) {
-      if (w->dead[i] && a[i]) ok = 0;
-      wv[i] = fq[i][3 * k[i] + a[i] + 1], e += fx[i][3 * k[i] + a[i] + 1];
+    int qi[3];
+    for (int i = 0; i < m; i++) {
+      const int q = qi[i] = 3 * k[i] + al[i][a[i]] + 1;
+      wv[i] = fq[i][q], e += fx[i][q];
     }
-    if (ok && !(lb * e > GRID_EXPMAX)) {
+    if (!(lb * e > GRID_EXPMAX)) {
       spec_pt o;
       o.e = e, o.ct = 0;
       for (int i = 0; i < m; i++)
@@ -2005,19 +2109,41 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
         o.arg[j] = 0;
         for (int i = 0; i < m; i++) o.arg[j] += w->Rt[j * d + i] * wv[i];
         o.tr[j] = cl_cf_trig(&g->m.c[j], &o.fj[j]);
-        if (o.tr[j]) o.ca[j] = cos(o.fj[j] * o.arg[j]), o.sa[j] = sin(o.fj[j] * o.arg[j]);
+        if (!o.tr[j]) continue;
+        double c = tc[0][qi[0] * K + j], sn = ts[0][qi[0] * K + j];
+        for (int i = 1; i < m; i++) {
+          const double ci = tc[i][qi[i] * K + j], si = ts[i][qi[i] * K + j], c1 = c * ci - sn * si;
+          sn = sn * ci + c * si, c = c1;
+        }
+        o.ca[j] = c, o.sa[j] = sn;
       }
       for (int r = 0; r < d && dens != SPEC_DENS; r++) {
         o.xo[r] = 0;
         for (int i = 0; i < m; i++) o.xo[r] += Ct[r * d + i] * wv[i];
       }
-      spectrum_line(g, d, w->Rt + m, cl, w->dead[m], &o, n, fq[m], fx[m], lb, cB, sB, VR, VI, scr, dens);
+      spectrum_line(g, d, w->Rt + m, cl, ax, &o, VR, VI, scr, dens);
     }
     int i = m - 1;
-    while (i >= 0 && a[i] == 1) a[i--] = -1;
+    while (i >= 0 && a[i] == na[i] - 1) a[i--] = 0;
     if (i < 0) break;
     a[i]++;
   }
+}
+
+/* Whether the folded spectrum of a d-d grid (n nodes per axis) is, as
+ * computed, exactly Hermitian in the planes k0 = 0 and k0 = n0 / 2
+ * (weights3, g4_spectrum: the line at -k the conjugate of that at k): the
+ * images of node k and of node -k along every axis are each other's
+ * negatives, except at the node n / 2, whose image -3 n / 2 has no
+ * partner +3 n / 2, and along a dead axis (the image a = 0 alone).  So:
+ * no dead axis, and the images -3 n / 2 dropped by the bound lb (fx:
+ * image_freqs', ax: the last axis'). */
+static int spec_hermitian(const work *w, int d, const int *n, double *const *fx, double lb, const spec_axis *ax) {
+  for (int i = 0; i < d; i++)
+    if (w->dead[i]) return 0;
+  for (int i = 0; i < d - 1; i++)
+    if (!(lb * fx[i][3 * (n[i] / 2)] > GRID_EXPMAX)) return 0;
+  return ax->lo > 0;
 }
 
 /* The weights W_a on the 3-d grid (a = 0 the density of u, 1..K times c_j,
@@ -2029,43 +2155,53 @@ static void image_lines(const cl_grid *g, const work *w, int d, const int *k, do
  * g->odd: only the slabs j0 = 0 and j0 >= n0 / 2 (eval_level3's). */
 static void weights3(const cl_grid *g, level *l, const int *n, const double *h, int full, const fft_set *fs) {
   work *w = &l->w;
-  const int K = g->K, nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
+  const int nw = g->nw, n0 = n[0], n1 = n[1], n2 = n[2];
   const size_t N = (size_t)n0 * n1 * n2;
   const double *Ct = w->Ct;
-  double *fq[3], *fx[3], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
-  double *cB = p, *sB = cB + 3 * (size_t)K * n2, *VR = sB + 3 * (size_t)K * n2;
-  double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
-  for (int j = 0; j < K; j++) {
-    double f;
-    if (cl_cf_trig(&g->m.c[j], &f))
-      for (int k = 0; k < 3 * n2; k++)
-        cB[j * 3 * n2 + k] = cos(f * w->Rt[j * 3 + 2] * fq[2][k]), sB[j * 3 * n2 + k] = sin(f * w->Rt[j * 3 + 2] * fq[2][k]);
-  }
+  double *fq[3], *fx[3], *tc[2], *ts[2], *p = image_freqs(3, n, h, Ct, w->fw, fq, fx);
+  p = image_trig(g, w, 3, n, fq, p, tc, ts);
   /* e = w^T Ct w / 2 >= lb sum_i Ct_ii w_i^2 / 2 (lb the smallest
    * eigenvalue of Ct's correlation matrix): the images whose own axes put
    * lb (fx0 + fx1) or lb fx2 above GRID_EXPMAX are skipped */
   const double lb = corr_min(3, Ct, w->dead) - 1e-12, cl[3] = {Ct[2], Ct[5], Ct[8]};
+  spec_axis sa; /* axis 2 */
+  double *VR = spec_axis_make(g, w, 3, n2, h[2], lb, &sa, p);
+  double *VI = VR + (size_t)nw * n2, *scr = VI + (size_t)nw * n2;
+  /* the planes k0 = 0 and n0 / 2: the lines k1 = 0 .. n1 / 2, the others
+   * their conjugates (spec_hermitian; the sums over the images in the
+   * reverse order: rounding only).  Before (session 26) computed in full,
+   * 12-15% of the spectrum (helper speed3's estimate) */
+  const int hp = spec_hermitian(w, 3, n, fx, lb, &sa);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++) {
+      const int plane = hp && (k0 == 0 || k0 == n0 / 2);
+      if (plane && k1 > n1 / 2) continue; /* the mirror of n1 - k1 */
       memset(VR, 0, sizeof(double) * (size_t)nw * n2);
       memset(VI, 0, sizeof(double) * (size_t)nw * n2);
       const int kk[2] = {k0, k1};
-      image_lines(g, w, 3, kk, fq, fx, lb, cl, n2, cB, sB, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
-      const int mir = k0 > 0 && k0 < n0 / 2;
-      for (int k2 = 0; k2 < n2; k2++) {
-        /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
-        const double sg = ((k0 + k1 + k2) & 1) ? -1 : 1;
-        const size_t ix = 2 * (((size_t)k0 * n1 + k1) * n2 + k2);
-        const size_t iy = 2 * (((size_t)((n0 - k0) % n0) * n1 + (n1 - k1) % n1) * n2 + (n2 - k2) % n2);
-        for (int a = 0; a < nw; a++) {
-          const double vr = VR[(size_t)a * n2 + k2], vi = VI[(size_t)a * n2 + k2];
-          double *z = w->z + 2 * N * (size_t)(a / 2), *zx = z + ix, *zy = z + iy;
-          if (a & 1) { /* the odd weight as the imaginary part */
-            zx[0] -= sg * vi, zx[1] += sg * vr;
-            if (mir) zy[0] += sg * vi, zy[1] += sg * vr;
-          } else {
-            zx[0] = sg * vr, zx[1] = sg * vi;
-            if (mir) zy[0] = sg * vr, zy[1] = -sg * vi;
+      image_lines(g, w, 3, kk, fq, fx, tc, ts, lb, cl, &sa, VR, VI, scr, g->dq ? SPEC_NOTILT : SPEC_ALL);
+      const int mir = (k0 > 0 && k0 < n0 / 2) || (plane && k1 > 0 && k1 < n1 / 2);
+      /* a pair of weights at a time along the line (z's rows, the odd
+       * weight as the imaginary part: the same operations as before
+       * session 26, where the weights were the inner loop and each entry
+       * was written, then its odd weight added) */
+      const size_t ix = 2 * ((size_t)k0 * n1 + k1) * n2;
+      const size_t iy = 2 * ((size_t)((n0 - k0) % n0) * n1 + (n1 - k1) % n1) * n2;
+      /* the grid starts at u = -n h / 2: the phase (-1)^(k0 + k1 + k2) for even n */
+      const double sg0 = ((k0 + k1) & 1) ? -1 : 1;
+      for (int a = 0; a < nw; a += 2) {
+        const double *restrict er = VR + (size_t)a * n2, *restrict ei = VI + (size_t)a * n2;
+        const double *restrict orr = er + n2, *restrict oi = ei + n2;
+        const int od = a + 1 < nw;
+        double *restrict x = w->z + 2 * N * (size_t)(a / 2) + ix, *restrict y = w->z + 2 * N * (size_t)(a / 2) + iy;
+        for (int k2 = 0; k2 < n2; k2++) {
+          const double sg = (k2 & 1) ? -sg0 : sg0;
+          double xr = sg * er[k2], xi = sg * ei[k2], yr = xr, yi = -sg * ei[k2];
+          if (od) xr -= sg * oi[k2], xi += sg * orr[k2], yr += sg * oi[k2], yi += sg * orr[k2];
+          x[2 * k2] = xr, x[2 * k2 + 1] = xi;
+          if (mir) {
+            const int ky = k2 ? n2 - k2 : 0;
+            y[2 * ky] = yr, y[2 * ky + 1] = yi;
           }
         }
       }
@@ -2559,7 +2695,7 @@ cl_status cl_grid4q_alloc_levels(const cl_model *m, const cl_grid_level lp[2], c
     w->hs = malloc(sizeof(double) * se * se);
     w->ys = malloc(sizeof(double) * se * se);
     w->ds = malloc(sizeof(double) * se * se);
-    w->fw = malloc(sizeof(double) * (40 + 14 * (size_t)g->K) * n); /* frequencies, phases, spectrum_line's scratch */
+    w->fw = malloc(sizeof(double) * spec_room(g->K, n, 4));
     if (!w->tab || !w->cross || !w->ln || !w->W || !w->A || !w->B || !w->hs || !w->ys || !w->ds || !w->fw)
       st = cl_fail(err, CL_ENOMEM, "out of memory");
   }
@@ -2585,30 +2721,35 @@ void cl_grid4q_sizes(const cl_grid4q *q, int lev, int *n) {
  * bound lb (e_0 + e_1 + e_2) <= GRID_EXPMAX (as weights3). */
 static void g4_spectrum(const cl_grid *g, level *l, const int *n, const double *h, double *sr, double *si) {
   work *w = &l->w;
-  const int K = g->K, n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3];
-  const double *Ct = w->Ct, *Rt = w->Rt;
-  double *fq[4], *fx[4], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
-  double *cB = p, *sB = cB + 3 * (size_t)K * n3, *VR = sB + 3 * (size_t)K * n3, *VI = VR + n3, *scr = VI + n3;
-  for (int j = 0; j < K; j++) {
-    double f;
-    if (cl_cf_trig(&g->m.c[j], &f))
-      for (int k = 0; k < 3 * n3; k++)
-        cB[j * 3 * n3 + k] = cos(f * Rt[j * 4 + 3] * fq[3][k]), sB[j * 3 * n3 + k] = sin(f * Rt[j * 4 + 3] * fq[3][k]);
-  }
+  const int n0 = n[0], n1 = n[1], n2 = n[2], n3 = n[3];
+  const double *Ct = w->Ct;
+  double *fq[4], *fx[4], *tc[3], *ts[3], *p = image_freqs(4, n, h, Ct, w->fw, fq, fx);
+  p = image_trig(g, w, 4, n, fq, p, tc, ts);
   /* images whose exponent is above G4Q_EXPMAX(Eh) are dropped (lb scaled so
    * that spectrum_line's test against GRID_EXPMAX is that one) */
   const double lb = (corr_min(4, Ct, w->dead) - 1e-12) * GRID_EXPMAX / G4Q_EXPMAX(l->p.Eh);
   const double cl[4] = {Ct[3], Ct[7], Ct[11], Ct[15]};
+  spec_axis sa; /* axis 3 */
+  double *VR = spec_axis_make(g, w, 4, n3, h[3], lb, &sa, p), *VI = VR + n3, *scr = VI + n3;
+  /* the planes k0 = 0 and n0 / 2: the lines (k1, k2) of one half, the
+   * others their conjugates (as weights3) */
+  const int hp = spec_hermitian(w, 4, n, fx, lb, &sa);
   for (int k0 = 0; k0 <= n0 / 2; k0++)
     for (int k1 = 0; k1 < n1; k1++)
       for (int k2 = 0; k2 < n2; k2++) {
+        const int plane = hp && (k0 == 0 || k0 == n0 / 2), e1 = k1 == 0 || k1 == n1 / 2;
+        if (plane && (k1 > n1 / 2 || (e1 && k2 > n2 / 2))) continue; /* the mirror of (-k1, -k2) */
         memset(VR, 0, sizeof(double) * (size_t)n3);
         memset(VI, 0, sizeof(double) * (size_t)n3);
         const int kk[3] = {k0, k1, k2};
-        image_lines(g, w, 4, kk, fq, fx, lb, cl, n3, cB, sB, VR, VI, scr, SPEC_DENS);
+        image_lines(g, w, 4, kk, fq, fx, tc, ts, lb, cl, &sa, VR, VI, scr, SPEC_DENS);
         const size_t r0 = (((size_t)k0 * n1 + k1) * n2 + k2) * n3;
         memcpy(sr + r0, VR, sizeof(double) * (size_t)n3);
         memcpy(si + r0, VI, sizeof(double) * (size_t)n3);
+        if (plane && !(e1 && (k2 == 0 || k2 == n2 / 2))) {
+          const size_t ry = (((size_t)k0 * n1 + (n1 - k1) % n1) * n2 + (n2 - k2) % n2) * n3;
+          for (int k3 = 0; k3 < n3; k3++) sr[ry + (n3 - k3) % n3] = VR[k3], si[ry + (n3 - k3) % n3] = -VI[k3];
+        }
       }
 }
 
