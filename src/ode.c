@@ -1213,10 +1213,18 @@ static cl_status drift_part(const ode_ctx *c, size_t nt, const double *tk, const
   }
   for (size_t i = 1; i < nt && prop; i++)
     for (int q = 0; q < n; q++) Ep[i] = fmax(Ep[i], ev[i * n + q]);
+  /* each row's bound: the smallest of the norms' and the propagators'; a
+   * NaN (a growth e^x that overflowed times a bound of 0: 0 inf) counts
+   * as no bound, +inf.  Before (session 26) a NaN lost every comparison,
+   * so the row was left out and the part could print 0 (linear sigma,
+   * lambda 0, one segment of length 2.5, growth e^1690: the propagators'
+   * bound 0.716 was dropped with the NaN of the norms') */
   for (size_t i = 1; i < nt && !st; i++) {
-    int k = Er[nt + i] < Er[i];
-    if (prop && Ep[i] < Er[k * nt + i]) k = 2;
-    if (Er[k * nt + i] > Emax) Emax = Er[k * nt + i], best = k;
+    int k = -1;
+    double v = INFINITY;
+    for (int q = 0; q < (prop ? 3 : 2); q++)
+      if (!isnan(Er[q * nt + i]) && (k < 0 || Er[q * nt + i] < v)) k = q, v = Er[q * nt + i];
+    if (k < 0 || !(v <= Emax)) Emax = v, best = k < 0 ? 0 : k;
   }
   free(J);
   if (st == CL_ENOMEM) return st;

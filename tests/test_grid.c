@@ -802,6 +802,31 @@ Test(grid, trajectory_bound_covers_the_drifts_rounding, .timeout = 120) {
   cl_traj_free(b);
 }
 
+/* The same case with one output segment (--dt-out 2.5): the flow's growth
+ * over it, e^1690 by the logarithmic norms, overflows, and 0 times it gave
+ * a NaN that lost every comparison: the row was left out and the rounding's
+ * part printed 0 (trajectory bound 5.39e-8, the distance to the exact
+ * table 2.57e-8; main's build before session 26: 2.94e-8 against 2.81e-8).
+ * Now a NaN counts as no bound and the propagators' 0.716 is used (session
+ * 26, src/ode.c drift_part).  1.1 CPU s plain (me). */
+Test(grid, rounding_part_survives_an_overflowing_growth, .timeout = 120) {
+  cl_config oc;
+  char err[CL_ERRLEN], info[CL_INFOLEN];
+  cl_traj *a;
+  cr_assert_eq(cfg_from_args(&oc, CL_CMD_ODE,
+                             "--M 2 --act linear --lambda 0 --c laplace:3 --c uniform:3 --R0 0.1,0.02;0.03,0.1 "
+                             "--T 2.5 --dt-out 2.5 --rtol 1e-13 --atol 1e-16",
+                             err),
+               CL_OK, "%s", err);
+  cr_assert_eq(cl_ode_solve(&oc.model, &oc.sched, &oc.ode, &a, info, err), CL_OK, "%s", err);
+  const char *p = strstr(info, "rounding's part ");
+  cr_assert(p, "no rounding's part in '%s'", info);
+  const double part = atof(p + strlen("rounding's part "));
+  cr_log_info("one segment: rounding's part %.3g", part);
+  cr_expect_gt(part, 1e-8, "the rounding's part %g left out (%s)", part, info);
+  cl_traj_free(a);
+}
+
 /* The default engine for M = 2 is the grid; where it refuses a state
  * (units that become nearly collinear: case A's laws with lambda = 0, both
  * units on one feature, Q_12 / sqrt(Q_11 Q_22) = 0.99899 at t = 31.77;
