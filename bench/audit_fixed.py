@@ -58,7 +58,7 @@ def build_helper():
     os.makedirs(os.path.dirname(HELPER), exist_ok=True)
     subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fopenmp", "-ffp-contract=off", "-D_GNU_SOURCE",
                     "-Iinclude", "-I.", "bench/audit_drift.c"] + app +
-                   [BUILD + "/libcldyn.a", "-lgsl", "-ljansson"] + libs + ["-lz", "-lm", "-o", HELPER], cwd=ROOT, check=True)
+                   [BUILD + "/libcldyn.a", "-lgsl", "-lfftw3", "-ljansson"] + libs + ["-lz", "-lm", "-o", HELPER], cwd=ROOT, check=True)
 
 
 def report(ok, what):

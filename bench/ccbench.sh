@@ -10,7 +10,7 @@ cc_bench() {
   blas=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
   # shellcheck disable=SC2086 # $blas: word splitting intended
   cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -ffp-contract=off -fopenmp -Iinclude -I. \
-    "bench/$name.c" "$@" build/libcldyn.a -lgsl -ljansson $blas -lz -lm -o "$out"
+    "bench/$name.c" "$@" build/libcldyn.a -lgsl -lfftw3 -ljansson $blas -lz -lm -o "$out"
 }
 
 # `ref_cldyn NAME REF`: the commit REF exported with `git archive` and its

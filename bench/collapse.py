@@ -32,7 +32,7 @@ def build():
     libs = subprocess.run(["pkg-config", "--libs", "openblas"], capture_output=True, text=True).stdout.split()
     cc = ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fopenmp", "-ffp-contract=off", "-D_GNU_SOURCE",
           "-Iinclude", "-I."]
-    tail = [B + "/libcldyn.a", "-lgsl", "-ljansson"] + libs + ["-lz", "-lm"]
+    tail = [B + "/libcldyn.a", "-lgsl", "-lfftw3", "-ljansson"] + libs + ["-lz", "-lm"]
     subprocess.run(cc + ["bench/audit_drift.c"] + app + tail + ["-o", B + "/bench/audit_drift"], cwd=ROOT, check=True)
     subprocess.run(cc + ["bench/collapse_mc.c", "tests/mc_ref.c"] + app + tail + ["-lcriterion", "-o", B + "/bench/collapse_mc"],
                    cwd=ROOT, check=True)
