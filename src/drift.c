@@ -43,7 +43,7 @@ static int sd_limited(cl_act a) { return cl_act_pole(a) > 0; }
 struct cl_drift {
   cl_multi *multi; /* M >= 2: the Sobol' engine (drift_multi.c) */
   cl_acc *qacc;    /* M >= 2, smooth sigma: the deterministic rule (drift_acc.c) */
-  cl_grid *g2;     /* the grid engine (drift_grid.c; M = 2, 3 and 4: docs/grid.md s.15) */
+  cl_grid *g2;     /* the grid engine (drift_grid.c; M = 2, 3 and M >= 4: docs/grid.md s.15-16) */
   cl_erf *erf;     /* erf with Gaussian laws: closed forms (drift_erf.c) */
   int pin;         /* rule + 1 that cl_drift_eval evaluates alone (cl_drift_pin_rep); 0: the drift */
   cl_quad_opts qo; /* the options it was built with (cl_drift_m1_coarse) */
@@ -367,12 +367,12 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
     return CL_OK;
   }
   /* the grid engine (drift_grid.c, docs/grid.md): on request (M = 2, 3, and
-   * 4 by inclusion-exclusion over the sub-models, drift_grid4.c, docs/grid.md
-   * s.15), and by default for M = 2 wherever it applies (unless the Sobol'
+   * M >= 4 by inclusion-exclusion over the sub-models, drift_grid4.c,
+   * docs/grid.md s.15-16), and by default for M = 2 wherever it applies (unless the Sobol'
    * rules' own --qmc-points is given: docs/grid.md s.6) */
   if (expect == CL_EXPECT_GRID ||
       (expect == CL_EXPECT_QMC && m->M == 2 && !(o && o->qmc_points > 0) && cl_grid_applies(m, NULL, 0))) {
-    cl_status gst = m->M == 4 ? cl_grid4_alloc(m, o, &d->g2, err) : cl_grid_alloc(m, o, &d->g2, err);
+    cl_status gst = m->M >= 4 ? cl_grid4_alloc(m, o, &d->g2, err) : cl_grid_alloc(m, o, &d->g2, err);
     if (gst) return cl_drift_free(d), gst;
     d->method = METHOD_MULTI;
     snprintf(d->method_str, sizeof d->method_str, "%s", cl_grid_method(d->g2));

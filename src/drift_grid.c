@@ -123,7 +123,7 @@ struct cl_grid {
   int dq;  /* M = 3 without the tilted weights (cl_grid_alloc_dq): nw = 4, dR set to 0 */
   double emax;
   char method[640];
-  cl_grid_sum sum; /* M = 4: a sum of other engines' levels (drift_grid4.c, cl_grid_alloc_sum) */
+  cl_grid_sum sum; /* M >= 4: a sum of other engines' levels (drift_grid4.c, cl_grid_alloc_sum) */
   void *sctx;      /* its context (non-NULL: this is such a shell) */
   struct t3_plan *t3; /* cl_grid_alloc_t3: the line sums of the three-unit terms (t3_compile), else NULL */
 };
@@ -131,18 +131,21 @@ struct cl_grid {
 int cl_grid_applies(const cl_model *m, char *why, size_t n) {
   char r[160] = "";
   int poly = cl_act_polynomial(m->act);
-  if (m->M == 4) { /* the sum over the sub-models (drift_grid4.c, docs/grid.md s.15) */
+  if (m->M >= 4) { /* the sum over the sub-models (drift_grid4.c, docs/grid.md s.15-16) */
     cl_model t = *m;
     t.M = 3;
-    if (m->lambda != 0 && m->B != 1)
-      snprintf(r, sizeof r, "M = 4 with B = %d and lambda != 0 (the four-unit terms are those of B = 1)", m->B);
+    if (m->M > CL_MMAX)
+      snprintf(r, sizeof r, "M = %d (at most %d units)", m->M, CL_MMAX);
+    else if (m->lambda != 0 && m->B != 1)
+      snprintf(r, sizeof r, "M = %d with B = %d and lambda != 0 (the four-unit terms are those of B = 1)", m->M,
+               m->B);
     else if (m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
-      snprintf(r, sizeof r, "M = 4 with %s sigma (its 3-unit sub-models' grid serves tanh, erf and sigmoid)",
+      snprintf(r, sizeof r, "M = %d with %s sigma (its 3-unit sub-models' grid serves tanh, erf and sigmoid)", m->M,
                cl_act_name(m->act));
     else
       cl_grid_applies(&t, r, sizeof r);
   } else if (m->M != 2 && m->M != 3)
-    snprintf(r, sizeof r, "M = %d (the grid serves M = 2, 3 and 4)", m->M);
+    snprintf(r, sizeof r, "M = %d (the grid serves M >= 2)", m->M);
   else if (!cl_acc_applies(m, r, sizeof r)) {
   } else if (m->M == 3 && m->act != CL_ACT_TANH && m->act != CL_ACT_ERF && m->act != CL_ACT_SIGMOID)
     snprintf(r, sizeof r, "M = 3 with %s sigma (the 3-d grid serves tanh, erf and sigmoid so far)",
@@ -247,9 +250,9 @@ cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, c
   char why[200];
   if (!cl_grid_applies(m, why, sizeof why))
     return cl_fail(err, CL_EINVAL,
-                   "expect: grid (the grid engine) needs M = 2, 3 or 4 (M = 3, 4: tanh, erf or sigmoid; M = 4: B = 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
-  if (m->M == 4) /* its sub-engines take their own default levels */
-    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 has no levels of its own (cl_grid4_alloc, drift_grid4.c)");
+                   "expect: grid (the grid engine) needs M >= 2 (M >= 3: tanh, erf or sigmoid; M >= 4: B = 1), g = square (where lambda != 0), a smooth sigma and rho >= 0: %s", why);
+  if (m->M >= 4) /* its sub-engines take their own default levels */
+    return cl_fail(err, CL_EINVAL, "expect: the grid engine at M >= 4 has no levels of its own (cl_grid4_alloc, drift_grid4.c)");
   cl_grid *g = calloc(1, sizeof *g);
   if (!g) return cl_fail(err, CL_ENOMEM, "out of memory");
   g->m = *m;
@@ -350,8 +353,10 @@ static void pick_inner(const cl_grid *g, level *l) {
 }
 
 cl_status cl_grid_alloc(const cl_model *m, const cl_quad_opts *o, cl_grid **out, char *err) {
-  if (m->M == 4) /* the sum over the sub-models (docs/grid.md s.15) */
-    return *out = NULL, cl_fail(err, CL_EINVAL, "expect: the grid engine at M = 4 is cl_grid4_alloc's (drift_grid4.c)");
+  /* the sum over the sub-models (docs/grid.md s.15-16); outside its scope
+   * refused below with the reason */
+  if (m->M >= 4 && cl_grid_applies(m, NULL, 0))
+    return *out = NULL, cl_fail(err, CL_EINVAL, "expect: the grid engine at M >= 4 is cl_grid4_alloc's (drift_grid4.c)");
   cl_grid_level c, f;
   cl_grid_default_levels(o ? o->grid_nodes : 0, &c, &f);
   cl_grid_caps(m->M, o ? o->grid_nodes : 0, &c, &f);
@@ -2516,7 +2521,7 @@ static cl_status finish(const cl_grid *g, const double *o, double *dR, double *d
 
 /* One level at its state: prepare, evaluate, check. */
 static cl_status level_drift(const cl_grid *g, int lev, const double *R, const double *Q, double *o, char *err) {
-  if (g->sctx) { /* M = 4: every sub-engine's level lev combined (drift_grid4.c) */
+  if (g->sctx) { /* M >= 4: every sub-engine's level lev combined (drift_grid4.c) */
     const cl_status s4 = g->sum.level(g->sctx, lev, R, Q, o, o + g->K * g->M, err);
     for (int k = 0; !s4 && k < g->nout; k++)
       if (!isfinite(o[k])) return cl_fail(err, CL_EDIVERGE, "the drift is not finite");

@@ -250,7 +250,8 @@ Test(grid, refused_where_it_does_not_apply) {
   const char *bad[] = {"--M 2 --lambda 1 --act relu " K2 STATE2, "--M 2 --lambda 1 --g abs " K2 STATE2,
                        /* B > 1 with lambda != 0 is served since session 11 (tests/test_accurate.c) */
                        "--M 2 --lambda 1 --B 2 --g abs " K2 STATE2, "--M 2 --lambda 1 --rho -0.5 " K2 STATE2,
-                       "--M 5 --lambda 1", "--M 2 --lambda 1 --act cubic --c laplace:1"};
+                       /* M = 5 is served since session 27 (tests/test_gridm.c), not with B = 2 at lambda != 0 */
+                       "--M 5 --lambda 1 --B 2", "--M 2 --lambda 1 --act cubic --c laplace:1"};
   /* STATE2 has K = 2 */
   for (int c = 0; c < 6; c++) {
     cl_model m = model_of(bad[c]);
@@ -260,7 +261,7 @@ Test(grid, refused_where_it_does_not_apply) {
     cr_expect(strstr(err, "expect: grid"), "%s", err);
   }
   CLI_REFUSES("ode --M 2 --lambda 1 --act relu --expect grid --T 0.1", NULL, "--expect: grid");
-  CLI_REFUSES("ode --M 5 --expect grid --T 0.1", NULL, "--expect: grid");
+  CLI_REFUSES("ode --M 5 --lambda 1 --B 2 --expect grid --T 0.1", NULL, "--expect: grid");
   CLI_REFUSES("ode --M 2 --expect grid --grid-nodes 7 --T 0.1", NULL, "--grid-nodes");
 }
 
