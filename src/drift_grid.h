@@ -56,8 +56,8 @@ void cl_grid_default_levels(int n, cl_grid_level *coarse, cl_grid_level *fine);
 void cl_grid_caps(int M, int n, cl_grid_level *coarse, cl_grid_level *fine);
 cl_status cl_grid_alloc_levels(const cl_model *m, const cl_grid_level *coarse, const cl_grid_level *fine,
                                cl_grid **out, char *err);
-/* A grid engine whose levels are sums of other engines' levels (M = 4:
- * drift_grid4.c, cl_grid4_alloc; docs/grid.md s.15): level lev of the
+/* A grid engine whose levels are sums of other engines' levels (M >= 4:
+ * drift_grid4.c, cl_grid4_alloc; docs/grid.md s.15-16): level lev of the
  * shell is level(ctx, lev, ...), so that cl_grid_eval_level, cl_grid_eval
  * (the estimate max |fine - coarse|) and cl_grid_eval_reps serve it as the
  * others; unresolved(ctx) is cl_grid_unresolved's.  The shell owns ctx

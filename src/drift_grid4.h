@@ -1,14 +1,16 @@
-/* drift_grid4.h (internal) - the M = 4 grid engine (docs/grid.md s.15):
- * with B = 1 and g = square every term of the drift names a set U of at
- * most four units and depends only on their marginal law, so the drift is
- * a sum over the sub-models by inclusion-exclusion: the six M = 2 grids
- * (pairs) minus twice each unit's own drift (the M = 2 grid at lambda = 0
- * on the pairs {1, 2} and {3, 4}), plus in dQ the terms naming three units
- * (the four triples' M = 3 grids restricted to them: cl_grid_alloc_t3) and
- * the four-unit terms (cl_grid4q, drift_grid.c) (drift_grid4.c's
- * header).  cl_grid4_alloc wraps
- * it in a cl_grid (cl_grid_alloc_sum) that calls it per level, so that
- * cl_grid_eval and cl_grid_eval_reps serve M = 4 unchanged. */
+/* drift_grid4.h (internal) - the grid engine for M >= 4 units (docs/grid.md
+ * s.15, M = 4; s.16, any M up to CL_MMAX since session 27): with B = 1 and
+ * g = square every term of the drift names a set U of at most four units
+ * and depends only on their marginal law, so the drift is a sum over the
+ * sub-models by inclusion-exclusion: the C(M, 2) M = 2 grids (pairs) minus
+ * M - 2 times each unit's own drift (the M = 2 grid at lambda = 0 on the
+ * pairs {0, 1}, {2, 3}, ...), plus in dQ the terms naming three units (the
+ * triples' M = 3 grids restricted to them: cl_grid_alloc_t3) and the
+ * four-unit terms (cl_grid4q, drift_grid.c, on each quadruple)
+ * (drift_grid4.c's header).  cl_grid4_alloc wraps it in a cl_grid
+ * (cl_grid_alloc_sum) that calls it per level, so that cl_grid_eval and
+ * cl_grid_eval_reps serve M >= 4 unchanged.  (The cl_grid4 names are
+ * kept from the M = 4 engine: bench/grid4.c and bench/lev4.c use them.) */
 #ifndef CLDYN_DRIFT_GRID4_H
 #define CLDYN_DRIFT_GRID4_H
 
@@ -51,7 +53,7 @@ cl_status cl_grid4_new_levels3(const cl_model *m, const cl_quad_opts *o, const c
 void cl_grid4_t3_levels(const cl_model *m, int n, cl_grid_level *coarse, cl_grid_level *fine);
 void cl_grid4_free(cl_grid4 *g);
 /* Level lev (0 coarse, 1 fine) with only the parts in mask (CL_GRID4_*)
- * summed, each with its weight (dR K x 4, dQ 4 x 4, row-major); mask
+ * summed, each with its weight (dR K x M, dQ M x M, row-major); mask
  * CL_GRID4_ALL is the level. */
 cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, const double *Q, double *dR,
                               double *dQ, char *err);

@@ -7,8 +7,8 @@
  *  - tanh with laplace, uniform and rademacher laws, lambda 1: against the
  *    batch Monte Carlo of tests/mc_ref.c at M = 5, within 4 standard
  *    errors plus the estimate;
- *  - threads: the M = 5 drift and a short `ode` table bit-identical for 1,
- *    2 and 3 threads;
+ *  - threads: the M = 5 drift bit-identical for 1, 2 and 3 threads (its
+ *    `ode` table: tests/test_threads.c, ode_output_is_bit_identical);
  *  - the CLI: `ode --M 5 --expect grid` names the engine; B = 2 with
  *    lambda != 0 is refused with one line, exit 2.
  * The states are fixed formulas (gm_state); the Monte Carlo is seeded. */
@@ -144,30 +144,6 @@ Test(gridm, drift_is_bit_identical_for_1_2_3_threads, .timeout = 120) {
     cr_expect_eq(memcmp(ea, e2, sizeof(double) * (size_t)n), 0, "the estimate differs with %d threads", nth);
   }
   unsetenv("OMP_NUM_THREADS");
-}
-
-/* `cldyn ode` at M = 5 with the grid: the same table for 1, 2 and 3
- * threads. */
-Test(gridm, ode_output_is_bit_identical, .timeout = 180) {
-  char dir[64];
-  make_tmpdir(dir, sizeof dir);
-  char *out[3];
-  size_t len[3];
-  for (int nth = 1; nth <= 3; nth++) {
-    char cmd[1024], path[128];
-    snprintf(path, sizeof path, "%s/o%d.csv", dir, nth);
-    snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d exec %s ode %s --T 0.3 --dt-out 0.1 --out %s 2>/dev/null", nth,
-             cli_bin(), GM5, path);
-    int st = system_child(cmd);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", cmd);
-    out[nth - 1] = slurp(path, &len[nth - 1]);
-    cr_assert(out[nth - 1] && len[nth - 1] > 0);
-    unlink(path);
-  }
-  for (int k = 1; k < 3; k++)
-    cr_expect(len[k] == len[0] && memcmp(out[k], out[0], len[0]) == 0, "output differs with %d threads", k + 1);
-  for (int k = 0; k < 3; k++) free(out[k]);
-  rmdir(dir);
 }
 
 /* `ode --M 5 --expect grid` prints the method line naming the engine and

@@ -8,7 +8,8 @@
  *  - the closed erf engine (Price-theorem terms);
  *  - the M = 4 grid engine, whose sub-engines run in threads (case B's
  *    start);
- *  - the table written by `cldyn ode` (OMP_NUM_THREADS = 1, 2, 3);
+ *  - the table written by `cldyn ode` (OMP_NUM_THREADS = 1, 2, 3; the
+ *    M = 5 grid engine's too);
  *  - the thread counts of cl_drift_threads and cl_drift_threads_tasks;
  * and --qmc-points below the minimum (128) is raised to it, with a note. */
 #include <criterion/criterion.h>
@@ -132,6 +133,8 @@ Test(threads, ode_output_is_bit_identical, .timeout = 180) {
       "--M 2 --lambda 1 --act erf --c gauss --c gauss --R0 '0.1,0.02;0.03,0.1' --T 2",
       /* the whole batch (g = abs) with the integrator's tolerance floor (docs/multi.md s.3) */
       "--M 2 --B 2 --g abs --lambda 1 --R0 '0.1,0.02' --T 2 --qmc-points 512",
+      /* the grid engine at M = 5 (session 27: its 33 tasks in threads, docs/grid.md s.16) */
+      "--M 5 --lambda 1 --expect grid --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 --T 0.3",
   };
   char dir[64];
   make_tmpdir(dir, sizeof dir);
