@@ -4,8 +4,8 @@
 # (bench/multi_cases.sh's C: M = 8, K = 8, lambda = 1, g = square, B = 1,
 # tanh), one process at a time:
 #
-#  1. case C to T (CLDYN_BENCH_GRIDM_T, default 50; session 27 ran 10, the
-#     whole 50 being over 10 minutes of CPU) with the grid, once with
+#  1. case C to T (CLDYN_BENCH_GRIDM_T, default 50: session 27 measured
+#     439 CPU s with one thread, docs/grid.md s.16) with the grid, once with
 #     OMP_NUM_THREADS=1 (user CPU seconds, peak RSS) and once with the
 #     default threads (wall seconds); and with the default engine (the
 #     Sobol' rules): the printed trajectory bounds and the largest
