@@ -21,15 +21,8 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-BIN = os.path.join(ROOT, "build", "cldyn")
-
-
-def table(path):
-    with open(path) as f:
-        head = f.readline().strip().split(",")
-        cols = [i for i, h in enumerate(head) if h.startswith("R_") or h.startswith("Q_")]
-        return [[float(x.split(",")[i]) for i in cols] for x in f.read().strip().split("\n")]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from audit_m2_ode import BIN, table  # noqa: E402 (the R/Q table of a `cldyn ode` run)
 
 
 def run(args):
