@@ -96,4 +96,5 @@ def main():
               flush=True)
 
 
-main()
+if __name__ == "__main__":  # bench/audit_grid4_ode.py imports table
+    main()

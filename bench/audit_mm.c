@@ -63,6 +63,22 @@
  * quad rule's sd limit (scale_to_sd).  AUDIT_KMAX=k skips (after drawing)
  * the configurations with more than k laws: the quad rule's cost is per
  * atom combination.
+ * AUDIT_GRID4=1 (session 27, helper aud4; AUDIT_M=4 or 3, AUDIT_OPTS="--expect
+ * grid") bends the draw to the M = 3 and 4 grid engines' domain: tanh, erf,
+ * sigmoid; lambda in {0, 0.3, 1, 3}; B = 1, g = square; rho 0 a fifth of the
+ * time, else uniform on [0, 1); 1-4 laws of law_spec with student nu
+ * log-uniform on [4.05, 200]; a state of four units of kind smallR,
+ * aligned, dying (unit 0 with Q_00 log-uniform on [1e-5, 1e-3], bend_hard
+ * 2), smallQ, largeR or collin (bend_hard 1, or 4: units 1 and 2 near unit
+ * 0, a third of the time) on a base state of draw_state; at AUDIT_M=3 the
+ * same four-unit draw restricted to units 0-2 (R's first three columns, Q's
+ * leading 3 x 3 block), so that one seed gives the same models at M = 3
+ * and 4.  The deterministic reference is the engine itself at
+ * `--grid-nodes ${AUDIT_GN:-36}` (every level 1.5 times finer; its own
+ * estimate as the reference's bound), the Monte Carlo the independent one,
+ * and, with at most one continuous law and no student law, the quad rule
+ * at AUDIT_QN nodes (M = 3: 26, 4: 20) as under AUDIT_GRID3 (its ratio
+ * |d - quad| / (est + its estimate) on a line of its own).
  * Reported only. */
 #include <math.h>
 #include <stdio.h>
@@ -88,7 +104,7 @@ static void law_spec(cl_rng *r, int fit, int *ncont, char *buf, size_t n) {
   if (fit && *ncont && (k == 0 || k == 2 || k == 3)) k = 1;
   if (getenv("AUDIT_DISCRETE") && (k == 0 || k == 2 || k == 3 || k == 4)) k = 5 + k % 3; /* discrete laws only */
   if (getenv("AUDIT_GAUSS")) k = 0; /* gauss laws only (the erf closed forms) */
-  if (getenv("AUDIT_GRID3") || getenv("AUDIT_BEXP")) { /* nu log-uniform on [4.05 (bexp: 4.5), 200]; none for linear, no laplace for cubic */
+  if (getenv("AUDIT_GRID3") || getenv("AUDIT_GRID4") || getenv("AUDIT_BEXP")) { /* nu log-uniform on [4.05 (bexp: 4.5), 200]; none for linear, no laplace for cubic */
     const char *act = getenv("AUDIT_GRID3_ACT");
     const int poly = act && (!strcmp(act, "linear") || !strcmp(act, "cubic"));
     if (poly && k == 4) k = 1;
@@ -328,6 +344,13 @@ int main(int argc, char **argv) {
       B = 1, gabs = 0, rho = unif(r, 0, 0.95);
       setenv("AUDIT_GRID3_ACT", act, 1);
     }
+    const int grid4 = getenv("AUDIT_GRID4") != NULL;
+    if (grid4) { /* the M = 3, 4 grid's domain (session 27) */
+      static const char *acts4[] = {"tanh", "erf", "sigmoid"};
+      act = acts4[pick(r, 3)], lam = lams[pick(r, 4)];
+      B = 1, gabs = 0, rho = pick(r, 5) ? unif(r, 0, 1) : 0;
+      setenv("AUDIT_GRID3_ACT", act, 1);
+    }
     const int bexp = getenv("AUDIT_BEXP") != NULL;
     if (bexp) { /* the exact 1/B expansion: g = square, B > 1, lambda != 0 */
       static const char *actsb[] = {"tanh", "erf", "sigmoid", "linear", "cubic"};
@@ -363,7 +386,19 @@ int main(int argc, char **argv) {
     }
     double R[CL_KMAX * CL_MMAX], Q[CL_MMAX * CL_MMAX];
     int kind_shown = kind;
-    if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 1e-3, 10, R, Q);
+    if (grid4) { /* four units drawn, the first M kept (M = 3: the same models) */
+      static const int shown4[] = {0, 1, 7, 3, 4, 6};
+      const int k4 = pick(r, 6), b4 = pick(r, 5);
+      const int hard = k4 == 2 ? 2 : k4 == 5 ? (pick(r, 3) ? 1 : 4) : 0;
+      static const int base4[] = {0, 1, 3, 4, 5};
+      double R4[CL_KMAX * 4], Q4[16];
+      kind_shown = hard == 4 ? 10 : shown4[k4];
+      draw_state(r, Kd, 4, hard ? base4[b4] : k4, hard, R4, Q4);
+      for (int k = 0; k < Kd; k++)
+        for (int i = 0; i < M; i++) R[k * M + i] = R4[k * 4 + i];
+      for (int i = 0; i < M; i++)
+        for (int l = 0; l < M; l++) Q[i * M + l] = Q4[i * 4 + l];
+    } else if (grid3 && M == 2) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 1e-3, 10, R, Q);
     else if (bexp && M == 2 && pick(r, 2)) kind_shown = 6 + pick(r, 4), draw_state3(r, Kd, kind_shown, 0.05, 5, R, Q);
     else if (hardm) { /* a base state of kind 0, 1, 3, 4 or 5, bent by bend_hard */
       static const int base[] = {0, 1, 3, 4, 5}, shown[] = {0, 6, 7, 9, 10};
@@ -416,6 +451,11 @@ int main(int argc, char **argv) {
         have_ref = 2, refb = 1e-12 * mx;
       }
       cl_acc_free(a);
+    } else if (grid4 && eng == E_GRID && MM >= 3) {
+      /* the engine 1.5 times finer in every level (its estimate the reference's bound) */
+      snprintf(ro, sizeof ro, "--grid-nodes %s", getenv("AUDIT_GN") ? getenv("AUDIT_GN") : "36");
+      if (!eval_with(a2, ro, m->R0, m->Q0, ref, &rest, NULL, err)) have_ref = 1, refb = rest;
+      else printf("     (fine grid reference refused: %s)\n", err);
     } else if ((eng == E_GRID || (eng == E_CLOSED && MM == 2)) && cl_grid_applies(m, NULL, 0)) {
       /* the grid of bench/audit_m2.c's reference: capped at 400 nodes */
       if (!audit_grid_ref(m, 0, ref, err)) have_ref = 1, refb = 1e-13;
@@ -435,9 +475,13 @@ int main(int argc, char **argv) {
     double rq = NAN;
     int nstud = 0;
     for (int k = 0; k < K; k++) nstud += m->c[k].kind == CL_LAW_STUDENT;
-    if (grid3 && eng == E_GRID && !poly && !nstud && nc <= 1) {
+    /* AUDIT_GRID4 (M = 3, 4): the same with the quad rule at its reference
+     * node counts (AUDIT_QN, default M = 3: 26, 4: 20), an independent
+     * deterministic rule */
+    const char *qns = getenv("AUDIT_QN") ? getenv("AUDIT_QN") : grid4 ? (MM == 3 ? "26" : "20") : "40";
+    if ((grid3 || grid4) && eng == E_GRID && !poly && !nstud && nc <= 1) {
       double qr[NOUT], qe;
-      const int qn = getenv("AUDIT_QN") ? atoi(getenv("AUDIT_QN")) : 40;
+      const int qn = atoi(qns);
       snprintf(ro, sizeof ro, "--expect quad --quad-nodes %d", qn);
       if (!eval_with(a2, ro, m->R0, m->Q0, qr, &qe, NULL, err)) {
         rq = 0;
@@ -459,7 +503,7 @@ int main(int argc, char **argv) {
     if (eng == E_TENSOR && mx > 0) printf("     tensor rule: max |d - ref| / max |ref| = %.2e\n", rel / mx);
     const audit_check a = audit_ratios(nout, dr, do_mc, mc, se, have_ref, ref, estb, refb);
     audit_record(p, &a, est, verbose, nout, dr, ref, do_mc, mc, se);
-    if (grid3 && !isnan(rq)) printf("     quad rule (%s nodes): ratio %.3f%s\n", getenv("AUDIT_QN") ? getenv("AUDIT_QN") : "40", rq, rq > 1 ? " !" : "");
+    if ((grid3 || grid4) && !isnan(rq)) printf("     quad rule (%s nodes): ratio %.3f%s\n", qns, rq, rq > 1 ? " !" : "");
     printf("%4d %-6s %-7s %9.2e %9.2e %9.2e %7.2f %7.2f%s %s | %.60s\n", c, eng_name[eng], kind_name[kind_shown], est,
            do_mc ? a.se4 : NAN, have_ref ? refb : NAN, do_mc ? a.rmc : NAN, have_ref ? a.rref : NAN, a.vm || a.vr ? " !" : "",
            args, meth);
