@@ -435,7 +435,7 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       if (expect == CL_EXPECT_QMC && !(o && o->qmc_points > 0) && m->M >= 5 && cl_grid_applies(m, NULL, 0)) {
         const size_t len = strlen(d->method_str);
         snprintf(d->method_str + len, sizeof d->method_str - len,
-                 "; --expect grid serves this model too (docs/grid.md s.16: trajectory bounds of 1e-6 to 1e-5 "
+                 "; expect: grid serves this model too (docs/grid.md s.16: trajectory bounds of 1e-6 to 1e-5 "
                  "measured at M = 5 to 8, for minutes of CPU time)");
       }
       *out = d;

@@ -156,7 +156,7 @@ Test(gridm, cli_method_and_refusals, .timeout = 120) {
                 "grid engine", 0);
   /* the default (the Sobol' rules) names the grid as the accurate option */
   ode_method_is("--M 5 --lambda 1 --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 --T 0.05",
-                "--expect grid serves this model too (docs/grid.md s.16", 1);
+                "expect: grid serves this model too (docs/grid.md s.16", 1);
   CLI_REFUSES("ode --M 5 --lambda 1 --B 2 --expect grid --T 0.1", NULL, "--expect: grid", "M = 5", "B = 2");
   CLI_REFUSES("ode --M 6 --act relu --expect grid --T 0.1", NULL, "--expect: grid", "relu");
   CLI_REFUSES("ode --M 5 --lambda 1 --g abs --expect grid --T 0.1", NULL, "--expect: grid", "M = 5");
