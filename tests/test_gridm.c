@@ -117,14 +117,6 @@ Test(gridm, tanh_against_monte_carlo, .timeout = 240) {
   cr_log_info("tanh, M = 5: max |grid - MC| / (4 se + estimate) = %.2f", worst);
 }
 
-/* nth threads for the engines (cl_drift_threads_tasks reads OMP_NUM_THREADS) */
-static void set_threads(int nth) {
-  char v[16];
-  snprintf(v, sizeof v, "%d", nth);
-  setenv("OMP_NUM_THREADS", v, 1);
-  omp_set_num_threads(nth);
-}
-
 #define GM5 "--M 5 --lambda 1 --expect grid --c laplace:3 --c uniform:3 --c rademacher:3 --c rademacher:2 "
 
 /* The M = 5 drift (its 33 tasks in threads, summed in the tasks' order)

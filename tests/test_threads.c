@@ -30,15 +30,6 @@ static cl_config config_of(const char *args) {
   return cfg;
 }
 
-/* nth threads for the drift engines: they use threads only when
- * OMP_NUM_THREADS is set (cl_drift_threads) */
-static void set_threads(int nth) {
-  char v[16];
-  snprintf(v, sizeof v, "%d", nth);
-  setenv("OMP_NUM_THREADS", v, 1);
-  omp_set_num_threads(nth);
-}
-
 /* the drift (dR then dQ) and its bound with nth threads */
 static double drift_with(const cl_config *cfg, int nth, double *out) {
   char err[CL_ERRLEN];

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -291,5 +292,14 @@ static inline cl_model model_of(const char *args) {
   return cfg.model;
 }
 #endif
+
+/* nth threads for the drift engines: they use threads only when
+ * OMP_NUM_THREADS is set (cl_drift_threads, cl_drift_threads_tasks) */
+static inline void set_threads(int nth) {
+  char v[16];
+  snprintf(v, sizeof v, "%d", nth);
+  setenv("OMP_NUM_THREADS", v, 1);
+  omp_set_num_threads(nth);
+}
 
 #endif
