@@ -41,7 +41,7 @@ MPI_BIN := $(if $(filter 1,$(MPI)),$(BUILD)/cldyn-mpi,)
 # tests that need build/cldyn-mpi, left out with MPI=0
 NO_MPI_TESTS := cli/mpi_sweep_equals_serial|harden/mpi_and_serial_shards_agree
 
-.PHONY: all deps demo test test-python test-asan test-valgrind check check-docs check-abi check-deps bench fuzz install uninstall clean
+.PHONY: all deps demo test test-python test-asan test-valgrind check check-docs check-abi check-deps bench fuzz install uninstall clean print-libs
 all: $(BUILD)/libcldyn.a $(BUILD)/libcldyn.so $(BUILD)/cldyn $(MPI_BIN) $(BUILD)/libcldyn_py.so
 
 # The Python package's library (python/cldyn, docs/python.md): the CLI's
@@ -194,6 +194,11 @@ check-abi: $(BUILD)/libcldyn.so
 # No circular dependency between source files, by includes or by symbols
 # (tools/check-deps.py); no CLI option spelled in the library's strings
 # (tools/check-messages.py).
+# The link libraries, for the bench/ scripts that link build/libcldyn.a
+# (`make -s --no-print-directory print-libs`): one list, this one.
+print-libs:
+	@echo $(LIBS)
+
 check-deps: all
 	@tools/check-deps.py $(BUILD)/obj $(BUILD)/obj/app
 	@tools/check-messages.py

@@ -12,6 +12,6 @@ audit_build() {
   done
   # shellcheck disable=SC2046 # word splitting intended
   cc -std=c11 -O2 -Wall -Wextra -Werror -fopenmp -ffp-contract=off -D_GNU_SOURCE -Ibench/shim -Iinclude -I. \
-    "bench/$1.c" tests/mc_ref.c "${app[@]}" build/libcldyn.a -lgsl -lfftw3 -ljansson $(pkg-config --libs openblas) -lz -lm \
+    "bench/$1.c" tests/mc_ref.c "${app[@]}" build/libcldyn.a $(make -s --no-print-directory print-libs) \
     -o "build/bench/$1"
 }

@@ -54,11 +54,12 @@ ODE_CHECK = "--ode" in sys.argv  # (g): each point's stability against an ODE ru
 def build_helper():
     app = [os.path.join(ROOT, BUILD, "obj", "app", f) for f in sorted(os.listdir(os.path.join(ROOT, BUILD, "obj", "app")))
            if f.endswith(".o") and "main" not in f and "capi" not in f]
-    libs = subprocess.run(["pkg-config", "--libs", "openblas"], capture_output=True, text=True).stdout.split()
+    libs = subprocess.run(["make", "-s", "--no-print-directory", "print-libs"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.split()
     os.makedirs(os.path.dirname(HELPER), exist_ok=True)
     subprocess.run(["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fopenmp", "-ffp-contract=off", "-D_GNU_SOURCE",
                     "-Iinclude", "-I.", "bench/audit_drift.c"] + app +
-                   [BUILD + "/libcldyn.a", "-lgsl", "-lfftw3", "-ljansson"] + libs + ["-lz", "-lm", "-o", HELPER], cwd=ROOT, check=True)
+                   [BUILD + "/libcldyn.a"] + libs + ["-o", HELPER], cwd=ROOT, check=True)
 
 
 def report(ok, what):

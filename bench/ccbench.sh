@@ -7,10 +7,10 @@ cc_bench() {
   name=$1
   shift
   out="${TMPDIR:-/tmp}/cldyn_bench_$name"
-  blas=$(pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
-  # shellcheck disable=SC2086 # $blas: word splitting intended
+  libs=$(make -s --no-print-directory print-libs)
+  # shellcheck disable=SC2086 # $libs: word splitting intended
   cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -ffp-contract=off -fopenmp -Iinclude -I. \
-    "bench/$name.c" "$@" build/libcldyn.a -lgsl -lfftw3 -ljansson $blas -lz -lm -o "$out"
+    "bench/$name.c" "$@" build/libcldyn.a $libs -o "$out"
 }
 
 # `ref_cldyn NAME REF`: the commit REF exported with `git archive` and its

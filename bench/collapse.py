@@ -29,10 +29,11 @@ def build():
     os.makedirs(os.path.join(B, "bench"), exist_ok=True)
     app = [os.path.join(B, "obj", "app", f) for f in sorted(os.listdir(os.path.join(B, "obj", "app")))
            if f.endswith(".o") and "main" not in f]
-    libs = subprocess.run(["pkg-config", "--libs", "openblas"], capture_output=True, text=True).stdout.split()
+    libs = subprocess.run(["make", "-s", "--no-print-directory", "print-libs"], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.split()
     cc = ["cc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-fopenmp", "-ffp-contract=off", "-D_GNU_SOURCE",
           "-Iinclude", "-I."]
-    tail = [B + "/libcldyn.a", "-lgsl", "-lfftw3", "-ljansson"] + libs + ["-lz", "-lm"]
+    tail = [B + "/libcldyn.a"] + libs
     subprocess.run(cc + ["bench/audit_drift.c"] + app + tail + ["-o", B + "/bench/audit_drift"], cwd=ROOT, check=True)
     subprocess.run(cc + ["bench/collapse_mc.c", "tests/mc_ref.c"] + app + tail + ["-lcriterion", "-o", B + "/bench/collapse_mc"],
                    cwd=ROOT, check=True)
