@@ -337,7 +337,7 @@ cl_status cl_grid4_eval_parts(cl_grid4 *g, int lev, int mask, const double *R, c
   memset(dR, 0, sizeof(double) * (size_t)K * M), memset(dQ, 0, sizeof(double) * (size_t)M * M);
   for (int t = 0; t < nt; t++) {
     if (!on[t]) continue;
-    if (sts[t]) return snprintf(err, CL_ERRLEN, "%s", errs[t]), sts[t];
+    if (sts[t]) return cl_fail(err, sts[t], "%s", errs[t]); /* err may be NULL (fixed's drift) */
     const double *o = out + (size_t)t * nd;
     for (int k = 0; k < nd; k++) *(k < K * M ? dR + k : dQ + k - K * M) += o[k];
   }

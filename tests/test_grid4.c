@@ -212,6 +212,27 @@ Test(grid4, m4_levels_estimate_bounds_a_finer_reference, .timeout = 60) {
   }
 }
 
+/* A sub-engine's refusal with no error buffer (err = NULL: `fixed` asks
+ * for drifts that way): the status comes back, nothing is written through
+ * the null pointer.  Until session 28 cl_grid4_eval_parts copied the
+ * failed task's message with snprintf(err, ...) and `fixed --M 5 --expect
+ * grid` died of a SIGSEGV at its first refused Newton iterate.  The state
+ * is cli_method_and_refusals' (a triple the student law's tails refuse). */
+Test(grid4, refusal_without_an_error_buffer, .timeout = 60) {
+  cl_model m = model_of("--M 4 --lambda 0.5 --act erf --rho 0.4 --s 0.05 --c student:2:4.5 --c uniform:3 "
+                        "--R0 0.3,0.1,-0.1,0.05;0.1,0.4,0.2,0.1 "
+                        "--Q0 0.8,0.1,0,0;0.1,0.6,0.1,0;0,0.1,0.4,0.05;0,0,0.05,0.5");
+  char err[CL_ERRLEN] = "";
+  cl_grid4 *g;
+  cr_assert_eq(cl_grid4_new(&m, NULL, &g, err), CL_OK, "%s", err);
+  double dR[CL_KMAX * 4], dQ[16];
+  const cl_status st = cl_grid4_eval_parts(g, 1, CL_GRID4_ALL, m.R0, m.Q0, dR, dQ, NULL);
+  cr_expect_neq(st, CL_OK, "the state is refused");
+  cr_expect_eq(cl_grid4_eval_parts(g, 1, CL_GRID4_ALL, m.R0, m.Q0, dR, dQ, err), st, "the same status with a buffer");
+  cr_expect(strstr(err, "grid nodes per direction") != NULL, "%s", err);
+  cl_grid4_free(g);
+}
+
 /* The units' permutations: at a generic state, the drift of the permuted
  * state (R_.pi(i), Q_pi(i)pi(l)) is the permuted drift, within the two
  * estimates (the sub-engines are not bit-symmetric: a triple's units come
