@@ -137,7 +137,9 @@ static cl_status r0_stable(int M, char *err) {
 /* A failure of the escape integration (Q(t) at R = 0 leaving the domain or
  * blowing up): the time and the parameters added to the message. */
 static cl_status escape_failed(const cl_model *m, cl_status st, double t, char *err) {
-  if (st != CL_EDIVERGE) return st;
+  /* err may be NULL (common.h): there is no message to wrap (it read
+   * through the null pointer before session 28) */
+  if (st != CL_EDIVERGE || !err) return st;
   char e[CL_ERRLEN];
   memcpy(e, err, CL_ERRLEN);
   e[CL_ERRLEN - 1] = '\0';
@@ -370,7 +372,7 @@ cl_status cl_basin_run(const cl_model *m, const cl_ode_opts *o0, long ndir, doub
       for (long k = 0; k < ndir; k++) which[k] = nearest(res, K + 1, ends + k * (K + 1));
     free(extra);
     if (st == CL_ENOMEM) oom = st;
-    if (st) bad = 0, memcpy(e0, err, CL_ERRLEN);
+    if (st) bad = 0, snprintf(e0, sizeof e0, "%s", err ? err : "");
   }
   if (bad < 0) {
     res->count = calloc((size_t)res->nfp + 1, sizeof(long));

@@ -3,6 +3,7 @@
 #include "cldyn/data.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +65,15 @@ static int feature_values(const cl_model *m, double *v) {
 int cl_data_feature_classes(const cl_model *m, double *xi, double *prob) {
   double v[3];
   int nv = feature_values(m, v), K = m->K, count = 1;
-  for (int j = 0; j < K; j++) count *= nv;
-  for (int c = 0; c < count; c++) {
+  /* nv^K overflowed an int from K = 20 sparse features (3^20; K <= 32):
+   * saturate, so that the callers' limits (4096 classes) refuse it before
+   * xi or prob is written */
+  for (int j = 0; j < K; j++) {
+    if (count > INT_MAX / nv) return INT_MAX;
+    count *= nv;
+  }
+  /* counting only: the loop below took minutes at 3^19 classes */
+  for (int c = 0; c < count && (xi || prob); c++) {
     double pr = 1;
     for (int j = 0, r = c; j < K; j++, r /= nv) {
       double x = v[r % nv];

@@ -38,8 +38,10 @@ cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, c
   h->ncls = cl_data_feature_classes(m, NULL, NULL);
   if (h->ncls > 4096) {
     free(h);
-    return cl_fail(err, CL_EINVAL, "hist: %d feature classes exceed the limit of 4096; use fewer features",
-                   cl_data_feature_classes(m, NULL, NULL));
+    return cl_fail(err, CL_EINVAL,
+                   "hist: the %d features give more than 4096 feature classes (2^K or 3^K), the limit; "
+                   "use fewer features",
+                   m->K);
   }
   size_t nb = (size_t)runs * nt * (size_t)h->ncls;
   h->xi = malloc(sizeof(double) * (size_t)(h->ncls * m->K));

@@ -916,7 +916,7 @@ cl_status cl_ode_solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (st != CL_EDIVERGE || !unresolved || o->no_rerun || !cl_drift_fallback(m, &o->quad, &q, NULL))
     return st;
   char why[CL_ERRLEN];
-  snprintf(why, sizeof why, "%s", err);
+  snprintf(why, sizeof why, "%s", err ? err : ""); /* err may be NULL (common.h) */
   const char *t = strstr(why, "t = ");
   char note[64];
   snprintf(note, sizeof note, "; the grid refused t = %.4g: rerun so", t ? atof(t + 4) : 0.0);

@@ -675,7 +675,10 @@ static cl_status pde_alloc(const cl_model *m, const cl_pde_opts *o, double mul, 
   int nc = cl_data_feature_classes(m, NULL, NULL);
   if (nc > 4096) {
     cl_pde_free(p);
-    return cl_fail(err, CL_EINVAL, "c: %d feature classes (2^K or 3^K) exceed the PDE's limit of 4096; use fewer features", nc);
+    return cl_fail(err, CL_EINVAL,
+                   "c: the %d features give more than 4096 feature classes (2^K or 3^K), the PDE's limit; "
+                   "use fewer features",
+                   K);
   }
   p->xi = malloc(sizeof(double) * (size_t)(nc * K));
   p->prob = malloc(sizeof(double) * (size_t)nc);

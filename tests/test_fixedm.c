@@ -503,6 +503,25 @@ Test(fixedm, basin_refuses_an_escape_beyond_its_time_limit, .timeout = 60) {
   cr_expect(strstr(err, "beyond the escape law's limit t = 2000"), "%s", err);
 }
 
+/* err may be NULL (cldyn/common.h): a failed escape from R = 0 wrapped
+ * its message by memcpy from err, and died of SIGSEGV with err = NULL
+ * (found in session 28 by grepping for the class of the grid4 crash of
+ * 8d26b72; also basin's polish of new stable points and cl_ode_solve's
+ * grid rerun read err).  The escape fails here at t = 0: Q0 = 4e6 is
+ * beyond the range the rules resolve for tanh. */
+Test(fixedm, basin_escape_failure_without_an_error_buffer) {
+  cl_config c;
+  char err[CL_ERRLEN];
+  cr_assert_eq(cl_config_parse_string(&c, CL_CMD_BASIN, "--M 1 --lambda 1 --Q0 4e6 --c rademacher:3 --c laplace:3", err),
+               CL_OK, "%s", err);
+  double var[2];
+  cr_expect_eq(cl_basin_escape_variances(&c.model, &c.ode.quad, var, err), CL_EDIVERGE, "%s", err);
+  cr_expect(strstr(err, "the escape from R = 0 stopped at t = 0"), "%s", err);
+  cr_expect_eq(cl_basin_escape_variances(&c.model, &c.ode.quad, var, NULL), CL_EDIVERGE);
+  cl_basin_result res;
+  cr_expect_eq(cl_basin_run(&c.model, &c.ode, 2, c.tmax, 1, 1, &res, NULL), CL_EDIVERGE);
+}
+
 /* Near a pitchfork the root on a symmetric subspace is located only to
  * Newton's accuracy along the flat direction (R ~ 1e-9 at the
  * uninformative point, whose R eigenvalue is -3e-4 at s = 1.344), and its

@@ -1474,6 +1474,29 @@ Test(multi, whole_batch_monte_carlo_is_continuous_at_a_repeated_eigenvalue, .tim
 }
 #undef MC48
 
+/* Monte Carlo keeps one Gaussian point (its samples are its own), yet the
+ * drift's allocation formed the size of the tensor rule it does not use,
+ * n^(2M) in an int: 10^10 overflowed from M = 5 (`ode --M 5 --expect mc`,
+ * UBSan's "signed integer overflow" in gauss_nodes_alloc, session 28).  The
+ * plain build wrapped and then kept one point, so this test fails before
+ * the fix only under the sanitizers (build/asan/cldyn_tests). */
+Test(multi, monte_carlo_at_large_m_forms_no_tensor_size) {
+  const char *args[] = {"--M 5 --lambda 1 --c rademacher:3 --c laplace:3",
+                        "--M 16 --lambda 1 --c rademacher:3 --c laplace:3"};
+  for (int c = 0; c < 2; c++) {
+    cl_model m = model_of(args[c]);
+    cl_quad_opts o = {.expect = CL_EXPECT_MC, .mc_points = 200};
+    char err[CL_ERRLEN];
+    cl_drift *d = NULL;
+    cr_assert_eq(cl_drift_alloc(&m, &o, &d, err), CL_OK, "%s: %s", args[c], err);
+    const int K = m.K, M = m.M;
+    double out[NOUT];
+    cr_assert_eq(cl_drift_eval(d, m.R0, m.Q0, out, out + K * M, err), CL_OK, "%s: %s", args[c], err);
+    for (int k = 0; k < K * M + M * M; k++) cr_expect(isfinite(out[k]), "%s: component %d: %g", args[c], k, out[k]);
+    cl_drift_free(d);
+  }
+}
+
 /* A nearly dead unit (tests/dead_ref.h; docs/multi.md s.12): the model of
  * args with its last unit at Q_MM = q (dead_ref_state_m), and the drift
  * there of the engine `ref`: 0 the Sobol' rules (eb: their bound, per

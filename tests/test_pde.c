@@ -162,6 +162,26 @@ Test(pde, bad_input_exit_2_no_output) {
   }
 }
 
+/* The number of feature classes, 3^K for the sparse layout, overflowed an
+ * int from K = 20 (K <= 32): at K = 20 it wrapped negative, passed the
+ * PDE's limit of 4096 classes, and pde ran on (killed after 60 s, session
+ * 28; UBSan: "signed integer overflow" in cl_data_feature_classes).  It
+ * saturates now and pde refuses in one line. */
+Test(pde, many_sparse_features_are_refused_not_overflowed, .timeout = 30) {
+  cl_model m = model_of("--c gauss");
+  m.features = CL_FEAT_SPARSE, m.feat_p = 0.3;
+  for (int K = 1; K <= CL_KMAX; K++) {
+    m.K = K;
+    const int n = cl_data_feature_classes(&m, NULL, NULL);
+    cr_expect(K < 8 ? n == (int)lround(pow(3, K)) : n > 4096, "K = %d: %d classes", K, n);
+  }
+  char args[1024], eb[1024];
+  int len = snprintf(args, sizeof args, "pde --features sparse:0.3 --T 0.1");
+  for (int k = 0; k < 20; k++) len += snprintf(args + len, sizeof args - (size_t)len, " --c gauss");
+  cr_expect_eq(run_cli(args, eb, sizeof eb), 2, "%s", eb);
+  cr_expect(strstr(eb, "20 features") && strstr(eb, "4096") && strchr(eb, '\n') == eb + strlen(eb) - 1, "%s", eb);
+}
+
 /* simulate --hist-out: every class's histogram integrates to 1, bins lie on
  * the lattice k h, classes are the support values of xi. */
 Test(pde, hist_out_layout) {
