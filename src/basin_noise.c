@@ -62,6 +62,7 @@ static int level_nodes(const nq *c, double mu, double sd, double *z, double *w) 
 }
 
 static void nq_level(const nq *c, int a, double *z, double *y, double *dy, double w, double *acc) {
+  if (a >= NQ_DMAX) return; /* (c->d <= NQ_DMAX: never; it lets gcc -O3 see the recursion's bound) */
   double mu = 0, zs[2 * NQ_NMAX], ws[2 * NQ_NMAX], t;
   for (int b = 0; b < a; b++) mu += c->L[a][b] * z[b];
   int k = level_nodes(c, mu, c->L[a][a], zs, ws);

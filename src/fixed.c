@@ -2666,7 +2666,7 @@ static int track_at(track_ctx *t, double v, const double *from, cl_fixed_point *
 static int track_collapsed(track_ctx *t, const cl_model *mm, root_ctx *c, double v, const double *from,
                            cl_fixed_point *p) {
   const int K = c->K, M = c->M, n = c->n;
-  int first[CL_MMAX], sgn[CL_MMAX], grp[CL_MMAX], ng = 0;
+  int first[CL_MMAX], sgn[CL_MMAX], grp[CL_MMAX] = {0}, ng = 0; /* (= {0}: gcc -O3 cannot see first[i] <= i) */
   collapse_groups(K, M, from, first, sgn);
   for (int i = 0; i < M; i++) grp[i] = first[i] == i ? ng++ : grp[first[i]];
   cpat pt;

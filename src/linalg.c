@@ -138,7 +138,7 @@ static cl_status ginv_blocks(int nb, const double *const *Sg, int n, double *con
     d[i] = t > 0 ? sqrt(t) : 1;
   }
   for (int b = 0; b < nb; b++) {
-    double W[4 * CL_MMAX * CL_MMAX];
+    double W[4 * CL_MMAX * CL_MMAX] = {0}; /* (= {0}: gcc -O3 cannot see that cl_sym_eig reads the n x n set) */
     for (int i = 0; i < n; i++)
       for (int l = 0; l < n; l++) W[i * n + l] = Sg[b][i * n + l] / (d[i] * d[l]);
     cl_status st = cl_sym_eig(W, n, ev[b], V[b], err);

@@ -535,6 +535,7 @@ typedef struct {
   int n;
   double *k[16], *y, *ynew, *ytmp, *sc, *F; /* F: 7 x n dense-output coefficients */
   double *u, *du, *fu;                       /* the defect check */
+  double *ys; /* NULL, or 16 x n: the stage states (12: ynew) for dop_lv */
 } dop_ws;
 
 /* One trial step of size h from (t, y) with k[0] = f(t, y): fills
@@ -550,6 +551,7 @@ static double dop_step(dop_ws *w, gsl_odeiv2_system *sys, double t, double h, do
       for (int j = 0; j < st; j++) acc += dop_a[st][j] * w->k[j][i];
       out[i] = w->y[i] + h * acc;
     }
+    if (w->ys) memcpy(w->ys + (size_t)st * n, out, sizeof(double) * (size_t)n);
     if (sys->function(st < 12 ? t + dop_c[st] * h : t + h, out, w->k[st], sys->params)) return -1;
   }
   double e5 = 0, e3 = 0;
@@ -568,6 +570,37 @@ static double dop_step(dop_ws *w, gsl_odeiv2_system *sys, double t, double h, do
   return isfinite(e) ? e : -1;
 }
 
+/* Hairer's rcont F (7 x n) of the step (t, h): y -> ynew, k[0..15] its
+ * slopes at the 16 stages */
+static void dense_coef(int n, double h, const double *y, const double *ynew, double *const *k, double *F) {
+  for (int i = 0; i < n; i++) {
+    double dy = ynew[i] - y[i];
+    F[i] = dy;
+    F[n + i] = h * k[0][i] - dy;
+    F[2 * n + i] = 2 * dy - h * (k[12][i] + k[0][i]);
+    for (int r = 0; r < 4; r++) {
+      double acc = 0;
+      for (int j = 0; j < 16; j++) acc += dop_d[r][j] * k[j][i];
+      F[(3 + r) * n + i] = h * acc;
+    }
+  }
+}
+
+/* The dense output at t + x h from F and y, and (dout not NULL) its
+ * derivative in t */
+static void dense_eval(int n, const double *F, const double *y, double x, double h, double *out, double *dout) {
+  for (int i = 0; i < n; i++) {
+    double v = 0, dv = 0;
+    for (int r = 6; r >= 0; r--) {
+      v += F[r * n + i];
+      if (r % 2 == 0) dv = dv * x + v, v *= x;
+      else dv = dv * (1 - x) - v, v *= 1 - x;
+    }
+    out[i] = y[i] + v;
+    if (dout) dout[i] = dv / h;
+  }
+}
+
 /* The dense-output coefficients of the accepted step (t, h) -> (t + h):
  * three more stages, then F (Hairer's rcont). */
 static int dop_dense(dop_ws *w, gsl_odeiv2_system *sys, double t, double h) {
@@ -578,37 +611,17 @@ static int dop_dense(dop_ws *w, gsl_odeiv2_system *sys, double t, double h) {
       for (int j = 0; j < st; j++) acc += dop_a[st][j] * w->k[j][i];
       w->ytmp[i] = w->y[i] + h * acc;
     }
+    if (w->ys) memcpy(w->ys + (size_t)st * n, w->ytmp, sizeof(double) * (size_t)n);
     if (sys->function(t + dop_c[st] * h, w->ytmp, w->k[st], sys->params)) return -1;
   }
-  double *F = w->F;
-  for (int i = 0; i < n; i++) {
-    double dy = w->ynew[i] - w->y[i];
-    F[i] = dy;
-    F[n + i] = h * w->k[0][i] - dy;
-    F[2 * n + i] = 2 * dy - h * (w->k[12][i] + w->k[0][i]);
-    for (int r = 0; r < 4; r++) {
-      double acc = 0;
-      for (int j = 0; j < 16; j++) acc += dop_d[r][j] * w->k[j][i];
-      F[(3 + r) * n + i] = h * acc;
-    }
-  }
+  dense_coef(n, h, w->y, w->ynew, w->k, w->F);
   return 0;
 }
 
 /* y(t + x h), 0 <= x <= 1, from the dense output, and (if dout is not NULL)
  * its derivative in t. */
 static void dop_interp(const dop_ws *w, double x, double h, double *out, double *dout) {
-  const int n = w->n;
-  for (int i = 0; i < n; i++) {
-    double v = 0, dv = 0;
-    for (int r = 6; r >= 0; r--) {
-      v += w->F[r * n + i];
-      if (r % 2 == 0) dv = dv * x + v, v *= x;
-      else dv = dv * (1 - x) - v, v *= 1 - x;
-    }
-    out[i] = w->y[i] + v;
-    if (dout) dout[i] = dv / h;
-  }
+  dense_eval(w->n, w->F, w->y, x, h, out, dout);
 }
 
 static double rms_scaled(const double *v, const double *sc, int n) {
@@ -648,27 +661,242 @@ static int blowup_note(gsl_odeiv2_system *sys, const ode_ctx *c, const double *y
   return ib >= 0;
 }
 
+/* The other levels of a deterministic engine (the grid's coarse level;
+ * docs/grid.md s.17) integrated as their differences d_r = y_r - y_w to
+ * the written level w along w's accepted steps:
+ * d_r' = f_r(y_w + d_r) - f_w(y_w), f_w(y_w) at the step's stage states
+ * (its k).  A 4-stage 4th-order Runge-Kutta method on the nodes 0, 1/3,
+ * 0.6, 1 (DOP853's stages 5, 9 and ynew) with an embedded 3rd-order
+ * solution from the first same as last end (its weights 1/9, 3/8, 25/72,
+ * 0, 1/6): 4 drifts of level r a step instead of 12-16.  Where the step is
+ * stiff for it (Hairer's estimate h lambda above LV_STIFF; its stability
+ * interval is 2.79) or its local error estimate is above LV_ACC of the
+ * step's largest |d| (at least a tenth of a tolerance), DOP853's own
+ * tableau on every stage: the coarse copy integrated as if stacked.  The
+ * local error estimates are summed (max norm) into esum, which solve adds
+ * to the trajectory bound; the outputs inside a step are a cubic Hermite
+ * interpolant of d. */
+#define LV_STIFF 2.0
+#define LV_ACC 0.01
+#define LV_MAXLEV 4
+typedef struct {
+  ode_ctx *c;     /* the levels' drift, each evaluation pinned to its level */
+  int nlev, wrep; /* the levels (stacked as in Y's rows), the integrated one */
+  int on;         /* 0: no difference integrated (the other levels' rows copy w's) */
+  double *d, *F0, *dn, *Fe; /* per level (nlev x n; w's block unused): d, d' at t and at t + h */
+  double *Fm;               /* per level: d' at the step's middle (a step with an output inside) */
+  double *Fd;               /* per level, 7 x n: d's dense output where DOP853's tableau took the step */
+  int mid;                  /* Fm is the step's */
+  int dense[LV_MAXLEV];     /* Fd is the step's (else Fm) */
+  double *D, *P, *F;        /* scratch: a stage's d, its point, 16 x n stage slopes */
+  double esum;              /* the local error estimates summed over the steps and levels */
+  long ncheap, nfull;       /* the levels' steps by the 4-stage pair, by DOP853's tableau */
+} dop_lv;
+
+typedef struct {
+  ode_ctx *c;
+  int lev;
+} lev_ctx;
+
+/* The drift of level l->lev alone (pinned), as rhs */
+static int lev_rhs(double t, const double *y, double *f, void *params) {
+  const lev_ctx *l = params;
+  ode_ctx *c = l->c;
+  const int nrep = c->nrep;
+  cl_drift_pin_rep(c->drift, l->lev);
+  c->nrep = 0;
+  const int r = rhs(t, y, f, c);
+  c->nrep = nrep;
+  cl_drift_pin_rep(c->drift, -1);
+  return r;
+}
+
+/* d' = f_r(p + D) - k at the point p (a stage state of w) into F; 0 or -1 */
+static int lv_slope(dop_lv *lv, int r, int n, const double *p, const double *k, double *F) {
+  lev_ctx l = {lv->c, r};
+  for (int i = 0; i < n; i++) lv->P[i] = p[i] + lv->D[i];
+  if (lev_rhs(0, lv->P, F, &l)) return -1; /* (the system is autonomous) */
+  for (int i = 0; i < n; i++) F[i] -= k[i];
+  return 0;
+}
+
+static const double lv_a[4][3] = {{0}, {1.0 / 3}, {-3.0 / 25, 18.0 / 25}, {2.0 / 3, -6.0 / 7, 25.0 / 21}};
+static const double lv_b[4] = {5.0 / 36, 9.0 / 32, 125.0 / 288, 7.0 / 48};
+static const double lv_e[5] = {1.0 / 36, -3.0 / 32, 25.0 / 288, 7.0 / 48, -1.0 / 6}; /* b - the 3rd order's */
+static const int lv_st[4] = {0, 5, 9, 12};                                              /* their DOP853 stages */
+
+/* Every other level's step along w's accepted step of h (w->ys, w->k:
+ * its stage states and slopes): dn, Fe.  With mid (an output inside the
+ * step; w->u, w->fu: w's dense output at the middle and its slope there)
+ * d's interpolant is checked as w's dense output is (integrate_dop853):
+ * its defect h (dd/dt - d') at the middle, d' = f_r(w->u + d) - w->fu,
+ * scaled by the tolerances (sc: atol + rtol max(|y|, |ynew|)), rms over the
+ * components, at most LV_DEFECT.  The 4-stage pair's interpolant is the
+ * quintic of lv_rows (which matches d' there); where that is off, DOP853's
+ * tableau with its dense output; where that is off too, the step is
+ * rejected.  Returns the last defect (0 without mid), or -1 if a drift
+ * failed. */
+#define LV_DEFECT 10
+static double lv_step(dop_lv *lv, const dop_ws *w, double h, double tol, int mid, const double *sc) {
+  const int n = w->n;
+  double num = 0, den = 0, defect = 0;
+  for (int i = 0; i < n; i++) {
+    const double a = w->k[12][i] - w->k[11][i], b = w->ynew[i] - w->ys[11 * (size_t)n + i];
+    num += a * a, den += b * b;
+  }
+  const int stiff = !(h * sqrt(num / den) <= LV_STIFF); /* (0 / 0: stiff, DOP853's tableau) */
+  for (int r = 0; r < lv->nlev; r++) {
+    if (r == lv->wrep) continue;
+    double *d = lv->d + (size_t)r * n, *F0 = lv->F0 + (size_t)r * n, *dn = lv->dn + (size_t)r * n,
+           *Fe = lv->Fe + (size_t)r * n, *Fm = lv->Fm + (size_t)r * n, *Fd = lv->Fd + (size_t)r * 7 * n,
+           *F = lv->F, en = 0, dmax = tol; /* dmax: the step's largest |d| */
+    int full = stiff;
+    lv->dense[r] = 0;
+    if (!full) {
+      memcpy(F, F0, sizeof(double) * (size_t)n);
+      for (int s = 1; s < 4; s++) {
+        for (int i = 0; i < n; i++) {
+          double acc = 0;
+          for (int j = 0; j < s; j++) acc += lv_a[s][j] * F[(size_t)j * n + i];
+          lv->D[i] = d[i] + h * acc;
+        }
+        if (lv_slope(lv, r, n, w->ys + (size_t)lv_st[s] * n, w->k[lv_st[s]], F + (size_t)s * n)) return -1;
+      }
+      for (int i = 0; i < n; i++) {
+        double acc = 0;
+        for (int j = 0; j < 4; j++) acc += lv_b[j] * F[(size_t)j * n + i];
+        lv->D[i] = dn[i] = d[i] + h * acc;
+        dmax = fmax(dmax, fmax(fabs(d[i]), fabs(dn[i])));
+      }
+      if (lv_slope(lv, r, n, w->ynew, w->k[12], Fe)) return -1;
+      for (int i = 0; i < n; i++) {
+        double acc = lv_e[4] * Fe[i];
+        for (int j = 0; j < 4; j++) acc += lv_e[j] * F[(size_t)j * n + i];
+        en = fmax(en, fabs(h * acc));
+      }
+      full = !(en <= LV_ACC * dmax);
+      if (!full && mid) { /* the quintic's check: h d' against the cubic Hermite's slope H'(1/2) */
+        for (int i = 0; i < n; i++) lv->D[i] = 0.5 * (d[i] + dn[i]) + 0.125 * h * (F0[i] - Fe[i]);
+        if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
+        double s2 = 0;
+        for (int i = 0; i < n; i++) {
+          const double x = scaled(h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]), sc[i]);
+          s2 += x * x;
+        }
+        defect = sqrt(s2 / n);
+        full = !(defect <= LV_DEFECT);
+      }
+    }
+    if (full) { /* DOP853's tableau: the level as if integrated stacked with w */
+      memcpy(F, F0, sizeof(double) * (size_t)n);
+      for (int s = 1; s <= (mid ? 15 : 12); s++) {
+        for (int i = 0; i < n; i++) {
+          double acc = 0;
+          for (int j = 0; j < s; j++) acc += dop_a[s][j] * F[(size_t)j * n + i];
+          lv->D[i] = d[i] + h * acc;
+        }
+        if (s == 12) memcpy(dn, lv->D, sizeof(double) * (size_t)n); /* the tableau's row 12: its weights */
+        if (lv_slope(lv, r, n, s == 12 ? w->ynew : w->ys + (size_t)s * n, w->k[s], F + (size_t)s * n)) return -1;
+      }
+      /* Fe the slope at dn; the estimate: DOP853's 5th-order one */
+      memcpy(Fe, F + 12 * (size_t)n, sizeof(double) * (size_t)n);
+      en = 0;
+      for (int i = 0; i < n; i++) {
+        double acc = 0;
+        for (int j = 0; j < 12; j++) acc += dop_e5[j] * F[(size_t)j * n + i];
+        en = fmax(en, fabs(h * acc));
+      }
+      if (mid) { /* d's dense output and its defect */
+        double *kp[16], *dd = F + 13 * (size_t)n, s2 = 0; /* (the stages 13-15 are in Fd now) */
+        for (int j = 0; j < 16; j++) kp[j] = F + (size_t)j * n;
+        dense_coef(n, h, d, dn, kp, Fd);
+        dense_eval(n, Fd, d, 0.5, h, lv->D, dd);
+        if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
+        for (int i = 0; i < n; i++) {
+          const double x = scaled(h * (dd[i] - Fm[i]), sc[i]);
+          s2 += x * x;
+        }
+        defect = sqrt(s2 / n);
+        if (!(defect <= LV_DEFECT)) return defect;
+        lv->dense[r] = 1;
+      }
+    }
+    lv->esum += en;
+    if (full) lv->nfull++;
+    else lv->ncheap++;
+  }
+  lv->mid = mid;
+  return defect;
+}
+
+/* The other levels' rows at t + x h (0 < x <= 1) from w's row yw: d from
+ * the cubic Hermite interpolant H of d, F0, dn, Fe plus, with the slope
+ * Fm at the middle, 16 (h Fm - H'(1/2)) x^2 (1 - x)^2 (x - 1/2), which
+ * matches it (a quintic; lv_step checked it); where lv_step took DOP853's
+ * tableau, d's own dense output (x = 1: dn) */
+static void lv_rows(dop_lv *lv, int n, double x, double h, const double *yw, double *row) {
+  const double h00 = (1 + 2 * x) * (1 - x) * (1 - x), h10 = x * (1 - x) * (1 - x), h01 = x * x * (3 - 2 * x),
+               h11 = x * x * (x - 1), q = 16 * x * x * (1 - x) * (1 - x) * (x - 0.5);
+  for (int r = 0; r < lv->nlev; r++) {
+    if (r == lv->wrep) continue;
+    const size_t o = (size_t)r * n;
+    const double *d = lv->d + o, *dn = lv->dn + o, *F0 = lv->F0 + o, *Fe = lv->Fe + o, *Fm = lv->Fm + o;
+    if (lv->on && x < 1 && lv->dense[r]) { /* DOP853's dense output of d */
+      dense_eval(n, lv->Fd + (size_t)r * 7 * n, d, x, h, row + o, NULL);
+      for (int i = 0; i < n; i++) row[o + i] += yw[i];
+      continue;
+    }
+    for (int i = 0; i < n; i++) {
+      double v = 0;
+      if (lv->on && x == 1) v = dn[i];
+      else if (lv->on) {
+        v = h00 * d[i] + h10 * h * F0[i] + h01 * dn[i] + h11 * h * Fe[i];
+        if (lv->mid) { /* H'(1/2) = 1.5 (dn - d) - h (F0 + Fe) / 4 */
+          const double c = q * (h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]));
+          v += c;
+        }
+      }
+      row[o + i] = yw[i] + v;
+    }
+  }
+}
+
 /* Integrate over the output times tk[0] = 0 < ... < tk[nt - 1]; Y holds nt rows of n, row 0 = y0. */
 /* hio (may be NULL): in, the first step (0: Hairer's estimate); out, the
  * step the controller proposes after the last one (a continuation's first
  * step, cl_ode_solve_cont); nsteps (may be NULL): out, the steps tried
- * (accepted and rejected) */
+ * (accepted and rejected).  lv (may be NULL): sys is level lv->wrep of a
+ * deterministic engine, y0 and Y's rows hold every level (lv->nlev blocks
+ * of n), and the others follow as differences (dop_lv) */
 static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const double *y0, size_t nt,
                                   const double *tk, double rtol, double atol, double *Y, double *hio,
-                                  long *nsteps, const char *pars, char *err) {
-  const int n = (int)sys->dimension;
+                                  long *nsteps, dop_lv *lv, const char *pars, char *err) {
+  const int n = (int)sys->dimension, nl = lv ? lv->nlev : 1;
+  const size_t stride = (size_t)n * nl;
   dop_ws w = {.n = n};
-  double *mem = malloc(sizeof(double) * (size_t)n * 30);
+  double *mem = malloc(sizeof(double) * (size_t)n * (30 + (lv ? 16 + 12 * (size_t)nl + 18 : 0)));
   if (!mem) return cl_fail(err, CL_ENOMEM, "out of memory");
   for (int j = 0; j < 16; j++) w.k[j] = mem + (size_t)j * n;
   w.y = mem + 16 * (size_t)n, w.ynew = w.y + n, w.ytmp = w.ynew + n, w.sc = w.ytmp + n;
   w.F = w.sc + n, w.u = w.F + 7 * (size_t)n, w.du = w.u + n, w.fu = w.du + n;
-  memcpy(w.y, y0, sizeof(double) * (size_t)n);
-  memcpy(Y, y0, sizeof(double) * (size_t)n);
+  if (lv) {
+    w.ys = w.fu + n, lv->d = w.ys + 16 * (size_t)n, lv->F0 = lv->d + stride, lv->dn = lv->F0 + stride;
+    lv->Fe = lv->dn + stride, lv->Fm = lv->Fe + stride, lv->Fd = lv->Fm + stride, lv->D = lv->Fd + 7 * stride,
+    lv->P = lv->D + n, lv->F = lv->P + n;
+    lv->esum = 0, lv->ncheap = lv->nfull = 0, lv->mid = 0;
+  }
+  const double *y0w = y0 + (lv ? (size_t)lv->wrep * n : 0);
+  memcpy(w.y, y0w, sizeof(double) * (size_t)n);
+  memcpy(Y, y0, sizeof(double) * stride);
   cl_status st = CL_OK;
   double t = 0, t_end = tk[nt - 1];
   if (nt < 2) goto done;
   if (sys->function(t, w.y, w.k[0], sys->params)) goto drift_failed;
+  for (int r = 0; lv && lv->on && r < nl; r++) { /* d and its slope at t = 0 */
+    if (r == lv->wrep) continue;
+    for (int i = 0; i < n; i++) lv->D[i] = lv->d[(size_t)r * n + i] = y0[(size_t)r * n + i] - w.y[i];
+    if (lv_slope(lv, r, n, w.y, w.k[0], lv->F0 + (size_t)r * n)) goto drift_failed;
+  }
   double h = hio && *hio > 0 ? *hio : 0;
   if (!(h > 0)) {
     /* initial step (Hairer): h0 from |y| / |f|, then from a second derivative estimate */
@@ -708,7 +936,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
         char note[320];
         if (c->st)
           st = cl_fail(err, CL_EDIVERGE, "stopped at t = %g: %s (%s)", c->t_fail, c->err, pars);
-        else if (blowup_note(sys, c, y0, w.y, t, note, sizeof note))
+        else if (blowup_note(sys, c, y0w, w.y, t, note, sizeof note))
           st = cl_fail(err, CL_EDIVERGE, "%s (step %g) (%s)", note, h, pars);
         else
           st = cl_fail(err, CL_EDIVERGE,
@@ -757,6 +985,21 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
           if (isfinite(hcap))
             hcap = fmax(hcap, hstep * fmin(2, 0.9 * pow(10 / fmax(sqrt(dd / n), 1e-12), 1.0 / 8)));
         }
+        /* the other levels along the step; where one's drift fails, the
+         * step is halved as for a failed stage, and where its interpolant's
+         * defect is above LV_DEFECT, shortened as for w's */
+        if (lv && lv->on) {
+          double ym = 0;
+          for (int i = 0; i < n; i++)
+            ym = fmax(ym, fabs(w.ynew[i])), w.sc[i] = atol + rtol * fmax(fabs(w.y[i]), fabs(w.ynew[i]));
+          const double ld = lv_step(lv, &w, hstep, 0.1 * (atol + rtol * ym), next < nt && tk[next] < tnew, w.sc);
+          if (ld < 0) h = hstep * 0.5;
+          else if (ld > LV_DEFECT) h = hcap = hstep * fmax(0.2, fmin(0.9, 0.9 * pow(LV_DEFECT / ld, 1.0 / 8)));
+          if (!(ld >= 0 && ld <= LV_DEFECT)) {
+            rejected = 1;
+            continue;
+          }
+        }
         double fac = e == 0 ? 10 : fmin(10, 0.9 * pow(e, -1.0 / 8));
         if (rejected) fac = fmin(1, fac);
         h = hstep * fac;
@@ -770,9 +1013,10 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     while (next < nt) {
       double tj = tk[next];
       if (tj > tnew) break;
-      double *row = Y + next * (size_t)n;
-      if (tj == tnew) memcpy(row, w.ynew, sizeof(double) * (size_t)n);
-      else dop_interp(&w, (tj - t) / hstep, hstep, row, NULL);
+      double *row = Y + next * stride, *rw = row + (lv ? (size_t)lv->wrep * n : 0);
+      if (tj == tnew) memcpy(rw, w.ynew, sizeof(double) * (size_t)n);
+      else dop_interp(&w, (tj - t) / hstep, hstep, rw, NULL);
+      if (lv) lv_rows(lv, n, tj == tnew ? 1 : (tj - t) / hstep, hstep, rw, row);
       next++;
     }
     t = tnew;
@@ -789,6 +1033,7 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
     double *tmp = w.k[0];
     w.k[0] = w.k[12], w.k[12] = tmp;
     tmp = w.y, w.y = w.ynew, w.ynew = tmp;
+    if (lv) tmp = lv->d, lv->d = lv->dn, lv->dn = tmp, tmp = lv->F0, lv->F0 = lv->Fe, lv->Fe = tmp;
   }
   if (hio) *hio = hprop;
   if (nsteps) *nsteps = ntrial;
@@ -824,7 +1069,7 @@ cl_status cl_ode_flow(cl_flow_fn f, void *ctx, int n, double *y, double T, doubl
   gsl_odeiv2_system sys = {flow_rhs, NULL, (size_t)n, &fc};
   double tk[2] = {0, T}, *Y = malloc(sizeof(double) * 2 * (size_t)n);
   if (!Y) return cl_fail(err, CL_ENOMEM, "out of memory");
-  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, NULL, NULL, "a flow of the fixed-point finder", err);
+  cl_status st = integrate_dop853(&sys, &c, y, 2, tk, rtol, atol, Y, NULL, NULL, NULL, "a flow of the fixed-point finder", err);
   if (!st) memcpy(y, Y + n, sizeof(double) * (size_t)n);
   free(Y);
   return st;
@@ -983,7 +1228,7 @@ static cl_status integrator_check(const ode_ctx *c, const double *y0, size_t nt,
   char perr[CL_ERRLEN];
   cl_drift_pin_rep(c->drift, pr);
   const cl_status ps =
-      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, NULL, NULL, pars, perr);
+      integrate_dop853(&psys, &pc, y0, nt, tk, rtol / CHECK_TIGHT, atol / CHECK_TIGHT, Yt, NULL, NULL, NULL, pars, perr);
   cl_drift_pin_rep(c->drift, -1);
   double d = 0;
   for (size_t j = 0; j < nt && !ps; j++)
@@ -1374,11 +1619,19 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
              "tolerances floored at %g x the drift error bound (rtol %.3g, atol %.3g)",
              KINK_TOL, rtol, atol);
   }
+  /* a deterministic engine's levels (the grid's, the quad levels'): the
+   * written one integrated, the others as its differences along its steps
+   * (dop_lv, docs/grid.md s.17), and only where the bound is reported */
+  const int wrep = cl_drift_written_rep(c.drift);
+  lev_ctx lw = {&c, wrep};
+  dop_lv lv = {.c = &c, .nlev = nr, .wrep = wrep, .on = info != NULL};
+  gsl_odeiv2_system wsys = {lev_rhs, NULL, (size_t)n, &lw}; /* (dop853: no Jacobian) */
+  const int levs = !type && wrep >= 0 && nr > 1 && nr <= LV_MAXLEV && !o->stacked_levels;
   if (!st)
     st = type ? integrate_gsl(&sys, &c, type, yall, nt, tr->t, s->dt_out, rtol, atol, Y, cont ? &cont->h : NULL,
                               cont ? &cont->steps : NULL, pars, err)
-              : integrate_dop853(&sys, &c, yall, nt, tr->t, rtol, atol, Y, cont ? &cont->h : NULL,
-                                 cont ? &cont->steps : NULL, pars, err);
+              : integrate_dop853(levs ? &wsys : &sys, &c, yall, nt, tr->t, rtol, atol, Y, cont ? &cont->h : NULL,
+                                 cont ? &cont->steps : NULL, levs ? &lv : NULL, pars, err);
   /* every copy's state at T, before the written one replaces the first */
   if (!st && cont) {
     double *cy = realloc(cont->y, sizeof(double) * (size_t)nall);
@@ -1392,7 +1645,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
   if (!st && coarse_ok) {
     gsl_odeiv2_system csys = {rhs, jac, (size_t)n, &cc};
     char cerr[CL_ERRLEN];
-    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, NULL, NULL, pars, cerr);
+    const cl_status cs = integrate_dop853(&csys, &cc, y, nt, tr->t, o->rtol, o->atol, Yc, NULL, NULL, NULL, pars, cerr);
     if (cs == CL_ENOMEM) st = cl_fail(err, cs, "%s", cerr);
     coarse_ok = cs == CL_OK;
     for (size_t q = 0; q < nt * (size_t)n && coarse_ok; q++)
@@ -1403,7 +1656,6 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
    * largest distance of the written level to the others, as their drift
    * estimate (docs/accurate.md s.4: with a middle level a chance agreement
    * of the coarse one alone does not hide the error) */
-  const int wrep = cl_drift_written_rep(c.drift);
   for (size_t j = 0; j < nt && !st && nr > 1; j++) {
     const double *yj = Y + j * (size_t)nall;
     for (int q = 0; q < n; q++) {
@@ -1419,8 +1671,14 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
       tbound = fmax(tbound, cl_drift_tquant(c.drift) * sqrt(var / (nr - 1) / nr));
     }
   }
-  char inote[200] = "", rnote[200] = "";
+  char inote[200] = "", rnote[200] = "", lnote[240] = "";
   int ifail = 0;
+  if (!st && levs && lv.on) {
+    tbound += lv.esum;
+    snprintf(lnote, sizeof lnote, "; plus %.3g: the other level%s integrated as the difference to the written one "
+             "along its steps (%ld by a 4-stage pair, %ld by DOP853's tableau), its local error estimates summed",
+             lv.esum, nr > 2 ? "s" : "", lv.ncheap, lv.nfull);
+  }
   /* the closed forms (one copy, nr = 1): the same two parts, the drift's
    * from its Gauss-Legendre terms' bound (docs/closed-forms.md s.7) */
   const int closed = !type && cl_drift_closed(c.drift);
@@ -1501,8 +1759,9 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
     else if (nr > 1 || coarse_ok)
       snprintf(tail, sizeof tail,
                "; %d %s integrated separately, trajectory error bound %.3g (max over the "
-               "table of R and Q%s%s); drift error bound %.3g at t = 0%s%s",
-               coarse ? 2 : nr, wrep >= 0 || coarse ? "levels" : "rules", tbound, inote, rnote, se0, knote, note);
+               "table of R and Q%s%s%s); drift error bound %.3g at t = 0%s%s",
+               coarse ? 2 : nr, wrep >= 0 || coarse ? "levels" : "rules", tbound, lnote, inote, rnote, se0, knote,
+               note);
     else if (coarse)
       snprintf(tail, sizeof tail, "; the coarse level of the error estimate failed: no error bound%s", note);
     else if (!type && cl_drift_m1_unbounded(c.drift))

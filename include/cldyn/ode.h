@@ -29,6 +29,13 @@ typedef struct {
    * refusal, so that a caller running many trajectories (basin) redoes all
    * of them with one engine */
   int no_rerun;
+  /* 0 (default): with dop853, a deterministic engine's other levels (the
+   * grid's coarse one, the quad levels') are integrated as their
+   * differences to the written level along its accepted steps, 4 drifts a
+   * step on most (docs/grid.md s.17); 1: every level is a copy of the
+   * system, stacked, under one step control (before session 29: 12-16
+   * drifts of every level a step) */
+  int stacked_levels;
 } cl_ode_opts;
 
 void cl_ode_opts_default(cl_ode_opts *o);
