@@ -1180,8 +1180,9 @@ cl_status cl_ode_solve_cont(const cl_model *m, const cl_schedule *s, const cl_od
 }
 
 /* The integrator's own error (docs/multi.md s.11).  The rules (levels) of
- * the M >= 2 engines are stacked in one system: they take the same steps,
- * so the integrator's error is common to all of them and their spread does
+ * the M >= 2 engines take the same steps (the rules stacked in one system,
+ * the levels as differences along the written one's steps: dop_lv), so
+ * the integrator's error is common to all of them and their spread does
  * not see it.  Where it can matter (the spread under CHECK_MARGIN
  * tolerances: the grid's levels nearly always, their spread falling to
  * 1e-13, below the default tolerances), one tolerance is added where the
