@@ -725,6 +725,22 @@ static const double lv_b[4] = {5.0 / 36, 9.0 / 32, 125.0 / 288, 7.0 / 48};
 static const double lv_e[5] = {1.0 / 36, -3.0 / 32, 25.0 / 288, 7.0 / 48, -1.0 / 6}; /* b - the 3rd order's */
 static const int lv_st[4] = {0, 5, 9, 12};                                              /* their DOP853 stages */
 
+/* D = d + h sum_{j < s} a_j F_j (F: s slopes of n, one after another; d
+ * NULL: 0) */
+static void lv_combine(int n, const double *d, double h, const double *a, int s, const double *F, double *D) {
+  for (int i = 0; i < n; i++) {
+    double acc = 0;
+    for (int j = 0; j < s; j++) acc += a[j] * F[(size_t)j * n + i];
+    D[i] = (d ? d[i] : 0) + h * acc;
+  }
+}
+
+static double max_abs(const double *v, int n) {
+  double m = 0;
+  for (int i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+  return m;
+}
+
 /* Every other level's step along w's accepted step of h (w->ys, w->k:
  * its stage states and slopes): dn, Fe.  With mid (an output inside the
  * step; w->u, w->fu: w's dense output at the middle and its slope there)
@@ -749,74 +765,49 @@ static double lv_step(dop_lv *lv, const dop_ws *w, double h, double tol, int mid
     if (r == lv->wrep) continue;
     double *d = lv->d + (size_t)r * n, *F0 = lv->F0 + (size_t)r * n, *dn = lv->dn + (size_t)r * n,
            *Fe = lv->Fe + (size_t)r * n, *Fm = lv->Fm + (size_t)r * n, *Fd = lv->Fd + (size_t)r * 7 * n,
-           *F = lv->F, en = 0, dmax = tol; /* dmax: the step's largest |d| */
+           *F = lv->F, *D = lv->D, en = 0;
     int full = stiff;
     lv->dense[r] = 0;
-    if (!full) {
-      memcpy(F, F0, sizeof(double) * (size_t)n);
+    memcpy(F, F0, sizeof(double) * (size_t)n);
+    if (!full) { /* the 4-stage pair; F + 4 n: the slope at the end (Fe) */
       for (int s = 1; s < 4; s++) {
-        for (int i = 0; i < n; i++) {
-          double acc = 0;
-          for (int j = 0; j < s; j++) acc += lv_a[s][j] * F[(size_t)j * n + i];
-          lv->D[i] = d[i] + h * acc;
-        }
+        lv_combine(n, d, h, lv_a[s], s, F, D);
         if (lv_slope(lv, r, n, w->ys + (size_t)lv_st[s] * n, w->k[lv_st[s]], F + (size_t)s * n)) return -1;
       }
-      for (int i = 0; i < n; i++) {
-        double acc = 0;
-        for (int j = 0; j < 4; j++) acc += lv_b[j] * F[(size_t)j * n + i];
-        lv->D[i] = dn[i] = d[i] + h * acc;
-        dmax = fmax(dmax, fmax(fabs(d[i]), fabs(dn[i])));
-      }
-      if (lv_slope(lv, r, n, w->ynew, w->k[12], Fe)) return -1;
-      for (int i = 0; i < n; i++) {
-        double acc = lv_e[4] * Fe[i];
-        for (int j = 0; j < 4; j++) acc += lv_e[j] * F[(size_t)j * n + i];
-        en = fmax(en, fabs(h * acc));
-      }
-      full = !(en <= LV_ACC * dmax);
+      lv_combine(n, d, h, lv_b, 4, F, D);
+      memcpy(dn, D, sizeof(double) * (size_t)n);
+      if (lv_slope(lv, r, n, w->ynew, w->k[12], F + 4 * (size_t)n)) return -1;
+      memcpy(Fe, F + 4 * (size_t)n, sizeof(double) * (size_t)n);
+      lv_combine(n, NULL, h, lv_e, 5, F, D);
+      en = max_abs(D, n);
+      /* dmax: the step's largest |d|, at least tol */
+      full = !(en <= LV_ACC * fmax(tol, fmax(max_abs(d, n), max_abs(dn, n))));
       if (!full && mid) { /* the quintic's check: h d' against the cubic Hermite's slope H'(1/2) */
-        for (int i = 0; i < n; i++) lv->D[i] = 0.5 * (d[i] + dn[i]) + 0.125 * h * (F0[i] - Fe[i]);
+        for (int i = 0; i < n; i++) D[i] = 0.5 * (d[i] + dn[i]) + 0.125 * h * (F0[i] - Fe[i]);
         if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
-        double s2 = 0;
-        for (int i = 0; i < n; i++) {
-          const double x = scaled(h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]), sc[i]);
-          s2 += x * x;
-        }
-        defect = sqrt(s2 / n);
+        for (int i = 0; i < n; i++) D[i] = h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]);
+        defect = rms_scaled(D, sc, n);
         full = !(defect <= LV_DEFECT);
       }
     }
     if (full) { /* DOP853's tableau: the level as if integrated stacked with w */
-      memcpy(F, F0, sizeof(double) * (size_t)n);
       for (int s = 1; s <= (mid ? 15 : 12); s++) {
-        for (int i = 0; i < n; i++) {
-          double acc = 0;
-          for (int j = 0; j < s; j++) acc += dop_a[s][j] * F[(size_t)j * n + i];
-          lv->D[i] = d[i] + h * acc;
-        }
-        if (s == 12) memcpy(dn, lv->D, sizeof(double) * (size_t)n); /* the tableau's row 12: its weights */
+        lv_combine(n, d, h, dop_a[s], s, F, D);
+        if (s == 12) memcpy(dn, D, sizeof(double) * (size_t)n); /* the tableau's row 12: its weights */
         if (lv_slope(lv, r, n, s == 12 ? w->ynew : w->ys + (size_t)s * n, w->k[s], F + (size_t)s * n)) return -1;
       }
       /* Fe the slope at dn; the estimate: DOP853's 5th-order one */
       memcpy(Fe, F + 12 * (size_t)n, sizeof(double) * (size_t)n);
-      en = 0;
-      for (int i = 0; i < n; i++) {
-        double acc = 0;
-        for (int j = 0; j < 12; j++) acc += dop_e5[j] * F[(size_t)j * n + i];
-        en = fmax(en, fabs(h * acc));
-      }
+      lv_combine(n, NULL, h, dop_e5, 12, F, D);
+      en = max_abs(D, n);
       if (mid) { /* d's dense output and its defect */
-        double *kp[16], *dd = F + 13 * (size_t)n, s2 = 0; /* (the stages 13-15 are in Fd now) */
+        double *kp[16], *dd = F + 13 * (size_t)n; /* (the stages 13-15 are in Fd now) */
         for (int j = 0; j < 16; j++) kp[j] = F + (size_t)j * n;
         dense_coef(n, h, d, dn, kp, Fd);
-        dense_eval(n, Fd, d, 0.5, h, lv->D, dd);
+        dense_eval(n, Fd, d, 0.5, h, D, dd);
         if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
-        for (int i = 0; i < n; i++) {
-          const double x = scaled(h * (dd[i] - Fm[i]), sc[i]);
-          s2 += x * x;
-        }
-        defect = sqrt(s2 / n);
+        for (int i = 0; i < n; i++) dd[i] = h * (dd[i] - Fm[i]);
+        defect = rms_scaled(dd, sc, n);
         if (!(defect <= LV_DEFECT)) return defect;
         lv->dense[r] = 1;
       }
