@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_classes.h"
+
 /* Make the columns of A (N x k row-major) orthonormal, and orthogonal to
  * the first `skip` columns of B (N x kb): modified Gram-Schmidt, applied
  * twice for accuracy ("twice is enough"). */
@@ -66,7 +68,7 @@ int cl_data_feature_classes(const cl_model *m, double *xi, double *prob) {
   double v[3];
   int nv = feature_values(m, v), K = m->K, count = 1;
   /* nv^K overflowed an int from K = 20 sparse features (3^20; K <= 32):
-   * saturate, so that the callers' limits (4096 classes) refuse it before
+   * saturate, so that the callers' limit (CL_DATA_CLASS_MAX) refuses it before
    * xi or prob is written */
   for (int j = 0; j < K; j++) {
     if (count > INT_MAX / nv) return INT_MAX;
@@ -83,6 +85,15 @@ int cl_data_feature_classes(const cl_model *m, double *xi, double *prob) {
     if (prob) prob[c] = pr;
   }
   return count;
+}
+
+cl_status cl_data_classes_capped(const cl_model *m, const char *who, const char *whose, int *nc, char *err) {
+  *nc = cl_data_feature_classes(m, NULL, NULL);
+  if (*nc > CL_DATA_CLASS_MAX)
+    return cl_fail(err, CL_EINVAL,
+                   "%s: the %d features give more than %d feature classes (2^K or 3^K), %s limit; use fewer features",
+                   who, m->K, CL_DATA_CLASS_MAX, whose);
+  return CL_OK;
 }
 
 int cl_data_feature_class_of(const cl_model *m, const double *U, long long n) {

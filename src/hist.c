@@ -9,6 +9,7 @@
 #include "cldyn/pde.h"
 #include "cldyn/schedule.h"
 #include "cldyn/simulate.h"
+#include "data_classes.h"
 
 typedef struct {
   long lo;           /* first bin index */
@@ -35,13 +36,10 @@ cl_status cl_hist_alloc(const cl_model *m, const cl_schedule *s, double width, c
   size_t nt = cl_schedule_nt(s);
   long long runs = s->runs;
   h->m = *m, h->width = width, h->nt = nt, h->runs = runs;
-  h->ncls = cl_data_feature_classes(m, NULL, NULL);
-  if (h->ncls > 4096) {
+  cl_status st = cl_data_classes_capped(m, "hist", "the", &h->ncls, err);
+  if (st) {
     free(h);
-    return cl_fail(err, CL_EINVAL,
-                   "hist: the %d features give more than 4096 feature classes (2^K or 3^K), the limit; "
-                   "use fewer features",
-                   m->K);
+    return st;
   }
   size_t nb = (size_t)runs * nt * (size_t)h->ncls;
   h->xi = malloc(sizeof(double) * (size_t)(h->ncls * m->K));
@@ -71,7 +69,7 @@ void cl_hist_add(cl_hist *h, long long run, size_t k, const double *U, const dou
   long long N = h->m.N;
   int nc = h->ncls;
   hbin *b = h->bins + ((size_t)run * h->nt + k) * (size_t)nc;
-  long lo[4096], hi[4096];
+  long lo[CL_DATA_CLASS_MAX], hi[CL_DATA_CLASS_MAX];
   for (int c = 0; c < nc; c++) lo[c] = hi[c] = 0, b[c].total = 0;
   int *cls = malloc(sizeof(int) * (size_t)N);
   long *idx = malloc(sizeof(long) * (size_t)N);

@@ -9,6 +9,7 @@
 
 #include "cldyn/data.h"
 #include "cldyn/schedule.h"
+#include "data_classes.h"
 
 /* glibc's libmvec expm1 (2.35+), so that the flux loop vectorises (as
  * exp and tanh in act.c). */
@@ -672,14 +673,8 @@ static cl_status pde_alloc(const cl_model *m, const cl_pde_opts *o, double mul, 
   md.reg.kind = CL_REG_NONE, md.reg.beta1 = md.reg.beta2 = 0;
   cl_status st = cl_drift_alloc(&md, &oo.quad, &p->drift, err);
   if (st) return cl_pde_free(p), st;
-  int nc = cl_data_feature_classes(m, NULL, NULL);
-  if (nc > 4096) {
-    cl_pde_free(p);
-    return cl_fail(err, CL_EINVAL,
-                   "c: the %d features give more than 4096 feature classes (2^K or 3^K), the PDE's limit; "
-                   "use fewer features",
-                   K);
-  }
+  int nc;
+  if ((st = cl_data_classes_capped(m, "c", "the PDE's", &nc, err))) return cl_pde_free(p), st;
   p->xi = malloc(sizeof(double) * (size_t)(nc * K));
   p->prob = malloc(sizeof(double) * (size_t)nc);
   p->cls = calloc((size_t)nc, sizeof *p->cls);
