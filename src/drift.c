@@ -430,7 +430,8 @@ cl_status cl_drift_alloc(const cl_model *m, const cl_quad_opts *o, cl_drift **ou
       d->method = METHOD_MULTI;
       snprintf(d->method_str, sizeof d->method_str, "%s", cl_multi_method(d->multi));
       /* at M >= 5 the Sobol' rules stay the default (case C, M = 8 to T =
-       * 50: 4.5 CPU s, trajectory bound O(1)); where the grid by sub-models
+       * 50: 4.5 CPU s, their trajectories part by O(1): no trajectory bound,
+       * docs/multi.md s.3); where the grid by sub-models
        * serves the model (7 CPU minutes there, bound 1.04e-5: docs/grid.md
        * s.16) the line says so */
       if (expect == CL_EXPECT_QMC && !(o && o->qmc_points > 0) && m->M >= 5 && cl_grid_applies(m, NULL, 0)) {
