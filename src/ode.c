@@ -1676,7 +1676,7 @@ static cl_status solve(const cl_model *m, const cl_schedule *s, const cl_ode_opt
    * trajectory parts from the others by more than RULES_LINEAR of the
    * table's largest |R|, |Q|, that is not so (case C of issue 12: every
    * rule kept the eight units alive, the true trajectory kills seven, 0.92
-   * away against a "bound" of 0.82; docs/multi.md s.1 "Trajectories") */
+   * away against a "bound" of 0.82; docs/multi.md s.3 "Where the rules part") */
   if (!st && wrep < 0 && nr > 1 && sdrule > RULES_LINEAR * amax) {
     ifail = 1;
     snprintf(inote, sizeof inote,
