@@ -624,6 +624,14 @@ static void dop_interp(const dop_ws *w, double x, double h, double *out, double 
   dense_eval(w->n, w->F, w->y, x, h, out, dout);
 }
 
+/* The defect checks of the dense output (the written level's and dop_lv's):
+ * at most DEFECT_MAX tolerances (rms); above, the step is shortened as for
+ * an error estimate (defect_step) */
+#define DEFECT_MAX 10
+static double defect_step(double hstep, double defect) {
+  return hstep * fmax(0.2, fmin(0.9, 0.9 * pow(DEFECT_MAX / defect, 1.0 / 8)));
+}
+
 static double rms_scaled(const double *v, const double *sc, int n) {
   double s = 0;
   for (int i = 0; i < n; i++) s += scaled(v[i], sc[i]) * scaled(v[i], sc[i]);
@@ -674,8 +682,8 @@ static int blowup_note(gsl_odeiv2_system *sys, const ode_ctx *c, const double *y
  * step's largest |d| (at least a tenth of a tolerance), DOP853's own
  * tableau on every stage: the coarse copy integrated as if stacked.  The
  * local error estimates are summed (max norm) into esum, which solve adds
- * to the trajectory bound; the outputs inside a step are a cubic Hermite
- * interpolant of d. */
+ * to the trajectory bound; the outputs inside a step are lv_rows'
+ * interpolant of d, checked by lv_step. */
 #define LV_STIFF 2.0
 #define LV_ACC 0.01
 #define LV_MAXLEV 4
@@ -735,6 +743,13 @@ static void lv_combine(int n, const double *d, double h, const double *a, int s,
   }
 }
 
+/* h d'(1/2) - H'(1/2) h, the gap of the cubic Hermite H of d (d, F0 at
+ * the start, dn, Fe at the end) to the slope Fm at the step's middle:
+ * lv_step checks it, lv_rows adds it as a quintic */
+static inline double herm_gap(double h, double d, double dn, double F0, double Fe, double Fm) {
+  return h * Fm - 1.5 * (dn - d) + 0.25 * h * (F0 + Fe);
+}
+
 static double max_abs(const double *v, int n) {
   double m = 0;
   for (int i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
@@ -747,12 +762,11 @@ static double max_abs(const double *v, int n) {
  * d's interpolant is checked as w's dense output is (integrate_dop853):
  * its defect h (dd/dt - d') at the middle, d' = f_r(w->u + d) - w->fu,
  * scaled by the tolerances (sc: atol + rtol max(|y|, |ynew|)), rms over the
- * components, at most LV_DEFECT.  The 4-stage pair's interpolant is the
+ * components, at most DEFECT_MAX.  The 4-stage pair's interpolant is the
  * quintic of lv_rows (which matches d' there); where that is off, DOP853's
  * tableau with its dense output; where that is off too, the step is
  * rejected.  Returns the last defect (0 without mid), or -1 if a drift
  * failed. */
-#define LV_DEFECT 10
 static double lv_step(dop_lv *lv, const dop_ws *w, double h, double tol, int mid, const double *sc) {
   const int n = w->n;
   double num = 0, den = 0, defect = 0;
@@ -785,9 +799,9 @@ static double lv_step(dop_lv *lv, const dop_ws *w, double h, double tol, int mid
       if (!full && mid) { /* the quintic's check: h d' against the cubic Hermite's slope H'(1/2) */
         for (int i = 0; i < n; i++) D[i] = 0.5 * (d[i] + dn[i]) + 0.125 * h * (F0[i] - Fe[i]);
         if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
-        for (int i = 0; i < n; i++) D[i] = h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]);
+        for (int i = 0; i < n; i++) D[i] = herm_gap(h, d[i], dn[i], F0[i], Fe[i], Fm[i]);
         defect = rms_scaled(D, sc, n);
-        full = !(defect <= LV_DEFECT);
+        full = !(defect <= DEFECT_MAX);
       }
     }
     if (full) { /* DOP853's tableau: the level as if integrated stacked with w */
@@ -808,7 +822,7 @@ static double lv_step(dop_lv *lv, const dop_ws *w, double h, double tol, int mid
         if (lv_slope(lv, r, n, w->u, w->fu, Fm)) return -1;
         for (int i = 0; i < n; i++) dd[i] = h * (dd[i] - Fm[i]);
         defect = rms_scaled(dd, sc, n);
-        if (!(defect <= LV_DEFECT)) return defect;
+        if (!(defect <= DEFECT_MAX)) return defect;
         lv->dense[r] = 1;
       }
     }
@@ -842,10 +856,7 @@ static void lv_rows(dop_lv *lv, int n, double x, double h, const double *yw, dou
       if (lv->on && x == 1) v = dn[i];
       else if (lv->on) {
         v = h00 * d[i] + h10 * h * F0[i] + h01 * dn[i] + h11 * h * Fe[i];
-        if (lv->mid) { /* H'(1/2) = 1.5 (dn - d) - h (F0 + Fe) / 4 */
-          const double c = q * (h * Fm[i] - 1.5 * (dn[i] - d[i]) + 0.25 * h * (F0[i] + Fe[i]));
-          v += c;
-        }
+        if (lv->mid) v += q * herm_gap(h, d[i], dn[i], F0[i], Fe[i], Fm[i]);
       }
       row[o + i] = yw[i] + v;
     }
@@ -952,20 +963,21 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
          * step's end was accurate).  Above 10 the step is shortened as for
          * an error estimate (halved if the drift fails there), and no later
          * step may be longer. */
-        if (next < nt && tk[next] < tnew) {
+        const int mid = next < nt && tk[next] < tnew;
+        if (mid) {
           double dd = 0;
           int bad = dop_dense(&w, sys, t, hstep);
           if (!bad) {
             dop_interp(&w, 0.5, hstep, w.u, w.du);
             bad = sys->function(t + 0.5 * hstep, w.u, w.fu, sys->params);
           }
-          for (int i = 0; i < n && !bad; i++) {
-            double sc = atol + rtol * fmax(fabs(w.y[i]), fabs(w.ynew[i])),
-                   x = scaled(hstep * (w.du[i] - w.fu[i]), sc);
-            dd += x * x;
+          if (!bad) { /* w.du: the defect, scaled by w.sc (dop_lv's check reads w.sc too) */
+            for (int i = 0; i < n; i++)
+              w.sc[i] = atol + rtol * fmax(fabs(w.y[i]), fabs(w.ynew[i])), w.du[i] = hstep * (w.du[i] - w.fu[i]);
+            dd = rms_scaled(w.du, w.sc, n);
           }
-          if (bad || !(sqrt(dd / n) <= 10)) {
-            h = hcap = hstep * (bad ? 0.5 : fmax(0.2, fmin(0.9, 0.9 * pow(10 / sqrt(dd / n), 1.0 / 8))));
+          if (bad || !(dd <= DEFECT_MAX)) {
+            h = hcap = bad ? hstep * 0.5 : defect_step(hstep, dd);
             rejected = 1;
             continue;
           }
@@ -974,19 +986,16 @@ static cl_status integrate_dop853(gsl_odeiv2_system *sys, ode_ctx *c, const doub
            * that the trajectory, once past the stiff stretch, is not held
            * at its step for good (docs/theory.md s.3) */
           if (isfinite(hcap))
-            hcap = fmax(hcap, hstep * fmin(2, 0.9 * pow(10 / fmax(sqrt(dd / n), 1e-12), 1.0 / 8)));
+            hcap = fmax(hcap, hstep * fmin(2, 0.9 * pow(DEFECT_MAX / fmax(dd, 1e-12), 1.0 / 8)));
         }
         /* the other levels along the step; where one's drift fails, the
          * step is halved as for a failed stage, and where its interpolant's
-         * defect is above LV_DEFECT, shortened as for w's */
+         * defect is above DEFECT_MAX, shortened as for w's */
         if (lv && lv->on) {
-          double ym = 0;
-          for (int i = 0; i < n; i++)
-            ym = fmax(ym, fabs(w.ynew[i])), w.sc[i] = atol + rtol * fmax(fabs(w.y[i]), fabs(w.ynew[i]));
-          const double ld = lv_step(lv, &w, hstep, 0.1 * (atol + rtol * ym), next < nt && tk[next] < tnew, w.sc);
+          const double ld = lv_step(lv, &w, hstep, 0.1 * (atol + rtol * max_abs(w.ynew, n)), mid, w.sc);
           if (ld < 0) h = hstep * 0.5;
-          else if (ld > LV_DEFECT) h = hcap = hstep * fmax(0.2, fmin(0.9, 0.9 * pow(LV_DEFECT / ld, 1.0 / 8)));
-          if (!(ld >= 0 && ld <= LV_DEFECT)) {
+          else if (ld > DEFECT_MAX) h = hcap = defect_step(hstep, ld);
+          if (!(ld >= 0 && ld <= DEFECT_MAX)) {
             rejected = 1;
             continue;
           }
